@@ -1,0 +1,58 @@
+using System.Collections.Frozen;
+
+namespace Herald.Entities;
+
+/// <summary>
+/// The states of one entity kind, the state it is born in, and which moves are allowed.
+/// A state with no way out is final.
+/// </summary>
+public sealed class StateMachine
+{
+    private readonly FrozenDictionary<string, FrozenSet<string>> _transitions;
+    private readonly FrozenDictionary<string, string> _aliases;
+
+    internal StateMachine(EntityKind kind, string initial, IReadOnlyDictionary<string, string[]> transitions, IReadOnlyDictionary<string, string>? aliases = null)
+    {
+        Kind = kind;
+        Initial = initial;
+        _transitions = transitions.ToFrozenDictionary(p => p.Key, p => p.Value.ToFrozenSet(StringComparer.Ordinal), StringComparer.Ordinal);
+        _aliases = (aliases ?? new Dictionary<string, string>()).ToFrozenDictionary(StringComparer.Ordinal);
+        States = [.. transitions.Keys];
+    }
+
+    public EntityKind Kind { get; }
+
+    /// <summary>The state a new entity is born in.</summary>
+    public string Initial { get; }
+
+    /// <summary>Every state of this kind, in declaration order.</summary>
+    public IReadOnlyList<string> States { get; }
+
+    /// <summary>Maps an input spelling (including aliases such as the seed's <c>DECINED</c>) to the canonical state.</summary>
+    public bool TryNormalize(string? input, out string state)
+    {
+        state = "";
+        if (string.IsNullOrEmpty(input))
+        {
+            return false;
+        }
+        if (_transitions.ContainsKey(input))
+        {
+            state = input;
+            return true;
+        }
+        if (_aliases.TryGetValue(input, out var canonical))
+        {
+            state = canonical;
+            return true;
+        }
+        return false;
+    }
+
+    public bool IsFinal(string state) => _transitions.TryGetValue(state, out var next) && next.Count == 0;
+
+    public bool CanMove(string from, string to) => _transitions.TryGetValue(from, out var next) && next.Contains(to);
+
+    public IReadOnlyCollection<string> NextStates(string from) =>
+        _transitions.TryGetValue(from, out var next) ? next : [];
+}

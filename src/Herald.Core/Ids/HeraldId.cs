@@ -1,0 +1,53 @@
+using System.Security.Cryptography;
+
+namespace Herald.Ids;
+
+/// <summary>
+/// Prefixed, time-ordered identifiers (<c>evt_…</c>, <c>ep_…</c>): ten characters of millisecond
+/// timestamp in Crockford base32, then sixteen random ones. Sorting ids sorts by creation time,
+/// which is what cursor pagination over notifications relies on.
+/// </summary>
+public static class HeraldId
+{
+    public const string Merchant = "mer";
+    public const string ApiKey = "key";
+    public const string Endpoint = "ep";
+    public const string Event = "evt";
+    public const string Notification = "ntf";
+    public const string Attempt = "att";
+    public const string CheckoutPreference = "pref";
+    public const string PointIntegration = "pint";
+
+    private const string Alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
+    private const int TimeChars = 10;
+    private const int RandomChars = 16;
+
+    public static string New(string prefix, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        var ms = time.GetUtcNow().ToUnixTimeMilliseconds();
+        Span<char> chars = stackalloc char[TimeChars + RandomChars];
+        for (var i = TimeChars - 1; i >= 0; i--)
+        {
+            chars[i] = Alphabet[(int)(ms & 31)];
+            ms >>= 5;
+        }
+        Span<byte> random = stackalloc byte[RandomChars];
+        RandomNumberGenerator.Fill(random);
+        for (var i = 0; i < RandomChars; i++)
+        {
+            chars[TimeChars + i] = Alphabet[random[i] & 31];
+        }
+        return string.Concat(prefix, "_", chars);
+    }
+
+    /// <summary>A random identifier in the style of seed 001 (<c>rcAaNfKdKJRmrnj4l5</c>).</summary>
+    public static string NewOpaque(int length = 18)
+    {
+        const string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        return RandomNumberGenerator.GetString(chars, length);
+    }
+
+    public static bool HasPrefix(string? id, string prefix) =>
+        id is not null && id.Length > prefix.Length + 1 && id.StartsWith(prefix, StringComparison.Ordinal) && id[prefix.Length] == '_';
+}

@@ -1,0 +1,59 @@
+namespace Herald.Retry;
+
+/// <summary>
+/// When a notification is tried next after a failed scheduled attempt, or that it is dead:
+/// every policy gives up once the next try would fall beyond its window, counted from the
+/// notification's creation.
+/// </summary>
+public static class RetrySchedule
+{
+    /// <summary>How long a policy keeps trying.</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromDays(3);
+
+    /// <summary>Relative spread of exponential delays: a delay d becomes a value in [0.8 d, 1.2 d].</summary>
+    public const double Jitter = 0.2;
+
+    private static readonly TimeSpan[] ExponentialDelays =
+    [
+        TimeSpan.FromSeconds(5),
+        TimeSpan.FromMinutes(5),
+        TimeSpan.FromMinutes(30),
+        TimeSpan.FromHours(2),
+        TimeSpan.FromHours(5),
+        TimeSpan.FromHours(10),
+    ];
+
+    /// <summary>
+    /// The delay after the <paramref name="failures"/>-th failed scheduled attempt (1 for the first),
+    /// before jitter.
+    /// </summary>
+    public static TimeSpan BaseDelay(RetryPolicy policy, int failures)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(failures, 1);
+        return policy switch
+        {
+            RetryPolicy.Hourly => TimeSpan.FromHours(1),
+            _ => ExponentialDelays[Math.Min(failures, ExponentialDelays.Length) - 1],
+        };
+    }
+
+    /// <summary>
+    /// The time of the next scheduled attempt, or <c>null</c> when the notification is dead.
+    /// </summary>
+    /// <param name="policy">The endpoint's policy.</param>
+    /// <param name="createdAt">When the notification was recorded; the window counts from here.</param>
+    /// <param name="failures">Failed scheduled attempts so far, this one included.</param>
+    /// <param name="now">When this attempt failed.</param>
+    /// <param name="jitterSample">A uniform sample in [0, 1) that places the delay inside the jitter band.</param>
+    public static DateTimeOffset? Next(RetryPolicy policy, DateTimeOffset createdAt, int failures, DateTimeOffset now, double jitterSample)
+    {
+        var delay = BaseDelay(policy, failures);
+        if (policy == RetryPolicy.Exponential)
+        {
+            var factor = 1 - Jitter + (2 * Jitter * Math.Clamp(jitterSample, 0, 1));
+            delay = TimeSpan.FromTicks((long)(delay.Ticks * factor));
+        }
+        var next = now + delay;
+        return next - createdAt > Window ? null : next;
+    }
+}

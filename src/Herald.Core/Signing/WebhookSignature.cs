@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Herald.Signing;
+
+/// <summary>
+/// Standard Webhooks signatures: <c>v1,</c> + base64 of HMAC-SHA256 over <c>{id}.{timestamp}.{body}</c>,
+/// keyed with the base64-decoded secret (its <c>whsec_</c> prefix stripped).
+/// </summary>
+public static class WebhookSignature
+{
+    public const string SecretPrefix = "whsec_";
+    public const string HeaderId = "webhook-id";
+    public const string HeaderTimestamp = "webhook-timestamp";
+    public const string HeaderSignature = "webhook-signature";
+
+    /// <summary>A new secret: <c>whsec_</c> and the base64 of 32 random bytes.</summary>
+    public static string NewSecret() => SecretPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>Decodes a secret to its key bytes; <c>false</c> when it is not valid base64.</summary>
+    public static bool TryDecodeSecret(string secret, out byte[] key)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        var encoded = secret.StartsWith(SecretPrefix, StringComparison.Ordinal) ? secret[SecretPrefix.Length..] : secret;
+        key = [];
+        if (encoded.Length == 0)
+        {
+            return false;
+        }
+        try
+        {
+            key = Convert.FromBase64String(encoded);
+            return key.Length > 0;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>One signature, <c>v1,&lt;base64&gt;</c>.</summary>
+    public static string Sign(string secret, string messageId, long timestamp, ReadOnlySpan<byte> body)
+    {
+        if (!TryDecodeSecret(secret, out var key))
+        {
+            throw new ArgumentException("the secret is not valid base64", nameof(secret));
+        }
+        return "v1," + Convert.ToBase64String(Mac(key, messageId, timestamp, body));
+    }
+
+    /// <summary>The <c>webhook-signature</c> header: one signature per secret, space-separated.</summary>
+    public static string SignatureHeader(IEnumerable<string> secrets, string messageId, long timestamp, ReadOnlySpan<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        var builder = new StringBuilder();
+        foreach (var secret in secrets)
+        {
+            if (builder.Length > 0)
+            {
+                builder.Append(' ');
+            }
+            builder.Append(Sign(secret, messageId, timestamp, body));
+        }
+        return builder.ToString();
+    }
+
+    /// <summary>
+    /// Verifies a <c>webhook-signature</c> header: true when any <c>v1</c> entry matches (compared in
+    /// constant time) and the timestamp is within <paramref name="tolerance"/> of <paramref name="now"/>.
+    /// </summary>
+    public static bool Verify(string secret, string messageId, string timestamp, string signatureHeader, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
+    {
+        ArgumentNullException.ThrowIfNull(signatureHeader);
+        if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var ts))
+        {
+            return false;
+        }
+        var nowSeconds = now.ToUnixTimeSeconds();
+        var toleranceSeconds = (long)tolerance.TotalSeconds;
+        if (nowSeconds - ts > toleranceSeconds || ts > nowSeconds + toleranceSeconds)
+        {
+            return false;
+        }
+        if (!TryDecodeSecret(secret, out var key))
+        {
+            return false;
+        }
+        var expected = Mac(key, messageId, ts, body);
+        Span<byte> candidate = stackalloc byte[64];
+        foreach (var entry in signatureHeader.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var comma = entry.IndexOf(',', StringComparison.Ordinal);
+            if (comma < 0 || !entry.AsSpan(0, comma).SequenceEqual("v1"))
+            {
+                continue;
+            }
+            if (Convert.TryFromBase64String(entry[(comma + 1)..], candidate, out var written)
+                && CryptographicOperations.FixedTimeEquals(candidate[..written], expected))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static byte[] Mac(byte[] key, string messageId, long timestamp, ReadOnlySpan<byte> body)
+    {
+        var prefix = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{messageId}.{timestamp}."));
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
+        hmac.AppendData(prefix);
+        hmac.AppendData(body);
+        return hmac.GetHashAndReset();
+    }
+}
