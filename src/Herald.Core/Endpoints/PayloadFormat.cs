@@ -55,6 +55,15 @@ public static class PayloadFormats
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 
+    /// <summary>The format that renders events of <paramref name="kind"/>.</summary>
+    public static PayloadFormat For(Entities.EntityKind kind) => kind switch
+    {
+        Entities.EntityKind.Transaction => PayloadFormat.Transaction,
+        Entities.EntityKind.PaymentIntent => PayloadFormat.Point,
+        Entities.EntityKind.PaymentOrder => PayloadFormat.Thin,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
     /// <summary>
     /// Whether a change to <paramref name="state"/> is notified in this format. Seed 000 notifies
     /// only the FINISHED, CANCELED and ERROR states of a payment intent; the others notify every state.

@@ -1,0 +1,51 @@
+namespace Herald.Errors;
+
+/// <summary>What kind of refusal an error is; the API maps each to its HTTP status.</summary>
+public enum ErrorKind
+{
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    Unprocessable,
+    Unavailable,
+}
+
+/// <summary>
+/// A refusal the caller should read: bad input, a missing entity, an illegal transition. Its
+/// messages are shown as they are, so they never contain secrets.
+/// </summary>
+public sealed class HeraldException : Exception
+{
+    public HeraldException(ErrorKind kind, params string[] messages)
+        : base(messages.Length > 0 ? string.Join("; ", messages) : kind.ToString())
+    {
+        Kind = kind;
+        Messages = messages.Length > 0 ? messages : [kind.ToString()];
+    }
+
+    public HeraldException()
+        : this(ErrorKind.BadRequest)
+    {
+    }
+
+    public HeraldException(string message)
+        : this(ErrorKind.BadRequest, message)
+    {
+    }
+
+    public HeraldException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Kind = ErrorKind.BadRequest;
+        Messages = [message];
+    }
+
+    public ErrorKind Kind { get; }
+
+    public IReadOnlyList<string> Messages { get; }
+
+    public static HeraldException NotFound(string what) => new(ErrorKind.NotFound, $"{what} not found");
+}

@@ -1,0 +1,39 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Herald.Delivery;
+
+/// <summary>Tunables of the delivery engine.</summary>
+public sealed class DeliveryOptions
+{
+    /// <summary>Most notifications taken in one claim.</summary>
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 100;
+
+    /// <summary>Most HTTP attempts in flight on this node.</summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrency { get; set; } = 64;
+
+    /// <summary>How often the workers look for due work when nothing wakes them.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a claim holds a notification. Longer than the largest endpoint timeout, so a live
+    /// worker never loses its claim mid-attempt; a dead worker's claims fall due when it ends.
+    /// </summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>How much of each response is kept with its attempt.</summary>
+    [Range(0, 65_536)]
+    public int ResponseExcerptBytes { get; set; } = 4096;
+
+    /// <summary>
+    /// Development mode: endpoints may use plain http and loopback addresses. Never in production.
+    /// </summary>
+    public bool Development { get; set; }
+
+    /// <summary>Networks (CIDR) that endpoints may reach although they are private.</summary>
+    public IList<string> AllowedNetworks { get; } = [];
+
+    /// <summary>Whether the workers run on this node.</summary>
+    public bool WorkersEnabled { get; set; } = true;
+}

@@ -1,0 +1,31 @@
+using Herald.Delivery.Recording;
+using Herald.Delivery.Sending;
+using Herald.Delivery.Workers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Herald.Delivery;
+
+public static class DeliveryServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the change recorder, the sender and — unless <see cref="DeliveryOptions.WorkersEnabled"/> is
+    /// off — the delivery workers. A store (<c>IHeraldStore</c>) must be registered too.
+    /// </summary>
+    public static IServiceCollection AddHeraldDelivery(this IServiceCollection services, Action<DeliveryOptions>? configure = null)
+    {
+        var options = services.AddOptions<DeliveryOptions>().ValidateDataAnnotations().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<DeliverySignal>();
+        services.TryAddSingleton<WebhookSender>();
+        services.TryAddSingleton<ChangeRecorder>();
+        services.TryAddSingleton<ResendQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<ResendQueue>());
+        services.AddHostedService<DeliveryWorker>();
+        return services;
+    }
+}

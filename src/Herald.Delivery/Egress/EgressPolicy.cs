@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Herald.Delivery.Egress;
+
+/// <summary>
+/// Which addresses Herald may connect to. Checked on the resolved address at connect time, so a
+/// name that resolves to a private address (DNS rebinding included) is refused like the literal.
+/// </summary>
+public sealed class EgressPolicy
+{
+    private static readonly (IPNetwork Network, string Reason)[] Forbidden =
+    [
+        (IPNetwork.Parse("0.0.0.0/8"), "a 'this network' address"),
+        (IPNetwork.Parse("10.0.0.0/8"), "a private address"),
+        (IPNetwork.Parse("100.64.0.0/10"), "a shared (carrier-grade NAT) address"),
+        (IPNetwork.Parse("127.0.0.0/8"), "a loopback address"),
+        (IPNetwork.Parse("169.254.0.0/16"), "a link-local address (cloud metadata)"),
+        (IPNetwork.Parse("172.16.0.0/12"), "a private address"),
+        (IPNetwork.Parse("192.0.0.0/24"), "a reserved address"),
+        (IPNetwork.Parse("192.0.2.0/24"), "a documentation address"),
+        (IPNetwork.Parse("192.168.0.0/16"), "a private address"),
+        (IPNetwork.Parse("198.18.0.0/15"), "a benchmarking address"),
+        (IPNetwork.Parse("198.51.100.0/24"), "a documentation address"),
+        (IPNetwork.Parse("203.0.113.0/24"), "a documentation address"),
+        (IPNetwork.Parse("224.0.0.0/4"), "a multicast address"),
+        (IPNetwork.Parse("240.0.0.0/4"), "a reserved address"),
+        (IPNetwork.Parse("::/128"), "the unspecified address"),
+        (IPNetwork.Parse("::1/128"), "a loopback address"),
+        (IPNetwork.Parse("fc00::/7"), "a private address"),
+        (IPNetwork.Parse("fe80::/10"), "a link-local address"),
+        (IPNetwork.Parse("ff00::/8"), "a multicast address"),
+        (IPNetwork.Parse("2001:db8::/32"), "a documentation address"),
+    ];
+
+    private readonly IPNetwork[] _allowed;
+    private readonly bool _allowLoopback;
+
+    public EgressPolicy(bool allowLoopback, IEnumerable<string> allowedNetworks)
+    {
+        _allowLoopback = allowLoopback;
+        _allowed = allowedNetworks.Select(IPNetwork.Parse).ToArray();
+    }
+
+    /// <summary>Why the address is refused, or <c>null</c> when it may be reached.</summary>
+    public string? Refusal(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        if (_allowLoopback && IPAddress.IsLoopback(address))
+        {
+            return null;
+        }
+        foreach (var allowed in _allowed)
+        {
+            if (allowed.BaseAddress.AddressFamily == address.AddressFamily && allowed.Contains(address))
+            {
+                return null;
+            }
+        }
+        foreach (var (network, reason) in Forbidden)
+        {
+            if (network.BaseAddress.AddressFamily == address.AddressFamily && network.Contains(address))
+            {
+                return reason;
+            }
+        }
+        return address.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 ? null : "not an IP address";
+    }
+}
+
+/// <summary>A connection Herald refused to open.</summary>
+public sealed class EgressRefusedException : Exception
+{
+    public EgressRefusedException(string message)
+        : base(message)
+    {
+    }
+
+    public EgressRefusedException()
+    {
+    }
+
+    public EgressRefusedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,54 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Herald.Delivery.Egress;
+
+/// <summary>The one pooled handler every delivery goes through: no redirects, guarded connects.</summary>
+internal static class GuardedHttpHandler
+{
+    public static SocketsHttpHandler Create(EgressPolicy policy) => new()
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        MaxConnectionsPerServer = 256,
+        AutomaticDecompression = DecompressionMethods.None,
+        ConnectCallback = (context, cancellationToken) => ConnectAsync(policy, context.DnsEndPoint, cancellationToken),
+    };
+
+    private static async ValueTask<Stream> ConnectAsync(EgressPolicy policy, DnsEndPoint endPoint, CancellationToken cancellationToken)
+    {
+        var addresses = IPAddress.TryParse(endPoint.Host, out var literal)
+            ? [literal]
+            : await Dns.GetHostAddressesAsync(endPoint.Host, cancellationToken).ConfigureAwait(false);
+        if (addresses.Length == 0)
+        {
+            throw new EgressRefusedException($"{endPoint.Host} does not resolve");
+        }
+        foreach (var address in addresses)
+        {
+            if (policy.Refusal(address) is { } reason)
+            {
+                throw new EgressRefusedException($"refused to connect to {address}: {reason}");
+            }
+        }
+        Exception? last = null;
+        foreach (var address in addresses)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(address, endPoint.Port, cancellationToken).ConfigureAwait(false);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                last = e;
+            }
+        }
+        throw last!;
+    }
+}

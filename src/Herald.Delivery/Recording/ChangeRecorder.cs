@@ -1,0 +1,146 @@
+using System.Text.Json.Nodes;
+using Herald.Delivery.Workers;
+using Herald.Endpoints;
+using Herald.Entities;
+using Herald.Errors;
+using Herald.Events;
+using Herald.Ids;
+using Herald.Payloads;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+
+namespace Herald.Delivery.Recording;
+
+/// <summary>
+/// Records payment state changes: checks the state machine, makes the event, renders one
+/// notification per endpoint that wants it, and writes all of it in one transaction. This is the
+/// only way changes enter Herald, whether from the API, the CLI or the benchmark.
+/// </summary>
+public sealed class ChangeRecorder
+{
+    private const int MaxConflictRetries = 8;
+
+    private readonly IHeraldStore _store;
+    private readonly DeliverySignal _signal;
+    private readonly TimeProvider _time;
+
+    public ChangeRecorder(IHeraldStore store, DeliverySignal signal, TimeProvider time)
+    {
+        _store = store;
+        _signal = signal;
+        _time = time;
+    }
+
+    /// <summary>Records a new entity, born in its kind's initial state, and its first event.</summary>
+    /// <param name="merchantId">The owner.</param>
+    /// <param name="kind">The entity kind.</param>
+    /// <param name="id">The new entity's id.</param>
+    /// <param name="document">Its document, without the state field (which is set here).</param>
+    /// <param name="preferenceId">For payment orders: the checkout preference it was made from.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public async Task<Recorded> CreateAsync(string merchantId, EntityKind kind, string id, JsonObject document, string? preferenceId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var now = _time.GetUtcNow();
+        var state = StateMachines.For(kind).Initial;
+        var doc = (JsonObject)document.DeepClone();
+        doc[EntityDocuments.StateField(kind)] = state;
+        var entity = new Entity(kind, id, merchantId, state, 1, preferenceId, doc, now, now);
+        var evt = NewEvent(entity, null, now);
+        var change = new EntityChange(entity, 0, evt, await RenderAsync(evt, preferenceId, cancellationToken).ConfigureAwait(false), null);
+        var result = await _store.CommitChangeAsync(change, cancellationToken).ConfigureAwait(false);
+        if (result != CommitResult.Committed)
+        {
+            throw new HeraldException(ErrorKind.Conflict, $"{kind.ApiName()} {id} already exists");
+        }
+        _signal.Notify();
+        return new Recorded(entity, evt, change.Notifications.Count, Replayed: false);
+    }
+
+    /// <summary>
+    /// Moves an entity to <paramref name="to"/>, merging <paramref name="data"/> into its document.
+    /// With an idempotency key, a repeated call answers with the change the first call made.
+    /// </summary>
+    public async Task<Recorded> TransitionAsync(string merchantId, EntityKind kind, string id, string to, JsonObject? data,
+        (string Key, string RequestHash)? idempotency, CancellationToken cancellationToken)
+    {
+        var machine = StateMachines.For(kind);
+        if (!machine.TryNormalize(to, out var target))
+        {
+            throw new HeraldException(ErrorKind.BadRequest,
+                $"unknown {kind.ApiName()} state '{to}'; expected one of {string.Join(", ", machine.States)}");
+        }
+        for (var round = 0; round < MaxConflictRetries; round++)
+        {
+            if (idempotency is { } key && await ReplayAsync(merchantId, kind, id, key, cancellationToken).ConfigureAwait(false) is { } replay)
+            {
+                return replay;
+            }
+            var current = await _store.GetEntityAsync(merchantId, kind, id, cancellationToken).ConfigureAwait(false)
+                ?? throw HeraldException.NotFound($"{kind.ApiName()} {id}");
+            if (!machine.CanMove(current.State, target))
+            {
+                var why = machine.IsFinal(current.State) ? $"; {current.State} is final" : "";
+                throw new HeraldException(ErrorKind.Conflict, $"cannot move {kind.ApiName()} from {current.State} to {target}{why}");
+            }
+            var now = _time.GetUtcNow();
+            var doc = EntityDocuments.WithChange(kind, current.Document, target, data, now);
+            var next = current with { State = target, Version = current.Version + 1, Document = doc, UpdatedAt = now };
+            var evt = NewEvent(next, current.State, now);
+            var notifications = await RenderAsync(evt, current.PreferenceId, cancellationToken).ConfigureAwait(false);
+            var result = await _store.CommitChangeAsync(new EntityChange(next, current.Version, evt, notifications, idempotency), cancellationToken).ConfigureAwait(false);
+            if (result == CommitResult.Committed)
+            {
+                _signal.Notify();
+                return new Recorded(next, evt, notifications.Count, Replayed: false);
+            }
+            // A concurrent change won the race (or took the idempotency key): decide again.
+        }
+        throw new HeraldException(ErrorKind.Conflict, $"{kind.ApiName()} {id} is changing too often; try again");
+    }
+
+    private async Task<Recorded?> ReplayAsync(string merchantId, EntityKind kind, string id, (string Key, string RequestHash) key, CancellationToken cancellationToken)
+    {
+        var existing = await _store.FindIdempotencyKeyAsync(merchantId, key.Key, cancellationToken).ConfigureAwait(false);
+        if (existing is not { } found)
+        {
+            return null;
+        }
+        var evt = await _store.GetEventAsync(merchantId, found.EventId, cancellationToken).ConfigureAwait(false);
+        if (found.RequestHash != key.RequestHash || evt is null || evt.EntityKind != kind || evt.EntityId != id)
+        {
+            throw new HeraldException(ErrorKind.Unprocessable, "this Idempotency-Key was already used with a different request");
+        }
+        var snapshot = new Entity(kind, id, merchantId, evt.ToState, evt.Version, null, evt.Snapshot, evt.OccurredAt, evt.OccurredAt);
+        return new Recorded(snapshot, evt, 0, Replayed: true);
+    }
+
+    private EntityEvent NewEvent(Entity entity, string? from, DateTimeOffset now) => new(
+        HeraldId.New(HeraldId.Event, _time), entity.MerchantId, entity.Kind, entity.Id,
+        EventTypes.For(entity.Kind, entity.State), from, entity.State, entity.Version, now, entity.Document);
+
+    private async Task<IReadOnlyList<NewNotification>> RenderAsync(EntityEvent evt, string? preferenceId, CancellationToken cancellationToken)
+    {
+        var format = PayloadFormats.For(evt.EntityKind);
+        if (!format.Notifies(evt.ToState))
+        {
+            return [];
+        }
+        var endpoints = await _store.ListEndpointsForFormatAsync(evt.MerchantId, format, cancellationToken).ConfigureAwait(false);
+        List<NewNotification>? result = null;
+        string? payload = null;
+        foreach (var endpoint in endpoints)
+        {
+            if (!endpoint.Wants(evt.Type, preferenceId))
+            {
+                continue;
+            }
+            payload ??= System.Text.Encoding.UTF8.GetString(PayloadRenderer.Render(format, evt));
+            (result ??= []).Add(new NewNotification(HeraldId.New(HeraldId.Notification, _time), endpoint.Id, payload));
+        }
+        return result ?? (IReadOnlyList<NewNotification>)[];
+    }
+}
+
+/// <summary>A recorded change: the entity after it, its event, and how many notifications it made.</summary>
+public sealed record Recorded(Entity Entity, EntityEvent Event, int Notifications, bool Replayed);

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using Herald.Delivery.Egress;
+using Herald.Endpoints;
+using Herald.Signing;
+using Herald.Storage.Model;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Delivery.Sending;
+
+/// <summary>
+/// POSTs one notification: signs it afresh for this attempt with every active secret of its
+/// endpoint, applies the endpoint's timeout and success rule, and keeps the start of the answer.
+/// </summary>
+public sealed class WebhookSender : IDisposable
+{
+    /// <summary>The attempt number, 1 for the first try.</summary>
+    public const string AttemptHeader = "webhook-attempt";
+
+    private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
+    private static readonly ProductInfoHeaderValue UserAgent = new("Herald", "1.0");
+
+    private readonly HttpClient _client;
+    private readonly TimeProvider _time;
+    private readonly int _excerptBytes;
+
+    public WebhookSender(IOptions<DeliveryOptions> options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Value;
+        _time = time;
+        _excerptBytes = o.ResponseExcerptBytes;
+        var policy = new EgressPolicy(allowLoopback: o.Development, o.AllowedNetworks);
+        _client = new HttpClient(GuardedHttpHandler.Create(policy)) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    public async Task<AttemptResult> SendAsync(ClaimedNotification notification, int attemptNumber, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        var startedAt = _time.GetUtcNow();
+        var stopwatch = Stopwatch.StartNew();
+        var body = Encoding.UTF8.GetBytes(notification.Payload);
+        var timestamp = startedAt.ToUnixTimeSeconds();
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, notification.Url)
+        {
+            Content = new ByteArrayContent(body),
+        };
+        request.Content.Headers.ContentType = Json;
+        request.Headers.UserAgent.Add(UserAgent);
+        request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderId, notification.EventId);
+        request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderTimestamp, timestamp.ToString(CultureInfo.InvariantCulture));
+        request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderSignature, WebhookSignature.SignatureHeader(notification.Secrets, notification.EventId, timestamp, body));
+        request.Headers.TryAddWithoutValidation(AttemptHeader, attemptNumber.ToString(CultureInfo.InvariantCulture));
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(notification.TimeoutSeconds));
+        try
+        {
+            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            var excerpt = await ReadExcerptAsync(response, timeout.Token).ConfigureAwait(false);
+            var succeeded = notification.Success.IsSuccess(status);
+            return new AttemptResult(startedAt, Elapsed(stopwatch), status, succeeded, succeeded ? null : Explain(status, notification.Success),
+                excerpt, RetryAfter(response, startedAt));
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Failed(startedAt, stopwatch, $"no answer within {notification.TimeoutSeconds} s");
+        }
+        catch (HttpRequestException e)
+        {
+            return Failed(startedAt, stopwatch, Describe(e));
+        }
+    }
+
+    private static AttemptResult Failed(DateTimeOffset startedAt, Stopwatch stopwatch, string error) =>
+        new(startedAt, Elapsed(stopwatch), null, false, error, null);
+
+    private static int Elapsed(Stopwatch stopwatch) => (int)Math.Min(int.MaxValue, stopwatch.ElapsedMilliseconds);
+
+    private static string Explain(int status, SuccessRule rule) => status switch
+    {
+        >= 300 and <= 399 => $"HTTP {status}: redirects are not followed",
+        >= 200 and <= 299 when rule == SuccessRule.Exactly200 => $"HTTP {status}: this endpoint counts only 200 as received",
+        _ => $"HTTP {status}",
+    };
+
+    private static string Describe(HttpRequestException e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is EgressRefusedException refused)
+            {
+                return refused.Message;
+            }
+        }
+        return e.HttpRequestError switch
+        {
+            HttpRequestError.NameResolutionError => "the host name does not resolve",
+            HttpRequestError.ConnectionError => "could not connect: " + (e.InnerException?.Message ?? e.Message),
+            HttpRequestError.SecureConnectionError => "TLS handshake failed: " + (e.InnerException?.Message ?? e.Message),
+            _ => e.InnerException?.Message ?? e.Message,
+        };
+    }
+
+    private async Task<string?> ReadExcerptAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (_excerptBytes == 0)
+        {
+            return null;
+        }
+        var buffer = new byte[_excerptBytes];
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            return read == 0 ? null : Encoding.UTF8.GetString(buffer, 0, read);
+        }
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
+    {
+        var header = response.Headers.RetryAfter;
+        if (header?.Delta is { } delta)
+        {
+            return delta;
+        }
+        return header?.Date is { } date ? date - now : null;
+    }
+
+    public void Dispose() => _client.Dispose();
+}

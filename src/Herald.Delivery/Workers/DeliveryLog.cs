@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Delivery.Workers;
+
+/// <summary>Delivery log messages; event ids 2000–2099.</summary>
+internal static partial class DeliveryLog
+{
+    [LoggerMessage(2000, LogLevel.Information, "Delivery workers started: batch {BatchSize}, concurrency {MaxConcurrency}")]
+    public static partial void Started(ILogger logger, int batchSize, int maxConcurrency);
+
+    [LoggerMessage(2001, LogLevel.Debug, "Notification {NotificationId} of event {EventId} attempt {Attempt}: {Outcome}")]
+    public static partial void Attempted(ILogger logger, string notificationId, string eventId, int attempt, string outcome);
+
+    [LoggerMessage(2002, LogLevel.Warning, "Notification {NotificationId} of event {EventId} is dead after {Attempts} attempts")]
+    public static partial void Dead(ILogger logger, string notificationId, string eventId, int attempts);
+
+    [LoggerMessage(2003, LogLevel.Warning, "Notification {NotificationId}: the lease was lost before the outcome was recorded; another worker owns it")]
+    public static partial void LeaseLost(ILogger logger, string notificationId);
+
+    [LoggerMessage(2004, LogLevel.Error, "Delivery loop failed; retrying after {Delay}")]
+    public static partial void LoopFailed(ILogger logger, Exception exception, TimeSpan delay);
+
+    [LoggerMessage(2005, LogLevel.Error, "Notification {NotificationId}: attempt could not be processed")]
+    public static partial void AttemptFailed(ILogger logger, Exception exception, string notificationId);
+
+    [LoggerMessage(2006, LogLevel.Information, "Manual resend of notification {NotificationId}: {Outcome}")]
+    public static partial void Resent(ILogger logger, string notificationId, string outcome);
+}

@@ -1,0 +1,46 @@
+namespace Herald.Delivery.Workers;
+
+/// <summary>
+/// Wakes this node's workers when a change is recorded here, so it is dispatched at once instead
+/// of at the next poll.
+/// </summary>
+public sealed class DeliverySignal
+{
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    public void Notify()
+    {
+        // One pending wake-up is enough: the worker claims everything due when it wakes.
+        if (_wake.CurrentCount == 0)
+        {
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
+
+    internal Task<bool> WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken) =>
+        WaitCoreAsync(timeout, time, cancellationToken);
+
+    private async Task<bool> WaitCoreAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var wake = _wake.WaitAsync(cts.Token);
+        var delay = Task.Delay(timeout, time, cts.Token);
+        var first = await Task.WhenAny(wake, delay).ConfigureAwait(false);
+        await cts.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(wake, delay).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        return first == wake;
+    }
+}

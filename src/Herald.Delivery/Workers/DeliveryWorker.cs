@@ -1,0 +1,157 @@
+using Herald.Delivery.Sending;
+using Herald.Retry;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Delivery.Workers;
+
+/// <summary>
+/// Claims due notifications in batches under a lease, sends them with bounded concurrency, and
+/// records each attempt with where it leaves the notification.
+/// </summary>
+public sealed class DeliveryWorker : BackgroundService
+{
+    private readonly IHeraldStore _store;
+    private readonly WebhookSender _sender;
+    private readonly DeliverySignal _signal;
+    private readonly TimeProvider _time;
+    private readonly DeliveryOptions _options;
+    private readonly ILogger<DeliveryWorker> _logger;
+    private readonly SemaphoreSlim _slots;
+
+    public DeliveryWorker(IHeraldStore store, WebhookSender sender, DeliverySignal signal, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliveryWorker> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _store = store;
+        _sender = sender;
+        _signal = signal;
+        _time = time;
+        _options = options.Value;
+        _logger = logger;
+        _slots = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        DeliveryLog.Started(_logger, _options.BatchSize, _options.MaxConcurrency);
+        var inFlight = new HashSet<Task>();
+        var failureDelay = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // Take only what there are free slots for; the rest stays claimable by other nodes.
+                await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
+                var free = Math.Min(_slots.CurrentCount + 1, _options.BatchSize);
+                _slots.Release();
+                var claimed = await _store.ClaimDueAsync(_time.GetUtcNow(), _options.Lease, free, stoppingToken).ConfigureAwait(false);
+                foreach (var notification in claimed)
+                {
+                    await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
+                    var task = ProcessAsync(notification, stoppingToken);
+                    lock (inFlight)
+                    {
+                        inFlight.Add(task);
+                    }
+                    _ = task.ContinueWith(t =>
+                    {
+                        lock (inFlight)
+                        {
+                            inFlight.Remove(t);
+                        }
+                    }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+                failureDelay = TimeSpan.FromSeconds(1);
+                if (claimed.Count < free)
+                {
+                    await _signal.WaitAsync(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                // The database may be away; back off and try again rather than stopping the node.
+                DeliveryLog.LoopFailed(_logger, e, failureDelay);
+                try
+                {
+                    await Task.Delay(failureDelay, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                failureDelay = TimeSpan.FromTicks(Math.Min(failureDelay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            }
+        }
+        Task[] remaining;
+        lock (inFlight)
+        {
+            remaining = [.. inFlight];
+        }
+        await Task.WhenAll(remaining).ConfigureAwait(false);
+    }
+
+    private async Task ProcessAsync(ClaimedNotification notification, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var number = notification.AttemptCount + 1;
+            var result = await _sender.SendAsync(notification, number, stoppingToken).ConfigureAwait(false);
+            var outcome = Decide(notification, number, result);
+            var recorded = await _store.RecordScheduledAttemptAsync(outcome, CancellationToken.None).ConfigureAwait(false);
+            if (!recorded)
+            {
+                DeliveryLog.LeaseLost(_logger, notification.Id);
+            }
+            else if (outcome.Status == NotificationStatuses.Dead)
+            {
+                DeliveryLog.Dead(_logger, notification.Id, notification.EventId, number);
+            }
+            else
+            {
+                DeliveryLog.Attempted(_logger, notification.Id, notification.EventId, number, result.Succeeded ? "succeeded" : result.Error ?? "failed");
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down mid-attempt: nothing is recorded and the lease runs out, so the
+            // notification is tried again by whichever node is running then.
+        }
+        catch (Exception e)
+        {
+            DeliveryLog.AttemptFailed(_logger, e, notification.Id);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private AttemptOutcome Decide(ClaimedNotification notification, int number, AttemptResult result)
+    {
+        var attempt = new Attempt(
+            Ids.HeraldId.New(Ids.HeraldId.Attempt, _time), notification.Id, number, AttemptTriggers.Schedule,
+            result.StartedAt, result.DurationMs, result.StatusCode, result.Succeeded, result.Error, result.ResponseExcerpt);
+        if (result.Succeeded)
+        {
+            return new AttemptOutcome(attempt, NotificationStatuses.Succeeded, null, false, notification.LeaseToken);
+        }
+        var failures = notification.Failures + 1;
+        var next = RetrySchedule.Next(notification.Retry, notification.CreatedAt, failures, _time.GetUtcNow(), Random.Shared.NextDouble());
+        return next is null
+            ? new AttemptOutcome(attempt, NotificationStatuses.Dead, null, true, notification.LeaseToken)
+            : new AttemptOutcome(attempt, NotificationStatuses.Pending, next, true, notification.LeaseToken);
+    }
+
+    public override void Dispose()
+    {
+        _slots.Dispose();
+        base.Dispose();
+    }
+}

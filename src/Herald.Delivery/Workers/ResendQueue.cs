@@ -1,0 +1,89 @@
+using System.Threading.Channels;
+using Herald.Delivery.Sending;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Delivery.Workers;
+
+/// <summary>
+/// Manual resends: the API hands a notification over and answers 202; this service makes the
+/// attempt at once, whatever the notification's status, and records it as manual.
+/// </summary>
+public sealed class ResendQueue : BackgroundService
+{
+    private const int Concurrency = 8;
+
+    private readonly Channel<ClaimedNotification> _queue = Channel.CreateBounded<ClaimedNotification>(
+        new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait });
+
+    private readonly IHeraldStore _store;
+    private readonly WebhookSender _sender;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ResendQueue> _logger;
+
+    public ResendQueue(IHeraldStore store, WebhookSender sender, TimeProvider time, ILogger<ResendQueue> logger)
+    {
+        _store = store;
+        _sender = sender;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Queues a manual attempt of the merchant's notification; false when it does not exist.</summary>
+    public async Task<bool> EnqueueAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
+    {
+        var notification = await _store.LoadForResendAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false);
+        if (notification is null)
+        {
+            return false;
+        }
+        await _queue.Writer.WriteAsync(notification, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var slots = new SemaphoreSlim(Concurrency, Concurrency);
+        var running = new List<Task>();
+        try
+        {
+            await foreach (var notification in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await slots.WaitAsync(stoppingToken).ConfigureAwait(false);
+                running.RemoveAll(t => t.IsCompleted);
+                running.Add(SendAsync(notification, slots, stoppingToken));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        await Task.WhenAll(running).ConfigureAwait(false);
+    }
+
+    private async Task SendAsync(ClaimedNotification notification, SemaphoreSlim slots, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var number = notification.AttemptCount + 1;
+            var result = await _sender.SendAsync(notification, number, stoppingToken).ConfigureAwait(false);
+            var attempt = new Attempt(
+                Ids.HeraldId.New(Ids.HeraldId.Attempt, _time), notification.Id, number, AttemptTriggers.Manual,
+                result.StartedAt, result.DurationMs, result.StatusCode, result.Succeeded, result.Error, result.ResponseExcerpt);
+            await _store.RecordManualAttemptAsync(attempt, CancellationToken.None).ConfigureAwait(false);
+            DeliveryLog.Resent(_logger, notification.Id, result.Succeeded ? "succeeded" : result.Error ?? "failed");
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            DeliveryLog.AttemptFailed(_logger, e, notification.Id);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+}

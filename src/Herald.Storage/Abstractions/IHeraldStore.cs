@@ -1,0 +1,119 @@
+using Herald.Entities;
+using Herald.Events;
+using Herald.Storage.Model;
+
+namespace Herald.Storage.Abstractions;
+
+/// <summary>
+/// Everything Herald keeps. One contract; each database implements it and passes the same
+/// compliance suite.
+/// </summary>
+public interface IHeraldStore
+{
+    /// <summary>Brings the schema up to date; returns the names of the migrations it applied.</summary>
+    Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Checks that the database answers.</summary>
+    Task<bool> PingAsync(CancellationToken cancellationToken = default);
+
+    Task CreateMerchantAsync(Merchant merchant, ApiKey key, CancellationToken cancellationToken = default);
+
+    Task<Merchant?> GetMerchantAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>The merchant owning an unrevoked key with this hash.</summary>
+    Task<string?> FindMerchantByKeyHashAsync(string keyHash, CancellationToken cancellationToken = default);
+
+    Task CreateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
+
+    Task<Endpoint?> GetEndpointAsync(string merchantId, string id, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<Endpoint>> ListEndpointsAsync(string merchantId, CancellationToken cancellationToken = default);
+
+    /// <summary>Saves an endpoint's settings; false when it does not exist (or was deleted).</summary>
+    Task<bool> UpdateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes an endpoint: it receives nothing more and its pending notifications die; its history
+    /// stays readable.
+    /// </summary>
+    Task<bool> DeleteEndpointAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>The merchant's enabled endpoints of one payload format.</summary>
+    Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, Endpoints.PayloadFormat format, CancellationToken cancellationToken = default);
+
+    /// <summary>Saves a preference and, when it names a webhook, its endpoint, in one transaction.</summary>
+    Task CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, CancellationToken cancellationToken = default);
+
+    Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default);
+
+    Task<Entity?> GetEntityAsync(string merchantId, EntityKind kind, string id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The transactional outbox: writes the entity at its new version, its event and its
+    /// notifications in one transaction, or nothing.
+    /// </summary>
+    Task<CommitResult> CommitChangeAsync(EntityChange change, CancellationToken cancellationToken = default);
+
+    /// <summary>The event an idempotency key already produced, with the hash of the request that made it.</summary>
+    Task<(string EventId, string RequestHash)?> FindIdempotencyKeyAsync(string merchantId, string key, CancellationToken cancellationToken = default);
+
+    Task<EntityEvent?> GetEventAsync(string merchantId, string id, CancellationToken cancellationToken = default);
+
+    Task<Page<EntityEvent>> ListEventsAsync(string merchantId, string? entityId, int limit, string? startingAfter, CancellationToken cancellationToken = default);
+
+    Task<Page<Notification>> ListNotificationsAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>One notification with its payload.</summary>
+    Task<Notification?> GetNotificationAsync(string merchantId, string id, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<Attempt>> ListAttemptsAsync(string notificationId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes up to <paramref name="limit"/> due pending notifications of enabled endpoints, moving each
+    /// one's next attempt <paramref name="lease"/> ahead in the same statement: if this worker dies the
+    /// notification falls due again when the lease ends.
+    /// </summary>
+    Task<IReadOnlyList<ClaimedNotification>> ClaimDueAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Loads a notification for a manual attempt, whatever its status; no lease is taken.</summary>
+    Task<ClaimedNotification?> LoadForResendAsync(string merchantId, string id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records a scheduled attempt and moves the notification on; false (and nothing written) when the
+    /// lease was lost to another worker.
+    /// </summary>
+    Task<bool> RecordScheduledAttemptAsync(AttemptOutcome outcome, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records a manual attempt: success marks the notification succeeded; a failure leaves its status
+    /// and schedule as they were.
+    /// </summary>
+    Task RecordManualAttemptAsync(Attempt attempt, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives claimed notifications back so that they are due at once (graceful shutdown).</summary>
+    Task ReleaseAsync(IReadOnlyCollection<(string Id, string LeaseToken)> claims, DateTimeOffset now, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One state change to write atomically.</summary>
+/// <param name="Entity">The entity at its new version.</param>
+/// <param name="ExpectedVersion">The version it had when the change was decided; 0 for a new entity.</param>
+/// <param name="Event">The event of the change.</param>
+/// <param name="Notifications">One per endpoint that wants the event.</param>
+/// <param name="IdempotencyKey">The caller's key and the hash of its request, when given.</param>
+public sealed record EntityChange(
+    Entity Entity,
+    int ExpectedVersion,
+    EntityEvent Event,
+    IReadOnlyList<NewNotification> Notifications,
+    (string Key, string RequestHash)? IdempotencyKey);
+
+public enum CommitResult
+{
+    Committed,
+
+    /// <summary>Another change got there first; decide again on the current version.</summary>
+    VersionConflict,
+
+    /// <summary>The idempotency key was taken meanwhile; answer from the event it produced.</summary>
+    IdempotencyKeyTaken,
+}

@@ -1,0 +1,45 @@
+using Herald.Endpoints;
+using Herald.Retry;
+
+namespace Herald.Storage.Model;
+
+/// <summary>
+/// A notification taken for an attempt: everything the sender needs, and the lease token that
+/// proves the claim is still this worker's when the outcome is recorded.
+/// </summary>
+public sealed record ClaimedNotification
+{
+    public required string Id { get; init; }
+    public required string MerchantId { get; init; }
+    public required string EventId { get; init; }
+    public required string EndpointId { get; init; }
+    public required string Url { get; init; }
+    public required PayloadFormat Format { get; init; }
+    public required SuccessRule Success { get; init; }
+    public required RetryPolicy Retry { get; init; }
+    public required int TimeoutSeconds { get; init; }
+    public required IReadOnlyList<string> Secrets { get; init; }
+    public required string Payload { get; init; }
+    public required string Status { get; init; }
+    public required int AttemptCount { get; init; }
+    public required int Failures { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Set for scheduled claims; <c>null</c> for a manual resend, which holds no lease.</summary>
+    public string? LeaseToken { get; init; }
+}
+
+/// <summary>
+/// The result of one attempt and where it leaves the notification.
+/// </summary>
+/// <param name="Attempt">The attempt to record.</param>
+/// <param name="Status">The notification's status after it.</param>
+/// <param name="NextAttemptAt">When it is tried next, for a pending one.</param>
+/// <param name="CountsAsFailure">Whether it adds to the failures the retry schedule counts.</param>
+/// <param name="LeaseToken">The claim's token; the outcome is dropped if the lease was lost.</param>
+public sealed record AttemptOutcome(
+    Attempt Attempt,
+    string Status,
+    DateTimeOffset? NextAttemptAt,
+    bool CountsAsFailure,
+    string? LeaseToken);

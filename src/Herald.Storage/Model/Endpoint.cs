@@ -1,0 +1,47 @@
+using Herald.Endpoints;
+using Herald.Retry;
+
+namespace Herald.Storage.Model;
+
+/// <summary>Where an endpoint came from.</summary>
+public static class EndpointSources
+{
+    public const string Api = "api";
+    public const string CheckoutPreference = "checkout_preference";
+}
+
+/// <summary>A URL that receives notifications, and how to deliver to it.</summary>
+public sealed record Endpoint
+{
+    public required string Id { get; init; }
+    public required string MerchantId { get; init; }
+    public required string Url { get; init; }
+    public string? Description { get; init; }
+    public required PayloadFormat Format { get; init; }
+
+    /// <summary>The event types it wants; <c>null</c> for every type its format notifies.</summary>
+    public IReadOnlyList<string>? EventTypes { get; init; }
+
+    public required SuccessRule Success { get; init; }
+    public required RetryPolicy Retry { get; init; }
+    public required int TimeoutSeconds { get; init; }
+    public bool Ordered { get; init; }
+    public bool Enabled { get; init; } = true;
+    public required string Source { get; init; }
+
+    /// <summary>For endpoints made from a checkout preference: only that preference's orders.</summary>
+    public string? PreferenceId { get; init; }
+
+    public string? DisabledReason { get; init; }
+    public DateTimeOffset? DisabledAt { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>The secrets that sign its requests, newest first.</summary>
+    public IReadOnlyList<string> Secrets { get; init; } = [];
+
+    /// <summary>Whether an event of this type, for an entity of this preference, goes to this endpoint.</summary>
+    public bool Wants(string eventType, string? preferenceId) =>
+        (EventTypes is null || EventTypes.Contains(eventType))
+        && (PreferenceId is null || string.Equals(PreferenceId, preferenceId, StringComparison.Ordinal));
+}

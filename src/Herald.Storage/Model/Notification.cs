@@ -1,0 +1,57 @@
+using Herald.Entities;
+
+namespace Herald.Storage.Model;
+
+public static class NotificationStatuses
+{
+    public const string Pending = "pending";
+    public const string Succeeded = "succeeded";
+    public const string Dead = "dead";
+
+    public static IReadOnlyList<string> All { get; } = [Pending, Succeeded, Dead];
+}
+
+public static class AttemptTriggers
+{
+    public const string Schedule = "schedule";
+    public const string Manual = "manual";
+}
+
+/// <summary>One event for one endpoint, and where its delivery stands.</summary>
+public sealed record Notification
+{
+    public required string Id { get; init; }
+    public required string MerchantId { get; init; }
+    public required string EventId { get; init; }
+    public required string EndpointId { get; init; }
+    public required EntityKind EntityKind { get; init; }
+    public required string EntityId { get; init; }
+    public required string EventType { get; init; }
+    public required string Status { get; init; }
+    public int AttemptCount { get; init; }
+    public DateTimeOffset? NextAttemptAt { get; init; }
+    public DateTimeOffset? LastAttemptAt { get; init; }
+    public int? LastStatusCode { get; init; }
+    public string? LastError { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? SucceededAt { get; init; }
+
+    /// <summary>The exact body sent on every attempt.</summary>
+    public string? Payload { get; init; }
+}
+
+/// <summary>A notification to write with the change that caused it.</summary>
+public sealed record NewNotification(string Id, string EndpointId, string Payload);
+
+/// <summary>One HTTP try of a notification.</summary>
+public sealed record Attempt(
+    string Id,
+    string NotificationId,
+    int Number,
+    string Trigger,
+    DateTimeOffset StartedAt,
+    int DurationMs,
+    int? StatusCode,
+    bool Succeeded,
+    string? Error,
+    string? ResponseExcerpt);

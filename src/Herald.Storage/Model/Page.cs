@@ -1,0 +1,20 @@
+namespace Herald.Storage.Model;
+
+/// <summary>One page of a list, newest first, and whether older items follow.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Data, bool HasMore);
+
+/// <summary>Filters of the notification log.</summary>
+public sealed record NotificationQuery
+{
+    public string? Status { get; init; }
+    public string? EndpointId { get; init; }
+    public string? EntityId { get; init; }
+    public string? EntityKind { get; init; }
+    public string? EventType { get; init; }
+    public DateTimeOffset? Since { get; init; }
+    public DateTimeOffset? Until { get; init; }
+    public int Limit { get; init; } = 20;
+
+    /// <summary>The id of the last item of the previous page.</summary>
+    public string? StartingAfter { get; init; }
+}

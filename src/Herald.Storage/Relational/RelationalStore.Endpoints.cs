@@ -1,0 +1,146 @@
+using System.Data.Common;
+using Dapper;
+using Herald.Endpoints;
+using Herald.Storage.Model;
+
+namespace Herald.Storage.Relational;
+
+public abstract partial class RelationalStore
+{
+    private const string EndpointColumns =
+        "id, merchant_id, url, description, format, event_types, success_rule, retry_policy, timeout_seconds, ordered, enabled, source, preference_id, disabled_reason, disabled_at, created_at, updated_at";
+
+    public async Task CreateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        await InsertEndpointAsync(scope, endpoint, cancellationToken);
+        await scope.CommitAsync(cancellationToken);
+    }
+
+    private static async Task InsertEndpointAsync(WriteScope scope, Endpoint endpoint, CancellationToken cancellationToken)
+    {
+        await scope.Connection.ExecuteAsync(scope.Command(
+            $"INSERT INTO endpoints ({EndpointColumns}) VALUES (@id, @merchant_id, @url, @description, @format, @event_types, @success_rule, @retry_policy, @timeout_seconds, @ordered, @enabled, @source, @preference_id, @disabled_reason, @disabled_at, @created_at, @updated_at)",
+            EndpointRow.Parameters(endpoint), cancellationToken));
+        foreach (var secret in endpoint.Secrets)
+        {
+            await scope.Connection.ExecuteAsync(scope.Command(
+                "INSERT INTO endpoint_secrets (endpoint_id, secret, created_at) VALUES (@endpoint_id, @secret, @created_at)",
+                new { endpoint_id = endpoint.Id, secret, created_at = Time.Ms(endpoint.CreatedAt) }, cancellationToken));
+        }
+    }
+
+    public async Task<Endpoint?> GetEndpointAsync(string merchantId, string id, CancellationToken cancellationToken = default)
+    {
+        var list = await QueryEndpointsAsync("merchant_id = @merchantId AND id = @id AND deleted_at IS NULL", new { merchantId, id }, cancellationToken);
+        return list.Count == 0 ? null : list[0];
+    }
+
+    public Task<IReadOnlyList<Endpoint>> ListEndpointsAsync(string merchantId, CancellationToken cancellationToken = default) =>
+        QueryEndpointsAsync("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }, cancellationToken);
+
+    public Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, PayloadFormat format, CancellationToken cancellationToken = default) =>
+        QueryEndpointsAsync("merchant_id = @merchantId AND format = @format AND enabled = @enabled AND deleted_at IS NULL",
+            new { merchantId, format = format.ApiName(), enabled = true }, cancellationToken);
+
+    private async Task<IReadOnlyList<Endpoint>> QueryEndpointsAsync(string where, object parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<EndpointRow>(Read(
+            $"SELECT {EndpointColumns} FROM endpoints WHERE {where} ORDER BY id", parameters, cancellationToken))).AsList();
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+        var secrets = await LoadSecretsAsync(connection, null, rows.Select(r => r.id).ToArray(), cancellationToken);
+        return rows.Select(r => r.ToModel(secrets.TryGetValue(r.id, out var s) ? s : [])).ToList();
+    }
+
+    /// <summary>Active secrets per endpoint, newest first.</summary>
+    private static async Task<Dictionary<string, IReadOnlyList<string>>> LoadSecretsAsync(DbConnection connection, DbTransaction? transaction, string[] endpointIds, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var chunk in endpointIds.Distinct(StringComparer.Ordinal).Chunk(200))
+        {
+            var parameters = new DynamicParameters();
+            var names = new string[chunk.Length];
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                names[i] = "@e" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                parameters.Add(names[i], chunk[i]);
+            }
+            var rows = await connection.QueryAsync<SecretRow>(new CommandDefinition(
+                $"SELECT endpoint_id, secret FROM endpoint_secrets WHERE endpoint_id IN ({string.Join(", ", names)}) AND expires_at IS NULL ORDER BY created_at DESC",
+                parameters, transaction, cancellationToken: cancellationToken));
+            foreach (var group in rows.GroupBy(r => r.endpoint_id, StringComparer.Ordinal))
+            {
+                result[group.Key] = group.Select(r => r.secret).ToList();
+            }
+        }
+        return result;
+    }
+
+    public async Task<bool> UpdateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        var changed = await scope.Connection.ExecuteAsync(scope.Command(
+            """
+            UPDATE endpoints SET url = @url, description = @description, event_types = @event_types,
+              success_rule = @success_rule, retry_policy = @retry_policy, timeout_seconds = @timeout_seconds,
+              ordered = @ordered, enabled = @enabled, disabled_reason = @disabled_reason, disabled_at = @disabled_at,
+              updated_at = @updated_at
+            WHERE id = @id AND merchant_id = @merchant_id AND deleted_at IS NULL
+            """,
+            EndpointRow.Parameters(endpoint), cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+        return changed == 1;
+    }
+
+    public async Task<bool> DeleteEndpointAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        var changed = await scope.Connection.ExecuteAsync(scope.Command(
+            "UPDATE endpoints SET deleted_at = @now, enabled = @enabled, updated_at = @now WHERE id = @id AND merchant_id = @merchantId AND deleted_at IS NULL",
+            new { id, merchantId, now = Time.Ms(now), enabled = false }, cancellationToken));
+        if (changed == 1)
+        {
+            await scope.Connection.ExecuteAsync(scope.Command(
+                "UPDATE notifications SET status = 'dead', next_attempt_at = NULL, lease_token = NULL, last_error = 'endpoint deleted' WHERE endpoint_id = @id AND status = 'pending'",
+                new { id }, cancellationToken));
+        }
+        await scope.CommitAsync(cancellationToken);
+        return changed == 1;
+    }
+
+    public async Task CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(preference);
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        if (endpoint is not null)
+        {
+            await InsertEndpointAsync(scope, endpoint, cancellationToken);
+        }
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "INSERT INTO checkout_preferences (id, merchant_id, document, endpoint_id, created_at) VALUES (@id, @merchant_id, @document, @endpoint_id, @created_at)",
+            new
+            {
+                id = preference.Id,
+                merchant_id = preference.MerchantId,
+                document = preference.Document.ToJsonString(),
+                endpoint_id = preference.EndpointId,
+                created_at = Time.Ms(preference.CreatedAt),
+            }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+    }
+
+    public async Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<PreferenceRow>(Read(
+            "SELECT id, merchant_id, document, endpoint_id, created_at FROM checkout_preferences WHERE id = @id AND merchant_id = @merchantId",
+            new { id, merchantId }, cancellationToken));
+        return row is null
+            ? null
+            : new CheckoutPreference(row.id, row.merchant_id, System.Text.Json.Nodes.JsonNode.Parse(row.document)!.AsObject(), row.endpoint_id, Time.At(row.created_at));
+    }
+}

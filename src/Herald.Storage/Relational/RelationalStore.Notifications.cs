@@ -1,0 +1,46 @@
+using Dapper;
+using Herald.Storage.Model;
+
+namespace Herald.Storage.Relational;
+
+public abstract partial class RelationalStore
+{
+    private const string NotificationColumns =
+        "id, merchant_id, event_id, endpoint_id, entity_kind, entity_id, event_type, status, attempt_count, next_attempt_at, last_attempt_at, last_status_code, last_error, created_at, succeeded_at";
+
+    public async Task<Page<Notification>> ListNotificationsAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var where = new SqlFilter("merchant_id = @merchantId", new { merchantId, take = query.Limit + 1 });
+        where.AndIf(query.Status, "status = @status", "status");
+        where.AndIf(query.EndpointId, "endpoint_id = @endpointId", "endpointId");
+        where.AndIf(query.EntityId, "entity_id = @entityId", "entityId");
+        where.AndIf(query.EntityKind, "entity_kind = @entityKind", "entityKind");
+        where.AndIf(query.EventType, "event_type = @eventType", "eventType");
+        where.AndIf(Time.Ms(query.Since), "created_at >= @since", "since");
+        where.AndIf(Time.Ms(query.Until), "created_at < @until", "until");
+        where.AndIf(query.StartingAfter, "id < @startingAfter", "startingAfter");
+        await using var connection = await OpenAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<NotificationRow>(Read(
+            $"SELECT {NotificationColumns} FROM notifications WHERE {where} ORDER BY id DESC LIMIT @take", where.Parameters, cancellationToken))).AsList();
+        return new Page<Notification>(rows.Take(query.Limit).Select(r => r.ToModel()).ToList(), rows.Count > query.Limit);
+    }
+
+    public async Task<Notification?> GetNotificationAsync(string merchantId, string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<NotificationRow>(Read(
+            $"SELECT {NotificationColumns}, payload FROM notifications WHERE id = @id AND merchant_id = @merchantId",
+            new { id, merchantId }, cancellationToken));
+        return row?.ToModel();
+    }
+
+    public async Task<IReadOnlyList<Attempt>> ListAttemptsAsync(string notificationId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<AttemptRow>(Read(
+            "SELECT id, notification_id, number, trigger, started_at, duration_ms, status_code, succeeded, error, response_excerpt FROM attempts WHERE notification_id = @notificationId ORDER BY started_at, number",
+            new { notificationId }, cancellationToken));
+        return rows.Select(r => r.ToModel()).ToList();
+    }
+}

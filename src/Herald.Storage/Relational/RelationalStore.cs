@@ -1,0 +1,67 @@
+using System.Data.Common;
+using Dapper;
+using Herald.Storage.Abstractions;
+
+namespace Herald.Storage.Relational;
+
+/// <summary>
+/// The SQL both databases share. Each database subclasses it with its connection handling, its
+/// migrations and the few statements where its dialect differs (claiming work above all).
+/// </summary>
+public abstract partial class RelationalStore : IHeraldStore
+{
+    public abstract Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Opens a connection for reading.</summary>
+    protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Opens a connection with a write transaction begun. Disposing the returned scope rolls back
+    /// unless it was committed.
+    /// </summary>
+    protected abstract ValueTask<WriteScope> BeginWriteAsync(CancellationToken cancellationToken);
+
+    /// <summary>True when the exception is a unique-constraint violation.</summary>
+    protected abstract bool IsUniqueViolation(Exception exception);
+
+    public async Task<bool> PingAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken)) == 1;
+        }
+        catch (DbException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A connection with a write transaction, committed explicitly.</summary>
+    protected sealed class WriteScope(DbConnection connection, DbTransaction transaction, Action? onDispose = null) : IAsyncDisposable
+    {
+        public DbConnection Connection { get; } = connection;
+        public DbTransaction Transaction { get; } = transaction;
+
+        public Task CommitAsync(CancellationToken cancellationToken) => Transaction.CommitAsync(cancellationToken);
+
+        public CommandDefinition Command(string sql, object? parameters, CancellationToken cancellationToken) =>
+            new(sql, parameters, Transaction, cancellationToken: cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await Transaction.DisposeAsync();
+                await Connection.DisposeAsync();
+            }
+            finally
+            {
+                onDispose?.Invoke();
+            }
+        }
+    }
+
+    protected static CommandDefinition Read(string sql, object? parameters, CancellationToken cancellationToken) =>
+        new(sql, parameters, cancellationToken: cancellationToken);
+}

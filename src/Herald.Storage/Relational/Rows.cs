@@ -1,0 +1,259 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Herald.Endpoints;
+using Herald.Entities;
+using Herald.Events;
+using Herald.Retry;
+using Herald.Storage.Model;
+
+namespace Herald.Storage.Relational;
+
+// Rows as the database returns them; Dapper fills them by column name and they convert to the model.
+
+internal static class Time
+{
+    public static long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+
+    public static long? Ms(DateTimeOffset? t) => t?.ToUnixTimeMilliseconds();
+
+    public static DateTimeOffset At(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    public static DateTimeOffset? At(long? ms) => ms is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(ms.Value);
+}
+
+internal sealed class EndpointRow
+{
+    public string id { get; set; } = "";
+    public string merchant_id { get; set; } = "";
+    public string url { get; set; } = "";
+    public string? description { get; set; }
+    public string format { get; set; } = "";
+    public string? event_types { get; set; }
+    public string success_rule { get; set; } = "";
+    public string retry_policy { get; set; } = "";
+    public long timeout_seconds { get; set; }
+    public bool ordered { get; set; }
+    public bool enabled { get; set; }
+    public string source { get; set; } = "";
+    public string? preference_id { get; set; }
+    public string? disabled_reason { get; set; }
+    public long? disabled_at { get; set; }
+    public long created_at { get; set; }
+    public long updated_at { get; set; }
+
+    public Endpoint ToModel(IReadOnlyList<string> secrets) => new()
+    {
+        Id = id,
+        MerchantId = merchant_id,
+        Url = url,
+        Description = description,
+        Format = PayloadFormats.Parse(format),
+        EventTypes = event_types is null ? null : JsonSerializer.Deserialize<string[]>(event_types),
+        Success = SuccessRules.Parse(success_rule),
+        Retry = RetryPolicies.Parse(retry_policy),
+        TimeoutSeconds = (int)timeout_seconds,
+        Ordered = ordered,
+        Enabled = enabled,
+        Source = source,
+        PreferenceId = preference_id,
+        DisabledReason = disabled_reason,
+        DisabledAt = Time.At(disabled_at),
+        CreatedAt = Time.At(created_at),
+        UpdatedAt = Time.At(updated_at),
+        Secrets = secrets,
+    };
+
+    public static object Parameters(Endpoint e) => new
+    {
+        id = e.Id,
+        merchant_id = e.MerchantId,
+        url = e.Url,
+        description = e.Description,
+        format = e.Format.ApiName(),
+        event_types = e.EventTypes is null ? null : JsonSerializer.Serialize(e.EventTypes),
+        success_rule = e.Success.ApiName(),
+        retry_policy = e.Retry.ApiName(),
+        timeout_seconds = e.TimeoutSeconds,
+        ordered = e.Ordered,
+        enabled = e.Enabled,
+        source = e.Source,
+        preference_id = e.PreferenceId,
+        disabled_reason = e.DisabledReason,
+        disabled_at = Time.Ms(e.DisabledAt),
+        created_at = Time.Ms(e.CreatedAt),
+        updated_at = Time.Ms(e.UpdatedAt),
+    };
+}
+
+internal sealed class MerchantRow
+{
+    public string id { get; set; } = "";
+    public string name { get; set; } = "";
+    public long created_at { get; set; }
+}
+
+internal sealed class PreferenceRow
+{
+    public string id { get; set; } = "";
+    public string merchant_id { get; set; } = "";
+    public string document { get; set; } = "";
+    public string? endpoint_id { get; set; }
+    public long created_at { get; set; }
+}
+
+internal sealed class IdempotencyRow
+{
+    public string event_id { get; set; } = "";
+    public string request_hash { get; set; } = "";
+}
+
+internal sealed class SecretRow
+{
+    public string endpoint_id { get; set; } = "";
+    public string secret { get; set; } = "";
+}
+
+internal sealed class EntityRow
+{
+    public string kind { get; set; } = "";
+    public string id { get; set; } = "";
+    public string merchant_id { get; set; } = "";
+    public string state { get; set; } = "";
+    public long version { get; set; }
+    public string? preference_id { get; set; }
+    public string document { get; set; } = "";
+    public long created_at { get; set; }
+    public long updated_at { get; set; }
+
+    public Entity ToModel() => new(
+        EntityKinds.ParseApiName(kind), id, merchant_id, state, (int)version, preference_id,
+        JsonNode.Parse(document)!.AsObject(), Time.At(created_at), Time.At(updated_at));
+}
+
+internal sealed class EventRow
+{
+    public string id { get; set; } = "";
+    public string merchant_id { get; set; } = "";
+    public string entity_kind { get; set; } = "";
+    public string entity_id { get; set; } = "";
+    public string type { get; set; } = "";
+    public string? from_state { get; set; }
+    public string to_state { get; set; } = "";
+    public long version { get; set; }
+    public long occurred_at { get; set; }
+    public string snapshot { get; set; } = "";
+
+    public EntityEvent ToModel() => new(
+        id, merchant_id, EntityKinds.ParseApiName(entity_kind), entity_id, type, from_state, to_state,
+        (int)version, Time.At(occurred_at), JsonNode.Parse(snapshot)!.AsObject());
+}
+
+internal sealed class NotificationRow
+{
+    public string id { get; set; } = "";
+    public string merchant_id { get; set; } = "";
+    public string event_id { get; set; } = "";
+    public string endpoint_id { get; set; } = "";
+    public string entity_kind { get; set; } = "";
+    public string entity_id { get; set; } = "";
+    public string event_type { get; set; } = "";
+    public string status { get; set; } = "";
+    public string? payload { get; set; }
+    public long attempt_count { get; set; }
+    public long? next_attempt_at { get; set; }
+    public long? last_attempt_at { get; set; }
+    public long? last_status_code { get; set; }
+    public string? last_error { get; set; }
+    public long created_at { get; set; }
+    public long? succeeded_at { get; set; }
+
+    public Notification ToModel() => new()
+    {
+        Id = id,
+        MerchantId = merchant_id,
+        EventId = event_id,
+        EndpointId = endpoint_id,
+        EntityKind = EntityKinds.ParseApiName(entity_kind),
+        EntityId = entity_id,
+        EventType = event_type,
+        Status = status,
+        Payload = payload,
+        AttemptCount = (int)attempt_count,
+        NextAttemptAt = status == NotificationStatuses.Pending ? Time.At(next_attempt_at) : null,
+        LastAttemptAt = Time.At(last_attempt_at),
+        LastStatusCode = (int?)last_status_code,
+        LastError = last_error,
+        CreatedAt = Time.At(created_at),
+        SucceededAt = Time.At(succeeded_at),
+    };
+}
+
+internal sealed class ClaimRow
+{
+    public string id { get; set; } = "";
+    public string merchant_id { get; set; } = "";
+    public string event_id { get; set; } = "";
+    public string endpoint_id { get; set; } = "";
+    public string url { get; set; } = "";
+    public string format { get; set; } = "";
+    public string success_rule { get; set; } = "";
+    public string retry_policy { get; set; } = "";
+    public long timeout_seconds { get; set; }
+    public string payload { get; set; } = "";
+    public string status { get; set; } = "";
+    public long attempt_count { get; set; }
+    public long failures { get; set; }
+    public long created_at { get; set; }
+    public string? lease_token { get; set; }
+
+    public ClaimedNotification ToModel(IReadOnlyList<string> secrets) => new()
+    {
+        Id = id,
+        MerchantId = merchant_id,
+        EventId = event_id,
+        EndpointId = endpoint_id,
+        Url = url,
+        Format = PayloadFormats.Parse(format),
+        Success = SuccessRules.Parse(success_rule),
+        Retry = RetryPolicies.Parse(retry_policy),
+        TimeoutSeconds = (int)timeout_seconds,
+        Secrets = secrets,
+        Payload = payload,
+        Status = status,
+        AttemptCount = (int)attempt_count,
+        Failures = (int)failures,
+        CreatedAt = Time.At(created_at),
+        LeaseToken = lease_token,
+    };
+}
+
+internal sealed class AttemptRow
+{
+    public string id { get; set; } = "";
+    public string notification_id { get; set; } = "";
+    public long number { get; set; }
+    public string trigger { get; set; } = "";
+    public long started_at { get; set; }
+    public long duration_ms { get; set; }
+    public long? status_code { get; set; }
+    public bool succeeded { get; set; }
+    public string? error { get; set; }
+    public string? response_excerpt { get; set; }
+
+    public Attempt ToModel() => new(id, notification_id, (int)number, trigger, Time.At(started_at), (int)duration_ms,
+        (int?)status_code, succeeded, error, response_excerpt);
+
+    public static object Parameters(Attempt a) => new
+    {
+        id = a.Id,
+        notification_id = a.NotificationId,
+        number = a.Number,
+        trigger = a.Trigger,
+        started_at = Time.Ms(a.StartedAt),
+        duration_ms = a.DurationMs,
+        status_code = a.StatusCode,
+        succeeded = a.Succeeded,
+        error = a.Error,
+        response_excerpt = a.ResponseExcerpt,
+    };
+}
