@@ -12,7 +12,12 @@ namespace Herald.Payloads;
 /// </summary>
 public static class PayloadRenderer
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Indented = false };
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        Indented = false,
+        // Receivers get names and addresses as written, not as \u escapes.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static byte[] Render(PayloadFormat format, EntityEvent evt)
     {

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using Herald.Server.Auth;
+using Herald.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Herald.Cli.Commands;
+
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls")
+        {
+            Description = "Where to listen.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_URLS") ?? HeraldServerOptions.DefaultUrls,
+        };
+        var data = CommonOptions.Data();
+        var dev = new Option<bool>("--dev")
+        {
+            Description = "Development mode: endpoints may use plain http and loopback addresses.",
+        };
+        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new HeraldServerOptions
+            {
+                Urls = parse.GetValue(urls)!,
+                DataDirectory = parse.GetValue(data)!,
+                Development = parse.GetValue(dev),
+                AdminKey = Environment.GetEnvironmentVariable("HERALD_ADMIN_KEY"),
+            };
+            WebApplication app;
+            try
+            {
+                app = HeraldServer.Build(options);
+                await HeraldServer.MigrateAsync(app, cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or System.Data.Common.DbException)
+            {
+                await Console.Error.WriteLineAsync($"herald: cannot start: {e.Message}");
+                return 1;
+            }
+            await using (app)
+            {
+                var admin = app.Services.GetRequiredService<AdminKey>();
+                if (admin.Generated)
+                {
+                    Console.WriteLine($"Admin key (shown once, kept in {admin.Path}): {admin.Value}");
+                }
+                if (options.Development)
+                {
+                    Console.WriteLine("Development mode: plain http and loopback endpoints are allowed.");
+                }
+                Console.WriteLine($"Herald listening on {options.Urls} (data in {Path.GetFullPath(options.DataDirectory)})");
+                try
+                {
+                    await app.StartAsync(cancellationToken);
+                    await app.WaitForShutdownAsync(cancellationToken);
+                }
+                catch (IOException e)
+                {
+                    await Console.Error.WriteLineAsync($"herald: cannot listen on {options.Urls}: {e.Message}");
+                    return 1;
+                }
+            }
+            return 0;
+        });
+        return command;
+    }
+}

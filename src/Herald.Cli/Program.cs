@@ -1,0 +1,7 @@
+using System.CommandLine;
+using Herald.Cli.Commands;
+
+var root = new RootCommand("Herald: payment notifications, delivered.");
+root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(MigrateCommand.Create());
+return await root.Parse(args).InvokeAsync();

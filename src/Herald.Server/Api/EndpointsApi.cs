@@ -1,0 +1,157 @@
+using Herald.Delivery;
+using Herald.Endpoints;
+using Herald.Entities;
+using Herald.Errors;
+using Herald.Events;
+using Herald.Ids;
+using Herald.Retry;
+using Herald.Server.Auth;
+using Herald.Server.Json;
+using Herald.Signing;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Endpoint = Herald.Storage.Model.Endpoint;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Server.Api;
+
+internal static class EndpointsApi
+{
+    public const int DefaultTimeoutSeconds = 15;
+    public const int MaxTimeoutSeconds = 60;
+
+    public static void MapEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/endpoints").WithTags("Endpoints");
+
+        group.MapPost("", async (HttpContext http, IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) =>
+        {
+            var merchant = Caller.Of(http).Merchant;
+            var request = await HeraldJson.ReadAsync<CreateEndpointRequest>(http.Request);
+            var endpoint = NewEndpoint(merchant, request, EndpointSources.Api, null, time, delivery.Value);
+            await store.CreateEndpointAsync(endpoint, http.RequestAborted);
+            return JsonResults.Created($"/v1/endpoints/{endpoint.Id}", EndpointResponse.From(endpoint, withSecret: true));
+        })
+        .Accepts<CreateEndpointRequest>("application/json")
+        .Produces<EndpointResponse>(StatusCodes.Status201Created)
+        .WithSummary("Add an endpoint; its signing secret is shown once.");
+
+        group.MapGet("", async (HttpContext http, IHeraldStore store) =>
+        {
+            var list = await store.ListEndpointsAsync(Caller.Of(http).Merchant, http.RequestAborted);
+            return JsonResults.Ok(new ListResponse<EndpointResponse>(list.Select(e => EndpointResponse.From(e)).ToList(), false));
+        })
+        .Produces<ListResponse<EndpointResponse>>()
+        .WithSummary("List the merchant's endpoints.");
+
+        group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
+            JsonResults.Ok(EndpointResponse.From(await LoadAsync(store, Caller.Of(http).Merchant, id, http.RequestAborted))))
+        .Produces<EndpointResponse>()
+        .WithSummary("One endpoint.");
+
+        group.MapPatch("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) =>
+        {
+            var merchant = Caller.Of(http).Merchant;
+            var request = await HeraldJson.ReadAsync<UpdateEndpointRequest>(http.Request);
+            var current = await LoadAsync(store, merchant, id, http.RequestAborted);
+            var now = time.GetUtcNow();
+            var updated = current with
+            {
+                Url = request.Url is null ? current.Url : Validation.EndpointUrl(request.Url, delivery.Value),
+                Description = request.Description is null ? current.Description : Validation.Text(request.Description, "description"),
+                EventTypes = request.EventTypes is null ? current.EventTypes : EventTypeFilter(request.EventTypes, current.Format),
+                Success = request.Success is null ? current.Success : ParseSuccess(request.Success),
+                Retry = request.Retry is null ? current.Retry : ParseRetry(request.Retry),
+                TimeoutSeconds = request.TimeoutSeconds is null ? current.TimeoutSeconds : Timeout(request.TimeoutSeconds),
+                Ordered = request.Ordered ?? current.Ordered,
+                Enabled = request.Enabled ?? current.Enabled,
+                DisabledReason = request.Enabled switch { false => "disabled by the merchant", true => null, null => current.DisabledReason },
+                DisabledAt = request.Enabled switch { false => now, true => null, null => current.DisabledAt },
+                UpdatedAt = now,
+            };
+            if (!await store.UpdateEndpointAsync(updated, http.RequestAborted))
+            {
+                throw HeraldException.NotFound($"endpoint {id}");
+            }
+            return JsonResults.Ok(EndpointResponse.From(updated));
+        })
+        .Accepts<UpdateEndpointRequest>("application/json")
+        .Produces<EndpointResponse>()
+        .WithSummary("Change an endpoint's settings; enabled=false stops deliveries to it.");
+
+        group.MapDelete("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
+        {
+            if (!await store.DeleteEndpointAsync(Caller.Of(http).Merchant, id, time.GetUtcNow(), http.RequestAborted))
+            {
+                throw HeraldException.NotFound($"endpoint {id}");
+            }
+            return Results.NoContent();
+        })
+        .Produces(StatusCodes.Status204NoContent)
+        .WithSummary("Delete an endpoint; its pending notifications die, its history stays.");
+    }
+
+    public static async Task<Endpoint> LoadAsync(IHeraldStore store, string merchantId, string id, CancellationToken cancellationToken) =>
+        await store.GetEndpointAsync(merchantId, id, cancellationToken) ?? throw HeraldException.NotFound($"endpoint {id}");
+
+    /// <summary>A new endpoint with its first secret, from a request or from a preference's webhook.</summary>
+    public static Endpoint NewEndpoint(string merchantId, CreateEndpointRequest request, string source, string? preferenceId, TimeProvider time, DeliveryOptions delivery)
+    {
+        if (!PayloadFormats.TryParse(request.Format, out var format))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"unknown format '{request.Format}'; expected transaction, point or thin");
+        }
+        var now = time.GetUtcNow();
+        return new Endpoint
+        {
+            Id = HeraldId.New(HeraldId.Endpoint, time),
+            MerchantId = merchantId,
+            Url = Validation.EndpointUrl(request.Url, delivery),
+            Description = Validation.Text(request.Description, "description"),
+            Format = format,
+            EventTypes = request.EventTypes is null ? null : EventTypeFilter(request.EventTypes, format),
+            Success = request.Success is null ? format.DefaultSuccessRule() : ParseSuccess(request.Success),
+            Retry = request.Retry is null ? format.DefaultRetryPolicy() : ParseRetry(request.Retry),
+            TimeoutSeconds = Timeout(request.TimeoutSeconds),
+            Ordered = request.Ordered ?? false,
+            Source = source,
+            PreferenceId = preferenceId,
+            CreatedAt = now,
+            UpdatedAt = now,
+            Secrets = [WebhookSignature.NewSecret()],
+        };
+    }
+
+    private static List<string> EventTypeFilter(IReadOnlyList<string> types, PayloadFormat format)
+    {
+        if (types.Count == 0)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, "event_types must name at least one event type, or be left out for all");
+        }
+        var prefix = format.EntityKind().TypeName() + ".";
+        foreach (var type in types)
+        {
+            if (!EventTypes.All.Contains(type) || !type.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"unknown event type '{type}' for format {format.ApiName()}; expected {prefix}<STATE>");
+            }
+        }
+        return types.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    private static SuccessRule ParseSuccess(string value) =>
+        SuccessRules.TryParse(value, out var rule) ? rule : throw new HeraldException(ErrorKind.BadRequest, $"unknown success rule '{value}'; expected 2xx or 200");
+
+    private static RetryPolicy ParseRetry(string value) =>
+        RetryPolicies.TryParse(value, out var policy) ? policy : throw new HeraldException(ErrorKind.BadRequest, $"unknown retry policy '{value}'; expected exponential or hourly");
+
+    private static int Timeout(int? seconds) => seconds switch
+    {
+        null => DefaultTimeoutSeconds,
+        >= 1 and <= MaxTimeoutSeconds => seconds.Value,
+        _ => throw new HeraldException(ErrorKind.BadRequest, $"timeout_seconds must be between 1 and {MaxTimeoutSeconds}"),
+    };
+}

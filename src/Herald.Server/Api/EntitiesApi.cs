@@ -1,0 +1,217 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Herald.Delivery.Recording;
+using Herald.Entities;
+using Herald.Errors;
+using Herald.Ids;
+using Herald.Server.Auth;
+using Herald.Server.Json;
+using Herald.Storage.Abstractions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Herald.Server.Api;
+
+/// <summary>The three entity kinds: create, read, and change state.</summary>
+internal static class EntitiesApi
+{
+    public static void MapEntities(this IEndpointRouteBuilder app)
+    {
+        var intents = app.MapGroup("/v1/payment_intents").WithTags("Payment intents");
+        intents.MapPost("", async (HttpContext http, ChangeRecorder recorder, TimeProvider time) =>
+        {
+            var merchant = Caller.Of(http).Merchant;
+            var request = await HeraldJson.ReadAsync<CreatePaymentIntentRequest>(http.Request);
+            var document = PaymentIntentDocument(request, time.GetUtcNow());
+            var id = document["id"]!.GetValue<string>();
+            var recorded = await recorder.CreateAsync(merchant, EntityKind.PaymentIntent, id, document, null, http.RequestAborted);
+            return Created(recorded);
+        })
+        .Accepts<CreatePaymentIntentRequest>("application/json")
+        .WithSummary("Create a Point payment intent, born OPEN. notification_url is refused: notifications go to the merchant's point endpoints.");
+
+        var orders = app.MapGroup("/v1/payment_orders").WithTags("Payment orders");
+        orders.MapPost("", async (HttpContext http, ChangeRecorder recorder, IHeraldStore store, TimeProvider time) =>
+        {
+            var merchant = Caller.Of(http).Merchant;
+            var request = await HeraldJson.ReadAsync<CreatePaymentOrderRequest>(http.Request);
+            if (request.PreferenceId is not null && await store.GetPreferenceAsync(merchant, request.PreferenceId, http.RequestAborted) is null)
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"preference_id {request.PreferenceId} is not a checkout preference of this merchant");
+            }
+            var now = time.GetUtcNow();
+            var id = HeraldId.NewOpaque();
+            var document = new JsonObject
+            {
+                ["id"] = id,
+                ["preference_id"] = request.PreferenceId,
+                ["amount"] = Validation.PositiveAmount(request.Amount, "amount"),
+                ["currency"] = Validation.Currency(request.Currency),
+                ["external_reference"] = Validation.Text(request.ExternalReference, "external_reference"),
+                ["description"] = Validation.Text(request.Description, "description"),
+                ["status"] = null,
+                ["created_at"] = EntityDocuments.FormatApiTime(now),
+                ["updated_at"] = EntityDocuments.FormatApiTime(now),
+            };
+            var recorded = await recorder.CreateAsync(merchant, EntityKind.PaymentOrder, id, document, request.PreferenceId, http.RequestAborted);
+            return Created(recorded);
+        })
+        .Accepts<CreatePaymentOrderRequest>("application/json")
+        .WithSummary("Create a payment order, born OPENED; with preference_id its preference's webhook is notified.");
+
+        var transactions = app.MapGroup("/v1/transactions").WithTags("Transactions");
+        transactions.MapPost("", async (HttpContext http, ChangeRecorder recorder, IHeraldStore store) =>
+        {
+            var merchant = Caller.Of(http).Merchant;
+            var body = await HeraldJson.ReadAsync<JsonObject>(http.Request, HeraldJson.Seed);
+            foreach (var assigned in TransactionDocument.Assigned)
+            {
+                if (body.ContainsKey(assigned))
+                {
+                    throw new HeraldException(ErrorKind.BadRequest, $"{assigned} is set by Herald and may not be given");
+                }
+            }
+            var request = HeraldJson.Validate<TransactionDocument>(body, HeraldJson.Seed, "transaction");
+            Validation.PositiveAmount(request.PaymentAmount, "paymentAmount");
+            Validation.Currency(request.Currency);
+            var id = Guid.NewGuid().ToString();
+            var merchantName = request.MerchantName ?? (await store.GetMerchantAsync(merchant, http.RequestAborted))?.Name;
+            var document = JsonSerializer.SerializeToNode(request with
+            {
+                InternalId = id,
+                SessionId = request.SessionId ?? Guid.NewGuid().ToString(),
+                MerchantName = merchantName,
+            }, HeraldJson.Seed)!.AsObject();
+            var recorded = await recorder.CreateAsync(merchant, EntityKind.Transaction, id, document, null, http.RequestAborted);
+            return Created(recorded);
+        })
+        .Accepts<TransactionDocument>("application/json")
+        .WithSummary("Create a transaction (seed 003's fields), born INIT.");
+
+        foreach (var (group, kind) in new[] { (intents, EntityKind.PaymentIntent), (orders, EntityKind.PaymentOrder), (transactions, EntityKind.Transaction) })
+        {
+            group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
+            {
+                var entity = await store.GetEntityAsync(Caller.Of(http).Merchant, kind, id, http.RequestAborted)
+                    ?? throw HeraldException.NotFound($"{kind.ApiName()} {id}");
+                return Results.Json(entity.Document);
+            })
+            .WithSummary($"The {kind.ApiName()} at its latest version.");
+
+            group.MapPost("/{id}/transitions", async (string id, HttpContext http, ChangeRecorder recorder) =>
+            {
+                var merchant = Caller.Of(http).Merchant;
+                var raw = await ReadRawAsync(http.Request);
+                var request = HeraldJson.Validate<TransitionRequest>(raw.Body, HeraldJson.Api, "transition");
+                var to = Validation.RequiredText(request.To, "to", 64);
+                var data = ValidateData(kind, to, request.Data);
+                var key = http.Request.Headers["Idempotency-Key"].ToString();
+                (string, string)? idempotency = null;
+                if (key.Length > 0)
+                {
+                    Validation.Text(key, "Idempotency-Key", 255);
+                    idempotency = (key, $"{kind.ApiName()}:{id}:{raw.Hash}");
+                }
+                var recorded = await recorder.TransitionAsync(merchant, kind, id, to, data, idempotency, http.RequestAborted);
+                return Results.Json(recorded.Entity.Document, statusCode: StatusCodes.Status200OK);
+            })
+            .Accepts<TransitionRequest>("application/json")
+            .WithSummary($"Move a {kind.ApiName()} to another state; 409 when its state machine forbids it. An Idempotency-Key header makes a retried call safe.");
+        }
+    }
+
+    private static IResult Created(Recorded recorded) =>
+        Results.Json(recorded.Entity.Document, statusCode: StatusCodes.Status201Created);
+
+    private static async Task<(JsonObject Body, string Hash)> ReadRawAsync(HttpRequest request)
+    {
+        var body = await HeraldJson.ReadAsync<JsonObject>(request);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body.ToJsonString())));
+        return (body, hash);
+    }
+
+    private static JsonObject PaymentIntentDocument(CreatePaymentIntentRequest request, DateTimeOffset now)
+    {
+        if (request.NotificationUrl is not null)
+        {
+            throw new HeraldException(ErrorKind.BadRequest,
+                "notification_url is not supported by the integrations API; notifications go to the merchant's endpoints of format point");
+        }
+        var site = request.Site;
+        if (!EntityDocuments.PointSites.Contains(site))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"unknown site '{site}'; expected {string.Join(", ", EntityDocuments.PointSites)}");
+        }
+        var ticket = request.AdditionalInfo?.TicketNumber;
+        if (site == "mla" && string.IsNullOrEmpty(ticket))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, "additional_info.ticket_number is required for site mla");
+        }
+        if (site != "mla" && ticket is not null)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"additional_info.ticket_number is only used for site mla, not {site}");
+        }
+        var additional = new JsonObject { ["external_reference"] = Validation.Text(request.AdditionalInfo?.ExternalReference, "additional_info.external_reference") };
+        if (site == "mla")
+        {
+            additional["ticket_number"] = Validation.Text(ticket, "additional_info.ticket_number", 64);
+        }
+        return new JsonObject
+        {
+            ["id"] = Guid.NewGuid().ToString(),
+            ["amount"] = Validation.PositiveAmount(request.Amount, "amount"),
+            ["caller_id"] = request.CallerId,
+            ["client_id"] = request.ClientId,
+            ["created_at"] = EntityDocuments.FormatPointTime(now),
+            ["site"] = site,
+            ["state"] = null,
+            ["additional_info"] = additional,
+        };
+    }
+
+    /// <summary>
+    /// Checks a transition's <c>data</c> against what the kind allows (types included) and returns
+    /// it for merging; a FINISHED payment intent must say which payment finished it.
+    /// </summary>
+    private static JsonObject? ValidateData(EntityKind kind, string to, JsonObject? data)
+    {
+        switch (kind)
+        {
+            case EntityKind.PaymentIntent:
+                var intent = data is null ? new PaymentIntentData() : HeraldJson.Validate<PaymentIntentData>(data, HeraldJson.Api, "data");
+                var finishing = to == "FINISHED";
+                if (finishing && intent.Payment is null)
+                {
+                    throw new HeraldException(ErrorKind.BadRequest, "data.payment {id, state, type} is required to finish a payment intent");
+                }
+                if (!finishing && intent.Payment is not null)
+                {
+                    throw new HeraldException(ErrorKind.BadRequest, "data.payment is only carried by a FINISHED payment intent");
+                }
+                return data;
+            case EntityKind.PaymentOrder:
+                if (data is not null)
+                {
+                    HeraldJson.Validate<PaymentOrderData>(data, HeraldJson.Api, "data");
+                }
+                return data;
+            default:
+                if (data is null)
+                {
+                    return null;
+                }
+                foreach (var assigned in TransactionDocument.Assigned)
+                {
+                    if (data.ContainsKey(assigned))
+                    {
+                        throw new HeraldException(ErrorKind.BadRequest, $"data.{assigned} is set by Herald and may not be given");
+                    }
+                }
+                HeraldJson.Validate<TransactionDocument>(data, HeraldJson.Seed, "data");
+                return data;
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using Herald.Errors;
+using Herald.Server.Auth;
+using Herald.Storage.Abstractions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Herald.Server.Api;
+
+internal static class EventsApi
+{
+    public static void MapEvents(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/events").WithTags("Events");
+
+        group.MapGet("", async (HttpContext http, IHeraldStore store, string? entity_id, int? limit, string? starting_after) =>
+        {
+            var take = Validation.Limit(limit);
+            var page = await store.ListEventsAsync(Caller.Of(http).Merchant, entity_id, take, starting_after, http.RequestAborted);
+            return JsonResults.Ok(new ListResponse<EventResponse>(page.Data.Select(EventResponse.From).ToList(), page.HasMore));
+        })
+        .Produces<ListResponse<EventResponse>>()
+        .WithSummary("Recorded changes, newest first.");
+
+        group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
+        {
+            var evt = await store.GetEventAsync(Caller.Of(http).Merchant, id, http.RequestAborted) ?? throw HeraldException.NotFound($"event {id}");
+            return JsonResults.Ok(EventResponse.From(evt));
+        })
+        .Produces<EventResponse>()
+        .WithSummary("One recorded change with the entity as it was then.");
+    }
+}

@@ -1,0 +1,31 @@
+using Herald.Ids;
+using Herald.Server.Auth;
+using Herald.Server.Json;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Herald.Server.Api;
+
+internal static class MerchantsApi
+{
+    public static void MapMerchants(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/merchants", async (HttpContext http, IHeraldStore store, TimeProvider time) =>
+        {
+            Caller.RequireAdmin(http);
+            var request = await HeraldJson.ReadAsync<CreateMerchantRequest>(http.Request);
+            var name = Validation.RequiredText(request.Name, "name", 200);
+            var now = time.GetUtcNow();
+            var merchant = new Merchant(HeraldId.New(HeraldId.Merchant, time), name, now);
+            var key = ApiKeys.NewKey();
+            await store.CreateMerchantAsync(merchant, new ApiKey(HeraldId.New(HeraldId.ApiKey, time), merchant.Id, ApiKeys.Hash(key), now), http.RequestAborted);
+            return JsonResults.Created($"/v1/merchants/{merchant.Id}", new MerchantResponse(merchant.Id, merchant.Name, EndpointResponse.Time(now), key));
+        })
+        .Accepts<CreateMerchantRequest>("application/json")
+        .Produces<MerchantResponse>(StatusCodes.Status201Created)
+        .WithTags("Merchants").WithSummary("Create a merchant (admin); its API key is shown once.");
+    }
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+using Herald.Delivery.Workers;
+using Herald.Errors;
+using Herald.Events;
+using Herald.Server.Auth;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Herald.Server.Api;
+
+internal static class NotificationsApi
+{
+    public static void MapNotifications(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/notifications").WithTags("Notifications");
+
+        group.MapGet("", async (HttpContext http, IHeraldStore store, string? status, string? endpoint_id, string? entity_id,
+            string? event_type, string? since, string? until, int? limit, string? starting_after) =>
+        {
+            if (status is not null && !NotificationStatuses.All.Contains(status))
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"unknown status '{status}'; expected pending, succeeded or dead");
+            }
+            if (event_type is not null && !EventTypes.All.Contains(event_type))
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"unknown event type '{event_type}'");
+            }
+            var query = new NotificationQuery
+            {
+                Status = status,
+                EndpointId = endpoint_id,
+                EntityId = entity_id,
+                EventType = event_type,
+                Since = Time(since, "since"),
+                Until = Time(until, "until"),
+                Limit = Validation.Limit(limit),
+                StartingAfter = starting_after,
+            };
+            var page = await store.ListNotificationsAsync(Caller.Of(http).Merchant, query, http.RequestAborted);
+            return JsonResults.Ok(new ListResponse<NotificationResponse>(page.Data.Select(n => NotificationResponse.From(n)).ToList(), page.HasMore));
+        })
+        .Produces<ListResponse<NotificationResponse>>()
+        .WithSummary("The notification log, newest first; pass the last id as starting_after for the next page.");
+
+        group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
+        {
+            var notification = await store.GetNotificationAsync(Caller.Of(http).Merchant, id, http.RequestAborted)
+                ?? throw HeraldException.NotFound($"notification {id}");
+            var attempts = await store.ListAttemptsAsync(id, http.RequestAborted);
+            return JsonResults.Ok(NotificationResponse.From(notification, attempts));
+        })
+        .Produces<NotificationResponse>()
+        .WithSummary("One notification with its payload and every attempt.");
+
+        group.MapPost("/{id}/resend", async (string id, HttpContext http, ResendQueue resends) =>
+        {
+            if (!await resends.EnqueueAsync(Caller.Of(http).Merchant, id, http.RequestAborted))
+            {
+                throw HeraldException.NotFound($"notification {id}");
+            }
+            return JsonResults.Accepted(new AcceptedResponse(id, "resend queued"));
+        })
+        .Produces<AcceptedResponse>(StatusCodes.Status202Accepted)
+        .WithSummary("Send a notification again now, whatever its status; recorded as a manual attempt with the same webhook-id.");
+    }
+
+    private static DateTimeOffset? Time(string? value, string field)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+        {
+            return time;
+        }
+        throw new HeraldException(ErrorKind.BadRequest, $"{field} must be an ISO 8601 time such as 2026-01-31T12:00:00Z");
+    }
+}

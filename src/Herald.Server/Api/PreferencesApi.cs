@@ -1,0 +1,59 @@
+using System.Text.Json.Nodes;
+using Herald.Delivery;
+using Herald.Errors;
+using Herald.Ids;
+using Herald.Server.Auth;
+using Herald.Server.Json;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Endpoint = Herald.Storage.Model.Endpoint;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Server.Api;
+
+internal static class PreferencesApi
+{
+    public static void MapPreferences(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/checkout_preferences").WithTags("Checkout preferences");
+
+        group.MapPost("", async (HttpContext http, IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) =>
+        {
+            var merchant = Caller.Of(http).Merchant;
+            var request = await HeraldJson.ReadAsync<CreatePreferenceRequest>(http.Request);
+            var id = HeraldId.New(HeraldId.CheckoutPreference, time);
+            var webhook = request.CustomUrls?.StatusChangesWebhook;
+            Endpoint? endpoint = null;
+            if (webhook is not null)
+            {
+                // Seed 001: the preference's webhook receives the thin events of the orders made from it.
+                endpoint = EndpointsApi.NewEndpoint(merchant, new CreateEndpointRequest(webhook, "thin"),
+                    EndpointSources.CheckoutPreference, id, time, delivery.Value);
+            }
+            var document = new JsonObject
+            {
+                ["custom_urls"] = new JsonObject { ["status_changes_webhook"] = endpoint?.Url },
+                ["external_reference"] = Validation.Text(request.ExternalReference, "external_reference"),
+                ["items"] = request.Items?.DeepClone(),
+            };
+            var preference = new CheckoutPreference(id, merchant, document, endpoint?.Id, time.GetUtcNow());
+            await store.CreatePreferenceAsync(preference, endpoint, http.RequestAborted);
+            return JsonResults.Created($"/v1/checkout_preferences/{id}", PreferenceResponse.From(preference));
+        })
+        .Accepts<CreatePreferenceRequest>("application/json")
+        .Produces<PreferenceResponse>(StatusCodes.Status201Created)
+        .WithSummary("Create a checkout preference; custom_urls.status_changes_webhook receives its orders' thin events.");
+
+        group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
+        {
+            var preference = await store.GetPreferenceAsync(Caller.Of(http).Merchant, id, http.RequestAborted)
+                ?? throw HeraldException.NotFound($"checkout preference {id}");
+            return JsonResults.Ok(PreferenceResponse.From(preference));
+        })
+        .Produces<PreferenceResponse>()
+        .WithSummary("One checkout preference.");
+    }
+}

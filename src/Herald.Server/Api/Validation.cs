@@ -1,0 +1,90 @@
+using System.Net;
+using Herald.Delivery;
+using Herald.Delivery.Egress;
+using Herald.Errors;
+
+namespace Herald.Server.Api;
+
+/// <summary>Checks shared by several routes.</summary>
+internal static class Validation
+{
+    public const int MaxUrlLength = 2048;
+    public const int MaxText = 1024;
+
+    /// <summary>
+    /// An endpoint URL: absolute, https (http only in development), no user-info, and — when the
+    /// host is a literal address — not one Herald would refuse to connect to.
+    /// </summary>
+    public static string EndpointUrl(string? url, DeliveryOptions options, string field = "url")
+    {
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} is required");
+        }
+        if (url.Length > MaxUrlLength)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} is longer than {MaxUrlLength} characters");
+        }
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} is not an absolute URL");
+        }
+        if (uri.Scheme != Uri.UriSchemeHttps && !(options.Development && uri.Scheme == Uri.UriSchemeHttp))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, options.Development
+                ? $"{field} must use https or http"
+                : $"{field} must use https (plain http is allowed only in development mode, herald serve --dev)");
+        }
+        if (!string.IsNullOrEmpty(uri.UserInfo))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} must not contain credentials");
+        }
+        if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address)
+            && new EgressPolicy(options.Development, options.AllowedNetworks).Refusal(address) is { } reason)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} points at {reason}; Herald does not deliver there");
+        }
+        if (!options.Development && uri.IsLoopback)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} points at a loopback host; Herald does not deliver there");
+        }
+        return uri.AbsoluteUri;
+    }
+
+    public static string? Text(string? value, string field, int max = MaxText)
+    {
+        if (value is not null && value.Length > max)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} is longer than {max} characters");
+        }
+        return value;
+    }
+
+    public static string RequiredText(string? value, string field, int max = MaxText)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} is required");
+        }
+        return Text(value, field, max)!;
+    }
+
+    public static decimal PositiveAmount(decimal? value, string field) =>
+        value is > 0 ? value.Value : throw new HeraldException(ErrorKind.BadRequest, $"{field} must be a number greater than 0");
+
+    public static string Currency(string? value, string field = "currency")
+    {
+        if (value is null || value.Length != 3 || !value.All(char.IsAsciiLetterUpper))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} must be a three-letter ISO 4217 code such as BRL");
+        }
+        return value;
+    }
+
+    public static int Limit(int? limit) => limit switch
+    {
+        null => 20,
+        >= 1 and <= 100 => limit.Value,
+        _ => throw new HeraldException(ErrorKind.BadRequest, "limit must be between 1 and 100"),
+    };
+}

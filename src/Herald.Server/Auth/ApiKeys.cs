@@ -1,0 +1,21 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Herald.Server.Auth;
+
+/// <summary>API keys: <c>hk_</c> and 32 random characters; only their SHA-256 is stored.</summary>
+public static class ApiKeys
+{
+    public const string Prefix = "hk_";
+    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    public static string NewKey() => Prefix + RandomNumberGenerator.GetString(Alphabet, 32);
+
+    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    /// <summary>Constant-time comparison of two keys by their hashes.</summary>
+    public static bool Matches(string presented, string expected) =>
+        CryptographicOperations.FixedTimeEquals(
+            SHA256.HashData(Encoding.UTF8.GetBytes(presented)),
+            SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
+}

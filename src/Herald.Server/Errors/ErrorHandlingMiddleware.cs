@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Herald.Errors;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Server.Errors;
+
+/// <summary>
+/// Turns every refusal and failure into the seed's error shape, including the bare 404 and 405
+/// answers routing gives and the 413 Kestrel gives for an oversized body.
+/// </summary>
+internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (HeraldException e)
+        {
+            await WriteAsync(context, StatusOf(e.Kind), e.Messages);
+            return;
+        }
+        catch (BadHttpRequestException e)
+        {
+            var message = e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? "the request body is larger than the limit"
+                : e.Message;
+            await WriteAsync(context, e.StatusCode, [message]);
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception e)
+        {
+            LogUnhandled(logger, e, context.Request.Method, context.Request.Path);
+            await WriteAsync(context, 500, ["internal error"]);
+            return;
+        }
+
+        if (!context.Response.HasStarted && context.Response.StatusCode is 404 or 405 && context.Response.ContentLength is null && context.Response.ContentType is null)
+        {
+            var message = context.Response.StatusCode == 404 ? "Not found" : $"{context.Request.Method} is not allowed here";
+            await WriteAsync(context, context.Response.StatusCode, [message]);
+        }
+    }
+
+    public static int StatusOf(ErrorKind kind) => kind switch
+    {
+        ErrorKind.BadRequest => 400,
+        ErrorKind.Unauthorized => 401,
+        ErrorKind.Forbidden => 403,
+        ErrorKind.NotFound => 404,
+        ErrorKind.Conflict => 409,
+        ErrorKind.PayloadTooLarge => 413,
+        ErrorKind.Unprocessable => 422,
+        ErrorKind.Unavailable => 503,
+        _ => 500,
+    };
+
+    public static Task WriteAsync(HttpContext context, int status, IReadOnlyList<string> messages)
+    {
+        if (context.Response.HasStarted)
+        {
+            return Task.CompletedTask;
+        }
+        context.Response.Clear();
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        return JsonSerializer.SerializeAsync(context.Response.Body, new ErrorBody(status, messages, ErrorBody.ReasonFor(status)), (JsonSerializerOptions?)null, context.RequestAborted);
+    }
+
+    [LoggerMessage(3000, LogLevel.Error, "Unhandled error on {Method} {Path}")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+}

@@ -1,0 +1,81 @@
+using Herald.Delivery;
+using Herald.Server.Api;
+using Herald.Server.Auth;
+using Herald.Server.Errors;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Sqlite;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Server.Hosting;
+
+/// <summary>Builds a Herald node: storage, the delivery engine and the HTTP API in one process.</summary>
+public static class HeraldServer
+{
+    public static WebApplication Build(HeraldServerOptions options, Action<WebApplicationBuilder>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = HeraldServerOptions.MaxRequestBodyBytes;
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
+
+        var services = builder.Services;
+        services.AddSingleton(options.TimeProvider ?? TimeProvider.System);
+        services.AddSingleton(AdminKey.Resolve(options.AdminKey, options.DataDirectory));
+        services.AddSingleton(new SqliteStoreOptions { DataDirectory = options.DataDirectory });
+        services.AddSingleton<SqliteStore>();
+        services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<SqliteStore>());
+        services.AddHeraldDelivery(d =>
+        {
+            d.Development = options.Development;
+            d.WorkersEnabled = options.Workers;
+            if (options.PollInterval is { } poll)
+            {
+                d.PollInterval = poll;
+            }
+        });
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Herald API";
+            document.Info.Description = "Payment notifications: record state changes of payment intents, payment orders and transactions; Herald delivers them to merchants' endpoints.";
+            return Task.CompletedTask;
+        }));
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.UseMiddleware<Caller.Middleware>();
+        app.MapOpenApi();
+        app.MapOperations();
+        app.MapMerchants();
+        app.MapEndpoints();
+        app.MapPreferences();
+        app.MapEntities();
+        app.MapEvents();
+        app.MapNotifications();
+        return app;
+    }
+
+    /// <summary>Applies migrations; returns the ones applied now.</summary>
+    public static Task<IReadOnlyList<string>> MigrateAsync(WebApplication app, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.Services.GetRequiredService<IHeraldStore>().MigrateAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,29 @@
+namespace Herald.Server.Hosting;
+
+/// <summary>How one Herald node is started.</summary>
+public sealed class HeraldServerOptions
+{
+    public const string DefaultUrls = "http://127.0.0.1:5080";
+    public const int MaxRequestBodyBytes = 256 * 1024;
+
+    /// <summary>Where Kestrel listens.</summary>
+    public string Urls { get; set; } = DefaultUrls;
+
+    /// <summary>The data folder (SQLite database, admin key).</summary>
+    public string DataDirectory { get; set; } = "herald-data";
+
+    /// <summary>The operator's key; generated and kept in the data folder when not given.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary>Development mode: plain http and loopback endpoints are allowed.</summary>
+    public bool Development { get; set; }
+
+    /// <summary>Whether this node runs delivery workers.</summary>
+    public bool Workers { get; set; } = true;
+
+    /// <summary>The clock; tests pass a fake one.</summary>
+    public TimeProvider? TimeProvider { get; set; }
+
+    /// <summary>Poll interval of the delivery workers.</summary>
+    public TimeSpan? PollInterval { get; set; }
+}

@@ -1,0 +1,111 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Herald.Errors;
+using Microsoft.AspNetCore.Http;
+
+namespace Herald.Server.Json;
+
+/// <summary>
+/// Strict reading of request bodies: unknown fields, duplicate keys, wrong types, bad UTF-8 and
+/// over-deep documents are refused with a message naming the field.
+/// </summary>
+public static class HeraldJson
+{
+    /// <summary>Herald's own resources: snake_case.</summary>
+    public static JsonSerializerOptions Api { get; } = Create(JsonNamingPolicy.SnakeCaseLower);
+
+    /// <summary>Seed 003's transaction fields: camelCase, as the seed writes them.</summary>
+    public static JsonSerializerOptions Seed { get; } = Create(JsonNamingPolicy.CamelCase);
+
+    private static JsonSerializerOptions Create(JsonNamingPolicy naming)
+    {
+        var options = new JsonSerializerOptions
+        {
+            PropertyNamingPolicy = naming,
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+            AllowDuplicateProperties = false,
+            MaxDepth = 32,
+            RespectNullableAnnotations = true,
+            RespectRequiredConstructorParameters = true,
+            NumberHandling = JsonNumberHandling.Strict,
+            DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+            // Secrets (base64 '+') and names (accents) read as they are; the output is still valid JSON.
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+
+    /// <summary>Reads and validates the request body as <typeparamref name="T"/>.</summary>
+    public static async Task<T> ReadAsync<T>(HttpRequest request, JsonSerializerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.ContentType is { } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, "the request body must be JSON (Content-Type: application/json)");
+        }
+        try
+        {
+            var value = await JsonSerializer.DeserializeAsync<T>(request.Body, options ?? Api, request.HttpContext.RequestAborted);
+            return value ?? throw new HeraldException(ErrorKind.BadRequest, "the request body must be a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, Describe(e));
+        }
+    }
+
+    /// <summary>Validates an already parsed object as <typeparamref name="T"/>.</summary>
+    public static T Validate<T>(System.Text.Json.Nodes.JsonObject node, JsonSerializerOptions options, string where)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        try
+        {
+            return node.Deserialize<T>(options) ?? throw new HeraldException(ErrorKind.BadRequest, $"{where} must be an object");
+        }
+        catch (JsonException e)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{where}: {Describe(e)}");
+        }
+    }
+
+    private static string Describe(JsonException e)
+    {
+        var path = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path}";
+        var message = e.Message;
+        if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
+        {
+            var start = message.IndexOf('\'', StringComparison.Ordinal);
+            var end = start >= 0 ? message.IndexOf('\'', start + 1) : -1;
+            var name = start >= 0 && end > start ? message[(start + 1)..end] : "?";
+            return $"unknown field '{name}'{path}";
+        }
+        if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"duplicate field{path}";
+        }
+        if (message.Contains("missing required properties", StringComparison.Ordinal) || message.Contains("missing required", StringComparison.Ordinal))
+        {
+            var colon = message.IndexOf("including:", StringComparison.Ordinal);
+            var names = colon >= 0 ? message[(colon + 10)..].Trim().TrimEnd('.') : "";
+            return $"missing required field {names}{path}".Replace("  ", " ", StringComparison.Ordinal);
+        }
+        if (message.Contains("null", StringComparison.OrdinalIgnoreCase) && message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"a value may not be null{path}";
+        }
+        if (message.Contains("maximum configured depth", StringComparison.Ordinal))
+        {
+            return "the JSON document is nested too deeply";
+        }
+        if (message.Contains("could not be converted", StringComparison.Ordinal))
+        {
+            return $"wrong type of value{path}";
+        }
+        if (message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase) || message.Contains("invalid", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"malformed JSON{path}";
+        }
+        return $"malformed JSON{path}";
+    }
+}
