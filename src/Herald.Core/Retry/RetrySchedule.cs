@@ -13,6 +13,9 @@ public static class RetrySchedule
     /// <summary>Relative spread of exponential delays: a delay d becomes a value in [0.8 d, 1.2 d].</summary>
     public const double Jitter = 0.2;
 
+    /// <summary>Hourly retries after the first attempt: one an hour for 72 hours.</summary>
+    public const int HourlyRetries = 72;
+
     private static readonly TimeSpan[] ExponentialDelays =
     [
         TimeSpan.FromSeconds(5),
@@ -54,6 +57,11 @@ public static class RetrySchedule
             delay = TimeSpan.FromTicks((long)(delay.Ticks * factor));
         }
         var next = now + delay;
+        if (policy == RetryPolicy.Hourly)
+        {
+            // Counted, not timed: an attempt that ran a little late must not cost the last hourly try.
+            return failures > HourlyRetries ? null : next;
+        }
         return next - createdAt > Window ? null : next;
     }
 }

@@ -1,0 +1,184 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.Api;
+
+/// <summary>Bad input gets a clear error in the seed's shape and changes nothing.</summary>
+public sealed class ApiErrorTests : IAsyncLifetime
+{
+    private HeraldHost _herald = null!;
+    private HttpClient _merchant = null!;
+
+    public async Task InitializeAsync()
+    {
+        _herald = await HeraldHost.StartAsync();
+        _merchant = await _herald.NewMerchantAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _merchant.Dispose();
+        await _herald.DisposeAsync();
+    }
+
+    private static async Task<JsonObject> ExpectErrorAsync(HttpResponseMessage response, int status, string contains)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == status, $"expected {status}, got {(int)response.StatusCode}: {text}");
+        var body = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal(["statusCode", "message", "error"], body.Select(p => p.Key));
+        Assert.Equal(status, body["statusCode"]!.GetValue<int>());
+        var messages = body["message"]!.AsArray().Select(m => m!.GetValue<string>()).ToList();
+        Assert.Contains(messages, m => m.Contains(contains, StringComparison.OrdinalIgnoreCase));
+        return body;
+    }
+
+    private Task<HttpResponseMessage> PostRawAsync(string path, string json) =>
+        _merchant.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
+
+    private async Task<int> EventCountAsync(string entityId) =>
+        (await _merchant.GetJsonAsync($"/v1/events?entity_id={entityId}"))["data"]!.AsArray().Count;
+
+    [Fact]
+    public async Task UnknownState_Is400_AndChangesNothing()
+    {
+        var id = await _merchant.NewTransactionAsync();
+        await ExpectErrorAsync(await _merchant.PostAsJsonAsync($"/v1/transactions/{id}/transitions", new { to = "PAID" }), 400, "unknown transaction state 'PAID'");
+        Assert.Equal(1, await EventCountAsync(id));
+        Assert.Equal("INIT", (await _merchant.GetJsonAsync($"/v1/transactions/{id}")).Str("status"));
+    }
+
+    [Fact]
+    public async Task IllegalTransition_Is409InSeedShape_AndChangesNothing()
+    {
+        var id = await _merchant.NewTransactionAsync();
+        await _merchant.MoveAsync("transactions", id, "COMPLETED");
+        var body = await ExpectErrorAsync(await _merchant.PostAsJsonAsync($"/v1/transactions/{id}/transitions", new { to = "INIT" }), 409,
+            "cannot move transaction from COMPLETED to INIT");
+        Assert.Equal("Conflict", body.Str("error"));
+        Assert.Equal(2, await EventCountAsync(id));
+    }
+
+    [Fact]
+    public async Task UnknownFields_Are400()
+    {
+        await ExpectErrorAsync(await PostRawAsync("/v1/endpoints", """{"url":"https://example.com/h","format":"thin","colour":"red"}"""), 400, "unknown field 'colour'");
+        var id = await _merchant.NewTransactionAsync();
+        await ExpectErrorAsync(await PostRawAsync($"/v1/transactions/{id}/transitions", """{"to":"COMPLETED","why":"x"}"""), 400, "unknown field 'why'");
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":1,"currency":"BRL","shoeSize":42}"""), 400, "unknown field 'shoeSize'");
+        Assert.Equal(1, await EventCountAsync(id));
+    }
+
+    [Fact]
+    public async Task MalformedJson_WrongTypes_AndDuplicateKeys_Are400()
+    {
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount": 1, "currency": """), 400, "malformed JSON");
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount": "lots", "currency": "BRL"}"""), 400, "paymentAmount");
+        await ExpectErrorAsync(await PostRawAsync("/v1/endpoints", """{"url":"https://example.com/a","url":"https://example.com/b","format":"thin"}"""), 400, "duplicate");
+        var list = await _merchant.GetJsonAsync("/v1/notifications");
+        Assert.Empty(list["data"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task OversizedBody_Is413()
+    {
+        var big = "{\"paymentAmount\":1,\"currency\":\"BRL\",\"extra1\":\"" + new string('x', 300 * 1024) + "\"}";
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", big), 413, "larger than the limit");
+    }
+
+    [Fact]
+    public async Task NotificationUrlOnPaymentIntent_Is400AsTheSeedSays()
+    {
+        var response = await _merchant.PostAsJsonAsync("/v1/payment_intents", new
+        {
+            amount = 100,
+            site = "mlb",
+            client_id = 1,
+            caller_id = 2,
+            notification_url = "https://example.com/hook",
+        });
+        await ExpectErrorAsync(response, 400, "notification_url is not supported");
+    }
+
+    [Fact]
+    public async Task MissingOrWrongKey_Is401_AndAnotherMerchantsIdsAre404()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _herald.Client.BaseAddress };
+        await ExpectErrorAsync(await anonymous.GetAsync("/v1/notifications"), 401, "missing API key");
+        using var wrong = _herald.As("hk_wrong");
+        await ExpectErrorAsync(await wrong.GetAsync("/v1/notifications"), 401, "invalid API key");
+
+        var id = await _merchant.NewTransactionAsync();
+        using var other = await _herald.NewMerchantAsync("Other");
+        await ExpectErrorAsync(await other.GetAsync($"/v1/transactions/{id}"), 404, "not found");
+        await ExpectErrorAsync(await other.PostAsJsonAsync($"/v1/transactions/{id}/transitions", new { to = "COMPLETED" }), 404, "not found");
+        var evt = (await _merchant.GetJsonAsync($"/v1/events?entity_id={id}"))["data"]![0]!.Str("id");
+        await ExpectErrorAsync(await other.GetAsync($"/v1/events/{evt}"), 404, "not found");
+        Assert.Equal("INIT", (await _merchant.GetJsonAsync($"/v1/transactions/{id}")).Str("status"));
+    }
+
+    [Fact]
+    public async Task MerchantKeyOnAdminRoute_Is403()
+    {
+        await ExpectErrorAsync(await _merchant.PostAsJsonAsync("/v1/merchants", new { name = "x" }), 403, "admin key");
+    }
+
+    [Fact]
+    public async Task UnknownRoute_Is404InSeedShape()
+    {
+        var body = await ExpectErrorAsync(await _merchant.GetAsync("/v1/nothing-here"), 404, "Not found");
+        Assert.Equal("Not found", body.Str("error"));
+    }
+
+    [Fact]
+    public async Task IdempotencyKey_MakesARetriedTransitionSafe()
+    {
+        var id = await _merchant.NewTransactionAsync();
+        using var request1 = new HttpRequestMessage(HttpMethod.Post, $"/v1/transactions/{id}/transitions") { Content = JsonContent.Create(new { to = "PROCESSING" }) };
+        request1.Headers.Add("Idempotency-Key", "move-1");
+        Assert.Equal(HttpStatusCode.OK, (await _merchant.SendAsync(request1)).StatusCode);
+        using var request2 = new HttpRequestMessage(HttpMethod.Post, $"/v1/transactions/{id}/transitions") { Content = JsonContent.Create(new { to = "PROCESSING" }) };
+        request2.Headers.Add("Idempotency-Key", "move-1");
+        var replay = await _merchant.SendAsync(request2);
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        Assert.Equal(2, await EventCountAsync(id));
+
+        using var request3 = new HttpRequestMessage(HttpMethod.Post, $"/v1/transactions/{id}/transitions") { Content = JsonContent.Create(new { to = "COMPLETED" }) };
+        request3.Headers.Add("Idempotency-Key", "move-1");
+        await ExpectErrorAsync(await _merchant.SendAsync(request3), 422, "Idempotency-Key");
+        Assert.Equal(2, await EventCountAsync(id));
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_IsServedAndNamesTheRoutes()
+    {
+        var doc = await _herald.Client.GetJsonAsync("/openapi/v1.json");
+        var paths = doc["paths"]!.AsObject().Select(p => p.Key).ToList();
+        Assert.Contains("/v1/transactions/{id}/transitions", paths);
+        Assert.Contains("/v1/notifications/{id}/resend", paths);
+        Assert.Contains("/v1/checkout_preferences", paths);
+    }
+}
+
+public sealed class ProductionModeTests
+{
+    [Fact]
+    public async Task PlainHttpOrLoopbackEndpoint_WithoutDev_Is400()
+    {
+        await using var herald = await HeraldHost.StartAsync(development: false);
+        using var merchant = await herald.NewMerchantAsync();
+        var response = await merchant.PostAsJsonAsync("/v1/endpoints", new { url = "http://example.com/hook", format = "thin" });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("must use https", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        response = await merchant.PostAsJsonAsync("/v1/endpoints", new { url = "https://127.0.0.1/hook", format = "thin" });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("loopback", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var endpoints = await merchant.GetJsonAsync("/v1/endpoints");
+        Assert.Empty(endpoints["data"]!.AsArray());
+    }
+}

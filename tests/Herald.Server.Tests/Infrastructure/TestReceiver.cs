@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Server.Tests.Infrastructure;
+
+/// <summary>A merchant's endpoint: real Kestrel on 127.0.0.1, answering whatever the test says now.</summary>
+public sealed class TestReceiver : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private TaskCompletionSource? _hold;
+
+    private TestReceiver(WebApplication app) => _app = app;
+
+    public ConcurrentQueue<ReceivedRequest> Received { get; } = new();
+
+    /// <summary>The status the next requests get.</summary>
+    public int Status { get; set; } = 200;
+
+    public string Url { get; private set; } = "";
+
+    public static async Task<TestReceiver> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var receiver = new TestReceiver(app);
+        app.MapPost("/{**path}", async (HttpContext http) =>
+        {
+            using var reader = new StreamReader(http.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            var headers = http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
+            receiver.Received.Enqueue(new ReceivedRequest(http.Request.Path, headers, body));
+            if (receiver._hold is { } hold)
+            {
+                await hold.Task.WaitAsync(http.RequestAborted);
+            }
+            http.Response.StatusCode = receiver.Status;
+            await http.Response.WriteAsync($"answer {receiver.Status}");
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        receiver.Url = address.TrimEnd('/') + "/hooks";
+        return receiver;
+    }
+
+    /// <summary>Requests wait without an answer until <see cref="Release"/>.</summary>
+    public void Hold() => _hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Release()
+    {
+        var hold = _hold;
+        _hold = null;
+        hold?.TrySetResult();
+    }
+
+    public async Task<ReceivedRequest> WaitForAsync(int count, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        while (Received.Count < count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the receiver got {Received.Count} requests, expected {count}");
+            }
+            await Task.Delay(20);
+        }
+        return Received.ElementAt(count - 1);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Release();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+public sealed record ReceivedRequest(string Path, IReadOnlyDictionary<string, string> Headers, string Body);
