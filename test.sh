@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs Herald's whole test suite and ends with one line: tests: N passed, M failed[, K skipped].
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$root"
+results="$root/TestResults"
+rm -rf "$results"
+mkdir -p "$results"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+status=0
+if ! dotnet build Herald.slnx -nologo -v quiet -clp:NoSummary; then
+  echo "build failed"
+  echo "tests: 0 passed, 1 failed"
+  exit 1
+fi
+dotnet test Herald.slnx --no-build -nologo --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@" || status=$?
+
+passed=0; failed=0; skipped=0
+shopt -s nullglob
+trx=("$results"/*.trx)
+for file in "${trx[@]}"; do
+  counters=$(grep -o '<Counters [^>]*>' "$file" | head -n 1)
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  p=$(get passed); f=$(get failed); t=$(get total); e=$(get executed)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  skipped=$((skipped + ${t:-0} - ${e:-0}))
+done
+if [ ${#trx[@]} -eq 0 ] || { [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; }; then
+  # The runner failed without reporting a failed test (a crash, a missing project): count it.
+  failed=$((failed + 1))
+fi
+line="tests: $passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+[ "$failed" -eq 0 ]
