@@ -98,8 +98,5 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         }
     }
 
-    protected override bool IsUniqueViolation(Exception exception) =>
-        exception is SqliteException { SqliteErrorCode: 19 };
-
     public void Dispose() => _writeGate.Dispose();
 }

@@ -2,8 +2,8 @@ namespace Herald.Retry;
 
 /// <summary>
 /// When a notification is tried next after a failed scheduled attempt, or that it is dead:
-/// every policy gives up once the next try would fall beyond its window, counted from the
-/// notification's creation.
+/// <c>hourly</c> gives up after 72 retries, <c>exponential</c> once the next try would fall more
+/// than three days after the notification was recorded.
 /// </summary>
 public static class RetrySchedule
 {

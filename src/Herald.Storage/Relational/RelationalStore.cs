@@ -21,9 +21,6 @@ public abstract partial class RelationalStore : IHeraldStore
     /// </summary>
     protected abstract ValueTask<WriteScope> BeginWriteAsync(CancellationToken cancellationToken);
 
-    /// <summary>True when the exception is a unique-constraint violation.</summary>
-    protected abstract bool IsUniqueViolation(Exception exception);
-
     public async Task<bool> PingAsync(CancellationToken cancellationToken = default)
     {
         try

@@ -2,38 +2,23 @@ using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests.Delivery;
 
-public sealed class ResendTests : IAsyncLifetime
+public sealed class ResendTests : HeraldWithReceiver
 {
-    private HeraldHost _herald = null!;
-    private TestReceiver _receiver = null!;
-
-    public async Task InitializeAsync()
-    {
-        _herald = await HeraldHost.StartAsync();
-        _receiver = await TestReceiver.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _herald.DisposeAsync();
-        await _receiver.DisposeAsync();
-    }
-
     [Fact]
     public async Task Resend_OfSucceededNotification_DeliversAgainWithSameWebhookIdAndRecordsManualAttempt()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync(_receiver.Url, "transaction");
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "transaction");
         var id = await merchant.NewTransactionAsync();
-        var first = await _receiver.WaitForAsync(1);
+        var first = await Receiver.WaitForAsync(1);
         var n = await RetryTests.WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 1);
         Assert.Equal("succeeded", n.Str("status"));
 
-        _herald.Clock.Advance(TimeSpan.FromMinutes(10));
+        Herald.Clock.Advance(TimeSpan.FromMinutes(10));
         var accepted = await merchant.PostJsonAsync($"/v1/notifications/{n.Str("id")}/resend", new { }, 202);
         Assert.Equal(n.Str("id"), accepted.Str("id"));
 
-        var again = await _receiver.WaitForAsync(2);
+        var again = await Receiver.WaitForAsync(2);
         Assert.Equal(first.Headers["webhook-id"], again.Headers["webhook-id"]);
         Assert.Equal(first.Body, again.Body);
         // Signed afresh: a new timestamp, so a new signature.
@@ -49,25 +34,25 @@ public sealed class ResendTests : IAsyncLifetime
     [Fact]
     public async Task Resend_OfDeadNotification_DeliversAgainAndMarksItSucceeded()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync(_receiver.Url, "thin", new { retry = "exponential" });
-        _receiver.Status = 500;
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin", new { retry = "exponential" });
+        Receiver.Status = 500;
         var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
         var id = order.Str("id");
-        await _receiver.WaitForAsync(1);
+        await Receiver.WaitForAsync(1);
         // Let the exponential schedule run out (3 days).
-        await _herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1), async () =>
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1), async () =>
         {
-            _herald.Clock.Advance(TimeSpan.FromHours(1));
+            Herald.Clock.Advance(TimeSpan.FromHours(1));
             var list = await merchant.NotificationsAsync($"entity_id={id}");
             return list[0]!.Str("status") == "dead";
         }, TimeSpan.FromSeconds(60));
 
-        _receiver.Status = 200;
-        var before = _receiver.Received.Count;
+        Receiver.Status = 200;
+        var before = Receiver.Received.Count;
         var n = (await merchant.NotificationsAsync($"entity_id={id}"))[0]!;
         await merchant.PostJsonAsync($"/v1/notifications/{n.Str("id")}/resend", new { }, 202);
-        await _receiver.WaitForAsync(before + 1);
+        await Receiver.WaitForAsync(before + 1);
         await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(n.Str("id"))).Str("status") == "succeeded");
         var detail = await merchant.NotificationAsync(n.Str("id"));
         Assert.Equal("manual", detail["attempts"]!.AsArray().Last()!.Str("trigger"));
@@ -76,7 +61,7 @@ public sealed class ResendTests : IAsyncLifetime
     [Fact]
     public async Task Resend_OfUnknownNotification_Is404()
     {
-        using var merchant = await _herald.NewMerchantAsync();
+        using var merchant = await Herald.NewMerchantAsync();
         var error = await merchant.PostJsonAsync("/v1/notifications/ntf_nope/resend", new { }, 404);
         Assert.Equal(404, error["statusCode"]!.GetValue<int>());
     }

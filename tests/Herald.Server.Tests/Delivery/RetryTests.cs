@@ -2,32 +2,17 @@ using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests.Delivery;
 
-public sealed class RetryTests : IAsyncLifetime
+public sealed class RetryTests : HeraldWithReceiver
 {
-    private HeraldHost _herald = null!;
-    private TestReceiver _receiver = null!;
-
-    public async Task InitializeAsync()
-    {
-        _herald = await HeraldHost.StartAsync();
-        _receiver = await TestReceiver.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _herald.DisposeAsync();
-        await _receiver.DisposeAsync();
-    }
-
     [Fact]
     public async Task Receiver500Then200_IsRetriedOnScheduleAndSucceeds()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync(_receiver.Url, "transaction");
-        _receiver.Status = 500;
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "transaction");
+        Receiver.Status = 500;
         var id = await merchant.NewTransactionAsync();
 
-        var first = await _receiver.WaitForAsync(1);
+        var first = await Receiver.WaitForAsync(1);
         var n = await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 1);
         Assert.Equal("pending", n.Str("status"));
         Assert.Equal(500, n["attempts"]![0]!["status_code"]!.GetValue<int>());
@@ -35,13 +20,13 @@ public sealed class RetryTests : IAsyncLifetime
         Assert.Equal(HeraldHost.Start.AddHours(1), DateTimeOffset.Parse(n.Str("next_attempt_at"), System.Globalization.CultureInfo.InvariantCulture));
 
         // Not before the hour is up.
-        _herald.Clock.Advance(TimeSpan.FromMinutes(59));
+        Herald.Clock.Advance(TimeSpan.FromMinutes(59));
         await Task.Delay(300);
-        Assert.Single(_receiver.Received);
+        Assert.Single(Receiver.Received);
 
-        _receiver.Status = 200;
-        await _herald.AdvanceUntilAsync(TimeSpan.FromMinutes(1), async () => _receiver.Received.Count >= 2);
-        var second = await _receiver.WaitForAsync(2);
+        Receiver.Status = 200;
+        await Herald.AdvanceUntilAsync(TimeSpan.FromMinutes(1), async () => Receiver.Received.Count >= 2);
+        var second = await Receiver.WaitForAsync(2);
         Assert.Equal(first.Headers["webhook-id"], second.Headers["webhook-id"]);
         Assert.Equal("2", second.Headers["webhook-attempt"]);
 
@@ -53,17 +38,17 @@ public sealed class RetryTests : IAsyncLifetime
     [Fact]
     public async Task ExponentialEndpoint_RetriesAfterAboutFiveSeconds()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync(_receiver.Url, "transaction", new { retry = "exponential" });
-        _receiver.Status = 503;
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "transaction", new { retry = "exponential" });
+        Receiver.Status = 503;
         var id = await merchant.NewTransactionAsync();
-        await _receiver.WaitForAsync(1);
+        await Receiver.WaitForAsync(1);
         var n = await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 1);
         var next = DateTimeOffset.Parse(n.Str("next_attempt_at"), System.Globalization.CultureInfo.InvariantCulture) - HeraldHost.Start;
         Assert.InRange(next.TotalSeconds, 4, 6);
 
-        _receiver.Status = 200;
-        await _herald.AdvanceUntilAsync(TimeSpan.FromSeconds(6), async () => _receiver.Received.Count >= 2);
+        Receiver.Status = 200;
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(6), async () => Receiver.Received.Count >= 2);
         n = await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 2);
         Assert.Equal("succeeded", n.Str("status"));
     }
@@ -71,11 +56,11 @@ public sealed class RetryTests : IAsyncLifetime
     [Fact]
     public async Task TransactionEndpointAnswering201_IsRetriedBecauseOnly200Counts()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync(_receiver.Url, "transaction");
-        _receiver.Status = 201;
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "transaction");
+        Receiver.Status = 201;
         var id = await merchant.NewTransactionAsync();
-        await _receiver.WaitForAsync(1);
+        await Receiver.WaitForAsync(1);
 
         var n = await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 1);
         Assert.Equal("pending", n.Str("status"));
@@ -85,8 +70,8 @@ public sealed class RetryTests : IAsyncLifetime
         Assert.Contains("only 200", attempt.Str("error"), StringComparison.Ordinal);
         Assert.Equal("answer 201", attempt.Str("response_excerpt"));
 
-        _receiver.Status = 200;
-        await _herald.AdvanceUntilAsync(TimeSpan.FromHours(1), async () => _receiver.Received.Count >= 2);
+        Receiver.Status = 200;
+        await Herald.AdvanceUntilAsync(TimeSpan.FromHours(1), async () => Receiver.Received.Count >= 2);
         n = await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 2);
         Assert.Equal("succeeded", n.Str("status"));
     }
@@ -94,18 +79,18 @@ public sealed class RetryTests : IAsyncLifetime
     [Fact]
     public async Task ThinEndpointAnswering204_Succeeds_AndRedirectIsAFailure()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync(_receiver.Url, "thin");
-        _receiver.Status = 302;
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 302;
         var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
         var id = order.Str("id");
-        await _receiver.WaitForAsync(1);
+        await Receiver.WaitForAsync(1);
         var n = await WaitForAttemptsAsync(merchant, id, "PAYMENT_ORDER.OPENED", 1);
         Assert.Equal("pending", n.Str("status"));
         Assert.Contains("redirects are not followed", n["attempts"]![0]!.Str("error"), StringComparison.Ordinal);
 
-        _receiver.Status = 204;
-        await _herald.AdvanceUntilAsync(TimeSpan.FromSeconds(6), async () => _receiver.Received.Count >= 2);
+        Receiver.Status = 204;
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(6), async () => Receiver.Received.Count >= 2);
         n = await WaitForAttemptsAsync(merchant, id, "PAYMENT_ORDER.OPENED", 2);
         Assert.Equal("succeeded", n.Str("status"));
     }
@@ -113,24 +98,24 @@ public sealed class RetryTests : IAsyncLifetime
     [Fact]
     public async Task HourlyEndpointFailingForThreeDays_IsDead()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync(_receiver.Url, "transaction");
-        _receiver.Status = 500;
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "transaction");
+        Receiver.Status = 500;
         var id = await merchant.NewTransactionAsync();
-        await _receiver.WaitForAsync(1);
+        await Receiver.WaitForAsync(1);
         for (var hour = 1; hour <= 72; hour++)
         {
             var expected = hour + 1;
-            await _herald.AdvanceUntilAsync(TimeSpan.FromHours(1), async () => _receiver.Received.Count >= expected);
+            await Herald.AdvanceUntilAsync(TimeSpan.FromHours(1), async () => Receiver.Received.Count >= expected);
             await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", expected);
         }
         var n = await merchant.NotificationOfAsync(id, "TRANSACTION.INIT");
         Assert.Equal("dead", n.Str("status"));
         Assert.Equal(73, n["attempt_count"]!.GetValue<int>());
 
-        _herald.Clock.Advance(TimeSpan.FromHours(5));
+        Herald.Clock.Advance(TimeSpan.FromHours(5));
         await Task.Delay(300);
-        Assert.Equal(73, _receiver.Received.Count);
+        Assert.Equal(73, Receiver.Received.Count);
     }
 
     internal static async Task<System.Text.Json.Nodes.JsonObject> WaitForAttemptsAsync(HttpClient merchant, string entityId, string eventType, int attempts)

@@ -7,23 +7,8 @@ using Herald.Signing;
 namespace Herald.Server.Tests.Payloads;
 
 /// <summary>Each format arrives at a real receiver exactly as its seed shows it, signed.</summary>
-public sealed class FormatsEndToEndTests : IAsyncLifetime
+public sealed class FormatsEndToEndTests : HeraldWithReceiver
 {
-    private HeraldHost _herald = null!;
-    private TestReceiver _receiver = null!;
-
-    public async Task InitializeAsync()
-    {
-        _herald = await HeraldHost.StartAsync();
-        _receiver = await TestReceiver.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _herald.DisposeAsync();
-        await _receiver.DisposeAsync();
-    }
-
     public static TheoryData<string, string> PointCases()
     {
         var data = new TheoryData<string, string>();
@@ -41,8 +26,8 @@ public sealed class FormatsEndToEndTests : IAsyncLifetime
     [MemberData(nameof(PointCases))]
     public async Task PointIntent_ArrivesAsSeed000ShowsIt(string state, string site)
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        var (_, secret) = await merchant.AddEndpointAsync(_receiver.Url, "point");
+        using var merchant = await Herald.NewMerchantAsync();
+        var (_, secret) = await merchant.AddEndpointAsync(Receiver.Url, "point");
         var additional = new JsonObject { ["external_reference"] = "information" };
         if (site == "mla")
         {
@@ -60,9 +45,9 @@ public sealed class FormatsEndToEndTests : IAsyncLifetime
         await merchant.MoveAsync("payment_intents", intent.Str("id"), state, data);
 
         // OPEN is not notified in seed 000: the only request is the state change.
-        var request = await _receiver.WaitForAsync(1);
+        var request = await Receiver.WaitForAsync(1);
         await Task.Delay(200);
-        Assert.Single(_receiver.Received);
+        Assert.Single(Receiver.Received);
         var body = JsonNode.Parse(request.Body)!.AsObject();
         JsonShape.AssertSameShape(SeedExamples.Point()[(state, site)], body);
         Assert.Equal(state, body.Str("state"));
@@ -75,16 +60,16 @@ public sealed class FormatsEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task PaymentOrderFromPreference_ArrivesThinAsSeed001ShowsIt_ForEveryState()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        var preference = await merchant.PostJsonAsync("/v1/checkout_preferences", new { custom_urls = new { status_changes_webhook = _receiver.Url } });
+        using var merchant = await Herald.NewMerchantAsync();
+        var preference = await merchant.PostJsonAsync("/v1/checkout_preferences", new { custom_urls = new { status_changes_webhook = Receiver.Url } });
         var order = await merchant.PostJsonAsync("/v1/payment_orders", new { preference_id = preference.Str("id"), amount = 50.5, currency = "ARS" });
         Assert.Equal("OPENED", order.Str("status"));
         await merchant.MoveAsync("payment_orders", order.Str("id"), "CLOSED");
         await merchant.MoveAsync("payment_orders", order.Str("id"), "REFUNDED");
 
-        await _receiver.WaitForAsync(3);
+        await Receiver.WaitForAsync(3);
         var types = new List<string>();
-        foreach (var request in _receiver.Received)
+        foreach (var request in Receiver.Received)
         {
             var body = JsonNode.Parse(request.Body)!.AsObject();
             JsonShape.AssertSameShape(SeedExamples.Thin(), body);
@@ -104,26 +89,26 @@ public sealed class FormatsEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task PaymentOrderOfAnotherPreference_DoesNotReachThisPreferencesWebhook()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        await merchant.PostJsonAsync("/v1/checkout_preferences", new { custom_urls = new { status_changes_webhook = _receiver.Url } });
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.PostJsonAsync("/v1/checkout_preferences", new { custom_urls = new { status_changes_webhook = Receiver.Url } });
         var other = await merchant.PostJsonAsync("/v1/checkout_preferences", new { });
         await merchant.PostJsonAsync("/v1/payment_orders", new { preference_id = other.Str("id"), amount = 1, currency = "ARS" });
         await Task.Delay(300);
-        Assert.Empty(_receiver.Received);
+        Assert.Empty(Receiver.Received);
     }
 
     [Fact]
     public async Task Transaction_ArrivesAsSeed003ShowsIt()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        var (_, secret) = await merchant.AddEndpointAsync(_receiver.Url, "transaction", new { event_types = new[] { "TRANSACTION.COMPLETED" } });
+        using var merchant = await Herald.NewMerchantAsync();
+        var (_, secret) = await merchant.AddEndpointAsync(Receiver.Url, "transaction", new { event_types = new[] { "TRANSACTION.COMPLETED" } });
         var id = await merchant.NewTransactionAsync();
         await merchant.MoveAsync("transactions", id, "PROCESSING");
         await merchant.MoveAsync("transactions", id, "COMPLETED");
 
-        var request = await _receiver.WaitForAsync(1);
+        var request = await Receiver.WaitForAsync(1);
         await Task.Delay(200);
-        Assert.Single(_receiver.Received);
+        Assert.Single(Receiver.Received);
         var body = JsonNode.Parse(request.Body)!.AsObject();
         JsonShape.AssertSameShape(SeedExamples.Transaction(), body);
         Assert.Equal("COMPLETED", body.Str("status"));
@@ -135,21 +120,21 @@ public sealed class FormatsEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task DeclinedAcceptsTheSeedSpellingDecined()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync(_receiver.Url, "transaction");
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "transaction");
         var id = await merchant.NewTransactionAsync();
         var moved = await merchant.MoveAsync("transactions", id, "DECINED");
         Assert.Equal("DECLINED", moved.Str("status"));
-        await _receiver.WaitForAsync(2);
-        Assert.Contains(_receiver.Received, r => JsonNode.Parse(r.Body)!.Str("status") == "DECLINED");
+        await Receiver.WaitForAsync(2);
+        Assert.Contains(Receiver.Received, r => JsonNode.Parse(r.Body)!.Str("status") == "DECLINED");
     }
 
     private void AssertSigned(ReceivedRequest request, string secret)
     {
         Assert.StartsWith("evt_", request.Headers["webhook-id"], StringComparison.Ordinal);
-        Assert.Equal(_herald.Clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), request.Headers["webhook-timestamp"]);
+        Assert.Equal(Herald.Clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), request.Headers["webhook-timestamp"]);
         Assert.True(WebhookSignature.Verify(secret, request.Headers["webhook-id"], request.Headers["webhook-timestamp"],
-            request.Headers["webhook-signature"], Encoding.UTF8.GetBytes(request.Body), _herald.Clock.GetUtcNow(), TimeSpan.FromMinutes(5)),
+            request.Headers["webhook-signature"], Encoding.UTF8.GetBytes(request.Body), Herald.Clock.GetUtcNow(), TimeSpan.FromMinutes(5)),
             "the signature does not verify with the endpoint's secret");
     }
 }
