@@ -15,7 +15,12 @@ if ! dotnet build Herald.slnx -nologo -v quiet -clp:NoSummary; then
   echo "tests: 0 passed, 1 failed"
   exit 1
 fi
-dotnet test Herald.slnx --no-build -nologo --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@" || status=$?
+# One project at a time, each with its own results file, so no two runs write the same name.
+for project in tests/*/*.Tests.csproj; do
+  name=$(basename "$project" .csproj)
+  dotnet test "$project" --no-build -nologo --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
+    --results-directory "$results" "$@" || status=$?
+done
 
 passed=0; failed=0; skipped=0
 shopt -s nullglob
