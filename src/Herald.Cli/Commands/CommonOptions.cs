@@ -9,4 +9,10 @@ internal static class CommonOptions
         Description = "The data folder (SQLite database, admin key).",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_DATA") ?? "herald-data",
     };
+
+    public static Option<string?> Postgres() => new("--postgres")
+    {
+        Description = "A PostgreSQL connection string: use that shared database instead of SQLite (scale-out).",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_POSTGRES"),
+    };
 }

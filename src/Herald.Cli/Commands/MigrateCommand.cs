@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Postgres;
 using Herald.Storage.Sqlite;
 
 namespace Herald.Cli.Commands;
@@ -8,22 +10,40 @@ internal static class MigrateCommand
     public static Command Create()
     {
         var data = CommonOptions.Data();
-        var command = new Command("migrate", "Bring the database schema up to date and say what was applied.") { data };
+        var postgres = CommonOptions.Postgres();
+        var command = new Command("migrate", "Bring the database schema up to date and say what was applied.") { data, postgres };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var options = new SqliteStoreOptions { DataDirectory = parse.GetValue(data)! };
+            var connectionString = parse.GetValue(postgres);
+            var sqlite = new SqliteStoreOptions { DataDirectory = parse.GetValue(data)! };
+            var where = connectionString is null ? sqlite.DatabasePath : "PostgreSQL";
             try
             {
-                using var store = new SqliteStore(options);
-                var applied = await store.MigrateAsync(cancellationToken);
-                Console.WriteLine(applied.Count == 0
-                    ? $"{options.DatabasePath}: schema is up to date"
-                    : $"{options.DatabasePath}: applied {string.Join(", ", applied)}");
+                IHeraldStore store = connectionString is null ? new SqliteStore(sqlite) : new PostgresStore(connectionString);
+                try
+                {
+                    var applied = await store.MigrateAsync(cancellationToken);
+                    Console.WriteLine(applied.Count == 0
+                        ? $"{where}: schema is up to date"
+                        : $"{where}: applied {string.Join(", ", applied)}");
+                }
+                finally
+                {
+                    switch (store)
+                    {
+                        case IAsyncDisposable d:
+                            await d.DisposeAsync();
+                            break;
+                        case IDisposable d:
+                            d.Dispose();
+                            break;
+                    }
+                }
                 return 0;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or System.Data.Common.DbException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or System.Data.Common.DbException or System.Net.Sockets.SocketException)
             {
-                await Console.Error.WriteLineAsync($"herald: migration failed: {e.Message}");
+                await Console.Error.WriteLineAsync($"herald: migration failed: {StartupError.Describe(e)}");
                 return 1;
             }
         });

@@ -21,7 +21,8 @@ internal static class ServeCommand
         {
             Description = "Development mode: endpoints may use plain http and loopback addresses.",
         };
-        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev };
+        var postgres = CommonOptions.Postgres();
+        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new HeraldServerOptions
@@ -29,6 +30,7 @@ internal static class ServeCommand
                 Urls = parse.GetValue(urls)!,
                 DataDirectory = parse.GetValue(data)!,
                 Development = parse.GetValue(dev),
+                PostgresConnectionString = parse.GetValue(postgres),
                 AdminKey = Environment.GetEnvironmentVariable("HERALD_ADMIN_KEY"),
             };
             WebApplication app;
@@ -37,9 +39,9 @@ internal static class ServeCommand
                 app = HeraldServer.Build(options);
                 await HeraldServer.MigrateAsync(app, cancellationToken);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or System.Data.Common.DbException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or System.Data.Common.DbException or System.Net.Sockets.SocketException)
             {
-                await Console.Error.WriteLineAsync($"herald: cannot start: {e.Message}");
+                await Console.Error.WriteLineAsync($"herald: cannot start: {StartupError.Describe(e)}");
                 return 1;
             }
             await using (app)
@@ -53,7 +55,10 @@ internal static class ServeCommand
                 {
                     Console.WriteLine("Development mode: plain http and loopback endpoints are allowed.");
                 }
-                Console.WriteLine($"Herald listening on {options.Urls} (data in {Path.GetFullPath(options.DataDirectory)})");
+                var storage = options.PostgresConnectionString is null
+                    ? $"data in {Path.GetFullPath(options.DataDirectory)}"
+                    : "data in PostgreSQL";
+                Console.WriteLine($"Herald listening on {options.Urls} ({storage})");
                 try
                 {
                     await app.StartAsync(cancellationToken);

@@ -36,6 +36,10 @@ public sealed class DeliveryWorker : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!_options.WorkersEnabled)
+        {
+            return;
+        }
         DeliveryLog.Started(_logger, _options.BatchSize, _options.MaxConcurrency);
         var inFlight = new HashSet<Task>();
         var failureDelay = TimeSpan.FromSeconds(1);

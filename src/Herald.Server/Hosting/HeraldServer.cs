@@ -3,6 +3,7 @@ using Herald.Server.Api;
 using Herald.Server.Auth;
 using Herald.Server.Errors;
 using Herald.Storage.Abstractions;
+using Herald.Storage.Postgres;
 using Herald.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -37,9 +38,21 @@ public static class HeraldServer
         var services = builder.Services;
         services.AddSingleton(options.TimeProvider ?? TimeProvider.System);
         services.AddSingleton(AdminKey.Resolve(options.AdminKey, options.DataDirectory));
-        services.AddSingleton(new SqliteStoreOptions { DataDirectory = options.DataDirectory });
-        services.AddSingleton<SqliteStore>();
-        services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<SqliteStore>());
+        if (options.PostgresConnectionString is { Length: > 0 } postgres)
+        {
+            services.AddSingleton(new PostgresStore(postgres));
+            services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<PostgresStore>());
+            if (options.Workers)
+            {
+                services.AddHostedService<PostgresWakeService>();
+            }
+        }
+        else
+        {
+            services.AddSingleton(new SqliteStoreOptions { DataDirectory = options.DataDirectory });
+            services.AddSingleton<SqliteStore>();
+            services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<SqliteStore>());
+        }
         services.AddHeraldDelivery(d =>
         {
             d.Development = options.Development;

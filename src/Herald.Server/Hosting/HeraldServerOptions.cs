@@ -12,6 +12,12 @@ public sealed class HeraldServerOptions
     /// <summary>The data folder (SQLite database, admin key).</summary>
     public string DataDirectory { get; set; } = "herald-data";
 
+    /// <summary>
+    /// A PostgreSQL connection string: when set, the node uses that shared database instead of
+    /// SQLite in the data folder (which then holds only the admin key).
+    /// </summary>
+    public string? PostgresConnectionString { get; set; }
+
     /// <summary>The operator's key; generated and kept in the data folder when not given.</summary>
     public string? AdminKey { get; set; }
 

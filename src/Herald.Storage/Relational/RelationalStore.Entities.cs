@@ -106,6 +106,7 @@ public abstract partial class RelationalStore
             await scope.Connection.ExecuteAsync(scope.Command(
                 "INSERT INTO notifications (id, merchant_id, event_id, endpoint_id, entity_kind, entity_id, event_type, status, payload, next_attempt_at, created_at) VALUES (@id, @merchant_id, @event_id, @endpoint_id, @entity_kind, @entity_id, @event_type, 'pending', @payload, @next_attempt_at, @created_at)",
                 rows, cancellationToken));
+            await OnWorkRecordedAsync(scope, cancellationToken);
         }
 
         await scope.CommitAsync(cancellationToken);

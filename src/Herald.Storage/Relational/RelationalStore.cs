@@ -21,6 +21,12 @@ public abstract partial class RelationalStore : IHeraldStore
     /// </summary>
     protected abstract ValueTask<WriteScope> BeginWriteAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Called inside the transaction that records new notifications, before it commits; a database
+    /// that can tell other nodes (PostgreSQL's NOTIFY, sent on commit) does so here.
+    /// </summary>
+    protected virtual Task OnWorkRecordedAsync(WriteScope scope, CancellationToken cancellationToken) => Task.CompletedTask;
+
     public async Task<bool> PingAsync(CancellationToken cancellationToken = default)
     {
         try

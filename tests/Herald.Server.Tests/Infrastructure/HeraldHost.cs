@@ -43,7 +43,7 @@ public sealed class HeraldHost : IAsyncDisposable
 
     public static readonly DateTimeOffset Start = new(2026, 11, 2, 12, 0, 0, TimeSpan.Zero);
 
-    public static async Task<HeraldHost> StartAsync(bool development = true, string? dataDirectory = null, FakeTimeProvider? clock = null)
+    public static async Task<HeraldHost> StartAsync(bool development = true, string? dataDirectory = null, FakeTimeProvider? clock = null, string? postgres = null, bool workers = true)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
@@ -55,6 +55,8 @@ public sealed class HeraldHost : IAsyncDisposable
             AdminKey = AdminKey,
             Development = development,
             TimeProvider = clock,
+            PostgresConnectionString = postgres,
+            Workers = workers,
         };
         var app = HeraldServer.Build(options, b => b.Logging.SetMinimumLevel(LogLevel.Warning));
         await HeraldServer.MigrateAsync(app);

@@ -1,0 +1,46 @@
+using Npgsql;
+
+namespace Herald.Server.Tests.Infrastructure;
+
+/// <summary>
+/// A fresh database in the throwaway cluster ./test.sh starts (HERALD_TEST_POSTGRES), dropped
+/// afterwards. Without that cluster the test fails: PostgreSQL is never skipped.
+/// </summary>
+public sealed class PostgresDatabase : IAsyncDisposable
+{
+    private readonly string _admin;
+    private readonly string _name;
+
+    private PostgresDatabase(string admin, string name, string connectionString)
+    {
+        _admin = admin;
+        _name = name;
+        ConnectionString = connectionString;
+    }
+
+    public string ConnectionString { get; }
+
+    public static async Task<PostgresDatabase> CreateAsync()
+    {
+        var admin = Environment.GetEnvironmentVariable("HERALD_TEST_POSTGRES");
+        Assert.False(string.IsNullOrEmpty(admin), "HERALD_TEST_POSTGRES is not set: run the suite with ./test.sh, which starts a PostgreSQL cluster");
+        var name = "herald_" + Guid.NewGuid().ToString("N");
+        await using (var connection = new NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        var builder = new NpgsqlConnectionStringBuilder(admin) { Database = name };
+        return new PostgresDatabase(admin!, name, builder.ConnectionString);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(_admin);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_name} WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+}

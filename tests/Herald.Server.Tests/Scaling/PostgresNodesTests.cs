@@ -1,0 +1,63 @@
+using Herald.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Herald.Server.Tests.Scaling;
+
+/// <summary>Herald nodes sharing one PostgreSQL database.</summary>
+public sealed class PostgresNodesTests
+{
+    [Fact]
+    public async Task SingleNodeOnPostgres_RecordsDeliversAndRetries()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        await using var herald = await HeraldHost.StartAsync(postgres: db.ConnectionString);
+        using var merchant = await herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(receiver.Url, "transaction");
+        receiver.Status = 500;
+        var id = await merchant.NewTransactionAsync();
+        await receiver.WaitForAsync(1);
+        receiver.Status = 200;
+        await herald.AdvanceUntilAsync(TimeSpan.FromHours(1), async () => receiver.Received.Count >= 2);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync($"entity_id={id}"))[0]!.Str("status") == "succeeded");
+    }
+
+    [Fact]
+    public async Task ChangeRecordedOnANodeWithoutWorkers_IsDeliveredPromptlyByAnotherNode()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        var clock = new FakeTimeProvider(HeraldHost.Start);
+        await using var recorder = await HeraldHost.StartAsync(postgres: db.ConnectionString, workers: false, clock: clock);
+        await using var worker = await HeraldHost.StartAsync(postgres: db.ConnectionString, clock: clock);
+        using var merchant = await recorder.NewMerchantAsync();
+        await merchant.AddEndpointAsync(receiver.Url, "thin");
+        // Let the worker node arm its poll timer on the fake clock; from here only NOTIFY can wake it.
+        await Task.Delay(500);
+
+        var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
+        var request = await receiver.WaitForAsync(1, TimeSpan.FromSeconds(10));
+        Assert.Contains(order.Str("id"), request.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TwoNodes_ShareTheWork_AndNothingIsDeliveredTwice()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        var clock = new FakeTimeProvider(HeraldHost.Start);
+        await using var a = await HeraldHost.StartAsync(postgres: db.ConnectionString, clock: clock);
+        await using var b = await HeraldHost.StartAsync(postgres: db.ConnectionString, clock: clock);
+        using var onA = await a.NewMerchantAsync();
+        using var onB = b.As(onA.DefaultRequestHeaders.Authorization!.Parameter!);
+        await onA.AddEndpointAsync(receiver.Url, "thin");
+        const int orders = 40;
+        var created = await Task.WhenAll(Enumerable.Range(0, orders).Select(i =>
+            (i % 2 == 0 ? onA : onB).PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" })));
+        await receiver.WaitForAsync(orders, TimeSpan.FromSeconds(20));
+        await Task.Delay(300);
+        var ids = receiver.Received.Select(r => r.Headers["webhook-id"]).ToList();
+        Assert.Equal(orders, ids.Count);
+        Assert.Equal(orders, ids.Distinct().Count());
+    }
+}
