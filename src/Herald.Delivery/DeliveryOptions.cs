@@ -22,6 +22,19 @@ public sealed class DeliveryOptions
     /// </summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(90);
 
+    /// <summary>Checks what annotations cannot: the lease must outlast the longest endpoint timeout.</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (Lease < TimeSpan.FromSeconds(2))
+        {
+            yield return "the lease must be at least 2 seconds";
+        }
+        if (PollInterval <= TimeSpan.Zero)
+        {
+            yield return "the poll interval must be positive";
+        }
+    }
+
     /// <summary>How much of each response is kept with its attempt.</summary>
     [Range(0, 65_536)]
     public int ResponseExcerptBytes { get; set; } = 4096;

@@ -14,7 +14,10 @@ public static class DeliveryServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddHeraldDelivery(this IServiceCollection services, Action<DeliveryOptions>? configure = null)
     {
-        var options = services.AddOptions<DeliveryOptions>().ValidateDataAnnotations().ValidateOnStart();
+        var options = services.AddOptions<DeliveryOptions>()
+            .ValidateDataAnnotations()
+            .Validate(o => !o.Problems().Any(), "invalid delivery options: lease of at least 2 s and a positive poll interval")
+            .ValidateOnStart();
         if (configure is not null)
         {
             options.Configure(configure);

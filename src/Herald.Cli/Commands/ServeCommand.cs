@@ -22,7 +22,12 @@ internal static class ServeCommand
             Description = "Development mode: endpoints may use plain http and loopback addresses.",
         };
         var postgres = CommonOptions.Postgres();
-        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres };
+        var lease = new Option<int>("--lease-seconds")
+        {
+            Description = "How long a claim holds a notification; a node that dies gives its work back when it ends.",
+            DefaultValueFactory = _ => 90,
+        };
+        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new HeraldServerOptions
@@ -31,6 +36,7 @@ internal static class ServeCommand
                 DataDirectory = parse.GetValue(data)!,
                 Development = parse.GetValue(dev),
                 PostgresConnectionString = parse.GetValue(postgres),
+                Lease = TimeSpan.FromSeconds(parse.GetValue(lease)),
                 AdminKey = Environment.GetEnvironmentVariable("HERALD_ADMIN_KEY"),
             };
             WebApplication app;

@@ -57,6 +57,10 @@ public static class HeraldServer
         {
             d.Development = options.Development;
             d.WorkersEnabled = options.Workers;
+            if (options.Lease is { } lease)
+            {
+                d.Lease = lease;
+            }
             if (options.PollInterval is { } poll)
             {
                 d.PollInterval = poll;

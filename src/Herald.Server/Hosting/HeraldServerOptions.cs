@@ -30,6 +30,9 @@ public sealed class HeraldServerOptions
     /// <summary>The clock; tests pass a fake one.</summary>
     public TimeProvider? TimeProvider { get; set; }
 
+    /// <summary>How long a claim holds a notification (default 90 s).</summary>
+    public TimeSpan? Lease { get; set; }
+
     /// <summary>Poll interval of the delivery workers.</summary>
     public TimeSpan? PollInterval { get; set; }
 }

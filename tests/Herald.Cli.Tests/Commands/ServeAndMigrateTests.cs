@@ -1,0 +1,60 @@
+using Herald.Cli.Tests.Infrastructure;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Cli.Tests.Commands;
+
+public sealed class ServeAndMigrateTests
+{
+    [Fact]
+    public async Task Serve_WithUnreachableDatabase_ExitsNonZeroWithOneClearLine()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "herald-cli-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+                "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--postgres", "Host=127.0.0.1;Port=1;Username=nobody;Timeout=3");
+            Assert.NotEqual(0, code);
+            var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Single(lines);
+            Assert.StartsWith("herald: cannot start:", lines[0], StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Migrate_OnSqlite_SaysWhatItApplied_ThenThatItIsUpToDate()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "herald-cli-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var first = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
+            Assert.Equal(0, first.ExitCode);
+            Assert.Contains("applied 0001_initial.sql", first.Stdout, StringComparison.Ordinal);
+            var second = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
+            Assert.Equal(0, second.ExitCode);
+            Assert.Contains("schema is up to date", second.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Migrate_OnPostgres_SaysWhatItApplied()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        var first = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--postgres", db.ConnectionString);
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains("PostgreSQL: applied 0001_initial.sql", first.Stdout, StringComparison.Ordinal);
+        var second = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--postgres", db.ConnectionString);
+        Assert.Contains("schema is up to date", second.Stdout, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Herald.Cli.Tests.Infrastructure;
+
+/// <summary>A real <c>herald</c> process, started from the build output next to the tests.</summary>
+public sealed class HeraldProcess : IAsyncDisposable
+{
+    public const string AdminKey = "hk_admin_process_tests_0123456789";
+
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private HeraldProcess(Process process, string url)
+    {
+        _process = process;
+        Url = url;
+        process.OutputDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Url { get; }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public static Process Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "herald.dll"));
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        info.Environment["HERALD_ADMIN_KEY"] = AdminKey;
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        return Process.Start(info)!;
+    }
+
+    /// <summary>Runs a command to its end and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, params string[] args)
+    {
+        using var process = Start(args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Starts <c>herald serve</c> and waits until it answers /healthz.</summary>
+    public static async Task<HeraldProcess> ServeAsync(params string[] args)
+    {
+        var port = FreePort();
+        var url = $"http://127.0.0.1:{port}";
+        var node = new HeraldProcess(Start(["serve", "--urls", url, .. args]), url);
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            if (node.HasExited)
+            {
+                throw new InvalidOperationException($"herald exited with {node.ExitCode}: {node.Output}");
+            }
+            try
+            {
+                if ((await client.GetAsync(url + "/healthz")).IsSuccessStatusCode)
+                {
+                    return node;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("herald did not start: " + node.Output);
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>SIGKILL: the process gets no chance to release anything.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}
