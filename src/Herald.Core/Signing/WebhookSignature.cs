@@ -28,9 +28,15 @@ public static class WebhookSignature
         {
             return false;
         }
+        // Some issuers drop base64 padding; restore it rather than refuse the secret.
+        var padding = (4 - (encoded.Length % 4)) % 4;
+        if (padding == 3)
+        {
+            return false;
+        }
         try
         {
-            key = Convert.FromBase64String(encoded);
+            key = Convert.FromBase64String(encoded + new string('=', padding));
             return key.Length > 0;
         }
         catch (FormatException)
@@ -68,11 +74,14 @@ public static class WebhookSignature
     /// <summary>
     /// Verifies a <c>webhook-signature</c> header: true when any <c>v1</c> entry matches (compared in
     /// constant time) and the timestamp is within <paramref name="tolerance"/> of <paramref name="now"/>.
+    /// The timestamp must be plain digits as Herald sends it: signs, spaces, fractions and leading
+    /// zeros are refused, since the signed text and the parsed time could then disagree.
     /// </summary>
     public static bool Verify(string secret, string messageId, string timestamp, string signatureHeader, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
     {
         ArgumentNullException.ThrowIfNull(signatureHeader);
-        if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var ts))
+        if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var ts)
+            || ts.ToString(CultureInfo.InvariantCulture) != timestamp)
         {
             return false;
         }

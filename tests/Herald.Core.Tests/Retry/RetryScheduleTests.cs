@@ -1,0 +1,66 @@
+using Herald.Retry;
+
+namespace Herald.Core.Tests.Retry;
+
+public class RetryScheduleTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Exponential_BaseDelays_AreTheDocumentedLadder()
+    {
+        TimeSpan[] expected =
+        [
+            TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2),
+            TimeSpan.FromHours(5), TimeSpan.FromHours(10), TimeSpan.FromHours(10), TimeSpan.FromHours(10),
+        ];
+        Assert.Equal(expected, Enumerable.Range(1, expected.Length).Select(n => RetrySchedule.BaseDelay(RetryPolicy.Exponential, n)));
+    }
+
+    [Theory]
+    [InlineData(0.0, 0.8)]
+    [InlineData(0.5, 1.0)]
+    [InlineData(0.999999, 1.2)]
+    public void Exponential_JitterStaysWithinTwentyPercent(double sample, double factor)
+    {
+        var next = RetrySchedule.Next(RetryPolicy.Exponential, T0, 4, T0, sample)!.Value;
+        Assert.Equal(TimeSpan.FromHours(2 * factor).TotalSeconds, (next - T0).TotalSeconds, 1);
+    }
+
+    [Fact]
+    public void Exponential_IsDeadOnceTheNextTryWouldPassThreeDays()
+    {
+        var at = T0;
+        var failures = 0;
+        DateTimeOffset? next = T0;
+        while (next is { } n)
+        {
+            at = n;
+            failures++;
+            next = RetrySchedule.Next(RetryPolicy.Exponential, T0, failures, at, 0.5);
+        }
+        Assert.True(at - T0 <= RetrySchedule.Window);
+        Assert.True(at - T0 > RetrySchedule.Window - TimeSpan.FromHours(10));
+        Assert.InRange(failures, 10, 14);
+    }
+
+    [Fact]
+    public void Hourly_IsEveryHourWithoutJitter_For72Retries()
+    {
+        var at = T0;
+        var tries = new List<DateTimeOffset> { at };
+        for (var failures = 1; ; failures++)
+        {
+            var next = RetrySchedule.Next(RetryPolicy.Hourly, T0, failures, at, 0.99);
+            if (next is null)
+            {
+                break;
+            }
+            Assert.Equal(at + TimeSpan.FromHours(1), next.Value);
+            at = next.Value;
+            tries.Add(at);
+        }
+        Assert.Equal(73, tries.Count);
+        Assert.Equal(T0 + TimeSpan.FromHours(72), tries[^1]);
+    }
+}
