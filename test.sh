@@ -9,35 +9,11 @@ mkdir -p "$results"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-# A throwaway PostgreSQL cluster from the machine's own binaries, on a free loopback port,
-# removed on exit whatever happens. Tests find it in HERALD_TEST_POSTGRES.
-pgbin=${PG_BIN:-/usr/lib/postgresql/15/bin}
-pgdir=""
-stop_postgres() {
-  if [ -n "$pgdir" ] && [ -d "$pgdir" ]; then
-    as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$pgdir"
-  fi
-}
-as_pg() {
-  # initdb refuses to run as root; run the cluster as the postgres user then.
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
+# A throwaway PostgreSQL cluster, removed on exit whatever happens; tests find it in
+# HERALD_TEST_POSTGRES and fail (never skip) without it.
+. "$root/scripts/postgres.sh"
 trap stop_postgres EXIT
-if [ -x "$pgbin/initdb" ]; then
-  pgdir=$(mktemp -d /tmp/herald-pg.XXXXXX)
-  chmod 755 "$pgdir"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$pgdir"
-  pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  if as_pg "$pgbin/initdb" -D "$pgdir/data" -U herald --auth=trust -E UTF8 >"$pgdir/initdb.log" 2>&1 \
-     && as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 60 \
-          -o "-c listen_addresses=127.0.0.1 -p $pgport -k $pgdir -c fsync=off -c max_connections=300" start >/dev/null; then
-    export HERALD_TEST_POSTGRES="Host=127.0.0.1;Port=$pgport;Username=herald;Database=postgres"
-    echo "PostgreSQL for the tests on 127.0.0.1:$pgport"
-  else
-    echo "could not start PostgreSQL:"; cat "$pgdir"/*.log
-  fi
-fi
+start_postgres || true
 
 status=0
 if ! dotnet build Herald.slnx -nologo -v quiet -clp:NoSummary; then

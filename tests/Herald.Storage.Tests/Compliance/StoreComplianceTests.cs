@@ -1,0 +1,313 @@
+using System.Text.Json.Nodes;
+using Herald.Endpoints;
+using Herald.Entities;
+using Herald.Events;
+using Herald.Ids;
+using Herald.Retry;
+using Herald.Signing;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+
+namespace Herald.Storage.Tests.Compliance;
+
+/// <summary>
+/// What every store must do, written once against <see cref="IHeraldStore"/> and run against each
+/// database by a subclass that supplies a fresh, migrated, empty store.
+/// </summary>
+public abstract class StoreComplianceTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 2, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(90);
+
+    protected IHeraldStore Store { get; private set; } = null!;
+
+    protected abstract Task<IHeraldStore> CreateStoreAsync();
+
+    protected abstract Task DestroyStoreAsync();
+
+    public async Task InitializeAsync() => Store = await CreateStoreAsync();
+
+    public Task DisposeAsync() => DestroyStoreAsync();
+
+    private sealed class Clock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    private static readonly TimeProvider Time = new Clock(T0);
+
+    private async Task<string> MerchantAsync(string name = "Acme")
+    {
+        var merchant = new Merchant(HeraldId.New(HeraldId.Merchant, Time), name, T0);
+        await Store.CreateMerchantAsync(merchant, new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant.Id, Guid.NewGuid().ToString("N"), T0));
+        return merchant.Id;
+    }
+
+    private async Task<Endpoint> EndpointAsync(string merchantId, PayloadFormat format = PayloadFormat.Thin)
+    {
+        var endpoint = new Endpoint
+        {
+            Id = HeraldId.New(HeraldId.Endpoint, Time),
+            MerchantId = merchantId,
+            Url = "https://merchant.example/hooks",
+            Format = format,
+            Success = SuccessRule.Any2xx,
+            Retry = RetryPolicy.Exponential,
+            TimeoutSeconds = 7,
+            Source = EndpointSources.Api,
+            CreatedAt = T0,
+            UpdatedAt = T0,
+            Secrets = [WebhookSignature.NewSecret()],
+        };
+        await Store.CreateEndpointAsync(endpoint);
+        return endpoint;
+    }
+
+    private static EntityChange Change(string merchantId, string entityId, int version, string state, string? endpointId, DateTimeOffset at,
+        (string, string)? idempotency = null)
+    {
+        var doc = new JsonObject { ["id"] = entityId, ["status"] = state };
+        var entity = new Entity(EntityKind.PaymentOrder, entityId, merchantId, state, version, null, doc, at, at);
+        var evt = new EntityEvent(HeraldId.New(HeraldId.Event, new Clock(at)), merchantId, EntityKind.PaymentOrder, entityId,
+            EventTypes.For(EntityKind.PaymentOrder, state), version == 1 ? null : "OPENED", state, version, at, doc);
+        NewNotification[] notifications = endpointId is null ? [] : [new NewNotification(HeraldId.New(HeraldId.Notification, new Clock(at)), endpointId, $"{{\"id\":\"{evt.Id}\"}}")];
+        return new EntityChange(entity, version - 1, evt, notifications, idempotency);
+    }
+
+    private static Attempt AttemptOf(ClaimedNotification n, bool ok, string trigger, DateTimeOffset at) =>
+        new(HeraldId.New(HeraldId.Attempt, new Clock(at)), n.Id, n.AttemptCount + 1, trigger, at, 12, ok ? 200 : 500, ok, ok ? null : "HTTP 500", ok ? "ok" : "boom");
+
+    [Fact]
+    public async Task CommitChange_WritesEntityEventAndNotificationsTogether()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var change = Change(m, "po1", 1, "OPENED", ep.Id, T0);
+        Assert.Equal(CommitResult.Committed, await Store.CommitChangeAsync(change));
+
+        Assert.Equal("OPENED", (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po1"))!.State);
+        Assert.Equal(change.Event.Type, (await Store.GetEventAsync(m, change.Event.Id))!.Type);
+        var notification = Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery())).Data);
+        Assert.Equal(NotificationStatuses.Pending, notification.Status);
+        Assert.Equal(change.Notifications[0].Payload, (await Store.GetNotificationAsync(m, notification.Id))!.Payload);
+    }
+
+    [Fact]
+    public async Task CommitChange_WithStaleVersion_IsAConflictAndWritesNothing()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        Assert.Equal(CommitResult.Committed, await Store.CommitChangeAsync(Change(m, "po1", 2, "CLOSED", ep.Id, T0)));
+        // A second writer that also decided from version 1.
+        Assert.Equal(CommitResult.VersionConflict, await Store.CommitChangeAsync(Change(m, "po1", 2, "EXPIRED", ep.Id, T0)));
+        // The same id created twice.
+        Assert.Equal(CommitResult.VersionConflict, await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0)));
+
+        Assert.Equal("CLOSED", (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po1"))!.State);
+        Assert.Equal(2, (await Store.ListEventsAsync(m, "po1", 100, null)).Data.Count);
+        Assert.Equal(2, (await Store.ListNotificationsAsync(m, new NotificationQuery())).Data.Count);
+    }
+
+    [Fact]
+    public async Task IdempotencyKey_UsedTwice_IsTakenAndWritesNothing()
+    {
+        var m = await MerchantAsync();
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", null, T0));
+        var first = Change(m, "po1", 2, "CLOSED", null, T0, ("key-1", "hash-a"));
+        Assert.Equal(CommitResult.Committed, await Store.CommitChangeAsync(first));
+        await Store.CommitChangeAsync(Change(m, "po1", 3, "REFUNDED", null, T0));
+        Assert.Equal(CommitResult.IdempotencyKeyTaken, await Store.CommitChangeAsync(Change(m, "po1", 4, "REFUNDED", null, T0, ("key-1", "hash-b"))));
+        Assert.Equal((first.Event.Id, "hash-a"), await Store.FindIdempotencyKeyAsync(m, "key-1"));
+        Assert.Equal(3, (await Store.ListEventsAsync(m, "po1", 100, null)).Data.Count);
+    }
+
+    [Fact]
+    public async Task Claim_TakesDueWork_HidesItForTheLease_AndGivesItBackWhenTheLeaseEnds()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        for (var i = 0; i < 5; i++)
+        {
+            await Store.CommitChangeAsync(Change(m, $"po{i}", 1, "OPENED", ep.Id, T0));
+        }
+
+        var first = await Store.ClaimDueAsync(T0, Lease, 3);
+        Assert.Equal(3, first.Count);
+        var claimed = first[0];
+        Assert.Equal(ep.Url, claimed.Url);
+        Assert.Equal(ep.Secrets, claimed.Secrets);
+        Assert.Equal(PayloadFormat.Thin, claimed.Format);
+        Assert.Equal(7, claimed.TimeoutSeconds);
+        Assert.StartsWith("{\"id\":\"evt_", claimed.Payload, StringComparison.Ordinal);
+        Assert.NotNull(claimed.LeaseToken);
+
+        Assert.Equal(2, (await Store.ClaimDueAsync(T0, Lease, 10)).Count);
+        Assert.Empty(await Store.ClaimDueAsync(T0 + Lease - TimeSpan.FromSeconds(1), Lease, 10));
+        // The worker died: once the lease ends, all five are due again.
+        Assert.Equal(5, (await Store.ClaimDueAsync(T0 + Lease, Lease, 10)).Count);
+    }
+
+    [Fact]
+    public async Task Claim_SkipsDisabledEndpoints_AndFutureWork()
+    {
+        var m = await MerchantAsync();
+        var on = await EndpointAsync(m);
+        var off = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "a", 1, "OPENED", on.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "b", 1, "OPENED", off.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "c", 1, "OPENED", on.Id, T0 + TimeSpan.FromMinutes(1)));
+        Assert.True(await Store.UpdateEndpointAsync(off with { Enabled = false }));
+
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        Assert.Equal(on.Id, claimed.EndpointId);
+    }
+
+    [Fact]
+    public async Task ScheduledAttempt_MovesTheNotificationOn_OnlyWhileTheLeaseIsHeld()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        var stale = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        var current = Assert.Single(await Store.ClaimDueAsync(T0 + Lease, Lease, 10));
+
+        var lost = new AttemptOutcome(AttemptOf(stale, true, AttemptTriggers.Schedule, T0 + Lease), NotificationStatuses.Succeeded, null, false, stale.LeaseToken);
+        Assert.False(await Store.RecordScheduledAttemptAsync(lost));
+        Assert.Empty(await Store.ListAttemptsAsync(stale.Id));
+
+        var retryAt = T0 + Lease + TimeSpan.FromMinutes(5);
+        var failed = new AttemptOutcome(AttemptOf(current, false, AttemptTriggers.Schedule, T0 + Lease), NotificationStatuses.Pending, retryAt, true, current.LeaseToken);
+        Assert.True(await Store.RecordScheduledAttemptAsync(failed));
+        var n = (await Store.GetNotificationAsync(m, current.Id))!;
+        Assert.Equal(NotificationStatuses.Pending, n.Status);
+        Assert.Equal(1, n.AttemptCount);
+        Assert.Equal(500, n.LastStatusCode);
+        Assert.Equal(retryAt, n.NextAttemptAt);
+
+        Assert.Empty(await Store.ClaimDueAsync(retryAt - TimeSpan.FromSeconds(1), Lease, 10));
+        var again = Assert.Single(await Store.ClaimDueAsync(retryAt, Lease, 10));
+        Assert.Equal(1, again.Failures);
+        var dead = new AttemptOutcome(AttemptOf(again, false, AttemptTriggers.Schedule, retryAt), NotificationStatuses.Dead, null, true, again.LeaseToken);
+        Assert.True(await Store.RecordScheduledAttemptAsync(dead));
+        Assert.Empty(await Store.ClaimDueAsync(retryAt + TimeSpan.FromDays(10), Lease, 10));
+
+        var attempts = await Store.ListAttemptsAsync(current.Id);
+        Assert.Equal([1, 2], attempts.Select(a => a.Number));
+        Assert.All(attempts, a => Assert.Equal(AttemptTriggers.Schedule, a.Trigger));
+        Assert.Equal("boom", attempts[0].ResponseExcerpt);
+    }
+
+    [Fact]
+    public async Task ManualAttempt_SucceedingRevivesADeadNotification_FailingLeavesStatusAlone()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(claimed, false, AttemptTriggers.Schedule, T0), NotificationStatuses.Dead, null, true, claimed.LeaseToken));
+
+        var resend = (await Store.LoadForResendAsync(m, claimed.Id))!;
+        Assert.Equal(NotificationStatuses.Dead, resend.Status);
+        Assert.Null(resend.LeaseToken);
+        Assert.Null(await Store.LoadForResendAsync(await MerchantAsync("Other"), claimed.Id));
+
+        await Store.RecordManualAttemptAsync(AttemptOf(resend, false, AttemptTriggers.Manual, T0 + TimeSpan.FromMinutes(1)));
+        Assert.Equal(NotificationStatuses.Dead, (await Store.GetNotificationAsync(m, claimed.Id))!.Status);
+        await Store.RecordManualAttemptAsync(AttemptOf(resend, true, AttemptTriggers.Manual, T0 + TimeSpan.FromMinutes(2)));
+        var n = (await Store.GetNotificationAsync(m, claimed.Id))!;
+        Assert.Equal(NotificationStatuses.Succeeded, n.Status);
+        Assert.Equal(3, n.AttemptCount);
+        await Store.RecordManualAttemptAsync(AttemptOf(resend, false, AttemptTriggers.Manual, T0 + TimeSpan.FromMinutes(3)));
+        Assert.Equal(NotificationStatuses.Succeeded, (await Store.GetNotificationAsync(m, claimed.Id))!.Status);
+        Assert.Equal(["schedule", "manual", "manual", "manual"], (await Store.ListAttemptsAsync(claimed.Id)).Select(a => a.Trigger));
+    }
+
+    [Fact]
+    public async Task OneMerchant_NeverSeesAnothersData()
+    {
+        var a = await MerchantAsync("A");
+        var b = await MerchantAsync("B");
+        var ep = await EndpointAsync(a);
+        var change = Change(a, "po1", 1, "OPENED", ep.Id, T0);
+        await Store.CommitChangeAsync(change);
+        var notification = (await Store.ListNotificationsAsync(a, new NotificationQuery())).Data[0];
+        await Store.CreatePreferenceAsync(new CheckoutPreference("pref_1", a, new JsonObject(), null, T0), null);
+
+        Assert.Null(await Store.GetEndpointAsync(b, ep.Id));
+        Assert.Empty(await Store.ListEndpointsAsync(b));
+        Assert.Null(await Store.GetEntityAsync(b, EntityKind.PaymentOrder, "po1"));
+        Assert.Null(await Store.GetEventAsync(b, change.Event.Id));
+        Assert.Empty((await Store.ListEventsAsync(b, null, 10, null)).Data);
+        Assert.Null(await Store.GetNotificationAsync(b, notification.Id));
+        Assert.Empty((await Store.ListNotificationsAsync(b, new NotificationQuery())).Data);
+        Assert.Null(await Store.GetPreferenceAsync(b, "pref_1"));
+        Assert.False(await Store.DeleteEndpointAsync(b, ep.Id, T0));
+        Assert.False(await Store.UpdateEndpointAsync(ep with { MerchantId = b, Url = "https://evil.example/" }));
+        Assert.Equal(ep.Url, (await Store.GetEndpointAsync(a, ep.Id))!.Url);
+    }
+
+    [Fact]
+    public async Task NotificationLog_FiltersAndPagesNewestFirst()
+    {
+        var m = await MerchantAsync();
+        var ep1 = await EndpointAsync(m);
+        var ep2 = await EndpointAsync(m);
+        for (var i = 0; i < 7; i++)
+        {
+            await Store.CommitChangeAsync(Change(m, $"po{i}", 1, "OPENED", i % 2 == 0 ? ep1.Id : ep2.Id, T0 + TimeSpan.FromMinutes(i)));
+        }
+        var seen = new List<Notification>();
+        string? cursor = null;
+        Page<Notification> page;
+        do
+        {
+            page = await Store.ListNotificationsAsync(m, new NotificationQuery { Limit = 3, StartingAfter = cursor });
+            seen.AddRange(page.Data);
+            cursor = page.Data.Count > 0 ? page.Data[^1].Id : null;
+        }
+        while (page.HasMore);
+        Assert.Equal(7, seen.Count);
+        Assert.Equal(7, seen.Select(n => n.Id).Distinct().Count());
+        Assert.Equal(seen.OrderByDescending(n => n.CreatedAt).Select(n => n.Id), seen.Select(n => n.Id));
+
+        Assert.Equal(4, (await Store.ListNotificationsAsync(m, new NotificationQuery { EndpointId = ep1.Id })).Data.Count);
+        Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "po3" })).Data);
+        Assert.Equal(7, (await Store.ListNotificationsAsync(m, new NotificationQuery { EventType = "PAYMENT_ORDER.OPENED", Status = "pending" })).Data.Count);
+        Assert.Empty((await Store.ListNotificationsAsync(m, new NotificationQuery { Status = "dead" })).Data);
+        var window = await Store.ListNotificationsAsync(m, new NotificationQuery { Since = T0 + TimeSpan.FromMinutes(2), Until = T0 + TimeSpan.FromMinutes(5) });
+        Assert.Equal(["po4", "po3", "po2"], window.Data.Select(n => n.EntityId));
+    }
+
+    [Fact]
+    public async Task DeletingAnEndpoint_KillsItsPendingWork_AndKeepsHistory()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        Assert.True(await Store.DeleteEndpointAsync(m, ep.Id, T0));
+        Assert.Empty(await Store.ListEndpointsAsync(m));
+        Assert.Empty(await Store.ClaimDueAsync(T0 + TimeSpan.FromDays(1), Lease, 10));
+        var n = Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery())).Data);
+        Assert.Equal(NotificationStatuses.Dead, n.Status);
+        Assert.Equal("endpoint deleted", n.LastError);
+    }
+
+    [Fact]
+    public async Task Release_MakesClaimedWorkDueAtOnce()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        await Store.ReleaseAsync([(claimed.Id, claimed.LeaseToken!)], T0 + TimeSpan.FromSeconds(1));
+        Assert.Single(await Store.ClaimDueAsync(T0 + TimeSpan.FromSeconds(1), Lease, 10));
+    }
+
+    [Fact]
+    public async Task Migrate_AgainOnAMigratedDatabase_AppliesNothing()
+    {
+        Assert.Empty(await Store.MigrateAsync());
+        Assert.True(await Store.PingAsync());
+    }
+}

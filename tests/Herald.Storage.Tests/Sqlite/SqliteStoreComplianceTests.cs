@@ -1,0 +1,37 @@
+using Herald.Storage.Abstractions;
+using Herald.Storage.Sqlite;
+using Herald.Storage.Tests.Compliance;
+using Microsoft.Data.Sqlite;
+
+namespace Herald.Storage.Tests.Sqlite;
+
+public sealed class SqliteStoreComplianceTests : StoreComplianceTests
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "herald-store-" + Guid.NewGuid().ToString("N"));
+    private SqliteStore? _store;
+
+    protected override async Task<IHeraldStore> CreateStoreAsync()
+    {
+        _store = new SqliteStore(new SqliteStoreOptions { DataDirectory = _folder });
+        Assert.Equal(["0001_initial.sql"], await _store.MigrateAsync());
+        return _store;
+    }
+
+    protected override Task DestroyStoreAsync()
+    {
+        _store?.Dispose();
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Database_IsInWalMode()
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_folder, "herald.db")}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", (string)(await command.ExecuteScalarAsync())!);
+    }
+}
