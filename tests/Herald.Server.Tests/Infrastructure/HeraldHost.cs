@@ -97,7 +97,8 @@ public sealed class HeraldHost : IAsyncDisposable
             {
                 throw new TimeoutException("the expected state was not reached");
             }
-            await Task.Delay(50);
+            // Slowly enough that a claim's 90 s lease cannot run out under a busy machine.
+            await Task.Delay(100);
             Clock.Advance(TimeSpan.FromSeconds(1));
         }
     }

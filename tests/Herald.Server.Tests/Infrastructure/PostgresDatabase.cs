@@ -35,6 +35,22 @@ public sealed class PostgresDatabase : IAsyncDisposable
         return new PostgresDatabase(admin!, name, builder.ConnectionString);
     }
 
+    /// <summary>Takes the database away (no new connections, existing ones cut) or gives it back.</summary>
+    public async Task SetReachableAsync(bool reachable)
+    {
+        await using var connection = new NpgsqlConnection(_admin);
+        await connection.OpenAsync();
+        await using (var allow = new NpgsqlCommand($"ALTER DATABASE {_name} ALLOW_CONNECTIONS {(reachable ? "true" : "false")}", connection))
+        {
+            await allow.ExecuteNonQueryAsync();
+        }
+        if (!reachable)
+        {
+            await using var cut = new NpgsqlCommand($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{_name}'", connection);
+            await cut.ExecuteNonQueryAsync();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();

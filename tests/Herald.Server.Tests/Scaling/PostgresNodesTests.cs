@@ -60,4 +60,30 @@ public sealed class PostgresNodesTests
         Assert.Equal(orders, ids.Count);
         Assert.Equal(orders, ids.Distinct().Count());
     }
+
+    [Fact]
+    public async Task DatabaseLostWhileRunning_WorkersBackOffAndResume_NothingMarkedDeliveredMeanwhile()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        await using var herald = await HeraldHost.StartAsync(postgres: db.ConnectionString);
+        using var merchant = await herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(receiver.Url, "transaction");
+        receiver.Status = 500;
+        var id = await merchant.NewTransactionAsync();
+        await receiver.WaitForAsync(1);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync($"entity_id={id}"))[0]!["attempt_count"]!.GetValue<int>() == 1);
+
+        await db.SetReachableAsync(false);
+        receiver.Status = 200;
+        herald.Clock.Advance(TimeSpan.FromHours(1));
+        await Task.Delay(1500);
+        herald.Clock.Advance(TimeSpan.FromSeconds(1));
+        await Task.Delay(500);
+        Assert.Single(receiver.Received);
+
+        await db.SetReachableAsync(true);
+        await herald.AdvanceUntilAsync(TimeSpan.Zero, async () => receiver.Received.Count >= 2, TimeSpan.FromSeconds(45));
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync($"entity_id={id}"))[0]!.Str("status") == "succeeded");
+    }
 }
