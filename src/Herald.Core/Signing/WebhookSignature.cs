@@ -10,9 +10,16 @@ namespace Herald.Signing;
 /// </summary>
 public static class WebhookSignature
 {
+    /// <summary>The prefix of Standard Webhooks secrets.</summary>
     public const string SecretPrefix = "whsec_";
+
+    /// <summary>The header naming the message (Herald: the event id).</summary>
     public const string HeaderId = "webhook-id";
+
+    /// <summary>The header with the signing time, unix seconds.</summary>
     public const string HeaderTimestamp = "webhook-timestamp";
+
+    /// <summary>The header with the signatures.</summary>
     public const string HeaderSignature = "webhook-signature";
 
     /// <summary>A new secret: <c>whsec_</c> and the base64 of 32 random bytes.</summary>

@@ -1,0 +1,48 @@
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+
+namespace Herald.Receiver;
+
+/// <summary>Reads entities back from Herald's API with the merchant's key.</summary>
+public sealed class HeraldClient
+{
+    private readonly HttpClient _http;
+
+    /// <summary>Creates a client on <paramref name="http"/>, whose base address is Herald's (e.g. <c>https://herald.example</c>).</summary>
+    /// <param name="http">An HTTP client with its BaseAddress set.</param>
+    /// <param name="apiKey">The merchant's API key (<c>hk_…</c>).</param>
+    public HeraldClient(HttpClient http, string apiKey)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentException.ThrowIfNullOrEmpty(apiKey);
+        _http = http;
+        ApiKey = apiKey;
+    }
+
+    private string ApiKey { get; }
+
+    /// <summary>The payment order as Herald has it now (seed 001: GET it after a thin notification).</summary>
+    public Task<JsonObject> GetPaymentOrderAsync(string id, CancellationToken cancellationToken = default) =>
+        GetAsync($"v1/payment_orders/{Uri.EscapeDataString(id)}", cancellationToken);
+
+    /// <summary>The transaction as Herald has it now.</summary>
+    public Task<JsonObject> GetTransactionAsync(string id, CancellationToken cancellationToken = default) =>
+        GetAsync($"v1/transactions/{Uri.EscapeDataString(id)}", cancellationToken);
+
+    /// <summary>The payment intent as Herald has it now.</summary>
+    public Task<JsonObject> GetPaymentIntentAsync(string id, CancellationToken cancellationToken = default) =>
+        GetAsync($"v1/payment_intents/{Uri.EscapeDataString(id)}", cancellationToken);
+
+    private async Task<JsonObject> GetAsync(string path, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"Herald answered {(int)response.StatusCode} to GET {path}: {text}", null, response.StatusCode);
+        }
+        return JsonNode.Parse(text)!.AsObject();
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+
+namespace Herald.Receiver.Events;
+
+/// <summary>One notification from Herald, recognised from its payload.</summary>
+/// <param name="WebhookId">The <c>webhook-id</c>: the event id, the same on every retry; what handling is deduplicated on.</param>
+/// <param name="Timestamp">When this attempt was signed.</param>
+/// <param name="Attempt">Herald's attempt number (1 for the first try), when it sent one.</param>
+/// <param name="Payload">The body as received.</param>
+public abstract record HeraldEvent(string WebhookId, DateTimeOffset Timestamp, int? Attempt, JsonObject Payload);
+
+/// <summary>
+/// A notification whose payload is none of the three formats (or not JSON at all): signed by Herald
+/// all the same, so it is handed over rather than refused.
+/// </summary>
+/// <param name="WebhookId">The <c>webhook-id</c>.</param>
+/// <param name="Timestamp">When this attempt was signed.</param>
+/// <param name="Attempt">Herald's attempt number.</param>
+/// <param name="Payload">The body when it is a JSON object, else an empty object.</param>
+/// <param name="Body">The body as text.</param>
+public sealed record OtherEvent(string WebhookId, DateTimeOffset Timestamp, int? Attempt, JsonObject Payload, string Body)
+    : HeraldEvent(WebhookId, Timestamp, Attempt, Payload);
+
+/// <summary>A Point payment intent notification (format <c>point</c>).</summary>
+/// <param name="WebhookId">The <c>webhook-id</c>.</param>
+/// <param name="Timestamp">When this attempt was signed.</param>
+/// <param name="Attempt">Herald's attempt number.</param>
+/// <param name="Payload">The body as received.</param>
+public sealed record PaymentIntentEvent(string WebhookId, DateTimeOffset Timestamp, int? Attempt, JsonObject Payload)
+    : HeraldEvent(WebhookId, Timestamp, Attempt, Payload)
+{
+    /// <summary>The payment intent's id.</summary>
+    public string IntentId => Payload["id"]?.GetValue<string>() ?? "";
+
+    /// <summary>FINISHED, CANCELED or ERROR.</summary>
+    public string State => Payload["state"]?.GetValue<string>() ?? "";
+
+    /// <summary>The amount.</summary>
+    public decimal Amount => Payload["amount"]?.GetValue<decimal>() ?? 0;
+
+    /// <summary>The payment that finished the intent; only for FINISHED.</summary>
+    public JsonObject? Payment => Payload["payment"] as JsonObject;
+
+    /// <summary>The merchant's reference.</summary>
+    public string? ExternalReference => Payload["additional_info"]?["external_reference"]?.GetValue<string>();
+
+    /// <summary>The ticket number; only for site mla.</summary>
+    public string? TicketNumber => Payload["additional_info"]?["ticket_number"]?.GetValue<string>();
+}
+
+/// <summary>
+/// A thin payment-order notification (format <c>thin</c>): only which order changed and how. When the
+/// options carry a <see cref="HeraldClient"/>, <see cref="Order"/> holds the order as Herald has it now.
+/// </summary>
+/// <param name="WebhookId">The <c>webhook-id</c>, equal to the payload's <c>id</c>.</param>
+/// <param name="Timestamp">When this attempt was signed.</param>
+/// <param name="Attempt">Herald's attempt number.</param>
+/// <param name="Payload">The body as received.</param>
+/// <param name="Order">The payment order fetched after the notification, or <c>null</c> without a client.</param>
+public sealed record PaymentOrderEvent(string WebhookId, DateTimeOffset Timestamp, int? Attempt, JsonObject Payload, JsonObject? Order)
+    : HeraldEvent(WebhookId, Timestamp, Attempt, Payload)
+{
+    /// <summary>For example <c>PAYMENT_ORDER.CLOSED</c>.</summary>
+    public string EventType => Payload["event_type"]?.GetValue<string>() ?? "";
+
+    /// <summary>The order's id, to GET at <c>/v1/payment_orders/{id}</c>.</summary>
+    public string OrderId => Payload["entity_id"]?.GetValue<string>() ?? "";
+}
+
+/// <summary>A transaction notification (format <c>transaction</c>): the whole transaction.</summary>
+/// <param name="WebhookId">The <c>webhook-id</c>.</param>
+/// <param name="Timestamp">When this attempt was signed.</param>
+/// <param name="Attempt">Herald's attempt number.</param>
+/// <param name="Payload">The body as received.</param>
+public sealed record TransactionEvent(string WebhookId, DateTimeOffset Timestamp, int? Attempt, JsonObject Payload)
+    : HeraldEvent(WebhookId, Timestamp, Attempt, Payload)
+{
+    /// <summary>Herald's id of the transaction.</summary>
+    public string InternalId => Payload["internalId"]?.GetValue<string>() ?? "";
+
+    /// <summary>INIT, USER_CANCEL, PROCESSING, COMPLETED, ERROR, DECLINED, EXPIRED or REFUNDED.</summary>
+    public string Status => Payload["status"]?.GetValue<string>() ?? "";
+
+    /// <summary>The amount.</summary>
+    public decimal PaymentAmount => Payload["paymentAmount"]?.GetValue<decimal>() ?? 0;
+
+    /// <summary>The currency.</summary>
+    public string? Currency => Payload["currency"]?.GetValue<string>();
+
+    /// <summary>The merchant's reference.</summary>
+    public string? MerchantReference => Payload["merchantReference"]?.GetValue<string>();
+}

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Herald.Receiver.Events;
+
+/// <summary>Recognises which of Herald's three formats a payload is.</summary>
+public static class HeraldEventParser
+{
+    /// <summary>
+    /// Parses <paramref name="body"/> into the event of its format, or an <see cref="OtherEvent"/>.
+    /// Thin events come back without their order; the endpoint fetches it.
+    /// </summary>
+    public static HeraldEvent Parse(string webhookId, DateTimeOffset timestamp, int? attempt, ReadOnlySpan<byte> body)
+    {
+        JsonObject? payload = null;
+        try
+        {
+            payload = body.IsEmpty ? null : JsonNode.Parse(body) as JsonObject;
+        }
+        catch (JsonException)
+        {
+        }
+        if (payload is null)
+        {
+            return new OtherEvent(webhookId, timestamp, attempt, [], System.Text.Encoding.UTF8.GetString(body));
+        }
+        if (payload.ContainsKey("event_type") && payload.ContainsKey("entity_id"))
+        {
+            return new PaymentOrderEvent(webhookId, timestamp, attempt, payload, null);
+        }
+        if (payload.ContainsKey("internalId"))
+        {
+            return new TransactionEvent(webhookId, timestamp, attempt, payload);
+        }
+        if (payload.ContainsKey("caller_id") && payload.ContainsKey("state"))
+        {
+            return new PaymentIntentEvent(webhookId, timestamp, attempt, payload);
+        }
+        return new OtherEvent(webhookId, timestamp, attempt, payload, System.Text.Encoding.UTF8.GetString(body));
+    }
+}

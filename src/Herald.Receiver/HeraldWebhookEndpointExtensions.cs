@@ -1,0 +1,104 @@
+using System.Globalization;
+using Herald.Receiver.Events;
+using Herald.Receiver.Idempotency;
+using Herald.Signing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Herald.Receiver;
+
+/// <summary>Maps an endpoint that receives Herald's notifications.</summary>
+public static class HeraldWebhookEndpointExtensions
+{
+    /// <summary>
+    /// Maps <c>POST <paramref name="pattern"/></c>: reads the raw body, verifies <c>webhook-signature</c>
+    /// against the secrets and the timestamp against the tolerance (401 otherwise, without calling the
+    /// handler), claims the <c>webhook-id</c> so the handler runs once per notification, runs
+    /// <paramref name="handler"/> and answers 200; a handler that throws gives the id back and answers 500,
+    /// so Herald's retry runs it again.
+    /// </summary>
+    /// <param name="endpoints">The app's routes.</param>
+    /// <param name="pattern">The route, e.g. <c>/webhooks</c>.</param>
+    /// <param name="options">Secrets, tolerance, idempotency store, client.</param>
+    /// <param name="handler">Called once per notification with its typed event.</param>
+    public static RouteHandlerBuilder MapHeraldWebhooks(this IEndpointRouteBuilder endpoints, string pattern, HeraldWebhookOptions options,
+        Func<HeraldEvent, CancellationToken, Task> handler)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(handler);
+        if (options.Secrets.Count == 0)
+        {
+            throw new ArgumentException("at least one signing secret (whsec_…) is needed", nameof(options));
+        }
+        var store = options.IdempotencyStore ?? new InMemoryIdempotencyStore();
+        return endpoints.MapPost(pattern, (Delegate)((HttpContext http) => ReceiveAsync(http, options, store, handler)));
+    }
+
+    private static async Task<IResult> ReceiveAsync(HttpContext http, HeraldWebhookOptions options, IIdempotencyStore store, Func<HeraldEvent, CancellationToken, Task> handler)
+    {
+        var cancellationToken = http.RequestAborted;
+        var body = await ReadBodyAsync(http.Request, options.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return Results.Text("body too large", statusCode: StatusCodes.Status413PayloadTooLarge);
+        }
+        var headers = http.Request.Headers;
+        var id = headers[WebhookSignature.HeaderId].ToString();
+        var timestamp = headers[WebhookSignature.HeaderTimestamp].ToString();
+        var signature = headers[WebhookSignature.HeaderSignature].ToString();
+        var now = options.TimeProvider.GetUtcNow();
+        if (id.Length == 0 || timestamp.Length == 0 || signature.Length == 0
+            || !options.Secrets.Any(secret => WebhookSignature.Verify(secret, id, timestamp, signature, body, now, options.Tolerance)))
+        {
+            return Results.Text("invalid signature or timestamp", statusCode: StatusCodes.Status401Unauthorized);
+        }
+        int? attempt = int.TryParse(headers["webhook-attempt"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+        var evt = HeraldEventParser.Parse(id, DateTimeOffset.FromUnixTimeSeconds(long.Parse(timestamp, CultureInfo.InvariantCulture)), attempt, body);
+
+        switch (await store.TryClaimAsync(id, now, now + options.ClaimTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            case ClaimResult.AlreadyHandled:
+                return Results.Ok();
+            case ClaimResult.InProgress:
+                return Results.Text("this notification is being handled", statusCode: StatusCodes.Status409Conflict);
+        }
+        try
+        {
+            if (evt is PaymentOrderEvent thin && options.Client is { } client)
+            {
+                evt = thin with { Order = await client.GetPaymentOrderAsync(thin.OrderId, cancellationToken).ConfigureAwait(false) };
+            }
+            await handler(evt, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            await store.ReleaseAsync(id, CancellationToken.None).ConfigureAwait(false);
+            return Results.Text("the handler failed; Herald will retry", statusCode: StatusCodes.Status500InternalServerError);
+        }
+        await store.CompleteAsync(id, options.TimeProvider.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        return Results.Ok();
+    }
+
+    /// <summary>The raw bytes as sent: verifying a re-serialised body is the classic receiver bug.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,41 @@
+using Herald.Receiver.Idempotency;
+
+namespace Herald.Receiver;
+
+/// <summary>How <see cref="HeraldWebhookEndpointExtensions.MapHeraldWebhooks"/> checks and handles notifications.</summary>
+public sealed class HeraldWebhookOptions
+{
+    /// <summary>
+    /// The endpoint's signing secrets (<c>whsec_…</c>). During a rotation list both the new and the
+    /// old one: a request is accepted when any of them signed it.
+    /// </summary>
+    public IList<string> Secrets { get; } = new List<string>();
+
+    /// <summary>How far <c>webhook-timestamp</c> may be from now, either way. Default 5 minutes.</summary>
+    public TimeSpan Tolerance { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The largest body accepted. Default 1 MiB.</summary>
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Where handled <c>webhook-id</c>s are remembered. Default: an in-memory store of the last
+    /// 100,000 ids; use <see cref="SqliteIdempotencyStore"/> or <see cref="PostgresIdempotencyStore"/>
+    /// when the app runs on several machines or must remember across restarts.
+    /// </summary>
+    public IIdempotencyStore? IdempotencyStore { get; set; }
+
+    /// <summary>
+    /// How long a claimed id stays reserved while its handler runs; after that a retry may run
+    /// the handler again (the first run is assumed dead). Default 5 minutes.
+    /// </summary>
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// When set, thin payment-order events carry the order fetched from Herald
+    /// (<c>GET /v1/payment_orders/{id}</c>), as seed 001 tells receivers to do.
+    /// </summary>
+    public HeraldClient? Client { get; set; }
+
+    /// <summary>The clock; tests pass a fixed one.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+}

@@ -1,0 +1,30 @@
+namespace Herald.Receiver.Idempotency;
+
+/// <summary>What a claim on a <c>webhook-id</c> found.</summary>
+public enum ClaimResult
+{
+    /// <summary>The id is now this request's: run the handler.</summary>
+    Claimed,
+
+    /// <summary>The id was handled before: answer 200 without running the handler.</summary>
+    AlreadyHandled,
+
+    /// <summary>Another request is handling the id right now: answer 409 so Herald tries again later.</summary>
+    InProgress,
+}
+
+/// <summary>
+/// Remembers which <c>webhook-id</c>s were handled, so that each notification's handler runs once
+/// although Herald delivers at least once.
+/// </summary>
+public interface IIdempotencyStore
+{
+    /// <summary>Claims <paramref name="id"/> until <paramref name="until"/> unless it is handled or held.</summary>
+    Task<ClaimResult> TryClaimAsync(string id, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken);
+
+    /// <summary>Marks a claimed id handled, for good.</summary>
+    Task CompleteAsync(string id, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Gives a claimed id back after the handler failed, so the next delivery runs it again.</summary>
+    Task ReleaseAsync(string id, CancellationToken cancellationToken);
+}

@@ -1,0 +1,103 @@
+using System.Data.Common;
+
+namespace Herald.Receiver.Idempotency;
+
+/// <summary>
+/// Handled ids in a database table (<c>herald_webhook_ids</c>), shared by every instance of the
+/// app and kept across restarts. The SQL is the same on SQLite and PostgreSQL.
+/// </summary>
+public abstract class SqlIdempotencyStore : IIdempotencyStore
+{
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS herald_webhook_ids (
+          id            TEXT PRIMARY KEY,
+          done          INTEGER NOT NULL,
+          claimed_until BIGINT NOT NULL,
+          completed_at  BIGINT
+        )
+        """;
+
+    // Takes a new id, or one whose earlier claim ran out unfinished; never one that is done.
+    private const string Claim = """
+        INSERT INTO herald_webhook_ids (id, done, claimed_until) VALUES (@id, 0, @until)
+        ON CONFLICT (id) DO UPDATE SET claimed_until = @until
+        WHERE herald_webhook_ids.done = 0 AND herald_webhook_ids.claimed_until <= @now
+        """;
+
+    private readonly SemaphoreSlim _create = new(1, 1);
+    private volatile bool _created;
+
+    /// <summary>Opens a connection to the database.</summary>
+    protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<ClaimResult> TryClaimAsync(string id, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReadyAsync(cancellationToken).ConfigureAwait(false);
+        var taken = await ExecuteAsync(connection, Claim, cancellationToken, ("id", id), ("until", until.ToUnixTimeMilliseconds()), ("now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+        if (taken == 1)
+        {
+            return ClaimResult.Claimed;
+        }
+        await using var command = Command(connection, "SELECT done FROM herald_webhook_ids WHERE id = @id", ("id", id));
+        var done = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        return done == 1 ? ClaimResult.AlreadyHandled : ClaimResult.InProgress;
+    }
+
+    /// <inheritdoc />
+    public async Task CompleteAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReadyAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "UPDATE herald_webhook_ids SET done = 1, completed_at = @now WHERE id = @id", cancellationToken,
+            ("id", id), ("now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task ReleaseAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReadyAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "DELETE FROM herald_webhook_ids WHERE id = @id AND done = 0", cancellationToken, ("id", id)).ConfigureAwait(false);
+    }
+
+    private async Task<DbConnection> OpenReadyAsync(CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (!_created)
+        {
+            await _create.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (!_created)
+                {
+                    await ExecuteAsync(connection, Schema, cancellationToken).ConfigureAwait(false);
+                    _created = true;
+                }
+            }
+            finally
+            {
+                _create.Release();
+            }
+        }
+        return connection;
+    }
+
+    private static async Task<int> ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await using var command = Command(connection, sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+        return command;
+    }
+}
