@@ -28,10 +28,6 @@ public static class HeraldWebhookEndpointExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(handler);
-        if (options.Secrets.Count == 0)
-        {
-            throw new ArgumentException("at least one signing secret (whsec_…) is needed", nameof(options));
-        }
         var store = options.IdempotencyStore ?? new InMemoryIdempotencyStore();
         return endpoints.MapPost(pattern, (Delegate)((HttpContext http) => ReceiveAsync(http, options, store, handler)));
     }

@@ -7,7 +7,8 @@ public sealed class HeraldWebhookOptions
 {
     /// <summary>
     /// The endpoint's signing secrets (<c>whsec_…</c>). During a rotation list both the new and the
-    /// old one: a request is accepted when any of them signed it.
+    /// old one: a request is accepted when any of them signed it. Read on every request, so a secret
+    /// may be added while the app runs; with none, every request is refused.
     /// </summary>
     public IList<string> Secrets { get; } = new List<string>();
 

@@ -8,7 +8,13 @@ namespace Herald.Signing;
 /// Standard Webhooks signatures: <c>v1,</c> + base64 of HMAC-SHA256 over <c>{id}.{timestamp}.{body}</c>,
 /// keyed with the base64-decoded secret (its <c>whsec_</c> prefix stripped).
 /// </summary>
-public static class WebhookSignature
+#if HERALD_RECEIVER
+// Compiled into the receiver kit too, where it stays internal so an app may reference both.
+internal
+#else
+public
+#endif
+static class WebhookSignature
 {
     /// <summary>The prefix of Standard Webhooks secrets.</summary>
     public const string SecretPrefix = "whsec_";

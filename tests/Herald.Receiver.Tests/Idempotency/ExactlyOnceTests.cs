@@ -1,0 +1,141 @@
+using System.Net;
+using Herald.Receiver.Events;
+using Herald.Receiver.Idempotency;
+using Herald.Receiver.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+
+namespace Herald.Receiver.Tests.Idempotency;
+
+public sealed class ExactlyOnceTests
+{
+    private static HeraldWebhookOptions Options(IIdempotencyStore? store = null)
+    {
+        var options = new HeraldWebhookOptions { IdempotencyStore = store };
+        options.Secrets.Add(Signed.Secret);
+        return options;
+    }
+
+    [Fact]
+    public async Task OneId_DeliveredConcurrentlyManyTimes_RunsTheHandlerOnce()
+    {
+        var runs = 0;
+        await using var app = await ReceiverApp.StartAsync(Options(), async (_, ct) =>
+        {
+            Interlocked.Increment(ref runs);
+            await Task.Delay(300, ct);
+        });
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
+        {
+            using var request = Signed.Request("evt_same", Signed.Transaction, DateTimeOffset.UtcNow);
+            return (await app.Client.SendAsync(request)).StatusCode;
+        }));
+        Assert.Equal(1, runs);
+        Assert.Contains(HttpStatusCode.OK, responses);
+        Assert.All(responses, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.Conflict, s.ToString()));
+
+        // After the first run finished, a late duplicate is acknowledged without running again.
+        using var late = Signed.Request("evt_same", Signed.Transaction, DateTimeOffset.UtcNow);
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(late)).StatusCode);
+        Assert.Equal(1, runs);
+    }
+
+    [Fact]
+    public async Task HandlerThatThrowsOnce_Answers500_ThenTheRetryRunsItOnce()
+    {
+        var runs = 0;
+        var completed = 0;
+        await using var app = await ReceiverApp.StartAsync(Options(), (_, _) =>
+        {
+            if (Interlocked.Increment(ref runs) == 1)
+            {
+                throw new InvalidOperationException("database down");
+            }
+            Interlocked.Increment(ref completed);
+            return Task.CompletedTask;
+        });
+        using (var first = Signed.Request("evt_flaky", Signed.Transaction, DateTimeOffset.UtcNow))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, (await app.Client.SendAsync(first)).StatusCode);
+        }
+        using (var retry = Signed.Request("evt_flaky", Signed.Transaction, DateTimeOffset.UtcNow))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(retry)).StatusCode);
+        }
+        using (var again = Signed.Request("evt_flaky", Signed.Transaction, DateTimeOffset.UtcNow))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(again)).StatusCode);
+        }
+        Assert.Equal(2, runs);
+        Assert.Equal(1, completed);
+    }
+
+    [Fact]
+    public async Task BadSignatureOrStaleTimestamp_Is401AndTheHandlerNeverRuns()
+    {
+        var runs = 0;
+        await using var app = await ReceiverApp.StartAsync(Options(), (_, _) => { runs++; return Task.CompletedTask; });
+        using var stale = Signed.Request("evt_old", Signed.Transaction, DateTimeOffset.UtcNow - TimeSpan.FromMinutes(6));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client.SendAsync(stale)).StatusCode);
+        using var tampered = Signed.Request("evt_t", Signed.Transaction, DateTimeOffset.UtcNow);
+        tampered.Content = new StringContent(Signed.Transaction.Replace("130", "1300", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client.SendAsync(tampered)).StatusCode);
+        using var unsigned = new HttpRequestMessage(HttpMethod.Post, "/webhooks") { Content = new StringContent(Signed.Transaction) };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client.SendAsync(unsigned)).StatusCode);
+        Assert.Equal(0, runs);
+    }
+
+    [Fact]
+    public async Task SqliteStore_RemembersAcrossInstances_AndReleasesFailedClaims()
+    {
+        var file = Path.Combine(Path.GetTempPath(), "herald-ids-" + Guid.NewGuid().ToString("N") + ".db");
+        try
+        {
+            await AssertStoreSemanticsAsync(new SqliteIdempotencyStore($"Data Source={file}"), () => new SqliteIdempotencyStore($"Data Source={file}"));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task PostgresStore_RemembersAcrossInstances_AndReleasesFailedClaims()
+    {
+        await using var db = await Herald.Server.Tests.Infrastructure.PostgresDatabase.CreateAsync();
+        await using var source = Npgsql.NpgsqlDataSource.Create(db.ConnectionString);
+        await AssertStoreSemanticsAsync(new PostgresIdempotencyStore(source), () => new PostgresIdempotencyStore(source));
+    }
+
+    [Fact]
+    public async Task InMemoryStore_ForgetsTheOldestBeyondItsCapacity()
+    {
+        var store = new InMemoryIdempotencyStore(capacity: 2);
+        var now = DateTimeOffset.UtcNow;
+        foreach (var id in new[] { "a", "b", "c" })
+        {
+            Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync(id, now, now.AddMinutes(5), default));
+            await store.CompleteAsync(id, now, default);
+        }
+        Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("a", now, now.AddMinutes(5), default));
+        Assert.Equal(ClaimResult.AlreadyHandled, await store.TryClaimAsync("c", now, now.AddMinutes(5), default));
+    }
+
+    private static async Task AssertStoreSemanticsAsync(IIdempotencyStore store, Func<IIdempotencyStore> another)
+    {
+        var now = DateTimeOffset.UtcNow;
+        Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_1", now, now.AddMinutes(5), default));
+        Assert.Equal(ClaimResult.InProgress, await another().TryClaimAsync("evt_1", now, now.AddMinutes(5), default));
+        // A claim whose holder died runs out and can be taken again.
+        Assert.Equal(ClaimResult.Claimed, await another().TryClaimAsync("evt_1", now.AddMinutes(6), now.AddMinutes(11), default));
+        await store.ReleaseAsync("evt_1", default);
+        Assert.Equal(ClaimResult.Claimed, await another().TryClaimAsync("evt_1", now, now.AddMinutes(5), default));
+        await store.CompleteAsync("evt_1", now, default);
+        Assert.Equal(ClaimResult.AlreadyHandled, await another().TryClaimAsync("evt_1", now.AddDays(1), now.AddDays(1), default));
+        await store.ReleaseAsync("evt_1", default);
+        Assert.Equal(ClaimResult.AlreadyHandled, await store.TryClaimAsync("evt_1", now, now.AddMinutes(5), default));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => another().TryClaimAsync("evt_race", now, now.AddMinutes(5), default)));
+        Assert.Single(results, r => r == ClaimResult.Claimed);
+    }
+}

@@ -1,0 +1,49 @@
+using Herald.Receiver;
+using Herald.Receiver.Events;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Receiver.Tests.Infrastructure;
+
+/// <summary>A merchant's app on Kestrel (127.0.0.1, random port) with MapHeraldWebhooks routes.</summary>
+public sealed class ReceiverApp : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ReceiverApp(WebApplication app, string baseUrl)
+    {
+        _app = app;
+        BaseUrl = baseUrl;
+        Client = new HttpClient { BaseAddress = new Uri(baseUrl) };
+    }
+
+    public string BaseUrl { get; }
+
+    public HttpClient Client { get; }
+
+    public static async Task<ReceiverApp> StartAsync(Action<WebApplication> map)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        map(app);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ReceiverApp(app, address);
+    }
+
+    public static Task<ReceiverApp> StartAsync(HeraldWebhookOptions options, Func<HeraldEvent, CancellationToken, Task> handler) =>
+        StartAsync(app => app.MapHeraldWebhooks("/webhooks", options, handler));
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
