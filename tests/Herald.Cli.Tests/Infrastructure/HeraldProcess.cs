@@ -103,6 +103,47 @@ public sealed class HeraldProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts <c>herald listen</c> on a free port and waits until it accepts connections.</summary>
+    public static async Task<HeraldProcess> ListenAsync(int port, params string[] args)
+    {
+        var url = $"http://127.0.0.1:{port}";
+        var node = new HeraldProcess(Start(["listen", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args]), url);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!node.Output.Contains("Listening on", StringComparison.Ordinal))
+        {
+            if (node.HasExited || DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException("herald listen did not start: " + node.Output);
+            }
+            await Task.Delay(100);
+        }
+        return node;
+    }
+
+    /// <summary>Waits (real time, bounded) until the output contains <paramref name="text"/> <paramref name="times"/> times.</summary>
+    public async Task WaitForOutputAsync(string text, int times = 1)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (Count(Output, text) < times)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"expected '{text}' {times} times in: {Output}");
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    public static int Count(string haystack, string needle)
+    {
+        var count = 0;
+        for (var i = haystack.IndexOf(needle, StringComparison.Ordinal); i >= 0; i = haystack.IndexOf(needle, i + needle.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+        return count;
+    }
+
     /// <summary>SIGKILL: the process gets no chance to release anything.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 

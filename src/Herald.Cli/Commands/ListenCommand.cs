@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Herald.Receiver.Events;
+using Herald.Signing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Cli.Commands;
+
+/// <summary>
+/// <c>herald listen</c>: a local receiver that prints each notification as it arrives, checks its
+/// signature when given the secret, marks duplicates, and answers what the developer chose.
+/// </summary>
+internal static class ListenCommand
+{
+    public static Command Create()
+    {
+        var port = new Option<int>("--port") { Description = "The port to listen on (127.0.0.1).", DefaultValueFactory = _ => 4000 };
+        var secret = new Option<string?>("--secret") { Description = "The endpoint's whsec_ secret: requests it did not sign get 401." };
+        var answer = new Option<int>("--answer") { Description = "The status to answer with, e.g. 500 to watch Herald retry.", DefaultValueFactory = _ => 200 };
+        var command = new Command("listen", "Receive notifications locally and print them.") { port, secret, answer };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var status = parse.GetValue(answer);
+            if (status is < 100 or > 599)
+            {
+                await Console.Error.WriteLineAsync("herald: --answer must be an HTTP status between 100 and 599");
+                return 1;
+            }
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls($"http://127.0.0.1:{parse.GetValue(port)}");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var printer = new Printer(parse.GetValue(secret), status);
+            app.MapPost("/{**path}", (Delegate)((HttpContext http) => printer.ReceiveAsync(http)));
+            try
+            {
+                await app.StartAsync(cancellationToken);
+            }
+            catch (IOException e)
+            {
+                await Console.Error.WriteLineAsync($"herald: cannot listen on port {parse.GetValue(port)}: {e.Message}");
+                return 1;
+            }
+            Console.WriteLine($"Listening on http://127.0.0.1:{parse.GetValue(port)} — answering {status}" +
+                (parse.GetValue(secret) is null ? "; signatures not checked (give --secret to check them)" : "; checking signatures"));
+            await app.WaitForShutdownAsync(cancellationToken);
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed class Printer(string? secret, int answer)
+    {
+        private static readonly JsonSerializerOptions Pretty = new()
+        {
+            WriteIndented = true,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+
+        private readonly ConcurrentDictionary<string, int> _seen = new(StringComparer.Ordinal);
+        private readonly Lock _console = new();
+        private readonly bool _colour = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null;
+
+        public async Task<IResult> ReceiveAsync(HttpContext http)
+        {
+            using var buffer = new MemoryStream();
+            await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
+            var body = buffer.ToArray();
+            var headers = http.Request.Headers;
+            var id = headers[WebhookSignature.HeaderId].ToString();
+            var timestamp = headers[WebhookSignature.HeaderTimestamp].ToString();
+            var signature = headers[WebhookSignature.HeaderSignature].ToString();
+            var attempt = headers["webhook-attempt"].ToString();
+            var now = DateTimeOffset.UtcNow;
+
+            string verdict;
+            if (secret is null)
+            {
+                verdict = "unchecked";
+            }
+            else if (id.Length > 0 && WebhookSignature.Verify(secret, id, timestamp, signature, body, now, TimeSpan.FromMinutes(5)))
+            {
+                verdict = "verified";
+            }
+            else
+            {
+                Write($"{now:HH:mm:ss} ", Paint("✗ bad signature", 31), $" {http.Request.Path} webhook-id={(id.Length == 0 ? "-" : id)} → 401\n");
+                return Results.Text("invalid signature", statusCode: StatusCodes.Status401Unauthorized);
+            }
+
+            var times = _seen.AddOrUpdate(id, 1, (_, n) => n + 1);
+            var evt = HeraldEventParser.Parse(id, now, null, body);
+            var what = evt switch
+            {
+                PaymentOrderEvent o => o.EventType,
+                TransactionEvent t => "TRANSACTION." + t.Status,
+                PaymentIntentEvent i => "PAYMENT_INTENT." + i.State,
+                _ => "(not a Herald payload)",
+            };
+            var pretty = evt.Payload.Count > 0 ? evt.Payload.ToJsonString(Pretty) : Encoding.UTF8.GetString(body);
+            Write($"{now:HH:mm:ss} ", Paint(what, 36), $" webhook-id={id} attempt={(attempt.Length == 0 ? "?" : attempt)} ",
+                Paint(verdict, verdict == "verified" ? 32 : 33),
+                times > 1 ? " " + Paint($"DUPLICATE (seen {times.ToString(CultureInfo.InvariantCulture)} times)", 35) : "",
+                $" → {answer.ToString(CultureInfo.InvariantCulture)}\n", pretty, "\n");
+            return Results.Text($"herald listen answered {answer.ToString(CultureInfo.InvariantCulture)}", statusCode: answer);
+        }
+
+        private string Paint(string text, int colour) => _colour ? $"\u001b[{colour.ToString(CultureInfo.InvariantCulture)}m{text}\u001b[0m" : text;
+
+        private void Write(params string[] parts)
+        {
+            lock (_console)
+            {
+                foreach (var part in parts)
+                {
+                    Console.Write(part);
+                }
+                Console.Out.Flush();
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace Herald.Cli.Commands;
+
+/// <summary><c>herald trigger</c>: walks a new entity through a scenario's states via the API.</summary>
+internal static class TriggerCommand
+{
+    private sealed record Scenario(string Collection, string[] Steps, string Description);
+
+    private static readonly Dictionary<string, Scenario> Scenarios = new(StringComparer.Ordinal)
+    {
+        ["transaction-completed"] = new("transactions", ["PROCESSING", "COMPLETED"], "a transaction paid"),
+        ["transaction-declined"] = new("transactions", ["PROCESSING", "DECLINED"], "a transaction the PSP declined"),
+        ["transaction-refunded"] = new("transactions", ["PROCESSING", "COMPLETED", "REFUNDED"], "a paid transaction refunded"),
+        ["transaction-canceled"] = new("transactions", ["USER_CANCEL"], "a transaction the user canceled"),
+        ["transaction-expired"] = new("transactions", ["EXPIRED"], "a transaction that expired"),
+        ["transaction-error"] = new("transactions", ["PROCESSING", "ERROR"], "a transaction that failed"),
+        ["order-closed"] = new("payment_orders", ["CLOSED"], "a payment order paid"),
+        ["order-refunded"] = new("payment_orders", ["CLOSED", "REFUNDED"], "a paid payment order refunded"),
+        ["order-expired"] = new("payment_orders", ["EXPIRED"], "a payment order that expired"),
+        ["order-rejected"] = new("payment_orders", ["REJECTED"], "a payment order rejected"),
+        ["intent-finished"] = new("payment_intents", ["FINISHED"], "a Point payment intent paid"),
+        ["intent-canceled"] = new("payment_intents", ["CANCELED"], "a Point payment intent canceled"),
+        ["intent-error"] = new("payment_intents", ["ERROR"], "a Point payment intent that failed"),
+    };
+
+    public static Command Create()
+    {
+        var scenario = new Argument<string>("scenario")
+        {
+            Description = "One of: " + string.Join(", ", Scenarios.Keys),
+        };
+        var url = new Option<string>("--url")
+        {
+            Description = "Herald's address.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_URL") ?? "http://127.0.0.1:5080",
+        };
+        var key = new Option<string?>("--key")
+        {
+            Description = "A merchant API key (hk_…); default HERALD_API_KEY.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_API_KEY"),
+        };
+        var site = new Option<string>("--site") { Description = "For intent scenarios: mla, mlb or mlm.", DefaultValueFactory = _ => "mla" };
+        var preference = new Option<string?>("--preference") { Description = "For order scenarios: make the order from this checkout preference." };
+        var command = new Command("trigger", "Walk a new entity through a scenario, showing each step.") { scenario, url, key, site, preference };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var name = parse.GetValue(scenario)!;
+            if (!Scenarios.TryGetValue(name, out var chosen))
+            {
+                await Console.Error.WriteLineAsync($"herald: unknown scenario '{name}'; known: {string.Join(", ", Scenarios.Keys)}");
+                return 1;
+            }
+            var apiKey = parse.GetValue(key);
+            if (string.IsNullOrEmpty(apiKey))
+            {
+                await Console.Error.WriteLineAsync("herald: give a merchant API key with --key or HERALD_API_KEY");
+                return 1;
+            }
+            using var http = new HttpClient { BaseAddress = new Uri(parse.GetValue(url)!.TrimEnd('/') + "/") };
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+            Console.WriteLine($"{name}: {chosen.Description}");
+            try
+            {
+                var created = await SendAsync(http, chosen.Collection, CreateBody(chosen.Collection, parse.GetValue(site)!, parse.GetValue(preference)), cancellationToken);
+                var id = (created["internalId"] ?? created["id"])!.GetValue<string>();
+                var state = State(created);
+                Console.WriteLine($"  created {chosen.Collection.TrimEnd('s')} {id} ({state})");
+                foreach (var to in chosen.Steps)
+                {
+                    JsonObject? data = to == "FINISHED"
+                        ? new JsonObject { ["payment"] = new JsonObject { ["id"] = Random.Shared.NextInt64(100_000_000, 999_999_999), ["state"] = "approved", ["type"] = "credit_card" } }
+                        : null;
+                    var moved = await SendAsync(http, $"{chosen.Collection}/{id}/transitions", new JsonObject { ["to"] = to, ["data"] = data }, cancellationToken);
+                    Console.WriteLine($"  {state} → {State(moved)}");
+                    state = State(moved);
+                }
+                Console.WriteLine($"  see its notifications: GET /v1/notifications?entity_id={id}");
+                return 0;
+            }
+            catch (HttpRequestException e)
+            {
+                await Console.Error.WriteLineAsync($"herald: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static string State(JsonObject entity) => (entity["status"] ?? entity["state"])!.GetValue<string>();
+
+    private static JsonObject CreateBody(string collection, string site, string? preference) => collection switch
+    {
+        "transactions" => new JsonObject
+        {
+            ["paymentAmount"] = 130,
+            ["currency"] = "BRL",
+            ["country"] = "BR",
+            ["merchantReference"] = "trigger-" + Guid.NewGuid().ToString("N")[..8],
+            ["customer"] = new JsonObject { ["name"] = "John Doe", ["email"] = "john@email.test" },
+        },
+        "payment_orders" => new JsonObject { ["amount"] = 50, ["currency"] = "ARS", ["preference_id"] = preference },
+        _ => new JsonObject
+        {
+            ["amount"] = 100,
+            ["site"] = site,
+            ["client_id"] = 1234567890,
+            ["caller_id"] = 9876543,
+            ["additional_info"] = site == "mla"
+                ? new JsonObject { ["external_reference"] = "trigger", ["ticket_number"] = "39SHDKKDJ" }
+                : new JsonObject { ["external_reference"] = "trigger" },
+        },
+    };
+
+    private static async Task<JsonObject> SendAsync(HttpClient http, string path, JsonObject body, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync("v1/" + path, body, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"POST /v1/{path} answered {(int)response.StatusCode}: {text}");
+        }
+        return JsonNode.Parse(text)!.AsObject();
+    }
+}

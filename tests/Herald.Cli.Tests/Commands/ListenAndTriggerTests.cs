@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Herald.Cli.Tests.Infrastructure;
+
+namespace Herald.Cli.Tests.Commands;
+
+/// <summary><c>herald listen</c> and <c>herald trigger</c> against a live Herald, all real processes.</summary>
+public sealed class ListenAndTriggerTests : IAsyncLifetime
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "herald-cli-" + Guid.NewGuid().ToString("N"));
+    private HeraldProcess _herald = null!;
+    private HttpClient _merchant = null!;
+    private string _key = "";
+
+    public async Task InitializeAsync()
+    {
+        _herald = await HeraldProcess.ServeAsync("--dev", "--data", _data);
+        using var admin = new HttpClient();
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", HeraldProcess.AdminKey);
+        var merchant = await (await admin.PostAsJsonAsync(_herald.Url + "/v1/merchants", new { name = "Dev" })).Content.ReadFromJsonAsync<JsonObject>();
+        _key = merchant!["api_key"]!.GetValue<string>();
+        _merchant = new HttpClient { BaseAddress = new Uri(_herald.Url) };
+        _merchant.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _key);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _merchant.Dispose();
+        await _herald.DisposeAsync();
+        Directory.Delete(_data, recursive: true);
+    }
+
+    private async Task<string> AddEndpointAsync(string url, string format)
+    {
+        var response = await _merchant.PostAsJsonAsync("/v1/endpoints", new { url, format });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["secret"]!.GetValue<string>();
+    }
+
+    [Fact]
+    public async Task Trigger_WalksATransaction_AndListenPrintsEachVerifiedNotification_MarkingDuplicates()
+    {
+        var port = FreePortHolder.Next();
+        var secret = await AddEndpointAsync($"http://127.0.0.1:{port}/webhooks", "transaction");
+        await using var listen = await HeraldProcess.ListenAsync(port, "--secret", secret);
+
+        var trigger = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "transaction-completed", "--url", _herald.Url, "--key", _key);
+        Assert.True(trigger.ExitCode == 0, trigger.Stderr);
+        Assert.Contains("INIT → PROCESSING", trigger.Stdout, StringComparison.Ordinal);
+        Assert.Contains("PROCESSING → COMPLETED", trigger.Stdout, StringComparison.Ordinal);
+
+        await listen.WaitForOutputAsync("verified", 3);
+        foreach (var type in new[] { "TRANSACTION.INIT", "TRANSACTION.PROCESSING", "TRANSACTION.COMPLETED" })
+        {
+            Assert.Contains(type, listen.Output, StringComparison.Ordinal);
+        }
+        Assert.Contains("\"paymentAmount\": 130", listen.Output, StringComparison.Ordinal);
+
+        // A resend arrives with the same webhook-id: listen marks it.
+        var list = await _merchant.GetFromJsonAsync<JsonObject>("/v1/notifications?event_type=TRANSACTION.COMPLETED");
+        var id = list!["data"]![0]!["id"]!.GetValue<string>();
+        (await _merchant.PostAsync($"/v1/notifications/{id}/resend", null)).EnsureSuccessStatusCode();
+        await listen.WaitForOutputAsync("DUPLICATE");
+
+        // Requests the secret did not sign get 401.
+        using var forged = new HttpClient();
+        var response = await forged.PostAsync(listen.Url + "/webhooks", new StringContent("{}"));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        await listen.WaitForOutputAsync("bad signature");
+    }
+
+    [Fact]
+    public async Task ListenAnswering500_MakesHeraldRecordFailedAttempts()
+    {
+        var port = FreePortHolder.Next();
+        await AddEndpointAsync($"http://127.0.0.1:{port}/hooks", "thin");
+        await using var listen = await HeraldProcess.ListenAsync(port, "--answer", "500");
+        var trigger = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "order-refunded", "--url", _herald.Url, "--key", _key);
+        Assert.True(trigger.ExitCode == 0, trigger.Stderr);
+        await listen.WaitForOutputAsync("PAYMENT_ORDER.REFUNDED");
+        Assert.Contains("→ 500", listen.Output, StringComparison.Ordinal);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        JsonObject? n;
+        do
+        {
+            await Task.Delay(200);
+            n = (await _merchant.GetFromJsonAsync<JsonObject>("/v1/notifications?event_type=PAYMENT_ORDER.REFUNDED"))!["data"]![0]!.AsObject();
+        }
+        while (n["last_status_code"] is null && DateTime.UtcNow < deadline);
+        Assert.Equal(500, n["last_status_code"]!.GetValue<int>());
+        Assert.Equal("pending", n["status"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("intent-finished", "mla", "OPEN → FINISHED")]
+    [InlineData("intent-canceled", "mlb", "OPEN → CANCELED")]
+    public async Task Trigger_IntentScenarios_ForEachSite(string scenario, string site, string step)
+    {
+        var trigger = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", scenario, "--site", site, "--url", _herald.Url, "--key", _key);
+        Assert.True(trigger.ExitCode == 0, trigger.Stderr);
+        Assert.Contains(step, trigger.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Trigger_UnknownScenarioOrMissingKey_FailsWithAClearLine()
+    {
+        var unknown = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "nonsense", "--url", _herald.Url, "--key", _key);
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("unknown scenario 'nonsense'", unknown.Stderr, StringComparison.Ordinal);
+        var keyless = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "order-closed", "--url", _herald.Url);
+        Assert.NotEqual(0, keyless.ExitCode);
+        Assert.Contains("merchant API key", keyless.Stderr, StringComparison.Ordinal);
+    }
+}
+
+internal static class FreePortHolder
+{
+    public static int Next()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
