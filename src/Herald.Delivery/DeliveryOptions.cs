@@ -47,6 +47,12 @@ public sealed class DeliveryOptions
     /// <summary>Networks (CIDR) that endpoints may reach although they are private.</summary>
     public IList<string> AllowedNetworks { get; } = [];
 
+    /// <summary>
+    /// Resolves endpoint host names; the system's DNS when not set. The egress rules apply to
+    /// whatever it returns.
+    /// </summary>
+    public Func<string, CancellationToken, Task<System.Net.IPAddress[]>>? HostResolver { get; set; }
+
     /// <summary>Whether the workers run on this node.</summary>
     public bool WorkersEnabled { get; set; } = true;
 }

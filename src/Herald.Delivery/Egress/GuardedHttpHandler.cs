@@ -6,7 +6,7 @@ namespace Herald.Delivery.Egress;
 /// <summary>The one pooled handler every delivery goes through: no redirects, guarded connects.</summary>
 internal static class GuardedHttpHandler
 {
-    public static SocketsHttpHandler Create(EgressPolicy policy) => new()
+    public static SocketsHttpHandler Create(EgressPolicy policy, Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null) => new()
     {
         AllowAutoRedirect = false,
         UseCookies = false,
@@ -15,14 +15,14 @@ internal static class GuardedHttpHandler
         ConnectTimeout = TimeSpan.FromSeconds(10),
         MaxConnectionsPerServer = 256,
         AutomaticDecompression = DecompressionMethods.None,
-        ConnectCallback = (context, cancellationToken) => ConnectAsync(policy, context.DnsEndPoint, cancellationToken),
+        ConnectCallback = (context, cancellationToken) => ConnectAsync(policy, resolve ?? Dns.GetHostAddressesAsync, context.DnsEndPoint, cancellationToken),
     };
 
-    private static async ValueTask<Stream> ConnectAsync(EgressPolicy policy, DnsEndPoint endPoint, CancellationToken cancellationToken)
+    private static async ValueTask<Stream> ConnectAsync(EgressPolicy policy, Func<string, CancellationToken, Task<IPAddress[]>> resolve, DnsEndPoint endPoint, CancellationToken cancellationToken)
     {
         var addresses = IPAddress.TryParse(endPoint.Host, out var literal)
             ? [literal]
-            : await Dns.GetHostAddressesAsync(endPoint.Host, cancellationToken).ConfigureAwait(false);
+            : await resolve(endPoint.Host, cancellationToken).ConfigureAwait(false);
         if (addresses.Length == 0)
         {
             throw new EgressRefusedException($"{endPoint.Host} does not resolve");

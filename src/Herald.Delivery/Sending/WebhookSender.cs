@@ -33,7 +33,7 @@ public sealed class WebhookSender : IDisposable
         _time = time;
         _excerptBytes = o.ResponseExcerptBytes;
         var policy = new EgressPolicy(allowLoopback: o.Development, o.AllowedNetworks);
-        _client = new HttpClient(GuardedHttpHandler.Create(policy)) { Timeout = Timeout.InfiniteTimeSpan };
+        _client = new HttpClient(GuardedHttpHandler.Create(policy, o.HostResolver)) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public async Task<AttemptResult> SendAsync(ClaimedNotification notification, int attemptNumber, CancellationToken cancellationToken)

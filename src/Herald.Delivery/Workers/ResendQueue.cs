@@ -34,7 +34,7 @@ public sealed class ResendQueue : BackgroundService
     /// <summary>Queues a manual attempt of the merchant's notification; false when it does not exist.</summary>
     public async Task<bool> EnqueueAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
     {
-        var notification = await _store.LoadForResendAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false);
+        var notification = await _store.LoadForResendAsync(merchantId, notificationId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (notification is null)
         {
             return false;

@@ -92,7 +92,39 @@ internal static class EndpointsApi
         })
         .Produces(StatusCodes.Status204NoContent)
         .WithSummary("Delete an endpoint; its pending notifications die, its history stays.");
+
+        MapRotation(group);
     }
+
+    private static void MapRotation(RouteGroupBuilder group)
+    {
+        group.MapPost("/{id}/rotate_secret", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
+        {
+            var merchant = Caller.Of(http).Merchant;
+            var request = http.Request.ContentLength is null or 0 && !http.Request.Headers.ContainsKey("Transfer-Encoding")
+                ? new RotateSecretRequest()
+                : await HeraldJson.ReadAsync<RotateSecretRequest>(http.Request);
+            var grace = request.GraceSeconds ?? DefaultGraceSeconds;
+            if (grace is < 0 or > MaxGraceSeconds)
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"grace_seconds must be between 0 and {MaxGraceSeconds} (7 days)");
+            }
+            var now = time.GetUtcNow();
+            var until = now + TimeSpan.FromSeconds(grace);
+            var secret = WebhookSignature.NewSecret();
+            if (!await store.RotateSecretAsync(merchant, id, secret, now, until, http.RequestAborted))
+            {
+                throw HeraldException.NotFound($"endpoint {id}");
+            }
+            return JsonResults.Ok(new RotatedSecretResponse(id, secret, EndpointResponse.Time(until)));
+        })
+        .Accepts<RotateSecretRequest>("application/json")
+        .Produces<RotatedSecretResponse>()
+        .WithSummary("A new signing secret, shown once; the previous ones keep signing until grace_seconds (default 24 h, at most 7 days) have passed.");
+    }
+
+    public const int DefaultGraceSeconds = 24 * 60 * 60;
+    public const int MaxGraceSeconds = 7 * 24 * 60 * 60;
 
     public static async Task<Endpoint> LoadAsync(IHeraldStore store, string merchantId, string id, CancellationToken cancellationToken) =>
         await store.GetEndpointAsync(merchantId, id, cancellationToken) ?? throw HeraldException.NotFound($"endpoint {id}");

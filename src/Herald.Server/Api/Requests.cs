@@ -63,6 +63,8 @@ public sealed record PaymentIntentData(PaymentInfo? Payment = null);
 
 public sealed record TransitionRequest(string To, JsonObject? Data = null);
 
+public sealed record RotateSecretRequest(int? GraceSeconds = null);
+
 public sealed record RecoverRequest(DateTimeOffset Since);
 
 /// <summary>Seed 003's address block.</summary>

@@ -111,6 +111,14 @@ public sealed record AttemptResponse(
         a.Id, a.Number, a.Trigger, EndpointResponse.Time(a.StartedAt), a.DurationMs, a.StatusCode, a.Succeeded, a.Error, a.ResponseExcerpt);
 }
 
+public sealed record ApiKeyResponse(
+    string Id,
+    string CreatedAt,
+    string? RevokedAt,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? ApiKey = null);
+
+public sealed record RotatedSecretResponse(string Id, string Secret, string PreviousSecretsExpireAt);
+
 public sealed record AcceptedResponse(string Id, string Status);
 
 public sealed record HealthResponse(string Status);

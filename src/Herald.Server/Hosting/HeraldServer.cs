@@ -81,6 +81,7 @@ public static class HeraldServer
         app.MapOpenApi();
         app.MapOperations();
         app.MapMerchants();
+        app.MapApiKeys();
         app.MapEndpoints();
         app.MapPreferences();
         app.MapEntities();

@@ -23,6 +23,14 @@ public interface IHeraldStore
     /// <summary>The merchant owning an unrevoked key with this hash.</summary>
     Task<string?> FindMerchantByKeyHashAsync(string keyHash, CancellationToken cancellationToken = default);
 
+    Task CreateApiKeyAsync(ApiKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>The merchant's keys, revoked ones included, newest first.</summary>
+    Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string merchantId, CancellationToken cancellationToken = default);
+
+    /// <summary>Revokes a key at once; false when the merchant has no such unrevoked key.</summary>
+    Task<bool> RevokeApiKeyAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default);
+
     Task CreateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
 
     Task<Endpoint?> GetEndpointAsync(string merchantId, string id, CancellationToken cancellationToken = default);
@@ -37,6 +45,12 @@ public interface IHeraldStore
     /// stays readable.
     /// </summary>
     Task<bool> DeleteEndpointAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adds a new signing secret; the ones signing now keep signing until <paramref name="previousUntil"/>.
+    /// False when the merchant has no such endpoint.
+    /// </summary>
+    Task<bool> RotateSecretAsync(string merchantId, string endpointId, string secret, DateTimeOffset now, DateTimeOffset previousUntil, CancellationToken cancellationToken = default);
 
     /// <summary>The merchant's enabled endpoints of one payload format.</summary>
     Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, Endpoints.PayloadFormat format, CancellationToken cancellationToken = default);
@@ -75,8 +89,11 @@ public interface IHeraldStore
     /// </summary>
     Task<IReadOnlyList<ClaimedNotification>> ClaimDueAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default);
 
-    /// <summary>Loads a notification for a manual attempt, whatever its status; no lease is taken.</summary>
-    Task<ClaimedNotification?> LoadForResendAsync(string merchantId, string id, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Loads a notification for a manual attempt, whatever its status, with the secrets signing at
+    /// <paramref name="now"/>; no lease is taken.
+    /// </summary>
+    Task<ClaimedNotification?> LoadForResendAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Records a scheduled attempt and moves the notification on; false (and nothing written) when the

@@ -21,12 +21,12 @@ public abstract partial class RelationalStore
         var token = Guid.NewGuid().ToString("N");
         var claimed = (await scope.Connection.QueryAsync<ClaimRow>(scope.Command(ClaimSql,
             new { now = Time.Ms(now), lease_until = Time.Ms(now + lease), token, limit }, cancellationToken))).AsList();
-        var result = await LoadClaimsAsync(scope, claimed, cancellationToken);
+        var result = await LoadClaimsAsync(scope, claimed, now, cancellationToken);
         await scope.CommitAsync(cancellationToken);
         return result;
     }
 
-    private static async Task<IReadOnlyList<ClaimedNotification>> LoadClaimsAsync(WriteScope? scope, List<ClaimRow> claimed, CancellationToken cancellationToken, System.Data.Common.DbConnection? connection = null)
+    private static async Task<IReadOnlyList<ClaimedNotification>> LoadClaimsAsync(WriteScope? scope, List<ClaimRow> claimed, DateTimeOffset now, CancellationToken cancellationToken, System.Data.Common.DbConnection? connection = null)
     {
         if (claimed.Count == 0)
         {
@@ -42,7 +42,7 @@ public abstract partial class RelationalStore
                 new { id }, scope?.Transaction, cancellationToken: cancellationToken));
             endpoints[id] = row;
         }
-        var secrets = await LoadSecretsAsync(db, scope?.Transaction, endpointIds, cancellationToken);
+        var secrets = await LoadSecretsAsync(db, scope?.Transaction, endpointIds, now, cancellationToken);
         var result = new List<ClaimedNotification>(claimed.Count);
         foreach (var c in claimed)
         {
@@ -57,7 +57,7 @@ public abstract partial class RelationalStore
         return result;
     }
 
-    public async Task<ClaimedNotification?> LoadForResendAsync(string merchantId, string id, CancellationToken cancellationToken = default)
+    public async Task<ClaimedNotification?> LoadForResendAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<ClaimRow>(Read(
@@ -67,7 +67,7 @@ public abstract partial class RelationalStore
         {
             return null;
         }
-        var loaded = await LoadClaimsAsync(null, [row], cancellationToken, connection);
+        var loaded = await LoadClaimsAsync(null, [row], now, cancellationToken, connection);
         return loaded[0];
     }
 

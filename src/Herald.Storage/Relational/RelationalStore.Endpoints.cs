@@ -52,17 +52,22 @@ public abstract partial class RelationalStore
         {
             return [];
         }
-        var secrets = await LoadSecretsAsync(connection, null, rows.Select(r => r.id).ToArray(), cancellationToken);
+        var secrets = await LoadSecretsAsync(connection, null, rows.Select(r => r.id).ToArray(), null, cancellationToken);
         return rows.Select(r => r.ToModel(secrets.TryGetValue(r.id, out var s) ? s : [])).ToList();
     }
 
-    /// <summary>Active secrets per endpoint, newest first.</summary>
-    private static async Task<Dictionary<string, IReadOnlyList<string>>> LoadSecretsAsync(DbConnection connection, DbTransaction? transaction, string[] endpointIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Secrets per endpoint, newest first: at <paramref name="now"/>, every one still signing (a rotated
+    /// secret signs until its grace ends); without a time, only the current ones.
+    /// </summary>
+    private static async Task<Dictionary<string, IReadOnlyList<string>>> LoadSecretsAsync(DbConnection connection, DbTransaction? transaction, string[] endpointIds, DateTimeOffset? now, CancellationToken cancellationToken)
     {
+        var live = now is null ? "expires_at IS NULL" : "(expires_at IS NULL OR expires_at > @now)";
         var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         foreach (var chunk in endpointIds.Distinct(StringComparer.Ordinal).Chunk(200))
         {
             var parameters = new DynamicParameters();
+            parameters.Add("now", Time.Ms(now) ?? 0L);
             var names = new string[chunk.Length];
             for (var i = 0; i < chunk.Length; i++)
             {
@@ -70,7 +75,7 @@ public abstract partial class RelationalStore
                 parameters.Add(names[i], chunk[i]);
             }
             var rows = await connection.QueryAsync<SecretRow>(new CommandDefinition(
-                $"SELECT endpoint_id, secret FROM endpoint_secrets WHERE endpoint_id IN ({string.Join(", ", names)}) AND expires_at IS NULL ORDER BY created_at DESC",
+                $"SELECT endpoint_id, secret FROM endpoint_secrets WHERE endpoint_id IN ({string.Join(", ", names)}) AND {live} ORDER BY created_at DESC",
                 parameters, transaction, cancellationToken: cancellationToken));
             foreach (var group in rows.GroupBy(r => r.endpoint_id, StringComparer.Ordinal))
             {
@@ -110,6 +115,27 @@ public abstract partial class RelationalStore
         }
         await scope.CommitAsync(cancellationToken);
         return changed == 1;
+    }
+
+    public async Task<bool> RotateSecretAsync(string merchantId, string endpointId, string secret, DateTimeOffset now, DateTimeOffset previousUntil, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        var exists = await scope.Connection.ExecuteScalarAsync<long>(scope.Command(
+            "SELECT COUNT(*) FROM endpoints WHERE id = @endpointId AND merchant_id = @merchantId AND deleted_at IS NULL",
+            new { endpointId, merchantId }, cancellationToken));
+        if (exists == 0)
+        {
+            return false;
+        }
+        // Every secret still signing stops at the end of the grace (or earlier, if it was due to).
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "UPDATE endpoint_secrets SET expires_at = @until WHERE endpoint_id = @endpointId AND (expires_at IS NULL OR expires_at > @until)",
+            new { endpointId, until = Time.Ms(previousUntil) }, cancellationToken));
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "INSERT INTO endpoint_secrets (endpoint_id, secret, created_at) VALUES (@endpointId, @secret, @now)",
+            new { endpointId, secret, now = Time.Ms(now) }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+        return true;
     }
 
     public async Task CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, CancellationToken cancellationToken = default)

@@ -19,6 +19,35 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
     }
 
+    public async Task CreateApiKeyAsync(ApiKey key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "INSERT INTO api_keys (id, merchant_id, key_hash, created_at) VALUES (@id, @merchant_id, @key_hash, @created_at)",
+            new { id = key.Id, merchant_id = key.MerchantId, key_hash = key.KeyHash, created_at = Time.Ms(key.CreatedAt) }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string merchantId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<ApiKeyRow>(Read(
+            "SELECT id, merchant_id, created_at, revoked_at FROM api_keys WHERE merchant_id = @merchantId ORDER BY id DESC",
+            new { merchantId }, cancellationToken));
+        return rows.Select(r => new ApiKey(r.id, r.merchant_id, "", Time.At(r.created_at), Time.At(r.revoked_at))).ToList();
+    }
+
+    public async Task<bool> RevokeApiKeyAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        var changed = await scope.Connection.ExecuteAsync(scope.Command(
+            "UPDATE api_keys SET revoked_at = @now WHERE id = @id AND merchant_id = @merchantId AND revoked_at IS NULL",
+            new { id, merchantId, now = Time.Ms(now) }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+        return changed == 1;
+    }
+
     public async Task<Merchant?> GetMerchantAsync(string id, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);

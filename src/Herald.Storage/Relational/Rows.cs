@@ -92,6 +92,14 @@ internal sealed class MerchantRow
     public long created_at { get; set; }
 }
 
+internal sealed class ApiKeyRow
+{
+    public string id { get; set; } = "";
+    public string merchant_id { get; set; } = "";
+    public long created_at { get; set; }
+    public long? revoked_at { get; set; }
+}
+
 internal sealed class PreferenceRow
 {
     public string id { get; set; } = "";

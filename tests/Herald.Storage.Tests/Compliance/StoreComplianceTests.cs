@@ -207,10 +207,10 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
         await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(claimed, false, AttemptTriggers.Schedule, T0), NotificationStatuses.Dead, null, true, claimed.LeaseToken));
 
-        var resend = (await Store.LoadForResendAsync(m, claimed.Id))!;
+        var resend = (await Store.LoadForResendAsync(m, claimed.Id, T0))!;
         Assert.Equal(NotificationStatuses.Dead, resend.Status);
         Assert.Null(resend.LeaseToken);
-        Assert.Null(await Store.LoadForResendAsync(await MerchantAsync("Other"), claimed.Id));
+        Assert.Null(await Store.LoadForResendAsync(await MerchantAsync("Other"), claimed.Id, T0));
 
         await Store.RecordManualAttemptAsync(AttemptOf(resend, false, AttemptTriggers.Manual, T0 + TimeSpan.FromMinutes(1)));
         Assert.Equal(NotificationStatuses.Dead, (await Store.GetNotificationAsync(m, claimed.Id))!.Status);
@@ -302,6 +302,24 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
         await Store.ReleaseAsync([(claimed.Id, claimed.LeaseToken!)], T0 + TimeSpan.FromSeconds(1));
         Assert.Single(await Store.ClaimDueAsync(T0 + TimeSpan.FromSeconds(1), Lease, 10));
+    }
+
+    [Fact]
+    public async Task RotatedSecret_KeepsSigningUntilItsGraceEnds_NewestFirst()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        var fresh = WebhookSignature.NewSecret();
+        var rotatedAt = T0 + TimeSpan.FromSeconds(1);
+        Assert.True(await Store.RotateSecretAsync(m, ep.Id, fresh, rotatedAt, rotatedAt + TimeSpan.FromHours(1)));
+        Assert.False(await Store.RotateSecretAsync(await MerchantAsync("Other"), ep.Id, WebhookSignature.NewSecret(), rotatedAt, rotatedAt));
+
+        var during = Assert.Single(await Store.ClaimDueAsync(T0 + TimeSpan.FromMinutes(30), Lease, 10));
+        Assert.Equal([fresh, ep.Secrets[0]], during.Secrets);
+        var after = (await Store.LoadForResendAsync(m, during.Id, rotatedAt + TimeSpan.FromHours(1)))!;
+        Assert.Equal([fresh], after.Secrets);
+        Assert.Equal([fresh], (await Store.GetEndpointAsync(m, ep.Id))!.Secrets);
     }
 
     [Fact]
