@@ -75,6 +75,7 @@ internal static class EntitiesApi
                 }
             }
             var request = HeraldJson.Validate<TransactionDocument>(body, HeraldJson.Seed, "transaction");
+            Validation.BoundedStrings(body, "transaction");
             Validation.PositiveAmount(request.PaymentAmount, "paymentAmount");
             Validation.Currency(request.Currency);
             var id = Guid.NewGuid().ToString();
@@ -211,6 +212,7 @@ internal static class EntitiesApi
                     }
                 }
                 HeraldJson.Validate<TransactionDocument>(data, HeraldJson.Seed, "data");
+                Validation.BoundedStrings(data, "data");
                 return data;
         }
     }

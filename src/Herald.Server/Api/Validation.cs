@@ -69,6 +69,29 @@ internal static class Validation
         return Text(value, field, max)!;
     }
 
+    /// <summary>Refuses any string in the document longer than <see cref="MaxText"/>, naming where it is.</summary>
+    public static void BoundedStrings(System.Text.Json.Nodes.JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case System.Text.Json.Nodes.JsonObject o:
+                foreach (var (key, value) in o)
+                {
+                    BoundedStrings(value, $"{path}.{key}");
+                }
+                break;
+            case System.Text.Json.Nodes.JsonArray a:
+                for (var i = 0; i < a.Count; i++)
+                {
+                    BoundedStrings(a[i], $"{path}[{i}]");
+                }
+                break;
+            case System.Text.Json.Nodes.JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String:
+                Text(v.GetValue<string>(), path);
+                break;
+        }
+    }
+
     public static decimal PositiveAmount(decimal? value, string field) =>
         value is > 0 ? value.Value : throw new HeraldException(ErrorKind.BadRequest, $"{field} must be a number greater than 0");
 

@@ -61,13 +61,14 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         _ => 500,
     };
 
-    public static Task WriteAsync(HttpContext context, int status, IReadOnlyList<string> messages)
+    public static Task WriteAsync(HttpContext context, int status, IReadOnlyList<string> messages, Action<HttpResponse>? headers = null)
     {
         if (context.Response.HasStarted)
         {
             return Task.CompletedTask;
         }
         context.Response.Clear();
+        headers?.Invoke(context.Response);
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, new ErrorBody(status, messages, ErrorBody.ReasonFor(status)), (JsonSerializerOptions?)null, context.RequestAborted);

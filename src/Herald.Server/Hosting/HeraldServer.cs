@@ -67,6 +67,7 @@ public static class HeraldServer
             }
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddHeraldRateLimiting(options);
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Herald API";
@@ -77,6 +78,7 @@ public static class HeraldServer
 
         var app = builder.Build();
         app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.UseRateLimiter();
         app.UseMiddleware<Caller.Middleware>();
         app.MapOpenApi();
         app.MapOperations();

@@ -33,6 +33,12 @@ public sealed class HeraldServerOptions
     /// <summary>How long a claim holds a notification (default 90 s).</summary>
     public TimeSpan? Lease { get; set; }
 
+    /// <summary>API requests each key (or, without one, each client address) may make per second.</summary>
+    public int RateLimitPerSecond { get; set; } = 200;
+
+    /// <summary>How many requests a key may make at once above its rate.</summary>
+    public int RateLimitBurst { get; set; } = 400;
+
     /// <summary>Poll interval of the delivery workers.</summary>
     public TimeSpan? PollInterval { get; set; }
 }

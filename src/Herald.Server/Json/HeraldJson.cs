@@ -73,6 +73,14 @@ public static class HeraldJson
     {
         var path = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path}";
         var message = e.Message;
+        for (Exception? inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Text.DecoderFallbackException || inner.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase)
+                || inner.Message.Contains("transcode", StringComparison.OrdinalIgnoreCase))
+            {
+                return $"malformed JSON: the body is not valid UTF-8{path}";
+            }
+        }
         if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
         {
             var start = message.IndexOf('\'', StringComparison.Ordinal);

@@ -83,6 +83,25 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InvalidUtf8_DeepNesting_AndOverlongStrings_Are400_AndWriteNothing()
+    {
+        var invalid = new ByteArrayContent([.. "{\"paymentAmount\":1,\"currency\":\"BRL\",\"extra1\":\""u8.ToArray(), 0xC3, 0x28, .. "\"}"u8.ToArray()]);
+        invalid.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        await ExpectErrorAsync(await _merchant.PostAsync("/v1/transactions", invalid), 400, "malformed JSON");
+
+        var deep = "{\"paymentAmount\":1,\"currency\":\"BRL\",\"customer\":" + string.Concat(Enumerable.Repeat("{\"a\":", 40)) + "1" + new string('}', 41);
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", deep), 400, "nested too deeply");
+
+        var longName = "{\"paymentAmount\":1,\"currency\":\"BRL\",\"customer\":{\"name\":\"" + new string('n', 2000) + "\"}}";
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", longName), 400, "transaction.customer.name is longer than");
+
+        var unknownEnum = await _merchant.PostAsJsonAsync("/v1/endpoints", new { url = "https://example.com/h", format = "xml" });
+        await ExpectErrorAsync(unknownEnum, 400, "unknown format 'xml'");
+        Assert.Empty((await _merchant.GetJsonAsync("/v1/events"))["data"]!.AsArray());
+        Assert.Empty((await _merchant.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+    }
+
+    [Fact]
     public async Task OversizedBody_Is413()
     {
         var big = "{\"paymentAmount\":1,\"currency\":\"BRL\",\"extra1\":\"" + new string('x', 300 * 1024) + "\"}";

@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.RateLimiting;
+using Herald.Server.Errors;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Herald.Server.Hosting;
+
+/// <summary>
+/// A token bucket per API key (per client address for requests without one), so one caller
+/// cannot starve the others; over the limit the answer is 429 with <c>Retry-After</c>.
+/// </summary>
+internal static class ApiRateLimiting
+{
+    public static IServiceCollection AddHeraldRateLimiting(this IServiceCollection services, HeraldServerOptions options) =>
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+            {
+                if (!http.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+                {
+                    return RateLimitPartition.GetNoLimiter("operations");
+                }
+                return RateLimitPartition.GetTokenBucketLimiter(PartitionKey(http), _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = options.RateLimitBurst,
+                    TokensPerPeriod = options.RateLimitPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+            limiter.OnRejected = async (context, cancellationToken) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                await ErrorHandlingMiddleware.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests,
+                    ["too many requests for this API key; slow down and retry after the Retry-After seconds"],
+                    response => response.Headers.RetryAfter = seconds);
+            };
+        });
+
+    // The key itself is never kept: partitions are named by its hash.
+    private static string PartitionKey(HttpContext http)
+    {
+        var authorization = http.Request.Headers.Authorization.ToString();
+        return authorization.Length == 0
+            ? "address:" + http.Connection.RemoteIpAddress
+            : "key:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(authorization)));
+    }
+}
