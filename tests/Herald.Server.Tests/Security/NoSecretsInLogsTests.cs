@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using Herald.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Server.Tests.Security;
+
+/// <summary>A full run's logs, errors and OpenAPI document carry no secret, key or payload.</summary>
+public sealed partial class NoSecretsInLogsTests
+{
+    private sealed class CapturingProvider : ILoggerProvider
+    {
+        public ConcurrentQueue<string> Lines { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Capturing(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Capturing(CapturingProvider owner, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                var structured = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(' ', pairs.Select(p => $"{p.Key}={p.Value}")) : "";
+                owner.Lines.Enqueue($"{logLevel} {category} {formatter(state, exception)} {structured} {exception}");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AFullRun_LogsNoKeysSecretsOrPayloads()
+    {
+        var logs = new CapturingProvider();
+        await using var receiver = await TestReceiver.StartAsync();
+        await using var herald = await HeraldHost.StartAsync(configure: b =>
+        {
+            b.Logging.AddProvider(logs);
+            b.Logging.SetMinimumLevel(LogLevel.Trace);
+            b.Logging.AddFilter("Herald", LogLevel.Trace);
+        });
+        using var merchant = await herald.NewMerchantAsync();
+        var key = merchant.DefaultRequestHeaders.Authorization!.Parameter!;
+        var (endpoint, secret) = await merchant.AddEndpointAsync(receiver.Url, "transaction");
+        var rotated = (await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/rotate_secret", new { }, 200)).Str("secret");
+        receiver.Status = 500;
+        var id = await merchant.NewTransactionAsync();
+        await receiver.WaitForAsync(1);
+        receiver.Status = 200;
+        var n = (await merchant.NotificationsAsync($"entity_id={id}"))[0]!.Str("id");
+        await merchant.PostJsonAsync($"/v1/notifications/{n}/resend", new { }, 202);
+        await receiver.WaitForAsync(2);
+        await merchant.MoveAsync("transactions", id, "NOPE", expectedStatus: 400);
+        using var wrong = herald.As("hk_wrong_key_value_123");
+        await wrong.GetAsync("/v1/notifications");
+        var openApi = await herald.Client.GetStringAsync("/openapi/v1.json");
+        await Task.Delay(300);
+
+        var text = string.Join('\n', logs.Lines);
+        Assert.NotEmpty(logs.Lines);
+        foreach (var secretValue in new[] { key, secret, rotated, HeraldHost.AdminKey, "hk_wrong_key_value_123", "John Doe", "john@email.test", "76486883X" })
+        {
+            Assert.DoesNotContain(secretValue, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(secretValue, openApi, StringComparison.Ordinal);
+        }
+        Assert.DoesNotMatch(KeyLike(), openApi);
+    }
+
+    [GeneratedRegex(@"(whsec_[A-Za-z0-9+/=]{20,})|(hk_[A-Za-z0-9]{20,})")]
+    private static partial Regex KeyLike();
+}
