@@ -27,7 +27,22 @@ internal static class ServeCommand
             Description = "How long a claim holds a notification; a node that dies gives its work back when it ends.",
             DefaultValueFactory = _ => 90,
         };
-        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease };
+        var cert = new Option<string?>("--https-cert")
+        {
+            Description = "Serve HTTPS with this certificate: a .pfx (password in HERALD_HTTPS_CERT_PASSWORD) or a .pem.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_HTTPS_CERT"),
+        };
+        var key = new Option<string?>("--https-key")
+        {
+            Description = "The PEM private key of --https-cert.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_HTTPS_KEY"),
+        };
+        var proxies = new Option<string[]>("--trusted-proxy")
+        {
+            Description = "A proxy address or CIDR whose X-Forwarded-For/-Proto headers are believed (repeatable).",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, proxies };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new HeraldServerOptions

@@ -32,6 +32,7 @@ public static class HeraldServer
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = HeraldServerOptions.MaxRequestBodyBytes;
         });
+        Transport.Configure(builder, options);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
 
@@ -77,6 +78,7 @@ public static class HeraldServer
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        Transport.Use(app, options);
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseRateLimiter();
         app.UseMiddleware<Caller.Middleware>();

@@ -18,6 +18,24 @@ public sealed class HeraldServerOptions
     /// </summary>
     public string? PostgresConnectionString { get; set; }
 
+    /// <summary>
+    /// A certificate to serve HTTPS with: a PFX/PKCS#12 file (password in <see cref="HttpsCertificatePassword"/>)
+    /// or a PEM file with its key in <see cref="HttpsKeyPath"/> (or in the same file).
+    /// </summary>
+    public string? HttpsCertificatePath { get; set; }
+
+    /// <summary>The PEM private key of <see cref="HttpsCertificatePath"/>.</summary>
+    public string? HttpsKeyPath { get; set; }
+
+    /// <summary>The PFX password.</summary>
+    public string? HttpsCertificatePassword { get; set; }
+
+    /// <summary>
+    /// Proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed;
+    /// from anyone else those headers are ignored.
+    /// </summary>
+    public IList<string> TrustedProxies { get; } = [];
+
     /// <summary>The operator's key; generated and kept in the data folder when not given.</summary>
     public string? AdminKey { get; set; }
 

@@ -43,7 +43,7 @@ public sealed class HeraldHost : IAsyncDisposable
 
     public static readonly DateTimeOffset Start = new(2026, 11, 2, 12, 0, 0, TimeSpan.Zero);
 
-    public static async Task<HeraldHost> StartAsync(bool development = true, string? dataDirectory = null, FakeTimeProvider? clock = null, string? postgres = null, bool workers = true, Action<WebApplicationBuilder>? configure = null, (int PerSecond, int Burst)? rateLimit = null)
+    public static async Task<HeraldHost> StartAsync(bool development = true, string? dataDirectory = null, FakeTimeProvider? clock = null, string? postgres = null, bool workers = true, Action<WebApplicationBuilder>? configure = null, (int PerSecond, int Burst)? rateLimit = null, Action<HeraldServerOptions>? tune = null)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
@@ -58,6 +58,7 @@ public sealed class HeraldHost : IAsyncDisposable
             PostgresConnectionString = postgres,
             Workers = workers,
         };
+        tune?.Invoke(options);
         if (rateLimit is { } limit)
         {
             options.RateLimitPerSecond = limit.PerSecond;

@@ -1,0 +1,89 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Herald.Server.Hosting;
+
+/// <summary>HTTPS served by Herald itself, HSTS with it, and forwarded headers from trusted proxies only.</summary>
+internal static class Transport
+{
+    public static void Configure(WebApplicationBuilder builder, HeraldServerOptions options)
+    {
+        if (options.HttpsCertificatePath is { Length: > 0 } path)
+        {
+            var certificate = Load(path, options.HttpsKeyPath, options.HttpsCertificatePassword);
+            // The slim builder leaves HTTPS out unless asked.
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.WebHost.ConfigureKestrel(k => k.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate));
+            builder.Services.AddHsts(hsts =>
+            {
+                hsts.MaxAge = TimeSpan.FromDays(365);
+                hsts.IncludeSubDomains = true;
+                // Herald decides by its own configuration, not by the host name it is reached at.
+                hsts.ExcludedHosts.Clear();
+            });
+        }
+        if (options.TrustedProxies.Count > 0)
+        {
+            builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
+            {
+                forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+                forwarded.KnownProxies.Clear();
+                forwarded.KnownIPNetworks.Clear();
+                foreach (var proxy in options.TrustedProxies)
+                {
+                    if (System.Net.IPNetwork.TryParse(proxy, out var network))
+                    {
+                        forwarded.KnownIPNetworks.Add(network);
+                    }
+                    else if (IPAddress.TryParse(proxy, out var address))
+                    {
+                        forwarded.KnownProxies.Add(address);
+                    }
+                    else
+                    {
+                        throw new InvalidOperationException($"trusted proxy '{proxy}' is neither an address nor a CIDR network");
+                    }
+                }
+            });
+        }
+    }
+
+    public static void Use(WebApplication app, HeraldServerOptions options)
+    {
+        if (options.TrustedProxies.Count > 0)
+        {
+            app.UseForwardedHeaders();
+        }
+        if (options.HttpsCertificatePath is { Length: > 0 })
+        {
+            app.UseHsts();
+        }
+    }
+
+    private static X509Certificate2 Load(string path, string? keyPath, string? password)
+    {
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"the HTTPS certificate {path} does not exist");
+        }
+        try
+        {
+            var text = Path.GetExtension(path).ToLowerInvariant() is ".pem" or ".crt" or ".cer";
+            if (text || keyPath is not null)
+            {
+                using var pem = X509Certificate2.CreateFromPemFile(path, keyPath);
+                // Kestrel on Linux wants the key in an exportable, ephemeral-free form.
+                return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+            }
+            return X509CertificateLoader.LoadPkcs12FromFile(path, password);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new InvalidOperationException($"cannot read the HTTPS certificate {path}: {e.Message}", e);
+        }
+    }
+}

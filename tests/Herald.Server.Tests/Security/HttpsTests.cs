@@ -1,0 +1,87 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.Security;
+
+/// <summary>Herald serving HTTPS itself, with a self-signed certificate made for the test.</summary>
+public sealed class HttpsTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("herald-tls-").FullName;
+    private readonly X509Certificate2 _certificate;
+
+    public HttpsTests()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=herald-test", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        _certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        File.WriteAllBytes(Path.Combine(_folder, "herald.pfx"), _certificate.Export(X509ContentType.Pkcs12, "s3cret"));
+        File.WriteAllText(Path.Combine(_folder, "herald.pem"), _certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(_folder, "herald.key"), key.ExportPkcs8PrivateKeyPem());
+    }
+
+    public void Dispose()
+    {
+        _certificate.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private HttpClient TrustingOnlyOurCertificate(Uri baseAddress) => new(new SocketsHttpHandler
+    {
+        SslOptions = { RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == _certificate.GetCertHashString() },
+    })
+    { BaseAddress = baseAddress };
+
+    [Theory]
+    [InlineData("pfx")]
+    [InlineData("pem")]
+    public async Task Serve_WithACertificate_AnswersOverHttpsWithHsts(string kind)
+    {
+        await using var herald = await HeraldHost.StartAsync(tune: o =>
+        {
+            o.Urls = "https://127.0.0.1:0";
+            if (kind == "pfx")
+            {
+                o.HttpsCertificatePath = Path.Combine(_folder, "herald.pfx");
+                o.HttpsCertificatePassword = "s3cret";
+            }
+            else
+            {
+                o.HttpsCertificatePath = Path.Combine(_folder, "herald.pem");
+                o.HttpsKeyPath = Path.Combine(_folder, "herald.key");
+            }
+        });
+        Assert.Equal("https", herald.Client.BaseAddress!.Scheme);
+        using var client = TrustingOnlyOurCertificate(herald.Client.BaseAddress);
+        var response = await client.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("max-age=31536000", response.Headers.GetValues("Strict-Transport-Security").Single(), StringComparison.Ordinal);
+
+        // A client that validates normally refuses the self-signed certificate: nothing is switched off.
+        using var strict = new HttpClient { BaseAddress = herald.Client.BaseAddress };
+        await Assert.ThrowsAsync<HttpRequestException>(() => strict.GetAsync("/healthz"));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", false)]
+    [InlineData("10.9.9.9", true)]
+    public async Task ForwardedFor_IsBelievedOnlyFromTrustedProxies(string trustedProxy, bool expectLimited)
+    {
+        // Anonymous callers are rate-limited per client address: with a trusted proxy in front, that is
+        // the forwarded address; otherwise it is the proxy's own, shared by everyone behind it.
+        await using var herald = await HeraldHost.StartAsync(rateLimit: (2, 2), tune: o => o.TrustedProxies.Add(trustedProxy));
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
+            request.Headers.Add("X-Forwarded-For", $"203.0.113.{i + 1}");
+            statuses.Add((await herald.Client.SendAsync(request)).StatusCode);
+        }
+        Assert.Equal(expectLimited, statuses.Contains(HttpStatusCode.TooManyRequests));
+        Assert.All(statuses, s => Assert.True(s is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests));
+    }
+}
