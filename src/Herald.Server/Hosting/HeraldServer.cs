@@ -4,6 +4,8 @@ using Herald.Server.Auth;
 using Herald.Server.Errors;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Postgres;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Herald.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -34,14 +36,21 @@ public static class HeraldServer
         });
         Transport.Configure(builder, options);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // The key ring is kept unencrypted with Herald's data (as the secrets' database is); say so in the docs, not at every start.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
 
         var services = builder.Services;
         services.AddSingleton(options.TimeProvider ?? TimeProvider.System);
         services.AddSingleton(AdminKey.Resolve(options.AdminKey, options.DataDirectory));
+        // Endpoint secrets are encrypted at rest; the key ring lives with Herald's data.
+        var dataProtection = services.AddDataProtection().SetApplicationName("Herald");
+        services.AddSingleton<ISecretProtector, DataProtectionSecrets>();
         if (options.PostgresConnectionString is { Length: > 0 } postgres)
         {
-            services.AddSingleton(new PostgresStore(postgres));
+            var keyStore = new PostgresStore(postgres);
+            services.Configure<KeyManagementOptions>(o => o.XmlRepository = new PostgresXmlRepository(new PostgresKeyRing(keyStore)));
+            services.AddSingleton(sp => new PostgresStore(postgres) { Secrets = sp.GetRequiredService<ISecretProtector>() });
             services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<PostgresStore>());
             if (options.Workers)
             {
@@ -50,8 +59,10 @@ public static class HeraldServer
         }
         else
         {
-            services.AddSingleton(new SqliteStoreOptions { DataDirectory = options.DataDirectory });
-            services.AddSingleton<SqliteStore>();
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDirectory, "keys")));
+            var sqliteOptions = new SqliteStoreOptions { DataDirectory = options.DataDirectory };
+            services.AddSingleton(sqliteOptions);
+            services.AddSingleton(sp => new SqliteStore(sqliteOptions) { Secrets = sp.GetRequiredService<ISecretProtector>() });
             services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<SqliteStore>());
         }
         services.AddHeraldDelivery(d =>

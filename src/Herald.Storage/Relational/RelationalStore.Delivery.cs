@@ -26,7 +26,7 @@ public abstract partial class RelationalStore
         return result;
     }
 
-    private static async Task<IReadOnlyList<ClaimedNotification>> LoadClaimsAsync(WriteScope? scope, List<ClaimRow> claimed, DateTimeOffset now, CancellationToken cancellationToken, System.Data.Common.DbConnection? connection = null)
+    private async Task<IReadOnlyList<ClaimedNotification>> LoadClaimsAsync(WriteScope? scope, List<ClaimRow> claimed, DateTimeOffset now, CancellationToken cancellationToken, System.Data.Common.DbConnection? connection = null)
     {
         if (claimed.Count == 0)
         {

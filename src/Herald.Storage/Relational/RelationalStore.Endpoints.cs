@@ -17,7 +17,7 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
     }
 
-    private static async Task InsertEndpointAsync(WriteScope scope, Endpoint endpoint, CancellationToken cancellationToken)
+    private async Task InsertEndpointAsync(WriteScope scope, Endpoint endpoint, CancellationToken cancellationToken)
     {
         await scope.Connection.ExecuteAsync(scope.Command(
             $"INSERT INTO endpoints ({EndpointColumns}) VALUES (@id, @merchant_id, @url, @description, @format, @event_types, @success_rule, @retry_policy, @timeout_seconds, @ordered, @enabled, @source, @preference_id, @disabled_reason, @disabled_at, @created_at, @updated_at)",
@@ -26,7 +26,7 @@ public abstract partial class RelationalStore
         {
             await scope.Connection.ExecuteAsync(scope.Command(
                 "INSERT INTO endpoint_secrets (endpoint_id, secret, created_at) VALUES (@endpoint_id, @secret, @created_at)",
-                new { endpoint_id = endpoint.Id, secret, created_at = Time.Ms(endpoint.CreatedAt) }, cancellationToken));
+                new { endpoint_id = endpoint.Id, secret = Secrets.Protect(secret), created_at = Time.Ms(endpoint.CreatedAt) }, cancellationToken));
         }
     }
 
@@ -60,7 +60,7 @@ public abstract partial class RelationalStore
     /// Secrets per endpoint, newest first: at <paramref name="now"/>, every one still signing (a rotated
     /// secret signs until its grace ends); without a time, only the current ones.
     /// </summary>
-    private static async Task<Dictionary<string, IReadOnlyList<string>>> LoadSecretsAsync(DbConnection connection, DbTransaction? transaction, string[] endpointIds, DateTimeOffset? now, CancellationToken cancellationToken)
+    private async Task<Dictionary<string, IReadOnlyList<string>>> LoadSecretsAsync(DbConnection connection, DbTransaction? transaction, string[] endpointIds, DateTimeOffset? now, CancellationToken cancellationToken)
     {
         var live = now is null ? "expires_at IS NULL" : "(expires_at IS NULL OR expires_at > @now)";
         var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
@@ -79,7 +79,7 @@ public abstract partial class RelationalStore
                 parameters, transaction, cancellationToken: cancellationToken));
             foreach (var group in rows.GroupBy(r => r.endpoint_id, StringComparer.Ordinal))
             {
-                result[group.Key] = group.Select(r => r.secret).ToList();
+                result[group.Key] = group.Select(r => Secrets.Unprotect(r.secret)).ToList();
             }
         }
         return result;
@@ -133,7 +133,7 @@ public abstract partial class RelationalStore
             new { endpointId, until = Time.Ms(previousUntil) }, cancellationToken));
         await scope.Connection.ExecuteAsync(scope.Command(
             "INSERT INTO endpoint_secrets (endpoint_id, secret, created_at) VALUES (@endpointId, @secret, @now)",
-            new { endpointId, secret, now = Time.Ms(now) }, cancellationToken));
+            new { endpointId, secret = Secrets.Protect(secret), now = Time.Ms(now) }, cancellationToken));
         await scope.CommitAsync(cancellationToken);
         return true;
     }

@@ -12,6 +12,9 @@ public abstract partial class RelationalStore : IHeraldStore
 {
     public abstract Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>How endpoint secrets are kept at rest; plain unless the host sets a protector.</summary>
+    public ISecretProtector Secrets { get; init; } = PlainSecrets.Instance;
+
     /// <summary>Opens a connection for reading.</summary>
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
