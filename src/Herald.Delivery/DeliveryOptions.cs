@@ -33,6 +33,13 @@ public sealed class DeliveryOptions
         {
             yield return "the poll interval must be positive";
         }
+        foreach (var network in AllowedNetworks)
+        {
+            if (!System.Net.IPNetwork.TryParse(network, out _))
+            {
+                yield return $"allowed network '{network}' is not a CIDR such as 10.20.0.0/16";
+            }
+        }
     }
 
     /// <summary>How much of each response is kept with its attempt.</summary>

@@ -16,7 +16,7 @@ public static class DeliveryServiceCollectionExtensions
     {
         var options = services.AddOptions<DeliveryOptions>()
             .ValidateDataAnnotations()
-            .Validate(o => !o.Problems().Any(), "invalid delivery options: lease of at least 2 s and a positive poll interval")
+            .Validate(o => !o.Problems().Any(), "invalid delivery options: the lease must be at least 2 s, the poll interval positive, allowed networks CIDRs")
             .ValidateOnStart();
         if (configure is not null)
         {

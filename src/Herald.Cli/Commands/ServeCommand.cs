@@ -42,7 +42,11 @@ internal static class ServeCommand
             Description = "A proxy address or CIDR whose X-Forwarded-For/-Proto headers are believed (repeatable).",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, proxies };
+        var allow = new Option<string[]>("--allow-network")
+        {
+            Description = "A private network (CIDR) endpoints may be in, e.g. 10.20.0.0/16 (repeatable).",
+        };
+        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, proxies, allow };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new HeraldServerOptions

@@ -69,6 +69,10 @@ public static class HeraldServer
         {
             d.Development = options.Development;
             d.WorkersEnabled = options.Workers;
+            foreach (var network in options.AllowedNetworks)
+            {
+                d.AllowedNetworks.Add(network);
+            }
             if (options.Lease is { } lease)
             {
                 d.Lease = lease;

@@ -36,6 +36,9 @@ public sealed class HeraldServerOptions
     /// </summary>
     public IList<string> TrustedProxies { get; } = [];
 
+    /// <summary>Private networks (CIDR) endpoints may be in, for deployments inside a private network.</summary>
+    public IList<string> AllowedNetworks { get; } = [];
+
     /// <summary>The operator's key; generated and kept in the data folder when not given.</summary>
     public string? AdminKey { get; set; }
 

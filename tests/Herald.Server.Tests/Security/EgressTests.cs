@@ -52,6 +52,58 @@ public sealed class EgressTests
         Assert.NotNull(new EgressPolicy(allowLoopback: false, ["10.20.0.0/16"]).Refusal(IPAddress.Parse("10.21.3.4")));
     }
 
+    public static TheoryData<string> EveryForbiddenRange() =>
+    [
+        "127.0.0.1", "0.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "169.254.169.254", "100.64.0.1",
+        "224.0.0.1", "240.0.0.1", "::1", "::", "fc00::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:192.168.0.1",
+    ];
+
+    [Theory]
+    [MemberData(nameof(EveryForbiddenRange))]
+    public async Task NameResolvingIntoAForbiddenRange_IsRefusedAtConnectTime(string address)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new DeliveryOptions
+        {
+            HostResolver = (_, _) => Task.FromResult(new[] { IPAddress.Parse(address) }),
+        });
+        using var sender = new Herald.Delivery.Sending.WebhookSender(options, TimeProvider.System);
+        var result = await sender.SendAsync(new Herald.Storage.Model.ClaimedNotification
+        {
+            Id = "ntf_1", MerchantId = "mer_1", EventId = "evt_1", EndpointId = "ep_1", Url = "https://merchant.example/hooks",
+            Format = Herald.Endpoints.PayloadFormat.Thin, Success = Herald.Endpoints.SuccessRule.Any2xx, Retry = Herald.Retry.RetryPolicy.Exponential,
+            TimeoutSeconds = 5, Secrets = [Herald.Signing.WebhookSignature.NewSecret()], Payload = "{}", Status = "pending",
+            AttemptCount = 0, Failures = 0, CreatedAt = DateTimeOffset.UtcNow,
+        }, 1, CancellationToken.None);
+        Assert.False(result.Succeeded);
+        Assert.Null(result.StatusCode);
+        Assert.StartsWith("refused to connect to ", result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("https://user:pass@merchant.example/hooks", "must not contain credentials")]
+    [InlineData("ftp://merchant.example/hooks", "must use https")]
+    [InlineData("https://10.0.0.7/hooks", "private address")]
+    [InlineData("https://[::1]/hooks", "loopback")]
+    [InlineData("not a url", "not an absolute URL")]
+    public async Task EndpointUrlRules_RefuseBadUrlsAtCreation(string url, string reason)
+    {
+        await using var herald = await HeraldHost.StartAsync(development: false);
+        using var merchant = await herald.NewMerchantAsync();
+        var error = await merchant.PostJsonAsync("/v1/endpoints", new { url, format = "thin" }, 400);
+        Assert.Contains(reason, error["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        var tooLong = await merchant.PostJsonAsync("/v1/endpoints", new { url = "https://merchant.example/" + new string('a', 2100), format = "thin" }, 400);
+        Assert.Contains("longer than 2048", tooLong["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AllowedNetwork_LetsAnOperatorDeliverInsideAPrivateNetwork()
+    {
+        await using var herald = await HeraldHost.StartAsync(development: false, tune: o => o.AllowedNetworks.Add("10.20.0.0/16"));
+        using var merchant = await herald.NewMerchantAsync();
+        await merchant.PostJsonAsync("/v1/endpoints", new { url = "https://10.20.1.2/hooks", format = "thin" });
+        await merchant.PostJsonAsync("/v1/endpoints", new { url = "https://10.21.1.2/hooks", format = "thin" }, 400);
+    }
+
     [Fact]
     public async Task HostnameResolvingToLoopback_IsRefusedAtConnectTime_AndTheAttemptSaysWhy()
     {
