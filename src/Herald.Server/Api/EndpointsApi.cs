@@ -94,6 +94,35 @@ internal static class EndpointsApi
         .WithSummary("Delete an endpoint; its pending notifications die, its history stays.");
 
         MapRotation(group);
+        MapPause(group);
+    }
+
+    private static void MapPause(RouteGroupBuilder group)
+    {
+        foreach (var (action, enabled) in new[] { ("pause", false), ("resume", true) })
+        {
+            group.MapPost($"/{{id}}/{action}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
+            {
+                var current = await LoadAsync(store, Caller.Of(http).Merchant, id, http.RequestAborted);
+                var now = time.GetUtcNow();
+                var updated = current with
+                {
+                    Enabled = enabled,
+                    DisabledReason = enabled ? null : "paused by the merchant",
+                    DisabledAt = enabled ? null : now,
+                    UpdatedAt = now,
+                };
+                if (!await store.UpdateEndpointAsync(updated, http.RequestAborted))
+                {
+                    throw HeraldException.NotFound($"endpoint {id}");
+                }
+                return JsonResults.Ok(EndpointResponse.From(updated));
+            })
+            .Produces<EndpointResponse>()
+            .WithSummary(enabled
+                ? "Resume a paused endpoint: everything that accumulated is delivered."
+                : "Pause an endpoint: notifications keep being recorded for it and wait, none lost.");
+        }
     }
 
     private static void MapRotation(RouteGroupBuilder group)

@@ -52,7 +52,10 @@ public interface IHeraldStore
     /// </summary>
     Task<bool> RotateSecretAsync(string merchantId, string endpointId, string secret, DateTimeOffset now, DateTimeOffset previousUntil, CancellationToken cancellationToken = default);
 
-    /// <summary>The merchant's enabled endpoints of one payload format.</summary>
+    /// <summary>
+    /// The merchant's endpoints of one payload format, paused and disabled ones included: their
+    /// notifications are recorded and wait, and are delivered once the endpoint is enabled again.
+    /// </summary>
     Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, Endpoints.PayloadFormat format, CancellationToken cancellationToken = default);
 
     /// <summary>Saves a preference and, when it names a webhook, its endpoint, in one transaction.</summary>

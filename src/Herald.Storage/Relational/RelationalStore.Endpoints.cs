@@ -40,8 +40,8 @@ public abstract partial class RelationalStore
         QueryEndpointsAsync("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }, cancellationToken);
 
     public Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, PayloadFormat format, CancellationToken cancellationToken = default) =>
-        QueryEndpointsAsync("merchant_id = @merchantId AND format = @format AND enabled = @enabled AND deleted_at IS NULL",
-            new { merchantId, format = format.ApiName(), enabled = true }, cancellationToken);
+        QueryEndpointsAsync("merchant_id = @merchantId AND format = @format AND deleted_at IS NULL",
+            new { merchantId, format = format.ApiName() }, cancellationToken);
 
     private async Task<IReadOnlyList<Endpoint>> QueryEndpointsAsync(string where, object parameters, CancellationToken cancellationToken)
     {
