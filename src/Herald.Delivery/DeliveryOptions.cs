@@ -42,6 +42,12 @@ public sealed class DeliveryOptions
         }
     }
 
+    /// <summary>
+    /// On shutdown, how long in-flight attempts may finish; what is still running then is cancelled
+    /// and its claims released, so another node (or this one, restarted) takes them at once.
+    /// </summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How much of each response is kept with its attempt.</summary>
     [Range(0, 65_536)]
     public int ResponseExcerptBytes { get; set; } = 4096;

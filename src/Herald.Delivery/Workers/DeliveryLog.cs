@@ -23,6 +23,9 @@ internal static partial class DeliveryLog
     [LoggerMessage(2005, LogLevel.Error, "Notification {NotificationId}: attempt could not be processed")]
     public static partial void AttemptFailed(ILogger logger, Exception exception, string notificationId);
 
+    [LoggerMessage(2007, LogLevel.Information, "Shutdown: released {Count} claimed notifications for other nodes")]
+    public static partial void Released(ILogger logger, int count);
+
     [LoggerMessage(2006, LogLevel.Information, "Manual resend of notification {NotificationId}: {Outcome}")]
     public static partial void Resent(ILogger logger, string notificationId, string outcome);
 }

@@ -22,6 +22,12 @@ public sealed class DeliveryWorker : BackgroundService
     private readonly ILogger<DeliveryWorker> _logger;
     private readonly SemaphoreSlim _slots;
 
+    // Cancels attempts still running when the shutdown grace is over.
+    private readonly CancellationTokenSource _abort = new();
+
+    // Claims this node holds and has not recorded an outcome for: released on shutdown.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _held = new(StringComparer.Ordinal);
+
     public DeliveryWorker(IHeraldStore store, WebhookSender sender, DeliverySignal signal, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliveryWorker> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -55,7 +61,7 @@ public sealed class DeliveryWorker : BackgroundService
                 foreach (var notification in claimed)
                 {
                     await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
-                    var task = ProcessAsync(notification, stoppingToken);
+                    var task = ProcessAsync(notification, _abort.Token);
                     lock (inFlight)
                     {
                         inFlight.Add(task);
@@ -93,22 +99,56 @@ public sealed class DeliveryWorker : BackgroundService
                 failureDelay = TimeSpan.FromTicks(Math.Min(failureDelay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
         }
+        await DrainAsync(inFlight).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Graceful shutdown: nothing new is claimed; running attempts get the grace to finish and be
+    /// recorded; the rest are cancelled and their claims handed back, so no one waits out a lease.
+    /// </summary>
+    private async Task DrainAsync(HashSet<Task> inFlight)
+    {
         Task[] remaining;
         lock (inFlight)
         {
             remaining = [.. inFlight];
         }
-        await Task.WhenAll(remaining).ConfigureAwait(false);
+        var all = Task.WhenAll(remaining);
+        if (await Task.WhenAny(all, Task.Delay(_options.ShutdownGrace)).ConfigureAwait(false) != all)
+        {
+            await _abort.CancelAsync().ConfigureAwait(false);
+            await all.ConfigureAwait(false);
+        }
+        var held = _held.Select(p => (p.Key, p.Value)).ToList();
+        if (held.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            await _store.ReleaseAsync(held, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            DeliveryLog.Released(_logger, held.Count);
+        }
+        catch (Exception e)
+        {
+            // The leases run out on their own; releasing only spares the wait.
+            DeliveryLog.LoopFailed(_logger, e, TimeSpan.Zero);
+        }
     }
 
-    private async Task ProcessAsync(ClaimedNotification notification, CancellationToken stoppingToken)
+    private async Task ProcessAsync(ClaimedNotification notification, CancellationToken abortToken)
     {
+        if (notification.LeaseToken is { } token)
+        {
+            _held[notification.Id] = token;
+        }
         try
         {
             var number = notification.AttemptCount + 1;
-            var result = await _sender.SendAsync(notification, number, stoppingToken).ConfigureAwait(false);
+            var result = await _sender.SendAsync(notification, number, abortToken).ConfigureAwait(false);
             var outcome = Decide(notification, number, result);
             var recorded = await _store.RecordScheduledAttemptAsync(outcome, CancellationToken.None).ConfigureAwait(false);
+            _held.TryRemove(notification.Id, out _);
             if (!recorded)
             {
                 DeliveryLog.LeaseLost(_logger, notification.Id);
@@ -122,10 +162,9 @@ public sealed class DeliveryWorker : BackgroundService
                 DeliveryLog.Attempted(_logger, notification.Id, notification.EventId, number, result.Succeeded ? "succeeded" : result.Error ?? "failed");
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (abortToken.IsCancellationRequested)
         {
-            // Shutting down mid-attempt: nothing is recorded and the lease runs out, so the
-            // notification is tried again by whichever node is running then.
+            // Cut off by shutdown: nothing is recorded and the claim is released with the others.
         }
         catch (Exception e)
         {
@@ -156,6 +195,7 @@ public sealed class DeliveryWorker : BackgroundService
     public override void Dispose()
     {
         _slots.Dispose();
+        _abort.Dispose();
         base.Dispose();
     }
 }
