@@ -147,6 +147,11 @@ public sealed class DeliveryWorker : BackgroundService
             var number = notification.AttemptCount + 1;
             var result = await _sender.SendAsync(notification, number, abortToken).ConfigureAwait(false);
             var outcome = Decide(notification, number, result);
+            if (result.StatusCode == 410)
+            {
+                // Standard Webhooks: 410 Gone means the receiver wants no more; what is pending waits for a re-enable.
+                await _store.DisableEndpointAsync(notification.EndpointId, "the endpoint answered 410 Gone", _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            }
             var recorded = await _store.RecordScheduledAttemptAsync(outcome, CancellationToken.None).ConfigureAwait(false);
             _held.TryRemove(notification.Id, out _);
             if (!recorded)
@@ -186,7 +191,14 @@ public sealed class DeliveryWorker : BackgroundService
             return new AttemptOutcome(attempt, NotificationStatuses.Succeeded, null, false, notification.LeaseToken);
         }
         var failures = notification.Failures + 1;
-        var next = RetrySchedule.Next(notification.Retry, notification.CreatedAt, failures, _time.GetUtcNow(), Random.Shared.NextDouble());
+        var now = _time.GetUtcNow();
+        var next = RetrySchedule.Next(notification.Retry, notification.CreatedAt, failures, now, Random.Shared.NextDouble());
+        if (next is { } scheduled && result.StatusCode is 429 or 503 && result.RetryAfter is { } asked)
+        {
+            // The receiver may slow Herald down, within [scheduled delay, 2 x scheduled delay].
+            var delay = scheduled - now;
+            next = now + TimeSpan.FromTicks(Math.Clamp(asked.Ticks, delay.Ticks, 2 * delay.Ticks));
+        }
         return next is null
             ? new AttemptOutcome(attempt, NotificationStatuses.Dead, null, true, notification.LeaseToken)
             : new AttemptOutcome(attempt, NotificationStatuses.Pending, next, true, notification.LeaseToken);

@@ -40,6 +40,9 @@ public interface IHeraldStore
     /// <summary>Saves an endpoint's settings; false when it does not exist (or was deleted).</summary>
     Task<bool> UpdateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
 
+    /// <summary>Disables an endpoint on the receiver's word (410 Gone), saying why and when.</summary>
+    Task DisableEndpointAsync(string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Deletes an endpoint: it receives nothing more and its pending notifications die; its history
     /// stays readable.

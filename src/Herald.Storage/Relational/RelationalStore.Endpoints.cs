@@ -101,6 +101,15 @@ public abstract partial class RelationalStore
         return changed == 1;
     }
 
+    public async Task DisableEndpointAsync(string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "UPDATE endpoints SET enabled = @enabled, disabled_reason = @reason, disabled_at = @now, updated_at = @now WHERE id = @endpointId AND enabled = @wasEnabled",
+            new { endpointId, reason, now = Time.Ms(now), enabled = false, wasEnabled = true }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+    }
+
     public async Task<bool> DeleteEndpointAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using var scope = await BeginWriteAsync(cancellationToken);

@@ -24,6 +24,9 @@ public sealed class TestReceiver : IAsyncDisposable
 
     public string Url { get; private set; } = "";
 
+    /// <summary>A Retry-After value to answer with, when set.</summary>
+    public string? RetryAfter { get; set; }
+
     public static async Task<TestReceiver> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -42,6 +45,10 @@ public sealed class TestReceiver : IAsyncDisposable
                 await hold.Task.WaitAsync(http.RequestAborted);
             }
             http.Response.StatusCode = receiver.Status;
+            if (receiver.RetryAfter is { } retryAfter)
+            {
+                http.Response.Headers.RetryAfter = retryAfter;
+            }
             await http.Response.WriteAsync($"answer {receiver.Status}");
         });
         await app.StartAsync();

@@ -1,0 +1,59 @@
+using System.Globalization;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.Delivery;
+
+/// <summary>The receiver steers: Retry-After slows retries within bounds; 410 Gone disables the endpoint.</summary>
+public sealed class ReceiverSteeringTests : HeraldWithReceiver
+{
+    private static TimeSpan Delay(System.Text.Json.Nodes.JsonObject n) =>
+        DateTimeOffset.Parse(n.Str("next_attempt_at"), CultureInfo.InvariantCulture) - DateTimeOffset.Parse(n.Str("last_attempt_at"), CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task RetryAfterOn429_IsHonouredUpToTwiceTheScheduledDelay()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 429;
+        Receiver.RetryAfter = "600";
+        var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        var n = await RetryTests.WaitForAttemptsAsync(merchant, order.Str("id"), "PAYMENT_ORDER.OPENED", 1);
+        // Scheduled: 5 s ± 20 %; asked: 600 s; granted: twice the scheduled delay.
+        Assert.InRange(Delay(n).TotalSeconds, 8, 12);
+    }
+
+    [Fact]
+    public async Task ShortRetryAfterOn503_NeverBringsARetryForward()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "transaction");
+        Receiver.Status = 503;
+        Receiver.RetryAfter = "1";
+        var id = await merchant.NewTransactionAsync();
+        var n = await RetryTests.WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 1);
+        Assert.Equal(TimeSpan.FromHours(1), Delay(n));
+    }
+
+    [Fact]
+    public async Task Gone_DisablesTheEndpoint_WithReasonAndTime_AndLaterChangesWait()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 410;
+        var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        await RetryTests.WaitForAttemptsAsync(merchant, order.Str("id"), "PAYMENT_ORDER.OPENED", 1);
+        var ep = await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}");
+        Assert.False(ep["enabled"]!.GetValue<bool>());
+        Assert.Contains("410", ep.Str("disabled_reason"), StringComparison.Ordinal);
+        Assert.NotNull(ep["disabled_at"]!.GetValue<string>());
+
+        await merchant.MoveAsync("payment_orders", order.Str("id"), "CLOSED");
+        Herald.Clock.Advance(TimeSpan.FromHours(1));
+        await Task.Delay(500);
+        Assert.Single(Receiver.Received);
+
+        Receiver.Status = 200;
+        await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/resume", new { }, 200);
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () => Receiver.Received.Count >= 3);
+    }
+}
