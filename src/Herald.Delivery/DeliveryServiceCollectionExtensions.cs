@@ -27,6 +27,9 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<WebhookSender>();
         services.TryAddSingleton<ChangeRecorder>();
         services.TryAddSingleton<ResendQueue>();
+        services.AddMetrics();
+        services.TryAddSingleton<DeliveryMetrics>();
+        services.AddHostedService<QueueSampler>();
         services.AddHostedService(sp => sp.GetRequiredService<ResendQueue>());
         services.AddHostedService<DeliveryWorker>();
         return services;

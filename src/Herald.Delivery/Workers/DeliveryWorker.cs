@@ -28,8 +28,11 @@ public sealed class DeliveryWorker : BackgroundService
     // Claims this node holds and has not recorded an outcome for: released on shutdown.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _held = new(StringComparer.Ordinal);
 
-    public DeliveryWorker(IHeraldStore store, WebhookSender sender, DeliverySignal signal, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliveryWorker> logger)
+    private readonly DeliveryMetrics _metrics;
+
+    public DeliveryWorker(IHeraldStore store, WebhookSender sender, DeliverySignal signal, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliveryWorker> logger, DeliveryMetrics metrics)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
         _sender = sender;
@@ -154,6 +157,18 @@ public sealed class DeliveryWorker : BackgroundService
             }
             var recorded = await _store.RecordScheduledAttemptAsync(outcome, CancellationToken.None).ConfigureAwait(false);
             _held.TryRemove(notification.Id, out _);
+            if (recorded)
+            {
+                _metrics.Attempted(result.Succeeded, AttemptTriggers.Schedule);
+                if (result.Succeeded)
+                {
+                    _metrics.Delivered(_time.GetUtcNow() - notification.CreatedAt);
+                }
+                else if (outcome.Status == NotificationStatuses.Dead)
+                {
+                    _metrics.Dead();
+                }
+            }
             if (!recorded)
             {
                 DeliveryLog.LeaseLost(_logger, notification.Id);

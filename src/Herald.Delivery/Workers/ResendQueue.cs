@@ -23,8 +23,11 @@ public sealed class ResendQueue : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<ResendQueue> _logger;
 
-    public ResendQueue(IHeraldStore store, WebhookSender sender, TimeProvider time, ILogger<ResendQueue> logger)
+    private readonly DeliveryMetrics _metrics;
+
+    public ResendQueue(IHeraldStore store, WebhookSender sender, TimeProvider time, ILogger<ResendQueue> logger, DeliveryMetrics metrics)
     {
+        _metrics = metrics;
         _store = store;
         _sender = sender;
         _time = time;
@@ -72,6 +75,7 @@ public sealed class ResendQueue : BackgroundService
                 Ids.HeraldId.New(Ids.HeraldId.Attempt, _time), notification.Id, number, AttemptTriggers.Manual,
                 result.StartedAt, result.DurationMs, result.StatusCode, result.Succeeded, result.Error, result.ResponseExcerpt);
             await _store.RecordManualAttemptAsync(attempt, CancellationToken.None).ConfigureAwait(false);
+            _metrics.Attempted(result.Succeeded, AttemptTriggers.Manual);
             DeliveryLog.Resent(_logger, notification.Id, result.Succeeded ? "succeeded" : result.Error ?? "failed");
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

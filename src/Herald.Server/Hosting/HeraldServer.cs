@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 
 namespace Herald.Server.Hosting;
 
@@ -84,6 +85,9 @@ public static class HeraldServer
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddHeraldRateLimiting(options);
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(Delivery.Workers.DeliveryMetrics.MeterName)
+            .AddPrometheusExporter());
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Herald API";
@@ -98,6 +102,7 @@ public static class HeraldServer
         app.UseRateLimiter();
         app.UseMiddleware<Caller.Middleware>();
         app.MapOpenApi();
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOperations();
         app.MapMerchants();
         app.MapApiKeys();

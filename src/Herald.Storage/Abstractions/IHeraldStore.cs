@@ -113,6 +113,9 @@ public interface IHeraldStore
     /// </summary>
     Task RecordManualAttemptAsync(Attempt attempt, CancellationToken cancellationToken = default);
 
+    /// <summary>How many notifications are pending, and when the oldest of them was recorded.</summary>
+    Task<(long Pending, DateTimeOffset? OldestCreatedAt)> QueueStatsAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Gives claimed notifications back so that they are due at once (graceful shutdown).</summary>
     Task ReleaseAsync(IReadOnlyCollection<(string Id, string LeaseToken)> claims, DateTimeOffset now, CancellationToken cancellationToken = default);
 }

@@ -35,6 +35,14 @@ public abstract partial class RelationalStore
         return row?.ToModel();
     }
 
+    public async Task<(long Pending, DateTimeOffset? OldestCreatedAt)> QueueStatsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleAsync<QueueStatsRow>(Read(
+            "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM notifications WHERE status = 'pending'", null, cancellationToken));
+        return (row.pending, Time.At(row.oldest));
+    }
+
     public async Task<IReadOnlyList<Attempt>> ListAttemptsAsync(string notificationId, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);

@@ -85,6 +85,12 @@ internal sealed class EndpointRow
     };
 }
 
+internal sealed class QueueStatsRow
+{
+    public long pending { get; set; }
+    public long? oldest { get; set; }
+}
+
 internal sealed class MerchantRow
 {
     public string id { get; set; } = "";

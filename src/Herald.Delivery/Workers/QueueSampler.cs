@@ -1,0 +1,34 @@
+using Herald.Storage.Abstractions;
+using Microsoft.Extensions.Hosting;
+
+namespace Herald.Delivery.Workers;
+
+/// <summary>Samples the queue's depth and oldest age for the metrics every few seconds.</summary>
+internal sealed class QueueSampler(IHeraldStore store, DeliveryMetrics metrics, TimeProvider time) : BackgroundService
+{
+    private static readonly TimeSpan Every = TimeSpan.FromSeconds(5);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var (pending, oldest) = await store.QueueStatsAsync(stoppingToken).ConfigureAwait(false);
+                metrics.Queue(pending, oldest is { } o ? time.GetUtcNow() - o : TimeSpan.Zero);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A missed sample only leaves the previous figures in place.
+            }
+            try
+            {
+                await Task.Delay(Every, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using System.Net;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.Operations;
+
+public sealed class MetricsAndHealthTests : HeraldWithReceiver
+{
+    [Fact]
+    public async Task Metrics_CountAttemptsByOutcome_InPrometheusFormat()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 500;
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        await Receiver.WaitForAsync(1);
+        Receiver.Status = 200;
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(6), async () => Receiver.Received.Count >= 2);
+
+        string text = "";
+        await HeraldHost.EventuallyAsync(async () =>
+        {
+            text = await Herald.Client.GetStringAsync("/metrics");
+            return text.Contains("outcome=\"succeeded\"", StringComparison.Ordinal) && text.Contains("outcome=\"failed\"", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(20));
+        Assert.Contains("herald_attempts_total", text, StringComparison.Ordinal);
+        Assert.Contains("herald_delivery_latency_seconds_bucket", text, StringComparison.Ordinal);
+        Assert.Contains("herald_queue_depth", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HealthAndReadiness_Answer()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await Herald.Client.GetAsync("/healthz")).StatusCode);
+        var ready = await Herald.Client.GetJsonAsync("/readyz");
+        Assert.Equal("ready", ready.Str("status"));
+    }
+}
