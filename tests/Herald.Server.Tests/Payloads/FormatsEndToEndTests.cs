@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Herald.Core.Tests.Payloads;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Signing;
 
