@@ -48,6 +48,13 @@ public sealed class DeliveryOptions
     /// </summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Finished notifications and their attempts older than this many days are purged; 0 keeps them.</summary>
+    [Range(0, 36_500)]
+    public int RetentionDays { get; set; } = 30;
+
+    /// <summary>How often the purge runs.</summary>
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>How much of each response is kept with its attempt.</summary>
     [Range(0, 65_536)]
     public int ResponseExcerptBytes { get; set; } = 4096;

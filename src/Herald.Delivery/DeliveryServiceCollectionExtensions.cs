@@ -30,6 +30,7 @@ public static class DeliveryServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<DeliveryMetrics>();
         services.AddHostedService<QueueSampler>();
+        services.AddHostedService<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<ResendQueue>());
         services.AddHostedService<DeliveryWorker>();
         return services;

@@ -46,7 +46,12 @@ internal static class ServeCommand
         {
             Description = "A private network (CIDR) endpoints may be in, e.g. 10.20.0.0/16 (repeatable).",
         };
-        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, proxies, allow };
+        var retention = new Option<int>("--retention-days")
+        {
+            Description = "Purge finished notifications and their attempts after this many days (0 keeps them).",
+            DefaultValueFactory = _ => 30,
+        };
+        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, proxies, allow, retention };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new HeraldServerOptions
@@ -56,6 +61,7 @@ internal static class ServeCommand
                 Development = parse.GetValue(dev),
                 PostgresConnectionString = parse.GetValue(postgres),
                 Lease = TimeSpan.FromSeconds(parse.GetValue(lease)),
+                RetentionDays = parse.GetValue(retention),
                 AdminKey = Environment.GetEnvironmentVariable("HERALD_ADMIN_KEY"),
             };
             WebApplication app;

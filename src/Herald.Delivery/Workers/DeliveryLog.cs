@@ -26,6 +26,9 @@ internal static partial class DeliveryLog
     [LoggerMessage(2007, LogLevel.Information, "Shutdown: released {Count} claimed notifications for other nodes")]
     public static partial void Released(ILogger logger, int count);
 
+    [LoggerMessage(2008, LogLevel.Information, "Retention: purged {Count} notifications older than {Days} days")]
+    public static partial void Purged(ILogger logger, int count, int days);
+
     [LoggerMessage(2006, LogLevel.Information, "Manual resend of notification {NotificationId}: {Outcome}")]
     public static partial void Resent(ILogger logger, string notificationId, string outcome);
 }

@@ -27,5 +27,17 @@ internal static class MerchantsApi
         .Accepts<CreateMerchantRequest>("application/json")
         .Produces<MerchantResponse>(StatusCodes.Status201Created)
         .WithTags("Merchants").WithSummary("Create a merchant (admin); its API key is shown once.");
+
+        app.MapDelete("/v1/merchants/{id}/data", async (string id, HttpContext http, IHeraldStore store) =>
+        {
+            Caller.RequireAdmin(http);
+            if (!await store.EraseMerchantDataAsync(id, http.RequestAborted))
+            {
+                throw Herald.Errors.HeraldException.NotFound($"merchant {id}");
+            }
+            return Results.NoContent();
+        })
+        .Produces(StatusCodes.Status204NoContent)
+        .WithTags("Merchants").WithSummary("Erase a merchant's entities, events, notifications and attempts (admin); the merchant, keys and endpoints stay.");
     }
 }

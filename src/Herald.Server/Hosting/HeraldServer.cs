@@ -70,6 +70,7 @@ public static class HeraldServer
         {
             d.Development = options.Development;
             d.WorkersEnabled = options.Workers;
+            d.RetentionDays = options.RetentionDays;
             foreach (var network in options.AllowedNetworks)
             {
                 d.AllowedNetworks.Add(network);

@@ -60,6 +60,9 @@ public sealed class HeraldServerOptions
     /// <summary>How many requests a key may make at once above its rate.</summary>
     public int RateLimitBurst { get; set; } = 400;
 
+    /// <summary>Days after which finished notifications are purged; 0 keeps them.</summary>
+    public int RetentionDays { get; set; } = 30;
+
     /// <summary>Poll interval of the delivery workers.</summary>
     public TimeSpan? PollInterval { get; set; }
 }

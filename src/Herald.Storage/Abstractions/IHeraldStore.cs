@@ -116,6 +116,18 @@ public interface IHeraldStore
     /// <summary>How many notifications are pending, and when the oldest of them was recorded.</summary>
     Task<(long Pending, DateTimeOffset? OldestCreatedAt)> QueueStatsAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Deletes up to <paramref name="batch"/> finished (succeeded or dead) notifications recorded
+    /// before <paramref name="cutoff"/>, with their attempts; returns how many went.
+    /// </summary>
+    Task<int> PurgeAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Erases everything a merchant's entities carried: entities, events, notifications and
+    /// attempts, idempotency keys. The merchant, its keys and endpoints stay. False for an unknown merchant.
+    /// </summary>
+    Task<bool> EraseMerchantDataAsync(string merchantId, CancellationToken cancellationToken = default);
+
     /// <summary>Gives claimed notifications back so that they are due at once (graceful shutdown).</summary>
     Task ReleaseAsync(IReadOnlyCollection<(string Id, string LeaseToken)> claims, DateTimeOffset now, CancellationToken cancellationToken = default);
 }

@@ -146,6 +146,24 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EraseMerchantData_IsAdminOnly_AndErasesThatMerchantsPayloads()
+    {
+        using var admin = _herald.As(HeraldHost.AdminKey);
+        var created = await admin.PostJsonAsync("/v1/merchants", new { name = "Leaving" });
+        using var leaving = _herald.As(created.Str("api_key"));
+        var id = await leaving.NewTransactionAsync();
+        var kept = await _merchant.NewTransactionAsync();
+
+        await ExpectErrorAsync(await _merchant.DeleteAsync($"/v1/merchants/{created.Str("id")}/data"), 403, "admin key");
+        await ExpectErrorAsync(await admin.DeleteAsync("/v1/merchants/mer_nobody/data"), 404, "not found");
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/v1/merchants/{created.Str("id")}/data")).StatusCode);
+
+        await ExpectErrorAsync(await leaving.GetAsync($"/v1/transactions/{id}"), 404, "not found");
+        Assert.Empty((await leaving.GetJsonAsync("/v1/events"))["data"]!.AsArray());
+        Assert.Equal("INIT", (await _merchant.GetJsonAsync($"/v1/transactions/{kept}")).Str("status"));
+    }
+
+    [Fact]
     public async Task UnknownRoute_Is404InSeedShape()
     {
         var body = await ExpectErrorAsync(await _merchant.GetAsync("/v1/nothing-here"), 404, "Not found");

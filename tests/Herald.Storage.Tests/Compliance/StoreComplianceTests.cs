@@ -323,6 +323,52 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Purge_RemovesOnlyOldFinishedNotifications_InBatches()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        for (var i = 0; i < 3; i++)
+        {
+            await Store.CommitChangeAsync(Change(m, $"old{i}", 1, "OPENED", ep.Id, T0));
+        }
+        await Store.CommitChangeAsync(Change(m, "pending-old", 1, "OPENED", ep.Id, T0));
+        foreach (var claimed in (await Store.ClaimDueAsync(T0, Lease, 3)))
+        {
+            await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(claimed, true, AttemptTriggers.Schedule, T0), NotificationStatuses.Succeeded, null, false, claimed.LeaseToken));
+        }
+        await Store.CommitChangeAsync(Change(m, "recent", 1, "OPENED", ep.Id, T0 + TimeSpan.FromDays(40)));
+
+        var cutoff = T0 + TimeSpan.FromDays(10);
+        Assert.Equal(2, await Store.PurgeAsync(cutoff, 2));
+        Assert.Equal(1, await Store.PurgeAsync(cutoff, 2));
+        Assert.Equal(0, await Store.PurgeAsync(cutoff, 2));
+        var left = (await Store.ListNotificationsAsync(m, new NotificationQuery())).Data;
+        // The pending one is never purged, whatever its age; the recent one is kept.
+        Assert.Equal(2, left.Count);
+        Assert.All(left, n => Assert.Equal(NotificationStatuses.Pending, n.Status));
+    }
+
+    [Fact]
+    public async Task EraseMerchantData_RemovesTheMerchantsEntitiesEventsAndNotifications_OnlyTheirs()
+    {
+        var a = await MerchantAsync("A");
+        var b = await MerchantAsync("B");
+        var epA = await EndpointAsync(a);
+        var epB = await EndpointAsync(b);
+        await Store.CommitChangeAsync(Change(a, "a1", 1, "OPENED", epA.Id, T0));
+        await Store.CommitChangeAsync(Change(b, "b1", 1, "OPENED", epB.Id, T0));
+
+        Assert.True(await Store.EraseMerchantDataAsync(a));
+        Assert.False(await Store.EraseMerchantDataAsync("mer_nobody"));
+        Assert.Null(await Store.GetEntityAsync(a, EntityKind.PaymentOrder, "a1"));
+        Assert.Empty((await Store.ListEventsAsync(a, null, 10, null)).Data);
+        Assert.Empty((await Store.ListNotificationsAsync(a, new NotificationQuery())).Data);
+        Assert.NotNull(await Store.GetEndpointAsync(a, epA.Id));
+        Assert.NotNull(await Store.GetEntityAsync(b, EntityKind.PaymentOrder, "b1"));
+        Assert.Single((await Store.ListNotificationsAsync(b, new NotificationQuery())).Data);
+    }
+
+    [Fact]
     public async Task Migrate_AgainOnAMigratedDatabase_AppliesNothing()
     {
         Assert.Empty(await Store.MigrateAsync());
