@@ -7,6 +7,14 @@ namespace Herald.Delivery.Workers;
 public sealed class DeliverySignal
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private volatile bool _workersRunning;
+
+    /// <summary>Whether this node's delivery loop is running (for readiness).</summary>
+    public bool WorkersRunning
+    {
+        get => _workersRunning;
+        internal set => _workersRunning = value;
+    }
 
     public void Notify()
     {

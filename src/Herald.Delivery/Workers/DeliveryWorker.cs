@@ -50,6 +50,7 @@ public sealed class DeliveryWorker : BackgroundService
             return;
         }
         DeliveryLog.Started(_logger, _options.BatchSize, _options.MaxConcurrency);
+        _signal.WorkersRunning = true;
         var inFlight = new HashSet<Task>();
         var failureDelay = TimeSpan.FromSeconds(1);
         while (!stoppingToken.IsCancellationRequested)
@@ -102,6 +103,7 @@ public sealed class DeliveryWorker : BackgroundService
                 failureDelay = TimeSpan.FromTicks(Math.Min(failureDelay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
         }
+        _signal.WorkersRunning = false;
         await DrainAsync(inFlight).ConfigureAwait(false);
     }
 

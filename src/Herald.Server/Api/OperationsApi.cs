@@ -1,4 +1,7 @@
+using Herald.Delivery;
+using Herald.Delivery.Workers;
 using Herald.Storage.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -12,10 +15,18 @@ internal static class OperationsApi
         app.MapGet("/healthz", () => JsonResults.Ok(new HealthResponse("ok")))
             .WithTags("Operations").WithSummary("The process is up.");
 
-        app.MapGet("/readyz", async (IHeraldStore store, HttpContext http) =>
-            await store.PingAsync(http.RequestAborted)
-                ? JsonResults.Ok(new HealthResponse("ready"))
-                : Results.Json(new HealthResponse("database unreachable"), statusCode: StatusCodes.Status503ServiceUnavailable))
-            .WithTags("Operations").WithSummary("The database answers.");
+        app.MapGet("/readyz", async (IHeraldStore store, DeliverySignal workers, IOptions<DeliveryOptions> delivery, HttpContext http) =>
+        {
+            if (!await store.PingAsync(http.RequestAborted))
+            {
+                return Results.Json(new HealthResponse("database unreachable"), statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+            if (delivery.Value.WorkersEnabled && !workers.WorkersRunning)
+            {
+                return Results.Json(new HealthResponse("delivery workers not running"), statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+            return JsonResults.Ok(new HealthResponse("ready"));
+        })
+        .WithTags("Operations").WithSummary("The database answers and the delivery workers run.");
     }
 }

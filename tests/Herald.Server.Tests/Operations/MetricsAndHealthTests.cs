@@ -31,7 +31,8 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
     public async Task HealthAndReadiness_Answer()
     {
         Assert.Equal(HttpStatusCode.OK, (await Herald.Client.GetAsync("/healthz")).StatusCode);
-        var ready = await Herald.Client.GetJsonAsync("/readyz");
-        Assert.Equal("ready", ready.Str("status"));
+        // Ready once the database answers and the delivery loop has started.
+        await HeraldHost.EventuallyAsync(async () => (await Herald.Client.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK);
+        Assert.Equal("ready", (await Herald.Client.GetJsonAsync("/readyz")).Str("status"));
     }
 }

@@ -75,6 +75,7 @@ public sealed class PostgresNodesTests
         await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync($"entity_id={id}"))[0]!["attempt_count"]!.GetValue<int>() == 1);
 
         await db.SetReachableAsync(false);
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await herald.Client.GetAsync("/readyz")).StatusCode);
         receiver.Status = 200;
         herald.Clock.Advance(TimeSpan.FromHours(1));
         await Task.Delay(1500);
