@@ -16,7 +16,6 @@ public static class HeraldId
     public const string Notification = "ntf";
     public const string Attempt = "att";
     public const string CheckoutPreference = "pref";
-    public const string PointIntegration = "pint";
 
     private const string Alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
     private const int TimeChars = 10;

@@ -65,8 +65,6 @@ public sealed record TransitionRequest(string To, JsonObject? Data = null);
 
 public sealed record RotateSecretRequest(int? GraceSeconds = null);
 
-public sealed record RecoverRequest(DateTimeOffset Since);
-
 /// <summary>Seed 003's address block.</summary>
 public sealed record SeedAddress(
     string? Street = null,

@@ -17,7 +17,7 @@ public sealed class ReceiverSteeringTests : HeraldWithReceiver
         Receiver.Status = 429;
         Receiver.RetryAfter = "600";
         var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
-        var n = await RetryTests.WaitForAttemptsAsync(merchant, order.Str("id"), "PAYMENT_ORDER.OPENED", 1);
+        var n = await merchant.WaitForAttemptsAsync(order.Str("id"), "PAYMENT_ORDER.OPENED", 1);
         // Scheduled: 5 s ± 20 %; asked: 600 s; granted: twice the scheduled delay.
         Assert.InRange(Delay(n).TotalSeconds, 8, 12);
     }
@@ -30,7 +30,7 @@ public sealed class ReceiverSteeringTests : HeraldWithReceiver
         Receiver.Status = 503;
         Receiver.RetryAfter = "1";
         var id = await merchant.NewTransactionAsync();
-        var n = await RetryTests.WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 1);
+        var n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
         Assert.Equal(TimeSpan.FromHours(1), Delay(n));
     }
 
@@ -41,7 +41,7 @@ public sealed class ReceiverSteeringTests : HeraldWithReceiver
         var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
         Receiver.Status = 410;
         var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
-        await RetryTests.WaitForAttemptsAsync(merchant, order.Str("id"), "PAYMENT_ORDER.OPENED", 1);
+        await merchant.WaitForAttemptsAsync(order.Str("id"), "PAYMENT_ORDER.OPENED", 1);
         var ep = await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}");
         Assert.False(ep["enabled"]!.GetValue<bool>());
         Assert.Contains("410", ep.Str("disabled_reason"), StringComparison.Ordinal);

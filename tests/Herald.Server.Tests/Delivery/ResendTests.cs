@@ -11,7 +11,7 @@ public sealed class ResendTests : HeraldWithReceiver
         await merchant.AddEndpointAsync(Receiver.Url, "transaction");
         var id = await merchant.NewTransactionAsync();
         var first = await Receiver.WaitForAsync(1);
-        var n = await RetryTests.WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 1);
+        var n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
         Assert.Equal("succeeded", n.Str("status"));
 
         Herald.Clock.Advance(TimeSpan.FromMinutes(10));
@@ -24,7 +24,7 @@ public sealed class ResendTests : HeraldWithReceiver
         // Signed afresh: a new timestamp, so a new signature.
         Assert.NotEqual(first.Headers["webhook-timestamp"], again.Headers["webhook-timestamp"]);
 
-        n = await RetryTests.WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 2);
+        n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 2);
         var attempts = n["attempts"]!.AsArray();
         Assert.Equal("schedule", attempts[0]!.Str("trigger"));
         Assert.Equal("manual", attempts[1]!.Str("trigger"));

@@ -13,7 +13,7 @@ public sealed class RetryTests : HeraldWithReceiver
         var id = await merchant.NewTransactionAsync();
 
         var first = await Receiver.WaitForAsync(1);
-        var n = await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 1);
+        var n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
         Assert.Equal("pending", n.Str("status"));
         Assert.Equal(500, n["attempts"]![0]!["status_code"]!.GetValue<int>());
         // Seed 003: resend every hour.
@@ -30,7 +30,7 @@ public sealed class RetryTests : HeraldWithReceiver
         Assert.Equal(first.Headers["webhook-id"], second.Headers["webhook-id"]);
         Assert.Equal("2", second.Headers["webhook-attempt"]);
 
-        n = await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 2);
+        n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 2);
         Assert.Equal("succeeded", n.Str("status"));
         Assert.All(n["attempts"]!.AsArray(), a => Assert.Equal("schedule", a!.Str("trigger")));
     }
@@ -43,13 +43,13 @@ public sealed class RetryTests : HeraldWithReceiver
         Receiver.Status = 503;
         var id = await merchant.NewTransactionAsync();
         await Receiver.WaitForAsync(1);
-        var n = await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 1);
+        var n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
         var next = DateTimeOffset.Parse(n.Str("next_attempt_at"), System.Globalization.CultureInfo.InvariantCulture) - HeraldHost.Start;
         Assert.InRange(next.TotalSeconds, 4, 6);
 
         Receiver.Status = 200;
         await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(6), async () => Receiver.Received.Count >= 2);
-        n = await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 2);
+        n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 2);
         Assert.Equal("succeeded", n.Str("status"));
     }
 
@@ -62,7 +62,7 @@ public sealed class RetryTests : HeraldWithReceiver
         var id = await merchant.NewTransactionAsync();
         await Receiver.WaitForAsync(1);
 
-        var n = await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 1);
+        var n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
         Assert.Equal("pending", n.Str("status"));
         var attempt = n["attempts"]![0]!;
         Assert.Equal(201, attempt["status_code"]!.GetValue<int>());
@@ -72,7 +72,7 @@ public sealed class RetryTests : HeraldWithReceiver
 
         Receiver.Status = 200;
         await Herald.AdvanceUntilAsync(TimeSpan.FromHours(1), async () => Receiver.Received.Count >= 2);
-        n = await WaitForAttemptsAsync(merchant, id, "TRANSACTION.INIT", 2);
+        n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 2);
         Assert.Equal("succeeded", n.Str("status"));
     }
 
@@ -85,13 +85,13 @@ public sealed class RetryTests : HeraldWithReceiver
         var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
         var id = order.Str("id");
         await Receiver.WaitForAsync(1);
-        var n = await WaitForAttemptsAsync(merchant, id, "PAYMENT_ORDER.OPENED", 1);
+        var n = await merchant.WaitForAttemptsAsync(id, "PAYMENT_ORDER.OPENED", 1);
         Assert.Equal("pending", n.Str("status"));
         Assert.Contains("redirects are not followed", n["attempts"]![0]!.Str("error"), StringComparison.Ordinal);
 
         Receiver.Status = 204;
         await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(6), async () => Receiver.Received.Count >= 2);
-        n = await WaitForAttemptsAsync(merchant, id, "PAYMENT_ORDER.OPENED", 2);
+        n = await merchant.WaitForAttemptsAsync(id, "PAYMENT_ORDER.OPENED", 2);
         Assert.Equal("succeeded", n.Str("status"));
     }
 
@@ -118,17 +118,5 @@ public sealed class RetryTests : HeraldWithReceiver
         Herald.Clock.Advance(TimeSpan.FromHours(5));
         await Task.Delay(300);
         Assert.Equal(received, Receiver.Received.Count);
-    }
-
-    internal static async Task<System.Text.Json.Nodes.JsonObject> WaitForAttemptsAsync(HttpClient merchant, string entityId, string eventType, int attempts)
-    {
-        System.Text.Json.Nodes.JsonObject n = null!;
-        await HeraldHost.EventuallyAsync(async () =>
-        {
-            n = await merchant.NotificationOfAsync(entityId, eventType);
-            // The row is read before its attempts, so its count is the one to wait on.
-            return n["attempt_count"]!.GetValue<int>() >= attempts;
-        });
-        return n;
     }
 }

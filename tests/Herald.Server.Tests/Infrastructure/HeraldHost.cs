@@ -178,5 +178,4 @@ public static class HttpJson
 
     public static string Str(this JsonNode? node, string key) => node![key]!.GetValue<string>();
 
-    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web);
 }

@@ -95,4 +95,17 @@ public static class Merchant
         Assert.Single(list);
         return await merchant.NotificationAsync(list[0]!.Str("id"));
     }
+
+    /// <summary>Waits (real time, bounded) until the notification has recorded at least <paramref name="attempts"/> attempts.</summary>
+    public static async Task<JsonObject> WaitForAttemptsAsync(this HttpClient merchant, string entityId, string eventType, int attempts)
+    {
+        JsonObject n = null!;
+        await HeraldHost.EventuallyAsync(async () =>
+        {
+            n = await merchant.NotificationOfAsync(entityId, eventType);
+            // The row is read before its attempts, so its count is the one to wait on.
+            return n["attempt_count"]!.GetValue<int>() >= attempts;
+        });
+        return n;
+    }
 }
