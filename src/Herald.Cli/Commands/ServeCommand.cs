@@ -51,19 +51,47 @@ internal static class ServeCommand
             Description = "Purge finished notifications and their attempts after this many days (0 keeps them).",
             DefaultValueFactory = _ => 30,
         };
-        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, proxies, allow, retention };
+        var rateLimit = new Option<int>("--rate-limit")
+        {
+            Description = "API requests per second each key may make (bursts up to twice that); 0 turns the limit off.",
+            DefaultValueFactory = _ => new HeraldServerOptions().RateLimitPerSecond,
+        };
+        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, proxies, allow, retention, rateLimit };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(rateLimit) < 0)
+            {
+                result.AddError("--rate-limit must be 0 (off) or a positive number of requests per second.");
+            }
+        });
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new HeraldServerOptions
             {
-                Urls = parse.GetValue(urls)!,
+                // With a certificate and no address of its own choosing, Herald listens on HTTPS only.
+                Urls = parse.GetValue(cert) is { Length: > 0 } && parse.GetValue(urls) == HeraldServerOptions.DefaultUrls
+                    ? HeraldServerOptions.DefaultHttpsUrls
+                    : parse.GetValue(urls)!,
                 DataDirectory = parse.GetValue(data)!,
                 Development = parse.GetValue(dev),
                 PostgresConnectionString = parse.GetValue(postgres),
                 Lease = TimeSpan.FromSeconds(parse.GetValue(lease)),
                 RetentionDays = parse.GetValue(retention),
                 AdminKey = Environment.GetEnvironmentVariable("HERALD_ADMIN_KEY"),
+                HttpsCertificatePath = parse.GetValue(cert),
+                HttpsKeyPath = parse.GetValue(key),
+                HttpsCertificatePassword = Environment.GetEnvironmentVariable("HERALD_HTTPS_CERT_PASSWORD"),
+                RateLimitPerSecond = parse.GetValue(rateLimit),
+                RateLimitBurst = 2 * parse.GetValue(rateLimit),
             };
+            foreach (var proxy in parse.GetValue(proxies) ?? [])
+            {
+                options.TrustedProxies.Add(proxy);
+            }
+            foreach (var network in parse.GetValue(allow) ?? [])
+            {
+                options.AllowedNetworks.Add(network);
+            }
             WebApplication app;
             try
             {

@@ -20,7 +20,7 @@ internal static class ApiRateLimiting
         {
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
-                if (!http.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+                if (options.RateLimitPerSecond == 0 || !http.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
                 {
                     return RateLimitPartition.GetNoLimiter("operations");
                 }

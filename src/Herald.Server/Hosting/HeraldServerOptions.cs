@@ -4,6 +4,7 @@ namespace Herald.Server.Hosting;
 public sealed class HeraldServerOptions
 {
     public const string DefaultUrls = "http://127.0.0.1:5080";
+    public const string DefaultHttpsUrls = "https://127.0.0.1:5443";
     public const int MaxRequestBodyBytes = 256 * 1024;
 
     /// <summary>Where Kestrel listens.</summary>
@@ -54,7 +55,7 @@ public sealed class HeraldServerOptions
     /// <summary>How long a claim holds a notification (default 90 s).</summary>
     public TimeSpan? Lease { get; set; }
 
-    /// <summary>API requests each key (or, without one, each client address) may make per second.</summary>
+    /// <summary>API requests each key (or, without one, each client address) may make per second; 0 turns the limit off.</summary>
     public int RateLimitPerSecond { get; set; } = 200;
 
     /// <summary>How many requests a key may make at once above its rate.</summary>
