@@ -73,6 +73,19 @@ public sealed class DeliveryOptions
     /// </summary>
     public Func<string, CancellationToken, Task<System.Net.IPAddress[]>>? HostResolver { get; set; }
 
+    /// <summary>
+    /// After this many consecutive failed attempts, an endpoint gets one attempt at a time (a probe)
+    /// until one succeeds.
+    /// </summary>
+    [Range(1, 1_000)]
+    public int CircuitBreakerThreshold { get; set; } = 5;
+
+    /// <summary>
+    /// An endpoint that has had nothing but failures for this long is disabled, with its reason;
+    /// zero never disables.
+    /// </summary>
+    public TimeSpan AutoDisableAfter { get; set; } = TimeSpan.FromDays(5);
+
     /// <summary>Whether the workers run on this node.</summary>
     public bool WorkersEnabled { get; set; } = true;
 }

@@ -29,6 +29,8 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<ResendQueue>();
         services.AddMetrics();
         services.TryAddSingleton<DeliveryMetrics>();
+        services.TryAddSingleton<Health.EndpointGate>();
+        services.TryAddSingleton<Health.OperatorEvents>();
         services.AddHostedService<QueueSampler>();
         services.AddHostedService<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<ResendQueue>());

@@ -22,6 +22,7 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         WHERE id IN (
           SELECT n.id FROM notifications n JOIN endpoints e ON e.id = n.endpoint_id
           WHERE n.status = 'pending' AND n.next_attempt_at <= @now AND e.enabled
+            AND {OrderedGate}
           ORDER BY n.next_attempt_at
           LIMIT @limit
           FOR UPDATE OF n SKIP LOCKED)

@@ -18,6 +18,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         WHERE id IN (
           SELECT n.id FROM notifications n JOIN endpoints e ON e.id = n.endpoint_id
           WHERE n.status = 'pending' AND n.next_attempt_at <= @now AND e.enabled = 1
+            AND {OrderedGate}
           ORDER BY n.next_attempt_at
           LIMIT @limit)
         RETURNING {ClaimReturning}

@@ -56,9 +56,18 @@ internal static class ServeCommand
             Description = "API requests per second each key may make (bursts up to twice that); 0 turns the limit off.",
             DefaultValueFactory = _ => new HeraldServerOptions().RateLimitPerSecond,
         };
-        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, proxies, allow, retention, rateLimit };
+        var autoDisable = new Option<int>("--auto-disable-days")
+        {
+            Description = "Disable an endpoint after this many days of nothing but failures (0 never does).",
+            DefaultValueFactory = _ => new HeraldServerOptions().AutoDisableDays,
+        };
+        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, proxies, allow, retention, rateLimit, autoDisable };
         command.Validators.Add(result =>
         {
+            if (result.GetValue(autoDisable) < 0)
+            {
+                result.AddError("--auto-disable-days must be 0 (never) or a positive number of days.");
+            }
             if (result.GetValue(rateLimit) < 0)
             {
                 result.AddError("--rate-limit must be 0 (off) or a positive number of requests per second.");
@@ -77,6 +86,7 @@ internal static class ServeCommand
                 PostgresConnectionString = parse.GetValue(postgres),
                 Lease = TimeSpan.FromSeconds(parse.GetValue(lease)),
                 RetentionDays = parse.GetValue(retention),
+                AutoDisableDays = parse.GetValue(autoDisable),
                 AdminKey = Environment.GetEnvironmentVariable("HERALD_ADMIN_KEY"),
                 HttpsCertificatePath = parse.GetValue(cert),
                 HttpsKeyPath = parse.GetValue(key),

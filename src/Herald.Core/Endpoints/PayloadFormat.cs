@@ -13,6 +13,12 @@ public enum PayloadFormat
 
     /// <summary>Seed 001: <c>{id, event_type, entity_type, entity_id}</c>; the receiver GETs the entity.</summary>
     Thin,
+
+    /// <summary>
+    /// Herald's own events for the operator (<c>endpoint.disabled</c>, <c>endpoint.recovered</c>,
+    /// <c>notification.dead</c>): <c>{id, type, created_at, data}</c>. Not a merchant's choice.
+    /// </summary>
+    Operator,
 }
 
 public static class PayloadFormats
@@ -26,6 +32,7 @@ public static class PayloadFormats
         PayloadFormat.Transaction => "transaction",
         PayloadFormat.Point => "point",
         PayloadFormat.Thin => "thin",
+        PayloadFormat.Operator => "operator",
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 
@@ -43,8 +50,11 @@ public static class PayloadFormats
         return false;
     }
 
+    /// <summary>Parses a stored format, the operator's included (which merchants cannot choose).</summary>
     public static PayloadFormat Parse(string value) =>
-        TryParse(value, out var f) ? f : throw new FormatException($"unknown payload format '{value}'");
+        TryParse(value, out var f) ? f
+        : value == PayloadFormat.Operator.ApiName() ? PayloadFormat.Operator
+        : throw new FormatException($"unknown payload format '{value}'");
 
     /// <summary>The entity kind whose events this format renders.</summary>
     public static EntityKind EntityKind(this PayloadFormat format) => format switch

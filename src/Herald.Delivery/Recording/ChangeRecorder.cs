@@ -41,13 +41,14 @@ public sealed class ChangeRecorder
     public async Task<Recorded> CreateAsync(string merchantId, EntityKind kind, string id, JsonObject document, string? preferenceId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(document);
+        using var activity = DeliveryTelemetry.StartRecording(kind.ApiName(), id);
         var now = _time.GetUtcNow();
         var state = StateMachines.For(kind).Initial;
         var doc = (JsonObject)document.DeepClone();
         doc[EntityDocuments.StateField(kind)] = state;
         var entity = new Entity(kind, id, merchantId, state, 1, preferenceId, doc, now, now);
         var evt = NewEvent(entity, null, now);
-        var change = new EntityChange(entity, 0, evt, await RenderAsync(evt, preferenceId, cancellationToken).ConfigureAwait(false), null);
+        var change = new EntityChange(entity, 0, evt, await RenderAsync(evt, preferenceId, cancellationToken).ConfigureAwait(false), null, activity?.Id);
         var result = await _store.CommitChangeAsync(change, cancellationToken).ConfigureAwait(false);
         if (result != CommitResult.Committed)
         {
@@ -64,6 +65,7 @@ public sealed class ChangeRecorder
     public async Task<Recorded> TransitionAsync(string merchantId, EntityKind kind, string id, string to, JsonObject? data,
         (string Key, string RequestHash)? idempotency, CancellationToken cancellationToken)
     {
+        using var activity = DeliveryTelemetry.StartRecording(kind.ApiName(), id);
         var machine = StateMachines.For(kind);
         if (!machine.TryNormalize(to, out var target))
         {
@@ -88,7 +90,7 @@ public sealed class ChangeRecorder
             var next = current with { State = target, Version = current.Version + 1, Document = doc, UpdatedAt = now };
             var evt = NewEvent(next, current.State, now);
             var notifications = await RenderAsync(evt, current.PreferenceId, cancellationToken).ConfigureAwait(false);
-            var result = await _store.CommitChangeAsync(new EntityChange(next, current.Version, evt, notifications, idempotency), cancellationToken).ConfigureAwait(false);
+            var result = await _store.CommitChangeAsync(new EntityChange(next, current.Version, evt, notifications, idempotency, activity?.Id), cancellationToken).ConfigureAwait(false);
             if (result == CommitResult.Committed)
             {
                 _signal.Notify();

@@ -29,6 +29,18 @@ internal static partial class DeliveryLog
     [LoggerMessage(2008, LogLevel.Information, "Retention: purged {Count} notifications older than {Days} days")]
     public static partial void Purged(ILogger logger, int count, int days);
 
+    [LoggerMessage(2009, LogLevel.Warning, "Endpoint {EndpointId}: circuit open after {Failures} consecutive failures; one probe at a time until one succeeds")]
+    public static partial void CircuitOpened(ILogger logger, string endpointId, int failures);
+
+    [LoggerMessage(2010, LogLevel.Information, "Endpoint {EndpointId} recovered: an attempt succeeded after its circuit opened")]
+    public static partial void Recovered(ILogger logger, string endpointId);
+
+    [LoggerMessage(2011, LogLevel.Warning, "Endpoint {EndpointId} disabled: {Reason}")]
+    public static partial void Disabled(ILogger logger, string endpointId, string reason);
+
+    [LoggerMessage(2012, LogLevel.Error, "Endpoint {EndpointId}: its health could not be recorded")]
+    public static partial void HealthFailed(ILogger logger, Exception exception, string endpointId);
+
     [LoggerMessage(2006, LogLevel.Information, "Manual resend of notification {NotificationId}: {Outcome}")]
     public static partial void Resent(ILogger logger, string notificationId, string outcome);
 }

@@ -1,3 +1,4 @@
+using Herald.Delivery.Health;
 using Herald.Delivery.Sending;
 using Herald.Retry;
 using Herald.Storage.Abstractions;
@@ -29,10 +30,18 @@ public sealed class DeliveryWorker : BackgroundService
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _held = new(StringComparer.Ordinal);
 
     private readonly DeliveryMetrics _metrics;
+    private readonly EndpointGate _gate;
+    private readonly OperatorEvents _operatorEvents;
 
-    public DeliveryWorker(IHeraldStore store, WebhookSender sender, DeliverySignal signal, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliveryWorker> logger, DeliveryMetrics metrics)
+    // Endpoints this node knows to have no failure on record since their last success.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _healthy = new(StringComparer.Ordinal);
+
+    public DeliveryWorker(IHeraldStore store, WebhookSender sender, DeliverySignal signal, TimeProvider time, IOptions<DeliveryOptions> options,
+        ILogger<DeliveryWorker> logger, DeliveryMetrics metrics, EndpointGate gate, OperatorEvents operatorEvents)
     {
         _metrics = metrics;
+        _gate = gate;
+        _operatorEvents = operatorEvents;
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
         _sender = sender;
@@ -62,8 +71,17 @@ public sealed class DeliveryWorker : BackgroundService
                 var free = Math.Min(_slots.CurrentCount + 1, _options.BatchSize);
                 _slots.Release();
                 var claimed = await _store.ClaimDueAsync(_time.GetUtcNow(), _options.Lease, free, stoppingToken).ConfigureAwait(false);
+                List<(string Id, string LeaseToken)>? heldBack = null;
+                var holdFor = TimeSpan.Zero;
                 foreach (var notification in claimed)
                 {
+                    if (!_gate.TryEnter(notification, out var wait))
+                    {
+                        // Over the endpoint's concurrency, rate or circuit: back to the queue for a little later.
+                        (heldBack ??= []).Add((notification.Id, notification.LeaseToken!));
+                        holdFor = wait > holdFor ? wait : holdFor;
+                        continue;
+                    }
                     await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
                     var task = ProcessAsync(notification, _abort.Token);
                     lock (inFlight)
@@ -77,6 +95,10 @@ public sealed class DeliveryWorker : BackgroundService
                             inFlight.Remove(t);
                         }
                     }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+                if (heldBack is not null)
+                {
+                    await _store.ReleaseAsync(heldBack, _time.GetUtcNow() + holdFor, stoppingToken).ConfigureAwait(false);
                 }
                 failureDelay = TimeSpan.FromSeconds(1);
                 if (claimed.Count < free)
@@ -147,42 +169,39 @@ public sealed class DeliveryWorker : BackgroundService
         {
             _held[notification.Id] = token;
         }
+        var inGate = true;
         try
         {
             var number = notification.AttemptCount + 1;
+            using var activity = DeliveryTelemetry.StartDelivery(notification, number);
             var result = await _sender.SendAsync(notification, number, abortToken).ConfigureAwait(false);
+            activity?.SetTag("http.response.status_code", result.StatusCode);
+            inGate = false;
+            var circuit = _gate.Exit(notification.EndpointId, result.Succeeded);
             var outcome = Decide(notification, number, result);
-            if (result.StatusCode == 410)
-            {
-                // Standard Webhooks: 410 Gone means the receiver wants no more; what is pending waits for a re-enable.
-                await _store.DisableEndpointAsync(notification.EndpointId, "the endpoint answered 410 Gone", _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
-            }
             var recorded = await _store.RecordScheduledAttemptAsync(outcome, CancellationToken.None).ConfigureAwait(false);
             _held.TryRemove(notification.Id, out _);
-            if (recorded)
-            {
-                _metrics.Attempted(result.Succeeded, AttemptTriggers.Schedule);
-                if (result.Succeeded)
-                {
-                    _metrics.Delivered(_time.GetUtcNow() - notification.CreatedAt);
-                }
-                else if (outcome.Status == NotificationStatuses.Dead)
-                {
-                    _metrics.Dead();
-                }
-            }
             if (!recorded)
             {
                 DeliveryLog.LeaseLost(_logger, notification.Id);
+                return;
             }
-            else if (outcome.Status == NotificationStatuses.Dead)
+            _metrics.Attempted(result.Succeeded, AttemptTriggers.Schedule);
+            if (result.Succeeded)
             {
+                _metrics.Delivered(_time.GetUtcNow() - notification.CreatedAt);
+            }
+            if (outcome.Status == NotificationStatuses.Dead)
+            {
+                _metrics.Dead();
                 DeliveryLog.Dead(_logger, notification.Id, notification.EventId, number);
+                await _operatorEvents.NotificationDeadAsync(notification, number, result.Error, CancellationToken.None).ConfigureAwait(false);
             }
             else
             {
                 DeliveryLog.Attempted(_logger, notification.Id, notification.EventId, number, result.Succeeded ? "succeeded" : result.Error ?? "failed");
             }
+            await NoteHealthAsync(notification, result, circuit).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (abortToken.IsCancellationRequested)
         {
@@ -194,9 +213,68 @@ public sealed class DeliveryWorker : BackgroundService
         }
         finally
         {
+            if (inGate)
+            {
+                _gate.Exit(notification.EndpointId, null);
+            }
             _slots.Release();
         }
     }
+
+    /// <summary>
+    /// The endpoint's side of an attempt: its circuit, since when it has been failing, and the
+    /// disables that follow (410 Gone, or nothing but failures for too long), each told to the operator.
+    /// </summary>
+    private async Task NoteHealthAsync(ClaimedNotification notification, AttemptResult result, GateChange circuit)
+    {
+        var endpointId = notification.EndpointId;
+        try
+        {
+            if (circuit == GateChange.Opened)
+            {
+                DeliveryLog.CircuitOpened(_logger, endpointId, _options.CircuitBreakerThreshold);
+            }
+            if (result.Succeeded)
+            {
+                if (!_healthy.ContainsKey(endpointId))
+                {
+                    await _store.MarkEndpointHealthyAsync(endpointId, CancellationToken.None).ConfigureAwait(false);
+                    _healthy[endpointId] = true;
+                }
+                if (circuit == GateChange.Closed)
+                {
+                    DeliveryLog.Recovered(_logger, endpointId);
+                    await _operatorEvents.EndpointRecoveredAsync(notification.MerchantId, endpointId, CancellationToken.None).ConfigureAwait(false);
+                }
+                return;
+            }
+            _healthy.TryRemove(endpointId, out _);
+            var now = _time.GetUtcNow();
+            var failingSince = await _store.MarkEndpointFailingAsync(endpointId, result.StartedAt, CancellationToken.None).ConfigureAwait(false);
+            string? reason = null;
+            if (result.StatusCode == 410)
+            {
+                // Standard Webhooks: 410 Gone means the receiver wants no more; what is pending waits for a re-enable.
+                reason = "the endpoint answered 410 Gone";
+            }
+            else if (_options.AutoDisableAfter > TimeSpan.Zero && now - failingSince >= _options.AutoDisableAfter)
+            {
+                reason = $"nothing but failures for {FormatSpan(now - failingSince)} (since {failingSince.UtcDateTime:yyyy-MM-dd HH:mm} UTC)";
+            }
+            if (reason is not null && await _store.DisableEndpointAsync(endpointId, reason, now, CancellationToken.None).ConfigureAwait(false))
+            {
+                DeliveryLog.Disabled(_logger, endpointId, reason);
+                await _operatorEvents.EndpointDisabledAsync(notification.MerchantId, endpointId, reason, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            DeliveryLog.HealthFailed(_logger, e, endpointId);
+        }
+    }
+
+    private static string FormatSpan(TimeSpan span) =>
+        span.TotalDays >= 1 ? $"{span.TotalDays:0.#} days" : $"{span.TotalHours:0.#} hours";
 
     private AttemptOutcome Decide(ClaimedNotification notification, int number, AttemptResult result)
     {

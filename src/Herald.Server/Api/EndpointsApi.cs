@@ -67,6 +67,8 @@ internal static class EndpointsApi
                 Retry = request.Retry is null ? current.Retry : ParseRetry(request.Retry),
                 TimeoutSeconds = request.TimeoutSeconds is null ? current.TimeoutSeconds : Timeout(request.TimeoutSeconds),
                 Ordered = request.Ordered ?? current.Ordered,
+                MaxConcurrency = request.MaxConcurrency is null ? current.MaxConcurrency : Limit(request.MaxConcurrency, "max_concurrency", MaxConcurrencyCap),
+                RateLimit = request.RateLimit is null ? current.RateLimit : Limit(request.RateLimit, "rate_limit", RateLimitCap),
                 Enabled = request.Enabled ?? current.Enabled,
                 DisabledReason = request.Enabled switch { false => "disabled by the merchant", true => null, null => current.DisabledReason },
                 DisabledAt = request.Enabled switch { false => now, true => null, null => current.DisabledAt },
@@ -178,6 +180,8 @@ internal static class EndpointsApi
             Retry = request.Retry is null ? format.DefaultRetryPolicy() : ParseRetry(request.Retry),
             TimeoutSeconds = Timeout(request.TimeoutSeconds),
             Ordered = request.Ordered ?? false,
+            MaxConcurrency = Limit(request.MaxConcurrency, "max_concurrency", MaxConcurrencyCap),
+            RateLimit = Limit(request.RateLimit, "rate_limit", RateLimitCap),
             Source = source,
             PreferenceId = preferenceId,
             CreatedAt = now,
@@ -208,6 +212,17 @@ internal static class EndpointsApi
 
     private static RetryPolicy ParseRetry(string value) =>
         RetryPolicies.TryParse(value, out var policy) ? policy : throw new HeraldException(ErrorKind.BadRequest, $"unknown retry policy '{value}'; expected exponential or hourly");
+
+    public const int MaxConcurrencyCap = 1_000;
+    public const int RateLimitCap = 10_000;
+
+    /// <summary>A per-endpoint limit: 0 (or none) means no limit of its own.</summary>
+    private static int? Limit(int? value, string field, int cap) => value switch
+    {
+        null or 0 => null,
+        >= 1 when value <= cap => value,
+        _ => throw new HeraldException(ErrorKind.BadRequest, $"{field} must be between 1 and {cap}, or 0 for no limit"),
+    };
 
     private static int Timeout(int? seconds) => seconds switch
     {

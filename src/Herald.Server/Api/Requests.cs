@@ -16,7 +16,9 @@ public sealed record CreateEndpointRequest(
     string? Success = null,
     string? Retry = null,
     int? TimeoutSeconds = null,
-    bool? Ordered = null);
+    bool? Ordered = null,
+    int? MaxConcurrency = null,
+    int? RateLimit = null);
 
 public sealed record UpdateEndpointRequest(
     string? Url = null,
@@ -26,7 +28,11 @@ public sealed record UpdateEndpointRequest(
     string? Retry = null,
     int? TimeoutSeconds = null,
     bool? Ordered = null,
-    bool? Enabled = null);
+    bool? Enabled = null,
+    int? MaxConcurrency = null,
+    int? RateLimit = null);
+
+public sealed record CreateOperatorEndpointRequest(string Url, string? Description = null);
 
 public sealed record CustomUrls(string? StatusChangesWebhook = null);
 

@@ -28,6 +28,8 @@ public sealed record EndpointResponse(
     string Retry,
     int TimeoutSeconds,
     bool Ordered,
+    int? MaxConcurrency,
+    int? RateLimit,
     bool Enabled,
     string Source,
     string? PreferenceId,
@@ -39,7 +41,7 @@ public sealed record EndpointResponse(
 {
     public static EndpointResponse From(Endpoint e, bool withSecret = false) => new(
         e.Id, e.Url, e.Description, e.Format.ApiName(), e.EventTypes, e.Success.ApiName(), e.Retry.ApiName(),
-        e.TimeoutSeconds, e.Ordered, e.Enabled, e.Source, e.PreferenceId, e.DisabledReason, Time(e.DisabledAt),
+        e.TimeoutSeconds, e.Ordered, e.MaxConcurrency, e.RateLimit, e.Enabled, e.Source, e.PreferenceId, e.DisabledReason, Time(e.DisabledAt),
         Time(e.CreatedAt), Time(e.UpdatedAt), withSecret ? e.Secrets.FirstOrDefault() : null);
 
     internal static string Time(DateTimeOffset t) => EntityDocuments.FormatApiTime(t);

@@ -15,6 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace Herald.Server.Hosting;
 
@@ -71,6 +72,7 @@ public static class HeraldServer
             d.Development = options.Development;
             d.WorkersEnabled = options.Workers;
             d.RetentionDays = options.RetentionDays;
+            d.AutoDisableAfter = TimeSpan.FromDays(options.AutoDisableDays);
             foreach (var network in options.AllowedNetworks)
             {
                 d.AllowedNetworks.Add(network);
@@ -86,9 +88,19 @@ public static class HeraldServer
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddHeraldRateLimiting(options);
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(Delivery.Workers.DeliveryMetrics.MeterName)
-            .AddPrometheusExporter());
+        services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddMeter(Delivery.Workers.DeliveryMetrics.MeterName)
+                .AddPrometheusExporter())
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(Delivery.Workers.DeliveryTelemetry.SourceName);
+                // Traces leave the node only when an OTLP collector is named, the OpenTelemetry way.
+                if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+                {
+                    tracing.AddOtlpExporter();
+                }
+            });
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Herald API";
@@ -106,6 +118,7 @@ public static class HeraldServer
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOperations();
         app.MapMerchants();
+        app.MapOperator();
         app.MapApiKeys();
         app.MapEndpoints();
         app.MapPreferences();

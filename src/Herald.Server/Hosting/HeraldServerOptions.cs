@@ -64,6 +64,9 @@ public sealed class HeraldServerOptions
     /// <summary>Days after which finished notifications are purged; 0 keeps them.</summary>
     public int RetentionDays { get; set; } = 30;
 
+    /// <summary>Days of nothing but failures after which an endpoint is disabled; 0 never disables.</summary>
+    public int AutoDisableDays { get; set; } = 5;
+
     /// <summary>Poll interval of the delivery workers.</summary>
     public TimeSpan? PollInterval { get; set; }
 }

@@ -40,8 +40,11 @@ public interface IHeraldStore
     /// <summary>Saves an endpoint's settings; false when it does not exist (or was deleted).</summary>
     Task<bool> UpdateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
 
-    /// <summary>Disables an endpoint on the receiver's word (410 Gone), saying why and when.</summary>
-    Task DisableEndpointAsync(string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Disables an enabled endpoint (410 Gone, days of failures), saying why and when; false when it
+    /// was not enabled.
+    /// </summary>
+    Task<bool> DisableEndpointAsync(string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Deletes an endpoint: it receives nothing more and its pending notifications die; its history
@@ -128,6 +131,18 @@ public interface IHeraldStore
     /// </summary>
     Task<bool> EraseMerchantDataAsync(string merchantId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Notes a failed attempt to an endpoint and returns since when it has had nothing but failures
+    /// (the first failure after its last success, whichever node saw it).
+    /// </summary>
+    Task<DateTimeOffset> MarkEndpointFailingAsync(string endpointId, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>Notes a successful attempt to an endpoint: it is failing no longer.</summary>
+    Task MarkEndpointHealthyAsync(string endpointId, CancellationToken cancellationToken = default);
+
+    /// <summary>Records one of Herald's own events with its notifications to the operator's endpoints, in one transaction.</summary>
+    Task RecordOperatorEventAsync(OperatorEvent evt, IReadOnlyList<NewNotification> notifications, CancellationToken cancellationToken = default);
+
     /// <summary>Gives claimed notifications back so that they are due at once (graceful shutdown).</summary>
     Task ReleaseAsync(IReadOnlyCollection<(string Id, string LeaseToken)> claims, DateTimeOffset now, CancellationToken cancellationToken = default);
 }
@@ -138,12 +153,14 @@ public interface IHeraldStore
 /// <param name="Event">The event of the change.</param>
 /// <param name="Notifications">One per endpoint that wants the event.</param>
 /// <param name="IdempotencyKey">The caller's key and the hash of its request, when given.</param>
+/// <param name="TraceParent">The W3C trace context of the recording, carried to each delivery.</param>
 public sealed record EntityChange(
     Entity Entity,
     int ExpectedVersion,
     EntityEvent Event,
     IReadOnlyList<NewNotification> Notifications,
-    (string Key, string RequestHash)? IdempotencyKey);
+    (string Key, string RequestHash)? IdempotencyKey,
+    string? TraceParent = null);
 
 public enum CommitResult
 {

@@ -18,6 +18,16 @@ public sealed record ClaimedNotification
     public required SuccessRule Success { get; init; }
     public required RetryPolicy Retry { get; init; }
     public required int TimeoutSeconds { get; init; }
+
+    /// <summary>The endpoint's own cap on attempts in flight, if it has one.</summary>
+    public int? MaxConcurrency { get; init; }
+
+    /// <summary>The endpoint's own limit of attempts per second, if it has one.</summary>
+    public int? RateLimit { get; init; }
+
+    /// <summary>The W3C trace context of the change that caused it, so its delivery joins that trace.</summary>
+    public string? TraceParent { get; init; }
+
     public required IReadOnlyList<string> Secrets { get; init; }
     public required string Payload { get; init; }
     public required string Status { get; init; }

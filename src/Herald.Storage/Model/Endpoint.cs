@@ -8,6 +8,9 @@ public static class EndpointSources
 {
     public const string Api = "api";
     public const string CheckoutPreference = "checkout_preference";
+
+    /// <summary>The operator's webhook, which receives Herald's own events.</summary>
+    public const string Operator = "operator";
 }
 
 /// <summary>A URL that receives notifications, and how to deliver to it.</summary>
@@ -26,6 +29,12 @@ public sealed record Endpoint
     public required RetryPolicy Retry { get; init; }
     public required int TimeoutSeconds { get; init; }
     public bool Ordered { get; init; }
+
+    /// <summary>Most attempts in flight to it at once on one node; <c>null</c> for no cap of its own.</summary>
+    public int? MaxConcurrency { get; init; }
+
+    /// <summary>Most attempts per second to it on one node; <c>null</c> for no limit.</summary>
+    public int? RateLimit { get; init; }
     public bool Enabled { get; init; } = true;
     public required string Source { get; init; }
 

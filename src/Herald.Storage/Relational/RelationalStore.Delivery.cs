@@ -6,7 +6,18 @@ namespace Herald.Storage.Relational;
 public abstract partial class RelationalStore
 {
     /// <summary>The columns a claim returns, with the endpoint joined in by <see cref="LoadClaimsAsync"/>.</summary>
-    protected const string ClaimReturning = "id, merchant_id, event_id, endpoint_id, payload, status, attempt_count, failures, created_at, lease_token";
+    protected const string ClaimReturning = "id, merchant_id, event_id, endpoint_id, payload, status, attempt_count, failures, created_at, lease_token, trace_parent";
+
+    /// <summary>
+    /// The claim condition of ordered endpoints: a notification waits while an earlier version of the
+    /// same entity is still pending for the same endpoint (being tried, or waiting for a retry).
+    /// </summary>
+    protected const string OrderedGate = """
+        (e.ordered = FALSE OR NOT EXISTS (
+          SELECT 1 FROM notifications p
+          WHERE p.endpoint_id = n.endpoint_id AND p.entity_id = n.entity_id
+            AND p.status = 'pending' AND p.entity_version < n.entity_version))
+        """;
 
     /// <summary>
     /// The statement that takes due work: it must move <c>next_attempt_at</c> to <c>@lease_until</c> and set
@@ -38,7 +49,7 @@ public abstract partial class RelationalStore
         foreach (var id in endpointIds)
         {
             var row = await db.QuerySingleAsync<EndpointRow>(new CommandDefinition(
-                "SELECT id, url, format, success_rule, retry_policy, timeout_seconds FROM endpoints WHERE id = @id",
+                "SELECT id, url, format, success_rule, retry_policy, timeout_seconds, max_concurrency, rate_limit FROM endpoints WHERE id = @id",
                 new { id }, scope?.Transaction, cancellationToken: cancellationToken));
             endpoints[id] = row;
         }
@@ -52,6 +63,8 @@ public abstract partial class RelationalStore
             c.success_rule = e.success_rule;
             c.retry_policy = e.retry_policy;
             c.timeout_seconds = e.timeout_seconds;
+            c.max_concurrency = e.max_concurrency;
+            c.rate_limit = e.rate_limit;
             result.Add(c.ToModel(secrets.TryGetValue(c.endpoint_id, out var s) ? s : []));
         }
         return result;
@@ -61,7 +74,7 @@ public abstract partial class RelationalStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<ClaimRow>(Read(
-            "SELECT id, merchant_id, event_id, endpoint_id, payload, status, attempt_count, failures, created_at, NULL AS lease_token FROM notifications WHERE id = @id AND merchant_id = @merchantId",
+            "SELECT id, merchant_id, event_id, endpoint_id, payload, status, attempt_count, failures, created_at, NULL AS lease_token, trace_parent FROM notifications WHERE id = @id AND merchant_id = @merchantId",
             new { id, merchantId }, cancellationToken));
         if (row is null)
         {

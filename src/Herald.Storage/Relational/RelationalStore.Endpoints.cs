@@ -8,7 +8,7 @@ namespace Herald.Storage.Relational;
 public abstract partial class RelationalStore
 {
     private const string EndpointColumns =
-        "id, merchant_id, url, description, format, event_types, success_rule, retry_policy, timeout_seconds, ordered, enabled, source, preference_id, disabled_reason, disabled_at, created_at, updated_at";
+        "id, merchant_id, url, description, format, event_types, success_rule, retry_policy, timeout_seconds, ordered, enabled, source, preference_id, disabled_reason, disabled_at, created_at, updated_at, max_concurrency, rate_limit";
 
     public async Task CreateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default)
     {
@@ -20,7 +20,7 @@ public abstract partial class RelationalStore
     private async Task InsertEndpointAsync(WriteScope scope, Endpoint endpoint, CancellationToken cancellationToken)
     {
         await scope.Connection.ExecuteAsync(scope.Command(
-            $"INSERT INTO endpoints ({EndpointColumns}) VALUES (@id, @merchant_id, @url, @description, @format, @event_types, @success_rule, @retry_policy, @timeout_seconds, @ordered, @enabled, @source, @preference_id, @disabled_reason, @disabled_at, @created_at, @updated_at)",
+            $"INSERT INTO endpoints ({EndpointColumns}) VALUES (@id, @merchant_id, @url, @description, @format, @event_types, @success_rule, @retry_policy, @timeout_seconds, @ordered, @enabled, @source, @preference_id, @disabled_reason, @disabled_at, @created_at, @updated_at, @max_concurrency, @rate_limit)",
             EndpointRow.Parameters(endpoint), cancellationToken));
         foreach (var secret in endpoint.Secrets)
         {
@@ -92,7 +92,7 @@ public abstract partial class RelationalStore
             """
             UPDATE endpoints SET url = @url, description = @description, event_types = @event_types,
               success_rule = @success_rule, retry_policy = @retry_policy, timeout_seconds = @timeout_seconds,
-              ordered = @ordered, enabled = @enabled, disabled_reason = @disabled_reason, disabled_at = @disabled_at,
+              ordered = @ordered, max_concurrency = @max_concurrency, rate_limit = @rate_limit, enabled = @enabled, disabled_reason = @disabled_reason, disabled_at = @disabled_at,
               updated_at = @updated_at
             WHERE id = @id AND merchant_id = @merchant_id AND deleted_at IS NULL
             """,
@@ -101,13 +101,14 @@ public abstract partial class RelationalStore
         return changed == 1;
     }
 
-    public async Task DisableEndpointAsync(string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public async Task<bool> DisableEndpointAsync(string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
-        await scope.Connection.ExecuteAsync(scope.Command(
+        var changed = await scope.Connection.ExecuteAsync(scope.Command(
             "UPDATE endpoints SET enabled = @enabled, disabled_reason = @reason, disabled_at = @now, updated_at = @now WHERE id = @endpointId AND enabled = @wasEnabled",
             new { endpointId, reason, now = Time.Ms(now), enabled = false, wasEnabled = true }, cancellationToken));
         await scope.CommitAsync(cancellationToken);
+        return changed == 1;
     }
 
     public async Task<bool> DeleteEndpointAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)

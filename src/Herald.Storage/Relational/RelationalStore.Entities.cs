@@ -72,9 +72,7 @@ public abstract partial class RelationalStore
             }
         }
 
-        await scope.Connection.ExecuteAsync(scope.Command(
-            $"INSERT INTO events ({EventColumns}) VALUES (@id, @merchant_id, @entity_kind, @entity_id, @type, @from_state, @to_state, @version, @occurred_at, @snapshot)",
-            new
+        await InsertEventAsync(scope, new
             {
                 id = evt.Id,
                 merchant_id = evt.MerchantId,
@@ -86,11 +84,11 @@ public abstract partial class RelationalStore
                 version = evt.Version,
                 occurred_at = Time.Ms(evt.OccurredAt),
                 snapshot = evt.Snapshot.ToJsonString(),
-            }, cancellationToken));
+            }, cancellationToken);
 
         if (change.Notifications.Count > 0)
         {
-            var rows = change.Notifications.Select(n => new
+            var rows = change.Notifications.Select(n => (object)new
             {
                 id = n.Id,
                 merchant_id = evt.MerchantId,
@@ -102,15 +100,28 @@ public abstract partial class RelationalStore
                 payload = n.Payload,
                 next_attempt_at = Time.Ms(evt.OccurredAt),
                 created_at = Time.Ms(evt.OccurredAt),
+                entity_version = evt.Version,
+                trace_parent = change.TraceParent,
             });
-            await scope.Connection.ExecuteAsync(scope.Command(
-                "INSERT INTO notifications (id, merchant_id, event_id, endpoint_id, entity_kind, entity_id, event_type, status, payload, next_attempt_at, created_at) VALUES (@id, @merchant_id, @event_id, @endpoint_id, @entity_kind, @entity_id, @event_type, 'pending', @payload, @next_attempt_at, @created_at)",
-                rows, cancellationToken));
-            await OnWorkRecordedAsync(scope, cancellationToken);
+            await InsertNotificationsAsync(scope, rows, cancellationToken);
         }
 
         await scope.CommitAsync(cancellationToken);
         return CommitResult.Committed;
+    }
+
+    private static Task InsertEventAsync(WriteScope scope, object row, CancellationToken cancellationToken) =>
+        scope.Connection.ExecuteAsync(scope.Command(
+            $"INSERT INTO events ({EventColumns}) VALUES (@id, @merchant_id, @entity_kind, @entity_id, @type, @from_state, @to_state, @version, @occurred_at, @snapshot)",
+            row, cancellationToken));
+
+    /// <summary>Writes new pending notifications (due at once) and lets the database announce the work.</summary>
+    private async Task InsertNotificationsAsync(WriteScope scope, IEnumerable<object> rows, CancellationToken cancellationToken)
+    {
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "INSERT INTO notifications (id, merchant_id, event_id, endpoint_id, entity_kind, entity_id, event_type, status, payload, next_attempt_at, created_at, entity_version, trace_parent) VALUES (@id, @merchant_id, @event_id, @endpoint_id, @entity_kind, @entity_id, @event_type, 'pending', @payload, @next_attempt_at, @created_at, @entity_version, @trace_parent)",
+            rows, cancellationToken));
+        await OnWorkRecordedAsync(scope, cancellationToken);
     }
 
     public async Task<(string EventId, string RequestHash)?> FindIdempotencyKeyAsync(string merchantId, string key, CancellationToken cancellationToken = default)

@@ -40,6 +40,8 @@ internal sealed class EndpointRow
     public long? disabled_at { get; set; }
     public long created_at { get; set; }
     public long updated_at { get; set; }
+    public long? max_concurrency { get; set; }
+    public long? rate_limit { get; set; }
 
     public Endpoint ToModel(IReadOnlyList<string> secrets) => new()
     {
@@ -60,6 +62,8 @@ internal sealed class EndpointRow
         DisabledAt = Time.At(disabled_at),
         CreatedAt = Time.At(created_at),
         UpdatedAt = Time.At(updated_at),
+        MaxConcurrency = (int?)max_concurrency,
+        RateLimit = (int?)rate_limit,
         Secrets = secrets,
     };
 
@@ -75,6 +79,8 @@ internal sealed class EndpointRow
         retry_policy = e.Retry.ApiName(),
         timeout_seconds = e.TimeoutSeconds,
         ordered = e.Ordered,
+        max_concurrency = e.MaxConcurrency,
+        rate_limit = e.RateLimit,
         enabled = e.Enabled,
         source = e.Source,
         preference_id = e.PreferenceId,
@@ -213,6 +219,9 @@ internal sealed class ClaimRow
     public string success_rule { get; set; } = "";
     public string retry_policy { get; set; } = "";
     public long timeout_seconds { get; set; }
+    public long? max_concurrency { get; set; }
+    public long? rate_limit { get; set; }
+    public string? trace_parent { get; set; }
     public string payload { get; set; } = "";
     public string status { get; set; } = "";
     public long attempt_count { get; set; }
@@ -231,6 +240,9 @@ internal sealed class ClaimRow
         Success = SuccessRules.Parse(success_rule),
         Retry = RetryPolicies.Parse(retry_policy),
         TimeoutSeconds = (int)timeout_seconds,
+        MaxConcurrency = (int?)max_concurrency,
+        RateLimit = (int?)rate_limit,
+        TraceParent = trace_parent,
         Secrets = secrets,
         Payload = payload,
         Status = status,

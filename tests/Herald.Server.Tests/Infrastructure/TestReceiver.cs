@@ -27,6 +27,20 @@ public sealed class TestReceiver : IAsyncDisposable
     /// <summary>A Retry-After value to answer with, when set.</summary>
     public string? RetryAfter { get; set; }
 
+    /// <summary>Decides the status per request when set (otherwise <see cref="Status"/>).</summary>
+    public Func<ReceivedRequest, int>? Answer { get; set; }
+
+    /// <summary>How long each request takes to answer.</summary>
+    public TimeSpan Delay { get; set; }
+
+    private int _inFlight;
+    private int _maxInFlight;
+
+    /// <summary>The most requests this receiver had open at once since the last <see cref="ResetMaxInFlight"/>.</summary>
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
+    public void ResetMaxInFlight() => Volatile.Write(ref _maxInFlight, Volatile.Read(ref _inFlight));
+
     public static async Task<TestReceiver> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -39,17 +53,33 @@ public sealed class TestReceiver : IAsyncDisposable
             using var reader = new StreamReader(http.Request.Body);
             var body = await reader.ReadToEndAsync();
             var headers = http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
-            receiver.Received.Enqueue(new ReceivedRequest(http.Request.Path, headers, body));
-            if (receiver._hold is { } hold)
+            var request = new ReceivedRequest(http.Request.Path, headers, body);
+            receiver.Received.Enqueue(request);
+            var open = Interlocked.Increment(ref receiver._inFlight);
+            try
             {
-                await hold.Task.WaitAsync(http.RequestAborted);
+                for (var max = Volatile.Read(ref receiver._maxInFlight); open > max && Interlocked.CompareExchange(ref receiver._maxInFlight, open, max) != max; max = Volatile.Read(ref receiver._maxInFlight))
+                {
+                }
+                if (receiver._hold is { } hold)
+                {
+                    await hold.Task.WaitAsync(http.RequestAborted);
+                }
+                if (receiver.Delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(receiver.Delay, http.RequestAborted);
+                }
             }
-            http.Response.StatusCode = receiver.Status;
+            finally
+            {
+                Interlocked.Decrement(ref receiver._inFlight);
+            }
+            http.Response.StatusCode = receiver.Answer?.Invoke(request) ?? receiver.Status;
             if (receiver.RetryAfter is { } retryAfter)
             {
                 http.Response.Headers.RetryAfter = retryAfter;
             }
-            await http.Response.WriteAsync($"answer {receiver.Status}");
+            await http.Response.WriteAsync($"answer {http.Response.StatusCode}");
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

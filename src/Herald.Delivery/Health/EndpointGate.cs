@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
+using Herald.Storage.Model;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Delivery.Health;
+
+/// <summary>
+/// What this node lets through to each endpoint: its concurrency cap, its rate limit, and a circuit
+/// breaker that, after <see cref="DeliveryOptions.CircuitBreakerThreshold"/> consecutive failures,
+/// lets one probe at a time through until one succeeds. A notification the gate holds back is
+/// handed back to the queue for a little later, so it never occupies a delivery slot while it waits.
+/// </summary>
+public sealed class EndpointGate : IDisposable
+{
+    private readonly ConcurrentDictionary<string, EndpointState> _endpoints = new(StringComparer.Ordinal);
+    private readonly int _threshold;
+
+    public EndpointGate(IOptions<DeliveryOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _threshold = options.Value.CircuitBreakerThreshold;
+    }
+
+    /// <summary>How long a notification held back waits before it is claimable again, at least.</summary>
+    public static readonly TimeSpan HoldBack = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Lets the attempt through (and counts it in flight), or says how long to hold it back.
+    /// Every attempt let through must be ended with <see cref="Exit"/>.
+    /// </summary>
+    public bool TryEnter(ClaimedNotification notification, out TimeSpan retryIn)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        var state = _endpoints.GetOrAdd(notification.EndpointId, _ => new EndpointState());
+        lock (state)
+        {
+            var cap = state.ConsecutiveFailures >= _threshold ? 1 : notification.MaxConcurrency ?? int.MaxValue;
+            if (state.InFlight >= cap)
+            {
+                retryIn = HoldBack;
+                return false;
+            }
+            var limiter = state.LimiterFor(notification.RateLimit);
+            if (limiter is not null)
+            {
+                using var lease = limiter.AttemptAcquire();
+                if (!lease.IsAcquired)
+                {
+                    retryIn = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) && wait > HoldBack ? wait : HoldBack;
+                    return false;
+                }
+            }
+            state.InFlight++;
+            retryIn = TimeSpan.Zero;
+            return true;
+        }
+    }
+
+    /// <summary>Ends an attempt let through; says whether it closed an open circuit (the endpoint recovered).</summary>
+    /// <param name="endpointId">The endpoint.</param>
+    /// <param name="succeeded">The attempt's outcome; <c>null</c> when it was cut off and counts neither way.</param>
+    public GateChange Exit(string endpointId, bool? succeeded)
+    {
+        var state = _endpoints.GetOrAdd(endpointId, _ => new EndpointState());
+        lock (state)
+        {
+            state.InFlight--;
+            if (succeeded is null)
+            {
+                return GateChange.None;
+            }
+            var wasOpen = state.ConsecutiveFailures >= _threshold;
+            state.ConsecutiveFailures = succeeded.Value ? 0 : state.ConsecutiveFailures + 1;
+            var isOpen = state.ConsecutiveFailures >= _threshold;
+            return (wasOpen, isOpen) switch
+            {
+                (true, false) => GateChange.Closed,
+                (false, true) => GateChange.Opened,
+                _ => GateChange.None,
+            };
+        }
+    }
+
+    /// <summary>Whether the circuit of this endpoint is open on this node.</summary>
+    public bool IsOpen(string endpointId) =>
+        _endpoints.TryGetValue(endpointId, out var state) && Volatile.Read(ref state.ConsecutiveFailures) >= _threshold;
+
+    public void Dispose()
+    {
+        foreach (var state in _endpoints.Values)
+        {
+            state.Limiter?.Dispose();
+        }
+    }
+
+    private sealed class EndpointState
+    {
+        public int InFlight;
+        public int ConsecutiveFailures;
+        public TokenBucketRateLimiter? Limiter;
+        private int? _limiterRate;
+
+        // Rebuilt when the endpoint's rate changes; a burst of one second's worth.
+        public TokenBucketRateLimiter? LimiterFor(int? rate)
+        {
+            if (rate != _limiterRate)
+            {
+                Limiter?.Dispose();
+                Limiter = rate is { } r ? new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = r,
+                    TokensPerPeriod = r,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                }) : null;
+                _limiterRate = rate;
+            }
+            return Limiter;
+        }
+    }
+}
+
+/// <summary>How an attempt's end moved an endpoint's circuit.</summary>
+public enum GateChange
+{
+    None,
+
+    /// <summary>The failures reached the threshold: one probe at a time from now on.</summary>
+    Opened,
+
+    /// <summary>A success after the circuit was open: the endpoint recovered.</summary>
+    Closed,
+}

@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Herald.Delivery.Workers;
+using Herald.Ids;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+
+namespace Herald.Delivery.Health;
+
+/// <summary>
+/// Publishes Herald's own events (<c>endpoint.disabled</c>, <c>endpoint.recovered</c>,
+/// <c>notification.dead</c>) to the operator's endpoints, as notifications the same workers deliver,
+/// sign and retry. The body is <c>{id, type, created_at, data}</c>.
+/// </summary>
+public sealed class OperatorEvents(IHeraldStore store, DeliverySignal signal, TimeProvider time)
+{
+    public Task EndpointDisabledAsync(string merchantId, string endpointId, string reason, CancellationToken cancellationToken) =>
+        PublishAsync(OperatorEventTypes.EndpointDisabled, merchantId,
+            new JsonObject { ["merchant_id"] = merchantId, ["endpoint_id"] = endpointId, ["reason"] = reason }, cancellationToken);
+
+    public Task EndpointRecoveredAsync(string merchantId, string endpointId, CancellationToken cancellationToken) =>
+        PublishAsync(OperatorEventTypes.EndpointRecovered, merchantId,
+            new JsonObject { ["merchant_id"] = merchantId, ["endpoint_id"] = endpointId }, cancellationToken);
+
+    public Task NotificationDeadAsync(ClaimedNotification notification, int attempts, string? lastError, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        return PublishAsync(OperatorEventTypes.NotificationDead, notification.MerchantId, new JsonObject
+        {
+            ["merchant_id"] = notification.MerchantId,
+            ["endpoint_id"] = notification.EndpointId,
+            ["notification_id"] = notification.Id,
+            ["event_id"] = notification.EventId,
+            ["attempts"] = attempts,
+            ["last_error"] = lastError,
+        }, cancellationToken);
+    }
+
+    private async Task PublishAsync(string type, string merchantId, JsonObject data, CancellationToken cancellationToken)
+    {
+        if (merchantId == OperatorEventTypes.OperatorMerchantId)
+        {
+            // The operator's own endpoints failing must not feed events back to themselves.
+            return;
+        }
+        var now = time.GetUtcNow();
+        var evt = new OperatorEvent(HeraldId.New(HeraldId.Event, time), type, now, data);
+        var payload = new JsonObject
+        {
+            ["id"] = evt.Id,
+            ["type"] = type,
+            ["created_at"] = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+            ["data"] = data.DeepClone(),
+        }.ToJsonString();
+        var endpoints = await store.ListEndpointsAsync(OperatorEventTypes.OperatorMerchantId, cancellationToken).ConfigureAwait(false);
+        var notifications = endpoints.Select(e => new NewNotification(HeraldId.New(HeraldId.Notification, time), e.Id, payload)).ToList();
+        await store.RecordOperatorEventAsync(evt, notifications, cancellationToken).ConfigureAwait(false);
+        if (notifications.Count > 0)
+        {
+            signal.Notify();
+        }
+    }
+}

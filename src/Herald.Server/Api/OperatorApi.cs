@@ -1,0 +1,77 @@
+using Herald.Delivery;
+using Herald.Endpoints;
+using Herald.Errors;
+using Herald.Ids;
+using Herald.Retry;
+using Herald.Server.Auth;
+using Herald.Server.Json;
+using Herald.Signing;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using Endpoint = Herald.Storage.Model.Endpoint;
+
+namespace Herald.Server.Api;
+
+/// <summary>
+/// The operator's webhooks (admin): Herald's own events — <c>endpoint.disabled</c>,
+/// <c>endpoint.recovered</c>, <c>notification.dead</c> — delivered, signed and retried like any notification.
+/// </summary>
+internal static class OperatorApi
+{
+    public static void MapOperator(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/operator/endpoints").WithTags("Operator");
+
+        group.MapPost("", async (HttpContext http, IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) =>
+        {
+            Caller.RequireAdmin(http);
+            var request = await HeraldJson.ReadAsync<CreateOperatorEndpointRequest>(http.Request);
+            var now = time.GetUtcNow();
+            var endpoint = new Endpoint
+            {
+                Id = HeraldId.New(HeraldId.Endpoint, time),
+                MerchantId = OperatorEventTypes.OperatorMerchantId,
+                Url = Validation.EndpointUrl(request.Url, delivery.Value),
+                Description = Validation.Text(request.Description, "description"),
+                Format = PayloadFormat.Operator,
+                Success = SuccessRule.Any2xx,
+                Retry = RetryPolicy.Exponential,
+                TimeoutSeconds = EndpointsApi.DefaultTimeoutSeconds,
+                Source = EndpointSources.Operator,
+                CreatedAt = now,
+                UpdatedAt = now,
+                Secrets = [WebhookSignature.NewSecret()],
+            };
+            await store.CreateEndpointAsync(endpoint, http.RequestAborted);
+            return JsonResults.Created($"/v1/operator/endpoints/{endpoint.Id}", EndpointResponse.From(endpoint, withSecret: true));
+        })
+        .Accepts<CreateOperatorEndpointRequest>("application/json")
+        .Produces<EndpointResponse>(StatusCodes.Status201Created)
+        .WithSummary("Add an operator webhook (admin): it receives endpoint.disabled, endpoint.recovered and notification.dead; its secret is shown once.");
+
+        group.MapGet("", async (HttpContext http, IHeraldStore store) =>
+        {
+            Caller.RequireAdmin(http);
+            var list = await store.ListEndpointsAsync(OperatorEventTypes.OperatorMerchantId, http.RequestAborted);
+            return JsonResults.Ok(new ListResponse<EndpointResponse>(list.Select(e => EndpointResponse.From(e)).ToList(), false));
+        })
+        .Produces<ListResponse<EndpointResponse>>()
+        .WithSummary("List the operator webhooks (admin).");
+
+        group.MapDelete("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
+        {
+            Caller.RequireAdmin(http);
+            if (!await store.DeleteEndpointAsync(OperatorEventTypes.OperatorMerchantId, id, time.GetUtcNow(), http.RequestAborted))
+            {
+                throw HeraldException.NotFound($"endpoint {id}");
+            }
+            return Results.NoContent();
+        })
+        .Produces(StatusCodes.Status204NoContent)
+        .WithSummary("Remove an operator webhook (admin).");
+    }
+}

@@ -1,0 +1,152 @@
+using System.Text.Json.Nodes;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.Delivery;
+
+/// <summary>Per-endpoint concurrency and rate limits, the circuit breaker, and auto-disable.</summary>
+public sealed class EndpointHealthTests : HeraldWithReceiver
+{
+    private async Task<int> SucceededAsync(HttpClient merchant) =>
+        (await merchant.NotificationsAsync("status=succeeded&limit=100")).Count;
+
+    [Fact]
+    public async Task EndpointWithMaxConcurrencyTwo_NeverHasMoreThanTwoAttemptsInFlight_AndGetsEverything()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { max_concurrency = 2 });
+        Assert.Equal(2, (await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["max_concurrency"]!.GetValue<int>());
+        Receiver.Delay = TimeSpan.FromMilliseconds(300);
+        const int orders = 10;
+        for (var i = 0; i < orders; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 1, currency = "BRL" });
+        }
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () => await SucceededAsync(merchant) == orders, TimeSpan.FromSeconds(60));
+        Assert.Equal(2, Receiver.MaxInFlight);
+        Assert.Equal(orders, Receiver.Received.Select(r => r.Headers["webhook-id"]).Distinct().Count());
+        // Held back is not attempted: every notification was tried exactly once.
+        Assert.Equal(orders, Receiver.Received.Count);
+    }
+
+    [Fact]
+    public async Task EndpointWithRateLimitFive_GetsAtMostItsRatePerSecond()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin", new { rate_limit = 5 });
+        var arrivals = new System.Collections.Concurrent.ConcurrentQueue<DateTime>();
+        Receiver.Answer = _ =>
+        {
+            arrivals.Enqueue(DateTime.UtcNow);
+            return 200;
+        };
+        const int orders = 20;
+        for (var i = 0; i < orders; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 1, currency = "BRL" });
+        }
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () => await SucceededAsync(merchant) == orders, TimeSpan.FromSeconds(60));
+        var times = arrivals.Order().ToList();
+        Assert.Equal(orders, times.Count);
+        // A bucket of 5 refilled with 5 a second: no second-long window holds more than 10, and 20 take over 2 s.
+        foreach (var start in times)
+        {
+            Assert.True(times.Count(t => t >= start && t < start.AddSeconds(1)) <= 10, "more than the rate allows arrived within one second");
+        }
+        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(2), $"20 attempts at 5/s arrived within {(times[^1] - times[0]).TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public async Task AfterFiveConsecutiveFailures_OneProbeAtATime_UntilOneSucceeds_ThenTheOperatorHearsItRecovered()
+    {
+        await using var operatorReceiver = await TestReceiver.StartAsync();
+        using var admin = Herald.As(HeraldHost.AdminKey);
+        var operatorEndpoint = await admin.PostJsonAsync("/v1/operator/endpoints", new { url = operatorReceiver.Url });
+        Assert.StartsWith("whsec_", operatorEndpoint.Str("secret"), StringComparison.Ordinal);
+
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { retry = "exponential" });
+        Receiver.Status = 500;
+        Receiver.Delay = TimeSpan.FromMilliseconds(100);
+        const int orders = 8;
+        for (var i = 0; i < orders; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 1, currency = "BRL" });
+        }
+        // First attempts fail: the circuit opens.
+        await Receiver.WaitForAsync(orders);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("limit=100")).All(n => n!["attempt_count"]!.GetValue<int>() >= 1));
+
+        // The retries come one at a time while the endpoint keeps failing.
+        Receiver.ResetMaxInFlight();
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(5), () => Task.FromResult(Receiver.Received.Count >= orders + 4), TimeSpan.FromSeconds(60));
+        Assert.Equal(1, Receiver.MaxInFlight);
+
+        // One probe succeeds: the circuit closes and the rest follow.
+        Receiver.Status = 200;
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () => await SucceededAsync(merchant) == orders, TimeSpan.FromSeconds(90));
+        await operatorReceiver.WaitForAsync(1);
+        var recovered = operatorReceiver.Received.Select(r => JsonNode.Parse(r.Body)!).Single(e => e.Str("type") == "endpoint.recovered");
+        Assert.Equal(endpoint, recovered["data"].Str("endpoint_id"));
+        Assert.StartsWith("evt_", recovered.Str("id"), StringComparison.Ordinal);
+        Assert.Equal(recovered.Str("id"), operatorReceiver.Received.First(r => r.Body.Contains("endpoint.recovered", StringComparison.Ordinal)).Headers["webhook-id"]);
+    }
+
+    [Fact]
+    public async Task EndpointWithNothingButFailuresForFiveDays_IsDisabledWithItsReason_AndTheOperatorIsTold()
+    {
+        await using var operatorReceiver = await TestReceiver.StartAsync();
+        using var admin = Herald.As(HeraldHost.AdminKey);
+        await admin.PostJsonAsync("/v1/operator/endpoints", new { url = operatorReceiver.Url });
+
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { retry = "exponential" });
+        Receiver.Status = 503;
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 5, currency = "BRL" })).Str("id");
+        await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
+        Assert.True((await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["enabled"]!.GetValue<bool>());
+
+        // Four days on, a new change fails too: still enabled.
+        Herald.Clock.Advance(TimeSpan.FromDays(4));
+        var second = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 6, currency = "BRL" })).Str("id");
+        await merchant.WaitForAttemptsAsync(second, "PAYMENT_ORDER.OPENED", 1);
+        Assert.True((await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["enabled"]!.GetValue<bool>());
+
+        // Past five days of nothing but failures: the next failure disables it.
+        Herald.Clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromHours(1));
+        var third = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 7, currency = "BRL" })).Str("id");
+        await merchant.WaitForAttemptsAsync(third, "PAYMENT_ORDER.OPENED", 1);
+        JsonObject disabled = null!;
+        await HeraldHost.EventuallyAsync(async () => !(disabled = await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["enabled"]!.GetValue<bool>());
+        Assert.Contains("nothing but failures for 5", disabled.Str("disabled_reason"), StringComparison.Ordinal);
+        Assert.NotNull(disabled["disabled_at"]);
+
+        await HeraldHost.EventuallyAsync(() => Task.FromResult(operatorReceiver.Received.Any(r => r.Body.Contains("endpoint.disabled", StringComparison.Ordinal))));
+        var evt = operatorReceiver.Received.Select(r => JsonNode.Parse(r.Body)!).First(e => e.Str("type") == "endpoint.disabled");
+        Assert.Equal(endpoint, evt["data"].Str("endpoint_id"));
+        Assert.Contains("nothing but failures", evt["data"].Str("reason"), StringComparison.Ordinal);
+        // The first notification's retries ran out on the way (three days): the operator heard of that too.
+        Assert.Contains(operatorReceiver.Received, r => r.Body.Contains("notification.dead", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("max_concurrency", -1)]
+    [InlineData("max_concurrency", 1001)]
+    [InlineData("rate_limit", -5)]
+    [InlineData("rate_limit", 10_001)]
+    public async Task OutOfRangeLimits_Are400_AndNothingIsCreated(string field, int value)
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var body = new JsonObject { ["url"] = Receiver.Url, ["format"] = "thin", [field] = value };
+        var error = await merchant.PostJsonAsync("/v1/endpoints", body, 400);
+        Assert.Contains(field, error["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty((await merchant.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task OperatorEndpoints_AreAdminOnly()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var error = await merchant.PostJsonAsync("/v1/operator/endpoints", new { url = Receiver.Url }, 403);
+        Assert.Equal(403, error["statusCode"]!.GetValue<int>());
+    }
+}

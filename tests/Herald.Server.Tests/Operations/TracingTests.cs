@@ -1,0 +1,41 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.Operations;
+
+public sealed class TracingTests : HeraldWithReceiver
+{
+    [Fact]
+    public async Task EachDeliveryAttempt_IsASpanInTheTraceOfTheChangeThatCausedIt()
+    {
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Herald",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 500;
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" })).Str("id");
+        await Receiver.WaitForAsync(1);
+        Receiver.Status = 200;
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(6), () => Task.FromResult(Receiver.Received.Count >= 2));
+        await HeraldHost.EventuallyAsync(() => Task.FromResult(spans.Count(s => s.OperationName == "herald.deliver" && s.GetTagItem("herald.event.id") is string id && id == Receiver.Received.First().Headers["webhook-id"]) >= 2));
+
+        var record = spans.Single(s => s.OperationName == "herald.record" && (string?)s.GetTagItem("herald.entity.id") == order);
+        var eventId = Receiver.Received.First().Headers["webhook-id"];
+        var deliveries = spans.Where(s => s.OperationName == "herald.deliver" && (string?)s.GetTagItem("herald.event.id") == eventId).ToList();
+        Assert.Equal(2, deliveries.Count);
+        Assert.All(deliveries, d =>
+        {
+            Assert.Equal(record.TraceId, d.TraceId);
+            Assert.Equal(record.SpanId, d.ParentSpanId);
+        });
+        Assert.Equal([500, 200], deliveries.OrderBy(d => d.StartTimeUtc).Select(d => (int)d.GetTagItem("http.response.status_code")!));
+    }
+}
