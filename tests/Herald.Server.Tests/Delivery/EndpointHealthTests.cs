@@ -6,7 +6,7 @@ namespace Herald.Server.Tests.Delivery;
 /// <summary>Per-endpoint concurrency and rate limits, the circuit breaker, and auto-disable.</summary>
 public sealed class EndpointHealthTests : HeraldWithReceiver
 {
-    private async Task<int> SucceededAsync(HttpClient merchant) =>
+    private static async Task<int> SucceededAsync(HttpClient merchant) =>
         (await merchant.NotificationsAsync("status=succeeded&limit=100")).Count;
 
     [Fact]
