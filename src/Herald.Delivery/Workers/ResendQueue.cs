@@ -46,6 +46,35 @@ public sealed class ResendQueue : BackgroundService
         return true;
     }
 
+    /// <summary>
+    /// Queues a manual attempt of every notification of one endpoint recorded since a time that has
+    /// failed: dead ones, and pending ones whose last attempt failed. Returns how many were queued.
+    /// </summary>
+    public async Task<int> RecoverAsync(string merchantId, string endpointId, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var queued = 0;
+        foreach (var status in new[] { NotificationStatuses.Dead, NotificationStatuses.Pending })
+        {
+            string? after = null;
+            Page<Notification> page;
+            do
+            {
+                var query = new NotificationQuery { Status = status, EndpointId = endpointId, Since = since, Limit = 100, StartingAfter = after };
+                page = await _store.ListNotificationsAsync(merchantId, query, cancellationToken).ConfigureAwait(false);
+                foreach (var notification in page.Data.Where(n => n.AttemptCount > 0))
+                {
+                    if (await EnqueueAsync(merchantId, notification.Id, cancellationToken).ConfigureAwait(false))
+                    {
+                        queued++;
+                    }
+                }
+                after = page.Data.LastOrDefault()?.Id;
+            }
+            while (page.HasMore);
+        }
+        return queued;
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var slots = new SemaphoreSlim(Concurrency, Concurrency);
