@@ -47,6 +47,30 @@ public sealed class ResendQueue : BackgroundService
     }
 
     /// <summary>
+    /// Makes a manual attempt of the merchant's notification now and returns it once recorded; null
+    /// when the notification does not exist. For callers that show the result at once (the portal).
+    /// </summary>
+    public async Task<Attempt?> ResendNowAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
+    {
+        var notification = await _store.LoadForResendAsync(merchantId, notificationId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        return notification is null ? null : await AttemptAsync(notification, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<Attempt> AttemptAsync(ClaimedNotification notification, CancellationToken cancellationToken)
+    {
+        var number = notification.AttemptCount + 1;
+        var result = await _sender.SendAsync(notification, number, cancellationToken).ConfigureAwait(false);
+        var attempt = new Attempt(
+            Ids.HeraldId.New(Ids.HeraldId.Attempt, _time), notification.Id, number, AttemptTriggers.Manual,
+            result.StartedAt, result.DurationMs, result.StatusCode, result.Succeeded, result.Error, result.ResponseExcerpt);
+        // Once sent, the attempt is recorded even if the caller has gone.
+        await _store.RecordManualAttemptAsync(attempt, CancellationToken.None).ConfigureAwait(false);
+        _metrics.Attempted(result.Succeeded, AttemptTriggers.Manual);
+        DeliveryLog.Resent(_logger, notification.Id, result.Succeeded ? "succeeded" : result.Error ?? "failed");
+        return attempt;
+    }
+
+    /// <summary>
     /// Queues a manual attempt of every notification of one endpoint recorded since a time that has
     /// failed: dead ones, and pending ones whose last attempt failed. Returns how many were queued.
     /// </summary>
@@ -98,14 +122,7 @@ public sealed class ResendQueue : BackgroundService
     {
         try
         {
-            var number = notification.AttemptCount + 1;
-            var result = await _sender.SendAsync(notification, number, stoppingToken).ConfigureAwait(false);
-            var attempt = new Attempt(
-                Ids.HeraldId.New(Ids.HeraldId.Attempt, _time), notification.Id, number, AttemptTriggers.Manual,
-                result.StartedAt, result.DurationMs, result.StatusCode, result.Succeeded, result.Error, result.ResponseExcerpt);
-            await _store.RecordManualAttemptAsync(attempt, CancellationToken.None).ConfigureAwait(false);
-            _metrics.Attempted(result.Succeeded, AttemptTriggers.Manual);
-            DeliveryLog.Resent(_logger, notification.Id, result.Succeeded ? "succeeded" : result.Error ?? "failed");
+            await AttemptAsync(notification, stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
