@@ -2,6 +2,7 @@ using Herald.Delivery;
 using Herald.Errors;
 using Herald.Signing;
 using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
 using Endpoint = Herald.Storage.Model.Endpoint;
 
 namespace Herald.Server.Api;
@@ -12,6 +13,15 @@ namespace Herald.Server.Api;
 /// </summary>
 internal static class EndpointOperations
 {
+    /// <summary>Adds an endpoint with its first signing secret (in <c>Secrets[0]</c>, to be shown once).</summary>
+    public static async Task<Endpoint> CreateAsync(IHeraldStore store, string merchantId, CreateEndpointRequest request,
+        TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken)
+    {
+        var endpoint = EndpointsApi.NewEndpoint(merchantId, request, EndpointSources.Api, null, time, delivery);
+        await store.CreateEndpointAsync(endpoint, cancellationToken);
+        return endpoint;
+    }
+
     public static async Task<Endpoint> UpdateAsync(IHeraldStore store, string merchantId, string id, UpdateEndpointRequest request,
         TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken)
     {

@@ -33,8 +33,7 @@ internal static class EndpointsApi
         {
             var merchant = Caller.Of(http).Merchant;
             var request = await HeraldJson.ReadAsync<CreateEndpointRequest>(http.Request);
-            var endpoint = NewEndpoint(merchant, request, EndpointSources.Api, null, time, delivery.Value);
-            await store.CreateEndpointAsync(endpoint, http.RequestAborted);
+            var endpoint = await EndpointOperations.CreateAsync(store, merchant, request, time, delivery.Value, http.RequestAborted);
             return JsonResults.Created($"/v1/endpoints/{endpoint.Id}", EndpointResponse.From(endpoint, withSecret: true));
         })
         .Accepts<CreateEndpointRequest>("application/json")
