@@ -27,6 +27,7 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<WebhookSender>();
         services.TryAddSingleton<ChangeRecorder>();
         services.TryAddSingleton<ResendQueue>();
+        services.TryAddSingleton<EndpointTester>();
         services.AddMetrics();
         services.TryAddSingleton<DeliveryMetrics>();
         services.TryAddSingleton<Health.EndpointGate>();

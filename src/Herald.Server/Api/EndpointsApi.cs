@@ -1,4 +1,6 @@
 using Herald.Delivery;
+using Herald.Delivery.Sending;
+using Herald.Delivery.Workers;
 using Herald.Endpoints;
 using Herald.Entities;
 using Herald.Errors;
@@ -31,8 +33,7 @@ internal static class EndpointsApi
         {
             var merchant = Caller.Of(http).Merchant;
             var request = await HeraldJson.ReadAsync<CreateEndpointRequest>(http.Request);
-            var endpoint = NewEndpoint(merchant, request, EndpointSources.Api, null, time, delivery.Value);
-            await store.CreateEndpointAsync(endpoint, http.RequestAborted);
+            var endpoint = await EndpointOperations.CreateAsync(store, merchant, request, time, delivery.Value, http.RequestAborted);
             return JsonResults.Created($"/v1/endpoints/{endpoint.Id}", EndpointResponse.From(endpoint, withSecret: true));
         })
         .Accepts<CreateEndpointRequest>("application/json")
@@ -56,28 +57,7 @@ internal static class EndpointsApi
         {
             var merchant = Caller.Of(http).Merchant;
             var request = await HeraldJson.ReadAsync<UpdateEndpointRequest>(http.Request);
-            var current = await LoadAsync(store, merchant, id, http.RequestAborted);
-            var now = time.GetUtcNow();
-            var updated = current with
-            {
-                Url = request.Url is null ? current.Url : Validation.EndpointUrl(request.Url, delivery.Value),
-                Description = request.Description is null ? current.Description : Validation.Text(request.Description, "description"),
-                EventTypes = request.EventTypes is null ? current.EventTypes : EventTypeFilter(request.EventTypes, current.Format),
-                Success = request.Success is null ? current.Success : ParseSuccess(request.Success),
-                Retry = request.Retry is null ? current.Retry : ParseRetry(request.Retry),
-                TimeoutSeconds = request.TimeoutSeconds is null ? current.TimeoutSeconds : Timeout(request.TimeoutSeconds),
-                Ordered = request.Ordered ?? current.Ordered,
-                MaxConcurrency = request.MaxConcurrency is null ? current.MaxConcurrency : Limit(request.MaxConcurrency, "max_concurrency", MaxConcurrencyCap),
-                RateLimit = request.RateLimit is null ? current.RateLimit : Limit(request.RateLimit, "rate_limit", RateLimitCap),
-                Enabled = request.Enabled ?? current.Enabled,
-                DisabledReason = request.Enabled switch { false => "disabled by the merchant", true => null, null => current.DisabledReason },
-                DisabledAt = request.Enabled switch { false => now, true => null, null => current.DisabledAt },
-                UpdatedAt = now,
-            };
-            if (!await store.UpdateEndpointAsync(updated, http.RequestAborted))
-            {
-                throw HeraldException.NotFound($"endpoint {id}");
-            }
+            var updated = await EndpointOperations.UpdateAsync(store, merchant, id, request, time, delivery.Value, http.RequestAborted);
             return JsonResults.Ok(EndpointResponse.From(updated));
         })
         .Accepts<UpdateEndpointRequest>("application/json")
@@ -97,6 +77,7 @@ internal static class EndpointsApi
 
         MapRotation(group);
         MapPause(group);
+        MapTestAndRecover(group);
     }
 
     private static void MapPause(RouteGroupBuilder group)
@@ -105,19 +86,7 @@ internal static class EndpointsApi
         {
             group.MapPost($"/{{id}}/{action}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
             {
-                var current = await LoadAsync(store, Caller.Of(http).Merchant, id, http.RequestAborted);
-                var now = time.GetUtcNow();
-                var updated = current with
-                {
-                    Enabled = enabled,
-                    DisabledReason = enabled ? null : "paused by the merchant",
-                    DisabledAt = enabled ? null : now,
-                    UpdatedAt = now,
-                };
-                if (!await store.UpdateEndpointAsync(updated, http.RequestAborted))
-                {
-                    throw HeraldException.NotFound($"endpoint {id}");
-                }
+                var updated = await EndpointOperations.SetPausedAsync(store, Caller.Of(http).Merchant, id, !enabled, time, http.RequestAborted);
                 return JsonResults.Ok(EndpointResponse.From(updated));
             })
             .Produces<EndpointResponse>()
@@ -135,23 +104,37 @@ internal static class EndpointsApi
             var request = http.Request.ContentLength is null or 0 && !http.Request.Headers.ContainsKey("Transfer-Encoding")
                 ? new RotateSecretRequest()
                 : await HeraldJson.ReadAsync<RotateSecretRequest>(http.Request);
-            var grace = request.GraceSeconds ?? DefaultGraceSeconds;
-            if (grace is < 0 or > MaxGraceSeconds)
-            {
-                throw new HeraldException(ErrorKind.BadRequest, $"grace_seconds must be between 0 and {MaxGraceSeconds} (7 days)");
-            }
-            var now = time.GetUtcNow();
-            var until = now + TimeSpan.FromSeconds(grace);
-            var secret = WebhookSignature.NewSecret();
-            if (!await store.RotateSecretAsync(merchant, id, secret, now, until, http.RequestAborted))
-            {
-                throw HeraldException.NotFound($"endpoint {id}");
-            }
-            return JsonResults.Ok(new RotatedSecretResponse(id, secret, EndpointResponse.Time(until)));
+            return JsonResults.Ok(await EndpointOperations.RotateSecretAsync(store, merchant, id, request.GraceSeconds, time, http.RequestAborted));
         })
         .Accepts<RotateSecretRequest>("application/json")
         .Produces<RotatedSecretResponse>()
         .WithSummary("A new signing secret, shown once; the previous ones keep signing until grace_seconds (default 24 h, at most 7 days) have passed.");
+    }
+
+    private static void MapTestAndRecover(RouteGroupBuilder group)
+    {
+        group.MapPost("/{id}/test", async (string id, HttpContext http, IHeraldStore store, EndpointTester tester) =>
+        {
+            var endpoint = await LoadAsync(store, Caller.Of(http).Merchant, id, http.RequestAborted);
+            var result = await tester.SendAsync(endpoint, http.RequestAborted);
+            return JsonResults.Ok(TestResultResponse.From(id, result));
+        })
+        .Produces<TestResultResponse>()
+        .WithSummary("Send the endpoint a signed test notification now and answer with what it replied; nothing is recorded.");
+
+        group.MapPost("/{id}/recover", async (string id, HttpContext http, IHeraldStore store, ResendQueue resends, TimeProvider time) =>
+        {
+            var merchant = Caller.Of(http).Merchant;
+            var request = await HeraldJson.ReadAsync<RecoverRequest>(http.Request);
+            var since = Validation.Time(request.Since, "since")
+                ?? throw new HeraldException(ErrorKind.BadRequest, "since is required: the time from which failed notifications are sent again");
+            await LoadAsync(store, merchant, id, http.RequestAborted);
+            var queued = await resends.RecoverAsync(merchant, id, since, http.RequestAborted);
+            return JsonResults.Accepted(new RecoverResponse(id, queued));
+        })
+        .Accepts<RecoverRequest>("application/json")
+        .Produces<RecoverResponse>(StatusCodes.Status202Accepted)
+        .WithSummary("Send again, as manual attempts, every notification of this endpoint recorded since a time that failed (dead, or pending after a failed attempt).");
     }
 
     public const int DefaultGraceSeconds = 24 * 60 * 60;
@@ -190,7 +173,7 @@ internal static class EndpointsApi
         };
     }
 
-    private static List<string> EventTypeFilter(IReadOnlyList<string> types, PayloadFormat format)
+    internal static List<string> EventTypeFilter(IReadOnlyList<string> types, PayloadFormat format)
     {
         if (types.Count == 0)
         {
@@ -207,24 +190,24 @@ internal static class EndpointsApi
         return types.Distinct(StringComparer.Ordinal).ToList();
     }
 
-    private static SuccessRule ParseSuccess(string value) =>
+    internal static SuccessRule ParseSuccess(string value) =>
         SuccessRules.TryParse(value, out var rule) ? rule : throw new HeraldException(ErrorKind.BadRequest, $"unknown success rule '{value}'; expected 2xx or 200");
 
-    private static RetryPolicy ParseRetry(string value) =>
+    internal static RetryPolicy ParseRetry(string value) =>
         RetryPolicies.TryParse(value, out var policy) ? policy : throw new HeraldException(ErrorKind.BadRequest, $"unknown retry policy '{value}'; expected exponential or hourly");
 
     public const int MaxConcurrencyCap = 1_000;
     public const int RateLimitCap = 10_000;
 
     /// <summary>A per-endpoint limit: 0 (or none) means no limit of its own.</summary>
-    private static int? Limit(int? value, string field, int cap) => value switch
+    internal static int? Limit(int? value, string field, int cap) => value switch
     {
         null or 0 => null,
         >= 1 when value <= cap => value,
         _ => throw new HeraldException(ErrorKind.BadRequest, $"{field} must be between 1 and {cap}, or 0 for no limit"),
     };
 
-    private static int Timeout(int? seconds) => seconds switch
+    internal static int Timeout(int? seconds) => seconds switch
     {
         null => DefaultTimeoutSeconds,
         >= 1 and <= MaxTimeoutSeconds => seconds.Value,

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Herald.Delivery.Workers;
 using Herald.Errors;
 using Herald.Events;
@@ -34,8 +33,8 @@ internal static class NotificationsApi
                 EndpointId = endpoint_id,
                 EntityId = entity_id,
                 EventType = event_type,
-                Since = Time(since, "since"),
-                Until = Time(until, "until"),
+                Since = Validation.Time(since, "since"),
+                Until = Validation.Time(until, "until"),
                 Limit = Validation.Limit(limit),
                 StartingAfter = starting_after,
             };
@@ -65,18 +64,5 @@ internal static class NotificationsApi
         })
         .Produces<AcceptedResponse>(StatusCodes.Status202Accepted)
         .WithSummary("Send a notification again now, whatever its status; recorded as a manual attempt with the same webhook-id.");
-    }
-
-    private static DateTimeOffset? Time(string? value, string field)
-    {
-        if (value is null)
-        {
-            return null;
-        }
-        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
-        {
-            return time;
-        }
-        throw new HeraldException(ErrorKind.BadRequest, $"{field} must be an ISO 8601 time such as 2026-01-31T12:00:00Z");
     }
 }

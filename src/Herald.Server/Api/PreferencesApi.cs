@@ -24,24 +24,8 @@ internal static class PreferencesApi
         {
             var merchant = Caller.Of(http).Merchant;
             var request = await HeraldJson.ReadAsync<CreatePreferenceRequest>(http.Request);
-            var id = HeraldId.New(HeraldId.CheckoutPreference, time);
-            var webhook = request.CustomUrls?.StatusChangesWebhook;
-            Endpoint? endpoint = null;
-            if (webhook is not null)
-            {
-                // Seed 001: the preference's webhook receives the thin events of the orders made from it.
-                endpoint = EndpointsApi.NewEndpoint(merchant, new CreateEndpointRequest(webhook, "thin"),
-                    EndpointSources.CheckoutPreference, id, time, delivery.Value);
-            }
-            var document = new JsonObject
-            {
-                ["custom_urls"] = new JsonObject { ["status_changes_webhook"] = endpoint?.Url },
-                ["external_reference"] = Validation.Text(request.ExternalReference, "external_reference"),
-                ["items"] = request.Items?.DeepClone(),
-            };
-            var preference = new CheckoutPreference(id, merchant, document, endpoint?.Id, time.GetUtcNow());
-            await store.CreatePreferenceAsync(preference, endpoint, http.RequestAborted);
-            return JsonResults.Created($"/v1/checkout_preferences/{id}", PreferenceResponse.From(preference));
+            var preference = await CreateAsync(store, merchant, request, time, delivery.Value, http.RequestAborted);
+            return JsonResults.Created($"/v1/checkout_preferences/{preference.Id}", PreferenceResponse.From(preference));
         })
         .Accepts<CreatePreferenceRequest>("application/json")
         .Produces<PreferenceResponse>(StatusCodes.Status201Created)
@@ -55,5 +39,29 @@ internal static class PreferencesApi
         })
         .Produces<PreferenceResponse>()
         .WithSummary("One checkout preference.");
+    }
+
+    /// <summary>Saves a preference and, when it names a webhook, the endpoint that receives its orders' events.</summary>
+    public static async Task<CheckoutPreference> CreateAsync(IHeraldStore store, string merchant, CreatePreferenceRequest request,
+        TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken)
+    {
+        var id = HeraldId.New(HeraldId.CheckoutPreference, time);
+        var webhook = request.CustomUrls?.StatusChangesWebhook;
+        Endpoint? endpoint = null;
+        if (webhook is not null)
+        {
+            // Seed 001: the preference's webhook receives the thin events of the orders made from it.
+            endpoint = EndpointsApi.NewEndpoint(merchant, new CreateEndpointRequest(webhook, "thin"),
+                EndpointSources.CheckoutPreference, id, time, delivery);
+        }
+        var document = new JsonObject
+        {
+            ["custom_urls"] = new JsonObject { ["status_changes_webhook"] = endpoint?.Url },
+            ["external_reference"] = Validation.Text(request.ExternalReference, "external_reference"),
+            ["items"] = request.Items?.DeepClone(),
+        };
+        var preference = new CheckoutPreference(id, merchant, document, endpoint?.Id, time.GetUtcNow());
+        await store.CreatePreferenceAsync(preference, endpoint, cancellationToken);
+        return preference;
     }
 }

@@ -71,6 +71,8 @@ public sealed record TransitionRequest(string To, JsonObject? Data = null);
 
 public sealed record RotateSecretRequest(int? GraceSeconds = null);
 
+public sealed record RecoverRequest(string? Since = null);
+
 /// <summary>Seed 003's address block.</summary>
 public sealed record SeedAddress(
     string? Street = null,

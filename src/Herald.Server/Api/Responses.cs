@@ -123,5 +123,13 @@ public sealed record RotatedSecretResponse(string Id, string Secret, string Prev
 
 public sealed record AcceptedResponse(string Id, string Status);
 
+public sealed record RecoverResponse(string Id, int Queued);
+
+public sealed record TestResultResponse(string EndpointId, bool Succeeded, int? StatusCode, int DurationMs, string? Error, string? ResponseExcerpt)
+{
+    public static TestResultResponse From(string endpointId, Herald.Delivery.Sending.AttemptResult r) =>
+        new(endpointId, r.Succeeded, r.StatusCode, r.DurationMs, r.Error, r.ResponseExcerpt);
+}
+
 public sealed record HealthResponse(string Status);
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Herald.Delivery;
 using Herald.Delivery.Egress;
@@ -110,4 +111,18 @@ internal static class Validation
         >= 1 and <= 100 => limit.Value,
         _ => throw new HeraldException(ErrorKind.BadRequest, "limit must be between 1 and 100"),
     };
+
+    /// <summary>An optional ISO 8601 time; 400 when it is not one.</summary>
+    public static DateTimeOffset? Time(string? value, string field)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+        {
+            return time;
+        }
+        throw new HeraldException(ErrorKind.BadRequest, $"{field} must be an ISO 8601 time such as 2026-01-31T12:00:00Z");
+    }
 }

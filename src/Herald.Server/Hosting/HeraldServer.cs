@@ -2,6 +2,7 @@ using Herald.Delivery;
 using Herald.Server.Api;
 using Herald.Server.Auth;
 using Herald.Server.Errors;
+using Herald.Server.Portal;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Postgres;
 using Microsoft.AspNetCore.DataProtection;
@@ -19,7 +20,7 @@ using OpenTelemetry.Trace;
 
 namespace Herald.Server.Hosting;
 
-/// <summary>Builds a Herald node: storage, the delivery engine and the HTTP API in one process.</summary>
+/// <summary>Builds a Herald node: storage, the delivery engine, the HTTP API and the merchant portal in one process.</summary>
 public static class HeraldServer
 {
     public static WebApplication Build(HeraldServerOptions options, Action<WebApplicationBuilder>? configure = null)
@@ -88,6 +89,7 @@ public static class HeraldServer
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddHeraldRateLimiting(options);
+        services.AddHeraldPortal();
         services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddMeter(Delivery.Workers.DeliveryMetrics.MeterName)
@@ -114,6 +116,8 @@ public static class HeraldServer
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseRateLimiter();
         app.UseMiddleware<Caller.Middleware>();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapOpenApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOperations();
@@ -125,6 +129,7 @@ public static class HeraldServer
         app.MapEntities();
         app.MapEvents();
         app.MapNotifications();
+        app.MapHeraldPortal();
         return app;
     }
 

@@ -69,6 +69,9 @@ public interface IHeraldStore
 
     Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default);
 
+    /// <summary>The merchant's checkout preferences, newest first.</summary>
+    Task<IReadOnlyList<CheckoutPreference>> ListPreferencesAsync(string merchantId, CancellationToken cancellationToken = default);
+
     Task<Entity?> GetEntityAsync(string merchantId, EntityKind kind, string id, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -85,6 +88,18 @@ public interface IHeraldStore
     Task<Page<EntityEvent>> ListEventsAsync(string merchantId, string? entityId, int limit, string? startingAfter, CancellationToken cancellationToken = default);
 
     Task<Page<Notification>> ListNotificationsAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// How many of the merchant's notifications match the query's filters, by status (every status
+    /// present, zero included); the query's own status and cursor are ignored.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, long>> CountNotificationsByStatusAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The merchant's attempts that started in [<paramref name="since"/>, <paramref name="until"/>):
+    /// per hour by outcome, and per endpoint with success rate and p50/p95 latency.
+    /// </summary>
+    Task<DeliveryStats> DeliveryStatsAsync(string merchantId, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default);
 
     /// <summary>One notification with its payload.</summary>
     Task<Notification?> GetNotificationAsync(string merchantId, string id, CancellationToken cancellationToken = default);

@@ -179,4 +179,13 @@ public abstract partial class RelationalStore
             ? null
             : new CheckoutPreference(row.id, row.merchant_id, System.Text.Json.Nodes.JsonNode.Parse(row.document)!.AsObject(), row.endpoint_id, Time.At(row.created_at));
     }
+
+    public async Task<IReadOnlyList<CheckoutPreference>> ListPreferencesAsync(string merchantId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<PreferenceRow>(Read(
+            "SELECT id, merchant_id, document, endpoint_id, created_at FROM checkout_preferences WHERE merchant_id = @merchantId ORDER BY id DESC",
+            new { merchantId }, cancellationToken));
+        return rows.Select(row => new CheckoutPreference(row.id, row.merchant_id, System.Text.Json.Nodes.JsonNode.Parse(row.document)!.AsObject(), row.endpoint_id, Time.At(row.created_at))).ToList();
+    }
 }

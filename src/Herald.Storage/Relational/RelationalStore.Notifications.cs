@@ -11,7 +11,18 @@ public abstract partial class RelationalStore
     public async Task<Page<Notification>> ListNotificationsAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var where = new SqlFilter("merchant_id = @merchantId", new { merchantId, take = query.Limit + 1 });
+        var where = NotificationFilter(merchantId, query);
+        where.Parameters.Add("take", query.Limit + 1);
+        await using var connection = await OpenAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<NotificationRow>(Read(
+            $"SELECT {NotificationColumns} FROM notifications WHERE {where} ORDER BY id DESC LIMIT @take", where.Parameters, cancellationToken))).AsList();
+        return new Page<Notification>(rows.Take(query.Limit).Select(r => r.ToModel()).ToList(), rows.Count > query.Limit);
+    }
+
+    /// <summary>The log's filters as a WHERE clause; the status and cursor only when the query has them.</summary>
+    private static SqlFilter NotificationFilter(string merchantId, NotificationQuery query)
+    {
+        var where = new SqlFilter("merchant_id = @merchantId", new { merchantId });
         where.AndIf(query.Status, "status = @status", "status");
         where.AndIf(query.EndpointId, "endpoint_id = @endpointId", "endpointId");
         where.AndIf(query.EntityId, "entity_id = @entityId", "entityId");
@@ -20,10 +31,7 @@ public abstract partial class RelationalStore
         where.AndIf(Time.Ms(query.Since), "created_at >= @since", "since");
         where.AndIf(Time.Ms(query.Until), "created_at < @until", "until");
         where.AndIf(query.StartingAfter, "id < @startingAfter", "startingAfter");
-        await using var connection = await OpenAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<NotificationRow>(Read(
-            $"SELECT {NotificationColumns} FROM notifications WHERE {where} ORDER BY id DESC LIMIT @take", where.Parameters, cancellationToken))).AsList();
-        return new Page<Notification>(rows.Take(query.Limit).Select(r => r.ToModel()).ToList(), rows.Count > query.Limit);
+        return where;
     }
 
     public async Task<Notification?> GetNotificationAsync(string merchantId, string id, CancellationToken cancellationToken = default)

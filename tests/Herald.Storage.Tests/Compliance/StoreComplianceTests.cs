@@ -374,4 +374,82 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Empty(await Store.MigrateAsync());
         Assert.True(await Store.PingAsync());
     }
+
+    [Fact]
+    public async Task DeliveryStats_CountAttemptsPerHourAndEndpoint_WithLatencyPercentiles_OnlyTheMerchants()
+    {
+        var m = await MerchantAsync();
+        var other = await MerchantAsync("Other");
+        var fast = await EndpointAsync(m);
+        var slow = await EndpointAsync(m);
+        var theirs = await EndpointAsync(other);
+        await Store.CommitChangeAsync(Change(m, "f1", 1, "OPENED", fast.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "s1", 1, "OPENED", slow.Id, T0));
+        await Store.CommitChangeAsync(Change(other, "o1", 1, "OPENED", theirs.Id, T0));
+        var fastId = (await Store.LoadForResendAsync(m, (await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "f1" })).Data[0].Id, T0))!.Id;
+        var slowId = (await Store.LoadForResendAsync(m, (await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "s1" })).Data[0].Id, T0))!.Id;
+        var theirId = (await Store.ListNotificationsAsync(other, new NotificationQuery())).Data[0].Id;
+
+        async Task AttemptAsync(string notificationId, DateTimeOffset at, int durationMs, bool ok) =>
+            await Store.RecordManualAttemptAsync(new Attempt(HeraldId.New(HeraldId.Attempt, new Clock(at)), notificationId, 1, AttemptTriggers.Manual,
+                at, durationMs, ok ? 200 : 500, ok, ok ? null : "HTTP 500", null));
+
+        // The fast endpoint: 1..20 ms in the first hour, the 20th failing; the slow one: 100..400 ms an hour later.
+        for (var i = 1; i <= 20; i++)
+        {
+            await AttemptAsync(fastId, T0 + TimeSpan.FromMinutes(i), i, ok: i != 20);
+        }
+        foreach (var ms in new[] { 400, 100, 300, 200 })
+        {
+            await AttemptAsync(slowId, T0 + TimeSpan.FromHours(1) + TimeSpan.FromMinutes(ms / 100), ms, ok: false);
+        }
+        await AttemptAsync(theirId, T0 + TimeSpan.FromMinutes(5), 9999, ok: true);
+        // Outside the window.
+        await AttemptAsync(fastId, T0 + TimeSpan.FromHours(3), 5000, ok: true);
+
+        var stats = await Store.DeliveryStatsAsync(m, T0, T0 + TimeSpan.FromHours(3));
+
+        Assert.Equal([T0, T0 + TimeSpan.FromHours(1), T0 + TimeSpan.FromHours(2)], stats.Hours.Select(h => h.Hour));
+        Assert.Equal([(19, 1), (0, 4), (0, 0)], stats.Hours.Select(h => (h.Succeeded, h.Failed)));
+        var byEndpoint = stats.Endpoints.ToDictionary(e => e.EndpointId);
+        Assert.Equal(2, byEndpoint.Count);
+        Assert.Equal(new EndpointStats(fast.Id, 20, 19, 10, 19), byEndpoint[fast.Id]);
+        Assert.Equal(new EndpointStats(slow.Id, 4, 0, 200, 400), byEndpoint[slow.Id]);
+        Assert.Equal(0.95, byEndpoint[fast.Id].SuccessRate, 3);
+    }
+
+    [Fact]
+    public async Task CountNotificationsByStatus_HonoursTheFilters_AndNamesEveryStatus()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "a", 1, "OPENED", ep.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "b", 1, "OPENED", ep.Id, T0));
+        await Store.CommitChangeAsync(Change(await MerchantAsync("Other"), "c", 1, "OPENED", (await EndpointAsync(await MerchantAsync("Third"))).Id, T0));
+        var a = (await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "a" })).Data[0];
+        await Store.RecordManualAttemptAsync(new Attempt(HeraldId.New(HeraldId.Attempt, Time), a.Id, 1, AttemptTriggers.Manual, T0, 5, 200, true, null, null));
+
+        var all = await Store.CountNotificationsByStatusAsync(m, new NotificationQuery { Status = NotificationStatuses.Dead });
+        Assert.Equal(1, all[NotificationStatuses.Pending]);
+        Assert.Equal(1, all[NotificationStatuses.Succeeded]);
+        Assert.Equal(0, all[NotificationStatuses.Dead]);
+        var onlyB = await Store.CountNotificationsByStatusAsync(m, new NotificationQuery { EntityId = "b" });
+        Assert.Equal(1, onlyB[NotificationStatuses.Pending]);
+        Assert.Equal(0, onlyB[NotificationStatuses.Succeeded]);
+    }
+
+    [Fact]
+    public async Task ListPreferences_ReturnsOnlyTheMerchants_NewestFirst()
+    {
+        var m = await MerchantAsync();
+        var first = new CheckoutPreference(HeraldId.New(HeraldId.CheckoutPreference, Time), m, new JsonObject { ["external_reference"] = "one" }, null, T0);
+        var second = new CheckoutPreference(HeraldId.New(HeraldId.CheckoutPreference, new Clock(T0 + TimeSpan.FromSeconds(1))), m, new JsonObject(), null, T0);
+        await Store.CreatePreferenceAsync(first, null);
+        await Store.CreatePreferenceAsync(second, null);
+        await Store.CreatePreferenceAsync(new CheckoutPreference(HeraldId.New(HeraldId.CheckoutPreference, Time), await MerchantAsync("Other"), new JsonObject(), null, T0), null);
+
+        var list = await Store.ListPreferencesAsync(m);
+        Assert.Equal([second.Id, first.Id], list.Select(p => p.Id));
+        Assert.Equal("one", list[1].Document["external_reference"]!.GetValue<string>());
+    }
 }

@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using Herald.Endpoints;
+using Herald.Ids;
+using Herald.Storage.Model;
+
+namespace Herald.Delivery.Sending;
+
+/// <summary>
+/// Sends an endpoint a test notification now and returns what happened. The request is signed
+/// and sent exactly as a real one, but nothing is recorded: a test leaves the log untouched.
+/// </summary>
+public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
+{
+    /// <summary>The event type a test notification carries.</summary>
+    public const string TestEventType = "HERALD.TEST";
+
+    public Task<AttemptResult> SendAsync(Endpoint endpoint, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var eventId = HeraldId.New(HeraldId.Event, time);
+        var payload = new JsonObject
+        {
+            ["id"] = eventId,
+            ["event_type"] = TestEventType,
+            ["test"] = true,
+            ["endpoint_id"] = endpoint.Id,
+            ["format"] = endpoint.Format.ApiName(),
+            ["sent_at"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var notification = new ClaimedNotification
+        {
+            Id = eventId,
+            MerchantId = endpoint.MerchantId,
+            EventId = eventId,
+            EndpointId = endpoint.Id,
+            Url = endpoint.Url,
+            Format = endpoint.Format,
+            Success = endpoint.Success,
+            Retry = endpoint.Retry,
+            TimeoutSeconds = endpoint.TimeoutSeconds,
+            // Only the newest secret signs: a test shows whether the receiver verifies with the current one.
+            Secrets = endpoint.Secrets.Take(1).ToList(),
+            Payload = payload.ToJsonString(),
+            Status = NotificationStatuses.Pending,
+            AttemptCount = 0,
+            Failures = 0,
+            CreatedAt = time.GetUtcNow(),
+        };
+        return sender.SendAsync(notification, 1, cancellationToken);
+    }
+}

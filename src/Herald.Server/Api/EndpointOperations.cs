@@ -1,0 +1,91 @@
+using Herald.Delivery;
+using Herald.Errors;
+using Herald.Signing;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Endpoint = Herald.Storage.Model.Endpoint;
+
+namespace Herald.Server.Api;
+
+/// <summary>
+/// What a merchant can do to one of its endpoints, shared by the API and the portal so that both
+/// validate and record alike. An id the merchant does not own is a 404.
+/// </summary>
+internal static class EndpointOperations
+{
+    /// <summary>Adds an endpoint with its first signing secret (in <c>Secrets[0]</c>, to be shown once).</summary>
+    public static async Task<Endpoint> CreateAsync(IHeraldStore store, string merchantId, CreateEndpointRequest request,
+        TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken)
+    {
+        var endpoint = EndpointsApi.NewEndpoint(merchantId, request, EndpointSources.Api, null, time, delivery);
+        await store.CreateEndpointAsync(endpoint, cancellationToken);
+        return endpoint;
+    }
+
+    public static async Task<Endpoint> UpdateAsync(IHeraldStore store, string merchantId, string id, UpdateEndpointRequest request,
+        TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken)
+    {
+        var current = await EndpointsApi.LoadAsync(store, merchantId, id, cancellationToken);
+        var now = time.GetUtcNow();
+        var updated = current with
+        {
+            Url = request.Url is null ? current.Url : Validation.EndpointUrl(request.Url, delivery),
+            Description = request.Description is null ? current.Description : Validation.Text(request.Description, "description"),
+            EventTypes = request.EventTypes is null ? current.EventTypes : EndpointsApi.EventTypeFilter(request.EventTypes, current.Format),
+            Success = request.Success is null ? current.Success : EndpointsApi.ParseSuccess(request.Success),
+            Retry = request.Retry is null ? current.Retry : EndpointsApi.ParseRetry(request.Retry),
+            TimeoutSeconds = request.TimeoutSeconds is null ? current.TimeoutSeconds : EndpointsApi.Timeout(request.TimeoutSeconds),
+            Ordered = request.Ordered ?? current.Ordered,
+            MaxConcurrency = request.MaxConcurrency is null ? current.MaxConcurrency : EndpointsApi.Limit(request.MaxConcurrency, "max_concurrency", EndpointsApi.MaxConcurrencyCap),
+            RateLimit = request.RateLimit is null ? current.RateLimit : EndpointsApi.Limit(request.RateLimit, "rate_limit", EndpointsApi.RateLimitCap),
+            Enabled = request.Enabled ?? current.Enabled,
+            DisabledReason = request.Enabled switch { false => "disabled by the merchant", true => null, null => current.DisabledReason },
+            DisabledAt = request.Enabled switch { false => now, true => null, null => current.DisabledAt },
+            UpdatedAt = now,
+        };
+        return await SaveAsync(store, updated, cancellationToken);
+    }
+
+    /// <summary>Pauses (nothing is lost: notifications wait) or resumes an endpoint.</summary>
+    public static async Task<Endpoint> SetPausedAsync(IHeraldStore store, string merchantId, string id, bool paused, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var current = await EndpointsApi.LoadAsync(store, merchantId, id, cancellationToken);
+        var now = time.GetUtcNow();
+        var updated = current with
+        {
+            Enabled = !paused,
+            DisabledReason = paused ? "paused by the merchant" : null,
+            DisabledAt = paused ? now : null,
+            UpdatedAt = now,
+        };
+        return await SaveAsync(store, updated, cancellationToken);
+    }
+
+    /// <summary>A new signing secret, returned once; the previous ones keep signing for the grace period.</summary>
+    public static async Task<RotatedSecretResponse> RotateSecretAsync(IHeraldStore store, string merchantId, string id, int? graceSeconds,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        var grace = graceSeconds ?? EndpointsApi.DefaultGraceSeconds;
+        if (grace is < 0 or > EndpointsApi.MaxGraceSeconds)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"grace_seconds must be between 0 and {EndpointsApi.MaxGraceSeconds} (7 days)");
+        }
+        var now = time.GetUtcNow();
+        var until = now + TimeSpan.FromSeconds(grace);
+        var secret = WebhookSignature.NewSecret();
+        if (!await store.RotateSecretAsync(merchantId, id, secret, now, until, cancellationToken))
+        {
+            throw HeraldException.NotFound($"endpoint {id}");
+        }
+        return new RotatedSecretResponse(id, secret, EndpointResponse.Time(until));
+    }
+
+    private static async Task<Endpoint> SaveAsync(IHeraldStore store, Endpoint updated, CancellationToken cancellationToken)
+    {
+        if (!await store.UpdateEndpointAsync(updated, cancellationToken))
+        {
+            throw HeraldException.NotFound($"endpoint {updated.Id}");
+        }
+        return updated;
+    }
+}

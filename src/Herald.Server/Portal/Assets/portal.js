@@ -1,0 +1,55 @@
+// Herald portal: progressive enhancement only; every action also works as a plain form.
+(function () {
+  "use strict";
+
+  // Resend without a full page reload: post the form, then put the returned attempts in place.
+  document.querySelectorAll("form[data-resend]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var button = form.querySelector("button");
+      var status = document.getElementById("resend-status");
+      var token = form.querySelector("input[name=__RequestVerificationToken]").value;
+      button.disabled = true;
+      status.textContent = "Sending…";
+      fetch(form.action, {
+        method: "POST",
+        headers: { "RequestVerificationToken": token, "X-Requested-With": "fetch" },
+        credentials: "same-origin"
+      }).then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      }).then(function (html) {
+        document.getElementById("attempts").innerHTML = html;
+        var last = document.querySelector("#attempts [data-last-outcome]");
+        status.textContent = last ? "Resent: " + last.getAttribute("data-last-outcome") : "Resent.";
+      }).catch(function (error) {
+        status.textContent = "The resend could not be made: " + error.message;
+      }).finally(function () {
+        button.disabled = false;
+      });
+    });
+  });
+
+  // Copy a secret shown once.
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var text = document.querySelector(button.getAttribute("data-copy")).textContent;
+      var done = function () { button.textContent = "Copied"; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, function () { select(button); });
+      } else {
+        select(button);
+      }
+    });
+  });
+
+  function select(button) {
+    var range = document.createRange();
+    range.selectNodeContents(document.querySelector(button.getAttribute("data-copy")));
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    button.textContent = "Selected: press Ctrl+C";
+  }
+})();

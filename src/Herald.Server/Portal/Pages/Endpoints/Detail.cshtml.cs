@@ -1,0 +1,123 @@
+using System.Globalization;
+using Herald.Delivery;
+using Herald.Delivery.Sending;
+using Herald.Delivery.Workers;
+using Herald.Server.Api;
+using Herald.Storage.Abstractions;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Endpoint = Herald.Storage.Model.Endpoint;
+
+namespace Herald.Server.Portal.Pages.Endpoints;
+
+/// <summary>One endpoint: its settings, and pause, resume, disable, test, rotate secret and recover.</summary>
+public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery, EndpointTester tester, ResendQueue resends)
+    : PortalPageModel
+{
+    public const string NewSecretKey = "herald.new_secret";
+    private const string NoticeKey = "herald.notice";
+
+    public Endpoint Endpoint { get; private set; } = null!;
+
+    [BindProperty]
+    public EndpointForm Form { get; set; } = new();
+
+    /// <summary>A secret just made, shown on this one page view only.</summary>
+    public string? NewSecret { get; private set; }
+
+    public string? Notice { get; private set; }
+
+    public AttemptResult? TestResult { get; private set; }
+
+    public string State => IndexModel.State(Endpoint);
+
+    public async Task<IActionResult> OnGetAsync(string id)
+    {
+        if (!await LoadAsync(id))
+        {
+            return NotFoundPage();
+        }
+        NewSecret = TempData[NewSecretKey] as string;
+        Notice = TempData[NoticeKey] as string;
+        return Page();
+    }
+
+    public Task<IActionResult> OnPostSaveAsync(string id) => TryAsync(async () =>
+    {
+        var current = await EndpointsApi.LoadAsync(store, Merchant, id, HttpContext.RequestAborted);
+        await EndpointOperations.UpdateAsync(store, Merchant, id, Form.ToUpdate(current), time, delivery.Value, HttpContext.RequestAborted);
+        return Done(id, "Settings saved.");
+    });
+
+    public Task<IActionResult> OnPostPauseAsync(string id) => TryAsync(async () =>
+    {
+        await EndpointOperations.SetPausedAsync(store, Merchant, id, paused: true, time, HttpContext.RequestAborted);
+        return Done(id, "Paused: notifications are kept and wait until you resume.");
+    });
+
+    public Task<IActionResult> OnPostResumeAsync(string id) => TryAsync(async () =>
+    {
+        await EndpointOperations.SetPausedAsync(store, Merchant, id, paused: false, time, HttpContext.RequestAborted);
+        return Done(id, "Resumed: waiting notifications are being delivered.");
+    });
+
+    public Task<IActionResult> OnPostDisableAsync(string id) => TryAsync(async () =>
+    {
+        await EndpointOperations.UpdateAsync(store, Merchant, id, new UpdateEndpointRequest(Enabled: false), time, delivery.Value, HttpContext.RequestAborted);
+        return Done(id, "Disabled.");
+    });
+
+    public Task<IActionResult> OnPostRotateAsync(string id) => TryAsync(async () =>
+    {
+        var rotated = await EndpointOperations.RotateSecretAsync(store, Merchant, id, null, time, HttpContext.RequestAborted);
+        TempData[NewSecretKey] = rotated.Secret;
+        return Done(id, $"New secret made; the previous ones keep signing until {rotated.PreviousSecretsExpireAt}.");
+    });
+
+    public Task<IActionResult> OnPostTestAsync(string id) => TryAsync(async () =>
+    {
+        if (!await LoadAsync(id))
+        {
+            return NotFoundPage();
+        }
+        TestResult = await tester.SendAsync(Endpoint, HttpContext.RequestAborted);
+        return Page();
+    });
+
+    public Task<IActionResult> OnPostRecoverAsync(string id, string? since) => TryAsync(async () =>
+    {
+        await EndpointsApi.LoadAsync(store, Merchant, id, HttpContext.RequestAborted);
+        if (!DateTime.TryParse(since, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var from))
+        {
+            throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, "choose the time from which failed notifications are sent again");
+        }
+        var queued = await resends.RecoverAsync(Merchant, id, new DateTimeOffset(from, TimeSpan.Zero), HttpContext.RequestAborted);
+        return Done(id, $"{queued} failed notification(s) queued to be sent again.");
+    });
+
+    protected override async Task<IActionResult> OnInvalidAsync()
+    {
+        var id = (string)RouteData.Values["id"]!;
+        return await LoadAsync(id, keepForm: true) ? Page() : NotFoundPage();
+    }
+
+    private RedirectToPageResult Done(string id, string notice)
+    {
+        TempData[NoticeKey] = notice;
+        return RedirectToPage(new { id });
+    }
+
+    private async Task<bool> LoadAsync(string id, bool keepForm = false)
+    {
+        if (await store.GetEndpointAsync(Merchant, id, HttpContext.RequestAborted) is not { } endpoint)
+        {
+            return false;
+        }
+        Endpoint = endpoint;
+        if (!keepForm)
+        {
+            Form = EndpointForm.From(endpoint);
+        }
+        return true;
+    }
+}

@@ -1,0 +1,58 @@
+using Herald.Endpoints;
+using Herald.Entities;
+using Herald.Retry;
+using Herald.Server.Api;
+using Endpoint = Herald.Storage.Model.Endpoint;
+
+namespace Herald.Server.Portal.Pages.Endpoints;
+
+/// <summary>The endpoint settings form, turned into the same requests the API takes.</summary>
+public sealed class EndpointForm
+{
+    public string Url { get; set; } = "";
+    public string Format { get; set; } = "transaction";
+    public string? Description { get; set; }
+    public List<string> EventTypes { get; set; } = [];
+    public string? Success { get; set; }
+    public string? Retry { get; set; }
+    public int? TimeoutSeconds { get; set; }
+    public bool Ordered { get; set; }
+
+    public static IReadOnlyList<string> Formats { get; } = ["transaction", "point", "thin"];
+
+    /// <summary>The event types a format notifies, in state order.</summary>
+    public static IEnumerable<string> TypesOf(string format) =>
+        PayloadFormats.TryParse(format, out var f)
+            ? Herald.Events.EventTypes.All.Where(t => t.StartsWith(f.EntityKind().TypeName() + ".", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+            : [];
+
+    public static EndpointForm From(Endpoint e) => new()
+    {
+        Url = e.Url,
+        Format = e.Format.ApiName(),
+        Description = e.Description,
+        EventTypes = e.EventTypes?.ToList() ?? [],
+        Success = e.Success.ApiName(),
+        Retry = e.Retry.ApiName(),
+        TimeoutSeconds = e.TimeoutSeconds,
+        Ordered = e.Ordered,
+    };
+
+    public CreateEndpointRequest ToCreate() => new(
+        Url.Trim(), Format, Blank(Description), EventTypes.Count == 0 ? null : EventTypes, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered);
+
+    /// <summary>
+    /// Every field is sent: the form shows them all. No event type ticked means all of them; the API
+    /// reads a missing list as "unchanged", so a filter being cleared is sent as every type.
+    /// </summary>
+    public UpdateEndpointRequest ToUpdate(Endpoint current)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        IReadOnlyList<string>? types = EventTypes.Count > 0 ? EventTypes
+            : current.EventTypes is null ? null
+            : TypesOf(current.Format.ApiName()).ToList();
+        return new(Url.Trim(), Description ?? "", types, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered);
+    }
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

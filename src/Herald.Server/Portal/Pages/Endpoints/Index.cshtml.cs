@@ -1,0 +1,14 @@
+using Herald.Storage.Abstractions;
+using Endpoint = Herald.Storage.Model.Endpoint;
+
+namespace Herald.Server.Portal.Pages.Endpoints;
+
+public sealed class IndexModel(IHeraldStore store) : PortalPageModel
+{
+    public IReadOnlyList<Endpoint> Endpoints { get; private set; } = [];
+
+    public async Task OnGetAsync() =>
+        Endpoints = await store.ListEndpointsAsync(Merchant, HttpContext.RequestAborted);
+
+    public static string State(Endpoint e) => e.Enabled ? "enabled" : e.DisabledReason?.StartsWith("paused", StringComparison.Ordinal) == true ? "paused" : "disabled";
+}

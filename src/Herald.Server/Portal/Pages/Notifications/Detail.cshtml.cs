@@ -1,0 +1,45 @@
+using Herald.Delivery.Workers;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.AspNetCore.Mvc;
+using Endpoint = Herald.Storage.Model.Endpoint;
+
+namespace Herald.Server.Portal.Pages.Notifications;
+
+/// <summary>One notification: its payload, the headers it is sent with, every attempt, and Resend.</summary>
+public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : PortalPageModel
+{
+    public Notification Notification { get; private set; } = null!;
+    public Endpoint? Endpoint { get; private set; }
+    public IReadOnlyList<Attempt> Attempts { get; private set; } = [];
+
+    public async Task<IActionResult> OnGetAsync(string id) =>
+        await LoadAsync(id) ? Page() : NotFoundPage();
+
+    /// <summary>A manual attempt now, the same one the API's resend makes; a script gets the attempts list back.</summary>
+    public async Task<IActionResult> OnPostResendAsync(string id)
+    {
+        if (await resends.ResendNowAsync(Merchant, id, HttpContext.RequestAborted) is null)
+        {
+            return NotFoundPage();
+        }
+        if (Request.Headers["X-Requested-With"] == "fetch")
+        {
+            Attempts = await store.ListAttemptsAsync(id, HttpContext.RequestAborted);
+            return Partial("_Attempts", Attempts);
+        }
+        return RedirectToPage(new { id });
+    }
+
+    private async Task<bool> LoadAsync(string id)
+    {
+        if (await store.GetNotificationAsync(Merchant, id, HttpContext.RequestAborted) is not { } notification)
+        {
+            return false;
+        }
+        Notification = notification;
+        Endpoint = await store.GetEndpointAsync(Merchant, notification.EndpointId, HttpContext.RequestAborted);
+        Attempts = await store.ListAttemptsAsync(id, HttpContext.RequestAborted);
+        return true;
+    }
+}

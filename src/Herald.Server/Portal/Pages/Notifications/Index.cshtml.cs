@@ -1,0 +1,86 @@
+using System.Globalization;
+using Herald.Entities;
+using Herald.Events;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.AspNetCore.Mvc;
+using Endpoint = Herald.Storage.Model.Endpoint;
+
+namespace Herald.Server.Portal.Pages.Notifications;
+
+/// <summary>The notification log: filters, counts per status, newest first, a page at a time.</summary>
+public sealed class IndexModel(IHeraldStore store) : PortalPageModel
+{
+    public const int PageSize = 25;
+
+    [BindProperty(SupportsGet = true)] public string? Status { get; set; }
+    [BindProperty(SupportsGet = true, Name = "endpoint")] public string? EndpointId { get; set; }
+    [BindProperty(SupportsGet = true, Name = "kind")] public string? EntityKind { get; set; }
+    [BindProperty(SupportsGet = true, Name = "type")] public string? EventType { get; set; }
+    [BindProperty(SupportsGet = true, Name = "entity")] public string? EntityId { get; set; }
+    [BindProperty(SupportsGet = true)] public string? Since { get; set; }
+    [BindProperty(SupportsGet = true)] public string? Until { get; set; }
+    [BindProperty(SupportsGet = true, Name = "after")] public string? After { get; set; }
+
+    public IReadOnlyList<Notification> Notifications { get; private set; } = [];
+    public bool HasMore { get; private set; }
+    public IReadOnlyDictionary<string, long> Counts { get; private set; } = new Dictionary<string, long>();
+    public IReadOnlyList<Endpoint> Endpoints { get; private set; } = [];
+    public static IEnumerable<string> EventTypeNames => EventTypes.All.Order(StringComparer.Ordinal);
+    public static IEnumerable<string> EntityKindNames => EntityKinds.All.Select(k => k.ApiName());
+
+    public async Task OnGetAsync()
+    {
+        var query = new NotificationQuery
+        {
+            Status = Known(Status, NotificationStatuses.All),
+            EndpointId = Blank(EndpointId),
+            EntityKind = Known(EntityKind, EntityKindNames),
+            EventType = Known(EventType, EventTypes.All),
+            EntityId = Blank(EntityId?.Trim()),
+            Since = Time(Since, "From"),
+            Until = Time(Until, "To"),
+            Limit = PageSize,
+            StartingAfter = Blank(After),
+        };
+        var page = await store.ListNotificationsAsync(Merchant, query, HttpContext.RequestAborted);
+        Notifications = page.Data;
+        HasMore = page.HasMore;
+        Counts = await store.CountNotificationsByStatusAsync(Merchant, query, HttpContext.RequestAborted);
+        Endpoints = await store.ListEndpointsAsync(Merchant, HttpContext.RequestAborted);
+    }
+
+    /// <summary>The log's address with the current filters and some changed.</summary>
+    public string Link(string? status = null, string? after = null, bool keepStatus = true) =>
+        "/portal/notifications" + QueryString(new (string, string?)[]
+        {
+            ("status", keepStatus ? status ?? Status : status),
+            ("endpoint", EndpointId), ("kind", EntityKind), ("type", EventType), ("entity", EntityId),
+            ("since", Since), ("until", Until), ("after", after),
+        });
+
+    private static string QueryString(IEnumerable<(string Key, string? Value)> pairs)
+    {
+        var given = pairs.Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => $"{p.Key}={Uri.EscapeDataString(p.Value!)}").ToList();
+        return given.Count == 0 ? "" : "?" + string.Join("&", given);
+    }
+
+    private static string? Blank(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static string? Known(string? value, IEnumerable<string> known) =>
+        value is { Length: > 0 } && known.Contains(value, StringComparer.Ordinal) ? value : null;
+
+    private DateTimeOffset? Time(string? value, string label)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+        if (DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+        {
+            return new DateTimeOffset(time, TimeSpan.Zero);
+        }
+        Error = $"{label} is not a time; it was left out.";
+        return null;
+    }
+}

@@ -1,0 +1,41 @@
+using Herald.Delivery;
+using Herald.Endpoints;
+using Herald.Server.Api;
+using Herald.Server.Portal.Pages.Endpoints;
+using Herald.Storage.Abstractions;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Endpoint = Herald.Storage.Model.Endpoint;
+
+namespace Herald.Server.Portal.Pages;
+
+/// <summary>
+/// Point integrations: Point payment intents carry no notification URL (the seed refuses one), so
+/// an integration's URL is an endpoint of format <c>point</c>; this page lists and adds those.
+/// </summary>
+public sealed class PointModel(IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) : PortalPageModel
+{
+    public IReadOnlyList<Endpoint> Integrations { get; private set; } = [];
+
+    [BindProperty] public string? NotificationUrl { get; set; }
+    [BindProperty] public List<string> EventTypes { get; set; } = [];
+
+    public async Task OnGetAsync() => await LoadAsync();
+
+    public Task<IActionResult> OnPostAsync() => TryAsync(async () =>
+    {
+        var form = new EndpointForm { Url = NotificationUrl ?? "", Format = "point", EventTypes = EventTypes };
+        var endpoint = await EndpointOperations.CreateAsync(store, Merchant, form.ToCreate(), time, delivery.Value, HttpContext.RequestAborted);
+        TempData[DetailModel.NewSecretKey] = endpoint.Secrets[0];
+        return RedirectToPage("/Endpoints/Detail", new { id = endpoint.Id });
+    });
+
+    protected override async Task<IActionResult> OnInvalidAsync()
+    {
+        await LoadAsync();
+        return Page();
+    }
+
+    private async Task LoadAsync() =>
+        Integrations = (await store.ListEndpointsAsync(Merchant, HttpContext.RequestAborted)).Where(e => e.Format == PayloadFormat.Point).ToList();
+}

@@ -1,0 +1,44 @@
+using Herald.Delivery;
+using Herald.Server.Api;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Server.Portal.Pages;
+
+/// <summary>Checkout preferences and their <c>custom_urls.status_changes_webhook</c>.</summary>
+public sealed class PreferencesModel(IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) : PortalPageModel
+{
+    public IReadOnlyList<CheckoutPreference> Preferences { get; private set; } = [];
+
+    [BindProperty] public string? Webhook { get; set; }
+    [BindProperty] public string? ExternalReference { get; set; }
+
+    public string? Created { get; private set; }
+
+    public async Task OnGetAsync(string? created)
+    {
+        Created = created;
+        await LoadAsync();
+    }
+
+    public Task<IActionResult> OnPostAsync() => TryAsync(async () =>
+    {
+        var request = new CreatePreferenceRequest(
+            string.IsNullOrWhiteSpace(Webhook) ? null : new CustomUrls(Webhook.Trim()),
+            string.IsNullOrWhiteSpace(ExternalReference) ? null : ExternalReference.Trim());
+        var preference = await PreferencesApi.CreateAsync(store, Merchant, request, time, delivery.Value, HttpContext.RequestAborted);
+        return RedirectToPage(new { created = preference.Id });
+    });
+
+    protected override async Task<IActionResult> OnInvalidAsync()
+    {
+        await LoadAsync();
+        return Page();
+    }
+
+    public static string? WebhookOf(CheckoutPreference p) => p.Document["custom_urls"]?["status_changes_webhook"]?.GetValue<string>();
+
+    private async Task LoadAsync() => Preferences = await store.ListPreferencesAsync(Merchant, HttpContext.RequestAborted);
+}

@@ -1,0 +1,39 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Herald.Server.Portal;
+
+/// <summary>How the portal writes times and bodies.</summary>
+public static class PortalFormat
+{
+    private static readonly JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public static string Time(DateTimeOffset? t) =>
+        t is null ? "—" : t.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+
+    /// <summary>The value a datetime-local input shows for a time (UTC, to the minute).</summary>
+    public static string Input(DateTimeOffset? t) =>
+        t is null ? "" : t.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture);
+
+    /// <summary>A JSON body indented for reading; anything that is not JSON as it came.</summary>
+    public static string Json(string? body)
+    {
+        if (string.IsNullOrEmpty(body))
+        {
+            return "";
+        }
+        try
+        {
+            return JsonNode.Parse(body)?.ToJsonString(Indented) ?? body;
+        }
+        catch (JsonException)
+        {
+            return body;
+        }
+    }
+}

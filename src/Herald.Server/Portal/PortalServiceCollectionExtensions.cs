@@ -1,0 +1,76 @@
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc.ApplicationParts;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Herald.Server.Portal;
+
+/// <summary>
+/// The merchant portal at <c>/portal</c>: Razor Pages signed in with a merchant API key, kept in
+/// a cookie session of its own (the API keeps its bearer keys), antiforgery on every form.
+/// </summary>
+public static class PortalServiceCollectionExtensions
+{
+    public const string BasePath = "/portal";
+
+    public static IServiceCollection AddHeraldPortal(this IServiceCollection services)
+    {
+        services.AddAuthentication(PortalAuth.Scheme)
+            .AddCookie(PortalAuth.Scheme, cookie =>
+            {
+                cookie.Cookie.Name = "herald_portal";
+                cookie.Cookie.Path = BasePath;
+                cookie.Cookie.HttpOnly = true;
+                cookie.Cookie.SameSite = SameSiteMode.Strict;
+                // Secure whenever the portal is served over HTTPS (directly or behind a trusted proxy).
+                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                cookie.LoginPath = BasePath + "/signin";
+                cookie.LogoutPath = BasePath + "/signout";
+                cookie.AccessDeniedPath = BasePath + "/signin";
+                cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
+                cookie.SlidingExpiration = true;
+                cookie.Events = new CookieAuthenticationEvents { OnValidatePrincipal = PortalAuth.ValidateAsync };
+            });
+        services.AddAuthorization();
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "herald_portal_af";
+            o.Cookie.Path = BasePath;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
+        services.AddRazorPages(o =>
+            {
+                o.RootDirectory = "/Portal/Pages";
+                o.Conventions.AuthorizeFolder("/");
+                o.Conventions.AllowAnonymousToPage("/SignIn");
+            })
+            .ConfigureApplicationPartManager(parts =>
+            {
+                // Herald.Server is a library: its compiled pages are found by asking for its parts.
+                var assembly = typeof(PortalServiceCollectionExtensions).Assembly;
+                if (!parts.ApplicationParts.Any(p => p is AssemblyPart a && a.Assembly == assembly))
+                {
+                    foreach (var part in ApplicationPartFactory.GetApplicationPartFactory(assembly).GetApplicationParts(assembly))
+                    {
+                        parts.ApplicationParts.Add(part);
+                    }
+                }
+            })
+            .AddCookieTempDataProvider(o =>
+            {
+                o.Cookie.Name = "herald_portal_once";
+                o.Cookie.Path = BasePath;
+                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            });
+        return services;
+    }
+
+    public static void MapHeraldPortal(this WebApplication app)
+    {
+        app.MapRazorPages();
+        PortalAssets.Map(app);
+        app.MapGet(BasePath + "/", () => Results.Redirect(BasePath)).ExcludeFromDescription();
+    }
+}

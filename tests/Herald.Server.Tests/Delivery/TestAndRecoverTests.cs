@@ -1,0 +1,71 @@
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.Delivery;
+
+public sealed class TestAndRecoverTests : HeraldWithReceiver
+{
+    [Fact]
+    public async Task Test_OfAnEndpoint_SendsASignedTestNotification_AndAnswersWithTheReceiversReply()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 503;
+
+        var result = await merchant.PostJsonAsync($"/v1/endpoints/{id}/test", new { }, 200);
+
+        Assert.False(result["succeeded"]!.GetValue<bool>());
+        Assert.Equal(503, result["status_code"]!.GetValue<int>());
+        Assert.Equal("answer 503", result.Str("response_excerpt"));
+        var received = await Receiver.WaitForAsync(1);
+        Assert.Contains("\"event_type\":\"HERALD.TEST\"", received.Body, StringComparison.Ordinal);
+        Assert.StartsWith("v1,", received.Headers["webhook-signature"], StringComparison.Ordinal);
+        // Nothing recorded: the log stays empty.
+        Assert.Empty(await merchant.NotificationsAsync(""));
+    }
+
+    [Fact]
+    public async Task Test_OfAnotherMerchantsEndpoint_Is404()
+    {
+        using var owner = await Herald.NewMerchantAsync("Owner");
+        using var stranger = await Herald.NewMerchantAsync("Stranger");
+        var (id, _) = await owner.AddEndpointAsync(Receiver.Url, "thin");
+
+        await stranger.PostJsonAsync($"/v1/endpoints/{id}/test", new { }, 404);
+        await stranger.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-01-01T00:00:00Z" }, 404);
+        Assert.Empty(Receiver.Received);
+    }
+
+    [Fact]
+    public async Task Recover_SinceATime_ResendsTheFailedNotificationsOfThatEndpoint_NotTheSucceededOnes()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        var ok = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" })).Str("id");
+        await merchant.WaitForAttemptsAsync(ok, "PAYMENT_ORDER.OPENED", 1);
+        Receiver.Status = 500;
+        var failed = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 11, currency = "BRL" })).Str("id");
+        var n = await merchant.WaitForAttemptsAsync(failed, "PAYMENT_ORDER.OPENED", 1);
+        Assert.Equal("pending", n.Str("status"));
+
+        Receiver.Status = 200;
+        var before = Receiver.Received.Count;
+        var accepted = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+
+        Assert.Equal(1, accepted["queued"]!.GetValue<int>());
+        await Receiver.WaitForAsync(before + 1);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(n.Str("id"))).Str("status") == "succeeded");
+        var detail = await merchant.NotificationAsync(n.Str("id"));
+        Assert.Equal("manual", detail["attempts"]!.AsArray().Last()!.Str("trigger"));
+    }
+
+    [Fact]
+    public async Task Recover_WithoutSince_Is400()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+
+        var error = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { }, 400);
+
+        Assert.Contains("since", error["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+}
