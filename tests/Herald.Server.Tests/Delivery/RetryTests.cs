@@ -80,19 +80,37 @@ public sealed class RetryTests : HeraldWithReceiver
     public async Task ThinEndpointAnswering204_Succeeds_AndRedirectIsAFailure()
     {
         using var merchant = await Herald.NewMerchantAsync();
+        await using var elsewhere = await TestReceiver.StartAsync();
         await merchant.AddEndpointAsync(Receiver.Url, "thin");
         Receiver.Status = 302;
+        Receiver.Location = elsewhere.Url;
         var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
         var id = order.Str("id");
         await Receiver.WaitForAsync(1);
         var n = await merchant.WaitForAttemptsAsync(id, "PAYMENT_ORDER.OPENED", 1);
         Assert.Equal("pending", n.Str("status"));
         Assert.Contains("redirects are not followed", n["attempts"]![0]!.Str("error"), StringComparison.Ordinal);
+        Assert.Empty(elsewhere.Received);
+        Receiver.Location = null;
 
         Receiver.Status = 204;
         await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(6), async () => Receiver.Received.Count >= 2);
         n = await merchant.WaitForAttemptsAsync(id, "PAYMENT_ORDER.OPENED", 2);
         Assert.Equal("succeeded", n.Str("status"));
+    }
+
+    [Fact]
+    public async Task LongResponse_IsKeptWithTheAttempt_CutAtFourKilobytes()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 500;
+        Receiver.ResponseBody = new string('x', 4000) + new string('y', 6000);
+        var id = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" })).Str("id");
+        var n = await merchant.WaitForAttemptsAsync(id, "PAYMENT_ORDER.OPENED", 1);
+        var excerpt = n["attempts"]![0]!.Str("response_excerpt");
+        Assert.Equal(4096, excerpt.Length);
+        Assert.Equal(new string('x', 4000) + new string('y', 96), excerpt);
     }
 
     [Fact]

@@ -30,6 +30,12 @@ public sealed class TestReceiver : IAsyncDisposable
     /// <summary>Decides the status per request when set (otherwise <see cref="Status"/>).</summary>
     public Func<ReceivedRequest, int>? Answer { get; set; }
 
+    /// <summary>A Location header to answer with, when set.</summary>
+    public string? Location { get; set; }
+
+    /// <summary>The body to answer with, when set (otherwise "answer &lt;status&gt;").</summary>
+    public string? ResponseBody { get; set; }
+
     /// <summary>How long each request takes to answer.</summary>
     public TimeSpan Delay { get; set; }
 
@@ -79,7 +85,11 @@ public sealed class TestReceiver : IAsyncDisposable
             {
                 http.Response.Headers.RetryAfter = retryAfter;
             }
-            await http.Response.WriteAsync($"answer {http.Response.StatusCode}");
+            if (receiver.Location is { } location)
+            {
+                http.Response.Headers.Location = location;
+            }
+            await http.Response.WriteAsync(receiver.ResponseBody ?? $"answer {http.Response.StatusCode}");
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
