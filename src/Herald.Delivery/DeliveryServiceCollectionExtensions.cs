@@ -31,6 +31,7 @@ public static class DeliveryServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<DeliveryMetrics>();
         services.TryAddSingleton<Health.EndpointGate>();
+        services.TryAddSingleton<AttemptWriter>();
         services.TryAddSingleton<Health.OperatorEvents>();
         services.AddHostedService<QueueSampler>();
         services.AddHostedService<RetentionService>();

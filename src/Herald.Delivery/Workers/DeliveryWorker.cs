@@ -31,14 +31,16 @@ public sealed class DeliveryWorker : BackgroundService
 
     private readonly DeliveryMetrics _metrics;
     private readonly EndpointGate _gate;
+    private readonly AttemptWriter _writer;
     private readonly OperatorEvents _operatorEvents;
 
     // Endpoints this node knows to have no failure on record since their last success.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _healthy = new(StringComparer.Ordinal);
 
     public DeliveryWorker(IHeraldStore store, WebhookSender sender, DeliverySignal signal, TimeProvider time, IOptions<DeliveryOptions> options,
-        ILogger<DeliveryWorker> logger, DeliveryMetrics metrics, EndpointGate gate, OperatorEvents operatorEvents)
+        ILogger<DeliveryWorker> logger, DeliveryMetrics metrics, EndpointGate gate, OperatorEvents operatorEvents, AttemptWriter writer)
     {
+        _writer = writer;
         _metrics = metrics;
         _gate = gate;
         _operatorEvents = operatorEvents;
@@ -179,7 +181,7 @@ public sealed class DeliveryWorker : BackgroundService
             inGate = false;
             var circuit = _gate.Exit(notification.EndpointId, result.Succeeded);
             var outcome = Decide(notification, number, result);
-            var recorded = await _store.RecordScheduledAttemptAsync(outcome, CancellationToken.None).ConfigureAwait(false);
+            var recorded = await _writer.RecordAsync(outcome).ConfigureAwait(false);
             _held.TryRemove(notification.Id, out _);
             if (!recorded)
             {

@@ -126,6 +126,12 @@ public interface IHeraldStore
     Task<bool> RecordScheduledAttemptAsync(AttemptOutcome outcome, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Records several scheduled attempts in one transaction (group commit); for each, whether it was
+    /// recorded (false: its lease was lost, and nothing of it was written).
+    /// </summary>
+    Task<IReadOnlyList<bool>> RecordScheduledAttemptsAsync(IReadOnlyList<AttemptOutcome> outcomes, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Records a manual attempt: success marks the notification succeeded; a failure leaves its status
     /// and schedule as they were.
     /// </summary>

@@ -84,38 +84,47 @@ public abstract partial class RelationalStore
         return loaded[0];
     }
 
-    public async Task<bool> RecordScheduledAttemptAsync(AttemptOutcome outcome, CancellationToken cancellationToken = default)
+    public async Task<bool> RecordScheduledAttemptAsync(AttemptOutcome outcome, CancellationToken cancellationToken = default) =>
+        (await RecordScheduledAttemptsAsync([outcome], cancellationToken))[0];
+
+    public async Task<IReadOnlyList<bool>> RecordScheduledAttemptsAsync(IReadOnlyList<AttemptOutcome> outcomes, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(outcome);
-        var a = outcome.Attempt;
+        ArgumentNullException.ThrowIfNull(outcomes);
+        var recorded = new bool[outcomes.Count];
         await using var scope = await BeginWriteAsync(cancellationToken);
-        var updated = await scope.Connection.ExecuteAsync(scope.Command(
-            """
-            UPDATE notifications SET
-              status = @status, next_attempt_at = @next_attempt_at, lease_token = NULL,
-              attempt_count = attempt_count + 1, failures = failures + @failure,
-              last_attempt_at = @at, last_status_code = @status_code, last_error = @error,
-              succeeded_at = CASE WHEN @status = 'succeeded' THEN @at ELSE succeeded_at END
-            WHERE id = @id AND lease_token = @token
-            """,
-            new
-            {
-                id = a.NotificationId,
-                token = outcome.LeaseToken,
-                status = outcome.Status,
-                next_attempt_at = Time.Ms(outcome.NextAttemptAt),
-                failure = outcome.CountsAsFailure ? 1 : 0,
-                at = Time.Ms(a.StartedAt),
-                status_code = a.StatusCode,
-                error = a.Error,
-            }, cancellationToken));
-        if (updated == 0)
+        for (var i = 0; i < outcomes.Count; i++)
         {
-            return false;
+            var outcome = outcomes[i];
+            var a = outcome.Attempt;
+            var updated = await scope.Connection.ExecuteAsync(scope.Command(
+                """
+                UPDATE notifications SET
+                  status = @status, next_attempt_at = @next_attempt_at, lease_token = NULL,
+                  attempt_count = attempt_count + 1, failures = failures + @failure,
+                  last_attempt_at = @at, last_status_code = @status_code, last_error = @error,
+                  succeeded_at = CASE WHEN @status = 'succeeded' THEN @at ELSE succeeded_at END
+                WHERE id = @id AND lease_token = @token
+                """,
+                new
+                {
+                    id = a.NotificationId,
+                    token = outcome.LeaseToken,
+                    status = outcome.Status,
+                    next_attempt_at = Time.Ms(outcome.NextAttemptAt),
+                    failure = outcome.CountsAsFailure ? 1 : 0,
+                    at = Time.Ms(a.StartedAt),
+                    status_code = a.StatusCode,
+                    error = a.Error,
+                }, cancellationToken));
+            // A lost lease writes nothing: the attempt belongs to whoever holds the claim now.
+            if (updated == 1)
+            {
+                await InsertAttemptAsync(scope, a, cancellationToken);
+                recorded[i] = true;
+            }
         }
-        await InsertAttemptAsync(scope, a, cancellationToken);
         await scope.CommitAsync(cancellationToken);
-        return true;
+        return recorded;
     }
 
     public async Task RecordManualAttemptAsync(Attempt attempt, CancellationToken cancellationToken = default)

@@ -43,7 +43,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         return merchant.Id;
     }
 
-    private async Task<Endpoint> EndpointAsync(string merchantId, PayloadFormat format = PayloadFormat.Thin)
+    private async Task<Endpoint> EndpointAsync(string merchantId, PayloadFormat format = PayloadFormat.Thin, bool ordered = false)
     {
         var endpoint = new Endpoint
         {
@@ -54,6 +54,9 @@ public abstract class StoreComplianceTests : IAsyncLifetime
             Success = SuccessRule.Any2xx,
             Retry = RetryPolicy.Exponential,
             TimeoutSeconds = 7,
+            Ordered = ordered,
+            MaxConcurrency = ordered ? 3 : null,
+            RateLimit = ordered ? 40 : null,
             Source = EndpointSources.Api,
             CreatedAt = T0,
             UpdatedAt = T0,
@@ -196,6 +199,105 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal([1, 2], attempts.Select(a => a.Number));
         Assert.All(attempts, a => Assert.Equal(AttemptTriggers.Schedule, a.Trigger));
         Assert.Equal("boom", attempts[0].ResponseExcerpt);
+    }
+
+    [Fact]
+    public async Task ScheduledAttempts_InOneBatch_RecordEachWhoseLeaseIsStillHeld()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "po2", 1, "OPENED", ep.Id, T0));
+        var first = await Store.ClaimDueAsync(T0, Lease, 10);
+        Assert.Equal(2, first.Count);
+        // po1's lease runs out and another worker takes it; po2 is still ours.
+        var stolen = first[0];
+        await Store.ReleaseAsync([(stolen.Id, stolen.LeaseToken!)], T0);
+        var taken = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+
+        var recorded = await Store.RecordScheduledAttemptsAsync([
+            new AttemptOutcome(AttemptOf(stolen, true, AttemptTriggers.Schedule, T0), NotificationStatuses.Succeeded, null, false, stolen.LeaseToken),
+            new AttemptOutcome(AttemptOf(first[1], true, AttemptTriggers.Schedule, T0), NotificationStatuses.Succeeded, null, false, first[1].LeaseToken),
+        ]);
+        Assert.Equal([false, true], recorded);
+        Assert.Empty(await Store.ListAttemptsAsync(stolen.Id));
+        Assert.Equal(NotificationStatuses.Pending, (await Store.GetNotificationAsync(m, taken.Id))!.Status);
+        Assert.Equal(NotificationStatuses.Succeeded, (await Store.GetNotificationAsync(m, first[1].Id))!.Status);
+        Assert.Single(await Store.ListAttemptsAsync(first[1].Id));
+    }
+
+    [Fact]
+    public async Task Claim_OfOrderedEndpoint_WaitsWhileTheEntitysEarlierVersionIsPending()
+    {
+        var m = await MerchantAsync();
+        var ordered = await EndpointAsync(m, ordered: true);
+        var plain = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ordered.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "po1", 2, "CLOSED", ordered.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "po2", 1, "OPENED", plain.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "po2", 2, "CLOSED", plain.Id, T0));
+
+        var claimed = await Store.ClaimDueAsync(T0, Lease, 10);
+        // The unordered endpoint gets both versions at once; the ordered one only the first.
+        Assert.Equal(2, claimed.Count(c => c.EndpointId == plain.Id));
+        var v1 = Assert.Single(claimed, c => c.EndpointId == ordered.Id);
+        Assert.Equal(3, v1.MaxConcurrency);
+        Assert.Equal(40, v1.RateLimit);
+
+        // A failed attempt keeps v1 pending: v2 still waits, even once due.
+        var retryAt = T0 + TimeSpan.FromSeconds(5);
+        Assert.True(await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(v1, false, AttemptTriggers.Schedule, T0), NotificationStatuses.Pending, retryAt, true, v1.LeaseToken)));
+        Assert.Empty(await Store.ClaimDueAsync(T0 + TimeSpan.FromSeconds(1), Lease, 10));
+        var retry = Assert.Single(await Store.ClaimDueAsync(retryAt, Lease, 10));
+        Assert.Equal(v1.Id, retry.Id);
+        Assert.True(await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(retry, true, AttemptTriggers.Schedule, retryAt), NotificationStatuses.Succeeded, null, false, retry.LeaseToken)));
+        var v2 = Assert.Single(await Store.ClaimDueAsync(retryAt, Lease, 10));
+        Assert.NotEqual(v1.Id, v2.Id);
+        Assert.Equal(ordered.Id, v2.EndpointId);
+    }
+
+    [Fact]
+    public async Task EndpointFailing_KeepsItsFirstFailure_UntilASuccess()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        Assert.Equal(T0, await Store.MarkEndpointFailingAsync(ep.Id, T0));
+        Assert.Equal(T0, await Store.MarkEndpointFailingAsync(ep.Id, T0 + TimeSpan.FromDays(2)));
+        await Store.MarkEndpointHealthyAsync(ep.Id);
+        Assert.Equal(T0 + TimeSpan.FromDays(3), await Store.MarkEndpointFailingAsync(ep.Id, T0 + TimeSpan.FromDays(3)));
+
+        Assert.True(await Store.DisableEndpointAsync(ep.Id, "nothing but failures", T0 + TimeSpan.FromDays(8)));
+        Assert.False(await Store.DisableEndpointAsync(ep.Id, "again", T0 + TimeSpan.FromDays(9)));
+        var disabled = (await Store.GetEndpointAsync(m, ep.Id))!;
+        Assert.False(disabled.Enabled);
+        Assert.Equal("nothing but failures", disabled.DisabledReason);
+    }
+
+    [Fact]
+    public async Task OperatorEvent_IsRecordedWithOneNotificationPerOperatorEndpoint_AndClaimedLikeAnyOther()
+    {
+        var ops = new Endpoint
+        {
+            Id = HeraldId.New(HeraldId.Endpoint, Time),
+            MerchantId = OperatorEventTypes.OperatorMerchantId,
+            Url = "https://ops.example/herald",
+            Format = PayloadFormat.Operator,
+            Success = SuccessRule.Any2xx,
+            Retry = RetryPolicy.Exponential,
+            TimeoutSeconds = 7,
+            Source = EndpointSources.Operator,
+            CreatedAt = T0,
+            UpdatedAt = T0,
+            Secrets = [WebhookSignature.NewSecret()],
+        };
+        await Store.CreateEndpointAsync(ops);
+        var evt = new OperatorEvent(HeraldId.New(HeraldId.Event, Time), OperatorEventTypes.EndpointDisabled, T0, new JsonObject { ["endpoint_id"] = "ep_x" });
+        await Store.RecordOperatorEventAsync(evt, [new NewNotification(HeraldId.New(HeraldId.Notification, Time), ops.Id, "{\"type\":\"endpoint.disabled\"}")]);
+
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        Assert.Equal(evt.Id, claimed.EventId);
+        Assert.Equal(PayloadFormat.Operator, claimed.Format);
+        Assert.Equal("{\"type\":\"endpoint.disabled\"}", claimed.Payload);
     }
 
     [Fact]
