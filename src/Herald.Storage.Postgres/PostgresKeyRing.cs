@@ -7,11 +7,11 @@ namespace Herald.Storage.Postgres;
 /// Keeps the Data Protection key ring in the shared database, so every node can read the secrets
 /// any node encrypted. (The ring itself is XML; this class only stores and lists it.)
 /// </summary>
-public sealed class PostgresKeyRing(PostgresStore store)
+public sealed class PostgresKeyRing(NpgsqlDataSource dataSource)
 {
     public IReadOnlyCollection<XElement> GetAllElements()
     {
-        using var connection = store.DataSource.OpenConnection();
+        using var connection = dataSource.OpenConnection();
         using var command = new NpgsqlCommand("SELECT xml FROM data_protection_keys ORDER BY id", connection);
         using var reader = command.ExecuteReader();
         var elements = new List<XElement>();
@@ -25,7 +25,7 @@ public sealed class PostgresKeyRing(PostgresStore store)
     public void StoreElement(XElement element, string friendlyName)
     {
         ArgumentNullException.ThrowIfNull(element);
-        using var connection = store.DataSource.OpenConnection();
+        using var connection = dataSource.OpenConnection();
         using var command = new NpgsqlCommand("INSERT INTO data_protection_keys (name, xml) VALUES (@name, @xml)", connection);
         command.Parameters.AddWithValue("name", friendlyName);
         command.Parameters.AddWithValue("xml", element.ToString(SaveOptions.DisableFormatting));

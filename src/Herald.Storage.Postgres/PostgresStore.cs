@@ -32,10 +32,17 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     private readonly NpgsqlDataSource _dataSource;
 
     public PostgresStore(string connectionString)
+        : this(NpgsqlDataSource.Create(connectionString), connectionString)
     {
+    }
+
+    /// <summary>A store over a data source the node shares (with its key ring); the store disposes it.</summary>
+    public PostgresStore(NpgsqlDataSource dataSource, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ConnectionString = connectionString;
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _dataSource = dataSource;
     }
 
     public string ConnectionString { get; }

@@ -51,9 +51,10 @@ public static class HeraldServer
         services.AddSingleton<ISecretProtector, DataProtectionSecrets>();
         if (options.PostgresConnectionString is { Length: > 0 } postgres)
         {
-            var keyStore = new PostgresStore(postgres);
-            services.Configure<KeyManagementOptions>(o => o.XmlRepository = new PostgresXmlRepository(new PostgresKeyRing(keyStore)));
-            services.AddSingleton(sp => new PostgresStore(postgres) { Secrets = sp.GetRequiredService<ISecretProtector>() });
+            // One data source per node, for the store and the key ring alike.
+            var dataSource = Npgsql.NpgsqlDataSource.Create(postgres);
+            services.Configure<KeyManagementOptions>(o => o.XmlRepository = new PostgresXmlRepository(new PostgresKeyRing(dataSource)));
+            services.AddSingleton(sp => new PostgresStore(dataSource, postgres) { Secrets = sp.GetRequiredService<ISecretProtector>() });
             services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<PostgresStore>());
             if (options.Workers)
             {
