@@ -74,8 +74,9 @@ public sealed class HeraldProcess : IAsyncDisposable
         var port = FreePort();
         var url = $"http://127.0.0.1:{port}";
         var node = new HeraldProcess(Start(["serve", "--urls", url, .. args]), url);
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        // Generous: a loaded machine may take long to JIT the first request.
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
         while (true)
         {
             if (node.HasExited)
