@@ -98,6 +98,8 @@ public sealed class HeraldProcess : IAsyncDisposable
             }
             if (DateTime.UtcNow > deadline)
             {
+                // Never leave a half-started node running behind a failed test.
+                await node.DisposeAsync();
                 throw new TimeoutException("herald did not start: " + node.Output);
             }
             await Task.Delay(100);
