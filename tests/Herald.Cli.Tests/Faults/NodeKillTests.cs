@@ -28,7 +28,7 @@ public sealed class NodeKillTests(ITestOutputHelper output)
         var nodes = new List<HeraldProcess>();
         try
         {
-            string[] Args(int i) => ["--dev", "--postgres", db.ConnectionString, "--data", Path.Combine(data, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), "--lease-seconds", "5", "--rate-limit", "0"];
+            string[] Args(int i) => ["--dev", "--postgres", db.ConnectionString, "--data", Path.Combine(data, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), "--lease-seconds", "10", "--rate-limit", "0"];
             // The first node migrates the schema; the others find it ready. The load comes from one key,
             // faster than the default per-key API limit allows, so the nodes run without it.
             nodes.Add(await HeraldProcess.ServeAsync(Args(0)));
