@@ -72,9 +72,9 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         {
             await merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 1, currency = "BRL" });
         }
-        // First attempts fail: the circuit opens.
-        await Receiver.WaitForAsync(orders);
-        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("limit=100")).All(n => n!["attempt_count"]!.GetValue<int>() >= 1));
+        // First attempts fail: the circuit opens (what comes after the fifth failure waits its turn).
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero,
+            async () => (await merchant.NotificationsAsync("limit=100")).All(n => n!["attempt_count"]!.GetValue<int>() >= 1), TimeSpan.FromSeconds(60));
 
         // The retries come one at a time while the endpoint keeps failing.
         Receiver.ResetMaxInFlight();
