@@ -1,34 +1,16 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Herald.Cli.Tests.Infrastructure;
+using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Cli.Tests.Commands;
 
 /// <summary>The options of <c>herald serve</c> reach the node: HTTPS and the API rate limit.</summary>
 public sealed class ServeOptionsTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("herald-cli-tls-").FullName;
-    private readonly X509Certificate2 _certificate;
+    private readonly SelfSignedCertificate _certificate = new();
 
-    public ServeOptionsTests()
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=herald-cli-test", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        _certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-        File.WriteAllText(Path.Combine(_folder, "herald.pem"), _certificate.ExportCertificatePem());
-        File.WriteAllText(Path.Combine(_folder, "herald.key"), key.ExportPkcs8PrivateKeyPem());
-    }
-
-    public void Dispose()
-    {
-        _certificate.Dispose();
-        Directory.Delete(_folder, recursive: true);
-    }
+    public void Dispose() => _certificate.Dispose();
 
     [Fact]
     public async Task Serve_WithHttpsCertAndRateLimit_AnswersOverHttpsWithHsts_AndThrottlesAKey()
@@ -40,15 +22,11 @@ public sealed class ServeOptionsTests : IDisposable
             port = ((IPEndPoint)listener.LocalEndpoint).Port;
         }
         var url = $"https://127.0.0.1:{port}";
-        using var process = HeraldProcess.Start("serve", "--urls", url, "--data", Path.Combine(_folder, "data"),
-            "--https-cert", Path.Combine(_folder, "herald.pem"), "--https-key", Path.Combine(_folder, "herald.key"), "--rate-limit", "2");
+        using var process = HeraldProcess.Start("serve", "--urls", url, "--data", Path.Combine(_certificate.Folder, "data"),
+            "--https-cert", _certificate.PemPath, "--https-key", _certificate.KeyPath, "--rate-limit", "2");
         try
         {
-            using var client = new HttpClient(new SocketsHttpHandler
-            {
-                SslOptions = { RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == _certificate.GetCertHashString() },
-            })
-            { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(5) };
+            using var client = _certificate.TrustingClient(new Uri(url));
             HttpResponseMessage? health = null;
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
             while (health is null)

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests.Security;
@@ -8,33 +6,11 @@ namespace Herald.Server.Tests.Security;
 /// <summary>Herald serving HTTPS itself, with a self-signed certificate made for the test.</summary>
 public sealed class HttpsTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("herald-tls-").FullName;
-    private readonly X509Certificate2 _certificate;
+    private readonly SelfSignedCertificate _certificate = new();
 
-    public HttpsTests()
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=herald-test", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        _certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-        File.WriteAllBytes(Path.Combine(_folder, "herald.pfx"), _certificate.Export(X509ContentType.Pkcs12, "s3cret"));
-        File.WriteAllText(Path.Combine(_folder, "herald.pem"), _certificate.ExportCertificatePem());
-        File.WriteAllText(Path.Combine(_folder, "herald.key"), key.ExportPkcs8PrivateKeyPem());
-    }
+    public void Dispose() => _certificate.Dispose();
 
-    public void Dispose()
-    {
-        _certificate.Dispose();
-        Directory.Delete(_folder, recursive: true);
-    }
-
-    private HttpClient TrustingOnlyOurCertificate(Uri baseAddress) => new(new SocketsHttpHandler
-    {
-        SslOptions = { RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == _certificate.GetCertHashString() },
-    })
-    { BaseAddress = baseAddress };
+    private HttpClient TrustingOnlyOurCertificate(Uri baseAddress) => _certificate.TrustingClient(baseAddress);
 
     [Theory]
     [InlineData("pfx")]
@@ -46,13 +22,13 @@ public sealed class HttpsTests : IDisposable
             o.Urls = "https://127.0.0.1:0";
             if (kind == "pfx")
             {
-                o.HttpsCertificatePath = Path.Combine(_folder, "herald.pfx");
-                o.HttpsCertificatePassword = "s3cret";
+                o.HttpsCertificatePath = _certificate.PfxPath;
+                o.HttpsCertificatePassword = SelfSignedCertificate.Password;
             }
             else
             {
-                o.HttpsCertificatePath = Path.Combine(_folder, "herald.pem");
-                o.HttpsKeyPath = Path.Combine(_folder, "herald.key");
+                o.HttpsCertificatePath = _certificate.PemPath;
+                o.HttpsKeyPath = _certificate.KeyPath;
             }
         });
         Assert.Equal("https", herald.Client.BaseAddress!.Scheme);
