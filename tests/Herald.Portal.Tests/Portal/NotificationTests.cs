@@ -38,6 +38,7 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(second, "succeeded");
         await ExpectAsync(second, "200");
         await ExpectAsync(Page.Locator("#resend-status"), "Resent: succeeded");
+        await Assertions.Expect(Page.Locator("#notification-status")).ToHaveTextAsync("succeeded");
         Assert.True(await Page.EvaluateAsync<bool>("() => window.__stillHere === true"));
         await ScreenshotAsync("notification");
         Assert.Equal(2, Receiver.Received.Count);
