@@ -97,4 +97,27 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await table.GetByRole(AriaRole.Link, new() { Name = Receiver.Url }).ClickAsync();
         await ExpectAsync(Page.Locator("dl.facts"), "checkout_preference");
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task SaveSettings_OfAnEndpoint_ChangesWhatTheApiReports()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "transaction");
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+
+        await Page.GetByLabel("Description").FillAsync("Shop checkout");
+        await Page.GetByLabel("TRANSACTION.COMPLETED").CheckAsync();
+        await Page.GetByLabel("Retry policy").SelectOptionAsync("exponential");
+        await Page.GetByLabel("Timeout (seconds)").FillAsync("30");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+
+        await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
+        await Assertions.Expect(Page.GetByLabel("TRANSACTION.COMPLETED")).ToBeCheckedAsync();
+        await Assertions.Expect(Page.GetByLabel("Description")).ToHaveValueAsync("Shop checkout");
+        var endpoint = await api.GetJsonAsync("/v1/endpoints/" + id);
+        Assert.Equal("exponential", endpoint.Str("retry"));
+        Assert.Equal(30, endpoint["timeout_seconds"]!.GetValue<int>());
+        Assert.Equal(["TRANSACTION.COMPLETED"], endpoint["event_types"]!.AsArray().Select(t => t!.GetValue<string>()));
+    }
 }

@@ -41,4 +41,20 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
 
         await ExpectAsync(Page.GetByRole(AriaRole.Alert), "That API key was not recognised");
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RevokingTheKey_EndsThePortalSessionsMadeWithIt()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        var keys = await api.GetJsonAsync("/v1/api_keys");
+        var keyId = keys["data"]!.AsArray()[0]!.Str("id");
+        using var revoked = await api.DeleteAsync("/v1/api_keys/" + keyId);
+        Assert.True(revoked.IsSuccessStatusCode);
+
+        await OpenAsync("/portal/notifications");
+
+        await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
+    }
 }
