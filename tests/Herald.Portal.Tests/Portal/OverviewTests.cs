@@ -45,8 +45,8 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
         var scrollWidth = await Page.EvaluateAsync<int>("() => document.documentElement.scrollWidth");
         Assert.True(scrollWidth <= 400, $"the notifications page is {scrollWidth}px wide on a 390px screen");
         await Assertions.Expect(Page.Locator("table tbody tr td[data-label='Status']").First).ToBeVisibleAsync();
+        await ScreenshotAsync("notifications-phone");
         await Page.Keyboard.PressAsync("Tab");
         await ExpectAsync(Page.Locator(":focus"), "Skip to content");
-        await ScreenshotAsync("notifications-phone");
     }
 }
