@@ -87,4 +87,22 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(rows.First, "succeeded");
         Assert.DoesNotContain(failing, await Page.Locator("table").InnerTextAsync(), StringComparison.Ordinal);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Resend_WithoutTheAntiforgeryToken_IsRefused_AndSendsNothing()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        var transaction = await api.NewTransactionAsync();
+        var n = await api.WaitForAttemptsAsync(transaction, "TRANSACTION.INIT", 1);
+        await SignInAsync(key);
+
+        // The session cookie alone, as a forged cross-site request would carry it.
+        var response = await Page.Context.APIRequest.PostAsync($"{BaseUrl}/portal/notifications/{n.Str("id")}?handler=Resend",
+            new() { Headers = new Dictionary<string, string> { ["X-Requested-With"] = "fetch" } });
+
+        Assert.Equal(400, response.Status);
+        await Task.Delay(500);
+        Assert.Single(Receiver.Received);
+    }
 }
