@@ -15,6 +15,16 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 trap stop_postgres EXIT
 start_postgres || true
 
+# The portal tests drive the machine's own headless Chromium; install it when it is missing.
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  # sudo drops the environment, so the frontend is set on each command.
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+    || echo "could not install chromium: the portal tests will fail"
+fi
+
 status=0
 if ! dotnet build Herald.slnx -nologo -v quiet -clp:NoSummary; then
   echo "build failed"

@@ -18,14 +18,14 @@ internal static class PortalAuth
     public const string MerchantClaim = "herald:merchant";
     private const string KeyHashClaim = "herald:key_hash";
 
-    /// <summary>Signs in with a key; false when it is not a merchant's unrevoked key.</summary>
-    public static async Task<bool> SignInAsync(HttpContext http, string key)
+    /// <summary>Signs in with a key; returns the merchant, or null when it is not a merchant's unrevoked key.</summary>
+    public static async Task<string?> SignInAsync(HttpContext http, string key)
     {
         var hash = ApiKeys.Hash(key.Trim());
         var store = http.RequestServices.GetRequiredService<IHeraldStore>();
         if (await store.FindMerchantByKeyHashAsync(hash, http.RequestAborted) is not { } merchantId)
         {
-            return false;
+            return null;
         }
         var merchant = await store.GetMerchantAsync(merchantId, http.RequestAborted);
         var identity = new ClaimsIdentity(
@@ -33,7 +33,7 @@ internal static class PortalAuth
             Scheme);
         // A session cookie: it ends with the browser, and its lifetime is checked on the server.
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false });
-        return true;
+        return merchantId;
     }
 
     public static string MerchantOf(ClaimsPrincipal user) =>

@@ -61,23 +61,23 @@ public static class PortalCharts
     private static HtmlString Bars(string id, string title, IReadOnlyList<(string Label, EndpointStats Stats)> endpoints,
         (Func<EndpointStats, double> Value, string Color, string Name)[] series, double max, Func<double, string> format)
     {
-        const int width = 720, labelWidth = 260, bar = 14, gap = 10;
+        const int width = 480, labelWidth = 170, bar = 16, gap = 12;
         var row = series.Length * bar + gap;
         var height = Math.Max(1, endpoints.Count) * row + gap;
         var svg = Open(width, height, id, title);
-        var scale = (width - labelWidth - 80) / max;
+        var scale = (width - labelWidth - 70) / max;
         for (var i = 0; i < endpoints.Count; i++)
         {
             var (label, stats) = endpoints[i];
             var y = gap + i * row;
-            svg.Append(Invariant($"<text x=\"0\" y=\"{y + bar}\" font-size=\"12\" fill=\"#1d2330\">{Encode(Shorten(label))}</text>"));
+            svg.Append(Invariant($"<text x=\"0\" y=\"{y + bar}\" font-size=\"13\" fill=\"#1d2330\">{Encode(Shorten(label))}</text>"));
             for (var s = 0; s < series.Length; s++)
             {
                 var value = series[s].Value(stats);
                 var by = y + s * bar;
                 svg.Append(Invariant($"<g data-series=\"{series[s].Name}\"><title>{Encode($"{label}: {series[s].Name} {format(value)}")}</title>"));
                 svg.Append(Invariant($"<rect x=\"{labelWidth}\" y=\"{by}\" width=\"{Math.Max(1, value * scale):0.#}\" height=\"{bar - 2}\" fill=\"{series[s].Color}\"/>"));
-                svg.Append(Invariant($"<text x=\"{labelWidth + Math.Max(1, value * scale) + 6:0.#}\" y=\"{by + bar - 3}\" font-size=\"11\" fill=\"#1d2330\">{Encode(format(value))}</text></g>"));
+                svg.Append(Invariant($"<text x=\"{labelWidth + Math.Max(1, value * scale) + 6:0.#}\" y=\"{by + bar - 3}\" font-size=\"13\" fill=\"#1d2330\">{Encode(format(value))}</text></g>"));
             }
         }
         return Close(svg);
@@ -89,7 +89,11 @@ public static class PortalCharts
 
     private static HtmlString Close(StringBuilder svg) => new(svg.Append("</svg>").ToString());
 
-    private static string Shorten(string text) => text.Length <= 38 ? text : text[..36] + "…";
+    private static string Shorten(string text)
+    {
+        var bare = text.Replace("https://", "", StringComparison.Ordinal).Replace("http://", "", StringComparison.Ordinal);
+        return bare.Length <= 26 ? bare : bare[..25] + "…";
+    }
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);
 

@@ -71,6 +71,5 @@ public static class PortalServiceCollectionExtensions
     {
         app.MapRazorPages();
         PortalAssets.Map(app);
-        app.MapGet(BasePath + "/", () => Results.Redirect(BasePath)).ExcludeFromDescription();
     }
 }

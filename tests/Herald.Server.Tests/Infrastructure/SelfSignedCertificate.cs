@@ -36,9 +36,11 @@ public sealed class SelfSignedCertificate : IDisposable
 
     public string KeyPath => Path.Combine(Folder, "herald.key");
 
-    /// <summary>A client that accepts this certificate and no other.</summary>
-    public HttpClient TrustingClient(Uri baseAddress) => new(new SocketsHttpHandler
+    /// <summary>A client that accepts this certificate and no other, and follows no redirect.</summary>
+    public HttpClient TrustingClient(Uri baseAddress, bool useCookies = true) => new(new SocketsHttpHandler
     {
+        UseCookies = useCookies,
+        AllowAutoRedirect = false,
         SslOptions = { RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == _certificate.GetCertHashString() },
     })
     { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };

@@ -10,7 +10,7 @@ public sealed class HttpsTests : IDisposable
 
     public void Dispose() => _certificate.Dispose();
 
-    private HttpClient TrustingOnlyOurCertificate(Uri baseAddress) => _certificate.TrustingClient(baseAddress);
+    private HttpClient TrustingOnlyOurCertificate(Uri baseAddress, bool useCookies = true) => _certificate.TrustingClient(baseAddress, useCookies);
 
     [Theory]
     [InlineData("pfx")]
@@ -59,5 +59,39 @@ public sealed class HttpsTests : IDisposable
         }
         Assert.Equal(expectLimited, statuses.Contains(HttpStatusCode.TooManyRequests));
         Assert.All(statuses, s => Assert.True(s is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests));
+    }
+
+    [Fact]
+    public async Task Portal_OverHttps_SetsSecureCookies()
+    {
+        await using var herald = await HeraldHost.StartAsync(tune: o =>
+        {
+            o.Urls = "https://127.0.0.1:0";
+            o.HttpsCertificatePath = _certificate.PfxPath;
+            o.HttpsCertificatePassword = SelfSignedCertificate.Password;
+        });
+        using var admin = TrustingOnlyOurCertificate(herald.Client.BaseAddress!);
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", HeraldHost.AdminKey);
+        var key = (await admin.PostJsonAsync("/v1/merchants", new { name = "Acme" })).Str("api_key");
+        // Cookies by hand, to read the attributes the portal sets on them.
+        using var browser = TrustingOnlyOurCertificate(herald.Client.BaseAddress!, useCookies: false);
+
+        var form = await browser.GetAsync("/portal/signin");
+        var html = await form.Content.ReadAsStringAsync();
+        var token = System.Text.RegularExpressions.Regex.Match(html, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        var antiforgery = form.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("herald_portal_af=", StringComparison.Ordinal));
+        using var post = new HttpRequestMessage(HttpMethod.Post, "/portal/signin")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = key, ["__RequestVerificationToken"] = token }),
+        };
+        post.Headers.Add("Cookie", antiforgery.Split(';')[0]);
+        var signedIn = await browser.SendAsync(post);
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+
+        Assert.Contains("secure", antiforgery, StringComparison.OrdinalIgnoreCase);
+        var session = signedIn.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("herald_portal=", StringComparison.Ordinal));
+        Assert.Contains("secure", session, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("httponly", session, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", session, StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -17,6 +17,12 @@
         credentials: "same-origin"
       }).then(function (response) {
         if (!response.ok) { throw new Error("HTTP " + response.status); }
+        var state = response.headers.get("X-Herald-Status");
+        var badge = document.getElementById("notification-status");
+        if (state && badge) {
+          badge.textContent = state;
+          badge.className = "badge " + state;
+        }
         return response.text();
       }).then(function (html) {
         document.getElementById("attempts").innerHTML = html;

@@ -26,6 +26,11 @@ public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : Porta
         if (Request.Headers["X-Requested-With"] == "fetch")
         {
             Attempts = await store.ListAttemptsAsync(id, HttpContext.RequestAborted);
+            // The notification's status may have changed with this attempt; the script shows it.
+            if (await store.GetNotificationAsync(Merchant, id, HttpContext.RequestAborted) is { } notification)
+            {
+                Response.Headers["X-Herald-Status"] = notification.Status;
+            }
             return Partial("_Attempts", Attempts);
         }
         return RedirectToPage(new { id });

@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Server.Portal;
+
+/// <summary>The portal's log messages (event ids 4000–4099). Keys never appear in them.</summary>
+internal static partial class PortalLog
+{
+    [LoggerMessage(4000, LogLevel.Information, "Portal sign-in by merchant {MerchantId}")]
+    public static partial void SignedIn(ILogger logger, string merchantId);
+
+    [LoggerMessage(4001, LogLevel.Warning, "Portal sign-in refused from {Address}: the key is not a merchant's current key")]
+    public static partial void SignInRefused(ILogger logger, string? address);
+}

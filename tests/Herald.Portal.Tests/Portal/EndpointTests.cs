@@ -1,0 +1,123 @@
+using Herald.Portal.Tests.Infrastructure;
+using Herald.Server.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Herald.Portal.Tests.Portal;
+
+public sealed class EndpointTests(Browser browser) : PortalTest(browser)
+{
+    [Fact(Timeout = 60_000)]
+    public async Task AddEndpoint_ShowsItsSecretExactlyOnce()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints");
+        await Page.GetByRole(AriaRole.Link, new() { Name = "Add endpoint" }).ClickAsync();
+        await Page.GetByLabel("URL").FillAsync(Receiver.Url);
+        await Page.GetByLabel("Payload format").SelectOptionAsync("thin");
+        await Page.GetByLabel("PAYMENT_ORDER.CLOSED").CheckAsync();
+        await Page.GetByLabel("Retry policy").SelectOptionAsync("hourly");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+
+        var secret = await Page.Locator("#secret-value").InnerTextAsync();
+        Assert.StartsWith("whsec_", secret, StringComparison.Ordinal);
+        await ExpectAsync(Page.Locator("#new-secret"), "shown only this once");
+        await Assertions.Expect(Page.GetByRole(AriaRole.Button, new() { Name = "Copy" })).ToBeVisibleAsync();
+        await ExpectAsync(Page.Locator("form", new() { HasText = "Save settings" }), "PAYMENT_ORDER.CLOSED");
+
+        await Page.ReloadAsync();
+        await Assertions.Expect(Page.Locator("#new-secret")).ToHaveCountAsync(0);
+        Assert.DoesNotContain(secret, await Page.ContentAsync(), StringComparison.Ordinal);
+        await OpenAsync("/portal/endpoints");
+        await ExpectAsync(Page.Locator("table"), Receiver.Url);
+        Assert.DoesNotContain(secret, await Page.ContentAsync(), StringComparison.Ordinal);
+        await ScreenshotAsync("endpoints");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AddEndpoint_WithAnInvalidUrl_SaysWhy()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/new");
+        await Page.GetByLabel("URL").FillAsync("ftp://example.com/hooks");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+
+        await Assertions.Expect(Page.GetByRole(AriaRole.Alert)).ToBeVisibleAsync();
+        await OpenAsync("/portal/endpoints");
+        await ExpectAsync(Page.Locator("main"), "No endpoints yet");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task PauseResumeTestAndRotate_FromTheEndpointPage_ChangeTheEndpointAndSayWhatHappened()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, firstSecret) = await api.AddEndpointAsync(Receiver.Url, "thin");
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Pause" }).ClickAsync();
+        await Assertions.Expect(Page.Locator("#endpoint-state")).ToHaveTextAsync("paused");
+        await ExpectAsync(Page.Locator("#disabled-reason"), "paused by the merchant");
+        await ScreenshotAsync("endpoint");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Resume" }).ClickAsync();
+        await Assertions.Expect(Page.Locator("#endpoint-state")).ToHaveTextAsync("enabled");
+        await Assertions.Expect(Page.Locator("#disabled-reason")).ToHaveCountAsync(0);
+
+        Receiver.Status = 503;
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Send test notification" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#test-result"), "HTTP 503");
+        Assert.Contains("HERALD.TEST", Receiver.Received.Last().Body, StringComparison.Ordinal);
+
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Rotate secret" }).ClickAsync();
+        var rotated = await Page.Locator("#secret-value").InnerTextAsync();
+        Assert.StartsWith("whsec_", rotated, StringComparison.Ordinal);
+        Assert.NotEqual(firstSecret, rotated);
+        await ExpectAsync(Page.Locator("#notice"), "previous ones keep signing until");
+        await Page.ReloadAsync();
+        await Assertions.Expect(Page.Locator("#secret-value")).ToHaveCountAsync(0);
+
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Disable" }).ClickAsync();
+        await Assertions.Expect(Page.Locator("#endpoint-state")).ToHaveTextAsync("disabled");
+        await ExpectAsync(Page.Locator("#disabled-reason"), "disabled by the merchant");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task CheckoutPreference_WithAWebhook_IsListedWithItsEndpoint()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await OpenAsync("/portal/preferences");
+        await Page.GetByLabel("custom_urls.status_changes_webhook").FillAsync(Receiver.Url);
+        await Page.GetByLabel("External reference").FillAsync("order-42");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Create preference" }).ClickAsync();
+
+        var table = Page.GetByRole(AriaRole.Table, new() { Name = "Checkout preferences" });
+        await ExpectAsync(table, "order-42");
+        await table.GetByRole(AriaRole.Link, new() { Name = Receiver.Url }).ClickAsync();
+        await ExpectAsync(Page.Locator("dl.facts"), "checkout_preference");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task SaveSettings_OfAnEndpoint_ChangesWhatTheApiReports()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "transaction");
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+
+        await Page.GetByLabel("Description").FillAsync("Shop checkout");
+        await Page.GetByLabel("TRANSACTION.COMPLETED").CheckAsync();
+        await Page.GetByLabel("Retry policy").SelectOptionAsync("exponential");
+        await Page.GetByLabel("Timeout (seconds)").FillAsync("30");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+
+        await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
+        await Assertions.Expect(Page.GetByLabel("TRANSACTION.COMPLETED")).ToBeCheckedAsync();
+        await Assertions.Expect(Page.GetByLabel("Description")).ToHaveValueAsync("Shop checkout");
+        var endpoint = await api.GetJsonAsync("/v1/endpoints/" + id);
+        Assert.Equal("exponential", endpoint.Str("retry"));
+        Assert.Equal(30, endpoint["timeout_seconds"]!.GetValue<int>());
+        Assert.Equal(["TRANSACTION.COMPLETED"], endpoint["event_types"]!.AsArray().Select(t => t!.GetValue<string>()));
+    }
+}

@@ -1,0 +1,108 @@
+using Herald.Portal.Tests.Infrastructure;
+using Herald.Server.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Herald.Portal.Tests.Portal;
+
+public sealed class NotificationTests(Browser browser) : PortalTest(browser)
+{
+    [Fact(Timeout = 90_000)]
+    public async Task Resend_OfAFailedNotificationFoundByEntityId_ShowsTheNewSuccessfulAttemptWithoutReload()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        Receiver.Status = 500;
+        var transaction = await api.NewTransactionAsync();
+        await api.WaitForAttemptsAsync(transaction, "TRANSACTION.INIT", 1);
+
+        await SignInAsync(key);
+        await OpenAsync("/portal/notifications");
+        await Page.GetByLabel("Entity id").FillAsync(transaction);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        var rows = Page.Locator("table[aria-label^='Notifications'] tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+        await ExpectAsync(rows.First, "pending");
+        await ScreenshotAsync("notifications");
+        await rows.First.GetByRole(AriaRole.Link).ClickAsync();
+
+        await ExpectAsync(Page.Locator("#attempts"), "HTTP 500");
+        await ExpectAsync(Page.Locator("#payload"), transaction);
+        await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Headers sent with every attempt" }), "webhook-signature");
+        Receiver.Status = 200;
+        // A reload would reset this marker: it proves the attempts were re-rendered in place.
+        await Page.EvaluateAsync("() => window.__stillHere = true");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Resend now" }).ClickAsync();
+
+        var second = Page.Locator("#attempts tr[data-attempt='2']");
+        await ExpectAsync(second, "manual");
+        await ExpectAsync(second, "succeeded");
+        await ExpectAsync(second, "200");
+        await ExpectAsync(Page.Locator("#resend-status"), "Resent: succeeded");
+        await Assertions.Expect(Page.Locator("#notification-status")).ToHaveTextAsync("succeeded");
+        Assert.True(await Page.EvaluateAsync<bool>("() => window.__stillHere === true"));
+        await ScreenshotAsync("notification");
+        Assert.Equal(2, Receiver.Received.Count);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Notification_OfAnotherMerchant_Answers404_AndShowsNothingOfIt()
+    {
+        var (owner, _) = await NewMerchantAsync("Owner");
+        await owner.AddEndpointAsync(Receiver.Url, "transaction");
+        var transaction = await owner.NewTransactionAsync();
+        var theirs = await owner.WaitForAttemptsAsync(transaction, "TRANSACTION.INIT", 1);
+        var (_, strangerKey) = await NewMerchantAsync("Stranger");
+
+        await SignInAsync(strangerKey);
+        var response = await OpenAsync("/portal/notifications/" + theirs.Str("id"));
+
+        Assert.Equal(404, response.Status);
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Not found" })).ToBeVisibleAsync();
+        Assert.DoesNotContain(transaction, await Page.ContentAsync(), StringComparison.Ordinal);
+        await OpenAsync("/portal/notifications");
+        await ExpectAsync(Page.Locator("main"), "No notifications match.");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task FilterByStatus_ShowsOnlyThatStatus_WithCountsPerStatus()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        var delivered = await api.NewTransactionAsync();
+        await api.WaitForAttemptsAsync(delivered, "TRANSACTION.INIT", 1);
+        Receiver.Status = 500;
+        var failing = await api.NewTransactionAsync();
+        await api.WaitForAttemptsAsync(failing, "TRANSACTION.INIT", 1);
+
+        await SignInAsync(key);
+        await OpenAsync("/portal/notifications");
+        await ExpectAsync(Page.Locator("[data-status-count='succeeded']"), "succeeded 1");
+        await ExpectAsync(Page.Locator("[data-status-count='pending']"), "pending 1");
+        await Page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("succeeded");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+
+        var rows = Page.Locator("table[aria-label^='Notifications'] tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+        await ExpectAsync(rows.First, delivered);
+        await ExpectAsync(rows.First, "succeeded");
+        Assert.DoesNotContain(failing, await Page.Locator("table").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Resend_WithoutTheAntiforgeryToken_IsRefused_AndSendsNothing()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        var transaction = await api.NewTransactionAsync();
+        var n = await api.WaitForAttemptsAsync(transaction, "TRANSACTION.INIT", 1);
+        await SignInAsync(key);
+
+        // The session cookie alone, as a forged cross-site request would carry it.
+        var response = await Page.Context.APIRequest.PostAsync($"{BaseUrl}/portal/notifications/{n.Str("id")}?handler=Resend",
+            new() { Headers = new Dictionary<string, string> { ["X-Requested-With"] = "fetch" } });
+
+        Assert.Equal(400, response.Status);
+        await Task.Delay(500);
+        Assert.Single(Receiver.Received);
+    }
+}
