@@ -110,6 +110,8 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Page.GetByLabel("TRANSACTION.COMPLETED").CheckAsync();
         await Page.GetByLabel("Retry policy").SelectOptionAsync("exponential");
         await Page.GetByLabel("Timeout (seconds)").FillAsync("30");
+        await Page.GetByLabel("Most attempts at once").FillAsync("4");
+        await Page.GetByLabel("Most attempts per second").FillAsync("25");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
 
         await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
@@ -118,6 +120,8 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         var endpoint = await api.GetJsonAsync("/v1/endpoints/" + id);
         Assert.Equal("exponential", endpoint.Str("retry"));
         Assert.Equal(30, endpoint["timeout_seconds"]!.GetValue<int>());
+        Assert.Equal(4, endpoint["max_concurrency"]!.GetValue<int>());
+        Assert.Equal(25, endpoint["rate_limit"]!.GetValue<int>());
         Assert.Equal(["TRANSACTION.COMPLETED"], endpoint["event_types"]!.AsArray().Select(t => t!.GetValue<string>()));
     }
 }

@@ -17,6 +17,8 @@ public sealed class EndpointForm
     public string? Retry { get; set; }
     public int? TimeoutSeconds { get; set; }
     public bool Ordered { get; set; }
+    public int? MaxConcurrency { get; set; }
+    public int? RateLimit { get; set; }
 
     public static IReadOnlyList<string> Formats { get; } = ["transaction", "point", "thin"];
 
@@ -36,10 +38,13 @@ public sealed class EndpointForm
         Retry = e.Retry.ApiName(),
         TimeoutSeconds = e.TimeoutSeconds,
         Ordered = e.Ordered,
+        MaxConcurrency = e.MaxConcurrency,
+        RateLimit = e.RateLimit,
     };
 
     public CreateEndpointRequest ToCreate() => new(
-        Url.Trim(), Format, Blank(Description), EventTypes.Count == 0 ? null : EventTypes, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered);
+        Url.Trim(), Format, Blank(Description), EventTypes.Count == 0 ? null : EventTypes, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered,
+        MaxConcurrency, RateLimit);
 
     /// <summary>
     /// Every field is sent: the form shows them all. No event type ticked means all of them; the API
@@ -51,7 +56,9 @@ public sealed class EndpointForm
         IReadOnlyList<string>? types = EventTypes.Count > 0 ? EventTypes
             : current.EventTypes is null ? null
             : TypesOf(current.Format.ApiName()).ToList();
-        return new(Url.Trim(), Description ?? "", types, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered);
+        // An emptied limit field removes the limit (0 in the API).
+        return new(Url.Trim(), Description ?? "", types, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered,
+            MaxConcurrency: MaxConcurrency ?? 0, RateLimit: RateLimit ?? 0);
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
