@@ -98,7 +98,8 @@ internal static class ScalingBench
             UpdatedAt = now,
             Secrets = [WebhookSignature.NewSecret()],
         });
-        var recorder = new ChangeRecorder(store, new DeliverySignal(), time);
+        await using var writer = new ChangeWriter(store);
+        var recorder = new ChangeRecorder(store, writer, new DeliverySignal(), time);
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
         {

@@ -32,6 +32,7 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<DeliveryMetrics>();
         services.TryAddSingleton<Health.EndpointGate>();
         services.TryAddSingleton<AttemptWriter>();
+        services.TryAddSingleton<ChangeWriter>();
         services.TryAddSingleton<Health.OperatorEvents>();
         services.AddHostedService<QueueSampler>();
         services.AddHostedService<RetentionService>();

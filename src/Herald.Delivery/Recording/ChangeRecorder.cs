@@ -21,12 +21,14 @@ public sealed class ChangeRecorder
     private const int MaxConflictRetries = 8;
 
     private readonly IHeraldStore _store;
+    private readonly ChangeWriter _writer;
     private readonly DeliverySignal _signal;
     private readonly TimeProvider _time;
 
-    public ChangeRecorder(IHeraldStore store, DeliverySignal signal, TimeProvider time)
+    public ChangeRecorder(IHeraldStore store, ChangeWriter writer, DeliverySignal signal, TimeProvider time)
     {
         _store = store;
+        _writer = writer;
         _signal = signal;
         _time = time;
     }
@@ -49,7 +51,7 @@ public sealed class ChangeRecorder
         var entity = new Entity(kind, id, merchantId, state, 1, preferenceId, doc, now, now);
         var evt = NewEvent(entity, null, now);
         var change = new EntityChange(entity, 0, evt, await RenderAsync(evt, preferenceId, cancellationToken).ConfigureAwait(false), null, activity?.Id);
-        var result = await _store.CommitChangeAsync(change, cancellationToken).ConfigureAwait(false);
+        var result = await _writer.CommitAsync(change).ConfigureAwait(false);
         if (result != CommitResult.Committed)
         {
             throw new HeraldException(ErrorKind.Conflict, $"{kind.ApiName()} {id} already exists");
@@ -90,7 +92,7 @@ public sealed class ChangeRecorder
             var next = current with { State = target, Version = current.Version + 1, Document = doc, UpdatedAt = now };
             var evt = NewEvent(next, current.State, now);
             var notifications = await RenderAsync(evt, current.PreferenceId, cancellationToken).ConfigureAwait(false);
-            var result = await _store.CommitChangeAsync(new EntityChange(next, current.Version, evt, notifications, idempotency, activity?.Id), cancellationToken).ConfigureAwait(false);
+            var result = await _writer.CommitAsync(new EntityChange(next, current.Version, evt, notifications, idempotency, activity?.Id)).ConfigureAwait(false);
             if (result == CommitResult.Committed)
             {
                 _signal.Notify();

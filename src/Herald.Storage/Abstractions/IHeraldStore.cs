@@ -80,6 +80,12 @@ public interface IHeraldStore
     /// </summary>
     Task<CommitResult> CommitChangeAsync(EntityChange change, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Writes several changes in one transaction (group commit), each all or nothing on its own: a
+    /// change that meets a conflict is left out and says so; the others commit together.
+    /// </summary>
+    Task<IReadOnlyList<CommitResult>> CommitChangesAsync(IReadOnlyList<EntityChange> changes, CancellationToken cancellationToken = default);
+
     /// <summary>The event an idempotency key already produced, with the hash of the request that made it.</summary>
     Task<(string EventId, string RequestHash)?> FindIdempotencyKeyAsync(string merchantId, string key, CancellationToken cancellationToken = default);
 

@@ -19,12 +19,34 @@ public abstract partial class RelationalStore
         return row?.ToModel();
     }
 
-    public async Task<CommitResult> CommitChangeAsync(EntityChange change, CancellationToken cancellationToken = default)
+    public async Task<CommitResult> CommitChangeAsync(EntityChange change, CancellationToken cancellationToken = default) =>
+        (await CommitChangesAsync([change], cancellationToken))[0];
+
+    public async Task<IReadOnlyList<CommitResult>> CommitChangesAsync(IReadOnlyList<EntityChange> changes, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(change);
+        ArgumentNullException.ThrowIfNull(changes);
+        var results = new CommitResult[changes.Count];
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        for (var i = 0; i < changes.Count; i++)
+        {
+            // Each change in its own savepoint: one that loses a race leaves nothing behind, the
+            // others of the batch commit together.
+            await scope.Connection.ExecuteAsync(scope.Command("SAVEPOINT change", null, cancellationToken));
+            results[i] = await WriteChangeAsync(scope, changes[i], cancellationToken);
+            if (results[i] != CommitResult.Committed)
+            {
+                await scope.Connection.ExecuteAsync(scope.Command("ROLLBACK TO SAVEPOINT change", null, cancellationToken));
+            }
+            await scope.Connection.ExecuteAsync(scope.Command("RELEASE SAVEPOINT change", null, cancellationToken));
+        }
+        await scope.CommitAsync(cancellationToken);
+        return results;
+    }
+
+    private async Task<CommitResult> WriteChangeAsync(WriteScope scope, EntityChange change, CancellationToken cancellationToken)
+    {
         var entity = change.Entity;
         var evt = change.Event;
-        await using var scope = await BeginWriteAsync(cancellationToken);
 
         if (change.IdempotencyKey is { } idem)
         {
@@ -105,8 +127,6 @@ public abstract partial class RelationalStore
             });
             await InsertNotificationsAsync(scope, rows, cancellationToken);
         }
-
-        await scope.CommitAsync(cancellationToken);
         return CommitResult.Committed;
     }
 

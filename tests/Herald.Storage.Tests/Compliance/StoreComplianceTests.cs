@@ -81,6 +81,30 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         new(HeraldId.New(HeraldId.Attempt, new Clock(at)), n.Id, n.AttemptCount + 1, trigger, at, 12, ok ? 200 : 500, ok, ok ? null : "HTTP 500", ok ? "ok" : "boom");
 
     [Fact]
+    public async Task CommitChanges_InOneBatch_LeaveOutOnlyTheChangesThatConflict()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var results = await Store.CommitChangesAsync([
+            Change(m, "po1", 1, "OPENED", ep.Id, T0),
+            // The same entity born twice in one batch: the second loses.
+            Change(m, "po1", 1, "OPENED", ep.Id, T0),
+            Change(m, "po2", 1, "OPENED", ep.Id, T0, ("key-1", "hash-a")),
+            // Another change under an idempotency key the batch already took: left out entirely.
+            Change(m, "po3", 1, "OPENED", ep.Id, T0, ("key-1", "hash-b")),
+            Change(m, "po4", 1, "OPENED", null, T0),
+        ]);
+        Assert.Equal([CommitResult.Committed, CommitResult.VersionConflict, CommitResult.Committed, CommitResult.IdempotencyKeyTaken, CommitResult.Committed], results);
+        Assert.NotNull(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po2"));
+        Assert.Null(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po3"));
+        Assert.NotNull(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po4"));
+        Assert.Single((await Store.ListEventsAsync(m, "po1", 100, null)).Data);
+        Assert.Empty((await Store.ListEventsAsync(m, "po3", 100, null)).Data);
+        // One notification per committed change that had an endpoint.
+        Assert.Equal(2, (await Store.ClaimDueAsync(T0, Lease, 10)).Count);
+    }
+
+    [Fact]
     public async Task CommitChange_WritesEntityEventAndNotificationsTogether()
     {
         var m = await MerchantAsync();
