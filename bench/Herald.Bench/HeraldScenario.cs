@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Herald.Bench;
+
+/// <summary>
+/// Herald on one database: N changes recorded by concurrent recorders and delivered to the
+/// receiver (delivered/s from the first record to the last receipt), then record-to-receipt
+/// latency at a steady offered load, and the process's peak RSS.
+/// </summary>
+internal static class HeraldScenario
+{
+    public const int Recorders = 32;
+    public const int OfferedPerSecond = 1_000;
+
+    public static async Task<JsonObject> RunAsync(string? postgresAdmin, int changes, TimeSpan limit, TimeSpan latencyDuration)
+    {
+        var name = postgresAdmin is null ? "sqlite" : "postgres";
+        await using var receiver = await CountingReceiver.StartAsync();
+        await using var herald = await InProcessHerald.StartAsync(postgresAdmin, receiver.Url);
+        await using var sampler = new RssSampler();
+        var result = new JsonObject { ["changes_asked"] = changes, ["recorders"] = Recorders };
+
+        // Throughput: recording and delivery overlap, as they do in production.
+        var start = receiver.Now;
+        var recorded = await Load.RunAsync(changes, Recorders, limit, _ => herald.RecordAsync());
+        var recordSeconds = (receiver.Now - start).TotalSeconds;
+        var left = limit - (receiver.Now - start);
+        var complete = await Load.WaitForReceiptsAsync(receiver, recorded, left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        var delivered = receiver.FirstSeen.Count;
+        var seconds = (Load.LastReceipt(receiver) - start).TotalSeconds;
+        var perSecond = seconds > 0 ? delivered / seconds : 0;
+        Console.WriteLine($"{name}: recorded {recorded} in {recordSeconds:F1} s; delivered {delivered} in {seconds:F1} s = {perSecond:F0}/s{(complete ? "" : " (time limit reached)")}");
+        result["changes"] = recorded;
+        result["delivered"] = delivered;
+        result["complete"] = complete;
+        result["record_seconds"] = Load.Round(recordSeconds, 2);
+        result["recorded_per_second"] = Load.Rate(recorded, recordSeconds);
+        result["seconds"] = Load.Round(seconds, 2);
+        result["delivered_per_second"] = Load.Rate(delivered, seconds);
+        result["requests"] = receiver.Requests;
+        result["mean_body_bytes"] = Load.Round(receiver.Requests == 0 ? double.NaN : (double)receiver.Bytes / receiver.Requests);
+        result["peak_rss_mb_throughput"] = Load.Round(sampler.MaxMb);
+
+        // Latency: an open-loop offered load, one record started every millisecond whatever the
+        // earlier ones are doing, timed from the start of each record call to its first receipt.
+        receiver.Reset();
+        sampler.Reset();
+        var latency = await MeasureLatencyAsync(herald, receiver, latencyDuration);
+        foreach (var (key, value) in latency)
+        {
+            result[key] = value?.DeepClone();
+        }
+        Console.WriteLine($"{name}: latency at {OfferedPerSecond}/s: p50 {latency["p50_ms"]} ms, p99 {latency["p99_ms"]} ms, max {latency["max_ms"]} ms");
+        result["peak_rss_mb_latency"] = Load.Round(sampler.MaxMb);
+        result["peak_rss_mb"] = Load.Round(Memory.PeakRssMb());
+        return result;
+    }
+
+    private static async Task<JsonObject> MeasureLatencyAsync(InProcessHerald herald, CountingReceiver receiver, TimeSpan duration)
+    {
+        var total = (int)(duration.TotalSeconds * OfferedPerSecond);
+        var recordedAt = new ConcurrentDictionary<string, TimeSpan>(StringComparer.Ordinal);
+        var running = new List<Task>(total);
+        var failures = 0;
+        var clock = Stopwatch.StartNew();
+        var launched = 0;
+        while (launched < total && clock.Elapsed < duration + TimeSpan.FromSeconds(5))
+        {
+            var due = Math.Min(total, (int)(clock.Elapsed.TotalSeconds * OfferedPerSecond) + 1);
+            for (; launched < due; launched++)
+            {
+                running.Add(Task.Run(async () =>
+                {
+                    var at = receiver.Now;
+                    try
+                    {
+                        recordedAt[await herald.RecordAsync()] = at;
+                    }
+                    catch (Exception)
+                    {
+                        Interlocked.Increment(ref failures);
+                    }
+                }));
+            }
+            await Task.Delay(1);
+        }
+        var offeredSeconds = clock.Elapsed.TotalSeconds;
+        await Task.WhenAll(running);
+        await Load.WaitForReceiptsAsync(receiver, recordedAt.Count, TimeSpan.FromSeconds(30));
+        var latencies = new List<double>(recordedAt.Count);
+        foreach (var (id, at) in recordedAt)
+        {
+            if (receiver.FirstSeen.TryGetValue(id, out var received))
+            {
+                latencies.Add((received - at).TotalMilliseconds);
+            }
+        }
+        latencies.Sort();
+        return new JsonObject
+        {
+            ["latency_offered"] = launched,
+            ["latency_offered_per_second"] = Load.Rate(launched, offeredSeconds),
+            ["latency_recorded"] = recordedAt.Count,
+            ["latency_received"] = latencies.Count,
+            ["latency_record_failures"] = failures,
+            ["p50_ms"] = Load.Round(Load.Quantile(latencies, 0.50)),
+            ["p99_ms"] = Load.Round(Load.Quantile(latencies, 0.99)),
+            ["max_ms"] = Load.Round(latencies.Count == 0 ? double.NaN : latencies[^1]),
+        };
+    }
+}
