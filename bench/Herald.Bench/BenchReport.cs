@@ -67,7 +67,7 @@ internal sealed class BenchReport
         Line($"# Herald benchmark ({_plan.Mode})");
         Line("");
         Line(string.Create(CultureInfo.InvariantCulture,
-            $"Taken {_taken:yyyy-MM-dd HH:mm} UTC by `./herald bench{(_plan.Mode == "quick" ? " --quick" : "")}` on {Environment.ProcessorCount} cores ({System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}), in {_elapsed.TotalSeconds:F0} s."));
+            $"Taken {_taken:yyyy-MM-dd HH:mm} UTC by `./herald bench{(_plan.Mode == "quick" ? " --quick" : "")}` on {Environment.ProcessorCount} cores ({System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}), in {_elapsed.TotalSeconds:F0} s; one-minute load average {_results["load_average_before"]} before and {_results["load_average_after"]} after (anything above {Environment.ProcessorCount} means other work was competing for the machine)."));
         Line("");
         Line(string.Create(CultureInfo.InvariantCulture, $"Everything shares the machine: the contender, its database, the receiver and the load. Each row ran in its own process; RSS is that whole process's (the node with its receiver and its load), not Herald's alone."));
         Line("");
@@ -101,7 +101,7 @@ internal sealed class BenchReport
         Line("- The receiver is one Kestrel app on 127.0.0.1 that answers 200 and notes the first arrival of each `webhook-id`; every contender posts to it.");
         Line("- Herald is composed in-process as `herald serve --dev` composes it (`HeraldServer.Build`), with its delivery workers; changes are new transactions recorded through `ChangeRecorder`, the API's own code path, rendered in the transaction format to a 600-byte body, to one endpoint. Delivered/s runs from the first record to the last receipt, recording and delivery overlapping.");
         Line("- SQLite runs as Herald ships it (WAL, `synchronous=FULL`); every change and every attempt is committed. The PostgreSQL cluster is the throwaway one `./herald bench` starts, with `fsync=off`, for Herald and Hangfire alike.");
-        Line("- Latency: one record started every millisecond whatever the earlier ones are doing (open loop), from the start of the record call to the first receipt of its webhook-id.");
+        Line("- Latency: one record due every millisecond whatever the earlier ones are doing (open loop, at most as many in flight as there are recorders), timed from when it was due to the first receipt of its webhook-id.");
         Line($"- Hangfire: `Hangfire.Core` 1.8.25 with `Hangfire.InMemory` 1.0.0 or `Hangfire.PostgreSql` 1.21.1 (long polling, 200 ms queue poll), {HangfireScenario.Workers} workers, jobs enqueued by {HangfireScenario.Enqueuers} threads; each job posts the same body with one shared `HttpClient`.");
         Line("- Backlog: the endpoint is paused, the changes recorded, the RSS sampled while they wait, then the endpoint resumed; drain time runs from the resume to the last receipt.");
         return md.ToString();

@@ -16,7 +16,7 @@ internal static class FullBench
     public static async Task<int> RunAsync(BenchPlan plan, string postgresAdmin, string resultsDirectory)
     {
         var clock = Stopwatch.StartNew();
-        var results = new JsonObject();
+        var results = new JsonObject { ["load_average_before"] = LoadAverage() };
         Console.WriteLine($"herald bench ({plan.Mode}) on {Environment.ProcessorCount} cores");
         results["raw"] = await ChildProcess.RunAsync("raw", plan.Raw + Slack, Seconds(plan.Raw));
         foreach (var database in new[] { "sqlite", "postgres" })
@@ -30,11 +30,12 @@ internal static class FullBench
             Number(plan.HangfirePostgresJobs), Seconds(plan.HangfireLimit));
         results["backlog"] = await ChildProcess.RunAsync("backlog", plan.BacklogRecordLimit + plan.BacklogPending + plan.BacklogDrainLimit + Slack,
             Number(plan.Backlog), Seconds(plan.BacklogRecordLimit), Seconds(plan.BacklogPending), Seconds(plan.BacklogDrainLimit));
+        results["load_average_after"] = LoadAverage();
         var report = new BenchReport(plan, results, clock.Elapsed);
         await report.WriteAsync(resultsDirectory);
         Console.WriteLine();
         Console.WriteLine(report.Markdown());
-        return results.Any(r => r.Value?["error"] is not null) ? 1 : 0;
+        return results.Any(r => r.Value is JsonObject o && o["error"] is not null) ? 1 : 0;
     }
 
     /// <summary>Runs one scenario in this (child) process and writes its figures to <paramref name="output"/>.</summary>
@@ -53,6 +54,10 @@ internal static class FullBench
         await File.WriteAllTextAsync(output, result.ToJsonString());
         return 0;
     }
+
+    /// <summary>The one-minute load average, which tells whether anything else was competing for the cores.</summary>
+    private static string? LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : null;
 
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 

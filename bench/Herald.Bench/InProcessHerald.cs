@@ -67,7 +67,7 @@ internal sealed class InProcessHerald : IAsyncDisposable
             RateLimitPerSecond = 0,
         };
         // Console logging of every warning would cost the node time the benchmark means to measure.
-        var app = HeraldServer.Build(options, b => b.Logging.SetMinimumLevel(LogLevel.Warning));
+        var app = HeraldServer.Build(options, b => b.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Hosting", LogLevel.Warning));
         await HeraldServer.MigrateAsync(app);
         await app.StartAsync();
         var herald = new InProcessHerald(app, dataDirectory, postgresAdmin, database);
