@@ -12,8 +12,8 @@ namespace Herald.Bench;
 /// </summary>
 internal static class HangfireScenario
 {
-    /// <summary>Hangfire workers: the same number of requests in flight as Herald's workers allow.</summary>
-    public const int Workers = 64;
+    /// <summary>Hangfire's own default worker count (five per core, at most 20): the baseline as a team would get it.</summary>
+    public static int Workers { get; } = new BackgroundJobServerOptions().WorkerCount;
 
     public const int Enqueuers = 16;
 
@@ -40,6 +40,10 @@ internal static class HangfireScenario
             });
         }
         HangfireDelivery.Url = new Uri(receiver.Url);
+        // The storage (and, on PostgreSQL, its schema) is ready before the clock starts.
+        using (JobStorage.Current.GetConnection())
+        {
+        }
         try
         {
             using var server = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = Workers });
@@ -54,7 +58,7 @@ internal static class HangfireScenario
             var left = limit - (receiver.Now - start);
             var complete = await Load.WaitForReceiptsAsync(receiver, enqueued, left > TimeSpan.Zero ? left : TimeSpan.Zero);
             var delivered = receiver.FirstSeen.Count;
-            var seconds = (Load.LastReceipt(receiver) - start).TotalSeconds;
+            var seconds = delivered == 0 ? double.NaN : (Load.LastReceipt(receiver) - start).TotalSeconds;
             Console.WriteLine($"{name}: enqueued {enqueued} in {enqueueSeconds:F1} s; delivered {delivered} in {seconds:F1} s = {delivered / seconds:F0}/s{(complete ? "" : " (time limit reached)")}");
             return new JsonObject
             {

@@ -29,7 +29,7 @@ internal static class HeraldScenario
         var left = limit - (receiver.Now - start);
         var complete = await Load.WaitForReceiptsAsync(receiver, recorded, left > TimeSpan.Zero ? left : TimeSpan.Zero);
         var delivered = receiver.FirstSeen.Count;
-        var seconds = (Load.LastReceipt(receiver) - start).TotalSeconds;
+        var seconds = delivered == 0 ? double.NaN : (Load.LastReceipt(receiver) - start).TotalSeconds;
         var perSecond = seconds > 0 ? delivered / seconds : 0;
         Console.WriteLine($"{name}: recorded {recorded} in {recordSeconds:F1} s; delivered {delivered} in {seconds:F1} s = {perSecond:F0}/s{(complete ? "" : " (time limit reached)")}");
         result["changes"] = recorded;
