@@ -42,15 +42,17 @@ internal sealed class BenchReport
         var postgresP99 = Figure("postgres", "p99_ms");
         var backlogRss = Figure("backlog", "rss_mb_pending");
         var backlogN = Figure("backlog", "changes") ?? 0;
+        // A figure that is missing (a contender that delivered nothing in time) judges nothing.
+        static bool? Judge(double? measured, Func<double, bool> test) => measured is { } m ? test(m) : null;
         return
         [
-            new("Herald on SQLite, delivered/s as a share of raw", sqliteRatio * 100, "%", ">= 50 %", sqliteRatio >= 0.5),
-            new("Herald on PostgreSQL, delivered/s as a share of raw", postgresRatio * 100, "%", ">= 40 %", postgresRatio >= 0.4),
-            new("Herald on PostgreSQL over Hangfire.PostgreSql", versusHangfire, "x", "> 100 x", versusHangfire > 100),
-            new($"p99 record-to-receipt at {HeraldScenario.OfferedPerSecond}/s, SQLite", sqliteP99, "ms", "< 50 ms", sqliteP99 < 50),
-            new($"p99 record-to-receipt at {HeraldScenario.OfferedPerSecond}/s, PostgreSQL", postgresP99, "ms", "< 50 ms", postgresP99 < 50),
-            new($"RSS with {backlogN:N0} pending (target: 1,000,000)", backlogRss, "MB", "< 300 MB",
-                backlogN >= 1_000_000 ? backlogRss < 300 : backlogRss < 300 ? null : false),
+            new("Herald on SQLite, delivered/s as a share of raw", sqliteRatio * 100, "%", ">= 50 %", Judge(sqliteRatio, r => r >= 0.5)),
+            new("Herald on PostgreSQL, delivered/s as a share of raw", postgresRatio * 100, "%", ">= 40 %", Judge(postgresRatio, r => r >= 0.4)),
+            new("Herald on PostgreSQL over Hangfire.PostgreSql", versusHangfire, "x", "> 100 x", Judge(versusHangfire, r => r > 100)),
+            new($"p99 record-to-receipt at {HeraldScenario.OfferedPerSecond}/s, SQLite", sqliteP99, "ms", "< 50 ms", Judge(sqliteP99, p => p < 50)),
+            new($"p99 record-to-receipt at {HeraldScenario.OfferedPerSecond}/s, PostgreSQL", postgresP99, "ms", "< 50 ms", Judge(postgresP99, p => p < 50)),
+            new($"RSS with {backlogN:N0} pending (target: 1,000,000; below that, only a miss is judged)", backlogRss, "MB", "< 300 MB",
+                backlogRss is null ? null : backlogN >= 1_000_000 ? backlogRss < 300 : backlogRss < 300 ? null : false),
         ];
     }
 
@@ -96,7 +98,7 @@ internal sealed class BenchReport
         foreach (var t in _targets)
         {
             var measured = t.Measured is { } m ? m.ToString(t.Unit == "%" ? "F0" : "F1", CultureInfo.InvariantCulture) + " " + t.Unit : "—";
-            var verdict = t.Pass switch { true => "pass", false => "**fail**", null => "not judged (smaller backlog)" };
+            var verdict = t.Pass switch { true => "pass", false => "**fail**", null => "not judged" };
             Line($"| {t.Name} | {measured} | {t.Threshold} | {verdict} |");
         }
         Line("");
@@ -106,7 +108,7 @@ internal sealed class BenchReport
         Line("- Herald is composed in-process as `herald serve --dev` composes it (`HeraldServer.Build`), with its delivery workers; changes are new transactions recorded through `ChangeRecorder`, the API's own code path, rendered in the transaction format to a 600-byte body, to one endpoint. Delivered/s runs from the first record to the last receipt, recording and delivery overlapping.");
         Line("- SQLite runs as Herald ships it (WAL, `synchronous=FULL`); every change and every attempt is committed. The PostgreSQL cluster is the throwaway one `./herald bench` starts, with `fsync=off`, for Herald and Hangfire alike.");
         Line("- Latency: one record due every millisecond whatever the earlier ones are doing (open loop, at most as many in flight as there are recorders), timed from when it was due to the first receipt of its webhook-id; a change not received by the end counts with the time it had waited, never left out.");
-        Line($"- Hangfire: `Hangfire.Core` 1.8.25 with `Hangfire.InMemory` 1.0.0 or `Hangfire.PostgreSql` 1.21.1 (200 ms queue poll instead of its default 15 s), {HangfireScenario.Workers} workers (Hangfire's default here), jobs enqueued by {HangfireScenario.Enqueuers} threads; each job posts the same body with one shared `HttpClient`.");
+        Line($"- Hangfire: `Hangfire.Core` 1.8.25 with `Hangfire.InMemory` 1.0.0 or `Hangfire.PostgreSql` 1.21.1 (200 ms queue poll instead of its default 15 s), {HangfireScenario.Workers} workers (Hangfire's default here), jobs enqueued by {HangfireScenario.Enqueuers} threads; each job posts the same body with one shared `HttpClient`. One warm-up job goes through before the clock starts.");
         Line("- Backlog: the endpoint is paused, the changes recorded, the RSS sampled while they wait, then the endpoint resumed; drain time runs from the resume to the last receipt.");
         return md.ToString();
     }
