@@ -63,8 +63,8 @@ internal sealed class BenchReport
         string F(string scenario, string key, string format = "N0") =>
             Figure(scenario, key) is { } d ? d.ToString(format, CultureInfo.InvariantCulture) : "—";
         string Error(string scenario) => _results[scenario]?["error"] is { } e ? $" **failed: {e}**" : "";
-        string Complete(string scenario, string of) =>
-            _results[scenario]?["complete"]?.GetValue<bool>() == false ? $" (time limit reached: {F(scenario, "delivered")} of {F(scenario, of)} delivered)" : "";
+        string Complete(string scenario, string of, string delivered = "delivered") =>
+            _results[scenario]?["complete"]?.GetValue<bool>() == false ? $" (time limit reached: {F(scenario, delivered)} of {F(scenario, of)} delivered)" : "";
 
         Line($"# Herald benchmark ({_plan.Mode})");
         Line("");
@@ -91,7 +91,7 @@ internal sealed class BenchReport
             ? $" (asked {_plan.Backlog:N0}; recording stopped at its {_plan.BacklogRecordLimit.TotalSeconds:F0} s limit, at {F("backlog", "recorded_per_second")}/s)"
             : $" (recorded at {F("backlog", "recorded_per_second")}/s)";
         Line($"| Backlog on SQLite: pending for a paused endpoint{backlogCapped}, RSS while pending | {F("backlog", "pending")} | **{F("backlog", "rss_mb_pending")} MB**{Error("backlog")} | {F("backlog", "peak_rss_mb_recording")} MB while recording |");
-        Line($"| Backlog: resumed and drained | {F("backlog", "drained")} | **{F("backlog", "drain_seconds", "F1")} s, {F("backlog", "drained_per_second")} delivered/s**{Complete("backlog", "changes")} | {F("backlog", "peak_rss_mb_draining")} MB |");
+        Line($"| Backlog: resumed and drained | {F("backlog", "drained")} | **{F("backlog", "drain_seconds", "F1")} s, {F("backlog", "drained_per_second")} delivered/s**{Complete("backlog", "changes", "drained")} | {F("backlog", "peak_rss_mb_draining")} MB |");
         Line("");
         Line("| target | measured | threshold | verdict |");
         Line("|---|---:|---:|---|");

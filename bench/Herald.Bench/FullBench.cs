@@ -41,6 +41,10 @@ internal static class FullBench
     /// <summary>Runs one scenario in this (child) process and writes its figures to <paramref name="output"/>.</summary>
     public static async Task<int> RunScenarioAsync(string scenario, string output, string[] p, string? postgresAdmin)
     {
+        // Hangfire's client API blocks a thread per enqueue; with the pool's default minimum (one
+        // thread per core) those calls would starve the contender's own async work, so every
+        // scenario gets the same generous minimum.
+        ThreadPool.SetMinThreads(64, 64);
         var result = scenario switch
         {
             "raw" => await RawLimit.RunAsync(ParseSeconds(p[0])),
