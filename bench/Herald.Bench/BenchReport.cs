@@ -97,7 +97,7 @@ internal sealed class BenchReport
         Line("|---|---:|---:|---|");
         foreach (var t in _targets)
         {
-            var measured = t.Measured is { } m ? m.ToString(t.Unit == "%" ? "F0" : "F1", CultureInfo.InvariantCulture) + " " + t.Unit : "—";
+            var measured = t.Measured is { } m ? m.ToString("F1", CultureInfo.InvariantCulture) + " " + t.Unit : "—";
             var verdict = t.Pass switch { true => "pass", false => "**fail**", null => "not judged" };
             Line($"| {t.Name} | {measured} | {t.Threshold} | {verdict} |");
         }
