@@ -16,12 +16,16 @@ internal sealed class CountingReceiver : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private long _requests;
+    private long _bytes;
 
     private CountingReceiver(WebApplication app) => _app = app;
 
     public ConcurrentDictionary<string, TimeSpan> FirstSeen { get; } = new(StringComparer.Ordinal);
 
     public long Requests => Interlocked.Read(ref _requests);
+
+    /// <summary>Request body bytes received, to show every contender sent bodies of the same size.</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
 
     public string Url { get; private set; } = "";
 
@@ -36,7 +40,15 @@ internal sealed class CountingReceiver : IAsyncDisposable
         var receiver = new CountingReceiver(app);
         app.MapPost("/hook", async (HttpContext http) =>
         {
-            await http.Request.Body.CopyToAsync(Stream.Null);
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(4096);
+            long length = 0;
+            int read;
+            while ((read = await http.Request.Body.ReadAsync(buffer)) > 0)
+            {
+                length += read;
+            }
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            Interlocked.Add(ref receiver._bytes, length);
             Interlocked.Increment(ref receiver._requests);
             receiver.FirstSeen.TryAdd(http.Request.Headers["webhook-id"].ToString(), receiver._clock.Elapsed);
             return Results.Ok();
@@ -50,6 +62,7 @@ internal sealed class CountingReceiver : IAsyncDisposable
     {
         FirstSeen.Clear();
         Interlocked.Exchange(ref _requests, 0);
+        Interlocked.Exchange(ref _bytes, 0);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,33 +1,42 @@
 using System.Globalization;
 using Herald.Bench;
 
-// ./herald bench scaling [--changes N]: the multi-node figures. The admin connection string of a
-// PostgreSQL server comes from HERALD_TEST_POSTGRES (./herald bench starts a throwaway cluster).
-var what = args.FirstOrDefault() ?? "scaling";
-var changes = 20_000;
-for (var i = 0; i < args.Length - 1; i++)
-{
-    if (args[i] == "--changes")
-    {
-        changes = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
-    }
-}
+// ./herald bench [--quick]: the full benchmark (bench/results/latest.md and latest.json).
+// ./herald bench scaling [--changes N]: the multi-node figures.
+// The admin connection string of a PostgreSQL server comes from HERALD_TEST_POSTGRES
+// (./herald bench starts a throwaway cluster).
 var postgres = Environment.GetEnvironmentVariable("HERALD_TEST_POSTGRES");
-var heraldDll = Environment.GetEnvironmentVariable("HERALD_CLI_DLL");
-if (string.IsNullOrEmpty(postgres) || string.IsNullOrEmpty(heraldDll))
+if (string.IsNullOrEmpty(postgres))
 {
     Console.Error.WriteLine("run through ./herald bench, which starts PostgreSQL and builds herald");
     return 2;
 }
-var results = Path.Combine(Environment.GetEnvironmentVariable("HERALD_BENCH_RESULTS") ?? Path.Combine("bench", "results"));
-return what switch
+var results = Environment.GetEnvironmentVariable("HERALD_BENCH_RESULTS") ?? Path.Combine("bench", "results");
+var what = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
+switch (what)
 {
-    "scaling" => await ScalingBench.RunAsync(postgres, heraldDll, changes, results),
-    _ => Fail($"unknown benchmark '{what}'; known: scaling"),
-};
-
-static int Fail(string message)
-{
-    Console.Error.WriteLine(message);
-    return 2;
+    case "scenario" when args.Length >= 3:
+        // One scenario in a process of its own, started by the full benchmark.
+        return await FullBench.RunScenarioAsync(args[1], args[2], args[3..], postgres);
+    case "all":
+        return await FullBench.RunAsync(args.Contains("--quick") ? BenchPlan.Quick : BenchPlan.Full, postgres, results);
+    case "scaling":
+        var heraldDll = Environment.GetEnvironmentVariable("HERALD_CLI_DLL");
+        if (string.IsNullOrEmpty(heraldDll))
+        {
+            Console.Error.WriteLine("run through ./herald bench scaling, which builds herald");
+            return 2;
+        }
+        var changes = 20_000;
+        for (var i = 0; i < args.Length - 1; i++)
+        {
+            if (args[i] == "--changes")
+            {
+                changes = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            }
+        }
+        return await ScalingBench.RunAsync(postgres, heraldDll, changes, results);
+    default:
+        Console.Error.WriteLine($"unknown benchmark '{what}'; known: (none) for all, scaling; --quick for a short run");
+        return 2;
 }

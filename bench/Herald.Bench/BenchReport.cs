@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Herald.Bench;
+
+/// <summary>The figures of one run as bench/results/latest.md and latest.json, with the targets judged on them.</summary>
+internal sealed class BenchReport
+{
+    private readonly BenchPlan _plan;
+    private readonly JsonObject _results;
+    private readonly TimeSpan _elapsed;
+    private readonly DateTime _taken = DateTime.UtcNow;
+    private readonly List<Target> _targets;
+
+    public BenchReport(BenchPlan plan, JsonObject results, TimeSpan elapsed)
+    {
+        _plan = plan;
+        _results = results;
+        _elapsed = elapsed;
+        _targets = JudgeTargets();
+    }
+
+    private sealed record Target(string Name, double? Measured, string Unit, string Threshold, bool? Pass);
+
+    private double? Figure(string scenario, string key) =>
+        _results[scenario]?[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+
+    private static double? Ratio(double? a, double? b) => a is { } x && b is { } y && y > 0 ? x / y : null;
+
+    private List<Target> JudgeTargets()
+    {
+        var raw = Figure("raw", "requests_per_second");
+        var sqlite = Figure("sqlite", "delivered_per_second");
+        var postgres = Figure("postgres", "delivered_per_second");
+        var hangfirePostgres = Figure("hangfire_postgres", "delivered_per_second");
+        var sqliteRatio = Ratio(sqlite, raw);
+        var postgresRatio = Ratio(postgres, raw);
+        var versusHangfire = Ratio(postgres, hangfirePostgres);
+        var sqliteP99 = Figure("sqlite", "p99_ms");
+        var postgresP99 = Figure("postgres", "p99_ms");
+        var backlogRss = Figure("backlog", "rss_mb_pending");
+        var backlogN = Figure("backlog", "changes") ?? 0;
+        // A figure that is missing (a contender that delivered nothing in time) judges nothing.
+        static bool? Judge(double? measured, Func<double, bool> test) => measured is { } m ? test(m) : null;
+        return
+        [
+            new("Herald on SQLite, delivered/s as a share of raw", sqliteRatio * 100, "%", ">= 50 %", Judge(sqliteRatio, r => r >= 0.5)),
+            new("Herald on PostgreSQL, delivered/s as a share of raw", postgresRatio * 100, "%", ">= 40 %", Judge(postgresRatio, r => r >= 0.4)),
+            new("Herald on PostgreSQL over Hangfire.PostgreSql", versusHangfire, "x", "> 100 x", Judge(versusHangfire, r => r > 100)),
+            new($"p99 record-to-receipt at {HeraldScenario.OfferedPerSecond}/s, SQLite", sqliteP99, "ms", "< 50 ms", Judge(sqliteP99, p => p < 50)),
+            new($"p99 record-to-receipt at {HeraldScenario.OfferedPerSecond}/s, PostgreSQL", postgresP99, "ms", "< 50 ms", Judge(postgresP99, p => p < 50)),
+            new($"RSS with {backlogN:N0} pending (target: 1,000,000; below that, only a miss is judged)", backlogRss, "MB", "< 300 MB",
+                backlogRss is null ? null : backlogN >= 1_000_000 ? backlogRss < 300 : backlogRss < 300 ? null : false),
+        ];
+    }
+
+    public string Markdown()
+    {
+        var md = new StringBuilder();
+        void Line(string text) => md.Append(text).Append('\n');
+        string F(string scenario, string key, string format = "N0") =>
+            Figure(scenario, key) is { } d ? d.ToString(format, CultureInfo.InvariantCulture) : "—";
+        string Error(string scenario) => _results[scenario]?["error"] is { } e ? $" **failed: {e}**" : "";
+        string Complete(string scenario, string of, string delivered = "delivered") =>
+            _results[scenario]?["complete"]?.GetValue<bool>() == false ? $" (time limit reached: {F(scenario, delivered)} of {F(scenario, of)} delivered)" : "";
+
+        Line($"# Herald benchmark ({_plan.Mode})");
+        Line("");
+        Line(string.Create(CultureInfo.InvariantCulture,
+            $"Taken {_taken:yyyy-MM-dd HH:mm} UTC by `./herald bench{(_plan.Mode == "quick" ? " --quick" : "")}` on {Environment.ProcessorCount} cores ({System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}), in {_elapsed.TotalSeconds:F0} s; one-minute load average {_results["load_average_before"]} before and {_results["load_average_after"]} after (anything above {Environment.ProcessorCount} means other work was competing for the machine)."));
+        Line("");
+        Line(string.Create(CultureInfo.InvariantCulture, $"Everything shares the machine: the contender, its database, the receiver and the load. Each row ran in its own process; RSS is that whole process's (the node with its receiver and its load), not Herald's alone."));
+        Line("");
+        Line("| measurement | N | result | peak RSS |");
+        Line("|---|---:|---|---:|");
+        Line($"| Limit: bare `HttpClient` → Kestrel, {RawLimit.Concurrency} concurrent, {F("raw", "body_bytes")}-byte JSON | {F("raw", "requests")} | **{F("raw", "requests_per_second")} requests/s**{Error("raw")} | |");
+        foreach (var (key, label) in new[] { ("sqlite", "SQLite"), ("postgres", "PostgreSQL") })
+        {
+            Line($"| Herald on {label}: recorded through `ChangeRecorder` ({HeraldScenario.Recorders} recorders) and delivered | {F(key, "changes")} | **{F(key, "delivered_per_second")} delivered/s** (recording {F(key, "recorded_per_second")}/s; mean body {F(key, "mean_body_bytes")} bytes){Complete(key, "changes")}{Error(key)} | {F(key, "peak_rss_mb_throughput")} MB |");
+            var bound = _results[key]?["latency_lower_bound"]?.GetValue<bool>() == true ? "≥ " : "";
+            var unreceived = bound.Length > 0
+                ? $"; {F(key, "latency_received")} of {F(key, "latency_offered")} received in time, the rest counted with the time they had waited, so these are lower bounds"
+                : "";
+            Line($"| Herald on {label}: record-to-receipt at {HeraldScenario.OfferedPerSecond:N0} changes/s offered ({F(key, "latency_offered_per_second")}/s achieved) | {F(key, "latency_offered")} | **p50 {bound}{F(key, "p50_ms", "F1")} ms, p99 {bound}{F(key, "p99_ms", "F1")} ms** (max {bound}{F(key, "max_ms", "F1")} ms{unreceived}) | {F(key, "peak_rss_mb_latency")} MB |");
+        }
+        Line($"| Hangfire.InMemory: one job per notification, {F("hangfire_inmemory", "workers")} workers | {F("hangfire_inmemory", "jobs")} | **{F("hangfire_inmemory", "delivered_per_second")} delivered/s**{Complete("hangfire_inmemory", "jobs")}{Error("hangfire_inmemory")} | {F("hangfire_inmemory", "peak_rss_mb")} MB |");
+        Line($"| Hangfire.PostgreSql: the same (N capped at {_plan.HangfirePostgresJobs:N0}, it is slow) | {F("hangfire_postgres", "jobs")} | **{F("hangfire_postgres", "delivered_per_second")} delivered/s**{Complete("hangfire_postgres", "jobs")}{Error("hangfire_postgres")} | {F("hangfire_postgres", "peak_rss_mb")} MB |");
+        var backlogCapped = Figure("backlog", "changes") < _plan.Backlog
+            ? $" (asked {_plan.Backlog:N0}; recording stopped at its {_plan.BacklogRecordLimit.TotalSeconds:F0} s limit, at {F("backlog", "recorded_per_second")}/s)"
+            : $" (recorded at {F("backlog", "recorded_per_second")}/s)";
+        Line($"| Backlog on SQLite: pending for a paused endpoint{backlogCapped}, RSS while pending | {F("backlog", "pending")} | **{F("backlog", "rss_mb_pending")} MB**{Error("backlog")} | {F("backlog", "peak_rss_mb_recording")} MB while recording |");
+        Line($"| Backlog: resumed and drained | {F("backlog", "drained")} | **{F("backlog", "drain_seconds", "F1")} s, {F("backlog", "drained_per_second")} delivered/s**{Complete("backlog", "changes", "drained")} | {F("backlog", "peak_rss_mb_draining")} MB |");
+        Line("");
+        Line("| target | measured | threshold | verdict |");
+        Line("|---|---:|---:|---|");
+        foreach (var t in _targets)
+        {
+            var measured = t.Measured is { } m ? m.ToString("F1", CultureInfo.InvariantCulture) + " " + t.Unit : "—";
+            var verdict = t.Pass switch { true => "pass", false => "**fail**", null => "not judged" };
+            Line($"| {t.Name} | {measured} | {t.Threshold} | {verdict} |");
+        }
+        Line("");
+        Line("How it is measured:");
+        Line("");
+        Line("- The receiver is one Kestrel app on 127.0.0.1 that answers 200 and notes the first arrival of each `webhook-id`; every contender posts to it.");
+        Line("- Herald is composed in-process as `herald serve --dev` composes it (`HeraldServer.Build`), with its delivery workers; changes are new transactions recorded through `ChangeRecorder`, the API's own code path, rendered in the transaction format to a 600-byte body, to one endpoint. Delivered/s runs from the first record to the last receipt, recording and delivery overlapping.");
+        Line("- SQLite runs as Herald ships it (WAL, `synchronous=FULL`); every change and every attempt is committed. The PostgreSQL cluster is the throwaway one `./herald bench` starts, with `fsync=off`, for Herald and Hangfire alike.");
+        Line("- Latency: one record due every millisecond whatever the earlier ones are doing (open loop, at most as many in flight as there are recorders), timed from when it was due to the first receipt of its webhook-id; a change not received by the end counts with the time it had waited, never left out.");
+        Line($"- Hangfire: `Hangfire.Core` 1.8.25 with `Hangfire.InMemory` 1.0.0 or `Hangfire.PostgreSql` 1.21.1 (200 ms queue poll instead of its default 15 s), {HangfireScenario.Workers} workers (Hangfire's default here), jobs enqueued by {HangfireScenario.Enqueuers} threads; each job posts the same body with one shared `HttpClient`. One warm-up job goes through before the clock starts.");
+        Line("- Backlog: the endpoint is paused, the changes recorded, the RSS sampled while they wait, then the endpoint resumed; drain time runs from the resume to the last receipt.");
+        return md.ToString();
+    }
+
+    public async Task WriteAsync(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        await File.WriteAllTextAsync(Path.Combine(directory, "latest.md"), Markdown());
+        var json = new JsonObject
+        {
+            ["taken_utc"] = _taken.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            ["mode"] = _plan.Mode,
+            ["cores"] = Environment.ProcessorCount,
+            ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            ["dotnet"] = Environment.Version.ToString(),
+            ["seconds"] = Load.Round(_elapsed.TotalSeconds),
+            ["results"] = _results.DeepClone(),
+            ["targets"] = new JsonArray(_targets.Select(t => (JsonNode)new JsonObject
+            {
+                ["name"] = t.Name,
+                ["measured"] = t.Measured is { } m ? Load.Round(m) : null,
+                ["unit"] = t.Unit,
+                ["threshold"] = t.Threshold,
+                ["pass"] = t.Pass,
+            }).ToArray()),
+        };
+        await File.WriteAllTextAsync(Path.Combine(directory, "latest.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+}

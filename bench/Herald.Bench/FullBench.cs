@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Herald.Bench;
+
+/// <summary>
+/// <c>./herald bench [--quick]</c>: the machine's limit, Herald on SQLite and on PostgreSQL,
+/// Hangfire on its in-memory and PostgreSQL storage, and a backlog, each in its own process,
+/// then the targets as ratios of the same run.
+/// </summary>
+internal static class FullBench
+{
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(90);
+
+    public static async Task<int> RunAsync(BenchPlan plan, string postgresAdmin, string resultsDirectory)
+    {
+        var clock = Stopwatch.StartNew();
+        var results = new JsonObject { ["load_average_before"] = LoadAverage() };
+        Console.WriteLine($"herald bench ({plan.Mode}) on {Environment.ProcessorCount} cores");
+        results["raw"] = await ChildProcess.RunAsync("raw", plan.Raw + Slack, Seconds(plan.Raw));
+        foreach (var database in new[] { "sqlite", "postgres" })
+        {
+            results[database] = await ChildProcess.RunAsync("herald-" + database, plan.HeraldLimit + plan.Latency + Slack,
+                Number(plan.Changes), Seconds(plan.HeraldLimit), Seconds(plan.Latency));
+        }
+        results["hangfire_inmemory"] = await ChildProcess.RunAsync("hangfire-inmemory", plan.HangfireLimit + Slack,
+            Number(plan.HangfireInMemoryJobs), Seconds(plan.HangfireLimit));
+        results["hangfire_postgres"] = await ChildProcess.RunAsync("hangfire-postgres", plan.HangfireLimit + Slack,
+            Number(plan.HangfirePostgresJobs), Seconds(plan.HangfireLimit));
+        results["backlog"] = await ChildProcess.RunAsync("backlog", plan.BacklogRecordLimit + plan.BacklogPending + plan.BacklogDrainLimit + Slack,
+            Number(plan.Backlog), Seconds(plan.BacklogRecordLimit), Seconds(plan.BacklogPending), Seconds(plan.BacklogDrainLimit));
+        results["load_average_after"] = LoadAverage();
+        var report = new BenchReport(plan, results, clock.Elapsed);
+        await report.WriteAsync(resultsDirectory);
+        Console.WriteLine();
+        Console.WriteLine(report.Markdown());
+        return results.Any(r => r.Value is JsonObject o && o["error"] is not null) ? 1 : 0;
+    }
+
+    /// <summary>Runs one scenario in this (child) process and writes its figures to <paramref name="output"/>.</summary>
+    public static async Task<int> RunScenarioAsync(string scenario, string output, string[] p, string? postgresAdmin)
+    {
+        // Hangfire's client API blocks a thread per enqueue; with the pool's default minimum (one
+        // thread per core) those calls would starve the contender's own async work, so every
+        // scenario gets the same generous minimum.
+        ThreadPool.SetMinThreads(64, 64);
+        var result = scenario switch
+        {
+            "raw" => await RawLimit.RunAsync(ParseSeconds(p[0])),
+            "herald-sqlite" => await HeraldScenario.RunAsync(null, ParseInt(p[0]), ParseSeconds(p[1]), ParseSeconds(p[2])),
+            "herald-postgres" => await HeraldScenario.RunAsync(postgresAdmin, ParseInt(p[0]), ParseSeconds(p[1]), ParseSeconds(p[2])),
+            "hangfire-inmemory" => await HangfireScenario.RunAsync(null, ParseInt(p[0]), ParseSeconds(p[1])),
+            "hangfire-postgres" => await HangfireScenario.RunAsync(postgresAdmin, ParseInt(p[0]), ParseSeconds(p[1])),
+            "backlog" => await BacklogScenario.RunAsync(ParseInt(p[0]), ParseSeconds(p[1]), ParseSeconds(p[2]), ParseSeconds(p[3])),
+            _ => throw new ArgumentException($"unknown scenario '{scenario}'", nameof(scenario)),
+        };
+        await File.WriteAllTextAsync(output, result.ToJsonString());
+        return 0;
+    }
+
+    /// <summary>The one-minute load average, which tells whether anything else was competing for the cores.</summary>
+    private static string? LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : null;
+
+    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString(CultureInfo.InvariantCulture);
+
+    private static int ParseInt(string value) => int.Parse(value, CultureInfo.InvariantCulture);
+
+    private static TimeSpan ParseSeconds(string value) => TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture));
+}

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Herald.Bench;
+
+/// <summary>The loops every scenario shares, each bounded in count and in time.</summary>
+internal static class Load
+{
+    /// <summary>Runs <paramref name="work"/> up to <paramref name="count"/> times on <paramref name="concurrency"/> loops, stopping at <paramref name="limit"/>; returns how many ran.</summary>
+    public static async Task<int> RunAsync(int count, int concurrency, TimeSpan limit, Func<int, Task> work)
+    {
+        var clock = Stopwatch.StartNew();
+        var next = -1;
+        var done = 0;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while (clock.Elapsed < limit && (i = Interlocked.Increment(ref next)) < count)
+            {
+                await work(i);
+                Interlocked.Increment(ref done);
+            }
+        })));
+        return done;
+    }
+
+    /// <summary>Waits until the receiver has seen <paramref name="expected"/> webhook-ids or <paramref name="limit"/> passes; true when all arrived.</summary>
+    public static async Task<bool> WaitForReceiptsAsync(CountingReceiver receiver, int expected, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        while (receiver.FirstSeen.Count < expected)
+        {
+            if (clock.Elapsed >= limit)
+            {
+                return false;
+            }
+            await Task.Delay(20);
+        }
+        return true;
+    }
+
+    /// <summary>The last receipt the receiver noted, on its clock.</summary>
+    public static TimeSpan LastReceipt(CountingReceiver receiver) =>
+        receiver.FirstSeen.IsEmpty ? TimeSpan.Zero : receiver.FirstSeen.Values.Max();
+
+    /// <summary>The q-quantile (0..1) of sorted values, nearest rank.</summary>
+    public static double Quantile(IReadOnlyList<double> sorted, double q) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    /// <summary>A figure for the results, rounded; null where there is none (JSON has no NaN).</summary>
+    public static JsonNode? Round(double value, int digits = 1) =>
+        double.IsFinite(value) ? JsonValue.Create(Math.Round(value, digits)) : null;
+
+    /// <summary>Count per second, or null when no time passed.</summary>
+    public static JsonNode? Rate(long count, double seconds) => seconds > 0 ? Round(count / seconds) : null;
+}
