@@ -47,6 +47,9 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
 
     public string ConnectionString { get; }
 
+    // Each statement is a round trip; a few transactions in flight keep the server busy meanwhile.
+    public override int WriteConcurrency => 4;
+
     public NpgsqlDataSource DataSource => _dataSource;
 
     protected override string ClaimSql => Claim;

@@ -13,7 +13,7 @@ public sealed class ChangeWriter(IHeraldStore store) : IAsyncDisposable
     /// <summary>Most changes written in one transaction.</summary>
     public const int MaxBatch = 128;
 
-    private readonly GroupCommit<EntityChange, CommitResult> _commit = new(batch => store.CommitChangesAsync(batch, CancellationToken.None), MaxBatch);
+    private readonly GroupCommit<EntityChange, CommitResult> _commit = new(batch => store.CommitChangesAsync(batch, CancellationToken.None), MaxBatch, store.WriteConcurrency);
 
     public Task<CommitResult> CommitAsync(EntityChange change) => _commit.WriteAsync(change);
 

@@ -13,6 +13,12 @@ public interface IHeraldStore
     /// <summary>Brings the schema up to date; returns the names of the migrations it applied.</summary>
     Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// How many write transactions are worth running at once: one for a database with a single
+    /// writer (SQLite), several where concurrent transactions overlap their round trips (PostgreSQL).
+    /// </summary>
+    int WriteConcurrency { get; }
+
     /// <summary>Checks that the database answers.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken = default);
 

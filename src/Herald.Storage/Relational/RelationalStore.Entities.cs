@@ -27,6 +27,16 @@ public abstract partial class RelationalStore
         ArgumentNullException.ThrowIfNull(changes);
         var results = new CommitResult[changes.Count];
         await using var scope = await BeginWriteAsync(cancellationToken);
+        if (changes.Count == 1)
+        {
+            // Alone, a change that loses a race is rolled back whole; no savepoint needed.
+            results[0] = await WriteChangeAsync(scope, changes[0], cancellationToken);
+            if (results[0] == CommitResult.Committed)
+            {
+                await scope.CommitAsync(cancellationToken);
+            }
+            return results;
+        }
         for (var i = 0; i < changes.Count; i++)
         {
             // Each change in its own savepoint: one that loses a race leaves nothing behind, the

@@ -15,6 +15,8 @@ public abstract partial class RelationalStore : IHeraldStore
     /// <summary>How endpoint secrets are kept at rest; plain unless the host sets a protector.</summary>
     public ISecretProtector Secrets { get; init; } = PlainSecrets.Instance;
 
+    public virtual int WriteConcurrency => 1;
+
     /// <summary>Opens a connection for reading.</summary>
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
