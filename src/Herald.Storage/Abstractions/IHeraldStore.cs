@@ -67,6 +67,7 @@ public interface IHeraldStore
     /// <summary>
     /// The merchant's endpoints of one payload format, paused and disabled ones included: their
     /// notifications are recorded and wait, and are delivered once the endpoint is enabled again.
+    /// Without their secrets: recording a change decides where it goes, it signs nothing.
     /// </summary>
     Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, Endpoints.PayloadFormat format, CancellationToken cancellationToken = default);
 

@@ -32,18 +32,18 @@ public abstract partial class RelationalStore
 
     public async Task<Endpoint?> GetEndpointAsync(string merchantId, string id, CancellationToken cancellationToken = default)
     {
-        var list = await QueryEndpointsAsync("merchant_id = @merchantId AND id = @id AND deleted_at IS NULL", new { merchantId, id }, cancellationToken);
+        var list = await QueryEndpointsAsync("merchant_id = @merchantId AND id = @id AND deleted_at IS NULL", new { merchantId, id }, withSecrets: true, cancellationToken);
         return list.Count == 0 ? null : list[0];
     }
 
     public Task<IReadOnlyList<Endpoint>> ListEndpointsAsync(string merchantId, CancellationToken cancellationToken = default) =>
-        QueryEndpointsAsync("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }, cancellationToken);
+        QueryEndpointsAsync("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }, withSecrets: true, cancellationToken);
 
     public Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, PayloadFormat format, CancellationToken cancellationToken = default) =>
         QueryEndpointsAsync("merchant_id = @merchantId AND format = @format AND deleted_at IS NULL",
-            new { merchantId, format = format.ApiName() }, cancellationToken);
+            new { merchantId, format = format.ApiName() }, withSecrets: false, cancellationToken);
 
-    private async Task<IReadOnlyList<Endpoint>> QueryEndpointsAsync(string where, object parameters, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<Endpoint>> QueryEndpointsAsync(string where, object parameters, bool withSecrets, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var rows = (await connection.QueryAsync<EndpointRow>(Read(
@@ -51,6 +51,10 @@ public abstract partial class RelationalStore
         if (rows.Count == 0)
         {
             return [];
+        }
+        if (!withSecrets)
+        {
+            return rows.Select(r => r.ToModel([])).ToList();
         }
         var secrets = await LoadSecretsAsync(connection, null, rows.Select(r => r.id).ToArray(), null, cancellationToken);
         return rows.Select(r => r.ToModel(secrets.TryGetValue(r.id, out var s) ? s : [])).ToList();
