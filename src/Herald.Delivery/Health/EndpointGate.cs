@@ -82,10 +82,6 @@ public sealed class EndpointGate : IDisposable
         }
     }
 
-    /// <summary>Whether the circuit of this endpoint is open on this node.</summary>
-    public bool IsOpen(string endpointId) =>
-        _endpoints.TryGetValue(endpointId, out var state) && Volatile.Read(ref state.ConsecutiveFailures) >= _threshold;
-
     public void Dispose()
     {
         foreach (var state in _endpoints.Values)
