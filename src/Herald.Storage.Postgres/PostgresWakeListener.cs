@@ -16,7 +16,9 @@ public sealed class PostgresWakeListener(PostgresStore store, Action onWake)
         {
             try
             {
-                await using var connection = await store.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                // A session of its own, outside the pool: a listening connection must never be handed to other work.
+                await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(store.ConnectionString) { Pooling = false }.ConnectionString);
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                 connection.Notification += (_, _) => onWake();
                 await using (var listen = new NpgsqlCommand($"LISTEN {PostgresStore.WakeChannel}", connection))
                 {

@@ -12,6 +12,15 @@ namespace Herald.Storage.Sqlite;
 /// </summary>
 public sealed class SqliteStore : RelationalStore, IDisposable
 {
+    // The claim condition of ordered endpoints: a notification waits while an earlier version of the
+    // same entity is still pending for the same endpoint.
+    private const string OrderedGate = """
+        (e.ordered = FALSE OR NOT EXISTS (
+          SELECT 1 FROM notifications p
+          WHERE p.endpoint_id = n.endpoint_id AND p.entity_id = n.entity_id
+            AND p.status = 'pending' AND p.entity_version < n.entity_version))
+        """;
+
     // SQLite lacks FOR UPDATE SKIP LOCKED; with one writer at a time the plain subquery is already exclusive.
     private const string Claim = $"""
         UPDATE notifications SET next_attempt_at = @lease_until, lease_token = @token
@@ -43,6 +52,9 @@ public sealed class SqliteStore : RelationalStore, IDisposable
 
     protected override string ClaimSql => Claim;
 
+    // Herald's data folder belongs to one node: every endpoint write passes through here.
+    protected override bool OwnsEndpoints => true;
+
     public override Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
     {
         using (var connection = new SqliteConnection(_connectionString))
@@ -72,23 +84,30 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         return resourceName.StartsWith(prefix, StringComparison.Ordinal) ? resourceName[prefix.Length..] : resourceName;
     }
 
-    protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    protected override ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(durable: true, cancellationToken);
+
+    private async ValueTask<DbConnection> OpenAsync(bool durable, CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         using var pragmas = connection.CreateCommand();
         // synchronous=FULL: a committed change survives a power cut, not just a process crash.
-        pragmas.CommandText = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+        // NORMAL (for leases only) skips the flush at commit; WAL keeps the file consistent either way.
+        pragmas.CommandText = durable ? "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;" : "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
         await pragmas.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }
 
-    protected override async ValueTask<WriteScope> BeginWriteAsync(CancellationToken cancellationToken)
+    protected override ValueTask<WriteScope> BeginWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(durable: true, cancellationToken);
+
+    protected override ValueTask<WriteScope> BeginLeaseWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(durable: false, cancellationToken);
+
+    private async ValueTask<WriteScope> BeginWriteAsync(bool durable, CancellationToken cancellationToken)
     {
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
-            var connection = await OpenAsync(cancellationToken);
+            var connection = await OpenAsync(durable, cancellationToken);
             var transaction = await connection.BeginTransactionAsync(cancellationToken);
             return new WriteScope(connection, transaction, () => _writeGate.Release());
         }

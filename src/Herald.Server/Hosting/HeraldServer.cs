@@ -52,7 +52,7 @@ public static class HeraldServer
         if (options.PostgresConnectionString is { Length: > 0 } postgres)
         {
             // One data source per node, for the store and the key ring alike.
-            var dataSource = Npgsql.NpgsqlDataSource.Create(postgres);
+            var dataSource = PostgresStore.CreateDataSource(postgres);
             services.Configure<KeyManagementOptions>(o => o.XmlRepository = new PostgresXmlRepository(new PostgresKeyRing(dataSource)));
             services.AddSingleton(sp => new PostgresStore(dataSource, postgres) { Secrets = sp.GetRequiredService<ISecretProtector>() });
             services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<PostgresStore>());

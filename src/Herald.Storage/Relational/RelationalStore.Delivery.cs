@@ -1,3 +1,4 @@
+using System.Data;
 using Dapper;
 using Herald.Storage.Model;
 
@@ -9,26 +10,17 @@ public abstract partial class RelationalStore
     protected const string ClaimReturning = "id, merchant_id, event_id, endpoint_id, payload, status, attempt_count, failures, created_at, lease_token, trace_parent";
 
     /// <summary>
-    /// The claim condition of ordered endpoints: a notification waits while an earlier version of the
-    /// same entity is still pending for the same endpoint (being tried, or waiting for a retry).
-    /// </summary>
-    protected const string OrderedGate = """
-        (e.ordered = FALSE OR NOT EXISTS (
-          SELECT 1 FROM notifications p
-          WHERE p.endpoint_id = n.endpoint_id AND p.entity_id = n.entity_id
-            AND p.status = 'pending' AND p.entity_version < n.entity_version))
-        """;
-
-    /// <summary>
     /// The statement that takes due work: it must move <c>next_attempt_at</c> to <c>@lease_until</c> and set
     /// <c>lease_token</c> to <c>@token</c> on at most <c>@limit</c> pending rows due at <c>@now</c> whose
-    /// endpoint is enabled, and return <see cref="ClaimReturning"/>.
+    /// endpoint is enabled, and return <see cref="ClaimReturning"/>. For an ordered endpoint it must leave
+    /// a notification while an earlier version of the same entity is still pending for that endpoint
+    /// (being tried, or waiting for a retry).
     /// </summary>
     protected abstract string ClaimSql { get; }
 
     public async Task<IReadOnlyList<ClaimedNotification>> ClaimDueAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
     {
-        await using var scope = await BeginWriteAsync(cancellationToken);
+        await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         var token = Guid.NewGuid().ToString("N");
         var claimed = (await scope.Connection.QueryAsync<ClaimRow>(scope.Command(ClaimSql,
             new { now = Time.Ms(now), lease_until = Time.Ms(now + lease), token, limit }, cancellationToken))).AsList();
@@ -91,38 +83,52 @@ public abstract partial class RelationalStore
     {
         ArgumentNullException.ThrowIfNull(outcomes);
         var recorded = new bool[outcomes.Count];
-        await using var scope = await BeginWriteAsync(cancellationToken);
+        if (outcomes.Count == 0)
+        {
+            return recorded;
+        }
+        var updates = new RowSet(
+            ("id", DbType.String), ("token", DbType.String), ("status", DbType.String), ("next_attempt_at", DbType.Int64),
+            ("failure", DbType.Int32), ("at", DbType.Int64), ("status_code", DbType.Int32), ("error", DbType.String));
+        var index = new Dictionary<string, int>(outcomes.Count, StringComparer.Ordinal);
         for (var i = 0; i < outcomes.Count; i++)
         {
             var outcome = outcomes[i];
             var a = outcome.Attempt;
-            var updated = await scope.Connection.ExecuteAsync(scope.Command(
-                """
+            index[a.NotificationId] = i;
+            updates.Add(a.NotificationId, outcome.LeaseToken, outcome.Status, Time.Ms(outcome.NextAttemptAt),
+                outcome.CountsAsFailure ? 1 : 0, Time.Ms(a.StartedAt), a.StatusCode, a.Error);
+        }
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        // One statement moves every notification of the batch on, but only where the lease is still
+        // this node's: a lost lease writes nothing, as the attempt belongs to whoever holds the claim now.
+        foreach (var (values, parameters) in updates.Chunks())
+        {
+            var moved = await scope.Connection.QueryAsync<string>(scope.Command(
+                $"""
                 UPDATE notifications SET
-                  status = @status, next_attempt_at = @next_attempt_at, lease_token = NULL,
-                  attempt_count = attempt_count + 1, failures = failures + @failure,
-                  last_attempt_at = @at, last_status_code = @status_code, last_error = @error,
-                  succeeded_at = CASE WHEN @status = 'succeeded' THEN @at ELSE succeeded_at END
-                WHERE id = @id AND lease_token = @token
-                """,
-                new
-                {
-                    id = a.NotificationId,
-                    token = outcome.LeaseToken,
-                    status = outcome.Status,
-                    next_attempt_at = Time.Ms(outcome.NextAttemptAt),
-                    failure = outcome.CountsAsFailure ? 1 : 0,
-                    at = Time.Ms(a.StartedAt),
-                    status_code = a.StatusCode,
-                    error = a.Error,
-                }, cancellationToken));
-            // A lost lease writes nothing: the attempt belongs to whoever holds the claim now.
-            if (updated == 1)
+                  status = v.column3, next_attempt_at = v.column4, lease_token = NULL,
+                  attempt_count = attempt_count + 1, failures = failures + v.column5,
+                  last_attempt_at = v.column6, last_status_code = v.column7, last_error = v.column8,
+                  succeeded_at = CASE WHEN v.column3 = 'succeeded' THEN v.column6 ELSE succeeded_at END
+                FROM ({values}) AS v
+                WHERE notifications.id = v.column1 AND notifications.lease_token = v.column2
+                RETURNING notifications.id
+                """, parameters, cancellationToken));
+            foreach (var id in moved)
             {
-                await InsertAttemptAsync(scope, a, cancellationToken);
-                recorded[i] = true;
+                recorded[index[id]] = true;
             }
         }
+        var attempts = NewAttemptRows();
+        for (var i = 0; i < outcomes.Count; i++)
+        {
+            if (recorded[i])
+            {
+                AddAttempt(attempts, outcomes[i].Attempt);
+            }
+        }
+        await InsertRowsAsync(scope, "attempts", attempts, cancellationToken);
         await scope.CommitAsync(cancellationToken);
         return recorded;
     }
@@ -154,10 +160,20 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
     }
 
-    private static Task InsertAttemptAsync(WriteScope scope, Attempt attempt, CancellationToken cancellationToken) =>
-        scope.Connection.ExecuteAsync(scope.Command(
-            "INSERT INTO attempts (id, notification_id, number, trigger, started_at, duration_ms, status_code, succeeded, error, response_excerpt) VALUES (@id, @notification_id, @number, @trigger, @started_at, @duration_ms, @status_code, @succeeded, @error, @response_excerpt)",
-            AttemptRow.Parameters(attempt), cancellationToken));
+    private static Task InsertAttemptAsync(WriteScope scope, Attempt attempt, CancellationToken cancellationToken)
+    {
+        var rows = NewAttemptRows();
+        AddAttempt(rows, attempt);
+        return InsertRowsAsync(scope, "attempts", rows, cancellationToken);
+    }
+
+    private static RowSet NewAttemptRows() => new(
+        ("id", DbType.String), ("notification_id", DbType.String), ("number", DbType.Int32), ("trigger", DbType.String),
+        ("started_at", DbType.Int64), ("duration_ms", DbType.Int32), ("status_code", DbType.Int32), ("succeeded", DbType.Boolean),
+        ("error", DbType.String), ("response_excerpt", DbType.String));
+
+    private static void AddAttempt(RowSet rows, Attempt a) =>
+        rows.Add(a.Id, a.NotificationId, a.Number, a.Trigger, Time.Ms(a.StartedAt), a.DurationMs, a.StatusCode, a.Succeeded, a.Error, a.ResponseExcerpt);
 
     public async Task ReleaseAsync(IReadOnlyCollection<(string Id, string LeaseToken)> claims, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -166,7 +182,7 @@ public abstract partial class RelationalStore
         {
             return;
         }
-        await using var scope = await BeginWriteAsync(cancellationToken);
+        await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         await scope.Connection.ExecuteAsync(scope.Command(
             "UPDATE notifications SET next_attempt_at = @now, lease_token = NULL WHERE id = @id AND lease_token = @token AND status = 'pending'",
             claims.Select(c => new { id = c.Id, token = c.LeaseToken, now = Time.Ms(now) }), cancellationToken));

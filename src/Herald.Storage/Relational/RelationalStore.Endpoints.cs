@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using Dapper;
 using Herald.Endpoints;
@@ -15,6 +16,7 @@ public abstract partial class RelationalStore
         await using var scope = await BeginWriteAsync(cancellationToken);
         await InsertEndpointAsync(scope, endpoint, cancellationToken);
         await scope.CommitAsync(cancellationToken);
+        EndpointsChanged();
     }
 
     private async Task InsertEndpointAsync(WriteScope scope, Endpoint endpoint, CancellationToken cancellationToken)
@@ -39,9 +41,46 @@ public abstract partial class RelationalStore
     public Task<IReadOnlyList<Endpoint>> ListEndpointsAsync(string merchantId, CancellationToken cancellationToken = default) =>
         QueryEndpointsAsync("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }, withSecrets: true, cancellationToken);
 
-    public Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, PayloadFormat format, CancellationToken cancellationToken = default) =>
-        QueryEndpointsAsync("merchant_id = @merchantId AND format = @format AND deleted_at IS NULL",
+    /// <summary>
+    /// Whether this store may keep merchants' endpoint lists in memory between changes: only when
+    /// every write to the endpoints goes through this very instance (one node on its own database).
+    /// </summary>
+    protected virtual bool OwnsEndpoints => false;
+
+    // Most (merchant, format) lists kept; past it the cache starts over.
+    private const int EndpointCacheLimit = 10_000;
+
+    private readonly ConcurrentDictionary<(string MerchantId, PayloadFormat Format), IReadOnlyList<Endpoint>> _endpointCache = new();
+    private long _endpointsVersion;
+
+    public async Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, PayloadFormat format, CancellationToken cancellationToken = default)
+    {
+        // Every recorded change asks this; a store that sees every endpoint write answers from memory.
+        if (OwnsEndpoints && _endpointCache.TryGetValue((merchantId, format), out var cached))
+        {
+            return cached;
+        }
+        var version = Interlocked.Read(ref _endpointsVersion);
+        var endpoints = await QueryEndpointsAsync("merchant_id = @merchantId AND format = @format AND deleted_at IS NULL",
             new { merchantId, format = format.ApiName() }, withSecrets: false, cancellationToken);
+        // Kept only if no endpoint changed while it was read; a change after this clears it again.
+        if (OwnsEndpoints && Interlocked.Read(ref _endpointsVersion) == version)
+        {
+            if (_endpointCache.Count >= EndpointCacheLimit)
+            {
+                _endpointCache.Clear();
+            }
+            _endpointCache[(merchantId, format)] = endpoints;
+        }
+        return endpoints;
+    }
+
+    /// <summary>Called after every endpoint write: what was kept in memory is read afresh.</summary>
+    private void EndpointsChanged()
+    {
+        Interlocked.Increment(ref _endpointsVersion);
+        _endpointCache.Clear();
+    }
 
     private async Task<IReadOnlyList<Endpoint>> QueryEndpointsAsync(string where, object parameters, bool withSecrets, CancellationToken cancellationToken)
     {
@@ -102,6 +141,7 @@ public abstract partial class RelationalStore
             """,
             EndpointRow.Parameters(endpoint), cancellationToken));
         await scope.CommitAsync(cancellationToken);
+        EndpointsChanged();
         return changed == 1;
     }
 
@@ -112,6 +152,7 @@ public abstract partial class RelationalStore
             "UPDATE endpoints SET enabled = @enabled, disabled_reason = @reason, disabled_at = @now, updated_at = @now WHERE id = @endpointId AND enabled = @wasEnabled",
             new { endpointId, reason, now = Time.Ms(now), enabled = false, wasEnabled = true }, cancellationToken));
         await scope.CommitAsync(cancellationToken);
+        EndpointsChanged();
         return changed == 1;
     }
 
@@ -128,6 +169,7 @@ public abstract partial class RelationalStore
                 new { id }, cancellationToken));
         }
         await scope.CommitAsync(cancellationToken);
+        EndpointsChanged();
         return changed == 1;
     }
 
@@ -171,6 +213,7 @@ public abstract partial class RelationalStore
                 created_at = Time.Ms(preference.CreatedAt),
             }, cancellationToken));
         await scope.CommitAsync(cancellationToken);
+        EndpointsChanged();
     }
 
     public async Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default)

@@ -1,3 +1,4 @@
+using System.Data;
 using Dapper;
 using Herald.Entities;
 using Herald.Events;
@@ -26,50 +27,62 @@ public abstract partial class RelationalStore
     {
         ArgumentNullException.ThrowIfNull(changes);
         var results = new CommitResult[changes.Count];
+        var events = NewEventRows();
+        var notifications = NewNotificationRows();
         await using var scope = await BeginWriteAsync(cancellationToken);
-        if (changes.Count == 1)
-        {
-            // Alone, a change that loses a race is rolled back whole; no savepoint needed.
-            results[0] = await WriteChangeAsync(scope, changes[0], cancellationToken);
-            if (results[0] == CommitResult.Committed)
-            {
-                await scope.CommitAsync(cancellationToken);
-            }
-            return results;
-        }
         for (var i = 0; i < changes.Count; i++)
         {
-            // Each change in its own savepoint: one that loses a race leaves nothing behind, the
-            // others of the batch commit together.
-            await scope.Connection.ExecuteAsync(scope.Command("SAVEPOINT change", null, cancellationToken));
-            results[i] = await WriteChangeAsync(scope, changes[i], cancellationToken);
+            var change = changes[i];
+            results[i] = await WriteEntityAsync(scope, change, cancellationToken);
             if (results[i] != CommitResult.Committed)
             {
-                await scope.Connection.ExecuteAsync(scope.Command("ROLLBACK TO SAVEPOINT change", null, cancellationToken));
+                continue;
             }
-            await scope.Connection.ExecuteAsync(scope.Command("RELEASE SAVEPOINT change", null, cancellationToken));
+            var evt = change.Event;
+            AddEvent(events, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.FromState, evt.ToState, evt.Version, evt.OccurredAt, evt.Snapshot.ToJsonString());
+            AddNotifications(notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, change.TraceParent, change.Notifications);
         }
+        if (events.Count == 0)
+        {
+            // Every change lost its race: nothing to keep.
+            return results;
+        }
+        // The events and notifications of the whole batch go in a few multi-row statements.
+        await InsertRowsAsync(scope, "events", events, cancellationToken);
+        await InsertNotificationsAsync(scope, notifications, cancellationToken);
+       
         await scope.CommitAsync(cancellationToken);
         return results;
     }
 
-    private async Task<CommitResult> WriteChangeAsync(WriteScope scope, EntityChange change, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes a change's entity (and idempotency key) in the batch's transaction. A change that
+    /// conflicts writes nothing: without a key its one statement simply changes no row; with a key,
+    /// a savepoint takes the key back when the entity then conflicts.
+    /// </summary>
+    private async Task<CommitResult> WriteEntityAsync(WriteScope scope, EntityChange change, CancellationToken cancellationToken)
+    {
+        if (change.IdempotencyKey is not { } idem)
+        {
+            return await WriteEntityRowAsync(scope, change, cancellationToken);
+        }
+        await scope.Connection.ExecuteAsync(scope.Command("SAVEPOINT change", null, cancellationToken));
+        var taken = await scope.Connection.ExecuteAsync(scope.Command(
+            "INSERT INTO idempotency_keys (merchant_id, key, request_hash, event_id, created_at) VALUES (@merchant_id, @key, @request_hash, @event_id, @created_at) ON CONFLICT DO NOTHING",
+            new { merchant_id = change.Entity.MerchantId, key = idem.Key, request_hash = idem.RequestHash, event_id = change.Event.Id, created_at = Time.Ms(change.Event.OccurredAt) },
+            cancellationToken));
+        var result = taken == 0 ? CommitResult.IdempotencyKeyTaken : await WriteEntityRowAsync(scope, change, cancellationToken);
+        if (result != CommitResult.Committed)
+        {
+            await scope.Connection.ExecuteAsync(scope.Command("ROLLBACK TO SAVEPOINT change", null, cancellationToken));
+        }
+        await scope.Connection.ExecuteAsync(scope.Command("RELEASE SAVEPOINT change", null, cancellationToken));
+        return result;
+    }
+
+    private static async Task<CommitResult> WriteEntityRowAsync(WriteScope scope, EntityChange change, CancellationToken cancellationToken)
     {
         var entity = change.Entity;
-        var evt = change.Event;
-
-        if (change.IdempotencyKey is { } idem)
-        {
-            var taken = await scope.Connection.ExecuteAsync(scope.Command(
-                "INSERT INTO idempotency_keys (merchant_id, key, request_hash, event_id, created_at) VALUES (@merchant_id, @key, @request_hash, @event_id, @created_at) ON CONFLICT DO NOTHING",
-                new { merchant_id = entity.MerchantId, key = idem.Key, request_hash = idem.RequestHash, event_id = evt.Id, created_at = Time.Ms(evt.OccurredAt) },
-                cancellationToken));
-            if (taken == 0)
-            {
-                return CommitResult.IdempotencyKeyTaken;
-            }
-        }
-
         var entityParameters = new
         {
             kind = entity.Kind.ApiName(),
@@ -83,74 +96,58 @@ public abstract partial class RelationalStore
             created_at = Time.Ms(entity.CreatedAt),
             updated_at = Time.Ms(entity.UpdatedAt),
         };
-        if (change.ExpectedVersion == 0)
-        {
-            var inserted = await scope.Connection.ExecuteAsync(scope.Command(
+        var written = change.ExpectedVersion == 0
+            ? await scope.Connection.ExecuteAsync(scope.Command(
                 "INSERT INTO entities (kind, id, merchant_id, state, version, preference_id, document, created_at, updated_at) VALUES (@kind, @id, @merchant_id, @state, @version, @preference_id, @document, @created_at, @updated_at) ON CONFLICT DO NOTHING",
-                entityParameters, cancellationToken));
-            if (inserted == 0)
-            {
-                return CommitResult.VersionConflict;
-            }
-        }
-        else
-        {
-            var updated = await scope.Connection.ExecuteAsync(scope.Command(
+                entityParameters, cancellationToken))
+            : await scope.Connection.ExecuteAsync(scope.Command(
                 "UPDATE entities SET state = @state, version = @version, document = @document, updated_at = @updated_at WHERE kind = @kind AND id = @id AND merchant_id = @merchant_id AND version = @expected",
                 entityParameters, cancellationToken));
-            if (updated == 0)
-            {
-                return CommitResult.VersionConflict;
-            }
-        }
-
-        await InsertEventAsync(scope, new
-            {
-                id = evt.Id,
-                merchant_id = evt.MerchantId,
-                entity_kind = evt.EntityKind.ApiName(),
-                entity_id = evt.EntityId,
-                type = evt.Type,
-                from_state = evt.FromState,
-                to_state = evt.ToState,
-                version = evt.Version,
-                occurred_at = Time.Ms(evt.OccurredAt),
-                snapshot = evt.Snapshot.ToJsonString(),
-            }, cancellationToken);
-
-        if (change.Notifications.Count > 0)
-        {
-            var rows = change.Notifications.Select(n => (object)new
-            {
-                id = n.Id,
-                merchant_id = evt.MerchantId,
-                event_id = evt.Id,
-                endpoint_id = n.EndpointId,
-                entity_kind = evt.EntityKind.ApiName(),
-                entity_id = evt.EntityId,
-                event_type = evt.Type,
-                payload = n.Payload,
-                next_attempt_at = Time.Ms(evt.OccurredAt),
-                created_at = Time.Ms(evt.OccurredAt),
-                entity_version = evt.Version,
-                trace_parent = change.TraceParent,
-            });
-            await InsertNotificationsAsync(scope, rows, cancellationToken);
-        }
-        return CommitResult.Committed;
+        return written == 1 ? CommitResult.Committed : CommitResult.VersionConflict;
     }
 
-    private static Task InsertEventAsync(WriteScope scope, object row, CancellationToken cancellationToken) =>
-        scope.Connection.ExecuteAsync(scope.Command(
-            $"INSERT INTO events ({EventColumns}) VALUES (@id, @merchant_id, @entity_kind, @entity_id, @type, @from_state, @to_state, @version, @occurred_at, @snapshot)",
-            row, cancellationToken));
+    private static RowSet NewEventRows() => new(
+        ("id", DbType.String), ("merchant_id", DbType.String), ("entity_kind", DbType.String), ("entity_id", DbType.String),
+        ("type", DbType.String), ("from_state", DbType.String), ("to_state", DbType.String), ("version", DbType.Int64),
+        ("occurred_at", DbType.Int64), ("snapshot", DbType.String));
 
-    /// <summary>Writes new pending notifications (due at once) and lets the database announce the work.</summary>
-    private async Task InsertNotificationsAsync(WriteScope scope, IEnumerable<object> rows, CancellationToken cancellationToken)
+    private static void AddEvent(RowSet rows, string id, string merchantId, string entityKind, string entityId, string type,
+        string? fromState, string toState, long version, DateTimeOffset occurredAt, string snapshot) =>
+        rows.Add(id, merchantId, entityKind, entityId, type, fromState, toState, version, Time.Ms(occurredAt), snapshot);
+
+    private static RowSet NewNotificationRows() => new(
+        ("id", DbType.String), ("merchant_id", DbType.String), ("event_id", DbType.String), ("endpoint_id", DbType.String),
+        ("entity_kind", DbType.String), ("entity_id", DbType.String), ("event_type", DbType.String), ("status", DbType.String),
+        ("payload", DbType.String), ("next_attempt_at", DbType.Int64), ("created_at", DbType.Int64), ("entity_version", DbType.Int64),
+        ("trace_parent", DbType.String));
+
+    /// <summary>Adds an event's new notifications, pending and due at once.</summary>
+    private static void AddNotifications(RowSet rows, string eventId, string merchantId, string entityKind, string entityId, string eventType,
+        long version, DateTimeOffset occurredAt, string? traceParent, IEnumerable<NewNotification> notifications)
     {
-        await scope.Connection.ExecuteAsync(scope.Command(
-            "INSERT INTO notifications (id, merchant_id, event_id, endpoint_id, entity_kind, entity_id, event_type, status, payload, next_attempt_at, created_at, entity_version, trace_parent) VALUES (@id, @merchant_id, @event_id, @endpoint_id, @entity_kind, @entity_id, @event_type, 'pending', @payload, @next_attempt_at, @created_at, @entity_version, @trace_parent)",
-            rows, cancellationToken));
+        var at = Time.Ms(occurredAt);
+        foreach (var n in notifications)
+        {
+            rows.Add(n.Id, merchantId, eventId, n.EndpointId, entityKind, entityId, eventType, "pending", n.Payload, at, at, version, traceParent);
+        }
+    }
+
+    private static async Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken)
+    {
+        foreach (var (values, parameters) in rows.Chunks())
+        {
+            await scope.Connection.ExecuteAsync(scope.Command($"INSERT INTO {table} ({rows.Columns}) {values}", parameters, cancellationToken));
+        }
+    }
+
+    /// <summary>Writes new notifications and lets the database announce the work.</summary>
+    private async Task InsertNotificationsAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        await InsertRowsAsync(scope, "notifications", rows, cancellationToken);
         await OnWorkRecordedAsync(scope, cancellationToken);
     }
 

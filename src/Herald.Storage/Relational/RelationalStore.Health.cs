@@ -33,37 +33,12 @@ public abstract partial class RelationalStore
         ArgumentNullException.ThrowIfNull(notifications);
         await using var scope = await BeginWriteAsync(cancellationToken);
         // An operator event is about itself: it has no entity, so it is its own subject at version 1.
-        await InsertEventAsync(scope, new
-        {
-            id = evt.Id,
-            merchant_id = OperatorEventTypes.OperatorMerchantId,
-            entity_kind = "operator",
-            entity_id = evt.Id,
-            type = evt.Type,
-            from_state = (string?)null,
-            to_state = evt.Type,
-            version = 1,
-            occurred_at = Time.Ms(evt.OccurredAt),
-            snapshot = evt.Data.ToJsonString(),
-        }, cancellationToken);
-        if (notifications.Count > 0)
-        {
-            await InsertNotificationsAsync(scope, notifications.Select(n => (object)new
-            {
-                id = n.Id,
-                merchant_id = OperatorEventTypes.OperatorMerchantId,
-                event_id = evt.Id,
-                endpoint_id = n.EndpointId,
-                entity_kind = "operator",
-                entity_id = evt.Id,
-                event_type = evt.Type,
-                payload = n.Payload,
-                next_attempt_at = Time.Ms(evt.OccurredAt),
-                created_at = Time.Ms(evt.OccurredAt),
-                entity_version = 1,
-                trace_parent = (string?)null,
-            }), cancellationToken);
-        }
+        var events = NewEventRows();
+        AddEvent(events, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, null, evt.Type, 1, evt.OccurredAt, evt.Data.ToJsonString());
+        await InsertRowsAsync(scope, "events", events, cancellationToken);
+        var rows = NewNotificationRows();
+        AddNotifications(rows, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, 1, evt.OccurredAt, null, notifications);
+        await InsertNotificationsAsync(scope, rows, cancellationToken);
         await scope.CommitAsync(cancellationToken);
     }
 }

@@ -17,6 +17,7 @@ public abstract partial class RelationalStore : IHeraldStore
 
     public virtual int WriteConcurrency => 1;
 
+
     /// <summary>Opens a connection for reading.</summary>
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
@@ -25,6 +26,14 @@ public abstract partial class RelationalStore : IHeraldStore
     /// unless it was committed.
     /// </summary>
     protected abstract ValueTask<WriteScope> BeginWriteAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="BeginWriteAsync"/>, for a write that need not outlive a power cut: a claim or
+    /// its release, which, if lost, only makes the work claimable again. The database may then skip
+    /// flushing to disk at commit; what it writes stays consistent, and the next durable commit
+    /// flushes it along.
+    /// </summary>
+    protected virtual ValueTask<WriteScope> BeginLeaseWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(cancellationToken);
 
     /// <summary>
     /// Called inside the transaction that records new notifications, before it commits; a database

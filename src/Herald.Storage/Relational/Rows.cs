@@ -268,18 +268,4 @@ internal sealed class AttemptRow
 
     public Attempt ToModel() => new(id, notification_id, (int)number, trigger, Time.At(started_at), (int)duration_ms,
         (int?)status_code, succeeded, error, response_excerpt);
-
-    public static object Parameters(Attempt a) => new
-    {
-        id = a.Id,
-        notification_id = a.NotificationId,
-        number = a.Number,
-        trigger = a.Trigger,
-        started_at = Time.Ms(a.StartedAt),
-        duration_ms = a.DurationMs,
-        status_code = a.StatusCode,
-        succeeded = a.Succeeded,
-        error = a.Error,
-        response_excerpt = a.ResponseExcerpt,
-    };
 }

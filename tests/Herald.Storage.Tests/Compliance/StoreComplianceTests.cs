@@ -406,6 +406,31 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EndpointsForRecording_SeeEveryEndpointChange_AtOnce()
+    {
+        // Recording asks for these on every change; whatever a store keeps in memory, an endpoint
+        // added, changed, disabled or deleted shows in the very next answer.
+        var m = await MerchantAsync();
+        Assert.Empty(await Store.ListEndpointsForFormatAsync(m, PayloadFormat.Thin));
+        var ep = await EndpointAsync(m);
+        Assert.Equal([ep.Id], (await Store.ListEndpointsForFormatAsync(m, PayloadFormat.Thin)).Select(e => e.Id));
+
+        Assert.True(await Store.UpdateEndpointAsync(ep with { EventTypes = ["payment_order.closed"], UpdatedAt = T0 }));
+        Assert.Equal(["payment_order.closed"], Assert.Single(await Store.ListEndpointsForFormatAsync(m, PayloadFormat.Thin)).EventTypes);
+
+        Assert.True(await Store.DisableEndpointAsync(ep.Id, "paused", T0));
+        Assert.False(Assert.Single(await Store.ListEndpointsForFormatAsync(m, PayloadFormat.Thin)).Enabled);
+
+        var preference = new CheckoutPreference("pref_1", m, new JsonObject(), null, T0);
+        var fromPreference = ep with { Id = HeraldId.New(HeraldId.Endpoint, Time), Source = EndpointSources.CheckoutPreference, PreferenceId = "pref_1" };
+        await Store.CreatePreferenceAsync(preference with { EndpointId = fromPreference.Id }, fromPreference);
+        Assert.Equal(2, (await Store.ListEndpointsForFormatAsync(m, PayloadFormat.Thin)).Count);
+
+        Assert.True(await Store.DeleteEndpointAsync(m, ep.Id, T0));
+        Assert.Equal([fromPreference.Id], (await Store.ListEndpointsForFormatAsync(m, PayloadFormat.Thin)).Select(e => e.Id));
+    }
+
+    [Fact]
     public async Task DeletingAnEndpoint_KillsItsPendingWork_AndKeepsHistory()
     {
         var m = await MerchantAsync();
