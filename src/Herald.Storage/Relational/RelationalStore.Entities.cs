@@ -27,17 +27,46 @@ public abstract partial class RelationalStore
     {
         ArgumentNullException.ThrowIfNull(changes);
         var results = new CommitResult[changes.Count];
-        var events = NewEventRows();
-        var notifications = NewNotificationRows();
         await using var scope = await BeginWriteAsync(cancellationToken);
+
+        // New entities without an idempotency key go in together: one multi-row insert that skips
+        // the ids already taken and says which it wrote. The rest are written one by one.
+        var creates = NewEntityRows();
+        var created = new Dictionary<(string Kind, string Id), int>();
         for (var i = 0; i < changes.Count; i++)
         {
             var change = changes[i];
+            if (change.ExpectedVersion == 0 && change.IdempotencyKey is null)
+            {
+                // Two creations of one id in a batch: the first one wins, as it would one at a time.
+                results[i] = CommitResult.VersionConflict;
+                if (created.TryAdd((change.Entity.Kind.ApiName(), change.Entity.Id), i))
+                {
+                    AddEntity(creates, change.Entity);
+                }
+                continue;
+            }
             results[i] = await WriteEntityAsync(scope, change, cancellationToken);
+        }
+        foreach (var (values, parameters) in creates.Chunks())
+        {
+            var written = await scope.Connection.QueryAsync<EntityKeyRow>(scope.Command(
+                $"INSERT INTO entities ({creates.Columns}) {values} ON CONFLICT DO NOTHING RETURNING kind, id", parameters, cancellationToken));
+            foreach (var key in written)
+            {
+                results[created[(key.kind, key.id)]] = CommitResult.Committed;
+            }
+        }
+
+        var events = NewEventRows();
+        var notifications = NewNotificationRows();
+        for (var i = 0; i < changes.Count; i++)
+        {
             if (results[i] != CommitResult.Committed)
             {
                 continue;
             }
+            var change = changes[i];
             var evt = change.Event;
             AddEvent(events, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.FromState, evt.ToState, evt.Version, evt.OccurredAt, evt.Snapshot.ToJsonString());
             AddNotifications(notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, change.TraceParent, change.Notifications);
@@ -50,10 +79,17 @@ public abstract partial class RelationalStore
         // The events and notifications of the whole batch go in a few multi-row statements.
         await InsertRowsAsync(scope, "events", events, cancellationToken);
         await InsertNotificationsAsync(scope, notifications, cancellationToken);
-       
         await scope.CommitAsync(cancellationToken);
         return results;
     }
+
+    private static RowSet NewEntityRows() => new(
+        ("kind", DbType.String), ("id", DbType.String), ("merchant_id", DbType.String), ("state", DbType.String), ("version", DbType.Int64),
+        ("preference_id", DbType.String), ("document", DbType.String), ("created_at", DbType.Int64), ("updated_at", DbType.Int64));
+
+    private static void AddEntity(RowSet rows, Entity entity) =>
+        rows.Add(entity.Kind.ApiName(), entity.Id, entity.MerchantId, entity.State, (long)entity.Version, entity.PreferenceId,
+            entity.Document.ToJsonString(), Time.Ms(entity.CreatedAt), Time.Ms(entity.UpdatedAt));
 
     /// <summary>
     /// Writes a change's entity (and idempotency key) in the batch's transaction. A change that

@@ -85,7 +85,10 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     {
         var m = await MerchantAsync();
         var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po0", 1, "OPENED", null, T0));
         var results = await Store.CommitChangesAsync([
+            // Born already, before the batch: loses.
+            Change(m, "po0", 1, "OPENED", ep.Id, T0),
             Change(m, "po1", 1, "OPENED", ep.Id, T0),
             // The same entity born twice in one batch: the second loses.
             Change(m, "po1", 1, "OPENED", ep.Id, T0),
@@ -94,7 +97,8 @@ public abstract class StoreComplianceTests : IAsyncLifetime
             Change(m, "po3", 1, "OPENED", ep.Id, T0, ("key-1", "hash-b")),
             Change(m, "po4", 1, "OPENED", null, T0),
         ]);
-        Assert.Equal([CommitResult.Committed, CommitResult.VersionConflict, CommitResult.Committed, CommitResult.IdempotencyKeyTaken, CommitResult.Committed], results);
+        Assert.Equal([CommitResult.VersionConflict, CommitResult.Committed, CommitResult.VersionConflict, CommitResult.Committed, CommitResult.IdempotencyKeyTaken, CommitResult.Committed], results);
+        Assert.Single((await Store.ListEventsAsync(m, "po0", 100, null)).Data);
         Assert.NotNull(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po2"));
         Assert.Null(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po3"));
         Assert.NotNull(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po4"));
