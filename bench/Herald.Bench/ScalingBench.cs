@@ -98,7 +98,7 @@ internal static class ScalingBench
             UpdatedAt = now,
             Secrets = [WebhookSignature.NewSecret()],
         });
-        await using var writer = new ChangeWriter(store);
+        await using var writer = new StoreWriter(store);
         var recorder = new ChangeRecorder(store, writer, new DeliverySignal(), time);
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>

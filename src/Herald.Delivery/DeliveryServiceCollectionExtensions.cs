@@ -31,8 +31,7 @@ public static class DeliveryServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<DeliveryMetrics>();
         services.TryAddSingleton<Health.EndpointGate>();
-        services.TryAddSingleton<AttemptWriter>();
-        services.TryAddSingleton<ChangeWriter>();
+        services.TryAddSingleton<StoreWriter>();
         services.TryAddSingleton<Health.OperatorEvents>();
         services.AddHostedService<QueueSampler>();
         services.AddHostedService<RetentionService>();

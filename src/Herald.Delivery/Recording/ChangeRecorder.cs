@@ -21,11 +21,11 @@ public sealed class ChangeRecorder
     private const int MaxConflictRetries = 8;
 
     private readonly IHeraldStore _store;
-    private readonly ChangeWriter _writer;
+    private readonly StoreWriter _writer;
     private readonly DeliverySignal _signal;
     private readonly TimeProvider _time;
 
-    public ChangeRecorder(IHeraldStore store, ChangeWriter writer, DeliverySignal signal, TimeProvider time)
+    public ChangeRecorder(IHeraldStore store, StoreWriter writer, DeliverySignal signal, TimeProvider time)
     {
         _store = store;
         _writer = writer;

@@ -31,14 +31,14 @@ public sealed class DeliveryWorker : BackgroundService
 
     private readonly DeliveryMetrics _metrics;
     private readonly EndpointGate _gate;
-    private readonly AttemptWriter _writer;
+    private readonly StoreWriter _writer;
     private readonly OperatorEvents _operatorEvents;
 
     // Endpoints this node knows to have no failure on record since their last success.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _healthy = new(StringComparer.Ordinal);
 
     public DeliveryWorker(IHeraldStore store, WebhookSender sender, DeliverySignal signal, TimeProvider time, IOptions<DeliveryOptions> options,
-        ILogger<DeliveryWorker> logger, DeliveryMetrics metrics, EndpointGate gate, OperatorEvents operatorEvents, AttemptWriter writer)
+        ILogger<DeliveryWorker> logger, DeliveryMetrics metrics, EndpointGate gate, OperatorEvents operatorEvents, StoreWriter writer)
     {
         _writer = writer;
         _metrics = metrics;

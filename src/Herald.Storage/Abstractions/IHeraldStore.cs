@@ -93,6 +93,14 @@ public interface IHeraldStore
     /// </summary>
     Task<IReadOnlyList<CommitResult>> CommitChangesAsync(IReadOnlyList<EntityChange> changes, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Group commit of everything delivery's hot path writes: several changes (as
+    /// <see cref="CommitChangesAsync"/>) and several scheduled attempts (as
+    /// <see cref="RecordScheduledAttemptsAsync"/>) in one transaction.
+    /// </summary>
+    Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchAsync(
+        IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, CancellationToken cancellationToken = default);
+
     /// <summary>The event an idempotency key already produced, with the hash of the request that made it.</summary>
     Task<(string EventId, string RequestHash)?> FindIdempotencyKeyAsync(string merchantId, string key, CancellationToken cancellationToken = default);
 

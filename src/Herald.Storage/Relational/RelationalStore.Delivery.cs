@@ -79,58 +79,80 @@ public abstract partial class RelationalStore
     public async Task<bool> RecordScheduledAttemptAsync(AttemptOutcome outcome, CancellationToken cancellationToken = default) =>
         (await RecordScheduledAttemptsAsync([outcome], cancellationToken))[0];
 
-    public async Task<IReadOnlyList<bool>> RecordScheduledAttemptsAsync(IReadOnlyList<AttemptOutcome> outcomes, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<bool>> RecordScheduledAttemptsAsync(IReadOnlyList<AttemptOutcome> outcomes, CancellationToken cancellationToken = default) =>
+        (await WriteBatchAsync([], outcomes, cancellationToken)).Attempts;
+
+    /// <summary>
+    /// A batch of attempt outcomes, its statements made as if every lease were still held; written
+    /// in a transaction, with the attempts' insert made again only when some lease was lost.
+    /// </summary>
+    private sealed class AttemptWrite
     {
-        ArgumentNullException.ThrowIfNull(outcomes);
-        var recorded = new bool[outcomes.Count];
-        if (outcomes.Count == 0)
+        private readonly IReadOnlyList<AttemptOutcome> _outcomes;
+        private readonly Dictionary<string, int> _index;
+        private readonly List<(string Values, DynamicParameters Parameters)> _moves;
+        private readonly IReadOnlyList<(string Sql, DynamicParameters Parameters)> _inserts;
+
+        public AttemptWrite(IReadOnlyList<AttemptOutcome> outcomes)
         {
+            _outcomes = outcomes;
+            _index = new Dictionary<string, int>(outcomes.Count, StringComparer.Ordinal);
+            var updates = new RowSet(
+                ("id", DbType.String), ("token", DbType.String), ("status", DbType.String), ("next_attempt_at", DbType.Int64),
+                ("failure", DbType.Int32), ("at", DbType.Int64), ("status_code", DbType.Int32), ("error", DbType.String));
+            var attempts = NewAttemptRows();
+            for (var i = 0; i < outcomes.Count; i++)
+            {
+                var outcome = outcomes[i];
+                var a = outcome.Attempt;
+                _index[a.NotificationId] = i;
+                updates.Add(a.NotificationId, outcome.LeaseToken, outcome.Status, Time.Ms(outcome.NextAttemptAt),
+                    outcome.CountsAsFailure ? 1 : 0, Time.Ms(a.StartedAt), a.StatusCode, a.Error);
+                AddAttempt(attempts, a);
+            }
+            _moves = updates.Chunks().ToList();
+            _inserts = attempts.Inserts("attempts");
+        }
+
+        public async Task<bool[]> WriteAsync(WriteScope scope, CancellationToken cancellationToken)
+        {
+            var recorded = new bool[_outcomes.Count];
+            // One statement moves every notification of the batch on, but only where the lease is still
+            // this node's: a lost lease writes nothing, as the attempt belongs to whoever holds the claim now.
+            foreach (var (values, parameters) in _moves)
+            {
+                var moved = await scope.Connection.QueryAsync<string>(scope.Command(
+                    $"""
+                    UPDATE notifications SET
+                      status = v.column3, next_attempt_at = v.column4, lease_token = NULL,
+                      attempt_count = attempt_count + 1, failures = failures + v.column5,
+                      last_attempt_at = v.column6, last_status_code = v.column7, last_error = v.column8,
+                      succeeded_at = CASE WHEN v.column3 = 'succeeded' THEN v.column6 ELSE succeeded_at END
+                    FROM ({values}) AS v
+                    WHERE notifications.id = v.column1 AND notifications.lease_token = v.column2
+                    RETURNING notifications.id
+                    """, parameters, cancellationToken));
+                foreach (var id in moved)
+                {
+                    recorded[_index[id]] = true;
+                }
+            }
+            var inserts = _inserts;
+            if (recorded.Contains(false))
+            {
+                var attempts = NewAttemptRows();
+                for (var i = 0; i < _outcomes.Count; i++)
+                {
+                    if (recorded[i])
+                    {
+                        AddAttempt(attempts, _outcomes[i].Attempt);
+                    }
+                }
+                inserts = attempts.Inserts("attempts");
+            }
+            await ExecuteAllAsync(scope, inserts, cancellationToken);
             return recorded;
         }
-        var updates = new RowSet(
-            ("id", DbType.String), ("token", DbType.String), ("status", DbType.String), ("next_attempt_at", DbType.Int64),
-            ("failure", DbType.Int32), ("at", DbType.Int64), ("status_code", DbType.Int32), ("error", DbType.String));
-        var index = new Dictionary<string, int>(outcomes.Count, StringComparer.Ordinal);
-        for (var i = 0; i < outcomes.Count; i++)
-        {
-            var outcome = outcomes[i];
-            var a = outcome.Attempt;
-            index[a.NotificationId] = i;
-            updates.Add(a.NotificationId, outcome.LeaseToken, outcome.Status, Time.Ms(outcome.NextAttemptAt),
-                outcome.CountsAsFailure ? 1 : 0, Time.Ms(a.StartedAt), a.StatusCode, a.Error);
-        }
-        await using var scope = await BeginWriteAsync(cancellationToken);
-        // One statement moves every notification of the batch on, but only where the lease is still
-        // this node's: a lost lease writes nothing, as the attempt belongs to whoever holds the claim now.
-        foreach (var (values, parameters) in updates.Chunks())
-        {
-            var moved = await scope.Connection.QueryAsync<string>(scope.Command(
-                $"""
-                UPDATE notifications SET
-                  status = v.column3, next_attempt_at = v.column4, lease_token = NULL,
-                  attempt_count = attempt_count + 1, failures = failures + v.column5,
-                  last_attempt_at = v.column6, last_status_code = v.column7, last_error = v.column8,
-                  succeeded_at = CASE WHEN v.column3 = 'succeeded' THEN v.column6 ELSE succeeded_at END
-                FROM ({values}) AS v
-                WHERE notifications.id = v.column1 AND notifications.lease_token = v.column2
-                RETURNING notifications.id
-                """, parameters, cancellationToken));
-            foreach (var id in moved)
-            {
-                recorded[index[id]] = true;
-            }
-        }
-        var attempts = NewAttemptRows();
-        for (var i = 0; i < outcomes.Count; i++)
-        {
-            if (recorded[i])
-            {
-                AddAttempt(attempts, outcomes[i].Attempt);
-            }
-        }
-        await InsertRowsAsync(scope, "attempts", attempts, cancellationToken);
-        await scope.CommitAsync(cancellationToken);
-        return recorded;
     }
 
     public async Task RecordManualAttemptAsync(Attempt attempt, CancellationToken cancellationToken = default)

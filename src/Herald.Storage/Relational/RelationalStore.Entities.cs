@@ -23,91 +23,151 @@ public abstract partial class RelationalStore
     public async Task<CommitResult> CommitChangeAsync(EntityChange change, CancellationToken cancellationToken = default) =>
         (await CommitChangesAsync([change], cancellationToken))[0];
 
-    public async Task<IReadOnlyList<CommitResult>> CommitChangesAsync(IReadOnlyList<EntityChange> changes, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<CommitResult>> CommitChangesAsync(IReadOnlyList<EntityChange> changes, CancellationToken cancellationToken = default) =>
+        (await WriteBatchAsync(changes, [], cancellationToken)).Changes;
+
+    public async Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchAsync(
+        IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        var results = new CommitResult[changes.Count];
+        ArgumentNullException.ThrowIfNull(outcomes);
+        // What does not depend on the database is made before the write begins: on SQLite a write
+        // holds the one writer's turn.
+        var changeWrite = changes.Count == 0 ? null : new ChangeWrite(changes);
+        var attemptWrite = outcomes.Count == 0 ? null : new AttemptWrite(outcomes);
         await using var scope = await BeginWriteAsync(cancellationToken);
-
-        // New entities without an idempotency key go in together: one multi-row insert that skips
-        // the ids already taken and says which it wrote. The rest are written one by one.
-        var creates = NewEntityRows();
-        var created = new Dictionary<(string Kind, string Id), int>();
-        for (var i = 0; i < changes.Count; i++)
+        var changed = changeWrite is null ? [] : await changeWrite.WriteAsync(this, scope, cancellationToken);
+        var recorded = attemptWrite is null ? [] : await attemptWrite.WriteAsync(scope, cancellationToken);
+        if (changed.Contains(CommitResult.Committed) || recorded.Contains(true))
         {
-            var change = changes[i];
-            if (change.ExpectedVersion == 0 && change.IdempotencyKey is null)
+            await scope.CommitAsync(cancellationToken);
+        }
+        return (changed, recorded);
+    }
+
+    /// <summary>
+    /// A batch of changes, its JSON texts and statements made as if every change commits; written
+    /// in a transaction, with the statements made again only when some change lost its race.
+    /// </summary>
+    private sealed class ChangeWrite
+    {
+        private readonly IReadOnlyList<EntityChange> _changes;
+        private readonly string[] _documents;
+        private readonly string[] _snapshots;
+        private readonly IReadOnlyList<(string Sql, DynamicParameters Parameters)> _creates;
+        private readonly Dictionary<(string Kind, string Id), int> _created = [];
+        private readonly (IReadOnlyList<(string, DynamicParameters)> Events, IReadOnlyList<(string, DynamicParameters)> Notifications) _inserts;
+
+        public ChangeWrite(IReadOnlyList<EntityChange> changes)
+        {
+            _changes = changes;
+            _documents = new string[changes.Count];
+            _snapshots = new string[changes.Count];
+            // New entities without an idempotency key go in together: one multi-row insert that skips
+            // the ids already taken and says which it wrote. The rest are written one by one.
+            var creates = NewEntityRows();
+            for (var i = 0; i < changes.Count; i++)
             {
+                var change = changes[i];
+                _documents[i] = change.Entity.Document.ToJsonString();
+                _snapshots[i] = ReferenceEquals(change.Event.Snapshot, change.Entity.Document) ? _documents[i] : change.Event.Snapshot.ToJsonString();
                 // Two creations of one id in a batch: the first one wins, as it would one at a time.
-                results[i] = CommitResult.VersionConflict;
-                if (created.TryAdd((change.Entity.Kind.ApiName(), change.Entity.Id), i))
+                if (IsPlainCreate(change) && _created.TryAdd((change.Entity.Kind.ApiName(), change.Entity.Id), i))
                 {
-                    AddEntity(creates, change.Entity);
+                    AddEntity(creates, change.Entity, _documents[i]);
                 }
-                continue;
             }
-            results[i] = await WriteEntityAsync(scope, change, cancellationToken);
-        }
-        foreach (var (values, parameters) in creates.Chunks())
-        {
-            var written = await scope.Connection.QueryAsync<EntityKeyRow>(scope.Command(
-                $"INSERT INTO entities ({creates.Columns}) {values} ON CONFLICT DO NOTHING RETURNING kind, id", parameters, cancellationToken));
-            foreach (var key in written)
-            {
-                results[created[(key.kind, key.id)]] = CommitResult.Committed;
-            }
+            _creates = creates.Inserts("entities", " ON CONFLICT DO NOTHING RETURNING kind, id");
+            _inserts = ChangeRows(changes, _snapshots, null);
         }
 
+        private static bool IsPlainCreate(EntityChange change) => change.ExpectedVersion == 0 && change.IdempotencyKey is null;
+
+        public async Task<CommitResult[]> WriteAsync(RelationalStore store, WriteScope scope, CancellationToken cancellationToken)
+        {
+            var results = new CommitResult[_changes.Count];
+            for (var i = 0; i < _changes.Count; i++)
+            {
+                var change = _changes[i];
+                results[i] = IsPlainCreate(change) ? CommitResult.VersionConflict : await WriteEntityAsync(scope, change, _documents[i], cancellationToken);
+            }
+            foreach (var (sql, parameters) in _creates)
+            {
+                foreach (var key in await scope.Connection.QueryAsync<EntityKeyRow>(scope.Command(sql, parameters, cancellationToken)))
+                {
+                    results[_created[(key.kind, key.id)]] = CommitResult.Committed;
+                }
+            }
+            if (!results.Contains(CommitResult.Committed))
+            {
+                // Every change lost its race: nothing to keep.
+                return results;
+            }
+            var inserts = results.All(r => r == CommitResult.Committed) ? _inserts : ChangeRows(_changes, _snapshots, results);
+            // The events and notifications of the whole batch go in a few multi-row statements.
+            await ExecuteAllAsync(scope, inserts.Events, cancellationToken);
+            if (inserts.Notifications.Count > 0)
+            {
+                await ExecuteAllAsync(scope, inserts.Notifications, cancellationToken);
+                await store.OnWorkRecordedAsync(scope, cancellationToken);
+            }
+            return results;
+        }
+    }
+
+    /// <summary>The inserts of the events and notifications of the changes that committed (of all of them without results).</summary>
+    private static (IReadOnlyList<(string, DynamicParameters)> Events, IReadOnlyList<(string, DynamicParameters)> Notifications) ChangeRows(
+        IReadOnlyList<EntityChange> changes, string[] snapshots, CommitResult[]? results)
+    {
         var events = NewEventRows();
         var notifications = NewNotificationRows();
         for (var i = 0; i < changes.Count; i++)
         {
-            if (results[i] != CommitResult.Committed)
+            if (results is not null && results[i] != CommitResult.Committed)
             {
                 continue;
             }
             var change = changes[i];
             var evt = change.Event;
-            AddEvent(events, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.FromState, evt.ToState, evt.Version, evt.OccurredAt, evt.Snapshot.ToJsonString());
+            AddEvent(events, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.FromState, evt.ToState, evt.Version, evt.OccurredAt, snapshots[i]);
             AddNotifications(notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, change.TraceParent, change.Notifications);
         }
-        if (events.Count == 0)
+        return (events.Inserts("events"), notifications.Inserts("notifications"));
+    }
+
+    private static async Task ExecuteAllAsync(WriteScope scope, IReadOnlyList<(string Sql, DynamicParameters Parameters)> statements, CancellationToken cancellationToken)
+    {
+        foreach (var (sql, parameters) in statements)
         {
-            // Every change lost its race: nothing to keep.
-            return results;
+            await scope.Connection.ExecuteAsync(scope.Command(sql, parameters, cancellationToken));
         }
-        // The events and notifications of the whole batch go in a few multi-row statements.
-        await InsertRowsAsync(scope, "events", events, cancellationToken);
-        await InsertNotificationsAsync(scope, notifications, cancellationToken);
-        await scope.CommitAsync(cancellationToken);
-        return results;
     }
 
     private static RowSet NewEntityRows() => new(
         ("kind", DbType.String), ("id", DbType.String), ("merchant_id", DbType.String), ("state", DbType.String), ("version", DbType.Int64),
         ("preference_id", DbType.String), ("document", DbType.String), ("created_at", DbType.Int64), ("updated_at", DbType.Int64));
 
-    private static void AddEntity(RowSet rows, Entity entity) =>
+    private static void AddEntity(RowSet rows, Entity entity, string document) =>
         rows.Add(entity.Kind.ApiName(), entity.Id, entity.MerchantId, entity.State, (long)entity.Version, entity.PreferenceId,
-            entity.Document.ToJsonString(), Time.Ms(entity.CreatedAt), Time.Ms(entity.UpdatedAt));
+            document, Time.Ms(entity.CreatedAt), Time.Ms(entity.UpdatedAt));
 
     /// <summary>
     /// Writes a change's entity (and idempotency key) in the batch's transaction. A change that
     /// conflicts writes nothing: without a key its one statement simply changes no row; with a key,
     /// a savepoint takes the key back when the entity then conflicts.
     /// </summary>
-    private async Task<CommitResult> WriteEntityAsync(WriteScope scope, EntityChange change, CancellationToken cancellationToken)
+    private static async Task<CommitResult> WriteEntityAsync(WriteScope scope, EntityChange change, string document, CancellationToken cancellationToken)
     {
         if (change.IdempotencyKey is not { } idem)
         {
-            return await WriteEntityRowAsync(scope, change, cancellationToken);
+            return await WriteEntityRowAsync(scope, change, document, cancellationToken);
         }
         await scope.Connection.ExecuteAsync(scope.Command("SAVEPOINT change", null, cancellationToken));
         var taken = await scope.Connection.ExecuteAsync(scope.Command(
             "INSERT INTO idempotency_keys (merchant_id, key, request_hash, event_id, created_at) VALUES (@merchant_id, @key, @request_hash, @event_id, @created_at) ON CONFLICT DO NOTHING",
             new { merchant_id = change.Entity.MerchantId, key = idem.Key, request_hash = idem.RequestHash, event_id = change.Event.Id, created_at = Time.Ms(change.Event.OccurredAt) },
             cancellationToken));
-        var result = taken == 0 ? CommitResult.IdempotencyKeyTaken : await WriteEntityRowAsync(scope, change, cancellationToken);
+        var result = taken == 0 ? CommitResult.IdempotencyKeyTaken : await WriteEntityRowAsync(scope, change, document, cancellationToken);
         if (result != CommitResult.Committed)
         {
             await scope.Connection.ExecuteAsync(scope.Command("ROLLBACK TO SAVEPOINT change", null, cancellationToken));
@@ -116,7 +176,7 @@ public abstract partial class RelationalStore
         return result;
     }
 
-    private static async Task<CommitResult> WriteEntityRowAsync(WriteScope scope, EntityChange change, CancellationToken cancellationToken)
+    private static async Task<CommitResult> WriteEntityRowAsync(WriteScope scope, EntityChange change, string document, CancellationToken cancellationToken)
     {
         var entity = change.Entity;
         var entityParameters = new
@@ -128,7 +188,7 @@ public abstract partial class RelationalStore
             version = entity.Version,
             expected = change.ExpectedVersion,
             preference_id = entity.PreferenceId,
-            document = entity.Document.ToJsonString(),
+            document,
             created_at = Time.Ms(entity.CreatedAt),
             updated_at = Time.Ms(entity.UpdatedAt),
         };
@@ -168,13 +228,8 @@ public abstract partial class RelationalStore
         }
     }
 
-    private static async Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken)
-    {
-        foreach (var (values, parameters) in rows.Chunks())
-        {
-            await scope.Connection.ExecuteAsync(scope.Command($"INSERT INTO {table} ({rows.Columns}) {values}", parameters, cancellationToken));
-        }
-    }
+    private static Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken) =>
+        ExecuteAllAsync(scope, rows.Inserts(table), cancellationToken);
 
     /// <summary>Writes new notifications and lets the database announce the work.</summary>
     private async Task InsertNotificationsAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)

@@ -34,6 +34,10 @@ internal sealed class RowSet
         _rows.Add(values);
     }
 
+    /// <summary>The statements that insert every row into <paramref name="table"/>, each followed by <paramref name="suffix"/>.</summary>
+    public IReadOnlyList<(string Sql, DynamicParameters Parameters)> Inserts(string table, string suffix = "") =>
+        Chunks().Select(c => ($"INSERT INTO {table} ({Columns}) {c.Values}{suffix}", c.Parameters)).ToList();
+
     /// <summary>The rows in chunks of at most <see cref="MaxRows"/>: each a <c>VALUES (…), (…)</c> text and its parameters.</summary>
     public IEnumerable<(string Values, DynamicParameters Parameters)> Chunks()
     {

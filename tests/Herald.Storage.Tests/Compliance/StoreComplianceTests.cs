@@ -229,15 +229,22 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal("boom", attempts[0].ResponseExcerpt);
     }
 
-    [Fact]
-    public async Task ScheduledAttempts_InOneBatch_RecordEachWhoseLeaseIsStillHeld()
+    /// <summary>A merchant with one endpoint, and the two notifications of po1 and po2 claimed.</summary>
+    private async Task<(string MerchantId, Endpoint Endpoint, IReadOnlyList<ClaimedNotification> Claimed)> TwoClaimedAsync()
     {
         var m = await MerchantAsync();
         var ep = await EndpointAsync(m);
         await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
         await Store.CommitChangeAsync(Change(m, "po2", 1, "OPENED", ep.Id, T0));
-        var first = await Store.ClaimDueAsync(T0, Lease, 10);
-        Assert.Equal(2, first.Count);
+        var claimed = await Store.ClaimDueAsync(T0, Lease, 10);
+        Assert.Equal(2, claimed.Count);
+        return (m, ep, claimed);
+    }
+
+    [Fact]
+    public async Task ScheduledAttempts_InOneBatch_RecordEachWhoseLeaseIsStillHeld()
+    {
+        var (m, _, first) = await TwoClaimedAsync();
         // po1's lease runs out and another worker takes it; po2 is still ours.
         var stolen = first[0];
         await Store.ReleaseAsync([(stolen.Id, stolen.LeaseToken!)], T0);
@@ -252,6 +259,28 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(NotificationStatuses.Pending, (await Store.GetNotificationAsync(m, taken.Id))!.Status);
         Assert.Equal(NotificationStatuses.Succeeded, (await Store.GetNotificationAsync(m, first[1].Id))!.Status);
         Assert.Single(await Store.ListAttemptsAsync(first[1].Id));
+    }
+
+    [Fact]
+    public async Task ChangesAndAttempts_InOneBatch_CommitTogether_EachJudgedOnItsOwn()
+    {
+        var (m, ep, claimed) = await TwoClaimedAsync();
+
+        var (changes, attempts) = await Store.WriteBatchAsync(
+            [Change(m, "po3", 1, "OPENED", ep.Id, T0), Change(m, "po1", 1, "OPENED", ep.Id, T0)],
+            [
+                new AttemptOutcome(AttemptOf(claimed[0], true, AttemptTriggers.Schedule, T0), NotificationStatuses.Succeeded, null, false, claimed[0].LeaseToken),
+                // A lease this worker no longer holds: nothing of it is written.
+                new AttemptOutcome(AttemptOf(claimed[1], true, AttemptTriggers.Schedule, T0), NotificationStatuses.Succeeded, null, false, "not-the-lease"),
+            ]);
+        Assert.Equal([CommitResult.Committed, CommitResult.VersionConflict], changes);
+        Assert.Equal([true, false], attempts);
+        Assert.Equal(NotificationStatuses.Succeeded, (await Store.GetNotificationAsync(m, claimed[0].Id))!.Status);
+        Assert.Single(await Store.ListAttemptsAsync(claimed[0].Id));
+        Assert.Empty(await Store.ListAttemptsAsync(claimed[1].Id));
+        // po3's notification is there to be claimed; po1 was not born twice.
+        Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        Assert.Single((await Store.ListEventsAsync(m, "po1", 100, null)).Data);
     }
 
     [Fact]
