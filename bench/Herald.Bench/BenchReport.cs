@@ -83,6 +83,10 @@ internal sealed class BenchReport
             var unreceived = bound.Length > 0
                 ? $"; {F(key, "latency_received")} of {F(key, "latency_offered")} received in time, the rest counted with the time they had waited, so these are lower bounds"
                 : "";
+            if (_results[key]?["latency_started_with_pending"]?.GetValue<int>() is > 0)
+            {
+                unreceived += $"; started with {F(key, "latency_started_with_pending")} of the throughput phase still pending";
+            }
             Line($"| Herald on {label}: record-to-receipt at {HeraldScenario.OfferedPerSecond:N0} changes/s offered ({F(key, "latency_offered_per_second")}/s achieved) | {F(key, "latency_offered")} | **p50 {bound}{F(key, "p50_ms", "F1")} ms, p99 {bound}{F(key, "p99_ms", "F1")} ms** (max {bound}{F(key, "max_ms", "F1")} ms{unreceived}) | {F(key, "peak_rss_mb_latency")} MB |");
         }
         Line($"| Hangfire.InMemory: one job per notification, {F("hangfire_inmemory", "workers")} workers | {F("hangfire_inmemory", "jobs")} | **{F("hangfire_inmemory", "delivered_per_second")} delivered/s**{Complete("hangfire_inmemory", "jobs")}{Error("hangfire_inmemory")} | {F("hangfire_inmemory", "peak_rss_mb")} MB |");
@@ -107,7 +111,7 @@ internal sealed class BenchReport
         Line("- The receiver is one Kestrel app on 127.0.0.1 that answers 200 and notes the first arrival of each `webhook-id`; every contender posts to it.");
         Line("- Herald is composed in-process as `herald serve --dev` composes it (`HeraldServer.Build`), with its delivery workers; changes are new transactions recorded through `ChangeRecorder`, the API's own code path, rendered in the transaction format to a 600-byte body, to one endpoint. Delivered/s runs from the first record to the last receipt, recording and delivery overlapping.");
         Line("- SQLite runs as Herald ships it (WAL, `synchronous=FULL`); every change and every attempt is committed. The PostgreSQL cluster is the throwaway one `./herald bench` starts, with `fsync=off`, for Herald and Hangfire alike.");
-        Line("- Latency: one record due every millisecond whatever the earlier ones are doing (open loop, at most as many in flight as there are recorders), timed from when it was due to the first receipt of its webhook-id; a change not received by the end counts with the time it had waited, never left out.");
+        Line("- Latency: one record due every millisecond whatever the earlier ones are doing (open loop, at most as many in flight as there are recorders), timed from when it was due to the first receipt of its webhook-id; a change not received by the end counts with the time it had waited, never left out. It starts once the throughput phase's notifications have all arrived (waiting at most twice its duration, and at least 10 s; what was still pending then is named in latest.json as `latency_started_with_pending`).");
         Line($"- Hangfire: `Hangfire.Core` 1.8.25 with `Hangfire.InMemory` 1.0.0 or `Hangfire.PostgreSql` 1.21.1 (200 ms queue poll instead of its default 15 s), {HangfireScenario.Workers} workers (Hangfire's default here), jobs enqueued by {HangfireScenario.Enqueuers} threads; each job posts the same body with one shared `HttpClient`. One warm-up job goes through before the clock starts.");
         Line("- Backlog: the endpoint is paused, the changes recorded, the RSS sampled while they wait, then the endpoint resumed; drain time runs from the resume to the last receipt.");
         return md.ToString();

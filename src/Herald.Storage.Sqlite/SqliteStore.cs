@@ -45,6 +45,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private Task? _checkpoints;
+    private int _disposed;
 
     public SqliteStore(SqliteStoreOptions options)
     {
@@ -158,6 +159,11 @@ public sealed class SqliteStore : RelationalStore, IDisposable
 
     public void Dispose()
     {
+        // The host may hand this store out under two service types and dispose it for each.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         _stopping.Cancel();
         try
         {
