@@ -17,19 +17,21 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     /// <summary>The channel a recorded change is announced on.</summary>
     public const string WakeChannel = "herald_work";
 
-    // The enabled and the ordered endpoints are looked up once per claim (they are few), so that
-    // the claim itself is a walk of the due index from its front, whatever the planner's statistics
-    // say; a join here lets a young table's missing statistics pick a scan of the whole table.
+    // The claim must walk the due index from its front whatever the planner's statistics say (a
+    // young or busy table has none worth trusting). So the endpoint is consulted per candidate row
+    // in a scalar subquery, which the planner cannot turn into a join or an index condition: the
+    // only indexable conditions left are the due index's own.
     private const string Claim = $"""
-        UPDATE notifications SET next_attempt_at = @lease_until, lease_token = @token
+        UPDATE notifications SET leased_until = @lease_until, lease_token = @token
         WHERE id IN (
           SELECT n.id FROM notifications n
           WHERE n.status = 'pending' AND n.next_attempt_at <= @now
-            AND n.endpoint_id = ANY(ARRAY(SELECT id FROM endpoints WHERE enabled))
-            AND (n.endpoint_id <> ALL(ARRAY(SELECT id FROM endpoints WHERE ordered)) OR NOT EXISTS (
-              SELECT 1 FROM notifications p
-              WHERE p.endpoint_id = n.endpoint_id AND p.entity_id = n.entity_id
-                AND p.status = 'pending' AND p.entity_version < n.entity_version))
+            AND (n.leased_until IS NULL OR n.leased_until <= @now)
+            AND (SELECT e.enabled AND (NOT e.ordered OR NOT EXISTS (
+                   SELECT 1 FROM notifications p
+                   WHERE p.endpoint_id = n.endpoint_id AND p.entity_id = n.entity_id
+                     AND p.status = 'pending' AND p.entity_version < n.entity_version))
+                 FROM endpoints e WHERE e.id = n.endpoint_id)
           ORDER BY n.next_attempt_at
           LIMIT @limit
           FOR UPDATE OF n SKIP LOCKED)
@@ -122,10 +124,10 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
             if (!durable)
             {
                 // A lease need not wait for the server's WAL flush; its loss only frees the work again.
-                // And a claim walks the due index from its front: without statistics (a young or
-                // unvacuumed table) the planner would rather read every pending row and sort them.
+                // And a claim walks the due index in its order and stops at its limit: a bitmap scan
+                // and a sort would read every due row first, however long the backlog.
                 await connection.ExecuteAsync(new CommandDefinition(
-                    "SET LOCAL synchronous_commit = off",
+                    "SET LOCAL synchronous_commit = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
                     transaction: transaction, cancellationToken: cancellationToken));
             }
             return new WriteScope(connection, transaction);

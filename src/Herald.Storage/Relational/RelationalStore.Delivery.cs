@@ -10,9 +10,9 @@ public abstract partial class RelationalStore
     protected const string ClaimReturning = "id, merchant_id, event_id, endpoint_id, payload, status, attempt_count, failures, created_at, lease_token, trace_parent";
 
     /// <summary>
-    /// The statement that takes due work: it must move <c>next_attempt_at</c> to <c>@lease_until</c> and set
-    /// <c>lease_token</c> to <c>@token</c> on at most <c>@limit</c> pending rows due at <c>@now</c> whose
-    /// endpoint is enabled, and return <see cref="ClaimReturning"/>. For an ordered endpoint it must leave
+    /// The statement that takes due work: it must set <c>leased_until</c> to <c>@lease_until</c> and
+    /// <c>lease_token</c> to <c>@token</c> on at most <c>@limit</c> pending rows due at <c>@now</c> (and
+    /// not leased past it), earliest due first, whose endpoint is enabled, and return <see cref="ClaimReturning"/>. For an ordered endpoint it must leave
     /// a notification while an earlier version of the same entity is still pending for that endpoint
     /// (being tried, or waiting for a retry).
     /// </summary>
@@ -124,7 +124,7 @@ public abstract partial class RelationalStore
                 var moved = await scope.Connection.QueryAsync<string>(scope.Command(
                     $"""
                     UPDATE notifications SET
-                      status = v.column3, next_attempt_at = v.column4, lease_token = NULL,
+                      status = v.column3, next_attempt_at = v.column4, lease_token = NULL, leased_until = NULL,
                       attempt_count = attempt_count + 1, failures = failures + v.column5,
                       last_attempt_at = v.column6, last_status_code = v.column7, last_error = v.column8,
                       succeeded_at = CASE WHEN v.column3 = 'succeeded' THEN v.column6 ELSE succeeded_at END
@@ -167,6 +167,7 @@ public abstract partial class RelationalStore
               status = CASE WHEN @ok = 1 THEN 'succeeded' ELSE status END,
               next_attempt_at = CASE WHEN @ok = 1 THEN NULL ELSE next_attempt_at END,
               lease_token = CASE WHEN @ok = 1 THEN NULL ELSE lease_token END,
+              leased_until = CASE WHEN @ok = 1 THEN NULL ELSE leased_until END,
               succeeded_at = CASE WHEN @ok = 1 THEN @at ELSE succeeded_at END
             WHERE id = @id
             """,
@@ -206,7 +207,7 @@ public abstract partial class RelationalStore
         }
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         await scope.Connection.ExecuteAsync(scope.Command(
-            "UPDATE notifications SET next_attempt_at = @now, lease_token = NULL WHERE id = @id AND lease_token = @token AND status = 'pending'",
+            "UPDATE notifications SET next_attempt_at = @now, leased_until = NULL, lease_token = NULL WHERE id = @id AND lease_token = @token AND status = 'pending'",
             claims.Select(c => new { id = c.Id, token = c.LeaseToken, now = Time.Ms(now) }), cancellationToken));
         await scope.CommitAsync(cancellationToken);
     }

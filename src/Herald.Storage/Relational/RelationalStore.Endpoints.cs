@@ -118,11 +118,13 @@ public abstract partial class RelationalStore
                 parameters.Add(names[i], chunk[i]);
             }
             var rows = await connection.QueryAsync<SecretRow>(new CommandDefinition(
-                $"SELECT endpoint_id, secret FROM endpoint_secrets WHERE endpoint_id IN ({string.Join(", ", names)}) AND {live} ORDER BY created_at DESC",
+                $"SELECT endpoint_id, secret, created_at FROM endpoint_secrets WHERE endpoint_id IN ({string.Join(", ", names)}) AND {live}",
                 parameters, transaction, cancellationToken: cancellationToken));
             foreach (var group in rows.GroupBy(r => r.endpoint_id, StringComparer.Ordinal))
             {
-                result[group.Key] = group.Select(r => Secrets.Unprotect(r.secret)).ToList();
+                // Ordered here rather than by the database: this also runs inside a claim, whose
+                // transaction keeps PostgreSQL's planner off sorts.
+                result[group.Key] = group.OrderByDescending(r => r.created_at).Select(r => Secrets.Unprotect(r.secret)).ToList();
             }
         }
         return result;
@@ -165,7 +167,7 @@ public abstract partial class RelationalStore
         if (changed == 1)
         {
             await scope.Connection.ExecuteAsync(scope.Command(
-                "UPDATE notifications SET status = 'dead', next_attempt_at = NULL, lease_token = NULL, last_error = 'endpoint deleted' WHERE endpoint_id = @id AND status = 'pending'",
+                "UPDATE notifications SET status = 'dead', next_attempt_at = NULL, leased_until = NULL, lease_token = NULL, last_error = 'endpoint deleted' WHERE endpoint_id = @id AND status = 'pending'",
                 new { id }, cancellationToken));
         }
         await scope.CommitAsync(cancellationToken);

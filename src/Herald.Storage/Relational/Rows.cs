@@ -131,6 +131,7 @@ internal sealed class SecretRow
 {
     public string endpoint_id { get; set; } = "";
     public string secret { get; set; } = "";
+    public long created_at { get; set; }
 }
 
 /// <summary>The key of an entity a multi-row insert wrote.</summary>
