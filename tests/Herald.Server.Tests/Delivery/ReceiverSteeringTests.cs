@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests.Delivery;
@@ -42,8 +43,9 @@ public sealed class ReceiverSteeringTests : HeraldWithReceiver
         Receiver.Status = 410;
         var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
         await merchant.WaitForAttemptsAsync(order.Str("id"), "PAYMENT_ORDER.OPENED", 1);
-        var ep = await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}");
-        Assert.False(ep["enabled"]!.GetValue<bool>());
+        // The endpoint is disabled right after the attempt is recorded.
+        JsonObject ep = null!;
+        await HeraldHost.EventuallyAsync(async () => !(ep = await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["enabled"]!.GetValue<bool>());
         Assert.Contains("410", ep.Str("disabled_reason"), StringComparison.Ordinal);
         Assert.NotNull(ep["disabled_at"]!.GetValue<string>());
 

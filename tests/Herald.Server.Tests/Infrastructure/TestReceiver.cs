@@ -60,6 +60,9 @@ public sealed class TestReceiver : IAsyncDisposable
             var body = await reader.ReadToEndAsync();
             var headers = http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
             var request = new ReceivedRequest(http.Request.Path, headers, body);
+            // The answer is decided on arrival, before the request is seen: a test that changes
+            // Status once it has seen a request changes the answers of the requests after it only.
+            var status = receiver.Answer?.Invoke(request) ?? receiver.Status;
             receiver.Received.Enqueue(request);
             var open = Interlocked.Increment(ref receiver._inFlight);
             try
@@ -80,7 +83,7 @@ public sealed class TestReceiver : IAsyncDisposable
             {
                 Interlocked.Decrement(ref receiver._inFlight);
             }
-            http.Response.StatusCode = receiver.Answer?.Invoke(request) ?? receiver.Status;
+            http.Response.StatusCode = status;
             if (receiver.RetryAfter is { } retryAfter)
             {
                 http.Response.Headers.RetryAfter = retryAfter;
