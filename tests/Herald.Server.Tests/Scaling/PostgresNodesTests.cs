@@ -18,6 +18,8 @@ public sealed class PostgresNodesTests
         var id = await merchant.NewTransactionAsync();
         await receiver.WaitForAsync(1);
         receiver.Status = 200;
+        // The clock moves on only once the failure is recorded: its retry is scheduled from then.
+        await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
         await herald.AdvanceUntilAsync(TimeSpan.FromHours(1), async () => receiver.Received.Count >= 2);
         await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync($"entity_id={id}"))[0]!.Str("status") == "succeeded");
     }
