@@ -55,20 +55,19 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
-        var given = new NpgsqlConnectionStringBuilder(connectionString);
-        if (given.MaxAutoPrepare == 0)
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        // Npgsql takes each keyword with or without its spaces; a value given either way stands.
+        bool Given(string keyword) => given.ContainsKey(keyword) || given.ContainsKey(keyword.Replace(" ", "", StringComparison.Ordinal));
+        if (!Given("Max Auto Prepare"))
         {
             builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
         }
-        if (!ContainsKey(connectionString, "No Reset On Close"))
+        if (!Given("No Reset On Close"))
         {
             builder.ConnectionStringBuilder.NoResetOnClose = true;
         }
         return builder.Build();
     }
-
-    private static bool ContainsKey(string connectionString, string key) =>
-        new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey(key);
 
     /// <summary>A store over a data source the node shares (with its key ring); the store disposes it.</summary>
     public PostgresStore(NpgsqlDataSource dataSource, string connectionString)

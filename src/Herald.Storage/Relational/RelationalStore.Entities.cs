@@ -106,11 +106,7 @@ public abstract partial class RelationalStore
             var inserts = results.All(r => r == CommitResult.Committed) ? _inserts : ChangeRows(_changes, _snapshots, results);
             // The events and notifications of the whole batch go in a few multi-row statements.
             await ExecuteAllAsync(scope, inserts.Events, cancellationToken);
-            if (inserts.Notifications.Count > 0)
-            {
-                await ExecuteAllAsync(scope, inserts.Notifications, cancellationToken);
-                await store.OnWorkRecordedAsync(scope, cancellationToken);
-            }
+            await store.InsertNotificationsAsync(scope, inserts.Notifications, cancellationToken);
             return results;
         }
     }
@@ -231,14 +227,14 @@ public abstract partial class RelationalStore
     private static Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken) =>
         ExecuteAllAsync(scope, rows.Inserts(table), cancellationToken);
 
-    /// <summary>Writes new notifications and lets the database announce the work.</summary>
-    private async Task InsertNotificationsAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)
+    /// <summary>Writes new notifications (the inserts of <see cref="NewNotificationRows"/>) and lets the database announce the work.</summary>
+    private async Task InsertNotificationsAsync(WriteScope scope, IReadOnlyList<(string Sql, DynamicParameters Parameters)> inserts, CancellationToken cancellationToken)
     {
-        if (rows.Count == 0)
+        if (inserts.Count == 0)
         {
             return;
         }
-        await InsertRowsAsync(scope, "notifications", rows, cancellationToken);
+        await ExecuteAllAsync(scope, inserts, cancellationToken);
         await OnWorkRecordedAsync(scope, cancellationToken);
     }
 

@@ -17,7 +17,6 @@ public abstract partial class RelationalStore : IHeraldStore
 
     public virtual int WriteConcurrency => 1;
 
-
     /// <summary>Opens a connection for reading.</summary>
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
