@@ -1,4 +1,6 @@
+using System.Data;
 using System.Data.Common;
+using System.Globalization;
 using DbUp;
 using DbUp.Engine.Output;
 using Herald.Storage.Relational;
@@ -8,7 +10,8 @@ namespace Herald.Storage.Sqlite;
 
 /// <summary>
 /// The embedded store. SQLite has a single writer per database, so writes queue on an in-process
-/// gate instead of spinning on SQLITE_BUSY; readers run beside them thanks to WAL.
+/// gate instead of spinning on SQLITE_BUSY, and go through one connection kept open for them, with
+/// the hot path's statements prepared once; readers run beside them thanks to WAL.
 /// </summary>
 public sealed class SqliteStore : RelationalStore, IDisposable
 {
@@ -44,6 +47,11 @@ public sealed class SqliteStore : RelationalStore, IDisposable
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    // The writer's connection and its prepared statements, used only by whoever holds the write gate.
+    private SqliteConnection? _writer;
+    private bool _writerDurable;
+    private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private Task? _checkpoints;
     private int _disposed;
@@ -147,15 +155,115 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
-            var connection = await OpenAsync(durable, cancellationToken);
-            var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            return new WriteScope(connection, transaction, () => _writeGate.Release());
+            if (_writer is null)
+            {
+                _writer = (SqliteConnection)await OpenAsync(durable, cancellationToken);
+                _writerDurable = durable;
+            }
+            else if (_writerDurable != durable)
+            {
+                Prepared(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", []).ExecuteNonQuery();
+                _writerDurable = durable;
+            }
+            var transaction = _writer.BeginTransaction();
+            return new WriteScope(_writer, transaction, clean =>
+            {
+                if (!clean)
+                {
+                    // Whatever went wrong may have left the connection unusable: the next write opens a new one.
+                    CloseWriter();
+                }
+                _writeGate.Release();
+            }, ownsConnection: false);
         }
         catch
         {
+            CloseWriter();
             _writeGate.Release();
             throw;
         }
+    }
+
+    private void CloseWriter()
+    {
+        foreach (var statement in _statements.Values)
+        {
+            statement.Dispose();
+        }
+        _statements.Clear();
+        _writer?.Dispose();
+        _writer = null;
+    }
+
+    /// <summary>A statement on the writer's connection, prepared the first time it is asked for, its parameters named <c>@c0</c>, <c>@c1</c>, … in column order.</summary>
+    private SqliteCommand Prepared(string sql, IReadOnlyList<(string Name, DbType Type)> columns)
+    {
+        if (!_statements.TryGetValue(sql, out var command))
+        {
+            command = _writer!.CreateCommand();
+            command.CommandText = sql;
+            for (var i = 0; i < columns.Count; i++)
+            {
+                command.Parameters.Add(new SqliteParameter(Parameter(i), columns[i].Type is DbType.String ? SqliteType.Text : SqliteType.Integer));
+            }
+            command.Prepare();
+            _statements[sql] = command;
+        }
+        return command;
+    }
+
+    private static string Parameter(int column) => string.Create(CultureInfo.InvariantCulture, $"@c{column}");
+
+    /// <summary>Runs <paramref name="sql"/> once per row of <paramref name="rows"/> in the scope's transaction; answers, per row, how many rows it changed.</summary>
+    private int[] ExecutePerRow(WriteScope scope, string sql, RowSet rows, CancellationToken cancellationToken)
+    {
+        var changed = new int[rows.Count];
+        if (rows.Count == 0)
+        {
+            return changed;
+        }
+        var command = Prepared(sql, rows.ColumnTypes);
+        command.Transaction = (SqliteTransaction)scope.Transaction;
+        var parameters = command.Parameters;
+        for (var r = 0; r < rows.Count; r++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var row = rows.Rows[r];
+            for (var c = 0; c < row.Length; c++)
+            {
+                parameters[c].Value = row[c] ?? DBNull.Value;
+            }
+            changed[r] = command.ExecuteNonQuery();
+        }
+        return changed;
+    }
+
+    private static string InsertSql(string table, RowSet rows, string suffix = "") =>
+        $"INSERT INTO {table} ({rows.Columns}) VALUES ({string.Join(", ", Enumerable.Range(0, rows.ColumnTypes.Count).Select(Parameter))}){suffix}";
+
+    // SQLite runs in-process: a statement prepared once and stepped per row costs less than parsing
+    // and binding a multi-row one each time.
+    protected override Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken)
+    {
+        ExecutePerRow(scope, InsertSql(table, rows), rows, cancellationToken);
+        return Task.CompletedTask;
+    }
+
+    protected override Task<IReadOnlyCollection<int>> InsertNewEntitiesAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)
+    {
+        var changed = ExecutePerRow(scope, InsertSql("entities", rows, " ON CONFLICT DO NOTHING"), rows, cancellationToken);
+        IReadOnlyCollection<int> written = Enumerable.Range(0, changed.Length).Where(i => changed[i] == 1).ToList();
+        return Task.FromResult(written);
+    }
+
+    private static readonly string MoveSql =
+        $"UPDATE notifications SET {MoveAssignments(c => Parameter(c - 1))} WHERE id = @c0 AND lease_token = @c1";
+
+    protected override Task<IReadOnlyCollection<string>> MoveNotificationsAsync(WriteScope scope, RowSet moves, CancellationToken cancellationToken)
+    {
+        var changed = ExecutePerRow(scope, MoveSql, moves, cancellationToken);
+        IReadOnlyCollection<string> moved = Enumerable.Range(0, changed.Length).Where(i => changed[i] == 1).Select(i => (string)moves.Rows[i][0]!).ToList();
+        return Task.FromResult(moved);
     }
 
     public void Dispose()
@@ -175,6 +283,10 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             // The loop ends on cancellation; anything else it met is of no use at shutdown.
         }
         _stopping.Dispose();
+        if (_writeGate.Wait(TimeSpan.FromSeconds(5)))
+        {
+            CloseWriter();
+        }
         _writeGate.Dispose();
     }
 }

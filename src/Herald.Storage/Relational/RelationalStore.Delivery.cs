@@ -83,76 +83,80 @@ public abstract partial class RelationalStore
         (await WriteBatchAsync([], outcomes, cancellationToken)).Attempts;
 
     /// <summary>
-    /// A batch of attempt outcomes, its statements made as if every lease were still held; written
-    /// in a transaction, with the attempts' insert made again only when some lease was lost.
+    /// A batch of attempt outcomes, its rows made before the write begins; an attempt whose lease
+    /// was lost is left out when it is written.
     /// </summary>
     private sealed class AttemptWrite
     {
-        private readonly IReadOnlyList<AttemptOutcome> _outcomes;
         private readonly Dictionary<string, int> _index;
-        private readonly List<(string Values, DynamicParameters Parameters)> _moves;
-        private readonly IReadOnlyList<(string Sql, DynamicParameters Parameters)> _inserts;
+        private readonly RowSet _moves = NewMoveRows();
+        private readonly RowSet _attempts = NewAttemptRows();
 
         public AttemptWrite(IReadOnlyList<AttemptOutcome> outcomes)
         {
-            _outcomes = outcomes;
             _index = new Dictionary<string, int>(outcomes.Count, StringComparer.Ordinal);
-            var updates = new RowSet(
-                ("id", DbType.String), ("token", DbType.String), ("status", DbType.String), ("next_attempt_at", DbType.Int64),
-                ("failure", DbType.Int32), ("at", DbType.Int64), ("status_code", DbType.Int32), ("error", DbType.String));
-            var attempts = NewAttemptRows();
             for (var i = 0; i < outcomes.Count; i++)
             {
                 var outcome = outcomes[i];
                 var a = outcome.Attempt;
                 _index[a.NotificationId] = i;
-                updates.Add(a.NotificationId, outcome.LeaseToken, outcome.Status, Time.Ms(outcome.NextAttemptAt),
+                _moves.Add(a.NotificationId, outcome.LeaseToken, outcome.Status, Time.Ms(outcome.NextAttemptAt),
                     outcome.CountsAsFailure ? 1 : 0, Time.Ms(a.StartedAt), a.StatusCode, a.Error);
-                AddAttempt(attempts, a);
+                AddAttempt(_attempts, a);
             }
-            _moves = updates.Chunks().ToList();
-            _inserts = attempts.Inserts("attempts");
         }
 
-        public async Task<bool[]> WriteAsync(WriteScope scope, CancellationToken cancellationToken)
+        public async Task<bool[]> WriteAsync(RelationalStore store, WriteScope scope, CancellationToken cancellationToken)
         {
-            var recorded = new bool[_outcomes.Count];
-            // One statement moves every notification of the batch on, but only where the lease is still
-            // this node's: a lost lease writes nothing, as the attempt belongs to whoever holds the claim now.
-            foreach (var (values, parameters) in _moves)
+            var recorded = new bool[_moves.Count];
+            foreach (var id in await store.MoveNotificationsAsync(scope, _moves, cancellationToken))
             {
-                var moved = await scope.Connection.QueryAsync<string>(scope.Command(
-                    $"""
-                    UPDATE notifications SET
-                      status = v.column3, next_attempt_at = v.column4, lease_token = NULL, leased_until = NULL,
-                      attempt_count = attempt_count + 1, failures = failures + v.column5,
-                      last_attempt_at = v.column6, last_status_code = v.column7, last_error = v.column8,
-                      succeeded_at = CASE WHEN v.column3 = 'succeeded' THEN v.column6 ELSE succeeded_at END
-                    FROM ({values}) AS v
-                    WHERE notifications.id = v.column1 AND notifications.lease_token = v.column2
-                    RETURNING notifications.id
-                    """, parameters, cancellationToken));
-                foreach (var id in moved)
-                {
-                    recorded[_index[id]] = true;
-                }
+                recorded[_index[id]] = true;
             }
-            var inserts = _inserts;
-            if (recorded.Contains(false))
-            {
-                var attempts = NewAttemptRows();
-                for (var i = 0; i < _outcomes.Count; i++)
-                {
-                    if (recorded[i])
-                    {
-                        AddAttempt(attempts, _outcomes[i].Attempt);
-                    }
-                }
-                inserts = attempts.Inserts("attempts");
-            }
-            await ExecuteAllAsync(scope, inserts, cancellationToken);
+            await store.InsertRowsAsync(scope, "attempts", recorded.All(r => r) ? _attempts : _attempts.Where(i => recorded[i]), cancellationToken);
             return recorded;
         }
+    }
+
+    /// <summary>An attempt's outcome applied to its notification: the id, the lease token it was claimed with, and where it leaves the notification.</summary>
+    private static RowSet NewMoveRows() => new(
+        ("id", DbType.String), ("token", DbType.String), ("status", DbType.String), ("next_attempt_at", DbType.Int64),
+        ("failure", DbType.Int32), ("at", DbType.Int64), ("status_code", DbType.Int32), ("error", DbType.String));
+
+    /// <summary>
+    /// The assignments that move a notification on after an attempt, given how to name each column of
+    /// <see cref="NewMoveRows"/> (numbered from 1, as a bare <c>VALUES</c> list names them).
+    /// </summary>
+    protected static string MoveAssignments(Func<int, string> column)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        return $"""
+            status = {column(3)}, next_attempt_at = {column(4)}, lease_token = NULL, leased_until = NULL,
+            attempt_count = attempt_count + 1, failures = failures + {column(5)},
+            last_attempt_at = {column(6)}, last_status_code = {column(7)}, last_error = {column(8)},
+            succeeded_at = CASE WHEN {column(3)} = 'succeeded' THEN {column(6)} ELSE succeeded_at END
+            """;
+    }
+
+    /// <summary>
+    /// Moves each notification of <paramref name="moves"/> (rows of <see cref="NewMoveRows"/>) on, but only
+    /// where the lease is still the one it was claimed with: a lost lease writes nothing, as the
+    /// attempt belongs to whoever holds the claim now. Answers the ids moved.
+    /// </summary>
+    protected virtual async Task<IReadOnlyCollection<string>> MoveNotificationsAsync(WriteScope scope, RowSet moves, CancellationToken cancellationToken)
+    {
+        var moved = new List<string>(moves.Count);
+        foreach (var (values, parameters) in moves.Chunks())
+        {
+            moved.AddRange(await scope.Connection.QueryAsync<string>(scope.Command(
+                $"""
+                UPDATE notifications SET {MoveAssignments(c => $"v.column{c}")}
+                FROM ({values}) AS v
+                WHERE notifications.id = v.column1 AND notifications.lease_token = v.column2
+                RETURNING notifications.id
+                """, parameters, cancellationToken)));
+        }
+        return moved;
     }
 
     public async Task RecordManualAttemptAsync(Attempt attempt, CancellationToken cancellationToken = default)
@@ -183,7 +187,7 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
     }
 
-    private static Task InsertAttemptAsync(WriteScope scope, Attempt attempt, CancellationToken cancellationToken)
+    private Task InsertAttemptAsync(WriteScope scope, Attempt attempt, CancellationToken cancellationToken)
     {
         var rows = NewAttemptRows();
         AddAttempt(rows, attempt);

@@ -37,7 +37,7 @@ public abstract partial class RelationalStore
         var attemptWrite = outcomes.Count == 0 ? null : new AttemptWrite(outcomes);
         await using var scope = await BeginWriteAsync(cancellationToken);
         var changed = changeWrite is null ? [] : await changeWrite.WriteAsync(this, scope, cancellationToken);
-        var recorded = attemptWrite is null ? [] : await attemptWrite.WriteAsync(scope, cancellationToken);
+        var recorded = attemptWrite is null ? [] : await attemptWrite.WriteAsync(this, scope, cancellationToken);
         if (changed.Contains(CommitResult.Committed) || recorded.Contains(true))
         {
             await scope.CommitAsync(cancellationToken);
@@ -46,39 +46,43 @@ public abstract partial class RelationalStore
     }
 
     /// <summary>
-    /// A batch of changes, its JSON texts and statements made as if every change commits; written
-    /// in a transaction, with the statements made again only when some change lost its race.
+    /// A batch of changes, its JSON texts and rows made before the write begins (on SQLite a write
+    /// holds the one writer's turn); the events and notifications of a change that lost its race
+    /// are left out when it is written.
     /// </summary>
     private sealed class ChangeWrite
     {
         private readonly IReadOnlyList<EntityChange> _changes;
         private readonly string[] _documents;
-        private readonly string[] _snapshots;
-        private readonly IReadOnlyList<(string Sql, DynamicParameters Parameters)> _creates;
-        private readonly Dictionary<(string Kind, string Id), int> _created = [];
-        private readonly (IReadOnlyList<(string, DynamicParameters)> Events, IReadOnlyList<(string, DynamicParameters)> Notifications) _inserts;
+        private readonly RowSet _creates = NewEntityRows();
+        private readonly List<int> _createdBy = [];
+        private readonly RowSet _events = NewEventRows();
+        private readonly RowSet _notifications = NewNotificationRows();
+        private readonly List<int> _notifiedBy = [];
 
         public ChangeWrite(IReadOnlyList<EntityChange> changes)
         {
             _changes = changes;
             _documents = new string[changes.Count];
-            _snapshots = new string[changes.Count];
-            // New entities without an idempotency key go in together: one multi-row insert that skips
-            // the ids already taken and says which it wrote. The rest are written one by one.
-            var creates = NewEntityRows();
+            var created = new HashSet<(string Kind, string Id)>();
             for (var i = 0; i < changes.Count; i++)
             {
                 var change = changes[i];
                 _documents[i] = change.Entity.Document.ToJsonString();
-                _snapshots[i] = ReferenceEquals(change.Event.Snapshot, change.Entity.Document) ? _documents[i] : change.Event.Snapshot.ToJsonString();
-                // Two creations of one id in a batch: the first one wins, as it would one at a time.
-                if (IsPlainCreate(change) && _created.TryAdd((change.Entity.Kind.ApiName(), change.Entity.Id), i))
+                var snapshot = ReferenceEquals(change.Event.Snapshot, change.Entity.Document) ? _documents[i] : change.Event.Snapshot.ToJsonString();
+                // New entities without an idempotency key go in together, skipping the ids already
+                // taken; two creations of one id in a batch: the first one wins, as it would one at a time.
+                if (IsPlainCreate(change) && created.Add((change.Entity.Kind.ApiName(), change.Entity.Id)))
                 {
-                    AddEntity(creates, change.Entity, _documents[i]);
+                    AddEntity(_creates, change.Entity, _documents[i]);
+                    _createdBy.Add(i);
                 }
+                var evt = change.Event;
+                AddEvent(_events, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.FromState, evt.ToState, evt.Version, evt.OccurredAt, snapshot);
+                var before = _notifications.Count;
+                AddNotifications(_notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, change.TraceParent, change.Notifications);
+                _notifiedBy.AddRange(Enumerable.Repeat(i, _notifications.Count - before));
             }
-            _creates = creates.Inserts("entities", " ON CONFLICT DO NOTHING RETURNING kind, id");
-            _inserts = ChangeRows(changes, _snapshots, null);
         }
 
         private static bool IsPlainCreate(EntityChange change) => change.ExpectedVersion == 0 && change.IdempotencyKey is null;
@@ -91,52 +95,48 @@ public abstract partial class RelationalStore
                 var change = _changes[i];
                 results[i] = IsPlainCreate(change) ? CommitResult.VersionConflict : await WriteEntityAsync(scope, change, _documents[i], cancellationToken);
             }
-            foreach (var (sql, parameters) in _creates)
+            foreach (var row in await store.InsertNewEntitiesAsync(scope, _creates, cancellationToken))
             {
-                foreach (var key in await scope.Connection.QueryAsync<EntityKeyRow>(scope.Command(sql, parameters, cancellationToken)))
-                {
-                    results[_created[(key.kind, key.id)]] = CommitResult.Committed;
-                }
+                results[_createdBy[row]] = CommitResult.Committed;
             }
             if (!results.Contains(CommitResult.Committed))
             {
                 // Every change lost its race: nothing to keep.
                 return results;
             }
-            var inserts = results.All(r => r == CommitResult.Committed) ? _inserts : ChangeRows(_changes, _snapshots, results);
-            // The events and notifications of the whole batch go in a few multi-row statements.
-            await ExecuteAllAsync(scope, inserts.Events, cancellationToken);
-            await store.InsertNotificationsAsync(scope, inserts.Notifications, cancellationToken);
+            var all = results.All(r => r == CommitResult.Committed);
+            await store.InsertRowsAsync(scope, "events", all ? _events : _events.Where(i => results[i] == CommitResult.Committed), cancellationToken);
+            await store.InsertNotificationsAsync(scope, all ? _notifications : _notifications.Where(r => results[_notifiedBy[r]] == CommitResult.Committed), cancellationToken);
             return results;
         }
     }
 
-    /// <summary>The inserts of the events and notifications of the changes that committed (of all of them without results).</summary>
-    private static (IReadOnlyList<(string, DynamicParameters)> Events, IReadOnlyList<(string, DynamicParameters)> Notifications) ChangeRows(
-        IReadOnlyList<EntityChange> changes, string[] snapshots, CommitResult[]? results)
+    /// <summary>Inserts every row of <paramref name="rows"/> into <paramref name="table"/>: multi-row statements unless the database does better.</summary>
+    protected virtual async Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken)
     {
-        var events = NewEventRows();
-        var notifications = NewNotificationRows();
-        for (var i = 0; i < changes.Count; i++)
-        {
-            if (results is not null && results[i] != CommitResult.Committed)
-            {
-                continue;
-            }
-            var change = changes[i];
-            var evt = change.Event;
-            AddEvent(events, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.FromState, evt.ToState, evt.Version, evt.OccurredAt, snapshots[i]);
-            AddNotifications(notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, change.TraceParent, change.Notifications);
-        }
-        return (events.Inserts("events"), notifications.Inserts("notifications"));
-    }
-
-    private static async Task ExecuteAllAsync(WriteScope scope, IReadOnlyList<(string Sql, DynamicParameters Parameters)> statements, CancellationToken cancellationToken)
-    {
-        foreach (var (sql, parameters) in statements)
+        foreach (var (sql, parameters) in rows.Inserts(table))
         {
             await scope.Connection.ExecuteAsync(scope.Command(sql, parameters, cancellationToken));
         }
+    }
+
+    /// <summary>Inserts the new entities (rows of <see cref="NewEntityRows"/>) whose kind and id are free; answers the indexes of the rows written.</summary>
+    protected virtual async Task<IReadOnlyCollection<int>> InsertNewEntitiesAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)
+    {
+        var index = new Dictionary<(string, string), int>(rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            index[((string)rows.Rows[i][0]!, (string)rows.Rows[i][1]!)] = i;
+        }
+        var written = new List<int>(rows.Count);
+        foreach (var (sql, parameters) in rows.Inserts("entities", " ON CONFLICT DO NOTHING RETURNING kind, id"))
+        {
+            foreach (var key in await scope.Connection.QueryAsync<EntityKeyRow>(scope.Command(sql, parameters, cancellationToken)))
+            {
+                written.Add(index[(key.kind, key.id)]);
+            }
+        }
+        return written;
     }
 
     private static RowSet NewEntityRows() => new(
@@ -224,17 +224,14 @@ public abstract partial class RelationalStore
         }
     }
 
-    private static Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken) =>
-        ExecuteAllAsync(scope, rows.Inserts(table), cancellationToken);
-
     /// <summary>Writes new notifications (the inserts of <see cref="NewNotificationRows"/>) and lets the database announce the work.</summary>
-    private async Task InsertNotificationsAsync(WriteScope scope, IReadOnlyList<(string Sql, DynamicParameters Parameters)> inserts, CancellationToken cancellationToken)
+    private async Task InsertNotificationsAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)
     {
-        if (inserts.Count == 0)
+        if (rows.Count == 0)
         {
             return;
         }
-        await ExecuteAllAsync(scope, inserts, cancellationToken);
+        await InsertRowsAsync(scope, "notifications", rows, cancellationToken);
         await OnWorkRecordedAsync(scope, cancellationToken);
     }
 

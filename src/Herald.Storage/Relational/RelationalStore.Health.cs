@@ -38,7 +38,7 @@ public abstract partial class RelationalStore
         await InsertRowsAsync(scope, "events", events, cancellationToken);
         var rows = NewNotificationRows();
         AddNotifications(rows, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, 1, evt.OccurredAt, null, notifications);
-        await InsertNotificationsAsync(scope, rows.Inserts("notifications"), cancellationToken);
+        await InsertNotificationsAsync(scope, rows, cancellationToken);
         await scope.CommitAsync(cancellationToken);
     }
 }

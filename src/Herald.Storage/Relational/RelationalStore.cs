@@ -53,8 +53,12 @@ public abstract partial class RelationalStore : IHeraldStore
         }
     }
 
-    /// <summary>A connection with a write transaction, committed explicitly.</summary>
-    protected sealed class WriteScope(DbConnection connection, DbTransaction transaction, Action? onDispose = null) : IAsyncDisposable
+    /// <summary>
+    /// A connection with a write transaction, committed explicitly. Disposing it rolls back what was
+    /// not committed, closes the connection unless the store keeps it, then calls
+    /// <paramref name="onDispose"/> with whether all of that went cleanly.
+    /// </summary>
+    protected sealed class WriteScope(DbConnection connection, DbTransaction transaction, Action<bool>? onDispose = null, bool ownsConnection = true) : IAsyncDisposable
     {
         public DbConnection Connection { get; } = connection;
         public DbTransaction Transaction { get; } = transaction;
@@ -66,14 +70,19 @@ public abstract partial class RelationalStore : IHeraldStore
 
         public async ValueTask DisposeAsync()
         {
+            var clean = false;
             try
             {
                 await Transaction.DisposeAsync();
-                await Connection.DisposeAsync();
+                if (ownsConnection)
+                {
+                    await Connection.DisposeAsync();
+                }
+                clean = true;
             }
             finally
             {
-                onDispose?.Invoke();
+                onDispose?.Invoke(clean);
             }
         }
     }

@@ -6,11 +6,13 @@ using Dapper;
 namespace Herald.Storage.Relational;
 
 /// <summary>
-/// Many rows in one statement: a multi-row <c>VALUES</c> list with numbered parameters. Each
-/// column carries its type, so PostgreSQL resolves it even when every row holds null there.
-/// Both databases name the columns of a bare <c>VALUES</c> list <c>column1</c>, <c>column2</c>, …
+/// Rows bound for one table (or one statement), each column with its type. A database writes them
+/// as suits it: PostgreSQL as multi-row <c>VALUES</c> lists with numbered parameters (the type lets
+/// it resolve a column that holds null in every row; both databases name the columns of a bare
+/// <c>VALUES</c> list <c>column1</c>, <c>column2</c>, …), SQLite one row at a time through a
+/// statement prepared once.
 /// </summary>
-internal sealed class RowSet
+public sealed class RowSet
 {
     /// <summary>Most rows in one statement: well under either database's parameter limit.</summary>
     public const int MaxRows = 200;
@@ -25,6 +27,12 @@ internal sealed class RowSet
     /// <summary>The column names, comma-separated, for an <c>INSERT</c>'s column list.</summary>
     public string Columns => string.Join(", ", _columns.Select(c => c.Name));
 
+    /// <summary>The columns with their types, in order.</summary>
+    public IReadOnlyList<(string Name, DbType Type)> ColumnTypes => _columns;
+
+    /// <summary>The rows, each a value per column.</summary>
+    public IReadOnlyList<object?[]> Rows => _rows;
+
     public void Add(params object?[] values)
     {
         if (values.Length != _columns.Length)
@@ -32,6 +40,20 @@ internal sealed class RowSet
             throw new ArgumentException($"expected {_columns.Length} values, got {values.Length}", nameof(values));
         }
         _rows.Add(values);
+    }
+
+    /// <summary>The same columns, with only the rows <paramref name="keep"/> picks (by index).</summary>
+    public RowSet Where(Func<int, bool> keep)
+    {
+        var kept = new RowSet(_columns);
+        for (var i = 0; i < _rows.Count; i++)
+        {
+            if (keep(i))
+            {
+                kept._rows.Add(_rows[i]);
+            }
+        }
+        return kept;
     }
 
     /// <summary>The statements that insert every row into <paramref name="table"/>, each followed by <paramref name="suffix"/>.</summary>
