@@ -99,7 +99,7 @@ internal static class ScalingBench
             Secrets = [WebhookSignature.NewSecret()],
         });
         await using var writer = new StoreWriter(store);
-        var recorder = new ChangeRecorder(store, writer, new DeliverySignal(), time);
+        var recorder = new ChangeRecorder(store, writer, time);
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
         {

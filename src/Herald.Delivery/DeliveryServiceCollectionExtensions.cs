@@ -24,6 +24,7 @@ public static class DeliveryServiceCollectionExtensions
         }
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DeliverySignal>();
+        services.TryAddSingleton<DeliveryHandOff>();
         services.TryAddSingleton<WebhookSender>();
         services.TryAddSingleton<ChangeRecorder>();
         services.TryAddSingleton<ResendQueue>();
@@ -31,7 +32,8 @@ public static class DeliveryServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<DeliveryMetrics>();
         services.TryAddSingleton<Health.EndpointGate>();
-        services.TryAddSingleton<StoreWriter>();
+        services.TryAddSingleton(sp => new StoreWriter(sp.GetRequiredService<Storage.Abstractions.IHeraldStore>(),
+            sp.GetRequiredService<DeliveryHandOff>(), sp.GetRequiredService<DeliverySignal>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<Health.OperatorEvents>();
         services.AddHostedService<QueueSampler>();
         services.AddHostedService<RetentionService>();

@@ -22,14 +22,12 @@ public sealed class ChangeRecorder
 
     private readonly IHeraldStore _store;
     private readonly StoreWriter _writer;
-    private readonly DeliverySignal _signal;
     private readonly TimeProvider _time;
 
-    public ChangeRecorder(IHeraldStore store, StoreWriter writer, DeliverySignal signal, TimeProvider time)
+    public ChangeRecorder(IHeraldStore store, StoreWriter writer, TimeProvider time)
     {
         _store = store;
         _writer = writer;
-        _signal = signal;
         _time = time;
     }
 
@@ -56,7 +54,6 @@ public sealed class ChangeRecorder
         {
             throw new HeraldException(ErrorKind.Conflict, $"{kind.ApiName()} {id} already exists");
         }
-        _signal.Notify();
         return new Recorded(entity, evt, change.Notifications.Count, Replayed: false);
     }
 
@@ -95,7 +92,6 @@ public sealed class ChangeRecorder
             var result = await _writer.CommitAsync(new EntityChange(next, current.Version, evt, notifications, idempotency, activity?.Id)).ConfigureAwait(false);
             if (result == CommitResult.Committed)
             {
-                _signal.Notify();
                 return new Recorded(next, evt, notifications.Count, Replayed: false);
             }
             // A concurrent change won the race (or took the idempotency key): decide again.
@@ -140,7 +136,8 @@ public sealed class ChangeRecorder
                 continue;
             }
             payload ??= System.Text.Encoding.UTF8.GetString(PayloadRenderer.Render(format, evt));
-            (result ??= []).Add(new NewNotification(HeraldId.New(HeraldId.Notification, _time), endpoint.Id, payload));
+            (result ??= []).Add(new NewNotification(HeraldId.New(HeraldId.Notification, _time), endpoint.Id, payload,
+                Immediate: endpoint.Enabled && !endpoint.Ordered, Parked: !endpoint.Enabled));
         }
         return result ?? (IReadOnlyList<NewNotification>)[];
     }

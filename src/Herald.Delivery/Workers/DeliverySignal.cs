@@ -1,8 +1,9 @@
 namespace Herald.Delivery.Workers;
 
 /// <summary>
-/// Wakes this node's workers when a change is recorded here, so it is dispatched at once instead
-/// of at the next poll.
+/// Wakes this node's workers when work is recorded here, so it is dispatched at once instead of at
+/// the next poll: work to claim from the database (<see cref="Notify"/>), or notifications handed
+/// over in memory (<see cref="DeliveryHandOff"/>).
 /// </summary>
 public sealed class DeliverySignal
 {
@@ -16,7 +17,20 @@ public sealed class DeliverySignal
         internal set => _workersRunning = value;
     }
 
+    private int _claimable;
+
+    /// <summary>Work was recorded that a claim will find.</summary>
     public void Notify()
+    {
+        Volatile.Write(ref _claimable, 1);
+        Wake();
+    }
+
+    /// <summary>Whether <see cref="Notify"/> was called since the last time this asked; asking resets it.</summary>
+    internal bool TakeClaimable() => Interlocked.Exchange(ref _claimable, 0) == 1;
+
+    /// <summary>Wakes the workers without saying there is anything to claim.</summary>
+    internal void Wake()
     {
         // One pending wake-up is enough: the worker claims everything due when it wakes.
         if (_wake.CurrentCount == 0)

@@ -10,8 +10,9 @@ using Microsoft.Extensions.Options;
 namespace Herald.Delivery.Workers;
 
 /// <summary>
-/// Claims due notifications in batches under a lease, sends them with bounded concurrency, and
-/// records each attempt with where it leaves the notification.
+/// Takes the notifications this node recorded and was handed (<see cref="DeliveryHandOff"/>), and
+/// claims due ones in batches under a lease, sends them with bounded concurrency, and records each
+/// attempt with where it leaves the notification.
 /// </summary>
 public sealed class DeliveryWorker : BackgroundService
 {
@@ -23,6 +24,9 @@ public sealed class DeliveryWorker : BackgroundService
     private readonly ILogger<DeliveryWorker> _logger;
     private readonly SemaphoreSlim _slots;
 
+    // Most parked notifications made due in one transaction.
+    private const int UnparkBatch = 5_000;
+
     // Cancels attempts still running when the shutdown grace is over.
     private readonly CancellationTokenSource _abort = new();
 
@@ -33,13 +37,15 @@ public sealed class DeliveryWorker : BackgroundService
     private readonly EndpointGate _gate;
     private readonly StoreWriter _writer;
     private readonly OperatorEvents _operatorEvents;
+    private readonly DeliveryHandOff _handOff;
 
     // Endpoints this node knows to have no failure on record since their last success.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _healthy = new(StringComparer.Ordinal);
 
     public DeliveryWorker(IHeraldStore store, WebhookSender sender, DeliverySignal signal, TimeProvider time, IOptions<DeliveryOptions> options,
-        ILogger<DeliveryWorker> logger, DeliveryMetrics metrics, EndpointGate gate, OperatorEvents operatorEvents, StoreWriter writer)
+        ILogger<DeliveryWorker> logger, DeliveryMetrics metrics, EndpointGate gate, OperatorEvents operatorEvents, StoreWriter writer, DeliveryHandOff handOff)
     {
+        _handOff = handOff;
         _writer = writer;
         _metrics = metrics;
         _gate = gate;
@@ -62,8 +68,16 @@ public sealed class DeliveryWorker : BackgroundService
         }
         DeliveryLog.Started(_logger, _options.BatchSize, _options.MaxConcurrency);
         _signal.WorkersRunning = true;
+        // What is handed over waits here only briefly: a few batches' worth, far inside the lease.
+        _handOff.Open(4 * _options.MaxConcurrency, _options.Lease);
         var inFlight = new HashSet<Task>();
         var failureDelay = TimeSpan.FromSeconds(1);
+        // Claim on the first round, after a full claim (more may be due), when told of claimable
+        // work, and at least every poll interval (retries falling due), whatever is handed over.
+        var claimNext = true;
+        var lastClaim = DateTimeOffset.MinValue;
+        var lastUnpark = DateTimeOffset.MinValue;
+        List<LeasedNotification> handed = [];
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -72,10 +86,48 @@ public sealed class DeliveryWorker : BackgroundService
                 await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
                 var free = Math.Min(_slots.CurrentCount + 1, _options.BatchSize);
                 _slots.Release();
-                var claimed = await _store.ClaimDueAsync(_time.GetUtcNow(), _options.Lease, free, stoppingToken).ConfigureAwait(false);
+                var now = _time.GetUtcNow();
+                handed = _handOff.Take(free);
+                var work = new List<ClaimedNotification>(free);
+                if (handed.Count > 0)
+                {
+                    var loaded = await _store.LoadLeasedAsync(handed, now, stoppingToken).ConfigureAwait(false);
+                    work.AddRange(loaded);
+                    if (loaded.Count < handed.Count)
+                    {
+                        // Their endpoint was disabled or deleted since: back to the queue, to wait as its others do.
+                        var kept = loaded.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+                        await _store.ReleaseAsync(handed.Where(n => !kept.Contains(n.Id)).Select(n => (n.Id, n.LeaseToken)).ToList(), now, stoppingToken).ConfigureAwait(false);
+                    }
+                    handed = [];
+                }
+                if (now - lastUnpark >= _options.PollInterval)
+                {
+                    // Endpoints enabled again: their parked notifications fall due, a batch at a time.
+                    lastUnpark = now;
+                    var unparked = await _store.UnparkAsync(now, UnparkBatch, stoppingToken).ConfigureAwait(false);
+                    if (unparked > 0)
+                    {
+                        claimNext = true;
+                        if (unparked == UnparkBatch)
+                        {
+                            lastUnpark = DateTimeOffset.MinValue;
+                        }
+                    }
+                }
+                var room = free - work.Count;
+                var fullClaim = false;
+                if (room > 0 && (claimNext | _signal.TakeClaimable() || now - lastClaim >= _options.PollInterval))
+                {
+                    lastClaim = now;
+                    var claimed = await _store.ClaimDueAsync(now, _options.Lease, room, stoppingToken).ConfigureAwait(false);
+                    work.AddRange(claimed);
+                    fullClaim = claimed.Count == room;
+                }
+                claimNext = fullClaim;
                 List<(string Id, string LeaseToken)>? heldBack = null;
                 var holdFor = TimeSpan.Zero;
-                foreach (var notification in claimed)
+                foreach (var notification in work)
                 {
                     if (!_gate.TryEnter(notification, out var wait))
                     {
@@ -103,9 +155,12 @@ public sealed class DeliveryWorker : BackgroundService
                     await _store.ReleaseAsync(heldBack, _time.GetUtcNow() + holdFor, stoppingToken).ConfigureAwait(false);
                 }
                 failureDelay = TimeSpan.FromSeconds(1);
-                if (claimed.Count < free)
+                if (work.Count < free && !fullClaim)
                 {
-                    await _signal.WaitAsync(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false);
+                    if (!await _signal.WaitAsync(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false))
+                    {
+                        claimNext = true;
+                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -115,7 +170,9 @@ public sealed class DeliveryWorker : BackgroundService
             catch (Exception e)
             {
                 // The database may be away; back off and try again rather than stopping the node.
+                // What was handed over and not sent is left to its lease.
                 DeliveryLog.LoopFailed(_logger, e, failureDelay);
+                claimNext = true;
                 try
                 {
                     await Task.Delay(failureDelay, stoppingToken).ConfigureAwait(false);
@@ -128,6 +185,11 @@ public sealed class DeliveryWorker : BackgroundService
             }
         }
         _signal.WorkersRunning = false;
+        // Handed over and not yet taken (or taken by the round shutdown cut short): released with the claims in flight.
+        foreach (var n in handed.Concat(_handOff.Close()))
+        {
+            _held[n.Id] = n.LeaseToken;
+        }
         await DrainAsync(inFlight).ConfigureAwait(false);
     }
 

@@ -6,14 +6,30 @@ namespace Herald.Delivery.Workers;
 /// <summary>
 /// Group commit for what the hot path writes: each caller waits until its change (entity, event,
 /// notifications) or its attempt's outcome is durable, and whatever arrives while one transaction
-/// commits shares the next one, changes and outcomes alike (on SQLite, one flush for both).
+/// commits shares the next one, changes and outcomes alike (on SQLite, one flush for both). Once a
+/// batch has committed, its new notifications are handed to this node's workers when they have
+/// room (written already leased to them), and the workers are woken for the rest.
 /// </summary>
-public sealed class StoreWriter(IHeraldStore store) : IAsyncDisposable
+public sealed class StoreWriter : IAsyncDisposable
 {
     /// <summary>Most changes and outcomes written in one transaction.</summary>
     public const int MaxBatch = 256;
 
-    private readonly GroupCommit<Item, Result> _commit = new(batch => WriteAsync(store, batch), MaxBatch, store.WriteConcurrency);
+    private readonly IHeraldStore _store;
+    private readonly DeliveryHandOff? _handOff;
+    private readonly DeliverySignal? _signal;
+    private readonly TimeProvider _time;
+    private readonly GroupCommit<Item, Result> _commit;
+
+    public StoreWriter(IHeraldStore store, DeliveryHandOff? handOff = null, DeliverySignal? signal = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
+        _handOff = handOff;
+        _signal = signal;
+        _time = time ?? TimeProvider.System;
+        _commit = new GroupCommit<Item, Result>(WriteAsync, MaxBatch, store.WriteConcurrency);
+    }
 
     /// <summary>Commits a recorded change; anything but <see cref="CommitResult.Committed"/> wrote nothing.</summary>
     public async Task<CommitResult> CommitAsync(EntityChange change) => (await _commit.WriteAsync(new Item(change, null)).ConfigureAwait(false)).Change;
@@ -21,7 +37,7 @@ public sealed class StoreWriter(IHeraldStore store) : IAsyncDisposable
     /// <summary>Records a scheduled attempt; false when its lease was lost (nothing written).</summary>
     public async Task<bool> RecordAsync(AttemptOutcome outcome) => (await _commit.WriteAsync(new Item(null, outcome)).ConfigureAwait(false)).Recorded;
 
-    private static async Task<IReadOnlyList<Result>> WriteAsync(IHeraldStore store, IReadOnlyList<Item> batch)
+    private async Task<IReadOnlyList<Result>> WriteAsync(IReadOnlyList<Item> batch)
     {
         var changes = new List<EntityChange>();
         var outcomes = new List<AttemptOutcome>();
@@ -36,7 +52,14 @@ public sealed class StoreWriter(IHeraldStore store) : IAsyncDisposable
                 outcomes.Add(item.Outcome!);
             }
         }
-        var (changed, recorded) = await store.WriteBatchAsync(changes, outcomes, CancellationToken.None).ConfigureAwait(false);
+        var lease = changes.Count > 0 && _handOff is { Accepting: true } handOff
+            ? new NotificationLease(Guid.NewGuid().ToString("N"), _time.GetUtcNow() + handOff.Lease)
+            : null;
+        var (changed, recorded) = await _store.WriteBatchAsync(changes, outcomes, lease, CancellationToken.None).ConfigureAwait(false);
+        if (changes.Count > 0)
+        {
+            Dispatch(changes, changed, lease);
+        }
         var results = new Result[batch.Count];
         int c = 0, o = 0;
         for (var i = 0; i < batch.Count; i++)
@@ -44,6 +67,41 @@ public sealed class StoreWriter(IHeraldStore store) : IAsyncDisposable
             results[i] = batch[i].Change is not null ? new Result(changed[c++], false) : new Result(default, recorded[o++]);
         }
         return results;
+    }
+
+    /// <summary>Hands the committed notifications written under the lease to the workers, and wakes them for any others.</summary>
+    private void Dispatch(List<EntityChange> changes, IReadOnlyList<CommitResult> changed, NotificationLease? lease)
+    {
+        List<LeasedNotification>? handed = null;
+        var claimable = false;
+        for (var i = 0; i < changes.Count; i++)
+        {
+            if (changed[i] != CommitResult.Committed)
+            {
+                continue;
+            }
+            var change = changes[i];
+            foreach (var n in change.Notifications)
+            {
+                if (lease is not null && n.Immediate)
+                {
+                    (handed ??= []).Add(new LeasedNotification(n.Id, change.Event.MerchantId, change.Event.Id, n.EndpointId, n.Payload,
+                        change.Event.OccurredAt, change.TraceParent, lease.Token));
+                }
+                else
+                {
+                    claimable = true;
+                }
+            }
+        }
+        if (handed is not null)
+        {
+            _handOff!.Add(handed);
+        }
+        if (claimable)
+        {
+            _signal?.Notify();
+        }
     }
 
     public ValueTask DisposeAsync() => _commit.DisposeAsync();

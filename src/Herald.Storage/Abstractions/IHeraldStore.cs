@@ -96,10 +96,20 @@ public interface IHeraldStore
     /// <summary>
     /// Group commit of everything delivery's hot path writes: several changes (as
     /// <see cref="CommitChangesAsync"/>) and several scheduled attempts (as
-    /// <see cref="RecordScheduledAttemptsAsync"/>) in one transaction.
+    /// <see cref="RecordScheduledAttemptsAsync"/>) in one transaction. With a <paramref name="lease"/>,
+    /// the new notifications marked <see cref="NewNotification.Immediate"/> are written already leased
+    /// under it, for the writing node to send at once without claiming them; should it never record
+    /// their attempts, they fall due when the lease ends.
     /// </summary>
     Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchAsync(
-        IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, CancellationToken cancellationToken = default);
+        IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, NotificationLease? lease = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes notifications written under a lease (see <see cref="WriteBatchAsync"/>) ready to send: their
+    /// endpoints joined in, with the secrets signing at <paramref name="now"/>. Those whose endpoint is
+    /// no longer enabled are left out, their lease still held.
+    /// </summary>
+    Task<IReadOnlyList<ClaimedNotification>> LoadLeasedAsync(IReadOnlyList<LeasedNotification> leased, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>The event an idempotency key already produced, with the hash of the request that made it.</summary>
     Task<(string EventId, string RequestHash)?> FindIdempotencyKeyAsync(string merchantId, string key, CancellationToken cancellationToken = default);
@@ -128,9 +138,16 @@ public interface IHeraldStore
     Task<IReadOnlyList<Attempt>> ListAttemptsAsync(string notificationId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Takes up to <paramref name="limit"/> due pending notifications of enabled endpoints, moving each
-    /// one's next attempt <paramref name="lease"/> ahead in the same statement: if this worker dies the
-    /// notification falls due again when the lease ends.
+    /// Makes up to <paramref name="limit"/> parked notifications (pending, with no time to be tried,
+    /// written or left so while their endpoint was disabled) of now enabled endpoints due at
+    /// <paramref name="now"/>; answers how many. A lost write only delays them to the next call.
+    /// </summary>
+    Task<int> UnparkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes up to <paramref name="limit"/> due pending notifications of enabled endpoints, leasing
+    /// each for <paramref name="lease"/> in the same statement: if this worker dies the notification
+    /// falls due again when the lease ends.
     /// </summary>
     Task<IReadOnlyList<ClaimedNotification>> ClaimDueAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default);
 

@@ -53,3 +53,19 @@ public sealed record AttemptOutcome(
     DateTimeOffset? NextAttemptAt,
     bool CountsAsFailure,
     string? LeaseToken);
+
+/// <summary>A lease under which new notifications are written, for the writing node to send them at once.</summary>
+/// <param name="Token">The claim's token, as a claim would set it.</param>
+/// <param name="Until">When the lease ends and the notifications fall due for anyone.</param>
+public sealed record NotificationLease(string Token, DateTimeOffset Until);
+
+/// <summary>A notification just written under a <see cref="NotificationLease"/>, as the writer knows it.</summary>
+public sealed record LeasedNotification(
+    string Id,
+    string MerchantId,
+    string EventId,
+    string EndpointId,
+    string Payload,
+    DateTimeOffset CreatedAt,
+    string? TraceParent,
+    string LeaseToken);

@@ -41,7 +41,18 @@ public sealed record Notification
 }
 
 /// <summary>A notification to write with the change that caused it.</summary>
-public sealed record NewNotification(string Id, string EndpointId, string Payload);
+/// <param name="Id">Its id.</param>
+/// <param name="EndpointId">Where it goes.</param>
+/// <param name="Payload">The exact body.</param>
+/// <param name="Immediate">
+/// Its endpoint is enabled and takes notifications in any order, so the node that writes it may
+/// lease it in the same transaction and send it at once.
+/// </param>
+/// <param name="Parked">
+/// Its endpoint is disabled: it is written pending with no time to be tried (out of the claims'
+/// way), and falls due when the endpoint is enabled again.
+/// </param>
+public sealed record NewNotification(string Id, string EndpointId, string Payload, bool Immediate = false, bool Parked = false);
 
 /// <summary>One HTTP try of a notification.</summary>
 public sealed record Attempt(

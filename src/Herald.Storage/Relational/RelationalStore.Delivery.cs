@@ -29,7 +29,12 @@ public abstract partial class RelationalStore
         return result;
     }
 
-    private async Task<IReadOnlyList<ClaimedNotification>> LoadClaimsAsync(WriteScope? scope, List<ClaimRow> claimed, DateTimeOffset now, CancellationToken cancellationToken, System.Data.Common.DbConnection? connection = null)
+    /// <summary>
+    /// Joins the endpoints (and the secrets signing at <paramref name="now"/>) into claimed rows. With
+    /// <paramref name="enabledOnly"/>, rows whose endpoint is disabled or deleted are left out.
+    /// </summary>
+    private async Task<IReadOnlyList<ClaimedNotification>> LoadClaimsAsync(WriteScope? scope, List<ClaimRow> claimed, DateTimeOffset now, CancellationToken cancellationToken,
+        System.Data.Common.DbConnection? connection = null, bool enabledOnly = false)
     {
         if (claimed.Count == 0)
         {
@@ -38,18 +43,24 @@ public abstract partial class RelationalStore
         var db = scope?.Connection ?? connection!;
         var endpointIds = claimed.Select(c => c.endpoint_id).Distinct(StringComparer.Ordinal).ToArray();
         var endpoints = new Dictionary<string, EndpointRow>(StringComparer.Ordinal);
+        var sql = "SELECT id, url, format, success_rule, retry_policy, timeout_seconds, max_concurrency, rate_limit FROM endpoints WHERE id = @id"
+            + (enabledOnly ? " AND enabled = TRUE AND deleted_at IS NULL" : "");
         foreach (var id in endpointIds)
         {
-            var row = await db.QuerySingleAsync<EndpointRow>(new CommandDefinition(
-                "SELECT id, url, format, success_rule, retry_policy, timeout_seconds, max_concurrency, rate_limit FROM endpoints WHERE id = @id",
-                new { id }, scope?.Transaction, cancellationToken: cancellationToken));
-            endpoints[id] = row;
+            var row = await db.QuerySingleOrDefaultAsync<EndpointRow>(new CommandDefinition(sql, new { id }, scope?.Transaction, cancellationToken: cancellationToken));
+            if (row is not null)
+            {
+                endpoints[id] = row;
+            }
         }
         var secrets = await LoadSecretsAsync(db, scope?.Transaction, endpointIds, now, cancellationToken);
         var result = new List<ClaimedNotification>(claimed.Count);
         foreach (var c in claimed)
         {
-            var e = endpoints[c.endpoint_id];
+            if (!endpoints.TryGetValue(c.endpoint_id, out var e))
+            {
+                continue;
+            }
             c.url = e.url;
             c.format = e.format;
             c.success_rule = e.success_rule;
@@ -60,6 +71,29 @@ public abstract partial class RelationalStore
             result.Add(c.ToModel(secrets.TryGetValue(c.endpoint_id, out var s) ? s : []));
         }
         return result;
+    }
+
+    public async Task<IReadOnlyList<ClaimedNotification>> LoadLeasedAsync(IReadOnlyList<LeasedNotification> leased, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(leased);
+        if (leased.Count == 0)
+        {
+            return [];
+        }
+        var rows = leased.Select(n => new ClaimRow
+        {
+            id = n.Id,
+            merchant_id = n.MerchantId,
+            event_id = n.EventId,
+            endpoint_id = n.EndpointId,
+            payload = n.Payload,
+            status = NotificationStatuses.Pending,
+            created_at = Time.Ms(n.CreatedAt),
+            trace_parent = n.TraceParent,
+            lease_token = n.LeaseToken,
+        }).ToList();
+        await using var connection = await OpenAsync(cancellationToken);
+        return await LoadClaimsAsync(null, rows, now, cancellationToken, connection, enabledOnly: true);
     }
 
     public async Task<ClaimedNotification?> LoadForResendAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -80,7 +114,7 @@ public abstract partial class RelationalStore
         (await RecordScheduledAttemptsAsync([outcome], cancellationToken))[0];
 
     public async Task<IReadOnlyList<bool>> RecordScheduledAttemptsAsync(IReadOnlyList<AttemptOutcome> outcomes, CancellationToken cancellationToken = default) =>
-        (await WriteBatchAsync([], outcomes, cancellationToken)).Attempts;
+        (await WriteBatchAsync([], outcomes, null, cancellationToken)).Attempts;
 
     /// <summary>
     /// A batch of attempt outcomes, its rows made before the write begins; an attempt whose lease

@@ -142,9 +142,40 @@ public abstract partial class RelationalStore
             WHERE id = @id AND merchant_id = @merchant_id AND deleted_at IS NULL
             """,
             EndpointRow.Parameters(endpoint), cancellationToken));
+        if (changed == 1 && !endpoint.Enabled)
+        {
+            await ParkAsync(scope, endpoint.Id, cancellationToken);
+        }
         await scope.CommitAsync(cancellationToken);
         EndpointsChanged();
         return changed == 1;
+    }
+
+    /// <summary>
+    /// A disabled endpoint's pending notifications leave the due index (no time to be tried) until
+    /// it is enabled again, so that claims need not step over them; <see cref="UnparkAsync"/> brings them back.
+    /// </summary>
+    private static Task ParkAsync(WriteScope scope, string endpointId, CancellationToken cancellationToken) =>
+        scope.Connection.ExecuteAsync(scope.Command(
+            "UPDATE notifications SET next_attempt_at = NULL WHERE endpoint_id = @endpointId AND status = 'pending' AND next_attempt_at IS NOT NULL",
+            new { endpointId }, cancellationToken));
+
+    public async Task<int> UnparkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginLeaseWriteAsync(cancellationToken);
+        // Driven from the enabled endpoints into the index of parked notifications: a disabled
+        // endpoint's backlog, however long, is never read here.
+        var unparked = await scope.Connection.ExecuteAsync(scope.Command(
+            """
+            UPDATE notifications SET next_attempt_at = @now
+            WHERE id IN (
+              SELECT id FROM notifications
+              WHERE endpoint_id IN (SELECT id FROM endpoints WHERE enabled = TRUE AND deleted_at IS NULL)
+                AND status = 'pending' AND next_attempt_at IS NULL
+              LIMIT @limit)
+            """, new { now = Time.Ms(now), limit }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+        return unparked;
     }
 
     public async Task<bool> DisableEndpointAsync(string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -153,6 +184,10 @@ public abstract partial class RelationalStore
         var changed = await scope.Connection.ExecuteAsync(scope.Command(
             "UPDATE endpoints SET enabled = @enabled, disabled_reason = @reason, disabled_at = @now, updated_at = @now WHERE id = @endpointId AND enabled = @wasEnabled",
             new { endpointId, reason, now = Time.Ms(now), enabled = false, wasEnabled = true }, cancellationToken));
+        if (changed == 1)
+        {
+            await ParkAsync(scope, endpointId, cancellationToken);
+        }
         await scope.CommitAsync(cancellationToken);
         EndpointsChanged();
         return changed == 1;

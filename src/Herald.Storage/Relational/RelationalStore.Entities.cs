@@ -24,16 +24,16 @@ public abstract partial class RelationalStore
         (await CommitChangesAsync([change], cancellationToken))[0];
 
     public async Task<IReadOnlyList<CommitResult>> CommitChangesAsync(IReadOnlyList<EntityChange> changes, CancellationToken cancellationToken = default) =>
-        (await WriteBatchAsync(changes, [], cancellationToken)).Changes;
+        (await WriteBatchAsync(changes, [], null, cancellationToken)).Changes;
 
     public async Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchAsync(
-        IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, CancellationToken cancellationToken = default)
+        IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, NotificationLease? lease = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(changes);
         ArgumentNullException.ThrowIfNull(outcomes);
         // What does not depend on the database is made before the write begins: on SQLite a write
         // holds the one writer's turn.
-        var changeWrite = changes.Count == 0 ? null : new ChangeWrite(changes);
+        var changeWrite = changes.Count == 0 ? null : new ChangeWrite(changes, lease);
         var attemptWrite = outcomes.Count == 0 ? null : new AttemptWrite(outcomes);
         await using var scope = await BeginWriteAsync(cancellationToken);
         var changed = changeWrite is null ? [] : await changeWrite.WriteAsync(this, scope, cancellationToken);
@@ -60,7 +60,7 @@ public abstract partial class RelationalStore
         private readonly RowSet _notifications = NewNotificationRows();
         private readonly List<int> _notifiedBy = [];
 
-        public ChangeWrite(IReadOnlyList<EntityChange> changes)
+        public ChangeWrite(IReadOnlyList<EntityChange> changes, NotificationLease? lease)
         {
             _changes = changes;
             _documents = new string[changes.Count];
@@ -80,7 +80,7 @@ public abstract partial class RelationalStore
                 var evt = change.Event;
                 AddEvent(_events, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.FromState, evt.ToState, evt.Version, evt.OccurredAt, snapshot);
                 var before = _notifications.Count;
-                AddNotifications(_notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, change.TraceParent, change.Notifications);
+                AddNotifications(_notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, change.TraceParent, change.Notifications, lease);
                 _notifiedBy.AddRange(Enumerable.Repeat(i, _notifications.Count - before));
             }
         }
@@ -211,16 +211,24 @@ public abstract partial class RelationalStore
         ("id", DbType.String), ("merchant_id", DbType.String), ("event_id", DbType.String), ("endpoint_id", DbType.String),
         ("entity_kind", DbType.String), ("entity_id", DbType.String), ("event_type", DbType.String), ("status", DbType.String),
         ("payload", DbType.String), ("next_attempt_at", DbType.Int64), ("created_at", DbType.Int64), ("entity_version", DbType.Int64),
-        ("trace_parent", DbType.String));
+        ("trace_parent", DbType.String), ("leased_until", DbType.Int64), ("lease_token", DbType.String));
 
-    /// <summary>Adds an event's new notifications, pending and due at once.</summary>
+    /// <summary>Where <see cref="NewNotificationRows"/> has the lease token.</summary>
+    private const int NotificationLeaseTokenColumn = 14;
+
+    /// <summary>
+    /// Adds an event's new notifications, pending and due at once (parked ones with no time to be
+    /// tried until their endpoint is enabled); with a lease, those marked immediate are written held under it.
+    /// </summary>
     private static void AddNotifications(RowSet rows, string eventId, string merchantId, string entityKind, string entityId, string eventType,
-        long version, DateTimeOffset occurredAt, string? traceParent, IEnumerable<NewNotification> notifications)
+        long version, DateTimeOffset occurredAt, string? traceParent, IEnumerable<NewNotification> notifications, NotificationLease? lease)
     {
         var at = Time.Ms(occurredAt);
         foreach (var n in notifications)
         {
-            rows.Add(n.Id, merchantId, eventId, n.EndpointId, entityKind, entityId, eventType, "pending", n.Payload, at, at, version, traceParent);
+            var held = n.Immediate ? lease : null;
+            rows.Add(n.Id, merchantId, eventId, n.EndpointId, entityKind, entityId, eventType, "pending", n.Payload, n.Parked ? null : at, at, version, traceParent,
+                Time.Ms(held?.Until), held?.Token);
         }
     }
 
@@ -232,7 +240,11 @@ public abstract partial class RelationalStore
             return;
         }
         await InsertRowsAsync(scope, "notifications", rows, cancellationToken);
-        await OnWorkRecordedAsync(scope, cancellationToken);
+        // Notifications written under a lease are their writer's to send: no one else needs waking for them.
+        if (rows.Rows.Any(r => r[NotificationLeaseTokenColumn] is null))
+        {
+            await OnWorkRecordedAsync(scope, cancellationToken);
+        }
     }
 
     public async Task<(string EventId, string RequestHash)?> FindIdempotencyKeyAsync(string merchantId, string key, CancellationToken cancellationToken = default)
@@ -263,3 +275,4 @@ public abstract partial class RelationalStore
         return new Page<EntityEvent>(rows.Take(limit).Select(r => r.ToModel()).ToList(), rows.Count > limit);
     }
 }
+

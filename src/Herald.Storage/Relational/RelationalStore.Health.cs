@@ -37,7 +37,7 @@ public abstract partial class RelationalStore
         AddEvent(events, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, null, evt.Type, 1, evt.OccurredAt, evt.Data.ToJsonString());
         await InsertRowsAsync(scope, "events", events, cancellationToken);
         var rows = NewNotificationRows();
-        AddNotifications(rows, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, 1, evt.OccurredAt, null, notifications);
+        AddNotifications(rows, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, 1, evt.OccurredAt, null, notifications, null);
         await InsertNotificationsAsync(scope, rows, cancellationToken);
         await scope.CommitAsync(cancellationToken);
     }

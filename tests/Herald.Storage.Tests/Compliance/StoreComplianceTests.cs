@@ -195,6 +195,85 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DisabledEndpoint_ParksItsPendingWork_AndUnparkingAfterEnableMakesItDue()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "a", 1, "OPENED", ep.Id, T0));
+        Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = false }));
+        // Recorded while the endpoint is off: written parked.
+        var later = Change(m, "b", 1, "OPENED", null, T0) with
+        {
+            Notifications = [new NewNotification(HeraldId.New(HeraldId.Notification, Time), ep.Id, "{}", Parked: true)],
+        };
+        Assert.Equal(CommitResult.Committed, await Store.CommitChangeAsync(later));
+
+        var pending = await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Pending });
+        Assert.Equal(2, pending.Data.Count);
+        Assert.All(pending.Data, n => Assert.Null(n.NextAttemptAt));
+        // Nothing to unpark while the endpoint stays off, and nothing to claim.
+        Assert.Equal(0, await Store.UnparkAsync(T0, 10));
+        Assert.Empty(await Store.ClaimDueAsync(T0 + TimeSpan.FromHours(1), Lease, 10));
+
+        Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = true }));
+        var resumed = T0 + TimeSpan.FromMinutes(5);
+        Assert.Equal(1, await Store.UnparkAsync(resumed, 1));
+        Assert.Equal(1, await Store.UnparkAsync(resumed, 10));
+        Assert.Equal(0, await Store.UnparkAsync(resumed, 10));
+        pending = await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Pending });
+        Assert.All(pending.Data, n => Assert.Equal(resumed, n.NextAttemptAt));
+        Assert.Equal(2, (await Store.ClaimDueAsync(resumed, Lease, 10)).Count);
+    }
+
+    [Fact]
+    public async Task AutoDisable_ParksPendingWork_TooAndItStaysOutOfClaims()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "a", 1, "OPENED", ep.Id, T0));
+        Assert.True(await Store.DisableEndpointAsync(ep.Id, "answered 410 Gone", T0));
+
+        var parked = Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery())).Data);
+        Assert.Null(parked.NextAttemptAt);
+        Assert.Equal(NotificationStatuses.Pending, parked.Status);
+        Assert.Equal(0, await Store.UnparkAsync(T0, 10));
+    }
+
+    [Fact]
+    public async Task WrittenUnderALease_ImmediateNotificationsAreHeld_AndLoadReadyToSend_UntilTheEndpointIsDisabled()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var queued = await EndpointAsync(m);
+        var change = Change(m, "a", 1, "OPENED", null, T0);
+        var handed = new NewNotification(HeraldId.New(HeraldId.Notification, Time), ep.Id, "{\"hi\":1}", Immediate: true);
+        var plain = new NewNotification(HeraldId.New(HeraldId.Notification, Time), queued.Id, "{}");
+        change = change with { Notifications = [handed, plain] };
+        var lease = new NotificationLease("token-1", T0 + Lease);
+
+        var (changes, _) = await Store.WriteBatchAsync([change], [], lease);
+        Assert.Equal([CommitResult.Committed], changes);
+
+        // Only the one written without the lease is left for a claim, until the lease ends.
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        Assert.Equal(plain.Id, claimed.Id);
+        var leased = new LeasedNotification(handed.Id, m, change.Event.Id, ep.Id, handed.Payload, T0, null, lease.Token);
+        var ready = Assert.Single(await Store.LoadLeasedAsync([leased], T0));
+        Assert.Equal(ep.Url, ready.Url);
+        Assert.Equal(ep.Secrets, ready.Secrets);
+        Assert.Equal("token-1", ready.LeaseToken);
+        Assert.Equal(0, ready.AttemptCount);
+
+        // Its outcome is recorded under the lease it was written with.
+        var attempt = new Attempt(HeraldId.New(HeraldId.Attempt, Time), handed.Id, 1, AttemptTriggers.Schedule, T0, 5, 200, true, null, null);
+        Assert.True(await Store.RecordScheduledAttemptAsync(new AttemptOutcome(attempt, NotificationStatuses.Succeeded, null, false, lease.Token)));
+        Assert.Equal(NotificationStatuses.Succeeded, (await Store.GetNotificationAsync(m, handed.Id))!.Status);
+
+        Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = false }));
+        Assert.Empty(await Store.LoadLeasedAsync([leased], T0));
+    }
+
+    [Fact]
     public async Task ScheduledAttempt_MovesTheNotificationOn_OnlyWhileTheLeaseIsHeld()
     {
         var m = await MerchantAsync();
