@@ -46,6 +46,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromMilliseconds(250);
 
     private readonly string _connectionString;
+    private readonly string _writerConnectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
     // The writer's connection and its prepared statements, used only by whoever holds the write gate.
@@ -68,6 +69,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        _writerConnectionString = new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString();
     }
 
     protected override string ClaimSql => Claim;
@@ -132,11 +134,11 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         return resourceName.StartsWith(prefix, StringComparison.Ordinal) ? resourceName[prefix.Length..] : resourceName;
     }
 
-    protected override ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(durable: true, cancellationToken);
+    protected override ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(_connectionString, durable: true, cancellationToken);
 
-    private async ValueTask<DbConnection> OpenAsync(bool durable, CancellationToken cancellationToken)
+    private static async ValueTask<DbConnection> OpenAsync(string connectionString, bool durable, CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
+        var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         using var pragmas = connection.CreateCommand();
         // synchronous=FULL: a committed change survives a power cut, not just a process crash.
@@ -157,7 +159,8 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         {
             if (_writer is null)
             {
-                _writer = (SqliteConnection)await OpenAsync(durable, cancellationToken);
+                // Outside the pool: its cache and settings are the writer's, never a reader's.
+                _writer = (SqliteConnection)await OpenAsync(_writerConnectionString, durable, cancellationToken);
                 _writerDurable = durable;
                 // The writer touches the tails of every table and index and, for ids that are not
                 // time-ordered, pages all over them: it keeps up to 64 MB of them rather than 2.
@@ -171,18 +174,30 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             var transaction = _writer.BeginTransaction();
             return new WriteScope(_writer, transaction, clean =>
             {
-                if (!clean)
+                try
                 {
-                    // Whatever went wrong may have left the connection unusable: the next write opens a new one.
-                    CloseWriter();
+                    if (!clean)
+                    {
+                        // Whatever went wrong may have left the connection unusable: the next write opens a new one.
+                        CloseWriter();
+                    }
                 }
-                _writeGate.Release();
+                finally
+                {
+                    _writeGate.Release();
+                }
             }, ownsConnection: false);
         }
         catch
         {
-            CloseWriter();
-            _writeGate.Release();
+            try
+            {
+                CloseWriter();
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
             throw;
         }
     }

@@ -53,7 +53,7 @@ public sealed class OperatorEvents(IHeraldStore store, DeliverySignal signal, Ti
             ["data"] = data.DeepClone(),
         }.ToJsonString();
         var endpoints = await store.ListEndpointsAsync(OperatorEventTypes.OperatorMerchantId, cancellationToken).ConfigureAwait(false);
-        var notifications = endpoints.Select(e => new NewNotification(HeraldId.New(HeraldId.Notification, time), e.Id, payload)).ToList();
+        var notifications = endpoints.Select(e => new NewNotification(HeraldId.New(HeraldId.Notification, time), e.Id, payload, Parked: !e.Enabled)).ToList();
         await store.RecordOperatorEventAsync(evt, notifications, cancellationToken).ConfigureAwait(false);
         if (notifications.Count > 0)
         {

@@ -27,6 +27,9 @@ public sealed class DeliveryWorker : BackgroundService
     // Most parked notifications made due in one transaction.
     private const int UnparkBatch = 5_000;
 
+    // What a handed-over notification's lease must outlast beyond its endpoint's timeout to be sent under it.
+    private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(5);
+
     // Cancels attempts still running when the shutdown grace is over.
     private readonly CancellationTokenSource _abort = new();
 
@@ -73,11 +76,12 @@ public sealed class DeliveryWorker : BackgroundService
         var inFlight = new HashSet<Task>();
         var failureDelay = TimeSpan.FromSeconds(1);
         // Claim on the first round, after a full claim (more may be due), when told of claimable
-        // work, and at least every poll interval (retries falling due), whatever is handed over.
+        // work or of unparked work, and at least every poll interval (retries falling due).
         var claimNext = true;
         var lastClaim = DateTimeOffset.MinValue;
         var lastUnpark = DateTimeOffset.MinValue;
-        List<LeasedNotification> handed = [];
+        // Taken (claimed, or handed over and loaded) and not yet sent or handed back.
+        var inHand = new Dictionary<string, string>(StringComparer.Ordinal);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -87,20 +91,6 @@ public sealed class DeliveryWorker : BackgroundService
                 var free = Math.Min(_slots.CurrentCount + 1, _options.BatchSize);
                 _slots.Release();
                 var now = _time.GetUtcNow();
-                handed = _handOff.Take(free);
-                var work = new List<ClaimedNotification>(free);
-                if (handed.Count > 0)
-                {
-                    var loaded = await _store.LoadLeasedAsync(handed, now, stoppingToken).ConfigureAwait(false);
-                    work.AddRange(loaded);
-                    if (loaded.Count < handed.Count)
-                    {
-                        // Their endpoint was disabled or deleted since: back to the queue, to wait as its others do.
-                        var kept = loaded.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
-                        await _store.ReleaseAsync(handed.Where(n => !kept.Contains(n.Id)).Select(n => (n.Id, n.LeaseToken)).ToList(), now, stoppingToken).ConfigureAwait(false);
-                    }
-                    handed = [];
-                }
                 if (now - lastUnpark >= _options.PollInterval)
                 {
                     // Endpoints enabled again: their parked notifications fall due, a batch at a time.
@@ -115,16 +105,25 @@ public sealed class DeliveryWorker : BackgroundService
                         }
                     }
                 }
-                var room = free - work.Count;
+                var work = new List<ClaimedNotification>(free);
                 var fullClaim = false;
-                if (room > 0 && (claimNext | _signal.TakeClaimable() || now - lastClaim >= _options.PollInterval))
+                if (claimNext | _signal.TakeClaimable() || now - lastClaim >= _options.PollInterval)
                 {
+                    // However much is handed over, a claim gets at least half the free slots: retries,
+                    // ordered endpoints and the queue are never starved by this node's fresh work.
+                    var room = _handOff.Count == 0 ? free : Math.Max(1, free / 2);
                     lastClaim = now;
                     var claimed = await _store.ClaimDueAsync(now, _options.Lease, room, stoppingToken).ConfigureAwait(false);
+                    Hold(inHand, claimed);
                     work.AddRange(claimed);
                     fullClaim = claimed.Count == room;
+                    claimNext = fullClaim;
                 }
-                claimNext = fullClaim;
+                var handed = _handOff.Take(free - work.Count);
+                if (handed.Count > 0)
+                {
+                    work.AddRange(await LoadHandedAsync(handed, now, inHand, stoppingToken).ConfigureAwait(false));
+                }
                 List<(string Id, string LeaseToken)>? heldBack = null;
                 var holdFor = TimeSpan.Zero;
                 foreach (var notification in work)
@@ -137,6 +136,7 @@ public sealed class DeliveryWorker : BackgroundService
                         continue;
                     }
                     await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
+                    inHand.Remove(notification.Id);
                     var task = ProcessAsync(notification, _abort.Token);
                     lock (inFlight)
                     {
@@ -152,10 +152,10 @@ public sealed class DeliveryWorker : BackgroundService
                 }
                 if (heldBack is not null)
                 {
-                    await _store.ReleaseAsync(heldBack, _time.GetUtcNow() + holdFor, stoppingToken).ConfigureAwait(false);
+                    await ReleaseAsync(inHand, heldBack, _time.GetUtcNow() + holdFor, stoppingToken).ConfigureAwait(false);
                 }
                 failureDelay = TimeSpan.FromSeconds(1);
-                if (work.Count < free && !fullClaim)
+                if (work.Count < free && !fullClaim && _handOff.Count == 0)
                 {
                     if (!await _signal.WaitAsync(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false))
                     {
@@ -170,9 +170,24 @@ public sealed class DeliveryWorker : BackgroundService
             catch (Exception e)
             {
                 // The database may be away; back off and try again rather than stopping the node.
-                // What was handed over and not sent is left to its lease.
                 DeliveryLog.LoopFailed(_logger, e, failureDelay);
                 claimNext = true;
+                if (inHand.Count > 0)
+                {
+                    // What this round took and did not send goes back now if the database allows; else its lease runs out.
+                    try
+                    {
+                        await ReleaseAsync(inHand, inHand.Select(p => (p.Key, p.Value)).ToList(), _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (Exception)
+                    {
+                        foreach (var id in inHand.Keys)
+                        {
+                            _held.TryRemove(id, out _);
+                        }
+                        inHand.Clear();
+                    }
+                }
                 try
                 {
                     await Task.Delay(failureDelay, stoppingToken).ConfigureAwait(false);
@@ -185,12 +200,55 @@ public sealed class DeliveryWorker : BackgroundService
             }
         }
         _signal.WorkersRunning = false;
-        // Handed over and not yet taken (or taken by the round shutdown cut short): released with the claims in flight.
-        foreach (var n in handed.Concat(_handOff.Close()))
+        // Handed over and not yet taken: released with what is in hand or in flight.
+        foreach (var n in _handOff.Close())
         {
             _held[n.Id] = n.LeaseToken;
         }
         await DrainAsync(inFlight).ConfigureAwait(false);
+    }
+
+    /// <summary>Notes what was taken, so that shutdown hands it back should it not be sent by then.</summary>
+    private void Hold(Dictionary<string, string> inHand, IEnumerable<ClaimedNotification> taken)
+    {
+        foreach (var n in taken)
+        {
+            inHand[n.Id] = n.LeaseToken!;
+            _held[n.Id] = n.LeaseToken!;
+        }
+    }
+
+    private async Task ReleaseAsync(Dictionary<string, string> inHand, List<(string Id, string LeaseToken)> claims, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    {
+        await _store.ReleaseAsync(claims, dueAt, cancellationToken).ConfigureAwait(false);
+        foreach (var (id, _) in claims)
+        {
+            inHand.Remove(id);
+            _held.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>
+    /// Makes what was handed over ready to send. Back to the queue go those whose endpoint was
+    /// disabled or deleted since (to wait as its others do), and those whose lease could run out
+    /// before an attempt at the endpoint's timeout ends (a claim leases them afresh).
+    /// </summary>
+    private async Task<List<ClaimedNotification>> LoadHandedAsync(List<LeasedNotification> handed, DateTimeOffset now, Dictionary<string, string> inHand, CancellationToken cancellationToken)
+    {
+        foreach (var n in handed)
+        {
+            inHand[n.Id] = n.LeaseToken;
+            _held[n.Id] = n.LeaseToken;
+        }
+        var loaded = await _store.LoadLeasedAsync(handed, now, cancellationToken).ConfigureAwait(false);
+        var until = handed.ToDictionary(n => n.Id, n => n.LeasedUntil, StringComparer.Ordinal);
+        var ready = loaded.Where(n => until[n.Id] - now >= TimeSpan.FromSeconds(n.TimeoutSeconds) + LeaseMargin).ToList();
+        if (ready.Count < handed.Count)
+        {
+            var kept = ready.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+            await ReleaseAsync(inHand, handed.Where(n => !kept.Contains(n.Id)).Select(n => (n.Id, n.LeaseToken)).ToList(), now, cancellationToken).ConfigureAwait(false);
+        }
+        return ready;
     }
 
     /// <summary>

@@ -52,13 +52,14 @@ public sealed class StoreWriter : IAsyncDisposable
                 outcomes.Add(item.Outcome!);
             }
         }
-        var lease = changes.Count > 0 && _handOff is { Accepting: true } handOff
+        var immediate = changes.Sum(c => c.Notifications.Count(n => n.Immediate));
+        var lease = immediate > 0 && _handOff is { } handOff && handOff.HasRoomFor(immediate)
             ? new NotificationLease(Guid.NewGuid().ToString("N"), _time.GetUtcNow() + handOff.Lease)
             : null;
         var (changed, recorded) = await _store.WriteBatchAsync(changes, outcomes, lease, CancellationToken.None).ConfigureAwait(false);
         if (changes.Count > 0)
         {
-            Dispatch(changes, changed, lease);
+            await DispatchAsync(changes, changed, lease).ConfigureAwait(false);
         }
         var results = new Result[batch.Count];
         int c = 0, o = 0;
@@ -70,7 +71,7 @@ public sealed class StoreWriter : IAsyncDisposable
     }
 
     /// <summary>Hands the committed notifications written under the lease to the workers, and wakes them for any others.</summary>
-    private void Dispatch(List<EntityChange> changes, IReadOnlyList<CommitResult> changed, NotificationLease? lease)
+    private async Task DispatchAsync(List<EntityChange> changes, IReadOnlyList<CommitResult> changed, NotificationLease? lease)
     {
         List<LeasedNotification>? handed = null;
         var claimable = false;
@@ -86,7 +87,7 @@ public sealed class StoreWriter : IAsyncDisposable
                 if (lease is not null && n.Immediate)
                 {
                     (handed ??= []).Add(new LeasedNotification(n.Id, change.Event.MerchantId, change.Event.Id, n.EndpointId, n.Payload,
-                        change.Event.OccurredAt, change.TraceParent, lease.Token));
+                        change.Event.OccurredAt, change.TraceParent, lease.Token, lease.Until));
                 }
                 else
                 {
@@ -94,9 +95,17 @@ public sealed class StoreWriter : IAsyncDisposable
                 }
             }
         }
-        if (handed is not null)
+        if (handed is not null && !_handOff!.Add(handed))
         {
-            _handOff!.Add(handed);
+            // The workers stopped while the batch was written: the leases go back, and the work to the queue.
+            try
+            {
+                await _store.ReleaseAsync(handed.Select(n => (n.Id, n.LeaseToken)).ToList(), _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The change is committed all the same; its notifications fall due when the lease ends.
+            }
         }
         if (claimable)
         {

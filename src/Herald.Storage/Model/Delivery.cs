@@ -68,4 +68,5 @@ public sealed record LeasedNotification(
     string Payload,
     DateTimeOffset CreatedAt,
     string? TraceParent,
-    string LeaseToken);
+    string LeaseToken,
+    DateTimeOffset LeasedUntil);

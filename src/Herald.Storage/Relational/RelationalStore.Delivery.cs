@@ -31,7 +31,7 @@ public abstract partial class RelationalStore
 
     /// <summary>
     /// Joins the endpoints (and the secrets signing at <paramref name="now"/>) into claimed rows. With
-    /// <paramref name="enabledOnly"/>, rows whose endpoint is disabled or deleted are left out.
+    /// <paramref name="enabledOnly"/>, rows whose endpoint is disabled, deleted or (since) ordered are left out.
     /// </summary>
     private async Task<IReadOnlyList<ClaimedNotification>> LoadClaimsAsync(WriteScope? scope, List<ClaimRow> claimed, DateTimeOffset now, CancellationToken cancellationToken,
         System.Data.Common.DbConnection? connection = null, bool enabledOnly = false)
@@ -44,7 +44,7 @@ public abstract partial class RelationalStore
         var endpointIds = claimed.Select(c => c.endpoint_id).Distinct(StringComparer.Ordinal).ToArray();
         var endpoints = new Dictionary<string, EndpointRow>(StringComparer.Ordinal);
         var sql = "SELECT id, url, format, success_rule, retry_policy, timeout_seconds, max_concurrency, rate_limit FROM endpoints WHERE id = @id"
-            + (enabledOnly ? " AND enabled = TRUE AND deleted_at IS NULL" : "");
+            + (enabledOnly ? " AND enabled = TRUE AND ordered = FALSE AND deleted_at IS NULL" : "");
         foreach (var id in endpointIds)
         {
             var row = await db.QuerySingleOrDefaultAsync<EndpointRow>(new CommandDefinition(sql, new { id }, scope?.Transaction, cancellationToken: cancellationToken));
@@ -157,6 +157,9 @@ public abstract partial class RelationalStore
         ("id", DbType.String), ("token", DbType.String), ("status", DbType.String), ("next_attempt_at", DbType.Int64),
         ("failure", DbType.Int32), ("at", DbType.Int64), ("status_code", DbType.Int32), ("error", DbType.String));
 
+    /// <summary>Whether the notification's endpoint is disabled (in an <c>UPDATE notifications</c>): what is left pending for it is parked.</summary>
+    private const string EndpointDisabled = "NOT (SELECT e.enabled FROM endpoints e WHERE e.id = notifications.endpoint_id)";
+
     /// <summary>
     /// The assignments that move a notification on after an attempt, given how to name each column of
     /// <see cref="NewMoveRows"/> (numbered from 1, as a bare <c>VALUES</c> list names them).
@@ -165,7 +168,8 @@ public abstract partial class RelationalStore
     {
         ArgumentNullException.ThrowIfNull(column);
         return $"""
-            status = {column(3)}, next_attempt_at = {column(4)}, lease_token = NULL, leased_until = NULL,
+            status = {column(3)}, next_attempt_at = CASE WHEN {column(3)} = 'pending' AND {EndpointDisabled} THEN NULL ELSE {column(4)} END,
+            lease_token = NULL, leased_until = NULL,
             attempt_count = attempt_count + 1, failures = failures + {column(5)},
             last_attempt_at = {column(6)}, last_status_code = {column(7)}, last_error = {column(8)},
             succeeded_at = CASE WHEN {column(3)} = 'succeeded' THEN {column(6)} ELSE succeeded_at END
@@ -197,7 +201,7 @@ public abstract partial class RelationalStore
     {
         ArgumentNullException.ThrowIfNull(attempt);
         await using var scope = await BeginWriteAsync(cancellationToken);
-        await scope.Connection.ExecuteAsync(scope.Command(
+        var updated = await scope.Connection.ExecuteAsync(scope.Command(
             """
             UPDATE notifications SET
               attempt_count = attempt_count + 1,
@@ -217,6 +221,11 @@ public abstract partial class RelationalStore
                 status_code = attempt.StatusCode,
                 error = attempt.Error,
             }, cancellationToken));
+        if (updated == 0)
+        {
+            // The notification went (retention, erasure) while the attempt ran: nothing to attach it to.
+            return;
+        }
         await InsertAttemptAsync(scope, attempt, cancellationToken);
         await scope.CommitAsync(cancellationToken);
     }
@@ -245,7 +254,7 @@ public abstract partial class RelationalStore
         }
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         await scope.Connection.ExecuteAsync(scope.Command(
-            "UPDATE notifications SET next_attempt_at = @now, leased_until = NULL, lease_token = NULL WHERE id = @id AND lease_token = @token AND status = 'pending'",
+            $"UPDATE notifications SET next_attempt_at = CASE WHEN {EndpointDisabled} THEN NULL ELSE @now END, leased_until = NULL, lease_token = NULL WHERE id = @id AND lease_token = @token AND status = 'pending'",
             claims.Select(c => new { id = c.Id, token = c.LeaseToken, now = Time.Ms(now) }), cancellationToken));
         await scope.CommitAsync(cancellationToken);
     }

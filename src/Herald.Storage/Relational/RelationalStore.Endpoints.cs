@@ -160,20 +160,28 @@ public abstract partial class RelationalStore
             "UPDATE notifications SET next_attempt_at = NULL WHERE endpoint_id = @endpointId AND status = 'pending' AND next_attempt_at IS NOT NULL",
             new { endpointId }, cancellationToken));
 
+    // Parked notifications of enabled endpoints, driven from the enabled endpoints into the index of
+    // parked notifications: a disabled endpoint's backlog, however long, is never read here.
+    private const string UnparkableWhere = """
+        endpoint_id IN (SELECT id FROM endpoints WHERE enabled = TRUE AND deleted_at IS NULL)
+          AND status = 'pending' AND next_attempt_at IS NULL
+        """;
+
     public async Task<int> UnparkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
     {
+        // Nearly always there is nothing to do: a read says so without taking a write.
+        await using (var connection = await OpenAsync(cancellationToken))
+        {
+            var any = await connection.ExecuteScalarAsync<long?>(Read($"SELECT 1 FROM notifications WHERE {UnparkableWhere} LIMIT 1", null, cancellationToken));
+            if (any is null)
+            {
+                return 0;
+            }
+        }
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
-        // Driven from the enabled endpoints into the index of parked notifications: a disabled
-        // endpoint's backlog, however long, is never read here.
         var unparked = await scope.Connection.ExecuteAsync(scope.Command(
-            """
-            UPDATE notifications SET next_attempt_at = @now
-            WHERE id IN (
-              SELECT id FROM notifications
-              WHERE endpoint_id IN (SELECT id FROM endpoints WHERE enabled = TRUE AND deleted_at IS NULL)
-                AND status = 'pending' AND next_attempt_at IS NULL
-              LIMIT @limit)
-            """, new { now = Time.Ms(now), limit }, cancellationToken));
+            $"UPDATE notifications SET next_attempt_at = @now WHERE id IN (SELECT id FROM notifications WHERE {UnparkableWhere} LIMIT @limit)",
+            new { now = Time.Ms(now), limit }, cancellationToken));
         await scope.CommitAsync(cancellationToken);
         return unparked;
     }

@@ -226,6 +226,29 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WorkInHand_WhenItsEndpointIsDisabled_IsParkedOnRelease_AndOnARetryOutcome()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "a", 1, "OPENED", ep.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "b", 1, "OPENED", ep.Id, T0));
+        var claimed = await Store.ClaimDueAsync(T0, Lease, 10);
+        Assert.Equal(2, claimed.Count);
+        Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = false }));
+
+        // One handed back unsent, one failed and due for a retry: both wait parked, not due.
+        await Store.ReleaseAsync([(claimed[0].Id, claimed[0].LeaseToken!)], T0);
+        var failed = new Attempt(HeraldId.New(HeraldId.Attempt, Time), claimed[1].Id, 1, AttemptTriggers.Schedule, T0, 5, 500, false, "HTTP 500", null);
+        Assert.True(await Store.RecordScheduledAttemptAsync(new AttemptOutcome(failed, NotificationStatuses.Pending, T0 + TimeSpan.FromMinutes(1), true, claimed[1].LeaseToken)));
+
+        var pending = await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Pending });
+        Assert.Equal(2, pending.Data.Count);
+        Assert.All(pending.Data, n => Assert.Null(n.NextAttemptAt));
+        Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = true }));
+        Assert.Equal(2, await Store.UnparkAsync(T0 + TimeSpan.FromMinutes(2), 10));
+    }
+
+    [Fact]
     public async Task AutoDisable_ParksPendingWork_TooAndItStaysOutOfClaims()
     {
         var m = await MerchantAsync();
@@ -257,7 +280,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         // Only the one written without the lease is left for a claim, until the lease ends.
         var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
         Assert.Equal(plain.Id, claimed.Id);
-        var leased = new LeasedNotification(handed.Id, m, change.Event.Id, ep.Id, handed.Payload, T0, null, lease.Token);
+        var leased = new LeasedNotification(handed.Id, m, change.Event.Id, ep.Id, handed.Payload, T0, null, lease.Token, lease.Until);
         var ready = Assert.Single(await Store.LoadLeasedAsync([leased], T0));
         Assert.Equal(ep.Url, ready.Url);
         Assert.Equal(ep.Secrets, ready.Secrets);
