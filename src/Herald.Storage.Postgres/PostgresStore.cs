@@ -31,8 +31,8 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
           WHERE n.status = 'pending' AND n.next_attempt_at <= @now
             AND (n.leased_until IS NULL OR n.leased_until <= @now)
             AND (SELECT e.enabled AND (NOT e.ordered OR NOT EXISTS (
-                   SELECT 1 FROM notifications p
-                   WHERE p.endpoint_id = n.endpoint_id AND p.entity_id = n.entity_id
+                   SELECT 1 FROM events ev JOIN notifications p ON p.event_id = ev.id
+                   WHERE ev.merchant_id = n.merchant_id AND ev.entity_id = n.entity_id AND p.endpoint_id = n.endpoint_id
                      AND p.status = 'pending' AND p.entity_version < n.entity_version))
                  FROM endpoints e WHERE e.id = n.endpoint_id)
           ORDER BY n.next_attempt_at

@@ -16,11 +16,12 @@ namespace Herald.Storage.Sqlite;
 public sealed class SqliteStore : RelationalStore, IDisposable
 {
     // The claim condition of ordered endpoints: a notification waits while an earlier version of the
-    // same entity is still pending for the same endpoint.
+    // same entity is still pending for the same endpoint (found through the entity's events: CROSS
+    // JOIN keeps SQLite from reading the endpoint's whole pending list instead).
     private const string OrderedGate = """
         (e.ordered = FALSE OR NOT EXISTS (
-          SELECT 1 FROM notifications p
-          WHERE p.endpoint_id = n.endpoint_id AND p.entity_id = n.entity_id
+          SELECT 1 FROM events ev CROSS JOIN notifications p ON p.event_id = ev.id
+          WHERE ev.merchant_id = n.merchant_id AND ev.entity_id = n.entity_id AND p.endpoint_id = n.endpoint_id
             AND p.status = 'pending' AND p.entity_version < n.entity_version))
         """;
 
@@ -73,6 +74,17 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     }
 
     protected override string ClaimSql => Claim;
+
+    // SQLite's planner has no statistics to go by: CROSS JOIN keeps the endpoints outside, and the
+    // parked notifications are read through their own index, never the due one (which holds them too).
+    protected override string UnparkableSql => """
+        SELECT n.id FROM endpoints e CROSS JOIN notifications n INDEXED BY notifications_parked
+        WHERE e.enabled = 1 AND e.deleted_at IS NULL AND n.endpoint_id = e.id
+          AND n.status = 'pending' AND n.next_attempt_at IS NULL
+        """;
+
+    // The unary plus keeps SQLite from walking the merchant's log in id order in search of the entity.
+    protected override string MerchantOfEntityLookup => "+merchant_id = @merchantId";
 
     // Herald's data folder belongs to one node: every endpoint write passes through here.
     protected override bool OwnsEndpoints => true;

@@ -160,11 +160,15 @@ public abstract partial class RelationalStore
             "UPDATE notifications SET next_attempt_at = NULL WHERE endpoint_id = @endpointId AND status = 'pending' AND next_attempt_at IS NOT NULL",
             new { endpointId }, cancellationToken));
 
-    // Parked notifications of enabled endpoints, driven from the enabled endpoints into the index of
-    // parked notifications: a disabled endpoint's backlog, however long, is never read here.
-    private const string UnparkableWhere = """
-        endpoint_id IN (SELECT id FROM endpoints WHERE enabled = TRUE AND deleted_at IS NULL)
-          AND status = 'pending' AND next_attempt_at IS NULL
+    /// <summary>
+    /// The ids of the parked notifications of enabled endpoints. It must go from the enabled endpoints
+    /// into the index of parked notifications (<c>notifications_parked</c>): a disabled endpoint's
+    /// backlog, however long, is never read here.
+    /// </summary>
+    protected virtual string UnparkableSql => """
+        SELECT n.id FROM notifications n
+        WHERE n.endpoint_id IN (SELECT id FROM endpoints WHERE enabled = TRUE AND deleted_at IS NULL)
+          AND n.status = 'pending' AND n.next_attempt_at IS NULL
         """;
 
     public async Task<int> UnparkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
@@ -172,7 +176,7 @@ public abstract partial class RelationalStore
         // Nearly always there is nothing to do: a read says so without taking a write.
         await using (var connection = await OpenAsync(cancellationToken))
         {
-            var any = await connection.ExecuteScalarAsync<long?>(Read($"SELECT 1 FROM notifications WHERE {UnparkableWhere} LIMIT 1", null, cancellationToken));
+            var any = await connection.ExecuteScalarAsync<string?>(Read($"{UnparkableSql} LIMIT 1", null, cancellationToken));
             if (any is null)
             {
                 return 0;
@@ -180,7 +184,7 @@ public abstract partial class RelationalStore
         }
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         var unparked = await scope.Connection.ExecuteAsync(scope.Command(
-            $"UPDATE notifications SET next_attempt_at = @now WHERE id IN (SELECT id FROM notifications WHERE {UnparkableWhere} LIMIT @limit)",
+            $"UPDATE notifications SET next_attempt_at = @now WHERE id IN ({UnparkableSql} LIMIT @limit)",
             new { now = Time.Ms(now), limit }, cancellationToken));
         await scope.CommitAsync(cancellationToken);
         return unparked;

@@ -19,13 +19,20 @@ public abstract partial class RelationalStore
         return new Page<Notification>(rows.Take(query.Limit).Select(r => r.ToModel()).ToList(), rows.Count > query.Limit);
     }
 
+    /// <summary>
+    /// The merchant condition of a lookup by entity, which must leave the search to the entity's
+    /// events (and the notifications' index by event) rather than walk the merchant's whole log.
+    /// </summary>
+    protected virtual string MerchantOfEntityLookup => "merchant_id = @merchantId";
+
     /// <summary>The log's filters as a WHERE clause; the status and cursor only when the query has them.</summary>
-    private static SqlFilter NotificationFilter(string merchantId, NotificationQuery query)
+    private SqlFilter NotificationFilter(string merchantId, NotificationQuery query)
     {
-        var where = new SqlFilter("merchant_id = @merchantId", new { merchantId });
+        var where = new SqlFilter(query.EntityId is null ? "merchant_id = @merchantId" : MerchantOfEntityLookup, new { merchantId });
         where.AndIf(query.Status, "status = @status", "status");
         where.AndIf(query.EndpointId, "endpoint_id = @endpointId", "endpointId");
-        where.AndIf(query.EntityId, "entity_id = @entityId", "entityId");
+        // By entity through the events: notifications keep no index by entity id of their own.
+        where.AndIf(query.EntityId, "event_id IN (SELECT id FROM events WHERE merchant_id = @merchantId AND entity_id = @entityId)", "entityId");
         where.AndIf(query.EntityKind, "entity_kind = @entityKind", "entityKind");
         where.AndIf(query.EventType, "event_type = @eventType", "eventType");
         where.AndIf(Time.Ms(query.Since), "created_at >= @since", "since");

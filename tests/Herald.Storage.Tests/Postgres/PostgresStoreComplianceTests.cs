@@ -18,7 +18,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         Assert.False(_admin.Length == 0, "HERALD_TEST_POSTGRES is not set: run the suite with ./test.sh, which starts a PostgreSQL cluster");
         await ExecuteAsync($"CREATE DATABASE {_name}");
         _store = new PostgresStore(new NpgsqlConnectionStringBuilder(_admin) { Database = _name }.ConnectionString);
-        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql"], await _store.MigrateAsync());
         return _store;
     }
 
