@@ -147,7 +147,7 @@ public abstract partial class RelationalStore
             {
                 recorded[_index[id]] = true;
             }
-            await store.InsertRowsAsync(scope, "attempts", recorded.All(r => r) ? _attempts : _attempts.Where(i => recorded[i]), cancellationToken);
+            await store.InsertRowsAsync(scope, "attempts", _attempts.Where(i => recorded[i]), cancellationToken);
             return recorded;
         }
     }
@@ -162,7 +162,7 @@ public abstract partial class RelationalStore
 
     /// <summary>
     /// The assignments that move a notification on after an attempt, given how to name each column of
-    /// <see cref="NewMoveRows"/> (numbered from 1, as a bare <c>VALUES</c> list names them).
+    /// <see cref="NewMoveRows"/> (numbered from 1).
     /// </summary>
     protected static string MoveAssignments(Func<int, string> column)
     {
@@ -181,21 +181,7 @@ public abstract partial class RelationalStore
     /// where the lease is still the one it was claimed with: a lost lease writes nothing, as the
     /// attempt belongs to whoever holds the claim now. Answers the ids moved.
     /// </summary>
-    protected virtual async Task<IReadOnlyCollection<string>> MoveNotificationsAsync(WriteScope scope, RowSet moves, CancellationToken cancellationToken)
-    {
-        var moved = new List<string>(moves.Count);
-        foreach (var (values, parameters) in moves.Chunks())
-        {
-            moved.AddRange(await scope.Connection.QueryAsync<string>(scope.Command(
-                $"""
-                UPDATE notifications SET {MoveAssignments(c => $"v.column{c}")}
-                FROM ({values}) AS v
-                WHERE notifications.id = v.column1 AND notifications.lease_token = v.column2
-                RETURNING notifications.id
-                """, parameters, cancellationToken)));
-        }
-        return moved;
-    }
+    protected abstract Task<IReadOnlyCollection<string>> MoveNotificationsAsync(WriteScope scope, RowSet moves, CancellationToken cancellationToken);
 
     public async Task RecordManualAttemptAsync(Attempt attempt, CancellationToken cancellationToken = default)
     {

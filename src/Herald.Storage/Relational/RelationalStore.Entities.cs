@@ -104,40 +104,17 @@ public abstract partial class RelationalStore
                 // Every change lost its race: nothing to keep.
                 return results;
             }
-            var all = results.All(r => r == CommitResult.Committed);
-            await store.InsertRowsAsync(scope, "events", all ? _events : _events.Where(i => results[i] == CommitResult.Committed), cancellationToken);
-            await store.InsertNotificationsAsync(scope, all ? _notifications : _notifications.Where(r => results[_notifiedBy[r]] == CommitResult.Committed), cancellationToken);
+            await store.InsertRowsAsync(scope, "events", _events.Where(i => results[i] == CommitResult.Committed), cancellationToken);
+            await store.InsertNotificationsAsync(scope, _notifications.Where(r => results[_notifiedBy[r]] == CommitResult.Committed), cancellationToken);
             return results;
         }
     }
 
-    /// <summary>Inserts every row of <paramref name="rows"/> into <paramref name="table"/>: multi-row statements unless the database does better.</summary>
-    protected virtual async Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken)
-    {
-        foreach (var (sql, parameters) in rows.Inserts(table))
-        {
-            await scope.Connection.ExecuteAsync(scope.Command(sql, parameters, cancellationToken));
-        }
-    }
+    /// <summary>Inserts every row of <paramref name="rows"/> into <paramref name="table"/>, in the scope's transaction.</summary>
+    protected abstract Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken);
 
     /// <summary>Inserts the new entities (rows of <see cref="NewEntityRows"/>) whose kind and id are free; answers the indexes of the rows written.</summary>
-    protected virtual async Task<IReadOnlyCollection<int>> InsertNewEntitiesAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)
-    {
-        var index = new Dictionary<(string, string), int>(rows.Count);
-        for (var i = 0; i < rows.Count; i++)
-        {
-            index[((string)rows.Rows[i][0]!, (string)rows.Rows[i][1]!)] = i;
-        }
-        var written = new List<int>(rows.Count);
-        foreach (var (sql, parameters) in rows.Inserts("entities", " ON CONFLICT DO NOTHING RETURNING kind, id"))
-        {
-            foreach (var key in await scope.Connection.QueryAsync<EntityKeyRow>(scope.Command(sql, parameters, cancellationToken)))
-            {
-                written.Add(index[(key.kind, key.id)]);
-            }
-        }
-        return written;
-    }
+    protected abstract Task<IReadOnlyCollection<int>> InsertNewEntitiesAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken);
 
     private static RowSet NewEntityRows() => new(
         ("kind", DbType.String), ("id", DbType.String), ("merchant_id", DbType.String), ("state", DbType.String), ("version", DbType.Int64),
@@ -213,9 +190,6 @@ public abstract partial class RelationalStore
         ("payload", DbType.String), ("next_attempt_at", DbType.Int64), ("created_at", DbType.Int64), ("entity_version", DbType.Int64),
         ("trace_parent", DbType.String), ("leased_until", DbType.Int64), ("lease_token", DbType.String));
 
-    /// <summary>Where <see cref="NewNotificationRows"/> has the lease token.</summary>
-    private const int NotificationLeaseTokenColumn = 14;
-
     /// <summary>
     /// Adds an event's new notifications, pending and due at once (parked ones with no time to be
     /// tried until their endpoint is enabled); with a lease, those marked immediate are written held under it.
@@ -241,7 +215,7 @@ public abstract partial class RelationalStore
         }
         await InsertRowsAsync(scope, "notifications", rows, cancellationToken);
         // Notifications written under a lease are their writer's to send: no one else needs waking for them.
-        if (rows.Rows.Any(r => r[NotificationLeaseTokenColumn] is null))
+        if (rows.Values("lease_token").Any(token => token is null))
         {
             await OnWorkRecordedAsync(scope, cancellationToken);
         }

@@ -134,13 +134,6 @@ internal sealed class SecretRow
     public long created_at { get; set; }
 }
 
-/// <summary>The key of an entity a multi-row insert wrote.</summary>
-internal sealed class EntityKeyRow
-{
-    public string kind { get; set; } = "";
-    public string id { get; set; } = "";
-}
-
 internal sealed class EntityRow
 {
     public string kind { get; set; } = "";
