@@ -20,6 +20,9 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     /// <summary>The channel a recorded change is announced on.</summary>
     public const string WakeChannel = "herald_work";
 
+    /// <summary>The channel an endpoint write is announced on: each node drops the endpoints it keeps in memory.</summary>
+    public const string EndpointsChannel = "herald_endpoints";
+
     // The claim must walk the due index from its front whatever the planner's statistics say (a
     // young or busy table has none worth trusting). So the endpoint is consulted per candidate row
     // in a scalar subquery, which the planner cannot turn into a join or an index condition: the
@@ -229,6 +232,9 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     // NOTIFY inside the transaction is delivered when it commits, and never if it rolls back.
     protected override Task OnWorkRecordedAsync(WriteScope scope, CancellationToken cancellationToken) =>
         scope.Connection.ExecuteAsync(scope.Command($"NOTIFY {WakeChannel}", null, cancellationToken));
+
+    protected override Task OnEndpointsWrittenAsync(WriteScope scope, CancellationToken cancellationToken) =>
+        scope.Connection.ExecuteAsync(scope.Command($"NOTIFY {EndpointsChannel}", null, cancellationToken));
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 }

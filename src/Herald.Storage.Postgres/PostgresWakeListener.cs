@@ -4,8 +4,10 @@ namespace Herald.Storage.Postgres;
 
 /// <summary>
 /// Listens on <see cref="PostgresStore.WakeChannel"/> and calls back for every notification, so a
-/// change recorded on one node is delivered promptly by whichever node has free workers.
-/// Reconnects with a backoff when the database goes away.
+/// change recorded on one node is delivered promptly by whichever node has free workers; and on
+/// <see cref="PostgresStore.EndpointsChannel"/>, so that the store may keep endpoints in memory
+/// while it listens (any node's endpoint write drops them). Reconnects with a backoff when the
+/// database goes away, the store reading endpoints afresh meanwhile.
 /// </summary>
 public sealed class PostgresWakeListener(PostgresStore store, Action onWake)
 {
@@ -16,20 +18,41 @@ public sealed class PostgresWakeListener(PostgresStore store, Action onWake)
         {
             try
             {
-                // A session of its own, outside the pool: a listening connection must never be handed to other work.
-                await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(store.ConnectionString) { Pooling = false }.ConnectionString);
-                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-                connection.Notification += (_, _) => onWake();
-                await using (var listen = new NpgsqlCommand($"LISTEN {PostgresStore.WakeChannel}", connection))
+                try
                 {
-                    await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    // A session of its own, outside the pool: a listening connection must never be handed to other work.
+                    // Its keepalive query finds a connection silently gone within seconds, rather than
+                    // leaving the store trusting announcements that no longer come.
+                    await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(store.ConnectionString) { Pooling = false, KeepAlive = 10 }.ConnectionString);
+                    await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                    connection.Notification += (_, e) =>
+                    {
+                        if (e.Channel == PostgresStore.EndpointsChannel)
+                        {
+                            store.EndpointsChangedElsewhere();
+                        }
+                        else
+                        {
+                            onWake();
+                        }
+                    };
+                    await using (var listen = new NpgsqlCommand($"LISTEN {PostgresStore.WakeChannel}; LISTEN {PostgresStore.EndpointsChannel}", connection))
+                    {
+                        await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    store.WatchEndpoints(true);
+                    delay = TimeSpan.FromMilliseconds(250);
+                    // Work may have been recorded while this node was not listening.
+                    onWake();
+                    while (!cancellationToken.IsCancellationRequested)
+                    {
+                        await connection.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    }
                 }
-                delay = TimeSpan.FromMilliseconds(250);
-                // Work may have been recorded while this node was not listening.
-                onWake();
-                while (!cancellationToken.IsCancellationRequested)
+                finally
                 {
-                    await connection.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    // Not listening any more: endpoint writes could go unannounced.
+                    store.WatchEndpoints(false);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

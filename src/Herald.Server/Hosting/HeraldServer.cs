@@ -56,10 +56,8 @@ public static class HeraldServer
             services.Configure<KeyManagementOptions>(o => o.XmlRepository = new PostgresXmlRepository(new PostgresKeyRing(dataSource)));
             services.AddSingleton(sp => new PostgresStore(dataSource, postgres) { Secrets = sp.GetRequiredService<ISecretProtector>() });
             services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<PostgresStore>());
-            if (options.Workers)
-            {
-                services.AddHostedService<PostgresWakeService>();
-            }
+            // Every node listens: for work (woken workers), and for endpoint writes (kept endpoints dropped).
+            services.AddHostedService<PostgresWakeService>();
         }
         else
         {

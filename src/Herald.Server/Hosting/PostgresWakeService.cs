@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace Herald.Server.Hosting;
 
-/// <summary>Wakes this node's workers when any node records work in the shared database.</summary>
+/// <summary>Wakes this node's workers when any node records work in the shared database, and keeps its store's endpoints in memory fresh.</summary>
 internal sealed class PostgresWakeService(PostgresStore store, DeliverySignal signal) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>

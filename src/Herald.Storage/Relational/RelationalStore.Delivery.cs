@@ -41,26 +41,16 @@ public abstract partial class RelationalStore
             return [];
         }
         var db = scope?.Connection ?? connection!;
-        var endpointIds = claimed.Select(c => c.endpoint_id).Distinct(StringComparer.Ordinal).ToArray();
-        var endpoints = new Dictionary<string, EndpointRow>(StringComparer.Ordinal);
-        var sql = "SELECT id, url, format, success_rule, retry_policy, timeout_seconds, max_concurrency, rate_limit FROM endpoints WHERE id = @id"
-            + (enabledOnly ? " AND enabled = TRUE AND ordered = FALSE AND deleted_at IS NULL" : "");
-        foreach (var id in endpointIds)
-        {
-            var row = await db.QuerySingleOrDefaultAsync<EndpointRow>(new CommandDefinition(sql, new { id }, scope?.Transaction, cancellationToken: cancellationToken));
-            if (row is not null)
-            {
-                endpoints[id] = row;
-            }
-        }
-        var secrets = await LoadSecretsAsync(db, scope?.Transaction, endpointIds, now, cancellationToken);
+        var targets = await DeliveryTargetsAsync(db, scope?.Transaction, claimed.Select(c => c.endpoint_id), now, cancellationToken);
+        var at = Time.Ms(now);
         var result = new List<ClaimedNotification>(claimed.Count);
         foreach (var c in claimed)
         {
-            if (!endpoints.TryGetValue(c.endpoint_id, out var e))
+            if (!targets.TryGetValue(c.endpoint_id, out var target) || (enabledOnly && !target.TakesHandOffs))
             {
                 continue;
             }
+            var e = target.Endpoint;
             c.url = e.url;
             c.format = e.format;
             c.success_rule = e.success_rule;
@@ -68,7 +58,7 @@ public abstract partial class RelationalStore
             c.timeout_seconds = e.timeout_seconds;
             c.max_concurrency = e.max_concurrency;
             c.rate_limit = e.rate_limit;
-            result.Add(c.ToModel(secrets.TryGetValue(c.endpoint_id, out var s) ? s : []));
+            result.Add(c.ToModel(target.SecretsAt(at)));
         }
         return result;
     }

@@ -15,6 +15,7 @@ public abstract partial class RelationalStore
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
         await InsertEndpointAsync(scope, endpoint, cancellationToken);
+        await OnEndpointsWrittenAsync(scope, cancellationToken);
         await scope.CommitAsync(cancellationToken);
         EndpointsChanged();
     }
@@ -47,6 +48,29 @@ public abstract partial class RelationalStore
     /// </summary>
     protected virtual bool OwnsEndpoints => false;
 
+    private volatile bool _endpointsWatched;
+
+    /// <summary>Whether endpoints read may be kept in memory now: the store owns them, or another node's writes are being announced to it.</summary>
+    private bool CachesEndpoints => OwnsEndpoints || _endpointsWatched;
+
+    /// <summary>
+    /// For a store shared by several nodes: whether every endpoint write by any node is being
+    /// announced to this one (through <see cref="EndpointsChangedElsewhere"/>). While it is, endpoints
+    /// read are kept in memory; when it starts or stops, what was kept is dropped (announcements may
+    /// have been missed).
+    /// </summary>
+    public void WatchEndpoints(bool watched)
+    {
+        _endpointsWatched = watched;
+        EndpointsChanged();
+    }
+
+    /// <summary>Another node wrote an endpoint or its secrets: what was kept in memory is read afresh.</summary>
+    public void EndpointsChangedElsewhere() => EndpointsChanged();
+
+    /// <summary>Called in the transaction of every endpoint write, before it commits: where nodes share the database, it announces the write to the others.</summary>
+    protected virtual Task OnEndpointsWrittenAsync(WriteScope scope, CancellationToken cancellationToken) => Task.CompletedTask;
+
     // Most (merchant, format) lists kept; past it the cache starts over.
     private const int EndpointCacheLimit = 10_000;
 
@@ -56,7 +80,7 @@ public abstract partial class RelationalStore
     public async Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, PayloadFormat format, CancellationToken cancellationToken = default)
     {
         // Every recorded change asks this; a store that sees every endpoint write answers from memory.
-        if (OwnsEndpoints && _endpointCache.TryGetValue((merchantId, format), out var cached))
+        if (CachesEndpoints && _endpointCache.TryGetValue((merchantId, format), out var cached))
         {
             return cached;
         }
@@ -64,7 +88,7 @@ public abstract partial class RelationalStore
         var endpoints = await QueryEndpointsAsync("merchant_id = @merchantId AND format = @format AND deleted_at IS NULL",
             new { merchantId, format = format.ApiName() }, withSecrets: false, cancellationToken);
         // Kept only if no endpoint changed while it was read; a change after this clears it again.
-        if (OwnsEndpoints && Interlocked.Read(ref _endpointsVersion) == version)
+        if (CachesEndpoints && Interlocked.Read(ref _endpointsVersion) == version)
         {
             if (_endpointCache.Count >= EndpointCacheLimit)
             {
@@ -80,6 +104,7 @@ public abstract partial class RelationalStore
     {
         Interlocked.Increment(ref _endpointsVersion);
         _endpointCache.Clear();
+        _targetCache.Clear();
     }
 
     private async Task<IReadOnlyList<Endpoint>> QueryEndpointsAsync(string where, object parameters, bool withSecrets, CancellationToken cancellationToken)
@@ -105,8 +130,19 @@ public abstract partial class RelationalStore
     /// </summary>
     private async Task<Dictionary<string, IReadOnlyList<string>>> LoadSecretsAsync(DbConnection connection, DbTransaction? transaction, string[] endpointIds, DateTimeOffset? now, CancellationToken cancellationToken)
     {
-        var live = now is null ? "expires_at IS NULL" : "(expires_at IS NULL OR expires_at > @now)";
         var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var (endpointId, secrets) in await LoadSecretRowsAsync(connection, transaction, endpointIds, now, cancellationToken))
+        {
+            result[endpointId] = secrets.Select(r => Secrets.Unprotect(r.secret)).ToList();
+        }
+        return result;
+    }
+
+    /// <summary>The secret rows of <see cref="LoadSecretsAsync"/>, newest first, still protected.</summary>
+    private static async Task<Dictionary<string, List<SecretRow>>> LoadSecretRowsAsync(DbConnection connection, DbTransaction? transaction, string[] endpointIds, DateTimeOffset? now, CancellationToken cancellationToken)
+    {
+        var live = now is null ? "expires_at IS NULL" : "(expires_at IS NULL OR expires_at > @now)";
+        var result = new Dictionary<string, List<SecretRow>>(StringComparer.Ordinal);
         foreach (var chunk in endpointIds.Distinct(StringComparer.Ordinal).Chunk(200))
         {
             var parameters = new DynamicParameters();
@@ -118,13 +154,77 @@ public abstract partial class RelationalStore
                 parameters.Add(names[i], chunk[i]);
             }
             var rows = await connection.QueryAsync<SecretRow>(new CommandDefinition(
-                $"SELECT endpoint_id, secret, created_at FROM endpoint_secrets WHERE endpoint_id IN ({string.Join(", ", names)}) AND {live}",
+                $"SELECT endpoint_id, secret, created_at, expires_at FROM endpoint_secrets WHERE endpoint_id IN ({string.Join(", ", names)}) AND {live}",
                 parameters, transaction, cancellationToken: cancellationToken));
             foreach (var group in rows.GroupBy(r => r.endpoint_id, StringComparer.Ordinal))
             {
                 // Ordered here rather than by the database: this also runs inside a claim, whose
                 // transaction keeps PostgreSQL's planner off sorts.
-                result[group.Key] = group.OrderByDescending(r => r.created_at).Select(r => Secrets.Unprotect(r.secret)).ToList();
+                result[group.Key] = group.OrderByDescending(r => r.created_at).ToList();
+            }
+        }
+        return result;
+    }
+
+    private readonly ConcurrentDictionary<string, DeliveryTarget> _targetCache = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// What a delivery needs of each endpoint (address, rules, limits, signing secrets), by id; ids
+    /// not found are left out. Answered from memory where this store may keep endpoints there: every
+    /// notification handed to a worker or claimed needs it, and secrets are decrypted once, not per batch.
+    /// </summary>
+    private async Task<Dictionary<string, DeliveryTarget>> DeliveryTargetsAsync(DbConnection connection, DbTransaction? transaction, IEnumerable<string> endpointIds, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, DeliveryTarget>(StringComparer.Ordinal);
+        List<string>? missing = null;
+        var caching = CachesEndpoints;
+        foreach (var id in endpointIds)
+        {
+            if (result.ContainsKey(id) || (missing?.Contains(id) ?? false))
+            {
+                continue;
+            }
+            if (caching && _targetCache.TryGetValue(id, out var cached))
+            {
+                result[id] = cached;
+            }
+            else
+            {
+                (missing ??= []).Add(id);
+            }
+        }
+        if (missing is null)
+        {
+            return result;
+        }
+        var version = Interlocked.Read(ref _endpointsVersion);
+        var rows = new List<EndpointRow>(missing.Count);
+        foreach (var id in missing)
+        {
+            var row = await connection.QuerySingleOrDefaultAsync<EndpointRow>(new CommandDefinition(
+                "SELECT id, url, format, success_rule, retry_policy, timeout_seconds, max_concurrency, rate_limit, enabled, ordered, deleted_at FROM endpoints WHERE id = @id",
+                new { id }, transaction, cancellationToken: cancellationToken));
+            if (row is not null)
+            {
+                rows.Add(row);
+            }
+        }
+        // Every secret signing now, each kept with the end of its grace (time only moves on).
+        var secrets = await LoadSecretRowsAsync(connection, transaction, rows.Select(r => r.id).ToArray(), now, cancellationToken);
+        foreach (var row in rows)
+        {
+            var target = new DeliveryTarget(row, secrets.TryGetValue(row.id, out var s)
+                ? s.Select(r => (Secrets.Unprotect(r.secret), r.expires_at)).ToList()
+                : []);
+            result[row.id] = target;
+            // Kept only if no endpoint changed while it was read; a change after this clears it again.
+            if (caching && Interlocked.Read(ref _endpointsVersion) == version)
+            {
+                if (_targetCache.Count >= EndpointCacheLimit)
+                {
+                    _targetCache.Clear();
+                }
+                _targetCache[row.id] = target;
             }
         }
         return result;
@@ -146,6 +246,7 @@ public abstract partial class RelationalStore
         {
             await ParkAsync(scope, endpoint.Id, cancellationToken);
         }
+        await OnEndpointsWrittenAsync(scope, cancellationToken);
         await scope.CommitAsync(cancellationToken);
         EndpointsChanged();
         return changed == 1;
@@ -200,6 +301,7 @@ public abstract partial class RelationalStore
         {
             await ParkAsync(scope, endpointId, cancellationToken);
         }
+        await OnEndpointsWrittenAsync(scope, cancellationToken);
         await scope.CommitAsync(cancellationToken);
         EndpointsChanged();
         return changed == 1;
@@ -217,6 +319,7 @@ public abstract partial class RelationalStore
                 "UPDATE notifications SET status = 'dead', next_attempt_at = NULL, leased_until = NULL, lease_token = NULL, last_error = 'endpoint deleted' WHERE endpoint_id = @id AND status = 'pending'",
                 new { id }, cancellationToken));
         }
+        await OnEndpointsWrittenAsync(scope, cancellationToken);
         await scope.CommitAsync(cancellationToken);
         EndpointsChanged();
         return changed == 1;
@@ -239,7 +342,9 @@ public abstract partial class RelationalStore
         await scope.Connection.ExecuteAsync(scope.Command(
             "INSERT INTO endpoint_secrets (endpoint_id, secret, created_at) VALUES (@endpointId, @secret, @now)",
             new { endpointId, secret = Secrets.Protect(secret), now = Time.Ms(now) }, cancellationToken));
+        await OnEndpointsWrittenAsync(scope, cancellationToken);
         await scope.CommitAsync(cancellationToken);
+        EndpointsChanged();
         return true;
     }
 
@@ -261,6 +366,7 @@ public abstract partial class RelationalStore
                 endpoint_id = preference.EndpointId,
                 created_at = Time.Ms(preference.CreatedAt),
             }, cancellationToken));
+        await OnEndpointsWrittenAsync(scope, cancellationToken);
         await scope.CommitAsync(cancellationToken);
         EndpointsChanged();
     }

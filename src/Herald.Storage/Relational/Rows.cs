@@ -42,6 +42,7 @@ internal sealed class EndpointRow
     public long updated_at { get; set; }
     public long? max_concurrency { get; set; }
     public long? rate_limit { get; set; }
+    public long? deleted_at { get; set; }
 
     public Endpoint ToModel(IReadOnlyList<string> secrets) => new()
     {
@@ -132,6 +133,20 @@ internal sealed class SecretRow
     public string endpoint_id { get; set; } = "";
     public string secret { get; set; } = "";
     public long created_at { get; set; }
+    public long? expires_at { get; set; }
+}
+
+/// <summary>What a delivery needs of an endpoint, as read at one moment: kept in memory while no endpoint changes.</summary>
+internal sealed class DeliveryTarget(EndpointRow endpoint, IReadOnlyList<(string Secret, long? ExpiresAt)> secrets)
+{
+    public EndpointRow Endpoint => endpoint;
+
+    /// <summary>Whether notifications written already leased may go straight to the workers: enabled, not ordered, not deleted.</summary>
+    public bool TakesHandOffs => endpoint.enabled && !endpoint.ordered && endpoint.deleted_at is null;
+
+    /// <summary>The secrets signing at <paramref name="now"/> (Unix milliseconds), newest first.</summary>
+    public IReadOnlyList<string> SecretsAt(long now) =>
+        secrets.Where(s => s.ExpiresAt is null || s.ExpiresAt > now).Select(s => s.Secret).ToList();
 }
 
 internal sealed class EntityRow

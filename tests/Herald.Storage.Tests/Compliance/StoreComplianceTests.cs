@@ -45,22 +45,11 @@ public abstract class StoreComplianceTests : IAsyncLifetime
 
     private async Task<Endpoint> EndpointAsync(string merchantId, PayloadFormat format = PayloadFormat.Thin, bool ordered = false)
     {
-        var endpoint = new Endpoint
+        var endpoint = TestEndpoints.New(merchantId, T0, Time, format: format) with
         {
-            Id = HeraldId.New(HeraldId.Endpoint, Time),
-            MerchantId = merchantId,
-            Url = "https://merchant.example/hooks",
-            Format = format,
-            Success = SuccessRule.Any2xx,
-            Retry = RetryPolicy.Exponential,
-            TimeoutSeconds = 7,
             Ordered = ordered,
             MaxConcurrency = ordered ? 3 : null,
             RateLimit = ordered ? 40 : null,
-            Source = EndpointSources.Api,
-            CreatedAt = T0,
-            UpdatedAt = T0,
-            Secrets = [WebhookSignature.NewSecret()],
         };
         await Store.CreateEndpointAsync(endpoint);
         return endpoint;
@@ -435,20 +424,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     [Fact]
     public async Task OperatorEvent_IsRecordedWithOneNotificationPerOperatorEndpoint_AndClaimedLikeAnyOther()
     {
-        var ops = new Endpoint
-        {
-            Id = HeraldId.New(HeraldId.Endpoint, Time),
-            MerchantId = OperatorEventTypes.OperatorMerchantId,
-            Url = "https://ops.example/herald",
-            Format = PayloadFormat.Operator,
-            Success = SuccessRule.Any2xx,
-            Retry = RetryPolicy.Exponential,
-            TimeoutSeconds = 7,
-            Source = EndpointSources.Operator,
-            CreatedAt = T0,
-            UpdatedAt = T0,
-            Secrets = [WebhookSignature.NewSecret()],
-        };
+        var ops = TestEndpoints.New(OperatorEventTypes.OperatorMerchantId, T0, Time, "https://ops.example/herald", PayloadFormat.Operator, EndpointSources.Operator);
         await Store.CreateEndpointAsync(ops);
         var evt = new OperatorEvent(HeraldId.New(HeraldId.Event, Time), OperatorEventTypes.EndpointDisabled, T0, new JsonObject { ["endpoint_id"] = "ep_x" });
         await Store.RecordOperatorEventAsync(evt, [new NewNotification(HeraldId.New(HeraldId.Notification, Time), ops.Id, "{\"type\":\"endpoint.disabled\"}")]);
