@@ -149,9 +149,16 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         return resourceName.StartsWith(prefix, StringComparison.Ordinal) ? resourceName[prefix.Length..] : resourceName;
     }
 
-    protected override ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(_connectionString, durable: true, cancellationToken);
+    // Readers only read (every write goes through the writer below): the writer's settings are no
+    // concern of theirs, and a pooled connection comes back ready without a statement run on it.
+    protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
 
-    private static async ValueTask<DbConnection> OpenAsync(string connectionString, bool durable, CancellationToken cancellationToken)
+    private static async ValueTask<DbConnection> OpenWriterAsync(string connectionString, bool durable, CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
@@ -175,7 +182,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             if (_writer is null)
             {
                 // Outside the pool: its cache and settings are the writer's, never a reader's.
-                _writer = (SqliteConnection)await OpenAsync(_writerConnectionString, durable, cancellationToken);
+                _writer = (SqliteConnection)await OpenWriterAsync(_writerConnectionString, durable, cancellationToken);
                 _writerDurable = durable;
                 // The writer touches the tails of every table and index and, for ids that are not
                 // time-ordered, pages all over them: it keeps up to 64 MB of them rather than 2.

@@ -1,4 +1,5 @@
 using System.Data;
+using System.Data.Common;
 using Dapper;
 using Herald.Storage.Model;
 
@@ -34,14 +35,14 @@ public abstract partial class RelationalStore
     /// <paramref name="enabledOnly"/>, rows whose endpoint is disabled, deleted or (since) ordered are left out.
     /// </summary>
     private async Task<IReadOnlyList<ClaimedNotification>> LoadClaimsAsync(WriteScope? scope, List<ClaimRow> claimed, DateTimeOffset now, CancellationToken cancellationToken,
-        System.Data.Common.DbConnection? connection = null, bool enabledOnly = false)
+        Func<ValueTask<DbConnection>>? open = null, bool enabledOnly = false)
     {
         if (claimed.Count == 0)
         {
             return [];
         }
-        var db = scope?.Connection ?? connection!;
-        var targets = await DeliveryTargetsAsync(db, scope?.Transaction, claimed.Select(c => c.endpoint_id), now, cancellationToken);
+        var targets = await DeliveryTargetsAsync(scope is null ? open! : () => ValueTask.FromResult(scope.Connection), scope?.Transaction,
+            claimed.Select(c => c.endpoint_id), now, cancellationToken);
         var at = Time.Ms(now);
         var result = new List<ClaimedNotification>(claimed.Count);
         foreach (var c in claimed)
@@ -82,8 +83,19 @@ public abstract partial class RelationalStore
             trace_parent = n.TraceParent,
             lease_token = n.LeaseToken,
         }).ToList();
-        await using var connection = await OpenAsync(cancellationToken);
-        return await LoadClaimsAsync(null, rows, now, cancellationToken, connection, enabledOnly: true);
+        // Usually every endpoint is known already: no connection is opened then.
+        DbConnection? connection = null;
+        try
+        {
+            return await LoadClaimsAsync(null, rows, now, cancellationToken, async () => connection ??= await OpenAsync(cancellationToken), enabledOnly: true);
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
     }
 
     public async Task<ClaimedNotification?> LoadForResendAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -96,7 +108,7 @@ public abstract partial class RelationalStore
         {
             return null;
         }
-        var loaded = await LoadClaimsAsync(null, [row], now, cancellationToken, connection);
+        var loaded = await LoadClaimsAsync(null, [row], now, cancellationToken, () => ValueTask.FromResult<DbConnection>(connection));
         return loaded[0];
     }
 

@@ -173,7 +173,7 @@ public abstract partial class RelationalStore
     /// not found are left out. Answered from memory where this store may keep endpoints there: every
     /// notification handed to a worker or claimed needs it, and secrets are decrypted once, not per batch.
     /// </summary>
-    private async Task<Dictionary<string, DeliveryTarget>> DeliveryTargetsAsync(DbConnection connection, DbTransaction? transaction, IEnumerable<string> endpointIds, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<Dictionary<string, DeliveryTarget>> DeliveryTargetsAsync(Func<ValueTask<DbConnection>> open, DbTransaction? transaction, IEnumerable<string> endpointIds, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var result = new Dictionary<string, DeliveryTarget>(StringComparer.Ordinal);
         List<string>? missing = null;
@@ -198,6 +198,7 @@ public abstract partial class RelationalStore
             return result;
         }
         var version = Interlocked.Read(ref _endpointsVersion);
+        var connection = await open();
         var rows = new List<EndpointRow>(missing.Count);
         foreach (var id in missing)
         {
