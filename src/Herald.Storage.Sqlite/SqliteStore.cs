@@ -101,7 +101,10 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             wal.CommandText = "PRAGMA journal_mode=WAL;";
             wal.ExecuteNonQuery();
         }
-        var upgrader = DeployChanges.To.SqliteDatabase(_connectionString)
+        // Foreign keys off while migrating, whatever SQLite was built with: a table rebuilt drops
+        // the old one while other tables still refer to it.
+        var migrations = new SqliteConnectionStringBuilder(_connectionString) { ForeignKeys = false }.ToString();
+        var upgrader = DeployChanges.To.SqliteDatabase(migrations)
             .WithScriptsEmbeddedInAssembly(typeof(SqliteStore).Assembly)
             .WithTransactionPerScript()
             .LogTo(new NoOpUpgradeLog())
