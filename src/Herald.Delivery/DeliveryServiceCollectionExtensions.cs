@@ -33,7 +33,8 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<DeliveryMetrics>();
         services.TryAddSingleton<Health.EndpointGate>();
         services.TryAddSingleton(sp => new StoreWriter(sp.GetRequiredService<Storage.Abstractions.IHeraldStore>(),
-            sp.GetRequiredService<DeliveryHandOff>(), sp.GetRequiredService<DeliverySignal>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<DeliveryHandOff>(), sp.GetRequiredService<DeliverySignal>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<DeliveryMetrics>()));
         services.TryAddSingleton<Health.OperatorEvents>();
         services.AddHostedService<QueueSampler>();
         services.AddHostedService<RetentionService>();

@@ -10,6 +10,8 @@ public sealed class DeliveryMetrics
     private readonly Counter<long> _attempts;
     private readonly Counter<long> _dead;
     private readonly Histogram<double> _latency;
+    private readonly Histogram<long> _writeSize;
+    private readonly Histogram<double> _writeDuration;
     private long _pending;
     private double _oldestPendingSeconds;
 
@@ -20,6 +22,10 @@ public sealed class DeliveryMetrics
         _attempts = meter.CreateCounter<long>("herald.attempts", "{attempt}", "HTTP attempts, by outcome and trigger");
         _dead = meter.CreateCounter<long>("herald.notifications.dead", "{notification}", "Notifications whose retries ran out");
         _latency = meter.CreateHistogram<double>("herald.delivery.latency", "s", "From recording a change to its successful delivery");
+        _writeSize = meter.CreateHistogram<long>("herald.store.write.size", "{item}", "Changes and attempt outcomes written in one transaction (group commit)",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+        _writeDuration = meter.CreateHistogram<double>("herald.store.write.duration", "s", "One group-commit transaction, from its start to its commit",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1] });
         meter.CreateObservableGauge("herald.queue.depth", () => Interlocked.Read(ref _pending), "{notification}", "Pending notifications");
         meter.CreateObservableGauge("herald.queue.oldest_age", () => Volatile.Read(ref _oldestPendingSeconds), "s", "Age of the oldest pending notification");
     }
@@ -39,6 +45,20 @@ public sealed class DeliveryMetrics
         if (_latency.Enabled)
         {
             _latency.Record(Math.Max(0, sinceRecorded.TotalSeconds));
+        }
+    }
+
+    /// <summary>A group-commit transaction written: how many changes and outcomes it held, and how long it took.</summary>
+    public void Written(int changes, int outcomes, TimeSpan took)
+    {
+        if (_writeSize.Enabled)
+        {
+            _writeSize.Record(changes, new KeyValuePair<string, object?>("kind", "change"));
+            _writeSize.Record(outcomes, new KeyValuePair<string, object?>("kind", "outcome"));
+        }
+        if (_writeDuration.Enabled)
+        {
+            _writeDuration.Record(took.TotalSeconds);
         }
     }
 

@@ -19,15 +19,17 @@ public sealed class StoreWriter : IAsyncDisposable
     private readonly DeliveryHandOff? _handOff;
     private readonly DeliverySignal? _signal;
     private readonly TimeProvider _time;
+    private readonly DeliveryMetrics? _metrics;
     private readonly GroupCommit<Item, Result> _commit;
 
-    public StoreWriter(IHeraldStore store, DeliveryHandOff? handOff = null, DeliverySignal? signal = null, TimeProvider? time = null)
+    public StoreWriter(IHeraldStore store, DeliveryHandOff? handOff = null, DeliverySignal? signal = null, TimeProvider? time = null, DeliveryMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         _store = store;
         _handOff = handOff;
         _signal = signal;
         _time = time ?? TimeProvider.System;
+        _metrics = metrics;
         _commit = new GroupCommit<Item, Result>(WriteAsync, MaxBatch, store.WriteConcurrency);
     }
 
@@ -56,7 +58,9 @@ public sealed class StoreWriter : IAsyncDisposable
         var lease = immediate > 0 && _handOff is { } handOff && handOff.HasRoomFor(immediate)
             ? new NotificationLease(Guid.NewGuid().ToString("N"), _time.GetUtcNow() + handOff.Lease)
             : null;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (changed, recorded) = await _store.WriteBatchAsync(changes, outcomes, lease, CancellationToken.None).ConfigureAwait(false);
+        _metrics?.Written(changes.Count, outcomes.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         if (changes.Count > 0)
         {
             await DispatchAsync(changes, changed, lease).ConfigureAwait(false);

@@ -25,6 +25,10 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         Assert.Contains("herald_attempts_total", text, StringComparison.Ordinal);
         Assert.Contains("herald_delivery_latency_seconds_bucket", text, StringComparison.Ordinal);
         Assert.Contains("herald_queue_depth", text, StringComparison.Ordinal);
+        // The change and both outcomes went through the group commit.
+        Assert.Matches(@"herald_store_write_size_(items_)?count\{[^}]*kind=""change""[^}]*\} [1-9]", text);
+        Assert.Matches(@"herald_store_write_size_(items_)?count\{[^}]*kind=""outcome""[^}]*\} [1-9]", text);
+        Assert.Contains("herald_store_write_duration_seconds_bucket", text, StringComparison.Ordinal);
     }
 
     [Fact]
