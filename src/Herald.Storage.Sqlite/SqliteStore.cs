@@ -89,6 +89,8 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     // The unary plus keeps SQLite from walking the merchant's log in id order in search of the entity.
     protected override string MerchantOfEntityLookup => "+merchant_id = @merchantId";
 
+    protected override string QueueStatsSource => "notifications INDEXED BY notifications_due";
+
     // Herald's data folder belongs to one node: every endpoint write passes through here.
     protected override bool OwnsEndpoints => true;
 

@@ -3,10 +3,14 @@ using Microsoft.Extensions.Hosting;
 
 namespace Herald.Delivery.Workers;
 
-/// <summary>Samples the queue's depth and oldest age for the metrics every few seconds.</summary>
+/// <summary>
+/// Samples the queue's depth and oldest age for the metrics every 15 s. Each sample reads every
+/// pending notification (counting them, and finding the oldest): during a large backlog that is
+/// real work for the database, so it is done no more often than a metrics scraper would look.
+/// </summary>
 internal sealed class QueueSampler(IHeraldStore store, DeliveryMetrics metrics, TimeProvider time) : BackgroundService
 {
-    private static readonly TimeSpan Every = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Every = TimeSpan.FromSeconds(15);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -50,11 +50,18 @@ public abstract partial class RelationalStore
         return row?.ToModel();
     }
 
+    /// <summary>
+    /// Where the queue gauge reads pending notifications from. Pending ones are a small part of a
+    /// table mostly made of finished ones: SQLite, which keeps no statistics to tell, must be
+    /// pointed at the due index (which holds every pending notification and nothing else).
+    /// </summary>
+    protected virtual string QueueStatsSource => "notifications";
+
     public async Task<(long Pending, DateTimeOffset? OldestCreatedAt)> QueueStatsAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var row = await connection.QuerySingleAsync<QueueStatsRow>(Read(
-            "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM notifications WHERE status = 'pending'", null, cancellationToken));
+            $"SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM {QueueStatsSource} WHERE status = 'pending'", null, cancellationToken));
         return (row.pending, Time.At(row.oldest));
     }
 

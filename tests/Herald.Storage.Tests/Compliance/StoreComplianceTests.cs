@@ -585,6 +585,26 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task QueueStats_CountPendingNotifications_ParkedOnesIncluded_WithTheOldestAge()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var paused = await EndpointAsync(m);
+        Assert.Equal((0L, (DateTimeOffset?)null), await Store.QueueStatsAsync());
+
+        await Store.CommitChangeAsync(Change(m, "done", 1, "OPENED", ep.Id, T0));
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        Assert.True(await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(claimed, true, AttemptTriggers.Schedule, T0), NotificationStatuses.Succeeded, null, false, claimed.LeaseToken)));
+        await Store.CommitChangeAsync(Change(m, "parked", 1, "OPENED", paused.Id, T0 + TimeSpan.FromMinutes(1)));
+        Assert.True(await Store.DisableEndpointAsync(paused.Id, "paused by the merchant", T0 + TimeSpan.FromMinutes(1)));
+        await Store.CommitChangeAsync(Change(m, "waiting", 1, "OPENED", ep.Id, T0 + TimeSpan.FromMinutes(2)));
+
+        var (pending, oldest) = await Store.QueueStatsAsync();
+        Assert.Equal(2, pending);
+        Assert.Equal(T0 + TimeSpan.FromMinutes(1), oldest);
+    }
+
+    [Fact]
     public async Task Purge_RemovesOnlyOldFinishedNotifications_InBatches()
     {
         var m = await MerchantAsync();
