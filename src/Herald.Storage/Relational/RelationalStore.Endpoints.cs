@@ -15,9 +15,7 @@ public abstract partial class RelationalStore
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
         await InsertEndpointAsync(scope, endpoint, cancellationToken);
-        await OnEndpointsWrittenAsync(scope, cancellationToken);
-        await scope.CommitAsync(cancellationToken);
-        EndpointsChanged();
+        await CommitEndpointWriteAsync(scope, true, cancellationToken);
     }
 
     private async Task InsertEndpointAsync(WriteScope scope, Endpoint endpoint, CancellationToken cancellationToken)
@@ -71,6 +69,29 @@ public abstract partial class RelationalStore
     /// <summary>Called in the transaction of every endpoint write, before it commits: where nodes share the database, it announces the write to the others.</summary>
     protected virtual Task OnEndpointsWrittenAsync(WriteScope scope, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// Commits an endpoint write. One that changed something is announced to the other nodes, and
+    /// what this node keeps in memory is dropped, even when the commit's answer is lost (the
+    /// database may have committed all the same).
+    /// </summary>
+    private async Task CommitEndpointWriteAsync(WriteScope scope, bool changed, CancellationToken cancellationToken)
+    {
+        if (!changed)
+        {
+            await scope.CommitAsync(cancellationToken);
+            return;
+        }
+        await OnEndpointsWrittenAsync(scope, cancellationToken);
+        try
+        {
+            await scope.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            EndpointsChanged();
+        }
+    }
+
     // Most (merchant, format) lists kept; past it the cache starts over.
     private const int EndpointCacheLimit = 10_000;
 
@@ -95,6 +116,11 @@ public abstract partial class RelationalStore
                 _endpointCache.Clear();
             }
             _endpointCache[(merchantId, format)] = endpoints;
+            // An endpoint write may have cleared the cache between the check and the store: taken back then.
+            if (Interlocked.Read(ref _endpointsVersion) != version)
+            {
+                _endpointCache.TryRemove(KeyValuePair.Create((merchantId, format), endpoints));
+            }
         }
         return endpoints;
     }
@@ -226,6 +252,11 @@ public abstract partial class RelationalStore
                     _targetCache.Clear();
                 }
                 _targetCache[row.id] = target;
+                // An endpoint write may have cleared the cache between the check and the store: taken back then.
+                if (Interlocked.Read(ref _endpointsVersion) != version)
+                {
+                    _targetCache.TryRemove(KeyValuePair.Create(row.id, target));
+                }
             }
         }
         return result;
@@ -247,9 +278,7 @@ public abstract partial class RelationalStore
         {
             await ParkAsync(scope, endpoint.Id, cancellationToken);
         }
-        await OnEndpointsWrittenAsync(scope, cancellationToken);
-        await scope.CommitAsync(cancellationToken);
-        EndpointsChanged();
+        await CommitEndpointWriteAsync(scope, changed == 1, cancellationToken);
         return changed == 1;
     }
 
@@ -302,9 +331,7 @@ public abstract partial class RelationalStore
         {
             await ParkAsync(scope, endpointId, cancellationToken);
         }
-        await OnEndpointsWrittenAsync(scope, cancellationToken);
-        await scope.CommitAsync(cancellationToken);
-        EndpointsChanged();
+        await CommitEndpointWriteAsync(scope, changed == 1, cancellationToken);
         return changed == 1;
     }
 
@@ -320,9 +347,7 @@ public abstract partial class RelationalStore
                 "UPDATE notifications SET status = 'dead', next_attempt_at = NULL, leased_until = NULL, lease_token = NULL, last_error = 'endpoint deleted' WHERE endpoint_id = @id AND status = 'pending'",
                 new { id }, cancellationToken));
         }
-        await OnEndpointsWrittenAsync(scope, cancellationToken);
-        await scope.CommitAsync(cancellationToken);
-        EndpointsChanged();
+        await CommitEndpointWriteAsync(scope, changed == 1, cancellationToken);
         return changed == 1;
     }
 
@@ -343,9 +368,7 @@ public abstract partial class RelationalStore
         await scope.Connection.ExecuteAsync(scope.Command(
             "INSERT INTO endpoint_secrets (endpoint_id, secret, created_at) VALUES (@endpointId, @secret, @now)",
             new { endpointId, secret = Secrets.Protect(secret), now = Time.Ms(now) }, cancellationToken));
-        await OnEndpointsWrittenAsync(scope, cancellationToken);
-        await scope.CommitAsync(cancellationToken);
-        EndpointsChanged();
+        await CommitEndpointWriteAsync(scope, true, cancellationToken);
         return true;
     }
 
@@ -367,9 +390,7 @@ public abstract partial class RelationalStore
                 endpoint_id = preference.EndpointId,
                 created_at = Time.Ms(preference.CreatedAt),
             }, cancellationToken));
-        await OnEndpointsWrittenAsync(scope, cancellationToken);
-        await scope.CommitAsync(cancellationToken);
-        EndpointsChanged();
+        await CommitEndpointWriteAsync(scope, endpoint is not null, cancellationToken);
     }
 
     public async Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default)
