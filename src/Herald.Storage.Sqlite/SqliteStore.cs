@@ -163,9 +163,9 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         return connection;
     }
 
-    private static async ValueTask<DbConnection> OpenWriterAsync(string connectionString, bool durable, CancellationToken cancellationToken)
+    private async ValueTask<DbConnection> OpenWriterAsync(bool durable, CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(connectionString);
+        var connection = new SqliteConnection(_writerConnectionString);
         await connection.OpenAsync(cancellationToken);
         using var pragmas = connection.CreateCommand();
         // synchronous=FULL: a committed change survives a power cut, not just a process crash.
@@ -187,7 +187,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             if (_writer is null)
             {
                 // Outside the pool: its cache and settings are the writer's, never a reader's.
-                _writer = (SqliteConnection)await OpenWriterAsync(_writerConnectionString, durable, cancellationToken);
+                _writer = (SqliteConnection)await OpenWriterAsync(durable, cancellationToken);
                 _writerDurable = durable;
                 // The writer touches the tails of every table and index and, for ids that are not
                 // time-ordered, pages all over them: it keeps up to 64 MB of them rather than 2.
@@ -199,33 +199,29 @@ public sealed class SqliteStore : RelationalStore, IDisposable
                 _writerDurable = durable;
             }
             var transaction = _writer.BeginTransaction();
-            return new WriteScope(_writer, transaction, clean =>
-            {
-                try
-                {
-                    if (!clean)
-                    {
-                        // Whatever went wrong may have left the connection unusable: the next write opens a new one.
-                        CloseWriter();
-                    }
-                }
-                finally
-                {
-                    _writeGate.Release();
-                }
-            }, ownsConnection: false);
+            // Whatever went wrong may have left the connection unusable: the next write opens a new one.
+            return new WriteScope(_writer, transaction, clean => EndWrite(closeWriter: !clean), ownsConnection: false);
         }
         catch
         {
-            try
+            EndWrite(closeWriter: true);
+            throw;
+        }
+    }
+
+    /// <summary>Gives the write gate back, closing the writer's connection first when asked to.</summary>
+    private void EndWrite(bool closeWriter)
+    {
+        try
+        {
+            if (closeWriter)
             {
                 CloseWriter();
             }
-            finally
-            {
-                _writeGate.Release();
-            }
-            throw;
+        }
+        finally
+        {
+            _writeGate.Release();
         }
     }
 

@@ -114,7 +114,7 @@ public sealed class DeliveryWorker : BackgroundService
                     var room = _handOff.Count == 0 ? free : Math.Max(1, free / 2);
                     lastClaim = now;
                     var claimed = await _store.ClaimDueAsync(now, _options.Lease, room, stoppingToken).ConfigureAwait(false);
-                    Hold(inHand, claimed);
+                    Hold(inHand, claimed.Select(n => (n.Id, n.LeaseToken!)));
                     work.AddRange(claimed);
                     fullClaim = claimed.Count == room;
                     claimNext = fullClaim;
@@ -209,12 +209,12 @@ public sealed class DeliveryWorker : BackgroundService
     }
 
     /// <summary>Notes what was taken, so that shutdown hands it back should it not be sent by then.</summary>
-    private void Hold(Dictionary<string, string> inHand, IEnumerable<ClaimedNotification> taken)
+    private void Hold(Dictionary<string, string> inHand, IEnumerable<(string Id, string LeaseToken)> taken)
     {
-        foreach (var n in taken)
+        foreach (var (id, leaseToken) in taken)
         {
-            inHand[n.Id] = n.LeaseToken!;
-            _held[n.Id] = n.LeaseToken!;
+            inHand[id] = leaseToken;
+            _held[id] = leaseToken;
         }
     }
 
@@ -235,11 +235,7 @@ public sealed class DeliveryWorker : BackgroundService
     /// </summary>
     private async Task<List<ClaimedNotification>> LoadHandedAsync(List<LeasedNotification> handed, DateTimeOffset now, Dictionary<string, string> inHand, CancellationToken cancellationToken)
     {
-        foreach (var n in handed)
-        {
-            inHand[n.Id] = n.LeaseToken;
-            _held[n.Id] = n.LeaseToken;
-        }
+        Hold(inHand, handed.Select(n => (n.Id, n.LeaseToken)));
         var loaded = await _store.LoadLeasedAsync(handed, now, cancellationToken).ConfigureAwait(false);
         var until = handed.ToDictionary(n => n.Id, n => n.LeasedUntil, StringComparer.Ordinal);
         var ready = loaded.Where(n => until[n.Id] - now >= TimeSpan.FromSeconds(n.TimeoutSeconds) + LeaseMargin).ToList();

@@ -92,7 +92,7 @@ public abstract partial class RelationalStore
         }
     }
 
-    // Most (merchant, format) lists kept; past it the cache starts over.
+    // Most entries kept in each cache (lists by merchant and format, delivery targets by endpoint); past it the cache starts over.
     private const int EndpointCacheLimit = 10_000;
 
     private readonly ConcurrentDictionary<(string MerchantId, PayloadFormat Format), IReadOnlyList<Endpoint>> _endpointCache = new();
@@ -108,21 +108,31 @@ public abstract partial class RelationalStore
         var version = Interlocked.Read(ref _endpointsVersion);
         var endpoints = await QueryEndpointsAsync("merchant_id = @merchantId AND format = @format AND deleted_at IS NULL",
             new { merchantId, format = format.ApiName() }, withSecrets: false, cancellationToken);
-        // Kept only if no endpoint changed while it was read; a change after this clears it again.
-        if (CachesEndpoints && Interlocked.Read(ref _endpointsVersion) == version)
-        {
-            if (_endpointCache.Count >= EndpointCacheLimit)
-            {
-                _endpointCache.Clear();
-            }
-            _endpointCache[(merchantId, format)] = endpoints;
-            // An endpoint write may have cleared the cache between the check and the store: taken back then.
-            if (Interlocked.Read(ref _endpointsVersion) != version)
-            {
-                _endpointCache.TryRemove(KeyValuePair.Create((merchantId, format), endpoints));
-            }
-        }
+        Keep(_endpointCache, (merchantId, format), endpoints, version);
         return endpoints;
+    }
+
+    /// <summary>
+    /// Keeps what was read in <paramref name="cache"/>, where this store may keep endpoints, unless an
+    /// endpoint changed since <paramref name="version"/> was read (before the read). Checked again
+    /// after storing: a write that cleared the cache in between takes it back out.
+    /// </summary>
+    private void Keep<TKey, TValue>(ConcurrentDictionary<TKey, TValue> cache, TKey key, TValue value, long version)
+        where TKey : notnull
+    {
+        if (!CachesEndpoints || Interlocked.Read(ref _endpointsVersion) != version)
+        {
+            return;
+        }
+        if (cache.Count >= EndpointCacheLimit)
+        {
+            cache.Clear();
+        }
+        cache[key] = value;
+        if (Interlocked.Read(ref _endpointsVersion) != version)
+        {
+            cache.TryRemove(KeyValuePair.Create(key, value));
+        }
     }
 
     /// <summary>Called after every endpoint write: what was kept in memory is read afresh.</summary>
@@ -203,14 +213,13 @@ public abstract partial class RelationalStore
     {
         var result = new Dictionary<string, DeliveryTarget>(StringComparer.Ordinal);
         List<string>? missing = null;
-        var caching = CachesEndpoints;
         foreach (var id in endpointIds)
         {
             if (result.ContainsKey(id) || (missing?.Contains(id) ?? false))
             {
                 continue;
             }
-            if (caching && _targetCache.TryGetValue(id, out var cached))
+            if (CachesEndpoints && _targetCache.TryGetValue(id, out var cached))
             {
                 result[id] = cached;
             }
@@ -244,20 +253,7 @@ public abstract partial class RelationalStore
                 ? s.Select(r => (Secrets.Unprotect(r.secret), r.expires_at)).ToList()
                 : []);
             result[row.id] = target;
-            // Kept only if no endpoint changed while it was read; a change after this clears it again.
-            if (caching && Interlocked.Read(ref _endpointsVersion) == version)
-            {
-                if (_targetCache.Count >= EndpointCacheLimit)
-                {
-                    _targetCache.Clear();
-                }
-                _targetCache[row.id] = target;
-                // An endpoint write may have cleared the cache between the check and the store: taken back then.
-                if (Interlocked.Read(ref _endpointsVersion) != version)
-                {
-                    _targetCache.TryRemove(KeyValuePair.Create(row.id, target));
-                }
-            }
+            Keep(_targetCache, row.id, target, version);
         }
         return result;
     }

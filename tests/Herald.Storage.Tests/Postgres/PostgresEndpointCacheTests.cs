@@ -6,6 +6,7 @@ using Herald.Ids;
 using Herald.Signing;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
+using Herald.Server.Tests.Infrastructure;
 using Herald.Storage.Postgres;
 using Herald.Storage.Tests.Compliance;
 using Npgsql;
@@ -22,28 +23,23 @@ public sealed class PostgresEndpointCacheTests : IAsyncLifetime
     private static readonly DateTimeOffset T0 = DateTimeOffset.UtcNow;
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(10);
 
-    private readonly string _name = "herald_cache_" + Guid.NewGuid().ToString("N");
-    private string _admin = "";
-    private string _connectionString = "";
+    private PostgresDatabase _db = null!;
     private PostgresStore _a = null!;
     private PostgresStore _b = null!;
 
     public async Task InitializeAsync()
     {
-        _admin = Environment.GetEnvironmentVariable("HERALD_TEST_POSTGRES") ?? "";
-        Assert.False(_admin.Length == 0, "HERALD_TEST_POSTGRES is not set: run the suite with ./test.sh, which starts a PostgreSQL cluster");
-        await ExecuteAsync(_admin, $"CREATE DATABASE {_name}");
-        _connectionString = new NpgsqlConnectionStringBuilder(_admin) { Database = _name }.ConnectionString;
-        _a = new PostgresStore(_connectionString);
+        _db = await PostgresDatabase.CreateAsync();
+        _a = new PostgresStore(_db.ConnectionString);
         await _a.MigrateAsync();
-        _b = new PostgresStore(_connectionString);
+        _b = new PostgresStore(_db.ConnectionString);
     }
 
     public async Task DisposeAsync()
     {
         await _a.DisposeAsync();
         await _b.DisposeAsync();
-        await ExecuteAsync(_admin, $"DROP DATABASE IF EXISTS {_name} WITH (FORCE)");
+        await _db.DisposeAsync();
     }
 
     [Fact]
@@ -79,7 +75,7 @@ public sealed class PostgresEndpointCacheTests : IAsyncLifetime
         }
 
         // No longer listening: nothing is kept, a write no node announced is seen at once.
-        await ExecuteAsync(_connectionString, $"UPDATE endpoints SET url = 'https://direct.example/hooks', enabled = TRUE WHERE id = '{endpoint.Id}'");
+        await WriteBehindEveryNodesBackAsync($"UPDATE endpoints SET url = 'https://direct.example/hooks', enabled = TRUE WHERE id = '{endpoint.Id}'");
         Assert.Equal("https://direct.example/hooks", (await _b.ListEndpointsForFormatAsync(merchant, PayloadFormat.Thin)).Single().Url);
         Assert.Equal("https://direct.example/hooks", (await _b.LoadLeasedAsync([leased], T0)).Single().Url);
     }
@@ -95,7 +91,7 @@ public sealed class PostgresEndpointCacheTests : IAsyncLifetime
         {
             var before = (await _b.ListEndpointsForFormatAsync(merchant, PayloadFormat.Thin)).Single().Url;
             var behindTheBack = $"https://unannounced.example/{i}";
-            await ExecuteAsync(_connectionString, $"UPDATE endpoints SET url = '{behindTheBack}' WHERE id = '{endpoint.Id}'");
+            await WriteBehindEveryNodesBackAsync($"UPDATE endpoints SET url = '{behindTheBack}' WHERE id = '{endpoint.Id}'");
             if ((await _b.ListEndpointsForFormatAsync(merchant, PayloadFormat.Thin)).Single().Url == before)
             {
                 return;
@@ -138,9 +134,10 @@ public sealed class PostgresEndpointCacheTests : IAsyncLifetime
         return new LeasedNotification(notification.Id, merchant, evt.Id, endpoint.Id, notification.Payload, T0, null, lease.Token, lease.Until);
     }
 
-    private static async Task ExecuteAsync(string connectionString, string sql)
+    /// <summary>A statement straight on the database, announced to no node.</summary>
+    private async Task WriteBehindEveryNodesBackAsync(string sql)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(_db.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
