@@ -122,44 +122,92 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         {
             return;
         }
-        await using var command = Unnested(scope, $"INSERT INTO {table} ({rows.Columns}) SELECT * FROM {Unnest(rows)}", rows);
+        await using var command = Unnested(scope, $"INSERT INTO {table} ({rows.Columns}) SELECT * FROM {Unnest("a", rows)}", rows);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    protected override async Task<IReadOnlyCollection<int>> InsertNewEntitiesAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)
+    // A batch's changes in one statement, one round trip: the plain creates go in where their ids are
+    // free, then the events and notifications of the changes that took (those creates, and the
+    // changes whose entity was written before it). The text depends only on the tables' columns.
+    private static string? s_changesSql;
+
+    private static string ChangesSql(ChangeRows rows) => s_changesSql ??= $"""
+        WITH created AS (
+          INSERT INTO entities ({rows.Creates.Columns}) SELECT * FROM {Unnest("e", rows.Creates)}
+          ON CONFLICT DO NOTHING RETURNING kind, id),
+        taken AS (
+          SELECT c.change FROM unnest(@e0, @e1, @ec) AS c(kind, id, change) JOIN created USING (kind, id)
+          UNION ALL SELECT unnest(@written)),
+        events_written AS (
+          INSERT INTO events ({rows.Events.Columns})
+          SELECT {rows.Events.Columns} FROM {Unnest("v", rows.Events, "@vc")} AS v({rows.Events.Columns}, change)
+          WHERE v.change IN (SELECT change FROM taken)),
+        notifications_written AS (
+          INSERT INTO notifications ({rows.Notifications.Columns})
+          SELECT {rows.Notifications.Columns} FROM {Unnest("n", rows.Notifications, "@nc")} AS n({rows.Notifications.Columns}, change)
+          WHERE n.change IN (SELECT change FROM taken))
+        SELECT change FROM taken
+        """;
+
+    protected override async Task<IReadOnlyCollection<int>> InsertChangesAsync(WriteScope scope, ChangeRows rows, CancellationToken cancellationToken)
     {
-        if (rows.Count == 0)
+        var changes = new NpgsqlBatchCommand(ChangesSql(rows));
+        AddArrays(changes.Parameters, "e", rows.Creates);
+        AddIndexes(changes.Parameters, "ec", rows.CreatedBy);
+        AddIndexes(changes.Parameters, "written", rows.Written);
+        AddArrays(changes.Parameters, "v", rows.Events);
+        AddIndexes(changes.Parameters, "vc", Enumerable.Range(0, rows.Events.Count).ToList());
+        AddArrays(changes.Parameters, "n", rows.Notifications);
+        AddIndexes(changes.Parameters, "nc", rows.NotifiedBy);
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction) { BatchCommands = { changes } };
+        if (rows.Claimable)
         {
-            return [];
+            // Sent along in the same round trip; delivered on commit, and never if nothing took.
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"NOTIFY {WakeChannel}"));
         }
-        var index = new Dictionary<(string, string), int>(rows.Count);
-        for (var i = 0; i < rows.Count; i++)
-        {
-            index[((string)rows.Rows[i][0]!, (string)rows.Rows[i][1]!)] = i;
-        }
-        await using var command = Unnested(scope, $"INSERT INTO entities ({rows.Columns}) SELECT * FROM {Unnest(rows)} ON CONFLICT DO NOTHING RETURNING kind, id", rows);
-        var written = new List<int>(rows.Count);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var taken = new List<int>(rows.Events.Count);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            written.Add(index[(reader.GetString(0), reader.GetString(1))]);
+            taken.Add(reader.GetInt32(0));
         }
-        return written;
+        return taken;
     }
 
-    protected override async Task<IReadOnlyCollection<string>> MoveNotificationsAsync(WriteScope scope, RowSet moves, CancellationToken cancellationToken)
+    // A batch's outcomes in one statement: the notifications still leased as claimed move on, and
+    // the attempts of those that moved go in.
+    private static string? s_attemptsSql;
+
+    private static string AttemptsSql(RowSet moves, RowSet attempts)
+    {
+        if (s_attemptsSql is null)
+        {
+            var names = string.Join(", ", Enumerable.Range(1, moves.ColumnTypes.Count).Select(c => string.Create(CultureInfo.InvariantCulture, $"c{c}")));
+            s_attemptsSql = $"""
+                WITH moved AS (
+                  UPDATE notifications SET {MoveAssignments(c => string.Create(CultureInfo.InvariantCulture, $"v.c{c}"))}
+                  FROM {Unnest("m", moves)} AS v({names})
+                  WHERE notifications.id = v.c1 AND notifications.lease_token = v.c2
+                  RETURNING notifications.id),
+                attempted AS (
+                  INSERT INTO attempts ({attempts.Columns})
+                  SELECT {attempts.Columns} FROM {Unnest("t", attempts)} AS t({attempts.Columns})
+                  WHERE t.notification_id IN (SELECT id FROM moved))
+                SELECT id FROM moved
+                """;
+        }
+        return s_attemptsSql;
+    }
+
+    protected override async Task<IReadOnlyCollection<string>> RecordAttemptsAsync(WriteScope scope, RowSet moves, RowSet attempts, CancellationToken cancellationToken)
     {
         if (moves.Count == 0)
         {
             return [];
         }
-        var names = string.Join(", ", Enumerable.Range(1, moves.ColumnTypes.Count).Select(c => string.Create(CultureInfo.InvariantCulture, $"c{c}")));
-        await using var command = Unnested(scope, $"""
-            UPDATE notifications SET {MoveAssignments(c => string.Create(CultureInfo.InvariantCulture, $"v.c{c}"))}
-            FROM {Unnest(moves)} AS v({names})
-            WHERE notifications.id = v.c1 AND notifications.lease_token = v.c2
-            RETURNING notifications.id
-            """, moves);
+        await using var command = new NpgsqlCommand(AttemptsSql(moves, attempts), (NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction);
+        AddArrays(command.Parameters, "m", moves);
+        AddArrays(command.Parameters, "t", attempts);
         var moved = new List<string>(moves.Count);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -169,18 +217,29 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         return moved;
     }
 
-    private static string Unnest(RowSet rows) =>
-        $"unnest({string.Join(", ", Enumerable.Range(0, rows.ColumnTypes.Count).Select(c => string.Create(CultureInfo.InvariantCulture, $"@a{c}")))})";
+    /// <summary><c>unnest(@p0, @p1, …)</c> over the arrays <see cref="AddArrays"/> names, and any further ones given.</summary>
+    private static string Unnest(string prefix, RowSet rows, params string[] more) =>
+        $"unnest({string.Join(", ", Enumerable.Range(0, rows.ColumnTypes.Count).Select(c => string.Create(CultureInfo.InvariantCulture, $"@{prefix}{c}")).Concat(more))})";
 
     /// <summary>A command on the scope's transaction with one array parameter per column of <paramref name="rows"/>, named <c>a0</c>, <c>a1</c>, …</summary>
     private static NpgsqlCommand Unnested(WriteScope scope, string sql, RowSet rows)
     {
         var command = new NpgsqlCommand(sql, (NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction);
+        AddArrays(command.Parameters, "a", rows);
+        return command;
+    }
+
+    private static void AddIndexes(NpgsqlParameterCollection parameters, string name, IReadOnlyList<int> indexes) =>
+        parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = indexes.ToArray() });
+
+    /// <summary>One array parameter per column of <paramref name="rows"/>, named <paramref name="prefix"/> and the column's number.</summary>
+    private static void AddArrays(NpgsqlParameterCollection parameters, string prefix, RowSet rows)
+    {
         for (var c = 0; c < rows.ColumnTypes.Count; c++)
         {
             var column = c;
-            var name = string.Create(CultureInfo.InvariantCulture, $"a{c}");
-            command.Parameters.Add(rows.ColumnTypes[c].Type switch
+            var name = string.Create(CultureInfo.InvariantCulture, $"{prefix}{c}");
+            parameters.Add(rows.ColumnTypes[c].Type switch
             {
                 DbType.String => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Rows.Select(r => (string?)r[column]).ToArray() },
                 DbType.Int64 => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint)
@@ -195,7 +254,6 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
                 var other => throw new NotSupportedException($"no array type for {other}"),
             });
         }
-        return command;
     }
 
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>

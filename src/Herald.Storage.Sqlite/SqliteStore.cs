@@ -290,21 +290,33 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         return Task.CompletedTask;
     }
 
-    protected override Task<IReadOnlyCollection<int>> InsertNewEntitiesAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)
+    protected override async Task<IReadOnlyCollection<int>> InsertChangesAsync(WriteScope scope, ChangeRows rows, CancellationToken cancellationToken)
     {
-        var changed = ExecutePerRow(scope, InsertSql("entities", rows, " ON CONFLICT DO NOTHING"), rows, cancellationToken);
-        IReadOnlyCollection<int> written = Enumerable.Range(0, changed.Length).Where(i => changed[i] == 1).ToList();
-        return Task.FromResult(written);
+        var taken = new HashSet<int>(rows.Written);
+        var created = ExecutePerRow(scope, InsertSql("entities", rows.Creates, " ON CONFLICT DO NOTHING"), rows.Creates, cancellationToken);
+        for (var i = 0; i < created.Length; i++)
+        {
+            if (created[i] == 1)
+            {
+                taken.Add(rows.CreatedBy[i]);
+            }
+        }
+        if (taken.Count > 0)
+        {
+            await InsertRowsAsync(scope, "events", rows.Events.Where(taken.Contains), cancellationToken);
+            await InsertNotificationsAsync(scope, rows.Notifications.Where(r => taken.Contains(rows.NotifiedBy[r])), cancellationToken);
+        }
+        return taken;
     }
 
     private static readonly string MoveSql =
         $"UPDATE notifications SET {MoveAssignments(c => Parameter(c - 1))} WHERE id = @c0 AND lease_token = @c1";
 
-    protected override Task<IReadOnlyCollection<string>> MoveNotificationsAsync(WriteScope scope, RowSet moves, CancellationToken cancellationToken)
+    protected override async Task<IReadOnlyCollection<string>> RecordAttemptsAsync(WriteScope scope, RowSet moves, RowSet attempts, CancellationToken cancellationToken)
     {
         var changed = ExecutePerRow(scope, MoveSql, moves, cancellationToken);
-        IReadOnlyCollection<string> moved = Enumerable.Range(0, changed.Length).Where(i => changed[i] == 1).Select(i => (string)moves.Rows[i][0]!).ToList();
-        return Task.FromResult(moved);
+        await InsertRowsAsync(scope, "attempts", attempts.Where(i => changed[i] == 1), cancellationToken);
+        return Enumerable.Range(0, changed.Length).Where(i => changed[i] == 1).Select(i => (string)moves.Rows[i][0]!).ToList();
     }
 
     public void Dispose()

@@ -145,11 +145,10 @@ public abstract partial class RelationalStore
         public async Task<bool[]> WriteAsync(RelationalStore store, WriteScope scope, CancellationToken cancellationToken)
         {
             var recorded = new bool[_moves.Count];
-            foreach (var id in await store.MoveNotificationsAsync(scope, _moves, cancellationToken))
+            foreach (var id in await store.RecordAttemptsAsync(scope, _moves, _attempts, cancellationToken))
             {
                 recorded[_index[id]] = true;
             }
-            await store.InsertRowsAsync(scope, "attempts", _attempts.Where(i => recorded[i]), cancellationToken);
             return recorded;
         }
     }
@@ -180,10 +179,11 @@ public abstract partial class RelationalStore
 
     /// <summary>
     /// Moves each notification of <paramref name="moves"/> (rows of <see cref="NewMoveRows"/>) on, but only
-    /// where the lease is still the one it was claimed with: a lost lease writes nothing, as the
-    /// attempt belongs to whoever holds the claim now. Answers the ids moved.
+    /// where the lease is still the one it was claimed with, and inserts the attempt (row <c>i</c> of
+    /// <paramref name="attempts"/> for row <c>i</c> of the moves) of each one moved: a lost lease writes
+    /// nothing, as the attempt belongs to whoever holds the claim now. Answers the ids moved.
     /// </summary>
-    protected abstract Task<IReadOnlyCollection<string>> MoveNotificationsAsync(WriteScope scope, RowSet moves, CancellationToken cancellationToken);
+    protected abstract Task<IReadOnlyCollection<string>> RecordAttemptsAsync(WriteScope scope, RowSet moves, RowSet attempts, CancellationToken cancellationToken);
 
     public async Task RecordManualAttemptAsync(Attempt attempt, CancellationToken cancellationToken = default)
     {

@@ -90,31 +90,65 @@ public abstract partial class RelationalStore
         public async Task<CommitResult[]> WriteAsync(RelationalStore store, WriteScope scope, CancellationToken cancellationToken)
         {
             var results = new CommitResult[_changes.Count];
+            var written = new List<int>();
             for (var i = 0; i < _changes.Count; i++)
             {
                 var change = _changes[i];
                 results[i] = IsPlainCreate(change) ? CommitResult.VersionConflict : await WriteEntityAsync(scope, change, _documents[i], cancellationToken);
+                if (results[i] == CommitResult.Committed)
+                {
+                    written.Add(i);
+                }
             }
-            foreach (var row in await store.InsertNewEntitiesAsync(scope, _creates, cancellationToken))
+            var rows = new ChangeRows(_creates, _createdBy, written, _events, _notifications, _notifiedBy);
+            foreach (var i in await store.InsertChangesAsync(scope, rows, cancellationToken))
             {
-                results[_createdBy[row]] = CommitResult.Committed;
+                results[i] = CommitResult.Committed;
             }
-            if (!results.Contains(CommitResult.Committed))
-            {
-                // Every change lost its race: nothing to keep.
-                return results;
-            }
-            await store.InsertRowsAsync(scope, "events", _events.Where(i => results[i] == CommitResult.Committed), cancellationToken);
-            await store.InsertNotificationsAsync(scope, _notifications.Where(r => results[_notifiedBy[r]] == CommitResult.Committed), cancellationToken);
             return results;
         }
     }
 
+    /// <summary>
+    /// What a batch of changes writes besides its entity updates: the new entities of its plain
+    /// creates (those whose id is free go in), then the event (row <c>i</c> of <see cref="Events"/>
+    /// for change <c>i</c>) and the notifications of every change that took, whether it was one of
+    /// those creates or is among <see cref="Written"/> already.
+    /// </summary>
+    protected sealed class ChangeRows(RowSet creates, IReadOnlyList<int> createdBy, IReadOnlyList<int> written,
+        RowSet events, RowSet notifications, IReadOnlyList<int> notifiedBy)
+    {
+        /// <summary>The plain creates' entities (rows of <see cref="NewEntityRows"/>).</summary>
+        public RowSet Creates { get; } = creates;
+
+        /// <summary>For each row of <see cref="Creates"/>, the change it belongs to.</summary>
+        public IReadOnlyList<int> CreatedBy { get; } = createdBy;
+
+        /// <summary>The changes whose entity was written already, in this transaction.</summary>
+        public IReadOnlyList<int> Written { get; } = written;
+
+        /// <summary>One event per change, in the changes' order.</summary>
+        public RowSet Events { get; } = events;
+
+        /// <summary>The changes' notifications (rows of <see cref="NewNotificationRows"/>).</summary>
+        public RowSet Notifications { get; } = notifications;
+
+        /// <summary>For each row of <see cref="Notifications"/>, the change it belongs to.</summary>
+        public IReadOnlyList<int> NotifiedBy { get; } = notifiedBy;
+
+        /// <summary>Whether a notification is written without a lease: someone must be woken to claim it.</summary>
+        public bool Claimable => AnyClaimable(Notifications);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="rows"/> in the scope's transaction and answers the changes that took:
+    /// those <see cref="ChangeRows.Written"/> already and the creates whose id was free. When any
+    /// of their notifications is claimable, the database announces the work (see <see cref="OnWorkRecordedAsync"/>).
+    /// </summary>
+    protected abstract Task<IReadOnlyCollection<int>> InsertChangesAsync(WriteScope scope, ChangeRows rows, CancellationToken cancellationToken);
+
     /// <summary>Inserts every row of <paramref name="rows"/> into <paramref name="table"/>, in the scope's transaction.</summary>
     protected abstract Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken);
-
-    /// <summary>Inserts the new entities (rows of <see cref="NewEntityRows"/>) whose kind and id are free; answers the indexes of the rows written.</summary>
-    protected abstract Task<IReadOnlyCollection<int>> InsertNewEntitiesAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken);
 
     private static RowSet NewEntityRows() => new(
         ("kind", DbType.String), ("id", DbType.String), ("merchant_id", DbType.String), ("state", DbType.String), ("version", DbType.Int64),
@@ -207,19 +241,21 @@ public abstract partial class RelationalStore
     }
 
     /// <summary>Writes new notifications (the inserts of <see cref="NewNotificationRows"/>) and lets the database announce the work.</summary>
-    private async Task InsertNotificationsAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)
+    protected async Task InsertNotificationsAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
         {
             return;
         }
         await InsertRowsAsync(scope, "notifications", rows, cancellationToken);
-        // Notifications written under a lease are their writer's to send: no one else needs waking for them.
-        if (rows.Values("lease_token").Any(token => token is null))
+        if (AnyClaimable(rows))
         {
             await OnWorkRecordedAsync(scope, cancellationToken);
         }
     }
+
+    // Notifications written under a lease are their writer's to send: no one else needs waking for them.
+    private static bool AnyClaimable(RowSet notifications) => notifications.Values("lease_token").Any(token => token is null);
 
     public async Task<(string EventId, string RequestHash)?> FindIdempotencyKeyAsync(string merchantId, string key, CancellationToken cancellationToken = default)
     {
