@@ -226,7 +226,8 @@ public abstract partial class RelationalStore
 
     /// <summary>
     /// Adds an event's new notifications, pending and due at once (parked ones with no time to be
-    /// tried until their endpoint is enabled); with a lease, those marked immediate are written held under it.
+    /// tried until their endpoint is enabled); with a lease, those marked immediate are written held
+    /// under it, due only when it ends: until then the queue's front is left to work anyone may take.
     /// </summary>
     private static void AddNotifications(RowSet rows, string eventId, string merchantId, string entityKind, string entityId, string eventType,
         long version, DateTimeOffset occurredAt, string? traceParent, IEnumerable<NewNotification> notifications, NotificationLease? lease)
@@ -235,7 +236,8 @@ public abstract partial class RelationalStore
         foreach (var n in notifications)
         {
             var held = n.Immediate ? lease : null;
-            rows.Add(n.Id, merchantId, eventId, n.EndpointId, entityKind, entityId, eventType, "pending", n.Payload, n.Parked ? null : at, at, version, traceParent,
+            long? due = n.Parked ? null : held is null ? at : Time.Ms(held.Until);
+            rows.Add(n.Id, merchantId, eventId, n.EndpointId, entityKind, entityId, eventType, "pending", n.Payload, due, at, version, traceParent,
                 Time.Ms(held?.Until), held?.Token);
         }
     }
