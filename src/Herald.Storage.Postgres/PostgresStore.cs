@@ -28,7 +28,7 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     // in a scalar subquery, which the planner cannot turn into a join or an index condition: the
     // only indexable conditions left are the due index's own.
     private const string Claim = $"""
-        UPDATE notifications SET leased_until = @lease_until, next_attempt_at = @lease_until, lease_token = @token
+        UPDATE notifications SET leased_until = @lease_until, lease_token = @token
         WHERE id IN (
           SELECT n.id FROM notifications n
           WHERE n.status = 'pending' AND n.next_attempt_at <= @now

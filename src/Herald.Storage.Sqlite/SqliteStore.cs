@@ -27,7 +27,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
 
     // SQLite lacks FOR UPDATE SKIP LOCKED; with one writer at a time the plain subquery is already exclusive.
     private const string Claim = $"""
-        UPDATE notifications SET leased_until = @lease_until, next_attempt_at = @lease_until, lease_token = @token
+        UPDATE notifications SET leased_until = @lease_until, lease_token = @token
         WHERE id IN (
           SELECT n.id FROM notifications n JOIN endpoints e ON e.id = n.endpoint_id
           WHERE n.status = 'pending' AND n.next_attempt_at <= @now AND e.enabled = 1

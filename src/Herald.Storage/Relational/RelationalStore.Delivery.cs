@@ -11,9 +11,8 @@ public abstract partial class RelationalStore
     protected const string ClaimReturning = "id, merchant_id, event_id, endpoint_id, payload, status, attempt_count, failures, created_at, lease_token, trace_parent";
 
     /// <summary>
-    /// The statement that takes due work: it must set <c>leased_until</c> and <c>next_attempt_at</c> to
-    /// <c>@lease_until</c> (a claimed notification falls due again only if its lease runs out, and
-    /// leaves the front of the queue to others meanwhile) and <c>lease_token</c> to <c>@token</c> on at most <c>@limit</c> pending rows due at <c>@now</c> (and
+    /// The statement that takes due work: it must set <c>leased_until</c> to <c>@lease_until</c> and
+    /// <c>lease_token</c> to <c>@token</c> on at most <c>@limit</c> pending rows due at <c>@now</c> (and
     /// not leased past it), earliest due first, whose endpoint is enabled, and return <see cref="ClaimReturning"/>. For an ordered endpoint it must leave
     /// a notification while an earlier version of the same entity is still pending for that endpoint
     /// (being tried, or waiting for a retry).

@@ -286,6 +286,24 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HandedOverAndNeverSent_IsDueWhenItsLeaseEnds_AndShowsThatTime()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var handed = new NewNotification(HeraldId.New(HeraldId.Notification, Time), ep.Id, "{}", Immediate: true);
+        var change = Change(m, "a", 1, "OPENED", null, T0) with { Notifications = [handed] };
+        var lease = new NotificationLease("token-1", T0 + Lease);
+        await Store.WriteBatchAsync([change], [], lease);
+
+        // The node it was handed to died: nothing is recorded, and the lease's end is its next attempt.
+        Assert.Equal(lease.Until, (await Store.GetNotificationAsync(m, handed.Id))!.NextAttemptAt);
+        Assert.Empty(await Store.ClaimDueAsync(lease.Until - TimeSpan.FromSeconds(1), Lease, 10));
+        var claimed = Assert.Single(await Store.ClaimDueAsync(lease.Until, Lease, 10));
+        Assert.Equal(handed.Id, claimed.Id);
+        Assert.NotEqual(lease.Token, claimed.LeaseToken);
+    }
+
+    [Fact]
     public async Task ScheduledAttempt_MovesTheNotificationOn_OnlyWhileTheLeaseIsHeld()
     {
         var m = await MerchantAsync();
