@@ -127,16 +127,21 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     }
 
     // A batch's changes in one statement, one round trip: the plain creates go in where their ids are
-    // free, then the events and notifications of the changes that took (those creates, and the
-    // changes whose entity was written before it). The text depends only on the tables' columns.
+    // free and the plain updates where their entity is still at the version they expect, then the
+    // events and notifications of the changes that took (those, and the changes whose entity was
+    // written before it). The text depends only on the tables' columns.
     private static string? s_changesSql;
 
     private static string ChangesSql(ChangeRows rows) => s_changesSql ??= $"""
         WITH created AS (
           INSERT INTO entities ({rows.Creates.Columns}) SELECT * FROM {Unnest("e", rows.Creates)}
           ON CONFLICT DO NOTHING RETURNING kind, id),
+        updated AS (
+          {UpdateEntitySql(c => "u." + rows.Updates.ColumnTypes[c - 1].Name, $" FROM {Unnest("u", rows.Updates, "@uc")} AS u({rows.Updates.Columns}, change)")}
+          RETURNING u.change),
         taken AS (
           SELECT c.change FROM unnest(@e0, @e1, @ec) AS c(kind, id, change) JOIN created USING (kind, id)
+          UNION ALL SELECT change FROM updated
           UNION ALL SELECT unnest(@written)),
         events_written AS (
           INSERT INTO events ({rows.Events.Columns})
@@ -154,6 +159,8 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         var changes = new NpgsqlBatchCommand(ChangesSql(rows));
         AddArrays(changes.Parameters, "e", rows.Creates);
         AddIndexes(changes.Parameters, "ec", rows.CreatedBy);
+        AddArrays(changes.Parameters, "u", rows.Updates);
+        AddIndexes(changes.Parameters, "uc", rows.UpdatedBy);
         AddIndexes(changes.Parameters, "written", rows.Written);
         AddArrays(changes.Parameters, "v", rows.Events);
         AddIndexes(changes.Parameters, "vc", Enumerable.Range(0, rows.Events.Count).ToList());

@@ -295,6 +295,14 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     protected override async Task<IReadOnlyCollection<int>> InsertChangesAsync(WriteScope scope, ChangeRows rows, CancellationToken cancellationToken)
     {
         var taken = new HashSet<int>(rows.Written);
+        var updated = ExecutePerRow(scope, UpdateSql, rows.Updates, cancellationToken);
+        for (var i = 0; i < updated.Length; i++)
+        {
+            if (updated[i] == 1)
+            {
+                taken.Add(rows.UpdatedBy[i]);
+            }
+        }
         var created = ExecutePerRow(scope, InsertSql("entities", rows.Creates, " ON CONFLICT DO NOTHING"), rows.Creates, cancellationToken);
         for (var i = 0; i < created.Length; i++)
         {
@@ -310,6 +318,8 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         }
         return taken;
     }
+
+    private static readonly string UpdateSql = UpdateEntitySql(c => Parameter(c - 1));
 
     private static readonly string MoveSql =
         $"UPDATE notifications SET {MoveAssignments(c => Parameter(c - 1))} WHERE id = @c0 AND lease_token = @c1";

@@ -56,6 +56,8 @@ public abstract partial class RelationalStore
         private readonly string[] _documents;
         private readonly RowSet _creates = NewEntityRows();
         private readonly List<int> _createdBy = [];
+        private readonly RowSet _updates = NewUpdateRows();
+        private readonly List<int> _updatedBy = [];
         private readonly RowSet _events = NewEventRows();
         private readonly RowSet _notifications = NewNotificationRows();
         private readonly List<int> _notifiedBy = [];
@@ -65,17 +67,33 @@ public abstract partial class RelationalStore
             _changes = changes;
             _documents = new string[changes.Count];
             var created = new HashSet<(string Kind, string Id)>();
+            // How many of the batch's changes touch each entity: an update goes in with the others
+            // only when it is the one change of its entity, so that no change needs to see another's.
+            var touches = new Dictionary<(string Kind, string Id), int>();
+            foreach (var change in changes)
+            {
+                var key = (change.Entity.Kind.ApiName(), change.Entity.Id);
+                touches[key] = touches.GetValueOrDefault(key) + 1;
+            }
+            _updatedTogether = new bool[changes.Count];
+            var creates = new List<((string Kind, string Id) Key, int Change)>();
+            var updates = new List<((string Kind, string Id) Key, int Change)>();
             for (var i = 0; i < changes.Count; i++)
             {
                 var change = changes[i];
+                var key = (change.Entity.Kind.ApiName(), change.Entity.Id);
                 _documents[i] = change.Entity.Document.ToJsonString();
                 var snapshot = ReferenceEquals(change.Event.Snapshot, change.Entity.Document) ? _documents[i] : change.Event.Snapshot.ToJsonString();
                 // New entities without an idempotency key go in together, skipping the ids already
                 // taken; two creations of one id in a batch: the first one wins, as it would one at a time.
-                if (IsPlainCreate(change) && created.Add((change.Entity.Kind.ApiName(), change.Entity.Id)))
+                if (IsPlainCreate(change) && created.Add(key))
                 {
-                    AddEntity(_creates, change.Entity, _documents[i]);
-                    _createdBy.Add(i);
+                    creates.Add((key, i));
+                }
+                else if (IsPlainUpdate(change) && touches[key] == 1)
+                {
+                    updates.Add((key, i));
+                    _updatedTogether[i] = true;
                 }
                 var evt = change.Event;
                 AddEvent(_events, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.FromState, evt.ToState, evt.Version, evt.OccurredAt, snapshot);
@@ -83,9 +101,30 @@ public abstract partial class RelationalStore
                 AddNotifications(_notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, change.TraceParent, change.Notifications, lease);
                 _notifiedBy.AddRange(Enumerable.Repeat(i, _notifications.Count - before));
             }
+            // Entities in one order whatever the batch's: two transactions writing the same ones
+            // (on PostgreSQL, several at once) then take their row locks in the same order.
+            foreach (var (_, i) in creates.OrderBy(c => c.Key, EntityKeyOrder))
+            {
+                AddEntity(_creates, changes[i].Entity, _documents[i]);
+                _createdBy.Add(i);
+            }
+            foreach (var (key, i) in updates.OrderBy(c => c.Key, EntityKeyOrder))
+            {
+                var e = changes[i].Entity;
+                _updates.Add(key.Kind, e.Id, e.MerchantId, e.State, (long)e.Version, _documents[i], Time.Ms(e.UpdatedAt), changes[i].ExpectedVersion);
+                _updatedBy.Add(i);
+            }
         }
 
+        private static readonly Comparer<(string Kind, string Id)> EntityKeyOrder = Comparer<(string Kind, string Id)>.Create(
+            (a, b) => string.CompareOrdinal(a.Kind, b.Kind) is var byKind and not 0 ? byKind : string.CompareOrdinal(a.Id, b.Id));
+
+        // Which changes are updates written together (not one statement each).
+        private readonly bool[] _updatedTogether;
+
         private static bool IsPlainCreate(EntityChange change) => change.ExpectedVersion == 0 && change.IdempotencyKey is null;
+
+        private static bool IsPlainUpdate(EntityChange change) => change.ExpectedVersion > 0 && change.IdempotencyKey is null;
 
         public async Task<CommitResult[]> WriteAsync(RelationalStore store, WriteScope scope, CancellationToken cancellationToken)
         {
@@ -94,13 +133,13 @@ public abstract partial class RelationalStore
             for (var i = 0; i < _changes.Count; i++)
             {
                 var change = _changes[i];
-                results[i] = IsPlainCreate(change) ? CommitResult.VersionConflict : await WriteEntityAsync(scope, change, _documents[i], cancellationToken);
+                results[i] = IsPlainCreate(change) || _updatedTogether[i] ? CommitResult.VersionConflict : await WriteEntityAsync(scope, change, _documents[i], cancellationToken);
                 if (results[i] == CommitResult.Committed)
                 {
                     written.Add(i);
                 }
             }
-            var rows = new ChangeRows(_creates, _createdBy, written, _events, _notifications, _notifiedBy);
+            var rows = new ChangeRows(_creates, _createdBy, _updates, _updatedBy, written, _events, _notifications, _notifiedBy);
             foreach (var i in await store.InsertChangesAsync(scope, rows, cancellationToken))
             {
                 results[i] = CommitResult.Committed;
@@ -110,19 +149,27 @@ public abstract partial class RelationalStore
     }
 
     /// <summary>
-    /// What a batch of changes writes besides its entity updates: the new entities of its plain
-    /// creates (those whose id is free go in), then the event (row <c>i</c> of <see cref="Events"/>
-    /// for change <c>i</c>) and the notifications of every change that took, whether it was one of
-    /// those creates or is among <see cref="Written"/> already.
+    /// What a batch of changes writes besides the entities written one change at a time: the new
+    /// entities of its plain creates (those whose id is free go in), the plain updates (each the
+    /// batch's one change of its entity, taking only while the entity is still at the version it
+    /// expects), then the event (row <c>i</c> of <see cref="Events"/> for change <c>i</c>) and the
+    /// notifications of every change that took: one of those creates or updates, or one of
+    /// <see cref="Written"/> already.
     /// </summary>
-    protected sealed class ChangeRows(RowSet creates, IReadOnlyList<int> createdBy, IReadOnlyList<int> written,
-        RowSet events, RowSet notifications, IReadOnlyList<int> notifiedBy)
+    protected sealed class ChangeRows(RowSet creates, IReadOnlyList<int> createdBy, RowSet updates, IReadOnlyList<int> updatedBy,
+        IReadOnlyList<int> written, RowSet events, RowSet notifications, IReadOnlyList<int> notifiedBy)
     {
         /// <summary>The plain creates' entities (rows of <see cref="NewEntityRows"/>).</summary>
         public RowSet Creates { get; } = creates;
 
         /// <summary>For each row of <see cref="Creates"/>, the change it belongs to.</summary>
         public IReadOnlyList<int> CreatedBy { get; } = createdBy;
+
+        /// <summary>The plain updates (rows of <see cref="NewUpdateRows"/>).</summary>
+        public RowSet Updates { get; } = updates;
+
+        /// <summary>For each row of <see cref="Updates"/>, the change it belongs to.</summary>
+        public IReadOnlyList<int> UpdatedBy { get; } = updatedBy;
 
         /// <summary>The changes whose entity was written already, in this transaction.</summary>
         public IReadOnlyList<int> Written { get; } = written;
@@ -153,6 +200,22 @@ public abstract partial class RelationalStore
     private static RowSet NewEntityRows() => new(
         ("kind", DbType.String), ("id", DbType.String), ("merchant_id", DbType.String), ("state", DbType.String), ("version", DbType.Int64),
         ("preference_id", DbType.String), ("document", DbType.String), ("created_at", DbType.Int64), ("updated_at", DbType.Int64));
+
+    /// <summary>An entity's new state, and the version it must still be at for the update to take.</summary>
+    private static RowSet NewUpdateRows() => new(
+        ("kind", DbType.String), ("id", DbType.String), ("merchant_id", DbType.String), ("state", DbType.String), ("version", DbType.Int64),
+        ("document", DbType.String), ("updated_at", DbType.Int64), ("expected", DbType.Int64));
+
+    /// <summary>
+    /// The statement that updates an entity, given how to name each column of <see cref="NewUpdateRows"/> (numbered from 1):
+    /// it changes no row unless the entity is still at the expected version.
+    /// </summary>
+    protected static string UpdateEntitySql(Func<int, string> column, string from = "")
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        return $"UPDATE entities SET state = {column(4)}, version = {column(5)}, document = {column(6)}, updated_at = {column(7)}{from} " +
+            $"WHERE entities.kind = {column(1)} AND entities.id = {column(2)} AND entities.merchant_id = {column(3)} AND entities.version = {column(8)}";
+    }
 
     private static void AddEntity(RowSet rows, Entity entity, string document) =>
         rows.Add(entity.Kind.ApiName(), entity.Id, entity.MerchantId, entity.State, (long)entity.Version, entity.PreferenceId,

@@ -98,6 +98,36 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UpdatesInOneBatch_TakeOnlyAtTheVersionTheyExpect_TwoOfOneEntityInTurn()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        foreach (var id in new[] { "po1", "po2", "po3" })
+        {
+            await Store.CommitChangeAsync(Change(m, id, 1, "OPENED", null, T0));
+        }
+        var results = await Store.CommitChangesAsync([
+            Change(m, "po1", 2, "CLOSED", ep.Id, T0),
+            // Decided from a version po2 never reached.
+            Change(m, "po2", 3, "EXPIRED", ep.Id, T0),
+            // Two writers that both decided from po3's version 1: the first one in the batch wins.
+            Change(m, "po3", 2, "CLOSED", ep.Id, T0),
+            Change(m, "po3", 2, "EXPIRED", ep.Id, T0),
+            Change(m, "po4", 1, "OPENED", ep.Id, T0),
+        ]);
+        Assert.Equal([CommitResult.Committed, CommitResult.VersionConflict, CommitResult.Committed, CommitResult.VersionConflict, CommitResult.Committed], results);
+        var po1 = (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po1"))!;
+        Assert.Equal(("CLOSED", 2L), (po1.State, (long)po1.Version));
+        Assert.Equal("OPENED", (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po2"))!.State);
+        Assert.Equal("CLOSED", (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po3"))!.State);
+        Assert.Equal(2, (await Store.ListEventsAsync(m, "po1", 100, null)).Data.Count);
+        Assert.Single((await Store.ListEventsAsync(m, "po2", 100, null)).Data);
+        Assert.Equal(2, (await Store.ListEventsAsync(m, "po3", 100, null)).Data.Count);
+        // One notification per committed change: po1, po3 and po4.
+        Assert.Equal(3, (await Store.ClaimDueAsync(T0, Lease, 10)).Count);
+    }
+
+    [Fact]
     public async Task CommitChange_WritesEntityEventAndNotificationsTogether()
     {
         var m = await MerchantAsync();
