@@ -68,8 +68,26 @@ public sealed class HeraldProcess : IAsyncDisposable
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    /// <summary>Starts <c>herald serve</c> and waits until it answers /healthz.</summary>
+    /// <summary>
+    /// Starts <c>herald serve</c> on a free port and waits until it answers /healthz. A port found
+    /// free can be taken by someone else (an outgoing connection's own port, say) before the node
+    /// binds it: the node is then started again on another one, a few times at most.
+    /// </summary>
     public static async Task<HeraldProcess> ServeAsync(params string[] args)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await ServeOnFreePortAsync(args);
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
+
+    private static async Task<HeraldProcess> ServeOnFreePortAsync(string[] args)
     {
         var port = FreePort();
         var url = $"http://127.0.0.1:{port}";
@@ -81,6 +99,8 @@ public sealed class HeraldProcess : IAsyncDisposable
         {
             if (node.HasExited)
             {
+                // Its output read to the end before it is quoted.
+                await node._process.WaitForExitAsync();
                 throw new InvalidOperationException($"herald exited with {node.ExitCode}: {node.Output}");
             }
             try
