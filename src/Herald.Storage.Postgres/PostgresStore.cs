@@ -173,7 +173,9 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         await using var batch = new NpgsqlBatch((NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction) { BatchCommands = { changes } };
         if (rows.Claimable)
         {
-            // Sent along in the same round trip; delivered on commit, and never if nothing took.
+            // Sent along in the same round trip, delivered on commit (never if the batch rolls back).
+            // Decided before the statement runs: when the changes with claimable work all lose
+            // their race, the other nodes look for work once for nothing, which is harmless.
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"NOTIFY {WakeChannel}"));
         }
         var taken = new List<int>(rows.Events.Count);

@@ -189,8 +189,9 @@ public abstract partial class RelationalStore
 
     /// <summary>
     /// Writes <paramref name="rows"/> in the scope's transaction and answers the changes that took:
-    /// those <see cref="ChangeRows.Written"/> already and the creates whose id was free. When any
-    /// of their notifications is claimable, the database announces the work (see <see cref="OnWorkRecordedAsync"/>).
+    /// those <see cref="ChangeRows.Written"/> already, the creates whose id was free and the updates
+    /// whose entity was still at the version they expected. When any of their notifications is
+    /// claimable, the database announces the work (see <see cref="OnWorkRecordedAsync"/>).
     /// </summary>
     protected abstract Task<IReadOnlyCollection<int>> InsertChangesAsync(WriteScope scope, ChangeRows rows, CancellationToken cancellationToken);
 
