@@ -295,22 +295,9 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     protected override async Task<IReadOnlyCollection<int>> InsertChangesAsync(WriteScope scope, ChangeRows rows, CancellationToken cancellationToken)
     {
         var taken = new HashSet<int>(rows.Written);
-        var updated = ExecutePerRow(scope, UpdateSql, rows.Updates, cancellationToken);
-        for (var i = 0; i < updated.Length; i++)
-        {
-            if (updated[i] == 1)
-            {
-                taken.Add(rows.UpdatedBy[i]);
-            }
-        }
+        taken.UnionWith(Changed(ExecutePerRow(scope, UpdateSql, rows.Updates, cancellationToken)).Select(r => rows.UpdatedBy[r]));
         var created = ExecutePerRow(scope, InsertSql("entities", rows.Creates, " ON CONFLICT DO NOTHING"), rows.Creates, cancellationToken);
-        for (var i = 0; i < created.Length; i++)
-        {
-            if (created[i] == 1)
-            {
-                taken.Add(rows.CreatedBy[i]);
-            }
-        }
+        taken.UnionWith(Changed(created).Select(r => rows.CreatedBy[r]));
         if (taken.Count > 0)
         {
             await InsertRowsAsync(scope, "events", rows.Events.Where(taken.Contains), cancellationToken);
@@ -326,10 +313,13 @@ public sealed class SqliteStore : RelationalStore, IDisposable
 
     protected override async Task<IReadOnlyCollection<string>> RecordAttemptsAsync(WriteScope scope, RowSet moves, RowSet attempts, CancellationToken cancellationToken)
     {
-        var changed = ExecutePerRow(scope, MoveSql, moves, cancellationToken);
-        await InsertRowsAsync(scope, "attempts", attempts.Where(i => changed[i] == 1), cancellationToken);
-        return Enumerable.Range(0, changed.Length).Where(i => changed[i] == 1).Select(i => (string)moves.Rows[i][0]!).ToList();
+        var moved = Changed(ExecutePerRow(scope, MoveSql, moves, cancellationToken)).ToHashSet();
+        await InsertRowsAsync(scope, "attempts", attempts.Where(moved.Contains), cancellationToken);
+        return moved.Select(r => (string)moves.Rows[r][0]!).ToList();
     }
+
+    /// <summary>The rows (of <see cref="ExecutePerRow"/>'s answer) whose statement changed a row.</summary>
+    private static IEnumerable<int> Changed(int[] changedPerRow) => Enumerable.Range(0, changedPerRow.Length).Where(r => changedPerRow[r] == 1);
 
     public void Dispose()
     {

@@ -247,6 +247,9 @@ public abstract partial class RelationalStore
         return result;
     }
 
+    // The update of one change's entity, its parameters named as the columns of NewUpdateRows.
+    private static readonly string UpdateOneEntitySql = UpdateEntitySql(c => "@" + NewUpdateRows().ColumnTypes[c - 1].Name);
+
     private static async Task<CommitResult> WriteEntityRowAsync(WriteScope scope, EntityChange change, string document, CancellationToken cancellationToken)
     {
         var entity = change.Entity;
@@ -267,9 +270,7 @@ public abstract partial class RelationalStore
             ? await scope.Connection.ExecuteAsync(scope.Command(
                 "INSERT INTO entities (kind, id, merchant_id, state, version, preference_id, document, created_at, updated_at) VALUES (@kind, @id, @merchant_id, @state, @version, @preference_id, @document, @created_at, @updated_at) ON CONFLICT DO NOTHING",
                 entityParameters, cancellationToken))
-            : await scope.Connection.ExecuteAsync(scope.Command(
-                "UPDATE entities SET state = @state, version = @version, document = @document, updated_at = @updated_at WHERE kind = @kind AND id = @id AND merchant_id = @merchant_id AND version = @expected",
-                entityParameters, cancellationToken));
+            : await scope.Connection.ExecuteAsync(scope.Command(UpdateOneEntitySql, entityParameters, cancellationToken));
         return written == 1 ? CommitResult.Committed : CommitResult.VersionConflict;
     }
 
