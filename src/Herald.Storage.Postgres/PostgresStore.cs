@@ -300,6 +300,12 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         }
     }
 
+    // Writers on several connections (and nodes) can wait on each other's row locks in a cycle; the
+    // server then undoes one of their transactions. Serialization failures are named too, should a
+    // transaction ever run at a stricter isolation level.
+    protected override bool IsWriteRaceLost(DbException error) =>
+        error is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
+
     // NOTIFY inside the transaction is delivered when it commits, and never if it rolls back.
     protected override Task OnWorkRecordedAsync(WriteScope scope, CancellationToken cancellationToken) =>
         scope.Connection.ExecuteAsync(scope.Command($"NOTIFY {WakeChannel}", null, cancellationToken));

@@ -1,4 +1,5 @@
 using System.Data;
+using System.Data.Common;
 using Dapper;
 using Herald.Entities;
 using Herald.Events;
@@ -35,6 +36,27 @@ public abstract partial class RelationalStore
         // holds the one writer's turn.
         var changeWrite = changes.Count == 0 ? null : new ChangeWrite(changes, lease);
         var attemptWrite = outcomes.Count == 0 ? null : new AttemptWrite(outcomes);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await WriteBatchOnceAsync(changeWrite, attemptWrite, cancellationToken);
+            }
+            catch (DbException e) when (attempt < MaxBatchAttempts && IsWriteRaceLost(e))
+            {
+                // The database undid the whole transaction to break a lock cycle with another
+                // writer: nothing of it was written, and written again it answers as if it had come
+                // a moment later (a change whose entity moved on meanwhile is then a conflict).
+            }
+        }
+    }
+
+    /// <summary>How often a batch is written before the error of a transaction the database undid reaches its callers.</summary>
+    private const int MaxBatchAttempts = 4;
+
+    private async Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchOnceAsync(
+        ChangeWrite? changeWrite, AttemptWrite? attemptWrite, CancellationToken cancellationToken)
+    {
         await using var scope = await BeginWriteAsync(cancellationToken);
         var changed = changeWrite is null ? [] : await changeWrite.WriteAsync(this, scope, cancellationToken);
         var recorded = attemptWrite is null ? [] : await attemptWrite.WriteAsync(this, scope, cancellationToken);

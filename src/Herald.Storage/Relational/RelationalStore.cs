@@ -17,6 +17,13 @@ public abstract partial class RelationalStore : IHeraldStore
 
     public virtual int WriteConcurrency => 1;
 
+    /// <summary>
+    /// Whether the database undid a write transaction because it raced another one (a deadlock
+    /// between their row locks, say): nothing of it was written, and the same write may simply be
+    /// made again. A store with one writer at a time never sees such an error.
+    /// </summary>
+    protected virtual bool IsWriteRaceLost(DbException error) => false;
+
     /// <summary>Opens a connection for reading.</summary>
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 

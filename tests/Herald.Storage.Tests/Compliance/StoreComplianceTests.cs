@@ -16,7 +16,7 @@ namespace Herald.Storage.Tests.Compliance;
 /// </summary>
 public abstract class StoreComplianceTests : IAsyncLifetime
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 2, 12, 0, 0, TimeSpan.Zero);
+    protected static readonly DateTimeOffset T0 = new(2026, 11, 2, 12, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(90);
 
     protected IHeraldStore Store { get; private set; } = null!;
@@ -36,7 +36,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
 
     private static readonly TimeProvider Time = new Clock(T0);
 
-    private async Task<string> MerchantAsync(string name = "Acme")
+    protected async Task<string> MerchantAsync(string name = "Acme")
     {
         var merchant = new Merchant(HeraldId.New(HeraldId.Merchant, Time), name, T0);
         await Store.CreateMerchantAsync(merchant, new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant.Id, Guid.NewGuid().ToString("N"), T0));
@@ -55,7 +55,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         return endpoint;
     }
 
-    private static EntityChange Change(string merchantId, string entityId, int version, string state, string? endpointId, DateTimeOffset at,
+    protected static EntityChange Change(string merchantId, string entityId, int version, string state, string? endpointId, DateTimeOffset at,
         (string, string)? idempotency = null)
     {
         var doc = new JsonObject { ["id"] = entityId, ["status"] = state };

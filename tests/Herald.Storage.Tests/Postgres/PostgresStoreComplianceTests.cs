@@ -1,7 +1,10 @@
+using Herald.Entities;
 using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
 using Herald.Storage.Postgres;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Storage.Tests.Compliance;
+using Npgsql;
 
 namespace Herald.Storage.Tests.Postgres;
 
@@ -17,6 +20,67 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         _store = new PostgresStore(_db.ConnectionString);
         Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql"], await _store.MigrateAsync());
         return _store;
+    }
+
+    [Fact]
+    public async Task BatchesCaughtInALockCycle_AreWrittenAgain_AndNoCallerSeesTheDeadlock()
+    {
+        var m = await MerchantAsync();
+        await Store.CommitChangesAsync([Change(m, "po-x", 1, "OPENED", null, T0), Change(m, "po-y", 1, "OPENED", null, T0)]);
+        var deadlocksBefore = await DeadlocksAsync();
+        // Another transaction holds po-x, so that each batch below takes its first entity and then
+        // waits for the other's: batch a writes po-x on its own (it has an idempotency key) and
+        // po-y with the batch, batch b the other way round.
+        await using var blocker = new NpgsqlConnection(_db!.ConnectionString);
+        await blocker.OpenAsync();
+        await using (var hold = await blocker.BeginTransactionAsync())
+        {
+            await new NpgsqlCommand("SELECT 1 FROM entities WHERE id = 'po-x' FOR UPDATE", blocker, hold).ExecuteNonQueryAsync();
+            var a = Store.CommitChangesAsync([Change(m, "po-x", 2, "CLOSED", null, T0, ("key-a", "hash-a")), Change(m, "po-y", 2, "CLOSED", null, T0)]);
+            await WaitForLockWaitersAsync(1);
+            var b = Store.CommitChangesAsync([Change(m, "po-y", 2, "EXPIRED", null, T0, ("key-b", "hash-b")), Change(m, "po-x", 2, "EXPIRED", null, T0)]);
+            await WaitForLockWaitersAsync(2);
+            await hold.RollbackAsync();
+
+            // The server breaks the cycle by undoing one batch; written again, it finds both
+            // entities moved on: as if it had come after the other, not an error.
+            IReadOnlyList<CommitResult>[] results = [await a, await b];
+            Assert.Contains(results, r => r.SequenceEqual([CommitResult.Committed, CommitResult.Committed]));
+            Assert.Contains(results, r => r.SequenceEqual([CommitResult.VersionConflict, CommitResult.VersionConflict]));
+        }
+        var x = (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po-x"))!;
+        var y = (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po-y"))!;
+        Assert.Equal(x.State, y.State);
+        Assert.Equal(2, (await Store.ListEventsAsync(m, "po-x", 100, null)).Data.Count);
+        Assert.Equal(2, (await Store.ListEventsAsync(m, "po-y", 100, null)).Data.Count);
+        // And the cycle did happen (the server counts the transactions it undid).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await DeadlocksAsync() == deadlocksBefore && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        Assert.True(await DeadlocksAsync() > deadlocksBefore, "the two batches never waited on each other");
+    }
+
+    private async Task WaitForLockWaitersAsync(int waiters)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await ScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") < waiters)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"fewer than {waiters} writers waiting on a lock after 10 s");
+            await Task.Delay(20);
+        }
+    }
+
+    private Task<long> DeadlocksAsync() => ScalarAsync("SELECT pg_stat_clear_snapshot(), deadlocks FROM pg_stat_database WHERE datname = current_database()", column: 1);
+
+    private async Task<long> ScalarAsync(string sql, int column = 0)
+    {
+        await using var connection = new NpgsqlConnection(_db!.ConnectionString);
+        await connection.OpenAsync();
+        await using var reader = await new NpgsqlCommand(sql, connection).ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return reader.GetInt64(column);
     }
 
     protected override async Task DestroyStoreAsync()
