@@ -300,6 +300,8 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         }
     }
 
+    protected override string LockNotificationsOfMerchantSql => "SELECT 1 FROM notifications WHERE merchant_id = @merchantId FOR UPDATE";
+
     // Writers on several connections (and nodes) can wait on each other's row locks in a cycle; the
     // server then undoes one of their transactions. Serialization failures are named too, should a
     // transaction ever run at a stricter isolation level.

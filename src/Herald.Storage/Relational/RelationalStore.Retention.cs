@@ -18,6 +18,14 @@ public abstract partial class RelationalStore
         return deleted;
     }
 
+    /// <summary>
+    /// Where writers run at once: locks the merchant's notifications before an erase deletes their
+    /// attempts, so that an attempt recorded by a transaction still open is committed (and seen by
+    /// the delete) or finds its notification gone and writes nothing; without it such an attempt
+    /// would outlive its notification. Null for a store with one writer at a time.
+    /// </summary>
+    protected virtual string? LockNotificationsOfMerchantSql => null;
+
     public async Task<bool> EraseMerchantDataAsync(string merchantId, CancellationToken cancellationToken = default)
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
@@ -26,6 +34,10 @@ public abstract partial class RelationalStore
         if (exists == 0)
         {
             return false;
+        }
+        if (LockNotificationsOfMerchantSql is { } lockSql)
+        {
+            await scope.Connection.ExecuteAsync(scope.Command(lockSql, new { merchantId }, cancellationToken));
         }
         foreach (var sql in new[]
         {

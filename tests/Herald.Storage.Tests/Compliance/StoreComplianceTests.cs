@@ -17,7 +17,7 @@ namespace Herald.Storage.Tests.Compliance;
 public abstract class StoreComplianceTests : IAsyncLifetime
 {
     protected static readonly DateTimeOffset T0 = new(2026, 11, 2, 12, 0, 0, TimeSpan.Zero);
-    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(90);
+    protected static readonly TimeSpan Lease = TimeSpan.FromSeconds(90);
 
     protected IHeraldStore Store { get; private set; } = null!;
 
@@ -43,7 +43,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         return merchant.Id;
     }
 
-    private async Task<Endpoint> EndpointAsync(string merchantId, PayloadFormat format = PayloadFormat.Thin, bool ordered = false)
+    protected async Task<Endpoint> EndpointAsync(string merchantId, PayloadFormat format = PayloadFormat.Thin, bool ordered = false)
     {
         var endpoint = TestEndpoints.New(merchantId, T0, Time, format: format) with
         {

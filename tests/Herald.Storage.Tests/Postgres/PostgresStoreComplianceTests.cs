@@ -62,6 +62,35 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         Assert.True(await DeadlocksAsync() > deadlocksBefore, "the two batches never waited on each other");
     }
 
+    [Fact]
+    public async Task EraseWhileAnAttemptIsBeingRecorded_LeavesNoAttemptBehind()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        // An outcome's transaction, still open: the notification moved on, its attempt written.
+        await using var outcome = new NpgsqlConnection(_db!.ConnectionString);
+        await outcome.OpenAsync();
+        await using var recording = await outcome.BeginTransactionAsync();
+        await using (var write = new NpgsqlCommand("""
+            UPDATE notifications SET status = 'succeeded', attempt_count = 1 WHERE id = @id;
+            INSERT INTO attempts (id, notification_id, number, trigger, started_at, duration_ms, status_code, succeeded)
+            VALUES ('att_erase_race', @id, 1, 'scheduled', 0, 12, 200, TRUE)
+            """, outcome, recording))
+        {
+            write.Parameters.AddWithValue("id", claimed.Id);
+            await write.ExecuteNonQueryAsync();
+        }
+        var erase = Store.EraseMerchantDataAsync(m);
+        await WaitForLockWaitersAsync(1);
+        await recording.CommitAsync();
+
+        Assert.True(await erase);
+        Assert.Empty((await Store.ListNotificationsAsync(m, new NotificationQuery())).Data);
+        Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM attempts"));
+    }
+
     private async Task WaitForLockWaitersAsync(int waiters)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
