@@ -17,8 +17,12 @@ internal static class NotificationsApi
         var group = app.MapGroup("/v1/notifications").WithTags("Notifications");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, string? status, string? endpoint_id, string? entity_id,
-            string? event_type, string? since, string? until, int? limit, string? starting_after) =>
+            string? event_type, string? since, string? until, int? limit, string? starting_after, string? ending_before) =>
         {
+            if (starting_after is not null && ending_before is not null)
+            {
+                throw new HeraldException(ErrorKind.BadRequest, "starting_after and ending_before cannot be combined; page one way at a time");
+            }
             if (status is not null && !NotificationStatuses.All.Contains(status))
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"unknown status '{status}'; expected pending, succeeded or dead");
@@ -37,12 +41,13 @@ internal static class NotificationsApi
                 Until = Validation.Time(until, "until"),
                 Limit = Validation.Limit(limit),
                 StartingAfter = starting_after,
+                EndingBefore = ending_before,
             };
             var page = await store.ListNotificationsAsync(Caller.Of(http).Merchant, query, http.RequestAborted);
             return JsonResults.Ok(new ListResponse<NotificationResponse>(page.Data.Select(n => NotificationResponse.From(n)).ToList(), page.HasMore));
         })
         .Produces<ListResponse<NotificationResponse>>()
-        .WithSummary("The notification log, newest first; pass the last id as starting_after for the next page.");
+        .WithSummary("The notification log, newest first; pass the last id as starting_after for the next (older) page, the first id as ending_before for the previous (newer) one.");
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
         {

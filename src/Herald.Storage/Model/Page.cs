@@ -1,6 +1,10 @@
 namespace Herald.Storage.Model;
 
-/// <summary>One page of a list, newest first, and whether older items follow.</summary>
+/// <summary>
+/// One page of a list, newest first, and whether more items lie beyond it in the direction of
+/// paging: older ones after it, or, for a page asked for with <see cref="NotificationQuery.EndingBefore"/>,
+/// newer ones before it.
+/// </summary>
 public sealed record Page<T>(IReadOnlyList<T> Data, bool HasMore);
 
 /// <summary>Filters of the notification log.</summary>
@@ -15,6 +19,9 @@ public sealed record NotificationQuery
     public DateTimeOffset? Until { get; init; }
     public int Limit { get; init; } = 20;
 
-    /// <summary>The id of the last item of the previous page.</summary>
+    /// <summary>The id of the last item of the previous page: the page of older items after it.</summary>
     public string? StartingAfter { get; init; }
+
+    /// <summary>The id of the first item of the page seen: the page of newer items just before it (still newest first).</summary>
+    public string? EndingBefore { get; init; }
 }

@@ -13,10 +13,17 @@ public abstract partial class RelationalStore
         ArgumentNullException.ThrowIfNull(query);
         var where = NotificationFilter(merchantId, query);
         where.Parameters.Add("take", query.Limit + 1);
+        // Paging back walks from the cursor towards the newest, then shows the page newest first.
+        var backwards = query.EndingBefore is not null;
         await using var connection = await OpenAsync(cancellationToken);
         var rows = (await connection.QueryAsync<NotificationRow>(Read(
-            $"SELECT {NotificationColumns} FROM notifications WHERE {where} ORDER BY id DESC LIMIT @take", where.Parameters, cancellationToken))).AsList();
-        return new Page<Notification>(rows.Take(query.Limit).Select(r => r.ToModel()).ToList(), rows.Count > query.Limit);
+            $"SELECT {NotificationColumns} FROM notifications WHERE {where} ORDER BY id {(backwards ? "ASC" : "DESC")} LIMIT @take", where.Parameters, cancellationToken))).AsList();
+        var page = rows.Take(query.Limit).Select(r => r.ToModel()).ToList();
+        if (backwards)
+        {
+            page.Reverse();
+        }
+        return new Page<Notification>(page, rows.Count > query.Limit);
     }
 
     /// <summary>
@@ -38,6 +45,7 @@ public abstract partial class RelationalStore
         where.AndIf(Time.Ms(query.Since), "created_at >= @since", "since");
         where.AndIf(Time.Ms(query.Until), "created_at < @until", "until");
         where.AndIf(query.StartingAfter, "id < @startingAfter", "startingAfter");
+        where.AndIf(query.EndingBefore, "id > @endingBefore", "endingBefore");
         return where;
     }
 

@@ -63,6 +63,40 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(Page.Locator("main"), "No notifications match.");
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task Log_PagesToOlderAndBackToNewer()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        var transactions = new List<string>();
+        for (var i = 0; i < 27; i++)
+        {
+            transactions.Add(await api.NewTransactionAsync());
+        }
+
+        await SignInAsync(key);
+        await OpenAsync("/portal/notifications");
+        var rows = Page.Locator("table[aria-label^='Notifications'] tbody tr");
+        var entities = Page.Locator("table[aria-label^='Notifications'] tbody td[data-label='Entity']");
+        var pager = Page.GetByRole(AriaRole.Navigation, new() { Name = "Pages" });
+        await Assertions.Expect(rows).ToHaveCountAsync(25);
+        var newest = await entities.AllInnerTextsAsync();
+        await Assertions.Expect(pager.GetByRole(AriaRole.Link, new() { Name = "Newer" })).ToHaveCountAsync(0);
+
+        await pager.GetByRole(AriaRole.Link, new() { Name = "Older" }).ClickAsync();
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        var oldest = await entities.AllInnerTextsAsync();
+        Assert.Equal(transactions.Order(), newest.Concat(oldest).Order());
+        await Assertions.Expect(pager.GetByRole(AriaRole.Link, new() { Name = "Older" })).ToHaveCountAsync(0);
+
+        await pager.GetByRole(AriaRole.Link, new() { Name = "Newer" }).ClickAsync();
+        await Assertions.Expect(rows).ToHaveCountAsync(25);
+        Assert.Equal(newest, await entities.AllInnerTextsAsync());
+        // The newest page again: nothing newer, older ones after it.
+        await Assertions.Expect(pager.GetByRole(AriaRole.Link, new() { Name = "Newer" })).ToHaveCountAsync(0);
+        await Assertions.Expect(pager.GetByRole(AriaRole.Link, new() { Name = "Older" })).ToHaveCountAsync(1);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task FilterByStatus_ShowsOnlyThatStatus_WithCountsPerStatus()
     {

@@ -63,6 +63,27 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task NotificationLog_PagesBothWays_ButNotBothAtOnce()
+    {
+        await _merchant.AddEndpointAsync("https://merchant.example/hooks", "transaction");
+        for (var i = 0; i < 5; i++)
+        {
+            await _merchant.NewTransactionAsync();
+        }
+        var all = Ids(await _merchant.GetJsonAsync("/v1/notifications"));
+        Assert.Equal(5, all.Count);
+        var older = await _merchant.GetJsonAsync($"/v1/notifications?limit=2&starting_after={all[1]}");
+        Assert.Equal(all[2..4], Ids(older));
+        Assert.True(older["has_more"]!.GetValue<bool>());
+        var newer = await _merchant.GetJsonAsync($"/v1/notifications?limit=2&ending_before={all[2]}");
+        Assert.Equal(all[..2], Ids(newer));
+        Assert.False(newer["has_more"]!.GetValue<bool>());
+        await ExpectErrorAsync(await _merchant.GetAsync($"/v1/notifications?starting_after={all[3]}&ending_before={all[1]}"), 400, "cannot be combined");
+    }
+
+    private static List<string> Ids(JsonObject page) => page["data"]!.AsArray().Select(n => n!["id"]!.GetValue<string>()).ToList();
+
+    [Fact]
     public async Task UnknownFields_Are400()
     {
         await ExpectErrorAsync(await PostRawAsync("/v1/endpoints", """{"url":"https://example.com/h","format":"thin","colour":"red"}"""), 400, "unknown field 'colour'");

@@ -556,6 +556,15 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(7, seen.Select(n => n.Id).Distinct().Count());
         Assert.Equal(seen.OrderByDescending(n => n.CreatedAt).Select(n => n.Id), seen.Select(n => n.Id));
 
+        // And back from the oldest: the newer ones just before it, still newest first, then the rest.
+        var back = await Store.ListNotificationsAsync(m, new NotificationQuery { Limit = 3, EndingBefore = seen[6].Id });
+        Assert.Equal(seen.Skip(3).Take(3).Select(n => n.Id), back.Data.Select(n => n.Id));
+        Assert.True(back.HasMore);
+        var newest = await Store.ListNotificationsAsync(m, new NotificationQuery { Limit = 3, EndingBefore = back.Data[0].Id });
+        Assert.Equal(seen.Take(3).Select(n => n.Id), newest.Data.Select(n => n.Id));
+        Assert.False(newest.HasMore);
+        Assert.Equal(seen.Take(2).Select(n => n.Id), (await Store.ListNotificationsAsync(m, new NotificationQuery { EndingBefore = seen[2].Id })).Data.Select(n => n.Id));
+
         Assert.Equal(4, (await Store.ListNotificationsAsync(m, new NotificationQuery { EndpointId = ep1.Id })).Data.Count);
         Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "po3" })).Data);
         Assert.Equal(7, (await Store.ListNotificationsAsync(m, new NotificationQuery { EventType = "PAYMENT_ORDER.OPENED", Status = "pending" })).Data.Count);

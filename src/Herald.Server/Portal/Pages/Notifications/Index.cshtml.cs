@@ -21,9 +21,16 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     [BindProperty(SupportsGet = true)] public string? Since { get; set; }
     [BindProperty(SupportsGet = true)] public string? Until { get; set; }
     [BindProperty(SupportsGet = true, Name = "after")] public string? After { get; set; }
+    [BindProperty(SupportsGet = true, Name = "before")] public string? Before { get; set; }
 
     public IReadOnlyList<Notification> Notifications { get; private set; } = [];
     public bool HasMore { get; private set; }
+
+    /// <summary>Whether newer notifications come before this page (it was reached by paging).</summary>
+    public bool HasNewer => Before is not null ? HasMore : After is not null;
+
+    /// <summary>Whether older notifications follow this page.</summary>
+    public bool HasOlder => Before is not null ? Notifications.Count > 0 : HasMore;
     public IReadOnlyDictionary<string, long> Counts { get; private set; } = new Dictionary<string, long>();
     public IReadOnlyList<Endpoint> Endpoints { get; private set; } = [];
     public static IEnumerable<string> EventTypeNames => EventTypes.All.Order(StringComparer.Ordinal);
@@ -41,7 +48,9 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
             Since = Time(Since, "From"),
             Until = Time(Until, "To"),
             Limit = PageSize,
-            StartingAfter = Blank(After),
+            // One way at a time: a page reached backwards pages on from its own ends.
+            StartingAfter = Blank(Before) is null ? Blank(After) : null,
+            EndingBefore = Blank(Before),
         };
         var page = await store.ListNotificationsAsync(Merchant, query, HttpContext.RequestAborted);
         Notifications = page.Data;
@@ -51,12 +60,12 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     }
 
     /// <summary>The log's address with the current filters and some changed.</summary>
-    public string Link(string? status = null, string? after = null, bool keepStatus = true) =>
+    public string Link(string? status = null, string? after = null, bool keepStatus = true, string? before = null) =>
         "/portal/notifications" + QueryString(new (string, string?)[]
         {
             ("status", keepStatus ? status ?? Status : status),
             ("endpoint", EndpointId), ("kind", EntityKind), ("type", EventType), ("entity", EntityId),
-            ("since", Since), ("until", Until), ("after", after),
+            ("since", Since), ("until", Until), ("after", after), ("before", before),
         });
 
     private static string QueryString(IEnumerable<(string Key, string? Value)> pairs)
