@@ -13,14 +13,15 @@ internal static class EventsApi
     {
         var group = app.MapGroup("/v1/events").WithTags("Events");
 
-        group.MapGet("", async (HttpContext http, IHeraldStore store, string? entity_id, int? limit, string? starting_after) =>
+        group.MapGet("", async (HttpContext http, IHeraldStore store, string? entity_id, int? limit, string? starting_after, string? ending_before) =>
         {
             var take = Validation.Limit(limit);
-            var page = await store.ListEventsAsync(Caller.Of(http).Merchant, entity_id, take, starting_after, http.RequestAborted);
+            Validation.OneCursor(starting_after, ending_before);
+            var page = await store.ListEventsAsync(Caller.Of(http).Merchant, entity_id, take, starting_after, ending_before, http.RequestAborted);
             return JsonResults.Ok(new ListResponse<EventResponse>(page.Data.Select(EventResponse.From).ToList(), page.HasMore));
         })
         .Produces<ListResponse<EventResponse>>()
-        .WithSummary("Recorded changes, newest first.");
+        .WithSummary("Recorded changes, newest first; starting_after (the last id) for the older page, ending_before (the first id) for the newer one.");
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
         {

@@ -19,10 +19,7 @@ internal static class NotificationsApi
         group.MapGet("", async (HttpContext http, IHeraldStore store, string? status, string? endpoint_id, string? entity_id,
             string? event_type, string? since, string? until, int? limit, string? starting_after, string? ending_before) =>
         {
-            if (starting_after is not null && ending_before is not null)
-            {
-                throw new HeraldException(ErrorKind.BadRequest, "starting_after and ending_before cannot be combined; page one way at a time");
-            }
+            Validation.OneCursor(starting_after, ending_before);
             if (status is not null && !NotificationStatuses.All.Contains(status))
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"unknown status '{status}'; expected pending, succeeded or dead");

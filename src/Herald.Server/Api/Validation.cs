@@ -112,6 +112,15 @@ internal static class Validation
         _ => throw new HeraldException(ErrorKind.BadRequest, "limit must be between 1 and 100"),
     };
 
+    /// <summary>A list pages one way at a time: 400 when both cursors are given.</summary>
+    public static void OneCursor(string? startingAfter, string? endingBefore)
+    {
+        if (startingAfter is not null && endingBefore is not null)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, "starting_after and ending_before cannot be combined; page one way at a time");
+        }
+    }
+
     /// <summary>An optional ISO 8601 time; 400 when it is not one.</summary>
     public static DateTimeOffset? Time(string? value, string field)
     {

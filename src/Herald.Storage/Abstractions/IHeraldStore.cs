@@ -116,7 +116,9 @@ public interface IHeraldStore
 
     Task<EntityEvent?> GetEventAsync(string merchantId, string id, CancellationToken cancellationToken = default);
 
-    Task<Page<EntityEvent>> ListEventsAsync(string merchantId, string? entityId, int limit, string? startingAfter, CancellationToken cancellationToken = default);
+    /// <summary>Recorded changes, newest first: older ones after <paramref name="startingAfter"/>, or the newer ones just before <paramref name="endingBefore"/>.</summary>
+    Task<Page<EntityEvent>> ListEventsAsync(string merchantId, string? entityId, int limit, string? startingAfter,
+        string? endingBefore = null, CancellationToken cancellationToken = default);
 
     Task<Page<Notification>> ListNotificationsAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default);
 

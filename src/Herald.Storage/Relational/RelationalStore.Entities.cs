@@ -363,15 +363,14 @@ public abstract partial class RelationalStore
         return row?.ToModel();
     }
 
-    public async Task<Page<EntityEvent>> ListEventsAsync(string merchantId, string? entityId, int limit, string? startingAfter, CancellationToken cancellationToken = default)
+    public async Task<Page<EntityEvent>> ListEventsAsync(string merchantId, string? entityId, int limit, string? startingAfter,
+        string? endingBefore = null, CancellationToken cancellationToken = default)
     {
-        var where = new SqlFilter("merchant_id = @merchantId", new { merchantId, take = limit + 1 });
+        var where = new SqlFilter("merchant_id = @merchantId", new { merchantId });
         where.AndIf(entityId, "entity_id = @entityId", "entityId");
-        where.AndIf(startingAfter, "id < @startingAfter", "startingAfter");
-        await using var connection = await OpenAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<EventRow>(Read(
-            $"SELECT {EventColumns} FROM events WHERE {where} ORDER BY id DESC LIMIT @take", where.Parameters, cancellationToken))).AsList();
-        return new Page<EntityEvent>(rows.Take(limit).Select(r => r.ToModel()).ToList(), rows.Count > limit);
+        AddCursors(where, startingAfter, endingBefore);
+        return await ReadPageAsync<EventRow, EntityEvent>($"SELECT {EventColumns} FROM events", where, limit, endingBefore is not null,
+            r => r.ToModel(), cancellationToken);
     }
 }
 

@@ -11,19 +11,35 @@ public abstract partial class RelationalStore
     public async Task<Page<Notification>> ListNotificationsAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var where = NotificationFilter(merchantId, query);
-        where.Parameters.Add("take", query.Limit + 1);
-        // Paging back walks from the cursor towards the newest, then shows the page newest first.
-        var backwards = query.EndingBefore is not null;
+        return await ReadPageAsync<NotificationRow, Notification>($"SELECT {NotificationColumns} FROM notifications",
+            NotificationFilter(merchantId, query), query.Limit, query.EndingBefore is not null, r => r.ToModel(), cancellationToken);
+    }
+
+    /// <summary>
+    /// One page of <paramref name="select"/>'s rows, newest (highest id) first. <paramref name="where"/>
+    /// holds the cursor (see <see cref="AddCursors"/>); paging back walks from it towards the newest
+    /// and turns the page round.
+    /// </summary>
+    private async Task<Page<TModel>> ReadPageAsync<TRow, TModel>(string select, SqlFilter where, int limit, bool backwards,
+        Func<TRow, TModel> toModel, CancellationToken cancellationToken)
+    {
+        where.Parameters.Add("take", limit + 1);
         await using var connection = await OpenAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<NotificationRow>(Read(
-            $"SELECT {NotificationColumns} FROM notifications WHERE {where} ORDER BY id {(backwards ? "ASC" : "DESC")} LIMIT @take", where.Parameters, cancellationToken))).AsList();
-        var page = rows.Take(query.Limit).Select(r => r.ToModel()).ToList();
+        var rows = (await connection.QueryAsync<TRow>(Read(
+            $"{select} WHERE {where} ORDER BY id {(backwards ? "ASC" : "DESC")} LIMIT @take", where.Parameters, cancellationToken))).AsList();
+        var page = rows.Take(limit).Select(toModel).ToList();
         if (backwards)
         {
             page.Reverse();
         }
-        return new Page<Notification>(page, rows.Count > query.Limit);
+        return new Page<TModel>(page, rows.Count > limit);
+    }
+
+    /// <summary>The older items after one id, or the newer ones before another.</summary>
+    private static void AddCursors(SqlFilter where, string? startingAfter, string? endingBefore)
+    {
+        where.AndIf(startingAfter, "id < @startingAfter", "startingAfter");
+        where.AndIf(endingBefore, "id > @endingBefore", "endingBefore");
     }
 
     /// <summary>
@@ -44,8 +60,7 @@ public abstract partial class RelationalStore
         where.AndIf(query.EventType, "event_type = @eventType", "eventType");
         where.AndIf(Time.Ms(query.Since), "created_at >= @since", "since");
         where.AndIf(Time.Ms(query.Until), "created_at < @until", "until");
-        where.AndIf(query.StartingAfter, "id < @startingAfter", "startingAfter");
-        where.AndIf(query.EndingBefore, "id > @endingBefore", "endingBefore");
+        AddCursors(where, query.StartingAfter, query.EndingBefore);
         return where;
     }
 

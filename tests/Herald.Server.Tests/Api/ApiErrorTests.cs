@@ -63,7 +63,7 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task NotificationLog_PagesBothWays_ButNotBothAtOnce()
+    public async Task Logs_PageBothWays_ButNotBothAtOnce()
     {
         await _merchant.AddEndpointAsync("https://merchant.example/hooks", "transaction");
         for (var i = 0; i < 5; i++)
@@ -79,6 +79,14 @@ public sealed class ApiErrorTests : IAsyncLifetime
         Assert.Equal(all[..2], Ids(newer));
         Assert.False(newer["has_more"]!.GetValue<bool>());
         await ExpectErrorAsync(await _merchant.GetAsync($"/v1/notifications?starting_after={all[3]}&ending_before={all[1]}"), 400, "cannot be combined");
+
+        // The events page the same way.
+        var events = Ids(await _merchant.GetJsonAsync("/v1/events"));
+        Assert.Equal(5, events.Count);
+        var back = await _merchant.GetJsonAsync($"/v1/events?limit=2&ending_before={events[4]}");
+        Assert.Equal(events[2..4], Ids(back));
+        Assert.True(back["has_more"]!.GetValue<bool>());
+        await ExpectErrorAsync(await _merchant.GetAsync($"/v1/events?starting_after={events[3]}&ending_before={events[1]}"), 400, "cannot be combined");
     }
 
     private static List<string> Ids(JsonObject page) => page["data"]!.AsArray().Select(n => n!["id"]!.GetValue<string>()).ToList();
