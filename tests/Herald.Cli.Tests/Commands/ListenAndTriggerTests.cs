@@ -32,19 +32,34 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
         Directory.Delete(_data, recursive: true);
     }
 
-    private async Task<string> AddEndpointAsync(string url, string format)
+    /// <summary>
+    /// Adds an endpoint on a free port and starts <c>herald listen</c> there (with the endpoint's
+    /// secret). A port found free can be taken before listen binds it: the endpoint then goes and
+    /// both are made again on another port, a few times at most.
+    /// </summary>
+    private async Task<HeraldProcess> ListenAtNewEndpointAsync(string path, string format, Func<string, string[]> listenArgs)
     {
-        var response = await _merchant.PostAsJsonAsync("/v1/endpoints", new { url, format });
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["secret"]!.GetValue<string>();
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePortHolder.Next();
+            var response = await _merchant.PostAsJsonAsync("/v1/endpoints", new { url = $"http://127.0.0.1:{port}{path}", format });
+            response.EnsureSuccessStatusCode();
+            var endpoint = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+            try
+            {
+                return await HeraldProcess.ListenAsync(port, listenArgs(endpoint["secret"]!.GetValue<string>()));
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+                (await _merchant.DeleteAsync($"/v1/endpoints/{endpoint["id"]!.GetValue<string>()}")).EnsureSuccessStatusCode();
+            }
+        }
     }
 
     [Fact]
     public async Task Trigger_WalksATransaction_AndListenPrintsEachVerifiedNotification_MarkingDuplicates()
     {
-        var port = FreePortHolder.Next();
-        var secret = await AddEndpointAsync($"http://127.0.0.1:{port}/webhooks", "transaction");
-        await using var listen = await HeraldProcess.ListenAsync(port, "--secret", secret);
+        await using var listen = await ListenAtNewEndpointAsync("/webhooks", "transaction", secret => ["--secret", secret]);
 
         var trigger = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "transaction-completed", "--url", _herald.Url, "--key", _key);
         Assert.True(trigger.ExitCode == 0, trigger.Stderr);
@@ -74,9 +89,7 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
     [Fact]
     public async Task ListenAnswering500_MakesHeraldRecordFailedAttempts()
     {
-        var port = FreePortHolder.Next();
-        await AddEndpointAsync($"http://127.0.0.1:{port}/hooks", "thin");
-        await using var listen = await HeraldProcess.ListenAsync(port, "--answer", "500");
+        await using var listen = await ListenAtNewEndpointAsync("/hooks", "thin", _ => ["--answer", "500"]);
         var trigger = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "order-refunded", "--url", _herald.Url, "--key", _key);
         Assert.True(trigger.ExitCode == 0, trigger.Stderr);
         await listen.WaitForOutputAsync("PAYMENT_ORDER.REFUNDED");

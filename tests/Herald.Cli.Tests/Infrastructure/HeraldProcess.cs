@@ -136,6 +136,12 @@ public sealed class HeraldProcess : IAsyncDisposable
         {
             if (node.HasExited || DateTime.UtcNow > deadline)
             {
+                // Its output read to the end before it is quoted; never left running behind a failed test.
+                if (node.HasExited)
+                {
+                    await node._process.WaitForExitAsync();
+                }
+                await node.DisposeAsync();
                 throw new InvalidOperationException("herald listen did not start: " + node.Output);
             }
             await Task.Delay(100);
