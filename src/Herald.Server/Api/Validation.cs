@@ -115,7 +115,7 @@ internal static class Validation
     /// <summary>A list pages one way at a time: 400 when both cursors are given.</summary>
     public static void OneCursor(string? startingAfter, string? endingBefore)
     {
-        if (startingAfter is not null && endingBefore is not null)
+        if (!string.IsNullOrEmpty(startingAfter) && !string.IsNullOrEmpty(endingBefore))
         {
             throw new HeraldException(ErrorKind.BadRequest, "starting_after and ending_before cannot be combined; page one way at a time");
         }

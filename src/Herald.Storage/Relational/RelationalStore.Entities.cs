@@ -51,7 +51,7 @@ public abstract partial class RelationalStore
         }
     }
 
-    /// <summary>How often a batch is written before the error of a transaction the database undid reaches its callers.</summary>
+    /// <summary>How many times in all a batch is written before the error of a transaction the database undid reaches its callers.</summary>
     private const int MaxBatchAttempts = 4;
 
     private async Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchOnceAsync(
@@ -369,7 +369,7 @@ public abstract partial class RelationalStore
         var where = new SqlFilter("merchant_id = @merchantId", new { merchantId });
         where.AndIf(entityId, "entity_id = @entityId", "entityId");
         AddCursors(where, startingAfter, endingBefore);
-        return await ReadPageAsync<EventRow, EntityEvent>($"SELECT {EventColumns} FROM events", where, limit, endingBefore is not null,
+        return await ReadPageAsync<EventRow, EntityEvent>($"SELECT {EventColumns} FROM events", where, limit, !string.IsNullOrEmpty(endingBefore),
             r => r.ToModel(), cancellationToken);
     }
 }

@@ -12,7 +12,7 @@ public abstract partial class RelationalStore
     {
         ArgumentNullException.ThrowIfNull(query);
         return await ReadPageAsync<NotificationRow, Notification>($"SELECT {NotificationColumns} FROM notifications",
-            NotificationFilter(merchantId, query), query.Limit, query.EndingBefore is not null, r => r.ToModel(), cancellationToken);
+            NotificationFilter(merchantId, query), query.Limit, !string.IsNullOrEmpty(query.EndingBefore), r => r.ToModel(), cancellationToken);
     }
 
     /// <summary>

@@ -79,6 +79,8 @@ public sealed class ApiErrorTests : IAsyncLifetime
         Assert.Equal(all[..2], Ids(newer));
         Assert.False(newer["has_more"]!.GetValue<bool>());
         await ExpectErrorAsync(await _merchant.GetAsync($"/v1/notifications?starting_after={all[3]}&ending_before={all[1]}"), 400, "cannot be combined");
+        // An empty cursor is no cursor: the newest page.
+        Assert.Equal(all[..2], Ids(await _merchant.GetJsonAsync("/v1/notifications?limit=2&ending_before=&starting_after=")));
 
         // The events page the same way.
         var events = Ids(await _merchant.GetJsonAsync("/v1/events"));
