@@ -300,7 +300,15 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         }
     }
 
-    protected override string LockNotificationsOfMerchantSql => "SELECT 1 FROM notifications WHERE merchant_id = @merchantId FOR UPDATE";
+    // The deleted notifications' ids stay on the server, in a table gone at commit. The delete waits
+    // for any transaction recording an attempt of one of them; the next statement, seeing what has
+    // committed by then, takes those attempts too.
+    protected override IReadOnlyList<string> EraseNotificationsSql { get; } =
+    [
+        "CREATE TEMP TABLE erased_notifications (id TEXT) ON COMMIT DROP",
+        "WITH gone AS (DELETE FROM notifications WHERE merchant_id = @merchantId RETURNING id) INSERT INTO erased_notifications SELECT id FROM gone",
+        "DELETE FROM attempts WHERE notification_id IN (SELECT id FROM erased_notifications)",
+    ];
 
     // Writers on several connections (and nodes) can wait on each other's row locks in a cycle; the
     // server then undoes one of their transactions. Serialization failures are named too, should a

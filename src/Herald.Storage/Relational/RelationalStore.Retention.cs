@@ -19,12 +19,18 @@ public abstract partial class RelationalStore
     }
 
     /// <summary>
-    /// Where writers run at once: locks the merchant's notifications before an erase deletes their
-    /// attempts, so that an attempt recorded by a transaction still open is committed (and seen by
-    /// the delete) or finds its notification gone and writes nothing; without it such an attempt
-    /// would outlive its notification. Null for a store with one writer at a time.
+    /// The statements that erase a merchant's notifications and their attempts (parameter
+    /// <c>@merchantId</c>), in order. With one writer at a time, attempts go first (their key
+    /// refers to the notification); where writers run at once, a store deletes the notifications
+    /// first and then the attempts of those it deleted, in a statement of its own, so that an
+    /// attempt another transaction was recording meanwhile is either seen and deleted, or finds its
+    /// notification gone and writes nothing.
     /// </summary>
-    protected virtual string? LockNotificationsOfMerchantSql => null;
+    protected virtual IReadOnlyList<string> EraseNotificationsSql { get; } =
+    [
+        "DELETE FROM attempts WHERE notification_id IN (SELECT id FROM notifications WHERE merchant_id = @merchantId)",
+        "DELETE FROM notifications WHERE merchant_id = @merchantId",
+    ];
 
     public async Task<bool> EraseMerchantDataAsync(string merchantId, CancellationToken cancellationToken = default)
     {
@@ -35,18 +41,12 @@ public abstract partial class RelationalStore
         {
             return false;
         }
-        if (LockNotificationsOfMerchantSql is { } lockSql)
-        {
-            await scope.Connection.ExecuteAsync(scope.Command(lockSql, new { merchantId }, cancellationToken));
-        }
-        foreach (var sql in new[]
-        {
-            "DELETE FROM attempts WHERE notification_id IN (SELECT id FROM notifications WHERE merchant_id = @merchantId)",
-            "DELETE FROM notifications WHERE merchant_id = @merchantId",
+        foreach (var sql in EraseNotificationsSql.Concat(
+        [
             "DELETE FROM idempotency_keys WHERE merchant_id = @merchantId",
             "DELETE FROM events WHERE merchant_id = @merchantId",
             "DELETE FROM entities WHERE merchant_id = @merchantId",
-        })
+        ]))
         {
             await scope.Connection.ExecuteAsync(scope.Command(sql, new { merchantId }, cancellationToken));
         }
