@@ -91,6 +91,31 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM attempts"));
     }
 
+    [Fact]
+    public async Task Unpark_OfRowsAnotherNodeUnparkedMeanwhile_CountsAndChangesNothing()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = false }));
+        Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = true }));
+        // Another node unparks the notification and has not committed yet.
+        await using var other = new NpgsqlConnection(_db!.ConnectionString);
+        await other.OpenAsync();
+        await using var unparking = await other.BeginTransactionAsync();
+        await using (var write = new NpgsqlCommand("UPDATE notifications SET next_attempt_at = 1 WHERE endpoint_id = @ep", other, unparking))
+        {
+            write.Parameters.AddWithValue("ep", ep.Id);
+            Assert.Equal(1, await write.ExecuteNonQueryAsync());
+        }
+        var unpark = Store.UnparkAsync(T0 + TimeSpan.FromMinutes(5), 10);
+        await WaitForLockWaitersAsync(1);
+        await unparking.CommitAsync();
+
+        Assert.Equal(0, await unpark);
+        Assert.Equal(1, await ScalarAsync("SELECT next_attempt_at FROM notifications"));
+    }
+
     private async Task WaitForLockWaitersAsync(int waiters)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
