@@ -97,7 +97,7 @@ public abstract partial class RelationalStore
                 var key = (change.Entity.Kind.ApiName(), change.Entity.Id);
                 touches[key] = touches.GetValueOrDefault(key) + 1;
             }
-            _updatedTogether = new bool[changes.Count];
+            _inBatchStatement = new bool[changes.Count];
             var creates = new List<((string Kind, string Id) Key, int Change)>();
             var updates = new List<((string Kind, string Id) Key, int Change)>();
             for (var i = 0; i < changes.Count; i++)
@@ -108,14 +108,18 @@ public abstract partial class RelationalStore
                 var snapshot = ReferenceEquals(change.Event.Snapshot, change.Entity.Document) ? _documents[i] : change.Event.Snapshot.ToJsonString();
                 // New entities without an idempotency key go in together, skipping the ids already
                 // taken; two creations of one id in a batch: the first one wins, as it would one at a time.
-                if (IsPlainCreate(change) && created.Add(key))
+                if (IsPlainCreate(change))
                 {
-                    creates.Add((key, i));
+                    _inBatchStatement[i] = true;
+                    if (created.Add(key))
+                    {
+                        creates.Add((key, i));
+                    }
                 }
                 else if (IsPlainUpdate(change) && touches[key] == 1)
                 {
+                    _inBatchStatement[i] = true;
                     updates.Add((key, i));
-                    _updatedTogether[i] = true;
                 }
                 var evt = change.Event;
                 AddEvent(_events, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.FromState, evt.ToState, evt.Version, evt.OccurredAt, snapshot);
@@ -141,8 +145,9 @@ public abstract partial class RelationalStore
         private static readonly Comparer<(string Kind, string Id)> EntityKeyOrder = Comparer<(string Kind, string Id)>.Create(
             (a, b) => string.CompareOrdinal(a.Kind, b.Kind) is var byKind and not 0 ? byKind : string.CompareOrdinal(a.Id, b.Id));
 
-        // Which changes are updates written together (not one statement each).
-        private readonly bool[] _updatedTogether;
+        // Which changes the batch's statement writes (their entity too), not one statement each: the
+        // plain creates (a repeated id among them then loses) and the updates written together.
+        private readonly bool[] _inBatchStatement;
 
         private static bool IsPlainCreate(EntityChange change) => change.ExpectedVersion == 0 && change.IdempotencyKey is null;
 
@@ -154,8 +159,8 @@ public abstract partial class RelationalStore
             var written = new List<int>();
             for (var i = 0; i < _changes.Count; i++)
             {
-                var change = _changes[i];
-                results[i] = IsPlainCreate(change) || _updatedTogether[i] ? CommitResult.VersionConflict : await WriteEntityAsync(scope, change, _documents[i], cancellationToken);
+                // Those written by the batch's statement are answered by it (a conflict unless it takes them).
+                results[i] = _inBatchStatement[i] ? CommitResult.VersionConflict : await WriteEntityAsync(scope, _changes[i], _documents[i], cancellationToken);
                 if (results[i] == CommitResult.Committed)
                 {
                     written.Add(i);
@@ -368,8 +373,7 @@ public abstract partial class RelationalStore
     {
         var where = new SqlFilter("merchant_id = @merchantId", new { merchantId });
         where.AndIf(entityId, "entity_id = @entityId", "entityId");
-        AddCursors(where, startingAfter, endingBefore);
-        return await ReadPageAsync<EventRow, EntityEvent>($"SELECT {EventColumns} FROM events", where, limit, !string.IsNullOrEmpty(endingBefore),
+        return await ReadPageAsync<EventRow, EntityEvent>($"SELECT {EventColumns} FROM events", where, limit, startingAfter, endingBefore,
             r => r.ToModel(), cancellationToken);
     }
 }

@@ -12,17 +12,20 @@ public abstract partial class RelationalStore
     {
         ArgumentNullException.ThrowIfNull(query);
         return await ReadPageAsync<NotificationRow, Notification>($"SELECT {NotificationColumns} FROM notifications",
-            NotificationFilter(merchantId, query), query.Limit, !string.IsNullOrEmpty(query.EndingBefore), r => r.ToModel(), cancellationToken);
+            NotificationFilter(merchantId, query), query.Limit, query.StartingAfter, query.EndingBefore, r => r.ToModel(), cancellationToken);
     }
 
     /// <summary>
-    /// One page of <paramref name="select"/>'s rows, newest (highest id) first. <paramref name="where"/>
-    /// holds the cursor (see <see cref="AddCursors"/>); paging back walks from it towards the newest
-    /// and turns the page round.
+    /// One page of <paramref name="select"/>'s rows matching <paramref name="where"/>, newest (highest
+    /// id) first: the older ones after <paramref name="startingAfter"/>, or the newer ones just before
+    /// <paramref name="endingBefore"/> (read from it towards the newest, then turned round).
     /// </summary>
-    private async Task<Page<TModel>> ReadPageAsync<TRow, TModel>(string select, SqlFilter where, int limit, bool backwards,
-        Func<TRow, TModel> toModel, CancellationToken cancellationToken)
+    private async Task<Page<TModel>> ReadPageAsync<TRow, TModel>(string select, SqlFilter where, int limit, string? startingAfter,
+        string? endingBefore, Func<TRow, TModel> toModel, CancellationToken cancellationToken)
     {
+        where.AndIf(startingAfter, "id < @startingAfter", "startingAfter");
+        where.AndIf(endingBefore, "id > @endingBefore", "endingBefore");
+        var backwards = !string.IsNullOrEmpty(endingBefore);
         where.Parameters.Add("take", limit + 1);
         await using var connection = await OpenAsync(cancellationToken);
         var rows = (await connection.QueryAsync<TRow>(Read(
@@ -35,20 +38,13 @@ public abstract partial class RelationalStore
         return new Page<TModel>(page, rows.Count > limit);
     }
 
-    /// <summary>The older items after one id, or the newer ones before another.</summary>
-    private static void AddCursors(SqlFilter where, string? startingAfter, string? endingBefore)
-    {
-        where.AndIf(startingAfter, "id < @startingAfter", "startingAfter");
-        where.AndIf(endingBefore, "id > @endingBefore", "endingBefore");
-    }
-
     /// <summary>
     /// The merchant condition of a lookup by entity, which must leave the search to the entity's
     /// events (and the notifications' index by event) rather than walk the merchant's whole log.
     /// </summary>
     protected virtual string MerchantOfEntityLookup => "merchant_id = @merchantId";
 
-    /// <summary>The log's filters as a WHERE clause; the status and cursor only when the query has them.</summary>
+    /// <summary>The log's filters as a WHERE clause, the status only when the query has one (the page's cursor is added by the page reader).</summary>
     private SqlFilter NotificationFilter(string merchantId, NotificationQuery query)
     {
         var where = new SqlFilter(query.EntityId is null ? "merchant_id = @merchantId" : MerchantOfEntityLookup, new { merchantId });
@@ -60,7 +56,6 @@ public abstract partial class RelationalStore
         where.AndIf(query.EventType, "event_type = @eventType", "eventType");
         where.AndIf(Time.Ms(query.Since), "created_at >= @since", "since");
         where.AndIf(Time.Ms(query.Until), "created_at < @until", "until");
-        AddCursors(where, query.StartingAfter, query.EndingBefore);
         return where;
     }
 

@@ -53,7 +53,7 @@ public abstract partial class RelationalStore
     public async Task<IReadOnlyDictionary<string, long>> CountNotificationsByStatusAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var where = NotificationFilter(merchantId, query with { Status = null, StartingAfter = null, EndingBefore = null });
+        var where = NotificationFilter(merchantId, query with { Status = null });
         await using var connection = await OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<StatusCountRow>(Read(
             $"SELECT status, COUNT(*) AS total FROM notifications WHERE {where} GROUP BY status", where.Parameters, cancellationToken));

@@ -4,6 +4,7 @@ using Herald.Storage.Model;
 using Herald.Storage.Postgres;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Storage.Tests.Compliance;
+using Dapper;
 using Npgsql;
 
 namespace Herald.Storage.Tests.Postgres;
@@ -31,11 +32,8 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         // Another transaction holds po-x, so that each batch below takes its first entity and then
         // waits for the other's: batch a writes po-x on its own (it has an idempotency key) and
         // po-y with the batch, batch b the other way round.
-        await using var blocker = new NpgsqlConnection(_db!.ConnectionString);
-        await blocker.OpenAsync();
-        await using (var hold = await blocker.BeginTransactionAsync())
+        await using (var hold = await OpenTransactionAsync("SELECT 1 FROM entities WHERE id = 'po-x' FOR UPDATE"))
         {
-            await new NpgsqlCommand("SELECT 1 FROM entities WHERE id = 'po-x' FOR UPDATE", blocker, hold).ExecuteNonQueryAsync();
             var a = Store.CommitChangesAsync([Change(m, "po-x", 2, "CLOSED", null, T0, ("key-a", "hash-a")), Change(m, "po-y", 2, "CLOSED", null, T0)]);
             await WaitForLockWaitersAsync(1);
             var b = Store.CommitChangesAsync([Change(m, "po-y", 2, "EXPIRED", null, T0, ("key-b", "hash-b")), Change(m, "po-x", 2, "EXPIRED", null, T0)]);
@@ -70,18 +68,11 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
         var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
         // An outcome's transaction, still open: the notification moved on, its attempt written.
-        await using var outcome = new NpgsqlConnection(_db!.ConnectionString);
-        await outcome.OpenAsync();
-        await using var recording = await outcome.BeginTransactionAsync();
-        await using (var write = new NpgsqlCommand("""
+        await using var recording = await OpenTransactionAsync("""
             UPDATE notifications SET status = 'succeeded', attempt_count = 1 WHERE id = @id;
             INSERT INTO attempts (id, notification_id, number, trigger, started_at, duration_ms, status_code, succeeded)
             VALUES ('att_erase_race', @id, 1, 'scheduled', 0, 12, 200, TRUE)
-            """, outcome, recording))
-        {
-            write.Parameters.AddWithValue("id", claimed.Id);
-            await write.ExecuteNonQueryAsync();
-        }
+            """, new { id = claimed.Id });
         var erase = Store.EraseMerchantDataAsync(m);
         await WaitForLockWaitersAsync(1);
         await recording.CommitAsync();
@@ -100,20 +91,39 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = false }));
         Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = true }));
         // Another node unparks the notification and has not committed yet.
-        await using var other = new NpgsqlConnection(_db!.ConnectionString);
-        await other.OpenAsync();
-        await using var unparking = await other.BeginTransactionAsync();
-        await using (var write = new NpgsqlCommand("UPDATE notifications SET next_attempt_at = 1 WHERE endpoint_id = @ep", other, unparking))
-        {
-            write.Parameters.AddWithValue("ep", ep.Id);
-            Assert.Equal(1, await write.ExecuteNonQueryAsync());
-        }
+        await using var unparking = await OpenTransactionAsync("UPDATE notifications SET next_attempt_at = 1 WHERE endpoint_id = @ep", new { ep = ep.Id });
+        Assert.Equal(1, unparking.Rows);
         var unpark = Store.UnparkAsync(T0 + TimeSpan.FromMinutes(5), 10);
         await WaitForLockWaitersAsync(1);
         await unparking.CommitAsync();
 
         Assert.Equal(0, await unpark);
         Assert.Equal(1, await ScalarAsync("SELECT next_attempt_at FROM notifications"));
+    }
+
+    /// <summary>Runs <paramref name="sql"/> in a transaction of another session and leaves it open: what it wrote or locked stays held until it ends.</summary>
+    private async Task<OpenTransaction> OpenTransactionAsync(string sql, object? parameters = null)
+    {
+        var connection = new NpgsqlConnection(_db!.ConnectionString);
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        return new OpenTransaction(connection, transaction, await connection.ExecuteAsync(sql, parameters, transaction));
+    }
+
+    private sealed class OpenTransaction(NpgsqlConnection connection, NpgsqlTransaction transaction, int rows) : IAsyncDisposable
+    {
+        /// <summary>How many rows its statement changed.</summary>
+        public int Rows { get; } = rows;
+
+        public Task CommitAsync() => transaction.CommitAsync();
+
+        public Task RollbackAsync() => transaction.RollbackAsync();
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 
     private async Task WaitForLockWaitersAsync(int waiters)
