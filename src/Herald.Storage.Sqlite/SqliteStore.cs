@@ -16,12 +16,12 @@ namespace Herald.Storage.Sqlite;
 public sealed class SqliteStore : RelationalStore, IDisposable
 {
     // The claim condition of ordered endpoints: a notification waits while an earlier version of the
-    // same entity is still pending for the same endpoint (found through the entity's events: CROSS
-    // JOIN keeps SQLite from reading the endpoint's whole pending list instead).
+    // same entity is still pending for the same endpoint (found through the entity and its events:
+    // CROSS JOIN keeps SQLite from reading the endpoint's whole pending list instead).
     private const string OrderedGate = """
         (e.ordered = FALSE OR NOT EXISTS (
-          SELECT 1 FROM events ev CROSS JOIN notifications p ON p.event_id = ev.id
-          WHERE ev.merchant_id = n.merchant_id AND ev.entity_id = n.entity_id AND p.endpoint_id = n.endpoint_id
+          SELECT 1 FROM entities en CROSS JOIN events ev CROSS JOIN notifications p ON p.event_id = ev.id
+          WHERE en.kind = n.entity_kind AND en.id = n.entity_id AND ev.entity_seq = en.seq AND p.endpoint_id = n.endpoint_id
             AND p.status = 'pending' AND p.entity_version < n.entity_version))
         """;
 
@@ -282,7 +282,9 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     }
 
     private static string InsertSql(string table, RowSet rows, string suffix = "") =>
-        $"INSERT INTO {table} ({rows.Columns}) VALUES ({string.Join(", ", Enumerable.Range(0, rows.ColumnTypes.Count).Select(Parameter))}){suffix}";
+        $"INSERT INTO {table} ({rows.Columns}) VALUES ({ValueList(rows)}){suffix}";
+
+    private static string ValueList(RowSet rows) => string.Join(", ", Enumerable.Range(0, rows.ColumnTypes.Count).Select(Parameter));
 
     // SQLite runs in-process: a statement prepared once and stepped per row costs less than parsing
     // and binding a multi-row one each time.
@@ -300,11 +302,17 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         taken.UnionWith(Changed(created).Select(r => rows.CreatedBy[r]));
         if (taken.Count > 0)
         {
-            await InsertRowsAsync(scope, "events", rows.Events.Where(taken.Contains), cancellationToken);
+            var events = rows.Events.Where(taken.Contains);
+            ExecutePerRow(scope, EventSql(events), events, cancellationToken);
             await InsertNotificationsAsync(scope, rows.Notifications.Where(r => taken.Contains(rows.NotifiedBy[r])), cancellationToken);
         }
         return taken;
     }
+
+    // An event goes in with its entity's sequence number, the entity written before it in the transaction.
+    private static string EventSql(RowSet events) =>
+        $"INSERT INTO events ({events.Columns}, entity_seq) VALUES ({ValueList(events)}, " +
+        $"(SELECT seq FROM entities WHERE kind = {Parameter(events.IndexOf("entity_kind"))} AND id = {Parameter(events.IndexOf("entity_id"))}))";
 
     private static readonly string UpdateSql = UpdateEntitySql(c => Parameter(c - 1));
 

@@ -51,7 +51,7 @@ public abstract partial class RelationalStore
         where.AndIf(query.Status, "status = @status", "status");
         where.AndIf(query.EndpointId, "endpoint_id = @endpointId", "endpointId");
         // By entity through the events: notifications keep no index by entity id of their own.
-        where.AndIf(query.EntityId, "event_id IN (SELECT id FROM events WHERE merchant_id = @merchantId AND entity_id = @entityId)", "entityId");
+        where.AndIf(query.EntityId, $"event_id IN (SELECT id FROM events WHERE {EventsOfEntity(merchantId)})", "entityId");
         where.AndIf(query.EntityKind, "entity_kind = @entityKind", "entityKind");
         where.AndIf(query.EventType, "event_type = @eventType", "eventType");
         where.AndIf(Time.Ms(query.Since), "created_at >= @since", "since");

@@ -28,12 +28,15 @@ public sealed class RowSet
     /// <summary>Each row's value in the column named <paramref name="column"/>.</summary>
     public IEnumerable<object?> Values(string column)
     {
-        var index = Array.FindIndex(_columns, c => c.Name == column);
-        if (index < 0)
-        {
-            throw new ArgumentException($"no column {column}", nameof(column));
-        }
+        var index = IndexOf(column);
         return _rows.Select(r => r[index]);
+    }
+
+    /// <summary>The position of the column named <paramref name="column"/>.</summary>
+    public int IndexOf(string column)
+    {
+        var index = Array.FindIndex(_columns, c => c.Name == column);
+        return index >= 0 ? index : throw new ArgumentException($"no column {column}", nameof(column));
     }
 
     public void Add(params object?[] values)
