@@ -1,3 +1,4 @@
+using DbUp;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Sqlite;
 using Herald.Storage.Tests.Compliance;
@@ -33,5 +34,39 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", (string)(await command.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
+    public async Task ADatabaseOfTheEarlierSchema_StillFindsEachEntitysEvents_AfterTheUpgrade()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "herald-upgrade-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var path = Path.Combine(folder, "herald.db");
+            // The database as the release before entity sequence numbers left it.
+            var earlier = DeployChanges.To.SqliteDatabase($"Data Source={path}")
+                .WithScriptsEmbeddedInAssembly(typeof(SqliteStore).Assembly, name => string.CompareOrdinal(name, "Herald.Storage.Sqlite.Schema.0008") < 0)
+                .LogToNowhere()
+                .Build();
+            Assert.True(earlier.PerformUpgrade().Successful);
+            await using (var connection = new SqliteConnection($"Data Source={path}"))
+            {
+                await connection.OpenAsync();
+                await using var rows = connection.CreateCommand();
+                rows.CommandText = EarlierRows;
+                await rows.ExecuteNonQueryAsync();
+            }
+            SqliteConnection.ClearAllPools();
+
+            using var upgraded = new SqliteStore(new SqliteStoreOptions { DataDirectory = folder });
+            Assert.Equal(["0008_entity_sequence.sql"], await upgraded.MigrateAsync());
+            await AssertEarlierRowsFoundAsync(upgraded);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }
