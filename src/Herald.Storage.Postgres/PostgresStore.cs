@@ -34,8 +34,8 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
           WHERE n.status = 'pending' AND n.next_attempt_at <= @now
             AND (n.leased_until IS NULL OR n.leased_until <= @now)
             AND (SELECT e.enabled AND (NOT e.ordered OR NOT EXISTS (
-                   SELECT 1 FROM entities en JOIN events ev ON ev.entity_seq = en.seq JOIN notifications p ON p.event_id = ev.id
-                   WHERE en.kind = n.entity_kind AND en.id = n.entity_id AND p.endpoint_id = n.endpoint_id
+                   SELECT 1 FROM events ev JOIN notifications p ON p.event_id = ev.id
+                   WHERE ev.merchant_id = n.merchant_id AND ev.entity_id = n.entity_id AND p.endpoint_id = n.endpoint_id
                      AND p.status = 'pending' AND p.entity_version < n.entity_version))
                  FROM endpoints e WHERE e.id = n.endpoint_id)
           ORDER BY n.next_attempt_at
@@ -133,29 +133,23 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     // A batch's changes in one statement, one round trip: the plain creates go in where their ids are
     // free and the plain updates where their entity is still at the version they expect, then the
     // events and notifications of the changes that took (those, and the changes whose entity was
-    // written before it). An event takes its entity's sequence number from the row this statement
-    // wrote (which the statement's own reads cannot see) or else from the one written before it.
-    // The text depends only on the tables' columns.
+    // written before it). The text depends only on the tables' columns.
     private static string? s_changesSql;
 
     private static string ChangesSql(ChangeRows rows) => s_changesSql ??= $"""
         WITH created AS (
           INSERT INTO entities ({rows.Creates.Columns}) SELECT * FROM {Unnest("e", rows.Creates)}
-          ON CONFLICT DO NOTHING RETURNING kind, id, seq),
+          ON CONFLICT DO NOTHING RETURNING kind, id),
         updated AS (
           {UpdateEntitySql(c => "u." + rows.Updates.ColumnTypes[c - 1].Name, $" FROM {Unnest("u", rows.Updates, "@uc")} AS u({rows.Updates.Columns}, change)")}
-          RETURNING u.change, entities.kind, entities.id, entities.seq),
+          RETURNING u.change),
         taken AS (
           SELECT c.change FROM unnest(@e0, @e1, @ec) AS c(kind, id, change) JOIN created USING (kind, id)
           UNION ALL SELECT change FROM updated
           UNION ALL SELECT unnest(@written)),
         events_written AS (
-          INSERT INTO events ({rows.Events.Columns}, entity_seq)
-          SELECT {string.Join(", ", rows.Events.ColumnTypes.Select(c => "v." + c.Name))},
-                 COALESCE(s.seq, (SELECT en.seq FROM entities en WHERE en.kind = v.entity_kind AND en.id = v.entity_id))
-          FROM {Unnest("v", rows.Events, "@vc")} AS v({rows.Events.Columns}, change)
-          LEFT JOIN (SELECT kind, id, seq FROM created UNION ALL SELECT kind, id, seq FROM updated) AS s
-            ON s.kind = v.entity_kind AND s.id = v.entity_id
+          INSERT INTO events ({rows.Events.Columns})
+          SELECT {rows.Events.Columns} FROM {Unnest("v", rows.Events, "@vc")} AS v({rows.Events.Columns}, change)
           WHERE v.change IN (SELECT change FROM taken)),
         notifications_written AS (
           INSERT INTO notifications ({rows.Notifications.Columns})

@@ -3,6 +3,8 @@ using System.Data.Common;
 using System.Globalization;
 using DbUp;
 using DbUp.Engine.Output;
+using Herald.Entities;
+using Herald.Storage.Model;
 using Herald.Storage.Relational;
 using Microsoft.Data.Sqlite;
 
@@ -90,6 +92,15 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     protected override string MerchantOfEntityLookup => "+merchant_id = @merchantId";
 
     protected override string QueueStatsSource => "notifications INDEXED BY notifications_due";
+
+    // Events are found by their entity's sequence number (the entities' row id), whose index a new
+    // entity's events join at its end; the entity by its id under each kind. Operator events have
+    // no entity row: each is its own subject.
+    protected override string EventsOfEntity(string merchantId) =>
+        merchantId == OperatorEventTypes.OperatorMerchantId ? base.EventsOfEntity(merchantId) : EventsOfEntityBySequence;
+
+    private static readonly string EventsOfEntityBySequence =
+        $"entity_seq IN (SELECT seq FROM entities WHERE kind IN ({string.Join(", ", Enum.GetValues<EntityKind>().Select(k => $"'{k.ApiName()}'"))}) AND id = @entityId AND merchant_id = @merchantId)";
 
     // Herald's data folder belongs to one node: every endpoint write passes through here.
     protected override bool OwnsEndpoints => true;

@@ -368,16 +368,8 @@ public abstract partial class RelationalStore
         return row?.ToModel();
     }
 
-    /// <summary>
-    /// The events of the entity <c>@entityId</c> of the merchant <c>@merchantId</c>, as a condition on
-    /// events: found through the entity's sequence number, the entity by its id under each kind.
-    /// Operator events have no entity row: each is its own subject.
-    /// </summary>
-    protected static string EventsOfEntity(string merchantId) =>
-        merchantId == OperatorEventTypes.OperatorMerchantId ? "merchant_id = @merchantId AND entity_id = @entityId" : EventsOfEntityById;
-
-    private static readonly string EventsOfEntityById =
-        $"entity_seq IN (SELECT seq FROM entities WHERE kind IN ({string.Join(", ", Enum.GetValues<EntityKind>().Select(k => $"'{k.ApiName()}'"))}) AND id = @entityId AND merchant_id = @merchantId)";
+    /// <summary>The events of the entity <c>@entityId</c> of the merchant <c>@merchantId</c>, as a condition on events.</summary>
+    protected virtual string EventsOfEntity(string merchantId) => "merchant_id = @merchantId AND entity_id = @entityId";
 
     public async Task<Page<EntityEvent>> ListEventsAsync(string merchantId, string? entityId, int limit, string? startingAfter,
         string? endingBefore = null, CancellationToken cancellationToken = default)

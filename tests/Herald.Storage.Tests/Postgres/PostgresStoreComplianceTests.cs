@@ -5,7 +5,6 @@ using Herald.Storage.Postgres;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Storage.Tests.Compliance;
 using Dapper;
-using DbUp;
 using Npgsql;
 
 namespace Herald.Storage.Tests.Postgres;
@@ -20,27 +19,8 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     {
         _db = await PostgresDatabase.CreateAsync();
         _store = new PostgresStore(_db.ConnectionString);
-        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql", "0010_entity_sequence.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql"], await _store.MigrateAsync());
         return _store;
-    }
-
-    [Fact]
-    public async Task ADatabaseOfTheEarlierSchema_StillFindsEachEntitysEvents_AfterTheUpgrade()
-    {
-        await using var db = await PostgresDatabase.CreateAsync();
-        // The database as the release before entity sequence numbers left it.
-        var earlier = DeployChanges.To.PostgresqlDatabase(db.ConnectionString)
-            .WithScriptsEmbeddedInAssembly(typeof(PostgresStore).Assembly, name => string.CompareOrdinal(name, "Herald.Storage.Postgres.Schema.0010") < 0)
-            .LogToNowhere()
-            .Build();
-        Assert.True(earlier.PerformUpgrade().Successful);
-        await using (var connection = new NpgsqlConnection(db.ConnectionString))
-        {
-            await connection.ExecuteAsync(EarlierRows);
-        }
-        await using var upgraded = new PostgresStore(db.ConnectionString);
-        Assert.Equal(["0010_entity_sequence.sql"], await upgraded.MigrateAsync());
-        await AssertEarlierRowsFoundAsync(upgraded);
     }
 
     [Fact]

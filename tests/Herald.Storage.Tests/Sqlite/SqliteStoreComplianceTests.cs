@@ -1,5 +1,7 @@
 using DbUp;
+using Herald.Entities;
 using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
 using Herald.Storage.Sqlite;
 using Herald.Storage.Tests.Compliance;
 using Microsoft.Data.Sqlite;
@@ -34,6 +36,33 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", (string)(await command.ExecuteScalarAsync())!);
+    }
+
+    /// <summary>
+    /// Rows as the release before entity sequence numbers wrote them: two entities made in the order
+    /// opposite to their ids, one of them changed once.
+    /// </summary>
+    private const string EarlierRows = """
+        INSERT INTO merchants (id, name, created_at) VALUES ('mer_old', 'Old', 0);
+        INSERT INTO entities (kind, id, merchant_id, state, version, preference_id, document, created_at, updated_at) VALUES
+          ('payment_order', 'po-b', 'mer_old', 'OPENED', 1, NULL, '{"id":"po-b","status":"OPENED"}', 1, 1),
+          ('payment_order', 'po-a', 'mer_old', 'CLOSED', 2, NULL, '{"id":"po-a","status":"CLOSED"}', 2, 3);
+        INSERT INTO events (id, merchant_id, entity_kind, entity_id, type, from_state, to_state, version, occurred_at, snapshot) VALUES
+          ('evt_0000000001', 'mer_old', 'payment_order', 'po-b', 'payment_order.opened', NULL, 'OPENED', 1, 1, '{}'),
+          ('evt_0000000002', 'mer_old', 'payment_order', 'po-a', 'payment_order.opened', NULL, 'OPENED', 1, 2, '{}'),
+          ('evt_0000000003', 'mer_old', 'payment_order', 'po-a', 'payment_order.closed', 'OPENED', 'CLOSED', 2, 3, '{}');
+        """;
+
+    /// <summary>After the upgrade, each entity of <see cref="EarlierRows"/> is found with its events, and takes new changes.</summary>
+    private static async Task AssertEarlierRowsFoundAsync(SqliteStore upgraded)
+    {
+        Assert.Equal(["evt_0000000003", "evt_0000000002"], (await upgraded.ListEventsAsync("mer_old", "po-a", 10, null)).Data.Select(e => e.Id));
+        Assert.Equal(["evt_0000000001"], (await upgraded.ListEventsAsync("mer_old", "po-b", 10, null)).Data.Select(e => e.Id));
+        Assert.Equal(["evt_0000000003", "evt_0000000002", "evt_0000000001"], (await upgraded.ListEventsAsync("mer_old", null, 10, null)).Data.Select(e => e.Id));
+        var change = Change("mer_old", "po-b", 2, "CLOSED", null, T0);
+        Assert.Equal(CommitResult.Committed, await upgraded.CommitChangeAsync(change));
+        Assert.Equal([change.Event.Id, "evt_0000000001"], (await upgraded.ListEventsAsync("mer_old", "po-b", 10, null)).Data.Select(e => e.Id));
+        Assert.Equal("CLOSED", (await upgraded.GetEntityAsync("mer_old", EntityKind.PaymentOrder, "po-b"))!.State);
     }
 
     [Fact]
