@@ -45,4 +45,13 @@ public abstract class PortalPageModel : PageModel
 
     /// <summary>What to show again after a refused action: the page as it was.</summary>
     protected virtual Task<IActionResult> OnInvalidAsync() => Task.FromResult<IActionResult>(Page());
+
+    /// <summary>A query string of the pairs that have a value (empty when none has).</summary>
+    protected static string QueryString(IEnumerable<(string Key, string? Value)> pairs)
+    {
+        var given = pairs.Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => $"{p.Key}={Uri.EscapeDataString(p.Value!)}").ToList();
+        return given.Count == 0 ? "" : "?" + string.Join("&", given);
+    }
+
+    protected static string? Blank(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

@@ -68,14 +68,6 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
             ("since", Since), ("until", Until), ("after", after), ("before", before),
         });
 
-    private static string QueryString(IEnumerable<(string Key, string? Value)> pairs)
-    {
-        var given = pairs.Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => $"{p.Key}={Uri.EscapeDataString(p.Value!)}").ToList();
-        return given.Count == 0 ? "" : "?" + string.Join("&", given);
-    }
-
-    private static string? Blank(string? value) => string.IsNullOrEmpty(value) ? null : value;
-
     private static string? Known(string? value, IEnumerable<string> known) =>
         value is { Length: > 0 } && known.Contains(value, StringComparer.Ordinal) ? value : null;
 
