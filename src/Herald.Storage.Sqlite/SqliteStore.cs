@@ -100,7 +100,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         merchantId == OperatorEventTypes.OperatorMerchantId ? base.EventsOfEntity(merchantId) : EventsOfEntityBySequence;
 
     private static readonly string EventsOfEntityBySequence =
-        $"entity_seq IN (SELECT seq FROM entities WHERE kind IN ({string.Join(", ", Enum.GetValues<EntityKind>().Select(k => $"'{k.ApiName()}'"))}) AND id = @entityId AND merchant_id = @merchantId)";
+        $"entity_seq IN (SELECT seq FROM entities WHERE kind IN ({string.Join(", ", EntityKinds.All.Select(k => $"'{k.ApiName()}'"))}) AND id = @entityId AND merchant_id = @merchantId)";
 
     // Herald's data folder belongs to one node: every endpoint write passes through here.
     protected override bool OwnsEndpoints => true;
@@ -314,13 +314,16 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         if (taken.Count > 0)
         {
             var events = rows.Events.Where(taken.Contains);
-            ExecutePerRow(scope, EventSql(events), events, cancellationToken);
+            ExecutePerRow(scope, s_eventSql ??= EventSql(events), events, cancellationToken);
             await InsertNotificationsAsync(scope, rows.Notifications.Where(r => taken.Contains(rows.NotifiedBy[r])), cancellationToken);
         }
         return taken;
     }
 
-    // An event goes in with its entity's sequence number, the entity written before it in the transaction.
+    // An event goes in with its entity's sequence number, the entity written before it in the
+    // transaction. The text depends only on the events' columns.
+    private static string? s_eventSql;
+
     private static string EventSql(RowSet events) =>
         $"INSERT INTO events ({events.Columns}, entity_seq) VALUES ({ValueList(events)}, " +
         $"(SELECT seq FROM entities WHERE kind = {Parameter(events.IndexOf("entity_kind"))} AND id = {Parameter(events.IndexOf("entity_id"))}))";

@@ -368,14 +368,16 @@ public abstract partial class RelationalStore
         return row?.ToModel();
     }
 
-    /// <summary>The events of the entity <c>@entityId</c> of the merchant <c>@merchantId</c>, as a condition on events.</summary>
+    /// <summary>The events of the entity <c>@entityId</c> of the merchant <c>@merchantId</c>, as a condition on events (the merchant's included).</summary>
     protected virtual string EventsOfEntity(string merchantId) => "merchant_id = @merchantId AND entity_id = @entityId";
 
     public async Task<Page<EntityEvent>> ListEventsAsync(string merchantId, string? entityId, int limit, string? startingAfter,
         string? endingBefore = null, CancellationToken cancellationToken = default)
     {
-        var where = new SqlFilter(entityId is null ? "merchant_id = @merchantId" : MerchantOfEntityLookup, new { merchantId });
-        where.AndIf(entityId, EventsOfEntity(merchantId), "entityId");
+        // An entity's events are its merchant's: the entity's condition holds the merchant's too.
+        var where = string.IsNullOrEmpty(entityId)
+            ? new SqlFilter("merchant_id = @merchantId", new { merchantId })
+            : new SqlFilter(EventsOfEntity(merchantId), new { merchantId, entityId });
         return await ReadPageAsync<EventRow, EntityEvent>($"SELECT {EventColumns} FROM events", where, limit, startingAfter, endingBefore,
             r => r.ToModel(), cancellationToken);
     }

@@ -14,21 +14,14 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     [BindProperty(SupportsGet = true, Name = "before")] public string? Before { get; set; }
 
     public IReadOnlyList<EntityEvent> Events { get; private set; } = [];
-    public bool HasMore { get; private set; }
-
-    /// <summary>Whether newer events come before this page (it was reached by paging).</summary>
-    public bool HasNewer => Blank(Before) is not null ? HasMore : Blank(After) is not null;
-
-    /// <summary>Whether older events follow this page.</summary>
-    public bool HasOlder => Blank(Before) is not null ? Events.Count > 0 : HasMore;
+    public PortalPager Pager { get; private set; } = null!;
 
     public async Task OnGetAsync()
     {
-        // One way at a time: a page reached backwards pages on from its own ends.
-        var before = Blank(Before);
-        var page = await store.ListEventsAsync(Merchant, Blank(EntityId?.Trim()), PageSize, before is null ? Blank(After) : null, before, HttpContext.RequestAborted);
+        var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
+        var page = await store.ListEventsAsync(Merchant, Blank(EntityId?.Trim()), PageSize, startingAfter, endingBefore, HttpContext.RequestAborted);
         Events = page.Data;
-        HasMore = page.HasMore;
+        Pager = PortalPager.Of(After, Before, page.Data.Select(e => e.Id).ToList(), page.HasMore, (after, before) => Link(after, before));
     }
 
     /// <summary>The list's address with the current entity filter and a cursor.</summary>

@@ -24,13 +24,7 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     [BindProperty(SupportsGet = true, Name = "before")] public string? Before { get; set; }
 
     public IReadOnlyList<Notification> Notifications { get; private set; } = [];
-    public bool HasMore { get; private set; }
-
-    /// <summary>Whether newer notifications come before this page (it was reached by paging).</summary>
-    public bool HasNewer => Before is not null ? HasMore : After is not null;
-
-    /// <summary>Whether older notifications follow this page.</summary>
-    public bool HasOlder => Before is not null ? Notifications.Count > 0 : HasMore;
+    public PortalPager Pager { get; private set; } = null!;
     public IReadOnlyDictionary<string, long> Counts { get; private set; } = new Dictionary<string, long>();
     public IReadOnlyList<Endpoint> Endpoints { get; private set; } = [];
     public static IEnumerable<string> EventTypeNames => EventTypes.All.Order(StringComparer.Ordinal);
@@ -38,6 +32,7 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
 
     public async Task OnGetAsync()
     {
+        var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
         var query = new NotificationQuery
         {
             Status = Known(Status, NotificationStatuses.All),
@@ -48,13 +43,12 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
             Since = Time(Since, "From"),
             Until = Time(Until, "To"),
             Limit = PageSize,
-            // One way at a time: a page reached backwards pages on from its own ends.
-            StartingAfter = Blank(Before) is null ? Blank(After) : null,
-            EndingBefore = Blank(Before),
+            StartingAfter = startingAfter,
+            EndingBefore = endingBefore,
         };
         var page = await store.ListNotificationsAsync(Merchant, query, HttpContext.RequestAborted);
         Notifications = page.Data;
-        HasMore = page.HasMore;
+        Pager = PortalPager.Of(After, Before, page.Data.Select(n => n.Id).ToList(), page.HasMore, (after, before) => Link(after: after, before: before));
         Counts = await store.CountNotificationsByStatusAsync(Merchant, query, HttpContext.RequestAborted);
         Endpoints = await store.ListEndpointsAsync(Merchant, HttpContext.RequestAborted);
     }

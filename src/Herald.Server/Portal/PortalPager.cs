@@ -1,0 +1,33 @@
+namespace Herald.Server.Portal;
+
+/// <summary>
+/// The pager of a newest-first list read by cursors one way at a time: the older items after an id
+/// (<c>after</c>), or the newer ones just before one (<c>before</c>, which wins when both are given).
+/// </summary>
+/// <param name="Newest">The list's first page.</param>
+/// <param name="Newer">The page just before this one, when newer items come first.</param>
+/// <param name="Older">The page just after this one, when older items follow.</param>
+public sealed record PortalPager(string Newest, string? Newer, string? Older)
+{
+    /// <summary>The cursors to read the page with.</summary>
+    public static (string? StartingAfter, string? EndingBefore) Cursors(string? after, string? before) =>
+        string.IsNullOrEmpty(before) ? (string.IsNullOrEmpty(after) ? null : after, null) : (null, before);
+
+    /// <summary>
+    /// The pager of a page read with <see cref="Cursors"/>: its items' ids, newest first, and whether
+    /// the read found more; <paramref name="link"/> makes the list's address from (after, before).
+    /// </summary>
+    public static PortalPager Of(string? after, string? before, IReadOnlyList<string> ids, bool hasMore, Func<string?, string?, string> link)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(link);
+        var (startingAfter, endingBefore) = Cursors(after, before);
+        // Read backwards, "more" means newer ones; read forwards, a cursor means we came from newer ones.
+        var hasNewer = endingBefore is not null ? hasMore : startingAfter is not null;
+        var hasOlder = endingBefore is not null ? ids.Count > 0 : hasMore;
+        return new PortalPager(
+            link(null, null),
+            hasNewer && ids.Count > 0 ? link(null, ids[0]) : null,
+            hasOlder && ids.Count > 0 ? link(ids[^1], null) : null);
+    }
+}
