@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -128,10 +129,23 @@ static class WebhookSignature
 
     private static byte[] Mac(byte[] key, string messageId, long timestamp, ReadOnlySpan<byte> body)
     {
-        var prefix = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{messageId}.{timestamp}."));
-        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
-        hmac.AppendData(prefix);
-        hmac.AppendData(body);
-        return hmac.GetHashAndReset();
+        // One HMAC over "{id}.{timestamp}.{body}" assembled in a borrowed buffer: a one-shot hash
+        // makes no hashing object per signature.
+        var prefixLength = Encoding.UTF8.GetByteCount(messageId) + 22;
+        var buffer = ArrayPool<byte>.Shared.Rent(prefixLength + body.Length);
+        try
+        {
+            var written = Encoding.UTF8.GetBytes(messageId, buffer);
+            buffer[written++] = (byte)'.';
+            timestamp.TryFormat(buffer.AsSpan(written), out var digits, provider: CultureInfo.InvariantCulture);
+            written += digits;
+            buffer[written++] = (byte)'.';
+            body.CopyTo(buffer.AsSpan(written));
+            return HMACSHA256.HashData(key, buffer.AsSpan(0, written + body.Length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

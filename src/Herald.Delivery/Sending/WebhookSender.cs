@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
@@ -112,12 +113,20 @@ public sealed class WebhookSender : IDisposable
         {
             return null;
         }
-        var buffer = new byte[_excerptBytes];
-        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
+        // Most answers are empty or a few bytes: the buffer is borrowed, not made per attempt.
+        var buffer = ArrayPool<byte>.Shared.Rent(_excerptBytes);
+        try
         {
-            var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-            return read == 0 ? null : Encoding.UTF8.GetString(buffer, 0, read);
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                var read = await stream.ReadAtLeastAsync(buffer.AsMemory(0, _excerptBytes), _excerptBytes, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                return read == 0 ? null : Encoding.UTF8.GetString(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

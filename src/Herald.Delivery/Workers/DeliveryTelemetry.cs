@@ -15,8 +15,10 @@ public static class DeliveryTelemetry
 
     /// <summary>The span of recording one change; its context is stored with the notifications.</summary>
     public static Activity? StartRecording(string kind, string entityId) =>
-        Source.StartActivity("herald.record", ActivityKind.Internal, default(ActivityContext),
-            [new("herald.entity.kind", kind), new("herald.entity.id", entityId)]);
+        Source.HasListeners()
+            ? Source.StartActivity("herald.record", ActivityKind.Internal, default(ActivityContext),
+                [new("herald.entity.kind", kind), new("herald.entity.id", entityId)])
+            : null;
 
     /// <summary>The span of one attempt, continuing the trace of the change that caused it.</summary>
     public static Activity? StartDelivery(ClaimedNotification notification, int attempt)
