@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Herald.Endpoints;
@@ -21,6 +22,39 @@ public static class PayloadRenderer
 
     public static byte[] Render(PayloadFormat format, EntityEvent evt)
     {
+        var bytes = Written(format, evt).ToArray();
+        LetGoOfLargeBuffer();
+        return bytes;
+    }
+
+    /// <summary>The body as text, as it is stored; the same bytes <see cref="Render"/> gives, decoded.</summary>
+    public static string RenderText(PayloadFormat format, EntityEvent evt)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(Written(format, evt));
+        LetGoOfLargeBuffer();
+        return text;
+    }
+
+    /// <summary>A thread keeps its buffer for bodies of ordinary size only.</summary>
+    private static void LetGoOfLargeBuffer()
+    {
+        if (t_buffer is { Capacity: > 64 * 1024 })
+        {
+            t_buffer = null;
+            t_writer = null;
+        }
+    }
+
+    // One buffer and writer per thread, reused: a body is rendered on every recorded change.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    /// <summary>Renders into this thread's buffer; the span is valid until the thread renders again.</summary>
+    private static ReadOnlySpan<byte> Written(PayloadFormat format, EntityEvent evt)
+    {
         ArgumentNullException.ThrowIfNull(evt);
         if (format.EntityKind() != evt.EntityKind)
         {
@@ -30,15 +64,17 @@ public static class PayloadRenderer
         {
             PayloadFormat.Thin => Thin(evt),
             PayloadFormat.Point => Point(evt.Snapshot),
-            PayloadFormat.Transaction => (JsonObject)evt.Snapshot.DeepClone(),
+            // Writing reads the snapshot and changes nothing in it: no copy is needed.
+            PayloadFormat.Transaction => evt.Snapshot,
             _ => throw new ArgumentOutOfRangeException(nameof(format)),
         };
-        using var buffer = new MemoryStream(512);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            node.WriteTo(writer);
-        }
-        return buffer.ToArray();
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
+        writer.Reset(buffer);
+        node.WriteTo(writer);
+        writer.Flush();
+        return buffer.WrittenSpan;
     }
 
     /// <summary>Seed 001: the event id, its type and the entity to GET.</summary>

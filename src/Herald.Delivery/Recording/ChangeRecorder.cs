@@ -135,7 +135,7 @@ public sealed class ChangeRecorder
             {
                 continue;
             }
-            payload ??= System.Text.Encoding.UTF8.GetString(PayloadRenderer.Render(format, evt));
+            payload ??= PayloadRenderer.RenderText(format, evt);
             (result ??= []).Add(new NewNotification(HeraldId.New(HeraldId.Notification, _time), endpoint.Id, payload,
                 Immediate: endpoint.Enabled && !endpoint.Ordered, Parked: !endpoint.Enabled));
         }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using Herald.Endpoints;
 using Herald.Entities;
@@ -188,6 +189,26 @@ public class PayloadRendererTests
         var evt = IntentChanged("mla", "FINISHED");
 
         Assert.Equal(PayloadRenderer.Render(PayloadFormat.Point, evt), PayloadRenderer.Render(PayloadFormat.Point, evt));
+    }
+
+    [Fact]
+    public void RenderText_AfterALargerBody_GivesOnlyItsOwnBody()
+    {
+        // Bodies are rendered into a buffer each thread reuses: a short one after a long one
+        // (past the size a thread keeps) must not carry any of the long one's bytes.
+        var large = TransactionEvent(new JsonObject { ["internalId"] = "tx_large", ["note"] = new string('x', 100_000) }, "COMPLETED");
+        var small = TransactionEvent(new JsonObject { ["internalId"] = "tx_small" }, "COMPLETED");
+        var medium = TransactionEvent(new JsonObject { ["internalId"] = "tx_medium", ["note"] = new string('y', 20_000) }, "COMPLETED");
+
+        var largeText = PayloadRenderer.RenderText(PayloadFormat.Transaction, large);
+        var smallAfterLarge = PayloadRenderer.RenderText(PayloadFormat.Transaction, small);
+        var mediumText = PayloadRenderer.RenderText(PayloadFormat.Transaction, medium);
+        var smallAfterMedium = PayloadRenderer.RenderText(PayloadFormat.Transaction, small);
+
+        Assert.Equal("""{"internalId":"tx_small"}""", smallAfterLarge);
+        Assert.Equal(smallAfterLarge, smallAfterMedium);
+        Assert.Equal(20_000, JsonNode.Parse(mediumText)!["note"]!.GetValue<string>().Length);
+        Assert.Equal(Encoding.UTF8.GetString(PayloadRenderer.Render(PayloadFormat.Transaction, large)), largeText);
     }
 
     private static JsonObject RenderObject(PayloadFormat format, EntityEvent evt)
