@@ -31,13 +31,36 @@ public static class HeraldId
             chars[i] = Alphabet[(int)(ms & 31)];
             ms >>= 5;
         }
-        Span<byte> random = stackalloc byte[RandomChars];
-        RandomNumberGenerator.Fill(random);
+        var random = RandomBytes(RandomChars);
         for (var i = 0; i < RandomChars; i++)
         {
             chars[TimeChars + i] = Alphabet[random[i] & 31];
         }
         return string.Concat(prefix, "_", chars);
+    }
+
+    // Random bytes are drawn from the system's generator a block at a time and handed out by the
+    // thread that drew them: an id per change, notification and attempt would otherwise cost a
+    // call into the generator (and a system call) each.
+    private const int RandomBlock = 16 * RandomChars;
+
+    [ThreadStatic]
+    private static byte[]? t_random;
+
+    [ThreadStatic]
+    private static int t_randomUsed;
+
+    private static ReadOnlySpan<byte> RandomBytes(int count)
+    {
+        var block = t_random ??= new byte[RandomBlock];
+        if (t_randomUsed == 0 || t_randomUsed + count > RandomBlock)
+        {
+            RandomNumberGenerator.Fill(block);
+            t_randomUsed = 0;
+        }
+        var bytes = block.AsSpan(t_randomUsed, count);
+        t_randomUsed += count;
+        return bytes;
     }
 
     /// <summary>A random identifier in the style of seed 001 (<c>rcAaNfKdKJRmrnj4l5</c>).</summary>

@@ -54,6 +54,20 @@ public class HeraldIdTests
         Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
     }
 
+    [Fact]
+    public async Task New_OnEightThreadsAtTheSameMillisecond_AreUnique()
+    {
+        var time = new FixedTime(Epoch);
+
+        var perThread = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            Enumerable.Range(0, 5_000).Select(_ => HeraldId.New(HeraldId.Attempt, time)).ToList())));
+
+        var ids = perThread.SelectMany(list => list).ToList();
+        Assert.Equal(40_000, ids.Distinct(StringComparer.Ordinal).Count());
+        // Every random character is used: the random part is not stuck on a few values.
+        Assert.Equal(32, ids.SelectMany(id => id[^16..]).Distinct().Count());
+    }
+
     [Theory]
     [InlineData("ep_01jx", "ep", true)]
     [InlineData("evt_01jx", "ep", false)]
