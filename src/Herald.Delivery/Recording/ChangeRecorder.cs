@@ -35,7 +35,7 @@ public sealed class ChangeRecorder
     /// <param name="merchantId">The owner.</param>
     /// <param name="kind">The entity kind.</param>
     /// <param name="id">The new entity's id.</param>
-    /// <param name="document">Its document, without the state field (which is set here).</param>
+    /// <param name="document">Its document, without the state field (which is set here). The recorder takes it over as the entity's document: the caller must not change it afterwards.</param>
     /// <param name="preferenceId">For payment orders: the checkout preference it was made from.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     public async Task<Recorded> CreateAsync(string merchantId, EntityKind kind, string id, JsonObject document, string? preferenceId, CancellationToken cancellationToken)
@@ -44,7 +44,8 @@ public sealed class ChangeRecorder
         using var activity = DeliveryTelemetry.StartRecording(kind.ApiName(), id);
         var now = _time.GetUtcNow();
         var state = StateMachines.For(kind).Initial;
-        var doc = (JsonObject)document.DeepClone();
+        // Every caller builds the document for this call alone: it is kept, not copied.
+        var doc = document;
         doc[EntityDocuments.StateField(kind)] = state;
         var entity = new Entity(kind, id, merchantId, state, 1, preferenceId, doc, now, now);
         var evt = NewEvent(entity, null, now);
