@@ -45,7 +45,7 @@ public sealed class WebhookSender : IDisposable
         var body = Encoding.UTF8.GetBytes(notification.Payload);
         var timestamp = startedAt.ToUnixTimeSeconds();
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, notification.Url)
+        using var request = new HttpRequestMessage(HttpMethod.Post, UriOf(notification.Url))
         {
             Content = new ByteArrayContent(body),
         };
@@ -75,6 +75,26 @@ public sealed class WebhookSender : IDisposable
         {
             return Failed(startedAt, stopwatch, Describe(e));
         }
+    }
+
+    // Endpoint URLs parsed once each rather than on every attempt; a node with more endpoints than
+    // this starts the cache over.
+    private const int MaxCachedUris = 10_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Uri> _uris = new(StringComparer.Ordinal);
+
+    private Uri UriOf(string url)
+    {
+        if (_uris.TryGetValue(url, out var uri))
+        {
+            return uri;
+        }
+        if (_uris.Count >= MaxCachedUris)
+        {
+            _uris.Clear();
+        }
+        uri = new Uri(url, UriKind.RelativeOrAbsolute);
+        _uris[url] = uri;
+        return uri;
     }
 
     private static AttemptResult Failed(DateTimeOffset startedAt, Stopwatch stopwatch, string error) =>
