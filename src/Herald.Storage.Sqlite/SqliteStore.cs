@@ -1,4 +1,3 @@
-using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using DbUp;
@@ -269,6 +268,11 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             for (var c = 0; c < slots.Length; c++)
             {
                 slots[c] = raw.sqlite3_bind_parameter_index(handle, Parameter(c));
+                if (slots[c] == 0)
+                {
+                    handle.Dispose();
+                    throw new InvalidOperationException($"the statement's parameters are not @c0..@c{slots.Length - 1}: {sql}");
+                }
             }
             statement = new Statement(handle, slots);
             _statements[sql] = statement;
@@ -330,7 +334,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             return changed;
         }
         var (statement, slots) = Prepared(sql);
-        if (slots.Length != rows.ColumnTypes.Count || slots.Contains(0))
+        if (slots.Length != rows.ColumnTypes.Count)
         {
             throw new InvalidOperationException($"the statement's parameters are not @c0..@c{rows.ColumnTypes.Count - 1}: {sql}");
         }

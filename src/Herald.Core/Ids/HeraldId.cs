@@ -52,9 +52,10 @@ public static class HeraldId
 
     private static ReadOnlySpan<byte> RandomBytes(int count)
     {
-        var block = t_random ??= new byte[RandomBlock];
-        if (t_randomUsed == 0 || t_randomUsed + count > RandomBlock)
+        var block = t_random;
+        if (block is null || t_randomUsed + count > RandomBlock)
         {
+            block = t_random ??= new byte[RandomBlock];
             RandomNumberGenerator.Fill(block);
             t_randomUsed = 0;
         }
