@@ -45,23 +45,20 @@ public sealed class DeliverySignal
         }
     }
 
+    /// <summary>Waits for a wake-up, at most <paramref name="timeout"/>: true when woken, false when the time ran out.</summary>
     internal Task<bool> WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken) =>
-        WaitCoreAsync(timeout, time, cancellationToken);
+        // On the system clock the semaphore keeps the time itself; any other clock (a test's) is waited on.
+        time == TimeProvider.System ? _wake.WaitAsync(timeout, cancellationToken) : WaitOnClockAsync(timeout, time, cancellationToken);
 
-    private async Task<bool> WaitCoreAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    private async Task<bool> WaitOnClockAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var wake = _wake.WaitAsync(cts.Token);
         var delay = Task.Delay(timeout, time, cts.Token);
         var first = await Task.WhenAny(wake, delay).ConfigureAwait(false);
         await cts.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await Task.WhenAll(wake, delay).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        // The loser is cancelled; waiting for it is only so the wake-up it may have taken is not lost.
+        await Task.WhenAll(wake, delay).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         cancellationToken.ThrowIfCancellationRequested();
         return first == wake;
     }
