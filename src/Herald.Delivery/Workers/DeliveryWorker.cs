@@ -288,7 +288,6 @@ public sealed class DeliveryWorker : BackgroundService
             _held[notification.Id] = token;
         }
         var inGate = true;
-        var inSlot = true;
         try
         {
             var number = notification.AttemptCount + 1;
@@ -297,9 +296,6 @@ public sealed class DeliveryWorker : BackgroundService
             activity?.SetTag("http.response.status_code", result.StatusCode);
             inGate = false;
             var circuit = _gate.Exit(notification.EndpointId, result.Succeeded);
-            // The slot bounds requests in flight: the next may go out while this outcome is committed.
-            inSlot = false;
-            _slots.Release();
             var outcome = Decide(notification, number, result);
             var recorded = await _writer.RecordAsync(outcome).ConfigureAwait(false);
             _held.TryRemove(notification.Id, out _);
@@ -339,10 +335,7 @@ public sealed class DeliveryWorker : BackgroundService
             {
                 _gate.Exit(notification.EndpointId, null);
             }
-            if (inSlot)
-            {
-                _slots.Release();
-            }
+            _slots.Release();
         }
     }
 
