@@ -32,14 +32,14 @@ internal static class BenchPayload
 
     private static int ComputePadding()
     {
-        var sample = Document(Ids.HeraldId.NewOpaque(), "");
+        var sample = Document(Ids.HeraldId.NewUuid(TimeProvider.System), "");
         sample["status"] = "INIT";
         return Math.Max(0, Bytes - Encoding.UTF8.GetByteCount(sample.ToJsonString()));
     }
 
     private static byte[] RawBody()
     {
-        var doc = Transaction(Ids.HeraldId.NewOpaque());
+        var doc = Transaction(Ids.HeraldId.NewUuid(TimeProvider.System));
         doc["status"] = "INIT";
         return Encoding.UTF8.GetBytes(doc.ToJsonString());
     }

@@ -102,7 +102,8 @@ internal sealed class InProcessHerald : IAsyncDisposable
     /// <summary>Records one new transaction (its INIT change) through the recorder; returns the event id, which is the webhook-id.</summary>
     public async Task<string> RecordAsync()
     {
-        var id = HeraldId.NewOpaque();
+        // A transaction's id as the API makes it.
+        var id = HeraldId.NewUuid(TimeProvider.System);
         var recorded = await Recorder.CreateAsync(MerchantId, EntityKind.Transaction, id, BenchPayload.Transaction(id), null, CancellationToken.None);
         return recorded.Event.Id;
     }

@@ -105,7 +105,7 @@ internal static class ScalingBench
         {
             while (Interlocked.Increment(ref next) < changes)
             {
-                var id = HeraldId.NewOpaque();
+                var id = HeraldId.NewOpaque(time);
                 await recorder.CreateAsync(merchant.Id, EntityKind.PaymentOrder, id, new JsonObject
                 {
                     ["id"] = id,

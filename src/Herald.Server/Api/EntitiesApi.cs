@@ -25,7 +25,7 @@ internal static class EntitiesApi
         {
             var merchant = Caller.Of(http).Merchant;
             var request = await HeraldJson.ReadAsync<CreatePaymentIntentRequest>(http.Request);
-            var document = PaymentIntentDocument(request, time.GetUtcNow());
+            var document = PaymentIntentDocument(request, time);
             var id = document["id"]!.GetValue<string>();
             var recorded = await recorder.CreateAsync(merchant, EntityKind.PaymentIntent, id, document, null, http.RequestAborted);
             return Created(recorded);
@@ -43,7 +43,7 @@ internal static class EntitiesApi
                 throw new HeraldException(ErrorKind.BadRequest, $"preference_id {request.PreferenceId} is not a checkout preference of this merchant");
             }
             var now = time.GetUtcNow();
-            var id = HeraldId.NewOpaque();
+            var id = HeraldId.NewOpaque(time);
             var document = new JsonObject
             {
                 ["id"] = id,
@@ -63,7 +63,7 @@ internal static class EntitiesApi
         .WithSummary("Create a payment order, born OPENED; with preference_id its preference's webhook is notified.");
 
         var transactions = app.MapGroup("/v1/transactions").WithTags("Transactions");
-        transactions.MapPost("", async (HttpContext http, ChangeRecorder recorder, IHeraldStore store) =>
+        transactions.MapPost("", async (HttpContext http, ChangeRecorder recorder, IHeraldStore store, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
             var body = await HeraldJson.ReadAsync<JsonObject>(http.Request, HeraldJson.Seed);
@@ -78,7 +78,7 @@ internal static class EntitiesApi
             Validation.BoundedStrings(body, "transaction");
             Validation.PositiveAmount(request.PaymentAmount, "paymentAmount");
             Validation.Currency(request.Currency);
-            var id = Guid.NewGuid().ToString();
+            var id = HeraldId.NewUuid(time);
             var merchantName = request.MerchantName ?? (await store.GetMerchantAsync(merchant, http.RequestAborted))?.Name;
             var document = JsonSerializer.SerializeToNode(request with
             {
@@ -134,8 +134,9 @@ internal static class EntitiesApi
         return (body, hash);
     }
 
-    private static JsonObject PaymentIntentDocument(CreatePaymentIntentRequest request, DateTimeOffset now)
+    private static JsonObject PaymentIntentDocument(CreatePaymentIntentRequest request, TimeProvider time)
     {
+        var now = time.GetUtcNow();
         if (request.NotificationUrl is not null)
         {
             throw new HeraldException(ErrorKind.BadRequest,
@@ -162,7 +163,7 @@ internal static class EntitiesApi
         }
         return new JsonObject
         {
-            ["id"] = Guid.NewGuid().ToString(),
+            ["id"] = HeraldId.NewUuid(time),
             ["amount"] = Validation.PositiveAmount(request.Amount, "amount"),
             ["caller_id"] = request.CallerId,
             ["client_id"] = request.ClientId,

@@ -82,9 +82,40 @@ public class HeraldIdTests
     [Fact]
     public void NewOpaque_LooksLikeSeedIds()
     {
-        var ids = Enumerable.Range(0, 1_000).Select(_ => HeraldId.NewOpaque()).ToList();
+        var ids = Enumerable.Range(0, 1_000).Select(_ => HeraldId.NewOpaque(TimeProvider.System)).ToList();
 
         Assert.All(ids, id => Assert.Matches("^[A-Za-z0-9]{18}$", id));
+        Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
+    public void NewOpaque_MadeLater_SortsLater_AsTextInByteOrder()
+    {
+        // Milliseconds a step apart across the ranges where a base-62 digit carries (9 -> A, Z -> a, z -> 10).
+        var times = new[] { 0L, 9, 10, 35, 36, 61, 62, 3_843, 3_844, 1_000_000, 1_764_000_000_000, 1_764_000_000_001, 4_102_444_800_000 };
+        var ids = times.Select(ms => HeraldId.NewOpaque(new FixedTime(DateTimeOffset.FromUnixTimeMilliseconds(ms)))).ToList();
+
+        Assert.Equal(ids, ids.Order(StringComparer.Ordinal));
+        Assert.Equal(ids.Count, ids.Select(id => id[..8]).Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
+    public void NewOpaque_AtOneMillisecond_DiffersInItsRandomPart()
+    {
+        var time = new FixedTime(Epoch);
+        var ids = Enumerable.Range(0, 10_000).Select(_ => HeraldId.NewOpaque(time)).ToList();
+
+        Assert.Single(ids.Select(id => id[..8]).Distinct(StringComparer.Ordinal));
+        Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
+    public void NewUuid_IsAVersion7UuidInTheSeedsForm_AndMadeLaterSortsLater()
+    {
+        var ids = Enumerable.Range(0, 100).Select(i => HeraldId.NewUuid(new FixedTime(Epoch.AddMilliseconds(i)))).ToList();
+
+        Assert.All(ids, id => Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", id));
+        Assert.Equal(ids, ids.Order(StringComparer.Ordinal));
         Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
     }
 

@@ -125,7 +125,7 @@ public class PayloadRendererTests
     [MemberData(nameof(PaymentOrderEventStates))]
     public void Thin_EverySeedState_IdIsEventIdAndTypeNamesState(string state)
     {
-        var evt = OrderEvent(HeraldId.New(HeraldId.Event, TimeProvider.System), HeraldId.NewOpaque(), state);
+        var evt = OrderEvent(HeraldId.New(HeraldId.Event, TimeProvider.System), HeraldId.NewOpaque(TimeProvider.System), state);
 
         var payload = RenderObject(PayloadFormat.Thin, evt);
 

@@ -119,6 +119,29 @@ public sealed class FormatsEndToEndTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task IdsTheApiMakes_HaveTheSeedsForms_AndSortByCreation()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var transactions = new List<string>();
+        var orders = new List<string>();
+        var intents = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            transactions.Add(await merchant.NewTransactionAsync());
+            orders.Add((await merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 1, currency = "BRL" })).Str("id"));
+            intents.Add((await merchant.PostJsonAsync("/v1/payment_intents", new { amount = 100, site = "mlb", client_id = 1, caller_id = 2 })).Str("id"));
+            Herald.Clock.Advance(TimeSpan.FromMilliseconds(5));
+        }
+        Assert.All(transactions.Concat(intents), id => Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", id));
+        Assert.All(orders, id => Assert.Matches("^[A-Za-z0-9]{18}$", id));
+        // Made later, sorted later: an index by entity id takes new entities at its end.
+        foreach (var ids in new[] { transactions, orders, intents })
+        {
+            Assert.Equal(ids, ids.Order(StringComparer.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task DeclinedAcceptsTheSeedSpellingDecined()
     {
         using var merchant = await Herald.NewMerchantAsync();
