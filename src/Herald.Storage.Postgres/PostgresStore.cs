@@ -170,7 +170,12 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         AddIndexes(changes.Parameters, "vc", Enumerable.Range(0, rows.Events.Count).ToList());
         AddArrays(changes.Parameters, "n", rows.Notifications);
         AddIndexes(changes.Parameters, "nc", rows.NotifiedBy);
-        await using var batch = new NpgsqlBatch((NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction) { BatchCommands = { changes } };
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction)
+        {
+            // The statement's plan does not depend on its arrays' contents: left to choose, the
+            // server planned it afresh for every batch (a quarter of its time on the statement).
+            BatchCommands = { new NpgsqlBatchCommand("SET LOCAL plan_cache_mode = force_generic_plan"), changes },
+        };
         if (rows.Claimable)
         {
             // Sent along in the same round trip, delivered on commit (never if the batch rolls back).
