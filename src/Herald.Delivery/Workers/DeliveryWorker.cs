@@ -42,7 +42,7 @@ public sealed class DeliveryWorker : BackgroundService
     private readonly OperatorEvents _operatorEvents;
     private readonly DeliveryHandOff _handOff;
 
-    // Endpoints this node knows to have no failure on record since their last success.
+    // Endpoints this node knows to have no failure on record since their last success (or is writing that down).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _healthy = new(StringComparer.Ordinal);
 
     public DeliveryWorker(IHeraldStore store, WebhookSender sender, DeliverySignal signal, TimeProvider time, IOptions<DeliveryOptions> options,
@@ -354,10 +354,18 @@ public sealed class DeliveryWorker : BackgroundService
             }
             if (result.Succeeded)
             {
-                if (!_healthy.ContainsKey(endpointId))
+                // The first success after a failure writes it down, not every attempt running beside it.
+                if (_healthy.TryAdd(endpointId, true))
                 {
-                    await _store.MarkEndpointHealthyAsync(endpointId, CancellationToken.None).ConfigureAwait(false);
-                    _healthy[endpointId] = true;
+                    try
+                    {
+                        await _store.MarkEndpointHealthyAsync(endpointId, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        _healthy.TryRemove(endpointId, out _);
+                        throw;
+                    }
                 }
                 if (circuit == GateChange.Closed)
                 {

@@ -101,16 +101,50 @@ public abstract partial class RelationalStore
     public async Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, PayloadFormat format, CancellationToken cancellationToken = default)
     {
         // Every recorded change asks this; a store that sees every endpoint write answers from memory.
-        if (CachesEndpoints && _endpointCache.TryGetValue((merchantId, format), out var cached))
+        if (!CachesEndpoints)
+        {
+            return await ReadEndpointsForFormatAsync(merchantId, format, cancellationToken);
+        }
+        if (_endpointCache.TryGetValue((merchantId, format), out var cached))
         {
             return cached;
         }
+        // One read fills the cache while the changes recorded meanwhile wait for it, rather than
+        // each reading the same rows (and taking a connection of its own) at once. A read begun
+        // before the latest endpoint write is joined by no one who came after it.
+        var key = (merchantId, format);
         var version = Interlocked.Read(ref _endpointsVersion);
-        var endpoints = await QueryEndpointsAsync("merchant_id = @merchantId AND format = @format AND deleted_at IS NULL",
-            new { merchantId, format = format.ApiName() }, withSecrets: false, cancellationToken);
-        Keep(_endpointCache, (merchantId, format), endpoints, version);
+        var read = _endpointReads.AddOrUpdate(key,
+            static (k, arg) => new EndpointRead(arg.Version, new Lazy<Task<IReadOnlyList<Endpoint>>>(() => arg.Store.ReadAndKeepAsync(k, arg.Version))),
+            static (k, existing, arg) => existing.Version == arg.Version
+                ? existing
+                : new EndpointRead(arg.Version, new Lazy<Task<IReadOnlyList<Endpoint>>>(() => arg.Store.ReadAndKeepAsync(k, arg.Version))),
+            (Store: this, Version: version));
+        try
+        {
+            return await read.Task.Value.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            _endpointReads.TryRemove(KeyValuePair.Create(key, read));
+        }
+    }
+
+    private sealed record EndpointRead(long Version, Lazy<Task<IReadOnlyList<Endpoint>>> Task);
+
+    private readonly ConcurrentDictionary<(string MerchantId, PayloadFormat Format), EndpointRead> _endpointReads = new();
+
+    private async Task<IReadOnlyList<Endpoint>> ReadAndKeepAsync((string MerchantId, PayloadFormat Format) key, long version)
+    {
+        // Shared by whoever asks meanwhile: no one caller's cancellation ends it.
+        var endpoints = await ReadEndpointsForFormatAsync(key.MerchantId, key.Format, CancellationToken.None);
+        Keep(_endpointCache, key, endpoints, version);
         return endpoints;
     }
+
+    private Task<IReadOnlyList<Endpoint>> ReadEndpointsForFormatAsync(string merchantId, PayloadFormat format, CancellationToken cancellationToken) =>
+        QueryEndpointsAsync("merchant_id = @merchantId AND format = @format AND deleted_at IS NULL",
+            new { merchantId, format = format.ApiName() }, withSecrets: false, cancellationToken);
 
     /// <summary>
     /// Keeps what was read in <paramref name="cache"/>, where this store may keep endpoints, unless an
