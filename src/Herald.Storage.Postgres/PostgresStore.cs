@@ -160,6 +160,20 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
 
     protected override async Task<IReadOnlyCollection<int>> InsertChangesAsync(WriteScope scope, ChangeRows rows, CancellationToken cancellationToken)
     {
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction);
+        AddChanges(batch, rows);
+        var taken = new List<int>(rows.Events.Count);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            taken.Add(reader.GetInt32(0));
+        }
+        return taken;
+    }
+
+    /// <summary>The batch's changes statement (answering the changes that took), and the announcement of claimable work.</summary>
+    private static void AddChanges(NpgsqlBatch batch, ChangeRows rows)
+    {
         var changes = new NpgsqlBatchCommand(ChangesSql(rows));
         AddArrays(changes.Parameters, "e", rows.Creates);
         AddIndexes(changes.Parameters, "ec", rows.CreatedBy);
@@ -170,12 +184,10 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         AddIndexes(changes.Parameters, "vc", Enumerable.Range(0, rows.Events.Count).ToList());
         AddArrays(changes.Parameters, "n", rows.Notifications);
         AddIndexes(changes.Parameters, "nc", rows.NotifiedBy);
-        await using var batch = new NpgsqlBatch((NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction)
-        {
-            // The statement's plan does not depend on its arrays' contents: left to choose, the
-            // server planned it afresh for every batch (a quarter of its time on the statement).
-            BatchCommands = { new NpgsqlBatchCommand("SET LOCAL plan_cache_mode = force_generic_plan"), changes },
-        };
+        // The statement's plan does not depend on its arrays' contents: left to choose, the
+        // server planned it afresh for every batch (a quarter of its time on the statement).
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL plan_cache_mode = force_generic_plan"));
+        batch.BatchCommands.Add(changes);
         if (rows.Claimable)
         {
             // Sent along in the same round trip, delivered on commit (never if the batch rolls back).
@@ -183,13 +195,62 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
             // their race, the other nodes look for work once for nothing, which is harmless.
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"NOTIFY {WakeChannel}"));
         }
-        var taken = new List<int>(rows.Events.Count);
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+    }
+
+    // A batch of plain changes and outcomes goes to the server in one round trip, its transaction
+    // begun and committed in it: one wait for the server per batch instead of three (the changes,
+    // the outcomes, the commit). Should a statement fail, the server skips the rest, the commit
+    // with it, and the transaction is rolled back before the connection goes back to the pool.
+    protected override async Task<(IReadOnlyCollection<int> Taken, IReadOnlyCollection<string> Moved)?> WriteAtOnceAsync(
+        ChangeRows? changes, RowSet? moves, RowSet? attempts, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection) { BatchCommands = { new NpgsqlBatchCommand("BEGIN") } };
+        if (changes is not null)
         {
-            taken.Add(reader.GetInt32(0));
+            AddChanges(batch, changes);
         }
-        return taken;
+        if (moves is { Count: > 0 })
+        {
+            batch.BatchCommands.Add(AttemptsCommand(moves, attempts!));
+        }
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        var taken = new List<int>(changes?.Events.Count ?? 0);
+        var moved = new List<string>(moves?.Count ?? 0);
+        try
+        {
+            // Not cancelled once sent: the commit may have happened before the answers are read.
+            await using var reader = await batch.ExecuteReaderAsync(CancellationToken.None);
+            do
+            {
+                while (await reader.ReadAsync(CancellationToken.None))
+                {
+                    if (reader.GetFieldType(0) == typeof(int))
+                    {
+                        taken.Add(reader.GetInt32(0));
+                    }
+                    else
+                    {
+                        moved.Add(reader.GetString(0));
+                    }
+                }
+            }
+            while (await reader.NextResultAsync(CancellationToken.None));
+        }
+        catch (Exception) when (connection.FullState == ConnectionState.Open)
+        {
+            try
+            {
+                await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+                await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            catch (Exception)
+            {
+                // The connection is broken: the server ends its transaction with it.
+            }
+            throw;
+        }
+        return (taken, moved);
     }
 
     // A batch's outcomes in one statement: the notifications still leased as claimed move on, and
@@ -223,16 +284,22 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         {
             return [];
         }
-        await using var command = new NpgsqlCommand(AttemptsSql(moves, attempts), (NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction);
-        AddArrays(command.Parameters, "m", moves);
-        AddArrays(command.Parameters, "t", attempts);
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction) { BatchCommands = { AttemptsCommand(moves, attempts) } };
         var moved = new List<string>(moves.Count);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             moved.Add(reader.GetString(0));
         }
         return moved;
+    }
+
+    private static NpgsqlBatchCommand AttemptsCommand(RowSet moves, RowSet attempts)
+    {
+        var command = new NpgsqlBatchCommand(AttemptsSql(moves, attempts));
+        AddArrays(command.Parameters, "m", moves);
+        AddArrays(command.Parameters, "t", attempts);
+        return command;
     }
 
     /// <summary><c>unnest(@p0, @p1, …)</c> over the arrays <see cref="AddArrays"/> names, and any further ones given.</summary>

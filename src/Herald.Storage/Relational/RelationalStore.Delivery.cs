@@ -142,10 +142,18 @@ public abstract partial class RelationalStore
             }
         }
 
-        public async Task<bool[]> WriteAsync(RelationalStore store, WriteScope scope, CancellationToken cancellationToken)
+        public RowSet Moves => _moves;
+
+        public RowSet Attempts => _attempts;
+
+        public async Task<bool[]> WriteAsync(RelationalStore store, WriteScope scope, CancellationToken cancellationToken) =>
+            Answer(await store.RecordAttemptsAsync(scope, _moves, _attempts, cancellationToken));
+
+        /// <summary>Whether each outcome was recorded, given the notifications that <paramref name="moved"/>.</summary>
+        public bool[] Answer(IEnumerable<string> moved)
         {
             var recorded = new bool[_moves.Count];
-            foreach (var id in await store.RecordAttemptsAsync(scope, _moves, _attempts, cancellationToken))
+            foreach (var id in moved)
             {
                 recorded[_index[id]] = true;
             }

@@ -57,6 +57,11 @@ public abstract partial class RelationalStore
     private async Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchOnceAsync(
         ChangeWrite? changeWrite, AttemptWrite? attemptWrite, CancellationToken cancellationToken)
     {
+        if ((changeWrite is null || changeWrite.AllInOneStatement)
+            && await WriteAtOnceAsync(changeWrite?.Rows, attemptWrite?.Moves, attemptWrite?.Attempts, cancellationToken) is var (taken, moved))
+        {
+            return (changeWrite is null ? [] : changeWrite.Answer(taken), attemptWrite is null ? [] : attemptWrite.Answer(moved));
+        }
         await using var scope = await BeginWriteAsync(cancellationToken);
         var changed = changeWrite is null ? [] : await changeWrite.WriteAsync(this, scope, cancellationToken);
         var recorded = attemptWrite is null ? [] : await attemptWrite.WriteAsync(this, scope, cancellationToken);
@@ -153,6 +158,24 @@ public abstract partial class RelationalStore
 
         private static bool IsPlainUpdate(EntityChange change) => change.ExpectedVersion > 0 && change.IdempotencyKey is null;
 
+        /// <summary>Whether the batch's statement writes every change (no change is written one statement at a time).</summary>
+        public bool AllInOneStatement => Array.TrueForAll(_inBatchStatement, b => b);
+
+        /// <summary>What the batch's statement writes when it writes every change.</summary>
+        public ChangeRows Rows => new(_creates, _createdBy, _updates, _updatedBy, [], _events, _notifications, _notifiedBy);
+
+        /// <summary>Each change's result when those the batch's statement took are <paramref name="taken"/> (the others lost their race).</summary>
+        public CommitResult[] Answer(IEnumerable<int> taken)
+        {
+            var results = new CommitResult[_changes.Count];
+            Array.Fill(results, CommitResult.VersionConflict);
+            foreach (var i in taken)
+            {
+                results[i] = CommitResult.Committed;
+            }
+            return results;
+        }
+
         public async Task<CommitResult[]> WriteAsync(RelationalStore store, WriteScope scope, CancellationToken cancellationToken)
         {
             var results = new CommitResult[_changes.Count];
@@ -221,6 +244,16 @@ public abstract partial class RelationalStore
     /// claimable, the database announces the work (see <see cref="OnWorkRecordedAsync"/>).
     /// </summary>
     protected abstract Task<IReadOnlyCollection<int>> InsertChangesAsync(WriteScope scope, ChangeRows rows, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes and commits a batch in one go, where the database allows it: the changes (when every one
+    /// of them goes in by the batch's statement, see <see cref="InsertChangesAsync"/>) and the outcomes
+    /// (see <see cref="RecordAttemptsAsync"/>), answering the changes that took and the notifications
+    /// moved; null (nothing written) where the batch is to be written a statement at a time in a transaction.
+    /// </summary>
+    protected virtual Task<(IReadOnlyCollection<int> Taken, IReadOnlyCollection<string> Moved)?> WriteAtOnceAsync(
+        ChangeRows? changes, RowSet? moves, RowSet? attempts, CancellationToken cancellationToken) =>
+        Task.FromResult<(IReadOnlyCollection<int>, IReadOnlyCollection<string>)?>(null);
 
     /// <summary>Inserts every row of <paramref name="rows"/> into <paramref name="table"/>, in the scope's transaction.</summary>
     protected abstract Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken);

@@ -316,6 +316,29 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABatchTheDatabaseRefuses_WritesNothingOfIt_AndTheNextBatchIsWritten()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var good = Change(m, "a", 1, "OPENED", null, T0) with { Notifications = [new NewNotification(HeraldId.New(HeraldId.Notification, Time), ep.Id, "{}")] };
+        // A notification whose id is taken already: the database refuses the whole transaction.
+        var bad = Change(m, "b", 1, "OPENED", null, T0) with { Notifications = [good.Notifications[0] with { Payload = "{\"again\":1}" }] };
+        var attempt = new Attempt(HeraldId.New(HeraldId.Attempt, Time), good.Notifications[0].Id, 1, AttemptTriggers.Schedule, T0, 5, 200, true, null, null);
+
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => Store.WriteBatchAsync([good, bad], []));
+
+        Assert.Null(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "a"));
+        Assert.Null(await Store.GetNotificationAsync(m, good.Notifications[0].Id));
+        var (changes, _) = await Store.WriteBatchAsync([good], []);
+        Assert.Equal([CommitResult.Committed], changes);
+        Assert.NotNull(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "a"));
+        // Not claimed, so an outcome under a made-up lease moves nothing, and says so.
+        var (_, recorded) = await Store.WriteBatchAsync([], [new AttemptOutcome(attempt, NotificationStatuses.Succeeded, null, false, "no-such-lease")]);
+        Assert.Equal([false], recorded);
+        Assert.Equal(NotificationStatuses.Pending, (await Store.GetNotificationAsync(m, good.Notifications[0].Id))!.Status);
+    }
+
+    [Fact]
     public async Task HandedOverAndNeverSent_IsDueWhenItsLeaseEnds_AndShowsThatTime()
     {
         var m = await MerchantAsync();
