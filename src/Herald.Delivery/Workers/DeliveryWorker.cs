@@ -24,6 +24,11 @@ public sealed class DeliveryWorker : BackgroundService
     private readonly ILogger<DeliveryWorker> _logger;
     private readonly SemaphoreSlim _slots;
 
+    // Attempts answered and waiting for their outcome to be committed. A slot is handed on to the
+    // next request once its attempt is answered, but only while fewer than this many wait: when
+    // writing falls behind, the slots stay taken and sending slows down with it.
+    private readonly SemaphoreSlim _recording;
+
     // Most parked notifications made due in one transaction.
     private const int UnparkBatch = 5_000;
 
@@ -61,6 +66,7 @@ public sealed class DeliveryWorker : BackgroundService
         _options = options.Value;
         _logger = logger;
         _slots = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency);
+        _recording = new SemaphoreSlim(2 * _options.MaxConcurrency, 2 * _options.MaxConcurrency);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -288,6 +294,8 @@ public sealed class DeliveryWorker : BackgroundService
             _held[notification.Id] = token;
         }
         var inGate = true;
+        var inSlot = true;
+        var recording = false;
         try
         {
             var number = notification.AttemptCount + 1;
@@ -297,6 +305,10 @@ public sealed class DeliveryWorker : BackgroundService
             inGate = false;
             var circuit = _gate.Exit(notification.EndpointId, result.Succeeded);
             var outcome = Decide(notification, number, result);
+            await _recording.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            recording = true;
+            inSlot = false;
+            _slots.Release();
             var recorded = await _writer.RecordAsync(outcome).ConfigureAwait(false);
             _held.TryRemove(notification.Id, out _);
             if (!recorded)
@@ -335,7 +347,14 @@ public sealed class DeliveryWorker : BackgroundService
             {
                 _gate.Exit(notification.EndpointId, null);
             }
-            _slots.Release();
+            if (recording)
+            {
+                _recording.Release();
+            }
+            if (inSlot)
+            {
+                _slots.Release();
+            }
         }
     }
 
@@ -428,6 +447,7 @@ public sealed class DeliveryWorker : BackgroundService
     public override void Dispose()
     {
         _slots.Dispose();
+        _recording.Dispose();
         _abort.Dispose();
         base.Dispose();
     }
