@@ -201,7 +201,9 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     // begun and committed in it: one wait for the server per batch instead of three (the changes,
     // the outcomes, the commit). Should a statement fail, the server skips the rest, the commit
     // with it, and the transaction is rolled back before the connection goes back to the pool.
-    protected override async Task<(IReadOnlyCollection<int> Taken, IReadOnlyCollection<string> Moved)?> WriteAtOnceAsync(
+    protected override bool WritesBatchesAtOnce => true;
+
+    protected override async Task<(IReadOnlyCollection<int> Taken, IReadOnlyCollection<string> Moved)> WriteAtOnceAsync(
         ChangeRows? changes, RowSet? moves, RowSet? attempts, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);

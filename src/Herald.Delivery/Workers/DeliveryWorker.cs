@@ -310,6 +310,8 @@ public sealed class DeliveryWorker : BackgroundService
             inSlot = false;
             _slots.Release();
             var recorded = await _writer.RecordAsync(outcome).ConfigureAwait(false);
+            recording = false;
+            _recording.Release();
             _held.TryRemove(notification.Id, out _);
             if (!recorded)
             {

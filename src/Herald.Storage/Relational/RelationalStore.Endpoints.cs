@@ -115,10 +115,8 @@ public abstract partial class RelationalStore
         var key = (merchantId, format);
         var version = Interlocked.Read(ref _endpointsVersion);
         var read = _endpointReads.AddOrUpdate(key,
-            static (k, arg) => new EndpointRead(arg.Version, new Lazy<Task<IReadOnlyList<Endpoint>>>(() => arg.Store.ReadAndKeepAsync(k, arg.Version))),
-            static (k, existing, arg) => existing.Version == arg.Version
-                ? existing
-                : new EndpointRead(arg.Version, new Lazy<Task<IReadOnlyList<Endpoint>>>(() => arg.Store.ReadAndKeepAsync(k, arg.Version))),
+            static (k, arg) => arg.Store.NewEndpointRead(k, arg.Version),
+            static (k, existing, arg) => existing.Version == arg.Version ? existing : arg.Store.NewEndpointRead(k, arg.Version),
             (Store: this, Version: version));
         try
         {
@@ -133,6 +131,9 @@ public abstract partial class RelationalStore
     private sealed record EndpointRead(long Version, Lazy<Task<IReadOnlyList<Endpoint>>> Task);
 
     private readonly ConcurrentDictionary<(string MerchantId, PayloadFormat Format), EndpointRead> _endpointReads = new();
+
+    private EndpointRead NewEndpointRead((string MerchantId, PayloadFormat Format) key, long version) =>
+        new(version, new Lazy<Task<IReadOnlyList<Endpoint>>>(() => ReadAndKeepAsync(key, version)));
 
     private async Task<IReadOnlyList<Endpoint>> ReadAndKeepAsync((string MerchantId, PayloadFormat Format) key, long version)
     {

@@ -57,9 +57,9 @@ public abstract partial class RelationalStore
     private async Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchOnceAsync(
         ChangeWrite? changeWrite, AttemptWrite? attemptWrite, CancellationToken cancellationToken)
     {
-        if ((changeWrite is null || changeWrite.AllInOneStatement)
-            && await WriteAtOnceAsync(changeWrite?.Rows, attemptWrite?.Moves, attemptWrite?.Attempts, cancellationToken) is var (taken, moved))
+        if (WritesBatchesAtOnce && (changeWrite is null || changeWrite.AllInOneStatement))
         {
+            var (taken, moved) = await WriteAtOnceAsync(changeWrite?.Rows, attemptWrite?.Moves, attemptWrite?.Attempts, cancellationToken);
             return (changeWrite is null ? [] : changeWrite.Answer(taken), attemptWrite is null ? [] : attemptWrite.Answer(moved));
         }
         await using var scope = await BeginWriteAsync(cancellationToken);
@@ -169,6 +169,11 @@ public abstract partial class RelationalStore
         {
             var results = new CommitResult[_changes.Count];
             Array.Fill(results, CommitResult.VersionConflict);
+            return Taken(results, taken);
+        }
+
+        private static CommitResult[] Taken(CommitResult[] results, IEnumerable<int> taken)
+        {
             foreach (var i in taken)
             {
                 results[i] = CommitResult.Committed;
@@ -190,11 +195,7 @@ public abstract partial class RelationalStore
                 }
             }
             var rows = new ChangeRows(_creates, _createdBy, _updates, _updatedBy, written, _events, _notifications, _notifiedBy);
-            foreach (var i in await store.InsertChangesAsync(scope, rows, cancellationToken))
-            {
-                results[i] = CommitResult.Committed;
-            }
-            return results;
+            return Taken(results, await store.InsertChangesAsync(scope, rows, cancellationToken));
         }
     }
 
@@ -245,15 +246,17 @@ public abstract partial class RelationalStore
     /// </summary>
     protected abstract Task<IReadOnlyCollection<int>> InsertChangesAsync(WriteScope scope, ChangeRows rows, CancellationToken cancellationToken);
 
+    /// <summary>Whether <see cref="WriteAtOnceAsync"/> writes a batch whose changes all go in by the batch's statement.</summary>
+    protected virtual bool WritesBatchesAtOnce => false;
+
     /// <summary>
-    /// Writes and commits a batch in one go, where the database allows it: the changes (when every one
-    /// of them goes in by the batch's statement, see <see cref="InsertChangesAsync"/>) and the outcomes
-    /// (see <see cref="RecordAttemptsAsync"/>), answering the changes that took and the notifications
-    /// moved; null (nothing written) where the batch is to be written a statement at a time in a transaction.
+    /// Writes and commits a batch in one go (where <see cref="WritesBatchesAtOnce"/>): the changes, every
+    /// one of them going in by the batch's statement (see <see cref="InsertChangesAsync"/>), and the
+    /// outcomes (see <see cref="RecordAttemptsAsync"/>); answers the changes that took and the notifications moved.
     /// </summary>
-    protected virtual Task<(IReadOnlyCollection<int> Taken, IReadOnlyCollection<string> Moved)?> WriteAtOnceAsync(
+    protected virtual Task<(IReadOnlyCollection<int> Taken, IReadOnlyCollection<string> Moved)> WriteAtOnceAsync(
         ChangeRows? changes, RowSet? moves, RowSet? attempts, CancellationToken cancellationToken) =>
-        Task.FromResult<(IReadOnlyCollection<int>, IReadOnlyCollection<string>)?>(null);
+        throw new NotSupportedException("this store writes a batch a statement at a time");
 
     /// <summary>Inserts every row of <paramref name="rows"/> into <paramref name="table"/>, in the scope's transaction.</summary>
     protected abstract Task InsertRowsAsync(WriteScope scope, string table, RowSet rows, CancellationToken cancellationToken);
