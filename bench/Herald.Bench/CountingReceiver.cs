@@ -33,7 +33,10 @@ internal sealed class CountingReceiver : IAsyncDisposable
 
     public static async Task<CountingReceiver> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // The content root is the program's own folder, not the working directory: the host watches its
+        // content root, subfolders and all, for changes to appsettings.json, and a working directory can
+        // be large or busy (a database being written under it costs a file-system event per write).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();

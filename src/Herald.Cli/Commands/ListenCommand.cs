@@ -34,7 +34,10 @@ internal static class ListenCommand
                 await Console.Error.WriteLineAsync("herald: --answer must be an HTTP status between 100 and 599");
                 return 1;
             }
-            var builder = WebApplication.CreateSlimBuilder();
+            // The content root is the program's own folder, not the working directory: the host watches its
+            // content root, subfolders and all, for changes to appsettings.json, and a working directory can
+            // be large or busy (a database being written under it costs a file-system event per write).
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
             builder.WebHost.UseUrls($"http://127.0.0.1:{parse.GetValue(port)}");
             builder.Logging.ClearProviders();
             var app = builder.Build();
