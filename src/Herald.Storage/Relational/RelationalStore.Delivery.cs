@@ -7,8 +7,16 @@ namespace Herald.Storage.Relational;
 
 public abstract partial class RelationalStore
 {
+    /// <summary>
+    /// A notification's payload, read from its row in <c>notifications</c>. A payload that is its
+    /// event's snapshot, character for character (the transaction format's), is not stored twice: the
+    /// row keeps an empty text (never a payload: each is a JSON object) and the snapshot stands in.
+    /// </summary>
+    protected const string PayloadColumn =
+        "COALESCE(NULLIF(notifications.payload, ''), (SELECT events.snapshot FROM events WHERE events.id = notifications.event_id)) AS payload";
+
     /// <summary>The columns a claim returns, with the endpoint joined in by <see cref="LoadClaimsAsync"/>.</summary>
-    protected const string ClaimReturning = "id, merchant_id, event_id, endpoint_id, payload, status, attempt_count, failures, created_at, lease_token, trace_parent";
+    protected const string ClaimReturning = $"id, merchant_id, event_id, endpoint_id, {PayloadColumn}, status, attempt_count, failures, created_at, lease_token, trace_parent";
 
     /// <summary>
     /// The statement that takes due work: it must set <c>leased_until</c> to <c>@lease_until</c> and
@@ -102,7 +110,7 @@ public abstract partial class RelationalStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<ClaimRow>(Read(
-            "SELECT id, merchant_id, event_id, endpoint_id, payload, status, attempt_count, failures, created_at, NULL AS lease_token, trace_parent FROM notifications WHERE id = @id AND merchant_id = @merchantId",
+            $"SELECT id, merchant_id, event_id, endpoint_id, {PayloadColumn}, status, attempt_count, failures, created_at, NULL AS lease_token, trace_parent FROM notifications WHERE id = @id AND merchant_id = @merchantId",
             new { id, merchantId }, cancellationToken));
         if (row is null)
         {

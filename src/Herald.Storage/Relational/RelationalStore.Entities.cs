@@ -129,7 +129,7 @@ public abstract partial class RelationalStore
                 var evt = change.Event;
                 AddEvent(_events, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.FromState, evt.ToState, evt.Version, evt.OccurredAt, snapshot);
                 var before = _notifications.Count;
-                AddNotifications(_notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, change.TraceParent, change.Notifications, lease);
+                AddNotifications(_notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, snapshot, change.TraceParent, change.Notifications, lease);
                 _notifiedBy.AddRange(Enumerable.Repeat(i, _notifications.Count - before));
             }
             // Entities in one order whatever the batch's: two transactions writing the same ones
@@ -356,16 +356,18 @@ public abstract partial class RelationalStore
     /// Adds an event's new notifications, pending and due at once (parked ones with no time to be
     /// tried until their endpoint is enabled); with a lease, those marked immediate are written held
     /// under it, due only when it ends: until then the queue's front is left to work anyone may take.
+    /// A payload equal to the event's snapshot is written as an empty text (see <see cref="PayloadColumn"/>).
     /// </summary>
     private static void AddNotifications(RowSet rows, string eventId, string merchantId, string entityKind, string entityId, string eventType,
-        long version, DateTimeOffset occurredAt, string? traceParent, IEnumerable<NewNotification> notifications, NotificationLease? lease)
+        long version, DateTimeOffset occurredAt, string snapshot, string? traceParent, IEnumerable<NewNotification> notifications, NotificationLease? lease)
     {
         var at = Time.Ms(occurredAt);
         foreach (var n in notifications)
         {
             var held = n.Immediate ? lease : null;
             long? due = n.Parked ? null : held is null ? at : Time.Ms(held.Until);
-            rows.Add(n.Id, merchantId, eventId, n.EndpointId, entityKind, entityId, eventType, "pending", n.Payload, due, at, version, traceParent,
+            var payload = string.Equals(n.Payload, snapshot, StringComparison.Ordinal) ? "" : n.Payload;
+            rows.Add(n.Id, merchantId, eventId, n.EndpointId, entityKind, entityId, eventType, "pending", payload, due, at, version, traceParent,
                 Time.Ms(held?.Until), held?.Token);
         }
     }

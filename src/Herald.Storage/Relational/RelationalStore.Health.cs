@@ -34,10 +34,11 @@ public abstract partial class RelationalStore
         await using var scope = await BeginWriteAsync(cancellationToken);
         // An operator event is about itself: it has no entity, so it is its own subject at version 1.
         var events = NewEventRows();
-        AddEvent(events, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, null, evt.Type, 1, evt.OccurredAt, evt.Data.ToJsonString());
+        var snapshot = evt.Data.ToJsonString();
+        AddEvent(events, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, null, evt.Type, 1, evt.OccurredAt, snapshot);
         await InsertRowsAsync(scope, "events", events, cancellationToken);
         var rows = NewNotificationRows();
-        AddNotifications(rows, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, 1, evt.OccurredAt, null, notifications, null);
+        AddNotifications(rows, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, 1, evt.OccurredAt, snapshot, null, notifications, null);
         await InsertNotificationsAsync(scope, rows, cancellationToken);
         await scope.CommitAsync(cancellationToken);
     }

@@ -63,7 +63,7 @@ public abstract partial class RelationalStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<NotificationRow>(Read(
-            $"SELECT {NotificationColumns}, payload FROM notifications WHERE id = @id AND merchant_id = @merchantId",
+            $"SELECT {NotificationColumns}, {PayloadColumn} FROM notifications WHERE id = @id AND merchant_id = @merchantId",
             new { id, merchantId }, cancellationToken));
         return row?.ToModel();
     }

@@ -25,6 +25,9 @@ public abstract class StoreComplianceTests : IAsyncLifetime
 
     protected abstract Task DestroyStoreAsync();
 
+    /// <summary>Runs a query that answers one whole number against the store's own database.</summary>
+    protected abstract Task<long> CountAsync(string sql);
+
     public async Task InitializeAsync() => Store = await CreateStoreAsync();
 
     public Task DisposeAsync() => DestroyStoreAsync();
@@ -140,6 +143,34 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var notification = Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery())).Data);
         Assert.Equal(NotificationStatuses.Pending, notification.Status);
         Assert.Equal(change.Notifications[0].Payload, (await Store.GetNotificationAsync(m, notification.Id))!.Payload);
+    }
+
+    [Fact]
+    public async Task APayloadThatIsItsEventsSnapshot_IsStoredOnce_AndReadBackWholeEverywhere()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m, PayloadFormat.Transaction);
+        var same = Change(m, "po1", 1, "OPENED", ep.Id, T0);
+        same = same with { Notifications = [same.Notifications[0] with { Payload = same.Event.Snapshot.ToJsonString() }] };
+        var own = Change(m, "po2", 1, "OPENED", ep.Id, T0);
+        Assert.All(await Store.CommitChangesAsync([same, own]), r => Assert.Equal(CommitResult.Committed, r));
+
+        // The snapshot's copy is not written again; the other payload is.
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM notifications WHERE payload = ''"));
+        var expected = new Dictionary<string, string>
+        {
+            [same.Notifications[0].Id] = same.Notifications[0].Payload,
+            [own.Notifications[0].Id] = own.Notifications[0].Payload,
+        };
+        Assert.NotEqual(expected[same.Notifications[0].Id], expected[own.Notifications[0].Id]);
+        foreach (var (id, payload) in expected)
+        {
+            Assert.Equal(payload, (await Store.GetNotificationAsync(m, id))!.Payload);
+            Assert.Equal(payload, (await Store.LoadForResendAsync(m, id, T0))!.Payload);
+        }
+        var claimed = await Store.ClaimDueAsync(T0, Lease, 10);
+        Assert.Equal(2, claimed.Count);
+        Assert.All(claimed, c => Assert.Equal(expected[c.Id], c.Payload));
     }
 
     [Fact]

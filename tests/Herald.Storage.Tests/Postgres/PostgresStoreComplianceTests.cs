@@ -138,6 +138,8 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
 
     private Task<long> DeadlocksAsync() => ScalarAsync("SELECT pg_stat_clear_snapshot(), deadlocks FROM pg_stat_database WHERE datname = current_database()", column: 1);
 
+    protected override Task<long> CountAsync(string sql) => ScalarAsync(sql);
+
     private async Task<long> ScalarAsync(string sql, int column = 0)
     {
         await using var connection = new NpgsqlConnection(_db!.ConnectionString);

@@ -28,6 +28,15 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
         return Task.CompletedTask;
     }
 
+    protected override async Task<long> CountAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_folder, "herald.db")}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     [Fact]
     public async Task Database_IsInWalMode()
     {
