@@ -63,9 +63,17 @@ public abstract class PortalTest(Browser browser) : IAsyncLifetime
 
     protected static Regex Exactly(string text) => new("^" + Regex.Escape(text) + "$");
 
-    /// <summary>Saves what the page shows now as docs/portal/{name}.png, for the documentation.</summary>
-    protected Task ScreenshotAsync(string name) =>
-        Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DocsDirectory(), name + ".png"), FullPage = true });
+    /// <summary>
+    /// Renders what the page shows now as an image; with <c>HERALD_PORTAL_SCREENSHOTS=1</c> it is
+    /// saved as docs/portal/{name}.png for the documentation (otherwise a test run leaves the
+    /// documentation as it was).
+    /// </summary>
+    protected async Task ScreenshotAsync(string name)
+    {
+        var save = Environment.GetEnvironmentVariable("HERALD_PORTAL_SCREENSHOTS") == "1";
+        var image = await Page.ScreenshotAsync(new PageScreenshotOptions { Path = save ? Path.Combine(DocsDirectory(), name + ".png") : null, FullPage = true });
+        Assert.NotEmpty(image);
+    }
 
     private static string DocsDirectory()
     {
