@@ -99,6 +99,9 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     protected override string EventsOfEntity(string merchantId) =>
         merchantId == OperatorEventTypes.OperatorMerchantId ? base.EventsOfEntity(merchantId) : EventsOfEntityBySequence;
 
+    // An entity's own events, through the index on its sequence number.
+    protected override string EventOfEntityVersion => "ev.entity_seq = entities.seq";
+
     private static readonly string EventsOfEntityBySequence =
         $"entity_seq IN (SELECT seq FROM entities WHERE kind IN ({string.Join(", ", EntityKinds.All.Select(k => $"'{k.ApiName()}'"))}) AND id = @entityId AND merchant_id = @merchantId)";
 

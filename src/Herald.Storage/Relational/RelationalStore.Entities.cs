@@ -16,7 +16,7 @@ public abstract partial class RelationalStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<EntityRow>(Read(
-            "SELECT kind, id, merchant_id, state, version, preference_id, document, created_at, updated_at FROM entities WHERE kind = @kind AND id = @id AND merchant_id = @merchantId",
+            $"SELECT kind, id, merchant_id, state, version, preference_id, {DocumentColumn}, created_at, updated_at FROM entities WHERE kind = @kind AND id = @id AND merchant_id = @merchantId",
             new { kind = kind.ApiName(), id, merchantId }, cancellationToken));
         return row?.ToModel();
     }
@@ -111,6 +111,11 @@ public abstract partial class RelationalStore
                 var key = (change.Entity.Kind.ApiName(), change.Entity.Id);
                 _documents[i] = change.Entity.Document.ToJsonString();
                 var snapshot = ReferenceEquals(change.Event.Snapshot, change.Entity.Document) ? _documents[i] : change.Event.Snapshot.ToJsonString();
+                if (change.Event.Version == change.Entity.Version && string.Equals(_documents[i], snapshot, StringComparison.Ordinal))
+                {
+                    // The entity's row keeps no copy of its event's snapshot (see DocumentColumn).
+                    _documents[i] = "";
+                }
                 // New entities without an idempotency key go in together, skipping the ids already
                 // taken; two creations of one id in a batch: the first one wins, as it would one at a time.
                 if (IsPlainCreate(change))
@@ -408,6 +413,19 @@ public abstract partial class RelationalStore
 
     /// <summary>The events of the entity <c>@entityId</c> of the merchant <c>@merchantId</c>, as a condition on events (the merchant's included).</summary>
     protected virtual string EventsOfEntity(string merchantId) => "merchant_id = @merchantId AND entity_id = @entityId";
+
+    /// <summary>
+    /// An entity's document, read from its row in <c>entities</c>. The document an entity was given
+    /// with its latest change is that change's event's snapshot, character for character, and is not
+    /// stored twice: the row keeps an empty text (never a document: each is a JSON object) and the
+    /// snapshot of its event at the entity's version stands in.
+    /// </summary>
+    private string DocumentColumn =>
+        $"COALESCE(NULLIF(entities.document, ''), (SELECT ev.snapshot FROM events ev WHERE {EventOfEntityVersion} AND ev.version = entities.version)) AS document";
+
+    /// <summary>Matches the events (<c>ev</c>) of the entity row (<c>entities</c>) in the same statement.</summary>
+    protected virtual string EventOfEntityVersion =>
+        "ev.merchant_id = entities.merchant_id AND ev.entity_id = entities.id AND ev.entity_kind = entities.kind";
 
     public async Task<Page<EntityEvent>> ListEventsAsync(string merchantId, string? entityId, int limit, string? startingAfter,
         string? endingBefore = null, CancellationToken cancellationToken = default)

@@ -174,6 +174,32 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEntitysDocument_IsKeptOnceWithItsLatestEvent_AndReadBackWhole_AfterEachChange()
+    {
+        var m = await MerchantAsync();
+        var created = Change(m, "po1", 1, "OPENED", null, T0);
+        var keyed = Change(m, "po2", 1, "OPENED", null, T0, ("key-1", "hash-1"));
+        // An event whose snapshot is not the document given to the entity: the entity keeps its own.
+        var own = Change(m, "po3", 1, "OPENED", null, T0);
+        own = own with { Entity = own.Entity with { Document = new System.Text.Json.Nodes.JsonObject { ["id"] = "po3", ["note"] = "kept" } } };
+        Assert.All(await Store.CommitChangesAsync([created, keyed, own]), r => Assert.Equal(CommitResult.Committed, r));
+        Assert.Equal(2, await CountAsync("SELECT count(*) FROM entities WHERE document = ''"));
+        Assert.Equal("""{"id":"po1","status":"OPENED"}""", (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po1"))!.Document.ToJsonString());
+        Assert.Equal("""{"id":"po2","status":"OPENED"}""", (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po2"))!.Document.ToJsonString());
+        Assert.Equal("""{"id":"po3","note":"kept"}""", (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po3"))!.Document.ToJsonString());
+
+        // Changed, in a batch and on its own: the document read is the new version's, not the first.
+        Assert.All(await Store.CommitChangesAsync([Change(m, "po1", 2, "CLOSED", null, T0), Change(m, "po2", 2, "CLOSED", null, T0, ("key-2", "hash-2"))]),
+            r => Assert.Equal(CommitResult.Committed, r));
+        foreach (var id in new[] { "po1", "po2" })
+        {
+            var entity = (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, id))!;
+            Assert.Equal(2, entity.Version);
+            Assert.Equal($$"""{"id":"{{id}}","status":"CLOSED"}""", entity.Document.ToJsonString());
+        }
+    }
+
+    [Fact]
     public async Task CommitChange_WithStaleVersion_IsAConflictAndWritesNothing()
     {
         var m = await MerchantAsync();
