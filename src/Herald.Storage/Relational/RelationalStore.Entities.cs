@@ -111,10 +111,10 @@ public abstract partial class RelationalStore
                 var key = (change.Entity.Kind.ApiName(), change.Entity.Id);
                 _documents[i] = change.Entity.Document.ToJsonString();
                 var snapshot = ReferenceEquals(change.Event.Snapshot, change.Entity.Document) ? _documents[i] : change.Event.Snapshot.ToJsonString();
-                if (change.Event.Version == change.Entity.Version && string.Equals(_documents[i], snapshot, StringComparison.Ordinal))
+                if (change.Event.Version == change.Entity.Version)
                 {
                     // The entity's row keeps no copy of its event's snapshot (see DocumentColumn).
-                    _documents[i] = "";
+                    _documents[i] = KeptOnce(_documents[i], snapshot);
                 }
                 // New entities without an idempotency key go in together, skipping the ids already
                 // taken; two creations of one id in a batch: the first one wins, as it would one at a time.
@@ -371,8 +371,7 @@ public abstract partial class RelationalStore
         {
             var held = n.Immediate ? lease : null;
             long? due = n.Parked ? null : held is null ? at : Time.Ms(held.Until);
-            var payload = string.Equals(n.Payload, snapshot, StringComparison.Ordinal) ? "" : n.Payload;
-            rows.Add(n.Id, merchantId, eventId, n.EndpointId, entityKind, entityId, eventType, "pending", payload, due, at, version, traceParent,
+            rows.Add(n.Id, merchantId, eventId, n.EndpointId, entityKind, entityId, eventType, "pending", KeptOnce(n.Payload, snapshot), due, at, version, traceParent,
                 Time.Ms(held?.Until), held?.Token);
         }
     }
@@ -420,8 +419,17 @@ public abstract partial class RelationalStore
     /// stored twice: the row keeps an empty text (never a document: each is a JSON object) and the
     /// snapshot of its event at the entity's version stands in.
     /// </summary>
-    private string DocumentColumn =>
+    private string DocumentColumn => _documentColumn ??=
         $"COALESCE(NULLIF(entities.document, ''), (SELECT ev.snapshot FROM events ev WHERE {EventOfEntityVersion} AND ev.version = entities.version)) AS document";
+
+    private string? _documentColumn;
+
+    /// <summary>
+    /// What a row keeps of a text its event's snapshot may stand in for (a payload, a document): an
+    /// empty text when the two are the same character for character, else the text itself.
+    /// </summary>
+    private static string KeptOnce(string text, string snapshot) =>
+        string.Equals(text, snapshot, StringComparison.Ordinal) ? "" : text;
 
     /// <summary>Matches the events (<c>ev</c>) of the entity row (<c>entities</c>) in the same statement.</summary>
     protected virtual string EventOfEntityVersion =>
