@@ -63,6 +63,9 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     private Task? _checkpoints;
     private int _disposed;
 
+    // Before any connection: the log's frames reach the file a commit at a time (see WalWriteCoalescing).
+    static SqliteStore() => WalWriteCoalescing.Install();
+
     public SqliteStore(SqliteStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -97,7 +97,20 @@ public static class HeraldId
     public static string NewUuid(TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
-        return Guid.CreateVersion7(time.GetUtcNow()).ToString();
+        // RFC 9562's layout: 48 bits of milliseconds (big-endian), the version, then random bits
+        // (from the thread's block, where Guid.CreateVersion7 reads the system's generator per id)
+        // around the variant.
+        Span<byte> bytes = stackalloc byte[16];
+        var ms = time.GetUtcNow().ToUnixTimeMilliseconds();
+        for (var i = 5; i >= 0; i--)
+        {
+            bytes[i] = (byte)ms;
+            ms >>= 8;
+        }
+        RandomBytes(10).CopyTo(bytes[6..]);
+        bytes[6] = (byte)(0x70 | (bytes[6] & 0x0F));
+        bytes[8] = (byte)(0x80 | (bytes[8] & 0x3F));
+        return new Guid(bytes, bigEndian: true).ToString();
     }
 
     public static bool HasPrefix(string? id, string prefix) =>

@@ -117,6 +117,21 @@ public class HeraldIdTests
         Assert.All(ids, id => Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", id));
         Assert.Equal(ids, ids.Order(StringComparer.Ordinal));
         Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
+        // The first 48 bits are the creation's millisecond, as RFC 9562 lays them out.
+        Assert.All(ids.Select((id, i) => (id, i)), x => Assert.Equal(
+            Epoch.AddMilliseconds(x.i).ToUnixTimeMilliseconds().ToString("x12", System.Globalization.CultureInfo.InvariantCulture),
+            x.id.Replace("-", "", StringComparison.Ordinal)[..12]));
+        Assert.All(ids, id => Assert.Equal(7, Guid.Parse(id).Version));
+    }
+
+    [Fact]
+    public void NewUuid_MadeInTheSameMillisecond_AreDistinct()
+    {
+        var time = new FixedTime(Epoch);
+        var ids = Enumerable.Range(0, 10_000).Select(_ => HeraldId.NewUuid(time)).ToList();
+
+        Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(ids, id => Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", id));
     }
 
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
