@@ -23,6 +23,7 @@ internal static class HeraldScenario
         var result = new JsonObject { ["changes_asked"] = changes, ["recorders"] = Recorders };
 
         // Throughput: recording and delivery overlap, as they do in production.
+        using var writer = new WriterStats();
         var start = receiver.Now;
         var recorded = await Load.RunAsync(changes, Recorders, limit, _ => herald.RecordAsync());
         var recordSeconds = (receiver.Now - start).TotalSeconds;
@@ -42,6 +43,12 @@ internal static class HeraldScenario
         result["requests"] = receiver.Requests;
         result["mean_body_bytes"] = Load.Round(receiver.Requests == 0 ? double.NaN : (double)receiver.Bytes / receiver.Requests);
         result["peak_rss_mb_throughput"] = Load.Round(sampler.MaxMb);
+        var (writes, itemsPerWrite, meanMs, busy) = writer.Figures(seconds);
+        Console.WriteLine($"{name}: {writes} transactions of {itemsPerWrite:F1} changes and outcomes, {meanMs:F2} ms each, {busy:P0} of the run");
+        result["writes"] = writes;
+        result["items_per_write"] = Load.Round(itemsPerWrite, 1);
+        result["write_ms"] = Load.Round(meanMs, 2);
+        result["write_busy_share"] = Load.Round(busy, 2);
 
         // Latency is measured in a steady state: what the throughput phase left pending is let
         // arrive first (for a bounded time; what is still pending then is reported with the figures).

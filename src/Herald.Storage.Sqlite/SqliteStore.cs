@@ -83,6 +83,9 @@ public sealed class SqliteStore : RelationalStore, IDisposable
 
     protected override string ClaimSql => Claim;
 
+    // Every write is SQLite's own calls on the caller's thread, the flush included.
+    public override bool WritesOnCallingThread => true;
+
     // SQLite's planner has no statistics to go by: CROSS JOIN keeps the endpoints outside, and the
     // parked notifications are read through their own index, never the due one (which holds them too).
     protected override string UnparkableSql => """

@@ -19,12 +19,18 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     /// <param name="write">Writes a batch in one transaction and answers for each item, in order.</param>
     /// <param name="maxBatch">Most items in one transaction.</param>
     /// <param name="writers">How many batches may be written at once.</param>
-    public GroupCommit(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> write, int maxBatch, int writers = 1)
+    /// <param name="ownThreads">
+    /// Whether each writer runs on a thread of its own, waiting for its batch's write to finish,
+    /// instead of on the thread pool: for a database whose calls do their work on the caller's
+    /// thread (SQLite), where the next batch would otherwise wait its turn behind the pool's queue
+    /// of sends and receipts at every step.
+    /// </param>
+    public GroupCommit(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> write, int maxBatch, int writers = 1, bool ownThreads = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(writers, 1);
         _write = write;
         _maxBatch = maxBatch;
-        _loops = Enumerable.Range(0, writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+        _loops = Enumerable.Range(0, writers).Select(_ => ownThreads ? StartThread() : Task.Run(WriteLoopAsync)).ToArray();
     }
 
     public Task<TResult> WriteAsync(TItem item)
@@ -39,33 +45,72 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
 
     private async Task WriteLoopAsync()
     {
-        var reader = _queue.Reader;
-        var batch = new List<Pending>(_maxBatch);
-        var items = new List<TItem>(_maxBatch);
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        var batch = new Batch(_maxBatch);
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            batch.Clear();
-            items.Clear();
-            while (batch.Count < _maxBatch && reader.TryRead(out var pending))
-            {
-                batch.Add(pending);
-                items.Add(pending.Item);
-            }
+            Take(batch);
             try
             {
-                var results = await _write(items).ConfigureAwait(false);
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Done.TrySetResult(results[i]);
-                }
+                batch.Complete(await _write(batch.Items).ConfigureAwait(false));
             }
             catch (Exception e)
             {
-                foreach (var pending in batch)
-                {
-                    pending.Done.TrySetException(e);
-                }
+                batch.Fail(e);
             }
+        }
+    }
+
+    private Task StartThread()
+    {
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                WriteLoop();
+                stopped.SetResult();
+            }
+            catch (Exception e)
+            {
+                stopped.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "Herald group commit",
+        };
+        thread.Start();
+        return stopped.Task;
+    }
+
+    private void WriteLoop()
+    {
+        var batch = new Batch(_maxBatch);
+        while (Wait(_queue.Reader.WaitToReadAsync()))
+        {
+            Take(batch);
+            try
+            {
+                batch.Complete(_write(batch.Items).GetAwaiter().GetResult());
+            }
+            catch (Exception e)
+            {
+                batch.Fail(e);
+            }
+        }
+    }
+
+    private static bool Wait(ValueTask<bool> wait) => wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Takes what is waiting, up to a batch's worth.</summary>
+    private void Take(Batch batch)
+    {
+        batch.Pending.Clear();
+        batch.Items.Clear();
+        while (batch.Pending.Count < _maxBatch && _queue.Reader.TryRead(out var pending))
+        {
+            batch.Pending.Add(pending);
+            batch.Items.Add(pending.Item);
         }
     }
 
@@ -76,4 +121,27 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     }
 
     private sealed record Pending(TItem Item, TaskCompletionSource<TResult> Done);
+
+    private sealed class Batch(int capacity)
+    {
+        public List<Pending> Pending { get; } = new(capacity);
+
+        public List<TItem> Items { get; } = new(capacity);
+
+        public void Complete(IReadOnlyList<TResult> results)
+        {
+            for (var i = 0; i < Pending.Count; i++)
+            {
+                Pending[i].Done.TrySetResult(results[i]);
+            }
+        }
+
+        public void Fail(Exception e)
+        {
+            foreach (var pending in Pending)
+            {
+                pending.Done.TrySetException(e);
+            }
+        }
+    }
 }

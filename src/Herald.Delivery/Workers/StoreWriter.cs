@@ -30,7 +30,7 @@ public sealed class StoreWriter : IAsyncDisposable
         _signal = signal;
         _time = time ?? TimeProvider.System;
         _metrics = metrics;
-        _commit = new GroupCommit<Item, Result>(WriteAsync, MaxBatch, store.WriteConcurrency);
+        _commit = new GroupCommit<Item, Result>(WriteAsync, MaxBatch, store.WriteConcurrency, ownThreads: store.WritesOnCallingThread);
     }
 
     /// <summary>Commits a recorded change; anything but <see cref="CommitResult.Committed"/> wrote nothing.</summary>

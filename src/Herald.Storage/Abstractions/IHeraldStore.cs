@@ -19,6 +19,13 @@ public interface IHeraldStore
     /// </summary>
     int WriteConcurrency { get; }
 
+    /// <summary>
+    /// Whether a write does its work on the calling thread and returns done (SQLite's calls are
+    /// synchronous), rather than waiting on the network: the hot path's writer then keeps a thread
+    /// of its own instead of taking turns on the thread pool.
+    /// </summary>
+    bool WritesOnCallingThread { get; }
+
     /// <summary>Checks that the database answers.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken = default);
 

@@ -17,6 +17,8 @@ public abstract partial class RelationalStore : IHeraldStore
 
     public virtual int WriteConcurrency => 1;
 
+    public virtual bool WritesOnCallingThread => false;
+
     /// <summary>
     /// Whether the database undid a write transaction because it raced another one (a deadlock
     /// between their row locks, say): nothing of it was written, and the same write may simply be

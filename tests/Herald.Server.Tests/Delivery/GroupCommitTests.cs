@@ -1,0 +1,79 @@
+using Herald.Delivery.Workers;
+
+namespace Herald.Server.Tests.Delivery;
+
+/// <summary>The hot path's group commit, on the thread pool (PostgreSQL) and on a thread of its own (SQLite).</summary>
+public sealed class GroupCommitTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ItemsArrivingDuringAWrite_ShareTheNextOne_AndEachCallerGetsItsOwnAnswer(bool ownThreads)
+    {
+        var batches = new List<int[]>();
+        var threads = new List<bool>();
+        using var firstStarted = new ManualResetEventSlim();
+        using var releaseFirst = new ManualResetEventSlim();
+        await using var commit = new GroupCommit<int, string>(items =>
+        {
+            lock (batches)
+            {
+                batches.Add([.. items]);
+                threads.Add(Thread.CurrentThread.IsThreadPoolThread);
+            }
+            if (batches.Count == 1)
+            {
+                firstStarted.Set();
+                // A synchronous write, as SQLite's are: the writer's thread is held meanwhile.
+                releaseFirst.Wait(TimeSpan.FromSeconds(10));
+            }
+            return Task.FromResult<IReadOnlyList<string>>([.. items.Select(i => $"wrote {i}")]);
+        }, maxBatch: 100, ownThreads: ownThreads);
+
+        var first = commit.WriteAsync(0);
+        Assert.True(firstStarted.Wait(TimeSpan.FromSeconds(10)));
+        var rest = Enumerable.Range(1, 20).Select(commit.WriteAsync).ToList();
+        releaseFirst.Set();
+
+        Assert.Equal("wrote 0", await first);
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => $"wrote {i}"), await Task.WhenAll(rest));
+        Assert.Equal(2, batches.Count);
+        Assert.Equal(Enumerable.Range(1, 20), batches[1]);
+        Assert.All(threads, onPool => Assert.Equal(!ownThreads, onPool));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AFailedWrite_FailsEveryCallerInIt_AndTheNextBatchIsWrittenAfter(bool ownThreads)
+    {
+        var calls = 0;
+        await using var commit = new GroupCommit<int, int>(items =>
+            Interlocked.Increment(ref calls) == 1
+                ? throw new InvalidOperationException("the database refused the batch")
+                : Task.FromResult<IReadOnlyList<int>>([.. items]), maxBatch: 100, ownThreads: ownThreads);
+
+        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => commit.WriteAsync(1));
+        Assert.Equal("the database refused the batch", failed.Message);
+        Assert.Equal(2, await commit.WriteAsync(2));
+    }
+
+    [Fact]
+    public async Task Disposing_StopsTheOwnThreadOnceWhatWasQueuedIsWritten()
+    {
+        var written = 0;
+        var commit = new GroupCommit<int, int>(items =>
+        {
+            Thread.Sleep(5);
+            Interlocked.Add(ref written, items.Count);
+            return Task.FromResult<IReadOnlyList<int>>([.. items]);
+        }, maxBatch: 3, ownThreads: true);
+        var pending = Enumerable.Range(0, 10).Select(commit.WriteAsync).ToList();
+
+        await commit.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(10, written);
+        Assert.Equal(Enumerable.Range(0, 10), await Task.WhenAll(pending));
+        Assert.Throws<ObjectDisposedException>(() => { _ = commit.WriteAsync(11); });
+    }
+}
