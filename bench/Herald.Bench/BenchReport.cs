@@ -78,7 +78,7 @@ internal sealed class BenchReport
         Line($"| Limit: bare `HttpClient` → Kestrel, {RawLimit.Concurrency} concurrent, {F("raw", "body_bytes")}-byte JSON | {F("raw", "requests")} | **{F("raw", "requests_per_second")} requests/s**{Error("raw")} | |");
         foreach (var (key, label) in new[] { ("sqlite", "SQLite"), ("postgres", "PostgreSQL") })
         {
-            Line($"| Herald on {label}: recorded through `ChangeRecorder` ({HeraldScenario.Recorders} recorders) and delivered | {F(key, "changes")} | **{F(key, "delivered_per_second")} delivered/s** (recording {F(key, "recorded_per_second")}/s; mean body {F(key, "mean_body_bytes")} bytes){Complete(key, "changes")}{Error(key)} | {F(key, "peak_rss_mb_throughput")} MB |");
+            Line($"| Herald on {label}: recorded through `ChangeRecorder` ({HeraldScenario.Recorders} recorders) and delivered | {F(key, "changes")} | **{F(key, "delivered_per_second")} delivered/s** (recording {F(key, "recorded_per_second")}/s; mean body {F(key, "mean_body_bytes")} bytes; {F(key, "writes")} group-commit transactions of {F(key, "items_per_write", "F1")} changes and outcomes, {F(key, "write_ms", "F2")} ms each){Complete(key, "changes")}{Error(key)} | {F(key, "peak_rss_mb_throughput")} MB |");
             var bound = _results[key]?["latency_lower_bound"]?.GetValue<bool>() == true ? "≥ " : "";
             var unreceived = bound.Length > 0
                 ? $"; {F(key, "latency_received")} of {F(key, "latency_offered")} received in time, the rest counted with the time they had waited, so these are lower bounds"

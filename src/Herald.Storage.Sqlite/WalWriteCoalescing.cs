@@ -7,11 +7,12 @@ namespace Herald.Storage.Sqlite;
 /// SQLite appends a commit to its write-ahead log one frame at a time, each frame in two writes (a
 /// 24-byte header, then the page): a commit of 40 pages is 80 system calls before its flush. This
 /// wraps the operating system layer SQLite writes through (its default VFS) so that frames written
-/// one after another reach the log as one write. The write is made before anything could depend on
-/// the frames: before the log is flushed (every durable commit), read, sized, truncated or closed,
-/// and before any commit is published in the shared index: SQLite writes the index's two header
-/// copies on either side of a memory barrier and a reader trusts a header only when its copies
-/// agree, so the barrier (called on the database file) writes out whatever is held first. The same
+/// one after another reach the log as one write. The write is made when the frame that commits a
+/// transaction is written (its header says so), so a failure fails the commit, and in any case
+/// before anything could depend on the frames: before the log is flushed, read, sized, truncated
+/// or closed, and before any commit is published in the shared index: SQLite writes the index's
+/// two header copies on either side of a memory barrier and a reader trusts a header only when its
+/// copies agree, so the barrier (called on the database file) writes out whatever is held first. The same
 /// bytes reach the same file in the same order, and every flush SQLite asks for still happens after
 /// them; a process that dies holding frames loses what an unflushed write loses anyway.
 /// </summary>
@@ -55,7 +56,11 @@ internal static unsafe partial class WalWriteCoalescing
         public int Length;
         public int Capacity;
         public int Listed;
+        public int CommitFrame;
     }
+
+    /// <summary>A frame's header (its page follows in the next write): the page's number, then, for the frame that commits a transaction, the database's size after it (zero otherwise).</summary>
+    private const int FrameHeaderSize = 24;
 
     private static readonly Lock Gate = new();
     private static readonly List<nint> Holding = [];
@@ -205,7 +210,13 @@ internal static unsafe partial class WalWriteCoalescing
                 Holding.Add(file);
                 Volatile.Write(ref _holdingCount, Holding.Count);
             }
-            return held->Length >= MaxHeld ? WriteOut(file, held) : SqliteOk;
+            // The commit's own frame (its header, then its page) is the transaction's last: what
+            // is held goes out with it, so that a failed write fails the commit while SQLite can
+            // still undo it, flush or no flush. (A stray 24-byte write taken for a commit's header
+            // only writes out early.)
+            var commits = held->CommitFrame != 0;
+            held->CommitFrame = amount == FrameHeaderSize && ((byte*)data)[4] + ((byte*)data)[5] + ((byte*)data)[6] + ((byte*)data)[7] != 0 ? 1 : 0;
+            return commits || held->Length >= MaxHeld ? WriteOut(file, held) : SqliteOk;
         }
     }
 
@@ -218,28 +229,26 @@ internal static unsafe partial class WalWriteCoalescing
             Holding.Remove(file);
             Volatile.Write(ref _holdingCount, Holding.Count);
         }
-        if (held->Length == 0)
-        {
-            return SqliteOk;
-        }
         var length = held->Length;
-        held->Length = 0;
+        var rc = SqliteOk;
         var write = (delegate* unmanaged[Cdecl]<nint, void*, int, long, int>)Real(file, MethodWrite);
-        for (var done = 0; done < length; done += MaxWrite)
+        for (var done = 0; done < length && rc == SqliteOk; done += MaxWrite)
         {
             Interlocked.Increment(ref _written);
-            var rc = write(file, held->Data + done, Math.Min(MaxWrite, length - done), held->Offset + done);
-            if (rc != SqliteOk)
-            {
-                return rc;
-            }
+            rc = write(file, held->Data + done, Math.Min(MaxWrite, length - done), held->Offset + done);
         }
-        return SqliteOk;
+        // Emptied only once written: a flush or read of this log on another thread that finds
+        // nothing held can rely on the file having it. What failed to be written is dropped, the
+        // error reported to SQLite, which then commits nothing of it.
+        held->Length = 0;
+        return rc;
     }
 
     private static int WriteOut(nint file)
     {
-        if (HeldOf(file)->Length == 0)
+        // Only this file's own connection adds to what it holds, on the thread calling here; a
+        // barrier on another thread may be writing it out, and then holds the gate until done.
+        if (Volatile.Read(ref HeldOf(file)->Length) == 0)
         {
             return SqliteOk;
         }
@@ -257,12 +266,12 @@ internal static unsafe partial class WalWriteCoalescing
             lock (Gate)
             {
                 // Whatever any log holds goes out before a header can be published: the log this
-                // connection wrote is among them (another's going out early changes nothing).
+                // connection wrote is among them (another's going out early changes nothing). A
+                // commit's frames went out with its own frame already, where a failure is reported;
+                // this catches what that missed, and a barrier has no way to report a failure.
                 for (var i = Holding.Count - 1; i >= 0; i--)
                 {
                     var holding = Holding[i];
-                    // A failed write is SQLite's to see: the frames stay unpublished, and the next
-                    // flush or read of that log reports the error from the file itself.
                     _ = WriteOut(holding, HeldOf(holding));
                 }
             }
