@@ -7,19 +7,25 @@ namespace Herald.Storage.Sqlite;
 /// SQLite appends a commit to its write-ahead log one frame at a time, each frame in two writes (a
 /// 24-byte header, then the page): a commit of 40 pages is 80 system calls before its flush. This
 /// wraps the operating system layer SQLite writes through (its default VFS) so that frames written
-/// one after another reach the log as one write. The write is made when the frame that commits a
-/// transaction is written (its header says so), so a failure fails the commit, and in any case
-/// before anything could depend on the frames: before the log is flushed, read, sized, truncated
-/// or closed, and before any commit is published in the shared index: SQLite writes the index's
-/// two header copies on either side of a memory barrier and a reader trusts a header only when its
-/// copies agree, so the barrier (called on the database file) writes out whatever is held first. The same
-/// bytes reach the same file in the same order, and every flush SQLite asks for still happens after
-/// them; a process that dies holding frames loses what an unflushed write loses anyway.
+/// one after another at the log's end reach it as one write. What is held is written out when the
+/// frame that commits a transaction is written (its header says so), so that a failure fails the
+/// commit while SQLite can still undo it; a write over what the log already has (a restart's
+/// header aside) goes straight through, after what is held, so its failure is SQLite's to see at
+/// once. Whatever is held also goes out before the log is flushed, read, sized, truncated or closed,
+/// before the write lock is let go (another writer may reuse those offsets), and before any commit
+/// is published in the shared index: SQLite writes the index's two header copies on either side of
+/// a memory barrier, and a reader trusts a header only when its copies agree. A write made there
+/// for another connection that fails is kept as that connection's error, reported at its next
+/// call; one that fails for the connection publishing stops the process rather than publish a
+/// commit the log lacks. The same bytes reach the same file in the same order, and every flush
+/// SQLite asks for still follows them; a process that dies holding frames loses what an unflushed
+/// write loses anyway.
 /// </summary>
 internal static unsafe partial class WalWriteCoalescing
 {
     private const int SqliteOk = 0;
-    private const int SqliteIoErrWrite = 10 | (3 << 8);
+    private const int SqliteIoErr = 10;
+    private const int SqliteIoErrNoMem = 10 | (12 << 8);
     private const int OpenMainDb = 0x00000100;
     private const int OpenWal = 0x00080000;
 
@@ -38,13 +44,21 @@ internal static unsafe partial class WalWriteCoalescing
     private const int MethodSync = 40;
     private const int MethodFileSize = 48;
     private const int MethodFileControl = 80;
+    private const int MethodShmLock = 112;
     private const int MethodShmBarrier = 120;
+
+    // xShmLock: the WAL write lock is slot 0, let go with SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE.
+    private const int WalWriteLock = 0;
+    private const int ShmUnlockExclusive = 1 | 8;
 
     /// <summary>A log held back before it is written out, beyond this, is written out at once.</summary>
     private const int MaxHeld = 1 << 20;
 
     /// <summary>The most the POSIX VFS writes in one call (it masks a write's length to 17 bits: SQLite itself never asks for more).</summary>
     private const int MaxWrite = 0x1ffff;
+
+    /// <summary>A frame's header (its page follows in the next write): the page's number, then, for the frame that commits a transaction, the database's size after it (zero otherwise).</summary>
+    private const int FrameHeaderSize = 24;
 
     /// <summary>What this layer keeps after the default VFS's own file object.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -53,14 +67,14 @@ internal static unsafe partial class WalWriteCoalescing
         public nint RealMethods;
         public byte* Data;
         public long Offset;
+        public long End;
         public int Length;
         public int Capacity;
         public int Listed;
         public int CommitFrame;
+        public int Error;
+        public int Thread;
     }
-
-    /// <summary>A frame's header (its page follows in the next write): the page's number, then, for the frame that commits a transaction, the database's size after it (zero otherwise).</summary>
-    private const int FrameHeaderSize = 24;
 
     private static readonly Lock Gate = new();
     private static readonly List<nint> Holding = [];
@@ -120,27 +134,39 @@ internal static unsafe partial class WalWriteCoalescing
 
     private static nint Real(nint file, int method) => *(nint*)(HeldOf(file)->RealMethods + method);
 
+    // No exception may leave a function SQLite calls (the process would end): each answers an
+    // I/O error instead, out of memory as such.
+    private static int Failed(Exception e) => e is OutOfMemoryException ? SqliteIoErrNoMem : SqliteIoErr;
+
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int Open(nint vfs, nint name, nint file, int flags, int* outFlags)
     {
-        var held = HeldOf(file);
-        *held = default;
-        var rc = ((delegate* unmanaged[Cdecl]<nint, nint, nint, int, int*, int>)*(nint*)(_realVfs + VfsOpen))(_realVfs, name, file, flags, outFlags);
-        var realMethods = *(nint*)file;
-        if (rc == SqliteOk && realMethods != 0 && (flags & (OpenWal | OpenMainDb)) != 0)
+        try
         {
-            held->RealMethods = realMethods;
-            var wal = (flags & OpenWal) != 0;
-            if (wal || *(int*)realMethods >= 2)
+            var held = HeldOf(file);
+            *held = default;
+            var rc = ((delegate* unmanaged[Cdecl]<nint, nint, nint, int, int*, int>)*(nint*)(_realVfs + VfsOpen))(_realVfs, name, file, flags, outFlags);
+            var realMethods = *(nint*)file;
+            if (rc == SqliteOk && realMethods != 0 && (flags & (OpenWal | OpenMainDb)) != 0)
             {
-                *(nint*)file = MethodsFor(realMethods, wal);
+                held->RealMethods = realMethods;
+                var wal = (flags & OpenWal) != 0;
+                if (wal || *(int*)realMethods >= 2)
+                {
+                    *(nint*)file = MethodsFor(realMethods, wal);
+                }
             }
+            return rc;
         }
-        return rc;
+        catch (Exception e)
+        {
+            // The file, if opened, keeps the default VFS's own methods (set by its open).
+            return Failed(e);
+        }
     }
 
     /// <summary>The default VFS's methods with those this layer stands in for replaced: the log's
-    /// writes and whatever must see them, or the database file's barrier.</summary>
+    /// writes and whatever must see them, or the database file's write lock and barrier.</summary>
     private static nint MethodsFor(nint real, bool wal)
     {
         lock (Gate)
@@ -163,6 +189,7 @@ internal static unsafe partial class WalWriteCoalescing
                 }
                 else
                 {
+                    *(nint*)(copy + MethodShmLock) = (nint)(delegate* unmanaged[Cdecl]<nint, int, int, int, int>)&ShmLock;
                     *(nint*)(copy + MethodShmBarrier) = (nint)(delegate* unmanaged[Cdecl]<nint, void>)&ShmBarrier;
                 }
                 methods = (nint)copy;
@@ -175,49 +202,88 @@ internal static unsafe partial class WalWriteCoalescing
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int Write(nint file, void* data, int amount, long offset)
     {
-        Interlocked.Increment(ref _received);
-        lock (Gate)
+        try
         {
-            var held = HeldOf(file);
-            if (held->Length > 0 && held->Offset + held->Length != offset)
+            Interlocked.Increment(ref _received);
+            lock (Gate)
             {
-                var rc = WriteOut(file, held);
+                var held = HeldOf(file);
+                held->Thread = Environment.CurrentManagedThreadId;
+                var rc = TakeError(held);
                 if (rc != SqliteOk)
                 {
                     return rc;
                 }
-            }
-            if (held->Length == 0)
-            {
-                held->Offset = offset;
-            }
-            if (held->Length + amount > held->Capacity)
-            {
-                var capacity = Math.Max(held->Capacity * 2, held->Length + amount);
-                var grown = (byte*)NativeMemory.Realloc(held->Data, (nuint)capacity);
-                if (grown == null)
+                if (offset == 0)
                 {
-                    return SqliteIoErrWrite;
+                    // The log's header: the log starts over from its beginning.
+                    rc = WriteOut(file, held);
+                    held->End = 0;
                 }
-                held->Data = grown;
-                held->Capacity = capacity;
+                else if (offset < held->End || (held->Length > 0 && held->Offset + held->Length != offset))
+                {
+                    // Over what the log has (a frame rewritten, its checksum mended) or away from
+                    // what is held: what is held goes first, and a write over the log goes
+                    // straight through, so that its failure is reported to the write that made it.
+                    rc = WriteOut(file, held);
+                    if (rc == SqliteOk && offset < held->End)
+                    {
+                        Interlocked.Increment(ref _written);
+                        rc = ((delegate* unmanaged[Cdecl]<nint, void*, int, long, int>)Real(file, MethodWrite))(file, data, amount, offset);
+                        held->End = Math.Max(held->End, offset + amount);
+                        return rc;
+                    }
+                }
+                if (rc != SqliteOk)
+                {
+                    return rc;
+                }
+                Hold(file, held, data, amount, offset);
+                // The commit's own frame (its header, then its page) is the transaction's last: what
+                // is held goes out with it. (A stray 24-byte write taken for a commit's header only
+                // writes out early.)
+                var commits = held->CommitFrame != 0;
+                var bytes = (byte*)data;
+                held->CommitFrame = amount == FrameHeaderSize && (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0 ? 1 : 0;
+                return commits || held->Length >= MaxHeld ? WriteOut(file, held) : SqliteOk;
             }
-            Buffer.MemoryCopy(data, held->Data + held->Length, amount, amount);
-            held->Length += amount;
-            if (held->Listed == 0)
-            {
-                held->Listed = 1;
-                Holding.Add(file);
-                Volatile.Write(ref _holdingCount, Holding.Count);
-            }
-            // The commit's own frame (its header, then its page) is the transaction's last: what
-            // is held goes out with it, so that a failed write fails the commit while SQLite can
-            // still undo it, flush or no flush. (A stray 24-byte write taken for a commit's header
-            // only writes out early.)
-            var commits = held->CommitFrame != 0;
-            held->CommitFrame = amount == FrameHeaderSize && ((byte*)data)[4] + ((byte*)data)[5] + ((byte*)data)[6] + ((byte*)data)[7] != 0 ? 1 : 0;
-            return commits || held->Length >= MaxHeld ? WriteOut(file, held) : SqliteOk;
         }
+        catch (Exception e)
+        {
+            return Failed(e);
+        }
+    }
+
+    /// <summary>Adds a write at the log's end to what the file holds; the caller holds the gate.</summary>
+    private static void Hold(nint file, Held* held, void* data, int amount, long offset)
+    {
+        if (held->Length == 0)
+        {
+            held->Offset = offset;
+        }
+        if (held->Length + amount > held->Capacity)
+        {
+            var capacity = Math.Max(held->Capacity * 2, held->Length + amount);
+            held->Data = (byte*)NativeMemory.Realloc(held->Data, (nuint)capacity);
+            held->Capacity = capacity;
+        }
+        Buffer.MemoryCopy(data, held->Data + held->Length, amount, amount);
+        held->Length += amount;
+        held->End = Math.Max(held->End, offset + amount);
+        if (held->Listed == 0)
+        {
+            Holding.Add(file);
+            held->Listed = 1;
+            Volatile.Write(ref _holdingCount, Holding.Count);
+        }
+    }
+
+    /// <summary>The error a write made for this file on another connection's behalf met, once.</summary>
+    private static int TakeError(Held* held)
+    {
+        var rc = held->Error;
+        held->Error = SqliteOk;
+        return rc;
     }
 
     /// <summary>Writes out what the file holds; the caller holds the gate.</summary>
@@ -238,23 +304,53 @@ internal static unsafe partial class WalWriteCoalescing
             rc = write(file, held->Data + done, Math.Min(MaxWrite, length - done), held->Offset + done);
         }
         // Emptied only once written: a flush or read of this log on another thread that finds
-        // nothing held can rely on the file having it. What failed to be written is dropped, the
-        // error reported to SQLite, which then commits nothing of it.
+        // nothing held can rely on the file having it. What failed to be written is dropped and
+        // the error goes to the caller (see WriteOutAll for a write made on another's behalf).
         held->Length = 0;
         return rc;
+    }
+
+    /// <summary>
+    /// Writes out what every log holds; the caller holds the gate. A failure for a log written on
+    /// this thread (the connection now publishing a commit or letting the write lock go) is the
+    /// caller's; one for another connection's log is kept as that connection's error.
+    /// </summary>
+    private static int WriteOutAll()
+    {
+        var own = SqliteOk;
+        for (var i = Holding.Count - 1; i >= 0; i--)
+        {
+            var file = Holding[i];
+            var held = HeldOf(file);
+            var rc = WriteOut(file, held);
+            if (rc != SqliteOk)
+            {
+                if (held->Thread == Environment.CurrentManagedThreadId)
+                {
+                    own = rc;
+                }
+                else
+                {
+                    held->Error = rc;
+                }
+            }
+        }
+        return own;
     }
 
     private static int WriteOut(nint file)
     {
         // Only this file's own connection adds to what it holds, on the thread calling here; a
         // barrier on another thread may be writing it out, and then holds the gate until done.
-        if (Volatile.Read(ref HeldOf(file)->Length) == 0)
+        var held = HeldOf(file);
+        if (Volatile.Read(ref held->Length) == 0 && Volatile.Read(ref held->Error) == SqliteOk)
         {
             return SqliteOk;
         }
         lock (Gate)
         {
-            return WriteOut(file, HeldOf(file));
+            var rc = TakeError(held);
+            return rc != SqliteOk ? rc : WriteOut(file, held);
         }
     }
 
@@ -263,55 +359,103 @@ internal static unsafe partial class WalWriteCoalescing
     {
         if (Volatile.Read(ref _holdingCount) > 0)
         {
-            lock (Gate)
+            // Whatever any log holds goes out before a header can be published (a commit's frames
+            // normally went out with its own frame already). The barrier cannot report a failure:
+            // for the log of the connection publishing, the process stops rather than publish a
+            // commit its log lacks (the log's checksums then end it at the last whole commit).
+            int rc;
+            try
             {
-                // Whatever any log holds goes out before a header can be published: the log this
-                // connection wrote is among them (another's going out early changes nothing). A
-                // commit's frames went out with its own frame already, where a failure is reported;
-                // this catches what that missed, and a barrier has no way to report a failure.
-                for (var i = Holding.Count - 1; i >= 0; i--)
+                lock (Gate)
                 {
-                    var holding = Holding[i];
-                    _ = WriteOut(holding, HeldOf(holding));
+                    rc = WriteOutAll();
                 }
+            }
+            catch (Exception e)
+            {
+                rc = Failed(e);
+            }
+            if (rc != SqliteOk)
+            {
+                Environment.FailFast($"SQLite's log could not be written before a commit was published (SQLite error {rc})");
             }
         }
         ((delegate* unmanaged[Cdecl]<nint, void>)Real(file, MethodShmBarrier))(file);
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int ShmLock(nint file, int offset, int count, int flags)
+    {
+        if (offset == WalWriteLock && flags == ShmUnlockExclusive && Volatile.Read(ref _holdingCount) > 0)
+        {
+            // Only the write lock's holder writes frames: what is held now is its own (a rolled-back
+            // transaction's spilled frames), past the log's committed end. It goes out before another
+            // writer may write at the same offsets; failing, it is dropped, being nothing committed.
+            try
+            {
+                lock (Gate)
+                {
+                    _ = WriteOutAll();
+                }
+            }
+            catch (Exception)
+            {
+                // Nothing committed is lost: see above.
+            }
+        }
+        return ((delegate* unmanaged[Cdecl]<nint, int, int, int, int>)Real(file, MethodShmLock))(file, offset, count, flags);
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int Sync(nint file, int flags)
     {
-        var rc = WriteOut(file);
+        var rc = WriteOutSafely(file);
         return rc != SqliteOk ? rc : ((delegate* unmanaged[Cdecl]<nint, int, int>)Real(file, MethodSync))(file, flags);
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int Read(nint file, void* data, int amount, long offset)
     {
-        var rc = WriteOut(file);
+        var rc = WriteOutSafely(file);
         return rc != SqliteOk ? rc : ((delegate* unmanaged[Cdecl]<nint, void*, int, long, int>)Real(file, MethodRead))(file, data, amount, offset);
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int Truncate(nint file, long size)
     {
-        var rc = WriteOut(file);
-        return rc != SqliteOk ? rc : ((delegate* unmanaged[Cdecl]<nint, long, int>)Real(file, MethodTruncate))(file, size);
+        var rc = WriteOutSafely(file);
+        if (rc == SqliteOk)
+        {
+            rc = ((delegate* unmanaged[Cdecl]<nint, long, int>)Real(file, MethodTruncate))(file, size);
+            HeldOf(file)->End = Math.Min(HeldOf(file)->End, size);
+        }
+        return rc;
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int FileSize(nint file, long* size)
     {
-        var rc = WriteOut(file);
+        var rc = WriteOutSafely(file);
         return rc != SqliteOk ? rc : ((delegate* unmanaged[Cdecl]<nint, long*, int>)Real(file, MethodFileSize))(file, size);
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int FileControl(nint file, int op, void* argument)
     {
-        var rc = WriteOut(file);
+        var rc = WriteOutSafely(file);
         return rc != SqliteOk ? rc : ((delegate* unmanaged[Cdecl]<nint, int, void*, int>)Real(file, MethodFileControl))(file, op, argument);
+    }
+
+    private static int WriteOutSafely(nint file)
+    {
+        try
+        {
+            return WriteOut(file);
+        }
+        catch (Exception e)
+        {
+            return Failed(e);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -319,9 +463,18 @@ internal static unsafe partial class WalWriteCoalescing
     {
         var held = HeldOf(file);
         int rc;
-        lock (Gate)
+        try
         {
-            rc = WriteOut(file, held);
+            lock (Gate)
+            {
+                rc = TakeError(held);
+                var written = WriteOut(file, held);
+                rc = rc != SqliteOk ? rc : written;
+            }
+        }
+        catch (Exception e)
+        {
+            rc = Failed(e);
         }
         var realClose = (delegate* unmanaged[Cdecl]<nint, int>)Real(file, MethodClose);
         NativeMemory.Free(held->Data);

@@ -13,7 +13,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
 {
     private readonly Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> _write;
     private readonly int _maxBatch;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly Channel<Pending> _queue;
     private readonly Task[] _loops;
 
     /// <param name="write">Writes a batch in one transaction and answers for each item, in order.</param>
@@ -30,6 +30,9 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(writers, 1);
         _write = write;
         _maxBatch = maxBatch;
+        // A writer on its own thread is woken by the caller that hands it work, not by a work item
+        // queued to the thread pool to wake it.
+        _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false, AllowSynchronousContinuations = ownThreads });
         _loops = Enumerable.Range(0, writers).Select(_ => ownThreads ? StartThread() : Task.Run(WriteLoopAsync)).ToArray();
     }
 
@@ -79,7 +82,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
             IsBackground = true,
             Name = "Herald group commit",
         };
-        thread.Start();
+        thread.UnsafeStart();
         return stopped.Task;
     }
 

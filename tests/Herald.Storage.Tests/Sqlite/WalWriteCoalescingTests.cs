@@ -152,6 +152,84 @@ public sealed class WalWriteCoalescingTests : IDisposable
         Assert.Equal("ok", Scalar<string>(again, "PRAGMA integrity_check"));
     }
 
+    [Fact]
+    public void TheLogOnDisk_HoldsEveryCommit_WhileItsConnectionsAreStillOpen()
+    {
+        // A copy of the database and its log taken with the connections open is what a crash
+        // leaves: SQLite rebuilds its index from the log's frames alone. The commits include a
+        // transaction that spilled frames and then changed those pages again (frames rewritten
+        // in place, their checksums mended at commit), under synchronous=NORMAL (no flush).
+        using var writer = Open("PRAGMA synchronous=NORMAL; PRAGMA cache_size=20; PRAGMA wal_autocheckpoint=0;");
+        Execute(writer, "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+        for (var i = 0; i < 50; i++)
+        {
+            Execute(writer, "INSERT INTO t (id, body) VALUES ($id, $body)", ("$id", i), ("$body", Row(i)));
+        }
+        using (var transaction = writer.BeginTransaction())
+        {
+            for (var i = 50; i < 450; i++)
+            {
+                Execute(writer, "INSERT INTO t (id, body) VALUES ($id, $body)", ("$id", i), ("$body", Row(i)));
+            }
+            Execute(writer, "UPDATE t SET body = body || '!' WHERE id >= 50");
+            transaction.Commit();
+        }
+        Execute(writer, "INSERT INTO t (id, body) VALUES (1000, 'last')");
+        using var reader = Open("");
+        Assert.Equal(451L, Scalar<long>(reader, "SELECT count(*) FROM t"));
+
+        var copy = Path.Combine(_folder, "copy.db");
+        File.Copy(Database, copy);
+        File.Copy(Database + "-wal", copy + "-wal");
+        using var recovered = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copy, Pooling = false }.ToString());
+        recovered.Open();
+        Assert.Equal(451L, Scalar<long>(recovered, "SELECT count(*) FROM t"));
+        Assert.Equal(Row(449) + "!", Scalar<string>(recovered, "SELECT body FROM t WHERE id = 449"));
+        Assert.Equal("last", Scalar<string>(recovered, "SELECT body FROM t WHERE id = 1000"));
+        Assert.Equal("ok", Scalar<string>(recovered, "PRAGMA integrity_check"));
+    }
+
+    [Fact]
+    public void AnotherWriter_AfterARolledBackSpill_KeepsWhatItCommits()
+    {
+        // The first writer's rolled-back frames lie past the log's committed end, where the next
+        // writer writes its own; the second connection's transaction began reading before them and
+        // turns into a write. Whenever the first's frames reach the file, the second's commit must
+        // be read whole, by a new connection and from a copy of the files.
+        using var first = Open("PRAGMA synchronous=NORMAL; PRAGMA cache_size=20; PRAGMA wal_autocheckpoint=0;");
+        using var second = Open("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;");
+        Execute(first, "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+        using (var reading = second.BeginTransaction(deferred: true))
+        {
+            Assert.Equal(0L, Scalar<long>(second, "SELECT count(*) FROM t"));
+            using (var transaction = first.BeginTransaction())
+            {
+                for (var i = 0; i < 200; i++)
+                {
+                    Execute(first, "INSERT INTO t (id, body) VALUES ($id, $body)", ("$id", i), ("$body", Row(i)));
+                }
+                transaction.Rollback();
+            }
+            for (var i = 0; i < 20; i++)
+            {
+                Execute(second, "INSERT INTO t (id, body) VALUES ($id, $body)", ("$id", 5000 + i), ("$body", Row(5000 + i)));
+            }
+            reading.Commit();
+        }
+
+        using var reader = Open("");
+        Assert.Equal(20L, Scalar<long>(reader, "SELECT count(*) FROM t"));
+        Assert.Equal(Row(5019), Scalar<string>(reader, "SELECT body FROM t WHERE id = 5019"));
+        Assert.Equal("ok", Scalar<string>(reader, "PRAGMA integrity_check"));
+        var copy = Path.Combine(_folder, "copy.db");
+        File.Copy(Database, copy);
+        File.Copy(Database + "-wal", copy + "-wal");
+        using var recovered = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copy, Pooling = false }.ToString());
+        recovered.Open();
+        Assert.Equal(20L, Scalar<long>(recovered, "SELECT count(*) FROM t"));
+        Assert.Equal("ok", Scalar<string>(recovered, "PRAGMA integrity_check"));
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
