@@ -28,6 +28,17 @@ public sealed class WalWriteCoalescingTests : IDisposable
         return connection;
     }
 
+    /// <summary>A copy of the database and its log as the files are now, opened: what a crash would leave.</summary>
+    private SqliteConnection OpenCopy()
+    {
+        var copy = Path.Combine(_folder, "copy.db");
+        File.Copy(Database, copy);
+        File.Copy(Database + "-wal", copy + "-wal");
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copy, Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    }
+
     private static void Execute(SqliteConnection connection, string sql, params (string Name, object Value)[] parameters)
     {
         using var command = connection.CreateCommand();
@@ -178,11 +189,7 @@ public sealed class WalWriteCoalescingTests : IDisposable
         using var reader = Open("");
         Assert.Equal(451L, Scalar<long>(reader, "SELECT count(*) FROM t"));
 
-        var copy = Path.Combine(_folder, "copy.db");
-        File.Copy(Database, copy);
-        File.Copy(Database + "-wal", copy + "-wal");
-        using var recovered = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copy, Pooling = false }.ToString());
-        recovered.Open();
+        using var recovered = OpenCopy();
         Assert.Equal(451L, Scalar<long>(recovered, "SELECT count(*) FROM t"));
         Assert.Equal(Row(449) + "!", Scalar<string>(recovered, "SELECT body FROM t WHERE id = 449"));
         Assert.Equal("last", Scalar<string>(recovered, "SELECT body FROM t WHERE id = 1000"));
@@ -221,11 +228,7 @@ public sealed class WalWriteCoalescingTests : IDisposable
         Assert.Equal(20L, Scalar<long>(reader, "SELECT count(*) FROM t"));
         Assert.Equal(Row(5019), Scalar<string>(reader, "SELECT body FROM t WHERE id = 5019"));
         Assert.Equal("ok", Scalar<string>(reader, "PRAGMA integrity_check"));
-        var copy = Path.Combine(_folder, "copy.db");
-        File.Copy(Database, copy);
-        File.Copy(Database + "-wal", copy + "-wal");
-        using var recovered = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copy, Pooling = false }.ToString());
-        recovered.Open();
+        using var recovered = OpenCopy();
         Assert.Equal(20L, Scalar<long>(recovered, "SELECT count(*) FROM t"));
         Assert.Equal("ok", Scalar<string>(recovered, "PRAGMA integrity_check"));
     }
