@@ -217,7 +217,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             }
             else if (_writerDurable != durable)
             {
-                Step(Prepared(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL").Handle);
+                Step(Prepared(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
                 _writerDurable = durable;
             }
             var transaction = _writer.BeginTransaction();
@@ -264,7 +264,10 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     // statements run inside the transaction the scope began on the same connection.
 
     /// <summary>A statement on the writer's connection and where each of its parameters <c>@c0</c>, <c>@c1</c>, … is bound (SQLite numbers them in the order they first appear).</summary>
-    private readonly record struct Statement(sqlite3_stmt Handle, int[] Slots);
+    /// <param name="Handle">The statement, kept (and so kept alive) until the writer closes.</param>
+    /// <param name="Raw">Its native handle, for <see cref="SqliteNative"/>'s calls.</param>
+    /// <param name="Slots">Where each parameter is bound.</param>
+    private readonly record struct Statement(sqlite3_stmt Handle, nint Raw, int[] Slots);
 
     /// <summary>A statement on the writer's connection, prepared the first time it is asked for.</summary>
     private Statement Prepared(string sql)
@@ -283,28 +286,28 @@ public sealed class SqliteStore : RelationalStore, IDisposable
                     throw new InvalidOperationException($"the statement's parameters are not @c0..@c{slots.Length - 1}: {sql}");
                 }
             }
-            statement = new Statement(handle, slots);
+            statement = new Statement(handle, handle.DangerousGetHandle(), slots);
             _statements[sql] = statement;
         }
         return statement;
     }
 
     /// <summary>Steps a statement that returns no rows to its end; answers how many rows it changed.</summary>
-    private int Step(sqlite3_stmt statement)
+    private int Step(Statement statement)
     {
         var db = _writer!.Handle!;
         try
         {
-            var rc = raw.sqlite3_step(statement);
+            var rc = SqliteNative.sqlite3_step(statement.Raw);
             if (rc != raw.SQLITE_DONE && rc != raw.SQLITE_ROW)
             {
                 Check(rc, db);
             }
-            return raw.sqlite3_changes(db);
+            return SqliteNative.sqlite3_changes(db.DangerousGetHandle());
         }
         finally
         {
-            raw.sqlite3_reset(statement);
+            SqliteNative.sqlite3_reset(statement.Raw);
         }
     }
 
@@ -316,21 +319,37 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         }
     }
 
-    private static void Bind(sqlite3_stmt statement, int index, object? value)
+    private static unsafe void Bind(Statement statement, int index, object? value)
     {
-        var rc = value switch
+        int rc;
+        switch (value)
         {
-            null => raw.sqlite3_bind_null(statement, index),
-            string text => raw.sqlite3_bind_text16(statement, index, text.AsSpan()),
-            long number => raw.sqlite3_bind_int64(statement, index, number),
-            int number => raw.sqlite3_bind_int64(statement, index, number),
-            bool flag => raw.sqlite3_bind_int64(statement, index, flag ? 1 : 0),
-            _ => throw new ArgumentException($"no SQLite binding for a {value.GetType().Name}", nameof(value)),
-        };
+            case null:
+                rc = SqliteNative.sqlite3_bind_null(statement.Raw, index);
+                break;
+            case string text:
+                fixed (char* chars = text)
+                {
+                    // SQLite copies the text before the call returns (a transient binding).
+                    rc = SqliteNative.sqlite3_bind_text16(statement.Raw, index, chars, text.Length * sizeof(char), SqliteNative.Transient);
+                }
+                break;
+            case long number:
+                rc = SqliteNative.sqlite3_bind_int64(statement.Raw, index, number);
+                break;
+            case int number:
+                rc = SqliteNative.sqlite3_bind_int64(statement.Raw, index, number);
+                break;
+            case bool flag:
+                rc = SqliteNative.sqlite3_bind_int64(statement.Raw, index, flag ? 1 : 0);
+                break;
+            default:
+                throw new ArgumentException($"no SQLite binding for a {value.GetType().Name}", nameof(value));
+        }
         if (rc != raw.SQLITE_OK)
         {
-            raw.sqlite3_reset(statement);
-            Check(rc, raw.sqlite3_db_handle(statement));
+            SqliteNative.sqlite3_reset(statement.Raw);
+            Check(rc, raw.sqlite3_db_handle(statement.Handle));
         }
     }
 
@@ -342,7 +361,8 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         {
             return changed;
         }
-        var (statement, slots) = Prepared(sql);
+        var statement = Prepared(sql);
+        var slots = statement.Slots;
         if (slots.Length != rows.ColumnTypes.Count)
         {
             throw new InvalidOperationException($"the statement's parameters are not @c0..@c{rows.ColumnTypes.Count - 1}: {sql}");

@@ -21,7 +21,7 @@ namespace Herald.Storage.Sqlite;
 /// SQLite asks for still follows them; a process that dies holding frames loses what an unflushed
 /// write loses anyway.
 /// </summary>
-internal static unsafe partial class WalWriteCoalescing
+internal static unsafe class WalWriteCoalescing
 {
     private const int SqliteOk = 0;
     private const int SqliteIoErr = 10;
@@ -91,12 +91,6 @@ internal static unsafe partial class WalWriteCoalescing
     /// <summary>Log writes SQLite made, and writes that reached the file for them, since the start.</summary>
     public static (long Received, long Written) Counts => (Interlocked.Read(ref _received), Interlocked.Read(ref _written));
 
-    [LibraryImport("e_sqlite3")]
-    private static partial nint sqlite3_vfs_find(byte* name);
-
-    [LibraryImport("e_sqlite3")]
-    private static partial int sqlite3_vfs_register(nint vfs, int makeDefault);
-
     /// <summary>
     /// Makes this layer SQLite's default VFS in this process, wrapping the one that was (POSIX only;
     /// elsewhere SQLite's own is kept). Connections opened before keep the one they had.
@@ -110,7 +104,7 @@ internal static unsafe partial class WalWriteCoalescing
                 return;
             }
             SQLitePCL.Batteries_V2.Init();
-            var real = sqlite3_vfs_find(null);
+            var real = SqliteNative.sqlite3_vfs_find(null);
             if (real == 0 || *(int*)real < 3 || Marshal.PtrToStringUTF8(*(nint*)(real + VfsName)) != "unix")
             {
                 return;
@@ -123,7 +117,7 @@ internal static unsafe partial class WalWriteCoalescing
             *(nint*)(vfs + VfsNext) = 0;
             *(nint*)(vfs + VfsName) = Marshal.StringToCoTaskMemUTF8("herald-unix");
             *(nint*)(vfs + VfsOpen) = (nint)(delegate* unmanaged[Cdecl]<nint, nint, nint, int, int*, int>)&Open;
-            if (sqlite3_vfs_register((nint)vfs, 1) == SqliteOk)
+            if (SqliteNative.sqlite3_vfs_register((nint)vfs, 1) == SqliteOk)
             {
                 Installed = true;
             }

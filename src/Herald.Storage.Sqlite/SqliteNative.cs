@@ -1,0 +1,38 @@
+using System.Runtime.InteropServices;
+
+namespace Herald.Storage.Sqlite;
+
+/// <summary>
+/// SQLite's own entry points, called on the raw handles, in the same library Microsoft.Data.Sqlite
+/// loads (e_sqlite3). The writer's hot statements are bound and stepped through these: the library's
+/// wrapper takes and releases a reference on each handle for every call.
+/// </summary>
+internal static unsafe partial class SqliteNative
+{
+    /// <summary>Tells <see cref="sqlite3_bind_text16"/> to copy the text (SQLITE_TRANSIENT).</summary>
+    public const nint Transient = -1;
+
+    [LibraryImport("e_sqlite3")]
+    public static partial nint sqlite3_vfs_find(byte* name);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_vfs_register(nint vfs, int makeDefault);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_step(nint statement);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_reset(nint statement);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_changes(nint db);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_bind_null(nint statement, int index);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_bind_int64(nint statement, int index, long value);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_bind_text16(nint statement, int index, char* text, int bytes, nint destructor);
+}
