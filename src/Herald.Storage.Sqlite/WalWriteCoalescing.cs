@@ -92,6 +92,13 @@ internal static unsafe class WalWriteCoalescing
     public static (long Received, long Written) Counts => (Interlocked.Read(ref _received), Interlocked.Read(ref _written));
 
     /// <summary>
+    /// For tests: while set on a thread, what this layer writes out on that thread fails with this
+    /// SQLite error instead of reaching the file (as a full disk would make it fail).
+    /// </summary>
+    [ThreadStatic]
+    internal static int t_failWritesWith;
+
+    /// <summary>
     /// Makes this layer SQLite's default VFS in this process, wrapping the one that was (POSIX only;
     /// elsewhere SQLite's own is kept). Connections opened before keep the one they had.
     /// </summary>
@@ -295,7 +302,7 @@ internal static unsafe class WalWriteCoalescing
         for (var done = 0; done < length && rc == SqliteOk; done += MaxWrite)
         {
             Interlocked.Increment(ref _written);
-            rc = write(file, held->Data + done, Math.Min(MaxWrite, length - done), held->Offset + done);
+            rc = t_failWritesWith != SqliteOk ? t_failWritesWith : write(file, held->Data + done, Math.Min(MaxWrite, length - done), held->Offset + done);
         }
         // Emptied only once written: a flush or read of this log on another thread that finds
         // nothing held can rely on the file having it. What failed to be written is dropped and

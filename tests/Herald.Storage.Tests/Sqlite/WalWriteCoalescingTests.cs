@@ -233,6 +233,42 @@ public sealed class WalWriteCoalescingTests : IDisposable
         Assert.Equal("ok", Scalar<string>(recovered, "PRAGMA integrity_check"));
     }
 
+    [Fact]
+    public void ACommitWhoseFramesCannotBeWritten_Fails_AndLeavesTheDatabaseAsItWas()
+    {
+        using var writer = Open("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;");
+        using var reader = Open("");
+        Execute(writer, "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+        Execute(writer, "INSERT INTO t (id, body) VALUES (1, 'kept')");
+
+        // The held frames go out at the commit's own frame: the disk refuses them there.
+        WalWriteCoalescing.t_failWritesWith = 13; // SQLITE_FULL
+        try
+        {
+            using var transaction = writer.BeginTransaction();
+            for (var i = 2; i < 12; i++)
+            {
+                Execute(writer, "INSERT INTO t (id, body) VALUES ($id, $body)", ("$id", i), ("$body", Row(i)));
+            }
+            var refused = Assert.Throws<SqliteException>(transaction.Commit);
+            Assert.Equal(13, refused.SqliteErrorCode);
+        }
+        finally
+        {
+            WalWriteCoalescing.t_failWritesWith = 0;
+        }
+
+        Assert.Equal(1L, Scalar<long>(reader, "SELECT count(*) FROM t"));
+        Assert.Equal(1L, Scalar<long>(writer, "SELECT count(*) FROM t"));
+        Execute(writer, "INSERT INTO t (id, body) VALUES (100, 'after')");
+        Assert.Equal(2L, Scalar<long>(reader, "SELECT count(*) FROM t"));
+        using var recovered = OpenCopy();
+        Assert.Equal("kept", Scalar<string>(recovered, "SELECT body FROM t WHERE id = 1"));
+        Assert.Equal("after", Scalar<string>(recovered, "SELECT body FROM t WHERE id = 100"));
+        Assert.Equal(2L, Scalar<long>(recovered, "SELECT count(*) FROM t"));
+        Assert.Equal("ok", Scalar<string>(recovered, "PRAGMA integrity_check"));
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
