@@ -58,16 +58,9 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     /// pool is not reset (Herald leaves no session state behind: its settings are transaction-local),
     /// sparing a round trip every time.
     /// </summary>
-    public static NpgsqlDataSource CreateDataSource(string connectionString) => CreateDataSource(connectionString, null);
-
-    private static NpgsqlDataSource CreateDataSource(string connectionString, string? sessionOptions)
+    public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
-        if (sessionOptions is not null)
-        {
-            var options = builder.ConnectionStringBuilder.Options;
-            builder.ConnectionStringBuilder.Options = string.IsNullOrWhiteSpace(options) ? sessionOptions : $"{options} {sessionOptions}";
-        }
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         // Npgsql takes each keyword with or without its spaces; a value given either way stands.
         bool Given(string keyword) => given.ContainsKey(keyword) || given.ContainsKey(keyword.Replace(" ", "", StringComparison.Ordinal));
@@ -89,22 +82,25 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ConnectionString = connectionString;
         _dataSource = dataSource;
-        _batchSource = new Lazy<NpgsqlDataSource>(() => CreateDataSource(connectionString, BatchPlanning));
     }
 
     /// <summary>
-    /// How the sessions that write the hot path's batches plan: each batch statement joins arrays of a
-    /// few dozen rows to its tables by key, and its plan is made once per connection and kept (the
-    /// plan does not depend on the arrays' contents: left to choose, the server planned it afresh for
-    /// every batch, a quarter of its time on the statement). A plan made while the tables are young,
-    /// or before their statistics caught up with a burst, read the whole table for every batch (a
-    /// hash join over a sequential scan) and kept doing so as the table grew: a run of 150,000
-    /// changes delivered 2,839/s instead of 6,421/s. So those sessions look rows up by index whatever
-    /// the statistics say.
+    /// How a transaction writing the hot path's batches plans, each setting one statement: each batch
+    /// statement joins arrays of a few dozen rows to its tables by key, and its plan is made once per
+    /// connection and kept (the plan does not depend on the arrays' contents: left to choose, the
+    /// server planned it afresh for every batch, a quarter of its time on the statement). A plan made
+    /// while the tables were young, or before their statistics caught up with a burst, read the whole
+    /// table for every batch (a hash join over a sequential scan) and kept doing so as the table grew:
+    /// a run of 150,000 changes delivered 2,839/s instead of 6,421/s. So those transactions look rows
+    /// up by key whatever the statistics say.
     /// </summary>
-    private const string BatchPlanning = "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off";
-
-    private readonly Lazy<NpgsqlDataSource> _batchSource;
+    private static readonly string[] BatchPlanning =
+    [
+        "SET LOCAL plan_cache_mode = force_generic_plan",
+        "SET LOCAL enable_seqscan = off",
+        "SET LOCAL enable_hashjoin = off",
+        "SET LOCAL enable_mergejoin = off",
+    ];
 
     public string ConnectionString { get; }
 
@@ -225,8 +221,12 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     protected override async Task<(IReadOnlyCollection<int> Taken, IReadOnlyCollection<string> Moved)> WriteAtOnceAsync(
         ChangeRows? changes, RowSet? moves, RowSet? attempts, CancellationToken cancellationToken)
     {
-        await using var connection = await _batchSource.Value.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection) { BatchCommands = { new NpgsqlBatchCommand("BEGIN") } };
+        foreach (var setting in BatchPlanning)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(setting));
+        }
         if (changes is not null)
         {
             AddChanges(batch, changes);
@@ -365,16 +365,22 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);
 
-    protected override ValueTask<WriteScope> BeginWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(durable: true, cancellationToken);
+    protected override ValueTask<WriteScope> BeginWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(durable: true, batch: false, cancellationToken);
 
-    protected override ValueTask<WriteScope> BeginLeaseWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(durable: false, cancellationToken);
+    protected override ValueTask<WriteScope> BeginLeaseWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(durable: false, batch: false, cancellationToken);
 
-    private async ValueTask<WriteScope> BeginWriteAsync(bool durable, CancellationToken cancellationToken)
+    protected override ValueTask<WriteScope> BeginBatchWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(durable: true, batch: true, cancellationToken);
+
+    private async ValueTask<WriteScope> BeginWriteAsync(bool durable, bool batch, CancellationToken cancellationToken)
     {
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
             var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            if (batch)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(string.Join("; ", BatchPlanning), transaction: transaction, cancellationToken: cancellationToken));
+            }
             if (!durable)
             {
                 // A lease need not wait for the server's WAL flush; its loss only frees the work again.
@@ -416,12 +422,5 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     protected override Task OnEndpointsWrittenAsync(WriteScope scope, CancellationToken cancellationToken) =>
         scope.Connection.ExecuteAsync(scope.Command($"NOTIFY {EndpointsChannel}", null, cancellationToken));
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_batchSource.IsValueCreated)
-        {
-            await _batchSource.Value.DisposeAsync();
-        }
-        await _dataSource.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 }

@@ -62,7 +62,7 @@ public abstract partial class RelationalStore
             var (taken, moved) = await WriteAtOnceAsync(changeWrite?.Rows, attemptWrite?.Moves, attemptWrite?.Attempts, cancellationToken);
             return (changeWrite is null ? [] : changeWrite.Answer(taken), attemptWrite is null ? [] : attemptWrite.Answer(moved));
         }
-        await using var scope = await BeginWriteAsync(cancellationToken);
+        await using var scope = await BeginBatchWriteAsync(cancellationToken);
         var changed = changeWrite is null ? [] : await changeWrite.WriteAsync(this, scope, cancellationToken);
         var recorded = attemptWrite is null ? [] : await attemptWrite.WriteAsync(this, scope, cancellationToken);
         if (changed.Contains(CommitResult.Committed) || recorded.Contains(true))

@@ -43,6 +43,9 @@ public abstract partial class RelationalStore : IHeraldStore
     /// </summary>
     protected virtual ValueTask<WriteScope> BeginLeaseWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(cancellationToken);
 
+    /// <summary>Like <see cref="BeginWriteAsync"/>, for a batch of the hot path written statement by statement.</summary>
+    protected virtual ValueTask<WriteScope> BeginBatchWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(cancellationToken);
+
     /// <summary>
     /// Called inside the transaction that records new notifications, before it commits; a database
     /// that can tell other nodes (PostgreSQL's NOTIFY, sent on commit) does so here.
