@@ -25,23 +25,36 @@ public sealed record Caller(bool IsAdmin, string? MerchantId)
         }
     }
 
+    /// <summary>Whether the request is for the API (<c>/v1</c>, in any case: routes match without regard to it).</summary>
+    internal static bool IsApi(HttpRequest request) => request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The key a request presents (<c>Authorization: Bearer &lt;key&gt;</c>, the scheme in any case, spaces around the key ignored), or null.</summary>
+    internal static string? PresentedKey(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        const string bearer = "Bearer ";
+        if (!header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var key = header[bearer.Length..].Trim();
+        return key.Length == 0 ? null : key;
+    }
+
     /// <summary>Authenticates <c>/v1</c> requests from their bearer key.</summary>
     internal sealed class Middleware(RequestDelegate next, AdminKey adminKey, IHeraldStore store)
     {
         public async Task InvokeAsync(HttpContext context)
         {
-            if (!context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+            if (!IsApi(context.Request))
             {
                 await next(context);
                 return;
             }
-            var header = context.Request.Headers.Authorization.ToString();
-            const string bearer = "Bearer ";
-            if (!header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) || header.Length == bearer.Length)
+            if (PresentedKey(context.Request) is not { } presented)
             {
                 throw new HeraldException(ErrorKind.Unauthorized, "missing API key: send Authorization: Bearer <key>");
             }
-            var presented = header[bearer.Length..].Trim();
             if (ApiKeys.Matches(presented, adminKey.Value))
             {
                 context.Items[Key] = new Caller(true, null);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.RateLimiting;
+using Herald.Server.Auth;
 using Herald.Server.Errors;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
@@ -20,7 +21,7 @@ internal static class ApiRateLimiting
         {
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
-                if (options.RateLimitPerSecond == 0 || !http.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+                if (options.RateLimitPerSecond == 0 || !Caller.IsApi(http.Request))
                 {
                     return RateLimitPartition.GetNoLimiter("operations");
                 }
@@ -43,12 +44,11 @@ internal static class ApiRateLimiting
             };
         });
 
-    // The key itself is never kept: partitions are named by its hash.
-    private static string PartitionKey(HttpContext http)
-    {
-        var authorization = http.Request.Headers.Authorization.ToString();
-        return authorization.Length == 0
-            ? "address:" + http.Connection.RemoteIpAddress
-            : "key:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(authorization)));
-    }
+    // The key itself is never kept: partitions are named by its hash. The key is read as
+    // authentication reads it, so that writing the same key another way (the scheme's case, extra
+    // spaces) is the same caller with the same bucket.
+    private static string PartitionKey(HttpContext http) =>
+        Caller.PresentedKey(http.Request) is { } key
+            ? "key:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))
+            : "address:" + http.Connection.RemoteIpAddress;
 }

@@ -28,4 +28,14 @@ public sealed class ApiKeyTests
         using var other = await herald.NewMerchantAsync("Other");
         Assert.Equal(HttpStatusCode.NotFound, (await other.DeleteAsync($"/v1/api_keys/{created.Str("id")}")).StatusCode);
     }
+
+    [Fact]
+    public async Task ThePathInAnotherCase_IsAuthenticatedLikeItsRoute()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        using var merchant = await herald.NewMerchantAsync();
+        // Routes match without regard to case; the key must be read for them all the same.
+        Assert.Equal(HttpStatusCode.OK, (await merchant.GetAsync("/V1/notifications")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await herald.Client.GetAsync("/V1/notifications")).StatusCode);
+    }
 }
