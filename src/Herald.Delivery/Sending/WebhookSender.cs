@@ -62,7 +62,9 @@ public sealed class WebhookSender : IDisposable
         {
             using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             var status = (int)response.StatusCode;
-            var excerpt = await ReadExcerptAsync(response, timeout.Token).ConfigureAwait(false);
+            // The status decides the attempt once it is in: a body cut off, or still coming when the
+            // time is up, leaves the excerpt short, never the attempt unrecorded or failed.
+            var excerpt = await ReadExcerptAsync(response, timeout.Token, cancellationToken).ConfigureAwait(false);
             var succeeded = notification.Success.IsSuccess(status);
             return new AttemptResult(startedAt, Elapsed(stopwatch), status, succeeded, succeeded ? null : Explain(status, notification.Success),
                 excerpt, RetryAfter(response, startedAt));
@@ -74,6 +76,11 @@ public sealed class WebhookSender : IDisposable
         catch (HttpRequestException e)
         {
             return Failed(startedAt, stopwatch, Describe(e));
+        }
+        catch (IOException e)
+        {
+            // The connection broke in a way the handler did not wrap: a failed attempt all the same.
+            return Failed(startedAt, stopwatch, e.Message);
         }
     }
 
@@ -127,7 +134,12 @@ public sealed class WebhookSender : IDisposable
         };
     }
 
-    private async Task<string?> ReadExcerptAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>
+    /// The first bytes of the answer's body, as many as came before it ended, broke off or the
+    /// attempt's time (<paramref name="timeoutToken"/>) ran out. Only <paramref name="cancellationToken"/>
+    /// (the node stopping) ends it with an exception.
+    /// </summary>
+    private async Task<string?> ReadExcerptAsync(HttpResponseMessage response, CancellationToken timeoutToken, CancellationToken cancellationToken)
     {
         if (_excerptBytes == 0)
         {
@@ -135,20 +147,32 @@ public sealed class WebhookSender : IDisposable
         }
         // Most answers are empty or a few bytes: the buffer is borrowed, not made per attempt.
         var buffer = ArrayPool<byte>.Shared.Rent(_excerptBytes);
+        var read = 0;
         try
         {
-            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var stream = await response.Content.ReadAsStreamAsync(timeoutToken).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
-                var read = await stream.ReadAtLeastAsync(buffer.AsMemory(0, _excerptBytes), _excerptBytes, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-                return read == 0 ? null : Encoding.UTF8.GetString(buffer, 0, read);
+                int got;
+                while (read < _excerptBytes && (got = await stream.ReadAsync(buffer.AsMemory(read, _excerptBytes - read), timeoutToken).ConfigureAwait(false)) > 0)
+                {
+                    read += got;
+                }
             }
+            return Excerpt(buffer, read);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // Cut off or out of time: what came is the excerpt.
+            return Excerpt(buffer, read);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private static string? Excerpt(byte[] buffer, int read) => read == 0 ? null : Encoding.UTF8.GetString(buffer, 0, read);
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
     {

@@ -35,6 +35,51 @@ public sealed class RetryTests : HeraldWithReceiver
         Assert.All(n["attempts"]!.AsArray(), a => Assert.Equal("schedule", a!.Str("trigger")));
     }
 
+    [Theory]
+    [InlineData(200, "succeeded")]
+    [InlineData(500, "pending")]
+    public async Task AnswerCutOffMidBody_IsRecordedByItsStatus(int status, string expected)
+    {
+        // A receiver that announces a body of 100 bytes, sends 9 and closes the connection.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var received = 0;
+        _ = Task.Run(async () =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                using var client = await listener.AcceptTcpClientAsync();
+                var stream = client.GetStream();
+                var request = new byte[65536];
+                var text = "";
+                while (!text.Contains("\r\n\r\n", StringComparison.Ordinal) || !text.EndsWith('}'))
+                {
+                    var got = await stream.ReadAsync(request);
+                    if (got == 0)
+                    {
+                        break;
+                    }
+                    text += System.Text.Encoding.UTF8.GetString(request, 0, got);
+                }
+                Interlocked.Increment(ref received);
+                var answer = $"HTTP/1.1 {status} X\r\nContent-Length: 100\r\nConnection: close\r\n\r\ncut short";
+                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(answer));
+                client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            }
+        });
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/hooks", "transaction");
+        var id = await merchant.NewTransactionAsync();
+        var n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
+        Assert.Equal(expected, n.Str("status"));
+        Assert.Equal(status, n["attempts"]![0]!["status_code"]!.GetValue<int>());
+        Assert.Equal("cut short", n["attempts"]![0]!.Str("response_excerpt"));
+        // Past the lease, and short of the hour's retry: nothing is sent again.
+        Herald.Clock.Advance(TimeSpan.FromMinutes(5));
+        await Task.Delay(500);
+        Assert.Equal(1, Volatile.Read(ref received));
+    }
+
     [Fact]
     public async Task ExponentialEndpoint_RetriesAfterAboutFiveSeconds()
     {
