@@ -22,43 +22,63 @@ internal static class EndpointOperations
         return endpoint;
     }
 
-    public static async Task<Endpoint> UpdateAsync(IHeraldStore store, string merchantId, string id, UpdateEndpointRequest request,
-        TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken)
-    {
-        var current = await EndpointsApi.LoadAsync(store, merchantId, id, cancellationToken);
-        var now = time.GetUtcNow();
-        var updated = current with
+    public static Task<Endpoint> UpdateAsync(IHeraldStore store, string merchantId, string id, UpdateEndpointRequest request,
+        TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken) =>
+        ChangeAsync(store, merchantId, id, current =>
         {
-            Url = request.Url is null ? current.Url : Validation.EndpointUrl(request.Url, delivery),
-            Description = request.Description is null ? current.Description : Validation.Text(request.Description, "description"),
-            EventTypes = request.EventTypes is null ? current.EventTypes : EndpointsApi.EventTypeFilter(request.EventTypes, current.Format),
-            Success = request.Success is null ? current.Success : EndpointsApi.ParseSuccess(request.Success),
-            Retry = request.Retry is null ? current.Retry : EndpointsApi.ParseRetry(request.Retry),
-            TimeoutSeconds = request.TimeoutSeconds is null ? current.TimeoutSeconds : EndpointsApi.Timeout(request.TimeoutSeconds),
-            Ordered = request.Ordered ?? current.Ordered,
-            MaxConcurrency = request.MaxConcurrency is null ? current.MaxConcurrency : EndpointsApi.Limit(request.MaxConcurrency, "max_concurrency", EndpointsApi.MaxConcurrencyCap),
-            RateLimit = request.RateLimit is null ? current.RateLimit : EndpointsApi.Limit(request.RateLimit, "rate_limit", EndpointsApi.RateLimitCap),
-            Enabled = request.Enabled ?? current.Enabled,
-            DisabledReason = request.Enabled switch { false => "disabled by the merchant", true => null, null => current.DisabledReason },
-            DisabledAt = request.Enabled switch { false => now, true => null, null => current.DisabledAt },
-            UpdatedAt = now,
-        };
-        return await SaveAsync(store, updated, cancellationToken);
-    }
+            var now = time.GetUtcNow();
+            return current with
+            {
+                Url = request.Url is null ? current.Url : Validation.EndpointUrl(request.Url, delivery),
+                Description = request.Description is null ? current.Description : Validation.Text(request.Description, "description"),
+                EventTypes = request.EventTypes is null ? current.EventTypes : EndpointsApi.EventTypeFilter(request.EventTypes, current.Format),
+                Success = request.Success is null ? current.Success : EndpointsApi.ParseSuccess(request.Success),
+                Retry = request.Retry is null ? current.Retry : EndpointsApi.ParseRetry(request.Retry),
+                TimeoutSeconds = request.TimeoutSeconds is null ? current.TimeoutSeconds : EndpointsApi.Timeout(request.TimeoutSeconds),
+                Ordered = request.Ordered ?? current.Ordered,
+                MaxConcurrency = request.MaxConcurrency is null ? current.MaxConcurrency : EndpointsApi.Limit(request.MaxConcurrency, "max_concurrency", EndpointsApi.MaxConcurrencyCap),
+                RateLimit = request.RateLimit is null ? current.RateLimit : EndpointsApi.Limit(request.RateLimit, "rate_limit", EndpointsApi.RateLimitCap),
+                Enabled = request.Enabled ?? current.Enabled,
+                DisabledReason = request.Enabled switch { false => "disabled by the merchant", true => null, null => current.DisabledReason },
+                DisabledAt = request.Enabled switch { false => now, true => null, null => current.DisabledAt },
+                UpdatedAt = now,
+            };
+        }, cancellationToken);
 
     /// <summary>Pauses (nothing is lost: notifications wait) or resumes an endpoint.</summary>
-    public static async Task<Endpoint> SetPausedAsync(IHeraldStore store, string merchantId, string id, bool paused, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var current = await EndpointsApi.LoadAsync(store, merchantId, id, cancellationToken);
-        var now = time.GetUtcNow();
-        var updated = current with
+    public static Task<Endpoint> SetPausedAsync(IHeraldStore store, string merchantId, string id, bool paused, TimeProvider time, CancellationToken cancellationToken) =>
+        ChangeAsync(store, merchantId, id, current =>
         {
-            Enabled = !paused,
-            DisabledReason = paused ? "paused by the merchant" : null,
-            DisabledAt = paused ? now : null,
-            UpdatedAt = now,
-        };
-        return await SaveAsync(store, updated, cancellationToken);
+            var now = time.GetUtcNow();
+            return current with
+            {
+                Enabled = !paused,
+                DisabledReason = paused ? "paused by the merchant" : null,
+                DisabledAt = paused ? now : null,
+                UpdatedAt = now,
+            };
+        }, cancellationToken);
+
+    /// <summary>How many times a change is made again on the endpoint as it is now, when another write came between its read and its write.</summary>
+    private const int ChangeAttempts = 5;
+
+    /// <summary>
+    /// Reads the endpoint, changes it and writes it, unless another write (a pause, Herald disabling
+    /// it) came in between: then the change is made again on what that write left, so that a
+    /// change of the description, say, never undoes a pause it did not mention.
+    /// </summary>
+    private static async Task<Endpoint> ChangeAsync(IHeraldStore store, string merchantId, string id, Func<Endpoint, Endpoint> change, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < ChangeAttempts; attempt++)
+        {
+            var current = await EndpointsApi.LoadAsync(store, merchantId, id, cancellationToken);
+            var updated = change(current);
+            if (await store.UpdateEndpointAsync(updated, current.UpdatedAt, cancellationToken))
+            {
+                return updated;
+            }
+        }
+        throw new HeraldException(ErrorKind.Conflict, $"endpoint {id} is being changed by another request; try again");
     }
 
     /// <summary>A new signing secret, returned once; the previous ones keep signing for the grace period.</summary>
@@ -78,14 +98,5 @@ internal static class EndpointOperations
             throw HeraldException.NotFound($"endpoint {id}");
         }
         return new RotatedSecretResponse(id, secret, EndpointResponse.Time(until));
-    }
-
-    private static async Task<Endpoint> SaveAsync(IHeraldStore store, Endpoint updated, CancellationToken cancellationToken)
-    {
-        if (!await store.UpdateEndpointAsync(updated, cancellationToken))
-        {
-            throw HeraldException.NotFound($"endpoint {updated.Id}");
-        }
-        return updated;
     }
 }

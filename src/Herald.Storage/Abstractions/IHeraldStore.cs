@@ -50,8 +50,13 @@ public interface IHeraldStore
 
     Task<IReadOnlyList<Endpoint>> ListEndpointsAsync(string merchantId, CancellationToken cancellationToken = default);
 
-    /// <summary>Saves an endpoint's settings; false when it does not exist (or was deleted).</summary>
-    Task<bool> UpdateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Saves an endpoint's settings; false when it does not exist (or was deleted) or, given
+    /// <paramref name="expectedUpdatedAt"/>, when it was written since it was read at that time
+    /// (a pause, Herald disabling it): nothing is written then. Enabling a disabled endpoint also
+    /// forgets since when it has been failing.
+    /// </summary>
+    Task<bool> UpdateEndpointAsync(Endpoint endpoint, DateTimeOffset? expectedUpdatedAt = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Disables an enabled endpoint (410 Gone, days of failures), saying why and when; false when it

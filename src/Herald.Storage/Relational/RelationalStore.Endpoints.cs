@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data;
 using System.Data.Common;
 using Dapper;
 using Herald.Endpoints;
@@ -293,18 +294,26 @@ public abstract partial class RelationalStore
         return result;
     }
 
-    public async Task<bool> UpdateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default)
+    public async Task<bool> UpdateEndpointAsync(Endpoint endpoint, DateTimeOffset? expectedUpdatedAt = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(endpoint);
         await using var scope = await BeginWriteAsync(cancellationToken);
+        var parameters = new DynamicParameters(EndpointRow.Parameters(endpoint));
+        parameters.Add("expected_updated_at", expectedUpdatedAt is { } expected ? Time.Ms(expected) : null, DbType.Int64);
+        // Enabled again (resumed, or enabled by the merchant), the endpoint starts its count of
+        // failing days afresh: its first failure then must not find the days before the pause.
         var changed = await scope.Connection.ExecuteAsync(scope.Command(
             """
             UPDATE endpoints SET url = @url, description = @description, event_types = @event_types,
               success_rule = @success_rule, retry_policy = @retry_policy, timeout_seconds = @timeout_seconds,
-              ordered = @ordered, max_concurrency = @max_concurrency, rate_limit = @rate_limit, enabled = @enabled, disabled_reason = @disabled_reason, disabled_at = @disabled_at,
+              ordered = @ordered, max_concurrency = @max_concurrency, rate_limit = @rate_limit,
+              failing_since = CASE WHEN @enabled AND NOT enabled THEN NULL ELSE failing_since END,
+              enabled = @enabled, disabled_reason = @disabled_reason, disabled_at = @disabled_at,
               updated_at = @updated_at
             WHERE id = @id AND merchant_id = @merchant_id AND deleted_at IS NULL
+              AND (@expected_updated_at IS NULL OR updated_at = @expected_updated_at)
             """,
-            EndpointRow.Parameters(endpoint), cancellationToken));
+            parameters, cancellationToken));
         if (changed == 1 && !endpoint.Enabled)
         {
             await ParkAsync(scope, endpoint.Id, cancellationToken);

@@ -325,6 +325,38 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EnabledAgain_AnEndpointForgetsSinceWhenItWasFailing()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        Assert.Equal(T0, await Store.MarkEndpointFailingAsync(ep.Id, T0));
+        Assert.True(await Store.DisableEndpointAsync(ep.Id, "failing for days", T0 + TimeSpan.FromDays(5)));
+        var resumedAt = T0 + TimeSpan.FromDays(6);
+        Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = true, UpdatedAt = resumedAt }));
+        // Its first failure after the resume starts the count.
+        Assert.Equal(resumedAt, await Store.MarkEndpointFailingAsync(ep.Id, resumedAt));
+        // Saved while still enabled, it keeps counting from then.
+        Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = true, Description = "x", UpdatedAt = resumedAt + TimeSpan.FromHours(1) }));
+        Assert.Equal(resumedAt, await Store.MarkEndpointFailingAsync(ep.Id, resumedAt + TimeSpan.FromHours(2)));
+    }
+
+    [Fact]
+    public async Task AnEndpointWrittenSinceItWasRead_IsNotOverwritten()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var read = (await Store.GetEndpointAsync(m, ep.Id))!;
+        Assert.True(await Store.DisableEndpointAsync(ep.Id, "410 Gone", T0 + TimeSpan.FromMinutes(1)));
+        Assert.False(await Store.UpdateEndpointAsync(read with { Description = "renamed", UpdatedAt = T0 + TimeSpan.FromMinutes(2) }, read.UpdatedAt));
+        var now = (await Store.GetEndpointAsync(m, ep.Id))!;
+        Assert.False(now.Enabled);
+        Assert.Equal("410 Gone", now.DisabledReason);
+        Assert.NotEqual("renamed", now.Description);
+        Assert.True(await Store.UpdateEndpointAsync(now with { Description = "renamed", UpdatedAt = T0 + TimeSpan.FromMinutes(3) }, now.UpdatedAt));
+        Assert.Equal("renamed", (await Store.GetEndpointAsync(m, ep.Id))!.Description);
+    }
+
+    [Fact]
     public async Task AutoDisable_ParksPendingWork_TooAndItStaysOutOfClaims()
     {
         var m = await MerchantAsync();
