@@ -15,6 +15,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     {
         try
         {
+            RefuseNul(context.Request);
             await next(context);
         }
         catch (HeraldException e)
@@ -45,6 +46,20 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         {
             var message = context.Response.StatusCode == 404 ? "Not found" : $"{context.Request.Method} is not allowed here";
             await WriteAsync(context, context.Response.StatusCode, [message]);
+        }
+    }
+
+    /// <summary>
+    /// A query holding the NUL character (<c>%00</c>) is refused before any route sees it:
+    /// PostgreSQL's text cannot hold it, so a filter or cursor with it would otherwise fail there as
+    /// an internal error. (Kestrel refuses it in a path itself.)
+    /// </summary>
+    private static void RefuseNul(HttpRequest request)
+    {
+        if (request.QueryString.HasValue
+            && request.Query.Any(q => q.Key.Contains('\0', StringComparison.Ordinal) || q.Value.Any(v => v?.Contains('\0', StringComparison.Ordinal) == true)))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, "the query may not contain the NUL character (%00)");
         }
     }
 

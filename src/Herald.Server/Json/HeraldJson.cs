@@ -32,8 +32,26 @@ public static class HeraldJson
             // Secrets (base64 '+') and names (accents) read as they are; the output is still valid JSON.
             Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
+        options.Converters.Add(new TextConverter());
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
+    }
+
+    private const string NulRefused = "a text may not contain the NUL character (\\u0000)";
+
+    /// <summary>
+    /// A text field as it is, unless it holds the NUL character: PostgreSQL's text refuses it, so
+    /// the same request would be stored on SQLite and fail on PostgreSQL. Refused on both alike.
+    /// </summary>
+    private sealed class TextConverter : JsonConverter<string>
+    {
+        public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var text = reader.GetString();
+            return text is not null && text.Contains('\0', StringComparison.Ordinal) ? throw new JsonException(NulRefused) : text;
+        }
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
     }
 
     /// <summary>Reads and validates the request body as <typeparamref name="T"/>.</summary>
@@ -73,6 +91,10 @@ public static class HeraldJson
     {
         var path = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path}";
         var message = e.Message;
+        if (message == NulRefused)
+        {
+            return message + path;
+        }
         for (Exception? inner = e.InnerException; inner is not null; inner = inner.InnerException)
         {
             if (inner is System.Text.DecoderFallbackException || inner.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase)
