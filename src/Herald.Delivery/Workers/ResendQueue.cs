@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Herald.Errors;
 using Herald.Delivery.Sending;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
@@ -16,7 +17,7 @@ public sealed class ResendQueue : BackgroundService
     private const int Concurrency = 8;
 
     private readonly Channel<ClaimedNotification> _queue = Channel.CreateBounded<ClaimedNotification>(
-        new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.Wait });
 
     private readonly IHeraldStore _store;
     private readonly WebhookSender _sender;
@@ -34,15 +35,23 @@ public sealed class ResendQueue : BackgroundService
         _logger = logger;
     }
 
-    /// <summary>Queues a manual attempt of the merchant's notification; false when it does not exist.</summary>
+    /// <summary>Most resends waiting at once; past it a resend is refused (503) rather than kept waiting.</summary>
+    public const int Capacity = 10_000;
+
+    /// <summary>
+    /// Queues a manual attempt of the merchant's notification; false when it does not exist. Refused
+    /// (<see cref="HeraldException"/>) when its endpoint was deleted, or when the queue is full.
+    /// </summary>
     public async Task<bool> EnqueueAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
     {
-        var notification = await _store.LoadForResendAsync(merchantId, notificationId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        if (notification is null)
+        if (await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is not { } notification)
         {
             return false;
         }
-        await _queue.Writer.WriteAsync(notification, cancellationToken).ConfigureAwait(false);
+        if (!_queue.Writer.TryWrite(notification))
+        {
+            throw Full();
+        }
         return true;
     }
 
@@ -50,11 +59,26 @@ public sealed class ResendQueue : BackgroundService
     /// Makes a manual attempt of the merchant's notification now and returns it once recorded; null
     /// when the notification does not exist. For callers that show the result at once (the portal).
     /// </summary>
-    public async Task<Attempt?> ResendNowAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
+    public async Task<Attempt?> ResendNowAsync(string merchantId, string notificationId, CancellationToken cancellationToken) =>
+        await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is { } notification
+            ? await AttemptAsync(notification, cancellationToken).ConfigureAwait(false)
+            : null;
+
+    /// <summary>The notification with its endpoint, to be sent again; null when it does not exist, refused when its endpoint was deleted.</summary>
+    private async Task<ClaimedNotification?> LoadAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
     {
-        var notification = await _store.LoadForResendAsync(merchantId, notificationId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        return notification is null ? null : await AttemptAsync(notification, cancellationToken).ConfigureAwait(false);
+        if (await _store.LoadForResendAsync(merchantId, notificationId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false) is { } notification)
+        {
+            return notification;
+        }
+        // Not loaded: gone, or its endpoint deleted (a deleted endpoint's address is sent nothing more).
+        return await _store.GetNotificationAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is null
+            ? null
+            : throw new HeraldException(ErrorKind.Conflict, $"notification {notificationId}: its endpoint was deleted, so there is nowhere to send it");
     }
+
+    private static HeraldException Full() =>
+        new(ErrorKind.Unavailable, $"{Capacity:N0} resends are waiting already; try again once they have gone out");
 
     private async Task<Attempt> AttemptAsync(ClaimedNotification notification, CancellationToken cancellationToken)
     {
@@ -72,9 +96,11 @@ public sealed class ResendQueue : BackgroundService
 
     /// <summary>
     /// Queues a manual attempt of every notification of one endpoint recorded since a time that has
-    /// failed: dead ones, and pending ones whose last attempt failed. Returns how many were queued.
+    /// failed: dead ones, and pending ones whose last attempt failed. Answers how many were queued,
+    /// and whether that was all of them: it stops, never waits, when the queue is full (the rest are
+    /// queued by calling it again once those have gone out). Refused when nothing could be queued.
     /// </summary>
-    public async Task<int> RecoverAsync(string merchantId, string endpointId, DateTimeOffset since, CancellationToken cancellationToken)
+    public async Task<(int Queued, bool Complete)> RecoverAsync(string merchantId, string endpointId, DateTimeOffset since, CancellationToken cancellationToken)
     {
         var queued = 0;
         foreach (var status in new[] { NotificationStatuses.Dead, NotificationStatuses.Pending })
@@ -85,18 +111,23 @@ public sealed class ResendQueue : BackgroundService
             {
                 var query = new NotificationQuery { Status = status, EndpointId = endpointId, Since = since, Limit = 100, StartingAfter = after };
                 page = await _store.ListNotificationsAsync(merchantId, query, cancellationToken).ConfigureAwait(false);
-                foreach (var notification in page.Data.Where(n => n.AttemptCount > 0))
+                foreach (var listed in page.Data.Where(n => n.AttemptCount > 0))
                 {
-                    if (await EnqueueAsync(merchantId, notification.Id, cancellationToken).ConfigureAwait(false))
+                    if (await _store.LoadForResendAsync(merchantId, listed.Id, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false) is not { } notification)
                     {
-                        queued++;
+                        continue;
                     }
+                    if (!_queue.Writer.TryWrite(notification))
+                    {
+                        return queued == 0 ? throw Full() : (queued, false);
+                    }
+                    queued++;
                 }
                 after = page.Data.LastOrDefault()?.Id;
             }
             while (page.HasMore);
         }
-        return queued;
+        return (queued, true);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -129,8 +129,8 @@ internal static class EndpointsApi
             var since = Validation.Time(request.Since, "since")
                 ?? throw new HeraldException(ErrorKind.BadRequest, "since is required: the time from which failed notifications are sent again");
             await LoadAsync(store, merchant, id, http.RequestAborted);
-            var queued = await resends.RecoverAsync(merchant, id, since, http.RequestAborted);
-            return JsonResults.Accepted(new RecoverResponse(id, queued));
+            var (queued, complete) = await resends.RecoverAsync(merchant, id, since, http.RequestAborted);
+            return JsonResults.Accepted(new RecoverResponse(id, queued, complete));
         })
         .Accepts<RecoverRequest>("application/json")
         .Produces<RecoverResponse>(StatusCodes.Status202Accepted)

@@ -123,7 +123,7 @@ public sealed record RotatedSecretResponse(string Id, string Secret, string Prev
 
 public sealed record AcceptedResponse(string Id, string Status);
 
-public sealed record RecoverResponse(string Id, int Queued);
+public sealed record RecoverResponse(string Id, int Queued, bool Complete);
 
 public sealed record TestResultResponse(string EndpointId, bool Succeeded, int? StatusCode, int DurationMs, string? Error, string? ResponseExcerpt)
 {

@@ -40,10 +40,11 @@ public abstract partial class RelationalStore
 
     /// <summary>
     /// Joins the endpoints (and the secrets signing at <paramref name="now"/>) into claimed rows. With
-    /// <paramref name="enabledOnly"/>, rows whose endpoint is disabled, deleted or (since) ordered are left out.
+    /// <paramref name="enabledOnly"/>, rows whose endpoint is disabled, deleted or (since) ordered are left out;
+    /// with <paramref name="liveOnly"/>, rows whose endpoint is deleted.
     /// </summary>
     private async Task<IReadOnlyList<ClaimedNotification>> LoadClaimsAsync(WriteScope? scope, List<ClaimRow> claimed, DateTimeOffset now, CancellationToken cancellationToken,
-        Func<ValueTask<DbConnection>>? open = null, bool enabledOnly = false)
+        Func<ValueTask<DbConnection>>? open = null, bool enabledOnly = false, bool liveOnly = false)
     {
         if (claimed.Count == 0)
         {
@@ -55,7 +56,7 @@ public abstract partial class RelationalStore
         var result = new List<ClaimedNotification>(claimed.Count);
         foreach (var c in claimed)
         {
-            if (!targets.TryGetValue(c.endpoint_id, out var target) || (enabledOnly && !target.TakesHandOffs))
+            if (!targets.TryGetValue(c.endpoint_id, out var target) || (enabledOnly && !target.TakesHandOffs) || (liveOnly && target.Deleted))
             {
                 continue;
             }
@@ -116,8 +117,8 @@ public abstract partial class RelationalStore
         {
             return null;
         }
-        var loaded = await LoadClaimsAsync(null, [row], now, cancellationToken, () => ValueTask.FromResult<DbConnection>(connection));
-        return loaded[0];
+        var loaded = await LoadClaimsAsync(null, [row], now, cancellationToken, () => ValueTask.FromResult<DbConnection>(connection), liveOnly: true);
+        return loaded.Count == 0 ? null : loaded[0];
     }
 
     public async Task<bool> RecordScheduledAttemptAsync(AttemptOutcome outcome, CancellationToken cancellationToken = default) =>

@@ -144,6 +144,8 @@ internal sealed class DeliveryTarget(EndpointRow endpoint, IReadOnlyList<(string
     /// <summary>Whether notifications written already leased may go straight to the workers: enabled, not ordered, not deleted.</summary>
     public bool TakesHandOffs => endpoint.enabled && !endpoint.ordered && endpoint.deleted_at is null;
 
+    public bool Deleted => endpoint.deleted_at is not null;
+
     /// <summary>The secrets signing at <paramref name="now"/> (Unix milliseconds), newest first.</summary>
     public IReadOnlyList<string> SecretsAt(long now) =>
         secrets.Where(s => s.ExpiresAt is null || s.ExpiresAt > now).Select(s => s.Secret).ToList();

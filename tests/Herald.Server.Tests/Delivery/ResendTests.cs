@@ -32,6 +32,24 @@ public sealed class ResendTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Resend_WhenItsEndpointWasDeleted_Is409_AndNothingIsSent()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "transaction");
+        var id = await merchant.NewTransactionAsync();
+        await Receiver.WaitForAsync(1);
+        var n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await merchant.DeleteAsync($"/v1/endpoints/{endpoint}")).StatusCode);
+
+        var refused = await merchant.PostJsonAsync($"/v1/notifications/{n.Str("id")}/resend", new { }, 409);
+        Assert.Contains("endpoint was deleted", refused["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        await Task.Delay(300);
+        Assert.Single(Receiver.Received);
+        Assert.Equal(1, (await merchant.NotificationAsync(n.Str("id")))["attempt_count"]!.GetValue<int>());
+        await merchant.PostJsonAsync("/v1/notifications/ntf_unknown/resend", new { }, 404);
+    }
+
+    [Fact]
     public async Task Resend_OfDeadNotification_DeliversAgainAndMarksItSucceeded()
     {
         using var merchant = await Herald.NewMerchantAsync();

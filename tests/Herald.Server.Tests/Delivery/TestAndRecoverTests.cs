@@ -52,6 +52,7 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
         var accepted = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
 
         Assert.Equal(1, accepted["queued"]!.GetValue<int>());
+        Assert.True(accepted["complete"]!.GetValue<bool>());
         await Receiver.WaitForAsync(before + 1);
         await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(n.Str("id"))).Str("status") == "succeeded");
         var detail = await merchant.NotificationAsync(n.Str("id"));

@@ -16,7 +16,11 @@
         headers: { "RequestVerificationToken": token, "X-Requested-With": "fetch" },
         credentials: "same-origin"
       }).then(function (response) {
-        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        if (!response.ok) {
+          // A refusal answers its reason as text; anything else is named by its status.
+          var plain = (response.headers.get("Content-Type") || "").indexOf("text/plain") === 0;
+          return (plain ? response.text() : Promise.resolve("HTTP " + response.status)).then(function (reason) { throw new Error(reason); });
+        }
         var state = response.headers.get("X-Herald-Status");
         var badge = document.getElementById("notification-status");
         if (state && badge) {

@@ -91,8 +91,10 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         {
             throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, "choose the time from which failed notifications are sent again");
         }
-        var queued = await resends.RecoverAsync(Merchant, id, new DateTimeOffset(from, TimeSpan.Zero), HttpContext.RequestAborted);
-        return Done(id, $"{queued} failed notification(s) queued to be sent again.");
+        var (queued, complete) = await resends.RecoverAsync(Merchant, id, new DateTimeOffset(from, TimeSpan.Zero), HttpContext.RequestAborted);
+        return Done(id, complete
+            ? $"{queued} failed notification(s) queued to be sent again."
+            : $"{queued} failed notification(s) queued to be sent again; the queue is full, so recover again once they have gone out for the rest.");
     });
 
     protected override async Task<IActionResult> OnInvalidAsync()

@@ -17,7 +17,7 @@ public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : Porta
         await LoadAsync(id) ? Page() : NotFoundPage();
 
     /// <summary>A manual attempt now, the same one the API's resend makes; a script gets the attempts list back.</summary>
-    public async Task<IActionResult> OnPostResendAsync(string id)
+    public Task<IActionResult> OnPostResendAsync(string id) => TryAsync(async () =>
     {
         if (await resends.ResendNowAsync(Merchant, id, HttpContext.RequestAborted) is null)
         {
@@ -34,6 +34,17 @@ public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : Porta
             return Partial("_Attempts", Attempts);
         }
         return RedirectToPage(new { id });
+    });
+
+    /// <summary>A refused resend (its endpoint deleted) shows the notification again with the reason.</summary>
+    protected override async Task<IActionResult> OnInvalidAsync()
+    {
+        if (Request.Headers["X-Requested-With"] == "fetch")
+        {
+            return Content(Error ?? "refused", "text/plain");
+        }
+        var id = (string)RouteData.Values["id"]!;
+        return await LoadAsync(id) ? Page() : NotFoundPage();
     }
 
     private async Task<bool> LoadAsync(string id)
