@@ -327,13 +327,18 @@ public sealed class DeliveryWorker : BackgroundService
             {
                 _metrics.Dead();
                 DeliveryLog.Dead(_logger, notification.Id, notification.EventId, number);
-                await _operatorEvents.NotificationDeadAsync(notification, number, result.Error, CancellationToken.None).ConfigureAwait(false);
             }
             else
             {
                 DeliveryLog.Attempted(_logger, notification.Id, notification.EventId, number, result.Succeeded ? "succeeded" : result.Error ?? "failed");
             }
+            // The endpoint's health first: an operator event that cannot be written must not keep
+            // a 410 from disabling the endpoint.
             await NoteHealthAsync(notification, result, circuit).ConfigureAwait(false);
+            if (outcome.Status == NotificationStatuses.Dead)
+            {
+                await _operatorEvents.NotificationDeadAsync(notification, number, result.Error, CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (abortToken.IsCancellationRequested)
         {
@@ -437,14 +442,21 @@ public sealed class DeliveryWorker : BackgroundService
         var next = RetrySchedule.Next(notification.Retry, notification.CreatedAt, failures, now, Random.Shared.NextDouble());
         if (next is { } scheduled && result.StatusCode is 429 or 503 && result.RetryAfter is { } asked)
         {
-            // The receiver may slow Herald down, within [scheduled delay, 2 x scheduled delay].
+            // The receiver may slow Herald down, within [scheduled delay, 2 x scheduled delay]; a
+            // timed policy still makes its tries inside its window, the last one at its end.
             var delay = scheduled - now;
             next = now + TimeSpan.FromTicks(Math.Clamp(asked.Ticks, delay.Ticks, 2 * delay.Ticks));
+            if (notification.Retry == RetryPolicy.Exponential && next - notification.CreatedAt > RetrySchedule.Window)
+            {
+                next = Max(scheduled, notification.CreatedAt + RetrySchedule.Window);
+            }
         }
         return next is null
             ? new AttemptOutcome(attempt, NotificationStatuses.Dead, null, true, notification.LeaseToken)
             : new AttemptOutcome(attempt, NotificationStatuses.Pending, next, true, notification.LeaseToken);
     }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     public override void Dispose()
     {
