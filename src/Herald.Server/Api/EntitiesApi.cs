@@ -193,11 +193,14 @@ internal static class EntitiesApi
                 {
                     throw new HeraldException(ErrorKind.BadRequest, "data.payment is only carried by a FINISHED payment intent");
                 }
+                // The payment's texts are bounded as a creation's are.
+                Validation.BoundedStrings(data, "data");
                 return data;
             case EntityKind.PaymentOrder:
                 if (data is not null)
                 {
                     HeraldJson.Validate<PaymentOrderData>(data, HeraldJson.Api, "data");
+                    Validation.BoundedStrings(data, "data");
                 }
                 return data;
             default:
@@ -212,8 +215,17 @@ internal static class EntitiesApi
                         throw new HeraldException(ErrorKind.BadRequest, $"data.{assigned} is set by Herald and may not be given");
                     }
                 }
-                HeraldJson.Validate<TransactionDocument>(data, HeraldJson.Seed, "data");
+                var changed = HeraldJson.Validate<TransactionDocument>(data, HeraldJson.Seed, "data");
                 Validation.BoundedStrings(data, "data");
+                // What a transition changes is held to what a creation is: a positive amount, a currency code.
+                if (data.ContainsKey("paymentAmount"))
+                {
+                    Validation.PositiveAmount(changed.PaymentAmount, "data.paymentAmount");
+                }
+                if (data.ContainsKey("currency"))
+                {
+                    Validation.Currency(changed.Currency, "data.currency");
+                }
                 return data;
         }
     }

@@ -43,6 +43,23 @@ public sealed class ApiErrorTests : IAsyncLifetime
         (await _merchant.GetJsonAsync($"/v1/events?entity_id={entityId}"))["data"]!.AsArray().Count;
 
     [Fact]
+    public async Task TransitionData_IsHeldToWhatACreationIs_AndARefusalChangesNothing()
+    {
+        var id = await _merchant.NewTransactionAsync();
+        await ExpectErrorAsync(await _merchant.PostAsJsonAsync($"/v1/transactions/{id}/transitions",
+            new { to = "PROCESSING", data = new { paymentAmount = -5 } }), 400, "data.paymentAmount must be a number greater than 0");
+        await ExpectErrorAsync(await _merchant.PostAsJsonAsync($"/v1/transactions/{id}/transitions",
+            new { to = "PROCESSING", data = new { currency = "x" } }), 400, "data.currency must be a three-letter");
+        Assert.Equal(1, await EventCountAsync(id));
+        Assert.Equal("INIT", (await _merchant.GetJsonAsync($"/v1/transactions/{id}")).Str("status"));
+
+        var order = (await _merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" })).Str("id");
+        await ExpectErrorAsync(await _merchant.PostAsJsonAsync($"/v1/payment_orders/{order}/transitions",
+            new { to = "CLOSED", data = new { description = new string('d', 200_000) } }), 400, "data.description");
+        Assert.Equal(1, await EventCountAsync(order));
+    }
+
+    [Fact]
     public async Task UnknownState_Is400_AndChangesNothing()
     {
         var id = await _merchant.NewTransactionAsync();
