@@ -50,6 +50,9 @@ public sealed class DeliveryWorker : BackgroundService
     // Endpoints this node knows to have no failure on record since their last success (or is writing that down).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _healthy = new(StringComparer.Ordinal);
 
+    /// <summary>When each endpoint last answered this node with a success.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _succeededAt = new(StringComparer.Ordinal);
+
     public DeliveryWorker(IHeraldStore store, WebhookSender sender, DeliverySignal signal, TimeProvider time, IOptions<DeliveryOptions> options,
         ILogger<DeliveryWorker> logger, DeliveryMetrics metrics, EndpointGate gate, OperatorEvents operatorEvents, StoreWriter writer, DeliveryHandOff handOff)
     {
@@ -380,6 +383,7 @@ public sealed class DeliveryWorker : BackgroundService
             }
             if (result.Succeeded)
             {
+                _succeededAt[endpointId] = result.StartedAt;
                 // The first success after a failure writes it down, not every attempt running beside it.
                 if (_healthy.TryAdd(endpointId, true))
                 {
@@ -408,6 +412,15 @@ public sealed class DeliveryWorker : BackgroundService
             {
                 // Standard Webhooks: 410 Gone means the receiver wants no more; what is pending waits for a re-enable.
                 reason = "the endpoint answered 410 Gone";
+            }
+            else if (_options.AutoDisableAfter > TimeSpan.Zero && now - failingSince >= _options.AutoDisableAfter
+                && _succeededAt.TryGetValue(endpointId, out var succeeded) && succeeded > failingSince)
+            {
+                // This node saw the endpoint answer since: the failure that started the count was
+                // written after that success (attempts racing), or by another node while this one,
+                // believing the endpoint healthy, had no reason to clear it. The count starts here.
+                await _store.MarkEndpointHealthyAsync(endpointId, CancellationToken.None).ConfigureAwait(false);
+                await _store.MarkEndpointFailingAsync(endpointId, result.StartedAt, CancellationToken.None).ConfigureAwait(false);
             }
             else if (_options.AutoDisableAfter > TimeSpan.Zero && now - failingSince >= _options.AutoDisableAfter)
             {

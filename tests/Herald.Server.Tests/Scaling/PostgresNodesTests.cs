@@ -89,4 +89,39 @@ public sealed class PostgresNodesTests
         await herald.AdvanceUntilAsync(TimeSpan.Zero, async () => receiver.Received.Count >= 2, TimeSpan.FromSeconds(45));
         await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync($"entity_id={id}"))[0]!.Str("status") == "succeeded");
     }
+
+    [Fact]
+    public async Task AFailureOnAnotherNode_ThenSuccessesHere_DoNotCountAsDaysOfFailures()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        var clock = new FakeTimeProvider(HeraldHost.Start);
+        await using var a = await HeraldHost.StartAsync(postgres: db.ConnectionString, clock: clock);
+        var b = await HeraldHost.StartAsync(postgres: db.ConnectionString, clock: clock);
+        using var onA = await a.NewMerchantAsync();
+        using var onB = b.As(onA.DefaultRequestHeaders.Authorization!.Parameter!);
+        var (endpoint, _) = await onA.AddEndpointAsync(receiver.Url, "transaction", new { retry = "exponential" });
+
+        // A delivers (and knows the endpoint healthy); B's delivery fails, which B writes down.
+        await onA.NewTransactionAsync();
+        await receiver.WaitForAsync(1);
+        receiver.Status = 500;
+        var failed = await onB.NewTransactionAsync();
+        await onA.WaitForAttemptsAsync(failed, "TRANSACTION.INIT", 1);
+        // A delivers again, a second later (short of the retry): the endpoint answers, though
+        // nothing clears B's record of the failure.
+        clock.Advance(TimeSpan.FromSeconds(1));
+        receiver.Status = 200;
+        var delivered = await onA.NewTransactionAsync();
+        await onA.WaitForAttemptsAsync(delivered, "TRANSACTION.INIT", 1);
+        await b.DisposeAsync();
+
+        // Six days on, one failure on A: not six days of failures, so the endpoint stays enabled.
+        receiver.Status = 500;
+        await a.AdvanceUntilAsync(TimeSpan.FromDays(6), async () => receiver.Received.Count >= 4);
+        await onA.WaitForAttemptsAsync(failed, "TRANSACTION.INIT", 2);
+        await Task.Delay(500);
+        var state = await onA.GetJsonAsync($"/v1/endpoints/{endpoint}");
+        Assert.True(state["enabled"]!.GetValue<bool>(), state.ToJsonString());
+    }
 }
