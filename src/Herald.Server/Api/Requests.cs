@@ -58,9 +58,7 @@ public sealed record CreatePaymentIntentRequest(
     string Site,
     long ClientId,
     long CallerId,
-    AdditionalInfo? AdditionalInfo = null,
-    // Present only to refuse it with the seed's explanation rather than as an unknown field.
-    JsonElement? NotificationUrl = null);
+    AdditionalInfo? AdditionalInfo = null);
 
 public sealed record PaymentInfo(long Id, string State, string Type);
 

@@ -168,6 +168,9 @@ public sealed class ApiErrorTests : IAsyncLifetime
             notification_url = "https://example.com/hook",
         });
         await ExpectErrorAsync(response, 400, "notification_url is not supported");
+        // Given as null it is still given.
+        await ExpectErrorAsync(await PostRawAsync("/v1/payment_intents",
+            """{"amount":100,"site":"mlb","client_id":1,"caller_id":2,"notification_url":null}"""), 400, "notification_url is not supported");
     }
 
     [Fact]
