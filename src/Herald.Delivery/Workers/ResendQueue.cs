@@ -149,18 +149,24 @@ public sealed class ResendQueue : BackgroundService
         await Task.WhenAll(running).ConfigureAwait(false);
     }
 
-    private async Task SendAsync(ClaimedNotification notification, SemaphoreSlim slots, CancellationToken stoppingToken)
+    private async Task SendAsync(ClaimedNotification queued, SemaphoreSlim slots, CancellationToken stoppingToken)
     {
         try
         {
-            await AttemptAsync(notification, stoppingToken).ConfigureAwait(false);
+            // Read again when its turn comes: the attempt is numbered after those made while it
+            // waited, and goes where the endpoint points now (nowhere, if it was deleted meanwhile).
+            var notification = await _store.LoadForResendAsync(queued.MerchantId, queued.Id, _time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
+            if (notification is not null)
+            {
+                await AttemptAsync(notification, stoppingToken).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
         catch (Exception e)
         {
-            DeliveryLog.AttemptFailed(_logger, e, notification.Id);
+            DeliveryLog.AttemptFailed(_logger, e, queued.Id);
         }
         finally
         {
