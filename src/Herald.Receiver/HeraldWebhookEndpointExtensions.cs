@@ -46,7 +46,7 @@ public static class HeraldWebhookEndpointExtensions
         var signature = headers[WebhookSignature.HeaderSignature].ToString();
         var now = options.TimeProvider.GetUtcNow();
         if (id.Length == 0 || timestamp.Length == 0 || signature.Length == 0
-            || !options.Secrets.Any(secret => WebhookSignature.Verify(secret, id, timestamp, signature, body, now, options.Tolerance)))
+            || !options.CurrentSecrets().Any(secret => WebhookSignature.Verify(secret, id, timestamp, signature, body, now, options.Tolerance)))
         {
             return Results.Text("invalid signature or timestamp", statusCode: StatusCodes.Status401Unauthorized);
         }
@@ -73,8 +73,37 @@ public static class HeraldWebhookEndpointExtensions
             await store.ReleaseAsync(id, CancellationToken.None).ConfigureAwait(false);
             return Results.Text("the handler failed; Herald will retry", statusCode: StatusCodes.Status500InternalServerError);
         }
-        await store.CompleteAsync(id, options.TimeProvider.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        await CompleteAsync(store, id, options.TimeProvider).ConfigureAwait(false);
         return Results.Ok();
+    }
+
+    /// <summary>How many times the store is asked to note a handled id before the answer goes out anyway.</summary>
+    private const int CompleteAttempts = 3;
+
+    /// <summary>
+    /// Notes the id handled. The handler has done its work: should the store fail (busy, a failover),
+    /// it is asked again, and failing still the answer is 200 all the same, since a 500 would make
+    /// Herald send the notification again and, its claim run out, the handler run twice. The id then
+    /// stays claimed until <see cref="HeraldWebhookOptions.ClaimTimeout"/>.
+    /// </summary>
+    private static async Task CompleteAsync(IIdempotencyStore store, string id, TimeProvider time)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.CompleteAsync(id, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception) when (attempt < CompleteAttempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt)).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>The raw bytes as sent: verifying a re-serialised body is the classic receiver bug.</summary>

@@ -6,11 +6,61 @@ namespace Herald.Receiver;
 public sealed class HeraldWebhookOptions
 {
     /// <summary>
-    /// The endpoint's signing secrets (<c>whsec_…</c>). During a rotation list both the new and the
-    /// old one: a request is accepted when any of them signed it. Read on every request, so a secret
-    /// may be added while the app runs; with none, every request is refused.
+    /// The endpoint's signing secrets (<c>whsec_…</c>, spaces and line breaks around one ignored).
+    /// During a rotation list both the new and the old one: a request is accepted when any of them
+    /// signed it. Read on every request, so a secret may be added or removed while the app runs
+    /// (from any thread); empty entries are skipped, and with none every request is refused.
     /// </summary>
-    public IList<string> Secrets { get; } = new List<string>();
+    public IList<string> Secrets { get; } = new SecretList();
+
+    /// <summary>The secrets as they are now, for one request.</summary>
+    internal string[] CurrentSecrets() => ((SecretList)Secrets).Snapshot();
+
+    /// <summary>A list whose changes and copies take one lock, so a request reads it whole while another thread changes it.</summary>
+    private sealed class SecretList : System.Collections.ObjectModel.Collection<string>
+    {
+        private readonly Lock _gate = new();
+
+        public string[] Snapshot()
+        {
+            lock (_gate)
+            {
+                return Items.Where(s => !string.IsNullOrWhiteSpace(s)).ToArray();
+            }
+        }
+
+        protected override void InsertItem(int index, string item)
+        {
+            lock (_gate)
+            {
+                base.InsertItem(index, item);
+            }
+        }
+
+        protected override void SetItem(int index, string item)
+        {
+            lock (_gate)
+            {
+                base.SetItem(index, item);
+            }
+        }
+
+        protected override void RemoveItem(int index)
+        {
+            lock (_gate)
+            {
+                base.RemoveItem(index);
+            }
+        }
+
+        protected override void ClearItems()
+        {
+            lock (_gate)
+            {
+                base.ClearItems();
+            }
+        }
+    }
 
     /// <summary>How far <c>webhook-timestamp</c> may be from now, either way. Default 5 minutes.</summary>
     public TimeSpan Tolerance { get; set; } = TimeSpan.FromMinutes(5);

@@ -36,6 +36,8 @@ static class WebhookSignature
     public static bool TryDecodeSecret(string secret, out byte[] key)
     {
         ArgumentNullException.ThrowIfNull(secret);
+        // A secret read from a file or an environment variable often ends with a line break.
+        secret = secret.Trim();
         var encoded = secret.StartsWith(SecretPrefix, StringComparison.Ordinal) ? secret[SecretPrefix.Length..] : secret;
         key = [];
         if (encoded.Length == 0)

@@ -138,4 +138,46 @@ public sealed class ExactlyOnceTests
         var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => another().TryClaimAsync("evt_race", now, now.AddMinutes(5), default)));
         Assert.Single(results, r => r == ClaimResult.Claimed);
     }
+
+    /// <summary>A store whose note of a handled id fails, as a busy or failing-over database would.</summary>
+    private sealed class FailingCompleteStore : IIdempotencyStore
+    {
+        private readonly InMemoryIdempotencyStore _inner = new();
+
+        public int CompleteCalls;
+
+        public Task<ClaimResult> TryClaimAsync(string id, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
+            _inner.TryClaimAsync(id, now, until, cancellationToken);
+
+        public Task CompleteAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref CompleteCalls);
+            throw new TimeoutException("database busy");
+        }
+
+        public Task ReleaseAsync(string id, CancellationToken cancellationToken) => _inner.ReleaseAsync(id, cancellationToken);
+    }
+
+    [Fact]
+    public async Task StoreFailingToNoteTheIdAfterTheHandlerRan_StillAnswers200_AndARetryDoesNotRunItAgain()
+    {
+        var runs = 0;
+        var store = new FailingCompleteStore();
+        await using var app = await ReceiverApp.StartAsync(Options(store), (_, _) =>
+        {
+            Interlocked.Increment(ref runs);
+            return Task.CompletedTask;
+        });
+        using (var first = Signed.Request("evt_noted", Signed.Transaction, DateTimeOffset.UtcNow))
+        {
+            // The work is done: a 500 would bring the notification back to run the handler again.
+            Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(first)).StatusCode);
+        }
+        Assert.Equal(3, store.CompleteCalls);
+        using (var retry = Signed.Request("evt_noted", Signed.Transaction, DateTimeOffset.UtcNow))
+        {
+            Assert.NotEqual(HttpStatusCode.OK, (await app.Client.SendAsync(retry)).StatusCode);
+        }
+        Assert.Equal(1, runs);
+    }
 }

@@ -89,4 +89,28 @@ public sealed class SignatureVectorTests
         Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(request)).StatusCode);
         Assert.Equal(1, handled);
     }
+
+    [Fact]
+    public async Task SecretsWithLineBreaksOrEmptyEntries_StillVerify_AndABadSignatureIs401Not500()
+    {
+        var handled = 0;
+        var options = new HeraldWebhookOptions();
+        // Read from a file (a trailing line break), and an entry left empty by configuration.
+        options.Secrets.Add("");
+        options.Secrets.Add(null!);
+        options.Secrets.Add(" " + Signed.Secret + "\r\n");
+        await using var app = await ReceiverApp.StartAsync(options, (_, _) => { Interlocked.Increment(ref handled); return Task.CompletedTask; });
+
+        using (var good = Herald.Receiver.Tests.Infrastructure.Signed.Request("evt_trimmed", Signed.Transaction, DateTimeOffset.UtcNow))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(good)).StatusCode);
+        }
+        using (var bad = Herald.Receiver.Tests.Infrastructure.Signed.Request("evt_forged", Signed.Transaction, DateTimeOffset.UtcNow))
+        {
+            bad.Headers.Remove("webhook-signature");
+            bad.Headers.Add("webhook-signature", "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client.SendAsync(bad)).StatusCode);
+        }
+        Assert.Equal(1, handled);
+    }
 }
