@@ -399,6 +399,10 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         }
     }
 
+    // The batch's rows are locked as they are chosen: an attempt being recorded for one of them
+    // waits, then finds it gone and writes nothing.
+    protected override string LockedForPurge => " FOR UPDATE";
+
     // The deleted notifications' ids stay on the server, in a table gone at commit. The delete waits
     // for any transaction recording an attempt of one of them; the next statement, seeing what has
     // committed by then, takes those attempts too.

@@ -10,13 +10,35 @@ public abstract partial class RelationalStore
     public async Task<int> PurgeAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken = default)
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
-        var parameters = new { cutoff = Time.Ms(cutoff), batch };
-        // Both statements pick the same batch: deleting attempts leaves the notifications as they were.
-        await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM attempts WHERE notification_id IN ({PurgeBatch})", parameters, cancellationToken));
-        var deleted = await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM notifications WHERE id IN ({PurgeBatch})", parameters, cancellationToken));
+        // The batch is picked once, its rows held (see LockedForPurge) so that no attempt is recorded
+        // for them meanwhile, and then their attempts and they are deleted. (Picked afresh by each
+        // statement, the batch could shift between them where writers run at once, another node
+        // purging or a notification settling meanwhile, and attempts outlived their notification.)
+        var ids = (await scope.Connection.QueryAsync<string>(scope.Command(
+            PurgeBatch + LockedForPurge, new { cutoff = Time.Ms(cutoff), batch }, cancellationToken))).AsList();
+        if (ids.Count == 0)
+        {
+            return 0;
+        }
+        var parameters = new DynamicParameters();
+        var names = new string[ids.Count];
+        for (var i = 0; i < ids.Count; i++)
+        {
+            names[i] = "@n" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            parameters.Add(names[i], ids[i]);
+        }
+        var list = string.Join(", ", names);
+        await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM attempts WHERE notification_id IN ({list})", parameters, cancellationToken));
+        var deleted = await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM notifications WHERE id IN ({list})", parameters, cancellationToken));
         await scope.CommitAsync(cancellationToken);
         return deleted;
     }
+
+    /// <summary>
+    /// What follows the purge's choice of a batch so that its rows stay as chosen until the purge
+    /// commits: nothing where one writer runs at a time; a row lock where several do.
+    /// </summary>
+    protected virtual string LockedForPurge => "";
 
     /// <summary>
     /// The statements that erase a merchant's notifications and their attempts (parameter

@@ -16,6 +16,10 @@
         headers: { "RequestVerificationToken": token, "X-Requested-With": "fetch" },
         credentials: "same-origin"
       }).then(function (response) {
+        if (response.redirected) {
+          // Sent to the sign-in page: the session ended, and nothing was sent.
+          throw new Error("your session has ended; sign in again");
+        }
         if (!response.ok) {
           // A refusal answers its reason as text; anything else is named by its status.
           var plain = (response.headers.get("Content-Type") || "").indexOf("text/plain") === 0;
