@@ -123,5 +123,11 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         Assert.Equal(4, endpoint["max_concurrency"]!.GetValue<int>());
         Assert.Equal(25, endpoint["rate_limit"]!.GetValue<int>());
         Assert.Equal(["TRANSACTION.COMPLETED"], endpoint["event_types"]!.AsArray().Select(t => t!.GetValue<string>()));
+
+        // Back to the format's own policy (hourly for transaction).
+        await Page.GetByLabel("Retry policy").SelectOptionAsync(new SelectOptionValue { Label = "Format default" });
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
+        Assert.Equal("hourly", (await api.GetJsonAsync("/v1/endpoints/" + id)).Str("retry"));
     }
 }

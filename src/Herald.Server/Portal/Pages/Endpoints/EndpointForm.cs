@@ -56,9 +56,11 @@ public sealed class EndpointForm
         IReadOnlyList<string>? types = EventTypes.Count > 0 ? EventTypes
             : current.EventTypes is null ? null
             : TypesOf(current.Format.ApiName()).ToList();
-        // An emptied limit field removes the limit (0 in the API).
-        return new(Url.Trim(), Description ?? "", types, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered,
-            MaxConcurrency: MaxConcurrency ?? 0, RateLimit: RateLimit ?? 0);
+        // An emptied limit field removes the limit (0 in the API); "Format default" chosen for the
+        // success rule or the retry policy sends the format's own (the API reads a missing one as "unchanged").
+        return new(Url.Trim(), Description ?? "", types,
+            Blank(Success) ?? current.Format.DefaultSuccessRule().ApiName(), Blank(Retry) ?? current.Format.DefaultRetryPolicy().ApiName(),
+            TimeoutSeconds, Ordered, MaxConcurrency: MaxConcurrency ?? 0, RateLimit: RateLimit ?? 0);
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
