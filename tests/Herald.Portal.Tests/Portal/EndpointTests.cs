@@ -130,4 +130,22 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
         Assert.Equal("hourly", (await api.GetJsonAsync("/v1/endpoints/" + id)).Str("retry"));
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ARefusedAction_SaysWhy_AndTheSettingsStayAsTheEndpointHasThem()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "thin", new { description = "Orders", max_concurrency = 3 });
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+
+        // A recover without its time (the browser would ask for it; the server refuses it too).
+        await Page.EvaluateAsync("document.getElementById('recover-since').removeAttribute('required')");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Resend failed" }).ClickAsync();
+
+        await ExpectAsync(Page.Locator(".notice.error"), "choose the time");
+        await Assertions.Expect(Page.GetByLabel("URL")).ToHaveValueAsync(Receiver.Url);
+        await Assertions.Expect(Page.GetByLabel("Description")).ToHaveValueAsync("Orders");
+        await Assertions.Expect(Page.GetByLabel("Most attempts at once")).ToHaveValueAsync("3");
+    }
 }

@@ -100,7 +100,10 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
     protected override async Task<IActionResult> OnInvalidAsync()
     {
         var id = (string)RouteData.Values["id"]!;
-        return await LoadAsync(id, keepForm: true) ? Page() : NotFoundPage();
+        // Only a refused save brings the settings typed back; after any other refused action (a
+        // pause, a recover) the form shows the endpoint as it is, not an empty one.
+        var saving = string.Equals(RouteData.Values["handler"] as string ?? Request.Query["handler"], "Save", StringComparison.OrdinalIgnoreCase);
+        return await LoadAsync(id, keepForm: saving) ? Page() : NotFoundPage();
     }
 
     private RedirectToPageResult Done(string id, string notice)
