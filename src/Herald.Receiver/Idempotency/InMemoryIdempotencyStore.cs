@@ -1,7 +1,8 @@
 namespace Herald.Receiver.Idempotency;
 
 /// <summary>
-/// Handled ids kept in memory, at most <see cref="Capacity"/> (the oldest are forgotten first).
+/// Handled ids kept in memory, at most <see cref="Capacity"/> (the oldest are forgotten first, never
+/// one still being handled).
 /// Good for one process; it forgets on restart.
 /// </summary>
 public sealed class InMemoryIdempotencyStore : IIdempotencyStore
@@ -40,11 +41,27 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
             }
             _ids[id] = (false, until);
             _order.Enqueue(id);
-            while (_order.Count > Capacity && _order.TryDequeue(out var oldest))
-            {
-                _ids.Remove(oldest);
-            }
+            Trim(now);
             return Task.FromResult(ClaimResult.Claimed);
+        }
+    }
+
+    /// <summary>
+    /// Forgets the oldest ids past <see cref="Capacity"/>, but never one whose handler is running
+    /// (claimed, unfinished, its claim not run out): forgotten, a retry would run it again beside it.
+    /// </summary>
+    private void Trim(DateTimeOffset now)
+    {
+        for (var kept = 0; _order.Count > Capacity && kept < _order.Count;)
+        {
+            var oldest = _order.Dequeue();
+            if (_ids.TryGetValue(oldest, out var entry) && !entry.Done && entry.Until > now)
+            {
+                _order.Enqueue(oldest);
+                kept++;
+                continue;
+            }
+            _ids.Remove(oldest);
         }
     }
 
@@ -53,10 +70,12 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
     {
         lock (_lock)
         {
-            if (_ids.ContainsKey(id))
+            if (!_ids.ContainsKey(id))
             {
-                _ids[id] = (true, DateTimeOffset.MaxValue);
+                _order.Enqueue(id);
             }
+            _ids[id] = (true, DateTimeOffset.MaxValue);
+            Trim(now);
         }
         return Task.CompletedTask;
     }

@@ -180,4 +180,21 @@ public sealed class ExactlyOnceTests
         }
         Assert.Equal(1, runs);
     }
+
+    [Fact]
+    public async Task InMemoryStore_AtCapacity_ForgetsHandledIdsFirst_NeverOneBeingHandled()
+    {
+        var store = new InMemoryIdempotencyStore(capacity: 2);
+        var now = DateTimeOffset.UtcNow;
+        var until = now + TimeSpan.FromMinutes(5);
+        Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_running", now, until, default));
+        Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_done", now, until, default));
+        await store.CompleteAsync("evt_done", now, default);
+        Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_new", now, until, default));
+
+        // The oldest is still being handled: a retry of it waits instead of running it again.
+        Assert.Equal(ClaimResult.InProgress, await store.TryClaimAsync("evt_running", now, until, default));
+        await store.CompleteAsync("evt_running", now, default);
+        Assert.Equal(ClaimResult.AlreadyHandled, await store.TryClaimAsync("evt_running", now, until, default));
+    }
 }
