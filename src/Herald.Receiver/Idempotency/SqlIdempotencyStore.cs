@@ -26,6 +26,14 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
 
     private readonly SemaphoreSlim _create = new(1, 1);
     private volatile bool _created;
+    private long _nextPurgeMs;
+
+    /// <summary>
+    /// How long a handled id is remembered. Herald retries for at most 3 days, so the default of
+    /// 30 days covers its retries and manual resends for a month; older ids are deleted, at most
+    /// once an hour, when an id is claimed.
+    /// </summary>
+    public TimeSpan Keep { get; init; } = TimeSpan.FromDays(30);
 
     /// <summary>Opens a connection to the database.</summary>
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
@@ -34,6 +42,13 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
     public async Task<ClaimResult> TryClaimAsync(string id, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReadyAsync(cancellationToken).ConfigureAwait(false);
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var due = Interlocked.Read(ref _nextPurgeMs);
+        if (nowMs >= due && Interlocked.CompareExchange(ref _nextPurgeMs, nowMs + (long)TimeSpan.FromHours(1).TotalMilliseconds, due) == due)
+        {
+            await ExecuteAsync(connection, "DELETE FROM herald_webhook_ids WHERE done = 1 AND completed_at < @cutoff", cancellationToken,
+                ("cutoff", (now - Keep).ToUnixTimeMilliseconds())).ConfigureAwait(false);
+        }
         var taken = await ExecuteAsync(connection, Claim, cancellationToken, ("id", id), ("until", until.ToUnixTimeMilliseconds()), ("now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
         if (taken == 1)
         {

@@ -197,4 +197,32 @@ public sealed class ExactlyOnceTests
         await store.CompleteAsync("evt_running", now, default);
         Assert.Equal(ClaimResult.AlreadyHandled, await store.TryClaimAsync("evt_running", now, until, default));
     }
+
+    [Fact]
+    public async Task SqliteStore_ForgetsHandledIdsOlderThanItKeepsThem()
+    {
+        var file = Path.Combine(Path.GetTempPath(), "herald-ids-" + Guid.NewGuid().ToString("N") + ".db");
+        try
+        {
+            var store = new SqliteIdempotencyStore($"Data Source={file}") { Keep = TimeSpan.FromDays(7) };
+            var t0 = DateTimeOffset.UtcNow;
+            Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_old", t0, t0.AddMinutes(5), default));
+            await store.CompleteAsync("evt_old", t0, default);
+            Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_recent", t0.AddDays(2), t0.AddDays(2).AddMinutes(5), default));
+            await store.CompleteAsync("evt_recent", t0.AddDays(2), default);
+
+            // Eight days on: the first is forgotten, the second (six days old) still remembered.
+            Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_other", t0.AddDays(8), t0.AddDays(8).AddMinutes(5), default));
+            Assert.Equal(ClaimResult.AlreadyHandled, await store.TryClaimAsync("evt_recent", t0.AddDays(8), t0.AddDays(8).AddMinutes(5), default));
+            await using var connection = new SqliteConnection($"Data Source={file}");
+            await connection.OpenAsync();
+            await using var count = new SqliteCommand("SELECT COUNT(*) FROM herald_webhook_ids WHERE id = 'evt_old'", connection);
+            Assert.Equal(0L, (long)(await count.ExecuteScalarAsync())!);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            File.Delete(file);
+        }
+    }
 }
