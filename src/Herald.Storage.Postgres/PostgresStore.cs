@@ -406,8 +406,12 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     // The deleted notifications' ids stay on the server, in a table gone at commit. The delete waits
     // for any transaction recording an attempt of one of them; the next statement, seeing what has
     // committed by then, takes those attempts too.
+    // First the erase waits for every write in flight to end and holds new ones back until it
+    // commits (readers go on): a change of the merchant committed while the erase ran would
+    // otherwise keep its notification, payload and all, and lose its event and entity.
     protected override IReadOnlyList<string> EraseNotificationsSql { get; } =
     [
+        "LOCK TABLE entities, events, notifications, attempts, idempotency_keys IN SHARE ROW EXCLUSIVE MODE",
         "CREATE TEMP TABLE erased_notifications (id TEXT) ON COMMIT DROP",
         "WITH gone AS (DELETE FROM notifications WHERE merchant_id = @merchantId RETURNING id) INSERT INTO erased_notifications SELECT id FROM gone",
         "DELETE FROM attempts WHERE notification_id IN (SELECT id FROM erased_notifications)",

@@ -83,6 +83,28 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
+    public async Task EraseWhileAChangeIsBeingRecorded_LeavesNothingOfTheMerchantBehind()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        // A change's transaction, still open: its entity, event and notification written.
+        await using var recording = await OpenTransactionAsync("""
+            INSERT INTO entities SELECT (jsonb_populate_record(NULL::entities, to_jsonb(e) || '{"id":"po_race"}')).* FROM entities e WHERE merchant_id = @m LIMIT 1;
+            INSERT INTO events SELECT (jsonb_populate_record(NULL::events, to_jsonb(v) || '{"id":"evt_race","entity_id":"po_race"}')).* FROM events v WHERE merchant_id = @m LIMIT 1;
+            INSERT INTO notifications SELECT (jsonb_populate_record(NULL::notifications, to_jsonb(n) || '{"id":"ntf_race","event_id":"evt_race","entity_id":"po_race"}')).* FROM notifications n WHERE merchant_id = @m LIMIT 1
+            """, new { m });
+        var erase = Store.EraseMerchantDataAsync(m);
+        await WaitForLockWaitersAsync(1);
+        await recording.CommitAsync();
+
+        Assert.True(await erase);
+        Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM notifications"));
+        Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM events WHERE merchant_id <> 'mer_operator'"));
+        Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM entities"));
+    }
+
+    [Fact]
     public async Task Unpark_OfRowsAnotherNodeUnparkedMeanwhile_CountsAndChangesNothing()
     {
         var m = await MerchantAsync();
