@@ -24,19 +24,35 @@ public static class HeraldId
     public static string New(string prefix, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
-        var ms = time.GetUtcNow().ToUnixTimeMilliseconds();
         Span<char> chars = stackalloc char[TimeChars + RandomChars];
-        for (var i = TimeChars - 1; i >= 0; i--)
-        {
-            chars[i] = Alphabet[(int)(ms & 31)];
-            ms >>= 5;
-        }
+        WriteTime(chars, time.GetUtcNow());
         var random = RandomBytes(RandomChars);
         for (var i = 0; i < RandomChars; i++)
         {
             chars[TimeChars + i] = Alphabet[random[i] & 31];
         }
         return string.Concat(prefix, "_", chars);
+    }
+
+    /// <summary>
+    /// The least id of <paramref name="prefix"/> made at <paramref name="at"/>: every id made before
+    /// it sorts below this, every id made at or after it does not.
+    /// </summary>
+    public static string Floor(string prefix, DateTimeOffset at)
+    {
+        Span<char> chars = stackalloc char[TimeChars];
+        WriteTime(chars, at);
+        return string.Concat(prefix, "_", chars);
+    }
+
+    private static void WriteTime(Span<char> chars, DateTimeOffset at)
+    {
+        var ms = at.ToUnixTimeMilliseconds();
+        for (var i = TimeChars - 1; i >= 0; i--)
+        {
+            chars[i] = Alphabet[(int)(ms & 31)];
+            ms >>= 5;
+        }
     }
 
     // Random bytes are drawn from the system's generator a block at a time and handed out by the

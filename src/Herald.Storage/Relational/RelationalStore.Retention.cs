@@ -4,8 +4,12 @@ namespace Herald.Storage.Relational;
 
 public abstract partial class RelationalStore
 {
+    // Ids sort by the time they were made: bounded by the cutoff's least id, the walk along the id
+    // index stops there instead of reading every younger row to find none (a full scan every hour,
+    // holding SQLite's one writer). A row made before the cutoff whose created_at says later is
+    // left for a later purge.
     private const string PurgeBatch =
-        "SELECT id FROM notifications WHERE created_at < @cutoff AND status <> 'pending' ORDER BY id LIMIT @batch";
+        "SELECT id FROM notifications WHERE id < @floor AND created_at < @cutoff AND status <> 'pending' ORDER BY id LIMIT @batch";
 
     public async Task<int> PurgeAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken = default)
     {
@@ -15,7 +19,7 @@ public abstract partial class RelationalStore
         // statement, the batch could shift between them where writers run at once, another node
         // purging or a notification settling meanwhile, and attempts outlived their notification.)
         var ids = (await scope.Connection.QueryAsync<string>(scope.Command(
-            PurgeBatch + LockedForPurge, new { cutoff = Time.Ms(cutoff), batch }, cancellationToken))).AsList();
+            PurgeBatch + LockedForPurge, new { floor = Ids.HeraldId.Floor(Ids.HeraldId.Notification, cutoff), cutoff = Time.Ms(cutoff), batch }, cancellationToken))).AsList();
         if (ids.Count == 0)
         {
             return 0;

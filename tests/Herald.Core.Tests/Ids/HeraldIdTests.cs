@@ -26,6 +26,21 @@ public class HeraldIdTests
     [InlineData(1)]
     [InlineData(1_000)]
     [InlineData(86_400_000)]
+    public void Floor_SortsAboveEveryIdMadeBefore_AndNotAboveAnyMadeAtOrAfter(long byMs)
+    {
+        var floor = HeraldId.Floor(HeraldId.Notification, Epoch);
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.True(string.CompareOrdinal(HeraldId.New(HeraldId.Notification, new FixedTime(Epoch.AddMilliseconds(-byMs))), floor) < 0);
+            Assert.True(string.CompareOrdinal(HeraldId.New(HeraldId.Notification, new FixedTime(Epoch)), floor) >= 0);
+            Assert.True(string.CompareOrdinal(HeraldId.New(HeraldId.Notification, new FixedTime(Epoch.AddMilliseconds(byMs))), floor) > 0);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1_000)]
+    [InlineData(86_400_000)]
     [InlineData(31_536_000_000)]
     public void New_AtLaterTime_SortsAfterEarlierIds(long laterByMs)
     {
