@@ -7,7 +7,7 @@ using Herald.Errors;
 namespace Herald.Server.Api;
 
 /// <summary>Checks shared by several routes.</summary>
-internal static class Validation
+internal static partial class Validation
 {
     public const int MaxUrlLength = 2048;
     public const int MaxText = 1024;
@@ -128,10 +128,16 @@ internal static class Validation
         {
             return null;
         }
-        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+        // ISO 8601 only: a culture's forms ("01/31/2026", "31 Jan 2026") read differently from one
+        // reader to the next. A date alone is its midnight, a time without an offset UTC.
+        if (IsoTime().IsMatch(value)
+            && DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
         {
             return time;
         }
         throw new HeraldException(ErrorKind.BadRequest, $"{field} must be an ISO 8601 time such as 2026-01-31T12:00:00Z");
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|z|[+-]\d{2}:?\d{2})?)?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex IsoTime();
 }

@@ -59,6 +59,24 @@ public sealed class ApiErrorTests : IAsyncLifetime
         Assert.Equal(1, await EventCountAsync(order));
     }
 
+    [Theory]
+    [InlineData("01/31/2026")]
+    [InlineData("31 Jan 2026")]
+    [InlineData("2026-13-01")]
+    public async Task ATimeNotInIso8601_Is400(string since)
+    {
+        await ExpectErrorAsync(await _merchant.GetAsync($"/v1/notifications?since={Uri.EscapeDataString(since)}"), 400, "since must be an ISO 8601 time");
+    }
+
+    [Theory]
+    [InlineData("2026-01-31")]
+    [InlineData("2026-01-31T12:00:00Z")]
+    [InlineData("2026-01-31T12:00:00.123+02:00")]
+    public async Task ATimeInIso8601_IsTaken(string since)
+    {
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await _merchant.GetAsync($"/v1/notifications?since={Uri.EscapeDataString(since)}")).StatusCode);
+    }
+
     [Fact]
     public async Task UnknownState_Is400_AndChangesNothing()
     {
