@@ -35,7 +35,11 @@ public sealed class HeraldClient
 
     private async Task<JsonObject> GetAsync(string path, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        // Herald may sit under a path (https://example.com/herald): the base is read as a folder,
+        // with or without its trailing slash, not as a file whose last segment a relative path replaces.
+        var baseAddress = _http.BaseAddress ?? throw new InvalidOperationException("the HttpClient needs its BaseAddress set to Herald's address");
+        var root = baseAddress.AbsoluteUri.EndsWith('/') ? baseAddress : new Uri(baseAddress.AbsoluteUri + "/");
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(root, path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
