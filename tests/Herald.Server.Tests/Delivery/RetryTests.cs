@@ -165,7 +165,10 @@ public sealed class RetryTests : HeraldWithReceiver
         await merchant.AddEndpointAsync(Receiver.Url, "transaction");
         Receiver.Status = 500;
         var id = await merchant.NewTransactionAsync();
-        await Receiver.WaitForAsync(1);
+        // The clock moves on only once the first failure is recorded: its retry is scheduled from
+        // then, and a failure recorded after the first hour's move would put the next try an hour
+        // beyond it.
+        await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
         for (var hour = 1; hour <= 72; hour++)
         {
             var expected = hour + 1;
