@@ -413,18 +413,20 @@ public sealed class DeliveryWorker : BackgroundService
                 // Standard Webhooks: 410 Gone means the receiver wants no more; what is pending waits for a re-enable.
                 reason = "the endpoint answered 410 Gone";
             }
-            else if (_options.AutoDisableAfter > TimeSpan.Zero && now - failingSince >= _options.AutoDisableAfter
-                && _succeededAt.TryGetValue(endpointId, out var succeeded) && succeeded > failingSince)
-            {
-                // This node saw the endpoint answer since: the failure that started the count was
-                // written after that success (attempts racing), or by another node while this one,
-                // believing the endpoint healthy, had no reason to clear it. The count starts here.
-                await _store.MarkEndpointHealthyAsync(endpointId, CancellationToken.None).ConfigureAwait(false);
-                await _store.MarkEndpointFailingAsync(endpointId, result.StartedAt, CancellationToken.None).ConfigureAwait(false);
-            }
             else if (_options.AutoDisableAfter > TimeSpan.Zero && now - failingSince >= _options.AutoDisableAfter)
             {
-                reason = $"nothing but failures for {FormatSpan(now - failingSince)} (since {failingSince.UtcDateTime:yyyy-MM-dd HH:mm} UTC)";
+                if (_succeededAt.TryGetValue(endpointId, out var succeeded) && succeeded > failingSince)
+                {
+                    // This node saw the endpoint answer since: the failure that started the count was
+                    // written after that success (attempts racing), or by another node while this one,
+                    // believing the endpoint healthy, had no reason to clear it. The count starts here.
+                    await _store.MarkEndpointHealthyAsync(endpointId, CancellationToken.None).ConfigureAwait(false);
+                    await _store.MarkEndpointFailingAsync(endpointId, result.StartedAt, CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    reason = $"nothing but failures for {FormatSpan(now - failingSince)} (since {failingSince.UtcDateTime:yyyy-MM-dd HH:mm} UTC)";
+                }
             }
             if (reason is not null && await _store.DisableEndpointAsync(endpointId, reason, now, CancellationToken.None).ConfigureAwait(false))
             {

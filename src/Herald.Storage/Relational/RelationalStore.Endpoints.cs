@@ -210,6 +210,21 @@ public abstract partial class RelationalStore
         return result;
     }
 
+    /// <summary>
+    /// Adds one parameter per value (<c>@{prefix}0</c>, <c>@{prefix}1</c>, …) and answers their names
+    /// joined for an <c>IN (…)</c> list: the same text on both databases.
+    /// </summary>
+    private static string InList(DynamicParameters parameters, string prefix, IReadOnlyList<string> values)
+    {
+        var names = new string[values.Count];
+        for (var i = 0; i < values.Count; i++)
+        {
+            names[i] = "@" + prefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            parameters.Add(names[i], values[i]);
+        }
+        return string.Join(", ", names);
+    }
+
     /// <summary>The secret rows of <see cref="LoadSecretsAsync"/>, newest first, still protected.</summary>
     private static async Task<Dictionary<string, List<SecretRow>>> LoadSecretRowsAsync(DbConnection connection, DbTransaction? transaction, string[] endpointIds, DateTimeOffset? now, CancellationToken cancellationToken)
     {
@@ -219,14 +234,8 @@ public abstract partial class RelationalStore
         {
             var parameters = new DynamicParameters();
             parameters.Add("now", Time.Ms(now) ?? 0L);
-            var names = new string[chunk.Length];
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                names[i] = "@e" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                parameters.Add(names[i], chunk[i]);
-            }
             var rows = await connection.QueryAsync<SecretRow>(new CommandDefinition(
-                $"SELECT endpoint_id, secret, created_at, expires_at FROM endpoint_secrets WHERE endpoint_id IN ({string.Join(", ", names)}) AND {live}",
+                $"SELECT endpoint_id, secret, created_at, expires_at FROM endpoint_secrets WHERE endpoint_id IN ({InList(parameters, "e", chunk)}) AND {live}",
                 parameters, transaction, cancellationToken: cancellationToken));
             foreach (var group in rows.GroupBy(r => r.endpoint_id, StringComparer.Ordinal))
             {

@@ -25,13 +25,7 @@ public abstract partial class RelationalStore
             return 0;
         }
         var parameters = new DynamicParameters();
-        var names = new string[ids.Count];
-        for (var i = 0; i < ids.Count; i++)
-        {
-            names[i] = "@n" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            parameters.Add(names[i], ids[i]);
-        }
-        var list = string.Join(", ", names);
+        var list = InList(parameters, "n", ids);
         await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM attempts WHERE notification_id IN ({list})", parameters, cancellationToken));
         var deleted = await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM notifications WHERE id IN ({list})", parameters, cancellationToken));
         await scope.CommitAsync(cancellationToken);
