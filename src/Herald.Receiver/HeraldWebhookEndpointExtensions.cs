@@ -53,7 +53,8 @@ public static class HeraldWebhookEndpointExtensions
         int? attempt = int.TryParse(headers["webhook-attempt"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
         var evt = HeraldEventParser.Parse(id, DateTimeOffset.FromUnixTimeSeconds(long.Parse(timestamp, CultureInfo.InvariantCulture)), attempt, body);
 
-        switch (await store.TryClaimAsync(id, now, now + options.ClaimTimeout, cancellationToken).ConfigureAwait(false))
+        var claimedUntil = now + options.ClaimTimeout;
+        switch (await store.TryClaimAsync(id, now, claimedUntil, cancellationToken).ConfigureAwait(false))
         {
             case ClaimResult.AlreadyHandled:
                 return Results.Ok();
@@ -70,7 +71,7 @@ public static class HeraldWebhookEndpointExtensions
         }
         catch (Exception)
         {
-            await store.ReleaseAsync(id, CancellationToken.None).ConfigureAwait(false);
+            await store.ReleaseAsync(id, claimedUntil, CancellationToken.None).ConfigureAwait(false);
             return Results.Text("the handler failed; Herald will retry", statusCode: StatusCodes.Status500InternalServerError);
         }
         await CompleteAsync(store, id, options.TimeProvider).ConfigureAwait(false);

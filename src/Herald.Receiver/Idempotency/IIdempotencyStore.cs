@@ -25,6 +25,10 @@ public interface IIdempotencyStore
     /// <summary>Marks a claimed id handled, for good.</summary>
     Task CompleteAsync(string id, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Gives a claimed id back after the handler failed, so the next delivery runs it again.</summary>
-    Task ReleaseAsync(string id, CancellationToken cancellationToken);
+    /// <summary>
+    /// Gives a claimed id back after the handler failed, so the next delivery runs it again; but only
+    /// while the claim is still the one taken until <paramref name="claimedUntil"/>. A handler slower
+    /// than its claim may find the id claimed again by a retry, whose claim it must leave alone.
+    /// </summary>
+    Task ReleaseAsync(string id, DateTimeOffset claimedUntil, CancellationToken cancellationToken);
 }

@@ -81,11 +81,11 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
     }
 
     /// <inheritdoc />
-    public Task ReleaseAsync(string id, CancellationToken cancellationToken)
+    public Task ReleaseAsync(string id, DateTimeOffset claimedUntil, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            if (_ids.TryGetValue(id, out var entry) && !entry.Done)
+            if (_ids.TryGetValue(id, out var entry) && !entry.Done && entry.Until == claimedUntil)
             {
                 _ids[id] = (false, DateTimeOffset.MinValue);
             }

@@ -68,10 +68,11 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
     }
 
     /// <inheritdoc />
-    public async Task ReleaseAsync(string id, CancellationToken cancellationToken)
+    public async Task ReleaseAsync(string id, DateTimeOffset claimedUntil, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReadyAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, "DELETE FROM herald_webhook_ids WHERE id = @id AND done = 0", cancellationToken, ("id", id)).ConfigureAwait(false);
+        await ExecuteAsync(connection, "DELETE FROM herald_webhook_ids WHERE id = @id AND done = 0 AND claimed_until = @until", cancellationToken,
+            ("id", id), ("until", claimedUntil.ToUnixTimeMilliseconds())).ConfigureAwait(false);
     }
 
     private async Task<DbConnection> OpenReadyAsync(CancellationToken cancellationToken)

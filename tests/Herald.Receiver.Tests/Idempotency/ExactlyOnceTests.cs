@@ -3,6 +3,7 @@ using Herald.Receiver.Events;
 using Herald.Receiver.Idempotency;
 using Herald.Receiver.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Herald.Receiver.Tests.Idempotency;
 
@@ -70,6 +71,64 @@ public sealed class ExactlyOnceTests
     }
 
     [Fact]
+    public async Task HandlerSlowerThanItsClaim_FailingLate_LeavesTheRetrysClaimAlone()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = Options();
+        options.TimeProvider = clock;
+        options.ClaimTimeout = TimeSpan.FromMinutes(1);
+        var runs = 0;
+        var first = new TaskCompletionSource();
+        var second = new TaskCompletionSource();
+        await using var app = await ReceiverApp.StartAsync(options, async (_, _) =>
+        {
+            var run = Interlocked.Increment(ref runs);
+            if (run == 1)
+            {
+                await first.Task;
+                throw new InvalidOperationException("gave up after its claim ran out");
+            }
+            if (run == 2)
+            {
+                await second.Task;
+            }
+        });
+        async Task<HttpStatusCode> DeliverAsync()
+        {
+            using var request = Signed.Request("evt_slow", Signed.Transaction, clock.GetUtcNow());
+            return (await app.Client.SendAsync(request)).StatusCode;
+        }
+
+        var slow = DeliverAsync();
+        await EventuallyAsync(() => Volatile.Read(ref runs) == 1);
+        // The claim runs out while the first handler still works: Herald's retry takes the id over.
+        clock.Advance(TimeSpan.FromMinutes(2));
+        var retry = DeliverAsync();
+        await EventuallyAsync(() => Volatile.Read(ref runs) == 2);
+
+        first.SetResult();
+        Assert.Equal(HttpStatusCode.InternalServerError, await slow);
+        // The retry still holds the id: a third delivery waits its turn instead of running beside it.
+        Assert.Equal(HttpStatusCode.Conflict, await DeliverAsync());
+        Assert.Equal(2, Volatile.Read(ref runs));
+
+        second.SetResult();
+        Assert.Equal(HttpStatusCode.OK, await retry);
+        Assert.Equal(HttpStatusCode.OK, await DeliverAsync());
+        Assert.Equal(2, Volatile.Read(ref runs));
+    }
+
+    private static async Task EventuallyAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the expected state was not reached");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
     public async Task BadSignatureOrStaleTimestamp_Is401AndTheHandlerNeverRuns()
     {
         var runs = 0;
@@ -128,11 +187,14 @@ public sealed class ExactlyOnceTests
         Assert.Equal(ClaimResult.InProgress, await another().TryClaimAsync("evt_1", now, now.AddMinutes(5), default));
         // A claim whose holder died runs out and can be taken again.
         Assert.Equal(ClaimResult.Claimed, await another().TryClaimAsync("evt_1", now.AddMinutes(6), now.AddMinutes(11), default));
-        await store.ReleaseAsync("evt_1", default);
+        // The first holder, failing late, gives back only its own claim: the new one holds.
+        await store.ReleaseAsync("evt_1", now.AddMinutes(5), default);
+        Assert.Equal(ClaimResult.InProgress, await another().TryClaimAsync("evt_1", now.AddMinutes(7), now.AddMinutes(12), default));
+        await store.ReleaseAsync("evt_1", now.AddMinutes(11), default);
         Assert.Equal(ClaimResult.Claimed, await another().TryClaimAsync("evt_1", now, now.AddMinutes(5), default));
         await store.CompleteAsync("evt_1", now, default);
         Assert.Equal(ClaimResult.AlreadyHandled, await another().TryClaimAsync("evt_1", now.AddDays(1), now.AddDays(1), default));
-        await store.ReleaseAsync("evt_1", default);
+        await store.ReleaseAsync("evt_1", now.AddMinutes(5), default);
         Assert.Equal(ClaimResult.AlreadyHandled, await store.TryClaimAsync("evt_1", now, now.AddMinutes(5), default));
 
         var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => another().TryClaimAsync("evt_race", now, now.AddMinutes(5), default)));
@@ -155,7 +217,7 @@ public sealed class ExactlyOnceTests
             throw new TimeoutException("database busy");
         }
 
-        public Task ReleaseAsync(string id, CancellationToken cancellationToken) => _inner.ReleaseAsync(id, cancellationToken);
+        public Task ReleaseAsync(string id, DateTimeOffset claimedUntil, CancellationToken cancellationToken) => _inner.ReleaseAsync(id, claimedUntil, cancellationToken);
     }
 
     [Fact]
