@@ -64,4 +64,28 @@ public static class RetrySchedule
         }
         return next - createdAt > Window ? null : next;
     }
+
+    /// <summary>
+    /// The next try once the receiver asked, with <c>Retry-After</c>, to be tried again in
+    /// <paramref name="asked"/>: Herald waits at least the scheduled delay and at most twice it, so a
+    /// receiver may slow retries down but never bring one forward nor stop them. An exponential
+    /// policy still makes its tries inside its window: a wait that would pass its end is cut to it
+    /// (never below the scheduled try).
+    /// </summary>
+    /// <param name="policy">The endpoint's policy.</param>
+    /// <param name="createdAt">When the notification was recorded; the window counts from here.</param>
+    /// <param name="now">When this attempt failed.</param>
+    /// <param name="scheduled">The next try as <see cref="Next"/> gave it.</param>
+    /// <param name="asked">The wait the receiver asked for.</param>
+    public static DateTimeOffset HonouringRetryAfter(RetryPolicy policy, DateTimeOffset createdAt, DateTimeOffset now, DateTimeOffset scheduled, TimeSpan asked)
+    {
+        var delay = scheduled - now;
+        var next = now + TimeSpan.FromTicks(Math.Clamp(asked.Ticks, delay.Ticks, 2 * delay.Ticks));
+        if (policy == RetryPolicy.Exponential && next - createdAt > Window)
+        {
+            var end = createdAt + Window;
+            next = scheduled > end ? scheduled : end;
+        }
+        return next;
+    }
 }

@@ -457,21 +457,12 @@ public sealed class DeliveryWorker : BackgroundService
         var next = RetrySchedule.Next(notification.Retry, notification.CreatedAt, failures, now, Random.Shared.NextDouble());
         if (next is { } scheduled && result.StatusCode is 429 or 503 && result.RetryAfter is { } asked)
         {
-            // The receiver may slow Herald down, within [scheduled delay, 2 x scheduled delay]; a
-            // timed policy still makes its tries inside its window, the last one at its end.
-            var delay = scheduled - now;
-            next = now + TimeSpan.FromTicks(Math.Clamp(asked.Ticks, delay.Ticks, 2 * delay.Ticks));
-            if (notification.Retry == RetryPolicy.Exponential && next - notification.CreatedAt > RetrySchedule.Window)
-            {
-                next = Max(scheduled, notification.CreatedAt + RetrySchedule.Window);
-            }
+            next = RetrySchedule.HonouringRetryAfter(notification.Retry, notification.CreatedAt, now, scheduled, asked);
         }
         return next is null
             ? new AttemptOutcome(attempt, NotificationStatuses.Dead, null, true, notification.LeaseToken)
             : new AttemptOutcome(attempt, NotificationStatuses.Pending, next, true, notification.LeaseToken);
     }
-
-    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     public override void Dispose()
     {

@@ -44,6 +44,42 @@ public class RetryScheduleTests
         Assert.InRange(failures, 10, 14);
     }
 
+    [Theory]
+    // Asked for less than the schedule: the schedule stands.
+    [InlineData(1, 60)]
+    // Asked for more: granted.
+    [InlineData(90, 90)]
+    // Asked for more than twice the schedule: twice it.
+    [InlineData(600, 120)]
+    public void RetryAfter_IsHonouredBetweenTheScheduledDelayAndTwiceIt(int askedMinutes, int expectedMinutes)
+    {
+        var now = T0 + TimeSpan.FromHours(1);
+        var next = RetrySchedule.HonouringRetryAfter(RetryPolicy.Exponential, T0, now, now + TimeSpan.FromMinutes(60), TimeSpan.FromMinutes(askedMinutes));
+        Assert.Equal(now + TimeSpan.FromMinutes(expectedMinutes), next);
+    }
+
+    [Fact]
+    public void RetryAfter_NearTheEndOfTheExponentialWindow_IsCutToItsEnd_NeverBeforeTheSchedule()
+    {
+        var end = T0 + RetrySchedule.Window;
+        // Failed 12 h before the end, next try scheduled 10 h on, asked for 20 h: the end instead.
+        var now = end - TimeSpan.FromHours(12);
+        Assert.Equal(end, RetrySchedule.HonouringRetryAfter(RetryPolicy.Exponential, T0, now, now + TimeSpan.FromHours(10), TimeSpan.FromHours(20)));
+        // A scheduled try past the end is not brought forward by the cut.
+        now = end - TimeSpan.FromHours(1);
+        var scheduled = end + TimeSpan.FromHours(1);
+        Assert.Equal(scheduled, RetrySchedule.HonouringRetryAfter(RetryPolicy.Exponential, T0, now, scheduled, TimeSpan.FromHours(5)));
+    }
+
+    [Fact]
+    public void RetryAfter_OnAnHourlyEndpoint_IsNotCutByTheWindow()
+    {
+        // Hourly counts its 72 tries, it does not time them: a granted wait may end past three days.
+        var now = T0 + RetrySchedule.Window - TimeSpan.FromMinutes(30);
+        var next = RetrySchedule.HonouringRetryAfter(RetryPolicy.Hourly, T0, now, now + TimeSpan.FromHours(1), TimeSpan.FromHours(2));
+        Assert.Equal(now + TimeSpan.FromHours(2), next);
+    }
+
     [Fact]
     public void Hourly_IsEveryHourWithoutJitter_For72Retries()
     {
