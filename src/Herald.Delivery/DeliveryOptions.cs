@@ -33,6 +33,10 @@ public sealed class DeliveryOptions
         {
             yield return "the poll interval must be positive";
         }
+        if (ResendQueueCapacity < 1)
+        {
+            yield return "the resend queue must hold at least one resend";
+        }
         foreach (var network in AllowedNetworks)
         {
             if (!System.Net.IPNetwork.TryParse(network, out _))
@@ -88,4 +92,10 @@ public sealed class DeliveryOptions
 
     /// <summary>Whether the workers run on this node.</summary>
     public bool WorkersEnabled { get; set; } = true;
+
+    /// <summary>
+    /// Most resends waiting at once on this node; past it a resend is refused (503) at once rather
+    /// than held until the queue has room.
+    /// </summary>
+    public int ResendQueueCapacity { get; set; } = 10_000;
 }

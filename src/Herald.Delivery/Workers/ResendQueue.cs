@@ -5,6 +5,7 @@ using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Herald.Delivery.Workers;
 
@@ -16,8 +17,8 @@ public sealed class ResendQueue : BackgroundService
 {
     private const int Concurrency = 8;
 
-    private readonly Channel<ClaimedNotification> _queue = Channel.CreateBounded<ClaimedNotification>(
-        new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.Wait });
+    private readonly Channel<ClaimedNotification> _queue;
+    private readonly int _capacity;
 
     private readonly IHeraldStore _store;
     private readonly WebhookSender _sender;
@@ -26,17 +27,17 @@ public sealed class ResendQueue : BackgroundService
 
     private readonly DeliveryMetrics _metrics;
 
-    public ResendQueue(IHeraldStore store, WebhookSender sender, TimeProvider time, ILogger<ResendQueue> logger, DeliveryMetrics metrics)
+    public ResendQueue(IHeraldStore store, WebhookSender sender, TimeProvider time, ILogger<ResendQueue> logger, DeliveryMetrics metrics, IOptions<DeliveryOptions> options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        _capacity = options.Value.ResendQueueCapacity;
+        _queue = Channel.CreateBounded<ClaimedNotification>(new BoundedChannelOptions(_capacity) { FullMode = BoundedChannelFullMode.Wait });
         _metrics = metrics;
         _store = store;
         _sender = sender;
         _time = time;
         _logger = logger;
     }
-
-    /// <summary>Most resends waiting at once; past it a resend is refused (503) rather than kept waiting.</summary>
-    public const int Capacity = 10_000;
 
     /// <summary>
     /// Queues a manual attempt of the merchant's notification; false when it does not exist. Refused
@@ -77,8 +78,8 @@ public sealed class ResendQueue : BackgroundService
             : throw new HeraldException(ErrorKind.Conflict, $"notification {notificationId}: its endpoint was deleted, so there is nowhere to send it");
     }
 
-    private static HeraldException Full() =>
-        new(ErrorKind.Unavailable, $"{Capacity:N0} resends are waiting already; try again once they have gone out");
+    private HeraldException Full() =>
+        new(ErrorKind.Unavailable, $"{_capacity:N0} resends are waiting already; try again once they have gone out");
 
     private async Task<Attempt> AttemptAsync(ClaimedNotification notification, CancellationToken cancellationToken)
     {

@@ -73,6 +73,7 @@ public static class HeraldServer
             d.WorkersEnabled = options.Workers;
             d.RetentionDays = options.RetentionDays;
             d.AutoDisableAfter = TimeSpan.FromDays(options.AutoDisableDays);
+            d.ResendQueueCapacity = options.ResendQueueCapacity;
             foreach (var network in options.AllowedNetworks)
             {
                 d.AllowedNetworks.Add(network);

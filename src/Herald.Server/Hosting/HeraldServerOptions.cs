@@ -67,6 +67,9 @@ public sealed class HeraldServerOptions
     /// <summary>Days of nothing but failures after which an endpoint is disabled; 0 never disables.</summary>
     public int AutoDisableDays { get; set; } = 5;
 
+    /// <summary>Most resends waiting at once on this node; past it a resend is answered 503.</summary>
+    public int ResendQueueCapacity { get; set; } = 10_000;
+
     /// <summary>Poll interval of the delivery workers.</summary>
     public TimeSpan? PollInterval { get; set; }
 }

@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests.Delivery;
@@ -47,6 +49,53 @@ public sealed class ResendTests : HeraldWithReceiver
         Assert.Single(Receiver.Received);
         Assert.Equal(1, (await merchant.NotificationAsync(n.Str("id")))["attempt_count"]!.GetValue<int>());
         await merchant.PostJsonAsync("/v1/notifications/ntf_unknown/resend", new { }, 404);
+    }
+
+    [Fact]
+    public async Task Resends_PastAFullQueue_Are503AtOnce_AndChangeNothing()
+    {
+        // Herald stops first (disposal runs in reverse), cancelling the resends the receiver holds.
+        await using var receiver = await TestReceiver.StartAsync();
+        await using var herald = await HeraldHost.StartAsync(tune: o => o.ResendQueueCapacity = 2);
+        using var merchant = await herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(receiver.Url, "thin");
+        receiver.Status = 500;
+        for (var i = 0; i < 14; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" });
+        }
+        // Each tried once and failed; the clock stands still, so no retry comes.
+        await HeraldHost.EventuallyAsync(async () =>
+            (await merchant.NotificationsAsync("limit=100")).Count(n => n!["attempt_count"]!.GetValue<int>() == 1) == 14);
+        var ids = (await merchant.NotificationsAsync("limit=100")).Select(n => n!.Str("id")).ToList();
+
+        // The receiver now holds every request: eight resends are sent and wait on it, two wait in
+        // the queue, one more may be taken off it; past those the queue is full.
+        receiver.Delay = TimeSpan.FromSeconds(30);
+        var statuses = new List<System.Net.HttpStatusCode>();
+        string? refusedId = null;
+        foreach (var id in ids)
+        {
+            using var response = await merchant.PostAsJsonAsync($"/v1/notifications/{id}/resend", new { });
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
+            {
+                var error = await response.Content.ReadFromJsonAsync<JsonObject>();
+                Assert.Equal(503, error!["statusCode"]!.GetValue<int>());
+                Assert.Contains("2 resends are waiting already", error["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+                refusedId ??= id;
+            }
+        }
+        Assert.InRange(statuses.Count(s => s == System.Net.HttpStatusCode.Accepted), 2, 11);
+        Assert.All(statuses, s => Assert.True(s is System.Net.HttpStatusCode.Accepted or System.Net.HttpStatusCode.ServiceUnavailable, s.ToString()));
+        Assert.NotNull(refusedId);
+        // Refused at once, and nothing queued for it: it keeps its one attempt.
+        var refused = await merchant.NotificationAsync(refusedId!);
+        Assert.Equal(1, refused["attempt_count"]!.GetValue<int>());
+
+        // Recovering the endpoint's failed notifications finds the queue full too: 503, nothing queued.
+        using var recover = await merchant.PostAsJsonAsync($"/v1/endpoints/{endpoint}/recover", new { since = "2026-01-01" });
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, recover.StatusCode);
     }
 
     [Fact]
