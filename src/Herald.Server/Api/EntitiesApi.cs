@@ -137,8 +137,51 @@ internal static class EntitiesApi
     private static async Task<(JsonObject Body, string Hash)> ReadRawAsync(HttpRequest request)
     {
         var body = await HeraldJson.ReadAsync<JsonObject>(request);
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body.ToJsonString())));
-        return (body, hash);
+        return (body, CanonicalHash(body));
+    }
+
+    /// <summary>
+    /// The request's hash for its Idempotency-Key: members in name order at every level, so that a
+    /// retry whose client wrote the same fields in another order is the same request.
+    /// </summary>
+    internal static string CanonicalHash(JsonNode body)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            WriteCanonical(writer, body);
+        }
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
+    }
+
+    private static void WriteCanonical(Utf8JsonWriter writer, JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                writer.WriteStartObject();
+                foreach (var (name, value) in obj.OrderBy(p => p.Key, StringComparer.Ordinal))
+                {
+                    writer.WritePropertyName(name);
+                    WriteCanonical(writer, value);
+                }
+                writer.WriteEndObject();
+                break;
+            case JsonArray array:
+                writer.WriteStartArray();
+                foreach (var item in array)
+                {
+                    WriteCanonical(writer, item);
+                }
+                writer.WriteEndArray();
+                break;
+            case null:
+                writer.WriteNullValue();
+                break;
+            default:
+                node.WriteTo(writer);
+                break;
+        }
     }
 
     private static JsonObject PaymentIntentDocument(CreatePaymentIntentRequest request, TimeProvider time)

@@ -259,6 +259,28 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IdempotencyKey_RepeatWithItsFieldsInAnotherOrder_IsTheSameRequest()
+    {
+        var id = await _merchant.NewTransactionAsync();
+        async Task<HttpResponseMessage> MoveAsync(string json)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/transactions/{id}/transitions")
+            {
+                Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("Idempotency-Key", "move-ordered");
+            return await _merchant.SendAsync(request);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await MoveAsync("""{"to":"PROCESSING","data":{"paymentAmount":130,"currency":"BRL"}}""")).StatusCode);
+        // The same fields, written in another order at both levels: answered as the first was.
+        Assert.Equal(HttpStatusCode.OK, (await MoveAsync("""{"data":{"currency":"BRL","paymentAmount":130},"to":"PROCESSING"}""")).StatusCode);
+        Assert.Equal(2, await EventCountAsync(id));
+        // A different value is still a different request.
+        await ExpectErrorAsync(await MoveAsync("""{"data":{"currency":"BRL","paymentAmount":131},"to":"PROCESSING"}"""), 422, "Idempotency-Key");
+        Assert.Equal(2, await EventCountAsync(id));
+    }
+
+    [Fact]
     public async Task OpenApiDocument_IsServedAndNamesTheRoutes()
     {
         var doc = await _herald.Client.GetJsonAsync("/openapi/v1.json");
