@@ -27,11 +27,18 @@ public sealed class EgressPolicy
         (IPNetwork.Parse("240.0.0.0/4"), "a reserved address"),
         (IPNetwork.Parse("::/128"), "the unspecified address"),
         (IPNetwork.Parse("::1/128"), "a loopback address"),
+        (IPNetwork.Parse("::/96"), "an IPv4-compatible address (deprecated)"),
+        (IPNetwork.Parse("64:ff9b:1::/48"), "a local-use translation address"),
+        (IPNetwork.Parse("2001::/32"), "a Teredo tunnel address"),
         (IPNetwork.Parse("fc00::/7"), "a private address"),
         (IPNetwork.Parse("fe80::/10"), "a link-local address"),
         (IPNetwork.Parse("ff00::/8"), "a multicast address"),
         (IPNetwork.Parse("2001:db8::/32"), "a documentation address"),
     ];
+
+    // IPv6 forms that carry an IPv4 address a gateway connects to: judged by that address.
+    private static readonly IPNetwork Nat64 = IPNetwork.Parse("64:ff9b::/96");
+    private static readonly IPNetwork SixToFour = IPNetwork.Parse("2002::/16");
 
     private readonly IPNetwork[] _allowed;
     private readonly bool _allowLoopback;
@@ -46,10 +53,7 @@ public sealed class EgressPolicy
     public string? Refusal(IPAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
+        address = Embedded(address) ?? address;
         if (_allowLoopback && IPAddress.IsLoopback(address))
         {
             return null;
@@ -69,6 +73,30 @@ public sealed class EgressPolicy
             }
         }
         return address.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 ? null : "not an IP address";
+    }
+
+    /// <summary>
+    /// The IPv4 address inside an IPv4-mapped, NAT64 (well-known prefix) or 6to4 address: what the
+    /// connection reaches in the end (a NAT64 gateway on an IPv6-only network turns 64:ff9b::a00:5
+    /// into 10.0.0.5).
+    /// </summary>
+    private static IPAddress? Embedded(IPAddress address)
+    {
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return null;
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4();
+        }
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        if (Nat64.Contains(address))
+        {
+            return new IPAddress(bytes[12..]);
+        }
+        return SixToFour.Contains(address) ? new IPAddress(bytes[2..6]) : null;
     }
 }
 

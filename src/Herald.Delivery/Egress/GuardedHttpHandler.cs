@@ -3,13 +3,16 @@ using System.Net.Sockets;
 
 namespace Herald.Delivery.Egress;
 
-/// <summary>The one pooled handler every delivery goes through: no redirects, guarded connects.</summary>
+/// <summary>The one pooled handler every delivery goes through: no redirects, no proxy, guarded connects.</summary>
 internal static class GuardedHttpHandler
 {
     public static SocketsHttpHandler Create(EgressPolicy policy, Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null) => new()
     {
         AllowAutoRedirect = false,
         UseCookies = false,
+        // Never through a proxy (HTTPS_PROXY and the like): the guard below would judge only the
+        // proxy's address, and the proxy would connect to whatever the endpoint names.
+        UseProxy = false,
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
         ConnectTimeout = TimeSpan.FromSeconds(10),

@@ -28,6 +28,15 @@ public sealed class EgressTests
     [InlineData("::ffff:127.0.0.1", "loopback")]
     [InlineData("::ffff:10.0.0.1", "private")]
     [InlineData("::ffff:169.254.169.254", "metadata")]
+    // NAT64 and 6to4 addresses are judged by the IPv4 address the gateway connects to.
+    [InlineData("64:ff9b::a00:1", "private")]
+    [InlineData("64:ff9b::7f00:1", "loopback")]
+    [InlineData("64:ff9b::a9fe:a9fe", "metadata")]
+    [InlineData("2002:a00:1::1", "private")]
+    [InlineData("2002:7f00:1::1", "loopback")]
+    [InlineData("64:ff9b:1::a00:1", "local-use translation")]
+    [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo")]
+    [InlineData("::7f00:1", "IPv4-compatible")]
     public void ForbiddenAddresses_AreRefusedWithTheirReason(string address, string reason)
     {
         var refusal = new EgressPolicy(allowLoopback: false, []).Refusal(IPAddress.Parse(address));
@@ -39,6 +48,8 @@ public sealed class EgressTests
     [InlineData("93.184.215.14")]
     [InlineData("172.32.0.1")]
     [InlineData("2606:4700::1111")]
+    [InlineData("64:ff9b::5db8:d70e")]
+    [InlineData("2002:5db8:d70e::1")]
     public void PublicAddresses_AreAllowed(string address) =>
         Assert.Null(new EgressPolicy(allowLoopback: false, []).Refusal(IPAddress.Parse(address)));
 
@@ -50,12 +61,14 @@ public sealed class EgressTests
         Assert.NotNull(new EgressPolicy(allowLoopback: true, []).Refusal(IPAddress.Parse("10.0.0.1")));
         Assert.Null(new EgressPolicy(allowLoopback: false, ["10.20.0.0/16"]).Refusal(IPAddress.Parse("10.20.3.4")));
         Assert.NotNull(new EgressPolicy(allowLoopback: false, ["10.20.0.0/16"]).Refusal(IPAddress.Parse("10.21.3.4")));
+        Assert.Null(new EgressPolicy(allowLoopback: false, ["10.20.0.0/16"]).Refusal(IPAddress.Parse("64:ff9b::a14:304")));
     }
 
     public static TheoryData<string> EveryForbiddenRange() =>
     [
         "127.0.0.1", "0.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "169.254.169.254", "100.64.0.1",
         "224.0.0.1", "240.0.0.1", "::1", "::", "fc00::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:192.168.0.1",
+        "64:ff9b::a00:1", "2002:a00:1::1",
     ];
 
     [Theory]
@@ -123,5 +136,49 @@ public sealed class EgressTests
         Assert.Null(attempt["status_code"]);
         Assert.Contains("refused to connect to 127.0.0.1: a loopback address", attempt.Str("error"), StringComparison.Ordinal);
         Assert.Equal("pending", n.Str("status"));
+    }
+}
+
+/// <summary>Tests that change the process-wide default proxy run alone.</summary>
+[CollectionDefinition(nameof(ProcessWideProxy), DisableParallelization = true)]
+public sealed class ProcessWideProxy;
+
+[Collection(nameof(ProcessWideProxy))]
+public sealed class EgressProxyTests
+{
+    [Fact]
+    public async Task ProxyFromTheEnvironment_IsNotUsed_SoTheGuardStillJudgesTheEndpointsAddress()
+    {
+        // An allowed proxy (HTTPS_PROXY and the like set HttpClient.DefaultProxy): through it, the
+        // guard would only ever see the proxy's address and the proxy would reach anything.
+        using var proxy = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        proxy.Start();
+        var reached = 0;
+        _ = Task.Run(async () =>
+        {
+            using var client = await proxy.AcceptTcpClientAsync();
+            Interlocked.Exchange(ref reached, 1);
+        });
+        var previous = HttpClient.DefaultProxy;
+        HttpClient.DefaultProxy = new WebProxy($"http://127.0.0.1:{((IPEndPoint)proxy.LocalEndpoint).Port}");
+        try
+        {
+            var delivery = new DeliveryOptions { HostResolver = (_, _) => Task.FromResult(new[] { IPAddress.Parse("10.0.0.1") }) };
+            delivery.AllowedNetworks.Add("127.0.0.1/32");
+            using var sender = new Herald.Delivery.Sending.WebhookSender(Microsoft.Extensions.Options.Options.Create(delivery), TimeProvider.System);
+            var result = await sender.SendAsync(new Herald.Storage.Model.ClaimedNotification
+            {
+                Id = "ntf_1", MerchantId = "mer_1", EventId = "evt_1", EndpointId = "ep_1", Url = "https://merchant.example/hooks",
+                Format = Herald.Endpoints.PayloadFormat.Thin, Success = Herald.Endpoints.SuccessRule.Any2xx, Retry = Herald.Retry.RetryPolicy.Exponential,
+                TimeoutSeconds = 3, Secrets = [Herald.Signing.WebhookSignature.NewSecret()], Payload = "{}", Status = "pending",
+                AttemptCount = 0, Failures = 0, CreatedAt = DateTimeOffset.UtcNow,
+            }, 1, CancellationToken.None);
+            Assert.Equal("refused to connect to 10.0.0.1: a private address", result.Error);
+            Assert.Equal(0, Volatile.Read(ref reached));
+        }
+        finally
+        {
+            HttpClient.DefaultProxy = previous;
+        }
     }
 }
