@@ -8,6 +8,15 @@ namespace Herald.Server.Tests.Security;
 
 public sealed class EgressTests
 {
+    /// <summary>A notification for https://merchant.example/hooks, as a worker would hand it to the sender.</summary>
+    internal static Herald.Storage.Model.ClaimedNotification ToMerchantExample(int timeoutSeconds) => new()
+    {
+        Id = "ntf_1", MerchantId = "mer_1", EventId = "evt_1", EndpointId = "ep_1", Url = "https://merchant.example/hooks",
+        Format = Herald.Endpoints.PayloadFormat.Thin, Success = Herald.Endpoints.SuccessRule.Any2xx, Retry = Herald.Retry.RetryPolicy.Exponential,
+        TimeoutSeconds = timeoutSeconds, Secrets = [Herald.Signing.WebhookSignature.NewSecret()], Payload = "{}", Status = "pending",
+        AttemptCount = 0, Failures = 0, CreatedAt = DateTimeOffset.UtcNow,
+    };
+
     [Theory]
     [InlineData("127.0.0.1", "loopback")]
     [InlineData("127.255.0.9", "loopback")]
@@ -80,13 +89,7 @@ public sealed class EgressTests
             HostResolver = (_, _) => Task.FromResult(new[] { IPAddress.Parse(address) }),
         });
         using var sender = new Herald.Delivery.Sending.WebhookSender(options, TimeProvider.System);
-        var result = await sender.SendAsync(new Herald.Storage.Model.ClaimedNotification
-        {
-            Id = "ntf_1", MerchantId = "mer_1", EventId = "evt_1", EndpointId = "ep_1", Url = "https://merchant.example/hooks",
-            Format = Herald.Endpoints.PayloadFormat.Thin, Success = Herald.Endpoints.SuccessRule.Any2xx, Retry = Herald.Retry.RetryPolicy.Exponential,
-            TimeoutSeconds = 5, Secrets = [Herald.Signing.WebhookSignature.NewSecret()], Payload = "{}", Status = "pending",
-            AttemptCount = 0, Failures = 0, CreatedAt = DateTimeOffset.UtcNow,
-        }, 1, CancellationToken.None);
+        var result = await sender.SendAsync(ToMerchantExample(timeoutSeconds: 5), 1, CancellationToken.None);
         Assert.False(result.Succeeded);
         Assert.Null(result.StatusCode);
         Assert.StartsWith("refused to connect to ", result.Error, StringComparison.Ordinal);
@@ -166,13 +169,7 @@ public sealed class EgressProxyTests
             var delivery = new DeliveryOptions { HostResolver = (_, _) => Task.FromResult(new[] { IPAddress.Parse("10.0.0.1") }) };
             delivery.AllowedNetworks.Add("127.0.0.1/32");
             using var sender = new Herald.Delivery.Sending.WebhookSender(Microsoft.Extensions.Options.Options.Create(delivery), TimeProvider.System);
-            var result = await sender.SendAsync(new Herald.Storage.Model.ClaimedNotification
-            {
-                Id = "ntf_1", MerchantId = "mer_1", EventId = "evt_1", EndpointId = "ep_1", Url = "https://merchant.example/hooks",
-                Format = Herald.Endpoints.PayloadFormat.Thin, Success = Herald.Endpoints.SuccessRule.Any2xx, Retry = Herald.Retry.RetryPolicy.Exponential,
-                TimeoutSeconds = 3, Secrets = [Herald.Signing.WebhookSignature.NewSecret()], Payload = "{}", Status = "pending",
-                AttemptCount = 0, Failures = 0, CreatedAt = DateTimeOffset.UtcNow,
-            }, 1, CancellationToken.None);
+            var result = await sender.SendAsync(EgressTests.ToMerchantExample(timeoutSeconds: 3), 1, CancellationToken.None);
             Assert.Equal("refused to connect to 10.0.0.1: a private address", result.Error);
             Assert.Equal(0, Volatile.Read(ref reached));
         }
