@@ -24,12 +24,12 @@ internal static class PreferencesApi
         {
             var merchant = Caller.Of(http).Merchant;
             var request = await HeraldJson.ReadAsync<CreatePreferenceRequest>(http.Request);
-            var preference = await CreateAsync(store, merchant, request, time, delivery.Value, http.RequestAborted);
-            return JsonResults.Created($"/v1/checkout_preferences/{preference.Id}", PreferenceResponse.From(preference));
+            var (preference, secret) = await CreateAsync(store, merchant, request, time, delivery.Value, http.RequestAborted);
+            return JsonResults.Created($"/v1/checkout_preferences/{preference.Id}", PreferenceResponse.From(preference, secret));
         })
         .Accepts<CreatePreferenceRequest>("application/json")
         .Produces<PreferenceResponse>(StatusCodes.Status201Created)
-        .WithSummary("Create a checkout preference; custom_urls.status_changes_webhook receives its orders' thin events.");
+        .WithSummary("Create a checkout preference; custom_urls.status_changes_webhook receives its orders' thin events, signed with the secret answered here once.");
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
         {
@@ -41,8 +41,11 @@ internal static class PreferencesApi
         .WithSummary("One checkout preference.");
     }
 
-    /// <summary>Saves a preference and, when it names a webhook, the endpoint that receives its orders' events.</summary>
-    public static async Task<CheckoutPreference> CreateAsync(IHeraldStore store, string merchant, CreatePreferenceRequest request,
+    /// <summary>
+    /// Saves a preference and, when it names a webhook, the endpoint that receives its orders'
+    /// events; answers that endpoint's signing secret, the one time it is shown.
+    /// </summary>
+    public static async Task<(CheckoutPreference Preference, string? Secret)> CreateAsync(IHeraldStore store, string merchant, CreatePreferenceRequest request,
         TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken)
     {
         var id = HeraldId.New(HeraldId.CheckoutPreference, time);
@@ -54,6 +57,7 @@ internal static class PreferencesApi
             endpoint = EndpointsApi.NewEndpoint(merchant, new CreateEndpointRequest(webhook, "thin"),
                 EndpointSources.CheckoutPreference, id, time, delivery);
         }
+        Validation.BoundedStrings(request.Items, "items");
         var document = new JsonObject
         {
             ["custom_urls"] = new JsonObject { ["status_changes_webhook"] = endpoint?.Url },
@@ -62,6 +66,6 @@ internal static class PreferencesApi
         };
         var preference = new CheckoutPreference(id, merchant, document, endpoint?.Id, time.GetUtcNow());
         await store.CreatePreferenceAsync(preference, endpoint, cancellationToken);
-        return preference;
+        return (preference, endpoint?.Secrets[0]);
     }
 }

@@ -49,11 +49,14 @@ public sealed record EndpointResponse(
     internal static string? Time(DateTimeOffset? t) => t is null ? null : EntityDocuments.FormatApiTime(t.Value);
 }
 
-public sealed record PreferenceResponse(string Id, JsonObject? CustomUrls, string? ExternalReference, JsonNode? Items, string? EndpointId, string CreatedAt)
+/// <summary>A checkout preference; <c>secret</c>, its webhook endpoint's signing secret, only in the answer that made it.</summary>
+public sealed record PreferenceResponse(
+    string Id, JsonObject? CustomUrls, string? ExternalReference, JsonNode? Items, string? EndpointId, string CreatedAt,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Secret = null)
 {
-    public static PreferenceResponse From(CheckoutPreference p) => new(
+    public static PreferenceResponse From(CheckoutPreference p, string? secret = null) => new(
         p.Id, p.Document["custom_urls"]?.AsObject(), p.Document["external_reference"]?.GetValue<string>(),
-        p.Document["items"], p.EndpointId, EndpointResponse.Time(p.CreatedAt));
+        p.Document["items"], p.EndpointId, EndpointResponse.Time(p.CreatedAt), secret);
 }
 
 public sealed record EventResponse(

@@ -58,6 +58,11 @@ internal static partial class Validation
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} is longer than {max} characters");
         }
+        if (value is not null && value.Contains('\0', StringComparison.Ordinal))
+        {
+            // PostgreSQL's text refuses it: refused on both databases alike.
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} may not contain the NUL character (\\u0000)");
+        }
         return value;
     }
 

@@ -91,6 +91,8 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Page.GetByLabel("custom_urls.status_changes_webhook").FillAsync(Receiver.Url);
         await Page.GetByLabel("External reference").FillAsync("order-42");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Create preference" }).ClickAsync();
+        // The webhook's signing secret is shown this once.
+        await ExpectAsync(Page.Locator("#new-secret"), "whsec_");
 
         var table = Page.GetByRole(AriaRole.Table, new() { Name = "Checkout preferences" });
         await ExpectAsync(table, "order-42");

@@ -259,6 +259,18 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PreferenceItems_AreHeldToTheTextRules()
+    {
+        var nul = await _merchant.PostJsonAsync("/v1/checkout_preferences", new { items = new object[] { new { title = "shirt\0" } } }, 400);
+        Assert.Contains("items[0].title may not contain the NUL character", nul["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        var tooLong = await _merchant.PostJsonAsync("/v1/checkout_preferences", new { items = new object[] { new { title = new string('a', 2000) } } }, 400);
+        Assert.Contains("items[0].title is longer than", tooLong["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        var fine = await _merchant.PostJsonAsync("/v1/checkout_preferences", new { items = new object[] { new { title = "shirt", quantity = 1 } } });
+        Assert.Equal("shirt", fine["items"]![0]!.Str("title"));
+        Assert.Null(fine["secret"]);
+    }
+
+    [Fact]
     public async Task IdempotencyKey_RepeatWithItsFieldsInAnotherOrder_IsTheSameRequest()
     {
         var id = await _merchant.NewTransactionAsync();

@@ -69,9 +69,14 @@ public sealed class FormatsEndToEndTests : HeraldWithReceiver
         await merchant.MoveAsync("payment_orders", order.Str("id"), "REFUNDED");
 
         await Receiver.WaitForAsync(3);
+        // The preference's webhook endpoint signs with the secret its creation answered, shown that once.
+        var secret = preference.Str("secret");
+        Assert.StartsWith("whsec_", secret, StringComparison.Ordinal);
+        Assert.Null((await merchant.GetJsonAsync($"/v1/checkout_preferences/{preference.Str("id")}"))["secret"]);
         var types = new List<string>();
         foreach (var request in Receiver.Received)
         {
+            AssertSigned(request, secret);
             var body = JsonNode.Parse(request.Body)!.AsObject();
             JsonShape.AssertSameShape(SeedExamples.Thin(), body);
             Assert.Equal("PAYMENT_ORDER", body.Str("entity_type"));

@@ -17,9 +17,13 @@ public sealed class PreferencesModel(IHeraldStore store, TimeProvider time, IOpt
 
     public string? Created { get; private set; }
 
+    /// <summary>The new preference's webhook signing secret, shown this once.</summary>
+    public string? NewSecret { get; private set; }
+
     public async Task OnGetAsync(string? created)
     {
         Created = created;
+        NewSecret = TempData[Endpoints.DetailModel.NewSecretKey] as string;
         await LoadAsync();
     }
 
@@ -28,7 +32,11 @@ public sealed class PreferencesModel(IHeraldStore store, TimeProvider time, IOpt
         var request = new CreatePreferenceRequest(
             string.IsNullOrWhiteSpace(Webhook) ? null : new CustomUrls(Webhook.Trim()),
             string.IsNullOrWhiteSpace(ExternalReference) ? null : ExternalReference.Trim());
-        var preference = await PreferencesApi.CreateAsync(store, Merchant, request, time, delivery.Value, HttpContext.RequestAborted);
+        var (preference, secret) = await PreferencesApi.CreateAsync(store, Merchant, request, time, delivery.Value, HttpContext.RequestAborted);
+        if (secret is not null)
+        {
+            TempData[Endpoints.DetailModel.NewSecretKey] = secret;
+        }
         return RedirectToPage(new { created = preference.Id });
     });
 
