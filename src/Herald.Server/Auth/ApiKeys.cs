@@ -7,6 +7,9 @@ namespace Herald.Server.Auth;
 public static class ApiKeys
 {
     public const string Prefix = "hk_";
+
+    /// <summary>Most keys a merchant holds unrevoked at once.</summary>
+    public const int MaxActive = 25;
     private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
     public static string NewKey() => Prefix + RandomNumberGenerator.GetString(Alphabet, 32);

@@ -42,7 +42,7 @@ public sealed record Caller(bool IsAdmin, string? MerchantId)
     }
 
     /// <summary>Authenticates <c>/v1</c> requests from their bearer key.</summary>
-    internal sealed class Middleware(RequestDelegate next, AdminKey adminKey, IHeraldStore store)
+    internal sealed class Middleware(RequestDelegate next, AdminKey adminKey, IHeraldStore store, KeyFailures failures)
     {
         public async Task InvokeAsync(HttpContext context)
         {
@@ -55,6 +55,14 @@ public sealed record Caller(bool IsAdmin, string? MerchantId)
             {
                 throw new HeraldException(ErrorKind.Unauthorized, "missing API key: send Authorization: Bearer <key>");
             }
+            var address = context.Connection.RemoteIpAddress?.ToString() ?? "";
+            if (failures.Exhausted(address))
+            {
+                await Errors.ErrorHandlingMiddleware.WriteAsync(context, StatusCodes.Status429TooManyRequests,
+                    ["too many unknown API keys from this address; retry after the Retry-After seconds"],
+                    response => response.Headers.RetryAfter = "1");
+                return;
+            }
             if (ApiKeys.Matches(presented, adminKey.Value))
             {
                 context.Items[Key] = new Caller(true, null);
@@ -65,6 +73,7 @@ public sealed record Caller(bool IsAdmin, string? MerchantId)
             }
             else
             {
+                failures.Note(address);
                 throw new HeraldException(ErrorKind.Unauthorized, "invalid API key");
             }
             await next(context);

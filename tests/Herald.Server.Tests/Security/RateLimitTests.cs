@@ -33,6 +33,54 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public async Task MadeUpKeysFromOneAddress_Are429PastTheirBudget_ThenTheAddressIsServedAgain()
+    {
+        await using var herald = await HeraldHost.StartAsync(configure: b => { }, rateLimit: (100, 100));
+        using var merchant = await herald.NewMerchantAsync();
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < 40 && limited is null; i++)
+        {
+            // Every key is new: each would have a bucket of its own in the per-key limit.
+            using var guess = herald.As("hk_" + Guid.NewGuid().ToString("N"));
+            var response = await guess.GetAsync("/v1/notifications");
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                limited = response;
+            }
+        }
+        Assert.NotNull(limited);
+        Assert.InRange(statuses.Count(s => s == HttpStatusCode.Unauthorized), 2 * 10, 39);
+        Assert.True(limited!.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+        var body = JsonNode.Parse(await limited.Content.ReadAsStringAsync())!;
+        Assert.Equal(429, body["statusCode"]!.GetValue<int>());
+        Assert.Contains("unknown API keys", body["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        // While the budget is spent, the address waits; once it refills, a real key is served.
+        await HeraldHost.EventuallyAsync(async () => (await merchant.GetAsync("/v1/notifications")).StatusCode == HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task AMerchantHoldsAtMost25ActiveKeys()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        using var merchant = await herald.NewMerchantAsync();
+        // The key made with the merchant is the first.
+        string made = "";
+        for (var i = 1; i < 25; i++)
+        {
+            made = (await merchant.PostJsonAsync("/v1/api_keys", new { })).Str("id");
+        }
+        var refused = await merchant.PostJsonAsync("/v1/api_keys", new { }, 409);
+        Assert.Contains("at most 25 active API keys", refused["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        var keys = (await merchant.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray();
+        Assert.Equal(25, keys.Count);
+        // Revoking one makes room for another.
+        Assert.Equal(HttpStatusCode.NoContent, (await merchant.DeleteAsync($"/v1/api_keys/{made}")).StatusCode);
+        await merchant.PostJsonAsync("/v1/api_keys", new { });
+    }
+
+    [Fact]
     public async Task TheSameKeyWrittenAnotherWay_SharesItsBucket()
     {
         await using var herald = await HeraldHost.StartAsync(configure: b => { }, rateLimit: (1, 3));

@@ -1,0 +1,51 @@
+using System.Threading.RateLimiting;
+using Herald.Server.Hosting;
+
+namespace Herald.Server.Auth;
+
+/// <summary>
+/// Keys that matched no one, counted per client address: each unknown key would otherwise get a
+/// fresh bucket of its own from the rate limiter and cost a key lookup, so guessing (or flooding
+/// with made-up keys) went unlimited. Past the budget the address is answered 429 before any
+/// lookup, valid keys from it included, until the budget refills.
+/// </summary>
+internal sealed class KeyFailures : IDisposable
+{
+    /// <summary>Unknown keys an address may present a second, in bursts of twice that.</summary>
+    public const int PerSecond = 10;
+
+    private readonly PartitionedRateLimiter<string>? _limiter;
+
+    public KeyFailures(HeraldServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.RateLimitPerSecond == 0)
+        {
+            return;
+        }
+        _limiter = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = 2 * PerSecond,
+            TokensPerPeriod = PerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+    }
+
+    /// <summary>Whether the address has used up its budget of unknown keys for now.</summary>
+    public bool Exhausted(string address)
+    {
+        if (_limiter is null)
+        {
+            return false;
+        }
+        using var lease = _limiter.AttemptAcquire(address, 0);
+        return !lease.IsAcquired;
+    }
+
+    /// <summary>Counts one unknown key against the address.</summary>
+    public void Note(string address) => _limiter?.AttemptAcquire(address).Dispose();
+
+    public void Dispose() => _limiter?.Dispose();
+}
