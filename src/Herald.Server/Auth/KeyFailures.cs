@@ -34,15 +34,9 @@ internal sealed class KeyFailures : IDisposable
     }
 
     /// <summary>Whether the address has used up its budget of unknown keys for now.</summary>
-    public bool Exhausted(string address)
-    {
-        if (_limiter is null)
-        {
-            return false;
-        }
-        using var lease = _limiter.AttemptAcquire(address, 0);
-        return !lease.IsAcquired;
-    }
+    // Read from the statistics: a zero-permit acquire, meant as that check, was seen to succeed on
+    // an empty bucket.
+    public bool Exhausted(string address) => _limiter?.GetStatistics(address) is { CurrentAvailablePermits: <= 0 };
 
     /// <summary>Counts one unknown key against the address.</summary>
     public void Note(string address) => _limiter?.AttemptAcquire(address).Dispose();
