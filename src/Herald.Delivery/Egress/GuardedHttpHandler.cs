@@ -23,8 +23,9 @@ internal static class GuardedHttpHandler
 
     private static async ValueTask<Stream> ConnectAsync(EgressPolicy policy, Func<string, CancellationToken, Task<IPAddress[]>> resolve, DnsEndPoint endPoint, CancellationToken cancellationToken)
     {
-        var addresses = IPAddress.TryParse(endPoint.Host, out var literal)
-            ? [literal]
+        var isLiteral = IPAddress.TryParse(endPoint.Host, out var literal);
+        var addresses = isLiteral
+            ? [literal!]
             : await resolve(endPoint.Host, cancellationToken).ConfigureAwait(false);
         if (addresses.Length == 0)
         {
@@ -34,7 +35,10 @@ internal static class GuardedHttpHandler
         {
             if (policy.Refusal(address) is { } reason)
             {
-                throw new EgressRefusedException($"refused to connect to {address}: {reason}");
+                // A name's address is not told: the merchant would learn what internal names resolve to.
+                throw new EgressRefusedException(isLiteral
+                    ? $"refused to connect to {address}: {reason}"
+                    : $"refused to connect to {endPoint.Host}: it resolves to {reason}");
             }
         }
         Exception? last = null;

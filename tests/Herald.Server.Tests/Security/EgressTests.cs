@@ -137,7 +137,7 @@ public sealed class EgressTests
         });
         var attempt = n["attempts"]![0]!;
         Assert.Null(attempt["status_code"]);
-        Assert.Contains("refused to connect to 127.0.0.1: a loopback address", attempt.Str("error"), StringComparison.Ordinal);
+        Assert.Equal("refused to connect to merchant.example: it resolves to a loopback address", attempt.Str("error"));
         Assert.Equal("pending", n.Str("status"));
     }
 }
@@ -170,7 +170,7 @@ public sealed class EgressProxyTests
             delivery.AllowedNetworks.Add("127.0.0.1/32");
             using var sender = new Herald.Delivery.Sending.WebhookSender(Microsoft.Extensions.Options.Options.Create(delivery), TimeProvider.System);
             var result = await sender.SendAsync(EgressTests.ToMerchantExample(timeoutSeconds: 3), 1, CancellationToken.None);
-            Assert.Equal("refused to connect to 10.0.0.1: a private address", result.Error);
+            Assert.Equal("refused to connect to merchant.example: it resolves to a private address", result.Error);
             Assert.Equal(0, Volatile.Read(ref reached));
         }
         finally
