@@ -94,6 +94,12 @@ public sealed class SqliteStore : RelationalStore, IDisposable
           AND n.status = 'pending' AND n.next_attempt_at IS NULL
         """;
 
+    // The few recently deleted endpoints outside, each looked up in the endpoint index.
+    protected override string OrphanedSql => """
+        SELECT n.id FROM endpoints e CROSS JOIN notifications n INDEXED BY notifications_endpoint
+        WHERE e.deleted_at >= @since AND n.endpoint_id = e.id AND n.status = 'pending'
+        """;
+
     // The unary plus keeps SQLite from walking the merchant's log in id order in search of the entity.
     protected override string MerchantOfEntityLookup => "+merchant_id = @merchantId";
 

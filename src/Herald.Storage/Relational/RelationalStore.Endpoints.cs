@@ -351,16 +351,42 @@ public abstract partial class RelationalStore
           AND n.status = 'pending' AND n.next_attempt_at IS NULL
         """;
 
+    /// <summary>
+    /// How long after an endpoint's deletion a notification recorded for it is still looked for: a
+    /// change rendered while the endpoint was listed can commit after the delete marked the
+    /// endpoint's pending work dead (on another node, before the delete's news reached it).
+    /// </summary>
+    private static readonly TimeSpan OrphanWindow = TimeSpan.FromMinutes(10);
+
+    /// <summary>Pending notifications of endpoints deleted since <c>@since</c>, read from the few such endpoints into the endpoint index.</summary>
+    protected virtual string OrphanedSql => """
+        SELECT n.id FROM notifications n
+        WHERE n.endpoint_id IN (SELECT id FROM endpoints WHERE deleted_at >= @since)
+          AND n.status = 'pending'
+        """;
+
     public async Task<int> UnparkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
     {
         // Nearly always there is nothing to do: a read says so without taking a write.
+        bool unparkable, orphaned;
+        var since = Time.Ms(now - OrphanWindow);
         await using (var connection = await OpenAsync(cancellationToken))
         {
-            var any = await connection.ExecuteScalarAsync<string?>(Read($"{UnparkableSql} LIMIT 1", null, cancellationToken));
-            if (any is null)
-            {
-                return 0;
-            }
+            unparkable = await connection.ExecuteScalarAsync<string?>(Read($"{UnparkableSql} LIMIT 1", null, cancellationToken)) is not null;
+            orphaned = await connection.ExecuteScalarAsync<string?>(Read($"{OrphanedSql} LIMIT 1", new { since }, cancellationToken)) is not null;
+        }
+        if (orphaned)
+        {
+            // Dead as the delete would have left them, had they been recorded just before it.
+            await using var settle = await BeginWriteAsync(cancellationToken);
+            await settle.Connection.ExecuteAsync(settle.Command(
+                $"UPDATE notifications SET status = 'dead', next_attempt_at = NULL, leased_until = NULL, lease_token = NULL, last_error = 'endpoint deleted' WHERE id IN ({OrphanedSql} LIMIT @limit) AND status = 'pending'",
+                new { since, limit }, cancellationToken));
+            await settle.CommitAsync(cancellationToken);
+        }
+        if (!unparkable)
+        {
+            return 0;
         }
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         // Checked again on the row itself: on PostgreSQL another node may unpark the same rows at

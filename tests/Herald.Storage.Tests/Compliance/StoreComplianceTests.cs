@@ -725,6 +725,24 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ChangeRecordedForAnEndpointDeletedMeanwhile_EndsDead_NotPendingForever()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        // The change was rendered while the endpoint was listed; the delete commits first.
+        Assert.True(await Store.DeleteEndpointAsync(m, ep.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        Assert.Equal(NotificationStatuses.Pending, Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery())).Data).Status);
+
+        // The workers' once-a-second round settles it as the delete would have.
+        Assert.Equal(0, await Store.UnparkAsync(T0 + TimeSpan.FromSeconds(1), 10));
+        var n = Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery())).Data);
+        Assert.Equal(NotificationStatuses.Dead, n.Status);
+        Assert.Equal("endpoint deleted", n.LastError);
+        Assert.Null(n.NextAttemptAt);
+    }
+
+    [Fact]
     public async Task Release_MakesClaimedWorkDueAtOnce()
     {
         var m = await MerchantAsync();
