@@ -124,7 +124,7 @@ public sealed class DeliveryWorker : BackgroundService
                     lastClaim = now;
                     var claimed = await _store.ClaimDueAsync(now, _options.Lease, room, stoppingToken).ConfigureAwait(false);
                     Hold(inHand, claimed.Select(n => (n.Id, n.LeaseToken!)));
-                    work.AddRange(claimed);
+                    work.AddRange(claimed.Select(FitToLease));
                     fullClaim = claimed.Count == room;
                     claimNext = fullClaim;
                 }
@@ -242,6 +242,17 @@ public sealed class DeliveryWorker : BackgroundService
     /// disabled or deleted since (to wait as its others do), and those whose lease could run out
     /// before an attempt at the endpoint's timeout ends (a claim leases them afresh).
     /// </summary>
+    /// <summary>
+    /// An attempt ends before its claim does: past the lease another node may claim the notification
+    /// and send it beside the attempt still running. A lease set shorter than an endpoint's timeout
+    /// (plus a margin) cuts that endpoint's attempts to fit inside it.
+    /// </summary>
+    private ClaimedNotification FitToLease(ClaimedNotification notification)
+    {
+        var room = Math.Max(1, (int)(_options.Lease - LeaseMargin).TotalSeconds);
+        return notification.TimeoutSeconds <= room ? notification : notification with { TimeoutSeconds = room };
+    }
+
     private async Task<List<ClaimedNotification>> LoadHandedAsync(List<LeasedNotification> handed, DateTimeOffset now, Dictionary<string, string> inHand, CancellationToken cancellationToken)
     {
         Hold(inHand, handed.Select(n => (n.Id, n.LeaseToken)));

@@ -26,6 +26,24 @@ public sealed class LeaseTests : IAsyncLifetime
         b.Services.Configure<DeliveryOptions>(o => o.ShutdownGrace = TimeSpan.FromSeconds(1));
 
     [Fact]
+    public async Task LeaseShorterThanTheEndpointsTimeout_CutsTheAttemptToEndInsideTheLease()
+    {
+        // A 9 s lease and a 15 s timeout: an attempt running past 4 s (the lease less its 5 s
+        // margin) could still run when another node claims the notification and sends it again.
+        await using var herald = await HeraldHost.StartAsync(dataDirectory: _data, tune: o => o.Lease = TimeSpan.FromSeconds(9));
+        using var merchant = await herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(_receiver.Url, "thin", new { timeout_seconds = 15 });
+        _receiver.Delay = TimeSpan.FromSeconds(8);
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" })).Str("id");
+        // Too short a lease to send it as it was handed over: it is claimed on the next poll.
+        await herald.AdvanceUntilAsync(TimeSpan.Zero, () => Task.FromResult(!_receiver.Received.IsEmpty));
+        var n = await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
+        var attempt = n["attempts"]![0]!;
+        Assert.False(attempt["succeeded"]!.GetValue<bool>());
+        Assert.Equal("no answer within 4 s", attempt.Str("error"));
+    }
+
+    [Fact]
     public async Task HostStoppedWhileAnAttemptHangs_ReleasesTheClaim_AndTheRestartDeliversItAtOnce()
     {
         var first = await HeraldHost.StartAsync(dataDirectory: _data, configure: ShortGrace);
