@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Herald.Errors;
+using Herald.Delivery.Health;
 using Herald.Delivery.Sending;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
@@ -11,14 +12,24 @@ namespace Herald.Delivery.Workers;
 
 /// <summary>
 /// Manual resends: the API hands a notification over and answers 202; this service makes the
-/// attempt at once, whatever the notification's status, and records it as manual.
+/// attempt at once, whatever the notification's status, and records it as manual. Attempts pass
+/// the endpoint's gate as scheduled ones do (its concurrency cap, its rate limit, one at a time
+/// while its circuit is open); a recover of an ordered endpoint sends one notification at a time,
+/// oldest first, so that its receiver sees an entity's versions in order.
 /// </summary>
 public sealed class ResendQueue : BackgroundService
 {
     private const int Concurrency = 8;
 
-    private readonly Channel<ClaimedNotification> _queue;
+    // Notifications sent one after another, in this order; read again when their turn comes.
+    private sealed record Work(string MerchantId, IReadOnlyList<string> Ids);
+
+    private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>();
     private readonly int _capacity;
+
+    // Notifications queued and not yet sent: the bound the capacity holds.
+    private int _waiting;
+    private readonly EndpointGate _gate;
 
     private readonly IHeraldStore _store;
     private readonly WebhookSender _sender;
@@ -27,11 +38,12 @@ public sealed class ResendQueue : BackgroundService
 
     private readonly DeliveryMetrics _metrics;
 
-    public ResendQueue(IHeraldStore store, WebhookSender sender, TimeProvider time, ILogger<ResendQueue> logger, DeliveryMetrics metrics, IOptions<DeliveryOptions> options)
+    public ResendQueue(IHeraldStore store, WebhookSender sender, TimeProvider time, ILogger<ResendQueue> logger, DeliveryMetrics metrics,
+        IOptions<DeliveryOptions> options, EndpointGate gate)
     {
         ArgumentNullException.ThrowIfNull(options);
         _capacity = options.Value.ResendQueueCapacity;
-        _queue = Channel.CreateBounded<ClaimedNotification>(new BoundedChannelOptions(_capacity) { FullMode = BoundedChannelFullMode.Wait });
+        _gate = gate;
         _metrics = metrics;
         _store = store;
         _sender = sender;
@@ -45,13 +57,29 @@ public sealed class ResendQueue : BackgroundService
     /// </summary>
     public async Task<bool> EnqueueAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
     {
-        if (await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is not { } notification)
+        if (await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is null)
         {
             return false;
         }
-        if (!_queue.Writer.TryWrite(notification))
+        if (!TryQueue(new Work(merchantId, [notificationId])))
         {
             throw Full();
+        }
+        return true;
+    }
+
+    /// <summary>Queues the work unless it would take the waiting resends past the capacity.</summary>
+    private bool TryQueue(Work work)
+    {
+        if (Interlocked.Add(ref _waiting, work.Ids.Count) > _capacity)
+        {
+            Interlocked.Add(ref _waiting, -work.Ids.Count);
+            return false;
+        }
+        if (!_queue.Writer.TryWrite(work))
+        {
+            Interlocked.Add(ref _waiting, -work.Ids.Count);
+            return false;
         }
         return true;
     }
@@ -62,7 +90,7 @@ public sealed class ResendQueue : BackgroundService
     /// </summary>
     public async Task<Attempt?> ResendNowAsync(string merchantId, string notificationId, CancellationToken cancellationToken) =>
         await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is { } notification
-            ? await AttemptAsync(notification, cancellationToken).ConfigureAwait(false)
+            ? await GatedAttemptAsync(notification, cancellationToken).ConfigureAwait(false)
             : null;
 
     /// <summary>The notification with its endpoint, to be sent again; null when it does not exist, refused when its endpoint was deleted.</summary>
@@ -81,6 +109,24 @@ public sealed class ResendQueue : BackgroundService
     private HeraldException Full() =>
         new(ErrorKind.Unavailable, $"{_capacity:N0} resends are waiting already; try again once they have gone out");
 
+    /// <summary>The attempt, once the endpoint's gate lets it through; it counts neither way for the circuit.</summary>
+    private async Task<Attempt> GatedAttemptAsync(ClaimedNotification notification, CancellationToken cancellationToken)
+    {
+        while (!_gate.TryEnter(notification, out var wait))
+        {
+            // Real time, as the gate's own limits count it.
+            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+        }
+        try
+        {
+            return await AttemptAsync(notification, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Exit(notification.EndpointId, null);
+        }
+    }
+
     private async Task<Attempt> AttemptAsync(ClaimedNotification notification, CancellationToken cancellationToken)
     {
         var number = notification.AttemptCount + 1;
@@ -97,13 +143,15 @@ public sealed class ResendQueue : BackgroundService
 
     /// <summary>
     /// Queues a manual attempt of every notification of one endpoint recorded since a time that has
-    /// failed: dead ones, and pending ones whose last attempt failed. Answers how many were queued,
-    /// and whether that was all of them: it stops, never waits, when the queue is full (the rest are
-    /// queued by calling it again once those have gone out). Refused when nothing could be queued.
+    /// failed: dead ones, and pending ones whose last attempt failed, oldest first. Answers how many
+    /// were queued, and whether that was all of them: it stops, never waits, when the queue is full
+    /// (the rest are queued by calling it again once those have gone out). Refused when nothing
+    /// could be queued. An ordered endpoint's are queued as one run, sent one at a time.
     /// </summary>
     public async Task<(int Queued, bool Complete)> RecoverAsync(string merchantId, string endpointId, DateTimeOffset since, CancellationToken cancellationToken)
     {
-        var queued = 0;
+        var endpoint = await _store.GetEndpointAsync(merchantId, endpointId, cancellationToken).ConfigureAwait(false);
+        var failed = new List<Notification>();
         foreach (var status in new[] { NotificationStatuses.Dead, NotificationStatuses.Pending })
         {
             string? after = null;
@@ -112,23 +160,36 @@ public sealed class ResendQueue : BackgroundService
             {
                 var query = new NotificationQuery { Status = status, EndpointId = endpointId, Since = since, Limit = 100, StartingAfter = after };
                 page = await _store.ListNotificationsAsync(merchantId, query, cancellationToken).ConfigureAwait(false);
-                foreach (var listed in page.Data.Where(n => n.AttemptCount > 0))
-                {
-                    if (await _store.LoadForResendAsync(merchantId, listed.Id, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false) is not { } notification)
-                    {
-                        continue;
-                    }
-                    if (!_queue.Writer.TryWrite(notification))
-                    {
-                        return queued == 0 ? throw Full() : (queued, false);
-                    }
-                    queued++;
-                }
+                failed.AddRange(page.Data.Where(n => n.AttemptCount > 0));
                 after = page.Data.LastOrDefault()?.Id;
             }
             while (page.HasMore);
         }
-        return (queued, true);
+        // Oldest first, and an entity's versions in their order (several can be recorded in one millisecond).
+        var inOrder = failed.OrderBy(n => n.CreatedAt).ThenBy(n => n.EntityVersion).ThenBy(n => n.Id, StringComparer.Ordinal).Select(n => n.Id);
+        var room = Math.Max(0, _capacity - Volatile.Read(ref _waiting));
+        var taken = inOrder.Take(room).ToList();
+        if (taken.Count == 0)
+        {
+            return failed.Count == 0 ? (0, true) : throw Full();
+        }
+        var queued = 0;
+        if (endpoint?.Ordered == true)
+        {
+            queued = TryQueue(new Work(merchantId, taken)) ? taken.Count : 0;
+        }
+        else
+        {
+            foreach (var id in taken)
+            {
+                if (!TryQueue(new Work(merchantId, [id])))
+                {
+                    break;
+                }
+                queued++;
+            }
+        }
+        return queued == 0 ? throw Full() : (queued, queued == failed.Count);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -137,11 +198,11 @@ public sealed class ResendQueue : BackgroundService
         var running = new List<Task>();
         try
         {
-            await foreach (var notification in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            await foreach (var work in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
                 await slots.WaitAsync(stoppingToken).ConfigureAwait(false);
                 running.RemoveAll(t => t.IsCompleted);
-                running.Add(SendAsync(notification, slots, stoppingToken));
+                running.Add(SendAsync(work, slots, stoppingToken));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -150,24 +211,35 @@ public sealed class ResendQueue : BackgroundService
         await Task.WhenAll(running).ConfigureAwait(false);
     }
 
-    private async Task SendAsync(ClaimedNotification queued, SemaphoreSlim slots, CancellationToken stoppingToken)
+    private async Task SendAsync(Work work, SemaphoreSlim slots, CancellationToken stoppingToken)
     {
         try
         {
-            // Read again when its turn comes: the attempt is numbered after those made while it
-            // waited, and goes where the endpoint points now (nowhere, if it was deleted meanwhile).
-            var notification = await _store.LoadForResendAsync(queued.MerchantId, queued.Id, _time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
-            if (notification is not null)
+            foreach (var id in work.Ids)
             {
-                await AttemptAsync(notification, stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    // Read again when its turn comes: the attempt is numbered after those made while it
+                    // waited, and goes where the endpoint points now (nowhere, if it was deleted meanwhile).
+                    var notification = await _store.LoadForResendAsync(work.MerchantId, id, _time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
+                    if (notification is not null)
+                    {
+                        await GatedAttemptAsync(notification, stoppingToken).ConfigureAwait(false);
+                    }
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    DeliveryLog.AttemptFailed(_logger, e, id);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _waiting);
+                }
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            DeliveryLog.AttemptFailed(_logger, e, queued.Id);
         }
         finally
         {

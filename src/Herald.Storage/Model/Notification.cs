@@ -27,6 +27,9 @@ public sealed record Notification
     public required EntityKind EntityKind { get; init; }
     public required string EntityId { get; init; }
     public required string EventType { get; init; }
+
+    /// <summary>The entity's version this notification tells of: an entity's notifications go out in this order.</summary>
+    public long EntityVersion { get; init; }
     public required string Status { get; init; }
     public int AttemptCount { get; init; }
     public DateTimeOffset? NextAttemptAt { get; init; }

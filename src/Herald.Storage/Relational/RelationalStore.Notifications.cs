@@ -6,7 +6,7 @@ namespace Herald.Storage.Relational;
 public abstract partial class RelationalStore
 {
     private const string NotificationColumns =
-        "id, merchant_id, event_id, endpoint_id, entity_kind, entity_id, event_type, status, attempt_count, next_attempt_at, last_attempt_at, last_status_code, last_error, created_at, succeeded_at";
+        "id, merchant_id, event_id, endpoint_id, entity_kind, entity_id, event_type, status, attempt_count, next_attempt_at, last_attempt_at, last_status_code, last_error, created_at, succeeded_at, entity_version";
 
     public async Task<Page<Notification>> ListNotificationsAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default)
     {

@@ -204,6 +204,7 @@ internal sealed class NotificationRow
     public string? last_error { get; set; }
     public long created_at { get; set; }
     public long? succeeded_at { get; set; }
+    public long entity_version { get; set; }
 
     public Notification ToModel() => new()
     {
@@ -223,6 +224,7 @@ internal sealed class NotificationRow
         LastError = last_error,
         CreatedAt = Time.At(created_at),
         SucceededAt = Time.At(succeeded_at),
+        EntityVersion = entity_version,
     };
 }
 

@@ -60,6 +60,60 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Recover_OfAnOrderedEndpoint_SendsAnEntitysVersionsOldestFirst_OneAtATime()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { ordered = true, retry = "exponential" });
+        Receiver.Status = 500;
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" })).Str("id");
+        await merchant.MoveAsync("payment_orders", order, "CLOSED");
+        // Both versions fail until their three days are over.
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1), async () =>
+        {
+            Herald.Clock.Advance(TimeSpan.FromHours(1));
+            var list = await merchant.NotificationsAsync($"entity_id={order}");
+            return list.Count == 2 && list.All(n => n!.Str("status") == "dead");
+        }, TimeSpan.FromSeconds(90));
+        var byEvent = (await merchant.NotificationsAsync($"entity_id={order}")).ToDictionary(n => n!.Str("event_id"), n => n!.Str("event_type"));
+
+        Receiver.Status = 200;
+        Receiver.Delay = TimeSpan.FromMilliseconds(200);
+        Receiver.ResetMaxInFlight();
+        var before = Receiver.Received.Count;
+        var accepted = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+        Assert.Equal(2, accepted["queued"]!.GetValue<int>());
+        await Receiver.WaitForAsync(before + 2);
+        var resent = Receiver.Received.Skip(before).Select(r => byEvent[r.Headers["webhook-id"]]).ToList();
+        Assert.Equal(["PAYMENT_ORDER.OPENED", "PAYMENT_ORDER.CLOSED"], resent);
+        Assert.Equal(1, Receiver.MaxInFlight);
+    }
+
+    [Fact]
+    public async Task Recover_KeepsToTheEndpointsConcurrencyCap()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { max_concurrency = 1 });
+        Receiver.Status = 500;
+        var orders = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            orders.Add((await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" })).Str("id"));
+        }
+        // One at a time: the rest are held back a second each, so the clock moves on until all were tried.
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () =>
+            (await merchant.NotificationsAsync("limit=100")).Count(n => n!["attempt_count"]!.GetValue<int>() >= 1) == 5);
+
+        Receiver.Status = 200;
+        Receiver.Delay = TimeSpan.FromMilliseconds(150);
+        Receiver.ResetMaxInFlight();
+        var before = Receiver.Received.Count;
+        var accepted = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+        Assert.Equal(5, accepted["queued"]!.GetValue<int>());
+        await Receiver.WaitForAsync(before + 5);
+        Assert.Equal(1, Receiver.MaxInFlight);
+    }
+
+    [Fact]
     public async Task Recover_WithoutSince_Is400()
     {
         using var merchant = await Herald.NewMerchantAsync();
