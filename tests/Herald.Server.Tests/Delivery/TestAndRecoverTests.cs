@@ -76,14 +76,7 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
         }, TimeSpan.FromSeconds(90));
         var byEvent = (await merchant.NotificationsAsync($"entity_id={order}")).ToDictionary(n => n!.Str("event_id"), n => n!.Str("event_type"));
 
-        Receiver.Status = 200;
-        Receiver.Delay = TimeSpan.FromMilliseconds(200);
-        Receiver.ResetMaxInFlight();
-        var before = Receiver.Received.Count;
-        var accepted = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
-        Assert.Equal(2, accepted["queued"]!.GetValue<int>());
-        await Receiver.WaitForAsync(before + 2);
-        var resent = Receiver.Received.Skip(before).Select(r => byEvent[r.Headers["webhook-id"]]).ToList();
+        var resent = (await RecoverIntoSlowReceiverAsync(merchant, id, 2)).Select(r => byEvent[r.Headers["webhook-id"]]).ToList();
         Assert.Equal(["PAYMENT_ORDER.OPENED", "PAYMENT_ORDER.CLOSED"], resent);
         Assert.Equal(1, Receiver.MaxInFlight);
     }
@@ -103,14 +96,21 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
         await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () =>
             (await merchant.NotificationsAsync("limit=100")).Count(n => n!["attempt_count"]!.GetValue<int>() >= 1) == 5);
 
+        await RecoverIntoSlowReceiverAsync(merchant, id, 5);
+        Assert.Equal(1, Receiver.MaxInFlight);
+    }
+
+    /// <summary>Recovers the endpoint into a receiver that now answers 200 after 150 ms; answers what the recover sent.</summary>
+    private async Task<List<ReceivedRequest>> RecoverIntoSlowReceiverAsync(HttpClient merchant, string endpointId, int expected)
+    {
         Receiver.Status = 200;
         Receiver.Delay = TimeSpan.FromMilliseconds(150);
         Receiver.ResetMaxInFlight();
         var before = Receiver.Received.Count;
-        var accepted = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
-        Assert.Equal(5, accepted["queued"]!.GetValue<int>());
-        await Receiver.WaitForAsync(before + 5);
-        Assert.Equal(1, Receiver.MaxInFlight);
+        var accepted = await merchant.PostJsonAsync($"/v1/endpoints/{endpointId}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+        Assert.Equal(expected, accepted["queued"]!.GetValue<int>());
+        await Receiver.WaitForAsync(before + expected);
+        return Receiver.Received.Skip(before).ToList();
     }
 
     [Fact]
