@@ -37,6 +37,11 @@ internal static class ServeCommand
             Description = "The PEM private key of --https-cert.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_HTTPS_KEY"),
         };
+        var keysCert = new Option<string?>("--keys-cert")
+        {
+            Description = "Encrypt the key ring that protects endpoint secrets with this certificate and its key (.pfx, password in HERALD_KEYS_CERT_PASSWORD, or .pem); the same on every node.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_KEYS_CERT"),
+        };
         var proxies = new Option<string[]>("--trusted-proxy")
         {
             Description = "A proxy address or CIDR whose X-Forwarded-For/-Proto headers are believed (repeatable).",
@@ -61,7 +66,7 @@ internal static class ServeCommand
             Description = "Disable an endpoint after this many days of nothing but failures (0 never does).",
             DefaultValueFactory = _ => new HeraldServerOptions().AutoDisableDays,
         };
-        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, proxies, allow, retention, rateLimit, autoDisable };
+        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable };
         command.Validators.Add(result =>
         {
             if (result.GetValue(autoDisable) < 0)
@@ -91,6 +96,8 @@ internal static class ServeCommand
                 HttpsCertificatePath = parse.GetValue(cert),
                 HttpsKeyPath = parse.GetValue(key),
                 HttpsCertificatePassword = Environment.GetEnvironmentVariable("HERALD_HTTPS_CERT_PASSWORD"),
+                KeysCertificatePath = parse.GetValue(keysCert),
+                KeysCertificatePassword = Environment.GetEnvironmentVariable("HERALD_KEYS_CERT_PASSWORD"),
                 RateLimitPerSecond = parse.GetValue(rateLimit),
                 RateLimitBurst = 2 * parse.GetValue(rateLimit),
             };

@@ -39,7 +39,7 @@ public static class HeraldServer
         });
         Transport.Configure(builder, options);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        // The key ring is kept unencrypted with Herald's data (as the secrets' database is); say so in the docs, not at every start.
+        // Without a keys certificate the key ring is kept unencrypted with Herald's data; say so in the docs, not at every start.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
 
@@ -48,6 +48,13 @@ public static class HeraldServer
         services.AddSingleton(AdminKey.Resolve(options.AdminKey, options.DataDirectory));
         // Endpoint secrets are encrypted at rest; the key ring lives with Herald's data.
         var dataProtection = services.AddDataProtection().SetApplicationName("Herald");
+        if (options.KeysCertificatePath is { Length: > 0 } keysCertificate)
+        {
+            // Keys are written encrypted to the certificate, and read back with it (not from a
+            // certificate store, which Linux lacks for this).
+            var certificate = Transport.Load(keysCertificate, null, options.KeysCertificatePassword, "keys certificate");
+            dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
+        }
         services.AddSingleton<ISecretProtector, DataProtectionSecrets>();
         if (options.PostgresConnectionString is { Length: > 0 } postgres)
         {

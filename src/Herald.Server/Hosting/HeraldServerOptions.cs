@@ -32,6 +32,16 @@ public sealed class HeraldServerOptions
     public string? HttpsCertificatePassword { get; set; }
 
     /// <summary>
+    /// A certificate (with its private key; PFX or PEM, as for HTTPS) that encrypts the key ring
+    /// protecting endpoint secrets where it is stored: without it, the key ring sits unencrypted
+    /// with Herald's data (on PostgreSQL, in the same database). Every node needs the same one.
+    /// </summary>
+    public string? KeysCertificatePath { get; set; }
+
+    /// <summary>The PFX password of <see cref="KeysCertificatePath"/>.</summary>
+    public string? KeysCertificatePassword { get; set; }
+
+    /// <summary>
     /// Proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed;
     /// from anyone else those headers are ignored.
     /// </summary>

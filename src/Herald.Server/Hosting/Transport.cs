@@ -64,11 +64,12 @@ internal static class Transport
         }
     }
 
-    private static X509Certificate2 Load(string path, string? keyPath, string? password)
+    /// <summary>A certificate with its private key: a PFX/PKCS#12 file, or a PEM file with its key in <paramref name="keyPath"/> or in itself.</summary>
+    internal static X509Certificate2 Load(string path, string? keyPath, string? password, string what = "HTTPS certificate")
     {
         if (!File.Exists(path))
         {
-            throw new InvalidOperationException($"the HTTPS certificate {path} does not exist");
+            throw new InvalidOperationException($"the {what} {path} does not exist");
         }
         try
         {
@@ -83,7 +84,7 @@ internal static class Transport
         }
         catch (System.Security.Cryptography.CryptographicException e)
         {
-            throw new InvalidOperationException($"cannot read the HTTPS certificate {path}: {e.Message}", e);
+            throw new InvalidOperationException($"cannot read the {what} {path}: {e.Message}", e);
         }
     }
 }

@@ -5,19 +5,13 @@ namespace Herald.Cli.Tests.Commands;
 
 public sealed class ServeAndMigrateTests
 {
-    [Fact]
-    public async Task Serve_WithUnreachableDatabase_ExitsNonZeroWithOneClearLine()
+    /// <summary>Runs <paramref name="test"/> with a data folder of its own, removed afterwards if it was made.</summary>
+    private static async Task WithDataAsync(Func<string, Task> test)
     {
         var data = Path.Combine(Path.GetTempPath(), "herald-cli-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
-                "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--postgres", "Host=127.0.0.1;Port=1;Username=nobody;Timeout=3");
-            Assert.NotEqual(0, code);
-            var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Single(lines);
-            Assert.StartsWith("herald: cannot start:", lines[0], StringComparison.Ordinal);
-            Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+            await test(data);
         }
         finally
         {
@@ -29,23 +23,36 @@ public sealed class ServeAndMigrateTests
     }
 
     [Fact]
-    public async Task Migrate_OnSqlite_SaysWhatItApplied_ThenThatItIsUpToDate()
+    public Task Serve_WithUnreachableDatabase_ExitsNonZeroWithOneClearLine() => WithDataAsync(async data =>
     {
-        var data = Path.Combine(Path.GetTempPath(), "herald-cli-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var first = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
-            Assert.Equal(0, first.ExitCode);
-            Assert.Contains("applied 0001_initial.sql", first.Stdout, StringComparison.Ordinal);
-            var second = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
-            Assert.Equal(0, second.ExitCode);
-            Assert.Contains("schema is up to date", second.Stdout, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(data, recursive: true);
-        }
-    }
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--postgres", "Host=127.0.0.1;Port=1;Username=nobody;Timeout=3");
+        Assert.NotEqual(0, code);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("herald: cannot start:", lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+    });
+
+    [Fact]
+    public Task Serve_WithAMissingKeysCertificate_ExitsNonZeroNamingIt() => WithDataAsync(async data =>
+    {
+        var (code, _, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--keys-cert", "/nonexistent/keys.pfx");
+        Assert.NotEqual(0, code);
+        Assert.Equal("herald: cannot start: the keys certificate /nonexistent/keys.pfx does not exist", stderr.Trim());
+    });
+
+    [Fact]
+    public Task Migrate_OnSqlite_SaysWhatItApplied_ThenThatItIsUpToDate() => WithDataAsync(async data =>
+    {
+        var first = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains("applied 0001_initial.sql", first.Stdout, StringComparison.Ordinal);
+        var second = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Contains("schema is up to date", second.Stdout, StringComparison.Ordinal);
+    });
 
     [Fact]
     public async Task Migrate_OnPostgres_SaysWhatItApplied()

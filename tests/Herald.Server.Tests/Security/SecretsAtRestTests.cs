@@ -41,3 +41,64 @@ public sealed class SecretsAtRestTests : HeraldWithReceiver
             request.Headers["webhook-signature"], System.Text.Encoding.UTF8.GetBytes(request.Body), Herald.Clock.GetUtcNow(), TimeSpan.FromMinutes(5)));
     }
 }
+
+public sealed class KeyRingCertificateTests
+{
+    [Fact]
+    public async Task WithAKeysCertificate_TheKeyRingInPostgreSqlIsEncrypted_AndAnotherNodeWithItSigns()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        var pfx = Path.Combine(Path.GetTempPath(), "herald-keys-" + Guid.NewGuid().ToString("N") + ".pfx");
+        using (var rsa = System.Security.Cryptography.RSA.Create(2048))
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+                "CN=Herald key ring", rsa, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+            await File.WriteAllBytesAsync(pfx, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "pw"));
+        }
+        void WithCertificate(Herald.Server.Hosting.HeraldServerOptions o)
+        {
+            o.KeysCertificatePath = pfx;
+            o.KeysCertificatePassword = "pw";
+        }
+        try
+        {
+            string key, secret;
+            await using (var first = await HeraldHost.StartAsync(postgres: db.ConnectionString, workers: false, tune: WithCertificate))
+            {
+                using var merchant = await first.NewMerchantAsync();
+                key = merchant.DefaultRequestHeaders.Authorization!.Parameter!;
+                secret = (await merchant.AddEndpointAsync(receiver.Url, "thin")).Secret;
+            }
+
+            var stored = new List<string>();
+            await using (var connection = new Npgsql.NpgsqlConnection(db.ConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var command = new Npgsql.NpgsqlCommand("SELECT xml FROM data_protection_keys", connection);
+                await using var reader = await command.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    stored.Add(reader.GetString(0));
+                }
+            }
+            // The key is there only encrypted to the certificate: a copy of the database cannot read the secrets.
+            var ring = Assert.Single(stored);
+            Assert.Contains("EncryptedData", ring, StringComparison.Ordinal);
+            Assert.DoesNotContain("<value>", ring, StringComparison.Ordinal);
+
+            // A node started afresh with the same certificate reads the key ring and signs with the secret.
+            await using var second = await HeraldHost.StartAsync(postgres: db.ConnectionString, tune: WithCertificate);
+            using var again = second.As(key);
+            await again.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+            var delivered = await receiver.WaitForAsync(1);
+            Assert.True(WebhookSignature.Verify(secret, delivered.Headers["webhook-id"], delivered.Headers["webhook-timestamp"],
+                delivered.Headers["webhook-signature"], System.Text.Encoding.UTF8.GetBytes(delivered.Body), second.Clock.GetUtcNow(), TimeSpan.FromMinutes(5)));
+        }
+        finally
+        {
+            File.Delete(pfx);
+        }
+    }
+}
