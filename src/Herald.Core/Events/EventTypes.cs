@@ -11,4 +11,27 @@ public static class EventTypes
     public static IReadOnlySet<string> All { get; } = EntityKinds.All
         .SelectMany(k => StateMachines.For(k).States.Select(s => For(k, s)))
         .ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The event type an input names, its state spelled as the state machine spells it (seed 003's
+    /// <c>TRANSACTION.DECINED</c> is <c>TRANSACTION.DECLINED</c>); false for no known type.
+    /// </summary>
+    public static bool TryNormalize(string? input, out string eventType)
+    {
+        eventType = "";
+        if (input is null)
+        {
+            return false;
+        }
+        foreach (var kind in EntityKinds.All)
+        {
+            var prefix = kind.TypeName() + ".";
+            if (input.StartsWith(prefix, StringComparison.Ordinal) && StateMachines.For(kind).TryNormalize(input[prefix.Length..], out var state))
+            {
+                eventType = For(kind, state);
+                return true;
+            }
+        }
+        return false;
+    }
 }

@@ -180,14 +180,16 @@ internal static class EndpointsApi
             throw new HeraldException(ErrorKind.BadRequest, "event_types must name at least one event type, or be left out for all");
         }
         var prefix = format.EntityKind().TypeName() + ".";
+        var known = new List<string>(types.Count);
         foreach (var type in types)
         {
-            if (!EventTypes.All.Contains(type) || !type.StartsWith(prefix, StringComparison.Ordinal))
+            if (!EventTypes.TryNormalize(type, out var eventType) || !eventType.StartsWith(prefix, StringComparison.Ordinal))
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"unknown event type '{type}' for format {format.ApiName()}; expected {prefix}<STATE>");
             }
+            known.Add(eventType);
         }
-        return types.Distinct(StringComparer.Ordinal).ToList();
+        return known.Distinct(StringComparer.Ordinal).ToList();
     }
 
     internal static SuccessRule ParseSuccess(string value) =>

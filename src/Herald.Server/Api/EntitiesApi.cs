@@ -209,7 +209,7 @@ internal static class EntitiesApi
         return new JsonObject
         {
             ["id"] = HeraldId.NewUuid(time),
-            ["amount"] = Validation.PositiveAmount(request.Amount, "amount"),
+            ["amount"] = Validation.PositiveWholeAmount(request.Amount, "amount"),
             ["caller_id"] = request.CallerId,
             ["client_id"] = request.ClientId,
             ["created_at"] = EntityDocuments.FormatPointTime(now),

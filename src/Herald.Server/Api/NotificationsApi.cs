@@ -24,9 +24,9 @@ internal static class NotificationsApi
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"unknown status '{status}'; expected pending, succeeded or dead");
             }
-            if (event_type is not null && !EventTypes.All.Contains(event_type))
+            if (event_type is not null)
             {
-                throw new HeraldException(ErrorKind.BadRequest, $"unknown event type '{event_type}'");
+                event_type = EventTypes.TryNormalize(event_type, out var known) ? known : throw new HeraldException(ErrorKind.BadRequest, $"unknown event type '{event_type}'");
             }
             var query = new NotificationQuery
             {

@@ -101,6 +101,15 @@ internal static partial class Validation
     public static decimal PositiveAmount(decimal? value, string field) =>
         value is > 0 ? value.Value : throw new HeraldException(ErrorKind.BadRequest, $"{field} must be a number greater than 0");
 
+    /// <summary>A positive whole amount, written without a fraction (100.0 is 100), as seed 000's amounts are.</summary>
+    public static long PositiveWholeAmount(decimal? value, string field)
+    {
+        var amount = PositiveAmount(value, field);
+        return decimal.IsInteger(amount) && amount <= long.MaxValue
+            ? (long)amount
+            : throw new HeraldException(ErrorKind.BadRequest, $"{field} must be a whole number, as a Point payment intent's amount is");
+    }
+
     public static string Currency(string? value, string field = "currency")
     {
         if (value is null || value.Length != 3 || !value.All(char.IsAsciiLetterUpper))

@@ -192,6 +192,27 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PaymentIntentAmount_IsAWholeNumber_AsSeed000Shows()
+    {
+        await ExpectErrorAsync(await PostRawAsync("/v1/payment_intents",
+            """{"amount":100.5,"site":"mlb","client_id":1,"caller_id":2}"""), 400, "amount must be a whole number");
+        // 100.0 is 100, and is written so.
+        var created = await PostRawAsync("/v1/payment_intents", """{"amount":100.0,"site":"mlb","client_id":1,"caller_id":2}""");
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Contains("\"amount\":100,", await created.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SeedSpellingDecined_IsTakenInEventTypeFilters()
+    {
+        var endpoint = await _merchant.PostJsonAsync("/v1/endpoints", new { url = "http://127.0.0.1:9/hooks", format = "transaction", event_types = new[] { "TRANSACTION.DECINED" } });
+        Assert.Equal("TRANSACTION.DECLINED", endpoint["event_types"]![0]!.GetValue<string>());
+        var listed = await _merchant.GetAsync("/v1/notifications?event_type=TRANSACTION.DECINED");
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?event_type=TRANSACTION.DECLIND"), 400, "unknown event type");
+    }
+
+    [Fact]
     public async Task MissingOrWrongKey_Is401_AndAnotherMerchantsIdsAre404()
     {
         using var anonymous = new HttpClient { BaseAddress = _herald.Client.BaseAddress };
