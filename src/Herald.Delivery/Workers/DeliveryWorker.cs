@@ -238,11 +238,6 @@ public sealed class DeliveryWorker : BackgroundService
     }
 
     /// <summary>
-    /// Makes what was handed over ready to send. Back to the queue go those whose endpoint was
-    /// disabled or deleted since (to wait as its others do), and those whose lease could run out
-    /// before an attempt at the endpoint's timeout ends (a claim leases them afresh).
-    /// </summary>
-    /// <summary>
     /// An attempt ends before its claim does: past the lease another node may claim the notification
     /// and send it beside the attempt still running. A lease set shorter than an endpoint's timeout
     /// (plus a margin) cuts that endpoint's attempts to fit inside it.
@@ -253,6 +248,11 @@ public sealed class DeliveryWorker : BackgroundService
         return notification.TimeoutSeconds <= room ? notification : notification with { TimeoutSeconds = room };
     }
 
+    /// <summary>
+    /// Makes what was handed over ready to send. Back to the queue go those whose endpoint was
+    /// disabled or deleted since (to wait as its others do), and those whose lease could run out
+    /// before an attempt at the endpoint's timeout ends (a claim leases them afresh).
+    /// </summary>
     private async Task<List<ClaimedNotification>> LoadHandedAsync(List<LeasedNotification> handed, DateTimeOffset now, Dictionary<string, string> inHand, CancellationToken cancellationToken)
     {
         Hold(inHand, handed.Select(n => (n.Id, n.LeaseToken)));

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Herald.Errors;
+using Herald.Ids;
 using Herald.Delivery.Health;
 using Herald.Delivery.Sending;
 using Herald.Storage.Abstractions;
@@ -21,8 +22,9 @@ public sealed class ResendQueue : BackgroundService
 {
     private const int Concurrency = 8;
 
-    // Notifications sent one after another, in this order; read again when their turn comes.
-    private sealed record Work(string MerchantId, IReadOnlyList<string> Ids);
+    // Notifications sent one after another, in this order; read again when their turn comes. An
+    // ordered run stops at its first failure: what follows would overtake what failed.
+    private sealed record Work(string MerchantId, IReadOnlyList<string> Ids, bool StopAtFailure = false);
 
     private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>();
     private readonly int _capacity;
@@ -144,39 +146,53 @@ public sealed class ResendQueue : BackgroundService
     /// <summary>
     /// Queues a manual attempt of every notification of one endpoint recorded since a time that has
     /// failed: dead ones, and pending ones whose last attempt failed, oldest first. Answers how many
-    /// were queued, and whether that was all of them: it stops, never waits, when the queue is full
-    /// (the rest are queued by calling it again once those have gone out). Refused when nothing
-    /// could be queued. An ordered endpoint's are queued as one run, sent one at a time.
+    /// were queued, and whether that was all of them: it stops reading, never waits, when the queue
+    /// is full (the rest are queued by calling it again once those have gone out). Refused when
+    /// nothing could be queued. An ordered endpoint's are queued as one run, sent one at a time,
+    /// which stops at its first failure so that nothing newer overtakes what failed.
     /// </summary>
     public async Task<(int Queued, bool Complete)> RecoverAsync(string merchantId, string endpointId, DateTimeOffset since, CancellationToken cancellationToken)
     {
         var endpoint = await _store.GetEndpointAsync(merchantId, endpointId, cancellationToken).ConfigureAwait(false);
-        var failed = new List<Notification>();
-        foreach (var status in new[] { NotificationStatuses.Dead, NotificationStatuses.Pending })
-        {
-            string? after = null;
-            Page<Notification> page;
-            do
-            {
-                var query = new NotificationQuery { Status = status, EndpointId = endpointId, Since = since, Limit = 100, StartingAfter = after };
-                page = await _store.ListNotificationsAsync(merchantId, query, cancellationToken).ConfigureAwait(false);
-                failed.AddRange(page.Data.Where(n => n.AttemptCount > 0));
-                after = page.Data.LastOrDefault()?.Id;
-            }
-            while (page.HasMore);
-        }
-        // Oldest first, and an entity's versions in their order (several can be recorded in one millisecond).
-        var inOrder = failed.OrderBy(n => n.CreatedAt).ThenBy(n => n.EntityVersion).ThenBy(n => n.Id, StringComparer.Ordinal).Select(n => n.Id);
         var room = Math.Max(0, _capacity - Volatile.Read(ref _waiting));
-        var taken = inOrder.Take(room).ToList();
+        var taken = new List<string>();
+        var complete = true;
+        // From the oldest up: each page is the next newer one (asked for as the page before the
+        // newest seen), so reading stops once the queue's room is taken.
+        var before = HeraldId.Floor(HeraldId.Notification, since);
+        Page<Notification> page;
+        do
+        {
+            var query = new NotificationQuery { EndpointId = endpointId, Since = since, Limit = 100, EndingBefore = before };
+            page = await _store.ListNotificationsAsync(merchantId, query, cancellationToken).ConfigureAwait(false);
+            if (page.Data.Count == 0)
+            {
+                break;
+            }
+            before = page.Data[0].Id;
+            // Oldest first, and an entity's versions in their order (several can be recorded in one millisecond).
+            var failed = page.Data
+                .Where(n => n.AttemptCount > 0 && (n.Status == NotificationStatuses.Dead || n.Status == NotificationStatuses.Pending))
+                .OrderBy(n => n.CreatedAt).ThenBy(n => n.EntityVersion).ThenBy(n => n.Id, StringComparer.Ordinal);
+            foreach (var n in failed)
+            {
+                if (taken.Count == room)
+                {
+                    complete = false;
+                    break;
+                }
+                taken.Add(n.Id);
+            }
+        }
+        while (complete && page.HasMore);
         if (taken.Count == 0)
         {
-            return failed.Count == 0 ? (0, true) : throw Full();
+            return complete ? (0, true) : throw Full();
         }
         var queued = 0;
         if (endpoint?.Ordered == true)
         {
-            queued = TryQueue(new Work(merchantId, taken)) ? taken.Count : 0;
+            queued = TryQueue(new Work(merchantId, taken, StopAtFailure: true)) ? taken.Count : 0;
         }
         else
         {
@@ -189,7 +205,7 @@ public sealed class ResendQueue : BackgroundService
                 queued++;
             }
         }
-        return queued == 0 ? throw Full() : (queued, queued == failed.Count);
+        return queued == 0 ? throw Full() : (queued, complete && queued == taken.Count);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -215,8 +231,14 @@ public sealed class ResendQueue : BackgroundService
     {
         try
         {
+            var stopped = false;
             foreach (var id in work.Ids)
             {
+                if (stopped)
+                {
+                    Interlocked.Decrement(ref _waiting);
+                    continue;
+                }
                 try
                 {
                     // Read again when its turn comes: the attempt is numbered after those made while it
@@ -224,7 +246,8 @@ public sealed class ResendQueue : BackgroundService
                     var notification = await _store.LoadForResendAsync(work.MerchantId, id, _time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
                     if (notification is not null)
                     {
-                        await GatedAttemptAsync(notification, stoppingToken).ConfigureAwait(false);
+                        var attempt = await GatedAttemptAsync(notification, stoppingToken).ConfigureAwait(false);
+                        stopped = work.StopAtFailure && !attempt.Succeeded;
                     }
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -234,6 +257,7 @@ public sealed class ResendQueue : BackgroundService
                 catch (Exception e)
                 {
                     DeliveryLog.AttemptFailed(_logger, e, id);
+                    stopped = work.StopAtFailure;
                 }
                 finally
                 {

@@ -56,16 +56,17 @@ public sealed record Caller(bool IsAdmin, string? MerchantId)
                 throw new HeraldException(ErrorKind.Unauthorized, "missing API key: send Authorization: Bearer <key>");
             }
             var address = context.Connection.RemoteIpAddress?.ToString() ?? "";
-            if (failures.Exhausted(address))
+            if (ApiKeys.Matches(presented, adminKey.Value))
             {
+                context.Items[Key] = new Caller(true, null);
+            }
+            else if (failures.Exhausted(address))
+            {
+                // Before any lookup: the budget exists to spare the database a flood of guesses.
                 await Errors.ErrorHandlingMiddleware.WriteAsync(context, StatusCodes.Status429TooManyRequests,
                     ["too many unknown API keys from this address; retry after the Retry-After seconds"],
                     response => response.Headers.RetryAfter = "1");
                 return;
-            }
-            if (ApiKeys.Matches(presented, adminKey.Value))
-            {
-                context.Items[Key] = new Caller(true, null);
             }
             else if (await store.FindMerchantByKeyHashAsync(ApiKeys.Hash(presented), context.RequestAborted) is { } merchantId)
             {

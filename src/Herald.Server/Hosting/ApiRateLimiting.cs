@@ -17,7 +17,7 @@ namespace Herald.Server.Hosting;
 internal static class ApiRateLimiting
 {
     public static IServiceCollection AddHeraldRateLimiting(this IServiceCollection services, HeraldServerOptions options) =>
-        services.AddSingleton(new KeyFailures(options)).AddRateLimiter(limiter =>
+        services.AddSingleton(_ => new KeyFailures(options)).AddRateLimiter(limiter =>
         {
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {

@@ -69,8 +69,8 @@ public sealed class ResendTests : HeraldWithReceiver
             (await merchant.NotificationsAsync("limit=100")).Count(n => n!["attempt_count"]!.GetValue<int>() == 1) == 14);
         var ids = (await merchant.NotificationsAsync("limit=100")).Select(n => n!.Str("id")).ToList();
 
-        // The receiver now holds every request: eight resends are sent and wait on it, two wait in
-        // the queue, one more may be taken off it; past those the queue is full.
+        // The receiver now holds every request: the two resends taken are being sent (they count
+        // against the queue's size until they are answered); past those the queue is full.
         receiver.Delay = TimeSpan.FromSeconds(30);
         var statuses = new List<System.Net.HttpStatusCode>();
         string? refusedId = null;
@@ -86,7 +86,7 @@ public sealed class ResendTests : HeraldWithReceiver
                 refusedId ??= id;
             }
         }
-        Assert.InRange(statuses.Count(s => s == System.Net.HttpStatusCode.Accepted), 2, 11);
+        Assert.Equal(2, statuses.Count(s => s == System.Net.HttpStatusCode.Accepted));
         Assert.All(statuses, s => Assert.True(s is System.Net.HttpStatusCode.Accepted or System.Net.HttpStatusCode.ServiceUnavailable, s.ToString()));
         Assert.NotNull(refusedId);
         // Refused at once, and nothing queued for it: it keeps its one attempt.
