@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Herald.Delivery;
 using Herald.Server.Api;
 using Herald.Server.Auth;
@@ -53,6 +54,11 @@ public static class HeraldServer
             // Keys are written encrypted to the certificate, and read back with it (not from a
             // certificate store, which Linux lacks for this).
             var certificate = Transport.Load(keysCertificate, null, options.KeysCertificatePassword, "keys certificate");
+            using (var rsa = certificate.GetRSAPrivateKey())
+            {
+                // Keys are encrypted to the certificate with RSA: any other key would fail only when the first key is written.
+                _ = rsa ?? throw new InvalidOperationException($"the keys certificate {keysCertificate} must have an RSA private key");
+            }
             dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
         }
         services.AddSingleton<ISecretProtector, DataProtectionSecrets>();

@@ -45,6 +45,31 @@ public sealed class SecretsAtRestTests : HeraldWithReceiver
 public sealed class KeyRingCertificateTests
 {
     [Fact]
+    public async Task AKeysCertificateWithoutAnRsaKey_IsRefusedAtStart()
+    {
+        var pfx = Path.Combine(Path.GetTempPath(), "herald-keys-" + Guid.NewGuid().ToString("N") + ".pfx");
+        using (var ecdsa = System.Security.Cryptography.ECDsa.Create())
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Herald key ring", ecdsa, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+            await File.WriteAllBytesAsync(pfx, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "pw"));
+        }
+        try
+        {
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => HeraldHost.StartAsync(tune: o =>
+            {
+                o.KeysCertificatePath = pfx;
+                o.KeysCertificatePassword = "pw";
+            }));
+            Assert.Contains("must have an RSA private key", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(pfx);
+        }
+    }
+
+    [Fact]
     public async Task WithAKeysCertificate_TheKeyRingInPostgreSqlIsEncrypted_AndAnotherNodeWithItSigns()
     {
         await using var db = await PostgresDatabase.CreateAsync();
