@@ -16,7 +16,7 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     protected override async Task<IHeraldStore> CreateStoreAsync()
     {
         _store = new SqliteStore(new SqliteStoreOptions { DataDirectory = _folder });
-        Assert.Equal(["0001_initial.sql", "0002_attempts_started.sql", "0003_endpoint_health.sql", "0004_leases.sql", "0005_parked.sql", "0006_entity_lookups.sql", "0007_events_without_version_key.sql", "0008_entity_sequence.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_attempts_started.sql", "0003_endpoint_health.sql", "0004_leases.sql", "0005_parked.sql", "0006_entity_lookups.sql", "0007_events_without_version_key.sql", "0008_entity_sequence.sql", "0009_endpoints_deleted.sql"], await _store.MigrateAsync());
         return _store;
     }
 
@@ -98,7 +98,7 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
             SqliteConnection.ClearAllPools();
 
             using var upgraded = new SqliteStore(new SqliteStoreOptions { DataDirectory = folder });
-            Assert.Equal(["0008_entity_sequence.sql"], await upgraded.MigrateAsync());
+            Assert.Equal(["0008_entity_sequence.sql", "0009_endpoints_deleted.sql"], await upgraded.MigrateAsync());
             await AssertEarlierRowsFoundAsync(upgraded);
         }
         finally
