@@ -229,26 +229,20 @@ public sealed class ResendQueue : BackgroundService
 
     private async Task SendAsync(Work work, SemaphoreSlim slots, CancellationToken stoppingToken)
     {
+        // What is not sent (a run stopped, the node stopping) leaves the count all the same.
+        var left = work.Ids.Count;
         try
         {
-            var stopped = false;
             foreach (var id in work.Ids)
             {
-                if (stopped)
-                {
-                    Interlocked.Decrement(ref _waiting);
-                    continue;
-                }
+                left--;
+                var succeeded = false;
                 try
                 {
                     // Read again when its turn comes: the attempt is numbered after those made while it
                     // waited, and goes where the endpoint points now (nowhere, if it was deleted meanwhile).
                     var notification = await _store.LoadForResendAsync(work.MerchantId, id, _time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
-                    if (notification is not null)
-                    {
-                        var attempt = await GatedAttemptAsync(notification, stoppingToken).ConfigureAwait(false);
-                        stopped = work.StopAtFailure && !attempt.Succeeded;
-                    }
+                    succeeded = notification is null || (await GatedAttemptAsync(notification, stoppingToken).ConfigureAwait(false)).Succeeded;
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -257,16 +251,20 @@ public sealed class ResendQueue : BackgroundService
                 catch (Exception e)
                 {
                     DeliveryLog.AttemptFailed(_logger, e, id);
-                    stopped = work.StopAtFailure;
                 }
                 finally
                 {
                     Interlocked.Decrement(ref _waiting);
                 }
+                if (work.StopAtFailure && !succeeded)
+                {
+                    return;
+                }
             }
         }
         finally
         {
+            Interlocked.Add(ref _waiting, -left);
             slots.Release();
         }
     }

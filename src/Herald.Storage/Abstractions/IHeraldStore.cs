@@ -155,6 +155,8 @@ public interface IHeraldStore
     /// Makes up to <paramref name="limit"/> parked notifications (pending, with no time to be tried,
     /// written or left so while their endpoint was disabled) of now enabled endpoints due at
     /// <paramref name="now"/>; answers how many. A lost write only delays them to the next call.
+    /// The same once-a-second round marks dead, as the delete would have, pending notifications
+    /// committed for an endpoint just after it was deleted.
     /// </summary>
     Task<int> UnparkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default);
 

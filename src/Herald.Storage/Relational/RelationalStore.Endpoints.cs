@@ -358,6 +358,10 @@ public abstract partial class RelationalStore
     /// </summary>
     private static readonly TimeSpan OrphanWindow = TimeSpan.FromMinutes(10);
 
+    // What a delete leaves of its endpoint's pending notifications, and of those committed just after it.
+    private const string KilledByDelete =
+        "UPDATE notifications SET status = 'dead', next_attempt_at = NULL, leased_until = NULL, lease_token = NULL, last_error = 'endpoint deleted'";
+
     /// <summary>Pending notifications of endpoints deleted since <c>@since</c>, read from the few such endpoints into the endpoint index.</summary>
     protected virtual string OrphanedSql => """
         SELECT n.id FROM notifications n
@@ -380,7 +384,7 @@ public abstract partial class RelationalStore
             // Dead as the delete would have left them, had they been recorded just before it.
             await using var settle = await BeginWriteAsync(cancellationToken);
             await settle.Connection.ExecuteAsync(settle.Command(
-                $"UPDATE notifications SET status = 'dead', next_attempt_at = NULL, leased_until = NULL, lease_token = NULL, last_error = 'endpoint deleted' WHERE id IN ({OrphanedSql} LIMIT @limit) AND status = 'pending'",
+                $"{KilledByDelete} WHERE id IN ({OrphanedSql} LIMIT @limit) AND status = 'pending'",
                 new { since, limit }, cancellationToken));
             await settle.CommitAsync(cancellationToken);
         }
@@ -421,7 +425,7 @@ public abstract partial class RelationalStore
         if (changed == 1)
         {
             await scope.Connection.ExecuteAsync(scope.Command(
-                "UPDATE notifications SET status = 'dead', next_attempt_at = NULL, leased_until = NULL, lease_token = NULL, last_error = 'endpoint deleted' WHERE endpoint_id = @id AND status = 'pending'",
+                $"{KilledByDelete} WHERE endpoint_id = @id AND status = 'pending'",
                 new { id }, cancellationToken));
         }
         await CommitEndpointWriteAsync(scope, changed == 1, cancellationToken);
