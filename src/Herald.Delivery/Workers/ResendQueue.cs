@@ -15,8 +15,10 @@ namespace Herald.Delivery.Workers;
 /// Manual resends: the API hands a notification over and answers 202; this service makes the
 /// attempt at once, whatever the notification's status, and records it as manual. Attempts pass
 /// the endpoint's gate as scheduled ones do (its concurrency cap, its rate limit, one at a time
-/// while its circuit is open); a recover of an ordered endpoint sends one notification at a time,
-/// oldest first, so that its receiver sees an entity's versions in order.
+/// while its circuit is open); a resend the gate holds back gives its sending slot up and comes
+/// back to the queue once the gate's wait is over, so that one endpoint's limits never hold up the
+/// resends of others. A recover of an ordered endpoint sends one notification at a time, oldest
+/// first, so that its receiver sees an entity's versions in order.
 /// </summary>
 public sealed class ResendQueue : BackgroundService
 {
@@ -119,6 +121,12 @@ public sealed class ResendQueue : BackgroundService
             // Real time, as the gate's own limits count it.
             await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
         }
+        return await AttemptLetThroughAsync(notification, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The attempt of a notification the endpoint's gate has let through; it counts neither way for the circuit.</summary>
+    private async Task<Attempt> AttemptLetThroughAsync(ClaimedNotification notification, CancellationToken cancellationToken)
+    {
         try
         {
             return await AttemptAsync(notification, cancellationToken).ConfigureAwait(false);
@@ -229,20 +237,36 @@ public sealed class ResendQueue : BackgroundService
 
     private async Task SendAsync(Work work, SemaphoreSlim slots, CancellationToken stoppingToken)
     {
-        // What is not sent (a run stopped, the node stopping) leaves the count all the same.
+        // What is not sent (a run stopped, the node stopping) leaves the count all the same; what
+        // is held back stays counted, as it waits in the queue again.
         var left = work.Ids.Count;
         try
         {
-            foreach (var id in work.Ids)
+            for (var i = 0; i < work.Ids.Count; i++)
             {
-                left--;
+                var id = work.Ids[i];
                 var succeeded = false;
                 try
                 {
                     // Read again when its turn comes: the attempt is numbered after those made while it
                     // waited, and goes where the endpoint points now (nowhere, if it was deleted meanwhile).
                     var notification = await _store.LoadForResendAsync(work.MerchantId, id, _time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
-                    succeeded = notification is null || (await GatedAttemptAsync(notification, stoppingToken).ConfigureAwait(false)).Succeeded;
+                    if (notification is not null && !_gate.TryEnter(notification, out var wait))
+                    {
+                        Requeue(work with { Ids = work.Ids.Skip(i).ToList() }, wait, stoppingToken);
+                        left = 0;
+                        return;
+                    }
+                    // Counted until it is answered, as the queue's size promises.
+                    left--;
+                    try
+                    {
+                        succeeded = notification is null || (await AttemptLetThroughAsync(notification, stoppingToken).ConfigureAwait(false)).Succeeded;
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref _waiting);
+                    }
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -251,10 +275,6 @@ public sealed class ResendQueue : BackgroundService
                 catch (Exception e)
                 {
                     DeliveryLog.AttemptFailed(_logger, e, id);
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref _waiting);
                 }
                 if (work.StopAtFailure && !succeeded)
                 {
@@ -268,4 +288,15 @@ public sealed class ResendQueue : BackgroundService
             slots.Release();
         }
     }
+
+    /// <summary>Puts work the gate held back at the queue's end once the gate's wait is over (real time, as the gate counts it).</summary>
+    private void Requeue(Work work, TimeSpan wait, CancellationToken stoppingToken) =>
+        _ = Task.Delay(wait, stoppingToken).ContinueWith(delayed =>
+        {
+            if (delayed.IsCanceled || !_queue.Writer.TryWrite(work))
+            {
+                // The node is stopping: resends waiting in memory go with it.
+                Interlocked.Add(ref _waiting, -work.Ids.Count);
+            }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 }

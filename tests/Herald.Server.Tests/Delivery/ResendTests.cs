@@ -101,6 +101,45 @@ public sealed class ResendTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Resends_HeldBackByOneEndpointsRateLimit_DoNotHoldUpAnotherMerchants()
+    {
+        await using var limited = await TestReceiver.StartAsync();
+        await using var other = await TestReceiver.StartAsync();
+        await using var herald = await HeraldHost.StartAsync();
+        using var first = await herald.NewMerchantAsync("First");
+        using var second = await herald.NewMerchantAsync("Second");
+        var (endpoint, _) = await first.AddEndpointAsync(limited.Url, "thin");
+        for (var i = 0; i < 20; i++)
+        {
+            await first.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" });
+        }
+        await limited.WaitForAsync(20);
+        await second.AddEndpointAsync(other.Url, "thin");
+        await second.PostJsonAsync("/v1/payment_orders", new { amount = 99, currency = "BRL" });
+        await other.WaitForAsync(1);
+
+        // From now on the first merchant's endpoint takes one request a second: twenty resends for
+        // it are more than the queue sends at once (eight).
+        using (var patched = await first.PatchAsJsonAsync($"/v1/endpoints/{endpoint}", new { rate_limit = 1 }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, patched.StatusCode);
+        }
+        foreach (var n in await first.NotificationsAsync("limit=100"))
+        {
+            await first.PostJsonAsync($"/v1/notifications/{n!.Str("id")}/resend", new { }, 202);
+        }
+        var theirs = (await second.NotificationsAsync("limit=100")).Single()!.Str("id");
+        await second.PostJsonAsync($"/v1/notifications/{theirs}/resend", new { }, 202);
+
+        // The other merchant's resend goes out at once, not behind the first one's rate limit (it
+        // came some 13 s later while the held-back resends kept the queue's eight slots waiting).
+        await other.WaitForAsync(2, TimeSpan.FromSeconds(3));
+        Assert.True(limited.Received.Count <= 20 + 4, $"{limited.Received.Count - 20} resends went out past a limit of one a second");
+        // The held-back resends come back to the queue and go out, one a second.
+        await limited.WaitForAsync(20 + 4, TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
     public async Task Resend_OfDeadNotification_DeliversAgainAndMarksItSucceeded()
     {
         using var merchant = await Herald.NewMerchantAsync();
