@@ -55,7 +55,7 @@ public sealed record Caller(bool IsAdmin, string? MerchantId)
             {
                 throw new HeraldException(ErrorKind.Unauthorized, "missing API key: send Authorization: Bearer <key>");
             }
-            var address = context.Connection.RemoteIpAddress?.ToString() ?? "";
+            var address = KeyFailures.BudgetOf(context.Connection.RemoteIpAddress);
             if (ApiKeys.Matches(presented, adminKey.Value))
             {
                 context.Items[Key] = new Caller(true, null);

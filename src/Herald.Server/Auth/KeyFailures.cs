@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Herald.Server.Hosting;
 
@@ -31,6 +33,30 @@ internal sealed class KeyFailures : IDisposable
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
+    }
+
+    /// <summary>
+    /// Whose budget a client's unknown keys count against: its IPv4 address, or its IPv6 address's
+    /// /64 network, which a single client usually holds whole and can hop through at will.
+    /// </summary>
+    public static string BudgetOf(IPAddress? client)
+    {
+        if (client is null)
+        {
+            return "";
+        }
+        if (client.IsIPv4MappedToIPv6)
+        {
+            client = client.MapToIPv4();
+        }
+        if (client.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return client.ToString();
+        }
+        Span<byte> bytes = stackalloc byte[16];
+        client.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes) + "/64";
     }
 
     /// <summary>Whether the address has used up its budget of unknown keys for now.</summary>

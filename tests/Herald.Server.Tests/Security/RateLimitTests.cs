@@ -62,6 +62,31 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public async Task MadeUpKeysFromAddressesOfOneIPv6Network_ShareOneBudget()
+    {
+        // Behind a trusted proxy, the client's address is the one it forwards.
+        await using var herald = await HeraldHost.StartAsync(rateLimit: (100, 100), tune: o => o.TrustedProxies.Add("127.0.0.1"));
+        HttpStatusCode Guess(string from)
+        {
+            using var guess = herald.As("hk_" + Guid.NewGuid().ToString("N"));
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
+            request.Headers.Add("X-Forwarded-For", from);
+            using var response = guess.Send(request);
+            return response.StatusCode;
+        }
+        // Every guess from a fresh address of the same /64, as a client holding the network can make.
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 1; i <= 200 && !statuses.Contains(HttpStatusCode.TooManyRequests); i++)
+        {
+            statuses.Add(Guess($"2001:db8:1:2:{i:x}::{i:x}"));
+        }
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+        // Another network, and an IPv4 client, have budgets of their own.
+        Assert.Equal(HttpStatusCode.Unauthorized, Guess("2001:db8:1:3::1"));
+        Assert.Equal(HttpStatusCode.Unauthorized, Guess("192.0.2.7"));
+    }
+
+    [Fact]
     public async Task AMerchantHoldsAtMost25ActiveKeys()
     {
         await using var herald = await HeraldHost.StartAsync();
