@@ -18,14 +18,13 @@ internal static class ApiKeysApi
         group.MapPost("", async (HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
+            var key = ApiKeys.NewKey();
+            var record = new ApiKey(HeraldId.New(HeraldId.ApiKey, time), merchant, ApiKeys.Hash(key), time.GetUtcNow());
             // Each key has its own rate-limit bucket: without a bound, minting keys multiplied the limit.
-            if ((await store.ListApiKeysAsync(merchant, http.RequestAborted)).Count(k => k.RevokedAt is null) >= ApiKeys.MaxActive)
+            if (!await store.CreateApiKeyAsync(record, ApiKeys.MaxActive, http.RequestAborted))
             {
                 throw new HeraldException(ErrorKind.Conflict, $"a merchant holds at most {ApiKeys.MaxActive} active API keys; revoke one first");
             }
-            var key = ApiKeys.NewKey();
-            var record = new ApiKey(HeraldId.New(HeraldId.ApiKey, time), merchant, ApiKeys.Hash(key), time.GetUtcNow());
-            await store.CreateApiKeyAsync(record, http.RequestAborted);
             return JsonResults.Created($"/v1/api_keys/{record.Id}", new ApiKeyResponse(record.Id, EndpointResponse.Time(record.CreatedAt), null, key));
         })
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)

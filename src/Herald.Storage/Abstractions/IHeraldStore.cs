@@ -36,7 +36,11 @@ public interface IHeraldStore
     /// <summary>The merchant owning an unrevoked key with this hash.</summary>
     Task<string?> FindMerchantByKeyHashAsync(string keyHash, CancellationToken cancellationToken = default);
 
-    Task CreateApiKeyAsync(ApiKey key, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Adds a key unless its merchant holds <paramref name="maxActive"/> unrevoked keys already
+    /// (false then, nothing written). Concurrent calls for one merchant never take it past the bound.
+    /// </summary>
+    Task<bool> CreateApiKeyAsync(ApiKey key, int maxActive, CancellationToken cancellationToken = default);
 
     /// <summary>The merchant's keys, revoked ones included, newest first.</summary>
     Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string merchantId, CancellationToken cancellationToken = default);

@@ -19,14 +19,27 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
     }
 
-    public async Task CreateApiKeyAsync(ApiKey key, CancellationToken cancellationToken = default)
+    public async Task<bool> CreateApiKeyAsync(ApiKey key, int maxActive, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
         await using var scope = await BeginWriteAsync(cancellationToken);
-        await scope.Connection.ExecuteAsync(scope.Command(
-            "INSERT INTO api_keys (id, merchant_id, key_hash, created_at) VALUES (@id, @merchant_id, @key_hash, @created_at)",
-            new { id = key.Id, merchant_id = key.MerchantId, key_hash = key.KeyHash, created_at = Time.Ms(key.CreatedAt) }, cancellationToken));
+        // A write to the merchant's row first: creations for one merchant take turns on its lock
+        // (PostgreSQL; SQLite has one writer anyway), so the count is the one the insert meets.
+        await scope.Connection.ExecuteAsync(scope.Command("UPDATE merchants SET name = name WHERE id = @merchant_id",
+            new { merchant_id = key.MerchantId }, cancellationToken));
+        var added = await scope.Connection.ExecuteAsync(scope.Command(
+            """
+            INSERT INTO api_keys (id, merchant_id, key_hash, created_at)
+            SELECT @id, @merchant_id, @key_hash, @created_at
+            WHERE (SELECT COUNT(*) FROM api_keys WHERE merchant_id = @merchant_id AND revoked_at IS NULL) < @max_active
+            """,
+            new { id = key.Id, merchant_id = key.MerchantId, key_hash = key.KeyHash, created_at = Time.Ms(key.CreatedAt), max_active = maxActive }, cancellationToken));
+        if (added == 0)
+        {
+            return false;
+        }
         await scope.CommitAsync(cancellationToken);
+        return true;
     }
 
     public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string merchantId, CancellationToken cancellationToken = default)

@@ -73,6 +73,22 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         new(HeraldId.New(HeraldId.Attempt, new Clock(at)), n.Id, n.AttemptCount + 1, trigger, at, 12, ok ? 200 : 500, ok, ok ? null : "HTTP 500", ok ? "ok" : "boom");
 
     [Fact]
+    public async Task ApiKeys_CreatedAtOnce_NeverPassTheBound()
+    {
+        var merchant = await MerchantAsync();
+        // The merchant's first key counts: 24 more fit under a bound of 25, whatever the race.
+        var created = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() =>
+            Store.CreateApiKeyAsync(new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant, Guid.NewGuid().ToString("N"), T0), 25))));
+        Assert.Equal(24, created.Count(c => c));
+        Assert.Equal(25, (await Store.ListApiKeysAsync(merchant)).Count(k => k.RevokedAt is null));
+        // Once one is revoked, one more fits.
+        var some = (await Store.ListApiKeysAsync(merchant))[0];
+        Assert.True(await Store.RevokeApiKeyAsync(merchant, some.Id, T0));
+        Assert.True(await Store.CreateApiKeyAsync(new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant, Guid.NewGuid().ToString("N"), T0), 25));
+        Assert.False(await Store.CreateApiKeyAsync(new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant, Guid.NewGuid().ToString("N"), T0), 25));
+    }
+
+    [Fact]
     public async Task CommitChanges_InOneBatch_LeaveOutOnlyTheChangesThatConflict()
     {
         var m = await MerchantAsync();
