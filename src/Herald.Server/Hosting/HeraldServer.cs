@@ -60,6 +60,7 @@ public static class HeraldServer
                 _ = rsa ?? throw new InvalidOperationException($"the keys certificate {keysCertificate} must have an RSA private key");
             }
             dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
+            services.AddHostedService<EncryptedDefaultKey>();
         }
         services.AddSingleton<ISecretProtector, DataProtectionSecrets>();
         if (options.PostgresConnectionString is { Length: > 0 } postgres)

@@ -69,19 +69,88 @@ public sealed class KeyRingCertificateTests
         }
     }
 
+    /// <summary>A self-signed certificate with an RSA key, as a PFX file protected by "pw".</summary>
+    private static async Task<string> RsaPfxAsync()
+    {
+        var pfx = Path.Combine(Path.GetTempPath(), "herald-keys-" + Guid.NewGuid().ToString("N") + ".pfx");
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+            "CN=Herald key ring", rsa, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        await File.WriteAllBytesAsync(pfx, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "pw"));
+        return pfx;
+    }
+
+    [Fact]
+    public async Task AKeysCertificateGivenLater_ProtectsNewSecretsWithANewEncryptedKey_AndOldSecretsStillSign()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
+        var pfx = await RsaPfxAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        try
+        {
+            string key, before;
+            await using (var plain = await HeraldHost.StartAsync(dataDirectory: data, workers: false))
+            {
+                using var merchant = await plain.NewMerchantAsync();
+                key = merchant.DefaultRequestHeaders.Authorization!.Parameter!;
+                before = (await merchant.AddEndpointAsync(receiver.Url, "thin")).Secret;
+            }
+            var keysDirectory = Path.Combine(data, "keys");
+            var oldKey = Assert.Single(Directory.GetFiles(keysDirectory));
+            Assert.Contains("<value>", await File.ReadAllTextAsync(oldKey), StringComparison.Ordinal);
+
+            await using var secured = await HeraldHost.StartAsync(dataDirectory: data, tune: o =>
+            {
+                o.KeysCertificatePath = pfx;
+                o.KeysCertificatePassword = "pw";
+            });
+            using var again = secured.As(key);
+            var after = (await again.AddEndpointAsync(receiver.Url, "thin")).Secret;
+
+            // A second key, stored only encrypted to the certificate, protects the secret made now.
+            var newKey = Assert.Single(Directory.GetFiles(keysDirectory), f => f != oldKey);
+            var newKeyXml = await File.ReadAllTextAsync(newKey);
+            Assert.Contains("EncryptedData", newKeyXml, StringComparison.Ordinal);
+            Assert.DoesNotContain("<value>", newKeyXml, StringComparison.Ordinal);
+            var newKeyId = System.Xml.Linq.XElement.Parse(newKeyXml).Attribute("id")!.Value;
+            Assert.Equal(Guid.Parse(newKeyId), await KeyOfNewestSecretAsync(data));
+
+            // Both secrets sign: the old key still reads what it protected.
+            await again.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+            await receiver.WaitForAsync(2);
+            foreach (var secret in new[] { before, after })
+            {
+                Assert.Contains(receiver.Received, r => WebhookSignature.Verify(secret, r.Headers["webhook-id"], r.Headers["webhook-timestamp"],
+                    r.Headers["webhook-signature"], System.Text.Encoding.UTF8.GetBytes(r.Body), secured.Clock.GetUtcNow(), TimeSpan.FromMinutes(5)));
+            }
+        }
+        finally
+        {
+            File.Delete(pfx);
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    /// <summary>The data-protection key the most recently stored endpoint secret was protected with (its payload's bytes 4 to 20).</summary>
+    private static async Task<Guid> KeyOfNewestSecretAsync(string data)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(data, "herald.db")};Mode=ReadOnly");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT secret FROM endpoint_secrets ORDER BY rowid DESC LIMIT 1";
+        var stored = (string)(await command.ExecuteScalarAsync())!;
+        var payload = Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlDecode(stored["dp1:".Length..]);
+        return new Guid(payload.AsSpan(4, 16));
+    }
+
     [Fact]
     public async Task WithAKeysCertificate_TheKeyRingInPostgreSqlIsEncrypted_AndAnotherNodeWithItSigns()
     {
         await using var db = await PostgresDatabase.CreateAsync();
         await using var receiver = await TestReceiver.StartAsync();
-        var pfx = Path.Combine(Path.GetTempPath(), "herald-keys-" + Guid.NewGuid().ToString("N") + ".pfx");
-        using (var rsa = System.Security.Cryptography.RSA.Create(2048))
-        {
-            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
-                "CN=Herald key ring", rsa, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
-            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
-            await File.WriteAllBytesAsync(pfx, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "pw"));
-        }
+        var pfx = await RsaPfxAsync();
         void WithCertificate(Herald.Server.Hosting.HeraldServerOptions o)
         {
             o.KeysCertificatePath = pfx;
