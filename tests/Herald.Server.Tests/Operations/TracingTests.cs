@@ -37,5 +37,12 @@ public sealed class TracingTests : HeraldWithReceiver
             Assert.Equal(record.SpanId, d.ParentSpanId);
         });
         Assert.Equal([500, 200], deliveries.OrderBy(d => d.StartTimeUtc).Select(d => (int)d.GetTagItem("http.response.status_code")!));
+
+        // The receiver joins the trace too: each POST carries a W3C traceparent in the change's
+        // trace, naming the attempt's own outgoing request (HttpClient's span under the attempt's).
+        var parents = Receiver.Received.Take(2).Select(r => ActivityContext.Parse(r.Headers["traceparent"], null)).ToList();
+        Assert.All(parents, p => Assert.Equal(record.TraceId, p.TraceId));
+        Assert.NotEqual(parents[0].SpanId, parents[1].SpanId);
+        Assert.DoesNotContain(record.SpanId, parents.Select(p => p.SpanId));
     }
 }
