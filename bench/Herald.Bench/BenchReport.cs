@@ -62,6 +62,8 @@ internal sealed class BenchReport
         void Line(string text) => md.Append(text).Append('\n');
         string F(string scenario, string key, string format = "N0") =>
             Figure(scenario, key) is { } d ? d.ToString(format, CultureInfo.InvariantCulture) : "—";
+        string Cpu(string scenario, string per) =>
+            $"{F(scenario, "cpu_us_per_item")} µs of CPU a {per}, {F(scenario, "cpu_user_us_per_item")} of them in user mode";
         string Error(string scenario) => _results[scenario]?["error"] is { } e ? $" **failed: {e}**" : "";
         string Complete(string scenario, string of, string delivered = "delivered") =>
             _results[scenario]?["complete"]?.GetValue<bool>() == false ? $" (time limit reached: {F(scenario, delivered)} of {F(scenario, of)} delivered)" : "";
@@ -75,10 +77,10 @@ internal sealed class BenchReport
         Line("");
         Line("| measurement | N | result | peak RSS |");
         Line("|---|---:|---|---:|");
-        Line($"| Limit: bare `HttpClient` → Kestrel, {RawLimit.Concurrency} concurrent, {F("raw", "body_bytes")}-byte JSON | {F("raw", "requests")} | **{F("raw", "requests_per_second")} requests/s**{Error("raw")} | |");
+        Line($"| Limit: bare `HttpClient` → Kestrel, {RawLimit.Concurrency} concurrent, {F("raw", "body_bytes")}-byte JSON | {F("raw", "requests")} | **{F("raw", "requests_per_second")} requests/s** ({Cpu("raw", "request")}){Error("raw")} | |");
         foreach (var (key, label) in new[] { ("sqlite", "SQLite"), ("postgres", "PostgreSQL") })
         {
-            Line($"| Herald on {label}: recorded through `ChangeRecorder` ({HeraldScenario.Recorders} recorders) and delivered | {F(key, "changes")} | **{F(key, "delivered_per_second")} delivered/s** (recording {F(key, "recorded_per_second")}/s; mean body {F(key, "mean_body_bytes")} bytes; {F(key, "writes")} group-commit transactions of {F(key, "items_per_write", "F1")} changes and outcomes, {F(key, "write_ms", "F2")} ms each){Complete(key, "changes")}{Error(key)} | {F(key, "peak_rss_mb_throughput")} MB |");
+            Line($"| Herald on {label}: recorded through `ChangeRecorder` ({HeraldScenario.Recorders} recorders) and delivered | {F(key, "changes")} | **{F(key, "delivered_per_second")} delivered/s** (recording {F(key, "recorded_per_second")}/s; mean body {F(key, "mean_body_bytes")} bytes; {F(key, "writes")} group-commit transactions of {F(key, "items_per_write", "F1")} changes and outcomes, {F(key, "write_ms", "F2")} ms each; {Cpu(key, "notification")}){Complete(key, "changes")}{Error(key)} | {F(key, "peak_rss_mb_throughput")} MB |");
             var bound = _results[key]?["latency_lower_bound"]?.GetValue<bool>() == true ? "≥ " : "";
             var unreceived = bound.Length > 0
                 ? $"; {F(key, "latency_received")} of {F(key, "latency_offered")} received in time, the rest counted with the time they had waited, so these are lower bounds"
@@ -89,8 +91,8 @@ internal sealed class BenchReport
             }
             Line($"| Herald on {label}: record-to-receipt at {HeraldScenario.OfferedPerSecond:N0} changes/s offered ({F(key, "latency_offered_per_second")}/s achieved) | {F(key, "latency_offered")} | **p50 {bound}{F(key, "p50_ms", "F1")} ms, p99 {bound}{F(key, "p99_ms", "F1")} ms** (max {bound}{F(key, "max_ms", "F1")} ms{unreceived}) | {F(key, "peak_rss_mb_latency")} MB |");
         }
-        Line($"| Hangfire.InMemory: one job per notification, {F("hangfire_inmemory", "workers")} workers | {F("hangfire_inmemory", "jobs")} | **{F("hangfire_inmemory", "delivered_per_second")} delivered/s**{Complete("hangfire_inmemory", "jobs")}{Error("hangfire_inmemory")} | {F("hangfire_inmemory", "peak_rss_mb")} MB |");
-        Line($"| Hangfire.PostgreSql: the same (N capped at {_plan.HangfirePostgresJobs:N0}, it is slow) | {F("hangfire_postgres", "jobs")} | **{F("hangfire_postgres", "delivered_per_second")} delivered/s**{Complete("hangfire_postgres", "jobs")}{Error("hangfire_postgres")} | {F("hangfire_postgres", "peak_rss_mb")} MB |");
+        Line($"| Hangfire.InMemory: one job per notification, {F("hangfire_inmemory", "workers")} workers | {F("hangfire_inmemory", "jobs")} | **{F("hangfire_inmemory", "delivered_per_second")} delivered/s** ({Cpu("hangfire_inmemory", "job")}){Complete("hangfire_inmemory", "jobs")}{Error("hangfire_inmemory")} | {F("hangfire_inmemory", "peak_rss_mb")} MB |");
+        Line($"| Hangfire.PostgreSql: the same (N capped at {_plan.HangfirePostgresJobs:N0}, it is slow) | {F("hangfire_postgres", "jobs")} | **{F("hangfire_postgres", "delivered_per_second")} delivered/s** ({Cpu("hangfire_postgres", "job")}){Complete("hangfire_postgres", "jobs")}{Error("hangfire_postgres")} | {F("hangfire_postgres", "peak_rss_mb")} MB |");
         var backlogCapped = Figure("backlog", "changes") < _plan.Backlog
             ? $" (asked {_plan.Backlog:N0}; recording stopped at its {_plan.BacklogRecordLimit.TotalSeconds:F0} s limit, at {F("backlog", "recorded_per_second")}/s)"
             : $" (recorded at {F("backlog", "recorded_per_second")}/s)";
@@ -109,6 +111,7 @@ internal sealed class BenchReport
         Line("How it is measured:");
         Line("");
         Line("- The receiver is one Kestrel app on 127.0.0.1 that answers 200 and notes the first arrival of each `webhook-id`; every contender posts to it.");
+        Line("- CPU a request, notification or job: the processor time of the row's process over its measured phase (all its threads: the contender, the receiver and the load, in user and kernel mode), divided by what was delivered. A PostgreSQL server's own time is not in it (it runs in a process of its own).");
         Line("- Herald is composed in-process as `herald serve --dev` composes it (`HeraldServer.Build`), with its delivery workers; changes are new transactions recorded through `ChangeRecorder`, the API's own code path, rendered in the transaction format to a 600-byte body, to one endpoint. Delivered/s runs from the first record to the last receipt, recording and delivery overlapping.");
         Line("- SQLite runs as Herald ships it (WAL, `synchronous=FULL`); every change and every attempt is committed. The PostgreSQL cluster is the throwaway one `./herald bench` starts, with `fsync=off`, for Herald and Hangfire alike.");
         Line("- Latency: one record due every millisecond whatever the earlier ones are doing (open loop, at most as many in flight as there are recorders), timed from when it was due to the first receipt of its webhook-id; a change not received by the end counts with the time it had waited, never left out. It starts once the throughput phase's notifications have all arrived (waiting at most twice its duration, and at least 10 s; what was still pending then is named in latest.json as `latency_started_with_pending`).");

@@ -53,6 +53,7 @@ internal static class HangfireScenario
             client.Enqueue(() => HangfireDelivery.PostAsync("hf_warmup"));
             var warm = await Load.WaitForReceiptsAsync(receiver, 1, TimeSpan.FromSeconds(60));
             receiver.Reset();
+            var cpu = CpuMeter.Start();
             var start = receiver.Now;
             var enqueued = await Load.RunAsync(jobs, Enqueuers, limit, i =>
             {
@@ -65,7 +66,7 @@ internal static class HangfireScenario
             var delivered = receiver.FirstSeen.Count;
             var seconds = delivered == 0 ? double.NaN : (Load.LastReceipt(receiver) - start).TotalSeconds;
             Console.WriteLine($"{name}: enqueued {enqueued} in {enqueueSeconds:F1} s; delivered {delivered} in {seconds:F1} s = {delivered / seconds:F0}/s{(complete ? "" : " (time limit reached)")}");
-            return new JsonObject
+            var result = new JsonObject
             {
                 ["jobs_asked"] = jobs,
                 ["jobs"] = enqueued,
@@ -78,6 +79,8 @@ internal static class HangfireScenario
                 ["warmed_up"] = warm,
                 ["peak_rss_mb"] = Load.Round(Memory.PeakRssMb()),
             };
+            cpu.Report(result, delivered);
+            return result;
         }
         finally
         {

@@ -24,6 +24,7 @@ internal static class HeraldScenario
 
         // Throughput: recording and delivery overlap, as they do in production.
         using var writer = new WriterStats();
+        var cpu = CpuMeter.Start();
         var start = receiver.Now;
         var recorded = await Load.RunAsync(changes, Recorders, limit, _ => herald.RecordAsync());
         var recordSeconds = (receiver.Now - start).TotalSeconds;
@@ -32,6 +33,7 @@ internal static class HeraldScenario
         var delivered = receiver.FirstSeen.Count;
         var seconds = delivered == 0 ? double.NaN : (Load.LastReceipt(receiver) - start).TotalSeconds;
         var perSecond = seconds > 0 ? delivered / seconds : 0;
+        cpu.Report(result, delivered);
         Console.WriteLine($"{name}: recorded {recorded} in {recordSeconds:F1} s; delivered {delivered} in {seconds:F1} s = {perSecond:F0}/s{(complete ? "" : " (time limit reached)")}");
         result["changes"] = recorded;
         result["delivered"] = delivered;
