@@ -66,12 +66,21 @@ internal static class ServeCommand
             Description = "Disable an endpoint after this many days of nothing but failures (0 never does).",
             DefaultValueFactory = _ => new HeraldServerOptions().AutoDisableDays,
         };
-        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable };
+        var concurrency = new Option<int>("--concurrency")
+        {
+            Description = "Most HTTP attempts in flight at once on this node, all endpoints together; raise it when receivers are slow to answer.",
+            DefaultValueFactory = _ => new HeraldServerOptions().Concurrency,
+        };
+        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency };
         command.Validators.Add(result =>
         {
             if (result.GetValue(autoDisable) < 0)
             {
                 result.AddError("--auto-disable-days must be 0 (never) or a positive number of days.");
+            }
+            if (result.GetValue(concurrency) is < 1 or > HeraldServerOptions.MaxConcurrency)
+            {
+                result.AddError($"--concurrency must be between 1 and {HeraldServerOptions.MaxConcurrency:N0} attempts in flight.");
             }
             if (result.GetValue(rateLimit) < 0)
             {
@@ -100,6 +109,7 @@ internal static class ServeCommand
                 KeysCertificatePassword = Environment.GetEnvironmentVariable("HERALD_KEYS_CERT_PASSWORD"),
                 RateLimitPerSecond = parse.GetValue(rateLimit),
                 RateLimitBurst = 2 * parse.GetValue(rateLimit),
+                Concurrency = parse.GetValue(concurrency),
             };
             foreach (var proxy in parse.GetValue(proxies) ?? [])
             {

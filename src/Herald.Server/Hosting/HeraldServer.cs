@@ -88,6 +88,7 @@ public static class HeraldServer
             d.RetentionDays = options.RetentionDays;
             d.AutoDisableAfter = TimeSpan.FromDays(options.AutoDisableDays);
             d.ResendQueueCapacity = options.ResendQueueCapacity;
+            d.MaxConcurrency = options.Concurrency;
             foreach (var network in options.AllowedNetworks)
             {
                 d.AllowedNetworks.Add(network);

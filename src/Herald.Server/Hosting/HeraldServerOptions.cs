@@ -77,6 +77,12 @@ public sealed class HeraldServerOptions
     /// <summary>Days of nothing but failures after which an endpoint is disabled; 0 never disables.</summary>
     public int AutoDisableDays { get; set; } = 5;
 
+    /// <summary>Most HTTP attempts in flight at once on this node, all endpoints together.</summary>
+    public int Concurrency { get; set; } = 64;
+
+    /// <summary>The most <see cref="Concurrency"/> may be.</summary>
+    public const int MaxConcurrency = 10_000;
+
     /// <summary>Most resends waiting at once on this node; past it a resend is answered 503.</summary>
     public int ResendQueueCapacity { get; set; } = 10_000;
 

@@ -43,6 +43,18 @@ public sealed class ServeAndMigrateTests
         Assert.Equal("herald: cannot start: the keys certificate /nonexistent/keys.pfx does not exist", stderr.Trim());
     });
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("10001")]
+    public Task Serve_WithConcurrencyOutOfBounds_ExitsNonZeroNamingTheBounds(string concurrency) => WithDataAsync(async data =>
+    {
+        var (code, _, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--concurrency", concurrency);
+        Assert.NotEqual(0, code);
+        Assert.Contains("--concurrency must be between 1 and 10,000 attempts in flight.", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data));
+    });
+
     [Fact]
     public Task Migrate_OnSqlite_SaysWhatItApplied_ThenThatItIsUpToDate() => WithDataAsync(async data =>
     {
