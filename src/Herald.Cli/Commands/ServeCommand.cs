@@ -71,16 +71,20 @@ internal static class ServeCommand
             Description = "Most HTTP attempts in flight at once on this node, all endpoints together; raise it when receivers are slow to answer.",
             DefaultValueFactory = _ => new HeraldServerOptions().Concurrency,
         };
+        // Checked on the option itself: a command's validator sees 0 for an option left to its default.
+        concurrency.Validators.Add(result =>
+        {
+            if (!result.Implicit && result.GetValueOrDefault<int>() is < 1 or > HeraldServerOptions.MaxConcurrency)
+            {
+                result.AddError($"--concurrency must be between 1 and {HeraldServerOptions.MaxConcurrency:N0} attempts in flight.");
+            }
+        });
         var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency };
         command.Validators.Add(result =>
         {
             if (result.GetValue(autoDisable) < 0)
             {
                 result.AddError("--auto-disable-days must be 0 (never) or a positive number of days.");
-            }
-            if (result.GetValue(concurrency) is < 1 or > HeraldServerOptions.MaxConcurrency)
-            {
-                result.AddError($"--concurrency must be between 1 and {HeraldServerOptions.MaxConcurrency:N0} attempts in flight.");
             }
             if (result.GetValue(rateLimit) < 0)
             {
