@@ -26,7 +26,9 @@ public sealed class ResendQueue : BackgroundService
 
     // Notifications sent one after another, in this order; read again when their turn comes. An
     // ordered run stops at its first failure: what follows would overtake what failed.
-    private sealed record Work(string MerchantId, IReadOnlyList<string> Ids, bool StopAtFailure = false);
+    // HeldBack: the first one as it was read when the endpoint's gate held it back, asked of the gate
+    // again when it comes back, so that waiting costs no read of the database.
+    private sealed record Work(string MerchantId, IReadOnlyList<string> Ids, bool StopAtFailure = false, ClaimedNotification? HeldBack = null);
 
     private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>();
     private readonly int _capacity;
@@ -250,10 +252,32 @@ public sealed class ResendQueue : BackgroundService
                 {
                     // Read again when its turn comes: the attempt is numbered after those made while it
                     // waited, and goes where the endpoint points now (nowhere, if it was deleted meanwhile).
-                    var notification = await _store.LoadForResendAsync(work.MerchantId, id, _time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
-                    if (notification is not null && !_gate.TryEnter(notification, out var wait))
+                    // One held back before asks the gate as it was then (its endpoint is the same
+                    // whatever changed since), and is read once let through.
+                    var heldBack = i == 0 ? work.HeldBack : null;
+                    if (heldBack is not null && !_gate.TryEnter(heldBack, out var stillWait))
                     {
-                        Requeue(work with { Ids = work.Ids.Skip(i).ToList() }, wait, stoppingToken);
+                        Requeue(work, stillWait, stoppingToken);
+                        left = 0;
+                        return;
+                    }
+                    ClaimedNotification? notification;
+                    try
+                    {
+                        notification = await _store.LoadForResendAsync(work.MerchantId, id, _time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
+                    }
+                    catch when (heldBack is not null)
+                    {
+                        _gate.Exit(heldBack.EndpointId, null);
+                        throw;
+                    }
+                    if (heldBack is not null && notification is null)
+                    {
+                        _gate.Exit(heldBack.EndpointId, null);
+                    }
+                    else if (heldBack is null && notification is not null && !_gate.TryEnter(notification, out var wait))
+                    {
+                        Requeue(work with { Ids = work.Ids.Skip(i).ToList(), HeldBack = notification }, wait, stoppingToken);
                         left = 0;
                         return;
                     }

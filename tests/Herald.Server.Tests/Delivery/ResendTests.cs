@@ -140,6 +140,48 @@ public sealed class ResendTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Resends_HeldBackThenSent_GiveTheirRoomInTheQueueBack()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        await using var herald = await HeraldHost.StartAsync(tune: o => o.ResendQueueCapacity = 3);
+        using var merchant = await herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(receiver.Url, "thin");
+        for (var i = 0; i < 3; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" });
+        }
+        await receiver.WaitForAsync(3);
+        using (var patched = await merchant.PatchAsJsonAsync($"/v1/endpoints/{endpoint}", new { rate_limit = 1 }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, patched.StatusCode);
+        }
+        var ids = (await merchant.NotificationsAsync("limit=100")).Select(n => n!.Str("id")).ToList();
+
+        // Three fill the queue: one being sent (the receiver holds it), two held back by the
+        // endpoint's limit, which still count.
+        receiver.Hold();
+        foreach (var id in ids)
+        {
+            await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
+        }
+        await merchant.PostJsonAsync($"/v1/notifications/{ids[0]}/resend", new { }, 503);
+        receiver.Release();
+        await receiver.WaitForAsync(6);
+
+        // Once they have gone out, the whole room is there again.
+        await HeraldHost.EventuallyAsync(async () =>
+        {
+            using var response = await merchant.PostAsJsonAsync($"/v1/notifications/{ids[0]}/resend", new { });
+            return response.StatusCode == System.Net.HttpStatusCode.Accepted;
+        });
+        foreach (var id in ids.Skip(1))
+        {
+            await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
+        }
+        await receiver.WaitForAsync(9);
+    }
+
+    [Fact]
     public async Task Resend_OfDeadNotification_DeliversAgainAndMarksItSucceeded()
     {
         using var merchant = await Herald.NewMerchantAsync();
