@@ -68,7 +68,7 @@ internal static class ServeCommand
         };
         var concurrency = new Option<int>("--concurrency")
         {
-            Description = "Most HTTP attempts in flight at once on this node, all endpoints together; raise it when receivers are slow to answer.",
+            Description = "Most scheduled HTTP attempts in flight at once on this node, all endpoints together (resends have eight of their own); raise it when receivers are slow to answer.",
             DefaultValueFactory = _ => new HeraldServerOptions().Concurrency,
         };
         // Checked on the option itself: a command's validator sees 0 for an option left to its default.

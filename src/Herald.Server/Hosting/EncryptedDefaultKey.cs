@@ -35,8 +35,16 @@ internal sealed partial class EncryptedDefaultKey(IKeyManager keys, IKeyRingProv
         {
             return;
         }
+        var all = keys.GetAllKeys();
+        // A successor the ring made ahead of the current key's end, unencrypted, would become the
+        // default when it activates: it has protected nothing yet (nothing uses a key before its
+        // activation, give or take the 5 minutes of clock skew allowed), so it is revoked.
+        foreach (var pending in all.Where(k => unencrypted.Contains(k.KeyId) && !k.IsRevoked && k.ActivationDate > now + ClockSkew))
+        {
+            keys.RevokeKey(pending.KeyId, "stored unencrypted; replaced by a key encrypted to the keys certificate");
+        }
         // The key new secrets are protected with: the one activated last, if it is in force.
-        var current = keys.GetAllKeys()
+        var current = all
             .Where(k => k.ActivationDate <= now)
             .OrderByDescending(k => k.ActivationDate)
             .FirstOrDefault();
@@ -45,17 +53,22 @@ internal sealed partial class EncryptedDefaultKey(IKeyManager keys, IKeyRingProv
             return;
         }
         var replacement = keys.CreateNewKey(now, now + Lifetime);
-        // A key ring read before is refreshed in the background: the node serves once the new key
-        // is the one it protects with (a bounded wait; past it, the key takes over moments later).
-        for (var waited = 0; waited < 50 && ring.GetCurrentKeyRing().DefaultKeyId != replacement.KeyId; waited++)
+        // A key ring read before is refreshed in the background: the node serves once its default
+        // key is an encrypted one (this one, or another node's made at the same moment), waiting
+        // a few seconds at most.
+        for (var waited = 0; waited < 50 && unencrypted.Contains(ring.GetCurrentKeyRing().DefaultKeyId); waited++)
         {
             await Task.Delay(100, cancellationToken).ConfigureAwait(false);
         }
-        Replaced(logger, current.KeyId, replacement.KeyId);
+        var taken = !unencrypted.Contains(ring.GetCurrentKeyRing().DefaultKeyId);
+        Replaced(logger, current.KeyId, replacement.KeyId, taken ? "from now on" : "within moments, once the key ring is read again");
     }
+
+    /// <summary>How far ahead of its activation a key may be used, as data protection allows for clocks that differ between nodes.</summary>
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "the key ring's default key {Old} was stored unencrypted (made before --keys-cert was given); new secrets are protected with key {New}, encrypted to the certificate; rotate endpoint secrets made before to have them under it too")]
-    private static partial void Replaced(ILogger logger, Guid old, Guid @new);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "the key ring's default key {Old} was stored unencrypted (made before --keys-cert was given); new secrets are protected with key {New}, encrypted to the certificate, {When}; rotate endpoint secrets made before to have them under it too")]
+    private static partial void Replaced(ILogger logger, Guid old, Guid @new, string when);
 }

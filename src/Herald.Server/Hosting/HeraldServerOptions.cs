@@ -77,7 +77,7 @@ public sealed class HeraldServerOptions
     /// <summary>Days of nothing but failures after which an endpoint is disabled; 0 never disables.</summary>
     public int AutoDisableDays { get; set; } = 5;
 
-    /// <summary>Most HTTP attempts in flight at once on this node, all endpoints together.</summary>
+    /// <summary>Most scheduled HTTP attempts in flight at once on this node, all endpoints together (resends have slots of their own).</summary>
     public int Concurrency { get; set; } = 64;
 
     /// <summary>The most <see cref="Concurrency"/> may be.</summary>

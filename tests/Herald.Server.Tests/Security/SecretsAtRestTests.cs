@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Signing;
 using Microsoft.Data.Sqlite;
@@ -90,15 +91,20 @@ public sealed class KeyRingCertificateTests
         try
         {
             string key, before;
+            Guid pending;
             await using (var plain = await HeraldHost.StartAsync(dataDirectory: data, workers: false))
             {
                 using var merchant = await plain.NewMerchantAsync();
                 key = merchant.DefaultRequestHeaders.Authorization!.Parameter!;
                 before = (await merchant.AddEndpointAsync(receiver.Url, "thin")).Secret;
+                // The ring also made the current key's successor ahead of time, unencrypted too.
+                pending = plain.Services.GetRequiredService<Microsoft.AspNetCore.DataProtection.KeyManagement.IKeyManager>()
+                    .CreateNewKey(DateTimeOffset.UtcNow.AddDays(1), DateTimeOffset.UtcNow.AddDays(91)).KeyId;
             }
             var keysDirectory = Path.Combine(data, "keys");
-            var oldKey = Assert.Single(Directory.GetFiles(keysDirectory));
-            Assert.Contains("<value>", await File.ReadAllTextAsync(oldKey), StringComparison.Ordinal);
+            var oldKeys = Directory.GetFiles(keysDirectory);
+            Assert.Equal(2, oldKeys.Length);
+            Assert.All(oldKeys, k => Assert.Contains("<value>", File.ReadAllText(k), StringComparison.Ordinal));
 
             await using var secured = await HeraldHost.StartAsync(dataDirectory: data, tune: o =>
             {
@@ -109,12 +115,16 @@ public sealed class KeyRingCertificateTests
             var after = (await again.AddEndpointAsync(receiver.Url, "thin")).Secret;
 
             // A second key, stored only encrypted to the certificate, protects the secret made now.
-            var newKey = Assert.Single(Directory.GetFiles(keysDirectory), f => f != oldKey);
+            var newKey = Assert.Single(Directory.GetFiles(keysDirectory, "key-*.xml"), f => !oldKeys.Contains(f));
             var newKeyXml = await File.ReadAllTextAsync(newKey);
             Assert.Contains("EncryptedData", newKeyXml, StringComparison.Ordinal);
             Assert.DoesNotContain("<value>", newKeyXml, StringComparison.Ordinal);
             var newKeyId = System.Xml.Linq.XElement.Parse(newKeyXml).Attribute("id")!.Value;
             Assert.Equal(Guid.Parse(newKeyId), await KeyOfNewestSecretAsync(data));
+
+            // The unencrypted successor is revoked before it could take over.
+            var revoked = secured.Services.GetRequiredService<Microsoft.AspNetCore.DataProtection.KeyManagement.IKeyManager>().GetAllKeys().Single(k => k.KeyId == pending);
+            Assert.True(revoked.IsRevoked);
 
             // Both secrets sign: the old key still reads what it protected.
             await again.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
