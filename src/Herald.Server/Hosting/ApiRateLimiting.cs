@@ -44,11 +44,12 @@ internal static class ApiRateLimiting
             };
         });
 
-    // The key itself is never kept: partitions are named by its hash. The key is read as
+    // The key itself is never kept: partitions are named by its hash; calls without one are
+    // counted by client address as unknown keys are (an IPv6 client by its /64). The key is read as
     // authentication reads it, so that writing the same key another way (the scheme's case, extra
     // spaces) is the same caller with the same bucket.
     private static string PartitionKey(HttpContext http) =>
         Caller.PresentedKey(http.Request) is { } key
             ? "key:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))
-            : "address:" + http.Connection.RemoteIpAddress;
+            : "address:" + KeyFailures.BudgetOf(http.Connection.RemoteIpAddress);
 }

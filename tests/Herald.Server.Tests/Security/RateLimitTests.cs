@@ -87,6 +87,26 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public async Task CallsWithoutAKey_FromAddressesOfOneIPv6Network_ShareOneLimit()
+    {
+        await using var herald = await HeraldHost.StartAsync(rateLimit: (2, 2), tune: o => o.TrustedProxies.Add("127.0.0.1"));
+        HttpStatusCode Call(string from)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
+            request.Headers.Add("X-Forwarded-For", from);
+            using var response = herald.Client.Send(request);
+            return response.StatusCode;
+        }
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 1; i <= 50 && !statuses.Contains(HttpStatusCode.TooManyRequests); i++)
+        {
+            statuses.Add(Call($"2001:db8:7:8:{i:x}::1"));
+        }
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+        Assert.Equal(HttpStatusCode.Unauthorized, Call("2001:db8:7:9::1"));
+    }
+
+    [Fact]
     public async Task AMerchantHoldsAtMost25ActiveKeys()
     {
         await using var herald = await HeraldHost.StartAsync();
