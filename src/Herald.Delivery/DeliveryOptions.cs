@@ -10,8 +10,11 @@ public sealed class DeliveryOptions
     public int BatchSize { get; set; } = 100;
 
     /// <summary>Most HTTP attempts in flight on this node.</summary>
-    [Range(1, 10_000)]
+    [Range(1, ConcurrencyLimit)]
     public int MaxConcurrency { get; set; } = 64;
+
+    /// <summary>The most <see cref="MaxConcurrency"/> may be.</summary>
+    public const int ConcurrencyLimit = 10_000;
 
     /// <summary>How often the workers look for due work when nothing wakes them.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);

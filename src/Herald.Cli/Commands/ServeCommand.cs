@@ -1,3 +1,4 @@
+using Herald.Delivery;
 using System.CommandLine;
 using Herald.Server.Auth;
 using Herald.Server.Hosting;
@@ -74,9 +75,9 @@ internal static class ServeCommand
         // Checked on the option itself: a command's validator sees 0 for an option left to its default.
         concurrency.Validators.Add(result =>
         {
-            if (!result.Implicit && result.GetValueOrDefault<int>() is < 1 or > HeraldServerOptions.MaxConcurrency)
+            if (!result.Implicit && result.GetValueOrDefault<int>() is < 1 or > DeliveryOptions.ConcurrencyLimit)
             {
-                result.AddError($"--concurrency must be between 1 and {HeraldServerOptions.MaxConcurrency:N0} attempts in flight.");
+                result.AddError($"--concurrency must be between 1 and {DeliveryOptions.ConcurrencyLimit:N0} attempts in flight.");
             }
         });
         var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency };

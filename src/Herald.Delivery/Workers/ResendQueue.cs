@@ -102,7 +102,7 @@ public sealed class ResendQueue : BackgroundService
     /// <summary>The notification with its endpoint, to be sent again; null when it does not exist, refused when its endpoint was deleted.</summary>
     private async Task<ClaimedNotification?> LoadAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
     {
-        if (await _store.LoadForResendAsync(merchantId, notificationId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false) is { } notification)
+        if (await ReadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is { } notification)
         {
             return notification;
         }
@@ -250,37 +250,17 @@ public sealed class ResendQueue : BackgroundService
                 var succeeded = false;
                 try
                 {
-                    // Read again when its turn comes: the attempt is numbered after those made while it
-                    // waited, and goes where the endpoint points now (nowhere, if it was deleted meanwhile).
-                    // One held back before asks the gate as it was then (its endpoint is the same
-                    // whatever changed since), and is read once let through.
+                    // Read when its turn comes; one held back before asks the gate as it was read then
+                    // (its endpoint is the same whatever changed since).
                     var heldBack = i == 0 ? work.HeldBack : null;
-                    if (heldBack is not null && !_gate.TryEnter(heldBack, out var stillWait))
+                    var asking = heldBack ?? await ReadAsync(work.MerchantId, id, stoppingToken).ConfigureAwait(false);
+                    if (asking is not null && !_gate.TryEnter(asking, out var wait))
                     {
-                        Requeue(work, stillWait, stoppingToken);
+                        Requeue(work with { Ids = work.Ids.Skip(i).ToList(), HeldBack = asking }, wait, stoppingToken);
                         left = 0;
                         return;
                     }
-                    ClaimedNotification? notification;
-                    try
-                    {
-                        notification = await _store.LoadForResendAsync(work.MerchantId, id, _time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
-                    }
-                    catch when (heldBack is not null)
-                    {
-                        _gate.Exit(heldBack.EndpointId, null);
-                        throw;
-                    }
-                    if (heldBack is not null && notification is null)
-                    {
-                        _gate.Exit(heldBack.EndpointId, null);
-                    }
-                    else if (heldBack is null && notification is not null && !_gate.TryEnter(notification, out var wait))
-                    {
-                        Requeue(work with { Ids = work.Ids.Skip(i).ToList(), HeldBack = notification }, wait, stoppingToken);
-                        left = 0;
-                        return;
-                    }
+                    var notification = heldBack is null ? asking : await ReadAgainAsync(work.MerchantId, heldBack, stoppingToken).ConfigureAwait(false);
                     // Counted until it is answered, as the queue's size promises.
                     left--;
                     try
@@ -310,6 +290,31 @@ public sealed class ResendQueue : BackgroundService
         {
             Interlocked.Add(ref _waiting, -left);
             slots.Release();
+        }
+    }
+
+    /// <summary>Reads the merchant's notification for a resend: where its endpoint points now (null once either is gone).</summary>
+    private Task<ClaimedNotification?> ReadAsync(string merchantId, string id, CancellationToken cancellationToken) =>
+        _store.LoadForResendAsync(merchantId, id, _time.GetUtcNow(), cancellationToken);
+
+    /// <summary>
+    /// A held-back resend the gate has now let through, read again (its attempt numbered after those
+    /// made while it waited); null, its gate entry given back, when it or its endpoint has gone.
+    /// </summary>
+    private async Task<ClaimedNotification?> ReadAgainAsync(string merchantId, ClaimedNotification letThrough, CancellationToken cancellationToken)
+    {
+        ClaimedNotification? fresh = null;
+        try
+        {
+            fresh = await ReadAsync(merchantId, letThrough.Id, cancellationToken).ConfigureAwait(false);
+            return fresh;
+        }
+        finally
+        {
+            if (fresh is null)
+            {
+                _gate.Exit(letThrough.EndpointId, null);
+            }
         }
     }
 

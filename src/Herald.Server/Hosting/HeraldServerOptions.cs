@@ -1,3 +1,4 @@
+using Herald.Delivery;
 namespace Herald.Server.Hosting;
 
 /// <summary>How one Herald node is started.</summary>
@@ -77,11 +78,8 @@ public sealed class HeraldServerOptions
     /// <summary>Days of nothing but failures after which an endpoint is disabled; 0 never disables.</summary>
     public int AutoDisableDays { get; set; } = 5;
 
-    /// <summary>Most scheduled HTTP attempts in flight at once on this node, all endpoints together (resends have slots of their own).</summary>
-    public int Concurrency { get; set; } = 64;
-
-    /// <summary>The most <see cref="Concurrency"/> may be.</summary>
-    public const int MaxConcurrency = 10_000;
+    /// <summary>Most scheduled HTTP attempts in flight at once on this node, all endpoints together (resends have slots of their own); at most <see cref="DeliveryOptions.ConcurrencyLimit"/>.</summary>
+    public int Concurrency { get; set; } = new DeliveryOptions().MaxConcurrency;
 
     /// <summary>Most resends waiting at once on this node; past it a resend is answered 503.</summary>
     public int ResendQueueCapacity { get; set; } = 10_000;

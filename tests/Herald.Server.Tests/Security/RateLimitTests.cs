@@ -61,6 +61,15 @@ public sealed class RateLimitTests
         await HeraldHost.EventuallyAsync(async () => (await merchant.GetAsync("/v1/notifications")).StatusCode == HttpStatusCode.OK);
     }
 
+    /// <summary>Lists notifications as a client at <paramref name="from"/> behind the trusted proxy (the test's own address).</summary>
+    private static HttpStatusCode ListFrom(HttpClient client, string from)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
+        request.Headers.Add("X-Forwarded-For", from);
+        using var response = client.Send(request);
+        return response.StatusCode;
+    }
+
     [Fact]
     public async Task MadeUpKeysFromAddressesOfOneIPv6Network_ShareOneBudget()
     {
@@ -69,10 +78,7 @@ public sealed class RateLimitTests
         HttpStatusCode Guess(string from)
         {
             using var guess = herald.As("hk_" + Guid.NewGuid().ToString("N"));
-            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
-            request.Headers.Add("X-Forwarded-For", from);
-            using var response = guess.Send(request);
-            return response.StatusCode;
+            return ListFrom(guess, from);
         }
         // Every guess from a fresh address of the same /64, as a client holding the network can make.
         var statuses = new List<HttpStatusCode>();
@@ -90,13 +96,7 @@ public sealed class RateLimitTests
     public async Task CallsWithoutAKey_FromAddressesOfOneIPv6Network_ShareOneLimit()
     {
         await using var herald = await HeraldHost.StartAsync(rateLimit: (2, 2), tune: o => o.TrustedProxies.Add("127.0.0.1"));
-        HttpStatusCode Call(string from)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
-            request.Headers.Add("X-Forwarded-For", from);
-            using var response = herald.Client.Send(request);
-            return response.StatusCode;
-        }
+        HttpStatusCode Call(string from) => ListFrom(herald.Client, from);
         var statuses = new List<HttpStatusCode>();
         for (var i = 1; i <= 50 && !statuses.Contains(HttpStatusCode.TooManyRequests); i++)
         {
