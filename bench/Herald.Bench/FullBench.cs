@@ -18,16 +18,16 @@ internal static class FullBench
         var clock = Stopwatch.StartNew();
         var results = new JsonObject { ["load_average_before"] = LoadAverage() };
         Console.WriteLine($"herald bench ({plan.Mode}) on {Environment.ProcessorCount} cores");
-        results["raw"] = await ChildProcess.RunAsync("raw", plan.Raw + Slack, Seconds(plan.Raw));
+        results["raw"] = await ChildProcess.RunAsync("raw", plan.WarmUp + plan.Raw + Slack, Seconds(plan.Raw), Seconds(plan.WarmUp));
         foreach (var database in new[] { "sqlite", "postgres" })
         {
-            results[database] = await ChildProcess.RunAsync("herald-" + database, plan.HeraldLimit + plan.Latency + Slack,
-                Number(plan.Changes), Seconds(plan.HeraldLimit), Seconds(plan.Latency));
+            results[database] = await ChildProcess.RunAsync("herald-" + database, WarmUpLimit(plan) + plan.HeraldLimit + plan.Latency + Slack,
+                Number(plan.Changes), Seconds(plan.HeraldLimit), Seconds(plan.Latency), Seconds(plan.WarmUp));
         }
-        results["hangfire_inmemory"] = await ChildProcess.RunAsync("hangfire-inmemory", plan.HangfireLimit + Slack,
-            Number(plan.HangfireInMemoryJobs), Seconds(plan.HangfireLimit));
-        results["hangfire_postgres"] = await ChildProcess.RunAsync("hangfire-postgres", plan.HangfireLimit + Slack,
-            Number(plan.HangfirePostgresJobs), Seconds(plan.HangfireLimit));
+        results["hangfire_inmemory"] = await ChildProcess.RunAsync("hangfire-inmemory", WarmUpLimit(plan) + plan.HangfireLimit + Slack,
+            Number(plan.HangfireInMemoryJobs), Seconds(plan.HangfireLimit), Seconds(plan.WarmUp));
+        results["hangfire_postgres"] = await ChildProcess.RunAsync("hangfire-postgres", WarmUpLimit(plan) + plan.HangfireLimit + Slack,
+            Number(plan.HangfirePostgresJobs), Seconds(plan.HangfireLimit), Seconds(plan.WarmUp));
         results["backlog"] = await ChildProcess.RunAsync("backlog", plan.BacklogRecordLimit + plan.BacklogPending + plan.BacklogDrainLimit + Slack,
             Number(plan.Backlog), Seconds(plan.BacklogRecordLimit), Seconds(plan.BacklogPending), Seconds(plan.BacklogDrainLimit));
         results["load_average_after"] = LoadAverage();
@@ -37,6 +37,9 @@ internal static class FullBench
         Console.WriteLine(report.Markdown());
         return results.Any(r => r.Value is JsonObject o && o["error"] is not null) ? 1 : 0;
     }
+
+    /// <summary>The longest a warm-up may take: its load, then what it sent let arrive.</summary>
+    private static TimeSpan WarmUpLimit(BenchPlan plan) => plan.WarmUp * 2 + TimeSpan.FromSeconds(60);
 
     /// <summary>Runs one scenario in this (child) process and writes its figures to <paramref name="output"/>.</summary>
     public static async Task<int> RunScenarioAsync(string scenario, string output, string[] p, string? postgresAdmin)
@@ -51,11 +54,11 @@ internal static class FullBench
         }
         var result = scenario switch
         {
-            "raw" => await RawLimit.RunAsync(ParseSeconds(p[0])),
-            "herald-sqlite" => await HeraldScenario.RunAsync(null, ParseInt(p[0]), ParseSeconds(p[1]), ParseSeconds(p[2])),
-            "herald-postgres" => await HeraldScenario.RunAsync(postgresAdmin, ParseInt(p[0]), ParseSeconds(p[1]), ParseSeconds(p[2])),
-            "hangfire-inmemory" => await HangfireScenario.RunAsync(null, ParseInt(p[0]), ParseSeconds(p[1])),
-            "hangfire-postgres" => await HangfireScenario.RunAsync(postgresAdmin, ParseInt(p[0]), ParseSeconds(p[1])),
+            "raw" => await RawLimit.RunAsync(ParseSeconds(p[0]), WarmUp(p, 1)),
+            "herald-sqlite" => await HeraldScenario.RunAsync(null, ParseInt(p[0]), ParseSeconds(p[1]), ParseSeconds(p[2]), WarmUp(p, 3)),
+            "herald-postgres" => await HeraldScenario.RunAsync(postgresAdmin, ParseInt(p[0]), ParseSeconds(p[1]), ParseSeconds(p[2]), WarmUp(p, 3)),
+            "hangfire-inmemory" => await HangfireScenario.RunAsync(null, ParseInt(p[0]), ParseSeconds(p[1]), WarmUp(p, 2)),
+            "hangfire-postgres" => await HangfireScenario.RunAsync(postgresAdmin, ParseInt(p[0]), ParseSeconds(p[1]), WarmUp(p, 2)),
             "backlog" => await BacklogScenario.RunAsync(ParseInt(p[0]), ParseSeconds(p[1]), ParseSeconds(p[2]), ParseSeconds(p[3])),
             _ => throw new ArgumentException($"unknown scenario '{scenario}'", nameof(scenario)),
         };
@@ -70,6 +73,9 @@ internal static class FullBench
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The warm-up's seconds, the scenario's argument at <paramref name="index"/> (none when it is not given).</summary>
+    private static TimeSpan WarmUp(string[] p, int index) => p.Length > index ? ParseSeconds(p[index]) : TimeSpan.Zero;
 
     private static int ParseInt(string value) => int.Parse(value, CultureInfo.InvariantCulture);
 

@@ -17,7 +17,7 @@ internal static class HangfireScenario
 
     public const int Enqueuers = 16;
 
-    public static async Task<JsonObject> RunAsync(string? postgresAdmin, int jobs, TimeSpan limit)
+    public static async Task<JsonObject> RunAsync(string? postgresAdmin, int jobs, TimeSpan limit, TimeSpan warmUp)
     {
         var name = postgresAdmin is null ? "hangfire-inmemory" : "hangfire-postgres";
         await using var receiver = await CountingReceiver.StartAsync();
@@ -49,10 +49,12 @@ internal static class HangfireScenario
         {
             using var server = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = Workers });
             var client = new BackgroundJobClient();
-            // The server is warm before the clock starts, as Herald's node is: one job through end to end.
-            client.Enqueue(() => HangfireDelivery.PostAsync("hf_warmup"));
-            var warm = await Load.WaitForReceiptsAsync(receiver, 1, TimeSpan.FromSeconds(60));
-            receiver.Reset();
+            // Warmed up as Herald is, with its own load (at least one job through end to end).
+            var warm = await Load.WarmUpAsync(receiver, warmUp > TimeSpan.Zero ? warmUp : TimeSpan.FromSeconds(60), Math.Max(1, warmUp > TimeSpan.Zero ? jobs / 2 : 1), Enqueuers, i =>
+            {
+                client.Enqueue(() => HangfireDelivery.PostAsync("hf_warm_" + i));
+                return Task.CompletedTask;
+            });
             var cpu = CpuMeter.Start();
             var start = receiver.Now;
             var enqueued = await Load.RunAsync(jobs, Enqueuers, limit, i =>
@@ -76,9 +78,9 @@ internal static class HangfireScenario
                 ["seconds"] = Load.Round(seconds),
                 ["delivered_per_second"] = Load.Rate(delivered, seconds),
                 ["workers"] = Workers,
-                ["warmed_up"] = warm,
                 ["peak_rss_mb"] = Load.Round(Memory.PeakRssMb()),
             };
+            Load.Merge(result, warm);
             cpu.Report(result, delivered);
             return result;
         }

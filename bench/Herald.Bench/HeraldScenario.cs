@@ -14,13 +14,14 @@ internal static class HeraldScenario
     public const int Recorders = 32;
     public const int OfferedPerSecond = 1_000;
 
-    public static async Task<JsonObject> RunAsync(string? postgresAdmin, int changes, TimeSpan limit, TimeSpan latencyDuration)
+    public static async Task<JsonObject> RunAsync(string? postgresAdmin, int changes, TimeSpan limit, TimeSpan latencyDuration, TimeSpan warmUp)
     {
         var name = postgresAdmin is null ? "sqlite" : "postgres";
         await using var receiver = await CountingReceiver.StartAsync();
         await using var herald = await InProcessHerald.StartAsync(postgresAdmin, receiver.Url);
         await using var sampler = new RssSampler();
         var result = new JsonObject { ["changes_asked"] = changes, ["recorders"] = Recorders };
+        Load.Merge(result, await Load.WarmUpAsync(receiver, warmUp, changes / 2, Recorders, _ => herald.RecordAsync()));
 
         // Throughput: recording and delivery overlap, as they do in production.
         using var writer = new WriterStats();
@@ -62,10 +63,7 @@ internal static class HeraldScenario
         receiver.Reset();
         sampler.Reset();
         var latency = await MeasureLatencyAsync(herald, receiver, latencyDuration);
-        foreach (var (key, value) in latency)
-        {
-            result[key] = value?.DeepClone();
-        }
+        Load.Merge(result, latency);
         Console.WriteLine($"{name}: latency at {OfferedPerSecond}/s: p50 {latency["p50_ms"]} ms, p99 {latency["p99_ms"]} ms, max {latency["max_ms"]} ms");
         result["peak_rss_mb_latency"] = Load.Round(sampler.MaxMb);
         result["peak_rss_mb"] = Load.Round(Memory.PeakRssMb());

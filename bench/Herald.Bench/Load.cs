@@ -24,6 +24,37 @@ internal static class Load
         return done;
     }
 
+    /// <summary>
+    /// Warms a contender up with its own load before the clock starts: <paramref name="work"/> runs
+    /// as the measured phase runs it, for <paramref name="duration"/> (and at most
+    /// <paramref name="maxCount"/> times), and what it sent is let arrive (for a bounded time). A
+    /// freshly started .NET process compiles its hot code again, optimized, over its first seconds
+    /// of load; every contender is measured once that is over, as a node that has been running is.
+    /// Answers what was done; the receiver starts the measured phase empty.
+    /// </summary>
+    public static async Task<JsonObject> WarmUpAsync(CountingReceiver receiver, TimeSpan duration, int maxCount, int concurrency, Func<int, Task> work)
+    {
+        var clock = Stopwatch.StartNew();
+        var done = duration > TimeSpan.Zero ? await RunAsync(maxCount, concurrency, duration, work) : 0;
+        var arrived = await WaitForReceiptsAsync(receiver, done, duration + TimeSpan.FromSeconds(60));
+        receiver.Reset();
+        return new JsonObject
+        {
+            ["warm_up_items"] = done,
+            ["warm_up_seconds"] = Round(clock.Elapsed.TotalSeconds),
+            ["warm_up_complete"] = arrived,
+        };
+    }
+
+    /// <summary>Copies every figure of <paramref name="from"/> into <paramref name="into"/>.</summary>
+    public static void Merge(JsonObject into, JsonObject from)
+    {
+        foreach (var (key, value) in from)
+        {
+            into[key] = value?.DeepClone();
+        }
+    }
+
     /// <summary>Waits until the receiver has seen <paramref name="expected"/> webhook-ids or <paramref name="limit"/> passes; true when all arrived.</summary>
     public static async Task<bool> WaitForReceiptsAsync(CountingReceiver receiver, int expected, TimeSpan limit)
     {
