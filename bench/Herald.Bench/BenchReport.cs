@@ -63,7 +63,11 @@ internal sealed class BenchReport
         string F(string scenario, string key, string format = "N0") =>
             Figure(scenario, key) is { } d ? d.ToString(format, CultureInfo.InvariantCulture) : "—";
         string Cpu(string scenario, string per) =>
-            $"{F(scenario, "cpu_us_per_item")} µs of CPU a {per}, {F(scenario, "cpu_user_us_per_item")} of them in user mode";
+            $"{F(scenario, "cpu_us_per_item")} µs of CPU a {per}, {F(scenario, "cpu_user_us_per_item")} of them in user mode"
+            + (Figure(scenario, "cpu_writer_us_per_item") is not null ? $", {F(scenario, "cpu_writer_us_per_item")} on SQLite's writer thread" : "")
+            + (Figure(scenario, "machine_idle_share") is { } idle
+                ? string.Create(CultureInfo.InvariantCulture, $"; the machine {idle:P0} idle and {Figure(scenario, "machine_iowait_share") ?? 0:P0} waiting on the disk")
+                : "");
         string Error(string scenario) => _results[scenario]?["error"] is { } e ? $" **failed: {e}**" : "";
         string Complete(string scenario, string of, string delivered = "delivered") =>
             _results[scenario]?["complete"]?.GetValue<bool>() == false ? $" (time limit reached: {F(scenario, delivered)} of {F(scenario, of)} delivered)" : "";
@@ -112,7 +116,7 @@ internal sealed class BenchReport
         Line("");
         Line(string.Create(CultureInfo.InvariantCulture, $"- Every contender is warmed up with its own load before its clock starts: {_plan.WarmUp.TotalSeconds:F0} s of it (Herald and Hangfire at most half their N), and what that sent is let arrive. A freshly started .NET process spends its first seconds under load compiling its hot code again, optimized (on this machine a Herald node's compiler thread took a quarter of a core for its first 15 s); the figures are those of a node that has been running, as the limit's are. Each row's warm-up is in latest.json (`warm_up_items`, `warm_up_seconds`)."));
         Line("- The receiver is one Kestrel app on 127.0.0.1 that answers 200 and notes the first arrival of each `webhook-id`; every contender posts to it.");
-        Line("- CPU a request, notification or job: the processor time of the row's process over its measured phase (all its threads: the contender, the receiver and the load, in user and kernel mode), divided by what was delivered. A PostgreSQL server's own time is not in it (it runs in a process of its own).");
+        Line("- CPU a request, notification or job: the processor time of the row's process over its measured phase (all its threads: the contender, the receiver and the load, in user and kernel mode), divided by what was delivered. A PostgreSQL server's own time is not in it (it runs in a process of its own). On SQLite, the part of it on the one thread every write goes through (its writer's), and for every row the share of the whole machine's time that was idle, or idle waiting on the disk, over the same phase: what the contender left of the two cores.");
         Line("- Herald is composed in-process as `herald serve --dev` composes it (`HeraldServer.Build`), with its delivery workers; changes are new transactions recorded through `ChangeRecorder`, the API's own code path, rendered in the transaction format to a 600-byte body, to one endpoint. Delivered/s runs from the first record to the last receipt, recording and delivery overlapping.");
         Line("- SQLite runs as Herald ships it (WAL, `synchronous=FULL`); every change and every attempt is committed. The PostgreSQL cluster is the throwaway one `./herald bench` starts, with `fsync=off`, for Herald and Hangfire alike.");
         Line("- Latency: one record due every millisecond whatever the earlier ones are doing (open loop, at most as many in flight as there are recorders), timed from when it was due to the first receipt of its webhook-id; a change not received by the end counts with the time it had waited, never left out. It starts once the throughput phase's notifications have all arrived (waiting at most twice its duration, and at least 10 s; what was still pending then is named in latest.json as `latency_started_with_pending`).");

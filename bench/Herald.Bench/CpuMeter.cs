@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace Herald.Bench;
@@ -6,20 +7,30 @@ namespace Herald.Bench;
 /// <summary>
 /// The processor time this process spends over a phase (every thread: the contender, its receiver
 /// and its load), told per item delivered: what the machine pays for each, in user and kernel mode.
+/// On Linux also the share of it on the threads of Herald's SQLite writer (the one thread every
+/// write goes through), and how much of the whole machine's time was idle or waiting on the disk.
 /// </summary>
 internal sealed class CpuMeter
 {
+    /// <summary>The writer's thread name as the kernel keeps it (15 characters).</summary>
+    private const string WriterThread = "Herald group co";
+
     private readonly TimeSpan _user;
     private readonly TimeSpan _kernel;
+    private readonly long? _writerTicks;
+    private readonly long[]? _machine;
 
-    private CpuMeter((TimeSpan User, TimeSpan Kernel) now) => (_user, _kernel) = now;
+    private CpuMeter((TimeSpan User, TimeSpan Kernel) now, long? writerTicks, long[]? machine) =>
+        (_user, _kernel, _writerTicks, _machine) = (now.User, now.Kernel, writerTicks, machine);
 
-    public static CpuMeter Start() => new(Now());
+    public static CpuMeter Start() => new(Now(), WriterTicks(), Machine());
 
     /// <summary>Microseconds of processor time per item since the start, user and kernel, into <paramref name="result"/>.</summary>
     public void Report(JsonObject result, long items)
     {
         var (user, kernel) = Now();
+        var writer = WriterTicks();
+        var machine = Machine();
         if (items <= 0)
         {
             return;
@@ -29,11 +40,73 @@ internal sealed class CpuMeter
         result["cpu_us_per_item"] = Load.Round(userUs + kernelUs);
         result["cpu_user_us_per_item"] = Load.Round(userUs);
         result["cpu_kernel_us_per_item"] = Load.Round(kernelUs);
+        if (writer is { } w && _writerTicks is { } w0 && w > w0)
+        {
+            // Clock ticks (USER_HZ, 100 a second on Linux) of the writer's threads, user and kernel.
+            result["cpu_writer_us_per_item"] = Load.Round((w - w0) * 10_000.0 / items);
+        }
+        if (machine is not null && _machine is not null)
+        {
+            var total = machine.Sum() - _machine.Sum();
+            // /proc/stat's fourth and fifth figures: idle, and idle with a disk request outstanding.
+            var idle = machine[3] - _machine[3];
+            var ioWait = machine[4] - _machine[4];
+            if (total > 0)
+            {
+                result["machine_idle_share"] = Load.Round((double)idle / total, 3);
+                result["machine_iowait_share"] = Load.Round((double)ioWait / total, 3);
+            }
+        }
     }
 
     private static (TimeSpan User, TimeSpan Kernel) Now()
     {
         using var process = Process.GetCurrentProcess();
         return (process.UserProcessorTime, process.PrivilegedProcessorTime);
+    }
+
+    /// <summary>User and kernel clock ticks of this process's writer threads so far; null where /proc is not there or there is no such thread.</summary>
+    private static long? WriterTicks()
+    {
+        const string tasks = "/proc/self/task";
+        if (!Directory.Exists(tasks))
+        {
+            return null;
+        }
+        long? ticks = null;
+        foreach (var task in Directory.EnumerateDirectories(tasks))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var open = stat.IndexOf('(', StringComparison.Ordinal);
+                var close = stat.LastIndexOf(')');
+                if (open < 0 || close < open || stat[(open + 1)..close] != WriterThread)
+                {
+                    continue;
+                }
+                // After the name: state, then 10 more fields before utime (14th) and stime (15th).
+                var fields = stat[(close + 2)..].Split(' ');
+                ticks = (ticks ?? 0) + long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+        return ticks;
+    }
+
+    /// <summary>The whole machine's time so far by kind (/proc/stat's first line); null where it is not there.</summary>
+    private static long[]? Machine()
+    {
+        const string stat = "/proc/stat";
+        if (!File.Exists(stat))
+        {
+            return null;
+        }
+        using var reader = new StreamReader(stat);
+        var line = reader.ReadLine();
+        return line?.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
     }
 }
