@@ -16,7 +16,7 @@ internal sealed record BenchPlan(
     TimeSpan BacklogDrainLimit,
     TimeSpan WarmUp)
 {
-    /// <summary>The whole benchmark; every phase is time-limited, so it ends within about 45 minutes.</summary>
+    /// <summary>The whole benchmark; every phase is time-limited, so it ends within about 50 minutes.</summary>
     public static BenchPlan Full { get; } = new(
         "full", TimeSpan.FromSeconds(10), 200_000, TimeSpan.FromMinutes(4), TimeSpan.FromSeconds(10),
         200_000, 5_000, TimeSpan.FromMinutes(3),

@@ -38,8 +38,8 @@ internal static class FullBench
         return results.Any(r => r.Value is JsonObject o && o["error"] is not null) ? 1 : 0;
     }
 
-    /// <summary>The longest a warm-up may take: its load, then what it sent let arrive.</summary>
-    private static TimeSpan WarmUpLimit(BenchPlan plan) => plan.WarmUp * 2 + TimeSpan.FromSeconds(60);
+    /// <summary>The longest a warm-up may take: its load, then what it sent let arrive, and a margin.</summary>
+    private static TimeSpan WarmUpLimit(BenchPlan plan) => plan.WarmUp * 2 + Load.WarmUpDrainLimit + TimeSpan.FromSeconds(15);
 
     /// <summary>Runs one scenario in this (child) process and writes its figures to <paramref name="output"/>.</summary>
     public static async Task<int> RunScenarioAsync(string scenario, string output, string[] p, string? postgresAdmin)

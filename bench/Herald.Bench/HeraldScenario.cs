@@ -22,6 +22,7 @@ internal static class HeraldScenario
         await using var sampler = new RssSampler();
         var result = new JsonObject { ["changes_asked"] = changes, ["recorders"] = Recorders };
         Load.Merge(result, await Load.WarmUpAsync(receiver, warmUp, changes / 2, Recorders, _ => herald.RecordAsync()));
+        sampler.Reset();
 
         // Throughput: recording and delivery overlap, as they do in production.
         using var writer = new WriterStats();
