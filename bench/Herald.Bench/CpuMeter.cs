@@ -7,8 +7,9 @@ namespace Herald.Bench;
 /// <summary>
 /// The processor time this process spends over a phase (every thread: the contender, its receiver
 /// and its load), told per item delivered: what the machine pays for each, in user and kernel mode.
-/// On Linux also the share of it on the threads of Herald's SQLite writer (the one thread every
-/// write goes through), and how much of the whole machine's time was idle or waiting on the disk.
+/// On Linux also the share of it on the thread of Herald's SQLite group commit (which commits every
+/// change and every scheduled attempt's outcome), and how much of the whole machine's time was
+/// idle or waiting on the disk.
 /// </summary>
 internal sealed class CpuMeter
 {

@@ -49,8 +49,8 @@ internal static class HangfireScenario
         {
             using var server = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = Workers });
             var client = new BackgroundJobClient();
-            // Warmed up as Herald is, with its own load (at least one job through end to end).
-            var warm = await Load.WarmUpAsync(receiver, warmUp > TimeSpan.Zero ? warmUp : TimeSpan.FromSeconds(60), Math.Max(1, warmUp > TimeSpan.Zero ? jobs / 2 : 1), Enqueuers, i =>
+            // Warmed up as Herald is, with its own load.
+            var warm = await Load.WarmUpAsync(receiver, warmUp, jobs / 2, Enqueuers, i =>
             {
                 client.Enqueue(() => HangfireDelivery.PostAsync("hf_warm_" + i));
                 return Task.CompletedTask;

@@ -24,21 +24,28 @@ internal static class Load
         return done;
     }
 
+    /// <summary>How long past its load a warm-up's deliveries may take to arrive.</summary>
+    public static readonly TimeSpan WarmUpDrainLimit = TimeSpan.FromSeconds(60);
+
     /// <summary>
     /// Warms a contender up with its own load before the clock starts: <paramref name="work"/> runs
     /// as the measured phase runs it, for <paramref name="duration"/> (and at most
-    /// <paramref name="maxCount"/> times), and what it sent is let arrive (for a bounded time). A
-    /// freshly started .NET process compiles its hot code again, optimized, over its first seconds
-    /// of load; every contender is measured once that is over, as a node that has been running is.
-    /// Answers what was done; the receiver starts the measured phase empty. Fails when what the
-    /// warm-up sent has not all arrived by <see cref="WarmUpDrainLimit"/> past its duration.
+    /// <paramref name="maxCount"/> times; at least once, so that one item has gone through end to
+    /// end), and what it sent is let arrive (for a bounded time). A freshly started .NET process
+    /// compiles its hot code again, optimized, over its first seconds of load; every contender is
+    /// measured once that is over, as a node that has been running is. Answers what was done; the
+    /// receiver starts the measured phase empty. Fails when what the warm-up sent has not all
+    /// arrived by <see cref="WarmUpDrainLimit"/> past its duration.
     /// </summary>
-    public static readonly TimeSpan WarmUpDrainLimit = TimeSpan.FromSeconds(60);
-
     public static async Task<JsonObject> WarmUpAsync(CountingReceiver receiver, TimeSpan duration, int maxCount, int concurrency, Func<int, Task> work)
     {
         var clock = Stopwatch.StartNew();
-        var done = duration > TimeSpan.Zero ? await RunAsync(maxCount, concurrency, duration, work) : 0;
+        var done = await RunAsync(maxCount, concurrency, duration, work);
+        if (done == 0)
+        {
+            await work(0);
+            done = 1;
+        }
         if (!await WaitForReceiptsAsync(receiver, done, duration + WarmUpDrainLimit))
         {
             // What arrived later would be counted with the measured phase's deliveries.

@@ -1,5 +1,5 @@
-using Herald.Delivery;
 using System.CommandLine;
+using Herald.Delivery;
 using Herald.Server.Auth;
 using Herald.Server.Hosting;
 using Microsoft.AspNetCore.Builder;

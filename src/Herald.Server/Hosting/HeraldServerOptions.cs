@@ -1,4 +1,5 @@
 using Herald.Delivery;
+
 namespace Herald.Server.Hosting;
 
 /// <summary>How one Herald node is started.</summary>

@@ -1,7 +1,8 @@
-using Microsoft.Extensions.DependencyInjection;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Signing;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Herald.Server.Tests.Security;
 
@@ -98,7 +99,7 @@ public sealed class KeyRingCertificateTests
                 key = merchant.DefaultRequestHeaders.Authorization!.Parameter!;
                 before = (await merchant.AddEndpointAsync(receiver.Url, "thin")).Secret;
                 // The ring also made the current key's successor ahead of time, unencrypted too.
-                pending = plain.Services.GetRequiredService<Microsoft.AspNetCore.DataProtection.KeyManagement.IKeyManager>()
+                pending = plain.Services.GetRequiredService<IKeyManager>()
                     .CreateNewKey(DateTimeOffset.UtcNow.AddDays(1), DateTimeOffset.UtcNow.AddDays(91)).KeyId;
             }
             var keysDirectory = Path.Combine(data, "keys");
@@ -123,7 +124,7 @@ public sealed class KeyRingCertificateTests
             Assert.Equal(Guid.Parse(newKeyId), await KeyOfNewestSecretAsync(data));
 
             // The unencrypted successor is revoked before it could take over.
-            var revoked = secured.Services.GetRequiredService<Microsoft.AspNetCore.DataProtection.KeyManagement.IKeyManager>().GetAllKeys().Single(k => k.KeyId == pending);
+            var revoked = secured.Services.GetRequiredService<IKeyManager>().GetAllKeys().Single(k => k.KeyId == pending);
             Assert.True(revoked.IsRevoked);
 
             // Both secrets sign: the old key still reads what it protected.
