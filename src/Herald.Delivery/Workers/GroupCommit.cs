@@ -11,7 +11,7 @@ namespace Herald.Delivery.Workers;
 /// <typeparam name="TResult">What each write answers.</typeparam>
 public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
 {
-    private readonly Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> _write;
+    private readonly Func<IReadOnlyList<TItem>, Func<IReadOnlyList<TItem>>, Task<IReadOnlyList<TResult>>> _write;
     private readonly int _maxBatch;
     private readonly Channel<Pending> _queue;
     private readonly Task[] _loops;
@@ -26,6 +26,20 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     /// of sends and receipts at every step.
     /// </param>
     public GroupCommit(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> write, int maxBatch, int writers = 1, bool ownThreads = false)
+        : this((items, _) => write(items), maxBatch, writers, ownThreads)
+    {
+    }
+
+    /// <param name="write">
+    /// Writes a batch in one transaction and answers for each item, in order. Before it commits it
+    /// may take what has arrived since (with the function it is given, which answers the items it
+    /// took, none when nothing waits or the batch is full), and then answers for those too, after
+    /// the others: whatever arrives while a transaction's statements run shares its commit.
+    /// </param>
+    /// <param name="maxBatch">Most items in one transaction.</param>
+    /// <param name="writers">How many batches may be written at once.</param>
+    /// <param name="ownThreads">See the other constructor.</param>
+    public GroupCommit(Func<IReadOnlyList<TItem>, Func<IReadOnlyList<TItem>>, Task<IReadOnlyList<TResult>>> write, int maxBatch, int writers = 1, bool ownThreads = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(writers, 1);
         _write = write;
@@ -54,7 +68,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
             Take(batch);
             try
             {
-                batch.Complete(await _write(batch.Items).ConfigureAwait(false));
+                batch.Complete(await _write(batch.Items, () => TakeMore(batch)).ConfigureAwait(false));
             }
             catch (Exception e)
             {
@@ -94,7 +108,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
             Take(batch);
             try
             {
-                batch.Complete(_write(batch.Items).GetAwaiter().GetResult());
+                batch.Complete(_write(batch.Items, () => TakeMore(batch)).GetAwaiter().GetResult());
             }
             catch (Exception e)
             {
@@ -105,16 +119,24 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
 
     private static bool Wait(ValueTask<bool> wait) => wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
 
+    /// <summary>Adds what is waiting to a batch being written, up to a batch's worth; answers what it added.</summary>
+    private List<TItem> TakeMore(Batch batch)
+    {
+        var more = new List<TItem>();
+        while (batch.Pending.Count < _maxBatch && _queue.Reader.TryRead(out var pending))
+        {
+            batch.Pending.Add(pending);
+            more.Add(pending.Item);
+        }
+        return more;
+    }
+
     /// <summary>Takes what is waiting, up to a batch's worth.</summary>
     private void Take(Batch batch)
     {
         batch.Pending.Clear();
         batch.Items.Clear();
-        while (batch.Pending.Count < _maxBatch && _queue.Reader.TryRead(out var pending))
-        {
-            batch.Pending.Add(pending);
-            batch.Items.Add(pending.Item);
-        }
+        batch.Items.AddRange(TakeMore(batch));
     }
 
     public async ValueTask DisposeAsync()

@@ -39,43 +39,73 @@ public sealed class StoreWriter : IAsyncDisposable
     /// <summary>Records a scheduled attempt; false when its lease was lost (nothing written).</summary>
     public async Task<bool> RecordAsync(AttemptOutcome outcome) => (await _commit.WriteAsync(new Item(null, outcome)).ConfigureAwait(false)).Recorded;
 
-    private async Task<IReadOnlyList<Result>> WriteAsync(IReadOnlyList<Item> batch)
+    private async Task<IReadOnlyList<Result>> WriteAsync(IReadOnlyList<Item> batch, Func<IReadOnlyList<Item>> takeMore)
     {
-        var changes = new List<EntityChange>();
-        var outcomes = new List<AttemptOutcome>();
-        foreach (var item in batch)
-        {
-            if (item.Change is { } change)
-            {
-                changes.Add(change);
-            }
-            else
-            {
-                outcomes.Add(item.Outcome!);
-            }
-        }
-        var immediate = changes.Sum(c => c.Notifications.Count(n => n.Immediate));
-        var lease = immediate > 0 && _handOff is { } handOff && handOff.HasRoomFor(immediate)
-            ? new NotificationLease(Guid.NewGuid().ToString("N"), _time.GetUtcNow() + handOff.Lease)
-            : null;
+        // Every item of the transaction, in the order it is answered (what the write takes on joins
+        // the end), and each change's lease.
+        var items = new List<Item>(batch);
+        var written = new List<(EntityChange Change, NotificationLease? Lease)>();
+        var leased = 0;
+        var first = Round(batch);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var (changed, recorded) = await _store.WriteBatchAsync(changes, outcomes, lease, CancellationToken.None).ConfigureAwait(false);
-        _metrics?.Written(changes.Count, outcomes.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
-        if (changes.Count > 0)
+        var (changed, recorded) = await _store.WriteBatchAsync(first.Changes, first.Outcomes, first.Lease, CancellationToken.None, More).ConfigureAwait(false);
+        _metrics?.Written(written.Count, items.Count - written.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        if (written.Count > 0)
         {
-            await DispatchAsync(changes, changed, lease).ConfigureAwait(false);
+            await DispatchAsync(written, changed).ConfigureAwait(false);
         }
-        var results = new Result[batch.Count];
+        var results = new Result[items.Count];
         int c = 0, o = 0;
-        for (var i = 0; i < batch.Count; i++)
+        for (var i = 0; i < items.Count; i++)
         {
-            results[i] = batch[i].Change is not null ? new Result(changed[c++], false) : new Result(default, recorded[o++]);
+            results[i] = items[i].Change is not null ? new Result(changed[c++], false) : new Result(default, recorded[o++]);
         }
         return results;
+
+        // What arrived while the transaction's statements ran goes into it too.
+        WriteRound? More()
+        {
+            var more = takeMore();
+            if (more.Count == 0)
+            {
+                return null;
+            }
+            items.AddRange(more);
+            return Round(more);
+        }
+
+        // A round's changes and outcomes; its immediate notifications are written leased to this
+        // node's workers while they have room for them (with those of the rounds before).
+        WriteRound Round(IReadOnlyList<Item> round)
+        {
+            var changes = new List<EntityChange>();
+            var outcomes = new List<AttemptOutcome>();
+            foreach (var item in round)
+            {
+                if (item.Change is { } change)
+                {
+                    changes.Add(change);
+                }
+                else
+                {
+                    outcomes.Add(item.Outcome!);
+                }
+            }
+            var immediate = changes.Sum(change => change.Notifications.Count(n => n.Immediate));
+            var lease = immediate > 0 && _handOff is { } handOff && handOff.HasRoomFor(leased + immediate)
+                ? new NotificationLease(Guid.NewGuid().ToString("N"), _time.GetUtcNow() + handOff.Lease)
+                : null;
+            if (lease is not null)
+            {
+                leased += immediate;
+            }
+            written.AddRange(changes.Select(change => (change, lease)));
+            return new WriteRound(changes, outcomes, lease);
+        }
     }
 
-    /// <summary>Hands the committed notifications written under the lease to the workers, and wakes them for any others.</summary>
-    private async Task DispatchAsync(List<EntityChange> changes, IReadOnlyList<CommitResult> changed, NotificationLease? lease)
+    /// <summary>Hands the committed notifications written under a lease to the workers, and wakes them for any others.</summary>
+    private async Task DispatchAsync(List<(EntityChange Change, NotificationLease? Lease)> changes, IReadOnlyList<CommitResult> changed)
     {
         List<LeasedNotification>? handed = null;
         var claimable = false;
@@ -85,7 +115,7 @@ public sealed class StoreWriter : IAsyncDisposable
             {
                 continue;
             }
-            var change = changes[i];
+            var (change, lease) = changes[i];
             foreach (var n in change.Notifications)
             {
                 if (lease is not null && n.Immediate)

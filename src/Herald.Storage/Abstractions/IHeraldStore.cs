@@ -117,8 +117,19 @@ public interface IHeraldStore
     /// under it, for the writing node to send at once without claiming them; should it never record
     /// their attempts, they fall due when the lease ends.
     /// </summary>
+    /// <param name="changes">The changes.</param>
+    /// <param name="outcomes">The scheduled attempts' outcomes.</param>
+    /// <param name="lease">The lease the immediate notifications are written under, if any.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <param name="more">
+    /// Where the store writes a batch statement by statement (SQLite): asked, once what it has is
+    /// written and before it commits, for another round to write in the same transaction, and
+    /// again after each round until it answers <c>null</c>, so that what arrived meanwhile shares
+    /// the commit rather than waiting for the next. The answers cover every round, in order.
+    /// </param>
     Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchAsync(
-        IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, NotificationLease? lease = null, CancellationToken cancellationToken = default);
+        IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, NotificationLease? lease = null, CancellationToken cancellationToken = default,
+        Func<WriteRound?>? more = null);
 
     /// <summary>
     /// Makes notifications written under a lease (see <see cref="WriteBatchAsync"/>) ready to send: their

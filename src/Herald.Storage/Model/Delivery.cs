@@ -1,3 +1,4 @@
+using Herald.Storage.Abstractions;
 using Herald.Endpoints;
 using Herald.Retry;
 
@@ -58,6 +59,12 @@ public sealed record AttemptOutcome(
 /// <param name="Token">The claim's token, as a claim would set it.</param>
 /// <param name="Until">When the lease ends and the notifications fall due for anyone.</param>
 public sealed record NotificationLease(string Token, DateTimeOffset Until);
+
+/// <summary>More changes and outcomes for a batch's transaction, written after what it had (see <c>IHeraldStore.WriteBatchAsync</c>).</summary>
+/// <param name="Changes">Changes, each all or nothing on its own.</param>
+/// <param name="Outcomes">Scheduled attempts' outcomes.</param>
+/// <param name="Lease">The lease this round's immediate notifications are written under, if any.</param>
+public sealed record WriteRound(IReadOnlyList<EntityChange> Changes, IReadOnlyList<AttemptOutcome> Outcomes, NotificationLease? Lease);
 
 /// <summary>A notification just written under a <see cref="NotificationLease"/>, as the writer knows it.</summary>
 public sealed record LeasedNotification(

@@ -28,25 +28,26 @@ public abstract partial class RelationalStore
         (await WriteBatchAsync(changes, [], null, cancellationToken)).Changes;
 
     public async Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchAsync(
-        IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, NotificationLease? lease = null, CancellationToken cancellationToken = default)
+        IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, NotificationLease? lease = null, CancellationToken cancellationToken = default,
+        Func<WriteRound?>? more = null)
     {
         ArgumentNullException.ThrowIfNull(changes);
         ArgumentNullException.ThrowIfNull(outcomes);
         // What does not depend on the database is made before the write begins: on SQLite a write
         // holds the one writer's turn.
-        var changeWrite = changes.Count == 0 ? null : new ChangeWrite(changes, lease);
-        var attemptWrite = outcomes.Count == 0 ? null : new AttemptWrite(outcomes);
+        var rounds = new List<Round> { new(changes, outcomes, lease) };
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await WriteBatchOnceAsync(changeWrite, attemptWrite, cancellationToken);
+                return await WriteBatchOnceAsync(rounds, more, cancellationToken);
             }
             catch (DbException e) when (attempt < MaxBatchAttempts && IsWriteRaceLost(e))
             {
                 // The database undid the whole transaction to break a lock cycle with another
-                // writer: nothing of it was written, and written again it answers as if it had come
-                // a moment later (a change whose entity moved on meanwhile is then a conflict).
+                // writer: nothing of it was written, and written again (every round taken so far)
+                // it answers as if it had come a moment later (a change whose entity moved on
+                // meanwhile is then a conflict).
             }
         }
     }
@@ -54,17 +55,47 @@ public abstract partial class RelationalStore
     /// <summary>How many times in all a batch is written before the error of a transaction the database undid reaches its callers.</summary>
     private const int MaxBatchAttempts = 4;
 
-    private async Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchOnceAsync(
-        ChangeWrite? changeWrite, AttemptWrite? attemptWrite, CancellationToken cancellationToken)
+    /// <summary>What one round of a batch writes, its rows made before it is written.</summary>
+    private sealed class Round(IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, NotificationLease? lease)
     {
-        if (WritesBatchesAtOnce && (changeWrite is null || changeWrite.AllInOneStatement))
+        public ChangeWrite? Changes { get; } = changes.Count == 0 ? null : new ChangeWrite(changes, lease);
+
+        public AttemptWrite? Attempts { get; } = outcomes.Count == 0 ? null : new AttemptWrite(outcomes);
+    }
+
+    private async Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchOnceAsync(
+        List<Round> rounds, Func<WriteRound?>? more, CancellationToken cancellationToken)
+    {
+        var first = rounds[0];
+        if (WritesBatchesAtOnce && rounds.Count == 1 && (first.Changes is null || first.Changes.AllInOneStatement))
         {
-            var (taken, moved) = await WriteAtOnceAsync(changeWrite?.Rows, attemptWrite?.Moves, attemptWrite?.Attempts, cancellationToken);
-            return (changeWrite is null ? [] : changeWrite.Answer(taken), attemptWrite is null ? [] : attemptWrite.Answer(moved));
+            var (taken, moved) = await WriteAtOnceAsync(first.Changes?.Rows, first.Attempts?.Moves, first.Attempts?.Attempts, cancellationToken);
+            return (first.Changes is null ? [] : first.Changes.Answer(taken), first.Attempts is null ? [] : first.Attempts.Answer(moved));
         }
         await using var scope = await BeginBatchWriteAsync(cancellationToken);
-        var changed = changeWrite is null ? [] : await changeWrite.WriteAsync(this, scope, cancellationToken);
-        var recorded = attemptWrite is null ? [] : await attemptWrite.WriteAsync(this, scope, cancellationToken);
+        var changed = new List<CommitResult>();
+        var recorded = new List<bool>();
+        for (var r = 0; ; r++)
+        {
+            if (r == rounds.Count)
+            {
+                // What arrived while the rounds so far were written shares their commit.
+                if (more?.Invoke() is not { } next)
+                {
+                    break;
+                }
+                rounds.Add(new Round(next.Changes, next.Outcomes, next.Lease));
+            }
+            var round = rounds[r];
+            if (round.Changes is { } changeWrite)
+            {
+                changed.AddRange(await changeWrite.WriteAsync(this, scope, cancellationToken));
+            }
+            if (round.Attempts is { } attemptWrite)
+            {
+                recorded.AddRange(await attemptWrite.WriteAsync(this, scope, cancellationToken));
+            }
+        }
         if (changed.Contains(CommitResult.Committed) || recorded.Contains(true))
         {
             await scope.CommitAsync(cancellationToken);

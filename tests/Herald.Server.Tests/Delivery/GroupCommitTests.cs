@@ -45,6 +45,43 @@ public sealed class GroupCommitTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task ItemsArrivingWhileAWriteRuns_JoinItWhenTaken_UpToTheBatchLimit_AndTheRestFollow(bool ownThreads)
+    {
+        var writes = new List<int[]>();
+        Task<int>[]? arrived = null;
+        GroupCommit<int, int>? commit = null;
+        commit = new GroupCommit<int, int>((items, takeMore) =>
+        {
+            var all = items.ToList();
+            if (writes.Count == 0)
+            {
+                // Nine more arrive while the first batch's statements run; it takes what fits (a batch of five).
+                arrived = [.. Enumerable.Range(1, 9).Select(commit!.WriteAsync)];
+                for (var more = takeMore(); more.Count > 0; more = takeMore())
+                {
+                    all.AddRange(more);
+                }
+            }
+            lock (writes)
+            {
+                writes.Add([.. all]);
+            }
+            return Task.FromResult<IReadOnlyList<int>>([.. all.Select(i => i * 10)]);
+        }, maxBatch: 5, ownThreads: ownThreads);
+        await using (commit)
+        {
+            Assert.Equal(0, await commit.WriteAsync(0));
+            Assert.Equal(Enumerable.Range(1, 9).Select(i => i * 10), await Task.WhenAll(arrived!));
+        }
+
+        Assert.Equal([0, 1, 2, 3, 4], writes[0]);
+        Assert.Equal(Enumerable.Range(5, 5), writes.Skip(1).SelectMany(w => w));
+        Assert.All(writes, w => Assert.True(w.Length <= 5));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task AFailedWrite_FailsEveryCallerInIt_AndTheNextBatchIsWrittenAfter(bool ownThreads)
     {
         var calls = 0;
