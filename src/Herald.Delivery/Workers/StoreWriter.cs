@@ -6,7 +6,8 @@ namespace Herald.Delivery.Workers;
 /// <summary>
 /// Group commit for what the hot path writes: each caller waits until its change (entity, event,
 /// notifications) or its attempt's outcome is durable, and whatever arrives while one transaction
-/// commits shares the next one, changes and outcomes alike (on SQLite, one flush for both). Once a
+/// commits shares the next one, changes and outcomes alike (on SQLite, one flush for both; what
+/// arrives while a transaction's statements run joins it before it commits). Once a
 /// batch has committed, its new notifications are handed to this node's workers when they have
 /// room (written already leased to them), and the workers are woken for the rest.
 /// </summary>
