@@ -65,7 +65,10 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
         var batch = new Batch(_maxBatch);
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            Take(batch);
+            if (!Take(batch))
+            {
+                continue;
+            }
             try
             {
                 batch.Complete(await _write(batch.Items, () => TakeMore(batch)).ConfigureAwait(false));
@@ -105,7 +108,10 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
         var batch = new Batch(_maxBatch);
         while (Wait(_queue.Reader.WaitToReadAsync()))
         {
-            Take(batch);
+            if (!Take(batch))
+            {
+                continue;
+            }
             try
             {
                 batch.Complete(_write(batch.Items, () => TakeMore(batch)).GetAwaiter().GetResult());
@@ -131,12 +137,13 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
         return more;
     }
 
-    /// <summary>Takes what is waiting, up to a batch's worth.</summary>
-    private void Take(Batch batch)
+    /// <summary>Takes what is waiting, up to a batch's worth; false when another writer took it first.</summary>
+    private bool Take(Batch batch)
     {
         batch.Pending.Clear();
         batch.Items.Clear();
         batch.Items.AddRange(TakeMore(batch));
+        return batch.Items.Count > 0;
     }
 
     public async ValueTask DisposeAsync()
@@ -155,6 +162,11 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
 
         public void Complete(IReadOnlyList<TResult> results)
         {
+            if (results.Count != Pending.Count)
+            {
+                Fail(new InvalidOperationException($"the write answered {results.Count} of the batch's {Pending.Count} items"));
+                return;
+            }
             for (var i = 0; i < Pending.Count; i++)
             {
                 Pending[i].Done.TrySetResult(results[i]);

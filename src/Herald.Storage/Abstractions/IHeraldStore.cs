@@ -122,10 +122,11 @@ public interface IHeraldStore
     /// <param name="lease">The lease the immediate notifications are written under, if any.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <param name="more">
-    /// Where the store writes a batch statement by statement (SQLite): asked, once what it has is
-    /// written and before it commits, for another round to write in the same transaction, and
-    /// again after each round until it answers <c>null</c>, so that what arrived meanwhile shares
-    /// the commit rather than waiting for the next. The answers cover every round, in order.
+    /// Where the store writes a batch statement by statement with one writer (SQLite): asked, once
+    /// what it has is written and before it commits, for another round to write in the same
+    /// transaction, and again after each round until it answers <c>null</c>, so that what arrived
+    /// meanwhile shares the commit rather than waiting for the next. The answers cover every round,
+    /// in order. A store that writes batches in one round trip (PostgreSQL) never asks.
     /// </param>
     Task<(IReadOnlyList<CommitResult> Changes, IReadOnlyList<bool> Attempts)> WriteBatchAsync(
         IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, NotificationLease? lease = null, CancellationToken cancellationToken = default,

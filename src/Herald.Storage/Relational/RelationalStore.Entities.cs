@@ -34,7 +34,7 @@ public abstract partial class RelationalStore
         ArgumentNullException.ThrowIfNull(changes);
         ArgumentNullException.ThrowIfNull(outcomes);
         // What does not depend on the database is made before the write begins: on SQLite a write
-        // holds the one writer's turn.
+        // holds the one writer's turn. (Rounds taken on later are made with the transaction open.)
         var rounds = new List<Round> { new(changes, outcomes, lease) };
         for (var attempt = 1; ; attempt++)
         {
@@ -79,8 +79,10 @@ public abstract partial class RelationalStore
         {
             if (r == rounds.Count)
             {
-                // What arrived while the rounds so far were written shares their commit.
-                if (more?.Invoke() is not { } next)
+                // What arrived while the rounds so far were written shares their commit. A store that
+                // writes batches in one round trip (several writers at once) asks for none: rows
+                // taken later would be locked out of the batch's key order.
+                if (WritesBatchesAtOnce || more?.Invoke() is not { } next)
                 {
                     break;
                 }

@@ -70,13 +70,54 @@ public sealed class GroupCommitTests
         }, maxBatch: 5, ownThreads: ownThreads);
         await using (commit)
         {
-            Assert.Equal(0, await commit.WriteAsync(0));
-            Assert.Equal(Enumerable.Range(1, 9).Select(i => i * 10), await Task.WhenAll(arrived!));
+            Assert.Equal(0, await commit.WriteAsync(0).WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(Enumerable.Range(1, 9).Select(i => i * 10), await Task.WhenAll(arrived!).WaitAsync(TimeSpan.FromSeconds(10)));
         }
 
         Assert.Equal([0, 1, 2, 3, 4], writes[0]);
         Assert.Equal(Enumerable.Range(5, 5), writes.Skip(1).SelectMany(w => w));
         Assert.All(writes, w => Assert.True(w.Length <= 5));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AWriteThatTookMoreAndFailed_FailsWhatItTook_AndOneThatLeftSomeUnanswered_FailsThemAll(bool ownThreads)
+    {
+        var writes = 0;
+        Task<int>[]? arrived = null;
+        GroupCommit<int, int>? commit = null;
+        commit = new GroupCommit<int, int>((items, takeMore) =>
+        {
+            switch (Interlocked.Increment(ref writes))
+            {
+                case 1:
+                    arrived = [commit!.WriteAsync(1), commit.WriteAsync(2)];
+                    Assert.Equal([1, 2], takeMore());
+                    throw new InvalidOperationException("the database refused the batch");
+                case 2:
+                    arrived = [commit!.WriteAsync(4)];
+                    _ = takeMore();
+                    // Answers for what it was given, not for what it took on.
+                    return Task.FromResult<IReadOnlyList<int>>([.. items]);
+                default:
+                    return Task.FromResult<IReadOnlyList<int>>([.. items]);
+            }
+        }, maxBatch: 10, ownThreads: ownThreads);
+        await using (commit)
+        {
+            var first = await Assert.ThrowsAsync<InvalidOperationException>(() => commit.WriteAsync(0).WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal("the database refused the batch", first.Message);
+            foreach (var task in arrived!)
+            {
+                await Assert.ThrowsAsync<InvalidOperationException>(() => task.WaitAsync(TimeSpan.FromSeconds(10)));
+            }
+
+            var unanswered = await Assert.ThrowsAsync<InvalidOperationException>(() => commit.WriteAsync(3).WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Contains("answered 1 of the batch's 2 items", unanswered.Message);
+            await Assert.ThrowsAsync<InvalidOperationException>(() => arrived![0].WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(5, await commit.WriteAsync(5).WaitAsync(TimeSpan.FromSeconds(10)));
+        }
     }
 
     [Theory]

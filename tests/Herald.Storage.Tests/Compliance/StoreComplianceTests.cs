@@ -37,7 +37,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         public override DateTimeOffset GetUtcNow() => now;
     }
 
-    private static readonly TimeProvider Time = new Clock(T0);
+    protected static readonly TimeProvider Time = new Clock(T0);
 
     protected async Task<string> MerchantAsync(string name = "Acme")
     {
@@ -441,51 +441,6 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var (_, recorded) = await Store.WriteBatchAsync([], [new AttemptOutcome(attempt, NotificationStatuses.Succeeded, null, false, "no-such-lease")]);
         Assert.Equal([false], recorded);
         Assert.Equal(NotificationStatuses.Pending, (await Store.GetNotificationAsync(m, good.Notifications[0].Id))!.Status);
-    }
-
-    [Fact]
-    public async Task RoundsTakenBeforeTheCommit_ShareTheTransaction_AnsweredInOrder()
-    {
-        var m = await MerchantAsync();
-        var ep = await EndpointAsync(m);
-        // Under an idempotency key the first change is written one statement at a time on every
-        // store, so every store asks for more before it commits.
-        var first = Change(m, "a", 1, "OPENED", ep.Id, T0, ("key-a", "hash-a"));
-        var second = Change(m, "b", 1, "OPENED", ep.Id, T0);
-        var again = Change(m, "a", 1, "OPENED", ep.Id, T0);
-        var rounds = new Queue<WriteRound?>([new WriteRound([second, again], [], null), new WriteRound([], [], null), null]);
-        var asked = 0;
-
-        var (changes, attempts) = await Store.WriteBatchAsync([first], [], null, default, () =>
-        {
-            asked++;
-            return rounds.Dequeue();
-        });
-
-        Assert.Equal(3, asked);
-        // The second creation of "a" came after the first in the same transaction: it lost.
-        Assert.Equal([CommitResult.Committed, CommitResult.Committed, CommitResult.VersionConflict], changes);
-        Assert.Empty(attempts);
-        Assert.NotNull(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "b"));
-        Assert.Equal(2, (await Store.ListNotificationsAsync(m, new NotificationQuery())).Data.Count);
-    }
-
-    [Fact]
-    public async Task ARoundTheDatabaseRefuses_UndoesTheRoundsBeforeIt()
-    {
-        var m = await MerchantAsync();
-        var ep = await EndpointAsync(m);
-        var good = Change(m, "a", 1, "OPENED", ep.Id, T0, ("key-a", "hash-a"));
-        // A notification whose id the first round took already: the database refuses the transaction.
-        var bad = Change(m, "b", 1, "OPENED", null, T0) with { Notifications = [good.Notifications[0] with { Payload = "{\"again\":1}" }] };
-        var asked = 0;
-
-        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => Store.WriteBatchAsync([good], [], null, default,
-            () => asked++ == 0 ? new WriteRound([bad], [], null) : null));
-
-        Assert.Null(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "a"));
-        Assert.Null(await Store.GetNotificationAsync(m, good.Notifications[0].Id));
-        Assert.Null(await Store.FindIdempotencyKeyAsync(m, "key-a"));
     }
 
     [Fact]

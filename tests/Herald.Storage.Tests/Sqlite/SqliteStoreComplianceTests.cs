@@ -1,5 +1,6 @@
 using DbUp;
 using Herald.Entities;
+using Herald.Ids;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
 using Herald.Storage.Sqlite;
@@ -35,6 +36,56 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task RoundsTakenBeforeTheCommit_ShareTheTransaction_AnsweredInOrder()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var handed = new NewNotification(HeraldId.New(HeraldId.Notification, Time), ep.Id, "{}", Immediate: true);
+        var first = Change(m, "a", 1, "OPENED", null, T0) with { Notifications = [handed] };
+        var lease = new NotificationLease("token-1", T0 + Lease);
+        var second = Change(m, "b", 1, "OPENED", ep.Id, T0);
+        var again = Change(m, "a", 1, "OPENED", ep.Id, T0);
+        // The first round's notification is sent and its outcome arrives for the second round.
+        var attempt = new Attempt(HeraldId.New(HeraldId.Attempt, Time), handed.Id, 1, AttemptTriggers.Schedule, T0, 5, 200, true, null, null);
+        var outcome = new AttemptOutcome(attempt, NotificationStatuses.Succeeded, null, false, lease.Token);
+        var rounds = new Queue<WriteRound?>([new WriteRound([second, again], [outcome], null), new WriteRound([], [], null), null]);
+        var asked = 0;
+
+        var (changes, attempts) = await Store.WriteBatchAsync([first], [], lease, default, () =>
+        {
+            asked++;
+            return rounds.Dequeue();
+        });
+
+        Assert.Equal(3, asked);
+        // The second creation of "a" came after the first in the same transaction: it lost.
+        Assert.Equal([CommitResult.Committed, CommitResult.Committed, CommitResult.VersionConflict], changes);
+        Assert.Equal([true], attempts);
+        Assert.Equal(NotificationStatuses.Succeeded, (await Store.GetNotificationAsync(m, handed.Id))!.Status);
+        Assert.NotNull(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "b"));
+        Assert.Equal(2, (await Store.ListNotificationsAsync(m, new NotificationQuery())).Data.Count);
+    }
+
+    [Fact]
+    public async Task ARoundTheDatabaseRefuses_UndoesTheRoundsBeforeIt()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var good = Change(m, "a", 1, "OPENED", ep.Id, T0, ("key-a", "hash-a"));
+        // A notification whose id the first round took already: the database refuses the transaction.
+        var bad = Change(m, "b", 1, "OPENED", null, T0) with { Notifications = [good.Notifications[0] with { Payload = "{\"again\":1}" }] };
+        var asked = 0;
+
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => Store.WriteBatchAsync([good], [], null, default,
+            () => asked++ == 0 ? new WriteRound([bad], [], null) : null));
+
+        Assert.Equal(1, asked);
+        Assert.Null(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "a"));
+        Assert.Null(await Store.GetNotificationAsync(m, good.Notifications[0].Id));
+        Assert.Null(await Store.FindIdempotencyKeyAsync(m, "key-a"));
     }
 
     [Fact]
