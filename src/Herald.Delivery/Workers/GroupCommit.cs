@@ -129,11 +129,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     private List<TItem> TakeMore(Batch batch)
     {
         var more = new List<TItem>();
-        while (batch.Pending.Count < _maxBatch && _queue.Reader.TryRead(out var pending))
-        {
-            batch.Pending.Add(pending);
-            more.Add(pending.Item);
-        }
+        TakeInto(batch, more);
         return more;
     }
 
@@ -142,8 +138,18 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     {
         batch.Pending.Clear();
         batch.Items.Clear();
-        batch.Items.AddRange(TakeMore(batch));
+        TakeInto(batch, batch.Items);
         return batch.Items.Count > 0;
+    }
+
+    /// <summary>Moves what is waiting into the batch, up to a batch's worth, its items also into <paramref name="items"/>.</summary>
+    private void TakeInto(Batch batch, List<TItem> items)
+    {
+        while (batch.Pending.Count < _maxBatch && _queue.Reader.TryRead(out var pending))
+        {
+            batch.Pending.Add(pending);
+            items.Add(pending.Item);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,6 +1,6 @@
-using Herald.Storage.Abstractions;
 using Herald.Endpoints;
 using Herald.Retry;
+using Herald.Storage.Abstractions;
 
 namespace Herald.Storage.Model;
 

@@ -67,7 +67,7 @@ public abstract partial class RelationalStore
         List<Round> rounds, Func<WriteRound?>? more, CancellationToken cancellationToken)
     {
         var first = rounds[0];
-        if (WritesBatchesAtOnce && rounds.Count == 1 && (first.Changes is null || first.Changes.AllInOneStatement))
+        if (WritesBatchesAtOnce && (first.Changes is null || first.Changes.AllInOneStatement))
         {
             var (taken, moved) = await WriteAtOnceAsync(first.Changes?.Rows, first.Attempts?.Moves, first.Attempts?.Attempts, cancellationToken);
             return (first.Changes is null ? [] : first.Changes.Answer(taken), first.Attempts is null ? [] : first.Attempts.Answer(moved));
