@@ -111,6 +111,7 @@ internal static unsafe class WalWriteCoalescing
                 return;
             }
             SQLitePCL.Batteries_V2.Init();
+            SqliteNative.ConfigureBeforeFirstUse();
             var real = SqliteNative.sqlite3_vfs_find(null);
             if (real == 0 || *(int*)real < 3 || Marshal.PtrToStringUTF8(*(nint*)(real + VfsName)) != "unix")
             {

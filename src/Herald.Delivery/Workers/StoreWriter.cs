@@ -35,7 +35,13 @@ public sealed class StoreWriter : IAsyncDisposable
     }
 
     /// <summary>Commits a recorded change; anything but <see cref="CommitResult.Committed"/> wrote nothing.</summary>
-    public async Task<CommitResult> CommitAsync(EntityChange change) => (await _commit.WriteAsync(new Item(change, null)).ConfigureAwait(false)).Change;
+    public async Task<CommitResult> CommitAsync(EntityChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        // Its JSON is rendered here, on the caller's thread, not by the writer every change waits for.
+        _ = change.SnapshotText;
+        return (await _commit.WriteAsync(new Item(change, null)).ConfigureAwait(false)).Change;
+    }
 
     /// <summary>Records a scheduled attempt; false when its lease was lost (nothing written).</summary>
     public async Task<bool> RecordAsync(AttemptOutcome outcome) => (await _commit.WriteAsync(new Item(null, outcome)).ConfigureAwait(false)).Recorded;

@@ -251,7 +251,35 @@ public sealed record EntityChange(
     EntityEvent Event,
     IReadOnlyList<NewNotification> Notifications,
     (string Key, string RequestHash)? IdempotencyKey,
-    string? TraceParent = null);
+    string? TraceParent = null)
+{
+    private Rendered? _rendered;
+
+    /// <summary>The entity's document as JSON text.</summary>
+    public string DocumentText => Render().DocumentText;
+
+    /// <summary>The event's snapshot as JSON text (the document's own text when they are one object).</summary>
+    public string SnapshotText => Render().SnapshotText;
+
+    /// <summary>
+    /// Renders both texts once, for whoever asks first: the caller that hands the change to a
+    /// shared writer asks before it does, so that the writer, which every change waits for, need not.
+    /// Made again if the change was copied with another entity or event.
+    /// </summary>
+    private Rendered Render()
+    {
+        var rendered = _rendered;
+        if (rendered is null || !ReferenceEquals(rendered.Document, Entity.Document) || !ReferenceEquals(rendered.Snapshot, Event.Snapshot))
+        {
+            var document = Entity.Document.ToJsonString();
+            var snapshot = ReferenceEquals(Event.Snapshot, Entity.Document) ? document : Event.Snapshot.ToJsonString();
+            _rendered = rendered = new Rendered(Entity.Document, Event.Snapshot, document, snapshot);
+        }
+        return rendered;
+    }
+
+    private sealed record Rendered(System.Text.Json.Nodes.JsonObject Document, System.Text.Json.Nodes.JsonObject Snapshot, string DocumentText, string SnapshotText);
+}
 
 public enum CommitResult
 {

@@ -142,8 +142,8 @@ public abstract partial class RelationalStore
             {
                 var change = changes[i];
                 var key = (change.Entity.Kind.ApiName(), change.Entity.Id);
-                _documents[i] = change.Entity.Document.ToJsonString();
-                var snapshot = ReferenceEquals(change.Event.Snapshot, change.Entity.Document) ? _documents[i] : change.Event.Snapshot.ToJsonString();
+                _documents[i] = change.DocumentText;
+                var snapshot = change.SnapshotText;
                 if (change.Event.Version == change.Entity.Version)
                 {
                     // The entity's row keeps no copy of its event's snapshot (see DocumentColumn).

@@ -17,7 +17,7 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     protected override async Task<IHeraldStore> CreateStoreAsync()
     {
         _store = new SqliteStore(new SqliteStoreOptions { DataDirectory = _folder });
-        Assert.Equal(["0001_initial.sql", "0002_attempts_started.sql", "0003_endpoint_health.sql", "0004_leases.sql", "0005_parked.sql", "0006_entity_lookups.sql", "0007_events_without_version_key.sql", "0008_entity_sequence.sql", "0009_endpoints_deleted.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_attempts_started.sql", "0003_endpoint_health.sql", "0004_leases.sql", "0005_parked.sql", "0006_entity_lookups.sql", "0007_events_without_version_key.sql", "0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql"], await _store.MigrateAsync());
         return _store;
     }
 
@@ -98,6 +98,37 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
         Assert.Equal("wal", (string)(await command.ExecuteScalarAsync())!);
     }
 
+    [Fact]
+    public async Task ADatabaseOfTheEarlierSchema_KeepsEachNotificationsAttempts_AfterTheUpgrade() =>
+        // The database as the release before attempts were kept by notification left it.
+        await UpgradedAsync("0010", EarlierAttempts, ["0010_attempts_by_notification.sql"], async upgraded =>
+        {
+            var kept = await upgraded.ListAttemptsAsync("ntf_old");
+            Assert.Equal(["att_0000000002", "att_0000000001"], kept.Select(a => a.Id));
+            Assert.Equal([(1, 500, false, "boom"), (2, 200, true, null)], kept.Select(a => (a.Number, a.StatusCode ?? 0, a.Succeeded, a.ResponseExcerpt)));
+            Assert.Empty(await upgraded.ListAttemptsAsync("ntf_other"));
+            // A third attempt goes in after them.
+            var third = new Attempt("att_0000000003", "ntf_old", 3, AttemptTriggers.Manual, T0.AddMinutes(3), 7, 200, true, null, null);
+            await upgraded.RecordManualAttemptAsync(third);
+            Assert.Equal(["att_0000000002", "att_0000000001", "att_0000000003"], (await upgraded.ListAttemptsAsync("ntf_old")).Select(a => a.Id));
+        });
+
+    /// <summary>A notification with two attempts, as the release before attempts were kept by notification wrote them (the second attempt's id the lower).</summary>
+    private static string EarlierAttempts => $"""
+        INSERT INTO merchants (id, name, created_at) VALUES ('mer_old', 'Old', 0);
+        INSERT INTO endpoints (id, merchant_id, url, format, success_rule, retry_policy, timeout_seconds, source, created_at, updated_at)
+          VALUES ('ep_old', 'mer_old', 'https://example.com/hook', 'transaction', 'any_2xx', '{"{}"}', 10, 'api', 0, 0);
+        INSERT INTO entities (kind, id, merchant_id, state, version, preference_id, document, created_at, updated_at)
+          VALUES ('transaction', 'tx-1', 'mer_old', 'PENDING', 1, NULL, '{"{}"}', 0, 0);
+        INSERT INTO events (id, merchant_id, entity_kind, entity_id, type, from_state, to_state, version, occurred_at, snapshot, entity_seq)
+          VALUES ('evt_old', 'mer_old', 'transaction', 'tx-1', 'transaction.pending', NULL, 'PENDING', 1, 0, '{"{}"}', 1);
+        INSERT INTO notifications (id, merchant_id, event_id, endpoint_id, entity_kind, entity_id, event_type, status, payload, created_at)
+          VALUES ('ntf_old', 'mer_old', 'evt_old', 'ep_old', 'transaction', 'tx-1', 'transaction.pending', 'succeeded', '{"{}"}', 0);
+        INSERT INTO attempts (id, notification_id, number, trigger, started_at, duration_ms, status_code, succeeded, error, response_excerpt) VALUES
+          ('att_0000000002', 'ntf_old', 1, 'schedule', {T0.ToUnixTimeMilliseconds()}, 30, 500, 0, 'HTTP 500', 'boom'),
+          ('att_0000000001', 'ntf_old', 2, 'schedule', {T0.AddMinutes(1).ToUnixTimeMilliseconds()}, 12, 200, 1, NULL, NULL);
+        """;
+
     /// <summary>
     /// Rows as the release before entity sequence numbers wrote them: two entities made in the order
     /// opposite to their ids, one of them changed once.
@@ -126,31 +157,38 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
-    public async Task ADatabaseOfTheEarlierSchema_StillFindsEachEntitysEvents_AfterTheUpgrade()
+    public async Task ADatabaseOfTheEarlierSchema_StillFindsEachEntitysEvents_AfterTheUpgrade() =>
+        // The database as the release before entity sequence numbers left it.
+        await UpgradedAsync("0008", EarlierRows, ["0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql"], AssertEarlierRowsFoundAsync);
+
+    /// <summary>
+    /// A database migrated up to (not including) the script numbered <paramref name="before"/>, with
+    /// <paramref name="rows"/> written into it then, upgraded by the store and checked.
+    /// </summary>
+    private static async Task UpgradedAsync(string before, string rows, string[] applied, Func<SqliteStore, Task> check)
     {
         var folder = Path.Combine(Path.GetTempPath(), "herald-upgrade-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
         try
         {
             var path = Path.Combine(folder, "herald.db");
-            // The database as the release before entity sequence numbers left it.
             var earlier = DeployChanges.To.SqliteDatabase($"Data Source={path}")
-                .WithScriptsEmbeddedInAssembly(typeof(SqliteStore).Assembly, name => string.CompareOrdinal(name, "Herald.Storage.Sqlite.Schema.0008") < 0)
+                .WithScriptsEmbeddedInAssembly(typeof(SqliteStore).Assembly, name => string.CompareOrdinal(name, "Herald.Storage.Sqlite.Schema." + before) < 0)
                 .LogToNowhere()
                 .Build();
             Assert.True(earlier.PerformUpgrade().Successful);
             await using (var connection = new SqliteConnection($"Data Source={path}"))
             {
                 await connection.OpenAsync();
-                await using var rows = connection.CreateCommand();
-                rows.CommandText = EarlierRows;
-                await rows.ExecuteNonQueryAsync();
+                await using var insert = connection.CreateCommand();
+                insert.CommandText = rows;
+                await insert.ExecuteNonQueryAsync();
             }
             SqliteConnection.ClearAllPools();
 
             using var upgraded = new SqliteStore(new SqliteStoreOptions { DataDirectory = folder });
-            Assert.Equal(["0008_entity_sequence.sql", "0009_endpoints_deleted.sql"], await upgraded.MigrateAsync());
-            await AssertEarlierRowsFoundAsync(upgraded);
+            Assert.Equal(applied, await upgraded.MigrateAsync());
+            await check(upgraded);
         }
         finally
         {
