@@ -9,7 +9,7 @@ namespace Herald.Storage.Sqlite;
 /// </summary>
 internal static unsafe partial class SqliteNative
 {
-    /// <summary>Tells <see cref="sqlite3_bind_text16"/> to copy the text (SQLITE_TRANSIENT).</summary>
+    /// <summary>Tells <see cref="sqlite3_bind_text"/> to copy the text (SQLITE_TRANSIENT).</summary>
     public const nint Transient = -1;
 
     private const int ConfigMultiThread = 2;
@@ -50,5 +50,6 @@ internal static unsafe partial class SqliteNative
     public static partial int sqlite3_bind_int64(nint statement, int index, long value);
 
     [LibraryImport("e_sqlite3")]
-    public static partial int sqlite3_bind_text16(nint statement, int index, char* text, int bytes, nint destructor);
+    public static partial int sqlite3_bind_text(nint statement, int index, byte* text, int bytes, nint destructor);
+
 }

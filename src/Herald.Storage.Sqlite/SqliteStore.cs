@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Data.Common;
 using System.Globalization;
+using System.Text;
 using DbUp;
 using DbUp.Engine.Output;
 using Herald.Entities;
@@ -334,11 +336,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
                 rc = SqliteNative.sqlite3_bind_null(statement.Raw, index);
                 break;
             case string text:
-                fixed (char* chars = text)
-                {
-                    // SQLite copies the text before the call returns (a transient binding).
-                    rc = SqliteNative.sqlite3_bind_text16(statement.Raw, index, chars, text.Length * sizeof(char), SqliteNative.Transient);
-                }
+                rc = BindText(statement.Raw, index, text);
                 break;
             case long number:
                 rc = SqliteNative.sqlite3_bind_int64(statement.Raw, index, number);
@@ -356,6 +354,35 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         {
             SqliteNative.sqlite3_reset(statement.Raw);
             Check(rc, raw.sqlite3_db_handle(statement.Handle));
+        }
+    }
+
+    /// <summary>
+    /// Binds text as UTF-8, what the database keeps: text bound as UTF-16 is translated by SQLite's
+    /// own loop, a character at a time, when the statement runs; .NET's encoder is many times
+    /// faster. SQLite copies the bytes before the call returns (a transient binding).
+    /// </summary>
+    private static unsafe int BindText(nint statement, int index, string text)
+    {
+        const int OnStack = 1024;
+        var most = Encoding.UTF8.GetMaxByteCount(text.Length);
+        byte[]? rented = null;
+        // Never empty, so that an empty text is bound by a pointer (a null one would bind NULL).
+        var buffer = most <= OnStack ? stackalloc byte[OnStack] : (rented = ArrayPool<byte>.Shared.Rent(most));
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(text, buffer);
+            fixed (byte* bytes = buffer)
+            {
+                return SqliteNative.sqlite3_bind_text(statement, index, bytes, length, SqliteNative.Transient);
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 

@@ -147,6 +147,28 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TextBeyondAscii_AndEmptyText_AreKeptAsWritten()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var change = Change(m, "po-é", 1, "OPENED", ep.Id, T0);
+        change.Entity.Document["payer"] = "Zoë Łukasiewicz 支付 💳";
+        change.Entity.Document["note"] = "";
+        // A payload that is the event's snapshot is kept once (an empty text in its place).
+        var payload = change.SnapshotText;
+        change = change with { Notifications = [change.Notifications[0] with { Payload = payload }] };
+
+        var (changes, _) = await Store.WriteBatchAsync([change], [], null, default);
+
+        Assert.Equal([CommitResult.Committed], changes);
+        var entity = await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po-é");
+        Assert.Equal("Zoë Łukasiewicz 支付 💳", (string?)entity!.Document["payer"]);
+        Assert.Equal("", (string?)entity.Document["note"]);
+        Assert.Equal(payload, (await Store.GetNotificationAsync(m, change.Notifications[0].Id))!.Payload);
+        Assert.Equal("Zoë Łukasiewicz 支付 💳", (string?)(await Store.GetEventAsync(m, change.Event.Id))!.Snapshot["payer"]);
+    }
+
+    [Fact]
     public async Task CommitChange_WritesEntityEventAndNotificationsTogether()
     {
         var m = await MerchantAsync();
