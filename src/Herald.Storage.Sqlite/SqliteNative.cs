@@ -12,21 +12,17 @@ internal static unsafe partial class SqliteNative
     /// <summary>Tells <see cref="sqlite3_bind_text"/> to copy the text (SQLITE_TRANSIENT).</summary>
     public const nint Transient = -1;
 
-    private const int ConfigMultiThread = 2;
     private const int ConfigMemStatus = 9;
 
     /// <summary>
-    /// Before SQLite's first use in the process: no connection is ever used by two threads at once
-    /// (Microsoft.Data.Sqlite's connections are not thread-safe, and the writer's is its thread's
-    /// alone), so SQLite need not lock each connection on every call; nor does Herald read SQLite's
-    /// memory statistics, whose upkeep takes a process-wide lock on every allocation. Once SQLite
-    /// is in use (something opened a database first) both calls are refused and nothing changes.
+    /// Before SQLite's first use in the process: Herald never reads SQLite's memory statistics,
+    /// whose upkeep takes a process-wide lock on every allocation SQLite makes. Once SQLite is in
+    /// use (something opened a database first) the call is refused and nothing changes. SQLite
+    /// stays serialized (each connection locked on every call): a statement a caller never disposed
+    /// is finalized on the collector's thread, which only that lock keeps from racing the
+    /// connection's next user.
     /// </summary>
-    public static void ConfigureBeforeFirstUse()
-    {
-        SQLitePCL.raw.sqlite3_config(ConfigMultiThread);
-        SQLitePCL.raw.sqlite3_config(ConfigMemStatus, 0);
-    }
+    public static void ConfigureBeforeFirstUse() => SQLitePCL.raw.sqlite3_config(ConfigMemStatus, 0);
 
     [LibraryImport("e_sqlite3")]
     public static partial nint sqlite3_vfs_find(byte* name);

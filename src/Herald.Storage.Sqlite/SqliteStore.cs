@@ -362,6 +362,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     /// own loop, a character at a time, when the statement runs; .NET's encoder is many times
     /// faster. SQLite copies the bytes before the call returns (a transient binding).
     /// </summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     private static unsafe int BindText(nint statement, int index, string text)
     {
         const int OnStack = 1024;

@@ -39,7 +39,7 @@ public sealed class StoreWriter : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(change);
         // Its JSON is rendered here, on the caller's thread, not by the writer every change waits for.
-        _ = change.SnapshotText;
+        _ = change.SnapshotJson();
         return (await _commit.WriteAsync(new Item(change, null)).ConfigureAwait(false)).Change;
     }
 

@@ -253,32 +253,41 @@ public sealed record EntityChange(
     (string Key, string RequestHash)? IdempotencyKey,
     string? TraceParent = null)
 {
-    private Rendered? _rendered;
+    // Shared with the change's copies, and equal to every other: the record's equality stays that of its parameters.
+    private readonly RenderedTexts _texts = new();
 
-    /// <summary>The entity's document as JSON text.</summary>
-    public string DocumentText => Render().DocumentText;
+    /// <summary>The entity's document as JSON text, rendered once (the document must not change after the change is made).</summary>
+    public string DocumentJson() => _texts.Of(Entity.Document, Event.Snapshot).Document;
 
     /// <summary>The event's snapshot as JSON text (the document's own text when they are one object).</summary>
-    public string SnapshotText => Render().SnapshotText;
+    public string SnapshotJson() => _texts.Of(Entity.Document, Event.Snapshot).Snapshot;
+}
 
-    /// <summary>
-    /// Renders both texts once, for whoever asks first: the caller that hands the change to a
-    /// shared writer asks before it does, so that the writer, which every change waits for, need not.
-    /// Made again if the change was copied with another entity or event.
-    /// </summary>
-    private Rendered Render()
+/// <summary>
+/// A change's JSON texts, rendered for whoever asks first: the caller that hands the change to a
+/// shared writer asks before it does, so that the writer, which every change waits for, need not.
+/// Rendered again when asked for other objects (a copy of the change with another entity or event).
+/// </summary>
+internal sealed class RenderedTexts
+{
+    private Texts? _texts;
+
+    public Texts Of(System.Text.Json.Nodes.JsonObject document, System.Text.Json.Nodes.JsonObject snapshot)
     {
-        var rendered = _rendered;
-        if (rendered is null || !ReferenceEquals(rendered.Document, Entity.Document) || !ReferenceEquals(rendered.Snapshot, Event.Snapshot))
+        var texts = _texts;
+        if (texts is null || !ReferenceEquals(texts.Source, document) || !ReferenceEquals(texts.SnapshotSource, snapshot))
         {
-            var document = Entity.Document.ToJsonString();
-            var snapshot = ReferenceEquals(Event.Snapshot, Entity.Document) ? document : Event.Snapshot.ToJsonString();
-            _rendered = rendered = new Rendered(Entity.Document, Event.Snapshot, document, snapshot);
+            var documentText = document.ToJsonString();
+            _texts = texts = new Texts(document, snapshot, documentText, ReferenceEquals(snapshot, document) ? documentText : snapshot.ToJsonString());
         }
-        return rendered;
+        return texts;
     }
 
-    private sealed record Rendered(System.Text.Json.Nodes.JsonObject Document, System.Text.Json.Nodes.JsonObject Snapshot, string DocumentText, string SnapshotText);
+    public override bool Equals(object? obj) => obj is RenderedTexts;
+
+    public override int GetHashCode() => 0;
+
+    internal sealed record Texts(System.Text.Json.Nodes.JsonObject Source, System.Text.Json.Nodes.JsonObject SnapshotSource, string Document, string Snapshot);
 }
 
 public enum CommitResult

@@ -142,8 +142,8 @@ public abstract partial class RelationalStore
             {
                 var change = changes[i];
                 var key = (change.Entity.Kind.ApiName(), change.Entity.Id);
-                _documents[i] = change.DocumentText;
-                var snapshot = change.SnapshotText;
+                _documents[i] = change.DocumentJson();
+                var snapshot = change.SnapshotJson();
                 if (change.Event.Version == change.Entity.Version)
                 {
                     // The entity's row keeps no copy of its event's snapshot (see DocumentColumn).

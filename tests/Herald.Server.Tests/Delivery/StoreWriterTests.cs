@@ -86,11 +86,19 @@ public sealed class StoreWriterTests : IAsyncLifetime
 
         // The first change's round is written; the transaction asks for more while two others wait.
         var committing = writer.CommitAsync(first);
-        Assert.True(PausingStore.Of(store).Asked.Wait(TimeSpan.FromSeconds(10)));
-        // CommitAsync queues its change before it returns.
-        var joining = later.Select(writer.CommitAsync).ToList();
-        Assert.All(joining, t => Assert.False(t.IsCompleted));
-        PausingStore.Of(store).Resume.Set();
+        List<Task<CommitResult>> joining;
+        try
+        {
+            Assert.True(PausingStore.Of(store).Asked.Wait(TimeSpan.FromSeconds(10)));
+            // CommitAsync queues its change before it returns.
+            joining = later.Select(writer.CommitAsync).ToList();
+            Assert.All(joining, t => Assert.False(t.IsCompleted));
+        }
+        finally
+        {
+            // Never left holding SQLite's write lock, whatever failed.
+            PausingStore.Of(store).Resume.Set();
+        }
 
         Assert.Equal(CommitResult.Committed, await committing);
         Assert.All(await Task.WhenAll(joining), r => Assert.Equal(CommitResult.Committed, r));
@@ -140,7 +148,10 @@ public sealed class StoreWriterTests : IAsyncLifetime
                     if (Interlocked.Exchange(ref _paused, 1) == 0)
                     {
                         Asked.Set();
-                        Resume.Wait(TimeSpan.FromSeconds(10));
+                        if (!Resume.Wait(TimeSpan.FromSeconds(30)))
+                        {
+                            throw new TimeoutException("the test never let the transaction go on");
+                        }
                     }
                     return more();
                 });

@@ -22,8 +22,8 @@ public sealed class EntityChangeTests
     {
         var change = Change(new JsonObject { ["id"] = "po-1", ["status"] = "OPENED" });
 
-        Assert.Equal("""{"id":"po-1","status":"OPENED"}""", change.DocumentText);
-        Assert.Same(change.DocumentText, change.SnapshotText);
+        Assert.Equal("""{"id":"po-1","status":"OPENED"}""", change.DocumentJson());
+        Assert.Same(change.DocumentJson(), change.SnapshotJson());
     }
 
     [Fact]
@@ -31,24 +31,35 @@ public sealed class EntityChangeTests
     {
         var change = Change(new JsonObject { ["id"] = "po-1" }, new JsonObject { ["id"] = "po-1", ["at"] = 1 });
 
-        Assert.Equal("""{"id":"po-1"}""", change.DocumentText);
-        Assert.Equal("""{"id":"po-1","at":1}""", change.SnapshotText);
+        Assert.Equal("""{"id":"po-1"}""", change.DocumentJson());
+        Assert.Equal("""{"id":"po-1","at":1}""", change.SnapshotJson());
     }
 
     [Fact]
     public void ACopyWithAnotherEntityOrEvent_RendersTheirDocuments_NotTheOriginals()
     {
         var change = Change(new JsonObject { ["id"] = "po-1" });
-        _ = change.SnapshotText;
+        _ = change.SnapshotJson();
 
         var otherDocument = new JsonObject { ["id"] = "po-1", ["status"] = "CLOSED" };
         var withEntity = change with { Entity = change.Entity with { Document = otherDocument } };
         var withEvent = change with { Event = change.Event with { Snapshot = otherDocument } };
 
-        Assert.Equal("""{"id":"po-1","status":"CLOSED"}""", withEntity.DocumentText);
-        Assert.Equal("""{"id":"po-1"}""", withEntity.SnapshotText);
-        Assert.Equal("""{"id":"po-1"}""", withEvent.DocumentText);
-        Assert.Equal("""{"id":"po-1","status":"CLOSED"}""", withEvent.SnapshotText);
-        Assert.Equal("""{"id":"po-1"}""", change.SnapshotText);
+        Assert.Equal("""{"id":"po-1","status":"CLOSED"}""", withEntity.DocumentJson());
+        Assert.Equal("""{"id":"po-1"}""", withEntity.SnapshotJson());
+        Assert.Equal("""{"id":"po-1"}""", withEvent.DocumentJson());
+        Assert.Equal("""{"id":"po-1","status":"CLOSED"}""", withEvent.SnapshotJson());
+        Assert.Equal("""{"id":"po-1"}""", change.SnapshotJson());
+    }
+
+    [Fact]
+    public void ARenderedChange_EqualsTheSameChangeNotYetRendered()
+    {
+        var notYet = Change(new JsonObject { ["id"] = "po-1" });
+        var rendered = new EntityChange(notYet.Entity, notYet.ExpectedVersion, notYet.Event, notYet.Notifications, notYet.IdempotencyKey, notYet.TraceParent);
+        _ = rendered.SnapshotJson();
+
+        Assert.Equal(notYet, rendered);
+        Assert.Equal(notYet.GetHashCode(), rendered.GetHashCode());
     }
 }

@@ -154,8 +154,10 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var change = Change(m, "po-é", 1, "OPENED", ep.Id, T0);
         change.Entity.Document["payer"] = "Zoë Łukasiewicz 支付 💳";
         change.Entity.Document["note"] = "";
+        // Longer than what is encoded on the stack.
+        change.Entity.Document["memo"] = string.Concat(Enumerable.Repeat("Überweisung für Zoë — ", 40));
         // A payload that is the event's snapshot is kept once (an empty text in its place).
-        var payload = change.SnapshotText;
+        var payload = change.SnapshotJson();
         change = change with { Notifications = [change.Notifications[0] with { Payload = payload }] };
 
         var (changes, _) = await Store.WriteBatchAsync([change], [], null, default);
@@ -164,6 +166,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var entity = await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po-é");
         Assert.Equal("Zoë Łukasiewicz 支付 💳", (string?)entity!.Document["payer"]);
         Assert.Equal("", (string?)entity.Document["note"]);
+        Assert.Equal(string.Concat(Enumerable.Repeat("Überweisung für Zoë — ", 40)), (string?)entity.Document["memo"]);
         Assert.Equal(payload, (await Store.GetNotificationAsync(m, change.Notifications[0].Id))!.Payload);
         Assert.Equal("Zoë Łukasiewicz 支付 💳", (string?)(await Store.GetEventAsync(m, change.Event.Id))!.Snapshot["payer"]);
     }

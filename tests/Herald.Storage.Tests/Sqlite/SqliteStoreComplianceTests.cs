@@ -103,9 +103,11 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
         // The database as the release before attempts were kept by notification left it.
         await UpgradedAsync("0010", EarlierAttempts, ["0010_attempts_by_notification.sql"], async upgraded =>
         {
-            var kept = await upgraded.ListAttemptsAsync("ntf_old");
-            Assert.Equal(["att_0000000002", "att_0000000001"], kept.Select(a => a.Id));
-            Assert.Equal([(1, 500, false, "boom"), (2, 200, true, null)], kept.Select(a => (a.Number, a.StatusCode ?? 0, a.Succeeded, a.ResponseExcerpt)));
+            Assert.Equal(
+            [
+                new Attempt("att_0000000002", "ntf_old", 1, AttemptTriggers.Schedule, T0, 30, 500, false, "HTTP 500", "boom"),
+                new Attempt("att_0000000001", "ntf_old", 2, AttemptTriggers.Schedule, T0.AddMinutes(1), 12, 200, true, null, null),
+            ], await upgraded.ListAttemptsAsync("ntf_old"));
             Assert.Empty(await upgraded.ListAttemptsAsync("ntf_other"));
             // A third attempt goes in after them.
             var third = new Attempt("att_0000000003", "ntf_old", 3, AttemptTriggers.Manual, T0.AddMinutes(3), 7, 200, true, null, null);
