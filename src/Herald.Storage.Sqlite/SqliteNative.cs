@@ -47,5 +47,4 @@ internal static unsafe partial class SqliteNative
 
     [LibraryImport("e_sqlite3")]
     public static partial int sqlite3_bind_text(nint statement, int index, byte* text, int bytes, nint destructor);
-
 }
