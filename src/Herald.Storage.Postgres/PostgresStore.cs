@@ -403,6 +403,8 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     // waits, then finds it gone and writes nothing.
     protected override string LockedForPurge => " FOR UPDATE";
 
+    protected override string SkipLockedForClaim => " FOR UPDATE SKIP LOCKED";
+
     // The deleted notifications' ids stay on the server, in a table gone at commit. The delete waits
     // for any transaction recording an attempt of one of them; the next statement, seeing what has
     // committed by then, takes those attempts too.

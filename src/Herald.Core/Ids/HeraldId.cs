@@ -16,6 +16,7 @@ public static class HeraldId
     public const string Notification = "ntf";
     public const string Attempt = "att";
     public const string CheckoutPreference = "pref";
+    public const string Resend = "rsd";
 
     private const string Alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
     private const int TimeChars = 10;

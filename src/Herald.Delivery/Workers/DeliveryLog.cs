@@ -43,4 +43,10 @@ internal static partial class DeliveryLog
 
     [LoggerMessage(2006, LogLevel.Information, "Manual resend of notification {NotificationId}: {Outcome}")]
     public static partial void Resent(ILogger logger, string notificationId, string outcome);
+
+    [LoggerMessage(2013, LogLevel.Information, "Resends: took over {Count} kept resends (handed back by a node that stopped, or left by one that was lost)")]
+    public static partial void ResendsTaken(ILogger logger, int count);
+
+    [LoggerMessage(2014, LogLevel.Error, "Resends: the kept resends could not be updated; what is not recorded as made is sent again later")]
+    public static partial void ResendsNotKept(ILogger logger, Exception exception);
 }

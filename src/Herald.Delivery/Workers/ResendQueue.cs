@@ -18,7 +18,10 @@ namespace Herald.Delivery.Workers;
 /// while its circuit is open); a resend the gate holds back gives its sending slot up and comes
 /// back to the queue once the gate's wait is over, so that one endpoint's limits never hold up the
 /// resends of others. A recover of an ordered endpoint sends one notification at a time, oldest
-/// first, so that its receiver sees an entity's versions in order.
+/// first, so that its receiver sees an entity's versions in order. Every resend is kept in the
+/// database before the caller hears it is queued, owned by this node while it waits here, and
+/// forgotten once made: a node that stops hands what it had not made back, and takes what others
+/// handed back (or left, lost, once their hold ran out) when it starts and every third of a lease.
 /// </summary>
 public sealed class ResendQueue : BackgroundService
 {
@@ -28,10 +31,21 @@ public sealed class ResendQueue : BackgroundService
     // ordered run stops at its first failure: what follows would overtake what failed.
     // HeldBack: the first one as it was read when the endpoint's gate held it back, asked of the gate
     // again when it comes back, so that waiting costs no read of the database.
-    private sealed record Work(string MerchantId, IReadOnlyList<string> Ids, bool StopAtFailure = false, ClaimedNotification? HeldBack = null);
+    // RequestId: the kept request it comes from; Done: how many of that request's ids came before Ids.
+    private sealed record Work(string RequestId, string MerchantId, IReadOnlyList<string> Ids, int Done, bool StopAtFailure, ClaimedNotification? HeldBack = null)
+    {
+        public Work(ResendRequest request)
+            : this(request.Id, request.MerchantId, request.NotificationIds.Skip(request.Done).ToList(), request.Done, request.StopAtFailure)
+        {
+        }
+    }
 
     private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>();
     private readonly int _capacity;
+    private readonly TimeSpan _lease;
+
+    // This node's name on the resends it owns: new with each start.
+    private readonly string _owner = Guid.NewGuid().ToString("N");
 
     // Notifications queued and not yet sent: the bound the capacity holds.
     private int _waiting;
@@ -49,6 +63,7 @@ public sealed class ResendQueue : BackgroundService
     {
         ArgumentNullException.ThrowIfNull(options);
         _capacity = options.Value.ResendQueueCapacity;
+        _lease = options.Value.Lease;
         _gate = gate;
         _metrics = metrics;
         _store = store;
@@ -67,27 +82,64 @@ public sealed class ResendQueue : BackgroundService
         {
             return false;
         }
-        if (!TryQueue(new Work(merchantId, [notificationId])))
+        if (Reserve(1, allOrNothing: true) == 0)
         {
             throw Full();
         }
+        await KeepAndQueueAsync([NewRequest(merchantId, [notificationId], stopAtFailure: false)], cancellationToken).ConfigureAwait(false);
         return true;
     }
 
-    /// <summary>Queues the work unless it would take the waiting resends past the capacity.</summary>
-    private bool TryQueue(Work work)
+    /// <summary>Takes room in the queue for up to <paramref name="wanted"/> resends (all or none if asked); answers how many it took.</summary>
+    private int Reserve(int wanted, bool allOrNothing)
     {
-        if (Interlocked.Add(ref _waiting, work.Ids.Count) > _capacity)
+        while (true)
         {
-            Interlocked.Add(ref _waiting, -work.Ids.Count);
-            return false;
+            var waiting = Volatile.Read(ref _waiting);
+            var room = _capacity - waiting;
+            var take = allOrNothing ? (room >= wanted ? wanted : 0) : Math.Min(room, wanted);
+            if (take <= 0)
+            {
+                return 0;
+            }
+            if (Interlocked.CompareExchange(ref _waiting, waiting + take, waiting) == waiting)
+            {
+                return take;
+            }
         }
+    }
+
+    private ResendRequest NewRequest(string merchantId, IReadOnlyList<string> ids, bool stopAtFailure) =>
+        new(HeraldId.New(HeraldId.Resend, _time), merchantId, ids, stopAtFailure, 0, _time.GetUtcNow());
+
+    /// <summary>
+    /// Keeps the requests, owned by this node, then queues them; their room in the queue is taken
+    /// already, and given back if they cannot be kept (the caller hears why).
+    /// </summary>
+    private async Task KeepAndQueueAsync(IReadOnlyList<ResendRequest> requests, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _store.AddResendsAsync(requests, _owner, _time.GetUtcNow() + _lease, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Add(ref _waiting, -requests.Sum(r => r.NotificationIds.Count));
+            throw;
+        }
+        foreach (var request in requests)
+        {
+            Queue(new Work(request));
+        }
+    }
+
+    /// <summary>Queues work whose room is taken; when the node is stopping it stays kept, for the next to send.</summary>
+    private void Queue(Work work)
+    {
         if (!_queue.Writer.TryWrite(work))
         {
             Interlocked.Add(ref _waiting, -work.Ids.Count);
-            return false;
         }
-        return true;
     }
 
     /// <summary>
@@ -199,29 +251,24 @@ public sealed class ResendQueue : BackgroundService
         {
             return complete ? (0, true) : throw Full();
         }
-        var queued = 0;
-        if (endpoint?.Ordered == true)
+        var ordered = endpoint?.Ordered == true;
+        var queued = Reserve(taken.Count, allOrNothing: ordered);
+        if (queued == 0)
         {
-            queued = TryQueue(new Work(merchantId, taken, StopAtFailure: true)) ? taken.Count : 0;
+            throw Full();
         }
-        else
-        {
-            foreach (var id in taken)
-            {
-                if (!TryQueue(new Work(merchantId, [id])))
-                {
-                    break;
-                }
-                queued++;
-            }
-        }
-        return queued == 0 ? throw Full() : (queued, complete && queued == taken.Count);
+        IReadOnlyList<ResendRequest> requests = ordered
+            ? [NewRequest(merchantId, taken, stopAtFailure: true)]
+            : taken.Take(queued).Select(id => NewRequest(merchantId, [id], stopAtFailure: false)).ToList();
+        await KeepAndQueueAsync(requests, cancellationToken).ConfigureAwait(false);
+        return (queued, complete && queued == taken.Count);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var slots = new SemaphoreSlim(Concurrency, Concurrency);
         var running = new List<Task>();
+        var keeping = KeepOwnedAsync(stoppingToken);
         try
         {
             await foreach (var work in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
@@ -235,6 +282,62 @@ public sealed class ResendQueue : BackgroundService
         {
         }
         await Task.WhenAll(running).ConfigureAwait(false);
+        await keeping.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// At once and every third of a lease: holds on to the resends this node owns, and takes the
+    /// ones nobody owns (handed back by a node that stopped, or left by a lost one) while the queue
+    /// has room for them.
+    /// </summary>
+    private async Task KeepOwnedAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    var now = _time.GetUtcNow();
+                    await _store.RenewResendsAsync(_owner, now + _lease, stoppingToken).ConfigureAwait(false);
+                    var room = _capacity - Volatile.Read(ref _waiting);
+                    var taken = await _store.ClaimResendsAsync(_owner, now, now + _lease, room, stoppingToken).ConfigureAwait(false);
+                    foreach (var request in taken)
+                    {
+                        // Accepted once already: queued even past the room, which only new resends wait for.
+                        var work = new Work(request);
+                        Interlocked.Add(ref _waiting, work.Ids.Count);
+                        Queue(work);
+                    }
+                    if (taken.Count > 0)
+                    {
+                        DeliveryLog.ResendsTaken(_logger, taken.Count);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    DeliveryLog.ResendsNotKept(_logger, e);
+                }
+                await Task.Delay(_lease / 3, _time, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Stops sending, then hands back every resend not made, for any node to take at once.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _store.ReleaseResendsAsync(_owner, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            DeliveryLog.ResendsNotKept(_logger, e);
+        }
     }
 
     private async Task SendAsync(Work work, SemaphoreSlim slots, CancellationToken stoppingToken)
@@ -242,6 +345,8 @@ public sealed class ResendQueue : BackgroundService
         // What is not sent (a run stopped, the node stopping) leaves the count all the same; what
         // is held back stays counted, as it waits in the queue again.
         var left = work.Ids.Count;
+        // Whether the request is over (all of it handled, or a run stopped): then it is forgotten.
+        var over = false;
         try
         {
             for (var i = 0; i < work.Ids.Count; i++)
@@ -256,7 +361,7 @@ public sealed class ResendQueue : BackgroundService
                     var asking = heldBack ?? await ReadAsync(work.MerchantId, id, stoppingToken).ConfigureAwait(false);
                     if (asking is not null && !_gate.TryEnter(asking, out var wait))
                     {
-                        Requeue(work with { Ids = work.Ids.Skip(i).ToList(), HeldBack = asking }, wait, stoppingToken);
+                        Requeue(work with { Ids = work.Ids.Skip(i).ToList(), Done = work.Done + i, HeldBack = asking }, wait, stoppingToken);
                         left = 0;
                         return;
                     }
@@ -282,14 +387,37 @@ public sealed class ResendQueue : BackgroundService
                 }
                 if (work.StopAtFailure && !succeeded)
                 {
+                    over = true;
                     return;
                 }
+                if (i + 1 < work.Ids.Count)
+                {
+                    await KeptAsync(() => _store.AdvanceResendAsync(work.RequestId, work.Done + i + 1, CancellationToken.None)).ConfigureAwait(false);
+                }
             }
+            over = true;
         }
         finally
         {
+            if (over)
+            {
+                await KeptAsync(() => _store.RemoveResendAsync(work.RequestId, CancellationToken.None)).ConfigureAwait(false);
+            }
             Interlocked.Add(ref _waiting, -left);
             slots.Release();
+        }
+    }
+
+    /// <summary>Records how far a kept request got; if that fails, what it did not record is sent again later.</summary>
+    private async Task KeptAsync(Func<Task> write)
+    {
+        try
+        {
+            await write().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            DeliveryLog.ResendsNotKept(_logger, e);
         }
     }
 
@@ -324,7 +452,7 @@ public sealed class ResendQueue : BackgroundService
         {
             if (delayed.IsCanceled || !_queue.Writer.TryWrite(work))
             {
-                // The node is stopping: resends waiting in memory go with it.
+                // The node is stopping: the resend stays kept, handed back for the next node to send.
                 Interlocked.Add(ref _waiting, -work.Ids.Count);
             }
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

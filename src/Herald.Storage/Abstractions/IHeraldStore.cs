@@ -207,6 +207,30 @@ public interface IHeraldStore
     /// </summary>
     Task RecordManualAttemptAsync(Attempt attempt, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Keeps resends asked for until they are made, owned by <paramref name="owner"/> (a node) until
+    /// <paramref name="ownedUntil"/>: all of them or none.
+    /// </summary>
+    Task AddResendsAsync(IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes up to <paramref name="limit"/> kept resends that nobody owns at <paramref name="now"/>
+    /// (handed back, or their owner gone), the oldest first, for <paramref name="owner"/> until <paramref name="until"/>.
+    /// </summary>
+    Task<IReadOnlyList<ResendRequest>> ClaimResendsAsync(string owner, DateTimeOffset now, DateTimeOffset until, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Extends <paramref name="owner"/>'s hold on the resends it still owns to <paramref name="until"/>.</summary>
+    Task RenewResendsAsync(string owner, DateTimeOffset until, CancellationToken cancellationToken = default);
+
+    /// <summary>Notes that the first <paramref name="done"/> notifications of a kept resend run were handled.</summary>
+    Task AdvanceResendAsync(string id, int done, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets a kept resend: it was made, or there is nothing left to make.</summary>
+    Task RemoveResendAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Hands back every resend <paramref name="owner"/> still owns, for any node to take at once (a node stopping).</summary>
+    Task ReleaseResendsAsync(string owner, CancellationToken cancellationToken = default);
+
     /// <summary>How many notifications are pending, and when the oldest of them was recorded.</summary>
     Task<(long Pending, DateTimeOffset? OldestCreatedAt)> QueueStatsAsync(CancellationToken cancellationToken = default);
 
@@ -218,7 +242,7 @@ public interface IHeraldStore
 
     /// <summary>
     /// Erases everything a merchant's entities carried: entities, events, notifications and
-    /// attempts, idempotency keys. The merchant, its keys and endpoints stay. False for an unknown merchant.
+    /// attempts, idempotency keys, resends waiting. The merchant, its keys and endpoints stay. False for an unknown merchant.
     /// </summary>
     Task<bool> EraseMerchantDataAsync(string merchantId, CancellationToken cancellationToken = default);
 

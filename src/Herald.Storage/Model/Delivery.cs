@@ -77,3 +77,15 @@ public sealed record LeasedNotification(
     string? TraceParent,
     string LeaseToken,
     DateTimeOffset LeasedUntil);
+
+/// <summary>
+/// Resends asked for and not yet all made: one notification, or an ordered endpoint's recover run
+/// sent one at a time in the order of <paramref name="NotificationIds"/>.
+/// </summary>
+/// <param name="Id">The request's id.</param>
+/// <param name="MerchantId">Whose notifications they are.</param>
+/// <param name="NotificationIds">The notifications, in the order they are sent.</param>
+/// <param name="StopAtFailure">Whether the run ends at its first failed attempt (an ordered endpoint's).</param>
+/// <param name="Done">How many of them, from the first, were handled already.</param>
+/// <param name="CreatedAt">When it was asked for.</param>
+public sealed record ResendRequest(string Id, string MerchantId, IReadOnlyList<string> NotificationIds, bool StopAtFailure, int Done, DateTimeOffset CreatedAt);

@@ -64,6 +64,7 @@ public abstract partial class RelationalStore
         foreach (var sql in EraseNotificationsSql.Concat(
         [
             "DELETE FROM idempotency_keys WHERE merchant_id = @merchantId",
+            "DELETE FROM resends WHERE merchant_id = @merchantId",
             "DELETE FROM events WHERE merchant_id = @merchantId",
             "DELETE FROM entities WHERE merchant_id = @merchantId",
         ]))

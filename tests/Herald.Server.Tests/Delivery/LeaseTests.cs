@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Herald.Delivery;
 using Herald.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
@@ -95,5 +96,53 @@ public sealed class LeaseTests : IAsyncLifetime
         await Task.Delay(500);
         Assert.Equal(orders, _receiver.Received.Count);
         Assert.Equal(orders, _receiver.Received.Select(r => r.Headers["webhook-id"]).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task ResendsNotMadeWhenTheNodeStops_AreKept_AndTheRestartMakesEachOnce()
+    {
+        var first = await HeraldHost.StartAsync(dataDirectory: _data, configure: ShortGrace);
+        using var merchant = await first.NewMerchantAsync();
+        var key = merchant.DefaultRequestHeaders.Authorization!.Parameter!;
+        var (endpoint, _) = await merchant.AddEndpointAsync(_receiver.Url, "thin");
+        for (var i = 0; i < 3; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 1, currency = "BRL" });
+        }
+        await _receiver.WaitForAsync(3);
+        var ids = (await merchant.NotificationsAsync("limit=100")).Select(n => n!.Str("id")).ToList();
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("status=succeeded&limit=100")).Count == 3);
+        using (var patched = await merchant.PatchAsJsonAsync($"/v1/endpoints/{endpoint}", new { max_concurrency = 1 }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, patched.StatusCode);
+        }
+
+        // One at a time to this endpoint: the receiver holds the first resend, the other two wait
+        // their turn when the node stops (answered 202: Herald has taken them on).
+        _receiver.Hold();
+        foreach (var id in ids)
+        {
+            await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
+        }
+        await _receiver.WaitForAsync(4);
+        await first.StopAsync();
+        _receiver.Release();
+
+        await using var second = await HeraldHost.StartAsync(dataDirectory: _data, clock: new FakeTimeProvider(HeraldHost.Start));
+        using var again = second.As(key);
+        foreach (var id in ids)
+        {
+            await HeraldHost.EventuallyAsync(async () =>
+                (await again.NotificationAsync(id))["attempts"]!.AsArray().Any(a => a!.Str("trigger") == "manual"));
+        }
+        await Task.Delay(500);
+        foreach (var id in ids)
+        {
+            // The resend the stop cut off was never recorded: one manual attempt each, made by the restart.
+            var manual = (await again.NotificationAsync(id))["attempts"]!.AsArray().Where(a => a!.Str("trigger") == "manual").ToList();
+            Assert.Single(manual);
+            Assert.True(manual[0]!["succeeded"]!.GetValue<bool>());
+        }
+        Assert.Equal(3 + 1 + 3, _receiver.Received.Count);
     }
 }

@@ -867,8 +867,10 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var epB = await EndpointAsync(b);
         await Store.CommitChangeAsync(Change(a, "a1", 1, "OPENED", epA.Id, T0));
         await Store.CommitChangeAsync(Change(b, "b1", 1, "OPENED", epB.Id, T0));
+        await Store.AddResendsAsync([new ResendRequest("rsd_a", a, ["ntf_a"], false, 0, T0), new ResendRequest("rsd_b", b, ["ntf_b"], false, 0, T0)], "node", T0);
 
         Assert.True(await Store.EraseMerchantDataAsync(a));
+        Assert.Equal(["rsd_b"], (await Store.ClaimResendsAsync("other", T0, T0 + Lease, 10)).Select(r => r.Id));
         Assert.False(await Store.EraseMerchantDataAsync("mer_nobody"));
         Assert.Null(await Store.GetEntityAsync(a, EntityKind.PaymentOrder, "a1"));
         Assert.Empty((await Store.ListEventsAsync(a, null, 10, null)).Data);
@@ -876,6 +878,54 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.NotNull(await Store.GetEndpointAsync(a, epA.Id));
         Assert.NotNull(await Store.GetEntityAsync(b, EntityKind.PaymentOrder, "b1"));
         Assert.Single((await Store.ListNotificationsAsync(b, new NotificationQuery())).Data);
+    }
+
+    [Fact]
+    public async Task KeptResends_AreOwnedUntilHandedBack_ThenTakenOldestFirst_WithHowFarARunGot()
+    {
+        var m = await MerchantAsync();
+        var run = new ResendRequest("rsd_1", m, ["ntf_a", "ntf_b", "ntf_c"], StopAtFailure: true, Done: 0, T0);
+        var single = new ResendRequest("rsd_2", m, ["ntf_d"], StopAtFailure: false, Done: 0, T0.AddSeconds(1));
+        await Store.AddResendsAsync([run, single], "node-a", T0 + Lease);
+
+        // Owned by node A while its hold lasts, and never taken back by A itself.
+        Assert.Empty(await Store.ClaimResendsAsync("node-b", T0, T0 + Lease, 10));
+        Assert.Empty(await Store.ClaimResendsAsync("node-a", T0 + Lease, T0 + 2 * Lease, 10));
+        await Store.AdvanceResendAsync("rsd_1", 2);
+
+        // Handed back (A stopping): B takes them at once, the oldest first, the run where it got to.
+        await Store.ReleaseResendsAsync("node-a");
+        var taken = await Store.ClaimResendsAsync("node-b", T0, T0 + Lease, 10);
+        Assert.Equal(["rsd_1", "rsd_2"], taken.Select(r => r.Id));
+        Assert.Equal(run with { Done = 2 }, taken[0] with { NotificationIds = run.NotificationIds });
+        Assert.Equal(run.NotificationIds, taken[0].NotificationIds);
+        Assert.Equal(single.NotificationIds, taken[1].NotificationIds);
+        Assert.False(taken[1].StopAtFailure);
+        Assert.Equal(single.CreatedAt, taken[1].CreatedAt);
+
+        // B renews its hold; C finds nothing until it runs out, then takes what is left, up to its limit.
+        await Store.RenewResendsAsync("node-b", T0 + 3 * Lease);
+        Assert.Empty(await Store.ClaimResendsAsync("node-c", T0 + 2 * Lease, T0 + 4 * Lease, 10));
+        await Store.RemoveResendAsync("rsd_2");
+        await Store.AddResendsAsync([new ResendRequest("rsd_3", m, ["ntf_e"], false, 0, T0.AddSeconds(2))], "node-b", T0 + 3 * Lease);
+        Assert.Equal(["rsd_1"], (await Store.ClaimResendsAsync("node-c", T0 + 3 * Lease, T0 + 4 * Lease, 1)).Select(r => r.Id));
+        Assert.Equal(["rsd_3"], (await Store.ClaimResendsAsync("node-c", T0 + 3 * Lease, T0 + 4 * Lease, 10)).Select(r => r.Id));
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM resends WHERE id = 'rsd_2'"));
+    }
+
+    [Fact]
+    public async Task KeptResends_AreAllKeptOrNone()
+    {
+        var m = await MerchantAsync();
+        await Store.AddResendsAsync([new ResendRequest("rsd_1", m, ["ntf_a"], false, 0, T0)], "node-a", T0);
+        // The second reuses the first's id: the database refuses it, and the third with it.
+        var batch = new[]
+        {
+            new ResendRequest("rsd_2", m, ["ntf_b"], false, 0, T0),
+            new ResendRequest("rsd_1", m, ["ntf_c"], false, 0, T0),
+        };
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => Store.AddResendsAsync(batch, "node-a", T0));
+        Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM resends"));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     {
         _db = await PostgresDatabase.CreateAsync();
         _store = new PostgresStore(_db.ConnectionString);
-        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql", "0010_endpoints_deleted.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql", "0010_endpoints_deleted.sql", "0011_resends.sql"], await _store.MigrateAsync());
         return _store;
     }
 

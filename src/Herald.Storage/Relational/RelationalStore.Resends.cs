@@ -1,0 +1,95 @@
+using Dapper;
+using Herald.Storage.Model;
+
+namespace Herald.Storage.Relational;
+
+public abstract partial class RelationalStore
+{
+    private const string ResendColumns = "id, merchant_id, notification_ids, stop_at_failure, done, created_at";
+
+    /// <summary>
+    /// What follows the choice of resends to claim, so that two nodes claiming at once take
+    /// different ones: nothing where one writer runs at a time.
+    /// </summary>
+    protected virtual string SkipLockedForClaim => "";
+
+    // Kept for good before the caller is told they are queued; the rest (who owns them, how far a
+    // run got, forgetting them) only decides who sends what, and if lost, one is sent again.
+    public async Task AddResendsAsync(IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        if (requests.Count == 0)
+        {
+            return;
+        }
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        await scope.Connection.ExecuteAsync(scope.Command(
+            $"INSERT INTO resends ({ResendColumns}, owner, owned_until) VALUES (@id, @merchant_id, @notification_ids, @stop_at_failure, @done, @created_at, @owner, @owned_until)",
+            requests.Select(r => new
+            {
+                id = r.Id,
+                merchant_id = r.MerchantId,
+                notification_ids = string.Join(' ', r.NotificationIds),
+                stop_at_failure = r.StopAtFailure ? 1L : 0L,
+                done = (long)r.Done,
+                created_at = Time.Ms(r.CreatedAt),
+                owner,
+                owned_until = Time.Ms(ownedUntil),
+            }).ToList(),
+            cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ResendRequest>> ClaimResendsAsync(string owner, DateTimeOffset now, DateTimeOffset until, int limit, CancellationToken cancellationToken = default)
+    {
+        if (limit <= 0)
+        {
+            return [];
+        }
+        await using var scope = await BeginLeaseWriteAsync(cancellationToken);
+        // Never one of its own: what a node owns is in its memory already.
+        var rows = (await scope.Connection.QueryAsync<ResendRow>(scope.Command(
+            $"""
+            UPDATE resends SET owner = @owner, owned_until = @until
+            WHERE id IN (
+              SELECT id FROM resends WHERE owned_until <= @now AND (owner IS NULL OR owner <> @owner)
+              ORDER BY created_at, id LIMIT @limit{SkipLockedForClaim})
+            RETURNING {ResendColumns}
+            """,
+            new { owner, until = Time.Ms(until), now = Time.Ms(now), limit }, cancellationToken))).AsList();
+        await scope.CommitAsync(cancellationToken);
+        return rows.OrderBy(r => r.created_at).ThenBy(r => r.id, StringComparer.Ordinal).Select(r => r.ToModel()).ToList();
+    }
+
+    public Task RenewResendsAsync(string owner, DateTimeOffset until, CancellationToken cancellationToken = default) =>
+        WriteResendsAsync("UPDATE resends SET owned_until = @until WHERE owner = @owner", new { owner, until = Time.Ms(until) }, cancellationToken);
+
+    public Task AdvanceResendAsync(string id, int done, CancellationToken cancellationToken = default) =>
+        WriteResendsAsync("UPDATE resends SET done = @done WHERE id = @id", new { id, done = (long)done }, cancellationToken);
+
+    public Task RemoveResendAsync(string id, CancellationToken cancellationToken = default) =>
+        WriteResendsAsync("DELETE FROM resends WHERE id = @id", new { id }, cancellationToken);
+
+    public Task ReleaseResendsAsync(string owner, CancellationToken cancellationToken = default) =>
+        WriteResendsAsync("UPDATE resends SET owner = NULL, owned_until = 0 WHERE owner = @owner", new { owner }, cancellationToken);
+
+    private async Task WriteResendsAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using var scope = await BeginLeaseWriteAsync(cancellationToken);
+        await scope.Connection.ExecuteAsync(scope.Command(sql, parameters, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+    }
+
+    private sealed class ResendRow
+    {
+        public string id { get; set; } = "";
+        public string merchant_id { get; set; } = "";
+        public string notification_ids { get; set; } = "";
+        public long stop_at_failure { get; set; }
+        public long done { get; set; }
+        public long created_at { get; set; }
+
+        public ResendRequest ToModel() =>
+            new(id, merchant_id, notification_ids.Split(' ', StringSplitOptions.RemoveEmptyEntries), stop_at_failure != 0, (int)done, Time.At(created_at));
+    }
+}
