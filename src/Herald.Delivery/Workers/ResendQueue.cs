@@ -19,9 +19,11 @@ namespace Herald.Delivery.Workers;
 /// back to the queue once the gate's wait is over, so that one endpoint's limits never hold up the
 /// resends of others. A recover of an ordered endpoint sends one notification at a time, oldest
 /// first, so that its receiver sees an entity's versions in order. Every resend is kept in the
-/// database before the caller hears it is queued, owned by this node while it waits here, and
-/// forgotten once made: a node that stops hands what it had not made back, and takes what others
-/// handed back (or left, lost, once their hold ran out) when it starts and every third of a lease.
+/// database before the caller hears it is queued, owned by this node while it holds it, and
+/// forgotten once made: a node that stops lets what it is sending finish within the shutdown
+/// grace and hands the rest back, and takes what others handed back (or left, lost, once their
+/// hold ran out) when it starts and every third of a lease. What another node has taken meanwhile
+/// (this one's hold having lapsed) it lets go of unsent.
 /// </summary>
 public sealed class ResendQueue : BackgroundService
 {
@@ -43,9 +45,19 @@ public sealed class ResendQueue : BackgroundService
     private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>();
     private readonly int _capacity;
     private readonly TimeSpan _lease;
+    private readonly TimeSpan _grace;
+
+    // Most kept requests taken in one claim: a claim stops once the queue's room is taken.
+    private const int ClaimBatch = 50;
 
     // This node's name on the resends it owns: new with each start.
     private readonly string _owner = Guid.NewGuid().ToString("N");
+
+    // The kept requests this node holds (queued, held back or being sent): the ones it renews.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _held = new(StringComparer.Ordinal);
+
+    // Cancels the attempts still running once the shutdown grace is over.
+    private readonly CancellationTokenSource _abort = new();
 
     // Notifications queued and not yet sent: the bound the capacity holds.
     private int _waiting;
@@ -64,6 +76,7 @@ public sealed class ResendQueue : BackgroundService
         ArgumentNullException.ThrowIfNull(options);
         _capacity = options.Value.ResendQueueCapacity;
         _lease = options.Value.Lease;
+        _grace = options.Value.ShutdownGrace;
         _gate = gate;
         _metrics = metrics;
         _store = store;
@@ -129,6 +142,7 @@ public sealed class ResendQueue : BackgroundService
         }
         foreach (var request in requests)
         {
+            _held[request.Id] = 0;
             Queue(new Work(request));
         }
     }
@@ -281,7 +295,13 @@ public sealed class ResendQueue : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        await Task.WhenAll(running).ConfigureAwait(false);
+        // What is being sent may finish within the grace; then it is cut off, and kept.
+        var all = Task.WhenAll(running);
+        if (await Task.WhenAny(all, Task.Delay(_grace, CancellationToken.None)).ConfigureAwait(false) != all)
+        {
+            await _abort.CancelAsync().ConfigureAwait(false);
+        }
+        await all.ConfigureAwait(false);
         await keeping.ConfigureAwait(false);
     }
 
@@ -298,21 +318,7 @@ public sealed class ResendQueue : BackgroundService
             {
                 try
                 {
-                    var now = _time.GetUtcNow();
-                    await _store.RenewResendsAsync(_owner, now + _lease, stoppingToken).ConfigureAwait(false);
-                    var room = _capacity - Volatile.Read(ref _waiting);
-                    var taken = await _store.ClaimResendsAsync(_owner, now, now + _lease, room, stoppingToken).ConfigureAwait(false);
-                    foreach (var request in taken)
-                    {
-                        // Accepted once already: queued even past the room, which only new resends wait for.
-                        var work = new Work(request);
-                        Interlocked.Add(ref _waiting, work.Ids.Count);
-                        Queue(work);
-                    }
-                    if (taken.Count > 0)
-                    {
-                        DeliveryLog.ResendsTaken(_logger, taken.Count);
-                    }
+                    await KeepAndTakeAsync(stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -324,6 +330,54 @@ public sealed class ResendQueue : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>
+    /// Renews this node's hold on what it holds (letting go of what another node has taken
+    /// meanwhile), then takes kept requests nobody holds, a batch at a time while the queue has room.
+    /// </summary>
+    private async Task KeepAndTakeAsync(CancellationToken stoppingToken)
+    {
+        var now = _time.GetUtcNow();
+        var held = _held.Keys.ToList();
+        var renewed = (await _store.RenewResendsAsync(_owner, held, now + _lease, stoppingToken).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+        foreach (var id in held.Where(id => !renewed.Contains(id)))
+        {
+            // Taken by another node (or made and forgotten just now): not this one's to send.
+            _held.TryRemove(id, out _);
+        }
+        var taken = 0;
+        for (var room = _capacity - Volatile.Read(ref _waiting); room > 0;)
+        {
+            var batch = await _store.ClaimResendsAsync(_owner, now, now + _lease, Math.Min(room, ClaimBatch), stoppingToken).ConfigureAwait(false);
+            foreach (var request in batch)
+            {
+                // One still in memory (this node's hold had lapsed) is held again, not queued twice.
+                if (_held.TryAdd(request.Id, 0))
+                {
+                    // Accepted once already: queued even past the room, which only new resends wait for.
+                    var work = new Work(request);
+                    Interlocked.Add(ref _waiting, work.Ids.Count);
+                    room -= work.Ids.Count;
+                    Queue(work);
+                    taken++;
+                }
+            }
+            if (batch.Count < ClaimBatch)
+            {
+                break;
+            }
+        }
+        if (taken > 0)
+        {
+            DeliveryLog.ResendsTaken(_logger, taken);
+        }
+    }
+
+    public override void Dispose()
+    {
+        _abort.Dispose();
+        base.Dispose();
     }
 
     /// <summary>Stops sending, then hands back every resend not made, for any node to take at once.</summary>
@@ -351,13 +405,19 @@ public sealed class ResendQueue : BackgroundService
         {
             for (var i = 0; i < work.Ids.Count; i++)
             {
+                // Stopping: nothing more is started (what is not made is handed back); and what
+                // another node has taken is left to it.
+                if (stoppingToken.IsCancellationRequested || !_held.ContainsKey(work.RequestId))
+                {
+                    return;
+                }
                 var id = work.Ids[i];
-                var succeeded = false;
+                var heldBack = i == 0 ? work.HeldBack : null;
+                ClaimedNotification? notification;
                 try
                 {
                     // Read when its turn comes; one held back before asks the gate as it was read then
                     // (its endpoint is the same whatever changed since).
-                    var heldBack = i == 0 ? work.HeldBack : null;
                     var asking = heldBack ?? await ReadAsync(work.MerchantId, id, stoppingToken).ConfigureAwait(false);
                     if (asking is not null && !_gate.TryEnter(asking, out var wait))
                     {
@@ -365,17 +425,7 @@ public sealed class ResendQueue : BackgroundService
                         left = 0;
                         return;
                     }
-                    var notification = heldBack is null ? asking : await ReadAgainAsync(work.MerchantId, heldBack, stoppingToken).ConfigureAwait(false);
-                    // Counted until it is answered, as the queue's size promises.
-                    left--;
-                    try
-                    {
-                        succeeded = notification is null || (await AttemptLetThroughAsync(notification, stoppingToken).ConfigureAwait(false)).Succeeded;
-                    }
-                    finally
-                    {
-                        Interlocked.Decrement(ref _waiting);
-                    }
+                    notification = heldBack is null ? asking : await ReadAgainAsync(work.MerchantId, heldBack, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -383,16 +433,41 @@ public sealed class ResendQueue : BackgroundService
                 }
                 catch (Exception e)
                 {
+                    // Not read (the database unavailable): nothing was sent. Let go of it: it is
+                    // taken again, by this node or another, once its hold runs out.
                     DeliveryLog.AttemptFailed(_logger, e, id);
+                    _held.TryRemove(work.RequestId, out _);
+                    return;
+                }
+                var succeeded = false;
+                // Counted until it is answered, as the queue's size promises.
+                left--;
+                try
+                {
+                    succeeded = notification is null || (await AttemptLetThroughAsync(notification, _abort.Token).ConfigureAwait(false)).Succeeded;
+                }
+                catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+                {
+                    // Cut off at the end of the shutdown grace: unrecorded, and kept.
+                    return;
+                }
+                catch (Exception e)
+                {
+                    DeliveryLog.AttemptFailed(_logger, e, id);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _waiting);
                 }
                 if (work.StopAtFailure && !succeeded)
                 {
-                    over = true;
-                    return;
+                    break;
                 }
-                if (i + 1 < work.Ids.Count)
+                if (i + 1 < work.Ids.Count && !await KeptAsync(() => _store.AdvanceResendAsync(work.RequestId, _owner, work.Done + i + 1, CancellationToken.None)).ConfigureAwait(false))
                 {
-                    await KeptAsync(() => _store.AdvanceResendAsync(work.RequestId, work.Done + i + 1, CancellationToken.None)).ConfigureAwait(false);
+                    // Another node holds the run now and carries on from where it finds it.
+                    _held.TryRemove(work.RequestId, out _);
+                    return;
                 }
             }
             over = true;
@@ -401,23 +476,28 @@ public sealed class ResendQueue : BackgroundService
         {
             if (over)
             {
-                await KeptAsync(() => _store.RemoveResendAsync(work.RequestId, CancellationToken.None)).ConfigureAwait(false);
+                await KeptAsync(() => _store.RemoveResendAsync(work.RequestId, _owner, CancellationToken.None)).ConfigureAwait(false);
+                _held.TryRemove(work.RequestId, out _);
             }
             Interlocked.Add(ref _waiting, -left);
             slots.Release();
         }
     }
 
-    /// <summary>Records how far a kept request got; if that fails, what it did not record is sent again later.</summary>
-    private async Task KeptAsync(Func<Task> write)
+    /// <summary>
+    /// Records how far a kept request got; false when another node holds it now. If the write
+    /// fails, this node carries on, and what it did not record may be sent again later.
+    /// </summary>
+    private async Task<bool> KeptAsync(Func<Task<bool>> write)
     {
         try
         {
-            await write().ConfigureAwait(false);
+            return await write().ConfigureAwait(false);
         }
         catch (Exception e)
         {
             DeliveryLog.ResendsNotKept(_logger, e);
+            return true;
         }
     }
 

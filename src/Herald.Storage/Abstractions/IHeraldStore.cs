@@ -214,19 +214,23 @@ public interface IHeraldStore
     Task AddResendsAsync(IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Takes up to <paramref name="limit"/> kept resends that nobody owns at <paramref name="now"/>
-    /// (handed back, or their owner gone), the oldest first, for <paramref name="owner"/> until <paramref name="until"/>.
+    /// Takes up to <paramref name="limit"/> kept resends whose owner's hold has run out at
+    /// <paramref name="now"/> (handed back, left by a lost node, or let go), the oldest first, for
+    /// <paramref name="owner"/> until <paramref name="until"/>.
     /// </summary>
     Task<IReadOnlyList<ResendRequest>> ClaimResendsAsync(string owner, DateTimeOffset now, DateTimeOffset until, int limit, CancellationToken cancellationToken = default);
 
-    /// <summary>Extends <paramref name="owner"/>'s hold on the resends it still owns to <paramref name="until"/>.</summary>
-    Task RenewResendsAsync(string owner, DateTimeOffset until, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Extends <paramref name="owner"/>'s hold on the given resends to <paramref name="until"/>;
+    /// answers those it still owned (another node may have taken the rest).
+    /// </summary>
+    Task<IReadOnlyList<string>> RenewResendsAsync(string owner, IReadOnlyCollection<string> ids, DateTimeOffset until, CancellationToken cancellationToken = default);
 
-    /// <summary>Notes that the first <paramref name="done"/> notifications of a kept resend run were handled.</summary>
-    Task AdvanceResendAsync(string id, int done, CancellationToken cancellationToken = default);
+    /// <summary>Notes that the first <paramref name="done"/> notifications of a kept resend run were handled; false when <paramref name="owner"/> no longer owns it.</summary>
+    Task<bool> AdvanceResendAsync(string id, string owner, int done, CancellationToken cancellationToken = default);
 
-    /// <summary>Forgets a kept resend: it was made, or there is nothing left to make.</summary>
-    Task RemoveResendAsync(string id, CancellationToken cancellationToken = default);
+    /// <summary>Forgets a kept resend: it was made, or there is nothing left to make; false when <paramref name="owner"/> no longer owns it.</summary>
+    Task<bool> RemoveResendAsync(string id, string owner, CancellationToken cancellationToken = default);
 
     /// <summary>Hands back every resend <paramref name="owner"/> still owns, for any node to take at once (a node stopping).</summary>
     Task ReleaseResendsAsync(string owner, CancellationToken cancellationToken = default);

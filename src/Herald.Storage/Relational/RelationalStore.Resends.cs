@@ -47,12 +47,11 @@ public abstract partial class RelationalStore
             return [];
         }
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
-        // Never one of its own: what a node owns is in its memory already.
         var rows = (await scope.Connection.QueryAsync<ResendRow>(scope.Command(
             $"""
             UPDATE resends SET owner = @owner, owned_until = @until
             WHERE id IN (
-              SELECT id FROM resends WHERE owned_until <= @now AND (owner IS NULL OR owner <> @owner)
+              SELECT id FROM resends WHERE owned_until <= @now
               ORDER BY created_at, id LIMIT @limit{SkipLockedForClaim})
             RETURNING {ResendColumns}
             """,
@@ -61,23 +60,42 @@ public abstract partial class RelationalStore
         return rows.OrderBy(r => r.created_at).ThenBy(r => r.id, StringComparer.Ordinal).Select(r => r.ToModel()).ToList();
     }
 
-    public Task RenewResendsAsync(string owner, DateTimeOffset until, CancellationToken cancellationToken = default) =>
-        WriteResendsAsync("UPDATE resends SET owned_until = @until WHERE owner = @owner", new { owner, until = Time.Ms(until) }, cancellationToken);
+    public async Task<IReadOnlyList<string>> RenewResendsAsync(string owner, IReadOnlyCollection<string> ids, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var renewed = new List<string>(ids.Count);
+        if (ids.Count == 0)
+        {
+            return renewed;
+        }
+        await using var scope = await BeginLeaseWriteAsync(cancellationToken);
+        foreach (var chunk in ids.Chunk(500))
+        {
+            var parameters = new DynamicParameters(new { owner, until = Time.Ms(until) });
+            renewed.AddRange(await scope.Connection.QueryAsync<string>(scope.Command(
+                $"UPDATE resends SET owned_until = @until WHERE owner = @owner AND id IN ({InList(parameters, "r", chunk)}) RETURNING id",
+                parameters, cancellationToken)));
+        }
+        await scope.CommitAsync(cancellationToken);
+        return renewed;
+    }
 
-    public Task AdvanceResendAsync(string id, int done, CancellationToken cancellationToken = default) =>
-        WriteResendsAsync("UPDATE resends SET done = @done WHERE id = @id", new { id, done = (long)done }, cancellationToken);
+    public async Task<bool> AdvanceResendAsync(string id, string owner, int done, CancellationToken cancellationToken = default) =>
+        await WriteResendsAsync("UPDATE resends SET done = @done WHERE id = @id AND owner = @owner", new { id, owner, done = (long)done }, cancellationToken) == 1;
 
-    public Task RemoveResendAsync(string id, CancellationToken cancellationToken = default) =>
-        WriteResendsAsync("DELETE FROM resends WHERE id = @id", new { id }, cancellationToken);
+    public async Task<bool> RemoveResendAsync(string id, string owner, CancellationToken cancellationToken = default) =>
+        await WriteResendsAsync("DELETE FROM resends WHERE id = @id AND owner = @owner", new { id, owner }, cancellationToken) == 1;
 
     public Task ReleaseResendsAsync(string owner, CancellationToken cancellationToken = default) =>
         WriteResendsAsync("UPDATE resends SET owner = NULL, owned_until = 0 WHERE owner = @owner", new { owner }, cancellationToken);
 
-    private async Task WriteResendsAsync(string sql, object parameters, CancellationToken cancellationToken)
+    /// <summary>Runs one statement in a write of its own; answers how many rows it changed.</summary>
+    private async Task<int> WriteResendsAsync(string sql, object parameters, CancellationToken cancellationToken)
     {
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
-        await scope.Connection.ExecuteAsync(scope.Command(sql, parameters, cancellationToken));
+        var changed = await scope.Connection.ExecuteAsync(scope.Command(sql, parameters, cancellationToken));
         await scope.CommitAsync(cancellationToken);
+        return changed;
     }
 
     private sealed class ResendRow

@@ -34,7 +34,8 @@ public sealed class ResendKillTests
             await receiver.WaitForAsync(3);
             await EventuallyAsync(async () => (await NotificationsAsync(http, survivor.Url, "status=succeeded&limit=100")).Count == 3);
             var ids = (await NotificationsAsync(http, survivor.Url, "limit=100")).Select(n => n!["id"]!.GetValue<string>()).ToList();
-            (await http.PatchAsJsonAsync(survivor.Url + $"/v1/endpoints/{endpoint!["id"]!.GetValue<string>()}", new { max_concurrency = 1 })).EnsureSuccessStatusCode();
+            // Through the node that will send the resends: its own write drops what it kept in memory.
+            (await http.PatchAsJsonAsync(doomed.Url + $"/v1/endpoints/{endpoint!["id"]!.GetValue<string>()}", new { max_concurrency = 1 })).EnsureSuccessStatusCode();
 
             // The doomed node takes the three resends on: the receiver holds the first, the other
             // two wait their turn. Then it dies without handing anything back.

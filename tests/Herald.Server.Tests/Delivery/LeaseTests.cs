@@ -102,7 +102,36 @@ public sealed class LeaseTests : IAsyncLifetime
     public async Task ResendsNotMadeWhenTheNodeStops_AreKept_AndTheRestartMakesEachOnce()
     {
         var first = await HeraldHost.StartAsync(dataDirectory: _data, configure: ShortGrace);
-        using var merchant = await first.NewMerchantAsync();
+        var (key, ids) = await ThreeResendsOneInFlightAsync(first);
+        // The receiver still holds the first when the grace ends: it is cut off, unrecorded.
+        await first.StopAsync();
+        _receiver.Release();
+
+        await AssertMadeOnceByTheRestartAsync(key, ids, expectedRequests: 3 + 1 + 3);
+    }
+
+    [Fact]
+    public async Task CleanShutdown_LetsAResendInFlightFinish_AndTheRestartMakesTheOthers()
+    {
+        var first = await HeraldHost.StartAsync(dataDirectory: _data);
+        var (key, ids) = await ThreeResendsOneInFlightAsync(first);
+        // Answered while the node is already stopping, within its grace: recorded, not sent again.
+        var stopping = first.StopAsync();
+        await Task.Delay(200);
+        _receiver.Release();
+        await stopping;
+
+        await AssertMadeOnceByTheRestartAsync(key, ids, expectedRequests: 3 + 3);
+    }
+
+    /// <summary>
+    /// Three notifications delivered, then resent one at a time (the endpoint's max_concurrency):
+    /// the receiver holds the first resend, the other two wait their turn. Answered 202 each:
+    /// the node has taken them on.
+    /// </summary>
+    private async Task<(string Key, List<string> Ids)> ThreeResendsOneInFlightAsync(HeraldHost herald)
+    {
+        using var merchant = await herald.NewMerchantAsync();
         var key = merchant.DefaultRequestHeaders.Authorization!.Parameter!;
         var (endpoint, _) = await merchant.AddEndpointAsync(_receiver.Url, "thin");
         for (var i = 0; i < 3; i++)
@@ -116,18 +145,18 @@ public sealed class LeaseTests : IAsyncLifetime
         {
             Assert.Equal(System.Net.HttpStatusCode.OK, patched.StatusCode);
         }
-
-        // One at a time to this endpoint: the receiver holds the first resend, the other two wait
-        // their turn when the node stops (answered 202: Herald has taken them on).
         _receiver.Hold();
         foreach (var id in ids)
         {
             await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
         }
         await _receiver.WaitForAsync(4);
-        await first.StopAsync();
-        _receiver.Release();
+        return (key, ids);
+    }
 
+    /// <summary>A node started on the same data makes what the stopped one left: one manual attempt each in all.</summary>
+    private async Task AssertMadeOnceByTheRestartAsync(string key, List<string> ids, int expectedRequests)
+    {
         await using var second = await HeraldHost.StartAsync(dataDirectory: _data, clock: new FakeTimeProvider(HeraldHost.Start));
         using var again = second.As(key);
         foreach (var id in ids)
@@ -138,11 +167,10 @@ public sealed class LeaseTests : IAsyncLifetime
         await Task.Delay(500);
         foreach (var id in ids)
         {
-            // The resend the stop cut off was never recorded: one manual attempt each, made by the restart.
             var manual = (await again.NotificationAsync(id))["attempts"]!.AsArray().Where(a => a!.Str("trigger") == "manual").ToList();
             Assert.Single(manual);
             Assert.True(manual[0]!["succeeded"]!.GetValue<bool>());
         }
-        Assert.Equal(3 + 1 + 3, _receiver.Received.Count);
+        Assert.Equal(expectedRequests, _receiver.Received.Count);
     }
 }

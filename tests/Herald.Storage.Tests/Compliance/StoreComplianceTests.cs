@@ -888,10 +888,10 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var single = new ResendRequest("rsd_2", m, ["ntf_d"], StopAtFailure: false, Done: 0, T0.AddSeconds(1));
         await Store.AddResendsAsync([run, single], "node-a", T0 + Lease);
 
-        // Owned by node A while its hold lasts, and never taken back by A itself.
+        // Node A's while its hold lasts: nobody else takes them, nor advances them.
         Assert.Empty(await Store.ClaimResendsAsync("node-b", T0, T0 + Lease, 10));
-        Assert.Empty(await Store.ClaimResendsAsync("node-a", T0 + Lease, T0 + 2 * Lease, 10));
-        await Store.AdvanceResendAsync("rsd_1", 2);
+        Assert.True(await Store.AdvanceResendAsync("rsd_1", "node-a", 2));
+        Assert.False(await Store.AdvanceResendAsync("rsd_1", "node-b", 3));
 
         // Handed back (A stopping): B takes them at once, the oldest first, the run where it got to.
         await Store.ReleaseResendsAsync("node-a");
@@ -903,13 +903,20 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.False(taken[1].StopAtFailure);
         Assert.Equal(single.CreatedAt, taken[1].CreatedAt);
 
-        // B renews its hold; C finds nothing until it runs out, then takes what is left, up to its limit.
-        await Store.RenewResendsAsync("node-b", T0 + 3 * Lease);
-        Assert.Empty(await Store.ClaimResendsAsync("node-c", T0 + 2 * Lease, T0 + 4 * Lease, 10));
-        await Store.RemoveResendAsync("rsd_2");
+        // A holds them no more: its renewal answers none of them, and it can neither advance nor forget them.
+        Assert.Empty(await Store.RenewResendsAsync("node-a", ["rsd_1", "rsd_2"], T0 + 3 * Lease));
+        Assert.False(await Store.AdvanceResendAsync("rsd_1", "node-a", 3));
+        Assert.False(await Store.RemoveResendAsync("rsd_2", "node-a"));
+
+        // B renews what it names; C finds nothing until that hold runs out, then takes what is
+        // left, up to its limit; and one whose owner let its hold lapse, the owner itself takes back.
+        Assert.Equal(["rsd_1"], await Store.RenewResendsAsync("node-b", ["rsd_1"], T0 + 3 * Lease));
+        Assert.True(await Store.RemoveResendAsync("rsd_2", "node-b"));
         await Store.AddResendsAsync([new ResendRequest("rsd_3", m, ["ntf_e"], false, 0, T0.AddSeconds(2))], "node-b", T0 + 3 * Lease);
+        Assert.Empty(await Store.ClaimResendsAsync("node-c", T0 + 2 * Lease, T0 + 4 * Lease, 10));
         Assert.Equal(["rsd_1"], (await Store.ClaimResendsAsync("node-c", T0 + 3 * Lease, T0 + 4 * Lease, 1)).Select(r => r.Id));
         Assert.Equal(["rsd_3"], (await Store.ClaimResendsAsync("node-c", T0 + 3 * Lease, T0 + 4 * Lease, 10)).Select(r => r.Id));
+        Assert.Equal(["rsd_1", "rsd_3"], (await Store.ClaimResendsAsync("node-c", T0 + 4 * Lease, T0 + 5 * Lease, 10)).Select(r => r.Id));
         Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM resends WHERE id = 'rsd_2'"));
     }
 

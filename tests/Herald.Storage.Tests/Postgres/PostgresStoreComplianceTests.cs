@@ -36,6 +36,22 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
+    public async Task KeptResends_ANodeClaimingPassesOverOnesAnotherIsTakingThisMoment()
+    {
+        var m = await MerchantAsync();
+        await Store.AddResendsAsync(
+            [new ResendRequest("rsd_1", m, ["ntf_a"], false, 0, T0), new ResendRequest("rsd_2", m, ["ntf_b"], false, 0, T0.AddSeconds(1))], "gone", T0);
+        // Another node's claim has locked the oldest and not committed yet: this one takes the
+        // next rather than waiting for it (or taking it too).
+        await using (var other = await OpenTransactionAsync("SELECT 1 FROM resends WHERE id = 'rsd_1' FOR UPDATE"))
+        {
+            var taken = await Store.ClaimResendsAsync("node-b", T0, T0 + Lease, 10).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(["rsd_2"], taken.Select(r => r.Id));
+        }
+        Assert.Equal(["rsd_1"], (await Store.ClaimResendsAsync("node-c", T0, T0 + Lease, 10)).Select(r => r.Id));
+    }
+
+    [Fact]
     public async Task BatchesCaughtInALockCycle_AreWrittenAgain_AndNoCallerSeesTheDeadlock()
     {
         var m = await MerchantAsync();
