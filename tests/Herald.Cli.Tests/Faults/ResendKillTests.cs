@@ -6,7 +6,7 @@ using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Cli.Tests.Faults;
 
-/// <summary>Two real nodes on one PostgreSQL database; the one holding resends is killed with SIGKILL.</summary>
+/// <summary>A node holding resends killed with SIGKILL: on PostgreSQL beside another node, on SQLite alone and started again.</summary>
 public sealed class ResendKillTests
 {
     [Fact]
@@ -23,46 +23,12 @@ public sealed class ResendKillTests
             await using var doomed = await HeraldProcess.ServeAsync(Args("doomed"));
 
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", HeraldProcess.AdminKey);
-            var merchant = await (await http.PostAsJsonAsync(survivor.Url + "/v1/merchants", new { name = "Shop" })).Content.ReadFromJsonAsync<JsonObject>();
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", merchant!["api_key"]!.GetValue<string>());
-            var endpoint = await (await http.PostAsJsonAsync(survivor.Url + "/v1/endpoints", new { url = receiver.Url, format = "thin" })).Content.ReadFromJsonAsync<JsonObject>();
-            for (var i = 0; i < 3; i++)
-            {
-                (await http.PostAsJsonAsync(survivor.Url + "/v1/payment_orders", new { amount = i + 1, currency = "BRL" })).EnsureSuccessStatusCode();
-            }
-            await receiver.WaitForAsync(3);
-            await EventuallyAsync(async () => (await NotificationsAsync(http, survivor.Url, "status=succeeded&limit=100")).Count == 3);
-            var ids = (await NotificationsAsync(http, survivor.Url, "limit=100")).Select(n => n!["id"]!.GetValue<string>()).ToList();
-            // Through the node that will send the resends: its own write drops what it kept in memory.
-            (await http.PatchAsJsonAsync(doomed.Url + $"/v1/endpoints/{endpoint!["id"]!.GetValue<string>()}", new { max_concurrency = 1 })).EnsureSuccessStatusCode();
-
-            // The doomed node takes the three resends on: the receiver holds the first, the other
-            // two wait their turn. Then it dies without handing anything back.
-            receiver.Hold();
-            foreach (var id in ids)
-            {
-                using var accepted = await http.PostAsJsonAsync(doomed.Url + $"/v1/notifications/{id}/resend", new { });
-                Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
-            }
-            await receiver.WaitForAsync(4);
+            var ids = await ThreeResendsOneInFlightAsync(http, survivor.Url, doomed.Url, receiver);
             doomed.Kill();
             receiver.Release();
 
             // Once the dead node's hold (one 10 s lease) has run out, the survivor makes them.
-            foreach (var id in ids)
-            {
-                await EventuallyAsync(async () => ManualAttempts(await NotificationAsync(http, survivor.Url, id)).Count > 0, TimeSpan.FromSeconds(60));
-            }
-            await Task.Delay(1_000);
-            foreach (var id in ids)
-            {
-                // The resend cut off by the kill was never recorded: one manual attempt each.
-                var manual = ManualAttempts(await NotificationAsync(http, survivor.Url, id));
-                Assert.Single(manual);
-                Assert.True(manual[0]!["succeeded"]!.GetValue<bool>());
-            }
-            Assert.Equal(3 + 1 + 3, receiver.Received.Count);
+            await AssertMadeOnceAsync(http, survivor.Url, ids, receiver);
         }
         finally
         {
@@ -71,6 +37,82 @@ public sealed class ResendKillTests
                 Directory.Delete(data, recursive: true);
             }
         }
+    }
+
+    [Fact]
+    public async Task ResendsTakenOnByANodeKilledOnSqlite_AreMadeAfterItsRestart_OnceItsHoldRunsOut_EachOnce()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        var data = Path.Combine(Path.GetTempPath(), "herald-resend-kill-" + Guid.NewGuid().ToString("N"));
+        string[] args = ["--dev", "--data", data, "--lease-seconds", "10", "--rate-limit", "0"];
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            await using (var doomed = await HeraldProcess.ServeAsync(args))
+            {
+                var ids = await ThreeResendsOneInFlightAsync(http, doomed.Url, doomed.Url, receiver);
+                doomed.Kill();
+                receiver.Release();
+                await using var restarted = await HeraldProcess.ServeAsync(args);
+                // The kept resends are still the killed node's until its hold runs out; then the restart makes them.
+                await AssertMadeOnceAsync(http, restarted.Url, ids, receiver);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A merchant whose three notifications were delivered, then resent through
+    /// <paramref name="resendingUrl"/> one at a time (the endpoint's max_concurrency): the receiver
+    /// holds the first resend, the other two wait their turn. Answers the notifications' ids; the
+    /// client carries the merchant's key.
+    /// </summary>
+    private static async Task<List<string>> ThreeResendsOneInFlightAsync(HttpClient http, string url, string resendingUrl, TestReceiver receiver)
+    {
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", HeraldProcess.AdminKey);
+        var merchant = await (await http.PostAsJsonAsync(url + "/v1/merchants", new { name = "Shop" })).Content.ReadFromJsonAsync<JsonObject>();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", merchant!["api_key"]!.GetValue<string>());
+        var endpoint = await (await http.PostAsJsonAsync(url + "/v1/endpoints", new { url = receiver.Url, format = "thin" })).Content.ReadFromJsonAsync<JsonObject>();
+        for (var i = 0; i < 3; i++)
+        {
+            (await http.PostAsJsonAsync(url + "/v1/payment_orders", new { amount = i + 1, currency = "BRL" })).EnsureSuccessStatusCode();
+        }
+        await receiver.WaitForAsync(3);
+        await EventuallyAsync(async () => (await NotificationsAsync(http, url, "status=succeeded&limit=100")).Count == 3);
+        var ids = (await NotificationsAsync(http, url, "limit=100")).Select(n => n!["id"]!.GetValue<string>()).ToList();
+        // Through the node that will send the resends: its own write drops what it kept in memory.
+        (await http.PatchAsJsonAsync(resendingUrl + $"/v1/endpoints/{endpoint!["id"]!.GetValue<string>()}", new { max_concurrency = 1 })).EnsureSuccessStatusCode();
+        receiver.Hold();
+        foreach (var id in ids)
+        {
+            using var accepted = await http.PostAsJsonAsync(resendingUrl + $"/v1/notifications/{id}/resend", new { });
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+        await receiver.WaitForAsync(4);
+        return ids;
+    }
+
+    /// <summary>Each notification gets one manual attempt in all (the one the kill cut off was never recorded), and nothing more arrives.</summary>
+    private static async Task AssertMadeOnceAsync(HttpClient http, string url, List<string> ids, TestReceiver receiver)
+    {
+        foreach (var id in ids)
+        {
+            await EventuallyAsync(async () => ManualAttempts(await NotificationAsync(http, url, id)).Count > 0, TimeSpan.FromSeconds(60));
+        }
+        await Task.Delay(1_000);
+        foreach (var id in ids)
+        {
+            var manual = ManualAttempts(await NotificationAsync(http, url, id));
+            Assert.Single(manual);
+            Assert.True(manual[0]!["succeeded"]!.GetValue<bool>());
+        }
+        Assert.Equal(3 + 1 + 3, receiver.Received.Count);
     }
 
     private static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
