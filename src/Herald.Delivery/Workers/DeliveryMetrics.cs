@@ -14,6 +14,7 @@ public sealed class DeliveryMetrics
     private readonly Histogram<double> _writeDuration;
     private long _pending;
     private double _oldestPendingSeconds;
+    private Func<int>? _resendsWaiting;
 
     public DeliveryMetrics(IMeterFactory meterFactory)
     {
@@ -28,6 +29,7 @@ public sealed class DeliveryMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1] });
         meter.CreateObservableGauge("herald.queue.depth", () => Interlocked.Read(ref _pending), "{notification}", "Pending notifications");
         meter.CreateObservableGauge("herald.queue.oldest_age", () => Volatile.Read(ref _oldestPendingSeconds), "s", "Age of the oldest pending notification");
+        meter.CreateObservableGauge("herald.resends.waiting", () => Volatile.Read(ref _resendsWaiting)?.Invoke() ?? 0, "{resend}", "Manual resends this node holds, waiting or being sent");
     }
 
     public void Attempted(bool succeeded, string trigger)
@@ -61,6 +63,9 @@ public sealed class DeliveryMetrics
             _writeDuration.Record(took.TotalSeconds);
         }
     }
+
+    /// <summary>Where the resends waiting on this node are counted.</summary>
+    public void ObserveResends(Func<int> waiting) => Volatile.Write(ref _resendsWaiting, waiting);
 
     public void Queue(long pending, TimeSpan oldestAge)
     {

@@ -79,6 +79,7 @@ public sealed class ResendQueue : BackgroundService
         _grace = options.Value.ShutdownGrace;
         _gate = gate;
         _metrics = metrics;
+        _metrics.ObserveResends(() => Math.Max(0, Volatile.Read(ref _waiting)));
         _store = store;
         _sender = sender;
         _time = time;

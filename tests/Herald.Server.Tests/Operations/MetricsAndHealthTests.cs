@@ -32,6 +32,27 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Metrics_CountTheResendsWaiting_UntilTheyAreMade()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        await Receiver.WaitForAsync(1);
+        var id = (await merchant.NotificationsAsync("limit=1"))[0]!.Str("id");
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(id)).Str("status") == "succeeded");
+
+        // Two resends the receiver holds: both count until they are answered.
+        Receiver.Hold();
+        await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
+        await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
+        Assert.Matches(@"herald_resends_waiting(\{[^}]*\})? 2\b", await Herald.Client.GetStringAsync("/metrics"));
+        Receiver.Release();
+        await Receiver.WaitForAsync(3);
+        await HeraldHost.EventuallyAsync(async () =>
+            System.Text.RegularExpressions.Regex.IsMatch(await Herald.Client.GetStringAsync("/metrics"), @"herald_resends_waiting(\{[^}]*\})? 0\b"));
+    }
+
+    [Fact]
     public async Task HealthAndReadiness_Answer()
     {
         Assert.Equal(HttpStatusCode.OK, (await Herald.Client.GetAsync("/healthz")).StatusCode);
