@@ -33,13 +33,11 @@ public sealed class ResendQueue : BackgroundService
     // ordered run stops at its first failure: what follows would overtake what failed.
     // HeldBack: the first one as it was read when the endpoint's gate held it back, asked of the gate
     // again when it comes back, so that waiting costs no read of the database.
-    // RequestId: the kept request it comes from; Done: how many of that request's ids came before Ids.
-    private sealed record Work(string RequestId, string MerchantId, IReadOnlyList<string> Ids, int Done, bool StopAtFailure, ClaimedNotification? HeldBack = null)
+    // Request: the kept request, its Done the notifications of it already handled.
+    private sealed record Work(ResendRequest Request, ClaimedNotification? HeldBack = null)
     {
-        public Work(ResendRequest request)
-            : this(request.Id, request.MerchantId, request.NotificationIds.Skip(request.Done).ToList(), request.Done, request.StopAtFailure)
-        {
-        }
+        /// <summary>How many of the request's notifications are still to be sent.</summary>
+        public int Left => Request.NotificationIds.Count - Request.Done;
     }
 
     private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>();
@@ -79,7 +77,7 @@ public sealed class ResendQueue : BackgroundService
         _grace = options.Value.ShutdownGrace;
         _gate = gate;
         _metrics = metrics;
-        _metrics.ObserveResends(() => Math.Max(0, Volatile.Read(ref _waiting)));
+        _metrics.ObserveResends(() => Volatile.Read(ref _waiting));
         _store = store;
         _sender = sender;
         _time = time;
@@ -153,7 +151,7 @@ public sealed class ResendQueue : BackgroundService
     {
         if (!_queue.Writer.TryWrite(work))
         {
-            Interlocked.Add(ref _waiting, -work.Ids.Count);
+            Interlocked.Add(ref _waiting, -work.Left);
         }
     }
 
@@ -358,8 +356,8 @@ public sealed class ResendQueue : BackgroundService
                 {
                     // Accepted once already: queued even past the room, which only new resends wait for.
                     var work = new Work(request);
-                    Interlocked.Add(ref _waiting, work.Ids.Count);
-                    room -= work.Ids.Count;
+                    Interlocked.Add(ref _waiting, work.Left);
+                    room -= work.Left;
                     Queue(work);
                     taken++;
                 }
@@ -399,34 +397,36 @@ public sealed class ResendQueue : BackgroundService
     {
         // What is not sent (a run stopped, the node stopping) leaves the count all the same; what
         // is held back stays counted, as it waits in the queue again.
-        var left = work.Ids.Count;
+        var request = work.Request;
+        var ids = request.NotificationIds;
+        var left = work.Left;
         // Whether the request is over (all of it handled, or a run stopped): then it is forgotten.
         var over = false;
         try
         {
-            for (var i = 0; i < work.Ids.Count; i++)
+            for (var i = request.Done; i < ids.Count; i++)
             {
                 // Stopping: nothing more is started (what is not made is handed back); and what
                 // another node has taken is left to it.
-                if (stoppingToken.IsCancellationRequested || !_held.ContainsKey(work.RequestId))
+                if (stoppingToken.IsCancellationRequested || !_held.ContainsKey(request.Id))
                 {
                     return;
                 }
-                var id = work.Ids[i];
-                var heldBack = i == 0 ? work.HeldBack : null;
+                var id = ids[i];
+                var heldBack = i == request.Done ? work.HeldBack : null;
                 ClaimedNotification? notification;
                 try
                 {
                     // Read when its turn comes; one held back before asks the gate as it was read then
                     // (its endpoint is the same whatever changed since).
-                    var asking = heldBack ?? await ReadAsync(work.MerchantId, id, stoppingToken).ConfigureAwait(false);
+                    var asking = heldBack ?? await ReadAsync(request.MerchantId, id, stoppingToken).ConfigureAwait(false);
                     if (asking is not null && !_gate.TryEnter(asking, out var wait))
                     {
-                        Requeue(work with { Ids = work.Ids.Skip(i).ToList(), Done = work.Done + i, HeldBack = asking }, wait, stoppingToken);
+                        Requeue(new Work(request with { Done = i }, asking), wait, stoppingToken);
                         left = 0;
                         return;
                     }
-                    notification = heldBack is null ? asking : await ReadAgainAsync(work.MerchantId, heldBack, stoppingToken).ConfigureAwait(false);
+                    notification = heldBack is null ? asking : await ReadAgainAsync(request.MerchantId, heldBack, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -437,7 +437,7 @@ public sealed class ResendQueue : BackgroundService
                     // Not read (the database unavailable): nothing was sent. Let go of it: it is
                     // taken again, by this node or another, once its hold runs out.
                     DeliveryLog.AttemptFailed(_logger, e, id);
-                    _held.TryRemove(work.RequestId, out _);
+                    _held.TryRemove(request.Id, out _);
                     return;
                 }
                 var succeeded = false;
@@ -460,14 +460,14 @@ public sealed class ResendQueue : BackgroundService
                 {
                     Interlocked.Decrement(ref _waiting);
                 }
-                if (work.StopAtFailure && !succeeded)
+                if (request.StopAtFailure && !succeeded)
                 {
                     break;
                 }
-                if (i + 1 < work.Ids.Count && !await KeptAsync(() => _store.AdvanceResendAsync(work.RequestId, _owner, work.Done + i + 1, CancellationToken.None)).ConfigureAwait(false))
+                if (i + 1 < ids.Count && !await KeptAsync(() => _store.AdvanceResendAsync(request.Id, _owner, i + 1, CancellationToken.None)).ConfigureAwait(false))
                 {
                     // Another node holds the run now and carries on from where it finds it.
-                    _held.TryRemove(work.RequestId, out _);
+                    _held.TryRemove(request.Id, out _);
                     return;
                 }
             }
@@ -477,8 +477,8 @@ public sealed class ResendQueue : BackgroundService
         {
             if (over)
             {
-                await KeptAsync(() => _store.RemoveResendAsync(work.RequestId, _owner, CancellationToken.None)).ConfigureAwait(false);
-                _held.TryRemove(work.RequestId, out _);
+                await KeptAsync(() => _store.RemoveResendAsync(request.Id, _owner, CancellationToken.None)).ConfigureAwait(false);
+                _held.TryRemove(request.Id, out _);
             }
             Interlocked.Add(ref _waiting, -left);
             slots.Release();
@@ -534,7 +534,7 @@ public sealed class ResendQueue : BackgroundService
             if (delayed.IsCanceled || !_queue.Writer.TryWrite(work))
             {
                 // The node is stopping: the resend stays kept, handed back for the next node to send.
-                Interlocked.Add(ref _waiting, -work.Ids.Count);
+                Interlocked.Add(ref _waiting, -work.Left);
             }
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 }
