@@ -108,7 +108,9 @@ public static class HeraldServer
         var telemetry = services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddMeter(Delivery.Workers.DeliveryMetrics.MeterName)
-                .AddPrometheusExporter());
+                // A scrape reads the values as they are: the exporter's default keeps an answer for
+                // 300 ms, so a second look right after a change would show the old figures.
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         // Traces leave the node only when an OTLP collector is named, the OpenTelemetry way; without
         // one nothing listens to Herald's spans, so none is made (each costs its allocations on
         // every change and attempt).

@@ -41,6 +41,9 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         var id = (await merchant.NotificationsAsync("limit=1"))[0]!.Str("id");
         await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(id)).Str("status") == "succeeded");
 
+        // A scrape just before must not hide what changed after it.
+        Assert.Matches(@"herald_resends_waiting(\{[^}]*\})? 0\b", await Herald.Client.GetStringAsync("/metrics"));
+
         // Two resends the receiver holds: both count until they are answered.
         Receiver.Hold();
         await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
