@@ -29,6 +29,9 @@ public sealed class DeliveryWorker : BackgroundService
     // writing falls behind, the slots stay taken and sending slows down with it.
     private readonly SemaphoreSlim _recording;
 
+    // Attempts answered since the node started: how many slots came free while a claim ran.
+    private long _sent;
+
     // Most parked notifications made due in one transaction.
     private const int UnparkBatch = 5_000;
 
@@ -91,6 +94,17 @@ public sealed class DeliveryWorker : BackgroundService
         var lastUnpark = DateTimeOffset.MinValue;
         // Taken (claimed, or handed over and loaded) and not yet sent or handed back.
         var inHand = new Dictionary<string, string>(StringComparer.Ordinal);
+        // A claim runs beside the sending, so the slots coming free while it waits for the database
+        // are filled from what the claim before it took (its notifications wait here for a slot,
+        // with when they were claimed). It claims for the slots free now, plus as many as came free
+        // while the claim before it ran: about what will have come free by the time it answers,
+        // which is little when the endpoints are slow, so nothing waits here long.
+        var ready = new Queue<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)>();
+        Task<IReadOnlyList<ClaimedNotification>>? claiming = null;
+        var claimedAt = DateTimeOffset.MinValue;
+        var claimRoom = 0;
+        var sentBeforeClaim = 0L;
+        var ahead = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -114,24 +128,54 @@ public sealed class DeliveryWorker : BackgroundService
                         }
                     }
                 }
-                var work = new List<ClaimedNotification>(free);
                 var fullClaim = false;
-                if (claimNext | _signal.TakeClaimable() || now - lastClaim >= _options.PollInterval)
+                if (claiming is { IsCompleted: true })
                 {
-                    // However much is handed over, a claim gets at least half the free slots: retries,
-                    // ordered endpoints and the queue are never starved by this node's fresh work.
-                    var room = _handOff.Count == 0 ? free : Math.Max(1, free / 2);
-                    lastClaim = now;
-                    var claimed = await _store.ClaimDueAsync(now, _options.Lease, room, stoppingToken).ConfigureAwait(false);
+                    var answered = claiming;
+                    claiming = null;
+                    var claimed = await answered.ConfigureAwait(false);
                     Hold(inHand, claimed.Select(n => (n.Id, n.LeaseToken!)));
-                    work.AddRange(claimed.Select(FitToLease));
-                    fullClaim = claimed.Count == room;
+                    foreach (var notification in claimed)
+                    {
+                        ready.Enqueue((FitToLease(notification), claimedAt));
+                    }
+                    fullClaim = claimed.Count == claimRoom;
                     claimNext = fullClaim;
+                    ahead = (int)Math.Min(_options.MaxConcurrency, Interlocked.Read(ref _sent) - sentBeforeClaim);
                 }
+                // However much is handed over, claims get at least half the free slots: retries,
+                // ordered endpoints and the queue are never starved by this node's fresh work.
+                var claimShare = _handOff.Count == 0 ? free : Math.Max(1, free / 2);
+                if (claiming is null && (claimNext | _signal.TakeClaimable() || now - lastClaim >= _options.PollInterval))
+                {
+                    var room = Math.Min(_options.BatchSize, claimShare + ahead - ready.Count);
+                    if (room > 0)
+                    {
+                        lastClaim = now;
+                        claimedAt = now;
+                        claimRoom = room;
+                        sentBeforeClaim = Interlocked.Read(ref _sent);
+                        claiming = _store.ClaimDueAsync(now, _options.Lease, room, stoppingToken);
+                        // Its answer wakes the loop should it be waiting for work.
+                        _ = claiming.ContinueWith(_ => _signal.Wake(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    }
+                    else
+                    {
+                        // Enough claimed waits already: claim once it has gone.
+                        claimNext = true;
+                    }
+                }
+                var work = new List<ClaimedNotification>(free);
+                var expired = TakeReady(ready, work, claimShare, now);
                 var handed = _handOff.Take(free - work.Count);
                 if (handed.Count > 0)
                 {
                     work.AddRange(await LoadHandedAsync(handed, now, inHand, stoppingToken).ConfigureAwait(false));
+                }
+                expired = TakeReady(ready, work, free, now, expired);
+                if (expired is not null)
+                {
+                    await ReleaseAsync(inHand, expired, now, stoppingToken).ConfigureAwait(false);
                 }
                 List<(string Id, string LeaseToken)>? heldBack = null;
                 var holdFor = TimeSpan.Zero;
@@ -164,7 +208,7 @@ public sealed class DeliveryWorker : BackgroundService
                     await ReleaseAsync(inHand, heldBack, _time.GetUtcNow() + holdFor, stoppingToken).ConfigureAwait(false);
                 }
                 failureDelay = TimeSpan.FromSeconds(1);
-                if (work.Count < free && !fullClaim && _handOff.Count == 0)
+                if (work.Count < free && !fullClaim && _handOff.Count == 0 && ready.Count == 0)
                 {
                     if (!await _signal.WaitAsync(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false))
                     {
@@ -181,6 +225,8 @@ public sealed class DeliveryWorker : BackgroundService
                 // The database may be away; back off and try again rather than stopping the node.
                 DeliveryLog.LoopFailed(_logger, e, failureDelay);
                 claimNext = true;
+                // What waited for a slot is in hand: handed back below, or its lease runs out.
+                ready.Clear();
                 if (inHand.Count > 0)
                 {
                     // What this round took and did not send goes back now if the database allows; else its lease runs out.
@@ -209,12 +255,52 @@ public sealed class DeliveryWorker : BackgroundService
             }
         }
         _signal.WorkersRunning = false;
+        if (claiming is not null)
+        {
+            // A claim's answer after the stop: released with the rest.
+            try
+            {
+                foreach (var n in await claiming.ConfigureAwait(false))
+                {
+                    _held[n.Id] = n.LeaseToken!;
+                }
+            }
+            catch (Exception)
+            {
+                // Cut off by the stop, or failed: what it may have leased is free when the lease ends.
+            }
+        }
         // Handed over and not yet taken: released with what is in hand or in flight.
         foreach (var n in _handOff.Close())
         {
             _held[n.Id] = n.LeaseToken;
         }
         await DrainAsync(inFlight).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Moves claimed notifications waiting for a slot into <paramref name="work"/> until it holds
+    /// <paramref name="upTo"/>. One that waited so long that its lease no longer covers an attempt
+    /// at its endpoint's timeout (with the margin, or a second at least) is added to the answer
+    /// (with <paramref name="expired"/>, those found before), to be handed back.
+    /// </summary>
+    private List<(string Id, string LeaseToken)>? TakeReady(
+        Queue<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> ready, List<ClaimedNotification> work, int upTo, DateTimeOffset now,
+        List<(string Id, string LeaseToken)>? expired = null)
+    {
+        while (work.Count < upTo && ready.TryDequeue(out var next))
+        {
+            var slack = _options.Lease - TimeSpan.FromSeconds(next.Notification.TimeoutSeconds) - LeaseMargin;
+            if (now - next.ClaimedAt <= (slack > TimeSpan.FromSeconds(1) ? slack : TimeSpan.FromSeconds(1)))
+            {
+                work.Add(next.Notification);
+            }
+            else
+            {
+                (expired ??= []).Add((next.Notification.Id, next.Notification.LeaseToken!));
+            }
+        }
+        return expired;
     }
 
     /// <summary>Notes what was taken, so that shutdown hands it back should it not be sent by then.</summary>
@@ -322,6 +408,7 @@ public sealed class DeliveryWorker : BackgroundService
             await _recording.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             recording = true;
             inSlot = false;
+            Interlocked.Increment(ref _sent);
             _slots.Release();
             var recorded = await _writer.RecordAsync(outcome).ConfigureAwait(false);
             recording = false;
