@@ -140,7 +140,8 @@ public sealed class DeliveryWorker : BackgroundService
                         ready.Enqueue((FitToLease(notification), claimedAt));
                     }
                     fullClaim = claimed.Count == claimRoom;
-                    claimNext = fullClaim;
+                    // Kept if set meanwhile (work made due by an unpark the claim may not have seen).
+                    claimNext |= fullClaim;
                     ahead = (int)Math.Min(_options.MaxConcurrency, Interlocked.Read(ref _sent) - sentBeforeClaim);
                 }
                 // However much is handed over, claims get at least half the free slots: retries,
@@ -148,9 +149,12 @@ public sealed class DeliveryWorker : BackgroundService
                 var claimShare = _handOff.Count == 0 ? free : Math.Max(1, free / 2);
                 if (claiming is null && (claimNext | _signal.TakeClaimable() || now - lastClaim >= _options.PollInterval))
                 {
-                    var room = Math.Min(_options.BatchSize, claimShare + ahead - ready.Count);
+                    // Slots come free only from those busy now: what waits here and what the claim
+                    // takes never exceed the node's slots.
+                    var room = Math.Min(_options.BatchSize, claimShare + Math.Min(ahead, _options.MaxConcurrency - free) - ready.Count);
                     if (room > 0)
                     {
+                        claimNext = false;
                         lastClaim = now;
                         claimedAt = now;
                         claimRoom = room;
@@ -166,13 +170,13 @@ public sealed class DeliveryWorker : BackgroundService
                     }
                 }
                 var work = new List<ClaimedNotification>(free);
-                var expired = TakeReady(ready, work, claimShare, now);
+                var expired = TakeReady(ready, work, claimShare, _time.GetUtcNow());
                 var handed = _handOff.Take(free - work.Count);
                 if (handed.Count > 0)
                 {
                     work.AddRange(await LoadHandedAsync(handed, now, inHand, stoppingToken).ConfigureAwait(false));
                 }
-                expired = TakeReady(ready, work, free, now, expired);
+                expired = TakeReady(ready, work, free, _time.GetUtcNow(), expired);
                 if (expired is not null)
                 {
                     await ReleaseAsync(inHand, expired, now, stoppingToken).ConfigureAwait(false);
@@ -255,19 +259,33 @@ public sealed class DeliveryWorker : BackgroundService
             }
         }
         _signal.WorkersRunning = false;
+        // What was claimed and not sent goes back at once, not after the attempts in flight: other
+        // nodes need not wait for it.
+        var unsent = ready.Select(r => (r.Notification.Id, r.Notification.LeaseToken!)).ToList();
         if (claiming is not null)
         {
-            // A claim's answer after the stop: released with the rest.
             try
             {
-                foreach (var n in await claiming.ConfigureAwait(false))
-                {
-                    _held[n.Id] = n.LeaseToken!;
-                }
+                unsent.AddRange((await claiming.ConfigureAwait(false)).Select(n => (n.Id, n.LeaseToken!)));
             }
             catch (Exception)
             {
                 // Cut off by the stop, or failed: what it may have leased is free when the lease ends.
+            }
+        }
+        if (unsent.Count > 0)
+        {
+            try
+            {
+                await ReleaseAsync(inHand, unsent, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Tried again with the rest once the attempts in flight are done.
+                foreach (var (id, token) in unsent)
+                {
+                    _held[id] = token;
+                }
             }
         }
         // Handed over and not yet taken: released with what is in hand or in flight.
@@ -281,7 +299,7 @@ public sealed class DeliveryWorker : BackgroundService
     /// <summary>
     /// Moves claimed notifications waiting for a slot into <paramref name="work"/> until it holds
     /// <paramref name="upTo"/>. One that waited so long that its lease no longer covers an attempt
-    /// at its endpoint's timeout (with the margin, or a second at least) is added to the answer
+    /// at its endpoint's timeout (with the margin) is added to the answer
     /// (with <paramref name="expired"/>, those found before), to be handed back.
     /// </summary>
     private List<(string Id, string LeaseToken)>? TakeReady(
@@ -290,8 +308,12 @@ public sealed class DeliveryWorker : BackgroundService
     {
         while (work.Count < upTo && ready.TryDequeue(out var next))
         {
-            var slack = _options.Lease - TimeSpan.FromSeconds(next.Notification.TimeoutSeconds) - LeaseMargin;
-            if (now - next.ClaimedAt <= (slack > TimeSpan.FromSeconds(1) ? slack : TimeSpan.FromSeconds(1)))
+            // The lease's slack beyond an attempt and the margin; under a lease too short for the
+            // margin (its attempts cut to fit), half of what the attempt leaves of it.
+            var timeout = TimeSpan.FromSeconds(next.Notification.TimeoutSeconds);
+            var slack = _options.Lease - timeout - LeaseMargin;
+            var halfLeft = (_options.Lease - timeout) / 2;
+            if (now - next.ClaimedAt <= (slack > halfLeft ? slack : halfLeft))
             {
                 work.Add(next.Notification);
             }

@@ -3,6 +3,15 @@ using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests.Operations;
 
+/// <summary>
+/// Meters are process-wide: a node's exporter also takes the measurements of same-named instruments
+/// of every other node alive in the process (a gauge then shows whichever answered last). Tests that
+/// read a node's figures run alone, after the others.
+/// </summary>
+[CollectionDefinition(nameof(ProcessWideMeters), DisableParallelization = true)]
+public sealed class ProcessWideMeters;
+
+[Collection(nameof(ProcessWideMeters))]
 public sealed class MetricsAndHealthTests : HeraldWithReceiver
 {
     [Fact]
@@ -48,7 +57,9 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         Receiver.Hold();
         await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
         await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
-        Assert.Matches(@"herald_resends_waiting(\{[^}]*\})? 2\b", await Herald.Client.GetStringAsync("/metrics"));
+        var scraped = await Herald.Client.GetStringAsync("/metrics");
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(scraped, @"herald_resends_waiting(\{[^}]*\})? 2\b"),
+            string.Join("\n", scraped.Split('\n').Where(l => l.Contains("resends", StringComparison.Ordinal))));
         Receiver.Release();
         await Receiver.WaitForAsync(3);
         await HeraldHost.EventuallyAsync(async () =>
