@@ -46,6 +46,14 @@ public abstract partial class RelationalStore
         {
             return [];
         }
+        // Nearly always nothing is free to take: a read says so without taking a write.
+        await using (var connection = await OpenAsync(cancellationToken))
+        {
+            if (await connection.ExecuteScalarAsync<string?>(Read("SELECT id FROM resends WHERE owned_until <= @now LIMIT 1", new { now = Time.Ms(now) }, cancellationToken)) is null)
+            {
+                return [];
+            }
+        }
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         var rows = (await scope.Connection.QueryAsync<ResendRow>(scope.Command(
             $"""
