@@ -303,9 +303,14 @@ public abstract partial class RelationalStore
         return result;
     }
 
-    public async Task<bool> UpdateEndpointAsync(Endpoint endpoint, DateTimeOffset? expectedUpdatedAt = null, CancellationToken cancellationToken = default)
+    public Task<bool> UpdateEndpointAsync(Endpoint endpoint, DateTimeOffset? expectedUpdatedAt = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
+        return WriteAgainIfRaceLostAsync(() => UpdateEndpointOnceAsync(endpoint, expectedUpdatedAt, cancellationToken));
+    }
+
+    private async Task<bool> UpdateEndpointOnceAsync(Endpoint endpoint, DateTimeOffset? expectedUpdatedAt, CancellationToken cancellationToken)
+    {
         await using var scope = await BeginWriteAsync(cancellationToken);
         var parameters = new DynamicParameters(EndpointRow.Parameters(endpoint));
         parameters.Add("expected_updated_at", expectedUpdatedAt is { } expected ? Time.Ms(expected) : null, DbType.Int64);
@@ -402,7 +407,10 @@ public abstract partial class RelationalStore
         return unparked;
     }
 
-    public async Task<bool> DisableEndpointAsync(string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public Task<bool> DisableEndpointAsync(string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        WriteAgainIfRaceLostAsync(() => DisableEndpointOnceAsync(endpointId, reason, now, cancellationToken));
+
+    private async Task<bool> DisableEndpointOnceAsync(string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
         var changed = await scope.Connection.ExecuteAsync(scope.Command(
@@ -416,7 +424,10 @@ public abstract partial class RelationalStore
         return changed == 1;
     }
 
-    public async Task<bool> DeleteEndpointAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public Task<bool> DeleteEndpointAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        WriteAgainIfRaceLostAsync(() => DeleteEndpointOnceAsync(merchantId, id, now, cancellationToken));
+
+    private async Task<bool> DeleteEndpointOnceAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
         var changed = await scope.Connection.ExecuteAsync(scope.Command(

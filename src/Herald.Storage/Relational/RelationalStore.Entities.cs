@@ -36,24 +36,10 @@ public abstract partial class RelationalStore
         // What does not depend on the database is made before the write begins: on SQLite a write
         // holds the one writer's turn. (Rounds taken on later are made with the transaction open.)
         var rounds = new List<Round> { new(changes, outcomes, lease) };
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await WriteBatchOnceAsync(rounds, more, cancellationToken);
-            }
-            catch (DbException e) when (attempt < MaxBatchAttempts && IsWriteRaceLost(e))
-            {
-                // The database undid the whole transaction to break a lock cycle with another
-                // writer: nothing of it was written, and written again (every round taken so far)
-                // it answers as if it had come a moment later (a change whose entity moved on
-                // meanwhile is then a conflict).
-            }
-        }
+        // Written again (every round taken so far), it answers as if it had come a moment later (a
+        // change whose entity moved on meanwhile is then a conflict).
+        return await WriteAgainIfRaceLostAsync(() => WriteBatchOnceAsync(rounds, more, cancellationToken));
     }
-
-    /// <summary>How many times in all a batch is written before the error of a transaction the database undid reaches its callers.</summary>
-    private const int MaxBatchAttempts = 4;
 
     /// <summary>What one round of a batch writes, its rows made before it is written.</summary>
     private sealed class Round(IReadOnlyList<EntityChange> changes, IReadOnlyList<AttemptOutcome> outcomes, NotificationLease? lease)

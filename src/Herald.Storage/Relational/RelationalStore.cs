@@ -26,6 +26,29 @@ public abstract partial class RelationalStore : IHeraldStore
     /// </summary>
     protected virtual bool IsWriteRaceLost(DbException error) => false;
 
+    /// <summary>How many times in all a write transaction is made before the error of one the database undid reaches its caller.</summary>
+    private const int MaxWriteAttempts = 4;
+
+    /// <summary>
+    /// Makes a write transaction, again when the database undid it to break a lock cycle with another
+    /// writer (<see cref="IsWriteRaceLost"/>): nothing of it was written then. For the writes that
+    /// lock many rows of the hot tables, which the delivery batches lock in another order.
+    /// </summary>
+    protected async Task<T> WriteAgainIfRaceLostAsync<T>(Func<Task<T>> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await write();
+            }
+            catch (DbException e) when (attempt < MaxWriteAttempts && IsWriteRaceLost(e))
+            {
+            }
+        }
+    }
+
     /// <summary>Opens a connection for reading.</summary>
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 

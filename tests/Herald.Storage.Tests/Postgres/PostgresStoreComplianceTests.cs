@@ -79,13 +79,40 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         Assert.Equal(x.State, y.State);
         Assert.Equal(2, (await Store.ListEventsAsync(m, "po-x", 100, null)).Data.Count);
         Assert.Equal(2, (await Store.ListEventsAsync(m, "po-y", 100, null)).Data.Count);
-        // And the cycle did happen (the server counts the transactions it undid).
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (await DeadlocksAsync() == deadlocksBefore && DateTime.UtcNow < deadline)
+        // And the cycle did happen.
+        await AssertADeadlockSinceAsync(deadlocksBefore, "the two batches never waited on each other");
+    }
+
+    [Fact]
+    public async Task DisablingAnEndpoint_CaughtInALockCycleWithAnOutcome_IsWrittenAgain_AndItsCallerSeesNoDeadlock()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po-1", 1, "OPENED", ep.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "po-2", 1, "OPENED", ep.Id, T0));
+        var deadlocksBefore = await DeadlocksAsync();
+        // An outcome's transaction holds the newer notification; the disable parks the endpoint's
+        // pending work from the older one up, so it takes the older one and waits for the newer.
+        // Then the outcome's transaction wants the older one too: a lock cycle, which the server
+        // breaks by undoing the disable (it waited first, so it finds the cycle first).
+        const string Newer = "SELECT id FROM notifications ORDER BY ctid DESC LIMIT 1";
+        const string Older = "SELECT id FROM notifications ORDER BY ctid LIMIT 1";
+        await using (var outcome = await OpenTransactionAsync($"UPDATE notifications SET attempt_count = 1 WHERE id = ({Newer})"))
         {
-            await Task.Delay(100);
+            var disable = Store.DisableEndpointAsync(ep.Id, "nothing but failures", T0);
+            await WaitForLockWaitersAsync(1);
+            await outcome.ExecuteAsync($"UPDATE notifications SET attempt_count = 1 WHERE id = ({Older})");
+            await outcome.CommitAsync();
+
+            Assert.True(await disable.WaitAsync(TimeSpan.FromSeconds(30)));
         }
-        Assert.True(await DeadlocksAsync() > deadlocksBefore, "the two batches never waited on each other");
+        var endpoint = (await Store.GetEndpointAsync(m, ep.Id))!;
+        Assert.False(endpoint.Enabled);
+        Assert.Equal("nothing but failures", endpoint.DisabledReason);
+        var pending = await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Pending });
+        Assert.Equal(2, pending.Data.Count);
+        Assert.All(pending.Data, n => Assert.Null(n.NextAttemptAt));
+        await AssertADeadlockSinceAsync(deadlocksBefore, "the disable and the outcome never waited on each other");
     }
 
     [Fact]
@@ -167,6 +194,9 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
 
         public Task CommitAsync() => transaction.CommitAsync();
 
+        /// <summary>Runs one more statement in the transaction.</summary>
+        public Task<int> ExecuteAsync(string sql) => connection.ExecuteAsync(sql, transaction: transaction);
+
         public Task RollbackAsync() => transaction.RollbackAsync();
 
         public async ValueTask DisposeAsync()
@@ -184,6 +214,17 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
             Assert.True(DateTime.UtcNow < deadline, $"fewer than {waiters} writers waiting on a lock after 10 s");
             await Task.Delay(20);
         }
+    }
+
+    /// <summary>Asserts the server undid a transaction to break a lock cycle since it counted <paramref name="before"/> (its count is published a moment later).</summary>
+    private async Task AssertADeadlockSinceAsync(long before, string otherwise)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await DeadlocksAsync() == before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        Assert.True(await DeadlocksAsync() > before, otherwise);
     }
 
     private Task<long> DeadlocksAsync() => ScalarAsync("SELECT pg_stat_clear_snapshot(), deadlocks FROM pg_stat_database WHERE datname = current_database()", column: 1);
