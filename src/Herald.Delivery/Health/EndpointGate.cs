@@ -25,6 +25,9 @@ public sealed class EndpointGate : IDisposable
     /// <summary>How long a notification held back waits before it is claimable again, at least.</summary>
     public static readonly TimeSpan HoldBack = TimeSpan.FromSeconds(1);
 
+    /// <summary>How far ahead a notification over its endpoint's rate limit is told to come back, at most.</summary>
+    public static readonly TimeSpan TurnHorizon = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// Lets the attempt through (and counts it in flight), or says how long to hold it back.
     /// Every attempt let through must be ended with <see cref="Exit"/>.
@@ -47,7 +50,8 @@ public sealed class EndpointGate : IDisposable
                 using var lease = limiter.AttemptAcquire();
                 if (!lease.IsAcquired)
                 {
-                    retryIn = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) && wait > HoldBack ? wait : HoldBack;
+                    var first = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) && wait > HoldBack ? wait : HoldBack;
+                    retryIn = state.NextTurn(first, notification.RateLimit!.Value);
                     return false;
                 }
             }
@@ -97,6 +101,26 @@ public sealed class EndpointGate : IDisposable
         public TokenBucketRateLimiter? Limiter;
         private int? _limiterRate;
 
+        // When the last notification held back by the rate limit was told to come back
+        // (Environment.TickCount64, in milliseconds).
+        private double _turnsUntilMs;
+
+        /// <summary>
+        /// When a notification over the rate limit should come back: after <paramref name="first"/>, and
+        /// after those held back before it, one rate's interval apart, but within <see cref="TurnHorizon"/>.
+        /// A backlog is spread over the time the endpoint takes to receive it, each notification
+        /// claimed again about when it can go, instead of all of it coming back (and being held back
+        /// again) every second; the horizon bounds how long a raised rate limit takes to reach what
+        /// is held back already.
+        /// </summary>
+        public TimeSpan NextTurn(TimeSpan first, int rate)
+        {
+            double now = Environment.TickCount64;
+            var turn = Math.Min(Math.Max(now + first.TotalMilliseconds, _turnsUntilMs), now + TurnHorizon.TotalMilliseconds);
+            _turnsUntilMs = turn + 1000.0 / rate;
+            return TimeSpan.FromMilliseconds(turn - now);
+        }
+
         // Rebuilt when the endpoint's rate changes; a burst of one second's worth.
         public TokenBucketRateLimiter? LimiterFor(int? rate)
         {
@@ -112,6 +136,7 @@ public sealed class EndpointGate : IDisposable
                     AutoReplenishment = true,
                 }) : null;
                 _limiterRate = rate;
+                _turnsUntilMs = 0;
             }
             return Limiter;
         }

@@ -181,15 +181,13 @@ public sealed class DeliveryWorker : BackgroundService
                 {
                     await ReleaseAsync(inHand, expired, now, stoppingToken).ConfigureAwait(false);
                 }
-                List<(string Id, string LeaseToken)>? heldBack = null;
-                var holdFor = TimeSpan.Zero;
+                List<(string Id, string LeaseToken, DateTimeOffset DueAt)>? heldBack = null;
                 foreach (var notification in work)
                 {
                     if (!_gate.TryEnter(notification, out var wait))
                     {
                         // Over the endpoint's concurrency, rate or circuit: back to the queue for a little later.
-                        (heldBack ??= []).Add((notification.Id, notification.LeaseToken!));
-                        holdFor = wait > holdFor ? wait : holdFor;
+                        (heldBack ??= []).Add((notification.Id, notification.LeaseToken!, _time.GetUtcNow() + wait));
                         continue;
                     }
                     await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
@@ -209,7 +207,8 @@ public sealed class DeliveryWorker : BackgroundService
                 }
                 if (heldBack is not null)
                 {
-                    await ReleaseAsync(inHand, heldBack, _time.GetUtcNow() + holdFor, stoppingToken).ConfigureAwait(false);
+                    await _store.ReleaseAsync(heldBack, stoppingToken).ConfigureAwait(false);
+                    Forget(inHand, heldBack.Select(h => h.Id));
                 }
                 failureDelay = TimeSpan.FromSeconds(1);
                 if (work.Count < free && !fullClaim && _handOff.Count == 0 && ready.Count == 0)
@@ -338,7 +337,13 @@ public sealed class DeliveryWorker : BackgroundService
     private async Task ReleaseAsync(Dictionary<string, string> inHand, List<(string Id, string LeaseToken)> claims, DateTimeOffset dueAt, CancellationToken cancellationToken)
     {
         await _store.ReleaseAsync(claims, dueAt, cancellationToken).ConfigureAwait(false);
-        foreach (var (id, _) in claims)
+        Forget(inHand, claims.Select(c => c.Id));
+    }
+
+    /// <summary>What was handed back is no longer this node's to send or release.</summary>
+    private void Forget(Dictionary<string, string> inHand, IEnumerable<string> ids)
+    {
+        foreach (var id in ids)
         {
             inHand.Remove(id);
             _held.TryRemove(id, out _);

@@ -264,6 +264,9 @@ public interface IHeraldStore
 
     /// <summary>Gives claimed notifications back so that they are due at once (graceful shutdown).</summary>
     Task ReleaseAsync(IReadOnlyCollection<(string Id, string LeaseToken)> claims, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives claimed notifications back, each due at its own time (held back by its endpoint's limits).</summary>
+    Task ReleaseAsync(IReadOnlyCollection<(string Id, string LeaseToken, DateTimeOffset DueAt)> claims, CancellationToken cancellationToken = default);
 }
 
 /// <summary>One state change to write atomically.</summary>

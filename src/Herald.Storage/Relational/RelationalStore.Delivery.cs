@@ -250,7 +250,13 @@ public abstract partial class RelationalStore
     private static void AddAttempt(RowSet rows, Attempt a) =>
         rows.Add(a.Id, a.NotificationId, a.Number, a.Trigger, Time.Ms(a.StartedAt), a.DurationMs, a.StatusCode, a.Succeeded, a.Error, a.ResponseExcerpt);
 
-    public async Task ReleaseAsync(IReadOnlyCollection<(string Id, string LeaseToken)> claims, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public Task ReleaseAsync(IReadOnlyCollection<(string Id, string LeaseToken)> claims, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        return ReleaseAsync(claims.Select(c => (c.Id, c.LeaseToken, now)).ToList(), cancellationToken);
+    }
+
+    public async Task ReleaseAsync(IReadOnlyCollection<(string Id, string LeaseToken, DateTimeOffset DueAt)> claims, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(claims);
         if (claims.Count == 0)
@@ -260,7 +266,7 @@ public abstract partial class RelationalStore
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         await scope.Connection.ExecuteAsync(scope.Command(
             $"UPDATE notifications SET next_attempt_at = CASE WHEN {EndpointDisabled} THEN NULL ELSE @now END, leased_until = NULL, lease_token = NULL WHERE id = @id AND lease_token = @token AND status = 'pending'",
-            claims.Select(c => new { id = c.Id, token = c.LeaseToken, now = Time.Ms(now) }), cancellationToken));
+            claims.Select(c => new { id = c.Id, token = c.LeaseToken, now = Time.Ms(c.DueAt) }), cancellationToken));
         await scope.CommitAsync(cancellationToken);
     }
 }

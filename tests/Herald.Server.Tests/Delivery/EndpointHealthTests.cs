@@ -56,6 +56,38 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task ABacklogOverTheRateLimit_ComesBackOneIntervalApart_NotAllInTheNextSecond()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin", new { rate_limit = 2 });
+        const int orders = 30;
+        for (var i = 0; i < orders; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 1, currency = "BRL" });
+        }
+        // The clock stands still: each notification is sent (the bucket's two, and what it refilled
+        // meanwhile) or held back once, told when to come back.
+        static DateTimeOffset At(JsonNode? n, string key) => DateTimeOffset.Parse(n.Str(key), System.Globalization.CultureInfo.InvariantCulture);
+        List<DateTimeOffset> comeBack = [];
+        await HeraldHost.EventuallyAsync(async () =>
+        {
+            var all = await merchant.NotificationsAsync("limit=100");
+            var pending = all.Where(n => n.Str("status") == "pending").ToList();
+            comeBack = pending.Where(n => n!["next_attempt_at"] is not null && At(n, "next_attempt_at") > At(n, "created_at"))
+                .Select(n => At(n, "next_attempt_at")).Order().ToList();
+            return all.Count == orders && comeBack.Count == pending.Count;
+        }, TimeSpan.FromSeconds(30));
+        Assert.True(comeBack.Count >= orders / 2, $"only {comeBack.Count} of {orders} were held back");
+        // Two a second: the held-back ones are spread over the time the endpoint takes to receive them.
+        var spread = comeBack[^1] - comeBack[0];
+        Assert.True(spread >= TimeSpan.FromSeconds((comeBack.Count - 1) / 2.0 * 0.9),
+            $"{comeBack.Count} held back at 2/s come back within {spread.TotalSeconds:F1} s");
+
+        // And all of them arrive.
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () => await SucceededAsync(merchant) == orders, TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
     public async Task AfterFiveConsecutiveFailures_OneProbeAtATime_UntilOneSucceeds_ThenTheOperatorHearsItRecovered()
     {
         await using var operatorReceiver = await TestReceiver.StartAsync();
