@@ -15,11 +15,13 @@ public sealed class EndpointGate : IDisposable
 {
     private readonly ConcurrentDictionary<string, EndpointState> _endpoints = new(StringComparer.Ordinal);
     private readonly int _threshold;
+    private readonly TimeProvider _time;
 
-    public EndpointGate(IOptions<DeliveryOptions> options)
+    public EndpointGate(IOptions<DeliveryOptions> options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         _threshold = options.Value.CircuitBreakerThreshold;
+        _time = time;
     }
 
     /// <summary>How long a notification held back waits before it is claimable again, at least.</summary>
@@ -32,7 +34,14 @@ public sealed class EndpointGate : IDisposable
     /// Lets the attempt through (and counts it in flight), or says how long to hold it back.
     /// Every attempt let through must be ended with <see cref="Exit"/>.
     /// </summary>
-    public bool TryEnter(ClaimedNotification notification, out TimeSpan retryIn)
+    /// <param name="notification">What is to be sent.</param>
+    /// <param name="retryIn">When refused, how long to hold it back.</param>
+    /// <param name="takeTurn">
+    /// Whether a notification over the rate limit takes the next turn in the endpoint's schedule
+    /// (scheduled work, handed back to the queue); otherwise it is told only when the rate allows
+    /// one more (a resend waiting in memory, which must not push the queue's turns back).
+    /// </param>
+    public bool TryEnter(ClaimedNotification notification, out TimeSpan retryIn, bool takeTurn = false)
     {
         ArgumentNullException.ThrowIfNull(notification);
         var state = _endpoints.GetOrAdd(notification.EndpointId, _ => new EndpointState());
@@ -51,7 +60,7 @@ public sealed class EndpointGate : IDisposable
                 if (!lease.IsAcquired)
                 {
                     var first = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) && wait > HoldBack ? wait : HoldBack;
-                    retryIn = state.NextTurn(first, notification.RateLimit!.Value);
+                    retryIn = takeTurn ? state.NextTurn(_time.GetUtcNow(), first, notification.RateLimit!.Value) : first;
                     return false;
                 }
             }
@@ -101,9 +110,8 @@ public sealed class EndpointGate : IDisposable
         public TokenBucketRateLimiter? Limiter;
         private int? _limiterRate;
 
-        // When the last notification held back by the rate limit was told to come back
-        // (Environment.TickCount64, in milliseconds).
-        private double _turnsUntilMs;
+        // When the next notification held back by the rate limit may come back, at the earliest.
+        private DateTimeOffset _turnsFrom;
 
         /// <summary>
         /// When a notification over the rate limit should come back: after <paramref name="first"/>, and
@@ -113,12 +121,15 @@ public sealed class EndpointGate : IDisposable
         /// again) every second; the horizon bounds how long a raised rate limit takes to reach what
         /// is held back already.
         /// </summary>
-        public TimeSpan NextTurn(TimeSpan first, int rate)
+        public TimeSpan NextTurn(DateTimeOffset now, TimeSpan first, int rate)
         {
-            double now = Environment.TickCount64;
-            var turn = Math.Min(Math.Max(now + first.TotalMilliseconds, _turnsUntilMs), now + TurnHorizon.TotalMilliseconds);
-            _turnsUntilMs = turn + 1000.0 / rate;
-            return TimeSpan.FromMilliseconds(turn - now);
+            var turn = now + first > _turnsFrom ? now + first : _turnsFrom;
+            if (turn > now + TurnHorizon)
+            {
+                turn = now + TurnHorizon;
+            }
+            _turnsFrom = turn + TimeSpan.FromSeconds(1.0 / rate);
+            return turn - now;
         }
 
         // Rebuilt when the endpoint's rate changes; a burst of one second's worth.
@@ -136,7 +147,7 @@ public sealed class EndpointGate : IDisposable
                     AutoReplenishment = true,
                 }) : null;
                 _limiterRate = rate;
-                _turnsUntilMs = 0;
+                _turnsFrom = DateTimeOffset.MinValue;
             }
             return Limiter;
         }

@@ -184,7 +184,7 @@ public sealed class DeliveryWorker : BackgroundService
                 List<(string Id, string LeaseToken, DateTimeOffset DueAt)>? heldBack = null;
                 foreach (var notification in work)
                 {
-                    if (!_gate.TryEnter(notification, out var wait))
+                    if (!_gate.TryEnter(notification, out var wait, takeTurn: true))
                     {
                         // Over the endpoint's concurrency, rate or circuit: back to the queue for a little later.
                         (heldBack ??= []).Add((notification.Id, notification.LeaseToken!, _time.GetUtcNow() + wait));
