@@ -96,12 +96,11 @@ public sealed class DeliveryWorker : BackgroundService
         var inHand = new Dictionary<string, string>(StringComparer.Ordinal);
         // A claim runs beside the sending, so the slots coming free while it waits for the database
         // are filled from what the claim before it took (its notifications wait here for a slot,
-        // with when they were claimed). It claims for the slots free now, plus as many as came free
+        // with when they were claimed: the last claim's time). It claims for the slots free now, plus as many as came free
         // while the claim before it ran: about what will have come free by the time it answers,
         // which is little when the endpoints are slow, so nothing waits here long.
         var ready = new Queue<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)>();
         Task<IReadOnlyList<ClaimedNotification>>? claiming = null;
-        var claimedAt = DateTimeOffset.MinValue;
         var claimRoom = 0;
         var sentBeforeClaim = 0L;
         var ahead = 0;
@@ -137,7 +136,7 @@ public sealed class DeliveryWorker : BackgroundService
                     Hold(inHand, claimed.Select(n => (n.Id, n.LeaseToken!)));
                     foreach (var notification in claimed)
                     {
-                        ready.Enqueue((FitToLease(notification), claimedAt));
+                        ready.Enqueue((FitToLease(notification), lastClaim));
                     }
                     fullClaim = claimed.Count == claimRoom;
                     // Kept if set meanwhile (work made due by an unpark the claim may not have seen).
@@ -156,7 +155,6 @@ public sealed class DeliveryWorker : BackgroundService
                     {
                         claimNext = false;
                         lastClaim = now;
-                        claimedAt = now;
                         claimRoom = room;
                         sentBeforeClaim = Interlocked.Read(ref _sent);
                         claiming = _store.ClaimDueAsync(now, _options.Lease, room, stoppingToken);
@@ -207,8 +205,7 @@ public sealed class DeliveryWorker : BackgroundService
                 }
                 if (heldBack is not null)
                 {
-                    await _store.ReleaseAsync(heldBack, stoppingToken).ConfigureAwait(false);
-                    Forget(inHand, heldBack.Select(h => h.Id));
+                    await ReleaseAsync(inHand, heldBack, stoppingToken).ConfigureAwait(false);
                 }
                 failureDelay = TimeSpan.FromSeconds(1);
                 if (work.Count < free && !fullClaim && _handOff.Count == 0 && ready.Count == 0)
@@ -334,16 +331,14 @@ public sealed class DeliveryWorker : BackgroundService
         }
     }
 
-    private async Task ReleaseAsync(Dictionary<string, string> inHand, List<(string Id, string LeaseToken)> claims, DateTimeOffset dueAt, CancellationToken cancellationToken)
-    {
-        await _store.ReleaseAsync(claims, dueAt, cancellationToken).ConfigureAwait(false);
-        Forget(inHand, claims.Select(c => c.Id));
-    }
+    private Task ReleaseAsync(Dictionary<string, string> inHand, List<(string Id, string LeaseToken)> claims, DateTimeOffset dueAt, CancellationToken cancellationToken) =>
+        ReleaseAsync(inHand, claims.Select(c => (c.Id, c.LeaseToken, dueAt)).ToList(), cancellationToken);
 
-    /// <summary>What was handed back is no longer this node's to send or release.</summary>
-    private void Forget(Dictionary<string, string> inHand, IEnumerable<string> ids)
+    /// <summary>Hands claims back to the queue, each due at its time: no longer this node's to send or release.</summary>
+    private async Task ReleaseAsync(Dictionary<string, string> inHand, List<(string Id, string LeaseToken, DateTimeOffset DueAt)> claims, CancellationToken cancellationToken)
     {
-        foreach (var id in ids)
+        await _store.ReleaseAsync(claims, cancellationToken).ConfigureAwait(false);
+        foreach (var (id, _, _) in claims)
         {
             inHand.Remove(id);
             _held.TryRemove(id, out _);
