@@ -130,8 +130,9 @@ public sealed class StoreWriter : IAsyncDisposable
                     (handed ??= []).Add(new LeasedNotification(n.Id, change.Event.MerchantId, change.Event.Id, n.EndpointId, n.Payload,
                         change.Event.OccurredAt, change.TraceParent, lease.Token, lease.Until));
                 }
-                else
+                else if (!n.Parked)
                 {
+                    // A parked notification (its endpoint disabled) waits for the endpoint, not a claim.
                     claimable = true;
                 }
             }

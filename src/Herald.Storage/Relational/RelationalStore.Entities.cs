@@ -409,8 +409,14 @@ public abstract partial class RelationalStore
         }
     }
 
-    // Notifications written under a lease are their writer's to send: no one else needs waking for them.
-    private static bool AnyClaimable(RowSet notifications) => notifications.Values("lease_token").Any(token => token is null);
+    // Notifications written under a lease are their writer's to send, and parked ones (their endpoint
+    // disabled) have no time to be tried: no one needs waking for either.
+    private static bool AnyClaimable(RowSet notifications)
+    {
+        var token = notifications.IndexOf("lease_token");
+        var due = notifications.IndexOf("next_attempt_at");
+        return notifications.Rows.Any(row => row[token] is null && row[due] is not null);
+    }
 
     public async Task<(string EventId, string RequestHash)?> FindIdempotencyKeyAsync(string merchantId, string key, CancellationToken cancellationToken = default)
     {

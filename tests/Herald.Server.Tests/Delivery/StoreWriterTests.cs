@@ -60,7 +60,7 @@ public sealed class StoreWriterTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private EntityChange NewChange()
+    private EntityChange NewChange(bool parked = false)
     {
         var at = TimeProvider.System.GetUtcNow();
         var id = "po_" + Guid.NewGuid().ToString("N");
@@ -68,7 +68,25 @@ public sealed class StoreWriterTests : IAsyncLifetime
         var entity = new Entity(EntityKind.PaymentOrder, id, _merchant, "OPENED", 1, null, doc, at, at);
         var evt = new EntityEvent(HeraldId.New(HeraldId.Event, TimeProvider.System), _merchant, EntityKind.PaymentOrder, id,
             EventTypes.For(EntityKind.PaymentOrder, "OPENED"), null, "OPENED", 1, at, doc);
-        return new EntityChange(entity, 0, evt, [new NewNotification(HeraldId.New(HeraldId.Notification, TimeProvider.System), _endpoint, $"{{\"id\":\"{id}\"}}", Immediate: true)], null);
+        return new EntityChange(entity, 0, evt, [new NewNotification(HeraldId.New(HeraldId.Notification, TimeProvider.System), _endpoint, $"{{\"id\":\"{id}\"}}", Immediate: !parked, Parked: parked)], null);
+    }
+
+    [Fact]
+    public async Task AChangeForADisabledEndpoint_WakesNoClaim_OneLeftToTheQueueDoes()
+    {
+        // No hand-off: whatever is not parked is written for a claim to find.
+        var signal = new DeliverySignal();
+        await using var writer = new StoreWriter(_store, handOff: null, signal);
+
+        Assert.Equal(CommitResult.Committed, await writer.CommitAsync(NewChange(parked: true)));
+        // Parked, it waits for its endpoint to be enabled: a claim now would find nothing.
+        Assert.False(signal.TakeClaimable());
+        Assert.Empty(await _store.ClaimDueAsync(TimeProvider.System.GetUtcNow(), Lease, 10));
+
+        var queued = NewChange();
+        Assert.Equal(CommitResult.Committed, await writer.CommitAsync(queued));
+        Assert.True(signal.TakeClaimable());
+        Assert.Equal(queued.Notifications[0].Id, Assert.Single(await _store.ClaimDueAsync(TimeProvider.System.GetUtcNow(), Lease, 10)).Id);
     }
 
     [Theory]
