@@ -46,5 +46,20 @@ internal static unsafe partial class SqliteNative
     public static partial int sqlite3_bind_int64(nint statement, int index, long value);
 
     [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_column_count(nint statement);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_column_type(nint statement, int column);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial long sqlite3_column_int64(nint statement, int column);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial byte* sqlite3_column_text(nint statement, int column);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_column_bytes(nint statement, int column);
+
+    [LibraryImport("e_sqlite3")]
     public static partial int sqlite3_bind_text(nint statement, int index, byte* text, int bytes, nint destructor);
 }

@@ -30,17 +30,22 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         """;
 
     // SQLite lacks FOR UPDATE SKIP LOCKED; with one writer at a time the plain subquery is already exclusive.
-    private const string Claim = $"""
-        UPDATE notifications SET leased_until = @lease_until, lease_token = @token
+    private static string ClaimWith(string now, string leaseUntil, string token, string limit) => $"""
+        UPDATE notifications SET leased_until = {leaseUntil}, lease_token = {token}
         WHERE id IN (
           SELECT n.id FROM notifications n JOIN endpoints e ON e.id = n.endpoint_id
-          WHERE n.status = 'pending' AND n.next_attempt_at <= @now AND e.enabled = 1
-            AND (n.leased_until IS NULL OR n.leased_until <= @now)
+          WHERE n.status = 'pending' AND n.next_attempt_at <= {now} AND e.enabled = 1
+            AND (n.leased_until IS NULL OR n.leased_until <= {now})
             AND {OrderedGate}
           ORDER BY n.next_attempt_at
-          LIMIT @limit)
+          LIMIT {limit})
         RETURNING {ClaimReturning}
         """;
+
+    private static readonly string Claim = ClaimWith("@now", "@lease_until", "@token", "@limit");
+
+    // The same, as the writer prepares it once (its parameters numbered).
+    private static readonly string PreparedClaim = ClaimWith(Parameter(0), Parameter(1), Parameter(2), Parameter(3));
 
     // Checkpoints (copying the WAL back into the database file, and flushing it) run on their own
     // connection every CheckpointEvery, beside the writes rather than inside one, and copy most of
@@ -463,6 +468,49 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         await InsertRowsAsync(scope, "attempts", attempts.Where(moved.Contains), cancellationToken);
         return moved.Select(r => (string)moves.Rows[r][0]!).ToList();
     }
+
+    protected override Task<IReadOnlyList<object?[]>?> TakeDueAsync(WriteScope scope, long now, long leaseUntil, string token, int limit, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var statement = Prepared(PreparedClaim);
+        object?[] values = [now, leaseUntil, token, limit];
+        for (var c = 0; c < values.Length; c++)
+        {
+            Bind(statement, statement.Slots[c], values[c]);
+        }
+        var rows = new List<object?[]>();
+        try
+        {
+            // The update is made at the first step; the rows it changed are then read one at a time.
+            int rc;
+            while ((rc = SqliteNative.sqlite3_step(statement.Raw)) == raw.SQLITE_ROW)
+            {
+                var row = new object?[SqliteNative.sqlite3_column_count(statement.Raw)];
+                for (var c = 0; c < row.Length; c++)
+                {
+                    row[c] = Column(statement.Raw, c);
+                }
+                rows.Add(row);
+            }
+            if (rc != raw.SQLITE_DONE)
+            {
+                Check(rc, _writer!.Handle!);
+            }
+        }
+        finally
+        {
+            SqliteNative.sqlite3_reset(statement.Raw);
+        }
+        return Task.FromResult<IReadOnlyList<object?[]>?>(rows);
+    }
+
+    /// <summary>A column of the statement's current row: null, a 64-bit integer or text.</summary>
+    private static unsafe object? Column(nint statement, int column) => SqliteNative.sqlite3_column_type(statement, column) switch
+    {
+        raw.SQLITE_NULL => null,
+        raw.SQLITE_INTEGER => SqliteNative.sqlite3_column_int64(statement, column),
+        _ => Encoding.UTF8.GetString(SqliteNative.sqlite3_column_text(statement, column), SqliteNative.sqlite3_column_bytes(statement, column)),
+    };
 
     /// <summary>The rows (of <see cref="ExecutePerRow"/>'s answer) whose statement changed a row.</summary>
     private static IEnumerable<int> Changed(int[] changedPerRow) => Enumerable.Range(0, changedPerRow.Length).Where(r => changedPerRow[r] == 1);

@@ -249,6 +249,22 @@ internal sealed class ClaimRow
     public long created_at { get; set; }
     public string? lease_token { get; set; }
 
+    /// <summary>A row of a claim's columns (see <c>RelationalStore.ClaimReturning</c>), in their order.</summary>
+    public static ClaimRow FromColumns(object?[] c) => new()
+    {
+        id = (string)c[0]!,
+        merchant_id = (string)c[1]!,
+        event_id = (string)c[2]!,
+        endpoint_id = (string)c[3]!,
+        payload = (string)c[4]!,
+        status = (string)c[5]!,
+        attempt_count = (long)c[6]!,
+        failures = (long)c[7]!,
+        created_at = (long)c[8]!,
+        lease_token = (string?)c[9],
+        trace_parent = (string?)c[10],
+    };
+
     public ClaimedNotification ToModel(IReadOnlyList<string> secrets) => new()
     {
         Id = id,
