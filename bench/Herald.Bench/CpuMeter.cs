@@ -20,6 +20,10 @@ internal sealed class CpuMeter
     private readonly TimeSpan _kernel;
     private readonly long? _writerTicks;
     private readonly long[]? _machine;
+    private readonly long _allocated = GC.GetTotalAllocatedBytes();
+    private readonly int _collections = GC.CollectionCount(0);
+    private readonly TimeSpan _paused = GC.GetTotalPauseDuration();
+    private readonly long _started = Stopwatch.GetTimestamp();
 
     private CpuMeter((TimeSpan User, TimeSpan Kernel) now, long? writerTicks, long[]? machine) =>
         (_user, _kernel, _writerTicks, _machine) = (now.User, now.Kernel, writerTicks, machine);
@@ -41,6 +45,11 @@ internal sealed class CpuMeter
         result["cpu_us_per_item"] = Load.Round(userUs + kernelUs);
         result["cpu_user_us_per_item"] = Load.Round(userUs);
         result["cpu_kernel_us_per_item"] = Load.Round(kernelUs);
+        // What the process allocated an item (its garbage collector's work), the collections over the
+        // phase and the share of its time the runtime was paused for them.
+        result["allocated_kb_per_item"] = Load.Round((GC.GetTotalAllocatedBytes() - _allocated) / 1024.0 / items);
+        result["gc_collections"] = GC.CollectionCount(0) - _collections;
+        result["gc_pause_share"] = Load.Round((GC.GetTotalPauseDuration() - _paused) / Stopwatch.GetElapsedTime(_started), 3);
         if (writer is { } w && _writerTicks is { } w0 && w > w0)
         {
             // Clock ticks (USER_HZ, 100 a second on Linux) of the writer's threads, user and kernel.

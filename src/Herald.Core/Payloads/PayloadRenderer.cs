@@ -35,6 +35,24 @@ public static class PayloadRenderer
         return text;
     }
 
+    /// <summary>
+    /// Whether <paramref name="body"/>, rendered in <paramref name="format"/>, is also its event's
+    /// snapshot as <see cref="JsonNode.ToJsonString"/> writes it by default, character for character.
+    /// The transaction format's body is the snapshot; it is written here with names and addresses
+    /// as they are, where the default escapes every character outside printable ASCII and a few
+    /// within it (<c>&amp; ' + &lt; &gt; `</c>) and writes a quote or backslash inside a text in
+    /// another way: a body with none of those reads the same either way.
+    /// </summary>
+    public static bool IsSnapshotText(PayloadFormat format, string body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return format == PayloadFormat.Transaction && !body.AsSpan().ContainsAnyExcept(WrittenAlike);
+    }
+
+    // Printable ASCII but the backslash (every escape begins with one) and what the default escapes.
+    private static readonly SearchValues<char> WrittenAlike = SearchValues.Create(
+        string.Concat(Enumerable.Range(0x20, 0x7f - 0x20).Select(c => (char)c).Where(c => !"\\&'+<>`".Contains(c))));
+
     /// <summary>A thread keeps its buffer for bodies of ordinary size only.</summary>
     private static void LetGoOfLargeBuffer()
     {

@@ -68,13 +68,23 @@ static class WebhookSignature
         {
             throw new ArgumentException("the secret is not valid base64", nameof(secret));
         }
-        return "v1," + Convert.ToBase64String(Mac(key, messageId, timestamp, body));
+        var mac = Mac(key, messageId, timestamp, body);
+        return string.Create(3 + ((mac.Length + 2) / 3 * 4), mac, static (chars, m) =>
+        {
+            "v1,".CopyTo(chars);
+            Convert.TryToBase64Chars(m, chars[3..], out _);
+        });
     }
 
     /// <summary>The <c>webhook-signature</c> header: one signature per secret, space-separated.</summary>
     public static string SignatureHeader(IEnumerable<string> secrets, string messageId, long timestamp, ReadOnlySpan<byte> body)
     {
         ArgumentNullException.ThrowIfNull(secrets);
+        if (secrets is IReadOnlyList<string> { Count: 1 } one)
+        {
+            // The usual case, outside a secret's rotation: the header is the one signature.
+            return Sign(one[0], messageId, timestamp, body);
+        }
         var builder = new StringBuilder();
         foreach (var secret in secrets)
         {

@@ -49,7 +49,7 @@ public sealed class ChangeRecorder
         doc[EntityDocuments.StateField(kind)] = state;
         var entity = new Entity(kind, id, merchantId, state, 1, preferenceId, doc, now, now);
         var evt = NewEvent(entity, null, now);
-        var change = new EntityChange(entity, 0, evt, await RenderAsync(evt, preferenceId, cancellationToken).ConfigureAwait(false), null, activity?.Id);
+        var change = await NewChangeAsync(entity, 0, evt, preferenceId, null, activity?.Id, cancellationToken).ConfigureAwait(false);
         var result = await _writer.CommitAsync(change).ConfigureAwait(false);
         if (result != CommitResult.Committed)
         {
@@ -89,11 +89,11 @@ public sealed class ChangeRecorder
             var doc = EntityDocuments.WithChange(kind, current.Document, target, data, now);
             var next = current with { State = target, Version = current.Version + 1, Document = doc, UpdatedAt = now };
             var evt = NewEvent(next, current.State, now);
-            var notifications = await RenderAsync(evt, current.PreferenceId, cancellationToken).ConfigureAwait(false);
-            var result = await _writer.CommitAsync(new EntityChange(next, current.Version, evt, notifications, idempotency, activity?.Id)).ConfigureAwait(false);
+            var change = await NewChangeAsync(next, current.Version, evt, current.PreferenceId, idempotency, activity?.Id, cancellationToken).ConfigureAwait(false);
+            var result = await _writer.CommitAsync(change).ConfigureAwait(false);
             if (result == CommitResult.Committed)
             {
-                return new Recorded(next, evt, notifications.Count, Replayed: false);
+                return new Recorded(next, evt, change.Notifications.Count, Replayed: false);
             }
             // A concurrent change won the race (or took the idempotency key): decide again.
         }
@@ -120,12 +120,27 @@ public sealed class ChangeRecorder
         HeraldId.New(HeraldId.Event, _time), entity.MerchantId, entity.Kind, entity.Id,
         EventTypes.For(entity.Kind, entity.State), from, entity.State, entity.Version, now, entity.Document);
 
-    private async Task<IReadOnlyList<NewNotification>> RenderAsync(EntityEvent evt, string? preferenceId, CancellationToken cancellationToken)
+    /// <summary>The change, with a notification for each endpoint that wants its event.</summary>
+    private async ValueTask<EntityChange> NewChangeAsync(Entity entity, int expectedVersion, EntityEvent evt, string? preferenceId,
+        (string Key, string RequestHash)? idempotency, string? traceParent, CancellationToken cancellationToken)
+    {
+        var (notifications, body) = await RenderAsync(evt, preferenceId, cancellationToken).ConfigureAwait(false);
+        var change = new EntityChange(entity, expectedVersion, evt, notifications, idempotency, traceParent);
+        if (body is not null && PayloadRenderer.IsSnapshotText(PayloadFormats.For(evt.EntityKind), body))
+        {
+            // The body is the snapshot's text: the change keeps it rather than render the same JSON again.
+            change.UseRenderedJson(body);
+        }
+        return change;
+    }
+
+    /// <summary>The event's notifications, and the body they share (none when there are none).</summary>
+    private async ValueTask<(IReadOnlyList<NewNotification> Notifications, string? Body)> RenderAsync(EntityEvent evt, string? preferenceId, CancellationToken cancellationToken)
     {
         var format = PayloadFormats.For(evt.EntityKind);
         if (!format.Notifies(evt.ToState))
         {
-            return [];
+            return ([], null);
         }
         var endpoints = await _store.ListEndpointsForFormatAsync(evt.MerchantId, format, cancellationToken).ConfigureAwait(false);
         List<NewNotification>? result = null;
@@ -140,7 +155,7 @@ public sealed class ChangeRecorder
             (result ??= []).Add(new NewNotification(HeraldId.New(HeraldId.Notification, _time), endpoint.Id, payload,
                 Immediate: endpoint.Enabled && !endpoint.Ordered, Parked: !endpoint.Enabled));
         }
-        return result ?? (IReadOnlyList<NewNotification>)[];
+        return (result ?? (IReadOnlyList<NewNotification>)[], payload);
     }
 }
 

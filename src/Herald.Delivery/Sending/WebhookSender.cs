@@ -23,7 +23,10 @@ public sealed class WebhookSender : IDisposable
     private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
     private static readonly ProductInfoHeaderValue UserAgent = new("Herald", "1.0");
 
-    private readonly HttpClient _client;
+    // The handler is called directly: HttpClient's own layer (its timeout, which is infinite here,
+    // and a token source of its own linked to the attempt's on every request) adds nothing an
+    // attempt uses. The handler answers once the response's headers are in, its body a stream.
+    private readonly HttpMessageInvoker _client;
     private readonly TimeProvider _time;
     private readonly int _excerptBytes;
 
@@ -34,7 +37,7 @@ public sealed class WebhookSender : IDisposable
         _time = time;
         _excerptBytes = o.ResponseExcerptBytes;
         var policy = new EgressPolicy(allowLoopback: o.Development, o.AllowedNetworks);
-        _client = new HttpClient(GuardedHttpHandler.Create(policy, o.HostResolver)) { Timeout = Timeout.InfiniteTimeSpan };
+        _client = new HttpMessageInvoker(GuardedHttpHandler.Create(policy, o.HostResolver), disposeHandler: true);
     }
 
     public async Task<AttemptResult> SendAsync(ClaimedNotification notification, int attemptNumber, CancellationToken cancellationToken)
@@ -60,7 +63,7 @@ public sealed class WebhookSender : IDisposable
         timeout.CancelAfter(TimeSpan.FromSeconds(notification.TimeoutSeconds));
         try
         {
-            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            using var response = await _client.SendAsync(request, timeout.Token).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             // The status decides the attempt once it is in: a body cut off, or still coming when the
             // time is up, leaves the excerpt short, never the attempt unrecorded or failed.

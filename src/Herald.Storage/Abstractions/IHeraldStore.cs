@@ -292,6 +292,14 @@ public sealed record EntityChange(
 
     /// <summary>The event's snapshot as JSON text (the document's own text when they are one object).</summary>
     public string SnapshotJson() => _texts.Of(Entity.Document, Event.Snapshot).Snapshot;
+
+    /// <summary>
+    /// Gives the text of the entity's document, when the document is also the event's snapshot (one
+    /// object), already rendered by the caller exactly as <see cref="System.Text.Json.Nodes.JsonNode.ToJsonString"/>
+    /// renders it by default: it is kept instead of being rendered again. Ignored when the two are
+    /// different objects or a text is kept already.
+    /// </summary>
+    public void UseRenderedJson(string json) => _texts.Seed(Entity.Document, Event.Snapshot, json);
 }
 
 /// <summary>
@@ -312,6 +320,15 @@ internal sealed class RenderedTexts
             _texts = texts = new Texts(document, snapshot, documentText, ReferenceEquals(snapshot, document) ? documentText : snapshot.ToJsonString());
         }
         return texts;
+    }
+
+    public void Seed(System.Text.Json.Nodes.JsonObject document, System.Text.Json.Nodes.JsonObject snapshot, string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        if (_texts is null && ReferenceEquals(document, snapshot))
+        {
+            _texts = new Texts(document, snapshot, json, json);
+        }
     }
 
     public override bool Equals(object? obj) => obj is RenderedTexts;

@@ -96,20 +96,22 @@ public abstract partial class RelationalStore
     // Most entries kept in each cache (lists by merchant and format, delivery targets by endpoint); past it the cache starts over.
     private const int EndpointCacheLimit = 10_000;
 
-    private readonly ConcurrentDictionary<(string MerchantId, PayloadFormat Format), IReadOnlyList<Endpoint>> _endpointCache = new();
+    // Kept as finished tasks: every recorded change asks, and is answered without a task of its own.
+    private readonly ConcurrentDictionary<(string MerchantId, PayloadFormat Format), Task<IReadOnlyList<Endpoint>>> _endpointCache = new();
     private long _endpointsVersion;
 
-    public async Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, PayloadFormat format, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, PayloadFormat format, CancellationToken cancellationToken = default)
     {
         // Every recorded change asks this; a store that sees every endpoint write answers from memory.
         if (!CachesEndpoints)
         {
-            return await ReadEndpointsForFormatAsync(merchantId, format, cancellationToken);
+            return ReadEndpointsForFormatAsync(merchantId, format, cancellationToken);
         }
-        if (_endpointCache.TryGetValue((merchantId, format), out var cached))
-        {
-            return cached;
-        }
+        return _endpointCache.TryGetValue((merchantId, format), out var cached) ? cached : ReadEndpointsOnceAsync(merchantId, format, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<Endpoint>> ReadEndpointsOnceAsync(string merchantId, PayloadFormat format, CancellationToken cancellationToken)
+    {
         // One read fills the cache while the changes recorded meanwhile wait for it, rather than
         // each reading the same rows (and taking a connection of its own) at once. A read begun
         // before the latest endpoint write is joined by no one who came after it.
@@ -140,7 +142,7 @@ public abstract partial class RelationalStore
     {
         // Shared by whoever asks meanwhile: no one caller's cancellation ends it.
         var endpoints = await ReadEndpointsForFormatAsync(key.MerchantId, key.Format, CancellationToken.None);
-        Keep(_endpointCache, key, endpoints, version);
+        Keep(_endpointCache, key, Task.FromResult(endpoints), version);
         return endpoints;
     }
 
