@@ -47,10 +47,17 @@ public sealed class EndpointGate : IDisposable
         var state = _endpoints.GetOrAdd(notification.EndpointId, _ => new EndpointState());
         lock (state)
         {
-            var cap = state.ConsecutiveFailures >= _threshold ? 1 : notification.MaxConcurrency ?? int.MaxValue;
+            var circuitOpen = state.ConsecutiveFailures >= _threshold;
+            var cap = circuitOpen ? 1 : notification.MaxConcurrency ?? int.MaxValue;
             if (state.InFlight >= cap)
             {
-                retryIn = HoldBack;
+                // Over the endpoint's own cap, work comes back about when the cap lets it through:
+                // the cap's attempts at once, each taking what the endpoint's attempts have taken
+                // lately. While the circuit is open the probe's outcome decides, so the rest
+                // keep coming back a second later, ready for the circuit to close.
+                retryIn = takeTurn && !circuitOpen && state.AttemptSeconds is { } seconds && seconds > 0
+                    ? state.NextTurn(_time.GetUtcNow(), HoldBack, cap / seconds)
+                    : HoldBack;
                 return false;
             }
             var limiter = state.LimiterFor(notification.RateLimit);
@@ -73,12 +80,17 @@ public sealed class EndpointGate : IDisposable
     /// <summary>Ends an attempt let through; says whether it closed an open circuit (the endpoint recovered).</summary>
     /// <param name="endpointId">The endpoint.</param>
     /// <param name="succeeded">The attempt's outcome; <c>null</c> when it was cut off and counts neither way.</param>
-    public GateChange Exit(string endpointId, bool? succeeded)
+    /// <param name="took">How long the attempt took, when it was made: what the endpoint's held-back work is scheduled by.</param>
+    public GateChange Exit(string endpointId, bool? succeeded, TimeSpan? took = null)
     {
         var state = _endpoints.GetOrAdd(endpointId, _ => new EndpointState());
         lock (state)
         {
             state.InFlight--;
+            if (took is { } t)
+            {
+                state.Took(t);
+            }
             if (succeeded is null)
             {
                 return GateChange.None;
@@ -110,8 +122,14 @@ public sealed class EndpointGate : IDisposable
         public TokenBucketRateLimiter? Limiter;
         private int? _limiterRate;
 
-        // When the next notification held back by the rate limit may come back, at the earliest.
+        // When the next notification held back by the rate limit or the cap may come back, at the earliest.
         private DateTimeOffset _turnsFrom;
+
+        /// <summary>What the endpoint's attempts have taken lately, in seconds (a moving average); null before the first.</summary>
+        public double? AttemptSeconds { get; private set; }
+
+        public void Took(TimeSpan took) =>
+            AttemptSeconds = AttemptSeconds is { } mean ? (mean * 0.8) + (took.TotalSeconds * 0.2) : took.TotalSeconds;
 
         /// <summary>
         /// When a notification over the rate limit should come back: after <paramref name="first"/>, and
@@ -121,7 +139,7 @@ public sealed class EndpointGate : IDisposable
         /// again) every second; the horizon bounds how long a raised rate limit takes to reach what
         /// is held back already.
         /// </summary>
-        public TimeSpan NextTurn(DateTimeOffset now, TimeSpan first, int rate)
+        public TimeSpan NextTurn(DateTimeOffset now, TimeSpan first, double rate)
         {
             var turn = now + first > _turnsFrom ? now + first : _turnsFrom;
             if (turn > now + TurnHorizon)

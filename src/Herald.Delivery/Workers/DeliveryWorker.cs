@@ -425,7 +425,7 @@ public sealed class DeliveryWorker : BackgroundService
             var result = await _sender.SendAsync(notification, number, abortToken).ConfigureAwait(false);
             activity?.SetTag("http.response.status_code", result.StatusCode);
             inGate = false;
-            var circuit = _gate.Exit(notification.EndpointId, result.Succeeded);
+            var circuit = _gate.Exit(notification.EndpointId, result.Succeeded, TimeSpan.FromMilliseconds(result.DurationMs));
             var outcome = Decide(notification, number, result);
             await _recording.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             recording = true;

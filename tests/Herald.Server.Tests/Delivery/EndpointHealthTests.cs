@@ -9,6 +9,27 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
     private static async Task<int> SucceededAsync(HttpClient merchant) =>
         (await merchant.NotificationsAsync("status=succeeded&limit=100")).Count;
 
+    /// <summary>
+    /// Once all <paramref name="orders"/> are recorded and no attempt is in flight (its lease would
+    /// read as a time to come back), with the clock standing still: when each notification still
+    /// pending was told to come back, in order.
+    /// </summary>
+    private async Task<List<DateTimeOffset>> HeldBackAsync(HttpClient merchant, int orders)
+    {
+        static DateTimeOffset At(JsonNode? n, string key) => DateTimeOffset.Parse(n.Str(key), System.Globalization.CultureInfo.InvariantCulture);
+        List<DateTimeOffset> comeBack = [];
+        await HeraldHost.EventuallyAsync(async () =>
+        {
+            var all = await merchant.NotificationsAsync("limit=100");
+            var pending = all.Where(n => n.Str("status") == "pending").ToList();
+            comeBack = pending.Where(n => n!["next_attempt_at"] is not null && At(n, "next_attempt_at") > At(n, "created_at"))
+                .Select(n => At(n, "next_attempt_at")).Order().ToList();
+            var succeeded = all.Count(n => n.Str("status") == "succeeded");
+            return all.Count == orders && comeBack.Count == pending.Count && succeeded == Receiver.Received.Count;
+        }, TimeSpan.FromSeconds(30));
+        return comeBack;
+    }
+
     [Fact]
     public async Task EndpointWithMaxConcurrencyTwo_NeverHasMoreThanTwoAttemptsInFlight_AndGetsEverything()
     {
@@ -67,16 +88,7 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         }
         // The clock stands still: each notification is sent (the bucket's two, and what it refilled
         // meanwhile) or held back once, told when to come back.
-        static DateTimeOffset At(JsonNode? n, string key) => DateTimeOffset.Parse(n.Str(key), System.Globalization.CultureInfo.InvariantCulture);
-        List<DateTimeOffset> comeBack = [];
-        await HeraldHost.EventuallyAsync(async () =>
-        {
-            var all = await merchant.NotificationsAsync("limit=100");
-            var pending = all.Where(n => n.Str("status") == "pending").ToList();
-            comeBack = pending.Where(n => n!["next_attempt_at"] is not null && At(n, "next_attempt_at") > At(n, "created_at"))
-                .Select(n => At(n, "next_attempt_at")).Order().ToList();
-            return all.Count == orders && comeBack.Count == pending.Count;
-        }, TimeSpan.FromSeconds(30));
+        var comeBack = await HeldBackAsync(merchant, orders);
         Assert.True(comeBack.Count >= orders / 2, $"only {comeBack.Count} of {orders} were held back");
         // Two a second: the held-back ones are spread over the time the endpoint takes to receive them.
         var spread = comeBack[^1] - comeBack[0];
@@ -85,6 +97,35 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
 
         // And all of them arrive.
         await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () => await SucceededAsync(merchant) == orders, TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
+    public async Task ABacklogOverTheConcurrencyCap_ComesBackAsTheCapLetsItThrough_NotAllInTheNextSecond()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin", new { max_concurrency = 1 });
+        Receiver.Delay = TimeSpan.FromMilliseconds(200);
+        // The endpoint's pace is learnt from its attempts: one goes first.
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        await HeraldHost.EventuallyAsync(async () => await SucceededAsync(merchant) == 1, TimeSpan.FromSeconds(30));
+        const int orders = 20;
+        for (var i = 1; i < orders; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 1, currency = "BRL" });
+        }
+        // The clock stands still: what finds the one attempt in flight is held back once, told when
+        // to come back.
+        var comeBack = await HeldBackAsync(merchant, orders);
+        Assert.True(comeBack.Count >= orders / 2, $"only {comeBack.Count} of {orders} were held back");
+        // One at a time, 200 ms each: about five a second, not all of them a second later.
+        var spread = comeBack[^1] - comeBack[0];
+        Assert.True(spread >= TimeSpan.FromSeconds((comeBack.Count - 1) * 0.2 * 0.9),
+            $"{comeBack.Count} held back by a cap of one at 200 ms an attempt come back within {spread.TotalSeconds:F1} s");
+
+        // And all of them arrive, each tried once.
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () => await SucceededAsync(merchant) == orders, TimeSpan.FromSeconds(60));
+        Assert.Equal(1, Receiver.MaxInFlight);
+        Assert.Equal(orders, Receiver.Received.Count);
     }
 
     [Fact]
