@@ -64,16 +64,36 @@ static class WebhookSignature
     /// <summary>One signature, <c>v1,&lt;base64&gt;</c>.</summary>
     public static string Sign(string secret, string messageId, long timestamp, ReadOnlySpan<byte> body)
     {
-        if (!TryDecodeSecret(secret, out var key))
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        Mac(KeyOf(secret), messageId, timestamp, body, mac);
+        Span<char> chars = stackalloc char[3 + ((HMACSHA256.HashSizeInBytes + 2) / 3 * 4)];
+        "v1,".CopyTo(chars);
+        Convert.TryToBase64Chars(mac, chars[3..], out var written);
+        return new string(chars[..(3 + written)]);
+    }
+
+    // Secrets decoded once each rather than on every signature (the sender signs every attempt
+    // with the same few); past this many the cache starts over.
+    private const int MaxCachedKeys = 1024;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Keys = new(StringComparer.Ordinal);
+
+    private static byte[] KeyOf(string secret)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        if (Keys.TryGetValue(secret, out var key))
+        {
+            return key;
+        }
+        if (!TryDecodeSecret(secret, out key))
         {
             throw new ArgumentException("the secret is not valid base64", nameof(secret));
         }
-        var mac = Mac(key, messageId, timestamp, body);
-        return string.Create(3 + ((mac.Length + 2) / 3 * 4), mac, static (chars, m) =>
+        if (Keys.Count >= MaxCachedKeys)
         {
-            "v1,".CopyTo(chars);
-            Convert.TryToBase64Chars(m, chars[3..], out _);
-        });
+            Keys.Clear();
+        }
+        Keys[secret] = key;
+        return key;
     }
 
     /// <summary>The <c>webhook-signature</c> header: one signature per secret, space-separated.</summary>
@@ -141,6 +161,13 @@ static class WebhookSignature
 
     private static byte[] Mac(byte[] key, string messageId, long timestamp, ReadOnlySpan<byte> body)
     {
+        var mac = new byte[HMACSHA256.HashSizeInBytes];
+        Mac(key, messageId, timestamp, body, mac);
+        return mac;
+    }
+
+    private static void Mac(byte[] key, string messageId, long timestamp, ReadOnlySpan<byte> body, Span<byte> mac)
+    {
         // One HMAC over "{id}.{timestamp}.{body}" assembled in a borrowed buffer: a one-shot hash
         // makes no hashing object per signature.
         var prefixLength = Encoding.UTF8.GetByteCount(messageId) + 22;
@@ -153,7 +180,7 @@ static class WebhookSignature
             written += digits;
             buffer[written++] = (byte)'.';
             body.CopyTo(buffer.AsSpan(written));
-            return HMACSHA256.HashData(key, buffer.AsSpan(0, written + body.Length));
+            HMACSHA256.HashData(key, buffer.AsSpan(0, written + body.Length), mac);
         }
         finally
         {
