@@ -146,9 +146,16 @@ internal sealed class DeliveryTarget(EndpointRow endpoint, IReadOnlyList<(string
 
     public bool Deleted => endpoint.deleted_at is not null;
 
+    // Every secret, and when the first of them expires: until then every delivery is given the one
+    // list (no secret is being rotated out, the usual case), not a list of its own.
+    private readonly IReadOnlyList<string> _all = secrets.Select(s => s.Secret).ToList();
+    private readonly long? _firstExpiry = secrets.Min(s => s.ExpiresAt);
+
     /// <summary>The secrets signing at <paramref name="now"/> (Unix milliseconds), newest first.</summary>
     public IReadOnlyList<string> SecretsAt(long now) =>
-        secrets.Where(s => s.ExpiresAt is null || s.ExpiresAt > now).Select(s => s.Secret).ToList();
+        _firstExpiry is null || _firstExpiry > now
+            ? _all
+            : secrets.Where(s => s.ExpiresAt is null || s.ExpiresAt > now).Select(s => s.Secret).ToList();
 }
 
 internal sealed class EntityRow
