@@ -36,64 +36,53 @@ static class WebhookSignature
     public static bool TryDecodeSecret(string secret, out byte[] key)
     {
         ArgumentNullException.ThrowIfNull(secret);
+        var buffer = new byte[MaxKeyBytes(secret)];
+        key = TryDecodeSecret(secret, buffer, out var written) ? buffer[..written] : [];
+        return key.Length > 0;
+    }
+
+    /// <summary>The most key bytes <paramref name="secret"/> can decode to.</summary>
+    private static int MaxKeyBytes(string secret) => (secret.Length + 3) / 4 * 3;
+
+    /// <summary>Decodes a secret into <paramref name="key"/> (at least <see cref="MaxKeyBytes"/> long), making no string or array of its own.</summary>
+    private static bool TryDecodeSecret(string secret, Span<byte> key, out int written)
+    {
+        written = 0;
         // A secret read from a file or an environment variable often ends with a line break.
-        secret = secret.Trim();
-        var encoded = secret.StartsWith(SecretPrefix, StringComparison.Ordinal) ? secret[SecretPrefix.Length..] : secret;
-        key = [];
-        if (encoded.Length == 0)
+        var encoded = secret.AsSpan().Trim();
+        if (encoded.StartsWith(SecretPrefix, StringComparison.Ordinal))
         {
-            return false;
+            encoded = encoded[SecretPrefix.Length..];
         }
         // Some issuers drop base64 padding; restore it rather than refuse the secret.
         var padding = (4 - (encoded.Length % 4)) % 4;
-        if (padding == 3)
+        if (encoded.Length == 0 || padding == 3)
         {
             return false;
         }
-        try
-        {
-            key = Convert.FromBase64String(encoded + new string('=', padding));
-            return key.Length > 0;
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
+        Span<char> padded = encoded.Length + padding <= 256 ? stackalloc char[encoded.Length + padding] : new char[encoded.Length + padding];
+        encoded.CopyTo(padded);
+        padded[encoded.Length..].Fill('=');
+        return Convert.TryFromBase64Chars(padded, key, out written) && written > 0;
     }
 
     /// <summary>One signature, <c>v1,&lt;base64&gt;</c>.</summary>
     public static string Sign(string secret, string messageId, long timestamp, ReadOnlySpan<byte> body)
     {
+        ArgumentNullException.ThrowIfNull(secret);
+        // Decoded on the stack at every signature: no copy of the secret is kept anywhere else.
+        var most = MaxKeyBytes(secret);
+        Span<byte> key = most <= 192 ? stackalloc byte[most] : new byte[most];
+        if (!TryDecodeSecret(secret, key, out var keyLength))
+        {
+            throw new ArgumentException("the secret is not valid base64", nameof(secret));
+        }
         Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        Mac(KeyOf(secret), messageId, timestamp, body, mac);
+        Mac(key[..keyLength], messageId, timestamp, body, mac);
         Span<char> chars = stackalloc char[3 + ((HMACSHA256.HashSizeInBytes + 2) / 3 * 4)];
         "v1,".CopyTo(chars);
         Convert.TryToBase64Chars(mac, chars[3..], out var written);
         return new string(chars[..(3 + written)]);
-    }
-
-    // Secrets decoded once each rather than on every signature (the sender signs every attempt
-    // with the same few); past this many the cache starts over.
-    private const int MaxCachedKeys = 1024;
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Keys = new(StringComparer.Ordinal);
-
-    private static byte[] KeyOf(string secret)
-    {
-        ArgumentNullException.ThrowIfNull(secret);
-        if (Keys.TryGetValue(secret, out var key))
-        {
-            return key;
-        }
-        if (!TryDecodeSecret(secret, out key))
-        {
-            throw new ArgumentException("the secret is not valid base64", nameof(secret));
-        }
-        if (Keys.Count >= MaxCachedKeys)
-        {
-            Keys.Clear();
-        }
-        Keys[secret] = key;
-        return key;
     }
 
     /// <summary>The <c>webhook-signature</c> header: one signature per secret, space-separated.</summary>
@@ -166,7 +155,7 @@ static class WebhookSignature
         return mac;
     }
 
-    private static void Mac(byte[] key, string messageId, long timestamp, ReadOnlySpan<byte> body, Span<byte> mac)
+    private static void Mac(ReadOnlySpan<byte> key, string messageId, long timestamp, ReadOnlySpan<byte> body, Span<byte> mac)
     {
         // One HMAC over "{id}.{timestamp}.{body}" assembled in a borrowed buffer: a one-shot hash
         // makes no hashing object per signature.
