@@ -17,6 +17,25 @@ namespace Herald.Storage.Tests.Compliance;
 public abstract class StoreComplianceTests : IAsyncLifetime
 {
     protected static readonly DateTimeOffset T0 = new(2026, 11, 2, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>
+    /// Checks a store upgraded over a notification <c>ntf_old</c> with two attempts written by an
+    /// earlier schema (the second attempt's id the lower): both are listed in order, and a third
+    /// goes in after them. Answers the third.
+    /// </summary>
+    protected static async Task<Attempt> AssertEarlierAttemptsListedAsync(IHeraldStore upgraded)
+    {
+        Assert.Equal(
+        [
+            new Attempt("att_0000000002", "ntf_old", 1, AttemptTriggers.Schedule, T0, 30, 500, false, "HTTP 500", "boom"),
+            new Attempt("att_0000000001", "ntf_old", 2, AttemptTriggers.Schedule, T0.AddMinutes(1), 12, 200, true, null, null),
+        ], await upgraded.ListAttemptsAsync("ntf_old"));
+        Assert.Empty(await upgraded.ListAttemptsAsync("ntf_other"));
+        var third = new Attempt("att_0000000003", "ntf_old", 3, AttemptTriggers.Manual, T0.AddMinutes(3), 7, 200, true, null, null);
+        await upgraded.RecordManualAttemptAsync(third);
+        Assert.Equal(["att_0000000002", "att_0000000001", "att_0000000003"], (await upgraded.ListAttemptsAsync("ntf_old")).Select(a => a.Id));
+        return third;
+    }
     protected static readonly TimeSpan Lease = TimeSpan.FromSeconds(90);
 
     protected IHeraldStore Store { get; private set; } = null!;

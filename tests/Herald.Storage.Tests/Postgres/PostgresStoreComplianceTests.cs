@@ -5,6 +5,7 @@ using Herald.Storage.Postgres;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Storage.Tests.Compliance;
 using Dapper;
+using DbUp;
 using Npgsql;
 
 namespace Herald.Storage.Tests.Postgres;
@@ -19,7 +20,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     {
         _db = await PostgresDatabase.CreateAsync();
         _store = new PostgresStore(_db.ConnectionString);
-        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql", "0010_endpoints_deleted.sql", "0011_resends.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql", "0010_endpoints_deleted.sql", "0011_resends.sql", "0012_attempts_by_notification.sql"], await _store.MigrateAsync());
         return _store;
     }
 
@@ -176,6 +177,39 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
 
         Assert.Equal(0, await unpark);
         Assert.Equal(1, await ScalarAsync("SELECT next_attempt_at FROM notifications"));
+    }
+
+    [Fact]
+    public async Task AttemptsWrittenBeforeTheyWereKeptByNotification_AreListedInOrder_AndNewOnesFollow()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        var earlier = DeployChanges.To.PostgresqlDatabase(db.ConnectionString)
+            .WithScriptsEmbeddedInAssembly(typeof(PostgresStore).Assembly, name => string.CompareOrdinal(name, "Herald.Storage.Postgres.Schema.0012") < 0)
+            .LogToNowhere()
+            .Build();
+        Assert.True(earlier.PerformUpgrade().Successful);
+        await using (var connection = new NpgsqlConnection(db.ConnectionString))
+        {
+            // A notification with two attempts, the second attempt's id the lower.
+            await connection.ExecuteAsync($"""
+                INSERT INTO merchants (id, name, created_at) VALUES ('mer_old', 'Old', 0);
+                INSERT INTO endpoints (id, merchant_id, url, format, success_rule, retry_policy, timeout_seconds, source, created_at, updated_at)
+                  VALUES ('ep_old', 'mer_old', 'https://example.com/hook', 'transaction', 'any_2xx', '{"{}"}', 10, 'api', 0, 0);
+                INSERT INTO events (id, merchant_id, entity_kind, entity_id, type, from_state, to_state, version, occurred_at, snapshot)
+                  VALUES ('evt_old', 'mer_old', 'transaction', 'tx-1', 'transaction.pending', NULL, 'PENDING', 1, 0, '{"{}"}');
+                INSERT INTO notifications (id, merchant_id, event_id, endpoint_id, entity_kind, entity_id, event_type, status, payload, created_at)
+                  VALUES ('ntf_old', 'mer_old', 'evt_old', 'ep_old', 'transaction', 'tx-1', 'transaction.pending', 'succeeded', '{"{}"}', 0);
+                INSERT INTO attempts (id, notification_id, number, trigger, started_at, duration_ms, status_code, succeeded, error, response_excerpt) VALUES
+                  ('att_0000000002', 'ntf_old', 1, 'schedule', {T0.ToUnixTimeMilliseconds()}, 30, 500, FALSE, 'HTTP 500', 'boom'),
+                  ('att_0000000001', 'ntf_old', 2, 'schedule', {T0.AddMinutes(1).ToUnixTimeMilliseconds()}, 12, 200, TRUE, NULL, NULL);
+                """);
+        }
+
+        await using var upgraded = new PostgresStore(db.ConnectionString);
+        Assert.Equal(["0012_attempts_by_notification.sql"], await upgraded.MigrateAsync());
+        var third = await AssertEarlierAttemptsListedAsync(upgraded);
+        // The same attempt written twice is still refused, now by the new key.
+        await Assert.ThrowsAnyAsync<PostgresException>(() => upgraded.RecordManualAttemptAsync(third));
     }
 
     /// <summary>Runs <paramref name="sql"/> in a transaction of another session and leaves it open: what it wrote or locked stays held until it ends.</summary>

@@ -101,19 +101,7 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     [Fact]
     public async Task ADatabaseOfTheEarlierSchema_KeepsEachNotificationsAttempts_AfterTheUpgrade() =>
         // The database as the release before attempts were kept by notification left it.
-        await UpgradedAsync("0010", EarlierAttempts, ["0010_attempts_by_notification.sql", "0011_resends.sql"], async upgraded =>
-        {
-            Assert.Equal(
-            [
-                new Attempt("att_0000000002", "ntf_old", 1, AttemptTriggers.Schedule, T0, 30, 500, false, "HTTP 500", "boom"),
-                new Attempt("att_0000000001", "ntf_old", 2, AttemptTriggers.Schedule, T0.AddMinutes(1), 12, 200, true, null, null),
-            ], await upgraded.ListAttemptsAsync("ntf_old"));
-            Assert.Empty(await upgraded.ListAttemptsAsync("ntf_other"));
-            // A third attempt goes in after them.
-            var third = new Attempt("att_0000000003", "ntf_old", 3, AttemptTriggers.Manual, T0.AddMinutes(3), 7, 200, true, null, null);
-            await upgraded.RecordManualAttemptAsync(third);
-            Assert.Equal(["att_0000000002", "att_0000000001", "att_0000000003"], (await upgraded.ListAttemptsAsync("ntf_old")).Select(a => a.Id));
-        });
+        await UpgradedAsync("0010", EarlierAttempts, ["0010_attempts_by_notification.sql", "0011_resends.sql"], AssertEarlierAttemptsListedAsync);
 
     /// <summary>A notification with two attempts, as the release before attempts were kept by notification wrote them (the second attempt's id the lower).</summary>
     private static string EarlierAttempts => $"""
