@@ -332,6 +332,15 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         }
     }
 
+    /// <summary>Binds <paramref name="values"/> to the statement's parameters <c>@c0</c>, <c>@c1</c>, … in order.</summary>
+    private static void Bind(Statement statement, object?[] values)
+    {
+        for (var c = 0; c < values.Length; c++)
+        {
+            Bind(statement, statement.Slots[c], values[c]);
+        }
+    }
+
     private static unsafe void Bind(Statement statement, int index, object? value)
     {
         int rc;
@@ -401,19 +410,14 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             return changed;
         }
         var statement = Prepared(sql);
-        var slots = statement.Slots;
-        if (slots.Length != rows.ColumnTypes.Count)
+        if (statement.Slots.Length != rows.ColumnTypes.Count)
         {
             throw new InvalidOperationException($"the statement's parameters are not @c0..@c{rows.ColumnTypes.Count - 1}: {sql}");
         }
         for (var r = 0; r < rows.Count; r++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var row = rows.Rows[r];
-            for (var c = 0; c < row.Length; c++)
-            {
-                Bind(statement, slots[c], row[c]);
-            }
+            Bind(statement, rows.Rows[r]);
             changed[r] = Step(statement);
         }
         return changed;
@@ -444,7 +448,8 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         {
             var events = rows.Events.Where(taken.Contains);
             ExecutePerRow(s_eventSql ??= EventSql(events), events, cancellationToken);
-            await InsertNotificationsAsync(scope, rows.Notifications.Where(r => taken.Contains(rows.NotifiedBy[r])), cancellationToken);
+            var announce = Enumerable.Range(0, rows.Notifications.Count).Any(r => rows.LeftToClaim[r] && taken.Contains(rows.NotifiedBy[r]));
+            await InsertNotificationsAsync(scope, rows.Notifications.Where(r => taken.Contains(rows.NotifiedBy[r])), announce, cancellationToken);
         }
         return taken;
     }
@@ -469,14 +474,16 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         return moved.Select(r => (string)moves.Rows[r][0]!).ToList();
     }
 
-    protected override Task<IReadOnlyList<object?[]>?> TakeDueAsync(WriteScope scope, long now, long leaseUntil, string token, int limit, CancellationToken cancellationToken)
+    protected override Task<(IReadOnlyList<string> Columns, IReadOnlyList<object?[]> Rows)?> TakeDueAsync(
+        WriteScope scope, long now, long leaseUntil, string token, int limit, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var statement = Prepared(PreparedClaim);
-        object?[] values = [now, leaseUntil, token, limit];
-        for (var c = 0; c < values.Length; c++)
+        Bind(statement, [now, leaseUntil, token, limit]);
+        var columns = new string[raw.sqlite3_column_count(statement.Handle)];
+        for (var c = 0; c < columns.Length; c++)
         {
-            Bind(statement, statement.Slots[c], values[c]);
+            columns[c] = raw.sqlite3_column_name(statement.Handle, c).utf8_to_string();
         }
         var rows = new List<object?[]>();
         try
@@ -485,7 +492,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             int rc;
             while ((rc = SqliteNative.sqlite3_step(statement.Raw)) == raw.SQLITE_ROW)
             {
-                var row = new object?[SqliteNative.sqlite3_column_count(statement.Raw)];
+                var row = new object?[columns.Length];
                 for (var c = 0; c < row.Length; c++)
                 {
                     row[c] = Column(statement.Raw, c);
@@ -501,7 +508,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         {
             SqliteNative.sqlite3_reset(statement.Raw);
         }
-        return Task.FromResult<IReadOnlyList<object?[]>?>(rows);
+        return Task.FromResult<(IReadOnlyList<string>, IReadOnlyList<object?[]>)?>((columns, rows));
     }
 
     /// <summary>A column of the statement's current row: null, a 64-bit integer or text.</summary>

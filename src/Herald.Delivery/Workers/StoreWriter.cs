@@ -125,14 +125,13 @@ public sealed class StoreWriter : IAsyncDisposable
             var (change, lease) = changes[i];
             foreach (var n in change.Notifications)
             {
-                if (lease is not null && n.Immediate)
+                if (n.HeldBy(lease) is { } held)
                 {
                     (handed ??= []).Add(new LeasedNotification(n.Id, change.Event.MerchantId, change.Event.Id, n.EndpointId, n.Payload,
-                        change.Event.OccurredAt, change.TraceParent, lease.Token, lease.Until));
+                        change.Event.OccurredAt, change.TraceParent, held.Token, held.Until));
                 }
-                else if (!n.Parked)
+                else if (n.LeftToClaim(lease))
                 {
-                    // A parked notification (its endpoint disabled) waits for the endpoint, not a claim.
                     claimable = true;
                 }
             }

@@ -55,7 +55,21 @@ public sealed record Notification
 /// Its endpoint is disabled: it is written pending with no time to be tried (out of the claims'
 /// way), and falls due when the endpoint is enabled again.
 /// </param>
-public sealed record NewNotification(string Id, string EndpointId, string Payload, bool Immediate = false, bool Parked = false);
+public sealed record NewNotification(string Id, string EndpointId, string Payload, bool Immediate = false, bool Parked = false)
+{
+    /// <summary>
+    /// The lease it is written under when its transaction leases its immediate notifications with
+    /// <paramref name="lease"/>: that lease if it is immediate, none otherwise.
+    /// </summary>
+    public NotificationLease? HeldBy(NotificationLease? lease) => Immediate ? lease : null;
+
+    /// <summary>
+    /// Whether, written with <paramref name="lease"/>, it is left for a claim: neither held under
+    /// the lease (its writer sends it) nor parked (it waits for its endpoint), so the nodes' delivery
+    /// loops are to be woken for it.
+    /// </summary>
+    public bool LeftToClaim(NotificationLease? lease) => HeldBy(lease) is null && !Parked;
+}
 
 /// <summary>One HTTP try of a notification.</summary>
 public sealed record Attempt(

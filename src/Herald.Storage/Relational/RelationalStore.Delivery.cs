@@ -28,20 +28,22 @@ public abstract partial class RelationalStore
     protected abstract string ClaimSql { get; }
 
     /// <summary>
-    /// Runs <see cref="ClaimSql"/> in the scope's transaction a store's own way, answering each row's
-    /// <see cref="ClaimReturning"/> columns in order (text, 64-bit integers or null); null when the
-    /// store runs it as any other statement. SQLite steps a statement prepared once on its writer's
-    /// connection: planning the claim took longer than running it for the few rows a claim takes.
+    /// Runs <see cref="ClaimSql"/> in the scope's transaction a store's own way, answering the names
+    /// of the columns it returned (<see cref="ClaimReturning"/>'s) and each row's values in their
+    /// order (text, 64-bit integers or null); null when the store runs it as any other statement.
+    /// SQLite steps a statement prepared once on its writer's connection: planning the claim took
+    /// longer than running it for the few rows a claim takes.
     /// </summary>
-    protected virtual Task<IReadOnlyList<object?[]>?> TakeDueAsync(WriteScope scope, long now, long leaseUntil, string token, int limit, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<object?[]>?>(null);
+    protected virtual Task<(IReadOnlyList<string> Columns, IReadOnlyList<object?[]> Rows)?> TakeDueAsync(
+        WriteScope scope, long now, long leaseUntil, string token, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult<(IReadOnlyList<string>, IReadOnlyList<object?[]>)?>(null);
 
     public async Task<IReadOnlyList<ClaimedNotification>> ClaimDueAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
     {
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         var token = Guid.NewGuid().ToString("N");
         var claimed = await TakeDueAsync(scope, Time.Ms(now), Time.Ms(now + lease), token, limit, cancellationToken) is { } taken
-            ? taken.Select(ClaimRow.FromColumns).ToList()
+            ? taken.Rows.Select(values => ClaimRow.From(taken.Columns, values)).ToList()
             : (await scope.Connection.QueryAsync<ClaimRow>(scope.Command(ClaimSql,
                 new { now = Time.Ms(now), lease_until = Time.Ms(now + lease), token, limit }, cancellationToken))).AsList();
         var result = await LoadClaimsAsync(scope, claimed, now, cancellationToken);

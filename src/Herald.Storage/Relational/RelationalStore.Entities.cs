@@ -107,6 +107,7 @@ public abstract partial class RelationalStore
         private readonly RowSet _events = NewEventRows();
         private readonly RowSet _notifications = NewNotificationRows();
         private readonly List<int> _notifiedBy = [];
+        private readonly List<bool> _leftToClaim = [];
 
         public ChangeWrite(IReadOnlyList<EntityChange> changes, NotificationLease? lease)
         {
@@ -153,7 +154,7 @@ public abstract partial class RelationalStore
                 var evt = change.Event;
                 AddEvent(_events, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.FromState, evt.ToState, evt.Version, evt.OccurredAt, snapshot);
                 var before = _notifications.Count;
-                AddNotifications(_notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, snapshot, change.TraceParent, change.Notifications, lease);
+                AddNotifications(_notifications, evt.Id, evt.MerchantId, evt.EntityKind.ApiName(), evt.EntityId, evt.Type, evt.Version, evt.OccurredAt, snapshot, change.TraceParent, change.Notifications, lease, _leftToClaim);
                 _notifiedBy.AddRange(Enumerable.Repeat(i, _notifications.Count - before));
             }
             // Entities in one order whatever the batch's: two transactions writing the same ones
@@ -186,7 +187,7 @@ public abstract partial class RelationalStore
         public bool AllInOneStatement => Array.TrueForAll(_inBatchStatement, b => b);
 
         /// <summary>What the batch's statement writes when it writes every change.</summary>
-        public ChangeRows Rows => new(_creates, _createdBy, _updates, _updatedBy, [], _events, _notifications, _notifiedBy);
+        public ChangeRows Rows => new(_creates, _createdBy, _updates, _updatedBy, [], _events, _notifications, _notifiedBy, _leftToClaim);
 
         /// <summary>Each change's result when those the batch's statement took are <paramref name="taken"/> (the others lost their race).</summary>
         public CommitResult[] Answer(IEnumerable<int> taken)
@@ -218,7 +219,7 @@ public abstract partial class RelationalStore
                     written.Add(i);
                 }
             }
-            var rows = new ChangeRows(_creates, _createdBy, _updates, _updatedBy, written, _events, _notifications, _notifiedBy);
+            var rows = new ChangeRows(_creates, _createdBy, _updates, _updatedBy, written, _events, _notifications, _notifiedBy, _leftToClaim);
             return Taken(results, await store.InsertChangesAsync(scope, rows, cancellationToken));
         }
     }
@@ -232,7 +233,7 @@ public abstract partial class RelationalStore
     /// <see cref="Written"/> already.
     /// </summary>
     protected sealed class ChangeRows(RowSet creates, IReadOnlyList<int> createdBy, RowSet updates, IReadOnlyList<int> updatedBy,
-        IReadOnlyList<int> written, RowSet events, RowSet notifications, IReadOnlyList<int> notifiedBy)
+        IReadOnlyList<int> written, RowSet events, RowSet notifications, IReadOnlyList<int> notifiedBy, IReadOnlyList<bool> leftToClaim)
     {
         /// <summary>The plain creates' entities (rows of <see cref="NewEntityRows"/>).</summary>
         public RowSet Creates { get; } = creates;
@@ -258,8 +259,11 @@ public abstract partial class RelationalStore
         /// <summary>For each row of <see cref="Notifications"/>, the change it belongs to.</summary>
         public IReadOnlyList<int> NotifiedBy { get; } = notifiedBy;
 
-        /// <summary>Whether a notification is written without a lease: someone must be woken to claim it.</summary>
-        public bool Claimable => AnyClaimable(Notifications);
+        /// <summary>For each row of <see cref="Notifications"/>, whether it is left for a claim (see <see cref="NewNotification.LeftToClaim"/>).</summary>
+        public IReadOnlyList<bool> LeftToClaim { get; } = leftToClaim;
+
+        /// <summary>Whether any notification is left for a claim: the nodes are to be woken to claim it.</summary>
+        public bool Claimable => LeftToClaim.Contains(true);
     }
 
     /// <summary>
@@ -383,39 +387,35 @@ public abstract partial class RelationalStore
     /// A payload equal to the event's snapshot is written as an empty text (see <see cref="PayloadColumn"/>).
     /// </summary>
     private static void AddNotifications(RowSet rows, string eventId, string merchantId, string entityKind, string entityId, string eventType,
-        long version, DateTimeOffset occurredAt, string snapshot, string? traceParent, IEnumerable<NewNotification> notifications, NotificationLease? lease)
+        long version, DateTimeOffset occurredAt, string snapshot, string? traceParent, IEnumerable<NewNotification> notifications, NotificationLease? lease,
+        List<bool> leftToClaim)
     {
         var at = Time.Ms(occurredAt);
         foreach (var n in notifications)
         {
-            var held = n.Immediate ? lease : null;
+            var held = n.HeldBy(lease);
+            leftToClaim.Add(n.LeftToClaim(lease));
             long? due = n.Parked ? null : held is null ? at : Time.Ms(held.Until);
             rows.Add(n.Id, merchantId, eventId, n.EndpointId, entityKind, entityId, eventType, "pending", KeptOnce(n.Payload, snapshot), due, at, version, traceParent,
                 Time.Ms(held?.Until), held?.Token);
         }
     }
 
-    /// <summary>Writes new notifications (the inserts of <see cref="NewNotificationRows"/>) and lets the database announce the work.</summary>
-    protected async Task InsertNotificationsAsync(WriteScope scope, RowSet rows, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes new notifications (the inserts of <see cref="NewNotificationRows"/>) and, when any of
+    /// them is left for a claim (<paramref name="announce"/>), lets the database announce the work.
+    /// </summary>
+    protected async Task InsertNotificationsAsync(WriteScope scope, RowSet rows, bool announce, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
         {
             return;
         }
         await InsertRowsAsync(scope, "notifications", rows, cancellationToken);
-        if (AnyClaimable(rows))
+        if (announce)
         {
             await OnWorkRecordedAsync(scope, cancellationToken);
         }
-    }
-
-    // Notifications written under a lease are their writer's to send, and parked ones (their endpoint
-    // disabled) have no time to be tried: no one needs waking for either.
-    private static bool AnyClaimable(RowSet notifications)
-    {
-        var token = notifications.IndexOf("lease_token");
-        var due = notifications.IndexOf("next_attempt_at");
-        return notifications.Rows.Any(row => row[token] is null && row[due] is not null);
     }
 
     public async Task<(string EventId, string RequestHash)?> FindIdempotencyKeyAsync(string merchantId, string key, CancellationToken cancellationToken = default)

@@ -38,8 +38,9 @@ public abstract partial class RelationalStore
         AddEvent(events, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, null, evt.Type, 1, evt.OccurredAt, snapshot);
         await InsertRowsAsync(scope, "events", events, cancellationToken);
         var rows = NewNotificationRows();
-        AddNotifications(rows, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, 1, evt.OccurredAt, snapshot, null, notifications, null);
-        await InsertNotificationsAsync(scope, rows, cancellationToken);
+        var leftToClaim = new List<bool>();
+        AddNotifications(rows, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, 1, evt.OccurredAt, snapshot, null, notifications, null, leftToClaim);
+        await InsertNotificationsAsync(scope, rows, leftToClaim.Contains(true), cancellationToken);
         await scope.CommitAsync(cancellationToken);
     }
 }

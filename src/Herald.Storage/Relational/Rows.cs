@@ -256,21 +256,35 @@ internal sealed class ClaimRow
     public long created_at { get; set; }
     public string? lease_token { get; set; }
 
-    /// <summary>A row of a claim's columns (see <c>RelationalStore.ClaimReturning</c>), in their order.</summary>
-    public static ClaimRow FromColumns(object?[] c) => new()
+    /// <summary>A row of a claim's columns (see <c>RelationalStore.ClaimReturning</c>), each read by its name.</summary>
+    public static ClaimRow From(IReadOnlyList<string> columns, object?[] values)
     {
-        id = (string)c[0]!,
-        merchant_id = (string)c[1]!,
-        event_id = (string)c[2]!,
-        endpoint_id = (string)c[3]!,
-        payload = (string)c[4]!,
-        status = (string)c[5]!,
-        attempt_count = (long)c[6]!,
-        failures = (long)c[7]!,
-        created_at = (long)c[8]!,
-        lease_token = (string?)c[9],
-        trace_parent = (string?)c[10],
-    };
+        var row = new ClaimRow();
+        for (var c = 0; c < columns.Count; c++)
+        {
+            row.Set(columns[c], values[c]);
+        }
+        return row;
+    }
+
+    private void Set(string name, object? value)
+    {
+        switch (name)
+        {
+            case "id": id = (string)value!; break;
+            case "merchant_id": merchant_id = (string)value!; break;
+            case "event_id": event_id = (string)value!; break;
+            case "endpoint_id": endpoint_id = (string)value!; break;
+            case "payload": payload = (string)value!; break;
+            case "status": status = (string)value!; break;
+            case "attempt_count": attempt_count = (long)value!; break;
+            case "failures": failures = (long)value!; break;
+            case "created_at": created_at = (long)value!; break;
+            case "lease_token": lease_token = (string?)value; break;
+            case "trace_parent": trace_parent = (string?)value; break;
+            default: throw new InvalidOperationException($"a claim answered a column it does not read: {name}");
+        }
+    }
 
     public ClaimedNotification ToModel(IReadOnlyList<string> secrets) => new()
     {
