@@ -85,6 +85,31 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
+    public async Task ACreateRacingAnotherCreateOfTheSameEntity_IsAConflict_NotAnError()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        // Another transaction has created po-r and not committed yet: the batch's create, which
+        // did not see it, waits for it and then finds the id taken.
+        await using (var other = await OpenTransactionAsync("""
+            INSERT INTO entities (kind, id, merchant_id, state, version, document, created_at, updated_at)
+            VALUES ('payment_order', 'po-r', @m, 'OPENED', 1, '{}', 0, 0)
+            """, new { m }))
+        {
+            var racing = Store.CommitChangesAsync([Change(m, "po-r", 1, "OPENED", ep.Id, T0), Change(m, "po-s", 1, "OPENED", ep.Id, T0)]);
+            await WaitForLockWaitersAsync(1);
+            await other.CommitAsync();
+
+            Assert.Equal([CommitResult.VersionConflict, CommitResult.Committed], await racing.WaitAsync(TimeSpan.FromSeconds(30)));
+        }
+        // The loser wrote nothing; the other change of its batch went in whole.
+        Assert.Empty((await Store.ListEventsAsync(m, "po-r", 100, null)).Data);
+        Assert.Single((await Store.ListEventsAsync(m, "po-s", 100, null)).Data);
+        Assert.Equal(1, await ScalarAsync("SELECT count(*) FROM notifications"));
+        Assert.Equal(2, await ScalarAsync("SELECT count(*) FROM entities"));
+    }
+
+    [Fact]
     public async Task DisablingAnEndpoint_CaughtInALockCycleWithAnOutcome_IsWrittenAgain_AndItsCallerSeesNoDeadlock()
     {
         var m = await MerchantAsync();
