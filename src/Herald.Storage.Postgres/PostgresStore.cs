@@ -115,12 +115,22 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
 
     protected override string ClaimSql => Claim;
 
+    /// <summary>
+    /// The advisory lock (<c>pg_advisory_lock</c>) a node holds while it migrates the database
+    /// ("herald" in ASCII): nodes started together take turns, and whoever holds it keeps every
+    /// node from migrating meanwhile.
+    /// </summary>
+    public const long MigrationLock = 0x68_65_72_61_6C_64;
+
     public override async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
     {
-        // Fail with the driver's own message when the server is away, before DbUp wraps it.
-        await using (var probe = await _dataSource.OpenConnectionAsync(cancellationToken))
-        {
-        }
+        // Nodes started together migrate one at a time: each holds the database's migration lock
+        // (a session lock, on a connection of its own, so that it goes with the session however
+        // this ends) while it migrates, and the next finds the scripts applied. Opening it also
+        // fails with the driver's own message when the server is away, before DbUp wraps it.
+        await using var guard = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
+        await guard.OpenAsync(cancellationToken);
+        await guard.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_lock(@key)", new { key = MigrationLock }, cancellationToken: cancellationToken));
         var upgrader = DeployChanges.To.PostgresqlDatabase(ConnectionString)
             .WithScriptsEmbeddedInAssembly(typeof(PostgresStore).Assembly)
             .WithTransactionPerScript()
@@ -153,18 +163,24 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     // events and notifications of the changes that took (those, and the changes whose entity was
     // written before it). The text depends only on the tables' columns.
     //
-    // A create whose id is taken already is left out by looking the id up, not with ON CONFLICT DO
-    // NOTHING: that makes every insert speculative, one more WAL record and index probe for each new
-    // entity, to cover a race that is rare (two creates of one id at once). When it happens, the
-    // insert that comes second fails on the key and the batch is written again, finding the id taken
-    // (see IsWriteRaceLost).
+    // Written at once (see WriteAtOnceAsync), a create whose id is taken already is left out by
+    // looking the id up, not with ON CONFLICT DO NOTHING: that makes every insert speculative, one
+    // more WAL record and index probe for each new entity, to cover a race that is rare (two creates
+    // of one id at once). When it happens, the insert that comes second fails on the key, and its
+    // batch is written once more with ON CONFLICT DO NOTHING, which answers a conflict for that
+    // change whatever else is created meanwhile. Inside a larger transaction, where a failed
+    // statement would take the rest with it, creates are always speculative.
     private static string? s_changesSql;
+    private static string? s_speculativeChangesSql;
 
-    private static string ChangesSql(ChangeRows rows) => s_changesSql ??= $"""
+    private static string ChangesSql(ChangeRows rows, bool speculative) => speculative
+        ? s_speculativeChangesSql ??= ChangesSql(rows, "", " ON CONFLICT DO NOTHING")
+        : s_changesSql ??= ChangesSql(rows, " WHERE NOT EXISTS (SELECT 1 FROM entities x WHERE x.kind = e.kind AND x.id = e.id)", "");
+
+    private static string ChangesSql(ChangeRows rows, string unlessTaken, string onConflict) => $"""
         WITH created AS (
           INSERT INTO entities ({rows.Creates.Columns})
-          SELECT * FROM {Unnest("e", rows.Creates)} AS e({rows.Creates.Columns})
-          WHERE NOT EXISTS (SELECT 1 FROM entities x WHERE x.kind = e.kind AND x.id = e.id)
+          SELECT * FROM {Unnest("e", rows.Creates)} AS e({rows.Creates.Columns}){unlessTaken}{onConflict}
           RETURNING kind, id),
         updated AS (
           {UpdateEntitySql(c => "u." + rows.Updates.ColumnTypes[c - 1].Name, $" FROM {Unnest("u", rows.Updates, "@uc")} AS u({rows.Updates.Columns}, change)")}
@@ -187,7 +203,7 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     protected override async Task<IReadOnlyCollection<int>> InsertChangesAsync(WriteScope scope, ChangeRows rows, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch((NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction);
-        AddChanges(batch, rows);
+        AddChanges(batch, rows, speculative: true);
         var taken = new List<int>(rows.Events.Count);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -198,9 +214,9 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     }
 
     /// <summary>The batch's changes statement (answering the changes that took), and the announcement of claimable work.</summary>
-    private static void AddChanges(NpgsqlBatch batch, ChangeRows rows)
+    private static void AddChanges(NpgsqlBatch batch, ChangeRows rows, bool speculative)
     {
-        var changes = new NpgsqlBatchCommand(ChangesSql(rows));
+        var changes = new NpgsqlBatchCommand(ChangesSql(rows, speculative));
         AddArrays(changes.Parameters, "e", rows.Creates);
         AddIndexes(changes.Parameters, "ec", rows.CreatedBy);
         AddArrays(changes.Parameters, "u", rows.Updates);
@@ -229,6 +245,21 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     protected override async Task<(IReadOnlyCollection<int> Taken, IReadOnlyCollection<string> Moved)> WriteAtOnceAsync(
         ChangeRows? changes, RowSet? moves, RowSet? attempts, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await WriteAtOnceAsync(changes, moves, attempts, speculative: false, cancellationToken);
+        }
+        catch (PostgresException e) when (changes is not null && e is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "entities_pkey" })
+        {
+            // Another transaction created one of the batch's entities since the statement looked:
+            // nothing of the batch was written; written again, that change answers a conflict.
+            return await WriteAtOnceAsync(changes, moves, attempts, speculative: true, cancellationToken);
+        }
+    }
+
+    private async Task<(IReadOnlyCollection<int> Taken, IReadOnlyCollection<string> Moved)> WriteAtOnceAsync(
+        ChangeRows? changes, RowSet? moves, RowSet? attempts, bool speculative, CancellationToken cancellationToken)
+    {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection) { BatchCommands = { new NpgsqlBatchCommand("BEGIN") } };
         foreach (var setting in BatchPlanning)
@@ -237,7 +268,7 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         }
         if (changes is not null)
         {
-            AddChanges(batch, changes);
+            AddChanges(batch, changes, speculative);
         }
         if (moves is { Count: > 0 })
         {
@@ -429,12 +460,9 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
 
     // Writers on several connections (and nodes) can wait on each other's row locks in a cycle; the
     // server then undoes one of their transactions. Serialization failures are named too, should a
-    // transaction ever run at a stricter isolation level. And a batch creating an entity that
-    // another transaction created since the batch's statement looked (see ChangesSql) fails on the
-    // entities' key: written again, it finds the id taken and answers a conflict for that change.
+    // transaction ever run at a stricter isolation level.
     protected override bool IsWriteRaceLost(DbException error) =>
-        error is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure }
-            or PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "entities_pkey" };
+        error is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
 
     // NOTIFY inside the transaction is delivered when it commits, and never if it rolls back.
     protected override Task OnWorkRecordedAsync(WriteScope scope, CancellationToken cancellationToken) =>

@@ -205,6 +205,28 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
+    public async Task AMigration_WaitsWhileAnotherNodeHoldsTheMigrationLock_ThenFindsWhatItLeft()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var other = new NpgsqlConnection(db.ConnectionString);
+        await other.OpenAsync();
+        // Another node is migrating: it holds the lock and has applied nothing yet.
+        await other.ExecuteAsync("SELECT pg_advisory_lock(@key)", new { key = PostgresStore.MigrationLock });
+        await using var store = new PostgresStore(db.ConnectionString);
+        var migrating = store.MigrateAsync();
+
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.False(migrating.IsCompleted, "the migration ran while another node held the lock");
+        Assert.Equal(0L, await other.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
+
+        await other.ExecuteAsync("SELECT pg_advisory_unlock(@key)", new { key = PostgresStore.MigrationLock });
+        Assert.Contains("0012_attempts_by_notification.sql", await migrating.WaitAsync(TimeSpan.FromSeconds(60)));
+        // And a node started after it finds nothing left to run.
+        await using var later = new PostgresStore(db.ConnectionString);
+        Assert.Empty(await later.MigrateAsync());
+    }
+
+    [Fact]
     public async Task AttemptsWrittenBeforeTheyWereKeptByNotification_AreListedInOrder_AndNewOnesFollow()
     {
         await using var db = await PostgresDatabase.CreateAsync();
@@ -232,6 +254,13 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
 
         await using var upgraded = new PostgresStore(db.ConnectionString);
         Assert.Equal(["0012_attempts_by_notification.sql"], await upgraded.MigrateAsync());
+        await using (var connection = new NpgsqlConnection(db.ConnectionString))
+        {
+            Assert.Equal("PRIMARY KEY (notification_id, number, id)",
+                await connection.ExecuteScalarAsync<string>("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'attempts_pkey'"));
+            Assert.Equal(["attempts_pkey", "attempts_started"],
+                await connection.QueryAsync<string>("SELECT indexname FROM pg_indexes WHERE tablename = 'attempts' ORDER BY indexname"));
+        }
         var third = await AssertEarlierAttemptsListedAsync(upgraded);
         // The same attempt written twice is still refused, now by the new key.
         await Assert.ThrowsAnyAsync<PostgresException>(() => upgraded.RecordManualAttemptAsync(third));
