@@ -280,7 +280,8 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     /// <param name="Handle">The statement, kept (and so kept alive) until the writer closes.</param>
     /// <param name="Raw">Its native handle, for <see cref="SqliteNative"/>'s calls.</param>
     /// <param name="Slots">Where each parameter is bound.</param>
-    private readonly record struct Statement(sqlite3_stmt Handle, nint Raw, int[] Slots);
+    /// <param name="Columns">The names of the columns it returns, in their order.</param>
+    private readonly record struct Statement(sqlite3_stmt Handle, nint Raw, int[] Slots, string[] Columns);
 
     /// <summary>A statement on the writer's connection, prepared the first time it is asked for.</summary>
     private Statement Prepared(string sql)
@@ -299,7 +300,12 @@ public sealed class SqliteStore : RelationalStore, IDisposable
                     throw new InvalidOperationException($"the statement's parameters are not @c0..@c{slots.Length - 1}: {sql}");
                 }
             }
-            statement = new Statement(handle, handle.DangerousGetHandle(), slots);
+            var columns = new string[raw.sqlite3_column_count(handle)];
+            for (var c = 0; c < columns.Length; c++)
+            {
+                columns[c] = raw.sqlite3_column_name(handle, c).utf8_to_string();
+            }
+            statement = new Statement(handle, handle.DangerousGetHandle(), slots, columns);
             _statements[sql] = statement;
         }
         return statement;
@@ -480,11 +486,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var statement = Prepared(PreparedClaim);
         Bind(statement, [now, leaseUntil, token, limit]);
-        var columns = new string[raw.sqlite3_column_count(statement.Handle)];
-        for (var c = 0; c < columns.Length; c++)
-        {
-            columns[c] = raw.sqlite3_column_name(statement.Handle, c).utf8_to_string();
-        }
+        var columns = statement.Columns;
         var rows = new List<object?[]>();
         try
         {
