@@ -174,13 +174,14 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     private static string? s_speculativeChangesSql;
 
     private static string ChangesSql(ChangeRows rows, bool speculative) => speculative
-        ? s_speculativeChangesSql ??= ChangesSql(rows, "", " ON CONFLICT DO NOTHING")
-        : s_changesSql ??= ChangesSql(rows, " WHERE NOT EXISTS (SELECT 1 FROM entities x WHERE x.kind = e.kind AND x.id = e.id)", "");
+        ? s_speculativeChangesSql ??= ChangesSql(rows, "ON CONFLICT DO NOTHING")
+        : s_changesSql ??= ChangesSql(rows, "WHERE NOT EXISTS (SELECT 1 FROM entities x WHERE x.kind = e.kind AND x.id = e.id)");
 
-    private static string ChangesSql(ChangeRows rows, string unlessTaken, string onConflict) => $"""
+    /// <summary>The changes statement, its creates going in where <paramref name="idFree"/> lets them.</summary>
+    private static string ChangesSql(ChangeRows rows, string idFree) => $"""
         WITH created AS (
           INSERT INTO entities ({rows.Creates.Columns})
-          SELECT * FROM {Unnest("e", rows.Creates)} AS e({rows.Creates.Columns}){unlessTaken}{onConflict}
+          SELECT * FROM {Unnest("e", rows.Creates)} AS e({rows.Creates.Columns}) {idFree}
           RETURNING kind, id),
         updated AS (
           {UpdateEntitySql(c => "u." + rows.Updates.ColumnTypes[c - 1].Name, $" FROM {Unnest("u", rows.Updates, "@uc")} AS u({rows.Updates.Columns}, change)")}

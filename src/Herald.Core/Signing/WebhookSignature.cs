@@ -70,15 +70,11 @@ static class WebhookSignature
     public static string Sign(string secret, string messageId, long timestamp, ReadOnlySpan<byte> body)
     {
         ArgumentNullException.ThrowIfNull(secret);
-        // Decoded on the stack at every signature: no copy of the secret is kept anywhere else.
-        var most = MaxKeyBytes(secret);
-        Span<byte> key = most <= 192 ? stackalloc byte[most] : new byte[most];
-        if (!TryDecodeSecret(secret, key, out var keyLength))
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        if (!TryMac(secret, messageId, timestamp, body, mac))
         {
             throw new ArgumentException("the secret is not valid base64", nameof(secret));
         }
-        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        Mac(key[..keyLength], messageId, timestamp, body, mac);
         Span<char> chars = stackalloc char[3 + ((HMACSHA256.HashSizeInBytes + 2) / 3 * 4)];
         "v1,".CopyTo(chars);
         Convert.TryToBase64Chars(mac, chars[3..], out var written);
@@ -126,11 +122,11 @@ static class WebhookSignature
         {
             return false;
         }
-        if (!TryDecodeSecret(secret, out var key))
+        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        if (!TryMac(secret, messageId, ts, body, expected))
         {
             return false;
         }
-        var expected = Mac(key, messageId, ts, body);
         Span<byte> candidate = stackalloc byte[64];
         foreach (var entry in signatureHeader.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -148,11 +144,21 @@ static class WebhookSignature
         return false;
     }
 
-    private static byte[] Mac(byte[] key, string messageId, long timestamp, ReadOnlySpan<byte> body)
+    /// <summary>
+    /// The MAC of a message under <paramref name="secret"/>, into <paramref name="mac"/>; false when
+    /// the secret is not valid base64. The secret is decoded on the stack every time: no copy of it
+    /// is kept anywhere else.
+    /// </summary>
+    private static bool TryMac(string secret, string messageId, long timestamp, ReadOnlySpan<byte> body, Span<byte> mac)
     {
-        var mac = new byte[HMACSHA256.HashSizeInBytes];
-        Mac(key, messageId, timestamp, body, mac);
-        return mac;
+        var most = MaxKeyBytes(secret);
+        Span<byte> key = most <= 192 ? stackalloc byte[most] : new byte[most];
+        if (!TryDecodeSecret(secret, key, out var keyLength))
+        {
+            return false;
+        }
+        Mac(key[..keyLength], messageId, timestamp, body, mac);
+        return true;
     }
 
     private static void Mac(ReadOnlySpan<byte> key, string messageId, long timestamp, ReadOnlySpan<byte> body, Span<byte> mac)
