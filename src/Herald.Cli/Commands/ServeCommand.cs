@@ -149,10 +149,11 @@ internal static class ServeCommand
                 var storage = options.PostgresConnectionString is null
                     ? $"data in {Path.GetFullPath(options.DataDirectory)}"
                     : "data in PostgreSQL";
-                Console.WriteLine($"Herald listening on {options.Urls} ({storage})");
                 try
                 {
                     await app.StartAsync(cancellationToken);
+                    // Only once the addresses are bound: a node that lost its port to another process never says it.
+                    Console.WriteLine($"Herald listening on {options.Urls} ({storage})");
                     await app.WaitForShutdownAsync(cancellationToken);
                 }
                 catch (IOException e)

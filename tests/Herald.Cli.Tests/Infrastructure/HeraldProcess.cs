@@ -69,7 +69,7 @@ public sealed class HeraldProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts <c>herald serve</c> on a free port and waits until it answers /healthz. A port found
+    /// Starts <c>herald serve</c> on a free port and waits until it says it listens and answers /healthz. A port found
     /// free can be taken by someone else (an outgoing connection's own port, say) before the node
     /// binds it: the node is then started again on another one, a few times at most.
     /// </summary>
@@ -105,7 +105,10 @@ public sealed class HeraldProcess : IAsyncDisposable
             }
             try
             {
-                if ((await client.GetAsync(url + "/healthz")).IsSuccessStatusCode)
+                // The node says it listens only once it has bound the port: until then whatever answers
+                // there (another test's node that took the port first) is not this one.
+                if (node.Output.Contains("Herald listening on", StringComparison.Ordinal)
+                    && (await client.GetAsync(url + "/healthz")).IsSuccessStatusCode)
                 {
                     return node;
                 }
