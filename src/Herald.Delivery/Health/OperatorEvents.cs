@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Herald.Delivery.Workers;
 using Herald.Ids;
+using Herald.Payloads;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
 
@@ -45,13 +46,13 @@ public sealed class OperatorEvents(IHeraldStore store, DeliverySignal signal, Ti
         }
         var now = time.GetUtcNow();
         var evt = new OperatorEvent(HeraldId.New(HeraldId.Event, time), type, now, data);
-        var payload = new JsonObject
+        var payload = JsonText.Of(new JsonObject
         {
             ["id"] = evt.Id,
             ["type"] = type,
             ["created_at"] = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
             ["data"] = data.DeepClone(),
-        }.ToJsonString();
+        });
         var endpoints = await store.ListEndpointsAsync(OperatorEventTypes.OperatorMerchantId, cancellationToken).ConfigureAwait(false);
         var notifications = endpoints.Select(e => new NewNotification(HeraldId.New(HeraldId.Notification, time), e.Id, payload, Parked: !e.Enabled)).ToList();
         await store.RecordOperatorEventAsync(evt, notifications, cancellationToken).ConfigureAwait(false);

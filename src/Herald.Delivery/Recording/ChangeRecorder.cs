@@ -126,7 +126,7 @@ public sealed class ChangeRecorder
     {
         var (notifications, body) = await RenderAsync(evt, preferenceId, cancellationToken).ConfigureAwait(false);
         var change = new EntityChange(entity, expectedVersion, evt, notifications, idempotency, traceParent);
-        if (body is not null && PayloadRenderer.IsSnapshotText(PayloadFormats.For(evt.EntityKind), body))
+        if (body is not null && PayloadRenderer.SendsSnapshot(PayloadFormats.For(evt.EntityKind)))
         {
             // The body is the snapshot's text: the change keeps it rather than render the same JSON again.
             change.UseRenderedJson(body);

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Herald.Endpoints;
 using Herald.Ids;
+using Herald.Payloads;
 using Herald.Storage.Model;
 
 namespace Herald.Delivery.Sending;
@@ -40,7 +41,7 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
             TimeoutSeconds = endpoint.TimeoutSeconds,
             // Only the newest secret signs: a test shows whether the receiver verifies with the current one.
             Secrets = endpoint.Secrets.Take(1).ToList(),
-            Payload = payload.ToJsonString(),
+            Payload = JsonText.Of(payload),
             Status = NotificationStatuses.Pending,
             AttemptCount = 0,
             Failures = 0,

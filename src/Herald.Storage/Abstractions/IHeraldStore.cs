@@ -1,5 +1,6 @@
 using Herald.Entities;
 using Herald.Events;
+using Herald.Payloads;
 using Herald.Storage.Model;
 
 namespace Herald.Storage.Abstractions;
@@ -287,7 +288,7 @@ public sealed record EntityChange(
     // Shared with the change's copies, and equal to every other: the record's equality stays that of its parameters.
     private readonly RenderedTexts _texts = new();
 
-    /// <summary>The entity's document as JSON text, rendered once (the document must not change after the change is made).</summary>
+    /// <summary>The entity's document as JSON text (<see cref="JsonText"/>), written once (the document must not change after the change is made).</summary>
     public string DocumentJson() => _texts.Of(Entity.Document, Event.Snapshot).Document;
 
     /// <summary>The event's snapshot as JSON text (the document's own text when they are one object).</summary>
@@ -295,9 +296,8 @@ public sealed record EntityChange(
 
     /// <summary>
     /// Gives the text of the entity's document, when the document is also the event's snapshot (one
-    /// object), already rendered by the caller exactly as <see cref="System.Text.Json.Nodes.JsonNode.ToJsonString"/>
-    /// renders it by default: it is kept instead of being rendered again. Ignored when the two are
-    /// different objects or a text is kept already.
+    /// object), already written by the caller through <see cref="JsonText"/>: it is kept instead of
+    /// being written again. Ignored when the two are different objects or a text is kept already.
     /// </summary>
     public void UseRenderedJson(string json) => _texts.Seed(Entity.Document, Event.Snapshot, json);
 }
@@ -316,8 +316,8 @@ internal sealed class RenderedTexts
         var texts = _texts;
         if (texts is null || !ReferenceEquals(texts.Source, document) || !ReferenceEquals(texts.SnapshotSource, snapshot))
         {
-            var documentText = document.ToJsonString();
-            _texts = texts = new Texts(document, snapshot, documentText, ReferenceEquals(snapshot, document) ? documentText : snapshot.ToJsonString());
+            var documentText = JsonText.Of(document);
+            _texts = texts = new Texts(document, snapshot, documentText, ReferenceEquals(snapshot, document) ? documentText : JsonText.Of(snapshot));
         }
         return texts;
     }

@@ -3,6 +3,7 @@ using System.Data;
 using System.Data.Common;
 using Dapper;
 using Herald.Endpoints;
+using Herald.Payloads;
 using Herald.Storage.Model;
 
 namespace Herald.Storage.Relational;
@@ -480,7 +481,7 @@ public abstract partial class RelationalStore
             {
                 id = preference.Id,
                 merchant_id = preference.MerchantId,
-                document = preference.Document.ToJsonString(),
+                document = JsonText.Of(preference.Document),
                 endpoint_id = preference.EndpointId,
                 created_at = Time.Ms(preference.CreatedAt),
             }, cancellationToken));

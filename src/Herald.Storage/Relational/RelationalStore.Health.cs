@@ -1,4 +1,5 @@
 using Dapper;
+using Herald.Payloads;
 using Herald.Storage.Model;
 
 namespace Herald.Storage.Relational;
@@ -34,7 +35,7 @@ public abstract partial class RelationalStore
         await using var scope = await BeginWriteAsync(cancellationToken);
         // An operator event is about itself: it has no entity, so it is its own subject at version 1.
         var events = NewEventRows();
-        var snapshot = evt.Data.ToJsonString();
+        var snapshot = JsonText.Of(evt.Data);
         AddEvent(events, evt.Id, OperatorEventTypes.OperatorMerchantId, "operator", evt.Id, evt.Type, null, evt.Type, 1, evt.OccurredAt, snapshot);
         await InsertRowsAsync(scope, "events", events, cancellationToken);
         var rows = NewNotificationRows();

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Herald.Core.Tests.Payloads;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Signing;
+using Microsoft.Data.Sqlite;
 
 namespace Herald.Server.Tests.Payloads;
 
@@ -121,6 +122,34 @@ public sealed class FormatsEndToEndTests : HeraldWithReceiver
         Assert.Equal(id, body.Str("internalId"));
         Assert.Equal("London", body["customer"]!["address"]!.Str("city"));
         AssertSigned(request, secret);
+    }
+
+    [Fact]
+    public async Task ATransactionsBody_WithAccentsAndAPhoneNumber_ArrivesAsWritten_AndIsKeptOnceWithItsEvent()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "transaction");
+        var document = Merchant.SeedTransaction();
+        document["customer"]!["name"] = "João Conceição";
+        document["merchantReference"] = "pedido <17> & cia";
+        var id = (await merchant.PostJsonAsync("/v1/transactions", document)).Str("internalId");
+
+        var request = await Receiver.WaitForAsync(1);
+        Assert.Contains("\"name\":\"João Conceição\"", request.Body, StringComparison.Ordinal);
+        Assert.Contains("\"phone\":\"+34666999666\"", request.Body, StringComparison.Ordinal);
+        Assert.Contains("\"merchantReference\":\"pedido <17> & cia\"", request.Body, StringComparison.Ordinal);
+
+        // The database keeps the body once: as its event's snapshot, the notification's row holding no copy.
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Herald.DataDirectory, "herald.db")};Mode=ReadOnly");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT n.payload, e.snapshot FROM notifications n JOIN events e ON e.id = n.event_id WHERE e.entity_id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("", reader.GetString(0));
+        Assert.Equal(request.Body, reader.GetString(1));
+        Assert.False(await reader.ReadAsync());
     }
 
     [Fact]

@@ -27,6 +27,14 @@ public sealed class EntityChangeTests
     }
 
     [Fact]
+    public void Texts_KeepNamesAndAddressesAsWritten()
+    {
+        var change = Change(new JsonObject { ["id"] = "po-1", ["payer"] = "João <Zoë> & cia", ["phone"] = "+5511999990000" });
+
+        Assert.Equal("""{"id":"po-1","payer":"João <Zoë> & cia","phone":"+5511999990000"}""", change.DocumentJson());
+    }
+
+    [Fact]
     public void ASnapshotOfItsOwn_IsRenderedOnItsOwn()
     {
         var change = Change(new JsonObject { ["id"] = "po-1" }, new JsonObject { ["id"] = "po-1", ["at"] = 1 });
