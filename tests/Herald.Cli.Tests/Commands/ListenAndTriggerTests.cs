@@ -41,7 +41,7 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
     {
         for (var attempt = 1; ; attempt++)
         {
-            var port = FreePortHolder.Next();
+            var port = HeraldProcess.FreePort();
             var response = await _merchant.PostAsJsonAsync("/v1/endpoints", new { url = $"http://127.0.0.1:{port}{path}", format });
             response.EnsureSuccessStatusCode();
             var endpoint = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
@@ -125,15 +125,5 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
         var keyless = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "order-closed", "--url", _herald.Url);
         Assert.NotEqual(0, keyless.ExitCode);
         Assert.Contains("merchant API key", keyless.Stderr, StringComparison.Ordinal);
-    }
-}
-
-internal static class FreePortHolder
-{
-    public static int Next()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -73,13 +73,19 @@ public sealed class HeraldProcess : IAsyncDisposable
     /// free can be taken by someone else (an outgoing connection's own port, say) before the node
     /// binds it: the node is then started again on another one, a few times at most.
     /// </summary>
-    public static async Task<HeraldProcess> ServeAsync(params string[] args)
+    public static Task<HeraldProcess> ServeAsync(params string[] args) => ServeAsync(args, "http", null);
+
+    /// <summary>
+    /// <see cref="ServeAsync(string[])"/> on <paramref name="scheme"/>, /healthz asked through a
+    /// client <paramref name="client"/> makes for the node's address (a plain one when null).
+    /// </summary>
+    public static async Task<HeraldProcess> ServeAsync(string[] args, string scheme, Func<Uri, HttpClient>? client)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await ServeOnFreePortAsync(args);
+                return await ServeOnFreePortAsync(args, scheme, client);
             }
             catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
             {
@@ -87,13 +93,13 @@ public sealed class HeraldProcess : IAsyncDisposable
         }
     }
 
-    private static async Task<HeraldProcess> ServeOnFreePortAsync(string[] args)
+    private static async Task<HeraldProcess> ServeOnFreePortAsync(string[] args, string scheme, Func<Uri, HttpClient>? makeClient)
     {
         var port = FreePort();
-        var url = $"http://127.0.0.1:{port}";
+        var url = $"{scheme}://127.0.0.1:{port}";
         var node = new HeraldProcess(Start(["serve", "--urls", url, .. args]), url);
         // Generous: a loaded machine may take long to JIT the first request.
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var client = makeClient?.Invoke(new Uri(url)) ?? new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
         while (true)
         {
@@ -179,7 +185,8 @@ public sealed class HeraldProcess : IAsyncDisposable
     /// <summary>SIGKILL: the process gets no chance to release anything.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 
-    private static int FreePort()
+    /// <summary>A loopback port free a moment ago (someone else may take it before it is bound).</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
