@@ -5,9 +5,9 @@ using System.Text.Json.Nodes;
 namespace Herald.Payloads;
 
 /// <summary>
-/// How Herald writes every JSON text it keeps or sends: compact, with names and addresses as they
-/// are written (an accent stays an accent, not a <c>\u</c> escape). Entity documents, event
-/// snapshots and bodies are all written here, so the transaction format's body, which is its
+/// How Herald writes the JSON documents it keeps or sends: compact, with names and addresses as
+/// they are written (an accent stays an accent, not a <c>\u</c> escape). Entity documents, event
+/// snapshots, preferences and bodies are all written here, so the transaction format's body, which is its
 /// event's snapshot, is the snapshot's stored text character for character and is kept once.
 /// </summary>
 public static class JsonText

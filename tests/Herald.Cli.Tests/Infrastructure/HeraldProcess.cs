@@ -107,7 +107,9 @@ public sealed class HeraldProcess : IAsyncDisposable
             {
                 // Its output read to the end before it is quoted.
                 await node._process.WaitForExitAsync();
-                throw new InvalidOperationException($"herald exited with {node.ExitCode}: {node.Output}");
+                var exited = new InvalidOperationException($"herald exited with {node.ExitCode}: {node.Output}");
+                await node.DisposeAsync();
+                throw exited;
             }
             try
             {

@@ -9,25 +9,24 @@ using Herald.Payloads;
 namespace Herald.Core.Tests.Payloads;
 
 /// <summary>
-/// The transaction format's body is its event's snapshot, written as Herald writes every JSON text
-/// it keeps: so the body is the snapshot's stored text, whatever the document's texts hold, and a
-/// receiver reads in it what the snapshot says, names and addresses as written.
+/// The transaction format's body is its event's snapshot: a receiver reads in it what the snapshot
+/// says, names and addresses as written. (That it is the snapshot's stored text is checked where
+/// changes write that text: EntityChangeTests.)
 /// </summary>
 public class TransactionBodyTextTests
 {
     private static readonly DateTimeOffset At = new(2021, 11, 29, 17, 10, 37, TimeSpan.Zero);
 
     [Property(MaxTest = 1000)]
-    public bool TheBody_IsTheSnapshotsText_AndSaysWhatTheSnapshotSays(string name, string reference, int amount)
+    public bool TheBody_SaysWhatTheSnapshotSays(string name, string reference, int amount)
     {
         var evt = Transaction(name, reference, amount);
         var body = PayloadRenderer.RenderText(PayloadFormat.Transaction, evt);
         // Text that is not valid UTF-16 (a lone surrogate) cannot come from a parsed request, and
-        // cannot be written as it is: only its being one text with the snapshot's is asked of it.
+        // cannot be written as it is (it is written as U+FFFD).
         var wellFormed = Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(name ?? "")) == (name ?? "")
             && Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(reference ?? "")) == (reference ?? "");
-        return body == JsonText.Of(evt.Snapshot)
-            && (!wellFormed || JsonNode.DeepEquals(JsonNode.Parse(body), evt.Snapshot));
+        return !wellFormed || JsonNode.DeepEquals(JsonNode.Parse(body), evt.Snapshot);
     }
 
     [Theory]
@@ -36,12 +35,11 @@ public class TransactionBodyTextTests
     [InlineData("Zoë Łukasiewicz 支付", "order-17")]
     [InlineData("John Doe", "a<b & c+d 'x' `y`")]
     [InlineData("John \"JD\" Doe", "C:\\orders\n17")]
-    public void NamesAndReferences_ArriveAsWritten_AndTheBodyIsTheSnapshotsText(string name, string reference)
+    public void NamesAndReferences_ArriveAsWritten(string name, string reference)
     {
         var evt = Transaction(name, reference, 130);
         var body = PayloadRenderer.RenderText(PayloadFormat.Transaction, evt);
 
-        Assert.Equal(JsonText.Of(evt.Snapshot), body);
         Assert.Equal(name, JsonNode.Parse(body)!["customer"]!["name"]!.GetValue<string>());
         Assert.Equal(reference, JsonNode.Parse(body)!["merchantReference"]!.GetValue<string>());
         if (!name.Contains('"') && !reference.Contains('\\'))

@@ -1,6 +1,9 @@
 using System.Text.Json.Nodes;
+using FsCheck.Xunit;
+using Herald.Endpoints;
 using Herald.Entities;
 using Herald.Events;
+using Herald.Payloads;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
 
@@ -32,6 +35,28 @@ public sealed class EntityChangeTests
         var change = Change(new JsonObject { ["id"] = "po-1", ["payer"] = "João <Zoë> & cia", ["phone"] = "+5511999990000" });
 
         Assert.Equal("""{"id":"po-1","payer":"João <Zoë> & cia","phone":"+5511999990000"}""", change.DocumentJson());
+    }
+
+    /// <summary>
+    /// What lets the recorder hand a transaction's body over as its change's snapshot text: the
+    /// change, left to write the snapshot itself, writes the body's very text, whatever it holds.
+    /// </summary>
+    [Property(MaxTest = 1000)]
+    public bool TheSnapshotsText_IsTheTransactionBody_ItWouldOtherwiseBeGiven(string name, string reference, int amount)
+    {
+        var document = new JsonObject
+        {
+            ["internalId"] = "0192a3b4-0000-7000-8000-000000000001",
+            ["paymentAmount"] = amount,
+            ["customer"] = new JsonObject { ["name"] = name, ["phone"] = "+5511999990000" },
+            ["merchantReference"] = reference,
+            ["status"] = "INIT",
+        };
+        var entity = new Entity(EntityKind.Transaction, "0192a3b4-0000-7000-8000-000000000001", "mer_1", "INIT", 1, null, document, At, At);
+        var evt = new EntityEvent("evt_1", "mer_1", EntityKind.Transaction, entity.Id, "TRANSACTION.INIT", null, "INIT", 1, At, document);
+        var change = new EntityChange(entity, 0, evt, [], null);
+
+        return change.SnapshotJson() == PayloadRenderer.RenderText(PayloadFormat.Transaction, evt);
     }
 
     [Fact]
