@@ -6,7 +6,6 @@ using DbUp;
 using DbUp.Engine.Output;
 using Herald.Storage.Relational;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Herald.Storage.Postgres;
 
@@ -15,7 +14,7 @@ namespace Herald.Storage.Postgres;
 /// another node holds locked, and every recorded change wakes the other nodes through
 /// <c>NOTIFY</c>.
 /// </summary>
-public sealed class PostgresStore : RelationalStore, IAsyncDisposable
+public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
 {
     /// <summary>The channel a recorded change is announced on.</summary>
     public const string WakeChannel = "herald_work";
@@ -154,7 +153,10 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
         {
             return;
         }
-        await using var command = Unnested(scope, $"INSERT INTO {table} ({rows.Columns}) SELECT * FROM {Unnest("a", rows)}", rows);
+        await using var command = new NpgsqlCommand(null, (NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction);
+        var parameters = new Positional(command.Parameters, naming: true);
+        AddArrays(parameters, "a", rows);
+        command.CommandText = parameters.Number($"INSERT INTO {table} ({rows.Columns}) SELECT * FROM {Unnest("a", rows)}");
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -170,12 +172,9 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     // batch is written once more with ON CONFLICT DO NOTHING, which answers a conflict for that
     // change whatever else is created meanwhile. Inside a larger transaction, where a failed
     // statement would take the rest with it, creates are always speculative.
+    // Both numbered for the parameters AddChanges gives them (see Positional).
     private static string? s_changesSql;
     private static string? s_speculativeChangesSql;
-
-    private static string ChangesSql(ChangeRows rows, bool speculative) => speculative
-        ? s_speculativeChangesSql ??= ChangesSql(rows, "ON CONFLICT DO NOTHING")
-        : s_changesSql ??= ChangesSql(rows, "WHERE NOT EXISTS (SELECT 1 FROM entities x WHERE x.kind = e.kind AND x.id = e.id)");
 
     /// <summary>The changes statement, its creates going in where <paramref name="idFree"/> lets them.</summary>
     private static string ChangesSql(ChangeRows rows, string idFree) => $"""
@@ -217,16 +216,21 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     /// <summary>The batch's changes statement (answering the changes that took), and the announcement of claimable work.</summary>
     private static void AddChanges(NpgsqlBatch batch, ChangeRows rows, bool speculative)
     {
-        var changes = new NpgsqlBatchCommand(ChangesSql(rows, speculative));
-        AddArrays(changes.Parameters, "e", rows.Creates);
-        AddIndexes(changes.Parameters, "ec", rows.CreatedBy);
-        AddArrays(changes.Parameters, "u", rows.Updates);
-        AddIndexes(changes.Parameters, "uc", rows.UpdatedBy);
-        AddIndexes(changes.Parameters, "written", rows.Written);
-        AddArrays(changes.Parameters, "v", rows.Events);
-        AddIndexes(changes.Parameters, "vc", Enumerable.Range(0, rows.Events.Count).ToList());
-        AddArrays(changes.Parameters, "n", rows.Notifications);
-        AddIndexes(changes.Parameters, "nc", rows.NotifiedBy);
+        var changes = new NpgsqlBatchCommand();
+        var sql = speculative ? s_speculativeChangesSql : s_changesSql;
+        var parameters = new Positional(changes.Parameters, naming: sql is null);
+        AddArrays(parameters, "e", rows.Creates);
+        AddIndexes(parameters, "ec", rows.CreatedBy);
+        AddArrays(parameters, "u", rows.Updates);
+        AddIndexes(parameters, "uc", rows.UpdatedBy);
+        AddIndexes(parameters, "written", rows.Written);
+        AddArrays(parameters, "v", rows.Events);
+        AddIndexes(parameters, "vc", Enumerable.Range(0, rows.Events.Count).ToList());
+        AddArrays(parameters, "n", rows.Notifications);
+        AddIndexes(parameters, "nc", rows.NotifiedBy);
+        changes.CommandText = sql ?? (speculative
+            ? s_speculativeChangesSql = parameters.Number(ChangesSql(rows, "ON CONFLICT DO NOTHING"))
+            : s_changesSql = parameters.Number(ChangesSql(rows, "WHERE NOT EXISTS (SELECT 1 FROM entities x WHERE x.kind = e.kind AND x.id = e.id)")));
         batch.BatchCommands.Add(changes);
         if (rows.Claimable)
         {
@@ -315,28 +319,24 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     }
 
     // A batch's outcomes in one statement: the notifications still leased as claimed move on, and
-    // the attempts of those that moved go in.
+    // the attempts of those that moved go in. Numbered for the parameters AttemptsCommand gives it.
     private static string? s_attemptsSql;
 
     private static string AttemptsSql(RowSet moves, RowSet attempts)
     {
-        if (s_attemptsSql is null)
-        {
-            var names = string.Join(", ", Enumerable.Range(1, moves.ColumnTypes.Count).Select(c => string.Create(CultureInfo.InvariantCulture, $"c{c}")));
-            s_attemptsSql = $"""
-                WITH moved AS (
-                  UPDATE notifications SET {MoveAssignments(c => string.Create(CultureInfo.InvariantCulture, $"v.c{c}"))}
-                  FROM {Unnest("m", moves)} AS v({names})
-                  WHERE notifications.id = v.c1 AND notifications.lease_token = v.c2
-                  RETURNING notifications.id),
-                attempted AS (
-                  INSERT INTO attempts ({attempts.Columns})
-                  SELECT {attempts.Columns} FROM {Unnest("t", attempts)} AS t({attempts.Columns})
-                  WHERE t.notification_id IN (SELECT id FROM moved))
-                SELECT id FROM moved
-                """;
-        }
-        return s_attemptsSql;
+        var names = string.Join(", ", Enumerable.Range(1, moves.ColumnTypes.Count).Select(c => string.Create(CultureInfo.InvariantCulture, $"c{c}")));
+        return $"""
+            WITH moved AS (
+              UPDATE notifications SET {MoveAssignments(c => string.Create(CultureInfo.InvariantCulture, $"v.c{c}"))}
+              FROM {Unnest("m", moves)} AS v({names})
+              WHERE notifications.id = v.c1 AND notifications.lease_token = v.c2
+              RETURNING notifications.id),
+            attempted AS (
+              INSERT INTO attempts ({attempts.Columns})
+              SELECT {attempts.Columns} FROM {Unnest("t", attempts)} AS t({attempts.Columns})
+              WHERE t.notification_id IN (SELECT id FROM moved))
+            SELECT id FROM moved
+            """;
     }
 
     protected override async Task<IReadOnlyCollection<string>> RecordAttemptsAsync(WriteScope scope, RowSet moves, RowSet attempts, CancellationToken cancellationToken)
@@ -357,9 +357,11 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
 
     private static NpgsqlBatchCommand AttemptsCommand(RowSet moves, RowSet attempts)
     {
-        var command = new NpgsqlBatchCommand(AttemptsSql(moves, attempts));
-        AddArrays(command.Parameters, "m", moves);
-        AddArrays(command.Parameters, "t", attempts);
+        var command = new NpgsqlBatchCommand();
+        var parameters = new Positional(command.Parameters, naming: s_attemptsSql is null);
+        AddArrays(parameters, "m", moves);
+        AddArrays(parameters, "t", attempts);
+        command.CommandText = s_attemptsSql ??= parameters.Number(AttemptsSql(moves, attempts));
         return command;
     }
 
@@ -367,40 +369,88 @@ public sealed class PostgresStore : RelationalStore, IAsyncDisposable
     private static string Unnest(string prefix, RowSet rows, params string[] more) =>
         $"unnest({string.Join(", ", Enumerable.Range(0, rows.ColumnTypes.Count).Select(c => string.Create(CultureInfo.InvariantCulture, $"@{prefix}{c}")).Concat(more))})";
 
-    /// <summary>A command on the scope's transaction with one array parameter per column of <paramref name="rows"/>, named <c>a0</c>, <c>a1</c>, …</summary>
-    private static NpgsqlCommand Unnested(WriteScope scope, string sql, RowSet rows)
-    {
-        var command = new NpgsqlCommand(sql, (NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction);
-        AddArrays(command.Parameters, "a", rows);
-        return command;
-    }
-
-    private static void AddIndexes(NpgsqlParameterCollection parameters, string name, IReadOnlyList<int> indexes) =>
-        parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = indexes.ToArray() });
+    private static void AddIndexes(Positional parameters, string name, IReadOnlyList<int> indexes) =>
+        parameters.Add(name, new NpgsqlParameter<int[]> { TypedValue = [.. indexes] });
 
     /// <summary>One array parameter per column of <paramref name="rows"/>, named <paramref name="prefix"/> and the column's number.</summary>
-    private static void AddArrays(NpgsqlParameterCollection parameters, string prefix, RowSet rows)
+    private static void AddArrays(Positional parameters, string prefix, RowSet rows)
     {
         for (var c = 0; c < rows.ColumnTypes.Count; c++)
         {
-            var column = c;
-            var name = string.Create(CultureInfo.InvariantCulture, $"{prefix}{c}");
-            parameters.Add(rows.ColumnTypes[c].Type switch
+            parameters.Add(prefix, c, rows.ColumnTypes[c].Type switch
             {
-                DbType.String => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Rows.Select(r => (string?)r[column]).ToArray() },
-                DbType.Int64 => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint)
-                {
-                    Value = rows.Rows.Select(r => r[column] is null ? (long?)null : Convert.ToInt64(r[column], CultureInfo.InvariantCulture)).ToArray(),
-                },
-                DbType.Int32 => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Integer)
-                {
-                    Value = rows.Rows.Select(r => r[column] is null ? (int?)null : Convert.ToInt32(r[column], CultureInfo.InvariantCulture)).ToArray(),
-                },
-                DbType.Boolean => new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Boolean) { Value = rows.Rows.Select(r => (bool?)r[column]).ToArray() },
+                // Typed by their arrays' element types (text, bigint, integer, boolean), which Npgsql looks up once.
+                DbType.String => new NpgsqlParameter<string?[]> { TypedValue = Column(rows, c, v => (string?)v) },
+                DbType.Int64 => new NpgsqlParameter<long?[]> { TypedValue = Column(rows, c, v => v is null ? (long?)null : Convert.ToInt64(v, CultureInfo.InvariantCulture)) },
+                DbType.Int32 => new NpgsqlParameter<int?[]> { TypedValue = Column(rows, c, v => v is null ? (int?)null : Convert.ToInt32(v, CultureInfo.InvariantCulture)) },
+                DbType.Boolean => new NpgsqlParameter<bool?[]> { TypedValue = Column(rows, c, v => (bool?)v) },
                 var other => throw new NotSupportedException($"no array type for {other}"),
             });
         }
     }
+
+    private static T[] Column<T>(RowSet rows, int column, Func<object?, T> convert)
+    {
+        var values = new T[rows.Count];
+        for (var r = 0; r < values.Length; r++)
+        {
+            values[r] = convert(rows.Rows[r][column]);
+        }
+        return values;
+    }
+
+    /// <summary>
+    /// A statement's parameters, added in order and unnamed: its text refers to them as <c>$1</c>,
+    /// <c>$2</c>, …, which Npgsql sends as it is, where named ones (<c>@e0</c>) make it parse and
+    /// rewrite the text again for every batch. The text is written with the names, for reading, and
+    /// numbered once, from the names noted while the parameters were added the first time.
+    /// </summary>
+    private sealed class Positional(NpgsqlParameterCollection parameters, bool naming)
+    {
+        private readonly List<string>? _names = naming ? [] : null;
+
+        public void Add(string name, NpgsqlParameter parameter)
+        {
+            _names?.Add(name);
+            parameters.Add(parameter);
+        }
+
+        public void Add(string prefix, int column, NpgsqlParameter parameter)
+        {
+            _names?.Add(string.Create(CultureInfo.InvariantCulture, $"{prefix}{column}"));
+            parameters.Add(parameter);
+        }
+
+        /// <summary><paramref name="sql"/> with each <c>@name</c> replaced by its parameter's number; every name must be a parameter's, and every parameter used.</summary>
+        public string Number(string sql)
+        {
+            var names = _names ?? throw new InvalidOperationException("the parameters' names were not noted");
+            var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < names.Count; i++)
+            {
+                numbers.Add(names[i], i + 1);
+            }
+            var used = new HashSet<string>(StringComparer.Ordinal);
+            var numbered = Placeholder().Replace(sql, m =>
+            {
+                var name = m.Groups[1].Value;
+                if (!numbers.TryGetValue(name, out var number))
+                {
+                    throw new InvalidOperationException($"the statement names @{name}, which is no parameter of it");
+                }
+                used.Add(name);
+                return string.Create(CultureInfo.InvariantCulture, $"${number}");
+            });
+            if (used.Count != names.Count)
+            {
+                throw new InvalidOperationException($"parameters the statement never uses: {string.Join(", ", names.Except(used))}");
+            }
+            return numbered;
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"@([A-Za-z_][A-Za-z0-9_]*)")]
+    private static partial System.Text.RegularExpressions.Regex Placeholder();
 
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);
