@@ -1,6 +1,8 @@
 using System.Data;
 using System.Data.Common;
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Dapper;
 using DbUp;
 using DbUp.Engine.Output;
@@ -154,9 +156,17 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
             return;
         }
         await using var command = new NpgsqlCommand(null, (NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction);
-        var parameters = new Positional(command.Parameters, naming: true);
+        // Off the hot path: the text is written each time, and keys its numbered form.
+        var sql = $"INSERT INTO {table} ({rows.Columns}) SELECT * FROM {Unnest("a", rows)}";
+        var known = s_inserts.GetValueOrDefault(sql);
+        var parameters = new Positional(command.Parameters, naming: known is null);
         AddArrays(parameters, "a", rows);
-        command.CommandText = parameters.Number($"INSERT INTO {table} ({rows.Columns}) SELECT * FROM {Unnest("a", rows)}");
+        var numbered = parameters.Number(known, sql, static text => text);
+        if (known is null)
+        {
+            s_inserts.TryAdd(sql, numbered);
+        }
+        command.CommandText = numbered.Text;
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -173,8 +183,8 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     // change whatever else is created meanwhile. Inside a larger transaction, where a failed
     // statement would take the rest with it, creates are always speculative.
     // Both numbered for the parameters AddChanges gives them (see Positional).
-    private static string? s_changesSql;
-    private static string? s_speculativeChangesSql;
+    private static Numbered? s_changesSql;
+    private static Numbered? s_speculativeChangesSql;
 
     /// <summary>The changes statement, its creates going in where <paramref name="idFree"/> lets them.</summary>
     private static string ChangesSql(ChangeRows rows, string idFree) => $"""
@@ -217,8 +227,8 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     private static void AddChanges(NpgsqlBatch batch, ChangeRows rows, bool speculative)
     {
         var changes = new NpgsqlBatchCommand();
-        var sql = speculative ? s_speculativeChangesSql : s_changesSql;
-        var parameters = new Positional(changes.Parameters, naming: sql is null);
+        var known = speculative ? s_speculativeChangesSql : s_changesSql;
+        var parameters = new Positional(changes.Parameters, naming: known is null);
         AddArrays(parameters, "e", rows.Creates);
         AddIndexes(parameters, "ec", rows.CreatedBy);
         AddArrays(parameters, "u", rows.Updates);
@@ -228,9 +238,18 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
         AddIndexes(parameters, "vc", Enumerable.Range(0, rows.Events.Count).ToList());
         AddArrays(parameters, "n", rows.Notifications);
         AddIndexes(parameters, "nc", rows.NotifiedBy);
-        changes.CommandText = sql ?? (speculative
-            ? s_speculativeChangesSql = parameters.Number(ChangesSql(rows, "ON CONFLICT DO NOTHING"))
-            : s_changesSql = parameters.Number(ChangesSql(rows, "WHERE NOT EXISTS (SELECT 1 FROM entities x WHERE x.kind = e.kind AND x.id = e.id)")));
+        var numbered = parameters.Number(known, (rows, speculative), static s => ChangesSql(s.rows, s.speculative
+            ? "ON CONFLICT DO NOTHING"
+            : "WHERE NOT EXISTS (SELECT 1 FROM entities x WHERE x.kind = e.kind AND x.id = e.id)"));
+        if (known is null && speculative)
+        {
+            s_speculativeChangesSql = numbered;
+        }
+        else if (known is null)
+        {
+            s_changesSql = numbered;
+        }
+        changes.CommandText = numbered.Text;
         batch.BatchCommands.Add(changes);
         if (rows.Claimable)
         {
@@ -320,7 +339,7 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
 
     // A batch's outcomes in one statement: the notifications still leased as claimed move on, and
     // the attempts of those that moved go in. Numbered for the parameters AttemptsCommand gives it.
-    private static string? s_attemptsSql;
+    private static Numbered? s_attemptsSql;
 
     private static string AttemptsSql(RowSet moves, RowSet attempts)
     {
@@ -358,10 +377,13 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     private static NpgsqlBatchCommand AttemptsCommand(RowSet moves, RowSet attempts)
     {
         var command = new NpgsqlBatchCommand();
-        var parameters = new Positional(command.Parameters, naming: s_attemptsSql is null);
+        var known = s_attemptsSql;
+        var parameters = new Positional(command.Parameters, naming: known is null);
         AddArrays(parameters, "m", moves);
         AddArrays(parameters, "t", attempts);
-        command.CommandText = s_attemptsSql ??= parameters.Number(AttemptsSql(moves, attempts));
+        var numbered = parameters.Number(known, (moves, attempts), static s => AttemptsSql(s.moves, s.attempts));
+        s_attemptsSql ??= numbered;
+        command.CommandText = numbered.Text;
         return command;
     }
 
@@ -379,7 +401,8 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
         {
             parameters.Add(prefix, c, rows.ColumnTypes[c].Type switch
             {
-                // Typed by their arrays' element types (text, bigint, integer, boolean), which Npgsql looks up once.
+                // Typed from their CLR types (text[], bigint[], integer[], boolean[]), not named by an NpgsqlDbType,
+                // which Npgsql turns into a type name, a new string, on every call.
                 DbType.String => new NpgsqlParameter<string?[]> { TypedValue = Column(rows, c, v => (string?)v) },
                 DbType.Int64 => new NpgsqlParameter<long?[]> { TypedValue = Column(rows, c, v => v is null ? (long?)null : Convert.ToInt64(v, CultureInfo.InvariantCulture)) },
                 DbType.Int32 => new NpgsqlParameter<int?[]> { TypedValue = Column(rows, c, v => v is null ? (int?)null : Convert.ToInt32(v, CultureInfo.InvariantCulture)) },
@@ -403,7 +426,8 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     /// A statement's parameters, added in order and unnamed: its text refers to them as <c>$1</c>,
     /// <c>$2</c>, …, which Npgsql sends as it is, where named ones (<c>@e0</c>) make it parse and
     /// rewrite the text again for every batch. The text is written with the names, for reading, and
-    /// numbered once, from the names noted while the parameters were added the first time.
+    /// numbered once, from the names noted while the parameters were added the first time; later
+    /// calls check only that the parameters are as many.
     /// </summary>
     private sealed class Positional(NpgsqlParameterCollection parameters, bool naming)
     {
@@ -421,9 +445,20 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
             parameters.Add(parameter);
         }
 
-        /// <summary><paramref name="sql"/> with each <c>@name</c> replaced by its parameter's number; every name must be a parameter's, and every parameter used.</summary>
-        public string Number(string sql)
+        /// <summary>
+        /// The statement's numbered text: <paramref name="known"/>, when given, once the parameters are
+        /// seen to be as many as it was numbered for; else <paramref name="sql"/>'s text with each
+        /// <c>@name</c> replaced by its parameter's number (every name must be a parameter's, and every
+        /// parameter used).
+        /// </summary>
+        public Numbered Number<TState>(Numbered? known, TState state, Func<TState, string> sql)
         {
+            if (known is not null)
+            {
+                return known.Parameters == parameters.Count
+                    ? known
+                    : throw new InvalidOperationException($"the statement was numbered for {known.Parameters} parameters; it was given {parameters.Count}");
+            }
             var names = _names ?? throw new InvalidOperationException("the parameters' names were not noted");
             var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
             for (var i = 0; i < names.Count; i++)
@@ -431,7 +466,7 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
                 numbers.Add(names[i], i + 1);
             }
             var used = new HashSet<string>(StringComparer.Ordinal);
-            var numbered = Placeholder().Replace(sql, m =>
+            var text = Placeholder().Replace(sql(state), m =>
             {
                 var name = m.Groups[1].Value;
                 if (!numbers.TryGetValue(name, out var number))
@@ -445,12 +480,18 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
             {
                 throw new InvalidOperationException($"parameters the statement never uses: {string.Join(", ", names.Except(used))}");
             }
-            return numbered;
+            return new Numbered(text, names.Count);
         }
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"@([A-Za-z_][A-Za-z0-9_]*)")]
-    private static partial System.Text.RegularExpressions.Regex Placeholder();
+    /// <summary>A statement's text numbered for its parameters, and how many it takes.</summary>
+    private sealed record Numbered(string Text, int Parameters);
+
+    // InsertRowsAsync's statements, numbered, by their text.
+    private static readonly ConcurrentDictionary<string, Numbered> s_inserts = new(StringComparer.Ordinal);
+
+    [GeneratedRegex(@"@([A-Za-z_][A-Za-z0-9_]*)")]
+    private static partial Regex Placeholder();
 
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);
