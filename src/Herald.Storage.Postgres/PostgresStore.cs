@@ -1,6 +1,5 @@
 using System.Data;
 using System.Data.Common;
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Dapper;
@@ -155,18 +154,11 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
         {
             return;
         }
-        await using var command = new NpgsqlCommand(null, (NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction);
-        // Off the hot path: the text is written each time, and keys its numbered form.
-        var sql = $"INSERT INTO {table} ({rows.Columns}) SELECT * FROM {Unnest("a", rows)}";
-        var known = s_inserts.GetValueOrDefault(sql);
-        var parameters = new Positional(command.Parameters, naming: known is null);
-        AddArrays(parameters, "a", rows);
-        var numbered = parameters.Number(known, sql, static text => text);
-        if (known is null)
-        {
-            s_inserts.TryAdd(sql, numbered);
-        }
-        command.CommandText = numbered.Text;
+        // One array per column, in the columns' order: numbered as they are added.
+        var numbers = string.Join(", ", Enumerable.Range(1, rows.ColumnTypes.Count).Select(c => string.Create(CultureInfo.InvariantCulture, $"${c}")));
+        await using var command = new NpgsqlCommand($"INSERT INTO {table} ({rows.Columns}) SELECT * FROM unnest({numbers})",
+            (NpgsqlConnection)scope.Connection, (NpgsqlTransaction)scope.Transaction);
+        AddArrays(new Positional(command.Parameters, naming: false), "a", rows);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -182,9 +174,10 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     // batch is written once more with ON CONFLICT DO NOTHING, which answers a conflict for that
     // change whatever else is created meanwhile. Inside a larger transaction, where a failed
     // statement would take the rest with it, creates are always speculative.
-    // Both numbered for the parameters AddChanges gives them (see Positional).
-    private static Numbered? s_changesSql;
-    private static Numbered? s_speculativeChangesSql;
+    private static readonly NumberedStatement<ChangeRows> s_changes =
+        new(static rows => ChangesSql(rows, "WHERE NOT EXISTS (SELECT 1 FROM entities x WHERE x.kind = e.kind AND x.id = e.id)"));
+
+    private static readonly NumberedStatement<ChangeRows> s_speculativeChanges = new(static rows => ChangesSql(rows, "ON CONFLICT DO NOTHING"));
 
     /// <summary>The changes statement, its creates going in where <paramref name="idFree"/> lets them.</summary>
     private static string ChangesSql(ChangeRows rows, string idFree) => $"""
@@ -227,8 +220,8 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     private static void AddChanges(NpgsqlBatch batch, ChangeRows rows, bool speculative)
     {
         var changes = new NpgsqlBatchCommand();
-        var known = speculative ? s_speculativeChangesSql : s_changesSql;
-        var parameters = new Positional(changes.Parameters, naming: known is null);
+        var statement = speculative ? s_speculativeChanges : s_changes;
+        var parameters = statement.Parameters(changes.Parameters);
         AddArrays(parameters, "e", rows.Creates);
         AddIndexes(parameters, "ec", rows.CreatedBy);
         AddArrays(parameters, "u", rows.Updates);
@@ -238,18 +231,7 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
         AddIndexes(parameters, "vc", Enumerable.Range(0, rows.Events.Count).ToList());
         AddArrays(parameters, "n", rows.Notifications);
         AddIndexes(parameters, "nc", rows.NotifiedBy);
-        var numbered = parameters.Number(known, (rows, speculative), static s => ChangesSql(s.rows, s.speculative
-            ? "ON CONFLICT DO NOTHING"
-            : "WHERE NOT EXISTS (SELECT 1 FROM entities x WHERE x.kind = e.kind AND x.id = e.id)"));
-        if (known is null && speculative)
-        {
-            s_speculativeChangesSql = numbered;
-        }
-        else if (known is null)
-        {
-            s_changesSql = numbered;
-        }
-        changes.CommandText = numbered.Text;
+        changes.CommandText = statement.Text(parameters, rows);
         batch.BatchCommands.Add(changes);
         if (rows.Claimable)
         {
@@ -338,8 +320,8 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     }
 
     // A batch's outcomes in one statement: the notifications still leased as claimed move on, and
-    // the attempts of those that moved go in. Numbered for the parameters AttemptsCommand gives it.
-    private static Numbered? s_attemptsSql;
+    // the attempts of those that moved go in.
+    private static readonly NumberedStatement<(RowSet Moves, RowSet Attempts)> s_attempts = new(static s => AttemptsSql(s.Moves, s.Attempts));
 
     private static string AttemptsSql(RowSet moves, RowSet attempts)
     {
@@ -377,13 +359,10 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     private static NpgsqlBatchCommand AttemptsCommand(RowSet moves, RowSet attempts)
     {
         var command = new NpgsqlBatchCommand();
-        var known = s_attemptsSql;
-        var parameters = new Positional(command.Parameters, naming: known is null);
+        var parameters = s_attempts.Parameters(command.Parameters);
         AddArrays(parameters, "m", moves);
         AddArrays(parameters, "t", attempts);
-        var numbered = parameters.Number(known, (moves, attempts), static s => AttemptsSql(s.moves, s.attempts));
-        s_attemptsSql ??= numbered;
-        command.CommandText = numbered.Text;
+        command.CommandText = s_attempts.Text(parameters, (moves, attempts));
         return command;
     }
 
@@ -423,50 +402,51 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// A statement's parameters, added in order and unnamed: its text refers to them as <c>$1</c>,
-    /// <c>$2</c>, …, which Npgsql sends as it is, where named ones (<c>@e0</c>) make it parse and
-    /// rewrite the text again for every batch. The text is written with the names, for reading, and
-    /// numbered once, from the names noted while the parameters were added the first time; later
-    /// calls check only that the parameters are as many.
+    /// A statement written with named parameters (<c>@e0</c>, <c>@nc</c>, …), for reading, and sent
+    /// with them unnamed and numbered (<c>$1</c>, <c>$2</c>, …), which Npgsql sends as it is: named
+    /// ones make it parse and rewrite the text again for every batch. The text is numbered the first
+    /// time, from the names noted while its parameters were added (<see cref="Parameters"/>); later
+    /// uses check only that they add as many.
     /// </summary>
-    private sealed class Positional(NpgsqlParameterCollection parameters, bool naming)
+    private sealed class NumberedStatement<TState>(Func<TState, string> write)
     {
-        private readonly List<string>? _names = naming ? [] : null;
+        // The numbered text and how many parameters it takes; set once.
+        private (string Text, int Parameters)? _numbered;
+        private readonly Lock _numbering = new();
 
-        public void Add(string name, NpgsqlParameter parameter)
+        /// <summary>The statement's parameters, to be added in the order its text is numbered for.</summary>
+        public Positional Parameters(NpgsqlParameterCollection collection)
         {
-            _names?.Add(name);
-            parameters.Add(parameter);
-        }
-
-        public void Add(string prefix, int column, NpgsqlParameter parameter)
-        {
-            _names?.Add(string.Create(CultureInfo.InvariantCulture, $"{prefix}{column}"));
-            parameters.Add(parameter);
-        }
-
-        /// <summary>
-        /// The statement's numbered text: <paramref name="known"/>, when given, once the parameters are
-        /// seen to be as many as it was numbered for; else <paramref name="sql"/>'s text with each
-        /// <c>@name</c> replaced by its parameter's number (every name must be a parameter's, and every
-        /// parameter used).
-        /// </summary>
-        public Numbered Number<TState>(Numbered? known, TState state, Func<TState, string> sql)
-        {
-            if (known is not null)
+            lock (_numbering)
             {
-                return known.Parameters == parameters.Count
-                    ? known
-                    : throw new InvalidOperationException($"the statement was numbered for {known.Parameters} parameters; it was given {parameters.Count}");
+                return new(collection, naming: _numbered is null);
             }
-            var names = _names ?? throw new InvalidOperationException("the parameters' names were not noted");
+        }
+
+        /// <summary>The numbered text, once every parameter has been added.</summary>
+        public string Text(Positional parameters, TState state)
+        {
+            lock (_numbering)
+            {
+                _numbered ??= (Number(write(state), parameters.Names), parameters.Count);
+                var (text, count) = _numbered.Value;
+                return count == parameters.Count
+                    ? text
+                    : throw new InvalidOperationException($"the statement was numbered for {count} parameters; it was given {parameters.Count}");
+            }
+        }
+
+        /// <summary><paramref name="sql"/> with each <c>@name</c> replaced by its parameter's number: every name must be a parameter's, and every parameter used.</summary>
+        private static string Number(string sql, IReadOnlyList<string>? names)
+        {
+            ArgumentNullException.ThrowIfNull(names);
             var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
             for (var i = 0; i < names.Count; i++)
             {
                 numbers.Add(names[i], i + 1);
             }
             var used = new HashSet<string>(StringComparer.Ordinal);
-            var text = Placeholder().Replace(sql(state), m =>
+            var text = Placeholder().Replace(sql, m =>
             {
                 var name = m.Groups[1].Value;
                 if (!numbers.TryGetValue(name, out var number))
@@ -480,15 +460,32 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
             {
                 throw new InvalidOperationException($"parameters the statement never uses: {string.Join(", ", names.Except(used))}");
             }
-            return new Numbered(text, names.Count);
+            return text;
         }
     }
 
-    /// <summary>A statement's text numbered for its parameters, and how many it takes.</summary>
-    private sealed record Numbered(string Text, int Parameters);
+    /// <summary>A statement's parameters, added in order and unnamed (their names noted when <paramref name="naming"/>).</summary>
+    private sealed class Positional(NpgsqlParameterCollection parameters, bool naming)
+    {
+        private readonly List<string>? _names = naming ? [] : null;
 
-    // InsertRowsAsync's statements, numbered, by their text.
-    private static readonly ConcurrentDictionary<string, Numbered> s_inserts = new(StringComparer.Ordinal);
+        /// <summary>The names noted, in order; null when they were not.</summary>
+        public IReadOnlyList<string>? Names => _names;
+
+        public int Count => parameters.Count;
+
+        public void Add(string name, NpgsqlParameter parameter)
+        {
+            _names?.Add(name);
+            parameters.Add(parameter);
+        }
+
+        public void Add(string prefix, int column, NpgsqlParameter parameter)
+        {
+            _names?.Add(string.Create(CultureInfo.InvariantCulture, $"{prefix}{column}"));
+            parameters.Add(parameter);
+        }
+    }
 
     [GeneratedRegex(@"@([A-Za-z_][A-Za-z0-9_]*)")]
     private static partial Regex Placeholder();
