@@ -33,7 +33,8 @@ internal sealed class BenchReport
     /// <summary>The limit a Herald row is judged against: the mean of those measured just before and after it (either alone when the other failed).</summary>
     private double? LimitAround(string row)
     {
-        var around = new[] { Figure(LimitBefore(row), "requests_per_second"), Figure(LimitAfter(row), "requests_per_second") }.OfType<double>().ToList();
+        var around = new[] { Figure(LimitBefore(row), "requests_per_second"), Figure(LimitAfter(row), "requests_per_second") }
+            .OfType<double>().Where(limit => limit > 0).ToList();
         return around.Count == 0 ? null : around.Average();
     }
 
