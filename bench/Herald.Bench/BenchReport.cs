@@ -24,8 +24,20 @@ internal sealed class BenchReport
 
     private sealed record Target(string Name, double? Measured, string Unit, string Threshold, bool? Pass);
 
-    /// <summary>Where the limit measured just before a Herald row is kept: the run's first (before SQLite's row), or the one after the row before.</summary>
-    public static string LimitBefore(string row) => row == "sqlite" ? "raw" : LimitAfter("sqlite");
+    /// <summary>Herald's rows, keyed by database, in the order a run measures them, a limit before the first and after each.</summary>
+    public static readonly (string Key, string Label)[] HeraldRows = [("sqlite", "SQLite"), ("postgres", "PostgreSQL")];
+
+    /// <summary>Where the limit measured just before a Herald row is kept: the run's first, or the one after the row before.</summary>
+    public static string LimitBefore(string row)
+    {
+        var index = Array.FindIndex(HeraldRows, r => r.Key == row);
+        return index switch
+        {
+            < 0 => throw new ArgumentException($"no Herald row '{row}'", nameof(row)),
+            0 => "raw",
+            _ => LimitAfter(HeraldRows[index - 1].Key),
+        };
+    }
 
     /// <summary>Where the limit measured just after a Herald row is kept.</summary>
     public static string LimitAfter(string row) => "raw_after_" + row;
@@ -102,11 +114,11 @@ internal sealed class BenchReport
         Line("");
         Line("| measurement | N | result | peak RSS |");
         Line("|---|---:|---|---:|");
-        foreach (var (key, label) in new[] { ("sqlite", "SQLite"), ("postgres", "PostgreSQL") })
+        foreach (var (key, label) in HeraldRows)
         {
-            if (key == "sqlite")
+            if (key == HeraldRows[0].Key)
             {
-                LimitLine(LimitBefore(key), "before Herald on SQLite");
+                LimitLine(LimitBefore(key), $"before Herald on {label}");
             }
             Line($"| Herald on {label}: recorded through `ChangeRecorder` ({HeraldScenario.Recorders} recorders) and delivered | {F(key, "changes")} | **{F(key, "delivered_per_second")} delivered/s** (recording {F(key, "recorded_per_second")}/s; mean body {F(key, "mean_body_bytes")} bytes; {F(key, "writes")} group-commit transactions of {F(key, "items_per_write", "F1")} changes and outcomes, {F(key, "write_ms", "F2")} ms each; {Cpu(key, "notification")}){Complete(key, "changes")}{Error(key)} | {F(key, "peak_rss_mb_throughput")} MB |");
             var bound = _results[key]?["latency_lower_bound"]?.GetValue<bool>() == true ? "≥ " : "";

@@ -20,8 +20,8 @@ internal static class FullBench
         Console.WriteLine($"herald bench ({plan.Mode}) on {Environment.ProcessorCount} cores");
         // The limit is measured before and after each Herald row, and each row's share is of the
         // two around it: the machine's speed drifts by tens of per cent within minutes.
-        results[BenchReport.LimitBefore("sqlite")] = await RawAsync(plan);
-        foreach (var database in new[] { "sqlite", "postgres" })
+        results[BenchReport.LimitBefore(BenchReport.HeraldRows[0].Key)] = await RawAsync(plan);
+        foreach (var (database, _) in BenchReport.HeraldRows)
         {
             results[database] = await ChildProcess.RunAsync("herald-" + database, WarmUpLimit(plan) + plan.HeraldLimit + plan.Latency + Slack,
                 Number(plan.Changes), Seconds(plan.HeraldLimit), Seconds(plan.Latency), Seconds(plan.WarmUp));
