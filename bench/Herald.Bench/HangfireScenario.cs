@@ -58,7 +58,7 @@ internal static class HangfireScenario
             // Resident memory over the measured phase, as Herald's rows give it (what the warm-up left included).
             await using var sampler = new RssSampler();
             var cpu = CpuMeter.Start();
-            var wal = postgresAdmin is null ? null : await WalMeter.StartAsync(postgresAdmin);
+            var serverMeter = postgresAdmin is null ? null : await ServerMeter.StartAsync(postgresAdmin);
             var start = receiver.Now;
             var enqueued = await Load.RunAsync(jobs, Enqueuers, limit, i =>
             {
@@ -85,9 +85,9 @@ internal static class HangfireScenario
             };
             Load.Merge(result, warm);
             cpu.Report(result, delivered);
-            if (wal is not null)
+            if (serverMeter is not null)
             {
-                await wal.ReportAsync(result, delivered);
+                await serverMeter.ReportAsync(result, delivered);
             }
             return result;
         }
