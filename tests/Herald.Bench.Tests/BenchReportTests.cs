@@ -166,4 +166,20 @@ public sealed class BenchReportTests : IDisposable
             ["| Limit, before Herald on SQLite", "| Herald on SQLite", "| Limit, after Herald on SQLite", "| Herald on PostgreSQL", "| Limit, after Herald on PostgreSQL"],
             rows);
     }
+
+    [Fact]
+    public async Task APostgresRow_SaysWhatTheServerWroteAndSpent_ASqliteRowNeither()
+    {
+        var run = Run();
+        run["postgres"]!["wal_kb_per_item"] = 3.21;
+        run["postgres"]!["server_cpu_us_per_item"] = 118.4;
+
+        await WriteReportAsync(run);
+        var lines = await File.ReadAllLinesAsync(Path.Combine(_directory, "latest.md"));
+
+        var postgres = lines.Single(l => l.StartsWith("| Herald on PostgreSQL: recorded", StringComparison.Ordinal));
+        Assert.Contains("the server wrote 3.21 kB of WAL a notification and spent 118 µs of CPU on it", postgres, StringComparison.Ordinal);
+        var sqlite = lines.Single(l => l.StartsWith("| Herald on SQLite: recorded", StringComparison.Ordinal));
+        Assert.DoesNotContain("the server", sqlite, StringComparison.Ordinal);
+    }
 }
