@@ -86,22 +86,10 @@ internal sealed class CpuMeter
         long? ticks = null;
         foreach (var task in Directory.EnumerateDirectories(tasks))
         {
-            try
+            // A thread that ended meanwhile has no stat left to read.
+            if (ProcStat.Read(Path.Combine(task, "stat")) is { Name: WriterThread } stat)
             {
-                var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                var open = stat.IndexOf('(', StringComparison.Ordinal);
-                var close = stat.LastIndexOf(')');
-                if (open < 0 || close < open || stat[(open + 1)..close] != WriterThread)
-                {
-                    continue;
-                }
-                // After the name: state, then 10 more fields before utime (14th) and stime (15th).
-                var fields = stat[(close + 2)..].Split(' ');
-                ticks = (ticks ?? 0) + long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-                // The thread ended meanwhile.
+                ticks = (ticks ?? 0) + stat.Ticks;
             }
         }
         return ticks;

@@ -27,7 +27,7 @@ internal static class HeraldScenario
         // Throughput: recording and delivery overlap, as they do in production.
         using var writer = new WriterStats();
         var cpu = CpuMeter.Start();
-        var database = postgresAdmin is null ? null : await ServerMeter.StartAsync(postgresAdmin);
+        var serverMeter = postgresAdmin is null ? null : await ServerMeter.StartAsync(postgresAdmin);
         var start = receiver.Now;
         var recorded = await Load.RunAsync(changes, Recorders, limit, _ => herald.RecordAsync());
         var recordSeconds = (receiver.Now - start).TotalSeconds;
@@ -37,9 +37,9 @@ internal static class HeraldScenario
         var seconds = delivered == 0 ? double.NaN : (Load.LastReceipt(receiver) - start).TotalSeconds;
         var perSecond = seconds > 0 ? delivered / seconds : 0;
         cpu.Report(result, delivered);
-        if (database is not null)
+        if (serverMeter is not null)
         {
-            await database.ReportAsync(result, delivered);
+            await serverMeter.ReportAsync(result, delivered);
         }
         Console.WriteLine($"{name}: recorded {recorded} in {recordSeconds:F1} s; delivered {delivered} in {seconds:F1} s = {perSecond:F0}/s{(complete ? "" : " (time limit reached)")}");
         result["changes"] = recorded;

@@ -70,24 +70,7 @@ internal sealed class ServerMeter
         return ticks;
     }
 
-    /// <summary>A process's parent and clock ticks from /proc/PID/stat; null when it is not there.</summary>
-    private static (int Parent, long Ticks, long ReapedTicks)? Stat(int pid)
-    {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText($"/proc/{pid}/stat");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-        // After the name (which may hold spaces, so found by its last parenthesis): state (0), parent
-        // (1), then utime (11), stime (12), cutime (13) and cstime (14).
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        long Field(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture);
-        return ((int)Field(1), Field(11) + Field(12), Field(13) + Field(14));
-    }
+    private static ProcStat? Stat(int pid) => ProcStat.Read($"/proc/{pid}/stat");
 
     private static async Task<object?> ScalarAsync(string admin, string sql, string? start)
     {
