@@ -20,7 +20,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     {
         _db = await PostgresDatabase.CreateAsync();
         _store = new PostgresStore(_db.ConnectionString);
-        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql", "0010_endpoints_deleted.sql", "0011_resends.sql", "0012_attempts_by_notification.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql", "0010_endpoints_deleted.sql", "0011_resends.sql", "0012_attempts_by_notification.sql", "0013_entities_room_to_change.sql"], await _store.MigrateAsync());
         return _store;
     }
 
@@ -82,6 +82,26 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         Assert.Equal(2, (await Store.ListEventsAsync(m, "po-y", 100, null)).Data.Count);
         // And the cycle did happen.
         await AssertADeadlockSinceAsync(deadlocksBefore, "the two batches never waited on each other");
+    }
+
+    [Fact]
+    public async Task AnEntitysChange_RewritesItsRowInPlace_EvenAfterManyEntitiesWereCreatedBesideIt()
+    {
+        var m = await MerchantAsync();
+        // Enough entities created one after another to fill the first pages of the table.
+        for (var batch = 0; batch < 4; batch++)
+        {
+            Assert.All(await Store.CommitChangesAsync([.. Enumerable.Range(batch * 50, 50).Select(i => Change(m, $"po-{i}", 1, "OPENED", null, T0))]),
+                r => Assert.Equal(CommitResult.Committed, r));
+        }
+        var page = await ScalarAsync("SELECT (ctid::text::point)[0]::bigint FROM entities WHERE id = 'po-0'");
+        Assert.True(await ScalarAsync("SELECT count(*) FROM entities WHERE (ctid::text::point)[0]::bigint = " + page) > 1, "the first entity shares its page");
+
+        Assert.Equal([CommitResult.Committed], await Store.CommitChangesAsync([Change(m, "po-0", 2, "PAID", null, T0.AddMinutes(1))]));
+
+        // The new version went on the same page: no new key entry was needed for it.
+        Assert.Equal(page, await ScalarAsync("SELECT (ctid::text::point)[0]::bigint FROM entities WHERE id = 'po-0'"));
+        Assert.Equal("PAID", (await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po-0"))?.State);
     }
 
     [Fact]
@@ -220,7 +240,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         Assert.Equal(0L, await other.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
 
         await other.ExecuteAsync("SELECT pg_advisory_unlock(@key)", new { key = PostgresStore.MigrationLock });
-        Assert.Contains("0012_attempts_by_notification.sql", await migrating.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("0013_entities_room_to_change.sql", await migrating.WaitAsync(TimeSpan.FromSeconds(60)));
         // And a node started after it finds nothing left to run.
         await using var later = new PostgresStore(db.ConnectionString);
         Assert.Empty(await later.MigrateAsync());
@@ -253,7 +273,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         }
 
         await using var upgraded = new PostgresStore(db.ConnectionString);
-        Assert.Equal(["0012_attempts_by_notification.sql"], await upgraded.MigrateAsync());
+        Assert.Equal(["0012_attempts_by_notification.sql", "0013_entities_room_to_change.sql"], await upgraded.MigrateAsync());
         await using (var connection = new NpgsqlConnection(db.ConnectionString))
         {
             Assert.Equal("PRIMARY KEY (notification_id, number, id)",
