@@ -27,14 +27,6 @@ public static class JsonText
         return text;
     }
 
-    /// <summary>The node's text, UTF-8 encoded, in an array of its own.</summary>
-    public static byte[] Utf8Bytes(JsonNode node)
-    {
-        var bytes = Utf8(node).ToArray();
-        LetGoOfLargeBuffer();
-        return bytes;
-    }
-
     // One buffer and writer per thread, reused: a text is written for every recorded change.
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;

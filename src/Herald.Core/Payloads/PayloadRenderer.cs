@@ -6,14 +6,12 @@ using Herald.Events;
 namespace Herald.Payloads;
 
 /// <summary>
-/// Renders an event into the body one format sends. The bytes are rendered once, when the change
+/// Renders an event into the body one format sends. The body is rendered once, when the change
 /// is recorded, and sent unchanged on every attempt and resend.
 /// </summary>
 public static class PayloadRenderer
 {
-    public static byte[] Render(PayloadFormat format, EntityEvent evt) => JsonText.Utf8Bytes(Body(format, evt));
-
-    /// <summary>The body as text, as it is stored; the same bytes <see cref="Render"/> gives, decoded.</summary>
+    /// <summary>The body as text, as it is stored and, UTF-8 encoded, sent.</summary>
     public static string RenderText(PayloadFormat format, EntityEvent evt) => JsonText.Of(Body(format, evt));
 
     /// <summary>
