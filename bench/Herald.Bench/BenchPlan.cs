@@ -16,6 +16,12 @@ internal sealed record BenchPlan(
     TimeSpan BacklogDrainLimit,
     TimeSpan WarmUp)
 {
+    /// <summary>
+    /// The name of the files a run writes (.md and .json): latest for the full benchmark, the one
+    /// the README quotes; a quick run's go beside them, leaving the full run's as they are.
+    /// </summary>
+    public string ResultsName => Mode == "full" ? "latest" : Mode;
+
     /// <summary>The whole benchmark; every phase is time-limited, so it ends within about 50 minutes.</summary>
     public static BenchPlan Full { get; } = new(
         "full", TimeSpan.FromSeconds(10), 200_000, TimeSpan.FromMinutes(4), TimeSpan.FromSeconds(10),

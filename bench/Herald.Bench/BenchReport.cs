@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 
 namespace Herald.Bench;
 
-/// <summary>The figures of one run as bench/results/latest.md and latest.json, with the targets judged on them.</summary>
+/// <summary>The figures of one run as bench/results/latest.md and latest.json (quick.md and quick.json for a quick run), with the targets judged on them.</summary>
 internal sealed class BenchReport
 {
     private readonly BenchPlan _plan;
@@ -152,13 +152,13 @@ internal sealed class BenchReport
         Line("");
         Line("How it is measured:");
         Line("");
-        Line(string.Create(CultureInfo.InvariantCulture, $"- Every contender is warmed up with its own load before its clock starts: {_plan.WarmUp.TotalSeconds:F0} s of it (Herald and Hangfire at most half their N), and what that sent is let arrive. A freshly started .NET process spends its first seconds under load compiling its hot code again, optimized (on this machine a Herald node's compiler thread took a quarter of a core for its first 15 s); the figures are those of a node that has been running, as the limit's are. Each row's warm-up is in latest.json (`warm_up_items`, `warm_up_seconds`)."));
+        Line(string.Create(CultureInfo.InvariantCulture, $"- Every contender is warmed up with its own load before its clock starts: {_plan.WarmUp.TotalSeconds:F0} s of it (Herald and Hangfire at most half their N), and what that sent is let arrive. A freshly started .NET process spends its first seconds under load compiling its hot code again, optimized (on this machine a Herald node's compiler thread took a quarter of a core for its first 15 s); the figures are those of a node that has been running, as the limit's are. Each row's warm-up is in {_plan.ResultsName}.json (`warm_up_items`, `warm_up_seconds`)."));
         Line("- The limit is measured three times, before Herald's SQLite row, between it and the PostgreSQL row, and after that; each Herald row's share is of the mean of the two limits measured just before and just after it. On this kind of machine (two virtual cores) the same code runs tens of per cent faster or slower within a few minutes, so a limit measured once, minutes away from a row, could flatter or wrong it; the three limits show how much the machine moved during the run.");
         Line("- The receiver is one Kestrel app on 127.0.0.1 that answers 200 and notes the first arrival of each `webhook-id`; every contender posts to it.");
         Line("- CPU a request, notification or job: the processor time of the row's process over its measured phase (all its threads: the contender, the receiver and the load, in user and kernel mode), divided by what was delivered. A PostgreSQL server's own time is not in it (it runs in processes of its own; it is given apart, below). On SQLite, the part of it on the group commit's writer thread (which commits every change and every scheduled attempt's outcome), and for every row the share of the whole machine's time that was idle, or idle waiting on the disk, over the same phase: what the contender left of the two cores. Likewise the memory the process allocated, divided by what was delivered, and the share of the phase it was paused for garbage collections (the load's and the receiver's allocations are in it too). On PostgreSQL, the write-ahead log the server wrote over the phase (from the log's position before and after, the cluster serving only that row: its statements, and the vacuuming and checkpoints they caused), divided by what was delivered: the server's share of the work, which does not move with the machine's speed as delivered/s does; and the processor time of the server's processes over the phase (the postmaster and its children, those that ended meanwhile included), divided likewise.");
         Line("- Herald is composed in-process as `herald serve --dev` composes it (`HeraldServer.Build`), with its delivery workers; changes are new transactions recorded through `ChangeRecorder`, the API's own code path, rendered in the transaction format to a 600-byte body, to one endpoint. Delivered/s runs from the first record to the last receipt, recording and delivery overlapping.");
         Line("- SQLite runs as Herald ships it (WAL, `synchronous=FULL`); every change and every attempt is committed. The PostgreSQL cluster is the throwaway one `./herald bench` starts, with `fsync=off`, for Herald and Hangfire alike.");
-        Line("- Latency: one record due every millisecond whatever the earlier ones are doing (open loop, at most as many in flight as there are recorders), timed from when it was due to the first receipt of its webhook-id; a change not received by the end counts with the time it had waited, never left out. It starts once the throughput phase's notifications have all arrived (waiting at most twice its duration, and at least 10 s; what was still pending then is named in latest.json as `latency_started_with_pending`).");
+        Line($"- Latency: one record due every millisecond whatever the earlier ones are doing (open loop, at most as many in flight as there are recorders), timed from when it was due to the first receipt of its webhook-id; a change not received by the end counts with the time it had waited, never left out. It starts once the throughput phase's notifications have all arrived (waiting at most twice its duration, and at least 10 s; what was still pending then is named in {_plan.ResultsName}.json as `latency_started_with_pending`).");
         Line($"- Hangfire: `Hangfire.Core` 1.8.25 with `Hangfire.InMemory` 1.0.0 or `Hangfire.PostgreSql` 1.21.1 (200 ms queue poll instead of its default 15 s), {HangfireScenario.Workers} workers (Hangfire's default here), jobs enqueued by {HangfireScenario.Enqueuers} threads; each job posts the same body with one shared `HttpClient`.");
         Line("- Backlog: the endpoint is paused, the changes recorded, the RSS sampled while they wait, then the endpoint resumed; drain time runs from the resume to the last receipt.");
         return md.ToString();
@@ -167,7 +167,7 @@ internal sealed class BenchReport
     public async Task WriteAsync(string directory)
     {
         Directory.CreateDirectory(directory);
-        await File.WriteAllTextAsync(Path.Combine(directory, "latest.md"), Markdown());
+        await File.WriteAllTextAsync(Path.Combine(directory, _plan.ResultsName + ".md"), Markdown());
         var json = new JsonObject
         {
             ["taken_utc"] = _taken.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
@@ -186,6 +186,6 @@ internal sealed class BenchReport
                 ["pass"] = t.Pass,
             }).ToArray()),
         };
-        await File.WriteAllTextAsync(Path.Combine(directory, "latest.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        await File.WriteAllTextAsync(Path.Combine(directory, _plan.ResultsName + ".json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

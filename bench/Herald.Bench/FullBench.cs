@@ -38,6 +38,7 @@ internal static class FullBench
         await report.WriteAsync(resultsDirectory);
         Console.WriteLine();
         Console.WriteLine(report.Markdown());
+        Console.WriteLine($"written to {Path.Combine(resultsDirectory, plan.ResultsName)}.md and .json");
         return results.Any(r => r.Value is JsonObject o && o["error"] is not null) ? 1 : 0;
     }
 

@@ -1,7 +1,8 @@
 using System.Globalization;
 using Herald.Bench;
 
-// ./herald bench [--quick]: the full benchmark (bench/results/latest.md and latest.json).
+// ./herald bench [--quick]: the full benchmark (bench/results/latest.md and latest.json; a quick
+// run writes quick.md and quick.json beside them).
 // ./herald bench scaling [--changes N]: the multi-node figures.
 // The admin connection string of a PostgreSQL server comes from HERALD_TEST_POSTGRES
 // (./herald bench starts a throwaway cluster).

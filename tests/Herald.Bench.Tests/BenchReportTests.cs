@@ -182,4 +182,18 @@ public sealed class BenchReportTests : IDisposable
         var sqlite = lines.Single(l => l.StartsWith("| Herald on SQLite: recorded", StringComparison.Ordinal));
         Assert.DoesNotContain("the server", sqlite, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task AQuickRun_WritesItsOwnFiles_AndLeavesTheFullRunsAsTheyAre()
+    {
+        await WriteReportAsync(Run());
+        var full = await File.ReadAllTextAsync(Path.Combine(_directory, "latest.md"));
+
+        await new BenchReport(BenchPlan.Quick, JsonNode.Parse(Run().ToJsonString())!.AsObject(), TimeSpan.FromSeconds(70)).WriteAsync(_directory);
+
+        Assert.Equal(full, await File.ReadAllTextAsync(Path.Combine(_directory, "latest.md")));
+        Assert.Equal("full", JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_directory, "latest.json")))!["mode"]!.GetValue<string>());
+        Assert.StartsWith("# Herald benchmark (quick)", await File.ReadAllTextAsync(Path.Combine(_directory, "quick.md")), StringComparison.Ordinal);
+        Assert.Equal("quick", JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_directory, "quick.json")))!["mode"]!.GetValue<string>());
+    }
 }
