@@ -21,7 +21,8 @@ public sealed class WebhookSender : IDisposable
     public const string AttemptHeader = "webhook-attempt";
 
     private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
-    private static readonly ProductInfoHeaderValue UserAgent = new("Herald", "1.0");
+    // Added as text: the typed UserAgent collection is an object of its own on every request.
+    private const string UserAgent = "Herald/1.0";
 
     // The handler is called directly: HttpClient's own layer (its timeout, which is infinite here,
     // and a token source of its own linked to the attempt's on every request) adds nothing an
@@ -53,7 +54,7 @@ public sealed class WebhookSender : IDisposable
             Content = new ByteArrayContent(body),
         };
         request.Content.Headers.ContentType = Json;
-        request.Headers.UserAgent.Add(UserAgent);
+        request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
         request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderId, notification.EventId);
         request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderTimestamp, timestamp.ToString(CultureInfo.InvariantCulture));
         request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderSignature, WebhookSignature.SignatureHeader(notification.Secrets, notification.EventId, timestamp, body));

@@ -189,6 +189,8 @@ public sealed class FormatsEndToEndTests : HeraldWithReceiver
 
     private void AssertSigned(ReceivedRequest request, string secret)
     {
+        Assert.Equal("Herald/1.0", request.Headers["user-agent"]);
+        Assert.Equal("application/json; charset=utf-8", request.Headers["content-type"]);
         Assert.StartsWith("evt_", request.Headers["webhook-id"], StringComparison.Ordinal);
         Assert.Equal(Herald.Clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), request.Headers["webhook-timestamp"]);
         Assert.True(WebhookSignature.Verify(secret, request.Headers["webhook-id"], request.Headers["webhook-timestamp"],
