@@ -3,7 +3,8 @@ using Herald.Bench;
 
 // ./herald bench [--quick]: the full benchmark (bench/results/latest.md and latest.json; a quick
 // run writes quick.md and quick.json beside them).
-// ./herald bench scaling [--changes N]: the multi-node figures.
+// ./herald bench scaling [--changes N]: the multi-node figures (bench/results/scaling.md and .json;
+// a backlog other than the default writes scaling-N.md and .json beside them).
 // The admin connection string of a PostgreSQL server comes from HERALD_TEST_POSTGRES
 // (./herald bench starts a throwaway cluster).
 var postgres = Environment.GetEnvironmentVariable("HERALD_TEST_POSTGRES");
@@ -28,7 +29,7 @@ switch (what)
             Console.Error.WriteLine("run through ./herald bench scaling, which builds herald");
             return 2;
         }
-        var changes = 20_000;
+        var changes = ScalingBench.DefaultChanges;
         for (var i = 0; i < args.Length - 1; i++)
         {
             if (args[i] == "--changes")

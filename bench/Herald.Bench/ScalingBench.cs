@@ -24,6 +24,16 @@ namespace Herald.Bench;
 /// </summary>
 internal static class ScalingBench
 {
+    /// <summary>The backlog the committed figures (bench/results/scaling.md) are taken with.</summary>
+    public const int DefaultChanges = 20_000;
+
+    /// <summary>
+    /// The name of the files a run writes (.md and .json): scaling for the default backlog, the one
+    /// docs/scaling.md quotes; a run of another size writes its own beside them.
+    /// </summary>
+    public static string ResultsName(int changes) =>
+        changes == DefaultChanges ? "scaling" : string.Create(CultureInfo.InvariantCulture, $"scaling-{changes}");
+
     public static async Task<int> RunAsync(string adminConnectionString, string heraldDll, int changes, string resultsDirectory)
     {
         await using var receiver = await CountingReceiver.StartAsync();
@@ -164,7 +174,7 @@ internal static class ScalingBench
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Nodes} | {r.Delivered} | {r.Requests} | {r.Seconds:F2} | {r.PerSecond:F0} |");
         }
-        await File.WriteAllTextAsync(Path.Combine(directory, "scaling.md"), md.ToString());
+        await File.WriteAllTextAsync(Path.Combine(directory, ResultsName(changes) + ".md"), md.ToString());
         var json = new JsonArray(rows.Select(r => (JsonNode)new JsonObject
         {
             ["nodes"] = r.Nodes,
@@ -173,7 +183,8 @@ internal static class ScalingBench
             ["seconds"] = Math.Round(r.Seconds, 3),
             ["delivered_per_second"] = Math.Round(r.PerSecond, 1),
         }).ToArray());
-        await File.WriteAllTextAsync(Path.Combine(directory, "scaling.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        await File.WriteAllTextAsync(Path.Combine(directory, ResultsName(changes) + ".json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine(md);
+        Console.WriteLine($"written to {Path.Combine(directory, ResultsName(changes))}.md and .json");
     }
 }

@@ -196,4 +196,11 @@ public sealed class BenchReportTests : IDisposable
         Assert.StartsWith("# Herald benchmark (quick)", await File.ReadAllTextAsync(Path.Combine(_directory, "quick.md")), StringComparison.Ordinal);
         Assert.Equal("quick", JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_directory, "quick.json")))!["mode"]!.GetValue<string>());
     }
+
+    [Fact]
+    public void AScalingRunOfAnotherSize_IsWrittenBesideTheCommittedOne()
+    {
+        Assert.Equal("scaling", ScalingBench.ResultsName(ScalingBench.DefaultChanges));
+        Assert.Equal("scaling-5000", ScalingBench.ResultsName(5_000));
+    }
 }
