@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Herald.Bench;
@@ -164,10 +163,9 @@ internal sealed class BenchReport
         return md.ToString();
     }
 
-    public async Task WriteAsync(string directory)
+    /// <summary>Writes the report's two files; answers their path without the extension.</summary>
+    public Task<string> WriteAsync(string directory)
     {
-        Directory.CreateDirectory(directory);
-        await File.WriteAllTextAsync(Path.Combine(directory, _plan.ResultsName + ".md"), Markdown());
         var json = new JsonObject
         {
             ["taken_utc"] = _taken.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
@@ -186,6 +184,6 @@ internal sealed class BenchReport
                 ["pass"] = t.Pass,
             }).ToArray()),
         };
-        await File.WriteAllTextAsync(Path.Combine(directory, _plan.ResultsName + ".json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return ResultFiles.WriteAsync(directory, _plan.ResultsName, Markdown(), json);
     }
 }

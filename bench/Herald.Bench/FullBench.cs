@@ -35,10 +35,10 @@ internal static class FullBench
             Number(plan.Backlog), Seconds(plan.BacklogRecordLimit), Seconds(plan.BacklogPending), Seconds(plan.BacklogDrainLimit));
         results["load_average_after"] = LoadAverage();
         var report = new BenchReport(plan, results, clock.Elapsed);
-        await report.WriteAsync(resultsDirectory);
+        var written = await report.WriteAsync(resultsDirectory);
         Console.WriteLine();
         Console.WriteLine(report.Markdown());
-        Console.WriteLine($"written to {Path.Combine(resultsDirectory, plan.ResultsName)}.md and .json");
+        Console.WriteLine($"written to {written}.md and .json");
         return results.Any(r => r.Value is JsonObject o && o["error"] is not null) ? 1 : 0;
     }
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Herald.Delivery.Recording;
 using Herald.Delivery.Workers;
@@ -162,7 +161,6 @@ internal static class ScalingBench
 
     private static async Task WriteAsync(string directory, int changes, List<(int Nodes, int Delivered, long Requests, double Seconds, double PerSecond)> rows)
     {
-        Directory.CreateDirectory(directory);
         var md = new StringBuilder();
         md.AppendLine("# Scaling: delivered notifications per second with 1, 2 and 3 nodes on one PostgreSQL");
         md.AppendLine();
@@ -174,7 +172,6 @@ internal static class ScalingBench
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Nodes} | {r.Delivered} | {r.Requests} | {r.Seconds:F2} | {r.PerSecond:F0} |");
         }
-        await File.WriteAllTextAsync(Path.Combine(directory, ResultsName(changes) + ".md"), md.ToString());
         var json = new JsonArray(rows.Select(r => (JsonNode)new JsonObject
         {
             ["nodes"] = r.Nodes,
@@ -183,8 +180,8 @@ internal static class ScalingBench
             ["seconds"] = Math.Round(r.Seconds, 3),
             ["delivered_per_second"] = Math.Round(r.PerSecond, 1),
         }).ToArray());
-        await File.WriteAllTextAsync(Path.Combine(directory, ResultsName(changes) + ".json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        var written = await ResultFiles.WriteAsync(directory, ResultsName(changes), md.ToString(), json);
         Console.WriteLine(md);
-        Console.WriteLine($"written to {Path.Combine(directory, ResultsName(changes))}.md and .json");
+        Console.WriteLine($"written to {written}.md and .json");
     }
 }

@@ -35,7 +35,7 @@ public sealed class BenchReportTests : IDisposable
     };
 
     /// <summary>The report of a run, its figures read back from JSON text as a run reads each row's.</summary>
-    private Task WriteReportAsync(JsonObject results) =>
+    private Task<string> WriteReportAsync(JsonObject results) =>
         new BenchReport(BenchPlan.Full, JsonNode.Parse(results.ToJsonString())!.AsObject(), TimeSpan.FromMinutes(7)).WriteAsync(_directory);
 
     /// <summary>The targets as latest.json lists them, by the start of their names.</summary>
