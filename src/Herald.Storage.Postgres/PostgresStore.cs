@@ -85,22 +85,20 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// How a transaction writing the hot path's batches plans, each setting one statement: each batch
-    /// statement joins arrays of a few dozen rows to its tables by key, and its plan is made once per
-    /// connection and kept (the plan does not depend on the arrays' contents: left to choose, the
-    /// server planned it afresh for every batch, a quarter of its time on the statement). A plan made
-    /// while the tables were young, or before their statistics caught up with a burst, read the whole
-    /// table for every batch (a hash join over a sequential scan) and kept doing so as the table grew:
-    /// a run of 150,000 changes delivered 2,839/s instead of 6,421/s. So those transactions look rows
-    /// up by key whatever the statistics say.
+    /// How a transaction writing the hot path's batches plans, in one statement setting each for
+    /// the transaction only: each batch statement joins arrays of a few dozen rows to its tables by
+    /// key, and its plan is made once per connection and kept (the plan does not depend on the
+    /// arrays' contents: left to choose, the server planned it afresh for every batch, a quarter of
+    /// its time on the statement). A plan made while the tables were young, or before their
+    /// statistics caught up with a burst, read the whole table for every batch (a hash join over a
+    /// sequential scan) and kept doing so as the table grew: a run of 150,000 changes delivered
+    /// 2,839/s instead of 6,421/s. So those transactions look rows up by key whatever the statistics
+    /// say. One statement, not a <c>SET LOCAL</c> each: every statement of a batch is a message the
+    /// server parses and answers.
     /// </summary>
-    private static readonly string[] BatchPlanning =
-    [
-        "SET LOCAL plan_cache_mode = force_generic_plan",
-        "SET LOCAL enable_seqscan = off",
-        "SET LOCAL enable_hashjoin = off",
-        "SET LOCAL enable_mergejoin = off",
-    ];
+    private static readonly string BatchPlanning = "SELECT " + string.Join(", ",
+        new[] { ("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off"), ("enable_hashjoin", "off"), ("enable_mergejoin", "off") }
+            .Select(s => $"set_config('{s.Item1}', '{s.Item2}', true)"));
 
     public string ConnectionString { get; }
 
@@ -244,10 +242,11 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
         }
     }
 
-    // A batch of plain changes and outcomes goes to the server in one round trip, its transaction
-    // begun and committed in it: one wait for the server per batch instead of three (the changes,
-    // the outcomes, the commit). Should a statement fail, the server skips the rest, the commit
-    // with it, and the transaction is rolled back before the connection goes back to the pool.
+    // A batch of plain changes and outcomes goes to the server in one round trip and one
+    // transaction: statements sent together, with one sync at their end, run in a transaction of
+    // their own (the server begins it at the first and commits it once the last has run), so the
+    // batch needs no BEGIN or COMMIT of its own. Should a statement fail, the server skips the rest
+    // and rolls back what ran before it.
     protected override bool WritesBatchesAtOnce => true;
 
     protected override async Task<(IReadOnlyCollection<int> Taken, IReadOnlyCollection<string> Moved)> WriteAtOnceAsync(
@@ -269,11 +268,7 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
         ChangeRows? changes, RowSet? moves, RowSet? attempts, bool speculative, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection) { BatchCommands = { new NpgsqlBatchCommand("BEGIN") } };
-        foreach (var setting in BatchPlanning)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(setting));
-        }
+        await using var batch = new NpgsqlBatch(connection) { BatchCommands = { new NpgsqlBatchCommand(BatchPlanning) } };
         if (changes is not null)
         {
             AddChanges(batch, changes, speculative);
@@ -282,41 +277,24 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
         {
             batch.BatchCommands.Add(AttemptsCommand(moves, attempts!));
         }
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         var taken = new List<int>(changes?.Events.Count ?? 0);
         var moved = new List<string>(moves?.Count ?? 0);
-        try
+        // Not cancelled once sent: the commit may have happened before the answers are read.
+        await using var reader = await batch.ExecuteReaderAsync(CancellationToken.None);
+        // The first answer is the settings'.
+        while (await reader.NextResultAsync(CancellationToken.None))
         {
-            // Not cancelled once sent: the commit may have happened before the answers are read.
-            await using var reader = await batch.ExecuteReaderAsync(CancellationToken.None);
-            do
+            while (await reader.ReadAsync(CancellationToken.None))
             {
-                while (await reader.ReadAsync(CancellationToken.None))
+                if (reader.GetFieldType(0) == typeof(int))
                 {
-                    if (reader.GetFieldType(0) == typeof(int))
-                    {
-                        taken.Add(reader.GetInt32(0));
-                    }
-                    else
-                    {
-                        moved.Add(reader.GetString(0));
-                    }
+                    taken.Add(reader.GetInt32(0));
+                }
+                else
+                {
+                    moved.Add(reader.GetString(0));
                 }
             }
-            while (await reader.NextResultAsync(CancellationToken.None));
-        }
-        catch (Exception) when (connection.FullState == ConnectionState.Open)
-        {
-            try
-            {
-                await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
-                await rollback.ExecuteNonQueryAsync(CancellationToken.None);
-            }
-            catch (Exception)
-            {
-                // The connection is broken: the server ends its transaction with it.
-            }
-            throw;
         }
         return (taken, moved);
     }
@@ -521,7 +499,7 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
             var transaction = await connection.BeginTransactionAsync(cancellationToken);
             if (batch)
             {
-                await connection.ExecuteAsync(new CommandDefinition(string.Join("; ", BatchPlanning), transaction: transaction, cancellationToken: cancellationToken));
+                await connection.ExecuteAsync(new CommandDefinition(BatchPlanning, transaction: transaction, cancellationToken: cancellationToken));
             }
             if (!durable)
             {

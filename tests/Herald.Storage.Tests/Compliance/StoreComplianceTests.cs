@@ -595,6 +595,30 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnOutcomeTheDatabaseRefuses_TakesTheChangesOfItsBatchWithIt()
+    {
+        var (m, ep, claimed) = await TwoClaimedAsync();
+        var good = new AttemptOutcome(AttemptOf(claimed[0], true, AttemptTriggers.Schedule, T0), NotificationStatuses.Succeeded, null, false, claimed[0].LeaseToken);
+        // An attempt without its trigger: the database refuses its row, after the batch's change was written.
+        var refused = new AttemptOutcome(AttemptOf(claimed[1], true, null!, T0), NotificationStatuses.Succeeded, null, false, claimed[1].LeaseToken);
+
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => Store.WriteBatchAsync([Change(m, "po3", 1, "OPENED", ep.Id, T0)], [good, refused]));
+
+        Assert.Null(await Store.GetEntityAsync(m, EntityKind.PaymentOrder, "po3"));
+        Assert.Empty((await Store.ListEventsAsync(m, "po3", 100, null)).Data);
+        foreach (var n in claimed)
+        {
+            Assert.Equal(NotificationStatuses.Pending, (await Store.GetNotificationAsync(m, n.Id))!.Status);
+            Assert.Empty(await Store.ListAttemptsAsync(n.Id));
+        }
+        // The same batch without the refused outcome is written whole.
+        var (changes, attempts) = await Store.WriteBatchAsync([Change(m, "po3", 1, "OPENED", ep.Id, T0)], [good]);
+        Assert.Equal([CommitResult.Committed], changes);
+        Assert.Equal([true], attempts);
+        Assert.Equal(NotificationStatuses.Succeeded, (await Store.GetNotificationAsync(m, claimed[0].Id))!.Status);
+    }
+
+    [Fact]
     public async Task Claim_OfOrderedEndpoint_WaitsWhileTheEntitysEarlierVersionIsPending()
     {
         var m = await MerchantAsync();
