@@ -8,10 +8,10 @@ public sealed class DeliveryMetrics
     public const string MeterName = "Herald.Delivery";
 
     private readonly Counter<long> _attempts;
-    private readonly Counter<long> _dead;
     private readonly Histogram<double> _latency;
     private readonly Histogram<long> _writeSize;
     private readonly Histogram<double> _writeDuration;
+    private long _dead;
     private long _pending;
     private double _oldestPendingSeconds;
     private Func<int>? _resendsWaiting;
@@ -21,7 +21,8 @@ public sealed class DeliveryMetrics
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create(MeterName);
         _attempts = meter.CreateCounter<long>("herald.attempts", "{attempt}", "HTTP attempts, by outcome and trigger");
-        _dead = meter.CreateCounter<long>("herald.notifications.dead", "{notification}", "Notifications whose retries ran out");
+        // Observed, not counted as it happens: a scrape shows it (at 0) before the first notification dies.
+        meter.CreateObservableCounter("herald.notifications.dead", () => Interlocked.Read(ref _dead), "{notification}", "Notifications whose retries ran out");
         _latency = meter.CreateHistogram<double>("herald.delivery.latency", "s", "From recording a change to its successful delivery");
         _writeSize = meter.CreateHistogram<long>("herald.store.write.size", "{item}", "Changes and attempt outcomes written in one transaction (group commit)",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
@@ -40,7 +41,7 @@ public sealed class DeliveryMetrics
         }
     }
 
-    public void Dead() => _dead.Add(1);
+    public void Dead() => Interlocked.Increment(ref _dead);
 
     public void Delivered(TimeSpan sinceRecorded)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Herald.Errors;
 using Microsoft.AspNetCore.Http;
@@ -33,6 +34,9 @@ public static class HeraldJson
             Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
         options.Converters.Add(new TextConverter());
+        options.Converters.Add(new TreeConverter<JsonNode>());
+        options.Converters.Add(new TreeConverter<JsonObject>());
+        options.Converters.Add(new TreeConverter<JsonArray>());
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
     }
@@ -52,6 +56,86 @@ public static class HeraldJson
         }
 
         public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+    }
+
+    /// <summary>
+    /// A free-form part of a body (a transaction, an intent, a preference's items) read as a JSON
+    /// tree with every object's keys checked first. The serializer's own tree reader answers a key
+    /// given twice with the dictionary's error (no field, no path), which would have been a 500.
+    /// </summary>
+    private sealed class TreeConverter<T> : JsonConverter<T>
+        where T : JsonNode
+    {
+        public override T? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var element = JsonElement.ParseValue(ref reader);
+            try
+            {
+                CheckKeys(element, []);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A name or a text that is not Unicode: malformed, as the serializer says of such text.
+                throw new JsonException(null, e);
+            }
+            var nodeOptions = new JsonNodeOptions { PropertyNameCaseInsensitive = options.PropertyNameCaseInsensitive };
+            JsonNode? node = element.ValueKind switch
+            {
+                JsonValueKind.Object => JsonObject.Create(element, nodeOptions),
+                JsonValueKind.Array => JsonArray.Create(element, nodeOptions),
+                JsonValueKind.Null => null,
+                _ => JsonValue.Create(element, nodeOptions),
+            };
+            // Anything else than the tree asked for is the serializer's "could not be converted".
+            return node as T ?? (node is null ? null : throw new JsonException());
+        }
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => value.WriteTo(writer, options);
+
+        private static void CheckKeys(JsonElement element, List<string> where)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    HashSet<string>? seen = null;
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        var member = Member(property.Name);
+                        if (!(seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(property.Name))
+                        {
+                            throw new DuplicateFieldException(string.Concat(where) + member);
+                        }
+                        where.Add(member);
+                        CheckKeys(property.Value, where);
+                        where.RemoveAt(where.Count - 1);
+                    }
+                    break;
+                case JsonValueKind.Array:
+                    var index = 0;
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        where.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"[{index++}]"));
+                        CheckKeys(item, where);
+                        where.RemoveAt(where.Count - 1);
+                    }
+                    break;
+                case JsonValueKind.String:
+                    // Read once, as the serializer reads a tree's texts: one that is not Unicode
+                    // (bytes that are not UTF-8, a lone surrogate's escape) fails here, not later.
+                    _ = element.GetString();
+                    break;
+            }
+        }
+
+        // The path's step to a member, as the serializer writes it: .name, or ['name'] when the name is not a plain word.
+        private static string Member(string name) =>
+            name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') ? "." + name : $"['{name.Replace("'", "\\'", StringComparison.Ordinal)}']";
+    }
+
+    /// <summary>A key given twice inside a JSON tree; <see cref="JsonException.Path"/> is where the tree begins, <see cref="Within"/> the rest of the way to the key.</summary>
+    private sealed class DuplicateFieldException(string within) : JsonException
+    {
+        public string Within { get; } = within;
     }
 
     /// <summary>Reads and validates the request body as <typeparamref name="T"/>.</summary>
@@ -74,7 +158,7 @@ public static class HeraldJson
     }
 
     /// <summary>Validates an already parsed object as <typeparamref name="T"/>.</summary>
-    public static T Validate<T>(System.Text.Json.Nodes.JsonObject node, JsonSerializerOptions options, string where)
+    public static T Validate<T>(JsonObject node, JsonSerializerOptions options, string where)
     {
         ArgumentNullException.ThrowIfNull(node);
         try
@@ -89,6 +173,10 @@ public static class HeraldJson
 
     private static string Describe(JsonException e)
     {
+        if (e is DuplicateFieldException duplicate)
+        {
+            return $"duplicate field at {(string.IsNullOrEmpty(e.Path) ? "$" : e.Path)}{duplicate.Within}";
+        }
         var path = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path}";
         var message = e.Message;
         if (message == NulRefused)
@@ -101,6 +189,10 @@ public static class HeraldJson
                 || inner.Message.Contains("transcode", StringComparison.OrdinalIgnoreCase))
             {
                 return $"malformed JSON: the body is not valid UTF-8{path}";
+            }
+            if (inner.Message.Contains("UTF-16", StringComparison.OrdinalIgnoreCase))
+            {
+                return $"malformed JSON: a text is not valid Unicode (a lone surrogate){path}";
             }
         }
         if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))

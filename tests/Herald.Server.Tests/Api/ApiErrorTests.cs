@@ -149,6 +149,23 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DuplicateKeys_InFreeFormBodies_Are400_NamingTheField_AndWriteNothing()
+    {
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","currency":"USD"}"""), 400, "duplicate field at $.currency");
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","customer":{"name":"a","name":"b"}}"""), 400, "duplicate field at $.customer.name");
+        await ExpectErrorAsync(await PostRawAsync("/v1/payment_intents", """{"amount":100,"amount":100,"description":"x"}"""), 400, "duplicate field at $.amount");
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","extra1":"\ud800"}"""), 400, "malformed JSON: a text is not valid Unicode");
+        await ExpectErrorAsync(await PostRawAsync("/v1/checkout_preferences", """{"items":[{"title":"a","title":"b","quantity":1,"unit_price":1}]}"""), 400, "duplicate field at $.items[0].title");
+        Assert.Empty((await _merchant.GetJsonAsync("/v1/events"))["data"]!.AsArray());
+
+        var id = await _merchant.NewTransactionAsync();
+        await ExpectErrorAsync(await PostRawAsync($"/v1/transactions/{id}/transitions", """{"to":"PROCESSING","to":"PROCESSING"}"""), 400, "duplicate field at $.to");
+        await ExpectErrorAsync(await PostRawAsync($"/v1/transactions/{id}/transitions", """{"to":"PROCESSING","data":{"x":1,"x":2}}"""), 400, "duplicate field at $.data.x");
+        Assert.Equal(1, await EventCountAsync(id));
+        Assert.Equal("INIT", (await _merchant.GetJsonAsync($"/v1/transactions/{id}")).Str("status"));
+    }
+
+    [Fact]
     public async Task InvalidUtf8_DeepNesting_AndOverlongStrings_Are400_AndWriteNothing()
     {
         var invalid = new ByteArrayContent([.. "{\"paymentAmount\":1,\"currency\":\"BRL\",\"extra1\":\""u8.ToArray(), 0xC3, 0x28, .. "\"}"u8.ToArray()]);

@@ -67,6 +67,13 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Metrics_ShowTheDeadNotifications_BeforeTheFirstDies()
+    {
+        await HeraldHost.EventuallyAsync(async () =>
+            System.Text.RegularExpressions.Regex.IsMatch(await Herald.Client.GetStringAsync("/metrics"), @"(?m)^herald_notifications_dead_total(\{[^}]*\})? \d+"));
+    }
+
+    [Fact]
     public async Task HealthAndReadiness_Answer()
     {
         Assert.Equal(HttpStatusCode.OK, (await Herald.Client.GetAsync("/healthz")).StatusCode);
