@@ -60,8 +60,9 @@ public static class HeraldJson
 
     /// <summary>
     /// A free-form part of a body (a transaction, an intent, a preference's items) read as a JSON
-    /// tree with every object's keys checked first. The serializer's own tree reader answers a key
-    /// given twice with the dictionary's error (no field, no path), which would have been a 500.
+    /// tree with every object's keys and every text checked first. The serializer's own tree reader
+    /// answers a key given twice with the dictionary's error (no field, no path), which would have
+    /// been a 500.
     /// </summary>
     private sealed class TreeConverter<T> : JsonConverter<T>
         where T : JsonNode
@@ -69,15 +70,7 @@ public static class HeraldJson
         public override T? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
             var element = JsonElement.ParseValue(ref reader);
-            try
-            {
-                CheckKeys(element, []);
-            }
-            catch (InvalidOperationException e)
-            {
-                // A name or a text that is not Unicode: malformed, as the serializer says of such text.
-                throw new JsonException(null, e);
-            }
+            Check(element, []);
             var nodeOptions = new JsonNodeOptions { PropertyNameCaseInsensitive = options.PropertyNameCaseInsensitive };
             JsonNode? node = element.ValueKind switch
             {
@@ -92,7 +85,8 @@ public static class HeraldJson
 
         public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => value.WriteTo(writer, options);
 
-        private static void CheckKeys(JsonElement element, List<string> where)
+        /// <summary>Refuses a key given twice and a text that is not Unicode; <paramref name="where"/> is the way there from the tree's start (a name or an index a step), made into a path only for the error.</summary>
+        private static void Check(JsonElement element, List<object> where)
         {
             switch (element.ValueKind)
             {
@@ -100,13 +94,21 @@ public static class HeraldJson
                     HashSet<string>? seen = null;
                     foreach (var property in element.EnumerateObject())
                     {
-                        var member = Member(property.Name);
-                        if (!(seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(property.Name))
+                        string name;
+                        try
                         {
-                            throw new DuplicateFieldException(string.Concat(where) + member);
+                            name = property.Name;
                         }
-                        where.Add(member);
-                        CheckKeys(property.Value, where);
+                        catch (InvalidOperationException)
+                        {
+                            throw new TreeException("malformed JSON: a name is not valid Unicode", Path(where));
+                        }
+                        where.Add(name);
+                        if (!(seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(name))
+                        {
+                            throw new TreeException("duplicate field", Path(where));
+                        }
+                        Check(property.Value, where);
                         where.RemoveAt(where.Count - 1);
                     }
                     break;
@@ -114,27 +116,66 @@ public static class HeraldJson
                     var index = 0;
                     foreach (var item in element.EnumerateArray())
                     {
-                        where.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"[{index++}]"));
-                        CheckKeys(item, where);
+                        where.Add(index++);
+                        Check(item, where);
                         where.RemoveAt(where.Count - 1);
                     }
                     break;
                 case JsonValueKind.String:
-                    // Read once, as the serializer reads a tree's texts: one that is not Unicode
-                    // (bytes that are not UTF-8, a lone surrogate's escape) fails here, not later.
-                    _ = element.GetString();
+                    var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
+                    // Plain UTF-8 is checked where it lies; a text with escapes is read (a lone surrogate's escape fails then).
+                    if (raw.Contains((byte)'\\') ? !Reads(element) : !System.Text.Unicode.Utf8.IsValid(raw))
+                    {
+                        throw new TreeException("malformed JSON: a text is not valid Unicode", Path(where));
+                    }
                     break;
             }
         }
 
-        // The path's step to a member, as the serializer writes it: .name, or ['name'] when the name is not a plain word.
-        private static string Member(string name) =>
-            name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') ? "." + name : $"['{name.Replace("'", "\\'", StringComparison.Ordinal)}']";
+        private static bool Reads(JsonElement element)
+        {
+            try
+            {
+                _ = element.GetString();
+                return true;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>The way from the tree's start as the serializer writes a path: .name, ['name'] for a name with characters a path treats apart, [index].</summary>
+        private static string Path(List<object> where)
+        {
+            var path = new System.Text.StringBuilder();
+            foreach (var step in where)
+            {
+                if (step is int index)
+                {
+                    path.Append('[').Append(index.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(']');
+                }
+                else if (((string)step).AsSpan().ContainsAny(PathSpecial))
+                {
+                    path.Append("['").Append(((string)step).Replace("'", "\\'", StringComparison.Ordinal)).Append("']");
+                }
+                else
+                {
+                    path.Append('.').Append((string)step);
+                }
+            }
+            return path.ToString();
+        }
     }
 
-    /// <summary>A key given twice inside a JSON tree; <see cref="JsonException.Path"/> is where the tree begins, <see cref="Within"/> the rest of the way to the key.</summary>
-    private sealed class DuplicateFieldException(string within) : JsonException
+    /// <summary>The characters for which a JSON path writes a name in brackets, as System.Text.Json's own paths do.</summary>
+    private static readonly System.Buffers.SearchValues<char> PathSpecial = System.Buffers.SearchValues.Create("$ .'/\"[]()\t\n\r\f\b\\\u0085\u2028\u2029");
+
+    /// <summary>What is wrong inside a JSON tree; <see cref="JsonException.Path"/> is where the tree begins, <see cref="Within"/> the rest of the way.</summary>
+    private sealed class TreeException(string what, string within) : JsonException
     {
+        public string What { get; } = what;
+
         public string Within { get; } = within;
     }
 
@@ -173,9 +214,9 @@ public static class HeraldJson
 
     private static string Describe(JsonException e)
     {
-        if (e is DuplicateFieldException duplicate)
+        if (e is TreeException tree)
         {
-            return $"duplicate field at {(string.IsNullOrEmpty(e.Path) ? "$" : e.Path)}{duplicate.Within}";
+            return $"{tree.What} at {(string.IsNullOrEmpty(e.Path) ? "$" : e.Path)}{tree.Within}";
         }
         var path = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path}";
         var message = e.Message;

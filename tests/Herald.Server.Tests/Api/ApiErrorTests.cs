@@ -154,7 +154,9 @@ public sealed class ApiErrorTests : IAsyncLifetime
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","currency":"USD"}"""), 400, "duplicate field at $.currency");
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","customer":{"name":"a","name":"b"}}"""), 400, "duplicate field at $.customer.name");
         await ExpectErrorAsync(await PostRawAsync("/v1/payment_intents", """{"amount":100,"amount":100,"description":"x"}"""), 400, "duplicate field at $.amount");
-        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","extra1":"\ud800"}"""), 400, "malformed JSON: a text is not valid Unicode");
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","extra1":"\ud800"}"""), 400, "malformed JSON: a text is not valid Unicode at $.extra1");
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","customer":{"first-name":"a","first-name":"b"}}"""), 400, "duplicate field at $.customer.first-name");
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","customer":{"a.b":"a","a.b":"b"}}"""), 400, "duplicate field at $.customer['a.b']");
         await ExpectErrorAsync(await PostRawAsync("/v1/checkout_preferences", """{"items":[{"title":"a","title":"b","quantity":1,"unit_price":1}]}"""), 400, "duplicate field at $.items[0].title");
         Assert.Empty((await _merchant.GetJsonAsync("/v1/events"))["data"]!.AsArray());
 
