@@ -76,4 +76,16 @@ public sealed class ServeAndMigrateTests
         var second = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--postgres", db.ConnectionString);
         Assert.Contains("schema is up to date", second.Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Migrate_OnAPostgresDatabaseThatDoesNotExist_SaysToCreateIt()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        var missing = new Npgsql.NpgsqlConnectionStringBuilder(db.ConnectionString) { Database = "herald_missing_" + Guid.NewGuid().ToString("N") }.ConnectionString;
+        var (code, _, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--postgres", missing);
+        Assert.NotEqual(0, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("herald: migration failed: 3D000", line, StringComparison.Ordinal);
+        Assert.Contains("create it first", line, StringComparison.Ordinal);
+    }
 }
