@@ -96,9 +96,9 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     /// say. One statement, not a <c>SET LOCAL</c> each: every statement of a batch is a message the
     /// server parses and answers.
     /// </summary>
-    private static readonly string BatchPlanning = "SELECT " + string.Join(", ",
-        new[] { ("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off"), ("enable_hashjoin", "off"), ("enable_mergejoin", "off") }
-            .Select(s => $"set_config('{s.Item1}', '{s.Item2}', true)"));
+    private const string BatchPlanning =
+        "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), " +
+        "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)";
 
     public string ConnectionString { get; }
 

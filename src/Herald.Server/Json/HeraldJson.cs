@@ -43,6 +43,10 @@ public static class HeraldJson
 
     private const string NulRefused = "a text may not contain the NUL character (\\u0000)";
 
+    // The same words for the same fault, whether it lies in a typed field or in a free-form tree.
+    private const string NotUtf8 = "malformed JSON: the body is not valid UTF-8";
+    private const string NotUnicode = "malformed JSON: a text is not valid Unicode (a lone surrogate)";
+
     /// <summary>
     /// A text field as it is, unless it holds the NUL character: PostgreSQL's text refuses it, so
     /// the same request would be stored on SQLite and fail on PostgreSQL. Refused on both alike.
@@ -101,7 +105,7 @@ public static class HeraldJson
                         }
                         catch (InvalidOperationException)
                         {
-                            throw new TreeException("malformed JSON: a name is not valid Unicode", Path(where));
+                            throw new TreeException(NotUtf8, Path(where));
                         }
                         where.Add(name);
                         if (!(seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(name))
@@ -123,10 +127,14 @@ public static class HeraldJson
                     break;
                 case JsonValueKind.String:
                     var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
-                    // Plain UTF-8 is checked where it lies; a text with escapes is read (a lone surrogate's escape fails then).
-                    if (raw.Contains((byte)'\\') ? !Reads(element) : !System.Text.Unicode.Utf8.IsValid(raw))
+                    // Checked where it lies; a text with escapes is also read (a lone surrogate's escape fails then).
+                    if (!System.Text.Unicode.Utf8.IsValid(raw))
                     {
-                        throw new TreeException("malformed JSON: a text is not valid Unicode", Path(where));
+                        throw new TreeException(NotUtf8, Path(where));
+                    }
+                    if (raw.Contains((byte)'\\') && !Reads(element))
+                    {
+                        throw new TreeException(NotUnicode, Path(where));
                     }
                     break;
             }
@@ -229,11 +237,11 @@ public static class HeraldJson
             if (inner is System.Text.DecoderFallbackException || inner.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase)
                 || inner.Message.Contains("transcode", StringComparison.OrdinalIgnoreCase))
             {
-                return $"malformed JSON: the body is not valid UTF-8{path}";
+                return NotUtf8 + path;
             }
             if (inner.Message.Contains("UTF-16", StringComparison.OrdinalIgnoreCase))
             {
-                return $"malformed JSON: a text is not valid Unicode (a lone surrogate){path}";
+                return NotUnicode + path;
             }
         }
         if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))

@@ -154,7 +154,9 @@ public sealed class ApiErrorTests : IAsyncLifetime
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","currency":"USD"}"""), 400, "duplicate field at $.currency");
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","customer":{"name":"a","name":"b"}}"""), 400, "duplicate field at $.customer.name");
         await ExpectErrorAsync(await PostRawAsync("/v1/payment_intents", """{"amount":100,"amount":100,"description":"x"}"""), 400, "duplicate field at $.amount");
-        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","extra1":"\ud800"}"""), 400, "malformed JSON: a text is not valid Unicode at $.extra1");
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","extra1":"\ud800"}"""), 400, "malformed JSON: a text is not valid Unicode (a lone surrogate) at $.extra1");
+        // The same fault in a typed field reads the same.
+        await ExpectErrorAsync(await PostRawAsync("/v1/endpoints", """{"url":"https://example.com/\ud800","format":"thin"}"""), 400, "malformed JSON: a text is not valid Unicode (a lone surrogate) at $.url");
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","customer":{"first-name":"a","first-name":"b"}}"""), 400, "duplicate field at $.customer.first-name");
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","customer":{"a.b":"a","a.b":"b"}}"""), 400, "duplicate field at $.customer['a.b']");
         await ExpectErrorAsync(await PostRawAsync("/v1/checkout_preferences", """{"items":[{"title":"a","title":"b","quantity":1,"unit_price":1}]}"""), 400, "duplicate field at $.items[0].title");
@@ -172,7 +174,7 @@ public sealed class ApiErrorTests : IAsyncLifetime
     {
         var invalid = new ByteArrayContent([.. "{\"paymentAmount\":1,\"currency\":\"BRL\",\"extra1\":\""u8.ToArray(), 0xC3, 0x28, .. "\"}"u8.ToArray()]);
         invalid.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        await ExpectErrorAsync(await _merchant.PostAsync("/v1/transactions", invalid), 400, "malformed JSON");
+        await ExpectErrorAsync(await _merchant.PostAsync("/v1/transactions", invalid), 400, "malformed JSON: the body is not valid UTF-8 at $.extra1");
 
         var deep = "{\"paymentAmount\":1,\"currency\":\"BRL\",\"customer\":" + string.Concat(Enumerable.Repeat("{\"a\":", 40)) + "1" + new string('}', 41);
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", deep), 400, "nested too deeply");
