@@ -113,6 +113,22 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
 
     public NpgsqlDataSource DataSource => _dataSource;
 
+    /// <summary>
+    /// Keeps the admin key's hash for every node sharing the database: replacing the one kept, or
+    /// (when <paramref name="replace"/> is false) only where none is. Answers the hash kept.
+    /// </summary>
+    public async Task<string> KeepAdminKeyHashAsync(string keyHash, bool replace, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var conflict = replace ? "DO UPDATE SET key_hash = excluded.key_hash, updated_at = excluded.updated_at" : "DO NOTHING";
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"INSERT INTO admin_key (id, key_hash, updated_at) VALUES (1, @keyHash, @now) ON CONFLICT (id) {conflict}",
+            new { keyHash, now = now.ToUnixTimeMilliseconds() }, cancellationToken: cancellationToken));
+        // A statement of its own, so that it sees a key another node kept meanwhile.
+        return await connection.QuerySingleAsync<string>(new CommandDefinition(
+            "SELECT key_hash FROM admin_key WHERE id = 1", cancellationToken: cancellationToken));
+    }
+
     protected override string ClaimSql => Claim;
 
     /// <summary>

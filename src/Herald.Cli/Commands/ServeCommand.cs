@@ -138,9 +138,13 @@ internal static class ServeCommand
             await using (app)
             {
                 var admin = app.Services.GetRequiredService<AdminKey>();
-                if (admin.Generated)
+                if (admin.Shown is { } shown)
                 {
-                    Console.WriteLine($"Admin key (shown once, kept in {admin.Path}): {admin.Value}");
+                    Console.WriteLine($"Admin key (shown once, kept in {admin.Path}): {shown}");
+                }
+                else if (admin.FromDatabase)
+                {
+                    Console.WriteLine("Admin key: the one the node that first used this database made (shown by that node, kept in its admin.key)");
                 }
                 if (options.Development)
                 {

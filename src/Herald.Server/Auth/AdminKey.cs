@@ -1,26 +1,101 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace Herald.Server.Auth;
 
 /// <summary>
 /// The operator's key, which manages merchants: given by <c>HERALD_ADMIN_KEY</c>, or generated on
-/// first start and kept in the data folder (readable by its owner only).
+/// first start and kept in the data folder (readable by its owner only). Nodes sharing a PostgreSQL
+/// database share it too: its hash is kept in the database, and a node that has neither the
+/// variable nor a key file of its own accepts that one (<see cref="ShareAsync"/>).
 /// </summary>
-public sealed record AdminKey(string Value, bool Generated, string? Path)
+public sealed class AdminKey
 {
     public const string FileName = "admin.key";
 
-    public static AdminKey Resolve(string? configured, string dataDirectory)
+    private readonly string _dataDirectory;
+    private string? _key;
+    private byte[]? _hash;
+
+    private AdminKey(string dataDirectory, string? key, string? path)
+    {
+        _dataDirectory = dataDirectory;
+        _key = key;
+        _hash = key is null ? null : HashOf(key);
+        Path = path;
+    }
+
+    /// <summary>A key made at this start, to be shown once; null otherwise.</summary>
+    public string? Shown { get; private set; }
+
+    /// <summary>The file the key is kept in; null when it was configured or is the database's.</summary>
+    public string? Path { get; private set; }
+
+    /// <summary>Whether the key accepted is the one another node made, kept in the shared database.</summary>
+    public bool FromDatabase { get; private set; }
+
+    /// <summary>
+    /// The key given, else the one in the data folder's <see cref="FileName"/>, else (when
+    /// <paramref name="shared"/> is false) a new one written there. A node on a shared database
+    /// without either waits for <see cref="ShareAsync"/>, which may find one another node made.
+    /// </summary>
+    public static AdminKey Resolve(string? configured, string dataDirectory, bool shared = false)
     {
         if (!string.IsNullOrWhiteSpace(configured))
         {
-            return new AdminKey(configured.Trim(), false, null);
+            return new AdminKey(dataDirectory, configured.Trim(), path: null);
         }
         Directory.CreateDirectory(dataDirectory);
         var path = System.IO.Path.Combine(dataDirectory, FileName);
         if (File.Exists(path))
         {
-            return new AdminKey(File.ReadAllText(path).Trim(), false, path);
+            return new AdminKey(dataDirectory, File.ReadAllText(path).Trim(), path);
         }
+        var key = new AdminKey(dataDirectory, null, path: null);
+        if (!shared)
+        {
+            key.Generate();
+        }
+        return key;
+    }
+
+    /// <summary>
+    /// Settles the key with the shared database, given a function that keeps a key's hash there
+    /// (replacing what is kept, or only where nothing is) and answers the hash kept. A key given
+    /// or kept in this node's folder is kept there for the others; a node with neither takes the
+    /// database's, or makes one when the database has none (and gives it up if another node's got
+    /// there first).
+    /// </summary>
+    public async Task ShareAsync(Func<string, bool, Task<string>> keep)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        if (_key is not null)
+        {
+            await keep(ApiKeys.Hash(_key), true).ConfigureAwait(false);
+            return;
+        }
+        var made = Generate();
+        var kept = await keep(ApiKeys.Hash(_key!), false).ConfigureAwait(false);
+        if (CryptographicOperations.FixedTimeEquals(Convert.FromHexString(kept), _hash))
+        {
+            return;
+        }
+        File.Delete(made);
+        _key = null;
+        _hash = Convert.FromHexString(kept);
+        Shown = null;
+        Path = null;
+        FromDatabase = true;
+    }
+
+    /// <summary>Whether the key presented is the admin key (compared by hash, in constant time).</summary>
+    public bool Matches(string presented) =>
+        _hash is { } hash && CryptographicOperations.FixedTimeEquals(HashOf(presented), hash);
+
+    private string Generate()
+    {
         var key = "hk_admin_" + ApiKeys.NewKey()[ApiKeys.Prefix.Length..];
+        var path = System.IO.Path.Combine(_dataDirectory, FileName);
         var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
@@ -31,6 +106,12 @@ public sealed record AdminKey(string Value, bool Generated, string? Path)
         {
             writer.WriteLine(key);
         }
-        return new AdminKey(key, true, path);
+        _key = key;
+        _hash = HashOf(key);
+        Shown = key;
+        Path = path;
+        return path;
     }
+
+    private static byte[] HashOf(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 }

@@ -15,10 +15,4 @@ public static class ApiKeys
     public static string NewKey() => Prefix + RandomNumberGenerator.GetString(Alphabet, 32);
 
     public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
-
-    /// <summary>Constant-time comparison of two keys by their hashes.</summary>
-    public static bool Matches(string presented, string expected) =>
-        CryptographicOperations.FixedTimeEquals(
-            SHA256.HashData(Encoding.UTF8.GetBytes(presented)),
-            SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 }

@@ -56,7 +56,7 @@ public sealed record Caller(bool IsAdmin, string? MerchantId)
                 throw new HeraldException(ErrorKind.Unauthorized, "missing API key: send Authorization: Bearer <key>");
             }
             var address = KeyFailures.BudgetOf(context.Connection.RemoteIpAddress);
-            if (ApiKeys.Matches(presented, adminKey.Value))
+            if (adminKey.Matches(presented))
             {
                 context.Items[Key] = new Caller(true, null);
             }

@@ -46,7 +46,7 @@ public static class HeraldServer
 
         var services = builder.Services;
         services.AddSingleton(options.TimeProvider ?? TimeProvider.System);
-        services.AddSingleton(AdminKey.Resolve(options.AdminKey, options.DataDirectory));
+        services.AddSingleton(AdminKey.Resolve(options.AdminKey, options.DataDirectory, shared: options.PostgresConnectionString is { Length: > 0 }));
         // Endpoint secrets are encrypted at rest; the key ring lives with Herald's data.
         var dataProtection = services.AddDataProtection().SetApplicationName("Herald");
         if (options.KeysCertificatePath is { Length: > 0 } keysCertificate)
@@ -149,9 +149,19 @@ public static class HeraldServer
     }
 
     /// <summary>Applies migrations; returns the ones applied now.</summary>
-    public static Task<IReadOnlyList<string>> MigrateAsync(WebApplication app, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Brings the schema up to date and answers the migrations applied; on PostgreSQL, then settles
+    /// the admin key with the other nodes (<see cref="AdminKey.ShareAsync"/>).
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> MigrateAsync(WebApplication app, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(app);
-        return app.Services.GetRequiredService<IHeraldStore>().MigrateAsync(cancellationToken);
+        var applied = await app.Services.GetRequiredService<IHeraldStore>().MigrateAsync(cancellationToken);
+        if (app.Services.GetService<PostgresStore>() is { } postgres)
+        {
+            var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+            await app.Services.GetRequiredService<AdminKey>().ShareAsync((hash, replace) => postgres.KeepAdminKeyHashAsync(hash, replace, now, cancellationToken));
+        }
+        return applied;
     }
 }

@@ -1,4 +1,8 @@
+using System.Net;
+using System.Net.Http.Json;
+using Herald.Server.Auth;
 using Herald.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Herald.Server.Tests.Scaling;
@@ -40,6 +44,56 @@ public sealed class PostgresNodesTests
         var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
         var request = await receiver.WaitForAsync(1, TimeSpan.FromSeconds(10));
         Assert.Contains(order.Str("id"), request.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NodesWithoutAnAdminKeyOfTheirOwn_AcceptTheKeyTheFirstNodeMade()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        var first = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
+        var second = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var a = await HeraldHost.StartAsync(postgres: db.ConnectionString, dataDirectory: first, tune: o => o.AdminKey = null);
+            await using var b = await HeraldHost.StartAsync(postgres: db.ConnectionString, dataDirectory: second, tune: o => o.AdminKey = null);
+            var made = a.Services.GetRequiredService<AdminKey>();
+            Assert.NotNull(made.Shown);
+            Assert.Equal(made.Shown, (await File.ReadAllTextAsync(Path.Combine(first, AdminKey.FileName))).Trim());
+            var taken = b.Services.GetRequiredService<AdminKey>();
+            Assert.Null(taken.Shown);
+            Assert.True(taken.FromDatabase);
+            Assert.False(File.Exists(Path.Combine(second, AdminKey.FileName)));
+
+            // The first node's key manages merchants on either node; any other key is refused.
+            using var adminOnB = b.As(made.Shown);
+            Assert.Equal(HttpStatusCode.Created, (await adminOnB.PostAsJsonAsync("/v1/merchants", new { name = "Shared" })).StatusCode);
+            using var guess = b.As("hk_admin_" + new string('x', 32));
+            Assert.Equal(HttpStatusCode.Unauthorized, (await guess.PostAsJsonAsync("/v1/merchants", new { name = "Nope" })).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(first, recursive: true);
+            Directory.Delete(second, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AnAdminKeyGivenToOneNode_IsAcceptedByANodeWithoutOne()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        var bare = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var given = await HeraldHost.StartAsync(postgres: db.ConnectionString);
+            await using var other = await HeraldHost.StartAsync(postgres: db.ConnectionString, dataDirectory: bare, tune: o => o.AdminKey = null);
+            Assert.True(other.Services.GetRequiredService<AdminKey>().FromDatabase);
+            using var admin = other.As(HeraldHost.AdminKey);
+            Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/v1/merchants", new { name = "Given" })).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(bare, recursive: true);
+        }
     }
 
     [Fact]

@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Http.Json;
+using Herald.Server.Auth;
 using Herald.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Herald.Server.Tests.Security;
 
@@ -27,6 +30,39 @@ public sealed class ApiKeyTests
 
         using var other = await herald.NewMerchantAsync("Other");
         Assert.Equal(HttpStatusCode.NotFound, (await other.DeleteAsync($"/v1/api_keys/{created.Str("id")}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task WithoutAConfiguredAdminKey_OneIsMadeOnce_KeptInTheDataFolder_AndAcceptedAfterARestart()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string made;
+            await using (var first = await HeraldHost.StartAsync(dataDirectory: data, tune: o => o.AdminKey = null))
+            {
+                var key = first.Services.GetRequiredService<AdminKey>();
+                made = key.Shown!;
+                Assert.StartsWith("hk_admin_", made, StringComparison.Ordinal);
+                Assert.Equal(made, (await File.ReadAllTextAsync(Path.Combine(data, AdminKey.FileName))).Trim());
+                if (!OperatingSystem.IsWindows())
+                {
+                    Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(data, AdminKey.FileName)));
+                }
+                using var admin = first.As(made);
+                Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/v1/merchants", new { name = "First" })).StatusCode);
+            }
+            await using var again = await HeraldHost.StartAsync(dataDirectory: data, tune: o => o.AdminKey = null);
+            Assert.Null(again.Services.GetRequiredService<AdminKey>().Shown);
+            using var stillAdmin = again.As(made);
+            Assert.Equal(HttpStatusCode.Created, (await stillAdmin.PostAsJsonAsync("/v1/merchants", new { name = "Again" })).StatusCode);
+            using var configuredOne = again.As(HeraldHost.AdminKey);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await configuredOne.PostAsJsonAsync("/v1/merchants", new { name = "Nope" })).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
     }
 
     [Fact]
