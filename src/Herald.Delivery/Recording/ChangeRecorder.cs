@@ -59,11 +59,12 @@ public sealed class ChangeRecorder
     }
 
     /// <summary>
-    /// Moves an entity to <paramref name="to"/>, merging <paramref name="data"/> into its document.
+    /// Moves an entity to <paramref name="to"/>, merging <paramref name="data"/> into its document
+    /// and then, when given, putting the result back in its kind's shape with <paramref name="reshape"/>.
     /// With an idempotency key, a repeated call answers with the change the first call made.
     /// </summary>
     public async Task<Recorded> TransitionAsync(string merchantId, EntityKind kind, string id, string to, JsonObject? data,
-        (string Key, string RequestHash)? idempotency, CancellationToken cancellationToken)
+        (string Key, string RequestHash)? idempotency, CancellationToken cancellationToken, Func<JsonObject, JsonObject>? reshape = null)
     {
         using var activity = DeliveryTelemetry.StartRecording(kind.ApiName(), id);
         var machine = StateMachines.For(kind);
@@ -87,6 +88,10 @@ public sealed class ChangeRecorder
             }
             var now = _time.GetUtcNow();
             var doc = EntityDocuments.WithChange(kind, current.Document, target, data, now);
+            if (data is not null && reshape is not null)
+            {
+                doc = reshape(doc);
+            }
             var next = current with { State = target, Version = current.Version + 1, Document = doc, UpdatedAt = now };
             var evt = NewEvent(next, current.State, now);
             var change = await NewChangeAsync(next, current.Version, evt, current.PreferenceId, idempotency, activity?.Id, cancellationToken).ConfigureAwait(false);

@@ -123,7 +123,8 @@ internal static class EntitiesApi
                     Validation.Text(key, "Idempotency-Key", 255);
                     idempotency = (key, $"{kind.ApiName()}:{id}:{raw.Hash}");
                 }
-                var recorded = await recorder.TransitionAsync(merchant, kind, id, to, data, idempotency, http.RequestAborted);
+                var recorded = await recorder.TransitionAsync(merchant, kind, id, to, data, idempotency, http.RequestAborted,
+                    kind == EntityKind.Transaction ? AsTransaction : null);
                 return Results.Json(recorded.Entity.Document, statusCode: StatusCodes.Status200OK);
             })
             .Accepts<TransitionRequest>("application/json")
@@ -218,6 +219,14 @@ internal static class EntitiesApi
             ["additional_info"] = additional,
         };
     }
+
+    /// <summary>
+    /// A transaction's document after a transition's data was merged in, written again as a
+    /// creation writes it: every key of seed 003 present (an object the data brought where there was
+    /// none gets the keys it left out, as null), numbers as Herald writes them.
+    /// </summary>
+    private static JsonObject AsTransaction(JsonObject document) =>
+        JsonSerializer.SerializeToNode(HeraldJson.Validate<TransactionDocument>(document, HeraldJson.Seed, "transaction"), HeraldJson.Seed)!.AsObject();
 
     /// <summary>
     /// Checks a transition's <c>data</c> against what the kind allows (types included) and returns

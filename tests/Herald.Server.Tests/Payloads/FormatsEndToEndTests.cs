@@ -125,6 +125,34 @@ public sealed class FormatsEndToEndTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task ATransitionsData_ThatBringsWhatTheCreationLeftOut_ArrivesWithEverySeedKey()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "transaction", new { event_types = new[] { "TRANSACTION.PROCESSING" } });
+        var created = await merchant.PostJsonAsync("/v1/transactions", new { paymentAmount = 130, currency = "BRL" });
+        Assert.Null(created["customer"]);
+        // The customer and order lines arrive only now, in part, and the amount in another notation.
+        var data = JsonNode.Parse("""{"paymentAmount":1.5E2,"customer":{"address":{"city":"London"}},"orderDetails":[{"quantity":2}]}""")!;
+        var moved = await merchant.MoveAsync("transactions", created.Str("internalId"), "PROCESSING", data);
+
+        var request = await Receiver.WaitForAsync(1);
+        var body = JsonNode.Parse(request.Body)!.AsObject();
+        var seed = SeedExamples.Transaction();
+        Assert.Equal(KeysOf(seed), KeysOf(body));
+        Assert.Equal(KeysOf(seed["customer"]!), KeysOf(body["customer"]!));
+        Assert.Equal(KeysOf(seed["customer"]!["address"]!), KeysOf(body["customer"]!["address"]!));
+        Assert.Equal(KeysOf(seed["orderDetails"]![0]!), KeysOf(body["orderDetails"]![0]!));
+        Assert.Equal("London", body["customer"]!["address"]!.Str("city"));
+        Assert.Null(body["customer"]!["name"]);
+        Assert.Equal(2, body["orderDetails"]![0]!["quantity"]!.GetValue<int>());
+        Assert.Contains("\"paymentAmount\":150,", request.Body, StringComparison.Ordinal);
+        // The API answers the document as it was delivered.
+        Assert.Equal(body.ToJsonString(), moved.ToJsonString());
+    }
+
+    private static List<string> KeysOf(JsonNode node) => node.AsObject().Select(p => p.Key).ToList();
+
+    [Fact]
     public async Task ATransactionsBody_WithAccentsAndAPhoneNumber_ArrivesAsWritten_AndIsKeptOnceWithItsEvent()
     {
         using var merchant = await Herald.NewMerchantAsync();
