@@ -13,7 +13,7 @@ internal static class TriggerCommand
     private static readonly Dictionary<string, Scenario> Scenarios = new(StringComparer.Ordinal)
     {
         ["transaction-completed"] = new("transactions", ["PROCESSING", "COMPLETED"], "a transaction paid"),
-        ["transaction-declined"] = new("transactions", ["PROCESSING", "DECLINED"], "a transaction the PSP declined"),
+        ["transaction-declined"] = new("transactions", ["PROCESSING", "DECINED"], "a transaction the PSP declined"),
         ["transaction-refunded"] = new("transactions", ["PROCESSING", "COMPLETED", "REFUNDED"], "a paid transaction refunded"),
         ["transaction-canceled"] = new("transactions", ["USER_CANCEL"], "a transaction the user canceled"),
         ["transaction-expired"] = new("transactions", ["EXPIRED"], "a transaction that expired"),

@@ -28,7 +28,7 @@ public sealed class StateMachine
     /// <summary>Every state of this kind, in declaration order.</summary>
     public IReadOnlyList<string> States { get; }
 
-    /// <summary>Maps an input spelling (including aliases such as the seed's <c>DECINED</c>) to the canonical state.</summary>
+    /// <summary>Maps an input spelling (including aliases such as <c>DECLINED</c> for seed 003's <c>DECINED</c>) to the canonical state.</summary>
     public bool TryNormalize(string? input, out string state)
     {
         state = "";

@@ -26,20 +26,21 @@ public static class StateMachines
     });
 
     /// <summary>
-    /// Transactions (seed 003): born <c>INIT</c>. The seed's table spells one state <c>DECINED</c>;
-    /// Herald names it <c>DECLINED</c> and accepts the seed's spelling on input.
+    /// Transactions (seed 003): born <c>INIT</c>. The seed's table spells the declined state
+    /// <c>DECINED</c>, and a receiver written against it matches that spelling: Herald names the
+    /// state as the seed does, and takes <c>DECLINED</c> for it on input.
     /// </summary>
     public static StateMachine Transaction { get; } = new(EntityKind.Transaction, "INIT", new Dictionary<string, string[]>
     {
-        ["INIT"] = ["USER_CANCEL", "PROCESSING", "COMPLETED", "ERROR", "DECLINED", "EXPIRED"],
+        ["INIT"] = ["USER_CANCEL", "PROCESSING", "COMPLETED", "ERROR", "DECINED", "EXPIRED"],
         ["USER_CANCEL"] = [],
-        ["PROCESSING"] = ["COMPLETED", "ERROR", "DECLINED", "EXPIRED"],
+        ["PROCESSING"] = ["COMPLETED", "ERROR", "DECINED", "EXPIRED"],
         ["COMPLETED"] = ["REFUNDED"],
         ["ERROR"] = [],
-        ["DECLINED"] = [],
+        ["DECINED"] = [],
         ["EXPIRED"] = [],
         ["REFUNDED"] = [],
-    }, new Dictionary<string, string> { ["DECINED"] = "DECLINED" });
+    }, new Dictionary<string, string> { ["DECLINED"] = "DECINED" });
 
     public static StateMachine For(EntityKind kind) => kind switch
     {

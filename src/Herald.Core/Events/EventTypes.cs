@@ -13,8 +13,8 @@ public static class EventTypes
         .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>
-    /// The event type an input names, its state spelled as the state machine spells it (seed 003's
-    /// <c>TRANSACTION.DECINED</c> is <c>TRANSACTION.DECLINED</c>); false for no known type.
+    /// The event type an input names, its state spelled as the state machine spells it
+    /// (<c>TRANSACTION.DECLINED</c> is seed 003's <c>TRANSACTION.DECINED</c>); false for no known type.
     /// </summary>
     public static bool TryNormalize(string? input, out string eventType)
     {

@@ -78,7 +78,7 @@ public sealed record TransactionEvent(string WebhookId, DateTimeOffset Timestamp
     /// <summary>Herald's id of the transaction.</summary>
     public string InternalId => Payload["internalId"]?.GetValue<string>() ?? "";
 
-    /// <summary>INIT, USER_CANCEL, PROCESSING, COMPLETED, ERROR, DECLINED, EXPIRED or REFUNDED.</summary>
+    /// <summary>INIT, USER_CANCEL, PROCESSING, COMPLETED, ERROR, DECINED (seed 003's spelling), EXPIRED or REFUNDED.</summary>
     public string Status => Payload["status"]?.GetValue<string>() ?? "";
 
     /// <summary>The amount.</summary>

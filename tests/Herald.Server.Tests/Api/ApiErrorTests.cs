@@ -224,11 +224,11 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SeedSpellingDecined_IsTakenInEventTypeFilters()
+    public async Task Declined_IsTakenForSeed003sDecined_InEventTypeFilters()
     {
-        var endpoint = await _merchant.PostJsonAsync("/v1/endpoints", new { url = "http://127.0.0.1:9/hooks", format = "transaction", event_types = new[] { "TRANSACTION.DECINED" } });
-        Assert.Equal("TRANSACTION.DECLINED", endpoint["event_types"]![0]!.GetValue<string>());
-        var listed = await _merchant.GetAsync("/v1/notifications?event_type=TRANSACTION.DECINED");
+        var endpoint = await _merchant.PostJsonAsync("/v1/endpoints", new { url = "http://127.0.0.1:9/hooks", format = "transaction", event_types = new[] { "TRANSACTION.DECLINED" } });
+        Assert.Equal("TRANSACTION.DECINED", endpoint["event_types"]![0]!.GetValue<string>());
+        var listed = await _merchant.GetAsync("/v1/notifications?event_type=TRANSACTION.DECLINED");
         Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
         await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?event_type=TRANSACTION.DECLIND"), 400, "unknown event type");
     }

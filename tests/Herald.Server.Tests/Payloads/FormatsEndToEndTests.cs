@@ -204,15 +204,18 @@ public sealed class FormatsEndToEndTests : HeraldWithReceiver
     }
 
     [Fact]
-    public async Task DeclinedAcceptsTheSeedSpellingDecined()
+    public async Task ADeclinedTransaction_ArrivesWithSeed003sSpelling_Decined()
     {
         using var merchant = await Herald.NewMerchantAsync();
         await merchant.AddEndpointAsync(Receiver.Url, "transaction");
         var id = await merchant.NewTransactionAsync();
-        var moved = await merchant.MoveAsync("transactions", id, "DECINED");
-        Assert.Equal("DECLINED", moved.Str("status"));
+        // DECLINED is taken for it on input.
+        var moved = await merchant.MoveAsync("transactions", id, "DECLINED");
+        Assert.Equal("DECINED", moved.Str("status"));
         await Receiver.WaitForAsync(2);
-        Assert.Contains(Receiver.Received, r => JsonNode.Parse(r.Body)!.Str("status") == "DECLINED");
+        Assert.Contains(Receiver.Received, r => JsonNode.Parse(r.Body)!.Str("status") == "DECINED");
+        Assert.DoesNotContain(Receiver.Received, r => r.Body.Contains("DECLINED", StringComparison.Ordinal));
+        Assert.Equal("TRANSACTION.DECINED", (await merchant.NotificationsAsync($"entity_id={id}&event_type=TRANSACTION.DECLINED"))[0]!.Str("event_type"));
     }
 
     private void AssertSigned(ReceivedRequest request, string secret)

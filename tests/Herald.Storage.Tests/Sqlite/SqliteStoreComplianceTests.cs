@@ -17,7 +17,7 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     protected override async Task<IHeraldStore> CreateStoreAsync()
     {
         _store = new SqliteStore(new SqliteStoreOptions { DataDirectory = _folder });
-        Assert.Equal(["0001_initial.sql", "0002_attempts_started.sql", "0003_endpoint_health.sql", "0004_leases.sql", "0005_parked.sql", "0006_entity_lookups.sql", "0007_events_without_version_key.sql", "0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_attempts_started.sql", "0003_endpoint_health.sql", "0004_leases.sql", "0005_parked.sql", "0006_entity_lookups.sql", "0007_events_without_version_key.sql", "0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql"], await _store.MigrateAsync());
         return _store;
     }
 
@@ -101,7 +101,37 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     [Fact]
     public async Task ADatabaseOfTheEarlierSchema_KeepsEachNotificationsAttempts_AfterTheUpgrade() =>
         // The database as the release before attempts were kept by notification left it.
-        await UpgradedAsync("0010", EarlierAttempts, ["0010_attempts_by_notification.sql", "0011_resends.sql"], AssertEarlierAttemptsListedAsync);
+        await UpgradedAsync("0010", EarlierAttempts, ["0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql"], AssertEarlierAttemptsListedAsync);
+
+    [Fact]
+    public async Task ADeclinedTransactionRecordedBeforeTheSeedsSpelling_IsRenamedDecined_ByTheUpgrade() =>
+        await UpgradedAsync("0012", EarlierDeclined, ["0012_decined.sql"], async upgraded =>
+        {
+            var entity = (await upgraded.GetEntityAsync("mer_old", EntityKind.Transaction, "tx-1"))!;
+            Assert.Equal("DECINED", entity.State);
+            Assert.Equal("DECINED", entity.Document["status"]!.GetValue<string>());
+            var declined = (await upgraded.GetEventAsync("mer_old", "evt_0000000002"))!;
+            Assert.Equal(("TRANSACTION.DECINED", "DECINED"), (declined.Type, declined.ToState));
+            Assert.Equal("DECINED", declined.Snapshot["status"]!.GetValue<string>());
+            // The change before it, and another merchant's filter text, are as they were.
+            Assert.Equal("TRANSACTION.PROCESSING", (await upgraded.GetEventAsync("mer_old", "evt_0000000001"))!.Type);
+            Assert.Equal("TRANSACTION.DECINED", (await upgraded.GetNotificationAsync("mer_old", "ntf_old"))!.EventType);
+            Assert.Equal(["TRANSACTION.PROCESSING", "TRANSACTION.DECINED"], (await upgraded.GetEndpointAsync("mer_old", "ep_old"))!.EventTypes);
+        });
+
+    /// <summary>A transaction declined, its notification and an endpoint filtering on it, as the release before the seed's spelling wrote them.</summary>
+    private const string EarlierDeclined = """
+        INSERT INTO merchants (id, name, created_at) VALUES ('mer_old', 'Old', 0);
+        INSERT INTO endpoints (id, merchant_id, url, format, event_types, success_rule, retry_policy, timeout_seconds, source, created_at, updated_at)
+          VALUES ('ep_old', 'mer_old', 'https://example.com/hook', 'transaction', '["TRANSACTION.PROCESSING","TRANSACTION.DECLINED"]', '200', 'hourly', 10, 'api', 0, 0);
+        INSERT INTO entities (kind, id, merchant_id, state, version, preference_id, document, created_at, updated_at)
+          VALUES ('transaction', 'tx-1', 'mer_old', 'DECLINED', 2, NULL, '{"internalId":"tx-1","status":"DECLINED"}', 0, 0);
+        INSERT INTO events (id, merchant_id, entity_kind, entity_id, type, from_state, to_state, version, occurred_at, snapshot, entity_seq) VALUES
+          ('evt_0000000001', 'mer_old', 'transaction', 'tx-1', 'TRANSACTION.PROCESSING', 'INIT', 'PROCESSING', 1, 0, '{"internalId":"tx-1","status":"PROCESSING"}', 1),
+          ('evt_0000000002', 'mer_old', 'transaction', 'tx-1', 'TRANSACTION.DECLINED', 'PROCESSING', 'DECLINED', 2, 0, '{"internalId":"tx-1","status":"DECLINED"}', 1);
+        INSERT INTO notifications (id, merchant_id, event_id, endpoint_id, entity_kind, entity_id, event_type, status, payload, created_at)
+          VALUES ('ntf_old', 'mer_old', 'evt_0000000002', 'ep_old', 'transaction', 'tx-1', 'TRANSACTION.DECLINED', 'succeeded', '', 0);
+        """;
 
     /// <summary>A notification with two attempts, as the release before attempts were kept by notification wrote them (the second attempt's id the lower).</summary>
     private static string EarlierAttempts => $"""
@@ -149,7 +179,7 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     [Fact]
     public async Task ADatabaseOfTheEarlierSchema_StillFindsEachEntitysEvents_AfterTheUpgrade() =>
         // The database as the release before entity sequence numbers left it.
-        await UpgradedAsync("0008", EarlierRows, ["0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql"], AssertEarlierRowsFoundAsync);
+        await UpgradedAsync("0008", EarlierRows, ["0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql"], AssertEarlierRowsFoundAsync);
 
     /// <summary>
     /// A database migrated up to (not including) the script numbered <paramref name="before"/>, with
