@@ -15,18 +15,7 @@ internal static class ApiKeysApi
     {
         var group = app.MapGroup("/v1/api_keys").WithTags("API keys");
 
-        group.MapPost("", async (HttpContext http, IHeraldStore store, TimeProvider time) =>
-        {
-            var merchant = Caller.Of(http).Merchant;
-            var key = ApiKeys.NewKey();
-            var record = new ApiKey(HeraldId.New(HeraldId.ApiKey, time), merchant, ApiKeys.Hash(key), time.GetUtcNow());
-            // Each key has its own rate-limit bucket: without a bound, minting keys multiplied the limit.
-            if (!await store.CreateApiKeyAsync(record, ApiKeys.MaxActive, http.RequestAborted))
-            {
-                throw new HeraldException(ErrorKind.Conflict, $"a merchant holds at most {ApiKeys.MaxActive} active API keys; revoke one first");
-            }
-            return JsonResults.Created($"/v1/api_keys/{record.Id}", new ApiKeyResponse(record.Id, EndpointResponse.Time(record.CreatedAt), null, key));
-        })
+        group.MapPost("", (HttpContext http, IHeraldStore store, TimeProvider time) => IssueAsync(store, Caller.Of(http).Merchant, time, http.RequestAborted))
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithSummary("Create another API key for the merchant; the key is shown once.");
 
@@ -49,5 +38,18 @@ internal static class ApiKeysApi
         })
         .Produces(StatusCodes.Status204NoContent)
         .WithSummary("Revoke an API key; it stops working at once.");
+    }
+
+    /// <summary>Makes the merchant another key, shown in the answer once.</summary>
+    public static async Task<IResult> IssueAsync(IHeraldStore store, string merchant, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var key = ApiKeys.NewKey();
+        var record = new ApiKey(HeraldId.New(HeraldId.ApiKey, time), merchant, ApiKeys.Hash(key), time.GetUtcNow());
+        // Each key has its own rate-limit bucket: without a bound, minting keys multiplied the limit.
+        if (!await store.CreateApiKeyAsync(record, ApiKeys.MaxActive, cancellationToken))
+        {
+            throw new HeraldException(ErrorKind.Conflict, $"a merchant holds at most {ApiKeys.MaxActive} active API keys; revoke one first");
+        }
+        return JsonResults.Created($"/v1/api_keys/{record.Id}", new ApiKeyResponse(record.Id, EndpointResponse.Time(record.CreatedAt), null, key));
     }
 }

@@ -45,6 +45,7 @@ internal static class EntitiesApi
         {
             var merchant = Caller.Of(http).Merchant;
             var request = await HeraldJson.ReadAsync<CreatePaymentOrderRequest>(http.Request);
+            Validation.Text(request.PreferenceId, "preference_id", 64);
             if (request.PreferenceId is not null && await store.GetPreferenceAsync(merchant, request.PreferenceId, http.RequestAborted) is null)
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"preference_id {request.PreferenceId} is not a checkout preference of this merchant");

@@ -28,6 +28,19 @@ internal static class MerchantsApi
         .Produces<MerchantResponse>(StatusCodes.Status201Created)
         .WithTags("Merchants").WithSummary("Create a merchant (admin); its API key is shown once.");
 
+        app.MapPost("/v1/merchants/{id}/api_keys", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
+        {
+            Caller.RequireAdmin(http);
+            // The operator's own merchant (its endpoints are the admin's, under /v1/operator) takes no merchant key.
+            if (id == OperatorEventTypes.OperatorMerchantId || await store.GetMerchantAsync(id, http.RequestAborted) is null)
+            {
+                throw Herald.Errors.HeraldException.NotFound($"merchant {id}");
+            }
+            return await ApiKeysApi.IssueAsync(store, id, time, http.RequestAborted);
+        })
+        .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
+        .WithTags("Merchants").WithSummary("Issue a merchant another API key (admin): for a merchant that lost or revoked every key it had; the key is shown once.");
+
         app.MapDelete("/v1/merchants/{id}/data", async (string id, HttpContext http, IHeraldStore store) =>
         {
             Caller.RequireAdmin(http);

@@ -54,6 +54,8 @@ internal static class PreferencesApi
         if (webhook is not null)
         {
             // Seed 001: the preference's webhook receives the thin events of the orders made from it.
+            // Checked first under its own name: a refusal names the field the platform sent.
+            webhook = Validation.EndpointUrl(webhook, delivery, "custom_urls.status_changes_webhook");
             endpoint = EndpointsApi.NewEndpoint(merchant, new CreateEndpointRequest(webhook, "thin"),
                 EndpointSources.CheckoutPreference, id, time, delivery);
         }

@@ -75,7 +75,7 @@ internal static partial class Validation
         return Text(value, field, max)!;
     }
 
-    /// <summary>Refuses any string in the document longer than <see cref="MaxText"/>, naming where it is.</summary>
+    /// <summary>Refuses any text in the document (a value, or a field's name) longer than <see cref="MaxText"/> or holding NUL, naming where it is.</summary>
     public static void BoundedStrings(System.Text.Json.Nodes.JsonNode? node, string path)
     {
         switch (node)
@@ -83,6 +83,8 @@ internal static partial class Validation
             case System.Text.Json.Nodes.JsonObject o:
                 foreach (var (key, value) in o)
                 {
+                    // A field's name is text too, held to the same rules.
+                    Text(key, $"a field name in {path}");
                     BoundedStrings(value, $"{path}.{key}");
                 }
                 break;

@@ -15,6 +15,7 @@ public sealed record ErrorBody(
         403 => "Forbidden",
         404 => "Not found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         409 => "Conflict",
         413 => "Payload Too Large",
         415 => "Unsupported Media Type",

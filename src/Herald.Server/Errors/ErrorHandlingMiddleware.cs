@@ -25,9 +25,12 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         }
         catch (BadHttpRequestException e)
         {
-            var message = e.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? "the request body is larger than the limit"
-                : e.Message;
+            var message = e.StatusCode switch
+            {
+                StatusCodes.Status413PayloadTooLarge => "the request body is larger than the limit",
+                StatusCodes.Status408RequestTimeout => "the request body did not arrive in time (it came too slowly, or was shorter than its Content-Length)",
+                _ => Unbound(e.Message) ?? e.Message,
+            };
             await WriteAsync(context, e.StatusCode, [message]);
             return;
         }
@@ -42,12 +45,46 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
             return;
         }
 
-        if (!context.Response.HasStarted && context.Response.StatusCode is 404 or 405 && context.Response.ContentLength is null && context.Response.ContentType is null)
+        if (!context.Response.HasStarted && context.Response.StatusCode is 404 or 405 or 415 && context.Response.ContentLength is null && context.Response.ContentType is null)
         {
-            var message = context.Response.StatusCode == 404 ? "Not found" : $"{context.Request.Method} is not allowed here";
-            await WriteAsync(context, context.Response.StatusCode, [message]);
+            var status = context.Response.StatusCode;
+            var message = status switch
+            {
+                404 => "Not found",
+                405 => $"{context.Request.Method} is not allowed here",
+                _ => "the request body must be JSON: send Content-Type: application/json",
+            };
+            // Routing's 405 names the methods the path takes; the answer keeps that header.
+            var allow = context.Response.Headers.Allow;
+            await WriteAsync(context, status, [message], response => response.Headers.Allow = allow);
         }
     }
+
+    /// <summary>
+    /// The framework's words for a query or route value that does not read as its parameter's type
+    /// (<c>Failed to bind parameter "Nullable&lt;int&gt; limit" from "abc".</c>), said as Herald says
+    /// it; null for any other message.
+    /// </summary>
+    internal static string? Unbound(string message)
+    {
+        if (BindFailure().Match(message) is not { Success: true } match)
+        {
+            return null;
+        }
+        var type = match.Groups["type"].Value;
+        var expected = type switch
+        {
+            _ when type.Contains("int", StringComparison.OrdinalIgnoreCase) || type.Contains("long", StringComparison.OrdinalIgnoreCase) => "a whole number",
+            _ when type.Contains("bool", StringComparison.OrdinalIgnoreCase) => "true or false",
+            _ when type.Contains("DateTime", StringComparison.Ordinal) => "an ISO 8601 time such as 2026-01-31T12:00:00Z",
+            _ => "a value of another form",
+        };
+        var given = match.Groups["value"].Value;
+        return $"{match.Groups["name"].Value} must be {expected}, not '{(given.Length > 64 ? given[..64] + "…" : given)}'";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("""^Failed to bind parameter "(?<type>.+) (?<name>[A-Za-z_][A-Za-z0-9_]*)" from "(?<value>.*)"\.$""", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex BindFailure();
 
     /// <summary>
     /// A query holding the NUL character (<c>%00</c>) is refused before any route sees it:

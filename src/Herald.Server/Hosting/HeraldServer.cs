@@ -134,7 +134,8 @@ public static class HeraldServer
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        // Read only: another method answers 405, as on every other route.
+        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));
         app.MapOperations();
         app.MapMerchants();
         app.MapOperator();

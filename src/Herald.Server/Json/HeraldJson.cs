@@ -261,7 +261,8 @@ public static class HeraldJson
             var names = colon >= 0 ? message[(colon + 10)..].Trim().TrimEnd('.') : "";
             return $"missing required field {names}{path}".Replace("  ", " ", StringComparison.Ordinal);
         }
-        if (message.Contains("null", StringComparison.OrdinalIgnoreCase) && message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase))
+        if (message.Contains("null", StringComparison.OrdinalIgnoreCase)
+            && (message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase) || message.Contains("allow null", StringComparison.Ordinal) || message.Contains("allow setting null", StringComparison.Ordinal)))
         {
             return $"a value may not be null{path}";
         }

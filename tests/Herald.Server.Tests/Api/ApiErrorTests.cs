@@ -224,6 +224,66 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABodyNotSentAsJson_IsRefusedInTheErrorShape_AndCreatesNothing()
+    {
+        // What curl -d sends unless told otherwise.
+        var form = await _merchant.PostAsync("/v1/endpoints", new StringContent("""{"url":"http://127.0.0.1:9/hooks","format":"thin"}""", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        await ExpectErrorAsync(form, 415, "send Content-Type: application/json");
+        Assert.Empty((await _merchant.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task AMethodARouteDoesNotTake_IsRefusedInTheErrorShape_NamingTheMethodsItDoes()
+    {
+        var put = await _merchant.PutAsync("/v1/endpoints", new StringContent("{}", Encoding.UTF8, "application/json"));
+        await ExpectErrorAsync(put, 405, "PUT is not allowed");
+        Assert.Equal(["GET", "POST"], put.Content.Headers.Allow.Order(StringComparer.Ordinal));
+        await ExpectErrorAsync(await _herald.Client.PostAsync("/metrics", null), 405, "POST is not allowed");
+    }
+
+    [Fact]
+    public async Task AQueryValueOfTheWrongType_IsNamedWithWhatItMustBe()
+    {
+        await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?limit=abc"), 400, "limit must be a whole number, not 'abc'");
+        await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?limit=1.5"), 400, "limit must be a whole number");
+    }
+
+    [Fact]
+    public async Task NullGivenForARequiredField_SaysSo()
+    {
+        using var admin = _herald.As(HeraldHost.AdminKey);
+        await ExpectErrorAsync(await admin.PostAsync("/v1/merchants", new StringContent("""{"name":null}""", Encoding.UTF8, "application/json")), 400, "a value may not be null at $.name");
+    }
+
+    [Fact]
+    public async Task APreferencesWebhook_IsRefusedUnderItsOwnName_AndItsItemsFieldNamesAreHeldToTheTextRules()
+    {
+        await ExpectErrorAsync(await PostRawAsync("/v1/checkout_preferences", """{"custom_urls":{"status_changes_webhook":"ftp://example.com/hook"}}"""), 400,
+            "custom_urls.status_changes_webhook must use https");
+        await ExpectErrorAsync(await PostRawAsync("/v1/checkout_preferences", """{"items":[{"a\u0000":1}]}"""), 400, "a field name in items[0] may not contain the NUL character");
+        await ExpectErrorAsync(await PostRawAsync("/v1/checkout_preferences", $$"""{"items":[{"{{new string('k', 1025)}}":1}]}"""), 400, "a field name in items[0] is longer than 1024");
+        await ExpectErrorAsync(await PostRawAsync("/v1/payment_orders", $$"""{"amount":10,"currency":"BRL","preference_id":"{{new string('p', 5000)}}"}"""), 400, "preference_id is longer than 64");
+    }
+
+    [Fact]
+    public async Task TheAdmin_IssuesAMerchantThatLostItsKeys_ANewOne()
+    {
+        using var admin = _herald.As(HeraldHost.AdminKey);
+        var created = await admin.PostJsonAsync("/v1/merchants", new { name = "Forgetful" });
+        using var merchant = _herald.As(created.Str("api_key"));
+        var keys = (await merchant.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray();
+        Assert.Equal(HttpStatusCode.NoContent, (await merchant.DeleteAsync($"/v1/api_keys/{keys[0]!.Str("id")}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await merchant.GetAsync("/v1/endpoints")).StatusCode);
+
+        var issued = await admin.PostJsonAsync($"/v1/merchants/{created.Str("id")}/api_keys", new { });
+        using var again = _herald.As(issued.Str("api_key"));
+        Assert.Equal(HttpStatusCode.OK, (await again.GetAsync("/v1/endpoints")).StatusCode);
+        await ExpectErrorAsync(await _merchant.PostAsync($"/v1/merchants/{created.Str("id")}/api_keys", null), 403, "needs the admin key");
+        await ExpectErrorAsync(await admin.PostAsync("/v1/merchants/mer_nobody/api_keys", null), 404, "merchant mer_nobody");
+        await ExpectErrorAsync(await admin.PostAsync("/v1/merchants/mer_operator/api_keys", null), 404, "merchant mer_operator");
+    }
+
+    [Fact]
     public async Task Declined_IsTakenForSeed003sDecined_InEventTypeFilters()
     {
         var endpoint = await _merchant.PostJsonAsync("/v1/endpoints", new { url = "http://127.0.0.1:9/hooks", format = "transaction", event_types = new[] { "TRANSACTION.DECLINED" } });
