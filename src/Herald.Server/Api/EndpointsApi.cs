@@ -187,6 +187,11 @@ internal static class EndpointsApi
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"unknown event type '{type}' for format {format.ApiName()}; expected {prefix}<STATE>");
             }
+            // A filter naming only what is never sent would leave the endpoint silent for good.
+            if (!format.Notifies(eventType[prefix.Length..]))
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"{eventType} is never notified in format {format.ApiName()}");
+            }
             known.Add(eventType);
         }
         return known.Distinct(StringComparer.Ordinal).ToList();

@@ -291,6 +291,9 @@ public sealed class ApiErrorTests : IAsyncLifetime
         var listed = await _merchant.GetAsync("/v1/notifications?event_type=TRANSACTION.DECLINED");
         Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
         await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?event_type=TRANSACTION.DECLIND"), 400, "unknown event type");
+        // Seed 000 never notifies an intent's OPEN: a filter on it would leave the endpoint silent.
+        await ExpectErrorAsync(await PostRawAsync("/v1/endpoints", """{"url":"http://127.0.0.1:9/point","format":"point","event_types":["PAYMENT_INTENT.OPEN"]}"""), 400,
+            "PAYMENT_INTENT.OPEN is never notified in format point");
     }
 
     [Fact]
