@@ -33,12 +33,30 @@ internal static class PreferencesApi
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
         {
-            var preference = await store.GetPreferenceAsync(Caller.Of(http).Merchant, id, http.RequestAborted)
+            var merchant = Caller.Of(http).Merchant;
+            var preference = await store.GetPreferenceAsync(merchant, id, http.RequestAborted)
                 ?? throw HeraldException.NotFound($"checkout preference {id}");
-            return JsonResults.Ok(PreferenceResponse.From(preference));
+            var endpoint = preference.EndpointId is { } endpointId ? await store.GetEndpointAsync(merchant, endpointId, http.RequestAborted) : null;
+            return JsonResults.Ok(PreferenceResponse.From(WithWebhook(preference, endpoint)));
         })
         .Produces<PreferenceResponse>()
         .WithSummary("One checkout preference.");
+    }
+
+    /// <summary>
+    /// The preference as it reads now: its webhook is its endpoint's URL as the endpoint has it
+    /// (changed since, or none once the endpoint is deleted), not as the preference was made with.
+    /// </summary>
+    public static CheckoutPreference WithWebhook(CheckoutPreference preference, Endpoint? endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(preference);
+        if (preference.EndpointId is null)
+        {
+            return preference;
+        }
+        var document = (JsonObject)preference.Document.DeepClone();
+        document["custom_urls"] = new JsonObject { ["status_changes_webhook"] = endpoint?.Url };
+        return preference with { Document = document };
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Herald.Core.Tests.Payloads;
@@ -74,6 +75,12 @@ public sealed class FormatsEndToEndTests : HeraldWithReceiver
         var secret = preference.Str("secret");
         Assert.StartsWith("whsec_", secret, StringComparison.Ordinal);
         Assert.Null((await merchant.GetJsonAsync($"/v1/checkout_preferences/{preference.Str("id")}"))["secret"]);
+        // The preference reads its webhook as its endpoint has it now.
+        using (var patch = await merchant.PatchAsync($"/v1/endpoints/{preference.Str("endpoint_id")}", JsonContent.Create(new { url = Receiver.Url + "/moved" })))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, patch.StatusCode);
+        }
+        Assert.Equal(Receiver.Url + "/moved", (await merchant.GetJsonAsync($"/v1/checkout_preferences/{preference.Str("id")}"))["custom_urls"]!.Str("status_changes_webhook"));
         var types = new List<string>();
         foreach (var request in Receiver.Received)
         {

@@ -48,5 +48,11 @@ public sealed class PreferencesModel(IHeraldStore store, TimeProvider time, IOpt
 
     public static string? WebhookOf(CheckoutPreference p) => p.Document["custom_urls"]?["status_changes_webhook"]?.GetValue<string>();
 
-    private async Task LoadAsync() => Preferences = await store.ListPreferencesAsync(Merchant, HttpContext.RequestAborted);
+    private async Task LoadAsync()
+    {
+        var endpoints = (await store.ListEndpointsAsync(Merchant, HttpContext.RequestAborted)).ToDictionary(e => e.Id, StringComparer.Ordinal);
+        Preferences = (await store.ListPreferencesAsync(Merchant, HttpContext.RequestAborted))
+            .Select(p => PreferencesApi.WithWebhook(p, p.EndpointId is { } id ? endpoints.GetValueOrDefault(id) : null))
+            .ToList();
+    }
 }
