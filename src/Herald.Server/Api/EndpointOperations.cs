@@ -31,7 +31,13 @@ internal static class EndpointOperations
             {
                 Url = request.Url is null ? current.Url : Validation.EndpointUrl(request.Url, delivery),
                 Description = request.Description is null ? current.Description : Validation.Text(request.Description, "description"),
-                EventTypes = request.EventTypes is null ? current.EventTypes : EndpointsApi.EventTypeFilter(request.EventTypes, current.Format),
+                // Left out: unchanged; empty: the filter cleared, every event type sent.
+                EventTypes = request.EventTypes switch
+                {
+                    null => current.EventTypes,
+                    { Count: 0 } => null,
+                    var types => EndpointsApi.EventTypeFilter(types, current.Format),
+                },
                 Success = request.Success is null ? current.Success : EndpointsApi.ParseSuccess(request.Success),
                 Retry = request.Retry is null ? current.Retry : EndpointsApi.ParseRetry(request.Retry),
                 TimeoutSeconds = request.TimeoutSeconds is null ? current.TimeoutSeconds : EndpointsApi.Timeout(request.TimeoutSeconds),

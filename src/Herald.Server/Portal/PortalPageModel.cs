@@ -54,4 +54,25 @@ public abstract class PortalPageModel : PageModel
     }
 
     protected static string? Blank(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private const string SecretOnceKey = "herald.new_secret";
+
+    /// <summary>
+    /// Keeps a new signing secret for the next page to show once: it travels in the encrypted
+    /// one-read cookie, never in a URL, bound to the merchant and to what it signs for (an endpoint,
+    /// a preference), so that no other page, and no other merchant signed in later in the same
+    /// browser, shows it.
+    /// </summary>
+    protected void KeepSecretOnce(string owner, string secret) => TempData[SecretOnceKey] = $"{Merchant} {owner} {secret}";
+
+    /// <summary>The secret kept for <paramref name="owner"/> by the page before, once; null when none was, or it was kept for something else.</summary>
+    protected string? TakeSecretOnce(string owner)
+    {
+        if (TempData[SecretOnceKey] is not string kept)
+        {
+            return null;
+        }
+        var parts = kept.Split(' ', 3);
+        return parts.Length == 3 && parts[0] == Merchant && parts[1] == owner ? parts[2] : null;
+    }
 }

@@ -15,6 +15,9 @@ public static class PortalServiceCollectionExtensions
 {
     public const string BasePath = "/portal";
 
+    /// <summary>The encrypted one-read cookie that carries a message or a new secret to the next page.</summary>
+    public const string OnceCookie = "herald_portal_once";
+
     public static IServiceCollection AddHeraldPortal(this IServiceCollection services)
     {
         services.AddAuthentication(PortalAuth.Scheme)
@@ -23,7 +26,10 @@ public static class PortalServiceCollectionExtensions
                 cookie.Cookie.Name = "herald_portal";
                 cookie.Cookie.Path = BasePath;
                 cookie.Cookie.HttpOnly = true;
-                cookie.Cookie.SameSite = SameSiteMode.Strict;
+                // Lax, so that a link to a portal page from elsewhere (a mail, a chat) opens it signed
+                // in; what changes anything is a POST, which Lax never carries the cookie on from
+                // another site, and which needs the antiforgery token besides.
+                cookie.Cookie.SameSite = SameSiteMode.Lax;
                 // Secure whenever the portal is served over HTTPS (directly or behind a trusted proxy).
                 cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 cookie.LoginPath = BasePath + "/signin";
@@ -39,6 +45,8 @@ public static class PortalServiceCollectionExtensions
             o.Cookie.Name = "herald_portal_af";
             o.Cookie.Path = BasePath;
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            // The portal's own headers forbid framing on every answer (MapHeraldPortal), not only on those that issue this cookie.
+            o.SuppressXFrameOptionsHeader = true;
         });
         services.AddRazorPages(o =>
             {
@@ -60,7 +68,7 @@ public static class PortalServiceCollectionExtensions
             })
             .AddCookieTempDataProvider(o =>
             {
-                o.Cookie.Name = "herald_portal_once";
+                o.Cookie.Name = OnceCookie;
                 o.Cookie.Path = BasePath;
                 o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             });
@@ -69,6 +77,21 @@ public static class PortalServiceCollectionExtensions
 
     public static void MapHeraldPortal(this WebApplication app)
     {
+        ArgumentNullException.ThrowIfNull(app);
+        // No portal page may be framed (a framed page's buttons could be clicked through a decoy),
+        // nor read as another type than it says, nor leak its address to other sites.
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments(BasePath))
+            {
+                var headers = context.Response.Headers;
+                headers.XFrameOptions = "DENY";
+                headers.ContentSecurityPolicy = "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+                headers.XContentTypeOptions = "nosniff";
+                headers["Referrer-Policy"] = "same-origin";
+            }
+            return next(context);
+        });
         app.MapRazorPages();
         PortalAssets.Map(app);
     }

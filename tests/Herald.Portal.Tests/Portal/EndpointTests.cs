@@ -131,6 +131,32 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
         await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
         Assert.Equal("hourly", (await api.GetJsonAsync("/v1/endpoints/" + id)).Str("retry"));
+
+        // No event type ticked is every event type again: the filter goes, it is not spelled out.
+        await Page.GetByLabel("TRANSACTION.COMPLETED").UncheckAsync();
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
+        Assert.Null((await api.GetJsonAsync("/v1/endpoints/" + id))["event_types"]);
+        await Assertions.Expect(Page.GetByLabel("TRANSACTION.COMPLETED")).Not.ToBeCheckedAsync();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AddEndpoint_CountsOnlyTheChosenFormatsEventTypes_AndNeverOffersOneTheFormatDoesNotSend()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/new");
+        // A Point intent's OPEN is never notified (seed 000): not offered.
+        await Assertions.Expect(Page.GetByLabel("PAYMENT_INTENT.OPEN")).ToHaveCountAsync(0);
+        await Page.GetByLabel("URL").FillAsync(Receiver.Url);
+        await Page.GetByLabel("Payload format").SelectOptionAsync("transaction");
+        await Page.GetByLabel("PAYMENT_ORDER.CLOSED").CheckAsync();
+        await Page.GetByLabel("TRANSACTION.COMPLETED").CheckAsync();
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+
+        await ExpectAsync(Page.Locator("#new-secret"), "shown only this once");
+        var endpoints = (await api.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray();
+        Assert.Equal(["TRANSACTION.COMPLETED"], endpoints[0]!["event_types"]!.AsArray().Select(t => t!.GetValue<string>()));
     }
 
     [Fact(Timeout = 60_000)]

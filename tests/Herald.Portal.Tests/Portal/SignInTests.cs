@@ -35,6 +35,62 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task EveryPortalPage_RefusesToBeFramed()
+    {
+        var (_, key) = await NewMerchantAsync();
+        var signIn = await OpenAsync("/portal/signin");
+        await SignInAsync(key);
+        var overview = await OpenAsync("/portal");
+        foreach (var response in new[] { signIn, overview })
+        {
+            var headers = await response.AllHeadersAsync();
+            Assert.Equal("DENY", headers["x-frame-options"]);
+            Assert.Contains("frame-ancestors 'none'", headers["content-security-policy"], StringComparison.Ordinal);
+            Assert.Equal("nosniff", headers["x-content-type-options"]);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task SignIn_WithAReturnAddressThatLeavesThePortalOrBreaksAHeader_OpensTheOverview()
+    {
+        var (_, key) = await NewMerchantAsync();
+        foreach (var back in new[] { "%2Fportal%0D%0ASet-Cookie%3A%20x%3D1", "%2Fportal%2F..%2F..%2Fv1%2Fendpoints", "%2Fportal%5C..%5Cv1" })
+        {
+            await OpenAsync("/portal/signin?ReturnUrl=" + back);
+            await Page.GetByLabel("API key").FillAsync(key);
+            await Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+            Assert.EndsWith("/portal", Page.Url, StringComparison.Ordinal);
+            await Page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task GuessingKeysAtTheSignIn_RunsOutOfTheAddresssBudget()
+    {
+        await OpenAsync("/portal/signin");
+        // Posted as fast as a script would, with the form's own antiforgery token and cookie.
+        var token = await Page.Locator("input[name='__RequestVerificationToken']").GetAttributeAsync("value");
+        var statuses = new List<int>();
+        for (var i = 0; i < 60 && !statuses.Contains(429); i++)
+        {
+            var form = Page.APIRequest.CreateFormData();
+            form.Set("key", "hk_guess_" + i);
+            form.Set("__RequestVerificationToken", token!);
+            var answer = await Page.APIRequest.PostAsync(BaseUrl + "/portal/signin", new() { Form = form });
+            statuses.Add(answer.Status);
+            if (answer.Status == 429)
+            {
+                Assert.Contains("Too many unrecognised keys", await answer.TextAsync(), StringComparison.Ordinal);
+            }
+        }
+        Assert.Equal(401, statuses[0]);
+        Assert.Contains(429, statuses);
+        // The budget refills (10 a second): the other tests of this host sign in again.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task SignIn_WithTheAdminKey_IsRefused()
     {
         await SignInAsync(HeraldHost.AdminKey);

@@ -26,7 +26,7 @@ public sealed class PointModel(IHeraldStore store, TimeProvider time, IOptions<D
     {
         var form = new EndpointForm { Url = NotificationUrl ?? "", Format = "point", EventTypes = EventTypes };
         var endpoint = await EndpointOperations.CreateAsync(store, Merchant, form.ToCreate(), time, delivery.Value, HttpContext.RequestAborted);
-        TempData[DetailModel.NewSecretKey] = endpoint.Secrets[0];
+        KeepSecretOnce(endpoint.Id, endpoint.Secrets[0]);
         return RedirectToPage("/Endpoints/Detail", new { id = endpoint.Id });
     });
 

@@ -23,7 +23,7 @@ public sealed class PreferencesModel(IHeraldStore store, TimeProvider time, IOpt
     public async Task OnGetAsync(string? created)
     {
         Created = created;
-        NewSecret = TempData[Endpoints.DetailModel.NewSecretKey] as string;
+        NewSecret = created is null ? null : TakeSecretOnce(created);
         await LoadAsync();
     }
 
@@ -35,7 +35,7 @@ public sealed class PreferencesModel(IHeraldStore store, TimeProvider time, IOpt
         var (preference, secret) = await PreferencesApi.CreateAsync(store, Merchant, request, time, delivery.Value, HttpContext.RequestAborted);
         if (secret is not null)
         {
-            TempData[Endpoints.DetailModel.NewSecretKey] = secret;
+            KeepSecretOnce(preference.Id, secret);
         }
         return RedirectToPage(new { created = preference.Id });
     });

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Herald.Server.Portal.Pages;
 
-public sealed class SignInModel(ILogger<SignInModel> logger) : PageModel
+internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures failures) : PageModel
 {
     public string? Error { get; private set; }
 
@@ -18,16 +18,44 @@ public sealed class SignInModel(ILogger<SignInModel> logger) : PageModel
 
     public async Task<IActionResult> OnPostAsync(string? key)
     {
+        // The API's budget of unknown keys a client address holds covers the portal's sign-in too.
+        var address = Auth.KeyFailures.BudgetOf(HttpContext.Connection.RemoteIpAddress);
+        if (failures.Exhausted(address))
+        {
+            Error = "Too many unrecognised keys from this address. Wait a moment and try again.";
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = "1";
+            return Page();
+        }
         var merchant = string.IsNullOrWhiteSpace(key) ? null : await PortalAuth.SignInAsync(HttpContext, key);
         if (merchant is null)
         {
+            failures.Note(address);
             PortalLog.SignInRefused(logger, HttpContext.Connection.RemoteIpAddress?.ToString());
             Error = "That API key was not recognised. Check it and try again: it must be a current merchant key (the admin key cannot sign in here).";
             Response.StatusCode = StatusCodes.Status401Unauthorized;
             return Page();
         }
         PortalLog.SignedIn(logger, merchant);
-        // Only back into the portal: never an open redirect.
-        return LocalRedirect(ReturnUrl is { } url && url.StartsWith("/portal", StringComparison.Ordinal) && !url.StartsWith("//", StringComparison.Ordinal) ? url : "/portal");
+        return LocalRedirect(BackInto(ReturnUrl));
+    }
+
+    /// <summary>
+    /// Where to go after signing in: the page asked for when it is a portal page, the portal's
+    /// start otherwise. Never an open redirect, never out of the portal by <c>..</c> or a backslash,
+    /// never a header broken by a line break.
+    /// </summary>
+    internal static string BackInto(string? url)
+    {
+        const string portal = PortalServiceCollectionExtensions.BasePath;
+        if (string.IsNullOrEmpty(url)
+            || !(url == portal || url.StartsWith(portal + "/", StringComparison.Ordinal) || url.StartsWith(portal + "?", StringComparison.Ordinal))
+            || url.Any(c => char.IsControl(c) || c == '\\')
+            || url.Contains("..", StringComparison.Ordinal)
+            || url.Contains("%2e", StringComparison.OrdinalIgnoreCase) || url.Contains("%5c", StringComparison.OrdinalIgnoreCase) || url.Contains("%2f", StringComparison.OrdinalIgnoreCase))
+        {
+            return portal;
+        }
+        return url;
     }
 }

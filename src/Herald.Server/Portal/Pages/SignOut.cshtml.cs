@@ -13,6 +13,8 @@ public sealed class SignOutModel : PageModel
     public async Task<IActionResult> OnPostAsync()
     {
         await HttpContext.SignOutAsync(PortalAuth.Scheme);
+        // A secret kept for a page not yet shown goes with the session.
+        Response.Cookies.Delete(PortalServiceCollectionExtensions.OnceCookie, new Microsoft.AspNetCore.Http.CookieOptions { Path = PortalServiceCollectionExtensions.BasePath });
         return Redirect("/portal/signin");
     }
 }

@@ -14,7 +14,6 @@ namespace Herald.Server.Portal.Pages.Endpoints;
 public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery, EndpointTester tester, ResendQueue resends)
     : PortalPageModel
 {
-    public const string NewSecretKey = "herald.new_secret";
     private const string NoticeKey = "herald.notice";
 
     public Endpoint Endpoint { get; private set; } = null!;
@@ -37,7 +36,7 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         {
             return NotFoundPage();
         }
-        NewSecret = TempData[NewSecretKey] as string;
+        NewSecret = TakeSecretOnce(id);
         Notice = TempData[NoticeKey] as string;
         return Page();
     }
@@ -70,7 +69,7 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
     public Task<IActionResult> OnPostRotateAsync(string id) => TryAsync(async () =>
     {
         var rotated = await EndpointOperations.RotateSecretAsync(store, Merchant, id, null, time, HttpContext.RequestAborted);
-        TempData[NewSecretKey] = rotated.Secret;
+        KeepSecretOnce(id, rotated.Secret);
         return Done(id, $"New secret made; the previous ones keep signing until {rotated.PreviousSecretsExpireAt}.");
     });
 

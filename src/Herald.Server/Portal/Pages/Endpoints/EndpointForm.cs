@@ -44,20 +44,25 @@ public sealed class EndpointForm
         RateLimit = e.RateLimit,
     };
 
-    public CreateEndpointRequest ToCreate() => new(
-        Url.Trim(), Format, Blank(Description), EventTypes.Count == 0 ? null : EventTypes, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered,
-        MaxConcurrency, RateLimit);
+    /// <summary>
+    /// The new endpoint. The form shows each format's event types; only the chosen format's ticks
+    /// count (those left ticked under another format are not the endpoint's), none meaning all.
+    /// </summary>
+    public CreateEndpointRequest ToCreate()
+    {
+        var types = TypesOf(Format).Intersect(EventTypes, StringComparer.Ordinal).ToList();
+        return new(Url.Trim(), Format, Blank(Description), types.Count == 0 ? null : types, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered,
+            MaxConcurrency, RateLimit);
+    }
 
     /// <summary>
-    /// Every field is sent: the form shows them all. No event type ticked means all of them; the API
-    /// reads a missing list as "unchanged", so a filter being cleared is sent as every type.
+    /// Every field is sent: the form shows them all. No event type ticked means all of them: an
+    /// empty list, which clears the filter (a missing one would leave it as it was).
     /// </summary>
     public UpdateEndpointRequest ToUpdate(Endpoint current)
     {
         ArgumentNullException.ThrowIfNull(current);
-        IReadOnlyList<string>? types = EventTypes.Count > 0 ? EventTypes
-            : current.EventTypes is null ? null
-            : TypesOf(current.Format.ApiName()).ToList();
+        IReadOnlyList<string> types = EventTypes;
         // An emptied limit field removes the limit (0 in the API); "Format default" chosen for the
         // success rule or the retry policy sends the format's own (the API reads a missing one as "unchanged").
         return new(Url.Trim(), Description ?? "", types,

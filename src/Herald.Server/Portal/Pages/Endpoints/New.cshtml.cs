@@ -18,8 +18,7 @@ public sealed class NewModel(IHeraldStore store, TimeProvider time, IOptions<Del
     public Task<IActionResult> OnPostAsync() => TryAsync(async () =>
     {
         var endpoint = await EndpointOperations.CreateAsync(store, Merchant, Form.ToCreate(), time, delivery.Value, HttpContext.RequestAborted);
-        // Shown once, on the next page only: it travels in an encrypted one-read cookie, never in a URL.
-        TempData[DetailModel.NewSecretKey] = endpoint.Secrets[0];
+        KeepSecretOnce(endpoint.Id, endpoint.Secrets[0]);
         return RedirectToPage("Detail", new { id = endpoint.Id });
     });
 }
