@@ -67,6 +67,8 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         Receiver.Status = 503;
         await Page.GetByRole(AriaRole.Button, new() { Name = "Send test notification" }).ClickAsync();
         await ExpectAsync(Page.Locator("#test-result"), "HTTP 503");
+        // The receiver's reply is shown as it answered.
+        await ExpectAsync(Page.Locator("#test-reply"), "answer 503");
         Assert.Contains("HERALD.TEST", Receiver.Received.Last().Body, StringComparison.Ordinal);
 
         await Page.GetByRole(AriaRole.Button, new() { Name = "Rotate secret" }).ClickAsync();

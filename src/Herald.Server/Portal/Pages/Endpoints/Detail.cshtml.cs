@@ -56,8 +56,9 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
 
     public Task<IActionResult> OnPostResumeAsync(string id) => TryAsync(async () =>
     {
+        var wasPaused = IndexModel.State(await EndpointsApi.LoadAsync(store, Merchant, id, HttpContext.RequestAborted)) == "paused";
         await EndpointOperations.SetPausedAsync(store, Merchant, id, paused: false, time, HttpContext.RequestAborted);
-        return Done(id, "Resumed: waiting notifications are being delivered.");
+        return Done(id, wasPaused ? "Resumed: waiting notifications are being delivered." : "Enabled: waiting notifications are being delivered.");
     });
 
     public Task<IActionResult> OnPostDisableAsync(string id) => TryAsync(async () =>
@@ -70,7 +71,8 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
     {
         var rotated = await EndpointOperations.RotateSecretAsync(store, Merchant, id, null, time, HttpContext.RequestAborted);
         KeepSecretOnce(id, rotated.Secret);
-        return Done(id, $"New secret made; the previous ones keep signing until {rotated.PreviousSecretsExpireAt}.");
+        var until = DateTimeOffset.Parse(rotated.PreviousSecretsExpireAt, System.Globalization.CultureInfo.InvariantCulture);
+        return Done(id, $"New secret made; the previous ones keep signing until {PortalFormat.Time(until)}.");
     });
 
     public Task<IActionResult> OnPostTestAsync(string id) => TryAsync(async () =>
