@@ -35,6 +35,16 @@ public static class HeraldId
         return string.Concat(prefix, "_", chars);
     }
 
+    /// <summary>Whether <paramref name="id"/> has the form of an id <see cref="New"/> makes with <paramref name="prefix"/>.</summary>
+    public static bool IsWellFormed(string prefix, string id)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(id);
+        return id.Length == prefix.Length + 1 + TimeChars + RandomChars
+            && id.StartsWith(prefix, StringComparison.Ordinal) && id[prefix.Length] == '_'
+            && id.AsSpan(prefix.Length + 1).IndexOfAnyExcept(Alphabet) < 0;
+    }
+
     /// <summary>
     /// The least id of <paramref name="prefix"/> made at <paramref name="at"/>: every id made before
     /// it sorts below this, every id made at or after it does not.

@@ -1,4 +1,5 @@
 using Herald.Errors;
+using Herald.Ids;
 using Herald.Server.Auth;
 using Herald.Storage.Abstractions;
 using Microsoft.AspNetCore.Builder;
@@ -16,7 +17,7 @@ internal static class EventsApi
         group.MapGet("", async (HttpContext http, IHeraldStore store, string? entity_id, int? limit, string? starting_after, string? ending_before) =>
         {
             var take = Validation.Limit(limit);
-            Validation.OneCursor(starting_after, ending_before);
+            Validation.OneCursor(starting_after, ending_before, HeraldId.Event, "an event");
             var page = await store.ListEventsAsync(Caller.Of(http).Merchant, entity_id, take, starting_after, ending_before, http.RequestAborted);
             return JsonResults.Ok(new ListResponse<EventResponse>(page.Data.Select(EventResponse.From).ToList(), page.HasMore));
         })

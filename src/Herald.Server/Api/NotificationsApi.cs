@@ -1,6 +1,7 @@
 using Herald.Delivery.Workers;
 using Herald.Errors;
 using Herald.Events;
+using Herald.Ids;
 using Herald.Server.Auth;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
@@ -19,7 +20,7 @@ internal static class NotificationsApi
         group.MapGet("", async (HttpContext http, IHeraldStore store, string? status, string? endpoint_id, string? entity_id,
             string? event_type, string? since, string? until, int? limit, string? starting_after, string? ending_before) =>
         {
-            Validation.OneCursor(starting_after, ending_before);
+            Validation.OneCursor(starting_after, ending_before, HeraldId.Notification, "a notification");
             if (status is not null && !NotificationStatuses.All.Contains(status))
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"unknown status '{status}'; expected pending, succeeded or dead");

@@ -128,12 +128,23 @@ internal static partial class Validation
         _ => throw new HeraldException(ErrorKind.BadRequest, "limit must be between 1 and 100"),
     };
 
-    /// <summary>A list pages one way at a time: 400 when both cursors are given.</summary>
-    public static void OneCursor(string? startingAfter, string? endingBefore)
+    /// <summary>
+    /// A list pages one way at a time (400 when both cursors are given), from an id of what it lists
+    /// (<paramref name="prefix"/>, e.g. <c>ntf</c>): anything else, a typo or a cut-off id, would
+    /// otherwise page from wherever it sorts and answer an empty or a wrong page.
+    /// </summary>
+    public static void OneCursor(string? startingAfter, string? endingBefore, string prefix, string what)
     {
         if (!string.IsNullOrEmpty(startingAfter) && !string.IsNullOrEmpty(endingBefore))
         {
             throw new HeraldException(ErrorKind.BadRequest, "starting_after and ending_before cannot be combined; page one way at a time");
+        }
+        foreach (var (cursor, name) in new[] { (startingAfter, "starting_after"), (endingBefore, "ending_before") })
+        {
+            if (!string.IsNullOrEmpty(cursor) && !Herald.Ids.HeraldId.IsWellFormed(prefix, cursor))
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"{name} must be {what} id ({prefix}_…), as a page's ids are");
+            }
         }
     }
 

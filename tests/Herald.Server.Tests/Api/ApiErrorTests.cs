@@ -124,6 +124,10 @@ public sealed class ApiErrorTests : IAsyncLifetime
         Assert.Equal(events[2..4], Ids(back));
         Assert.True(back["has_more"]!.GetValue<bool>());
         await ExpectErrorAsync(await _merchant.GetAsync($"/v1/events?starting_after={events[3]}&ending_before={events[1]}"), 400, "cannot be combined");
+        // A cursor that is no id of the list's (a typo, a cut-off id, another list's id) is refused, not paged from.
+        await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?starting_after=garbage"), 400, "starting_after must be a notification id (ntf_");
+        await ExpectErrorAsync(await _merchant.GetAsync($"/v1/notifications?ending_before={events[1]}"), 400, "ending_before must be a notification id");
+        await ExpectErrorAsync(await _merchant.GetAsync($"/v1/events?starting_after={events[1][..^1]}"), 400, "starting_after must be an event id (evt_");
     }
 
     private static List<string> Ids(JsonObject page) => page["data"]!.AsArray().Select(n => n!["id"]!.GetValue<string>()).ToList();
