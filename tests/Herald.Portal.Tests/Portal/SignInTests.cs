@@ -91,6 +91,17 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task AnAddressNoPortalPageHas_ShowsThePortalsNotFoundPage()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        var response = await OpenAsync("/portal/no/such/page");
+        Assert.Equal(404, response.Status);
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Not found" })).ToBeVisibleAsync();
+        await Assertions.Expect(Page.GetByRole(AriaRole.Link, new() { Name = "Back to notifications" })).ToBeVisibleAsync();
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task SignIn_WithTheAdminKey_IsRefused()
     {
         await SignInAsync(HeraldHost.AdminKey);
