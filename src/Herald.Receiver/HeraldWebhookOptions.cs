@@ -9,7 +9,8 @@ public sealed class HeraldWebhookOptions
     /// The endpoint's signing secrets (<c>whsec_…</c>, spaces and line breaks around one ignored).
     /// During a rotation list both the new and the old one: a request is accepted when any of them
     /// signed it. Read on every request, so a secret may be added or removed while the app runs
-    /// (from any thread); empty entries are skipped, and with none every request is refused.
+    /// (from any thread); empty entries are skipped. With none, or only placeholders that are not
+    /// <c>whsec_</c> secrets, every request is refused with 401 and the kit logs why.
     /// </summary>
     public IList<string> Secrets { get; } = new SecretList();
 

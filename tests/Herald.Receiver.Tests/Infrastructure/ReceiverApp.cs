@@ -25,11 +25,15 @@ public sealed class ReceiverApp : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<ReceiverApp> StartAsync(Action<WebApplication> map)
+    public static async Task<ReceiverApp> StartAsync(Action<WebApplication> map, LogSink? logs = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
         var app = builder.Build();
         map(app);
         await app.StartAsync();
@@ -37,8 +41,8 @@ public sealed class ReceiverApp : IAsyncDisposable
         return new ReceiverApp(app, address);
     }
 
-    public static Task<ReceiverApp> StartAsync(HeraldWebhookOptions options, Func<HeraldEvent, CancellationToken, Task> handler) =>
-        StartAsync(app => app.MapHeraldWebhooks("/webhooks", options, handler));
+    public static Task<ReceiverApp> StartAsync(HeraldWebhookOptions options, Func<HeraldEvent, CancellationToken, Task> handler, LogSink? logs = null) =>
+        StartAsync(app => app.MapHeraldWebhooks("/webhooks", options, handler), logs);
 
     public async ValueTask DisposeAsync()
     {
