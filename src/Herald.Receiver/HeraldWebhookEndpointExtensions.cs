@@ -24,6 +24,10 @@ public static class HeraldWebhookEndpointExtensions
     /// <param name="pattern">The route, e.g. <c>/webhooks</c>.</param>
     /// <param name="options">Secrets, tolerance, idempotency store, client.</param>
     /// <param name="handler">Called once per notification with its typed event.</param>
+    /// <exception cref="InvalidOperationException">
+    /// Another receiver of the app uses the same idempotency store with the same
+    /// <see cref="HeraldWebhookOptions.IdempotencyScope"/> (or none).
+    /// </exception>
     public static RouteHandlerBuilder MapHeraldWebhooks(this IEndpointRouteBuilder endpoints, string pattern, HeraldWebhookOptions options,
         Func<HeraldEvent, CancellationToken, Task> handler)
     {
@@ -31,8 +35,10 @@ public static class HeraldWebhookEndpointExtensions
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(handler);
         var store = options.IdempotencyStore ?? new InMemoryIdempotencyStore();
+        var scope = options.IdempotencyScope;
+        IdempotencyScopes.Register(endpoints.ServiceProvider, store, scope, pattern);
         var logger = endpoints.ServiceProvider.GetService<ILoggerFactory>()?.CreateLogger<HeraldWebhookReceiver>() ?? (ILogger)NullLogger.Instance;
-        var receiver = new HeraldWebhookReceiver(options, store, logger, handler);
+        var receiver = new HeraldWebhookReceiver(options, store, scope, logger, handler);
         return endpoints.MapPost(pattern, (Delegate)((HttpContext http) => receiver.ReceiveAsync(http)));
     }
 }

@@ -77,6 +77,18 @@ public sealed class HeraldWebhookOptions
     public IIdempotencyStore? IdempotencyStore { get; set; }
 
     /// <summary>
+    /// Keeps this receiver's handled ids apart from other receivers' in the same store. Herald sends
+    /// an event under one <c>webhook-id</c> to every endpoint that receives it, so two receivers that
+    /// share a store (two routes of one app, or two apps on one database) must each have their own
+    /// scope, e.g. <c>"orders"</c> and <c>"refunds"</c>, or each would skip the other's notifications
+    /// as already handled; ids are then stored as <c>scope:webhook-id</c>. Null, the default, stores
+    /// the <c>webhook-id</c> as it is, as the kit did before scopes, so a receiver that keeps it still
+    /// recognises the ids it handled before. Read when the route is mapped; mapping two receivers of
+    /// one app on one store instance with the same scope (or none) fails then.
+    /// </summary>
+    public string? IdempotencyScope { get; set; }
+
+    /// <summary>
     /// How long a claimed id stays reserved while its handler runs; after that a retry may run
     /// the handler again (the first run is assumed dead). Default 5 minutes.
     /// </summary>

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace Herald.Receiver;
 
 /// <summary>One route's receiver: checks, claims and handles each notification that reaches it.</summary>
-internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdempotencyStore store, ILogger logger,
+internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdempotencyStore store, string? scope, ILogger logger,
     Func<HeraldEvent, CancellationToken, Task> handler)
 {
     public async Task<IResult> ReceiveAsync(HttpContext http)
@@ -36,8 +36,9 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
         int? attempt = int.TryParse(headers["webhook-attempt"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
         var evt = HeraldEventParser.Parse(id, DateTimeOffset.FromUnixTimeSeconds(long.Parse(timestamp, CultureInfo.InvariantCulture)), attempt, body);
 
+        var key = IdempotencyScopes.Key(scope, id);
         var claimedUntil = now + options.ClaimTimeout;
-        switch (await store.TryClaimAsync(id, now, claimedUntil, cancellationToken).ConfigureAwait(false))
+        switch (await store.TryClaimAsync(key, now, claimedUntil, cancellationToken).ConfigureAwait(false))
         {
             case ClaimResult.AlreadyHandled:
                 return Results.Ok();
@@ -54,10 +55,10 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
         }
         catch (Exception)
         {
-            await store.ReleaseAsync(id, claimedUntil, CancellationToken.None).ConfigureAwait(false);
+            await store.ReleaseAsync(key, claimedUntil, CancellationToken.None).ConfigureAwait(false);
             return Results.Text("the handler failed; Herald will retry", statusCode: StatusCodes.Status500InternalServerError);
         }
-        await CompleteAsync(id).ConfigureAwait(false);
+        await CompleteAsync(key).ConfigureAwait(false);
         return Results.Ok();
     }
 
@@ -70,13 +71,13 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
     /// Herald send the notification again and, its claim run out, the handler run twice. The id then
     /// stays claimed until <see cref="HeraldWebhookOptions.ClaimTimeout"/>.
     /// </summary>
-    private async Task CompleteAsync(string id)
+    private async Task CompleteAsync(string key)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await store.CompleteAsync(id, options.TimeProvider.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+                await store.CompleteAsync(key, options.TimeProvider.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
                 return;
             }
             catch (Exception) when (attempt < CompleteAttempts)

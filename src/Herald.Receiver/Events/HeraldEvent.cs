@@ -3,7 +3,11 @@ using System.Text.Json.Nodes;
 namespace Herald.Receiver.Events;
 
 /// <summary>One notification from Herald, recognised from its payload.</summary>
-/// <param name="WebhookId">The <c>webhook-id</c>: the event id, the same on every retry; what handling is deduplicated on.</param>
+/// <param name="WebhookId">
+/// The <c>webhook-id</c>: the event id, the same on every retry and for every endpoint that receives
+/// the event; what handling is deduplicated on, within the receiver's
+/// <see cref="HeraldWebhookOptions.IdempotencyScope"/>.
+/// </param>
 /// <param name="Timestamp">When this attempt was signed.</param>
 /// <param name="Attempt">Herald's attempt number (1 for the first try), when it sent one.</param>
 /// <param name="Payload">The body as received.</param>

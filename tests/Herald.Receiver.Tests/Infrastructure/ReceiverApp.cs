@@ -35,7 +35,15 @@ public sealed class ReceiverApp : IAsyncDisposable
             builder.Logging.AddProvider(logs);
         }
         var app = builder.Build();
-        map(app);
+        try
+        {
+            map(app);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ReceiverApp(app, address);
