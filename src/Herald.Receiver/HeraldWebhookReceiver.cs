@@ -45,21 +45,38 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
             case ClaimResult.InProgress:
                 return Results.Text("this notification is being handled", statusCode: StatusCodes.Status409Conflict);
         }
-        try
+        if (evt is PaymentOrderEvent thin && options.Client is { } client)
         {
-            if (evt is PaymentOrderEvent thin && options.Client is { } client)
+            try
             {
                 evt = thin with { Order = await client.GetPaymentOrderAsync(thin.OrderId, cancellationToken).ConfigureAwait(false) };
             }
+            catch (Exception e)
+            {
+                ReceiverLog.FetchFailed(logger, e, id, thin.OrderId);
+                var answered = e is HttpRequestException { StatusCode: { } code } ? $" (Herald answered {(int)code})" : "";
+                return await GiveBackAsync(key, claimedUntil,
+                    $"fetching payment order {thin.OrderId} from Herald failed{answered}, so the handler did not run; Herald will retry").ConfigureAwait(false);
+            }
+        }
+        try
+        {
             await handler(evt, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception)
+        catch (Exception e)
         {
-            await store.ReleaseAsync(key, claimedUntil, CancellationToken.None).ConfigureAwait(false);
-            return Results.Text("the handler failed; Herald will retry", statusCode: StatusCodes.Status500InternalServerError);
+            ReceiverLog.HandlerFailed(logger, e, id);
+            return await GiveBackAsync(key, claimedUntil, "the handler failed; Herald will retry").ConfigureAwait(false);
         }
-        await CompleteAsync(key).ConfigureAwait(false);
+        await CompleteAsync(key, id, claimedUntil).ConfigureAwait(false);
         return Results.Ok();
+    }
+
+    /// <summary>Gives the claim back, so that Herald's retry handles the notification afresh, and answers 500 saying why.</summary>
+    private async Task<IResult> GiveBackAsync(string key, DateTimeOffset claimedUntil, string why)
+    {
+        await store.ReleaseAsync(key, claimedUntil, CancellationToken.None).ConfigureAwait(false);
+        return Results.Text(why, statusCode: StatusCodes.Status500InternalServerError);
     }
 
     /// <summary>How many times the store is asked to note a handled id before the answer goes out anyway.</summary>
@@ -71,7 +88,7 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
     /// Herald send the notification again and, its claim run out, the handler run twice. The id then
     /// stays claimed until <see cref="HeraldWebhookOptions.ClaimTimeout"/>.
     /// </summary>
-    private async Task CompleteAsync(string key)
+    private async Task CompleteAsync(string key, string id, DateTimeOffset claimedUntil)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -84,8 +101,9 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt)).ConfigureAwait(false);
             }
-            catch (Exception)
+            catch (Exception e)
             {
+                ReceiverLog.CompleteFailed(logger, e, id, claimedUntil);
                 return;
             }
         }

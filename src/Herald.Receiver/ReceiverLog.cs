@@ -13,4 +13,13 @@ internal static partial class ReceiverLog
 
     [LoggerMessage(6001, LogLevel.Information, "Refused a notification at {Path} with 413: its body is larger than {MaxBodyBytes} bytes")]
     public static partial void TooLarge(ILogger logger, string path, int maxBodyBytes);
+
+    [LoggerMessage(6002, LogLevel.Warning, "Notification {WebhookId}: fetching payment order {OrderId} from Herald failed; the handler did not run, and Herald's retry tries again")]
+    public static partial void FetchFailed(ILogger logger, Exception exception, string webhookId, string orderId);
+
+    [LoggerMessage(6003, LogLevel.Error, "Notification {WebhookId}: the handler failed; answered 500, so Herald's retry runs it again")]
+    public static partial void HandlerFailed(ILogger logger, Exception exception, string webhookId);
+
+    [LoggerMessage(6004, LogLevel.Warning, "Notification {WebhookId} was handled, but the idempotency store could not note it; answered 200, and it stays claimed until {ClaimedUntil}")]
+    public static partial void CompleteFailed(ILogger logger, Exception exception, string webhookId, DateTimeOffset claimedUntil);
 }
