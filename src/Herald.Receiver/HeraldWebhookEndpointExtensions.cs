@@ -22,14 +22,42 @@ public static class HeraldWebhookEndpointExtensions
     /// </summary>
     /// <param name="endpoints">The app's routes.</param>
     /// <param name="pattern">The route, e.g. <c>/webhooks</c>.</param>
-    /// <param name="options">Secrets, tolerance, idempotency store, client.</param>
-    /// <param name="handler">Called once per notification with its typed event.</param>
+    /// <param name="options">Secrets, tolerance, idempotency store and scope, client.</param>
+    /// <param name="handler">
+    /// Called once per notification with its typed event and the request's cancellation token, which
+    /// fires when the request is aborted (Herald stopped waiting after the endpoint's timeout and will
+    /// retry, or the app is stopping).
+    /// </param>
     /// <exception cref="InvalidOperationException">
     /// Another receiver of the app uses the same idempotency store with the same
     /// <see cref="HeraldWebhookOptions.IdempotencyScope"/> (or none).
     /// </exception>
     public static RouteHandlerBuilder MapHeraldWebhooks(this IEndpointRouteBuilder endpoints, string pattern, HeraldWebhookOptions options,
         Func<HeraldEvent, CancellationToken, Task> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return endpoints.MapHeraldWebhooks(pattern, options, (evt, _, cancellationToken) => handler(evt, cancellationToken));
+    }
+
+    /// <summary>
+    /// As <see cref="MapHeraldWebhooks(IEndpointRouteBuilder, string, HeraldWebhookOptions, Func{HeraldEvent, CancellationToken, Task})"/>,
+    /// with a handler given the request's services: scoped ones (a <c>DbContext</c>, a unit of work)
+    /// live for the one notification, as they would in a controller, so the handler needs no scope
+    /// of its own.
+    /// </summary>
+    /// <param name="endpoints">The app's routes.</param>
+    /// <param name="pattern">The route, e.g. <c>/webhooks</c>.</param>
+    /// <param name="options">Secrets, tolerance, idempotency store and scope, client.</param>
+    /// <param name="handler">
+    /// Called once per notification with its typed event, the request's services
+    /// (<see cref="HttpContext.RequestServices"/>) and the request's cancellation token.
+    /// </param>
+    /// <exception cref="InvalidOperationException">
+    /// Another receiver of the app uses the same idempotency store with the same
+    /// <see cref="HeraldWebhookOptions.IdempotencyScope"/> (or none).
+    /// </exception>
+    public static RouteHandlerBuilder MapHeraldWebhooks(this IEndpointRouteBuilder endpoints, string pattern, HeraldWebhookOptions options,
+        Func<HeraldEvent, IServiceProvider, CancellationToken, Task> handler)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(options);

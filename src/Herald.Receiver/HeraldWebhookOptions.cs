@@ -2,7 +2,7 @@ using Herald.Receiver.Idempotency;
 
 namespace Herald.Receiver;
 
-/// <summary>How <see cref="HeraldWebhookEndpointExtensions.MapHeraldWebhooks"/> checks and handles notifications.</summary>
+/// <summary>How <see cref="HeraldWebhookEndpointExtensions">MapHeraldWebhooks</see> checks and handles notifications.</summary>
 public sealed class HeraldWebhookOptions
 {
     /// <summary>

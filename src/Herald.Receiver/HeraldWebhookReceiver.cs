@@ -10,7 +10,7 @@ namespace Herald.Receiver;
 
 /// <summary>One route's receiver: checks, claims and handles each notification that reaches it.</summary>
 internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdempotencyStore store, string? scope, ILogger logger,
-    Func<HeraldEvent, CancellationToken, Task> handler)
+    Func<HeraldEvent, IServiceProvider, CancellationToken, Task> handler)
 {
     public async Task<IResult> ReceiveAsync(HttpContext http)
     {
@@ -61,7 +61,7 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
         }
         try
         {
-            await handler(evt, cancellationToken).ConfigureAwait(false);
+            await handler(evt, http.RequestServices, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {

@@ -25,7 +25,7 @@ public sealed class ReceiverApp : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<ReceiverApp> StartAsync(Action<WebApplication> map, LogSink? logs = null)
+    public static async Task<ReceiverApp> StartAsync(Action<WebApplication> map, LogSink? logs = null, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -34,6 +34,7 @@ public sealed class ReceiverApp : IAsyncDisposable
         {
             builder.Logging.AddProvider(logs);
         }
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         try
         {
