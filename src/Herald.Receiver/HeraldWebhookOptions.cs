@@ -72,7 +72,8 @@ public sealed class HeraldWebhookOptions
     /// <summary>
     /// Where handled <c>webhook-id</c>s are remembered. Default: an in-memory store of the last
     /// 100,000 ids; use <see cref="SqliteIdempotencyStore"/> or <see cref="PostgresIdempotencyStore"/>
-    /// when the app runs on several machines or must remember across restarts.
+    /// when the app runs on several machines or must remember across restarts. Receivers sharing one
+    /// store each need their own <see cref="IdempotencyScope"/>.
     /// </summary>
     public IIdempotencyStore? IdempotencyStore { get; set; }
 
