@@ -2,14 +2,15 @@ using Herald.Receiver.Idempotency;
 
 namespace Herald.Receiver;
 
-/// <summary>How <see cref="HeraldWebhookEndpointExtensions.MapHeraldWebhooks"/> checks and handles notifications.</summary>
+/// <summary>How <see cref="HeraldWebhookEndpointExtensions">MapHeraldWebhooks</see> checks and handles notifications.</summary>
 public sealed class HeraldWebhookOptions
 {
     /// <summary>
     /// The endpoint's signing secrets (<c>whsec_…</c>, spaces and line breaks around one ignored).
     /// During a rotation list both the new and the old one: a request is accepted when any of them
     /// signed it. Read on every request, so a secret may be added or removed while the app runs
-    /// (from any thread); empty entries are skipped, and with none every request is refused.
+    /// (from any thread); empty entries are skipped. With none, or only placeholders that are not
+    /// <c>whsec_</c> secrets, every request is refused with 401 and the kit logs why.
     /// </summary>
     public IList<string> Secrets { get; } = new SecretList();
 
@@ -71,9 +72,22 @@ public sealed class HeraldWebhookOptions
     /// <summary>
     /// Where handled <c>webhook-id</c>s are remembered. Default: an in-memory store of the last
     /// 100,000 ids; use <see cref="SqliteIdempotencyStore"/> or <see cref="PostgresIdempotencyStore"/>
-    /// when the app runs on several machines or must remember across restarts.
+    /// when the app runs on several machines or must remember across restarts. Receivers sharing one
+    /// store each need their own <see cref="IdempotencyScope"/>.
     /// </summary>
     public IIdempotencyStore? IdempotencyStore { get; set; }
+
+    /// <summary>
+    /// Keeps this receiver's handled ids apart from other receivers' in the same store. Herald sends
+    /// an event under one <c>webhook-id</c> to every endpoint that receives it, so two receivers that
+    /// share a store (two routes of one app, or two apps on one database) must each have their own
+    /// scope, e.g. <c>"orders"</c> and <c>"refunds"</c>, or each would skip the other's notifications
+    /// as already handled; ids are then stored as <c>scope:webhook-id</c>. Null, the default, stores
+    /// the <c>webhook-id</c> as it is, as the kit did before scopes, so a receiver that keeps it still
+    /// recognises the ids it handled before. Read when the route is mapped; mapping two receivers of
+    /// one app on one store instance with the same scope (or none) fails then.
+    /// </summary>
+    public string? IdempotencyScope { get; set; }
 
     /// <summary>
     /// How long a claimed id stays reserved while its handler runs; after that a retry may run

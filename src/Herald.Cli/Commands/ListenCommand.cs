@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Herald.Receiver.Events;
+using Herald.Receiver.Verification;
 using Herald.Signing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -23,7 +24,7 @@ internal static class ListenCommand
     public static Command Create()
     {
         var port = new Option<int>("--port") { Description = "The port to listen on (127.0.0.1).", DefaultValueFactory = _ => 4000 };
-        var secret = new Option<string?>("--secret") { Description = "The endpoint's whsec_ secret: requests it did not sign get 401." };
+        var secret = new Option<string?>("--secret") { Description = "The endpoint's whsec_ secret: requests it did not sign get 401, printed with the reason." };
         var answer = new Option<int>("--answer") { Description = "The status to answer with, e.g. 500 to watch Herald retry.", DefaultValueFactory = _ => 200 };
         var command = new Command("listen", "Receive notifications locally and print them.") { port, secret, answer };
         command.SetAction(async (parse, cancellationToken) =>
@@ -32,6 +33,12 @@ internal static class ListenCommand
             if (status is < 100 or > 599)
             {
                 await Console.Error.WriteLineAsync("herald: --answer must be an HTTP status between 100 and 599");
+                return 1;
+            }
+            // A placeholder copied from the docs would refuse every request; better said once, now.
+            if (parse.GetValue(secret) is { } given && !WebhookSignature.TryDecodeSecret(given, out _))
+            {
+                await Console.Error.WriteLineAsync("herald: --secret is not a whsec_ secret (whsec_ and base64, as the endpoint's creation showed it)");
                 return 1;
             }
             // The content root is the program's own folder, not the working directory: the host watches its
@@ -79,24 +86,21 @@ internal static class ListenCommand
             var body = buffer.ToArray();
             var headers = http.Request.Headers;
             var id = headers[WebhookSignature.HeaderId].ToString();
-            var timestamp = headers[WebhookSignature.HeaderTimestamp].ToString();
-            var signature = headers[WebhookSignature.HeaderSignature].ToString();
             var attempt = headers["webhook-attempt"].ToString();
             var now = DateTimeOffset.UtcNow;
 
-            string verdict;
-            if (secret is null)
+            var verdict = "unchecked";
+            if (secret is not null)
             {
-                verdict = "unchecked";
-            }
-            else if (id.Length > 0 && WebhookSignature.Verify(secret, id, timestamp, signature, body, now, TimeSpan.FromMinutes(5)))
-            {
+                // The receiver kit's own check, so listen and a merchant's app refuse alike and say why alike.
+                var check = SignatureCheck.Verify([secret], id, headers[WebhookSignature.HeaderTimestamp].ToString(),
+                    headers[WebhookSignature.HeaderSignature].ToString(), body, now, TimeSpan.FromMinutes(5));
+                if (!check.IsValid)
+                {
+                    Write($"{now:HH:mm:ss} ", Paint("✗ " + check.Reason, 31), $" {http.Request.Path} webhook-id={(id.Length == 0 ? "-" : id)} → 401\n");
+                    return Results.Text("invalid signature or timestamp: " + check.Reason, statusCode: StatusCodes.Status401Unauthorized);
+                }
                 verdict = "verified";
-            }
-            else
-            {
-                Write($"{now:HH:mm:ss} ", Paint("✗ bad signature", 31), $" {http.Request.Path} webhook-id={(id.Length == 0 ? "-" : id)} → 401\n");
-                return Results.Text("invalid signature", statusCode: StatusCodes.Status401Unauthorized);
             }
 
             var times = _seen.AddOrUpdate(id, 1, (_, n) => n + 1);
@@ -106,6 +110,7 @@ internal static class ListenCommand
                 PaymentOrderEvent o => o.EventType,
                 TransactionEvent t => "TRANSACTION." + t.Status,
                 PaymentIntentEvent i => "PAYMENT_INTENT." + i.State,
+                OtherEvent { IsTest: true } => OtherEvent.TestEventType + " (Herald's test notification)",
                 _ => "(not a Herald payload)",
             };
             var pretty = evt.Payload.Count > 0 ? evt.Payload.ToJsonString(Pretty) : Encoding.UTF8.GetString(body);

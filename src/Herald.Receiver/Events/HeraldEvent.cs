@@ -3,7 +3,11 @@ using System.Text.Json.Nodes;
 namespace Herald.Receiver.Events;
 
 /// <summary>One notification from Herald, recognised from its payload.</summary>
-/// <param name="WebhookId">The <c>webhook-id</c>: the event id, the same on every retry; what handling is deduplicated on.</param>
+/// <param name="WebhookId">
+/// The <c>webhook-id</c>: the event id, the same on every retry and for every endpoint that receives
+/// the event; what handling is deduplicated on, within the receiver's
+/// <see cref="HeraldWebhookOptions.IdempotencyScope"/>.
+/// </param>
 /// <param name="Timestamp">When this attempt was signed.</param>
 /// <param name="Attempt">Herald's attempt number (1 for the first try), when it sent one.</param>
 /// <param name="Payload">The body as received.</param>
@@ -19,7 +23,18 @@ public abstract record HeraldEvent(string WebhookId, DateTimeOffset Timestamp, i
 /// <param name="Payload">The body when it is a JSON object, else an empty object.</param>
 /// <param name="Body">The body as text.</param>
 public sealed record OtherEvent(string WebhookId, DateTimeOffset Timestamp, int? Attempt, JsonObject Payload, string Body)
-    : HeraldEvent(WebhookId, Timestamp, Attempt, Payload);
+    : HeraldEvent(WebhookId, Timestamp, Attempt, Payload)
+{
+    /// <summary>The <c>event_type</c> of the test notification an endpoint's Test sends.</summary>
+    public const string TestEventType = "HERALD.TEST";
+
+    /// <summary>
+    /// Whether this is the test notification Herald sends when an endpoint is tested
+    /// (<c>POST /v1/endpoints/{id}/test</c>, <c>event_type</c> <see cref="TestEventType"/>): signed like
+    /// any notification but about no entity, so a handler may acknowledge it and do nothing.
+    /// </summary>
+    public bool IsTest => Payload["event_type"] is JsonValue type && type.TryGetValue<string>(out var name) && name == TestEventType;
+}
 
 /// <summary>A Point payment intent notification (format <c>point</c>).</summary>
 /// <param name="WebhookId">The <c>webhook-id</c>.</param>

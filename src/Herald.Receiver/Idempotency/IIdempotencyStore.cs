@@ -15,7 +15,8 @@ public enum ClaimResult
 
 /// <summary>
 /// Remembers which <c>webhook-id</c>s were handled, so that each notification's handler runs once
-/// although Herald delivers at least once.
+/// although Herald delivers at least once. The ids it is given are the <c>webhook-id</c>s as sent,
+/// or <c>scope:webhook-id</c> for a receiver with an <see cref="HeraldWebhookOptions.IdempotencyScope"/>.
 /// </summary>
 public interface IIdempotencyStore
 {

@@ -79,11 +79,26 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
         (await _merchant.PostAsync($"/v1/notifications/{id}/resend", null)).EnsureSuccessStatusCode();
         await listen.WaitForOutputAsync("DUPLICATE");
 
-        // Requests the secret did not sign get 401.
+        // Requests the secret did not sign get 401, printed with the reason.
         using var forged = new HttpClient();
         var response = await forged.PostAsync(listen.Url + "/webhooks", new StringContent("{}"));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        await listen.WaitForOutputAsync("bad signature");
+        await listen.WaitForOutputAsync("✗ missing webhook-id, webhook-timestamp, webhook-signature");
+    }
+
+    [Fact]
+    public async Task EndpointTest_IsPrintedAsHeraldsTestNotification()
+    {
+        await using var listen = await ListenAtNewEndpointAsync("/tested", "transaction", secret => ["--secret", secret]);
+        var endpoints = (await _merchant.GetFromJsonAsync<JsonObject>("/v1/endpoints"))!["data"]!.AsArray();
+        var endpoint = endpoints.Single(e => e!["url"]!.GetValue<string>() == listen.Url + "/tested")!["id"]!.GetValue<string>();
+
+        var test = await _merchant.PostAsync($"/v1/endpoints/{endpoint}/test", null);
+        test.EnsureSuccessStatusCode();
+        Assert.True((await test.Content.ReadFromJsonAsync<JsonObject>())!["succeeded"]!.GetValue<bool>());
+        await listen.WaitForOutputAsync("HERALD.TEST (Herald's test notification)");
+        Assert.Contains("verified", listen.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("not a Herald payload", listen.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -225,17 +225,19 @@ public sealed class ExactlyOnceTests
     {
         var runs = 0;
         var store = new FailingCompleteStore();
+        var logs = new LogSink();
         await using var app = await ReceiverApp.StartAsync(Options(store), (_, _) =>
         {
             Interlocked.Increment(ref runs);
             return Task.CompletedTask;
-        });
+        }, logs);
         using (var first = Signed.Request("evt_noted", Signed.Transaction, DateTimeOffset.UtcNow))
         {
             // The work is done: a 500 would bring the notification back to run the handler again.
             Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(first)).StatusCode);
         }
         Assert.Equal(3, store.CompleteCalls);
+        Assert.Contains(logs.Receiver, e => e.EventId == 6004 && e.Exception is TimeoutException && e.Message.Contains("evt_noted", StringComparison.Ordinal));
         using (var retry = Signed.Request("evt_noted", Signed.Transaction, DateTimeOffset.UtcNow))
         {
             Assert.NotEqual(HttpStatusCode.OK, (await app.Client.SendAsync(retry)).StatusCode);

@@ -25,20 +25,33 @@ public sealed class ReceiverApp : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<ReceiverApp> StartAsync(Action<WebApplication> map)
+    public static async Task<ReceiverApp> StartAsync(Action<WebApplication> map, LogSink? logs = null, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+        services?.Invoke(builder.Services);
         var app = builder.Build();
-        map(app);
+        try
+        {
+            map(app);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ReceiverApp(app, address);
     }
 
-    public static Task<ReceiverApp> StartAsync(HeraldWebhookOptions options, Func<HeraldEvent, CancellationToken, Task> handler) =>
-        StartAsync(app => app.MapHeraldWebhooks("/webhooks", options, handler));
+    public static Task<ReceiverApp> StartAsync(HeraldWebhookOptions options, Func<HeraldEvent, CancellationToken, Task> handler, LogSink? logs = null) =>
+        StartAsync(app => app.MapHeraldWebhooks("/webhooks", options, handler), logs);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,0 +1,132 @@
+using System.Globalization;
+using Herald.Receiver.Events;
+using Herald.Receiver.Idempotency;
+using Herald.Receiver.Verification;
+using Herald.Signing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Receiver;
+
+/// <summary>One route's receiver: checks, claims and handles each notification that reaches it.</summary>
+internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdempotencyStore store, string? scope, ILogger logger,
+    Func<HeraldEvent, IServiceProvider, CancellationToken, Task> handler)
+{
+    public async Task<IResult> ReceiveAsync(HttpContext http)
+    {
+        var cancellationToken = http.RequestAborted;
+        var body = await ReadBodyAsync(http.Request, options.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            ReceiverLog.TooLarge(logger, http.Request.Path, options.MaxBodyBytes);
+            return Results.Text("body too large", statusCode: StatusCodes.Status413PayloadTooLarge);
+        }
+        var headers = http.Request.Headers;
+        var id = headers[WebhookSignature.HeaderId].ToString();
+        var timestamp = headers[WebhookSignature.HeaderTimestamp].ToString();
+        var now = options.TimeProvider.GetUtcNow();
+        var check = SignatureCheck.Verify(options.CurrentSecrets(), id, timestamp, headers[WebhookSignature.HeaderSignature].ToString(), body, now, options.Tolerance);
+        if (!check.IsValid)
+        {
+            // Said to the sender too: Herald shows it in the attempt and in an endpoint Test's result,
+            // where the merchant looks first. It names a reason only, never a secret.
+            ReceiverLog.Refused(logger, http.Request.Path, check.Reason, id);
+            return Results.Text("invalid signature or timestamp: " + check.Reason, statusCode: StatusCodes.Status401Unauthorized);
+        }
+        int? attempt = int.TryParse(headers["webhook-attempt"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+        var evt = HeraldEventParser.Parse(id, DateTimeOffset.FromUnixTimeSeconds(long.Parse(timestamp, CultureInfo.InvariantCulture)), attempt, body);
+
+        var key = IdempotencyScopes.Key(scope, id);
+        var claimedUntil = now + options.ClaimTimeout;
+        switch (await store.TryClaimAsync(key, now, claimedUntil, cancellationToken).ConfigureAwait(false))
+        {
+            case ClaimResult.AlreadyHandled:
+                return Results.Ok();
+            case ClaimResult.InProgress:
+                return Results.Text("this notification is being handled", statusCode: StatusCodes.Status409Conflict);
+        }
+        if (evt is PaymentOrderEvent thin && options.Client is { } client)
+        {
+            try
+            {
+                evt = thin with { Order = await client.GetPaymentOrderAsync(thin.OrderId, cancellationToken).ConfigureAwait(false) };
+            }
+            catch (Exception e)
+            {
+                ReceiverLog.FetchFailed(logger, e, id, thin.OrderId);
+                var answered = e is HttpRequestException { StatusCode: { } code } ? $" (Herald answered {(int)code})" : "";
+                return await GiveBackAsync(key, claimedUntil,
+                    $"fetching payment order {thin.OrderId} from Herald failed{answered}, so the handler did not run; Herald will retry").ConfigureAwait(false);
+            }
+        }
+        try
+        {
+            await handler(evt, http.RequestServices, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            ReceiverLog.HandlerFailed(logger, e, id);
+            return await GiveBackAsync(key, claimedUntil, "the handler failed; Herald will retry").ConfigureAwait(false);
+        }
+        await CompleteAsync(key, id, claimedUntil).ConfigureAwait(false);
+        return Results.Ok();
+    }
+
+    /// <summary>Gives the claim back, so that Herald's retry handles the notification afresh, and answers 500 saying why.</summary>
+    private async Task<IResult> GiveBackAsync(string key, DateTimeOffset claimedUntil, string why)
+    {
+        await store.ReleaseAsync(key, claimedUntil, CancellationToken.None).ConfigureAwait(false);
+        return Results.Text(why, statusCode: StatusCodes.Status500InternalServerError);
+    }
+
+    /// <summary>How many times the store is asked to note a handled id before the answer goes out anyway.</summary>
+    private const int CompleteAttempts = 3;
+
+    /// <summary>
+    /// Notes the id handled. The handler has done its work: should the store fail (busy, a failover),
+    /// it is asked again, and failing still the answer is 200 all the same, since a 500 would make
+    /// Herald send the notification again and, its claim run out, the handler run twice. The id then
+    /// stays claimed until <see cref="HeraldWebhookOptions.ClaimTimeout"/>.
+    /// </summary>
+    private async Task CompleteAsync(string key, string id, DateTimeOffset claimedUntil)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.CompleteAsync(key, options.TimeProvider.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception) when (attempt < CompleteAttempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt)).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                ReceiverLog.CompleteFailed(logger, e, id, claimedUntil);
+                return;
+            }
+        }
+    }
+
+    /// <summary>The raw bytes as sent: verifying a re-serialised body is the classic receiver bug.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+}

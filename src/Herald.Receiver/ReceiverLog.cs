@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Receiver;
+
+/// <summary>
+/// The receiver kit's log messages (event ids 6000–6099). Secrets and bodies never appear in them:
+/// a refusal names its reason, a failure the notification and what failed.
+/// </summary>
+internal static partial class ReceiverLog
+{
+    [LoggerMessage(6000, LogLevel.Information, "Refused a notification at {Path} with 401: {Reason} (webhook-id '{WebhookId}')")]
+    public static partial void Refused(ILogger logger, string path, string reason, string webhookId);
+
+    [LoggerMessage(6001, LogLevel.Information, "Refused a notification at {Path} with 413: its body is larger than {MaxBodyBytes} bytes")]
+    public static partial void TooLarge(ILogger logger, string path, int maxBodyBytes);
+
+    [LoggerMessage(6002, LogLevel.Warning, "Notification {WebhookId}: fetching payment order {OrderId} from Herald failed; the handler did not run, and Herald's retry tries again")]
+    public static partial void FetchFailed(ILogger logger, Exception exception, string webhookId, string orderId);
+
+    [LoggerMessage(6003, LogLevel.Error, "Notification {WebhookId}: the handler failed; answered 500, so Herald's retry runs it again")]
+    public static partial void HandlerFailed(ILogger logger, Exception exception, string webhookId);
+
+    [LoggerMessage(6004, LogLevel.Warning, "Notification {WebhookId} was handled, but the idempotency store could not note it; answered 200, and it stays claimed until {ClaimedUntil}")]
+    public static partial void CompleteFailed(ILogger logger, Exception exception, string webhookId, DateTimeOffset claimedUntil);
+}

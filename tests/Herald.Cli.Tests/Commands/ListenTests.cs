@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Herald.Cli.Tests.Infrastructure;
+using Herald.Signing;
+
+namespace Herald.Cli.Tests.Commands;
+
+/// <summary><c>herald listen</c> on its own, sent requests by the test rather than by Herald.</summary>
+public sealed class ListenTests
+{
+    private const string Body = """{"internalId":"t-1","status":"COMPLETED","paymentAmount":130}""";
+
+    /// <summary>Starts listen with <paramref name="secret"/> on a free port, another one should that port be taken first.</summary>
+    private static async Task<HeraldProcess> ListenAsync(string secret)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await HeraldProcess.ListenAsync(HeraldProcess.FreePort(), "--secret", secret);
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
+
+    private static async Task<HttpStatusCode> SendAsync(string url, string secret, string id, DateTimeOffset at)
+    {
+        var bytes = Encoding.UTF8.GetBytes(Body);
+        var timestamp = at.ToUnixTimeSeconds();
+        using var request = new HttpRequestMessage(HttpMethod.Post, url + "/webhooks") { Content = new ByteArrayContent(bytes) };
+        request.Headers.Add(WebhookSignature.HeaderId, id);
+        request.Headers.Add(WebhookSignature.HeaderTimestamp, timestamp.ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add(WebhookSignature.HeaderSignature, WebhookSignature.Sign(secret, id, timestamp, bytes));
+        using var client = new HttpClient();
+        return (await client.SendAsync(request)).StatusCode;
+    }
+
+    [Fact]
+    public async Task RefusedRequests_ArePrintedWithTheRealReason_NotAsABadSignature()
+    {
+        var secret = WebhookSignature.NewSecret();
+        await using var listen = await ListenAsync(secret);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await SendAsync(listen.Url, secret, "evt_old", DateTimeOffset.UtcNow.AddMinutes(-10)));
+        Assert.Equal(HttpStatusCode.Unauthorized, await SendAsync(listen.Url, secret, "evt_ahead", DateTimeOffset.UtcNow.AddMinutes(10)));
+        Assert.Equal(HttpStatusCode.Unauthorized, await SendAsync(listen.Url, WebhookSignature.NewSecret(), "evt_other", DateTimeOffset.UtcNow));
+        Assert.Equal(HttpStatusCode.OK, await SendAsync(listen.Url, secret, "evt_good", DateTimeOffset.UtcNow));
+
+        await listen.WaitForOutputAsync("TRANSACTION.COMPLETED webhook-id=evt_good");
+        var output = listen.Output;
+        // The skew in seconds, within a second or two of the ten minutes the tests' clock put it.
+        Assert.Matches(@"✗ timestamp too old: 60\d s behind this machine's clock \(tolerance 300 s\) /webhooks webhook-id=evt_old → 401", output);
+        Assert.Matches(@"✗ timestamp too new: (59\d|600) s ahead of this machine's clock \(tolerance 300 s\) /webhooks webhook-id=evt_ahead → 401", output);
+        Assert.Contains("✗ no signature matches the configured secrets /webhooks webhook-id=evt_other → 401", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("bad signature", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task APlaceholderSecret_IsRefusedAtStart()
+    {
+        var run = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "listen", "--port",
+            HeraldProcess.FreePort().ToString(CultureInfo.InvariantCulture), "--secret", "whsec_…");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("--secret is not a whsec_ secret", run.Stderr, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,81 @@
+using System.Net;
+using System.Text;
+using Herald.Receiver.Events;
+using Herald.Receiver.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Receiver.Tests.Receiving;
+
+/// <summary>A notification that could not be handled answers 500 saying what failed, and the app's log says it too.</summary>
+public sealed class FailedNotificationTests
+{
+    private const string Thin = """{"id":"evt_thin","event_type":"PAYMENT_ORDER.CLOSED","entity_id":"po_1"}""";
+
+    /// <summary>Herald's API as the client sees it: refusing reads until told to answer.</summary>
+    private sealed class HeraldApi : HttpMessageHandler
+    {
+        public volatile bool Up;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(Up
+                ? new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("""{"id":"po_1","status":"CLOSED"}""", Encoding.UTF8, "application/json") }
+                : new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Content = new StringContent("""{"error":"unavailable"}""") });
+    }
+
+    [Fact]
+    public async Task FetchingAThinEventsOrderFails_Answers500SayingTheHandlerDidNotRun_AndTheRetryRunsItOnce()
+    {
+        var api = new HeraldApi();
+        var logs = new LogSink();
+        var options = new HeraldWebhookOptions { Client = new HeraldClient(new HttpClient(api) { BaseAddress = new Uri("http://herald.test") }, "hk_test") };
+        options.Secrets.Add(Signed.Secret);
+        var orders = new List<string?>();
+        await using var app = await ReceiverApp.StartAsync(options, (e, _) =>
+        {
+            lock (orders)
+            {
+                orders.Add(((PaymentOrderEvent)e).Order?["status"]?.GetValue<string>());
+            }
+            return Task.CompletedTask;
+        }, logs);
+
+        using (var first = Signed.Request("evt_thin", Thin, DateTimeOffset.UtcNow))
+        {
+            var response = await app.Client.SendAsync(first);
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.Equal("fetching payment order po_1 from Herald failed (Herald answered 503), so the handler did not run; Herald will retry",
+                await response.Content.ReadAsStringAsync());
+        }
+        Assert.Empty(orders);
+        var logged = Assert.Single(logs.Receiver);
+        Assert.Equal((LogLevel.Warning, 6002), (logged.Level, logged.EventId));
+        Assert.Contains("fetching payment order po_1 from Herald failed; the handler did not run", logged.Message, StringComparison.Ordinal);
+        Assert.IsType<HttpRequestException>(logged.Exception);
+
+        api.Up = true;
+        using (var retry = Signed.Request("evt_thin", Thin, DateTimeOffset.UtcNow))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(retry)).StatusCode);
+        }
+        Assert.Equal(["CLOSED"], orders);
+    }
+
+    [Fact]
+    public async Task AHandlerThatThrows_Answers500_AndIsLoggedWithItsException()
+    {
+        var logs = new LogSink();
+        var options = new HeraldWebhookOptions();
+        options.Secrets.Add(Signed.Secret);
+        await using var app = await ReceiverApp.StartAsync(options, (_, _) => throw new InvalidOperationException("database down"), logs);
+
+        using var request = Signed.Request("evt_fails", Signed.Transaction, DateTimeOffset.UtcNow);
+        var response = await app.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("the handler failed; Herald will retry", await response.Content.ReadAsStringAsync());
+        var logged = Assert.Single(logs.Receiver);
+        Assert.Equal((LogLevel.Error, 6003), (logged.Level, logged.EventId));
+        Assert.Contains("evt_fails", logged.Message, StringComparison.Ordinal);
+        Assert.Equal("database down", logged.Exception?.Message);
+    }
+}
