@@ -1,0 +1,153 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.Api;
+
+/// <summary>
+/// The OpenAPI document describes the API a client generated from it will call: the field names,
+/// types and statuses Herald reads and answers.
+/// </summary>
+public sealed class OpenApiDocumentTests : IAsyncLifetime
+{
+    private HeraldHost _herald = null!;
+    private JsonObject _document = null!;
+
+    public async Task InitializeAsync()
+    {
+        _herald = await HeraldHost.StartAsync();
+        _document = await _herald.Client.GetJsonAsync("/openapi/v1.json");
+    }
+
+    public async Task DisposeAsync() => await _herald.DisposeAsync();
+
+    [Fact]
+    public void EndpointCreate_NamesFieldsInSnakeCase()
+    {
+        var request = RequestSchema("post", "/v1/endpoints");
+        Assert.Equal(
+            ["url", "format", "description", "event_types", "success", "retry", "timeout_seconds", "ordered", "max_concurrency", "rate_limit"],
+            PropertyNames(request));
+        Assert.Equal(["format", "url"], request["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal));
+
+        var answer = ResponseSchema("post", "/v1/endpoints", "201");
+        Assert.Contains("timeout_seconds", PropertyNames(answer));
+        Assert.Contains("created_at", PropertyNames(answer));
+        Assert.Contains("has_more", PropertyNames(ResponseSchema("get", "/v1/endpoints", "200")));
+        Assert.Contains("preference_id", PropertyNames(RequestSchema("post", "/v1/payment_orders")));
+        Assert.Contains("client_id", PropertyNames(RequestSchema("post", "/v1/payment_intents")));
+        Assert.Contains("grace_seconds", PropertyNames(RequestSchema("post", "/v1/endpoints/{id}/rotate_secret")));
+    }
+
+    [Fact]
+    public void Transaction_KeepsTheSeedsCamelCase()
+    {
+        var transaction = RequestSchema("post", "/v1/transactions");
+        Assert.Contains("paymentAmount", PropertyNames(transaction));
+        Assert.Contains("orderDetails", PropertyNames(transaction));
+        Assert.Contains("shippingAddress", PropertyNames(transaction));
+        var customer = Resolve(Property(transaction, "customer"));
+        Assert.Contains("userAgent", PropertyNames(customer));
+        Assert.Contains("zipCode", PropertyNames(Resolve(Property(customer, "address"))));
+        Assert.Contains("productName", PropertyNames(Resolve(Property(transaction, "orderDetails")["items"]!)));
+    }
+
+    [Fact]
+    public void Numbers_AreTypedAsNumbersOnly()
+    {
+        var numbers = Schemas(_document).Where(s => Types(s).Overlaps(["integer", "number"])).ToList();
+        Assert.NotEmpty(numbers);
+        Assert.All(numbers, n =>
+        {
+            Assert.DoesNotContain("string", Types(n));
+            Assert.Null(n["pattern"]);
+        });
+        Assert.Equal(["integer", "null"], Types(Property(RequestSchema("post", "/v1/endpoints"), "timeout_seconds")).Order(StringComparer.Ordinal));
+        Assert.Equal(["null", "number"], Types(Property(RequestSchema("post", "/v1/transactions"), "paymentAmount")).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task EndpointBody_MadeFromTheDocumentsNames_IsAccepted()
+    {
+        // The values a client would give, found by field whatever its case; the names are the document's.
+        var values = new Dictionary<string, JsonNode>
+        {
+            ["url"] = "http://127.0.0.1:9/hooks",
+            ["format"] = "transaction",
+            ["description"] = "orders",
+            ["eventtypes"] = new JsonArray("TRANSACTION.COMPLETED"),
+            ["success"] = "2xx",
+            ["retry"] = "hourly",
+            ["timeoutseconds"] = 7,
+            ["ordered"] = true,
+            ["maxconcurrency"] = 3,
+            ["ratelimit"] = 11,
+        };
+        var body = new JsonObject();
+        foreach (var name in PropertyNames(RequestSchema("post", "/v1/endpoints")))
+        {
+            body[name] = values[name.Replace("_", "", StringComparison.Ordinal).ToLowerInvariant()].DeepClone();
+        }
+        using var merchant = await _herald.NewMerchantAsync();
+
+        var response = await merchant.PostAsJsonAsync("/v1/endpoints", body);
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, text);
+        var answer = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal(PropertyNames(ResponseSchema("post", "/v1/endpoints", "201")).Order(StringComparer.Ordinal), answer.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(7, answer["timeout_seconds"]!.GetValue<int>());
+        Assert.Equal("TRANSACTION.COMPLETED", answer["event_types"]![0]!.GetValue<string>());
+    }
+
+    private JsonObject Operation(string method, string path) => _document["paths"]![path]![method]!.AsObject();
+
+    private JsonObject RequestSchema(string method, string path) =>
+        Resolve(Operation(method, path)["requestBody"]!["content"]!["application/json"]!["schema"]!);
+
+    private JsonObject ResponseSchema(string method, string path, string status) =>
+        Resolve(Operation(method, path)["responses"]![status]!["content"]!["application/json"]!["schema"]!);
+
+    /// <summary>A schema, its <c>$ref</c> followed, and the non-null branch of a nullable one.</summary>
+    private JsonObject Resolve(JsonNode schema)
+    {
+        if (schema["$ref"]?.GetValue<string>() is { } reference)
+        {
+            return Resolve(_document["components"]!["schemas"]![reference["#/components/schemas/".Length..]]!);
+        }
+        if (schema["oneOf"] is JsonArray choices)
+        {
+            return Resolve(choices.Single(c => c!["type"]?.GetValue<string>() != "null")!);
+        }
+        return schema.AsObject();
+    }
+
+    private static JsonObject Property(JsonObject schema, string name) => schema["properties"]![name]!.AsObject();
+
+    private static List<string> PropertyNames(JsonObject schema) => schema["properties"]!.AsObject().Select(p => p.Key).ToList();
+
+    private static HashSet<string> Types(JsonObject schema) => schema["type"] switch
+    {
+        JsonArray many => many.Select(t => t!.GetValue<string>()).ToHashSet(StringComparer.Ordinal),
+        JsonValue one => [one.GetValue<string>()],
+        _ => [],
+    };
+
+    /// <summary>Every schema object of the document, however deep: components, bodies, parameters.</summary>
+    private static IEnumerable<JsonObject> Schemas(JsonNode? node, bool isSchema = false)
+    {
+        if (node is JsonArray array)
+        {
+            return array.SelectMany(item => Schemas(item, isSchema));
+        }
+        if (node is not JsonObject obj)
+        {
+            return [];
+        }
+        var nested = obj.SelectMany(p => (isSchema && p.Key == "properties") || (!isSchema && p.Key == "schemas")
+            ? p.Value!.AsObject().SelectMany(named => Schemas(named.Value, isSchema: true))
+            : Schemas(p.Value, isSchema ? p.Key is "items" or "additionalProperties" or "oneOf" or "anyOf" or "allOf" or "not" : p.Key == "schema"));
+        return isSchema ? nested.Prepend(obj) : nested;
+    }
+}
