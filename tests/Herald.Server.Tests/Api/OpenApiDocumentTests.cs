@@ -101,6 +101,136 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal("TRANSACTION.COMPLETED", answer["event_types"]![0]!.GetValue<string>());
     }
 
+    /// <summary>Every route with the success it answers: 201 creates, 202 accepted, 204 no content, 200 otherwise.</summary>
+    private static readonly (string Method, string Path, string Status)[] Successes =
+    [
+        ("get", "/healthz", "200"),
+        ("get", "/readyz", "200"),
+        ("post", "/v1/merchants", "201"),
+        ("delete", "/v1/merchants/{id}/data", "204"),
+        ("post", "/v1/operator/endpoints", "201"),
+        ("get", "/v1/operator/endpoints", "200"),
+        ("delete", "/v1/operator/endpoints/{id}", "204"),
+        ("post", "/v1/api_keys", "201"),
+        ("get", "/v1/api_keys", "200"),
+        ("delete", "/v1/api_keys/{id}", "204"),
+        ("post", "/v1/endpoints", "201"),
+        ("get", "/v1/endpoints", "200"),
+        ("get", "/v1/endpoints/{id}", "200"),
+        ("patch", "/v1/endpoints/{id}", "200"),
+        ("delete", "/v1/endpoints/{id}", "204"),
+        ("post", "/v1/endpoints/{id}/rotate_secret", "200"),
+        ("post", "/v1/endpoints/{id}/pause", "200"),
+        ("post", "/v1/endpoints/{id}/resume", "200"),
+        ("post", "/v1/endpoints/{id}/test", "200"),
+        ("post", "/v1/endpoints/{id}/recover", "202"),
+        ("post", "/v1/checkout_preferences", "201"),
+        ("get", "/v1/checkout_preferences/{id}", "200"),
+        ("post", "/v1/payment_intents", "201"),
+        ("get", "/v1/payment_intents/{id}", "200"),
+        ("post", "/v1/payment_intents/{id}/transitions", "200"),
+        ("post", "/v1/payment_orders", "201"),
+        ("get", "/v1/payment_orders/{id}", "200"),
+        ("post", "/v1/payment_orders/{id}/transitions", "200"),
+        ("post", "/v1/transactions", "201"),
+        ("get", "/v1/transactions/{id}", "200"),
+        ("post", "/v1/transactions/{id}/transitions", "200"),
+        ("get", "/v1/events", "200"),
+        ("get", "/v1/events/{id}", "200"),
+        ("get", "/v1/notifications", "200"),
+        ("get", "/v1/notifications/{id}", "200"),
+        ("post", "/v1/notifications/{id}/resend", "202"),
+    ];
+
+    [Fact]
+    public void EveryRoute_DocumentsTheSuccessItAnswers()
+    {
+        var operations = _document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().Select(method => (Method: method.Key, Path: path.Key)))
+            .Order().ToList();
+        Assert.Equal(Successes.Select(s => (s.Method, s.Path)).Order(), operations);
+        Assert.All(Successes, s =>
+        {
+            var responses = Operation(s.Method, s.Path)["responses"]!.AsObject();
+            Assert.Equal([s.Status], responses.Select(r => r.Key).Where(code => code.StartsWith('2')));
+            // A body with every success but 204, and one that names its fields.
+            var content = responses[s.Status]!["content"]?["application/json"]?["schema"];
+            Assert.True(s.Status == "204" ? content is null : content is not null && Resolve(content)["properties"] is JsonObject, $"{s.Method} {s.Path}");
+        });
+        Assert.Contains("503", Operation("get", "/readyz")["responses"]!.AsObject().Select(r => r.Key));
+    }
+
+    [Fact]
+    public void RotateSecret_MayBeCalledWithoutABody()
+    {
+        Assert.False(Operation("post", "/v1/endpoints/{id}/rotate_secret")["requestBody"]!["required"]?.GetValue<bool>() ?? false);
+        Assert.True(Operation("post", "/v1/endpoints/{id}/recover")["requestBody"]!["required"]!.GetValue<bool>());
+        Assert.True(Operation("post", "/v1/transactions")["requestBody"]!["required"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task EntityAnswers_HaveTheDocumentedFields()
+    {
+        using var merchant = await _herald.NewMerchantAsync();
+        var intent = await merchant.PostJsonAsync("/v1/payment_intents", new
+        {
+            amount = 1500, site = "mla", client_id = 7, caller_id = 9,
+            additional_info = new { external_reference = "r-1", ticket_number = "t-1" },
+        });
+        var finished = await merchant.MoveAsync("payment_intents", intent.Str("id"), "FINISHED",
+            new { payment = new { id = 42, state = "approved", type = "credit_card" } });
+        var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 12.5, currency = "BRL", description = "two shirts" });
+        var transaction = await merchant.PostJsonAsync("/v1/transactions", Merchant.SeedTransaction());
+        var moved = await merchant.MoveAsync("transactions", transaction.Str("internalId"), "PROCESSING");
+
+        AssertDocumented(intent, ResponseSchema("post", "/v1/payment_intents", "201"), "intent");
+        AssertDocumented(finished, ResponseSchema("post", "/v1/payment_intents/{id}/transitions", "200"), "finished intent");
+        AssertDocumented(await merchant.GetJsonAsync("/v1/payment_intents/" + intent.Str("id")), ResponseSchema("get", "/v1/payment_intents/{id}", "200"), "read intent");
+        AssertDocumented(order, ResponseSchema("post", "/v1/payment_orders", "201"), "order");
+        AssertDocumented(transaction, ResponseSchema("post", "/v1/transactions", "201"), "transaction");
+        AssertDocumented(moved, ResponseSchema("post", "/v1/transactions/{id}/transitions", "200"), "moved transaction");
+    }
+
+    /// <summary>Every field of an answer is documented, with a type that admits its value, and every required field is there.</summary>
+    private void AssertDocumented(JsonNode? value, JsonNode schema, string where)
+    {
+        if (value is null)
+        {
+            Assert.True(Types(schema.AsObject()).Contains("null") || schema["oneOf"] is JsonArray, $"{where} is null, which its schema does not allow");
+            return;
+        }
+        var resolved = Resolve(schema);
+        switch (value)
+        {
+            case JsonObject obj when resolved["properties"] is JsonObject properties:
+                foreach (var (key, field) in obj)
+                {
+                    Assert.True(properties.ContainsKey(key), $"{where}.{key} is not documented");
+                    AssertDocumented(field, properties[key]!, $"{where}.{key}");
+                }
+                foreach (var required in resolved["required"]?.AsArray() ?? [])
+                {
+                    Assert.True(obj.ContainsKey(required!.GetValue<string>()), $"{where}.{required} is documented as required");
+                }
+                break;
+            case JsonArray array when resolved["items"] is { } items:
+                foreach (var item in array)
+                {
+                    AssertDocumented(item, items, where + "[]");
+                }
+                break;
+            case JsonValue scalar when Types(resolved).Count > 0:
+                var kind = scalar.GetValueKind() switch
+                {
+                    System.Text.Json.JsonValueKind.String => "string",
+                    System.Text.Json.JsonValueKind.Number => "number",
+                    _ => "boolean",
+                };
+                Assert.True(Types(resolved).Contains(kind) || (kind == "number" && Types(resolved).Contains("integer")), $"{where} is a {kind}, documented as {string.Join('|', Types(resolved))}");
+                break;
+        }
+    }
+
     private JsonObject Operation(string method, string path) => _document["paths"]![path]![method]!.AsObject();
 
     private JsonObject RequestSchema(string method, string path) =>
