@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.OpenApi;
 
 namespace Herald.Server.OpenApi;
 
@@ -20,6 +21,14 @@ internal static class HeraldOpenApi
                 document.Info.Description = "Payment notifications: record state changes of payment intents, payment orders and transactions; Herald delivers them to merchants' endpoints.";
                 return Task.CompletedTask;
             });
+            o.AddDocumentTransformer<BearerKeys>();
+            o.AddDocumentTransformer<ErrorResponses>();
         });
     }
+
+    /// <summary>The operations of the API proper (<c>/v1</c>), apart from health, metrics and this document.</summary>
+    internal static IEnumerable<OpenApiOperation> ApiOperations(OpenApiDocument document) =>
+        document.Paths
+            .Where(path => path.Key.StartsWith("/v1/", StringComparison.Ordinal))
+            .SelectMany(path => path.Value.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>());
 }

@@ -191,6 +191,54 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         AssertDocumented(moved, ResponseSchema("post", "/v1/transactions/{id}/transitions", "200"), "moved transaction");
     }
 
+    [Fact]
+    public void ApiRoutes_TakeABearerKey_OperationsRoutesNone()
+    {
+        var scheme = _document["components"]!["securitySchemes"]!["bearer"]!;
+        Assert.Equal("http", scheme["type"]!.GetValue<string>());
+        Assert.Equal("bearer", scheme["scheme"]!.GetValue<string>());
+        Assert.Contains("hk_admin_", scheme["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.All(Successes, s =>
+        {
+            var security = Operation(s.Method, s.Path)["security"];
+            if (s.Path.StartsWith("/v1/", StringComparison.Ordinal))
+            {
+                Assert.Equal(["bearer"], security!.AsArray().SelectMany(r => r!.AsObject().Select(p => p.Key)));
+            }
+            else
+            {
+                Assert.Null(security);
+            }
+        });
+    }
+
+    [Fact]
+    public void ApiRoutes_DocumentTheErrorShape()
+    {
+        var error = _document["components"]!["schemas"]!["ErrorBody"]!.AsObject();
+        Assert.Equal(["statusCode", "message", "error"], PropertyNames(error));
+        Assert.Equal(["error", "message", "statusCode"], error["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.Equal("integer", Property(error, "statusCode")["type"]!.GetValue<string>());
+        Assert.Equal("string", Property(error, "message")["items"]!["type"]!.GetValue<string>());
+        Assert.All(Successes.Where(s => s.Path.StartsWith("/v1/", StringComparison.Ordinal)), s =>
+        {
+            foreach (var range in new[] { "4XX", "5XX" })
+            {
+                var schema = Operation(s.Method, s.Path)["responses"]![range]!["content"]!["application/json"]!["schema"]!;
+                Assert.Equal("#/components/schemas/ErrorBody", schema["$ref"]!.GetValue<string>());
+            }
+        });
+    }
+
+    [Fact]
+    public async Task AnError_HasTheDocumentedShape()
+    {
+        using var merchant = await _herald.NewMerchantAsync();
+        var response = await merchant.GetAsync("/v1/transactions/nope");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        AssertDocumented(JsonNode.Parse(await response.Content.ReadAsStringAsync()), Operation("get", "/v1/transactions/{id}")["responses"]!["4XX"]!["content"]!["application/json"]!["schema"]!, "error");
+    }
+
     /// <summary>Every field of an answer is documented, with a type that admits its value, and every required field is there.</summary>
     private void AssertDocumented(JsonNode? value, JsonNode schema, string where)
     {
