@@ -133,6 +133,7 @@ internal static class EntitiesApi
             })
             .Accepts<TransitionRequest>("application/json")
             .Produces(StatusCodes.Status200OK, EntityResponses.For(kind))
+            .WithMetadata(new IdempotencyKeyHeader())
             .WithSummary($"Move a {kind.ApiName()} to another state; 409 when its state machine forbids it. An Idempotency-Key header makes a retried call safe.");
         }
     }

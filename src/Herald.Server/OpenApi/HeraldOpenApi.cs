@@ -23,6 +23,8 @@ internal static class HeraldOpenApi
             });
             o.AddDocumentTransformer<BearerKeys>();
             o.AddDocumentTransformer<ErrorResponses>();
+            o.AddOperationTransformer<IdempotencyKeyParameter>();
+            o.AddSchemaTransformer<AssignedFieldsReadOnly>();
         });
     }
 

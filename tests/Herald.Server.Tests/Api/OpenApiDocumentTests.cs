@@ -239,6 +239,42 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         AssertDocumented(JsonNode.Parse(await response.Content.ReadAsStringAsync()), Operation("get", "/v1/transactions/{id}")["responses"]!["4XX"]!["content"]!["application/json"]!["schema"]!, "error");
     }
 
+    [Fact]
+    public async Task Transitions_TakeAnIdempotencyKey_NoOtherRoute()
+    {
+        var withHeader = Successes
+            .Where(s => Operation(s.Method, s.Path)["parameters"]?.AsArray().Any(p => p!["in"]!.GetValue<string>() == "header") == true)
+            .Select(s => s.Path).ToList();
+        Assert.Equal(["/v1/payment_intents/{id}/transitions", "/v1/payment_orders/{id}/transitions", "/v1/transactions/{id}/transitions"], withHeader);
+        var header = Operation("post", "/v1/transactions/{id}/transitions")["parameters"]!.AsArray().Single(p => p!["in"]!.GetValue<string>() == "header")!;
+        Assert.False(header["required"]?.GetValue<bool>() ?? false);
+        Assert.Equal("string", header["schema"]!["type"]!.GetValue<string>());
+
+        using var merchant = await _herald.NewMerchantAsync();
+        var id = await merchant.NewTransactionAsync();
+        var answers = new List<string>();
+        for (var call = 0; call < 2; call++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/transactions/{id}/transitions") { Content = JsonContent.Create(new { to = "PROCESSING" }) };
+            request.Headers.Add(header["name"]!.GetValue<string>(), "retry-1");
+            var response = await merchant.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            answers.Add(await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(answers[0], answers[1]);
+        var events = await merchant.GetJsonAsync("/v1/events?entity_id=" + id);
+        Assert.Equal(2, events["data"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public void Transaction_FieldsHeraldSets_AreReadOnly()
+    {
+        var transaction = RequestSchema("post", "/v1/transactions");
+        var readOnly = transaction["properties"]!.AsObject().Where(p => p.Value!["readOnly"]?.GetValue<bool>() == true).Select(p => p.Key);
+        Assert.Equal(["internalId", "status"], readOnly);
+        Assert.DoesNotContain("internalId", transaction["required"]?.AsArray().Select(n => n!.GetValue<string>()) ?? []);
+    }
+
     /// <summary>Every field of an answer is documented, with a type that admits its value, and every required field is there.</summary>
     private void AssertDocumented(JsonNode? value, JsonNode schema, string where)
     {
