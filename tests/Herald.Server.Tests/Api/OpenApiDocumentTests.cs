@@ -23,7 +23,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     public async Task DisposeAsync() => await _herald.DisposeAsync();
 
     [Fact]
-    public void EndpointCreate_NamesFieldsInSnakeCase()
+    public void BodyFields_AreSnakeCase_SeedTransactionFieldsCamelCase()
     {
         var request = RequestSchema("post", "/v1/endpoints");
         Assert.Equal(
@@ -38,11 +38,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Contains("preference_id", PropertyNames(RequestSchema("post", "/v1/payment_orders")));
         Assert.Contains("client_id", PropertyNames(RequestSchema("post", "/v1/payment_intents")));
         Assert.Contains("grace_seconds", PropertyNames(RequestSchema("post", "/v1/endpoints/{id}/rotate_secret")));
-    }
 
-    [Fact]
-    public void Transaction_KeepsTheSeedsCamelCase()
-    {
         var transaction = RequestSchema("post", "/v1/transactions");
         Assert.Contains("paymentAmount", PropertyNames(transaction));
         Assert.Contains("orderDetails", PropertyNames(transaction));
@@ -51,6 +47,24 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Contains("userAgent", PropertyNames(customer));
         Assert.Contains("zipCode", PropertyNames(Resolve(Property(customer, "address"))));
         Assert.Contains("productName", PropertyNames(Resolve(Property(transaction, "orderDetails")["items"]!)));
+    }
+
+    [Fact]
+    public async Task AnswersWrittenWithTheHttpJsonOptions_AreAsBefore()
+    {
+        // The document is made from those options; what Herald writes with them is a stored document and the health status.
+        HttpResponseMessage? health = null;
+        await HeraldHost.EventuallyAsync(async () => (health = await _herald.Client.GetAsync("/readyz")).IsSuccessStatusCode);
+        Assert.Equal("""{"status":"ready"}""", await health!.Content.ReadAsStringAsync());
+        using var merchant = await _herald.NewMerchantAsync();
+        var id = await merchant.NewTransactionAsync();
+
+        var read = await merchant.GetJsonAsync("/v1/transactions/" + id);
+
+        var expected = Merchant.SeedTransaction().Select(p => p.Key).Append("internalId").Append("status");
+        Assert.Equal(expected.Order(StringComparer.Ordinal), read.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("W9 3RG", read["customer"]!["address"]!["zipCode"]!.GetValue<string>());
+        Assert.Equal(130, read["paymentAmount"]!.GetValue<decimal>());
     }
 
     [Fact]
