@@ -106,7 +106,7 @@ internal static class EndpointsApi
                 : await HeraldJson.ReadAsync<RotateSecretRequest>(http.Request);
             return JsonResults.Ok(await EndpointOperations.RotateSecretAsync(store, merchant, id, request.GraceSeconds, time, http.RequestAborted));
         })
-        .Accepts<RotateSecretRequest>("application/json")
+        .Accepts<RotateSecretRequest>(isOptional: true, "application/json")
         .Produces<RotatedSecretResponse>()
         .WithSummary("A new signing secret, shown once; the previous ones keep signing until grace_seconds (default 24 h, at most 7 days) have passed.");
     }

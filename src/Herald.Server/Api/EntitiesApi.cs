@@ -38,6 +38,7 @@ internal static class EntitiesApi
             return Created(recorded);
         })
         .Accepts<CreatePaymentIntentRequest>("application/json")
+        .Produces<PaymentIntentResponse>(StatusCodes.Status201Created)
         .WithSummary("Create a Point payment intent, born OPEN. notification_url is refused: notifications go to the merchant's point endpoints.");
 
         var orders = app.MapGroup("/v1/payment_orders").WithTags("Payment orders");
@@ -68,6 +69,7 @@ internal static class EntitiesApi
             return Created(recorded);
         })
         .Accepts<CreatePaymentOrderRequest>("application/json")
+        .Produces<PaymentOrderResponse>(StatusCodes.Status201Created)
         .WithSummary("Create a payment order, born OPENED; with preference_id its preference's webhook is notified.");
 
         var transactions = app.MapGroup("/v1/transactions").WithTags("Transactions");
@@ -98,6 +100,7 @@ internal static class EntitiesApi
             return Created(recorded);
         })
         .Accepts<TransactionDocument>("application/json")
+        .Produces<TransactionDocument>(StatusCodes.Status201Created)
         .WithSummary("Create a transaction (seed 003's fields), born INIT.");
 
         foreach (var (group, kind) in new[] { (intents, EntityKind.PaymentIntent), (orders, EntityKind.PaymentOrder), (transactions, EntityKind.Transaction) })
@@ -108,6 +111,7 @@ internal static class EntitiesApi
                     ?? throw HeraldException.NotFound($"{kind.ApiName()} {id}");
                 return Results.Json(entity.Document);
             })
+            .Produces(StatusCodes.Status200OK, EntityResponses.For(kind))
             .WithSummary($"The {kind.ApiName()} at its latest version.");
 
             group.MapPost("/{id}/transitions", async (string id, HttpContext http, ChangeRecorder recorder) =>
@@ -129,6 +133,8 @@ internal static class EntitiesApi
                 return Results.Json(recorded.Entity.Document, statusCode: StatusCodes.Status200OK);
             })
             .Accepts<TransitionRequest>("application/json")
+            .Produces(StatusCodes.Status200OK, EntityResponses.For(kind))
+            .WithMetadata(new IdempotencyKeyHeader())
             .WithSummary($"Move a {kind.ApiName()} to another state; 409 when its state machine forbids it. An Idempotency-Key header makes a retried call safe.");
         }
     }

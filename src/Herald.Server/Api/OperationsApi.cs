@@ -13,6 +13,7 @@ internal static class OperationsApi
     public static void MapOperations(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => JsonResults.Ok(new HealthResponse("ok")))
+            .Produces<HealthResponse>()
             .WithTags("Operations").WithSummary("The process is up.");
 
         app.MapGet("/readyz", async (IHeraldStore store, DeliverySignal workers, IOptions<DeliveryOptions> delivery, HttpContext http) =>
@@ -27,6 +28,8 @@ internal static class OperationsApi
             }
             return JsonResults.Ok(new HealthResponse("ready"));
         })
+        .Produces<HealthResponse>()
+        .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable)
         .WithTags("Operations").WithSummary("The database answers and the delivery workers run.");
     }
 }

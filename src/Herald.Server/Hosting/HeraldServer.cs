@@ -3,6 +3,7 @@ using Herald.Delivery;
 using Herald.Server.Api;
 using Herald.Server.Auth;
 using Herald.Server.Errors;
+using Herald.Server.OpenApi;
 using Herald.Server.Portal;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Postgres;
@@ -118,12 +119,7 @@ public static class HeraldServer
         {
             telemetry.WithTracing(tracing => tracing.AddSource(Delivery.Workers.DeliveryTelemetry.SourceName).AddOtlpExporter());
         }
-        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "Herald API";
-            document.Info.Description = "Payment notifications: record state changes of payment intents, payment orders and transactions; Herald delivers them to merchants' endpoints.";
-            return Task.CompletedTask;
-        }));
+        services.AddHeraldOpenApi();
         configure?.Invoke(builder);
 
         var app = builder.Build();

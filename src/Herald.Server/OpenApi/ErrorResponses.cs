@@ -1,0 +1,33 @@
+using Herald.Server.Errors;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Herald.Server.OpenApi;
+
+/// <summary>The refusals and failures every <c>/v1</c> route may answer, all in the one <see cref="ErrorBody"/> shape.</summary>
+internal sealed class ErrorResponses : IOpenApiDocumentTransformer
+{
+    public const string SchemaId = nameof(ErrorBody);
+
+    public async Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.AddComponent<IOpenApiSchema>(SchemaId, await context.GetOrCreateSchemaAsync(typeof(ErrorBody), cancellationToken: cancellationToken));
+        foreach (var operation in HeraldOpenApi.ApiOperations(document))
+        {
+            operation.Responses ??= [];
+            operation.Responses["4XX"] = Error(document,
+                "Refused: a bad request (400), a missing or unknown key (401), a key that may not do this (403), not found (404), "
+                + "a conflict (409), an Idempotency-Key reused for another request (422), too many requests (429, with Retry-After).");
+            operation.Responses["5XX"] = Error(document, "Herald could not do it now (503) or failed (500).");
+        }
+    }
+
+    private static OpenApiResponse Error(OpenApiDocument document, string description) => new()
+    {
+        Description = description,
+        Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
+        {
+            ["application/json"] = new() { Schema = new OpenApiSchemaReference(SchemaId, document) },
+        },
+    };
+}

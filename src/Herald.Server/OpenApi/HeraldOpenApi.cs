@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.OpenApi;
+
+namespace Herald.Server.OpenApi;
+
+/// <summary>
+/// The OpenAPI document at <c>/openapi/v1.json</c>, describing the API as it answers: the field
+/// names and types its bodies have, the status each route answers.
+/// </summary>
+internal static class HeraldOpenApi
+{
+    public static IServiceCollection AddHeraldOpenApi(this IServiceCollection services)
+    {
+        services.ConfigureHttpJsonOptions(o => ApiJsonShape.Configure(o.SerializerOptions));
+        return services.AddOpenApi(o =>
+        {
+            o.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "Herald API";
+                document.Info.Description = "Payment notifications: record state changes of payment intents, payment orders and transactions; Herald delivers them to merchants' endpoints.";
+                return Task.CompletedTask;
+            });
+            o.AddDocumentTransformer<BearerKeys>();
+            o.AddDocumentTransformer<ErrorResponses>();
+            o.AddOperationTransformer<IdempotencyKeyParameter>();
+            o.AddSchemaTransformer<AssignedFieldsReadOnly>();
+        });
+    }
+
+    /// <summary>The operations of the API proper (<c>/v1</c>), apart from health, metrics and this document.</summary>
+    internal static IEnumerable<OpenApiOperation> ApiOperations(OpenApiDocument document) =>
+        document.Paths
+            .Where(path => path.Key.StartsWith("/v1/", StringComparison.Ordinal))
+            .SelectMany(path => path.Value.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>());
+}

@@ -1,0 +1,381 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.Api;
+
+/// <summary>
+/// The OpenAPI document describes the API a client generated from it will call: the field names,
+/// types and statuses Herald reads and answers.
+/// </summary>
+public sealed class OpenApiDocumentTests : IAsyncLifetime
+{
+    private HeraldHost _herald = null!;
+    private JsonObject _document = null!;
+
+    public async Task InitializeAsync()
+    {
+        _herald = await HeraldHost.StartAsync();
+        _document = await _herald.Client.GetJsonAsync("/openapi/v1.json");
+    }
+
+    public async Task DisposeAsync() => await _herald.DisposeAsync();
+
+    [Fact]
+    public void BodyFields_AreSnakeCase_SeedTransactionFieldsCamelCase()
+    {
+        var request = RequestSchema("post", "/v1/endpoints");
+        Assert.Equal(
+            ["url", "format", "description", "event_types", "success", "retry", "timeout_seconds", "ordered", "max_concurrency", "rate_limit"],
+            PropertyNames(request));
+        Assert.Equal(["format", "url"], request["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal));
+
+        var answer = ResponseSchema("post", "/v1/endpoints", "201");
+        Assert.Contains("timeout_seconds", PropertyNames(answer));
+        Assert.Contains("created_at", PropertyNames(answer));
+        Assert.Contains("has_more", PropertyNames(ResponseSchema("get", "/v1/endpoints", "200")));
+        Assert.Contains("preference_id", PropertyNames(RequestSchema("post", "/v1/payment_orders")));
+        Assert.Contains("client_id", PropertyNames(RequestSchema("post", "/v1/payment_intents")));
+        Assert.Contains("grace_seconds", PropertyNames(RequestSchema("post", "/v1/endpoints/{id}/rotate_secret")));
+
+        var transaction = RequestSchema("post", "/v1/transactions");
+        Assert.Contains("paymentAmount", PropertyNames(transaction));
+        Assert.Contains("orderDetails", PropertyNames(transaction));
+        Assert.Contains("shippingAddress", PropertyNames(transaction));
+        var customer = Resolve(Property(transaction, "customer"));
+        Assert.Contains("userAgent", PropertyNames(customer));
+        Assert.Contains("zipCode", PropertyNames(Resolve(Property(customer, "address"))));
+        Assert.Contains("productName", PropertyNames(Resolve(Property(transaction, "orderDetails")["items"]!)));
+    }
+
+    [Fact]
+    public async Task AnswersWrittenWithTheHttpJsonOptions_AreAsBefore()
+    {
+        // The document is made from those options; what Herald writes with them is a stored document and the health status.
+        HttpResponseMessage? health = null;
+        await HeraldHost.EventuallyAsync(async () => (health = await _herald.Client.GetAsync("/readyz")).IsSuccessStatusCode);
+        Assert.Equal("""{"status":"ready"}""", await health!.Content.ReadAsStringAsync());
+        using var merchant = await _herald.NewMerchantAsync();
+        var id = await merchant.NewTransactionAsync();
+
+        var read = await merchant.GetJsonAsync("/v1/transactions/" + id);
+
+        var expected = Merchant.SeedTransaction().Select(p => p.Key).Append("internalId").Append("status");
+        Assert.Equal(expected.Order(StringComparer.Ordinal), read.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("W9 3RG", read["customer"]!["address"]!["zipCode"]!.GetValue<string>());
+        Assert.Equal(130, read["paymentAmount"]!.GetValue<decimal>());
+    }
+
+    [Fact]
+    public void Numbers_AreTypedAsNumbersOnly()
+    {
+        var numbers = Schemas(_document).Where(s => Types(s).Overlaps(["integer", "number"])).ToList();
+        Assert.NotEmpty(numbers);
+        Assert.All(numbers, n =>
+        {
+            Assert.DoesNotContain("string", Types(n));
+            Assert.Null(n["pattern"]);
+        });
+        Assert.Equal(["integer", "null"], Types(Property(RequestSchema("post", "/v1/endpoints"), "timeout_seconds")).Order(StringComparer.Ordinal));
+        Assert.Equal(["null", "number"], Types(Property(RequestSchema("post", "/v1/transactions"), "paymentAmount")).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task EndpointBody_MadeFromTheDocumentsNames_IsAccepted()
+    {
+        // The values a client would give, found by field whatever its case; the names are the document's.
+        var values = new Dictionary<string, JsonNode>
+        {
+            ["url"] = "http://127.0.0.1:9/hooks",
+            ["format"] = "transaction",
+            ["description"] = "orders",
+            ["eventtypes"] = new JsonArray("TRANSACTION.COMPLETED"),
+            ["success"] = "2xx",
+            ["retry"] = "hourly",
+            ["timeoutseconds"] = 7,
+            ["ordered"] = true,
+            ["maxconcurrency"] = 3,
+            ["ratelimit"] = 11,
+        };
+        var body = new JsonObject();
+        foreach (var name in PropertyNames(RequestSchema("post", "/v1/endpoints")))
+        {
+            body[name] = values[name.Replace("_", "", StringComparison.Ordinal).ToLowerInvariant()].DeepClone();
+        }
+        using var merchant = await _herald.NewMerchantAsync();
+
+        var response = await merchant.PostAsJsonAsync("/v1/endpoints", body);
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, text);
+        var answer = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal(PropertyNames(ResponseSchema("post", "/v1/endpoints", "201")).Order(StringComparer.Ordinal), answer.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(7, answer["timeout_seconds"]!.GetValue<int>());
+        Assert.Equal("TRANSACTION.COMPLETED", answer["event_types"]![0]!.GetValue<string>());
+    }
+
+    /// <summary>Every route with the success it answers: 201 creates, 202 accepted, 204 no content, 200 otherwise.</summary>
+    private static readonly (string Method, string Path, string Status)[] Successes =
+    [
+        ("get", "/healthz", "200"),
+        ("get", "/readyz", "200"),
+        ("post", "/v1/merchants", "201"),
+        ("delete", "/v1/merchants/{id}/data", "204"),
+        ("post", "/v1/operator/endpoints", "201"),
+        ("get", "/v1/operator/endpoints", "200"),
+        ("delete", "/v1/operator/endpoints/{id}", "204"),
+        ("post", "/v1/api_keys", "201"),
+        ("get", "/v1/api_keys", "200"),
+        ("delete", "/v1/api_keys/{id}", "204"),
+        ("post", "/v1/endpoints", "201"),
+        ("get", "/v1/endpoints", "200"),
+        ("get", "/v1/endpoints/{id}", "200"),
+        ("patch", "/v1/endpoints/{id}", "200"),
+        ("delete", "/v1/endpoints/{id}", "204"),
+        ("post", "/v1/endpoints/{id}/rotate_secret", "200"),
+        ("post", "/v1/endpoints/{id}/pause", "200"),
+        ("post", "/v1/endpoints/{id}/resume", "200"),
+        ("post", "/v1/endpoints/{id}/test", "200"),
+        ("post", "/v1/endpoints/{id}/recover", "202"),
+        ("post", "/v1/checkout_preferences", "201"),
+        ("get", "/v1/checkout_preferences/{id}", "200"),
+        ("post", "/v1/payment_intents", "201"),
+        ("get", "/v1/payment_intents/{id}", "200"),
+        ("post", "/v1/payment_intents/{id}/transitions", "200"),
+        ("post", "/v1/payment_orders", "201"),
+        ("get", "/v1/payment_orders/{id}", "200"),
+        ("post", "/v1/payment_orders/{id}/transitions", "200"),
+        ("post", "/v1/transactions", "201"),
+        ("get", "/v1/transactions/{id}", "200"),
+        ("post", "/v1/transactions/{id}/transitions", "200"),
+        ("get", "/v1/events", "200"),
+        ("get", "/v1/events/{id}", "200"),
+        ("get", "/v1/notifications", "200"),
+        ("get", "/v1/notifications/{id}", "200"),
+        ("post", "/v1/notifications/{id}/resend", "202"),
+    ];
+
+    [Fact]
+    public void EveryRoute_DocumentsTheSuccessItAnswers()
+    {
+        var operations = _document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().Select(method => (Method: method.Key, Path: path.Key)))
+            .Order().ToList();
+        Assert.Equal(Successes.Select(s => (s.Method, s.Path)).Order(), operations);
+        Assert.All(Successes, s =>
+        {
+            var responses = Operation(s.Method, s.Path)["responses"]!.AsObject();
+            Assert.Equal([s.Status], responses.Select(r => r.Key).Where(code => code.StartsWith('2')));
+            // A body with every success but 204, and one that names its fields.
+            var content = responses[s.Status]!["content"]?["application/json"]?["schema"];
+            Assert.True(s.Status == "204" ? content is null : content is not null && Resolve(content)["properties"] is JsonObject, $"{s.Method} {s.Path}");
+        });
+        Assert.Contains("503", Operation("get", "/readyz")["responses"]!.AsObject().Select(r => r.Key));
+    }
+
+    [Fact]
+    public void RotateSecret_MayBeCalledWithoutABody()
+    {
+        Assert.False(Operation("post", "/v1/endpoints/{id}/rotate_secret")["requestBody"]!["required"]?.GetValue<bool>() ?? false);
+        Assert.True(Operation("post", "/v1/endpoints/{id}/recover")["requestBody"]!["required"]!.GetValue<bool>());
+        Assert.True(Operation("post", "/v1/transactions")["requestBody"]!["required"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task EntityAnswers_HaveTheDocumentedFields()
+    {
+        using var merchant = await _herald.NewMerchantAsync();
+        var intent = await merchant.PostJsonAsync("/v1/payment_intents", new
+        {
+            amount = 1500, site = "mla", client_id = 7, caller_id = 9,
+            additional_info = new { external_reference = "r-1", ticket_number = "t-1" },
+        });
+        var finished = await merchant.MoveAsync("payment_intents", intent.Str("id"), "FINISHED",
+            new { payment = new { id = 42, state = "approved", type = "credit_card" } });
+        var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 12.5, currency = "BRL", description = "two shirts" });
+        var transaction = await merchant.PostJsonAsync("/v1/transactions", Merchant.SeedTransaction());
+        var moved = await merchant.MoveAsync("transactions", transaction.Str("internalId"), "PROCESSING");
+
+        AssertDocumented(intent, ResponseSchema("post", "/v1/payment_intents", "201"), "intent");
+        AssertDocumented(finished, ResponseSchema("post", "/v1/payment_intents/{id}/transitions", "200"), "finished intent");
+        AssertDocumented(await merchant.GetJsonAsync("/v1/payment_intents/" + intent.Str("id")), ResponseSchema("get", "/v1/payment_intents/{id}", "200"), "read intent");
+        AssertDocumented(order, ResponseSchema("post", "/v1/payment_orders", "201"), "order");
+        AssertDocumented(transaction, ResponseSchema("post", "/v1/transactions", "201"), "transaction");
+        AssertDocumented(moved, ResponseSchema("post", "/v1/transactions/{id}/transitions", "200"), "moved transaction");
+    }
+
+    [Fact]
+    public void ApiRoutes_TakeABearerKey_OperationsRoutesNone()
+    {
+        var scheme = _document["components"]!["securitySchemes"]!["bearer"]!;
+        Assert.Equal("http", scheme["type"]!.GetValue<string>());
+        Assert.Equal("bearer", scheme["scheme"]!.GetValue<string>());
+        Assert.Contains("hk_admin_", scheme["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.All(Successes, s =>
+        {
+            var security = Operation(s.Method, s.Path)["security"];
+            if (s.Path.StartsWith("/v1/", StringComparison.Ordinal))
+            {
+                Assert.Equal(["bearer"], security!.AsArray().SelectMany(r => r!.AsObject().Select(p => p.Key)));
+            }
+            else
+            {
+                Assert.Null(security);
+            }
+        });
+    }
+
+    [Fact]
+    public void ApiRoutes_DocumentTheErrorShape()
+    {
+        var error = _document["components"]!["schemas"]!["ErrorBody"]!.AsObject();
+        Assert.Equal(["statusCode", "message", "error"], PropertyNames(error));
+        Assert.Equal(["error", "message", "statusCode"], error["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.Equal("integer", Property(error, "statusCode")["type"]!.GetValue<string>());
+        Assert.Equal("string", Property(error, "message")["items"]!["type"]!.GetValue<string>());
+        Assert.All(Successes.Where(s => s.Path.StartsWith("/v1/", StringComparison.Ordinal)), s =>
+        {
+            foreach (var range in new[] { "4XX", "5XX" })
+            {
+                var schema = Operation(s.Method, s.Path)["responses"]![range]!["content"]!["application/json"]!["schema"]!;
+                Assert.Equal("#/components/schemas/ErrorBody", schema["$ref"]!.GetValue<string>());
+            }
+        });
+    }
+
+    [Fact]
+    public async Task AnError_HasTheDocumentedShape()
+    {
+        using var merchant = await _herald.NewMerchantAsync();
+        var response = await merchant.GetAsync("/v1/transactions/nope");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        AssertDocumented(JsonNode.Parse(await response.Content.ReadAsStringAsync()), Operation("get", "/v1/transactions/{id}")["responses"]!["4XX"]!["content"]!["application/json"]!["schema"]!, "error");
+    }
+
+    [Fact]
+    public async Task Transitions_TakeAnIdempotencyKey_NoOtherRoute()
+    {
+        var withHeader = Successes
+            .Where(s => Operation(s.Method, s.Path)["parameters"]?.AsArray().Any(p => p!["in"]!.GetValue<string>() == "header") == true)
+            .Select(s => s.Path).ToList();
+        Assert.Equal(["/v1/payment_intents/{id}/transitions", "/v1/payment_orders/{id}/transitions", "/v1/transactions/{id}/transitions"], withHeader);
+        var header = Operation("post", "/v1/transactions/{id}/transitions")["parameters"]!.AsArray().Single(p => p!["in"]!.GetValue<string>() == "header")!;
+        Assert.False(header["required"]?.GetValue<bool>() ?? false);
+        Assert.Equal("string", header["schema"]!["type"]!.GetValue<string>());
+
+        using var merchant = await _herald.NewMerchantAsync();
+        var id = await merchant.NewTransactionAsync();
+        var answers = new List<string>();
+        for (var call = 0; call < 2; call++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/transactions/{id}/transitions") { Content = JsonContent.Create(new { to = "PROCESSING" }) };
+            request.Headers.Add(header["name"]!.GetValue<string>(), "retry-1");
+            var response = await merchant.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            answers.Add(await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(answers[0], answers[1]);
+        var events = await merchant.GetJsonAsync("/v1/events?entity_id=" + id);
+        Assert.Equal(2, events["data"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public void Transaction_FieldsHeraldSets_AreReadOnly()
+    {
+        var transaction = RequestSchema("post", "/v1/transactions");
+        var readOnly = transaction["properties"]!.AsObject().Where(p => p.Value!["readOnly"]?.GetValue<bool>() == true).Select(p => p.Key);
+        Assert.Equal(["internalId", "status"], readOnly);
+        Assert.DoesNotContain("internalId", transaction["required"]?.AsArray().Select(n => n!.GetValue<string>()) ?? []);
+    }
+
+    /// <summary>Every field of an answer is documented, with a type that admits its value, and every required field is there.</summary>
+    private void AssertDocumented(JsonNode? value, JsonNode schema, string where)
+    {
+        if (value is null)
+        {
+            Assert.True(Types(schema.AsObject()).Contains("null") || schema["oneOf"] is JsonArray, $"{where} is null, which its schema does not allow");
+            return;
+        }
+        var resolved = Resolve(schema);
+        switch (value)
+        {
+            case JsonObject obj when resolved["properties"] is JsonObject properties:
+                foreach (var (key, field) in obj)
+                {
+                    Assert.True(properties.ContainsKey(key), $"{where}.{key} is not documented");
+                    AssertDocumented(field, properties[key]!, $"{where}.{key}");
+                }
+                foreach (var required in resolved["required"]?.AsArray() ?? [])
+                {
+                    Assert.True(obj.ContainsKey(required!.GetValue<string>()), $"{where}.{required} is documented as required");
+                }
+                break;
+            case JsonArray array when resolved["items"] is { } items:
+                foreach (var item in array)
+                {
+                    AssertDocumented(item, items, where + "[]");
+                }
+                break;
+            case JsonValue scalar when Types(resolved).Count > 0:
+                var kind = scalar.GetValueKind() switch
+                {
+                    System.Text.Json.JsonValueKind.String => "string",
+                    System.Text.Json.JsonValueKind.Number => "number",
+                    _ => "boolean",
+                };
+                Assert.True(Types(resolved).Contains(kind) || (kind == "number" && Types(resolved).Contains("integer")), $"{where} is a {kind}, documented as {string.Join('|', Types(resolved))}");
+                break;
+        }
+    }
+
+    private JsonObject Operation(string method, string path) => _document["paths"]![path]![method]!.AsObject();
+
+    private JsonObject RequestSchema(string method, string path) =>
+        Resolve(Operation(method, path)["requestBody"]!["content"]!["application/json"]!["schema"]!);
+
+    private JsonObject ResponseSchema(string method, string path, string status) =>
+        Resolve(Operation(method, path)["responses"]![status]!["content"]!["application/json"]!["schema"]!);
+
+    /// <summary>A schema, its <c>$ref</c> followed, and the non-null branch of a nullable one.</summary>
+    private JsonObject Resolve(JsonNode schema)
+    {
+        if (schema["$ref"]?.GetValue<string>() is { } reference)
+        {
+            return Resolve(_document["components"]!["schemas"]![reference["#/components/schemas/".Length..]]!);
+        }
+        if (schema["oneOf"] is JsonArray choices)
+        {
+            return Resolve(choices.Single(c => c!["type"]?.GetValue<string>() != "null")!);
+        }
+        return schema.AsObject();
+    }
+
+    private static JsonObject Property(JsonObject schema, string name) => schema["properties"]![name]!.AsObject();
+
+    private static List<string> PropertyNames(JsonObject schema) => schema["properties"]!.AsObject().Select(p => p.Key).ToList();
+
+    private static HashSet<string> Types(JsonObject schema) => schema["type"] switch
+    {
+        JsonArray many => many.Select(t => t!.GetValue<string>()).ToHashSet(StringComparer.Ordinal),
+        JsonValue one => [one.GetValue<string>()],
+        _ => [],
+    };
+
+    /// <summary>Every schema object of the document, however deep: components, bodies, parameters.</summary>
+    private static IEnumerable<JsonObject> Schemas(JsonNode? node, bool isSchema = false)
+    {
+        if (node is JsonArray array)
+        {
+            return array.SelectMany(item => Schemas(item, isSchema));
+        }
+        if (node is not JsonObject obj)
+        {
+            return [];
+        }
+        var nested = obj.SelectMany(p => (isSchema && p.Key == "properties") || (!isSchema && p.Key == "schemas")
+            ? p.Value!.AsObject().SelectMany(named => Schemas(named.Value, isSchema: true))
+            : Schemas(p.Value, isSchema ? p.Key is "items" or "additionalProperties" or "oneOf" or "anyOf" or "allOf" or "not" : p.Key == "schema"));
+        return isSchema ? nested.Prepend(obj) : nested;
+    }
+}
