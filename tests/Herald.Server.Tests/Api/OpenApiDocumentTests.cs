@@ -121,6 +121,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         ("get", "/healthz", "200"),
         ("get", "/readyz", "200"),
         ("post", "/v1/merchants", "201"),
+        ("post", "/v1/merchants/{id}/api_keys", "201"),
         ("delete", "/v1/merchants/{id}/data", "204"),
         ("post", "/v1/operator/endpoints", "201"),
         ("get", "/v1/operator/endpoints", "200"),
