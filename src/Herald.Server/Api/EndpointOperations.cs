@@ -36,7 +36,7 @@ internal static class EndpointOperations
                 {
                     null => current.EventTypes,
                     { Count: 0 } => null,
-                    var types => EndpointsApi.EventTypeFilter(types, current.Format),
+                    var types => EndpointsApi.EventTypeFilter(types, current.Format, current.EventTypes),
                 },
                 Success = request.Success is null ? current.Success : EndpointsApi.ParseSuccess(request.Success),
                 Retry = request.Retry is null ? current.Retry : EndpointsApi.ParseRetry(request.Retry),

@@ -158,7 +158,8 @@ internal static class EndpointsApi
             Url = Validation.EndpointUrl(request.Url, delivery),
             Description = Validation.Text(request.Description, "description"),
             Format = format,
-            EventTypes = request.EventTypes is null ? null : EventTypeFilter(request.EventTypes, format),
+            // Left out or empty: every event type.
+            EventTypes = request.EventTypes is null or { Count: 0 } ? null : EventTypeFilter(request.EventTypes, format),
             Success = request.Success is null ? format.DefaultSuccessRule() : ParseSuccess(request.Success),
             Retry = request.Retry is null ? format.DefaultRetryPolicy() : ParseRetry(request.Retry),
             TimeoutSeconds = Timeout(request.TimeoutSeconds),
@@ -173,12 +174,13 @@ internal static class EndpointsApi
         };
     }
 
-    internal static List<string> EventTypeFilter(IReadOnlyList<string> types, PayloadFormat format)
+    /// <summary>
+    /// An endpoint's filter, each type checked and spelled as Herald spells it. A type the format
+    /// never sends is refused, unless the endpoint's filter already holds it (<paramref name="kept"/>:
+    /// filters saved before the check came in), so that sending a filter back as read still works.
+    /// </summary>
+    internal static List<string> EventTypeFilter(IReadOnlyList<string> types, PayloadFormat format, IReadOnlyList<string>? kept = null)
     {
-        if (types.Count == 0)
-        {
-            throw new HeraldException(ErrorKind.BadRequest, "event_types must name at least one event type, or be left out for all");
-        }
         var prefix = format.EntityKind().TypeName() + ".";
         var known = new List<string>(types.Count);
         foreach (var type in types)
@@ -188,7 +190,7 @@ internal static class EndpointsApi
                 throw new HeraldException(ErrorKind.BadRequest, $"unknown event type '{type}' for format {format.ApiName()}; expected {prefix}<STATE>");
             }
             // A filter naming only what is never sent would leave the endpoint silent for good.
-            if (!format.Notifies(eventType[prefix.Length..]))
+            if (!format.Notifies(eventType[prefix.Length..]) && kept?.Contains(eventType) != true)
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"{eventType} is never notified in format {format.ApiName()}");
             }

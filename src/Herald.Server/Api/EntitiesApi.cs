@@ -121,11 +121,11 @@ internal static class EntitiesApi
                 var request = HeraldJson.Validate<TransitionRequest>(raw.Body, HeraldJson.Api, "transition");
                 var to = Validation.RequiredText(request.To, "to", 64);
                 var data = ValidateData(kind, to, request.Data);
-                var key = http.Request.Headers["Idempotency-Key"].ToString();
+                var key = http.Request.Headers[IdempotencyKeyHeader.Name].ToString();
                 (string, string)? idempotency = null;
                 if (key.Length > 0)
                 {
-                    Validation.Text(key, "Idempotency-Key", 255);
+                    Validation.Text(key, IdempotencyKeyHeader.Name, IdempotencyKeyHeader.MaxLength);
                     idempotency = (key, $"{kind.ApiName()}:{id}:{raw.Hash}");
                 }
                 var recorded = await recorder.TransitionAsync(merchant, kind, id, to, data, idempotency, http.RequestAborted,

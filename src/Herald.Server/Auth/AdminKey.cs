@@ -14,14 +14,14 @@ public sealed class AdminKey
     public const string FileName = "admin.key";
 
     private readonly string _dataDirectory;
-    private string? _key;
-    private byte[]? _hash;
+    private readonly bool _configured;
+    private string? _hash;
 
-    private AdminKey(string dataDirectory, string? key, string? path)
+    private AdminKey(string dataDirectory, string? key, bool configured, string? path)
     {
         _dataDirectory = dataDirectory;
-        _key = key;
-        _hash = key is null ? null : HashOf(key);
+        _configured = configured;
+        _hash = key is null ? null : ApiKeys.Hash(key);
         Path = path;
     }
 
@@ -43,58 +43,59 @@ public sealed class AdminKey
     {
         if (!string.IsNullOrWhiteSpace(configured))
         {
-            return new AdminKey(dataDirectory, configured.Trim(), path: null);
+            return new AdminKey(dataDirectory, configured.Trim(), configured: true, path: null);
         }
         Directory.CreateDirectory(dataDirectory);
         var path = System.IO.Path.Combine(dataDirectory, FileName);
         if (File.Exists(path))
         {
-            return new AdminKey(dataDirectory, File.ReadAllText(path).Trim(), path);
+            return new AdminKey(dataDirectory, File.ReadAllText(path).Trim(), configured: false, path);
         }
-        var key = new AdminKey(dataDirectory, null, path: null);
+        var key = new AdminKey(dataDirectory, null, configured: false, path: null);
         if (!shared)
         {
-            key.Generate();
+            key.Adopt(NewKey());
         }
         return key;
     }
 
     /// <summary>
     /// Settles the key with the shared database, given a function that keeps a key's hash there
-    /// (replacing what is kept, or only where nothing is) and answers the hash kept. A key given
-    /// or kept in this node's folder is kept there for the others; a node with neither takes the
-    /// database's, or makes one when the database has none (and gives it up if another node's got
-    /// there first).
+    /// (replacing what is kept, or only where nothing is) and answers the hash kept. Only a key the
+    /// operator gives (<c>HERALD_ADMIN_KEY</c>) replaces the one kept; a key in this node's folder is
+    /// kept only where none is (the node goes on accepting it); a node with neither takes the
+    /// database's, or makes one when the database has none, writing it to its folder only once the
+    /// database has taken it, so a start that fails midway leaves no key that nobody was shown.
     /// </summary>
     public async Task ShareAsync(Func<string, bool, Task<string>> keep)
     {
         ArgumentNullException.ThrowIfNull(keep);
-        if (_key is not null)
+        if (_hash is not null)
         {
-            await keep(ApiKeys.Hash(_key), true).ConfigureAwait(false);
+            await keep(_hash, _configured).ConfigureAwait(false);
             return;
         }
-        var made = Generate();
-        var kept = await keep(ApiKeys.Hash(_key!), false).ConfigureAwait(false);
-        if (CryptographicOperations.FixedTimeEquals(Convert.FromHexString(kept), _hash))
+        var made = NewKey();
+        var hash = ApiKeys.Hash(made);
+        var kept = await keep(hash, false).ConfigureAwait(false);
+        if (kept == hash)
         {
+            Adopt(made);
             return;
         }
-        File.Delete(made);
-        _key = null;
-        _hash = Convert.FromHexString(kept);
-        Shown = null;
-        Path = null;
+        _hash = kept;
         FromDatabase = true;
     }
 
     /// <summary>Whether the key presented is the admin key (compared by hash, in constant time).</summary>
     public bool Matches(string presented) =>
-        _hash is { } hash && CryptographicOperations.FixedTimeEquals(HashOf(presented), hash);
+        _hash is { } hash && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(ApiKeys.Hash(presented)), Encoding.ASCII.GetBytes(hash));
 
-    private string Generate()
+    private static string NewKey() => "hk_admin_" + ApiKeys.NewKey()[ApiKeys.Prefix.Length..];
+
+    /// <summary>Writes a key made at this start to the data folder (its owner alone may read it) and takes it.</summary>
+    private void Adopt(string key)
     {
-        var key = "hk_admin_" + ApiKeys.NewKey()[ApiKeys.Prefix.Length..];
         var path = System.IO.Path.Combine(_dataDirectory, FileName);
         var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
@@ -106,12 +107,8 @@ public sealed class AdminKey
         {
             writer.WriteLine(key);
         }
-        _key = key;
-        _hash = HashOf(key);
+        _hash = ApiKeys.Hash(key);
         Shown = key;
         Path = path;
-        return path;
     }
-
-    private static byte[] HashOf(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 }

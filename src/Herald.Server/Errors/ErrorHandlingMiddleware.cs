@@ -80,7 +80,13 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
             _ => "a value of another form",
         };
         var given = match.Groups["value"].Value;
-        return $"{match.Groups["name"].Value} must be {expected}, not '{(given.Length > 64 ? given[..64] + "…" : given)}'";
+        var name = match.Groups["name"].Value;
+        // A whole number too long for its parameter is a whole number still: say what is wrong with it.
+        if (expected == "a whole number" && given.Length > 0 && given.TrimStart('-').All(char.IsAsciiDigit))
+        {
+            return $"{name} is out of range: '{(given.Length > 64 ? given[..64] + "…" : given)}'";
+        }
+        return $"{name} must be {expected}, not '{(given.Length > 64 ? given[..64] + "…" : given)}'";
     }
 
     [System.Text.RegularExpressions.GeneratedRegex("""^Failed to bind parameter "(?<type>.+) (?<name>[A-Za-z_][A-Za-z0-9_]*)" from "(?<value>.*)"\.$""", System.Text.RegularExpressions.RegexOptions.Singleline)]

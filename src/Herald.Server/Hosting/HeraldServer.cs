@@ -145,7 +145,6 @@ public static class HeraldServer
         return app;
     }
 
-    /// <summary>Applies migrations; returns the ones applied now.</summary>
     /// <summary>
     /// Brings the schema up to date and answers the migrations applied; on PostgreSQL, then settles
     /// the admin key with the other nodes (<see cref="AdminKey.ShareAsync"/>).

@@ -18,8 +18,12 @@ internal static class PortalAuth
     public const string MerchantClaim = "herald:merchant";
     private const string KeyHashClaim = "herald:key_hash";
 
-    /// <summary>Signs in with a key; returns the merchant, or null when it is not a merchant's unrevoked key.</summary>
-    public static async Task<string?> SignInAsync(HttpContext http, string key)
+    /// <summary>
+    /// Signs in with a key; returns the merchant, or null when it is not a merchant's unrevoked key.
+    /// <paramref name="backTo"/> is where the sign-in goes next: the cookie handler would otherwise
+    /// redirect to the request's own <c>ReturnUrl</c> as given, unchecked.
+    /// </summary>
+    public static async Task<string?> SignInAsync(HttpContext http, string key, string backTo)
     {
         var hash = ApiKeys.Hash(key.Trim());
         var store = http.RequestServices.GetRequiredService<IHeraldStore>();
@@ -32,7 +36,7 @@ internal static class PortalAuth
             [new Claim(MerchantClaim, merchantId), new Claim(ClaimTypes.Name, merchant?.Name ?? merchantId), new Claim(KeyHashClaim, hash)],
             Scheme);
         // A session cookie: it ends with the browser, and its lifetime is checked on the server.
-        await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false });
+        await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false, RedirectUri = backTo });
         return merchantId;
     }
 

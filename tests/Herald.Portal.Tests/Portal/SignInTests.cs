@@ -54,7 +54,7 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
     public async Task SignIn_WithAReturnAddressThatLeavesThePortalOrBreaksAHeader_OpensTheOverview()
     {
         var (_, key) = await NewMerchantAsync();
-        foreach (var back in new[] { "%2Fportal%0D%0ASet-Cookie%3A%20x%3D1", "%2Fportal%2F..%2F..%2Fv1%2Fendpoints", "%2Fportal%5C..%5Cv1" })
+        foreach (var back in new[] { "%2Fportal%0D%0ASet-Cookie%3A%20x%3D1", "%2Fportal%2F..%2F..%2Fv1%2Fendpoints", "%2Fportal%5C..%5Cv1", "%2Fportal%2F%C3%A9" })
         {
             await OpenAsync("/portal/signin?ReturnUrl=" + back);
             await Page.GetByLabel("API key").FillAsync(key);
@@ -86,8 +86,6 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
         }
         Assert.Equal(401, statuses[0]);
         Assert.Contains(429, statuses);
-        // The budget refills (10 a second): the other tests of this host sign in again.
-        await Task.Delay(TimeSpan.FromSeconds(3));
     }
 
     [Fact(Timeout = 60_000)]

@@ -250,6 +250,7 @@ public sealed class ApiErrorTests : IAsyncLifetime
     {
         await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?limit=abc"), 400, "limit must be a whole number, not 'abc'");
         await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?limit=1.5"), 400, "limit must be a whole number");
+        await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?limit=99999999999"), 400, "limit is out of range");
     }
 
     [Fact]

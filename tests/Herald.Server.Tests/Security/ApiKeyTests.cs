@@ -66,6 +66,64 @@ public sealed class ApiKeyTests
     }
 
     [Fact]
+    public async Task AKeyMadeForASharedDatabase_IsWrittenOnlyOnceTheDatabaseTookIt()
+    {
+        var data = Directory.CreateTempSubdirectory("herald-test-").FullName;
+        try
+        {
+            var file = Path.Combine(data, AdminKey.FileName);
+            // The database fails: nothing is left behind to be taken for the key next time.
+            var failing = AdminKey.Resolve(null, data, shared: true);
+            await Assert.ThrowsAsync<IOException>(() => failing.ShareAsync((_, _) => throw new IOException("database away")));
+            Assert.False(File.Exists(file));
+            Assert.Null(failing.Shown);
+
+            // Another node got there first: its key is the one accepted, and no file is written.
+            var others = "hk_admin_" + new string('o', 32);
+            var late = AdminKey.Resolve(null, data, shared: true);
+            await late.ShareAsync((_, replace) => Task.FromResult(ApiKeys.Hash(others)));
+            Assert.True(late.FromDatabase);
+            Assert.True(late.Matches(others));
+            Assert.False(File.Exists(file));
+
+            // The database takes it: written, shown, accepted.
+            var first = AdminKey.Resolve(null, data, shared: true);
+            await first.ShareAsync((hash, _) => Task.FromResult(hash));
+            Assert.Equal(first.Shown, (await File.ReadAllTextAsync(file)).Trim());
+            Assert.True(first.Matches(first.Shown!));
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task OnlyAGivenAdminKey_ReplacesTheSharedOne_AKeyFileIsKeptOnlyWhereNoneIs()
+    {
+        var data = Directory.CreateTempSubdirectory("herald-test-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(data, AdminKey.FileName), "hk_admin_" + new string('f', 32) + "\n");
+            bool? replaced = null;
+            var fromFile = AdminKey.Resolve(null, data, shared: true);
+            await fromFile.ShareAsync((hash, replace) => { replaced = replace; return Task.FromResult(hash); });
+            Assert.False(replaced);
+            Assert.True(fromFile.Matches("hk_admin_" + new string('f', 32)));
+
+            var given = AdminKey.Resolve("hk_admin_given_0123456789", data, shared: true);
+            await given.ShareAsync((hash, replace) => { replaced = replace; return Task.FromResult(hash); });
+            Assert.True(replaced);
+            Assert.True(given.Matches("hk_admin_given_0123456789"));
+            Assert.False(given.Matches("hk_admin_" + new string('f', 32)));
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task ThePathInAnotherCase_IsAuthenticatedLikeItsRoute()
     {
         await using var herald = await HeraldHost.StartAsync();

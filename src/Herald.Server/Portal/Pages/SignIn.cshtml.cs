@@ -27,7 +27,7 @@ internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures 
             Response.Headers.RetryAfter = "1";
             return Page();
         }
-        var merchant = string.IsNullOrWhiteSpace(key) ? null : await PortalAuth.SignInAsync(HttpContext, key);
+        var merchant = string.IsNullOrWhiteSpace(key) ? null : await PortalAuth.SignInAsync(HttpContext, key, BackInto(ReturnUrl));
         if (merchant is null)
         {
             failures.Note(address);
@@ -43,14 +43,15 @@ internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures 
     /// <summary>
     /// Where to go after signing in: the page asked for when it is a portal page, the portal's
     /// start otherwise. Never an open redirect, never out of the portal by <c>..</c> or a backslash,
-    /// never a header broken by a line break.
+    /// never a header broken by a line break or a character a header cannot hold (the address as the
+    /// browser sends it is escaped ASCII; only a hand-made one is not).
     /// </summary>
     internal static string BackInto(string? url)
     {
         const string portal = PortalServiceCollectionExtensions.BasePath;
         if (string.IsNullOrEmpty(url)
             || !(url == portal || url.StartsWith(portal + "/", StringComparison.Ordinal) || url.StartsWith(portal + "?", StringComparison.Ordinal))
-            || url.Any(c => char.IsControl(c) || c == '\\')
+            || url.Any(c => c is < ' ' or > '~' || c == '\\')
             || url.Contains("..", StringComparison.Ordinal)
             || url.Contains("%2e", StringComparison.OrdinalIgnoreCase) || url.Contains("%5c", StringComparison.OrdinalIgnoreCase) || url.Contains("%2f", StringComparison.OrdinalIgnoreCase))
         {
