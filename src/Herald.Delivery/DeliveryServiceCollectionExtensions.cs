@@ -3,6 +3,7 @@ using Herald.Delivery.Sending;
 using Herald.Delivery.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Herald.Delivery;
 
@@ -12,12 +13,19 @@ public static class DeliveryServiceCollectionExtensions
     /// Adds the change recorder, the sender and — unless <see cref="DeliveryOptions.WorkersEnabled"/> is
     /// off — the delivery workers. A store (<c>IHeraldStore</c>) must be registered too.
     /// </summary>
+    private sealed class ProblemsValidation : IValidateOptions<DeliveryOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, DeliveryOptions options) =>
+            options.Problems().ToList() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
+    }
+
     public static IServiceCollection AddHeraldDelivery(this IServiceCollection services, Action<DeliveryOptions>? configure = null)
     {
         var options = services.AddOptions<DeliveryOptions>()
             .ValidateDataAnnotations()
-            .Validate(o => !o.Problems().Any(), "invalid delivery options: the lease must be at least 2 s, the poll interval positive, allowed networks CIDRs")
             .ValidateOnStart();
+        // Each problem said as it is, not a list of every rule.
+        services.AddSingleton<IValidateOptions<DeliveryOptions>>(new ProblemsValidation());
         if (configure is not null)
         {
             options.Configure(configure);

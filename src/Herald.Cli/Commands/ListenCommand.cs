@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using Herald.Receiver.Events;
 using Herald.Receiver.Verification;
 using Herald.Signing;
+using Herald.Storage.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -111,6 +112,10 @@ internal static class ListenCommand
                 TransactionEvent t => "TRANSACTION." + t.Status,
                 PaymentIntentEvent i => "PAYMENT_INTENT." + i.State,
                 OtherEvent { IsTest: true } => OtherEvent.TestEventType + " (Herald's test notification)",
+                // Herald's own events, sent to the operator's endpoints: {id, type: endpoint.disabled…, created_at, data}.
+                OtherEvent other when other.Payload["type"] is JsonValue type && type.TryGetValue<string>(out var name)
+                    && name is OperatorEventTypes.EndpointDisabled or OperatorEventTypes.EndpointRecovered or OperatorEventTypes.NotificationDead
+                    => name + " (Herald's operator event)",
                 _ => "(not a Herald payload)",
             };
             var pretty = evt.Payload.Count > 0 ? evt.Payload.ToJsonString(Pretty) : Encoding.UTF8.GetString(body);

@@ -14,7 +14,7 @@ internal static class ServeCommand
     {
         var urls = new Option<string>("--urls")
         {
-            Description = "Where to listen.",
+            Description = "Where to listen (default: HERALD_URLS, else http://127.0.0.1:5080); several separated by ';'.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_URLS") ?? HeraldServerOptions.DefaultUrls,
         };
         var data = CommonOptions.Data();
@@ -69,7 +69,7 @@ internal static class ServeCommand
         };
         var concurrency = new Option<int>("--concurrency")
         {
-            Description = "Most scheduled HTTP attempts in flight at once on this node, all endpoints together (resends have eight of their own); raise it when receivers are slow to answer.",
+            Description = "Most scheduled HTTP attempts in flight at once on this node (1-10,000), all endpoints together (resends have eight of their own); raise it when receivers are slow to answer.",
             DefaultValueFactory = _ => new HeraldServerOptions().Concurrency,
         };
         // Checked on the option itself: a command's validator sees 0 for an option left to its default.
@@ -80,7 +80,21 @@ internal static class ServeCommand
                 result.AddError($"--concurrency must be between 1 and {DeliveryOptions.ConcurrencyLimit:N0} attempts in flight.");
             }
         });
-        var command = new Command("serve", "Run a Herald node: the API and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency };
+        lease.Validators.Add(result =>
+        {
+            if (!result.Implicit && result.GetValueOrDefault<int>() < 2)
+            {
+                result.AddError("--lease-seconds must be at least 2 seconds.");
+            }
+        });
+        retention.Validators.Add(result =>
+        {
+            if (!result.Implicit && result.GetValueOrDefault<int>() is < 0 or > 36_500)
+            {
+                result.AddError("--retention-days must be 0 (keep everything) or a number of days up to 36,500.");
+            }
+        });
+        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency };
         command.Validators.Add(result =>
         {
             if (result.GetValue(autoDisable) < 0)
@@ -90,6 +104,22 @@ internal static class ServeCommand
             if (result.GetValue(rateLimit) < 0)
             {
                 result.AddError("--rate-limit must be 0 (off) or a positive number of requests per second.");
+            }
+            // Checked before anything starts (nor an admin key is made): a node that cannot run says why in one line.
+            foreach (var network in result.GetValue(allow) ?? [])
+            {
+                if (!System.Net.IPNetwork.TryParse(network, out _))
+                {
+                    result.AddError($"--allow-network '{network}' is not a CIDR such as 10.20.0.0/16.");
+                }
+            }
+            foreach (var address in (result.GetValue(urls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!Uri.TryCreate(address.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+                    || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                {
+                    result.AddError($"--urls '{address}' is not an http:// or https:// address such as http://127.0.0.1:5080.");
+                }
             }
         });
         command.SetAction(async (parse, cancellationToken) =>

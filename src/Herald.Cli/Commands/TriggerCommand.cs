@@ -35,7 +35,7 @@ internal static class TriggerCommand
         };
         var url = new Option<string>("--url")
         {
-            Description = "Herald's address.",
+            Description = "Herald's address (default: HERALD_URL, else http://127.0.0.1:5080).",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_URL") ?? "http://127.0.0.1:5080",
         };
         var key = new Option<string?>("--key")

@@ -56,7 +56,16 @@ internal static class EndpointsApi
         group.MapPatch("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) =>
         {
             var merchant = Caller.Of(http).Merchant;
-            var request = await HeraldJson.ReadAsync<UpdateEndpointRequest>(http.Request);
+            UpdateEndpointRequest request;
+            try
+            {
+                request = await HeraldJson.ReadAsync<UpdateEndpointRequest>(http.Request);
+            }
+            catch (HeraldException e) when (e.Messages is ["unknown field 'format' at $.format"])
+            {
+                // Not a field a change takes, but one a merchant reaches for: say what to do instead.
+                throw new HeraldException(ErrorKind.BadRequest, "format cannot change: make a new endpoint in the other format (and delete this one)");
+            }
             var updated = await EndpointOperations.UpdateAsync(store, merchant, id, request, time, delivery.Value, http.RequestAborted);
             return JsonResults.Ok(EndpointResponse.From(updated));
         })

@@ -129,8 +129,14 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         headers?.Invoke(context.Response);
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
-        return JsonSerializer.SerializeAsync(context.Response.Body, new ErrorBody(status, messages, ErrorBody.ReasonFor(status)), (JsonSerializerOptions?)null, context.RequestAborted);
+        return JsonSerializer.SerializeAsync(context.Response.Body, new ErrorBody(status, messages, ErrorBody.ReasonFor(status)), ErrorJson, context.RequestAborted);
     }
+
+    /// <summary>
+    /// Messages read as written (<c>unknown field 'x'</c>, not <c>\u0027x\u0027</c>): the answer is
+    /// JSON with its content type, never HTML, so quotes and angle brackets need no escapes.
+    /// </summary>
+    private static readonly JsonSerializerOptions ErrorJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     [LoggerMessage(3000, LogLevel.Error, "Unhandled error on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);

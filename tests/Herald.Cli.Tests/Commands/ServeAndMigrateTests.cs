@@ -55,6 +55,25 @@ public sealed class ServeAndMigrateTests
         Assert.False(Directory.Exists(data));
     });
 
+    [Theory]
+    [InlineData("--allow-network", "notacidr", "--allow-network 'notacidr' is not a CIDR such as 10.20.0.0/16.")]
+    [InlineData("--lease-seconds", "1", "--lease-seconds must be at least 2 seconds.")]
+    [InlineData("--retention-days", "-1", "--retention-days must be 0 (keep everything) or a number of days up to 36,500.")]
+    [InlineData("--urls", "notaurl", "--urls 'notaurl' is not an http:// or https:// address such as http://127.0.0.1:5080.")]
+    public Task Serve_WithAnOptionOutOfItsRules_SaysWhichInOneLine_BeforeMakingAnything(string option, string value, string message) => WithDataAsync(async data =>
+    {
+        var arguments = option == "--urls"
+            ? new[] { "serve", "--data", data, option, value }
+            : ["serve", "--urls", "http://127.0.0.1:0", "--data", data, option, value];
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), arguments);
+        Assert.NotEqual(0, code);
+        Assert.Equal(message, stderr.Trim().Split('\n')[0].Trim());
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        // Nothing was made: no data folder, no admin key shown.
+        Assert.False(Directory.Exists(data));
+        Assert.DoesNotContain("Admin key", stdout, StringComparison.Ordinal);
+    });
+
     [Fact]
     public Task Migrate_OnSqlite_SaysWhatItApplied_ThenThatItIsUpToDate() => WithDataAsync(async data =>
     {

@@ -246,6 +246,18 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ChangingAnEndpointsFormat_SaysToMakeANewEndpoint_AndErrorsReadAsWritten()
+    {
+        var endpoint = await _merchant.PostJsonAsync("/v1/endpoints", new { url = "http://127.0.0.1:9/hooks", format = "thin" });
+        var patch = await _merchant.PatchAsync($"/v1/endpoints/{endpoint.Str("id")}", new StringContent("""{"format":"transaction"}""", Encoding.UTF8, "application/json"));
+        await ExpectErrorAsync(patch, 400, "format cannot change: make a new endpoint");
+        Assert.Equal("thin", (await _merchant.GetJsonAsync($"/v1/endpoints/{endpoint.Str("id")}")).Str("format"));
+        // Quotes in a message are written as they are, not as \u0027 escapes.
+        var unknown = await PostRawAsync("/v1/endpoints", """{"url":"http://127.0.0.1:9/hooks","format":"thin","colour":"red"}""");
+        Assert.Contains("unknown field 'colour'", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AQueryValueOfTheWrongType_IsNamedWithWhatItMustBe()
     {
         await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?limit=abc"), 400, "limit must be a whole number, not 'abc'");
