@@ -6,14 +6,17 @@ namespace Herald.Delivery.Egress;
 /// <summary>The one pooled handler every delivery goes through: no redirects, no proxy, guarded connects.</summary>
 internal static class GuardedHttpHandler
 {
-    public static SocketsHttpHandler Create(EgressPolicy policy, Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null) => new()
+    /// <param name="policy">Where deliveries may connect.</param>
+    /// <param name="resolve">Resolves a host name (the system's resolver when null).</param>
+    /// <param name="reuse">Whether a connection is kept for the next request; without, each is used once.</param>
+    public static SocketsHttpHandler Create(EgressPolicy policy, Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null, bool reuse = true) => new()
     {
         AllowAutoRedirect = false,
         UseCookies = false,
         // Never through a proxy (HTTPS_PROXY and the like): the guard below would judge only the
         // proxy's address, and the proxy would connect to whatever the endpoint names.
         UseProxy = false,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        PooledConnectionLifetime = reuse ? TimeSpan.FromMinutes(5) : TimeSpan.Zero,
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
         ConnectTimeout = TimeSpan.FromSeconds(10),
         MaxConnectionsPerServer = 256,

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Herald.Delivery.Egress;
@@ -28,6 +29,14 @@ public sealed class WebhookSender : IDisposable
     // and a token source of its own linked to the attempt's on every request) adds nothing an
     // attempt uses. The handler answers once the response's headers are in, its body a stream.
     private readonly HttpMessageInvoker _client;
+
+    // A receiver answering in HTTP/1.0 without keep-alive closes the connection after each answer,
+    // but .NET keeps such a connection for the next request all the same: that request went out on a
+    // closed connection and failed with no answer ("the response ended prematurely"), never reaching
+    // the receiver. Once a receiver has answered so, its requests go through a handler that uses each
+    // connection once.
+    private readonly HttpMessageInvoker _oneShot;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _closesAfterEachAnswer = new(StringComparer.OrdinalIgnoreCase);
     private readonly TimeProvider _time;
     private readonly int _excerptBytes;
 
@@ -39,6 +48,7 @@ public sealed class WebhookSender : IDisposable
         _excerptBytes = o.ResponseExcerptBytes;
         var policy = new EgressPolicy(allowLoopback: o.Development, o.AllowedNetworks);
         _client = new HttpMessageInvoker(GuardedHttpHandler.Create(policy, o.HostResolver), disposeHandler: true);
+        _oneShot = new HttpMessageInvoker(GuardedHttpHandler.Create(policy, o.HostResolver, reuse: false), disposeHandler: true);
     }
 
     public async Task<AttemptResult> SendAsync(ClaimedNotification notification, int attemptNumber, CancellationToken cancellationToken)
@@ -49,7 +59,9 @@ public sealed class WebhookSender : IDisposable
         var body = Encoding.UTF8.GetBytes(notification.Payload);
         var timestamp = startedAt.ToUnixTimeSeconds();
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, UriOf(notification.Url))
+        var uri = UriOf(notification.Url);
+        var client = !_closesAfterEachAnswer.IsEmpty && _closesAfterEachAnswer.ContainsKey(uri.Authority) ? _oneShot : _client;
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Content = new ByteArrayContent(body),
         };
@@ -64,7 +76,12 @@ public sealed class WebhookSender : IDisposable
         timeout.CancelAfter(TimeSpan.FromSeconds(notification.TimeoutSeconds));
         try
         {
-            using var response = await _client.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            using var response = await client.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            if (response.Version == HttpVersion.Version10 && client == _client && !response.Headers.Connection.Contains("keep-alive", StringComparer.OrdinalIgnoreCase)
+                && _closesAfterEachAnswer.Count < MaxCachedUris)
+            {
+                _closesAfterEachAnswer.TryAdd(uri.Authority, 0);
+            }
             var status = (int)response.StatusCode;
             // The status decides the attempt once it is in: a body cut off, or still coming when the
             // time is up, leaves the excerpt short, never the attempt unrecorded or failed.

@@ -11,6 +11,57 @@ public sealed class ReceiverSteeringTests : HeraldWithReceiver
         DateTimeOffset.Parse(n.Str("next_attempt_at"), CultureInfo.InvariantCulture) - DateTimeOffset.Parse(n.Str("last_attempt_at"), CultureInfo.InvariantCulture);
 
     [Fact]
+    public async Task AReceiverAnsweringInHttp10AndClosingAfterEachAnswer_GetsEveryNotification()
+    {
+        // Answers each request as a plain HTTP/1.0 server does (a length, no keep-alive), then
+        // closes its end a moment later: a second request sent on that connection is lost.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var received = 0;
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var socket = await listener.AcceptSocketAsync(stop.Token);
+                _ = Task.Run(async () =>
+                {
+                    using (socket)
+                    {
+                        var buffer = new byte[65_536];
+                        var text = "";
+                        while (!text.Contains("\r\n\r\n", StringComparison.Ordinal))
+                        {
+                            var n = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None);
+                            if (n == 0)
+                            {
+                                return;
+                            }
+                            text += System.Text.Encoding.ASCII.GetString(buffer, 0, n);
+                        }
+                        Interlocked.Increment(ref received);
+                        await socket.SendAsync("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray(), System.Net.Sockets.SocketFlags.None);
+                        await Task.Delay(300);
+                    }
+                });
+            }
+        });
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/hooks", "thin");
+        var orders = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1 + i, currency = "BRL" });
+            orders.Add(order.Str("id"));
+            var n = await merchant.WaitForAttemptsAsync(order.Str("id"), "PAYMENT_ORDER.OPENED", 1);
+            Assert.True(n.Str("status") == "succeeded", $"order {i}: {n.ToJsonString()}");
+        }
+        Assert.Equal(3, Volatile.Read(ref received));
+        await stop.CancelAsync();
+        listener.Stop();
+    }
+
+    [Fact]
     public async Task RetryAfterOn429_IsHonouredUpToTwiceTheScheduledDelay()
     {
         using var merchant = await Herald.NewMerchantAsync();
