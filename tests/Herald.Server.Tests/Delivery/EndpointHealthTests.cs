@@ -204,6 +204,32 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         Assert.Contains(operatorReceiver.Received, r => r.Body.Contains("notification.dead", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task AResendTheEndpointAnswered_StartsItsDaysOfFailuresOver()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { retry = "exponential" });
+        Receiver.Status = 503;
+        var first = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 5, currency = "BRL" })).Str("id");
+        await merchant.WaitForAttemptsAsync(first, "PAYMENT_ORDER.OPENED", 1);
+
+        // Four days of failures, then a resend by hand is received.
+        Herald.Clock.Advance(TimeSpan.FromDays(4));
+        var second = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 6, currency = "BRL" })).Str("id");
+        var failed = await merchant.WaitForAttemptsAsync(second, "PAYMENT_ORDER.OPENED", 1);
+        Receiver.Status = 200;
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, (await merchant.PostAsync($"/v1/notifications/{failed.Str("id")}/resend", null)).StatusCode);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(failed.Str("id"))).Str("status") == "succeeded");
+
+        // Five days and more since the first failure, but a day since the endpoint answered: a failure now does not disable it.
+        Receiver.Status = 503;
+        Herald.Clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromHours(1));
+        var third = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 7, currency = "BRL" })).Str("id");
+        await merchant.WaitForAttemptsAsync(third, "PAYMENT_ORDER.OPENED", 1);
+        await Task.Delay(500);
+        Assert.True((await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["enabled"]!.GetValue<bool>());
+    }
+
     [Theory]
     [InlineData("max_concurrency", -1)]
     [InlineData("max_concurrency", 1001)]
