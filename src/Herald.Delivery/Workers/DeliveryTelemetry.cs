@@ -14,11 +14,24 @@ public static class DeliveryTelemetry
     private static readonly ActivitySource Source = new(SourceName);
 
     /// <summary>The span of recording one change; its context is stored with the notifications.</summary>
-    public static Activity? StartRecording(string kind, string entityId) =>
-        Source.HasListeners()
-            ? Source.StartActivity("herald.record", ActivityKind.Internal, default(ActivityContext),
-                [new("herald.entity.kind", kind), new("herald.entity.id", entityId)])
-            : null;
+    public static Activity? StartRecording(string kind, string entityId)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+        // A request that came without a traceparent still runs inside the web server's own activity,
+        // recorded by nothing unless its source is listened to: a span parented to it would be
+        // dropped with it by a parent-based sampler (OpenTelemetry's default), and the change and its
+        // deliveries would go untraced. Such a change starts a trace of its own; a caller's
+        // traceparent, sampled or not, is followed.
+        if (Activity.Current is { Recorded: false } unrecorded && unrecorded.ParentSpanId == default)
+        {
+            Activity.Current = null;
+        }
+        return Source.StartActivity("herald.record", ActivityKind.Internal, default(ActivityContext),
+            [new("herald.entity.kind", kind), new("herald.entity.id", entityId)]);
+    }
 
     /// <summary>The span of one attempt, continuing the trace of the change that caused it.</summary>
     public static Activity? StartDelivery(ClaimedNotification notification, int attempt)

@@ -45,4 +45,32 @@ public sealed class TracingTests : HeraldWithReceiver
         Assert.NotEqual(parents[0].SpanId, parents[1].SpanId);
         Assert.DoesNotContain(record.SpanId, parents.Select(p => p.SpanId));
     }
+
+    [Fact]
+    public async Task AChangeRecordedWithoutATraceparent_StartsATraceOfItsOwn_UnderAParentBasedSampler()
+    {
+        // OpenTelemetry's default sampler: a span with a parent is kept when its parent is; one
+        // without a parent, always.
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Herald",
+            Sample = (ref ActivityCreationOptions<ActivityContext> o) =>
+                o.Parent == default || o.Parent.TraceFlags.HasFlag(ActivityTraceFlags.Recorded)
+                    ? ActivitySamplingResult.AllDataAndRecorded
+                    : ActivitySamplingResult.None,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" })).Str("id");
+        await Receiver.WaitForAsync(1);
+
+        await HeraldHost.EventuallyAsync(() => Task.FromResult(spans.Any(s => s.OperationName == "herald.deliver")));
+        var record = spans.Single(s => s.OperationName == "herald.record" && (string?)s.GetTagItem("herald.entity.id") == order);
+        var delivery = spans.First(s => s.OperationName == "herald.deliver");
+        Assert.Equal(record.TraceId, delivery.TraceId);
+    }
 }
