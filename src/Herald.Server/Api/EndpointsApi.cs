@@ -85,17 +85,19 @@ internal static class EndpointsApi
         .WithSummary("Delete an endpoint; its pending notifications die, its history stays.");
 
         MapRotation(group);
-        MapPause(group);
-        MapTestAndRecover(group);
+        MapPause(group, http => Caller.Of(http).Merchant);
+        MapTest(group, http => Caller.Of(http).Merchant);
+        MapRecover(group);
     }
 
-    private static void MapPause(RouteGroupBuilder group)
+    /// <summary>Pause and resume, for the endpoints of the owner <paramref name="ownerOf"/> names (checking the caller may act for it).</summary>
+    internal static void MapPause(RouteGroupBuilder group, Func<HttpContext, string> ownerOf)
     {
         foreach (var (action, enabled) in new[] { ("pause", false), ("resume", true) })
         {
             group.MapPost($"/{{id}}/{action}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
             {
-                var updated = await EndpointOperations.SetPausedAsync(store, Caller.Of(http).Merchant, id, !enabled, time, http.RequestAborted);
+                var updated = await EndpointOperations.SetPausedAsync(store, ownerOf(http), id, !enabled, time, http.RequestAborted);
                 return JsonResults.Ok(EndpointResponse.From(updated));
             })
             .Produces<EndpointResponse>()
@@ -120,17 +122,19 @@ internal static class EndpointsApi
         .WithSummary("A new signing secret, shown once; the previous ones keep signing until grace_seconds (default 24 h, at most 7 days) have passed.");
     }
 
-    private static void MapTestAndRecover(RouteGroupBuilder group)
-    {
+    /// <summary>The test notification, for the endpoints of the owner <paramref name="ownerOf"/> names.</summary>
+    internal static void MapTest(RouteGroupBuilder group, Func<HttpContext, string> ownerOf) =>
         group.MapPost("/{id}/test", async (string id, HttpContext http, IHeraldStore store, EndpointTester tester) =>
         {
-            var endpoint = await LoadAsync(store, Caller.Of(http).Merchant, id, http.RequestAborted);
+            var endpoint = await LoadAsync(store, ownerOf(http), id, http.RequestAborted);
             var result = await tester.SendAsync(endpoint, http.RequestAborted);
             return JsonResults.Ok(TestResultResponse.From(id, result));
         })
         .Produces<TestResultResponse>()
         .WithSummary("Send the endpoint a signed test notification now and answer with what it replied; nothing is recorded.");
 
+    private static void MapRecover(RouteGroupBuilder group)
+    {
         group.MapPost("/{id}/recover", async (string id, HttpContext http, IHeraldStore store, ResendQueue resends, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;

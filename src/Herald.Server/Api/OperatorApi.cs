@@ -73,5 +73,17 @@ internal static class OperatorApi
         })
         .Produces(StatusCodes.Status204NoContent)
         .WithSummary("Remove an operator webhook (admin).");
+
+        // An operator webhook disabled (a 410, days of failures) is enabled again as a merchant's is,
+        // its waiting events then delivered, and tested likewise: without, it could only be deleted
+        // and made again, its waiting events lost.
+        EndpointsApi.MapPause(group, OperatorOwner);
+        EndpointsApi.MapTest(group, OperatorOwner);
+    }
+
+    private static string OperatorOwner(HttpContext http)
+    {
+        Caller.RequireAdmin(http);
+        return OperatorEventTypes.OperatorMerchantId;
     }
 }

@@ -251,4 +251,32 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         var error = await merchant.PostJsonAsync("/v1/operator/endpoints", new { url = Receiver.Url }, 403);
         Assert.Equal(403, error["statusCode"]!.GetValue<int>());
     }
+
+    [Fact]
+    public async Task AnOperatorWebhookDisabledBy410_IsEnabledAgainByTheAdmin_AndGetsWhatWaited()
+    {
+        await using var operatorReceiver = await TestReceiver.StartAsync();
+        using var admin = Herald.As(HeraldHost.AdminKey);
+        var hook = (await admin.PostJsonAsync("/v1/operator/endpoints", new { url = operatorReceiver.Url })).Str("id");
+        operatorReceiver.Status = 410;
+
+        // A merchant endpoint answering 410 is disabled: the operator's webhook is told, answers 410 too, and is disabled in turn.
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 410;
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 5, currency = "BRL" });
+        await HeraldHost.EventuallyAsync(async () =>
+            !(await admin.GetJsonAsync("/v1/operator/endpoints"))["data"]!.AsArray().Single(e => e!.Str("id") == hook)!["enabled"]!.GetValue<bool>());
+        var waiting = operatorReceiver.Received.Count;
+
+        // A merchant cannot act on it; the admin tests it and enables it again, and what waited arrives.
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await merchant.PostAsync($"/v1/operator/endpoints/{hook}/resume", null)).StatusCode);
+        operatorReceiver.Status = 200;
+        var test = await admin.PostJsonAsync($"/v1/operator/endpoints/{hook}/test", new { }, 200);
+        Assert.True(test["succeeded"]!.GetValue<bool>());
+        var resumed = await admin.PostJsonAsync($"/v1/operator/endpoints/{hook}/resume", new { }, 200);
+        Assert.True(resumed["enabled"]!.GetValue<bool>());
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1), () => Task.FromResult(
+            operatorReceiver.Received.Skip(waiting).Any(r => r.Body.Contains("endpoint.disabled", StringComparison.Ordinal))));
+    }
 }
