@@ -111,8 +111,7 @@ static class WebhookSignature
     public static bool Verify(string secret, string messageId, string timestamp, string signatureHeader, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
     {
         ArgumentNullException.ThrowIfNull(signatureHeader);
-        if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var ts)
-            || ts.ToString(CultureInfo.InvariantCulture) != timestamp)
+        if (!TryParseTimestamp(timestamp, out var ts))
         {
             return false;
         }
@@ -143,6 +142,15 @@ static class WebhookSignature
         }
         return false;
     }
+
+    /// <summary>
+    /// A <c>webhook-timestamp</c> as <see cref="Verify"/> reads it: plain digits, as Herald sends it
+    /// (signs, spaces, fractions and leading zeros are refused: the signed text and the time could
+    /// then disagree).
+    /// </summary>
+    public static bool TryParseTimestamp(string? timestamp, out long seconds) =>
+        long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out seconds)
+        && seconds.ToString(CultureInfo.InvariantCulture) == timestamp;
 
     /// <summary>
     /// The MAC of a message under <paramref name="secret"/>, into <paramref name="mac"/>; false when

@@ -213,11 +213,6 @@ public sealed class ResendQueue : BackgroundService
             result.StartedAt, result.DurationMs, result.StatusCode, result.Succeeded, result.Error, result.ResponseExcerpt);
         // Once sent, the attempt is recorded even if the caller has gone.
         await _store.RecordManualAttemptAsync(attempt, CancellationToken.None).ConfigureAwait(false);
-        if (result.Succeeded)
-        {
-            // The endpoint answered: its days of nothing but failures (which disable it) start over.
-            await _store.MarkEndpointHealthyAsync(notification.EndpointId, CancellationToken.None).ConfigureAwait(false);
-        }
         _metrics.Attempted(result.Succeeded, AttemptTriggers.Manual);
         DeliveryLog.Resent(_logger, notification.Id, result.Succeeded ? "succeeded" : result.Error ?? "failed");
         return attempt;

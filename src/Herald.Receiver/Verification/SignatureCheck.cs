@@ -99,9 +99,7 @@ public sealed class SignatureCheck
         {
             return new(SignatureFailure.MissingHeaders, 0, toleranceSeconds, string.Join(", ", missing));
         }
-        // As WebhookSignature.Verify reads it: plain digits only, so the signed text and the time agree.
-        if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
-            || seconds.ToString(CultureInfo.InvariantCulture) != timestamp)
+        if (!WebhookSignature.TryParseTimestamp(timestamp, out var seconds))
         {
             return new(SignatureFailure.MalformedTimestamp, 0, toleranceSeconds, "");
         }

@@ -203,8 +203,9 @@ public interface IHeraldStore
     Task<IReadOnlyList<bool>> RecordScheduledAttemptsAsync(IReadOnlyList<AttemptOutcome> outcomes, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Records a manual attempt: success marks the notification succeeded; a failure leaves its status
-    /// and schedule as they were.
+    /// Records a manual attempt: success marks the notification succeeded and starts its endpoint's
+    /// days of failures over (<c>failing_since</c> cleared); a failure leaves its status and schedule
+    /// as they were.
     /// </summary>
     Task RecordManualAttemptAsync(Attempt attempt, CancellationToken cancellationToken = default);
 

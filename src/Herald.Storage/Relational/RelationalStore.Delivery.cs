@@ -245,6 +245,14 @@ public abstract partial class RelationalStore
             return;
         }
         await InsertAttemptAsync(scope, attempt, cancellationToken);
+        if (attempt.Succeeded)
+        {
+            // The endpoint answered: its days of nothing but failures (which disable it) start over,
+            // in the attempt's own transaction.
+            await scope.Connection.ExecuteAsync(scope.Command(
+                "UPDATE endpoints SET failing_since = NULL WHERE id = (SELECT endpoint_id FROM notifications WHERE id = @id) AND failing_since IS NOT NULL",
+                new { id = attempt.NotificationId }, cancellationToken));
+        }
         await scope.CommitAsync(cancellationToken);
     }
 

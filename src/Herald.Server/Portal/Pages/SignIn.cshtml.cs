@@ -27,7 +27,8 @@ internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures 
             Response.Headers.RetryAfter = "1";
             return Page();
         }
-        var merchant = string.IsNullOrWhiteSpace(key) ? null : await PortalAuth.SignInAsync(HttpContext, key, BackInto(ReturnUrl));
+        var backTo = BackInto(ReturnUrl);
+        var merchant = string.IsNullOrWhiteSpace(key) ? null : await PortalAuth.SignInAsync(HttpContext, key, backTo);
         if (merchant is null)
         {
             failures.Note(address);
@@ -37,7 +38,7 @@ internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures 
             return Page();
         }
         PortalLog.SignedIn(logger, merchant);
-        return LocalRedirect(BackInto(ReturnUrl));
+        return LocalRedirect(backTo);
     }
 
     /// <summary>
