@@ -7,6 +7,42 @@ using Herald.Bench;
 // a backlog other than the default writes scaling-N.md and .json beside them).
 // The admin connection string of a PostgreSQL server comes from HERALD_TEST_POSTGRES
 // (./herald bench starts a throwaway cluster).
+const string Usage = """
+    usage: ./herald bench [--quick]
+           ./herald bench scaling [--changes N]
+
+      (none)     the full benchmark (about 7 minutes): bench/results/latest.md and latest.json
+      --quick    the same measurements, smaller (under 2 minutes): bench/results/quick.md and quick.json
+      scaling    1, 2 and 3 herald serve processes on one PostgreSQL: bench/results/scaling.md and .json
+    """;
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(Usage);
+    return 0;
+}
+if (args.Length > 0 && args[0] != "scenario")
+{
+    // Anything not understood is refused before a long run starts and overwrites the results.
+    var known = args[0] == "scaling" ? new[] { "scaling", "--changes" } : ["--quick"];
+    for (var i = 0; i < args.Length; i++)
+    {
+        if (!known.Contains(args[i]))
+        {
+            Console.Error.WriteLine($"herald bench: unknown argument '{args[i]}'");
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+        if (args[i] == "--changes")
+        {
+            if (i + 1 >= args.Length || !int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1)
+            {
+                Console.Error.WriteLine("herald bench: --changes takes a whole number of changes above 0");
+                return 2;
+            }
+            i++;
+        }
+    }
+}
 var postgres = Environment.GetEnvironmentVariable("HERALD_TEST_POSTGRES");
 if (string.IsNullOrEmpty(postgres))
 {
