@@ -54,6 +54,9 @@ public sealed class ResendQueue : BackgroundService
     // The kept requests this node holds (queued, held back or being sent): the ones it renews.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _held = new(StringComparer.Ordinal);
 
+    // Held by the recover being read and queued.
+    private readonly SemaphoreSlim _recovering = new(1, 1);
+
     // Cancels the attempts still running once the shutdown grace is over.
     private readonly CancellationTokenSource _abort = new();
 
@@ -228,7 +231,25 @@ public sealed class ResendQueue : BackgroundService
     /// </summary>
     public async Task<(int Queued, bool Complete)> RecoverAsync(string merchantId, string endpointId, DateTimeOffset since, CancellationToken cancellationToken)
     {
+        // One recover at a time on this node, so that two asked at once (a double click, a retried
+        // call) do not both queue what neither had queued yet.
+        await _recovering.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await RecoverOnceAsync(merchantId, endpointId, since, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _recovering.Release();
+        }
+    }
+
+    private async Task<(int Queued, bool Complete)> RecoverOnceAsync(string merchantId, string endpointId, DateTimeOffset since, CancellationToken cancellationToken)
+    {
         var endpoint = await _store.GetEndpointAsync(merchantId, endpointId, cancellationToken).ConfigureAwait(false);
+        // What a resend already waits to send (an earlier recover, a resend asked for one by one)
+        // goes out once, not once a request.
+        var resending = await _store.ResendingAsync(merchantId, cancellationToken).ConfigureAwait(false);
         var room = Math.Max(0, _capacity - Volatile.Read(ref _waiting));
         var taken = new List<string>();
         var complete = true;
@@ -247,7 +268,7 @@ public sealed class ResendQueue : BackgroundService
             before = page.Data[0].Id;
             // Oldest first, and an entity's versions in their order (several can be recorded in one millisecond).
             var failed = page.Data
-                .Where(n => n.AttemptCount > 0 && (n.Status == NotificationStatuses.Dead || n.Status == NotificationStatuses.Pending))
+                .Where(n => n.AttemptCount > 0 && (n.Status == NotificationStatuses.Dead || n.Status == NotificationStatuses.Pending) && !resending.Contains(n.Id))
                 .OrderBy(n => n.CreatedAt).ThenBy(n => n.EntityVersion).ThenBy(n => n.Id, StringComparer.Ordinal);
             foreach (var n in failed)
             {
@@ -376,6 +397,7 @@ public sealed class ResendQueue : BackgroundService
     public override void Dispose()
     {
         _abort.Dispose();
+        _recovering.Dispose();
         base.Dispose();
     }
 

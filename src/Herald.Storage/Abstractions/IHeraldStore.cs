@@ -237,6 +237,9 @@ public interface IHeraldStore
     /// <summary>Hands back every resend <paramref name="owner"/> still owns, for any node to take at once (a node stopping).</summary>
     Task ReleaseResendsAsync(string owner, CancellationToken cancellationToken = default);
 
+    /// <summary>The merchant's notifications that kept resends (of any node) have yet to send: those not handled yet.</summary>
+    Task<IReadOnlySet<string>> ResendingAsync(string merchantId, CancellationToken cancellationToken = default);
+
     /// <summary>How many notifications are pending, and when the oldest of them was recorded.</summary>
     Task<(long Pending, DateTimeOffset? OldestCreatedAt)> QueueStatsAsync(CancellationToken cancellationToken = default);
 

@@ -40,6 +40,19 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
     }
 
+    public async Task<IReadOnlySet<string>> ResendingAsync(string merchantId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string Ids, long Done)>(Read(
+            "SELECT notification_ids, done FROM resends WHERE merchant_id = @merchantId", new { merchantId }, cancellationToken));
+        var waiting = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (ids, done) in rows)
+        {
+            waiting.UnionWith(ids.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip((int)done));
+        }
+        return waiting;
+    }
+
     public async Task<IReadOnlyList<ResendRequest>> ClaimResendsAsync(string owner, DateTimeOffset now, DateTimeOffset until, int limit, CancellationToken cancellationToken = default)
     {
         if (limit <= 0)

@@ -60,6 +60,44 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Recover_AskedAgainBeforeTheFirstWentOut_QueuesNothingMore_AndEachFailedOneIsSentOnce()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 500;
+        var failed = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" })).Str("id");
+            failed.Add((await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1)).Str("event_id"));
+        }
+
+        // The receiver takes its time, so the first recover's resends are still going out when
+        // the second (a double click, a retried call) and a third, asked together, arrive.
+        Receiver.Status = 200;
+        Receiver.Delay = TimeSpan.FromMilliseconds(700);
+        var before = Receiver.Received.Count;
+        var first = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+        var again = await Task.WhenAll(
+            merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202),
+            merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202));
+
+        Assert.Equal(3, first["queued"]!.GetValue<int>());
+        Assert.All(again, a => Assert.Equal(0, a["queued"]!.GetValue<int>()));
+        Assert.All(again, a => Assert.True(a["complete"]!.GetValue<bool>()));
+        await Receiver.WaitForAsync(before + 3);
+        await Task.Delay(1500);
+        var resent = Receiver.Received.Skip(before).Select(r => r.Headers["webhook-id"]).ToList();
+        Assert.Equal(failed.Order(StringComparer.Ordinal), resent.Order(StringComparer.Ordinal));
+
+        // Once they went out, a recover finds nothing failed left to send.
+        await HeraldHost.EventuallyAsync(async () =>
+            (await merchant.NotificationsAsync("limit=100")).All(n => n!.Str("status") == "succeeded"));
+        var after = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+        Assert.Equal(0, after["queued"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Recover_OfAnOrderedEndpoint_SendsAnEntitysVersionsOldestFirst_OneAtATime()
     {
         using var merchant = await Herald.NewMerchantAsync();

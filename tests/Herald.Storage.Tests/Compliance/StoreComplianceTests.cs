@@ -964,6 +964,26 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Resending_NamesWhatTheMerchantsKeptResendsHaveYetToSend_WhoeverOwnsThem()
+    {
+        var m = await MerchantAsync();
+        var other = await MerchantAsync("Other");
+        await Store.AddResendsAsync(
+        [
+            new ResendRequest("rsd_1", m, ["ntf_a", "ntf_b", "ntf_c"], StopAtFailure: true, Done: 0, T0),
+            new ResendRequest("rsd_2", m, ["ntf_d"], false, 0, T0),
+        ], "node-a", T0 + Lease);
+        await Store.AddResendsAsync([new ResendRequest("rsd_3", other, ["ntf_e"], false, 0, T0)], "node-b", T0 + Lease);
+        Assert.True(await Store.AdvanceResendAsync("rsd_1", "node-a", 1));
+
+        Assert.Equal(["ntf_b", "ntf_c", "ntf_d"], (await Store.ResendingAsync(m)).Order(StringComparer.Ordinal));
+        Assert.True(await Store.RemoveResendAsync("rsd_2", "node-a"));
+        Assert.Equal(["ntf_b", "ntf_c"], (await Store.ResendingAsync(m)).Order(StringComparer.Ordinal));
+        Assert.Equal(["ntf_e"], await Store.ResendingAsync(other));
+        Assert.Empty(await Store.ResendingAsync("mer_nobody"));
+    }
+
+    [Fact]
     public async Task KeptResends_AreAllKeptOrNone()
     {
         var m = await MerchantAsync();
