@@ -114,7 +114,7 @@ internal static class ListenCommand
                 OtherEvent { IsTest: true } => OtherEvent.TestEventType + " (Herald's test notification)",
                 // Herald's own events, sent to the operator's endpoints: {id, type: endpoint.disabled…, created_at, data}.
                 OtherEvent other when other.Payload["type"] is JsonValue type && type.TryGetValue<string>(out var name)
-                    && name is OperatorEventTypes.EndpointDisabled or OperatorEventTypes.EndpointRecovered or OperatorEventTypes.NotificationDead
+                    && name is OperatorEventTypes.EndpointDisabled or OperatorEventTypes.EndpointFailing or OperatorEventTypes.EndpointRecovered or OperatorEventTypes.NotificationDead
                     => name + " (Herald's operator event)",
                 _ => "(not a Herald payload)",
             };

@@ -16,7 +16,7 @@ public enum PayloadFormat
 
     /// <summary>
     /// Herald's own events for the operator (<c>endpoint.disabled</c>, <c>endpoint.recovered</c>,
-    /// <c>notification.dead</c>): <c>{id, type, created_at, data}</c>. Not a merchant's choice.
+    /// <c>notification.dead</c>, …): <c>{id, type, created_at, data}</c>. Not a merchant's choice.
     /// </summary>
     Operator,
 }

@@ -9,8 +9,8 @@ using Herald.Storage.Model;
 namespace Herald.Delivery.Health;
 
 /// <summary>
-/// Publishes Herald's own events (<c>endpoint.disabled</c>, <c>endpoint.recovered</c>,
-/// <c>notification.dead</c>) to the operator's endpoints, as notifications the same workers deliver,
+/// Publishes Herald's own events (<c>endpoint.disabled</c>, <c>endpoint.failing</c>,
+/// <c>endpoint.recovered</c>, <c>notification.dead</c>) to the operator's endpoints, as notifications the same workers deliver,
 /// sign and retry. The body is <c>{id, type, created_at, data}</c>.
 /// </summary>
 public sealed class OperatorEvents(IHeraldStore store, DeliverySignal signal, TimeProvider time)
@@ -18,6 +18,17 @@ public sealed class OperatorEvents(IHeraldStore store, DeliverySignal signal, Ti
     public Task EndpointDisabledAsync(string merchantId, string endpointId, string reason, CancellationToken cancellationToken) =>
         PublishAsync(OperatorEventTypes.EndpointDisabled, merchantId,
             new JsonObject { ["merchant_id"] = merchantId, ["endpoint_id"] = endpointId, ["reason"] = reason }, cancellationToken);
+
+    /// <summary>The endpoint's circuit opened: it failed <paramref name="failures"/> times in a row, the last as given.</summary>
+    public Task EndpointFailingAsync(string merchantId, string endpointId, int failures, int? lastStatusCode, string? lastError, CancellationToken cancellationToken) =>
+        PublishAsync(OperatorEventTypes.EndpointFailing, merchantId, new JsonObject
+        {
+            ["merchant_id"] = merchantId,
+            ["endpoint_id"] = endpointId,
+            ["consecutive_failures"] = failures,
+            ["last_status_code"] = lastStatusCode,
+            ["last_error"] = lastError,
+        }, cancellationToken);
 
     public Task EndpointRecoveredAsync(string merchantId, string endpointId, CancellationToken cancellationToken) =>
         PublishAsync(OperatorEventTypes.EndpointRecovered, merchantId,

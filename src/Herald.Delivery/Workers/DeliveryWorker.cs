@@ -500,6 +500,8 @@ public sealed class DeliveryWorker : BackgroundService
             if (circuit == GateChange.Opened)
             {
                 DeliveryLog.CircuitOpened(_logger, endpointId, _options.CircuitBreakerThreshold);
+                await _operatorEvents.EndpointFailingAsync(notification.MerchantId, endpointId, _options.CircuitBreakerThreshold,
+                    result.StatusCode, result.Error, CancellationToken.None).ConfigureAwait(false);
             }
             if (result.Succeeded)
             {

@@ -18,7 +18,7 @@ namespace Herald.Server.Api;
 
 /// <summary>
 /// The operator's webhooks (admin): Herald's own events — <c>endpoint.disabled</c>,
-/// <c>endpoint.recovered</c>, <c>notification.dead</c> — delivered, signed and retried like any notification.
+/// <c>endpoint.failing</c>, <c>endpoint.recovered</c>, <c>notification.dead</c> — delivered, signed and retried like any notification.
 /// </summary>
 internal static class OperatorApi
 {
@@ -51,7 +51,7 @@ internal static class OperatorApi
         })
         .Accepts<CreateOperatorEndpointRequest>("application/json")
         .Produces<EndpointResponse>(StatusCodes.Status201Created)
-        .WithSummary("Add an operator webhook (admin): it receives endpoint.disabled, endpoint.recovered and notification.dead; its secret is shown once.");
+        .WithSummary("Add an operator webhook (admin): it receives endpoint.disabled, endpoint.failing, endpoint.recovered and notification.dead; its secret is shown once.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store) =>
         {

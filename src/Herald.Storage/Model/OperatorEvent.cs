@@ -6,6 +6,7 @@ namespace Herald.Storage.Model;
 public static class OperatorEventTypes
 {
     public const string EndpointDisabled = "endpoint.disabled";
+    public const string EndpointFailing = "endpoint.failing";
     public const string EndpointRecovered = "endpoint.recovered";
     public const string NotificationDead = "notification.dead";
 

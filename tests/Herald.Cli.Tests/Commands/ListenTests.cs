@@ -26,9 +26,9 @@ public sealed class ListenTests
         }
     }
 
-    private static async Task<HttpStatusCode> SendAsync(string url, string secret, string id, DateTimeOffset at)
+    private static async Task<HttpStatusCode> SendAsync(string url, string secret, string id, DateTimeOffset at, string body = Body)
     {
-        var bytes = Encoding.UTF8.GetBytes(Body);
+        var bytes = Encoding.UTF8.GetBytes(body);
         var timestamp = at.ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, url + "/webhooks") { Content = new ByteArrayContent(bytes) };
         request.Headers.Add(WebhookSignature.HeaderId, id);
@@ -56,6 +56,26 @@ public sealed class ListenTests
         Assert.Matches(@"✗ timestamp too new: (59\d|600) s ahead of this machine's clock \(tolerance 300 s\) /webhooks webhook-id=evt_ahead → 401", output);
         Assert.Contains("✗ no signature matches the configured secrets /webhooks webhook-id=evt_other → 401", output, StringComparison.Ordinal);
         Assert.DoesNotContain("bad signature", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OperatorEvents_AreNamedAsHeraldsOwn_AndOtherJsonAsNotAHeraldPayload()
+    {
+        var secret = WebhookSignature.NewSecret();
+        await using var listen = await ListenAsync(secret);
+
+        foreach (var type in new[] { "endpoint.failing", "notification.dead" })
+        {
+            var body = $$$"""{"id":"evt_{{{type}}}","type":"{{{type}}}","created_at":"2026-12-05T08:00:00.000Z","data":{"endpoint_id":"ep_1"}}""";
+            Assert.Equal(HttpStatusCode.OK, await SendAsync(listen.Url, secret, "evt_" + type, DateTimeOffset.UtcNow, body));
+        }
+        Assert.Equal(HttpStatusCode.OK, await SendAsync(listen.Url, secret, "evt_other", DateTimeOffset.UtcNow, """{"type":"invoice.paid"}"""));
+
+        await listen.WaitForOutputAsync("webhook-id=evt_other");
+        var output = listen.Output;
+        Assert.Contains("endpoint.failing (Herald's operator event) webhook-id=evt_endpoint.failing", output, StringComparison.Ordinal);
+        Assert.Contains("notification.dead (Herald's operator event) webhook-id=evt_notification.dead", output, StringComparison.Ordinal);
+        Assert.Contains("(not a Herald payload) webhook-id=evt_other", output, StringComparison.Ordinal);
     }
 
     [Fact]

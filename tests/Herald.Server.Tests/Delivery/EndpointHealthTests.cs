@@ -129,7 +129,7 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
     }
 
     [Fact]
-    public async Task AfterFiveConsecutiveFailures_OneProbeAtATime_UntilOneSucceeds_ThenTheOperatorHearsItRecovered()
+    public async Task AfterFiveConsecutiveFailures_TheOperatorHearsItFailing_OneProbeAtATime_UntilOneSucceeds_ThenTheOperatorHearsItRecovered()
     {
         await using var operatorReceiver = await TestReceiver.StartAsync();
         using var admin = Herald.As(HeraldHost.AdminKey);
@@ -149,6 +149,15 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         await Herald.AdvanceUntilAsync(TimeSpan.Zero,
             async () => (await merchant.NotificationsAsync("limit=100")).All(n => n!["attempt_count"]!.GetValue<int>() >= 1), TimeSpan.FromSeconds(60));
 
+        // The operator hears the circuit open, once, with the last answer.
+        await operatorReceiver.WaitForAsync(1);
+        var failing = JsonNode.Parse(operatorReceiver.Received.Single().Body)!;
+        Assert.Equal("endpoint.failing", failing.Str("type"));
+        Assert.Equal(endpoint, failing["data"].Str("endpoint_id"));
+        Assert.Equal(5, failing["data"]!["consecutive_failures"]!.GetValue<int>());
+        Assert.Equal(500, failing["data"]!["last_status_code"]!.GetValue<int>());
+        Assert.False(string.IsNullOrEmpty(failing["data"].Str("last_error")));
+
         // The retries come one at a time while the endpoint keeps failing.
         Receiver.ResetMaxInFlight();
         await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(5), () => Task.FromResult(Receiver.Received.Count >= orders + 4), TimeSpan.FromSeconds(60));
@@ -157,7 +166,8 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         // One probe succeeds: the circuit closes and the rest follow.
         Receiver.Status = 200;
         await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () => await SucceededAsync(merchant) == orders, TimeSpan.FromSeconds(90));
-        await operatorReceiver.WaitForAsync(1);
+        await operatorReceiver.WaitForAsync(2);
+        Assert.Single(operatorReceiver.Received, r => r.Body.Contains("endpoint.failing", StringComparison.Ordinal));
         var recovered = operatorReceiver.Received.Select(r => JsonNode.Parse(r.Body)!).Single(e => e.Str("type") == "endpoint.recovered");
         Assert.Equal(endpoint, recovered["data"].Str("endpoint_id"));
         Assert.StartsWith("evt_", recovered.Str("id"), StringComparison.Ordinal);
