@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Security.Claims;
+using System.Security.Cryptography;
 using Herald.Server.Auth;
 using Herald.Storage.Abstractions;
 using Microsoft.AspNetCore.Authentication;
@@ -10,13 +12,21 @@ namespace Herald.Server.Portal;
 
 /// <summary>
 /// Portal sign-in: a merchant API key, checked as the API checks it. The session keeps the key's
-/// hash (never the key) and re-checks it on every request, so a revoked key ends its sessions.
+/// hash (never the key) and re-checks it on every request, so a revoked key ends its sessions. Each
+/// session has an id of its own: signing out notes it as ended in the database, so that a copy of
+/// its cookie is refused on every node from then on. A session lasts at most
+/// <see cref="MaxSessionAge"/> from its sign-in, however often it is used.
 /// </summary>
 internal static class PortalAuth
 {
     public const string Scheme = "HeraldPortal";
     public const string MerchantClaim = "herald:merchant";
     private const string KeyHashClaim = "herald:key_hash";
+    private const string SessionClaim = "herald:session";
+    private const string SignedInClaim = "herald:signed_in_at";
+
+    /// <summary>The longest a session lasts from its sign-in.</summary>
+    public static readonly TimeSpan MaxSessionAge = TimeSpan.FromDays(1);
 
     /// <summary>
     /// Signs in with a key; returns the merchant, or null when it is not a merchant's unrevoked key.
@@ -32,8 +42,13 @@ internal static class PortalAuth
             return null;
         }
         var merchant = await store.GetMerchantAsync(merchantId, http.RequestAborted);
+        var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
         var identity = new ClaimsIdentity(
-            [new Claim(MerchantClaim, merchantId), new Claim(ClaimTypes.Name, merchant?.Name ?? merchantId), new Claim(KeyHashClaim, hash)],
+            [
+                new Claim(MerchantClaim, merchantId), new Claim(ClaimTypes.Name, merchant?.Name ?? merchantId), new Claim(KeyHashClaim, hash),
+                new Claim(SessionClaim, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))),
+                new Claim(SignedInClaim, now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)),
+            ],
             Scheme);
         // A session cookie: it ends with the browser, and its lifetime is checked on the server.
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false, RedirectUri = backTo });
@@ -47,12 +62,34 @@ internal static class PortalAuth
     {
         var merchant = context.Principal?.FindFirstValue(MerchantClaim);
         var hash = context.Principal?.FindFirstValue(KeyHashClaim);
-        var store = context.HttpContext.RequestServices.GetRequiredService<IHeraldStore>();
-        if (merchant is null || hash is null
-            || await store.FindMerchantByKeyHashAsync(hash, context.HttpContext.RequestAborted) != merchant)
+        var session = SessionHash(context.Principal);
+        var services = context.HttpContext.RequestServices;
+        var store = services.GetRequiredService<IHeraldStore>();
+        var aborted = context.HttpContext.RequestAborted;
+        if (merchant is null || hash is null || session is null
+            || !long.TryParse(context.Principal?.FindFirstValue(SignedInClaim), NumberStyles.None, CultureInfo.InvariantCulture, out var signedIn)
+            || services.GetRequiredService<TimeProvider>().GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(signedIn) > MaxSessionAge
+            || await store.FindMerchantByKeyHashAsync(hash, aborted) != merchant
+            || await store.IsPortalSessionEndedAsync(session, aborted))
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme);
         }
     }
+
+    /// <summary>Signs out: the session is noted as ended for every node, then its cookie cleared.</summary>
+    public static async Task SignOutAsync(HttpContext http)
+    {
+        var result = await http.AuthenticateAsync(Scheme);
+        if (SessionHash(result.Principal) is { } session)
+        {
+            var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+            await http.RequestServices.GetRequiredService<IHeraldStore>().EndPortalSessionAsync(session, now, now - MaxSessionAge, CancellationToken.None);
+        }
+        await http.SignOutAsync(Scheme);
+    }
+
+    /// <summary>The hash of the session's id, as the database keeps it; null for a principal without one.</summary>
+    private static string? SessionHash(ClaimsPrincipal? principal) =>
+        principal?.FindFirstValue(SessionClaim) is { Length: > 0 } id ? ApiKeys.Hash(id) : null;
 }

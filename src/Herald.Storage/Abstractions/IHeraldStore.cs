@@ -49,6 +49,16 @@ public interface IHeraldStore
     /// <summary>Revokes a key at once; false when the merchant has no such unrevoked key.</summary>
     Task<bool> RevokeApiKeyAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Notes that the portal session with this id's hash was ended (signed out) at
+    /// <paramref name="at"/>, and forgets sessions ended before <paramref name="forgetBefore"/>
+    /// (which could not be used any more anyway).
+    /// </summary>
+    Task EndPortalSessionAsync(string sessionHash, DateTimeOffset at, DateTimeOffset forgetBefore, CancellationToken cancellationToken = default);
+
+    /// <summary>Whether the portal session with this id's hash was ended.</summary>
+    Task<bool> IsPortalSessionEndedAsync(string sessionHash, CancellationToken cancellationToken = default);
+
     Task CreateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
 
     Task<Endpoint?> GetEndpointAsync(string merchantId, string id, CancellationToken cancellationToken = default);

@@ -61,6 +61,24 @@ public abstract partial class RelationalStore
         return changed == 1;
     }
 
+    public async Task EndPortalSessionAsync(string sessionHash, DateTimeOffset at, DateTimeOffset forgetBefore, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "DELETE FROM portal_sessions_ended WHERE ended_at < @forgetBefore", new { forgetBefore = Time.Ms(forgetBefore) }, cancellationToken));
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "INSERT INTO portal_sessions_ended (session_hash, ended_at) VALUES (@sessionHash, @at) ON CONFLICT DO NOTHING",
+            new { sessionHash, at = Time.Ms(at) }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+    }
+
+    public async Task<bool> IsPortalSessionEndedAsync(string sessionHash, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long?>(Read(
+            "SELECT 1 FROM portal_sessions_ended WHERE session_hash = @sessionHash", new { sessionHash }, cancellationToken)) is not null;
+    }
+
     public async Task<Merchant?> GetMerchantAsync(string id, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);

@@ -35,6 +35,46 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task SignOut_EndsTheSessionOnTheServer_SoACopyOfItsCookieIsRefused()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        // A copy of the session's cookie, as one left on a shared machine or taken from it.
+        var copy = (await Page.Context.CookiesAsync()).Where(c => c.Name == "herald_portal").ToList();
+        Assert.Single(copy);
+
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
+        await Page.Context.AddCookiesAsync(copy.Select(c => new Cookie
+        {
+            Name = c.Name, Value = c.Value, Domain = c.Domain, Path = c.Path, HttpOnly = c.HttpOnly, Secure = c.Secure, SameSite = c.SameSite,
+        }));
+        Assert.Contains("/portal/signin", (await OpenAsync("/portal/endpoints")).Url, StringComparison.Ordinal);
+
+        // Signing in again makes a new session, which works.
+        await SignInAsync(key);
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        Assert.EndsWith("/portal/endpoints", (await OpenAsync("/portal/endpoints")).Url, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ASession_LastsADayFromItsSignIn_HoweverOftenItIsUsed()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        // Used every six hours: still signed in at 18 hours, not past 24.
+        for (var hours = 6; hours <= 18; hours += 6)
+        {
+            Herald.Clock.Advance(TimeSpan.FromHours(6));
+            Assert.EndsWith("/portal/endpoints", (await OpenAsync("/portal/endpoints")).Url, StringComparison.Ordinal);
+        }
+        Herald.Clock.Advance(TimeSpan.FromHours(6.5));
+        Assert.Contains("/portal/signin", (await OpenAsync("/portal/endpoints")).Url, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task EveryPortalPage_RefusesToBeFramed()
     {
         var (_, key) = await NewMerchantAsync();

@@ -984,6 +984,21 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PortalSessions_EndedStayEnded_UntilForgottenPastTheirLongestLife()
+    {
+        Assert.False(await Store.IsPortalSessionEndedAsync("hash_a"));
+        await Store.EndPortalSessionAsync("hash_a", T0, T0 - TimeSpan.FromDays(1));
+        await Store.EndPortalSessionAsync("hash_a", T0, T0 - TimeSpan.FromDays(1));
+        Assert.True(await Store.IsPortalSessionEndedAsync("hash_a"));
+        Assert.False(await Store.IsPortalSessionEndedAsync("hash_b"));
+
+        // A day on, ending another forgets the first, which no cookie could use any more.
+        await Store.EndPortalSessionAsync("hash_b", T0.AddDays(1).AddMinutes(1), T0.AddMinutes(1));
+        Assert.False(await Store.IsPortalSessionEndedAsync("hash_a"));
+        Assert.True(await Store.IsPortalSessionEndedAsync("hash_b"));
+    }
+
+    [Fact]
     public async Task KeptResends_AreAllKeptOrNone()
     {
         var m = await MerchantAsync();

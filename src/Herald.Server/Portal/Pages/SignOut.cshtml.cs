@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -12,7 +11,7 @@ public sealed class SignOutModel : PageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
-        await HttpContext.SignOutAsync(PortalAuth.Scheme);
+        await PortalAuth.SignOutAsync(HttpContext);
         // A secret kept for a page not yet shown goes with the session.
         Response.Cookies.Delete(PortalServiceCollectionExtensions.OnceCookie, new Microsoft.AspNetCore.Http.CookieOptions { Path = PortalServiceCollectionExtensions.BasePath });
         return Redirect("/portal/signin");
