@@ -27,6 +27,10 @@ public sealed class EndpointGate : IDisposable
     /// <summary>How long a notification held back waits before it is claimable again, at least.</summary>
     public static readonly TimeSpan HoldBack = TimeSpan.FromSeconds(1);
 
+    /// <summary>The first turn of work over an endpoint's cap: one attempt's share of the cap ahead, within 10 ms and a second.</summary>
+    private static TimeSpan FirstTurn(double seconds) =>
+        TimeSpan.FromSeconds(Math.Clamp(seconds, 0.01, HoldBack.TotalSeconds));
+
     /// <summary>How far ahead a notification over its endpoint's rate limit is told to come back, at most.</summary>
     public static readonly TimeSpan TurnHorizon = TimeSpan.FromSeconds(30);
 
@@ -53,10 +57,11 @@ public sealed class EndpointGate : IDisposable
             {
                 // Over the endpoint's own cap, work comes back about when the cap lets it through:
                 // the cap's attempts at once, each taking what the endpoint's attempts have taken
-                // lately. While the circuit is open the probe's outcome decides, so the rest
-                // keep coming back a second later, ready for the circuit to close.
+                // lately, the first turn one such interval ahead. While the circuit is open the
+                // probe's outcome decides, so the rest keep coming back a second later, ready for
+                // the circuit to close.
                 retryIn = takeTurn && !circuitOpen && state.AttemptSeconds is { } seconds && seconds > 0
-                    ? state.NextTurn(_time.GetUtcNow(), HoldBack, cap / seconds)
+                    ? state.NextTurn(_time.GetUtcNow(), FirstTurn(seconds / cap), cap / seconds)
                     : HoldBack;
                 return false;
             }

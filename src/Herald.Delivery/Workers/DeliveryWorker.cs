@@ -104,6 +104,10 @@ public sealed class DeliveryWorker : BackgroundService
         var claimRoom = 0;
         var sentBeforeClaim = 0L;
         var ahead = 0;
+        // When notifications this loop held back (over an endpoint's cap or rate) fall due again,
+        // in milliseconds rounded up to HeldBackWake: a claim runs then, not a poll later, so that
+        // a capped endpoint gets its cap's use rather than its cap in attempts a poll.
+        var heldDue = new SortedSet<long>();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -126,6 +130,11 @@ public sealed class DeliveryWorker : BackgroundService
                             lastUnpark = DateTimeOffset.MinValue;
                         }
                     }
+                }
+                if (heldDue.Count > 0 && heldDue.Min <= now.ToUnixTimeMilliseconds())
+                {
+                    heldDue.RemoveWhere(due => due <= now.ToUnixTimeMilliseconds());
+                    claimNext = true;
                 }
                 var fullClaim = false;
                 if (claiming is { IsCompleted: true })
@@ -206,11 +215,18 @@ public sealed class DeliveryWorker : BackgroundService
                 if (heldBack is not null)
                 {
                     await ReleaseAsync(inHand, heldBack, stoppingToken).ConfigureAwait(false);
+                    NoteHeldBack(heldDue, heldBack, now);
                 }
                 failureDelay = TimeSpan.FromSeconds(1);
                 if (work.Count < free && !fullClaim && _handOff.Count == 0 && ready.Count == 0)
                 {
-                    if (!await _signal.WaitAsync(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false))
+                    var wait = _options.PollInterval;
+                    if (heldDue.Count > 0)
+                    {
+                        var untilDue = DateTimeOffset.FromUnixTimeMilliseconds(heldDue.Min) - _time.GetUtcNow();
+                        wait = untilDue < wait ? untilDue : wait;
+                    }
+                    if (wait <= TimeSpan.Zero || !await _signal.WaitAsync(wait, _time, stoppingToken).ConfigureAwait(false))
                     {
                         claimNext = true;
                     }
@@ -335,6 +351,23 @@ public sealed class DeliveryWorker : BackgroundService
         ReleaseAsync(inHand, claims.Select(c => (c.Id, c.LeaseToken, dueAt)).ToList(), cancellationToken);
 
     /// <summary>Hands claims back to the queue, each due at its time: no longer this node's to send or release.</summary>
+    /// <summary>The finest a claim for held-back work is timed: those falling due within it share one claim.</summary>
+    private static readonly TimeSpan HeldBackWake = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Notes when held-back notifications fall due, those before the next poll's claim.</summary>
+    private void NoteHeldBack(SortedSet<long> heldDue, List<(string Id, string LeaseToken, DateTimeOffset DueAt)> heldBack, DateTimeOffset now)
+    {
+        var step = (long)HeldBackWake.TotalMilliseconds;
+        foreach (var (_, _, dueAt) in heldBack)
+        {
+            if (dueAt - now < _options.PollInterval)
+            {
+                var ms = dueAt.ToUnixTimeMilliseconds();
+                heldDue.Add((ms + step - 1) / step * step);
+            }
+        }
+    }
+
     private async Task ReleaseAsync(Dictionary<string, string> inHand, List<(string Id, string LeaseToken, DateTimeOffset DueAt)> claims, CancellationToken cancellationToken)
     {
         await _store.ReleaseAsync(claims, cancellationToken).ConfigureAwait(false);

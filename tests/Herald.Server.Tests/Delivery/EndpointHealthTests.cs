@@ -129,6 +129,32 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task WorkOverTheConcurrencyCap_IsClaimedAgainWhenItsTurnComes_NotAtTheNextPoll()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin", new { max_concurrency = 1 });
+        Receiver.Delay = TimeSpan.FromMilliseconds(10);
+        // The endpoint's pace is learnt from its attempts: one goes first.
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        await HeraldHost.EventuallyAsync(async () => await SucceededAsync(merchant) == 1, TimeSpan.FromSeconds(30));
+        const int orders = 8;
+        // Recorded together, so that most find an attempt in flight and are held back.
+        await Task.WhenAll(Enumerable.Range(1, orders - 1).Select(i => merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 1, currency = "BRL" })));
+
+        // The clock moves 10 ms at a time (each step a tenth of a second of real time, for the
+        // attempts to end in), less than a poll's second in all: what the cap held back comes back
+        // one attempt's time apart, each claimed when its turn comes, so all of it arrives well
+        // within that (claimed only at each second's poll, one would arrive a second).
+        for (var step = 0; step < 70 && Receiver.Received.Count < orders; step++)
+        {
+            await Task.Delay(100);
+            Herald.Clock.Advance(TimeSpan.FromMilliseconds(10));
+        }
+        Assert.Equal(orders, Receiver.Received.Count);
+        Assert.Equal(1, Receiver.MaxInFlight);
+    }
+
+    [Fact]
     public async Task AfterFiveConsecutiveFailures_TheOperatorHearsItFailing_OneProbeAtATime_UntilOneSucceeds_ThenTheOperatorHearsItRecovered()
     {
         await using var operatorReceiver = await TestReceiver.StartAsync();
