@@ -102,12 +102,7 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
     [Fact]
     public async Task ABacklogOverTheConcurrencyCap_ComesBackAsTheCapLetsItThrough_NotAllInTheNextSecond()
     {
-        using var merchant = await Herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync(Receiver.Url, "thin", new { max_concurrency = 1 });
-        Receiver.Delay = TimeSpan.FromMilliseconds(200);
-        // The endpoint's pace is learnt from its attempts: one goes first.
-        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
-        await HeraldHost.EventuallyAsync(async () => await SucceededAsync(merchant) == 1, TimeSpan.FromSeconds(30));
+        using var merchant = await CappedAtOneWithItsPaceLearntAsync(TimeSpan.FromMilliseconds(200));
         const int orders = 20;
         for (var i = 1; i < orders; i++)
         {
@@ -128,15 +123,22 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         Assert.Equal(orders, Receiver.Received.Count);
     }
 
-    [Fact]
-    public async Task WorkOverTheConcurrencyCap_IsClaimedAgainWhenItsTurnComes_NotAtTheNextPoll()
+    /// <summary>A merchant whose endpoint takes one attempt at a time and answers after <paramref name="delay"/>, one notification already delivered to it.</summary>
+    private async Task<HttpClient> CappedAtOneWithItsPaceLearntAsync(TimeSpan delay)
     {
-        using var merchant = await Herald.NewMerchantAsync();
+        var merchant = await Herald.NewMerchantAsync();
         await merchant.AddEndpointAsync(Receiver.Url, "thin", new { max_concurrency = 1 });
-        Receiver.Delay = TimeSpan.FromMilliseconds(10);
+        Receiver.Delay = delay;
         // The endpoint's pace is learnt from its attempts: one goes first.
         await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
         await HeraldHost.EventuallyAsync(async () => await SucceededAsync(merchant) == 1, TimeSpan.FromSeconds(30));
+        return merchant;
+    }
+
+    [Fact]
+    public async Task WorkOverTheConcurrencyCap_IsClaimedAgainWhenItsTurnComes_NotAtTheNextPoll()
+    {
+        using var merchant = await CappedAtOneWithItsPaceLearntAsync(TimeSpan.FromMilliseconds(10));
         const int orders = 8;
         // Recorded together, so that most find an attempt in flight and are held back.
         await Task.WhenAll(Enumerable.Range(1, orders - 1).Select(i => merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 1, currency = "BRL" })));
