@@ -34,6 +34,7 @@ public static class HeraldJson
             Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
         options.Converters.Add(new TextConverter());
+        options.Converters.Add(new DecimalConverter());
         options.Converters.Add(new TreeConverter<JsonNode>());
         options.Converters.Add(new TreeConverter<JsonObject>());
         options.Converters.Add(new TreeConverter<JsonArray>());
@@ -46,6 +47,68 @@ public static class HeraldJson
     // The same words for the same fault, whether it lies in a typed field or in a free-form tree.
     private const string NotUtf8 = "malformed JSON: the body is not valid UTF-8";
     private const string NotUnicode = "malformed JSON: a text is not valid Unicode (a lone surrogate)";
+
+    private const string TooPrecise = "a number may have at most 28 significant digits and 28 decimal places";
+
+    /// <summary>
+    /// A decimal as written, unless a decimal cannot hold it exactly (past 28 decimal places, or
+    /// more digits than its 96 bits): the serializer would round it without a word, and an amount
+    /// must be stored as it was sent.
+    /// </summary>
+    private sealed class DecimalConverter : JsonConverter<decimal>
+    {
+        private static readonly System.Numerics.BigInteger MaxMantissa = System.Numerics.BigInteger.Pow(2, 96);
+
+        public override decimal Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.Number)
+            {
+                // The serializer's own words for a wrong type, with the field's path.
+                throw new JsonException();
+            }
+            var raw = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
+            if (!FitsExactly(raw))
+            {
+                throw new JsonException(TooPrecise);
+            }
+            return reader.TryGetDecimal(out var value) ? value : throw new JsonException();
+        }
+
+        public override void Write(Utf8JsonWriter writer, decimal value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
+
+        /// <summary>Whether a JSON number is some m * 10^-s with m below 2^96 and s at most 28, as a decimal is.</summary>
+        private static bool FitsExactly(ReadOnlySpan<byte> number)
+        {
+            var text = System.Text.Encoding.ASCII.GetString(number);
+            var e = text.IndexOfAny(['e', 'E']);
+            var exponent = 0L;
+            if (e >= 0 && !long.TryParse(text.AsSpan(e + 1), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out exponent))
+            {
+                return false;
+            }
+            var mantissa = e >= 0 ? text[..e] : text;
+            var point = mantissa.IndexOf('.', StringComparison.Ordinal);
+            var digits = (point >= 0 ? mantissa.Remove(point, 1) : mantissa).TrimStart('-');
+            var fraction = point >= 0 ? mantissa.Length - point - 1 : 0;
+            var trimmed = digits.TrimEnd('0');
+            if (trimmed.TrimStart('0').Length == 0)
+            {
+                return true;
+            }
+            // value = trimmed * 10^power
+            var power = exponent - fraction + (digits.Length - trimmed.Length);
+            if (power < -28 || power > 28)
+            {
+                return false;
+            }
+            var m = System.Numerics.BigInteger.Parse(trimmed, System.Globalization.CultureInfo.InvariantCulture);
+            if (power > 0)
+            {
+                m *= System.Numerics.BigInteger.Pow(10, (int)power);
+            }
+            return m < MaxMantissa;
+        }
+    }
 
     /// <summary>
     /// A text field as it is, unless it holds the NUL character: PostgreSQL's text refuses it, so
@@ -228,7 +291,7 @@ public static class HeraldJson
         }
         var path = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path}";
         var message = e.Message;
-        if (message == NulRefused)
+        if (message is NulRefused or TooPrecise)
         {
             return message + path;
         }

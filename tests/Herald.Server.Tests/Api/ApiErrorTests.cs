@@ -153,6 +153,29 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAmountWithMoreDigitsThanAreKept_Is400_NotRounded()
+    {
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount": 0.123456789012345678901234567890123, "currency": "BRL"}"""), 400,
+            "a number may have at most 28 significant digits and 28 decimal places at $.paymentAmount");
+        await ExpectErrorAsync(await PostRawAsync("/v1/payment_orders", """{"amount": 10.00000000000000000000000000001, "currency": "BRL"}"""), 400,
+            "a number may have at most 28 significant digits and 28 decimal places at $.amount");
+        await ExpectErrorAsync(await PostRawAsync("/v1/payment_orders", """{"amount": "10", "currency": "BRL"}"""), 400, "amount");
+        Assert.Empty((await _merchant.GetJsonAsync("/v1/events"))["data"]!.AsArray());
+
+        await ExpectErrorAsync(await PostRawAsync("/v1/payment_orders", """{"amount": 0.0001234567890123456789012345678, "currency": "BRL"}"""), 400,
+            "28 decimal places at $.amount");
+        Assert.Empty((await _merchant.GetJsonAsync("/v1/events"))["data"]!.AsArray());
+
+        // What a decimal holds is kept as written: 28 decimal places, trailing zeros, an exponent.
+        foreach (var (amount, kept) in new[] { ("0.1234567890123456789012345678", "0.1234567890123456789012345678"), ("10.50", "10.50"), ("1.5e2", "150") })
+        {
+            var created = await PostRawAsync("/v1/payment_orders", "{\"amount\": " + amount + ", \"currency\": \"BRL\"}");
+            var body = await created.Content.ReadAsStringAsync();
+            Assert.True(created.StatusCode == System.Net.HttpStatusCode.Created && body.Contains($"\"amount\":{kept},", StringComparison.Ordinal), body);
+        }
+    }
+
+    [Fact]
     public async Task DuplicateKeys_InFreeFormBodies_Are400_NamingTheField_AndWriteNothing()
     {
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","currency":"USD"}"""), 400, "duplicate field at $.currency");
