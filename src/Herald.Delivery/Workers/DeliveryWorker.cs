@@ -221,12 +221,21 @@ public sealed class DeliveryWorker : BackgroundService
                 if (work.Count < free && !fullClaim && _handOff.Count == 0 && ready.Count == 0)
                 {
                     var wait = _options.PollInterval;
+                    var forHeldBack = false;
                     if (heldDue.Count > 0)
                     {
-                        var untilDue = DateTimeOffset.FromUnixTimeMilliseconds(heldDue.Min) - _time.GetUtcNow();
-                        wait = untilDue < wait ? untilDue : wait;
+                        // In whole milliseconds, as they are kept and compared above (a wait's
+                        // fraction of a millisecond is dropped, and it would end just short of them);
+                        // at least one, so that the loop never turns round without waiting.
+                        var untilDue = TimeSpan.FromMilliseconds(Math.Max(1, heldDue.Min - _time.GetUtcNow().ToUnixTimeMilliseconds()));
+                        if (untilDue < wait)
+                        {
+                            wait = untilDue;
+                            forHeldBack = true;
+                        }
                     }
-                    if (wait <= TimeSpan.Zero || !await _signal.WaitAsync(wait, _time, stoppingToken).ConfigureAwait(false))
+                    // Held-back work waited for is claimed once due (above); a poll claims whatever it finds.
+                    if (!await _signal.WaitAsync(wait, _time, stoppingToken).ConfigureAwait(false) && !forHeldBack)
                     {
                         claimNext = true;
                     }
@@ -350,17 +359,20 @@ public sealed class DeliveryWorker : BackgroundService
     private Task ReleaseAsync(Dictionary<string, string> inHand, List<(string Id, string LeaseToken)> claims, DateTimeOffset dueAt, CancellationToken cancellationToken) =>
         ReleaseAsync(inHand, claims.Select(c => (c.Id, c.LeaseToken, dueAt)).ToList(), cancellationToken);
 
-    /// <summary>Hands claims back to the queue, each due at its time: no longer this node's to send or release.</summary>
     /// <summary>The finest a claim for held-back work is timed: those falling due within it share one claim.</summary>
     private static readonly TimeSpan HeldBackWake = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>Notes when held-back notifications fall due, those before the next poll's claim.</summary>
-    private void NoteHeldBack(SortedSet<long> heldDue, List<(string Id, string LeaseToken, DateTimeOffset DueAt)> heldBack, DateTimeOffset now)
+    /// <summary>
+    /// Notes when held-back notifications fall due (a backlog's turns reach up to the gate's
+    /// horizon, and each is claimed when it comes rather than all at the next poll, most of them
+    /// then held back again): at most one entry per <see cref="HeldBackWake"/> of that horizon.
+    /// </summary>
+    private static void NoteHeldBack(SortedSet<long> heldDue, List<(string Id, string LeaseToken, DateTimeOffset DueAt)> heldBack, DateTimeOffset now)
     {
         var step = (long)HeldBackWake.TotalMilliseconds;
         foreach (var (_, _, dueAt) in heldBack)
         {
-            if (dueAt - now < _options.PollInterval)
+            if (dueAt - now <= EndpointGate.TurnHorizon + HeldBackWake)
             {
                 var ms = dueAt.ToUnixTimeMilliseconds();
                 heldDue.Add((ms + step - 1) / step * step);
@@ -368,6 +380,7 @@ public sealed class DeliveryWorker : BackgroundService
         }
     }
 
+    /// <summary>Hands claims back to the queue, each due at its time: no longer this node's to send or release.</summary>
     private async Task ReleaseAsync(Dictionary<string, string> inHand, List<(string Id, string LeaseToken, DateTimeOffset DueAt)> claims, CancellationToken cancellationToken)
     {
         await _store.ReleaseAsync(claims, cancellationToken).ConfigureAwait(false);
@@ -533,8 +546,16 @@ public sealed class DeliveryWorker : BackgroundService
             if (circuit == GateChange.Opened)
             {
                 DeliveryLog.CircuitOpened(_logger, endpointId, _options.CircuitBreakerThreshold);
-                await _operatorEvents.EndpointFailingAsync(notification.MerchantId, endpointId, _options.CircuitBreakerThreshold,
-                    result.StatusCode, result.Error, CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await _operatorEvents.EndpointFailingAsync(notification.MerchantId, endpointId, _options.CircuitBreakerThreshold,
+                        result.StatusCode, result.Error, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    // Told or not, the endpoint's failure is still written down and may disable it below.
+                    DeliveryLog.HealthFailed(_logger, e, endpointId);
+                }
             }
             if (result.Succeeded)
             {

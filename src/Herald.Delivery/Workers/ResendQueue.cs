@@ -54,8 +54,8 @@ public sealed class ResendQueue : BackgroundService
     // The kept requests this node holds (queued, held back or being sent): the ones it renews.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _held = new(StringComparer.Ordinal);
 
-    // Held by the recover being read and queued.
-    private readonly SemaphoreSlim _recovering = new(1, 1);
+    // Held by the recover being read and queued, one for each stripe of merchants.
+    private readonly SemaphoreSlim[] _recovering = Enumerable.Range(0, 16).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
 
     // Cancels the attempts still running once the shutdown grace is over.
     private readonly CancellationTokenSource _abort = new();
@@ -231,16 +231,18 @@ public sealed class ResendQueue : BackgroundService
     /// </summary>
     public async Task<(int Queued, bool Complete)> RecoverAsync(string merchantId, string endpointId, DateTimeOffset since, CancellationToken cancellationToken)
     {
-        // One recover at a time on this node, so that two asked at once (a double click, a retried
-        // call) do not both queue what neither had queued yet.
-        await _recovering.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // One recover of a merchant's at a time on this node, so that two asked at once (a double
+        // click, a retried call) do not both queue what neither had queued yet; other merchants'
+        // recovers, on other stripes, do not wait for it (but for one sharing its stripe).
+        var stripe = _recovering[(int)((uint)StringComparer.Ordinal.GetHashCode(merchantId) % (uint)_recovering.Length)];
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await RecoverOnceAsync(merchantId, endpointId, since, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            _recovering.Release();
+            stripe.Release();
         }
     }
 
@@ -397,7 +399,10 @@ public sealed class ResendQueue : BackgroundService
     public override void Dispose()
     {
         _abort.Dispose();
-        _recovering.Dispose();
+        foreach (var stripe in _recovering)
+        {
+            stripe.Dispose();
+        }
         base.Dispose();
     }
 

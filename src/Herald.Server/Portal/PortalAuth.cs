@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Herald.Server.Portal;
 
@@ -77,16 +78,34 @@ internal static class PortalAuth
         }
     }
 
-    /// <summary>Signs out: the session is noted as ended for every node, then its cookie cleared.</summary>
-    public static async Task SignOutAsync(HttpContext http)
+    /// <summary>
+    /// Signs out: the session is noted as ended for every node, and its cookie cleared whatever
+    /// happens. False when the database could not take the note: the session then ends in this
+    /// browser only.
+    /// </summary>
+    public static async Task<bool> SignOutAsync(HttpContext http)
     {
-        var result = await http.AuthenticateAsync(Scheme);
-        if (SessionHash(result.Principal) is { } session)
+        try
         {
-            var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
-            await http.RequestServices.GetRequiredService<IHeraldStore>().EndPortalSessionAsync(session, now, now - MaxSessionAge, CancellationToken.None);
+            var result = await http.AuthenticateAsync(Scheme);
+            if (SessionHash(result.Principal) is { } session)
+            {
+                var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+                // Forgotten an hour past the longest a session lasts: nodes' clocks may differ a little.
+                await http.RequestServices.GetRequiredService<IHeraldStore>().EndPortalSessionAsync(
+                    session, now, now - MaxSessionAge - TimeSpan.FromHours(1), CancellationToken.None);
+            }
+            return true;
         }
-        await http.SignOutAsync(Scheme);
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            PortalLog.SignOutNotRecorded(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PortalAuth)), e);
+            return false;
+        }
+        finally
+        {
+            await http.SignOutAsync(Scheme);
+        }
     }
 
     /// <summary>The hash of the session's id, as the database keeps it; null for a principal without one.</summary>

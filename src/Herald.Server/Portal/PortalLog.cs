@@ -10,4 +10,7 @@ internal static partial class PortalLog
 
     [LoggerMessage(4001, LogLevel.Warning, "Portal sign-in refused from {Address}: the key is not a merchant's current key")]
     public static partial void SignInRefused(ILogger logger, string? address);
+
+    [LoggerMessage(4002, LogLevel.Warning, "Portal sign-out: the session could not be noted as ended; its cookie was cleared in the browser only")]
+    public static partial void SignOutNotRecorded(ILogger logger, Exception exception);
 }

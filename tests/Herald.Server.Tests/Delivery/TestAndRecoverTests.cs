@@ -60,7 +60,7 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
     }
 
     [Fact]
-    public async Task Recover_AskedAgainBeforeTheFirstWentOut_QueuesNothingMore_AndEachFailedOneIsSentOnce()
+    public async Task Recover_AskedTwiceAtOnce_OrAgainBeforeTheFirstWentOut_QueuesEachFailedOneOnce_AndSendsItOnce()
     {
         using var merchant = await Herald.NewMerchantAsync();
         var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
@@ -72,19 +72,19 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
             failed.Add((await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1)).Str("event_id"));
         }
 
-        // The receiver takes its time, so the first recover's resends are still going out when
-        // the second (a double click, a retried call) and a third, asked together, arrive.
+        // Asked twice at once (a double click, a retried call): one of them queues the three. The
+        // receiver takes its time, so those resends are still going out when a third is asked.
         Receiver.Status = 200;
         Receiver.Delay = TimeSpan.FromMilliseconds(700);
         var before = Receiver.Received.Count;
-        var first = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
-        var again = await Task.WhenAll(
+        var together = await Task.WhenAll(
             merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202),
             merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202));
+        var again = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
 
-        Assert.Equal(3, first["queued"]!.GetValue<int>());
-        Assert.All(again, a => Assert.Equal(0, a["queued"]!.GetValue<int>()));
-        Assert.All(again, a => Assert.True(a["complete"]!.GetValue<bool>()));
+        Assert.Equal([0, 3], together.Select(a => a["queued"]!.GetValue<int>()).Order());
+        Assert.Equal(0, again["queued"]!.GetValue<int>());
+        Assert.True(again["complete"]!.GetValue<bool>());
         await Receiver.WaitForAsync(before + 3);
         await Task.Delay(1500);
         var resent = Receiver.Received.Skip(before).Select(r => r.Headers["webhook-id"]).ToList();

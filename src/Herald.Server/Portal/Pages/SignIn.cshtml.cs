@@ -12,8 +12,12 @@ internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures 
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
 
-    public void OnGet()
+    /// <summary>Set when a sign-out could not be noted on the server (<c>?signout=browser-only</c>).</summary>
+    public bool SignedOutInBrowserOnly { get; private set; }
+
+    public void OnGet(string? signout)
     {
+        SignedOutInBrowserOnly = signout == "browser-only";
     }
 
     public async Task<IActionResult> OnPostAsync(string? key)

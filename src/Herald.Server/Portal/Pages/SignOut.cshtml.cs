@@ -11,9 +11,9 @@ public sealed class SignOutModel : PageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
-        await PortalAuth.SignOutAsync(HttpContext);
+        var ended = await PortalAuth.SignOutAsync(HttpContext);
         // A secret kept for a page not yet shown goes with the session.
         Response.Cookies.Delete(PortalServiceCollectionExtensions.OnceCookie, new Microsoft.AspNetCore.Http.CookieOptions { Path = PortalServiceCollectionExtensions.BasePath });
-        return Redirect("/portal/signin");
+        return Redirect(ended ? "/portal/signin" : "/portal/signin?signout=browser-only");
     }
 }
