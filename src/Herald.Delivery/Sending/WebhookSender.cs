@@ -34,7 +34,8 @@ public sealed class WebhookSender : IDisposable
     // but .NET keeps such a connection for the next request all the same: that request went out on a
     // closed connection and failed with no answer ("the response ended prematurely"), never reaching
     // the receiver. Once a receiver has answered so, its requests go through a handler that uses each
-    // connection once.
+    // connection once; and a request whose answer ended before it began (those sent before the first
+    // answer came, a burst after a start or a resume) is sent once more, on a new connection.
     private readonly HttpMessageInvoker _oneShot;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _closesAfterEachAnswer = new(StringComparer.OrdinalIgnoreCase);
     private readonly TimeProvider _time;
@@ -61,23 +62,40 @@ public sealed class WebhookSender : IDisposable
 
         var uri = UriOf(notification.Url);
         var client = !_closesAfterEachAnswer.IsEmpty && _closesAfterEachAnswer.ContainsKey(uri.Authority) ? _oneShot : _client;
-        using var request = new HttpRequestMessage(HttpMethod.Post, uri)
+        var signature = WebhookSignature.SignatureHeader(notification.Secrets, notification.EventId, timestamp, body);
+        HttpRequestMessage NewRequest()
         {
-            Content = new ByteArrayContent(body),
-        };
-        request.Content.Headers.ContentType = Json;
-        request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
-        request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderId, notification.EventId);
-        request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderTimestamp, timestamp.ToString(CultureInfo.InvariantCulture));
-        request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderSignature, WebhookSignature.SignatureHeader(notification.Secrets, notification.EventId, timestamp, body));
-        request.Headers.TryAddWithoutValidation(AttemptHeader, attemptNumber.ToString(CultureInfo.InvariantCulture));
+            var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
+            request.Content.Headers.ContentType = Json;
+            request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+            request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderId, notification.EventId);
+            request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderTimestamp, timestamp.ToString(CultureInfo.InvariantCulture));
+            request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderSignature, signature);
+            request.Headers.TryAddWithoutValidation(AttemptHeader, attemptNumber.ToString(CultureInfo.InvariantCulture));
+            return request;
+        }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(notification.TimeoutSeconds));
+        using var request = NewRequest();
+        HttpRequestMessage? again = null;
         try
         {
-            using var response = await client.SendAsync(request, timeout.Token).ConfigureAwait(false);
-            if (response.Version == HttpVersion.Version10 && client == _client && !response.Headers.Connection.Contains("keep-alive", StringComparer.OrdinalIgnoreCase)
+            HttpResponseMessage sent;
+            try
+            {
+                sent = await client.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            }
+            catch (HttpRequestException e) when (client == _client && NoAnswerOnAClosedConnection(e))
+            {
+                // No answer at all on a kept connection: most likely one the receiver had closed
+                // after its last answer (see _oneShot). Once more, on a connection of its own.
+                client = _oneShot;
+                again = NewRequest();
+                sent = await client.SendAsync(again, timeout.Token).ConfigureAwait(false);
+            }
+            using var response = sent;
+            if (response.Version == HttpVersion.Version10 && !response.Headers.Connection.Contains("keep-alive", StringComparer.OrdinalIgnoreCase)
                 && _closesAfterEachAnswer.Count < MaxCachedUris)
             {
                 _closesAfterEachAnswer.TryAdd(uri.Authority, 0);
@@ -103,6 +121,10 @@ public sealed class WebhookSender : IDisposable
             // The connection broke in a way the handler did not wrap: a failed attempt all the same.
             return Failed(startedAt, stopwatch, e.Message);
         }
+        finally
+        {
+            again?.Dispose();
+        }
     }
 
     // Endpoint URLs parsed once each rather than on every attempt; a node with more endpoints than
@@ -124,6 +146,17 @@ public sealed class WebhookSender : IDisposable
         _uris[url] = uri;
         return uri;
     }
+
+    /// <summary>
+    /// Whether a request failed before any answer the way one sent on a connection the receiver had
+    /// already closed does: the answer ended before it began, or the connection was reset.
+    /// </summary>
+    private static bool NoAnswerOnAClosedConnection(HttpRequestException e) =>
+        e.HttpRequestError == HttpRequestError.ResponseEnded
+        || e.InnerException is IOException { InnerException: System.Net.Sockets.SocketException
+        {
+            SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionAborted or System.Net.Sockets.SocketError.Shutdown,
+        } };
 
     private static AttemptResult Failed(DateTimeOffset startedAt, Stopwatch stopwatch, string error) =>
         new(startedAt, Elapsed(stopwatch), null, false, error, null);
@@ -205,5 +238,9 @@ public sealed class WebhookSender : IDisposable
         return header?.Date is { } date ? date - now : null;
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _oneShot.Dispose();
+    }
 }

@@ -10,20 +10,39 @@ public sealed class ReceiverSteeringTests : HeraldWithReceiver
     private static TimeSpan Delay(System.Text.Json.Nodes.JsonObject n) =>
         DateTimeOffset.Parse(n.Str("next_attempt_at"), CultureInfo.InvariantCulture) - DateTimeOffset.Parse(n.Str("last_attempt_at"), CultureInfo.InvariantCulture);
 
-    [Fact]
-    public async Task AReceiverAnsweringInHttp10AndClosingAfterEachAnswer_GetsEveryNotification()
+    /// <summary>
+    /// A receiver answering each request as a plain HTTP/1.0 server does (a length, no keep-alive),
+    /// then closing its end a moment later: a second request sent on that connection is lost.
+    /// </summary>
+    private sealed class Http10Receiver : IAsyncDisposable
     {
-        // Answers each request as a plain HTTP/1.0 server does (a length, no keep-alive), then
-        // closes its end a moment later: a second request sent on that connection is lost.
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var received = 0;
-        using var stop = new CancellationTokenSource();
-        var serving = Task.Run(async () =>
+        private readonly System.Net.Sockets.TcpListener _listener = new(System.Net.IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+        private int _received;
+
+        public Http10Receiver()
         {
-            while (!stop.IsCancellationRequested)
+            _listener.Start();
+            _ = Task.Run(ServeAsync);
+        }
+
+        public string Url => $"http://127.0.0.1:{((System.Net.IPEndPoint)_listener.LocalEndpoint).Port}/hooks";
+
+        public int Received => Volatile.Read(ref _received);
+
+        private async Task ServeAsync()
+        {
+            while (!_stop.IsCancellationRequested)
             {
-                var socket = await listener.AcceptSocketAsync(stop.Token);
+                System.Net.Sockets.Socket socket;
+                try
+                {
+                    socket = await _listener.AcceptSocketAsync(_stop.Token);
+                }
+                catch (Exception) when (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
                 _ = Task.Run(async () =>
                 {
                     using (socket)
@@ -39,26 +58,59 @@ public sealed class ReceiverSteeringTests : HeraldWithReceiver
                             }
                             text += System.Text.Encoding.ASCII.GetString(buffer, 0, n);
                         }
-                        Interlocked.Increment(ref received);
+                        Interlocked.Increment(ref _received);
                         await socket.SendAsync("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray(), System.Net.Sockets.SocketFlags.None);
                         await Task.Delay(300);
                     }
                 });
             }
-        });
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            _stop.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task AReceiverAnsweringInHttp10AndClosingAfterEachAnswer_GetsEveryNotification()
+    {
+        await using var receiver = new Http10Receiver();
         using var merchant = await Herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/hooks", "thin");
-        var orders = new List<string>();
+        await merchant.AddEndpointAsync(receiver.Url, "thin");
         for (var i = 0; i < 3; i++)
         {
             var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1 + i, currency = "BRL" });
-            orders.Add(order.Str("id"));
             var n = await merchant.WaitForAttemptsAsync(order.Str("id"), "PAYMENT_ORDER.OPENED", 1);
             Assert.True(n.Str("status") == "succeeded", $"order {i}: {n.ToJsonString()}");
         }
-        Assert.Equal(3, Volatile.Read(ref received));
-        await stop.CancelAsync();
-        listener.Stop();
+        Assert.Equal(3, receiver.Received);
+    }
+
+    [Fact]
+    public async Task AnHttp10Receiver_GetsABurstAtItsFirstAnswers_EachOnItsFirstAttempt()
+    {
+        // Sent before any answer came (a node just started, an endpoint resumed): several requests
+        // at once, some on connections the receiver closes after answering the one before.
+        await using var receiver = new Http10Receiver();
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(receiver.Url, "thin");
+        await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/pause", new { }, 200);
+        const int orders = 20;
+        for (var i = 0; i < orders; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1 + i, currency = "BRL" });
+        }
+        await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/resume", new { }, 200);
+
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () =>
+            (await merchant.NotificationsAsync("limit=100")).All(n => n!["attempt_count"]!.GetValue<int>() >= 1), TimeSpan.FromSeconds(30));
+        var list = await merchant.NotificationsAsync("limit=100");
+        Assert.Equal(orders, list.Count);
+        Assert.All(list, n => Assert.True(n!.Str("status") == "succeeded" && n!["attempt_count"]!.GetValue<int>() == 1, n!.ToJsonString()));
+        Assert.Equal(orders, receiver.Received);
     }
 
     [Fact]
