@@ -56,8 +56,16 @@ public sealed class DeliveryMetrics
     {
         if (_writeSize.Enabled)
         {
-            _writeSize.Record(changes, new KeyValuePair<string, object?>("kind", "change"));
-            _writeSize.Record(outcomes, new KeyValuePair<string, object?>("kind", "outcome"));
+            // Each kind counted in the transactions that held some of it: its _count says how many
+            // did, its _sum how many items, and neither is diluted by transactions without any.
+            if (changes > 0)
+            {
+                _writeSize.Record(changes, new KeyValuePair<string, object?>("kind", "change"));
+            }
+            if (outcomes > 0)
+            {
+                _writeSize.Record(outcomes, new KeyValuePair<string, object?>("kind", "outcome"));
+            }
         }
         if (_writeDuration.Enabled)
         {

@@ -587,7 +587,7 @@ public sealed class DeliveryWorker : BackgroundService
             if (result.StatusCode == 410)
             {
                 // Standard Webhooks: 410 Gone means the receiver wants no more; what is pending waits for a re-enable.
-                reason = "the endpoint answered 410 Gone";
+                reason = GoneReason;
             }
             else if (_options.AutoDisableAfter > TimeSpan.Zero && now - failingSince >= _options.AutoDisableAfter)
             {
@@ -615,6 +615,9 @@ public sealed class DeliveryWorker : BackgroundService
             DeliveryLog.HealthFailed(_logger, e, endpointId);
         }
     }
+
+    /// <summary>Why an endpoint that answered 410 Gone was disabled.</summary>
+    internal const string GoneReason = "the endpoint answered 410 Gone";
 
     private static string FormatSpan(TimeSpan span) =>
         span.TotalDays >= 1 ? $"{span.TotalDays:0.#} days" : $"{span.TotalHours:0.#} hours";

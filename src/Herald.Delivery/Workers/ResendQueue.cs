@@ -70,10 +70,12 @@ public sealed class ResendQueue : BackgroundService
     private readonly ILogger<ResendQueue> _logger;
 
     private readonly DeliveryMetrics _metrics;
+    private readonly OperatorEvents _operatorEvents;
 
     public ResendQueue(IHeraldStore store, WebhookSender sender, TimeProvider time, ILogger<ResendQueue> logger, DeliveryMetrics metrics,
-        IOptions<DeliveryOptions> options, EndpointGate gate)
+        IOptions<DeliveryOptions> options, EndpointGate gate, OperatorEvents operatorEvents)
     {
+        _operatorEvents = operatorEvents;
         ArgumentNullException.ThrowIfNull(options);
         _capacity = options.Value.ResendQueueCapacity;
         _lease = options.Value.Lease;
@@ -218,7 +220,28 @@ public sealed class ResendQueue : BackgroundService
         await _store.RecordManualAttemptAsync(attempt, CancellationToken.None).ConfigureAwait(false);
         _metrics.Attempted(result.Succeeded, AttemptTriggers.Manual);
         DeliveryLog.Resent(_logger, notification.Id, result.Succeeded ? "succeeded" : result.Error ?? "failed");
+        if (result.StatusCode == 410)
+        {
+            await DisableGoneAsync(notification).ConfigureAwait(false);
+        }
         return attempt;
+    }
+
+    /// <summary>A 410 Gone disables the endpoint, whichever attempt met it (Standard Webhooks), and the operator is told.</summary>
+    private async Task DisableGoneAsync(ClaimedNotification notification)
+    {
+        try
+        {
+            if (await _store.DisableEndpointAsync(notification.EndpointId, DeliveryWorker.GoneReason, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false))
+            {
+                DeliveryLog.Disabled(_logger, notification.EndpointId, DeliveryWorker.GoneReason);
+                await _operatorEvents.EndpointDisabledAsync(notification.MerchantId, notification.EndpointId, DeliveryWorker.GoneReason, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            DeliveryLog.HealthFailed(_logger, e, notification.EndpointId);
+        }
     }
 
     /// <summary>

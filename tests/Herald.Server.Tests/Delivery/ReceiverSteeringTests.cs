@@ -161,4 +161,24 @@ public sealed class ReceiverSteeringTests : HeraldWithReceiver
         await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/resume", new { }, 200);
         await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () => Receiver.Received.Count >= 3);
     }
+
+    [Fact]
+    public async Task Gone_AnsweredToAManualResend_DisablesTheEndpointToo()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 500;
+        var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        var n = await merchant.WaitForAttemptsAsync(order.Str("id"), "PAYMENT_ORDER.OPENED", 1);
+        Assert.True((await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["enabled"]!.GetValue<bool>());
+
+        Receiver.Status = 410;
+        await merchant.PostJsonAsync($"/v1/notifications/{n.Str("id")}/resend", new { }, 202);
+
+        JsonObject ep = null!;
+        await HeraldHost.EventuallyAsync(async () => !(ep = await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["enabled"]!.GetValue<bool>());
+        Assert.Equal("the endpoint answered 410 Gone", ep.Str("disabled_reason"));
+        var attempts = (await merchant.NotificationAsync(n.Str("id")))["attempts"]!.AsArray();
+        Assert.Equal(["schedule", "manual"], attempts.Select(a => a!.Str("trigger")));
+    }
 }
