@@ -129,6 +129,14 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
             "SELECT key_hash FROM admin_key WHERE id = 1", cancellationToken: cancellationToken));
     }
 
+    /// <summary>The admin key's hash every node accepts; null before any node kept one.</summary>
+    public async Task<string?> ReadAdminKeyHashAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+            "SELECT key_hash FROM admin_key WHERE id = 1", cancellationToken: cancellationToken));
+    }
+
     protected override string ClaimSql => Claim;
 
     /// <summary>

@@ -172,9 +172,13 @@ internal static class ServeCommand
                 {
                     Console.WriteLine($"Admin key (shown once, kept in {admin.Path}): {shown}");
                 }
+                else if (admin.FromDatabase && admin.Path is { } ownFile)
+                {
+                    Console.WriteLine($"Admin key: the one kept in the database, not the one in {ownFile} (another node's key was kept there first)");
+                }
                 else if (admin.FromDatabase)
                 {
-                    Console.WriteLine("Admin key: the one the node that first used this database made (shown by that node, kept in its admin.key)");
+                    Console.WriteLine("Admin key: the one kept in the database (made by the node that first used it, or given to a node as HERALD_ADMIN_KEY)");
                 }
                 if (options.Development)
                 {

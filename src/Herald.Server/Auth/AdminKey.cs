@@ -6,8 +6,8 @@ namespace Herald.Server.Auth;
 /// <summary>
 /// The operator's key, which manages merchants: given by <c>HERALD_ADMIN_KEY</c>, or generated on
 /// first start and kept in the data folder (readable by its owner only). Nodes sharing a PostgreSQL
-/// database share it too: its hash is kept in the database, and a node that has neither the
-/// variable nor a key file of its own accepts that one (<see cref="ShareAsync"/>).
+/// database share it too: its hash is kept in the database, and every node accepts the key kept
+/// there (<see cref="ShareAsync"/>), following it when another node replaces it (<see cref="Follow"/>).
 /// </summary>
 public sealed class AdminKey
 {
@@ -15,13 +15,15 @@ public sealed class AdminKey
 
     private readonly string _dataDirectory;
     private readonly bool _configured;
-    private string? _hash;
+    private volatile string? _hash;
+    private string? _own;
 
     private AdminKey(string dataDirectory, string? key, bool configured, string? path)
     {
         _dataDirectory = dataDirectory;
         _configured = configured;
         _hash = key is null ? null : ApiKeys.Hash(key);
+        _own = _hash;
         Path = path;
     }
 
@@ -31,8 +33,8 @@ public sealed class AdminKey
     /// <summary>The file the key is kept in; null when it was configured or is the database's.</summary>
     public string? Path { get; private set; }
 
-    /// <summary>Whether the key accepted is the one another node made, kept in the shared database.</summary>
-    public bool FromDatabase { get; private set; }
+    /// <summary>Whether the key accepted is not this node's own but one another node kept in the shared database.</summary>
+    public bool FromDatabase => _hash is { } hash && hash != _own;
 
     /// <summary>
     /// The key given, else the one in the data folder's <see cref="FileName"/>, else (when
@@ -70,9 +72,10 @@ public sealed class AdminKey
     public async Task ShareAsync(Func<string, bool, Task<string>> keep)
     {
         ArgumentNullException.ThrowIfNull(keep);
-        if (_hash is not null)
+        if (_hash is { } own)
         {
-            await keep(_hash, _configured).ConfigureAwait(false);
+            // A key of this node's folder that another node's kept first gives way to it.
+            _hash = await keep(own, _configured).ConfigureAwait(false);
             return;
         }
         var made = NewKey();
@@ -84,7 +87,13 @@ public sealed class AdminKey
             return;
         }
         _hash = kept;
-        FromDatabase = true;
+    }
+
+    /// <summary>Accepts from now on the key whose hash the shared database keeps (another node may have replaced it).</summary>
+    public void Follow(string keptHash)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keptHash);
+        _hash = keptHash;
     }
 
     /// <summary>Whether the key presented is the admin key (compared by hash, in constant time).</summary>
@@ -108,6 +117,7 @@ public sealed class AdminKey
             writer.WriteLine(key);
         }
         _hash = ApiKeys.Hash(key);
+        _own = _hash;
         Shown = key;
         Path = path;
     }

@@ -73,6 +73,8 @@ public static class HeraldServer
             services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<PostgresStore>());
             // Every node listens: for work (woken workers), and for endpoint writes (kept endpoints dropped).
             services.AddHostedService<PostgresWakeService>();
+            // Every node accepts the admin key the database keeps, following a replaced one.
+            services.AddHostedService<AdminKeyFollower>();
         }
         else
         {
