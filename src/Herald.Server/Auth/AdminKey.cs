@@ -13,6 +13,9 @@ public sealed class AdminKey
 {
     public const string FileName = "admin.key";
 
+    /// <summary>The fewest characters a key given in <c>HERALD_ADMIN_KEY</c> may have.</summary>
+    public const int MinimumLength = 24;
+
     private readonly string _dataDirectory;
     private readonly bool _configured;
     private volatile string? _hash;
@@ -45,7 +48,11 @@ public sealed class AdminKey
     {
         if (!string.IsNullOrWhiteSpace(configured))
         {
-            return new AdminKey(dataDirectory, configured.Trim(), configured: true, path: null);
+            // It manages every merchant, and on PostgreSQL replaces the key of every node: a short
+            // one (a placeholder, a typo) is refused rather than taken.
+            return configured.Trim().Length >= MinimumLength
+                ? new AdminKey(dataDirectory, configured.Trim(), configured: true, path: null)
+                : throw new ArgumentException($"HERALD_ADMIN_KEY is too short to be a secret: give at least {MinimumLength} characters (the key Herald makes itself has {NewKey().Length})");
         }
         Directory.CreateDirectory(dataDirectory);
         var path = System.IO.Path.Combine(dataDirectory, FileName);

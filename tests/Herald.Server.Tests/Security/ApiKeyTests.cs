@@ -66,6 +66,26 @@ public sealed class ApiKeyTests
     }
 
     [Fact]
+    public async Task AConfiguredAdminKeyTooShortToBeASecret_KeepsTheNodeFromStarting_AndMakesNothing()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var refused = await Assert.ThrowsAsync<ArgumentException>(() => HeraldHost.StartAsync(dataDirectory: data, tune: o => o.AdminKey = "changeme"));
+            Assert.StartsWith("HERALD_ADMIN_KEY is too short to be a secret: give at least 24 characters", refused.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(data, AdminKey.FileName)));
+            Assert.False(File.Exists(Path.Combine(data, "herald.db")));
+        }
+        finally
+        {
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task AKeyMadeForASharedDatabase_IsWrittenOnlyOnceTheDatabaseTookIt()
     {
         var data = Directory.CreateTempSubdirectory("herald-test-").FullName;
