@@ -54,7 +54,9 @@ internal static partial class Validation
 
     public static string? Text(string? value, string field, int max = MaxText)
     {
-        if (value is not null && value.Length > max)
+        // Characters as a reader counts them (an emoji is one), not UTF-16 units: counted only
+        // when the units alone could be too many.
+        if (value is not null && value.Length > max && Characters(value) > max)
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} is longer than {max} characters");
         }
@@ -64,6 +66,17 @@ internal static partial class Validation
             throw new HeraldException(ErrorKind.BadRequest, $"{field} may not contain the NUL character (\\u0000)");
         }
         return value;
+    }
+
+    /// <summary>How many Unicode characters (code points) a text holds.</summary>
+    private static int Characters(string value)
+    {
+        var count = 0;
+        foreach (var _ in value.EnumerateRunes())
+        {
+            count++;
+        }
+        return count;
     }
 
     public static string RequiredText(string? value, string field, int max = MaxText)

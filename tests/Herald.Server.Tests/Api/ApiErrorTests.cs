@@ -306,6 +306,18 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TextLimits_CountCharacters_NotUtf16Units()
+    {
+        // 1,024 emoji are 1,024 characters (2,048 UTF-16 units): taken; one more is refused.
+        var emoji = string.Concat(Enumerable.Repeat("\U0001F600", 1024));
+        var created = await PostRawAsync("/v1/payment_orders", $$"""{"amount":10,"currency":"BRL","description":"{{emoji}}"}""");
+        Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(emoji, System.Text.Json.Nodes.JsonNode.Parse(await created.Content.ReadAsStringAsync())!.Str("description"));
+        await ExpectErrorAsync(await PostRawAsync("/v1/payment_orders", $$"""{"amount":10,"currency":"BRL","description":"{{emoji + "\U0001F600"}}"}"""), 400,
+            "description is longer than 1024 characters");
+    }
+
+    [Fact]
     public async Task TheAdmin_IssuesAMerchantThatLostItsKeys_ANewOne()
     {
         using var admin = _herald.As(HeraldHost.AdminKey);
