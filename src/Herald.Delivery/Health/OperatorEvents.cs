@@ -15,9 +15,20 @@ namespace Herald.Delivery.Health;
 /// </summary>
 public sealed class OperatorEvents(IHeraldStore store, DeliverySignal signal, TimeProvider time)
 {
-    public Task EndpointDisabledAsync(string merchantId, string endpointId, string reason, CancellationToken cancellationToken) =>
-        PublishAsync(OperatorEventTypes.EndpointDisabled, merchantId,
-            new JsonObject { ["merchant_id"] = merchantId, ["endpoint_id"] = endpointId, ["reason"] = reason }, cancellationToken);
+    /// <summary>
+    /// Disables an endpoint for <paramref name="reason"/> (what is pending for it waits) and tells the
+    /// operator; false, and nothing told, when it was disabled already.
+    /// </summary>
+    public async Task<bool> DisableEndpointAsync(string merchantId, string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (!await store.DisableEndpointAsync(endpointId, reason, now, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+        await PublishAsync(OperatorEventTypes.EndpointDisabled, merchantId,
+            new JsonObject { ["merchant_id"] = merchantId, ["endpoint_id"] = endpointId, ["reason"] = reason }, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
 
     /// <summary>The endpoint's circuit opened: it failed <paramref name="failures"/> times in a row, the last as given.</summary>
     public Task EndpointFailingAsync(string merchantId, string endpointId, int failures, int? lastStatusCode, string? lastError, CancellationToken cancellationToken) =>

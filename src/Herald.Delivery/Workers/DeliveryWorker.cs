@@ -131,9 +131,10 @@ public sealed class DeliveryWorker : BackgroundService
                         }
                     }
                 }
-                if (heldDue.Count > 0 && heldDue.Min <= now.ToUnixTimeMilliseconds())
+                // Those come due are dropped from the front (the set is in order), and a claim is made.
+                while (heldDue.Count > 0 && heldDue.Min <= now.ToUnixTimeMilliseconds())
                 {
-                    heldDue.RemoveWhere(due => due <= now.ToUnixTimeMilliseconds());
+                    heldDue.Remove(heldDue.Min);
                     claimNext = true;
                 }
                 var fullClaim = false;
@@ -604,10 +605,9 @@ public sealed class DeliveryWorker : BackgroundService
                     reason = $"nothing but failures for {FormatSpan(now - failingSince)} (since {failingSince.UtcDateTime:yyyy-MM-dd HH:mm} UTC)";
                 }
             }
-            if (reason is not null && await _store.DisableEndpointAsync(endpointId, reason, now, CancellationToken.None).ConfigureAwait(false))
+            if (reason is not null && await _operatorEvents.DisableEndpointAsync(notification.MerchantId, endpointId, reason, now, CancellationToken.None).ConfigureAwait(false))
             {
                 DeliveryLog.Disabled(_logger, endpointId, reason);
-                await _operatorEvents.EndpointDisabledAsync(notification.MerchantId, endpointId, reason, CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (Exception e)

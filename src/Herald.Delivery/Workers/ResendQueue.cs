@@ -75,8 +75,8 @@ public sealed class ResendQueue : BackgroundService
     public ResendQueue(IHeraldStore store, WebhookSender sender, TimeProvider time, ILogger<ResendQueue> logger, DeliveryMetrics metrics,
         IOptions<DeliveryOptions> options, EndpointGate gate, OperatorEvents operatorEvents)
     {
-        _operatorEvents = operatorEvents;
         ArgumentNullException.ThrowIfNull(options);
+        _operatorEvents = operatorEvents;
         _capacity = options.Value.ResendQueueCapacity;
         _lease = options.Value.Lease;
         _grace = options.Value.ShutdownGrace;
@@ -232,10 +232,9 @@ public sealed class ResendQueue : BackgroundService
     {
         try
         {
-            if (await _store.DisableEndpointAsync(notification.EndpointId, DeliveryWorker.GoneReason, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false))
+            if (await _operatorEvents.DisableEndpointAsync(notification.MerchantId, notification.EndpointId, DeliveryWorker.GoneReason, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false))
             {
                 DeliveryLog.Disabled(_logger, notification.EndpointId, DeliveryWorker.GoneReason);
-                await _operatorEvents.EndpointDisabledAsync(notification.MerchantId, notification.EndpointId, DeliveryWorker.GoneReason, CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (Exception e)

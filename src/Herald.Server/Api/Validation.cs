@@ -56,7 +56,7 @@ internal static partial class Validation
     {
         // Characters as a reader counts them (an emoji is one), not UTF-16 units: counted only
         // when the units alone could be too many.
-        if (value is not null && value.Length > max && Characters(value) > max)
+        if (value is not null && value.Length > max && value.EnumerateRunes().Count() > max)
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} is longer than {max} characters");
         }
@@ -66,17 +66,6 @@ internal static partial class Validation
             throw new HeraldException(ErrorKind.BadRequest, $"{field} may not contain the NUL character (\\u0000)");
         }
         return value;
-    }
-
-    /// <summary>How many Unicode characters (code points) a text holds.</summary>
-    private static int Characters(string value)
-    {
-        var count = 0;
-        foreach (var _ in value.EnumerateRunes())
-        {
-            count++;
-        }
-        return count;
     }
 
     public static string RequiredText(string? value, string field, int max = MaxText)
