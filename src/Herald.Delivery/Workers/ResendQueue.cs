@@ -185,16 +185,63 @@ public sealed class ResendQueue : BackgroundService
     private HeraldException Full() =>
         new(ErrorKind.Unavailable, $"{_capacity:N0} resends are waiting already; try again once they have gone out");
 
-    /// <summary>The attempt, once the endpoint's gate lets it through; it counts neither way for the circuit.</summary>
-    private async Task<Attempt> GatedAttemptAsync(ClaimedNotification notification, CancellationToken cancellationToken)
+    /// <summary>
+    /// The attempt, once the endpoint's gate lets it through and no other attempt of the
+    /// notification is under way; null when it or its endpoint went meanwhile. It counts neither way
+    /// for the circuit.
+    /// </summary>
+    private async Task<Attempt?> GatedAttemptAsync(ClaimedNotification notification, CancellationToken cancellationToken)
     {
-        while (!_gate.TryEnter(notification, out var wait))
+        while (true)
         {
-            // Real time, as the gate's own limits count it.
-            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            TimeSpan wait;
+            while (!_gate.TryEnter(notification, out wait))
+            {
+                // Real time, as the gate's own limits count it.
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            }
+            var (leased, busy) = await LeaseLetThroughAsync(notification, cancellationToken).ConfigureAwait(false);
+            if (leased is not null)
+            {
+                return await AttemptLetThroughAsync(leased, cancellationToken).ConfigureAwait(false);
+            }
+            if (busy is not { } held)
+            {
+                return null;
+            }
+            await Task.Delay(held, cancellationToken).ConfigureAwait(false);
         }
-        return await AttemptLetThroughAsync(notification, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Leases a notification the endpoint's gate has let through for its manual attempt (read again:
+    /// its attempt numbered after any made meanwhile). When another attempt of it is under way, or it
+    /// is gone, the gate's entry is given back, and how long to wait before asking again answered
+    /// (null when it is gone).
+    /// </summary>
+    private async Task<(ClaimedNotification? Leased, TimeSpan? Busy)> LeaseLetThroughAsync(ClaimedNotification letThrough, CancellationToken cancellationToken)
+    {
+        ResendLease? lease = null;
+        try
+        {
+            var now = _time.GetUtcNow();
+            lease = await _store.LeaseForResendAsync(letThrough.MerchantId, letThrough.Id, Guid.NewGuid().ToString("N"), now, now + _lease, cancellationToken).ConfigureAwait(false);
+            return lease.Notification is { } leased
+                ? (leased, null)
+                : (null, lease.HeldUntil is { } heldUntil ? BusyWait(heldUntil - now) : null);
+        }
+        finally
+        {
+            if (lease?.Notification is null)
+            {
+                _gate.Exit(letThrough.EndpointId, null);
+            }
+        }
+    }
+
+    /// <summary>How long a manual attempt waits before asking again for a notification another attempt holds: that attempt usually ends well before its lease.</summary>
+    private static TimeSpan BusyWait(TimeSpan leaseLeft) =>
+        TimeSpan.FromMilliseconds(Math.Clamp(leaseLeft.TotalMilliseconds, 10, 250));
 
     /// <summary>The attempt of a notification the endpoint's gate has let through; it counts neither way for the circuit.</summary>
     private async Task<Attempt> AttemptLetThroughAsync(ClaimedNotification notification, CancellationToken cancellationToken)
@@ -216,8 +263,8 @@ public sealed class ResendQueue : BackgroundService
         var attempt = new Attempt(
             Ids.HeraldId.New(Ids.HeraldId.Attempt, _time), notification.Id, number, AttemptTriggers.Manual,
             result.StartedAt, result.DurationMs, result.StatusCode, result.Succeeded, result.Error, result.ResponseExcerpt);
-        // Once sent, the attempt is recorded even if the caller has gone.
-        await _store.RecordManualAttemptAsync(attempt, CancellationToken.None).ConfigureAwait(false);
+        // Once sent, the attempt is recorded even if the caller has gone; its lease ends with it.
+        await _store.RecordManualAttemptAsync(attempt, notification.LeaseToken, CancellationToken.None).ConfigureAwait(false);
         _metrics.Attempted(result.Succeeded, AttemptTriggers.Manual);
         DeliveryLog.Resent(_logger, notification.Id, result.Succeeded ? "succeeded" : result.Error ?? "failed");
         if (result.StatusCode == 410)
@@ -315,9 +362,11 @@ public sealed class ResendQueue : BackgroundService
         {
             throw Full();
         }
+        // What has succeeded by its turn (a scheduled retry under way meanwhile, another recover) is
+        // not sent again.
         IReadOnlyList<ResendRequest> requests = ordered
-            ? [NewRequest(merchantId, taken, stopAtFailure: true)]
-            : taken.Take(queued).Select(id => NewRequest(merchantId, [id], stopAtFailure: false)).ToList();
+            ? [NewRequest(merchantId, taken, stopAtFailure: true) with { OnlyFailed = true }]
+            : taken.Take(queued).Select(id => NewRequest(merchantId, [id], stopAtFailure: false) with { OnlyFailed = true }).ToList();
         await KeepAndQueueAsync(requests, cancellationToken).ConfigureAwait(false);
         return (queued, complete && queued == taken.Count);
     }
@@ -475,7 +524,15 @@ public sealed class ResendQueue : BackgroundService
                         left = 0;
                         return;
                     }
-                    notification = heldBack is null ? asking : await ReadAgainAsync(request.MerchantId, heldBack, stoppingToken).ConfigureAwait(false);
+                    // Taken for the attempt, so that no scheduled attempt of it runs beside it; one
+                    // under way now is let finish first, and this one comes back after it.
+                    (notification, var busy) = asking is null ? (null, null) : await LeaseLetThroughAsync(asking, stoppingToken).ConfigureAwait(false);
+                    if (busy is { } held)
+                    {
+                        Requeue(new Work(request with { Done = i }), held, stoppingToken);
+                        left = 0;
+                        return;
+                    }
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -494,7 +551,10 @@ public sealed class ResendQueue : BackgroundService
                 left--;
                 try
                 {
-                    succeeded = notification is null || (await AttemptLetThroughAsync(notification, _abort.Token).ConfigureAwait(false)).Succeeded;
+                    succeeded = notification is null
+                        || (request.OnlyFailed && notification.Status == NotificationStatuses.Succeeded
+                            ? await LetGoUnsentAsync(notification).ConfigureAwait(false)
+                            : (await AttemptLetThroughAsync(notification, _abort.Token).ConfigureAwait(false)).Succeeded);
                 }
                 catch (OperationCanceledException) when (_abort.IsCancellationRequested)
                 {
@@ -556,27 +616,30 @@ public sealed class ResendQueue : BackgroundService
         _store.LoadForResendAsync(merchantId, id, _time.GetUtcNow(), cancellationToken);
 
     /// <summary>
-    /// A held-back resend the gate has now let through, read again (its attempt numbered after those
-    /// made while it waited); null, its gate entry given back, when it or its endpoint has gone.
+    /// Lets go of a notification taken for a recover's attempt that has succeeded by its turn (a
+    /// scheduled retry got there first): its lease and its gate entry are given back, nothing is sent.
+    /// Answers true: for a run, it counts as a success.
     /// </summary>
-    private async Task<ClaimedNotification?> ReadAgainAsync(string merchantId, ClaimedNotification letThrough, CancellationToken cancellationToken)
+    private async Task<bool> LetGoUnsentAsync(ClaimedNotification notification)
     {
-        ClaimedNotification? fresh = null;
         try
         {
-            fresh = await ReadAsync(merchantId, letThrough.Id, cancellationToken).ConfigureAwait(false);
-            return fresh;
+            await _store.ReleaseResendLeaseAsync(notification.Id, notification.LeaseToken!, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Left to run out: the notification has succeeded, no scheduled attempt waits for it.
+            DeliveryLog.ResendsNotKept(_logger, e);
         }
         finally
         {
-            if (fresh is null)
-            {
-                _gate.Exit(letThrough.EndpointId, null);
-            }
+            _gate.Exit(notification.EndpointId, null);
         }
+        DeliveryLog.Resent(_logger, notification.Id, "succeeded before its turn; not sent again");
+        return true;
     }
 
-    /// <summary>Puts work the gate held back at the queue's end once the gate's wait is over (real time, as the gate counts it).</summary>
+    /// <summary>Puts work held back (by the gate, or by another attempt of its notification) at the queue's end once its wait is over (real time, as the gate counts it).</summary>
     private void Requeue(Work work, TimeSpan wait, CancellationToken stoppingToken) =>
         _ = Task.Delay(wait, stoppingToken).ContinueWith(delayed =>
         {

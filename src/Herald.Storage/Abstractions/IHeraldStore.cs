@@ -213,11 +213,23 @@ public interface IHeraldStore
     Task<IReadOnlyList<bool>> RecordScheduledAttemptsAsync(IReadOnlyList<AttemptOutcome> outcomes, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Takes the merchant's notification, whatever its status, for a manual attempt: leases it to
+    /// <paramref name="token"/> until <paramref name="until"/>, so that no scheduled attempt (nor
+    /// another manual one) of it is made meanwhile, and answers it with the secrets signing at
+    /// <paramref name="now"/>. When an attempt holds it now, answers until when instead; when it
+    /// or its endpoint is gone, neither.
+    /// </summary>
+    Task<ResendLease> LeaseForResendAsync(string merchantId, string id, string token, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken = default);
+
+    /// <summary>Lets go of a manual attempt's lease (<see cref="LeaseForResendAsync"/>) when no attempt was made under it.</summary>
+    Task ReleaseResendLeaseAsync(string id, string token, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Records a manual attempt: success marks the notification succeeded and starts its endpoint's
     /// days of failures over (<c>failing_since</c> cleared); a failure leaves its status and schedule
-    /// as they were.
+    /// as they were. The lease it was made under (<paramref name="leaseToken"/>), if any, ends.
     /// </summary>
-    Task RecordManualAttemptAsync(Attempt attempt, CancellationToken cancellationToken = default);
+    Task RecordManualAttemptAsync(Attempt attempt, string? leaseToken = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Keeps resends asked for until they are made, owned by <paramref name="owner"/> (a node) until

@@ -36,8 +36,18 @@ public sealed record ClaimedNotification
     public required int Failures { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
 
-    /// <summary>Set for scheduled claims; <c>null</c> for a manual resend, which holds no lease.</summary>
+    /// <summary>The token of the lease it is held under (a claim's, or a manual attempt's); <c>null</c> when it was only read.</summary>
     public string? LeaseToken { get; init; }
+}
+
+/// <summary>
+/// A notification taken for a manual attempt (<c>IHeraldStore.LeaseForResendAsync</c>): leased to
+/// the attempt, or held by another attempt until <paramref name="HeldUntil"/>, or gone (neither set).
+/// </summary>
+public sealed record ResendLease(ClaimedNotification? Notification, DateTimeOffset? HeldUntil)
+{
+    /// <summary>The notification, or its endpoint, no longer exists.</summary>
+    public static ResendLease Gone { get; } = new(null, null);
 }
 
 /// <summary>
@@ -88,4 +98,5 @@ public sealed record LeasedNotification(
 /// <param name="StopAtFailure">Whether the run ends at its first failed attempt (an ordered endpoint's).</param>
 /// <param name="Done">How many of them, from the first, were handled already.</param>
 /// <param name="CreatedAt">When it was asked for.</param>
-public sealed record ResendRequest(string Id, string MerchantId, IReadOnlyList<string> NotificationIds, bool StopAtFailure, int Done, DateTimeOffset CreatedAt);
+/// <param name="OnlyFailed">Whether a notification that has succeeded by its turn is left unsent (a recover's: it asks for what failed).</param>
+public sealed record ResendRequest(string Id, string MerchantId, IReadOnlyList<string> NotificationIds, bool StopAtFailure, int Done, DateTimeOffset CreatedAt, bool OnlyFailed = false);

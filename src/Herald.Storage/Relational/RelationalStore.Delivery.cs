@@ -215,7 +215,39 @@ public abstract partial class RelationalStore
     /// </summary>
     protected abstract Task<IReadOnlyCollection<string>> RecordAttemptsAsync(WriteScope scope, RowSet moves, RowSet attempts, CancellationToken cancellationToken);
 
-    public async Task RecordManualAttemptAsync(Attempt attempt, CancellationToken cancellationToken = default)
+    public async Task<ResendLease> LeaseForResendAsync(string merchantId, string id, string token, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginLeaseWriteAsync(cancellationToken);
+        var parameters = new { id, merchantId, token, now = Time.Ms(now), until = Time.Ms(until) };
+        var row = await scope.Connection.QuerySingleOrDefaultAsync<ClaimRow>(scope.Command(
+            $"UPDATE notifications SET leased_until = @until, lease_token = @token WHERE id = @id AND merchant_id = @merchantId AND (leased_until IS NULL OR leased_until <= @now) RETURNING {ClaimReturning}",
+            parameters, cancellationToken));
+        if (row is null)
+        {
+            // Not taken: held by an attempt under way, or gone.
+            var heldUntil = await scope.Connection.QuerySingleOrDefaultAsync<long?>(scope.Command(
+                "SELECT leased_until FROM notifications WHERE id = @id AND merchant_id = @merchantId", parameters, cancellationToken));
+            return heldUntil is { } held ? new ResendLease(null, Time.At(held)) : ResendLease.Gone;
+        }
+        var loaded = await LoadClaimsAsync(scope, [row], now, cancellationToken, liveOnly: true);
+        if (loaded.Count == 0)
+        {
+            // Its endpoint was deleted: nothing is sent, and nothing is leased (the transaction is undone).
+            return ResendLease.Gone;
+        }
+        await scope.CommitAsync(cancellationToken);
+        return new ResendLease(loaded[0], null);
+    }
+
+    public async Task ReleaseResendLeaseAsync(string id, string token, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginLeaseWriteAsync(cancellationToken);
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "UPDATE notifications SET leased_until = NULL, lease_token = NULL WHERE id = @id AND lease_token = @token", new { id, token }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+    }
+
+    public async Task RecordManualAttemptAsync(Attempt attempt, string? leaseToken = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(attempt);
         await using var scope = await BeginWriteAsync(cancellationToken);
@@ -226,8 +258,8 @@ public abstract partial class RelationalStore
               last_attempt_at = @at, last_status_code = @status_code, last_error = @error,
               status = CASE WHEN @ok = 1 THEN 'succeeded' ELSE status END,
               next_attempt_at = CASE WHEN @ok = 1 THEN NULL ELSE next_attempt_at END,
-              lease_token = CASE WHEN @ok = 1 THEN NULL ELSE lease_token END,
-              leased_until = CASE WHEN @ok = 1 THEN NULL ELSE leased_until END,
+              lease_token = CASE WHEN lease_token = @token THEN NULL ELSE lease_token END,
+              leased_until = CASE WHEN lease_token = @token THEN NULL ELSE leased_until END,
               succeeded_at = CASE WHEN @ok = 1 THEN @at ELSE succeeded_at END
             WHERE id = @id
             """,
@@ -238,6 +270,7 @@ public abstract partial class RelationalStore
                 at = Time.Ms(attempt.StartedAt),
                 status_code = attempt.StatusCode,
                 error = attempt.Error,
+                token = leaseToken,
             }, cancellationToken));
         if (updated == 0)
         {

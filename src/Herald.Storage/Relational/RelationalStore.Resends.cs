@@ -5,7 +5,7 @@ namespace Herald.Storage.Relational;
 
 public abstract partial class RelationalStore
 {
-    private const string ResendColumns = "id, merchant_id, notification_ids, stop_at_failure, done, created_at";
+    private const string ResendColumns = "id, merchant_id, notification_ids, stop_at_failure, done, created_at, only_failed";
 
     /// <summary>
     /// What follows the choice of resends to claim, so that two nodes claiming at once take
@@ -24,7 +24,7 @@ public abstract partial class RelationalStore
         }
         await using var scope = await BeginWriteAsync(cancellationToken);
         await scope.Connection.ExecuteAsync(scope.Command(
-            $"INSERT INTO resends ({ResendColumns}, owner, owned_until) VALUES (@id, @merchant_id, @notification_ids, @stop_at_failure, @done, @created_at, @owner, @owned_until)",
+            $"INSERT INTO resends ({ResendColumns}, owner, owned_until) VALUES (@id, @merchant_id, @notification_ids, @stop_at_failure, @done, @created_at, @only_failed, @owner, @owned_until)",
             requests.Select(r => new
             {
                 id = r.Id,
@@ -33,6 +33,7 @@ public abstract partial class RelationalStore
                 stop_at_failure = r.StopAtFailure ? 1L : 0L,
                 done = (long)r.Done,
                 created_at = Time.Ms(r.CreatedAt),
+                only_failed = r.OnlyFailed ? 1L : 0L,
                 owner,
                 owned_until = Time.Ms(ownedUntil),
             }).ToList(),
@@ -127,8 +128,9 @@ public abstract partial class RelationalStore
         public long stop_at_failure { get; set; }
         public long done { get; set; }
         public long created_at { get; set; }
+        public long only_failed { get; set; }
 
         public ResendRequest ToModel() =>
-            new(id, merchant_id, notification_ids.Split(' ', StringSplitOptions.RemoveEmptyEntries), stop_at_failure != 0, (int)done, Time.At(created_at));
+            new(id, merchant_id, notification_ids.Split(' ', StringSplitOptions.RemoveEmptyEntries), stop_at_failure != 0, (int)done, Time.At(created_at), only_failed != 0);
     }
 }

@@ -98,6 +98,67 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Recover_BesideAScheduledRetryUnderWay_WaitsForIt_AndDoesNotSendAgainWhatItDelivered()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        var n = await FailedOnceAsync(merchant);
+
+        // Its retry is under way (the receiver holds it) when the merchant asks for a recover.
+        var before = await RetryHeldAsync();
+        var accepted = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+        Assert.Equal(1, accepted["queued"]!.GetValue<int>());
+        await Task.Delay(700);
+        Assert.Equal(before + 1, Receiver.Received.Count);
+
+        // The retry is answered 200: the recover finds it delivered and sends nothing.
+        Receiver.Release();
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(n)).Str("status") == "succeeded");
+        await Task.Delay(1000);
+        Assert.Equal(before + 1, Receiver.Received.Count);
+        Assert.Equal(["schedule", "schedule"], (await merchant.NotificationAsync(n))["attempts"]!.AsArray().Select(a => a!.Str("trigger")));
+    }
+
+    [Fact]
+    public async Task Resend_BesideAScheduledRetryUnderWay_IsSentOnceItIsOver_NeverBesideIt()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        var n = await FailedOnceAsync(merchant);
+
+        var before = await RetryHeldAsync();
+        Receiver.ResetMaxInFlight();
+        await merchant.PostJsonAsync($"/v1/notifications/{n}/resend", new { }, 202);
+        await Task.Delay(700);
+        Assert.Equal(before + 1, Receiver.Received.Count);
+
+        // Asked for one notification, the resend goes out even though the retry delivered it, after it.
+        Receiver.Release();
+        await Receiver.WaitForAsync(before + 2);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(n))["attempts"]!.AsArray().Count == 3);
+        Assert.Equal(1, Receiver.MaxInFlight);
+        Assert.Equal(["schedule", "schedule", "manual"], (await merchant.NotificationAsync(n))["attempts"]!.AsArray().Select(a => a!.Str("trigger")));
+    }
+
+    /// <summary>A payment order whose first attempt the receiver failed; answers its notification's id.</summary>
+    private async Task<string> FailedOnceAsync(HttpClient merchant)
+    {
+        Receiver.Status = 500;
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" })).Str("id");
+        return (await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1)).Str("id");
+    }
+
+    /// <summary>Lets the failed notification's retry come due and go out to a receiver that holds it (to answer 200); answers how many requests came before it.</summary>
+    private async Task<int> RetryHeldAsync()
+    {
+        Receiver.Status = 200;
+        Receiver.Hold();
+        var before = Receiver.Received.Count;
+        await Herald.AdvanceUntilAsync(TimeSpan.FromHours(1), () => Task.FromResult(Receiver.Received.Count > before));
+        return before;
+    }
+
+    [Fact]
     public async Task Recover_OfAnOrderedEndpoint_SendsAnEntitysVersionsOldestFirst_OneAtATime()
     {
         using var merchant = await Herald.NewMerchantAsync();

@@ -705,6 +705,47 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ResendLease_WaitsForTheAttemptUnderWay_ThenKeepsScheduledClaimsOffUntilItsAttemptIsRecorded()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+
+        // A scheduled attempt holds it: a manual one hears until when, and takes nothing.
+        var busy = await Store.LeaseForResendAsync(m, claimed.Id, "manual-1", T0, T0 + Lease);
+        Assert.Null(busy.Notification);
+        Assert.Equal(T0 + Lease, busy.HeldUntil);
+
+        // Once its outcome is in (failed, due again at once), the manual attempt takes it, as it is now.
+        Assert.True(await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(claimed, false, AttemptTriggers.Schedule, T0), NotificationStatuses.Pending, T0, true, claimed.LeaseToken)));
+        var leased = (await Store.LeaseForResendAsync(m, claimed.Id, "manual-1", T0, T0 + Lease)).Notification!;
+        Assert.Equal("manual-1", leased.LeaseToken);
+        Assert.Equal(1, leased.AttemptCount);
+        Assert.Equal(ep.Url, leased.Url);
+
+        // Meanwhile no worker claims it, and no second manual attempt takes it.
+        Assert.Empty(await Store.ClaimDueAsync(T0 + TimeSpan.FromSeconds(1), Lease, 10));
+        Assert.Equal(T0 + Lease, (await Store.LeaseForResendAsync(m, claimed.Id, "manual-2", T0, T0 + Lease)).HeldUntil);
+
+        // Its attempt recorded (failed), the lease ends and the retry is due again as it was.
+        await Store.RecordManualAttemptAsync(AttemptOf(leased, false, AttemptTriggers.Manual, T0 + TimeSpan.FromSeconds(1)), leased.LeaseToken);
+        var again = Assert.Single(await Store.ClaimDueAsync(T0 + TimeSpan.FromSeconds(2), Lease, 10));
+        Assert.Equal(2, again.AttemptCount);
+        Assert.True(await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(again, true, AttemptTriggers.Schedule, T0 + TimeSpan.FromSeconds(2)), NotificationStatuses.Succeeded, null, false, again.LeaseToken)));
+
+        // A lease let go unused frees it too; another merchant's, or a deleted endpoint's, is gone.
+        var unused = (await Store.LeaseForResendAsync(m, claimed.Id, "manual-3", T0, T0 + Lease)).Notification!;
+        Assert.Equal(NotificationStatuses.Succeeded, unused.Status);
+        await Store.ReleaseResendLeaseAsync(claimed.Id, "manual-3");
+        Assert.NotNull((await Store.LeaseForResendAsync(m, claimed.Id, "manual-4", T0, T0 + Lease)).Notification);
+        Assert.Equal(ResendLease.Gone, await Store.LeaseForResendAsync(await MerchantAsync("Other"), claimed.Id, "manual-5", T0 + Lease, T0 + 2 * Lease));
+        Assert.True(await Store.DeleteEndpointAsync(m, ep.Id, T0));
+        Assert.Equal(ResendLease.Gone, await Store.LeaseForResendAsync(m, claimed.Id, "manual-6", T0 + Lease, T0 + 2 * Lease));
+        Assert.Equal(["schedule", "manual", "schedule"], (await Store.ListAttemptsAsync(claimed.Id)).Select(a => a.Trigger));
+    }
+
+    [Fact]
     public async Task OneMerchant_NeverSeesAnothersData()
     {
         var a = await MerchantAsync("A");
@@ -928,7 +969,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     {
         var m = await MerchantAsync();
         var run = new ResendRequest("rsd_1", m, ["ntf_a", "ntf_b", "ntf_c"], StopAtFailure: true, Done: 0, T0);
-        var single = new ResendRequest("rsd_2", m, ["ntf_d"], StopAtFailure: false, Done: 0, T0.AddSeconds(1));
+        var single = new ResendRequest("rsd_2", m, ["ntf_d"], StopAtFailure: false, Done: 0, T0.AddSeconds(1), OnlyFailed: true);
         await Store.AddResendsAsync([run, single], "node-a", T0 + Lease);
 
         // Node A's while its hold lasts: nobody else takes them, nor advances them.
@@ -943,6 +984,8 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(run with { Done = 2 }, taken[0] with { NotificationIds = run.NotificationIds });
         Assert.Equal(run.NotificationIds, taken[0].NotificationIds);
         Assert.Equal(single.NotificationIds, taken[1].NotificationIds);
+        Assert.True(taken[1].OnlyFailed);
+        Assert.False(taken[0].OnlyFailed);
         Assert.False(taken[1].StopAtFailure);
         Assert.Equal(single.CreatedAt, taken[1].CreatedAt);
 
