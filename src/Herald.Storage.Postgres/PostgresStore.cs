@@ -23,6 +23,15 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     /// <summary>The channel an endpoint write is announced on: each node drops the endpoints it keeps in memory.</summary>
     public const string EndpointsChannel = "herald_endpoints";
 
+    /// <summary>The channel a replaced admin key is announced on: each node reads the key again.</summary>
+    public const string AdminKeyChannel = "herald_admin_key";
+
+    /// <summary>Raised (on the listener's thread) when another node, or this one, has replaced the admin key.</summary>
+    public event Action? AdminKeyReplaced;
+
+    /// <summary>A replaced admin key was announced (see <see cref="AdminKeyChannel"/>).</summary>
+    public void AdminKeyReplacedElsewhere() => AdminKeyReplaced?.Invoke();
+
     // The claim must walk the due index from its front whatever the planner's statistics say (a
     // young or busy table has none worth trusting). So the endpoint is consulted per candidate row
     // in a scalar subquery, which the planner cannot turn into a join or an index condition: the
@@ -120,7 +129,9 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     public async Task<string> KeepAdminKeyHashAsync(string keyHash, bool replace, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        var conflict = replace ? "DO UPDATE SET key_hash = excluded.key_hash, updated_at = excluded.updated_at" : "DO NOTHING";
+        // A replacement is announced to the running nodes, which read the key again at once; it is
+        // sent when the write commits.
+        var conflict = replace ? $"DO UPDATE SET key_hash = excluded.key_hash, updated_at = excluded.updated_at; NOTIFY {AdminKeyChannel}" : "DO NOTHING";
         await connection.ExecuteAsync(new CommandDefinition(
             $"INSERT INTO admin_key (id, key_hash, updated_at) VALUES (1, @keyHash, @now) ON CONFLICT (id) {conflict}",
             new { keyHash, now = now.ToUnixTimeMilliseconds() }, cancellationToken: cancellationToken));

@@ -6,7 +6,9 @@ namespace Herald.Storage.Postgres;
 /// Listens on <see cref="PostgresStore.WakeChannel"/> and calls back for every notification, so a
 /// change recorded on one node is delivered promptly by whichever node has free workers; and on
 /// <see cref="PostgresStore.EndpointsChannel"/>, so that the store may keep endpoints in memory
-/// while it listens (any node's endpoint write drops them). Reconnects with a backoff when the
+/// while it listens (any node's endpoint write drops them); and on
+/// <see cref="PostgresStore.AdminKeyChannel"/>, so that a replaced admin key is followed at once.
+/// Reconnects with a backoff when the
 /// database goes away, the store reading endpoints afresh meanwhile.
 /// </summary>
 public sealed class PostgresWakeListener(PostgresStore store, Action onWake)
@@ -27,16 +29,20 @@ public sealed class PostgresWakeListener(PostgresStore store, Action onWake)
                     await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                     connection.Notification += (_, e) =>
                     {
-                        if (e.Channel == PostgresStore.EndpointsChannel)
+                        switch (e.Channel)
                         {
-                            store.EndpointsChangedElsewhere();
-                        }
-                        else
-                        {
-                            onWake();
+                            case PostgresStore.EndpointsChannel:
+                                store.EndpointsChangedElsewhere();
+                                break;
+                            case PostgresStore.AdminKeyChannel:
+                                store.AdminKeyReplacedElsewhere();
+                                break;
+                            default:
+                                onWake();
+                                break;
                         }
                     };
-                    await using (var listen = new NpgsqlCommand($"LISTEN {PostgresStore.WakeChannel}; LISTEN {PostgresStore.EndpointsChannel}", connection))
+                    await using (var listen = new NpgsqlCommand($"LISTEN {PostgresStore.WakeChannel}; LISTEN {PostgresStore.EndpointsChannel}; LISTEN {PostgresStore.AdminKeyChannel}", connection))
                     {
                         await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }

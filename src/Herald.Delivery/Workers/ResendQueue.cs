@@ -250,6 +250,13 @@ public sealed class ResendQueue : BackgroundService
         {
             return await AttemptAsync(notification, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception) when (notification.LeaseToken is not null)
+        {
+            // Not recorded (cut off at the end of a shutdown's grace, the database away): the lease
+            // is let go, so that the next to send it need not wait for it to run out.
+            await ReleaseLeaseQuietlyAsync(notification).ConfigureAwait(false);
+            throw;
+        }
         finally
         {
             _gate.Exit(notification.EndpointId, null);
@@ -624,12 +631,7 @@ public sealed class ResendQueue : BackgroundService
     {
         try
         {
-            await _store.ReleaseResendLeaseAsync(notification.Id, notification.LeaseToken!, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            // Left to run out: the notification has succeeded, no scheduled attempt waits for it.
-            DeliveryLog.ResendsNotKept(_logger, e);
+            await ReleaseLeaseQuietlyAsync(notification).ConfigureAwait(false);
         }
         finally
         {
@@ -637,6 +639,19 @@ public sealed class ResendQueue : BackgroundService
         }
         DeliveryLog.Resent(_logger, notification.Id, "succeeded before its turn; not sent again");
         return true;
+    }
+
+    /// <summary>Lets go of a manual attempt's lease on a notification; one that cannot be let go of runs out by itself.</summary>
+    private async Task ReleaseLeaseQuietlyAsync(ClaimedNotification notification)
+    {
+        try
+        {
+            await _store.ReleaseResendLeaseAsync(notification.Id, notification.LeaseToken!, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            DeliveryLog.ResendsNotKept(_logger, e);
+        }
     }
 
     /// <summary>Puts work held back (by the gate, or by another attempt of its notification) at the queue's end once its wait is over (real time, as the gate counts it).</summary>

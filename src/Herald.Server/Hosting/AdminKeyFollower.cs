@@ -7,21 +7,26 @@ namespace Herald.Server.Hosting;
 
 /// <summary>
 /// Keeps a node on a shared PostgreSQL database accepting the admin key the database keeps: a node
-/// started with <c>HERALD_ADMIN_KEY</c> replaces it there, and every running node follows within
-/// <see cref="Every"/>, the old key refused from then on.
+/// started with <c>HERALD_ADMIN_KEY</c> replaces it there and announces it, and every running node
+/// reads it again at once (and every <see cref="Every"/> all the same, should an announcement be
+/// missed while its listening connection was down), the old key refused from then on.
 /// </summary>
 internal sealed partial class AdminKeyFollower(PostgresStore store, AdminKey admin, ILogger<AdminKeyFollower> logger) : BackgroundService
 {
     public static readonly TimeSpan Every = TimeSpan.FromSeconds(10);
 
+    // Released when a replacement is announced; the loop reads the key when it is, or when Every is up.
+    private readonly SemaphoreSlim _announced = new(0, 1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Real time: how soon a replaced key stops being accepted is the operator's concern, not the delivery clock's.
-        using var timer = new PeriodicTimer(Every);
+        store.AdminKeyReplaced += Announced;
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            while (true)
             {
+                // Real time: how soon a replaced key stops being accepted is the operator's concern, not the delivery clock's.
+                await _announced.WaitAsync(Every, stoppingToken).ConfigureAwait(false);
                 try
                 {
                     if (await store.ReadAdminKeyHashAsync(stoppingToken).ConfigureAwait(false) is { } kept)
@@ -38,6 +43,28 @@ internal sealed partial class AdminKeyFollower(PostgresStore store, AdminKey adm
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        finally
+        {
+            store.AdminKeyReplaced -= Announced;
+        }
+    }
+
+    private void Announced()
+    {
+        try
+        {
+            _announced.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // A read is already due.
+        }
+    }
+
+    public override void Dispose()
+    {
+        _announced.Dispose();
+        base.Dispose();
     }
 
     [LoggerMessage(5100, LogLevel.Warning, "The shared admin key could not be read; the node accepts the one it had until the next try")]

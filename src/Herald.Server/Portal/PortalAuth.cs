@@ -70,8 +70,7 @@ internal static class PortalAuth
         if (merchant is null || hash is null || session is null
             || !long.TryParse(context.Principal?.FindFirstValue(SignedInClaim), NumberStyles.None, CultureInfo.InvariantCulture, out var signedIn)
             || services.GetRequiredService<TimeProvider>().GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(signedIn) > MaxSessionAge
-            || await store.FindMerchantByKeyHashAsync(hash, aborted) != merchant
-            || await store.IsPortalSessionEndedAsync(session, aborted))
+            || !await store.IsPortalSessionLiveAsync(merchant, hash, session, aborted))
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme);

@@ -56,8 +56,12 @@ public interface IHeraldStore
     /// </summary>
     Task EndPortalSessionAsync(string sessionHash, DateTimeOffset at, DateTimeOffset forgetBefore, CancellationToken cancellationToken = default);
 
-    /// <summary>Whether the portal session with this id's hash was ended.</summary>
-    Task<bool> IsPortalSessionEndedAsync(string sessionHash, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Whether a portal session still stands, in one read: the API key it was signed in with (by
+    /// its hash) is still the merchant's and not revoked, and the session (by its id's hash) was
+    /// not ended.
+    /// </summary>
+    Task<bool> IsPortalSessionLiveAsync(string merchantId, string keyHash, string sessionHash, CancellationToken cancellationToken = default);
 
     Task CreateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
 

@@ -72,11 +72,14 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
     }
 
-    public async Task<bool> IsPortalSessionEndedAsync(string sessionHash, CancellationToken cancellationToken = default)
+    public async Task<bool> IsPortalSessionLiveAsync(string merchantId, string keyHash, string sessionHash, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<long?>(Read(
-            "SELECT 1 FROM portal_sessions_ended WHERE session_hash = @sessionHash", new { sessionHash }, cancellationToken)) is not null;
+        return await connection.ExecuteScalarAsync<long>(Read(
+            """
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM api_keys WHERE key_hash = @keyHash AND merchant_id = @merchantId AND revoked_at IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM portal_sessions_ended WHERE session_hash = @sessionHash) THEN 1 ELSE 0 END
+            """, new { merchantId, keyHash, sessionHash }, cancellationToken)) == 1;
     }
 
     public async Task<Merchant?> GetMerchantAsync(string id, CancellationToken cancellationToken = default)

@@ -1027,18 +1027,28 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PortalSessions_EndedStayEnded_UntilForgottenPastTheirLongestLife()
+    public async Task PortalSessions_StandWhileTheirKeyDoes_EndedStayEnded_UntilForgottenPastTheirLongestLife()
     {
-        Assert.False(await Store.IsPortalSessionEndedAsync("hash_a"));
+        var m = await MerchantAsync();
+        var key = new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), m, "hash_key", T0);
+        Assert.True(await Store.CreateApiKeyAsync(key, 10));
+        Assert.True(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_a"));
+        Assert.False(await Store.IsPortalSessionLiveAsync(await MerchantAsync("Other"), "hash_key", "hash_a"));
+        Assert.False(await Store.IsPortalSessionLiveAsync(m, "hash_unknown", "hash_a"));
+
         await Store.EndPortalSessionAsync("hash_a", T0, T0 - TimeSpan.FromDays(1));
         await Store.EndPortalSessionAsync("hash_a", T0, T0 - TimeSpan.FromDays(1));
-        Assert.True(await Store.IsPortalSessionEndedAsync("hash_a"));
-        Assert.False(await Store.IsPortalSessionEndedAsync("hash_b"));
+        Assert.False(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_a"));
+        Assert.True(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_b"));
 
         // A day on, ending another forgets the first, which no cookie could use any more.
         await Store.EndPortalSessionAsync("hash_b", T0.AddDays(1).AddMinutes(1), T0.AddMinutes(1));
-        Assert.False(await Store.IsPortalSessionEndedAsync("hash_a"));
-        Assert.True(await Store.IsPortalSessionEndedAsync("hash_b"));
+        Assert.True(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_a"));
+        Assert.False(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_b"));
+
+        // The key revoked, no session of it stands.
+        Assert.True(await Store.RevokeApiKeyAsync(m, key.Id, T0.AddDays(1)));
+        Assert.False(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_a"));
     }
 
     [Fact]
