@@ -39,6 +39,7 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
             Success = endpoint.Success,
             Retry = endpoint.Retry,
             TimeoutSeconds = endpoint.TimeoutSeconds,
+            Headers = endpoint.Headers,
             // Only the newest secret signs: a test shows whether the receiver verifies with the current one.
             Secrets = endpoint.Secrets.Take(1).ToList(),
             Payload = JsonText.Of(payload),

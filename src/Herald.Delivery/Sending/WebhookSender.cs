@@ -72,6 +72,17 @@ public sealed class WebhookSender : IDisposable
             request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderTimestamp, timestamp.ToString(CultureInfo.InvariantCulture));
             request.Headers.TryAddWithoutValidation(WebhookSignature.HeaderSignature, signature);
             request.Headers.TryAddWithoutValidation(AttemptHeader, attemptNumber.ToString(CultureInfo.InvariantCulture));
+            if (notification.Headers is { } own)
+            {
+                // The endpoint's own (checked when it was saved: none of the above, nor one of HTTP's framing).
+                foreach (var (name, value) in own)
+                {
+                    if (!request.Headers.TryAddWithoutValidation(name, value))
+                    {
+                        request.Content.Headers.TryAddWithoutValidation(name, value);
+                    }
+                }
+            }
             return request;
         }
 

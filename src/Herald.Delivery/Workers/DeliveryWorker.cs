@@ -397,9 +397,12 @@ public sealed class DeliveryWorker : BackgroundService
     /// and send it beside the attempt still running. A lease set shorter than an endpoint's timeout
     /// (plus a margin) cuts that endpoint's attempts to fit inside it.
     /// </summary>
-    private ClaimedNotification FitToLease(ClaimedNotification notification)
+    private ClaimedNotification FitToLease(ClaimedNotification notification) => FitToLease(notification, _options.Lease);
+
+    /// <summary>The notification with its attempt's timeout cut to end inside <paramref name="lease"/> (with a margin), a manual attempt's too.</summary>
+    internal static ClaimedNotification FitToLease(ClaimedNotification notification, TimeSpan lease)
     {
-        var room = Math.Max(1, (int)(_options.Lease - LeaseMargin).TotalSeconds);
+        var room = Math.Max(1, (int)(lease - LeaseMargin).TotalSeconds);
         return notification.TimeoutSeconds <= room ? notification : notification with { TimeoutSeconds = room };
     }
 

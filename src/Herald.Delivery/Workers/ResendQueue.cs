@@ -31,10 +31,8 @@ public sealed class ResendQueue : BackgroundService
 
     // Notifications sent one after another, in this order; read again when their turn comes. An
     // ordered run stops at its first failure: what follows would overtake what failed.
-    // HeldBack: the first one as it was read when the endpoint's gate held it back, asked of the gate
-    // again when it comes back, so that waiting costs no read of the database.
     // Request: the kept request, its Done the notifications of it already handled.
-    private sealed record Work(ResendRequest Request, ClaimedNotification? HeldBack = null)
+    private sealed record Work(ResendRequest Request)
     {
         /// <summary>How many of the request's notifications are still to be sent.</summary>
         public int Left => Request.NotificationIds.Count - Request.Done;
@@ -164,10 +162,36 @@ public sealed class ResendQueue : BackgroundService
     /// Makes a manual attempt of the merchant's notification now and returns it once recorded; null
     /// when the notification does not exist. For callers that show the result at once (the portal).
     /// </summary>
-    public async Task<Attempt?> ResendNowAsync(string merchantId, string notificationId, CancellationToken cancellationToken) =>
-        await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is { } notification
-            ? await GatedAttemptAsync(notification, cancellationToken).ConfigureAwait(false)
-            : null;
+    public async Task<Attempt?> ResendNowAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
+    {
+        if (await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return null;
+        }
+        // Real time, as the gate's own limits count it. An attempt of it under way is waited for a
+        // while (it usually ends within the endpoint's timeout); the caller waits for the answer.
+        var busyUntil = DateTime.UtcNow + BusyPatience;
+        while (true)
+        {
+            var turn = await TakeTurnAsync(merchantId, notificationId, onlyFailed: false, cancellationToken).ConfigureAwait(false);
+            if (turn.Ready is { } ready)
+            {
+                return await AttemptLetThroughAsync(ready, cancellationToken).ConfigureAwait(false);
+            }
+            if (turn.Wait is not { } wait)
+            {
+                return null;
+            }
+            if (turn.Busy && DateTime.UtcNow + wait > busyUntil)
+            {
+                throw new HeraldException(ErrorKind.Conflict, $"notification {notificationId}: another attempt of it is under way; try again once it is over");
+            }
+            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>How long a resend made while its caller waits waits for an attempt of the notification under way.</summary>
+    private static readonly TimeSpan BusyPatience = TimeSpan.FromSeconds(15);
 
     /// <summary>The notification with its endpoint, to be sent again; null when it does not exist, refused when its endpoint was deleted.</summary>
     private async Task<ClaimedNotification?> LoadAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
@@ -186,57 +210,41 @@ public sealed class ResendQueue : BackgroundService
         new(ErrorKind.Unavailable, $"{_capacity:N0} resends are waiting already; try again once they have gone out");
 
     /// <summary>
-    /// The attempt, once the endpoint's gate lets it through and no other attempt of the
-    /// notification is under way; null when it or its endpoint went meanwhile. It counts neither way
-    /// for the circuit.
+    /// Where a manual attempt of a notification stands: <see cref="Ready"/> (leased to it, read
+    /// afresh, and let through the endpoint's gate), or to be asked again after <see cref="Wait"/>
+    /// (<see cref="Busy"/>: another attempt of it is under way; otherwise the gate holds it back), or
+    /// <see cref="Skipped"/> (a recover's that has succeeded by its turn), or none of these: gone.
     /// </summary>
-    private async Task<Attempt?> GatedAttemptAsync(ClaimedNotification notification, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            TimeSpan wait;
-            while (!_gate.TryEnter(notification, out wait))
-            {
-                // Real time, as the gate's own limits count it.
-                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-            }
-            var (leased, busy) = await LeaseLetThroughAsync(notification, cancellationToken).ConfigureAwait(false);
-            if (leased is not null)
-            {
-                return await AttemptLetThroughAsync(leased, cancellationToken).ConfigureAwait(false);
-            }
-            if (busy is not { } held)
-            {
-                return null;
-            }
-            await Task.Delay(held, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    private readonly record struct Turn(ClaimedNotification? Ready, TimeSpan? Wait, bool Busy, bool Skipped);
 
     /// <summary>
-    /// Leases a notification the endpoint's gate has let through for its manual attempt (read again:
-    /// its attempt numbered after any made meanwhile). When another attempt of it is under way, or it
-    /// is gone, the gate's entry is given back, and how long to wait before asking again answered
-    /// (null when it is gone).
+    /// Takes a notification for its manual attempt: first its lease, so that no other attempt of it
+    /// runs beside this one (an attempt under way is let finish first), then the endpoint's gate (its
+    /// concurrency cap, its rate limit, its circuit), whose entry the attempt gives back when it ends.
+    /// A lease the gate does not let through is let go. The attempt counts neither way for the circuit.
     /// </summary>
-    private async Task<(ClaimedNotification? Leased, TimeSpan? Busy)> LeaseLetThroughAsync(ClaimedNotification letThrough, CancellationToken cancellationToken)
+    private async Task<Turn> TakeTurnAsync(string merchantId, string id, bool onlyFailed, CancellationToken cancellationToken)
     {
-        ResendLease? lease = null;
-        try
+        var now = _time.GetUtcNow();
+        var lease = await _store.LeaseForResendAsync(merchantId, id, Guid.NewGuid().ToString("N"), now, now + _lease, cancellationToken).ConfigureAwait(false);
+        if (lease.Notification is not { } leased)
         {
-            var now = _time.GetUtcNow();
-            lease = await _store.LeaseForResendAsync(letThrough.MerchantId, letThrough.Id, Guid.NewGuid().ToString("N"), now, now + _lease, cancellationToken).ConfigureAwait(false);
-            return lease.Notification is { } leased
-                ? (leased, null)
-                : (null, lease.HeldUntil is { } heldUntil ? BusyWait(heldUntil - now) : null);
+            return lease.HeldUntil is { } heldUntil ? new Turn(null, BusyWait(heldUntil - now), Busy: true, Skipped: false) : default;
         }
-        finally
+        if (onlyFailed && leased.Status == NotificationStatuses.Succeeded)
         {
-            if (lease?.Notification is null)
-            {
-                _gate.Exit(letThrough.EndpointId, null);
-            }
+            await ReleaseLeaseQuietlyAsync(leased).ConfigureAwait(false);
+            DeliveryLog.Resent(_logger, id, "succeeded before its turn; not sent again");
+            return new Turn(null, null, Busy: false, Skipped: true);
         }
+        // Its attempt ends before its lease does, as a scheduled one's.
+        leased = DeliveryWorker.FitToLease(leased, _lease);
+        if (_gate.TryEnter(leased, out var wait))
+        {
+            return new Turn(leased, null, Busy: false, Skipped: false);
+        }
+        await ReleaseLeaseQuietlyAsync(leased).ConfigureAwait(false);
+        return new Turn(null, wait, Busy: false, Skipped: false);
     }
 
     /// <summary>How long a manual attempt waits before asking again for a notification another attempt holds: that attempt usually ends well before its lease.</summary>
@@ -518,25 +526,15 @@ public sealed class ResendQueue : BackgroundService
                     return;
                 }
                 var id = ids[i];
-                var heldBack = i == request.Done ? work.HeldBack : null;
-                ClaimedNotification? notification;
+                Turn turn;
                 try
                 {
-                    // Read when its turn comes; one held back before asks the gate as it was read then
-                    // (its endpoint is the same whatever changed since).
-                    var asking = heldBack ?? await ReadAsync(request.MerchantId, id, stoppingToken).ConfigureAwait(false);
-                    if (asking is not null && !_gate.TryEnter(asking, out var wait))
+                    // Read when its turn comes. Held back (an attempt of it under way, the endpoint's
+                    // limits), it steps aside and comes back to the queue once the wait is over.
+                    turn = await TakeTurnAsync(request.MerchantId, id, request.OnlyFailed, stoppingToken).ConfigureAwait(false);
+                    if (turn.Wait is { } wait)
                     {
-                        Requeue(new Work(request with { Done = i }, asking), wait, stoppingToken);
-                        left = 0;
-                        return;
-                    }
-                    // Taken for the attempt, so that no scheduled attempt of it runs beside it; one
-                    // under way now is let finish first, and this one comes back after it.
-                    (notification, var busy) = asking is null ? (null, null) : await LeaseLetThroughAsync(asking, stoppingToken).ConfigureAwait(false);
-                    if (busy is { } held)
-                    {
-                        Requeue(new Work(request with { Done = i }), held, stoppingToken);
+                        Requeue(new Work(request with { Done = i }), wait, stoppingToken);
                         left = 0;
                         return;
                     }
@@ -558,10 +556,8 @@ public sealed class ResendQueue : BackgroundService
                 left--;
                 try
                 {
-                    succeeded = notification is null
-                        || (request.OnlyFailed && notification.Status == NotificationStatuses.Succeeded
-                            ? await LetGoUnsentAsync(notification).ConfigureAwait(false)
-                            : (await AttemptLetThroughAsync(notification, _abort.Token).ConfigureAwait(false)).Succeeded);
+                    // Gone, or a recover's that succeeded meanwhile: handled, nothing sent.
+                    succeeded = turn.Ready is not { } ready || (await AttemptLetThroughAsync(ready, _abort.Token).ConfigureAwait(false)).Succeeded;
                 }
                 catch (OperationCanceledException) when (_abort.IsCancellationRequested)
                 {
@@ -622,31 +618,14 @@ public sealed class ResendQueue : BackgroundService
     private Task<ClaimedNotification?> ReadAsync(string merchantId, string id, CancellationToken cancellationToken) =>
         _store.LoadForResendAsync(merchantId, id, _time.GetUtcNow(), cancellationToken);
 
-    /// <summary>
-    /// Lets go of a notification taken for a recover's attempt that has succeeded by its turn (a
-    /// scheduled retry got there first): its lease and its gate entry are given back, nothing is sent.
-    /// Answers true: for a run, it counts as a success.
-    /// </summary>
-    private async Task<bool> LetGoUnsentAsync(ClaimedNotification notification)
-    {
-        try
-        {
-            await ReleaseLeaseQuietlyAsync(notification).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Exit(notification.EndpointId, null);
-        }
-        DeliveryLog.Resent(_logger, notification.Id, "succeeded before its turn; not sent again");
-        return true;
-    }
-
     /// <summary>Lets go of a manual attempt's lease on a notification; one that cannot be let go of runs out by itself.</summary>
     private async Task ReleaseLeaseQuietlyAsync(ClaimedNotification notification)
     {
         try
         {
-            await _store.ReleaseResendLeaseAsync(notification.Id, notification.LeaseToken!, CancellationToken.None).ConfigureAwait(false);
+            // Bounded: a database away must not hold up a stop (the lease then runs out by itself).
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _store.ReleaseResendLeaseAsync(notification.Id, notification.LeaseToken!, bound.Token).ConfigureAwait(false);
         }
         catch (Exception e)
         {

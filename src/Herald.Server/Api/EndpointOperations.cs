@@ -44,6 +44,8 @@ internal static class EndpointOperations
                 Ordered = request.Ordered ?? current.Ordered,
                 MaxConcurrency = request.MaxConcurrency is null ? current.MaxConcurrency : EndpointsApi.Limit(request.MaxConcurrency, "max_concurrency", EndpointsApi.MaxConcurrencyCap),
                 RateLimit = request.RateLimit is null ? current.RateLimit : EndpointsApi.Limit(request.RateLimit, "rate_limit", EndpointsApi.RateLimitCap),
+                // Left out: unchanged; given: the whole set replaced ({} clears it).
+                Headers = request.Headers is null ? current.Headers : Validation.EndpointHeaders(request.Headers),
                 Enabled = request.Enabled ?? current.Enabled,
                 DisabledReason = request.Enabled switch { false => "disabled by the merchant", true => null, null => current.DisabledReason },
                 DisabledAt = request.Enabled switch { false => now, true => null, null => current.DisabledAt },

@@ -179,6 +179,7 @@ internal static class EndpointsApi
             Ordered = request.Ordered ?? false,
             MaxConcurrency = Limit(request.MaxConcurrency, "max_concurrency", MaxConcurrencyCap),
             RateLimit = Limit(request.RateLimit, "rate_limit", RateLimitCap),
+            Headers = Validation.EndpointHeaders(request.Headers),
             Source = source,
             PreferenceId = preferenceId,
             CreatedAt = now,

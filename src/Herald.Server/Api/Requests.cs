@@ -18,7 +18,8 @@ public sealed record CreateEndpointRequest(
     int? TimeoutSeconds = null,
     bool? Ordered = null,
     int? MaxConcurrency = null,
-    int? RateLimit = null);
+    int? RateLimit = null,
+    IReadOnlyDictionary<string, string?>? Headers = null);
 
 public sealed record UpdateEndpointRequest(
     string? Url = null,
@@ -30,7 +31,8 @@ public sealed record UpdateEndpointRequest(
     bool? Ordered = null,
     bool? Enabled = null,
     int? MaxConcurrency = null,
-    int? RateLimit = null);
+    int? RateLimit = null,
+    IReadOnlyDictionary<string, string?>? Headers = null);
 
 public sealed record CreateOperatorEndpointRequest(string Url, string? Description = null);
 

@@ -30,6 +30,7 @@ public sealed record EndpointResponse(
     bool Ordered,
     int? MaxConcurrency,
     int? RateLimit,
+    IReadOnlyDictionary<string, string>? Headers,
     bool Enabled,
     string Source,
     string? PreferenceId,
@@ -41,7 +42,7 @@ public sealed record EndpointResponse(
 {
     public static EndpointResponse From(Endpoint e, bool withSecret = false) => new(
         e.Id, e.Url, e.Description, e.Format.ApiName(), e.EventTypes, e.Success.ApiName(), e.Retry.ApiName(),
-        e.TimeoutSeconds, e.Ordered, e.MaxConcurrency, e.RateLimit, e.Enabled, e.Source, e.PreferenceId, e.DisabledReason, Time(e.DisabledAt),
+        e.TimeoutSeconds, e.Ordered, e.MaxConcurrency, e.RateLimit, e.Headers, e.Enabled, e.Source, e.PreferenceId, e.DisabledReason, Time(e.DisabledAt),
         Time(e.CreatedAt), Time(e.UpdatedAt), withSecret ? e.Secrets.FirstOrDefault() : null);
 
     internal static string Time(DateTimeOffset t) => EntityDocuments.FormatApiTime(t);

@@ -52,6 +52,76 @@ internal static partial class Validation
         return uri.AbsoluteUri;
     }
 
+    public const int MaxHeaders = 20;
+    public const int MaxHeaderName = 64;
+    public const int MaxHeaderValue = 1024;
+
+    /// <summary>
+    /// An endpoint's headers of its own: HTTP header names (a token of at most 64 characters) with
+    /// values of printable ASCII (no line breaks), at most 20; none that Herald sets itself
+    /// (<c>webhook-*</c>, <c>User-Agent</c>, <c>Content-Type</c>, trace context) nor one of HTTP's
+    /// framing, and no name twice in any case. Empty means none (null).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string>? EndpointHeaders(IReadOnlyDictionary<string, string?>? headers, string field = "headers")
+    {
+        if (headers is null or { Count: 0 })
+        {
+            return null;
+        }
+        if (headers.Count > MaxHeaders)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} may hold at most {MaxHeaders} headers");
+        }
+        var kept = new Dictionary<string, string>(headers.Count, StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in headers)
+        {
+            if (name.Length is 0 or > MaxHeaderName || name.AsSpan().IndexOfAnyExcept(HeaderNameCharacters) >= 0)
+            {
+                throw new HeraldException(ErrorKind.BadRequest,
+                    $"{field}: '{(name.Length > MaxHeaderName ? name[..MaxHeaderName] + "…" : name)}' is not a header name (1 to {MaxHeaderName} letters, digits and !#$%&'*+-.^_`|~)");
+            }
+            if (IsHeraldsHeader(name))
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"{field}: {name} is set by Herald itself (or by HTTP) and cannot be given");
+            }
+            if (!seen.Add(name))
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"{field}: {name} is given twice (header names are the same in any case)");
+            }
+            if (value is null)
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"{field}.{name} must be a string");
+            }
+            if (value.Length > MaxHeaderValue)
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"{field}.{name} is longer than {MaxHeaderValue} characters");
+            }
+            if (value.AsSpan().IndexOfAnyExcept(HeaderValueCharacters) >= 0)
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"{field}.{name} may hold only printable ASCII characters and spaces (no line breaks)");
+            }
+            kept[name] = value;
+        }
+        return kept;
+    }
+
+    // RFC 9110's token characters.
+    private static readonly System.Buffers.SearchValues<char> HeaderNameCharacters =
+        System.Buffers.SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
+    private static readonly System.Buffers.SearchValues<char> HeaderValueCharacters =
+        System.Buffers.SearchValues.Create("\t !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+
+    private static readonly HashSet<string> FramingHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Content-Type", "Content-Length", "Content-Encoding", "Transfer-Encoding", "Connection", "Keep-Alive",
+        "Upgrade", "TE", "Trailer", "Expect", "Proxy-Connection", "User-Agent", "traceparent", "tracestate", "baggage",
+    };
+
+    private static bool IsHeraldsHeader(string name) =>
+        FramingHeaders.Contains(name) || name.StartsWith("webhook-", StringComparison.OrdinalIgnoreCase);
+
     public static string? Text(string? value, string field, int max = MaxText)
     {
         // Characters as a reader counts them (an emoji is one), not UTF-16 units: counted only

@@ -231,7 +231,9 @@ public interface IHeraldStore
     /// <summary>
     /// Records a manual attempt: success marks the notification succeeded and starts its endpoint's
     /// days of failures over (<c>failing_since</c> cleared); a failure leaves its status and schedule
-    /// as they were. The lease it was made under (<paramref name="leaseToken"/>), if any, ends.
+    /// as they were. The lease it was made under (<paramref name="leaseToken"/>), if any, ends; a
+    /// success ends any other too (a scheduled attempt whose claim came after that lease ran out
+    /// then records nothing: the notification has succeeded).
     /// </summary>
     Task RecordManualAttemptAsync(Attempt attempt, string? leaseToken = null, CancellationToken cancellationToken = default);
 

@@ -26,6 +26,9 @@ public sealed record ClaimedNotification
     /// <summary>The endpoint's own limit of attempts per second, if it has one.</summary>
     public int? RateLimit { get; init; }
 
+    /// <summary>The endpoint's headers of its own, sent with every request to it; <c>null</c> for none.</summary>
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
     /// <summary>The W3C trace context of the change that caused it, so its delivery joins that trace.</summary>
     public string? TraceParent { get; init; }
 

@@ -35,6 +35,9 @@ public sealed record Endpoint
 
     /// <summary>Most attempts per second to it on one node; <c>null</c> for no limit.</summary>
     public int? RateLimit { get; init; }
+
+    /// <summary>Headers of the merchant's own that every request to it carries; <c>null</c> for none.</summary>
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
     public bool Enabled { get; init; } = true;
     public required string Source { get; init; }
 

@@ -81,6 +81,7 @@ public abstract partial class RelationalStore
             c.timeout_seconds = e.timeout_seconds;
             c.max_concurrency = e.max_concurrency;
             c.rate_limit = e.rate_limit;
+            c.endpoint_headers = target.Headers;
             result.Add(c.ToModel(target.SecretsAt(at)));
         }
         return result;
@@ -219,15 +220,34 @@ public abstract partial class RelationalStore
     {
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         var parameters = new { id, merchantId, token, now = Time.Ms(now), until = Time.Ms(until) };
-        var row = await scope.Connection.QuerySingleOrDefaultAsync<ClaimRow>(scope.Command(
-            $"UPDATE notifications SET leased_until = @until, lease_token = @token WHERE id = @id AND merchant_id = @merchantId AND (leased_until IS NULL OR leased_until <= @now) RETURNING {ClaimReturning}",
-            parameters, cancellationToken));
-        if (row is null)
+        ClaimRow? row = null;
+        // Each statement sees what was committed before it began: a lease let go between the two
+        // (the attempt under way recorded) is taken at the next turn, not mistaken for a row gone.
+        for (var turn = 0; row is null; turn++)
         {
+            row = await scope.Connection.QuerySingleOrDefaultAsync<ClaimRow>(scope.Command(
+                $"UPDATE notifications SET leased_until = @until, lease_token = @token WHERE id = @id AND merchant_id = @merchantId AND (leased_until IS NULL OR leased_until <= @now) RETURNING {ClaimReturning}",
+                parameters, cancellationToken));
+            if (row is not null)
+            {
+                break;
+            }
             // Not taken: held by an attempt under way, or gone.
-            var heldUntil = await scope.Connection.QuerySingleOrDefaultAsync<long?>(scope.Command(
+            var held = await scope.Connection.QuerySingleOrDefaultAsync<HeldRow>(scope.Command(
                 "SELECT leased_until FROM notifications WHERE id = @id AND merchant_id = @merchantId", parameters, cancellationToken));
-            return heldUntil is { } held ? new ResendLease(null, Time.At(held)) : ResendLease.Gone;
+            if (held is null)
+            {
+                return ResendLease.Gone;
+            }
+            if (held.leased_until is { } heldUntil && heldUntil > Time.Ms(now))
+            {
+                return new ResendLease(null, Time.At(heldUntil));
+            }
+            if (turn == 2)
+            {
+                // Taken and let go again and again meanwhile: asked again shortly.
+                return new ResendLease(null, now);
+            }
         }
         var loaded = await LoadClaimsAsync(scope, [row], now, cancellationToken, liveOnly: true);
         if (loaded.Count == 0)
@@ -235,8 +255,15 @@ public abstract partial class RelationalStore
             // Its endpoint was deleted: nothing is sent, and nothing is leased (the transaction is undone).
             return ResendLease.Gone;
         }
-        await scope.CommitAsync(cancellationToken);
+        // Not cancelled once asked: a lease committed unbeknown to its taker would hold the
+        // notification until it ran out.
+        await scope.CommitAsync(CancellationToken.None);
         return new ResendLease(loaded[0], null);
+    }
+
+    private sealed class HeldRow
+    {
+        public long? leased_until { get; set; }
     }
 
     public async Task ReleaseResendLeaseAsync(string id, string token, CancellationToken cancellationToken = default)
@@ -258,8 +285,8 @@ public abstract partial class RelationalStore
               last_attempt_at = @at, last_status_code = @status_code, last_error = @error,
               status = CASE WHEN @ok = 1 THEN 'succeeded' ELSE status END,
               next_attempt_at = CASE WHEN @ok = 1 THEN NULL ELSE next_attempt_at END,
-              lease_token = CASE WHEN lease_token = @token THEN NULL ELSE lease_token END,
-              leased_until = CASE WHEN lease_token = @token THEN NULL ELSE leased_until END,
+              lease_token = CASE WHEN @ok = 1 OR lease_token = @token THEN NULL ELSE lease_token END,
+              leased_until = CASE WHEN @ok = 1 OR lease_token = @token THEN NULL ELSE leased_until END,
               succeeded_at = CASE WHEN @ok = 1 THEN @at ELSE succeeded_at END
             WHERE id = @id
             """,

@@ -11,7 +11,7 @@ namespace Herald.Storage.Relational;
 public abstract partial class RelationalStore
 {
     private const string EndpointColumns =
-        "id, merchant_id, url, description, format, event_types, success_rule, retry_policy, timeout_seconds, ordered, enabled, source, preference_id, disabled_reason, disabled_at, created_at, updated_at, max_concurrency, rate_limit";
+        "id, merchant_id, url, description, format, event_types, success_rule, retry_policy, timeout_seconds, ordered, enabled, source, preference_id, disabled_reason, disabled_at, created_at, updated_at, max_concurrency, rate_limit, headers";
 
     public async Task CreateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default)
     {
@@ -23,8 +23,8 @@ public abstract partial class RelationalStore
     private async Task InsertEndpointAsync(WriteScope scope, Endpoint endpoint, CancellationToken cancellationToken)
     {
         await scope.Connection.ExecuteAsync(scope.Command(
-            $"INSERT INTO endpoints ({EndpointColumns}) VALUES (@id, @merchant_id, @url, @description, @format, @event_types, @success_rule, @retry_policy, @timeout_seconds, @ordered, @enabled, @source, @preference_id, @disabled_reason, @disabled_at, @created_at, @updated_at, @max_concurrency, @rate_limit)",
-            EndpointRow.Parameters(endpoint), cancellationToken));
+            $"INSERT INTO endpoints ({EndpointColumns}) VALUES (@id, @merchant_id, @url, @description, @format, @event_types, @success_rule, @retry_policy, @timeout_seconds, @ordered, @enabled, @source, @preference_id, @disabled_reason, @disabled_at, @created_at, @updated_at, @max_concurrency, @rate_limit, @headers)",
+            EndpointRow.Parameters(endpoint, KeptHeaders(endpoint.Headers)), cancellationToken));
         foreach (var secret in endpoint.Secrets)
         {
             await scope.Connection.ExecuteAsync(scope.Command(
@@ -193,11 +193,19 @@ public abstract partial class RelationalStore
         }
         if (!withSecrets)
         {
-            return rows.Select(r => r.ToModel([])).ToList();
+            return rows.Select(r => r.ToModel([], HeadersOf(r.headers))).ToList();
         }
         var secrets = await LoadSecretsAsync(connection, null, rows.Select(r => r.id).ToArray(), null, cancellationToken);
-        return rows.Select(r => r.ToModel(secrets.TryGetValue(r.id, out var s) ? s : [])).ToList();
+        return rows.Select(r => r.ToModel(secrets.TryGetValue(r.id, out var s) ? s : [], HeadersOf(r.headers))).ToList();
     }
+
+    /// <summary>An endpoint's headers as they are kept: a JSON object, encrypted as its secrets are; null for none.</summary>
+    private string? KeptHeaders(IReadOnlyDictionary<string, string>? headers) =>
+        headers is null or { Count: 0 } ? null : Secrets.Protect(System.Text.Json.JsonSerializer.Serialize(headers));
+
+    /// <summary>An endpoint's headers from what <see cref="KeptHeaders"/> made.</summary>
+    private IReadOnlyDictionary<string, string>? HeadersOf(string? kept) =>
+        kept is null ? null : System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(Secrets.Unprotect(kept));
 
     /// <summary>
     /// Secrets per endpoint, newest first: at <paramref name="now"/>, every one still signing (a rotated
@@ -286,7 +294,7 @@ public abstract partial class RelationalStore
         foreach (var id in missing)
         {
             var row = await connection.QuerySingleOrDefaultAsync<EndpointRow>(new CommandDefinition(
-                "SELECT id, url, format, success_rule, retry_policy, timeout_seconds, max_concurrency, rate_limit, enabled, ordered, deleted_at FROM endpoints WHERE id = @id",
+                "SELECT id, url, format, success_rule, retry_policy, timeout_seconds, max_concurrency, rate_limit, enabled, ordered, deleted_at, headers FROM endpoints WHERE id = @id",
                 new { id }, transaction, cancellationToken: cancellationToken));
             if (row is not null)
             {
@@ -299,7 +307,7 @@ public abstract partial class RelationalStore
         {
             var target = new DeliveryTarget(row, secrets.TryGetValue(row.id, out var s)
                 ? s.Select(r => (Secrets.Unprotect(r.secret), r.expires_at)).ToList()
-                : []);
+                : [], HeadersOf(row.headers));
             result[row.id] = target;
             Keep(_targetCache, row.id, target, version);
         }
@@ -315,7 +323,7 @@ public abstract partial class RelationalStore
     private async Task<bool> UpdateEndpointOnceAsync(Endpoint endpoint, DateTimeOffset? expectedUpdatedAt, CancellationToken cancellationToken)
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
-        var parameters = new DynamicParameters(EndpointRow.Parameters(endpoint));
+        var parameters = new DynamicParameters(EndpointRow.Parameters(endpoint, KeptHeaders(endpoint.Headers)));
         parameters.Add("expected_updated_at", expectedUpdatedAt is { } expected ? Time.Ms(expected) : null, DbType.Int64);
         // Enabled again (resumed, or enabled by the merchant), the endpoint starts its count of
         // failing days afresh: its first failure then must not find the days before the pause.
@@ -323,7 +331,7 @@ public abstract partial class RelationalStore
             """
             UPDATE endpoints SET url = @url, description = @description, event_types = @event_types,
               success_rule = @success_rule, retry_policy = @retry_policy, timeout_seconds = @timeout_seconds,
-              ordered = @ordered, max_concurrency = @max_concurrency, rate_limit = @rate_limit,
+              ordered = @ordered, max_concurrency = @max_concurrency, rate_limit = @rate_limit, headers = @headers,
               failing_since = CASE WHEN @enabled AND NOT enabled THEN NULL ELSE failing_since END,
               enabled = @enabled, disabled_reason = @disabled_reason, disabled_at = @disabled_at,
               updated_at = @updated_at

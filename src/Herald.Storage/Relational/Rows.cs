@@ -44,7 +44,10 @@ internal sealed class EndpointRow
     public long? rate_limit { get; set; }
     public long? deleted_at { get; set; }
 
-    public Endpoint ToModel(IReadOnlyList<string> secrets) => new()
+    /// <summary>The headers as kept: encrypted (see <c>RelationalStore.HeadersOf</c>).</summary>
+    public string? headers { get; set; }
+
+    public Endpoint ToModel(IReadOnlyList<string> secrets, IReadOnlyDictionary<string, string>? headers) => new()
     {
         Id = id,
         MerchantId = merchant_id,
@@ -65,10 +68,12 @@ internal sealed class EndpointRow
         UpdatedAt = Time.At(updated_at),
         MaxConcurrency = (int?)max_concurrency,
         RateLimit = (int?)rate_limit,
+        Headers = headers,
         Secrets = secrets,
     };
 
-    public static object Parameters(Endpoint e) => new
+    /// <summary>The endpoint's columns, its headers given as they are to be kept (encrypted).</summary>
+    public static object Parameters(Endpoint e, string? headers) => new
     {
         id = e.Id,
         merchant_id = e.MerchantId,
@@ -82,6 +87,7 @@ internal sealed class EndpointRow
         ordered = e.Ordered,
         max_concurrency = e.MaxConcurrency,
         rate_limit = e.RateLimit,
+        headers,
         enabled = e.Enabled,
         source = e.Source,
         preference_id = e.PreferenceId,
@@ -137,9 +143,12 @@ internal sealed class SecretRow
 }
 
 /// <summary>What a delivery needs of an endpoint, as read at one moment: kept in memory while no endpoint changes.</summary>
-internal sealed class DeliveryTarget(EndpointRow endpoint, IReadOnlyList<(string Secret, long? ExpiresAt)> secrets)
+internal sealed class DeliveryTarget(EndpointRow endpoint, IReadOnlyList<(string Secret, long? ExpiresAt)> secrets, IReadOnlyDictionary<string, string>? headers)
 {
     public EndpointRow Endpoint => endpoint;
+
+    /// <summary>The endpoint's headers of its own, decrypted once for every delivery.</summary>
+    public IReadOnlyDictionary<string, string>? Headers => headers;
 
     /// <summary>Whether notifications written already leased may go straight to the workers: enabled, not ordered, not deleted.</summary>
     public bool TakesHandOffs => endpoint.enabled && !endpoint.ordered && endpoint.deleted_at is null;
@@ -256,6 +265,9 @@ internal sealed class ClaimRow
     public long created_at { get; set; }
     public string? lease_token { get; set; }
 
+    /// <summary>The endpoint's headers, joined in with the rest of it (no column of the claim's).</summary>
+    public IReadOnlyDictionary<string, string>? endpoint_headers { get; set; }
+
     /// <summary>A row of a claim's columns (see <c>RelationalStore.ClaimReturning</c>), each read by its name.</summary>
     public static ClaimRow From(IReadOnlyList<string> columns, object?[] values)
     {
@@ -299,6 +311,7 @@ internal sealed class ClaimRow
         TimeoutSeconds = (int)timeout_seconds,
         MaxConcurrency = (int?)max_concurrency,
         RateLimit = (int?)rate_limit,
+        Headers = endpoint_headers,
         TraceParent = trace_parent,
         Secrets = secrets,
         Payload = payload,

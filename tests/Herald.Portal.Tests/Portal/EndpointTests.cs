@@ -143,6 +143,39 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Headers_SetInTheEndpointForm_GoWithItsRequests_AndARefusedOneSaysWhy()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/new");
+        await Page.GetByLabel("URL").FillAsync(Receiver.Url);
+        await Page.GetByLabel("Payload format").SelectOptionAsync("thin");
+        await Page.GetByLabel("Headers of your own").FillAsync("Authorization: Bearer gw-7\nX-Shop: north");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#new-secret"), "shown only this once");
+        await Assertions.Expect(Page.GetByLabel("Headers of your own")).ToHaveValueAsync("Authorization: Bearer gw-7\nX-Shop: north");
+
+        await api.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
+        var delivered = await Receiver.WaitForAsync(1);
+        Assert.Equal("Bearer gw-7", delivered.Headers["authorization"]);
+        Assert.Equal("north", delivered.Headers["x-shop"]);
+
+        // One Herald sets itself is refused, and the endpoint keeps its own.
+        await Page.GetByLabel("Headers of your own").FillAsync("webhook-signature: forged");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await ExpectAsync(Page.Locator(".notice.error"), "webhook-signature is set by Herald itself");
+        var endpoint = (await api.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray().Single()!;
+        Assert.Equal("Bearer gw-7", endpoint["headers"]!.Str("Authorization"));
+
+        // Emptied, they are gone.
+        await OpenAsync("/portal/endpoints/" + endpoint.Str("id"));
+        await Page.GetByLabel("Headers of your own").FillAsync("");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
+        Assert.Null((await api.GetJsonAsync("/v1/endpoints/" + endpoint.Str("id")))["headers"]);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task AddEndpoint_CountsOnlyTheChosenFormatsEventTypes_AndNeverOffersOneTheFormatDoesNotSend()
     {
         var (api, key) = await NewMerchantAsync();

@@ -27,7 +27,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     {
         var request = RequestSchema("post", "/v1/endpoints");
         Assert.Equal(
-            ["url", "format", "description", "event_types", "success", "retry", "timeout_seconds", "ordered", "max_concurrency", "rate_limit"],
+            ["url", "format", "description", "event_types", "success", "retry", "timeout_seconds", "ordered", "max_concurrency", "rate_limit", "headers"],
             PropertyNames(request));
         Assert.Equal(["format", "url"], request["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal));
 
@@ -97,6 +97,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             ["ordered"] = true,
             ["maxconcurrency"] = 3,
             ["ratelimit"] = 11,
+            ["headers"] = new JsonObject { ["X-Shop"] = "north" },
         };
         var body = new JsonObject();
         foreach (var name in PropertyNames(RequestSchema("post", "/v1/endpoints")))
@@ -113,6 +114,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal(PropertyNames(ResponseSchema("post", "/v1/endpoints", "201")).Order(StringComparer.Ordinal), answer.Select(p => p.Key).Order(StringComparer.Ordinal));
         Assert.Equal(7, answer["timeout_seconds"]!.GetValue<int>());
         Assert.Equal("TRANSACTION.COMPLETED", answer["event_types"]![0]!.GetValue<string>());
+        Assert.Equal("north", answer["headers"]!["X-Shop"]!.GetValue<string>());
     }
 
     /// <summary>Every route with the success it answers: 201 creates, 202 accepted, 204 no content, 200 otherwise.</summary>

@@ -35,6 +35,22 @@ public sealed class HeraldHost : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>The first column of what <paramref name="sql"/> reads from the node's SQLite database, as it is stored.</summary>
+    public async Task<List<string>> ReadDatabaseAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(DataDirectory, "herald.db")};Mode=ReadOnly");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.GetString(0));
+        }
+        return values;
+    }
+
     public FakeTimeProvider Clock { get; }
 
     public HttpClient Client { get; }

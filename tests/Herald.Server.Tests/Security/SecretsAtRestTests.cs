@@ -15,18 +15,7 @@ public sealed class SecretsAtRestTests : HeraldWithReceiver
         var (endpoint, secret) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
         var rotated = (await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/rotate_secret", new { grace_seconds = 0 }, 200)).Str("secret");
 
-        var stored = new List<string>();
-        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(Herald.DataDirectory, "herald.db")};Mode=ReadOnly"))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT secret FROM endpoint_secrets";
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                stored.Add(reader.GetString(0));
-            }
-        }
+        var stored = await Herald.ReadDatabaseAsync("SELECT secret FROM endpoint_secrets");
         Assert.Equal(2, stored.Count);
         Assert.All(stored, s =>
         {

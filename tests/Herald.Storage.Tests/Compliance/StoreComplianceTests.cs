@@ -746,6 +746,90 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EndpointHeaders_AreKept_ReachEveryClaim_AndAreReplacedOrClearedByAnUpdate()
+    {
+        var m = await MerchantAsync();
+        var endpoint = TestEndpoints.New(m, T0, Time) with { Headers = new Dictionary<string, string> { ["Authorization"] = "Bearer gw", ["X-Shop"] = "north" } };
+        await Store.CreateEndpointAsync(endpoint);
+        Assert.Equal(endpoint.Headers, (await Store.GetEndpointAsync(m, endpoint.Id))!.Headers);
+
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", endpoint.Id, T0));
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        Assert.Equal(endpoint.Headers, claimed.Headers);
+
+        var replaced = endpoint with { Headers = new Dictionary<string, string> { ["X-Other"] = "v" }, UpdatedAt = T0.AddSeconds(1) };
+        Assert.True(await Store.UpdateEndpointAsync(replaced));
+        Assert.Equal(replaced.Headers, (await Store.GetEndpointAsync(m, endpoint.Id))!.Headers);
+        Assert.Equal(replaced.Headers, (await Store.LeaseForResendAsync(m, claimed.Id, "manual-1", T0 + Lease, T0 + 2 * Lease)).Notification!.Headers);
+        Assert.True(await Store.UpdateEndpointAsync(replaced with { Headers = null, UpdatedAt = T0.AddSeconds(2) }));
+        Assert.Null((await Store.GetEndpointAsync(m, endpoint.Id))!.Headers);
+        Assert.Null(Assert.Single(await Store.ListEndpointsAsync(m)).Headers);
+    }
+
+    /// <summary>A merchant with one endpoint and one notification for it, due at <see cref="T0"/>.</summary>
+    private async Task<(string MerchantId, string NotificationId)> OneNotificationAsync()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        return (m, (await Store.ListNotificationsAsync(m, new NotificationQuery())).Data[0].Id);
+    }
+
+    [Fact]
+    public async Task ManualSuccess_UnderALeaseThatRanOut_IsNotUndoneByTheScheduledAttemptClaimedAfterIt()
+    {
+        var (m, id) = await OneNotificationAsync();
+        var manual = (await Store.LeaseForResendAsync(m, id, "manual-1", T0, T0 + Lease)).Notification!;
+        // The manual attempt outlives its lease: a worker claims the notification beside it.
+        var scheduled = Assert.Single(await Store.ClaimDueAsync(T0 + Lease + TimeSpan.FromSeconds(1), Lease, 10));
+
+        await Store.RecordManualAttemptAsync(AttemptOf(manual, true, AttemptTriggers.Manual, T0 + Lease + TimeSpan.FromSeconds(2)), manual.LeaseToken);
+        Assert.False(await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(scheduled, false, AttemptTriggers.Schedule, T0 + Lease + TimeSpan.FromSeconds(3)),
+            NotificationStatuses.Pending, T0 + 3 * Lease, true, scheduled.LeaseToken)));
+        Assert.Equal(NotificationStatuses.Succeeded, (await Store.GetNotificationAsync(m, id))!.Status);
+    }
+
+    [Fact]
+    public async Task ResendLease_OfANotificationWhoseAttemptsComeAndGo_IsNeverTakenForGone()
+    {
+        var (m, id) = await OneNotificationAsync();
+        var gone = 0;
+        var leased = 0;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        // A worker claiming and recording failed attempts of it over and over, beside manual leases
+        // asked for over and over (each loop bounded by the time and a count).
+        var worker = Task.Run(async () =>
+        {
+            for (var n = 0; n < 2_000 && !stop.IsCancellationRequested; n++)
+            {
+                foreach (var c in await Store.ClaimDueAsync(T0, Lease, 10))
+                {
+                    await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(c, false, AttemptTriggers.Schedule, T0), NotificationStatuses.Pending, T0, true, c.LeaseToken));
+                }
+            }
+        });
+        var resender = Task.Run(async () =>
+        {
+            for (var n = 0; n < 2_000 && !stop.IsCancellationRequested; n++)
+            {
+                var lease = await Store.LeaseForResendAsync(m, id, "manual-" + n, T0, T0 + Lease);
+                if (lease == ResendLease.Gone)
+                {
+                    gone++;
+                }
+                else if (lease.Notification is { } taken)
+                {
+                    leased++;
+                    await Store.ReleaseResendLeaseAsync(taken.Id, taken.LeaseToken!);
+                }
+            }
+        });
+        await Task.WhenAll(worker, resender);
+        Assert.Equal(0, gone);
+        Assert.True(leased > 0);
+    }
+
+    [Fact]
     public async Task OneMerchant_NeverSeesAnothersData()
     {
         var a = await MerchantAsync("A");

@@ -20,6 +20,9 @@ public sealed class EndpointForm
     public int? MaxConcurrency { get; set; }
     public int? RateLimit { get; set; }
 
+    /// <summary>The endpoint's headers of its own, one <c>Name: value</c> a line.</summary>
+    public string? Headers { get; set; }
+
     public static IReadOnlyList<string> Formats { get; } = ["transaction", "point", "thin"];
 
     /// <summary>The event types a format notifies, in state order.</summary>
@@ -42,6 +45,7 @@ public sealed class EndpointForm
         Ordered = e.Ordered,
         MaxConcurrency = e.MaxConcurrency,
         RateLimit = e.RateLimit,
+        Headers = e.Headers is null ? null : string.Join("\n", e.Headers.Select(h => $"{h.Key}: {h.Value}")),
     };
 
     /// <summary>
@@ -52,7 +56,7 @@ public sealed class EndpointForm
     {
         var types = TypesOf(Format).Intersect(EventTypes, StringComparer.Ordinal).ToList();
         return new(Url.Trim(), Format, Blank(Description), types.Count == 0 ? null : types, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered,
-            MaxConcurrency, RateLimit);
+            MaxConcurrency, RateLimit, HeaderLines());
     }
 
     /// <summary>
@@ -67,7 +71,35 @@ public sealed class EndpointForm
         // success rule or the retry policy sends the format's own (the API reads a missing one as "unchanged").
         return new(Url.Trim(), Description ?? "", types,
             Blank(Success) ?? current.Format.DefaultSuccessRule().ApiName(), Blank(Retry) ?? current.Format.DefaultRetryPolicy().ApiName(),
-            TimeoutSeconds, Ordered, MaxConcurrency: MaxConcurrency ?? 0, RateLimit: RateLimit ?? 0);
+            TimeoutSeconds, Ordered, MaxConcurrency: MaxConcurrency ?? 0, RateLimit: RateLimit ?? 0, Headers: HeaderLines() ?? new Dictionary<string, string?>());
+    }
+
+    /// <summary>
+    /// The headers field read as the API's object: a <c>Name: value</c> a line, blank lines
+    /// skipped, name and value trimmed; null when there are none. The API checks names and values.
+    /// </summary>
+    private Dictionary<string, string?>? HeaderLines()
+    {
+        var lines = (Headers ?? "").Split('\n').Select(l => l.TrimEnd('\r')).Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
+        if (lines.Count == 0)
+        {
+            return null;
+        }
+        var headers = new Dictionary<string, string?>(StringComparer.Ordinal);
+        for (var i = 0; i < lines.Count; i++)
+        {
+            var colon = lines[i].IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, $"headers: line {i + 1} is not Name: value");
+            }
+            var name = lines[i][..colon].Trim();
+            if (!headers.TryAdd(name, lines[i][(colon + 1)..].Trim()))
+            {
+                throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, $"headers: {name} is given twice (header names are the same in any case)");
+            }
+        }
+        return headers;
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

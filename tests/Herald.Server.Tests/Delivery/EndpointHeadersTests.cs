@@ -1,0 +1,117 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.Delivery;
+
+public sealed class EndpointHeadersTests : HeraldWithReceiver
+{
+    [Fact]
+    public async Task Headers_OfAnEndpoint_GoWithEveryRequest_TestsToo_AndAPatchReplacesOrClearsThem()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var created = await merchant.PostJsonAsync("/v1/endpoints", new
+        {
+            url = Receiver.Url,
+            format = "thin",
+            headers = new Dictionary<string, string> { ["Authorization"] = "Bearer gw-123", ["X-Gateway-Key"] = "k1 k2" },
+        });
+        var id = created.Str("id");
+        Assert.Equal("Bearer gw-123", created["headers"]!.Str("Authorization"));
+
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
+        var delivered = await Receiver.WaitForAsync(1);
+        Assert.Equal("Bearer gw-123", delivered.Headers["authorization"]);
+        Assert.Equal("k1 k2", delivered.Headers["x-gateway-key"]);
+        // Herald's own headers are there as ever.
+        Assert.StartsWith("v1,", delivered.Headers["webhook-signature"], StringComparison.Ordinal);
+
+        await merchant.PostJsonAsync($"/v1/endpoints/{id}/test", new { }, 200);
+        Assert.Equal("Bearer gw-123", (await Receiver.WaitForAsync(2)).Headers["authorization"]);
+
+        // Replaced as a whole: the old ones are gone.
+        var patched = await PatchAsync(merchant, id, new { headers = new Dictionary<string, string> { ["X-Other"] = "v" } }, 200);
+        Assert.Equal(["X-Other"], patched["headers"]!.AsObject().Select(p => p.Key));
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 11, currency = "BRL" });
+        var after = await Receiver.WaitForAsync(3);
+        Assert.Equal("v", after.Headers["x-other"]);
+        Assert.False(after.Headers.ContainsKey("authorization"));
+
+        // Left out of a patch: kept; given empty: cleared.
+        Assert.Equal("v", (await PatchAsync(merchant, id, new { description = "gateway" }, 200))["headers"]!.Str("X-Other"));
+        Assert.Null((await PatchAsync(merchant, id, new { headers = new { } }, 200))["headers"]);
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 12, currency = "BRL" });
+        Assert.False((await Receiver.WaitForAsync(4)).Headers.ContainsKey("x-other"));
+    }
+
+    [Theory]
+    [InlineData("""{"webhook-id": "x"}""", "headers: webhook-id is set by Herald itself")]
+    [InlineData("""{"Content-Type": "text/plain"}""", "headers: Content-Type is set by Herald itself")]
+    [InlineData("""{"user-agent": "mine"}""", "headers: user-agent is set by Herald itself")]
+    [InlineData("""{"Bad Name": "x"}""", "headers: 'Bad Name' is not a header name")]
+    [InlineData("""{"": "x"}""", "headers: '' is not a header name")]
+    [InlineData("""{"X-A": "one\r\nX-B: two"}""", "headers.X-A may hold only printable ASCII characters")]
+    [InlineData("""{"X-A": "café"}""", "headers.X-A may hold only printable ASCII characters")]
+    [InlineData("""{"x-a": "1", "X-A": "2"}""", "headers: X-A is given twice")]
+    [InlineData("""{"X-A": null}""", "headers.X-A must be a string")]
+    public async Task Headers_ThatAreNotHeaders_OrHeraldsOwn_Are400_AndChangeNothing(string headers, string message)
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { headers = new Dictionary<string, string> { ["X-Kept"] = "yes" } });
+
+        var refused = await merchant.PostAsync("/v1/endpoints", Json($$"""{"url": "{{Receiver.Url}}", "format": "thin", "headers": {{headers}}}"""));
+        await AssertRefusedAsync(refused, message);
+        var patched = await merchant.PatchAsync($"/v1/endpoints/{id}", Json($$"""{"headers": {{headers}}}"""));
+        await AssertRefusedAsync(patched, message);
+
+        var endpoints = (await merchant.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray();
+        var only = Assert.Single(endpoints);
+        Assert.Equal("yes", only!["headers"]!.Str("X-Kept"));
+    }
+
+    [Fact]
+    public async Task Headers_TooManyOrTooLong_Are400()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var many = Enumerable.Range(0, 21).ToDictionary(i => $"X-H{i}", i => "v");
+        await AssertRefusedAsync(await merchant.PostAsJsonAsync("/v1/endpoints", new { url = Receiver.Url, format = "thin", headers = many }), "headers may hold at most 20 headers");
+        var longValue = new Dictionary<string, string> { ["X-Long"] = new('a', 1025) };
+        await AssertRefusedAsync(await merchant.PostAsJsonAsync("/v1/endpoints", new { url = Receiver.Url, format = "thin", headers = longValue }), "headers.X-Long is longer than 1024 characters");
+        await AssertRefusedAsync(await merchant.PostAsync("/v1/endpoints", Json($$$"""{"url": "{{{Receiver.Url}}}", "format": "thin", "headers": {"X-A": 5}}""")), "headers");
+        Assert.Empty((await merchant.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Headers_AreEncryptedInTheDatabase()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin", new { headers = new Dictionary<string, string> { ["Authorization"] = "Bearer very-secret-token" } });
+
+        var stored = Assert.Single(await Herald.ReadDatabaseAsync("SELECT headers FROM endpoints"));
+        Assert.StartsWith("dp1:", stored, StringComparison.Ordinal);
+        Assert.DoesNotContain("very-secret-token", stored, StringComparison.Ordinal);
+        Assert.DoesNotContain("Authorization", stored, StringComparison.Ordinal);
+    }
+
+    private static StringContent Json(string text) => new(text, System.Text.Encoding.UTF8, "application/json");
+
+    private static async Task<JsonObject> PatchAsync(HttpClient merchant, string id, object body, int expected)
+    {
+        using var response = await merchant.PatchAsJsonAsync($"/v1/endpoints/{id}", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == expected, $"PATCH: expected {expected}, got {(int)response.StatusCode}: {text}");
+        return JsonNode.Parse(text)!.AsObject();
+    }
+
+    private static async Task AssertRefusedAsync(HttpResponseMessage response, string message)
+    {
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True((int)response.StatusCode == 400, $"expected 400, got {(int)response.StatusCode}: {text}");
+            var body = JsonNode.Parse(text)!;
+            Assert.Equal(400, body["statusCode"]!.GetValue<int>());
+            Assert.Contains(message, body["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+    }
+}
