@@ -82,6 +82,29 @@ public sealed class EndpointGate : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="TryEnter"/> would let the attempt through now, taking nothing (no place in
+    /// flight, no turn of the rate limit): for work that must hold something else first (a manual
+    /// attempt's lease) and asks again once it does. When not, how long to hold it back.
+    /// </summary>
+    public bool CouldEnter(ClaimedNotification notification, out TimeSpan retryIn)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        var state = _endpoints.GetOrAdd(notification.EndpointId, _ => new EndpointState());
+        lock (state)
+        {
+            var cap = state.ConsecutiveFailures >= _threshold ? 1 : notification.MaxConcurrency ?? int.MaxValue;
+            var limiter = state.LimiterFor(notification.RateLimit);
+            if (state.InFlight >= cap || limiter?.GetStatistics()?.CurrentAvailablePermits < 1)
+            {
+                retryIn = HoldBack;
+                return false;
+            }
+            retryIn = TimeSpan.Zero;
+            return true;
+        }
+    }
+
     /// <summary>Ends an attempt let through; says whether it closed an open circuit (the endpoint recovered).</summary>
     /// <param name="endpointId">The endpoint.</param>
     /// <param name="succeeded">The attempt's outcome; <c>null</c> when it was cut off and counts neither way.</param>

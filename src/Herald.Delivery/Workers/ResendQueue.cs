@@ -32,7 +32,9 @@ public sealed class ResendQueue : BackgroundService
     // Notifications sent one after another, in this order; read again when their turn comes. An
     // ordered run stops at its first failure: what follows would overtake what failed.
     // Request: the kept request, its Done the notifications of it already handled.
-    private sealed record Work(ResendRequest Request)
+    // HeldBack: the first one as it was read when the endpoint's gate held it back, shown to the
+    // gate again when it comes back, so that waiting costs no write of the database.
+    private sealed record Work(ResendRequest Request, ClaimedNotification? HeldBack = null)
     {
         /// <summary>How many of the request's notifications are still to be sent.</summary>
         public int Left => Request.NotificationIds.Count - Request.Done;
@@ -171,9 +173,16 @@ public sealed class ResendQueue : BackgroundService
         // Real time, as the gate's own limits count it. An attempt of it under way is waited for a
         // while (it usually ends within the endpoint's timeout); the caller waits for the answer.
         var busyUntil = DateTime.UtcNow + BusyPatience;
+        ClaimedNotification? heldBack = null;
         while (true)
         {
+            if (heldBack is not null && !_gate.CouldEnter(heldBack, out var notYet))
+            {
+                await Task.Delay(notYet, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
             var turn = await TakeTurnAsync(merchantId, notificationId, onlyFailed: false, cancellationToken).ConfigureAwait(false);
+            heldBack = turn.HeldBack;
             if (turn.Ready is { } ready)
             {
                 return await AttemptLetThroughAsync(ready, cancellationToken).ConfigureAwait(false);
@@ -214,14 +223,17 @@ public sealed class ResendQueue : BackgroundService
     /// afresh, and let through the endpoint's gate), or to be asked again after <see cref="Wait"/>
     /// (<see cref="Busy"/>: another attempt of it is under way; otherwise the gate holds it back), or
     /// <see cref="Skipped"/> (a recover's that has succeeded by its turn), or none of these: gone.
+    /// <see cref="HeldBack"/>: the notification as read when the gate held it back.
     /// </summary>
-    private readonly record struct Turn(ClaimedNotification? Ready, TimeSpan? Wait, bool Busy, bool Skipped);
+    private readonly record struct Turn(ClaimedNotification? Ready, TimeSpan? Wait, bool Busy, bool Skipped, ClaimedNotification? HeldBack = null);
 
     /// <summary>
     /// Takes a notification for its manual attempt: first its lease, so that no other attempt of it
     /// runs beside this one (an attempt under way is let finish first), then the endpoint's gate (its
     /// concurrency cap, its rate limit, its circuit), whose entry the attempt gives back when it ends.
-    /// A lease the gate does not let through is let go. The attempt counts neither way for the circuit.
+    /// A lease the gate does not let through is let go; the caller shows the gate what it read
+    /// (<see cref="Turn.HeldBack"/>, <see cref="EndpointGate.CouldEnter"/>) before asking again, so
+    /// that waiting on the endpoint's limits writes nothing. The attempt counts neither way for the circuit.
     /// </summary>
     private async Task<Turn> TakeTurnAsync(string merchantId, string id, bool onlyFailed, CancellationToken cancellationToken)
     {
@@ -244,7 +256,7 @@ public sealed class ResendQueue : BackgroundService
             return new Turn(leased, null, Busy: false, Skipped: false);
         }
         await ReleaseLeaseQuietlyAsync(leased).ConfigureAwait(false);
-        return new Turn(null, wait, Busy: false, Skipped: false);
+        return new Turn(null, wait, Busy: false, Skipped: false, HeldBack: leased);
     }
 
     /// <summary>How long a manual attempt waits before asking again for a notification another attempt holds: that attempt usually ends well before its lease.</summary>
@@ -530,11 +542,18 @@ public sealed class ResendQueue : BackgroundService
                 try
                 {
                     // Read when its turn comes. Held back (an attempt of it under way, the endpoint's
-                    // limits), it steps aside and comes back to the queue once the wait is over.
+                    // limits), it steps aside and comes back to the queue once the wait is over; one
+                    // the endpoint's limits held back asks them first, as it was read then.
+                    if (i == request.Done && work.HeldBack is { } heldBack && !_gate.CouldEnter(heldBack, out var notYet))
+                    {
+                        Requeue(work, notYet, stoppingToken);
+                        left = 0;
+                        return;
+                    }
                     turn = await TakeTurnAsync(request.MerchantId, id, request.OnlyFailed, stoppingToken).ConfigureAwait(false);
                     if (turn.Wait is { } wait)
                     {
-                        Requeue(new Work(request with { Done = i }), wait, stoppingToken);
+                        Requeue(new Work(request with { Done = i }, turn.HeldBack), wait, stoppingToken);
                         left = 0;
                         return;
                     }

@@ -55,6 +55,7 @@ internal static partial class Validation
     public const int MaxHeaders = 20;
     public const int MaxHeaderName = 64;
     public const int MaxHeaderValue = 1024;
+    public const int MaxHeadersSize = 8192;
 
     /// <summary>
     /// An endpoint's headers of its own: HTTP header names (a token of at most 64 characters) with
@@ -101,7 +102,12 @@ internal static partial class Validation
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"{field}.{name} may hold only printable ASCII characters and spaces (no line breaks)");
             }
-            kept[name] = value;
+            // Spaces and tabs around a value are no part of it in HTTP.
+            kept[name] = value.Trim(' ', '\t');
+        }
+        if (kept.Sum(h => h.Key.Length + h.Value.Length) > MaxHeadersSize)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} may add up to at most {MaxHeadersSize} characters of names and values");
         }
         return kept;
     }
@@ -117,6 +123,8 @@ internal static partial class Validation
     {
         "Host", "Content-Type", "Content-Length", "Content-Encoding", "Transfer-Encoding", "Connection", "Keep-Alive",
         "Upgrade", "TE", "Trailer", "Expect", "Proxy-Connection", "User-Agent", "traceparent", "tracestate", "baggage",
+        // Herald reads answers as they come, uncompressed.
+        "Accept-Encoding",
     };
 
     private static bool IsHeraldsHeader(string name) =>

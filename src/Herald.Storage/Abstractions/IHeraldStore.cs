@@ -98,7 +98,7 @@ public interface IHeraldStore
     /// <summary>
     /// The merchant's endpoints of one payload format, paused and disabled ones included: their
     /// notifications are recorded and wait, and are delivered once the endpoint is enabled again.
-    /// Without their secrets: recording a change decides where it goes, it signs nothing.
+    /// Without their secrets or headers: recording a change decides where it goes, it sends nothing.
     /// </summary>
     Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, Endpoints.PayloadFormat format, CancellationToken cancellationToken = default);
 

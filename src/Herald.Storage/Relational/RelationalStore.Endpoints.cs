@@ -193,7 +193,8 @@ public abstract partial class RelationalStore
         }
         if (!withSecrets)
         {
-            return rows.Select(r => r.ToModel([], HeadersOf(r.headers))).ToList();
+            // Read to route changes: neither secrets nor headers are wanted (nor decrypted).
+            return rows.Select(r => r.ToModel([], null)).ToList();
         }
         var secrets = await LoadSecretsAsync(connection, null, rows.Select(r => r.id).ToArray(), null, cancellationToken);
         return rows.Select(r => r.ToModel(secrets.TryGetValue(r.id, out var s) ? s : [], HeadersOf(r.headers))).ToList();

@@ -94,7 +94,7 @@ public sealed class StoreWriterTests : IAsyncLifetime
     [InlineData(3, 3)]
     public async Task ARoundTakenIntoTheTransaction_IsHandedOver_OnlyWhileTheHandOffHasRoomForIt(int room, int handedOver)
     {
-        var store = PausingStore.Over(_store);
+        var store = Infrastructure.StoreProxy.Over<PausingStore>(_store);
         var signal = new DeliverySignal();
         var handOff = new DeliveryHandOff(signal);
         handOff.Open(room, Lease);
@@ -107,7 +107,7 @@ public sealed class StoreWriterTests : IAsyncLifetime
         List<Task<CommitResult>> joining;
         try
         {
-            Assert.True(PausingStore.Of(store).Asked.Wait(TimeSpan.FromSeconds(10)));
+            Assert.True(Infrastructure.StoreProxy.Of<PausingStore>(store).Asked.Wait(TimeSpan.FromSeconds(10)));
             // CommitAsync queues its change before it returns.
             joining = later.Select(writer.CommitAsync).ToList();
             Assert.All(joining, t => Assert.False(t.IsCompleted));
@@ -115,12 +115,12 @@ public sealed class StoreWriterTests : IAsyncLifetime
         finally
         {
             // Never left holding SQLite's write lock, whatever failed.
-            PausingStore.Of(store).Resume.Set();
+            Infrastructure.StoreProxy.Of<PausingStore>(store).Resume.Set();
         }
 
         Assert.Equal(CommitResult.Committed, await committing);
         Assert.All(await Task.WhenAll(joining), r => Assert.Equal(CommitResult.Committed, r));
-        Assert.Equal(1, PausingStore.Of(store).Transactions);
+        Assert.Equal(1, Infrastructure.StoreProxy.Of<PausingStore>(store).Transactions);
         // The first round always fits; the second (two notifications) only beside it in a room of three.
         var handed = handOff.Take(10);
         Assert.Equal(handedOver, handed.Count);
@@ -135,9 +135,8 @@ public sealed class StoreWriterTests : IAsyncLifetime
     /// The real store, except that a batch's transaction, asked for its first round of more, waits
     /// until told to go on: what the test queues meanwhile is then what that round takes.
     /// </summary>
-    public class PausingStore : DispatchProxy
+    public class PausingStore : Infrastructure.StoreProxy
     {
-        private IHeraldStore _inner = null!;
         private int _paused;
 
         public ManualResetEventSlim Asked { get; } = new();
@@ -145,15 +144,6 @@ public sealed class StoreWriterTests : IAsyncLifetime
         public ManualResetEventSlim Resume { get; } = new();
 
         public int Transactions { get; private set; }
-
-        public static IHeraldStore Over(IHeraldStore inner)
-        {
-            var proxy = Create<IHeraldStore, PausingStore>();
-            ((PausingStore)(object)proxy)._inner = inner;
-            return proxy;
-        }
-
-        public static PausingStore Of(IHeraldStore store) => (PausingStore)(object)store;
 
         protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
         {
@@ -174,14 +164,7 @@ public sealed class StoreWriterTests : IAsyncLifetime
                     return more();
                 });
             }
-            try
-            {
-                return targetMethod.Invoke(_inner, args);
-            }
-            catch (TargetInvocationException e) when (e.InnerException is not null)
-            {
-                throw e.InnerException;
-            }
+            return Forward(targetMethod, args);
         }
     }
 }
