@@ -189,7 +189,12 @@ public sealed class ResendQueue : BackgroundService
             }
             if (turn.Wait is not { } wait)
             {
-                return null;
+                // Gone meanwhile: said as the first look would have said it (its endpoint deleted, 409).
+                if (await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    return null;
+                }
+                continue;
             }
             if (turn.Busy && DateTime.UtcNow + wait > busyUntil)
             {

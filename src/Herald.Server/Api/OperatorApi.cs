@@ -41,6 +41,7 @@ internal static class OperatorApi
                 Success = SuccessRule.Any2xx,
                 Retry = RetryPolicy.Exponential,
                 TimeoutSeconds = EndpointsApi.DefaultTimeoutSeconds,
+                Headers = Validation.EndpointHeaders(request.Headers),
                 Source = EndpointSources.Operator,
                 CreatedAt = now,
                 UpdatedAt = now,

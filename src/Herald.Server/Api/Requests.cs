@@ -34,7 +34,7 @@ public sealed record UpdateEndpointRequest(
     int? RateLimit = null,
     IReadOnlyDictionary<string, string?>? Headers = null);
 
-public sealed record CreateOperatorEndpointRequest(string Url, string? Description = null);
+public sealed record CreateOperatorEndpointRequest(string Url, string? Description = null, IReadOnlyDictionary<string, string?>? Headers = null);
 
 public sealed record CustomUrls(string? StatusChangesWebhook = null);
 

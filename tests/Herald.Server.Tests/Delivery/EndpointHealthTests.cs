@@ -295,7 +295,8 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
     {
         await using var operatorReceiver = await TestReceiver.StartAsync();
         using var admin = Herald.As(HeraldHost.AdminKey);
-        var hook = (await admin.PostJsonAsync("/v1/operator/endpoints", new { url = operatorReceiver.Url })).Str("id");
+        var hook = (await admin.PostJsonAsync("/v1/operator/endpoints",
+            new { url = operatorReceiver.Url, headers = new Dictionary<string, string> { ["X-Alerts-Key"] = "ops-1" } })).Str("id");
         operatorReceiver.Status = 410;
 
         // A merchant endpoint answering 410 is disabled: the operator's webhook is told, answers 410 too, and is disabled in turn.
@@ -316,5 +317,7 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         Assert.True(resumed["enabled"]!.GetValue<bool>());
         await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1), () => Task.FromResult(
             operatorReceiver.Received.Skip(waiting).Any(r => r.Body.Contains("endpoint.disabled", StringComparison.Ordinal))));
+        // Every request to it carried the admin's own header.
+        Assert.All(operatorReceiver.Received, r => Assert.Equal("ops-1", r.Headers["x-alerts-key"]));
     }
 }
