@@ -142,6 +142,7 @@ public static class HeraldServer
         app.MapPreferences();
         app.MapEntities();
         app.MapEvents();
+        app.MapStats();
         app.MapNotifications();
         app.MapHeraldPortal();
         return app;

@@ -122,6 +122,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     [
         ("get", "/healthz", "200"),
         ("get", "/readyz", "200"),
+        ("get", "/v1/stats", "200"),
         ("post", "/v1/merchants", "201"),
         ("post", "/v1/merchants/{id}/api_keys", "201"),
         ("delete", "/v1/merchants/{id}/data", "204"),

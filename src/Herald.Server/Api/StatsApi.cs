@@ -1,0 +1,49 @@
+using Herald.Errors;
+using Herald.Server.Auth;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Herald.Server.Api;
+
+internal static class StatsApi
+{
+    /// <summary>The window a call may ask for, at most: a week of hours.</summary>
+    public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(7);
+
+    public static void MapStats(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/stats", async (HttpContext http, IHeraldStore store, TimeProvider time, string? since, string? until) =>
+        {
+            var end = Validation.Time(until, "until") ?? time.GetUtcNow();
+            var start = Validation.Time(since, "since") ?? end - TimeSpan.FromHours(24);
+            if (start >= end)
+            {
+                throw new HeraldException(ErrorKind.BadRequest, "since must be before until");
+            }
+            if (end - start > MaxWindow)
+            {
+                throw new HeraldException(ErrorKind.BadRequest, $"since and until may be at most {MaxWindow.TotalDays:N0} days apart");
+            }
+            var stats = await store.DeliveryStatsAsync(Caller.Of(http).Merchant, start, end, http.RequestAborted);
+            return JsonResults.Ok(StatsResponse.From(stats));
+        })
+        .WithTags("Stats")
+        .Produces<StatsResponse>()
+        .WithSummary("How delivery went over a window (the last 24 hours unless since/until say otherwise, at most 7 days): attempts an hour by outcome, and per endpoint its attempts, success rate and p50/p95 duration.");
+    }
+}
+
+public sealed record StatsResponse(string Since, string Until, IReadOnlyList<HourlyAttemptsResponse> Hours, IReadOnlyList<EndpointStatsResponse> Endpoints)
+{
+    public static StatsResponse From(DeliveryStats stats) => new(
+        EndpointResponse.Time(stats.Since), EndpointResponse.Time(stats.Until),
+        stats.Hours.Select(h => new HourlyAttemptsResponse(EndpointResponse.Time(h.Hour), h.Succeeded, h.Failed)).ToList(),
+        stats.Endpoints.Select(e => new EndpointStatsResponse(e.EndpointId, e.Attempts, e.Succeeded, Math.Round(e.SuccessRate, 4), e.P50Ms, e.P95Ms)).ToList());
+}
+
+public sealed record HourlyAttemptsResponse(string Hour, int Succeeded, int Failed);
+
+public sealed record EndpointStatsResponse(string EndpointId, int Attempts, int Succeeded, double SuccessRate, int P50Ms, int P95Ms);
