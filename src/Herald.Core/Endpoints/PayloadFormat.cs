@@ -81,6 +81,13 @@ public static class PayloadFormats
     public static bool Notifies(this PayloadFormat format, string state) =>
         format != PayloadFormat.Point || PointStates.Contains(state);
 
+    /// <summary>The event types this format notifies, in the order of its entity's states.</summary>
+    public static IReadOnlyList<string> EventTypes(this PayloadFormat format)
+    {
+        var kind = format.EntityKind();
+        return StateMachines.For(kind).States.Where(state => format.Notifies(state)).Select(state => Events.EventTypes.For(kind, state)).ToList();
+    }
+
     /// <summary>Seed 003 counts only HTTP 200 as received; the other formats accept any 2xx.</summary>
     public static SuccessRule DefaultSuccessRule(this PayloadFormat format) =>
         format == PayloadFormat.Transaction ? SuccessRule.Exactly200 : SuccessRule.Any2xx;

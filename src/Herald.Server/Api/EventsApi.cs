@@ -1,3 +1,4 @@
+using Herald.Endpoints;
 using Herald.Errors;
 using Herald.Ids;
 using Herald.Server.Auth;
@@ -31,5 +32,20 @@ internal static class EventsApi
         })
         .Produces<EventResponse>()
         .WithSummary("One recorded change with the entity as it was then.");
+
+        app.MapGet("/v1/event_types", () => JsonResults.Ok(new ListResponse<EventTypeResponse>(
+                PayloadFormats.All.SelectMany(format => format.EventTypes().Select(type => EventTypeResponse.Of(type, format))).ToList(), false)))
+            .WithTags("Events")
+            .Produces<ListResponse<EventTypeResponse>>()
+            .WithSummary("Every event type Herald notifies, with its entity, its state and the payload format that carries it: what an endpoint's event_types may name.");
+    }
+}
+
+public sealed record EventTypeResponse(string Type, string EntityType, string State, string Format)
+{
+    public static EventTypeResponse Of(string type, PayloadFormat format)
+    {
+        var dot = type.IndexOf('.', StringComparison.Ordinal);
+        return new(type, type[..dot], type[(dot + 1)..], format.ApiName());
     }
 }

@@ -158,6 +158,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         ("post", "/v1/transactions/{id}/transitions", "200"),
         ("get", "/v1/events", "200"),
         ("get", "/v1/events/{id}", "200"),
+        ("get", "/v1/event_types", "200"),
         ("get", "/v1/notifications", "200"),
         ("get", "/v1/notifications/{id}", "200"),
         ("post", "/v1/notifications/{id}/resend", "202"),

@@ -27,11 +27,7 @@ public sealed class EndpointForm
 
     /// <summary>The event types a format notifies, in state order.</summary>
     public static IEnumerable<string> TypesOf(string format) =>
-        PayloadFormats.TryParse(format, out var f)
-            ? Herald.Events.EventTypes.All
-                .Where(t => t.StartsWith(f.EntityKind().TypeName() + ".", StringComparison.Ordinal) && f.Notifies(t[(f.EntityKind().TypeName().Length + 1)..]))
-                .Order(StringComparer.Ordinal)
-            : [];
+        PayloadFormats.TryParse(format, out var f) && f != PayloadFormat.Operator ? f.EventTypes().Order(StringComparer.Ordinal) : [];
 
     public static EndpointForm From(Endpoint e) => new()
     {
