@@ -18,7 +18,7 @@ internal static class NotificationsApi
         var group = app.MapGroup("/v1/notifications").WithTags("Notifications");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, string? status, string? endpoint_id, string? entity_id,
-            string? event_type, string? since, string? until, int? limit, string? starting_after, string? ending_before) =>
+            string? event_type, string? event_id, string? since, string? until, int? limit, string? starting_after, string? ending_before) =>
         {
             Validation.OneCursor(starting_after, ending_before, HeraldId.Notification, "a notification");
             if (status is not null && !NotificationStatuses.All.Contains(status))
@@ -35,6 +35,7 @@ internal static class NotificationsApi
                 EndpointId = endpoint_id,
                 EntityId = entity_id,
                 EventType = event_type,
+                EventId = event_id,
                 Since = Validation.Time(since, "since"),
                 Until = Validation.Time(until, "until"),
                 Limit = Validation.Limit(limit),
@@ -45,7 +46,7 @@ internal static class NotificationsApi
             return JsonResults.Ok(new ListResponse<NotificationResponse>(page.Data.Select(n => NotificationResponse.From(n)).ToList(), page.HasMore));
         })
         .Produces<ListResponse<NotificationResponse>>()
-        .WithSummary("The notification log, newest first; pass the last id as starting_after for the next (older) page, the first id as ending_before for the previous (newer) one.");
+        .WithSummary("The notification log, newest first (event_id: the notifications of one event, the webhook-id a receiver saw); pass the last id as starting_after for the next (older) page, the first id as ending_before for the previous (newer) one.");
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
         {

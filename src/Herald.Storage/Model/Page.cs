@@ -15,6 +15,9 @@ public sealed record NotificationQuery
     public string? EntityId { get; init; }
     public string? EntityKind { get; init; }
     public string? EventType { get; init; }
+
+    /// <summary>The event (the <c>webhook-id</c> a receiver saw): its notifications, one an endpoint.</summary>
+    public string? EventId { get; init; }
     public DateTimeOffset? Since { get; init; }
     public DateTimeOffset? Until { get; init; }
     public int Limit { get; init; } = 20;

@@ -54,6 +54,7 @@ public abstract partial class RelationalStore
         where.AndIf(query.EntityId, $"event_id IN (SELECT id FROM events WHERE {EventsOfEntity(merchantId)})", "entityId");
         where.AndIf(query.EntityKind, "entity_kind = @entityKind", "entityKind");
         where.AndIf(query.EventType, "event_type = @eventType", "eventType");
+        where.AndIf(query.EventId, "event_id = @eventId", "eventId");
         where.AndIf(Time.Ms(query.Since), "created_at >= @since", "since");
         where.AndIf(Time.Ms(query.Until), "created_at < @until", "until");
         return where;

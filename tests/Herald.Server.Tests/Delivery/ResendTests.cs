@@ -15,6 +15,8 @@ public sealed class ResendTests : HeraldWithReceiver
         var first = await Receiver.WaitForAsync(1);
         var n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
         Assert.Equal("succeeded", n.Str("status"));
+        // The webhook-id the receiver saw finds the notification.
+        Assert.Equal(n.Str("id"), Assert.Single(await merchant.NotificationsAsync($"event_id={first.Headers["webhook-id"]}"))!.Str("id"));
 
         Herald.Clock.Advance(TimeSpan.FromMinutes(10));
         var accepted = await merchant.PostJsonAsync($"/v1/notifications/{n.Str("id")}/resend", new { }, 202);

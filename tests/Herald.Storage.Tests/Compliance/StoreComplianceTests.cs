@@ -887,7 +887,9 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(seen.Take(2).Select(n => n.Id), (await Store.ListNotificationsAsync(m, new NotificationQuery { EndingBefore = seen[2].Id })).Data.Select(n => n.Id));
 
         Assert.Equal(4, (await Store.ListNotificationsAsync(m, new NotificationQuery { EndpointId = ep1.Id })).Data.Count);
-        Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "po3" })).Data);
+        var po3 = Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "po3" })).Data);
+        Assert.Equal([po3.Id], (await Store.ListNotificationsAsync(m, new NotificationQuery { EventId = po3.EventId })).Data.Select(n => n.Id));
+        Assert.Empty((await Store.ListNotificationsAsync(await MerchantAsync("Other"), new NotificationQuery { EventId = po3.EventId })).Data);
         Assert.Equal(7, (await Store.ListNotificationsAsync(m, new NotificationQuery { EventType = "PAYMENT_ORDER.OPENED", Status = "pending" })).Data.Count);
         Assert.Empty((await Store.ListNotificationsAsync(m, new NotificationQuery { Status = "dead" })).Data);
         var window = await Store.ListNotificationsAsync(m, new NotificationQuery { Since = T0 + TimeSpan.FromMinutes(2), Until = T0 + TimeSpan.FromMinutes(5) });
