@@ -10,16 +10,24 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
     public async Task Resend_OfAFailedNotificationFoundByEntityId_ShowsTheNewSuccessfulAttemptWithoutReload()
     {
         var (api, key) = await NewMerchantAsync();
-        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        await api.AddEndpointAsync(Receiver.Url, "transaction", new { headers = new Dictionary<string, string> { ["X-Gateway-Key"] = "gw-secret-1" } });
         Receiver.Status = 500;
         var transaction = await api.NewTransactionAsync();
         await api.WaitForAttemptsAsync(transaction, "TRANSACTION.INIT", 1);
+        var other = await api.NewTransactionAsync();
+        await api.WaitForAttemptsAsync(other, "TRANSACTION.INIT", 1);
 
         await SignInAsync(key);
         await OpenAsync("/portal/notifications");
+        var rows = Page.Locator("table[aria-label^='Notifications'] tbody tr");
+        // Found by the webhook-id its receiver logged, then by its entity.
+        await Page.GetByLabel("Webhook id (event)").FillAsync(Receiver.Received.First().Headers["webhook-id"]);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+        await ExpectAsync(rows.First, transaction);
+        await Page.GetByLabel("Webhook id (event)").FillAsync("");
         await Page.GetByLabel("Entity id").FillAsync(transaction);
         await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
-        var rows = Page.Locator("table[aria-label^='Notifications'] tbody tr");
         await Assertions.Expect(rows).ToHaveCountAsync(1);
         await ExpectAsync(rows.First, "pending");
         await ScreenshotAsync("notifications");
@@ -28,6 +36,9 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(Page.Locator("#attempts"), "HTTP 500");
         await ExpectAsync(Page.Locator("#payload"), transaction);
         await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Headers sent with every attempt" }), "webhook-signature");
+        // The endpoint's own header is named, its value left to the endpoint's settings.
+        await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Headers sent with every attempt" }), "x-gateway-key");
+        await Assertions.Expect(Page.GetByText("gw-secret-1")).ToHaveCountAsync(0);
         Receiver.Status = 200;
         // A reload would reset this marker: it proves the attempts were re-rendered in place.
         await Page.EvaluateAsync("() => window.__stillHere = true");
@@ -41,7 +52,7 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(Page.Locator("#notification-status")).ToHaveTextAsync("succeeded");
         Assert.True(await Page.EvaluateAsync<bool>("() => window.__stillHere === true"));
         await ScreenshotAsync("notification");
-        Assert.Equal(2, Receiver.Received.Count);
+        Assert.Equal(3, Receiver.Received.Count);
     }
 
     [Fact(Timeout = 60_000)]

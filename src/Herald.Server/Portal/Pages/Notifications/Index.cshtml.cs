@@ -18,6 +18,7 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     [BindProperty(SupportsGet = true, Name = "kind")] public string? EntityKind { get; set; }
     [BindProperty(SupportsGet = true, Name = "type")] public string? EventType { get; set; }
     [BindProperty(SupportsGet = true, Name = "entity")] public string? EntityId { get; set; }
+    [BindProperty(SupportsGet = true, Name = "event")] public string? EventId { get; set; }
     [BindProperty(SupportsGet = true)] public string? Since { get; set; }
     [BindProperty(SupportsGet = true)] public string? Until { get; set; }
     [BindProperty(SupportsGet = true, Name = "after")] public string? After { get; set; }
@@ -40,6 +41,7 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
             EntityKind = Known(EntityKind, EntityKindNames),
             EventType = Known(EventType, EventTypes.All),
             EntityId = Blank(EntityId?.Trim()),
+            EventId = Blank(EventId?.Trim()),
             Since = Time(Since, "From"),
             Until = Time(Until, "To"),
             Limit = PageSize,
@@ -58,7 +60,7 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         "/portal/notifications" + QueryString(new (string, string?)[]
         {
             ("status", keepStatus ? status ?? Status : status),
-            ("endpoint", EndpointId), ("kind", EntityKind), ("type", EventType), ("entity", EntityId),
+            ("endpoint", EndpointId), ("kind", EntityKind), ("type", EventType), ("entity", EntityId), ("event", EventId),
             ("since", Since), ("until", Until), ("after", after), ("before", before),
         });
 
