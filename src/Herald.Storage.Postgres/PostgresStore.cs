@@ -137,15 +137,17 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
             new { keyHash, now = now.ToUnixTimeMilliseconds() }, cancellationToken: cancellationToken));
         // A statement of its own, so that it sees a key another node kept meanwhile.
         return await connection.QuerySingleAsync<string>(new CommandDefinition(
-            "SELECT key_hash FROM admin_key WHERE id = 1", cancellationToken: cancellationToken));
+            ReadAdminKeyHash, cancellationToken: cancellationToken));
     }
+
+    private const string ReadAdminKeyHash = "SELECT key_hash FROM admin_key WHERE id = 1";
 
     /// <summary>The admin key's hash every node accepts; null before any node kept one.</summary>
     public async Task<string?> ReadAdminKeyHashAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
-            "SELECT key_hash FROM admin_key WHERE id = 1", cancellationToken: cancellationToken));
+            ReadAdminKeyHash, cancellationToken: cancellationToken));
     }
 
     protected override string ClaimSql => Claim;

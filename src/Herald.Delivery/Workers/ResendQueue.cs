@@ -166,22 +166,13 @@ public sealed class ResendQueue : BackgroundService
     /// </summary>
     public async Task<Attempt?> ResendNowAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
     {
-        if (await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is null)
-        {
-            return null;
-        }
         // Real time, as the gate's own limits count it. An attempt of it under way is waited for a
         // while (it usually ends within the endpoint's timeout); the caller waits for the answer.
         var busyUntil = DateTime.UtcNow + BusyPatience;
         ClaimedNotification? heldBack = null;
         while (true)
         {
-            if (heldBack is not null && !_gate.CouldEnter(heldBack, out var notYet))
-            {
-                await Task.Delay(notYet, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-            var turn = await TakeTurnAsync(merchantId, notificationId, onlyFailed: false, cancellationToken).ConfigureAwait(false);
+            var turn = await TakeTurnAsync(merchantId, notificationId, onlyFailed: false, heldBack, cancellationToken).ConfigureAwait(false);
             heldBack = turn.HeldBack;
             if (turn.Ready is { } ready)
             {
@@ -189,7 +180,7 @@ public sealed class ResendQueue : BackgroundService
             }
             if (turn.Wait is not { } wait)
             {
-                // Gone meanwhile: said as the first look would have said it (its endpoint deleted, 409).
+                // Not found, or its endpoint deleted (409), said as for a queued resend.
                 if (await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is null)
                 {
                     return null;
@@ -226,42 +217,46 @@ public sealed class ResendQueue : BackgroundService
     /// <summary>
     /// Where a manual attempt of a notification stands: <see cref="Ready"/> (leased to it, read
     /// afresh, and let through the endpoint's gate), or to be asked again after <see cref="Wait"/>
-    /// (<see cref="Busy"/>: another attempt of it is under way; otherwise the gate holds it back), or
-    /// <see cref="Skipped"/> (a recover's that has succeeded by its turn), or none of these: gone.
-    /// <see cref="HeldBack"/>: the notification as read when the gate held it back.
+    /// (<see cref="Busy"/>: another attempt of it is under way; otherwise the gate holds it back,
+    /// <see cref="HeldBack"/> the notification as read then), or neither: nothing to send (gone, or
+    /// a recover's that has succeeded by its turn).
     /// </summary>
-    private readonly record struct Turn(ClaimedNotification? Ready, TimeSpan? Wait, bool Busy, bool Skipped, ClaimedNotification? HeldBack = null);
+    private readonly record struct Turn(ClaimedNotification? Ready, TimeSpan? Wait, bool Busy = false, ClaimedNotification? HeldBack = null);
 
     /// <summary>
     /// Takes a notification for its manual attempt: first its lease, so that no other attempt of it
     /// runs beside this one (an attempt under way is let finish first), then the endpoint's gate (its
     /// concurrency cap, its rate limit, its circuit), whose entry the attempt gives back when it ends.
-    /// A lease the gate does not let through is let go; the caller shows the gate what it read
-    /// (<see cref="Turn.HeldBack"/>, <see cref="EndpointGate.CouldEnter"/>) before asking again, so
-    /// that waiting on the endpoint's limits writes nothing. The attempt counts neither way for the circuit.
+    /// A lease the gate does not let through is let go; asked again with what was read then
+    /// (<paramref name="heldBack"/>), the gate is shown that first (<see cref="EndpointGate.CouldEnter"/>),
+    /// so that waiting on the endpoint's limits writes nothing. The attempt counts neither way for the circuit.
     /// </summary>
-    private async Task<Turn> TakeTurnAsync(string merchantId, string id, bool onlyFailed, CancellationToken cancellationToken)
+    private async Task<Turn> TakeTurnAsync(string merchantId, string id, bool onlyFailed, ClaimedNotification? heldBack, CancellationToken cancellationToken)
     {
+        if (heldBack is not null && !_gate.CouldEnter(heldBack, out var notYet))
+        {
+            return new Turn(null, notYet, HeldBack: heldBack);
+        }
         var now = _time.GetUtcNow();
         var lease = await _store.LeaseForResendAsync(merchantId, id, Guid.NewGuid().ToString("N"), now, now + _lease, cancellationToken).ConfigureAwait(false);
         if (lease.Notification is not { } leased)
         {
-            return lease.HeldUntil is { } heldUntil ? new Turn(null, BusyWait(heldUntil - now), Busy: true, Skipped: false) : default;
+            return lease.HeldUntil is { } heldUntil ? new Turn(null, BusyWait(heldUntil - now), Busy: true) : default;
         }
         if (onlyFailed && leased.Status == NotificationStatuses.Succeeded)
         {
             await ReleaseLeaseQuietlyAsync(leased).ConfigureAwait(false);
             DeliveryLog.Resent(_logger, id, "succeeded before its turn; not sent again");
-            return new Turn(null, null, Busy: false, Skipped: true);
+            return default;
         }
         // Its attempt ends before its lease does, as a scheduled one's.
         leased = DeliveryWorker.FitToLease(leased, _lease);
         if (_gate.TryEnter(leased, out var wait))
         {
-            return new Turn(leased, null, Busy: false, Skipped: false);
+            return new Turn(leased, null);
         }
         await ReleaseLeaseQuietlyAsync(leased).ConfigureAwait(false);
-        return new Turn(null, wait, Busy: false, Skipped: false, HeldBack: leased);
+        return new Turn(null, wait, HeldBack: leased);
     }
 
     /// <summary>How long a manual attempt waits before asking again for a notification another attempt holds: that attempt usually ends well before its lease.</summary>
@@ -547,15 +542,8 @@ public sealed class ResendQueue : BackgroundService
                 try
                 {
                     // Read when its turn comes. Held back (an attempt of it under way, the endpoint's
-                    // limits), it steps aside and comes back to the queue once the wait is over; one
-                    // the endpoint's limits held back asks them first, as it was read then.
-                    if (i == request.Done && work.HeldBack is { } heldBack && !_gate.CouldEnter(heldBack, out var notYet))
-                    {
-                        Requeue(work, notYet, stoppingToken);
-                        left = 0;
-                        return;
-                    }
-                    turn = await TakeTurnAsync(request.MerchantId, id, request.OnlyFailed, stoppingToken).ConfigureAwait(false);
+                    // limits), it steps aside and comes back to the queue once the wait is over.
+                    turn = await TakeTurnAsync(request.MerchantId, id, request.OnlyFailed, i == request.Done ? work.HeldBack : null, stoppingToken).ConfigureAwait(false);
                     if (turn.Wait is { } wait)
                     {
                         Requeue(new Work(request with { Done = i }, turn.HeldBack), wait, stoppingToken);

@@ -73,8 +73,8 @@ internal static partial class Validation
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} may hold at most {MaxHeaders} headers");
         }
-        var kept = new Dictionary<string, string>(headers.Count, StringComparer.Ordinal);
-        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        // Names compared as HTTP compares them: in any case.
+        var kept = new Dictionary<string, string>(headers.Count, StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in headers)
         {
             if (name.Length is 0 or > MaxHeaderName || name.AsSpan().IndexOfAnyExcept(HeaderNameCharacters) >= 0)
@@ -86,7 +86,7 @@ internal static partial class Validation
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"{field}: {name} is set by Herald itself (or by HTTP) and cannot be given");
             }
-            if (!seen.Add(name))
+            if (kept.ContainsKey(name))
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"{field}: {name} is given twice (header names are the same in any case)");
             }

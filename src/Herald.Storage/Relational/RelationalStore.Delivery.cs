@@ -220,10 +220,10 @@ public abstract partial class RelationalStore
     {
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         var parameters = new { id, merchantId, token, now = Time.Ms(now), until = Time.Ms(until) };
-        ClaimRow? row = null;
+        ClaimRow? row;
         // Each statement sees what was committed before it began: a lease let go between the two
         // (the attempt under way recorded) is taken at the next turn, not mistaken for a row gone.
-        for (var turn = 0; row is null; turn++)
+        for (var turn = 0; ; turn++)
         {
             row = await scope.Connection.QuerySingleOrDefaultAsync<ClaimRow>(scope.Command(
                 $"UPDATE notifications SET leased_until = @until, lease_token = @token WHERE id = @id AND merchant_id = @merchantId AND (leased_until IS NULL OR leased_until <= @now) RETURNING {ClaimReturning}",
@@ -232,16 +232,16 @@ public abstract partial class RelationalStore
             {
                 break;
             }
-            // Not taken: held by an attempt under way, or gone.
-            var held = await scope.Connection.QuerySingleOrDefaultAsync<HeldRow>(scope.Command(
-                "SELECT leased_until FROM notifications WHERE id = @id AND merchant_id = @merchantId", parameters, cancellationToken));
-            if (held is null)
+            // Not taken: held by an attempt under way (until when), or gone (no row).
+            var heldUntil = await scope.Connection.QuerySingleOrDefaultAsync<long?>(scope.Command(
+                "SELECT COALESCE(leased_until, 0) FROM notifications WHERE id = @id AND merchant_id = @merchantId", parameters, cancellationToken));
+            if (heldUntil is null)
             {
                 return ResendLease.Gone;
             }
-            if (held.leased_until is { } heldUntil && heldUntil > Time.Ms(now))
+            if (heldUntil > Time.Ms(now))
             {
-                return new ResendLease(null, Time.At(heldUntil));
+                return new ResendLease(null, Time.At(heldUntil.Value));
             }
             if (turn == 2)
             {
@@ -259,11 +259,6 @@ public abstract partial class RelationalStore
         // notification until it ran out.
         await scope.CommitAsync(CancellationToken.None);
         return new ResendLease(loaded[0], null);
-    }
-
-    private sealed class HeldRow
-    {
-        public long? leased_until { get; set; }
     }
 
     public async Task ReleaseResendLeaseAsync(string id, string token, CancellationToken cancellationToken = default)
