@@ -19,25 +19,32 @@ internal static class ApiKeysApi
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithSummary("Create another API key for the merchant; the key is shown once.");
 
-        group.MapGet("", async (HttpContext http, IHeraldStore store) =>
-        {
-            var keys = await store.ListApiKeysAsync(Caller.Of(http).Merchant, http.RequestAborted);
-            return JsonResults.Ok(new ListResponse<ApiKeyResponse>(
-                keys.Select(k => new ApiKeyResponse(k.Id, EndpointResponse.Time(k.CreatedAt), EndpointResponse.Time(k.RevokedAt))).ToList(), false));
-        })
+        group.MapGet("", (HttpContext http, IHeraldStore store) => ListAsync(store, Caller.Of(http).Merchant, http.RequestAborted))
         .Produces<ListResponse<ApiKeyResponse>>()
         .WithSummary("The merchant's API keys (never the keys themselves).");
 
-        group.MapDelete("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
-        {
-            if (!await store.RevokeApiKeyAsync(Caller.Of(http).Merchant, id, time.GetUtcNow(), http.RequestAborted))
-            {
-                throw HeraldException.NotFound($"API key {id}");
-            }
-            return Results.NoContent();
-        })
+        group.MapDelete("/{id}", (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
+            RevokeAsync(store, Caller.Of(http).Merchant, id, time, http.RequestAborted))
         .Produces(StatusCodes.Status204NoContent)
         .WithSummary("Revoke an API key; it stops working at once.");
+    }
+
+    /// <summary>The merchant's keys, newest first: when each was made and revoked, never the key.</summary>
+    public static async Task<IResult> ListAsync(IHeraldStore store, string merchant, CancellationToken cancellationToken)
+    {
+        var keys = await store.ListApiKeysAsync(merchant, cancellationToken);
+        return JsonResults.Ok(new ListResponse<ApiKeyResponse>(
+            keys.Select(k => new ApiKeyResponse(k.Id, EndpointResponse.Time(k.CreatedAt), EndpointResponse.Time(k.RevokedAt))).ToList(), false));
+    }
+
+    /// <summary>Revokes one of the merchant's keys (204), or 404 when it has no such unrevoked key.</summary>
+    public static async Task<IResult> RevokeAsync(IHeraldStore store, string merchant, string id, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!await store.RevokeApiKeyAsync(merchant, id, time.GetUtcNow(), cancellationToken))
+        {
+            throw HeraldException.NotFound($"API key {id}");
+        }
+        return Results.NoContent();
     }
 
     /// <summary>Makes the merchant another key, shown in the answer once.</summary>

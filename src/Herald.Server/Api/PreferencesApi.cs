@@ -31,6 +31,17 @@ internal static class PreferencesApi
         .Produces<PreferenceResponse>(StatusCodes.Status201Created)
         .WithSummary("Create a checkout preference; custom_urls.status_changes_webhook receives its orders' thin events, signed with the secret answered here once.");
 
+        group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
+        {
+            var merchant = Caller.Of(http).Merchant;
+            var take = Validation.Limit(limit);
+            Validation.OneCursor(starting_after, ending_before, HeraldId.CheckoutPreference, "a checkout preference");
+            var page = await ListAsync(store, merchant, take, starting_after, ending_before, http.RequestAborted);
+            return JsonResults.Ok(new ListResponse<PreferenceResponse>(page.Data.Select(p => PreferenceResponse.From(p)).ToList(), page.HasMore));
+        })
+        .Produces<ListResponse<PreferenceResponse>>()
+        .WithSummary("The merchant's checkout preferences, newest first, each with its webhook as its endpoint has it now; starting_after (the last id) for the older page, ending_before (the first id) for the newer one.");
+
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
         {
             var merchant = Caller.Of(http).Merchant;
@@ -41,6 +52,20 @@ internal static class PreferencesApi
         })
         .Produces<PreferenceResponse>()
         .WithSummary("One checkout preference.");
+    }
+
+    /// <summary>One page of the merchant's preferences, each with its webhook as it reads now (<see cref="WithWebhook"/>).</summary>
+    public static async Task<Page<CheckoutPreference>> ListAsync(IHeraldStore store, string merchant, int limit, string? startingAfter, string? endingBefore,
+        CancellationToken cancellationToken)
+    {
+        var page = await store.ListPreferencesAsync(merchant, limit, startingAfter, endingBefore, cancellationToken);
+        if (page.Data.All(p => p.EndpointId is null))
+        {
+            return page;
+        }
+        var endpoints = (await store.ListEndpointsAsync(merchant, cancellationToken)).ToDictionary(e => e.Id, StringComparer.Ordinal);
+        return new Page<CheckoutPreference>(
+            page.Data.Select(p => WithWebhook(p, p.EndpointId is { } id ? endpoints.GetValueOrDefault(id) : null)).ToList(), page.HasMore);
     }
 
     /// <summary>

@@ -16,7 +16,14 @@ public sealed record MerchantResponse(
     string Id,
     string Name,
     string CreatedAt,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? ApiKey = null);
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? ApiKey = null)
+{
+    public static MerchantResponse From(Merchant merchant)
+    {
+        ArgumentNullException.ThrowIfNull(merchant);
+        return new(merchant.Id, merchant.Name, EndpointResponse.Time(merchant.CreatedAt));
+    }
+}
 
 public sealed record EndpointResponse(
     string Id,

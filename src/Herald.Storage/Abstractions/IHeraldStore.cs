@@ -34,6 +34,12 @@ public interface IHeraldStore
 
     Task<Merchant?> GetMerchantAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>One page of the merchants, newest first (the operator's own reserved merchant left out).</summary>
+    Task<Page<Merchant>> ListMerchantsAsync(int limit, string? startingAfter, string? endingBefore, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives a merchant another name; false when there is no such merchant (or it is the operator's own).</summary>
+    Task<bool> RenameMerchantAsync(string id, string name, CancellationToken cancellationToken = default);
+
     /// <summary>The merchant owning an unrevoked key with this hash.</summary>
     Task<string?> FindMerchantByKeyHashAsync(string keyHash, CancellationToken cancellationToken = default);
 
@@ -107,8 +113,9 @@ public interface IHeraldStore
 
     Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default);
 
-    /// <summary>The merchant's checkout preferences, newest first.</summary>
-    Task<IReadOnlyList<CheckoutPreference>> ListPreferencesAsync(string merchantId, CancellationToken cancellationToken = default);
+    /// <summary>One page of the merchant's checkout preferences, newest first.</summary>
+    Task<Page<CheckoutPreference>> ListPreferencesAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
+        CancellationToken cancellationToken = default);
 
     Task<Entity?> GetEntityAsync(string merchantId, EntityKind kind, string id, CancellationToken cancellationToken = default);
 

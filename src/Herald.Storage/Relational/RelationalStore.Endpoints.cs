@@ -503,17 +503,12 @@ public abstract partial class RelationalStore
         var row = await connection.QuerySingleOrDefaultAsync<PreferenceRow>(Read(
             "SELECT id, merchant_id, document, endpoint_id, created_at FROM checkout_preferences WHERE id = @id AND merchant_id = @merchantId",
             new { id, merchantId }, cancellationToken));
-        return row is null
-            ? null
-            : new CheckoutPreference(row.id, row.merchant_id, System.Text.Json.Nodes.JsonNode.Parse(row.document)!.AsObject(), row.endpoint_id, Time.At(row.created_at));
+        return row?.ToModel();
     }
 
-    public async Task<IReadOnlyList<CheckoutPreference>> ListPreferencesAsync(string merchantId, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<PreferenceRow>(Read(
-            "SELECT id, merchant_id, document, endpoint_id, created_at FROM checkout_preferences WHERE merchant_id = @merchantId ORDER BY id DESC",
-            new { merchantId }, cancellationToken));
-        return rows.Select(row => new CheckoutPreference(row.id, row.merchant_id, System.Text.Json.Nodes.JsonNode.Parse(row.document)!.AsObject(), row.endpoint_id, Time.At(row.created_at))).ToList();
-    }
+    public async Task<Page<CheckoutPreference>> ListPreferencesAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
+        CancellationToken cancellationToken = default) =>
+        await ReadPageAsync<PreferenceRow, CheckoutPreference>("SELECT id, merchant_id, document, endpoint_id, created_at FROM checkout_preferences",
+            new SqlFilter("merchant_id = @merchantId", new { merchantId }), limit, startingAfter, endingBefore,
+            row => row.ToModel(), cancellationToken);
 }

@@ -87,7 +87,22 @@ public abstract partial class RelationalStore
         await using var connection = await OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<MerchantRow>(Read(
             "SELECT id, name, created_at FROM merchants WHERE id = @id", new { id }, cancellationToken));
-        return row is null ? null : new Merchant(row.id, row.name, Time.At(row.created_at));
+        return row?.ToModel();
+    }
+
+    public async Task<Page<Merchant>> ListMerchantsAsync(int limit, string? startingAfter, string? endingBefore, CancellationToken cancellationToken = default) =>
+        await ReadPageAsync<MerchantRow, Merchant>("SELECT id, name, created_at FROM merchants",
+            new SqlFilter("id <> @operatorId", new { operatorId = OperatorEventTypes.OperatorMerchantId }), limit, startingAfter, endingBefore,
+            row => row.ToModel(), cancellationToken);
+
+    public async Task<bool> RenameMerchantAsync(string id, string name, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        var changed = await scope.Connection.ExecuteAsync(scope.Command(
+            "UPDATE merchants SET name = @name WHERE id = @id AND id <> @operatorId",
+            new { id, name, operatorId = OperatorEventTypes.OperatorMerchantId }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+        return changed == 1;
     }
 
     public async Task<string?> FindMerchantByKeyHashAsync(string keyHash, CancellationToken cancellationToken = default)

@@ -109,6 +109,8 @@ internal sealed class MerchantRow
     public string id { get; set; } = "";
     public string name { get; set; } = "";
     public long created_at { get; set; }
+
+    public Merchant ToModel() => new(id, name, Time.At(created_at));
 }
 
 internal sealed class ApiKeyRow
@@ -126,6 +128,9 @@ internal sealed class PreferenceRow
     public string document { get; set; } = "";
     public string? endpoint_id { get; set; }
     public long created_at { get; set; }
+
+    public CheckoutPreference ToModel() =>
+        new(id, merchant_id, System.Text.Json.Nodes.JsonNode.Parse(document)!.AsObject(), endpoint_id, Time.At(created_at));
 }
 
 internal sealed class IdempotencyRow

@@ -102,6 +102,32 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(Page.Locator("dl.facts"), "checkout_preference");
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task CheckoutPreferences_AreListedAPageAtATime()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var references = new List<string>();
+        for (var i = 0; i < 27; i++)
+        {
+            references.Add($"order-{i:00}");
+            await api.PostJsonAsync("/v1/checkout_preferences", new { external_reference = references[^1] });
+        }
+
+        await SignInAsync(key);
+        await OpenAsync("/portal/preferences");
+        var cells = Page.Locator("table[aria-label='Checkout preferences'] tbody td[data-label='External reference']");
+        var pager = Page.GetByRole(AriaRole.Navigation, new() { Name = "Pages" });
+        await Assertions.Expect(cells).ToHaveCountAsync(25);
+        var newest = await cells.AllInnerTextsAsync();
+        await pager.GetByRole(AriaRole.Link, new() { Name = "Older" }).ClickAsync();
+        await Assertions.Expect(cells).ToHaveCountAsync(2);
+        Assert.Equal(references.Order(), newest.Concat(await cells.AllInnerTextsAsync()).Order());
+        await Assertions.Expect(pager.GetByRole(AriaRole.Link, new() { Name = "Older" })).ToHaveCountAsync(0);
+        await pager.GetByRole(AriaRole.Link, new() { Name = "Newer" }).ClickAsync();
+        await Assertions.Expect(cells).ToHaveCountAsync(25);
+        Assert.Equal(newest, await cells.AllInnerTextsAsync());
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task SaveSettings_OfAnEndpoint_ChangesWhatTheApiReports()
     {

@@ -1223,7 +1223,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ListPreferences_ReturnsOnlyTheMerchants_NewestFirst()
+    public async Task ListPreferences_ReturnsOnlyTheMerchants_NewestFirst_APageAtATime()
     {
         var m = await MerchantAsync();
         var first = new CheckoutPreference(HeraldId.New(HeraldId.CheckoutPreference, Time), m, new JsonObject { ["external_reference"] = "one" }, null, T0);
@@ -1232,8 +1232,46 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         await Store.CreatePreferenceAsync(second, null);
         await Store.CreatePreferenceAsync(new CheckoutPreference(HeraldId.New(HeraldId.CheckoutPreference, Time), await MerchantAsync("Other"), new JsonObject(), null, T0), null);
 
-        var list = await Store.ListPreferencesAsync(m);
-        Assert.Equal([second.Id, first.Id], list.Select(p => p.Id));
-        Assert.Equal("one", list[1].Document["external_reference"]!.GetValue<string>());
+        var list = await Store.ListPreferencesAsync(m, 10, null, null);
+        Assert.Equal([second.Id, first.Id], list.Data.Select(p => p.Id));
+        Assert.False(list.HasMore);
+        Assert.Equal("one", list.Data[1].Document["external_reference"]!.GetValue<string>());
+
+        var newest = await Store.ListPreferencesAsync(m, 1, null, null);
+        Assert.Equal([second.Id], newest.Data.Select(p => p.Id));
+        Assert.True(newest.HasMore);
+        var older = await Store.ListPreferencesAsync(m, 1, second.Id, null);
+        Assert.Equal([first.Id], older.Data.Select(p => p.Id));
+        Assert.False(older.HasMore);
+        var back = await Store.ListPreferencesAsync(m, 1, null, first.Id);
+        Assert.Equal([second.Id], back.Data.Select(p => p.Id));
+        Assert.False(back.HasMore);
+    }
+
+    [Fact]
+    public async Task ListMerchants_NewestFirst_APageAtATime_WithoutTheOperatorsOwn_AndARenameShows()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var merchant = new Merchant(HeraldId.New(HeraldId.Merchant, new Clock(T0 + TimeSpan.FromSeconds(i))), $"M{i}", T0 + TimeSpan.FromSeconds(i));
+            await Store.CreateMerchantAsync(merchant, new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant.Id, Guid.NewGuid().ToString("N"), T0));
+            ids.Add(merchant.Id);
+        }
+        // The operator's reserved merchant (made by the migrations) is in the table, not in the list.
+        var all = await Store.ListMerchantsAsync(10, null, null);
+        Assert.Equal([ids[2], ids[1], ids[0]], all.Data.Select(m => m.Id));
+        Assert.Equal(["M2", "M1", "M0"], all.Data.Select(m => m.Name));
+        Assert.Equal(T0 + TimeSpan.FromSeconds(2), all.Data[0].CreatedAt);
+        Assert.False(all.HasMore);
+        var first = await Store.ListMerchantsAsync(2, null, null);
+        Assert.True(first.HasMore);
+        Assert.Equal([ids[0]], (await Store.ListMerchantsAsync(2, ids[1], null)).Data.Select(m => m.Id));
+
+        Assert.True(await Store.RenameMerchantAsync(ids[0], "Renamed"));
+        Assert.Equal("Renamed", (await Store.GetMerchantAsync(ids[0]))!.Name);
+        Assert.Equal("M1", (await Store.GetMerchantAsync(ids[1]))!.Name);
+        Assert.False(await Store.RenameMerchantAsync("mer_missing", "X"));
+        Assert.False(await Store.RenameMerchantAsync(OperatorEventTypes.OperatorMerchantId, "X"));
     }
 }

@@ -10,7 +10,13 @@ namespace Herald.Server.Portal.Pages;
 /// <summary>Checkout preferences and their <c>custom_urls.status_changes_webhook</c>.</summary>
 public sealed class PreferencesModel(IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) : PortalPageModel
 {
+    public const int PageSize = 25;
+
     public IReadOnlyList<CheckoutPreference> Preferences { get; private set; } = [];
+    public PortalPager Pager { get; private set; } = null!;
+
+    [BindProperty(SupportsGet = true, Name = "after")] public string? After { get; set; }
+    [BindProperty(SupportsGet = true, Name = "before")] public string? Before { get; set; }
 
     [BindProperty] public string? Webhook { get; set; }
     [BindProperty] public string? ExternalReference { get; set; }
@@ -50,9 +56,13 @@ public sealed class PreferencesModel(IHeraldStore store, TimeProvider time, IOpt
 
     private async Task LoadAsync()
     {
-        var endpoints = (await store.ListEndpointsAsync(Merchant, HttpContext.RequestAborted)).ToDictionary(e => e.Id, StringComparer.Ordinal);
-        Preferences = (await store.ListPreferencesAsync(Merchant, HttpContext.RequestAborted))
-            .Select(p => PreferencesApi.WithWebhook(p, p.EndpointId is { } id ? endpoints.GetValueOrDefault(id) : null))
-            .ToList();
+        // A cursor that is no preference's id (typed by hand) reads the first page.
+        var after = Herald.Ids.HeraldId.IsWellFormed(Herald.Ids.HeraldId.CheckoutPreference, After ?? "") ? After : null;
+        var before = Herald.Ids.HeraldId.IsWellFormed(Herald.Ids.HeraldId.CheckoutPreference, Before ?? "") ? Before : null;
+        var (startingAfter, endingBefore) = PortalPager.Cursors(after, before);
+        var page = await PreferencesApi.ListAsync(store, Merchant, PageSize, startingAfter, endingBefore, HttpContext.RequestAborted);
+        Preferences = page.Data;
+        Pager = PortalPager.Of(after, before, page.Data.Select(p => p.Id).ToList(), page.HasMore,
+            (a, b) => "/portal/preferences" + QueryString([("after", a), ("before", b)]));
     }
 }
