@@ -26,8 +26,8 @@ internal static partial class DeliveryLog
     [LoggerMessage(2007, LogLevel.Information, "Shutdown: released {Count} claimed notifications for other nodes")]
     public static partial void Released(ILogger logger, int count);
 
-    [LoggerMessage(2008, LogLevel.Information, "Retention: purged {Count} notifications older than {Days} days")]
-    public static partial void Purged(ILogger logger, int count, int days);
+    [LoggerMessage(2008, LogLevel.Information, "Retention: purged {Count} notifications and {Events} events older than {Days} days")]
+    public static partial void Purged(ILogger logger, int count, int events, int days);
 
     [LoggerMessage(2009, LogLevel.Warning, "Endpoint {EndpointId}: circuit open after {Failures} consecutive failures; one probe at a time until one succeeds")]
     public static partial void CircuitOpened(ILogger logger, string endpointId, int failures);

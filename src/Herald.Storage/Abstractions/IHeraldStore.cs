@@ -285,6 +285,14 @@ public interface IHeraldStore
     Task<int> PurgeAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Deletes up to <paramref name="batch"/> events (each with the entity's snapshot) that happened
+    /// before <paramref name="cutoff"/>, that no notification refers to any more and that are not
+    /// their entity's latest, with the idempotency keys that named them; returns how many events
+    /// went. The entities stay, as they are now.
+    /// </summary>
+    Task<int> PurgeEventsAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Erases everything a merchant's entities carried: entities, events, notifications and
     /// attempts, idempotency keys, resends waiting. The merchant, its keys and endpoints stay. False for an unknown merchant.
     /// </summary>

@@ -32,6 +32,33 @@ public abstract partial class RelationalStore
         return deleted;
     }
 
+    // Likewise bounded by the cutoff's least event id. An event a notification still refers to
+    // (one still pending, or not yet old enough to go) stays: the notification's payload may be
+    // the event's snapshot, and its key refers to the event. So does each entity's latest event,
+    // whose snapshot is the entity's document.
+    private string EventPurgeBatch =>
+        "SELECT id FROM events ev WHERE id < @floor AND occurred_at < @cutoff" +
+        " AND NOT EXISTS (SELECT 1 FROM notifications WHERE notifications.event_id = ev.id)" +
+        $" AND NOT EXISTS (SELECT 1 FROM entities WHERE {EventOfEntityVersion} AND entities.version = ev.version) ORDER BY id LIMIT @batch";
+
+    public async Task<int> PurgeEventsAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        var ids = (await scope.Connection.QueryAsync<string>(scope.Command(
+            EventPurgeBatch + LockedForPurge, new { floor = Ids.HeraldId.Floor(Ids.HeraldId.Event, cutoff), cutoff = Time.Ms(cutoff), batch }, cancellationToken))).AsList();
+        if (ids.Count == 0)
+        {
+            return 0;
+        }
+        var parameters = new DynamicParameters();
+        var list = InList(parameters, "e", ids);
+        // A key naming a purged event would answer its retried request with nothing to answer from.
+        await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM idempotency_keys WHERE event_id IN ({list})", parameters, cancellationToken));
+        var deleted = await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM events WHERE id IN ({list})", parameters, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+        return deleted;
+    }
+
     /// <summary>
     /// What follows the purge's choice of a batch so that its rows stay as chosen until the purge
     /// commits: nothing where one writer runs at a time; a row lock where several do.

@@ -1003,6 +1003,51 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PurgeEvents_RemovesOldEventsNoNotificationRefersTo_WithTheirIdempotencyKeys_InBatches_TheEntitiesStay()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        // Old events: two with no notification (one named by an idempotency key), each followed by
+        // a later one of its entity; one whose notification succeeded and is purged first, also
+        // followed; one whose notification still waits; and an entity's latest, which stays.
+        var keyed = Change(m, "keyed", 1, "OPENED", null, T0, ("key-old", "hash-old"));
+        await Store.CommitChangeAsync(keyed);
+        await Store.CommitChangeAsync(Change(m, "plain", 1, "OPENED", null, T0));
+        await Store.CommitChangeAsync(Change(m, "delivered", 1, "OPENED", ep.Id, T0));
+        foreach (var id in new[] { "keyed", "plain", "delivered" })
+        {
+            await Store.CommitChangeAsync(Change(m, id, 2, "CLOSED", null, T0 + TimeSpan.FromMinutes(1)));
+        }
+        await Store.CommitChangeAsync(Change(m, "latest", 1, "OPENED", null, T0));
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 1));
+        await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(claimed, true, AttemptTriggers.Schedule, T0), NotificationStatuses.Succeeded, null, false, claimed.LeaseToken));
+        await Store.CommitChangeAsync(Change(m, "waiting", 1, "OPENED", ep.Id, T0));
+        var recent = Change(m, "recent", 1, "OPENED", null, T0 + TimeSpan.FromDays(40), ("key-new", "hash-new"));
+        await Store.CommitChangeAsync(recent);
+
+        var cutoff = T0 + TimeSpan.FromDays(10);
+        // The delivered one's event stays while its notification does.
+        Assert.Equal(2, await Store.PurgeEventsAsync(cutoff, 5));
+        Assert.Equal(1, await Store.PurgeAsync(cutoff, 5));
+        Assert.Equal(1, await Store.PurgeEventsAsync(cutoff, 1));
+        Assert.Equal(0, await Store.PurgeEventsAsync(cutoff, 1));
+
+        var left = (await Store.ListEventsAsync(m, null, 10, null)).Data;
+        Assert.Equal(["delivered/2", "keyed/2", "latest/1", "plain/2", "recent/1", "waiting/1"],
+            left.Select(e => $"{e.EntityId}/{e.Version}").Order(StringComparer.Ordinal));
+        Assert.Null(await Store.FindIdempotencyKeyAsync(m, "key-old"));
+        Assert.Equal((recent.Event.Id, "hash-new"), await Store.FindIdempotencyKeyAsync(m, "key-new"));
+        // The waiting notification still has its payload, and every entity is still there.
+        var waiting = Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "waiting" })).Data);
+        Assert.NotNull((await Store.GetNotificationAsync(m, waiting.Id))!.Payload);
+        foreach (var id in new[] { "keyed", "plain", "delivered", "waiting", "recent", "latest" })
+        {
+            var entity = await Store.GetEntityAsync(m, EntityKind.PaymentOrder, id);
+            Assert.Equal(entity!.State, entity.Document["status"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
     public async Task Purge_RemovesOnlyOldFinishedNotifications_InBatches()
     {
         var m = await MerchantAsync();
