@@ -23,7 +23,12 @@ public sealed class DeliveryMetrics
         _attempts = meter.CreateCounter<long>("herald.attempts", "{attempt}", "HTTP attempts, by outcome and trigger");
         // Observed, not counted as it happens: a scrape shows it (at 0) before the first notification dies.
         meter.CreateObservableCounter("herald.notifications.dead", () => Interlocked.Read(ref _dead), "{notification}", "Notifications whose retries ran out");
-        _latency = meter.CreateHistogram<double>("herald.delivery.latency", "s", "From recording a change to its successful delivery");
+        // From milliseconds (delivered at once) to the days a retry schedule runs for.
+        _latency = meter.CreateHistogram<double>("herald.delivery.latency", "s", "From recording a change to its successful delivery",
+            advice: new InstrumentAdvice<double>
+            {
+                HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600, 3 * 24 * 3600],
+            });
         _writeSize = meter.CreateHistogram<long>("herald.store.write.size", "{item}", "Changes and attempt outcomes written in one transaction (group commit)",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         _writeDuration = meter.CreateHistogram<double>("herald.store.write.duration", "s", "One group-commit transaction, from its start to its commit",

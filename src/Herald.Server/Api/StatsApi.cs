@@ -13,12 +13,17 @@ internal static class StatsApi
     /// <summary>The window a call may ask for, at most: a week of hours.</summary>
     public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(7);
 
+    /// <summary>The window a call gets when it names no start: the day before its end.</summary>
+    private static readonly TimeSpan DefaultWindow = TimeSpan.FromHours(24);
+
     public static void MapStats(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/stats", async (HttpContext http, IHeraldStore store, TimeProvider time, string? since, string? until) =>
         {
             var end = Validation.Time(until, "until") ?? time.GetUtcNow();
-            var start = Validation.Time(since, "since") ?? end - TimeSpan.FromHours(24);
+            // The default window reaches back a day, or to the first time there is.
+            var start = Validation.Time(since, "since")
+                ?? (end - DateTimeOffset.MinValue < DefaultWindow ? DateTimeOffset.MinValue : end - DefaultWindow);
             if (start >= end)
             {
                 throw new HeraldException(ErrorKind.BadRequest, "since must be before until");

@@ -242,6 +242,14 @@ internal static partial class Validation
         {
             return time;
         }
+        // A + written as it is in a URL's query arrives as a space: an offset such as +02:00 then
+        // reads " 02:00", and the time is refused for a reason the caller cannot see.
+        var space = value.LastIndexOf(' ');
+        if (space > 10 && IsoTime().IsMatch(string.Concat(value.AsSpan(0, space), "+", value.AsSpan(space + 1))))
+        {
+            throw new HeraldException(ErrorKind.BadRequest,
+                $"{field} must be an ISO 8601 time such as 2026-01-31T12:00:00Z; its offset's + arrived as a space: in a URL, write + as %2B (…T12:00:00%2B02:00)");
+        }
         throw new HeraldException(ErrorKind.BadRequest, $"{field} must be an ISO 8601 time such as 2026-01-31T12:00:00Z");
     }
 

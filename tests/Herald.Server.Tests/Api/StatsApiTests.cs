@@ -46,6 +46,8 @@ public sealed class StatsApiTests : HeraldWithReceiver
     [InlineData("since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", "since must be before until")]
     [InlineData("since=2026-01-01T00:00:00Z&until=2026-01-09T00:00:00Z", "at most 7 days apart")]
     [InlineData("since=yesterday", "since must be an ISO 8601 time")]
+    [InlineData("until=0001-01-01", "since must be before until")]
+    [InlineData("since=2026-01-01T00:00:00+02:00", "its offset's + arrived as a space: in a URL, write + as %2B")]
     public async Task Stats_OverABadWindow_Are400(string query, string message)
     {
         using var merchant = await Herald.NewMerchantAsync();
@@ -53,5 +55,16 @@ public sealed class StatsApiTests : HeraldWithReceiver
         var text = await response.Content.ReadAsStringAsync();
         Assert.Equal(400, (int)response.StatusCode);
         Assert.Contains(message, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stats_EndingInTheFirstDayThereIs_CountFromItsStart()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var stats = await merchant.GetJsonAsync("/v1/stats?until=0001-01-01T12:00:00Z");
+        Assert.Equal("0001-01-01T00:00:00.000Z", stats.Str("since"));
+        Assert.Equal(12, stats["hours"]!.AsArray().Count);
+        var offset = await merchant.GetJsonAsync("/v1/stats?since=2026-01-01T00:00:00%2B02:00&until=2026-01-01T03:00:00Z");
+        Assert.Equal("2025-12-31T22:00:00.000Z", offset.Str("since"));
     }
 }

@@ -33,6 +33,9 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         }, TimeSpan.FromSeconds(20));
         Assert.Contains("herald_attempts_total", text, StringComparison.Ordinal);
         Assert.Contains("herald_delivery_latency_seconds_bucket", text, StringComparison.Ordinal);
+        // In seconds, from milliseconds to the days a retry schedule runs: a p99 of 50 ms falls in a bucket of its own.
+        Assert.Matches(@"herald_delivery_latency_seconds_bucket\{[^}]*le=""0\.05""", text);
+        Assert.Matches(@"herald_delivery_latency_seconds_bucket\{[^}]*le=""259200""", text);
         Assert.Contains("herald_queue_depth", text, StringComparison.Ordinal);
         // The change and both outcomes went through the group commit.
         Assert.Matches(@"herald_store_write_size_(items_)?count\{[^}]*kind=""change""[^}]*\} [1-9]", text);
