@@ -9,6 +9,7 @@ public enum ErrorKind
     NotFound,
     Conflict,
     PayloadTooLarge,
+    UnsupportedMediaType,
     Unprocessable,
     Unavailable,
 }

@@ -16,6 +16,7 @@ internal static class ApiKeysApi
         var group = app.MapGroup("/v1/api_keys").WithTags("API keys");
 
         group.MapPost("", (HttpContext http, IHeraldStore store, TimeProvider time) => IssueAsync(store, Caller.Of(http).Merchant, time, http.RequestAborted))
+        .TakesNoBody()
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithSummary("Create another API key for the merchant; the key is shown once.");
 
@@ -25,6 +26,7 @@ internal static class ApiKeysApi
 
         group.MapDelete("/{id}", (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
             RevokeAsync(store, Caller.Of(http).Merchant, id, time, http.RequestAborted))
+        .TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
         .WithSummary("Revoke an API key; it stops working at once.");
     }

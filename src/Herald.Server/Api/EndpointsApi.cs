@@ -81,6 +81,7 @@ internal static class EndpointsApi
             }
             return Results.NoContent();
         })
+        .TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
         .WithSummary("Delete an endpoint; its pending notifications die, its history stays.");
 
@@ -100,6 +101,7 @@ internal static class EndpointsApi
                 var updated = await EndpointOperations.SetPausedAsync(store, ownerOf(http), id, !enabled, time, http.RequestAborted);
                 return JsonResults.Ok(EndpointResponse.From(updated));
             })
+            .TakesNoBody()
             .Produces<EndpointResponse>()
             .WithSummary(enabled
                 ? "Resume a paused endpoint: everything that accumulated is delivered."
@@ -112,9 +114,7 @@ internal static class EndpointsApi
         group.MapPost("/{id}/rotate_secret", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
-            var request = http.Request.ContentLength is null or 0 && !http.Request.Headers.ContainsKey("Transfer-Encoding")
-                ? new RotateSecretRequest()
-                : await HeraldJson.ReadAsync<RotateSecretRequest>(http.Request);
+            var request = HeraldJson.HasBody(http.Request) ? await HeraldJson.ReadAsync<RotateSecretRequest>(http.Request) : new RotateSecretRequest();
             return JsonResults.Ok(await EndpointOperations.RotateSecretAsync(store, merchant, id, request.GraceSeconds, time, http.RequestAborted));
         })
         .Accepts<RotateSecretRequest>(isOptional: true, "application/json")
@@ -130,6 +130,7 @@ internal static class EndpointsApi
             var result = await tester.SendAsync(endpoint, http.RequestAborted);
             return JsonResults.Ok(TestResultResponse.From(id, result));
         })
+        .TakesNoBody()
         .Produces<TestResultResponse>()
         .WithSummary("Send the endpoint a signed test notification now and answer with what it replied; nothing is recorded.");
 

@@ -66,6 +66,7 @@ internal static class NotificationsApi
             }
             return JsonResults.Accepted(new AcceptedResponse(id, "resend queued"));
         })
+        .TakesNoBody()
         .Produces<AcceptedResponse>(StatusCodes.Status202Accepted)
         .WithSummary("Send a notification again now, whatever its status; recorded as a manual attempt with the same webhook-id.");
     }

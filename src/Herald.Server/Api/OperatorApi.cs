@@ -72,6 +72,7 @@ internal static class OperatorApi
             }
             return Results.NoContent();
         })
+        .TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
         .WithSummary("Remove an operator webhook (admin).");
 

@@ -71,6 +71,9 @@ public sealed record TransitionRequest(string To, JsonObject? Data = null);
 
 public sealed record RotateSecretRequest(int? GraceSeconds = null);
 
+/// <summary>The body of a route that takes none: nothing, or an object without fields (<c>{}</c>).</summary>
+public sealed record NoBodyRequest;
+
 public sealed record RecoverRequest(string? Since = null);
 
 /// <summary>Seed 003's address block.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Herald.Errors;
+using Herald.Server.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -52,7 +53,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
             {
                 404 => "Not found",
                 405 => $"{context.Request.Method} is not allowed here",
-                _ => "the request body must be JSON: send Content-Type: application/json",
+                _ => HeraldJson.NotJson,
             };
             // Routing's 405 names the methods the path takes; the answer keeps that header.
             var allow = context.Response.Headers.Allow;
@@ -114,6 +115,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         ErrorKind.NotFound => 404,
         ErrorKind.Conflict => 409,
         ErrorKind.PayloadTooLarge => 413,
+        ErrorKind.UnsupportedMediaType => 415,
         ErrorKind.Unprocessable => 422,
         ErrorKind.Unavailable => 503,
         _ => 500,

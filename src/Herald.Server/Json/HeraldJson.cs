@@ -250,13 +250,23 @@ public static class HeraldJson
         public string Within { get; } = within;
     }
 
+    /// <summary>What a body sent as anything but JSON is told (415).</summary>
+    public const string NotJson = "the request body must be JSON: send Content-Type: application/json";
+
     /// <summary>Reads and validates the request body as <typeparamref name="T"/>.</summary>
     public static async Task<T> ReadAsync<T>(HttpRequest request, JsonSerializerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.ContentType is { } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        // application/json and nothing else (no type at all, a form, text, a +json dialect), in
+        // UTF-8: a body read as JSON is read as UTF-8 whatever charset it names.
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            || !type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
         {
-            throw new HeraldException(ErrorKind.BadRequest, "the request body must be JSON (Content-Type: application/json)");
+            throw new HeraldException(ErrorKind.UnsupportedMediaType, NotJson);
+        }
+        if (type.Charset.HasValue && !type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !type.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new HeraldException(ErrorKind.UnsupportedMediaType, $"the request body must be JSON in UTF-8, not {type.Charset}: send Content-Type: application/json");
         }
         try
         {
@@ -266,6 +276,26 @@ public static class HeraldJson
         catch (JsonException e)
         {
             throw new HeraldException(ErrorKind.BadRequest, Describe(e));
+        }
+    }
+
+    /// <summary>Whether the request carries a body (a length above 0, or one sent in chunks).</summary>
+    public static bool HasBody(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody
+            ?? request.ContentLength > 0;
+    }
+
+    /// <summary>
+    /// For a route that takes no body: none, or an empty JSON object. Anything else is refused as
+    /// any body is (not JSON, malformed, a field, too large) before the route does anything.
+    /// </summary>
+    public static async Task RefuseBodyAsync(HttpRequest request)
+    {
+        if (HasBody(request))
+        {
+            await ReadAsync<Herald.Server.Api.NoBodyRequest>(request);
         }
     }
 

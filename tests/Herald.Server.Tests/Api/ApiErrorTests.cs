@@ -259,6 +259,46 @@ public sealed class ApiErrorTests : IAsyncLifetime
         Assert.Empty((await _merchant.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
     }
 
+    [Theory]
+    [InlineData(null, "the request body must be JSON: send Content-Type: application/json")]
+    [InlineData("text/plain", "the request body must be JSON: send Content-Type: application/json")]
+    [InlineData("application/merge-patch+json", "the request body must be JSON: send Content-Type: application/json")]
+    [InlineData("application/json; charset=latin1", "the request body must be JSON in UTF-8, not latin1")]
+    public async Task ABodyOfAnotherTypeOrCharset_OrOfNone_Is415_AndCreatesNothing(string? type, string message)
+    {
+        var body = new ByteArrayContent("""{"url":"http://127.0.0.1:9/hooks","format":"thin"}"""u8.ToArray());
+        if (type is not null)
+        {
+            body.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(type);
+        }
+        await ExpectErrorAsync(await _merchant.PostAsync("/v1/endpoints", body), 415, message);
+        Assert.Empty((await _merchant.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+
+        // JSON in UTF-8, said either way, is taken.
+        var utf8 = new ByteArrayContent("""{"url":"http://127.0.0.1:9/hooks","format":"thin"}"""u8.ToArray());
+        utf8.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("Application/JSON; charset=UTF-8");
+        Assert.Equal(HttpStatusCode.Created, (await _merchant.PostAsync("/v1/endpoints", utf8)).StatusCode);
+    }
+
+    [Fact]
+    public async Task ARouteThatTakesNoBody_RefusesOne_AndDoesNothing_ButTakesNoneOrAnEmptyObject()
+    {
+        var (endpoint, _) = await _merchant.AddEndpointAsync("http://127.0.0.1:9/hooks", "thin");
+        var keys = (await _merchant.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray().Count;
+
+        await ExpectErrorAsync(await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause", new StringContent("garbage", Encoding.UTF8, "application/json")), 400, "");
+        await ExpectErrorAsync(await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause", new StringContent("{}", Encoding.UTF8, "text/plain")), 415, "send Content-Type: application/json");
+        await ExpectErrorAsync(await _merchant.PostAsJsonAsync("/v1/api_keys", new { name = "ci" }), 400, "name");
+        await ExpectErrorAsync(await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause",
+            new StringContent("{\"pad\":\"" + new string('a', 300_000) + "\"}", Encoding.UTF8, "application/json")), 413, "larger than the limit");
+        Assert.True((await _merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["enabled"]!.GetValue<bool>());
+        Assert.Equal(keys, (await _merchant.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray().Count);
+
+        Assert.Equal(HttpStatusCode.OK, (await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _merchant.PostAsync($"/v1/endpoints/{endpoint}/resume", new StringContent(" { } ", Encoding.UTF8, "application/json"))).StatusCode);
+        Assert.True((await _merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["enabled"]!.GetValue<bool>());
+    }
+
     [Fact]
     public async Task AMethodARouteDoesNotTake_IsRefusedInTheErrorShape_NamingTheMethodsItDoes()
     {
