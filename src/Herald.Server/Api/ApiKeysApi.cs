@@ -20,7 +20,8 @@ internal static class ApiKeysApi
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithSummary("Create another API key for the merchant; the key is shown once.");
 
-        group.MapGet("", (HttpContext http, IHeraldStore store) => ListAsync(store, Caller.Of(http).Merchant, http.RequestAborted))
+        group.MapGet("", (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
+            ListAsync(store, Caller.Of(http).Merchant, limit, starting_after, ending_before, http.RequestAborted))
         .Produces<ListResponse<ApiKeyResponse>>()
         .WithSummary("The merchant's API keys (never the keys themselves).");
 
@@ -31,13 +32,12 @@ internal static class ApiKeysApi
         .WithSummary("Revoke an API key; it stops working at once.");
     }
 
-    /// <summary>The merchant's keys, newest first: when each was made and revoked, never the key.</summary>
-    public static async Task<IResult> ListAsync(IHeraldStore store, string merchant, CancellationToken cancellationToken)
-    {
-        var keys = await store.ListApiKeysAsync(merchant, cancellationToken);
-        return JsonResults.Ok(new ListResponse<ApiKeyResponse>(
-            keys.Select(k => new ApiKeyResponse(k.Id, EndpointResponse.Time(k.CreatedAt), EndpointResponse.Time(k.RevokedAt))).ToList(), false));
-    }
+    /// <summary>A page of the merchant's keys, newest first: when each was made and revoked, never the key.</summary>
+    public static async Task<IResult> ListAsync(IHeraldStore store, string merchant, int? limit, string? startingAfter, string? endingBefore,
+        CancellationToken cancellationToken) =>
+        JsonResults.Ok(ListPaging.Page(await store.ListApiKeysAsync(merchant, cancellationToken), k => k.Id,
+            k => new ApiKeyResponse(k.Id, EndpointResponse.Time(k.CreatedAt), EndpointResponse.Time(k.RevokedAt)),
+            limit, startingAfter, endingBefore, HeraldId.ApiKey, "an API key"));
 
     /// <summary>Revokes one of the merchant's keys (204), or 404 when it has no such unrevoked key.</summary>
     public static async Task<IResult> RevokeAsync(IHeraldStore store, string merchant, string id, TimeProvider time, CancellationToken cancellationToken)

@@ -40,13 +40,10 @@ internal static class EndpointsApi
         .Produces<EndpointResponse>(StatusCodes.Status201Created)
         .WithSummary("Add an endpoint; its signing secret is shown once.");
 
-        group.MapGet("", async (HttpContext http, IHeraldStore store) =>
-        {
-            var list = await store.ListEndpointsAsync(Caller.Of(http).Merchant, http.RequestAborted);
-            return JsonResults.Ok(new ListResponse<EndpointResponse>(list.Select(e => EndpointResponse.From(e)).ToList(), false));
-        })
+        group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
+            JsonResults.Ok(Page(await store.ListEndpointsAsync(Caller.Of(http).Merchant, http.RequestAborted), limit, starting_after, ending_before)))
         .Produces<ListResponse<EndpointResponse>>()
-        .WithSummary("List the merchant's endpoints.");
+        .WithSummary("The merchant's endpoints, newest first; starting_after (the last id) for the older page, ending_before (the first id) for the newer one.");
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
             JsonResults.Ok(EndpointResponse.From(await LoadAsync(store, Caller.Of(http).Merchant, id, http.RequestAborted))))
@@ -121,6 +118,10 @@ internal static class EndpointsApi
         .Produces<RotatedSecretResponse>()
         .WithSummary("A new signing secret, shown once; the previous ones keep signing until grace_seconds (default 24 h, at most 7 days) have passed.");
     }
+
+    /// <summary>One page of a list of endpoints, as the API answers it.</summary>
+    internal static ListResponse<EndpointResponse> Page(IReadOnlyList<Endpoint> endpoints, int? limit, string? startingAfter, string? endingBefore) =>
+        ListPaging.Page(endpoints, e => e.Id, e => EndpointResponse.From(e), limit, startingAfter, endingBefore, HeraldId.Endpoint, "an endpoint");
 
     /// <summary>The test notification, for the endpoints of the owner <paramref name="ownerOf"/> names.</summary>
     internal static void MapTest(RouteGroupBuilder group, Func<HttpContext, string> ownerOf) =>

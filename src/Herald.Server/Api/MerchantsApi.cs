@@ -63,11 +63,11 @@ internal static class MerchantsApi
         .Produces<MerchantResponse>()
         .WithTags("Merchants").WithSummary("Rename a merchant (admin).");
 
-        app.MapGet("/v1/merchants/{id}/api_keys", async (string id, HttpContext http, IHeraldStore store) =>
+        app.MapGet("/v1/merchants/{id}/api_keys", async (string id, HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
         {
             Caller.RequireAdmin(http);
             await FindAsync(store, id, http.RequestAborted);
-            return await ApiKeysApi.ListAsync(store, id, http.RequestAborted);
+            return await ApiKeysApi.ListAsync(store, id, limit, starting_after, ending_before, http.RequestAborted);
         })
         .Produces<ListResponse<ApiKeyResponse>>()
         .WithTags("Merchants").WithSummary("A merchant's API keys (admin; never the keys themselves).");

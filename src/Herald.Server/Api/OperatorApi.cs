@@ -54,14 +54,14 @@ internal static class OperatorApi
         .Produces<EndpointResponse>(StatusCodes.Status201Created)
         .WithSummary("Add an operator webhook (admin): it receives endpoint.disabled, endpoint.failing, endpoint.recovered and notification.dead; its secret is shown once.");
 
-        group.MapGet("", async (HttpContext http, IHeraldStore store) =>
+        group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
         {
             Caller.RequireAdmin(http);
-            var list = await store.ListEndpointsAsync(OperatorEventTypes.OperatorMerchantId, http.RequestAborted);
-            return JsonResults.Ok(new ListResponse<EndpointResponse>(list.Select(e => EndpointResponse.From(e)).ToList(), false));
+            return JsonResults.Ok(EndpointsApi.Page(
+                await store.ListEndpointsAsync(OperatorEventTypes.OperatorMerchantId, http.RequestAborted), limit, starting_after, ending_before));
         })
         .Produces<ListResponse<EndpointResponse>>()
-        .WithSummary("List the operator webhooks (admin).");
+        .WithSummary("The operator webhooks (admin), newest first, a page at a time as the merchants' endpoints.");
 
         group.MapDelete("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
