@@ -27,6 +27,13 @@ internal static class ListenCommand
         var port = new Option<int>("--port") { Description = "The port to listen on (127.0.0.1).", DefaultValueFactory = _ => 4000 };
         var secret = new Option<string?>("--secret") { Description = "The endpoint's whsec_ secret: requests it did not sign get 401, printed with the reason." };
         var answer = new Option<int>("--answer") { Description = "The status to answer with, e.g. 500 to watch Herald retry.", DefaultValueFactory = _ => 200 };
+        port.Validators.Add(result =>
+        {
+            if (!result.Implicit && result.GetValueOrDefault<int>() is < 1 or > 65_535)
+            {
+                result.AddError("--port must be between 1 and 65535.");
+            }
+        });
         var command = new Command("listen", "Receive notifications locally and print them.") { port, secret, answer };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -37,7 +44,8 @@ internal static class ListenCommand
                 return 1;
             }
             // A placeholder copied from the docs would refuse every request; better said once, now.
-            if (parse.GetValue(secret) is { } given && !WebhookSignature.TryDecodeSecret(given, out _))
+            if (parse.GetValue(secret) is { } given
+                && (!given.Trim().StartsWith(WebhookSignature.SecretPrefix, StringComparison.Ordinal) || !WebhookSignature.TryDecodeSecret(given, out _)))
             {
                 await Console.Error.WriteLineAsync("herald: --secret is not a whsec_ secret (whsec_ and base64, as the endpoint's creation showed it)");
                 return 1;

@@ -97,6 +97,12 @@ internal static class ServeCommand
         var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency };
         command.Validators.Add(result =>
         {
+            // An option that did not parse (given twice, say) is reported by the parser itself, in
+            // one line; its value cannot be read here.
+            if (result.Children.OfType<System.CommandLine.Parsing.OptionResult>().Any(o => o.Tokens.Count > 1 && o.Option.Arity.MaximumNumberOfValues == 1))
+            {
+                return;
+            }
             if (result.GetValue(autoDisable) < 0)
             {
                 result.AddError("--auto-disable-days must be 0 (never) or a positive number of days.");

@@ -45,6 +45,14 @@ internal static class TriggerCommand
         };
         var site = new Option<string>("--site") { Description = "For intent scenarios: mla, mlb or mlm.", DefaultValueFactory = _ => "mla" };
         var preference = new Option<string?>("--preference") { Description = "For order scenarios: make the order from this checkout preference." };
+        url.Validators.Add(result =>
+        {
+            var given = result.GetValueOrDefault<string>();
+            if (!Uri.TryCreate(given, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                result.AddError($"--url '{given}' is not Herald's http:// or https:// address such as http://127.0.0.1:5080.");
+            }
+        });
         var command = new Command("trigger", "Walk a new entity through a scenario, showing each step.") { scenario, url, key, site, preference };
         command.SetAction(async (parse, cancellationToken) =>
         {

@@ -81,9 +81,24 @@ public sealed class ListenTests
     [Fact]
     public async Task APlaceholderSecret_IsRefusedAtStart()
     {
-        var run = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "listen", "--port",
-            HeraldProcess.FreePort().ToString(CultureInfo.InvariantCulture), "--secret", "whsec_…");
-        Assert.Equal(1, run.ExitCode);
-        Assert.Contains("--secret is not a whsec_ secret", run.Stderr, StringComparison.Ordinal);
+        // A placeholder, and a text that decodes as base64 but is no endpoint's secret.
+        foreach (var secret in new[] { "whsec_…", "notasecret" })
+        {
+            var run = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "listen", "--port",
+                HeraldProcess.FreePort().ToString(CultureInfo.InvariantCulture), "--secret", secret);
+            Assert.Equal(1, run.ExitCode);
+            Assert.Contains("--secret is not a whsec_ secret", run.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("99999")]
+    [InlineData("-1")]
+    public async Task APortOutOfRange_IsRefusedInOneLine(string port)
+    {
+        var run = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "listen", "--port", port);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Equal("--port must be between 1 and 65535.", run.Stderr.Trim().Split('\n')[0].Trim());
+        Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
     }
 }

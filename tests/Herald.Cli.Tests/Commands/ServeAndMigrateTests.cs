@@ -60,11 +60,13 @@ public sealed class ServeAndMigrateTests
     [InlineData("--lease-seconds", "1", "--lease-seconds must be at least 2 seconds.")]
     [InlineData("--retention-days", "-1", "--retention-days must be 0 (keep everything) or a number of days up to 36,500.")]
     [InlineData("--urls", "notaurl", "--urls 'notaurl' is not an http:// or https:// address such as http://127.0.0.1:5080.")]
+    [InlineData("--rate-limit", "10 --rate-limit 20", "Option '--rate-limit' expects a single argument but 2 were provided.")]
     public Task Serve_WithAnOptionOutOfItsRules_SaysWhichInOneLine_BeforeMakingAnything(string option, string value, string message) => WithDataAsync(async data =>
     {
-        var arguments = option == "--urls"
-            ? new[] { "serve", "--data", data, option, value }
-            : ["serve", "--urls", "http://127.0.0.1:0", "--data", data, option, value];
+        // A value with spaces is several arguments (the option given again, say).
+        string[] arguments = option == "--urls"
+            ? ["serve", "--data", data, option, .. value.Split(' ')]
+            : ["serve", "--urls", "http://127.0.0.1:0", "--data", data, option, .. value.Split(' ')];
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), arguments);
         Assert.NotEqual(0, code);
         Assert.Equal(message, stderr.Trim().Split('\n')[0].Trim());
