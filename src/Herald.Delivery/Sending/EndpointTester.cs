@@ -15,7 +15,7 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
     /// <summary>The event type a test notification carries.</summary>
     public const string TestEventType = "HERALD.TEST";
 
-    public Task<AttemptResult> SendAsync(Endpoint endpoint, CancellationToken cancellationToken)
+    public async Task<AttemptResult> SendAsync(Endpoint endpoint, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var eventId = HeraldId.New(HeraldId.Event, time);
@@ -48,6 +48,13 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
             Failures = 0,
             CreatedAt = time.GetUtcNow(),
         };
-        return sender.SendAsync(notification, 1, cancellationToken);
+        // The API request that asked for the test has an activity of its own, traced or not; one
+        // nothing records must not reach the endpoint as a traceparent (an async method's change
+        // of the current activity stays inside it).
+        if (System.Diagnostics.Activity.Current is { Recorded: false })
+        {
+            System.Diagnostics.Activity.Current = null;
+        }
+        return await sender.SendAsync(notification, 1, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -70,7 +70,8 @@ internal static class PreferencesApi
 
     /// <summary>
     /// The preference as it reads now: its webhook is its endpoint's URL as the endpoint has it
-    /// (changed since, or none once the endpoint is deleted), not as the preference was made with.
+    /// (changed since, or none once the endpoint is deleted, and then no endpoint id either), not
+    /// as the preference was made with.
     /// </summary>
     public static CheckoutPreference WithWebhook(CheckoutPreference preference, Endpoint? endpoint)
     {
@@ -81,7 +82,8 @@ internal static class PreferencesApi
         }
         var document = (JsonObject)preference.Document.DeepClone();
         document["custom_urls"] = new JsonObject { ["status_changes_webhook"] = endpoint?.Url };
-        return preference with { Document = document };
+        // A deleted endpoint is named no more: its id would only answer 404.
+        return preference with { Document = document, EndpointId = endpoint?.Id };
     }
 
     /// <summary>
@@ -94,6 +96,11 @@ internal static class PreferencesApi
         var id = HeraldId.New(HeraldId.CheckoutPreference, time);
         var webhook = request.CustomUrls?.StatusChangesWebhook;
         Endpoint? endpoint = null;
+        if (webhook is not null && string.IsNullOrWhiteSpace(webhook))
+        {
+            throw new HeraldException(ErrorKind.BadRequest,
+                "custom_urls.status_changes_webhook is empty: give the URL that receives the orders' notifications, or leave it out (or null) for a preference without one");
+        }
         if (webhook is not null)
         {
             // Seed 001: the preference's webhook receives the thin events of the orders made from it.

@@ -187,9 +187,13 @@ internal static partial class Validation
     public static long PositiveWholeAmount(decimal? value, string field)
     {
         var amount = PositiveAmount(value, field);
-        return decimal.IsInteger(amount) && amount <= long.MaxValue
+        if (!decimal.IsInteger(amount))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} must be a whole number, as a Point payment intent's amount is");
+        }
+        return amount <= long.MaxValue
             ? (long)amount
-            : throw new HeraldException(ErrorKind.BadRequest, $"{field} must be a whole number, as a Point payment intent's amount is");
+            : throw new HeraldException(ErrorKind.BadRequest, $"{field} must be at most {long.MaxValue}");
     }
 
     public static string Currency(string? value, string field = "currency")

@@ -244,6 +244,8 @@ public sealed class ApiErrorTests : IAsyncLifetime
     {
         await ExpectErrorAsync(await PostRawAsync("/v1/payment_intents",
             """{"amount":100.5,"site":"mlb","client_id":1,"caller_id":2}"""), 400, "amount must be a whole number");
+        await ExpectErrorAsync(await PostRawAsync("/v1/payment_intents",
+            """{"amount":99999999999999999999999,"site":"mlb","client_id":1,"caller_id":2}"""), 400, "amount must be at most 9223372036854775807");
         // 100.0 is 100, and is written so.
         var created = await PostRawAsync("/v1/payment_intents", """{"amount":100.0,"site":"mlb","client_id":1,"caller_id":2}""");
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);

@@ -130,6 +130,15 @@ public sealed class MerchantAdminTests
         Assert.Equal(HttpStatusCode.NoContent, (await merchant.DeleteAsync($"/v1/endpoints/{endpointId}")).StatusCode);
         var afterDelete = (await merchant.GetJsonAsync("/v1/checkout_preferences"))["data"]!.AsArray();
         Assert.Null(afterDelete[0]!["custom_urls"]!["status_changes_webhook"]);
+        Assert.Null(afterDelete[0]!["endpoint_id"]);
+        var one = await merchant.GetJsonAsync($"/v1/checkout_preferences/{hooked.Str("id")}");
+        Assert.Null(one["endpoint_id"]);
+
+        // An empty webhook is neither a URL nor none: said so, and nothing made.
+        var empty = await merchant.PostAsJsonAsync("/v1/checkout_preferences", new { custom_urls = new { status_changes_webhook = "" } });
+        await AssertErrorAsync(empty, HttpStatusCode.BadRequest,
+            "custom_urls.status_changes_webhook is empty: give the URL that receives the orders' notifications, or leave it out (or null) for a preference without one");
+        Assert.Equal(2, (await merchant.GetJsonAsync("/v1/checkout_preferences"))["data"]!.AsArray().Count);
     }
 
     private static async Task AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string? message)

@@ -19,6 +19,8 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
         var received = await Receiver.WaitForAsync(1);
         Assert.Contains("\"event_type\":\"HERALD.TEST\"", received.Body, StringComparison.Ordinal);
         Assert.StartsWith("v1,", received.Headers["webhook-signature"], StringComparison.Ordinal);
+        // Nothing traces here: no traceparent, not even the unsampled one of the API request that asked.
+        Assert.False(received.Headers.ContainsKey("traceparent"), received.Headers.GetValueOrDefault("traceparent"));
         // Nothing recorded: the log stays empty.
         Assert.Empty(await merchant.NotificationsAsync(""));
     }
