@@ -52,6 +52,13 @@ internal static class ApiKeysApi
     /// <summary>Makes the merchant another key, shown in the answer once.</summary>
     public static async Task<IResult> IssueAsync(IHeraldStore store, string merchant, TimeProvider time, CancellationToken cancellationToken)
     {
+        var (record, key) = await MakeAsync(store, merchant, time, cancellationToken);
+        return JsonResults.Created($"/v1/api_keys/{record.Id}", new ApiKeyResponse(record.Id, EndpointResponse.Time(record.CreatedAt), null, key));
+    }
+
+    /// <summary>Makes the merchant another key: its record, and the key itself, to be shown this once.</summary>
+    public static async Task<(ApiKey Record, string Key)> MakeAsync(IHeraldStore store, string merchant, TimeProvider time, CancellationToken cancellationToken)
+    {
         var key = ApiKeys.NewKey();
         var record = new ApiKey(HeraldId.New(HeraldId.ApiKey, time), merchant, ApiKeys.Hash(key), time.GetUtcNow());
         // Each key has its own rate-limit bucket: without a bound, minting keys multiplied the limit.
@@ -59,6 +66,6 @@ internal static class ApiKeysApi
         {
             throw new HeraldException(ErrorKind.Conflict, $"a merchant holds at most {ApiKeys.MaxActive} active API keys; revoke one first");
         }
-        return JsonResults.Created($"/v1/api_keys/{record.Id}", new ApiKeyResponse(record.Id, EndpointResponse.Time(record.CreatedAt), null, key));
+        return (record, key);
     }
 }

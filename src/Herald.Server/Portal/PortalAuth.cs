@@ -56,6 +56,9 @@ internal static class PortalAuth
         return merchantId;
     }
 
+    /// <summary>The hash of the key the session signed in with.</summary>
+    public static string? KeyHashOf(ClaimsPrincipal user) => user.FindFirstValue(KeyHashClaim);
+
     public static string MerchantOf(ClaimsPrincipal user) =>
         user.FindFirstValue(MerchantClaim) ?? throw new InvalidOperationException("the portal page was reached without a signed-in merchant");
 

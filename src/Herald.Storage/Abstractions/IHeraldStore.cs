@@ -49,7 +49,7 @@ public interface IHeraldStore
     /// </summary>
     Task<bool> CreateApiKeyAsync(ApiKey key, int maxActive, CancellationToken cancellationToken = default);
 
-    /// <summary>The merchant's keys, revoked ones included, newest first.</summary>
+    /// <summary>The merchant's keys (their hashes, never the keys), revoked ones included, newest first.</summary>
     Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string merchantId, CancellationToken cancellationToken = default);
 
     /// <summary>Revokes a key at once; false when the merchant has no such unrevoked key.</summary>

@@ -46,9 +46,9 @@ public abstract partial class RelationalStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<ApiKeyRow>(Read(
-            "SELECT id, merchant_id, created_at, revoked_at FROM api_keys WHERE merchant_id = @merchantId ORDER BY id DESC",
+            "SELECT id, merchant_id, key_hash, created_at, revoked_at FROM api_keys WHERE merchant_id = @merchantId ORDER BY id DESC",
             new { merchantId }, cancellationToken));
-        return rows.Select(r => new ApiKey(r.id, r.merchant_id, "", Time.At(r.created_at), Time.At(r.revoked_at))).ToList();
+        return rows.Select(r => new ApiKey(r.id, r.merchant_id, r.key_hash, Time.At(r.created_at), Time.At(r.revoked_at))).ToList();
     }
 
     public async Task<bool> RevokeApiKeyAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)

@@ -117,6 +117,7 @@ internal sealed class ApiKeyRow
 {
     public string id { get; set; } = "";
     public string merchant_id { get; set; } = "";
+    public string key_hash { get; set; } = "";
     public long created_at { get; set; }
     public long? revoked_at { get; set; }
 }

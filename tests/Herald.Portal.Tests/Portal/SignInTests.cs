@@ -162,4 +162,36 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
 
         await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
     }
+
+    [Fact(Timeout = 90_000)]
+    public async Task ApiKeysPage_MakesAKeyShownOnce_RevokesIt_AndRevokingThisSessionsKeySignsOut()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await OpenAsync("/portal/keys");
+        var table = Page.GetByRole(AriaRole.Table, new() { Name = "API keys" });
+        var rows = table.Locator("tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+        await ExpectAsync(rows.First, "this session's key");
+
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Create API key" }).ClickAsync();
+        var made = (await Page.Locator("#key-value").InnerTextAsync()).Trim();
+        var newId = (await Page.Locator("#new-key strong code").InnerTextAsync()).Trim();
+        Assert.StartsWith("hk_", made, StringComparison.Ordinal);
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        // The new key opens the API; shown once, it is gone from the page when it is read again.
+        using var second = Herald.As(made);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await second.GetAsync("/v1/notifications")).StatusCode);
+        await Page.ReloadAsync();
+        await Assertions.Expect(Page.Locator("#key-value")).ToHaveCountAsync(0);
+
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Revoke " + newId }).ClickAsync();
+        await ExpectAsync(Page.GetByRole(AriaRole.Status), "revoked");
+        await ExpectAsync(table.Locator("tr", new() { HasText = newId }), "revoked");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await second.GetAsync("/v1/notifications")).StatusCode);
+
+        var ownId = (await api.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray().Select(k => k.Str("id")).Single(id => id != newId);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Revoke " + ownId }).ClickAsync();
+        await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
+    }
 }

@@ -1,0 +1,62 @@
+using Herald.Server.Api;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Herald.Server.Portal.Pages;
+
+/// <summary>The merchant's API keys: when each was made and revoked, a new one (shown once), a revoke.</summary>
+public sealed class KeysModel(IHeraldStore store, TimeProvider time) : PortalPageModel
+{
+    /// <summary>What a new key is kept under for the page after its creation to show once.</summary>
+    private const string NewKeyOwner = "api_key";
+
+    public IReadOnlyList<ApiKey> Keys { get; private set; } = [];
+
+    /// <summary>The key this session signed in with: revoking it ends the session.</summary>
+    public string? SessionKeyHash { get; private set; }
+
+    public string? Created { get; private set; }
+
+    /// <summary>The key just made, shown this once.</summary>
+    public string? NewKey { get; private set; }
+
+    public string? Revoked { get; private set; }
+
+    public async Task OnGetAsync(string? created, string? revoked)
+    {
+        Created = created;
+        Revoked = revoked;
+        NewKey = created is null ? null : TakeSecretOnce(NewKeyOwner);
+        await LoadAsync();
+    }
+
+    public Task<IActionResult> OnPostCreateAsync() => TryAsync(async () =>
+    {
+        var (record, key) = await ApiKeysApi.MakeAsync(store, Merchant, time, HttpContext.RequestAborted);
+        KeepSecretOnce(NewKeyOwner, key);
+        return RedirectToPage(new { created = record.Id });
+    });
+
+    public Task<IActionResult> OnPostRevokeAsync(string id) => TryAsync(async () =>
+    {
+        if (!await store.RevokeApiKeyAsync(Merchant, id, time.GetUtcNow(), HttpContext.RequestAborted))
+        {
+            throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, $"API key {id} is not one of your active keys");
+        }
+        // This session's own key: the session ends with it, so the next page is the sign-in.
+        return RedirectToPage(new { revoked = id });
+    });
+
+    protected override async Task<IActionResult> OnInvalidAsync()
+    {
+        await LoadAsync();
+        return Page();
+    }
+
+    private async Task LoadAsync()
+    {
+        SessionKeyHash = PortalAuth.KeyHashOf(User);
+        Keys = await store.ListApiKeysAsync(Merchant, HttpContext.RequestAborted);
+    }
+}
