@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 
 namespace Herald.Cli.Commands;
 
@@ -15,4 +16,20 @@ internal static class CommonOptions
         Description = "A PostgreSQL connection string: use that shared database instead of SQLite (scale-out); default: HERALD_POSTGRES.",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_POSTGRES"),
     };
+
+    /// <summary>
+    /// Checks a whole-number option's value when one is given: <paramref name="refuse"/> says what is
+    /// wrong with it, or null. A value that is no whole number is left to the parser, which says so
+    /// in one line (reading it here would throw instead).
+    /// </summary>
+    public static void Check(this Option<int> option, Func<int, string?> refuse) =>
+        option.Validators.Add(result =>
+        {
+            if (!result.Implicit && result.Tokens.Count == 1
+                && int.TryParse(result.Tokens[0].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+                && refuse(value) is { } error)
+            {
+                result.AddError(error);
+            }
+        });
 }

@@ -27,13 +27,7 @@ internal static class ListenCommand
         var port = new Option<int>("--port") { Description = "The port to listen on (127.0.0.1).", DefaultValueFactory = _ => 4000 };
         var secret = new Option<string?>("--secret") { Description = "The endpoint's whsec_ secret: requests it did not sign get 401, printed with the reason." };
         var answer = new Option<int>("--answer") { Description = "The status to answer with, e.g. 500 to watch Herald retry.", DefaultValueFactory = _ => 200 };
-        port.Validators.Add(result =>
-        {
-            if (!result.Implicit && result.GetValueOrDefault<int>() is < 1 or > 65_535)
-            {
-                result.AddError("--port must be between 1 and 65535.");
-            }
-        });
+        port.Check(v => v is < 1 or > 65_535 ? "--port must be between 1 and 65535." : null);
         var command = new Command("listen", "Receive notifications locally and print them.") { port, secret, answer };
         command.SetAction(async (parse, cancellationToken) =>
         {

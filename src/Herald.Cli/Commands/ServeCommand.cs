@@ -72,28 +72,13 @@ internal static class ServeCommand
             Description = "Most scheduled HTTP attempts in flight at once on this node (1-10,000), all endpoints together (resends have eight of their own); raise it when receivers are slow to answer.",
             DefaultValueFactory = _ => new HeraldServerOptions().Concurrency,
         };
-        // Checked on the option itself: a command's validator sees 0 for an option left to its default.
-        concurrency.Validators.Add(result =>
-        {
-            if (!result.Implicit && result.GetValueOrDefault<int>() is < 1 or > DeliveryOptions.ConcurrencyLimit)
-            {
-                result.AddError($"--concurrency must be between 1 and {DeliveryOptions.ConcurrencyLimit:N0} attempts in flight.");
-            }
-        });
-        lease.Validators.Add(result =>
-        {
-            if (!result.Implicit && result.GetValueOrDefault<int>() < 2)
-            {
-                result.AddError("--lease-seconds must be at least 2 seconds.");
-            }
-        });
-        retention.Validators.Add(result =>
-        {
-            if (!result.Implicit && result.GetValueOrDefault<int>() is < 0 or > 36_500)
-            {
-                result.AddError("--retention-days must be 0 (keep everything) or a number of days up to 36,500.");
-            }
-        });
+        // Checked on the options themselves: a command's validator sees 0 for an option left to its default.
+        concurrency.Check(v => v is < 1 or > DeliveryOptions.ConcurrencyLimit
+            ? $"--concurrency must be between 1 and {DeliveryOptions.ConcurrencyLimit:N0} attempts in flight." : null);
+        lease.Check(v => v < 2 ? "--lease-seconds must be at least 2 seconds." : null);
+        retention.Check(v => v is < 0 or > 36_500 ? "--retention-days must be 0 (keep everything) or a number of days up to 36,500." : null);
+        autoDisable.Check(v => v < 0 ? "--auto-disable-days must be 0 (never) or a positive number of days." : null);
+        rateLimit.Check(v => v < 0 ? "--rate-limit must be 0 (off) or a positive number of requests per second." : null);
         var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency };
         command.Validators.Add(result =>
         {
@@ -102,14 +87,6 @@ internal static class ServeCommand
             if (result.Children.OfType<System.CommandLine.Parsing.OptionResult>().Any(o => o.Tokens.Count > 1 && o.Option.Arity.MaximumNumberOfValues == 1))
             {
                 return;
-            }
-            if (result.GetValue(autoDisable) < 0)
-            {
-                result.AddError("--auto-disable-days must be 0 (never) or a positive number of days.");
-            }
-            if (result.GetValue(rateLimit) < 0)
-            {
-                result.AddError("--rate-limit must be 0 (off) or a positive number of requests per second.");
             }
             // Checked before anything starts (nor an admin key is made): a node that cannot run says why in one line.
             foreach (var network in result.GetValue(allow) ?? [])

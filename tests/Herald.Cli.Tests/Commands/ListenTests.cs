@@ -92,13 +92,14 @@ public sealed class ListenTests
     }
 
     [Theory]
-    [InlineData("99999")]
-    [InlineData("-1")]
-    public async Task APortOutOfRange_IsRefusedInOneLine(string port)
+    [InlineData("99999", "--port must be between 1 and 65535.")]
+    [InlineData("-1", "--port must be between 1 and 65535.")]
+    [InlineData("abc", "Cannot parse argument 'abc' for option '--port' as expected type 'System.Int32'.")]
+    public async Task APortOutOfRange_IsRefusedInOneLine(string port, string message)
     {
         var run = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "listen", "--port", port);
         Assert.NotEqual(0, run.ExitCode);
-        Assert.Equal("--port must be between 1 and 65535.", run.Stderr.Trim().Split('\n')[0].Trim());
+        Assert.Equal(message, run.Stderr.Trim().Split('\n')[0].Trim());
         Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
     }
 }

@@ -61,6 +61,8 @@ public sealed class ServeAndMigrateTests
     [InlineData("--retention-days", "-1", "--retention-days must be 0 (keep everything) or a number of days up to 36,500.")]
     [InlineData("--urls", "notaurl", "--urls 'notaurl' is not an http:// or https:// address such as http://127.0.0.1:5080.")]
     [InlineData("--rate-limit", "10 --rate-limit 20", "Option '--rate-limit' expects a single argument but 2 were provided.")]
+    [InlineData("--rate-limit", "abc", "Cannot parse argument 'abc' for option '--rate-limit' as expected type 'System.Int32'.")]
+    [InlineData("--auto-disable-days", "-2", "--auto-disable-days must be 0 (never) or a positive number of days.")]
     public Task Serve_WithAnOptionOutOfItsRules_SaysWhichInOneLine_BeforeMakingAnything(string option, string value, string message) => WithDataAsync(async data =>
     {
         // A value with spaces is several arguments (the option given again, say).
