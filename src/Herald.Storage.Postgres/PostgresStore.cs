@@ -560,6 +560,11 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     // waits, then finds it gone and writes nothing.
     protected override string LockedForPurge => " FOR UPDATE";
 
+    // A merchant's erasure locks its tables (SHARE ROW EXCLUSIVE, see below) and then deletes rows a
+    // purge may hold; a purge taking its tables first, in the same order, waits for the erasure, or
+    // the erasure for it, never both for each other.
+    protected override string? PurgeTableLocks(string first, string second) => $"LOCK TABLE {first}, {second} IN ROW EXCLUSIVE MODE";
+
     protected override string SkipLockedForClaim => " FOR UPDATE SKIP LOCKED";
 
     // The deleted notifications' ids stay on the server, in a table gone at commit. The delete waits

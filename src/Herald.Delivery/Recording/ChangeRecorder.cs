@@ -113,7 +113,12 @@ public sealed class ChangeRecorder
             return null;
         }
         var evt = await _store.GetEventAsync(merchantId, found.EventId, cancellationToken).ConfigureAwait(false);
-        if (found.RequestHash != key.RequestHash || evt is null || evt.EntityKind != kind || evt.EntityId != id)
+        if (evt is null)
+        {
+            // Purged by the retention since the key was read, the key with it: a request made anew.
+            return null;
+        }
+        if (found.RequestHash != key.RequestHash || evt.EntityKind != kind || evt.EntityId != id)
         {
             throw new HeraldException(ErrorKind.Unprocessable, "this Idempotency-Key was already used with a different request");
         }

@@ -14,6 +14,9 @@ internal sealed class RetentionService(IHeraldStore store, TimeProvider time, IO
 {
     private const int Batch = 500;
 
+    /// <summary>How often the events are walked for those to purge.</summary>
+    private static readonly TimeSpan EventsInterval = TimeSpan.FromDays(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
@@ -21,14 +24,32 @@ internal sealed class RetentionService(IHeraldStore store, TimeProvider time, IO
         {
             return;
         }
+        var eventsPurged = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var cutoff = time.GetUtcNow() - TimeSpan.FromDays(o.RetentionDays);
                 // Notifications first: an event goes once none refers to it.
-                var notifications = await PurgeAllAsync(store.PurgeAsync, cutoff, stoppingToken).ConfigureAwait(false);
-                var events = await PurgeAllAsync(store.PurgeEventsAsync, cutoff, stoppingToken).ConfigureAwait(false);
+                var notifications = 0;
+                int purged;
+                do
+                {
+                    purged = await store.PurgeAsync(cutoff, Batch, stoppingToken).ConfigureAwait(false);
+                    notifications += purged;
+                }
+                while (purged == Batch && !stoppingToken.IsCancellationRequested);
+                var events = 0;
+                // The events' walk reads every old event each entity keeps (its latest): once a day.
+                if (time.GetUtcNow() - eventsPurged >= EventsInterval)
+                {
+                    eventsPurged = time.GetUtcNow();
+                    for (string? next = ""; next is not null && !stoppingToken.IsCancellationRequested;)
+                    {
+                        (var deleted, next) = await store.PurgeEventsAsync(cutoff, next, Batch, stoppingToken).ConfigureAwait(false);
+                        events += deleted;
+                    }
+                }
                 if (notifications > 0 || events > 0)
                 {
                     DeliveryLog.Purged(logger, notifications, events, o.RetentionDays);
@@ -52,19 +73,5 @@ internal sealed class RetentionService(IHeraldStore store, TimeProvider time, IO
                 }
             }
         }
-    }
-
-    /// <summary>Runs a purge a batch at a time until a batch comes back short; answers how many went.</summary>
-    private static async Task<int> PurgeAllAsync(Func<DateTimeOffset, int, CancellationToken, Task<int>> purge, DateTimeOffset cutoff, CancellationToken stoppingToken)
-    {
-        var total = 0;
-        int deleted;
-        do
-        {
-            deleted = await purge(cutoff, Batch, stoppingToken).ConfigureAwait(false);
-            total += deleted;
-        }
-        while (deleted == Batch && !stoppingToken.IsCancellationRequested);
-        return total;
     }
 }

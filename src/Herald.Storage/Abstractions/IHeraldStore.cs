@@ -280,17 +280,18 @@ public interface IHeraldStore
 
     /// <summary>
     /// Deletes up to <paramref name="batch"/> finished (succeeded or dead) notifications recorded
-    /// before <paramref name="cutoff"/>, with their attempts; returns how many went.
+    /// and last attempted before <paramref name="cutoff"/>, with their attempts; returns how many went.
     /// </summary>
     Task<int> PurgeAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Deletes up to <paramref name="batch"/> events (each with the entity's snapshot) that happened
-    /// before <paramref name="cutoff"/>, that no notification refers to any more and that are not
-    /// their entity's latest, with the idempotency keys that named them; returns how many events
-    /// went. The entities stay, as they are now.
+    /// Deletes, among the next <paramref name="window"/> events after <paramref name="after"/> (in
+    /// id order; "" for the first) that happened before <paramref name="cutoff"/>, those that no
+    /// notification refers to any more and that are not their entity's latest, with the
+    /// idempotency keys that named them. Answers how many went, and the cursor for the next window
+    /// (null once none is left). The entities stay, as they are now.
     /// </summary>
-    Task<int> PurgeEventsAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken = default);
+    Task<(int Deleted, string? Next)> PurgeEventsAsync(DateTimeOffset cutoff, string after, int window, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Erases everything a merchant's entities carried: entities, events, notifications and

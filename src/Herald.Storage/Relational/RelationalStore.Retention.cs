@@ -7,13 +7,26 @@ public abstract partial class RelationalStore
     // Ids sort by the time they were made: bounded by the cutoff's least id, the walk along the id
     // index stops there instead of reading every younger row to find none (a full scan every hour,
     // holding SQLite's one writer). A row made before the cutoff whose created_at says later is
-    // left for a later purge.
+    // left for a later purge. A notification attempted since the cutoff (delivered late, resent by
+    // hand) stays until its last attempt is as old.
     private const string PurgeBatch =
-        "SELECT id FROM notifications WHERE id < @floor AND created_at < @cutoff AND status <> 'pending' ORDER BY id LIMIT @batch";
+        "SELECT id FROM notifications WHERE id < @floor AND created_at < @cutoff AND status <> 'pending'" +
+        " AND COALESCE(last_attempt_at, created_at) < @cutoff ORDER BY id LIMIT @batch";
+
+    /// <summary>
+    /// Where writers run at once, what a purge takes before it holds any row: the tables it deletes
+    /// from, in the order a merchant's erasure locks them, so that the two never wait for each other
+    /// in a circle. Null where one writer runs at a time.
+    /// </summary>
+    protected virtual string? PurgeTableLocks(string first, string second) => null;
 
     public async Task<int> PurgeAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken = default)
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
+        if (PurgeTableLocks("notifications", "attempts") is { } locks)
+        {
+            await scope.Connection.ExecuteAsync(scope.Command(locks, null, cancellationToken));
+        }
         // The batch is picked once, its rows held (see LockedForPurge) so that no attempt is recorded
         // for them meanwhile, and then their attempts and they are deleted. (Picked afresh by each
         // statement, the batch could shift between them where writers run at once, another node
@@ -32,31 +45,45 @@ public abstract partial class RelationalStore
         return deleted;
     }
 
-    // Likewise bounded by the cutoff's least event id. An event a notification still refers to
-    // (one still pending, or not yet old enough to go) stays: the notification's payload may be
-    // the event's snapshot, and its key refers to the event. So does each entity's latest event,
-    // whose snapshot is the entity's document.
-    private string EventPurgeBatch =>
-        "SELECT id FROM events ev WHERE id < @floor AND occurred_at < @cutoff" +
+    // An event a notification still refers to (one still pending, or not yet old enough to go)
+    // stays: the notification's payload may be the event's snapshot, and its key refers to the
+    // event. So does each entity's latest event, whose snapshot is the entity's document. Those
+    // kept pile up below the cutoff (an entity's latest event, for every entity), so the purge
+    // walks the events a window at a time from a cursor, rather than from the first each time.
+    private string EventPurgeWindow =>
+        "SELECT id FROM events ev WHERE id > @after AND id <= @end AND occurred_at < @cutoff" +
         " AND NOT EXISTS (SELECT 1 FROM notifications WHERE notifications.event_id = ev.id)" +
-        $" AND NOT EXISTS (SELECT 1 FROM entities WHERE {EventOfEntityVersion} AND entities.version = ev.version) ORDER BY id LIMIT @batch";
+        $" AND NOT EXISTS (SELECT 1 FROM entities WHERE {EventOfEntityVersion} AND entities.version = ev.version)";
 
-    public async Task<int> PurgeEventsAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken = default)
+    public async Task<(int Deleted, string? Next)> PurgeEventsAsync(DateTimeOffset cutoff, string after, int window, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(after);
         await using var scope = await BeginWriteAsync(cancellationToken);
-        var ids = (await scope.Connection.QueryAsync<string>(scope.Command(
-            EventPurgeBatch + LockedForPurge, new { floor = Ids.HeraldId.Floor(Ids.HeraldId.Event, cutoff), cutoff = Time.Ms(cutoff), batch }, cancellationToken))).AsList();
-        if (ids.Count == 0)
+        if (PurgeTableLocks("events", "idempotency_keys") is { } locks)
         {
-            return 0;
+            await scope.Connection.ExecuteAsync(scope.Command(locks, null, cancellationToken));
         }
-        var parameters = new DynamicParameters();
-        var list = InList(parameters, "e", ids);
-        // A key naming a purged event would answer its retried request with nothing to answer from.
-        await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM idempotency_keys WHERE event_id IN ({list})", parameters, cancellationToken));
-        var deleted = await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM events WHERE id IN ({list})", parameters, cancellationToken));
+        // The window: the next ids after the cursor, short of the cutoff's least id.
+        var end = await scope.Connection.ExecuteScalarAsync<string?>(scope.Command(
+            "SELECT MAX(id) FROM (SELECT id FROM events WHERE id > @after AND id < @floor ORDER BY id LIMIT @window) w",
+            new { after, floor = Ids.HeraldId.Floor(Ids.HeraldId.Event, cutoff), window }, cancellationToken));
+        if (end is null)
+        {
+            return (0, null);
+        }
+        var ids = (await scope.Connection.QueryAsync<string>(scope.Command(
+            EventPurgeWindow + LockedForPurge, new { after, end, cutoff = Time.Ms(cutoff) }, cancellationToken))).AsList();
+        var deleted = 0;
+        if (ids.Count > 0)
+        {
+            var parameters = new DynamicParameters();
+            var list = InList(parameters, "e", ids);
+            // A key naming a purged event would answer its retried request with nothing to answer from.
+            await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM idempotency_keys WHERE event_id IN ({list})", parameters, cancellationToken));
+            deleted = await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM events WHERE id IN ({list})", parameters, cancellationToken));
+        }
         await scope.CommitAsync(cancellationToken);
-        return deleted;
+        return (deleted, end);
     }
 
     /// <summary>

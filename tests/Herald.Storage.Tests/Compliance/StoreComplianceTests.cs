@@ -1002,6 +1002,21 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(T0 + TimeSpan.FromMinutes(1), oldest);
     }
 
+    /// <summary>A whole walk of the events, <paramref name="window"/> at a time; how many went.</summary>
+    private async Task<int> PurgeEventsAsync(DateTimeOffset cutoff, int window)
+    {
+        var deleted = 0;
+        var windows = 0;
+        for (string? next = ""; next is not null; windows++)
+        {
+            (var gone, next) = await Store.PurgeEventsAsync(cutoff, next, window);
+            deleted += gone;
+        }
+        // Every event below the cutoff is read once, a window at a time (and one more read finds none left).
+        Assert.InRange(windows, 2, 10);
+        return deleted;
+    }
+
     [Fact]
     public async Task PurgeEvents_RemovesOldEventsNoNotificationRefersTo_WithTheirIdempotencyKeys_InBatches_TheEntitiesStay()
     {
@@ -1027,10 +1042,10 @@ public abstract class StoreComplianceTests : IAsyncLifetime
 
         var cutoff = T0 + TimeSpan.FromDays(10);
         // The delivered one's event stays while its notification does.
-        Assert.Equal(2, await Store.PurgeEventsAsync(cutoff, 5));
+        Assert.Equal(2, await PurgeEventsAsync(cutoff, 2));
         Assert.Equal(1, await Store.PurgeAsync(cutoff, 5));
-        Assert.Equal(1, await Store.PurgeEventsAsync(cutoff, 1));
-        Assert.Equal(0, await Store.PurgeEventsAsync(cutoff, 1));
+        Assert.Equal(1, await PurgeEventsAsync(cutoff, 2));
+        Assert.Equal(0, await PurgeEventsAsync(cutoff, 2));
 
         var left = (await Store.ListEventsAsync(m, null, 10, null)).Data;
         Assert.Equal(["delivered/2", "keyed/2", "latest/1", "plain/2", "recent/1", "waiting/1"],
@@ -1062,15 +1077,22 @@ public abstract class StoreComplianceTests : IAsyncLifetime
             await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(claimed, true, AttemptTriggers.Schedule, T0), NotificationStatuses.Succeeded, null, false, claimed.LeaseToken));
         }
         await Store.CommitChangeAsync(Change(m, "recent", 1, "OPENED", ep.Id, T0 + TimeSpan.FromDays(40)));
+        // Old, but resent by hand after the cutoff: kept until that attempt is as old.
+        await Store.CommitChangeAsync(Change(m, "resent", 1, "OPENED", null, T0));
+        await Store.CommitChangeAsync(Change(m, "resent", 2, "CLOSED", ep.Id, T0));
+        var resent = (await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "resent" })).Data.Single();
+        await Store.RecordManualAttemptAsync(new Attempt(HeraldId.New(HeraldId.Attempt, Time), resent.Id, 1, AttemptTriggers.Manual, T0 + TimeSpan.FromDays(20), 5, 200, true, null, null));
 
         var cutoff = T0 + TimeSpan.FromDays(10);
         Assert.Equal(2, await Store.PurgeAsync(cutoff, 2));
         Assert.Equal(1, await Store.PurgeAsync(cutoff, 2));
         Assert.Equal(0, await Store.PurgeAsync(cutoff, 2));
         var left = (await Store.ListNotificationsAsync(m, new NotificationQuery())).Data;
-        // The pending one is never purged, whatever its age; the recent one is kept.
-        Assert.Equal(2, left.Count);
-        Assert.All(left, n => Assert.Equal(NotificationStatuses.Pending, n.Status));
+        // The pending one is never purged, whatever its age; the recent one is kept, and the one resent late.
+        Assert.Equal(3, left.Count);
+        Assert.Equal(NotificationStatuses.Succeeded, left.Single(n => n.Id == resent.Id).Status);
+        Assert.All(left.Where(n => n.Id != resent.Id), n => Assert.Equal(NotificationStatuses.Pending, n.Status));
+        Assert.Equal(1, await Store.PurgeAsync(T0 + TimeSpan.FromDays(21), 5));
     }
 
     [Fact]
