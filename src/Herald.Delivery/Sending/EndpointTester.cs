@@ -48,13 +48,9 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
             Failures = 0,
             CreatedAt = time.GetUtcNow(),
         };
-        // The API request that asked for the test has an activity of its own, traced or not; one
-        // nothing records must not reach the endpoint as a traceparent (an async method's change
-        // of the current activity stays inside it).
-        if (System.Diagnostics.Activity.Current is { Recorded: false })
-        {
-            System.Diagnostics.Activity.Current = null;
-        }
+        // The API request that asked for the test runs in the web server's activity: one nothing
+        // records must not reach the endpoint as a traceparent.
+        Workers.DeliveryTelemetry.LeaveUntracedRequest();
         return await sender.SendAsync(notification, 1, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -13,6 +13,19 @@ public static class DeliveryTelemetry
 
     private static readonly ActivitySource Source = new(SourceName);
 
+    /// <summary>
+    /// Leaves the web server's own activity of a request that came without a traceparent: it is
+    /// recorded by nothing unless its source is listened to. A caller's traceparent, sampled or
+    /// not, is followed. (Called from an async method, the change stays inside that method.)
+    /// </summary>
+    public static void LeaveUntracedRequest()
+    {
+        if (Activity.Current is { Recorded: false } unrecorded && unrecorded.ParentSpanId == default)
+        {
+            Activity.Current = null;
+        }
+    }
+
     /// <summary>The span of recording one change; its context is stored with the notifications.</summary>
     public static Activity? StartRecording(string kind, string entityId)
     {
@@ -20,15 +33,10 @@ public static class DeliveryTelemetry
         {
             return null;
         }
-        // A request that came without a traceparent still runs inside the web server's own activity,
-        // recorded by nothing unless its source is listened to: a span parented to it would be
-        // dropped with it by a parent-based sampler (OpenTelemetry's default), and the change and its
-        // deliveries would go untraced. Such a change starts a trace of its own; a caller's
-        // traceparent, sampled or not, is followed.
-        if (Activity.Current is { Recorded: false } unrecorded && unrecorded.ParentSpanId == default)
-        {
-            Activity.Current = null;
-        }
+        // A span parented to the web server's untraced activity would be dropped with it by a
+        // parent-based sampler (OpenTelemetry's default), and the change and its deliveries would go
+        // untraced: such a change starts a trace of its own.
+        LeaveUntracedRequest();
         return Source.StartActivity("herald.record", ActivityKind.Internal, default(ActivityContext),
             [new("herald.entity.kind", kind), new("herald.entity.id", entityId)]);
     }

@@ -111,7 +111,7 @@ internal static class EndpointsApi
         group.MapPost("/{id}/rotate_secret", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
-            var request = HeraldJson.HasBody(http.Request) ? await HeraldJson.ReadAsync<RotateSecretRequest>(http.Request) : new RotateSecretRequest();
+            var request = await HeraldJson.HasBodyAsync(http.Request) ? await HeraldJson.ReadAsync<RotateSecretRequest>(http.Request) : new RotateSecretRequest();
             return JsonResults.Ok(await EndpointOperations.RotateSecretAsync(store, merchant, id, request.GraceSeconds, time, http.RequestAborted));
         })
         .Accepts<RotateSecretRequest>(isOptional: true, "application/json")

@@ -78,7 +78,7 @@ internal static class MerchantsApi
             await FindAsync(store, id, http.RequestAborted);
             return await ApiKeysApi.RevokeAsync(store, id, keyId, time, http.RequestAborted);
         })
-        .TakesNoBody()
+        .AdminOnly().TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
         .WithTags("Merchants").WithSummary("Revoke one of a merchant's API keys (admin): a leaked key stops working at once.");
 
@@ -88,7 +88,7 @@ internal static class MerchantsApi
             await FindAsync(store, id, http.RequestAborted);
             return await ApiKeysApi.IssueAsync(store, id, time, http.RequestAborted);
         })
-        .TakesNoBody()
+        .AdminOnly().TakesNoBody()
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithTags("Merchants").WithSummary("Issue a merchant another API key (admin): for a merchant that lost or revoked every key it had; the key is shown once.");
 
@@ -101,7 +101,7 @@ internal static class MerchantsApi
             }
             return Results.NoContent();
         })
-        .TakesNoBody()
+        .AdminOnly().TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
         .WithTags("Merchants").WithSummary("Erase a merchant's entities, events, notifications and attempts (admin); the merchant, keys and endpoints stay.");
     }

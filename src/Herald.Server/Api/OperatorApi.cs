@@ -24,7 +24,8 @@ internal static class OperatorApi
 {
     public static void MapOperator(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/operator/endpoints").WithTags("Operator");
+        // Every operator route is the admin's: checked before a route's own filters (a body it refuses, say).
+        var group = app.MapGroup("/v1/operator/endpoints").WithTags("Operator").AdminOnly();
 
         group.MapPost("", async (HttpContext http, IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) =>
         {

@@ -264,9 +264,10 @@ public static class HeraldJson
         {
             throw new HeraldException(ErrorKind.UnsupportedMediaType, NotJson);
         }
-        if (type.Charset.HasValue && !type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !type.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        var charset = Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(type.Charset);
+        if (charset.HasValue && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
         {
-            throw new HeraldException(ErrorKind.UnsupportedMediaType, $"the request body must be JSON in UTF-8, not {type.Charset}: send Content-Type: application/json");
+            throw new HeraldException(ErrorKind.UnsupportedMediaType, $"the request body must be JSON in UTF-8, not {charset}: send Content-Type: application/json");
         }
         try
         {
@@ -279,12 +280,26 @@ public static class HeraldJson
         }
     }
 
-    /// <summary>Whether the request carries a body (a length above 0, or one sent in chunks).</summary>
-    public static bool HasBody(HttpRequest request)
+    /// <summary>
+    /// Whether the request carries a body: a length above 0, or a body sent in chunks (or without a
+    /// length) that holds at least a byte, which is then read again from its start.
+    /// </summary>
+    public static async Task<bool> HasBodyAsync(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody
-            ?? request.ContentLength > 0;
+        if (request.ContentLength is { } length)
+        {
+            return length > 0;
+        }
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false)
+        {
+            return false;
+        }
+        request.EnableBuffering();
+        var first = new byte[1];
+        var read = await request.Body.ReadAsync(first, request.HttpContext.RequestAborted);
+        request.Body.Position = 0;
+        return read > 0;
     }
 
     /// <summary>
@@ -293,7 +308,7 @@ public static class HeraldJson
     /// </summary>
     public static async Task RefuseBodyAsync(HttpRequest request)
     {
-        if (HasBody(request))
+        if (await HasBodyAsync(request))
         {
             await ReadAsync<Herald.Server.Api.NoBodyRequest>(request);
         }

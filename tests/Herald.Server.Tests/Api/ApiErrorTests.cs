@@ -288,7 +288,7 @@ public sealed class ApiErrorTests : IAsyncLifetime
         var (endpoint, _) = await _merchant.AddEndpointAsync("http://127.0.0.1:9/hooks", "thin");
         var keys = (await _merchant.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray().Count;
 
-        await ExpectErrorAsync(await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause", new StringContent("garbage", Encoding.UTF8, "application/json")), 400, "");
+        await ExpectErrorAsync(await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause", new StringContent("garbage", Encoding.UTF8, "application/json")), 400, "malformed JSON");
         await ExpectErrorAsync(await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause", new StringContent("{}", Encoding.UTF8, "text/plain")), 415, "send Content-Type: application/json");
         await ExpectErrorAsync(await _merchant.PostAsJsonAsync("/v1/api_keys", new { name = "ci" }), 400, "name");
         await ExpectErrorAsync(await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause",
@@ -298,7 +298,27 @@ public sealed class ApiErrorTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, (await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause", null)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await _merchant.PostAsync($"/v1/endpoints/{endpoint}/resume", new StringContent(" { } ", Encoding.UTF8, "application/json"))).StatusCode);
+        // An empty body sent in chunks is no body; a quoted charset is the same charset.
+        Assert.Equal(HttpStatusCode.OK, (await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause", new ChunkedContent([]))).StatusCode);
+        var quoted = new StringContent("{}", Encoding.UTF8);
+        quoted.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/json; charset=\"utf-8\"");
+        Assert.Equal(HttpStatusCode.OK, (await _merchant.PostAsync($"/v1/endpoints/{endpoint}/resume", quoted)).StatusCode);
         Assert.True((await _merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["enabled"]!.GetValue<bool>());
+        // A merchant key on the admin's routes is told so first, whatever it sends.
+        await ExpectErrorAsync(await _merchant.PostAsync($"/v1/operator/endpoints/{endpoint}/pause", new StringContent("garbage", Encoding.UTF8, "text/plain")), 403, "admin key");
+        await ExpectErrorAsync(await _merchant.PostAsync("/v1/merchants/mer_x/api_keys", new StringContent("garbage", Encoding.UTF8, "application/json")), 403, "admin key");
+    }
+
+    /// <summary>A body sent in chunks, without a length.</summary>
+    private sealed class ChunkedContent(byte[] bytes) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => stream.WriteAsync(bytes).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     [Fact]
