@@ -1,4 +1,5 @@
 using Herald.Endpoints;
+using Herald.Entities;
 using Herald.Errors;
 using Herald.Ids;
 using Herald.Server.Auth;
@@ -38,8 +39,28 @@ internal static class EventsApi
             .WithTags("Events")
             .Produces<ListResponse<EventTypeResponse>>()
             .WithSummary("Every event type Herald notifies, with its entity, its state and the payload format that carries it: what an endpoint's event_types may name.");
+
+        app.MapGet("/v1/event_types/{type}", (string type) =>
+            {
+                // DECLINED is taken for seed 003's DECINED, as everywhere a type is named.
+                var format = Herald.Events.EventTypes.TryNormalize(type, out var known)
+                    ? PayloadFormats.For(EntityKinds.All.First(k => known.StartsWith(k.TypeName() + ".", StringComparison.Ordinal)))
+                    : (PayloadFormat?)null;
+                if (format is null || Herald.Payloads.PayloadExamples.Render(format.Value, known) is not { } body)
+                {
+                    throw HeraldException.NotFound($"event type {type} (one Herald notifies; GET /v1/event_types lists them)");
+                }
+                var example = System.Text.Json.Nodes.JsonNode.Parse(body)!;
+                var summary = EventTypeResponse.Of(known, format.Value);
+                return JsonResults.Ok(new EventTypeExampleResponse(summary.Type, summary.EntityType, summary.State, summary.Format, example));
+            })
+            .WithTags("Events")
+            .Produces<EventTypeExampleResponse>()
+            .WithSummary("One event type Herald notifies, with an example of the body its endpoints receive (the seeds' own example values, rendered as every delivery is).");
     }
 }
+
+public sealed record EventTypeExampleResponse(string Type, string EntityType, string State, string Format, System.Text.Json.Nodes.JsonNode Example);
 
 public sealed record EventTypeResponse(string Type, string EntityType, string State, string Format)
 {

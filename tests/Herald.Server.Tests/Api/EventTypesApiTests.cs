@@ -1,4 +1,7 @@
+using System.Text.Json.Nodes;
+using Herald.Core.Tests.Payloads;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Server.Tests.Payloads;
 
 namespace Herald.Server.Tests.Api;
 
@@ -25,6 +28,39 @@ public sealed class EventTypesApiTests : HeraldWithReceiver
         foreach (var (format, listed) in byFormat)
         {
             await merchant.PostJsonAsync("/v1/endpoints", new { url = Receiver.Url, format, event_types = listed });
+        }
+    }
+
+    [Fact]
+    public async Task AnEventTypesExample_IsShapedAsTheSeedsShowIt_AndAsWhatAnEndpointReceives()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+
+        var completed = await merchant.GetJsonAsync("/v1/event_types/TRANSACTION.COMPLETED");
+        Assert.Equal("transaction", completed.Str("format"));
+        Assert.Equal("COMPLETED", completed["example"].Str("status"));
+        JsonShape.AssertSameShape(SeedExamples.Transaction(), completed["example"]);
+        var finished = await merchant.GetJsonAsync("/v1/event_types/PAYMENT_INTENT.FINISHED");
+        JsonShape.AssertSameShape(SeedExamples.Point()[("FINISHED", "mla")], finished["example"]);
+        // Not FINISHED: no payment, as seed 000 shows.
+        Assert.Null((await merchant.GetJsonAsync("/v1/event_types/PAYMENT_INTENT.CANCELED"))["example"]!["payment"]);
+        var closed = await merchant.GetJsonAsync("/v1/event_types/PAYMENT_ORDER.CLOSED");
+        JsonShape.AssertSameShape(SeedExamples.Thin(), closed["example"]);
+        Assert.Equal("PAYMENT_ORDER.CLOSED", closed["example"].Str("event_type"));
+        // Seed 003's spelling of a declined transaction, whichever is asked for.
+        Assert.Equal("TRANSACTION.DECINED", (await merchant.GetJsonAsync("/v1/event_types/TRANSACTION.DECLINED")).Str("type"));
+
+        // What a real transaction endpoint receives has the example's shape.
+        await merchant.AddEndpointAsync(Receiver.Url, "transaction", new { event_types = new[] { "TRANSACTION.COMPLETED" } });
+        var id = await merchant.NewTransactionAsync();
+        await merchant.MoveAsync("transactions", id, "COMPLETED");
+        var received = await Receiver.WaitForAsync(1);
+        JsonShape.AssertSameShape(completed["example"], JsonNode.Parse(received.Body));
+
+        foreach (var type in new[] { "PAYMENT_INTENT.OPEN", "TRANSACTION.NOPE", "nope" })
+        {
+            using var response = await merchant.GetAsync("/v1/event_types/" + type);
+            Assert.Equal(404, (int)response.StatusCode);
         }
     }
 

@@ -165,6 +165,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         ("get", "/v1/events", "200"),
         ("get", "/v1/events/{id}", "200"),
         ("get", "/v1/event_types", "200"),
+        ("get", "/v1/event_types/{type}", "200"),
         ("get", "/v1/notifications", "200"),
         ("get", "/v1/notifications/{id}", "200"),
         ("post", "/v1/notifications/{id}/resend", "202"),
