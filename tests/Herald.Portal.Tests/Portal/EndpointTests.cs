@@ -102,6 +102,26 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(Page.Locator("dl.facts"), "checkout_preference");
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task EventTypes_ListWhatEachFormatNotifies_WithAnExampleOfItsBody()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await Page.GetByRole(AriaRole.Navigation, new() { Name = "Portal" }).GetByRole(AriaRole.Link, new() { Name = "Event types" }).ClickAsync();
+
+        var transaction = Page.GetByRole(AriaRole.Region, new() { Name = "transaction" });
+        await transaction.GetByText("TRANSACTION.COMPLETED", new() { Exact = true }).ClickAsync();
+        var example = Page.GetByLabel("Example of TRANSACTION.COMPLETED");
+        await ExpectAsync(example, "\"status\": \"COMPLETED\"");
+        await ExpectAsync(example, "\"merchantReference\": \"orde123\"");
+        var point = Page.GetByRole(AriaRole.Region, new() { Name = "point" });
+        // Seed 000 notifies three states of an intent, not its OPEN.
+        await Assertions.Expect(point.Locator("details")).ToHaveCountAsync(3);
+        await Assertions.Expect(point.GetByText("PAYMENT_INTENT.OPEN")).ToHaveCountAsync(0);
+        await Page.GetByRole(AriaRole.Region, new() { Name = "thin" }).GetByText("PAYMENT_ORDER.CLOSED", new() { Exact = true }).ClickAsync();
+        await ExpectAsync(Page.GetByLabel("Example of PAYMENT_ORDER.CLOSED"), "\"event_type\": \"PAYMENT_ORDER.CLOSED\"");
+    }
+
     [Fact(Timeout = 90_000)]
     public async Task CheckoutPreferences_AreListedAPageAtATime()
     {
