@@ -1,6 +1,7 @@
 using Herald.Errors;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Herald.Server.Portal;
@@ -24,9 +25,35 @@ public abstract class PortalPageModel : PageModel
         return Page();
     }
 
+    /// <summary>
+    /// A form posted to an action the page does not have (no handler, or a name it does not know):
+    /// nothing is done, and the browser is sent to the page itself (as after any action), rather
+    /// than the page being drawn without what its reading would have loaded.
+    /// </summary>
+    public override async Task OnPageHandlerExecutionAsync(PageHandlerExecutingContext context, PageHandlerExecutionDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        if (context.HandlerMethod is null && !HttpMethods.IsGet(Request.Method) && !HttpMethods.IsHead(Request.Method))
+        {
+            context.Result = new RedirectResult(Request.PathBase + Request.Path);
+            return;
+        }
+        await next();
+    }
+
     /// <summary>Runs an action shared with the API; a refusal becomes the page's error message, a 404 the not-found page.</summary>
     protected async Task<IActionResult> TryAsync(Func<Task<IActionResult>> action)
     {
+        // A value the form's field could not take (a number field given letters, or a number too
+        // large) is refused, as the API refuses it, rather than read as an empty field.
+        var unreadable = ModelState.Where(e => e.Value is { Errors.Count: > 0 }).Select(e => (Field: FieldName(e.Key), e.Value!.AttemptedValue)).ToList();
+        if (unreadable.Count > 0)
+        {
+            Error = string.Join("; ", unreadable.Select(u => $"{u.Field} must be a whole number, not '{u.AttemptedValue}'"));
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            return await OnInvalidAsync();
+        }
         try
         {
             return await action();
@@ -42,6 +69,10 @@ public abstract class PortalPageModel : PageModel
             return await OnInvalidAsync();
         }
     }
+
+    /// <summary>A bound field's name as the API names it: <c>Form.TimeoutSeconds</c> is <c>timeout_seconds</c>.</summary>
+    private static string FieldName(string key) =>
+        System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(key[(key.LastIndexOf('.') + 1)..]);
 
     /// <summary>What to show again after a refused action: the page as it was.</summary>
     protected virtual Task<IActionResult> OnInvalidAsync() => Task.FromResult<IActionResult>(Page());

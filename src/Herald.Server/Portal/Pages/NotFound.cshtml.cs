@@ -9,4 +9,6 @@ namespace Herald.Server.Portal.Pages;
 public sealed class NotFoundModel : PortalPageModel
 {
     public IActionResult OnGet() => NotFoundPage();
+
+    public IActionResult OnPost() => NotFoundPage();
 }

@@ -9,7 +9,7 @@ namespace Herald.Server.Portal.Pages.Endpoints;
 /// <summary>The endpoint settings form, turned into the same requests the API takes.</summary>
 public sealed class EndpointForm
 {
-    public string Url { get; set; } = "";
+    public string? Url { get; set; } = "";
     public string Format { get; set; } = "transaction";
     public string? Description { get; set; }
     public List<string> EventTypes { get; set; } = [];
@@ -51,7 +51,13 @@ public sealed class EndpointForm
     public CreateEndpointRequest ToCreate()
     {
         var types = TypesOf(Format).Intersect(EventTypes, StringComparer.Ordinal).ToList();
-        return new(Url.Trim(), Format, Blank(Description), types.Count == 0 ? null : types, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered,
+        if (types.Count == 0 && EventTypes.Count > 0)
+        {
+            // Ticks, all of them another format's: the endpoint would otherwise get every event type.
+            throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest,
+                $"the event types ticked ({string.Join(", ", EventTypes)}) are not the {Format} format's: tick its own, or none for all of them");
+        }
+        return new((Url ?? "").Trim(), Format, Blank(Description), types.Count == 0 ? null : types, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered,
             MaxConcurrency, RateLimit, HeaderLines());
     }
 
@@ -65,7 +71,7 @@ public sealed class EndpointForm
         IReadOnlyList<string> types = EventTypes;
         // An emptied limit field removes the limit (0 in the API); "Format default" chosen for the
         // success rule or the retry policy sends the format's own (the API reads a missing one as "unchanged").
-        return new(Url.Trim(), Description ?? "", types,
+        return new((Url ?? "").Trim(), Description ?? "", types,
             Blank(Success) ?? current.Format.DefaultSuccessRule().ApiName(), Blank(Retry) ?? current.Format.DefaultRetryPolicy().ApiName(),
             TimeoutSeconds, Ordered, MaxConcurrency: MaxConcurrency ?? 0, RateLimit: RateLimit ?? 0, Headers: HeaderLines() ?? new Dictionary<string, string?>());
     }

@@ -28,18 +28,26 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     public PortalPager Pager { get; private set; } = null!;
     public IReadOnlyDictionary<string, long> Counts { get; private set; } = new Dictionary<string, long>();
     public IReadOnlyList<Endpoint> Endpoints { get; private set; } = [];
-    public static IEnumerable<string> EventTypeNames => EventTypes.All.Order(StringComparer.Ordinal);
+    /// <summary>The event types notifications can have: those some format notifies (a Point intent's OPEN is none).</summary>
+    public static IEnumerable<string> EventTypeNames => Herald.Endpoints.PayloadFormats.All.SelectMany(f => Herald.Endpoints.PayloadFormats.EventTypes(f)).Order(StringComparer.Ordinal);
     public static IEnumerable<string> EntityKindNames => EntityKinds.All.Select(k => k.ApiName());
 
     public async Task OnGetAsync()
     {
+        // A cursor that is no notification's id (typed by hand, cut short) reads the first page, and says so.
+        if (!Cursor(After, "after") || !Cursor(Before, "before"))
+        {
+            After = Before = null;
+        }
         var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
+        // seed 003's own spelling of a declined transaction, as the API takes it.
+        var eventType = EventTypes.TryNormalize(EventType, out var normalized) ? normalized : EventType;
         var query = new NotificationQuery
         {
-            Status = Known(Status, NotificationStatuses.All),
+            Status = Known(Status, NotificationStatuses.All, "Status"),
             EndpointId = Blank(EndpointId),
-            EntityKind = Known(EntityKind, EntityKindNames),
-            EventType = Known(EventType, EventTypes.All),
+            EntityKind = Known(EntityKind, EntityKindNames, "Entity kind"),
+            EventType = Known(eventType, EventTypes.All, "Event type"),
             EntityId = Blank(EntityId?.Trim()),
             EventId = Blank(EventId?.Trim()),
             Since = Time(Since, "From"),
@@ -64,8 +72,33 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
             ("since", Since), ("until", Until), ("after", after), ("before", before),
         });
 
-    private static string? Known(string? value, IEnumerable<string> known) =>
-        value is { Length: > 0 } && known.Contains(value, StringComparer.Ordinal) ? value : null;
+    /// <summary>The filter's value when it is one of <paramref name="known"/>; otherwise null, and the page says it was left out.</summary>
+    private string? Known(string? value, IEnumerable<string> known, string label)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+        if (known.Contains(value, StringComparer.Ordinal))
+        {
+            return value;
+        }
+        Note($"{label} '{value}' is not one there is; it was left out.");
+        return null;
+    }
+
+    private bool Cursor(string? value, string name)
+    {
+        if (string.IsNullOrEmpty(value) || Herald.Ids.HeraldId.IsWellFormed(Herald.Ids.HeraldId.Notification, value))
+        {
+            return true;
+        }
+        Note($"The page to start from ({name}) is not a notification id; the newest are shown.");
+        return false;
+    }
+
+    /// <summary>Adds a line to what the page says went wrong with its filters.</summary>
+    private void Note(string message) => Error = Error is null ? message : $"{Error} {message}";
 
     private DateTimeOffset? Time(string? value, string label)
     {
@@ -77,7 +110,7 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         {
             return new DateTimeOffset(time, TimeSpan.Zero);
         }
-        Error = $"{label} is not a time; it was left out.";
+        Note($"{label} is not a time; it was left out.");
         return null;
     }
 }

@@ -1,0 +1,86 @@
+using Herald.Portal.Tests.Infrastructure;
+using Herald.Server.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Herald.Portal.Tests.Portal;
+
+/// <summary>What the portal does with input a form or a link should not carry: it says so, and changes nothing.</summary>
+public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
+{
+    [Fact(Timeout = 90_000)]
+    public async Task AddEndpoint_WithAnotherFormatsTypes_NoUrl_OrLettersForANumber_SaysWhy_AndMakesNothing()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+
+        // Every format's event types are on the form; ticking only another format's is refused (it would mean all).
+        await OpenAsync("/portal/endpoints/new");
+        await Page.GetByLabel("URL").FillAsync(Receiver.Url);
+        await Page.GetByLabel("Payload format").SelectOptionAsync("transaction");
+        await Page.GetByLabel("PAYMENT_ORDER.CLOSED").CheckAsync();
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "are not the transaction format's");
+
+        // The browser's own checks taken off: what a script or an old browser may send.
+        await OpenAsync("/portal/endpoints/new");
+        await Page.EvaluateAsync("() => { const u = document.getElementById('url'); u.removeAttribute('required'); u.type = 'text'; document.getElementById('timeout').type = 'text'; }");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "url is required");
+
+        await Page.EvaluateAsync("() => { document.getElementById('timeout').type = 'text'; }");
+        await Page.GetByLabel("URL").FillAsync(Receiver.Url);
+        await Page.GetByLabel("Timeout (seconds)").FillAsync("abc");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "timeout_seconds must be a whole number, not 'abc'");
+
+        Assert.Empty((await api.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AFormPostedToAnActionThePageDoesNotHave_DoesNothing_AndShowsThePage()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "thin");
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+        var token = await Page.Locator("input[name='__RequestVerificationToken']").First.GetAttributeAsync("value");
+
+        foreach (var path in new[] { $"/portal/endpoints/{id}?handler=Bogus", $"/portal/endpoints/{id}", "/portal?handler=x", "/portal/endpoints/ep_nothing" })
+        {
+            var response = await Page.Context.APIRequest.PostAsync(BaseUrl + path, new() { Form = FormOf(token!) });
+            Assert.True(response.Status is 200 or 404, $"{path}: {response.Status}");
+            Assert.DoesNotContain("statusCode", await response.TextAsync(), StringComparison.Ordinal);
+        }
+        Assert.True((await api.GetJsonAsync($"/v1/endpoints/{id}"))["enabled"]!.GetValue<bool>());
+        var nowhere = await Page.Context.APIRequest.PostAsync(BaseUrl + "/portal/nowhere", new() { Form = FormOf(token!) });
+        Assert.Equal(404, nowhere.Status);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TheLogsFilters_SayWhatTheyLeftOut_AndTakeSeed003sDeclined()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        var declined = await api.NewTransactionAsync();
+        await api.MoveAsync("transactions", declined, "DECLINED");
+        await api.NewTransactionAsync();
+        await SignInAsync(key);
+
+        await OpenAsync("/portal/notifications?status=bogus&after=garbage");
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "Status 'bogus' is not one there is; it was left out.");
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "is not a notification id; the newest are shown.");
+        await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(3);
+
+        await OpenAsync("/portal/notifications?type=TRANSACTION.DECLINED");
+        await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(1);
+        // The filter offers only types some format notifies.
+        await Assertions.Expect(Page.Locator("select[name='type'] option[value='PAYMENT_INTENT.OPEN']")).ToHaveCountAsync(0);
+    }
+
+    private IFormData FormOf(string token)
+    {
+        var form = Page.Context.APIRequest.CreateFormData();
+        form.Set("__RequestVerificationToken", token);
+        return form;
+    }
+}
