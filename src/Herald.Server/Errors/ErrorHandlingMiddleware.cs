@@ -130,8 +130,33 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         context.Response.Clear();
         headers?.Invoke(context.Response);
         context.Response.StatusCode = status;
+        if (IsPortalPage(context.Request))
+        {
+            return WritePortalPageAsync(context, status, messages);
+        }
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, new ErrorBody(status, messages, ErrorBody.ReasonFor(status)), ErrorJson, context.RequestAborted);
+    }
+
+    /// <summary>A browser opening a portal page (not the portal's own script fetching): it is shown a page, not JSON.</summary>
+    private static bool IsPortalPage(HttpRequest request) =>
+        request.Path.StartsWithSegments("/portal", StringComparison.OrdinalIgnoreCase)
+        && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase)
+        && request.Headers["X-Requested-With"] != "fetch";
+
+    private static Task WritePortalPageAsync(HttpContext context, int status, IReadOnlyList<string> messages)
+    {
+        var reason = System.Net.WebUtility.HtmlEncode(ErrorBody.ReasonFor(status));
+        var lines = string.Concat(messages.Select(m => $"<p>{System.Net.WebUtility.HtmlEncode(m)}</p>"));
+        context.Response.ContentType = "text/html; charset=utf-8";
+        return context.Response.WriteAsync(
+            $"""
+            <!DOCTYPE html>
+            <html lang="en">
+            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{reason} · Herald</title><link rel="stylesheet" href="/portal/assets/portal.css"></head>
+            <body><main id="main"><h1>{reason}</h1><div class="card" role="alert">{lines}<p><a href="/portal">Back to the portal</a></p></div></main></body>
+            </html>
+            """, context.RequestAborted);
     }
 
     /// <summary>

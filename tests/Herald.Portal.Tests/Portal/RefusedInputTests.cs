@@ -77,6 +77,21 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(Page.Locator("select[name='type'] option[value='PAYMENT_INTENT.OPEN']")).ToHaveCountAsync(0);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task AnAddressTheServerRefuses_IsAPortalPage_NotTheApisJson()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+
+        var response = await OpenAsync("/portal/notifications?entity=%00");
+
+        Assert.Equal(400, response.Status);
+        Assert.StartsWith("text/html", response.Headers["content-type"], StringComparison.Ordinal);
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "the query may not contain the NUL character (%00)");
+        await Page.GetByRole(AriaRole.Link, new() { Name = "Back to the portal" }).ClickAsync();
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+    }
+
     private IFormData FormOf(string token)
     {
         var form = Page.Context.APIRequest.CreateFormData();
