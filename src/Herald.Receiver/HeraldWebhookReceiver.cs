@@ -47,16 +47,21 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
         }
         if (evt is PaymentOrderEvent thin && options.Client is { } client)
         {
+            var orderId = thin.OrderId;
+            if (orderId.Length == 0)
+            {
+                return await GiveBackAsync(key, claimedUntil, "the notification names no payment order (entity_id) to fetch, so the handler did not run").ConfigureAwait(false);
+            }
             try
             {
-                evt = thin with { Order = await client.GetPaymentOrderAsync(thin.OrderId, cancellationToken).ConfigureAwait(false) };
+                evt = thin with { Order = await client.GetPaymentOrderAsync(orderId, cancellationToken).ConfigureAwait(false) };
             }
             catch (Exception e)
             {
-                ReceiverLog.FetchFailed(logger, e, id, thin.OrderId);
+                ReceiverLog.FetchFailed(logger, e, id, orderId);
                 var answered = e is HttpRequestException { StatusCode: { } code } ? $" (Herald answered {(int)code})" : "";
                 return await GiveBackAsync(key, claimedUntil,
-                    $"fetching payment order {thin.OrderId} from Herald failed{answered}, so the handler did not run; Herald will retry").ConfigureAwait(false);
+                    $"fetching payment order {orderId} from Herald failed{answered}, so the handler did not run; Herald will retry").ConfigureAwait(false);
             }
         }
         try

@@ -38,10 +38,9 @@ internal static class ListenCommand
                 return 1;
             }
             // A placeholder copied from the docs would refuse every request; better said once, now.
-            if (parse.GetValue(secret) is { } given
-                && (!given.Trim().StartsWith(WebhookSignature.SecretPrefix, StringComparison.Ordinal) || !WebhookSignature.TryDecodeSecret(given, out _)))
+            if (parse.GetValue(secret) is { } given && !WebhookSignature.IsUsableSecret(given))
             {
-                await Console.Error.WriteLineAsync("herald: --secret is not a whsec_ secret (whsec_ and base64, as the endpoint's creation showed it)");
+                await Console.Error.WriteLineAsync("herald: --secret is not a whsec_ secret (whsec_ and base64, as the endpoint's creation showed it; a placeholder or a short key is not one)");
                 return 1;
             }
             // The content root is the program's own folder, not the working directory: the host watches its

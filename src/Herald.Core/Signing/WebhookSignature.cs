@@ -41,6 +41,28 @@ static class WebhookSignature
         return key.Length > 0;
     }
 
+    /// <summary>The fewest key bytes a receiver takes a secret with: fewer is a placeholder (<c>whsec_xxx</c>), not a key Herald made.</summary>
+    public const int MinKeyBytes = 16;
+
+    /// <summary>
+    /// Whether a receiver can check signatures with <paramref name="secret"/>: the base64 of a key
+    /// of at least <see cref="MinKeyBytes"/> bytes, after <c>whsec_</c> as Herald writes it (or
+    /// without it, as Standard Webhooks allows; spaces around it ignored). Placeholders
+    /// (<c>whsec_…</c>, <c>changeme</c>, <c>whsec_xxx</c>) are not: their values are public, so a
+    /// request signed with one would be a forgery that passes.
+    /// </summary>
+    public static bool IsUsableSecret(string secret)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        if (!TryDecodeSecret(secret, out var key))
+        {
+            return false;
+        }
+        var usable = key.Length >= MinKeyBytes;
+        CryptographicOperations.ZeroMemory(key);
+        return usable;
+    }
+
     /// <summary>The most key bytes <paramref name="secret"/> can decode to.</summary>
     private static int MaxKeyBytes(string secret) => (secret.Length + 3) / 4 * 3;
 

@@ -79,7 +79,7 @@ public sealed record PaymentOrderEvent(string WebhookId, DateTimeOffset Timestam
     public string EventType => Payload["event_type"]?.GetValue<string>() ?? "";
 
     /// <summary>The order's id, to GET at <c>/v1/payment_orders/{id}</c>.</summary>
-    public string OrderId => Payload["entity_id"]?.GetValue<string>() ?? "";
+    public string OrderId => Payload["entity_id"] is JsonValue value && value.TryGetValue<string>(out var id) ? id : "";
 }
 
 /// <summary>A transaction notification (format <c>transaction</c>): the whole transaction.</summary>

@@ -68,7 +68,9 @@ public sealed class SignatureCheck
         ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
     {
         ArgumentNullException.ThrowIfNull(secrets);
-        var usable = secrets.Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s!).ToArray();
+        // A placeholder (whsec_…, changeme, whsec_xxx) never checks a signature: its value is public,
+        // so a request signed with it would be a forgery that passes.
+        var usable = secrets.Where(s => !string.IsNullOrWhiteSpace(s) && IsUsable(s)).Select(s => s!).ToArray();
         if (!string.IsNullOrEmpty(webhookId) && !string.IsNullOrEmpty(timestamp) && !string.IsNullOrEmpty(signature))
         {
             foreach (var secret in usable)
@@ -89,7 +91,7 @@ public sealed class SignatureCheck
     private static SignatureCheck Refusal(string[] secrets, string? webhookId, string? timestamp, string? signature, DateTimeOffset now, TimeSpan tolerance)
     {
         var toleranceSeconds = (long)tolerance.TotalSeconds;
-        if (!secrets.Any(IsUsable))
+        if (secrets.Length == 0)
         {
             return new(SignatureFailure.NoUsableSecret, 0, toleranceSeconds, "");
         }
@@ -110,14 +112,6 @@ public sealed class SignatureCheck
         return new(failure, skew, toleranceSeconds, "");
     }
 
-    /// <summary>Whether a secret decodes to a key; the decoded copy is wiped at once.</summary>
-    private static bool IsUsable(string secret)
-    {
-        if (!WebhookSignature.TryDecodeSecret(secret, out var key))
-        {
-            return false;
-        }
-        CryptographicOperations.ZeroMemory(key);
-        return true;
-    }
+    /// <summary>Whether a secret is one Herald made (not a placeholder): <see cref="WebhookSignature.IsUsableSecret"/>.</summary>
+    private static bool IsUsable(string secret) => WebhookSignature.IsUsableSecret(secret);
 }

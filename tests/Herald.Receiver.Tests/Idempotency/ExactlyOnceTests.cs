@@ -289,4 +289,13 @@ public sealed class ExactlyOnceTests
             File.Delete(file);
         }
     }
+
+    [Theory]
+    [InlineData("Data Source=:memory:")]
+    [InlineData("Data Source=ids;Mode=Memory;Cache=Shared")]
+    public void ASqliteStoreInMemory_IsRefusedAtOnce_NotAtTheSecondRequest(string connectionString)
+    {
+        var refused = Assert.Throws<ArgumentException>(() => new SqliteIdempotencyStore(connectionString));
+        Assert.StartsWith("the SQLite store of handled ids needs a file", refused.Message, StringComparison.Ordinal);
+    }
 }

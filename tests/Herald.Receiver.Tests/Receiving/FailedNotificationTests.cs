@@ -61,6 +61,31 @@ public sealed class FailedNotificationTests
     }
 
     [Fact]
+    public async Task AThinEventNamingNoOrder_Answers500SayingSo_AndLeavesTheIdFreeForTheRetry()
+    {
+        var api = new HeraldApi { Up = true };
+        var options = new HeraldWebhookOptions { Client = new HeraldClient(new HttpClient(api) { BaseAddress = new Uri("http://herald.test") }, "hk_test") };
+        options.Secrets.Add(Signed.Secret);
+        var handled = 0;
+        await using var app = await ReceiverApp.StartAsync(options, (_, _) =>
+        {
+            Interlocked.Increment(ref handled);
+            return Task.CompletedTask;
+        }, new LogSink());
+        const string numbered = """{"id":"evt_num","event_type":"PAYMENT_ORDER.CLOSED","entity_type":"PAYMENT_ORDER","entity_id":123}""";
+
+        for (var i = 0; i < 2; i++)
+        {
+            using var request = Signed.Request("evt_num", numbered, DateTimeOffset.UtcNow);
+            var response = await app.Client.SendAsync(request);
+            // Both times the same answer: the first gave its claim back (a 409 would say it was still held).
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.Equal("the notification names no payment order (entity_id) to fetch, so the handler did not run", await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(0, handled);
+    }
+
+    [Fact]
     public async Task AHandlerThatThrows_Answers500_AndIsLoggedWithItsException()
     {
         var logs = new LogSink();

@@ -35,6 +35,10 @@ public sealed class RefusalReasonTests
     [InlineData("|  |\n")]
     [InlineData("whsec_…")]
     [InlineData("whsec_REPLACE_ME!|whsec_")]
+    [InlineData("changeme")]
+    [InlineData("whsec_xxx")]
+    [InlineData("whsec_changeme")]
+    [InlineData("c2VjcmV0")]
     public void NoSecretThatCanSign_IsNoUsableSecret(string secrets)
     {
         var check = Check(secrets.Length == 0 ? [] : secrets.Split('|'), "evt_1", Now.ToUnixTimeSeconds());
