@@ -73,10 +73,23 @@ internal static class PortalAuth
         if (merchant is null || hash is null || session is null
             || !long.TryParse(context.Principal?.FindFirstValue(SignedInClaim), NumberStyles.None, CultureInfo.InvariantCulture, out var signedIn)
             || services.GetRequiredService<TimeProvider>().GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(signedIn) > MaxSessionAge
-            || !await store.IsPortalSessionLiveAsync(merchant, hash, session, aborted))
+            || await store.PortalSessionMerchantNameAsync(merchant, hash, session, aborted) is not { } name)
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme);
+            return;
+        }
+        // Renamed by the operator since the sign-in: the session shows the name as it is now.
+        if (context.Principal!.Identity is ClaimsIdentity identity && identity.Name != name)
+        {
+            var renamed = identity.Clone();
+            if (renamed.FindFirst(ClaimTypes.Name) is { } old)
+            {
+                renamed.RemoveClaim(old);
+            }
+            renamed.AddClaim(new Claim(ClaimTypes.Name, name));
+            context.ReplacePrincipal(new ClaimsPrincipal(renamed));
+            context.ShouldRenew = true;
         }
     }
 

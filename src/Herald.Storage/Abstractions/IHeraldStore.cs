@@ -65,9 +65,10 @@ public interface IHeraldStore
     /// <summary>
     /// Whether a portal session still stands, in one read: the API key it was signed in with (by
     /// its hash) is still the merchant's and not revoked, and the session (by its id's hash) was
-    /// not ended.
+    /// not ended. Answers the merchant's name as it is now (renamed since the sign-in, say), or
+    /// null when the session does not stand.
     /// </summary>
-    Task<bool> IsPortalSessionLiveAsync(string merchantId, string keyHash, string sessionHash, CancellationToken cancellationToken = default);
+    Task<string?> PortalSessionMerchantNameAsync(string merchantId, string keyHash, string sessionHash, CancellationToken cancellationToken = default);
 
     Task CreateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
 

@@ -72,14 +72,15 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
     }
 
-    public async Task<bool> IsPortalSessionLiveAsync(string merchantId, string keyHash, string sessionHash, CancellationToken cancellationToken = default)
+    public async Task<string?> PortalSessionMerchantNameAsync(string merchantId, string keyHash, string sessionHash, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<long>(Read(
+        return await connection.QuerySingleOrDefaultAsync<string?>(Read(
             """
-            SELECT CASE WHEN EXISTS (SELECT 1 FROM api_keys WHERE key_hash = @keyHash AND merchant_id = @merchantId AND revoked_at IS NULL)
-              AND NOT EXISTS (SELECT 1 FROM portal_sessions_ended WHERE session_hash = @sessionHash) THEN 1 ELSE 0 END
-            """, new { merchantId, keyHash, sessionHash }, cancellationToken)) == 1;
+            SELECT name FROM merchants WHERE id = @merchantId
+              AND EXISTS (SELECT 1 FROM api_keys WHERE key_hash = @keyHash AND merchant_id = @merchantId AND revoked_at IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM portal_sessions_ended WHERE session_hash = @sessionHash)
+            """, new { merchantId, keyHash, sessionHash }, cancellationToken));
     }
 
     public async Task<Merchant?> GetMerchantAsync(string id, CancellationToken cancellationToken = default)

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Herald.Portal.Tests.Infrastructure;
 using Herald.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
@@ -193,5 +194,23 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
         var ownId = (await api.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray().Select(k => k.Str("id")).Single(id => id != newId);
         await Page.GetByRole(AriaRole.Button, new() { Name = "Revoke " + ownId }).ClickAsync();
         await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AMerchantRenamedWhileSignedIn_IsShownByItsNewName()
+    {
+        var (_, key) = await NewMerchantAsync("Acme");
+        await SignInAsync(key);
+        await Assertions.Expect(Page.Locator("header .who")).ToHaveTextAsync("Acme");
+        using var admin = Herald.As(HeraldHost.AdminKey);
+        var id = (await admin.GetJsonAsync("/v1/merchants?limit=1"))["data"]!.AsArray()[0]!.Str("id");
+        using var renamed = await admin.PatchAsJsonAsync($"/v1/merchants/{id}", new { name = "Acme Payments" });
+        Assert.True(renamed.IsSuccessStatusCode);
+
+        await OpenAsync("/portal/notifications");
+        await Assertions.Expect(Page.Locator("header .who")).ToHaveTextAsync("Acme Payments");
+        // The session goes on as it was.
+        await OpenAsync("/portal/endpoints");
+        await Assertions.Expect(Page.Locator("header .who")).ToHaveTextAsync("Acme Payments");
     }
 }

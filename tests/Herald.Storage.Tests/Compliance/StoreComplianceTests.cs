@@ -1185,23 +1185,27 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var m = await MerchantAsync();
         var key = new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), m, "hash_key", T0);
         Assert.True(await Store.CreateApiKeyAsync(key, 10));
-        Assert.True(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_a"));
-        Assert.False(await Store.IsPortalSessionLiveAsync(await MerchantAsync("Other"), "hash_key", "hash_a"));
-        Assert.False(await Store.IsPortalSessionLiveAsync(m, "hash_unknown", "hash_a"));
+        Assert.Equal("Acme", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a"));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(await MerchantAsync("Other"), "hash_key", "hash_a"));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_unknown", "hash_a"));
 
         await Store.EndPortalSessionAsync("hash_a", T0, T0 - TimeSpan.FromDays(1));
         await Store.EndPortalSessionAsync("hash_a", T0, T0 - TimeSpan.FromDays(1));
-        Assert.False(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_a"));
-        Assert.True(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_b"));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a"));
+        Assert.Equal("Acme", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_b"));
 
         // A day on, ending another forgets the first, which no cookie could use any more.
         await Store.EndPortalSessionAsync("hash_b", T0.AddDays(1).AddMinutes(1), T0.AddMinutes(1));
-        Assert.True(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_a"));
-        Assert.False(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_b"));
+        Assert.Equal("Acme", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a"));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_b"));
+
+        // Renamed since, the session answers the name as it is now.
+        Assert.True(await Store.RenameMerchantAsync(m, "Acme Payments"));
+        Assert.Equal("Acme Payments", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a"));
 
         // The key revoked, no session of it stands.
         Assert.True(await Store.RevokeApiKeyAsync(m, key.Id, T0.AddDays(1)));
-        Assert.False(await Store.IsPortalSessionLiveAsync(m, "hash_key", "hash_a"));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a"));
     }
 
     [Fact]
