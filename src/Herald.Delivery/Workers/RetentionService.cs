@@ -43,12 +43,14 @@ internal sealed class RetentionService(IHeraldStore store, TimeProvider time, IO
                 // The events' walk reads every old event each entity keeps (its latest): once a day.
                 if (time.GetUtcNow() - eventsPurged >= EventsInterval)
                 {
-                    eventsPurged = time.GetUtcNow();
+                    var started = time.GetUtcNow();
                     for (string? next = ""; next is not null && !stoppingToken.IsCancellationRequested;)
                     {
                         (var deleted, next) = await store.PurgeEventsAsync(cutoff, next, Batch, stoppingToken).ConfigureAwait(false);
                         events += deleted;
                     }
+                    // A walk cut short by a failure is made again at the next round, not a day later.
+                    eventsPurged = started;
                 }
                 if (notifications > 0 || events > 0)
                 {
