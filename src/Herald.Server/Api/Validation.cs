@@ -45,11 +45,21 @@ internal static partial class Validation
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} points at {reason}; Herald does not deliver there");
         }
-        if (!options.Development && uri.IsLoopback)
+        if (!options.Development && (uri.IsLoopback || IsLoopbackName(uri.IdnHost)))
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} points at a loopback host; Herald does not deliver there");
         }
         return uri.AbsoluteUri;
+    }
+
+    /// <summary>
+    /// A name that means this machine whatever resolves it: <c>localhost</c> and every name under it
+    /// (RFC 6761), in any case, written with the root's trailing dot or not.
+    /// </summary>
+    private static bool IsLoopbackName(string host)
+    {
+        var name = host.TrimEnd('.');
+        return name.Equals("localhost", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
     }
 
     public const int MaxHeaders = 20;

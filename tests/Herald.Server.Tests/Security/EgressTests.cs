@@ -100,6 +100,8 @@ public sealed class EgressTests
     [InlineData("ftp://merchant.example/hooks", "must use https")]
     [InlineData("https://10.0.0.7/hooks", "private address")]
     [InlineData("https://[::1]/hooks", "loopback")]
+    [InlineData("https://LOCALHOST./hooks", "loopback host")]
+    [InlineData("https://shop.localhost/hooks", "loopback host")]
     [InlineData("not a url", "not an absolute URL")]
     public async Task EndpointUrlRules_RefuseBadUrlsAtCreation(string url, string reason)
     {
