@@ -1,5 +1,4 @@
 using Herald.Endpoints;
-using Herald.Entities;
 using Herald.Errors;
 using Herald.Ids;
 using Herald.Server.Auth;
@@ -18,10 +17,9 @@ internal static class EventsApi
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, string? entity_id, int? limit, string? starting_after, string? ending_before) =>
         {
-            var take = Validation.Limit(limit);
-            Validation.OneCursor(starting_after, ending_before, HeraldId.Event, "an event");
+            var take = ListPaging.Take(limit, starting_after, ending_before, HeraldId.Event, "an event");
             var page = await store.ListEventsAsync(Caller.Of(http).Merchant, entity_id, take, starting_after, ending_before, http.RequestAborted);
-            return JsonResults.Ok(new ListResponse<EventResponse>(page.Data.Select(EventResponse.From).ToList(), page.HasMore));
+            return JsonResults.Ok(ListPaging.Of(page, EventResponse.From));
         })
         .Produces<ListResponse<EventResponse>>()
         .WithSummary("Recorded changes, newest first; starting_after (the last id) for the older page, ending_before (the first id) for the newer one.");
@@ -42,27 +40,28 @@ internal static class EventsApi
 
         app.MapGet("/v1/event_types/{type}", (string type) =>
             {
-                // DECLINED is taken for seed 003's DECINED, as everywhere a type is named.
-                var format = Herald.Events.EventTypes.TryNormalize(type, out var known)
-                    ? PayloadFormats.For(EntityKinds.All.First(k => known.StartsWith(k.TypeName() + ".", StringComparison.Ordinal)))
-                    : (PayloadFormat?)null;
-                if (format is null || Herald.Payloads.PayloadExamples.Render(format.Value, known) is not { } body)
+                // DECLINED is taken for seed 003's DECINED, as everywhere a type is named; the
+                // format that notifies it is the one that renders an example of it.
+                var known = Herald.Events.EventTypes.TryNormalize(type, out var normalized) ? normalized : "";
+                foreach (var format in PayloadFormats.All)
                 {
-                    throw HeraldException.NotFound($"event type {type} (one Herald notifies; GET /v1/event_types lists them)");
+                    if (Herald.Payloads.PayloadExamples.Render(format, known) is { } body)
+                    {
+                        return JsonResults.Ok(EventTypeResponse.Of(known, format) with { Example = System.Text.Json.Nodes.JsonNode.Parse(body) });
+                    }
                 }
-                var example = System.Text.Json.Nodes.JsonNode.Parse(body)!;
-                var summary = EventTypeResponse.Of(known, format.Value);
-                return JsonResults.Ok(new EventTypeExampleResponse(summary.Type, summary.EntityType, summary.State, summary.Format, example));
+                throw HeraldException.NotFound($"event type {type} (one Herald notifies; GET /v1/event_types lists them)");
             })
             .WithTags("Events")
-            .Produces<EventTypeExampleResponse>()
+            .Produces<EventTypeResponse>()
             .WithSummary("One event type Herald notifies, with an example of the body its endpoints receive (the seeds' own example values, rendered as every delivery is).");
     }
 }
 
-public sealed record EventTypeExampleResponse(string Type, string EntityType, string State, string Format, System.Text.Json.Nodes.JsonNode Example);
-
-public sealed record EventTypeResponse(string Type, string EntityType, string State, string Format)
+/// <summary>An event type Herald notifies; <see cref="Example"/> (the body its endpoints receive) only when one type is asked for.</summary>
+public sealed record EventTypeResponse(
+    string Type, string EntityType, string State, string Format,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] System.Text.Json.Nodes.JsonNode? Example = null)
 {
     public static EventTypeResponse Of(string type, PayloadFormat format)
     {

@@ -43,7 +43,7 @@ internal static class NotificationsApi
                 EndingBefore = ending_before,
             };
             var page = await store.ListNotificationsAsync(Caller.Of(http).Merchant, query, http.RequestAborted);
-            return JsonResults.Ok(new ListResponse<NotificationResponse>(page.Data.Select(n => NotificationResponse.From(n)).ToList(), page.HasMore));
+            return JsonResults.Ok(ListPaging.Of(page, n => NotificationResponse.From(n)));
         })
         .Produces<ListResponse<NotificationResponse>>()
         .WithSummary("The notification log, newest first (event_id: the notifications of one event, the webhook-id a receiver saw); pass the last id as starting_after for the next (older) page, the first id as ending_before for the previous (newer) one.");

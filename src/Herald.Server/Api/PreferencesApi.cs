@@ -33,11 +33,9 @@ internal static class PreferencesApi
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
         {
-            var merchant = Caller.Of(http).Merchant;
-            var take = Validation.Limit(limit);
-            Validation.OneCursor(starting_after, ending_before, HeraldId.CheckoutPreference, "a checkout preference");
-            var page = await ListAsync(store, merchant, take, starting_after, ending_before, http.RequestAborted);
-            return JsonResults.Ok(new ListResponse<PreferenceResponse>(page.Data.Select(p => PreferenceResponse.From(p)).ToList(), page.HasMore));
+            var take = ListPaging.Take(limit, starting_after, ending_before, HeraldId.CheckoutPreference, "a checkout preference");
+            var page = await ListAsync(store, Caller.Of(http).Merchant, take, starting_after, ending_before, http.RequestAborted);
+            return JsonResults.Ok(ListPaging.Of(page, p => PreferenceResponse.From(p)));
         })
         .Produces<ListResponse<PreferenceResponse>>()
         .WithSummary("The merchant's checkout preferences, newest first, each with its webhook as its endpoint has it now; starting_after (the last id) for the older page, ending_before (the first id) for the newer one.");
@@ -47,42 +45,41 @@ internal static class PreferencesApi
             var merchant = Caller.Of(http).Merchant;
             var preference = await store.GetPreferenceAsync(merchant, id, http.RequestAborted)
                 ?? throw HeraldException.NotFound($"checkout preference {id}");
-            var endpoint = preference.EndpointId is { } endpointId ? await store.GetEndpointAsync(merchant, endpointId, http.RequestAborted) : null;
-            return JsonResults.Ok(PreferenceResponse.From(WithWebhook(preference, endpoint)));
+            return JsonResults.Ok(PreferenceResponse.From(await WithWebhookAsync(store, preference, http.RequestAborted)));
         })
         .Produces<PreferenceResponse>()
         .WithSummary("One checkout preference.");
     }
 
-    /// <summary>One page of the merchant's preferences, each with its webhook as it reads now (<see cref="WithWebhook"/>).</summary>
+    /// <summary>One page of the merchant's preferences, each with its webhook as it reads now (<see cref="WithWebhookAsync"/>).</summary>
     public static async Task<Page<CheckoutPreference>> ListAsync(IHeraldStore store, string merchant, int limit, string? startingAfter, string? endingBefore,
         CancellationToken cancellationToken)
     {
         var page = await store.ListPreferencesAsync(merchant, limit, startingAfter, endingBefore, cancellationToken);
-        if (page.Data.All(p => p.EndpointId is null))
+        // Each webhook read by its endpoint's id, as one preference's is: a page costs what it
+        // shows, not the merchant's every endpoint (each preference with a webhook makes one).
+        var read = new List<CheckoutPreference>(page.Data.Count);
+        foreach (var preference in page.Data)
         {
-            return page;
+            read.Add(await WithWebhookAsync(store, preference, cancellationToken));
         }
-        var endpoints = (await store.ListEndpointsAsync(merchant, cancellationToken)).ToDictionary(e => e.Id, StringComparer.Ordinal);
-        return new Page<CheckoutPreference>(
-            page.Data.Select(p => WithWebhook(p, p.EndpointId is { } id ? endpoints.GetValueOrDefault(id) : null)).ToList(), page.HasMore);
+        return page with { Data = read };
     }
 
     /// <summary>
     /// The preference as it reads now: its webhook is its endpoint's URL as the endpoint has it
-    /// (changed since, or none once the endpoint is deleted, and then no endpoint id either), not
-    /// as the preference was made with.
+    /// (changed since, or none once the endpoint is deleted, and then no endpoint id either, which
+    /// would only answer 404), not as the preference was made with; the endpoint read by its id.
     /// </summary>
-    public static CheckoutPreference WithWebhook(CheckoutPreference preference, Endpoint? endpoint)
+    private static async Task<CheckoutPreference> WithWebhookAsync(IHeraldStore store, CheckoutPreference preference, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(preference);
-        if (preference.EndpointId is null)
+        if (preference.EndpointId is not { } id)
         {
             return preference;
         }
+        var endpoint = await store.GetEndpointAsync(preference.MerchantId, id, cancellationToken);
         var document = (JsonObject)preference.Document.DeepClone();
         document["custom_urls"] = new JsonObject { ["status_changes_webhook"] = endpoint?.Url };
-        // A deleted endpoint is named no more: its id would only answer 404.
         return preference with { Document = document, EndpointId = endpoint?.Id };
     }
 

@@ -9,6 +9,13 @@ namespace Herald.Server.Portal;
 /// <param name="Older">The page just after this one, when older items follow.</param>
 public sealed record PortalPager(string Newest, string? Newer, string? Older)
 {
+    /// <summary>
+    /// Whether the cursors a page was asked with are ids of the list's kind (<paramref name="prefix"/>),
+    /// or absent: one typed by hand or cut short would read an empty or a wrong page.
+    /// </summary>
+    public static bool WellFormed(string? after, string? before, string prefix) =>
+        new[] { after, before }.All(c => string.IsNullOrEmpty(c) || Herald.Ids.HeraldId.IsWellFormed(prefix, c));
+
     /// <summary>The cursors to read the page with.</summary>
     public static (string? StartingAfter, string? EndingBefore) Cursors(string? after, string? before) =>
         string.IsNullOrEmpty(before) ? (string.IsNullOrEmpty(after) ? null : after, null) : (null, before);

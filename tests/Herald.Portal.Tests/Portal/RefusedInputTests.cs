@@ -73,6 +73,10 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
 
         await OpenAsync("/portal/notifications?type=TRANSACTION.DECLINED");
         await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(1);
+        // The events page reads its first page for a cursor that is no event id, instead of an empty one.
+        await OpenAsync("/portal/events?after=garbage");
+        await Assertions.Expect(Page.Locator("table tbody tr")).ToHaveCountAsync(3);
+        await OpenAsync("/portal/notifications?type=TRANSACTION.DECLINED");
         // The filter offers only types some format notifies.
         await Assertions.Expect(Page.Locator("select[name='type'] option[value='PAYMENT_INTENT.OPEN']")).ToHaveCountAsync(0);
     }

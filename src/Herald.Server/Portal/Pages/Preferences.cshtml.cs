@@ -57,12 +57,14 @@ public sealed class PreferencesModel(IHeraldStore store, TimeProvider time, IOpt
     private async Task LoadAsync()
     {
         // A cursor that is no preference's id (typed by hand) reads the first page.
-        var after = Herald.Ids.HeraldId.IsWellFormed(Herald.Ids.HeraldId.CheckoutPreference, After ?? "") ? After : null;
-        var before = Herald.Ids.HeraldId.IsWellFormed(Herald.Ids.HeraldId.CheckoutPreference, Before ?? "") ? Before : null;
-        var (startingAfter, endingBefore) = PortalPager.Cursors(after, before);
+        if (!PortalPager.WellFormed(After, Before, Herald.Ids.HeraldId.CheckoutPreference))
+        {
+            After = Before = null;
+        }
+        var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
         var page = await PreferencesApi.ListAsync(store, Merchant, PageSize, startingAfter, endingBefore, HttpContext.RequestAborted);
         Preferences = page.Data;
-        Pager = PortalPager.Of(after, before, page.Data.Select(p => p.Id).ToList(), page.HasMore,
+        Pager = PortalPager.Of(After, Before, page.Data.Select(p => p.Id).ToList(), page.HasMore,
             (a, b) => "/portal/preferences" + QueryString([("after", a), ("before", b)]));
     }
 }

@@ -18,6 +18,11 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
 
     public async Task OnGetAsync()
     {
+        // A cursor that is no event's id (typed by hand) reads the first page.
+        if (!PortalPager.WellFormed(After, Before, Herald.Ids.HeraldId.Event))
+        {
+            After = Before = null;
+        }
         var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
         var page = await store.ListEventsAsync(Merchant, Blank(EntityId?.Trim()), PageSize, startingAfter, endingBefore, HttpContext.RequestAborted);
         Events = page.Data;

@@ -35,8 +35,9 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     public async Task OnGetAsync()
     {
         // A cursor that is no notification's id (typed by hand, cut short) reads the first page, and says so.
-        if (!Cursor(After, "after") || !Cursor(Before, "before"))
+        if (!PortalPager.WellFormed(After, Before, Herald.Ids.HeraldId.Notification))
         {
+            Note("The page to start from is not a notification id; the newest are shown.");
             After = Before = null;
         }
         var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
@@ -85,16 +86,6 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         }
         Note($"{label} '{value}' is not one there is; it was left out.");
         return null;
-    }
-
-    private bool Cursor(string? value, string name)
-    {
-        if (string.IsNullOrEmpty(value) || Herald.Ids.HeraldId.IsWellFormed(Herald.Ids.HeraldId.Notification, value))
-        {
-            return true;
-        }
-        Note($"The page to start from ({name}) is not a notification id; the newest are shown.");
-        return false;
     }
 
     /// <summary>Adds a line to what the page says went wrong with its filters.</summary>
