@@ -7,7 +7,8 @@ namespace Herald.Payloads;
 
 /// <summary>
 /// What an endpoint receives for an event type: the body rendered by <see cref="PayloadRenderer"/>,
-/// the code every delivery goes through, from an entity holding the seeds' own example values.
+/// the code every delivery goes through, from an entity holding the seeds' own example values. Where
+/// a body carries its event's id (its <c>webhook-id</c>), the example has one of Herald's.
 /// </summary>
 public static class PayloadExamples
 {
@@ -34,7 +35,7 @@ public static class PayloadExamples
         {
             EntityKind.Transaction => ("ee40a31b-a14f-48e2-a272-e3fc013f4735", Transaction(state)),
             EntityKind.PaymentIntent => ("abcdef123-8ab5-4139-9aa3-abcd123", PointIntent(state)),
-            _ => ("0Jx7ZeuH5mQpR2sT9v", new JsonObject { ["id"] = "0Jx7ZeuH5mQpR2sT9v", ["status"] = state }),
+            _ => ("rcAaNfKdKJRmrnj4l5", new JsonObject { ["id"] = "rcAaNfKdKJRmrnj4l5", ["status"] = state }),
         };
         var evt = new EntityEvent(ExampleEventId, "mer_example", kind, id, eventType, null, state, 2, At, document);
         return PayloadRenderer.RenderText(format, evt);

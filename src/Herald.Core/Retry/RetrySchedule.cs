@@ -70,7 +70,8 @@ public static class RetrySchedule
     /// <paramref name="asked"/>: Herald waits at least the scheduled delay and at most twice it, so a
     /// receiver may slow retries down but never bring one forward nor stop them. An exponential
     /// policy still makes its tries inside its window: a wait that would pass its end is cut to it
-    /// (never below the scheduled try).
+    /// (never below the scheduled try). An hourly policy keeps its hour: seed 003 promises a resend
+    /// every hour, so a receiver's <c>Retry-After</c> changes nothing there.
     /// </summary>
     /// <param name="policy">The endpoint's policy.</param>
     /// <param name="createdAt">When the notification was recorded; the window counts from here.</param>
@@ -79,6 +80,11 @@ public static class RetrySchedule
     /// <param name="asked">The wait the receiver asked for.</param>
     public static DateTimeOffset HonouringRetryAfter(RetryPolicy policy, DateTimeOffset createdAt, DateTimeOffset now, DateTimeOffset scheduled, TimeSpan asked)
     {
+        if (policy == RetryPolicy.Hourly)
+        {
+            // Seed 003's endpoints are promised a resend every hour: the hour is kept, whatever is asked.
+            return scheduled;
+        }
         var delay = scheduled - now;
         var next = now + TimeSpan.FromTicks(Math.Clamp(asked.Ticks, delay.Ticks, 2 * delay.Ticks));
         if (policy == RetryPolicy.Exponential && next - createdAt > Window)

@@ -47,6 +47,9 @@ public sealed class EventTypesApiTests : HeraldWithReceiver
         var closed = await merchant.GetJsonAsync("/v1/event_types/PAYMENT_ORDER.CLOSED");
         JsonShape.AssertSameShape(SeedExamples.Thin(), closed["example"]);
         Assert.Equal("PAYMENT_ORDER.CLOSED", closed["example"].Str("event_type"));
+        // Seed 001's own order; the id is the event's, which Herald makes (as its webhook-id).
+        Assert.Equal("rcAaNfKdKJRmrnj4l5", closed["example"].Str("entity_id"));
+        Assert.StartsWith("evt_", closed["example"].Str("id"));
         // Seed 003's spelling of a declined transaction, whichever is asked for.
         Assert.Equal("TRANSACTION.DECINED", (await merchant.GetJsonAsync("/v1/event_types/TRANSACTION.DECLINED")).Str("type"));
 

@@ -139,6 +139,19 @@ public sealed class ReceiverSteeringTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task LongRetryAfterOn503_OnAnHourlyEndpoint_KeepsTheHour()
+    {
+        // Seed 003 promises a resend every hour; a receiver asking for two hours does not stretch it.
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "transaction");
+        Receiver.Status = 503;
+        Receiver.RetryAfter = "7200";
+        var id = await merchant.NewTransactionAsync();
+        var n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
+        Assert.Equal(TimeSpan.FromHours(1), Delay(n));
+    }
+
+    [Fact]
     public async Task Gone_DisablesTheEndpoint_WithReasonAndTime_AndLaterChangesWait()
     {
         using var merchant = await Herald.NewMerchantAsync();
