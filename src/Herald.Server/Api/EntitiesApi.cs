@@ -77,13 +77,7 @@ internal static class EntitiesApi
         {
             var merchant = Caller.Of(http).Merchant;
             var body = await HeraldJson.ReadAsync<JsonObject>(http.Request, HeraldJson.Seed);
-            foreach (var assigned in TransactionDocument.Assigned)
-            {
-                if (body.ContainsKey(assigned))
-                {
-                    throw new HeraldException(ErrorKind.BadRequest, $"{assigned} is set by Herald and may not be given");
-                }
-            }
+            RefuseAssigned(body, "");
             var request = HeraldJson.Validate<TransactionDocument>(body, HeraldJson.Seed, "transaction");
             Validation.BoundedStrings(body, "transaction");
             Validation.PositiveAmount(request.PaymentAmount, "paymentAmount");
@@ -136,6 +130,25 @@ internal static class EntitiesApi
             .Produces(StatusCodes.Status200OK, EntityResponses.For(kind))
             .WithMetadata(new IdempotencyKeyHeader())
             .WithSummary($"Move a {kind.ApiName()} to another state; 409 when its state machine forbids it. An Idempotency-Key header makes a retried call safe.");
+        }
+    }
+
+    /// <summary>
+    /// Refuses a transaction's fields Herald sets (its id, its status) in what a client sends; one
+    /// given as null is taken as left out, as a client generated from the document may send it.
+    /// </summary>
+    private static void RefuseAssigned(JsonObject body, string prefix)
+    {
+        foreach (var assigned in TransactionDocument.Assigned)
+        {
+            if (body.TryGetPropertyValue(assigned, out var value))
+            {
+                if (value is not null)
+                {
+                    throw new HeraldException(ErrorKind.BadRequest, $"{prefix}{assigned} is set by Herald and may not be given");
+                }
+                body.Remove(assigned);
+            }
         }
     }
 
@@ -269,13 +282,7 @@ internal static class EntitiesApi
                 {
                     return null;
                 }
-                foreach (var assigned in TransactionDocument.Assigned)
-                {
-                    if (data.ContainsKey(assigned))
-                    {
-                        throw new HeraldException(ErrorKind.BadRequest, $"data.{assigned} is set by Herald and may not be given");
-                    }
-                }
+                RefuseAssigned(data, "data.");
                 var changed = HeraldJson.Validate<TransactionDocument>(data, HeraldJson.Seed, "data");
                 Validation.BoundedStrings(data, "data");
                 // What a transition changes is held to what a creation is: a positive amount, a currency code.

@@ -18,7 +18,7 @@ internal static class MerchantsApi
         group.MapPost("", async (HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
             var request = await HeraldJson.ReadAsync<CreateMerchantRequest>(http.Request);
-            var name = Validation.RequiredText(request.Name, "name", 200);
+            var name = Validation.RequiredText(request.Name, "name", Validation.MaxMerchantName);
             var now = time.GetUtcNow();
             var merchant = new Merchant(HeraldId.New(HeraldId.Merchant, time), name, now);
             var key = ApiKeys.NewKey();
@@ -47,7 +47,7 @@ internal static class MerchantsApi
         group.MapPatch("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
         {
             var request = await HeraldJson.ReadAsync<CreateMerchantRequest>(http.Request);
-            var name = Validation.RequiredText(request.Name, "name", 200);
+            var name = Validation.RequiredText(request.Name, "name", Validation.MaxMerchantName);
             var merchant = await FindAsync(store, id, http.RequestAborted);
             if (!await store.RenameMerchantAsync(id, name, http.RequestAborted))
             {

@@ -215,11 +215,15 @@ internal static partial class Validation
         return value;
     }
 
+    public const int DefaultLimit = 20;
+    public const int MaxLimit = 100;
+    public const int MaxMerchantName = 200;
+
     public static int Limit(int? limit) => limit switch
     {
-        null => 20,
-        >= 1 and <= 100 => limit.Value,
-        _ => throw new HeraldException(ErrorKind.BadRequest, "limit must be between 1 and 100"),
+        null => DefaultLimit,
+        >= 1 and <= MaxLimit => limit.Value,
+        _ => throw new HeraldException(ErrorKind.BadRequest, $"limit must be between 1 and {MaxLimit}"),
     };
 
     /// <summary>

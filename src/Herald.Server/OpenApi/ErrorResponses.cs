@@ -15,9 +15,19 @@ internal sealed class ErrorResponses : IOpenApiDocumentTransformer
         foreach (var operation in HeraldOpenApi.ApiOperations(document))
         {
             operation.Responses ??= [];
-            operation.Responses["4XX"] = Error(document,
+            var refused = Error(document,
                 "Refused: a bad request (400), a missing or unknown key (401), a key that may not do this (403), not found (404), "
-                + "a conflict (409), an Idempotency-Key reused for another request (422), too many requests (429, with Retry-After).");
+                + "a method the route does not take (405), a conflict (409), a body too large (413), a body that is not JSON in UTF-8 (415), "
+                + "an Idempotency-Key reused for another request (422), too many requests (429, with Retry-After).");
+            refused.Headers = new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal)
+            {
+                ["Retry-After"] = new OpenApiHeader
+                {
+                    Description = "With a 429: the seconds to wait before asking again.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1" },
+                },
+            };
+            operation.Responses["4XX"] = refused;
             operation.Responses["5XX"] = Error(document, "Herald could not do it now (503) or failed (500).");
         }
     }

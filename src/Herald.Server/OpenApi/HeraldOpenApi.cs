@@ -25,6 +25,9 @@ internal static class HeraldOpenApi
             o.AddDocumentTransformer<ErrorResponses>();
             o.AddOperationTransformer<IdempotencyKeyParameter>();
             o.AddSchemaTransformer<AssignedFieldsReadOnly>();
+            o.AddSchemaTransformer<ValueRules>();
+            o.AddOperationTransformer<ValueRules>();
+            o.AddDocumentTransformer<ValueRules>();
         });
     }
 

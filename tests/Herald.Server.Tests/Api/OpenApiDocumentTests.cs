@@ -236,7 +236,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             }
             else
             {
-                Assert.Null(security);
+                Assert.Empty(security!.AsArray());
             }
         });
     }
@@ -304,6 +304,105 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.DoesNotContain("internalId", transaction["required"]?.AsArray().Select(n => n!.GetValue<string>()) ?? []);
     }
 
+    [Fact]
+    public void TheValuesTheApiChecks_AreInTheDocument()
+    {
+        var endpoint = RequestSchema("post", "/v1/endpoints");
+        Assert.Equal(["transaction", "point", "thin"], Enum(Property(endpoint, "format")));
+        Assert.Equal(["200", "2xx"], Enum(Property(endpoint, "success")).Order(StringComparer.Ordinal));
+        Assert.Equal(["exponential", "hourly"], Enum(Property(endpoint, "retry")).Order(StringComparer.Ordinal));
+        Assert.Contains(null, Property(endpoint, "retry")["enum"]!.AsArray());
+        Assert.DoesNotContain(null, Property(endpoint, "format")["enum"]!.AsArray());
+        var types = Enum(Property(endpoint, "event_types")["items"]!.AsObject());
+        Assert.Contains("TRANSACTION.DECINED", types);
+        Assert.Contains("TRANSACTION.DECLINED", types);
+        Assert.Contains("PAYMENT_ORDER.CLOSED", types);
+        Assert.DoesNotContain("PAYMENT_INTENT.OPEN", types);
+        Assert.Equal(("1", "60"), Range(Property(endpoint, "timeout_seconds")));
+        Assert.Equal(("0", "1000"), Range(Property(RequestSchema("patch", "/v1/endpoints/{id}"), "max_concurrency")));
+        Assert.Equal(("0", "604800"), Range(Property(RequestSchema("post", "/v1/endpoints/{id}/rotate_secret"), "grace_seconds")));
+        Assert.Equal(200, Property(RequestSchema("post", "/v1/merchants"), "name")["maxLength"]!.GetValue<int>());
+
+        var intent = RequestSchema("post", "/v1/payment_intents");
+        Assert.Equal(["mla", "mlb", "mlm"], Enum(Property(intent, "site")));
+        Assert.Equal("integer", Property(intent, "amount")["type"]!.GetValue<string>());
+        var order = RequestSchema("post", "/v1/payment_orders");
+        Assert.Equal("decimal", Property(order, "amount")["format"]!.GetValue<string>());
+        Assert.Equal("^[A-Z]{3}$", Property(order, "currency")["pattern"]!.GetValue<string>());
+        Assert.Equal(["currency", "paymentAmount"], Required(RequestSchema("post", "/v1/transactions")));
+        var recover = RequestSchema("post", "/v1/endpoints/{id}/recover");
+        Assert.Equal(["since"], Required(recover));
+        Assert.Equal(["string"], Types(Property(recover, "since")));
+
+        var limit = Parameter("get", "/v1/notifications", "limit");
+        Assert.Equal(("1", "100"), Range(limit));
+        Assert.Equal(20, limit["default"]!.GetValue<int>());
+        Assert.Equal(["pending", "succeeded", "dead"], Enum(Parameter("get", "/v1/notifications", "status")));
+        Assert.Contains("TRANSACTION.DECLINED", Enum(Parameter("get", "/v1/notifications", "event_type")));
+
+        var preference = ResponseSchema("post", "/v1/checkout_preferences", "201");
+        Assert.Equal(["array", "null"], Types(Property(preference, "items")).Order(StringComparer.Ordinal));
+        Assert.Equal("object", Property(preference, "items")["items"]!["type"]!.GetValue<string>());
+        Assert.Equal(["status_changes_webhook"], PropertyNames(Resolve(Property(preference, "custom_urls"))));
+        var refused = Operation("post", "/v1/endpoints")["responses"]!["4XX"]!;
+        Assert.Contains("415", refused["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("integer", refused["headers"]!["Retry-After"]!["schema"]!["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task EveryValueTheDocumentLists_IsTaken_AndOneOutsideIsRefused()
+    {
+        using var merchant = await _herald.NewMerchantAsync();
+        var endpoint = RequestSchema("post", "/v1/endpoints");
+        foreach (var format in Enum(Property(endpoint, "format")))
+        {
+            foreach (var success in Enum(Property(endpoint, "success")))
+            {
+                foreach (var retry in Enum(Property(endpoint, "retry")))
+                {
+                    await merchant.PostJsonAsync("/v1/endpoints", new { url = "http://127.0.0.1:9/hooks", format, success, retry }, 201);
+                }
+            }
+        }
+        var formatOf = new Dictionary<string, string>(StringComparer.Ordinal) { ["TRANSACTION"] = "transaction", ["PAYMENT_INTENT"] = "point", ["PAYMENT_ORDER"] = "thin" };
+        foreach (var type in Enum(Property(endpoint, "event_types")["items"]!.AsObject()))
+        {
+            var format = formatOf[type[..type.IndexOf('.', StringComparison.Ordinal)]];
+            await merchant.PostJsonAsync("/v1/endpoints", new { url = "http://127.0.0.1:9/hooks", format, event_types = new[] { type } }, 201);
+        }
+        foreach (var status in Enum(Parameter("get", "/v1/notifications", "status")))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await merchant.GetAsync("/v1/notifications?status=" + status)).StatusCode);
+        }
+        foreach (var site in Enum(Property(RequestSchema("post", "/v1/payment_intents"), "site")))
+        {
+            var additional = site == "mla" ? new { external_reference = "r", ticket_number = "t" } : new { external_reference = "r", ticket_number = (string)null! };
+            await merchant.PostJsonAsync("/v1/payment_intents", new { amount = 100, site, client_id = 1, caller_id = 2, additional_info = additional }, 201);
+        }
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await merchant.PostAsJsonAsync("/v1/endpoints", new { url = "http://127.0.0.1:9/hooks", format = "thin", retry = "daily" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await merchant.GetAsync("/v1/notifications?status=failed")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await merchant.GetAsync("/v1/notifications?limit=101")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ATransaction_WithTheFieldsHeraldSetsAsNull_IsTaken_AsAGeneratedClientMaySendIt()
+    {
+        using var merchant = await _herald.NewMerchantAsync();
+        var body = Merchant.SeedTransaction();
+        body["internalId"] = null;
+        body["status"] = null;
+
+        var created = await merchant.PostJsonAsync("/v1/transactions", body, 201);
+
+        Assert.Equal("INIT", created.Str("status"));
+        Assert.False(string.IsNullOrEmpty(created.Str("internalId")));
+        body["internalId"] = "mine";
+        var refused = await merchant.PostAsJsonAsync("/v1/transactions", body);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("internalId is set by Herald", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     /// <summary>Every field of an answer is documented, with a type that admits its value, and every required field is there.</summary>
     private void AssertDocumented(JsonNode? value, JsonNode schema, string where)
     {
@@ -345,6 +444,17 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     private JsonObject Operation(string method, string path) => _document["paths"]![path]![method]!.AsObject();
+
+    private JsonObject Parameter(string method, string path, string name) =>
+        Operation(method, path)["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == name)!["schema"]!.AsObject();
+
+    /// <summary>The values a schema lists, but null (listed where the field may be null).</summary>
+    private static List<string> Enum(JsonObject schema) => schema["enum"]!.AsArray().OfType<JsonNode>().Select(v => v.GetValue<string>()).ToList();
+
+    private static List<string> Required(JsonObject schema) =>
+        schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
+
+    private static (string, string) Range(JsonObject schema) => (schema["minimum"]!.ToJsonString(), schema["maximum"]!.ToJsonString());
 
     private JsonObject RequestSchema(string method, string path) =>
         Resolve(Operation(method, path)["requestBody"]!["content"]!["application/json"]!["schema"]!);

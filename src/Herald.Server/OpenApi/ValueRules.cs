@@ -1,0 +1,166 @@
+using System.Text.Json.Nodes;
+using Herald.Endpoints;
+using Herald.Retry;
+using Herald.Server.Api;
+using Herald.Storage.Model;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Herald.Server.OpenApi;
+
+/// <summary>
+/// What the API checks in a value, written into the document so that a client generated from it
+/// knows before it asks: the values a field takes (from the same lists the checks use), the
+/// ranges and lengths it is held to, which fields a body must have, and that amounts are decimals
+/// kept as given (never rounded as a double would be).
+/// </summary>
+internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationTransformer, IOpenApiDocumentTransformer
+{
+    private static readonly string[] Formats = PayloadFormats.All.Select(f => f.ApiName()).ToArray();
+    private static readonly string[] SuccessRuleNames = Enum.GetValues<SuccessRule>().Select(r => r.ApiName()).ToArray();
+    private static readonly string[] RetryPolicyNames = Enum.GetValues<RetryPolicy>().Select(p => p.ApiName()).ToArray();
+
+    /// <summary>Seed 003 spells it DECINED, as Herald writes it; the API also takes the word spelt right.</summary>
+    private static readonly string DeclinedSpeltRight = Events.EventTypes.For(Entities.EntityKind.Transaction, "DECLINED");
+
+    /// <summary>Every type an endpoint may filter on.</summary>
+    private static readonly string[] NotifiedTypes = PayloadFormats.All.SelectMany(f => f.EventTypes())
+        .Append(DeclinedSpeltRight).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>Every type an event may have.</summary>
+    private static readonly string[] AllTypes = Events.EventTypes.All
+        .Append(DeclinedSpeltRight).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>The rules of a body's fields, by the body's type and the field's name.</summary>
+    private static readonly Dictionary<(Type, string), Action<OpenApiSchema>> Fields = FieldRules();
+
+    private static Dictionary<(Type, string), Action<OpenApiSchema>> FieldRules()
+    {
+        var rules = new Dictionary<(Type, string), Action<OpenApiSchema>>
+        {
+            [(typeof(CreateEndpointRequest), "format")] = s => OneOf(s, Formats),
+            [(typeof(RotateSecretRequest), "grace_seconds")] = s => Between(s, 0, EndpointsApi.MaxGraceSeconds),
+            [(typeof(CreateMerchantRequest), "name")] = s => s.MaxLength = Validation.MaxMerchantName,
+            [(typeof(CreatePaymentIntentRequest), "site")] = s => OneOf(s, Entities.EntityDocuments.PointSites),
+            // Seed 000's amount is a whole number; Herald refuses a fraction.
+            [(typeof(CreatePaymentIntentRequest), "amount")] = s => (s.Type, s.Format) = (JsonSchemaType.Integer, "int64"),
+            [(typeof(CreatePaymentOrderRequest), "currency")] = Currency,
+            [(typeof(TransactionDocument), "currency")] = Currency,
+            [(typeof(NotificationResponse), "status")] = s => OneOf(s, NotificationStatuses.All),
+            [(typeof(RecoverRequest), "since")] = s => s.Type = JsonSchemaType.String,
+        };
+        // An endpoint's settings, made or changed.
+        foreach (var body in new[] { typeof(CreateEndpointRequest), typeof(UpdateEndpointRequest) })
+        {
+            rules[(body, "event_types")] = s => ItemsOneOf(s, NotifiedTypes);
+            rules[(body, "success")] = s => OneOf(s, SuccessRuleNames);
+            rules[(body, "retry")] = s => OneOf(s, RetryPolicyNames);
+            rules[(body, "timeout_seconds")] = s => Between(s, 1, EndpointsApi.MaxTimeoutSeconds);
+            rules[(body, "max_concurrency")] = s => Between(s, 0, EndpointsApi.MaxConcurrencyCap);
+            rules[(body, "rate_limit")] = s => Between(s, 0, EndpointsApi.RateLimitCap);
+        }
+        return rules;
+    }
+
+    /// <summary>The fields a body must have beyond those its type makes required.</summary>
+    private static readonly Dictionary<Type, string[]> Required = new()
+    {
+        [typeof(TransactionDocument)] = ["currency", "paymentAmount"],
+        [typeof(RecoverRequest)] = ["since"],
+    };
+
+    public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        var type = Nullable.GetUnderlyingType(context.JsonTypeInfo.Type) ?? context.JsonTypeInfo.Type;
+        if (type == typeof(decimal))
+        {
+            schema.Format = "decimal";
+        }
+        if (context.JsonPropertyInfo is { DeclaringType: var declaring, Name: var name } && Fields.TryGetValue((declaring, name), out var rule))
+        {
+            rule(schema);
+        }
+        if (context.JsonPropertyInfo is null && Required.TryGetValue(type, out var required))
+        {
+            schema.Required ??= new HashSet<string>(StringComparer.Ordinal);
+            foreach (var field in required)
+            {
+                schema.Required.Add(field);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A preference's items and custom URLs are answered as given (a list of objects, the object
+    /// of its URLs), not as any JSON: the schemas of JSON values in general are shared, so these
+    /// two are written in their place in the preference's own schema.
+    /// </summary>
+    public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (document.Components?.Schemas is { } schemas && schemas.TryGetValue(nameof(PreferenceResponse), out var preference)
+            && preference is OpenApiSchema { Properties: { } properties })
+        {
+            properties["items"] = new OpenApiSchema { Type = JsonSchemaType.Array | JsonSchemaType.Null, Items = new OpenApiSchema { Type = JsonSchemaType.Object } };
+            properties["custom_urls"] = new OpenApiSchema
+            {
+                OneOf = [new OpenApiSchema { Type = JsonSchemaType.Null }, new OpenApiSchemaReference(nameof(CustomUrls), document)],
+            };
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The query's rules: a list's page size, the status and event type notifications are listed by.</summary>
+    public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        foreach (var parameter in (operation.Parameters ?? []).OfType<OpenApiParameter>())
+        {
+            if (parameter.In != ParameterLocation.Query || parameter.Schema is not OpenApiSchema schema)
+            {
+                continue;
+            }
+            switch (parameter.Name)
+            {
+                case "limit":
+                    Between(schema, 1, Validation.MaxLimit);
+                    schema.Default = Validation.DefaultLimit;
+                    break;
+                case "status":
+                    OneOf(schema, NotificationStatuses.All);
+                    break;
+                case "event_type":
+                    OneOf(schema, AllTypes);
+                    break;
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The values a field takes; null too where the field may be null (left as it is).</summary>
+    private static void OneOf(OpenApiSchema schema, IEnumerable<string> values)
+    {
+        var taken = values.Select(v => (JsonNode?)JsonValue.Create(v)).ToList();
+        if (schema.Type is { } type && type.HasFlag(JsonSchemaType.Null))
+        {
+            taken.Add(null);
+        }
+        schema.Enum = taken!;
+    }
+
+    private static void ItemsOneOf(OpenApiSchema schema, IEnumerable<string> values)
+    {
+        if (schema.Items is OpenApiSchema items)
+        {
+            OneOf(items, values);
+        }
+    }
+
+    private static void Between(OpenApiSchema schema, int minimum, int maximum) =>
+        (schema.Minimum, schema.Maximum) = (minimum.ToString(System.Globalization.CultureInfo.InvariantCulture), maximum.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private static void Currency(OpenApiSchema schema)
+    {
+        schema.Pattern = "^[A-Z]{3}$";
+        schema.Description = "A three-letter ISO 4217 code, such as BRL.";
+    }
+}
