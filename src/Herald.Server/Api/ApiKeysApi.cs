@@ -18,17 +18,20 @@ internal static class ApiKeysApi
         group.MapPost("", (HttpContext http, IHeraldStore store, TimeProvider time) => IssueAsync(store, Caller.Of(http).Merchant, time, http.RequestAborted))
         .TakesNoBody()
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
+        .WithName("createApiKey")
         .WithSummary("Create another API key for the merchant; the key is shown once.");
 
         group.MapGet("", (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
             ListAsync(store, Caller.Of(http).Merchant, limit, starting_after, ending_before, http.RequestAborted))
         .Produces<ListResponse<ApiKeyResponse>>()
+        .WithName("listApiKeys")
         .WithSummary("The merchant's API keys (never the keys themselves).");
 
         group.MapDelete("/{id}", (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
             RevokeAsync(store, Caller.Of(http).Merchant, id, time, http.RequestAborted))
         .TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
+        .WithName("revokeApiKey")
         .WithSummary("Revoke an API key; it stops working at once.");
     }
 

@@ -38,16 +38,19 @@ internal static class EndpointsApi
         })
         .Accepts<CreateEndpointRequest>("application/json")
         .Produces<EndpointResponse>(StatusCodes.Status201Created)
+        .WithName("createEndpoint")
         .WithSummary("Add an endpoint; its signing secret is shown once.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
             JsonResults.Ok(Page(await store.ListEndpointsAsync(Caller.Of(http).Merchant, http.RequestAborted), limit, starting_after, ending_before)))
         .Produces<ListResponse<EndpointResponse>>()
+        .WithName("listEndpoints")
         .WithSummary("The merchant's endpoints, newest first; starting_after (the last id) for the older page, ending_before (the first id) for the newer one.");
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
             JsonResults.Ok(EndpointResponse.From(await LoadAsync(store, Caller.Of(http).Merchant, id, http.RequestAborted))))
         .Produces<EndpointResponse>()
+        .WithName("getEndpoint")
         .WithSummary("One endpoint.");
 
         group.MapPatch("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) =>
@@ -68,6 +71,7 @@ internal static class EndpointsApi
         })
         .Accepts<UpdateEndpointRequest>("application/json")
         .Produces<EndpointResponse>()
+        .WithName("updateEndpoint")
         .WithSummary("Change an endpoint's settings; enabled=false stops deliveries to it.");
 
         group.MapDelete("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
@@ -80,16 +84,20 @@ internal static class EndpointsApi
         })
         .TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
+        .WithName("deleteEndpoint")
         .WithSummary("Delete an endpoint; its pending notifications die, its history stays.");
 
         MapRotation(group);
-        MapPause(group, http => Caller.Of(http).Merchant);
-        MapTest(group, http => Caller.Of(http).Merchant);
+        MapPause(group, http => Caller.Of(http).Merchant, "Endpoint");
+        MapTest(group, http => Caller.Of(http).Merchant, "Endpoint");
         MapRecover(group);
     }
 
-    /// <summary>Pause and resume, for the endpoints of the owner <paramref name="ownerOf"/> names (checking the caller may act for it).</summary>
-    internal static void MapPause(RouteGroupBuilder group, Func<HttpContext, string> ownerOf)
+    /// <summary>
+    /// Pause and resume, for the endpoints of the owner <paramref name="ownerOf"/> names (checking the
+    /// caller may act for it); <paramref name="resource"/> ends each operation's name (pauseEndpoint).
+    /// </summary>
+    internal static void MapPause(RouteGroupBuilder group, Func<HttpContext, string> ownerOf, string resource)
     {
         foreach (var (action, enabled) in new[] { ("pause", false), ("resume", true) })
         {
@@ -100,6 +108,7 @@ internal static class EndpointsApi
             })
             .TakesNoBody()
             .Produces<EndpointResponse>()
+            .WithName(action + resource)
             .WithSummary(enabled
                 ? "Resume a paused endpoint: everything that accumulated is delivered."
                 : "Pause an endpoint: notifications keep being recorded for it and wait, none lost.");
@@ -116,6 +125,7 @@ internal static class EndpointsApi
         })
         .Accepts<RotateSecretRequest>(isOptional: true, "application/json")
         .Produces<RotatedSecretResponse>()
+        .WithName("rotateEndpointSecret")
         .WithSummary("A new signing secret, shown once; the previous ones keep signing until grace_seconds (default 24 h, at most 7 days) have passed.");
     }
 
@@ -123,8 +133,8 @@ internal static class EndpointsApi
     internal static ListResponse<EndpointResponse> Page(IReadOnlyList<Endpoint> endpoints, int? limit, string? startingAfter, string? endingBefore) =>
         ListPaging.Page(endpoints, e => e.Id, e => EndpointResponse.From(e), limit, startingAfter, endingBefore, HeraldId.Endpoint, "an endpoint");
 
-    /// <summary>The test notification, for the endpoints of the owner <paramref name="ownerOf"/> names.</summary>
-    internal static void MapTest(RouteGroupBuilder group, Func<HttpContext, string> ownerOf) =>
+    /// <summary>The test notification, for the endpoints of the owner <paramref name="ownerOf"/> names; its operation is test + <paramref name="resource"/>.</summary>
+    internal static void MapTest(RouteGroupBuilder group, Func<HttpContext, string> ownerOf, string resource) =>
         group.MapPost("/{id}/test", async (string id, HttpContext http, IHeraldStore store, EndpointTester tester) =>
         {
             var endpoint = await LoadAsync(store, ownerOf(http), id, http.RequestAborted);
@@ -133,6 +143,7 @@ internal static class EndpointsApi
         })
         .TakesNoBody()
         .Produces<TestResultResponse>()
+        .WithName("test" + resource)
         .WithSummary("Send the endpoint a signed test notification now and answer with what it replied; nothing is recorded.");
 
     private static void MapRecover(RouteGroupBuilder group)
@@ -149,6 +160,7 @@ internal static class EndpointsApi
         })
         .Accepts<RecoverRequest>("application/json")
         .Produces<RecoverResponse>(StatusCodes.Status202Accepted)
+        .WithName("recoverEndpoint")
         .WithSummary("Send again, as manual attempts, every notification of this endpoint recorded since a time that failed (dead, or pending after a failed attempt).");
     }
 

@@ -39,6 +39,7 @@ internal static class EntitiesApi
         })
         .Accepts<CreatePaymentIntentRequest>("application/json")
         .Produces<PaymentIntentResponse>(StatusCodes.Status201Created)
+        .WithName("createPaymentIntent")
         .WithSummary("Create a Point payment intent, born OPEN. notification_url is refused: notifications go to the merchant's point endpoints.");
 
         var orders = app.MapGroup("/v1/payment_orders").WithTags("Payment orders");
@@ -70,6 +71,7 @@ internal static class EntitiesApi
         })
         .Accepts<CreatePaymentOrderRequest>("application/json")
         .Produces<PaymentOrderResponse>(StatusCodes.Status201Created)
+        .WithName("createPaymentOrder")
         .WithSummary("Create a payment order, born OPENED; with preference_id its preference's webhook is notified.");
 
         var transactions = app.MapGroup("/v1/transactions").WithTags("Transactions");
@@ -95,9 +97,13 @@ internal static class EntitiesApi
         })
         .Accepts<TransactionDocument>("application/json")
         .Produces<TransactionDocument>(StatusCodes.Status201Created)
+        .WithName("createTransaction")
         .WithSummary("Create a transaction (seed 003's fields), born INIT.");
 
-        foreach (var (group, kind) in new[] { (intents, EntityKind.PaymentIntent), (orders, EntityKind.PaymentOrder), (transactions, EntityKind.Transaction) })
+        foreach (var (group, kind, name) in new[]
+        {
+            (intents, EntityKind.PaymentIntent, "PaymentIntent"), (orders, EntityKind.PaymentOrder, "PaymentOrder"), (transactions, EntityKind.Transaction, "Transaction"),
+        })
         {
             group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
             {
@@ -106,6 +112,7 @@ internal static class EntitiesApi
                 return Results.Json(entity.Document);
             })
             .Produces(StatusCodes.Status200OK, EntityResponses.For(kind))
+            .WithName("get" + name)
             .WithSummary($"The {kind.ApiName()} at its latest version.");
 
             group.MapPost("/{id}/transitions", async (string id, HttpContext http, ChangeRecorder recorder) =>
@@ -129,6 +136,7 @@ internal static class EntitiesApi
             .Accepts<TransitionRequest>("application/json")
             .Produces(StatusCodes.Status200OK, EntityResponses.For(kind))
             .WithMetadata(new IdempotencyKeyHeader())
+            .WithName("transition" + name)
             .WithSummary($"Move a {kind.ApiName()} to another state; 409 when its state machine forbids it. An Idempotency-Key header makes a retried call safe.");
         }
     }

@@ -22,6 +22,7 @@ internal static class EventsApi
             return JsonResults.Ok(ListPaging.Of(page, EventResponse.From));
         })
         .Produces<ListResponse<EventResponse>>()
+        .WithName("listEvents")
         .WithSummary("Recorded changes, newest first; starting_after (the last id) for the older page, ending_before (the first id) for the newer one.");
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
@@ -30,12 +31,14 @@ internal static class EventsApi
             return JsonResults.Ok(EventResponse.From(evt));
         })
         .Produces<EventResponse>()
+        .WithName("getEvent")
         .WithSummary("One recorded change with the entity as it was then.");
 
         app.MapGet("/v1/event_types", () => JsonResults.Ok(new ListResponse<EventTypeResponse>(
                 PayloadFormats.All.SelectMany(format => format.EventTypes().Select(type => EventTypeResponse.Of(type, format))).ToList(), false)))
             .WithTags("Events")
             .Produces<ListResponse<EventTypeResponse>>()
+            .WithName("listEventTypes")
             .WithSummary("Every event type Herald notifies, with its entity, its state and the payload format that carries it: what an endpoint's event_types may name.");
 
         app.MapGet("/v1/event_types/{type}", (string type) =>
@@ -54,6 +57,7 @@ internal static class EventsApi
             })
             .WithTags("Events")
             .Produces<EventTypeResponse>()
+            .WithName("getEventType")
             .WithSummary("One event type Herald notifies, with an example of the body its endpoints receive (the seeds' own example values, rendered as every delivery is).");
     }
 }

@@ -27,6 +27,7 @@ internal static class MerchantsApi
         })
         .Accepts<CreateMerchantRequest>("application/json")
         .Produces<MerchantResponse>(StatusCodes.Status201Created)
+        .WithName("createMerchant")
         .WithSummary("Create a merchant (admin); its API key is shown once.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
@@ -35,6 +36,7 @@ internal static class MerchantsApi
             return JsonResults.Ok(ListPaging.Of(await store.ListMerchantsAsync(take, starting_after, ending_before, http.RequestAborted), MerchantResponse.From));
         })
         .Produces<ListResponse<MerchantResponse>>()
+        .WithName("listMerchants")
         .WithSummary("The merchants, newest first (admin); starting_after (the last id) for the older page, ending_before (the first id) for the newer one.");
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
@@ -42,6 +44,7 @@ internal static class MerchantsApi
             return JsonResults.Ok(MerchantResponse.From(await FindAsync(store, id, http.RequestAborted)));
         })
         .Produces<MerchantResponse>()
+        .WithName("getMerchant")
         .WithSummary("One merchant (admin).");
 
         group.MapPatch("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
@@ -57,6 +60,7 @@ internal static class MerchantsApi
         })
         .Accepts<CreateMerchantRequest>("application/json")
         .Produces<MerchantResponse>()
+        .WithName("updateMerchant")
         .WithSummary("Rename a merchant (admin).");
 
         group.MapGet("/{id}/api_keys", async (string id, HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
@@ -65,6 +69,7 @@ internal static class MerchantsApi
             return await ApiKeysApi.ListAsync(store, id, limit, starting_after, ending_before, http.RequestAborted);
         })
         .Produces<ListResponse<ApiKeyResponse>>()
+        .WithName("listMerchantApiKeys")
         .WithSummary("A merchant's API keys (admin; never the keys themselves).");
 
         group.MapDelete("/{id}/api_keys/{keyId}", async (string id, string keyId, HttpContext http, IHeraldStore store, TimeProvider time) =>
@@ -74,6 +79,7 @@ internal static class MerchantsApi
         })
         .TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
+        .WithName("revokeMerchantApiKey")
         .WithSummary("Revoke one of a merchant's API keys (admin): a leaked key stops working at once.");
 
         group.MapPost("/{id}/api_keys", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
@@ -83,6 +89,7 @@ internal static class MerchantsApi
         })
         .TakesNoBody()
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
+        .WithName("createMerchantApiKey")
         .WithSummary("Issue a merchant another API key (admin): for a merchant that lost or revoked every key it had; the key is shown once.");
 
         group.MapDelete("/{id}/data", async (string id, HttpContext http, IHeraldStore store) =>
@@ -95,6 +102,7 @@ internal static class MerchantsApi
         })
         .TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
+        .WithName("eraseMerchantData")
         .WithSummary("Erase a merchant's entities, events, notifications and attempts (admin); the merchant, keys and endpoints stay.");
     }
 

@@ -46,6 +46,7 @@ internal static class NotificationsApi
             return JsonResults.Ok(ListPaging.Of(page, n => NotificationResponse.From(n)));
         })
         .Produces<ListResponse<NotificationResponse>>()
+        .WithName("listNotifications")
         .WithSummary("The notification log, newest first (event_id: the notifications of one event, the webhook-id a receiver saw); pass the last id as starting_after for the next (older) page, the first id as ending_before for the previous (newer) one.");
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
@@ -56,6 +57,7 @@ internal static class NotificationsApi
             return JsonResults.Ok(NotificationResponse.From(notification, attempts));
         })
         .Produces<NotificationResponse>()
+        .WithName("getNotification")
         .WithSummary("One notification with its payload and every attempt.");
 
         group.MapPost("/{id}/resend", async (string id, HttpContext http, ResendQueue resends) =>
@@ -68,6 +70,7 @@ internal static class NotificationsApi
         })
         .TakesNoBody()
         .Produces<AcceptedResponse>(StatusCodes.Status202Accepted)
+        .WithName("resendNotification")
         .WithSummary("Send a notification again now, whatever its status; recorded as a manual attempt with the same webhook-id.");
     }
 }

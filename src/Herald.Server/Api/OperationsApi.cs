@@ -14,6 +14,7 @@ internal static class OperationsApi
     {
         app.MapGet("/healthz", () => JsonResults.Ok(new HealthResponse("ok")))
             .Produces<HealthResponse>()
+            .WithName("getHealth")
             .WithTags("Operations").WithSummary("The process is up.");
 
         app.MapGet("/readyz", async (IHeraldStore store, DeliverySignal workers, IOptions<DeliveryOptions> delivery, HttpContext http) =>
@@ -30,6 +31,7 @@ internal static class OperationsApi
         })
         .Produces<HealthResponse>()
         .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable)
+        .WithName("getReadiness")
         .WithTags("Operations").WithSummary("The database answers and the delivery workers run.");
     }
 }

@@ -52,6 +52,7 @@ internal static class OperatorApi
         })
         .Accepts<CreateOperatorEndpointRequest>("application/json")
         .Produces<EndpointResponse>(StatusCodes.Status201Created)
+        .WithName("createOperatorEndpoint")
         .WithSummary("Add an operator webhook (admin): it receives endpoint.disabled, endpoint.failing, endpoint.recovered and notification.dead; its secret is shown once.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
@@ -60,6 +61,7 @@ internal static class OperatorApi
                 await store.ListEndpointsAsync(OperatorEventTypes.OperatorMerchantId, http.RequestAborted), limit, starting_after, ending_before));
         })
         .Produces<ListResponse<EndpointResponse>>()
+        .WithName("listOperatorEndpoints")
         .WithSummary("The operator webhooks (admin), newest first, a page at a time as the merchants' endpoints.");
 
         group.MapDelete("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
@@ -72,13 +74,14 @@ internal static class OperatorApi
         })
         .TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
+        .WithName("deleteOperatorEndpoint")
         .WithSummary("Remove an operator webhook (admin).");
 
         // An operator webhook disabled (a 410, days of failures) is enabled again as a merchant's is,
         // its waiting events then delivered, and tested likewise: without, it could only be deleted
         // and made again, its waiting events lost.
-        EndpointsApi.MapPause(group, OperatorOwner);
-        EndpointsApi.MapTest(group, OperatorOwner);
+        EndpointsApi.MapPause(group, OperatorOwner, "OperatorEndpoint");
+        EndpointsApi.MapTest(group, OperatorOwner, "OperatorEndpoint");
     }
 
     /// <summary>The operator's webhooks belong to its reserved merchant (the group lets only the admin in).</summary>

@@ -29,6 +29,7 @@ internal static class PreferencesApi
         })
         .Accepts<CreatePreferenceRequest>("application/json")
         .Produces<PreferenceResponse>(StatusCodes.Status201Created)
+        .WithName("createCheckoutPreference")
         .WithSummary("Create a checkout preference; custom_urls.status_changes_webhook receives its orders' thin events, signed with the secret answered here once.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
@@ -38,6 +39,7 @@ internal static class PreferencesApi
             return JsonResults.Ok(ListPaging.Of(page, p => PreferenceResponse.From(p)));
         })
         .Produces<ListResponse<PreferenceResponse>>()
+        .WithName("listCheckoutPreferences")
         .WithSummary("The merchant's checkout preferences, newest first, each with its webhook as its endpoint has it now; starting_after (the last id) for the older page, ending_before (the first id) for the newer one.");
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
@@ -48,6 +50,7 @@ internal static class PreferencesApi
             return JsonResults.Ok(PreferenceResponse.From(await WithWebhookAsync(store, preference, http.RequestAborted)));
         })
         .Produces<PreferenceResponse>()
+        .WithName("getCheckoutPreference")
         .WithSummary("One checkout preference.");
     }
 

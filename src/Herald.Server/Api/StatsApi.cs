@@ -36,6 +36,7 @@ internal static class StatsApi
             return JsonResults.Ok(StatsResponse.From(stats));
         })
         .WithTags("Stats")
+        .WithName("getStats")
         .Produces<StatsResponse>()
         .WithSummary("How delivery went over a window (the last 24 hours unless since/until say otherwise, at most 7 days): attempts an hour by outcome, and per endpoint its attempts, success rate and p50/p95 duration.");
     }
