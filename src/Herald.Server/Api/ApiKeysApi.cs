@@ -15,7 +15,7 @@ internal static class ApiKeysApi
     {
         var group = app.MapGroup("/v1/api_keys").WithTags("API keys");
 
-        group.MapPost("", (HttpContext http, IHeraldStore store, TimeProvider time) => IssueAsync(store, Caller.Of(http).Merchant, time, http.RequestAborted))
+        group.MapPost("", (HttpContext http, IHeraldStore store, TimeProvider time) => IssueAsync(store, Caller.Of(http).Merchant, "/v1/api_keys", time, http.RequestAborted))
         .TakesNoBody()
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithName("createApiKey")
@@ -52,11 +52,14 @@ internal static class ApiKeysApi
         return Results.NoContent();
     }
 
-    /// <summary>Makes the merchant another key, shown in the answer once.</summary>
-    public static async Task<IResult> IssueAsync(IHeraldStore store, string merchant, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// Makes the merchant another key, shown in the answer once; its Location is the key's path
+    /// under <paramref name="collection"/>, the caller's route that lists and revokes the merchant's keys.
+    /// </summary>
+    public static async Task<IResult> IssueAsync(IHeraldStore store, string merchant, string collection, TimeProvider time, CancellationToken cancellationToken)
     {
         var (record, key) = await MakeAsync(store, merchant, time, cancellationToken);
-        return JsonResults.Created($"/v1/api_keys/{record.Id}", new ApiKeyResponse(record.Id, EndpointResponse.Time(record.CreatedAt), null, key));
+        return JsonResults.Created($"{collection}/{record.Id}", new ApiKeyResponse(record.Id, EndpointResponse.Time(record.CreatedAt), null, key));
     }
 
     /// <summary>Makes the merchant another key: its record, and the key itself, to be shown this once.</summary>

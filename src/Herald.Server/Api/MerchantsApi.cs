@@ -85,7 +85,8 @@ internal static class MerchantsApi
         group.MapPost("/{id}/api_keys", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
             await FindAsync(store, id, http.RequestAborted);
-            return await ApiKeysApi.IssueAsync(store, id, time, http.RequestAborted);
+            // The key where the admin lists and revokes it: /v1/api_keys is a merchant key's own route, closed to the admin.
+            return await ApiKeysApi.IssueAsync(store, id, $"/v1/merchants/{id}/api_keys", time, http.RequestAborted);
         })
         .TakesNoBody()
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
