@@ -132,6 +132,7 @@ public static class HeraldServer
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();
+        app.MapApiReference();
         // Read only: another method answers 405, as on every other route.
         app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));
         app.MapOperations();

@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Routing;
+using Scalar.AspNetCore;
+
+namespace Herald.Server.OpenApi;
+
+/// <summary>
+/// The interactive API reference at <c>/docs</c>: Scalar's page, reading Herald's own OpenAPI
+/// document, open without a key like the document itself (a call tried from it takes one).
+/// </summary>
+internal static class ApiReference
+{
+    public const string Path = "/docs";
+
+    public static void MapApiReference(this IEndpointRouteBuilder app) =>
+        app.MapScalarApiReference(Path, o => o
+            .WithTitle("Herald API")
+            .AddPreferredSecuritySchemes("bearer")
+            .ShowOperationId()
+            // Everything the page loads comes from Herald: its script is the bundle the package
+            // embeds, served beside the page. What would reach Scalar's own services is off: the
+            // default fonts (their CDN), the telemetry, the AI chat and the toolbar whose buttons
+            // share or deploy the document there. So the page works on a host that reaches no
+            // other, and shows nothing of Herald's elsewhere.
+            .DisableDefaultFonts()
+            .DisableTelemetry()
+            .DisableAgent()
+            .HideDeveloperTools());
+}

@@ -1,0 +1,57 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.OpenApi;
+
+/// <summary>
+/// The API reference at /docs is Herald's own page, open without a key, and everything it loads is
+/// served by Herald: it works where no host but Herald's can be reached.
+/// </summary>
+public sealed partial class ApiReferenceTests : IAsyncLifetime
+{
+    private HeraldHost _herald = null!;
+
+    public async Task InitializeAsync() => _herald = await HeraldHost.StartAsync();
+
+    public async Task DisposeAsync() => await _herald.DisposeAsync();
+
+    [Fact]
+    public async Task Docs_WithoutAKey_AnswersTheReferencePage_ReadingHeraldsOwnDocument()
+    {
+        var response = await _herald.Client.GetAsync("/docs");
+
+        var page = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<title>Herald API</title>", page, StringComparison.Ordinal);
+        Assert.Contains("\"url\":\"openapi/v1.json\"", page, StringComparison.Ordinal);
+        // No address of another host, and not the fonts Scalar would fetch from its CDN.
+        Assert.DoesNotContain("://", page, StringComparison.Ordinal);
+        Assert.Contains("\"withDefaultFonts\":false", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await _herald.Client.GetAsync("/openapi/v1.json")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Docs_EveryScriptThePageLoads_IsServedByHerald()
+    {
+        var response = await _herald.Client.GetAsync("/docs");
+        var page = await response.Content.ReadAsStringAsync();
+        var pageUri = response.RequestMessage!.RequestUri!;
+
+        var scripts = ScriptSource().Matches(page).Select(m => new Uri(pageUri, m.Groups["src"].Value)).ToList();
+
+        Assert.NotEmpty(scripts);
+        Assert.All(scripts, script => Assert.Equal(_herald.Client.BaseAddress!.Authority, script.Authority));
+        foreach (var script in scripts)
+        {
+            var answer = await _herald.Client.GetAsync(script);
+            Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{script}: {(int)answer.StatusCode}");
+            Assert.Equal("text/javascript", answer.Content.Headers.ContentType?.MediaType);
+            Assert.NotEmpty(await answer.Content.ReadAsByteArrayAsync());
+        }
+    }
+
+    [GeneratedRegex("<script[^>]*\\ssrc=\"(?<src>[^\"]+)\"")]
+    private static partial Regex ScriptSource();
+}
