@@ -28,6 +28,9 @@ public sealed class StateMachine
     /// <summary>Every state of this kind, in declaration order.</summary>
     public IReadOnlyList<string> States { get; }
 
+    /// <summary>Every spelling of a state this kind takes: its states, then their aliases.</summary>
+    public IEnumerable<string> Spellings => States.Concat(_aliases.Keys);
+
     /// <summary>Maps an input spelling (including aliases such as <c>DECLINED</c> for seed 003's <c>DECINED</c>) to the canonical state.</summary>
     public bool TryNormalize(string? input, out string state)
     {

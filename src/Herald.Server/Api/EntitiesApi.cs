@@ -133,13 +133,21 @@ internal static class EntitiesApi
                     kind == EntityKind.Transaction ? AsTransaction : null);
                 return Results.Json(recorded.Entity.Document, statusCode: StatusCodes.Status200OK);
             })
-            .Accepts<TransitionRequest>("application/json")
+            .Accepts(TransitionShape(kind), "application/json")
             .Produces(StatusCodes.Status200OK, EntityResponses.For(kind))
             .WithMetadata(new IdempotencyKeyHeader())
             .WithName("transition" + name)
             .WithSummary($"Move a {kind.ApiName()} to another state; 409 when its state machine forbids it. An Idempotency-Key header makes a retried call safe.");
         }
     }
+
+    /// <summary>What a kind's transition takes, as the document shows it.</summary>
+    internal static Type TransitionShape(EntityKind kind) => kind switch
+    {
+        EntityKind.PaymentIntent => typeof(PaymentIntentTransition),
+        EntityKind.PaymentOrder => typeof(PaymentOrderTransition),
+        _ => typeof(TransactionTransition),
+    };
 
     /// <summary>
     /// Refuses a transaction's fields Herald sets (its id, its status) in what a client sends; one

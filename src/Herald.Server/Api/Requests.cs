@@ -69,6 +69,16 @@ public sealed record PaymentIntentData(PaymentInfo? Payment = null);
 
 public sealed record TransitionRequest(string To, JsonObject? Data = null);
 
+// What each kind's transition takes, for the API's document (the body is read as a TransitionRequest,
+// its data checked by the kind).
+
+public sealed record PaymentIntentTransition(string To, PaymentIntentData? Data = null);
+
+public sealed record PaymentOrderTransition(string To, PaymentOrderData? Data = null);
+
+/// <summary>A transaction's data holds the fields of its document that change (seed 003's names), never its internalId or status.</summary>
+public sealed record TransactionTransition(string To, JsonObject? Data = null);
+
 public sealed record RotateSecretRequest(int? GraceSeconds = null);
 
 /// <summary>The body of a route that takes none: nothing, or an object without fields (<c>{}</c>).</summary>

@@ -23,6 +23,7 @@ internal static class HeraldOpenApi
             });
             o.AddDocumentTransformer<BearerKeys>();
             o.AddDocumentTransformer<ErrorResponses>();
+            o.AddDocumentTransformer<CreatedLocation>();
             o.AddOperationTransformer<IdempotencyKeyParameter>();
             o.AddSchemaTransformer<AssignedFieldsReadOnly>();
             o.AddSchemaTransformer<ValueRules>();

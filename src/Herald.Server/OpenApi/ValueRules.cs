@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Herald.Endpoints;
+using Herald.Entities;
 using Herald.Retry;
 using Herald.Server.Api;
 using Herald.Storage.Model;
@@ -20,16 +21,15 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
     private static readonly string[] SuccessRuleNames = Enum.GetValues<SuccessRule>().Select(r => r.ApiName()).ToArray();
     private static readonly string[] RetryPolicyNames = Enum.GetValues<RetryPolicy>().Select(p => p.ApiName()).ToArray();
 
-    /// <summary>Seed 003 spells it DECINED, as Herald writes it; the API also takes the word spelt right.</summary>
-    private static readonly string DeclinedSpeltRight = Events.EventTypes.For(Entities.EntityKind.Transaction, "DECLINED");
+    /// <summary>Every type an event may have, in every spelling the API takes (seed 003's DECINED, and DECLINED).</summary>
+    private static readonly string[] AllTypes = EntityKinds.All
+        .SelectMany(kind => StateMachines.For(kind).Spellings.Select(state => Events.EventTypes.For(kind, state)))
+        .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
 
-    /// <summary>Every type an endpoint may filter on.</summary>
-    private static readonly string[] NotifiedTypes = PayloadFormats.All.SelectMany(f => f.EventTypes())
-        .Append(DeclinedSpeltRight).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-
-    /// <summary>Every type an event may have.</summary>
-    private static readonly string[] AllTypes = Events.EventTypes.All
-        .Append(DeclinedSpeltRight).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+    /// <summary>Every type an endpoint may filter on: those its format sends.</summary>
+    private static readonly string[] NotifiedTypes = AllTypes
+        .Where(type => Events.EventTypes.TryNormalize(type, out var known) && PayloadFormats.All.Any(f => f.EventTypes().Contains(known, StringComparer.Ordinal)))
+        .ToArray();
 
     /// <summary>The rules of a body's fields, by the body's type and the field's name.</summary>
     private static readonly Dictionary<(Type, string), Action<OpenApiSchema>> Fields = FieldRules();
@@ -41,7 +41,7 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             [(typeof(CreateEndpointRequest), "format")] = s => OneOf(s, Formats),
             [(typeof(RotateSecretRequest), "grace_seconds")] = s => Between(s, 0, EndpointsApi.MaxGraceSeconds),
             [(typeof(CreateMerchantRequest), "name")] = s => s.MaxLength = Validation.MaxMerchantName,
-            [(typeof(CreatePaymentIntentRequest), "site")] = s => OneOf(s, Entities.EntityDocuments.PointSites),
+            [(typeof(CreatePaymentIntentRequest), "site")] = s => OneOf(s, EntityDocuments.PointSites),
             // Seed 000's amount is a whole number; Herald refuses a fraction.
             [(typeof(CreatePaymentIntentRequest), "amount")] = s => (s.Type, s.Format) = (JsonSchemaType.Integer, "int64"),
             [(typeof(CreatePaymentOrderRequest), "currency")] = Currency,
@@ -49,6 +49,12 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             [(typeof(NotificationResponse), "status")] = s => OneOf(s, NotificationStatuses.All),
             [(typeof(RecoverRequest), "since")] = s => s.Type = JsonSchemaType.String,
         };
+        // A transition's state, among its kind's.
+        foreach (var kind in EntityKinds.All)
+        {
+            var states = StateMachines.For(kind).Spellings.ToArray();
+            rules[(EntitiesApi.TransitionShape(kind), "to")] = s => OneOf(s, states);
+        }
         // An endpoint's settings, made or changed.
         foreach (var body in new[] { typeof(CreateEndpointRequest), typeof(UpdateEndpointRequest) })
         {

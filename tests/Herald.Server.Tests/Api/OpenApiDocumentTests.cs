@@ -344,6 +344,15 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal(["array", "null"], Types(Property(preference, "items")).Order(StringComparer.Ordinal));
         Assert.Equal("object", Property(preference, "items")["items"]!["type"]!.GetValue<string>());
         Assert.Equal(["status_changes_webhook"], PropertyNames(Resolve(Property(preference, "custom_urls"))));
+        var transition = RequestSchema("post", "/v1/transactions/{id}/transitions");
+        Assert.Contains("DECINED", Enum(Property(transition, "to")));
+        Assert.Contains("DECLINED", Enum(Property(transition, "to")));
+        Assert.DoesNotContain("FINISHED", Enum(Property(transition, "to")));
+        var moveOrder = RequestSchema("post", "/v1/payment_orders/{id}/transitions");
+        Assert.Equal(["description", "external_reference"], PropertyNames(Resolve(Property(moveOrder, "data"))).Order(StringComparer.Ordinal));
+        Assert.Contains("payment", PropertyNames(Resolve(Property(RequestSchema("post", "/v1/payment_intents/{id}/transitions"), "data"))));
+        Assert.All(Successes.Where(s => s.Status == "201"), s =>
+            Assert.Equal("string", Operation(s.Method, s.Path)["responses"]!["201"]!["headers"]!["Location"]!["schema"]!["type"]!.GetValue<string>()));
         var refused = Operation("post", "/v1/endpoints")["responses"]!["4XX"]!;
         Assert.Contains("415", refused["description"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("integer", refused["headers"]!["Retry-After"]!["schema"]!["type"]!.GetValue<string>());

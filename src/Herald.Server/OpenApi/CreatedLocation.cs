@@ -1,0 +1,25 @@
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Herald.Server.OpenApi;
+
+/// <summary>Every create (201) answers <c>Location</c>, the path of what it made (see <c>JsonResults.Created</c>).</summary>
+internal sealed class CreatedLocation : IOpenApiDocumentTransformer
+{
+    public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        foreach (var operation in HeraldOpenApi.ApiOperations(document))
+        {
+            if (operation.Responses?.TryGetValue("201", out var created) == true && created is OpenApiResponse response)
+            {
+                response.Headers ??= new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal);
+                response.Headers["Location"] = new OpenApiHeader
+                {
+                    Description = "The path of what was made, where it is read (or, for a key or an operator webhook, revoked or deleted).",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                };
+            }
+        }
+        return Task.CompletedTask;
+    }
+}
