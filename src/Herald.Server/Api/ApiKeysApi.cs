@@ -27,6 +27,11 @@ internal static class ApiKeysApi
         .WithName("listApiKeys")
         .WithSummary("The merchant's API keys (never the keys themselves).");
 
+        group.MapGet("/{id}", (string id, HttpContext http, IHeraldStore store) => GetAsync(store, Caller.Of(http).Merchant, id, http.RequestAborted))
+        .Produces<ApiKeyResponse>()
+        .WithName("getApiKey")
+        .WithSummary("One of the merchant's API keys: when it was made and revoked (never the key itself).");
+
         group.MapDelete("/{id}", (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
             RevokeAsync(store, Caller.Of(http).Merchant, id, time, http.RequestAborted))
         .TakesNoBody()
@@ -38,9 +43,15 @@ internal static class ApiKeysApi
     /// <summary>A page of the merchant's keys, newest first: when each was made and revoked, never the key.</summary>
     public static async Task<IResult> ListAsync(IHeraldStore store, string merchant, int? limit, string? startingAfter, string? endingBefore,
         CancellationToken cancellationToken) =>
-        JsonResults.Ok(ListPaging.Page(await store.ListApiKeysAsync(merchant, cancellationToken), k => k.Id,
-            k => new ApiKeyResponse(k.Id, EndpointResponse.Time(k.CreatedAt), EndpointResponse.Time(k.RevokedAt)),
+        JsonResults.Ok(ListPaging.Page(await store.ListApiKeysAsync(merchant, cancellationToken), k => k.Id, Response,
             limit, startingAfter, endingBefore, HeraldId.ApiKey, "an API key"));
+
+    /// <summary>One of the merchant's keys, revoked or not (404 when it has no such key).</summary>
+    public static async Task<IResult> GetAsync(IHeraldStore store, string merchant, string id, CancellationToken cancellationToken) =>
+        JsonResults.Ok(Response((await store.ListApiKeysAsync(merchant, cancellationToken)).FirstOrDefault(k => k.Id == id)
+            ?? throw HeraldException.NotFound($"API key {id}")));
+
+    private static ApiKeyResponse Response(ApiKey key) => new(key.Id, EndpointResponse.Time(key.CreatedAt), EndpointResponse.Time(key.RevokedAt));
 
     /// <summary>Revokes one of the merchant's keys (204), or 404 when it has no such unrevoked key.</summary>
     public static async Task<IResult> RevokeAsync(IHeraldStore store, string merchant, string id, TimeProvider time, CancellationToken cancellationToken)

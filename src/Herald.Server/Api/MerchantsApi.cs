@@ -72,6 +72,15 @@ internal static class MerchantsApi
         .WithName("listMerchantApiKeys")
         .WithSummary("A merchant's API keys (admin; never the keys themselves).");
 
+        group.MapGet("/{id}/api_keys/{keyId}", async (string id, string keyId, HttpContext http, IHeraldStore store) =>
+        {
+            await FindAsync(store, id, http.RequestAborted);
+            return await ApiKeysApi.GetAsync(store, id, keyId, http.RequestAborted);
+        })
+        .Produces<ApiKeyResponse>()
+        .WithName("getMerchantApiKey")
+        .WithSummary("One of a merchant's API keys (admin; never the key itself).");
+
         group.MapDelete("/{id}/api_keys/{keyId}", async (string id, string keyId, HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
             await FindAsync(store, id, http.RequestAborted);

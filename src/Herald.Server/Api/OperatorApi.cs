@@ -64,6 +64,12 @@ internal static class OperatorApi
         .WithName("listOperatorEndpoints")
         .WithSummary("The operator webhooks (admin), newest first, a page at a time as the merchants' endpoints.");
 
+        group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
+            JsonResults.Ok(EndpointResponse.From(await EndpointsApi.LoadAsync(store, OperatorEventTypes.OperatorMerchantId, id, http.RequestAborted))))
+        .Produces<EndpointResponse>()
+        .WithName("getOperatorEndpoint")
+        .WithSummary("One operator webhook (admin).");
+
         group.MapDelete("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
             if (!await store.DeleteEndpointAsync(OperatorEventTypes.OperatorMerchantId, id, time.GetUtcNow(), http.RequestAborted))

@@ -57,9 +57,10 @@ public sealed class CreatedLocationTests : IAsyncLifetime
     {
         var (key, location) = await CreateAsync(_merchant, "/v1/api_keys", new { });
         Assert.Equal($"/v1/api_keys/{key.Str("id")}", location);
-        Assert.Contains(key.Str("id"), (await _merchant.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray().Select(k => k.Str("id")));
+        await AssertKeyAtAsync(_merchant, location, key.Str("id"), revoked: false);
 
         Assert.Equal(HttpStatusCode.NoContent, (await _merchant.DeleteAsync(location)).StatusCode);
+        await AssertKeyAtAsync(_merchant, location, key.Str("id"), revoked: true);
         using var revoked = _herald.As(key.Str("api_key"));
         Assert.Equal(HttpStatusCode.Unauthorized, (await revoked.GetAsync("/v1/endpoints")).StatusCode);
     }
@@ -72,8 +73,9 @@ public sealed class CreatedLocationTests : IAsyncLifetime
         var (key, location) = await CreateAsync(_admin, $"/v1/merchants/{merchantId}/api_keys", new { });
 
         Assert.Equal($"/v1/merchants/{merchantId}/api_keys/{key.Str("id")}", location);
-        Assert.Contains(key.Str("id"), (await _admin.GetJsonAsync($"/v1/merchants/{merchantId}/api_keys"))["data"]!.AsArray().Select(k => k.Str("id")));
+        await AssertKeyAtAsync(_admin, location, key.Str("id"), revoked: false);
         Assert.Equal(HttpStatusCode.NoContent, (await _admin.DeleteAsync(location)).StatusCode);
+        await AssertKeyAtAsync(_admin, location, key.Str("id"), revoked: true);
         using var revoked = _herald.As(key.Str("api_key"));
         Assert.Equal(HttpStatusCode.Unauthorized, (await revoked.GetAsync("/v1/endpoints")).StatusCode);
     }
@@ -84,10 +86,20 @@ public sealed class CreatedLocationTests : IAsyncLifetime
         var (endpoint, location) = await CreateAsync(_admin, "/v1/operator/endpoints", new { url = "http://127.0.0.1:9/ops" });
 
         Assert.Equal($"/v1/operator/endpoints/{endpoint.Str("id")}", location);
-        Assert.Contains(endpoint.Str("id"), (await _admin.GetJsonAsync("/v1/operator/endpoints"))["data"]!.AsArray().Select(e => e.Str("id")));
+        Assert.Equal(endpoint.Str("url"), (await _admin.GetJsonAsync(location)).Str("url"));
         var paused = await _admin.PostJsonAsync(location + "/pause", new { }, expectedStatus: 200);
         Assert.Equal(endpoint.Str("id"), paused.Str("id"));
         Assert.Equal(HttpStatusCode.NoContent, (await _admin.DeleteAsync(location)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.GetAsync(location)).StatusCode);
+    }
+
+    /// <summary>The key at <paramref name="location"/>: itself, never its secret, revoked or not.</summary>
+    private static async Task AssertKeyAtAsync(HttpClient client, string location, string id, bool revoked)
+    {
+        var read = await client.GetJsonAsync(location);
+        Assert.Equal(id, read.Str("id"));
+        Assert.False(read.ContainsKey("api_key"));
+        Assert.Equal(revoked, read["revoked_at"] is not null);
     }
 
     /// <summary>Creates at <paramref name="collection"/>; Location is the new resource's path under it, and GET there reads it.</summary>
