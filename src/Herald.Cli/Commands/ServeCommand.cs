@@ -72,14 +72,20 @@ internal static class ServeCommand
             Description = "Most scheduled HTTP attempts in flight at once on this node (1-10,000), all endpoints together (resends have eight of their own); raise it when receivers are slow to answer.",
             DefaultValueFactory = _ => new HeraldServerOptions().Concurrency,
         };
+        var grace = new Option<int>("--shutdown-grace-seconds")
+        {
+            Description = "On a stop, how long attempts already sent may take to be answered and recorded (0-600); one still unanswered then is sent again by the next node.",
+            DefaultValueFactory = _ => (int)new DeliveryOptions().ShutdownGrace.TotalSeconds,
+        };
         // Checked on the options themselves: a command's validator sees 0 for an option left to its default.
         concurrency.Check(v => v is < 1 or > DeliveryOptions.ConcurrencyLimit
             ? $"--concurrency must be between 1 and {DeliveryOptions.ConcurrencyLimit:N0} attempts in flight." : null);
         lease.Check(v => v < 2 ? "--lease-seconds must be at least 2 seconds." : null);
+        grace.Check(v => v is < 0 or > 600 ? "--shutdown-grace-seconds must be between 0 and 600 seconds." : null);
         retention.Check(v => v is < 0 or > 36_500 ? "--retention-days must be 0 (keep everything) or a number of days up to 36,500." : null);
         autoDisable.Check(v => v < 0 ? "--auto-disable-days must be 0 (never) or a positive number of days." : null);
         rateLimit.Check(v => v < 0 ? "--rate-limit must be 0 (off) or a positive number of requests per second." : null);
-        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency };
+        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency, grace };
         command.Validators.Add(result =>
         {
             // An option that did not parse (given twice, say) is reported by the parser itself, in
@@ -128,6 +134,7 @@ internal static class ServeCommand
                 RateLimitPerSecond = parse.GetValue(rateLimit),
                 RateLimitBurst = 2 * parse.GetValue(rateLimit),
                 Concurrency = parse.GetValue(concurrency),
+                ShutdownGrace = TimeSpan.FromSeconds(parse.GetValue(grace)),
             };
             foreach (var proxy in parse.GetValue(proxies) ?? [])
             {

@@ -92,6 +92,7 @@ public static class HeraldServer
             d.AutoDisableAfter = TimeSpan.FromDays(options.AutoDisableDays);
             d.ResendQueueCapacity = options.ResendQueueCapacity;
             d.MaxConcurrency = options.Concurrency;
+            d.ShutdownGrace = options.ShutdownGrace;
             foreach (var network in options.AllowedNetworks)
             {
                 d.AllowedNetworks.Add(network);
@@ -105,6 +106,8 @@ public static class HeraldServer
                 d.PollInterval = poll;
             }
         });
+        // The host gives its services this long to stop: the grace, and time to record and hand back after it.
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(o.ShutdownTimeout.Ticks, (options.ShutdownGrace + TimeSpan.FromSeconds(15)).Ticks)));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddHeraldRateLimiting(options);
         services.AddHeraldPortal();

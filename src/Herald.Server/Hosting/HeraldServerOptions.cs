@@ -82,6 +82,12 @@ public sealed class HeraldServerOptions
     /// <summary>Most scheduled HTTP attempts in flight at once on this node, all endpoints together (resends have slots of their own); at most <see cref="DeliveryOptions.ConcurrencyLimit"/>.</summary>
     public int Concurrency { get; set; } = new DeliveryOptions().MaxConcurrency;
 
+    /// <summary>
+    /// On a stop, how long attempts and resends already sent may take to be answered and recorded;
+    /// one still unanswered then is cut off, unrecorded, and sent again by the next node.
+    /// </summary>
+    public TimeSpan ShutdownGrace { get; set; } = new DeliveryOptions().ShutdownGrace;
+
     /// <summary>Most resends waiting at once on this node; past it a resend is answered 503.</summary>
     public int ResendQueueCapacity { get; set; } = 10_000;
 

@@ -63,6 +63,7 @@ public sealed class ServeAndMigrateTests
     [InlineData("--rate-limit", "10 --rate-limit 20", "Option '--rate-limit' expects a single argument but 2 were provided.")]
     [InlineData("--rate-limit", "abc", "Cannot parse argument 'abc' for option '--rate-limit' as expected type 'System.Int32'.")]
     [InlineData("--auto-disable-days", "-2", "--auto-disable-days must be 0 (never) or a positive number of days.")]
+    [InlineData("--shutdown-grace-seconds", "601", "--shutdown-grace-seconds must be between 0 and 600 seconds.")]
     public Task Serve_WithAnOptionOutOfItsRules_SaysWhichInOneLine_BeforeMakingAnything(string option, string value, string message) => WithDataAsync(async data =>
     {
         // A value with spaces is several arguments (the option given again, say).

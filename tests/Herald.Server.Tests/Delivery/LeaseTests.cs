@@ -4,6 +4,8 @@ using Herald.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Herald.Server.Tests.Delivery;
@@ -68,6 +70,16 @@ public sealed class LeaseTests : IAsyncLifetime
         var n = (await again.NotificationsAsync($"entity_id={entityId}"))[0]!;
         // The cut-off attempt was never recorded: one attempt, the successful one.
         Assert.Equal(1, n["attempt_count"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task ALongerGrace_ReachesTheWorkers_AndTheHostWaitsForIt()
+    {
+        // Receivers given a minute to answer need a stop that waits as long, or what they answer late is sent twice.
+        await using var herald = await HeraldHost.StartAsync(dataDirectory: _data, tune: o => o.ShutdownGrace = TimeSpan.FromSeconds(70));
+
+        Assert.Equal(TimeSpan.FromSeconds(70), herald.Services.GetRequiredService<IOptions<DeliveryOptions>>().Value.ShutdownGrace);
+        Assert.True(herald.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout > TimeSpan.FromSeconds(70));
     }
 
     [Fact]
