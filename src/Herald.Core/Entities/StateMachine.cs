@@ -31,6 +31,16 @@ public sealed class StateMachine
     /// <summary>Every spelling of a state this kind takes: its states, then their aliases.</summary>
     public IEnumerable<string> Spellings => States.Concat(_aliases.Keys);
 
+    /// <summary>Every spelling of a state some move leads to (the state an entity is born in is none, unless a move returns to it).</summary>
+    public IEnumerable<string> TargetSpellings
+    {
+        get
+        {
+            var targets = _transitions.Values.SelectMany(next => next).ToHashSet(StringComparer.Ordinal);
+            return Spellings.Where(spelling => TryNormalize(spelling, out var state) && targets.Contains(state));
+        }
+    }
+
     /// <summary>Maps an input spelling (including aliases such as <c>DECLINED</c> for seed 003's <c>DECINED</c>) to the canonical state.</summary>
     public bool TryNormalize(string? input, out string state)
     {

@@ -12,6 +12,11 @@ public static class EventTypes
         .SelectMany(k => StateMachines.For(k).States.Select(s => For(k, s)))
         .ToHashSet(StringComparer.Ordinal);
 
+    /// <summary>Every event type in every spelling <see cref="TryNormalize"/> takes (seed 003's <c>TRANSACTION.DECINED</c>, and <c>TRANSACTION.DECLINED</c>).</summary>
+    public static IReadOnlyList<string> Spellings { get; } = EntityKinds.All
+        .SelectMany(k => StateMachines.For(k).Spellings.Select(s => For(k, s)))
+        .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+
     /// <summary>
     /// The event type an input names, its state spelled as the state machine spells it
     /// (<c>TRANSACTION.DECLINED</c> is seed 003's <c>TRANSACTION.DECINED</c>); false for no known type.

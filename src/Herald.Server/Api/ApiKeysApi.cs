@@ -70,7 +70,7 @@ internal static class ApiKeysApi
     public static async Task<IResult> IssueAsync(IHeraldStore store, string merchant, string collection, TimeProvider time, CancellationToken cancellationToken)
     {
         var (record, key) = await MakeAsync(store, merchant, time, cancellationToken);
-        return JsonResults.Created($"{collection}/{record.Id}", new ApiKeyResponse(record.Id, EndpointResponse.Time(record.CreatedAt), null, key));
+        return JsonResults.Created($"{collection}/{record.Id}", Response(record) with { ApiKey = key });
     }
 
     /// <summary>Makes the merchant another key: its record, and the key itself, to be shown this once.</summary>

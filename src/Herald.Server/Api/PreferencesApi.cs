@@ -109,6 +109,11 @@ internal static class PreferencesApi
             endpoint = EndpointsApi.NewEndpoint(merchant, new CreateEndpointRequest(webhook, "thin"),
                 EndpointSources.CheckoutPreference, id, time, delivery);
         }
+        // A list of items, each an object (seed 001's title, quantity, unit_price and whatever else the platform keeps).
+        if (request.Items?.Any(item => item is not JsonObject) == true)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, "items must be a list of objects");
+        }
         Validation.BoundedStrings(request.Items, "items");
         var document = new JsonObject
         {

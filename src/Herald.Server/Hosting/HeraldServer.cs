@@ -106,8 +106,14 @@ public static class HeraldServer
                 d.PollInterval = poll;
             }
         });
-        // The host gives its services this long to stop: the grace, and time to record and hand back after it.
-        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(o.ShutdownTimeout.Ticks, (options.ShutdownGrace + TimeSpan.FromSeconds(15)).Ticks)));
+        // The delivery workers and the resends drain side by side, each within the grace (one after
+        // the other they would take twice it, the resends starting new sends while the workers
+        // drained), and the host gives them that long, with time to record and hand back after it.
+        services.Configure<HostOptions>(o =>
+        {
+            o.ServicesStopConcurrently = true;
+            o.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(o.ShutdownTimeout.Ticks, (options.ShutdownGrace + TimeSpan.FromSeconds(15)).Ticks));
+        });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddHeraldRateLimiting(options);
         services.AddHeraldPortal();

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Scalar.AspNetCore;
 
@@ -11,7 +13,25 @@ internal static class ApiReference
 {
     public const string Path = "/docs";
 
-    public static void MapApiReference(this IEndpointRouteBuilder app) =>
+    /// <summary>
+    /// What the browser lets the page do: load, and send requests to, Herald alone (the page's own
+    /// inline set-up script and styles aside), and never be framed by another site.
+    /// </summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        + "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+
+    public static void MapApiReference(this WebApplication app)
+    {
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments(Path))
+            {
+                context.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                context.Response.Headers.XContentTypeOptions = "nosniff";
+            }
+            return next(context);
+        });
         app.MapScalarApiReference(Path, o => o
             .WithTitle("Herald API")
             .AddPreferredSecuritySchemes("bearer")
@@ -25,4 +45,5 @@ internal static class ApiReference
             .DisableTelemetry()
             .DisableAgent()
             .HideDeveloperTools());
+    }
 }

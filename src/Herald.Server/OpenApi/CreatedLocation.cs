@@ -15,7 +15,7 @@ internal sealed class CreatedLocation : IOpenApiDocumentTransformer
                 response.Headers ??= new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal);
                 response.Headers["Location"] = new OpenApiHeader
                 {
-                    Description = "The path of what was made, where it is read (or, for a key or an operator webhook, revoked or deleted).",
+                    Description = "The path of what was made, where it is read (and a key revoked, an operator webhook paused, tested or deleted).",
                     Schema = new OpenApiSchema { Type = JsonSchemaType.String },
                 };
             }

@@ -21,13 +21,8 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
     private static readonly string[] SuccessRuleNames = Enum.GetValues<SuccessRule>().Select(r => r.ApiName()).ToArray();
     private static readonly string[] RetryPolicyNames = Enum.GetValues<RetryPolicy>().Select(p => p.ApiName()).ToArray();
 
-    /// <summary>Every type an event may have, in every spelling the API takes (seed 003's DECINED, and DECLINED).</summary>
-    private static readonly string[] AllTypes = EntityKinds.All
-        .SelectMany(kind => StateMachines.For(kind).Spellings.Select(state => Events.EventTypes.For(kind, state)))
-        .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-
     /// <summary>Every type an endpoint may filter on: those its format sends.</summary>
-    private static readonly string[] NotifiedTypes = AllTypes
+    private static readonly string[] NotifiedTypes = Events.EventTypes.Spellings
         .Where(type => Events.EventTypes.TryNormalize(type, out var known) && PayloadFormats.All.Any(f => f.EventTypes().Contains(known, StringComparer.Ordinal)))
         .ToArray();
 
@@ -43,16 +38,23 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             [(typeof(CreateMerchantRequest), "name")] = s => s.MaxLength = Validation.MaxMerchantName,
             [(typeof(CreatePaymentIntentRequest), "site")] = s => OneOf(s, EntityDocuments.PointSites),
             // Seed 000's amount is a whole number; Herald refuses a fraction.
-            [(typeof(CreatePaymentIntentRequest), "amount")] = s => (s.Type, s.Format) = (JsonSchemaType.Integer, "int64"),
+            [(typeof(CreatePaymentIntentRequest), "amount")] = s =>
+            {
+                (s.Type, s.Format) = (JsonSchemaType.Integer, "int64");
+                AboveZero(s);
+            },
             [(typeof(CreatePaymentOrderRequest), "currency")] = Currency,
-            [(typeof(TransactionDocument), "currency")] = Currency,
+            [(typeof(CreatePaymentOrderRequest), "amount")] = AboveZero,
+            // Required, so never null: the document also answers with them, always there.
+            [(typeof(TransactionDocument), "currency")] = s => Currency(NotNull(s)),
+            [(typeof(TransactionDocument), "paymentAmount")] = s => AboveZero(NotNull(s)),
             [(typeof(NotificationResponse), "status")] = s => OneOf(s, NotificationStatuses.All),
             [(typeof(RecoverRequest), "since")] = s => s.Type = JsonSchemaType.String,
         };
         // A transition's state, among its kind's.
         foreach (var kind in EntityKinds.All)
         {
-            var states = StateMachines.For(kind).Spellings.ToArray();
+            var states = StateMachines.For(kind).TargetSpellings.ToArray();
             rules[(EntitiesApi.TransitionShape(kind), "to")] = s => OneOf(s, states);
         }
         // An endpoint's settings, made or changed.
@@ -135,7 +137,7 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
                     OneOf(schema, NotificationStatuses.All);
                     break;
                 case "event_type":
-                    OneOf(schema, AllTypes);
+                    OneOf(schema, Events.EventTypes.Spellings);
                     break;
             }
         }
@@ -163,6 +165,19 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
 
     private static void Between(OpenApiSchema schema, int minimum, int maximum) =>
         (schema.Minimum, schema.Maximum) = (minimum.ToString(System.Globalization.CultureInfo.InvariantCulture), maximum.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>An amount: more than nothing.</summary>
+    private static void AboveZero(OpenApiSchema schema) => schema.ExclusiveMinimum = "0";
+
+    /// <summary>The schema, null no longer among its types.</summary>
+    private static OpenApiSchema NotNull(OpenApiSchema schema)
+    {
+        if (schema.Type is { } type)
+        {
+            schema.Type = type & ~JsonSchemaType.Null;
+        }
+        return schema;
+    }
 
     private static void Currency(OpenApiSchema schema)
     {

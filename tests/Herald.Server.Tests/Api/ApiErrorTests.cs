@@ -484,6 +484,11 @@ public sealed class ApiErrorTests : IAsyncLifetime
         Assert.Contains("items[0].title may not contain the NUL character", nul["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
         var tooLong = await _merchant.PostJsonAsync("/v1/checkout_preferences", new { items = new object[] { new { title = new string('a', 2000) } } }, 400);
         Assert.Contains("items[0].title is longer than", tooLong["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        foreach (var items in new[] { "[1]", "[\"shirt\"]", "[null]", "[[]]", "[{\"title\":\"shirt\"},2]" })
+        {
+            // Each item is an object, as the API's document says and a typed client reads them.
+            await ExpectErrorAsync(await PostRawAsync("/v1/checkout_preferences", $$"""{"items":{{items}}}"""), 400, "items must be a list of objects");
+        }
         var fine = await _merchant.PostJsonAsync("/v1/checkout_preferences", new { items = new object[] { new { title = "shirt", quantity = 1 } } });
         Assert.Equal("shirt", fine["items"]![0]!.Str("title"));
         Assert.Null(fine["secret"]);

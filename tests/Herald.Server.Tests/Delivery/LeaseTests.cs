@@ -83,6 +83,30 @@ public sealed class LeaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AStop_DrainsScheduledAttemptsAndResendsSideBySide_WithinOneGrace()
+    {
+        var first = await HeraldHost.StartAsync(dataDirectory: _data, tune: o => o.ShutdownGrace = TimeSpan.FromSeconds(3));
+        using var merchant = await first.NewMerchantAsync();
+        await merchant.AddEndpointAsync(_receiver.Url, "thin");
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("status=succeeded")).Count == 1);
+        var delivered = (await merchant.NotificationsAsync("status=succeeded"))[0]!.Str("id");
+        _receiver.Hold();
+        // A resend and a scheduled attempt, both sent and neither answered.
+        await merchant.PostJsonAsync($"/v1/notifications/{delivered}/resend", new { }, 202);
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 2, currency = "BRL" });
+        await _receiver.WaitForAsync(3);
+
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await first.StopAsync();
+        stopping.Stop();
+        _receiver.Release();
+
+        // One grace for both: one after the other, the workers' and then the resends' would take twice it.
+        Assert.InRange(stopping.Elapsed, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(5.5));
+    }
+
+    [Fact]
     public async Task CleanShutdown_LetsInFlightAttemptsFinish_AndCausesNoDuplicate()
     {
         var first = await HeraldHost.StartAsync(dataDirectory: _data);

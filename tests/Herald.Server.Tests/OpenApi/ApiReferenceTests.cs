@@ -29,6 +29,11 @@ public sealed partial class ApiReferenceTests : IAsyncLifetime
         // No address of another host, and not the fonts Scalar would fetch from its CDN.
         Assert.DoesNotContain("://", page, StringComparison.Ordinal);
         Assert.Contains("\"withDefaultFonts\":false", page, StringComparison.Ordinal);
+        // The browser holds the page to Herald: nothing loaded from, nor sent to, anywhere else.
+        var policy = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("default-src 'self'", policy, StringComparison.Ordinal);
+        Assert.Contains("connect-src 'self'", policy, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", policy, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await _herald.Client.GetAsync("/openapi/v1.json")).StatusCode);
     }
 
