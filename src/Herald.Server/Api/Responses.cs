@@ -8,7 +8,8 @@ using Endpoint = Herald.Storage.Model.Endpoint;
 
 namespace Herald.Server.Api;
 
-// What the API answers, snake_case; times are ISO 8601 UTC.
+// What the API answers, snake_case; times are ISO 8601 UTC. (An entity is answered as its document, in its seed's own
+// form: a point intent's created_at is seed 000's "yyyy-MM-dd HH:mm:ss", in UTC.)
 
 public sealed record ListResponse<T>(IReadOnlyList<T> Data, bool HasMore);
 

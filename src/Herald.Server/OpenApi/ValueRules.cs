@@ -49,6 +49,12 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             [(typeof(TransactionDocument), "currency")] = s => Currency(NotNull(s)),
             [(typeof(TransactionDocument), "paymentAmount")] = s => AboveZero(NotNull(s)),
             [(typeof(NotificationResponse), "status")] = s => OneOf(s, NotificationStatuses.All),
+            // Seed 000's form, not ISO 8601: what the point endpoints receive.
+            [(typeof(PaymentIntentResponse), "created_at")] = s =>
+            {
+                s.Pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$";
+                s.Description = "When the intent was made, in UTC, as seed 000 writes it: yyyy-MM-dd HH:mm:ss.";
+            },
             [(typeof(RecoverRequest), "since")] = s => s.Type = JsonSchemaType.String,
         };
         // A transition's state, among its kind's.

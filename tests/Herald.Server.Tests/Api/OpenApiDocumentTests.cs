@@ -328,6 +328,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
 
         var intent = RequestSchema("post", "/v1/payment_intents");
         Assert.Equal(["mla", "mlb", "mlm"], Enum(Property(intent, "site")));
+        Assert.Contains("yyyy-MM-dd HH:mm:ss", Property(ResponseSchema("get", "/v1/payment_intents/{id}", "200"), "created_at")["description"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("integer", Property(intent, "amount")["type"]!.GetValue<string>());
         var order = RequestSchema("post", "/v1/payment_orders");
         Assert.Equal("decimal", Property(order, "amount")["format"]!.GetValue<string>());
