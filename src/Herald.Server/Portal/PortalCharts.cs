@@ -22,6 +22,7 @@ public static class PortalCharts
         var slot = (double)(width - left) / Math.Max(1, hours.Count);
         var plot = height - bottom - top;
         var svg = Open(width, height, "hourly-chart", $"Attempts per hour over the last {hours.Count} hours, succeeded and failed");
+        Striped(svg, "hourly-chart", FailedColor);
         foreach (var tick in new[] { 0, max / 2, max })
         {
             var y = top + plot - (double)tick / max * plot;
@@ -38,7 +39,7 @@ public static class PortalCharts
             var label = Encode($"{h.Hour.UtcDateTime:HH}:00 UTC: {h.Succeeded} succeeded, {h.Failed} failed");
             svg.Append(Invariant($"<g data-hour=\"{h.Hour.UtcDateTime:HH}\" data-succeeded=\"{h.Succeeded}\" data-failed=\"{h.Failed}\"><title>{label}</title>"));
             svg.Append(Invariant($"<rect x=\"{x:0.#}\" y=\"{top + plot - ok:0.#}\" width=\"{w:0.#}\" height=\"{ok:0.#}\" fill=\"{SucceededColor}\"/>"));
-            svg.Append(Invariant($"<rect x=\"{x:0.#}\" y=\"{top + plot - ok - bad:0.#}\" width=\"{w:0.#}\" height=\"{bad:0.#}\" fill=\"{FailedColor}\"/></g>"));
+            svg.Append(Invariant($"<rect x=\"{x:0.#}\" y=\"{top + plot - ok - bad:0.#}\" width=\"{w:0.#}\" height=\"{bad:0.#}\" fill=\"url(#hourly-chart-striped)\"/></g>"));
             if (i % 6 == 0)
             {
                 svg.Append(Invariant($"<text x=\"{x:0.#}\" y=\"{height - 6}\" font-size=\"11\" fill=\"#5b6475\">{h.Hour.UtcDateTime:HH}:00</text>"));
@@ -50,21 +51,25 @@ public static class PortalCharts
     /// <summary>One horizontal bar per endpoint: its success rate.</summary>
     public static IHtmlContent SuccessRates(IReadOnlyList<(string Label, EndpointStats Stats)> endpoints) =>
         Bars("success-chart", "Success rate per endpoint", endpoints,
-            [(e => e.SuccessRate * 100, SucceededColor, "success")], 100, v => Invariant($"{v:0.#} %"));
+            [(e => e.SuccessRate * 100, SucceededColor, "success", false)], 100, v => Invariant($"{v:0.#} %"));
 
     /// <summary>Two horizontal bars per endpoint: p50 and p95 latency.</summary>
     public static IHtmlContent Latency(IReadOnlyList<(string Label, EndpointStats Stats)> endpoints) =>
         Bars("latency-chart", "p50 and p95 latency per endpoint, in milliseconds", endpoints,
-            [(e => e.P50Ms, P50Color, "p50"), (e => e.P95Ms, P95Color, "p95")],
+            [(e => e.P50Ms, P50Color, "p50", false), (e => e.P95Ms, P95Color, "p95", true)],
             Math.Max(1, endpoints.Count == 0 ? 1 : endpoints.Max(e => e.Stats.P95Ms)), v => Invariant($"{v:0} ms"));
 
     private static HtmlString Bars(string id, string title, IReadOnlyList<(string Label, EndpointStats Stats)> endpoints,
-        (Func<EndpointStats, double> Value, string Color, string Name)[] series, double max, Func<double, string> format)
+        (Func<EndpointStats, double> Value, string Color, string Name, bool Striped)[] series, double max, Func<double, string> format)
     {
         const int width = 480, labelWidth = 170, bar = 16, gap = 12;
         var row = series.Length * bar + gap;
         var height = Math.Max(1, endpoints.Count) * row + gap;
         var svg = Open(width, height, id, title);
+        foreach (var striped in series.Where(x => x.Striped))
+        {
+            Striped(svg, id, striped.Color);
+        }
         var scale = (width - labelWidth - 70) / max;
         for (var i = 0; i < endpoints.Count; i++)
         {
@@ -76,12 +81,17 @@ public static class PortalCharts
                 var value = series[s].Value(stats);
                 var by = y + s * bar;
                 svg.Append(Invariant($"<g data-series=\"{series[s].Name}\"><title>{Encode($"{label}: {series[s].Name} {format(value)}")}</title>"));
-                svg.Append(Invariant($"<rect x=\"{labelWidth}\" y=\"{by}\" width=\"{Math.Max(1, value * scale):0.#}\" height=\"{bar - 2}\" fill=\"{series[s].Color}\"/>"));
+                svg.Append(Invariant($"<rect x=\"{labelWidth}\" y=\"{by}\" width=\"{Math.Max(1, value * scale):0.#}\" height=\"{bar - 2}\" fill=\"{(series[s].Striped ? $"url(#{id}-striped)" : series[s].Color)}\"/>"));
                 svg.Append(Invariant($"<text x=\"{labelWidth + Math.Max(1, value * scale) + 6:0.#}\" y=\"{by + bar - 3}\" font-size=\"13\" fill=\"#1d2330\">{Encode(format(value))}</text></g>"));
             }
         }
         return Close(svg);
     }
+
+    /// <summary>The chart's stripes in <paramref name="color"/> (<c>{id}-striped</c>): a series told apart by more than its colour.</summary>
+    private static void Striped(StringBuilder svg, string id, string color) =>
+        svg.Append(Invariant($"<defs><pattern id=\"{id}-striped\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"))
+            .Append(Invariant($"<rect width=\"5\" height=\"5\" fill=\"{color}\"/><rect width=\"2\" height=\"5\" fill=\"#fff\"/></pattern></defs>"));
 
     private static StringBuilder Open(int width, int height, string id, string title) =>
         new StringBuilder().Append(Invariant(

@@ -25,10 +25,43 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(hour).ToHaveAttributeAsync("data-succeeded", "3");
         await Assertions.Expect(hour).ToHaveAttributeAsync("data-failed", "1");
         await Assertions.Expect(Page.Locator("#hourly-chart g[data-hour]")).ToHaveCountAsync(24);
+        // Failed attempts are striped, not only red; each hour's figures are also a table.
+        await Assertions.Expect(hour.Locator("rect").Nth(1)).ToHaveAttributeAsync("fill", "url(#hourly-chart-striped)");
+        await Page.GetByText("Each hour's figures").ClickAsync();
+        await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Attempts per hour" }).Locator("tbody tr").First, "3");
         await ExpectAsync(Page.Locator("#success-chart"), "75 %");
         await Assertions.Expect(Page.Locator("#latency-chart g[data-series='p95']")).ToHaveCountAsync(1);
         await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Endpoints over the last 24 hours" }), Receiver.Url);
         await ScreenshotAsync("overview");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task AtTheNarrowestWidth_NoPageScrollsSideways_AndFocusIsDarkOnTheLightPage()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (endpoint, _) = await api.AddEndpointAsync(Receiver.Url, "transaction");
+        var id = await api.NewTransactionAsync();
+        await api.MoveAsync("transactions", id, "PROCESSING");
+        await api.MoveAsync("transactions", id, "COMPLETED");
+        var completed = await api.WaitForAttemptsAsync(id, "TRANSACTION.COMPLETED", 1);
+        await SignInAsync(key);
+        // WCAG's reflow width: 320 CSS pixels, as a 1280 px screen at 400 % zoom.
+        await Page.SetViewportSizeAsync(320, 640);
+
+        foreach (var path in new[] { $"/portal/notifications/{completed.Str("id")}", "/portal/preferences", "/portal/endpoints/new", $"/portal/endpoints/{endpoint}", "/portal/point", "/portal/keys", "/portal" })
+        {
+            await OpenAsync(path);
+            var width = await Page.EvaluateAsync<int>("() => document.documentElement.scrollWidth");
+            Assert.True(width <= 320, $"{path} is {width}px wide on a 320px screen");
+        }
+
+        // The focus ring is dark on the light page and yellow on the dark header: visible against either.
+        await OpenAsync("/portal/keys");
+        await Page.Keyboard.PressAsync("Tab");
+        await ExpectAsync(Page.Locator(":focus"), "Skip to content");
+        Assert.Equal("rgb(29, 35, 48)", await Page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineColor"));
+        await Page.Keyboard.PressAsync("Tab");
+        Assert.Equal("rgb(255, 191, 71)", await Page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineColor"));
     }
 
     [Fact(Timeout = 60_000)]

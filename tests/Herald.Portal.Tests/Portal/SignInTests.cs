@@ -186,13 +186,14 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
         await Page.ReloadAsync();
         await Assertions.Expect(Page.Locator("#key-value")).ToHaveCountAsync(0);
 
-        await Page.GetByRole(AriaRole.Button, new() { Name = "Revoke " + newId }).ClickAsync();
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Revoke " + newId, Exact = true }).ClickAsync();
         await ExpectAsync(Page.GetByRole(AriaRole.Status), "revoked");
         await ExpectAsync(table.Locator("tr", new() { HasText = newId }), "revoked");
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await second.GetAsync("/v1/notifications")).StatusCode);
 
         var ownId = (await api.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray().Select(k => k.Str("id")).Single(id => id != newId);
-        await Page.GetByRole(AriaRole.Button, new() { Name = "Revoke " + ownId }).ClickAsync();
+        // Its spoken name begins with what it shows, the warning included.
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Revoke (signs you out) " + ownId, Exact = true }).ClickAsync();
         await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
     }
 
