@@ -45,7 +45,7 @@ internal static class EndpointOperations
                 MaxConcurrency = request.MaxConcurrency is null ? current.MaxConcurrency : EndpointsApi.Limit(request.MaxConcurrency, "max_concurrency", EndpointsApi.MaxConcurrencyCap),
                 RateLimit = request.RateLimit is null ? current.RateLimit : EndpointsApi.Limit(request.RateLimit, "rate_limit", EndpointsApi.RateLimitCap),
                 // Left out: unchanged; given: the whole set replaced ({} clears it).
-                Headers = request.Headers is null ? current.Headers : Validation.EndpointHeaders(request.Headers),
+                Headers = request.Headers is null ? current.Headers : Validation.EndpointHeaders(request.Headers, current.Headers),
                 Enabled = request.Enabled ?? current.Enabled,
                 DisabledReason = request.Enabled switch { false => "disabled by the merchant", true => null, null => current.DisabledReason },
                 DisabledAt = request.Enabled switch { false => now, true => null, null => current.DisabledAt },

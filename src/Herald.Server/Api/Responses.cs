@@ -50,7 +50,7 @@ public sealed record EndpointResponse(
 {
     public static EndpointResponse From(Endpoint e, bool withSecret = false) => new(
         e.Id, e.Url, e.Description, e.Format.ApiName(), e.EventTypes, e.Success.ApiName(), e.Retry.ApiName(),
-        e.TimeoutSeconds, e.Ordered, e.MaxConcurrency, e.RateLimit, e.Headers, e.Enabled, e.Source, e.PreferenceId, e.DisabledReason, Time(e.DisabledAt),
+        e.TimeoutSeconds, e.Ordered, e.MaxConcurrency, e.RateLimit, HiddenHeaders.Hide(e.Headers), e.Enabled, e.Source, e.PreferenceId, e.DisabledReason, Time(e.DisabledAt),
         Time(e.CreatedAt), Time(e.UpdatedAt), withSecret ? e.Secrets.FirstOrDefault() : null);
 
     internal static string Time(DateTimeOffset t) => EntityDocuments.FormatApiTime(t);

@@ -71,9 +71,11 @@ internal static partial class Validation
     /// An endpoint's headers of its own: HTTP header names (a token of at most 64 characters) with
     /// values of printable ASCII (no line breaks), at most 20; none that Herald sets itself
     /// (<c>webhook-*</c>, <c>User-Agent</c>, <c>Content-Type</c>, trace context) nor one of HTTP's
-    /// framing, and no name twice in any case. Empty means none (null).
+    /// framing, and no name twice in any case. Empty means none (null). A credential given as
+    /// <see cref="HiddenHeaders.Shown"/> keeps the value <paramref name="current"/> has for it.
     /// </summary>
-    public static IReadOnlyDictionary<string, string>? EndpointHeaders(IReadOnlyDictionary<string, string?>? headers, string field = "headers")
+    public static IReadOnlyDictionary<string, string>? EndpointHeaders(IReadOnlyDictionary<string, string?>? headers,
+        IReadOnlyDictionary<string, string>? current = null, string field = "headers")
     {
         if (headers is null or { Count: 0 })
         {
@@ -113,7 +115,8 @@ internal static partial class Validation
                 throw new HeraldException(ErrorKind.BadRequest, $"{field}.{name} may hold only printable ASCII characters and spaces (no line breaks)");
             }
             // Spaces and tabs around a value are no part of it in HTTP.
-            kept[name] = value.Trim(' ', '\t');
+            kept[name] = HiddenHeaders.Keep(name, value.Trim(' ', '\t'), current)
+                ?? throw new HeraldException(ErrorKind.BadRequest, $"{field}.{name}: {HiddenHeaders.Shown} stands for the value the endpoint keeps, and it has none under that name; give the value itself");
         }
         if (kept.Sum(h => h.Key.Length + h.Value.Length) > MaxHeadersSize)
         {

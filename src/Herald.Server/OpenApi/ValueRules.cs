@@ -56,6 +56,8 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
                 s.Description = "When the intent was made, in UTC, as seed 000 writes it: yyyy-MM-dd HH:mm:ss.";
             },
             [(typeof(RecoverRequest), "since")] = s => s.Type = JsonSchemaType.String,
+            [(typeof(EndpointResponse), "headers")] = s => s.Description =
+                $"The endpoint's own headers; one that carries a credential (Authorization, X-Api-Key, ...) reads {HiddenHeaders.Shown}, which given back keeps its value.",
         };
         // A transition's state, among its kind's.
         foreach (var kind in EntityKinds.All)

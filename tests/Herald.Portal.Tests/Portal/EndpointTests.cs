@@ -199,7 +199,8 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Page.GetByLabel("Headers of your own").FillAsync("Authorization: Bearer gw-7\nX-Shop: north");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
         await ExpectAsync(Page.Locator("#new-secret"), "shown only this once");
-        await Assertions.Expect(Page.GetByLabel("Headers of your own")).ToHaveValueAsync("Authorization: Bearer gw-7\nX-Shop: north");
+        // The credential is never shown again; the rest is.
+        await Assertions.Expect(Page.GetByLabel("Headers of your own")).ToHaveValueAsync("Authorization: ********\nX-Shop: north");
 
         await api.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
         var delivered = await Receiver.WaitForAsync(1);
@@ -211,7 +212,17 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
         await ExpectAsync(Page.Locator(".notice.error"), "webhook-signature is set by Herald itself");
         var endpoint = (await api.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray().Single()!;
-        Assert.Equal("Bearer gw-7", endpoint["headers"]!.Str("Authorization"));
+        Assert.Equal("north", endpoint["headers"]!.Str("X-Shop"));
+
+        // Saved as shown, another header changed: the hidden credential keeps its value.
+        await OpenAsync("/portal/endpoints/" + endpoint.Str("id"));
+        await Page.GetByLabel("Headers of your own").FillAsync("Authorization: ********\nX-Shop: south");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
+        await api.PostJsonAsync("/v1/payment_orders", new { amount = 11, currency = "BRL" });
+        var again = await Receiver.WaitForAsync(2);
+        Assert.Equal("Bearer gw-7", again.Headers["authorization"]);
+        Assert.Equal("south", again.Headers["x-shop"]);
 
         // Emptied, they are gone.
         await OpenAsync("/portal/endpoints/" + endpoint.Str("id"));

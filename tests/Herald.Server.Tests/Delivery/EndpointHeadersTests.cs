@@ -17,13 +17,15 @@ public sealed class EndpointHeadersTests : HeraldWithReceiver
             headers = new Dictionary<string, string> { ["Authorization"] = "Bearer gw-123", ["X-Gateway-Key"] = " k1 k2\t" },
         });
         var id = created.Str("id");
-        Assert.Equal("Bearer gw-123", created["headers"]!.Str("Authorization"));
-        // Spaces around a value are no part of it (HTTP drops them): kept as the receiver sees it.
-        Assert.Equal("k1 k2", created["headers"]!.Str("X-Gateway-Key"));
+        // Credentials are never answered back; what the receiver gets is the value itself.
+        Assert.Equal("********", created["headers"]!.Str("Authorization"));
+        Assert.Equal("********", created["headers"]!.Str("X-Gateway-Key"));
+        Assert.DoesNotContain("gw-123", (await merchant.GetJsonAsync($"/v1/endpoints/{id}")).ToJsonString(), StringComparison.Ordinal);
 
         await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
         var delivered = await Receiver.WaitForAsync(1);
         Assert.Equal("Bearer gw-123", delivered.Headers["authorization"]);
+        // Spaces around a value are no part of it (HTTP drops them): kept as the receiver sees it.
         Assert.Equal("k1 k2", delivered.Headers["x-gateway-key"]);
         // Herald's own headers are there as ever.
         Assert.StartsWith("v1,", delivered.Headers["webhook-signature"], StringComparison.Ordinal);
@@ -44,6 +46,33 @@ public sealed class EndpointHeadersTests : HeraldWithReceiver
         Assert.Null((await PatchAsync(merchant, id, new { headers = new { } }, 200))["headers"]);
         await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 12, currency = "BRL" });
         Assert.False((await Receiver.WaitForAsync(4)).Headers.ContainsKey("x-other"));
+    }
+
+    [Fact]
+    public async Task AHiddenCredential_SentBackAsRead_KeepsItsValue_AndOneWithNoneToKeepIsRefused()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { headers = new Dictionary<string, string> { ["X-Api-Key"] = "k-1", ["X-Shop"] = "north" } });
+        var read = (await merchant.GetJsonAsync($"/v1/endpoints/{id}"))["headers"]!.AsObject();
+        Assert.Equal("north", read.Str("X-Shop"));
+
+        // The set as read, one value changed and one added: the hidden one keeps what it was.
+        read["X-Shop"] = "south";
+        read["x-api-secret"] = "s-2";
+        var patched = await PatchAsync(merchant, id, new { headers = read }, 200);
+        Assert.Equal("********", patched["headers"]!.Str("X-Api-Key"));
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
+        var delivered = await Receiver.WaitForAsync(1);
+        Assert.Equal("k-1", delivered.Headers["x-api-key"]);
+        Assert.Equal("south", delivered.Headers["x-shop"]);
+        Assert.Equal("s-2", delivered.Headers["x-api-secret"]);
+
+        var none = await merchant.PatchAsJsonAsync($"/v1/endpoints/{id}", new { headers = new Dictionary<string, string> { ["Authorization"] = "********" } });
+        await AssertRefusedAsync(none, "headers.Authorization: ******** stands for the value the endpoint keeps");
+        await AssertRefusedAsync(await merchant.PostAsJsonAsync("/v1/endpoints", new { url = Receiver.Url, format = "thin", headers = new Dictionary<string, string> { ["X-Api-Key"] = "********" } }),
+            "headers.X-Api-Key: ******** stands for the value the endpoint keeps");
+        // A header that is no credential is taken as written, placeholder or not.
+        Assert.Equal("********", (await PatchAsync(merchant, id, new { headers = new Dictionary<string, string> { ["X-Shop"] = "********" } }, 200))["headers"]!.Str("X-Shop"));
     }
 
     [Theory]

@@ -41,7 +41,7 @@ public sealed class EndpointForm
         Ordered = e.Ordered,
         MaxConcurrency = e.MaxConcurrency,
         RateLimit = e.RateLimit,
-        Headers = e.Headers is null ? null : string.Join("\n", e.Headers.Select(h => $"{h.Key}: {h.Value}")),
+        Headers = HiddenHeaders.Hide(e.Headers) is { } headers ? string.Join("\n", headers.Select(h => $"{h.Key}: {h.Value}")) : null,
     };
 
     /// <summary>
