@@ -114,7 +114,8 @@ public sealed class WebhookSender : IDisposable
             var status = (int)response.StatusCode;
             // The status decides the attempt once it is in: a body cut off, or still coming when the
             // time is up, leaves the excerpt short, never the attempt unrecorded or failed.
-            var excerpt = await ReadExcerptAsync(response, timeout.Token, cancellationToken).ConfigureAwait(false);
+            // Kept and shown: without the endpoint's credentials, should the receiver repeat them.
+            var excerpt = HiddenHeaders.Redact(await ReadExcerptAsync(response, timeout.Token, cancellationToken).ConfigureAwait(false), notification.Headers);
             var succeeded = notification.Success.IsSuccess(status);
             return new AttemptResult(startedAt, Elapsed(stopwatch), status, succeeded, succeeded ? null : Explain(status, notification.Success),
                 excerpt, RetryAfter(response, startedAt));

@@ -1,3 +1,4 @@
+using Herald.Endpoints;
 using Herald.Delivery;
 using Herald.Errors;
 using Herald.Signing;
@@ -27,9 +28,19 @@ internal static class EndpointOperations
         ChangeAsync(store, merchantId, id, current =>
         {
             var now = time.GetUtcNow();
+            var url = request.Url is null ? current.Url : Validation.EndpointUrl(request.Url, delivery);
+            // Credentials go where they went: moved to another host (or scheme, or port), an
+            // endpoint takes its credential headers only as given again, never from what it had.
+            var sameOrigin = Uri.TryCreate(url, UriKind.Absolute, out var to) && Uri.TryCreate(current.Url, UriKind.Absolute, out var from)
+                && Uri.Compare(to, from, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0;
+            if (!sameOrigin && request.Headers is null && HiddenHeaders.AnyCredential(current.Headers))
+            {
+                throw new HeraldException(ErrorKind.BadRequest,
+                    "url moves the endpoint to another host: give its headers again, their credentials' values included (they are not carried to a new host)");
+            }
             return current with
             {
-                Url = request.Url is null ? current.Url : Validation.EndpointUrl(request.Url, delivery),
+                Url = url,
                 Description = request.Description is null ? current.Description : Validation.Text(request.Description, "description"),
                 // Left out: unchanged; empty: the filter cleared, every event type sent.
                 EventTypes = request.EventTypes switch
@@ -45,7 +56,7 @@ internal static class EndpointOperations
                 MaxConcurrency = request.MaxConcurrency is null ? current.MaxConcurrency : EndpointsApi.Limit(request.MaxConcurrency, "max_concurrency", EndpointsApi.MaxConcurrencyCap),
                 RateLimit = request.RateLimit is null ? current.RateLimit : EndpointsApi.Limit(request.RateLimit, "rate_limit", EndpointsApi.RateLimitCap),
                 // Left out: unchanged; given: the whole set replaced ({} clears it).
-                Headers = request.Headers is null ? current.Headers : Validation.EndpointHeaders(request.Headers, current.Headers),
+                Headers = request.Headers is null ? current.Headers : Validation.EndpointHeaders(request.Headers, sameOrigin ? current.Headers : null),
                 Enabled = request.Enabled ?? current.Enabled,
                 DisabledReason = request.Enabled switch { false => "disabled by the merchant", true => null, null => current.DisabledReason },
                 DisabledAt = request.Enabled switch { false => now, true => null, null => current.DisabledAt },

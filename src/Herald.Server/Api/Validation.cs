@@ -1,3 +1,4 @@
+using Herald.Endpoints;
 using System.Globalization;
 using System.Net;
 using Herald.Delivery;

@@ -22,7 +22,7 @@ public static class PortalCharts
         var slot = (double)(width - left) / Math.Max(1, hours.Count);
         var plot = height - bottom - top;
         var svg = Open(width, height, "hourly-chart", $"Attempts per hour over the last {hours.Count} hours, succeeded and failed");
-        Striped(svg, "hourly-chart", FailedColor);
+        Striped(svg, "hourly-chart-failed", FailedColor);
         foreach (var tick in new[] { 0, max / 2, max })
         {
             var y = top + plot - (double)tick / max * plot;
@@ -39,7 +39,7 @@ public static class PortalCharts
             var label = Encode($"{h.Hour.UtcDateTime:HH}:00 UTC: {h.Succeeded} succeeded, {h.Failed} failed");
             svg.Append(Invariant($"<g data-hour=\"{h.Hour.UtcDateTime:HH}\" data-succeeded=\"{h.Succeeded}\" data-failed=\"{h.Failed}\"><title>{label}</title>"));
             svg.Append(Invariant($"<rect x=\"{x:0.#}\" y=\"{top + plot - ok:0.#}\" width=\"{w:0.#}\" height=\"{ok:0.#}\" fill=\"{SucceededColor}\"/>"));
-            svg.Append(Invariant($"<rect x=\"{x:0.#}\" y=\"{top + plot - ok - bad:0.#}\" width=\"{w:0.#}\" height=\"{bad:0.#}\" fill=\"url(#hourly-chart-striped)\"/></g>"));
+            svg.Append(Invariant($"<rect x=\"{x:0.#}\" y=\"{top + plot - ok - bad:0.#}\" width=\"{w:0.#}\" height=\"{bad:0.#}\" fill=\"url(#hourly-chart-failed-striped)\"/></g>"));
             if (i % 6 == 0)
             {
                 svg.Append(Invariant($"<text x=\"{x:0.#}\" y=\"{height - 6}\" font-size=\"11\" fill=\"#5b6475\">{h.Hour.UtcDateTime:HH}:00</text>"));
@@ -68,7 +68,7 @@ public static class PortalCharts
         var svg = Open(width, height, id, title);
         foreach (var striped in series.Where(x => x.Striped))
         {
-            Striped(svg, id, striped.Color);
+            Striped(svg, $"{id}-{striped.Name}", striped.Color);
         }
         var scale = (width - labelWidth - 70) / max;
         for (var i = 0; i < endpoints.Count; i++)
@@ -81,14 +81,14 @@ public static class PortalCharts
                 var value = series[s].Value(stats);
                 var by = y + s * bar;
                 svg.Append(Invariant($"<g data-series=\"{series[s].Name}\"><title>{Encode($"{label}: {series[s].Name} {format(value)}")}</title>"));
-                svg.Append(Invariant($"<rect x=\"{labelWidth}\" y=\"{by}\" width=\"{Math.Max(1, value * scale):0.#}\" height=\"{bar - 2}\" fill=\"{(series[s].Striped ? $"url(#{id}-striped)" : series[s].Color)}\"/>"));
+                svg.Append(Invariant($"<rect x=\"{labelWidth}\" y=\"{by}\" width=\"{Math.Max(1, value * scale):0.#}\" height=\"{bar - 2}\" fill=\"{(series[s].Striped ? $"url(#{id}-{series[s].Name}-striped)" : series[s].Color)}\"/>"));
                 svg.Append(Invariant($"<text x=\"{labelWidth + Math.Max(1, value * scale) + 6:0.#}\" y=\"{by + bar - 3}\" font-size=\"13\" fill=\"#1d2330\">{Encode(format(value))}</text></g>"));
             }
         }
         return Close(svg);
     }
 
-    /// <summary>The chart's stripes in <paramref name="color"/> (<c>{id}-striped</c>): a series told apart by more than its colour.</summary>
+    /// <summary>Stripes in <paramref name="color"/> for one series (<c>{id}-striped</c>, <paramref name="id"/> naming the chart and the series): told apart by more than its colour.</summary>
     private static void Striped(StringBuilder svg, string id, string color) =>
         svg.Append(Invariant($"<defs><pattern id=\"{id}-striped\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"))
             .Append(Invariant($"<rect width=\"5\" height=\"5\" fill=\"{color}\"/><rect width=\"2\" height=\"5\" fill=\"#fff\"/></pattern></defs>"));

@@ -26,9 +26,12 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(hour).ToHaveAttributeAsync("data-failed", "1");
         await Assertions.Expect(Page.Locator("#hourly-chart g[data-hour]")).ToHaveCountAsync(24);
         // Failed attempts are striped, not only red; each hour's figures are also a table.
-        await Assertions.Expect(hour.Locator("rect").Nth(1)).ToHaveAttributeAsync("fill", "url(#hourly-chart-striped)");
+        await Assertions.Expect(hour.Locator("rect").Nth(1)).ToHaveAttributeAsync("fill", "url(#hourly-chart-failed-striped)");
         await Page.GetByText("Each hour's figures").ClickAsync();
-        await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Attempts per hour" }).Locator("tbody tr").First, "3");
+        var row = Page.GetByRole(AriaRole.Table, new() { Name = "Attempts per hour" }).Locator("tbody tr");
+        await Assertions.Expect(row).ToHaveCountAsync(1);
+        await Assertions.Expect(row.Locator("td").Nth(1)).ToHaveTextAsync("3");
+        await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("1");
         await ExpectAsync(Page.Locator("#success-chart"), "75 %");
         await Assertions.Expect(Page.Locator("#latency-chart g[data-series='p95']")).ToHaveCountAsync(1);
         await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Endpoints over the last 24 hours" }), Receiver.Url);
@@ -59,9 +62,12 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
         await OpenAsync("/portal/keys");
         await Page.Keyboard.PressAsync("Tab");
         await ExpectAsync(Page.Locator(":focus"), "Skip to content");
-        Assert.Equal("rgb(29, 35, 48)", await Page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineColor"));
-        await Page.Keyboard.PressAsync("Tab");
+        // The skip link shows over the dark header, as the header's own links do.
         Assert.Equal("rgb(255, 191, 71)", await Page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineColor"));
+        await Page.Keyboard.PressAsync("Enter");
+        await Page.Keyboard.PressAsync("Tab");
+        await ExpectAsync(Page.Locator(":focus"), "Create API key");
+        Assert.Equal("rgb(29, 35, 48)", await Page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineColor"));
     }
 
     [Fact(Timeout = 60_000)]

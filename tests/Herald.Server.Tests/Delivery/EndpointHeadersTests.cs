@@ -75,6 +75,43 @@ public sealed class EndpointHeadersTests : HeraldWithReceiver
         Assert.Equal("********", (await PatchAsync(merchant, id, new { headers = new Dictionary<string, string> { ["X-Shop"] = "********" } }, 200))["headers"]!.Str("X-Shop"));
     }
 
+    [Fact]
+    public async Task MovedToAnotherHost_AnEndpointTakesItsCredentialsOnlyAsGivenAgain()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { headers = new Dictionary<string, string> { ["Authorization"] = "Bearer gw-9", ["X-Shop"] = "north" } });
+        var read = (await merchant.GetJsonAsync($"/v1/endpoints/{id}"))["headers"]!.AsObject();
+        const string elsewhere = "http://127.0.0.1:9/elsewhere";
+
+        // Neither left out nor sent back as read: the hidden value would go to the new host.
+        await AssertRefusedAsync(await merchant.PatchAsJsonAsync($"/v1/endpoints/{id}", new { url = elsewhere }), "url moves the endpoint to another host");
+        await AssertRefusedAsync(await merchant.PatchAsJsonAsync($"/v1/endpoints/{id}", new { url = elsewhere, headers = read }), "headers.Authorization: ******** stands for");
+        Assert.Equal(Receiver.Url, (await merchant.GetJsonAsync($"/v1/endpoints/{id}")).Str("url"));
+
+        // Another path on the same host keeps them; a new host with the value given again is fine.
+        await PatchAsync(merchant, id, new { url = Receiver.Url + "/other" }, 200);
+        await merchant.PostJsonAsync($"/v1/endpoints/{id}/test", new { }, 200);
+        Assert.Equal("Bearer gw-9", (await Receiver.WaitForAsync(1)).Headers["authorization"]);
+        await PatchAsync(merchant, id, new { url = elsewhere, headers = new Dictionary<string, string> { ["Authorization"] = "Bearer new-1" } }, 200);
+    }
+
+    [Fact]
+    public async Task AReceiverRepeatingACredential_HasItHiddenInWhatIsKeptOfItsAnswer()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { headers = new Dictionary<string, string> { ["Authorization"] = "Bearer gw-echo-1" } });
+        Receiver.Status = 401;
+        Receiver.ResponseBody = "invalid credentials: Bearer gw-echo-1 (token gw-echo-1 unknown)";
+
+        var tested = await merchant.PostJsonAsync($"/v1/endpoints/{id}/test", new { }, 200);
+        var order = await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
+        var n = await merchant.WaitForAttemptsAsync(order.Str("id"), "PAYMENT_ORDER.OPENED", 1);
+
+        Assert.DoesNotContain("gw-echo-1", tested.ToJsonString(), StringComparison.Ordinal);
+        var excerpt = n["attempts"]![0]!.Str("response_excerpt");
+        Assert.Equal("invalid credentials: ******** (token ******** unknown)", excerpt);
+    }
+
     [Theory]
     [InlineData("""{"webhook-id": "x"}""", "headers: webhook-id is set by Herald itself")]
     [InlineData("""{"Content-Type": "text/plain"}""", "headers: Content-Type is set by Herald itself")]
