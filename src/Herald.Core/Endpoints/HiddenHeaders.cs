@@ -17,22 +17,23 @@ public static class HiddenHeaders
     {
         "authorization", "auth", "oauth", "token", "secret", "key", "apikey", "password", "passwd", "pass", "passphrase", "pwd",
         "session", "cookie", "credential", "credentials", "signature", "sig", "jwt", "bearer", "hmac", "private", "otp",
+        // Words run together where a name is all in one case (X-APIKEY, x-accesstoken).
+        "accesskey", "secretkey", "privatekey", "signingkey", "accesstoken", "authtoken", "refreshtoken", "idtoken",
+        "sessiontoken", "clientsecret", "appsecret", "webhooksecret", "sharedsecret",
     };
-
-    /// <summary>Endings of a word that say the same (accesstoken, clientsecret, apikey).</summary>
-    private static readonly string[] CredentialEndings = ["key", "token", "secret", "password"];
 
     /// <summary>
     /// Whether a header of this name carries a credential: one of its words (split at <c>-</c>,
-    /// <c>_</c>, <c>.</c> and where a lower-case letter meets a capital) is such a word, or ends as one
-    /// (Authorization, X-Api-Key, X-Auth-Token, X-ClientSecret; not X-Keyboard-Layout nor X-Author).
+    /// <c>_</c>, <c>.</c> and where a lower-case letter meets a capital) is such a word
+    /// (Authorization, X-Api-Key, X-Auth-Token, X-ClientSecret, X-APIKEY; not X-Keyboard-Layout,
+    /// X-Author nor X-Monkey).
     /// </summary>
     public static bool IsCredential(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         foreach (var word in Words(name))
         {
-            if (CredentialWords.Contains(word) || CredentialEndings.Any(ending => word.EndsWith(ending, StringComparison.Ordinal)))
+            if (CredentialWords.Contains(word))
             {
                 return true;
             }

@@ -1,0 +1,47 @@
+using Herald.Endpoints;
+
+namespace Herald.Core.Tests.Endpoints;
+
+public sealed class HiddenHeadersTests
+{
+    [Theory]
+    [InlineData("Authorization")]
+    [InlineData("Proxy-Authorization")]
+    [InlineData("X-Api-Key")]
+    [InlineData("x-api-key")]
+    [InlineData("X-ApiKey")]
+    [InlineData("X-APIKEY")]
+    [InlineData("x-accesstoken")]
+    [InlineData("X-Gateway-Key")]
+    [InlineData("X-Auth-Token")]
+    [InlineData("X-ClientSecret")]
+    [InlineData("X_Access_Token")]
+    [InlineData("X-Jwt")]
+    [InlineData("Cookie")]
+    [InlineData("X-Api-Pass")]
+    public void ANameWhoseWordsSayCredential_IsHidden(string name) => Assert.True(HiddenHeaders.IsCredential(name));
+
+    [Theory]
+    [InlineData("X-Shop")]
+    [InlineData("X-Keyboard-Layout")]
+    [InlineData("X-Author")]
+    [InlineData("X-Monkey-Business")]
+    [InlineData("Accept-Language")]
+    [InlineData("X-Tenant")]
+    public void AnOrdinaryName_IsShown(string name) => Assert.False(HiddenHeaders.IsCredential(name));
+
+    [Fact]
+    public void Hide_HidesCredentialsOnly_AndRedact_HidesTheirValuesAndTokensInAnAnswer()
+    {
+        var headers = new Dictionary<string, string> { ["Authorization"] = "Bearer abc-123", ["X-Shop"] = "north" };
+
+        var shown = HiddenHeaders.Hide(headers)!;
+
+        Assert.Equal(HiddenHeaders.Shown, shown["Authorization"]);
+        Assert.Equal("north", shown["X-Shop"]);
+        Assert.Equal("bad ******** and ******** for north", HiddenHeaders.Redact("bad Bearer abc-123 and abc-123 for north", headers));
+        Assert.Equal("abc-123", HiddenHeaders.Keep("authorization", HiddenHeaders.Shown, new Dictionary<string, string> { ["Authorization"] = "abc-123" }));
+        Assert.Null(HiddenHeaders.Keep("Authorization", HiddenHeaders.Shown, null));
+        Assert.Equal(HiddenHeaders.Shown, HiddenHeaders.Keep("X-Shop", HiddenHeaders.Shown, null));
+    }
+}
