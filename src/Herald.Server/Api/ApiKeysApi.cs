@@ -48,8 +48,7 @@ internal static class ApiKeysApi
 
     /// <summary>One of the merchant's keys, revoked or not (404 when it has no such key).</summary>
     public static async Task<IResult> GetAsync(IHeraldStore store, string merchant, string id, CancellationToken cancellationToken) =>
-        JsonResults.Ok(Response((await store.ListApiKeysAsync(merchant, cancellationToken)).FirstOrDefault(k => k.Id == id)
-            ?? throw HeraldException.NotFound($"API key {id}")));
+        JsonResults.Ok(Response(await store.GetApiKeyAsync(merchant, id, cancellationToken) ?? throw HeraldException.NotFound($"API key {id}")));
 
     private static ApiKeyResponse Response(ApiKey key) => new(key.Id, EndpointResponse.Time(key.CreatedAt), EndpointResponse.Time(key.RevokedAt));
 

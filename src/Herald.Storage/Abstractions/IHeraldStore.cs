@@ -52,6 +52,9 @@ public interface IHeraldStore
     /// <summary>The merchant's keys (their hashes, never the keys), revoked ones included, newest first.</summary>
     Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string merchantId, CancellationToken cancellationToken = default);
 
+    /// <summary>One of the merchant's keys, revoked or not; null when it has no key of that id.</summary>
+    Task<ApiKey?> GetApiKeyAsync(string merchantId, string id, CancellationToken cancellationToken = default);
+
     /// <summary>Revokes a key at once; false when the merchant has no such unrevoked key.</summary>
     Task<bool> RevokeApiKeyAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default);
 

@@ -42,14 +42,27 @@ public abstract partial class RelationalStore
         return true;
     }
 
+    private const string ApiKeyColumns = "id, merchant_id, key_hash, created_at, revoked_at";
+
     public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string merchantId, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<ApiKeyRow>(Read(
-            "SELECT id, merchant_id, key_hash, created_at, revoked_at FROM api_keys WHERE merchant_id = @merchantId ORDER BY id DESC",
+            $"SELECT {ApiKeyColumns} FROM api_keys WHERE merchant_id = @merchantId ORDER BY id DESC",
             new { merchantId }, cancellationToken));
-        return rows.Select(r => new ApiKey(r.id, r.merchant_id, r.key_hash, Time.At(r.created_at), Time.At(r.revoked_at))).ToList();
+        return rows.Select(ToApiKey).ToList();
     }
+
+    public async Task<ApiKey?> GetApiKeyAsync(string merchantId, string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(Read(
+            $"SELECT {ApiKeyColumns} FROM api_keys WHERE merchant_id = @merchantId AND id = @id",
+            new { merchantId, id }, cancellationToken));
+        return row is null ? null : ToApiKey(row);
+    }
+
+    private static ApiKey ToApiKey(ApiKeyRow r) => new(r.id, r.merchant_id, r.key_hash, Time.At(r.created_at), Time.At(r.revoked_at));
 
     public async Task<bool> RevokeApiKeyAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)
     {

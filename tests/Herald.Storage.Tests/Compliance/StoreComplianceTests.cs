@@ -103,6 +103,10 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         // Once one is revoked, one more fits.
         var some = (await Store.ListApiKeysAsync(merchant))[0];
         Assert.True(await Store.RevokeApiKeyAsync(merchant, some.Id, T0));
+        // One key read by its id, revoked or not, and only as its own merchant's.
+        Assert.Equal(T0, (await Store.GetApiKeyAsync(merchant, some.Id))!.RevokedAt);
+        Assert.Null(await Store.GetApiKeyAsync(await MerchantAsync(), some.Id));
+        Assert.Null(await Store.GetApiKeyAsync(merchant, "key_none"));
         Assert.True(await Store.CreateApiKeyAsync(new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant, Guid.NewGuid().ToString("N"), T0), 25));
         Assert.False(await Store.CreateApiKeyAsync(new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant, Guid.NewGuid().ToString("N"), T0), 25));
     }
