@@ -15,8 +15,9 @@ public static class HiddenHeaders
     /// <summary>Words of a header's name that say it carries a credential.</summary>
     private static readonly HashSet<string> CredentialWords = new(StringComparer.Ordinal)
     {
-        "authorization", "auth", "oauth", "token", "secret", "key", "apikey", "password", "passwd", "pass", "passphrase", "pwd",
-        "session", "cookie", "credential", "credentials", "signature", "sig", "jwt", "bearer", "hmac", "private", "otp",
+        "authorization", "authorisation", "authentication", "auth", "authn", "authz", "oauth", "token", "secret", "key", "apikey",
+        "password", "passwd", "pass", "passphrase", "passcode", "pwd", "session", "cookie", "credential", "cred", "signature", "sig",
+        "jwt", "bearer", "hmac", "private", "otp", "apitoken", "apisecret",
         // Words run together where a name is all in one case (X-APIKEY, x-accesstoken).
         "accesskey", "secretkey", "privatekey", "signingkey", "accesstoken", "authtoken", "refreshtoken", "idtoken",
         "sessiontoken", "clientsecret", "appsecret", "webhooksecret", "sharedsecret",
@@ -33,7 +34,9 @@ public static class HiddenHeaders
         ArgumentNullException.ThrowIfNull(name);
         foreach (var word in Words(name))
         {
-            if (CredentialWords.Contains(word))
+            // A number after it or a plural says the same: X-Token2, X-API-Keys, X-Creds.
+            var bare = word.TrimEnd("0123456789".ToCharArray());
+            if (CredentialWords.Contains(bare) || (bare.EndsWith('s') && CredentialWords.Contains(bare[..^1])))
             {
                 return true;
             }
@@ -79,30 +82,50 @@ public static class HiddenHeaders
     }
 
     /// <summary>
+    /// How much more of a receiver's answer to read than is kept, when it is to be searched for
+    /// credentials: enough that one cut by the kept part's end is still found whole (a value of
+    /// 1,024 characters, written with JSON's escapes).
+    /// </summary>
+    public const int RedactionMargin = 8192;
+
+    /// <summary>
     /// A receiver's answer (or an error) with the endpoint's credentials in it hidden: a gateway's
-    /// refusal or an echo service may repeat them, and what it answered is kept and shown.
+    /// refusal or an echo service may repeat them, and what it answered is kept and shown. Each
+    /// value and its last word (the token of "Bearer gw-123") are found in any case, and as JSON
+    /// and URLs escape them, the longest first. A receiver set on showing one can still encode it
+    /// otherwise: it is sent the value with every request.
     /// </summary>
     public static string? Redact(string? text, IReadOnlyDictionary<string, string>? headers)
     {
-        if (text is null || headers is null)
+        if (text is null || headers is null || !AnyCredential(headers))
         {
             return text;
         }
+        var forms = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in headers)
         {
             if (!IsCredential(name))
             {
                 continue;
             }
-            // The value, and its token alone (a receiver may repeat "gw-123" of "Bearer gw-123").
-            var token = value[(value.LastIndexOf(' ') + 1)..];
-            foreach (var part in new[] { value, token })
+            foreach (var part in new[] { value, value[(value.LastIndexOf(' ') + 1)..] })
             {
-                if (part.Length >= 4)
+                if (part.Length < 4)
                 {
-                    text = text.Replace(part, Shown, StringComparison.Ordinal);
+                    continue;
                 }
+                // As it is; as .NET's JSON writes it; with "/" escaped too (as PHP's json_encode does); in a URL.
+                var json = System.Text.Json.JsonEncodedText.Encode(part).ToString();
+                forms.Add(part);
+                forms.Add(json);
+                forms.Add(part.Replace("/", "\\/", StringComparison.Ordinal));
+                forms.Add(json.Replace("/", "\\/", StringComparison.Ordinal));
+                forms.Add(Uri.EscapeDataString(part));
             }
+        }
+        foreach (var form in forms.OrderByDescending(f => f.Length))
+        {
+            text = text.Replace(form, Shown, StringComparison.OrdinalIgnoreCase);
         }
         return text;
     }

@@ -114,8 +114,7 @@ public sealed class WebhookSender : IDisposable
             var status = (int)response.StatusCode;
             // The status decides the attempt once it is in: a body cut off, or still coming when the
             // time is up, leaves the excerpt short, never the attempt unrecorded or failed.
-            // Kept and shown: without the endpoint's credentials, should the receiver repeat them.
-            var excerpt = HiddenHeaders.Redact(await ReadExcerptAsync(response, timeout.Token, cancellationToken).ConfigureAwait(false), notification.Headers);
+            var excerpt = await ReadExcerptAsync(response, notification.Headers, timeout.Token, cancellationToken).ConfigureAwait(false);
             var succeeded = notification.Success.IsSuccess(status);
             return new AttemptResult(startedAt, Elapsed(stopwatch), status, succeeded, succeeded ? null : Explain(status, notification.Success),
                 excerpt, RetryAfter(response, startedAt));
@@ -205,14 +204,18 @@ public sealed class WebhookSender : IDisposable
     /// attempt's time (<paramref name="timeoutToken"/>) ran out. Only <paramref name="cancellationToken"/>
     /// (the node stopping) ends it with an exception.
     /// </summary>
-    private async Task<string?> ReadExcerptAsync(HttpResponseMessage response, CancellationToken timeoutToken, CancellationToken cancellationToken)
+    private async Task<string?> ReadExcerptAsync(HttpResponseMessage response, IReadOnlyDictionary<string, string>? headers,
+        CancellationToken timeoutToken, CancellationToken cancellationToken)
     {
         if (_excerptBytes == 0)
         {
             return null;
         }
+        // Kept and shown, so without the endpoint's credentials should the receiver repeat them:
+        // a little more is read, that one the kept part's end would cut is still found whole.
+        var limit = _excerptBytes + (HiddenHeaders.AnyCredential(headers) ? HiddenHeaders.RedactionMargin : 0);
         // Most answers are empty or a few bytes: the buffer is borrowed, not made per attempt.
-        var buffer = ArrayPool<byte>.Shared.Rent(_excerptBytes);
+        var buffer = ArrayPool<byte>.Shared.Rent(limit);
         var read = 0;
         try
         {
@@ -220,17 +223,17 @@ public sealed class WebhookSender : IDisposable
             await using (stream.ConfigureAwait(false))
             {
                 int got;
-                while (read < _excerptBytes && (got = await stream.ReadAsync(buffer.AsMemory(read, _excerptBytes - read), timeoutToken).ConfigureAwait(false)) > 0)
+                while (read < limit && (got = await stream.ReadAsync(buffer.AsMemory(read, limit - read), timeoutToken).ConfigureAwait(false)) > 0)
                 {
                     read += got;
                 }
             }
-            return Excerpt(buffer, read);
+            return Excerpt(buffer, read, headers);
         }
         catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             // Cut off or out of time: what came is the excerpt.
-            return Excerpt(buffer, read);
+            return Excerpt(buffer, read, headers);
         }
         finally
         {
@@ -238,7 +241,21 @@ public sealed class WebhookSender : IDisposable
         }
     }
 
-    private static string? Excerpt(byte[] buffer, int read) => read == 0 ? null : Encoding.UTF8.GetString(buffer, 0, read);
+    /// <summary>What is kept of an answer: its credentials hidden, then at most the excerpt's bytes.</summary>
+    private string? Excerpt(byte[] buffer, int read, IReadOnlyDictionary<string, string>? headers)
+    {
+        if (read == 0)
+        {
+            return null;
+        }
+        var text = Encoding.UTF8.GetString(buffer, 0, read);
+        if (HiddenHeaders.Redact(text, headers) is { } hidden && !ReferenceEquals(hidden, text))
+        {
+            var bytes = Encoding.UTF8.GetBytes(hidden);
+            return Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, _excerptBytes));
+        }
+        return read <= _excerptBytes ? text : Encoding.UTF8.GetString(buffer, 0, _excerptBytes);
+    }
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
     {

@@ -33,7 +33,8 @@ internal static class EndpointOperations
             // endpoint takes its credential headers only as given again, never from what it had.
             var sameOrigin = Uri.TryCreate(url, UriKind.Absolute, out var to) && Uri.TryCreate(current.Url, UriKind.Absolute, out var from)
                 && Uri.Compare(to, from, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0;
-            if (!sameOrigin && request.Headers is null && HiddenHeaders.AnyCredential(current.Headers))
+            if (!sameOrigin && HiddenHeaders.AnyCredential(current.Headers)
+                && (request.Headers is null || request.Headers.Any(h => h.Value == HiddenHeaders.Shown && HiddenHeaders.IsCredential(h.Key))))
             {
                 throw new HeraldException(ErrorKind.BadRequest,
                     "url moves the endpoint to another host: give its headers again, their credentials' values included (they are not carried to a new host)");

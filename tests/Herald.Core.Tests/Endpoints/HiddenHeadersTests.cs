@@ -19,6 +19,15 @@ public sealed class HiddenHeadersTests
     [InlineData("X-Jwt")]
     [InlineData("Cookie")]
     [InlineData("X-Api-Pass")]
+    [InlineData("X-Authentication")]
+    [InlineData("X-Authorisation")]
+    [InlineData("X-API-Keys")]
+    [InlineData("X-Tokens")]
+    [InlineData("X-Token2")]
+    [InlineData("X-Creds")]
+    [InlineData("X-Passcode")]
+    [InlineData("X-Apitoken")]
+    [InlineData("X-Gateway-Apikey1")]
     public void ANameWhoseWordsSayCredential_IsHidden(string name) => Assert.True(HiddenHeaders.IsCredential(name));
 
     [Theory]
@@ -40,6 +49,9 @@ public sealed class HiddenHeadersTests
         Assert.Equal(HiddenHeaders.Shown, shown["Authorization"]);
         Assert.Equal("north", shown["X-Shop"]);
         Assert.Equal("bad ******** and ******** for north", HiddenHeaders.Redact("bad Bearer abc-123 and abc-123 for north", headers));
+        // Overlapping values: the longer is hidden whole, not left with the shorter's tail.
+        var overlapping = new Dictionary<string, string> { ["X-Api-Key"] = "live-2024", ["Authorization"] = "Bearer live-2024-Zq8HfK3mN7pR" };
+        Assert.Equal("a: ********, b: ********", HiddenHeaders.Redact("a: Bearer live-2024-Zq8HfK3mN7pR, b: live-2024", overlapping));
         Assert.Equal("abc-123", HiddenHeaders.Keep("authorization", HiddenHeaders.Shown, new Dictionary<string, string> { ["Authorization"] = "abc-123" }));
         Assert.Null(HiddenHeaders.Keep("Authorization", HiddenHeaders.Shown, null));
         Assert.Equal(HiddenHeaders.Shown, HiddenHeaders.Keep("X-Shop", HiddenHeaders.Shown, null));

@@ -85,7 +85,7 @@ public sealed class EndpointHeadersTests : HeraldWithReceiver
 
         // Neither left out nor sent back as read: the hidden value would go to the new host.
         await AssertRefusedAsync(await merchant.PatchAsJsonAsync($"/v1/endpoints/{id}", new { url = elsewhere }), "url moves the endpoint to another host");
-        await AssertRefusedAsync(await merchant.PatchAsJsonAsync($"/v1/endpoints/{id}", new { url = elsewhere, headers = read }), "headers.Authorization: ******** stands for");
+        await AssertRefusedAsync(await merchant.PatchAsJsonAsync($"/v1/endpoints/{id}", new { url = elsewhere, headers = read }), "url moves the endpoint to another host");
         Assert.Equal(Receiver.Url, (await merchant.GetJsonAsync($"/v1/endpoints/{id}")).Str("url"));
 
         // Another path on the same host keeps them; a new host with the value given again is fine.
@@ -110,6 +110,25 @@ public sealed class EndpointHeadersTests : HeraldWithReceiver
         Assert.DoesNotContain("gw-echo-1", tested.ToJsonString(), StringComparison.Ordinal);
         var excerpt = n["attempts"]![0]!.Str("response_excerpt");
         Assert.Equal("invalid credentials: ******** (token ******** unknown)", excerpt);
+    }
+
+    [Fact]
+    public async Task ACredentialTheExcerptsEndWouldCut_OrRepeatedEscapedOrInAnotherCase_IsHiddenAllTheSame()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        const string value = "SuperSecretValue+/abc123XYZ";
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { headers = new Dictionary<string, string> { ["X-Api-Keys"] = value } });
+        Receiver.Status = 500;
+
+        // Across the kept part's end (4,096 bytes): found whole in what was read beyond it.
+        Receiver.ResponseBody = new string('A', 4070) + value;
+        var cut = await merchant.PostJsonAsync($"/v1/endpoints/{id}/test", new { }, 200);
+        Assert.DoesNotContain("SuperSecret", cut.ToJsonString(), StringComparison.OrdinalIgnoreCase);
+
+        // As JSON escapes it, and in lower case.
+        Receiver.ResponseBody = "{\"seen\":\"SuperSecretValue\\u002B\\/abc123XYZ\",\"lower\":\"supersecretvalue+/abc123xyz\"}";
+        var escaped = await merchant.PostJsonAsync($"/v1/endpoints/{id}/test", new { }, 200);
+        Assert.DoesNotContain("abc123", escaped.ToJsonString(), StringComparison.OrdinalIgnoreCase);
     }
 
     [Theory]
