@@ -72,14 +72,11 @@ public static class HiddenHeaders
     /// <see cref="Shown"/> keeps the one <paramref name="current"/> has under its name (in any case);
     /// null when there is none to keep.
     /// </summary>
-    public static string? Keep(string name, string value, IReadOnlyDictionary<string, string>? current)
-    {
-        if (value != Shown || !IsCredential(name))
-        {
-            return value;
-        }
-        return current?.FirstOrDefault(h => h.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value;
-    }
+    public static string? Keep(string name, string value, IReadOnlyDictionary<string, string>? current) =>
+        !IsPlaceholder(name, value) ? value : current?.FirstOrDefault(h => h.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value;
+
+    /// <summary>Whether a header given as <paramref name="value"/> stands for the value kept: a credential given as <see cref="Shown"/>.</summary>
+    public static bool IsPlaceholder(string name, string? value) => value == Shown && IsCredential(name);
 
     /// <summary>
     /// How much more of a receiver's answer to read than is kept, when it is to be searched for
@@ -97,7 +94,7 @@ public static class HiddenHeaders
     /// </summary>
     public static string? Redact(string? text, IReadOnlyDictionary<string, string>? headers)
     {
-        if (text is null || headers is null || !AnyCredential(headers))
+        if (text is null || headers is null)
         {
             return text;
         }

@@ -213,7 +213,8 @@ public sealed class WebhookSender : IDisposable
         }
         // Kept and shown, so without the endpoint's credentials should the receiver repeat them:
         // a little more is read, that one the kept part's end would cut is still found whole.
-        var limit = _excerptBytes + (HiddenHeaders.AnyCredential(headers) ? HiddenHeaders.RedactionMargin : 0);
+        var credentials = HiddenHeaders.AnyCredential(headers) ? headers : null;
+        var limit = _excerptBytes + (credentials is null ? 0 : HiddenHeaders.RedactionMargin);
         // Most answers are empty or a few bytes: the buffer is borrowed, not made per attempt.
         var buffer = ArrayPool<byte>.Shared.Rent(limit);
         var read = 0;
@@ -228,12 +229,12 @@ public sealed class WebhookSender : IDisposable
                     read += got;
                 }
             }
-            return Excerpt(buffer, read, headers);
+            return Excerpt(buffer, read, credentials);
         }
         catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             // Cut off or out of time: what came is the excerpt.
-            return Excerpt(buffer, read, headers);
+            return Excerpt(buffer, read, credentials);
         }
         finally
         {
@@ -241,20 +242,23 @@ public sealed class WebhookSender : IDisposable
         }
     }
 
-    /// <summary>What is kept of an answer: its credentials hidden, then at most the excerpt's bytes.</summary>
-    private string? Excerpt(byte[] buffer, int read, IReadOnlyDictionary<string, string>? headers)
+    /// <summary>
+    /// What is kept of an answer: as it came or, for an endpoint with <paramref name="credentials"/>
+    /// (its answer read past the excerpt's end), with them hidden, then cut to the excerpt's bytes.
+    /// </summary>
+    private string? Excerpt(byte[] buffer, int read, IReadOnlyDictionary<string, string>? credentials)
     {
         if (read == 0)
         {
             return null;
         }
         var text = Encoding.UTF8.GetString(buffer, 0, read);
-        if (HiddenHeaders.Redact(text, headers) is { } hidden && !ReferenceEquals(hidden, text))
+        if (credentials is null)
         {
-            var bytes = Encoding.UTF8.GetBytes(hidden);
-            return Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, _excerptBytes));
+            return text;
         }
-        return read <= _excerptBytes ? text : Encoding.UTF8.GetString(buffer, 0, _excerptBytes);
+        var hidden = Encoding.UTF8.GetBytes(HiddenHeaders.Redact(text, credentials)!);
+        return Encoding.UTF8.GetString(hidden, 0, Math.Min(hidden.Length, _excerptBytes));
     }
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)

@@ -15,7 +15,7 @@ internal static class ApiKeysApi
     {
         var group = app.MapGroup("/v1/api_keys").WithTags("API keys");
 
-        group.MapPost("", (HttpContext http, IHeraldStore store, TimeProvider time) => IssueAsync(store, Caller.Of(http).Merchant, "/v1/api_keys", time, http.RequestAborted))
+        group.MapPost("", (HttpContext http, IHeraldStore store, TimeProvider time) => IssueAsync(store, Caller.Of(http).Merchant, time, http.RequestAborted))
         .TakesNoBody()
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithName("createApiKey")
@@ -64,12 +64,12 @@ internal static class ApiKeysApi
 
     /// <summary>
     /// Makes the merchant another key, shown in the answer once; its Location is the key's path
-    /// under <paramref name="collection"/>, the caller's route that lists and revokes the merchant's keys.
+    /// under the route it was posted to, which also reads and revokes the merchant's keys.
     /// </summary>
-    public static async Task<IResult> IssueAsync(IHeraldStore store, string merchant, string collection, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<IResult> IssueAsync(IHeraldStore store, string merchant, TimeProvider time, CancellationToken cancellationToken)
     {
         var (record, key) = await MakeAsync(store, merchant, time, cancellationToken);
-        return JsonResults.Created($"{collection}/{record.Id}", Response(record) with { ApiKey = key });
+        return JsonResults.Created(record.Id, Response(record) with { ApiKey = key });
     }
 
     /// <summary>Makes the merchant another key: its record, and the key itself, to be shown this once.</summary>

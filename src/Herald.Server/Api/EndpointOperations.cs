@@ -34,7 +34,7 @@ internal static class EndpointOperations
             var sameOrigin = Uri.TryCreate(url, UriKind.Absolute, out var to) && Uri.TryCreate(current.Url, UriKind.Absolute, out var from)
                 && Uri.Compare(to, from, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0;
             if (!sameOrigin && HiddenHeaders.AnyCredential(current.Headers)
-                && (request.Headers is null || request.Headers.Any(h => h.Value == HiddenHeaders.Shown && HiddenHeaders.IsCredential(h.Key))))
+                && (request.Headers is null || request.Headers.Any(h => HiddenHeaders.IsPlaceholder(h.Key, h.Value))))
             {
                 throw new HeraldException(ErrorKind.BadRequest,
                     "url moves the endpoint to another host: give its headers again, their credentials' values included (they are not carried to a new host)");

@@ -34,7 +34,7 @@ internal static class EndpointsApi
             var merchant = Caller.Of(http).Merchant;
             var request = await HeraldJson.ReadAsync<CreateEndpointRequest>(http.Request);
             var endpoint = await EndpointOperations.CreateAsync(store, merchant, request, time, delivery.Value, http.RequestAborted);
-            return JsonResults.Created($"/v1/endpoints/{endpoint.Id}", EndpointResponse.From(endpoint, withSecret: true));
+            return JsonResults.Created(endpoint.Id, EndpointResponse.From(endpoint, withSecret: true));
         })
         .Accepts<CreateEndpointRequest>("application/json")
         .Produces<EndpointResponse>(StatusCodes.Status201Created)

@@ -20,7 +20,7 @@ internal static class EntitiesApi
 {
     public static void MapEntities(this IEndpointRouteBuilder app)
     {
-        var intents = app.MapGroup(Collection(EntityKind.PaymentIntent)).WithTags("Payment intents");
+        var intents = app.MapGroup("/v1/payment_intents").WithTags("Payment intents");
         intents.MapPost("", async (HttpContext http, ChangeRecorder recorder, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
@@ -42,7 +42,7 @@ internal static class EntitiesApi
         .WithName("createPaymentIntent")
         .WithSummary("Create a Point payment intent, born OPEN. notification_url is refused: notifications go to the merchant's point endpoints.");
 
-        var orders = app.MapGroup(Collection(EntityKind.PaymentOrder)).WithTags("Payment orders");
+        var orders = app.MapGroup("/v1/payment_orders").WithTags("Payment orders");
         orders.MapPost("", async (HttpContext http, ChangeRecorder recorder, IHeraldStore store, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
@@ -74,7 +74,7 @@ internal static class EntitiesApi
         .WithName("createPaymentOrder")
         .WithSummary("Create a payment order, born OPENED; with preference_id its preference's webhook is notified.");
 
-        var transactions = app.MapGroup(Collection(EntityKind.Transaction)).WithTags("Transactions");
+        var transactions = app.MapGroup("/v1/transactions").WithTags("Transactions");
         transactions.MapPost("", async (HttpContext http, ChangeRecorder recorder, IHeraldStore store, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
@@ -168,13 +168,9 @@ internal static class EntitiesApi
         }
     }
 
-    /// <summary>The path of a kind's entities: <c>/v1/payment_orders</c>.</summary>
-    private static string Collection(EntityKind kind) => $"/v1/{kind.ApiName()}s";
-
     /// <summary>201 with the new entity's document, and in Location the path that reads it.</summary>
     private static IResult Created(Recorded recorded) =>
-        JsonResults.Located($"{Collection(recorded.Entity.Kind)}/{recorded.Entity.Id}",
-            Results.Json(recorded.Entity.Document, statusCode: StatusCodes.Status201Created));
+        JsonResults.Located(recorded.Entity.Id, Results.Json(recorded.Entity.Document, statusCode: StatusCodes.Status201Created));
 
     private static async Task<(JsonObject Body, string Hash)> ReadRawAsync(HttpRequest request)
     {

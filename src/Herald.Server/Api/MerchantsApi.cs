@@ -23,7 +23,7 @@ internal static class MerchantsApi
             var merchant = new Merchant(HeraldId.New(HeraldId.Merchant, time), name, now);
             var key = ApiKeys.NewKey();
             await store.CreateMerchantAsync(merchant, new ApiKey(HeraldId.New(HeraldId.ApiKey, time), merchant.Id, ApiKeys.Hash(key), now), http.RequestAborted);
-            return JsonResults.Created($"/v1/merchants/{merchant.Id}", MerchantResponse.From(merchant) with { ApiKey = key });
+            return JsonResults.Created(merchant.Id, MerchantResponse.From(merchant) with { ApiKey = key });
         })
         .Accepts<CreateMerchantRequest>("application/json")
         .Produces<MerchantResponse>(StatusCodes.Status201Created)
@@ -94,8 +94,8 @@ internal static class MerchantsApi
         group.MapPost("/{id}/api_keys", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
             await FindAsync(store, id, http.RequestAborted);
-            // The key where the admin lists and revokes it: /v1/api_keys is a merchant key's own route, closed to the admin.
-            return await ApiKeysApi.IssueAsync(store, id, $"/v1/merchants/{id}/api_keys", time, http.RequestAborted);
+            // Located where the admin reads and revokes it: /v1/api_keys is a merchant key's own route, closed to the admin.
+            return await ApiKeysApi.IssueAsync(store, id, time, http.RequestAborted);
         })
         .TakesNoBody()
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)

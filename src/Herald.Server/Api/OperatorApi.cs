@@ -48,7 +48,7 @@ internal static class OperatorApi
                 Secrets = [WebhookSignature.NewSecret()],
             };
             await store.CreateEndpointAsync(endpoint, http.RequestAborted);
-            return JsonResults.Created($"/v1/operator/endpoints/{endpoint.Id}", EndpointResponse.From(endpoint, withSecret: true));
+            return JsonResults.Created(endpoint.Id, EndpointResponse.From(endpoint, withSecret: true));
         })
         .Accepts<CreateOperatorEndpointRequest>("application/json")
         .Produces<EndpointResponse>(StatusCodes.Status201Created)

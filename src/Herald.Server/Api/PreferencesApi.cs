@@ -25,7 +25,7 @@ internal static class PreferencesApi
             var merchant = Caller.Of(http).Merchant;
             var request = await HeraldJson.ReadAsync<CreatePreferenceRequest>(http.Request);
             var (preference, secret) = await CreateAsync(store, merchant, request, time, delivery.Value, http.RequestAborted);
-            return JsonResults.Created($"/v1/checkout_preferences/{preference.Id}", PreferenceResponse.From(preference, secret));
+            return JsonResults.Created(preference.Id, PreferenceResponse.From(preference, secret));
         })
         .Accepts<CreatePreferenceRequest>("application/json")
         .Produces<PreferenceResponse>(StatusCodes.Status201Created)

@@ -24,8 +24,7 @@ internal sealed class BearerKeys : IOpenApiDocumentTransformer
             (operation.Security ??= []).Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SchemeId, document)] = [] });
         }
         // Health answers anyone: an empty requirement says so, where none would leave it unsaid.
-        foreach (var operation in document.Paths.Where(path => !path.Key.StartsWith("/v1/", StringComparison.Ordinal))
-            .SelectMany(path => path.Value.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>()))
+        foreach (var operation in HeraldOpenApi.Operations(document, api: false))
         {
             operation.Security = [];
         }

@@ -33,8 +33,11 @@ internal static class HeraldOpenApi
     }
 
     /// <summary>The operations of the API proper (<c>/v1</c>), apart from health, metrics and this document.</summary>
-    internal static IEnumerable<OpenApiOperation> ApiOperations(OpenApiDocument document) =>
+    internal static IEnumerable<OpenApiOperation> ApiOperations(OpenApiDocument document) => Operations(document, api: true);
+
+    /// <summary>The operations of the API proper (<paramref name="api"/>), or the others (health).</summary>
+    internal static IEnumerable<OpenApiOperation> Operations(OpenApiDocument document, bool api) =>
         document.Paths
-            .Where(path => path.Key.StartsWith("/v1/", StringComparison.Ordinal))
+            .Where(path => path.Key.StartsWith("/v1/", StringComparison.Ordinal) == api)
             .SelectMany(path => path.Value.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>());
 }
