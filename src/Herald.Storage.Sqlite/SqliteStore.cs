@@ -154,6 +154,50 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         return Task.FromResult(applied);
     }
 
+    /// <summary>
+    /// Writes the database of <paramref name="source"/> as it was at one moment to the new file
+    /// <paramref name="destination"/>, while a node may go on writing to it: SQLite's <c>VACUUM INTO</c>
+    /// reads one snapshot under a read transaction, which no writer waits for in WAL mode. The copy
+    /// is checked and on the disk when this returns.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no database at the source.</exception>
+    /// <exception cref="InvalidDataException">The copy does not pass SQLite's check.</exception>
+    public static async Task BackupAsync(SqliteStoreOptions source, string destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentException.ThrowIfNullOrEmpty(destination);
+        if (!File.Exists(source.DatabasePath))
+        {
+            throw new FileNotFoundException($"there is no Herald database at {source.DatabasePath}", source.DatabasePath);
+        }
+        await using (var connection = new SqliteConnection(ReadOnly(source.DatabasePath)))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var vacuum = connection.CreateCommand();
+            vacuum.CommandText = "VACUUM INTO @destination";
+            vacuum.Parameters.AddWithValue("@destination", Path.GetFullPath(destination));
+            await vacuum.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var copy = new SqliteConnection(ReadOnly(destination)))
+        {
+            await copy.OpenAsync(cancellationToken);
+            await using var check = copy.CreateCommand();
+            check.CommandText = "PRAGMA quick_check";
+            if (await check.ExecuteScalarAsync(cancellationToken) is not "ok" and var found)
+            {
+                throw new InvalidDataException($"the copy at {destination} failed SQLite's check: {found}");
+            }
+        }
+        // VACUUM INTO leaves its file to the operating system's cache; a backup is on the disk.
+        await using (var file = new FileStream(destination, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Flush(flushToDisk: true);
+        }
+
+        static string ReadOnly(string path) =>
+            new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false, DefaultTimeout = 30 }.ToString();
+    }
+
     private async Task CheckpointLoopAsync()
     {
         try

@@ -25,6 +25,9 @@ namespace Herald.Server.Hosting;
 /// <summary>Builds a Herald node: storage, the delivery engine, the HTTP API and the merchant portal in one process.</summary>
 public static class HeraldServer
 {
+    /// <summary>Where in a SQLite data folder the key ring is kept.</summary>
+    public const string KeysFolder = "keys";
+
     public static WebApplication Build(HeraldServerOptions options, Action<WebApplicationBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -78,7 +81,7 @@ public static class HeraldServer
         }
         else
         {
-            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDirectory, "keys")));
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDirectory, KeysFolder)));
             var sqliteOptions = new SqliteStoreOptions { DataDirectory = options.DataDirectory };
             services.AddSingleton(sqliteOptions);
             services.AddSingleton(sp => new SqliteStore(sqliteOptions) { Secrets = sp.GetRequiredService<ISecretProtector>() });

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using System.Globalization;
+using Herald.Server.Hosting;
+
+namespace Herald.Cli.Commands;
+
+internal static class BackupCommand
+{
+    public static Command Create()
+    {
+        var to = new Argument<string>("to") { Description = "The folder to write the copy to: a new one, or an empty one." };
+        var data = CommonOptions.Data();
+        var command = new Command("backup",
+            "Copy a SQLite data folder as of one moment, while Herald runs: the database, the key ring that reads its endpoints' secrets, and the admin key.")
+        {
+            to, data,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var from = parse.GetValue(data)!;
+            var destination = parse.GetValue(to)!;
+            try
+            {
+                var result = await DataFolderBackup.CopyAsync(from, destination, TimeProvider.System, cancellationToken);
+                var keys = result.Keys == 1 ? "1 key" : $"{result.Keys} keys";
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{from} -> {destination}: herald.db ({result.DatabaseBytes / 1048576.0:F1} MB, as of {result.TakenAt:yyyy-MM-dd HH:mm:ss} UTC), {HeraldServer.KeysFolder}/ ({keys}){(result.AdminKey ? ", admin.key" : "")}"));
+                Console.WriteLine($"To restore: stop Herald, then start it with --data {destination} (or put that folder where {from} was).");
+                return 0;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Data.Common.DbException)
+            {
+                await Console.Error.WriteLineAsync($"herald: backup failed: {StartupError.Describe(e)}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}

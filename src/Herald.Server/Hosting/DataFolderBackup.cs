@@ -1,0 +1,112 @@
+using Herald.Server.Auth;
+using Herald.Storage.Sqlite;
+
+namespace Herald.Server.Hosting;
+
+/// <summary>
+/// A copy of a node's SQLite data folder as of one moment, made while the node runs: the database,
+/// the key ring that reads its endpoints' secrets and signs portal sessions, and the admin key. A
+/// node started on the copy's folder carries on from that moment.
+/// </summary>
+public static class DataFolderBackup
+{
+    /// <summary>What a backup wrote.</summary>
+    /// <param name="DatabaseBytes">The size of the database's copy.</param>
+    /// <param name="TakenAt">When the database's snapshot was taken (about).</param>
+    /// <param name="Keys">How many key files the key ring had.</param>
+    /// <param name="AdminKey">Whether the folder's admin key was copied (a node given <c>HERALD_ADMIN_KEY</c> keeps none).</param>
+    public sealed record Result(long DatabaseBytes, DateTimeOffset TakenAt, int Keys, bool AdminKey);
+
+    /// <summary>
+    /// Copies the data folder <paramref name="data"/> to <paramref name="destination"/>, a folder that
+    /// must not exist yet or be empty. On failure nothing is left at the destination that could pass
+    /// for a backup.
+    /// </summary>
+    /// <exception cref="IOException">The destination is taken, or a file could not be copied.</exception>
+    /// <exception cref="FileNotFoundException">The data folder has no database.</exception>
+    public static async Task<Result> CopyAsync(string data, string destination, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(data);
+        ArgumentException.ThrowIfNullOrEmpty(destination);
+        ArgumentNullException.ThrowIfNull(time);
+        var source = new SqliteStoreOptions { DataDirectory = data };
+        if (!File.Exists(source.DatabasePath))
+        {
+            throw new FileNotFoundException($"there is no Herald database at {source.DatabasePath} (on PostgreSQL, back up the database itself, e.g. with pg_dump)", source.DatabasePath);
+        }
+        if (File.Exists(destination) || (Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any()))
+        {
+            throw new IOException($"{destination} exists and is not an empty folder; name a new one");
+        }
+        if (Path.GetFullPath(destination).TrimEnd(Path.DirectorySeparatorChar) == Path.GetFullPath(data).TrimEnd(Path.DirectorySeparatorChar))
+        {
+            throw new IOException($"{destination} is the data folder itself");
+        }
+        var made = !Directory.Exists(destination);
+        var copy = new SqliteStoreOptions { DataDirectory = destination };
+        try
+        {
+            // It holds the key ring and the admin key: for its owner's eyes only, as they are.
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(destination);
+            }
+            else
+            {
+                Directory.CreateDirectory(destination, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            var takenAt = time.GetUtcNow();
+            await SqliteStore.BackupAsync(source, copy.DatabasePath, cancellationToken);
+            // The key ring after the database: every key that protects a secret in the copy was
+            // written before its snapshot was taken, and the ring never deletes a key.
+            var keys = 0;
+            var keysFrom = Path.Combine(data, HeraldServer.KeysFolder);
+            if (Directory.Exists(keysFrom))
+            {
+                var keysTo = Directory.CreateDirectory(Path.Combine(destination, HeraldServer.KeysFolder)).FullName;
+                foreach (var file in Directory.EnumerateFiles(keysFrom))
+                {
+                    CopyToDisk(file, Path.Combine(keysTo, Path.GetFileName(file)));
+                    keys++;
+                }
+            }
+            var adminKey = Path.Combine(data, AdminKey.FileName);
+            var hasAdminKey = File.Exists(adminKey);
+            if (hasAdminKey)
+            {
+                CopyToDisk(adminKey, Path.Combine(destination, AdminKey.FileName));
+            }
+            return new Result(new FileInfo(copy.DatabasePath).Length, takenAt, keys, hasAdminKey);
+        }
+        catch
+        {
+            // A half-made copy (the database without its key ring, say) must not pass for a backup.
+            if (made)
+            {
+                Directory.Delete(destination, recursive: true);
+            }
+            else
+            {
+                foreach (var entry in new DirectoryInfo(destination).EnumerateFileSystemInfos())
+                {
+                    if (entry is DirectoryInfo folder)
+                    {
+                        folder.Delete(recursive: true);
+                    }
+                    else
+                    {
+                        entry.Delete();
+                    }
+                }
+            }
+            throw;
+        }
+    }
+
+    private static void CopyToDisk(string from, string to)
+    {
+        File.Copy(from, to);
+        using var file = new FileStream(to, FileMode.Open, FileAccess.ReadWrite);
+        file.Flush(flushToDisk: true);
+    }
+}

@@ -1,0 +1,149 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Herald.Cli.Tests.Infrastructure;
+using Herald.Server.Tests.Infrastructure;
+using Herald.Signing;
+
+namespace Herald.Cli.Tests.Commands;
+
+public sealed class BackupTests
+{
+    /// <summary>Runs <paramref name="test"/> with a folder of its own for data folders, removed afterwards.</summary>
+    private static async Task WithFolderAsync(Func<string, Task> test)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "herald-backup-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        try
+        {
+            await test(root);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static HttpClient Client(string key)
+    {
+        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return http;
+    }
+
+    private static async Task<string> RecordOrderAsync(HttpClient http, string url)
+    {
+        using var response = await http.PostAsJsonAsync(url + "/v1/payment_orders", new { amount = 10, currency = "BRL" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+    }
+
+    private static async Task<List<string>> NotificationIdsAsync(HttpClient http, string url)
+    {
+        var page = await http.GetFromJsonAsync<JsonObject>(url + "/v1/notifications?limit=100");
+        return page!["data"]!.AsArray().Select(n => n!["id"]!.GetValue<string>()).ToList();
+    }
+
+    [Fact]
+    public Task Backup_OfARunningNode_IsANodeThatCarriesOn_SigningWithTheSameSecrets() => WithFolderAsync(async root =>
+    {
+        var data = Path.Combine(root, "data");
+        var copy = Path.Combine(root, "copy");
+        await using var receiver = await TestReceiver.StartAsync();
+        string merchantKey, secret;
+        List<string> before;
+        await using (var node = await HeraldProcess.ServeAsync("--dev", "--data", data))
+        {
+            using var admin = Client(HeraldProcess.AdminKey);
+            var merchant = await (await admin.PostAsJsonAsync(node.Url + "/v1/merchants", new { name = "Kept" })).Content.ReadFromJsonAsync<JsonObject>();
+            merchantKey = merchant!["api_key"]!.GetValue<string>();
+            using var http = Client(merchantKey);
+            var endpoint = await (await http.PostAsJsonAsync(node.Url + "/v1/endpoints", new { url = receiver.Url, format = "thin" })).Content.ReadFromJsonAsync<JsonObject>();
+            secret = endpoint!["secret"]!.GetValue<string>();
+            for (var i = 0; i < 5; i++)
+            {
+                await RecordOrderAsync(http, node.Url);
+            }
+            await receiver.WaitForAsync(5, TimeSpan.FromSeconds(30));
+            before = await NotificationIdsAsync(http, node.Url);
+            // A folder's own admin key (a node given none makes one there) goes with the copy.
+            await File.WriteAllTextAsync(Path.Combine(data, "admin.key"), "hk_admin_kept_in_the_folder_0123456789");
+
+            // Taken while the node goes on recording and delivering.
+            using var recording = new CancellationTokenSource();
+            var load = Task.Run(async () =>
+            {
+                for (var i = 0; i < 200 && !recording.IsCancellationRequested; i++)
+                {
+                    await RecordOrderAsync(http, node.Url);
+                }
+            });
+            var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "backup", copy, "--data", data);
+            await recording.CancelAsync();
+            await load;
+            Assert.True(code == 0, stderr);
+            Assert.Contains($"-> {copy}: herald.db (", stdout, StringComparison.Ordinal);
+            Assert.Contains("keys/ (1 key), admin.key", stdout, StringComparison.Ordinal);
+            Assert.Contains($"start it with --data {copy}", stdout, StringComparison.Ordinal);
+        }
+        Assert.Equal("hk_admin_kept_in_the_folder_0123456789", await File.ReadAllTextAsync(Path.Combine(copy, "admin.key")));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(copy));
+        }
+
+        // The first node is gone; one started on the copy has what was recorded before it, and signs
+        // a resend with the endpoint's secret, which only the copied key ring can read.
+        var received = receiver.Received.Count;
+        await using var restored = await HeraldProcess.ServeAsync("--dev", "--data", copy);
+        using var client = Client(merchantKey);
+        var after = await NotificationIdsAsync(client, restored.Url);
+        Assert.Superset(before.ToHashSet(), after.ToHashSet());
+        var resent = before[^1];
+        using (var response = await client.PostAsync($"{restored.Url}/v1/notifications/{resent}/resend", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        ReceivedRequest? request = null;
+        var notification = await client.GetFromJsonAsync<JsonObject>($"{restored.Url}/v1/notifications/{resent}");
+        var eventId = notification!["event_id"]!.GetValue<string>();
+        while (request is null && DateTime.UtcNow < deadline)
+        {
+            request = receiver.Received.Skip(received).FirstOrDefault(r => r.Headers["webhook-id"] == eventId);
+            await Task.Delay(50);
+        }
+        Assert.NotNull(request);
+        Assert.True(WebhookSignature.Verify(secret, request.Headers["webhook-id"], request.Headers["webhook-timestamp"],
+            request.Headers["webhook-signature"], Encoding.UTF8.GetBytes(request.Body), DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5)));
+    });
+
+    [Fact]
+    public Task Backup_IntoAFolderThatHoldsSomething_IsRefused_LeavingItAsItWas() => WithFolderAsync(async root =>
+    {
+        var data = Path.Combine(root, "data");
+        Assert.Equal(0, (await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data)).ExitCode);
+        var taken = Directory.CreateDirectory(Path.Combine(root, "taken")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(taken, "notes.txt"), "mine");
+
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "backup", taken, "--data", data);
+        Assert.Equal(1, code);
+        Assert.Equal($"herald: backup failed: {taken} exists and is not an empty folder; name a new one", stderr.Trim());
+        Assert.Empty(stdout);
+        Assert.Equal(["notes.txt"], Directory.EnumerateFileSystemEntries(taken).Select(Path.GetFileName));
+    });
+
+    [Fact]
+    public Task Backup_OfAFolderWithoutADatabase_SaysSo_AndMakesNothing() => WithFolderAsync(async root =>
+    {
+        var empty = Directory.CreateDirectory(Path.Combine(root, "empty")).FullName;
+        var copy = Path.Combine(root, "copy");
+        var (code, _, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "backup", copy, "--data", empty);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"herald: backup failed: there is no Herald database at {Path.Combine(empty, "herald.db")}", stderr.Trim(), StringComparison.Ordinal);
+        Assert.Contains("pg_dump", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(copy));
+    });
+}
