@@ -102,6 +102,17 @@ internal static class ServeCommand
                     result.AddError($"--allow-network '{network}' is not a CIDR such as 10.20.0.0/16.");
                 }
             }
+            foreach (var proxy in result.GetValue(proxies) ?? [])
+            {
+                if (!System.Net.IPNetwork.TryParse(proxy, out _) && !System.Net.IPAddress.TryParse(proxy, out _))
+                {
+                    result.AddError($"--trusted-proxy '{proxy}' is neither an address nor a CIDR network such as 10.0.0.0/8.");
+                }
+            }
+            if (!string.IsNullOrEmpty(result.GetValue(key)) && string.IsNullOrEmpty(result.GetValue(cert)))
+            {
+                result.AddError("--https-key (or HERALD_HTTPS_KEY) is the key of --https-cert, which is not given: give both, or neither.");
+            }
             foreach (var address in (result.GetValue(urls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 if (!Uri.TryCreate(address.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri)

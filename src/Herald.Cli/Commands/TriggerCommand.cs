@@ -68,13 +68,13 @@ internal static class TriggerCommand
                 await Console.Error.WriteLineAsync("herald: give a merchant API key with --key or HERALD_API_KEY");
                 return 1;
             }
-            using var http = new HttpClient { BaseAddress = new Uri(parse.GetValue(url)!.TrimEnd('/') + "/") };
+            using var http = new HttpClient { BaseAddress = new Uri(parse.GetValue(url)!.TrimEnd('/') + "/"), Timeout = AnswerTimeout };
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
             Console.WriteLine($"{name}: {chosen.Description}");
             try
             {
                 var created = await SendAsync(http, chosen.Collection, CreateBody(chosen.Collection, parse.GetValue(site)!, parse.GetValue(preference)), cancellationToken);
-                var id = (created["internalId"] ?? created["id"])!.GetValue<string>();
+                var id = Text(created, "internalId") ?? Text(created, "id") ?? throw NotHerald($"POST /v1/{chosen.Collection} answered without an id");
                 var state = State(created);
                 Console.WriteLine($"  created {chosen.Collection.TrimEnd('s')} {id} ({state})");
                 foreach (var to in chosen.Steps)
@@ -94,11 +94,25 @@ internal static class TriggerCommand
                 await Console.Error.WriteLineAsync($"herald: {e.Message}");
                 return 1;
             }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync($"herald: no answer from {http.BaseAddress} within {AnswerTimeout.TotalSeconds:N0} s");
+                return 1;
+            }
         });
         return command;
     }
 
-    private static string State(JsonObject entity) => (entity["status"] ?? entity["state"])!.GetValue<string>();
+    /// <summary>How long a call waits for Herald's answer.</summary>
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(30);
+
+    private static string State(JsonObject entity) => Text(entity, "status") ?? Text(entity, "state") ?? throw NotHerald("an answer named no state");
+
+    /// <summary>A field of an answer that is text, or null.</summary>
+    private static string? Text(JsonObject answer, string field) =>
+        answer[field] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    private static HttpRequestException NotHerald(string what) => new($"{what}: does --url point at Herald?");
 
     private static JsonObject CreateBody(string collection, string site, string? preference) => collection switch
     {
@@ -131,6 +145,13 @@ internal static class TriggerCommand
         {
             throw new HttpRequestException($"POST /v1/{path} answered {(int)response.StatusCode}: {text}");
         }
-        return JsonNode.Parse(text)!.AsObject();
+        try
+        {
+            return JsonNode.Parse(text) as JsonObject ?? throw NotHerald($"POST /v1/{path} answered something other than a JSON object");
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            throw NotHerald($"POST /v1/{path} answered something other than JSON");
+        }
     }
 }

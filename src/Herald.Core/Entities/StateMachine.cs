@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Herald.Errors;
 
 namespace Herald.Entities;
 
@@ -40,6 +41,11 @@ public sealed class StateMachine
             return Spellings.Where(spelling => TryNormalize(spelling, out var state) && targets.Contains(state));
         }
     }
+
+    /// <summary>The state <paramref name="input"/> names, in its canonical spelling; a 400 naming this kind's states when it names none.</summary>
+    public string Target(string? input) => TryNormalize(input, out var state)
+        ? state
+        : throw new HeraldException(ErrorKind.BadRequest, $"unknown {Kind.ApiName()} state {HeraldException.Quote(input)}; expected one of {string.Join(", ", States)}");
 
     /// <summary>Maps an input spelling (including aliases such as <c>DECLINED</c> for seed 003's <c>DECINED</c>) to the canonical state.</summary>
     public bool TryNormalize(string? input, out string state)

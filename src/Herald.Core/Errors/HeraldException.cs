@@ -49,4 +49,14 @@ public sealed class HeraldException : Exception
     public IReadOnlyList<string> Messages { get; }
 
     public static HeraldException NotFound(string what) => new(ErrorKind.NotFound, $"{what} not found");
+
+    /// <summary>The most characters of a caller's value an error quotes.</summary>
+    public const int MaxQuoted = 64;
+
+    /// <summary>
+    /// A value the caller gave, in quotes, for an error that names it: cut to its first
+    /// <see cref="MaxQuoted"/> characters (and …), so that an answer never repeats a large body back.
+    /// </summary>
+    public static string Quote(string? value) =>
+        value is null ? "null" : value.Length <= MaxQuoted ? $"'{value}'" : $"'{value[..MaxQuoted]}…'";
 }

@@ -68,11 +68,7 @@ public sealed class ChangeRecorder
     {
         using var activity = DeliveryTelemetry.StartRecording(kind.ApiName(), id);
         var machine = StateMachines.For(kind);
-        if (!machine.TryNormalize(to, out var target))
-        {
-            throw new HeraldException(ErrorKind.BadRequest,
-                $"unknown {kind.ApiName()} state '{to}'; expected one of {string.Join(", ", machine.States)}");
-        }
+        var target = machine.Target(to);
         for (var round = 0; round < MaxConflictRetries; round++)
         {
             if (idempotency is { } key && await ReplayAsync(merchantId, kind, id, key, cancellationToken).ConfigureAwait(false) is { } replay)

@@ -175,7 +175,7 @@ internal static class EndpointsApi
     {
         if (!PayloadFormats.TryParse(request.Format, out var format))
         {
-            throw new HeraldException(ErrorKind.BadRequest, $"unknown format '{request.Format}'; expected transaction, point or thin");
+            throw new HeraldException(ErrorKind.BadRequest, $"unknown format {HeraldException.Quote(request.Format)}; expected transaction, point or thin");
         }
         var now = time.GetUtcNow();
         return new Endpoint
@@ -215,7 +215,7 @@ internal static class EndpointsApi
         {
             if (!EventTypes.TryNormalize(type, out var eventType) || !eventType.StartsWith(prefix, StringComparison.Ordinal))
             {
-                throw new HeraldException(ErrorKind.BadRequest, $"unknown event type '{type}' for format {format.ApiName()}; expected {prefix}<STATE>");
+                throw new HeraldException(ErrorKind.BadRequest, $"unknown event type {HeraldException.Quote(type)} for format {format.ApiName()}; expected {prefix}<STATE>");
             }
             // A filter naming only what is never sent would leave the endpoint silent for good.
             if (!format.Notifies(eventType[prefix.Length..]) && kept?.Contains(eventType) != true)
@@ -228,10 +228,10 @@ internal static class EndpointsApi
     }
 
     internal static SuccessRule ParseSuccess(string value) =>
-        SuccessRules.TryParse(value, out var rule) ? rule : throw new HeraldException(ErrorKind.BadRequest, $"unknown success rule '{value}'; expected 2xx or 200");
+        SuccessRules.TryParse(value, out var rule) ? rule : throw new HeraldException(ErrorKind.BadRequest, $"unknown success rule {HeraldException.Quote(value)}; expected 2xx or 200");
 
     internal static RetryPolicy ParseRetry(string value) =>
-        RetryPolicies.TryParse(value, out var policy) ? policy : throw new HeraldException(ErrorKind.BadRequest, $"unknown retry policy '{value}'; expected exponential or hourly");
+        RetryPolicies.TryParse(value, out var policy) ? policy : throw new HeraldException(ErrorKind.BadRequest, $"unknown retry policy {HeraldException.Quote(value)}; expected exponential or hourly");
 
     public const int MaxConcurrencyCap = 1_000;
     public const int RateLimitCap = 10_000;

@@ -118,16 +118,29 @@ internal static class EntitiesApi
             group.MapPost("/{id}/transitions", async (string id, HttpContext http, ChangeRecorder recorder) =>
             {
                 var merchant = Caller.Of(http).Merchant;
-                var raw = await ReadRawAsync(http.Request);
-                var request = HeraldJson.Validate<TransitionRequest>(raw.Body, HeraldJson.Api, "transition");
-                var to = Validation.RequiredText(request.To, "to", 64);
+                var body = await HeraldJson.ReadAsync<JsonObject>(http.Request);
+                var request = HeraldJson.Validate<TransitionRequest>(body, HeraldJson.Api, "transition");
+                // The state first: what data a move may carry depends on where it goes.
+                var to = StateMachines.For(kind).Target(Validation.RequiredText(request.To, "to", 64));
                 var data = ValidateData(kind, to, request.Data);
-                var key = http.Request.Headers[IdempotencyKeyHeader.Name].ToString();
+                var keys = http.Request.Headers[IdempotencyKeyHeader.Name];
+                if (keys.Count > 1)
+                {
+                    throw new HeraldException(ErrorKind.BadRequest, $"{IdempotencyKeyHeader.Name} is given {keys.Count} times; give one");
+                }
+                var key = keys.ToString();
                 (string, string)? idempotency = null;
                 if (key.Length > 0)
                 {
                     Validation.Text(key, IdempotencyKeyHeader.Name, IdempotencyKeyHeader.MaxLength);
-                    idempotency = (key, $"{kind.ApiName()}:{id}:{raw.Hash}");
+                    // The request as it is taken, not as it was written: a state in another spelling
+                    // (DECLINED for DECINED) a field given as null where it may be left out, or no data given as {}, is the same request.
+                    var taken = new JsonObject { ["to"] = to };
+                    if (data is { Count: > 0 })
+                    {
+                        taken["data"] = data.DeepClone();
+                    }
+                    idempotency = (key, $"{kind.ApiName()}:{id}:{CanonicalHash(taken)}");
                 }
                 var recorded = await recorder.TransitionAsync(merchant, kind, id, to, data, idempotency, http.RequestAborted,
                     kind == EntityKind.Transaction ? AsTransaction : null);
@@ -171,12 +184,6 @@ internal static class EntitiesApi
     /// <summary>201 with the new entity's document, and in Location the path that reads it.</summary>
     private static IResult Created(Recorded recorded) =>
         JsonResults.Located(recorded.Entity.Id, Results.Json(recorded.Entity.Document, statusCode: StatusCodes.Status201Created));
-
-    private static async Task<(JsonObject Body, string Hash)> ReadRawAsync(HttpRequest request)
-    {
-        var body = await HeraldJson.ReadAsync<JsonObject>(request);
-        return (body, CanonicalHash(body));
-    }
 
     /// <summary>
     /// The request's hash for its Idempotency-Key: members in name order at every level, so that a
@@ -228,10 +235,10 @@ internal static class EntitiesApi
         var site = request.Site;
         if (!EntityDocuments.PointSites.Contains(site))
         {
-            throw new HeraldException(ErrorKind.BadRequest, $"unknown site '{site}'; expected {string.Join(", ", EntityDocuments.PointSites)}");
+            throw new HeraldException(ErrorKind.BadRequest, $"unknown site {HeraldException.Quote(site)}; expected {string.Join(", ", EntityDocuments.PointSites)}");
         }
         var ticket = request.AdditionalInfo?.TicketNumber;
-        if (site == "mla" && string.IsNullOrEmpty(ticket))
+        if (site == "mla" && string.IsNullOrWhiteSpace(ticket))
         {
             throw new HeraldException(ErrorKind.BadRequest, "additional_info.ticket_number is required for site mla");
         }
@@ -274,7 +281,7 @@ internal static class EntitiesApi
         switch (kind)
         {
             case EntityKind.PaymentIntent:
-                var intent = data is null ? new PaymentIntentData() : HeraldJson.Validate<PaymentIntentData>(data, HeraldJson.Api, "data");
+                var intent = data is null ? new PaymentIntentData() : HeraldJson.ValidateField<PaymentIntentData>(data, HeraldJson.Api, "data");
                 var finishing = to == "FINISHED";
                 if (finishing && intent.Payment is null)
                 {
@@ -290,7 +297,7 @@ internal static class EntitiesApi
             case EntityKind.PaymentOrder:
                 if (data is not null)
                 {
-                    HeraldJson.Validate<PaymentOrderData>(data, HeraldJson.Api, "data");
+                    HeraldJson.ValidateField<PaymentOrderData>(data, HeraldJson.Api, "data");
                     Validation.BoundedStrings(data, "data");
                 }
                 return data;
@@ -300,7 +307,7 @@ internal static class EntitiesApi
                     return null;
                 }
                 RefuseAssigned(data, "data.");
-                var changed = HeraldJson.Validate<TransactionDocument>(data, HeraldJson.Seed, "data");
+                var changed = HeraldJson.ValidateField<TransactionDocument>(data, HeraldJson.Seed, "data");
                 Validation.BoundedStrings(data, "data");
                 // What a transition changes is held to what a creation is: a positive amount, a currency code.
                 if (data.ContainsKey("paymentAmount"))

@@ -23,12 +23,14 @@ internal static class NotificationsApi
             Validation.OneCursor(starting_after, ending_before, HeraldId.Notification, "a notification");
             if (status is not null && !NotificationStatuses.All.Contains(status))
             {
-                throw new HeraldException(ErrorKind.BadRequest, $"unknown status '{status}'; expected pending, succeeded or dead");
+                throw new HeraldException(ErrorKind.BadRequest, $"unknown status {HeraldException.Quote(status)}; expected pending, succeeded or dead");
             }
             if (event_type is not null)
             {
-                event_type = EventTypes.TryNormalize(event_type, out var known) ? known : throw new HeraldException(ErrorKind.BadRequest, $"unknown event type '{event_type}'");
+                event_type = EventTypes.TryNormalize(event_type, out var known) ? known : throw new HeraldException(ErrorKind.BadRequest, $"unknown event type {HeraldException.Quote(event_type)}");
             }
+            var window = (Since: Validation.Time(since, "since"), Until: Validation.Time(until, "until"));
+            Validation.Window(window.Since, window.Until);
             var query = new NotificationQuery
             {
                 Status = status,
@@ -36,8 +38,8 @@ internal static class NotificationsApi
                 EntityId = entity_id,
                 EventType = event_type,
                 EventId = event_id,
-                Since = Validation.Time(since, "since"),
-                Until = Validation.Time(until, "until"),
+                Since = window.Since,
+                Until = window.Until,
                 Limit = Validation.Limit(limit),
                 StartingAfter = starting_after,
                 EndingBefore = ending_before,

@@ -24,10 +24,7 @@ internal static class StatsApi
             // The default window reaches back a day, or to the first time there is.
             var start = Validation.Time(since, "since")
                 ?? (end - DateTimeOffset.MinValue < DefaultWindow ? DateTimeOffset.MinValue : end - DefaultWindow);
-            if (start >= end)
-            {
-                throw new HeraldException(ErrorKind.BadRequest, "since must be before until");
-            }
+            Validation.Window(start, end);
             if (end - start > MaxWindow)
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"since and until may be at most {MaxWindow.TotalDays:N0} days apart");

@@ -37,6 +37,10 @@ internal static partial class Validation
                 ? $"{field} must use https or http"
                 : $"{field} must use https (plain http is allowed only in development mode, herald serve --dev)");
         }
+        if (uri.Port == 0)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} has port 0, on which nothing can be reached");
+        }
         if (!string.IsNullOrEmpty(uri.UserInfo))
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} must not contain credentials");
@@ -55,13 +59,18 @@ internal static partial class Validation
 
     /// <summary>
     /// A name that means this machine whatever resolves it: <c>localhost</c> and every name under it
-    /// (RFC 6761), in any case, written with the root's trailing dot or not.
+    /// (RFC 6761), and the names hosts files give it (<c>localhost.localdomain</c>, <c>ip6-localhost</c>,
+    /// <c>ip6-loopback</c>), in any case, written with the root's trailing dot or not. (Any other name
+    /// that resolves to this machine is refused when Herald connects.)
     /// </summary>
     private static bool IsLoopbackName(string host)
     {
         var name = host.TrimEnd('.');
-        return name.Equals("localhost", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
+        return name.Equals("localhost", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
+            || LoopbackNames.Contains(name);
     }
+
+    private static readonly HashSet<string> LoopbackNames = new(StringComparer.OrdinalIgnoreCase) { "localhost.localdomain", "ip6-localhost", "ip6-loopback" };
 
     public const int MaxHeaders = 20;
     public const int MaxHeaderName = 64;
@@ -169,7 +178,11 @@ internal static partial class Validation
         return Text(value, field, max)!;
     }
 
-    /// <summary>Refuses any text in the document (a value, or a field's name) longer than <see cref="MaxText"/> or holding NUL, naming where it is.</summary>
+    /// <summary>
+    /// Refuses any text in the document (a value, or a field's name) longer than <see cref="MaxText"/>
+    /// or holding NUL, and a list holding null (every list a body carries is of objects or values),
+    /// naming where it is.
+    /// </summary>
     public static void BoundedStrings(System.Text.Json.Nodes.JsonNode? node, string path)
     {
         switch (node)
@@ -185,6 +198,10 @@ internal static partial class Validation
             case System.Text.Json.Nodes.JsonArray a:
                 for (var i = 0; i < a.Count; i++)
                 {
+                    if (a[i] is null)
+                    {
+                        throw new HeraldException(ErrorKind.BadRequest, $"{path}[{i}] may not be null");
+                    }
                     BoundedStrings(a[i], $"{path}[{i}]");
                 }
                 break;
@@ -259,8 +276,7 @@ internal static partial class Validation
         }
         // ISO 8601 only: a culture's forms ("01/31/2026", "31 Jan 2026") read differently from one
         // reader to the next. A date alone is its midnight, a time without an offset UTC.
-        if (IsoTime().IsMatch(value)
-            && DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+        if (IsoTime().Match(value) is { Success: true } iso && FromIso(iso) is { } time)
         {
             return time;
         }
@@ -275,6 +291,44 @@ internal static partial class Validation
         throw new HeraldException(ErrorKind.BadRequest, $"{field} must be an ISO 8601 time such as 2026-01-31T12:00:00Z");
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|z|[+-]\d{2}:?\d{2})?)?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    /// <summary>Refuses a window whose start is not before its end (either end may be left open).</summary>
+    public static void Window(DateTimeOffset? since, DateTimeOffset? until)
+    {
+        if (since >= until)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, "since must be before until");
+        }
+    }
+
+    /// <summary>
+    /// The UTC time an ISO 8601 match names: digits beyond a tick (100 ns) dropped, and a time its
+    /// offset puts beyond the calendar's first or last day taken as that end. Null when it names
+    /// no time (a 13th month, an offset beyond 14 hours).
+    /// </summary>
+    private static DateTimeOffset? FromIso(System.Text.RegularExpressions.Match iso)
+    {
+        var fraction = iso.Groups["fraction"].Value;
+        var time = iso.Groups["time"].Value;
+        var local = iso.Groups["date"].Value + (time.Length > 0 ? "T" + time[..^fraction.Length] + fraction[..Math.Min(fraction.Length, 8)] : "");
+        if (!DateTime.TryParse(local, CultureInfo.InvariantCulture, DateTimeStyles.None, out var at))
+        {
+            return null;
+        }
+        var offset = TimeSpan.Zero;
+        if (iso.Groups["offset"].Value is [('+' or '-') and var sign, ..] written)
+        {
+            var digits = written[1..].Replace(":", "", StringComparison.Ordinal);
+            offset = new TimeSpan(int.Parse(digits[..2], CultureInfo.InvariantCulture), int.Parse(digits[2..], CultureInfo.InvariantCulture), 0);
+            if (offset > TimeSpan.FromHours(14) || offset.Minutes >= 60)
+            {
+                return null;
+            }
+            offset = sign == '-' ? -offset : offset;
+        }
+        var ticks = at.Ticks - offset.Ticks;
+        return ticks < 0 ? DateTimeOffset.MinValue : ticks > DateTimeOffset.MaxValue.UtcTicks ? DateTimeOffset.MaxValue : new DateTimeOffset(ticks, TimeSpan.Zero);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?<date>\d{4}-\d{2}-\d{2})([T ](?<time>\d{2}:\d{2}(:\d{2}(?<fraction>\.\d{1,9})?)?)(?<offset>Z|z|[+-]\d{2}:?\d{2})?)?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex IsoTime();
 }

@@ -129,6 +129,11 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         }
         context.Response.Clear();
         headers?.Invoke(context.Response);
+        if (status == StatusCodes.Status401Unauthorized)
+        {
+            // How to authenticate, as a 401 must say (RFC 9110): an API key as a bearer token.
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        }
         context.Response.StatusCode = status;
         if (IsPortalPage(context.Request))
         {

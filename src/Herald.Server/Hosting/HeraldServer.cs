@@ -143,7 +143,8 @@ public static class HeraldServer
         app.UseMiddleware<Caller.Middleware>();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapOpenApi();
+        // The one document by its name alone: another name is an unknown route, answered as any is.
+        app.MapOpenApi("/openapi/v1.json");
         app.MapApiReference();
         // Read only: another method answers 405, as on every other route.
         app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));

@@ -267,7 +267,11 @@ public static class HeraldJson
         var charset = Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(type.Charset);
         if (charset.HasValue && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
         {
-            throw new HeraldException(ErrorKind.UnsupportedMediaType, $"the request body must be JSON in UTF-8, not {charset}: send Content-Type: application/json");
+            throw new HeraldException(ErrorKind.UnsupportedMediaType, $"the request body must be JSON in UTF-8, not {HeraldException.Quote(charset.Value)}: send Content-Type: application/json");
+        }
+        if (request.Headers.ContentEncoding is { Count: > 0 } encoding && !encoding.All(e => "identity".Equals(e?.Trim(), StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new HeraldException(ErrorKind.UnsupportedMediaType, "the request body must be sent uncompressed: send no Content-Encoding");
         }
         try
         {
@@ -314,8 +318,16 @@ public static class HeraldJson
         }
     }
 
-    /// <summary>Validates an already parsed object as <typeparamref name="T"/>.</summary>
-    public static T Validate<T>(JsonObject node, JsonSerializerOptions options, string where)
+    /// <summary>Validates an already parsed object (a request's body, <paramref name="where"/>) as <typeparamref name="T"/>.</summary>
+    public static T Validate<T>(JsonObject node, JsonSerializerOptions options, string where) => Validate<T>(node, options, where, root: null);
+
+    /// <summary>
+    /// Validates a member of a request's body, <paramref name="field"/>, as <typeparamref name="T"/>:
+    /// what is wrong is named by its path in the body (<c>$.data.customer.name</c>).
+    /// </summary>
+    public static T ValidateField<T>(JsonObject node, JsonSerializerOptions options, string field) => Validate<T>(node, options, field, root: "$." + field);
+
+    private static T Validate<T>(JsonObject node, JsonSerializerOptions options, string where, string? root)
     {
         ArgumentNullException.ThrowIfNull(node);
         try
@@ -324,17 +336,19 @@ public static class HeraldJson
         }
         catch (JsonException e)
         {
-            throw new HeraldException(ErrorKind.BadRequest, $"{where}: {Describe(e)}");
+            throw new HeraldException(ErrorKind.BadRequest, $"{where}: {Describe(e, root)}");
         }
     }
 
-    private static string Describe(JsonException e)
+    /// <summary>What is wrong, and where: under <paramref name="root"/> when the node read is a member of the body.</summary>
+    private static string Describe(JsonException e, string? root = null)
     {
+        var at = root is null || string.IsNullOrEmpty(e.Path) ? e.Path : root + e.Path[1..];
         if (e is TreeException tree)
         {
-            return $"{tree.What} at {(string.IsNullOrEmpty(e.Path) ? "$" : e.Path)}{tree.Within}";
+            return $"{tree.What} at {(string.IsNullOrEmpty(at) ? root ?? "$" : at)}{tree.Within}";
         }
-        var path = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path}";
+        var path = string.IsNullOrEmpty(at) || at == "$" ? "" : $" at {at}";
         var message = e.Message;
         if (message is NulRefused or TooPrecise)
         {
@@ -357,7 +371,7 @@ public static class HeraldJson
             var start = message.IndexOf('\'', StringComparison.Ordinal);
             var end = start >= 0 ? message.IndexOf('\'', start + 1) : -1;
             var name = start >= 0 && end > start ? message[(start + 1)..end] : "?";
-            return $"unknown field '{name}'{path}";
+            return $"unknown field {HeraldException.Quote(name)}{path}";
         }
         if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
         {

@@ -1,4 +1,5 @@
 using Dapper;
+using Herald.Storage.Model;
 
 namespace Herald.Storage.Relational;
 
@@ -110,7 +111,8 @@ public abstract partial class RelationalStore
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
         var exists = await scope.Connection.ExecuteScalarAsync<long>(scope.Command(
-            "SELECT COUNT(*) FROM merchants WHERE id = @merchantId", new { merchantId }, cancellationToken));
+            "SELECT COUNT(*) FROM merchants WHERE id = @merchantId AND id <> @operatorId",
+            new { merchantId, operatorId = OperatorEventTypes.OperatorMerchantId }, cancellationToken));
         if (exists == 0)
         {
             return false;

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Herald.Cli.Tests.Infrastructure;
+using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Cli.Tests.Commands;
 
@@ -144,5 +145,15 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
         Assert.NotEqual(0, badUrl.ExitCode);
         Assert.Equal("--url 'not-a-url' is not Herald's http:// or https:// address such as http://127.0.0.1:5080.", badUrl.Stderr.Trim().Split('\n')[0].Trim());
         Assert.DoesNotContain("   at ", badUrl.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Trigger_PointedAtAReceiverInsteadOfHerald_SaysSoInOneLine()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        receiver.ResponseBody = "ok";
+        var trigger = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "order-closed", "--url", receiver.Url, "--key", _key);
+        Assert.Equal(1, trigger.ExitCode);
+        Assert.Equal("herald: POST /v1/payment_orders answered something other than JSON: does --url point at Herald?", trigger.Stderr.Trim());
     }
 }

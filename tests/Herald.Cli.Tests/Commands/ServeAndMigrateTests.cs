@@ -64,6 +64,9 @@ public sealed class ServeAndMigrateTests
     [InlineData("--rate-limit", "abc", "Cannot parse argument 'abc' for option '--rate-limit' as expected type 'System.Int32'.")]
     [InlineData("--auto-disable-days", "-2", "--auto-disable-days must be 0 (never) or a positive number of days.")]
     [InlineData("--shutdown-grace-seconds", "601", "--shutdown-grace-seconds must be between 0 and 600 seconds.")]
+    [InlineData("--trusted-proxy", "999.1.1.1", "--trusted-proxy '999.1.1.1' is neither an address nor a CIDR network such as 10.0.0.0/8.")]
+    [InlineData("--trusted-proxy", "10.0.0.0/99", "--trusted-proxy '10.0.0.0/99' is neither an address nor a CIDR network such as 10.0.0.0/8.")]
+    [InlineData("--https-key", "/tmp/herald-no-such-key.pem", "--https-key (or HERALD_HTTPS_KEY) is the key of --https-cert, which is not given: give both, or neither.")]
     public Task Serve_WithAnOptionOutOfItsRules_SaysWhichInOneLine_BeforeMakingAnything(string option, string value, string message) => WithDataAsync(async data =>
     {
         // A value with spaces is several arguments (the option given again, say).

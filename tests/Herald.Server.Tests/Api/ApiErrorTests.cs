@@ -72,9 +72,19 @@ public sealed class ApiErrorTests : IAsyncLifetime
     [InlineData("2026-01-31")]
     [InlineData("2026-01-31T12:00:00Z")]
     [InlineData("2026-01-31T12:00:00.123+02:00")]
+    [InlineData("2026-01-31T12:00:00.123456789Z")]
+    [InlineData("0001-01-01T00:30:00+01:00")]
+    [InlineData("9999-12-31T23:59:59-01:00")]
     public async Task ATimeInIso8601_IsTaken(string since)
     {
         Assert.Equal(System.Net.HttpStatusCode.OK, (await _merchant.GetAsync($"/v1/notifications?since={Uri.EscapeDataString(since)}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AWindowEndingBeforeItStarts_Is400()
+    {
+        await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?since=2026-12-31&until=2026-01-01"), 400, "since must be before until");
+        await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?since=2026-01-01&until=2026-01-01"), 400, "since must be before until");
     }
 
     [Fact]
@@ -265,7 +275,7 @@ public sealed class ApiErrorTests : IAsyncLifetime
     [InlineData(null, "the request body must be JSON: send Content-Type: application/json")]
     [InlineData("text/plain", "the request body must be JSON: send Content-Type: application/json")]
     [InlineData("application/merge-patch+json", "the request body must be JSON: send Content-Type: application/json")]
-    [InlineData("application/json; charset=latin1", "the request body must be JSON in UTF-8, not latin1")]
+    [InlineData("application/json; charset=latin1", "the request body must be JSON in UTF-8, not 'latin1'")]
     public async Task ABodyOfAnotherTypeOrCharset_OrOfNone_Is415_AndCreatesNothing(string? type, string message)
     {
         var body = new ByteArrayContent("""{"url":"http://127.0.0.1:9/hooks","format":"thin"}"""u8.ToArray());
@@ -444,6 +454,7 @@ public sealed class ApiErrorTests : IAsyncLifetime
 
         await ExpectErrorAsync(await _merchant.DeleteAsync($"/v1/merchants/{created.Str("id")}/data"), 403, "admin key");
         await ExpectErrorAsync(await admin.DeleteAsync("/v1/merchants/mer_nobody/data"), 404, "not found");
+        await ExpectErrorAsync(await admin.DeleteAsync("/v1/merchants/mer_operator/data"), 404, "merchant mer_operator not found");
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/v1/merchants/{created.Str("id")}/data")).StatusCode);
 
         await ExpectErrorAsync(await leaving.GetAsync($"/v1/transactions/{id}"), 404, "not found");
@@ -514,6 +525,101 @@ public sealed class ApiErrorTests : IAsyncLifetime
         // A different value is still a different request.
         await ExpectErrorAsync(await MoveAsync("""{"data":{"currency":"BRL","paymentAmount":131},"to":"PROCESSING"}"""), 422, "Idempotency-Key");
         Assert.Equal(2, await EventCountAsync(id));
+    }
+
+    /// <summary>A request written by hand on a connection of its own, with <paramref name="headers"/> as given; answers the response's head and body.</summary>
+    private async Task<string> RawPostAsync(string path, string json, params string[] headers)
+    {
+        var address = new Uri(_herald.Client.BaseAddress!, "/");
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port);
+        await using var stream = tcp.GetStream();
+        var key = _merchant.DefaultRequestHeaders.Authorization!.ToString();
+        var head = $"POST {path} HTTP/1.1\r\nHost: {address.Authority}\r\nAuthorization: {key}\r\nContent-Type: application/json\r\n" +
+            $"Content-Length: {Encoding.UTF8.GetByteCount(json)}\r\nConnection: close\r\n{string.Concat(headers.Select(h => h + "\r\n"))}\r\n";
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(head + json));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync();
+    }
+
+    [Fact]
+    public async Task IdempotencyKey_RepeatSayingTheSameInOtherWords_IsTheSameRequest()
+    {
+        var id = await _merchant.NewTransactionAsync();
+        async Task<HttpResponseMessage> MoveAsync(string json, params string[] keys)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/transactions/{id}/transitions")
+            {
+                Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+            };
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", keys.Length == 0 ? ["move-worded"] : keys);
+            return await _merchant.SendAsync(request);
+        }
+        // Two header lines (a client joining them into one, as HttpClient does, sends one key).
+        Assert.StartsWith("HTTP/1.1 400 ", await RawPostAsync($"/v1/transactions/{id}/transitions", """{"to":"PROCESSING"}""",
+            "Idempotency-Key: p", "Idempotency-Key: q"), StringComparison.Ordinal);
+        Assert.Equal(1, await EventCountAsync(id));
+        Assert.Equal(HttpStatusCode.OK, (await MoveAsync("""{"to":"PROCESSING"}""")).StatusCode);
+        // No data, data as null or as {}, and fields Herald sets given as null: the same request.
+        Assert.Equal(HttpStatusCode.OK, (await MoveAsync("""{"to":"PROCESSING","data":null}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await MoveAsync("""{"to":"PROCESSING","data":{}}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await MoveAsync("""{"to":"PROCESSING","data":{"internalId":null}}""")).StatusCode);
+        Assert.Equal(2, await EventCountAsync(id));
+        // A state in its other spelling is the same state.
+        Assert.Equal(HttpStatusCode.OK, (await MoveAsync("""{"to":"DECLINED"}""", "decline")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await MoveAsync("""{"to":"DECINED"}""", "decline")).StatusCode);
+        Assert.Equal(3, await EventCountAsync(id));
+    }
+
+    [Fact]
+    public async Task ATransitionsData_IsJudgedAfterItsState_AndNamedByItsPathInTheBody()
+    {
+        var intent = (await _merchant.PostJsonAsync("/v1/payment_intents",
+            new { amount = 100, site = "mlb", client_id = 1, caller_id = 2, additional_info = new { external_reference = "x" } })).Str("id");
+        await ExpectErrorAsync(await _merchant.PostAsJsonAsync($"/v1/payment_intents/{intent}/transitions",
+            new { to = "BOGUS", data = new { payment = new { id = 1, state = "a", type = "b" } } }), 400, "unknown payment_intent state 'BOGUS'");
+
+        var id = await _merchant.NewTransactionAsync();
+        await ExpectErrorAsync(await _merchant.PostAsJsonAsync($"/v1/transactions/{id}/transitions",
+            new { to = "PROCESSING", data = new { customer = new { name = 1 } } }), 400, "data: wrong type of value at $.data.customer.name");
+        await ExpectErrorAsync(await PostRawAsync($"/v1/transactions/{id}/transitions", """{"to":"PROCESSING","data":{"orderDetails":[null]}}"""),
+            400, "data.orderDetails[0] may not be null");
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":1,"currency":"BRL","orderDetails":[null]}"""),
+            400, "transaction.orderDetails[0] may not be null");
+        Assert.Equal(1, await EventCountAsync(id));
+    }
+
+    [Fact]
+    public async Task ALongValueNamedInAnError_IsCutShort()
+    {
+        var format = new string('f', 200_000);
+        var body = await ExpectErrorAsync(await _merchant.PostAsJsonAsync("/v1/endpoints", new { url = "http://127.0.0.1:9/hooks", format }), 400,
+            $"unknown format '{new string('f', 64)}…'");
+        Assert.InRange(body.ToJsonString().Length, 0, 499);
+        await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?status=" + new string('s', 5000)), 400, $"unknown status '{new string('s', 64)}…'");
+    }
+
+    [Fact]
+    public async Task AnUnknownKey_Is401SayingHowToAuthenticate()
+    {
+        using var stranger = _herald.As("hk_nobody_0123456789abcdef");
+        using var response = await stranger.GetAsync("/v1/endpoints");
+        await ExpectErrorAsync(response, 401, "");
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public async Task ACompressedBody_Is415()
+    {
+        var content = new StringContent("""{"amount":10,"currency":"BRL"}""", Encoding.UTF8, "application/json");
+        content.Headers.ContentEncoding.Add("gzip");
+        await ExpectErrorAsync(await _merchant.PostAsync("/v1/payment_orders", content), 415, "uncompressed");
+    }
+
+    [Fact]
+    public async Task AnOpenApiDocumentOfAnotherName_Is404InTheErrorShape()
+    {
+        await ExpectErrorAsync(await _herald.Client.GetAsync("/openapi/v2.json"), 404, "");
     }
 
     [Fact]

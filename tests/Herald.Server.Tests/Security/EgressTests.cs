@@ -46,6 +46,11 @@ public sealed class EgressTests
     [InlineData("64:ff9b:1::a00:1", "local-use translation")]
     [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo")]
     [InlineData("::7f00:1", "IPv4-compatible")]
+    [InlineData("100::1", "discard-only")]
+    [InlineData("2001:10::1", "ORCHID")]
+    [InlineData("2001:2::1", "benchmarking")]
+    [InlineData("3fff::1", "documentation")]
+    [InlineData("fec0::1", "site-local")]
     public void ForbiddenAddresses_AreRefusedWithTheirReason(string address, string reason)
     {
         var refusal = new EgressPolicy(allowLoopback: false, []).Refusal(IPAddress.Parse(address));
@@ -102,6 +107,9 @@ public sealed class EgressTests
     [InlineData("https://[::1]/hooks", "loopback")]
     [InlineData("https://LOCALHOST./hooks", "loopback host")]
     [InlineData("https://shop.localhost/hooks", "loopback host")]
+    [InlineData("https://localhost.localdomain/hooks", "loopback host")]
+    [InlineData("https://IP6-LOCALHOST/hooks", "loopback host")]
+    [InlineData("https://merchant.example:0/hooks", "port 0")]
     [InlineData("not a url", "not an absolute URL")]
     public async Task EndpointUrlRules_RefuseBadUrlsAtCreation(string url, string reason)
     {

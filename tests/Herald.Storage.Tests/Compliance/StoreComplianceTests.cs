@@ -681,6 +681,10 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(evt.Id, claimed.EventId);
         Assert.Equal(PayloadFormat.Operator, claimed.Format);
         Assert.Equal("{\"type\":\"endpoint.disabled\"}", claimed.Payload);
+
+        // The operator's record is no merchant's data to erase.
+        Assert.False(await Store.EraseMerchantDataAsync(OperatorEventTypes.OperatorMerchantId));
+        Assert.NotNull(await Store.LoadForResendAsync(OperatorEventTypes.OperatorMerchantId, claimed.Id, T0));
     }
 
     [Fact]
