@@ -50,7 +50,8 @@ internal static class TriggerCommand
             var given = result.GetValueOrDefault<string>();
             if (!Uri.TryCreate(given, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             {
-                result.AddError($"--url '{given}' is not Herald's http:// or https:// address such as http://127.0.0.1:5080.");
+                // Not given on the command line, it came from the environment: named as it was given.
+                result.AddError($"{(result.Implicit ? "HERALD_URL" : "--url")} '{given}' is not Herald's http:// or https:// address such as http://127.0.0.1:5080.");
             }
         });
         var command = new Command("trigger", "Walk a new entity through a scenario, showing each step.") { scenario, url, key, site, preference };
