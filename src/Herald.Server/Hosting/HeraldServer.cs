@@ -138,6 +138,9 @@ public static class HeraldServer
 
         var app = builder.Build();
         Transport.Use(app, options);
+        app.Use(HeadRequests.InvokeAsync);
+        // Routing after it (not first, where the host would put it): a HEAD is routed as its GET.
+        app.UseRouting();
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseRateLimiter();
         app.UseMiddleware<Caller.Middleware>();

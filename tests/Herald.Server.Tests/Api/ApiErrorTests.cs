@@ -617,6 +617,41 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Head_IsAnsweredWhereGetIs_WithItsStatusAndHeadersAndNoBody()
+    {
+        async Task<HttpResponseMessage> HeadAsync(HttpClient client, string path)
+        {
+            var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+            Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+            return response;
+        }
+        using (var health = await HeadAsync(_herald.Client, "/healthz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        }
+        using (var list = await HeadAsync(_merchant, "/v1/notifications"))
+        {
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            Assert.Equal("application/json", list.Content.Headers.ContentType!.MediaType);
+        }
+        using (var unknown = await HeadAsync(_merchant, "/v1/endpoints/ep_nobody"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        }
+        using (var keyless = await HeadAsync(_herald.Client, "/v1/notifications"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, keyless.StatusCode);
+        }
+        // A route that takes no GET takes no HEAD; the connection goes on serving after each.
+        var id = await _merchant.NewTransactionAsync();
+        using (var transition = await HeadAsync(_merchant, $"/v1/transactions/{id}/transitions"))
+        {
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, transition.StatusCode);
+        }
+        Assert.Equal(1, await EventCountAsync(id));
+    }
+
+    [Fact]
     public async Task AnOpenApiDocumentOfAnotherName_Is404InTheErrorShape()
     {
         await ExpectErrorAsync(await _herald.Client.GetAsync("/openapi/v2.json"), 404, "");
