@@ -17,6 +17,8 @@ internal static class MigrateCommand
             var connectionString = parse.GetValue(postgres);
             var sqlite = new SqliteStoreOptions { DataDirectory = parse.GetValue(data)! };
             var where = connectionString is null ? sqlite.DatabasePath : "PostgreSQL";
+            // A mistyped --data would otherwise look like an upgrade done: a new database is said to be one.
+            var fresh = connectionString is null && !File.Exists(sqlite.DatabasePath);
             try
             {
                 IHeraldStore store = connectionString is null ? new SqliteStore(sqlite) : new PostgresStore(connectionString);
@@ -25,7 +27,7 @@ internal static class MigrateCommand
                     var applied = await store.MigrateAsync(cancellationToken);
                     Console.WriteLine(applied.Count == 0
                         ? $"{where}: schema is up to date"
-                        : $"{where}: applied {string.Join(", ", applied)}");
+                        : $"{where}{(fresh ? " (a new database: there was none)" : "")}: applied {string.Join(", ", applied)}");
                 }
                 finally
                 {

@@ -61,17 +61,20 @@ public sealed class ChangeRecorder
     /// <summary>
     /// Moves an entity to <paramref name="to"/>, merging <paramref name="data"/> into its document
     /// and then, when given, putting the result back in its kind's shape with <paramref name="reshape"/>.
-    /// With an idempotency key, a repeated call answers with the change the first call made.
+    /// With an idempotency key, a repeated call answers with the change the first call made: one whose
+    /// request hash is the key's, or one of <paramref name="earlierHashes"/> (what earlier releases
+    /// recorded for the same request).
     /// </summary>
     public async Task<Recorded> TransitionAsync(string merchantId, EntityKind kind, string id, string to, JsonObject? data,
-        (string Key, string RequestHash)? idempotency, CancellationToken cancellationToken, Func<JsonObject, JsonObject>? reshape = null)
+        (string Key, string RequestHash)? idempotency, CancellationToken cancellationToken, Func<JsonObject, JsonObject>? reshape = null,
+        IReadOnlyCollection<string>? earlierHashes = null)
     {
         using var activity = DeliveryTelemetry.StartRecording(kind.ApiName(), id);
         var machine = StateMachines.For(kind);
         var target = machine.Target(to);
         for (var round = 0; round < MaxConflictRetries; round++)
         {
-            if (idempotency is { } key && await ReplayAsync(merchantId, kind, id, key, cancellationToken).ConfigureAwait(false) is { } replay)
+            if (idempotency is { } key && await ReplayAsync(merchantId, kind, id, key, earlierHashes, cancellationToken).ConfigureAwait(false) is { } replay)
             {
                 return replay;
             }
@@ -101,7 +104,8 @@ public sealed class ChangeRecorder
         throw new HeraldException(ErrorKind.Conflict, $"{kind.ApiName()} {id} is changing too often; try again");
     }
 
-    private async Task<Recorded?> ReplayAsync(string merchantId, EntityKind kind, string id, (string Key, string RequestHash) key, CancellationToken cancellationToken)
+    private async Task<Recorded?> ReplayAsync(string merchantId, EntityKind kind, string id, (string Key, string RequestHash) key,
+        IReadOnlyCollection<string>? earlierHashes, CancellationToken cancellationToken)
     {
         var existing = await _store.FindIdempotencyKeyAsync(merchantId, key.Key, cancellationToken).ConfigureAwait(false);
         if (existing is not { } found)
@@ -114,7 +118,8 @@ public sealed class ChangeRecorder
             // Purged by the retention since the key was read, the key with it: a request made anew.
             return null;
         }
-        if (found.RequestHash != key.RequestHash || evt.EntityKind != kind || evt.EntityId != id)
+        var same = found.RequestHash == key.RequestHash || earlierHashes?.Contains(found.RequestHash) == true;
+        if (!same || evt.EntityKind != kind || evt.EntityId != id)
         {
             throw new HeraldException(ErrorKind.Unprocessable, "this Idempotency-Key was already used with a different request");
         }

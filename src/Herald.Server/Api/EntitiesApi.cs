@@ -119,6 +119,9 @@ internal static class EntitiesApi
             {
                 var merchant = Caller.Of(http).Merchant;
                 var body = await HeraldJson.ReadAsync<JsonObject>(http.Request);
+                // What earlier releases recorded for this request's key, taken before anything is read out
+                // of the body: its members in name order, and before that the body as it was written.
+                string[] earlier = [CanonicalHash(body), Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body.ToJsonString())))];
                 var request = HeraldJson.Validate<TransitionRequest>(body, HeraldJson.Api, "transition");
                 // The state first: what data a move may carry depends on where it goes.
                 var to = StateMachines.For(kind).Target(Validation.RequiredText(request.To, "to", 64));
@@ -140,10 +143,11 @@ internal static class EntitiesApi
                     {
                         taken["data"] = data.DeepClone();
                     }
-                    idempotency = (key, $"{kind.ApiName()}:{id}:{CanonicalHash(taken)}");
+                    idempotency = (key, Scoped(CanonicalHash(taken)));
                 }
                 var recorded = await recorder.TransitionAsync(merchant, kind, id, to, data, idempotency, http.RequestAborted,
-                    kind == EntityKind.Transaction ? AsTransaction : null);
+                    kind == EntityKind.Transaction ? AsTransaction : null, [.. earlier.Select(Scoped)]);
+                string Scoped(string hash) => $"{kind.ApiName()}:{id}:{hash}";
                 return Results.Json(recorded.Entity.Document, statusCode: StatusCodes.Status200OK);
             })
             .Accepts(TransitionShape(kind), "application/json")

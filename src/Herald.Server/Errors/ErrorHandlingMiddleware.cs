@@ -46,13 +46,17 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
             return;
         }
 
-        if (!context.Response.HasStarted && context.Response.StatusCode is 404 or 405 or 415 && context.Response.ContentLength is null && context.Response.ContentType is null)
+        if (!context.Response.HasStarted && context.Response.ContentLength is null && context.Response.ContentType is null
+            && (context.Response.StatusCode is 404 or 405 or 415 || (context.Response.StatusCode == 400 && IsPortal(context.Request))))
         {
             var status = context.Response.StatusCode;
             var message = status switch
             {
                 404 => "Not found",
                 405 => $"{context.Request.Method} is not allowed here",
+                // A portal form's token is refused only when it belongs to another session: the page
+                // was opened before a sign-in or sign-out in this browser.
+                400 => StalePortalPage,
                 _ => HeraldJson.NotJson,
             };
             // Routing's 405 names the methods the path takes; the answer keeps that header.
@@ -143,9 +147,14 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         return JsonSerializer.SerializeAsync(context.Response.Body, new ErrorBody(status, messages, ErrorBody.ReasonFor(status)), ErrorJson, context.RequestAborted);
     }
 
+    /// <summary>What a portal form posted from a page of an earlier session is told.</summary>
+    internal const string StalePortalPage = "This page is out of date: it was opened before you last signed in or out in this browser. Reload it, then try again.";
+
+    private static bool IsPortal(HttpRequest request) => request.Path.StartsWithSegments("/portal", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>A browser opening a portal page (not the portal's own script fetching): it is shown a page, not JSON.</summary>
     private static bool IsPortalPage(HttpRequest request) =>
-        request.Path.StartsWithSegments("/portal", StringComparison.OrdinalIgnoreCase)
+        IsPortal(request)
         && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase)
         && request.Headers["X-Requested-With"] != "fetch";
 
@@ -153,13 +162,20 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     {
         var reason = System.Net.WebUtility.HtmlEncode(ErrorBody.ReasonFor(status));
         var lines = string.Concat(messages.Select(m => $"<p>{System.Net.WebUtility.HtmlEncode(m)}</p>"));
+        // A form posted from an out-of-date page: the page again, read afresh (its address without the form's handler).
+        var page = new Microsoft.AspNetCore.Http.Extensions.QueryBuilder(
+            context.Request.Query.Where(q => !q.Key.Equals("handler", StringComparison.OrdinalIgnoreCase)));
+        var again = status == 400 && HttpMethods.IsPost(context.Request.Method)
+            ? $"""<p><a href="{System.Net.WebUtility.HtmlEncode(context.Request.PathBase + context.Request.Path + page.ToQueryString())}">Reload the page</a></p>"""
+            : "";
+        Herald.Server.Portal.PortalServiceCollectionExtensions.GuardHeaders(context.Response);
         context.Response.ContentType = "text/html; charset=utf-8";
         return context.Response.WriteAsync(
             $"""
             <!DOCTYPE html>
             <html lang="en">
             <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{reason} · Herald</title><link rel="stylesheet" href="/portal/assets/portal.css"></head>
-            <body><main id="main"><h1>{reason}</h1><div class="card" role="alert">{lines}<p><a href="/portal">Back to the portal</a></p></div></main></body>
+            <body><main id="main"><h1>{reason}</h1><div class="card" role="alert">{lines}{again}<p><a href="/portal">Back to the portal</a></p></div></main></body>
             </html>
             """, context.RequestAborted);
     }

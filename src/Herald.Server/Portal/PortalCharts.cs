@@ -62,10 +62,12 @@ public static class PortalCharts
     private static HtmlString Bars(string id, string title, IReadOnlyList<(string Label, EndpointStats Stats)> endpoints,
         (Func<EndpointStats, double> Value, string Color, string Name, bool Striped)[] series, double max, Func<double, string> format)
     {
-        const int width = 480, labelWidth = 170, bar = 16, gap = 12;
+        const int width = 480, labelWidth = 180, bar = 16, gap = 12;
         var row = series.Length * bar + gap;
         var height = Math.Max(1, endpoints.Count) * row + gap;
         var svg = Open(width, height, id, title);
+        // A label ends where the bars begin, however wide its letters run.
+        svg.Append(Invariant($"<defs><clipPath id=\"{id}-labels\"><rect x=\"0\" y=\"0\" width=\"{labelWidth - 8}\" height=\"{height}\"/></clipPath></defs>"));
         foreach (var striped in series.Where(x => x.Striped))
         {
             Striped(svg, $"{id}-{striped.Name}", striped.Color);
@@ -75,7 +77,7 @@ public static class PortalCharts
         {
             var (label, stats) = endpoints[i];
             var y = gap + i * row;
-            svg.Append(Invariant($"<text x=\"0\" y=\"{y + bar}\" font-size=\"13\" fill=\"#1d2330\">{Encode(Shorten(label))}</text>"));
+            svg.Append(Invariant($"<text x=\"0\" y=\"{y + bar}\" font-size=\"13\" fill=\"#1d2330\" clip-path=\"url(#{id}-labels)\">{Encode(Shorten(label))}</text>"));
             for (var s = 0; s < series.Length; s++)
             {
                 var value = series[s].Value(stats);
@@ -102,7 +104,7 @@ public static class PortalCharts
     private static string Shorten(string text)
     {
         var bare = text.Replace("https://", "", StringComparison.Ordinal).Replace("http://", "", StringComparison.Ordinal);
-        return bare.Length <= 26 ? bare : bare[..25] + "…";
+        return bare.Length <= 23 ? bare : bare[..22] + "…";
     }
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);

@@ -16,9 +16,9 @@ public static class PortalFormat
     public static string Time(DateTimeOffset? t) =>
         t is null ? "—" : t.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
-    /// <summary>The value a datetime-local input shows for a time (UTC, to the minute).</summary>
+    /// <summary>The value a datetime-local input shows for a time (UTC; to the minute, or to the second when it has seconds).</summary>
     public static string Input(DateTimeOffset? t) =>
-        t is null ? "" : t.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture);
+        t is null ? "" : t.Value.UtcDateTime.ToString(t.Value.Second == 0 && t.Value.Millisecond == 0 ? "yyyy-MM-dd'T'HH:mm" : "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
 
     /// <summary>A JSON body indented for reading; anything that is not JSON as it came.</summary>
     public static string Json(string? body)

@@ -75,6 +75,17 @@ public static class PortalServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>The headers every portal answer carries, its error pages included.</summary>
+    public static void GuardHeaders(HttpResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var headers = response.Headers;
+        headers.XFrameOptions = "DENY";
+        headers.ContentSecurityPolicy = "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+        headers.XContentTypeOptions = "nosniff";
+        headers["Referrer-Policy"] = "same-origin";
+    }
+
     public static void MapHeraldPortal(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -84,11 +95,7 @@ public static class PortalServiceCollectionExtensions
         {
             if (context.Request.Path.StartsWithSegments(BasePath))
             {
-                var headers = context.Response.Headers;
-                headers.XFrameOptions = "DENY";
-                headers.ContentSecurityPolicy = "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
-                headers.XContentTypeOptions = "nosniff";
-                headers["Referrer-Policy"] = "same-origin";
+                GuardHeaders(context.Response);
             }
             return next(context);
         });

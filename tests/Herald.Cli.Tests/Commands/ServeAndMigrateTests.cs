@@ -87,7 +87,7 @@ public sealed class ServeAndMigrateTests
     {
         var first = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
         Assert.Equal(0, first.ExitCode);
-        Assert.Contains("applied 0001_initial.sql", first.Stdout, StringComparison.Ordinal);
+        Assert.Contains("(a new database: there was none): applied 0001_initial.sql", first.Stdout, StringComparison.Ordinal);
         var second = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
         Assert.Equal(0, second.ExitCode);
         Assert.Contains("schema is up to date", second.Stdout, StringComparison.Ordinal);

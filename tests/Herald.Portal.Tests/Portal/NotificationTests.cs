@@ -34,6 +34,8 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await rows.First.GetByRole(AriaRole.Link).ClickAsync();
 
         await ExpectAsync(Page.Locator("#attempts"), "HTTP 500");
+        // Pending after its failure: a next attempt is due.
+        await Assertions.Expect(Page.Locator("#notification-next-attempt")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(" UTC$"));
         await ExpectAsync(Page.Locator("#payload"), transaction);
         await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Headers sent with every attempt" }), "webhook-signature");
         // The endpoint's own header is named, its value left to the endpoint's settings.
@@ -50,6 +52,8 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(second, "200");
         await ExpectAsync(Page.Locator("#resend-status"), "Resent: succeeded");
         await Assertions.Expect(Page.Locator("#notification-status")).ToHaveTextAsync("succeeded");
+        // Succeeded: nothing is due any more, as a reload would show.
+        await Assertions.Expect(Page.Locator("#notification-next-attempt")).ToHaveTextAsync("\u2014");
         Assert.True(await Page.EvaluateAsync<bool>("() => window.__stillHere === true"));
         await ScreenshotAsync("notification");
         Assert.Equal(3, Receiver.Received.Count);

@@ -79,6 +79,68 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await OpenAsync("/portal/notifications?type=TRANSACTION.DECLINED");
         // The filter offers only types some format notifies.
         await Assertions.Expect(Page.Locator("select[name='type'] option[value='PAYMENT_INTENT.OPEN']")).ToHaveCountAsync(0);
+        // The alias taken is shown as the type it stands for, so filtering again keeps it.
+        await Assertions.Expect(Page.Locator("select[name='type']")).ToHaveValueAsync("TRANSACTION.DECINED");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(1);
+
+        // A time written as the API takes it shows in the time control, and stays the filter.
+        await OpenAsync("/portal/notifications?since=2000-01-02T03:04:05.5Z");
+        await Assertions.Expect(Page.GetByLabel("From (UTC)")).ToHaveValueAsync("2000-01-02T03:04:05");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(3);
+        await Assertions.Expect(Page.GetByLabel("From (UTC)")).ToHaveValueAsync("2000-01-02T03:04:05");
+
+        // A range ending before it starts says so, rather than showing nothing.
+        await OpenAsync("/portal/notifications?since=2030-01-02T00:00&until=2030-01-01T00:00");
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "From must be before To; the time range was left out.");
+        await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(3);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TheLogFilteredByADeletedEndpoint_KeepsThatFilterInItsControl()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (gone, _) = await api.AddEndpointAsync("http://127.0.0.1:9/nowhere", "transaction");
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        await api.NewTransactionAsync();
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await api.DeleteAsync($"/v1/endpoints/{gone}")).StatusCode);
+        await SignInAsync(key);
+
+        await OpenAsync($"/portal/notifications?endpoint={gone}");
+        await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(1);
+        await Assertions.Expect(Page.Locator("select[name='endpoint']")).ToHaveValueAsync(gone);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(1);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task AFormOfAPageOpenedBeforeSigningInAgain_SaysThePageIsOutOfDate_AndChangesNothing()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "thin");
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+
+        // Another tab signs out and in again: this page's forms carry the old session's token.
+        var other = await Page.Context.NewPageAsync();
+        await other.GotoAsync(BaseUrl + "/portal/signout");
+        await other.Locator("#main").GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await other.GetByLabel("API key").FillAsync(key);
+        await other.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await other.CloseAsync();
+
+        var refused = await Page.RunAndWaitForResponseAsync(() => Page.GetByRole(AriaRole.Button, new() { Name = "Pause" }).ClickAsync(),
+            r => r.Request.Method == "POST");
+        Assert.Equal(400, refused.Status);
+        // A portal page like any other, framed by nobody.
+        Assert.Equal("DENY", refused.Headers["x-frame-options"]);
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "This page is out of date");
+        Assert.True((await api.GetJsonAsync($"/v1/endpoints/{id}"))["enabled"]!.GetValue<bool>());
+        await Page.GetByRole(AriaRole.Link, new() { Name = "Reload the page" }).ClickAsync();
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Pause" }).ClickAsync();
+        await Assertions.Expect(Page.GetByRole(AriaRole.Button, new() { Name = "Resume" })).ToBeVisibleAsync();
+        Assert.False((await api.GetJsonAsync($"/v1/endpoints/{id}"))["enabled"]!.GetValue<bool>());
     }
 
     [Fact(Timeout = 60_000)]

@@ -571,6 +571,41 @@ public sealed class ApiErrorTests : IAsyncLifetime
         Assert.Equal(3, await EventCountAsync(id));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task IdempotencyKey_RecordedByAnEarlierRelease_StillReplays(bool membersInNameOrder)
+    {
+        var id = await _merchant.NewTransactionAsync();
+        const string body = """{"to":"DECLINED","data":{"paymentAmount":130,"currency":"BRL"}}""";
+        async Task<HttpResponseMessage> MoveAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/transactions/{id}/transitions")
+            {
+                Content = new StringContent(body, Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("Idempotency-Key", "kept-across-upgrade");
+            return await _merchant.SendAsync(request);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await MoveAsync()).StatusCode);
+        // The key as an earlier release kept it: the hash of the body as written, or with its members in name order.
+        var written = membersInNameOrder
+            ? """{"data":{"currency":"BRL","paymentAmount":130},"to":"DECLINED"}"""
+            : body;
+        var earlier = $"transaction:{id}:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(written)))}";
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_herald.DataDirectory, "herald.db")}"))
+        {
+            await connection.OpenAsync();
+            await using var update = connection.CreateCommand();
+            update.CommandText = "UPDATE idempotency_keys SET request_hash = $hash WHERE key = 'kept-across-upgrade'";
+            update.Parameters.AddWithValue("$hash", earlier);
+            Assert.Equal(1, await update.ExecuteNonQueryAsync());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await MoveAsync()).StatusCode);
+        Assert.Equal(2, await EventCountAsync(id));
+    }
+
     [Fact]
     public async Task ATransitionsData_IsJudgedAfterItsState_AndNamedByItsPathInTheBody()
     {

@@ -17,7 +17,7 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     protected override async Task<IHeraldStore> CreateStoreAsync()
     {
         _store = new SqliteStore(new SqliteStoreOptions { DataDirectory = _folder });
-        Assert.Equal(["0001_initial.sql", "0002_attempts_started.sql", "0003_endpoint_health.sql", "0004_leases.sql", "0005_parked.sql", "0006_entity_lookups.sql", "0007_events_without_version_key.sql", "0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_attempts_started.sql", "0003_endpoint_health.sql", "0004_leases.sql", "0005_parked.sql", "0006_entity_lookups.sql", "0007_events_without_version_key.sql", "0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql"], await _store.MigrateAsync());
         return _store;
     }
 
@@ -101,11 +101,11 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     [Fact]
     public async Task ADatabaseOfTheEarlierSchema_KeepsEachNotificationsAttempts_AfterTheUpgrade() =>
         // The database as the release before attempts were kept by notification left it.
-        await UpgradedAsync("0010", EarlierAttempts, ["0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql"], AssertEarlierAttemptsListedAsync);
+        await UpgradedAsync("0010", EarlierAttempts, ["0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql"], AssertEarlierAttemptsListedAsync);
 
     [Fact]
     public async Task ADeclinedTransactionRecordedBeforeTheSeedsSpelling_IsRenamedDecined_ByTheUpgrade() =>
-        await UpgradedAsync("0012", EarlierDeclined, ["0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql"], async upgraded =>
+        await UpgradedAsync("0012", EarlierDeclined, ["0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql"], async upgraded =>
         {
             var entity = (await upgraded.GetEntityAsync("mer_old", EntityKind.Transaction, "tx-1"))!;
             Assert.Equal("DECINED", entity.State);
@@ -118,6 +118,11 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
             Assert.Equal("TRANSACTION.PROCESSING", (await upgraded.GetEventAsync("mer_old", "evt_0000000001"))!.Type);
             Assert.Equal("TRANSACTION.DECINED", (await upgraded.GetNotificationAsync("mer_old", "ntf_old"))!.EventType);
             Assert.Equal(["TRANSACTION.PROCESSING", "TRANSACTION.DECINED"], (await upgraded.GetEndpointAsync("mer_old", "ep_old"))!.EventTypes);
+            // One whose document was its event's snapshot (the row keeping no text of its own) reads renamed too.
+            var kept = (await upgraded.GetEntityAsync("mer_old", EntityKind.Transaction, "tx-2"))!;
+            Assert.Equal("DECINED", kept.State);
+            Assert.Equal("DECINED", kept.Document["status"]!.GetValue<string>());
+            Assert.Equal("DECLINED", (await upgraded.GetEventAsync("mer_old", "evt_0000000003"))!.Snapshot["status"]!.GetValue<string>());
         });
 
     /// <summary>A transaction declined, its notification and an endpoint filtering on it, as the release before the seed's spelling wrote them.</summary>
@@ -130,6 +135,10 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
         INSERT INTO events (id, merchant_id, entity_kind, entity_id, type, from_state, to_state, version, occurred_at, snapshot, entity_seq) VALUES
           ('evt_0000000001', 'mer_old', 'transaction', 'tx-1', 'TRANSACTION.PROCESSING', 'INIT', 'PROCESSING', 1, 0, '{"internalId":"tx-1","status":"PROCESSING"}', 1),
           ('evt_0000000002', 'mer_old', 'transaction', 'tx-1', 'TRANSACTION.DECLINED', 'PROCESSING', 'DECLINED', 2, 0, '{"internalId":"tx-1","status":"DECLINED"}', 1);
+        INSERT INTO entities (kind, id, merchant_id, state, version, preference_id, document, created_at, updated_at)
+          VALUES ('transaction', 'tx-2', 'mer_old', 'DECLINED', 1, NULL, '', 0, 0);
+        INSERT INTO events (id, merchant_id, entity_kind, entity_id, type, from_state, to_state, version, occurred_at, snapshot, entity_seq) VALUES
+          ('evt_0000000003', 'mer_old', 'transaction', 'tx-2', 'TRANSACTION.DECLINED', NULL, 'DECLINED', 1, 0, '{"internalId":"tx-2","status":"DECLINED"}', 2);
         INSERT INTO notifications (id, merchant_id, event_id, endpoint_id, entity_kind, entity_id, event_type, status, payload, created_at)
           VALUES ('ntf_old', 'mer_old', 'evt_0000000002', 'ep_old', 'transaction', 'tx-1', 'TRANSACTION.DECLINED', 'succeeded', '', 0);
         """;
@@ -180,7 +189,7 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     [Fact]
     public async Task ADatabaseOfTheEarlierSchema_StillFindsEachEntitysEvents_AfterTheUpgrade() =>
         // The database as the release before entity sequence numbers left it.
-        await UpgradedAsync("0008", EarlierRows, ["0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql"], AssertEarlierRowsFoundAsync);
+        await UpgradedAsync("0008", EarlierRows, ["0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql"], AssertEarlierRowsFoundAsync);
 
     /// <summary>
     /// A database migrated up to (not including) the script numbered <paramref name="before"/>, with

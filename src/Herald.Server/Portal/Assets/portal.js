@@ -21,15 +21,24 @@
           throw new Error("your session has ended; sign in again");
         }
         if (!response.ok) {
-          // A refusal answers its reason as text; anything else is named by its status.
-          var plain = (response.headers.get("Content-Type") || "").indexOf("text/plain") === 0;
-          return (plain ? response.text() : Promise.resolve("HTTP " + response.status)).then(function (reason) { throw new Error(reason); });
+          // A refusal answers its reason as text, or as Herald's error (JSON, its first message);
+          // anything else is named by its status.
+          var type = response.headers.get("Content-Type") || "";
+          var reason = type.indexOf("text/plain") === 0 ? response.text()
+            : type.indexOf("application/json") === 0 ? response.json().then(function (error) { return (error.message || [])[0] || "HTTP " + response.status; }, function () { return "HTTP " + response.status; })
+            : Promise.resolve("HTTP " + response.status);
+          return reason.then(function (text) { throw new Error(text); });
         }
         var state = response.headers.get("X-Herald-Status");
         var badge = document.getElementById("notification-status");
         if (state && badge) {
           badge.textContent = state;
           badge.className = "badge " + state;
+        }
+        var next = response.headers.get("X-Herald-Next-Attempt");
+        var nextShown = document.getElementById("notification-next-attempt");
+        if (next !== null && nextShown) {
+          nextShown.textContent = next === "none" ? "\u2014" : next;
         }
         return response.text();
       }).then(function (html) {

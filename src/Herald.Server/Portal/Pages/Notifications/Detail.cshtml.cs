@@ -30,6 +30,8 @@ public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : Porta
             if (await store.GetNotificationAsync(Merchant, id, HttpContext.RequestAborted) is { } notification)
             {
                 Response.Headers["X-Herald-Status"] = notification.Status;
+                // ASCII, as a header must be: "none" where the page shows a dash.
+                Response.Headers["X-Herald-Next-Attempt"] = notification.NextAttemptAt is null ? "none" : PortalFormat.Time(notification.NextAttemptAt);
             }
             return Partial("_Attempts", Attempts);
         }

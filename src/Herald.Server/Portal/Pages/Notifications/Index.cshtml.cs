@@ -41,18 +41,30 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
             After = Before = null;
         }
         var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
-        // seed 003's own spelling of a declined transaction, as the API takes it.
-        var eventType = EventTypes.TryNormalize(EventType, out var normalized) ? normalized : EventType;
+        // seed 003's own spelling of a declined transaction, as the API takes it (and shown so in its control).
+        if (EventTypes.TryNormalize(EventType, out var normalized))
+        {
+            EventType = normalized;
+        }
+        var (since, until) = (Time(Since, "From"), Time(Until, "To"));
+        // Shown in the form the page's time controls take, however the address wrote them.
+        Since = since is null ? null : PortalFormat.Input(since);
+        Until = until is null ? null : PortalFormat.Input(until);
+        if (since >= until)
+        {
+            Note("From must be before To; the time range was left out.");
+            (since, until) = (null, null);
+        }
         var query = new NotificationQuery
         {
             Status = Known(Status, NotificationStatuses.All, "Status"),
             EndpointId = Blank(EndpointId),
             EntityKind = Known(EntityKind, EntityKindNames, "Entity kind"),
-            EventType = Known(eventType, EventTypes.All, "Event type"),
+            EventType = Known(EventType, EventTypes.All, "Event type"),
             EntityId = Blank(EntityId?.Trim()),
             EventId = Blank(EventId?.Trim()),
-            Since = Time(Since, "From"),
-            Until = Time(Until, "To"),
+            Since = since,
+            Until = until,
             Limit = PageSize,
             StartingAfter = startingAfter,
             EndingBefore = endingBefore,
