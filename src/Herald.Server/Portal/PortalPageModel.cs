@@ -9,6 +9,9 @@ namespace Herald.Server.Portal;
 /// <summary>A signed-in portal page: the merchant it serves, and a 404 that stays inside the portal.</summary>
 public abstract class PortalPageModel : PageModel
 {
+    /// <summary>Where a page leaves the next page a line to show once (an action's outcome).</summary>
+    protected const string NoticeKey = "herald.notice";
+
     /// <summary>The signed-in merchant; every read and write is scoped to it.</summary>
     protected string Merchant => PortalAuth.MerchantOf(User);
 

@@ -49,6 +49,31 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Delete_FromTheEndpointPage_AfterSayingWhatItDoes_EndsItsDeliveries_AndKeepsItsLog()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync("http://127.0.0.1:9/nowhere", "transaction");
+        var transaction = await api.NewTransactionAsync();
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+
+        var delete = Page.GetByRole(AriaRole.Button, new() { Name = "Delete endpoint for good" });
+        await Assertions.Expect(delete).Not.ToBeVisibleAsync();
+        await Page.GetByText("Delete this endpoint").ClickAsync();
+        await ExpectAsync(Page.Locator("details"), "its pending notifications die");
+        await delete.ClickAsync();
+
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Endpoints", Exact = true })).ToBeVisibleAsync();
+        await ExpectAsync(Page.Locator("#notice"), $"Endpoint {id} deleted");
+        await ExpectAsync(Page.Locator("main"), "No endpoints yet");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await api.GetAsync($"/v1/endpoints/{id}")).StatusCode);
+        var log = await api.GetJsonAsync($"/v1/notifications?entity_id={transaction}");
+        Assert.Equal("dead", Assert.Single(log["data"]!.AsArray())!["status"]!.GetValue<string>());
+        // The page of a deleted endpoint is gone, and so is its form.
+        Assert.Equal(404, (await OpenAsync("/portal/endpoints/" + id)).Status);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task PauseResumeTestAndRotate_FromTheEndpointPage_ChangeTheEndpointAndSayWhatHappened()
     {
         var (api, key) = await NewMerchantAsync();

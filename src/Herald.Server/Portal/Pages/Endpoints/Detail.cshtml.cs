@@ -10,12 +10,10 @@ using Endpoint = Herald.Storage.Model.Endpoint;
 
 namespace Herald.Server.Portal.Pages.Endpoints;
 
-/// <summary>One endpoint: its settings, and pause, resume, disable, test, rotate secret and recover.</summary>
+/// <summary>One endpoint: its settings, and pause, resume, disable, test, rotate secret, recover and delete.</summary>
 public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery, EndpointTester tester, ResendQueue resends)
     : PortalPageModel
 {
-    private const string NoticeKey = "herald.notice";
-
     public Endpoint Endpoint { get; private set; } = null!;
 
     [BindProperty]
@@ -106,6 +104,16 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         var saving = string.Equals(RouteData.Values["handler"] as string ?? Request.Query["handler"], "Save", StringComparison.OrdinalIgnoreCase);
         return await LoadAsync(id, keepForm: saving) ? Page() : NotFoundPage();
     }
+
+    public Task<IActionResult> OnPostDeleteAsync(string id) => TryAsync(async () =>
+    {
+        if (!await store.DeleteEndpointAsync(Merchant, id, time.GetUtcNow(), HttpContext.RequestAborted))
+        {
+            return NotFoundPage();
+        }
+        TempData[NoticeKey] = $"Endpoint {id} deleted: nothing more is sent to it, and its pending notifications died.";
+        return RedirectToPage("/Endpoints/Index");
+    });
 
     private RedirectToPageResult Done(string id, string notice)
     {
