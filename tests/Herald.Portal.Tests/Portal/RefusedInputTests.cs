@@ -33,6 +33,13 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
         await ExpectAsync(Page.GetByRole(AriaRole.Alert), "timeout_seconds must be a whole number, not 'abc'");
 
+        // What was typed comes back with the refusal, where a number field can show it.
+        await Page.EvaluateAsync("() => { document.getElementById('timeout').type = 'text'; }");
+        await Page.GetByLabel("Timeout (seconds)").FillAsync("1.5");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "timeout_seconds must be a whole number, not '1.5'");
+        await Assertions.Expect(Page.GetByLabel("Timeout (seconds)")).ToHaveValueAsync("1.5");
+
         Assert.Empty((await api.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
     }
 
