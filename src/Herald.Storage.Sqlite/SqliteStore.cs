@@ -58,6 +58,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     private const string CheckpointPragmas = "PRAGMA wal_autocheckpoint=2000; PRAGMA journal_size_limit=67108864;";
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromMilliseconds(250);
 
+    private readonly string _databasePath;
     private readonly string _connectionString;
     private readonly string _writerConnectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -76,7 +77,8 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     public SqliteStore(SqliteStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Directory.CreateDirectory(options.DataDirectory);
+        SqliteStoreOptions.CreateDataDirectory(options.DataDirectory);
+        _databasePath = options.DatabasePath;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = options.DatabasePath,
@@ -256,8 +258,21 @@ public sealed class SqliteStore : RelationalStore, IDisposable
 
     protected override ValueTask<WriteScope> BeginLeaseWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(durable: false, cancellationToken);
 
+    /// <summary>
+    /// Whether the database answers, and its file is still where the store opened it: a file removed
+    /// while it is open still takes writes, which would be gone at the next start.
+    /// </summary>
+    public override async Task<bool> PingAsync(CancellationToken cancellationToken = default) =>
+        File.Exists(_databasePath) && await base.PingAsync(cancellationToken);
+
     private async ValueTask<WriteScope> BeginWriteAsync(bool durable, CancellationToken cancellationToken)
     {
+        // A change is answered only once it is in the database's file: with the file gone (its folder
+        // removed under a running node) nothing is written that the next start would not find.
+        if (!File.Exists(_databasePath))
+        {
+            throw new IOException($"the database file {_databasePath} is gone: nothing can be written; restore it and restart Herald");
+        }
         await _writeGate.WaitAsync(cancellationToken);
         try
         {

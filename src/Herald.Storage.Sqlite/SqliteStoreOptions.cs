@@ -8,4 +8,20 @@ public sealed class SqliteStoreOptions
 
     /// <summary>The database file.</summary>
     public string DatabasePath => Path.Combine(DataDirectory, "herald.db");
+
+    /// <summary>
+    /// Makes a data folder that does not exist yet, readable by its owner alone on Unix (it holds
+    /// payloads, key hashes and the key ring); one that exists is left as the operator made it.
+    /// </summary>
+    public static void CreateDataDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
 }

@@ -25,7 +25,7 @@ internal static class BackupCommand
                 var keys = result.Keys == 1 ? "1 key" : $"{result.Keys} keys";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{from} -> {destination}: herald.db ({result.DatabaseBytes / 1048576.0:F1} MB, as of {result.TakenAt:yyyy-MM-dd HH:mm:ss} UTC), {HeraldServer.KeysFolder}/ ({keys}){(result.AdminKey ? ", admin.key" : "")}"));
-                Console.WriteLine($"To restore: stop Herald, then start it with --data {destination} (or put that folder where {from} was).");
+                Console.WriteLine($"To restore: stop Herald, then start it with --data {destination} (or put that folder where {from} was), and the same --keys-cert if it had one.");
                 return 0;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Data.Common.DbException)

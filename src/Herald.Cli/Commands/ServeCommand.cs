@@ -77,6 +77,12 @@ internal static class ServeCommand
             Description = "On a stop, how long attempts already sent may take to be answered and recorded (0-600); one still unanswered then is sent again by the next node.",
             DefaultValueFactory = _ => (int)new DeliveryOptions().ShutdownGrace.TotalSeconds,
         };
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "How logs are written to standard output: text (the default) or json (one object a line, for a log collector).",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_LOG_FORMAT") ?? "text",
+        };
+        logFormat.AcceptOnlyFromAmong("text", "json");
         // Checked on the options themselves: a command's validator sees 0 for an option left to its default.
         concurrency.Check(v => v is < 1 or > DeliveryOptions.ConcurrencyLimit
             ? $"--concurrency must be between 1 and {DeliveryOptions.ConcurrencyLimit:N0} attempts in flight." : null);
@@ -85,7 +91,7 @@ internal static class ServeCommand
         retention.Check(v => v is < 0 or > 36_500 ? "--retention-days must be 0 (keep everything) or a number of days up to 36,500." : null);
         autoDisable.Check(v => v < 0 ? "--auto-disable-days must be 0 (never) or a positive number of days." : null);
         rateLimit.Check(v => v < 0 ? "--rate-limit must be 0 (off) or a positive number of requests per second." : null);
-        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency, grace };
+        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency, grace, logFormat };
         command.Validators.Add(result =>
         {
             // An option that did not parse (given twice, say) is reported by the parser itself, in
@@ -104,10 +110,15 @@ internal static class ServeCommand
             }
             foreach (var proxy in result.GetValue(proxies) ?? [])
             {
-                if (!System.Net.IPNetwork.TryParse(proxy, out _) && !System.Net.IPAddress.TryParse(proxy, out _))
+                if (HeraldServerOptions.ProxyNetwork(proxy) is null)
                 {
                     result.AddError($"--trusted-proxy '{proxy}' is neither an address nor a CIDR network such as 10.0.0.0/8.");
                 }
+            }
+            if (!string.IsNullOrEmpty(result.GetValue(cert)) && result.GetValue(urls) is { } addresses && addresses != HeraldServerOptions.DefaultUrls
+                && !addresses.Split(';', StringSplitOptions.TrimEntries).Any(a => a.StartsWith("https://", StringComparison.OrdinalIgnoreCase)))
+            {
+                result.AddError("--https-cert is given, but --urls has no https:// address to serve it on: add one (--urls https://0.0.0.0:5443), or leave --urls out.");
             }
             if (!string.IsNullOrEmpty(result.GetValue(key)) && string.IsNullOrEmpty(result.GetValue(cert)))
             {
@@ -146,6 +157,7 @@ internal static class ServeCommand
                 RateLimitBurst = 2 * parse.GetValue(rateLimit),
                 Concurrency = parse.GetValue(concurrency),
                 ShutdownGrace = TimeSpan.FromSeconds(parse.GetValue(grace)),
+                JsonLogs = parse.GetValue(logFormat) == "json",
             };
             foreach (var proxy in parse.GetValue(proxies) ?? [])
             {

@@ -17,9 +17,9 @@ internal static class OperationsApi
             .WithName("getHealth")
             .WithTags("Operations").WithSummary("The process is up.");
 
-        app.MapGet("/readyz", async (IHeraldStore store, DeliverySignal workers, IOptions<DeliveryOptions> delivery, HttpContext http) =>
+        app.MapGet("/readyz", async (ReadinessProbe probe, DeliverySignal workers, IOptions<DeliveryOptions> delivery, HttpContext http) =>
         {
-            if (!await store.PingAsync(http.RequestAborted))
+            if (!await probe.DatabaseAnswersAsync(http.RequestAborted))
             {
                 return Results.Json(new HealthResponse("database unreachable"), statusCode: StatusCodes.Status503ServiceUnavailable);
             }
@@ -32,6 +32,6 @@ internal static class OperationsApi
         .Produces<HealthResponse>()
         .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable)
         .WithName("getReadiness")
-        .WithTags("Operations").WithSummary("The database answers and the delivery workers run.");
+        .WithTags("Operations").WithSummary("The database answers (within 2 s) and the delivery workers run.");
     }
 }

@@ -102,7 +102,7 @@ internal static partial class Validation
             if (name.Length is 0 or > MaxHeaderName || name.AsSpan().IndexOfAnyExcept(HeaderNameCharacters) >= 0)
             {
                 throw new HeraldException(ErrorKind.BadRequest,
-                    $"{field}: '{(name.Length > MaxHeaderName ? name[..MaxHeaderName] + "…" : name)}' is not a header name (1 to {MaxHeaderName} letters, digits and !#$%&'*+-.^_`|~)");
+                    $"{field}: {HeraldException.Quote(name)} is not a header name (1 to {MaxHeaderName} letters, digits and !#$%&'*+-.^_`|~)");
             }
             if (IsHeraldsHeader(name))
             {
@@ -291,6 +291,10 @@ internal static partial class Validation
         throw new HeraldException(ErrorKind.BadRequest, $"{field} must be an ISO 8601 time such as 2026-01-31T12:00:00Z");
     }
 
+    /// <summary>Whether a text is a whole number in digits, however large (a sign allowed): one a field too small for it refused.</summary>
+    public static bool IsWholeNumber(string? text) =>
+        text is { Length: > 0 } && text.AsSpan(text[0] == '-' ? 1 : 0) is { Length: > 0 } digits && !digits.ContainsAnyExcept("0123456789");
+
     /// <summary>Refuses a window whose start is not before its end (either end may be left open).</summary>
     public static void Window(DateTimeOffset? since, DateTimeOffset? until)
     {
@@ -317,18 +321,20 @@ internal static partial class Validation
         var offset = TimeSpan.Zero;
         if (iso.Groups["offset"].Value is [('+' or '-') and var sign, ..] written)
         {
+            // ASCII digits only (the pattern takes no others): hours up to 14, minutes below 60.
             var digits = written[1..].Replace(":", "", StringComparison.Ordinal);
-            offset = new TimeSpan(int.Parse(digits[..2], CultureInfo.InvariantCulture), int.Parse(digits[2..], CultureInfo.InvariantCulture), 0);
-            if (offset > TimeSpan.FromHours(14) || offset.Minutes >= 60)
+            var hours = (digits[0] - '0') * 10 + (digits[1] - '0');
+            var minutes = (digits[2] - '0') * 10 + (digits[3] - '0');
+            if (minutes >= 60 || hours * 60 + minutes > 14 * 60)
             {
                 return null;
             }
-            offset = sign == '-' ? -offset : offset;
+            offset = new TimeSpan(hours, minutes, 0) * (sign == '-' ? -1 : 1);
         }
         var ticks = at.Ticks - offset.Ticks;
         return ticks < 0 ? DateTimeOffset.MinValue : ticks > DateTimeOffset.MaxValue.UtcTicks ? DateTimeOffset.MaxValue : new DateTimeOffset(ticks, TimeSpan.Zero);
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^(?<date>\d{4}-\d{2}-\d{2})([T ](?<time>\d{2}:\d{2}(:\d{2}(?<fraction>\.\d{1,9})?)?)(?<offset>Z|z|[+-]\d{2}:?\d{2})?)?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?<date>[0-9]{4}-[0-9]{2}-[0-9]{2})([T ](?<time>[0-9]{2}:[0-9]{2}(:[0-9]{2}(?<fraction>\.[0-9]{1,9})?)?)(?<offset>Z|z|[+-][0-9]{2}:?[0-9]{2})?)?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex IsoTime();
 }

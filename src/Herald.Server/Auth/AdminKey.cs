@@ -54,7 +54,7 @@ public sealed class AdminKey
                 ? new AdminKey(dataDirectory, configured.Trim(), configured: true, path: null)
                 : throw new ArgumentException($"HERALD_ADMIN_KEY is too short to be a secret: give at least {MinimumLength} characters (the key Herald makes itself has {NewKey().Length})");
         }
-        Directory.CreateDirectory(dataDirectory);
+        Herald.Storage.Sqlite.SqliteStoreOptions.CreateDataDirectory(dataDirectory);
         var path = System.IO.Path.Combine(dataDirectory, FileName);
         if (File.Exists(path))
         {

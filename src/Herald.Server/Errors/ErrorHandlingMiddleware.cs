@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Herald.Errors;
+using Herald.Server.Api;
 using Herald.Server.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -54,8 +55,8 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
             {
                 404 => "Not found",
                 405 => $"{context.Request.Method} is not allowed here",
-                // A portal form's token is refused only when it belongs to another session: the page
-                // was opened before a sign-in or sign-out in this browser.
+                // A portal form whose antiforgery token was refused: it belongs to another session (a
+                // sign-in or sign-out since the page was opened) or its cookie is gone.
                 400 => StalePortalPage,
                 _ => HeraldJson.NotJson,
             };
@@ -87,11 +88,9 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         var given = match.Groups["value"].Value;
         var name = match.Groups["name"].Value;
         // A whole number too long for its parameter is a whole number still: say what is wrong with it.
-        if (expected == "a whole number" && given.Length > 0 && given.TrimStart('-').All(char.IsAsciiDigit))
-        {
-            return $"{name} is out of range: '{(given.Length > 64 ? given[..64] + "…" : given)}'";
-        }
-        return $"{name} must be {expected}, not '{(given.Length > 64 ? given[..64] + "…" : given)}'";
+        return expected == "a whole number" && Validation.IsWholeNumber(given)
+            ? $"{name} is out of range: {HeraldException.Quote(given)}"
+            : $"{name} must be {expected}, not {HeraldException.Quote(given)}";
     }
 
     [System.Text.RegularExpressions.GeneratedRegex("""^Failed to bind parameter "(?<type>.+) (?<name>[A-Za-z_][A-Za-z0-9_]*)" from "(?<value>.*)"\.$""", System.Text.RegularExpressions.RegexOptions.Singleline)]
@@ -148,7 +147,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     }
 
     /// <summary>What a portal form posted from a page of an earlier session is told.</summary>
-    internal const string StalePortalPage = "This page is out of date: it was opened before you last signed in or out in this browser. Reload it, then try again.";
+    internal const string StalePortalPage = "This page's form has expired or is out of date (a sign-in or sign-out since it was opened, or the browser's cookies cleared). Reload the page, then try again.";
 
     private static bool IsPortal(HttpRequest request) => request.Path.StartsWithSegments("/portal", StringComparison.OrdinalIgnoreCase);
 

@@ -42,31 +42,38 @@ public static class DataFolderBackup
         {
             throw new IOException($"{destination} is the data folder itself");
         }
+        // It holds the key ring and the admin key: for its owner's eyes only (on Unix; on Windows
+        // it takes its parent folder's permissions). A folder given empty is made so too.
         var made = !Directory.Exists(destination);
+        SqliteStoreOptions.CreateDataDirectory(destination);
+        var folder = new DirectoryInfo(destination);
+        if (!made && !OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(destination, OwnerOnly);
+        }
         var copy = new SqliteStoreOptions { DataDirectory = destination };
+        var written = new List<string>();
         try
         {
-            // It holds the key ring and the admin key: for its owner's eyes only, as they are.
-            if (OperatingSystem.IsWindows())
-            {
-                Directory.CreateDirectory(destination);
-            }
-            else
-            {
-                Directory.CreateDirectory(destination, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
             var takenAt = time.GetUtcNow();
+            written.Add(copy.DatabasePath);
             await SqliteStore.BackupAsync(source, copy.DatabasePath, cancellationToken);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(copy.DatabasePath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
             // The key ring after the database: every key that protects a secret in the copy was
             // written before its snapshot was taken, and the ring never deletes a key.
             var keys = 0;
             var keysFrom = Path.Combine(data, HeraldServer.KeysFolder);
             if (Directory.Exists(keysFrom))
             {
-                var keysTo = Directory.CreateDirectory(Path.Combine(destination, HeraldServer.KeysFolder)).FullName;
+                var keysTo = Path.Combine(destination, HeraldServer.KeysFolder);
+                written.Add(keysTo);
+                SqliteStoreOptions.CreateDataDirectory(keysTo);
                 foreach (var file in Directory.EnumerateFiles(keysFrom))
                 {
-                    CopyToDisk(file, Path.Combine(keysTo, Path.GetFileName(file)));
+                    CopyToDisk(file, Path.Combine(keysTo, Path.GetFileName(file)), written);
                     keys++;
                 }
             }
@@ -74,39 +81,53 @@ public static class DataFolderBackup
             var hasAdminKey = File.Exists(adminKey);
             if (hasAdminKey)
             {
-                CopyToDisk(adminKey, Path.Combine(destination, AdminKey.FileName));
+                CopyToDisk(adminKey, Path.Combine(destination, AdminKey.FileName), written);
             }
             return new Result(new FileInfo(copy.DatabasePath).Length, takenAt, keys, hasAdminKey);
         }
         catch
         {
-            // A half-made copy (the database without its key ring, say) must not pass for a backup.
-            if (made)
+            // A half-made copy (the database without its key ring, say) must not pass for a backup:
+            // what this backup wrote goes, and nothing else (a failure here keeps the first one's reason).
+            try
             {
-                Directory.Delete(destination, recursive: true);
-            }
-            else
-            {
-                foreach (var entry in new DirectoryInfo(destination).EnumerateFileSystemInfos())
+                foreach (var path in Enumerable.Reverse(written))
                 {
-                    if (entry is DirectoryInfo folder)
+                    if (Directory.Exists(path))
                     {
-                        folder.Delete(recursive: true);
+                        Directory.Delete(path, recursive: true);
                     }
                     else
                     {
-                        entry.Delete();
+                        File.Delete(path);
                     }
                 }
+                if (made && !folder.EnumerateFileSystemInfos().Any())
+                {
+                    folder.Delete();
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
             }
             throw;
         }
     }
 
-    private static void CopyToDisk(string from, string to)
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>Copies a file to a new one only its owner reads (whatever the source's own mode), flushed to disk.</summary>
+    private static void CopyToDisk(string from, string to, List<string> written)
     {
-        File.Copy(from, to);
-        using var file = new FileStream(to, FileMode.Open, FileAccess.ReadWrite);
-        file.Flush(flushToDisk: true);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        using var source = new FileStream(from, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var target = new FileStream(to, options);
+        written.Add(to);
+        source.CopyTo(target);
+        target.Flush(flushToDisk: true);
     }
 }

@@ -18,6 +18,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace Herald.Server.Hosting;
@@ -47,6 +48,18 @@ public static class HeraldServer
         // Without a keys certificate the key ring is kept unencrypted with Herald's data; say so in the docs, not at every start.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
+        if (options.JsonLogs)
+        {
+            // One JSON object a line, the message's values as fields of their own and an exception in
+            // one field, for a log collector to read without parsing text.
+            builder.Logging.ClearProviders();
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.UseUtcTimestamp = true;
+                json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+                json.IncludeScopes = true;
+            });
+        }
 
         var services = builder.Services;
         services.AddSingleton(options.TimeProvider ?? TimeProvider.System);
@@ -67,6 +80,7 @@ public static class HeraldServer
             services.AddHostedService<EncryptedDefaultKey>();
         }
         services.AddSingleton<ISecretProtector, DataProtectionSecrets>();
+        services.AddSingleton<ReadinessProbe>();
         if (options.PostgresConnectionString is { Length: > 0 } postgres)
         {
             // One data source per node, for the store and the key ring alike.
@@ -121,6 +135,14 @@ public static class HeraldServer
         services.AddHeraldRateLimiting(options);
         services.AddHeraldPortal();
         var telemetry = services.AddOpenTelemetry()
+            // Spans say they are Herald's (service.name), unless OTEL_SERVICE_NAME names the node otherwise.
+            .ConfigureResource(resource =>
+            {
+                if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME")))
+                {
+                    resource.AddService("herald", serviceVersion: typeof(HeraldServer).Assembly.GetName().Version?.ToString());
+                }
+            })
             .WithMetrics(metrics => metrics
                 .AddMeter(Delivery.Workers.DeliveryMetrics.MeterName)
                 // A scrape reads the values as they are: the exporter's default keeps an answer for

@@ -49,6 +49,13 @@ public sealed class HeraldServerOptions
     /// </summary>
     public IList<string> TrustedProxies { get; } = [];
 
+    /// <summary>The network a trusted proxy names, as <see cref="TrustedProxies"/> take it (an address is a network of one); null when it names none.</summary>
+    public static System.Net.IPNetwork? ProxyNetwork(string value) =>
+        System.Net.IPNetwork.TryParse(value, out var network) ? network
+        : System.Net.IPAddress.TryParse(value, out var address)
+            ? new System.Net.IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32)
+            : null;
+
     /// <summary>Private networks (CIDR) endpoints may be in, for deployments inside a private network.</summary>
     public IList<string> AllowedNetworks { get; } = [];
 
@@ -87,6 +94,9 @@ public sealed class HeraldServerOptions
     /// one still unanswered then is cut off, unrecorded, and sent again by the next node.
     /// </summary>
     public TimeSpan ShutdownGrace { get; set; } = new DeliveryOptions().ShutdownGrace;
+
+    /// <summary>Logs as lines of text (the default), or as one JSON object a line (<c>json</c>) for a log collector.</summary>
+    public bool JsonLogs { get; set; }
 
     /// <summary>Most resends waiting at once on this node; past it a resend is answered 503.</summary>
     public int ResendQueueCapacity { get; set; } = 10_000;

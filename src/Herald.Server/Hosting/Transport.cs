@@ -35,18 +35,8 @@ internal static class Transport
                 forwarded.KnownIPNetworks.Clear();
                 foreach (var proxy in options.TrustedProxies)
                 {
-                    if (System.Net.IPNetwork.TryParse(proxy, out var network))
-                    {
-                        forwarded.KnownIPNetworks.Add(network);
-                    }
-                    else if (IPAddress.TryParse(proxy, out var address))
-                    {
-                        forwarded.KnownProxies.Add(address);
-                    }
-                    else
-                    {
-                        throw new InvalidOperationException($"trusted proxy '{proxy}' is neither an address nor a CIDR network");
-                    }
+                    forwarded.KnownIPNetworks.Add(HeraldServerOptions.ProxyNetwork(proxy)
+                        ?? throw new InvalidOperationException($"trusted proxy '{proxy}' is neither an address nor a CIDR network"));
                 }
             });
         }

@@ -53,8 +53,8 @@ public abstract class PortalPageModel : PageModel
         var unreadable = ModelState.Where(e => e.Value is { Errors.Count: > 0 }).Select(e => (Field: FieldName(e.Key), e.Value!.AttemptedValue)).ToList();
         if (unreadable.Count > 0)
         {
-            Error = string.Join("; ", unreadable.Select(u => u.AttemptedValue is { Length: > 0 } v && v.TrimStart('-').All(char.IsAsciiDigit)
-                ? $"{u.Field} is out of range: {HeraldException.Quote(v)}"
+            Error = string.Join("; ", unreadable.Select(u => Herald.Server.Api.Validation.IsWholeNumber(u.AttemptedValue)
+                ? $"{u.Field} is out of range: {HeraldException.Quote(u.AttemptedValue)}"
                 : $"{u.Field} must be a whole number, not {HeraldException.Quote(u.AttemptedValue)}"));
             Response.StatusCode = StatusCodes.Status400BadRequest;
             return await OnInvalidAsync();

@@ -75,7 +75,7 @@ public abstract partial class RelationalStore : IHeraldStore
     /// </summary>
     protected virtual Task OnWorkRecordedAsync(WriteScope scope, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task<bool> PingAsync(CancellationToken cancellationToken = default)
+    public virtual async Task<bool> PingAsync(CancellationToken cancellationToken = default)
     {
         try
         {

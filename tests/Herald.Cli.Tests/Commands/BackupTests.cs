@@ -87,11 +87,17 @@ public sealed class BackupTests
             Assert.Contains($"-> {copy}: herald.db (", stdout, StringComparison.Ordinal);
             Assert.Contains("keys/ (1 key), admin.key", stdout, StringComparison.Ordinal);
             Assert.Contains($"start it with --data {copy}", stdout, StringComparison.Ordinal);
+            Assert.Contains("the same --keys-cert", stdout, StringComparison.Ordinal);
         }
         Assert.Equal("hk_admin_kept_in_the_folder_0123456789", await File.ReadAllTextAsync(Path.Combine(copy, "admin.key")));
         if (!OperatingSystem.IsWindows())
         {
+            // Only its owner reads the copy, whatever the modes it was copied from.
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(copy));
+            foreach (var file in Directory.EnumerateFiles(copy, "*", SearchOption.AllDirectories))
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            }
         }
 
         // The first node is gone; one started on the copy has what was recorded before it, and signs
@@ -133,6 +139,26 @@ public sealed class BackupTests
         Assert.Equal($"herald: backup failed: {taken} exists and is not an empty folder; name a new one", stderr.Trim());
         Assert.Empty(stdout);
         Assert.Equal(["notes.txt"], Directory.EnumerateFileSystemEntries(taken).Select(Path.GetFileName));
+    });
+
+    [Fact]
+    public Task Backup_IntoAnEmptyFolder_MakesItTheOwnersAlone() => WithFolderAsync(async root =>
+    {
+        var data = Path.Combine(root, "data");
+        Assert.Equal(0, (await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data)).ExitCode);
+        var empty = Directory.CreateDirectory(Path.Combine(root, "empty")).FullName;
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(empty, (UnixFileMode)0b111_101_101);
+        }
+
+        var (code, _, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "backup", empty, "--data", data);
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(Path.Combine(empty, "herald.db")));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(empty));
+        }
     });
 
     [Fact]

@@ -35,6 +35,18 @@ public sealed class ServeAndMigrateTests
     });
 
     [Fact]
+    public Task Serve_WithACertificateButOnlyPlainHttpAddresses_RefusesToStart() => WithDataAsync(async data =>
+    {
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--https-cert", "/tmp/herald-no-such-cert.pem");
+        Assert.NotEqual(0, code);
+        Assert.Equal("--https-cert is given, but --urls has no https:// address to serve it on: add one (--urls https://0.0.0.0:5443), or leave --urls out.",
+            stderr.Trim().Split('\n')[0].Trim());
+        Assert.DoesNotContain("Herald listening", stdout, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data));
+    });
+
+    [Fact]
     public Task Serve_WithAMissingKeysCertificate_ExitsNonZeroNamingIt() => WithDataAsync(async data =>
     {
         var (code, _, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
@@ -88,6 +100,11 @@ public sealed class ServeAndMigrateTests
         var first = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
         Assert.Equal(0, first.ExitCode);
         Assert.Contains("(a new database: there was none): applied 0001_initial.sql", first.Stdout, StringComparison.Ordinal);
+        if (!OperatingSystem.IsWindows())
+        {
+            // The folder Herald made for its data is its owner's alone.
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(data));
+        }
         var second = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
         Assert.Equal(0, second.ExitCode);
         Assert.Contains("schema is up to date", second.Stdout, StringComparison.Ordinal);

@@ -12,6 +12,24 @@ public sealed class ServeOptionsTests : IDisposable
     public void Dispose() => _certificate.Dispose();
 
     [Fact]
+    public async Task Serve_WithJsonLogs_WritesEachLogAsOneJsonObjectALine()
+    {
+        await using var node = await HeraldProcess.ServeAsync(["--data", Path.Combine(_certificate.Folder, "json-logs"), "--log-format", "json"], "http", null,
+            new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Information" });
+        await node.WaitForOutputAsync("Delivery workers started");
+        var logs = node.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.StartsWith('{')).ToList();
+        Assert.NotEmpty(logs);
+        foreach (var line in logs)
+        {
+            var entry = System.Text.Json.Nodes.JsonNode.Parse(line)!.AsObject();
+            Assert.NotNull(entry["Timestamp"]);
+            Assert.NotNull(entry["Category"]);
+        }
+        var started = logs.Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).Single(l => l["Message"]!.GetValue<string>().StartsWith("Delivery workers started", StringComparison.Ordinal));
+        Assert.Equal(64, started["State"]!["MaxConcurrency"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Serve_WithHttpsCertAndRateLimit_AnswersOverHttpsWithHsts_AndThrottlesAKey()
     {
         await using var node = await HeraldProcess.ServeAsync(

@@ -39,7 +39,10 @@ public sealed class HeraldProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => Start(args, null);
+
+    /// <summary>Starts herald with <paramref name="args"/>, and <paramref name="environment"/> over the tests' own settings.</summary>
+    public static Process Start(string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -54,6 +57,10 @@ public sealed class HeraldProcess : IAsyncDisposable
         }
         info.Environment["HERALD_ADMIN_KEY"] = AdminKey;
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         return Process.Start(info)!;
     }
 
@@ -79,13 +86,13 @@ public sealed class HeraldProcess : IAsyncDisposable
     /// <see cref="ServeAsync(string[])"/> on <paramref name="scheme"/>, /healthz asked through a
     /// client <paramref name="client"/> makes for the node's address (a plain one when null).
     /// </summary>
-    public static async Task<HeraldProcess> ServeAsync(string[] args, string scheme, Func<Uri, HttpClient>? client)
+    public static async Task<HeraldProcess> ServeAsync(string[] args, string scheme, Func<Uri, HttpClient>? client, IReadOnlyDictionary<string, string>? environment = null)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await ServeOnFreePortAsync(args, scheme, client);
+                return await ServeOnFreePortAsync(args, scheme, client, environment);
             }
             catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
             {
@@ -93,11 +100,11 @@ public sealed class HeraldProcess : IAsyncDisposable
         }
     }
 
-    private static async Task<HeraldProcess> ServeOnFreePortAsync(string[] args, string scheme, Func<Uri, HttpClient>? makeClient)
+    private static async Task<HeraldProcess> ServeOnFreePortAsync(string[] args, string scheme, Func<Uri, HttpClient>? makeClient, IReadOnlyDictionary<string, string>? environment)
     {
         var port = FreePort();
         var url = $"{scheme}://127.0.0.1:{port}";
-        var node = new HeraldProcess(Start(["serve", "--urls", url, .. args]), url);
+        var node = new HeraldProcess(Start(["serve", "--urls", url, .. args], environment), url);
         // Generous: a loaded machine may take long to JIT the first request.
         using var client = makeClient?.Invoke(new Uri(url)) ?? new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);

@@ -142,7 +142,7 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         Assert.Equal(400, refused.Status);
         // A portal page like any other, framed by nobody.
         Assert.Equal("DENY", refused.Headers["x-frame-options"]);
-        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "This page is out of date");
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "This page's form has expired or is out of date");
         Assert.True((await api.GetJsonAsync($"/v1/endpoints/{id}"))["enabled"]!.GetValue<bool>());
         await Page.GetByRole(AriaRole.Link, new() { Name = "Reload the page" }).ClickAsync();
         await Page.GetByRole(AriaRole.Button, new() { Name = "Pause" }).ClickAsync();

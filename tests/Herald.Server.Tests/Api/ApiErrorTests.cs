@@ -63,6 +63,10 @@ public sealed class ApiErrorTests : IAsyncLifetime
     [InlineData("01/31/2026")]
     [InlineData("31 Jan 2026")]
     [InlineData("2026-13-01")]
+    [InlineData("2026-01-31T12:00:00+01:75")]
+    [InlineData("2026-01-31T12:00:00+15:00")]
+    [InlineData("2026-01-31T12:00:00+\u0662\u0662:00")]
+    [InlineData("\u0662\u0660\u0662\u0666-01-31")]
     public async Task ATimeNotInIso8601_Is400(string since)
     {
         await ExpectErrorAsync(await _merchant.GetAsync($"/v1/notifications?since={Uri.EscapeDataString(since)}"), 400, "since must be an ISO 8601 time");
@@ -527,17 +531,22 @@ public sealed class ApiErrorTests : IAsyncLifetime
         Assert.Equal(2, await EventCountAsync(id));
     }
 
-    /// <summary>A request written by hand on a connection of its own, with <paramref name="headers"/> as given; answers the response's head and body.</summary>
-    private async Task<string> RawPostAsync(string path, string json, params string[] headers)
+    /// <summary>A POST written by hand on a connection of its own, with <paramref name="headers"/> as given; answers the response's head and body.</summary>
+    private Task<string> RawPostAsync(string path, string json, params string[] headers) =>
+        RawAsync("POST", path, json, ["Content-Type: application/json", .. headers]);
+
+    /// <summary>A request written by hand on a connection of its own, closed after it: answers all the server sent.</summary>
+    private async Task<string> RawAsync(string method, string path, string? body, string[] headers)
     {
         var address = new Uri(_herald.Client.BaseAddress!, "/");
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(address.Host, address.Port);
         await using var stream = tcp.GetStream();
         var key = _merchant.DefaultRequestHeaders.Authorization!.ToString();
-        var head = $"POST {path} HTTP/1.1\r\nHost: {address.Authority}\r\nAuthorization: {key}\r\nContent-Type: application/json\r\n" +
-            $"Content-Length: {Encoding.UTF8.GetByteCount(json)}\r\nConnection: close\r\n{string.Concat(headers.Select(h => h + "\r\n"))}\r\n";
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(head + json));
+        var length = body is null ? "" : $"Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n";
+        var head = $"{method} {path} HTTP/1.1\r\nHost: {address.Authority}\r\nAuthorization: {key}\r\n{length}Connection: close\r\n" +
+            $"{string.Concat(headers.Select(h => h + "\r\n"))}\r\n";
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(head + body));
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return await reader.ReadToEndAsync();
     }
@@ -654,12 +663,13 @@ public sealed class ApiErrorTests : IAsyncLifetime
     [Fact]
     public async Task Head_IsAnsweredWhereGetIs_WithItsStatusAndHeadersAndNoBody()
     {
-        async Task<HttpResponseMessage> HeadAsync(HttpClient client, string path)
-        {
-            var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
-            Assert.Empty(await response.Content.ReadAsByteArrayAsync());
-            return response;
-        }
+        async Task<HttpResponseMessage> HeadAsync(HttpClient client, string path) =>
+            await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+        // On the wire: the head alone, nothing after its blank line (HttpClient would not read a body a HEAD got).
+        var raw = await RawAsync("HEAD", "/v1/notifications", null, []);
+        Assert.StartsWith("HTTP/1.1 200 ", raw, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\n", raw, StringComparison.Ordinal);
+        Assert.DoesNotContain("\r\n\r\n", raw[..^4], StringComparison.Ordinal);
         using (var health = await HeadAsync(_herald.Client, "/healthz"))
         {
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);

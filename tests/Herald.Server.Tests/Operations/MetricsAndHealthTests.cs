@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests.Operations;
@@ -83,5 +84,23 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         // Ready once the database answers and the delivery loop has started.
         await HeraldHost.EventuallyAsync(async () => (await Herald.Client.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK);
         Assert.Equal("ready", (await Herald.Client.GetJsonAsync("/readyz")).Str("status"));
+    }
+
+    [Fact]
+    public async Task DatabaseFileRemovedUnderARunningNode_IsNotReady_AndTakesNoChange()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await HeraldHost.EventuallyAsync(async () => (await Herald.Client.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK);
+        foreach (var file in Directory.EnumerateFiles(Herald.DataDirectory, "herald.db*"))
+        {
+            File.Delete(file);
+        }
+
+        using var ready = await Herald.Client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal("database unreachable", (await ready.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!.Str("status"));
+        // A change the next start would not find is not answered as made.
+        using var order = await merchant.PostAsJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
+        Assert.Equal(HttpStatusCode.InternalServerError, order.StatusCode);
     }
 }

@@ -111,7 +111,8 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         }
         if (DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
         {
-            return new DateTimeOffset(time, TimeSpan.Zero);
+            // To the second, as the time controls show it and the page's links carry it.
+            return new DateTimeOffset(time.Ticks - time.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
         }
         Note($"{label} is not a time; it was left out.");
         return null;
