@@ -26,6 +26,9 @@ namespace Herald.Server.Hosting;
 /// <summary>Builds a Herald node: storage, the delivery engine, the HTTP API and the merchant portal in one process.</summary>
 public static class HeraldServer
 {
+    /// <summary>Where the OpenAPI document is served.</summary>
+    private const string OpenApiPath = "/openapi/v1.json";
+
     /// <summary>Where in a SQLite data folder the key ring is kept.</summary>
     public const string KeysFolder = "keys";
 
@@ -168,8 +171,17 @@ public static class HeraldServer
         app.UseMiddleware<Caller.Middleware>();
         app.UseAuthentication();
         app.UseAuthorization();
-        // The one document by its name alone: another name is an unknown route, answered as any is.
-        app.MapOpenApi("/openapi/v1.json");
+        // The one document by its name alone: another name is an unknown route, answered as any is
+        // (the document's handler would read a name from the query: it is given none).
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.Equals(OpenApiPath, StringComparison.OrdinalIgnoreCase))
+            {
+                context.Request.QueryString = QueryString.Empty;
+            }
+            return next(context);
+        });
+        app.MapOpenApi(OpenApiPath);
         app.MapApiReference();
         // Read only: another method answers 405, as on every other route.
         app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));

@@ -700,6 +700,8 @@ public sealed class ApiErrorTests : IAsyncLifetime
     public async Task AnOpenApiDocumentOfAnotherName_Is404InTheErrorShape()
     {
         await ExpectErrorAsync(await _herald.Client.GetAsync("/openapi/v2.json"), 404, "");
+        // Nor is another document asked for by the query: the one there is, is answered.
+        Assert.Equal(HttpStatusCode.OK, (await _herald.Client.GetAsync("/openapi/v1.json?documentName=x")).StatusCode);
     }
 
     [Fact]

@@ -255,6 +255,35 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
+    public async Task ADeclinedTransactionWhoseDocumentWasItsSnapshot_ReadsDecined_AfterTheUpgrade()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        var earlier = DeployChanges.To.PostgresqlDatabase(db.ConnectionString)
+            .WithScriptsEmbeddedInAssembly(typeof(PostgresStore).Assembly, name => string.CompareOrdinal(name, "Herald.Storage.Postgres.Schema.0020") < 0)
+            .LogToNowhere()
+            .Build();
+        Assert.True(earlier.PerformUpgrade().Successful);
+        await using (var connection = new NpgsqlConnection(db.ConnectionString))
+        {
+            // As the rename left it: the state DECINED, the row's document empty (its event's snapshot
+            // stands for it), and that snapshot as it was sent.
+            await connection.ExecuteAsync("""
+                INSERT INTO merchants (id, name, created_at) VALUES ('mer_old', 'Old', 0);
+                INSERT INTO entities (kind, id, merchant_id, state, version, preference_id, document, created_at, updated_at)
+                  VALUES ('transaction', 'tx-2', 'mer_old', 'DECINED', 1, NULL, '', 0, 0);
+                INSERT INTO events (id, merchant_id, entity_kind, entity_id, type, from_state, to_state, version, occurred_at, snapshot)
+                  VALUES ('evt_0000000003', 'mer_old', 'transaction', 'tx-2', 'TRANSACTION.DECINED', NULL, 'DECINED', 1, 0, '{"internalId":"tx-2","status":"DECLINED"}');
+                """);
+        }
+
+        await using var upgraded = new PostgresStore(db.ConnectionString);
+        Assert.Equal(["0020_decined_documents.sql"], await upgraded.MigrateAsync());
+        var entity = (await upgraded.GetEntityAsync("mer_old", EntityKind.Transaction, "tx-2"))!;
+        Assert.Equal("DECINED", entity.Document["status"]!.GetValue<string>());
+        Assert.Equal("DECLINED", (await upgraded.GetEventAsync("mer_old", "evt_0000000003"))!.Snapshot["status"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task AttemptsWrittenBeforeTheyWereKeptByNotification_AreListedInOrder_AndNewOnesFollow()
     {
         await using var db = await PostgresDatabase.CreateAsync();
