@@ -211,6 +211,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             using var timer = new PeriodicTimer(CheckpointEvery);
             while (await timer.WaitForNextTickAsync(_stopping.Token))
             {
+                FileInPlace();
                 try
                 {
                     await checkpoint.ExecuteNonQueryAsync(_stopping.Token);
@@ -263,13 +264,27 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     /// while it is open still takes writes, which would be gone at the next start.
     /// </summary>
     public override async Task<bool> PingAsync(CancellationToken cancellationToken = default) =>
-        File.Exists(_databasePath) && await base.PingAsync(cancellationToken);
+        FileInPlace() && await base.PingAsync(cancellationToken);
+
+    /// <summary>
+    /// Whether the database's file is where the store opened it, noted for the writes: looked at by
+    /// the checkpoint loop (four times a second) and by each readiness check, not by every write.
+    /// </summary>
+    private bool FileInPlace()
+    {
+        var inPlace = File.Exists(_databasePath);
+        Volatile.Write(ref _fileGone, !inPlace);
+        return inPlace;
+    }
+
+    // Set while the database's file is found gone (see FileInPlace).
+    private bool _fileGone;
 
     private async ValueTask<WriteScope> BeginWriteAsync(bool durable, CancellationToken cancellationToken)
     {
         // A change is answered only once it is in the database's file: with the file gone (its folder
         // removed under a running node) nothing is written that the next start would not find.
-        if (!File.Exists(_databasePath))
+        if (Volatile.Read(ref _fileGone))
         {
             throw new IOException($"the database file {_databasePath} is gone: nothing can be written; restore it and restart Herald");
         }

@@ -119,25 +119,26 @@ internal static class EntitiesApi
             {
                 var merchant = Caller.Of(http).Merchant;
                 var body = await HeraldJson.ReadAsync<JsonObject>(http.Request);
-                // What earlier releases recorded for this request's key, taken before anything is read out
-                // of the body: its members in name order, and before that the body as it was written.
-                string[] earlier = [CanonicalHash(body), Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body.ToJsonString())))];
-                var request = HeraldJson.Validate<TransitionRequest>(body, HeraldJson.Api, "transition");
-                // The state first: what data a move may carry depends on where it goes.
-                var to = StateMachines.For(kind).Target(Validation.RequiredText(request.To, "to", 64));
-                var data = ValidateData(kind, to, request.Data);
                 var keys = http.Request.Headers[IdempotencyKeyHeader.Name];
                 if (keys.Count > 1)
                 {
                     throw new HeraldException(ErrorKind.BadRequest, $"{IdempotencyKeyHeader.Name} is given {keys.Count} times; give one");
                 }
                 var key = keys.ToString();
+                // With a key, what earlier releases recorded for it, taken before anything is read out
+                // of the body: its members in name order, and before that the body as it was written.
+                string[]? earlier = key.Length == 0 ? null
+                    : [Scoped(CanonicalHash(body)), Scoped(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body.ToJsonString()))))];
+                var request = HeraldJson.Validate<TransitionRequest>(body, HeraldJson.Api, "transition");
+                // The state first: what data a move may carry depends on where it goes.
+                var to = StateMachines.For(kind).Target(Validation.RequiredText(request.To, "to", 64));
+                var data = ValidateData(kind, to, request.Data);
                 (string, string)? idempotency = null;
                 if (key.Length > 0)
                 {
                     Validation.Text(key, IdempotencyKeyHeader.Name, IdempotencyKeyHeader.MaxLength);
                     // The request as it is taken, not as it was written: a state in another spelling
-                    // (DECLINED for DECINED) a field given as null where it may be left out, or no data given as {}, is the same request.
+                    // (DECLINED for DECINED), a field given as null where it may be left out, or no data given as {}, is the same request.
                     var taken = new JsonObject { ["to"] = to };
                     if (data is { Count: > 0 })
                     {
@@ -146,7 +147,7 @@ internal static class EntitiesApi
                     idempotency = (key, Scoped(CanonicalHash(taken)));
                 }
                 var recorded = await recorder.TransitionAsync(merchant, kind, id, to, data, idempotency, http.RequestAborted,
-                    kind == EntityKind.Transaction ? AsTransaction : null, [.. earlier.Select(Scoped)]);
+                    kind == EntityKind.Transaction ? AsTransaction : null, earlier);
                 string Scoped(string hash) => $"{kind.ApiName()}:{id}:{hash}";
                 return Results.Json(recorded.Entity.Document, statusCode: StatusCodes.Status200OK);
             })

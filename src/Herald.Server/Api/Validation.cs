@@ -1,8 +1,8 @@
-using Herald.Endpoints;
 using System.Globalization;
 using System.Net;
 using Herald.Delivery;
 using Herald.Delivery.Egress;
+using Herald.Endpoints;
 using Herald.Errors;
 
 namespace Herald.Server.Api;
@@ -276,7 +276,7 @@ internal static partial class Validation
         }
         // ISO 8601 only: a culture's forms ("01/31/2026", "31 Jan 2026") read differently from one
         // reader to the next. A date alone is its midnight, a time without an offset UTC.
-        if (IsoTime().Match(value) is { Success: true } iso && FromIso(iso) is { } time)
+        if (TryTime(value) is { } time)
         {
             return time;
         }
@@ -303,6 +303,10 @@ internal static partial class Validation
             throw new HeraldException(ErrorKind.BadRequest, "since must be before until");
         }
     }
+
+    /// <summary>The time an ISO 8601 text names, as <see cref="Time"/> reads it; null when it names none (the portal's forms say so their own way).</summary>
+    public static DateTimeOffset? TryTime(string value) =>
+        IsoTime().Match(value) is { Success: true } iso ? FromIso(iso) : null;
 
     /// <summary>
     /// The UTC time an ISO 8601 match names: digits beyond a tick (100 ns) dropped, and a time its

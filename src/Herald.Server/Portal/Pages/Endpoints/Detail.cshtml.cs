@@ -86,11 +86,10 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
     public Task<IActionResult> OnPostRecoverAsync(string id, string? since) => TryAsync(async () =>
     {
         await EndpointsApi.LoadAsync(store, Merchant, id, HttpContext.RequestAborted);
-        if (!DateTime.TryParse(since, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var from))
-        {
-            throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, "choose the time from which failed notifications are sent again");
-        }
-        var (queued, complete) = await resends.RecoverAsync(Merchant, id, new DateTimeOffset(from, TimeSpan.Zero), HttpContext.RequestAborted);
+        // Read as the API's recover reads it.
+        var from = (string.IsNullOrEmpty(since) ? null : Validation.TryTime(since))
+            ?? throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, "choose the time from which failed notifications are sent again");
+        var (queued, complete) = await resends.RecoverAsync(Merchant, id, from, HttpContext.RequestAborted);
         return Done(id, complete
             ? $"{queued} failed notification(s) queued to be sent again."
             : $"{queued} failed notification(s) queued to be sent again; the queue is full, so recover again once they have gone out for the rest.");

@@ -109,10 +109,10 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         {
             return null;
         }
-        if (DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+        // Read as the API reads it; to the second, as the time controls show it and the page's links carry it.
+        if (Herald.Server.Api.Validation.TryTime(value) is { } time)
         {
-            // To the second, as the time controls show it and the page's links carry it.
-            return new DateTimeOffset(time.Ticks - time.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
+            return new DateTimeOffset(time.UtcTicks - time.UtcTicks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
         }
         Note($"{label} is not a time; it was left out.");
         return null;
