@@ -167,6 +167,11 @@ internal static class ServeCommand
             {
                 options.AllowedNetworks.Add(network);
             }
+            if (ListenAddresses.FirstTaken(options.Urls) is { } taken)
+            {
+                await Console.Error.WriteLineAsync($"herald: cannot listen on {taken}: its port is in use by another process (another Herald node?); stop it, or choose another with --urls.");
+                return 1;
+            }
             WebApplication app;
             try
             {

@@ -95,6 +95,25 @@ public sealed class ServeAndMigrateTests
     });
 
     [Fact]
+    public Task Serve_OnAPortAnotherProcessHolds_SaysSoInOneLine_BeforeMakingAnything() => WithDataAsync(async data =>
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            "serve", "--urls", $"http://localhost:{port}", "--data", data);
+
+        Assert.NotEqual(0, code);
+        Assert.Equal($"herald: cannot listen on http://localhost:{port}: its port is in use by another process (another Herald node?); stop it, or choose another with --urls.", stderr.Trim());
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+        // Refused before anything started: no data folder, no admin key, no delivery worker.
+        Assert.False(Directory.Exists(data));
+        Assert.DoesNotContain("Admin key", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("Delivery workers started", stdout, StringComparison.Ordinal);
+    });
+
+    [Fact]
     public Task Migrate_OnSqlite_SaysWhatItApplied_ThenThatItIsUpToDate() => WithDataAsync(async data =>
     {
         var first = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
