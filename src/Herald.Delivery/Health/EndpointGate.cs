@@ -57,11 +57,15 @@ public sealed class EndpointGate : IDisposable
             {
                 // Over the endpoint's own cap, work comes back about when the cap lets it through:
                 // the cap's attempts at once, each taking what the endpoint's attempts have taken
-                // lately, the first turn one such interval ahead. While the circuit is open the
+                // lately, the first turn one such interval ahead, and the turns twice as close as
+                // that pace: what comes back before a place is free waits for it in memory (the
+                // delivery loop's, a few per place), so a pace measured on slower attempts (a
+                // node's first, say) or a turn claimed late leaves none of the endpoint's places
+                // idle, and what finds that memory full comes back later. While the circuit is open the
                 // probe's outcome decides, so the rest keep coming back a second later, ready for
                 // the circuit to close.
                 retryIn = takeTurn && !circuitOpen && state.AttemptSeconds is { } seconds && seconds > 0
-                    ? state.NextTurn(_time.GetUtcNow(), FirstTurn(seconds / cap), cap / seconds)
+                    ? state.NextTurn(_time.GetUtcNow(), FirstTurn(seconds / cap), 2 * cap / seconds)
                     : HoldBack;
                 return false;
             }
@@ -79,6 +83,24 @@ public sealed class EndpointGate : IDisposable
             state.InFlight++;
             retryIn = TimeSpan.Zero;
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Whether the endpoint's own cap, and nothing else, keeps the attempt out now: as many of its
+    /// attempts in flight as its <c>max_concurrency</c>, its circuit closed. Such work can wait in
+    /// memory for one of them to end (<see cref="Exit"/>) instead of going back to the queue.
+    /// </summary>
+    public bool IsAtCap(ClaimedNotification notification)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        if (notification.MaxConcurrency is not { } cap || !_endpoints.TryGetValue(notification.EndpointId, out var state))
+        {
+            return false;
+        }
+        lock (state)
+        {
+            return state.ConsecutiveFailures < _threshold && state.InFlight >= cap;
         }
     }
 

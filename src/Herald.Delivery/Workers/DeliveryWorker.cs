@@ -53,6 +53,12 @@ public sealed class DeliveryWorker : BackgroundService
     // Endpoints this node knows to have no failure on record since their last success (or is writing that down).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _healthy = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Endpoints with notifications waiting in this node's memory for one of their attempts to end
+    /// (held back by their own cap alone), and how many: an attempt ending there wakes the loop.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _waitingFor = new(StringComparer.Ordinal);
+
     /// <summary>When each endpoint last answered this node with a success.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _succeededAt = new(StringComparer.Ordinal);
 
@@ -108,6 +114,12 @@ public sealed class DeliveryWorker : BackgroundService
         // in milliseconds rounded up to HeldBackWake: a claim runs then, not a poll later, so that
         // a capped endpoint gets its cap's use rather than its cap in attempts a poll.
         var heldDue = new SortedSet<long>();
+        // Held back by their endpoint's cap alone (as many of its attempts in flight as it allows),
+        // with when they were taken: kept in hand, at most the cap's worth an endpoint and the
+        // node's slots' worth in all, and sent as soon as one of the endpoint's attempts ends,
+        // rather than handed back to wait for a turn (a slot freed between two turns would stay
+        // idle until the next). What is over that goes back to the queue with its turn, as before.
+        var waiting = new List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)>();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -177,8 +189,10 @@ public sealed class DeliveryWorker : BackgroundService
                         claimNext = true;
                     }
                 }
-                var work = new List<ClaimedNotification>(free);
-                var expired = TakeReady(ready, work, claimShare, _time.GetUtcNow());
+                var work = new List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)>(free);
+                // What waits for its endpoint's attempts goes first once one of them has ended.
+                var expired = TakeWaiting(waiting, work, free, _time.GetUtcNow());
+                expired = TakeReady(ready, work, claimShare, _time.GetUtcNow(), expired);
                 var handed = _handOff.Take(free - work.Count);
                 if (handed.Count > 0)
                 {
@@ -190,8 +204,14 @@ public sealed class DeliveryWorker : BackgroundService
                     await ReleaseAsync(inHand, expired, now, stoppingToken).ConfigureAwait(false);
                 }
                 List<(string Id, string LeaseToken, DateTimeOffset DueAt)>? heldBack = null;
-                foreach (var notification in work)
+                foreach (var (notification, claimedAt) in work)
                 {
+                    if (_gate.IsAtCap(notification) && MayWait(waiting, notification))
+                    {
+                        waiting.Add((notification, claimedAt));
+                        _waitingFor.AddOrUpdate(notification.EndpointId, 1, (_, n) => n + 1);
+                        continue;
+                    }
                     if (!_gate.TryEnter(notification, out var wait, takeTurn: true))
                     {
                         // Over the endpoint's concurrency, rate or circuit: back to the queue for a little later.
@@ -219,7 +239,8 @@ public sealed class DeliveryWorker : BackgroundService
                     NoteHeldBack(heldDue, heldBack, now);
                 }
                 failureDelay = TimeSpan.FromSeconds(1);
-                if (work.Count < free && !fullClaim && _handOff.Count == 0 && ready.Count == 0)
+                // An attempt that ended while the above ran has woken the loop, or is seen here.
+                if (work.Count < free && !fullClaim && _handOff.Count == 0 && ready.Count == 0 && !waiting.Exists(w => !_gate.IsAtCap(w.Notification)))
                 {
                     var wait = _options.PollInterval;
                     var forHeldBack = false;
@@ -253,6 +274,8 @@ public sealed class DeliveryWorker : BackgroundService
                 claimNext = true;
                 // What waited for a slot is in hand: handed back below, or its lease runs out.
                 ready.Clear();
+                waiting.Clear();
+                _waitingFor.Clear();
                 if (inHand.Count > 0)
                 {
                     // What this round took and did not send goes back now if the database allows; else its lease runs out.
@@ -283,7 +306,8 @@ public sealed class DeliveryWorker : BackgroundService
         _signal.WorkersRunning = false;
         // What was claimed and not sent goes back at once, not after the attempts in flight: other
         // nodes need not wait for it.
-        var unsent = ready.Select(r => (r.Notification.Id, r.Notification.LeaseToken!)).ToList();
+        var unsent = ready.Concat(waiting).Select(r => (r.Notification.Id, r.Notification.LeaseToken!)).ToList();
+        _waitingFor.Clear();
         if (claiming is not null)
         {
             try
@@ -325,19 +349,14 @@ public sealed class DeliveryWorker : BackgroundService
     /// (with <paramref name="expired"/>, those found before), to be handed back.
     /// </summary>
     private List<(string Id, string LeaseToken)>? TakeReady(
-        Queue<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> ready, List<ClaimedNotification> work, int upTo, DateTimeOffset now,
+        Queue<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> ready, List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> work, int upTo, DateTimeOffset now,
         List<(string Id, string LeaseToken)>? expired = null)
     {
         while (work.Count < upTo && ready.TryDequeue(out var next))
         {
-            // The lease's slack beyond an attempt and the margin; under a lease too short for the
-            // margin (its attempts cut to fit), half of what the attempt leaves of it.
-            var timeout = TimeSpan.FromSeconds(next.Notification.TimeoutSeconds);
-            var slack = _options.Lease - timeout - LeaseMargin;
-            var halfLeft = (_options.Lease - timeout) / 2;
-            if (now - next.ClaimedAt <= (slack > halfLeft ? slack : halfLeft))
+            if (LeaseCovers(next.Notification, next.ClaimedAt, now))
             {
-                work.Add(next.Notification);
+                work.Add(next);
             }
             else
             {
@@ -345,6 +364,68 @@ public sealed class DeliveryWorker : BackgroundService
             }
         }
         return expired;
+    }
+
+    /// <summary>
+    /// Whether a notification taken at <paramref name="claimedAt"/> may still be sent under its
+    /// lease: the lease's slack beyond an attempt and the margin; under a lease too short for the
+    /// margin (its attempts cut to fit), half of what the attempt leaves of it.
+    /// </summary>
+    private bool LeaseCovers(ClaimedNotification notification, DateTimeOffset claimedAt, DateTimeOffset now)
+    {
+        var timeout = TimeSpan.FromSeconds(notification.TimeoutSeconds);
+        var slack = _options.Lease - timeout - LeaseMargin;
+        var halfLeft = (_options.Lease - timeout) / 2;
+        return now - claimedAt <= (slack > halfLeft ? slack : halfLeft);
+    }
+
+    /// <summary>
+    /// Moves into <paramref name="work"/>, until it holds <paramref name="upTo"/>, what waits for its
+    /// endpoint's attempts and may go now (one of them has ended); what its lease no longer covers
+    /// is added to the answer, to be handed back. The rest keeps waiting, in order.
+    /// </summary>
+    private List<(string Id, string LeaseToken)>? TakeWaiting(
+        List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> waiting, List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> work, int upTo, DateTimeOffset now)
+    {
+        List<(string Id, string LeaseToken)>? expired = null;
+        var kept = 0;
+        for (var i = 0; i < waiting.Count; i++)
+        {
+            var next = waiting[i];
+            if (!LeaseCovers(next.Notification, next.ClaimedAt, now))
+            {
+                (expired ??= []).Add((next.Notification.Id, next.Notification.LeaseToken!));
+            }
+            else if (work.Count < upTo && !_gate.IsAtCap(next.Notification))
+            {
+                work.Add(next);
+            }
+            else
+            {
+                waiting[kept++] = next;
+                continue;
+            }
+            if (_waitingFor.AddOrUpdate(next.Notification.EndpointId, 0, (_, n) => n - 1) <= 0)
+            {
+                _waitingFor.TryRemove(next.Notification.EndpointId, out _);
+            }
+        }
+        waiting.RemoveRange(kept, waiting.Count - kept);
+        return expired;
+    }
+
+    /// <summary>Whether a notification its endpoint's cap holds back may wait in memory: under the cap's worth for that endpoint, and the node's slots' worth in all.</summary>
+    private bool MayWait(List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> waiting, ClaimedNotification notification) =>
+        waiting.Count < _options.MaxConcurrency
+        && (_waitingFor.TryGetValue(notification.EndpointId, out var count) ? count : 0) < 4 * notification.MaxConcurrency;
+
+    /// <summary>One of the endpoint's attempts has ended: the loop is woken when something waits for it.</summary>
+    private void SlotFreed(string endpointId)
+    {
+        if (_waitingFor.ContainsKey(endpointId))
+        {
+            _signal.Wake();
+        }
     }
 
     /// <summary>Notes what was taken, so that shutdown hands it back should it not be sent by then.</summary>
@@ -411,7 +492,7 @@ public sealed class DeliveryWorker : BackgroundService
     /// disabled or deleted since (to wait as its others do), and those whose lease could run out
     /// before an attempt at the endpoint's timeout ends (a claim leases them afresh).
     /// </summary>
-    private async Task<List<ClaimedNotification>> LoadHandedAsync(List<LeasedNotification> handed, DateTimeOffset now, Dictionary<string, string> inHand, CancellationToken cancellationToken)
+    private async Task<List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)>> LoadHandedAsync(List<LeasedNotification> handed, DateTimeOffset now, Dictionary<string, string> inHand, CancellationToken cancellationToken)
     {
         Hold(inHand, handed.Select(n => (n.Id, n.LeaseToken)));
         var loaded = await _store.LoadLeasedAsync(handed, now, cancellationToken).ConfigureAwait(false);
@@ -422,7 +503,8 @@ public sealed class DeliveryWorker : BackgroundService
             var kept = ready.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
             await ReleaseAsync(inHand, handed.Where(n => !kept.Contains(n.Id)).Select(n => (n.Id, n.LeaseToken)).ToList(), now, cancellationToken).ConfigureAwait(false);
         }
-        return ready;
+        // Taken as of its lease's start, as a claim's notifications are.
+        return ready.Select(n => (n, until[n.Id] - _options.Lease)).ToList();
     }
 
     /// <summary>
@@ -476,6 +558,7 @@ public sealed class DeliveryWorker : BackgroundService
             activity?.SetTag("http.response.status_code", result.StatusCode);
             inGate = false;
             var circuit = _gate.Exit(notification.EndpointId, result.Succeeded, TimeSpan.FromMilliseconds(result.DurationMs));
+            SlotFreed(notification.EndpointId);
             var outcome = Decide(notification, number, result);
             await _recording.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             recording = true;
@@ -526,6 +609,7 @@ public sealed class DeliveryWorker : BackgroundService
             if (inGate)
             {
                 _gate.Exit(notification.EndpointId, null);
+                SlotFreed(notification.EndpointId);
             }
             if (recording)
             {
