@@ -172,7 +172,7 @@ internal static class ServeCommand
                 await Console.Error.WriteLineAsync($"herald: cannot listen on {taken}: its port is in use by another process (another Herald node?); stop it, or choose another with --urls.");
                 return 1;
             }
-            WebApplication app;
+            WebApplication? app = null;
             try
             {
                 app = HeraldServer.Build(options);
@@ -180,27 +180,42 @@ internal static class ServeCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or System.Data.Common.DbException or System.Net.Sockets.SocketException)
             {
+                // An admin key this start made on SQLite, never shown, is not left behind: the next
+                // start makes one and shows it. (On PostgreSQL one is written only once the database
+                // has taken it, and other nodes may accept it already.)
+                if (string.IsNullOrEmpty(options.PostgresConnectionString) && app?.Services.GetService<AdminKey>() is { Shown: not null, Path: { } madeKey })
+                {
+                    File.Delete(madeKey);
+                }
                 await Console.Error.WriteLineAsync($"herald: cannot start: {StartupError.Describe(e)}");
                 return 1;
             }
+            // With JSON logs, standard output is the log's alone (a collector reads every line of it
+            // as JSON): what is said to the operator goes to standard error, and a key made here is
+            // not printed at all (a collector would keep it), only where it is kept.
+            var say = options.JsonLogs ? Console.Error : Console.Out;
             await using (app)
             {
                 var admin = app.Services.GetRequiredService<AdminKey>();
-                if (admin.Shown is { } shown)
+                if (admin.Shown is not null && options.JsonLogs)
                 {
-                    Console.WriteLine($"Admin key (shown once, kept in {admin.Path}): {shown}");
+                    say.WriteLine($"Admin key: made and kept in {admin.Path} (not printed with --log-format json: read it there)");
+                }
+                else if (admin.Shown is { } made)
+                {
+                    say.WriteLine($"Admin key (shown once, kept in {admin.Path}): {made}");
                 }
                 else if (admin.FromDatabase && admin.Path is { } ownFile)
                 {
-                    Console.WriteLine($"Admin key: the one kept in the database, not the one in {ownFile} (another node's key was kept there first)");
+                    say.WriteLine($"Admin key: the one kept in the database, not the one in {ownFile} (another node's key was kept there first)");
                 }
                 else if (admin.FromDatabase)
                 {
-                    Console.WriteLine("Admin key: the one kept in the database (made by the node that first used it, or given to a node as HERALD_ADMIN_KEY)");
+                    say.WriteLine("Admin key: the one kept in the database (made by the node that first used it, or given to a node as HERALD_ADMIN_KEY)");
                 }
                 if (options.Development)
                 {
-                    Console.WriteLine("Development mode: plain http and loopback endpoints are allowed.");
+                    say.WriteLine("Development mode: plain http and loopback endpoints are allowed.");
                 }
                 var storage = options.PostgresConnectionString is null
                     ? $"data in {Path.GetFullPath(options.DataDirectory)}"
@@ -209,7 +224,7 @@ internal static class ServeCommand
                 {
                     await app.StartAsync(cancellationToken);
                     // Only once the addresses are bound: a node that lost its port to another process never says it.
-                    Console.WriteLine($"Herald listening on {options.Urls} ({storage})");
+                    say.WriteLine($"Herald listening on {options.Urls} ({storage})");
                     await app.WaitForShutdownAsync(cancellationToken);
                 }
                 catch (IOException e)

@@ -60,8 +60,18 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
                 400 => StalePortalPage,
                 _ => HeraldJson.NotJson,
             };
-            // Routing's 405 names the methods the path takes; the answer keeps that header.
+            // Routing's 405 names the methods the path takes; the answer keeps that header, with
+            // HEAD beside GET (answered wherever GET is, see HeadRequests).
             var allow = context.Response.Headers.Allow;
+            if (allow.Count > 0)
+            {
+                var methods = allow.ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+                if (methods.Contains(HttpMethods.Get, StringComparer.OrdinalIgnoreCase) && !methods.Contains(HttpMethods.Head, StringComparer.OrdinalIgnoreCase))
+                {
+                    methods.Insert(methods.FindIndex(m => string.Equals(m, HttpMethods.Get, StringComparison.OrdinalIgnoreCase)) + 1, HttpMethods.Head);
+                    allow = string.Join(", ", methods);
+                }
+            }
             await WriteAsync(context, status, [message], response => response.Headers.Allow = allow);
         }
     }

@@ -66,20 +66,23 @@ public static class HeraldServer
 
         var services = builder.Services;
         services.AddSingleton(options.TimeProvider ?? TimeProvider.System);
+        // Keys are written encrypted to the keys certificate, and read back with it (not from a
+        // certificate store, which Linux lacks for this). Read before an admin key is made, so that
+        // a certificate that cannot serve stops the start without leaving a key nobody was shown.
+        X509Certificate2? keysCertificate = null;
+        if (options.KeysCertificatePath is { Length: > 0 } keysCertificatePath)
+        {
+            keysCertificate = Transport.Load(keysCertificatePath, null, options.KeysCertificatePassword, "keys certificate");
+            using var rsa = keysCertificate.GetRSAPrivateKey();
+            // Keys are encrypted to the certificate with RSA: any other key would fail only when the first key is written.
+            _ = rsa ?? throw new InvalidOperationException($"the keys certificate {keysCertificatePath} must have an RSA private key");
+        }
         services.AddSingleton(AdminKey.Resolve(options.AdminKey, options.DataDirectory, shared: options.PostgresConnectionString is { Length: > 0 }));
         // Endpoint secrets are encrypted at rest; the key ring lives with Herald's data.
         var dataProtection = services.AddDataProtection().SetApplicationName("Herald");
-        if (options.KeysCertificatePath is { Length: > 0 } keysCertificate)
+        if (keysCertificate is not null)
         {
-            // Keys are written encrypted to the certificate, and read back with it (not from a
-            // certificate store, which Linux lacks for this).
-            var certificate = Transport.Load(keysCertificate, null, options.KeysCertificatePassword, "keys certificate");
-            using (var rsa = certificate.GetRSAPrivateKey())
-            {
-                // Keys are encrypted to the certificate with RSA: any other key would fail only when the first key is written.
-                _ = rsa ?? throw new InvalidOperationException($"the keys certificate {keysCertificate} must have an RSA private key");
-            }
-            dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
+            dataProtection.ProtectKeysWithCertificate(keysCertificate).UnprotectKeysWithAnyCertificate(keysCertificate);
             services.AddHostedService<EncryptedDefaultKey>();
         }
         services.AddSingleton<ISecretProtector, DataProtectionSecrets>();

@@ -29,6 +29,84 @@ public sealed class ServeOptionsTests : IDisposable
         Assert.Equal(64, started["State"]!["MaxConcurrency"]!.GetValue<int>());
     }
 
+    /// <summary>
+    /// Starts <c>herald serve</c> with no admin key given (so it makes one), and answers its
+    /// standard output and error apart once <paramref name="until"/> shows on either, or it exits.
+    /// </summary>
+    private static async Task<(string Stdout, string Stderr, bool Exited)> ServeMakingAnAdminKeyAsync(string[] args, string until)
+    {
+        using var process = HeraldProcess.Start(["serve", "--urls", "http://127.0.0.1:0", .. args],
+            new Dictionary<string, string> { ["HERALD_ADMIN_KEY"] = "", ["Logging__LogLevel__Default"] = "Information" });
+        var stdout = new System.Text.StringBuilder();
+        var stderr = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (stdout) { stdout.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (stderr) { stderr.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        bool Seen()
+        {
+            lock (stdout)
+            {
+                lock (stderr)
+                {
+                    return stdout.ToString().Contains(until, StringComparison.Ordinal) || stderr.ToString().Contains(until, StringComparison.Ordinal);
+                }
+            }
+        }
+        while (!process.HasExited && !Seen() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        var exited = process.HasExited;
+        if (!exited)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        await process.WaitForExitAsync();
+        lock (stdout)
+        {
+            lock (stderr)
+            {
+                return (stdout.ToString(), stderr.ToString(), exited);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Serve_WithJsonLogs_KeepsStandardOutputForTheLog_AndDoesNotPrintAnAdminKeyItMakes()
+    {
+        var data = Path.Combine(_certificate.Folder, "json-logs-new");
+        var (stdout, stderr, _) = await ServeMakingAnAdminKeyAsync(["--data", data, "--log-format", "json"], "Herald listening on");
+
+        // Every line a collector reads from standard output is one JSON object.
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Contains(lines, l => l.Contains("Delivery workers started", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.IsType<System.Text.Json.Nodes.JsonObject>(System.Text.Json.Nodes.JsonNode.Parse(l)));
+        // What is said to the operator is on standard error; the key made is only in its file.
+        Assert.Contains("Herald listening on", stderr, StringComparison.Ordinal);
+        Assert.Contains($"Admin key: made and kept in {Path.Combine(data, "admin.key")} (not printed with --log-format json: read it there)", stderr, StringComparison.Ordinal);
+        var key = (await File.ReadAllTextAsync(Path.Combine(data, "admin.key"))).Trim();
+        Assert.StartsWith("hk_admin_", key, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_WithAKeysCertificateWithoutItsKey_StopsBeforeMakingAnAdminKeyNobodyIsShown()
+    {
+        var data = Path.Combine(_certificate.Folder, "keys-cert-only");
+        // The certificate alone, without its private key: the key ring could not be read back with it.
+        var (stdout, stderr, exited) = await ServeMakingAnAdminKeyAsync(["--data", data, "--keys-cert", _certificate.PemPath], "Herald listening on");
+        Assert.True(exited, "the node started: " + stdout + stderr);
+        Assert.StartsWith("herald: cannot start: cannot read the keys certificate", stderr.Trim(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Admin key", stdout, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(data, "admin.key")));
+
+        // Started again as it should have been, it makes a key and shows it.
+        var (again, _, _) = await ServeMakingAnAdminKeyAsync(["--data", data], "Herald listening on");
+        Assert.Contains("Admin key (shown once, kept in", again, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Serve_WithHttpsCertAndRateLimit_AnswersOverHttpsWithHsts_AndThrottlesAKey()
     {

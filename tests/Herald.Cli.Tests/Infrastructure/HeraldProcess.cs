@@ -94,7 +94,7 @@ public sealed class HeraldProcess : IAsyncDisposable
             {
                 return await ServeOnFreePortAsync(args, scheme, client, environment);
             }
-            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
+            catch (InvalidOperationException e) when (attempt < 3 && (e.Message.Contains("address already in use", StringComparison.Ordinal) || e.Message.Contains("its port is in use", StringComparison.Ordinal)))
             {
             }
         }

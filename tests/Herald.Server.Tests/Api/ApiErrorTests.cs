@@ -340,8 +340,15 @@ public sealed class ApiErrorTests : IAsyncLifetime
     {
         var put = await _merchant.PutAsync("/v1/endpoints", new StringContent("{}", Encoding.UTF8, "application/json"));
         await ExpectErrorAsync(put, 405, "PUT is not allowed");
-        Assert.Equal(["GET", "POST"], put.Content.Headers.Allow.Order(StringComparer.Ordinal));
-        await ExpectErrorAsync(await _herald.Client.PostAsync("/metrics", null), 405, "POST is not allowed");
+        // HEAD is answered wherever GET is, so it is named beside it.
+        Assert.Equal(["GET", "HEAD", "POST"], put.Content.Headers.Allow.Order(StringComparer.Ordinal));
+        var post = await _herald.Client.PostAsync("/metrics", null);
+        await ExpectErrorAsync(post, 405, "POST is not allowed");
+        Assert.Equal(["GET", "HEAD"], post.Content.Headers.Allow.Order(StringComparer.Ordinal));
+        // A path without GET is not said to take HEAD.
+        var get = await _merchant.GetAsync("/v1/endpoints/ep_00000000000000000000000000/rotate_secret");
+        Assert.Equal(System.Net.HttpStatusCode.MethodNotAllowed, get.StatusCode);
+        Assert.Equal(["POST"], get.Content.Headers.Allow);
     }
 
     [Fact]
