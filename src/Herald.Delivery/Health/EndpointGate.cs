@@ -8,8 +8,10 @@ namespace Herald.Delivery.Health;
 /// <summary>
 /// What this node lets through to each endpoint: its concurrency cap, its rate limit, and a circuit
 /// breaker that, after <see cref="DeliveryOptions.CircuitBreakerThreshold"/> consecutive failures,
-/// lets one probe at a time through until one succeeds. A notification the gate holds back is
-/// handed back to the queue for a little later, so it never occupies a delivery slot while it waits.
+/// lets one probe at a time through until one succeeds. A notification the gate holds back never
+/// occupies a delivery slot while it waits: held back by the cap alone it may wait in the delivery
+/// loop's memory for one of the endpoint's attempts to end (<see cref="IsAtCap"/>, <see cref="Exited"/>);
+/// otherwise it is handed back to the queue for a little later.
 /// </summary>
 public sealed class EndpointGate : IDisposable
 {
@@ -35,6 +37,16 @@ public sealed class EndpointGate : IDisposable
     public static readonly TimeSpan TurnHorizon = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How long a manual attempt its endpoint's cap refused keeps one of the endpoint's places from
+    /// scheduled work, unless it asks again: scheduled work waiting in memory would otherwise take
+    /// every place the moment it frees.
+    /// </summary>
+    private static readonly TimeSpan ResendReservation = TimeSpan.FromSeconds(2);
+
+    /// <summary>Called with an endpoint's id once one of its attempts let through has ended (outside the gate's lock): a place is free there.</summary>
+    public Action<string>? Exited { get; set; }
+
+    /// <summary>
     /// Lets the attempt through (and counts it in flight), or says how long to hold it back.
     /// Every attempt let through must be ended with <see cref="Exit"/>.
     /// </summary>
@@ -51,10 +63,17 @@ public sealed class EndpointGate : IDisposable
         var state = _endpoints.GetOrAdd(notification.EndpointId, _ => new EndpointState());
         lock (state)
         {
+            var now = _time.GetUtcNow();
+            state.SeeCap(notification.MaxConcurrency);
             var circuitOpen = state.ConsecutiveFailures >= _threshold;
             var cap = circuitOpen ? 1 : notification.MaxConcurrency ?? int.MaxValue;
-            if (state.InFlight >= cap)
+            // Scheduled work leaves one of the endpoint's places to a manual attempt waiting for one.
+            if (state.InFlight >= (takeTurn && !circuitOpen ? state.ScheduledLimit(cap, now) : cap))
             {
+                if (!takeTurn && !circuitOpen)
+                {
+                    state.ResendWaitsUntil = now + ResendReservation;
+                }
                 // Over the endpoint's own cap, work comes back about when the cap lets it through:
                 // the cap's attempts at once, each taking what the endpoint's attempts have taken
                 // lately, the first turn one such interval ahead, and the turns twice as close as
@@ -64,8 +83,8 @@ public sealed class EndpointGate : IDisposable
                 // idle, and what finds that memory full comes back later. While the circuit is open the
                 // probe's outcome decides, so the rest keep coming back a second later, ready for
                 // the circuit to close.
-                retryIn = takeTurn && !circuitOpen && state.AttemptSeconds is { } seconds && seconds > 0
-                    ? state.NextTurn(_time.GetUtcNow(), FirstTurn(seconds / cap), 2 * cap / seconds)
+                retryIn = !circuitOpen && state.AttemptSeconds is { } seconds && seconds > 0
+                    ? takeTurn ? state.NextTurn(now, FirstTurn(seconds / cap), 2 * cap / seconds) : FirstTurn(seconds / cap)
                     : HoldBack;
                 return false;
             }
@@ -81,6 +100,11 @@ public sealed class EndpointGate : IDisposable
                 }
             }
             state.InFlight++;
+            if (!takeTurn)
+            {
+                // The manual attempt is in: the place kept for it is taken.
+                state.ResendWaitsUntil = default;
+            }
             retryIn = TimeSpan.Zero;
             return true;
         }
@@ -91,16 +115,29 @@ public sealed class EndpointGate : IDisposable
     /// attempts in flight as its <c>max_concurrency</c>, its circuit closed. Such work can wait in
     /// memory for one of them to end (<see cref="Exit"/>) instead of going back to the queue.
     /// </summary>
-    public bool IsAtCap(ClaimedNotification notification)
+    /// <remarks>
+    /// The cap is the endpoint's latest one this gate has seen (work claimed since may carry a
+    /// changed one), and one place less while a manual attempt waits for one.
+    /// </remarks>
+    public bool IsAtCap(ClaimedNotification notification) => PlacesFree(notification) == 0;
+
+    /// <summary>
+    /// How many more of the endpoint's attempts its cap lets in now for scheduled work (see
+    /// <see cref="IsAtCap"/>); <see cref="int.MaxValue"/> when the cap does not decide (none, or the
+    /// circuit open, which lets one probe through of its own).
+    /// </summary>
+    public int PlacesFree(ClaimedNotification notification)
     {
         ArgumentNullException.ThrowIfNull(notification);
-        if (notification.MaxConcurrency is not { } cap || !_endpoints.TryGetValue(notification.EndpointId, out var state))
+        if (!_endpoints.TryGetValue(notification.EndpointId, out var state))
         {
-            return false;
+            return int.MaxValue;
         }
         lock (state)
         {
-            return state.ConsecutiveFailures < _threshold && state.InFlight >= cap;
+            return (state.CapSeen ? state.Cap : notification.MaxConcurrency) is { } cap && state.ConsecutiveFailures < _threshold
+                ? Math.Max(0, state.ScheduledLimit(cap, _time.GetUtcNow()) - state.InFlight)
+                : int.MaxValue;
         }
     }
 
@@ -115,7 +152,16 @@ public sealed class EndpointGate : IDisposable
         var state = _endpoints.GetOrAdd(notification.EndpointId, _ => new EndpointState());
         lock (state)
         {
-            var cap = state.ConsecutiveFailures >= _threshold ? 1 : notification.MaxConcurrency ?? int.MaxValue;
+            var circuitOpen = state.ConsecutiveFailures >= _threshold;
+            var cap = circuitOpen ? 1 : notification.MaxConcurrency ?? int.MaxValue;
+            if (state.InFlight >= cap && !circuitOpen)
+            {
+                // Over the cap alone: a place is kept from scheduled work for it, and it asks again
+                // about when one of the endpoint's attempts ends.
+                state.ResendWaitsUntil = _time.GetUtcNow() + ResendReservation;
+                retryIn = state.AttemptSeconds is { } seconds && seconds > 0 ? FirstTurn(seconds / cap) : HoldBack;
+                return false;
+            }
             var limiter = state.LimiterFor(notification.RateLimit);
             if (state.InFlight >= cap || limiter?.GetStatistics()?.CurrentAvailablePermits < 1)
             {
@@ -134,6 +180,7 @@ public sealed class EndpointGate : IDisposable
     public GateChange Exit(string endpointId, bool? succeeded, TimeSpan? took = null)
     {
         var state = _endpoints.GetOrAdd(endpointId, _ => new EndpointState());
+        var change = GateChange.None;
         lock (state)
         {
             state.InFlight--;
@@ -141,20 +188,21 @@ public sealed class EndpointGate : IDisposable
             {
                 state.Took(t);
             }
-            if (succeeded is null)
+            if (succeeded is not null)
             {
-                return GateChange.None;
+                var wasOpen = state.ConsecutiveFailures >= _threshold;
+                state.ConsecutiveFailures = succeeded.Value ? 0 : state.ConsecutiveFailures + 1;
+                var isOpen = state.ConsecutiveFailures >= _threshold;
+                change = (wasOpen, isOpen) switch
+                {
+                    (true, false) => GateChange.Closed,
+                    (false, true) => GateChange.Opened,
+                    _ => GateChange.None,
+                };
             }
-            var wasOpen = state.ConsecutiveFailures >= _threshold;
-            state.ConsecutiveFailures = succeeded.Value ? 0 : state.ConsecutiveFailures + 1;
-            var isOpen = state.ConsecutiveFailures >= _threshold;
-            return (wasOpen, isOpen) switch
-            {
-                (true, false) => GateChange.Closed,
-                (false, true) => GateChange.Opened,
-                _ => GateChange.None,
-            };
         }
+        Exited?.Invoke(endpointId);
+        return change;
     }
 
     public void Dispose()
@@ -169,6 +217,22 @@ public sealed class EndpointGate : IDisposable
     {
         public int InFlight;
         public int ConsecutiveFailures;
+
+        /// <summary>The endpoint's cap as last seen on work let through or refused (null: none), once <see cref="CapSeen"/>.</summary>
+        public int? Cap;
+        public bool CapSeen;
+
+        /// <summary>Until when a manual attempt refused by the cap keeps one of the endpoint's places from scheduled work.</summary>
+        public DateTimeOffset ResendWaitsUntil;
+
+        public void SeeCap(int? cap)
+        {
+            Cap = cap;
+            CapSeen = true;
+        }
+
+        /// <summary>How many of the endpoint's attempts in flight scheduled work may join: the cap, less the place a waiting manual attempt keeps.</summary>
+        public int ScheduledLimit(int cap, DateTimeOffset now) => now < ResendWaitsUntil ? cap - 1 : cap;
         public TokenBucketRateLimiter? Limiter;
         private int? _limiterRate;
 

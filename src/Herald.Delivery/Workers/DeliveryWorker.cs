@@ -79,6 +79,8 @@ public sealed class DeliveryWorker : BackgroundService
         _logger = logger;
         _slots = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency);
         _recording = new SemaphoreSlim(2 * _options.MaxConcurrency, 2 * _options.MaxConcurrency);
+        // Any attempt's end, a manual one's too, frees a place what waits in memory may take.
+        _gate.Exited = SlotFreed;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -115,7 +117,7 @@ public sealed class DeliveryWorker : BackgroundService
         // a capped endpoint gets its cap's use rather than its cap in attempts a poll.
         var heldDue = new SortedSet<long>();
         // Held back by their endpoint's cap alone (as many of its attempts in flight as it allows),
-        // with when they were taken: kept in hand, at most the cap's worth an endpoint and the
+        // with when they were taken: kept in hand, at most four times the cap an endpoint and the
         // node's slots' worth in all, and sent as soon as one of the endpoint's attempts ends,
         // rather than handed back to wait for a turn (a slot freed between two turns would stay
         // idle until the next). What is over that goes back to the queue with its turn, as before.
@@ -190,8 +192,20 @@ public sealed class DeliveryWorker : BackgroundService
                     }
                 }
                 var work = new List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)>(free);
-                // What waits for its endpoint's attempts goes first once one of them has ended.
+                // What waits for its endpoint's attempts goes first once one of them has ended, with
+                // its endpoint as it stands now: one paused, disabled or deleted meanwhile gets
+                // nothing more from here (it goes back to the queue), a changed cap is the one obeyed.
                 var expired = TakeWaiting(waiting, work, free, _time.GetUtcNow());
+                if (work.Count > 0)
+                {
+                    var current = (await _store.RefreshClaimsAsync([.. work.Select(w => w.Notification)], now, stoppingToken).ConfigureAwait(false))
+                        .ToDictionary(n => n.Id, StringComparer.Ordinal);
+                    foreach (var gone in work.Where(w => !current.ContainsKey(w.Notification.Id)))
+                    {
+                        (expired ??= []).Add((gone.Notification.Id, gone.Notification.LeaseToken!));
+                    }
+                    work = [.. work.Where(w => current.ContainsKey(w.Notification.Id)).Select(w => (FitToLease(current[w.Notification.Id]), w.ClaimedAt))];
+                }
                 expired = TakeReady(ready, work, claimShare, _time.GetUtcNow(), expired);
                 var handed = _handOff.Take(free - work.Count);
                 if (handed.Count > 0)
@@ -388,26 +402,31 @@ public sealed class DeliveryWorker : BackgroundService
         List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> waiting, List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> work, int upTo, DateTimeOffset now)
     {
         List<(string Id, string LeaseToken)>? expired = null;
+        // Each endpoint's places free now, less those this pass has filled: no more is taken than can go.
+        Dictionary<string, int>? taken = null;
         var kept = 0;
         for (var i = 0; i < waiting.Count; i++)
         {
             var next = waiting[i];
+            var endpointId = next.Notification.EndpointId;
             if (!LeaseCovers(next.Notification, next.ClaimedAt, now))
             {
                 (expired ??= []).Add((next.Notification.Id, next.Notification.LeaseToken!));
             }
-            else if (work.Count < upTo && !_gate.IsAtCap(next.Notification))
+            else if (work.Count < upTo && (taken?.GetValueOrDefault(endpointId) ?? 0) < _gate.PlacesFree(next.Notification))
             {
                 work.Add(next);
+                taken ??= new(StringComparer.Ordinal);
+                taken[endpointId] = taken.GetValueOrDefault(endpointId) + 1;
             }
             else
             {
                 waiting[kept++] = next;
                 continue;
             }
-            if (_waitingFor.AddOrUpdate(next.Notification.EndpointId, 0, (_, n) => n - 1) <= 0)
+            if (_waitingFor.AddOrUpdate(endpointId, 0, (_, n) => n - 1) <= 0)
             {
-                _waitingFor.TryRemove(next.Notification.EndpointId, out _);
+                _waitingFor.TryRemove(endpointId, out _);
             }
         }
         waiting.RemoveRange(kept, waiting.Count - kept);
@@ -558,7 +577,6 @@ public sealed class DeliveryWorker : BackgroundService
             activity?.SetTag("http.response.status_code", result.StatusCode);
             inGate = false;
             var circuit = _gate.Exit(notification.EndpointId, result.Succeeded, TimeSpan.FromMilliseconds(result.DurationMs));
-            SlotFreed(notification.EndpointId);
             var outcome = Decide(notification, number, result);
             await _recording.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             recording = true;
@@ -609,7 +627,6 @@ public sealed class DeliveryWorker : BackgroundService
             if (inGate)
             {
                 _gate.Exit(notification.EndpointId, null);
-                SlotFreed(notification.EndpointId);
             }
             if (recording)
             {

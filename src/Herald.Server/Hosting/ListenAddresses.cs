@@ -28,7 +28,8 @@ public static class ListenAddresses
     {
         // The server's own forms: * and + are every address; a name other than localhost is too.
         var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
-        if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.Port is <= 0)
+        // A Unix socket (http://unix:/run/herald.sock) has no port to look at.
+        if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.Port is <= 0 || uri.Host.Equals("unix", StringComparison.OrdinalIgnoreCase))
         {
             return null;
         }
@@ -40,9 +41,9 @@ public static class ListenAddresses
 
     private static bool IsTaken(IPEndPoint endPoint)
     {
-        using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
+            using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             socket.Bind(endPoint);
             return false;
         }
@@ -52,8 +53,8 @@ public static class ListenAddresses
         }
         catch (SocketException)
         {
-            // Another reason (an address this machine lacks, a port it forbids): the server's own
-            // bind says it, as before.
+            // Another reason (an address this machine lacks, a family it does not have, a port it
+            // forbids): the server's own bind says it, as before.
             return false;
         }
     }

@@ -165,6 +165,14 @@ public interface IHeraldStore
     /// </summary>
     Task<IReadOnlyList<ClaimedNotification>> LoadLeasedAsync(IReadOnlyList<LeasedNotification> leased, DateTimeOffset now, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Claimed notifications with their endpoints as they stand now (as this store knows them, its
+    /// endpoints kept up to date with every endpoint write): URL, limits, headers and the secrets
+    /// signing at <paramref name="now"/> read afresh. Those whose endpoint no longer takes deliveries
+    /// (paused, disabled, deleted) are left out, their lease still held.
+    /// </summary>
+    Task<IReadOnlyList<ClaimedNotification>> RefreshClaimsAsync(IReadOnlyList<ClaimedNotification> claimed, DateTimeOffset now, CancellationToken cancellationToken = default);
+
     /// <summary>The event an idempotency key already produced, with the hash of the request that made it.</summary>
     Task<(string EventId, string RequestHash)?> FindIdempotencyKeyAsync(string merchantId, string key, CancellationToken cancellationToken = default);
 

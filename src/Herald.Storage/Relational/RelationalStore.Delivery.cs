@@ -1,6 +1,8 @@
 using System.Data;
 using System.Data.Common;
 using Dapper;
+using Herald.Endpoints;
+using Herald.Retry;
 using Herald.Storage.Model;
 
 namespace Herald.Storage.Relational;
@@ -111,6 +113,50 @@ public abstract partial class RelationalStore
         try
         {
             return await LoadClaimsAsync(null, rows, now, cancellationToken, async () => connection ??= await OpenAsync(cancellationToken), enabledOnly: true);
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    public async Task<IReadOnlyList<ClaimedNotification>> RefreshClaimsAsync(IReadOnlyList<ClaimedNotification> claimed, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(claimed);
+        if (claimed.Count == 0)
+        {
+            return [];
+        }
+        // Usually every endpoint is known already: no connection is opened then.
+        DbConnection? connection = null;
+        try
+        {
+            var targets = await DeliveryTargetsAsync(async () => connection ??= await OpenAsync(cancellationToken), null, claimed.Select(c => c.EndpointId), now, cancellationToken);
+            var at = Time.Ms(now);
+            var result = new List<ClaimedNotification>(claimed.Count);
+            foreach (var c in claimed)
+            {
+                if (!targets.TryGetValue(c.EndpointId, out var target) || !target.Endpoint.enabled || target.Deleted)
+                {
+                    continue;
+                }
+                var e = target.Endpoint;
+                result.Add(c with
+                {
+                    Url = e.url,
+                    Success = SuccessRules.Parse(e.success_rule),
+                    Retry = RetryPolicies.Parse(e.retry_policy),
+                    TimeoutSeconds = (int)e.timeout_seconds,
+                    MaxConcurrency = (int?)e.max_concurrency,
+                    RateLimit = (int?)e.rate_limit,
+                    Headers = target.Headers,
+                    Secrets = target.SecretsAt(at),
+                });
+            }
+            return result;
         }
         finally
         {

@@ -67,6 +67,63 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         Assert.Equal(orders, Receiver.Received.Count);
     }
 
+    [Theory]
+    [InlineData("pause")]
+    [InlineData("delete")]
+    public async Task WhatWaitsInMemoryForACappedEndpoint_IsNotSent_OnceTheEndpointIsPausedOrDeleted(string action)
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { max_concurrency = 1 });
+        Receiver.Delay = TimeSpan.FromMilliseconds(700);
+        const int orders = 5;
+        for (var i = 0; i < orders; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 1, currency = "BRL" });
+        }
+        // One attempt in flight, the rest waiting for it in memory (the clock stands still).
+        await HeraldHost.EventuallyAsync(() => Task.FromResult(!Receiver.Received.IsEmpty), TimeSpan.FromSeconds(30));
+        if (action == "pause")
+        {
+            await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/pause", new { }, 200);
+        }
+        else
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, (await merchant.DeleteAsync($"/v1/endpoints/{endpoint}")).StatusCode);
+        }
+        // Well past the attempt in flight: nothing more went out.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Single(Receiver.Received);
+        if (action == "pause")
+        {
+            // Resumed, the endpoint gets the rest, each once.
+            await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/resume", new { }, 200);
+            await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () => await SucceededAsync(merchant) == orders, TimeSpan.FromSeconds(60));
+            Assert.Equal(orders, Receiver.Received.Count);
+        }
+    }
+
+    [Fact]
+    public async Task AResendToACappedEndpointWithABacklog_IsLetInAtTheNextFreePlace_NotAfterTheBacklog()
+    {
+        using var merchant = await CappedAtOneWithItsPaceLearntAsync(TimeSpan.FromMilliseconds(300));
+        var first = Receiver.Received.Single().Headers["webhook-id"];
+        var delivered = (await merchant.NotificationsAsync("status=succeeded")).Single().Str("id");
+        // One in flight and four waiting in memory (four times the cap): the clock stands still.
+        const int backlog = 5;
+        for (var i = 0; i < backlog; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = i + 2, currency = "BRL" });
+        }
+        await merchant.PostJsonAsync($"/v1/notifications/{delivered}/resend", new { }, 202);
+
+        // The backlog waits in memory and takes each place as it frees; the resend has one kept for it.
+        await HeraldHost.EventuallyAsync(() => Task.FromResult(Receiver.Received.Count == 1 + backlog + 1), TimeSpan.FromSeconds(30));
+        var ids = Receiver.Received.Select(r => r.Headers["webhook-id"]).ToList();
+        var resentAt = ids.LastIndexOf(first);
+        Assert.True(resentAt > 0 && resentAt < ids.Count - 2, $"the resend arrived {resentAt + 1}. of {ids.Count}");
+        Assert.Equal(1, Receiver.MaxInFlight);
+    }
+
     [Fact]
     public async Task EndpointWithRateLimitFive_GetsAtMostItsRatePerSecond()
     {

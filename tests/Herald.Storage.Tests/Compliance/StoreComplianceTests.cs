@@ -389,6 +389,33 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ClaimsRefreshed_CarryTheirEndpointAsItStandsNow_AndLeaveOutThoseNoLongerTakingDeliveries()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var other = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "a", 1, "OPENED", ep.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "b", 1, "OPENED", other.Id, T0));
+        var claimed = await Store.ClaimDueAsync(T0, Lease, 10);
+        Assert.Equal(2, claimed.Count);
+        var onEp = claimed.Single(c => c.EndpointId == ep.Id);
+
+        // A cap set since the claim is the one the refreshed claim carries; nothing else moves.
+        Assert.True(await Store.UpdateEndpointAsync(ep with { MaxConcurrency = 3, UpdatedAt = T0 + TimeSpan.FromSeconds(1) }));
+        var refreshed = Assert.Single(await Store.RefreshClaimsAsync([onEp], T0));
+        Assert.Equal(3, refreshed.MaxConcurrency);
+        Assert.Equal(onEp.LeaseToken, refreshed.LeaseToken);
+        Assert.Equal(onEp.Payload, refreshed.Payload);
+        Assert.Equal(onEp.AttemptCount, refreshed.AttemptCount);
+
+        // Paused (disabled) or deleted: left out.
+        var current = (await Store.GetEndpointAsync(m, ep.Id))!;
+        Assert.True(await Store.UpdateEndpointAsync(current with { Enabled = false, UpdatedAt = T0 + TimeSpan.FromSeconds(2) }));
+        Assert.True(await Store.DeleteEndpointAsync(m, other.Id, T0 + TimeSpan.FromSeconds(2)));
+        Assert.Empty(await Store.RefreshClaimsAsync(claimed, T0 + TimeSpan.FromSeconds(3)));
+    }
+
+    [Fact]
     public async Task EnabledAgain_AnEndpointForgetsSinceWhenItWasFailing()
     {
         var m = await MerchantAsync();
