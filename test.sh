@@ -15,14 +15,19 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 trap stop_postgres EXIT
 start_postgres || true
 
-# The portal tests drive the machine's own headless Chromium; install it when it is missing.
-if [ ! -x /usr/bin/chromium ]; then
+# The portal tests drive the machine's own headless Chromium, and the sample receivers run on
+# Python and Node.js; install what is missing.
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium chromium-driver"
+command -v python3 >/dev/null || missing="$missing python3"
+command -v node >/dev/null || missing="$missing nodejs"
+if [ -n "$missing" ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   # sudo drops the environment, so the frontend is set on each command.
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-    && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
-    || echo "could not install chromium: the portal tests will fail"
+    && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null \
+    || echo "could not install$missing: the tests that need them will fail"
 fi
 
 status=0

@@ -22,7 +22,10 @@ public static class PayloadExamples
     /// (a type it notifies, in the spelling <see cref="EventTypes.TryNormalize"/> gives); null for
     /// a type the format does not notify.
     /// </summary>
-    public static string? Render(PayloadFormat format, string eventType)
+    public static string? Render(PayloadFormat format, string eventType) => Render(format, eventType, ExampleEventId);
+
+    /// <summary>The example of <paramref name="eventType"/> as <see cref="Render(PayloadFormat, string)"/> renders it, its event's id <paramref name="eventId"/>.</summary>
+    public static string? Render(PayloadFormat format, string eventType, string eventId)
     {
         ArgumentNullException.ThrowIfNull(eventType);
         if (!format.EventTypes().Contains(eventType, StringComparer.Ordinal))
@@ -37,7 +40,7 @@ public static class PayloadExamples
             EntityKind.PaymentIntent => ("abcdef123-8ab5-4139-9aa3-abcd123", PointIntent(state)),
             _ => ("rcAaNfKdKJRmrnj4l5", new JsonObject { ["id"] = "rcAaNfKdKJRmrnj4l5", ["status"] = state }),
         };
-        var evt = new EntityEvent(ExampleEventId, "mer_example", kind, id, eventType, null, state, 2, At, document);
+        var evt = new EntityEvent(eventId, "mer_example", kind, id, eventType, null, state, 2, At, document);
         return PayloadRenderer.RenderText(format, evt);
     }
 

@@ -15,19 +15,29 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
     /// <summary>The event type a test notification carries.</summary>
     public const string TestEventType = "HERALD.TEST";
 
-    public async Task<AttemptResult> SendAsync(Endpoint endpoint, CancellationToken cancellationToken)
+    public Task<AttemptResult> SendAsync(Endpoint endpoint, CancellationToken cancellationToken) => SendAsync(endpoint, null, cancellationToken);
+
+    /// <summary>
+    /// Sends the test notification, or with <paramref name="eventType"/> (one the endpoint's format
+    /// carries) the example body of that event type as the format renders it, under an event id of its
+    /// own: what a delivery of that type looks like, for a receiver to try its handling on.
+    /// </summary>
+    public async Task<AttemptResult> SendAsync(Endpoint endpoint, string? eventType, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var eventId = HeraldId.New(HeraldId.Event, time);
-        var payload = new JsonObject
-        {
-            ["id"] = eventId,
-            ["event_type"] = TestEventType,
-            ["test"] = true,
-            ["endpoint_id"] = endpoint.Id,
-            ["format"] = endpoint.Format.ApiName(),
-            ["sent_at"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
-        };
+        var body = eventType is null
+            ? JsonText.Of(new JsonObject
+            {
+                ["id"] = eventId,
+                ["event_type"] = TestEventType,
+                ["test"] = true,
+                ["endpoint_id"] = endpoint.Id,
+                ["format"] = endpoint.Format.ApiName(),
+                ["sent_at"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            })
+            : PayloadExamples.Render(endpoint.Format, eventType, eventId)
+                ?? throw new ArgumentException($"the {endpoint.Format.ApiName()} format does not carry {eventType}", nameof(eventType));
         var notification = new ClaimedNotification
         {
             Id = eventId,
@@ -42,7 +52,7 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
             Headers = endpoint.Headers,
             // Only the newest secret signs: a test shows whether the receiver verifies with the current one.
             Secrets = endpoint.Secrets.Take(1).ToList(),
-            Payload = JsonText.Of(payload),
+            Payload = body,
             Status = NotificationStatuses.Pending,
             AttemptCount = 0,
             Failures = 0,

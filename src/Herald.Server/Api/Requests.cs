@@ -81,6 +81,9 @@ public sealed record TransactionTransition(string To, JsonObject? Data = null);
 
 public sealed record RotateSecretRequest(int? GraceSeconds = null);
 
+/// <summary>An endpoint's test: its own test body, or with <see cref="EventType"/> the example of that event type in the endpoint's format.</summary>
+public sealed record TestRequest(string? EventType = null);
+
 /// <summary>The body of a route that takes none: nothing, or an object without fields (<c>{}</c>).</summary>
 public sealed record NoBodyRequest;
 

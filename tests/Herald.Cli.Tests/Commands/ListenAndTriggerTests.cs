@@ -18,12 +18,7 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _herald = await HeraldProcess.ServeAsync("--dev", "--data", _data);
-        using var admin = new HttpClient();
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", HeraldProcess.AdminKey);
-        var merchant = await (await admin.PostAsJsonAsync(_herald.Url + "/v1/merchants", new { name = "Dev" })).Content.ReadFromJsonAsync<JsonObject>();
-        _key = merchant!["api_key"]!.GetValue<string>();
-        _merchant = new HttpClient { BaseAddress = new Uri(_herald.Url) };
-        _merchant.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _key);
+        (_merchant, _key) = await _herald.NewMerchantAsync("Dev");
     }
 
     public async Task DisposeAsync()

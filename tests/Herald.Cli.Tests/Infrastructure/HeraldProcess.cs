@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using System.Net.Sockets;
 using System.Text;
 
@@ -62,6 +65,18 @@ public sealed class HeraldProcess : IAsyncDisposable
             info.Environment[name] = value;
         }
         return Process.Start(info)!;
+    }
+
+    /// <summary>A new merchant of this node (made with the admin key): a client of its API carrying the merchant's key, and the key.</summary>
+    public async Task<(HttpClient Client, string Key)> NewMerchantAsync(string name)
+    {
+        using var admin = new HttpClient();
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+        var merchant = await (await admin.PostAsJsonAsync(Url + "/v1/merchants", new { name })).Content.ReadFromJsonAsync<JsonObject>();
+        var key = merchant!["api_key"]!.GetValue<string>();
+        var client = new HttpClient { BaseAddress = new Uri(Url) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return (client, key);
     }
 
     /// <summary>Runs a command to its end and returns its exit code and output.</summary>

@@ -95,6 +95,14 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         // The receiver's reply is shown as it answered.
         await ExpectAsync(Page.Locator("#test-reply"), "answer 503");
         Assert.Contains("HERALD.TEST", Receiver.Received.Last().Body, StringComparison.Ordinal);
+        // An example of an event type the endpoint's format carries, as a delivery of it looks.
+        Receiver.Status = 200;
+        await Page.Locator("#test-event-type").SelectOptionAsync("PAYMENT_ORDER.CLOSED");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Send test notification" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#test-result"), "received");
+        var example = Receiver.Received.Last();
+        Assert.Contains("\"event_type\":\"PAYMENT_ORDER.CLOSED\"", example.Body, StringComparison.Ordinal);
+        Assert.Contains($"\"id\":\"{example.Headers["webhook-id"]}\"", example.Body, StringComparison.Ordinal);
 
         await Page.GetByRole(AriaRole.Button, new() { Name = "Rotate secret" }).ClickAsync();
         var rotated = await Page.Locator("#secret-value").InnerTextAsync();

@@ -26,6 +26,58 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Test_WithAnEventType_SendsThatTypesExampleInTheEndpointsFormat_SignedUnderAnIdOfItsOwn_RecordingNothing()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, secret) = await merchant.AddEndpointAsync(Receiver.Url, "transaction");
+
+        // DECLINED is taken for seed 003's DECINED.
+        var result = await merchant.PostJsonAsync($"/v1/endpoints/{id}/test", new { event_type = "TRANSACTION.DECLINED" }, 200);
+
+        Assert.True(result["succeeded"]!.GetValue<bool>());
+        var received = await Receiver.WaitForAsync(1);
+        var body = System.Text.Json.Nodes.JsonNode.Parse(received.Body)!;
+        // The body the event type's example shows (GET /v1/event_types/{type}), as every delivery of it looks.
+        var example = (await merchant.GetJsonAsync("/v1/event_types/TRANSACTION.DECINED"))["example"]!;
+        Assert.Equal("DECINED", body["status"]!.GetValue<string>());
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(example, body), received.Body);
+        var webhookId = received.Headers["webhook-id"];
+        Assert.StartsWith("evt_", webhookId, StringComparison.Ordinal);
+        Assert.True(global::Herald.Signing.WebhookSignature.Verify(secret, webhookId, received.Headers["webhook-timestamp"], received.Headers["webhook-signature"],
+            System.Text.Encoding.UTF8.GetBytes(received.Body), Herald.Clock.GetUtcNow(), TimeSpan.FromMinutes(5)));
+        Assert.Empty(await merchant.NotificationsAsync(""));
+    }
+
+    [Fact]
+    public async Task Test_WithAThinEventType_CarriesItsOwnIdInTheBody_AsTheWebhookId()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+
+        await merchant.PostJsonAsync($"/v1/endpoints/{id}/test", new { event_type = "PAYMENT_ORDER.CLOSED" }, 200);
+
+        var received = await Receiver.WaitForAsync(1);
+        var body = System.Text.Json.Nodes.JsonNode.Parse(received.Body)!;
+        Assert.Equal("PAYMENT_ORDER.CLOSED", body["event_type"]!.GetValue<string>());
+        Assert.Equal(received.Headers["webhook-id"], body["id"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("TRANSACTION.COMPLETED", "event_type TRANSACTION.COMPLETED is not carried by the thin format of endpoint")]
+    [InlineData("TRANSACTION.PAID", "event_type 'TRANSACTION.PAID' is not one Herald notifies (GET /v1/event_types lists them)")]
+    public async Task Test_WithAnEventTypeTheEndpointCannotReceive_Is400_AndSendsNothing(string eventType, string message)
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+
+        var error = await merchant.PostJsonAsync($"/v1/endpoints/{id}/test", new { event_type = eventType }, 400);
+
+        Assert.StartsWith(message, error["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        await Task.Delay(300);
+        Assert.Empty(Receiver.Received);
+    }
+
+    [Fact]
     public async Task Test_OfAnotherMerchantsEndpoint_Is404()
     {
         using var owner = await Herald.NewMerchantAsync("Owner");

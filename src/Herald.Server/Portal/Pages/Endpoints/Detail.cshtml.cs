@@ -73,13 +73,13 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         return Done(id, $"New secret made; the previous ones keep signing until {PortalFormat.Time(until)}.");
     });
 
-    public Task<IActionResult> OnPostTestAsync(string id) => TryAsync(async () =>
+    public Task<IActionResult> OnPostTestAsync(string id, string? eventType) => TryAsync(async () =>
     {
         if (!await LoadAsync(id))
         {
             return NotFoundPage();
         }
-        TestResult = await tester.SendAsync(Endpoint, HttpContext.RequestAborted);
+        TestResult = await tester.SendAsync(Endpoint, EndpointsApi.TestEventType(Endpoint, eventType), HttpContext.RequestAborted);
         return Page();
     });
 

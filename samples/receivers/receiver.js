@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// A Herald receiver in Node.js, no packages: verifies each notification's signature (Standard
+// Webhooks), handles each webhook-id once, and prints what arrived.
+//
+//   HERALD_WEBHOOK_SECRET=whsec_... node receiver.js [port]     # several secrets: comma-separated
+//   node receiver.js --self-test                                 # checks the documented test vector
+'use strict';
+const crypto = require('node:crypto');
+const http = require('node:http');
+
+const TOLERANCE_SECONDS = 5 * 60;
+
+// The HMAC key: the standard base64 after the whsec_ prefix.
+function keyOf(secret) {
+  const encoded = secret.trim().replace(/^whsec_/, '');
+  return Buffer.from(encoded, 'base64');
+}
+
+// v1, then the base64 of HMAC-SHA256 over "{id}.{timestamp}.{body}" (the raw body bytes).
+function sign(secret, webhookId, timestamp, body) {
+  const mac = crypto.createHmac('sha256', keyOf(secret));
+  mac.update(`${webhookId}.${timestamp}.`);
+  mac.update(body);
+  return 'v1,' + mac.digest('base64');
+}
+
+function same(a, b) {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+// Whether a request is Herald's: a recent timestamp and one of its signatures made with one of the secrets.
+function verify(secrets, headers, body, now = Date.now() / 1000) {
+  const webhookId = headers['webhook-id'];
+  const timestamp = headers['webhook-timestamp'];
+  const signatures = headers['webhook-signature'];
+  if (!webhookId || !timestamp || !signatures || !/^\d+$/.test(timestamp)) return false;
+  if (Math.abs(now - Number(timestamp)) > TOLERANCE_SECONDS) return false;
+  // During a rotation's grace there is one signature per secret, space-separated, newest first.
+  const given = signatures.split(' ');
+  return secrets.some((secret) => {
+    const expected = sign(secret, webhookId, timestamp, body);
+    return given.some((s) => same(expected, s));
+  });
+}
+
+function selfTest() {
+  const assert = require('node:assert');
+  const secret = 'whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
+  const body = Buffer.from('{"id":"evt_01jzq0r5d7f2m3k4n5p6q7r8s9","event_type":"PAYMENT_ORDER.CLOSED","entity_type":"PAYMENT_ORDER","entity_id":"GxGO5tTQpx"}');
+  const headers = {
+    'webhook-id': 'evt_01jzq0r5d7f2m3k4n5p6q7r8s9',
+    'webhook-timestamp': '1767225600',
+    'webhook-signature': 'v1,EqT05f7lOJAVOlrLkx/VKj4tIJmN+lpmlkCLYkclr34=',
+  };
+  assert.strictEqual(sign(secret, headers['webhook-id'], headers['webhook-timestamp'], body), headers['webhook-signature']);
+  assert.ok(verify([secret], headers, body, 1767225600));
+  assert.ok(!verify([secret], headers, Buffer.concat([body, Buffer.from(' ')]), 1767225600));
+  assert.ok(!verify([secret], headers, body, 1767225600 + TOLERANCE_SECONDS + 1));
+  console.log('self-test passed');
+}
+
+if (process.argv[2] === '--self-test') {
+  selfTest();
+  process.exit(0);
+}
+const secrets = (process.env.HERALD_WEBHOOK_SECRET || '').split(',').filter((s) => s.trim());
+if (secrets.length === 0) {
+  console.error("set HERALD_WEBHOOK_SECRET to the endpoint's secret (whsec_...)");
+  process.exit(1);
+}
+const seen = new Set();
+const port = Number(process.argv[2] || 4000);
+http.createServer((req, res) => {
+  // The raw bytes as they arrived: a body parsed and written again no longer matches its signature.
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    const webhookId = req.headers['webhook-id'];
+    const attempt = req.headers['webhook-attempt'];
+    if (!verify(secrets, req.headers, body)) {
+      console.log(`rejected ${webhookId}: no signature matches`);
+      res.writeHead(401).end();
+      return;
+    }
+    if (seen.has(webhookId)) {
+      console.log(`duplicate ${webhookId} attempt=${attempt} (handled already)`);
+    } else {
+      seen.add(webhookId);
+      const event = JSON.parse(body.toString('utf8'));
+      // transaction: status; point: state; thin and tests: event_type.
+      console.log(`verified ${webhookId} attempt=${attempt} ${event.event_type || event.status || event.state}`);
+    }
+    // 200 whatever the format: the transaction format counts only 200 as received.
+    res.writeHead(200).end();
+  });
+}).listen(port, '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${port}`));
