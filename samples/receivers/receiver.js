@@ -9,11 +9,15 @@ const crypto = require('node:crypto');
 const http = require('node:http');
 
 const TOLERANCE_SECONDS = 5 * 60;
+const MAX_BODY_BYTES = 1024 * 1024;
 
-// The HMAC key: the standard base64 after the whsec_ prefix.
+// The HMAC key: the standard base64 after the whsec_ prefix, at least 16 bytes (a placeholder such
+// as whsec_... decodes to nothing, and a key anyone knows would let forgeries through).
 function keyOf(secret) {
   const encoded = secret.trim().replace(/^whsec_/, '');
-  return Buffer.from(encoded, 'base64');
+  const key = /^[A-Za-z0-9+/]+={0,2}$/.test(encoded) ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
+  if (key.length < 16) throw new Error(`not an endpoint secret (whsec_ and the base64 of its key): ${secret.slice(0, 10)}...`);
+  return key;
 }
 
 // v1, then the base64 of HMAC-SHA256 over "{id}.{timestamp}.{body}" (the raw body bytes).
@@ -35,7 +39,7 @@ function verify(secrets, headers, body, now = Date.now() / 1000) {
   const webhookId = headers['webhook-id'];
   const timestamp = headers['webhook-timestamp'];
   const signatures = headers['webhook-signature'];
-  if (!webhookId || !timestamp || !signatures || !/^\d+$/.test(timestamp)) return false;
+  if (!webhookId || !signatures || !/^[0-9]{1,12}$/.test(timestamp || '')) return false;
   if (Math.abs(now - Number(timestamp)) > TOLERANCE_SECONDS) return false;
   // During a rotation's grace there is one signature per secret, space-separated, newest first.
   const given = signatures.split(' ');
@@ -58,6 +62,9 @@ function selfTest() {
   assert.ok(verify([secret], headers, body, 1767225600));
   assert.ok(!verify([secret], headers, Buffer.concat([body, Buffer.from(' ')]), 1767225600));
   assert.ok(!verify([secret], headers, body, 1767225600 + TOLERANCE_SECONDS + 1));
+  for (const placeholder of ['whsec_...', 'whsec_xxx', 'changeme']) {
+    assert.throws(() => keyOf(placeholder), `${placeholder} was taken as a secret`);
+  }
   console.log('self-test passed');
 }
 
@@ -70,30 +77,62 @@ if (secrets.length === 0) {
   console.error("set HERALD_WEBHOOK_SECRET to the endpoint's secret (whsec_...)");
   process.exit(1);
 }
+try {
+  secrets.forEach(keyOf);
+} catch (e) {
+  console.error(`HERALD_WEBHOOK_SECRET: ${e.message}`);
+  process.exit(1);
+}
 const seen = new Set();
 const port = Number(process.argv[2] || 4000);
 http.createServer((req, res) => {
-  // The raw bytes as they arrived: a body parsed and written again no longer matches its signature.
+  // The raw bytes as they arrived (a body parsed and written again no longer matches its
+  // signature), read whole within a bound before they are checked.
   const chunks = [];
-  req.on('data', (chunk) => chunks.push(chunk));
-  req.on('end', () => {
-    const body = Buffer.concat(chunks);
-    const webhookId = req.headers['webhook-id'];
-    const attempt = req.headers['webhook-attempt'];
-    if (!verify(secrets, req.headers, body)) {
-      console.log(`rejected ${webhookId}: no signature matches`);
-      res.writeHead(401).end();
+  let size = 0;
+  req.on('data', (chunk) => {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      res.writeHead(413, { Connection: 'close' }).end();
+      req.destroy();
       return;
     }
-    if (seen.has(webhookId)) {
-      console.log(`duplicate ${webhookId} attempt=${attempt} (handled already)`);
-    } else {
-      seen.add(webhookId);
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    try {
+      const body = Buffer.concat(chunks);
+      const webhookId = req.headers['webhook-id'];
+      const attempt = req.headers['webhook-attempt'];
+      if (!verify(secrets, req.headers, body)) {
+        console.log(`rejected ${webhookId}: no signature matches`);
+        res.writeHead(401).end();
+        return;
+      }
       const event = JSON.parse(body.toString('utf8'));
       // transaction: status; point: state; thin and tests: event_type.
-      console.log(`verified ${webhookId} attempt=${attempt} ${event.event_type || event.status || event.state}`);
+      const what = event.event_type || event.status || event.state;
+      if (req.headers['webhook-test'] !== undefined && what !== 'HERALD.TEST') {
+        // An example an endpoint's test sent: about an entity that does not exist.
+        console.log(`example ${webhookId} ${what} verified (not handled)`);
+        res.writeHead(200).end();
+        return;
+      }
+      // Handled once per endpoint: one event goes with the same webhook-id to each endpoint it is for.
+      const key = `${req.url} ${webhookId}`;
+      if (seen.has(key)) {
+        console.log(`duplicate ${webhookId} attempt=${attempt} (handled already)`);
+      } else {
+        // Your handling goes here; the id is noted once it has succeeded.
+        console.log(`verified ${webhookId} attempt=${attempt} ${what}`);
+        seen.add(key);
+      }
+      // 200 whatever the format: the transaction format counts only 200 as received.
+      res.writeHead(200).end();
+    } catch (e) {
+      // Not handled: Herald tries again.
+      console.error(`failed: ${e.message}`);
+      res.writeHead(500).end();
     }
-    // 200 whatever the format: the transaction format counts only 200 as received.
-    res.writeHead(200).end();
   });
 }).listen(port, '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${port}`));

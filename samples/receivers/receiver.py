@@ -8,22 +8,32 @@
 import base64
 import hashlib
 import hmac
+import binascii
 import json
 import os
+import re
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Lock
 
 TOLERANCE_SECONDS = 5 * 60
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def key_of(secret):
-    """The HMAC key: the standard base64 after the whsec_ prefix."""
-    secret = secret.strip()
-    if secret.startswith("whsec_"):
-        secret = secret[len("whsec_"):]
-    return base64.b64decode(secret + "=" * (-len(secret) % 4))
+    """The HMAC key: the standard base64 after the whsec_ prefix, at least 16 bytes (a placeholder
+    such as whsec_... decodes to nothing, and a key anyone knows would let forgeries through)."""
+    encoded = secret.strip()
+    if encoded.startswith("whsec_"):
+        encoded = encoded[len("whsec_"):]
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) < 16:
+        raise ValueError("not an endpoint secret (whsec_ and the base64 of its key): " + secret[:10] + "...")
+    return key
 
 
 def sign(secret, webhook_id, timestamp, body):
@@ -37,14 +47,14 @@ def verify(secrets, headers, body, now=None):
     webhook_id = headers.get("webhook-id")
     timestamp = headers.get("webhook-timestamp")
     signatures = headers.get("webhook-signature")
-    if not webhook_id or not timestamp or not signatures or not timestamp.isdigit():
+    if not webhook_id or not signatures or not re.fullmatch(r"[0-9]{1,12}", timestamp or ""):
         return False
     if abs((now or time.time()) - int(timestamp)) > TOLERANCE_SECONDS:
         return False
     # During a rotation's grace there is one signature per secret, space-separated, newest first.
-    given = signatures.split(" ")
+    given = [s.encode() for s in signatures.split(" ") if s.isascii()]
     for secret in secrets:
-        expected = sign(secret, webhook_id, timestamp, body)
+        expected = sign(secret, webhook_id, timestamp, body).encode()
         if any(hmac.compare_digest(expected, s) for s in given):
             return True
     return False
@@ -59,23 +69,38 @@ class Receiver(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self):
+        # Herald always sends Content-Length; a body is read whole, within a bound, before it is checked.
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isascii() or not length.isdigit():
+            self.close_connection = True
+            return self.answer(411)
+        if int(length) > MAX_BODY_BYTES:
+            self.close_connection = True
+            return self.answer(413)
         # The raw bytes as they arrived: a body parsed and written again no longer matches its signature.
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = self.rfile.read(int(length))
         headers = {k.lower(): v for k, v in self.headers.items()}
         if not verify(SECRETS, headers, body):
             print(f"rejected {headers.get('webhook-id')}: no signature matches", flush=True)
             return self.answer(401)
         webhook_id = headers["webhook-id"]
+        attempt = headers.get("webhook-attempt")
+        event = json.loads(body)
+        # transaction: status; point: state; thin and tests: event_type.
+        what = event.get("event_type") or event.get("status") or event.get("state")
+        if "webhook-test" in headers and what != "HERALD.TEST":
+            # An example an endpoint's test sent: about an entity that does not exist.
+            print(f"example {webhook_id} {what} verified (not handled)", flush=True)
+            return self.answer(200)
+        # Handled once per endpoint: one event goes with the same webhook-id to each endpoint it is for.
+        key = (self.path, webhook_id)
         with SEEN_LOCK:
-            first = webhook_id not in SEEN
-            SEEN.add(webhook_id)
-        if first:
-            event = json.loads(body)
-            # transaction: status; point: state; thin and tests: event_type.
-            what = event.get("event_type") or event.get("status") or event.get("state")
-            print(f"verified {webhook_id} attempt={headers.get('webhook-attempt')} {what}", flush=True)
-        else:
-            print(f"duplicate {webhook_id} attempt={headers.get('webhook-attempt')} (handled already)", flush=True)
+            if key in SEEN:
+                print(f"duplicate {webhook_id} attempt={attempt} (handled already)", flush=True)
+            else:
+                # Your handling goes here; the id is noted once it has succeeded.
+                print(f"verified {webhook_id} attempt={attempt} {what}", flush=True)
+                SEEN.add(key)
         # 200 whatever the format: the transaction format counts only 200 as received.
         self.answer(200)
 
@@ -97,6 +122,12 @@ def self_test():
     assert verify([secret], headers, body, now=1767225600)
     assert not verify([secret], headers, body + b" ", now=1767225600)
     assert not verify([secret], headers, body, now=1767225600 + TOLERANCE_SECONDS + 1)
+    for placeholder in ("whsec_...", "whsec_xxx", "changeme"):
+        try:
+            key_of(placeholder)
+            raise AssertionError(placeholder + " was taken as a secret")
+        except ValueError:
+            pass
     print("self-test passed")
 
 
@@ -106,6 +137,11 @@ if __name__ == "__main__":
         sys.exit(0)
     if not SECRETS:
         sys.exit("set HERALD_WEBHOOK_SECRET to the endpoint's secret (whsec_...)")
+    try:
+        for configured in SECRETS:
+            key_of(configured)
+    except ValueError as e:
+        sys.exit(f"HERALD_WEBHOOK_SECRET: {e}")
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
     print(f"listening on http://127.0.0.1:{port}", flush=True)
     ThreadingHTTPServer(("127.0.0.1", port), Receiver).serve_forever()

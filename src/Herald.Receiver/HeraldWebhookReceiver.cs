@@ -12,6 +12,9 @@ namespace Herald.Receiver;
 internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdempotencyStore store, string? scope, ILogger logger,
     Func<HeraldEvent, IServiceProvider, CancellationToken, Task> handler)
 {
+    /// <summary>The header on every request an endpoint's test sends (see <c>EndpointTester.TestHeader</c>).</summary>
+    private const string TestHeader = "webhook-test";
+
     public async Task<IResult> ReceiveAsync(HttpContext http)
     {
         var cancellationToken = http.RequestAborted;
@@ -35,6 +38,13 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
         }
         int? attempt = int.TryParse(headers["webhook-attempt"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
         var evt = HeraldEventParser.Parse(id, DateTimeOffset.FromUnixTimeSeconds(long.Parse(timestamp, CultureInfo.InvariantCulture)), attempt, body);
+        if (headers.ContainsKey(TestHeader) && evt is not OtherEvent { IsTest: true })
+        {
+            // An event type's example an endpoint's test sent: about an entity that does not exist,
+            // so verified and acknowledged, never handed to the handler (nor its order fetched).
+            ReceiverLog.Example(logger, id, evt.Payload["event_type"]?.ToString() ?? evt.Payload["status"]?.ToString() ?? evt.Payload["state"]?.ToString() ?? "");
+            return Results.Text("an example an endpoint's test sent (webhook-test): verified, not handled", statusCode: StatusCodes.Status200OK);
+        }
 
         var key = IdempotencyScopes.Key(scope, id);
         var claimedUntil = now + options.ClaimTimeout;

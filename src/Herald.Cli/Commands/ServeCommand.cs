@@ -185,7 +185,18 @@ internal static class ServeCommand
                 // has taken it, and other nodes may accept it already.)
                 if (string.IsNullOrEmpty(options.PostgresConnectionString) && app?.Services.GetService<AdminKey>() is { Shown: not null, Path: { } madeKey })
                 {
-                    File.Delete(madeKey);
+                    try
+                    {
+                        File.Delete(madeKey);
+                    }
+                    catch (Exception removal) when (removal is IOException or UnauthorizedAccessException)
+                    {
+                        // Then it stays, read from its file by the next start.
+                    }
+                }
+                if (app is not null)
+                {
+                    await app.DisposeAsync();
                 }
                 await Console.Error.WriteLineAsync($"herald: cannot start: {StartupError.Describe(e)}");
                 return 1;

@@ -72,7 +72,7 @@ public sealed class EndpointGate : IDisposable
             {
                 if (!takeTurn && !circuitOpen)
                 {
-                    state.ResendWaitsUntil = now + ResendReservation;
+                    state.Reserve(now + ResendReservation);
                 }
                 // Over the endpoint's own cap, work comes back about when the cap lets it through:
                 // the cap's attempts at once, each taking what the endpoint's attempts have taken
@@ -100,11 +100,7 @@ public sealed class EndpointGate : IDisposable
                 }
             }
             state.InFlight++;
-            if (!takeTurn)
-            {
-                // The manual attempt is in: the place kept for it is taken.
-                state.ResendWaitsUntil = default;
-            }
+            state.Entered(manual: !takeTurn, now);
             retryIn = TimeSpan.Zero;
             return true;
         }
@@ -158,7 +154,7 @@ public sealed class EndpointGate : IDisposable
             {
                 // Over the cap alone: a place is kept from scheduled work for it, and it asks again
                 // about when one of the endpoint's attempts ends.
-                state.ResendWaitsUntil = _time.GetUtcNow() + ResendReservation;
+                state.Reserve(_time.GetUtcNow() + ResendReservation);
                 retryIn = state.AttemptSeconds is { } seconds && seconds > 0 ? FirstTurn(seconds / cap) : HoldBack;
                 return false;
             }
@@ -224,6 +220,32 @@ public sealed class EndpointGate : IDisposable
 
         /// <summary>Until when a manual attempt refused by the cap keeps one of the endpoint's places from scheduled work.</summary>
         public DateTimeOffset ResendWaitsUntil;
+
+        // A manual attempt took a kept place: the next place goes to scheduled work before another is
+        // kept, so that resends (a recover's thousands) and scheduled work take turns, neither starved.
+        private bool _scheduledTurnOwed;
+
+        public void Reserve(DateTimeOffset until)
+        {
+            if (!_scheduledTurnOwed)
+            {
+                ResendWaitsUntil = until;
+            }
+        }
+
+        public void Entered(bool manual, DateTimeOffset now)
+        {
+            if (!manual)
+            {
+                _scheduledTurnOwed = false;
+            }
+            else if (now < ResendWaitsUntil)
+            {
+                // In on the place kept for it.
+                ResendWaitsUntil = default;
+                _scheduledTurnOwed = true;
+            }
+        }
 
         public void SeeCap(int? cap)
         {

@@ -15,6 +15,13 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
     /// <summary>The event type a test notification carries.</summary>
     public const string TestEventType = "HERALD.TEST";
 
+    /// <summary>
+    /// The header every request a test sends carries (<c>webhook-test: 1</c>), Herald's test
+    /// notification and an event type's example alike: an example looks like a delivery of its type,
+    /// about an entity that does not exist, and a receiver tells it apart by this.
+    /// </summary>
+    public const string TestHeader = "webhook-test";
+
     public Task<AttemptResult> SendAsync(Endpoint endpoint, CancellationToken cancellationToken) => SendAsync(endpoint, null, cancellationToken);
 
     /// <summary>
@@ -49,7 +56,7 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
             Success = endpoint.Success,
             Retry = endpoint.Retry,
             TimeoutSeconds = endpoint.TimeoutSeconds,
-            Headers = endpoint.Headers,
+            Headers = new Dictionary<string, string>(endpoint.Headers ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase) { [TestHeader] = "1" },
             // Only the newest secret signs: a test shows whether the receiver verifies with the current one.
             Secrets = endpoint.Secrets.Take(1).ToList(),
             Payload = body,

@@ -200,11 +200,20 @@ public sealed class DeliveryWorker : BackgroundService
                 {
                     var current = (await _store.RefreshClaimsAsync([.. work.Select(w => w.Notification)], now, stoppingToken).ConfigureAwait(false))
                         .ToDictionary(n => n.Id, StringComparer.Ordinal);
-                    foreach (var gone in work.Where(w => !current.ContainsKey(w.Notification.Id)))
+                    var refreshed = new List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)>(work.Count);
+                    foreach (var (notification, claimedAt) in work)
                     {
-                        (expired ??= []).Add((gone.Notification.Id, gone.Notification.LeaseToken!));
+                        // Its endpoint's timeout read afresh (raised, say) may no longer end inside the lease.
+                        if (current.TryGetValue(notification.Id, out var fresh) && FitToLease(fresh) is var fitted && LeaseCovers(fitted, claimedAt, now))
+                        {
+                            refreshed.Add((fitted, claimedAt));
+                        }
+                        else
+                        {
+                            (expired ??= []).Add((notification.Id, notification.LeaseToken!));
+                        }
                     }
-                    work = [.. work.Where(w => current.ContainsKey(w.Notification.Id)).Select(w => (FitToLease(current[w.Notification.Id]), w.ClaimedAt))];
+                    work = refreshed;
                 }
                 expired = TakeReady(ready, work, claimShare, _time.GetUtcNow(), expired);
                 var handed = _handOff.Take(free - work.Count);

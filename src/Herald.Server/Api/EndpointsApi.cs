@@ -158,6 +158,10 @@ internal static class EndpointsApi
         {
             return null;
         }
+        if (endpoint.Format == PayloadFormat.Operator)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, "an operator webhook's test takes no event_type: it is sent Herald's test notification");
+        }
         var eventType = Herald.Events.EventTypes.TryNormalize(asked, out var normalized) && PayloadFormats.All.Any(f => f.EventTypes().Contains(normalized, StringComparer.Ordinal))
             ? normalized
             : throw new HeraldException(ErrorKind.BadRequest, $"event_type {HeraldException.Quote(asked)} is not one Herald notifies (GET /v1/event_types lists them)");

@@ -29,6 +29,7 @@ internal static class HeraldOpenApi
             o.AddSchemaTransformer<ValueRules>();
             o.AddOperationTransformer<ValueRules>();
             o.AddDocumentTransformer<ValueRules>();
+            o.AddDocumentTransformer<WebhookPayloads>();
         });
     }
 

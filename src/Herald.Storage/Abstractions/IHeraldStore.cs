@@ -169,7 +169,8 @@ public interface IHeraldStore
     /// Claimed notifications with their endpoints as they stand now (as this store knows them, its
     /// endpoints kept up to date with every endpoint write): URL, limits, headers and the secrets
     /// signing at <paramref name="now"/> read afresh. Those whose endpoint no longer takes deliveries
-    /// (paused, disabled, deleted) are left out, their lease still held.
+    /// (paused, disabled, deleted), or was made ordered since they were taken, are left out, their
+    /// lease still held.
     /// </summary>
     Task<IReadOnlyList<ClaimedNotification>> RefreshClaimsAsync(IReadOnlyList<ClaimedNotification> claimed, DateTimeOffset now, CancellationToken cancellationToken = default);
 

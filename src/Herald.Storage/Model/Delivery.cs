@@ -29,6 +29,9 @@ public sealed record ClaimedNotification
     /// <summary>The endpoint's headers of its own, sent with every request to it; <c>null</c> for none.</summary>
     public IReadOnlyDictionary<string, string>? Headers { get; init; }
 
+    /// <summary>Whether the endpoint was ordered (each entity's notifications one at a time, in order) when this was taken.</summary>
+    public bool Ordered { get; init; }
+
     /// <summary>The W3C trace context of the change that caused it, so its delivery joins that trace.</summary>
     public string? TraceParent { get; init; }
 

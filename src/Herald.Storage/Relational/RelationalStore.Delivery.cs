@@ -84,6 +84,7 @@ public abstract partial class RelationalStore
             c.max_concurrency = e.max_concurrency;
             c.rate_limit = e.rate_limit;
             c.endpoint_headers = target.Headers;
+            c.endpoint_ordered = e.ordered;
             result.Add(c.ToModel(target.SecretsAt(at)));
         }
         return result;
@@ -139,7 +140,9 @@ public abstract partial class RelationalStore
             var result = new List<ClaimedNotification>(claimed.Count);
             foreach (var c in claimed)
             {
-                if (!targets.TryGetValue(c.EndpointId, out var target) || !target.Endpoint.enabled || target.Deleted)
+                // An endpoint made ordered since may have several versions of one entity in hand here:
+                // they go back to the queue, whose claims take one at a time.
+                if (!targets.TryGetValue(c.EndpointId, out var target) || !target.Endpoint.enabled || target.Deleted || (target.Endpoint.ordered && !c.Ordered))
                 {
                     continue;
                 }

@@ -274,6 +274,9 @@ internal sealed class ClaimRow
     /// <summary>The endpoint's headers, joined in with the rest of it (no column of the claim's).</summary>
     public IReadOnlyDictionary<string, string>? endpoint_headers { get; set; }
 
+    /// <summary>Whether the endpoint was ordered when the notification was taken.</summary>
+    public bool endpoint_ordered { get; set; }
+
     /// <summary>A row of a claim's columns (see <c>RelationalStore.ClaimReturning</c>), each read by its name.</summary>
     public static ClaimRow From(IReadOnlyList<string> columns, object?[] values)
     {
@@ -318,6 +321,7 @@ internal sealed class ClaimRow
         MaxConcurrency = (int?)max_concurrency,
         RateLimit = (int?)rate_limit,
         Headers = endpoint_headers,
+        Ordered = endpoint_ordered,
         TraceParent = trace_parent,
         Secrets = secrets,
         Payload = payload,

@@ -148,6 +148,12 @@ public sealed class ReceiverSampleTests : IAsyncLifetime
         (await _merchant.PostAsJsonAsync($"/v1/notifications/{completed["id"]!.GetValue<string>()}/resend", new { })).EnsureSuccessStatusCode();
         await receiver.WaitForAsync($"duplicate {eventId} attempt=2");
 
+        // An event type's example an endpoint's test sends: verified, not handled.
+        var tested = await (await _merchant.PostAsJsonAsync($"/v1/endpoints/{endpoint["id"]!.GetValue<string>()}/test", new { event_type = "TRANSACTION.REFUNDED" }))
+            .Content.ReadFromJsonAsync<JsonObject>();
+        Assert.True(tested!["succeeded"]!.GetValue<bool>(), tested.ToJsonString());
+        await receiver.WaitForAsync(" REFUNDED verified (not handled)");
+
         // What Herald did not sign is refused with 401.
         using var forger = new HttpClient();
         using var forged = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/webhooks")

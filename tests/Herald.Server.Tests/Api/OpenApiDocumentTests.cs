@@ -421,6 +421,44 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Contains("internalId is set by Herald", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Webhooks_DescribeWhatEachFormatDelivers_AsRealDeliveriesCarryIt()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        using var merchant = await _herald.NewMerchantAsync();
+        foreach (var format in new[] { "transaction", "point", "thin" })
+        {
+            await merchant.AddEndpointAsync(receiver.Url + "/" + format, format);
+        }
+        // A transaction with only what creation needs (what the platform left out arrives null), a
+        // payment order, and Point intents CANCELED (no payment) and FINISHED on another site than mla.
+        await merchant.PostJsonAsync("/v1/transactions", new { paymentAmount = 10, currency = "BRL", country = "BR" }, 201);
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" }, 201);
+        var canceled = (await merchant.PostJsonAsync("/v1/payment_intents", new { amount = 100, site = "mlb", client_id = 1, caller_id = 2 }, 201)).Str("id");
+        await merchant.MoveAsync("payment_intents", canceled, "CANCELED");
+        var finished = (await merchant.PostJsonAsync("/v1/payment_intents", new { amount = 100, site = "mla", client_id = 1, caller_id = 2,
+            additional_info = new { external_reference = "x", ticket_number = "T1" } }, 201)).Str("id");
+        await merchant.MoveAsync("payment_intents", finished, "FINISHED", new { payment = new { id = 1, state = "approved", type = "credit_card" } });
+        await receiver.WaitForAsync(4);
+
+        foreach (var format in new[] { "transaction", "point", "thin" })
+        {
+            var operation = _document["webhooks"]![format]!["post"]!.AsObject();
+            Assert.Equal(["webhook-id", "webhook-timestamp", "webhook-signature", "webhook-attempt"],
+                operation["parameters"]!.AsArray().Select(p => p!["name"]!.GetValue<string>()));
+            var schema = operation["requestBody"]!["content"]!["application/json"]!["schema"]!;
+            var bodies = receiver.Received.Where(r => r.Path.EndsWith("/" + format, StringComparison.Ordinal)).Select(r => JsonNode.Parse(r.Body)!).ToList();
+            Assert.NotEmpty(bodies);
+            foreach (var body in bodies)
+            {
+                AssertDocumented(body, schema, format);
+            }
+        }
+        // The example is the one GET /v1/event_types/{type} shows.
+        Assert.True(JsonNode.DeepEquals((await merchant.GetJsonAsync("/v1/event_types/TRANSACTION.COMPLETED"))["example"],
+            _document["webhooks"]!["transaction"]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!["example"]));
+    }
+
     /// <summary>Every field of an answer is documented, with a type that admits its value, and every required field is there.</summary>
     private void AssertDocumented(JsonNode? value, JsonNode schema, string where)
     {

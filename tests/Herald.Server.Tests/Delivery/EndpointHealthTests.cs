@@ -389,6 +389,9 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         operatorReceiver.Status = 200;
         var test = await admin.PostJsonAsync($"/v1/operator/endpoints/{hook}/test", new { }, 200);
         Assert.True(test["succeeded"]!.GetValue<bool>());
+        // An operator webhook has no payment event types to show an example of.
+        var example = await admin.PostJsonAsync($"/v1/operator/endpoints/{hook}/test", new { event_type = "TRANSACTION.COMPLETED" }, 400);
+        Assert.Equal("an operator webhook's test takes no event_type: it is sent Herald's test notification", example["message"]![0]!.GetValue<string>());
         var resumed = await admin.PostJsonAsync($"/v1/operator/endpoints/{hook}/resume", new { }, 200);
         Assert.True(resumed["enabled"]!.GetValue<bool>());
         await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1), () => Task.FromResult(

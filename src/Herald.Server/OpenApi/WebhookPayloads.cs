@@ -1,0 +1,115 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Herald.Endpoints;
+using Herald.Payloads;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Herald.Server.OpenApi;
+
+/// <summary>
+/// The document's <c>webhooks</c>: what Herald posts to an endpoint of each format (transaction,
+/// point, thin), with the Standard Webhooks headers, the body's shape read off the format's own
+/// rendering of the seeds' example, and that example; for receivers generating code or checking
+/// what arrives.
+/// </summary>
+internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
+{
+    // The body of each format with the most in it: a payment intent's payment is there only when FINISHED.
+    // Its keys never null: the entity's id and its state (a thin event's every key).
+    private static readonly (PayloadFormat Format, string EventType, string[] NeverNull, string Summary)[] Shown =
+    [
+        (PayloadFormat.Transaction, "TRANSACTION.COMPLETED", ["internalId", "status"], "A transaction's change (seed 003): the whole transaction, its status the state it reached. Only HTTP 200 counts as received, unless the endpoint says otherwise."),
+        (PayloadFormat.Point, "PAYMENT_INTENT.FINISHED", ["id", "state"], "A Point payment intent's change (seed 000): FINISHED, CANCELED and ERROR only; payment only when FINISHED, ticket_number only for site mla, created_at as yyyy-MM-dd HH:mm:ss in UTC."),
+        (PayloadFormat.Thin, "PAYMENT_ORDER.CLOSED", ["id", "event_type", "entity_type", "entity_id"], "A payment order's change (seed 001): a thin event; the receiver reads the order with GET /v1/payment_orders/{entity_id}."),
+    ];
+
+    public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Webhooks ??= new Dictionary<string, IOpenApiPathItem>(StringComparer.Ordinal);
+        foreach (var (format, eventType, neverNull, summary) in Shown)
+        {
+            var example = JsonNode.Parse(PayloadExamples.Render(format, eventType)!)!.AsObject();
+            var body = Shape(example, nullable: false);
+            foreach (var key in neverNull)
+            {
+                body.Properties![key] = Shape(example[key], nullable: false);
+            }
+            // Every key is there in every delivery (null when the platform left it out), but those the seed shows only sometimes.
+            body.Required = new HashSet<string>(example.Select(p => p.Key).Where(k => format != PayloadFormat.Point || k is not ("payment" or "ticket_number")), StringComparer.Ordinal);
+            body.Example = example;
+            var name = format.ApiName();
+            document.Webhooks[name] = new OpenApiPathItem
+            {
+                Operations = new Dictionary<HttpMethod, OpenApiOperation>
+                {
+                    [HttpMethod.Post] = new OpenApiOperation
+                    {
+                        OperationId = name + "Notification",
+                        Summary = $"What an endpoint of format {name} receives",
+                        Description = summary + " Signed as Standard Webhooks are: see docs/receiver.md (Receiving in any language).",
+                        Parameters =
+                        [
+                            Header("webhook-id", "The event's id (evt_…): the same for every attempt of it and every endpoint it goes to."),
+                            Header("webhook-timestamp", "When this attempt was signed, in seconds since 1970 (UTC)."),
+                            Header("webhook-signature", "v1, and the base64 of HMAC-SHA256 over {webhook-id}.{webhook-timestamp}.{body}, keyed with the base64-decoded secret after whsec_; one per signing secret, space-separated, newest first."),
+                            Header("webhook-attempt", "The notification's attempts so far plus one."),
+                        ],
+                        RequestBody = new OpenApiRequestBody
+                        {
+                            Required = true,
+                            Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
+                            {
+                                ["application/json"] = new OpenApiMediaType { Schema = body },
+                            },
+                        },
+                        Responses = new OpenApiResponses
+                        {
+                            [format == PayloadFormat.Transaction ? "200" : "2XX"] = new OpenApiResponse { Description = "Received: Herald sends it no more (any other answer, or none, is retried on the endpoint's schedule)." },
+                            ["401"] = new OpenApiResponse { Description = "The signature did not verify: retried, as any failure." },
+                        },
+                    },
+                },
+            };
+        }
+        return Task.CompletedTask;
+    }
+
+    private static OpenApiParameter Header(string name, string description) => new()
+    {
+        Name = name,
+        In = ParameterLocation.Header,
+        Required = true,
+        Description = description,
+        Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+    };
+
+    /// <summary>The JSON Schema of <paramref name="node"/>'s shape: its objects' keys, its values' types (each may be null below the top, as the platform may leave it out).</summary>
+    private static OpenApiSchema Shape(JsonNode? node, bool nullable)
+    {
+        var orNull = nullable ? JsonSchemaType.Null : 0;
+        return node switch
+        {
+            JsonObject o => new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object | orNull,
+                Properties = o.ToDictionary(p => p.Key, p => (IOpenApiSchema)Shape(p.Value, nullable: true), StringComparer.Ordinal),
+            },
+            JsonArray a => new OpenApiSchema
+            {
+                Type = JsonSchemaType.Array | orNull,
+                Items = a.Count > 0 ? Shape(a[0], nullable: false) : new OpenApiSchema(),
+            },
+            JsonValue v => new OpenApiSchema
+            {
+                Type = v.GetValueKind() switch
+                {
+                    JsonValueKind.String => JsonSchemaType.String,
+                    JsonValueKind.Number => JsonSchemaType.Number,
+                    _ => JsonSchemaType.Boolean,
+                } | orNull,
+            },
+            _ => new OpenApiSchema(),
+        };
+    }
+}
