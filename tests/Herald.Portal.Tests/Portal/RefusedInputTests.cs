@@ -135,6 +135,8 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await other.Locator("#main").GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
         await other.GetByLabel("API key").FillAsync(key);
         await other.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        // Signed in there (the new session's cookie set) before that tab goes.
+        await Assertions.Expect(other.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
         await other.CloseAsync();
 
         var refused = await Page.RunAndWaitForResponseAsync(() => Page.GetByRole(AriaRole.Button, new() { Name = "Pause" }).ClickAsync(),
