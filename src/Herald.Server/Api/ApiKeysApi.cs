@@ -1,6 +1,7 @@
 using Herald.Errors;
 using Herald.Ids;
 using Herald.Server.Auth;
+using Herald.Server.Json;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
 using Microsoft.AspNetCore.Builder;
@@ -15,11 +16,12 @@ internal static class ApiKeysApi
     {
         var group = app.MapGroup("/v1/api_keys").WithTags("API keys");
 
-        group.MapPost("", (HttpContext http, IHeraldStore store, TimeProvider time) => IssueAsync(store, Caller.Of(http).Merchant, time, http.RequestAborted))
-        .TakesNoBody()
+        group.MapPost("", async (HttpContext http, IHeraldStore store, TimeProvider time) =>
+            await IssueAsync(store, Caller.Of(http).Merchant, await ScopeAsync(http), time, http.RequestAborted))
+        .Accepts<CreateApiKeyRequest>(isOptional: true, "application/json")
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithName("createApiKey")
-        .WithSummary("Create another API key for the merchant; the key is shown once.");
+        .WithSummary("Create another API key for the merchant (scope full, the default, or read: GET only); the key is shown once.");
 
         group.MapGet("", (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
             ListAsync(store, Caller.Of(http).Merchant, limit, starting_after, ending_before, http.RequestAborted))
@@ -50,7 +52,22 @@ internal static class ApiKeysApi
     public static async Task<IResult> GetAsync(IHeraldStore store, string merchant, string id, CancellationToken cancellationToken) =>
         JsonResults.Ok(Response(await store.GetApiKeyAsync(merchant, id, cancellationToken) ?? throw HeraldException.NotFound($"API key {id}")));
 
-    private static ApiKeyResponse Response(ApiKey key) => new(key.Id, EndpointResponse.Time(key.CreatedAt), EndpointResponse.Time(key.RevokedAt));
+    private static ApiKeyResponse Response(ApiKey key) => new(key.Id, key.Scope, EndpointResponse.Time(key.CreatedAt), EndpointResponse.Time(key.RevokedAt));
+
+    /// <summary>The scope a key is asked for with (<c>{scope?}</c>, optional body): full unless it says read.</summary>
+    public static async Task<string> ScopeAsync(HttpContext http)
+    {
+        var request = await HeraldJson.HasBodyAsync(http.Request) ? await HeraldJson.ReadAsync<CreateApiKeyRequest>(http.Request) : new CreateApiKeyRequest();
+        return Scope(request.Scope);
+    }
+
+    /// <summary>A scope as given (null: full); 400 for any other word.</summary>
+    public static string Scope(string? asked) => asked switch
+    {
+        null or "" => ApiKeyScopes.Full,
+        _ when ApiKeyScopes.All.Contains(asked, StringComparer.Ordinal) => asked,
+        _ => throw new HeraldException(ErrorKind.BadRequest, $"scope must be full (everything the merchant may) or read (GET only), not {HeraldException.Quote(asked)}"),
+    };
 
     /// <summary>Revokes one of the merchant's keys (204), or 404 when it has no such unrevoked key.</summary>
     public static async Task<IResult> RevokeAsync(IHeraldStore store, string merchant, string id, TimeProvider time, CancellationToken cancellationToken)
@@ -66,17 +83,17 @@ internal static class ApiKeysApi
     /// Makes the merchant another key, shown in the answer once; its Location is the key's path
     /// under the route it was posted to, which also reads and revokes the merchant's keys.
     /// </summary>
-    public static async Task<IResult> IssueAsync(IHeraldStore store, string merchant, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<IResult> IssueAsync(IHeraldStore store, string merchant, string scope, TimeProvider time, CancellationToken cancellationToken)
     {
-        var (record, key) = await MakeAsync(store, merchant, time, cancellationToken);
+        var (record, key) = await MakeAsync(store, merchant, time, cancellationToken, scope);
         return JsonResults.Created(record.Id, Response(record) with { ApiKey = key });
     }
 
     /// <summary>Makes the merchant another key: its record, and the key itself, to be shown this once.</summary>
-    public static async Task<(ApiKey Record, string Key)> MakeAsync(IHeraldStore store, string merchant, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<(ApiKey Record, string Key)> MakeAsync(IHeraldStore store, string merchant, TimeProvider time, CancellationToken cancellationToken, string scope = ApiKeyScopes.Full)
     {
         var key = ApiKeys.NewKey();
-        var record = new ApiKey(HeraldId.New(HeraldId.ApiKey, time), merchant, ApiKeys.Hash(key), time.GetUtcNow());
+        var record = new ApiKey(HeraldId.New(HeraldId.ApiKey, time), merchant, ApiKeys.Hash(key), time.GetUtcNow(), Scope: scope);
         // Each key has its own rate-limit bucket: without a bound, minting keys multiplied the limit.
         if (!await store.CreateApiKeyAsync(record, ApiKeys.MaxActive, cancellationToken))
         {

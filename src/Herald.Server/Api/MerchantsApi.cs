@@ -95,9 +95,9 @@ internal static class MerchantsApi
         {
             await FindAsync(store, id, http.RequestAborted);
             // Located where the admin reads and revokes it: /v1/api_keys is a merchant key's own route, closed to the admin.
-            return await ApiKeysApi.IssueAsync(store, id, time, http.RequestAborted);
+            return await ApiKeysApi.IssueAsync(store, id, await ApiKeysApi.ScopeAsync(http), time, http.RequestAborted);
         })
-        .TakesNoBody()
+        .Accepts<CreateApiKeyRequest>(isOptional: true, "application/json")
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithName("createMerchantApiKey")
         .WithSummary("Issue a merchant another API key (admin): for a merchant that lost or revoked every key it had; the key is shown once.");

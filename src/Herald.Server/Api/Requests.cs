@@ -81,6 +81,9 @@ public sealed record TransactionTransition(string To, JsonObject? Data = null);
 
 public sealed record RotateSecretRequest(int? GraceSeconds = null);
 
+/// <summary>A new API key: <c>full</c> (the default) or <c>read</c> (GET only).</summary>
+public sealed record CreateApiKeyRequest(string? Scope = null);
+
 /// <summary>An endpoint's test: its own test body, or with <see cref="EventType"/> the example of that event type in the endpoint's format.</summary>
 public sealed record TestRequest(string? EventType = null);
 

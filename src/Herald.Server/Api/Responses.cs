@@ -127,6 +127,7 @@ public sealed record AttemptResponse(
 
 public sealed record ApiKeyResponse(
     string Id,
+    string Scope,
     string CreatedAt,
     string? RevokedAt,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? ApiKey = null);

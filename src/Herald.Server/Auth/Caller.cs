@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Http;
 
 namespace Herald.Server.Auth;
 
-/// <summary>Who is calling: the operator, or one merchant.</summary>
-public sealed record Caller(bool IsAdmin, string? MerchantId)
+/// <summary>Who is calling: the operator, or one merchant (with a read-only key: <paramref name="ReadOnly"/>).</summary>
+public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = false)
 {
     private static readonly object Key = new();
 
@@ -68,9 +68,15 @@ public sealed record Caller(bool IsAdmin, string? MerchantId)
                     response => response.Headers.RetryAfter = "1");
                 return;
             }
-            else if (await store.FindMerchantByKeyHashAsync(ApiKeys.Hash(presented), context.RequestAborted) is { } merchantId)
+            else if (await store.FindApiKeyByHashAsync(ApiKeys.Hash(presented), context.RequestAborted) is { } apiKey)
             {
-                context.Items[Key] = new Caller(false, merchantId);
+                var readOnly = apiKey.Scope != Storage.Model.ApiKeyScopes.Full;
+                if (readOnly && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+                {
+                    throw new HeraldException(ErrorKind.Forbidden,
+                        $"this API key is read-only (scope read): it may only read (GET); {context.Request.Method} needs a full key");
+                }
+                context.Items[Key] = new Caller(false, apiKey.MerchantId, readOnly);
             }
             else
             {

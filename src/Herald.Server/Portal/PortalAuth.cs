@@ -3,6 +3,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using Herald.Server.Auth;
 using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http;
@@ -30,18 +31,24 @@ internal static class PortalAuth
     public static readonly TimeSpan MaxSessionAge = TimeSpan.FromDays(1);
 
     /// <summary>
-    /// Signs in with a key; returns the merchant, or null when it is not a merchant's unrevoked key.
+    /// Signs in with a key; returns the merchant, or null when it is not a merchant's unrevoked key
+    /// (<c>ReadOnly</c> when it is one, but read-only: the portal acts, so it takes full keys only).
     /// <paramref name="backTo"/> is where the sign-in goes next: the cookie handler would otherwise
     /// redirect to the request's own <c>ReturnUrl</c> as given, unchecked.
     /// </summary>
-    public static async Task<string?> SignInAsync(HttpContext http, string key, string backTo)
+    public static async Task<(string? MerchantId, bool ReadOnly)> SignInAsync(HttpContext http, string key, string backTo)
     {
         var hash = ApiKeys.Hash(key.Trim());
         var store = http.RequestServices.GetRequiredService<IHeraldStore>();
-        if (await store.FindMerchantByKeyHashAsync(hash, http.RequestAborted) is not { } merchantId)
+        if (await store.FindApiKeyByHashAsync(hash, http.RequestAborted) is not { } apiKey)
         {
-            return null;
+            return (null, false);
         }
+        if (apiKey.Scope != ApiKeyScopes.Full)
+        {
+            return (null, true);
+        }
+        var merchantId = apiKey.MerchantId;
         var merchant = await store.GetMerchantAsync(merchantId, http.RequestAborted);
         var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
         var identity = new ClaimsIdentity(
@@ -53,7 +60,7 @@ internal static class PortalAuth
             Scheme);
         // A session cookie: it ends with the browser, and its lifetime is checked on the server.
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false, RedirectUri = backTo });
-        return merchantId;
+        return (merchantId, false);
     }
 
     /// <summary>The hash of the key the session signed in with.</summary>

@@ -40,8 +40,8 @@ public interface IHeraldStore
     /// <summary>Gives a merchant another name; false when there is no such merchant (or it is the operator's own).</summary>
     Task<bool> RenameMerchantAsync(string id, string name, CancellationToken cancellationToken = default);
 
-    /// <summary>The merchant owning an unrevoked key with this hash.</summary>
-    Task<string?> FindMerchantByKeyHashAsync(string keyHash, CancellationToken cancellationToken = default);
+    /// <summary>The unrevoked key with this hash (its merchant, its scope), or null.</summary>
+    Task<ApiKey?> FindApiKeyByHashAsync(string keyHash, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Adds a key unless its merchant holds <paramref name="maxActive"/> unrevoked keys already

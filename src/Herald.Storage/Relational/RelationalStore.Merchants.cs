@@ -14,8 +14,8 @@ public abstract partial class RelationalStore
             "INSERT INTO merchants (id, name, created_at) VALUES (@id, @name, @created_at)",
             new { id = merchant.Id, name = merchant.Name, created_at = Time.Ms(merchant.CreatedAt) }, cancellationToken));
         await scope.Connection.ExecuteAsync(scope.Command(
-            "INSERT INTO api_keys (id, merchant_id, key_hash, created_at) VALUES (@id, @merchant_id, @key_hash, @created_at)",
-            new { id = key.Id, merchant_id = key.MerchantId, key_hash = key.KeyHash, created_at = Time.Ms(key.CreatedAt) }, cancellationToken));
+            "INSERT INTO api_keys (id, merchant_id, key_hash, created_at, scope) VALUES (@id, @merchant_id, @key_hash, @created_at, @scope)",
+            new { id = key.Id, merchant_id = key.MerchantId, key_hash = key.KeyHash, created_at = Time.Ms(key.CreatedAt), scope = key.Scope }, cancellationToken));
         await scope.CommitAsync(cancellationToken);
     }
 
@@ -29,11 +29,11 @@ public abstract partial class RelationalStore
             new { merchant_id = key.MerchantId }, cancellationToken));
         var added = await scope.Connection.ExecuteAsync(scope.Command(
             """
-            INSERT INTO api_keys (id, merchant_id, key_hash, created_at)
-            SELECT @id, @merchant_id, @key_hash, @created_at
+            INSERT INTO api_keys (id, merchant_id, key_hash, created_at, scope)
+            SELECT @id, @merchant_id, @key_hash, @created_at, @scope
             WHERE (SELECT COUNT(*) FROM api_keys WHERE merchant_id = @merchant_id AND revoked_at IS NULL) < @max_active
             """,
-            new { id = key.Id, merchant_id = key.MerchantId, key_hash = key.KeyHash, created_at = Time.Ms(key.CreatedAt), max_active = maxActive }, cancellationToken));
+            new { id = key.Id, merchant_id = key.MerchantId, key_hash = key.KeyHash, created_at = Time.Ms(key.CreatedAt), scope = key.Scope, max_active = maxActive }, cancellationToken));
         if (added == 0)
         {
             return false;
@@ -42,7 +42,7 @@ public abstract partial class RelationalStore
         return true;
     }
 
-    private const string ApiKeyColumns = "id, merchant_id, key_hash, created_at, revoked_at";
+    private const string ApiKeyColumns = "id, merchant_id, key_hash, created_at, revoked_at, scope";
 
     public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string merchantId, CancellationToken cancellationToken = default)
     {
@@ -62,7 +62,7 @@ public abstract partial class RelationalStore
         return row is null ? null : ToApiKey(row);
     }
 
-    private static ApiKey ToApiKey(ApiKeyRow r) => new(r.id, r.merchant_id, r.key_hash, Time.At(r.created_at), Time.At(r.revoked_at));
+    private static ApiKey ToApiKey(ApiKeyRow r) => new(r.id, r.merchant_id, r.key_hash, Time.At(r.created_at), Time.At(r.revoked_at), r.scope);
 
     public async Task<bool> RevokeApiKeyAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -119,10 +119,11 @@ public abstract partial class RelationalStore
         return changed == 1;
     }
 
-    public async Task<string?> FindMerchantByKeyHashAsync(string keyHash, CancellationToken cancellationToken = default)
+    public async Task<ApiKey?> FindApiKeyByHashAsync(string keyHash, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<string>(Read(
-            "SELECT merchant_id FROM api_keys WHERE key_hash = @keyHash AND revoked_at IS NULL", new { keyHash }, cancellationToken));
+        var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(Read(
+            $"SELECT {ApiKeyColumns} FROM api_keys WHERE key_hash = @keyHash AND revoked_at IS NULL", new { keyHash }, cancellationToken));
+        return row is null ? null : ToApiKey(row);
     }
 }

@@ -120,6 +120,7 @@ internal sealed class ApiKeyRow
     public string key_hash { get; set; } = "";
     public long created_at { get; set; }
     public long? revoked_at { get; set; }
+    public string scope { get; set; } = ApiKeyScopes.Full;
 }
 
 internal sealed class PreferenceRow

@@ -149,6 +149,30 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task SignIn_WithAReadKey_SaysThePortalNeedsAFullKey_AndTheKeysPageMakesOne()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var reader = (await api.PostJsonAsync("/v1/api_keys", new { scope = "read" })).Str("api_key");
+
+        await SignInAsync(reader);
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "That API key is read-only");
+        var response = await OpenAsync("/portal/notifications");
+        Assert.Contains("/portal/signin", response.Url, StringComparison.Ordinal);
+
+        // Signed in with a full key, the keys page lists each key's scope and makes a read one.
+        await SignInAsync(key);
+        await OpenAsync("/portal/keys");
+        await Page.Locator("#key-scope").SelectOptionAsync("read");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Create API key" }).ClickAsync();
+        var made = await Page.Locator("#key-value").InnerTextAsync();
+        using var client = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", made);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync("/v1/notifications")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await client.PostAsync("/v1/api_keys", null)).StatusCode);
+        Assert.Equal(2, await Page.GetByRole(AriaRole.Cell, new() { Name = "read", Exact = true }).CountAsync());
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task RevokingTheKey_EndsThePortalSessionsMadeWithIt()
     {
         var (api, key) = await NewMerchantAsync();

@@ -33,6 +33,46 @@ public sealed class ApiKeyTests
     }
 
     [Fact]
+    public async Task AReadKey_ReadsEverythingTheMerchantMay_AndChangesNothing()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        using var merchant = await herald.NewMerchantAsync();
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" })).Str("id");
+        var created = await merchant.PostJsonAsync("/v1/api_keys", new { scope = "read" });
+        Assert.Equal("read", created.Str("scope"));
+        using var reader = herald.As(created.Str("api_key"));
+
+        // What a receiver fetching a thin event's order needs, and every other read.
+        Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync($"/v1/payment_orders/{order}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("/v1/notifications")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await reader.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/v1/notifications"))).StatusCode);
+
+        // Nothing that changes anything: refused before it is read, in the error shape.
+        var refused = await reader.PostAsJsonAsync("/v1/endpoints", new { url = "http://127.0.0.1:9/hooks", format = "thin" });
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal("this API key is read-only (scope read): it may only read (GET); POST needs a full key",
+            (await refused.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["message"]![0]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Forbidden, (await reader.PostAsJsonAsync("/v1/api_keys", new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await reader.DeleteAsync($"/v1/api_keys/{created.Str("id")}")).StatusCode);
+        Assert.Empty((await merchant.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+
+        // Keys list their scope; made before scopes, or without one, a key is full.
+        var listed = (await merchant.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray();
+        Assert.Equal(["full", "read"], listed.Select(k => k!["scope"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        var wrong = await merchant.PostAsJsonAsync("/v1/api_keys", new { scope = "admin" });
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+        Assert.Contains("scope must be full (everything the merchant may) or read (GET only), not 'admin'", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // The admin issues one too.
+        using var admin = herald.As(HeraldHost.AdminKey);
+        var shop = (await admin.PostJsonAsync("/v1/merchants", new { name = "Shop" })).Str("id");
+        var issued = await admin.PostJsonAsync($"/v1/merchants/{shop}/api_keys", new { scope = "read" });
+        Assert.Equal("read", issued.Str("scope"));
+        using var shopReader = herald.As(issued.Str("api_key"));
+        Assert.Equal(HttpStatusCode.Forbidden, (await shopReader.PostAsJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" })).StatusCode);
+    }
+
+    [Fact]
     public async Task WithoutAConfiguredAdminKey_OneIsMadeOnce_KeptInTheDataFolder_AndAcceptedAfterARestart()
     {
         var data = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));

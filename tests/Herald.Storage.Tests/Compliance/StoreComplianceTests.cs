@@ -112,6 +112,20 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ApiKeys_KeepTheirScope_FullUnlessMadeRead()
+    {
+        var merchant = await MerchantAsync();
+        var reader = new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant, "hash_read_" + Guid.NewGuid().ToString("N"), T0, Scope: ApiKeyScopes.Read);
+        Assert.True(await Store.CreateApiKeyAsync(reader, 25));
+        Assert.Equal(ApiKeyScopes.Read, (await Store.FindApiKeyByHashAsync(reader.KeyHash))!.Scope);
+        Assert.Equal(merchant, (await Store.FindApiKeyByHashAsync(reader.KeyHash))!.MerchantId);
+        Assert.Equal(ApiKeyScopes.Read, (await Store.GetApiKeyAsync(merchant, reader.Id))!.Scope);
+        Assert.All((await Store.ListApiKeysAsync(merchant)).Where(k => k.Id != reader.Id), k => Assert.Equal(ApiKeyScopes.Full, k.Scope));
+        Assert.True(await Store.RevokeApiKeyAsync(merchant, reader.Id, T0));
+        Assert.Null(await Store.FindApiKeyByHashAsync(reader.KeyHash));
+    }
+
+    [Fact]
     public async Task CommitChanges_InOneBatch_LeaveOutOnlyTheChangesThatConflict()
     {
         var m = await MerchantAsync();

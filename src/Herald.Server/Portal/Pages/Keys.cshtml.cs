@@ -31,9 +31,9 @@ public sealed class KeysModel(IHeraldStore store, TimeProvider time) : PortalPag
         await LoadAsync();
     }
 
-    public Task<IActionResult> OnPostCreateAsync() => TryAsync(async () =>
+    public Task<IActionResult> OnPostCreateAsync(string? scope) => TryAsync(async () =>
     {
-        var (record, key) = await ApiKeysApi.MakeAsync(store, Merchant, time, HttpContext.RequestAborted);
+        var (record, key) = await ApiKeysApi.MakeAsync(store, Merchant, time, HttpContext.RequestAborted, ApiKeysApi.Scope(scope));
         KeepSecretOnce(NewKeyOwner, key);
         return RedirectToPage(new { created = record.Id });
     });

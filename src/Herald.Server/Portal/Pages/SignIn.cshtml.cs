@@ -32,7 +32,14 @@ internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures 
             return Page();
         }
         var backTo = BackInto(ReturnUrl);
-        var merchant = string.IsNullOrWhiteSpace(key) ? null : await PortalAuth.SignInAsync(HttpContext, key, backTo);
+        var (merchant, readOnly) = string.IsNullOrWhiteSpace(key) ? (null, false) : await PortalAuth.SignInAsync(HttpContext, key, backTo);
+        if (readOnly)
+        {
+            // A real key, so no guess to count against the address.
+            Error = "That API key is read-only: it reads the API, and the portal, which acts too, needs a full merchant key.";
+            Response.StatusCode = StatusCodes.Status403Forbidden;
+            return Page();
+        }
         if (merchant is null)
         {
             failures.Note(address);
