@@ -66,7 +66,8 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
         Assert.Equal("rgb(255, 191, 71)", await Page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineColor"));
         await Page.Keyboard.PressAsync("Enter");
         await Page.Keyboard.PressAsync("Tab");
-        await ExpectAsync(Page.Locator(":focus"), "Create API key");
+        // The page's first control: the new key's scope.
+        await Assertions.Expect(Page.Locator("#key-scope")).ToBeFocusedAsync();
         Assert.Equal("rgb(29, 35, 48)", await Page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineColor"));
     }
 
