@@ -111,6 +111,19 @@ public sealed class EndpointGate : IDisposable
     /// attempts in flight as its <c>max_concurrency</c>, its circuit closed. Such work can wait in
     /// memory for one of them to end (<see cref="Exit"/>) instead of going back to the queue.
     /// </summary>
+    /// <summary>Until when one of the endpoint's places is kept for a manual resend; <see cref="DateTimeOffset.MinValue"/> when none is.</summary>
+    public DateTimeOffset PlaceKeptUntil(string endpointId)
+    {
+        if (!_endpoints.TryGetValue(endpointId, out var state))
+        {
+            return DateTimeOffset.MinValue;
+        }
+        lock (state)
+        {
+            return state.ResendWaitsUntil;
+        }
+    }
+
     /// <remarks>
     /// The cap is the endpoint's latest one this gate has seen (work claimed since may carry a
     /// changed one), and one place less while a manual attempt waits for one.

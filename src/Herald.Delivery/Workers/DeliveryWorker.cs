@@ -279,6 +279,17 @@ public sealed class DeliveryWorker : BackgroundService
                             forHeldBack = true;
                         }
                     }
+                    // A place kept for a resend that stops asking frees for what waits here when the
+                    // keeping lapses, with no attempt ending to say so: the loop wakes then.
+                    foreach (var (waiter, _) in waiting)
+                    {
+                        var kept = _gate.PlaceKeptUntil(waiter.EndpointId) - _time.GetUtcNow();
+                        if (kept > TimeSpan.Zero && kept < wait)
+                        {
+                            wait = kept;
+                            forHeldBack = true;
+                        }
+                    }
                     // Held-back work waited for is claimed once due (above); a poll claims whatever it finds.
                     if (!await _signal.WaitAsync(wait, _time, stoppingToken).ConfigureAwait(false) && !forHeldBack)
                     {
