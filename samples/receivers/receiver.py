@@ -69,6 +69,13 @@ class Receiver(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self):
+        try:
+            self.receive()
+        except Exception as e:  # not handled: answered 500, so Herald tries again
+            print(f"failed: {e}", flush=True)
+            self.answer(500)
+
+    def receive(self):
         # Herald always sends Content-Length; a body is read whole, within a bound, before it is checked.
         length = self.headers.get("Content-Length")
         if length is None or not length.isascii() or not length.isdigit():

@@ -93,7 +93,7 @@ internal static class ApiKeysApi
     public static async Task<(ApiKey Record, string Key)> MakeAsync(IHeraldStore store, string merchant, TimeProvider time, CancellationToken cancellationToken, string scope = ApiKeyScopes.Full)
     {
         var key = ApiKeys.NewKey();
-        var record = new ApiKey(HeraldId.New(HeraldId.ApiKey, time), merchant, ApiKeys.Hash(key), time.GetUtcNow(), Scope: scope);
+        var record = new ApiKey(HeraldId.New(HeraldId.ApiKey, time), merchant, ApiKeys.Hash(key, scope), time.GetUtcNow(), Scope: scope);
         // Each key has its own rate-limit bucket: without a bound, minting keys multiplied the limit.
         if (!await store.CreateApiKeyAsync(record, ApiKeys.MaxActive, cancellationToken))
         {

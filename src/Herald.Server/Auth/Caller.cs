@@ -68,13 +68,13 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
                     response => response.Headers.RetryAfter = "1");
                 return;
             }
-            else if (await store.FindApiKeyByHashAsync(ApiKeys.Hash(presented), context.RequestAborted) is { } apiKey)
+            else if (await ApiKeys.FindAsync(store, presented, context.RequestAborted) is { } apiKey)
             {
                 var readOnly = apiKey.Scope != Storage.Model.ApiKeyScopes.Full;
                 if (readOnly && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
                 {
                     throw new HeraldException(ErrorKind.Forbidden,
-                        $"this API key is read-only (scope read): it may only read (GET); {context.Request.Method} needs a full key");
+                        $"this API key is read-only (scope read): it may only read (GET, HEAD); {context.Request.Method} needs a full key");
                 }
                 context.Items[Key] = new Caller(false, apiKey.MerchantId, readOnly);
             }

@@ -40,7 +40,7 @@ internal static class PortalAuth
     {
         var hash = ApiKeys.Hash(key.Trim());
         var store = http.RequestServices.GetRequiredService<IHeraldStore>();
-        if (await store.FindApiKeyByHashAsync(hash, http.RequestAborted) is not { } apiKey)
+        if (await ApiKeys.FindAsync(store, key.Trim(), http.RequestAborted) is not { } apiKey)
         {
             return (null, false);
         }
