@@ -34,6 +34,7 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
         var rules = new Dictionary<(Type, string), Action<OpenApiSchema>>
         {
             [(typeof(CreateEndpointRequest), "format")] = s => OneOf(s, Formats),
+            [(typeof(CreateApiKeyRequest), "scope")] = s => OneOf(s, Herald.Storage.Model.ApiKeyScopes.All),
             [(typeof(RotateSecretRequest), "grace_seconds")] = s => Between(s, 0, EndpointsApi.MaxGraceSeconds),
             [(typeof(CreateMerchantRequest), "name")] = s => s.MaxLength = Validation.MaxMerchantName,
             [(typeof(CreatePaymentIntentRequest), "site")] = s => OneOf(s, EntityDocuments.PointSites),

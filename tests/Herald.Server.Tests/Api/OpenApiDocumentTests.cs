@@ -312,6 +312,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     {
         var endpoint = RequestSchema("post", "/v1/endpoints");
         Assert.Equal(["transaction", "point", "thin"], Enum(Property(endpoint, "format")));
+        Assert.Equal(["full", "read"], Enum(Property(RequestSchema("post", "/v1/api_keys"), "scope")));
         Assert.Equal(["200", "2xx"], Enum(Property(endpoint, "success")).Order(StringComparer.Ordinal));
         Assert.Equal(["exponential", "hourly"], Enum(Property(endpoint, "retry")).Order(StringComparer.Ordinal));
         Assert.Contains(null, Property(endpoint, "retry")["enum"]!.AsArray());
