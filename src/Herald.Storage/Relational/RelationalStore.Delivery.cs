@@ -109,11 +109,19 @@ public abstract partial class RelationalStore
             trace_parent = n.TraceParent,
             lease_token = n.LeaseToken,
         }).ToList();
-        // Usually every endpoint is known already: no connection is opened then.
+        return await WithConnectionIfNeededAsync(open => LoadClaimsAsync(null, rows, now, cancellationToken, open, enabledOnly: true), cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with a way to open a connection that opens one only when asked
+    /// (usually every endpoint is known already, and none is), and closes it afterwards.
+    /// </summary>
+    private async Task<T> WithConnectionIfNeededAsync<T>(Func<Func<ValueTask<DbConnection>>, Task<T>> work, CancellationToken cancellationToken)
+    {
         DbConnection? connection = null;
         try
         {
-            return await LoadClaimsAsync(null, rows, now, cancellationToken, async () => connection ??= await OpenAsync(cancellationToken), enabledOnly: true);
+            return await work(async () => connection ??= await OpenAsync(cancellationToken));
         }
         finally
         {
@@ -131,43 +139,31 @@ public abstract partial class RelationalStore
         {
             return [];
         }
-        // Usually every endpoint is known already: no connection is opened then.
-        DbConnection? connection = null;
-        try
+        var targets = await WithConnectionIfNeededAsync(open => DeliveryTargetsAsync(open, null, claimed.Select(c => c.EndpointId), now, cancellationToken), cancellationToken);
+        var at = Time.Ms(now);
+        var result = new List<ClaimedNotification>(claimed.Count);
+        foreach (var c in claimed)
         {
-            var targets = await DeliveryTargetsAsync(async () => connection ??= await OpenAsync(cancellationToken), null, claimed.Select(c => c.EndpointId), now, cancellationToken);
-            var at = Time.Ms(now);
-            var result = new List<ClaimedNotification>(claimed.Count);
-            foreach (var c in claimed)
+            // An endpoint made ordered since may have several versions of one entity in hand here:
+            // they go back to the queue, whose claims take one at a time.
+            if (!targets.TryGetValue(c.EndpointId, out var target) || !target.Endpoint.enabled || target.Deleted || (target.Endpoint.ordered && !c.Ordered))
             {
-                // An endpoint made ordered since may have several versions of one entity in hand here:
-                // they go back to the queue, whose claims take one at a time.
-                if (!targets.TryGetValue(c.EndpointId, out var target) || !target.Endpoint.enabled || target.Deleted || (target.Endpoint.ordered && !c.Ordered))
-                {
-                    continue;
-                }
-                var e = target.Endpoint;
-                result.Add(c with
-                {
-                    Url = e.url,
-                    Success = SuccessRules.Parse(e.success_rule),
-                    Retry = RetryPolicies.Parse(e.retry_policy),
-                    TimeoutSeconds = (int)e.timeout_seconds,
-                    MaxConcurrency = (int?)e.max_concurrency,
-                    RateLimit = (int?)e.rate_limit,
-                    Headers = target.Headers,
-                    Secrets = target.SecretsAt(at),
-                });
+                continue;
             }
-            return result;
-        }
-        finally
-        {
-            if (connection is not null)
+            var e = target.Endpoint;
+            result.Add(c with
             {
-                await connection.DisposeAsync();
-            }
+                Url = e.url,
+                Success = SuccessRules.Parse(e.success_rule),
+                Retry = RetryPolicies.Parse(e.retry_policy),
+                TimeoutSeconds = (int)e.timeout_seconds,
+                MaxConcurrency = (int?)e.max_concurrency,
+                RateLimit = (int?)e.rate_limit,
+                Headers = target.Headers,
+                Secrets = target.SecretsAt(at),
+            });
         }
+        return result;
     }
 
     public async Task<ClaimedNotification?> LoadForResendAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)

@@ -9,6 +9,14 @@ public static class Signed
 {
     public const string Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
+    /// <summary>Receiver options taking <see cref="Secret"/>, whose client reads Herald's API through <paramref name="api"/>.</summary>
+    public static HeraldWebhookOptions OptionsWithApi(HttpMessageHandler api)
+    {
+        var options = new HeraldWebhookOptions { Client = new HeraldClient(new HttpClient(api) { BaseAddress = new Uri("http://herald.test") }, "hk_test") };
+        options.Secrets.Add(Secret);
+        return options;
+    }
+
     public static HttpRequestMessage Request(string webhookId, string body, DateTimeOffset at, string path = "/webhooks")
     {
         var bytes = Encoding.UTF8.GetBytes(body);

@@ -15,8 +15,7 @@ public sealed class ExampleNotificationTests
         var fetched = 0;
         var api = new CountingApi(() => Interlocked.Increment(ref fetched));
         var logs = new LogSink();
-        var options = new HeraldWebhookOptions { Client = new HeraldClient(new HttpClient(api) { BaseAddress = new Uri("http://herald.test") }, "hk_test") };
-        options.Secrets.Add(Signed.Secret);
+        var options = Signed.OptionsWithApi(api);
         var handled = 0;
         await using var app = await ReceiverApp.StartAsync(options, (_, _) =>
         {

@@ -27,8 +27,7 @@ public sealed class FailedNotificationTests
     {
         var api = new HeraldApi();
         var logs = new LogSink();
-        var options = new HeraldWebhookOptions { Client = new HeraldClient(new HttpClient(api) { BaseAddress = new Uri("http://herald.test") }, "hk_test") };
-        options.Secrets.Add(Signed.Secret);
+        var options = Signed.OptionsWithApi(api);
         var orders = new List<string?>();
         await using var app = await ReceiverApp.StartAsync(options, (e, _) =>
         {
@@ -64,8 +63,7 @@ public sealed class FailedNotificationTests
     public async Task AThinEventNamingNoOrder_Answers500SayingSo_AndLeavesTheIdFreeForTheRetry()
     {
         var api = new HeraldApi { Up = true };
-        var options = new HeraldWebhookOptions { Client = new HeraldClient(new HttpClient(api) { BaseAddress = new Uri("http://herald.test") }, "hk_test") };
-        options.Secrets.Add(Signed.Secret);
+        var options = Signed.OptionsWithApi(api);
         var handled = 0;
         await using var app = await ReceiverApp.StartAsync(options, (_, _) =>
         {
