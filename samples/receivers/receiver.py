@@ -95,8 +95,9 @@ class Receiver(BaseHTTPRequestHandler):
         event = json.loads(body)
         # transaction: status; point: state; thin and tests: event_type.
         what = event.get("event_type") or event.get("status") or event.get("state")
-        if "webhook-test" in headers and what != "HERALD.TEST":
-            # An example an endpoint's test sent: about an entity that does not exist.
+        if webhook_id.startswith("evt_test_") and what != "HERALD.TEST":
+            # An example an endpoint's test sent: about an entity that does not exist. Told by the
+            # signed id, not by the webhook-test header beside it, which is outside the signature.
             print(f"example {webhook_id} {what} verified (not handled)", flush=True)
             return self.answer(200)
         # Handled once per endpoint: one event goes with the same webhook-id to each endpoint it is for.

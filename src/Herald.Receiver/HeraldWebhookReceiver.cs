@@ -12,8 +12,11 @@ namespace Herald.Receiver;
 internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdempotencyStore store, string? scope, ILogger logger,
     Func<HeraldEvent, IServiceProvider, CancellationToken, Task> handler)
 {
-    /// <summary>The header on every request an endpoint's test sends (see <c>EndpointTester.TestHeader</c>).</summary>
-    private const string TestHeader = "webhook-test";
+    /// <summary>
+    /// How the ids of what an endpoint's test sends begin (see <c>HeraldId.TestEvent</c>). The id is
+    /// signed; the <c>webhook-test</c> header beside it is not, so it decides nothing here.
+    /// </summary>
+    private const string TestIdPrefix = "evt_test_";
 
     public async Task<IResult> ReceiveAsync(HttpContext http)
     {
@@ -38,12 +41,12 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
         }
         int? attempt = int.TryParse(headers["webhook-attempt"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
         var evt = HeraldEventParser.Parse(id, DateTimeOffset.FromUnixTimeSeconds(long.Parse(timestamp, CultureInfo.InvariantCulture)), attempt, body);
-        if (headers.ContainsKey(TestHeader) && evt is not OtherEvent { IsTest: true })
+        if (id.StartsWith(TestIdPrefix, StringComparison.Ordinal) && evt is not OtherEvent { IsTest: true })
         {
             // An event type's example an endpoint's test sent: about an entity that does not exist,
             // so verified and acknowledged, never handed to the handler (nor its order fetched).
             ReceiverLog.Example(logger, id, evt.Payload["event_type"]?.ToString() ?? evt.Payload["status"]?.ToString() ?? evt.Payload["state"]?.ToString() ?? "");
-            return Results.Text("an example an endpoint's test sent (webhook-test): verified, not handled", statusCode: StatusCodes.Status200OK);
+            return Results.Text("an example an endpoint's test sent (webhook-id evt_test_…): verified, not handled", statusCode: StatusCodes.Status200OK);
         }
 
         var key = IdempotencyScopes.Key(scope, id);

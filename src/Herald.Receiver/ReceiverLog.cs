@@ -23,6 +23,6 @@ internal static partial class ReceiverLog
     [LoggerMessage(6004, LogLevel.Warning, "Notification {WebhookId} was handled, but the idempotency store could not note it; answered 200, and it stays claimed until {ClaimedUntil}")]
     public static partial void CompleteFailed(ILogger logger, Exception exception, string webhookId, DateTimeOffset claimedUntil);
 
-    [LoggerMessage(6005, LogLevel.Information, "Notification {WebhookId}: an example an endpoint's test sent ({What}), marked webhook-test; verified and answered 200, not handed to the handler")]
+    [LoggerMessage(6005, LogLevel.Information, "Notification {WebhookId}: an example an endpoint's test sent ({What}), its webhook-id marked evt_test_; verified and answered 200, not handed to the handler")]
     public static partial void Example(ILogger logger, string webhookId, string what);
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Herald.Ids;
 using Herald.Receiver.Events;
 using Herald.Receiver.Verification;
 using Herald.Signing;
@@ -119,6 +120,10 @@ internal static class ListenCommand
                     => name + " (Herald's operator event)",
                 _ => "(not a Herald payload)",
             };
+            if (id.StartsWith(HeraldId.TestEvent + "_", StringComparison.Ordinal) && evt is not OtherEvent { IsTest: true })
+            {
+                what += " (an example an endpoint's test sent)";
+            }
             var pretty = evt.Payload.Count > 0 ? evt.Payload.ToJsonString(Pretty) : Encoding.UTF8.GetString(body);
             Write($"{now:HH:mm:ss} ", Paint(what, 36), $" webhook-id={id} attempt={(attempt.Length == 0 ? "?" : attempt)} ",
                 Paint(verdict, verdict == "verified" ? 32 : 33),

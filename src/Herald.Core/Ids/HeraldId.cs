@@ -13,6 +13,14 @@ public static class HeraldId
     public const string ApiKey = "key";
     public const string Endpoint = "ep";
     public const string Event = "evt";
+
+    /// <summary>
+    /// The prefix of the event ids an endpoint's test sends under (<c>evt_test_…</c>): part of the
+    /// signed <c>webhook-id</c>, so a receiver can tell an example from a delivery in a way nobody on
+    /// the path can forge or strip. No recorded event's id has it (the time and random parts hold no
+    /// underscore).
+    /// </summary>
+    public const string TestEvent = "evt_test";
     public const string Notification = "ntf";
     public const string Attempt = "att";
     public const string CheckoutPreference = "pref";

@@ -17,8 +17,10 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
 
     /// <summary>
     /// The header every request a test sends carries (<c>webhook-test: 1</c>), Herald's test
-    /// notification and an event type's example alike: an example looks like a delivery of its type,
-    /// about an entity that does not exist, and a receiver tells it apart by this.
+    /// notification and an event type's example alike, for whoever reads the request without
+    /// verifying it (logs, proxies). A receiver tells an example apart by its signed
+    /// <c>webhook-id</c> instead (<see cref="HeraldId.TestEvent"/>): a header outside the signature
+    /// can be stripped from a captured example, or added to a real delivery, on the way.
     /// </summary>
     public const string TestHeader = "webhook-test";
 
@@ -32,7 +34,7 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
     public async Task<AttemptResult> SendAsync(Endpoint endpoint, string? eventType, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        var eventId = HeraldId.New(HeraldId.Event, time);
+        var eventId = HeraldId.New(HeraldId.TestEvent, time);
         var body = eventType is null
             ? JsonText.Of(new JsonObject
             {

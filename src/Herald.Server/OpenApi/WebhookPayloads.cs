@@ -50,10 +50,11 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
                         Description = summary + " Signed as Standard Webhooks are: see docs/receiver.md (Receiving in any language).",
                         Parameters =
                         [
-                            Header("webhook-id", "The event's id (evt_…): the same for every attempt of it and every endpoint it goes to."),
+                            Header("webhook-id", "The event's id (evt_…): the same for every attempt of it and every endpoint it goes to. What an endpoint's test sends has an id of its own beginning evt_test_, which no event's has: acknowledge it without acting on it."),
                             Header("webhook-timestamp", "When this attempt was signed, in seconds since 1970 (UTC)."),
                             Header("webhook-signature", "v1, and the base64 of HMAC-SHA256 over {webhook-id}.{webhook-timestamp}.{body}, keyed with the base64-decoded secret after whsec_; one per signing secret, space-separated, newest first."),
                             Header("webhook-attempt", "The notification's attempts so far plus one."),
+                            Header("webhook-test", "1 on every request an endpoint's test sends, absent on deliveries. Outside the signature: tell a test by its webhook-id (evt_test_…).", required: false),
                         ],
                         RequestBody = new OpenApiRequestBody
                         {
@@ -75,11 +76,11 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
         return Task.CompletedTask;
     }
 
-    private static OpenApiParameter Header(string name, string description) => new()
+    private static OpenApiParameter Header(string name, string description, bool required = true) => new()
     {
         Name = name,
         In = ParameterLocation.Header,
-        Required = true,
+        Required = required,
         Description = description,
         Schema = new OpenApiSchema { Type = JsonSchemaType.String },
     };

@@ -95,6 +95,12 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
         await listen.WaitForOutputAsync("HERALD.TEST (Herald's test notification)");
         Assert.Contains("verified", listen.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("not a Herald payload", listen.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("(an example an endpoint's test sent)", listen.Output, StringComparison.Ordinal);
+
+        // An event type's example is printed as what it is, told by its signed evt_test_ id.
+        var example = await _merchant.PostAsJsonAsync($"/v1/endpoints/{endpoint}/test", new { event_type = "TRANSACTION.COMPLETED" });
+        example.EnsureSuccessStatusCode();
+        await listen.WaitForOutputAsync("TRANSACTION.COMPLETED (an example an endpoint's test sent) webhook-id=evt_test_");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Herald.Receiver;
 using Herald.Receiver.Events;
 using Microsoft.AspNetCore.Builder;
@@ -13,6 +14,7 @@ namespace Herald.Receiver.Tests.Infrastructure;
 public sealed class ReceiverApp : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private StrongBox<int> _handled = new();
 
     private ReceiverApp(WebApplication app, string baseUrl)
     {
@@ -52,6 +54,22 @@ public sealed class ReceiverApp : IAsyncDisposable
 
     public static Task<ReceiverApp> StartAsync(HeraldWebhookOptions options, Func<HeraldEvent, CancellationToken, Task> handler, LogSink? logs = null) =>
         StartAsync(app => app.MapHeraldWebhooks("/webhooks", options, handler), logs);
+
+    /// <summary>An app whose handler only counts the notifications handed to it (<see cref="Handled"/>).</summary>
+    public static async Task<ReceiverApp> StartCountingAsync(HeraldWebhookOptions options, LogSink? logs = null)
+    {
+        var counter = new StrongBox<int>();
+        var app = await StartAsync(options, (_, _) =>
+        {
+            Interlocked.Increment(ref counter.Value);
+            return Task.CompletedTask;
+        }, logs);
+        app._handled = counter;
+        return app;
+    }
+
+    /// <summary>How many notifications the handler of an app <see cref="StartCountingAsync"/> started was given.</summary>
+    public int Handled => Volatile.Read(ref _handled.Value);
 
     public async ValueTask DisposeAsync()
     {

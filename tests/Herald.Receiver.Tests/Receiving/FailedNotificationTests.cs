@@ -64,12 +64,7 @@ public sealed class FailedNotificationTests
     {
         var api = new HeraldApi { Up = true };
         var options = Signed.OptionsWithApi(api);
-        var handled = 0;
-        await using var app = await ReceiverApp.StartAsync(options, (_, _) =>
-        {
-            Interlocked.Increment(ref handled);
-            return Task.CompletedTask;
-        }, new LogSink());
+        await using var app = await ReceiverApp.StartCountingAsync(options, new LogSink());
         const string numbered = """{"id":"evt_num","event_type":"PAYMENT_ORDER.CLOSED","entity_type":"PAYMENT_ORDER","entity_id":123}""";
 
         for (var i = 0; i < 2; i++)
@@ -80,7 +75,7 @@ public sealed class FailedNotificationTests
             Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
             Assert.Equal("the notification names no payment order (entity_id) to fetch, so the handler did not run", await response.Content.ReadAsStringAsync());
         }
-        Assert.Equal(0, handled);
+        Assert.Equal(0, app.Handled);
     }
 
     [Fact]

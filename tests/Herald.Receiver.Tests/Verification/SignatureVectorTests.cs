@@ -37,13 +37,12 @@ public sealed class SignatureVectorTests
     public async Task Receiver_AcceptsValidAndRefusesInvalidVectors(string id)
     {
         var v = Vectors()["verify_vectors"]!.AsArray().Select(n => n!.AsObject()).Single(n => n["id"]!.GetValue<string>() == id);
-        var handled = 0;
         var options = new HeraldWebhookOptions
         {
             TimeProvider = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(long.Parse(v["verify_at"]!.ToString(), System.Globalization.CultureInfo.InvariantCulture))),
         };
         options.Secrets.Add(v["secret"]!.GetValue<string>());
-        await using var app = await ReceiverApp.StartAsync(options, (_, _) => { Interlocked.Increment(ref handled); return Task.CompletedTask; });
+        await using var app = await ReceiverApp.StartCountingAsync(options);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks")
         {
@@ -57,12 +56,12 @@ public sealed class SignatureVectorTests
         if (v["expected"]!.GetValue<string>() == "valid")
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal(1, handled);
+            Assert.Equal(1, app.Handled);
         }
         else
         {
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-            Assert.Equal(0, handled);
+            Assert.Equal(0, app.Handled);
         }
     }
 
@@ -79,27 +78,25 @@ public sealed class SignatureVectorTests
             MaxBodyBytes = 2 * 1024 * 1024,
         };
         options.Secrets.Add(v["secret"]!.GetValue<string>());
-        var handled = 0;
-        await using var app = await ReceiverApp.StartAsync(options, (_, _) => { handled++; return Task.CompletedTask; });
+        await using var app = await ReceiverApp.StartCountingAsync(options);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks") { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(new string('a', size))) };
         request.Headers.Add("webhook-id", v["msg_id"]!.GetValue<string>());
         request.Headers.Add("webhook-timestamp", v["timestamp"]!.ToString());
         // Two signatures, as during a secret rotation: one wrong, one right.
         request.Headers.Add("webhook-signature", "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= " + v["expected_signature"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(request)).StatusCode);
-        Assert.Equal(1, handled);
+        Assert.Equal(1, app.Handled);
     }
 
     [Fact]
     public async Task SecretsWithLineBreaksOrEmptyEntries_StillVerify_AndABadSignatureIs401Not500()
     {
-        var handled = 0;
         var options = new HeraldWebhookOptions();
         // Read from a file (a trailing line break), and an entry left empty by configuration.
         options.Secrets.Add("");
         options.Secrets.Add(null!);
         options.Secrets.Add(" " + Signed.Secret + "\r\n");
-        await using var app = await ReceiverApp.StartAsync(options, (_, _) => { Interlocked.Increment(ref handled); return Task.CompletedTask; });
+        await using var app = await ReceiverApp.StartCountingAsync(options);
 
         using (var good = Herald.Receiver.Tests.Infrastructure.Signed.Request("evt_trimmed", Signed.Transaction, DateTimeOffset.UtcNow))
         {
@@ -111,6 +108,6 @@ public sealed class SignatureVectorTests
             bad.Headers.Add("webhook-signature", "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
             Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client.SendAsync(bad)).StatusCode);
         }
-        Assert.Equal(1, handled);
+        Assert.Equal(1, app.Handled);
     }
 }

@@ -19,6 +19,7 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
         var received = await Receiver.WaitForAsync(1);
         Assert.Contains("\"event_type\":\"HERALD.TEST\"", received.Body, StringComparison.Ordinal);
         Assert.Equal("1", received.Headers["webhook-test"]);
+        Assert.StartsWith("evt_test_", received.Headers["webhook-id"], StringComparison.Ordinal);
         Assert.StartsWith("v1,", received.Headers["webhook-signature"], StringComparison.Ordinal);
         // Nothing traces here: no traceparent, not even the unsampled one of the API request that asked.
         Assert.False(received.Headers.ContainsKey("traceparent"), received.Headers.GetValueOrDefault("traceparent"));
@@ -43,8 +44,8 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
         Assert.Equal("DECINED", body["status"]!.GetValue<string>());
         Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(example, body), received.Body);
         var webhookId = received.Headers["webhook-id"];
-        Assert.StartsWith("evt_", webhookId, StringComparison.Ordinal);
-        // Marked, so a receiver tells it from a delivery about a real entity.
+        // Marked in its signed id, so a receiver tells it from a delivery about a real entity.
+        Assert.StartsWith("evt_test_", webhookId, StringComparison.Ordinal);
         Assert.Equal("1", received.Headers["webhook-test"]);
         Assert.True(global::Herald.Signing.WebhookSignature.Verify(secret, webhookId, received.Headers["webhook-timestamp"], received.Headers["webhook-signature"],
             System.Text.Encoding.UTF8.GetBytes(received.Body), Herald.Clock.GetUtcNow(), TimeSpan.FromMinutes(5)));
