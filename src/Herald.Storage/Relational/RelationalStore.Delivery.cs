@@ -54,12 +54,12 @@ public abstract partial class RelationalStore
     }
 
     /// <summary>
-    /// Joins the endpoints (and the secrets signing at <paramref name="now"/>) into claimed rows. With
-    /// <paramref name="enabledOnly"/>, rows whose endpoint is disabled, deleted or (since) ordered are left out;
-    /// with <paramref name="liveOnly"/>, rows whose endpoint is deleted.
+    /// Joins the endpoints (and the secrets signing at <paramref name="now"/>) into claimed rows: the
+    /// one place a claim takes its endpoint's settings. Rows <paramref name="keep"/> refuses (given the
+    /// endpoint as it is now and the row) are left out, as are rows whose endpoint is gone.
     /// </summary>
     private async Task<IReadOnlyList<ClaimedNotification>> LoadClaimsAsync(WriteScope? scope, List<ClaimRow> claimed, DateTimeOffset now, CancellationToken cancellationToken,
-        Func<ValueTask<DbConnection>>? open = null, bool enabledOnly = false, bool liveOnly = false)
+        Func<ValueTask<DbConnection>>? open = null, Func<DeliveryTarget, ClaimRow, bool>? keep = null)
     {
         if (claimed.Count == 0)
         {
@@ -71,7 +71,7 @@ public abstract partial class RelationalStore
         var result = new List<ClaimedNotification>(claimed.Count);
         foreach (var c in claimed)
         {
-            if (!targets.TryGetValue(c.endpoint_id, out var target) || (enabledOnly && !target.TakesHandOffs) || (liveOnly && target.Deleted))
+            if (!targets.TryGetValue(c.endpoint_id, out var target) || (keep is not null && !keep(target, c)))
             {
                 continue;
             }
@@ -109,7 +109,7 @@ public abstract partial class RelationalStore
             trace_parent = n.TraceParent,
             lease_token = n.LeaseToken,
         }).ToList();
-        return await WithConnectionIfNeededAsync(open => LoadClaimsAsync(null, rows, now, cancellationToken, open, enabledOnly: true), cancellationToken);
+        return await WithConnectionIfNeededAsync(open => LoadClaimsAsync(null, rows, now, cancellationToken, open, TakesHandOffs), cancellationToken);
     }
 
     /// <summary>
@@ -139,32 +139,17 @@ public abstract partial class RelationalStore
         {
             return [];
         }
-        var targets = await WithConnectionIfNeededAsync(open => DeliveryTargetsAsync(open, null, claimed.Select(c => c.EndpointId), now, cancellationToken), cancellationToken);
-        var at = Time.Ms(now);
-        var result = new List<ClaimedNotification>(claimed.Count);
-        foreach (var c in claimed)
-        {
-            // An endpoint made ordered since may have several versions of one entity in hand here:
-            // they go back to the queue, whose claims take one at a time.
-            if (!targets.TryGetValue(c.EndpointId, out var target) || !target.Endpoint.enabled || target.Deleted || (target.Endpoint.ordered && !c.Ordered))
-            {
-                continue;
-            }
-            var e = target.Endpoint;
-            result.Add(c with
-            {
-                Url = e.url,
-                Success = SuccessRules.Parse(e.success_rule),
-                Retry = RetryPolicies.Parse(e.retry_policy),
-                TimeoutSeconds = (int)e.timeout_seconds,
-                MaxConcurrency = (int?)e.max_concurrency,
-                RateLimit = (int?)e.rate_limit,
-                Headers = target.Headers,
-                Secrets = target.SecretsAt(at),
-            });
-        }
-        return result;
+        // An endpoint made ordered since may have several versions of one entity in hand here: they
+        // go back to the queue, whose claims take one at a time.
+        return await WithConnectionIfNeededAsync(open => LoadClaimsAsync(null, [.. claimed.Select(ClaimRow.Of)], now, cancellationToken, open,
+            (target, row) => target.Endpoint.enabled && !target.Deleted && (!target.Endpoint.ordered || row.endpoint_ordered)), cancellationToken);
     }
+
+    /// <summary>Claims whose endpoint may take work handed to it: enabled, not ordered, not deleted.</summary>
+    private static bool TakesHandOffs(DeliveryTarget target, ClaimRow row) => target.TakesHandOffs;
+
+    /// <summary>Claims whose endpoint is not deleted.</summary>
+    private static bool Live(DeliveryTarget target, ClaimRow row) => !target.Deleted;
 
     public async Task<ClaimedNotification?> LoadForResendAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -176,7 +161,7 @@ public abstract partial class RelationalStore
         {
             return null;
         }
-        var loaded = await LoadClaimsAsync(null, [row], now, cancellationToken, () => ValueTask.FromResult<DbConnection>(connection), liveOnly: true);
+        var loaded = await LoadClaimsAsync(null, [row], now, cancellationToken, () => ValueTask.FromResult<DbConnection>(connection), Live);
         return loaded.Count == 0 ? null : loaded[0];
     }
 
@@ -294,7 +279,7 @@ public abstract partial class RelationalStore
                 return new ResendLease(null, now);
             }
         }
-        var loaded = await LoadClaimsAsync(scope, [row], now, cancellationToken, liveOnly: true);
+        var loaded = await LoadClaimsAsync(scope, [row], now, cancellationToken, keep: Live);
         if (loaded.Count == 0)
         {
             // Its endpoint was deleted: nothing is sent, and nothing is leased (the transaction is undone).

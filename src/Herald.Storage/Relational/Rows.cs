@@ -308,6 +308,26 @@ internal sealed class ClaimRow
         }
     }
 
+    /// <summary>
+    /// The row of a claim in hand, its endpoint's settings left to be joined in again (whether the
+    /// endpoint was ordered when it was taken kept).
+    /// </summary>
+    public static ClaimRow Of(ClaimedNotification claim) => new()
+    {
+        id = claim.Id,
+        merchant_id = claim.MerchantId,
+        event_id = claim.EventId,
+        endpoint_id = claim.EndpointId,
+        payload = claim.Payload,
+        status = claim.Status,
+        attempt_count = claim.AttemptCount,
+        failures = claim.Failures,
+        created_at = Time.Ms(claim.CreatedAt),
+        trace_parent = claim.TraceParent,
+        lease_token = claim.LeaseToken,
+        endpoint_ordered = claim.Ordered,
+    };
+
     public ClaimedNotification ToModel(IReadOnlyList<string> secrets) => new()
     {
         Id = id,
