@@ -19,6 +19,7 @@ public sealed class EgressPolicy
         (IPNetwork.Parse("172.16.0.0/12"), "a private address"),
         (IPNetwork.Parse("192.0.0.0/24"), "a reserved address"),
         (IPNetwork.Parse("192.0.2.0/24"), "a documentation address"),
+        (IPNetwork.Parse("192.88.99.0/24"), "a 6to4 relay address (deprecated)"),
         (IPNetwork.Parse("192.168.0.0/16"), "a private address"),
         (IPNetwork.Parse("198.18.0.0/15"), "a benchmarking address"),
         (IPNetwork.Parse("198.51.100.0/24"), "a documentation address"),
@@ -44,6 +45,7 @@ public sealed class EgressPolicy
 
     // IPv6 forms that carry an IPv4 address a gateway connects to: judged by that address.
     private static readonly IPNetwork Nat64 = IPNetwork.Parse("64:ff9b::/96");
+    private static readonly IPNetwork Translated = IPNetwork.Parse("::ffff:0:0:0/96");
     private static readonly IPNetwork SixToFour = IPNetwork.Parse("2002::/16");
 
     private readonly IPNetwork[] _allowed;
@@ -82,9 +84,9 @@ public sealed class EgressPolicy
     }
 
     /// <summary>
-    /// The IPv4 address inside an IPv4-mapped, NAT64 (well-known prefix) or 6to4 address: what the
-    /// connection reaches in the end (a NAT64 gateway on an IPv6-only network turns 64:ff9b::a00:5
-    /// into 10.0.0.5).
+    /// The IPv4 address inside an IPv4-mapped, IPv4-translated (SIIT, ::ffff:0:a.b.c.d), NAT64
+    /// (well-known prefix) or 6to4 address: what the connection reaches in the end (a NAT64 gateway
+    /// on an IPv6-only network turns 64:ff9b::a00:5 into 10.0.0.5).
     /// </summary>
     private static IPAddress? Embedded(IPAddress address)
     {
@@ -98,7 +100,7 @@ public sealed class EgressPolicy
         }
         Span<byte> bytes = stackalloc byte[16];
         address.TryWriteBytes(bytes, out _);
-        if (Nat64.Contains(address))
+        if (Nat64.Contains(address) || Translated.Contains(address))
         {
             return new IPAddress(bytes[12..]);
         }

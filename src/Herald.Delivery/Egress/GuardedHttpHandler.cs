@@ -26,31 +26,45 @@ internal static class GuardedHttpHandler
 
     private static async ValueTask<Stream> ConnectAsync(EgressPolicy policy, Func<string, CancellationToken, Task<IPAddress[]>> resolve, DnsEndPoint endPoint, CancellationToken cancellationToken)
     {
-        var isLiteral = IPAddress.TryParse(endPoint.Host, out var literal);
-        var addresses = isLiteral
-            ? [literal!]
-            : await resolve(endPoint.Host, cancellationToken).ConfigureAwait(false);
-        if (addresses.Length == 0)
+        if (IPAddress.TryParse(endPoint.Host, out var literal))
         {
-            throw new EgressRefusedException($"{endPoint.Host} does not resolve");
-        }
-        foreach (var address in addresses)
-        {
-            if (policy.Refusal(address) is { } reason)
+            if (policy.Refusal(literal) is { } reason)
             {
-                // A name's address is not told: the merchant would learn what internal names resolve to.
-                throw new EgressRefusedException(isLiteral
-                    ? $"refused to connect to {address}: {reason}"
-                    : $"refused to connect to {endPoint.Host}: it resolves to {reason}");
+                throw new EgressRefusedException($"refused to connect to {literal}: {reason}");
             }
+            return await ConnectAsync([literal], endPoint.Port, cancellationToken).ConfigureAwait(false);
         }
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await resolve(endPoint.Host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData)
+        {
+            addresses = [];
+        }
+        // A name that does not resolve and one that resolves only where endpoints may not go are told
+        // alike, and the address never: a merchant would otherwise learn which internal names exist
+        // and what kind of network they are in.
+        if (addresses.Length == 0 || addresses.Any(address => policy.Refusal(address) is not null))
+        {
+            throw new EgressRefusedException($"refused to connect to {endPoint.Host}: {UnreachableName}");
+        }
+        return await ConnectAsync(addresses, endPoint.Port, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Why a host name was refused, whether it resolves nowhere or to a forbidden address.</summary>
+    public const string UnreachableName = "it resolves to no address endpoints may reach (it does not resolve, or to a private, loopback or reserved address)";
+
+    private static async ValueTask<Stream> ConnectAsync(IPAddress[] addresses, int port, CancellationToken cancellationToken)
+    {
         Exception? last = null;
         foreach (var address in addresses)
         {
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
-                await socket.ConnectAsync(address, endPoint.Port, cancellationToken).ConfigureAwait(false);
+                await socket.ConnectAsync(address, port, cancellationToken).ConfigureAwait(false);
                 return new NetworkStream(socket, ownsSocket: true);
             }
             catch (SocketException e)

@@ -43,6 +43,10 @@ public sealed class EgressTests
     [InlineData("64:ff9b::a9fe:a9fe", "metadata")]
     [InlineData("2002:a00:1::1", "private")]
     [InlineData("2002:7f00:1::1", "loopback")]
+    // So are IPv4-translated (SIIT) addresses, ::ffff:0:a.b.c.d.
+    [InlineData("::ffff:0:7f00:1", "loopback")]
+    [InlineData("::ffff:0:a00:1", "private")]
+    [InlineData("192.88.99.1", "6to4 relay")]
     [InlineData("64:ff9b:1::a00:1", "local-use translation")]
     [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo")]
     [InlineData("::7f00:1", "IPv4-compatible")]
@@ -82,7 +86,7 @@ public sealed class EgressTests
     [
         "127.0.0.1", "0.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "169.254.169.254", "100.64.0.1",
         "224.0.0.1", "240.0.0.1", "::1", "::", "fc00::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:192.168.0.1",
-        "64:ff9b::a00:1", "2002:a00:1::1",
+        "64:ff9b::a00:1", "2002:a00:1::1", "::ffff:0:a9fe:a9fe",
     ];
 
     [Theory]
@@ -98,6 +102,27 @@ public sealed class EgressTests
         Assert.False(result.Succeeded);
         Assert.Null(result.StatusCode);
         Assert.StartsWith("refused to connect to ", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NameThatDoesNotResolve_IsToldLikeOneResolvingToAForbiddenAddress_SoInternalNamesCannotBeMapped()
+    {
+        async Task<string?> ErrorWhenResolvedBy(Func<string, CancellationToken, Task<IPAddress[]>> resolver)
+        {
+            var options = Microsoft.Extensions.Options.Options.Create(new DeliveryOptions { HostResolver = resolver });
+            using var sender = new Herald.Delivery.Sending.WebhookSender(options, TimeProvider.System);
+            return (await sender.SendAsync(ToMerchantExample(timeoutSeconds: 5), 1, CancellationToken.None)).Error;
+        }
+
+        var unknown = await ErrorWhenResolvedBy((_, _) => throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.HostNotFound));
+        var none = await ErrorWhenResolvedBy((_, _) => Task.FromResult(Array.Empty<IPAddress>()));
+        var internalName = await ErrorWhenResolvedBy((_, _) => Task.FromResult(new[] { IPAddress.Parse("10.1.2.3") }));
+        var metadata = await ErrorWhenResolvedBy((_, _) => Task.FromResult(new[] { IPAddress.Parse("169.254.169.254") }));
+        // One public address and one internal: refused all the same.
+        var mixed = await ErrorWhenResolvedBy((_, _) => Task.FromResult(new[] { IPAddress.Parse("93.184.215.14"), IPAddress.Parse("127.0.0.1") }));
+
+        Assert.Equal("refused to connect to merchant.example: it resolves to no address endpoints may reach (it does not resolve, or to a private, loopback or reserved address)", unknown);
+        Assert.All(new[] { none, internalName, metadata, mixed }, error => Assert.Equal(unknown, error));
     }
 
     [Theory]
@@ -147,7 +172,7 @@ public sealed class EgressTests
         });
         var attempt = n["attempts"]![0]!;
         Assert.Null(attempt["status_code"]);
-        Assert.Equal("refused to connect to merchant.example: it resolves to a loopback address", attempt.Str("error"));
+        Assert.Equal("refused to connect to merchant.example: it resolves to no address endpoints may reach (it does not resolve, or to a private, loopback or reserved address)", attempt.Str("error"));
         Assert.Equal("pending", n.Str("status"));
     }
 }
@@ -180,7 +205,7 @@ public sealed class EgressProxyTests
             delivery.AllowedNetworks.Add("127.0.0.1/32");
             using var sender = new Herald.Delivery.Sending.WebhookSender(Microsoft.Extensions.Options.Options.Create(delivery), TimeProvider.System);
             var result = await sender.SendAsync(EgressTests.ToMerchantExample(timeoutSeconds: 3), 1, CancellationToken.None);
-            Assert.Equal("refused to connect to merchant.example: it resolves to a private address", result.Error);
+            Assert.Equal("refused to connect to merchant.example: it resolves to no address endpoints may reach (it does not resolve, or to a private, loopback or reserved address)", result.Error);
             Assert.Equal(0, Volatile.Read(ref reached));
         }
         finally
