@@ -78,6 +78,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         SqliteStoreOptions.CreateDataDirectory(options.DataDirectory);
+        options.CreateDatabaseFile();
         _databasePath = options.DatabasePath;
         _connectionString = new SqliteConnectionStringBuilder
         {

@@ -24,4 +24,30 @@ public sealed class SqliteStoreOptions
             Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
     }
+
+    /// <summary>
+    /// Makes the database file empty if it does not exist yet, readable by its owner alone on Unix
+    /// (SQLite gives its log and shared-memory files the database file's permissions), so the data
+    /// stays the owner's even in a data folder others may read; one that exists is left as it is.
+    /// </summary>
+    public void CreateDatabaseFile()
+    {
+        if (OperatingSystem.IsWindows() || File.Exists(DatabasePath))
+        {
+            return;
+        }
+        try
+        {
+            using var _ = new FileStream(DatabasePath, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException) when (File.Exists(DatabasePath))
+        {
+            // Made at the same moment by another process: SQLite opens it as it is.
+        }
+    }
 }

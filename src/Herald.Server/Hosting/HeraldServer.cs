@@ -101,7 +101,11 @@ public static class HeraldServer
         }
         else
         {
-            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDirectory, KeysFolder)));
+            // The key ring's folder, as the data folder, is its owner's alone when Herald makes it.
+            var keysFolder = Path.Combine(options.DataDirectory, KeysFolder);
+            SqliteStoreOptions.CreateDataDirectory(options.DataDirectory);
+            SqliteStoreOptions.CreateDataDirectory(keysFolder);
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(keysFolder));
             var sqliteOptions = new SqliteStoreOptions { DataDirectory = options.DataDirectory };
             services.AddSingleton(sqliteOptions);
             services.AddSingleton(sp => new SqliteStore(sqliteOptions) { Secrets = sp.GetRequiredService<ISecretProtector>() });
@@ -167,6 +171,7 @@ public static class HeraldServer
         var app = builder.Build();
         Transport.Use(app, options);
         app.Use(HeadRequests.InvokeAsync);
+        app.Use(ApiHeaders.InvokeAsync);
         // Routing after it (not first, where the host would put it): a HEAD is routed as its GET.
         app.UseRouting();
         app.UseMiddleware<ErrorHandlingMiddleware>();
