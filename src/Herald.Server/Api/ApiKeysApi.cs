@@ -69,12 +69,14 @@ internal static class ApiKeysApi
         _ => throw new HeraldException(ErrorKind.BadRequest, $"scope must be full (everything the merchant may) or read (GET only), not {HeraldException.Quote(asked)}"),
     };
 
-    /// <summary>Revokes one of the merchant's keys (204), or 404 when it has no such unrevoked key.</summary>
+    /// <summary>Revokes one of the merchant's keys (204); 409 when it is revoked already, 404 when the merchant has no such key.</summary>
     public static async Task<IResult> RevokeAsync(IHeraldStore store, string merchant, string id, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!await store.RevokeApiKeyAsync(merchant, id, time.GetUtcNow(), cancellationToken))
         {
-            throw HeraldException.NotFound($"API key {id}");
+            throw await store.GetApiKeyAsync(merchant, id, cancellationToken) is { RevokedAt: { } revokedAt }
+                ? new HeraldException(ErrorKind.Conflict, $"API key {id} is revoked already (at {EndpointResponse.Time(revokedAt)}): nothing changed")
+                : HeraldException.NotFound($"API key {id}");
         }
         return Results.NoContent();
     }

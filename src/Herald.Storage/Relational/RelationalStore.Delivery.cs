@@ -234,7 +234,7 @@ public abstract partial class RelationalStore
             lease_token = NULL, leased_until = NULL,
             attempt_count = attempt_count + 1, failures = failures + {column(5)},
             last_attempt_at = {column(6)}, last_status_code = {column(7)}, last_error = {column(8)},
-            succeeded_at = CASE WHEN {column(3)} = 'succeeded' THEN {column(6)} ELSE succeeded_at END
+            succeeded_at = CASE WHEN {column(3)} = 'succeeded' THEN COALESCE(succeeded_at, {column(6)}) ELSE succeeded_at END
             """;
     }
 
@@ -312,7 +312,7 @@ public abstract partial class RelationalStore
               next_attempt_at = CASE WHEN @ok = 1 THEN NULL ELSE next_attempt_at END,
               lease_token = CASE WHEN @ok = 1 OR lease_token = @token THEN NULL ELSE lease_token END,
               leased_until = CASE WHEN @ok = 1 OR lease_token = @token THEN NULL ELSE leased_until END,
-              succeeded_at = CASE WHEN @ok = 1 THEN @at ELSE succeeded_at END
+              succeeded_at = CASE WHEN @ok = 1 THEN COALESCE(succeeded_at, @at) ELSE succeeded_at END
             WHERE id = @id
             """,
             new

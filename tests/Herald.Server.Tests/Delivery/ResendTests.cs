@@ -33,6 +33,9 @@ public sealed class ResendTests : HeraldWithReceiver
         Assert.Equal("schedule", attempts[0]!.Str("trigger"));
         Assert.Equal("manual", attempts[1]!.Str("trigger"));
         Assert.Equal("succeeded", n.Str("status"));
+        // When it first reached the endpoint stays: the resend's success is its own attempt's.
+        Assert.Equal(attempts[0]!.Str("started_at"), n.Str("succeeded_at"));
+        Assert.NotEqual(attempts[1]!.Str("started_at"), n.Str("succeeded_at"));
     }
 
     [Fact]

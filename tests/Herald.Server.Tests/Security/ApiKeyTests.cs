@@ -26,6 +26,13 @@ public sealed class ApiKeyTests
         var revoke = await merchant.DeleteAsync($"/v1/api_keys/{created.Str("id")}");
         Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await second.GetAsync("/v1/notifications")).StatusCode);
+        // Revoked already: said so (the key is there, GET reads it), not that there is no such key.
+        var revokedAt = (await merchant.GetJsonAsync($"/v1/api_keys/{created.Str("id")}")).Str("revoked_at");
+        var again = await merchant.DeleteAsync($"/v1/api_keys/{created.Str("id")}");
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal($"API key {created.Str("id")} is revoked already (at {revokedAt}): nothing changed",
+            System.Text.Json.Nodes.JsonNode.Parse(await again.Content.ReadAsStringAsync())!["message"]![0]!.GetValue<string>());
+        Assert.Equal(revokedAt, (await merchant.GetJsonAsync($"/v1/api_keys/{created.Str("id")}")).Str("revoked_at"));
         Assert.Equal(HttpStatusCode.OK, (await merchant.GetAsync("/v1/notifications")).StatusCode);
 
         using var other = await herald.NewMerchantAsync("Other");
