@@ -115,6 +115,8 @@ internal static class ListenCommand
                 PaymentIntentEvent i => "PAYMENT_INTENT." + i.State,
                 OtherEvent { IsTest: true } => OtherEvent.TestEventType + " (Herald's test notification)",
                 // Herald's own events, sent to the operator's endpoints: {id, type: endpoint.disabled…, created_at, data}.
+                OtherEvent test when test.Payload["type"] is JsonValue type && type.TryGetValue<string>(out var name) && name == OperatorEventTypes.EndpointTest
+                    => name + " (Herald's test notification, to an operator webhook)",
                 OtherEvent other when other.Payload["type"] is JsonValue type && type.TryGetValue<string>(out var name)
                     && name is OperatorEventTypes.EndpointDisabled or OperatorEventTypes.EndpointFailing or OperatorEventTypes.EndpointRecovered or OperatorEventTypes.NotificationDead
                     => name + " (Herald's operator event)",

@@ -59,6 +59,15 @@ public sealed class OperatorEvents(IHeraldStore store, DeliverySignal signal, Ti
         }, cancellationToken);
     }
 
+    /// <summary>The body every operator webhook receives: <c>{id, type, created_at, data}</c>.</summary>
+    internal static string Body(string id, string type, DateTimeOffset at, JsonObject data) => JsonText.Of(new JsonObject
+    {
+        ["id"] = id,
+        ["type"] = type,
+        ["created_at"] = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+        ["data"] = data,
+    });
+
     private async Task PublishAsync(string type, string merchantId, JsonObject data, CancellationToken cancellationToken)
     {
         if (merchantId == OperatorEventTypes.OperatorMerchantId)
@@ -68,13 +77,7 @@ public sealed class OperatorEvents(IHeraldStore store, DeliverySignal signal, Ti
         }
         var now = time.GetUtcNow();
         var evt = new OperatorEvent(HeraldId.New(HeraldId.Event, time), type, now, data);
-        var payload = JsonText.Of(new JsonObject
-        {
-            ["id"] = evt.Id,
-            ["type"] = type,
-            ["created_at"] = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
-            ["data"] = data.DeepClone(),
-        });
+        var payload = Body(evt.Id, type, now, data.DeepClone().AsObject());
         var endpoints = await store.ListEndpointsAsync(OperatorEventTypes.OperatorMerchantId, cancellationToken).ConfigureAwait(false);
         var notifications = endpoints.Select(e => new NewNotification(HeraldId.New(HeraldId.Notification, time), e.Id, payload, Parked: !e.Enabled)).ToList();
         await store.RecordOperatorEventAsync(evt, notifications, cancellationToken).ConfigureAwait(false);

@@ -35,7 +35,14 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var eventId = HeraldId.New(HeraldId.TestEvent, time);
-        var body = eventType is null
+        var body = eventType is null && endpoint.Format == PayloadFormat.Operator
+            // An operator webhook's receiver reads Herald's events by their type: its test is one of them in shape.
+            ? Health.OperatorEvents.Body(eventId, OperatorEventTypes.EndpointTest, time.GetUtcNow(), new JsonObject
+            {
+                ["endpoint_id"] = endpoint.Id,
+                ["test"] = true,
+            })
+            : eventType is null
             ? JsonText.Of(new JsonObject
             {
                 ["id"] = eventId,

@@ -10,6 +10,9 @@ public static class OperatorEventTypes
     public const string EndpointRecovered = "endpoint.recovered";
     public const string NotificationDead = "notification.dead";
 
+    /// <summary>What an operator webhook's test sends (never recorded): its body has the events' own shape.</summary>
+    public const string EndpointTest = "endpoint.test";
+
     /// <summary>The reserved merchant that owns the operator's endpoints.</summary>
     public const string OperatorMerchantId = "mer_operator";
 }

@@ -64,7 +64,7 @@ public sealed class ListenTests
         var secret = WebhookSignature.NewSecret();
         await using var listen = await ListenAsync(secret);
 
-        foreach (var type in new[] { "endpoint.failing", "notification.dead" })
+        foreach (var type in new[] { "endpoint.failing", "notification.dead", "endpoint.test" })
         {
             var body = $$$"""{"id":"evt_{{{type}}}","type":"{{{type}}}","created_at":"2026-12-05T08:00:00.000Z","data":{"endpoint_id":"ep_1"}}""";
             Assert.Equal(HttpStatusCode.OK, await SendAsync(listen.Url, secret, "evt_" + type, DateTimeOffset.UtcNow, body));
@@ -75,6 +75,7 @@ public sealed class ListenTests
         var output = listen.Output;
         Assert.Contains("endpoint.failing (Herald's operator event) webhook-id=evt_endpoint.failing", output, StringComparison.Ordinal);
         Assert.Contains("notification.dead (Herald's operator event) webhook-id=evt_notification.dead", output, StringComparison.Ordinal);
+        Assert.Contains("endpoint.test (Herald's test notification, to an operator webhook) webhook-id=evt_endpoint.test", output, StringComparison.Ordinal);
         Assert.Contains("(not a Herald payload) webhook-id=evt_other", output, StringComparison.Ordinal);
     }
 

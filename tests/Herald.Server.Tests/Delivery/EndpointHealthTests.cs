@@ -389,6 +389,14 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         operatorReceiver.Status = 200;
         var test = await admin.PostJsonAsync($"/v1/operator/endpoints/{hook}/test", new { }, 200);
         Assert.True(test["succeeded"]!.GetValue<bool>());
+        // Shaped as Herald's events are, so a receiver reading them by type knows it.
+        var tested = System.Text.Json.Nodes.JsonNode.Parse(operatorReceiver.Received.Last().Body)!.AsObject();
+        Assert.Equal(["id", "type", "created_at", "data"], tested.Select(p => p.Key));
+        Assert.Equal("endpoint.test", tested.Str("type"));
+        Assert.Equal(operatorReceiver.Received.Last().Headers["webhook-id"], tested.Str("id"));
+        Assert.StartsWith("evt_test_", tested.Str("id"), StringComparison.Ordinal);
+        Assert.Equal(hook, tested["data"]!.Str("endpoint_id"));
+        Assert.True(tested["data"]!["test"]!.GetValue<bool>());
         // An operator webhook has no payment event types to show an example of.
         var example = await admin.PostJsonAsync($"/v1/operator/endpoints/{hook}/test", new { event_type = "TRANSACTION.COMPLETED" }, 400);
         Assert.Equal("an operator webhook's test takes no event_type: it is sent Herald's test notification", example["message"]![0]!.GetValue<string>());
