@@ -59,7 +59,7 @@ internal static class ServeCommand
         };
         var rateLimit = new Option<int>("--rate-limit")
         {
-            Description = "API requests per second each key may make (bursts up to twice that); 0 turns the limit off.",
+            Description = "API requests per second each merchant may make, whichever of its keys (bursts up to twice that; the portal likewise, apart); 0 turns the limit off.",
             DefaultValueFactory = _ => new HeraldServerOptions().RateLimitPerSecond,
         };
         var autoDisable = new Option<int>("--auto-disable-days")

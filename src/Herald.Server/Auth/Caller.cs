@@ -42,7 +42,7 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
     }
 
     /// <summary>Authenticates <c>/v1</c> requests from their bearer key.</summary>
-    internal sealed class Middleware(RequestDelegate next, AdminKey adminKey, IHeraldStore store, KeyFailures failures)
+    internal sealed class Middleware(RequestDelegate next, AdminKey adminKey, IHeraldStore store, KeyFailures failures, Hosting.RateLimitOwners owners)
     {
         public async Task InvokeAsync(HttpContext context)
         {
@@ -77,6 +77,11 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
                         $"this API key is read-only (scope read): it may only read (GET, HEAD); {context.Request.Method} needs a full key");
                 }
                 context.Items[Key] = new Caller(false, apiKey.MerchantId, readOnly);
+                // The key's requests are counted in its merchant's bucket from now on.
+                if (context.Items[Hosting.ApiRateLimiting.CredentialHashItem] is string credential)
+                {
+                    owners.Note(credential, apiKey.MerchantId);
+                }
             }
             else
             {

@@ -74,7 +74,7 @@ public sealed class HeraldServerOptions
     /// <summary>How long a claim holds a notification (default 90 s).</summary>
     public TimeSpan? Lease { get; set; }
 
-    /// <summary>API requests each key (or, without one, each client address) may make per second; 0 turns the limit off.</summary>
+    /// <summary>API requests each merchant (or, without a key, each client address) may make per second, and portal requests apart; 0 turns the limit off.</summary>
     public int RateLimitPerSecond { get; set; } = 200;
 
     /// <summary>How many requests a key may make at once above its rate.</summary>

@@ -22,6 +22,9 @@ namespace Herald.Server.Portal;
 internal static class PortalAuth
 {
     public const string Scheme = "HeraldPortal";
+
+    /// <summary>The session's cookie.</summary>
+    public const string CookieName = "herald_portal";
     public const string MerchantClaim = "herald:merchant";
     private const string KeyHashClaim = "herald:key_hash";
     private const string SessionClaim = "herald:session";
@@ -85,6 +88,11 @@ internal static class PortalAuth
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme);
             return;
+        }
+        // The session's requests are counted in its merchant's portal bucket from now on.
+        if (context.HttpContext.Items[Hosting.ApiRateLimiting.CredentialHashItem] is string credential)
+        {
+            services.GetRequiredService<Hosting.RateLimitOwners>().Note(credential, merchant);
         }
         // Renamed by the operator since the sign-in: the session shows the name as it is now.
         if (context.Principal!.Identity is ClaimsIdentity identity && identity.Name != name)

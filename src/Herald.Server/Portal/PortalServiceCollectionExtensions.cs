@@ -23,7 +23,7 @@ public static class PortalServiceCollectionExtensions
         services.AddAuthentication(PortalAuth.Scheme)
             .AddCookie(PortalAuth.Scheme, cookie =>
             {
-                cookie.Cookie.Name = "herald_portal";
+                cookie.Cookie.Name = PortalAuth.CookieName;
                 cookie.Cookie.Path = BasePath;
                 cookie.Cookie.HttpOnly = true;
                 // Lax, so that a link to a portal page from elsewhere (a mail, a chat) opens it signed

@@ -33,6 +33,64 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public async Task AMerchantsKeys_ShareOneBudget_SoMakingKeysDoesNotMultiplyIt()
+    {
+        await using var herald = await HeraldHost.StartAsync(configure: b => { }, rateLimit: (1, 6));
+        using var merchant = await herald.NewMerchantAsync("Many keys");
+        using var calm = await herald.NewMerchantAsync("Calm");
+        var keys = new List<HttpClient> { merchant };
+        for (var i = 0; i < 4; i++)
+        {
+            keys.Add(herald.As((await merchant.PostJsonAsync("/v1/api_keys", new { })).Str("api_key")));
+        }
+        try
+        {
+            // Taking turns with five keys: with a bucket a key, 30 requests would pass before any 429.
+            var served = 0;
+            for (var i = 0; i < 30; i++)
+            {
+                var status = (await keys[i % keys.Count].GetAsync("/v1/notifications")).StatusCode;
+                if (status == HttpStatusCode.TooManyRequests)
+                {
+                    break;
+                }
+                Assert.Equal(HttpStatusCode.OK, status);
+                served++;
+            }
+            // One bucket of 6 for the merchant (refilling 1 a second; a new key's first request is counted
+            // on its own, before it is known to be the merchant's): far fewer than 30.
+            Assert.InRange(served, 1, 6 + keys.Count + 3);
+            var limited = await keys[0].GetAsync("/v1/notifications");
+            Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+            Assert.Equal("too many requests for this merchant; slow down and retry after the Retry-After seconds",
+                JsonNode.Parse(await limited.Content.ReadAsStringAsync())!["message"]![0]!.GetValue<string>());
+            Assert.Equal(HttpStatusCode.OK, (await calm.GetAsync("/v1/notifications")).StatusCode);
+        }
+        finally
+        {
+            foreach (var key in keys.Skip(1))
+            {
+                key.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ThePortal_IsLimitedToo()
+    {
+        await using var herald = await HeraldHost.StartAsync(configure: b => { }, rateLimit: (1, 5));
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 12 && !statuses.Contains(HttpStatusCode.TooManyRequests); i++)
+        {
+            statuses.Add((await herald.Client.GetAsync("/portal/signin")).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
+        Assert.InRange(statuses.Count, 6, 8);
+        // Operations are not the portal's: never limited.
+        Assert.Equal(HttpStatusCode.OK, (await herald.Client.GetAsync("/healthz")).StatusCode);
+    }
+
+    [Fact]
     public async Task MadeUpKeysFromOneAddress_Are429PastTheirBudget_ThenTheAddressIsServedAgain()
     {
         await using var herald = await HeraldHost.StartAsync(configure: b => { }, rateLimit: (100, 100));
