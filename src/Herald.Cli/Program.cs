@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using Herald.Cli.Commands;
 
 var root = new RootCommand("Herald: payment notifications, delivered.");
@@ -7,4 +8,16 @@ root.Subcommands.Add(MigrateCommand.Create());
 root.Subcommands.Add(BackupCommand.Create());
 root.Subcommands.Add(ListenCommand.Create());
 root.Subcommands.Add(TriggerCommand.Create());
-return await root.Parse(args).InvokeAsync();
+var parse = root.Parse(args);
+// An option or argument out of its rules is said in its own line, and nothing else: the parser would
+// add a blank line and the whole help after it, burying the one line that matters. Run with nothing
+// at all, herald answers with its list of commands, as the parser gives it.
+if (args.Length > 0 && parse.Action is ParseErrorAction)
+{
+    foreach (var error in parse.Errors)
+    {
+        await Console.Error.WriteLineAsync(error.Message);
+    }
+    return 1;
+}
+return await parse.InvokeAsync();

@@ -11,11 +11,8 @@ internal static class CommonOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_DATA") ?? "herald-data",
     };
 
-    public static Option<string?> Postgres() => new("--postgres")
-    {
-        Description = "A PostgreSQL connection string: use that shared database instead of SQLite (scale-out); default: HERALD_POSTGRES.",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_POSTGRES"),
-    };
+    public static SecretOption Postgres() =>
+        new("--postgres", "A PostgreSQL connection string: use that shared database instead of SQLite (scale-out)", "HERALD_POSTGRES");
 
     /// <summary>
     /// Checks a whole-number option's value when one is given: <paramref name="refuse"/> says what is

@@ -14,7 +14,7 @@ internal static class MigrateCommand
         var command = new Command("migrate", "Bring the database schema up to date and say what was applied.") { data, postgres };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var connectionString = parse.GetValue(postgres);
+            var connectionString = postgres.ValueIn(parse);
             var sqlite = new SqliteStoreOptions { DataDirectory = parse.GetValue(data)! };
             var where = connectionString is null ? sqlite.DatabasePath : "PostgreSQL";
             // A mistyped --data would otherwise look like an upgrade done: a new database is said to be one.

@@ -143,7 +143,7 @@ internal static class ServeCommand
                     : parse.GetValue(urls)!,
                 DataDirectory = parse.GetValue(data)!,
                 Development = parse.GetValue(dev),
-                PostgresConnectionString = parse.GetValue(postgres),
+                PostgresConnectionString = postgres.ValueIn(parse),
                 Lease = TimeSpan.FromSeconds(parse.GetValue(lease)),
                 RetentionDays = parse.GetValue(retention),
                 AutoDisableDays = parse.GetValue(autoDisable),

@@ -38,11 +38,7 @@ internal static class TriggerCommand
             Description = "Herald's address (default: HERALD_URL, else http://127.0.0.1:5080).",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_URL") ?? "http://127.0.0.1:5080",
         };
-        var key = new Option<string?>("--key")
-        {
-            Description = "A merchant API key (hk_…); default HERALD_API_KEY.",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_API_KEY"),
-        };
+        var key = new SecretOption("--key", "A merchant API key (hk_…)", "HERALD_API_KEY");
         var site = new Option<string>("--site") { Description = "For intent scenarios: mla, mlb or mlm.", DefaultValueFactory = _ => "mla" };
         var preference = new Option<string?>("--preference") { Description = "For order scenarios: make the order from this checkout preference." };
         url.Validators.Add(result =>
@@ -63,7 +59,7 @@ internal static class TriggerCommand
                 await Console.Error.WriteLineAsync($"herald: unknown scenario '{name}'; known: {string.Join(", ", Scenarios.Keys)}");
                 return 1;
             }
-            var apiKey = parse.GetValue(key);
+            var apiKey = key.ValueIn(parse);
             if (string.IsNullOrEmpty(apiKey))
             {
                 await Console.Error.WriteLineAsync("herald: give a merchant API key with --key or HERALD_API_KEY");

@@ -41,7 +41,7 @@ public sealed class ServeAndMigrateTests
             "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--https-cert", "/tmp/herald-no-such-cert.pem");
         Assert.NotEqual(0, code);
         Assert.Equal("--https-cert is given, but --urls has no https:// address to serve it on: add one (--urls https://0.0.0.0:5443), or leave --urls out.",
-            stderr.Trim().Split('\n')[0].Trim());
+            stderr.Trim());
         Assert.DoesNotContain("Herald listening", stdout, StringComparison.Ordinal);
         Assert.False(Directory.Exists(data));
     });
@@ -60,10 +60,11 @@ public sealed class ServeAndMigrateTests
     [InlineData("10001")]
     public Task Serve_WithConcurrencyOutOfBounds_ExitsNonZeroNamingTheBounds(string concurrency) => WithDataAsync(async data =>
     {
-        var (code, _, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
             "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--concurrency", concurrency);
         Assert.NotEqual(0, code);
-        Assert.Contains("--concurrency must be between 1 and 10,000 attempts in flight.", stderr, StringComparison.Ordinal);
+        Assert.Equal("--concurrency must be between 1 and 10,000 attempts in flight.", stderr.Trim());
+        Assert.Empty(stdout);
         Assert.False(Directory.Exists(data));
     });
 
@@ -87,11 +88,11 @@ public sealed class ServeAndMigrateTests
             : ["serve", "--urls", "http://127.0.0.1:0", "--data", data, option, .. value.Split(' ')];
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), arguments);
         Assert.NotEqual(0, code);
-        Assert.Equal(message, stderr.Trim().Split('\n')[0].Trim());
-        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        // The line alone: no help after it, no stack trace.
+        Assert.Equal(message, stderr.Trim());
         // Nothing was made: no data folder, no admin key shown.
         Assert.False(Directory.Exists(data));
-        Assert.DoesNotContain("Admin key", stdout, StringComparison.Ordinal);
+        Assert.Empty(stdout);
     });
 
     [Fact]

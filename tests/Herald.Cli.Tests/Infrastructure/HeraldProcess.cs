@@ -80,9 +80,12 @@ public sealed class HeraldProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a command to its end and returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, params string[] args) => RunAsync(timeout, args, null);
+
+    /// <summary><see cref="RunAsync(TimeSpan, string[])"/> with <paramref name="environment"/> over the tests' own settings.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, string[] args, IReadOnlyDictionary<string, string>? environment)
     {
-        using var process = Start(args);
+        using var process = Start(args, environment);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout);
