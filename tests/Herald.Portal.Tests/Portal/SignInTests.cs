@@ -87,6 +87,8 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
             var headers = await response.AllHeadersAsync();
             Assert.Equal("DENY", headers["x-frame-options"]);
             Assert.Contains("frame-ancestors 'none'", headers["content-security-policy"], StringComparison.Ordinal);
+            Assert.Contains("script-src 'self';", headers["content-security-policy"], StringComparison.Ordinal);
+            Assert.StartsWith("default-src 'self';", headers["content-security-policy"], StringComparison.Ordinal);
             Assert.Equal("nosniff", headers["x-content-type-options"]);
         }
     }
