@@ -357,7 +357,8 @@ public sealed class ResendQueue : BackgroundService
         Page<Notification> page;
         do
         {
-            var query = new NotificationQuery { EndpointId = endpointId, Since = since, Limit = 100, EndingBefore = before };
+            // Only the failed ones are read: an endpoint's log of successes, however long, is not walked.
+            var query = new NotificationQuery { EndpointId = endpointId, Since = since, Limit = 100, EndingBefore = before, FailedOnly = true };
             page = await _store.ListNotificationsAsync(merchantId, query, cancellationToken).ConfigureAwait(false);
             if (page.Data.Count == 0)
             {
@@ -366,7 +367,7 @@ public sealed class ResendQueue : BackgroundService
             before = page.Data[0].Id;
             // Oldest first, and an entity's versions in their order (several can be recorded in one millisecond).
             var failed = page.Data
-                .Where(n => n.AttemptCount > 0 && (n.Status == NotificationStatuses.Dead || n.Status == NotificationStatuses.Pending) && !resending.Contains(n.Id))
+                .Where(n => !resending.Contains(n.Id))
                 .OrderBy(n => n.CreatedAt).ThenBy(n => n.EntityVersion).ThenBy(n => n.Id, StringComparer.Ordinal);
             foreach (var n in failed)
             {

@@ -22,6 +22,9 @@ public sealed record NotificationQuery
     public DateTimeOffset? Until { get; init; }
     public int Limit { get; init; } = 20;
 
+    /// <summary>Only notifications an attempt has failed and none has succeeded since: dead, or pending after a failure (what a recover resends).</summary>
+    public bool FailedOnly { get; init; }
+
     /// <summary>The id of the last item of the previous page: the page of older items after it.</summary>
     public string? StartingAfter { get; init; }
 

@@ -57,6 +57,7 @@ public abstract partial class RelationalStore
         where.AndIf(query.EventId, "event_id = @eventId", "eventId");
         where.AndIf(Time.Ms(query.Since), "created_at >= @since", "since");
         where.AndIf(Time.Ms(query.Until), "created_at < @until", "until");
+        where.AndIf(query.FailedOnly, $"status IN ('{NotificationStatuses.Dead}', '{NotificationStatuses.Pending}') AND attempt_count > 0");
         return where;
     }
 

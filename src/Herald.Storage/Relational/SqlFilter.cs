@@ -29,5 +29,14 @@ internal sealed class SqlFilter
         Parameters.Add(name, value);
     }
 
+    /// <summary>Adds <paramref name="condition"/>, which takes no parameter, when <paramref name="when"/> holds.</summary>
+    public void AndIf(bool when, string condition)
+    {
+        if (when)
+        {
+            _sql.Append(" AND ").Append(condition);
+        }
+    }
+
     public override string ToString() => _sql.ToString();
 }

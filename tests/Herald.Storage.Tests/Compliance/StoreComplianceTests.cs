@@ -751,6 +751,38 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         await Store.RecordManualAttemptAsync(AttemptOf(resend, false, AttemptTriggers.Manual, T0 + TimeSpan.FromMinutes(3)));
         Assert.Equal(NotificationStatuses.Succeeded, (await Store.GetNotificationAsync(m, claimed.Id))!.Status);
         Assert.Equal(["schedule", "manual", "manual", "manual"], (await Store.ListAttemptsAsync(claimed.Id)).Select(a => a.Trigger));
+        // Succeeding again keeps when it first succeeded.
+        await Store.RecordManualAttemptAsync(AttemptOf(resend, true, AttemptTriggers.Manual, T0 + TimeSpan.FromMinutes(4)));
+        Assert.Equal(T0 + TimeSpan.FromMinutes(2), (await Store.GetNotificationAsync(m, claimed.Id))!.SucceededAt);
+    }
+
+    [Fact]
+    public async Task ListingOnlyTheFailed_GivesTheDead_AndThePendingAfterAFailure()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var ids = new Dictionary<string, string>();
+        foreach (var order in new[] { "ok", "dead", "retrying" })
+        {
+            var change = Change(m, order, 1, "OPENED", ep.Id, T0);
+            ids[order] = change.Notifications[0].Id;
+            await Store.CommitChangeAsync(change);
+        }
+        var claimed = await Store.ClaimDueAsync(T0, Lease, 10);
+        Assert.Equal(3, claimed.Count);
+        foreach (var c in claimed)
+        {
+            var (ok, status, next) = c.Id == ids["ok"] ? (true, NotificationStatuses.Succeeded, (DateTimeOffset?)null)
+                : c.Id == ids["dead"] ? (false, NotificationStatuses.Dead, null)
+                : (false, NotificationStatuses.Pending, T0 + TimeSpan.FromHours(1));
+            await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(c, ok, AttemptTriggers.Schedule, T0), status, next, true, c.LeaseToken));
+        }
+        // One more, never tried yet: pending, but nothing of it failed.
+        await Store.CommitChangeAsync(Change(m, "fresh", 1, "OPENED", ep.Id, T0 + TimeSpan.FromMinutes(1)));
+
+        var failed = await Store.ListNotificationsAsync(m, new NotificationQuery { EndpointId = ep.Id, FailedOnly = true });
+        Assert.Equal(new[] { ids["dead"], ids["retrying"] }.Order(StringComparer.Ordinal), failed.Data.Select(n => n.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(4, (await Store.ListNotificationsAsync(m, new NotificationQuery { EndpointId = ep.Id })).Data.Count);
     }
 
     [Fact]
