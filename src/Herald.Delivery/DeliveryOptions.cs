@@ -40,6 +40,10 @@ public sealed class DeliveryOptions
         {
             yield return "the resend queue must hold at least one resend";
         }
+        if (ResendsPerMerchant < 1)
+        {
+            yield return "a merchant must be allowed at least one waiting resend";
+        }
         foreach (var network in AllowedNetworks)
         {
             if (!System.Net.IPNetwork.TryParse(network, out _))
@@ -101,4 +105,10 @@ public sealed class DeliveryOptions
     /// than held until the queue has room.
     /// </summary>
     public int ResendQueueCapacity { get; set; } = 10_000;
+
+    /// <summary>
+    /// Most of one merchant's resends waiting at once on this node (at most the queue's capacity):
+    /// a merchant resending or recovering in bulk leaves the rest of the queue to the others.
+    /// </summary>
+    public int ResendsPerMerchant { get; set; } = 2_500;
 }

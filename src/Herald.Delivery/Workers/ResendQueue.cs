@@ -60,8 +60,9 @@ public sealed class ResendQueue : BackgroundService
     // Cancels the attempts still running once the shutdown grace is over.
     private readonly CancellationTokenSource _abort = new();
 
-    // Notifications queued and not yet sent: the bound the capacity holds.
-    private int _waiting;
+    // Notifications queued and not yet sent, in all and by merchant: the bounds the capacity holds.
+    private readonly ResendRoom _room;
+    private readonly int _perMerchant;
     private readonly EndpointGate _gate;
 
     private readonly IHeraldStore _store;
@@ -78,11 +79,13 @@ public sealed class ResendQueue : BackgroundService
         ArgumentNullException.ThrowIfNull(options);
         _operatorEvents = operatorEvents;
         _capacity = options.Value.ResendQueueCapacity;
+        _perMerchant = Math.Min(_capacity, options.Value.ResendsPerMerchant);
+        _room = new ResendRoom(_capacity, _perMerchant);
         _lease = options.Value.Lease;
         _grace = options.Value.ShutdownGrace;
         _gate = gate;
         _metrics = metrics;
-        _metrics.ObserveResends(() => Volatile.Read(ref _waiting));
+        _metrics.ObserveResends(() => _room.Waiting);
         _store = store;
         _sender = sender;
         _time = time;
@@ -99,31 +102,12 @@ public sealed class ResendQueue : BackgroundService
         {
             return false;
         }
-        if (Reserve(1, allOrNothing: true) == 0)
+        if (_room.Take(merchantId, 1, allOrNothing: true) == 0)
         {
-            throw Full();
+            throw Full(merchantId);
         }
         await KeepAndQueueAsync([NewRequest(merchantId, [notificationId], stopAtFailure: false)], cancellationToken).ConfigureAwait(false);
         return true;
-    }
-
-    /// <summary>Takes room in the queue for up to <paramref name="wanted"/> resends (all or none if asked); answers how many it took.</summary>
-    private int Reserve(int wanted, bool allOrNothing)
-    {
-        while (true)
-        {
-            var waiting = Volatile.Read(ref _waiting);
-            var room = _capacity - waiting;
-            var take = allOrNothing ? (room >= wanted ? wanted : 0) : Math.Min(room, wanted);
-            if (take <= 0)
-            {
-                return 0;
-            }
-            if (Interlocked.CompareExchange(ref _waiting, waiting + take, waiting) == waiting)
-            {
-                return take;
-            }
-        }
     }
 
     private ResendRequest NewRequest(string merchantId, IReadOnlyList<string> ids, bool stopAtFailure) =>
@@ -141,7 +125,10 @@ public sealed class ResendQueue : BackgroundService
         }
         catch
         {
-            Interlocked.Add(ref _waiting, -requests.Sum(r => r.NotificationIds.Count));
+            foreach (var request in requests)
+            {
+                _room.Give(request.MerchantId, request.NotificationIds.Count);
+            }
             throw;
         }
         foreach (var request in requests)
@@ -156,7 +143,7 @@ public sealed class ResendQueue : BackgroundService
     {
         if (!_queue.Writer.TryWrite(work))
         {
-            Interlocked.Add(ref _waiting, -work.Left);
+            _room.Give(work.Request.MerchantId, work.Left);
         }
     }
 
@@ -211,8 +198,10 @@ public sealed class ResendQueue : BackgroundService
             : throw new HeraldException(ErrorKind.Conflict, $"notification {notificationId}: its endpoint was deleted, so there is nowhere to send it");
     }
 
-    private HeraldException Full() =>
-        new(ErrorKind.Unavailable, $"{_capacity:N0} resends are waiting already; try again once they have gone out");
+    private HeraldException Full(string merchantId) =>
+        _room.Free == 0
+            ? new(ErrorKind.Unavailable, $"{_capacity:N0} resends are waiting already; try again once they have gone out")
+            : new(ErrorKind.Unavailable, $"{_perMerchant:N0} of this merchant's resends are waiting already (the most one merchant may have waiting, so others' resends are not held up); try again once they have gone out");
 
     /// <summary>
     /// Where a manual attempt of a notification stands: <see cref="Ready"/> (leased to it, read
@@ -348,7 +337,7 @@ public sealed class ResendQueue : BackgroundService
         // What a resend already waits to send (an earlier recover, a resend asked for one by one)
         // goes out once, not once a request.
         var resending = await _store.ResendingAsync(merchantId, cancellationToken).ConfigureAwait(false);
-        var room = Math.Max(0, _capacity - Volatile.Read(ref _waiting));
+        var room = _room.FreeFor(merchantId);
         var taken = new List<string>();
         var complete = true;
         // From the oldest up: each page is the next newer one (asked for as the page before the
@@ -382,13 +371,13 @@ public sealed class ResendQueue : BackgroundService
         while (complete && page.HasMore);
         if (taken.Count == 0)
         {
-            return complete ? (0, true) : throw Full();
+            return complete ? (0, true) : throw Full(merchantId);
         }
         var ordered = endpoint?.Ordered == true;
-        var queued = Reserve(taken.Count, allOrNothing: ordered);
+        var queued = _room.Take(merchantId, taken.Count, allOrNothing: ordered);
         if (queued == 0)
         {
-            throw Full();
+            throw Full(merchantId);
         }
         // What has succeeded by its turn (a scheduled retry under way meanwhile, another recover) is
         // not sent again.
@@ -468,7 +457,7 @@ public sealed class ResendQueue : BackgroundService
             _held.TryRemove(id, out _);
         }
         var taken = 0;
-        for (var room = _capacity - Volatile.Read(ref _waiting); room > 0;)
+        for (var room = _room.Free; room > 0;)
         {
             var batch = await _store.ClaimResendsAsync(_owner, now, now + _lease, Math.Min(room, ClaimBatch), stoppingToken).ConfigureAwait(false);
             foreach (var request in batch)
@@ -478,7 +467,7 @@ public sealed class ResendQueue : BackgroundService
                 {
                     // Accepted once already: queued even past the room, which only new resends wait for.
                     var work = new Work(request);
-                    Interlocked.Add(ref _waiting, work.Left);
+                    _room.Add(request.MerchantId, work.Left);
                     room -= work.Left;
                     Queue(work);
                     taken++;
@@ -583,7 +572,7 @@ public sealed class ResendQueue : BackgroundService
                 }
                 finally
                 {
-                    Interlocked.Decrement(ref _waiting);
+                    _room.Give(request.MerchantId, 1);
                 }
                 if (request.StopAtFailure && !succeeded)
                 {
@@ -605,7 +594,7 @@ public sealed class ResendQueue : BackgroundService
                 await KeptAsync(() => _store.RemoveResendAsync(request.Id, _owner, CancellationToken.None)).ConfigureAwait(false);
                 _held.TryRemove(request.Id, out _);
             }
-            Interlocked.Add(ref _waiting, -left);
+            _room.Give(request.MerchantId, left);
             slots.Release();
         }
     }
@@ -653,7 +642,7 @@ public sealed class ResendQueue : BackgroundService
             if (delayed.IsCanceled || !_queue.Writer.TryWrite(work))
             {
                 // The node is stopping: the resend stays kept, handed back for the next node to send.
-                Interlocked.Add(ref _waiting, -work.Left);
+                _room.Give(work.Request.MerchantId, work.Left);
             }
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 }

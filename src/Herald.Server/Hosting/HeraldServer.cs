@@ -118,6 +118,7 @@ public static class HeraldServer
             d.RetentionDays = options.RetentionDays;
             d.AutoDisableAfter = TimeSpan.FromDays(options.AutoDisableDays);
             d.ResendQueueCapacity = options.ResendQueueCapacity;
+            d.ResendsPerMerchant = options.ResendsPerMerchant;
             d.MaxConcurrency = options.Concurrency;
             d.ShutdownGrace = options.ShutdownGrace;
             foreach (var network in options.AllowedNetworks)

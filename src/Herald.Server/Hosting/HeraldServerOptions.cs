@@ -101,6 +101,9 @@ public sealed class HeraldServerOptions
     /// <summary>Most resends waiting at once on this node; past it a resend is answered 503.</summary>
     public int ResendQueueCapacity { get; set; } = 10_000;
 
+    /// <summary>Most of one merchant's resends waiting at once on this node; past it its resends are answered 503.</summary>
+    public int ResendsPerMerchant { get; set; } = 2_500;
+
     /// <summary>Poll interval of the delivery workers.</summary>
     public TimeSpan? PollInterval { get; set; }
 }

@@ -145,6 +145,36 @@ public sealed class ResendTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task OneMerchantsResends_TakeOnlyItsShareOfTheQueue_AndAnothersAreStillTaken()
+    {
+        // Herald stops first (disposal runs in reverse), cancelling the resends the receiver holds.
+        await using var receiver = await TestReceiver.StartAsync();
+        await using var herald = await HeraldHost.StartAsync(tune: o => { o.ResendQueueCapacity = 10; o.ResendsPerMerchant = 2; });
+        using var busy = await herald.NewMerchantAsync("Busy");
+        using var other = await herald.NewMerchantAsync("Other");
+        await busy.AddEndpointAsync(receiver.Url + "/busy", "thin");
+        await other.AddEndpointAsync(receiver.Url + "/other", "thin");
+        for (var i = 0; i < 3; i++)
+        {
+            await busy.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" });
+        }
+        await other.PostJsonAsync("/v1/payment_orders", new { amount = 20, currency = "BRL" });
+        await receiver.WaitForAsync(4);
+
+        // The receiver now holds every request: resends taken stay waiting until answered.
+        receiver.Delay = TimeSpan.FromSeconds(30);
+        var ids = (await busy.NotificationsAsync("limit=100")).Select(n => n!.Str("id")).ToList();
+        await busy.PostJsonAsync($"/v1/notifications/{ids[0]}/resend", new { }, 202);
+        await busy.PostJsonAsync($"/v1/notifications/{ids[1]}/resend", new { }, 202);
+        var refused = await busy.PostJsonAsync($"/v1/notifications/{ids[2]}/resend", new { }, 503);
+        Assert.Equal("2 of this merchant's resends are waiting already (the most one merchant may have waiting, so others' resends are not held up); try again once they have gone out",
+            refused["message"]![0]!.GetValue<string>());
+        // The queue has room for the others.
+        var otherId = Assert.Single(await other.NotificationsAsync(""))!.Str("id");
+        await other.PostJsonAsync($"/v1/notifications/{otherId}/resend", new { }, 202);
+    }
+
+    [Fact]
     public async Task Resends_HeldBackThenSent_GiveTheirRoomInTheQueueBack()
     {
         await using var receiver = await TestReceiver.StartAsync();
