@@ -178,6 +178,7 @@ public static class HeraldServer
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseRateLimiter();
         app.UseMiddleware<Caller.Middleware>();
+        app.Use(Api.StrictQuery.InvokeAsync);
         app.UseAuthentication();
         app.UseAuthorization();
         // The one document by its name alone: another name is an unknown route, answered as any is

@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using Herald.Errors;
+using Herald.Server.Auth;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Herald.Server.Api;
+
+/// <summary>
+/// A <c>/v1</c> request naming a query parameter its route does not take, or giving one empty, is
+/// refused (400) before it is answered: a mistyped filter (<c>?entity=</c> for <c>?entity_id=</c>)
+/// would otherwise list everything unfiltered, as if it had been read. Bodies are held to the same
+/// rule. A route's parameters are those of its handler that a query can fill.
+/// </summary>
+internal static class StrictQuery
+{
+    private static readonly ConcurrentDictionary<Endpoint, string[]> Taken = new();
+
+    public static Task InvokeAsync(HttpContext context, RequestDelegate next)
+    {
+        if (context.Request.QueryString.HasValue && Caller.IsApi(context.Request)
+            && context.GetEndpoint() is RouteEndpoint endpoint && endpoint.Metadata.GetMetadata<MethodInfo>() is { } handler)
+        {
+            // The handler's parameters a query can fill, but those the path fills ({id}).
+            var taken = Taken.GetOrAdd(endpoint, _ => [.. handler.GetParameters()
+                .Where(p => FromQuery(p.ParameterType) && endpoint.RoutePattern.GetParameter(p.Name!) is null)
+                .Select(p => p.Name!)]);
+            foreach (var (name, values) in context.Request.Query)
+            {
+                if (!taken.Contains(name, StringComparer.Ordinal))
+                {
+                    throw new HeraldException(ErrorKind.BadRequest, taken.Length == 0
+                        ? $"unknown query parameter {HeraldException.Quote(name)}: this route takes none"
+                        : $"unknown query parameter {HeraldException.Quote(name)}: this route takes {string.Join(", ", taken)}");
+                }
+                if (values.All(string.IsNullOrEmpty))
+                {
+                    throw new HeraldException(ErrorKind.BadRequest, $"query parameter {name} is empty: give it a value, or leave it out");
+                }
+            }
+        }
+        return next(context);
+    }
+
+    /// <summary>Whether a handler's parameter of this type is filled from the query (a text, number, flag or time), not a service.</summary>
+    private static bool FromQuery(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return type == typeof(string) || type.IsPrimitive || type.IsEnum || type == typeof(decimal)
+            || type == typeof(DateTimeOffset) || type == typeof(DateTime) || type == typeof(Guid);
+    }
+}
