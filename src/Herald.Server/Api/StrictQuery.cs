@@ -8,8 +8,8 @@ using Microsoft.AspNetCore.Routing;
 namespace Herald.Server.Api;
 
 /// <summary>
-/// A <c>/v1</c> request naming a query parameter its route does not take, or giving one empty, is
-/// refused (400) before it is answered: a mistyped filter (<c>?entity=</c> for <c>?entity_id=</c>)
+/// A <c>/v1</c> request naming a query parameter its route does not take, or giving one empty (but
+/// a page's cursor), is refused (400) before it is answered: a mistyped filter (<c>?entity=</c> for <c>?entity_id=</c>)
 /// would otherwise list everything unfiltered, as if it had been read. Bodies are held to the same
 /// rule. A route's parameters are those of its handler that a query can fill.
 /// </summary>
@@ -34,7 +34,8 @@ internal static class StrictQuery
                         ? $"unknown query parameter {HeraldException.Quote(name)}: this route takes none"
                         : $"unknown query parameter {HeraldException.Quote(name)}: this route takes {string.Join(", ", taken)}");
                 }
-                if (values.All(string.IsNullOrEmpty))
+                // An empty cursor is no cursor (the first page), as a client paging from the start sends it.
+                if (values.All(string.IsNullOrEmpty) && name is not ("starting_after" or "ending_before"))
                 {
                     throw new HeraldException(ErrorKind.BadRequest, $"query parameter {name} is empty: give it a value, or leave it out");
                 }

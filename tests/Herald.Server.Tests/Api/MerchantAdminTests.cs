@@ -93,7 +93,8 @@ public sealed class MerchantAdminTests
         var otherKeyId = (await admin.GetJsonAsync($"/v1/merchants/{other.Str("id")}/api_keys"))["data"]!.AsArray()[0].Str("id");
         await AssertErrorAsync(await admin.DeleteAsync($"/v1/merchants/{id}/api_keys/{otherKeyId}"), HttpStatusCode.NotFound, $"API key {otherKeyId} not found");
         Assert.Equal(HttpStatusCode.OK, (await otherKey.GetAsync("/v1/notifications")).StatusCode);
-        await AssertErrorAsync(await admin.DeleteAsync($"/v1/merchants/{id}/api_keys/{second.Str("id")}"), HttpStatusCode.NotFound, $"API key {second.Str("id")} not found");
+        await AssertErrorAsync(await admin.DeleteAsync($"/v1/merchants/{id}/api_keys/{second.Str("id")}"), HttpStatusCode.Conflict,
+            $"API key {second.Str("id")} is revoked already (at {revoked.Str("revoked_at")}): nothing changed");
         await AssertErrorAsync(await admin.GetAsync("/v1/merchants/mer_missing/api_keys"), HttpStatusCode.NotFound, "merchant mer_missing not found");
         await AssertErrorAsync(await firstKey.GetAsync($"/v1/merchants/{id}/api_keys"), HttpStatusCode.Forbidden, "this route needs the admin key");
     }
