@@ -31,17 +31,27 @@ public sealed class ChangeRecorder
         _time = time;
     }
 
-    /// <summary>Records a new entity, born in its kind's initial state, and its first event.</summary>
+    /// <summary>
+    /// Records a new entity, born in its kind's initial state, and its first event. With an
+    /// idempotency key, a repeated call answers with the entity the first call made, as it was born,
+    /// and records nothing: a retry after a timeout does not make a second one.
+    /// </summary>
     /// <param name="merchantId">The owner.</param>
     /// <param name="kind">The entity kind.</param>
     /// <param name="id">The new entity's id.</param>
     /// <param name="document">Its document, without the state field (which is set here). The recorder takes it over as the entity's document: the caller must not change it afterwards.</param>
     /// <param name="preferenceId">For payment orders: the checkout preference it was made from.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
-    public async Task<Recorded> CreateAsync(string merchantId, EntityKind kind, string id, JsonObject document, string? preferenceId, CancellationToken cancellationToken)
+    /// <param name="idempotency">The caller's key and the hash of what it asked for, when given.</param>
+    public async Task<Recorded> CreateAsync(string merchantId, EntityKind kind, string id, JsonObject document, string? preferenceId, CancellationToken cancellationToken,
+        (string Key, string RequestHash)? idempotency = null)
     {
         ArgumentNullException.ThrowIfNull(document);
         using var activity = DeliveryTelemetry.StartRecording(kind.ApiName(), id);
+        if (idempotency is { } key && await ReplayAsync(merchantId, kind, null, key, null, cancellationToken).ConfigureAwait(false) is { } replay)
+        {
+            return replay;
+        }
         var now = _time.GetUtcNow();
         var state = StateMachines.For(kind).Initial;
         // Every caller builds the document for this call alone: it is kept, not copied.
@@ -49,8 +59,14 @@ public sealed class ChangeRecorder
         doc[EntityDocuments.StateField(kind)] = state;
         var entity = new Entity(kind, id, merchantId, state, 1, preferenceId, doc, now, now);
         var evt = NewEvent(entity, null, now);
-        var change = await NewChangeAsync(entity, 0, evt, preferenceId, null, activity?.Id, cancellationToken).ConfigureAwait(false);
+        var change = await NewChangeAsync(entity, 0, evt, preferenceId, idempotency, activity?.Id, cancellationToken).ConfigureAwait(false);
         var result = await _writer.CommitAsync(change).ConfigureAwait(false);
+        if (result == CommitResult.IdempotencyKeyTaken && idempotency is { } taken)
+        {
+            // A retry under the same key got there first (on another node, or in the same batch): answered as it was.
+            return await ReplayAsync(merchantId, kind, null, taken, null, cancellationToken).ConfigureAwait(false)
+                ?? throw new HeraldException(ErrorKind.Conflict, "another request with this Idempotency-Key was under way; try again");
+        }
         if (result != CommitResult.Committed)
         {
             throw new HeraldException(ErrorKind.Conflict, $"{kind.ApiName()} {id} already exists");
@@ -104,7 +120,12 @@ public sealed class ChangeRecorder
         throw new HeraldException(ErrorKind.Conflict, $"{kind.ApiName()} {id} is changing too often; try again");
     }
 
-    private async Task<Recorded?> ReplayAsync(string merchantId, EntityKind kind, string id, (string Key, string RequestHash) key,
+    /// <summary>
+    /// The change a key already made, when it was made by this request: the same hash, and the same
+    /// entity's transition (<paramref name="id"/>) or, without an id, the same kind's creation. A key
+    /// is the merchant's, one request's whatever the route: used for another, it is refused (422).
+    /// </summary>
+    private async Task<Recorded?> ReplayAsync(string merchantId, EntityKind kind, string? id, (string Key, string RequestHash) key,
         IReadOnlyCollection<string>? earlierHashes, CancellationToken cancellationToken)
     {
         var existing = await _store.FindIdempotencyKeyAsync(merchantId, key.Key, cancellationToken).ConfigureAwait(false);
@@ -119,11 +140,12 @@ public sealed class ChangeRecorder
             return null;
         }
         var same = found.RequestHash == key.RequestHash || earlierHashes?.Contains(found.RequestHash) == true;
-        if (!same || evt.EntityKind != kind || evt.EntityId != id)
+        var sameTarget = evt.EntityKind == kind && (id is null ? evt.FromState is null : evt.EntityId == id);
+        if (!same || !sameTarget)
         {
             throw new HeraldException(ErrorKind.Unprocessable, "this Idempotency-Key was already used with a different request");
         }
-        var snapshot = new Entity(kind, id, merchantId, evt.ToState, evt.Version, null, evt.Snapshot, evt.OccurredAt, evt.OccurredAt);
+        var snapshot = new Entity(kind, evt.EntityId, merchantId, evt.ToState, evt.Version, null, evt.Snapshot, evt.OccurredAt, evt.OccurredAt);
         return new Recorded(snapshot, evt, 0, Replayed: true);
     }
 

@@ -24,6 +24,7 @@ internal static class EntitiesApi
         intents.MapPost("", async (HttpContext http, ChangeRecorder recorder, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
+            var key = IdempotencyKey(http.Request);
             var body = await HeraldJson.ReadAsync<JsonObject>(http.Request);
             if (body.ContainsKey("notification_url"))
             {
@@ -32,73 +33,83 @@ internal static class EntitiesApi
                     "notification_url is not supported by the integrations API; notifications go to the merchant's endpoints of format point");
             }
             var request = HeraldJson.Validate<CreatePaymentIntentRequest>(body, HeraldJson.Api, "payment intent");
-            var document = PaymentIntentDocument(request, time);
-            var id = document["id"]!.GetValue<string>();
-            var recorded = await recorder.CreateAsync(merchant, EntityKind.PaymentIntent, id, document, null, http.RequestAborted);
+            var document = PaymentIntentDocument(request);
+            var idempotency = CreationKey(key, EntityKind.PaymentIntent, document);
+            var id = HeraldId.NewUuid(time);
+            document["id"] = id;
+            document["created_at"] = EntityDocuments.FormatPointTime(time.GetUtcNow());
+            var recorded = await recorder.CreateAsync(merchant, EntityKind.PaymentIntent, id, document, null, http.RequestAborted, idempotency);
             return Created(recorded);
         })
         .Accepts<CreatePaymentIntentRequest>("application/json")
+        .WithMetadata(new IdempotencyKeyHeader())
         .Produces<PaymentIntentResponse>(StatusCodes.Status201Created)
         .WithName("createPaymentIntent")
-        .WithSummary("Create a Point payment intent, born OPEN. notification_url is refused: notifications go to the merchant's point endpoints.");
+        .WithSummary("Create a Point payment intent, born OPEN. notification_url is refused: notifications go to the merchant's point endpoints. An Idempotency-Key header makes a retried call safe.");
 
         var orders = app.MapGroup("/v1/payment_orders").WithTags("Payment orders");
         orders.MapPost("", async (HttpContext http, ChangeRecorder recorder, IHeraldStore store, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
+            var key = IdempotencyKey(http.Request);
             var request = await HeraldJson.ReadAsync<CreatePaymentOrderRequest>(http.Request);
             Validation.Text(request.PreferenceId, "preference_id", 64);
             if (request.PreferenceId is not null && await store.GetPreferenceAsync(merchant, request.PreferenceId, http.RequestAborted) is null)
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"preference_id {request.PreferenceId} is not a checkout preference of this merchant");
             }
-            var now = time.GetUtcNow();
-            var id = HeraldId.NewOpaque(time);
             var document = new JsonObject
             {
-                ["id"] = id,
+                ["id"] = null,
                 ["preference_id"] = request.PreferenceId,
                 ["amount"] = Validation.PositiveAmount(request.Amount, "amount"),
                 ["currency"] = Validation.Currency(request.Currency),
                 ["external_reference"] = Validation.Text(request.ExternalReference, "external_reference"),
                 ["description"] = Validation.Text(request.Description, "description"),
                 ["status"] = null,
-                ["created_at"] = EntityDocuments.FormatApiTime(now),
-                ["updated_at"] = EntityDocuments.FormatApiTime(now),
+                ["created_at"] = null,
+                ["updated_at"] = null,
             };
-            var recorded = await recorder.CreateAsync(merchant, EntityKind.PaymentOrder, id, document, request.PreferenceId, http.RequestAborted);
+            var idempotency = CreationKey(key, EntityKind.PaymentOrder, document);
+            var now = time.GetUtcNow();
+            var id = HeraldId.NewOpaque(time);
+            document["id"] = id;
+            document["created_at"] = EntityDocuments.FormatApiTime(now);
+            document["updated_at"] = EntityDocuments.FormatApiTime(now);
+            var recorded = await recorder.CreateAsync(merchant, EntityKind.PaymentOrder, id, document, request.PreferenceId, http.RequestAborted, idempotency);
             return Created(recorded);
         })
         .Accepts<CreatePaymentOrderRequest>("application/json")
+        .WithMetadata(new IdempotencyKeyHeader())
         .Produces<PaymentOrderResponse>(StatusCodes.Status201Created)
         .WithName("createPaymentOrder")
-        .WithSummary("Create a payment order, born OPENED; with preference_id its preference's webhook is notified.");
+        .WithSummary("Create a payment order, born OPENED; with preference_id its preference's webhook is notified. An Idempotency-Key header makes a retried call safe.");
 
         var transactions = app.MapGroup("/v1/transactions").WithTags("Transactions");
         transactions.MapPost("", async (HttpContext http, ChangeRecorder recorder, IHeraldStore store, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
+            var key = IdempotencyKey(http.Request);
             var body = await HeraldJson.ReadAsync<JsonObject>(http.Request, HeraldJson.Seed);
             RefuseAssigned(body, "");
             var request = HeraldJson.Validate<TransactionDocument>(body, HeraldJson.Seed, "transaction");
             Validation.BoundedStrings(body, "transaction");
-            Validation.PositiveAmount(request.PaymentAmount, "paymentAmount");
-            Validation.Currency(request.Currency);
+            CheckTransaction(request, body, "");
+            // What the platform left out stays null (a sessionId made up here would name no session
+            // anywhere); the merchant's name is the one field Herald knows for a fact, its merchant's.
+            var document = JsonSerializer.SerializeToNode(request, HeraldJson.Seed)!.AsObject();
+            var idempotency = CreationKey(key, EntityKind.Transaction, document);
             var id = HeraldId.NewUuid(time);
-            var merchantName = request.MerchantName ?? (await store.GetMerchantAsync(merchant, http.RequestAborted))?.Name;
-            var document = JsonSerializer.SerializeToNode(request with
-            {
-                InternalId = id,
-                SessionId = request.SessionId ?? Guid.NewGuid().ToString(),
-                MerchantName = merchantName,
-            }, HeraldJson.Seed)!.AsObject();
-            var recorded = await recorder.CreateAsync(merchant, EntityKind.Transaction, id, document, null, http.RequestAborted);
+            document["internalId"] = id;
+            document["merchantName"] ??= (await store.GetMerchantAsync(merchant, http.RequestAborted))?.Name;
+            var recorded = await recorder.CreateAsync(merchant, EntityKind.Transaction, id, document, null, http.RequestAborted, idempotency);
             return Created(recorded);
         })
         .Accepts<TransactionDocument>("application/json")
+        .WithMetadata(new IdempotencyKeyHeader())
         .Produces<TransactionDocument>(StatusCodes.Status201Created)
         .WithName("createTransaction")
-        .WithSummary("Create a transaction (seed 003's fields), born INIT.");
+        .WithSummary("Create a transaction (seed 003's fields), born INIT; a field left out is null, but merchantName, which is then the merchant's name in Herald. An Idempotency-Key header makes a retried call safe.");
 
         foreach (var (group, kind, name) in new[]
         {
@@ -118,25 +129,19 @@ internal static class EntitiesApi
             group.MapPost("/{id}/transitions", async (string id, HttpContext http, ChangeRecorder recorder) =>
             {
                 var merchant = Caller.Of(http).Merchant;
+                var key = IdempotencyKey(http.Request);
                 var body = await HeraldJson.ReadAsync<JsonObject>(http.Request);
-                var keys = http.Request.Headers[IdempotencyKeyHeader.Name];
-                if (keys.Count > 1)
-                {
-                    throw new HeraldException(ErrorKind.BadRequest, $"{IdempotencyKeyHeader.Name} is given {keys.Count} times; give one");
-                }
-                var key = keys.ToString();
                 // With a key, what earlier releases recorded for it, taken before anything is read out
                 // of the body: its members in name order, and before that the body as it was written.
-                string[]? earlier = key.Length == 0 ? null
+                string[]? earlier = key is null ? null
                     : [Scoped(CanonicalHash(body)), Scoped(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body.ToJsonString()))))];
                 var request = HeraldJson.Validate<TransitionRequest>(body, HeraldJson.Api, "transition");
                 // The state first: what data a move may carry depends on where it goes.
                 var to = StateMachines.For(kind).Target(Validation.RequiredText(request.To, "to", 64));
                 var data = ValidateData(kind, to, request.Data);
                 (string, string)? idempotency = null;
-                if (key.Length > 0)
+                if (key is not null)
                 {
-                    Validation.Text(key, IdempotencyKeyHeader.Name, IdempotencyKeyHeader.MaxLength);
                     // The request as it is taken, not as it was written: a state in another spelling
                     // (DECLINED for DECINED), a field given as null where it may be left out, or no data given as {}, is the same request.
                     var taken = new JsonObject { ["to"] = to };
@@ -186,6 +191,30 @@ internal static class EntitiesApi
         }
     }
 
+    /// <summary>
+    /// The request's <c>Idempotency-Key</c>, null when none is given: one key, of at most
+    /// <see cref="IdempotencyKeyHeader.MaxLength"/> characters (two header lines would be two keys).
+    /// </summary>
+    private static string? IdempotencyKey(HttpRequest request)
+    {
+        var keys = request.Headers[IdempotencyKeyHeader.Name];
+        if (keys.Count > 1)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{IdempotencyKeyHeader.Name} is given {keys.Count} times; give one");
+        }
+        var key = keys.ToString();
+        return key.Length == 0 ? null : Validation.Text(key, IdempotencyKeyHeader.Name, IdempotencyKeyHeader.MaxLength);
+    }
+
+    /// <summary>
+    /// A creation's key with the hash of what it asks for: the new document as the request makes
+    /// it, before Herald gives it an id, times or the merchant's name, so that a retry saying the
+    /// same in other words (members in another order, a field left out given as null) is the same
+    /// request, whenever it comes. Scoped by kind, where a transition's hash is by kind and entity.
+    /// </summary>
+    private static (string, string)? CreationKey(string? key, EntityKind kind, JsonObject requested) =>
+        key is null ? null : (key, $"{kind.ApiName()}:{CanonicalHash(requested)}");
+
     /// <summary>201 with the new entity's document, and in Location the path that reads it.</summary>
     private static IResult Created(Recorded recorded) =>
         JsonResults.Located(recorded.Entity.Id, Results.Json(recorded.Entity.Document, statusCode: StatusCodes.Status201Created));
@@ -234,9 +263,9 @@ internal static class EntitiesApi
         }
     }
 
-    private static JsonObject PaymentIntentDocument(CreatePaymentIntentRequest request, TimeProvider time)
+    /// <summary>A payment intent's document as the request makes it: its <c>id</c> and <c>created_at</c> are left null for Herald to set.</summary>
+    private static JsonObject PaymentIntentDocument(CreatePaymentIntentRequest request)
     {
-        var now = time.GetUtcNow();
         var site = request.Site;
         if (!EntityDocuments.PointSites.Contains(site))
         {
@@ -258,11 +287,11 @@ internal static class EntitiesApi
         }
         return new JsonObject
         {
-            ["id"] = HeraldId.NewUuid(time),
+            ["id"] = null,
             ["amount"] = Validation.PositiveWholeAmount(request.Amount, "amount"),
-            ["caller_id"] = request.CallerId,
-            ["client_id"] = request.ClientId,
-            ["created_at"] = EntityDocuments.FormatPointTime(now),
+            ["caller_id"] = Validation.PositiveId(request.CallerId, "caller_id"),
+            ["client_id"] = Validation.PositiveId(request.ClientId, "client_id"),
+            ["created_at"] = null,
             ["site"] = site,
             ["state"] = null,
             ["additional_info"] = additional,
@@ -298,7 +327,16 @@ internal static class EntitiesApi
                 }
                 // The payment's texts are bounded as a creation's are.
                 Validation.BoundedStrings(data, "data");
-                return data;
+                if (intent.Payment is not { } payment)
+                {
+                    return null;
+                }
+                // Seed 000's payment says which one it was and how it went: an id above 0, a state and a type.
+                Validation.PositiveId(payment.Id, "data.payment.id");
+                Validation.RequiredText(payment.State, "data.payment.state");
+                Validation.RequiredText(payment.Type, "data.payment.type");
+                // Kept as read, its id written plainly however the request wrote it.
+                return JsonSerializer.SerializeToNode(intent, HeraldJson.Api)!.AsObject();
             case EntityKind.PaymentOrder:
                 if (data is not null)
                 {
@@ -314,16 +352,34 @@ internal static class EntitiesApi
                 RefuseAssigned(data, "data.");
                 var changed = HeraldJson.ValidateField<TransactionDocument>(data, HeraldJson.Seed, "data");
                 Validation.BoundedStrings(data, "data");
-                // What a transition changes is held to what a creation is: a positive amount, a currency code.
-                if (data.ContainsKey("paymentAmount"))
-                {
-                    Validation.PositiveAmount(changed.PaymentAmount, "data.paymentAmount");
-                }
-                if (data.ContainsKey("currency"))
-                {
-                    Validation.Currency(changed.Currency, "data.currency");
-                }
+                CheckTransaction(changed, data, "data.");
                 return data;
+        }
+    }
+
+    /// <summary>
+    /// A transaction's values held to what seed 003 shows them to be: a positive amount, a currency
+    /// and countries by their ISO codes, no order line of fewer than nothing. A creation
+    /// (<paramref name="prefix"/> empty) must give the amount and currency; a transition's data is
+    /// held to what a creation is in the fields it gives (<paramref name="given"/>).
+    /// </summary>
+    private static void CheckTransaction(TransactionDocument transaction, JsonObject given, string prefix)
+    {
+        var creation = prefix.Length == 0;
+        if (creation || given.ContainsKey("paymentAmount"))
+        {
+            Validation.PositiveAmount(transaction.PaymentAmount, prefix + "paymentAmount");
+        }
+        if (creation || given.ContainsKey("currency"))
+        {
+            Validation.Currency(transaction.Currency, prefix + "currency");
+        }
+        Validation.Country(transaction.Country, prefix + "country");
+        Validation.Country(transaction.Customer?.Address?.Country, prefix + "customer.address.country");
+        Validation.Country(transaction.ShippingAddress?.Country, prefix + "shippingAddress.country");
+        for (var i = 0; i < (transaction.OrderDetails?.Count ?? 0); i++)
+        {
+            Validation.NotNegative(transaction.OrderDetails![i].Quantity, $"{prefix}orderDetails[{i}].quantity");
         }
     }
 }

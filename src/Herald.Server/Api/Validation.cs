@@ -3,6 +3,7 @@ using System.Net;
 using Herald.Delivery;
 using Herald.Delivery.Egress;
 using Herald.Endpoints;
+using Herald.Entities;
 using Herald.Errors;
 
 namespace Herald.Server.Api;
@@ -229,11 +230,36 @@ internal static partial class Validation
 
     public static string Currency(string? value, string field = "currency")
     {
+        const string Rule = "must be a three-letter ISO 4217 code such as BRL";
         if (value is null || value.Length != 3 || !value.All(char.IsAsciiLetterUpper))
         {
-            throw new HeraldException(ErrorKind.BadRequest, $"{field} must be a three-letter ISO 4217 code such as BRL");
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} {Rule}");
         }
-        return value;
+        return IsoCodes.Currencies.Contains(value)
+            ? value
+            : throw new HeraldException(ErrorKind.BadRequest, $"{field} {Rule}; {HeraldException.Quote(value)} is no currency in use");
+    }
+
+    /// <summary>An optional country, as seed 003 writes one (<c>BR</c>, <c>GB</c>): null, or an ISO 3166-1 alpha-2 code.</summary>
+    public static void Country(string? value, string field)
+    {
+        if (value is not null && !IsoCodes.Countries.Contains(value))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} must be a two-letter ISO 3166-1 country code such as BR; {HeraldException.Quote(value)} is none");
+        }
+    }
+
+    /// <summary>An id another system gave (a Point client, caller or payment): seed 000's are all above 0, as such ids are.</summary>
+    public static long PositiveId(long value, string field) =>
+        value > 0 ? value : throw new HeraldException(ErrorKind.BadRequest, $"{field} must be a whole number greater than 0");
+
+    /// <summary>A count of something (an order line's quantity): none is fewer than nothing.</summary>
+    public static void NotNegative(int? value, string field)
+    {
+        if (value < 0)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} may not be negative");
+        }
     }
 
     public const int DefaultLimit = 20;

@@ -35,6 +35,8 @@ public static class HeraldJson
         };
         options.Converters.Add(new TextConverter());
         options.Converters.Add(new DecimalConverter());
+        options.Converters.Add(new WholeNumberConverter<int>());
+        options.Converters.Add(new WholeNumberConverter<long>());
         options.Converters.Add(new TreeConverter<JsonNode>());
         options.Converters.Add(new TreeConverter<JsonObject>());
         options.Converters.Add(new TreeConverter<JsonArray>());
@@ -49,6 +51,11 @@ public static class HeraldJson
     private const string NotUnicode = "malformed JSON: a text is not valid Unicode (a lone surrogate)";
 
     private const string TooPrecise = "a number may have at most 28 significant digits and 28 decimal places";
+
+    private const string NotWhole = "a whole number is expected";
+
+    /// <summary>What is wrong with a value the serializer read, in words told as they are (with the value's path).</summary>
+    private sealed class RefusedValue(string what) : JsonException(what);
 
     /// <summary>
     /// A decimal as written, unless a decimal cannot hold it exactly (past 28 decimal places, or
@@ -69,7 +76,7 @@ public static class HeraldJson
             var raw = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
             if (!FitsExactly(raw))
             {
-                throw new JsonException(TooPrecise);
+                throw new RefusedValue(TooPrecise);
             }
             return reader.TryGetDecimal(out var value) ? value : throw new JsonException();
         }
@@ -79,35 +86,103 @@ public static class HeraldJson
         /// <summary>Whether a JSON number is some m * 10^-s with m below 2^96 and s at most 28, as a decimal is.</summary>
         private static bool FitsExactly(ReadOnlySpan<byte> number)
         {
-            var text = System.Text.Encoding.ASCII.GetString(number);
-            var e = text.IndexOfAny(['e', 'E']);
-            var exponent = 0L;
-            if (e >= 0 && !long.TryParse(text.AsSpan(e + 1), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out exponent))
+            if (Decompose(number) is not { } value)
             {
                 return false;
             }
-            var mantissa = e >= 0 ? text[..e] : text;
-            var point = mantissa.IndexOf('.', StringComparison.Ordinal);
-            var digits = (point >= 0 ? mantissa.Remove(point, 1) : mantissa).TrimStart('-');
-            var fraction = point >= 0 ? mantissa.Length - point - 1 : 0;
-            var trimmed = digits.TrimEnd('0');
-            if (trimmed.TrimStart('0').Length == 0)
+            if (value.Digits.Length == 0)
             {
                 return true;
             }
-            // value = trimmed * 10^power
-            var power = exponent - fraction + (digits.Length - trimmed.Length);
-            if (power < -28 || power > 28)
+            if (value.Power < -28 || value.Power > 28)
             {
                 return false;
             }
-            var m = System.Numerics.BigInteger.Parse(trimmed, System.Globalization.CultureInfo.InvariantCulture);
-            if (power > 0)
+            var m = System.Numerics.BigInteger.Parse(value.Digits, System.Globalization.CultureInfo.InvariantCulture);
+            if (value.Power > 0)
             {
-                m *= System.Numerics.BigInteger.Pow(10, (int)power);
+                m *= System.Numerics.BigInteger.Pow(10, (int)value.Power);
             }
             return m < MaxMantissa;
         }
+    }
+
+    /// <summary>
+    /// A whole number however JSON writes it: 1, 1.0, 1e0 and 10E-1 are one number, and a client
+    /// that keeps every number as a double sends 100.0 for 100, so a field that counts or names
+    /// something takes each form and keeps the number plainly. Refused: a fraction, and a number
+    /// beyond the field's range (which the serializer would otherwise call a wrong type).
+    /// </summary>
+    private sealed class WholeNumberConverter<T> : JsonConverter<T>
+        where T : struct, System.Numerics.IBinaryInteger<T>, System.Numerics.IMinMaxValue<T>
+    {
+        private static readonly string OutOfRange = $"a whole number from {T.MinValue} to {T.MaxValue} is expected";
+
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.Number)
+            {
+                // The serializer's own words for a wrong type, with the field's path.
+                throw new JsonException();
+            }
+            var raw = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
+            if (Decompose(raw) is not { } value)
+            {
+                // An exponent beyond an int's: far past any field's range, or far below its units.
+                throw new RefusedValue(OutOfRange);
+            }
+            if (value.Power < 0)
+            {
+                throw new RefusedValue(NotWhole);
+            }
+            if (value.Power > 20)
+            {
+                throw new RefusedValue(OutOfRange);
+            }
+            var whole = System.Numerics.BigInteger.Parse("0" + value.Digits, System.Globalization.CultureInfo.InvariantCulture)
+                * System.Numerics.BigInteger.Pow(10, (int)value.Power);
+            if (value.Negative)
+            {
+                whole = -whole;
+            }
+            return whole < System.Numerics.BigInteger.CreateChecked(T.MinValue) || whole > System.Numerics.BigInteger.CreateChecked(T.MaxValue)
+                ? throw new RefusedValue(OutOfRange)
+                : T.CreateChecked(whole);
+        }
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteNumberValue(long.CreateChecked(value));
+    }
+
+    /// <summary>
+    /// A JSON number as ±<c>Digits</c> × 10^<c>Power</c>, its digits without leading or trailing
+    /// zeros (none for 0), so that its value is judged whatever form it was written in. Null when
+    /// its exponent is too large for any number a field keeps (beyond an int's), such as 1e99999.
+    /// </summary>
+    private static (bool Negative, string Digits, long Power)? Decompose(ReadOnlySpan<byte> number)
+    {
+        var text = System.Text.Encoding.ASCII.GetString(number);
+        var e = text.IndexOfAny(['e', 'E']);
+        var exponent = 0L;
+        if (e >= 0 && !long.TryParse(text.AsSpan(e + 1), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out exponent))
+        {
+            return null;
+        }
+        var mantissa = e >= 0 ? text[..e] : text;
+        var point = mantissa.IndexOf('.', StringComparison.Ordinal);
+        var digits = (point >= 0 ? mantissa.Remove(point, 1) : mantissa).TrimStart('-');
+        var fraction = point >= 0 ? mantissa.Length - point - 1 : 0;
+        var trimmed = digits.TrimEnd('0');
+        var significant = trimmed.TrimStart('0');
+        if (significant.Length == 0)
+        {
+            return (false, "", 0);
+        }
+        // An exponent near a long's end would wrap once the fraction is taken from it.
+        if (exponent is < int.MinValue or > int.MaxValue)
+        {
+            return null;
+        }
+        return (mantissa.StartsWith('-'), significant, exponent - fraction + (digits.Length - trimmed.Length));
     }
 
     /// <summary>
@@ -119,7 +194,7 @@ public static class HeraldJson
         public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
             var text = reader.GetString();
-            return text is not null && text.Contains('\0', StringComparison.Ordinal) ? throw new JsonException(NulRefused) : text;
+            return text is not null && text.Contains('\0', StringComparison.Ordinal) ? throw new RefusedValue(NulRefused) : text;
         }
 
         public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
@@ -250,6 +325,8 @@ public static class HeraldJson
         public string Within { get; } = within;
     }
 
+    private const string NotAnObject = "the request body must be a JSON object";
+
     /// <summary>What a body sent as anything but JSON is told (415).</summary>
     public const string NotJson = "the request body must be JSON: send Content-Type: application/json";
 
@@ -276,7 +353,7 @@ public static class HeraldJson
         try
         {
             var value = await JsonSerializer.DeserializeAsync<T>(request.Body, options ?? Api, request.HttpContext.RequestAborted);
-            return value ?? throw new HeraldException(ErrorKind.BadRequest, "the request body must be a JSON object");
+            return value ?? throw new HeraldException(ErrorKind.BadRequest, NotAnObject);
         }
         catch (JsonException e)
         {
@@ -350,7 +427,7 @@ public static class HeraldJson
         }
         var path = string.IsNullOrEmpty(at) || at == "$" ? "" : $" at {at}";
         var message = e.Message;
-        if (message is NulRefused or TooPrecise)
+        if (e is RefusedValue)
         {
             return message + path;
         }
@@ -394,7 +471,8 @@ public static class HeraldJson
         }
         if (message.Contains("could not be converted", StringComparison.Ordinal))
         {
-            return $"wrong type of value{path}";
+            // Every body is an object: one that is a list, a text or a number is wrong as a whole.
+            return path.Length == 0 && root is null ? NotAnObject : $"wrong type of value{path}";
         }
         if (message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase) || message.Contains("invalid", StringComparison.OrdinalIgnoreCase))
         {

@@ -44,11 +44,20 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
                 (s.Type, s.Format) = (JsonSchemaType.Integer, "int64");
                 AboveZero(s);
             },
+            // Seed 000's ids are all above 0; a payment says how it went.
+            [(typeof(CreatePaymentIntentRequest), "client_id")] = AboveZero,
+            [(typeof(CreatePaymentIntentRequest), "caller_id")] = AboveZero,
+            [(typeof(PaymentInfo), "id")] = AboveZero,
+            [(typeof(PaymentInfo), "state")] = s => s.MinLength = 1,
+            [(typeof(PaymentInfo), "type")] = s => s.MinLength = 1,
             [(typeof(CreatePaymentOrderRequest), "currency")] = Currency,
             [(typeof(CreatePaymentOrderRequest), "amount")] = AboveZero,
             // Required, so never null: the document also answers with them, always there.
             [(typeof(TransactionDocument), "currency")] = s => Currency(NotNull(s)),
             [(typeof(TransactionDocument), "paymentAmount")] = s => AboveZero(NotNull(s)),
+            [(typeof(TransactionDocument), "country")] = Country,
+            [(typeof(SeedAddress), "country")] = Country,
+            [(typeof(SeedOrderDetail), "quantity")] = s => s.Minimum = "0",
             [(typeof(NotificationResponse), "status")] = s => OneOf(s, NotificationStatuses.All),
             // Seed 000's form, not ISO 8601: what the point endpoints receive.
             [(typeof(PaymentIntentResponse), "created_at")] = s =>
@@ -191,6 +200,12 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
     private static void Currency(OpenApiSchema schema)
     {
         schema.Pattern = "^[A-Z]{3}$";
-        schema.Description = "A three-letter ISO 4217 code, such as BRL.";
+        schema.Description = "A three-letter ISO 4217 code of a currency in use, such as BRL.";
+    }
+
+    private static void Country(OpenApiSchema schema)
+    {
+        schema.Pattern = "^[A-Z]{2}$";
+        schema.Description = "A two-letter ISO 3166-1 country code, such as BR.";
     }
 }

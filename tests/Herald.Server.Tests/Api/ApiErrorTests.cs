@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Herald.Server.Tests.Infrastructure;
+using static Herald.Server.Tests.Infrastructure.ApiErrors;
 
 namespace Herald.Server.Tests.Api;
 
@@ -22,18 +23,6 @@ public sealed class ApiErrorTests : IAsyncLifetime
     {
         _merchant.Dispose();
         await _herald.DisposeAsync();
-    }
-
-    private static async Task<JsonObject> ExpectErrorAsync(HttpResponseMessage response, int status, string contains)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True((int)response.StatusCode == status, $"expected {status}, got {(int)response.StatusCode}: {text}");
-        var body = JsonNode.Parse(text)!.AsObject();
-        Assert.Equal(["statusCode", "message", "error"], body.Select(p => p.Key));
-        Assert.Equal(status, body["statusCode"]!.GetValue<int>());
-        var messages = body["message"]!.AsArray().Select(m => m!.GetValue<string>()).ToList();
-        Assert.Contains(messages, m => m.Contains(contains, StringComparison.OrdinalIgnoreCase));
-        return body;
     }
 
     private Task<HttpResponseMessage> PostRawAsync(string path, string json) =>

@@ -272,12 +272,14 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Transitions_TakeAnIdempotencyKey_NoOtherRoute()
+    public async Task EntityCreatesAndTransitions_TakeAnIdempotencyKey_NoOtherRoute()
     {
         var withHeader = Successes
             .Where(s => Operation(s.Method, s.Path)["parameters"]?.AsArray().Any(p => p!["in"]!.GetValue<string>() == "header") == true)
-            .Select(s => s.Path).ToList();
-        Assert.Equal(["/v1/payment_intents/{id}/transitions", "/v1/payment_orders/{id}/transitions", "/v1/transactions/{id}/transitions"], withHeader);
+            .Select(s => s.Path).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["/v1/payment_intents", "/v1/payment_intents/{id}/transitions", "/v1/payment_orders", "/v1/payment_orders/{id}/transitions",
+            "/v1/transactions", "/v1/transactions/{id}/transitions"], withHeader);
+        Assert.Equal("header", Operation("post", "/v1/transactions")["parameters"]!.AsArray().Single()!["in"]!.GetValue<string>());
         var header = Operation("post", "/v1/transactions/{id}/transitions")["parameters"]!.AsArray().Single(p => p!["in"]!.GetValue<string>() == "header")!;
         Assert.False(header["required"]?.GetValue<bool>() ?? false);
         Assert.Equal("string", header["schema"]!["type"]!.GetValue<string>());
@@ -331,6 +333,9 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal(["mla", "mlb", "mlm"], Enum(Property(intent, "site")));
         Assert.Contains("yyyy-MM-dd HH:mm:ss", Property(ResponseSchema("get", "/v1/payment_intents/{id}", "200"), "created_at")["description"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("integer", Property(intent, "amount")["type"]!.GetValue<string>());
+        Assert.Equal("0", Property(intent, "client_id")["exclusiveMinimum"]!.ToJsonString());
+        Assert.Equal("0", Property(intent, "caller_id")["exclusiveMinimum"]!.ToJsonString());
+        Assert.Equal("^[A-Z]{2}$", Property(RequestSchema("post", "/v1/transactions"), "country")["pattern"]!.GetValue<string>());
         var order = RequestSchema("post", "/v1/payment_orders");
         Assert.Equal("decimal", Property(order, "amount")["format"]!.GetValue<string>());
         Assert.Equal("^[A-Z]{3}$", Property(order, "currency")["pattern"]!.GetValue<string>());

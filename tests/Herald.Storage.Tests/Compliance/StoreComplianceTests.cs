@@ -308,6 +308,24 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IdempotencyKey_TakenByCreationsAtOnce_LetsOneIn_AndTheOthersWriteNothing()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        // Retries of one create, each with the new entity id its attempt made, committed at once.
+        var changes = Enumerable.Range(0, 8).Select(i => Change(m, $"po{i}", 1, "OPENED", ep.Id, T0, ("create-1", "hash-a"))).ToList();
+        var results = await Task.WhenAll(changes.Select(c => Task.Run(() => Store.CommitChangeAsync(c))));
+        var taken = Assert.Single(Enumerable.Range(0, changes.Count), i => results[i] == CommitResult.Committed);
+        Assert.All(results.Where((_, i) => i != taken), r => Assert.Equal(CommitResult.IdempotencyKeyTaken, r));
+        Assert.Equal((changes[taken].Event.Id, "hash-a"), await Store.FindIdempotencyKeyAsync(m, "create-1"));
+        for (var i = 0; i < changes.Count; i++)
+        {
+            Assert.Equal(i == taken, await Store.GetEntityAsync(m, EntityKind.PaymentOrder, $"po{i}") is not null);
+        }
+        Assert.Single((await Store.ListNotificationsAsync(m, new NotificationQuery())).Data);
+    }
+
+    [Fact]
     public async Task Claim_TakesDueWork_HidesItForTheLease_AndGivesItBackWhenTheLeaseEnds()
     {
         var m = await MerchantAsync();
