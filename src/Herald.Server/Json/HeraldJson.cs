@@ -125,6 +125,13 @@ public static class HeraldJson
                 // The serializer's own words for a wrong type, with the field's path.
                 throw new JsonException();
             }
+            // Written plainly, as nearly every client writes it: read as it is, with nothing to decompose.
+            if (reader.TryGetInt64(out var plain))
+            {
+                return plain >= long.CreateChecked(T.MinValue) && plain <= long.CreateChecked(T.MaxValue)
+                    ? T.CreateChecked(plain)
+                    : throw new RefusedValue(OutOfRange);
+            }
             var raw = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
             if (Decompose(raw) is not { } value)
             {
