@@ -110,8 +110,8 @@ http.createServer((req, res) => {
         return;
       }
       const event = JSON.parse(body.toString('utf8'));
-      // transaction: status; point: state; thin and tests: event_type.
-      const what = event.event_type || event.status || event.state;
+      // transaction: status; point: state; thin and tests: event_type; operator events: type.
+      const what = event.event_type || event.status || event.state || event.type;
       if (webhookId.startsWith('evt_test_') && what !== 'HERALD.TEST') {
         // An example an endpoint's test sent: about an entity that does not exist. Told by the
         // signed id, not by the webhook-test header beside it, which is outside the signature.

@@ -93,8 +93,8 @@ class Receiver(BaseHTTPRequestHandler):
         webhook_id = headers["webhook-id"]
         attempt = headers.get("webhook-attempt")
         event = json.loads(body)
-        # transaction: status; point: state; thin and tests: event_type.
-        what = event.get("event_type") or event.get("status") or event.get("state")
+        # transaction: status; point: state; thin and tests: event_type; operator events: type.
+        what = event.get("event_type") or event.get("status") or event.get("state") or event.get("type")
         if webhook_id.startswith("evt_test_") and what != "HERALD.TEST":
             # An example an endpoint's test sent: about an entity that does not exist. Told by the
             # signed id, not by the webhook-test header beside it, which is outside the signature.

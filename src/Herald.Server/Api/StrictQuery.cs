@@ -8,14 +8,15 @@ using Microsoft.AspNetCore.Routing;
 namespace Herald.Server.Api;
 
 /// <summary>
-/// A <c>/v1</c> request naming a query parameter its route does not take, or giving one empty (but
-/// a page's cursor), is refused (400) before it is answered: a mistyped filter (<c>?entity=</c> for <c>?entity_id=</c>)
+/// A <c>/v1</c> request naming a query parameter its route does not take, or giving a filter empty,
+/// is refused (400) before it is answered: a mistyped filter (<c>?entity=</c> for <c>?entity_id=</c>)
 /// would otherwise list everything unfiltered, as if it had been read. Bodies are held to the same
 /// rule. A route's parameters are those of its handler that a query can fill.
 /// </summary>
 internal static class StrictQuery
 {
     private static readonly ConcurrentDictionary<Endpoint, string[]> Taken = new();
+    private static readonly string[] Paging = ["starting_after", "ending_before"];
 
     public static Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
@@ -28,14 +29,16 @@ internal static class StrictQuery
                 .Select(p => p.Name!)]);
             foreach (var (name, values) in context.Request.Query)
             {
-                if (!taken.Contains(name, StringComparer.Ordinal))
+                // Names in any case, as the handler's parameters are bound.
+                if (!taken.Contains(name, StringComparer.OrdinalIgnoreCase))
                 {
                     throw new HeraldException(ErrorKind.BadRequest, taken.Length == 0
                         ? $"unknown query parameter {HeraldException.Quote(name)}: this route takes none"
                         : $"unknown query parameter {HeraldException.Quote(name)}: this route takes {string.Join(", ", taken)}");
                 }
-                // An empty cursor is no cursor (the first page), as a client paging from the start sends it.
-                if (values.All(string.IsNullOrEmpty) && name is not ("starting_after" or "ending_before"))
+                // An empty cursor is no cursor (the first page), as a client paging from the start sends
+                // it; an empty filter would list everything unfiltered.
+                if (values.All(string.IsNullOrEmpty) && !Paging.Contains(name, StringComparer.OrdinalIgnoreCase))
                 {
                     throw new HeraldException(ErrorKind.BadRequest, $"query parameter {name} is empty: give it a value, or leave it out");
                 }

@@ -86,6 +86,10 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
             else
             {
                 failures.Note(address);
+                if (context.Items[Hosting.ApiRateLimiting.CredentialHashItem] is string refused)
+                {
+                    owners.Forget(refused);
+                }
                 throw new HeraldException(ErrorKind.Unauthorized, "invalid API key");
             }
             await next(context);

@@ -25,6 +25,7 @@ internal static class ApiRateLimiting
         services.AddSingleton(_ => new KeyFailures(options)).AddSingleton<RateLimitOwners>().AddRateLimiter(limiter =>
         {
             RateLimitOwners? owners = null;
+            AdminKey? admin = null;
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
                 var portal = http.Request.Path.StartsWithSegments(Portal.PortalServiceCollectionExtensions.BasePath, StringComparison.OrdinalIgnoreCase);
@@ -33,7 +34,8 @@ internal static class ApiRateLimiting
                     return RateLimitPartition.GetNoLimiter("operations");
                 }
                 owners ??= http.RequestServices.GetRequiredService<RateLimitOwners>();
-                return RateLimitPartition.GetTokenBucketLimiter(PartitionKey(http, portal, owners), _ => new TokenBucketRateLimiterOptions
+                admin ??= http.RequestServices.GetRequiredService<AdminKey>();
+                return RateLimitPartition.GetTokenBucketLimiter(PartitionKey(http, portal, owners, admin), _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = options.RateLimitBurst,
                     TokensPerPeriod = options.RateLimitPerSecond,
@@ -52,23 +54,33 @@ internal static class ApiRateLimiting
             };
         });
 
-    // The key itself is never kept: partitions are named by its hash, or once the key has been seen
-    // authenticating, by its merchant; calls without one are counted by client address as unknown
-    // keys are (an IPv6 client by its /64). The key is read as authentication reads it, so that
-    // writing the same key another way (the scheme's case, extra spaces) is the same caller with the
-    // same bucket. The portal's sessions are counted alike, in buckets of their own: a merchant's API
-    // traffic at its limit leaves its portal usable.
-    private static string PartitionKey(HttpContext http, bool portal, RateLimitOwners owners)
+    // The key itself is never kept: a credential (an API key, a portal session) seen authenticating
+    // is known by its hash, and counted in its merchant's bucket; any other request, one with a
+    // credential not known (yet) included, is counted by its client address, as unknown keys are (an
+    // IPv6 client by its /64), so neither made-up keys nor made-up sessions get buckets of their own.
+    // The key is read as authentication reads it, so that writing the same key another way (the
+    // scheme's case, extra spaces) is the same caller. The portal's requests are counted in buckets of
+    // their own: a merchant's API traffic at its limit leaves its portal usable.
+    private static string PartitionKey(HttpContext http, bool portal, RateLimitOwners owners, AdminKey admin)
     {
+        var presented = portal ? null : Caller.PresentedKey(http.Request);
+        if (presented is not null && admin.Matches(presented))
+        {
+            // The operator's own bucket, whoever else calls from its address.
+            return "admin";
+        }
         var credential = portal
             ? http.Request.Cookies[PortalAuth.CookieName] is { Length: > 0 } session ? "session:" + session : null
-            : Caller.PresentedKey(http.Request) is { } key ? "key:" + key : null;
-        if (credential is null)
+            : presented is null ? null : "key:" + presented;
+        if (credential is not null)
         {
-            return (portal ? "portal-address:" : "address:") + KeyFailures.BudgetOf(http.Connection.RemoteIpAddress);
+            var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(credential)));
+            http.Items[CredentialHashItem] = hash;
+            if (owners.MerchantOf(hash) is { } merchant)
+            {
+                return (portal ? "portal-merchant:" : "merchant:") + merchant;
+            }
         }
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(credential)));
-        http.Items[CredentialHashItem] = hash;
-        return owners.MerchantOf(hash) is { } merchant ? (portal ? "portal-merchant:" : "merchant:") + merchant : hash;
+        return (portal ? "portal-address:" : "address:") + KeyFailures.BudgetOf(http.Connection.RemoteIpAddress);
     }
 }

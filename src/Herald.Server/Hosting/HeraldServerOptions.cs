@@ -77,7 +77,7 @@ public sealed class HeraldServerOptions
     /// <summary>API requests each merchant (or, without a key, each client address) may make per second, and portal requests apart; 0 turns the limit off.</summary>
     public int RateLimitPerSecond { get; set; } = 200;
 
-    /// <summary>How many requests a key may make at once above its rate.</summary>
+    /// <summary>How many requests a merchant may make at once above its rate.</summary>
     public int RateLimitBurst { get; set; } = 400;
 
     /// <summary>Days after which finished notifications are purged; 0 keeps them.</summary>

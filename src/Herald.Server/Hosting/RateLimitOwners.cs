@@ -6,7 +6,9 @@ namespace Herald.Server.Hosting;
 /// Which merchant each credential seen signing in belongs to (an API key, a portal session, by their
 /// hashes), so the rate limit, which runs before authentication, counts a merchant's keys and
 /// sessions in one bucket: making keys does not multiply its limit. A credential not seen yet (its
-/// first request, or an unknown one) is counted on its own.
+/// first request, or an unknown one) is counted by its client's address, and one that stops
+/// authenticating (a revoked key, an ended session) is forgotten at once, so whoever holds it cannot
+/// spend its merchant's budget.
 /// </summary>
 internal sealed class RateLimitOwners
 {
@@ -30,4 +32,7 @@ internal sealed class RateLimitOwners
         }
         _merchants[credentialHash] = merchantId;
     }
+
+    /// <summary>Forgets <paramref name="credentialHash"/>: it no longer authenticates.</summary>
+    public void Forget(string credentialHash) => _merchants.TryRemove(credentialHash, out _);
 }

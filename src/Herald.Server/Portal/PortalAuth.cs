@@ -80,17 +80,26 @@ internal static class PortalAuth
         var services = context.HttpContext.RequestServices;
         var store = services.GetRequiredService<IHeraldStore>();
         var aborted = context.HttpContext.RequestAborted;
+        // The credential the rate limit read is this session's only on a portal page (on an API
+        // request it is the request's key, whatever cookie comes with it).
+        var credential = context.HttpContext.Request.Path.StartsWithSegments(PortalServiceCollectionExtensions.BasePath)
+            ? context.HttpContext.Items[Hosting.ApiRateLimiting.CredentialHashItem] as string
+            : null;
         if (merchant is null || hash is null || session is null
             || !long.TryParse(context.Principal?.FindFirstValue(SignedInClaim), NumberStyles.None, CultureInfo.InvariantCulture, out var signedIn)
             || services.GetRequiredService<TimeProvider>().GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(signedIn) > MaxSessionAge
             || await store.PortalSessionMerchantNameAsync(merchant, hash, session, aborted) is not { } name)
         {
+            if (credential is not null)
+            {
+                services.GetRequiredService<Hosting.RateLimitOwners>().Forget(credential);
+            }
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme);
             return;
         }
         // The session's requests are counted in its merchant's portal bucket from now on.
-        if (context.HttpContext.Items[Hosting.ApiRateLimiting.CredentialHashItem] is string credential)
+        if (credential is not null)
         {
             services.GetRequiredService<Hosting.RateLimitOwners>().Note(credential, merchant);
         }

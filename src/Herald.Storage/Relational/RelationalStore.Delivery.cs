@@ -84,7 +84,8 @@ public abstract partial class RelationalStore
             c.max_concurrency = e.max_concurrency;
             c.rate_limit = e.rate_limit;
             c.endpoint_headers = target.Headers;
-            c.endpoint_ordered = e.ordered;
+            // As it was when taken: a claim refreshed from memory keeps its own.
+            c.endpoint_ordered = c.endpoint_ordered || e.ordered;
             result.Add(c.ToModel(target.SecretsAt(at)));
         }
         return result;

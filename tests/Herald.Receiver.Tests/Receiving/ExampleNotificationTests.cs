@@ -53,7 +53,7 @@ public sealed class ExampleNotificationTests
     }
 
     [Fact]
-    public async Task ARealDelivery_WithAWebhookTestHeaderAddedOnTheWay_IsStillHandled()
+    public async Task ARealDelivery_WithAWebhookTestHeaderAddedOnTheWay_IsNotTakenForAnExample()
     {
         var fetched = 0;
         var api = new CountingApi(() => Interlocked.Increment(ref fetched));

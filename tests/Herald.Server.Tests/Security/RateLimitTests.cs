@@ -35,7 +35,7 @@ public sealed class RateLimitTests
     [Fact]
     public async Task AMerchantsKeys_ShareOneBudget_SoMakingKeysDoesNotMultiplyIt()
     {
-        await using var herald = await HeraldHost.StartAsync(configure: b => { }, rateLimit: (1, 6));
+        await using var herald = await HeraldHost.StartAsync(configure: b => { }, rateLimit: (1, 8));
         using var merchant = await herald.NewMerchantAsync("Many keys");
         using var calm = await herald.NewMerchantAsync("Calm");
         var keys = new List<HttpClient> { merchant };
@@ -45,25 +45,26 @@ public sealed class RateLimitTests
         }
         try
         {
-            // Taking turns with five keys: with a bucket a key, 30 requests would pass before any 429.
+            // Taking turns with five keys: with a bucket a key, 30 requests would pass before any 429 (5 x 8).
             var served = 0;
-            for (var i = 0; i < 30; i++)
+            HttpResponseMessage? limited = null;
+            for (var i = 0; i < 30 && limited is null; i++)
             {
-                var status = (await keys[i % keys.Count].GetAsync("/v1/notifications")).StatusCode;
-                if (status == HttpStatusCode.TooManyRequests)
+                var response = await keys[i % keys.Count].GetAsync("/v1/notifications");
+                if (response.StatusCode == HttpStatusCode.TooManyRequests)
                 {
+                    limited = response;
                     break;
                 }
-                Assert.Equal(HttpStatusCode.OK, status);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
                 served++;
             }
-            // One bucket of 6 for the merchant (refilling 1 a second; a new key's first request is counted
-            // on its own, before it is known to be the merchant's): far fewer than 30.
-            Assert.InRange(served, 1, 6 + keys.Count + 3);
-            var limited = await keys[0].GetAsync("/v1/notifications");
-            Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+            // One bucket of 8 for the merchant (refilling 1 a second; a new key's first request is counted
+            // by its address, before it is known to be the merchant's): far fewer than 30.
+            Assert.NotNull(limited);
+            Assert.InRange(served, 1, 8 + keys.Count + 4);
             Assert.Equal("too many requests for this merchant; slow down and retry after the Retry-After seconds",
-                JsonNode.Parse(await limited.Content.ReadAsStringAsync())!["message"]![0]!.GetValue<string>());
+                JsonNode.Parse(await limited!.Content.ReadAsStringAsync())!["message"]![0]!.GetValue<string>());
             Assert.Equal(HttpStatusCode.OK, (await calm.GetAsync("/v1/notifications")).StatusCode);
         }
         finally
@@ -73,6 +74,24 @@ public sealed class RateLimitTests
                 key.Dispose();
             }
         }
+    }
+
+    [Fact]
+    public async Task ARevokedKey_NoLongerSpendsItsMerchantsBudget()
+    {
+        await using var herald = await HeraldHost.StartAsync(configure: b => { }, rateLimit: (1, 6));
+        using var merchant = await herald.NewMerchantAsync();
+        var leaked = await merchant.PostJsonAsync("/v1/api_keys", new { });
+        using var thief = herald.As(leaked.Str("api_key"));
+        Assert.Equal(HttpStatusCode.OK, (await thief.GetAsync("/v1/notifications")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await merchant.DeleteAsync($"/v1/api_keys/{leaked.Str("id")}")).StatusCode);
+        // Refused from then on, and charged to its address once refused, never again to the merchant's bucket.
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.True((await thief.GetAsync("/v1/notifications")).StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests);
+        }
+        // The merchant spent 2 of its 6 (the new key, its revocation) and the revoked key 1: it is served.
+        Assert.Equal(HttpStatusCode.OK, (await merchant.GetAsync("/v1/notifications")).StatusCode);
     }
 
     [Fact]
@@ -86,6 +105,10 @@ public sealed class RateLimitTests
         }
         Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
         Assert.InRange(statuses.Count, 6, 8);
+        // A made-up session cookie gets no bucket of its own: still this address's.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/portal/signin");
+        request.Headers.Add("Cookie", "herald_portal=" + Guid.NewGuid().ToString("N"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await herald.Client.SendAsync(request)).StatusCode);
         // Operations are not the portal's: never limited.
         Assert.Equal(HttpStatusCode.OK, (await herald.Client.GetAsync("/healthz")).StatusCode);
     }
