@@ -1,4 +1,5 @@
 using Herald.Delivery.Workers;
+using Herald.Endpoints;
 using Herald.Errors;
 using Herald.Events;
 using Herald.Ids;
@@ -28,6 +29,11 @@ internal static class NotificationsApi
             if (event_type is not null)
             {
                 event_type = EventTypes.TryNormalize(event_type, out var known) ? known : throw new HeraldException(ErrorKind.BadRequest, $"unknown event type {HeraldException.Quote(event_type)}");
+                // A type no format sends (a Point intent's OPEN) has no notification to list: said, not answered with an empty page.
+                if (!PayloadFormats.All.Any(f => f.EventTypes().Contains(event_type, StringComparer.Ordinal)))
+                {
+                    throw new HeraldException(ErrorKind.BadRequest, $"{event_type} is never notified, so no notification has it (GET /v1/event_types lists those that are)");
+                }
             }
             var window = (Since: Validation.Time(since, "since"), Until: Validation.Time(until, "until"));
             Validation.Window(window.Since, window.Until);
