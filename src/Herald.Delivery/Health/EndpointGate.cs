@@ -19,11 +19,61 @@ public sealed class EndpointGate : IDisposable
     private readonly int _threshold;
     private readonly TimeProvider _time;
 
+    // Each merchant's attempts in flight to endpoints whose last attempt failed, and the most it may
+    // have: a quarter of the node's places. Endpoints that fail (a receiver that hangs until the
+    // timeout, many of them) would otherwise fill every place, and every other merchant's deliveries
+    // would wait for them; a merchant's healthy endpoints are not held to it.
+    private readonly Lock _failingLock = new();
+    private readonly Dictionary<string, int> _failingInFlight = new(StringComparer.Ordinal);
+    private readonly int _failingShare;
+
     public EndpointGate(IOptions<DeliveryOptions> options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         _threshold = options.Value.CircuitBreakerThreshold;
+        _failingShare = Math.Max(1, options.Value.MaxConcurrency / 4);
         _time = time;
+    }
+
+    /// <summary>Most attempts one merchant may have in flight at once to its endpoints that are failing (their last attempt failed).</summary>
+    public int FailingShare => _failingShare;
+
+    private bool TryCountFailing(string merchantId)
+    {
+        lock (_failingLock)
+        {
+            var now = _failingInFlight.GetValueOrDefault(merchantId);
+            if (now >= _failingShare)
+            {
+                return false;
+            }
+            _failingInFlight[merchantId] = now + 1;
+            return true;
+        }
+    }
+
+    private bool FailingShareTaken(string merchantId)
+    {
+        lock (_failingLock)
+        {
+            return _failingInFlight.GetValueOrDefault(merchantId) >= _failingShare;
+        }
+    }
+
+    private void UncountFailing(string merchantId)
+    {
+        lock (_failingLock)
+        {
+            var now = _failingInFlight.GetValueOrDefault(merchantId) - 1;
+            if (now <= 0)
+            {
+                _failingInFlight.Remove(merchantId);
+            }
+            else
+            {
+                _failingInFlight[merchantId] = now;
+            }
+        }
     }
 
     /// <summary>How long a notification held back waits before it is claimable again, at least.</summary>
@@ -88,16 +138,32 @@ public sealed class EndpointGate : IDisposable
                     : HoldBack;
                 return false;
             }
+            // A failing endpoint's attempt takes one of its merchant's share of failing places.
+            var failing = state.ConsecutiveFailures > 0;
+            if (failing && !TryCountFailing(notification.MerchantId))
+            {
+                retryIn = HoldBack;
+                return false;
+            }
             var limiter = state.LimiterFor(notification.RateLimit);
             if (limiter is not null)
             {
                 using var lease = limiter.AttemptAcquire();
                 if (!lease.IsAcquired)
                 {
+                    if (failing)
+                    {
+                        UncountFailing(notification.MerchantId);
+                    }
                     var first = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) && wait > HoldBack ? wait : HoldBack;
                     retryIn = takeTurn ? state.NextTurn(_time.GetUtcNow(), first, notification.RateLimit!.Value) : first;
                     return false;
                 }
+            }
+            if (failing)
+            {
+                state.Merchant = notification.MerchantId;
+                state.CountedFailing++;
             }
             state.InFlight++;
             state.Entered(manual: !takeTurn, now);
@@ -172,7 +238,8 @@ public sealed class EndpointGate : IDisposable
                 return false;
             }
             var limiter = state.LimiterFor(notification.RateLimit);
-            if (state.InFlight >= cap || limiter?.GetStatistics()?.CurrentAvailablePermits < 1)
+            if (state.InFlight >= cap || limiter?.GetStatistics()?.CurrentAvailablePermits < 1
+                || (state.ConsecutiveFailures > 0 && FailingShareTaken(notification.MerchantId)))
             {
                 retryIn = HoldBack;
                 return false;
@@ -193,6 +260,12 @@ public sealed class EndpointGate : IDisposable
         lock (state)
         {
             state.InFlight--;
+            // Its counted attempts are given back as its attempts end, never more of them than are in flight.
+            if (state.CountedFailing > state.InFlight)
+            {
+                state.CountedFailing--;
+                UncountFailing(state.Merchant!);
+            }
             if (took is { } t)
             {
                 state.Took(t);
@@ -226,6 +299,10 @@ public sealed class EndpointGate : IDisposable
     {
         public int InFlight;
         public int ConsecutiveFailures;
+
+        /// <summary>How many of <see cref="InFlight"/> count in the merchant's share of failing places, and whose.</summary>
+        public int CountedFailing;
+        public string? Merchant;
 
         /// <summary>The endpoint's cap as last seen on work let through or refused (null: none), once <see cref="CapSeen"/>.</summary>
         public int? Cap;

@@ -40,6 +40,43 @@ public sealed class EndpointGateTests : IDisposable
 
     private bool Scheduled(string id) => _gate.TryEnter(Notification(id), out _, takeTurn: true);
 
+    [Fact]
+    public void AMerchantsFailingEndpoints_TakeAtMostAQuarterOfTheNodesPlaces_ItsHealthyOnesAndOtherMerchantsUnheld()
+    {
+        using var gate = new EndpointGate(Options.Create(new DeliveryOptions { MaxConcurrency = 8 }), _clock);
+        ClaimedNotification To(string merchant, string endpoint) => Notification("n") with { MerchantId = merchant, EndpointId = endpoint, MaxConcurrency = null };
+        bool Enter(string merchant, string endpoint) => gate.TryEnter(To(merchant, endpoint), out _, takeTurn: true);
+        Assert.Equal(2, gate.FailingShare);
+        // Four endpoints of one merchant, each of which has just failed once (a receiver that hangs, say).
+        foreach (var endpoint in new[] { "ep_a1", "ep_a2", "ep_a3", "ep_a4", "ep_b1" })
+        {
+            var merchant = endpoint.StartsWith("ep_a", StringComparison.Ordinal) ? "mer_a" : "mer_b";
+            Assert.True(Enter(merchant, endpoint));
+            gate.Exit(endpoint, false);
+        }
+
+        Assert.True(Enter("mer_a", "ep_a1"));
+        Assert.True(Enter("mer_a", "ep_a2"));
+        // The merchant's share of failing places is taken: held back a second, to come back.
+        Assert.False(gate.TryEnter(To("mer_a", "ep_a3"), out var retryIn, takeTurn: true));
+        Assert.Equal(EndpointGate.HoldBack, retryIn);
+        Assert.False(gate.TryEnter(To("mer_a", "ep_a4"), out _));
+        Assert.False(gate.CouldEnter(To("mer_a", "ep_a4"), out _));
+        // Another merchant's failing endpoint, and this merchant's healthy one, are let through.
+        Assert.True(Enter("mer_b", "ep_b1"));
+        Assert.True(Enter("mer_a", "ep_a_ok"));
+        Assert.True(Enter("mer_a", "ep_a_ok"));
+
+        // One of its failing attempts ends: a place of its share is free again.
+        gate.Exit("ep_a1", false);
+        Assert.True(Enter("mer_a", "ep_a3"));
+        Assert.False(Enter("mer_a", "ep_a4"));
+        // An endpoint that recovers is no longer counted.
+        gate.Exit("ep_a2", true);
+        Assert.True(Enter("mer_a", "ep_a4"));
+        Assert.True(Enter("mer_a", "ep_a2"));
+    }
+
     private bool Manual(string id) => _gate.TryEnter(Notification(id), out _);
 
     [Fact]
