@@ -122,7 +122,8 @@ internal static class ListenCommand
                     => name + " (Herald's operator event)",
                 _ => "(not a Herald payload)",
             };
-            if (id.StartsWith(HeraldId.TestEvent + "_", StringComparison.Ordinal) && evt is not OtherEvent { IsTest: true })
+            // An event type's example is a payment event's; Herald's own test notifications are named above.
+            if (id.StartsWith(HeraldId.TestEvent + "_", StringComparison.Ordinal) && evt is PaymentOrderEvent or TransactionEvent or PaymentIntentEvent)
             {
                 what += " (an example an endpoint's test sent)";
             }

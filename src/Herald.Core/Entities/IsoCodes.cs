@@ -12,7 +12,8 @@ public static class IsoCodes
 {
     /// <summary>
     /// ISO 4217's list one as it stands in 2026: the currencies in use, with the funds, metals and
-    /// special codes it lists beside them (XAU, XDR, XTS…). A currency withdrawn once its
+    /// special codes it lists beside them (XAU, XDR…), but XTS (kept for testing) and XXX (no
+    /// currency), which no payment is made in. A currency withdrawn once its
     /// successor took over (HRK, ANG, BGN, ZWL, SLL, CUC) is not one a payment is made in.
     /// </summary>
     public static IReadOnlySet<string> Currencies { get; } = FrozenSet.Create(StringComparer.Ordinal,
@@ -39,7 +40,7 @@ public static class IsoCodes
         "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS",
         "VED", "VES", "VND", "VUV",
         "WST",
-        "XAF", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XCD", "XCG", "XDR", "XOF", "XPD", "XPF", "XPT", "XSU", "XTS", "XUA", "XXX",
+        "XAF", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XCD", "XCG", "XDR", "XOF", "XPD", "XPF", "XPT", "XSU", "XUA",
         "YER",
         "ZAR", "ZMW", "ZWG");
 

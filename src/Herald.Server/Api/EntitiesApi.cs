@@ -203,6 +203,11 @@ internal static class EntitiesApi
             throw new HeraldException(ErrorKind.BadRequest, $"{IdempotencyKeyHeader.Name} is given {keys.Count} times; give one");
         }
         var key = keys.ToString();
+        if (keys.Count == 1 && key.Length == 0)
+        {
+            // Sent, but empty: most likely a variable left unset, and a retry with it would record twice.
+            throw new HeraldException(ErrorKind.BadRequest, $"{IdempotencyKeyHeader.Name} is empty: give a key, or leave the header out");
+        }
         return key.Length == 0 ? null : Validation.Text(key, IdempotencyKeyHeader.Name, IdempotencyKeyHeader.MaxLength);
     }
 

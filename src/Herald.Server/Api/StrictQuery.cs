@@ -36,11 +36,18 @@ internal static class StrictQuery
                         ? $"unknown query parameter {HeraldException.Quote(name)}: this route takes none"
                         : $"unknown query parameter {HeraldException.Quote(name)}: this route takes {string.Join(", ", taken)}");
                 }
+                var named = taken.First(t => string.Equals(t, name, StringComparison.OrdinalIgnoreCase));
+                // Given twice (or in two cases), its values would be read joined by a comma: a filter
+                // then matching nothing, or a value said wrong that the caller never wrote.
+                if (values.Count > 1)
+                {
+                    throw new HeraldException(ErrorKind.BadRequest, $"query parameter {named} is given {values.Count} times; give it once");
+                }
                 // An empty cursor is no cursor (the first page), as a client paging from the start sends
                 // it; an empty filter would list everything unfiltered.
                 if (values.All(string.IsNullOrEmpty) && !Paging.Contains(name, StringComparer.OrdinalIgnoreCase))
                 {
-                    throw new HeraldException(ErrorKind.BadRequest, $"query parameter {name} is empty: give it a value, or leave it out");
+                    throw new HeraldException(ErrorKind.BadRequest, $"query parameter {named} is empty: give it a value, or leave it out");
                 }
             }
         }

@@ -21,6 +21,9 @@ internal static class ApiRateLimiting
     /// <summary>Where the limit leaves the hash of the credential a request presents, for <see cref="RateLimitOwners"/>.</summary>
     public const string CredentialHashItem = "herald.credential_hash";
 
+    // Whose budget a request was counted in (merchant, admin, address), for the 429 to say.
+    private const string BucketItem = "herald.rate_bucket";
+
     public static IServiceCollection AddHeraldRateLimiting(this IServiceCollection services, HeraldServerOptions options) =>
         services.AddSingleton(_ => new KeyFailures(options)).AddSingleton<RateLimitOwners>().AddRateLimiter(limiter =>
         {
@@ -48,9 +51,24 @@ internal static class ApiRateLimiting
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                var whose = (context.HttpContext.Items[BucketItem] as string) switch
+                {
+                    "merchant" => "for this merchant",
+                    "admin" => "with the admin key",
+                    _ => "from this address",
+                };
                 await ErrorHandlingMiddleware.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests,
-                    ["too many requests for this merchant; slow down and retry after the Retry-After seconds"],
-                    response => response.Headers.RetryAfter = seconds);
+                    [$"too many requests {whose}; slow down and retry after the Retry-After seconds"],
+                    response =>
+                    {
+                        response.Headers.RetryAfter = seconds;
+                        if (response.HttpContext.Request.Path.StartsWithSegments(PortalServiceCollectionExtensions.BasePath, StringComparison.OrdinalIgnoreCase))
+                        {
+                            // A portal page's refusal is one of its pages: never framed, cached or sniffed.
+                            PortalServiceCollectionExtensions.GuardHeaders(response);
+                            response.Headers.CacheControl = "no-store";
+                        }
+                    });
             };
         });
 
@@ -67,6 +85,7 @@ internal static class ApiRateLimiting
         if (presented is not null && admin.Matches(presented))
         {
             // The operator's own bucket, whoever else calls from its address.
+            http.Items[BucketItem] = "admin";
             return "admin";
         }
         var credential = portal
@@ -78,6 +97,7 @@ internal static class ApiRateLimiting
             http.Items[CredentialHashItem] = hash;
             if (owners.MerchantOf(hash) is { } merchant)
             {
+                http.Items[BucketItem] = "merchant";
                 return (portal ? "portal-merchant:" : "merchant:") + merchant;
             }
         }

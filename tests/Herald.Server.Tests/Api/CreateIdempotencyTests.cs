@@ -99,6 +99,9 @@ public sealed class CreateIdempotencyTests : HeraldWithMerchant
         other[collection == "transactions" ? "paymentAmount" : "amount"] = 200;
         await ExpectRefusedAsync(CreateAsync(MerchantClient, collection, other.ToJsonString(), "create-1"), 422, "this Idempotency-Key was already used with a different request");
         Assert.Equal(1, await EventCountAsync(MerchantClient));
+        // Sent empty (a variable left unset): refused, not taken for no key, which would record twice.
+        await ExpectRefusedAsync(CreateAsync(MerchantClient, collection, json, ""), 400, "Idempotency-Key is empty: give a key, or leave the header out");
+        Assert.Equal(1, await EventCountAsync(MerchantClient));
     }
 
     [Fact]

@@ -14,6 +14,9 @@ public sealed class QueryParameterTests
     [InlineData("/v1/endpoints/ep_01kbz5m0a8q2n9v7c4x6y3w1e5?expand=secret", "unknown query parameter 'expand': this route takes none")]
     [InlineData("/v1/notifications?endpoint_id=", "query parameter endpoint_id is empty: give it a value, or leave it out")]
     [InlineData("/v1/events?entity_id=", "query parameter entity_id is empty: give it a value, or leave it out")]
+    // Given twice, its values would be read joined by a comma: a filter matching nothing.
+    [InlineData("/v1/notifications?entity_id=tx_1&entity_id=tx_1", "query parameter entity_id is given 2 times; give it once")]
+    [InlineData("/v1/events?entity_id=tx_1&ENTITY_ID=tx_2", "query parameter entity_id is given 2 times; give it once")]
     // A type no format sends would always list nothing.
     [InlineData("/v1/notifications?event_type=PAYMENT_INTENT.OPEN", "PAYMENT_INTENT.OPEN is never notified, so no notification has it (GET /v1/event_types lists those that are)")]
     public async Task AQueryParameterTheRouteDoesNotTake_OrOneGivenEmpty_Is400(string path, string message)

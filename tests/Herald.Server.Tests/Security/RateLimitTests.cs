@@ -105,6 +105,12 @@ public sealed class RateLimitTests
         }
         Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
         Assert.InRange(statuses.Count, 6, 8);
+        // Refused as a portal page is: never framed, cached or sniffed, and saying whose budget ran out.
+        var refused = await herald.Client.GetAsync("/portal/signin");
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(["DENY"], refused.Headers.GetValues("X-Frame-Options"));
+        Assert.True(refused.Headers.CacheControl?.NoStore);
+        Assert.Contains("too many requests from this address", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         // A made-up session cookie gets no bucket of its own: still this address's.
         using var request = new HttpRequestMessage(HttpMethod.Get, "/portal/signin");
         request.Headers.Add("Cookie", "herald_portal=" + Guid.NewGuid().ToString("N"));
