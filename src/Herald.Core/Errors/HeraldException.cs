@@ -46,6 +46,9 @@ public sealed class HeraldException : Exception
 
     public ErrorKind Kind { get; }
 
+    /// <summary>For a refusal that passes with time (a full queue): when to try again, said in <c>Retry-After</c>.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     public IReadOnlyList<string> Messages { get; }
 
     public static HeraldException NotFound(string what) => new(ErrorKind.NotFound, $"{what} not found");

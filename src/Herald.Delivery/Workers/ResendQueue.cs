@@ -198,10 +198,13 @@ public sealed class ResendQueue : BackgroundService
             : throw new HeraldException(ErrorKind.Conflict, $"notification {notificationId}: its endpoint was deleted, so there is nowhere to send it");
     }
 
+    // A full queue empties as its resends go out: a caller is told to come back in a few seconds.
+    private static readonly TimeSpan ComeBackAfter = TimeSpan.FromSeconds(5);
+
     private HeraldException Full(string merchantId) =>
         _room.Free == 0
-            ? new(ErrorKind.Unavailable, $"{_capacity:N0} resends are waiting already; try again once they have gone out")
-            : new(ErrorKind.Unavailable, $"{_perMerchant:N0} of this merchant's resends are waiting already (the most one merchant may have waiting, so others' resends are not held up); try again once they have gone out");
+            ? new(ErrorKind.Unavailable, $"{_capacity:N0} resends are waiting already; try again once they have gone out") { RetryAfter = ComeBackAfter }
+            : new(ErrorKind.Unavailable, $"{_perMerchant:N0} of this merchant's resends are waiting already (the most one merchant may have waiting, so others' resends are not held up); try again once they have gone out") { RetryAfter = ComeBackAfter };
 
     /// <summary>
     /// Where a manual attempt of a notification stands: <see cref="Ready"/> (leased to it, read

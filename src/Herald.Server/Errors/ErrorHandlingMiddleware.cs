@@ -22,7 +22,9 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         }
         catch (HeraldException e)
         {
-            await WriteAsync(context, StatusOf(e.Kind), e.Messages);
+            await WriteAsync(context, StatusOf(e.Kind), e.Messages, e.RetryAfter is { } after
+                ? response => response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : null);
             return;
         }
         catch (BadHttpRequestException e)

@@ -166,9 +166,11 @@ public sealed class ResendTests : HeraldWithReceiver
         var ids = (await busy.NotificationsAsync("limit=100")).Select(n => n!.Str("id")).ToList();
         await busy.PostJsonAsync($"/v1/notifications/{ids[0]}/resend", new { }, 202);
         await busy.PostJsonAsync($"/v1/notifications/{ids[1]}/resend", new { }, 202);
-        var refused = await busy.PostJsonAsync($"/v1/notifications/{ids[2]}/resend", new { }, 503);
+        using var refused = await busy.PostAsJsonAsync($"/v1/notifications/{ids[2]}/resend", new { });
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
         Assert.Equal("2 of this merchant's resends are waiting already (the most one merchant may have waiting, so others' resends are not held up); try again once they have gone out",
-            refused["message"]![0]!.GetValue<string>());
+            (await refused.Content.ReadFromJsonAsync<JsonObject>())!["message"]![0]!.GetValue<string>());
         // The queue has room for the others.
         var otherId = Assert.Single(await other.NotificationsAsync(""))!.Str("id");
         await other.PostJsonAsync($"/v1/notifications/{otherId}/resend", new { }, 202);
