@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Herald.Entities;
 
 namespace Herald.Cli.Commands;
 
@@ -40,6 +41,14 @@ internal static class TriggerCommand
         };
         var key = new SecretOption("--key", "A merchant API key (hk_…)", "HERALD_API_KEY");
         var site = new Option<string>("--site") { Description = "For intent scenarios: mla, mlb or mlm.", DefaultValueFactory = _ => "mla" };
+        // Said here, in one line, before anything is sent: the API would refuse it after the scenario began.
+        site.Validators.Add(result =>
+        {
+            if (!EntityDocuments.PointSites.Contains(result.GetValueOrDefault<string>()))
+            {
+                result.AddError($"--site '{result.GetValueOrDefault<string>()}' is not a Point site: {string.Join(", ", EntityDocuments.PointSites)}.");
+            }
+        });
         var preference = new Option<string?>("--preference") { Description = "For order scenarios: make the order from this checkout preference." };
         url.Validators.Add(result =>
         {
@@ -57,6 +66,11 @@ internal static class TriggerCommand
             if (!Scenarios.TryGetValue(name, out var chosen))
             {
                 await Console.Error.WriteLineAsync($"herald: unknown scenario '{name}'; known: {string.Join(", ", Scenarios.Keys)}");
+                return 1;
+            }
+            if (parse.GetResult(site) is { Implicit: false } && chosen.Collection != "payment_intents")
+            {
+                await Console.Error.WriteLineAsync($"herald: --site is for the intent scenarios; {name} walks a {chosen.Collection.TrimEnd('s').Replace('_', ' ')}");
                 return 1;
             }
             var apiKey = key.ValueIn(parse);
