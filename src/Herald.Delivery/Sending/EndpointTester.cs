@@ -31,29 +31,39 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
     /// carries) the example body of that event type as the format renders it, under an event id of its
     /// own: what a delivery of that type looks like, for a receiver to try its handling on.
     /// </summary>
+    /// <summary>What a test sends: an example of <paramref name="eventType"/>, or without one Herald's test notification in the endpoint's kind.</summary>
+    private string Body(Endpoint endpoint, string? eventType, string eventId)
+    {
+        if (eventType is not null)
+        {
+            return PayloadExamples.Render(endpoint.Format, eventType, eventId)
+                ?? throw new ArgumentException($"the {endpoint.Format.ApiName()} format does not carry {eventType}", nameof(eventType));
+        }
+        if (endpoint.Format == PayloadFormat.Operator)
+        {
+            // An operator webhook's receiver reads Herald's events by their type: its test is one of them in shape.
+            return Health.OperatorEvents.Body(eventId, OperatorEventTypes.EndpointTest, time.GetUtcNow(), new JsonObject
+            {
+                ["endpoint_id"] = endpoint.Id,
+                ["test"] = true,
+            });
+        }
+        return JsonText.Of(new JsonObject
+        {
+            ["id"] = eventId,
+            ["event_type"] = TestEventType,
+            ["test"] = true,
+            ["endpoint_id"] = endpoint.Id,
+            ["format"] = endpoint.Format.ApiName(),
+            ["sent_at"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+        });
+    }
+
     public async Task<AttemptResult> SendAsync(Endpoint endpoint, string? eventType, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var eventId = HeraldId.New(HeraldId.TestEvent, time);
-        var body = eventType is null && endpoint.Format == PayloadFormat.Operator
-            // An operator webhook's receiver reads Herald's events by their type: its test is one of them in shape.
-            ? Health.OperatorEvents.Body(eventId, OperatorEventTypes.EndpointTest, time.GetUtcNow(), new JsonObject
-            {
-                ["endpoint_id"] = endpoint.Id,
-                ["test"] = true,
-            })
-            : eventType is null
-            ? JsonText.Of(new JsonObject
-            {
-                ["id"] = eventId,
-                ["event_type"] = TestEventType,
-                ["test"] = true,
-                ["endpoint_id"] = endpoint.Id,
-                ["format"] = endpoint.Format.ApiName(),
-                ["sent_at"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
-            })
-            : PayloadExamples.Render(endpoint.Format, eventType, eventId)
-                ?? throw new ArgumentException($"the {endpoint.Format.ApiName()} format does not carry {eventType}", nameof(eventType));
+        var body = Body(endpoint, eventType, eventId);
         var notification = new ClaimedNotification
         {
             Id = eventId,

@@ -19,9 +19,12 @@ internal sealed class ResendRoom(int capacity, int perMerchant)
     {
         lock (_lock)
         {
-            return Math.Max(0, Math.Min(capacity - _waiting, perMerchant - _byMerchant.GetValueOrDefault(merchantId)));
+            return RoomFor(merchantId);
         }
     }
+
+    // Under the lock.
+    private int RoomFor(string merchantId) => Math.Max(0, Math.Min(capacity - _waiting, perMerchant - _byMerchant.GetValueOrDefault(merchantId)));
 
     /// <summary>Room left on the node, whoever's.</summary>
     public int Free => Math.Max(0, capacity - Volatile.Read(ref _waiting));
@@ -34,13 +37,13 @@ internal sealed class ResendRoom(int capacity, int perMerchant)
     {
         lock (_lock)
         {
-            var room = Math.Min(capacity - _waiting, perMerchant - _byMerchant.GetValueOrDefault(merchantId));
+            var room = RoomFor(merchantId);
             var take = allOrNothing ? (room >= wanted ? wanted : 0) : Math.Min(room, wanted);
             if (take > 0)
             {
                 Count(merchantId, take);
             }
-            return Math.Max(0, take);
+            return take;
         }
     }
 
