@@ -104,8 +104,11 @@ public sealed class AdminKey
     }
 
     /// <summary>Whether the key presented is the admin key (compared by hash, in constant time).</summary>
-    public bool Matches(string presented) =>
-        _hash is { } hash && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(ApiKeys.Hash(presented)), Encoding.ASCII.GetBytes(hash));
+    public bool Matches(string presented) => MatchesHash(ApiKeys.Hash(presented));
+
+    /// <summary>Whether a key whose <see cref="ApiKeys.Hash(string)"/> is <paramref name="presentedHash"/> is the admin key (in constant time).</summary>
+    public bool MatchesHash(string presentedHash) =>
+        _hash is { } hash && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presentedHash), Encoding.ASCII.GetBytes(hash));
 
     private static string NewKey() => "hk_admin_" + ApiKeys.NewKey()[ApiKeys.Prefix.Length..];
 

@@ -24,15 +24,33 @@ public static class ApiKeys
     /// </summary>
     public static string Hash(string key, string scope) => scope == Storage.Model.ApiKeyScopes.Full ? Hash(key) : Hash(scope + ":" + key);
 
-    /// <summary>The unrevoked key presented (<paramref name="presented"/>), whatever its scope; null when it is none.</summary>
-    public static async Task<Storage.Model.ApiKey?> FindAsync(Storage.Abstractions.IHeraldStore store, string presented, CancellationToken cancellationToken)
+    /// <summary>
+    /// The unrevoked key presented (<paramref name="presented"/>, whose <see cref="Hash(string)"/> is
+    /// <paramref name="presentedHash"/>), whatever its scope, in one look-up; null when it is none.
+    /// A stored hash is taken only for the scope it was made for.
+    /// </summary>
+    public static async Task<Storage.Model.ApiKey?> FindAsync(Storage.Abstractions.IHeraldStore store, string presented, string presentedHash, CancellationToken cancellationToken)
     {
-        if (await store.FindApiKeyByHashAsync(Hash(presented), cancellationToken).ConfigureAwait(false) is { Scope: Storage.Model.ApiKeyScopes.Full } full)
+        var readHash = Hash(presented, Storage.Model.ApiKeyScopes.Read);
+        var found = await store.FindApiKeysByHashAsync([presentedHash, readHash], cancellationToken).ConfigureAwait(false);
+        return found.FirstOrDefault(key => key.KeyHash == presentedHash && key.Scope == Storage.Model.ApiKeyScopes.Full)
+            ?? found.FirstOrDefault(key => key.KeyHash == readHash && key.Scope == Storage.Model.ApiKeyScopes.Read);
+    }
+
+    private const string PresentedHashItem = "herald.presented_key_hash";
+
+    /// <summary>
+    /// The <see cref="Hash(string)"/> of the key a request presents, computed once a request: the rate
+    /// limit, the admin check and the key's look-up all start from it.
+    /// </summary>
+    public static string PresentedHash(Microsoft.AspNetCore.Http.HttpContext http, string presented)
+    {
+        if (http.Items[PresentedHashItem] is (string key, string kept) && key == presented)
         {
-            return full;
+            return kept;
         }
-        return await store.FindApiKeyByHashAsync(Hash(presented, Storage.Model.ApiKeyScopes.Read), cancellationToken).ConfigureAwait(false) is { Scope: Storage.Model.ApiKeyScopes.Read } read
-            ? read
-            : null;
+        var hash = Hash(presented);
+        http.Items[PresentedHashItem] = (presented, hash);
+        return hash;
     }
 }

@@ -56,7 +56,8 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
                 throw new HeraldException(ErrorKind.Unauthorized, "missing API key: send Authorization: Bearer <key>");
             }
             var address = KeyFailures.BudgetOf(context.Connection.RemoteIpAddress);
-            if (adminKey.Matches(presented))
+            var presentedHash = ApiKeys.PresentedHash(context, presented);
+            if (adminKey.MatchesHash(presentedHash))
             {
                 context.Items[Key] = new Caller(true, null);
             }
@@ -68,7 +69,7 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
                     response => response.Headers.RetryAfter = "1");
                 return;
             }
-            else if (await ApiKeys.FindAsync(store, presented, context.RequestAborted) is { } apiKey)
+            else if (await ApiKeys.FindAsync(store, presented, presentedHash, context.RequestAborted) is { } apiKey)
             {
                 var readOnly = apiKey.Scope != Storage.Model.ApiKeyScopes.Full;
                 if (readOnly && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))

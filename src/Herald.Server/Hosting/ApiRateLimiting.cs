@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Threading.RateLimiting;
 using Herald.Server.Auth;
 using Herald.Server.Errors;
@@ -82,18 +80,18 @@ internal static class ApiRateLimiting
     private static string PartitionKey(HttpContext http, bool portal, RateLimitOwners owners, AdminKey admin)
     {
         var presented = portal ? null : Caller.PresentedKey(http.Request);
-        if (presented is not null && admin.Matches(presented))
+        var presentedHash = presented is null ? null : ApiKeys.PresentedHash(http, presented);
+        if (presentedHash is not null && admin.MatchesHash(presentedHash))
         {
             // The operator's own bucket, whoever else calls from its address.
             http.Items[BucketItem] = "admin";
             return "admin";
         }
-        var credential = portal
-            ? http.Request.Cookies[PortalAuth.CookieName] is { Length: > 0 } session ? "session:" + session : null
-            : presented is null ? null : "key:" + presented;
-        if (credential is not null)
+        var hash = portal
+            ? http.Request.Cookies[PortalAuth.CookieName] is { Length: > 0 } session ? "session:" + ApiKeys.Hash(session) : null
+            : presentedHash is null ? null : "key:" + presentedHash;
+        if (hash is not null)
         {
-            var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(credential)));
             http.Items[CredentialHashItem] = hash;
             if (owners.MerchantOf(hash) is { } merchant)
             {

@@ -43,6 +43,9 @@ public interface IHeraldStore
     /// <summary>The unrevoked key with this hash (its merchant, its scope), or null.</summary>
     Task<ApiKey?> FindApiKeyByHashAsync(string keyHash, CancellationToken cancellationToken = default);
 
+    /// <summary>The unrevoked keys with any of these hashes, in one look-up.</summary>
+    Task<IReadOnlyList<ApiKey>> FindApiKeysByHashAsync(IReadOnlyCollection<string> keyHashes, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Adds a key unless its merchant holds <paramref name="maxActive"/> unrevoked keys already
     /// (false then, nothing written). Concurrent calls for one merchant never take it past the bound.

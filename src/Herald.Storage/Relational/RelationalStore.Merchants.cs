@@ -126,4 +126,23 @@ public abstract partial class RelationalStore
             $"SELECT {ApiKeyColumns} FROM api_keys WHERE key_hash = @keyHash AND revoked_at IS NULL", new { keyHash }, cancellationToken));
         return row is null ? null : ToApiKey(row);
     }
+
+    public async Task<IReadOnlyList<ApiKey>> FindApiKeysByHashAsync(IReadOnlyCollection<string> keyHashes, CancellationToken cancellationToken = default)
+    {
+        // One parameter a hash (the databases expand a list parameter differently).
+        var parameters = new DynamicParameters();
+        var names = keyHashes.Select((hash, i) =>
+        {
+            parameters.Add("h" + i, hash);
+            return "@h" + i;
+        }).ToList();
+        if (names.Count == 0)
+        {
+            return [];
+        }
+        await using var connection = await OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<ApiKeyRow>(Read(
+            $"SELECT {ApiKeyColumns} FROM api_keys WHERE key_hash IN ({string.Join(", ", names)}) AND revoked_at IS NULL", parameters, cancellationToken));
+        return [.. rows.Select(ToApiKey)];
+    }
 }

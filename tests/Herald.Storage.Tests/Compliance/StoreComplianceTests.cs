@@ -126,6 +126,22 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ApiKeys_FoundByAnyOfSeveralHashes_InOneLookUp_RevokedLeftOut()
+    {
+        var merchant = await MerchantAsync();
+        var full = new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant, "hash_full_" + Guid.NewGuid().ToString("N"), T0);
+        var reader = new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant, "hash_read_" + Guid.NewGuid().ToString("N"), T0, Scope: ApiKeyScopes.Read);
+        Assert.True(await Store.CreateApiKeyAsync(full, 25));
+        Assert.True(await Store.CreateApiKeyAsync(reader, 25));
+        var both = await Store.FindApiKeysByHashAsync([full.KeyHash, reader.KeyHash, "hash_none"]);
+        Assert.Equal(new[] { full.Id, reader.Id }.Order(StringComparer.Ordinal), both.Select(k => k.Id).Order(StringComparer.Ordinal));
+        Assert.True(await Store.RevokeApiKeyAsync(merchant, full.Id, T0));
+        var left = Assert.Single(await Store.FindApiKeysByHashAsync([full.KeyHash, reader.KeyHash]));
+        Assert.Equal((reader.Id, ApiKeyScopes.Read), (left.Id, left.Scope));
+        Assert.Empty(await Store.FindApiKeysByHashAsync(["hash_none"]));
+    }
+
+    [Fact]
     public async Task CommitChanges_InOneBatch_LeaveOutOnlyTheChangesThatConflict()
     {
         var m = await MerchantAsync();
