@@ -98,19 +98,7 @@ public abstract partial class RelationalStore
         {
             return [];
         }
-        var rows = leased.Select(n => new ClaimRow
-        {
-            id = n.Id,
-            merchant_id = n.MerchantId,
-            event_id = n.EventId,
-            endpoint_id = n.EndpointId,
-            payload = n.Payload,
-            status = NotificationStatuses.Pending,
-            created_at = Time.Ms(n.CreatedAt),
-            trace_parent = n.TraceParent,
-            lease_token = n.LeaseToken,
-        }).ToList();
-        return await WithConnectionIfNeededAsync(open => LoadClaimsAsync(null, rows, now, cancellationToken, open, TakesHandOffs), cancellationToken);
+        return await WithConnectionIfNeededAsync(open => LoadClaimsAsync(null, [.. leased.Select(ClaimRow.Of)], now, cancellationToken, open, TakesHandOffs), cancellationToken);
     }
 
     /// <summary>

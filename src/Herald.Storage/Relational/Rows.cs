@@ -328,6 +328,20 @@ internal sealed class ClaimRow
         endpoint_ordered = claim.Ordered,
     };
 
+    /// <summary>The row of a notification leased as it was recorded (its first attempt to come), its endpoint's settings left to be joined in.</summary>
+    public static ClaimRow Of(LeasedNotification leased) => new()
+    {
+        id = leased.Id,
+        merchant_id = leased.MerchantId,
+        event_id = leased.EventId,
+        endpoint_id = leased.EndpointId,
+        payload = leased.Payload,
+        status = NotificationStatuses.Pending,
+        created_at = Time.Ms(leased.CreatedAt),
+        trace_parent = leased.TraceParent,
+        lease_token = leased.LeaseToken,
+    };
+
     public ClaimedNotification ToModel(IReadOnlyList<string> secrets) => new()
     {
         Id = id,
