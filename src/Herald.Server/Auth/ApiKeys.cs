@@ -25,16 +25,19 @@ public static class ApiKeys
     public static string Hash(string key, string scope) => scope == Storage.Model.ApiKeyScopes.Full ? Hash(key) : Hash(scope + ":" + key);
 
     /// <summary>
-    /// The unrevoked key presented (<paramref name="presented"/>, whose <see cref="Hash(string)"/> is
+    /// The key presented (<paramref name="presented"/>, whose <see cref="Hash(string)"/> is
     /// <paramref name="presentedHash"/>), whatever its scope, in one look-up; null when it is none.
-    /// A stored hash is taken only for the scope it was made for.
+    /// A stored hash is taken only for the scope it was made for. A revoked key is found too (its
+    /// <see cref="Storage.Model.ApiKey.RevokedAt"/> set), so that its holder can be told it was
+    /// revoked; it authenticates nothing.
     /// </summary>
     public static async Task<Storage.Model.ApiKey?> FindAsync(Storage.Abstractions.IHeraldStore store, string presented, string presentedHash, CancellationToken cancellationToken)
     {
         var readHash = Hash(presented, Storage.Model.ApiKeyScopes.Read);
         var found = await store.FindApiKeysByHashAsync([presentedHash, readHash], cancellationToken).ConfigureAwait(false);
-        return found.FirstOrDefault(key => key.KeyHash == presentedHash && key.Scope == Storage.Model.ApiKeyScopes.Full)
-            ?? found.FirstOrDefault(key => key.KeyHash == readHash && key.Scope == Storage.Model.ApiKeyScopes.Read);
+        var matching = found.Where(key => key.KeyHash == presentedHash ? key.Scope == Storage.Model.ApiKeyScopes.Full
+            : key.KeyHash == readHash && key.Scope == Storage.Model.ApiKeyScopes.Read);
+        return matching.FirstOrDefault(key => key.RevokedAt is null) ?? matching.FirstOrDefault();
     }
 
     private const string PresentedHashItem = "herald.presented_key_hash";

@@ -69,7 +69,7 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
                     response => response.Headers.RetryAfter = "1");
                 return;
             }
-            else if (await ApiKeys.FindAsync(store, presented, presentedHash, context.RequestAborted) is { } apiKey)
+            else if (await ApiKeys.FindAsync(store, presented, presentedHash, context.RequestAborted) is var found && found is { RevokedAt: null } apiKey)
             {
                 var readOnly = apiKey.Scope != Storage.Model.ApiKeyScopes.Full;
                 if (readOnly && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
@@ -91,7 +91,10 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
                 {
                     owners.Forget(refused);
                 }
-                throw new HeraldException(ErrorKind.Unauthorized, "invalid API key");
+                // Its holder had the key: telling it was revoked (not mistyped) tells them nothing new.
+                throw new HeraldException(ErrorKind.Unauthorized, found?.RevokedAt is { } revokedAt
+                    ? $"this API key was revoked (at {Api.EndpointResponse.Time(revokedAt)}); use another of the merchant's keys"
+                    : "invalid API key");
             }
             await next(context);
         }

@@ -43,7 +43,7 @@ internal static class PortalAuth
     {
         var hash = ApiKeys.Hash(key.Trim());
         var store = http.RequestServices.GetRequiredService<IHeraldStore>();
-        if (await ApiKeys.FindAsync(store, key.Trim(), hash, http.RequestAborted) is not { } apiKey)
+        if (await ApiKeys.FindAsync(store, key.Trim(), hash, http.RequestAborted) is not { RevokedAt: null } apiKey)
         {
             return (null, false);
         }

@@ -43,7 +43,7 @@ public interface IHeraldStore
     /// <summary>The unrevoked key with this hash (its merchant, its scope), or null.</summary>
     Task<ApiKey?> FindApiKeyByHashAsync(string keyHash, CancellationToken cancellationToken = default);
 
-    /// <summary>The unrevoked keys with any of these hashes, in one look-up.</summary>
+    /// <summary>The keys with any of these hashes, revoked or not, in one look-up.</summary>
     Task<IReadOnlyList<ApiKey>> FindApiKeysByHashAsync(IReadOnlyCollection<string> keyHashes, CancellationToken cancellationToken = default);
 
     /// <summary>

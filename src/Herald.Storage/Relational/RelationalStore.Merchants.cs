@@ -142,7 +142,7 @@ public abstract partial class RelationalStore
         }
         await using var connection = await OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<ApiKeyRow>(Read(
-            $"SELECT {ApiKeyColumns} FROM api_keys WHERE key_hash IN ({string.Join(", ", names)}) AND revoked_at IS NULL", parameters, cancellationToken));
+            $"SELECT {ApiKeyColumns} FROM api_keys WHERE key_hash IN ({string.Join(", ", names)})", parameters, cancellationToken));
         return [.. rows.Select(ToApiKey)];
     }
 }

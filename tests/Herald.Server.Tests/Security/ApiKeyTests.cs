@@ -25,7 +25,8 @@ public sealed class ApiKeyTests
 
         var revoke = await merchant.DeleteAsync($"/v1/api_keys/{created.Str("id")}");
         Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await second.GetAsync("/v1/notifications")).StatusCode);
+        var refused = await second.GetAsync("/v1/notifications");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         // Revoked already: said so (the key is there, GET reads it), not that there is no such key.
         var revokedAt = (await merchant.GetJsonAsync($"/v1/api_keys/{created.Str("id")}")).Str("revoked_at");
         var again = await merchant.DeleteAsync($"/v1/api_keys/{created.Str("id")}");
@@ -33,6 +34,9 @@ public sealed class ApiKeyTests
         Assert.Equal($"API key {created.Str("id")} is revoked already (at {revokedAt}): nothing changed",
             System.Text.Json.Nodes.JsonNode.Parse(await again.Content.ReadAsStringAsync())!["message"]![0]!.GetValue<string>());
         Assert.Equal(revokedAt, (await merchant.GetJsonAsync($"/v1/api_keys/{created.Str("id")}")).Str("revoked_at"));
+        // Its holder is told the key was revoked, and when (a mistyped key is only "invalid").
+        Assert.Equal($"this API key was revoked (at {revokedAt}); use another of the merchant's keys",
+            System.Text.Json.Nodes.JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["message"]![0]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, (await merchant.GetAsync("/v1/notifications")).StatusCode);
 
         using var other = await herald.NewMerchantAsync("Other");
