@@ -44,6 +44,10 @@ public sealed class DeliveryOptions
         {
             yield return "a merchant must be allowed at least one waiting resend";
         }
+        if (EndpointsPerMerchant < 1)
+        {
+            yield return "a merchant must be allowed at least one endpoint";
+        }
         foreach (var network in AllowedNetworks)
         {
             if (!System.Net.IPNetwork.TryParse(network, out _))
@@ -111,4 +115,11 @@ public sealed class DeliveryOptions
     /// a merchant resending or recovering in bulk leaves the rest of the queue to the others.
     /// </summary>
     public int ResendsPerMerchant { get; set; } = 2_500;
+
+    /// <summary>
+    /// Most endpoints a merchant may make (those its checkout preferences make aside, each of which
+    /// receives only its own preference's orders): each change is sent to every endpoint that wants
+    /// it, so this bounds what one change becomes.
+    /// </summary>
+    public int EndpointsPerMerchant { get; set; } = 100;
 }

@@ -19,7 +19,13 @@ internal static class EndpointOperations
         TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken)
     {
         var endpoint = EndpointsApi.NewEndpoint(merchantId, request, EndpointSources.Api, null, time, delivery);
-        await store.CreateEndpointAsync(endpoint, cancellationToken);
+        // Every change goes to each of a merchant's endpoints that wants it: without a bound, one
+        // request would fan out into as many rows and POSTs as endpoints a merchant cared to make.
+        if (!await store.CreateEndpointWithinAsync(endpoint, delivery.EndpointsPerMerchant, cancellationToken))
+        {
+            throw new HeraldException(ErrorKind.Conflict,
+                $"the merchant has {delivery.EndpointsPerMerchant} endpoints already, the most it may have: delete one it no longer uses (endpoints its checkout preferences made are not counted)");
+        }
         return endpoint;
     }
 

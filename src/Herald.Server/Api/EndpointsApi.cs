@@ -42,7 +42,7 @@ internal static class EndpointsApi
         .WithSummary("Add an endpoint; its signing secret is shown once.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
-            JsonResults.Ok(Page(await store.ListEndpointsAsync(Caller.Of(http).Merchant, http.RequestAborted), limit, starting_after, ending_before)))
+            JsonResults.Ok(await PageAsync(store, Caller.Of(http).Merchant, limit, starting_after, ending_before, http.RequestAborted)))
         .Produces<ListResponse<EndpointResponse>>()
         .WithName("listEndpoints")
         .WithSummary("The merchant's endpoints, newest first; starting_after (the last id) for the older page, ending_before (the first id) for the newer one.");
@@ -130,8 +130,13 @@ internal static class EndpointsApi
     }
 
     /// <summary>One page of a list of endpoints, as the API answers it.</summary>
-    internal static ListResponse<EndpointResponse> Page(IReadOnlyList<Endpoint> endpoints, int? limit, string? startingAfter, string? endingBefore) =>
-        ListPaging.Page(endpoints, e => e.Id, e => EndpointResponse.From(e), limit, startingAfter, endingBefore, HeraldId.Endpoint, "an endpoint");
+    /// <summary>One page of a merchant's endpoints, as the API lists them (read a page at a time, never the merchant's every endpoint).</summary>
+    internal static async Task<ListResponse<EndpointResponse>> PageAsync(IHeraldStore store, string merchantId, int? limit, string? startingAfter,
+        string? endingBefore, CancellationToken cancellationToken)
+    {
+        var take = ListPaging.Take(limit, startingAfter, endingBefore, HeraldId.Endpoint, "an endpoint");
+        return ListPaging.Of(await store.ListEndpointsPageAsync(merchantId, take, startingAfter, endingBefore, cancellationToken), e => EndpointResponse.From(e));
+    }
 
     /// <summary>The test notification, for the endpoints of the owner <paramref name="ownerOf"/> names; its operation is test + <paramref name="resource"/>.</summary>
     internal static void MapTest(RouteGroupBuilder group, Func<HttpContext, string> ownerOf, string resource) =>

@@ -57,8 +57,7 @@ internal static class OperatorApi
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
         {
-            return JsonResults.Ok(EndpointsApi.Page(
-                await store.ListEndpointsAsync(OperatorEventTypes.OperatorMerchantId, http.RequestAborted), limit, starting_after, ending_before));
+            return JsonResults.Ok(await EndpointsApi.PageAsync(store, OperatorEventTypes.OperatorMerchantId, limit, starting_after, ending_before, http.RequestAborted));
         })
         .Produces<ListResponse<EndpointResponse>>()
         .WithName("listOperatorEndpoints")

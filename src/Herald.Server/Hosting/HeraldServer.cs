@@ -119,6 +119,7 @@ public static class HeraldServer
             d.AutoDisableAfter = TimeSpan.FromDays(options.AutoDisableDays);
             d.ResendQueueCapacity = options.ResendQueueCapacity;
             d.ResendsPerMerchant = options.ResendsPerMerchant;
+            d.EndpointsPerMerchant = options.EndpointsPerMerchant;
             d.MaxConcurrency = options.Concurrency;
             d.ShutdownGrace = options.ShutdownGrace;
             foreach (var network in options.AllowedNetworks)

@@ -104,6 +104,9 @@ public sealed class HeraldServerOptions
     /// <summary>Most of one merchant's resends waiting at once on this node; past it its resends are answered 503.</summary>
     public int ResendsPerMerchant { get; set; } = 2_500;
 
+    /// <summary>Most endpoints a merchant may make (its checkout preferences' aside); past it a new one is answered 409.</summary>
+    public int EndpointsPerMerchant { get; set; } = 100;
+
     /// <summary>Poll interval of the delivery workers.</summary>
     public TimeSpan? PollInterval { get; set; }
 }

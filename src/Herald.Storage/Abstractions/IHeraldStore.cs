@@ -78,9 +78,24 @@ public interface IHeraldStore
 
     Task CreateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Adds an endpoint unless its merchant has <paramref name="maxEndpoints"/> of its own already
+    /// (false then, nothing written): endpoints it made, not those its checkout preferences made
+    /// (each of which receives only its preference's orders). Concurrent calls for one merchant never
+    /// take it past the bound.
+    /// </summary>
+    Task<bool> CreateEndpointWithinAsync(Endpoint endpoint, int maxEndpoints, CancellationToken cancellationToken = default);
+
     Task<Endpoint?> GetEndpointAsync(string merchantId, string id, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<Endpoint>> ListEndpointsAsync(string merchantId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One page of the merchant's endpoints, newest first (see <see cref="ListPreferencesAsync"/>'s
+    /// cursors), with their headers but not their secrets: what a listing shows.
+    /// </summary>
+    Task<Page<Endpoint>> ListEndpointsPageAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
+        CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Saves an endpoint's settings; false when it does not exist (or was deleted) or, given

@@ -20,6 +20,26 @@ public abstract partial class RelationalStore
         await CommitEndpointWriteAsync(scope, true, cancellationToken);
     }
 
+    public async Task<bool> CreateEndpointWithinAsync(Endpoint endpoint, int maxEndpoints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        // A write to the merchant's row first: creations for one merchant take turns on its lock
+        // (PostgreSQL; SQLite has one writer anyway), so the count is the one the insert meets.
+        await scope.Connection.ExecuteAsync(scope.Command("UPDATE merchants SET name = name WHERE id = @merchant_id",
+            new { merchant_id = endpoint.MerchantId }, cancellationToken));
+        var own = await scope.Connection.ExecuteScalarAsync<long>(scope.Command(
+            "SELECT COUNT(*) FROM endpoints WHERE merchant_id = @merchant_id AND deleted_at IS NULL AND preference_id IS NULL",
+            new { merchant_id = endpoint.MerchantId }, cancellationToken));
+        if (own >= maxEndpoints)
+        {
+            return false;
+        }
+        await InsertEndpointAsync(scope, endpoint, cancellationToken);
+        await CommitEndpointWriteAsync(scope, true, cancellationToken);
+        return true;
+    }
+
     private async Task InsertEndpointAsync(WriteScope scope, Endpoint endpoint, CancellationToken cancellationToken)
     {
         await scope.Connection.ExecuteAsync(scope.Command(
@@ -41,6 +61,13 @@ public abstract partial class RelationalStore
 
     public Task<IReadOnlyList<Endpoint>> ListEndpointsAsync(string merchantId, CancellationToken cancellationToken = default) =>
         QueryEndpointsAsync("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }, withSecrets: true, cancellationToken);
+
+    public Task<Page<Endpoint>> ListEndpointsPageAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
+        CancellationToken cancellationToken = default) =>
+        // A page reads its own rows, and decrypts their headers alone: a listing never shows secrets.
+        ReadPageAsync<EndpointRow, Endpoint>($"SELECT {EndpointColumns} FROM endpoints",
+            new SqlFilter("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }), limit, startingAfter, endingBefore,
+            row => row.ToModel([], HeadersOf(row.headers)), cancellationToken);
 
     /// <summary>
     /// Whether this store may keep merchants' endpoint lists in memory between changes: only when
