@@ -91,6 +91,12 @@ public interface IHeraldStore
     Task<IReadOnlyList<Endpoint>> ListEndpointsAsync(string merchantId, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The merchant's endpoints without their secrets and headers (none decrypted): for pages that
+    /// show what endpoints there are, of which there may be many (a checkout preference makes one).
+    /// </summary>
+    Task<IReadOnlyList<Endpoint>> ListEndpointsBareAsync(string merchantId, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// One page of the merchant's endpoints, newest first (see <see cref="ListPreferencesAsync"/>'s
     /// cursors), with their headers but not their secrets: what a listing shows.
     /// </summary>

@@ -62,6 +62,9 @@ public abstract partial class RelationalStore
     public Task<IReadOnlyList<Endpoint>> ListEndpointsAsync(string merchantId, CancellationToken cancellationToken = default) =>
         QueryEndpointsAsync("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }, withSecrets: true, cancellationToken);
 
+    public Task<IReadOnlyList<Endpoint>> ListEndpointsBareAsync(string merchantId, CancellationToken cancellationToken = default) =>
+        QueryEndpointsAsync("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }, withSecrets: false, cancellationToken);
+
     public Task<Page<Endpoint>> ListEndpointsPageAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
         CancellationToken cancellationToken = default) =>
         // A page reads its own rows, and decrypts their headers alone: a listing never shows secrets.

@@ -1,11 +1,20 @@
 using Herald.Storage.Abstractions;
+using Microsoft.AspNetCore.Mvc;
 using Endpoint = Herald.Storage.Model.Endpoint;
 
 namespace Herald.Server.Portal.Pages.Endpoints;
 
 public sealed class IndexModel(IHeraldStore store) : PortalPageModel
 {
+    /// <summary>Endpoints a page: a merchant's checkout preferences each make one, so there may be many.</summary>
+    public const int PageSize = 50;
+
     public IReadOnlyList<Endpoint> Endpoints { get; private set; } = [];
+
+    public PortalPager Pager { get; private set; } = null!;
+
+    [BindProperty(SupportsGet = true, Name = "after")] public string? After { get; set; }
+    [BindProperty(SupportsGet = true, Name = "before")] public string? Before { get; set; }
 
     /// <summary>What the last action said, shown once (an endpoint deleted).</summary>
     public string? Notice { get; private set; }
@@ -13,7 +22,16 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     public async Task OnGetAsync()
     {
         Notice = TempData[NoticeKey] as string;
-        Endpoints = await store.ListEndpointsAsync(Merchant, HttpContext.RequestAborted);
+        // A cursor that is no endpoint's id (typed by hand) reads the first page.
+        if (!PortalPager.WellFormed(After, Before, Herald.Ids.HeraldId.Endpoint))
+        {
+            After = Before = null;
+        }
+        var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
+        var page = await store.ListEndpointsPageAsync(Merchant, PageSize, startingAfter, endingBefore, HttpContext.RequestAborted);
+        Endpoints = page.Data;
+        Pager = PortalPager.Of(After, Before, page.Data.Select(e => e.Id).ToList(), page.HasMore,
+            (a, b) => "/portal/endpoints" + QueryString([("after", a), ("before", b)]));
     }
 
     public static string State(Endpoint e) => e.Enabled ? "enabled" : e.DisabledReason?.StartsWith("paused", StringComparison.Ordinal) == true ? "paused" : "disabled";

@@ -73,7 +73,7 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         Notifications = page.Data;
         Pager = PortalPager.Of(After, Before, page.Data.Select(n => n.Id).ToList(), page.HasMore, (after, before) => Link(after: after, before: before));
         Counts = await store.CountNotificationsByStatusAsync(Merchant, query, HttpContext.RequestAborted);
-        Endpoints = await store.ListEndpointsAsync(Merchant, HttpContext.RequestAborted);
+        Endpoints = await store.ListEndpointsBareAsync(Merchant, HttpContext.RequestAborted);
     }
 
     /// <summary>The log's address with the current filters and some changed.</summary>
