@@ -25,14 +25,8 @@ internal sealed class KeyFailures : IDisposable
         {
             return;
         }
-        _limiter = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = 2 * PerSecond,
-            TokensPerPeriod = PerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
+        _limiter = PartitionedRateLimiter.Create<string, string>(address =>
+            RateLimitPartition.Get(address, _ => new Hosting.SteadyTokenBucket(2 * PerSecond, PerSecond, TimeProvider.System)));
     }
 
     /// <summary>

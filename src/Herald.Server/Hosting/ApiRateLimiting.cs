@@ -36,14 +36,8 @@ internal static class ApiRateLimiting
                 }
                 owners ??= http.RequestServices.GetRequiredService<RateLimitOwners>();
                 admin ??= http.RequestServices.GetRequiredService<AdminKey>();
-                return RateLimitPartition.GetTokenBucketLimiter(PartitionKey(http, portal, owners, admin), _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = options.RateLimitBurst,
-                    TokensPerPeriod = options.RateLimitPerSecond,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                });
+                return RateLimitPartition.Get(PartitionKey(http, portal, owners, admin),
+                    _ => new SteadyTokenBucket(options.RateLimitBurst, options.RateLimitPerSecond, TimeProvider.System));
             });
             limiter.OnRejected = async (context, cancellationToken) =>
             {
