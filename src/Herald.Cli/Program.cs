@@ -16,7 +16,10 @@ if (args.Length > 0 && parse.Action is ParseErrorAction)
 {
     foreach (var error in parse.Errors)
     {
-        await Console.Error.WriteLineAsync(error.Message);
+        // Some of the parser's messages list their choices a line each: said in one line too.
+        var lines = error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var option = error.SymbolResult is System.CommandLine.Parsing.OptionResult { Option.Name: var name } && lines.Length > 1 ? name + ": " : "";
+        await Console.Error.WriteLineAsync(option + (lines.Length > 1 ? lines[0] + " " + string.Join(", ", lines[1..]) : error.Message));
     }
     return 1;
 }

@@ -52,6 +52,7 @@ public sealed class HelpAndOptionErrorTests
     [InlineData("migrate --no-such-option", "Unrecognized command or argument '--no-such-option'.")]
     [InlineData("backup", "Required argument missing for command: 'backup'.")]
     [InlineData("listen --port 0", "--port must be between 1 and 65535.")]
+    [InlineData("serve --log-format xml", "--log-format: Argument 'xml' not recognized. Must be one of: 'text', 'json'")]
     [InlineData("trigger transaction-completed --url notaurl", "--url 'notaurl' is not Herald's http:// or https:// address such as http://127.0.0.1:5080.")]
     public async Task OptionError_WithSecretsInTheEnvironment_IsItsOneLineOnStandardErrorAlone(string arguments, string message)
     {
