@@ -1,5 +1,8 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json.Nodes;
+using Herald.Errors;
+using Herald.Payloads;
 
 namespace Herald.Entities;
 
@@ -23,6 +26,34 @@ public static class EntityDocuments
 
     /// <summary>The Point sites of seed 000; only <c>mla</c> carries a ticket number.</summary>
     public static IReadOnlyList<string> PointSites { get; } = ["mla", "mlb", "mlm"];
+
+    /// <summary>
+    /// The most bytes an entity's document may take, as it is stored and as a notification built
+    /// from it carries it (UTF-8, written by <see cref="JsonText"/>): 256 KB, a request's own limit.
+    /// A document can be larger than the request that made it: every key of its seed is written,
+    /// null or not, and a character beyond the Basic Multilingual Plane (an emoji) is written as
+    /// a 12-byte escape.
+    /// </summary>
+    public const int MaxDocumentBytes = 256 * 1024;
+
+    /// <summary>
+    /// Refuses (413) a document whose text, <paramref name="json"/>, is over
+    /// <see cref="MaxDocumentBytes"/>, naming its largest field: the one to make smaller.
+    /// </summary>
+    public static void RefuseOversized(EntityKind kind, JsonObject document, string json)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var bytes = Encoding.UTF8.GetByteCount(json);
+        if (bytes <= MaxDocumentBytes)
+        {
+            return;
+        }
+        var (field, size) = document.Where(p => p.Value is not null)
+            .Select(p => (p.Key, Bytes: Encoding.UTF8.GetByteCount(JsonText.Of(p.Value!))))
+            .MaxBy(p => p.Bytes);
+        throw new HeraldException(ErrorKind.PayloadTooLarge,
+            $"the {kind.ApiName()} would be {bytes} bytes as stored and notified, more than the {MaxDocumentBytes} bytes ({MaxDocumentBytes / 1024} KB) an entity may be; its largest field, {field}, takes {size} of them");
+    }
 
     /// <summary>The document field that holds the entity's state.</summary>
     public static string StateField(EntityKind kind) => kind == EntityKind.PaymentIntent ? "state" : "status";

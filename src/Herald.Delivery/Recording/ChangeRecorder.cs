@@ -153,27 +153,29 @@ public sealed class ChangeRecorder
         HeraldId.New(HeraldId.Event, _time), entity.MerchantId, entity.Kind, entity.Id,
         EventTypes.For(entity.Kind, entity.State), from, entity.State, entity.Version, now, entity.Document);
 
-    /// <summary>The change, with a notification for each endpoint that wants its event.</summary>
+    /// <summary>
+    /// The change, with a notification for each endpoint that wants its event; refused (413, nothing
+    /// written) when the entity's document is over <see cref="EntityDocuments.MaxDocumentBytes"/>.
+    /// </summary>
     private async ValueTask<EntityChange> NewChangeAsync(Entity entity, int expectedVersion, EntityEvent evt, string? preferenceId,
         (string Key, string RequestHash)? idempotency, string? traceParent, CancellationToken cancellationToken)
     {
-        var (notifications, body) = await RenderAsync(evt, preferenceId, cancellationToken).ConfigureAwait(false);
+        // The document's text is written once: measured here, then stored, and sent where the body is the snapshot.
+        var json = JsonText.Of(entity.Document);
+        EntityDocuments.RefuseOversized(entity.Kind, entity.Document, json);
+        var notifications = await RenderAsync(evt, preferenceId, json, cancellationToken).ConfigureAwait(false);
         var change = new EntityChange(entity, expectedVersion, evt, notifications, idempotency, traceParent);
-        if (body is not null && PayloadRenderer.SendsSnapshot(PayloadFormats.For(evt.EntityKind)))
-        {
-            // The body is the snapshot's text: the change keeps it rather than render the same JSON again.
-            change.UseRenderedJson(body);
-        }
+        change.UseRenderedJson(json);
         return change;
     }
 
-    /// <summary>The event's notifications, and the body they share (none when there are none).</summary>
-    private async ValueTask<(IReadOnlyList<NewNotification> Notifications, string? Body)> RenderAsync(EntityEvent evt, string? preferenceId, CancellationToken cancellationToken)
+    /// <summary>The event's notifications, sharing one body; <paramref name="snapshotJson"/> is the body of a format that sends the snapshot.</summary>
+    private async ValueTask<IReadOnlyList<NewNotification>> RenderAsync(EntityEvent evt, string? preferenceId, string snapshotJson, CancellationToken cancellationToken)
     {
         var format = PayloadFormats.For(evt.EntityKind);
         if (!format.Notifies(evt.ToState))
         {
-            return ([], null);
+            return [];
         }
         var endpoints = await _store.ListEndpointsForFormatAsync(evt.MerchantId, format, cancellationToken).ConfigureAwait(false);
         List<NewNotification>? result = null;
@@ -184,11 +186,11 @@ public sealed class ChangeRecorder
             {
                 continue;
             }
-            payload ??= PayloadRenderer.RenderText(format, evt);
+            payload ??= PayloadRenderer.SendsSnapshot(format) ? snapshotJson : PayloadRenderer.RenderText(format, evt);
             (result ??= []).Add(new NewNotification(HeraldId.New(HeraldId.Notification, _time), endpoint.Id, payload,
                 Immediate: endpoint.Enabled && !endpoint.Ordered, Parked: !endpoint.Enabled));
         }
-        return (result ?? (IReadOnlyList<NewNotification>)[], payload);
+        return result ?? (IReadOnlyList<NewNotification>)[];
     }
 }
 

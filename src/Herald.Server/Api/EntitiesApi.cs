@@ -93,7 +93,7 @@ internal static class EntitiesApi
             var body = await HeraldJson.ReadAsync<JsonObject>(http.Request, HeraldJson.Seed);
             RefuseAssigned(body, "");
             var request = HeraldJson.Validate<TransactionDocument>(body, HeraldJson.Seed, "transaction");
-            Validation.BoundedStrings(body, "transaction");
+            Validation.Bounded(body, "transaction");
             CheckTransaction(request, body, "");
             // What the platform left out stays null (a sessionId made up here would name no session
             // anywhere); the merchant's name is the one field Herald knows for a fact, its merchant's.
@@ -331,7 +331,7 @@ internal static class EntitiesApi
                     throw new HeraldException(ErrorKind.BadRequest, "data.payment is only carried by a FINISHED payment intent");
                 }
                 // The payment's texts are bounded as a creation's are.
-                Validation.BoundedStrings(data, "data");
+                Validation.Bounded(data, "data");
                 if (intent.Payment is not { } payment)
                 {
                     return null;
@@ -346,7 +346,7 @@ internal static class EntitiesApi
                 if (data is not null)
                 {
                     HeraldJson.ValidateField<PaymentOrderData>(data, HeraldJson.Api, "data");
-                    Validation.BoundedStrings(data, "data");
+                    Validation.Bounded(data, "data");
                 }
                 return data;
             default:
@@ -356,7 +356,7 @@ internal static class EntitiesApi
                 }
                 RefuseAssigned(data, "data.");
                 var changed = HeraldJson.ValidateField<TransactionDocument>(data, HeraldJson.Seed, "data");
-                Validation.BoundedStrings(data, "data");
+                Validation.Bounded(data, "data");
                 CheckTransaction(changed, data, "data.");
                 return data;
         }

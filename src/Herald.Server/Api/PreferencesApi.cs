@@ -114,7 +114,7 @@ internal static class PreferencesApi
         {
             throw new HeraldException(ErrorKind.BadRequest, "items must be a list of objects");
         }
-        Validation.BoundedStrings(request.Items, "items");
+        Validation.Bounded(request.Items, "items");
         var document = new JsonObject
         {
             ["custom_urls"] = new JsonObject { ["status_changes_webhook"] = endpoint?.Url },

@@ -180,11 +180,18 @@ internal static partial class Validation
     }
 
     /// <summary>
-    /// Refuses any text in the document (a value, or a field's name) longer than <see cref="MaxText"/>
-    /// or holding NUL, and a list holding null (every list a body carries is of objects or values),
-    /// naming where it is.
+    /// The most entries any list in a body may hold: a transaction's order lines, a preference's
+    /// items and any list inside them. Each is kept, and sent, as a whole: a transaction's order line
+    /// given as <c>{}</c> (2 bytes) is stored and delivered with its four keys, about 70.
     /// </summary>
-    public static void BoundedStrings(System.Text.Json.Nodes.JsonNode? node, string path)
+    public const int MaxListEntries = 100;
+
+    /// <summary>
+    /// Refuses any text in the document (a value, or a field's name) longer than <see cref="MaxText"/>
+    /// or holding NUL, a list of more than <see cref="MaxListEntries"/> entries, and a list holding
+    /// null (every list a body carries is of objects or values), naming where it is.
+    /// </summary>
+    public static void Bounded(System.Text.Json.Nodes.JsonNode? node, string path)
     {
         switch (node)
         {
@@ -193,17 +200,21 @@ internal static partial class Validation
                 {
                     // A field's name is text too, held to the same rules.
                     Text(key, $"a field name in {path}");
-                    BoundedStrings(value, $"{path}.{key}");
+                    Bounded(value, $"{path}.{key}");
                 }
                 break;
             case System.Text.Json.Nodes.JsonArray a:
+                if (a.Count > MaxListEntries)
+                {
+                    throw new HeraldException(ErrorKind.BadRequest, $"{path} may hold at most {MaxListEntries} entries, not {a.Count}");
+                }
                 for (var i = 0; i < a.Count; i++)
                 {
                     if (a[i] is null)
                     {
                         throw new HeraldException(ErrorKind.BadRequest, $"{path}[{i}] may not be null");
                     }
-                    BoundedStrings(a[i], $"{path}[{i}]");
+                    Bounded(a[i], $"{path}[{i}]");
                 }
                 break;
             case System.Text.Json.Nodes.JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String:

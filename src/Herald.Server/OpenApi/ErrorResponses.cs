@@ -17,7 +17,7 @@ internal sealed class ErrorResponses : IOpenApiDocumentTransformer
             operation.Responses ??= [];
             var refused = Error(document,
                 "Refused: a bad request (400), a missing or unknown key (401), a key that may not do this (403), not found (404), "
-                + "a method the route does not take (405), a conflict (409), a body too large (413), a body that is not JSON in UTF-8 (415), "
+                + "a method the route does not take (405), a conflict (409), a body, or the entity it would make, too large (413), a body that is not JSON in UTF-8 (415), "
                 + "an Idempotency-Key reused for another request (422), too many requests (429, with Retry-After).");
             refused.Headers = new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal)
             {

@@ -58,6 +58,7 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             [(typeof(TransactionDocument), "country")] = Country,
             [(typeof(SeedAddress), "country")] = Country,
             [(typeof(SeedOrderDetail), "quantity")] = s => s.Minimum = "0",
+            [(typeof(TransactionDocument), "orderDetails")] = s => s.MaxItems = Validation.MaxListEntries,
             [(typeof(NotificationResponse), "status")] = s => OneOf(s, NotificationStatuses.All),
             // Seed 000's form, not ISO 8601: what the point endpoints receive.
             [(typeof(PaymentIntentResponse), "created_at")] = s =>

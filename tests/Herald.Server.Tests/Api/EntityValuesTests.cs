@@ -11,7 +11,7 @@ namespace Herald.Server.Tests.Api;
 /// ids above zero, counts not below it), a whole number is one however it is written, and a
 /// refusal changes nothing.
 /// </summary>
-public sealed class EntityValuesTests : HeraldWithMerchant
+public sealed partial class EntityValuesTests : HeraldWithMerchant
 {
     private Task<HttpResponseMessage> PostRawAsync(string path, string json) =>
         MerchantClient.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));

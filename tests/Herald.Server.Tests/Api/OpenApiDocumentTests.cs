@@ -47,6 +47,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Contains("userAgent", PropertyNames(customer));
         Assert.Contains("zipCode", PropertyNames(Resolve(Property(customer, "address"))));
         Assert.Contains("productName", PropertyNames(Resolve(Property(transaction, "orderDetails")["items"]!)));
+        Assert.Equal(100, Property(transaction, "orderDetails")["maxItems"]!.GetValue<int>());
     }
 
     [Fact]
