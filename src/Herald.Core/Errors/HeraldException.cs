@@ -11,6 +11,7 @@ public enum ErrorKind
     PayloadTooLarge,
     UnsupportedMediaType,
     Unprocessable,
+    TooManyRequests,
     Unavailable,
 }
 

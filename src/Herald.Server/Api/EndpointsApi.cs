@@ -140,11 +140,11 @@ internal static class EndpointsApi
 
     /// <summary>The test notification, for the endpoints of the owner <paramref name="ownerOf"/> names; its operation is test + <paramref name="resource"/>.</summary>
     internal static void MapTest(RouteGroupBuilder group, Func<HttpContext, string> ownerOf, string resource) =>
-        group.MapPost("/{id}/test", async (string id, HttpContext http, IHeraldStore store, EndpointTester tester) =>
+        group.MapPost("/{id}/test", async (string id, HttpContext http, IHeraldStore store, EndpointTester tester, EndpointTestSlots slots) =>
         {
             var request = await HeraldJson.HasBodyAsync(http.Request) ? await HeraldJson.ReadAsync<TestRequest>(http.Request) : new TestRequest();
             var endpoint = await LoadAsync(store, ownerOf(http), id, http.RequestAborted);
-            var result = await tester.SendAsync(endpoint, TestEventType(endpoint, request.EventType), http.RequestAborted);
+            var result = await slots.SendAsync(tester, endpoint, TestEventType(endpoint, request.EventType), http.RequestAborted);
             return JsonResults.Ok(TestResultResponse.From(id, result));
         })
         .Accepts<TestRequest>(isOptional: true, "application/json")

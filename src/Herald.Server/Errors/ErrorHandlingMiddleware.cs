@@ -132,6 +132,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         ErrorKind.PayloadTooLarge => 413,
         ErrorKind.UnsupportedMediaType => 415,
         ErrorKind.Unprocessable => 422,
+        ErrorKind.TooManyRequests => 429,
         ErrorKind.Unavailable => 503,
         _ => 500,
     };

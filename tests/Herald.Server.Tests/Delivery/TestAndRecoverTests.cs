@@ -294,3 +294,61 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
         Assert.Contains("since", error["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
     }
 }
+
+public sealed class EndpointTestSlotsTests : HeraldWithReceiver
+{
+    [Fact]
+    public async Task AMerchantsTestsWaitingOnAReceiverThatNeverAnswers_AreBounded_429PastThem_OtherMerchantsUnaffected()
+    {
+        // A receiver that takes connections and never answers.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var held = new System.Collections.Concurrent.ConcurrentBag<System.Net.Sockets.TcpClient>();
+        using var stop = new CancellationTokenSource();
+        _ = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                held.Add(await listener.AcceptTcpClientAsync(stop.Token));
+            }
+        });
+        using var merchant = await Herald.NewMerchantAsync();
+        var (hanging, _) = await merchant.AddEndpointAsync($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/hooks", "thin",
+            new { timeout_seconds = 3 });
+
+        var waiting = Enumerable.Range(0, global::Herald.Server.Api.EndpointTestSlots.PerMerchant)
+            .Select(_ => merchant.PostAsync($"/v1/endpoints/{hanging}/test", null)).ToList();
+        for (var i = 0; i < 100 && held.Count < global::Herald.Server.Api.EndpointTestSlots.PerMerchant; i++)
+        {
+            await Task.Delay(50);
+        }
+        Assert.Equal(global::Herald.Server.Api.EndpointTestSlots.PerMerchant, held.Count);
+
+        using (var refused = await merchant.PostAsync($"/v1/endpoints/{hanging}/test", null))
+        {
+            await ApiErrors.ExpectErrorAsync(refused, 429, "5 endpoint tests of this merchant are waiting for their answers already; retry once one has its answer");
+            Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+        }
+        // Another merchant's test is not held up by them.
+        using var other = await Herald.NewMerchantAsync("Other");
+        var (calm, _) = await other.AddEndpointAsync(Receiver.Url, "thin");
+        Assert.True((await other.PostJsonAsync($"/v1/endpoints/{calm}/test", new { }, 200))["succeeded"]!.GetValue<bool>());
+
+        // Once they have their answers (none, at the timeout), the merchant may test again.
+        foreach (var answer in await Task.WhenAll(waiting))
+        {
+            using (answer)
+            {
+                Assert.Equal(System.Net.HttpStatusCode.OK, answer.StatusCode);
+                Assert.Contains("no answer within 3 s", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+        }
+        var (answering, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Assert.True((await merchant.PostJsonAsync($"/v1/endpoints/{answering}/test", new { }, 200))["succeeded"]!.GetValue<bool>());
+        await stop.CancelAsync();
+        foreach (var client in held)
+        {
+            client.Dispose();
+        }
+    }
+}
