@@ -273,7 +273,10 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     /// </summary>
     private bool FileInPlace()
     {
-        var inPlace = File.Exists(_databasePath);
+        // Its log too, while the writer holds it open (SQLite removes the log only when its last
+        // connection closes): a log removed under a running node takes the changes written since
+        // its last checkpoint with it at the next start, as a removed database file takes them all.
+        var inPlace = File.Exists(_databasePath) && (Volatile.Read(ref _writer) is null || File.Exists(_databasePath + "-wal"));
         Volatile.Write(ref _fileGone, !inPlace);
         return inPlace;
     }
@@ -287,7 +290,8 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         // removed under a running node) nothing is written that the next start would not find.
         if (Volatile.Read(ref _fileGone))
         {
-            throw new IOException($"the database file {_databasePath} is gone: nothing can be written; restore it and restart Herald");
+            throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.Unavailable,
+                "Herald's database file is gone: nothing can be written until the operator restores it and restarts Herald") { RetryAfter = TimeSpan.FromSeconds(5) };
         }
         await _writeGate.WaitAsync(cancellationToken);
         try

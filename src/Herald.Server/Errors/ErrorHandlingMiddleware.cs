@@ -42,6 +42,15 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         {
             return;
         }
+        catch (Exception e) when (DatabaseTrouble(e) is { } why)
+        {
+            // Nothing was done, and nothing the caller sent is wrong: it may ask again once the
+            // operator has seen to the database (the log says what happened).
+            LogUnhandled(logger, e, context.Request.Method, context.Request.Path);
+            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, [$"Herald's database cannot take requests now ({why}): nothing was done; retry later"],
+                response => response.Headers.RetryAfter = "5");
+            return;
+        }
         catch (Exception e)
         {
             LogUnhandled(logger, e, context.Request.Method, context.Request.Path);
@@ -120,6 +129,34 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         {
             throw new HeraldException(ErrorKind.BadRequest, "the query may not contain the NUL character (%00)");
         }
+    }
+
+    /// <summary>
+    /// What is wrong with the database when <paramref name="e"/> (or what it wraps) says it cannot
+    /// be used now (unreachable, out of disk, read-only, a disk error), in a few words for the
+    /// caller; null for any other failure, which is Herald's own (500).
+    /// </summary>
+    internal static string? DatabaseTrouble(Exception e)
+    {
+        for (var inner = (Exception?)e; inner is not null; inner = inner.InnerException)
+        {
+            var why = inner switch
+            {
+                Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 } => "its disk is full",
+                Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 8 } => "it is read-only",
+                Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 10 or 14 } => "its file cannot be read or written",
+                Npgsql.PostgresException { SqlState: "53100" } => "its disk is full",
+                Npgsql.PostgresException { SqlState: "25006" } => "it is read-only",
+                Npgsql.PostgresException { SqlState: var state } when state.StartsWith("57P", StringComparison.Ordinal) || state.StartsWith("08", StringComparison.Ordinal) => "it cannot be reached",
+                Npgsql.NpgsqlException { IsTransient: true } => "it cannot be reached",
+                _ => null,
+            };
+            if (why is not null)
+            {
+                return why;
+            }
+        }
+        return null;
     }
 
     public static int StatusOf(ErrorKind kind) => kind switch

@@ -101,6 +101,24 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         Assert.Equal("database unreachable", (await ready.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!.Str("status"));
         // A change the next start would not find is not answered as made.
         using var order = await merchant.PostAsJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
-        Assert.Equal(HttpStatusCode.InternalServerError, order.StatusCode);
+        await ApiErrors.ExpectErrorAsync(order, 503, "Herald's database file is gone: nothing can be written until the operator restores it and restarts Herald");
+    }
+
+    [Fact]
+    public async Task DatabaseLogRemovedUnderARunningNode_IsNotReady_AndTakesNoChange()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await HeraldHost.EventuallyAsync(async () => (await Herald.Client.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK);
+        // The log alone (what was written since the last checkpoint): the next start would not find it.
+        File.Delete(Path.Combine(Herald.DataDirectory, "herald.db-wal"));
+
+        using var ready = await Herald.Client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        await HeraldHost.EventuallyAsync(async () =>
+        {
+            using var order = await merchant.PostAsJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
+            return order.StatusCode == HttpStatusCode.ServiceUnavailable;
+        });
+        Assert.Empty((await merchant.GetJsonAsync("/v1/events"))["data"]!.AsArray());
     }
 }

@@ -166,6 +166,12 @@ public sealed class PostgresNodesTests
 
         await db.SetReachableAsync(false);
         Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await herald.Client.GetAsync("/readyz")).StatusCode);
+        // A change asked for meanwhile is refused as the database's trouble, not Herald's.
+        using (var refused = await merchant.PostAsJsonAsync("/v1/transactions", new { paymentAmount = 10, currency = "BRL", country = "BR" }))
+        {
+            await ApiErrors.ExpectErrorAsync(refused, 503, "Herald's database cannot take requests now (it cannot be reached): nothing was done; retry later");
+            Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+        }
         receiver.Status = 200;
         herald.Clock.Advance(TimeSpan.FromHours(1));
         await Task.Delay(1500);
