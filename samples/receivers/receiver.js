@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // A Herald receiver in Node.js, no packages: verifies each notification's signature (Standard
-// Webhooks), handles each webhook-id once, and prints what arrived.
+// Webhooks), handles each webhook-id once, and prints what arrived. It serves one endpoint; run one
+// per endpoint (one event goes under the same webhook-id to every endpoint it is for).
 //
-//   HERALD_WEBHOOK_SECRET=whsec_... node receiver.js [port]     # several secrets: comma-separated
+//   HERALD_WEBHOOK_SECRET=whsec_... node receiver.js [port]     # old and new while rotating: comma-separated
 //   node receiver.js --self-test                                 # checks the documented test vector
 'use strict';
 const crypto = require('node:crypto');
@@ -10,6 +11,10 @@ const http = require('node:http');
 
 const TOLERANCE_SECONDS = 5 * 60;
 const MAX_BODY_BYTES = 1024 * 1024;
+// Handled ids remembered, the oldest forgotten first. A captured request can be sent again only
+// while its timestamp is within the tolerance, so forgetting is safe unless more than this many
+// notifications arrive in 5 minutes; a retry of an id forgotten is handled again.
+const MAX_SEEN = 100_000;
 
 // The HMAC key: the standard base64 after the whsec_ prefix, at least 16 bytes (a placeholder such
 // as whsec_... decodes to nothing, and a key anyone knows would let forgeries through).
@@ -49,6 +54,15 @@ function verify(secrets, headers, body, now = Date.now() / 1000) {
   });
 }
 
+// A Set keeps the order ids were noted in, so the oldest goes first.
+const seen = new Set();
+
+// Notes an id handled, forgetting the oldest past MAX_SEEN.
+function remember(webhookId) {
+  seen.add(webhookId);
+  if (seen.size > MAX_SEEN) seen.delete(seen.values().next().value);
+}
+
 function selfTest() {
   const assert = require('node:assert');
   const secret = 'whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
@@ -65,6 +79,8 @@ function selfTest() {
   for (const placeholder of ['whsec_...', 'whsec_xxx', 'changeme']) {
     assert.throws(() => keyOf(placeholder), `${placeholder} was taken as a secret`);
   }
+  for (let n = 0; n <= MAX_SEEN; n++) remember(`evt_${n}`);
+  assert.ok(!seen.has('evt_0') && seen.has('evt_1') && seen.size === MAX_SEEN, 'handled ids are not bounded');
   console.log('self-test passed');
 }
 
@@ -83,7 +99,6 @@ try {
   console.error(`HERALD_WEBHOOK_SECRET: ${e.message}`);
   process.exit(1);
 }
-const seen = new Set();
 const port = Number(process.argv[2] || 4000);
 http.createServer((req, res) => {
   // The raw bytes as they arrived (a body parsed and written again no longer matches its
@@ -119,14 +134,14 @@ http.createServer((req, res) => {
         res.writeHead(200).end();
         return;
       }
-      // Handled once per endpoint: one event goes with the same webhook-id to each endpoint it is for.
-      const key = `${req.url} ${webhookId}`;
-      if (seen.has(key)) {
+      // Told apart by the webhook-id alone. The path and query are not signed: keyed on them, a
+      // captured request sent again to /webhooks?r=1 or /x would be handled again.
+      if (seen.has(webhookId)) {
         console.log(`duplicate ${webhookId} attempt=${attempt} (handled already)`);
       } else {
         // Your handling goes here; the id is noted once it has succeeded.
         console.log(`verified ${webhookId} attempt=${attempt} ${what}`);
-        seen.add(key);
+        remember(webhookId);
       }
       // 200 whatever the format: the transaction format counts only 200 as received.
       res.writeHead(200).end();

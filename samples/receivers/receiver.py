@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A Herald receiver in Python, standard library only: verifies each notification's signature
-(Standard Webhooks), handles each webhook-id once, and prints what arrived.
+(Standard Webhooks), handles each webhook-id once, and prints what arrived. It serves one endpoint;
+run one per endpoint (one event goes under the same webhook-id to every endpoint it is for).
 
-    HERALD_WEBHOOK_SECRET=whsec_... python3 receiver.py [port]     # several secrets: comma-separated
+    HERALD_WEBHOOK_SECRET=whsec_... python3 receiver.py [port]     # old and new while rotating: comma-separated
     python3 receiver.py --self-test                                 # checks the documented test vector
 """
 import base64
@@ -19,6 +20,10 @@ from threading import Lock
 
 TOLERANCE_SECONDS = 5 * 60
 MAX_BODY_BYTES = 1024 * 1024
+# Handled ids remembered, the oldest forgotten first. A captured request can be sent again only
+# while its timestamp is within the tolerance, so forgetting is safe unless more than this many
+# notifications arrive in 5 minutes; a retry of an id forgotten is handled again.
+MAX_SEEN = 100_000
 
 
 def key_of(secret):
@@ -61,8 +66,15 @@ def verify(secrets, headers, body, now=None):
 
 
 SECRETS = [s for s in os.environ.get("HERALD_WEBHOOK_SECRET", "").split(",") if s.strip()]
-SEEN = set()
+SEEN = {}  # a dict, not a set: it keeps the order ids were noted in, so the oldest goes first
 SEEN_LOCK = Lock()
+
+
+def remember(webhook_id):
+    """Notes an id handled (under SEEN_LOCK), forgetting the oldest past MAX_SEEN."""
+    SEEN[webhook_id] = None
+    if len(SEEN) > MAX_SEEN:
+        del SEEN[next(iter(SEEN))]
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -100,15 +112,15 @@ class Receiver(BaseHTTPRequestHandler):
             # signed id, not by the webhook-test header beside it, which is outside the signature.
             print(f"example {webhook_id} {what} verified (not handled)", flush=True)
             return self.answer(200)
-        # Handled once per endpoint: one event goes with the same webhook-id to each endpoint it is for.
-        key = (self.path, webhook_id)
+        # Told apart by the webhook-id alone. The path and query are not signed: keyed on them, a
+        # captured request sent again to /webhooks?r=1 or /x would be handled again.
         with SEEN_LOCK:
-            if key in SEEN:
+            if webhook_id in SEEN:
                 print(f"duplicate {webhook_id} attempt={attempt} (handled already)", flush=True)
             else:
                 # Your handling goes here; the id is noted once it has succeeded.
                 print(f"verified {webhook_id} attempt={attempt} {what}", flush=True)
-                SEEN.add(key)
+                remember(webhook_id)
         # 200 whatever the format: the transaction format counts only 200 as received.
         self.answer(200)
 
@@ -136,6 +148,9 @@ def self_test():
             raise AssertionError(placeholder + " was taken as a secret")
         except ValueError:
             pass
+    for n in range(MAX_SEEN + 1):
+        remember(f"evt_{n}")
+    assert "evt_0" not in SEEN and "evt_1" in SEEN and len(SEEN) == MAX_SEEN, "handled ids are not bounded"
     print("self-test passed")
 
 

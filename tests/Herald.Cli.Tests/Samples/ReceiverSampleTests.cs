@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Herald.Cli.Tests.Infrastructure;
+using Herald.Signing;
 
 namespace Herald.Cli.Tests.Samples;
 
@@ -87,13 +88,14 @@ public sealed class ReceiverSampleTests : IAsyncLifetime
             return _process.ExitCode;
         }
 
-        public async Task WaitForAsync(string text)
+        /// <summary>Waits until the output holds <paramref name="text"/> <paramref name="times"/> times.</summary>
+        public async Task WaitForAsync(string text, int times = 1)
         {
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (!Output.Contains(text, StringComparison.Ordinal))
+            while (Occurrences(Output, text) < times)
             {
-                Assert.False(_process.HasExited && !Output.Contains(text, StringComparison.Ordinal), $"the sample exited: {Output}");
-                Assert.True(DateTime.UtcNow < deadline, $"'{text}' not in: {Output}");
+                Assert.False(_process.HasExited && Occurrences(Output, text) < times, $"the sample exited: {Output}");
+                Assert.True(DateTime.UtcNow < deadline, $"'{text}' not {times} times in: {Output}");
                 await Task.Delay(100);
             }
         }
@@ -148,6 +150,22 @@ public sealed class ReceiverSampleTests : IAsyncLifetime
         (await _merchant.PostAsJsonAsync($"/v1/notifications/{completed["id"]!.GetValue<string>()}/resend", new { })).EnsureSuccessStatusCode();
         await receiver.WaitForAsync($"duplicate {eventId} attempt=2");
 
+        // The same notification, signed as Herald signed it, sent again within the timestamp's
+        // tolerance to another path, with a query or a trailing slash (none of which is signed): the
+        // same webhook-id, answered 200 as a duplicate and not handled again.
+        using var replayer = new HttpClient();
+        var sent = await _merchant.GetFromJsonAsync<JsonObject>($"/v1/notifications/{completed["id"]!.GetValue<string>()}");
+        var body = Encoding.UTF8.GetBytes(sent!["payload"]!.ToJsonString());
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var signature = WebhookSignature.Sign(endpoint["secret"]!.GetValue<string>(), eventId, now, body);
+        foreach (var elsewhere in new[] { "/webhooks?r=1", "/webhooks/", "/x" })
+        {
+            using var replay = Notification(port, elsewhere, eventId, now, signature, body);
+            Assert.Equal(HttpStatusCode.OK, (await replayer.SendAsync(replay)).StatusCode);
+        }
+        await receiver.WaitForAsync($"duplicate {eventId} attempt=1 (handled already)", times: 3);
+        Assert.Equal(1, Occurrences(receiver.Output, $"verified {eventId} "));
+
         // An event type's example an endpoint's test sends: verified, not handled.
         var tested = await (await _merchant.PostAsJsonAsync($"/v1/endpoints/{endpoint["id"]!.GetValue<string>()}/test", new { event_type = "TRANSACTION.REFUNDED" }))
             .Content.ReadFromJsonAsync<JsonObject>();
@@ -155,17 +173,33 @@ public sealed class ReceiverSampleTests : IAsyncLifetime
         await receiver.WaitForAsync(" REFUNDED verified (not handled)");
 
         // What Herald did not sign is refused with 401.
-        using var forger = new HttpClient();
-        using var forged = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/webhooks")
-        {
-            Content = new StringContent("{\"status\":\"COMPLETED\"}", Encoding.UTF8, "application/json"),
-        };
-        forged.Headers.Add("webhook-id", "evt_forged");
-        forged.Headers.Add("webhook-timestamp", DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        forged.Headers.Add("webhook-signature", "v1,EqT05f7lOJAVOlrLkx/VKj4tIJmN+lpmlkCLYkclr34=");
-        Assert.Equal(HttpStatusCode.Unauthorized, (await forger.SendAsync(forged)).StatusCode);
+        using var forged = Notification(port, "/webhooks", "evt_forged", DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            "v1,EqT05f7lOJAVOlrLkx/VKj4tIJmN+lpmlkCLYkclr34=", Encoding.UTF8.GetBytes("{\"status\":\"COMPLETED\"}"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await replayer.SendAsync(forged)).StatusCode);
         await receiver.WaitForAsync("rejected evt_forged");
         Assert.DoesNotContain("verified evt_forged", receiver.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A notification as Herald sends one, to <paramref name="pathAndQuery"/> on the sample's port.</summary>
+    private static HttpRequestMessage Notification(int port, string pathAndQuery, string webhookId, long timestamp, string signature, byte[] body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}{pathAndQuery}") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Add("webhook-id", webhookId);
+        request.Headers.Add("webhook-timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.Add("webhook-signature", signature);
+        request.Headers.Add("webhook-attempt", "1");
+        return request;
+    }
+
+    private static int Occurrences(string text, string part)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+        return count;
     }
 
     /// <summary>The entity's notifications once there are <paramref name="count"/> and all have succeeded.</summary>
