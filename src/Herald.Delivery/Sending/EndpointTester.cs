@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Herald.Endpoints;
 using Herald.Ids;
 using Herald.Payloads;
+using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
 
 namespace Herald.Delivery.Sending;
@@ -10,7 +11,7 @@ namespace Herald.Delivery.Sending;
 /// Sends an endpoint a test notification now and returns what happened. The request is signed
 /// and sent exactly as a real one, but nothing is recorded: a test leaves the log untouched.
 /// </summary>
-public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
+public sealed class EndpointTester(WebhookSender sender, IHeraldStore store, TimeProvider time)
 {
     /// <summary>The event type a test notification carries.</summary>
     public const string TestEventType = "HERALD.TEST";
@@ -26,11 +27,6 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
 
     public Task<AttemptResult> SendAsync(Endpoint endpoint, CancellationToken cancellationToken) => SendAsync(endpoint, null, cancellationToken);
 
-    /// <summary>
-    /// Sends the test notification, or with <paramref name="eventType"/> (one the endpoint's format
-    /// carries) the example body of that event type as the format renders it, under an event id of its
-    /// own: what a delivery of that type looks like, for a receiver to try its handling on.
-    /// </summary>
     /// <summary>What a test sends: an example of <paramref name="eventType"/>, or without one Herald's test notification in the endpoint's kind.</summary>
     private string Body(Endpoint endpoint, string? eventType, string eventId)
     {
@@ -59,10 +55,18 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
         });
     }
 
+    /// <summary>
+    /// Sends the test notification, or with <paramref name="eventType"/> (one the endpoint's format
+    /// carries) the example body of that event type as the format renders it, under an event id of its
+    /// own: what a delivery of that type looks like, for a receiver to try its handling on.
+    /// </summary>
     public async Task<AttemptResult> SendAsync(Endpoint endpoint, string? eventType, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var eventId = HeraldId.New(HeraldId.TestEvent, time);
+        // Signed by every secret signing now, as a delivery is: a header grown too long for the
+        // receiver during a rotation's grace fails the test as it fails deliveries.
+        var secrets = await store.SigningSecretsAsync(endpoint.Id, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         var body = Body(endpoint, eventType, eventId);
         var notification = new ClaimedNotification
         {
@@ -76,8 +80,7 @@ public sealed class EndpointTester(WebhookSender sender, TimeProvider time)
             Retry = endpoint.Retry,
             TimeoutSeconds = endpoint.TimeoutSeconds,
             Headers = new Dictionary<string, string>(endpoint.Headers ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase) { [TestHeader] = "1" },
-            // Only the newest secret signs: a test shows whether the receiver verifies with the current one.
-            Secrets = endpoint.Secrets.Take(1).ToList(),
+            Secrets = secrets,
             Payload = body,
             Status = NotificationStatuses.Pending,
             AttemptCount = 0,

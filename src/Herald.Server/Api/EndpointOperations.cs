@@ -119,10 +119,15 @@ internal static class EndpointOperations
         var now = time.GetUtcNow();
         var until = now + TimeSpan.FromSeconds(grace);
         var secret = WebhookSignature.NewSecret();
-        if (!await store.RotateSecretAsync(merchantId, id, secret, now, until, cancellationToken))
+        var rotation = await store.RotateSecretAsync(merchantId, id, secret, now, until, EndpointsApi.MaxSigningSecrets, cancellationToken);
+        return rotation.Outcome switch
         {
-            throw HeraldException.NotFound($"endpoint {id}");
-        }
-        return new RotatedSecretResponse(id, secret, EndpointResponse.Time(until));
+            SecretRotationOutcome.Rotated => new RotatedSecretResponse(id, secret, EndpointResponse.Time(until)),
+            SecretRotationOutcome.NotFound => throw HeraldException.NotFound($"endpoint {id}"),
+            _ => throw new HeraldException(ErrorKind.Conflict,
+                $"endpoint {id} has {rotation.Signing} secrets signing and at most {EndpointsApi.MaxSigningSecrets} sign at once "
+                + "(each adds a signature to every request), so nothing changed: rotate with no grace (grace_seconds 0), which ends "
+                + $"every older secret at once, or wait until {EndpointResponse.Time(rotation.FitsAt)}, when enough of their graces have ended"),
+        };
     }
 }

@@ -126,7 +126,8 @@ internal static class EndpointsApi
         .Accepts<RotateSecretRequest>(isOptional: true, "application/json")
         .Produces<RotatedSecretResponse>()
         .WithName("rotateEndpointSecret")
-        .WithSummary("A new signing secret, shown once; the previous ones keep signing until grace_seconds (default 24 h, at most 7 days) have passed.");
+        .WithSummary("A new signing secret, shown once; the previous ones keep signing until grace_seconds (default 24 h, at most 7 days) have passed. "
+            + $"At most {MaxSigningSecrets} secrets sign at once: a rotation with a grace that would make more is refused with 409 (grace_seconds 0 ends every older secret at once, and always fits).");
     }
 
     /// <summary>One page of a list of endpoints, as the API answers it.</summary>
@@ -195,6 +196,9 @@ internal static class EndpointsApi
 
     public const int DefaultGraceSeconds = 24 * 60 * 60;
     public const int MaxGraceSeconds = 7 * 24 * 60 * 60;
+
+    /// <summary>Most secrets that sign an endpoint's requests at once: the new one and those in their grace.</summary>
+    public const int MaxSigningSecrets = 5;
 
     public static async Task<Endpoint> LoadAsync(IHeraldStore store, string merchantId, string id, CancellationToken cancellationToken) =>
         await store.GetEndpointAsync(merchantId, id, cancellationToken) ?? throw HeraldException.NotFound($"endpoint {id}");

@@ -124,10 +124,21 @@ public interface IHeraldStore
     Task<bool> DeleteEndpointAsync(string merchantId, string id, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Adds a new signing secret; the ones signing now keep signing until <paramref name="previousUntil"/>.
-    /// False when the merchant has no such endpoint.
+    /// Adds a new signing secret; the ones signing now keep signing until <paramref name="previousUntil"/>
+    /// (those whose grace ends sooner keep their end; at <paramref name="now"/>, they all stop). Refused,
+    /// nothing changed, when that would have more than <paramref name="maxSigning"/> secrets sign at
+    /// once. Secrets whose grace has ended are not counted, and go. Concurrent rotations of one
+    /// endpoint never take it past the bound.
     /// </summary>
-    Task<bool> RotateSecretAsync(string merchantId, string endpointId, string secret, DateTimeOffset now, DateTimeOffset previousUntil, CancellationToken cancellationToken = default);
+    Task<SecretRotation> RotateSecretAsync(string merchantId, string endpointId, string secret, DateTimeOffset now, DateTimeOffset previousUntil, int maxSigning,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The secrets that sign a request to the endpoint at <paramref name="now"/>, newest first, as
+    /// a delivery is given them (a rotated secret signs until its grace ends); empty when there is
+    /// no such endpoint.
+    /// </summary>
+    Task<IReadOnlyList<string>> SigningSecretsAsync(string endpointId, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The merchant's endpoints of one payload format, paused and disabled ones included: their

@@ -49,7 +49,10 @@ public sealed record Endpoint
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
 
-    /// <summary>The secrets that sign its requests, newest first.</summary>
+    /// <summary>
+    /// Its current secrets, newest first: as read, without the rotated ones still in their grace
+    /// (<see cref="Abstractions.IHeraldStore.SigningSecretsAsync"/> gives every secret signing now).
+    /// </summary>
     public IReadOnlyList<string> Secrets { get; init; } = [];
 
     /// <summary>Whether an event of this type, for an entity of this preference, goes to this endpoint.</summary>

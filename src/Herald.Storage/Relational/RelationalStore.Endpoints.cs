@@ -485,15 +485,36 @@ public abstract partial class RelationalStore
         return changed == 1;
     }
 
-    public async Task<bool> RotateSecretAsync(string merchantId, string endpointId, string secret, DateTimeOffset now, DateTimeOffset previousUntil, CancellationToken cancellationToken = default)
+    public async Task<SecretRotation> RotateSecretAsync(string merchantId, string endpointId, string secret, DateTimeOffset now, DateTimeOffset previousUntil, int maxSigning,
+        CancellationToken cancellationToken = default)
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
-        var exists = await scope.Connection.ExecuteScalarAsync<long>(scope.Command(
-            "SELECT COUNT(*) FROM endpoints WHERE id = @endpointId AND merchant_id = @merchantId AND deleted_at IS NULL",
+        // A write to the endpoint's row first: rotations of one endpoint take turns on its lock
+        // (PostgreSQL; SQLite has one writer anyway), so the secrets counted are the ones the new one joins.
+        var exists = await scope.Connection.ExecuteAsync(scope.Command(
+            "UPDATE endpoints SET updated_at = updated_at WHERE id = @endpointId AND merchant_id = @merchantId AND deleted_at IS NULL",
             new { endpointId, merchantId }, cancellationToken));
         if (exists == 0)
         {
-            return false;
+            return new SecretRotation(SecretRotationOutcome.NotFound);
+        }
+        // A secret whose grace has ended never signs again: it is not counted, and goes.
+        var at = Time.Ms(now);
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "DELETE FROM endpoint_secrets WHERE endpoint_id = @endpointId AND expires_at <= @now",
+            new { endpointId, now = at }, cancellationToken));
+        // Each secret signing adds its signature (48 bytes) to every request's header: past a few,
+        // receivers and their proxies refuse it (nginx's 8 KB line at some 170). A rotation without
+        // a grace stops the old ones now, so it always fits.
+        var ends = (await scope.Connection.QueryAsync<long?>(scope.Command(
+            "SELECT expires_at FROM endpoint_secrets WHERE endpoint_id = @endpointId",
+            new { endpointId }, cancellationToken))).AsList();
+        if (previousUntil > now && ends.Count + 1 > maxSigning)
+        {
+            // Room for one more once this many have ended, the soonest first.
+            var toEnd = ends.Count + 1 - maxSigning;
+            var fitsAt = ends.OfType<long>().Order().Skip(toEnd - 1).Cast<long?>().FirstOrDefault();
+            return new SecretRotation(SecretRotationOutcome.TooManySigning, ends.Count, Time.At(fitsAt));
         }
         // Every secret still signing stops at the end of the grace (or earlier, if it was due to).
         await scope.Connection.ExecuteAsync(scope.Command(
@@ -501,10 +522,18 @@ public abstract partial class RelationalStore
             new { endpointId, until = Time.Ms(previousUntil) }, cancellationToken));
         await scope.Connection.ExecuteAsync(scope.Command(
             "INSERT INTO endpoint_secrets (endpoint_id, secret, created_at) VALUES (@endpointId, @secret, @now)",
-            new { endpointId, secret = Secrets.Protect(secret), now = Time.Ms(now) }, cancellationToken));
+            new { endpointId, secret = Secrets.Protect(secret), now = at }, cancellationToken));
         await CommitEndpointWriteAsync(scope, true, cancellationToken);
-        return true;
+        return new SecretRotation(SecretRotationOutcome.Rotated);
     }
+
+    public Task<IReadOnlyList<string>> SigningSecretsAsync(string endpointId, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        // Read as a claim reads them, from the same targets, so a test signs as a delivery would.
+        WithConnectionIfNeededAsync(async open =>
+        {
+            var targets = await DeliveryTargetsAsync(open, null, [endpointId], now, cancellationToken);
+            return targets.TryGetValue(endpointId, out var target) ? target.SecretsAt(Time.Ms(now)) : (IReadOnlyList<string>)[];
+        }, cancellationToken);
 
     public async Task CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, CancellationToken cancellationToken = default)
     {

@@ -112,6 +112,20 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Page.ReloadAsync();
         await Assertions.Expect(Page.Locator("#secret-value")).ToHaveCountAsync(0);
 
+        // Five secrets signing: one more with a grace is refused, saying why and what to do instead.
+        for (var i = 0; i < 3; i++)
+        {
+            await api.PostJsonAsync($"/v1/endpoints/{id}/rotate_secret", new { grace_seconds = 3600 }, 200);
+        }
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Rotate secret" }).ClickAsync();
+        await ExpectAsync(Page.Locator(".notice.error"), "at most 5 sign at once");
+        await ExpectAsync(Page.Locator(".notice.error"), "grace_seconds 0");
+        await Assertions.Expect(Page.Locator("#secret-value")).ToHaveCountAsync(0);
+        await Page.GetByLabel("Previous secrets keep signing").SelectOptionAsync("0");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Rotate secret" }).ClickAsync();
+        Assert.StartsWith("whsec_", await Page.Locator("#secret-value").InnerTextAsync(), StringComparison.Ordinal);
+        await ExpectAsync(Page.Locator("#notice"), "the previous ones no longer sign");
+
         await Page.GetByRole(AriaRole.Button, new() { Name = "Disable" }).ClickAsync();
         await Assertions.Expect(Page.Locator("#endpoint-state")).ToHaveTextAsync("disabled");
         await ExpectAsync(Page.Locator("#disabled-reason"), "disabled by the merchant");

@@ -1089,14 +1089,70 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
         var fresh = WebhookSignature.NewSecret();
         var rotatedAt = T0 + TimeSpan.FromSeconds(1);
-        Assert.True(await Store.RotateSecretAsync(m, ep.Id, fresh, rotatedAt, rotatedAt + TimeSpan.FromHours(1)));
-        Assert.False(await Store.RotateSecretAsync(await MerchantAsync("Other"), ep.Id, WebhookSignature.NewSecret(), rotatedAt, rotatedAt));
+        Assert.Equal(SecretRotationOutcome.Rotated, (await Store.RotateSecretAsync(m, ep.Id, fresh, rotatedAt, rotatedAt + TimeSpan.FromHours(1), 5)).Outcome);
+        Assert.Equal(SecretRotationOutcome.NotFound,
+            (await Store.RotateSecretAsync(await MerchantAsync("Other"), ep.Id, WebhookSignature.NewSecret(), rotatedAt, rotatedAt, 5)).Outcome);
 
         var during = Assert.Single(await Store.ClaimDueAsync(T0 + TimeSpan.FromMinutes(30), Lease, 10));
         Assert.Equal([fresh, ep.Secrets[0]], during.Secrets);
+        // An endpoint's test is given the secrets a delivery is.
+        Assert.Equal([fresh, ep.Secrets[0]], await Store.SigningSecretsAsync(ep.Id, T0 + TimeSpan.FromMinutes(30)));
         var after = (await Store.LoadForResendAsync(m, during.Id, rotatedAt + TimeSpan.FromHours(1)))!;
         Assert.Equal([fresh], after.Secrets);
+        Assert.Equal([fresh], await Store.SigningSecretsAsync(ep.Id, rotatedAt + TimeSpan.FromHours(1)));
         Assert.Equal([fresh], (await Store.GetEndpointAsync(m, ep.Id))!.Secrets);
+        Assert.Empty(await Store.SigningSecretsAsync("ep_none", T0));
+    }
+
+    [Fact]
+    public async Task Rotation_PastTheMostSecretsSigning_IsRefusedChangingNothing_UntilAGraceEndsOrNoneIsGiven()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        // Four rotations a minute apart, each with a grace of an hour: five secrets sign.
+        var secrets = new List<string> { ep.Secrets[0] };
+        for (var i = 1; i <= 4; i++)
+        {
+            var secret = WebhookSignature.NewSecret();
+            var at = T0 + TimeSpan.FromMinutes(i);
+            Assert.Equal(SecretRotationOutcome.Rotated, (await Store.RotateSecretAsync(m, ep.Id, secret, at, at + TimeSpan.FromHours(1), 5)).Outcome);
+            secrets.Insert(0, secret);
+        }
+        var now = T0 + TimeSpan.FromMinutes(5);
+        Assert.Equal(secrets, await Store.SigningSecretsAsync(ep.Id, now));
+
+        // A sixth, with a grace: refused, saying when there is room (the first grace, of the first
+        // rotation, ends), and nothing changed.
+        var refused = await Store.RotateSecretAsync(m, ep.Id, WebhookSignature.NewSecret(), now, now + TimeSpan.FromHours(1), 5);
+        Assert.Equal(new SecretRotation(SecretRotationOutcome.TooManySigning, 5, T0 + TimeSpan.FromMinutes(1) + TimeSpan.FromHours(1)), refused);
+        Assert.Equal(secrets, await Store.SigningSecretsAsync(ep.Id, now));
+
+        // Once that grace has ended, the secret it kept signing is not counted: one more fits.
+        var later = T0 + TimeSpan.FromMinutes(61);
+        var fifth = WebhookSignature.NewSecret();
+        Assert.Equal(SecretRotationOutcome.Rotated, (await Store.RotateSecretAsync(m, ep.Id, fifth, later, later + TimeSpan.FromHours(1), 5)).Outcome);
+        Assert.Equal([fifth, .. secrets[..4]], await Store.SigningSecretsAsync(ep.Id, later));
+        Assert.Equal(5, await CountAsync($"SELECT COUNT(*) FROM endpoint_secrets WHERE endpoint_id = '{ep.Id}'"));
+
+        // Without a grace a rotation always fits, and every older secret stops signing at once.
+        var alone = WebhookSignature.NewSecret();
+        Assert.Equal(SecretRotationOutcome.Rotated, (await Store.RotateSecretAsync(m, ep.Id, alone, later, later, 5)).Outcome);
+        Assert.Equal([alone], await Store.SigningSecretsAsync(ep.Id, later));
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, later));
+        Assert.Equal([alone], Assert.Single(await Store.ClaimDueAsync(later, Lease, 10)).Secrets);
+    }
+
+    [Fact]
+    public async Task Rotations_MadeAtOnce_NeverTakeTheSecretsSigningPastTheBound()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var rotations = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(() =>
+            Store.RotateSecretAsync(m, ep.Id, WebhookSignature.NewSecret(), T0, T0 + TimeSpan.FromHours(1), 5))));
+        // The first secret counts: four more fit under a bound of five, whatever the race.
+        Assert.Equal(4, rotations.Count(r => r.Outcome == SecretRotationOutcome.Rotated));
+        Assert.Equal(8, rotations.Count(r => r.Outcome == SecretRotationOutcome.TooManySigning));
+        Assert.Equal(5, (await Store.SigningSecretsAsync(ep.Id, T0)).Count);
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public sealed class PostgresEndpointCacheTests : IAsyncLifetime
             // A secret rotated there: both sign until the old one's grace ends.
             var fresh = WebhookSignature.NewSecret();
             var rotatedAt = T0 + TimeSpan.FromSeconds(1);
-            Assert.True(await _a.RotateSecretAsync(merchant, endpoint.Id, fresh, rotatedAt, rotatedAt + TimeSpan.FromHours(1)));
+            Assert.Equal(SecretRotationOutcome.Rotated, (await _a.RotateSecretAsync(merchant, endpoint.Id, fresh, rotatedAt, rotatedAt + TimeSpan.FromHours(1), 5)).Outcome);
             await EventuallyAsync(async () => (await _b.LoadLeasedAsync([leased], rotatedAt)).Single().Secrets.SequenceEqual([fresh, endpoint.Secrets[0]]));
 
             // Disabled there: what was written leased to this node is no longer handed to its workers.

@@ -65,10 +65,14 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         return Done(id, "Disabled.");
     });
 
-    public Task<IActionResult> OnPostRotateAsync(string id) => TryAsync(async () =>
+    public Task<IActionResult> OnPostRotateAsync(string id, int? graceSeconds) => TryAsync(async () =>
     {
-        var rotated = await EndpointOperations.RotateSecretAsync(store, Merchant, id, null, time, HttpContext.RequestAborted);
+        var rotated = await EndpointOperations.RotateSecretAsync(store, Merchant, id, graceSeconds, time, HttpContext.RequestAborted);
         KeepSecretOnce(id, rotated.Secret);
+        if (graceSeconds == 0)
+        {
+            return Done(id, "New secret made; the previous ones no longer sign.");
+        }
         var until = DateTimeOffset.Parse(rotated.PreviousSecretsExpireAt, System.Globalization.CultureInfo.InvariantCulture);
         return Done(id, $"New secret made; the previous ones keep signing until {PortalFormat.Time(until)}.");
     });
