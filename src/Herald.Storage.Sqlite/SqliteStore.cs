@@ -78,7 +78,9 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         SqliteStoreOptions.CreateDataDirectory(options.DataDirectory);
+        RefuseLeftLog(options.DatabasePath);
         options.CreateDatabaseFile();
+        RefuseReadOnly(options.DataDirectory, options.DatabasePath);
         _databasePath = options.DatabasePath;
         _connectionString = new SqliteConnectionStringBuilder
         {
@@ -89,6 +91,53 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             DefaultTimeout = 30,
         }.ToString();
         _writerConnectionString = new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString();
+    }
+
+    /// <summary>
+    /// Refuses a data folder whose database file is missing while its log is there: the database
+    /// was moved or removed, and a new empty one would be made beside what is left of the old.
+    /// </summary>
+    private static void RefuseLeftLog(string databasePath)
+    {
+        if (!File.Exists(databasePath) && File.Exists(databasePath + "-wal"))
+        {
+            throw new IOException($"{databasePath} is missing, but its log {databasePath}-wal is there: the database was moved or removed. " +
+                $"Restore it; or, to start with an empty database, remove {databasePath}-wal and {databasePath}-shm");
+        }
+    }
+
+    /// <summary>
+    /// Refuses a database this user cannot write (the file, its log and shared-memory files, or the
+    /// folder they are made in): every change would be refused while the node looked ready.
+    /// </summary>
+    private static void RefuseReadOnly(string dataDirectory, string databasePath)
+    {
+        foreach (var path in new[] { databasePath, databasePath + "-wal", databasePath + "-shm" })
+        {
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+            try
+            {
+                using var _ = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                throw new IOException($"{path} cannot be written by this user: Herald could record nothing. Give the user running Herald write access to it (and to {dataDirectory})");
+            }
+        }
+        var probe = Path.Combine(dataDirectory, $".herald-write-check-{Environment.ProcessId}");
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new IOException($"{dataDirectory} cannot be written by this user: SQLite makes the database's log there, so Herald could record nothing. Give the user running Herald write access to it");
+        }
     }
 
     protected override string ClaimSql => Claim;

@@ -39,6 +39,31 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
+    public void AFolderWhoseDatabaseIsMissingButItsLogIsThere_IsRefused_NoEmptyDatabaseMadeBesideIt()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "herald-left-log-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var log = Path.Combine(folder, "herald.db-wal");
+            File.WriteAllBytes(log, new byte[4096]);
+            var refused = Assert.Throws<IOException>(() => new SqliteStore(new SqliteStoreOptions { DataDirectory = folder }));
+            Assert.StartsWith($"{Path.Combine(folder, "herald.db")} is missing, but its log {log} is there: the database was moved or removed.", refused.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(folder, "herald.db")));
+
+            // Removed as the message says, the folder starts anew.
+            File.Delete(log);
+            using var store = new SqliteStore(new SqliteStoreOptions { DataDirectory = folder });
+            Assert.True(File.Exists(Path.Combine(folder, "herald.db")));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task RoundsTakenBeforeTheCommit_ShareTheTransaction_AnsweredInOrder()
     {
         var m = await MerchantAsync();
