@@ -59,7 +59,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         }
 
         if (!context.Response.HasStarted && context.Response.ContentLength is null && context.Response.ContentType is null
-            && (context.Response.StatusCode is 404 or 405 or 415 || (context.Response.StatusCode == 400 && IsPortal(context.Request))))
+            && (context.Response.StatusCode is 404 or 405 or 415 || (context.Response.StatusCode == 400 && Portal.PortalServiceCollectionExtensions.IsPortal(context.Request))))
         {
             var status = context.Response.StatusCode;
             var message = status switch
@@ -199,11 +199,9 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     /// <summary>What a portal form posted from a page of an earlier session is told.</summary>
     internal const string StalePortalPage = "This page's form has expired or is out of date (a sign-in or sign-out since it was opened, or the browser's cookies cleared). Reload the page, then try again.";
 
-    private static bool IsPortal(HttpRequest request) => request.Path.StartsWithSegments("/portal", StringComparison.OrdinalIgnoreCase);
-
     /// <summary>A browser opening a portal page (not the portal's own script fetching): it is shown a page, not JSON.</summary>
     private static bool IsPortalPage(HttpRequest request) =>
-        IsPortal(request)
+        Portal.PortalServiceCollectionExtensions.IsPortal(request)
         && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase)
         && request.Headers["X-Requested-With"] != "fetch";
 

@@ -29,7 +29,7 @@ internal static class ApiRateLimiting
             AdminKey? admin = null;
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
-                var portal = http.Request.Path.StartsWithSegments(Portal.PortalServiceCollectionExtensions.BasePath, StringComparison.OrdinalIgnoreCase);
+                var portal = PortalServiceCollectionExtensions.IsPortal(http.Request);
                 if (options.RateLimitPerSecond == 0 || !(Caller.IsApi(http.Request) || portal))
                 {
                     return RateLimitPartition.GetNoLimiter("operations");
@@ -51,16 +51,7 @@ internal static class ApiRateLimiting
                 };
                 await ErrorHandlingMiddleware.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests,
                     [$"too many requests {whose}; slow down and retry after the Retry-After seconds"],
-                    response =>
-                    {
-                        response.Headers.RetryAfter = seconds;
-                        if (response.HttpContext.Request.Path.StartsWithSegments(PortalServiceCollectionExtensions.BasePath, StringComparison.OrdinalIgnoreCase))
-                        {
-                            // A portal page's refusal is one of its pages: never framed, cached or sniffed.
-                            PortalServiceCollectionExtensions.GuardHeaders(response);
-                            response.Headers.CacheControl = "no-store";
-                        }
-                    });
+                    response => response.Headers.RetryAfter = seconds);
             };
         });
 

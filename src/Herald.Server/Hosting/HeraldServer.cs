@@ -175,6 +175,7 @@ public static class HeraldServer
         Transport.Use(app, options);
         app.Use(HeadRequests.InvokeAsync);
         app.Use(ApiHeaders.InvokeAsync);
+        app.Use(Portal.PortalServiceCollectionExtensions.GuardAsync);
         // Routing after it (not first, where the host would put it): a HEAD is routed as its GET.
         app.UseRouting();
         app.UseMiddleware<ErrorHandlingMiddleware>();

@@ -82,7 +82,7 @@ internal static class PortalAuth
         var aborted = context.HttpContext.RequestAborted;
         // The credential the rate limit read is this session's only on a portal page (on an API
         // request it is the request's key, whatever cookie comes with it).
-        var credential = context.HttpContext.Request.Path.StartsWithSegments(PortalServiceCollectionExtensions.BasePath)
+        var credential = PortalServiceCollectionExtensions.IsPortal(context.HttpContext.Request)
             ? context.HttpContext.Items[Hosting.ApiRateLimiting.CredentialHashItem] as string
             : null;
         if (merchant is null || hash is null || session is null

@@ -45,7 +45,7 @@ public static class PortalServiceCollectionExtensions
             o.Cookie.Name = "herald_portal_af";
             o.Cookie.Path = BasePath;
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            // The portal's own headers forbid framing on every answer (MapHeraldPortal), not only on those that issue this cookie.
+            // The portal's own headers forbid framing on every answer (GuardAsync), not only on those that issue this cookie.
             o.SuppressXFrameOptionsHeader = true;
         });
         services.AddRazorPages(o =>
@@ -93,19 +93,36 @@ public static class PortalServiceCollectionExtensions
         headers["Referrer-Policy"] = "same-origin";
     }
 
+    /// <summary>Whether the request is for the portal (its pages, its assets).</summary>
+    public static bool IsPortal(HttpRequest request) => request.Path.StartsWithSegments(BasePath, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Guards every portal answer, its errors and the rate limit's refusals included: no portal page
+    /// may be framed (a framed page's buttons could be clicked through a decoy), nor read as another
+    /// type than it says, nor leak its address to other sites; a refusal is not cached either. Set
+    /// when the answer starts, as an error's answer clears the headers set before it.
+    /// </summary>
+    public static Task GuardAsync(HttpContext context, RequestDelegate next)
+    {
+        if (IsPortal(context.Request))
+        {
+            context.Response.OnStarting(static state =>
+            {
+                var response = (HttpResponse)state;
+                GuardHeaders(response);
+                if (response.StatusCode >= StatusCodes.Status400BadRequest)
+                {
+                    response.Headers.CacheControl = "no-store";
+                }
+                return Task.CompletedTask;
+            }, context.Response);
+        }
+        return next(context);
+    }
+
     public static void MapHeraldPortal(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        // No portal page may be framed (a framed page's buttons could be clicked through a decoy),
-        // nor read as another type than it says, nor leak its address to other sites.
-        app.Use((context, next) =>
-        {
-            if (context.Request.Path.StartsWithSegments(BasePath))
-            {
-                GuardHeaders(context.Response);
-            }
-            return next(context);
-        });
         app.MapRazorPages();
         PortalAssets.Map(app);
     }

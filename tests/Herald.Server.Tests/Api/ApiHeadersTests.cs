@@ -25,4 +25,27 @@ public sealed class ApiHeadersTests
             Assert.Equal(["nosniff"], answer.Headers.GetValues("X-Content-Type-Options"));
         }
     }
+
+    [Fact]
+    public async Task ThePortalsErrorAnswers_AreGuardedAsItsPagesAre_NeverFramedCachedNorSniffed()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        // Answered by the error handling, which starts the answer afresh: a missing asset, a form
+        // posted without its antiforgery token.
+        using var missing = new HttpRequestMessage(HttpMethod.Get, "/portal/assets/no-such-asset.js");
+        missing.Headers.Accept.ParseAdd("text/html");
+        using var asset = await herald.Client.SendAsync(missing);
+        using var form = await herald.Client.PostAsync("/portal/signin", new FormUrlEncodedContent([new("key", "hk_nothing")]));
+        Assert.Equal((HttpStatusCode.NotFound, HttpStatusCode.BadRequest), (asset.StatusCode, form.StatusCode));
+        foreach (var answer in new[] { asset, form })
+        {
+            Assert.Equal(["DENY"], answer.Headers.GetValues("X-Frame-Options"));
+            Assert.True(answer.Headers.CacheControl?.NoStore);
+            Assert.Equal(["nosniff"], answer.Headers.GetValues("X-Content-Type-Options"));
+            Assert.Contains("frame-ancestors 'none'", string.Join(";", answer.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
+        }
+        // A page itself, as before.
+        using var page = await herald.Client.GetAsync("/portal/signin");
+        Assert.Equal(["DENY"], page.Headers.GetValues("X-Frame-Options"));
+    }
 }
