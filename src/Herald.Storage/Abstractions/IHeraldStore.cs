@@ -40,9 +40,6 @@ public interface IHeraldStore
     /// <summary>Gives a merchant another name; false when there is no such merchant (or it is the operator's own).</summary>
     Task<bool> RenameMerchantAsync(string id, string name, CancellationToken cancellationToken = default);
 
-    /// <summary>The unrevoked key with this hash (its merchant, its scope), or null.</summary>
-    Task<ApiKey?> FindApiKeyByHashAsync(string keyHash, CancellationToken cancellationToken = default);
-
     /// <summary>The keys with any of these hashes, revoked or not, in one look-up.</summary>
     Task<IReadOnlyList<ApiKey>> FindApiKeysByHashAsync(IReadOnlyCollection<string> keyHashes, CancellationToken cancellationToken = default);
 

@@ -24,10 +24,7 @@ public abstract partial class RelationalStore
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         await using var scope = await BeginWriteAsync(cancellationToken);
-        // A write to the merchant's row first: creations for one merchant take turns on its lock
-        // (PostgreSQL; SQLite has one writer anyway), so the count is the one the insert meets.
-        await scope.Connection.ExecuteAsync(scope.Command("UPDATE merchants SET name = name WHERE id = @merchant_id",
-            new { merchant_id = endpoint.MerchantId }, cancellationToken));
+        await TakeMerchantsTurnAsync(scope, endpoint.MerchantId, cancellationToken);
         var own = await scope.Connection.ExecuteScalarAsync<long>(scope.Command(
             "SELECT COUNT(*) FROM endpoints WHERE merchant_id = @merchant_id AND deleted_at IS NULL AND preference_id IS NULL",
             new { merchant_id = endpoint.MerchantId }, cancellationToken));

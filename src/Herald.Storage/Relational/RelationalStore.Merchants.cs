@@ -23,10 +23,7 @@ public abstract partial class RelationalStore
     {
         ArgumentNullException.ThrowIfNull(key);
         await using var scope = await BeginWriteAsync(cancellationToken);
-        // A write to the merchant's row first: creations for one merchant take turns on its lock
-        // (PostgreSQL; SQLite has one writer anyway), so the count is the one the insert meets.
-        await scope.Connection.ExecuteAsync(scope.Command("UPDATE merchants SET name = name WHERE id = @merchant_id",
-            new { merchant_id = key.MerchantId }, cancellationToken));
+        await TakeMerchantsTurnAsync(scope, key.MerchantId, cancellationToken);
         var added = await scope.Connection.ExecuteAsync(scope.Command(
             """
             INSERT INTO api_keys (id, merchant_id, key_hash, created_at, scope)
@@ -41,6 +38,15 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
         return true;
     }
+
+    /// <summary>
+    /// A write to the merchant's row, first in a transaction that counts what the merchant has before
+    /// adding to it: such transactions for one merchant take turns on its lock (PostgreSQL; SQLite has
+    /// one writer anyway), so the count is the one the insert meets.
+    /// </summary>
+    private static Task TakeMerchantsTurnAsync(WriteScope scope, string merchantId, CancellationToken cancellationToken) =>
+        scope.Connection.ExecuteAsync(scope.Command("UPDATE merchants SET name = name WHERE id = @merchant_id",
+            new { merchant_id = merchantId }, cancellationToken));
 
     private const string ApiKeyColumns = "id, merchant_id, key_hash, created_at, revoked_at, scope";
 
@@ -117,14 +123,6 @@ public abstract partial class RelationalStore
             new { id, name, operatorId = OperatorEventTypes.OperatorMerchantId }, cancellationToken));
         await scope.CommitAsync(cancellationToken);
         return changed == 1;
-    }
-
-    public async Task<ApiKey?> FindApiKeyByHashAsync(string keyHash, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(Read(
-            $"SELECT {ApiKeyColumns} FROM api_keys WHERE key_hash = @keyHash AND revoked_at IS NULL", new { keyHash }, cancellationToken));
-        return row is null ? null : ToApiKey(row);
     }
 
     public async Task<IReadOnlyList<ApiKey>> FindApiKeysByHashAsync(IReadOnlyCollection<string> keyHashes, CancellationToken cancellationToken = default)
