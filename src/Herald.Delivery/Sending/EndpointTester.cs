@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Herald.Endpoints;
 using Herald.Ids;
@@ -24,6 +25,17 @@ public sealed class EndpointTester(WebhookSender sender, IHeraldStore store, Tim
     /// can be stripped from a captured example, or added to a real delivery, on the way.
     /// </summary>
     public const string TestHeader = "webhook-test";
+
+    /// <summary>
+    /// Tests one merchant may have waiting for their answers at once on this node. A test holds the
+    /// request that asked for it (and a connection out) until the endpoint answers or its timeout, up
+    /// to a minute: within the request rate alone, one merchant's tests of a receiver that never
+    /// answers would hold thousands of both.
+    /// </summary>
+    public const int TestsPerMerchant = 5;
+
+    private readonly Lock _waitingLock = new();
+    private readonly Dictionary<string, int> _waiting = new(StringComparer.Ordinal);
 
     public Task<AttemptResult> SendAsync(Endpoint endpoint, CancellationToken cancellationToken) => SendAsync(endpoint, null, cancellationToken);
 
@@ -58,11 +70,43 @@ public sealed class EndpointTester(WebhookSender sender, IHeraldStore store, Tim
     /// <summary>
     /// Sends the test notification, or with <paramref name="eventType"/> (one the endpoint's format
     /// carries) the example body of that event type as the format renders it, under an event id of its
-    /// own: what a delivery of that type looks like, for a receiver to try its handling on.
+    /// own: what a delivery of that type looks like, for a receiver to try its handling on. Refused
+    /// (429) while the merchant has <see cref="TestsPerMerchant"/> tests waiting already.
     /// </summary>
     public async Task<AttemptResult> SendAsync(Endpoint endpoint, string? eventType, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
+        lock (_waitingLock)
+        {
+            var waiting = _waiting.GetValueOrDefault(endpoint.MerchantId);
+            if (waiting >= TestsPerMerchant)
+            {
+                throw new Errors.HeraldException(Errors.ErrorKind.TooManyRequests,
+                    $"{TestsPerMerchant} endpoint tests of this merchant are waiting for their answers already; retry once one has its answer")
+                {
+                    RetryAfter = TimeSpan.FromSeconds(1),
+                };
+            }
+            _waiting[endpoint.MerchantId] = waiting + 1;
+        }
+        try
+        {
+            return await SendNowAsync(endpoint, eventType, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_waitingLock)
+            {
+                if (--CollectionsMarshal.GetValueRefOrNullRef(_waiting, endpoint.MerchantId) == 0)
+                {
+                    _waiting.Remove(endpoint.MerchantId);
+                }
+            }
+        }
+    }
+
+    private async Task<AttemptResult> SendNowAsync(Endpoint endpoint, string? eventType, CancellationToken cancellationToken)
+    {
         var eventId = HeraldId.New(HeraldId.TestEvent, time);
         // Signed by every secret signing now, as a delivery is: a header grown too long for the
         // receiver during a rotation's grace fails the test as it fails deliveries.

@@ -130,7 +130,6 @@ internal static class EndpointsApi
             + $"At most {MaxSigningSecrets} secrets sign at once: a rotation with a grace that would make more is refused with 409 (grace_seconds 0 ends every older secret at once, and always fits).");
     }
 
-    /// <summary>One page of a list of endpoints, as the API answers it.</summary>
     /// <summary>One page of a merchant's endpoints, as the API lists them (read a page at a time, never the merchant's every endpoint).</summary>
     internal static async Task<ListResponse<EndpointResponse>> PageAsync(IHeraldStore store, string merchantId, int? limit, string? startingAfter,
         string? endingBefore, CancellationToken cancellationToken)
@@ -141,11 +140,11 @@ internal static class EndpointsApi
 
     /// <summary>The test notification, for the endpoints of the owner <paramref name="ownerOf"/> names; its operation is test + <paramref name="resource"/>.</summary>
     internal static void MapTest(RouteGroupBuilder group, Func<HttpContext, string> ownerOf, string resource) =>
-        group.MapPost("/{id}/test", async (string id, HttpContext http, IHeraldStore store, EndpointTester tester, EndpointTestSlots slots) =>
+        group.MapPost("/{id}/test", async (string id, HttpContext http, IHeraldStore store, EndpointTester tester) =>
         {
             var request = await HeraldJson.HasBodyAsync(http.Request) ? await HeraldJson.ReadAsync<TestRequest>(http.Request) : new TestRequest();
             var endpoint = await LoadAsync(store, ownerOf(http), id, http.RequestAborted);
-            var result = await slots.SendAsync(tester, endpoint, TestEventType(endpoint, request.EventType), http.RequestAborted);
+            var result = await tester.SendAsync(endpoint, TestEventType(endpoint, request.EventType), http.RequestAborted);
             return JsonResults.Ok(TestResultResponse.From(id, result));
         })
         .Accepts<TestRequest>(isOptional: true, "application/json")

@@ -295,7 +295,7 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
     }
 }
 
-public sealed class EndpointTestSlotsTests : HeraldWithReceiver
+public sealed class EndpointTestLimitTests : HeraldWithReceiver
 {
     [Fact]
     public async Task AMerchantsTestsWaitingOnAReceiverThatNeverAnswers_AreBounded_429PastThem_OtherMerchantsUnaffected()
@@ -316,13 +316,13 @@ public sealed class EndpointTestSlotsTests : HeraldWithReceiver
         var (hanging, _) = await merchant.AddEndpointAsync($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/hooks", "thin",
             new { timeout_seconds = 3 });
 
-        var waiting = Enumerable.Range(0, global::Herald.Server.Api.EndpointTestSlots.PerMerchant)
+        var waiting = Enumerable.Range(0, global::Herald.Delivery.Sending.EndpointTester.TestsPerMerchant)
             .Select(_ => merchant.PostAsync($"/v1/endpoints/{hanging}/test", null)).ToList();
-        for (var i = 0; i < 100 && held.Count < global::Herald.Server.Api.EndpointTestSlots.PerMerchant; i++)
+        for (var i = 0; i < 100 && held.Count < global::Herald.Delivery.Sending.EndpointTester.TestsPerMerchant; i++)
         {
             await Task.Delay(50);
         }
-        Assert.Equal(global::Herald.Server.Api.EndpointTestSlots.PerMerchant, held.Count);
+        Assert.Equal(global::Herald.Delivery.Sending.EndpointTester.TestsPerMerchant, held.Count);
 
         using (var refused = await merchant.PostAsync($"/v1/endpoints/{hanging}/test", null))
         {

@@ -11,7 +11,7 @@ using Endpoint = Herald.Storage.Model.Endpoint;
 namespace Herald.Server.Portal.Pages.Endpoints;
 
 /// <summary>One endpoint: its settings, and pause, resume, disable, test, rotate secret, recover and delete.</summary>
-public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery, EndpointTester tester, EndpointTestSlots slots, ResendQueue resends)
+public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery, EndpointTester tester, ResendQueue resends)
     : PortalPageModel
 {
     public Endpoint Endpoint { get; private set; } = null!;
@@ -83,7 +83,7 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         {
             return NotFoundPage();
         }
-        TestResult = await slots.SendAsync(tester, Endpoint, EndpointsApi.TestEventType(Endpoint, eventType), HttpContext.RequestAborted);
+        TestResult = await tester.SendAsync(Endpoint, EndpointsApi.TestEventType(Endpoint, eventType), HttpContext.RequestAborted);
         return Page();
     });
 
