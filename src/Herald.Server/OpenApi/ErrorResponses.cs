@@ -19,18 +19,22 @@ internal sealed class ErrorResponses : IOpenApiDocumentTransformer
                 "Refused: a bad request (400), a missing or unknown key (401), a key that may not do this (403), not found (404), "
                 + "a method the route does not take (405), a conflict (409), a body, or the entity it would make, too large (413), a body that is not JSON in UTF-8 (415), "
                 + "an Idempotency-Key reused for another request (422), too many requests (429, with Retry-After).");
-            refused.Headers = new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal)
-            {
-                ["Retry-After"] = new OpenApiHeader
-                {
-                    Description = "With a 429: the seconds to wait before asking again.",
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1" },
-                },
-            };
+            refused.Headers = RetryAfter("With a 429: the seconds to wait before asking again.");
             operation.Responses["4XX"] = refused;
-            operation.Responses["5XX"] = Error(document, "Herald could not do it now (503) or failed (500).");
+            var failed = Error(document, "Herald could not do it now (503: its database unavailable, or a queue full; nothing was done) or failed (500).");
+            failed.Headers = RetryAfter("With a 503: the seconds to wait before asking again.");
+            operation.Responses["5XX"] = failed;
         }
     }
+
+    private static Dictionary<string, IOpenApiHeader> RetryAfter(string description) => new(StringComparer.Ordinal)
+    {
+        ["Retry-After"] = new OpenApiHeader
+        {
+            Description = description,
+            Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1" },
+        },
+    };
 
     private static OpenApiResponse Error(OpenApiDocument document, string description) => new()
     {

@@ -372,6 +372,10 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var refused = Operation("post", "/v1/endpoints")["responses"]!["4XX"]!;
         Assert.Contains("415", refused["description"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("integer", refused["headers"]!["Retry-After"]!["schema"]!["type"]!.GetValue<string>());
+        // A 503 (the database unavailable, a queue full) says when to ask again too.
+        var failed = Operation("post", "/v1/transactions")["responses"]!["5XX"]!;
+        Assert.Contains("503", failed["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("integer", failed["headers"]!["Retry-After"]!["schema"]!["type"]!.GetValue<string>());
     }
 
     [Fact]
