@@ -17,6 +17,11 @@ internal static class ServeCommand
             Description = "Where to listen (default: HERALD_URLS, else http://127.0.0.1:5080); several separated by ';'.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_URLS") ?? HeraldServerOptions.DefaultUrls,
         };
+        var metricsUrls = new Option<string?>("--metrics-urls")
+        {
+            Description = "A listener of its own for Prometheus (default: HERALD_METRICS_URLS, else none), e.g. http://0.0.0.0:9464: anyone reaching it may read /metrics, /healthz and /readyz, nothing else; on --urls /metrics needs the admin key.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_METRICS_URLS"),
+        };
         var data = CommonOptions.Data();
         var dev = new Option<bool>("--dev")
         {
@@ -91,7 +96,7 @@ internal static class ServeCommand
         retention.Check(v => v is < 0 or > 36_500 ? "--retention-days must be 0 (keep everything) or a number of days up to 36,500." : null);
         autoDisable.Check(v => v < 0 ? "--auto-disable-days must be 0 (never) or a positive number of days." : null);
         rateLimit.Check(v => v < 0 ? "--rate-limit must be 0 (off) or a positive number of requests per second." : null);
-        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency, grace, logFormat };
+        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, metricsUrls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency, grace, logFormat };
         command.Validators.Add(result =>
         {
             // An option that did not parse (given twice, say) is reported by the parser itself, in
@@ -126,10 +131,22 @@ internal static class ServeCommand
             }
             foreach (var address in (result.GetValue(urls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                if (!Uri.TryCreate(address.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri)
-                    || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                if (!IsHttpAddress(address))
                 {
                     result.AddError($"--urls '{address}' is not an http:// or https:// address such as http://127.0.0.1:5080.");
+                }
+            }
+            var apiPorts = (result.GetValue(urls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(ListenAddresses.PortOf).ToHashSet();
+            foreach (var address in (result.GetValue(metricsUrls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!IsHttpAddress(address) || ListenAddresses.PortOf(address) is not > 0)
+                {
+                    result.AddError($"--metrics-urls '{address}' is not an http:// or https:// address with a port, such as http://0.0.0.0:9464.");
+                }
+                else if (apiPorts.Contains(ListenAddresses.PortOf(address)))
+                {
+                    result.AddError($"--metrics-urls '{address}' has the port of an --urls address: the metrics listener needs a port of its own.");
                 }
             }
         });
@@ -141,6 +158,7 @@ internal static class ServeCommand
                 Urls = parse.GetValue(cert) is { Length: > 0 } && parse.GetValue(urls) == HeraldServerOptions.DefaultUrls
                     ? HeraldServerOptions.DefaultHttpsUrls
                     : parse.GetValue(urls)!,
+                MetricsUrls = parse.GetValue(metricsUrls) is { Length: > 0 } metrics ? metrics : null,
                 DataDirectory = parse.GetValue(data)!,
                 Development = parse.GetValue(dev),
                 PostgresConnectionString = postgres.ValueIn(parse),
@@ -170,6 +188,11 @@ internal static class ServeCommand
             if (ListenAddresses.FirstTaken(options.Urls) is { } taken)
             {
                 await Console.Error.WriteLineAsync($"herald: cannot listen on {taken}: its port is in use by another process (another Herald node?); stop it, or choose another with --urls.");
+                return 1;
+            }
+            if (options.MetricsUrls is { } metricsAt && ListenAddresses.FirstTaken(metricsAt) is { } metricsTaken)
+            {
+                await Console.Error.WriteLineAsync($"herald: cannot listen on {metricsTaken}: its port is in use by another process (another Herald node?); stop it, or choose another with --metrics-urls.");
                 return 1;
             }
             WebApplication? app = null;
@@ -236,6 +259,10 @@ internal static class ServeCommand
                     await app.StartAsync(cancellationToken);
                     // Only once the addresses are bound: a node that lost its port to another process never says it.
                     say.WriteLine($"Herald listening on {options.Urls} ({storage})");
+                    if (options.MetricsUrls is { } metricsListener)
+                    {
+                        say.WriteLine($"Metrics on {metricsListener} (/metrics, /healthz and /readyz, to anyone reaching it)");
+                    }
                     await app.WaitForShutdownAsync(cancellationToken);
                 }
                 catch (IOException e)
@@ -248,4 +275,9 @@ internal static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>Whether <paramref name="address"/> is an http:// or https:// address the server can listen on (<c>*</c> and <c>+</c> standing for every address).</summary>
+    private static bool IsHttpAddress(string address) =>
+        Uri.TryCreate(address.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }

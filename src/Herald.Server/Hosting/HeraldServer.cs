@@ -40,7 +40,13 @@ public static class HeraldServer
             ContentRootPath = AppContext.BaseDirectory,
             EnvironmentName = Environments.Production,
         });
-        builder.WebHost.UseUrls(options.Urls);
+        var metricsPorts = MetricsAccess.PortsOf(options.MetricsUrls);
+        if (options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .FirstOrDefault(url => ListenAddresses.PortOf(url) is { } port && metricsPorts.Contains(port)) is { } shared)
+        {
+            throw new InvalidOperationException($"the metrics listener's port is also the API's ({shared}): give the metrics a port of their own");
+        }
+        builder.WebHost.UseUrls(metricsPorts.Count > 0 ? $"{options.Urls};{options.MetricsUrls}" : options.Urls);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -178,6 +184,7 @@ public static class HeraldServer
         // Routing after it (not first, where the host would put it): a HEAD is routed as its GET.
         app.UseRouting();
         app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.UseMiddleware<MetricsAccess>(metricsPorts);
         app.UseRateLimiter();
         app.UseMiddleware<Caller.Middleware>();
         app.Use(Api.StrictQuery.InvokeAsync);
@@ -196,7 +203,7 @@ public static class HeraldServer
         app.MapOpenApi(OpenApiPath);
         app.MapApiReference();
         // Read only: another method answers 405, as on every other route.
-        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));
+        app.MapPrometheusScrapingEndpoint(MetricsAccess.MetricsPath).WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));
         app.MapOperations();
         app.MapMerchants();
         app.MapOperator();

@@ -12,6 +12,13 @@ public sealed class HeraldServerOptions
     /// <summary>Where Kestrel listens.</summary>
     public string Urls { get; set; } = DefaultUrls;
 
+    /// <summary>
+    /// Where the metrics listener listens (separated by <c>;</c>, each with a port of its own), or
+    /// null for none: there anyone may read <c>/metrics</c> (and <c>/healthz</c>, <c>/readyz</c>),
+    /// and nothing else answers; on <see cref="Urls"/> <c>/metrics</c> needs the admin key.
+    /// </summary>
+    public string? MetricsUrls { get; set; }
+
     /// <summary>The data folder (SQLite database, admin key).</summary>
     public string DataDirectory { get; set; } = "herald-data";
 

@@ -24,12 +24,27 @@ public static class ListenAddresses
         return null;
     }
 
+    /// <summary>The port <paramref name="url"/> names (0 for a port the system picks), or null when it names none (a Unix socket, say).</summary>
+    public static int? PortOf(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return UriOf(url) is { Port: >= 0 } uri ? uri.Port : null;
+    }
+
+    /// <summary>
+    /// <paramref name="url"/> as a URI, in the server's own forms (* and + are every address); null
+    /// when it is none, or a Unix socket (http://unix:/run/herald.sock), which has no port.
+    /// </summary>
+    private static Uri? UriOf(string url) =>
+        Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+        && !uri.Host.Equals("unix", StringComparison.OrdinalIgnoreCase)
+            ? uri
+            : null;
+
     private static IPEndPoint? EndPointOf(string url)
     {
-        // The server's own forms: * and + are every address; a name other than localhost is too.
-        var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
-        // A Unix socket (http://unix:/run/herald.sock) has no port to look at.
-        if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.Port is <= 0 || uri.Host.Equals("unix", StringComparison.OrdinalIgnoreCase))
+        // A name other than localhost is every address, as * and + are.
+        if (UriOf(url) is not { Port: > 0 } uri)
         {
             return null;
         }

@@ -15,6 +15,61 @@ public sealed class ProcessWideMeters;
 [Collection(nameof(ProcessWideMeters))]
 public sealed class MetricsAndHealthTests : HeraldWithReceiver
 {
+    /// <summary>What the operator's scraper reads, with the admin key.</summary>
+    private async Task<string> ScrapeAsync()
+    {
+        using var admin = Herald.As(HeraldHost.AdminKey);
+        return await admin.GetStringAsync("/metrics");
+    }
+
+    [Fact]
+    public async Task Metrics_OnTheApisListener_NeedTheAdminKey_NotAMerchantsKey()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+
+        // Every merchant's figures together: neither the public nor a merchant reads them.
+        var anonymous = await Herald.Client.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        var said = (await anonymous.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["message"]![0]!.GetValue<string>();
+        Assert.Contains("needs the admin key", said, StringComparison.Ordinal);
+        Assert.Contains("--metrics-urls", said, StringComparison.Ordinal);
+        var asMerchant = await merchant.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.Forbidden, asMerchant.StatusCode);
+        Assert.DoesNotContain("herald_", await asMerchant.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        Assert.Contains("herald_queue_depth", await ScrapeAsync(), StringComparison.Ordinal);
+        // The health checks stay open to anyone (a load balancer's probe holds no key).
+        Assert.Equal(HttpStatusCode.OK, (await Herald.Client.GetAsync("/healthz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Metrics_OnAListenerOfTheirOwn_AnswerAnyone_AndNothingElseAnswersThere()
+    {
+        using var free = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        free.Start();
+        var port = ((System.Net.IPEndPoint)free.LocalEndpoint).Port;
+        free.Stop();
+        await using var node = await HeraldHost.StartAsync(tune: o => o.MetricsUrls = $"http://127.0.0.1:{port}");
+        using var merchant = await node.NewMerchantAsync();
+        using var scraper = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+        Assert.Contains("herald_queue_depth", await scraper.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await scraper.GetAsync("/healthz")).StatusCode);
+        // Neither the API, even with a good key, nor the portal answers there.
+        using var merchantThere = new HttpClient { BaseAddress = scraper.BaseAddress };
+        merchantThere.DefaultRequestHeaders.Authorization = merchant.DefaultRequestHeaders.Authorization;
+        var api = await merchantThere.GetAsync("/v1/endpoints");
+        Assert.Equal(HttpStatusCode.NotFound, api.StatusCode);
+        Assert.Contains("metrics listener", await api.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await scraper.GetAsync("/portal")).StatusCode);
+        // On the API's listener the API answers and the metrics still need the admin key.
+        Assert.NotEqual(new Uri($"http://127.0.0.1:{port}"), node.Client.BaseAddress);
+        Assert.Equal(HttpStatusCode.OK, (await merchant.GetAsync("/v1/endpoints")).StatusCode);
+        var anonymous = await node.Client.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Contains($"port {port}", await anonymous.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Metrics_CountAttemptsByOutcome_InPrometheusFormat()
     {
@@ -29,7 +84,7 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         string text = "";
         await HeraldHost.EventuallyAsync(async () =>
         {
-            text = await Herald.Client.GetStringAsync("/metrics");
+            text = await ScrapeAsync();
             return text.Contains("outcome=\"succeeded\"", StringComparison.Ordinal) && text.Contains("outcome=\"failed\"", StringComparison.Ordinal);
         }, TimeSpan.FromSeconds(20));
         Assert.Contains("herald_attempts_total", text, StringComparison.Ordinal);
@@ -55,26 +110,26 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(id)).Str("status") == "succeeded");
 
         // A scrape just before must not hide what changed after it.
-        Assert.Matches(@"herald_resends_waiting(\{[^}]*\})? 0\b", await Herald.Client.GetStringAsync("/metrics"));
+        Assert.Matches(@"herald_resends_waiting(\{[^}]*\})? 0\b", await ScrapeAsync());
 
         // Two resends the receiver holds: both count until they are answered.
         Receiver.Hold();
         await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
         await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
-        var scraped = await Herald.Client.GetStringAsync("/metrics");
+        var scraped = await ScrapeAsync();
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(scraped, @"herald_resends_waiting(\{[^}]*\})? 2\b"),
             string.Join("\n", scraped.Split('\n').Where(l => l.Contains("resends", StringComparison.Ordinal))));
         Receiver.Release();
         await Receiver.WaitForAsync(3);
         await HeraldHost.EventuallyAsync(async () =>
-            System.Text.RegularExpressions.Regex.IsMatch(await Herald.Client.GetStringAsync("/metrics"), @"herald_resends_waiting(\{[^}]*\})? 0\b"));
+            System.Text.RegularExpressions.Regex.IsMatch(await ScrapeAsync(), @"herald_resends_waiting(\{[^}]*\})? 0\b"));
     }
 
     [Fact]
     public async Task Metrics_ShowTheDeadNotifications_BeforeTheFirstDies()
     {
         await HeraldHost.EventuallyAsync(async () =>
-            System.Text.RegularExpressions.Regex.IsMatch(await Herald.Client.GetStringAsync("/metrics"), @"(?m)^herald_notifications_dead_total(\{[^}]*\})? 0\b"));
+            System.Text.RegularExpressions.Regex.IsMatch(await ScrapeAsync(), @"(?m)^herald_notifications_dead_total(\{[^}]*\})? 0\b"));
     }
 
     [Fact]

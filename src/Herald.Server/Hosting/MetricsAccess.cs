@@ -1,0 +1,59 @@
+using Herald.Errors;
+using Herald.Server.Auth;
+using Microsoft.AspNetCore.Http;
+
+namespace Herald.Server.Hosting;
+
+/// <summary>
+/// Who may read <c>/metrics</c>: the counts are the whole node's, every merchant's together, so on
+/// the API's listeners only the admin key may; on the metrics listener
+/// (<see cref="HeraldServerOptions.MetricsUrls"/>, an address for the operator's scraper to reach)
+/// anyone may, and nothing there but the metrics and the health checks answers.
+/// </summary>
+internal sealed class MetricsAccess(RequestDelegate next, AdminKey adminKey, IReadOnlySet<int> metricsPorts)
+{
+    public const string MetricsPath = "/metrics";
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var path = context.Request.Path;
+        var metrics = path.Equals(MetricsPath, StringComparison.OrdinalIgnoreCase);
+        if (metricsPorts.Count > 0 && metricsPorts.Contains(context.Connection.LocalPort))
+        {
+            if (!metrics && !path.Equals("/healthz", StringComparison.OrdinalIgnoreCase) && !path.Equals("/readyz", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new HeraldException(ErrorKind.NotFound, $"{path} not found: this is the metrics listener, which serves /metrics, /healthz and /readyz alone; the API and the portal are on the node's other addresses");
+            }
+            return next(context);
+        }
+        if (metrics)
+        {
+            var key = Caller.PresentedKey(context.Request)
+                ?? throw new HeraldException(ErrorKind.Unauthorized, MetricsAdvice("missing API key"));
+            if (!adminKey.MatchesHash(ApiKeys.PresentedHash(context, key)))
+            {
+                throw new HeraldException(ErrorKind.Forbidden, MetricsAdvice("this key is not the admin key"));
+            }
+        }
+        return next(context);
+    }
+
+    private string MetricsAdvice(string what) =>
+        $"{what}: /metrics holds every merchant's figures, so it needs the admin key (Authorization: Bearer <admin key>)"
+        + (metricsPorts.Count > 0
+            ? $", or a scrape on the metrics listener (port {string.Join(" or ", metricsPorts.Order())})"
+            : ", or a scrape on a listener of its own (herald serve --metrics-urls)");
+
+    /// <summary>The ports <paramref name="metricsUrls"/> (separated by <c>;</c>) listen on; every one must name its own.</summary>
+    public static IReadOnlySet<int> PortsOf(string? metricsUrls)
+    {
+        var ports = new HashSet<int>();
+        foreach (var url in (metricsUrls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            ports.Add(ListenAddresses.PortOf(url) is { } port and > 0
+                ? port
+                : throw new InvalidOperationException($"the metrics address '{url}' names no port of its own (such as http://0.0.0.0:9464)"));
+        }
+        return ports;
+    }
+}
