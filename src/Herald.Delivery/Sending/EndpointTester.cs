@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Herald.Endpoints;
 using Herald.Ids;
@@ -34,8 +33,8 @@ public sealed class EndpointTester(WebhookSender sender, IHeraldStore store, Tim
     /// </summary>
     public const int TestsPerMerchant = 5;
 
-    private readonly Lock _waitingLock = new();
-    private readonly Dictionary<string, int> _waiting = new(StringComparer.Ordinal);
+    private readonly MerchantTurns _waiting = new(TestsPerMerchant,
+        $"{TestsPerMerchant} endpoint tests of this merchant are waiting for their answers already; retry once one has its answer");
 
     public Task<AttemptResult> SendAsync(Endpoint endpoint, CancellationToken cancellationToken) => SendAsync(endpoint, null, cancellationToken);
 
@@ -76,32 +75,9 @@ public sealed class EndpointTester(WebhookSender sender, IHeraldStore store, Tim
     public async Task<AttemptResult> SendAsync(Endpoint endpoint, string? eventType, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        lock (_waitingLock)
-        {
-            var waiting = _waiting.GetValueOrDefault(endpoint.MerchantId);
-            if (waiting >= TestsPerMerchant)
-            {
-                throw new Errors.HeraldException(Errors.ErrorKind.TooManyRequests,
-                    $"{TestsPerMerchant} endpoint tests of this merchant are waiting for their answers already; retry once one has its answer")
-                {
-                    RetryAfter = TimeSpan.FromSeconds(1),
-                };
-            }
-            _waiting[endpoint.MerchantId] = waiting + 1;
-        }
-        try
+        using (_waiting.Take(endpoint.MerchantId))
         {
             return await SendNowAsync(endpoint, eventType, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            lock (_waitingLock)
-            {
-                if (--CollectionsMarshal.GetValueRefOrNullRef(_waiting, endpoint.MerchantId) == 0)
-                {
-                    _waiting.Remove(endpoint.MerchantId);
-                }
-            }
         }
     }
 

@@ -18,7 +18,7 @@ internal static class StatsApi
 
     public static void MapStats(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/stats", async (HttpContext http, IHeraldStore store, TimeProvider time, string? since, string? until) =>
+        app.MapGet("/v1/stats", async (HttpContext http, StatsReads reads, TimeProvider time, string? since, string? until) =>
         {
             var end = Validation.Time(until, "until") ?? time.GetUtcNow();
             // The default window reaches back a day, or to the first time there is.
@@ -29,13 +29,35 @@ internal static class StatsApi
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"since and until may be at most {MaxWindow.TotalDays:N0} days apart");
             }
-            var stats = await store.DeliveryStatsAsync(Caller.Of(http).Merchant, start, end, http.RequestAborted);
+            var stats = await reads.ReadAsync(Caller.Of(http).Merchant, start, end, http.RequestAborted);
             return JsonResults.Ok(StatsResponse.From(stats));
         })
         .WithTags("Stats")
         .WithName("getStats")
         .Produces<StatsResponse>()
         .WithSummary("How delivery went over a window (the last 24 hours unless since/until say otherwise, at most 7 days): attempts an hour by outcome, and per endpoint its attempts, success rate and p50/p95 duration.");
+    }
+}
+
+/// <summary>
+/// A merchant's delivery stats (<see cref="IHeraldStore.DeliveryStatsAsync"/>), for the API and the
+/// portal's overview. Each read goes over every attempt of the merchant in its window, up to a week
+/// of them: a merchant may have <see cref="PerMerchant"/> under way at once on a node, so that its
+/// requests, even within its rate limit, cannot keep the database busy for everyone else.
+/// </summary>
+public sealed class StatsReads(IHeraldStore store)
+{
+    public const int PerMerchant = 2;
+
+    private readonly Delivery.MerchantTurns _turns = new(PerMerchant,
+        $"{PerMerchant} stats reads of this merchant are under way already; retry once one has its answer");
+
+    public async Task<DeliveryStats> ReadAsync(string merchantId, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        using (_turns.Take(merchantId))
+        {
+            return await store.DeliveryStatsAsync(merchantId, since, until, cancellationToken);
+        }
     }
 }
 

@@ -93,6 +93,7 @@ public static class HeraldServer
         }
         services.AddSingleton<ISecretProtector, DataProtectionSecrets>();
         services.AddSingleton<ReadinessProbe>();
+        services.AddSingleton<Api.StatsReads>();
         if (options.PostgresConnectionString is { Length: > 0 } postgres)
         {
             // One data source per node, for the store and the key ring alike.

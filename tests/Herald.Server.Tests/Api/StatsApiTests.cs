@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests.Api;
@@ -66,5 +67,83 @@ public sealed class StatsApiTests : HeraldWithReceiver
         Assert.Equal(12, stats["hours"]!.AsArray().Count);
         var offset = await merchant.GetJsonAsync("/v1/stats?since=2026-01-01T00:00:00%2B02:00&until=2026-01-01T03:00:00Z");
         Assert.Equal("2025-12-31T22:00:00.000Z", offset.Str("since"));
+    }
+
+    [Fact]
+    public async Task AMerchantsStatsReads_TwoAtOnce_TheThirdIs429_WhileOtherMerchantsReadOn()
+    {
+        HeldStatsStore? held = null;
+        await using var node = await HeraldHost.StartAsync(configure: b => b.Services.AddSingleton<global::Herald.Storage.Abstractions.IHeraldStore>(sp =>
+            (global::Herald.Storage.Abstractions.IHeraldStore)(held = HeldStatsStore.Around(sp.GetRequiredService<global::Herald.Storage.Sqlite.SqliteStore>()))));
+        using var admin = node.As(HeraldHost.AdminKey);
+        var made = await admin.PostJsonAsync("/v1/merchants", new { name = "Busy" }, 201);
+        using var busy = node.As(made.Str("api_key"));
+        using var other = await node.NewMerchantAsync("Other");
+        held!.HeldMerchant = made.Str("id");
+
+        // Two reads of the busy merchant's stats under way (held in the database)...
+        var first = busy.GetAsync("/v1/stats");
+        var second = busy.GetAsync("/v1/stats");
+        await HeraldHost.EventuallyAsync(() => Task.FromResult(held.Started == 2));
+
+        // ...and a third is refused at once, without reaching the database.
+        var third = await busy.GetAsync("/v1/stats");
+        Assert.Equal(System.Net.HttpStatusCode.TooManyRequests, third.StatusCode);
+        Assert.Equal("1", third.Headers.RetryAfter?.ToString());
+        Assert.Contains("2 stats reads of this merchant are under way already", await third.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(2, held.Started);
+        // Another merchant is not held up by it.
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await other.GetAsync("/v1/stats")).StatusCode);
+
+        held.Release.SetResult();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await first).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await second).StatusCode);
+        // Their turns are given back once answered.
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await busy.GetAsync("/v1/stats")).StatusCode);
+    }
+
+    /// <summary>The node's store, but one merchant's stats reads wait until released.</summary>
+    public class HeldStatsStore : System.Reflection.DispatchProxy
+    {
+        private global::Herald.Storage.Abstractions.IHeraldStore _store = null!;
+        private int _started;
+
+        public string? HeldMerchant { get; set; }
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Started => Volatile.Read(ref _started);
+
+        public static HeldStatsStore Around(global::Herald.Storage.Abstractions.IHeraldStore store)
+        {
+            var proxy = Create<global::Herald.Storage.Abstractions.IHeraldStore, HeldStatsStore>();
+            var held = (HeldStatsStore)(object)proxy;
+            held._store = store;
+            return held;
+        }
+
+        protected override object? Invoke(System.Reflection.MethodInfo? method, object?[]? args)
+        {
+            if (method!.Name == nameof(global::Herald.Storage.Abstractions.IHeraldStore.DeliveryStatsAsync) && Equals(args![0], HeldMerchant))
+            {
+                Interlocked.Increment(ref _started);
+                return HeldAsync(method, args);
+            }
+            try
+            {
+                return method.Invoke(_store, args);
+            }
+            catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+                throw;
+            }
+        }
+
+        private async Task<global::Herald.Storage.Model.DeliveryStats> HeldAsync(System.Reflection.MethodInfo method, object?[] args)
+        {
+            await Release.Task;
+            return await (Task<global::Herald.Storage.Model.DeliveryStats>)method.Invoke(_store, args)!;
+        }
     }
 }

@@ -4,7 +4,7 @@ using Herald.Storage.Model;
 namespace Herald.Server.Portal.Pages;
 
 /// <summary>The last 24 hours: attempts per hour by outcome, and each endpoint's success rate and latency.</summary>
-public sealed class IndexModel(IHeraldStore store, TimeProvider time) : PortalPageModel
+public sealed class IndexModel(IHeraldStore store, Api.StatsReads stats, TimeProvider time) : PortalPageModel
 {
     public DeliveryStats Stats { get; private set; } = null!;
 
@@ -15,7 +15,7 @@ public sealed class IndexModel(IHeraldStore store, TimeProvider time) : PortalPa
         var now = time.GetUtcNow();
         // Whole hours: the current one and the 23 before it.
         var until = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(1);
-        Stats = await store.DeliveryStatsAsync(Merchant, until.AddHours(-24), until, HttpContext.RequestAborted);
+        Stats = await stats.ReadAsync(Merchant, until.AddHours(-24), until, HttpContext.RequestAborted);
         var urls = (await store.ListEndpointsBareAsync(Merchant, HttpContext.RequestAborted)).ToDictionary(e => e.Id, e => e.Url);
         Endpoints = Stats.Endpoints.Select(e => (urls.GetValueOrDefault(e.EndpointId, e.EndpointId), e)).ToList();
     }
