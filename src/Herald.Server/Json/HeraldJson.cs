@@ -116,7 +116,11 @@ public static class HeraldJson
     private sealed class WholeNumberConverter<T> : JsonConverter<T>
         where T : struct, System.Numerics.IBinaryInteger<T>, System.Numerics.IMinMaxValue<T>
     {
-        private static readonly string OutOfRange = $"a whole number from {T.MinValue} to {T.MaxValue} is expected";
+        // The bound that was passed, alone: a field counting something names no negative bound.
+        private static readonly string TooLarge = $"a whole number no larger than {T.MaxValue} is expected";
+        private static readonly string TooSmall = $"a whole number no smaller than {T.MinValue} is expected";
+
+        private static string OutOfRange(bool negative) => negative ? TooSmall : TooLarge;
 
         public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
@@ -130,13 +134,13 @@ public static class HeraldJson
             {
                 return plain >= long.CreateChecked(T.MinValue) && plain <= long.CreateChecked(T.MaxValue)
                     ? T.CreateChecked(plain)
-                    : throw new RefusedValue(OutOfRange);
+                    : throw new RefusedValue(OutOfRange(plain < 0));
             }
             var raw = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
             if (Decompose(raw) is not { } value)
             {
                 // An exponent beyond an int's: far past any field's range, or far below its units.
-                throw new RefusedValue(OutOfRange);
+                throw new RefusedValue(OutOfRange(raw.Length > 0 && raw[0] == (byte)'-'));
             }
             if (value.Power < 0)
             {
@@ -144,7 +148,7 @@ public static class HeraldJson
             }
             if (value.Power > 20)
             {
-                throw new RefusedValue(OutOfRange);
+                throw new RefusedValue(OutOfRange(value.Negative));
             }
             var whole = System.Numerics.BigInteger.Parse("0" + value.Digits, System.Globalization.CultureInfo.InvariantCulture)
                 * System.Numerics.BigInteger.Pow(10, (int)value.Power);
@@ -153,7 +157,7 @@ public static class HeraldJson
                 whole = -whole;
             }
             return whole < System.Numerics.BigInteger.CreateChecked(T.MinValue) || whole > System.Numerics.BigInteger.CreateChecked(T.MaxValue)
-                ? throw new RefusedValue(OutOfRange)
+                ? throw new RefusedValue(OutOfRange(value.Negative))
                 : T.CreateChecked(whole);
         }
 

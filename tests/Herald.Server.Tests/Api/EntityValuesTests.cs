@@ -154,9 +154,11 @@ public sealed partial class EntityValuesTests : HeraldWithMerchant
 
     [Theory]
     [InlineData("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","orderDetails":[{"quantity":1.5}]}""", "a whole number is expected at $.orderDetails[0].quantity")]
-    [InlineData("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","orderDetails":[{"quantity":1e10}]}""", "a whole number from -2147483648 to 2147483647 is expected at $.orderDetails[0].quantity")]
+    [InlineData("/v1/transactions", """{"paymentAmount":10,"currency":"BRL","orderDetails":[{"quantity":1e10}]}""", "a whole number no larger than 2147483647 is expected at $.orderDetails[0].quantity")]
     [InlineData("/v1/payment_intents", """{"amount":100,"site":"mlb","client_id":12.5,"caller_id":1}""", "a whole number is expected at $.client_id")]
-    [InlineData("/v1/payment_intents", """{"amount":100,"site":"mlb","client_id":1e19,"caller_id":1}""", "a whole number from -9223372036854775808 to 9223372036854775807 is expected at $.client_id")]
+    [InlineData("/v1/payment_intents", """{"amount":100,"site":"mlb","client_id":1e19,"caller_id":1}""", "a whole number no larger than 9223372036854775807 is expected at $.client_id")]
+    [InlineData("/v1/payment_intents", """{"amount":100,"site":"mlb","client_id":-1e19,"caller_id":1}""", "a whole number no smaller than -9223372036854775808 is expected at $.client_id")]
+    [InlineData("/v1/payment_intents", """{"amount":100,"site":"mlb","client_id":99999999999999999999,"caller_id":1}""", "a whole number no larger than 9223372036854775807 is expected at $.client_id")]
     [InlineData("/v1/payment_intents", """{"amount":100,"site":"mlb","client_id":1e-30,"caller_id":1}""", "a whole number is expected at $.client_id")]
     [InlineData("/v1/endpoints", """{"url":"https://merchant.example/hooks","format":"thin","timeout_seconds":"15"}""", "wrong type of value at $.timeout_seconds")]
     public async Task ANumberThatIsNotWhole_WhereAWholeOneIsExpected_Is400(string path, string json, string message)
