@@ -148,10 +148,12 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         // An outcome's transaction holds the newer notification; the disable parks the endpoint's
         // pending work from the older one up, so it takes the older one and waits for the newer.
         // Then the outcome's transaction wants the older one too: a lock cycle, which the server
-        // breaks by undoing the disable (it waited first, so it finds the cycle first).
+        // breaks by undoing the disable (it waited first, so it finds the cycle first; the outcome
+        // here looks for a cycle only long after, so that a busy machine, which may run the
+        // disable's check late, cannot make the outcome the one undone).
         const string Newer = "SELECT id FROM notifications ORDER BY ctid DESC LIMIT 1";
         const string Older = "SELECT id FROM notifications ORDER BY ctid LIMIT 1";
-        await using (var outcome = await OpenTransactionAsync($"UPDATE notifications SET attempt_count = 1 WHERE id = ({Newer})"))
+        await using (var outcome = await OpenTransactionAsync($"SET LOCAL deadlock_timeout = '60s'; UPDATE notifications SET attempt_count = 1 WHERE id = ({Newer})"))
         {
             var disable = Store.DisableEndpointAsync(ep.Id, "nothing but failures", T0);
             await WaitForLockWaitersAsync(1);
