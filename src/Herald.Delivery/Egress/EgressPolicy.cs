@@ -57,6 +57,21 @@ public sealed class EgressPolicy
         _allowed = allowedNetworks.Select(IPNetwork.Parse).ToArray();
     }
 
+    /// <summary>Why plain http is refused outside development mode, as an endpoint's URL and an attempt say it.</summary>
+    public const string PlainHttpOnlyInDevelopment = "plain http is allowed only in development mode, herald serve --dev";
+
+    /// <summary>
+    /// Whether notifications may travel to <paramref name="uri"/> by its scheme: https always, plain
+    /// http only in development mode. Seed 003 has every notification encrypted, so a node outside
+    /// development mode holds to this at every attempt too, not only when an endpoint is saved: an
+    /// http endpoint made while a node ran with <c>--dev</c> stays in its data folder or database.
+    /// </summary>
+    public static bool SchemeAllowed(Uri uri, bool development)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        return uri.Scheme == Uri.UriSchemeHttps || (development && uri.Scheme == Uri.UriSchemeHttp);
+    }
+
     /// <summary>Why the address is refused, or <c>null</c> when it may be reached.</summary>
     public string? Refusal(IPAddress address)
     {

@@ -40,6 +40,7 @@ public sealed class WebhookSender : IDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _closesAfterEachAnswer = new(StringComparer.OrdinalIgnoreCase);
     private readonly TimeProvider _time;
     private readonly int _excerptBytes;
+    private readonly bool _development;
 
     public WebhookSender(IOptions<DeliveryOptions> options, TimeProvider time)
     {
@@ -47,6 +48,7 @@ public sealed class WebhookSender : IDisposable
         var o = options.Value;
         _time = time;
         _excerptBytes = o.ResponseExcerptBytes;
+        _development = o.Development;
         var policy = new EgressPolicy(allowLoopback: o.Development, o.AllowedNetworks);
         _client = new HttpMessageInvoker(GuardedHttpHandler.Create(policy, o.HostResolver), disposeHandler: true);
         _oneShot = new HttpMessageInvoker(GuardedHttpHandler.Create(policy, o.HostResolver, reuse: false), disposeHandler: true);
@@ -61,6 +63,10 @@ public sealed class WebhookSender : IDisposable
         var timestamp = startedAt.ToUnixTimeSeconds();
 
         var uri = UriOf(notification.Url);
+        if (!EgressPolicy.SchemeAllowed(uri, _development))
+        {
+            return Failed(startedAt, stopwatch, $"refused to send over plain http: the endpoint's url must use https ({EgressPolicy.PlainHttpOnlyInDevelopment})");
+        }
         var client = !_closesAfterEachAnswer.IsEmpty && _closesAfterEachAnswer.ContainsKey(uri.Authority) ? _oneShot : _client;
         var signature = WebhookSignature.SignatureHeader(notification.Secrets, notification.EventId, timestamp, body);
         HttpRequestMessage NewRequest()

@@ -32,11 +32,11 @@ internal static partial class Validation
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} is not an absolute URL");
         }
-        if (uri.Scheme != Uri.UriSchemeHttps && !(options.Development && uri.Scheme == Uri.UriSchemeHttp))
+        if (!EgressPolicy.SchemeAllowed(uri, options.Development))
         {
             throw new HeraldException(ErrorKind.BadRequest, options.Development
                 ? $"{field} must use https or http"
-                : $"{field} must use https (plain http is allowed only in development mode, herald serve --dev)");
+                : $"{field} must use https ({EgressPolicy.PlainHttpOnlyInDevelopment})");
         }
         if (uri.Port == 0)
         {

@@ -2,6 +2,7 @@ using System.Net;
 using Herald.Delivery;
 using Herald.Delivery.Egress;
 using Herald.Server.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Herald.Server.Tests.Security;
@@ -153,6 +154,53 @@ public sealed class EgressTests
         using var merchant = await herald.NewMerchantAsync();
         await merchant.PostJsonAsync("/v1/endpoints", new { url = "https://10.20.1.2/hooks", format = "thin" });
         await merchant.PostJsonAsync("/v1/endpoints", new { url = "https://10.21.1.2/hooks", format = "thin" }, 400);
+    }
+
+    [Fact]
+    public async Task PlainHttpEndpoint_MadeInDevelopmentMode_IsNeverSentTo_ByANodeOutsideIt()
+    {
+        // Seed 003: every notification travels encrypted. An http endpoint made while the node ran
+        // with --dev stays in its data folder; a node started without it must not send to it in
+        // the clear, even where its address is allowed.
+        await using var receiver = await TestReceiver.StartAsync();
+        var data = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string key;
+            string endpointId;
+            await using (var development = await HeraldHost.StartAsync(development: true, dataDirectory: data))
+            {
+                using var made = await development.NewMerchantAsync();
+                key = made.DefaultRequestHeaders.Authorization!.Parameter!;
+                (endpointId, _) = await made.AddEndpointAsync(receiver.Url, "transaction");
+            }
+            await using var production = await HeraldHost.StartAsync(development: false, dataDirectory: data, tune: o => o.AllowedNetworks.Add("127.0.0.0/8"));
+            using var merchant = production.As(key);
+            var id = await merchant.NewTransactionAsync();
+            System.Text.Json.Nodes.JsonObject n = null!;
+            await HeraldHost.EventuallyAsync(async () =>
+            {
+                n = await merchant.NotificationOfAsync(id, "TRANSACTION.INIT");
+                return n["attempt_count"]!.GetValue<int>() >= 1;
+            });
+            var attempt = n["attempts"]![0]!;
+            Assert.Null(attempt["status_code"]);
+            Assert.Equal("refused to send over plain http: the endpoint's url must use https (plain http is allowed only in development mode, herald serve --dev)", attempt.Str("error"));
+            Assert.Equal("pending", n.Str("status"));
+
+            // Nor does an endpoint's test, nor a resend by hand.
+            var test = await merchant.PostJsonAsync($"/v1/endpoints/{endpointId}/test", new { }, 200);
+            Assert.False(test["succeeded"]!.GetValue<bool>());
+            Assert.StartsWith("refused to send over plain http", test.Str("error"), StringComparison.Ordinal);
+            await merchant.PostJsonAsync($"/v1/notifications/{n.Str("id")}/resend", new { }, 202);
+            await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(n.Str("id")))["attempt_count"]!.GetValue<int>() >= 2);
+            Assert.Empty(receiver.Received);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(data, recursive: true);
+        }
     }
 
     [Fact]
