@@ -16,25 +16,29 @@ namespace Herald.Server.OpenApi;
 internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
 {
     // The body of each format with the most in it: a payment intent's payment is there only when FINISHED.
-    // Its keys never null: the entity's id and its state (a thin event's every key).
-    private static readonly (PayloadFormat Format, string EventType, string[] NeverNull, string Summary)[] Shown =
+    // NeverNull: the fields no delivery carries null, by their path (an object's fields after a dot,
+    // a list's items' fields as the list's): the entity's id and state, and whatever a creation
+    // requires and no transition may clear. WholeNumbers: the fields Herald takes only as whole
+    // numbers (and writes plainly), documented as integers where their example alone says number.
+    private static readonly (PayloadFormat Format, string EventType, string[] NeverNull, string[] WholeNumbers, string Summary)[] Shown =
     [
-        (PayloadFormat.Transaction, "TRANSACTION.COMPLETED", ["internalId", "status"], "A transaction's change (seed 003): the whole transaction, its status the state it reached. Only HTTP 200 counts as received, unless the endpoint says otherwise."),
-        (PayloadFormat.Point, "PAYMENT_INTENT.FINISHED", ["id", "state"], "A Point payment intent's change (seed 000): FINISHED, CANCELED and ERROR only; payment only when FINISHED, ticket_number only for site mla, created_at as yyyy-MM-dd HH:mm:ss in UTC."),
-        (PayloadFormat.Thin, "PAYMENT_ORDER.CLOSED", ["id", "event_type", "entity_type", "entity_id"], "A payment order's change (seed 001): a thin event; the receiver reads the order with GET /v1/payment_orders/{entity_id}."),
+        (PayloadFormat.Transaction, "TRANSACTION.COMPLETED", ["internalId", "status", "paymentAmount", "currency"], ["orderDetails.quantity"],
+            "A transaction's change (seed 003): the whole transaction, its status the state it reached. Only HTTP 200 counts as received, unless the endpoint says otherwise."),
+        (PayloadFormat.Point, "PAYMENT_INTENT.FINISHED",
+            ["amount", "caller_id", "client_id", "created_at", "id", "payment", "payment.id", "payment.state", "payment.type", "state", "additional_info", "additional_info.ticket_number"],
+            ["amount", "caller_id", "client_id", "payment.id"],
+            "A Point payment intent's change (seed 000): FINISHED, CANCELED and ERROR only; payment only when FINISHED, ticket_number only for site mla, created_at as yyyy-MM-dd HH:mm:ss in UTC."),
+        (PayloadFormat.Thin, "PAYMENT_ORDER.CLOSED", ["id", "event_type", "entity_type", "entity_id"], [],
+            "A payment order's change (seed 001): a thin event; the receiver reads the order with GET /v1/payment_orders/{entity_id}."),
     ];
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
         document.Webhooks ??= new Dictionary<string, IOpenApiPathItem>(StringComparer.Ordinal);
-        foreach (var (format, eventType, neverNull, summary) in Shown)
+        foreach (var (format, eventType, neverNull, wholeNumbers, summary) in Shown)
         {
             var example = JsonNode.Parse(PayloadExamples.Render(format, eventType)!)!.AsObject();
-            var body = Shape(example, nullable: false);
-            foreach (var key in neverNull)
-            {
-                body.Properties![key] = Shape(example[key], nullable: false);
-            }
+            var body = Shape(example, "", new HashSet<string>(neverNull, StringComparer.Ordinal), new HashSet<string>(wholeNumbers, StringComparer.Ordinal));
             // Every key is there in every delivery (null when the platform left it out), but those the seed shows only sometimes.
             body.Required = new HashSet<string>(example.Select(p => p.Key).Where(k => format != PayloadFormat.Point || k is not ("payment" or "ticket_number")), StringComparer.Ordinal);
             body.Example = example;
@@ -85,32 +89,46 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
         Schema = new OpenApiSchema { Type = JsonSchemaType.String },
     };
 
-    /// <summary>The JSON Schema of <paramref name="node"/>'s shape: its objects' keys, its values' types (each may be null below the top, as the platform may leave it out).</summary>
-    private static OpenApiSchema Shape(JsonNode? node, bool nullable)
+    /// <summary>
+    /// The JSON Schema of <paramref name="node"/>'s shape at <paramref name="path"/> (empty for the
+    /// body): its objects' keys and its values' types, each of them null too unless its path is
+    /// one of <paramref name="neverNull"/> (the platform may leave it out), a number an integer
+    /// where its path is one of <paramref name="wholeNumbers"/>.
+    /// </summary>
+    private static OpenApiSchema Shape(JsonNode? node, string path, IReadOnlySet<string> neverNull, IReadOnlySet<string> wholeNumbers)
     {
-        var orNull = nullable ? JsonSchemaType.Null : 0;
+        var orNull = path.Length == 0 || neverNull.Contains(path) ? 0 : JsonSchemaType.Null;
+        string Inner(string key) => path.Length == 0 ? key : path + "." + key;
         return node switch
         {
             JsonObject o => new OpenApiSchema
             {
                 Type = JsonSchemaType.Object | orNull,
-                Properties = o.ToDictionary(p => p.Key, p => (IOpenApiSchema)Shape(p.Value, nullable: true), StringComparer.Ordinal),
+                Properties = o.ToDictionary(p => p.Key, p => (IOpenApiSchema)Shape(p.Value, Inner(p.Key), neverNull, wholeNumbers), StringComparer.Ordinal),
             },
             JsonArray a => new OpenApiSchema
             {
                 Type = JsonSchemaType.Array | orNull,
-                Items = a.Count > 0 ? Shape(a[0], nullable: false) : new OpenApiSchema(),
+                // An item is never null (a list holding null is refused); its fields are the list's.
+                Items = a.Count > 0 ? ItemShape(a[0], path, neverNull, wholeNumbers) : new OpenApiSchema(),
             },
             JsonValue v => new OpenApiSchema
             {
                 Type = v.GetValueKind() switch
                 {
                     JsonValueKind.String => JsonSchemaType.String,
-                    JsonValueKind.Number => JsonSchemaType.Number,
+                    JsonValueKind.Number => wholeNumbers.Contains(path) ? JsonSchemaType.Integer : JsonSchemaType.Number,
                     _ => JsonSchemaType.Boolean,
                 } | orNull,
             },
             _ => new OpenApiSchema(),
         };
+    }
+
+    private static OpenApiSchema ItemShape(JsonNode? item, string path, IReadOnlySet<string> neverNull, IReadOnlySet<string> wholeNumbers)
+    {
+        var shape = Shape(item, path, neverNull, wholeNumbers);
+        shape.Type &= ~JsonSchemaType.Null;
+        return shape;
     }
 }

@@ -474,6 +474,42 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             _document["webhooks"]!["transaction"]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!["example"]));
     }
 
+    [Fact]
+    public void Webhooks_TypeEachFieldAsDeliveriesCarryIt_NullOnlyWhereThePlatformMayLeaveItOut_WholeNumbersAsIntegers()
+    {
+        JsonObject Field(string format, params string[] path)
+        {
+            var schema = _document["webhooks"]![format]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!.AsObject();
+            foreach (var name in path)
+            {
+                schema = name == "[]" ? schema["items"]!.AsObject() : Property(schema, name);
+            }
+            return schema;
+        }
+
+        // Seed 000: a Point intent's amount and ids are whole numbers and, with its time, never left out.
+        Assert.Equal(["integer"], Types(Field("point", "amount")));
+        Assert.Equal(["integer"], Types(Field("point", "caller_id")));
+        Assert.Equal(["integer"], Types(Field("point", "client_id")));
+        Assert.Equal(["string"], Types(Field("point", "created_at")));
+        Assert.Equal(["object"], Types(Field("point", "payment")));
+        Assert.Equal(["integer"], Types(Field("point", "payment", "id")));
+        Assert.Equal(["string"], Types(Field("point", "payment", "type")));
+        Assert.Equal(["object"], Types(Field("point", "additional_info")));
+        Assert.Equal(["string"], Types(Field("point", "additional_info", "ticket_number")));
+        Assert.Equal(["null", "string"], Types(Field("point", "additional_info", "external_reference")).Order(StringComparer.Ordinal));
+
+        // Seed 003: a transaction's amount (a decimal) and currency are never null; an order line's quantity is whole.
+        Assert.Equal(["number"], Types(Field("transaction", "paymentAmount")));
+        Assert.Equal(["string"], Types(Field("transaction", "currency")));
+        Assert.Equal(["null", "string"], Types(Field("transaction", "sessionId")).Order(StringComparer.Ordinal));
+        Assert.Equal(["object"], Types(Field("transaction", "orderDetails", "[]")));
+        Assert.Equal(["integer", "null"], Types(Field("transaction", "orderDetails", "[]", "quantity")).Order(StringComparer.Ordinal));
+        Assert.Equal(["null", "object"], Types(Field("transaction", "customer")).Order(StringComparer.Ordinal));
+
+        Assert.All(new[] { "id", "event_type", "entity_type", "entity_id" }, name => Assert.Equal(["string"], Types(Field("thin", name))));
+    }
+
     /// <summary>Every field of an answer is documented, with a type that admits its value, and every required field is there.</summary>
     private void AssertDocumented(JsonNode? value, JsonNode schema, string where)
     {
