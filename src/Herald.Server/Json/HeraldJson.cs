@@ -485,10 +485,31 @@ public static class HeraldJson
             // Every body is an object: one that is a list, a text or a number is wrong as a whole.
             return path.Length == 0 && root is null ? NotAnObject : $"wrong type of value{path}";
         }
-        if (message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase) || message.Contains("invalid", StringComparison.OrdinalIgnoreCase))
+        return $"malformed JSON{path}{Where(e)}";
+    }
+
+    /// <summary>
+    /// Where in the body the reader stopped, and why in its own words (<c> (line 1, byte 52): '0' is
+    /// invalid after a value…</c>), for a body that is no JSON; empty when the reader gave no place.
+    /// </summary>
+    private static string Where(JsonException e)
+    {
+        if (e.LineNumber is not { } line || e.BytePositionInLine is not { } column)
         {
-            return $"malformed JSON{path}";
+            return "";
         }
-        return $"malformed JSON{path}";
+        var reason = e.Message;
+        foreach (var tail in (string[])[" Path: ", " LineNumber: "])
+        {
+            if (reason.IndexOf(tail, StringComparison.Ordinal) is var cut and >= 0)
+            {
+                reason = reason[..cut];
+            }
+        }
+        // Advice for the reader's own programmer is not the client's.
+        reason = reason.Replace(" which is not supported in this mode. Change the reader options", "", StringComparison.Ordinal).Trim().TrimEnd('.');
+        return reason.Length == 0 || reason.Contains("could not be converted", StringComparison.Ordinal)
+            ? $" (line {line + 1}, byte {column + 1})"
+            : $" (line {line + 1}, byte {column + 1}): {reason}";
     }
 }

@@ -149,6 +149,11 @@ public sealed class ApiErrorTests : IAsyncLifetime
     public async Task MalformedJson_WrongTypes_AndDuplicateKeys_Are400()
     {
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount": 1, "currency": """), 400, "malformed JSON");
+        // Where the reader stopped, and why: seed 000's own example writes a number with a leading zero.
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", "{\n  \"paymentAmount\": 1,\n  \"caller_id\": 09876543\n}"), 400,
+            "malformed JSON (line 3, byte 17): Invalid leading zero before '9'");
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount": 1,}"""), 400,
+            "malformed JSON (line 1, byte 21): The JSON object contains a trailing comma at the end");
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount": "lots", "currency": "BRL"}"""), 400, "paymentAmount");
         await ExpectErrorAsync(await PostRawAsync("/v1/endpoints", """{"url":"https://example.com/a","url":"https://example.com/b","format":"thin"}"""), 400, "duplicate");
         var list = await _merchant.GetJsonAsync("/v1/notifications");
