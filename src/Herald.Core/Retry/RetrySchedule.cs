@@ -3,7 +3,8 @@ namespace Herald.Retry;
 /// <summary>
 /// When a notification is tried next after a failed scheduled attempt, or that it is dead:
 /// <c>hourly</c> gives up after 72 retries, <c>exponential</c> once the next try would fall more
-/// than three days after the notification was recorded.
+/// than three days after the notification was recorded, and not before the ladder's first six tries
+/// (5 s to 5 h apart, about seven and a half hours).
 /// </summary>
 public static class RetrySchedule
 {
@@ -62,7 +63,9 @@ public static class RetrySchedule
             // Counted, not timed: an attempt that ran a little late must not cost the last hourly try.
             return failures > HourlyRetries ? null : next;
         }
-        return next - createdAt > Window ? null : next;
+        // The ladder's first tries are made whatever the notification's age: one that waited out the
+        // window parked (its endpoint paused or disabled for longer) is not dead at its first failure.
+        return failures < ExponentialDelays.Length || next - createdAt <= Window ? next : null;
     }
 
     /// <summary>

@@ -44,6 +44,24 @@ public class RetryScheduleTests
         Assert.InRange(failures, 10, 14);
     }
 
+    [Fact]
+    public void Exponential_ANotificationOlderThanTheWindow_StillGetsTheLaddersFirstSixTries()
+    {
+        // Recorded four days ago for an endpoint paused since, and tried for the first time now.
+        var recorded = T0 - TimeSpan.FromDays(4);
+        var at = T0;
+        var failures = 0;
+        DateTimeOffset? next = T0;
+        while (next is { } n)
+        {
+            at = n;
+            failures++;
+            next = RetrySchedule.Next(RetryPolicy.Exponential, recorded, failures, at, 0.5);
+        }
+        Assert.Equal(6, failures);
+        Assert.Equal(new TimeSpan(7, 35, 5), at - T0);
+    }
+
     [Theory]
     // Asked for less than the schedule: the schedule stands.
     [InlineData(1, 60)]
