@@ -30,15 +30,7 @@ public class RetryScheduleTests
     [Fact]
     public void Exponential_IsDeadOnceTheNextTryWouldPassThreeDays()
     {
-        var at = T0;
-        var failures = 0;
-        DateTimeOffset? next = T0;
-        while (next is { } n)
-        {
-            at = n;
-            failures++;
-            next = RetrySchedule.Next(RetryPolicy.Exponential, T0, failures, at, 0.5);
-        }
+        var (failures, at) = FailEveryTry(recorded: T0, firstTry: T0);
         Assert.True(at - T0 <= RetrySchedule.Window);
         Assert.True(at - T0 > RetrySchedule.Window - TimeSpan.FromHours(10));
         Assert.InRange(failures, 10, 14);
@@ -48,18 +40,24 @@ public class RetryScheduleTests
     public void Exponential_ANotificationOlderThanTheWindow_StillGetsTheLaddersFirstSixTries()
     {
         // Recorded four days ago for an endpoint paused since, and tried for the first time now.
-        var recorded = T0 - TimeSpan.FromDays(4);
-        var at = T0;
+        var (failures, at) = FailEveryTry(recorded: T0 - TimeSpan.FromDays(4), firstTry: T0);
+        Assert.Equal(6, failures);
+        Assert.Equal(new TimeSpan(7, 35, 5), at - T0);
+    }
+
+    /// <summary>An exponential schedule whose every try fails, each made when due (no jitter): how many were made, and when the last was.</summary>
+    private static (int Failures, DateTimeOffset LastTry) FailEveryTry(DateTimeOffset recorded, DateTimeOffset firstTry)
+    {
+        var at = firstTry;
         var failures = 0;
-        DateTimeOffset? next = T0;
+        DateTimeOffset? next = firstTry;
         while (next is { } n)
         {
             at = n;
             failures++;
             next = RetrySchedule.Next(RetryPolicy.Exponential, recorded, failures, at, 0.5);
         }
-        Assert.Equal(6, failures);
-        Assert.Equal(new TimeSpan(7, 35, 5), at - T0);
+        return (failures, at);
     }
 
     [Theory]
