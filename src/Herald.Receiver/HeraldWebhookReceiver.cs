@@ -51,7 +51,19 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
 
         var key = IdempotencyScopes.Key(scope, id);
         var claimedUntil = now + options.ClaimTimeout;
-        switch (await store.TryClaimAsync(key, now, claimedUntil, cancellationToken).ConfigureAwait(false))
+        ClaimResult claim;
+        try
+        {
+            claim = await store.TryClaimAsync(key, now, claimedUntil, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Answered here, not left to the app's pipeline, whose answer in Development is a stack
+            // trace that Herald would keep in the attempt.
+            ReceiverLog.ClaimFailed(logger, e, id);
+            return Results.Text("the idempotency store failed, so the handler did not run; Herald will retry", statusCode: StatusCodes.Status500InternalServerError);
+        }
+        switch (claim)
         {
             case ClaimResult.AlreadyHandled:
                 return Results.Ok();
@@ -63,7 +75,7 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
             var orderId = thin.OrderId;
             if (orderId.Length == 0)
             {
-                return await GiveBackAsync(key, claimedUntil, "the notification names no payment order (entity_id) to fetch, so the handler did not run").ConfigureAwait(false);
+                return await GiveBackAsync(key, id, claimedUntil, "the notification names no payment order (entity_id) to fetch, so the handler did not run").ConfigureAwait(false);
             }
             try
             {
@@ -73,7 +85,7 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
             {
                 ReceiverLog.FetchFailed(logger, e, id, orderId);
                 var answered = e is HttpRequestException { StatusCode: { } code } ? $" (Herald answered {(int)code})" : "";
-                return await GiveBackAsync(key, claimedUntil,
+                return await GiveBackAsync(key, id, claimedUntil,
                     $"fetching payment order {orderId} from Herald failed{answered}, so the handler did not run; Herald will retry").ConfigureAwait(false);
             }
         }
@@ -84,16 +96,27 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
         catch (Exception e)
         {
             ReceiverLog.HandlerFailed(logger, e, id);
-            return await GiveBackAsync(key, claimedUntil, "the handler failed; Herald will retry").ConfigureAwait(false);
+            return await GiveBackAsync(key, id, claimedUntil, "the handler failed; Herald will retry").ConfigureAwait(false);
         }
         await CompleteAsync(key, id, claimedUntil).ConfigureAwait(false);
         return Results.Ok();
     }
 
-    /// <summary>Gives the claim back, so that Herald's retry handles the notification afresh, and answers 500 saying why.</summary>
-    private async Task<IResult> GiveBackAsync(string key, DateTimeOffset claimedUntil, string why)
+    /// <summary>
+    /// Gives the claim back, so that Herald's retry handles the notification afresh, and answers 500
+    /// saying why. Should the store fail to give it back, the answer is the same: the claim then runs
+    /// out after <see cref="HeraldWebhookOptions.ClaimTimeout"/>, and a retry is handled after that.
+    /// </summary>
+    private async Task<IResult> GiveBackAsync(string key, string id, DateTimeOffset claimedUntil, string why)
     {
-        await store.ReleaseAsync(key, claimedUntil, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await store.ReleaseAsync(key, claimedUntil, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            ReceiverLog.ReleaseFailed(logger, e, id, claimedUntil);
+        }
         return Results.Text(why, statusCode: StatusCodes.Status500InternalServerError);
     }
 

@@ -25,4 +25,10 @@ internal static partial class ReceiverLog
 
     [LoggerMessage(6005, LogLevel.Information, "Notification {WebhookId}: an example an endpoint's test sent ({What}), its webhook-id marked evt_test_; verified and answered 200, not handed to the handler")]
     public static partial void Example(ILogger logger, string webhookId, string what);
+
+    [LoggerMessage(6006, LogLevel.Error, "Notification {WebhookId}: the idempotency store failed to claim it; the handler did not run, answered 500, so Herald's retry tries again")]
+    public static partial void ClaimFailed(ILogger logger, Exception exception, string webhookId);
+
+    [LoggerMessage(6007, LogLevel.Warning, "Notification {WebhookId}: the idempotency store failed to give back its claim after the failure; a retry is answered 409 until {ClaimedUntil}, and handled after that")]
+    public static partial void ReleaseFailed(ILogger logger, Exception exception, string webhookId, DateTimeOffset claimedUntil);
 }
