@@ -30,7 +30,7 @@ app.MapHeraldWebhooks("/webhooks", options, (evt, cancellationToken) =>
     var line = evt switch
     {
         TransactionEvent t => $"transaction {t.InternalId} is {t.Status} ({t.PaymentAmount} {t.Currency})",
-        PaymentOrderEvent o => $"payment order {o.OrderId}: {o.EventType}; Herald says it is now {o.Order?["status"] ?? "(no client configured)"}",
+        PaymentOrderEvent o => $"payment order {o.OrderId}: {o.EventType}; Herald says it is now {o.PaymentOrder?.Status ?? "(no client configured)"}",
         PaymentIntentEvent i => $"Point payment intent {i.IntentId} is {i.State}",
         OtherEvent { IsTest: true } => "Herald's test notification (the endpoint's Test): nothing to do",
         _ => $"something else: {evt.Payload.ToJsonString()}",

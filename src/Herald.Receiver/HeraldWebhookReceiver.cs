@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Herald.Receiver.Events;
 using Herald.Receiver.Idempotency;
 using Herald.Receiver.Verification;
@@ -40,7 +41,19 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
             return Results.Text("invalid signature or timestamp: " + check.Reason, statusCode: StatusCodes.Status401Unauthorized);
         }
         int? attempt = int.TryParse(headers["webhook-attempt"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
-        var evt = HeraldEventParser.Parse(id, DateTimeOffset.FromUnixTimeSeconds(long.Parse(timestamp, CultureInfo.InvariantCulture)), attempt, body);
+        HeraldEvent evt;
+        try
+        {
+            evt = HeraldEventParser.Parse(id, DateTimeOffset.FromUnixTimeSeconds(long.Parse(timestamp, CultureInfo.InvariantCulture)), attempt, body);
+        }
+        catch (JsonException e)
+        {
+            // Signed, so not a forgery, but not what the kit's models read: answered as a failure (and
+            // retried) rather than handed over as something else, which a handler might acknowledge and drop.
+            ReceiverLog.Unreadable(logger, e, id);
+            return Results.Text("the body could not be read into the kit's typed event, so the handler did not run: " + e.Message,
+                statusCode: StatusCodes.Status500InternalServerError);
+        }
         if (id.StartsWith(TestIdPrefix, StringComparison.Ordinal) && evt is not OtherEvent { IsTest: true })
         {
             // An event type's example an endpoint's test sent: about an entity that does not exist,

@@ -31,4 +31,7 @@ internal static partial class ReceiverLog
 
     [LoggerMessage(6007, LogLevel.Warning, "Notification {WebhookId}: the idempotency store failed to give back its claim after the failure; a retry is answered 409 until {ClaimedUntil}, and handled after that")]
     public static partial void ReleaseFailed(ILogger logger, Exception exception, string webhookId, DateTimeOffset claimedUntil);
+
+    [LoggerMessage(6008, LogLevel.Error, "Notification {WebhookId}: its body could not be read into the kit's typed event; the handler did not run, answered 500")]
+    public static partial void Unreadable(ILogger logger, Exception exception, string webhookId);
 }

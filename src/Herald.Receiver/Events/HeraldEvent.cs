@@ -41,26 +41,30 @@ public sealed record OtherEvent(string WebhookId, DateTimeOffset Timestamp, int?
 /// <param name="Timestamp">When this attempt was signed.</param>
 /// <param name="Attempt">Herald's attempt number.</param>
 /// <param name="Payload">The body as received.</param>
+/// <exception cref="System.Text.Json.JsonException">A field of <paramref name="Payload"/> holds a value of another type than seed 000's.</exception>
 public sealed record PaymentIntentEvent(string WebhookId, DateTimeOffset Timestamp, int? Attempt, JsonObject Payload)
     : HeraldEvent(WebhookId, Timestamp, Attempt, Payload)
 {
+    /// <summary>The payment intent, every field of seed 000's payload read.</summary>
+    public PaymentIntent Intent { get; init; } = PaymentIntent.From(Payload);
+
     /// <summary>The payment intent's id.</summary>
-    public string IntentId => Payload["id"]?.GetValue<string>() ?? "";
+    public string IntentId => Intent.Id;
 
     /// <summary>FINISHED, CANCELED or ERROR.</summary>
-    public string State => Payload["state"]?.GetValue<string>() ?? "";
+    public string State => Intent.State;
 
     /// <summary>The amount.</summary>
-    public decimal Amount => Payload["amount"]?.GetValue<decimal>() ?? 0;
+    public decimal Amount => Intent.Amount;
 
-    /// <summary>The payment that finished the intent; only for FINISHED.</summary>
+    /// <summary>The payment that finished the intent, as received; only for FINISHED (<see cref="PaymentIntent.Payment"/> reads it).</summary>
     public JsonObject? Payment => Payload["payment"] as JsonObject;
 
     /// <summary>The merchant's reference.</summary>
-    public string? ExternalReference => Payload["additional_info"]?["external_reference"]?.GetValue<string>();
+    public string? ExternalReference => Intent.AdditionalInfo?.ExternalReference;
 
     /// <summary>The ticket number; only for site mla.</summary>
-    public string? TicketNumber => Payload["additional_info"]?["ticket_number"]?.GetValue<string>();
+    public string? TicketNumber => Intent.AdditionalInfo?.TicketNumber;
 }
 
 /// <summary>
@@ -76,10 +80,21 @@ public sealed record PaymentOrderEvent(string WebhookId, DateTimeOffset Timestam
     : HeraldEvent(WebhookId, Timestamp, Attempt, Payload)
 {
     /// <summary>For example <c>PAYMENT_ORDER.CLOSED</c>.</summary>
-    public string EventType => Payload["event_type"]?.GetValue<string>() ?? "";
+    public string EventType => Text("event_type");
+
+    /// <summary><c>PAYMENT_ORDER</c>.</summary>
+    public string EntityType => Text("entity_type");
 
     /// <summary>The order's id, to GET at <c>/v1/payment_orders/{id}</c>.</summary>
-    public string OrderId => Payload["entity_id"] is JsonValue value && value.TryGetValue<string>(out var id) ? id : "";
+    public string OrderId => Text("entity_id");
+
+    /// <summary>
+    /// <see cref="Order"/> read into its fields, or <c>null</c> without a client.
+    /// </summary>
+    /// <exception cref="System.Text.Json.JsonException">A field of the order holds a value of another type than Herald's.</exception>
+    public PaymentOrder? PaymentOrder => Order is null ? null : PaymentOrder.From(Order);
+
+    private string Text(string field) => Payload[field] is JsonValue value && value.TryGetValue<string>(out var text) ? text : "";
 }
 
 /// <summary>A transaction notification (format <c>transaction</c>): the whole transaction.</summary>
@@ -87,21 +102,25 @@ public sealed record PaymentOrderEvent(string WebhookId, DateTimeOffset Timestam
 /// <param name="Timestamp">When this attempt was signed.</param>
 /// <param name="Attempt">Herald's attempt number.</param>
 /// <param name="Payload">The body as received.</param>
+/// <exception cref="System.Text.Json.JsonException">A field of <paramref name="Payload"/> holds a value of another type than seed 003's.</exception>
 public sealed record TransactionEvent(string WebhookId, DateTimeOffset Timestamp, int? Attempt, JsonObject Payload)
     : HeraldEvent(WebhookId, Timestamp, Attempt, Payload)
 {
+    /// <summary>The transaction, every field of seed 003's payload read (customer, order details, addresses).</summary>
+    public Transaction Transaction { get; init; } = Transaction.From(Payload);
+
     /// <summary>Herald's id of the transaction.</summary>
-    public string InternalId => Payload["internalId"]?.GetValue<string>() ?? "";
+    public string InternalId => Transaction.InternalId;
 
     /// <summary>INIT, USER_CANCEL, PROCESSING, COMPLETED, ERROR, DECINED (seed 003's spelling), EXPIRED or REFUNDED.</summary>
-    public string Status => Payload["status"]?.GetValue<string>() ?? "";
+    public string Status => Transaction.Status;
 
-    /// <summary>The amount.</summary>
-    public decimal PaymentAmount => Payload["paymentAmount"]?.GetValue<decimal>() ?? 0;
+    /// <summary>The amount (Herald takes no transaction without one).</summary>
+    public decimal PaymentAmount => Transaction.PaymentAmount ?? 0;
 
     /// <summary>The currency.</summary>
-    public string? Currency => Payload["currency"]?.GetValue<string>();
+    public string? Currency => Transaction.Currency;
 
     /// <summary>The merchant's reference.</summary>
-    public string? MerchantReference => Payload["merchantReference"]?.GetValue<string>();
+    public string? MerchantReference => Transaction.MerchantReference;
 }

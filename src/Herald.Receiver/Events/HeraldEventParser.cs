@@ -10,6 +10,10 @@ public static class HeraldEventParser
     /// Parses <paramref name="body"/> into the event of its format, or an <see cref="OtherEvent"/>.
     /// Thin events come back without their order; the endpoint fetches it.
     /// </summary>
+    /// <exception cref="JsonException">
+    /// The body is a transaction or Point notification with a field of another type than its seed's
+    /// (Herald sends none such): its typed model could not be read.
+    /// </exception>
     public static HeraldEvent Parse(string webhookId, DateTimeOffset timestamp, int? attempt, ReadOnlySpan<byte> body)
     {
         JsonObject? payload = null;

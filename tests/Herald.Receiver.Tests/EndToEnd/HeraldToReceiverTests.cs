@@ -46,6 +46,7 @@ public sealed class HeraldToReceiverTests : IAsyncLifetime
         Assert.Equal(["COMPLETED", "INIT"], transactions.Select(t => t.Status).Order());
         Assert.All(transactions, t => Assert.Equal(tx, t.InternalId));
         Assert.Equal(130m, transactions[0].PaymentAmount);
+        Assert.All(transactions, t => Assert.Equal("London", t.Transaction.ShippingAddress?.City));
 
         var orders = events.OfType<PaymentOrderEvent>().ToList();
         Assert.Equal(["PAYMENT_ORDER.CLOSED", "PAYMENT_ORDER.OPENED"], orders.Select(o => o.EventType).Order());
@@ -55,11 +56,14 @@ public sealed class HeraldToReceiverTests : IAsyncLifetime
             Assert.Equal(o.WebhookId, o.Payload.Str("id"));
             Assert.NotNull(o.Order);
             Assert.Equal(order.Str("id"), o.Order!.Str("id"));
+            Assert.Equal((25m, o.Order.Str("status")), (o.PaymentOrder!.Amount, o.PaymentOrder.Status));
         });
 
         var intentEvent = Assert.Single(events.OfType<PaymentIntentEvent>());
         Assert.Equal("CANCELED", intentEvent.State);
         Assert.Null(intentEvent.Payment);
+        Assert.Equal((2L, 1L), (intentEvent.Intent.CallerId, intentEvent.Intent.ClientId));
+        Assert.Equal(TimeSpan.Zero, intentEvent.Intent.CreatedAt.Offset);
         Assert.All(events, e => Assert.Equal(1, e.Attempt));
 
         // Herald saw 200 for all of them.

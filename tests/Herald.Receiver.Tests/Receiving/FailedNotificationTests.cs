@@ -96,4 +96,25 @@ public sealed class FailedNotificationTests
         Assert.Contains("evt_fails", logged.Message, StringComparison.Ordinal);
         Assert.Equal("database down", logged.Exception?.Message);
     }
+
+    [Fact]
+    public async Task ASignedTransactionWithAFieldOfAnotherType_Answers500NamingTheField_AndTheHandlerDoesNotRun()
+    {
+        var logs = new LogSink();
+        var options = new HeraldWebhookOptions();
+        options.Secrets.Add(Signed.Secret);
+        await using var app = await ReceiverApp.StartCountingAsync(options, logs);
+
+        using var request = Signed.Request("evt_odd", """{"internalId":"t-1","status":"COMPLETED","paymentAmount":"lots","currency":"BRL"}""", DateTimeOffset.UtcNow);
+        var response = await app.Client.SendAsync(request);
+
+        // Not handed over as an OtherEvent, which a handler could acknowledge and so drop.
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.StartsWith("the body could not be read into the kit's typed event, so the handler did not run: ", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("$.paymentAmount", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, app.Handled);
+        var logged = Assert.Single(logs.Receiver);
+        Assert.Equal((LogLevel.Error, 6008), (logged.Level, logged.EventId));
+        Assert.DoesNotContain("lots", logged.Message + logged.Exception?.Message, StringComparison.Ordinal);
+    }
 }
