@@ -124,6 +124,9 @@ http.createServer((req, res) => {
         res.writeHead(401).end();
         return;
       }
+      // JSON.parse reads numbers as binary doubles: an amount of 12.50 reads as 12.5, and one past
+      // 15 significant digits (Herald takes 28) loses some. Handle amounts with a decimal library
+      // fed their text from the raw body, not with these Numbers.
       const event = JSON.parse(body.toString('utf8'));
       // transaction: status; point: state; thin and tests: event_type; operator events: type.
       const what = event.event_type || event.status || event.state || event.type;

@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import time
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Lock
 
@@ -65,6 +66,12 @@ def verify(secrets, headers, body, now=None):
     return False
 
 
+def parse(body):
+    """The body's JSON, its amounts as Decimals: 12.50 stays 12.50 (a float would read 12.5, and lose
+    digits past the 15th of the 28 Herald takes)."""
+    return json.loads(body, parse_float=Decimal)
+
+
 SECRETS = [s for s in os.environ.get("HERALD_WEBHOOK_SECRET", "").split(",") if s.strip()]
 SEEN = {}  # a dict, not a set: it keeps the order ids were noted in, so the oldest goes first
 SEEN_LOCK = Lock()
@@ -104,7 +111,7 @@ class Receiver(BaseHTTPRequestHandler):
             return self.answer(401)
         webhook_id = headers["webhook-id"]
         attempt = headers.get("webhook-attempt")
-        event = json.loads(body)
+        event = parse(body)
         # transaction: status; point: state; thin and tests: event_type; operator events: type.
         what = event.get("event_type") or event.get("status") or event.get("state") or event.get("type")
         if webhook_id.startswith("evt_test_") and what != "HERALD.TEST":
@@ -119,7 +126,9 @@ class Receiver(BaseHTTPRequestHandler):
                 print(f"duplicate {webhook_id} attempt={attempt} (handled already)", flush=True)
             else:
                 # Your handling goes here; the id is noted once it has succeeded.
-                print(f"verified {webhook_id} attempt={attempt} {what}", flush=True)
+                # transaction: paymentAmount; point: amount (thin bodies carry none: GET the order).
+                amount = event.get("paymentAmount", event.get("amount"))
+                print(f"verified {webhook_id} attempt={attempt} {what}" + ("" if amount is None else f" {amount}"), flush=True)
                 remember(webhook_id)
         # 200 whatever the format: the transaction format counts only 200 as received.
         self.answer(200)
@@ -142,6 +151,8 @@ def self_test():
     assert verify([secret], headers, body, now=1767225600)
     assert not verify([secret], headers, body + b" ", now=1767225600)
     assert not verify([secret], headers, body, now=1767225600 + TOLERANCE_SECONDS + 1)
+    amounts = parse(b'{"paymentAmount":12.50,"amount":1234567890123456789.12}')
+    assert str(amounts["paymentAmount"]) == "12.50" and str(amounts["amount"]) == "1234567890123456789.12", "amounts are not read exactly"
     for placeholder in ("whsec_...", "whsec_xxx", "changeme"):
         try:
             key_of(placeholder)
