@@ -32,6 +32,10 @@ public static class HeraldWebhookEndpointExtensions
     /// Another receiver of the app uses the same idempotency store with the same
     /// <see cref="HeraldWebhookOptions.IdempotencyScope"/> (or none).
     /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <see cref="HeraldWebhookOptions.Tolerance"/>, <see cref="HeraldWebhookOptions.ClaimTimeout"/> or
+    /// <see cref="HeraldWebhookOptions.MaxBodyBytes"/> is not above zero.
+    /// </exception>
     public static RouteHandlerBuilder MapHeraldWebhooks(this IEndpointRouteBuilder endpoints, string pattern, HeraldWebhookOptions options,
         Func<HeraldEvent, CancellationToken, Task> handler)
     {
@@ -56,12 +60,17 @@ public static class HeraldWebhookEndpointExtensions
     /// Another receiver of the app uses the same idempotency store with the same
     /// <see cref="HeraldWebhookOptions.IdempotencyScope"/> (or none).
     /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <see cref="HeraldWebhookOptions.Tolerance"/>, <see cref="HeraldWebhookOptions.ClaimTimeout"/> or
+    /// <see cref="HeraldWebhookOptions.MaxBodyBytes"/> is not above zero.
+    /// </exception>
     public static RouteHandlerBuilder MapHeraldWebhooks(this IEndpointRouteBuilder endpoints, string pattern, HeraldWebhookOptions options,
         Func<HeraldEvent, IServiceProvider, CancellationToken, Task> handler)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(handler);
+        options.Validate(pattern);
         var store = options.IdempotencyStore ?? new InMemoryIdempotencyStore();
         var scope = options.IdempotencyScope;
         IdempotencyScopes.Register(endpoints.ServiceProvider, store, scope, pattern);

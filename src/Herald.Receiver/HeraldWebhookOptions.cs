@@ -103,4 +103,26 @@ public sealed class HeraldWebhookOptions
 
     /// <summary>The clock; tests pass a fixed one.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// Refuses, when the route at <paramref name="pattern"/> is mapped, a setting under which the
+    /// receiver could not work: read on every request, it would otherwise show only as refusals or,
+    /// for <see cref="ClaimTimeout"/>, as a handler run twice at once.
+    /// </summary>
+    internal void Validate(string pattern)
+    {
+        ArgumentNullException.ThrowIfNull(TimeProvider);
+        Refuse(Tolerance <= TimeSpan.Zero, nameof(Tolerance), Tolerance, "every notification would be refused as too old or too new");
+        Refuse(ClaimTimeout <= TimeSpan.Zero, nameof(ClaimTimeout), ClaimTimeout,
+            "a claim would run out at once, and a duplicate arriving while the handler runs would run it again beside it");
+        Refuse(MaxBodyBytes <= 0, nameof(MaxBodyBytes), MaxBodyBytes, "every notification would be refused with 413");
+
+        void Refuse(bool wrong, string name, object value, string why)
+        {
+            if (wrong)
+            {
+                throw new ArgumentOutOfRangeException(name, value, $"MapHeraldWebhooks(\"{pattern}\"): HeraldWebhookOptions.{name} must be above zero: {why}");
+            }
+        }
+    }
 }
