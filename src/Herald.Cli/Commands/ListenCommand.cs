@@ -107,8 +107,20 @@ internal static class ListenCommand
             }
 
             var times = _seen.AddOrUpdate(id, 1, (_, n) => n + 1);
-            var evt = HeraldEventParser.Parse(id, now, null, body);
-            var what = evt switch
+            HeraldEvent evt;
+            string? unreadable = null;
+            try
+            {
+                evt = HeraldEventParser.Parse(id, now, null, body);
+            }
+            catch (JsonException e)
+            {
+                // A payment format's body with a field of another type (Herald sends none such): printed
+                // as it came, with what the kit could not read, as listen shows whatever arrives.
+                evt = new OtherEvent(id, now, null, [], Encoding.UTF8.GetString(body));
+                unreadable = $"(not a Herald payload: {e.Message})";
+            }
+            var what = unreadable ?? evt switch
             {
                 PaymentOrderEvent o => o.EventType,
                 TransactionEvent t => "TRANSACTION." + t.Status,

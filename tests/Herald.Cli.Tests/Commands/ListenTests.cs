@@ -80,6 +80,22 @@ public sealed class ListenTests
     }
 
     [Fact]
+    public async Task AFormatsBodyWithAFieldOfAnotherType_IsPrintedAsItCame_SayingWhatCouldNotBeRead()
+    {
+        var secret = WebhookSignature.NewSecret();
+        await using var listen = await ListenAsync(secret);
+
+        Assert.Equal(HttpStatusCode.OK, await SendAsync(listen.Url, secret, "evt_odd", DateTimeOffset.UtcNow,
+            """{"internalId":"t-1","status":"COMPLETED","paymentAmount":"lots"}"""));
+
+        await listen.WaitForOutputAsync("webhook-id=evt_odd");
+        var output = listen.Output;
+        Assert.Contains("(not a Herald payload: ", output, StringComparison.Ordinal);
+        Assert.Contains("$.paymentAmount", output, StringComparison.Ordinal);
+        Assert.Contains("\"paymentAmount\":\"lots\"", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task APlaceholderSecret_IsRefusedAtStart()
     {
         // A placeholder, and a text that decodes as base64 but is no endpoint's secret.
