@@ -106,6 +106,14 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
         {
             await handler(evt, http.RequestServices, cancellationToken).ConfigureAwait(false);
         }
+        catch (HeraldRetryLaterException later)
+        {
+            var seconds = ((long)later.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            ReceiverLog.RetryLater(logger, id, seconds);
+            http.Response.Headers.RetryAfter = seconds;
+            return await GiveBackAsync(key, id, claimedUntil, $"the handler asked Herald to retry in {seconds} s", StatusCodes.Status503ServiceUnavailable)
+                .ConfigureAwait(false);
+        }
         catch (Exception e)
         {
             ReceiverLog.HandlerFailed(logger, e, id);
@@ -116,11 +124,12 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
     }
 
     /// <summary>
-    /// Gives the claim back, so that Herald's retry handles the notification afresh, and answers 500
-    /// saying why. Should the store fail to give it back, the answer is the same: the claim then runs
-    /// out after <see cref="HeraldWebhookOptions.ClaimTimeout"/>, and a retry is handled after that.
+    /// Gives the claim back, so that Herald's retry handles the notification afresh, and answers
+    /// <paramref name="status"/> (500 unless said) saying why. Should the store fail to give it back,
+    /// the answer is the same: the claim then runs out after <see cref="HeraldWebhookOptions.ClaimTimeout"/>,
+    /// and a retry is handled after that.
     /// </summary>
-    private async Task<IResult> GiveBackAsync(string key, string id, DateTimeOffset claimedUntil, string why)
+    private async Task<IResult> GiveBackAsync(string key, string id, DateTimeOffset claimedUntil, string why, int status = StatusCodes.Status500InternalServerError)
     {
         try
         {
@@ -130,7 +139,7 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
         {
             ReceiverLog.ReleaseFailed(logger, e, id, claimedUntil);
         }
-        return Results.Text(why, statusCode: StatusCodes.Status500InternalServerError);
+        return Results.Text(why, statusCode: status);
     }
 
     /// <summary>How many times the store is asked to note a handled id before the answer goes out anyway.</summary>

@@ -34,4 +34,7 @@ internal static partial class ReceiverLog
 
     [LoggerMessage(6008, LogLevel.Error, "Notification {WebhookId}: its body could not be read into the kit's typed event; the handler did not run, answered 500")]
     public static partial void Unreadable(ILogger logger, Exception exception, string webhookId);
+
+    [LoggerMessage(6009, LogLevel.Information, "Notification {WebhookId}: the handler asked Herald to retry later; answered 503 with Retry-After {RetryAfterSeconds} s")]
+    public static partial void RetryLater(ILogger logger, string webhookId, string retryAfterSeconds);
 }
