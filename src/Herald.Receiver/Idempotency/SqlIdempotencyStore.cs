@@ -85,7 +85,7 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
             {
                 if (!_created)
                 {
-                    await ExecuteAsync(connection, Schema, cancellationToken).ConfigureAwait(false);
+                    await CreateAsync(connection, cancellationToken).ConfigureAwait(false);
                     _created = true;
                 }
             }
@@ -95,6 +95,28 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
             }
         }
         return connection;
+    }
+
+    /// <summary>
+    /// Creates the table unless it is there. Several instances of an app (or several stores on one
+    /// database) meeting their first notification at once all create it: PostgreSQL lets only one
+    /// <c>CREATE TABLE IF NOT EXISTS</c> through and fails the others (a duplicate <c>pg_type</c>
+    /// row, or a type that already exists), by which time the winner's table is there, so a loser
+    /// asks again and finds it, rather than failing the notification.
+    /// </summary>
+    private static async Task CreateAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ExecuteAsync(connection, Schema, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (DbException) when (attempt < 3)
+            {
+            }
+        }
     }
 
     private static async Task<int> ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)

@@ -167,6 +167,26 @@ public sealed class ExactlyOnceTests
     }
 
     [Fact]
+    public async Task PostgresStores_MeetingTheirFirstNotificationAtOnce_AllClaim_NoneFailsCreatingTheTable()
+    {
+        await using var db = await Herald.Server.Tests.Infrastructure.PostgresDatabase.CreateAsync();
+        await using var source = Npgsql.NpgsqlDataSource.Create(db.ConnectionString);
+        var now = DateTimeOffset.UtcNow;
+        // Several instances of an app, each with its own store, starting together: without its table yet,
+        // each creates it. The race is lost now and then, so it is run a few times afresh.
+        for (var round = 0; round < 5; round++)
+        {
+            await using (var drop = source.CreateCommand("DROP TABLE IF EXISTS herald_webhook_ids"))
+            {
+                await drop.ExecuteNonQueryAsync();
+            }
+            var stores = Enumerable.Range(0, 8).Select(_ => new PostgresIdempotencyStore(source)).ToList();
+            var claims = await Task.WhenAll(stores.Select((store, i) => store.TryClaimAsync($"evt_{round}_{i}", now, now.AddMinutes(5), default)));
+            Assert.All(claims, claim => Assert.Equal(ClaimResult.Claimed, claim));
+        }
+    }
+
+    [Fact]
     public async Task InMemoryStore_ForgetsTheOldestBeyondItsCapacity()
     {
         var store = new InMemoryIdempotencyStore(capacity: 2);
