@@ -114,6 +114,13 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
             return await GiveBackAsync(key, id, claimedUntil, $"the handler asked Herald to retry in {seconds} s", StatusCodes.Status503ServiceUnavailable)
                 .ConfigureAwait(false);
         }
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+        {
+            // Herald stopped waiting (the endpoint's timeout) or the app is stopping: no fault of the
+            // handler's, which stopped as asked, so not logged as its failure.
+            ReceiverLog.HandlerAborted(logger, e, id);
+            return await GiveBackAsync(key, id, claimedUntil, "the request was aborted before the handler finished; Herald will retry").ConfigureAwait(false);
+        }
         catch (Exception e)
         {
             ReceiverLog.HandlerFailed(logger, e, id);

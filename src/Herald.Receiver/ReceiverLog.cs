@@ -37,4 +37,7 @@ internal static partial class ReceiverLog
 
     [LoggerMessage(6009, LogLevel.Information, "Notification {WebhookId}: the handler asked Herald to retry later; answered 503 with Retry-After {RetryAfterSeconds} s")]
     public static partial void RetryLater(ILogger logger, string webhookId, string retryAfterSeconds);
+
+    [LoggerMessage(6010, LogLevel.Warning, "Notification {WebhookId}: the request was aborted (Herald stopped waiting after the endpoint's timeout, or the app is stopping) and the handler stopped on its token; its claim is given back, so Herald's retry runs it again")]
+    public static partial void HandlerAborted(ILogger logger, Exception exception, string webhookId);
 }

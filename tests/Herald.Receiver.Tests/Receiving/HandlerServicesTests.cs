@@ -2,6 +2,7 @@ using System.Net;
 using Herald.Receiver.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Herald.Receiver.Tests.Receiving;
 
@@ -47,10 +48,11 @@ public sealed class HandlerServicesTests
     }
 
     [Fact]
-    public async Task AHandlerStoppingOnItsTokenWhenHeraldGivesUp_GivesTheIdBack_SoTheRetryRunsIt()
+    public async Task AHandlerStoppingOnItsTokenWhenHeraldGivesUp_GivesTheIdBack_SoTheRetryRunsIt_LoggedAsAbortedNotAsAFailure()
     {
         var started = new TaskCompletionSource();
         var runs = 0;
+        var logs = new LogSink();
         await using var app = await ReceiverApp.StartAsync(Options(), async (_, cancellationToken) =>
         {
             if (Interlocked.Increment(ref runs) == 1)
@@ -58,7 +60,7 @@ public sealed class HandlerServicesTests
                 started.SetResult();
                 await Task.Delay(Timeout.Infinite, cancellationToken);
             }
-        });
+        }, logs);
 
         // Herald's attempt times out: it closes the connection while the handler still works.
         using (var abandoned = new CancellationTokenSource())
@@ -85,5 +87,9 @@ public sealed class HandlerServicesTests
         }
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(2, runs);
+        // An endpoint's timeout is no fault of the handler's: a Warning saying what happened, no Error.
+        var logged = Assert.Single(logs.Receiver);
+        Assert.Equal((LogLevel.Warning, 6010), (logged.Level, logged.EventId));
+        Assert.Contains("evt_slow", logged.Message, StringComparison.Ordinal);
     }
 }
