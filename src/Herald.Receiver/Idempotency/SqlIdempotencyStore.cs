@@ -31,7 +31,7 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
     /// <summary>
     /// How long a handled id is remembered. Herald retries for at most 3 days, so the default of
     /// 30 days covers its retries and manual resends for a month; older ids are deleted, at most
-    /// once an hour, when an id is claimed.
+    /// once an hour, when an id is claimed, and so are claims that ran out that long ago unfinished.
     /// </summary>
     public TimeSpan Keep { get; init; } = TimeSpan.FromDays(30);
 
@@ -46,7 +46,9 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
         var due = Interlocked.Read(ref _nextPurgeMs);
         if (nowMs >= due && Interlocked.CompareExchange(ref _nextPurgeMs, nowMs + (long)TimeSpan.FromHours(1).TotalMilliseconds, due) == due)
         {
-            await ExecuteAsync(connection, "DELETE FROM herald_webhook_ids WHERE done = 1 AND completed_at < @cutoff", cancellationToken,
+            // A claim whose handler never finished (its process died) is taken again by the next delivery
+            // once it ran out, so forgetting it changes nothing but the table's size.
+            await ExecuteAsync(connection, "DELETE FROM herald_webhook_ids WHERE (done = 1 AND completed_at < @cutoff) OR (done = 0 AND claimed_until < @cutoff)", cancellationToken,
                 ("cutoff", (now - Keep).ToUnixTimeMilliseconds())).ConfigureAwait(false);
         }
         var taken = await ExecuteAsync(connection, Claim, cancellationToken, ("id", id), ("until", until.ToUnixTimeMilliseconds()), ("now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);

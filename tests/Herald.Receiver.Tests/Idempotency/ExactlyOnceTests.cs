@@ -283,7 +283,7 @@ public sealed class ExactlyOnceTests
     }
 
     [Fact]
-    public async Task SqliteStore_ForgetsHandledIdsOlderThanItKeepsThem()
+    public async Task SqliteStore_ForgetsHandledIdsAndAbandonedClaimsOlderThanItKeepsThem()
     {
         var file = Path.Combine(Path.GetTempPath(), "herald-ids-" + Guid.NewGuid().ToString("N") + ".db");
         try
@@ -292,6 +292,8 @@ public sealed class ExactlyOnceTests
             var t0 = DateTimeOffset.UtcNow;
             Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_old", t0, t0.AddMinutes(5), default));
             await store.CompleteAsync("evt_old", t0, default);
+            // A claim whose handler never finished (its process died): never completed, never given back.
+            Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_abandoned", t0, t0.AddMinutes(5), default));
             Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_recent", t0.AddDays(2), t0.AddDays(2).AddMinutes(5), default));
             await store.CompleteAsync("evt_recent", t0.AddDays(2), default);
 
@@ -300,7 +302,7 @@ public sealed class ExactlyOnceTests
             Assert.Equal(ClaimResult.AlreadyHandled, await store.TryClaimAsync("evt_recent", t0.AddDays(8), t0.AddDays(8).AddMinutes(5), default));
             await using var connection = new SqliteConnection($"Data Source={file}");
             await connection.OpenAsync();
-            await using var count = new SqliteCommand("SELECT COUNT(*) FROM herald_webhook_ids WHERE id = 'evt_old'", connection);
+            await using var count = new SqliteCommand("SELECT COUNT(*) FROM herald_webhook_ids WHERE id IN ('evt_old', 'evt_abandoned')", connection);
             Assert.Equal(0L, (long)(await count.ExecuteScalarAsync())!);
         }
         finally
