@@ -112,7 +112,10 @@ public sealed record TransactionEvent(string WebhookId, DateTimeOffset Timestamp
     /// <summary>Herald's id of the transaction.</summary>
     public string InternalId => Transaction.InternalId;
 
-    /// <summary>INIT, USER_CANCEL, PROCESSING, COMPLETED, ERROR, DECINED (seed 003's spelling), EXPIRED or REFUNDED.</summary>
+    /// <summary>
+    /// INIT, USER_CANCEL, PROCESSING, COMPLETED, ERROR, DECINED (seed 003's spelling, also for a body
+    /// that says <c>DECLINED</c>, as Herald wrote it before), EXPIRED or REFUNDED.
+    /// </summary>
     public string Status => Transaction.Status;
 
     /// <summary>The amount (Herald takes no transaction without one).</summary>

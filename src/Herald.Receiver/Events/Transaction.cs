@@ -51,9 +51,19 @@ public sealed record Transaction
     [JsonPropertyName("merchantReference")]
     public string? MerchantReference { get; init; }
 
-    /// <summary>INIT, USER_CANCEL, PROCESSING, COMPLETED, ERROR, DECINED (seed 003's spelling), EXPIRED or REFUNDED.</summary>
+    /// <summary>
+    /// INIT, USER_CANCEL, PROCESSING, COMPLETED, ERROR, DECINED (seed 003's spelling), EXPIRED or
+    /// REFUNDED. A body recorded before Herald wrote seed 003's spelling, and sent after (a retry, a
+    /// resend), says <c>DECLINED</c>: it is read as <c>DECINED</c> too, so one comparison serves both.
+    /// </summary>
     [JsonPropertyName("status")]
-    public string Status { get; init; } = "";
+    public string Status
+    {
+        get => _status;
+        init => _status = value == "DECLINED" ? "DECINED" : value;
+    }
+
+    private readonly string _status = "";
 
     /// <summary>The language, e.g. <c>ES</c>.</summary>
     [JsonPropertyName("language")]

@@ -88,6 +88,17 @@ public sealed class TypedEventTests
     }
 
     [Fact]
+    public void ATransactionRecordedAsDeclinedBeforeHeraldWroteSeed003sSpelling_ReadsAsDecined()
+    {
+        // A body recorded before the upgrade and sent after it (a retry, a resend) keeps what it said.
+        var evt = Assert.IsType<TransactionEvent>(Parse("""{"internalId":"t-1","status":"DECLINED","paymentAmount":5,"currency":"BRL"}"""));
+
+        Assert.Equal("DECINED", evt.Status);
+        Assert.Equal("DECINED", evt.Transaction.Status);
+        Assert.Equal("DECLINED", evt.Payload["status"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void APointNotificationOfAnotherSite_HasNoTicketNumberNorPayment()
     {
         var evt = Assert.IsType<PaymentIntentEvent>(Parse("""
