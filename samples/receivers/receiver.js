@@ -39,19 +39,30 @@ function same(a, b) {
   return x.length === y.length && crypto.timingSafeEqual(x, y);
 }
 
-// Whether a request is Herald's: a recent timestamp and one of its signatures made with one of the secrets.
-function verify(secrets, headers, body, now = Date.now() / 1000) {
+// Why a request is not Herald's, or null when it is: a recent timestamp and one of its signatures
+// made with one of the secrets. The reasons are the receiver kit's, so a stale clock is not
+// mistaken for a wrong secret.
+function refusal(secrets, headers, body, now = Date.now() / 1000) {
+  const missing = ['webhook-id', 'webhook-timestamp', 'webhook-signature'].filter((name) => !headers[name]);
+  if (missing.length > 0) return `missing ${missing.join(', ')}`;
   const webhookId = headers['webhook-id'];
   const timestamp = headers['webhook-timestamp'];
-  const signatures = headers['webhook-signature'];
-  if (!webhookId || !signatures || !/^[0-9]{1,12}$/.test(timestamp || '')) return false;
-  if (Math.abs(now - Number(timestamp)) > TOLERANCE_SECONDS) return false;
+  if (!/^[0-9]{1,12}$/.test(timestamp)) return 'webhook-timestamp is not unix seconds';
+  const skew = Math.floor(now) - Number(timestamp);
+  if (skew > TOLERANCE_SECONDS) return `timestamp too old: ${skew} s behind this machine's clock (tolerance ${TOLERANCE_SECONDS} s)`;
+  if (-skew > TOLERANCE_SECONDS) return `timestamp too new: ${-skew} s ahead of this machine's clock (tolerance ${TOLERANCE_SECONDS} s)`;
   // During a rotation's grace there is one signature per secret, space-separated, newest first.
-  const given = signatures.split(' ');
-  return secrets.some((secret) => {
+  const given = headers['webhook-signature'].split(' ');
+  const signed = secrets.some((secret) => {
     const expected = sign(secret, webhookId, timestamp, body);
     return given.some((s) => same(expected, s));
   });
+  return signed ? null : 'no signature matches the configured secrets';
+}
+
+// Whether a request is Herald's (see refusal).
+function verify(secrets, headers, body, now) {
+  return refusal(secrets, headers, body, now) === null;
 }
 
 // A Set keeps the order ids were noted in, so the oldest goes first.
@@ -76,6 +87,10 @@ function selfTest() {
   assert.ok(verify([secret], headers, body, 1767225600));
   assert.ok(!verify([secret], headers, Buffer.concat([body, Buffer.from(' ')]), 1767225600));
   assert.ok(!verify([secret], headers, body, 1767225600 + TOLERANCE_SECONDS + 1));
+  assert.strictEqual(refusal([secret], headers, body, 1767225600 + 412), "timestamp too old: 412 s behind this machine's clock (tolerance 300 s)");
+  assert.strictEqual(refusal([secret], headers, body, 1767225600 - 412), "timestamp too new: 412 s ahead of this machine's clock (tolerance 300 s)");
+  assert.strictEqual(refusal([secret], headers, Buffer.concat([body, Buffer.from(' ')]), 1767225600), 'no signature matches the configured secrets');
+  assert.strictEqual(refusal([secret], { ...headers, 'webhook-signature': '' }, body, 1767225600), 'missing webhook-signature');
   for (const placeholder of ['whsec_...', 'whsec_xxx', 'changeme']) {
     assert.throws(() => keyOf(placeholder), `${placeholder} was taken as a secret`);
   }
@@ -119,8 +134,9 @@ http.createServer((req, res) => {
       const body = Buffer.concat(chunks);
       const webhookId = req.headers['webhook-id'];
       const attempt = req.headers['webhook-attempt'];
-      if (!verify(secrets, req.headers, body)) {
-        console.log(`rejected ${webhookId}: no signature matches`);
+      const reason = refusal(secrets, req.headers, body);
+      if (reason !== null) {
+        console.log(`rejected ${webhookId}: ${reason}`);
         res.writeHead(401).end();
         return;
       }

@@ -48,22 +48,34 @@ def sign(secret, webhook_id, timestamp, body):
     return "v1," + base64.b64encode(hmac.new(key_of(secret), signed, hashlib.sha256).digest()).decode()
 
 
-def verify(secrets, headers, body, now=None):
-    """Whether a request is Herald's: a recent timestamp and one of its signatures made with one of the secrets."""
-    webhook_id = headers.get("webhook-id")
-    timestamp = headers.get("webhook-timestamp")
-    signatures = headers.get("webhook-signature")
-    if not webhook_id or not signatures or not re.fullmatch(r"[0-9]{1,12}", timestamp or ""):
-        return False
-    if abs((now or time.time()) - int(timestamp)) > TOLERANCE_SECONDS:
-        return False
+def refusal(secrets, headers, body, now=None):
+    """Why a request is not Herald's, or None when it is: a recent timestamp and one of its
+    signatures made with one of the secrets. The reasons are the receiver kit's, so a stale clock
+    is not mistaken for a wrong secret."""
+    missing = [name for name in ("webhook-id", "webhook-timestamp", "webhook-signature") if not headers.get(name)]
+    if missing:
+        return "missing " + ", ".join(missing)
+    webhook_id = headers["webhook-id"]
+    timestamp = headers["webhook-timestamp"]
+    if not re.fullmatch(r"[0-9]{1,12}", timestamp):
+        return "webhook-timestamp is not unix seconds"
+    skew = int(now or time.time()) - int(timestamp)
+    if skew > TOLERANCE_SECONDS:
+        return f"timestamp too old: {skew} s behind this machine's clock (tolerance {TOLERANCE_SECONDS} s)"
+    if -skew > TOLERANCE_SECONDS:
+        return f"timestamp too new: {-skew} s ahead of this machine's clock (tolerance {TOLERANCE_SECONDS} s)"
     # During a rotation's grace there is one signature per secret, space-separated, newest first.
-    given = [s.encode() for s in signatures.split(" ") if s.isascii()]
+    given = [s.encode() for s in headers["webhook-signature"].split(" ") if s.isascii()]
     for secret in secrets:
         expected = sign(secret, webhook_id, timestamp, body).encode()
         if any(hmac.compare_digest(expected, s) for s in given):
-            return True
-    return False
+            return None
+    return "no signature matches the configured secrets"
+
+
+def verify(secrets, headers, body, now=None):
+    """Whether a request is Herald's (see refusal)."""
+    return refusal(secrets, headers, body, now) is None
 
 
 def parse(body):
@@ -106,8 +118,9 @@ class Receiver(BaseHTTPRequestHandler):
         # The raw bytes as they arrived: a body parsed and written again no longer matches its signature.
         body = self.rfile.read(int(length))
         headers = {k.lower(): v for k, v in self.headers.items()}
-        if not verify(SECRETS, headers, body):
-            print(f"rejected {headers.get('webhook-id')}: no signature matches", flush=True)
+        reason = refusal(SECRETS, headers, body)
+        if reason is not None:
+            print(f"rejected {headers.get('webhook-id')}: {reason}", flush=True)
             return self.answer(401)
         webhook_id = headers["webhook-id"]
         attempt = headers.get("webhook-attempt")
@@ -151,6 +164,10 @@ def self_test():
     assert verify([secret], headers, body, now=1767225600)
     assert not verify([secret], headers, body + b" ", now=1767225600)
     assert not verify([secret], headers, body, now=1767225600 + TOLERANCE_SECONDS + 1)
+    assert refusal([secret], headers, body, now=1767225600 + 412) == "timestamp too old: 412 s behind this machine's clock (tolerance 300 s)"
+    assert refusal([secret], headers, body, now=1767225600 - 412) == "timestamp too new: 412 s ahead of this machine's clock (tolerance 300 s)"
+    assert refusal([secret], headers, body + b" ", now=1767225600) == "no signature matches the configured secrets"
+    assert refusal([secret], {**headers, "webhook-signature": ""}, body, now=1767225600) == "missing webhook-signature"
     amounts = parse(b'{"paymentAmount":12.50,"amount":1234567890123456789.12}')
     assert str(amounts["paymentAmount"]) == "12.50" and str(amounts["amount"]) == "1234567890123456789.12", "amounts are not read exactly"
     for placeholder in ("whsec_...", "whsec_xxx", "changeme"):
