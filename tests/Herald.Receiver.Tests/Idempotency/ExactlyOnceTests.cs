@@ -221,30 +221,11 @@ public sealed class ExactlyOnceTests
         Assert.Single(results, r => r == ClaimResult.Claimed);
     }
 
-    /// <summary>A store whose note of a handled id fails, as a busy or failing-over database would.</summary>
-    private sealed class FailingCompleteStore : IIdempotencyStore
-    {
-        private readonly InMemoryIdempotencyStore _inner = new();
-
-        public int CompleteCalls;
-
-        public Task<ClaimResult> TryClaimAsync(string id, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
-            _inner.TryClaimAsync(id, now, until, cancellationToken);
-
-        public Task CompleteAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
-        {
-            Interlocked.Increment(ref CompleteCalls);
-            throw new TimeoutException("database busy");
-        }
-
-        public Task ReleaseAsync(string id, DateTimeOffset claimedUntil, CancellationToken cancellationToken) => _inner.ReleaseAsync(id, claimedUntil, cancellationToken);
-    }
-
     [Fact]
     public async Task StoreFailingToNoteTheIdAfterTheHandlerRan_StillAnswers200_AndARetryDoesNotRunItAgain()
     {
         var runs = 0;
-        var store = new FailingCompleteStore();
+        var store = new FaultyStore(completes: true);
         var logs = new LogSink();
         await using var app = await ReceiverApp.StartAsync(Options(store), (_, _) =>
         {

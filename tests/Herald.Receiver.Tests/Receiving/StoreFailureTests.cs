@@ -12,20 +12,6 @@ namespace Herald.Receiver.Tests.Receiving;
 /// </summary>
 public sealed class StoreFailureTests
 {
-    /// <summary>A store whose claims, or whose giving back of a claim, fail as an unreachable database would.</summary>
-    private sealed class BrokenStore(bool claims, bool releases) : IIdempotencyStore
-    {
-        private readonly InMemoryIdempotencyStore _inner = new();
-
-        public Task<ClaimResult> TryClaimAsync(string id, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
-            claims ? throw new TimeoutException("store unreachable") : _inner.TryClaimAsync(id, now, until, cancellationToken);
-
-        public Task CompleteAsync(string id, DateTimeOffset now, CancellationToken cancellationToken) => _inner.CompleteAsync(id, now, cancellationToken);
-
-        public Task ReleaseAsync(string id, DateTimeOffset claimedUntil, CancellationToken cancellationToken) =>
-            releases ? throw new TimeoutException("store unreachable") : _inner.ReleaseAsync(id, claimedUntil, cancellationToken);
-    }
-
     private static HeraldWebhookOptions Options(IIdempotencyStore store)
     {
         var options = new HeraldWebhookOptions { IdempotencyStore = store };
@@ -37,7 +23,7 @@ public sealed class StoreFailureTests
     public async Task StoreFailingToClaim_Answers500SayingTheHandlerDidNotRun_AndTheKitLogsIt()
     {
         var logs = new LogSink();
-        await using var app = await ReceiverApp.StartCountingAsync(Options(new BrokenStore(claims: true, releases: false)), logs);
+        await using var app = await ReceiverApp.StartCountingAsync(Options(new FaultyStore(claims: true)), logs);
 
         using var request = Signed.Request("evt_unclaimed", Signed.Transaction, DateTimeOffset.UtcNow);
         var response = await app.Client.SendAsync(request);
@@ -55,7 +41,7 @@ public sealed class StoreFailureTests
     public async Task StoreFailingToGiveBackAFailedHandlersClaim_StillAnswersTheHandlersFailure_AndTheKitLogsBoth()
     {
         var logs = new LogSink();
-        await using var app = await ReceiverApp.StartAsync(Options(new BrokenStore(claims: false, releases: true)),
+        await using var app = await ReceiverApp.StartAsync(Options(new FaultyStore(releases: true)),
             (_, _) => throw new InvalidOperationException("database down"), logs);
 
         using var request = Signed.Request("evt_kept", Signed.Transaction, DateTimeOffset.UtcNow);
