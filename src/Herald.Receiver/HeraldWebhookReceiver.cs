@@ -13,6 +13,9 @@ namespace Herald.Receiver;
 internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdempotencyStore store, string? scope, ILogger logger,
     Func<HeraldEvent, IServiceProvider, CancellationToken, Task> handler)
 {
+    /// <summary>How much of an unverified <c>webhook-id</c> a refusal logs (Herald's ids are about 30 characters).</summary>
+    internal const int LoggedIdLength = 64;
+
     /// <summary>
     /// How the ids of what an endpoint's test sends begin (see <c>HeraldId.TestEvent</c>). The id is
     /// signed; the <c>webhook-test</c> header beside it is not, so it decides nothing here.
@@ -37,7 +40,8 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
         {
             // Said to the sender too: Herald shows it in the attempt and in an endpoint Test's result,
             // where the merchant looks first. It names a reason only, never a secret.
-            ReceiverLog.Refused(logger, http.Request.Path, check.Reason, id);
+            // The id is the unverified sender's: kept to the length of a real one in the log.
+            ReceiverLog.Refused(logger, http.Request.Path, check.Reason, id.Length <= LoggedIdLength ? id : id[..LoggedIdLength] + "…");
             return Results.Text("invalid signature or timestamp: " + check.Reason, statusCode: StatusCodes.Status401Unauthorized);
         }
         int? attempt = int.TryParse(headers["webhook-attempt"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;

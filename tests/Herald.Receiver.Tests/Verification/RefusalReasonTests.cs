@@ -114,6 +114,24 @@ public sealed class RefusalReasonTests
     }
 
     [Fact]
+    public async Task AnUnverifiedRequestsLongId_IsLoggedCutShort()
+    {
+        var logs = new LogSink();
+        var options = new HeraldWebhookOptions();
+        options.Secrets.Add(Signed.Secret);
+        await using var app = await ReceiverApp.StartAsync(options, (_, _) => Task.CompletedTask, logs);
+
+        // Anyone may send any id, up to the web server's header limit: the log keeps 64 characters of it.
+        var id = "evt_" + new string('x', 8_000);
+        using var forged = Signed.Request(id, Signed.Transaction, DateTimeOffset.UtcNow - TimeSpan.FromMinutes(10));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client.SendAsync(forged)).StatusCode);
+
+        var entry = Assert.Single(logs.Receiver);
+        Assert.Contains($"(webhook-id '{id[..64]}…')", entry.Message, StringComparison.Ordinal);
+        Assert.True(entry.Message.Length < 300, entry.Message.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task APlaceholderSecret_RefusesEveryRequest_AndTheKitLogsThatNoSecretCanSign()
     {
         var logs = new LogSink();
