@@ -99,12 +99,21 @@ public abstract class PortalPageModel : PageModel
     /// a preference), so that no other page, and no other merchant signed in later in the same
     /// browser, shows it.
     /// </summary>
-    protected void KeepSecretOnce(string owner, string secret) => TempData[SecretOnceKey] = $"{Merchant} {owner} {secret}";
+    protected void KeepSecretOnce(string owner, string secret) => KeepOnce(SecretOnceKey, owner, secret);
 
     /// <summary>The secret kept for <paramref name="owner"/> by the page before, once; null when none was, or it was kept for something else.</summary>
-    protected string? TakeSecretOnce(string owner)
+    protected string? TakeSecretOnce(string owner) => TakeOnce(SecretOnceKey, owner);
+
+    /// <summary>
+    /// Keeps what an action came to for the page it redirects to, to show once (in the encrypted
+    /// one-read cookie), bound to the merchant and to <paramref name="owner"/>, what it is about.
+    /// </summary>
+    protected void KeepOnce(string name, string owner, string value) => TempData[name] = $"{Merchant} {owner} {value}";
+
+    /// <summary>What was kept under <paramref name="name"/> for <paramref name="owner"/>, once; null when nothing was, or it was kept for another.</summary>
+    protected string? TakeOnce(string name, string owner)
     {
-        if (TempData[SecretOnceKey] is not string kept)
+        if (TempData[name] is not string kept)
         {
             return null;
         }

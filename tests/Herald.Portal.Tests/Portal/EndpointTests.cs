@@ -132,6 +132,28 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task SendTestNotification_ThenReloadOrBackAndForward_SendsItOnce()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "thin");
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+
+        Receiver.Status = 503;
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Send test notification" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#test-result"), "HTTP 503");
+        Assert.Single(Receiver.Received);
+        // The reply is shown once, on the endpoint's own address: reloading it sends no second test.
+        Assert.Equal(BaseUrl + "/portal/endpoints/" + id, Page.Url);
+        await Page.ReloadAsync();
+        await Assertions.Expect(Page.Locator("#test-result")).ToHaveCountAsync(0);
+        await Page.GoBackAsync();
+        await Page.GoForwardAsync();
+        await Assertions.Expect(Page.GetByRole(AriaRole.Button, new() { Name = "Send test notification" })).ToBeVisibleAsync();
+        Assert.Single(Receiver.Received);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task CheckoutPreference_WithAWebhook_IsListedWithItsEndpoint()
     {
         var (_, key) = await NewMerchantAsync();

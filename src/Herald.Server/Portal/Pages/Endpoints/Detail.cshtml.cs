@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Herald.Delivery;
 using Herald.Delivery.Sending;
 using Herald.Delivery.Workers;
@@ -14,6 +15,9 @@ namespace Herald.Server.Portal.Pages.Endpoints;
 public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery, EndpointTester tester, ResendQueue resends)
     : PortalPageModel
 {
+    /// <summary>Where a test's reply waits for the page after it.</summary>
+    private const string TestResultKey = "herald.test_result";
+
     public Endpoint Endpoint { get; private set; } = null!;
 
     [BindProperty]
@@ -36,6 +40,7 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         }
         NewSecret = TakeSecretOnce(id);
         Notice = TempData[NoticeKey] as string;
+        TestResult = TakeOnce(TestResultKey, id) is { } kept ? JsonSerializer.Deserialize<AttemptResult>(kept) : null;
         return Page();
     }
 
@@ -77,14 +82,16 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         return Done(id, $"New secret made; the previous ones keep signing until {PortalFormat.Time(until)}.");
     });
 
+    /// <summary>
+    /// Sends a test and shows its reply on the page it redirects to, as after any action: a reload
+    /// of the page, or going back to it, sends nothing again.
+    /// </summary>
     public Task<IActionResult> OnPostTestAsync(string id, string? eventType) => TryAsync(async () =>
     {
-        if (!await LoadAsync(id))
-        {
-            return NotFoundPage();
-        }
-        TestResult = await tester.SendAsync(Endpoint, EndpointsApi.TestEventType(Endpoint, eventType), HttpContext.RequestAborted);
-        return Page();
+        var endpoint = await EndpointsApi.LoadAsync(store, Merchant, id, HttpContext.RequestAborted);
+        var result = await tester.SendAsync(endpoint, EndpointsApi.TestEventType(endpoint, eventType), HttpContext.RequestAborted);
+        KeepOnce(TestResultKey, id, JsonSerializer.Serialize(result));
+        return RedirectToPage(new { id });
     });
 
     public Task<IActionResult> OnPostRecoverAsync(string id, string? since) => TryAsync(async () =>
