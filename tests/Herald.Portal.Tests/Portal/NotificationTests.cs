@@ -112,6 +112,39 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(pager.GetByRole(AriaRole.Link, new() { Name = "Older" })).ToHaveCountAsync(1);
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task BackFromANotification_LeadsToTheLogsPageItWasOpenedFrom_WithItsFilters()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        for (var i = 0; i < 27; i++)
+        {
+            await api.NewTransactionAsync();
+        }
+
+        await SignInAsync(key);
+        await OpenAsync("/portal/notifications?kind=transaction&type=TRANSACTION.INIT");
+        var rows = Page.Locator("table[aria-label^='Notifications'] tbody tr");
+        await Page.GetByRole(AriaRole.Navigation, new() { Name = "Pages" }).GetByRole(AriaRole.Link, new() { Name = "Older" }).ClickAsync();
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        var olderPage = Page.Url;
+        await rows.First.GetByRole(AriaRole.Link).ClickAsync();
+        var back = Page.Locator("main").GetByRole(AriaRole.Link, new() { Name = "← Notifications" });
+        // A resend on the way leaves the way back as it was.
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Resend now" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#resend-status"), "Resent");
+
+        await back.ClickAsync();
+        Assert.Equal(olderPage, Page.Url);
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        await Assertions.Expect(Page.GetByLabel("Event type")).ToHaveValueAsync("TRANSACTION.INIT");
+
+        // A way back written by hand leads to the log, with the log's own filters only.
+        var id = (await Page.Locator("table[aria-label^='Notifications'] tbody a").First.GetAttributeAsync("href"))!.Split('?')[0];
+        await OpenAsync(id + "?list=" + Uri.EscapeDataString("x=1&status=dead&//evil.example"));
+        Assert.Equal("/portal/notifications?status=dead", await back.GetAttributeAsync("href"));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task FilterByStatus_ShowsOnlyThatStatus_WithCountsPerStatus()
     {

@@ -13,6 +13,12 @@ public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : Porta
     public Endpoint? Endpoint { get; private set; }
     public IReadOnlyList<Attempt> Attempts { get; private set; } = [];
 
+    /// <summary>The query of the log's page this one was opened from, to lead back to it.</summary>
+    [BindProperty(SupportsGet = true, Name = "list")] public string? List { get; set; }
+
+    /// <summary>The log's page this notification was opened from, filters and all.</summary>
+    public string BackLink => IndexModel.LinkFrom(List);
+
     public async Task<IActionResult> OnGetAsync(string id) =>
         await LoadAsync(id) ? Page() : NotFoundPage();
 
@@ -35,7 +41,7 @@ public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : Porta
             }
             return Partial("_Attempts", Attempts);
         }
-        return RedirectToPage(new { id });
+        return RedirectToPage(new { id, list = Blank(List) });
     });
 
     /// <summary>A refused resend (its endpoint deleted) shows the notification again with the reason.</summary>

@@ -85,6 +85,26 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
             ("since", Since), ("until", Until), ("after", after), ("before", before),
         });
 
+    /// <summary>
+    /// One notification's page, which leads back to this page of the log with its filters (the
+    /// log's query, carried as <c>list</c>).
+    /// </summary>
+    public string DetailLink(string id) =>
+        $"/portal/notifications/{id}" + QueryString([("list", Link(after: After, before: Before).Split('?', 2) is [_, var query] ? query : null)]);
+
+    /// <summary>
+    /// The log's address from a query carried back from one notification's page: only the log's
+    /// own parameters are kept, so the link it makes leads to the log and nowhere else.
+    /// </summary>
+    public static string LinkFrom(string? list)
+    {
+        var given = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(list);
+        return "/portal/notifications" + QueryString(Parameters.Select(p => (p, given.TryGetValue(p, out var v) ? (string?)v.ToString() : null)));
+    }
+
+    /// <summary>The log's query parameters, in the order its links write them.</summary>
+    private static readonly string[] Parameters = ["status", "endpoint", "kind", "type", "entity", "event", "since", "until", "after", "before"];
+
     /// <summary>The filter's value when it is one of <paramref name="known"/>; otherwise null, and the page says it was left out.</summary>
     private string? Known(string? value, IEnumerable<string> known, string label)
     {
