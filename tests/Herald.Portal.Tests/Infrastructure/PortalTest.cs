@@ -24,11 +24,14 @@ public abstract class PortalTest(Browser browser) : IAsyncLifetime
 
     protected string BaseUrl => Herald.Client.BaseAddress!.ToString().TrimEnd('/');
 
+    /// <summary>Whether the tab runs the portal's script; a test of the pages without it says false.</summary>
+    protected virtual bool JavaScriptEnabled => true;
+
     public async Task InitializeAsync()
     {
         Herald = await HeraldHost.StartAsync();
         Receiver = await TestReceiver.StartAsync();
-        _context = await browser.Instance.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        _context = await browser.Instance.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 }, JavaScriptEnabled = JavaScriptEnabled });
         _context.SetDefaultTimeout(StepTimeoutMs);
         Page = await _context.NewPageAsync();
         Assertions.SetDefaultExpectTimeout(StepTimeoutMs);
