@@ -255,6 +255,41 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task SaveSettings_FromAPageOpenedBeforeAnotherChange_IsRefused_AndUndoesNothing()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "transaction");
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+        // Changed through the API (or another tab) while this page stays open; a pause changes no setting.
+        var patched = await System.Net.Http.Json.HttpClientJsonExtensions.PatchAsJsonAsync(api, "/v1/endpoints/" + id, new { rate_limit = 5 });
+        Assert.True(patched.IsSuccessStatusCode);
+        await api.PostJsonAsync($"/v1/endpoints/{id}/pause", new { }, 200);
+
+        await Page.GetByLabel("Description").FillAsync("Shop checkout");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+
+        await ExpectAsync(Page.Locator(".notice.error"), "changed elsewhere");
+        var endpoint = await api.GetJsonAsync("/v1/endpoints/" + id);
+        Assert.Equal(5, endpoint["rate_limit"]!.GetValue<int>());
+        Assert.Null(endpoint["description"]);
+        // The settings as they are now, to make the change on.
+        await Assertions.Expect(Page.GetByLabel("Most attempts per second")).ToHaveValueAsync("5");
+        await Page.GetByLabel("Description").FillAsync("Shop checkout");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
+        endpoint = await api.GetJsonAsync("/v1/endpoints/" + id);
+        Assert.Equal(5, endpoint["rate_limit"]!.GetValue<int>());
+        Assert.Equal("Shop checkout", endpoint.Str("description"));
+
+        // A pause between the page and its save changes no setting: the save goes through.
+        await api.PostJsonAsync($"/v1/endpoints/{id}/resume", new { }, 200);
+        await Page.GetByLabel("Description").FillAsync("Shop checkout, resumed");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task SaveSettings_OfAnEndpoint_ChangesWhatTheApiReports()
     {
         var (api, key) = await NewMerchantAsync();

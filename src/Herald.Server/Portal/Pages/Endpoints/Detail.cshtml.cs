@@ -5,6 +5,7 @@ using Herald.Delivery.Sending;
 using Herald.Delivery.Workers;
 using Herald.Server.Api;
 using Herald.Storage.Abstractions;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Endpoint = Herald.Storage.Model.Endpoint;
@@ -47,6 +48,18 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
     public Task<IActionResult> OnPostSaveAsync(string id) => TryAsync(async () =>
     {
         var current = await EndpointsApi.LoadAsync(store, Merchant, id, HttpContext.RequestAborted);
+        if (!string.IsNullOrEmpty(Form.Loaded) && Form.Loaded != EndpointForm.From(current).Loaded)
+        {
+            // The form sends every field as its page showed them: saved, it would undo unseen what
+            // another tab or the API changed since (a rate limit set, say, removed as an empty field).
+            Error = "These settings were changed elsewhere (in another tab, or through the API) after this page was opened, so nothing was saved. "
+                + "They are shown below as they are now: make your change again.";
+            Response.StatusCode = StatusCodes.Status409Conflict;
+            // Drawn from the endpoint, not from what was posted (the number fields show what was typed otherwise).
+            ModelState.Clear();
+            await LoadAsync(id);
+            return Page();
+        }
         await EndpointOperations.UpdateAsync(store, Merchant, id, Form.ToUpdate(current), time, delivery.Value, HttpContext.RequestAborted);
         return Done(id, "Settings saved.");
     });

@@ -23,13 +23,31 @@ public sealed class EndpointForm
     /// <summary>The endpoint's headers of its own, one <c>Name: value</c> a line.</summary>
     public string? Headers { get; set; }
 
+    /// <summary>
+    /// The settings as the page showed them (<see cref="Fingerprint"/>, credentials as shown):
+    /// a save from a page drawn before another change of them is refused, not made over it.
+    /// </summary>
+    public string? Loaded { get; set; }
+
     public static IReadOnlyList<string> Formats { get; } = ["transaction", "point", "thin"];
 
     /// <summary>The event types a format notifies, in state order.</summary>
     public static IEnumerable<string> TypesOf(string format) =>
         PayloadFormats.TryParse(format, out var f) && f != PayloadFormat.Operator ? f.EventTypes().Order(StringComparer.Ordinal) : [];
 
-    public static EndpointForm From(Endpoint e) => new()
+    public static EndpointForm From(Endpoint e)
+    {
+        var form = Show(e);
+        form.Loaded = form.Fingerprint();
+        return form;
+    }
+
+    /// <summary>A short digest of the settings the form shows, to tell whether they changed since.</summary>
+    public string Fingerprint() =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(
+            new object?[] { Url, Description, EventTypes.Order(StringComparer.Ordinal), Success, Retry, TimeoutSeconds, Ordered, MaxConcurrency, RateLimit, Headers }))))[..16];
+
+    private static EndpointForm Show(Endpoint e) => new()
     {
         Url = e.Url,
         Format = e.Format.ApiName(),
