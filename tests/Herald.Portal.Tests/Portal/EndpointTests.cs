@@ -142,6 +142,8 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         Receiver.Status = 503;
         await Page.GetByRole(AriaRole.Button, new() { Name = "Send test notification" }).ClickAsync();
         await ExpectAsync(Page.Locator("#test-result"), "HTTP 503");
+        // Said once: the status is the whole of the reason.
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(await Page.Locator("#test-result").InnerTextAsync(), "HTTP 503"));
         Assert.Single(Receiver.Received);
         // The reply is shown once, on the endpoint's own address: reloading it sends no second test.
         Assert.Equal(BaseUrl + "/portal/endpoints/" + id, Page.Url);
