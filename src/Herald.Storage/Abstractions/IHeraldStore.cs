@@ -219,9 +219,12 @@ public interface IHeraldStore
 
     /// <summary>
     /// How many of the merchant's notifications match the query's filters, by status (every status
-    /// present, zero included); the query's own status and cursor are ignored.
+    /// present, zero included); the query's own status and cursor are ignored. With
+    /// <paramref name="newest"/>, only that many of the newest that match are counted, so the work
+    /// does not grow with the merchant's whole log (the counts then add up to at most it).
     /// </summary>
-    Task<IReadOnlyDictionary<string, long>> CountNotificationsByStatusAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default);
+    Task<IReadOnlyDictionary<string, long>> CountNotificationsByStatusAsync(string merchantId, NotificationQuery query, int? newest = null,
+        CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The merchant's attempts that started in [<paramref name="since"/>, <paramref name="until"/>):

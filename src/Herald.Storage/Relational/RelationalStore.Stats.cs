@@ -50,13 +50,21 @@ public abstract partial class RelationalStore
             endpoints.Select(e => new EndpointStats(e.endpoint_id, (int)e.total, (int)e.succeeded, (int)(e.p50 ?? 0), (int)(e.p95 ?? 0))).ToList());
     }
 
-    public async Task<IReadOnlyDictionary<string, long>> CountNotificationsByStatusAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyDictionary<string, long>> CountNotificationsByStatusAsync(string merchantId, NotificationQuery query, int? newest = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         var where = NotificationFilter(merchantId, query with { Status = null });
+        var sql = newest is null
+            ? $"SELECT status, COUNT(*) AS total FROM notifications WHERE {where} GROUP BY status"
+            // The newest first, as the log reads them (backwards along the merchant's index), stopping at the cap.
+            : $"SELECT status, COUNT(*) AS total FROM (SELECT status FROM notifications WHERE {where} ORDER BY id DESC LIMIT @newest) newest GROUP BY status";
+        if (newest is { } cap)
+        {
+            where.Parameters.Add("newest", cap);
+        }
         await using var connection = await OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<StatusCountRow>(Read(
-            $"SELECT status, COUNT(*) AS total FROM notifications WHERE {where} GROUP BY status", where.Parameters, cancellationToken));
+        var rows = await connection.QueryAsync<StatusCountRow>(Read(sql, where.Parameters, cancellationToken));
         var counts = NotificationStatuses.All.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
         foreach (var row in rows)
         {

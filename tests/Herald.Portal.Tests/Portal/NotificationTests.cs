@@ -1,6 +1,15 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Herald.Entities;
+using Herald.Events;
+using Herald.Ids;
 using Herald.Portal.Tests.Infrastructure;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using NotificationLog = Herald.Server.Portal.Pages.Notifications.IndexModel;
 
 namespace Herald.Portal.Tests.Portal;
 
@@ -143,6 +152,42 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         var id = (await Page.Locator("table[aria-label^='Notifications'] tbody a").First.GetAttributeAsync("href"))!.Split('?')[0];
         await OpenAsync(id + "?list=" + Uri.EscapeDataString("x=1&status=dead&//evil.example"));
         Assert.Equal("/portal/notifications?status=dead", await back.GetAttributeAsync("href"));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task CountsPerStatus_OfALongLog_CountTheNewestOnly_AndSaySo()
+    {
+        using var admin = Herald.As(HeraldHost.AdminKey);
+        var merchant = (await (await admin.PostAsJsonAsync("/v1/merchants", new { name = "Busy" })).Content.ReadFromJsonAsync<JsonObject>())!;
+        var api = Herald.As(merchant.Str("api_key"));
+        var (endpoint, _) = await api.AddEndpointAsync(Receiver.Url, "thin");
+        // Paused: the log is what this test is about, not its deliveries.
+        await api.PostJsonAsync($"/v1/endpoints/{endpoint}/pause", new { }, 200);
+        var store = Herald.Services.GetRequiredService<IHeraldStore>();
+        var changes = Enumerable.Range(0, NotificationLog.CountCap + 1).Select(i =>
+        {
+            var at = Herald.Clock.GetUtcNow();
+            var id = $"po-{i}";
+            var doc = new JsonObject { ["id"] = id, ["status"] = "OPENED" };
+            var evt = new EntityEvent(HeraldId.New(HeraldId.Event, Herald.Clock), merchant.Str("id"), EntityKind.PaymentOrder, id,
+                EventTypes.For(EntityKind.PaymentOrder, "OPENED"), null, "OPENED", 1, at, doc);
+            return new EntityChange(new Entity(EntityKind.PaymentOrder, id, merchant.Str("id"), "OPENED", 1, null, doc, at, at), 0, evt,
+                [new NewNotification(HeraldId.New(HeraldId.Notification, Herald.Clock), endpoint, $"{{\"id\":\"{evt.Id}\"}}", Parked: true)], null);
+        }).ToList();
+        foreach (var batch in changes.Chunk(1000))
+        {
+            await store.CommitChangesAsync(batch);
+        }
+
+        await SignInAsync(merchant.Str("api_key"));
+        await OpenAsync("/portal/notifications");
+        var counts = Page.GetByRole(AriaRole.List, new() { Name = "Notifications by status" });
+        await ExpectAsync(counts, $"all {NotificationLog.CountCap}+");
+        await ExpectAsync(Page.Locator("#counts-capped"), "of the newest of them only");
+        // Narrowed to fewer than the cap, the counts are whole again.
+        await OpenAsync("/portal/notifications?entity=po-7");
+        await ExpectAsync(counts, "all 1");
+        await Assertions.Expect(Page.Locator("#counts-capped")).ToHaveCountAsync(0);
     }
 
     [Fact(Timeout = 60_000)]

@@ -1471,6 +1471,30 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CountNotificationsByStatus_WithACap_CountsOnlyTheNewestThatMatch()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "a", 1, "OPENED", ep.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "b", 1, "OPENED", ep.Id, T0 + TimeSpan.FromSeconds(1)));
+        await Store.CommitChangeAsync(Change(m, "c", 1, "OPENED", ep.Id, T0 + TimeSpan.FromSeconds(2)));
+        var oldest = (await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "a" })).Data[0];
+        await Store.RecordManualAttemptAsync(new Attempt(HeraldId.New(HeraldId.Attempt, Time), oldest.Id, 1, AttemptTriggers.Manual, T0, 5, 200, true, null, null));
+
+        var newest = await Store.CountNotificationsByStatusAsync(m, new NotificationQuery(), newest: 2);
+        Assert.Equal(2, newest[NotificationStatuses.Pending]);
+        Assert.Equal(0, newest[NotificationStatuses.Succeeded]);
+        Assert.Equal(0, newest[NotificationStatuses.Dead]);
+        var all = await Store.CountNotificationsByStatusAsync(m, new NotificationQuery(), newest: 10);
+        Assert.Equal(2, all[NotificationStatuses.Pending]);
+        Assert.Equal(1, all[NotificationStatuses.Succeeded]);
+        // The cap counts the newest of those the filters keep, not of the whole log.
+        var onlyA = await Store.CountNotificationsByStatusAsync(m, new NotificationQuery { EntityId = "a" }, newest: 1);
+        Assert.Equal(1, onlyA[NotificationStatuses.Succeeded]);
+        Assert.Equal(0, onlyA[NotificationStatuses.Pending]);
+    }
+
+    [Fact]
     public async Task ListPreferences_ReturnsOnlyTheMerchants_NewestFirst_APageAtATime()
     {
         var m = await MerchantAsync();

@@ -13,6 +13,12 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
 {
     public const int PageSize = 25;
 
+    /// <summary>
+    /// The most notifications the counts per status count, the newest that match: counting a
+    /// merchant's whole log on every page of it would take longer the longer it gets.
+    /// </summary>
+    public const int CountCap = 10_000;
+
     [BindProperty(SupportsGet = true)] public string? Status { get; set; }
     [BindProperty(SupportsGet = true, Name = "endpoint")] public string? EndpointId { get; set; }
     [BindProperty(SupportsGet = true, Name = "kind")] public string? EntityKind { get; set; }
@@ -27,6 +33,9 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     public IReadOnlyList<Notification> Notifications { get; private set; } = [];
     public PortalPager Pager { get; private set; } = null!;
     public IReadOnlyDictionary<string, long> Counts { get; private set; } = new Dictionary<string, long>();
+
+    /// <summary>Whether more notifications match than were counted: the counts are then of the newest <see cref="CountCap"/> and a little more.</summary>
+    public bool CountsCapped { get; private set; }
     public IReadOnlyList<Endpoint> Endpoints { get; private set; } = [];
     /// <summary>The event types notifications can have: those some format notifies (a Point intent's OPEN is none).</summary>
     public static IEnumerable<string> EventTypeNames => Herald.Endpoints.PayloadFormats.All.SelectMany(f => Herald.Endpoints.PayloadFormats.EventTypes(f)).Order(StringComparer.Ordinal);
@@ -72,7 +81,8 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         var page = await store.ListNotificationsAsync(Merchant, query, HttpContext.RequestAborted);
         Notifications = page.Data;
         Pager = PortalPager.Of(After, Before, page.Data.Select(n => n.Id).ToList(), page.HasMore, (after, before) => Link(after: after, before: before));
-        Counts = await store.CountNotificationsByStatusAsync(Merchant, query, HttpContext.RequestAborted);
+        Counts = await store.CountNotificationsByStatusAsync(Merchant, query, CountCap + 1, HttpContext.RequestAborted);
+        CountsCapped = Counts.Values.Sum() > CountCap;
         Endpoints = await store.ListEndpointsBareAsync(Merchant, HttpContext.RequestAborted);
     }
 
