@@ -221,6 +221,11 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
         // Its spoken name begins with what it shows, the warning included.
         await Page.GetByRole(AriaRole.Button, new() { Name = "Revoke (signs you out) " + ownId, Exact = true }).ClickAsync();
         await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
+        // The sign-in says why it is shown, and the key stays revoked.
+        await ExpectAsync(Page.Locator("#signout-revoked"), "is revoked, so you are signed out");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await api.GetAsync("/v1/notifications")).StatusCode);
+        await OpenAsync("/portal/notifications");
+        await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
     }
 
     [Fact(Timeout = 60_000)]

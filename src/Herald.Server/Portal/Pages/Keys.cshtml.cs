@@ -1,6 +1,7 @@
 using Herald.Server.Api;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Herald.Server.Portal.Pages;
@@ -40,11 +41,17 @@ public sealed class KeysModel(IHeraldStore store, TimeProvider time) : PortalPag
 
     public Task<IActionResult> OnPostRevokeAsync(string id) => TryAsync(async () =>
     {
+        var own = (await store.ListApiKeysAsync(Merchant, HttpContext.RequestAborted)).Any(k => k.Id == id && k.KeyHash == PortalAuth.KeyHashOf(User));
         if (!await store.RevokeApiKeyAsync(Merchant, id, time.GetUtcNow(), HttpContext.RequestAborted))
         {
             throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, $"API key {id} is not one of your active keys");
         }
-        // This session's own key: the session ends with it, so the next page is the sign-in.
+        if (own)
+        {
+            // This session's own key: the session ended with it, and the sign-in says why it is shown.
+            await HttpContext.SignOutAsync(PortalAuth.Scheme);
+            return Redirect("/portal/signin?signout=revoked");
+        }
         return RedirectToPage(new { revoked = id });
     });
 

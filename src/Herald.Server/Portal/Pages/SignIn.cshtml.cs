@@ -15,9 +15,13 @@ internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures 
     /// <summary>Set when a sign-out could not be noted on the server (<c>?signout=browser-only</c>).</summary>
     public bool SignedOutInBrowserOnly { get; private set; }
 
+    /// <summary>Set when the session ended because its own key was revoked on the API keys page (<c>?signout=revoked</c>).</summary>
+    public bool KeyRevoked { get; private set; }
+
     public void OnGet(string? signout)
     {
         SignedOutInBrowserOnly = signout == "browser-only";
+        KeyRevoked = signout == "revoked";
     }
 
     public async Task<IActionResult> OnPostAsync(string? key)
