@@ -221,7 +221,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
             $"""
             <!DOCTYPE html>
             <html lang="en">
-            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{reason} · Herald</title><link rel="stylesheet" href="/portal/assets/portal.css"></head>
+            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{reason} · Herald</title><link rel="stylesheet" href="{Herald.Server.Portal.PortalAssets.Url("portal.css")}"></head>
             <body><main id="main"><h1>{reason}</h1><div class="card" role="alert">{lines}{again}<p><a href="/portal">Back to the portal</a></p></div></main></body>
             </html>
             """, context.RequestAborted);
