@@ -88,10 +88,16 @@ public interface IHeraldStore
     Task<IReadOnlyList<Endpoint>> ListEndpointsAsync(string merchantId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The merchant's endpoints without their secrets and headers (none decrypted): for pages that
-    /// show what endpoints there are, of which there may be many (a checkout preference makes one).
+    /// The merchant's own endpoints, not those its checkout preferences made (of which there may be
+    /// many, a preference making one): at most 100. Without their secrets and headers (none decrypted).
     /// </summary>
-    Task<IReadOnlyList<Endpoint>> ListEndpointsBareAsync(string merchantId, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<Endpoint>> ListOwnEndpointsBareAsync(string merchantId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Those of <paramref name="ids"/> that are the merchant's endpoints (deleted ones left out), without
+    /// their secrets and headers: what a page names for the rows it shows, however many endpoints there are.
+    /// </summary>
+    Task<IReadOnlyList<Endpoint>> GetEndpointsBareAsync(string merchantId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// One page of the merchant's endpoints, newest first (see <see cref="ListPreferencesAsync"/>'s

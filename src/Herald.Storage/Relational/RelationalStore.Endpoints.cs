@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data;
 using System.Data.Common;
+using System.Globalization;
 using Dapper;
 using Herald.Endpoints;
 using Herald.Payloads;
@@ -59,8 +60,26 @@ public abstract partial class RelationalStore
     public Task<IReadOnlyList<Endpoint>> ListEndpointsAsync(string merchantId, CancellationToken cancellationToken = default) =>
         QueryEndpointsAsync("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }, withSecrets: true, cancellationToken);
 
-    public Task<IReadOnlyList<Endpoint>> ListEndpointsBareAsync(string merchantId, CancellationToken cancellationToken = default) =>
-        QueryEndpointsAsync("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }, withSecrets: false, cancellationToken);
+    public Task<IReadOnlyList<Endpoint>> ListOwnEndpointsBareAsync(string merchantId, CancellationToken cancellationToken = default) =>
+        QueryEndpointsAsync("merchant_id = @merchantId AND preference_id IS NULL AND deleted_at IS NULL", new { merchantId }, withSecrets: false, cancellationToken);
+
+    public async Task<IReadOnlyList<Endpoint>> GetEndpointsBareAsync(string merchantId, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var found = new List<Endpoint>();
+        // A parameter each, a chunk at a time: the two databases take a list parameter differently, and their number bounded.
+        foreach (var chunk in ids.Distinct(StringComparer.Ordinal).Chunk(500))
+        {
+            var parameters = new DynamicParameters(new { merchantId });
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                parameters.Add("id" + i.ToString(CultureInfo.InvariantCulture), chunk[i]);
+            }
+            var list = string.Join(", ", chunk.Select((_, i) => "@id" + i.ToString(CultureInfo.InvariantCulture)));
+            found.AddRange(await QueryEndpointsAsync($"merchant_id = @merchantId AND id IN ({list}) AND deleted_at IS NULL", parameters, withSecrets: false, cancellationToken));
+        }
+        return found;
+    }
 
     public Task<Page<Endpoint>> ListEndpointsPageAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
         CancellationToken cancellationToken = default) =>

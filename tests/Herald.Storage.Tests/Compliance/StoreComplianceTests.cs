@@ -1043,6 +1043,25 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OwnEndpoints_AndNamedOnes_AreReadBare_WithoutThosePreferencesMadeOrDeletedOnesOrAnotherMerchants()
+    {
+        var m = await MerchantAsync();
+        var own = await EndpointAsync(m, PayloadFormat.Transaction);
+        var deleted = await EndpointAsync(m);
+        Assert.True(await Store.DeleteEndpointAsync(m, deleted.Id, T0));
+        var fromPreference = own with { Id = HeraldId.New(HeraldId.Endpoint, Time), Format = PayloadFormat.Thin, Source = EndpointSources.CheckoutPreference, PreferenceId = "pref_1" };
+        await Store.CreatePreferenceAsync(new CheckoutPreference("pref_1", m, new JsonObject(), fromPreference.Id, T0), fromPreference);
+        var theirs = await EndpointAsync(await MerchantAsync("Other"));
+
+        var listed = Assert.Single(await Store.ListOwnEndpointsBareAsync(m));
+        Assert.Equal(own.Id, listed.Id);
+        Assert.Empty(listed.Secrets);
+        var named = await Store.GetEndpointsBareAsync(m, [fromPreference.Id, deleted.Id, theirs.Id, own.Id, own.Id]);
+        Assert.Equal(new[] { own.Id, fromPreference.Id }.Order(StringComparer.Ordinal), named.Select(e => e.Id).Order(StringComparer.Ordinal));
+        Assert.Empty(await Store.GetEndpointsBareAsync(m, []));
+    }
+
+    [Fact]
     public async Task DeletingAnEndpoint_KillsItsPendingWork_AndKeepsHistory()
     {
         var m = await MerchantAsync();

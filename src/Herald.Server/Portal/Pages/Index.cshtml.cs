@@ -16,7 +16,8 @@ public sealed class IndexModel(IHeraldStore store, Api.StatsReads stats, TimePro
         // Whole hours: the current one and the 23 before it.
         var until = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(1);
         Stats = await stats.ReadAsync(Merchant, until.AddHours(-24), until, HttpContext.RequestAborted);
-        var urls = (await store.ListEndpointsBareAsync(Merchant, HttpContext.RequestAborted)).ToDictionary(e => e.Id, e => e.Url);
+        var urls = (await store.GetEndpointsBareAsync(Merchant, Stats.Endpoints.Select(e => e.EndpointId).ToList(), HttpContext.RequestAborted))
+            .ToDictionary(e => e.Id, e => e.Url);
         Endpoints = Stats.Endpoints.Select(e => (urls.GetValueOrDefault(e.EndpointId, e.EndpointId), e)).ToList();
     }
 }

@@ -37,5 +37,5 @@ public sealed class PointModel(IHeraldStore store, TimeProvider time, IOptions<D
     }
 
     private async Task LoadAsync() =>
-        Integrations = (await store.ListEndpointsBareAsync(Merchant, HttpContext.RequestAborted)).Where(e => e.Format == PayloadFormat.Point).ToList();
+        Integrations = await store.ListEndpointsForFormatAsync(Merchant, PayloadFormat.Point, HttpContext.RequestAborted);
 }

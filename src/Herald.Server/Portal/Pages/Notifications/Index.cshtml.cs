@@ -83,7 +83,11 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         Pager = PortalPager.Of(After, Before, page.Data.Select(n => n.Id).ToList(), page.HasMore, (after, before) => Link(after: after, before: before));
         Counts = await store.CountNotificationsByStatusAsync(Merchant, query, CountCap + 1, HttpContext.RequestAborted);
         CountsCapped = Counts.Values.Sum() > CountCap;
-        Endpoints = await store.ListEndpointsBareAsync(Merchant, HttpContext.RequestAborted);
+        // The merchant's own endpoints (the filter offers them), and those the rows or the filter name
+        // besides (a checkout preference's): never every endpoint its preferences made.
+        var own = await store.ListOwnEndpointsBareAsync(Merchant, HttpContext.RequestAborted);
+        var named = Notifications.Select(n => n.EndpointId).Append(query.EndpointId).OfType<string>().Except(own.Select(e => e.Id)).ToList();
+        Endpoints = [.. own, .. await store.GetEndpointsBareAsync(Merchant, named, HttpContext.RequestAborted)];
     }
 
     /// <summary>The log's address with the current filters and some changed.</summary>
