@@ -135,7 +135,7 @@ internal static class EndpointsApi
         string? endingBefore, CancellationToken cancellationToken)
     {
         var take = ListPaging.Take(limit, startingAfter, endingBefore, HeraldId.Endpoint, "an endpoint");
-        return ListPaging.Of(await store.ListEndpointsPageAsync(merchantId, take, startingAfter, endingBefore, cancellationToken), e => EndpointResponse.From(e));
+        return ListPaging.Of(await store.ListEndpointsPageAsync(merchantId, take, startingAfter, endingBefore, cancellationToken: cancellationToken), e => EndpointResponse.From(e));
     }
 
     /// <summary>The test notification, for the endpoints of the owner <paramref name="ownerOf"/> names; its operation is test + <paramref name="resource"/>.</summary>

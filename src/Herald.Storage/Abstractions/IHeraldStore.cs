@@ -101,10 +101,11 @@ public interface IHeraldStore
 
     /// <summary>
     /// One page of the merchant's endpoints, newest first (see <see cref="ListPreferencesAsync"/>'s
-    /// cursors), with their headers but not their secrets: what a listing shows.
+    /// cursors), with their headers but not their secrets: what a listing shows. With
+    /// <paramref name="preferencesOnly"/>, only those its checkout preferences made.
     /// </summary>
     Task<Page<Endpoint>> ListEndpointsPageAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
-        CancellationToken cancellationToken = default);
+        bool preferencesOnly = false, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Saves an endpoint's settings; false when it does not exist (or was deleted) or, given

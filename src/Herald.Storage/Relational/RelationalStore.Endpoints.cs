@@ -82,11 +82,14 @@ public abstract partial class RelationalStore
     }
 
     public Task<Page<Endpoint>> ListEndpointsPageAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
-        CancellationToken cancellationToken = default) =>
+        bool preferencesOnly = false, CancellationToken cancellationToken = default)
+    {
+        var where = new SqlFilter("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId });
+        where.AndIf(preferencesOnly, "preference_id IS NOT NULL");
         // A page reads its own rows, and decrypts their headers alone: a listing never shows secrets.
-        ReadPageAsync<EndpointRow, Endpoint>($"SELECT {EndpointColumns} FROM endpoints",
-            new SqlFilter("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId }), limit, startingAfter, endingBefore,
+        return ReadPageAsync<EndpointRow, Endpoint>($"SELECT {EndpointColumns} FROM endpoints", where, limit, startingAfter, endingBefore,
             row => row.ToModel([], HeadersOf(row.headers)), cancellationToken);
+    }
 
     /// <summary>
     /// Whether this store may keep merchants' endpoint lists in memory between changes: only when

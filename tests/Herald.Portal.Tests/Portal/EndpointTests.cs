@@ -219,36 +219,41 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         Assert.Equal(newest, await cells.AllInnerTextsAsync());
     }
 
-    [Fact(Timeout = 90_000)]
-    public async Task Endpoints_AreListedAPageAtATime_AndTheNotificationFilterOffersTheMerchantsOwn()
+    [Fact(Timeout = 120_000)]
+    public async Task Endpoints_OwnOnesComeFirstWhole_ThoseOfPreferencesAPageAtATime_AndTheNotificationFilterOffersTheOwn()
     {
         var (api, key) = await NewMerchantAsync();
-        var urls = new List<string>();
-        // Each checkout preference with a webhook makes an endpoint: a merchant may have many.
-        for (var i = 0; i < 30; i++)
-        {
-            urls.Add($"http://127.0.0.1:9/preference-{i:00}");
-            await api.PostJsonAsync("/v1/checkout_preferences", new { custom_urls = new { status_changes_webhook = urls[^1] } });
-        }
         var own = new List<string>();
         for (var i = 0; i < 22; i++)
         {
             own.Add($"http://127.0.0.1:9/own-{i:00}");
             await api.PostJsonAsync("/v1/endpoints", new { url = own[^1], format = "thin" });
         }
-        urls.AddRange(own);
+        // Each checkout preference with a webhook makes an endpoint: a merchant may have many, made
+        // after its own, which must not sink below them.
+        var fromPreferences = new List<string>();
+        for (var i = 0; i < 60; i++)
+        {
+            fromPreferences.Add($"http://127.0.0.1:9/preference-{i:00}");
+            await api.PostJsonAsync("/v1/checkout_preferences", new { custom_urls = new { status_changes_webhook = fromPreferences[^1] } });
+        }
 
         await SignInAsync(key);
         await OpenAsync("/portal/endpoints");
-        var cells = Page.Locator("table[aria-label='Endpoints'] tbody td[data-label='URL']");
+        var ownCells = Page.Locator("table[aria-label='Your endpoints'] tbody td[data-label='URL']");
+        var cells = Page.Locator("table[aria-label='Endpoints made by checkout preferences'] tbody td[data-label='URL']");
         var pager = Page.GetByRole(AriaRole.Navigation, new() { Name = "Pages" });
+        await Assertions.Expect(ownCells).ToHaveCountAsync(22);
+        Assert.Equal(own.Order(), (await ownCells.AllInnerTextsAsync()).Order());
         await Assertions.Expect(cells).ToHaveCountAsync(50);
         var newest = await cells.AllInnerTextsAsync();
         await pager.GetByRole(AriaRole.Link, new() { Name = "Older" }).ClickAsync();
-        await Assertions.Expect(cells).ToHaveCountAsync(2);
-        Assert.Equal(urls.Order(), newest.Concat(await cells.AllInnerTextsAsync()).Order());
+        await Assertions.Expect(cells).ToHaveCountAsync(10);
+        await Assertions.Expect(ownCells).ToHaveCountAsync(0);
+        Assert.Equal(fromPreferences.Order(), newest.Concat(await cells.AllInnerTextsAsync()).Order());
         await pager.GetByRole(AriaRole.Link, new() { Name = "Newer" }).ClickAsync();
         await Assertions.Expect(cells).ToHaveCountAsync(50);
+        await Assertions.Expect(ownCells).ToHaveCountAsync(22);
 
         await OpenAsync("/portal/notifications");
         var options = Page.Locator("#endpoint option");

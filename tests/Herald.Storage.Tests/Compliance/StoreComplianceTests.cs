@@ -1043,7 +1043,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task OwnEndpoints_AndNamedOnes_AreReadBare_WithoutThosePreferencesMadeOrDeletedOnesOrAnotherMerchants()
+    public async Task OwnEndpoints_NamedOnes_AndThosePreferencesMade_AreReadApart_WithoutDeletedOnesOrAnotherMerchants()
     {
         var m = await MerchantAsync();
         var own = await EndpointAsync(m, PayloadFormat.Transaction);
@@ -1059,6 +1059,9 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var named = await Store.GetEndpointsBareAsync(m, [fromPreference.Id, deleted.Id, theirs.Id, own.Id, own.Id]);
         Assert.Equal(new[] { own.Id, fromPreference.Id }.Order(StringComparer.Ordinal), named.Select(e => e.Id).Order(StringComparer.Ordinal));
         Assert.Empty(await Store.GetEndpointsBareAsync(m, []));
+        var ofPreferences = await Store.ListEndpointsPageAsync(m, 10, null, null, preferencesOnly: true);
+        Assert.Equal([fromPreference.Id], ofPreferences.Data.Select(e => e.Id));
+        Assert.Equal(2, (await Store.ListEndpointsPageAsync(m, 10, null, null)).Data.Count);
     }
 
     [Fact]

@@ -9,6 +9,10 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     /// <summary>Endpoints a page: a merchant's checkout preferences each make one, so there may be many.</summary>
     public const int PageSize = 50;
 
+    /// <summary>The merchant's own endpoints, newest first: at most 100, all on the list's first page.</summary>
+    public IReadOnlyList<Endpoint> Own { get; private set; } = [];
+
+    /// <summary>A page of the endpoints its checkout preferences made, of which there may be many.</summary>
     public IReadOnlyList<Endpoint> Endpoints { get; private set; } = [];
 
     public PortalPager Pager { get; private set; } = null!;
@@ -28,10 +32,15 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
             After = Before = null;
         }
         var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
-        var page = await store.ListEndpointsPageAsync(Merchant, PageSize, startingAfter, endingBefore, HttpContext.RequestAborted);
+        var page = await store.ListEndpointsPageAsync(Merchant, PageSize, startingAfter, endingBefore, preferencesOnly: true, HttpContext.RequestAborted);
         Endpoints = page.Data;
         Pager = PortalPager.Of(After, Before, page.Data.Select(e => e.Id).ToList(), page.HasMore,
             (a, b) => "/portal/endpoints" + QueryString([("after", a), ("before", b)]));
+        // On the first page, the merchant's own, whole: however many its preferences made, they are found at once.
+        if (Pager.Newer is null)
+        {
+            Own = [.. (await store.ListOwnEndpointsBareAsync(Merchant, HttpContext.RequestAborted)).Reverse()];
+        }
     }
 
     public static string State(Endpoint e) => e.Enabled ? "enabled" : e.DisabledReason?.StartsWith("paused", StringComparison.Ordinal) == true ? "paused" : "disabled";
