@@ -191,6 +191,32 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task TimeRange_TakesInTheSecondItsToNames_AsTheLogShowsTimes()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        // Half way through a second: the log shows it by the second it falls in.
+        Herald.Clock.Advance(TimeSpan.FromMilliseconds(5_500));
+        var first = await api.NewTransactionAsync();
+        Herald.Clock.Advance(TimeSpan.FromSeconds(5));
+        var later = await api.NewTransactionAsync();
+
+        await SignInAsync(key);
+        await OpenAsync("/portal/notifications");
+        var rows = Page.Locator("table[aria-label^='Notifications'] tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        var shown = (await rows.Filter(new() { HasText = first }).Locator("td[data-label='Recorded']").InnerTextAsync()).Trim();
+        var second = shown.Replace(" UTC", "", StringComparison.Ordinal).Replace(' ', 'T');
+
+        // From and To both the second shown: the notification shown at it, and no other.
+        await OpenAsync($"/portal/notifications?since={second}&until={second}");
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+        await ExpectAsync(rows.First, first);
+        await Assertions.Expect(Page.GetByRole(AriaRole.Alert)).ToHaveCountAsync(0);
+        Assert.DoesNotContain(later, await Page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task FilterByStatus_ShowsOnlyThatStatus_WithCountsPerStatus()
     {
         var (api, key) = await NewMerchantAsync();

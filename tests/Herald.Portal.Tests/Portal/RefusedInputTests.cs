@@ -100,7 +100,7 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
 
         // A range ending before it starts says so, rather than showing nothing.
         await OpenAsync("/portal/notifications?since=2030-01-02T00:00&until=2030-01-01T00:00");
-        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "From must be before To; the time range was left out.");
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "From must not be after To; the time range was left out.");
         await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(3);
     }
 

@@ -59,11 +59,14 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         // Shown in the form the page's time controls take, however the address wrote them.
         Since = since is null ? null : PortalFormat.Input(since);
         Until = until is null ? null : PortalFormat.Input(until);
-        if (since >= until)
+        if (since > until)
         {
-            Note("From must be before To; the time range was left out.");
+            Note("From must not be after To; the time range was left out.");
             (since, until) = (null, null);
         }
+        // To takes in its whole second, as the log shows times: a notification shown at 12:00:05 is
+        // among those up to 12:00:05 (the store's until is the first moment left out).
+        until = until?.AddSeconds(1);
         var query = new NotificationQuery
         {
             Status = Known(Status, NotificationStatuses.All, "Status"),
