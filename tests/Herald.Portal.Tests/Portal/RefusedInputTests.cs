@@ -102,6 +102,9 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await OpenAsync("/portal/notifications?since=2030-01-02T00:00&until=2030-01-01T00:00");
         await ExpectAsync(Page.GetByRole(AriaRole.Alert), "From must not be after To; the time range was left out.");
         await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(3);
+        // To the calendar's last second, taken in whole.
+        Assert.Equal(200, (await OpenAsync("/portal/notifications?until=9999-12-31T23:59:59")).Status);
+        await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(3);
     }
 
     [Fact(Timeout = 60_000)]

@@ -66,7 +66,7 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         }
         // To takes in its whole second, as the log shows times: a notification shown at 12:00:05 is
         // among those up to 12:00:05 (the store's until is the first moment left out).
-        until = until?.AddSeconds(1);
+        until = until is { } last ? (last < DateTimeOffset.MaxValue.AddSeconds(-1) ? last.AddSeconds(1) : DateTimeOffset.MaxValue) : null;
         var query = new NotificationQuery
         {
             Status = Known(Status, NotificationStatuses.All, "Status"),
