@@ -1,6 +1,7 @@
 using Herald.Portal.Tests.Infrastructure;
 using Herald.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
+using Overview = Herald.Server.Portal.Pages.IndexModel;
 
 namespace Herald.Portal.Tests.Portal;
 
@@ -36,6 +37,32 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(Page.Locator("#latency-chart g[data-series='p95']")).ToHaveCountAsync(1);
         await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Endpoints over the last 24 hours" }), Receiver.Url);
         await ScreenshotAsync("overview");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Overview_OfManyEndpointsWithAttempts_ChartsTheBusiestOnly_AndSaysHowManyThereWere()
+    {
+        var (api, key) = await NewMerchantAsync();
+        // Each checkout preference makes an endpoint: a merchant with many preferences has many endpoints with attempts.
+        var count = Overview.EndpointsShown + 2;
+        var preferences = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            preferences.Add((await api.PostJsonAsync("/v1/checkout_preferences", new { custom_urls = new { status_changes_webhook = $"{Receiver.Url}/preference-{i:00}" } })).Str("id"));
+        }
+        foreach (var preference in preferences.Append(preferences[^1]))
+        {
+            await api.PostJsonAsync("/v1/payment_orders", new { preference_id = preference, amount = 10, currency = "ARS" });
+        }
+        await Receiver.WaitForAsync(count + 1);
+
+        await SignInAsync(key);
+        var table = Page.GetByRole(AriaRole.Table, new() { Name = "Endpoints over the last 24 hours" });
+        await Assertions.Expect(table.Locator("tbody tr")).ToHaveCountAsync(Overview.EndpointsShown);
+        // The busiest first: the one with two attempts.
+        await ExpectAsync(table.Locator("tbody tr").First, $"preference-{count - 1:00}");
+        await ExpectAsync(Page.Locator("#endpoints-shown"), $"of the {count} that had attempts");
+        await Assertions.Expect(Page.Locator("#success-chart text[clip-path]")).ToHaveCountAsync(Overview.EndpointsShown);
     }
 
     [Fact(Timeout = 120_000)]

@@ -8,7 +8,17 @@ public sealed class IndexModel(IHeraldStore store, Api.StatsReads stats, TimePro
 {
     public DeliveryStats Stats { get; private set; } = null!;
 
+    /// <summary>
+    /// The most endpoints the overview charts: a merchant's checkout preferences each make one, so
+    /// thousands may have attempts in a day, and a bar and a row each made the page megabytes.
+    /// </summary>
+    public const int EndpointsShown = 20;
+
+    /// <summary>The endpoints charted: those with the most attempts, at most <see cref="EndpointsShown"/>.</summary>
     public IReadOnlyList<(string Label, EndpointStats Stats)> Endpoints { get; private set; } = [];
+
+    /// <summary>How many endpoints had attempts in the window, those charted included.</summary>
+    public int EndpointsWithAttempts { get; private set; }
 
     public async Task OnGetAsync()
     {
@@ -16,8 +26,10 @@ public sealed class IndexModel(IHeraldStore store, Api.StatsReads stats, TimePro
         // Whole hours: the current one and the 23 before it.
         var until = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(1);
         Stats = await stats.ReadAsync(Merchant, until.AddHours(-24), until, HttpContext.RequestAborted);
-        var urls = (await store.GetEndpointsBareAsync(Merchant, Stats.Endpoints.Select(e => e.EndpointId).ToList(), HttpContext.RequestAborted))
+        EndpointsWithAttempts = Stats.Endpoints.Count;
+        var busiest = Stats.Endpoints.OrderByDescending(e => e.Attempts).ThenBy(e => e.EndpointId, StringComparer.Ordinal).Take(EndpointsShown).ToList();
+        var urls = (await store.GetEndpointsBareAsync(Merchant, busiest.Select(e => e.EndpointId).ToList(), HttpContext.RequestAborted))
             .ToDictionary(e => e.Id, e => e.Url);
-        Endpoints = Stats.Endpoints.Select(e => (urls.GetValueOrDefault(e.EndpointId, e.EndpointId), e)).ToList();
+        Endpoints = busiest.Select(e => (urls.GetValueOrDefault(e.EndpointId, e.EndpointId), e)).ToList();
     }
 }
