@@ -45,8 +45,8 @@ internal static class ApiKeysApi
     /// <summary>A page of the merchant's keys, newest first: when each was made and revoked, never the key.</summary>
     public static async Task<IResult> ListAsync(IHeraldStore store, string merchant, int? limit, string? startingAfter, string? endingBefore,
         CancellationToken cancellationToken) =>
-        JsonResults.Ok(ListPaging.Page(await store.ListApiKeysAsync(merchant, cancellationToken), k => k.Id, Response,
-            limit, startingAfter, endingBefore, HeraldId.ApiKey, "an API key"));
+        JsonResults.Ok(ListPaging.Of(await store.ListApiKeysPageAsync(merchant, ListPaging.Take(limit, startingAfter, endingBefore, HeraldId.ApiKey, "an API key"),
+            startingAfter, endingBefore, cancellationToken), Response));
 
     /// <summary>One of the merchant's keys, revoked or not (404 when it has no such key).</summary>
     public static async Task<IResult> GetAsync(IHeraldStore store, string merchant, string id, CancellationToken cancellationToken) =>

@@ -24,22 +24,4 @@ internal static class ListPaging
         ArgumentNullException.ThrowIfNull(page);
         return new(page.Data.Select(map).ToList(), page.HasMore);
     }
-
-    public static ListResponse<TOut> Page<T, TOut>(IEnumerable<T> items, Func<T, string> idOf, Func<T, TOut> map,
-        int? limit, string? startingAfter, string? endingBefore, string prefix, string what)
-    {
-        ArgumentNullException.ThrowIfNull(items);
-        ArgumentNullException.ThrowIfNull(map);
-        var take = Take(limit, startingAfter, endingBefore, prefix, what);
-        var newestFirst = items.OrderByDescending(idOf, StringComparer.Ordinal);
-        if (!string.IsNullOrEmpty(endingBefore))
-        {
-            // The newer ones just before the cursor: the last of those, still newest first.
-            var newer = newestFirst.Where(i => string.CompareOrdinal(idOf(i), endingBefore) > 0).ToList();
-            return new(newer.Skip(Math.Max(0, newer.Count - take)).Select(map).ToList(), newer.Count > take);
-        }
-        var older = string.IsNullOrEmpty(startingAfter) ? newestFirst : newestFirst.Where(i => string.CompareOrdinal(idOf(i), startingAfter) < 0);
-        var page = older.Take(take + 1).ToList();
-        return new(page.Take(take).Select(map).ToList(), page.Count > take);
-    }
 }

@@ -49,8 +49,12 @@ public interface IHeraldStore
     /// </summary>
     Task<bool> CreateApiKeyAsync(ApiKey key, int maxActive, CancellationToken cancellationToken = default);
 
-    /// <summary>The merchant's keys (their hashes, never the keys), revoked ones included, newest first.</summary>
-    Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string merchantId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// One page of the merchant's keys (their hashes, never the keys), revoked ones included, newest
+    /// first (see <see cref="ListPreferencesAsync"/>'s cursors): revoked keys stay, so there may be many.
+    /// </summary>
+    Task<Page<ApiKey>> ListApiKeysPageAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
+        CancellationToken cancellationToken = default);
 
     /// <summary>One of the merchant's keys, revoked or not; null when it has no key of that id.</summary>
     Task<ApiKey?> GetApiKeyAsync(string merchantId, string id, CancellationToken cancellationToken = default);

@@ -50,14 +50,10 @@ public abstract partial class RelationalStore
 
     private const string ApiKeyColumns = "id, merchant_id, key_hash, created_at, revoked_at, scope";
 
-    public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string merchantId, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<ApiKeyRow>(Read(
-            $"SELECT {ApiKeyColumns} FROM api_keys WHERE merchant_id = @merchantId ORDER BY id DESC",
-            new { merchantId }, cancellationToken));
-        return rows.Select(ToApiKey).ToList();
-    }
+    public Task<Page<ApiKey>> ListApiKeysPageAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
+        CancellationToken cancellationToken = default) =>
+        ReadPageAsync<ApiKeyRow, ApiKey>($"SELECT {ApiKeyColumns} FROM api_keys",
+            new SqlFilter("merchant_id = @merchantId", new { merchantId }), limit, startingAfter, endingBefore, ToApiKey, cancellationToken);
 
     public async Task<ApiKey?> GetApiKeyAsync(string merchantId, string id, CancellationToken cancellationToken = default)
     {

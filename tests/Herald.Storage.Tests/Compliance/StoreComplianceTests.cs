@@ -99,9 +99,18 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var created = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() =>
             Store.CreateApiKeyAsync(new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), merchant, Guid.NewGuid().ToString("N"), T0), 25))));
         Assert.Equal(24, created.Count(c => c));
-        Assert.Equal(25, (await Store.ListApiKeysAsync(merchant)).Count(k => k.RevokedAt is null));
+        var keys = await Store.ListApiKeysPageAsync(merchant, 100, null, null);
+        Assert.Equal(25, keys.Data.Count(k => k.RevokedAt is null));
+        Assert.False(keys.HasMore);
+        // Read a page at a time, newest first, both ways.
+        var first = await Store.ListApiKeysPageAsync(merchant, 10, null, null);
+        Assert.True(first.HasMore);
+        Assert.Equal(keys.Data.Take(10).Select(k => k.Id), first.Data.Select(k => k.Id));
+        var second = await Store.ListApiKeysPageAsync(merchant, 10, first.Data[^1].Id, null);
+        Assert.Equal(keys.Data.Skip(10).Take(10).Select(k => k.Id), second.Data.Select(k => k.Id));
+        Assert.Equal(first.Data.Select(k => k.Id), (await Store.ListApiKeysPageAsync(merchant, 10, null, second.Data[0].Id)).Data.Select(k => k.Id));
         // Once one is revoked, one more fits.
-        var some = (await Store.ListApiKeysAsync(merchant))[0];
+        var some = keys.Data[0];
         Assert.True(await Store.RevokeApiKeyAsync(merchant, some.Id, T0));
         // One key read by its id, revoked or not, and only as its own merchant's.
         Assert.Equal(T0, (await Store.GetApiKeyAsync(merchant, some.Id))!.RevokedAt);
@@ -120,7 +129,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(ApiKeyScopes.Read, (await UnrevokedKeyAsync(reader.KeyHash))!.Scope);
         Assert.Equal(merchant, (await UnrevokedKeyAsync(reader.KeyHash))!.MerchantId);
         Assert.Equal(ApiKeyScopes.Read, (await Store.GetApiKeyAsync(merchant, reader.Id))!.Scope);
-        Assert.All((await Store.ListApiKeysAsync(merchant)).Where(k => k.Id != reader.Id), k => Assert.Equal(ApiKeyScopes.Full, k.Scope));
+        Assert.All((await Store.ListApiKeysPageAsync(merchant, 100, null, null)).Data.Where(k => k.Id != reader.Id), k => Assert.Equal(ApiKeyScopes.Full, k.Scope));
         Assert.True(await Store.RevokeApiKeyAsync(merchant, reader.Id, T0));
         Assert.Null(await UnrevokedKeyAsync(reader.KeyHash));
     }

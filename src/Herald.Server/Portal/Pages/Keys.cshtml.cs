@@ -12,7 +12,15 @@ public sealed class KeysModel(IHeraldStore store, TimeProvider time) : PortalPag
     /// <summary>What a new key is kept under for the page after its creation to show once.</summary>
     private const string NewKeyOwner = "api_key";
 
+    /// <summary>Keys a page: revoked keys stay listed, so a merchant that turns keys over has many.</summary>
+    public const int PageSize = 50;
+
     public IReadOnlyList<ApiKey> Keys { get; private set; } = [];
+
+    public PortalPager Pager { get; private set; } = null!;
+
+    [BindProperty(SupportsGet = true, Name = "after")] public string? After { get; set; }
+    [BindProperty(SupportsGet = true, Name = "before")] public string? Before { get; set; }
 
     /// <summary>The key this session signed in with: revoking it ends the session.</summary>
     public string? SessionKeyHash { get; private set; }
@@ -41,7 +49,7 @@ public sealed class KeysModel(IHeraldStore store, TimeProvider time) : PortalPag
 
     public Task<IActionResult> OnPostRevokeAsync(string id) => TryAsync(async () =>
     {
-        var own = (await store.ListApiKeysAsync(Merchant, HttpContext.RequestAborted)).Any(k => k.Id == id && k.KeyHash == PortalAuth.KeyHashOf(User));
+        var own = (await store.GetApiKeyAsync(Merchant, id, HttpContext.RequestAborted))?.KeyHash == PortalAuth.KeyHashOf(User);
         if (!await store.RevokeApiKeyAsync(Merchant, id, time.GetUtcNow(), HttpContext.RequestAborted))
         {
             throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, $"API key {id} is not one of your active keys");
@@ -64,6 +72,15 @@ public sealed class KeysModel(IHeraldStore store, TimeProvider time) : PortalPag
     private async Task LoadAsync()
     {
         SessionKeyHash = PortalAuth.KeyHashOf(User);
-        Keys = await store.ListApiKeysAsync(Merchant, HttpContext.RequestAborted);
+        // A cursor that is no key's id (typed by hand) reads the first page.
+        if (!PortalPager.WellFormed(After, Before, Herald.Ids.HeraldId.ApiKey))
+        {
+            After = Before = null;
+        }
+        var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
+        var page = await store.ListApiKeysPageAsync(Merchant, PageSize, startingAfter, endingBefore, HttpContext.RequestAborted);
+        Keys = page.Data;
+        Pager = PortalPager.Of(After, Before, page.Data.Select(k => k.Id).ToList(), page.HasMore,
+            (a, b) => "/portal/keys" + QueryString([("after", a), ("before", b)]));
     }
 }

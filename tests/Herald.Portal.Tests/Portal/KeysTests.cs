@@ -1,0 +1,41 @@
+using Herald.Portal.Tests.Infrastructure;
+using Herald.Server.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Herald.Portal.Tests.Portal;
+
+public sealed class KeysTests(Browser browser) : PortalTest(browser)
+{
+    [Fact(Timeout = 120_000)]
+    public async Task KeysPage_ListsFiftyAPage_RevokedOnesIncluded_AndPagesBothWays()
+    {
+        var (api, key) = await NewMerchantAsync();
+        // Keys made and revoked stay listed: a merchant that turns its keys over has many.
+        var made = new List<string>();
+        for (var i = 0; i < 55; i++)
+        {
+            var id = (await api.PostJsonAsync("/v1/api_keys", new { })).Str("id");
+            made.Add(id);
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, (await api.DeleteAsync($"/v1/api_keys/{id}")).StatusCode);
+        }
+
+        await SignInAsync(key);
+        await OpenAsync("/portal/keys");
+        var ids = Page.Locator("table[aria-label='API keys'] tbody td[data-label='Id'] code");
+        var pager = Page.GetByRole(AriaRole.Navigation, new() { Name = "Pages" });
+        await Assertions.Expect(ids).ToHaveCountAsync(50);
+        var newest = await ids.AllInnerTextsAsync();
+        await pager.GetByRole(AriaRole.Link, new() { Name = "Older" }).ClickAsync();
+        // The rest: the keys made and revoked, and the key this session signed in with, each once.
+        await Assertions.Expect(ids).ToHaveCountAsync(6);
+        var older = await ids.AllInnerTextsAsync();
+        var listed = newest.Concat(older).ToList();
+        Assert.Equal(56, listed.Distinct().Count());
+        Assert.Subset(listed.ToHashSet(), made.ToHashSet());
+        Assert.Single(listed.Except(made));
+        await Assertions.Expect(pager.GetByRole(AriaRole.Link, new() { Name = "Older" })).ToHaveCountAsync(0);
+        await pager.GetByRole(AriaRole.Link, new() { Name = "Newer" }).ClickAsync();
+        await Assertions.Expect(ids).ToHaveCountAsync(50);
+        Assert.Equal(newest, await ids.AllInnerTextsAsync());
+    }
+}
