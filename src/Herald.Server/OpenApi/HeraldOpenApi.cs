@@ -26,6 +26,7 @@ internal static class HeraldOpenApi
             o.AddDocumentTransformer<CreatedLocation>();
             o.AddOperationTransformer<IdempotencyKeyParameter>();
             o.AddSchemaTransformer<AssignedFieldsReadOnly>();
+            o.AddSchemaTransformer<ApiTimes>();
             o.AddSchemaTransformer<ValueRules>();
             o.AddOperationTransformer<ValueRules>();
             o.AddDocumentTransformer<ValueRules>();

@@ -558,6 +558,26 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     /// <summary>The values a schema lists, but null (listed where the field may be null).</summary>
     private static List<string> Enum(JsonObject schema) => schema["enum"]!.AsArray().OfType<JsonNode>().Select(v => v.GetValue<string>()).ToList();
 
+    [Fact]
+    public void HeraldsOwnTimes_AreDateTimes_APointIntentsSeedTimeAndRequestsTimesAreNot()
+    {
+        // Every *_at a response of Herald's own carries, and a stats window's since, until and hour.
+        var times = _document["components"]!["schemas"]!.AsObject()
+            .Where(s => s.Key.EndsWith("Response", StringComparison.Ordinal) && s.Key != "PaymentIntentResponse")
+            .SelectMany(s => PropertyNames(s.Value!.AsObject()).Where(n => n.EndsWith("_at", StringComparison.Ordinal)).Select(n => (Schema: s.Key, Field: n)))
+            .Concat([(Schema: "StatsResponse", Field: "since"), (Schema: "StatsResponse", Field: "until"), (Schema: "HourlyAttemptsResponse", Field: "hour")])
+            .ToList();
+        Assert.Contains(("NotificationResponse", "next_attempt_at"), times);
+        Assert.Contains(("PaymentOrderResponse", "updated_at"), times);
+        Assert.Contains(("RotatedSecretResponse", "previous_secrets_expire_at"), times);
+        Assert.All(times, t => Assert.True(
+            _document["components"]!["schemas"]![t.Schema]!["properties"]![t.Field]!["format"]?.GetValue<string>() == "date-time", $"{t.Schema}.{t.Field}"));
+
+        // Seed 000's yyyy-MM-dd HH:mm:ss is no RFC 3339 time; a recover's since takes a bare date too.
+        Assert.Null(Property(ResponseSchema("get", "/v1/payment_intents/{id}", "200"), "created_at")["format"]);
+        Assert.Null(Property(RequestSchema("post", "/v1/endpoints/{id}/recover"), "since")["format"]);
+    }
+
     private static List<string> Required(JsonObject schema) =>
         schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
 
