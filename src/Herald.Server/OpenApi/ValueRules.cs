@@ -67,6 +67,8 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
                 s.Description = "When the intent was made, in UTC, as seed 000 writes it: yyyy-MM-dd HH:mm:ss.";
             },
             [(typeof(RecoverRequest), "since")] = s => s.Type = JsonSchemaType.String,
+            // An example of a type no format sends is refused: the endpoint's own format narrows it further.
+            [(typeof(TestRequest), "event_type")] = s => OneOf(s, NotifiedTypes),
             [(typeof(EndpointResponse), "headers")] = s => s.Description =
                 $"The endpoint's own headers; one that carries a credential (Authorization, X-Api-Key, ...) reads {HiddenHeaders.Shown}, which given back keeps its value.",
         };
@@ -156,7 +158,8 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
                     OneOf(schema, NotificationStatuses.All);
                     break;
                 case "event_type":
-                    OneOf(schema, Events.EventTypes.Spellings);
+                    // One no format sends (a Point intent's OPEN) is refused, as no notification has it.
+                    OneOf(schema, NotifiedTypes);
                     break;
             }
         }

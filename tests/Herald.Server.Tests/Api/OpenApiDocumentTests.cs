@@ -578,6 +578,26 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Null(Property(RequestSchema("post", "/v1/endpoints/{id}/recover"), "since")["format"]);
     }
 
+    [Fact]
+    public async Task NotificationsEventTypeFilter_ListsOnlyTypesTheApiTakes()
+    {
+        using var merchant = await _herald.NewMerchantAsync();
+        var listed = Operation("get", "/v1/notifications")["parameters"]!.AsArray()
+            .Single(p => p!["name"]!.GetValue<string>() == "event_type")!["schema"]!["enum"]!.AsArray()
+            .Select(v => v!.GetValue<string>()).ToList();
+
+        Assert.DoesNotContain("PAYMENT_INTENT.OPEN", listed);
+        foreach (var type in listed)
+        {
+            var answer = await merchant.GetAsync("/v1/notifications?event_type=" + type);
+            Assert.True(answer.IsSuccessStatusCode, $"{type}: {await answer.Content.ReadAsStringAsync()}");
+        }
+        await ApiErrors.ExpectErrorAsync(await merchant.GetAsync("/v1/notifications?event_type=PAYMENT_INTENT.OPEN"), 400, "never notified");
+        // An endpoint's test takes the same types: one no format sends is refused there too.
+        Assert.Equal(listed, Property(RequestSchema("post", "/v1/endpoints/{id}/test"), "event_type")["enum"]!.AsArray()
+            .Where(v => v is not null).Select(v => v!.GetValue<string>()));
+    }
+
     private static List<string> Required(JsonObject schema) =>
         schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
 
