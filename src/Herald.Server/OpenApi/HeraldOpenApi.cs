@@ -19,6 +19,12 @@ internal static class HeraldOpenApi
             {
                 document.Info.Title = "Herald API";
                 document.Info.Description = "Payment notifications: record state changes of payment intents, payment orders and transactions; Herald delivers them to merchants' endpoints.";
+                // The address the document was read at ends in '/', and every path begins with one: a
+                // client joining the two would call //v1/..., which no route answers.
+                foreach (var server in document.Servers ?? [])
+                {
+                    server.Url = server.Url is { Length: > 1 } url ? url.TrimEnd('/') : server.Url;
+                }
                 return Task.CompletedTask;
             });
             o.AddDocumentTransformer<BearerKeys>();

@@ -598,6 +598,20 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             .Where(v => v is not null).Select(v => v!.GetValue<string>()));
     }
 
+    [Fact]
+    public async Task ServerUrl_JoinedWithARoutesPath_ReachesTheRoute()
+    {
+        using var merchant = await _herald.NewMerchantAsync();
+        var servers = _document["servers"]!.AsArray().Select(s => s!["url"]!.GetValue<string>()).ToList();
+        Assert.NotEmpty(servers);
+        foreach (var server in servers)
+        {
+            // What a generated client does: the server's URL, then the path as the document writes it.
+            var answer = await merchant.GetAsync(new Uri(server + "/v1/event_types"));
+            Assert.True(answer.IsSuccessStatusCode, $"{server}/v1/event_types: {(int)answer.StatusCode}");
+        }
+    }
+
     private static List<string> Required(JsonObject schema) =>
         schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
 
