@@ -50,6 +50,8 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
                     [HttpMethod.Post] = new OpenApiOperation
                     {
                         OperationId = name + "Notification",
+                        // Herald presents no credential of a scheme: a receiver checks the signature headers below.
+                        Security = [],
                         Summary = $"What an endpoint of format {name} receives",
                         Description = summary + " Signed as Standard Webhooks are: see docs/receiver.md (Receiving in any language).",
                         Parameters =

@@ -612,6 +612,16 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public void Webhooks_SayTheyNeedNoSchemesCredential_TheirSignatureHeadersDo()
+    {
+        foreach (var (format, item) in _document["webhooks"]!.AsObject())
+        {
+            var security = item!["post"]!["security"];
+            Assert.True(security is JsonArray { Count: 0 }, $"{format}: {security?.ToJsonString() ?? "no security"}");
+        }
+    }
+
     private static List<string> Required(JsonObject schema) =>
         schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
 
