@@ -37,6 +37,7 @@ internal static class HeraldOpenApi
             o.AddOperationTransformer<ValueRules>();
             o.AddDocumentTransformer<ValueRules>();
             o.AddDocumentTransformer<WebhookPayloads>();
+            o.AddDocumentTransformer<UnknownFieldsRefused>();
         });
     }
 

@@ -136,6 +136,17 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
                 OneOf = [new OpenApiSchema { Type = JsonSchemaType.Null }, new OpenApiSchemaReference(nameof(CustomUrls), document)],
             };
         }
+        // A preference is made with its items as objects (any other item is refused), at most 100 of them.
+        if (document.Components?.Schemas is { } made && made.TryGetValue(nameof(CreatePreferenceRequest), out var create)
+            && create is OpenApiSchema { Properties: { } fields })
+        {
+            fields["items"] = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Array | JsonSchemaType.Null,
+                MaxItems = Validation.MaxListEntries,
+                Items = new OpenApiSchema { Type = JsonSchemaType.Object },
+            };
+        }
         return Task.CompletedTask;
     }
 

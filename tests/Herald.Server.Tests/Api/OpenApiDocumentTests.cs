@@ -622,6 +622,34 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task BodiesTheApiRefusesForTheirShape_TheDocumentRefusesToo()
+    {
+        var contract = await OpenApiContract.LoadAsync(_herald.Client);
+        using var admin = _herald.As(HeraldHost.AdminKey);
+        using var merchant = await _herald.NewMerchantAsync();
+        var endpoint = (await merchant.AddEndpointAsync("http://127.0.0.1:9/hooks", "transaction")).Id;
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" })).Str("id");
+        var cases = new (HttpClient Client, string Path, string Template, string Body)[]
+        {
+            (admin, "/v1/merchants", "/v1/merchants", """{"name":"Acme","colour":"blue"}"""),
+            (merchant, "/v1/endpoints", "/v1/endpoints", """{"url":"http://127.0.0.1:9/x","format":"thin","colour":"blue"}"""),
+            (merchant, $"/v1/endpoints/{endpoint}/test", "/v1/endpoints/{id}/test", """{"event_type":"PAYMENT_INTENT.OPEN"}"""),
+            (merchant, $"/v1/endpoints/{endpoint}/recover", "/v1/endpoints/{id}/recover", """{"since":"2026-01-01","until":"2026-02-01"}"""),
+            (merchant, "/v1/checkout_preferences", "/v1/checkout_preferences", """{"items":[1]}"""),
+            (merchant, "/v1/payment_intents", "/v1/payment_intents", """{"amount":100,"site":"mlb","client_id":1,"caller_id":2,"notification_url":"https://example.com/"}"""),
+            (merchant, $"/v1/payment_orders/{order}/transitions", "/v1/payment_orders/{id}/transitions", """{"to":"CLOSED","data":{"colour":"blue"}}"""),
+        };
+        foreach (var (client, path, template, body) in cases)
+        {
+            using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+            var answer = await client.PostAsync(path, content);
+            Assert.True(answer.StatusCode == HttpStatusCode.BadRequest, $"{path} {body}: {(int)answer.StatusCode}");
+            var errors = contract.Validate(Operation("post", template)["requestBody"]!["content"]!["application/json"]!["schema"]!, JsonNode.Parse(body), closed: false);
+            Assert.True(errors.Count > 0, $"the document takes {body} for {template}, which Herald refuses");
+        }
+    }
+
     private static List<string> Required(JsonObject schema) =>
         schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
 
