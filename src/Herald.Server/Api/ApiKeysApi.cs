@@ -21,6 +21,7 @@ internal static class ApiKeysApi
         .Accepts<CreateApiKeyRequest>(isOptional: true, "application/json")
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithName("createApiKey")
+        .WithMetadata(new ShownOnce("api_key"))
         .WithSummary("Create another API key for the merchant (scope full, the default, or read: GET only); the key is shown once.");
 
         group.MapGet("", (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>

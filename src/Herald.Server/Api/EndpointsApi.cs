@@ -39,6 +39,7 @@ internal static class EndpointsApi
         .Accepts<CreateEndpointRequest>("application/json")
         .Produces<EndpointResponse>(StatusCodes.Status201Created)
         .WithName("createEndpoint")
+        .WithMetadata(new ShownOnce("secret"))
         .WithSummary("Add an endpoint; its signing secret is shown once.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>

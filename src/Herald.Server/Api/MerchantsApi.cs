@@ -28,6 +28,7 @@ internal static class MerchantsApi
         .Accepts<CreateMerchantRequest>("application/json")
         .Produces<MerchantResponse>(StatusCodes.Status201Created)
         .WithName("createMerchant")
+        .WithMetadata(new ShownOnce("api_key"))
         .WithSummary("Create a merchant (admin); its API key is shown once.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
@@ -100,6 +101,7 @@ internal static class MerchantsApi
         .Accepts<CreateApiKeyRequest>(isOptional: true, "application/json")
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithName("createMerchantApiKey")
+        .WithMetadata(new ShownOnce("api_key"))
         .WithSummary("Issue a merchant another API key (admin): for a merchant that lost or revoked every key it had; the key is shown once.");
 
         group.MapDelete("/{id}/data", async (string id, HttpContext http, IHeraldStore store) =>

@@ -650,6 +650,22 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData("/v1/endpoints", "secret", "/v1/endpoints/{id}")]
+    [InlineData("/v1/operator/endpoints", "secret", "/v1/operator/endpoints/{id}")]
+    [InlineData("/v1/merchants", "api_key", "/v1/merchants/{id}")]
+    [InlineData("/v1/api_keys", "api_key", "/v1/api_keys/{id}")]
+    [InlineData("/v1/merchants/{id}/api_keys", "api_key", "/v1/merchants/{id}/api_keys/{keyId}")]
+    public void ACreateShowingAKeyOrSecretOnce_RequiresItInIts201_AReadLeavesItOut(string create, string field, string read)
+    {
+        // A generated client then types it string, not an optional string or null to be checked.
+        var made = ResponseSchema("post", create, "201");
+        Assert.Contains(field, Required(made));
+        Assert.Equal(["string"], Types(Property(made, field)));
+        var readBack = ResponseSchema("get", read, "200");
+        Assert.DoesNotContain(field, readBack["required"]?.AsArray().Select(n => n!.GetValue<string>()) ?? []);
+    }
+
     private static List<string> Required(JsonObject schema) =>
         schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
 
@@ -661,9 +677,25 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     private JsonObject ResponseSchema(string method, string path, string status) =>
         Resolve(Operation(method, path)["responses"]![status]!["content"]!["application/json"]!["schema"]!);
 
-    /// <summary>A schema, its <c>$ref</c> followed, and the non-null branch of a nullable one.</summary>
+    /// <summary>A schema, its <c>$ref</c> followed, the non-null branch of a nullable one, the parts of an <c>allOf</c> in one.</summary>
     private JsonObject Resolve(JsonNode schema)
     {
+        if (schema["allOf"] is JsonArray parts)
+        {
+            var whole = new JsonObject { ["type"] = "object", ["properties"] = new JsonObject(), ["required"] = new JsonArray() };
+            foreach (var part in parts.Select(p => Resolve(p!)))
+            {
+                foreach (var (name, field) in part["properties"]?.AsObject() ?? [])
+                {
+                    whole["properties"]![name] = field!.DeepClone();
+                }
+                foreach (var name in part["required"]?.AsArray() ?? [])
+                {
+                    whole["required"]!.AsArray().Add(name!.DeepClone());
+                }
+            }
+            return whole;
+        }
         if (schema["$ref"]?.GetValue<string>() is { } reference)
         {
             return Resolve(_document["components"]!["schemas"]![reference["#/components/schemas/".Length..]]!);

@@ -103,11 +103,12 @@ public sealed class OpenApiContract
     }
 
     /// <summary>The schemas under <paramref name="node"/>, OpenAPI's formats removed, and with <paramref name="close"/> every object with listed fields closed to others.</summary>
-    private static JsonNode Strict(JsonNode node, bool close)
+    private static JsonNode Strict(JsonNode node, bool close, bool closeThis = true)
     {
         if (node is JsonObject obj)
         {
-            if (close && obj.ContainsKey("properties") && !obj.ContainsKey("additionalProperties"))
+            // The parts of an allOf each list some of the fields: closed, each would refuse the others'.
+            if (close && closeThis && obj.ContainsKey("properties") && !obj.ContainsKey("additionalProperties"))
             {
                 obj["additionalProperties"] = false;
             }
@@ -117,7 +118,14 @@ public sealed class OpenApiContract
             }
             foreach (var (key, value) in obj.ToList())
             {
-                if (value is not null && !NotSchemas.Contains(key))
+                if (value is JsonArray parts && key == "allOf")
+                {
+                    foreach (var part in parts.OfType<JsonNode>())
+                    {
+                        Strict(part, close, closeThis: false);
+                    }
+                }
+                else if (value is not null && !NotSchemas.Contains(key))
                 {
                     Strict(value, close);
                 }
