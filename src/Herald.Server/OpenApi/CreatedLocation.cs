@@ -15,6 +15,8 @@ internal sealed class CreatedLocation : IOpenApiDocumentTransformer
                 response.Headers ??= new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal);
                 response.Headers["Location"] = new OpenApiHeader
                 {
+                    // Every 201 carries it (an idempotent replay of a create too): a client may rely on it.
+                    Required = true,
                     Description = "The path of what was made, where it is read (and a key revoked, an operator webhook paused, tested or deleted).",
                     Schema = new OpenApiSchema { Type = JsonSchemaType.String },
                 };

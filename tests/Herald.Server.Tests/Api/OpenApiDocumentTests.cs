@@ -666,6 +666,16 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.DoesNotContain(field, readBack["required"]?.AsArray().Select(n => n!.GetValue<string>()) ?? []);
     }
 
+    [Fact]
+    public void EveryCreate_RequiresItsLocationHeader()
+    {
+        var creates = _document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().Select(op => (Where: $"{op.Key} {path.Key}", Created: op.Value!["responses"]!["201"])))
+            .Where(op => op.Created is not null).ToList();
+        Assert.Equal(9, creates.Count);
+        Assert.All(creates, op => Assert.True(op.Created!["headers"]?["Location"]?["required"]?.GetValue<bool>() == true, op.Where));
+    }
+
     private static List<string> Required(JsonObject schema) =>
         schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
 
