@@ -20,6 +20,7 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
     private static readonly string[] Formats = PayloadFormats.All.Select(f => f.ApiName()).ToArray();
     private static readonly string[] SuccessRuleNames = Enum.GetValues<SuccessRule>().Select(r => r.ApiName()).ToArray();
     private static readonly string[] RetryPolicyNames = Enum.GetValues<RetryPolicy>().Select(p => p.ApiName()).ToArray();
+    private static readonly string[] EntityKindNames = EntityKinds.All.Select(k => k.ApiName()).ToArray();
 
     /// <summary>Every type an endpoint may filter on: those its format sends.</summary>
     private static readonly string[] NotifiedTypes = Events.EventTypes.Spellings
@@ -60,6 +61,18 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             [(typeof(SeedOrderDetail), "quantity")] = s => s.Minimum = "0",
             [(typeof(TransactionDocument), "orderDetails")] = s => s.MaxItems = Validation.MaxListEntries,
             [(typeof(NotificationResponse), "status")] = s => OneOf(s, NotificationStatuses.All),
+            // What an answer holds, from the same lists: a generated client gets a union it can switch on.
+            [(typeof(EndpointResponse), "format")] = s => OneOf(s, Enum.GetValues<PayloadFormat>().Select(f => f.ApiName())),
+            [(typeof(EndpointResponse), "success")] = s => OneOf(s, SuccessRuleNames),
+            [(typeof(EndpointResponse), "retry")] = s => OneOf(s, RetryPolicyNames),
+            [(typeof(EndpointResponse), "source")] = s => OneOf(s, [EndpointSources.Api, EndpointSources.CheckoutPreference, EndpointSources.Operator]),
+            [(typeof(ApiKeyResponse), "scope")] = s => OneOf(s, Herald.Storage.Model.ApiKeyScopes.All),
+            [(typeof(AttemptResponse), "trigger")] = s => OneOf(s, [AttemptTriggers.Schedule, AttemptTriggers.Manual]),
+            [(typeof(EventResponse), "entity_kind")] = s => OneOf(s, EntityKindNames),
+            [(typeof(NotificationResponse), "entity_kind")] = s => OneOf(s, EntityKindNames),
+            [(typeof(PaymentIntentResponse), "site")] = s => OneOf(s, EntityDocuments.PointSites),
+            [(typeof(PaymentIntentResponse), "state")] = s => OneOf(s, StateMachines.For(EntityKind.PaymentIntent).States),
+            [(typeof(PaymentOrderResponse), "status")] = s => OneOf(s, StateMachines.For(EntityKind.PaymentOrder).States),
             // Seed 000's form, not ISO 8601: what the point endpoints receive.
             [(typeof(PaymentIntentResponse), "created_at")] = s =>
             {

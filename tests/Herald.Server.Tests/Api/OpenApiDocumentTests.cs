@@ -676,6 +676,27 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.All(creates, op => Assert.True(op.Created!["headers"]?["Location"]?["required"]?.GetValue<bool>() == true, op.Where));
     }
 
+    [Theory]
+    [InlineData("EndpointResponse", "format", "transaction point thin operator")]
+    [InlineData("EndpointResponse", "success", "2xx 200")]
+    [InlineData("EndpointResponse", "retry", "exponential hourly")]
+    [InlineData("EndpointResponse", "source", "api checkout_preference operator")]
+    [InlineData("ApiKeyResponse", "scope", "full read")]
+    [InlineData("AttemptResponse", "trigger", "schedule manual")]
+    [InlineData("EventResponse", "entity_kind", "payment_intent payment_order transaction")]
+    [InlineData("NotificationResponse", "entity_kind", "payment_intent payment_order transaction")]
+    [InlineData("PaymentIntentResponse", "site", "mla mlb mlm")]
+    [InlineData("PaymentIntentResponse", "state", "OPEN FINISHED CANCELED ERROR")]
+    [InlineData("PaymentOrderResponse", "status", "OPENED EXPIRED CLOSED REJECTED REFUNDED")]
+    public void AnswerFields_OfAFixedSetOfValues_ListThem(string schema, string field, string values)
+    {
+        // A generated client then has a union to switch on rather than any string; the conformance
+        // tests hold real answers to these lists.
+        var listed = (_document["components"]!["schemas"]![schema]!["properties"]![field]!["enum"]?.AsArray() ?? [])
+            .Select(v => v!.GetValue<string>()).Order(StringComparer.Ordinal);
+        Assert.Equal(values.Split(' ').Order(StringComparer.Ordinal), listed);
+    }
+
     private static List<string> Required(JsonObject schema) =>
         schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
 
