@@ -39,6 +39,7 @@ internal static class HeraldOpenApi
             o.AddDocumentTransformer<ValueRules>();
             o.AddDocumentTransformer<WebhookPayloads>();
             o.AddDocumentTransformer<UnknownFieldsRefused>();
+            o.AddDocumentTransformer<TransactionAnswersWhole>();
         });
     }
 

@@ -172,6 +172,9 @@ public sealed class OpenApiConformanceTests : HeraldWithReceiver
             await CallAsync(merchant, HttpMethod.Get, intentPath, "/v1/payment_intents/{id}", expected: 200);
         }
 
+        // The least a transaction takes: every other field is answered, null.
+        var least = await CreatedAsync(merchant, "/v1/transactions", new { paymentAmount = 10, currency = "BRL" });
+        await CallAsync(merchant, HttpMethod.Get, "/v1/transactions/" + least.Str("internalId"), "/v1/transactions/{id}", expected: 200);
         var transaction = await CreatedAsync(merchant, "/v1/transactions", Merchant.SeedTransaction(), "tx-1");
         var id = transaction.Str("internalId");
         await CallAsync(merchant, HttpMethod.Get, "/v1/transactions/" + id, "/v1/transactions/{id}", expected: 200);

@@ -697,6 +697,22 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal(values.Split(' ').Order(StringComparer.Ordinal), listed);
     }
 
+    [Theory]
+    [InlineData("post", "/v1/transactions", "201")]
+    [InlineData("get", "/v1/transactions/{id}", "200")]
+    [InlineData("post", "/v1/transactions/{id}/transitions", "200")]
+    public void ATransactionAnswer_HasEveryField_ItsIdAndStatusNeverNull(string method, string path, string status)
+    {
+        var answer = ResponseSchema(method, path, status);
+        Assert.Equal(PropertyNames(answer).Order(StringComparer.Ordinal), Required(answer).Distinct());
+        Assert.Equal(["string"], Types(Property(answer, "internalId")));
+        Assert.Equal(["string"], Types(Property(answer, "status")));
+        // What a create takes is unchanged: the two fields it needs, Herald's own read-only.
+        var create = RequestSchema("post", "/v1/transactions");
+        Assert.Equal(["currency", "paymentAmount"], Required(create));
+        Assert.True(Property(create, "internalId")["readOnly"]!.GetValue<bool>());
+    }
+
     private static List<string> Required(JsonObject schema) =>
         schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
 
