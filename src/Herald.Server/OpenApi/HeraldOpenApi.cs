@@ -38,6 +38,7 @@ internal static class HeraldOpenApi
             o.AddOperationTransformer<ValueRules>();
             o.AddDocumentTransformer<ValueRules>();
             o.AddDocumentTransformer<WebhookPayloads>();
+            o.AddDocumentTransformer<TransactionChangeData>();
             o.AddDocumentTransformer<UnknownFieldsRefused>();
             o.AddDocumentTransformer<TransactionAnswersWhole>();
         });

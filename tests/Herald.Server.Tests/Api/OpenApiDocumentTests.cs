@@ -713,6 +713,34 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.True(Property(create, "internalId")["readOnly"]!.GetValue<bool>());
     }
 
+    [Fact]
+    public async Task ATransactionsTransitionData_IsTheFieldsItChanges_AsHeraldTakesThem()
+    {
+        var contract = await OpenApiContract.LoadAsync(_herald.Client);
+        var body = RequestSchema("post", "/v1/transactions/{id}/transitions");
+        var data = Resolve(Property(body, "data"));
+        var transaction = RequestSchema("post", "/v1/transactions");
+        Assert.Equal(PropertyNames(transaction).Where(n => n is not ("internalId" or "status")), PropertyNames(data));
+        Assert.Null(data["required"]);
+        Assert.False(data["additionalProperties"]!.GetValue<bool>());
+
+        using var merchant = await _herald.NewMerchantAsync();
+        var id = await merchant.NewTransactionAsync();
+        var schema = Operation("post", "/v1/transactions/{id}/transitions")["requestBody"]!["content"]!["application/json"]!["schema"]!;
+        foreach (var (move, taken) in new (string, bool)[]
+        {
+            ("""{"to":"PROCESSING","data":{"paymentReference":"pay-7","customer":{"name":"Jane Roe"}}}""", true),
+            ("""{"to":"PROCESSING","data":{"internalId":"00000000-0000-7000-8000-000000000000"}}""", false),
+            ("""{"to":"PROCESSING","data":{"colour":"blue"}}""", false),
+        })
+        {
+            using var content = new StringContent(move, System.Text.Encoding.UTF8, "application/json");
+            var answer = await merchant.PostAsync($"/v1/transactions/{id}/transitions", content);
+            Assert.True(answer.IsSuccessStatusCode == taken, $"{move}: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
+            Assert.True(contract.Validate(schema, JsonNode.Parse(move), closed: false).Count == 0 == taken, $"the document and Herald differ on {move}");
+        }
+    }
+
     private static List<string> Required(JsonObject schema) =>
         schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
 
