@@ -14,6 +14,7 @@ internal static class OperationsApi
     {
         app.MapGet("/healthz", () => JsonResults.Ok(new HealthResponse("ok")))
             .Produces<HealthResponse>()
+            .WithMetadata(Hosting.MetricsAccess.ServedOnMetricsListener.Anyone)
             .WithName("getHealth")
             .WithTags("Operations").WithSummary("The process is up.");
 
@@ -29,6 +30,7 @@ internal static class OperationsApi
             }
             return JsonResults.Ok(new HealthResponse("ready"));
         })
+            .WithMetadata(Hosting.MetricsAccess.ServedOnMetricsListener.Anyone)
         .Produces<HealthResponse>()
         .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable)
         .WithName("getReadiness")

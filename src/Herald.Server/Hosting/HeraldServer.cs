@@ -204,7 +204,7 @@ public static class HeraldServer
         app.MapOpenApi(OpenApiPath);
         app.MapApiReference();
         // Read only: another method answers 405, as on every other route.
-        app.MapPrometheusScrapingEndpoint(MetricsAccess.MetricsPath).WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));
+        app.MapPrometheusScrapingEndpoint(MetricsAccess.MetricsPath).WithMetadata(new HttpMethodMetadata([HttpMethods.Get]), MetricsAccess.ServedOnMetricsListener.Metrics);
         app.MapOperations();
         app.MapMerchants();
         app.MapOperator();

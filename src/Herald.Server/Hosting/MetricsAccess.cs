@@ -14,19 +14,29 @@ internal sealed class MetricsAccess(RequestDelegate next, AdminKey adminKey, IRe
 {
     public const string MetricsPath = "/metrics";
 
+    /// <summary>
+    /// Marks a route the metrics listener serves: the health checks (to anyone, wherever asked) and the
+    /// metrics themselves (on the API's listeners to the admin alone). Routes are told by what
+    /// routing chose, not by the path's text, which reaches them in other spellings too (<c>/metrics/</c>, <c>/METRICS</c>).
+    /// </summary>
+    public sealed record ServedOnMetricsListener(bool AdminElsewhere)
+    {
+        public static readonly ServedOnMetricsListener Anyone = new(false);
+        public static readonly ServedOnMetricsListener Metrics = new(true);
+    }
+
     public Task InvokeAsync(HttpContext context)
     {
-        var path = context.Request.Path;
-        var metrics = path.Equals(MetricsPath, StringComparison.OrdinalIgnoreCase);
+        var served = context.GetEndpoint()?.Metadata.GetMetadata<ServedOnMetricsListener>();
         if (metricsPorts.Count > 0 && metricsPorts.Contains(context.Connection.LocalPort))
         {
-            if (!metrics && !path.Equals("/healthz", StringComparison.OrdinalIgnoreCase) && !path.Equals("/readyz", StringComparison.OrdinalIgnoreCase))
+            if (served is null)
             {
-                throw new HeraldException(ErrorKind.NotFound, $"{path} not found: this is the metrics listener, which serves /metrics, /healthz and /readyz alone; the API and the portal are on the node's other addresses");
+                throw new HeraldException(ErrorKind.NotFound, $"{context.Request.Path} not found: this is the metrics listener, which serves /metrics, /healthz and /readyz alone; the API and the portal are on the node's other addresses");
             }
             return next(context);
         }
-        if (metrics)
+        if (served is { AdminElsewhere: true })
         {
             var key = Caller.PresentedKey(context.Request)
                 ?? throw new HeraldException(ErrorKind.Unauthorized, MetricsAdvice("missing API key"));

@@ -33,6 +33,13 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         var said = (await anonymous.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["message"]![0]!.GetValue<string>();
         Assert.Contains("needs the admin key", said, StringComparison.Ordinal);
         Assert.Contains("--metrics-urls", said, StringComparison.Ordinal);
+        // However the path is spelt on its way to the same route.
+        foreach (var path in new[] { "/metrics/", "/METRICS", "/Metrics/" })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await Herald.Client.GetAsync(path)).StatusCode);
+            using var head = new HttpRequestMessage(HttpMethod.Head, path);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await Herald.Client.SendAsync(head)).StatusCode);
+        }
         var asMerchant = await merchant.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.Forbidden, asMerchant.StatusCode);
         Assert.DoesNotContain("herald_", await asMerchant.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -54,7 +61,10 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         using var scraper = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
 
         Assert.Contains("herald_queue_depth", await scraper.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Contains("herald_queue_depth", await scraper.GetStringAsync("/metrics/"), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await scraper.GetAsync("/healthz")).StatusCode);
+        // Ready or not yet, but answered there.
+        Assert.NotEqual(HttpStatusCode.NotFound, (await scraper.GetAsync("/READYZ")).StatusCode);
         // Neither the API, even with a good key, nor the portal answers there.
         using var merchantThere = new HttpClient { BaseAddress = scraper.BaseAddress };
         merchantThere.DefaultRequestHeaders.Authorization = merchant.DefaultRequestHeaders.Authorization;
