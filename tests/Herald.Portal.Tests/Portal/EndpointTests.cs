@@ -95,6 +95,17 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         // The receiver's reply is shown as it answered.
         await ExpectAsync(Page.Locator("#test-reply"), "answer 503");
         Assert.Contains("HERALD.TEST", Receiver.Received.Last().Body, StringComparison.Ordinal);
+        // A receiver's error page, every character of it escaped on its way into the cookie that
+        // carries the reply to the next page: its start is shown, and the portal stays usable.
+        Receiver.ResponseBody = "<html>" + string.Concat(Enumerable.Repeat("<p>&lt;not found&gt; \"é\"</p>", 400)) + "</html>";
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Send test notification" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#test-result"), "HTTP 503");
+        var shown = await Page.Locator("#test-reply").InnerTextAsync();
+        Assert.StartsWith("<html><p>&lt;not found&gt;", shown, StringComparison.Ordinal);
+        Assert.EndsWith("…", shown, StringComparison.Ordinal);
+        Assert.True(shown.Length <= global::Herald.Server.Portal.Pages.Endpoints.DetailModel.TestReplyShown + 1, shown.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (System.Net.HttpStatusCode)(await OpenAsync("/portal/endpoints/" + id)).Status);
+        Receiver.ResponseBody = null;
         // An example of an event type the endpoint's format carries, as a delivery of it looks.
         Receiver.Status = 200;
         await Page.Locator("#test-event-type").SelectOptionAsync("PAYMENT_ORDER.CLOSED");

@@ -19,6 +19,9 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
     /// <summary>Where a test's reply waits for the page after it.</summary>
     private const string TestResultKey = "herald.test_result";
 
+    /// <summary>How much of a test's reply the page after it shows (the API's test answers it whole).</summary>
+    public const int TestReplyShown = 300;
+
     public Endpoint Endpoint { get; private set; } = null!;
 
     [BindProperty]
@@ -103,7 +106,11 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
     {
         var endpoint = await EndpointsApi.LoadAsync(store, Merchant, id, HttpContext.RequestAborted);
         var result = await tester.SendAsync(endpoint, EndpointsApi.TestEventType(endpoint, eventType), HttpContext.RequestAborted);
-        KeepOnce(TestResultKey, id, JsonSerializer.Serialize(result));
+        // The reply travels in a cookie: its start alone, as a receiver's error page escaped into it
+        // could pass what proxies and the server take in a header (8 KB, 32 KB), every portal page then refused.
+        KeepOnce(TestResultKey, id, JsonSerializer.Serialize(result.ResponseExcerpt is { Length: > TestReplyShown } reply
+            ? result with { ResponseExcerpt = reply[..TestReplyShown] + "…" }
+            : result));
         return RedirectToPage(new { id });
     });
 
