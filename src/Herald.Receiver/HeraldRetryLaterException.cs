@@ -9,7 +9,7 @@ namespace Herald.Receiver;
 /// </summary>
 public sealed class HeraldRetryLaterException : Exception
 {
-    /// <summary>Asks Herald to send the notification again after <paramref name="retryAfter"/> (whole seconds, at least 1).</summary>
+    /// <summary>Asks Herald to send the notification again after <paramref name="retryAfter"/> (whole seconds, at least 1, at most a day).</summary>
     /// <param name="retryAfter">How long Herald should wait.</param>
     public HeraldRetryLaterException(TimeSpan retryAfter)
         : base($"the handler asked Herald to retry in {Seconds(retryAfter)} s")
@@ -42,5 +42,8 @@ public sealed class HeraldRetryLaterException : Exception
     /// <summary>How long Herald is asked to wait, in whole seconds (at least 1): the <c>Retry-After</c> sent.</summary>
     public TimeSpan RetryAfter { get; }
 
-    private static long Seconds(TimeSpan wait) => Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
+    /// <summary>The longest wait asked for: a day (Herald waits at most twice a scheduled delay anyway).</summary>
+    public const long MaxSeconds = 86_400;
+
+    private static long Seconds(TimeSpan wait) => (long)Math.Clamp(Math.Ceiling(wait.TotalSeconds), 1, MaxSeconds);
 }

@@ -16,6 +16,8 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
     /// <summary>How much of an unverified <c>webhook-id</c> a refusal logs (Herald's ids are about 30 characters).</summary>
     internal const int LoggedIdLength = 64;
 
+    private const string UnreadableAnswer = "the body could not be read into the kit's typed event, so the handler did not run: ";
+
     /// <summary>
     /// How the ids of what an endpoint's test sends begin (see <c>HeraldId.TestEvent</c>). The id is
     /// signed; the <c>webhook-test</c> header beside it is not, so it decides nothing here.
@@ -55,8 +57,7 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
             // Signed, so not a forgery, but not what the kit's models read: answered as a failure (and
             // retried) rather than handed over as something else, which a handler might acknowledge and drop.
             ReceiverLog.Unreadable(logger, e, id);
-            return Results.Text("the body could not be read into the kit's typed event, so the handler did not run: " + e.Message,
-                statusCode: StatusCodes.Status500InternalServerError);
+            return Results.Text(UnreadableAnswer + e.Message, statusCode: StatusCodes.Status500InternalServerError);
         }
         if (id.StartsWith(TestIdPrefix, StringComparison.Ordinal) && evt is not OtherEvent { IsTest: true })
         {
@@ -94,9 +95,10 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
             {
                 return await GiveBackAsync(key, id, claimedUntil, "the notification names no payment order (entity_id) to fetch, so the handler did not run").ConfigureAwait(false);
             }
+            PaymentOrderEvent fetched;
             try
             {
-                evt = thin with { Order = await client.GetPaymentOrderAsync(orderId, cancellationToken).ConfigureAwait(false) };
+                fetched = thin with { Order = await client.GetPaymentOrderAsync(orderId, cancellationToken).ConfigureAwait(false) };
             }
             catch (Exception e)
             {
@@ -105,6 +107,17 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
                 return await GiveBackAsync(key, id, claimedUntil,
                     $"fetching payment order {orderId} from Herald failed{answered}, so the handler did not run; Herald will retry").ConfigureAwait(false);
             }
+            try
+            {
+                // Read into its fields before the handler runs, as every other payload is.
+                _ = fetched.PaymentOrder;
+            }
+            catch (JsonException e)
+            {
+                ReceiverLog.Unreadable(logger, e, id);
+                return await GiveBackAsync(key, id, claimedUntil, UnreadableAnswer + e.Message).ConfigureAwait(false);
+            }
+            evt = fetched;
         }
         try
         {

@@ -22,6 +22,39 @@ public sealed class FailedNotificationTests
                 : new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Content = new StringContent("""{"error":"unavailable"}""") });
     }
 
+    /// <summary>Herald's API answering an order whose amount is no number.</summary>
+    private sealed class OddOrderApi : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
+            {
+                Content = new StringContent("""{"id":"po_1","status":"CLOSED","amount":"lots"}""", Encoding.UTF8, "application/json"),
+            });
+    }
+
+    [Fact]
+    public async Task AThinEventsOrderTheTypedModelCannotRead_Answers500BeforeTheHandlerRuns_AndGivesTheIdBack()
+    {
+        var logs = new LogSink();
+        var runs = 0;
+        await using var app = await ReceiverApp.StartAsync(Signed.OptionsWithApi(new OddOrderApi()), (_, _) =>
+        {
+            Interlocked.Increment(ref runs);
+            return Task.CompletedTask;
+        }, logs);
+
+        for (var i = 0; i < 2; i++)
+        {
+            // Given back each time: the next delivery is read again, not taken as handled or in progress.
+            using var request = Signed.Request("evt_thin", Thin, DateTimeOffset.UtcNow);
+            var response = await app.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.StartsWith("the body could not be read into the kit's typed event, so the handler did not run", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        Assert.Equal(0, runs);
+        Assert.All(logs.Receiver, l => Assert.Equal(6008, l.EventId));
+    }
+
     [Fact]
     public async Task FetchingAThinEventsOrderFails_Answers500SayingTheHandlerDidNotRun_AndTheRetryRunsItOnce()
     {

@@ -41,6 +41,13 @@ public sealed class RetryLaterTests
     }
 
     [Fact]
+    public void AWaitPastADay_AsksForADay_AndNoWaitForASecond()
+    {
+        Assert.Equal(TimeSpan.FromDays(1), new HeraldRetryLaterException(TimeSpan.MaxValue).RetryAfter);
+        Assert.Equal(TimeSpan.FromSeconds(1), new HeraldRetryLaterException(TimeSpan.MinValue).RetryAfter);
+    }
+
+    [Fact]
     public void WithoutAWait_HeraldIsAskedToWaitAMinute() =>
         Assert.Equal(TimeSpan.FromMinutes(1), new HeraldRetryLaterException("database busy").RetryAfter);
 }
