@@ -34,7 +34,7 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     public PortalPager Pager { get; private set; } = null!;
     public IReadOnlyDictionary<string, long> Counts { get; private set; } = new Dictionary<string, long>();
 
-    /// <summary>Whether more notifications match than were counted: the counts are then of the newest <see cref="CountCap"/> and a little more.</summary>
+    /// <summary>Whether as many notifications matched as are counted at most: the counts are then of the newest <see cref="CountCap"/>, and more may match.</summary>
     public bool CountsCapped { get; private set; }
     public IReadOnlyList<Endpoint> Endpoints { get; private set; } = [];
     /// <summary>The event types notifications can have: those some format notifies (a Point intent's OPEN is none).</summary>
@@ -84,8 +84,9 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         var page = await store.ListNotificationsAsync(Merchant, query, HttpContext.RequestAborted);
         Notifications = page.Data;
         Pager = PortalPager.Of(After, Before, page.Data.Select(n => n.Id).ToList(), page.HasMore, (after, before) => Link(after: after, before: before));
-        Counts = await store.CountNotificationsByStatusAsync(Merchant, query, CountCap + 1, HttpContext.RequestAborted);
-        CountsCapped = Counts.Values.Sum() > CountCap;
+        Counts = await store.CountNotificationsByStatusAsync(Merchant, query, CountCap, HttpContext.RequestAborted);
+        // As many as were counted at most: there may be more (the counts then add up to the cap, never past it).
+        CountsCapped = Counts.Values.Sum() >= CountCap;
         // The merchant's own endpoints (the filter offers them), and those the rows or the filter name
         // besides (a checkout preference's): never every endpoint its preferences made.
         var own = await store.ListOwnEndpointsBareAsync(Merchant, HttpContext.RequestAborted);
