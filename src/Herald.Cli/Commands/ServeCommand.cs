@@ -136,7 +136,7 @@ internal static class ServeCommand
                     result.AddError($"--urls '{address}' is not an http:// or https:// address such as http://127.0.0.1:5080.");
                 }
             }
-            var apiPorts = (result.GetValue(urls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            var apiPorts = ListensOn(result.GetValue(urls), result.GetValue(cert)).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(ListenAddresses.PortOf).ToHashSet();
             foreach (var address in (result.GetValue(metricsUrls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
@@ -154,10 +154,7 @@ internal static class ServeCommand
         {
             var options = new HeraldServerOptions
             {
-                // With a certificate and no address of its own choosing, Herald listens on HTTPS only.
-                Urls = parse.GetValue(cert) is { Length: > 0 } && parse.GetValue(urls) == HeraldServerOptions.DefaultUrls
-                    ? HeraldServerOptions.DefaultHttpsUrls
-                    : parse.GetValue(urls)!,
+                Urls = ListensOn(parse.GetValue(urls), parse.GetValue(cert)),
                 MetricsUrls = parse.GetValue(metricsUrls) is { Length: > 0 } metrics ? metrics : null,
                 DataDirectory = parse.GetValue(data)!,
                 Development = parse.GetValue(dev),
@@ -275,6 +272,10 @@ internal static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>Where the node listens: <paramref name="urls"/>, but with a certificate and no address of its own choosing, on HTTPS only.</summary>
+    private static string ListensOn(string? urls, string? certificate) =>
+        certificate is { Length: > 0 } && urls == HeraldServerOptions.DefaultUrls ? HeraldServerOptions.DefaultHttpsUrls : urls ?? HeraldServerOptions.DefaultUrls;
 
     /// <summary>Whether <paramref name="address"/> is an http:// or https:// address the server can listen on (<c>*</c> and <c>+</c> standing for every address).</summary>
     private static bool IsHttpAddress(string address) =>
