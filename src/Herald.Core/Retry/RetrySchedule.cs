@@ -65,7 +65,7 @@ public static class RetrySchedule
         }
         // The ladder's first tries are made whatever the notification's age: one that waited out the
         // window parked (its endpoint paused or disabled for longer) is not dead at its first failure.
-        // Failures count over the notification's life: one that had its six before it was parked has none left.
+        // (Made due again after a pause or a disable, a notification's failures count from zero.)
         return failures < ExponentialDelays.Length || next - createdAt <= Window ? next : null;
     }
 

@@ -461,8 +461,9 @@ public abstract partial class RelationalStore
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         // Checked again on the row itself: on PostgreSQL another node may unpark the same rows at
         // once, and an update that waited for its row lock sees the row as that node left it.
+        // The retry schedule starts over with them: the failures before the pause count no more.
         var unparked = await scope.Connection.ExecuteAsync(scope.Command(
-            $"UPDATE notifications SET next_attempt_at = @now WHERE id IN ({UnparkableSql} LIMIT @limit) AND status = 'pending' AND next_attempt_at IS NULL",
+            $"UPDATE notifications SET next_attempt_at = @now, failures = 0 WHERE id IN ({UnparkableSql} LIMIT @limit) AND status = 'pending' AND next_attempt_at IS NULL",
             new { now = Time.Ms(now), limit }, cancellationToken));
         await scope.CommitAsync(cancellationToken);
         return unparked;

@@ -449,6 +449,10 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.All(pending.Data, n => Assert.Null(n.NextAttemptAt));
         Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = true }));
         Assert.Equal(2, await Store.UnparkAsync(T0 + TimeSpan.FromMinutes(2), 10));
+        // Made due again, the failed one's retry schedule starts over.
+        var due = await Store.ClaimDueAsync(T0 + TimeSpan.FromMinutes(2), Lease, 10);
+        Assert.Equal(2, due.Count);
+        Assert.All(due, n => Assert.Equal(0, n.Failures));
     }
 
     [Fact]
