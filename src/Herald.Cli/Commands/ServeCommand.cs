@@ -131,7 +131,7 @@ internal static class ServeCommand
             }
             foreach (var address in (result.GetValue(urls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                if (!IsHttpAddress(address))
+                if (!ListenAddresses.IsHttpAddress(address))
                 {
                     result.AddError($"--urls '{address}' is not an http:// or https:// address such as http://127.0.0.1:5080.");
                 }
@@ -140,7 +140,7 @@ internal static class ServeCommand
                 .Select(ListenAddresses.PortOf).ToHashSet();
             foreach (var address in (result.GetValue(metricsUrls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                if (!IsHttpAddress(address) || ListenAddresses.PortOf(address) is not > 0)
+                if (!ListenAddresses.IsHttpAddress(address) || ListenAddresses.PortOf(address) is not > 0)
                 {
                     result.AddError($"--metrics-urls '{address}' is not an http:// or https:// address with a port, such as http://0.0.0.0:9464.");
                 }
@@ -276,9 +276,4 @@ internal static class ServeCommand
     /// <summary>Where the node listens: <paramref name="urls"/>, but with a certificate and no address of its own choosing, on HTTPS only.</summary>
     private static string ListensOn(string? urls, string? certificate) =>
         certificate is { Length: > 0 } && urls == HeraldServerOptions.DefaultUrls ? HeraldServerOptions.DefaultHttpsUrls : urls ?? HeraldServerOptions.DefaultUrls;
-
-    /// <summary>Whether <paramref name="address"/> is an http:// or https:// address the server can listen on (<c>*</c> and <c>+</c> standing for every address).</summary>
-    private static bool IsHttpAddress(string address) =>
-        Uri.TryCreate(address.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri)
-        && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }

@@ -36,8 +36,17 @@ public static class ListenAddresses
     /// when it is none, or a Unix socket (http://unix:/run/herald.sock), which has no port.
     /// </summary>
     private static Uri? UriOf(string url) =>
+        Parsed(url) is { } uri && !uri.Host.Equals("unix", StringComparison.OrdinalIgnoreCase) ? uri : null;
+
+    /// <summary>Whether <paramref name="url"/> is an http:// or https:// address the server can listen on (a Unix socket's too).</summary>
+    public static bool IsHttpAddress(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return Parsed(url) is { } uri && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+    }
+
+    private static Uri? Parsed(string url) =>
         Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
-        && !uri.Host.Equals("unix", StringComparison.OrdinalIgnoreCase)
             ? uri
             : null;
 

@@ -37,4 +37,23 @@ public sealed record PortalPager(string Newest, string? Newer, string? Older)
             hasNewer && ids.Count > 0 ? link(null, ids[0]) : null,
             hasOlder && ids.Count > 0 ? link(ids[^1], null) : null);
     }
+
+    /// <summary>
+    /// Reads the page a list was asked for with <paramref name="read"/> (given the store's cursors;
+    /// a cursor that is no id of the list's kind, <paramref name="prefix"/>, typed by hand or cut
+    /// short, reads the first page) and makes its pager: the page's items, newest first.
+    /// </summary>
+    public static async Task<(IReadOnlyList<T> Items, PortalPager Pager)> ReadAsync<T>(string? after, string? before, string prefix,
+        Func<string?, string?, Task<Herald.Storage.Model.Page<T>>> read, Func<T, string> idOf, Func<string?, string?, string> link)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        ArgumentNullException.ThrowIfNull(idOf);
+        if (!WellFormed(after, before, prefix))
+        {
+            after = before = null;
+        }
+        var (startingAfter, endingBefore) = Cursors(after, before);
+        var page = await read(startingAfter, endingBefore);
+        return (page.Data, Of(after, before, page.Data.Select(idOf).ToList(), page.HasMore, link));
+    }
 }

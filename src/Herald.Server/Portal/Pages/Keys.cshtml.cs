@@ -72,15 +72,8 @@ public sealed class KeysModel(IHeraldStore store, TimeProvider time) : PortalPag
     private async Task LoadAsync()
     {
         SessionKeyHash = PortalAuth.KeyHashOf(User);
-        // A cursor that is no key's id (typed by hand) reads the first page.
-        if (!PortalPager.WellFormed(After, Before, Herald.Ids.HeraldId.ApiKey))
-        {
-            After = Before = null;
-        }
-        var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
-        var page = await store.ListApiKeysPageAsync(Merchant, PageSize, startingAfter, endingBefore, HttpContext.RequestAborted);
-        Keys = page.Data;
-        Pager = PortalPager.Of(After, Before, page.Data.Select(k => k.Id).ToList(), page.HasMore,
-            (a, b) => "/portal/keys" + QueryString([("after", a), ("before", b)]));
+        (Keys, Pager) = await PortalPager.ReadAsync(After, Before, Herald.Ids.HeraldId.ApiKey,
+            (startingAfter, endingBefore) => store.ListApiKeysPageAsync(Merchant, PageSize, startingAfter, endingBefore, HttpContext.RequestAborted),
+            k => k.Id, (a, b) => "/portal/keys" + QueryString([("after", a), ("before", b)]));
     }
 }

@@ -56,15 +56,8 @@ public sealed class PreferencesModel(IHeraldStore store, TimeProvider time, IOpt
 
     private async Task LoadAsync()
     {
-        // A cursor that is no preference's id (typed by hand) reads the first page.
-        if (!PortalPager.WellFormed(After, Before, Herald.Ids.HeraldId.CheckoutPreference))
-        {
-            After = Before = null;
-        }
-        var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
-        var page = await PreferencesApi.ListAsync(store, Merchant, PageSize, startingAfter, endingBefore, HttpContext.RequestAborted);
-        Preferences = page.Data;
-        Pager = PortalPager.Of(After, Before, page.Data.Select(p => p.Id).ToList(), page.HasMore,
-            (a, b) => "/portal/preferences" + QueryString([("after", a), ("before", b)]));
+        (Preferences, Pager) = await PortalPager.ReadAsync(After, Before, Herald.Ids.HeraldId.CheckoutPreference,
+            (startingAfter, endingBefore) => PreferencesApi.ListAsync(store, Merchant, PageSize, startingAfter, endingBefore, HttpContext.RequestAborted),
+            p => p.Id, (a, b) => "/portal/preferences" + QueryString([("after", a), ("before", b)]));
     }
 }

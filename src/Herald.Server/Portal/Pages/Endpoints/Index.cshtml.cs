@@ -26,16 +26,9 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     public async Task OnGetAsync()
     {
         Notice = TempData[NoticeKey] as string;
-        // A cursor that is no endpoint's id (typed by hand) reads the first page.
-        if (!PortalPager.WellFormed(After, Before, Herald.Ids.HeraldId.Endpoint))
-        {
-            After = Before = null;
-        }
-        var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
-        var page = await store.ListEndpointsPageAsync(Merchant, PageSize, startingAfter, endingBefore, preferencesOnly: true, HttpContext.RequestAborted);
-        Endpoints = page.Data;
-        Pager = PortalPager.Of(After, Before, page.Data.Select(e => e.Id).ToList(), page.HasMore,
-            (a, b) => "/portal/endpoints" + QueryString([("after", a), ("before", b)]));
+        (Endpoints, Pager) = await PortalPager.ReadAsync(After, Before, Herald.Ids.HeraldId.Endpoint,
+            (startingAfter, endingBefore) => store.ListEndpointsPageAsync(Merchant, PageSize, startingAfter, endingBefore, preferencesOnly: true, HttpContext.RequestAborted),
+            e => e.Id, (a, b) => "/portal/endpoints" + QueryString([("after", a), ("before", b)]));
         // On the first page, the merchant's own, whole: however many its preferences made, they are found at once.
         if (Pager.Newer is null)
         {

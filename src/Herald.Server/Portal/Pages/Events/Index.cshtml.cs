@@ -18,15 +18,9 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
 
     public async Task OnGetAsync()
     {
-        // A cursor that is no event's id (typed by hand) reads the first page.
-        if (!PortalPager.WellFormed(After, Before, Herald.Ids.HeraldId.Event))
-        {
-            After = Before = null;
-        }
-        var (startingAfter, endingBefore) = PortalPager.Cursors(After, Before);
-        var page = await store.ListEventsAsync(Merchant, Blank(EntityId?.Trim()), PageSize, startingAfter, endingBefore, HttpContext.RequestAborted);
-        Events = page.Data;
-        Pager = PortalPager.Of(After, Before, page.Data.Select(e => e.Id).ToList(), page.HasMore, (after, before) => Link(after, before));
+        (Events, Pager) = await PortalPager.ReadAsync(After, Before, Herald.Ids.HeraldId.Event,
+            (startingAfter, endingBefore) => store.ListEventsAsync(Merchant, Blank(EntityId?.Trim()), PageSize, startingAfter, endingBefore, HttpContext.RequestAborted),
+            e => e.Id, (after, before) => Link(after, before));
     }
 
     /// <summary>The list's address with the current entity filter and a cursor.</summary>
