@@ -67,16 +67,12 @@ public abstract partial class RelationalStore
     {
         ArgumentNullException.ThrowIfNull(ids);
         var found = new List<Endpoint>();
-        // A parameter each, a chunk at a time: the two databases take a list parameter differently, and their number bounded.
+        // A chunk at a time: the number of parameters a statement takes is bounded.
         foreach (var chunk in ids.Distinct(StringComparer.Ordinal).Chunk(500))
         {
             var parameters = new DynamicParameters(new { merchantId });
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                parameters.Add("id" + i.ToString(CultureInfo.InvariantCulture), chunk[i]);
-            }
-            var list = string.Join(", ", chunk.Select((_, i) => "@id" + i.ToString(CultureInfo.InvariantCulture)));
-            found.AddRange(await QueryEndpointsAsync($"merchant_id = @merchantId AND id IN ({list}) AND deleted_at IS NULL", parameters, withSecrets: false, cancellationToken));
+            found.AddRange(await QueryEndpointsAsync($"merchant_id = @merchantId AND id IN ({InList(parameters, "id", chunk)}) AND deleted_at IS NULL",
+                parameters, withSecrets: false, cancellationToken));
         }
         return found;
     }
