@@ -82,6 +82,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         options.CreateDatabaseFile();
         RefuseReadOnly(options.DataDirectory, options.DatabasePath);
         _databasePath = options.DatabasePath;
+        _databaseAsOpened = PathAsOpened(options.DatabasePath);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = options.DatabasePath,
@@ -319,19 +320,105 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     /// <summary>
     /// Whether the database's file is where the store opened it, noted for the writes: looked at by
     /// the checkpoint loop (four times a second) and by each readiness check, not by every write.
+    /// Once found gone it stays gone: a file made anew at its path (SQLite makes one as soon as a
+    /// new connection opens) is not the one the open connections write to.
     /// </summary>
     private bool FileInPlace()
     {
+        if (Volatile.Read(ref _fileGone))
+        {
+            return false;
+        }
         // Its log too, while the writer holds it open (SQLite removes the log only when its last
         // connection closes): a log removed under a running node takes the changes written since
         // its last checkpoint with it at the next start, as a removed database file takes them all.
-        var inPlace = File.Exists(_databasePath) && (Volatile.Read(ref _writer) is null || File.Exists(_databasePath + "-wal"));
-        Volatile.Write(ref _fileGone, !inPlace);
+        var inPlace = File.Exists(_databasePath)
+            && (Volatile.Read(ref _writer) is null || File.Exists(_databasePath + "-wal"))
+            && !OpenFileRemoved();
+        if (!inPlace)
+        {
+            Volatile.Write(ref _fileGone, true);
+        }
         return inPlace;
     }
 
-    // Set while the database's file is found gone (see FileInPlace).
+    // Set once the database's file is found gone (see FileInPlace).
     private bool _fileGone;
+
+    // The database file's path as the kernel names it (links resolved), null where it does not say.
+    private readonly string? _databaseAsOpened;
+
+    private const string Descriptors = "/proc/self/fd";
+
+    /// <summary>
+    /// The path the kernel gives an open file of <paramref name="path"/> (its links resolved), read
+    /// from the process's descriptors on Linux; null elsewhere.
+    /// </summary>
+    private static string? PathAsOpened(string path)
+    {
+        if (!OperatingSystem.IsLinux() || !Directory.Exists(Descriptors))
+        {
+            return null;
+        }
+        try
+        {
+            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return new FileInfo($"{Descriptors}/{file.DangerousGetHandle()}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether one of this process's open files is the database or its log removed from its path
+    /// (Linux names such a descriptor's file "… (deleted)"). A file of the same name made anew
+    /// there, as the next connection SQLite opens does, passes a look at the path alone.
+    /// </summary>
+    private bool OpenFileRemoved()
+    {
+        if (_databaseAsOpened is null)
+        {
+            return false;
+        }
+        const string Removed = " (deleted)";
+        try
+        {
+            foreach (var descriptor in new DirectoryInfo(Descriptors).EnumerateFileSystemInfos())
+            {
+                string? target;
+                try
+                {
+                    target = descriptor.LinkTarget;
+                }
+                catch (IOException)
+                {
+                    continue; // closed since it was listed
+                }
+                if (target is not null && target.EndsWith(Removed, StringComparison.Ordinal)
+                    && target.StartsWith(_databaseAsOpened, StringComparison.Ordinal))
+                {
+                    var rest = target.AsSpan(_databaseAsOpened.Length, target.Length - _databaseAsOpened.Length - Removed.Length);
+                    if (rest.IsEmpty || rest.SequenceEqual("-wal"))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return false;
+    }
 
     private async ValueTask<WriteScope> BeginWriteAsync(bool durable, CancellationToken cancellationToken)
     {

@@ -114,6 +114,31 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
+    public async Task ALogRemovedUnderTheStore_StaysFoundGone_AfterANewConnectionMakesAnotherAtItsPath()
+    {
+        await MerchantAsync();
+        Assert.True(await Store.PingAsync());
+        var log = Path.Combine(_folder, "herald.db-wal");
+        File.Delete(log);
+        // Any connection opened next makes an empty log at the same path (its read then fails, the
+        // shared index naming frames the new log does not hold): the open ones still write to the
+        // removed one, which the next start would not find.
+        await using (var other = new SqliteConnection($"Data Source={Path.Combine(_folder, "herald.db")};Pooling=False"))
+        {
+            await other.OpenAsync();
+            await using var read = other.CreateCommand();
+            read.CommandText = "SELECT count(*) FROM merchants";
+            await Assert.ThrowsAsync<SqliteException>(() => read.ExecuteScalarAsync());
+        }
+        Assert.True(File.Exists(log));
+
+        Assert.False(await Store.PingAsync());
+        var refused = await Assert.ThrowsAsync<Herald.Errors.HeraldException>(() => MerchantAsync("Other"));
+        Assert.Equal(Herald.Errors.ErrorKind.Unavailable, refused.Kind);
+        Assert.False(await Store.PingAsync());
+    }
+
+    [Fact]
     public async Task Database_IsInWalMode()
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(_folder, "herald.db")}");
