@@ -163,6 +163,18 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     // The unary plus keeps SQLite from walking the merchant's log in id order in search of the entity.
     protected override string MerchantOfEntityLookup => "+merchant_id = @merchantId";
 
+    // CROSS JOIN keeps the first table outside; the unary plus keeps the inner table's filter off
+    // an index, so each outer row's partner is looked up by its key.
+    protected override (string MerchantFirst, string WindowFirst)? MerchantAttemptsInOrder => (
+        """
+        FROM notifications n CROSS JOIN attempts a
+        WHERE n.merchant_id = @merchantId AND a.notification_id = n.id AND +a.started_at >= @since AND +a.started_at < @until
+        """,
+        """
+        FROM attempts a CROSS JOIN notifications n
+        WHERE a.started_at >= @since AND a.started_at < @until AND n.id = a.notification_id AND +n.merchant_id = @merchantId
+        """);
+
     protected override string QueueStatsSource => "notifications INDEXED BY notifications_due";
 
     // Events are found by their entity's sequence number (the entities' row id), whose index a new

@@ -1442,6 +1442,11 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.True(await Store.PingAsync());
     }
 
+    /// <summary>A manual attempt of the notification started at <paramref name="at"/>, taking <paramref name="durationMs"/>.</summary>
+    private Task TimedAttemptAsync(string notificationId, DateTimeOffset at, int durationMs, bool ok) =>
+        Store.RecordManualAttemptAsync(new Attempt(HeraldId.New(HeraldId.Attempt, new Clock(at)), notificationId, 1, AttemptTriggers.Manual,
+            at, durationMs, ok ? 200 : 500, ok, ok ? null : "HTTP 500", null));
+
     [Fact]
     public async Task DeliveryStats_CountAttemptsPerHourAndEndpoint_WithLatencyPercentiles_OnlyTheMerchants()
     {
@@ -1457,22 +1462,18 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var slowId = (await Store.LoadForResendAsync(m, (await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "s1" })).Data[0].Id, T0))!.Id;
         var theirId = (await Store.ListNotificationsAsync(other, new NotificationQuery())).Data[0].Id;
 
-        async Task AttemptAsync(string notificationId, DateTimeOffset at, int durationMs, bool ok) =>
-            await Store.RecordManualAttemptAsync(new Attempt(HeraldId.New(HeraldId.Attempt, new Clock(at)), notificationId, 1, AttemptTriggers.Manual,
-                at, durationMs, ok ? 200 : 500, ok, ok ? null : "HTTP 500", null));
-
         // The fast endpoint: 1..20 ms in the first hour, the 20th failing; the slow one: 100..400 ms an hour later.
         for (var i = 1; i <= 20; i++)
         {
-            await AttemptAsync(fastId, T0 + TimeSpan.FromMinutes(i), i, ok: i != 20);
+            await TimedAttemptAsync(fastId, T0 + TimeSpan.FromMinutes(i), i, ok: i != 20);
         }
         foreach (var ms in new[] { 400, 100, 300, 200 })
         {
-            await AttemptAsync(slowId, T0 + TimeSpan.FromHours(1) + TimeSpan.FromMinutes(ms / 100), ms, ok: false);
+            await TimedAttemptAsync(slowId, T0 + TimeSpan.FromHours(1) + TimeSpan.FromMinutes(ms / 100), ms, ok: false);
         }
-        await AttemptAsync(theirId, T0 + TimeSpan.FromMinutes(5), 9999, ok: true);
+        await TimedAttemptAsync(theirId, T0 + TimeSpan.FromMinutes(5), 9999, ok: true);
         // Outside the window.
-        await AttemptAsync(fastId, T0 + TimeSpan.FromHours(3), 5000, ok: true);
+        await TimedAttemptAsync(fastId, T0 + TimeSpan.FromHours(3), 5000, ok: true);
 
         var stats = await Store.DeliveryStatsAsync(m, T0, T0 + TimeSpan.FromHours(3));
 
@@ -1483,6 +1484,37 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(new EndpointStats(fast.Id, 20, 19, 10, 19), byEndpoint[fast.Id]);
         Assert.Equal(new EndpointStats(slow.Id, 4, 0, 200, 400), byEndpoint[slow.Id]);
         Assert.Equal(0.95, byEndpoint[fast.Id].SuccessRate, 3);
+    }
+
+    [Fact]
+    public async Task DeliveryStats_OfAMerchantWithALongLogAndAFewAttemptsInTheWindow_CountThoseAlone_AResendOfAnOldOneIncluded()
+    {
+        // A log far longer than the window's attempts: the store may read the window first.
+        var m = await MerchantAsync();
+        var other = await MerchantAsync("Other");
+        var ep = await EndpointAsync(m);
+        var theirs = await EndpointAsync(other);
+        for (var i = 0; i < 30; i++)
+        {
+            await Store.CommitChangeAsync(Change(m, $"old{i}", 1, "OPENED", ep.Id, T0));
+        }
+        await Store.CommitChangeAsync(Change(other, "o1", 1, "OPENED", theirs.Id, T0));
+        var oldest = (await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "old0" })).Data[0].Id;
+        var newest = (await Store.ListNotificationsAsync(m, new NotificationQuery { EntityId = "old29" })).Data[0].Id;
+        var theirId = (await Store.ListNotificationsAsync(other, new NotificationQuery())).Data[0].Id;
+
+        var window = T0 + TimeSpan.FromDays(10);
+        await TimedAttemptAsync(oldest, T0 + TimeSpan.FromMinutes(1), 7, ok: true);    // before the window
+        await TimedAttemptAsync(oldest, window + TimeSpan.FromMinutes(10), 30, ok: true); // a resend days later
+        await TimedAttemptAsync(newest, window + TimeSpan.FromMinutes(70), 50, ok: false);
+        await TimedAttemptAsync(theirId, window + TimeSpan.FromMinutes(20), 9999, ok: true);
+
+        var stats = await Store.DeliveryStatsAsync(m, window, window + TimeSpan.FromHours(2));
+
+        Assert.Equal([(1, 0), (0, 1)], stats.Hours.Select(h => (h.Succeeded, h.Failed)));
+        Assert.Equal([new EndpointStats(ep.Id, 2, 1, 30, 50)], stats.Endpoints);
+        var theirStats = await Store.DeliveryStatsAsync(other, window, window + TimeSpan.FromHours(2));
+        Assert.Equal([new EndpointStats(theirs.Id, 1, 1, 9999, 9999)], theirStats.Endpoints);
     }
 
     [Fact]
