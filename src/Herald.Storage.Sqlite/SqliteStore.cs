@@ -175,6 +175,8 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         WHERE a.started_at >= @since AND a.started_at < @until AND n.id = a.notification_id AND +n.merchant_id = @merchantId
         """);
 
+    protected override string NotificationsByEndpointSource => "notifications INDEXED BY notifications_endpoint";
+
     protected override string QueueStatsSource => "notifications INDEXED BY notifications_due";
 
     // Events are found by their entity's sequence number (the entities' row id), whose index a new

@@ -11,8 +11,44 @@ public abstract partial class RelationalStore
     public async Task<Page<Notification>> ListNotificationsAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return await ReadPageAsync<NotificationRow, Notification>($"SELECT {NotificationColumns} FROM notifications",
-            NotificationFilter(merchantId, query), query.Limit, query.StartingAfter, query.EndingBefore, r => r.ToModel(), cancellationToken);
+        var where = NotificationFilter(merchantId, query);
+        var fewOfStatus = await FewOfStatusAsync(merchantId, query, cancellationToken);
+        where.AndIf(fewOfStatus, OfMerchantsEndpoints);
+        var source = fewOfStatus ? NotificationsByEndpointSource : "notifications";
+        return await ReadPageAsync<NotificationRow, Notification>($"SELECT {NotificationColumns} FROM {source}",
+            where, query.Limit, query.StartingAfter, query.EndingBefore, r => r.ToModel(), cancellationToken);
+    }
+
+    /// <summary>
+    /// Where notifications are read through the index by endpoint and status: SQLite, which keeps
+    /// no statistics to tell it, must be pointed at it.
+    /// </summary>
+    protected virtual string NotificationsByEndpointSource => "notifications";
+
+    // Every notification of a merchant is for one of its endpoints (which are never removed, only marked deleted).
+    private const string OfMerchantsEndpoints = "endpoint_id IN (SELECT id FROM endpoints WHERE merchant_id = @merchantId)";
+
+    /// <summary>How many notifications of one status a log may read through its endpoints' index, gathered and sorted, rather than walk the merchant's log.</summary>
+    private const int FewOfStatus = 5_000;
+
+    /// <summary>
+    /// Whether a log filtered by status alone (no endpoint, entity or event to go by) is read
+    /// through the index by endpoint and status: when the merchant has fewer than
+    /// <see cref="FewOfStatus"/> notifications of that status, counted in that index. Walking the
+    /// merchant's log newest first until a page fills reads all of it for a status it seldom has
+    /// (the dead among a million delivered); one it often has fills the page at once.
+    /// </summary>
+    private async Task<bool> FewOfStatusAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken)
+    {
+        if (query is not { Status: { } status, EndpointId: null, EntityId: null, EventId: null })
+        {
+            return false;
+        }
+        await using var connection = await OpenAsync(cancellationToken);
+        var found = await connection.ExecuteScalarAsync<long>(Read(
+            $"SELECT COUNT(*) FROM (SELECT 1 FROM {NotificationsByEndpointSource} WHERE {OfMerchantsEndpoints} AND status = @status LIMIT {FewOfStatus}) found",
+            new { merchantId, status }, cancellationToken));
+        return found < FewOfStatus;
     }
 
     /// <summary>

@@ -839,6 +839,45 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListingByAStatusTheMerchantSeldomHas_PagesItsOwnNewestFirst_AcrossItsEndpoints()
+    {
+        var m = await MerchantAsync();
+        var other = await MerchantAsync("Other");
+        var first = await EndpointAsync(m);
+        var second = await EndpointAsync(m);
+        var theirs = await EndpointAsync(other);
+        // Twelve notifications a minute apart, alternating endpoints; the other merchant's among them.
+        var ids = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            var change = Change(m, $"po{i}", 1, "OPENED", (i % 2 == 0 ? first : second).Id, T0 + TimeSpan.FromMinutes(i));
+            ids.Add(change.Notifications[0].Id);
+            await Store.CommitChangeAsync(change);
+        }
+        await Store.CommitChangeAsync(Change(other, "theirs", 1, "OPENED", theirs.Id, T0 + TimeSpan.FromMinutes(5)));
+        var dead = new[] { ids[1], ids[4], ids[7], ids[10] }.ToHashSet(StringComparer.Ordinal);
+        foreach (var c in await Store.ClaimDueAsync(T0 + TimeSpan.FromHours(1), Lease, 20))
+        {
+            var ok = !dead.Contains(c.Id) && c.EndpointId != theirs.Id;
+            await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(c, ok, AttemptTriggers.Schedule, T0),
+                ok ? NotificationStatuses.Succeeded : NotificationStatuses.Dead, null, true, c.LeaseToken));
+        }
+
+        var page = await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Dead, Limit = 3 });
+        Assert.Equal([ids[10], ids[7], ids[4]], page.Data.Select(n => n.Id));
+        Assert.True(page.HasMore);
+        var next = await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Dead, Limit = 3, StartingAfter = ids[4] });
+        Assert.Equal([ids[1]], next.Data.Select(n => n.Id));
+        Assert.False(next.HasMore);
+        var back = await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Dead, Limit = 2, EndingBefore = ids[4] });
+        Assert.Equal([ids[10], ids[7]], back.Data.Select(n => n.Id));
+        var lately = await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Dead, Since = T0 + TimeSpan.FromMinutes(5) });
+        Assert.Equal([ids[10], ids[7]], lately.Data.Select(n => n.Id));
+        Assert.Equal(8, (await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Succeeded })).Data.Count);
+        Assert.Single((await Store.ListNotificationsAsync(other, new NotificationQuery { Status = NotificationStatuses.Dead })).Data);
+    }
+
+    [Fact]
     public async Task ResendLease_WaitsForTheAttemptUnderWay_ThenKeepsScheduledClaimsOffUntilItsAttemptIsRecorded()
     {
         var m = await MerchantAsync();
