@@ -1070,6 +1070,32 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListingAWindow_TakesItsStartAndNotItsEnd_AsFarApartOrAsFarOutAsAsked()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var at = new[] { T0, T0 + TimeSpan.FromMilliseconds(1), T0 + TimeSpan.FromDays(3), T0 + TimeSpan.FromDays(30) };
+        for (var i = 0; i < at.Length; i++)
+        {
+            await Store.CommitChangeAsync(Change(m, $"po{i}", 1, "OPENED", ep.Id, at[i]));
+        }
+
+        async Task<string[]> WindowAsync(DateTimeOffset? since, DateTimeOffset? until) =>
+            (await Store.ListNotificationsAsync(m, new NotificationQuery { Since = since, Until = until, Limit = 100 })).Data.Select(n => n.EntityId).ToArray();
+
+        Assert.Equal(["po1"], await WindowAsync(at[1], at[2]));
+        Assert.Equal(["po0"], await WindowAsync(at[0], at[1]));
+        Assert.Equal(["po2", "po1", "po0"], await WindowAsync(null, at[3]));
+        Assert.Equal(["po3", "po2"], await WindowAsync(at[2], null));
+        Assert.Equal(["po3"], await WindowAsync(at[3] - TimeSpan.FromMilliseconds(1), at[3] + TimeSpan.FromMilliseconds(1)));
+        Assert.Empty(await WindowAsync(at[3] + TimeSpan.FromMilliseconds(1), null));
+        Assert.Empty(await WindowAsync(null, at[0]));
+        Assert.Equal(["po3", "po2", "po1", "po0"], await WindowAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue));
+        Assert.Equal(["po3", "po2", "po1", "po0"], await WindowAsync(DateTimeOffset.MinValue, null));
+        Assert.Equal(2, (await Store.CountNotificationsByStatusAsync(m, new NotificationQuery { Since = at[1], Until = at[3] }))[NotificationStatuses.Pending]);
+    }
+
+    [Fact]
     public async Task EndpointsForRecording_SeeEveryEndpointChange_AtOnce()
     {
         // Recording asks for these on every change; whatever a store keeps in memory, an endpoint
