@@ -173,6 +173,7 @@ public static class HeraldServer
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
         {
             telemetry.WithTracing(tracing => tracing.AddSource(Delivery.Workers.DeliveryTelemetry.SourceName).AddOtlpExporter());
+            services.AddHostedService<TraceExportLog>();
         }
         services.AddHeraldOpenApi();
         configure?.Invoke(builder);
