@@ -121,7 +121,7 @@ internal static class ServeCommand
                 }
             }
             if (!string.IsNullOrEmpty(result.GetValue(cert)) && result.GetValue(urls) is { } addresses && addresses != HeraldServerOptions.DefaultUrls
-                && !addresses.Split(';', StringSplitOptions.TrimEntries).Any(a => a.StartsWith("https://", StringComparison.OrdinalIgnoreCase)))
+                && !addresses.Split(';', StringSplitOptions.TrimEntries).Any(IsHttps))
             {
                 result.AddError("--https-cert is given, but --urls has no https:// address to serve it on: add one (--urls https://0.0.0.0:5443), or leave --urls out.");
             }
@@ -129,11 +129,18 @@ internal static class ServeCommand
             {
                 result.AddError("--https-key (or HERALD_HTTPS_KEY) is the key of --https-cert, which is not given: give both, or neither.");
             }
+            // Kestrel serves an https:// address only with a certificate: without one it would fail at
+            // start with a stack trace, after an admin key had been made and shown.
+            var servesHttps = !string.IsNullOrEmpty(result.GetValue(cert));
             foreach (var address in (result.GetValue(urls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 if (!ListenAddresses.IsHttpAddress(address))
                 {
                     result.AddError($"--urls '{address}' is not an http:// or https:// address such as http://127.0.0.1:5080.");
+                }
+                else if (!servesHttps && IsHttps(address))
+                {
+                    result.AddError($"--urls '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.");
                 }
             }
             var apiPorts = ListensOn(result.GetValue(urls), result.GetValue(cert)).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -147,6 +154,10 @@ internal static class ServeCommand
                 else if (apiPorts.Contains(ListenAddresses.PortOf(address)))
                 {
                     result.AddError($"--metrics-urls '{address}' has the port of an --urls address: the metrics listener needs a port of its own.");
+                }
+                else if (!servesHttps && IsHttps(address))
+                {
+                    result.AddError($"--metrics-urls '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.");
                 }
             }
         });
@@ -276,4 +287,6 @@ internal static class ServeCommand
     /// <summary>Where the node listens: <paramref name="urls"/>, but with a certificate and no address of its own choosing, on HTTPS only.</summary>
     private static string ListensOn(string? urls, string? certificate) =>
         certificate is { Length: > 0 } && urls == HeraldServerOptions.DefaultUrls ? HeraldServerOptions.DefaultHttpsUrls : urls ?? HeraldServerOptions.DefaultUrls;
+
+    private static bool IsHttps(string address) => address.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
 }

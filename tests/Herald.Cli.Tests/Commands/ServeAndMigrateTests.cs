@@ -46,6 +46,22 @@ public sealed class ServeAndMigrateTests
         Assert.False(Directory.Exists(data));
     });
 
+    [Theory]
+    [InlineData("--urls", "https://127.0.0.1:0")]
+    [InlineData("--metrics-urls", "https://127.0.0.1:9464")]
+    public Task Serve_WithAnHttpsAddressButNoCertificate_RefusesInOneLineBeforeMakingAnAdminKey(string option, string address) => WithDataAsync(async data =>
+    {
+        string[] args = option == "--urls"
+            ? ["serve", "--urls", address, "--data", data]
+            : ["serve", "--urls", "http://127.0.0.1:0", "--metrics-urls", address, "--data", data];
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args);
+        Assert.NotEqual(0, code);
+        Assert.Equal($"{option} '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.",
+            stderr.Trim());
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(data));
+    });
+
     [Fact]
     public Task Serve_WithAMissingKeysCertificate_ExitsNonZeroNamingIt() => WithDataAsync(async data =>
     {
