@@ -120,19 +120,34 @@ internal static class ServeCommand
                     result.AddError($"--trusted-proxy '{proxy}' is neither an address nor a CIDR network such as 10.0.0.0/8.");
                 }
             }
-            if (!string.IsNullOrEmpty(result.GetValue(cert)) && result.GetValue(urls) is { } addresses && addresses != HeraldServerOptions.DefaultUrls
+            // Here an option left out reads as null, not as the default it takes from the environment:
+            // these are the values the node would run with.
+            string? Effective(Option<string?> option, string variable) =>
+                result.GetResult(option) is { Implicit: false } ? result.GetValue(option) : Environment.GetEnvironmentVariable(variable);
+            var listenUrls = result.GetResult(urls) is { Implicit: false }
+                ? result.GetValue(urls)
+                : Environment.GetEnvironmentVariable("HERALD_URLS") ?? HeraldServerOptions.DefaultUrls;
+            var certificate = Effective(cert, "HERALD_HTTPS_CERT");
+            if (!string.IsNullOrEmpty(certificate) && listenUrls is { } addresses && addresses != HeraldServerOptions.DefaultUrls
                 && !addresses.Split(';', StringSplitOptions.TrimEntries).Any(IsHttps))
             {
                 result.AddError("--https-cert is given, but --urls has no https:// address to serve it on: add one (--urls https://0.0.0.0:5443), or leave --urls out.");
             }
-            if (!string.IsNullOrEmpty(result.GetValue(key)) && string.IsNullOrEmpty(result.GetValue(cert)))
+            if (!string.IsNullOrEmpty(Effective(key, "HERALD_HTTPS_KEY")) && string.IsNullOrEmpty(certificate))
             {
                 result.AddError("--https-key (or HERALD_HTTPS_KEY) is the key of --https-cert, which is not given: give both, or neither.");
             }
-            // Kestrel serves an https:// address only with a certificate: without one it would fail at
+            // The parser holds --log-format to its values, but not the default it takes from the
+            // environment: JSON or xml there gave text logs, an admin key made printed among them.
+            if (result.GetResult(logFormat) is not { Implicit: false } && Environment.GetEnvironmentVariable("HERALD_LOG_FORMAT") is { } format
+                && format is not ("text" or "json"))
+            {
+                result.AddError($"HERALD_LOG_FORMAT '{format}' is neither text nor json, the values --log-format takes.");
+            }
+            // Kestrel serves an https:// address only with a certificate: without one it failed at
             // start with a stack trace, after an admin key had been made and shown.
-            var servesHttps = !string.IsNullOrEmpty(result.GetValue(cert));
-            foreach (var address in (result.GetValue(urls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            var servesHttps = !string.IsNullOrEmpty(certificate);
+            foreach (var address in (listenUrls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 if (!ListenAddresses.IsHttpAddress(address))
                 {
@@ -143,9 +158,9 @@ internal static class ServeCommand
                     result.AddError($"--urls '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.");
                 }
             }
-            var apiPorts = ListensOn(result.GetValue(urls), result.GetValue(cert)).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            var apiPorts = ListensOn(listenUrls, certificate).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(ListenAddresses.PortOf).ToHashSet();
-            foreach (var address in (result.GetValue(metricsUrls) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            foreach (var address in (Effective(metricsUrls, "HERALD_METRICS_URLS") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 if (!ListenAddresses.IsHttpAddress(address) || ListenAddresses.PortOf(address) is not > 0)
                 {

@@ -62,6 +62,20 @@ public sealed class ServeAndMigrateTests
         Assert.False(Directory.Exists(data));
     });
 
+    [Theory]
+    [InlineData("HERALD_URLS", "https://127.0.0.1:0", "--urls 'https://127.0.0.1:0' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.")]
+    [InlineData("HERALD_HTTPS_CERT", "/tmp/herald-no-such-cert.pem", "--https-cert is given, but --urls has no https:// address to serve it on: add one (--urls https://0.0.0.0:5443), or leave --urls out.")]
+    [InlineData("HERALD_LOG_FORMAT", "JSON", "HERALD_LOG_FORMAT 'JSON' is neither text nor json, the values --log-format takes.")]
+    public Task Serve_WithAnEnvironmentDefaultOutOfItsRules_RefusesInOneLineAsForTheOption(string variable, string value, string said) => WithDataAsync(async data =>
+    {
+        string[] args = variable == "HERALD_URLS" ? ["serve", "--data", data] : ["serve", "--urls", "http://127.0.0.1:0", "--data", data];
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args, new Dictionary<string, string> { [variable] = value });
+        Assert.NotEqual(0, code);
+        Assert.Equal(said, stderr.Trim());
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(data));
+    });
+
     [Fact]
     public Task Serve_WithAMissingKeysCertificate_ExitsNonZeroNamingIt() => WithDataAsync(async data =>
     {
