@@ -218,6 +218,11 @@ internal static class ServeCommand
                 await Console.Error.WriteLineAsync($"herald: cannot listen on {metricsTaken}: its port is in use by another process (another Herald node?); stop it, or choose another with --metrics-urls.");
                 return 1;
             }
+            if (ListenAddresses.FirstRepeated(options.MetricsUrls is { } both ? $"{options.Urls};{both}" : options.Urls) is { } repeated)
+            {
+                await Console.Error.WriteLineAsync($"herald: cannot listen on {repeated}: an address named before it takes its port already; name each port once.");
+                return 1;
+            }
             WebApplication? app = null;
             try
             {

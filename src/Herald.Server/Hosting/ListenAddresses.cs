@@ -24,6 +24,50 @@ public static class ListenAddresses
         return null;
     }
 
+    /// <summary>
+    /// The first of <paramref name="urls"/> (separated by <c>;</c>) whose port one named before it
+    /// takes already: the same address twice, or a port under every address (<c>0.0.0.0</c>) and
+    /// under one of them. Null when none. Each is listened on in turn, as the server would.
+    /// </summary>
+    public static string? FirstRepeated(string urls)
+    {
+        ArgumentNullException.ThrowIfNull(urls);
+        var held = new List<Socket>();
+        try
+        {
+            foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (EndPointOf(url) is not { } endPoint)
+                {
+                    continue;
+                }
+                var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                try
+                {
+                    socket.Bind(endPoint);
+                    socket.Listen();
+                    held.Add(socket);
+                }
+                catch (SocketException e)
+                {
+                    socket.Dispose();
+                    if (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+                    {
+                        return url;
+                    }
+                }
+            }
+            return null;
+        }
+        finally
+        {
+            foreach (var socket in held)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
     /// <summary>The port <paramref name="url"/> names (0 for a port the system picks), or null when it names none (a Unix socket, say).</summary>
     public static int? PortOf(string url)
     {

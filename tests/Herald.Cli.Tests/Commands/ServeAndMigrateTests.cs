@@ -76,6 +76,20 @@ public sealed class ServeAndMigrateTests
         Assert.False(Directory.Exists(data));
     });
 
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("0.0.0.0")]
+    public Task Serve_WithAPortNamedTwice_RefusesInOneLineBeforeMakingAnAdminKey(string firstHost) => WithDataAsync(async data =>
+    {
+        var port = HeraldProcess.FreePort();
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            "serve", "--urls", $"http://{firstHost}:{port};http://127.0.0.1:{port}", "--data", data);
+        Assert.NotEqual(0, code);
+        Assert.Equal($"herald: cannot listen on http://127.0.0.1:{port}: an address named before it takes its port already; name each port once.", stderr.Trim());
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(data));
+    });
+
     [Fact]
     public Task Serve_WithAMissingKeysCertificate_ExitsNonZeroNamingIt() => WithDataAsync(async data =>
     {
