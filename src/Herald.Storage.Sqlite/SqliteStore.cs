@@ -359,6 +359,9 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     // Set once the database's file is found gone (see FileInPlace).
     private bool _fileGone;
 
+    /// <summary>Whether the database's file or its log was found removed under the running store: it takes no change until a restart.</summary>
+    public bool FileGone => Volatile.Read(ref _fileGone);
+
     // The database file's path as the kernel names it (links resolved), null where it does not say.
     private readonly string? _databaseAsOpened;
 

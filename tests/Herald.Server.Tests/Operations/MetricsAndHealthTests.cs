@@ -163,7 +163,7 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
 
         using var ready = await Herald.Client.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
-        Assert.Equal("database unreachable", (await ready.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!.Str("status"));
+        Assert.Equal("database file gone", (await ready.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!.Str("status"));
         // A change the next start would not find is not answered as made.
         using var order = await merchant.PostAsJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
         await ApiErrors.ExpectErrorAsync(order, 503, "Herald's database file is gone: nothing can be written until the operator restores it and restarts Herald");
@@ -179,6 +179,7 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
 
         using var ready = await Herald.Client.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal("database file gone", (await ready.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!.Str("status"));
         await HeraldHost.EventuallyAsync(async () =>
         {
             using var order = await merchant.PostAsJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
