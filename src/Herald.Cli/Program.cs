@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using Herald.Cli.Commands;
 
-var root = new RootCommand("Herald: payment notifications, delivered.");
+var root = new RootCommand("Herald: payment notifications, delivered. (./herald bench runs the benchmarks in bench/: ./herald bench --help.)");
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(MigrateCommand.Create());
 root.Subcommands.Add(BackupCommand.Create());
