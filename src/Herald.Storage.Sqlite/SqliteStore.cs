@@ -158,6 +158,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     protected override string OrphanedSql => """
         SELECT n.id FROM endpoints e CROSS JOIN notifications n INDEXED BY notifications_endpoint
         WHERE e.deleted_at >= @since AND n.endpoint_id = e.id AND n.status = 'pending'
+          AND (n.leased_until IS NULL OR n.leased_until <= @now OR e.deleted_at < @settled)
         """;
 
     // The unary plus keeps SQLite from walking the merchant's log in id order in search of the entity.

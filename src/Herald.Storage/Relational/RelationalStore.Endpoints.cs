@@ -424,11 +424,25 @@ public abstract partial class RelationalStore
     private const string KilledByDelete =
         "UPDATE notifications SET status = 'dead', next_attempt_at = NULL, leased_until = NULL, lease_token = NULL, last_error = 'endpoint deleted'";
 
-    /// <summary>Pending notifications of endpoints deleted since <c>@since</c>, read from the few such endpoints into the endpoint index.</summary>
+    /// <summary>
+    /// How long after an endpoint's deletion an attempt that was under way then is waited for: an
+    /// attempt ends within its endpoint's timeout (at most 60 s), and its outcome is recorded, the
+    /// notification succeeded or failed as it went. After this, work still leased (its node lost)
+    /// dies whatever its lease says.
+    /// </summary>
+    private static readonly TimeSpan AttemptUnderWayWindow = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Pending notifications of endpoints deleted since <c>@since</c>, read from the few such endpoints
+    /// into the endpoint index; one leased at <c>@now</c> (an attempt under way) is left to its attempt
+    /// while its endpoint was deleted after <c>@settled</c>.
+    /// </summary>
     protected virtual string OrphanedSql => """
         SELECT n.id FROM notifications n
         WHERE n.endpoint_id IN (SELECT id FROM endpoints WHERE deleted_at >= @since)
           AND n.status = 'pending'
+          AND (n.leased_until IS NULL OR n.leased_until <= @now
+               OR (SELECT e.deleted_at FROM endpoints e WHERE e.id = n.endpoint_id) < @settled)
         """;
 
     public async Task<int> UnparkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
@@ -436,10 +450,12 @@ public abstract partial class RelationalStore
         // Nearly always there is nothing to do: a read says so without taking a write.
         bool unparkable, orphaned;
         var since = Time.Ms(now - OrphanWindow);
+        var settled = Time.Ms(now - AttemptUnderWayWindow);
+        var at = Time.Ms(now);
         await using (var connection = await OpenAsync(cancellationToken))
         {
             unparkable = await connection.ExecuteScalarAsync<string?>(Read($"{UnparkableSql} LIMIT 1", null, cancellationToken)) is not null;
-            orphaned = await connection.ExecuteScalarAsync<string?>(Read($"{OrphanedSql} LIMIT 1", new { since }, cancellationToken)) is not null;
+            orphaned = await connection.ExecuteScalarAsync<string?>(Read($"{OrphanedSql} LIMIT 1", new { since, settled, now = at }, cancellationToken)) is not null;
         }
         if (orphaned)
         {
@@ -447,7 +463,7 @@ public abstract partial class RelationalStore
             await using var settle = await BeginWriteAsync(cancellationToken);
             await settle.Connection.ExecuteAsync(settle.Command(
                 $"{KilledByDelete} WHERE id IN ({OrphanedSql} LIMIT @limit) AND status = 'pending'",
-                new { since, limit }, cancellationToken));
+                new { since, settled, now = at, limit }, cancellationToken));
             await settle.CommitAsync(cancellationToken);
         }
         if (!unparkable)
@@ -493,9 +509,12 @@ public abstract partial class RelationalStore
             new { id, merchantId, now = Time.Ms(now), enabled = false }, cancellationToken));
         if (changed == 1)
         {
+            // One with an attempt under way (leased) is left to it: a request the receiver answered
+            // 200 is a delivery, recorded as such, and one that failed dies at the workers' next
+            // round (UnparkAsync), as an attempt's outcome is never written over a lease taken from it.
             await scope.Connection.ExecuteAsync(scope.Command(
-                $"{KilledByDelete} WHERE endpoint_id = @id AND status = 'pending'",
-                new { id }, cancellationToken));
+                $"{KilledByDelete} WHERE endpoint_id = @id AND status = 'pending' AND (leased_until IS NULL OR leased_until <= @now)",
+                new { id, now = Time.Ms(now) }, cancellationToken));
         }
         await CommitEndpointWriteAsync(scope, changed == 1, cancellationToken);
         return changed == 1;

@@ -1157,6 +1157,56 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeletingAnEndpoint_DuringAnAttempt_KeepsThatAttemptsOutcome()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "po2", 1, "OPENED", ep.Id, T0));
+        var claimed = await Store.ClaimDueAsync(T0, Lease, 10);
+        Assert.Equal(2, claimed.Count);
+        var at = T0 + TimeSpan.FromSeconds(1);
+        Assert.True(await Store.DeleteEndpointAsync(m, ep.Id, at));
+
+        // Both requests were under way when the endpoint went: one was answered 200, one 500.
+        var delivered = new AttemptOutcome(AttemptOf(claimed[0], true, AttemptTriggers.Schedule, at), NotificationStatuses.Succeeded, null, false, claimed[0].LeaseToken);
+        var failed = new AttemptOutcome(AttemptOf(claimed[1], false, AttemptTriggers.Schedule, at), NotificationStatuses.Pending, at + TimeSpan.FromMinutes(5), true, claimed[1].LeaseToken);
+        Assert.True(await Store.RecordScheduledAttemptAsync(delivered));
+        Assert.True(await Store.RecordScheduledAttemptAsync(failed));
+        await Store.UnparkAsync(at + TimeSpan.FromSeconds(1), 10);
+
+        var reached = (await Store.GetNotificationAsync(m, claimed[0].Id))!;
+        Assert.Equal(NotificationStatuses.Succeeded, reached.Status);
+        Assert.NotNull(reached.SucceededAt);
+        Assert.Single(await Store.ListAttemptsAsync(claimed[0].Id));
+        var missed = (await Store.GetNotificationAsync(m, claimed[1].Id))!;
+        Assert.Equal(NotificationStatuses.Dead, missed.Status);
+        Assert.Equal("endpoint deleted", missed.LastError);
+        Assert.Equal(1, missed.AttemptCount);
+        Assert.Single(await Store.ListAttemptsAsync(claimed[1].Id));
+        Assert.Empty(await Store.ClaimDueAsync(at + TimeSpan.FromDays(1), Lease, 10));
+    }
+
+    [Fact]
+    public async Task DeletingAnEndpoint_WhoseAttemptsNodeWasLost_KillsThatWorkOnceTheLeaseEnds()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        Assert.True(await Store.DeleteEndpointAsync(m, ep.Id, T0 + TimeSpan.FromSeconds(1)));
+
+        // The node holding it never answers: while its lease runs the notification waits for it...
+        await Store.UnparkAsync(T0 + TimeSpan.FromSeconds(2), 10);
+        Assert.Equal(NotificationStatuses.Pending, (await Store.GetNotificationAsync(m, claimed.Id))!.Status);
+        // ...and once the lease has ended it dies as the delete would have left it.
+        await Store.UnparkAsync(T0 + Lease + TimeSpan.FromSeconds(1), 10);
+        var n = (await Store.GetNotificationAsync(m, claimed.Id))!;
+        Assert.Equal(NotificationStatuses.Dead, n.Status);
+        Assert.Equal("endpoint deleted", n.LastError);
+    }
+
+    [Fact]
     public async Task ChangeRecordedForAnEndpointDeletedMeanwhile_EndsDead_NotPendingForever()
     {
         var m = await MerchantAsync();
