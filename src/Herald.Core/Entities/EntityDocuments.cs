@@ -38,21 +38,27 @@ public static class EntityDocuments
 
     /// <summary>
     /// Refuses (413) a document whose text, <paramref name="json"/>, is over
-    /// <see cref="MaxDocumentBytes"/>, naming its largest field: the one to make smaller.
+    /// <see cref="MaxDocumentBytes"/>, naming its largest field: the one to make smaller. With
+    /// <paramref name="roomForState"/>, it is measured as it would be in that state (its kind's
+    /// longest), so that a document a request filled can move to any state without data: a
+    /// transaction taken at the bound as <c>INIT</c> could otherwise never move, every other state
+    /// being longer.
     /// </summary>
-    public static void RefuseOversized(EntityKind kind, JsonObject document, string json)
+    public static void RefuseOversized(EntityKind kind, JsonObject document, string json, string? roomForState = null)
     {
         ArgumentNullException.ThrowIfNull(document);
         var bytes = Encoding.UTF8.GetByteCount(json);
-        if (bytes <= MaxDocumentBytes)
+        var room = roomForState is null ? 0 : Math.Max(0, roomForState.Length - StateOf(kind, document).Length);
+        if (bytes + room <= MaxDocumentBytes)
         {
             return;
         }
         var (field, size) = document.Where(p => p.Value is not null)
             .Select(p => (p.Key, Bytes: Encoding.UTF8.GetByteCount(JsonText.Of(p.Value!))))
             .MaxBy(p => p.Bytes);
+        var inLongest = bytes <= MaxDocumentBytes ? $" ({bytes + room} in its longest state, {roomForState}, which it must have room to move to)" : "";
         throw new HeraldException(ErrorKind.PayloadTooLarge,
-            $"the {kind.ApiName()} would be {bytes} bytes as stored and notified, more than the {MaxDocumentBytes} bytes ({MaxDocumentBytes / 1024} KB) an entity may be; its largest field, {field}, takes {size} of them");
+            $"the {kind.ApiName()} would be {bytes} bytes as stored and notified{inLongest}, more than the {MaxDocumentBytes} bytes ({MaxDocumentBytes / 1024} KB) an entity may be; its largest field, {field}, takes {size} of them");
     }
 
     /// <summary>The document field that holds the entity's state.</summary>

@@ -19,6 +19,7 @@ public sealed class StateMachine
         _transitions = transitions.ToFrozenDictionary(p => p.Key, p => p.Value.ToFrozenSet(StringComparer.Ordinal), StringComparer.Ordinal);
         _aliases = (aliases ?? new Dictionary<string, string>()).ToFrozenDictionary(StringComparer.Ordinal);
         States = [.. transitions.Keys];
+        Longest = States.MaxBy(state => state.Length)!;
     }
 
     public EntityKind Kind { get; }
@@ -28,6 +29,12 @@ public sealed class StateMachine
 
     /// <summary>Every state of this kind, in declaration order.</summary>
     public IReadOnlyList<string> States { get; }
+
+    /// <summary>
+    /// The state whose name is the longest (the first of them): the room a document keeps so that a
+    /// move that brings no data always fits within the bound on its size.
+    /// </summary>
+    public string Longest { get; }
 
     /// <summary>Every spelling of a state this kind takes: its states, then their aliases.</summary>
     public IEnumerable<string> Spellings => States.Concat(_aliases.Keys);

@@ -59,7 +59,7 @@ public sealed class ChangeRecorder
         doc[EntityDocuments.StateField(kind)] = state;
         var entity = new Entity(kind, id, merchantId, state, 1, preferenceId, doc, now, now);
         var evt = NewEvent(entity, null, now);
-        var change = await NewChangeAsync(entity, 0, evt, preferenceId, idempotency, activity?.Id, cancellationToken).ConfigureAwait(false);
+        var change = await NewChangeAsync(entity, 0, evt, preferenceId, idempotency, activity?.Id, bringsContent: true, cancellationToken).ConfigureAwait(false);
         var result = await _writer.CommitAsync(change).ConfigureAwait(false);
         if (result == CommitResult.IdempotencyKeyTaken && idempotency is { } taken)
         {
@@ -109,7 +109,7 @@ public sealed class ChangeRecorder
             }
             var next = current with { State = target, Version = current.Version + 1, Document = doc, UpdatedAt = now };
             var evt = NewEvent(next, current.State, now);
-            var change = await NewChangeAsync(next, current.Version, evt, current.PreferenceId, idempotency, activity?.Id, cancellationToken).ConfigureAwait(false);
+            var change = await NewChangeAsync(next, current.Version, evt, current.PreferenceId, idempotency, activity?.Id, bringsContent: data is not null, cancellationToken).ConfigureAwait(false);
             var result = await _writer.CommitAsync(change).ConfigureAwait(false);
             if (result == CommitResult.Committed)
             {
@@ -158,11 +158,13 @@ public sealed class ChangeRecorder
     /// written) when the entity's document is over <see cref="EntityDocuments.MaxDocumentBytes"/>.
     /// </summary>
     private async ValueTask<EntityChange> NewChangeAsync(Entity entity, int expectedVersion, EntityEvent evt, string? preferenceId,
-        (string Key, string RequestHash)? idempotency, string? traceParent, CancellationToken cancellationToken)
+        (string Key, string RequestHash)? idempotency, string? traceParent, bool bringsContent, CancellationToken cancellationToken)
     {
         // The document's text is written once: measured here, then stored, and sent where the body is the snapshot.
         var json = JsonText.Of(entity.Document);
-        EntityDocuments.RefuseOversized(entity.Kind, entity.Document, json);
+        // What a request filled (a creation, a transition's data) keeps room for the kind's longest
+        // state; a move without data is held to the bound alone, and fits, having that room.
+        EntityDocuments.RefuseOversized(entity.Kind, entity.Document, json, bringsContent ? StateMachines.For(entity.Kind).Longest : null);
         var notifications = await RenderAsync(evt, preferenceId, json, cancellationToken).ConfigureAwait(false);
         var change = new EntityChange(entity, expectedVersion, evt, notifications, idempotency, traceParent);
         change.UseRenderedJson(json);

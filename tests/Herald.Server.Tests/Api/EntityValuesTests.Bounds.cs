@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Herald.Server.Tests.Infrastructure;
@@ -108,5 +109,43 @@ public sealed partial class EntityValuesTests
         Assert.Equal("INIT", transaction.Str("status"));
         Assert.Null(transaction["orderDetails"]);
         Assert.Equal(LongestEmojiText, transaction.Str("extra3"));
+    }
+
+    /// <summary>
+    /// A transaction of ASCII order lines that Herald keeps in <paramref name="bytes"/> bytes, INIT
+    /// (a probe made first says how many bytes the same transaction takes with a shorter last line).
+    /// </summary>
+    private async Task<string> TransactionKeptInAsync(int bytes)
+    {
+        // 83 full lines, one that sizes it, and 16 empty ones, which take 70 bytes each kept for 2 sent.
+        static string Body(int last) => Transaction("\"merchantName\":\"Fer Merchant\"", OrderDetails(83, $$"""{"productName":"{{new string('a', 1024)}}","quantity":1,"dimensions":"{{new string('b', 1024)}}","description":"{{new string('c', 1024)}}"}""")
+            .Replace("]", $$""",{"productName":"{{new string('p', last)}}"}{{string.Concat(Enumerable.Repeat(",{}", 16))}}]""", StringComparison.Ordinal));
+        var probe = await CreatedAsync("/v1/transactions", Body(10));
+        var probeBytes = Encoding.UTF8.GetByteCount(probe.ToJsonString());
+        return Body(10 + bytes - probeBytes);
+    }
+
+    [Fact]
+    public async Task ATransactionIsTakenOnlyWithRoomForItsLongestState_SoThatEveryMoveWithoutDataFits()
+    {
+        var room = "USER_CANCEL".Length - "INIT".Length;
+        // At the bound as INIT, it could never move: every other state is longer.
+        await ApiErrors.ExpectErrorAsync(await PostRawAsync("/v1/transactions", await TransactionKeptInAsync(262_144)), 413,
+            "more than the 262144 bytes (256 KB) an entity may be");
+        await ApiErrors.ExpectErrorAsync(await PostRawAsync("/v1/transactions", await TransactionKeptInAsync(262_144 - room + 1)), 413,
+            "in its longest state, USER_CANCEL");
+
+        var canceled = await CreatedAsync("/v1/transactions", await TransactionKeptInAsync(262_144 - room));
+        Assert.Equal(262_144 - room, Encoding.UTF8.GetByteCount(canceled.ToJsonString()));
+        using (var moved = await PostRawAsync($"/v1/transactions/{canceled.Str("internalId")}/transitions", """{"to":"USER_CANCEL"}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        }
+        var refunded = (await CreatedAsync("/v1/transactions", await TransactionKeptInAsync(262_144 - room))).Str("internalId");
+        foreach (var to in new[] { "PROCESSING", "COMPLETED", "REFUNDED" })
+        {
+            using var moved = await PostRawAsync($"/v1/transactions/{refunded}/transitions", $$"""{"to":"{{to}}"}""");
+            Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        }
     }
 }
