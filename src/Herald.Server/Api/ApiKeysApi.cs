@@ -62,10 +62,14 @@ internal static class ApiKeysApi
         return Scope(request.Scope);
     }
 
-    /// <summary>A scope as given (null: full); 400 for any other word.</summary>
+    /// <summary>
+    /// A scope as given (null: full); 400 for any other word, and for an empty one: most likely a
+    /// variable left unset, which must not make a key that may do more than was meant.
+    /// </summary>
     public static string Scope(string? asked) => asked switch
     {
-        null or "" => ApiKeyScopes.Full,
+        null => ApiKeyScopes.Full,
+        "" => throw new HeraldException(ErrorKind.BadRequest, "scope is empty: give full or read, or leave it out for a full key"),
         _ when ApiKeyScopes.All.Contains(asked, StringComparer.Ordinal) => asked,
         _ => throw new HeraldException(ErrorKind.BadRequest, $"scope must be full (everything the merchant may) or read (GET only), not {HeraldException.Quote(asked)}"),
     };

@@ -88,6 +88,28 @@ public sealed class ApiKeyTests
     }
 
     [Fact]
+    public async Task AKeyAskedWithAnEmptyScope_Is400_AndNoKeyIsMade()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        using var merchant = await herald.NewMerchantAsync();
+        using var admin = herald.As(HeraldHost.AdminKey);
+        var shop = (await admin.PostJsonAsync("/v1/merchants", new { name = "Shop" })).Str("id");
+
+        // {"scope":"$SCOPE"} with the variable unset: meant read, most likely, and never to be full.
+        foreach (var (client, path) in new[] { (merchant, "/v1/api_keys"), (admin, $"/v1/merchants/{shop}/api_keys") })
+        {
+            var before = (await client.GetJsonAsync(path))["data"]!.AsArray().Count;
+            var refused = await client.PostAsJsonAsync(path, new { scope = "" });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("scope is empty: give full or read, or leave it out for a full key", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(before, (await client.GetJsonAsync(path))["data"]!.AsArray().Count);
+        }
+        // Left out, or null, it is a full key as before.
+        Assert.Equal("full", (await merchant.PostJsonAsync("/v1/api_keys", new { scope = (string?)null })).Str("scope"));
+        Assert.Equal("full", (await merchant.PostJsonAsync("/v1/api_keys", new { })).Str("scope"));
+    }
+
+    [Fact]
     public async Task WithoutAConfiguredAdminKey_OneIsMadeOnce_KeptInTheDataFolder_AndAcceptedAfterARestart()
     {
         var data = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
