@@ -223,6 +223,14 @@ internal static class ServeCommand
                 await Console.Error.WriteLineAsync($"herald: cannot listen on {repeated}: an address named before it takes its port already; name each port once.");
                 return 1;
             }
+            // One node to a SQLite data folder: held until this process ends.
+            var (folderLock, heldElsewhere) = string.IsNullOrEmpty(options.PostgresConnectionString) ? DataFolderLock.TryTake(options.DataDirectory) : (null, false);
+            using var held = folderLock;
+            if (heldElsewhere)
+            {
+                await Console.Error.WriteLineAsync($"herald: {Path.GetFullPath(options.DataDirectory)} is in use by another Herald node (it holds {DataFolderLock.FileName} there): one node serves a SQLite data folder; stop the other, give this one a --data of its own, or run several nodes on PostgreSQL (--postgres).");
+                return 1;
+            }
             WebApplication? app = null;
             try
             {

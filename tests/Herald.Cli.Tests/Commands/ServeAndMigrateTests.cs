@@ -23,6 +23,32 @@ public sealed class ServeAndMigrateTests
     }
 
     [Fact]
+    public Task ASecondNodeOnASqliteDataFolderInUse_IsRefusedInOneLine_AndTheFolderIsFreeOnceTheFirstIsGone() => WithDataAsync(async data =>
+    {
+        var first = await HeraldProcess.ServeAsync("--dev", "--data", data);
+        try
+        {
+            var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "serve", "--urls", "http://127.0.0.1:0", "--dev", "--data", data);
+            Assert.Equal(1, code);
+            Assert.Equal($"herald: {Path.GetFullPath(data)} is in use by another Herald node (it holds herald.lock there): one node serves a SQLite data folder; stop the other, give this one a --data of its own, or run several nodes on PostgreSQL (--postgres).",
+                stderr.Trim());
+            Assert.DoesNotContain("Admin key", stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain("Herald listening", stdout, StringComparison.Ordinal);
+
+            // Killed outright, the first leaves the folder free: the system lets go of its lock.
+            first.Kill();
+            await first.DisposeAsync();
+            first = await HeraldProcess.ServeAsync("--dev", "--data", data);
+            using var http = new HttpClient();
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(first.Url + "/readyz")).StatusCode);
+        }
+        finally
+        {
+            await first.DisposeAsync();
+        }
+    });
+
+    [Fact]
     public Task Serve_WithUnreachableDatabase_ExitsNonZeroWithOneClearLine() => WithDataAsync(async data =>
     {
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
