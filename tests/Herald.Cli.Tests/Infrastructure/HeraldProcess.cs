@@ -209,8 +209,15 @@ public sealed class HeraldProcess : IAsyncDisposable
         return count;
     }
 
-    /// <summary>SIGKILL: the process gets no chance to release anything.</summary>
-    public void Kill() => _process.Kill(entireProcessTree: true);
+    /// <summary>
+    /// SIGKILL: the process gets no chance to release anything. Returns once it is gone (what the
+    /// system lets go of for it, such as its data folder's lock, let go).
+    /// </summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(TimeSpan.FromSeconds(30));
+    }
 
     /// <summary>A loopback port free a moment ago (someone else may take it before it is bound).</summary>
     public static int FreePort()
