@@ -19,6 +19,14 @@ internal static class MigrateCommand
             var where = connectionString is null ? sqlite.DatabasePath : "PostgreSQL";
             // A mistyped --data would otherwise look like an upgrade done: a new database is said to be one.
             var fresh = connectionString is null && !File.Exists(sqlite.DatabasePath);
+            // Not under a node serving the folder: its schema would change beneath it.
+            var (folderLock, heldElsewhere) = connectionString is null ? DataFolderLock.TryTake(sqlite.DataDirectory) : (null, false);
+            using var held = folderLock;
+            if (heldElsewhere)
+            {
+                await Console.Error.WriteLineAsync($"herald: {Path.GetFullPath(sqlite.DataDirectory)} is in use by a running Herald node (it holds {DataFolderLock.FileName} there): stop it, then migrate.");
+                return 1;
+            }
             try
             {
                 IHeraldStore store = connectionString is null ? new SqliteStore(sqlite) : new PostgresStore(connectionString);

@@ -23,7 +23,7 @@ public sealed class ServeAndMigrateTests
     }
 
     [Fact]
-    public Task ASecondNodeOnASqliteDataFolderInUse_IsRefusedInOneLine_AndTheFolderIsFreeOnceTheFirstIsGone() => WithDataAsync(async data =>
+    public Task ASecondNodeOrAMigrationOnASqliteDataFolderInUse_IsRefusedInOneLine_AndTheFolderIsFreeOnceTheNodeIsGone() => WithDataAsync(async data =>
     {
         var first = await HeraldProcess.ServeAsync("--dev", "--data", data);
         try
@@ -34,6 +34,10 @@ public sealed class ServeAndMigrateTests
                 stderr.Trim());
             Assert.DoesNotContain("Admin key", stdout, StringComparison.Ordinal);
             Assert.DoesNotContain("Herald listening", stdout, StringComparison.Ordinal);
+            // Nor is its schema changed under it.
+            var migrate = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
+            Assert.Equal(1, migrate.ExitCode);
+            Assert.Equal($"herald: {Path.GetFullPath(data)} is in use by a running Herald node (it holds herald.lock there): stop it, then migrate.", migrate.Stderr.Trim());
 
             // Killed outright, the first leaves the folder free: the system lets go of its lock.
             first.Kill();
