@@ -144,6 +144,11 @@ internal static class EndpointsApi
         group.MapPost("/{id}/test", async (string id, HttpContext http, IHeraldStore store, EndpointTester tester) =>
         {
             var request = await HeraldJson.HasBodyAsync(http.Request) ? await HeraldJson.ReadAsync<TestRequest>(http.Request) : new TestRequest();
+            if (request.EventType is "")
+            {
+                // Most likely a variable left unset: said, rather than sent Herald's own test instead.
+                throw new HeraldException(ErrorKind.BadRequest, "event_type is empty: name one (GET /v1/event_types lists them), or leave it out for Herald's test notification");
+            }
             var endpoint = await LoadAsync(store, ownerOf(http), id, http.RequestAborted);
             var result = await tester.SendAsync(endpoint, TestEventType(endpoint, request.EventType), http.RequestAborted);
             return JsonResults.Ok(TestResultResponse.From(id, result));

@@ -69,6 +69,7 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
     [Theory]
     [InlineData("TRANSACTION.COMPLETED", "event_type TRANSACTION.COMPLETED is not carried by the thin format of endpoint")]
     [InlineData("TRANSACTION.PAID", "event_type 'TRANSACTION.PAID' is not one Herald notifies (GET /v1/event_types lists them)")]
+    [InlineData("", "event_type is empty: name one (GET /v1/event_types lists them), or leave it out for Herald's test notification")]
     public async Task Test_WithAnEventTypeTheEndpointCannotReceive_Is400_AndSendsNothing(string eventType, string message)
     {
         using var merchant = await Herald.NewMerchantAsync();
