@@ -56,7 +56,9 @@ internal static class EntitiesApi
             Validation.Text(request.PreferenceId, "preference_id", 64);
             if (request.PreferenceId is not null && await store.GetPreferenceAsync(merchant, request.PreferenceId, http.RequestAborted) is null)
             {
-                throw new HeraldException(ErrorKind.BadRequest, $"preference_id {request.PreferenceId} is not a checkout preference of this merchant");
+                throw new HeraldException(ErrorKind.BadRequest, request.PreferenceId.Length == 0
+                    ? "preference_id is empty: name a checkout preference of this merchant, or leave it out"
+                    : $"preference_id {HeraldException.Quote(request.PreferenceId)} is not a checkout preference of this merchant");
             }
             var document = new JsonObject
             {

@@ -381,6 +381,10 @@ public sealed class ApiErrorTests : IAsyncLifetime
         await ExpectErrorAsync(await PostRawAsync("/v1/checkout_preferences", """{"items":[{"a\u0000":1}]}"""), 400, "a field name in items[0] may not contain the NUL character");
         await ExpectErrorAsync(await PostRawAsync("/v1/checkout_preferences", $$"""{"items":[{"{{new string('k', 1025)}}":1}]}"""), 400, "a field name in items[0] is longer than 1024");
         await ExpectErrorAsync(await PostRawAsync("/v1/payment_orders", $$"""{"amount":10,"currency":"BRL","preference_id":"{{new string('p', 5000)}}"}"""), 400, "preference_id is longer than 64");
+        await ExpectErrorAsync(await PostRawAsync("/v1/payment_orders", """{"amount":10,"currency":"BRL","preference_id":""}"""), 400,
+            "preference_id is empty: name a checkout preference of this merchant, or leave it out");
+        await ExpectErrorAsync(await PostRawAsync("/v1/payment_orders", """{"amount":10,"currency":"BRL","preference_id":"pref_nope"}"""), 400,
+            "preference_id 'pref_nope' is not a checkout preference of this merchant");
     }
 
     [Fact]
