@@ -376,6 +376,6 @@ internal static partial class Validation
         return ticks < 0 ? DateTimeOffset.MinValue : ticks > DateTimeOffset.MaxValue.UtcTicks ? DateTimeOffset.MaxValue : new DateTimeOffset(ticks, TimeSpan.Zero);
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^(?<date>[0-9]{4}-[0-9]{2}-[0-9]{2})([T ](?<time>[0-9]{2}:[0-9]{2}(:[0-9]{2}(?<fraction>\.[0-9]{1,9})?)?)(?<offset>Z|z|[+-][0-9]{2}:?[0-9]{2})?)?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?<date>[0-9]{4}-[0-9]{2}-[0-9]{2})([Tt ](?<time>[0-9]{2}:[0-9]{2}(:[0-9]{2}(?<fraction>\.[0-9]{1,9})?)?)(?<offset>Z|z|[+-][0-9]{2}:?[0-9]{2})?)?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex IsoTime();
 }

@@ -66,6 +66,7 @@ public sealed class ApiErrorTests : IAsyncLifetime
     [InlineData("2026-01-31T12:00:00Z")]
     [InlineData("2026-01-31T12:00:00.123+02:00")]
     [InlineData("2026-01-31T12:00:00.123456789Z")]
+    [InlineData("2026-01-31t12:00:00z")]
     [InlineData("0001-01-01T00:30:00+01:00")]
     [InlineData("9999-12-31T23:59:59-01:00")]
     public async Task ATimeInIso8601_IsTaken(string since)
