@@ -52,11 +52,16 @@ public sealed class FormatsEndToEndTests : HeraldWithReceiver
         await Task.Delay(200);
         Assert.Single(Receiver.Received);
         var body = JsonNode.Parse(request.Body)!.AsObject();
-        JsonShape.AssertSameShape(SeedExamples.Point()[(state, site)], body);
+        var seed = SeedExamples.Point()[(state, site)];
+        JsonShape.AssertSameShape(seed, body);
         Assert.Equal(state, body.Str("state"));
         Assert.Equal(intent.Str("id"), body.Str("id"));
         Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", body.Str("created_at"));
         Assert.Equal("2026-11-02 12:00:00", body.Str("created_at"));
+        // Every other value is the seed's, as given: only the id and the time are Herald's own.
+        seed["id"] = intent.Str("id");
+        seed["created_at"] = body.Str("created_at");
+        Assert.True(JsonNode.DeepEquals(seed, body), $"expected {seed.ToJsonString()}\nactual   {body.ToJsonString()}");
         AssertSigned(request, secret);
     }
 
@@ -116,7 +121,12 @@ public sealed class FormatsEndToEndTests : HeraldWithReceiver
     {
         using var merchant = await Herald.NewMerchantAsync();
         var (_, secret) = await merchant.AddEndpointAsync(Receiver.Url, "transaction", new { event_types = new[] { "TRANSACTION.COMPLETED" } });
-        var id = await merchant.NewTransactionAsync();
+        // The seed's own example, less what Herald assigns (its id and its status).
+        var seed = SeedExamples.Transaction();
+        var given = seed.DeepClone().AsObject();
+        given.Remove("internalId");
+        given.Remove("status");
+        var id = (await merchant.PostJsonAsync("/v1/transactions", given)).Str("internalId");
         await merchant.MoveAsync("transactions", id, "PROCESSING");
         await merchant.MoveAsync("transactions", id, "COMPLETED");
 
@@ -124,10 +134,13 @@ public sealed class FormatsEndToEndTests : HeraldWithReceiver
         await Task.Delay(200);
         Assert.Single(Receiver.Received);
         var body = JsonNode.Parse(request.Body)!.AsObject();
-        JsonShape.AssertSameShape(SeedExamples.Transaction(), body);
+        JsonShape.AssertSameShape(seed, body);
         Assert.Equal("COMPLETED", body.Str("status"));
         Assert.Equal(id, body.Str("internalId"));
         Assert.Equal("London", body["customer"]!["address"]!.Str("city"));
+        // Every value the seed shows arrives as given.
+        seed["internalId"] = id;
+        Assert.True(JsonNode.DeepEquals(seed, body), $"expected {seed.ToJsonString()}\nactual   {body.ToJsonString()}");
         AssertSigned(request, secret);
     }
 
