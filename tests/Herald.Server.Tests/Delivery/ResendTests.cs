@@ -10,9 +10,11 @@ public sealed class ResendTests : HeraldWithReceiver
     public async Task Resend_OfSucceededNotification_DeliversAgainWithSameWebhookIdAndRecordsManualAttempt()
     {
         using var merchant = await Herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync(Receiver.Url, "transaction");
+        var (_, secret) = await merchant.AddEndpointAsync(Receiver.Url, "transaction");
         var id = await merchant.NewTransactionAsync();
         var first = await Receiver.WaitForAsync(1);
+        Assert.Equal("1", first.Headers["webhook-attempt"]);
+        Assert.True(Verifies(secret, first), "the first delivery does not verify with the endpoint's secret");
         var n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
         Assert.Equal("succeeded", n.Str("status"));
         // The webhook-id the receiver saw finds the notification.
@@ -25,8 +27,13 @@ public sealed class ResendTests : HeraldWithReceiver
         var again = await Receiver.WaitForAsync(2);
         Assert.Equal(first.Headers["webhook-id"], again.Headers["webhook-id"]);
         Assert.Equal(first.Body, again.Body);
-        // Signed afresh: a new timestamp, so a new signature.
+        // Signed afresh: a new timestamp, so a new signature, which verifies with the endpoint's secret.
         Assert.NotEqual(first.Headers["webhook-timestamp"], again.Headers["webhook-timestamp"]);
+        Assert.Equal(Herald.Clock.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), again.Headers["webhook-timestamp"]);
+        Assert.NotEqual(first.Headers["webhook-signature"], again.Headers["webhook-signature"]);
+        Assert.True(Verifies(secret, again), "the resend does not verify with the endpoint's secret");
+        // The notification's attempts so far plus one.
+        Assert.Equal("2", again.Headers["webhook-attempt"]);
 
         n = await merchant.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 2);
         var attempts = n["attempts"]!.AsArray();
@@ -37,6 +44,9 @@ public sealed class ResendTests : HeraldWithReceiver
         Assert.Equal(attempts[0]!.Str("started_at"), n.Str("succeeded_at"));
         Assert.NotEqual(attempts[1]!.Str("started_at"), n.Str("succeeded_at"));
     }
+
+    private bool Verifies(string secret, ReceivedRequest r) => global::Herald.Signing.WebhookSignature.Verify(secret, r.Headers["webhook-id"],
+        r.Headers["webhook-timestamp"], r.Headers["webhook-signature"], System.Text.Encoding.UTF8.GetBytes(r.Body), Herald.Clock.GetUtcNow(), TimeSpan.FromMinutes(15));
 
     [Fact]
     public async Task Resend_WhenItsEndpointWasDeleted_Is409_AndNothingIsSent()
