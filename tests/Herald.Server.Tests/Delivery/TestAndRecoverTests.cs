@@ -8,7 +8,7 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
     public async Task Test_OfAnEndpoint_SendsASignedTestNotification_AndAnswersWithTheReceiversReply()
     {
         using var merchant = await Herald.NewMerchantAsync();
-        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        var (id, secret) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
         Receiver.Status = 503;
 
         var result = await merchant.PostJsonAsync($"/v1/endpoints/{id}/test", new { }, 200);
@@ -21,6 +21,14 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
         Assert.Equal("1", received.Headers["webhook-test"]);
         Assert.StartsWith("evt_test_", received.Headers["webhook-id"], StringComparison.Ordinal);
         Assert.StartsWith("v1,", received.Headers["webhook-signature"], StringComparison.Ordinal);
+        Assert.True(global::Herald.Signing.WebhookSignature.Verify(secret, received.Headers["webhook-id"], received.Headers["webhook-timestamp"],
+            received.Headers["webhook-signature"], System.Text.Encoding.UTF8.GetBytes(received.Body), Herald.Clock.GetUtcNow(), TimeSpan.FromMinutes(5)),
+            "the test notification does not verify with the endpoint's secret");
+        // Its body names itself by the signed id, and the endpoint it tests.
+        var body = System.Text.Json.Nodes.JsonNode.Parse(received.Body)!;
+        Assert.Equal(received.Headers["webhook-id"], body.Str("id"));
+        Assert.Equal(id, body.Str("endpoint_id"));
+        Assert.True(body["test"]!.GetValue<bool>());
         // Nothing traces here: no traceparent, not even the unsampled one of the API request that asked.
         Assert.False(received.Headers.ContainsKey("traceparent"), received.Headers.GetValueOrDefault("traceparent"));
         // Nothing recorded: the log stays empty.
