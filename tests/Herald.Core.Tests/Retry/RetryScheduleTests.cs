@@ -51,12 +51,14 @@ public class RetryScheduleTests
         var at = firstTry;
         var failures = 0;
         DateTimeOffset? next = firstTry;
-        while (next is { } n)
+        // Bounded: a schedule that never gives up fails here rather than running on.
+        while (next is { } n && failures < 100)
         {
             at = n;
             failures++;
             next = RetrySchedule.Next(RetryPolicy.Exponential, recorded, failures, at, 0.5);
         }
+        Assert.True(next is null, $"still retrying after {failures} tries, {at - recorded} after the notification was recorded");
         return (failures, at);
     }
 
@@ -104,7 +106,8 @@ public class RetryScheduleTests
     {
         var at = T0;
         var tries = new List<DateTimeOffset> { at };
-        for (var failures = 1; ; failures++)
+        // Bounded: a schedule that never gives up fails the count below rather than running on.
+        for (var failures = 1; failures <= 1000; failures++)
         {
             var next = RetrySchedule.Next(RetryPolicy.Hourly, T0, failures, at, 0.99);
             if (next is null)
