@@ -55,6 +55,7 @@ public sealed class SecretRotationTests : HeraldWithReceiver
         await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/test", new { }, 200);
         var after = await Receiver.WaitForAsync(3);
         Assert.Single(after.Headers["webhook-signature"].Split(' '));
+        Assert.True(Verifies(fresh, after));
         Assert.False(Verifies(old, after));
     }
 
