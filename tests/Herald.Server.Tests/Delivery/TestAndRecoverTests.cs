@@ -107,12 +107,16 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
     {
         using var merchant = await Herald.NewMerchantAsync();
         var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        // Another endpoint of the merchant's, with a failed notification of its own.
+        await merchant.AddEndpointAsync(Receiver.Url + "/other", "transaction");
         var ok = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" })).Str("id");
         await merchant.WaitForAttemptsAsync(ok, "PAYMENT_ORDER.OPENED", 1);
         Receiver.Status = 500;
         var failed = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 11, currency = "BRL" })).Str("id");
         var n = await merchant.WaitForAttemptsAsync(failed, "PAYMENT_ORDER.OPENED", 1);
         Assert.Equal("pending", n.Str("status"));
+        var elsewhere = await merchant.WaitForAttemptsAsync(await merchant.NewTransactionAsync(), "TRANSACTION.INIT", 1);
+        Assert.Equal("pending", elsewhere.Str("status"));
 
         Receiver.Status = 200;
         var before = Receiver.Received.Count;
@@ -120,10 +124,14 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
 
         Assert.Equal(1, accepted["queued"]!.GetValue<int>());
         Assert.True(accepted["complete"]!.GetValue<bool>());
-        await Receiver.WaitForAsync(before + 1);
+        var resent = await Receiver.WaitForAsync(before + 1);
+        Assert.Equal(n.Str("event_id"), resent.Headers["webhook-id"]);
         await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(n.Str("id"))).Str("status") == "succeeded");
         var detail = await merchant.NotificationAsync(n.Str("id"));
         Assert.Equal("manual", detail["attempts"]!.AsArray().Last()!.Str("trigger"));
+        // The other endpoint's failed notification is left to its own schedule.
+        Assert.Equal(before + 1, Receiver.Received.Count);
+        Assert.Equal(1, (await merchant.NotificationAsync(elsewhere.Str("id")))["attempt_count"]!.GetValue<int>());
     }
 
     [Fact]
