@@ -478,6 +478,9 @@ public sealed class ApiErrorTests : IAsyncLifetime
     {
         var body = await ExpectErrorAsync(await _merchant.GetAsync("/v1/nothing-here"), 404, "Not found");
         Assert.Equal("Not found", body.Str("error"));
+        // Word for word the seed's example.
+        var seed = Herald.Server.Tests.Payloads.SeedExamples.Error404();
+        Assert.True(JsonNode.DeepEquals(seed, body), $"expected {seed.ToJsonString()}\nactual   {body.ToJsonString()}");
     }
 
     [Fact]

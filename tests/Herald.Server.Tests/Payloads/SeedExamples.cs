@@ -82,6 +82,16 @@ public static partial class SeedExamples
         throw new InvalidOperationException("seed 003 payload not found");
     }
 
+    /// <summary>Seed 003's Error 404 example: the shape and words of an answer for something not there.</summary>
+    public static JsonObject Error404()
+    {
+        var text = SeedText("003");
+        var at = text.IndexOf("\"statusCode\": 404", StringComparison.Ordinal);
+        Assert.True(at >= 0, "seed 003's Error 404 example not found");
+        var start = text.LastIndexOf('{', at);
+        return Parse(text[start..(text.IndexOf('}', at) + 1)]);
+    }
+
     // Seed 000 writes "caller_id": 09876543, which JSON forbids; the number it means is 9876543.
     private static JsonObject Parse(string json) => JsonNode.Parse(LeadingZero().Replace(json, ": $1"))!.AsObject();
 
