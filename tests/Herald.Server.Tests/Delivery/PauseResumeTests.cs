@@ -29,6 +29,8 @@ public sealed class PauseResumeTests : HeraldWithReceiver
         Assert.Null(resumed["disabled_reason"]);
         await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1), async () => Receiver.Received.Count >= orders);
         await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("status=succeeded&limit=100")).Count == orders);
+        // Each once: a pause and a resume send nothing twice.
         Assert.Equal(orders, Receiver.Received.Select(r => r.Headers["webhook-id"]).Distinct().Count());
+        Assert.Equal(orders, Receiver.Received.Count);
     }
 }
