@@ -131,7 +131,7 @@ public sealed class PostgresNodesTests
     }
 
     [Fact]
-    public async Task TwoNodes_ShareTheWork_AndNothingIsDeliveredTwice()
+    public async Task TwoNodes_RecordingAtOnce_DeliverEveryNotification_NoneTwice()
     {
         await using var db = await PostgresDatabase.CreateAsync();
         await using var receiver = await TestReceiver.StartAsync();
