@@ -15,6 +15,14 @@ internal static class CommonOptions
         new("--postgres", "A PostgreSQL connection string: use that shared database instead of SQLite (scale-out)", "HERALD_POSTGRES");
 
     /// <summary>
+    /// Refuses a blank <see cref="Postgres"/> (or HERALD_POSTGRES) for <paramref name="command"/>: a
+    /// node given an empty connection string ran on a SQLite database of its own, apart from the
+    /// other nodes, and said it kept its data in PostgreSQL.
+    /// </summary>
+    public static void RefuseBlankPostgres(Command command, SecretOption postgres) =>
+        postgres.RefuseBlank(command, "a PostgreSQL connection string", "to use SQLite in --data");
+
+    /// <summary>
     /// Checks a whole-number option's value when one is given: <paramref name="refuse"/> says what is
     /// wrong with it, or null. A value that is no whole number is left to the parser, which says so
     /// in one line (reading it here would throw instead).

@@ -12,6 +12,7 @@ internal static class MigrateCommand
         var data = CommonOptions.Data();
         var postgres = CommonOptions.Postgres();
         var command = new Command("migrate", "Bring the database schema up to date and say what was applied.") { data, postgres };
+        CommonOptions.RefuseBlankPostgres(command, postgres);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var connectionString = postgres.ValueIn(parse);

@@ -191,6 +191,33 @@ public sealed class ServeAndMigrateTests
         Assert.DoesNotContain("Delivery workers started", stdout, StringComparison.Ordinal);
     });
 
+    [Theory]
+    [InlineData("serve", "")]
+    [InlineData("serve", " ")]
+    [InlineData("migrate", "")]
+    public Task ServeOrMigrate_WithAnEmptyPostgresOption_RefusesRatherThanRunningOnSqlite(string command, string value) => WithDataAsync(async data =>
+    {
+        string[] args = command == "serve" ? ["serve", "--urls", "http://127.0.0.1:0", "--data", data, "--postgres", value] : ["migrate", "--data", data, "--postgres", value];
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args);
+        Assert.NotEqual(0, code);
+        Assert.Equal("--postgres is empty: give a PostgreSQL connection string, or leave --postgres out to use SQLite in --data.", stderr.Trim());
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(data));
+    });
+
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("migrate")]
+    public Task ServeOrMigrate_WithHeraldPostgresSetEmpty_RefusesRatherThanRunningOnSqlite(string command) => WithDataAsync(async data =>
+    {
+        string[] args = command == "serve" ? ["serve", "--urls", "http://127.0.0.1:0", "--data", data] : ["migrate", "--data", data];
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args, new Dictionary<string, string> { ["HERALD_POSTGRES"] = "" });
+        Assert.NotEqual(0, code);
+        Assert.Equal("HERALD_POSTGRES is set but empty: give it a PostgreSQL connection string, or unset it to use SQLite in --data.", stderr.Trim());
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(data));
+    });
+
     [Fact]
     public Task Migrate_OnSqlite_SaysWhatItApplied_ThenThatItIsUpToDate() => WithDataAsync(async data =>
     {
