@@ -54,7 +54,7 @@ internal static class MigrateCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or System.Data.Common.DbException or System.Net.Sockets.SocketException)
             {
-                await Console.Error.WriteLineAsync($"herald: migration failed: {StartupError.Describe(e)}");
+                await Console.Error.WriteLineAsync($"herald: migration failed: {StartupError.Describe(e, connectionString)}");
                 return 1;
             }
         });

@@ -258,7 +258,7 @@ internal static class ServeCommand
                 {
                     await app.DisposeAsync();
                 }
-                await Console.Error.WriteLineAsync($"herald: cannot start: {StartupError.Describe(e)}");
+                await Console.Error.WriteLineAsync($"herald: cannot start: {StartupError.Describe(e, options.PostgresConnectionString)}");
                 return 1;
             }
             // With JSON logs, standard output is the log's alone (a collector reads every line of it

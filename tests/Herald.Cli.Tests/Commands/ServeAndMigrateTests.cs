@@ -22,6 +22,21 @@ public sealed class ServeAndMigrateTests
         }
     }
 
+    [Theory]
+    [InlineData("serve", "Host=127.0.0.1;Port=1;Username=nobody;Timeout=3", "cannot reach PostgreSQL at 127.0.0.1:1: Connection refused")]
+    [InlineData("migrate", "Host=127.0.0.1;Port=1;Username=nobody;Timeout=3", "cannot reach PostgreSQL at 127.0.0.1:1: Connection refused")]
+    [InlineData("serve", "Host=herald-no-such-host.invalid;Username=nobody;Timeout=3", "cannot reach PostgreSQL at herald-no-such-host.invalid:5432: ")]
+    public Task ServeOrMigrate_WithADatabaseThatCannotBeReached_NamesTheServerTried(string command, string connectionString, string said) => WithDataAsync(async data =>
+    {
+        string[] args = command == "serve"
+            ? ["serve", "--urls", "http://127.0.0.1:0", "--data", data, "--postgres", connectionString]
+            : ["migrate", "--data", data, "--postgres", connectionString];
+        var (code, _, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args);
+        Assert.NotEqual(0, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(said, line, StringComparison.Ordinal);
+    });
+
     [Fact]
     public Task ASecondNodeOrAMigrationOnASqliteDataFolderInUse_IsRefusedInOneLine_AndTheFolderIsFreeOnceTheNodeIsGone() => WithDataAsync(async data =>
     {
