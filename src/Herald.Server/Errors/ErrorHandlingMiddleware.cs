@@ -11,8 +11,15 @@ namespace Herald.Server.Errors;
 /// Turns every refusal and failure into the seed's error shape, including the bare 404 and 405
 /// answers routing gives and the 413 Kestrel gives for an oversized body.
 /// </summary>
-internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger)
+internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger, TimeProvider time)
 {
+    /// <summary>How long requests refused for the database's trouble stay out of the log after one was written.</summary>
+    public static readonly TimeSpan DatabaseTroubleQuiet = TimeSpan.FromMinutes(1);
+
+    private readonly Lock _troubleGate = new();
+    private DateTimeOffset _troubleQuietUntil = DateTimeOffset.MinValue;
+    private int _troubleHeld;
+
     public async Task InvokeAsync(HttpContext context)
     {
         try
@@ -45,8 +52,8 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         catch (Exception e) when (DatabaseTrouble(e) is { } why)
         {
             // Nothing was done, and nothing the caller sent is wrong: it may ask again once the
-            // operator has seen to the database (the log says what happened).
-            LogUnhandled(logger, e, context.Request.Method, context.Request.Path);
+            // operator has seen to the database (the log says what happened, once a minute).
+            NoteDatabaseTrouble(e, why, context.Request.Method, context.Request.Path);
             await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, [$"Herald's database cannot take requests now ({why}): nothing was done; retry later"],
                 response => response.Headers.RetryAfter = "5");
             return;
@@ -232,6 +239,47 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     /// JSON with its content type, never HTML, so quotes and angle brackets need no escapes.
     /// </summary>
     private static readonly JsonSerializerOptions ErrorJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// Logs a request refused because the database cannot take it: the first of a minute with what
+    /// the driver said (one line: every request of an outage failed alike, and each logged its
+    /// stack as an unhandled error, flooding the log), the others counted into the next.
+    /// </summary>
+    private void NoteDatabaseTrouble(Exception e, string why, string method, string path)
+    {
+        var now = time.GetUtcNow();
+        int held;
+        lock (_troubleGate)
+        {
+            if (now < _troubleQuietUntil)
+            {
+                _troubleHeld++;
+                return;
+            }
+            held = _troubleHeld;
+            _troubleHeld = 0;
+            _troubleQuietUntil = now + DatabaseTroubleQuiet;
+        }
+        LogDatabaseTrouble(logger, method, path, why, Said(e), held);
+    }
+
+    /// <summary>What the driver said, in one line: each message down the chain once (the connection's and the socket's, say).</summary>
+    internal static string Said(Exception e)
+    {
+        var messages = new List<string>();
+        for (var inner = (Exception?)e; inner is not null; inner = inner.InnerException)
+        {
+            var line = inner.Message.ReplaceLineEndings(" ");
+            if (!messages.Contains(line, StringComparer.Ordinal))
+            {
+                messages.Add(line);
+            }
+        }
+        return string.Join(": ", messages);
+    }
+
+    [LoggerMessage(3001, LogLevel.Warning, "{Method} {Path} answered 503: the database cannot take requests ({Why}): {Said} (said once a minute: {Held} more answered so since)")]
+    private static partial void LogDatabaseTrouble(ILogger logger, string method, string path, string why, string said, int held);
 
     [LoggerMessage(3000, LogLevel.Error, "Unhandled error on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
