@@ -159,6 +159,9 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     /// </summary>
     public const long MigrationLock = 0x68_65_72_61_6C_64;
 
+    /// <summary>Called once before <see cref="MigrateAsync"/> waits for the <see cref="MigrationLock"/>, held by another session.</summary>
+    public Action? MigrationWaits { get; set; }
+
     public override async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
     {
         // Nodes started together migrate one at a time: each holds the database's migration lock
@@ -167,7 +170,13 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
         // fails with the driver's own message when the server is away, before DbUp wraps it.
         await using var guard = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
         await guard.OpenAsync(cancellationToken);
-        await guard.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_lock(@key)", new { key = MigrationLock }, cancellationToken: cancellationToken));
+        if (!await guard.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_lock(@key)", new { key = MigrationLock }, cancellationToken: cancellationToken)))
+        {
+            // Another node migrating (a long script holds its table for minutes), or a session
+            // holding the lock on purpose: said before waiting, which otherwise looked like a hang.
+            MigrationWaits?.Invoke();
+            await guard.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_lock(@key)", new { key = MigrationLock }, cancellationToken: cancellationToken));
+        }
         var upgrader = DeployChanges.To.PostgresqlDatabase(ConnectionString)
             .WithScriptsEmbeddedInAssembly(typeof(PostgresStore).Assembly)
             .WithTransactionPerScript()

@@ -14,6 +14,10 @@ internal static class CommonOptions
     public static SecretOption Postgres() =>
         new("--postgres", "A PostgreSQL connection string: use that shared database instead of SQLite (scale-out)", "HERALD_POSTGRES");
 
+    /// <summary>What serve and migrate say when another session holds the database's migration lock.</summary>
+    public static string MigrationWaits =>
+        $"herald: waiting for the database's migration lock (PostgreSQL advisory lock {Herald.Storage.Postgres.PostgresStore.MigrationLock}), held by another node migrating or another session; nothing is migrated or served until it is let go";
+
     /// <summary>
     /// Refuses a blank <see cref="Postgres"/> (or HERALD_POSTGRES) for <paramref name="command"/>: a
     /// node given an empty connection string ran on a SQLite database of its own, apart from the

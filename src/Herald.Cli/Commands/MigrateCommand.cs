@@ -30,7 +30,9 @@ internal static class MigrateCommand
             }
             try
             {
-                IHeraldStore store = connectionString is null ? new SqliteStore(sqlite) : new PostgresStore(connectionString);
+                IHeraldStore store = connectionString is null
+                    ? new SqliteStore(sqlite)
+                    : new PostgresStore(connectionString) { MigrationWaits = () => Console.Error.WriteLine(CommonOptions.MigrationWaits) };
                 try
                 {
                     var applied = await store.MigrateAsync(cancellationToken);

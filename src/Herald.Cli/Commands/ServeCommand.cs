@@ -236,6 +236,10 @@ internal static class ServeCommand
             try
             {
                 app = HeraldServer.Build(options);
+                if (app.Services.GetService<Herald.Storage.Postgres.PostgresStore>() is { } shared)
+                {
+                    shared.MigrationWaits = () => Console.Error.WriteLine(CommonOptions.MigrationWaits);
+                }
                 await HeraldServer.MigrateAsync(app, cancellationToken);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or System.Data.Common.DbException or System.Net.Sockets.SocketException)

@@ -260,6 +260,70 @@ public sealed class ServeAndMigrateTests
         Assert.Contains("schema is up to date", second.Stdout, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("migrate")]
+    [InlineData("serve")]
+    public async Task ServeOrMigrate_WhileAnotherSessionHoldsTheMigrationLock_SaysItWaits_ThenGoesOn(string command)
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        var data = Path.Combine(Path.GetTempPath(), "herald-cli-" + Guid.NewGuid().ToString("N"));
+        await using var holder = new Npgsql.NpgsqlConnection(db.ConnectionString);
+        await holder.OpenAsync();
+        await using (var take = new Npgsql.NpgsqlCommand("SELECT pg_advisory_lock(114784919972964)", holder))
+        {
+            await take.ExecuteNonQueryAsync();
+        }
+        using var process = HeraldProcess.Start(command == "migrate"
+            ? ["migrate", "--postgres", db.ConnectionString]
+            : ["serve", "--urls", $"http://127.0.0.1:{HeraldProcess.FreePort()}", "--data", data, "--postgres", db.ConnectionString]);
+        try
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var said = await process.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal("herald: waiting for the database's migration lock (PostgreSQL advisory lock 114784919972964), held by another node migrating or another session; nothing is migrated or served until it is let go", said);
+            Assert.False(process.HasExited);
+            await using (var release = new Npgsql.NpgsqlCommand("SELECT pg_advisory_unlock(114784919972964)", holder))
+            {
+                await release.ExecuteNonQueryAsync();
+            }
+            if (command == "migrate")
+            {
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.Equal(0, process.ExitCode);
+                Assert.Contains("PostgreSQL: applied 0001_initial.sql", await stdout, StringComparison.Ordinal);
+            }
+            else
+            {
+                // The node goes on to start once the lock is let go.
+                var deadline = DateTime.UtcNow.AddSeconds(60);
+                await using var check = new Npgsql.NpgsqlConnection(db.ConnectionString);
+                await check.OpenAsync();
+                while (true)
+                {
+                    await using var applied = new Npgsql.NpgsqlCommand("SELECT to_regclass('public.notifications') IS NOT NULL", check);
+                    if ((bool)(await applied.ExecuteScalarAsync())!)
+                    {
+                        break;
+                    }
+                    Assert.True(DateTime.UtcNow < deadline, "the node did not migrate once the lock was let go");
+                    await Task.Delay(200);
+                }
+            }
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
     [Fact]
     public async Task Migrate_OnAPostgresDatabaseThatDoesNotExist_SaysToCreateIt()
     {
