@@ -154,6 +154,8 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
                 Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 10 or 14 } => "its file cannot be read or written",
                 Npgsql.PostgresException { SqlState: "53100" } => "its disk is full",
                 Npgsql.PostgresException { SqlState: "25006" } => "it is read-only",
+                // Reached, but every connection it allows is taken (by nodes' pools, say): not a network fault.
+                Npgsql.PostgresException { SqlState: "53300" } => "it has no connection left for Herald: max_connections, or a CONNECTION LIMIT of the role or the database, is reached",
                 Npgsql.PostgresException { SqlState: var state } when state.StartsWith("57P", StringComparison.Ordinal) || state.StartsWith("08", StringComparison.Ordinal) => "it cannot be reached",
                 Npgsql.NpgsqlException { IsTransient: true } => "it cannot be reached",
                 _ => null,
