@@ -10,6 +10,15 @@ internal static class StartupError
     /// </summary>
     public static string Describe(Exception e, string? postgres = null)
     {
+        // Npgsql's words for a connection string it cannot read name the setting alone ("Couldn't
+        // set max pool size"), not whether its name or its value is wrong.
+        if (postgres is not null && e is ArgumentException { ParamName: { Length: > 0 } setting, InnerException: { } why }
+            && e.Message.StartsWith("Couldn't set ", StringComparison.Ordinal))
+        {
+            return why is KeyNotFoundException
+                ? $"the connection string's '{setting}' is not a setting Npgsql knows (the settings: https://www.npgsql.org/doc/connection-string-parameters.html)"
+                : $"the connection string's '{setting}' has a value Npgsql cannot read: {why.Message.ReplaceLineEndings(" ")}";
+        }
         var message = e.Message;
         var missingDatabase = false;
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)

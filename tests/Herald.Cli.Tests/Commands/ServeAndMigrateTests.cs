@@ -26,7 +26,10 @@ public sealed class ServeAndMigrateTests
     [InlineData("serve", "Host=127.0.0.1;Port=1;Username=nobody;Timeout=3", "cannot reach PostgreSQL at 127.0.0.1:1: Connection refused")]
     [InlineData("migrate", "Host=127.0.0.1;Port=1;Username=nobody;Timeout=3", "cannot reach PostgreSQL at 127.0.0.1:1: Connection refused")]
     [InlineData("serve", "Host=herald-no-such-host.invalid;Username=nobody;Timeout=3", "cannot reach PostgreSQL at herald-no-such-host.invalid:5432: ")]
-    public Task ServeOrMigrate_WithADatabaseThatCannotBeReached_NamesTheServerTried(string command, string connectionString, string said) => WithDataAsync(async data =>
+    [InlineData("serve", "Host=127.0.0.1;Max Pool Size=30", "herald: cannot start: the connection string's 'max pool size' is not a setting Npgsql knows (the settings: https://www.npgsql.org/doc/connection-string-parameters.html)")]
+    [InlineData("migrate", "Host=127.0.0.1;Usrname=herald", "herald: migration failed: the connection string's 'usrname' is not a setting Npgsql knows (the settings: https://www.npgsql.org/doc/connection-string-parameters.html)")]
+    [InlineData("migrate", "Host=127.0.0.1;Port=abc", "herald: migration failed: the connection string's 'port' has a value Npgsql cannot read: ")]
+    public Task ServeOrMigrate_WithADatabaseThatCannotBeReachedOrAConnectionStringNotRead_SaysWhatIsWrongInOneLine(string command, string connectionString, string said) => WithDataAsync(async data =>
     {
         string[] args = command == "serve"
             ? ["serve", "--urls", "http://127.0.0.1:0", "--data", data, "--postgres", connectionString]
