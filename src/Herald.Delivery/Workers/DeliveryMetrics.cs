@@ -14,6 +14,7 @@ public sealed class DeliveryMetrics
     private long _dead;
     private long _pending;
     private double _oldestPendingSeconds;
+    private int _databaseUp = 1;
     private Func<int>? _resendsWaiting;
 
     public DeliveryMetrics(IMeterFactory meterFactory)
@@ -35,6 +36,9 @@ public sealed class DeliveryMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1] });
         meter.CreateObservableGauge("herald.queue.depth", () => Interlocked.Read(ref _pending), "{notification}", "Pending notifications");
         meter.CreateObservableGauge("herald.queue.oldest_age", () => Volatile.Read(ref _oldestPendingSeconds), "s", "Age of the oldest pending notification");
+        // The queue's figures keep their last values while the database is away: this says whether they are current.
+        meter.CreateObservableGauge("herald.database.up", () => Volatile.Read(ref _databaseUp), null,
+            "1 when the database answered the last queue sample (every 15 s), 0 when it did not: the queue's figures are then the last it gave");
         meter.CreateObservableGauge("herald.resends.waiting", () => Volatile.Read(ref _resendsWaiting)?.Invoke() ?? 0, "{resend}", "Manual resends this node holds, waiting or being sent");
     }
 
@@ -80,6 +84,9 @@ public sealed class DeliveryMetrics
 
     /// <summary>Where the resends waiting on this node are counted.</summary>
     public void ObserveResends(Func<int> waiting) => Volatile.Write(ref _resendsWaiting, waiting);
+
+    /// <summary>Whether the database answered the queue's last sample.</summary>
+    public void DatabaseAnswered(bool up) => Volatile.Write(ref _databaseUp, up ? 1 : 0);
 
     public void Queue(long pending, TimeSpan oldestAge)
     {

@@ -136,6 +136,13 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Metrics_SayTheDatabaseIsUp_WhileItAnswers()
+    {
+        await HeraldHost.EventuallyAsync(async () =>
+            System.Text.RegularExpressions.Regex.IsMatch(await ScrapeAsync(), @"(?m)^herald_database_up(\{[^}]*\})? 1\b"));
+    }
+
+    [Fact]
     public async Task Metrics_ShowTheDeadNotifications_BeforeTheFirstDies()
     {
         await HeraldHost.EventuallyAsync(async () =>
@@ -186,5 +193,10 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
             return order.StatusCode == HttpStatusCode.ServiceUnavailable;
         });
         Assert.Empty((await merchant.GetJsonAsync("/v1/events"))["data"]!.AsArray());
+
+        // Its metrics say so at the next queue sample (every 15 s): the queue's figures are no longer current.
+        Herald.Clock.Advance(TimeSpan.FromSeconds(15));
+        await HeraldHost.EventuallyAsync(async () =>
+            System.Text.RegularExpressions.Regex.IsMatch(await ScrapeAsync(), @"(?m)^herald_database_up(\{[^}]*\})? 0\b"));
     }
 }
