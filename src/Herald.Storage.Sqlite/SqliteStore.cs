@@ -275,9 +275,10 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             await using var checkpoint = connection.CreateCommand();
             checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
             using var timer = new PeriodicTimer(CheckpointEvery);
+            var ticks = 0;
             while (await timer.WaitForNextTickAsync(_stopping.Token))
             {
-                FileInPlace();
+                FileInPlace(lookAtDescriptors: ticks++ % 4 == 0);
                 try
                 {
                     await checkpoint.ExecuteNonQueryAsync(_stopping.Token);
@@ -335,32 +336,40 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     /// <summary>
     /// Whether the database's file is where the store opened it, noted for the writes: looked at by
     /// the checkpoint loop (four times a second) and by each readiness check, not by every write.
-    /// Once found gone it stays gone: a file made anew at its path (SQLite makes one as soon as a
-    /// new connection opens) is not the one the open connections write to.
     /// </summary>
-    private bool FileInPlace()
+    private bool FileInPlace(bool lookAtDescriptors = true)
     {
-        if (Volatile.Read(ref _fileGone))
+        if (Volatile.Read(ref _removed))
         {
+            return false;
+        }
+        // An open file of the database removed from its path is proof, and stays so: a file made
+        // anew there is not the one the open connections write to. (Every open descriptor is looked
+        // at: the checkpoint loop does so once a second, not at each of its ticks.)
+        if (lookAtDescriptors && OpenFileRemoved())
+        {
+            Volatile.Write(ref _removed, true);
+            Volatile.Write(ref _fileGone, true);
             return false;
         }
         // Its log too, while the writer holds it open (SQLite removes the log only when its last
         // connection closes): a log removed under a running node takes the changes written since
         // its last checkpoint with it at the next start, as a removed database file takes them all.
+        // Not found at a look is not proof (a network disk may fail a look now and then), and is
+        // looked at again at the next.
         var inPlace = File.Exists(_databasePath)
-            && (Volatile.Read(ref _writer) is null || File.Exists(_databasePath + "-wal"))
-            && !OpenFileRemoved();
-        if (!inPlace)
-        {
-            Volatile.Write(ref _fileGone, true);
-        }
+            && (Volatile.Read(ref _writer) is null || File.Exists(_databasePath + "-wal"));
+        Volatile.Write(ref _fileGone, !inPlace);
         return inPlace;
     }
 
-    // Set once the database's file is found gone (see FileInPlace).
+    // Set while the database's file is found gone (see FileInPlace).
     private bool _fileGone;
 
-    /// <summary>Whether the database's file or its log was found removed under the running store: it takes no change until a restart.</summary>
+    // Set once an open file of the database is found removed from its path: for good, until a restart.
+    private bool _removed;
+
+    /// <summary>Whether the database's file or its log was found removed under the running store: it takes no change meanwhile (once its open file is seen removed, until a restart).</summary>
     public bool FileGone => Volatile.Read(ref _fileGone);
 
     // The database file's path as the kernel names it (links resolved), null where it does not say.

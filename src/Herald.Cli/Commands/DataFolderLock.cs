@@ -28,14 +28,33 @@ internal static class DataFolderLock
             }
             return (new FileStream(path, options), false);
         }
-        // The system's refusal of a lock another process holds (a folder this user may not write is UnauthorizedAccessException).
-        catch (IOException) when (File.Exists(path))
+        // The system's refusal of a lock another process holds, told from the folder's other troubles
+        // (a read-only disk, say): a shared hold for reading is refused too while another process
+        // keeps its own, and taken otherwise.
+        catch (IOException) when (File.Exists(path) && !SharedHoldTaken(path))
         {
             return (null, true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return (null, false);
+        }
+    }
+
+    private static bool SharedHoldTaken(string path)
+    {
+        try
+        {
+            using var reading = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return true;
         }
     }
 }

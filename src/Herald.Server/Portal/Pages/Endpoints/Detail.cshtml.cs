@@ -141,7 +141,7 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         {
             return NotFoundPage();
         }
-        TempData[NoticeKey] = $"Endpoint {id} deleted: nothing more is sent to it, and its pending notifications died.";
+        TempData[NoticeKey] = $"Endpoint {id} deleted: nothing more is sent to it, and its pending notifications died (one with an attempt under way is left to that attempt).";
         return RedirectToPage("/Endpoints/Index");
     });
 
