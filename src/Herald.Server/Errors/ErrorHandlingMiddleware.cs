@@ -17,8 +17,9 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     public static readonly TimeSpan DatabaseTroubleQuiet = TimeSpan.FromMinutes(1);
 
     private readonly Lock _troubleGate = new();
-    private DateTimeOffset _troubleQuietUntil = DateTimeOffset.MinValue;
-    private int _troubleHeld;
+
+    // For each cause (its words), until when it stays out of the log and how many came meanwhile.
+    private readonly Dictionary<string, (DateTimeOffset QuietUntil, int Held)> _trouble = new(StringComparer.Ordinal);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -243,8 +244,8 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     private static readonly JsonSerializerOptions ErrorJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>
-    /// Logs a request refused because the database cannot take it: the first of a minute with what
-    /// the driver said (one line: every request of an outage failed alike, and each logged its
+    /// Logs a request refused because the database cannot take it: the first of a minute of each
+    /// cause with what the driver said (one line: every request of an outage failed alike, and each logged its
     /// stack as an unhandled error, flooding the log), the others counted into the next.
     /// </summary>
     private void NoteDatabaseTrouble(Exception e, string why, string method, string path)
@@ -253,14 +254,14 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         int held;
         lock (_troubleGate)
         {
-            if (now < _troubleQuietUntil)
+            // Each cause on its own: a disk filling up during an outage is named, not counted into it.
+            if (_trouble.TryGetValue(why, out var quiet) && now < quiet.QuietUntil)
             {
-                _troubleHeld++;
+                _trouble[why] = (quiet.QuietUntil, quiet.Held + 1);
                 return;
             }
-            held = _troubleHeld;
-            _troubleHeld = 0;
-            _troubleQuietUntil = now + DatabaseTroubleQuiet;
+            held = quiet.Held;
+            _trouble[why] = (now + DatabaseTroubleQuiet, 0);
         }
         LogDatabaseTrouble(logger, method, path, why, Said(e), held);
     }
