@@ -14,7 +14,7 @@ public sealed class DeliveryMetrics
     private long _dead;
     private long _pending;
     private double _oldestPendingSeconds;
-    private int _databaseUp = 1;
+    private int _databaseUp; // 0 until the first sample says otherwise
     private Func<int>? _resendsWaiting;
 
     public DeliveryMetrics(IMeterFactory meterFactory)
