@@ -349,7 +349,6 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         if (lookAtDescriptors && OpenFileRemoved())
         {
             Volatile.Write(ref _removed, true);
-            Volatile.Write(ref _fileGone, true);
             return false;
         }
         // Its log too, while the writer holds it open (SQLite removes the log only when its last
@@ -359,18 +358,18 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         // looked at again at the next.
         var inPlace = File.Exists(_databasePath)
             && (Volatile.Read(ref _writer) is null || File.Exists(_databasePath + "-wal"));
-        Volatile.Write(ref _fileGone, !inPlace);
+        Volatile.Write(ref _missing, !inPlace);
         return inPlace;
     }
 
-    // Set while the database's file is found gone (see FileInPlace).
-    private bool _fileGone;
+    // Set while the last look did not find the database's file or its log at its path (see FileInPlace).
+    private bool _missing;
 
     // Set once an open file of the database is found removed from its path: for good, until a restart.
     private bool _removed;
 
     /// <summary>Whether the database's file or its log was found removed under the running store: it takes no change meanwhile (once its open file is seen removed, until a restart).</summary>
-    public bool FileGone => Volatile.Read(ref _fileGone);
+    public bool FileGone => Volatile.Read(ref _removed) || Volatile.Read(ref _missing);
 
     // The database file's path as the kernel names it (links resolved), null where it does not say.
     private readonly string? _databaseAsOpened;
@@ -451,7 +450,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     {
         // A change is answered only once it is in the database's file: with the file gone (its folder
         // removed under a running node) nothing is written that the next start would not find.
-        if (Volatile.Read(ref _fileGone))
+        if (FileGone)
         {
             throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.Unavailable,
                 "Herald's database file is gone: nothing can be written until the operator restores it and restarts Herald") { RetryAfter = TimeSpan.FromSeconds(5) };

@@ -16,10 +16,8 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     /// <summary>How long requests refused for the database's trouble stay out of the log after one was written.</summary>
     public static readonly TimeSpan DatabaseTroubleQuiet = TimeSpan.FromMinutes(1);
 
-    private readonly Lock _troubleGate = new();
-
-    // For each cause (its words), until when it stays out of the log and how many came meanwhile.
-    private readonly Dictionary<string, (DateTimeOffset QuietUntil, int Held)> _trouble = new(StringComparer.Ordinal);
+    // Each cause (its words) on its own: a disk filling up during an outage is named, not counted into it.
+    private readonly Hosting.QuietLog<string> _trouble = new(DatabaseTroubleQuiet, time);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -250,20 +248,10 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     /// </summary>
     private void NoteDatabaseTrouble(Exception e, string why, string method, string path)
     {
-        var now = time.GetUtcNow();
-        int held;
-        lock (_troubleGate)
+        if (_trouble.ShouldWrite(why, out var held))
         {
-            // Each cause on its own: a disk filling up during an outage is named, not counted into it.
-            if (_trouble.TryGetValue(why, out var quiet) && now < quiet.QuietUntil)
-            {
-                _trouble[why] = (quiet.QuietUntil, quiet.Held + 1);
-                return;
-            }
-            held = quiet.Held;
-            _trouble[why] = (now + DatabaseTroubleQuiet, 0);
+            LogDatabaseTrouble(logger, method, path, why, Said(e), held);
         }
-        LogDatabaseTrouble(logger, method, path, why, Said(e), held);
     }
 
     /// <summary>What the driver said, in one line: each message down the chain once (the connection's and the socket's, say).</summary>

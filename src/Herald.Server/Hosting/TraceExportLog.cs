@@ -20,8 +20,7 @@ internal sealed partial class TraceExportLog(ILogger<TraceExportLog> logger, Tim
     /// <summary>How long the same kind of report stays out of the log after one was written.</summary>
     public static readonly TimeSpan Quiet = TimeSpan.FromMinutes(1);
 
-    private readonly Lock _gate = new();
-    private readonly Dictionary<int, (DateTimeOffset Until, int Held)> _quiet = [];
+    private readonly QuietLog<int> _quiet = new(Quiet, time);
     private Listener? _listener;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -44,17 +43,9 @@ internal sealed partial class TraceExportLog(ILogger<TraceExportLog> logger, Tim
 
     private void Report(EventWrittenEventArgs report)
     {
-        var now = time.GetUtcNow();
-        int held;
-        lock (_gate)
+        if (!_quiet.ShouldWrite(report.EventId, out var held))
         {
-            if (_quiet.TryGetValue(report.EventId, out var quiet) && now < quiet.Until)
-            {
-                _quiet[report.EventId] = (quiet.Until, quiet.Held + 1);
-                return;
-            }
-            held = _quiet.TryGetValue(report.EventId, out quiet) ? quiet.Held : 0;
-            _quiet[report.EventId] = (now + Quiet, 0);
+            return;
         }
         if (held == 0)
         {
