@@ -596,6 +596,11 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     protected override bool IsWriteRaceLost(DbException error) =>
         error is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
 
+    // Reached, but every connection the server allows is taken (by nodes' pools, say): not a
+    // network fault, and not one that waiting out alone will mend.
+    protected override string Diagnosis(DbException e) =>
+        e is PostgresException { SqlState: PostgresErrorCodes.TooManyConnections } ? "out of connections" : Unreachable;
+
     // NOTIFY inside the transaction is delivered when it commits, and never if it rolls back.
     protected override Task OnWorkRecordedAsync(WriteScope scope, CancellationToken cancellationToken) =>
         scope.Connection.ExecuteAsync(scope.Command($"NOTIFY {WakeChannel}", null, cancellationToken));

@@ -327,11 +327,13 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     protected override ValueTask<WriteScope> BeginLeaseWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(durable: false, cancellationToken);
 
     /// <summary>
-    /// Whether the database answers, and its file is still where the store opened it: a file removed
+    /// Null when the database answers and its file is still where the store opened it: a file removed
     /// while it is open still takes writes, which would be gone at the next start.
     /// </summary>
-    public override async Task<bool> PingAsync(CancellationToken cancellationToken = default) =>
-        FileInPlace() && await base.PingAsync(cancellationToken);
+    public override async Task<string?> DiagnoseAsync(CancellationToken cancellationToken = default) =>
+        FileInPlace() ? await base.DiagnoseAsync(cancellationToken)
+        // A file removed under the node is the operator's to restore, not a database to wait for.
+        : FileGone ? "file gone" : Unreachable;
 
     /// <summary>
     /// Whether the database's file is where the store opened it, noted for the writes: looked at by

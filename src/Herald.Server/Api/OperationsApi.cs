@@ -18,13 +18,11 @@ internal static class OperationsApi
             .WithName("getHealth")
             .WithTags("Operations").WithSummary("The process is up.");
 
-        app.MapGet("/readyz", async (ReadinessProbe probe, Storage.Abstractions.IHeraldStore store, DeliverySignal workers, IOptions<DeliveryOptions> delivery, HttpContext http) =>
+        app.MapGet("/readyz", async (ReadinessProbe probe, DeliverySignal workers, IOptions<DeliveryOptions> delivery, HttpContext http) =>
         {
-            if (!await probe.DatabaseAnswersAsync(http.RequestAborted))
+            if (await probe.DatabaseTroubleAsync(http.RequestAborted) is { } trouble)
             {
-                // A SQLite file removed under the node is the operator's to restore, not a database to wait for.
-                var why = store is Storage.Sqlite.SqliteStore { FileGone: true } ? "database file gone" : "database unreachable";
-                return Results.Json(new HealthResponse(why), statusCode: StatusCodes.Status503ServiceUnavailable);
+                return Results.Json(new HealthResponse($"database {trouble}"), statusCode: StatusCodes.Status503ServiceUnavailable);
             }
             if (delivery.Value.WorkersEnabled && !workers.WorkersRunning)
             {

@@ -16,11 +16,12 @@ internal sealed class ReadinessProbe(IHeraldStore store)
     private static readonly TimeSpan CheckLimit = TimeSpan.FromSeconds(30);
 
     private readonly Lock _gate = new();
-    private Task<bool>? _check;
+    private Task<string?>? _check;
 
-    public async Task<bool> DatabaseAnswersAsync(CancellationToken cancellationToken)
+    /// <summary>Null when the database answers; otherwise what keeps it from answering (see <see cref="IHeraldStore.DiagnoseAsync"/>).</summary>
+    public async Task<string?> DatabaseTroubleAsync(CancellationToken cancellationToken)
     {
-        Task<bool> check;
+        Task<string?> check;
         lock (_gate)
         {
             if (_check is not { IsCompleted: false })
@@ -35,20 +36,22 @@ internal sealed class ReadinessProbe(IHeraldStore store)
         }
         catch (TimeoutException)
         {
-            return false;
+            return NoAnswer;
         }
     }
 
-    private async Task<bool> CheckAsync()
+    private const string NoAnswer = "unreachable";
+
+    private async Task<string?> CheckAsync()
     {
         using var limit = new CancellationTokenSource(CheckLimit);
         try
         {
-            return await store.PingAsync(limit.Token).ConfigureAwait(false);
+            return await store.DiagnoseAsync(limit.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            return false;
+            return NoAnswer;
         }
     }
 }

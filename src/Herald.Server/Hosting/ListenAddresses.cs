@@ -16,7 +16,7 @@ public static class ListenAddresses
         ArgumentNullException.ThrowIfNull(urls);
         foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (EndPointOf(url) is { } endPoint && IsTaken(endPoint))
+            if (EndPointsOf(url).Any(IsTaken))
             {
                 return url;
             }
@@ -37,23 +37,22 @@ public static class ListenAddresses
         {
             foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                if (EndPointOf(url) is not { } endPoint)
+                foreach (var endPoint in EndPointsOf(url))
                 {
-                    continue;
-                }
-                var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-                try
-                {
-                    socket.Bind(endPoint);
-                    socket.Listen();
-                    held.Add(socket);
-                }
-                catch (SocketException e)
-                {
-                    socket.Dispose();
-                    if (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+                    var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                    try
                     {
-                        return url;
+                        socket.Bind(endPoint);
+                        socket.Listen();
+                        held.Add(socket);
+                    }
+                    catch (SocketException e)
+                    {
+                        socket.Dispose();
+                        if (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+                        {
+                            return url;
+                        }
                     }
                 }
             }
@@ -94,17 +93,25 @@ public static class ListenAddresses
             ? uri
             : null;
 
-    private static IPEndPoint? EndPointOf(string url)
+    /// <summary>
+    /// What the server binds for <paramref name="url"/>: localhost is both loopback addresses (the
+    /// IPv6 one where the machine has IPv6), as the server listens on both; a name other than
+    /// localhost is every address, as * and + are. None for a URL without a port of its own.
+    /// </summary>
+    private static IReadOnlyList<IPEndPoint> EndPointsOf(string url)
     {
-        // A name other than localhost is every address, as * and + are.
         if (UriOf(url) is not { Port: > 0 } uri)
         {
-            return null;
+            return [];
         }
-        var address = uri.IsLoopback && uri.HostNameType == UriHostNameType.Dns
-            ? IPAddress.Loopback
-            : IPAddress.TryParse(uri.DnsSafeHost, out var literal) ? literal : IPAddress.Any;
-        return new IPEndPoint(address, uri.Port);
+        if (uri.IsLoopback && uri.HostNameType == UriHostNameType.Dns)
+        {
+            return Socket.OSSupportsIPv6
+                ? [new IPEndPoint(IPAddress.Loopback, uri.Port), new IPEndPoint(IPAddress.IPv6Loopback, uri.Port)]
+                : [new IPEndPoint(IPAddress.Loopback, uri.Port)];
+        }
+        var address = IPAddress.TryParse(uri.DnsSafeHost, out var literal) ? literal : IPAddress.Any;
+        return [new IPEndPoint(address, uri.Port)];
     }
 
     private static bool IsTaken(IPEndPoint endPoint)

@@ -30,6 +30,12 @@ public interface IHeraldStore
     /// <summary>Checks that the database answers.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Null when the database answers; otherwise what keeps it from answering, in a few words
+    /// (<c>unreachable</c>, <c>out of connections</c>, <c>file gone</c>), as <c>/readyz</c> says it.
+    /// </summary>
+    Task<string?> DiagnoseAsync(CancellationToken cancellationToken = default);
+
     Task CreateMerchantAsync(Merchant merchant, ApiKey key, CancellationToken cancellationToken = default);
 
     Task<Merchant?> GetMerchantAsync(string id, CancellationToken cancellationToken = default);

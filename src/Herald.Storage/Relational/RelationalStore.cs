@@ -75,18 +75,29 @@ public abstract partial class RelationalStore : IHeraldStore
     /// </summary>
     protected virtual Task OnWorkRecordedAsync(WriteScope scope, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public virtual async Task<bool> PingAsync(CancellationToken cancellationToken = default)
+    public async Task<bool> PingAsync(CancellationToken cancellationToken = default) =>
+        await DiagnoseAsync(cancellationToken) is null;
+
+    public virtual async Task<string?> DiagnoseAsync(CancellationToken cancellationToken = default)
     {
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
-            return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken)) == 1;
+            return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken)) == 1
+                ? null
+                : Unreachable;
         }
-        catch (DbException)
+        catch (DbException e)
         {
-            return false;
+            return Diagnosis(e);
         }
     }
+
+    /// <summary>How <see cref="DiagnoseAsync"/> says a database that does not answer.</summary>
+    protected const string Unreachable = "unreachable";
+
+    /// <summary>What <paramref name="e"/>, thrown while opening a connection or asking it <c>SELECT 1</c>, says is wrong with the database.</summary>
+    protected virtual string Diagnosis(DbException e) => Unreachable;
 
     /// <summary>
     /// A connection with a write transaction, committed explicitly. Disposing it rolls back what was

@@ -125,15 +125,17 @@ public sealed class ServeAndMigrateTests
     });
 
     [Theory]
-    [InlineData("127.0.0.1")]
-    [InlineData("0.0.0.0")]
-    public Task Serve_WithAPortNamedTwice_RefusesInOneLineBeforeMakingAnAdminKey(string firstHost) => WithDataAsync(async data =>
+    [InlineData("127.0.0.1", "127.0.0.1")]
+    [InlineData("0.0.0.0", "127.0.0.1")]
+    // localhost is both loopback addresses to the server.
+    [InlineData("localhost", "[::1]")]
+    public Task Serve_WithAPortNamedTwice_RefusesInOneLineBeforeMakingAnAdminKey(string firstHost, string secondHost) => WithDataAsync(async data =>
     {
         var port = HeraldProcess.FreePort();
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
-            "serve", "--urls", $"http://{firstHost}:{port};http://127.0.0.1:{port}", "--data", data);
+            "serve", "--urls", $"http://{firstHost}:{port};http://{secondHost}:{port}", "--data", data);
         Assert.NotEqual(0, code);
-        Assert.Equal($"herald: cannot listen on http://127.0.0.1:{port}: an address named before it takes its port already; name each port once.", stderr.Trim());
+        Assert.Equal($"herald: cannot listen on http://{secondHost}:{port}: an address named before it takes its port already; name each port once.", stderr.Trim());
         Assert.Empty(stdout);
         Assert.False(Directory.Exists(data));
     });

@@ -51,6 +51,36 @@ public sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A connection string for a role of its own (not a superuser, so that a connection limit holds
+    /// for it) that owns the database, and a way to set how many connections that role may have.
+    /// </summary>
+    public async Task<(string ConnectionString, Func<int, Task> SetConnectionLimit)> OwnRoleAsync()
+    {
+        var role = "herald_role_" + Guid.NewGuid().ToString("N")[..12];
+        await ExecuteAsync($"CREATE ROLE {role} LOGIN; ALTER DATABASE {_name} OWNER TO {role}");
+        _roles.Add(role);
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString) { Username = role };
+        return (builder.ConnectionString, async limit =>
+        {
+            await ExecuteAsync($"ALTER ROLE {role} CONNECTION LIMIT {limit}");
+            if (limit == 0)
+            {
+                await ExecuteAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'");
+            }
+        });
+    }
+
+    private readonly List<string> _roles = [];
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(_admin);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
@@ -58,5 +88,10 @@ public sealed class PostgresDatabase : IAsyncDisposable
         await connection.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_name} WITH (FORCE)", connection);
         await drop.ExecuteNonQueryAsync();
+        foreach (var role in _roles)
+        {
+            await using var dropRole = new NpgsqlCommand($"DROP ROLE IF EXISTS {role}", connection);
+            await dropRole.ExecuteNonQueryAsync();
+        }
     }
 }

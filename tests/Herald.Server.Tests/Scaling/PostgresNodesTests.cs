@@ -152,6 +152,38 @@ public sealed class PostgresNodesTests
     }
 
     [Fact]
+    public async Task ServerWithNoConnectionLeft_ReadinessSaysSo_AndComesBackWhenOneIsFree()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        var (connectionString, setConnectionLimit) = await db.OwnRoleAsync();
+        await using var herald = await HeraldHost.StartAsync(postgres: connectionString);
+        Assert.Equal("ready", await ReadinessAsync(herald));
+
+        await setConnectionLimit(0);
+        // The pool's connections were cut; once they are let go, a new one is refused as over the limit.
+        string? status = null;
+        try
+        {
+            await HeraldHost.EventuallyAsync(async () => (status = await ReadinessAsync(herald)) == "database out of connections", TimeSpan.FromSeconds(20));
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"readiness stayed \"{status}\"");
+        }
+
+        await setConnectionLimit(-1);
+        await HeraldHost.EventuallyAsync(async () => await ReadinessAsync(herald) == "ready", TimeSpan.FromSeconds(20));
+
+        static async Task<string?> ReadinessAsync(HeraldHost herald)
+        {
+            using var response = await herald.Client.GetAsync("/readyz");
+            var status = (await response.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["status"]!.GetValue<string>();
+            Assert.Equal(status == "ready" ? System.Net.HttpStatusCode.OK : System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            return status;
+        }
+    }
+
+    [Fact]
     public async Task DatabaseLostWhileRunning_WorkersBackOffAndResume_NothingMarkedDeliveredMeanwhile()
     {
         await using var db = await PostgresDatabase.CreateAsync();
