@@ -19,59 +19,71 @@ public sealed class EndpointGate : IDisposable
     private readonly int _threshold;
     private readonly TimeProvider _time;
 
-    // Each merchant's attempts in flight to endpoints whose last attempt failed, and the most it may
-    // have: a quarter of the node's places. Endpoints that fail (a receiver that hangs until the
-    // timeout, many of them) would otherwise fill every place, and every other merchant's deliveries
-    // would wait for them; a merchant's healthy endpoints are not held to it.
-    private readonly Lock _failingLock = new();
-    private readonly Dictionary<string, int> _failingInFlight = new(StringComparer.Ordinal);
-    private readonly int _failingShare;
+    // Each merchant's attempts in flight to endpoints not known to be healthy (see
+    // EndpointState.HeldToShare: failing, slow, or not yet answered on this node), and the most it may
+    // have: a quarter of the node's places. Endpoints that fail or answer slowly (receivers that hang
+    // until the timeout, or take seconds to answer 200, many of them) would otherwise fill every
+    // place, and every other merchant's deliveries would wait for them; a merchant's healthy
+    // endpoints are not held to it.
+    private readonly Lock _shareLock = new();
+    private readonly Dictionary<string, int> _heldInFlight = new(StringComparer.Ordinal);
+    private readonly int _merchantShare;
+
+    /// <summary>
+    /// What an endpoint's attempts may take on average, lately, and still be healthy: one slower is
+    /// held to its merchant's share of the node's places, as a failing one is.
+    /// </summary>
+    public static readonly TimeSpan SlowAttempt = TimeSpan.FromSeconds(2);
 
     public EndpointGate(IOptions<DeliveryOptions> options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         _threshold = options.Value.CircuitBreakerThreshold;
-        _failingShare = Math.Max(1, options.Value.MaxConcurrency / 4);
+        _merchantShare = Math.Max(1, options.Value.MaxConcurrency / 4);
         _time = time;
     }
 
-    /// <summary>Most attempts one merchant may have in flight at once to its endpoints that are failing (their last attempt failed).</summary>
-    public int FailingShare => _failingShare;
+    /// <summary>
+    /// Most attempts one merchant may have in flight at once to its endpoints not known to be healthy:
+    /// failing (their last attempt failed), slow (their attempts lately took <see cref="SlowAttempt"/>
+    /// or more on average), or not yet answered on this node.
+    /// </summary>
+    public int MerchantShare => _merchantShare;
 
-    private bool TryCountFailing(string merchantId)
+    private bool TryCountHeld(string merchantId)
     {
-        lock (_failingLock)
+        lock (_shareLock)
         {
-            var now = _failingInFlight.GetValueOrDefault(merchantId);
-            if (now >= _failingShare)
+            var now = _heldInFlight.GetValueOrDefault(merchantId);
+            if (now >= _merchantShare)
             {
                 return false;
             }
-            _failingInFlight[merchantId] = now + 1;
+            _heldInFlight[merchantId] = now + 1;
             return true;
         }
     }
 
-    private bool FailingShareTaken(string merchantId)
+    private bool MerchantShareTaken(string merchantId)
     {
-        lock (_failingLock)
+        lock (_shareLock)
         {
-            return _failingInFlight.GetValueOrDefault(merchantId) >= _failingShare;
+            return _heldInFlight.GetValueOrDefault(merchantId) >= _merchantShare;
         }
     }
 
-    private void UncountFailing(string merchantId)
+    private void UncountHeld(string merchantId)
     {
-        lock (_failingLock)
+        lock (_shareLock)
         {
-            var now = _failingInFlight.GetValueOrDefault(merchantId) - 1;
+            var now = _heldInFlight.GetValueOrDefault(merchantId) - 1;
             if (now <= 0)
             {
-                _failingInFlight.Remove(merchantId);
+                _heldInFlight.Remove(merchantId);
             }
             else
             {
-                _failingInFlight[merchantId] = now;
+                _heldInFlight[merchantId] = now;
             }
         }
     }
@@ -138,9 +150,9 @@ public sealed class EndpointGate : IDisposable
                     : HoldBack;
                 return false;
             }
-            // A failing endpoint's attempt takes one of its merchant's share of failing places.
-            var failing = state.ConsecutiveFailures > 0;
-            if (failing && !TryCountFailing(notification.MerchantId))
+            // An attempt to an endpoint not known to be healthy takes one of its merchant's share of places.
+            var held = state.HeldToShare;
+            if (held && !TryCountHeld(notification.MerchantId))
             {
                 retryIn = HoldBack;
                 return false;
@@ -151,19 +163,19 @@ public sealed class EndpointGate : IDisposable
                 using var lease = limiter.AttemptAcquire();
                 if (!lease.IsAcquired)
                 {
-                    if (failing)
+                    if (held)
                     {
-                        UncountFailing(notification.MerchantId);
+                        UncountHeld(notification.MerchantId);
                     }
                     var first = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) && wait > HoldBack ? wait : HoldBack;
                     retryIn = takeTurn ? state.NextTurn(_time.GetUtcNow(), first, notification.RateLimit!.Value) : first;
                     return false;
                 }
             }
-            if (failing)
+            if (held)
             {
                 state.Merchant = notification.MerchantId;
-                state.CountedFailing++;
+                state.CountedHeld++;
             }
             state.InFlight++;
             state.Entered(manual: !takeTurn, now);
@@ -239,7 +251,7 @@ public sealed class EndpointGate : IDisposable
             }
             var limiter = state.LimiterFor(notification.RateLimit);
             if (state.InFlight >= cap || limiter?.GetStatistics()?.CurrentAvailablePermits < 1
-                || (state.ConsecutiveFailures > 0 && FailingShareTaken(notification.MerchantId)))
+                || (state.HeldToShare && MerchantShareTaken(notification.MerchantId)))
             {
                 retryIn = HoldBack;
                 return false;
@@ -261,10 +273,10 @@ public sealed class EndpointGate : IDisposable
         {
             state.InFlight--;
             // Its counted attempts are given back as its attempts end, never more of them than are in flight.
-            if (state.CountedFailing > state.InFlight)
+            if (state.CountedHeld > state.InFlight)
             {
-                state.CountedFailing--;
-                UncountFailing(state.Merchant!);
+                state.CountedHeld--;
+                UncountHeld(state.Merchant!);
             }
             if (took is { } t)
             {
@@ -272,6 +284,7 @@ public sealed class EndpointGate : IDisposable
             }
             if (succeeded is not null)
             {
+                state.Answered = true;
                 var wasOpen = state.ConsecutiveFailures >= _threshold;
                 state.ConsecutiveFailures = succeeded.Value ? 0 : state.ConsecutiveFailures + 1;
                 var isOpen = state.ConsecutiveFailures >= _threshold;
@@ -300,9 +313,21 @@ public sealed class EndpointGate : IDisposable
         public int InFlight;
         public int ConsecutiveFailures;
 
-        /// <summary>How many of <see cref="InFlight"/> count in the merchant's share of failing places, and whose.</summary>
-        public int CountedFailing;
+        /// <summary>How many of <see cref="InFlight"/> count in the merchant's share of places, and whose.</summary>
+        public int CountedHeld;
         public string? Merchant;
+
+        /// <summary>Whether an attempt of it has ended, answered or failed, on this node.</summary>
+        public bool Answered;
+
+        /// <summary>
+        /// Whether its attempts count in its merchant's share of the node's places: its last attempt
+        /// failed, its attempts lately took <see cref="SlowAttempt"/> or more on average, or none has
+        /// ended yet on this node (so that a wave of new endpoints whose receivers hang cannot take
+        /// every place before the first of them is seen to).
+        /// </summary>
+        public bool HeldToShare =>
+            ConsecutiveFailures > 0 || !Answered || AttemptSeconds >= SlowAttempt.TotalSeconds;
 
         /// <summary>The endpoint's cap as last seen on work let through or refused (null: none), once <see cref="CapSeen"/>.</summary>
         public int? Cap;

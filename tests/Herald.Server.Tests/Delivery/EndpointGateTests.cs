@@ -46,13 +46,14 @@ public sealed class EndpointGateTests : IDisposable
         using var gate = new EndpointGate(Options.Create(new DeliveryOptions { MaxConcurrency = 8 }), _clock);
         ClaimedNotification To(string merchant, string endpoint) => Notification("n") with { MerchantId = merchant, EndpointId = endpoint, MaxConcurrency = null };
         bool Enter(string merchant, string endpoint) => gate.TryEnter(To(merchant, endpoint), out _, takeTurn: true);
-        Assert.Equal(2, gate.FailingShare);
-        // Four endpoints of one merchant, each of which has just failed once (a receiver that hangs, say).
-        foreach (var endpoint in new[] { "ep_a1", "ep_a2", "ep_a3", "ep_a4", "ep_b1" })
+        Assert.Equal(2, gate.MerchantShare);
+        // Four endpoints of one merchant, each of which has just failed once (a receiver that hangs, say),
+        // and one that answers.
+        foreach (var endpoint in new[] { "ep_a1", "ep_a2", "ep_a3", "ep_a4", "ep_b1", "ep_a_ok" })
         {
             var merchant = endpoint.StartsWith("ep_a", StringComparison.Ordinal) ? "mer_a" : "mer_b";
             Assert.True(Enter(merchant, endpoint));
-            gate.Exit(endpoint, false);
+            gate.Exit(endpoint, endpoint == "ep_a_ok", TimeSpan.FromMilliseconds(20));
         }
 
         Assert.True(Enter("mer_a", "ep_a1"));
@@ -75,6 +76,60 @@ public sealed class EndpointGateTests : IDisposable
         gate.Exit("ep_a2", true);
         Assert.True(Enter("mer_a", "ep_a4"));
         Assert.True(Enter("mer_a", "ep_a2"));
+    }
+
+    [Fact]
+    public void AMerchantsSlowEndpoints_ShareAQuarterOfTheNodesPlaces_UntilTheyAreQuickAgain()
+    {
+        using var gate = new EndpointGate(Options.Create(new DeliveryOptions { MaxConcurrency = 8 }), _clock);
+        ClaimedNotification To(string merchant, string endpoint) => Notification("n") with { MerchantId = merchant, EndpointId = endpoint, MaxConcurrency = null };
+        bool Enter(string merchant, string endpoint) => gate.TryEnter(To(merchant, endpoint), out _, takeTurn: true);
+        // A receiver that answers 200, but after 20 s; another that answers at once.
+        Assert.True(Enter("mer_slow", "ep_slow"));
+        gate.Exit("ep_slow", true, TimeSpan.FromSeconds(20));
+        Assert.True(Enter("mer_slow", "ep_quick"));
+        gate.Exit("ep_quick", true, TimeSpan.FromMilliseconds(15));
+
+        Assert.True(Enter("mer_slow", "ep_slow"));
+        Assert.True(Enter("mer_slow", "ep_slow"));
+        Assert.False(gate.TryEnter(To("mer_slow", "ep_slow"), out var retryIn, takeTurn: true));
+        Assert.Equal(EndpointGate.HoldBack, retryIn);
+        Assert.False(gate.CouldEnter(To("mer_slow", "ep_slow"), out _));
+        // The merchant's quick endpoint, and another merchant's, are not held to it.
+        Assert.True(Enter("mer_slow", "ep_quick"));
+        Assert.True(Enter("mer_other", "ep_other"));
+
+        // Its attempts grow quick again: the average falls under two seconds, and it is let through.
+        for (var i = 0; i < 20; i++)
+        {
+            gate.Exit("ep_slow", true, TimeSpan.FromMilliseconds(10));
+            Assert.True(Enter("mer_slow", "ep_slow"));
+        }
+        Assert.True(Enter("mer_slow", "ep_slow"));
+        Assert.True(Enter("mer_slow", "ep_slow"));
+    }
+
+    [Fact]
+    public void ANewEndpoint_IsHeldToItsMerchantsShare_UntilOneOfItsAttemptsIsAnswered()
+    {
+        using var gate = new EndpointGate(Options.Create(new DeliveryOptions { MaxConcurrency = 8 }), _clock);
+        ClaimedNotification To(string endpoint) => Notification("n") with { MerchantId = "mer_new", EndpointId = endpoint, MaxConcurrency = null };
+        // Many endpoints made at once, whose receivers hang: not every place goes to them before the first is seen to.
+        Assert.True(gate.TryEnter(To("ep_1"), out _, takeTurn: true));
+        Assert.True(gate.TryEnter(To("ep_2"), out _, takeTurn: true));
+        Assert.False(gate.TryEnter(To("ep_3"), out _, takeTurn: true));
+        Assert.False(gate.TryEnter(To("ep_1"), out _, takeTurn: true));
+
+        // An attempt cut off (the node stopping) says nothing of the endpoint; one answered does.
+        gate.Exit("ep_2", null);
+        Assert.True(gate.TryEnter(To("ep_2"), out _, takeTurn: true));
+        gate.Exit("ep_2", true, TimeSpan.FromMilliseconds(30));
+        Assert.True(gate.TryEnter(To("ep_2"), out _, takeTurn: true));
+        Assert.True(gate.TryEnter(To("ep_2"), out _, takeTurn: true));
+        Assert.True(gate.TryEnter(To("ep_2"), out _, takeTurn: true));
+        // The answered endpoint no longer counts: ep_1 alone holds one of the two places.
+        Assert.True(gate.TryEnter(To("ep_3"), out _, takeTurn: true));
+        Assert.False(gate.TryEnter(To("ep_1"), out _, takeTurn: true));
     }
 
     private bool Manual(string id) => _gate.TryEnter(Notification(id), out _);

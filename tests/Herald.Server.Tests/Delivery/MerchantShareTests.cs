@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using Herald.Server.Tests.Infrastructure;
+
+namespace Herald.Server.Tests.Delivery;
+
+/// <summary>One merchant's slow receivers do not hold up the other merchants' deliveries.</summary>
+public sealed class MerchantShareTests
+{
+    [Fact]
+    public async Task AMerchantWhoseReceiverAnswersSlowly_TakesAQuarterOfTheNodesSlots_AndAnotherMerchantsDeliveryGoesAtOnce()
+    {
+        await using var slowReceiver = await TestReceiver.StartAsync();
+        await using var quickReceiver = await TestReceiver.StartAsync();
+        // Eight slots: a merchant's endpoints not known to be healthy share two of them.
+        await using var herald = await HeraldHost.StartAsync(tune: o => o.Concurrency = 8);
+        using var slow = await herald.NewMerchantAsync("Slow");
+        using var other = await herald.NewMerchantAsync("Other");
+        await slow.AddEndpointAsync(slowReceiver.Url, "thin");
+        await other.AddEndpointAsync(quickReceiver.Url, "thin");
+        // Answers 200, but after two and a half seconds, every time.
+        slowReceiver.Delay = TimeSpan.FromSeconds(2.5);
+
+        const int orders = 6;
+        for (var i = 0; i < orders; i++)
+        {
+            await slow.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" });
+        }
+        await slowReceiver.WaitForAsync(2);
+
+        // The slow merchant's attempts hold two slots, not all eight: the other merchant's change is sent now.
+        var sent = Stopwatch.StartNew();
+        await other.PostJsonAsync("/v1/payment_orders", new { amount = 99, currency = "BRL" });
+        await quickReceiver.WaitForAsync(1, TimeSpan.FromSeconds(10));
+        Assert.True(sent.Elapsed < TimeSpan.FromSeconds(1.5), $"the other merchant's notification took {sent.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(slowReceiver.MaxInFlight <= 2, $"the slow receiver had {slowReceiver.MaxInFlight} requests open at once");
+
+        // What was held back comes back, two at a time, and everything reaches the slow receiver once.
+        await herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1),
+            async () => (await slow.NotificationsAsync("status=succeeded&limit=100")).Count == orders, TimeSpan.FromSeconds(30));
+        Assert.Equal(orders, slowReceiver.Received.Select(r => r.Headers["webhook-id"]).Distinct().Count());
+        Assert.Equal(orders, slowReceiver.Received.Count);
+        Assert.True(slowReceiver.MaxInFlight <= 2, $"the slow receiver had {slowReceiver.MaxInFlight} requests open at once");
+    }
+}
