@@ -24,6 +24,15 @@ public static class HiddenHeaders
     };
 
     /// <summary>
+    /// Words that say whose or which credential a word run together with one names (X-APIPASSWORD,
+    /// X-Masterkey): alone they say nothing.
+    /// </summary>
+    private static readonly HashSet<string> QualifierWords = new(StringComparer.Ordinal)
+    {
+        "api", "access", "client", "app", "webhook", "shared", "signing", "refresh", "id", "master", "user", "gateway", "service",
+    };
+
+    /// <summary>
     /// Whether a header of this name carries a credential: one of its words (split at <c>-</c>,
     /// <c>_</c>, <c>.</c> and where a lower-case letter meets a capital) is such a word
     /// (Authorization, X-Api-Key, X-Auth-Token, X-ClientSecret, X-APIKEY; not X-Keyboard-Layout,
@@ -36,7 +45,34 @@ public static class HiddenHeaders
         {
             // A number after it or a plural says the same: X-Token2, X-API-Keys, X-Creds.
             var bare = word.TrimEnd("0123456789".ToCharArray());
-            if (CredentialWords.Contains(bare) || (bare.EndsWith('s') && CredentialWords.Contains(bare[..^1])))
+            if (IsCredentialWord(bare) || (bare.EndsWith('s') && IsCredentialWord(bare[..^1])))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// A credential word, or words run together where a name is all in one case, each of them a
+    /// credential word or a qualifier and one at least a credential word (X-Authkey, X-Passkey,
+    /// X-Secrettoken, X-Apipassword; not X-Keyboard nor X-Monkey, whose other part is neither).
+    /// </summary>
+    private static bool IsCredentialWord(string word) => CredentialWords.Contains(word) || RunTogether(word, 0, credential: false);
+
+    private static bool RunTogether(string word, int start, bool credential)
+    {
+        if (start == word.Length)
+        {
+            return credential;
+        }
+        for (var end = word.Length; end > start; end--)
+        {
+            var part = word[start..end];
+            // A whole word is a run only when it has two parts at least.
+            if ((start > 0 || end < word.Length)
+                && (CredentialWords.Contains(part) || QualifierWords.Contains(part))
+                && RunTogether(word, end, credential || CredentialWords.Contains(part)))
             {
                 return true;
             }

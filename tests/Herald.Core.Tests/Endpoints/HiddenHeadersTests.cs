@@ -28,6 +28,14 @@ public sealed class HiddenHeadersTests
     [InlineData("X-Passcode")]
     [InlineData("X-Apitoken")]
     [InlineData("X-Gateway-Apikey1")]
+    [InlineData("X-Authkey")]
+    [InlineData("X-Passkey")]
+    [InlineData("X-Masterkey")]
+    [InlineData("X-Apipassword")]
+    [InlineData("X-USERPASSWORD")]
+    [InlineData("X-Secrettoken")]
+    [InlineData("X-Apiauth")]
+    [InlineData("X-Authorizationkeys")]
     public void ANameWhoseWordsSayCredential_IsHidden(string name) => Assert.True(HiddenHeaders.IsCredential(name));
 
     [Theory]
@@ -37,6 +45,11 @@ public sealed class HiddenHeadersTests
     [InlineData("X-Monkey-Business")]
     [InlineData("Accept-Language")]
     [InlineData("X-Tenant")]
+    [InlineData("X-Keyboard")]
+    [InlineData("X-Passport")]
+    [InlineData("X-Client-Id")]
+    [InlineData("X-Userid")]
+    [InlineData("X-Apiversion")]
     public void AnOrdinaryName_IsShown(string name) => Assert.False(HiddenHeaders.IsCredential(name));
 
     [Fact]
