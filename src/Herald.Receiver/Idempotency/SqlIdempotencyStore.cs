@@ -82,18 +82,27 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         if (!_created)
         {
-            await _create.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                if (!_created)
+                await _create.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
                 {
-                    await CreateAsync(connection, cancellationToken).ConfigureAwait(false);
-                    _created = true;
+                    if (!_created)
+                    {
+                        await CreateAsync(connection, cancellationToken).ConfigureAwait(false);
+                        _created = true;
+                    }
+                }
+                finally
+                {
+                    _create.Release();
                 }
             }
-            finally
+            catch
             {
-                _create.Release();
+                // Given back to the pool: kept, every failed claim would hold one connection until none were left.
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
             }
         }
         return connection;
