@@ -113,7 +113,9 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
     /// database) meeting their first notification at once all create it: PostgreSQL lets only one
     /// <c>CREATE TABLE IF NOT EXISTS</c> through and fails the others (a duplicate <c>pg_type</c>
     /// row, or a type that already exists), by which time the winner's table is there, so a loser
-    /// asks again and finds it, rather than failing the notification.
+    /// finds it rather than failing the notification. PostgreSQL also refuses the statement, table
+    /// there or not, to a role that may not create tables in the schema (since PostgreSQL 15 no
+    /// role but the schema's owner may in <c>public</c>): a table made beforehand is then used.
     /// </summary>
     private static async Task CreateAsync(DbConnection connection, CancellationToken cancellationToken)
     {
@@ -124,9 +126,32 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
                 await ExecuteAsync(connection, Schema, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (DbException) when (attempt < 3)
+            catch (DbException)
             {
+                if (await ExistsAsync(connection, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+                if (attempt >= 3)
+                {
+                    throw;
+                }
             }
+        }
+    }
+
+    /// <summary>Whether the table is there for this connection's role to use.</summary>
+    private static async Task<bool> ExistsAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = Command(connection, "SELECT 1 FROM herald_webhook_ids WHERE 1 = 0");
+            await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (DbException)
+        {
+            return false;
         }
     }
 

@@ -10,6 +10,29 @@ namespace Herald.Receiver.Tests.Idempotency;
 /// </summary>
 public sealed class PostgresStoreRightsTests
 {
+    private const string Table = """
+        CREATE TABLE herald_webhook_ids (
+          id            TEXT PRIMARY KEY,
+          done          INTEGER NOT NULL,
+          claimed_until BIGINT NOT NULL,
+          completed_at  BIGINT
+        )
+        """;
+
+    [Fact]
+    public async Task TableMadeBeforehand_ARoleThatMayNotCreateTables_ClaimsAndCompletes()
+    {
+        await using var db = await Herald.Server.Tests.Infrastructure.PostgresDatabase.CreateAsync();
+        await using var role = await AppRole.CreateAsync(db.ConnectionString, Table, "GRANT SELECT, INSERT, UPDATE, DELETE ON herald_webhook_ids TO {role}");
+        await using var source = NpgsqlDataSource.Create(role.ConnectionString);
+        var store = new PostgresIdempotencyStore(source);
+        var now = DateTimeOffset.UtcNow;
+
+        Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_1", now, now.AddMinutes(5), default));
+        await store.CompleteAsync("evt_1", now, default);
+        Assert.Equal(ClaimResult.AlreadyHandled, await store.TryClaimAsync("evt_1", now, now.AddMinutes(5), default));
+    }
+
     [Fact]
     public async Task NoTableAndNoRightToMakeIt_EveryClaimSaysSo_NoConnectionIsKeptFromThePool()
     {
