@@ -32,8 +32,20 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
     /// How long a handled id is remembered. Herald retries for at most 3 days, so the default of
     /// 30 days covers its retries and manual resends for a month; older ids are deleted, at most
     /// once an hour, when an id is claimed, and so are claims that ran out that long ago unfinished.
+    /// <see cref="TimeSpan.MaxValue"/> keeps them for good.
     /// </summary>
-    public TimeSpan Keep { get; init; } = TimeSpan.FromDays(30);
+    /// <exception cref="ArgumentOutOfRangeException">Set to zero or less: a handled id would be forgotten at once, and a resend handled again.</exception>
+    public TimeSpan Keep
+    {
+        get => _keep;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, nameof(Keep));
+            _keep = value;
+        }
+    }
+
+    private readonly TimeSpan _keep = TimeSpan.FromDays(30);
 
     /// <summary>Opens a connection to the database.</summary>
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
@@ -48,8 +60,10 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
         {
             // A claim whose handler never finished (its process died) is taken again by the next delivery
             // once it ran out, so forgetting it changes nothing but the table's size.
+            // A Keep reaching back before 1970 (TimeSpan.MaxValue: for good) deletes nothing.
+            var cutoff = Keep < now - DateTimeOffset.UnixEpoch ? (now - Keep).ToUnixTimeMilliseconds() : 0;
             await ExecuteAsync(connection, "DELETE FROM herald_webhook_ids WHERE (done = 1 AND completed_at < @cutoff) OR (done = 0 AND claimed_until < @cutoff)", cancellationToken,
-                ("cutoff", (now - Keep).ToUnixTimeMilliseconds())).ConfigureAwait(false);
+                ("cutoff", cutoff)).ConfigureAwait(false);
         }
         var taken = await ExecuteAsync(connection, Claim, cancellationToken, ("id", id), ("until", until.ToUnixTimeMilliseconds()), ("now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
         if (taken == 1)

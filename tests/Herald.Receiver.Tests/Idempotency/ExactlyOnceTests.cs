@@ -293,6 +293,35 @@ public sealed class ExactlyOnceTests
         }
     }
 
+    [Fact]
+    public async Task SqliteStore_KeepingHandledIdsForever_ClaimsAndRemembers()
+    {
+        var file = Path.Combine(Path.GetTempPath(), "herald-ids-" + Guid.NewGuid().ToString("N") + ".db");
+        try
+        {
+            var store = new SqliteIdempotencyStore($"Data Source={file}") { Keep = TimeSpan.MaxValue };
+            var now = DateTimeOffset.UtcNow;
+            Assert.Equal(ClaimResult.Claimed, await store.TryClaimAsync("evt_kept", now, now.AddMinutes(5), default));
+            await store.CompleteAsync("evt_kept", now, default);
+            Assert.Equal(ClaimResult.AlreadyHandled, await store.TryClaimAsync("evt_kept", now.AddYears(5), now.AddYears(5).AddMinutes(5), default));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void ASqlStoreKeepingHandledIdsNoTimeAtAll_IsRefusedAtOnce(int days)
+    {
+        // Kept no time, a handled id would be forgotten at the next purge and a resend run the handler again.
+        var refused = Assert.Throws<ArgumentOutOfRangeException>(() => new SqliteIdempotencyStore("Data Source=ids.db") { Keep = TimeSpan.FromDays(days) });
+        Assert.Equal("Keep", refused.ParamName);
+    }
+
     [Theory]
     [InlineData("Data Source=:memory:")]
     [InlineData("Data Source=ids;Mode=Memory;Cache=Shared")]
