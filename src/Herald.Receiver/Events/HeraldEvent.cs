@@ -45,8 +45,17 @@ public sealed record OtherEvent(string WebhookId, DateTimeOffset Timestamp, int?
 public sealed record PaymentIntentEvent(string WebhookId, DateTimeOffset Timestamp, int? Attempt, JsonObject Payload)
     : HeraldEvent(WebhookId, Timestamp, Attempt, Payload)
 {
-    /// <summary>The payment intent, every field of seed 000's payload read.</summary>
-    public PaymentIntent Intent { get; init; } = PaymentIntent.From(Payload);
+    private ReadFrom<PaymentIntent>? _intent = new(Payload, PaymentIntent.From(Payload));
+
+    /// <summary>
+    /// The payment intent, every field of seed 000's payload read (read again from a
+    /// <see cref="HeraldEvent.Payload"/> given with <c>with</c>).
+    /// </summary>
+    public PaymentIntent Intent
+    {
+        get => ReadFrom<PaymentIntent>.Of(ref _intent, Payload, PaymentIntent.From);
+        init => _intent = new(Payload, value);
+    }
 
     /// <summary>The payment intent's id.</summary>
     public string IntentId => Intent.Id;
@@ -106,8 +115,17 @@ public sealed record PaymentOrderEvent(string WebhookId, DateTimeOffset Timestam
 public sealed record TransactionEvent(string WebhookId, DateTimeOffset Timestamp, int? Attempt, JsonObject Payload)
     : HeraldEvent(WebhookId, Timestamp, Attempt, Payload)
 {
-    /// <summary>The transaction, every field of seed 003's payload read (customer, order details, addresses).</summary>
-    public Transaction Transaction { get; init; } = Transaction.From(Payload);
+    private ReadFrom<Transaction>? _transaction = new(Payload, Transaction.From(Payload));
+
+    /// <summary>
+    /// The transaction, every field of seed 003's payload read (customer, order details, addresses;
+    /// read again from a <see cref="HeraldEvent.Payload"/> given with <c>with</c>).
+    /// </summary>
+    public Transaction Transaction
+    {
+        get => ReadFrom<Transaction>.Of(ref _transaction, Payload, Transaction.From);
+        init => _transaction = new(Payload, value);
+    }
 
     /// <summary>Herald's id of the transaction.</summary>
     public string InternalId => Transaction.InternalId;
@@ -126,4 +144,23 @@ public sealed record TransactionEvent(string WebhookId, DateTimeOffset Timestamp
 
     /// <summary>The merchant's reference.</summary>
     public string? MerchantReference => Transaction.MerchantReference;
+}
+
+/// <summary>
+/// A typed model read from one JSON object, kept with it: an event copied <c>with</c> another
+/// payload reads that one instead of keeping the model of the payload it was made with.
+/// </summary>
+internal sealed record ReadFrom<T>(JsonObject Source, T Value)
+{
+    public static T Of(ref ReadFrom<T>? kept, JsonObject source, Func<JsonObject, T> read)
+    {
+        var now = Volatile.Read(ref kept);
+        if (now is not null && ReferenceEquals(now.Source, source))
+        {
+            return now.Value;
+        }
+        var fresh = new ReadFrom<T>(source, read(source));
+        Volatile.Write(ref kept, fresh);
+        return fresh.Value;
+    }
 }

@@ -6,9 +6,14 @@ namespace Herald.Receiver.Events;
 /// <summary>Recognises which of Herald's three formats a payload is.</summary>
 public static class HeraldEventParser
 {
+    // A key given twice (anywhere in the body) is not JSON the models can read, and Herald sends
+    // none: read leniently, the object would fail at its first look-up with the dictionary's own error.
+    private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false };
+
     /// <summary>
-    /// Parses <paramref name="body"/> into the event of its format, or an <see cref="OtherEvent"/>.
-    /// Thin events come back without their order; the endpoint fetches it.
+    /// Parses <paramref name="body"/> into the event of its format, or an <see cref="OtherEvent"/>
+    /// (also for a body that is not JSON, or gives a key twice). Thin events come back without their
+    /// order; the endpoint fetches it.
     /// </summary>
     /// <exception cref="JsonException">
     /// The body is a transaction or Point notification with a field of another type than its seed's
@@ -19,7 +24,7 @@ public static class HeraldEventParser
         JsonObject? payload = null;
         try
         {
-            payload = body.IsEmpty ? null : JsonNode.Parse(body) as JsonObject;
+            payload = body.IsEmpty ? null : JsonNode.Parse(body, documentOptions: Strict) as JsonObject;
         }
         catch (JsonException)
         {

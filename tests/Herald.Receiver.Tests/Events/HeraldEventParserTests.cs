@@ -20,4 +20,14 @@ public sealed class HeraldEventParserTests
     [InlineData("""{"id":"evt_1"}""")]
     [InlineData("not json")]
     public void AnyOtherPayload_IsNotATest(string body) => Assert.False(Assert.IsType<OtherEvent>(Parse(body)).IsTest);
+
+    [Theory]
+    [InlineData("""{"internalId":"a","internalId":"b","status":"COMPLETED"}""")]
+    [InlineData("""{"internalId":"a","status":"COMPLETED","customer":{"name":"x","name":"y"}}""")]
+    public void ABodyGivingAKeyTwice_IsAnOtherEventWithItsText_NotAnError(string body)
+    {
+        var other = Assert.IsType<OtherEvent>(Parse(body));
+        Assert.Equal(body, other.Body);
+        Assert.Empty(other.Payload);
+    }
 }

@@ -137,4 +137,23 @@ public sealed class TypedEventTests
     [InlineData("""{"amount":100,"caller_id":2,"client_id":1,"created_at":"2026-12-06T04:20:32Z","id":"pi-1","state":"ERROR"}""", "$.created_at")]
     public void ABodyWithAFieldOfAnotherType_IsRefusedNamingTheField(string body, string path) =>
         Assert.Contains(path, Assert.Throws<JsonException>(() => Parse(body)).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void AnEventCopiedWithAnotherPayload_ReadsThatPayload_NotTheOneItWasMadeWith()
+    {
+        var completed = Assert.IsType<TransactionEvent>(Parse("""{"internalId":"t-1","status":"COMPLETED","paymentAmount":130,"currency":"BRL"}"""));
+        var refunded = completed with { Payload = JsonNode.Parse("""{"internalId":"t-1","status":"REFUNDED","paymentAmount":130,"currency":"BRL"}""")!.AsObject() };
+        Assert.Equal("REFUNDED", refunded.Status);
+        Assert.Equal("REFUNDED", refunded.Transaction.Status);
+        Assert.Equal("COMPLETED", completed.Status);
+
+        var finished = Assert.IsType<PaymentIntentEvent>(Parse("""{"amount":100,"caller_id":2,"client_id":1,"created_at":"2026-12-06 04:20:32","id":"pi-1","state":"FINISHED"}"""));
+        var canceled = finished with { Payload = JsonNode.Parse("""{"amount":100,"caller_id":2,"client_id":1,"created_at":"2026-12-06 04:20:32","id":"pi-1","state":"CANCELED"}""")!.AsObject() };
+        Assert.Equal("CANCELED", canceled.State);
+        Assert.Equal("FINISHED", finished.State);
+
+        // A model given with the copy is the one it keeps.
+        var given = completed.Transaction with { Status = "EXPIRED" };
+        Assert.Equal("EXPIRED", (completed with { Transaction = given }).Status);
+    }
 }
