@@ -109,9 +109,13 @@ internal static class ServeCommand
             // Checked before anything starts (nor an admin key is made): a node that cannot run says why in one line.
             foreach (var network in result.GetValue(allow) ?? [])
             {
-                if (!System.Net.IPNetwork.TryParse(network, out _))
+                if (!System.Net.IPNetwork.TryParse(network, out var parsed))
                 {
                     result.AddError($"--allow-network '{network}' is not a CIDR such as 10.20.0.0/16.");
+                }
+                else if (Herald.Delivery.Egress.EgressPolicy.AllowedNetworkRefusal(parsed) is { } why)
+                {
+                    result.AddError($"--allow-network '{network}' may not be allowed: {why}, which endpoints may never reach; name the private network endpoints are in, such as 10.20.0.0/16.");
                 }
             }
             foreach (var proxy in result.GetValue(proxies) ?? [])

@@ -57,6 +57,34 @@ public sealed class EgressPolicy
         _allowed = allowedNetworks.Select(IPNetwork.Parse).ToArray();
     }
 
+    // What no --allow-network may open: the node itself and the cloud's metadata service.
+    private static readonly (IPNetwork Network, string Reason)[] NeverAllowed =
+    [
+        (IPNetwork.Parse("0.0.0.0/8"), "'this network' addresses (0.0.0.0 reaches the node itself)"),
+        (IPNetwork.Parse("127.0.0.0/8"), "loopback addresses"),
+        (IPNetwork.Parse("169.254.0.0/16"), "link-local addresses (the cloud's metadata service)"),
+        (IPNetwork.Parse("::/128"), "the unspecified address"),
+        (IPNetwork.Parse("::1/128"), "the loopback address"),
+        (IPNetwork.Parse("fe80::/10"), "link-local addresses"),
+    ];
+
+    /// <summary>
+    /// Why <paramref name="network"/> may not be allowed for endpoints (it covers the node's own
+    /// addresses or link-local ones, the cloud's metadata service among them), or null when it may.
+    /// </summary>
+    public static string? AllowedNetworkRefusal(IPNetwork network)
+    {
+        foreach (var (never, reason) in NeverAllowed)
+        {
+            if (never.BaseAddress.AddressFamily == network.BaseAddress.AddressFamily
+                && (network.Contains(never.BaseAddress) || never.Contains(network.BaseAddress)))
+            {
+                return $"it covers {never} ({reason})";
+            }
+        }
+        return null;
+    }
+
     /// <summary>Why plain http is refused outside development mode, as an endpoint's URL and an attempt say it.</summary>
     public const string PlainHttpOnlyInDevelopment = "plain http is allowed only in development mode, herald serve --dev";
 

@@ -164,6 +164,9 @@ public sealed class ServeAndMigrateTests
 
     [Theory]
     [InlineData("--allow-network", "notacidr", "--allow-network 'notacidr' is not a CIDR such as 10.20.0.0/16.")]
+    [InlineData("--allow-network", "0.0.0.0/0", "--allow-network '0.0.0.0/0' may not be allowed: it covers 0.0.0.0/8 ('this network' addresses (0.0.0.0 reaches the node itself)), which endpoints may never reach; name the private network endpoints are in, such as 10.20.0.0/16.")]
+    [InlineData("--allow-network", "169.254.169.0/24", "--allow-network '169.254.169.0/24' may not be allowed: it covers 169.254.0.0/16 (link-local addresses (the cloud's metadata service)), which endpoints may never reach; name the private network endpoints are in, such as 10.20.0.0/16.")]
+    [InlineData("--allow-network", "::/0", "--allow-network '::/0' may not be allowed: it covers ::/128 (the unspecified address), which endpoints may never reach; name the private network endpoints are in, such as 10.20.0.0/16.")]
     [InlineData("--lease-seconds", "1", "--lease-seconds must be at least 2 seconds.")]
     [InlineData("--retention-days", "-1", "--retention-days must be 0 (keep everything) or a number of days up to 36,500.")]
     [InlineData("--urls", "notaurl", "--urls 'notaurl' is not an http:// or https:// address such as http://127.0.0.1:5080.")]
