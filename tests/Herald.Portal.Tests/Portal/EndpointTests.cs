@@ -411,6 +411,33 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task ARefusedSave_OfAThinEndpoint_ShowsItsOwnFormat_AndKeepsTheTicksTyped()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "thin", new { event_types = new[] { "PAYMENT_ORDER.CLOSED" } });
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+
+        await Page.GetByLabel("PAYMENT_ORDER.REFUNDED").CheckAsync();
+        await Page.GetByLabel("URL").FillAsync("ftp://example.com/orders");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+
+        await ExpectAsync(Page.Locator(".notice.error"), "url must use https or http");
+        var settings = Page.Locator("form", new() { HasText = "Save settings" });
+        await ExpectAsync(settings, "Format: thin");
+        await Assertions.Expect(Page.GetByLabel("TRANSACTION.COMPLETED")).ToHaveCountAsync(0);
+        await Assertions.Expect(Page.GetByLabel("PAYMENT_ORDER.CLOSED")).ToBeCheckedAsync();
+        await Assertions.Expect(Page.GetByLabel("PAYMENT_ORDER.REFUNDED")).ToBeCheckedAsync();
+
+        // The URL put right, the save keeps the event types ticked rather than clearing the filter.
+        await Page.GetByLabel("URL").FillAsync(Receiver.Url);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
+        var endpoint = await api.GetJsonAsync("/v1/endpoints/" + id);
+        Assert.Equal(["PAYMENT_ORDER.CLOSED", "PAYMENT_ORDER.REFUNDED"], endpoint["event_types"]!.AsArray().Select(t => t!.GetValue<string>()).Order());
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task ARefusedAction_SaysWhy_AndTheSettingsStayAsTheEndpointHasThem()
     {
         var (api, key) = await NewMerchantAsync();

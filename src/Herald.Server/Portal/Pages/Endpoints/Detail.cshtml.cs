@@ -162,6 +162,12 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         {
             Form = EndpointForm.From(endpoint);
         }
+        else
+        {
+            // The settings form does not post the format (it is fixed): the one shown again, and its
+            // event types with what was ticked, is the endpoint's, not the form's default.
+            Form.Format = Herald.Endpoints.PayloadFormats.ApiName(endpoint.Format);
+        }
         return true;
     }
 }
