@@ -156,6 +156,9 @@ public sealed class ResendQueue : BackgroundService
         // Real time, as the gate's own limits count it. An attempt of it under way is waited for a
         // while (it usually ends within the endpoint's timeout); the caller waits for the answer.
         var busyUntil = DateTime.UtcNow + BusyPatience;
+        // Sent from within the request that asked (the portal's): the web server's activity, one
+        // nothing records, must not reach the endpoint as a traceparent, as a queued resend's does not.
+        DeliveryTelemetry.LeaveUntracedRequest();
         ClaimedNotification? heldBack = null;
         while (true)
         {

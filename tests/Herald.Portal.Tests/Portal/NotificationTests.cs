@@ -66,6 +66,9 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         Assert.True(await Page.EvaluateAsync<bool>("() => window.__stillHere === true"));
         await ScreenshotAsync("notification");
         Assert.Equal(3, Receiver.Received.Count);
+        // Nothing traces here: the resend carries no traceparent, not even the unsampled one of the portal's request.
+        var resent = Receiver.Received.Last();
+        Assert.False(resent.Headers.ContainsKey("traceparent"), resent.Headers.GetValueOrDefault("traceparent"));
     }
 
     [Fact(Timeout = 60_000)]
