@@ -39,6 +39,23 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
         await ScreenshotAsync("overview");
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task Overview_OfAnEndpointDeletedSinceItsAttempts_ShowsItAsDeleted_NotAsALinkToANotFoundPage()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "transaction");
+        await api.WaitForAttemptsAsync(await api.NewTransactionAsync(), "TRANSACTION.INIT", 1);
+        var deleted = await api.DeleteAsync("/v1/endpoints/" + id);
+        Assert.True(deleted.IsSuccessStatusCode);
+
+        await SignInAsync(key);
+
+        var table = Page.GetByRole(AriaRole.Table, new() { Name = "Endpoints over the last 24 hours" });
+        await Assertions.Expect(table.Locator("tbody tr")).ToHaveCountAsync(1);
+        await ExpectAsync(table, id + " (deleted)");
+        await Assertions.Expect(table.Locator($"a[href='/portal/endpoints/{id}']")).ToHaveCountAsync(0);
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task Overview_OfManyEndpointsWithAttempts_ChartsTheBusiestOnly_AndSaysHowManyThereWere()
     {

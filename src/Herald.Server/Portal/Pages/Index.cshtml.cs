@@ -17,6 +17,9 @@ public sealed class IndexModel(IHeraldStore store, Api.StatsReads stats, TimePro
     /// <summary>The endpoints charted: those with the most attempts, at most <see cref="EndpointsShown"/>.</summary>
     public IReadOnlyList<(string Label, EndpointStats Stats)> Endpoints { get; private set; } = [];
 
+    /// <summary>The endpoints charted that were deleted since their attempts: shown by id, with no page to open.</summary>
+    public IReadOnlySet<string> Deleted { get; private set; } = new HashSet<string>();
+
     /// <summary>How many endpoints had attempts in the window, those charted included.</summary>
     public int EndpointsWithAttempts { get; private set; }
 
@@ -31,5 +34,6 @@ public sealed class IndexModel(IHeraldStore store, Api.StatsReads stats, TimePro
         var urls = (await store.GetEndpointsBareAsync(Merchant, busiest.Select(e => e.EndpointId).ToList(), HttpContext.RequestAborted))
             .ToDictionary(e => e.Id, e => e.Url);
         Endpoints = busiest.Select(e => (urls.GetValueOrDefault(e.EndpointId, e.EndpointId), e)).ToList();
+        Deleted = busiest.Select(e => e.EndpointId).Where(id => !urls.ContainsKey(id)).ToHashSet(StringComparer.Ordinal);
     }
 }
