@@ -46,6 +46,8 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         // Pending after its failure: a next attempt is due.
         await Assertions.Expect(Page.Locator("#notification-next-attempt")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(" UTC$"));
         await ExpectAsync(Page.Locator("#payload"), transaction);
+        // The entity's kind as the log's filter and the API spell it.
+        await ExpectAsync(Page.Locator("dl.facts"), "transaction " + transaction);
         await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Headers sent with every attempt" }), "webhook-signature");
         // The endpoint's own header is named, its value left to the endpoint's settings.
         await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Headers sent with every attempt" }), "x-gateway-key");
