@@ -38,6 +38,8 @@ public static class PortalServiceCollectionExtensions
                 cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
                 cookie.SlidingExpiration = true;
                 cookie.Events = new CookieAuthenticationEvents { OnValidatePrincipal = PortalAuth.ValidateAsync };
+                var redirect = cookie.Events.OnRedirectToLogin;
+                cookie.Events.OnRedirectToLogin = context => redirect(ToSignIn(context));
             });
         services.AddAuthorization();
         services.AddAntiforgery(o =>
@@ -73,6 +75,28 @@ public static class PortalServiceCollectionExtensions
                 o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             });
         return services;
+    }
+
+    /// <summary>
+    /// A request with no session is sent to the sign-in page. A form posted once its session had
+    /// ended (signed out in another tab, idle for 8 hours) did nothing: the sign-in page says so, and
+    /// leads back to the form's page, not to its action.
+    /// </summary>
+    private static Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> ToSignIn(
+        Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context)
+    {
+        var request = context.Request;
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            var page = new Microsoft.AspNetCore.Http.Extensions.QueryBuilder(
+                request.Query.Where(q => !q.Key.Equals("handler", StringComparison.OrdinalIgnoreCase)));
+            context.RedirectUri = request.PathBase + BasePath + "/signin" + new Microsoft.AspNetCore.Http.Extensions.QueryBuilder
+            {
+                { "ReturnUrl", request.PathBase + request.Path + page.ToQueryString() },
+                { "form", "unsent" },
+            }.ToQueryString();
+        }
+        return context;
     }
 
     /// <summary>What a portal page may load and run: its own scripts, styles and data, nothing from elsewhere.</summary>

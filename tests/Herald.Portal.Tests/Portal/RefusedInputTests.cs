@@ -155,6 +155,32 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         Assert.False((await api.GetJsonAsync($"/v1/endpoints/{id}"))["enabled"]!.GetValue<bool>());
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task AFormPostedAfterItsSessionEnded_SaysAtTheSignInThatNothingWasDone_AndLeadsBackToItsPage()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "thin");
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+
+        // Another tab signs out: this page's session has ended.
+        var other = await Page.Context.NewPageAsync();
+        await other.GotoAsync(BaseUrl + "/portal/signout");
+        await other.Locator("#main").GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Assertions.Expect(other.GetByLabel("API key")).ToBeVisibleAsync();
+        await other.CloseAsync();
+
+        await Page.GetByLabel("Description").FillAsync("Shop checkout");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+
+        await ExpectAsync(Page.Locator("#form-unsent"), "was not done");
+        Assert.Null((await api.GetJsonAsync($"/v1/endpoints/{id}"))["description"]);
+        await Page.GetByLabel("API key").FillAsync(key);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(Page).ToHaveURLAsync(BaseUrl + "/portal/endpoints/" + id);
+        await Assertions.Expect(Page.GetByLabel("Description")).ToHaveValueAsync("");
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task AnAddressTheServerRefuses_IsAPortalPage_NotTheApisJson()
     {

@@ -18,10 +18,14 @@ internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures 
     /// <summary>Set when the session ended because its own key was revoked on the API keys page (<c>?signout=revoked</c>).</summary>
     public bool KeyRevoked { get; private set; }
 
-    public void OnGet(string? signout)
+    /// <summary>Set when a form was posted after its session had ended, and so did nothing (<c>?form=unsent</c>).</summary>
+    public bool FormUnsent { get; private set; }
+
+    public void OnGet(string? signout, string? form)
     {
         SignedOutInBrowserOnly = signout == "browser-only";
         KeyRevoked = signout == "revoked";
+        FormUnsent = form == "unsent";
     }
 
     public async Task<IActionResult> OnPostAsync(string? key)
