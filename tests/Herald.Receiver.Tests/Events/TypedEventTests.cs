@@ -135,6 +135,9 @@ public sealed class TypedEventTests
     [InlineData("""{"internalId":5,"status":"COMPLETED"}""", "$.internalId")]
     [InlineData("""{"internalId":"t-1","status":"COMPLETED","paymentAmount":"12.50"}""", "$.paymentAmount")]
     [InlineData("""{"amount":100,"caller_id":2,"client_id":1,"created_at":"2026-12-06T04:20:32Z","id":"pi-1","state":"ERROR"}""", "$.created_at")]
+    // A null where the model's field may not be null (Herald sends none) is refused alike, not read as null.
+    [InlineData("""{"internalId":"t-1","status":null,"paymentAmount":130}""", "$.status")]
+    [InlineData("""{"amount":100,"caller_id":2,"client_id":1,"created_at":"2026-12-06 04:20:32","id":null,"state":"ERROR"}""", "$.id")]
     public void ABodyWithAFieldOfAnotherType_IsRefusedNamingTheField(string body, string path) =>
         Assert.Contains(path, Assert.Throws<JsonException>(() => Parse(body)).Message, StringComparison.Ordinal);
 
