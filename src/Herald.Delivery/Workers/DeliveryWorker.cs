@@ -157,6 +157,8 @@ public sealed class DeliveryWorker : BackgroundService
                     var answered = claiming;
                     claiming = null;
                     var claimed = await answered.ConfigureAwait(false);
+                    // The database answered: a later failure backs off from a second again.
+                    failureDelay = TimeSpan.FromSeconds(1);
                     Hold(inHand, claimed.Select(n => (n.Id, n.LeaseToken!)));
                     foreach (var notification in claimed)
                     {
@@ -261,7 +263,13 @@ public sealed class DeliveryWorker : BackgroundService
                     await ReleaseAsync(inHand, heldBack, stoppingToken).ConfigureAwait(false);
                     NoteHeldBack(heldDue, heldBack, now);
                 }
-                failureDelay = TimeSpan.FromSeconds(1);
+                // A round that leaves no claim under way went through; one whose claim is still
+                // under way has not said yet whether the database answers (a claim that fails does
+                // so when it is next looked at, and the backoff would otherwise start over each time).
+                if (claiming is null)
+                {
+                    failureDelay = TimeSpan.FromSeconds(1);
+                }
                 // An attempt that ended while the above ran has woken the loop, or is seen here.
                 if (work.Count < free && !fullClaim && _handOff.Count == 0 && ready.Count == 0 && !waiting.Exists(w => !_gate.IsAtCap(w.Notification)))
                 {
