@@ -15,6 +15,14 @@ internal static class BackupCommand
         {
             to, data,
         };
+        CommonOptions.RefuseBlankData(command, data);
+        to.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 1 && string.IsNullOrWhiteSpace(result.Tokens[0].Value))
+            {
+                result.AddError("The folder to copy to is empty: name a new folder, or an empty one.");
+            }
+        });
         command.SetAction(async (parse, cancellationToken) =>
         {
             var from = parse.GetValue(data)!;

@@ -11,6 +11,27 @@ internal static class CommonOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_DATA") ?? "herald-data",
     };
 
+    /// <summary>
+    /// Refuses, in one line, a <see cref="Data"/> given blank or HERALD_DATA set blank: there is no
+    /// folder by that name, and the command failed with a stack trace.
+    /// </summary>
+    public static void RefuseBlankData(Command command, Option<string> data) =>
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(data) is { Implicit: false } given)
+            {
+                // A value given twice is the parser's to report.
+                if (given.Tokens.Count == 1 && string.IsNullOrWhiteSpace(given.Tokens[0].Value))
+                {
+                    result.AddError($"{data.Name} is empty: give the data folder, or leave {data.Name} out to use ./herald-data.");
+                }
+            }
+            else if (Environment.GetEnvironmentVariable("HERALD_DATA") is { } value && string.IsNullOrWhiteSpace(value))
+            {
+                result.AddError("HERALD_DATA is set but empty: give it the data folder, or unset it to use ./herald-data.");
+            }
+        });
+
     public static SecretOption Postgres() =>
         new("--postgres", "A PostgreSQL connection string: use that shared database instead of SQLite (scale-out)", "HERALD_POSTGRES");
 

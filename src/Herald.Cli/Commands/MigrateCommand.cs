@@ -13,6 +13,7 @@ internal static class MigrateCommand
         var postgres = CommonOptions.Postgres();
         var command = new Command("migrate", "Bring the database schema up to date and say what was applied.") { data, postgres };
         CommonOptions.RefuseBlankPostgres(command, postgres);
+        CommonOptions.RefuseBlankData(command, data);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var connectionString = postgres.ValueIn(parse);

@@ -98,6 +98,7 @@ internal static class ServeCommand
         rateLimit.Check(v => v < 0 ? "--rate-limit must be 0 (off) or a positive number of requests per second." : null);
         var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, metricsUrls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency, grace, logFormat };
         CommonOptions.RefuseBlankPostgres(command, postgres);
+        CommonOptions.RefuseBlankData(command, data);
         command.Validators.Add(result =>
         {
             // An option that did not parse (given twice, say) is reported by the parser itself, in
@@ -132,6 +133,13 @@ internal static class ServeCommand
             var listenUrls = result.GetResult(urls) is { Implicit: false }
                 ? result.GetValue(urls)
                 : Environment.GetEnvironmentVariable("HERALD_URLS") ?? HeraldServerOptions.DefaultUrls;
+            // An empty address list is no address: Kestrel then listened on its own default, localhost:5000.
+            if (string.IsNullOrWhiteSpace((listenUrls ?? "").Replace(';', ' ')))
+            {
+                result.AddError(result.GetResult(urls) is { Implicit: false }
+                    ? "--urls is empty: give an address such as http://127.0.0.1:5080, or leave --urls out."
+                    : "HERALD_URLS is set but empty: give it an address such as http://127.0.0.1:5080, or unset it.");
+            }
             var certificate = Effective(cert, "HERALD_HTTPS_CERT");
             if (!string.IsNullOrEmpty(certificate) && listenUrls is { } addresses && addresses != HeraldServerOptions.DefaultUrls
                 && !addresses.Split(';', StringSplitOptions.TrimEntries).Any(IsHttps))

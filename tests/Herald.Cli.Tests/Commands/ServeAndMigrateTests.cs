@@ -215,6 +215,46 @@ public sealed class ServeAndMigrateTests
     });
 
     [Theory]
+    [InlineData("serve --urls http://127.0.0.1:0 --data", "--data is empty: give the data folder, or leave --data out to use ./herald-data.")]
+    [InlineData("migrate --data", "--data is empty: give the data folder, or leave --data out to use ./herald-data.")]
+    [InlineData("backup {0} --data", "--data is empty: give the data folder, or leave --data out to use ./herald-data.")]
+    [InlineData("serve --data {0} --urls", "--urls is empty: give an address such as http://127.0.0.1:5080, or leave --urls out.")]
+    public Task Command_WithAnOptionGivenEmpty_RefusesInOneLine_RatherThanAStackTraceOrADefaultOfItsOwn(string arguments, string message) => WithDataAsync(async data =>
+    {
+        // Given empty (a variable left unset in a script, say): no folder is named "", and Kestrel
+        // listened on localhost:5000 of its own accord.
+        string[] args = [.. string.Format(System.Globalization.CultureInfo.InvariantCulture, arguments, data).Split(' '), ""];
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args);
+        Assert.Equal(1, code);
+        Assert.Equal(message, stderr.Trim());
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(data));
+    });
+
+    [Theory]
+    [InlineData("HERALD_DATA", "serve --urls http://127.0.0.1:0", "HERALD_DATA is set but empty: give it the data folder, or unset it to use ./herald-data.")]
+    [InlineData("HERALD_DATA", "migrate", "HERALD_DATA is set but empty: give it the data folder, or unset it to use ./herald-data.")]
+    [InlineData("HERALD_URLS", "serve --data {0}", "HERALD_URLS is set but empty: give it an address such as http://127.0.0.1:5080, or unset it.")]
+    public Task Command_WithADefaultsVariableSetEmpty_RefusesInOneLine(string variable, string arguments, string message) => WithDataAsync(async data =>
+    {
+        var args = string.Format(System.Globalization.CultureInfo.InvariantCulture, arguments, data).Split(' ');
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args, new Dictionary<string, string> { [variable] = "" });
+        Assert.Equal(1, code);
+        Assert.Equal(message, stderr.Trim());
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(data));
+    });
+
+    [Fact]
+    public Task Backup_ToAFolderGivenEmpty_RefusesInOneLine() => WithDataAsync(async data =>
+    {
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "backup", "", "--data", data);
+        Assert.Equal(1, code);
+        Assert.Equal("The folder to copy to is empty: name a new folder, or an empty one.", stderr.Trim());
+        Assert.Empty(stdout);
+    });
+
+    [Theory]
     [InlineData("serve", "")]
     [InlineData("serve", " ")]
     [InlineData("migrate", "")]
