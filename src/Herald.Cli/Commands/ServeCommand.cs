@@ -30,7 +30,7 @@ internal static class ServeCommand
         var postgres = CommonOptions.Postgres();
         var lease = new Option<int>("--lease-seconds")
         {
-            Description = "How long a claim holds a notification; a node that dies gives its work back when it ends.",
+            Description = "How long a claim holds a notification (2-86,400); a node that dies gives its work back when it ends.",
             DefaultValueFactory = _ => 90,
         };
         var cert = new Option<string?>("--https-cert")
@@ -64,12 +64,12 @@ internal static class ServeCommand
         };
         var rateLimit = new Option<int>("--rate-limit")
         {
-            Description = "API requests per second each merchant may make, whichever of its keys (bursts up to twice that; the portal likewise, apart); 0 turns the limit off.",
+            Description = "API requests per second each merchant may make, whichever of its keys (bursts up to twice that; the portal likewise, apart); 0 turns the limit off (at most 1,000,000).",
             DefaultValueFactory = _ => new HeraldServerOptions().RateLimitPerSecond,
         };
         var autoDisable = new Option<int>("--auto-disable-days")
         {
-            Description = "Disable an endpoint after this many days of nothing but failures (0 never does).",
+            Description = "Disable an endpoint after this many days of nothing but failures (0 never does; at most 36,500).",
             DefaultValueFactory = _ => new HeraldServerOptions().AutoDisableDays,
         };
         var concurrency = new Option<int>("--concurrency")
@@ -91,11 +91,11 @@ internal static class ServeCommand
         // Checked on the options themselves: a command's validator sees 0 for an option left to its default.
         concurrency.Check(v => v is < 1 or > DeliveryOptions.ConcurrencyLimit
             ? $"--concurrency must be between 1 and {DeliveryOptions.ConcurrencyLimit:N0} attempts in flight." : null);
-        lease.Check(v => v < 2 ? "--lease-seconds must be at least 2 seconds." : null);
+        lease.Check(v => v is < 2 or > MaxLeaseSeconds ? $"--lease-seconds must be between 2 and {MaxLeaseSeconds:N0} seconds." : null);
         grace.Check(v => v is < 0 or > 600 ? "--shutdown-grace-seconds must be between 0 and 600 seconds." : null);
         retention.Check(v => v is < 0 or > 36_500 ? "--retention-days must be 0 (keep everything) or a number of days up to 36,500." : null);
-        autoDisable.Check(v => v < 0 ? "--auto-disable-days must be 0 (never) or a positive number of days." : null);
-        rateLimit.Check(v => v < 0 ? "--rate-limit must be 0 (off) or a positive number of requests per second." : null);
+        autoDisable.Check(v => v is < 0 or > 36_500 ? "--auto-disable-days must be 0 (never) or a number of days up to 36,500." : null);
+        rateLimit.Check(v => v is < 0 or > MaxRateLimit ? $"--rate-limit must be 0 (off) or a number of requests per second up to {MaxRateLimit:N0}." : null);
         var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, metricsUrls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency, grace, logFormat };
         CommonOptions.RefuseBlankPostgres(command, postgres);
         CommonOptions.RefuseBlankData(command, data);
@@ -328,6 +328,12 @@ internal static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>The longest lease: a node that dies holds its work that long (and a resend's hold is renewed every third of it).</summary>
+    private const int MaxLeaseSeconds = 86_400;
+
+    /// <summary>The most API requests a second a merchant may be allowed (its burst is twice that).</summary>
+    private const int MaxRateLimit = 1_000_000;
 
     /// <summary>Where the node listens: <paramref name="urls"/>, but with a certificate and no address of its own choosing, on HTTPS only.</summary>
     private static string ListensOn(string? urls, string? certificate) =>
