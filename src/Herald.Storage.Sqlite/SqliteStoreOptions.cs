@@ -15,6 +15,11 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public static void CreateDataDirectory(string path)
     {
+        // .NET's own words for it ("The file '…' already exists") read as if a file were to be made.
+        if (File.Exists(path))
+        {
+            throw new IOException($"{path} is a file, not a folder: give a folder for the data (a new one is made)");
+        }
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(path);

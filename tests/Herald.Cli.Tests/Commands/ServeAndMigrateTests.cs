@@ -249,6 +249,26 @@ public sealed class ServeAndMigrateTests
         Assert.False(Directory.Exists(data));
     });
 
+    [Theory]
+    [InlineData("serve --urls http://127.0.0.1:0 --data {0}", "herald: cannot start: {0} is a file, not a folder: give a folder for the data (a new one is made)")]
+    [InlineData("migrate --data {0}", "herald: migration failed: {0} is a file, not a folder: give a folder for the data (a new one is made)")]
+    public async Task ServeOrMigrate_WithADataFolderThatIsAFile_SaysSoInOneLine(string arguments, string message)
+    {
+        var file = Path.Combine(Path.GetTempPath(), "herald-cli-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllTextAsync(file, "not a folder");
+        try
+        {
+            var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), string.Format(System.Globalization.CultureInfo.InvariantCulture, arguments, file).Split(' '));
+            Assert.Equal(1, code);
+            Assert.Equal(string.Format(System.Globalization.CultureInfo.InvariantCulture, message, file), stderr.Trim());
+            Assert.Empty(stdout);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Fact]
     public Task Backup_ToAFolderGivenEmpty_RefusesInOneLine() => WithDataAsync(async data =>
     {
