@@ -14,8 +14,15 @@ var parse = root.Parse(args);
 // at all, herald answers with its list of commands, as the parser gives it.
 if (args.Length > 0 && parse.Action is ParseErrorAction)
 {
+    // A word that is no command (a mistyped one) is said as such, without the parser's "Required
+    // command was not provided" before it, which reads as if no command had been given.
+    var unknown = parse.CommandResult.Command is RootCommand ? parse.UnmatchedTokens : [];
     foreach (var error in parse.Errors)
     {
+        if (unknown.Count > 0 && !unknown.Any(token => error.Message.Contains($"'{token}'", StringComparison.Ordinal)))
+        {
+            continue;
+        }
         // Some of the parser's messages list their choices a line each: said in one line too.
         var lines = error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var option = error.SymbolResult is System.CommandLine.Parsing.OptionResult { Option.Name: var name } && lines.Length > 1 ? name + ": " : "";

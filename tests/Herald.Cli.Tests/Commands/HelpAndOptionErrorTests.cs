@@ -51,6 +51,7 @@ public sealed class HelpAndOptionErrorTests
     [InlineData("serve --postgres", "Required argument missing for option: '--postgres'.")]
     [InlineData("migrate --no-such-option", "Unrecognized command or argument '--no-such-option'.")]
     [InlineData("backup", "Required argument missing for command: 'backup'.")]
+    [InlineData("no-such-command", "Unrecognized command or argument 'no-such-command'.")]
     [InlineData("listen --port 0", "--port must be between 1 and 65535.")]
     [InlineData("serve --log-format xml", "--log-format: Argument 'xml' not recognized. Must be one of: 'text', 'json'")]
     [InlineData("trigger transaction-completed --url notaurl", "--url 'notaurl' is not Herald's http:// or https:// address such as http://127.0.0.1:5080.")]
