@@ -89,7 +89,18 @@ public sealed class HeraldProcess : IAsyncDisposable
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout);
-        await process.WaitForExitAsync(cts.Token);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // A command that should have ended (refused its options, say) and runs on instead is
+            // stopped here rather than left running, holding its port and data folder, after the test.
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            throw new TimeoutException($"herald {string.Join(' ', args)} was still running after {timeout.TotalSeconds:0} s: {await stdout}{await stderr}");
+        }
         return (process.ExitCode, await stdout, await stderr);
     }
 
