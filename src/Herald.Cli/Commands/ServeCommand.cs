@@ -160,15 +160,18 @@ internal static class ServeCommand
             // Kestrel serves an https:// address only with a certificate: without one it failed at
             // start with a stack trace, after an admin key had been made and shown.
             var servesHttps = !string.IsNullOrEmpty(certificate);
+            // A value taken from the environment is named by its variable, which is where it is to be mended.
+            var urlsName = result.GetResult(urls) is { Implicit: false } || Environment.GetEnvironmentVariable("HERALD_URLS") is null ? "--urls" : "HERALD_URLS";
+            var metricsName = result.GetResult(metricsUrls) is { Implicit: false } ? "--metrics-urls" : "HERALD_METRICS_URLS";
             foreach (var address in (listenUrls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 if (!ListenAddresses.IsHttpAddress(address))
                 {
-                    result.AddError($"--urls '{address}' is not an http:// or https:// address such as http://127.0.0.1:5080.");
+                    result.AddError($"{urlsName} '{address}' is not an http:// or https:// address such as http://127.0.0.1:5080.");
                 }
                 else if (!servesHttps && IsHttps(address))
                 {
-                    result.AddError($"--urls '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.");
+                    result.AddError($"{urlsName} '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.");
                 }
             }
             var apiPorts = ListensOn(listenUrls, certificate).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -177,15 +180,15 @@ internal static class ServeCommand
             {
                 if (!ListenAddresses.IsHttpAddress(address) || ListenAddresses.PortOf(address) is not > 0)
                 {
-                    result.AddError($"--metrics-urls '{address}' is not an http:// or https:// address with a port, such as http://0.0.0.0:9464.");
+                    result.AddError($"{metricsName} '{address}' is not an http:// or https:// address with a port, such as http://0.0.0.0:9464.");
                 }
                 else if (apiPorts.Contains(ListenAddresses.PortOf(address)))
                 {
-                    result.AddError($"--metrics-urls '{address}' has the port of an --urls address: the metrics listener needs a port of its own.");
+                    result.AddError($"{metricsName} '{address}' has the port of an {urlsName} address: the metrics listener needs a port of its own.");
                 }
                 else if (!servesHttps && IsHttps(address))
                 {
-                    result.AddError($"--metrics-urls '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.");
+                    result.AddError($"{metricsName} '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.");
                 }
             }
         });

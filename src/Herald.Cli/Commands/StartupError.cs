@@ -19,6 +19,11 @@ internal static class StartupError
                 ? $"the connection string's '{setting}' is not a setting Npgsql knows (the settings: https://www.npgsql.org/doc/connection-string-parameters.html)"
                 : $"the connection string's '{setting}' has a value Npgsql cannot read: {why.Message.ReplaceLineEndings(" ")}";
         }
+        // Its words for a string that is not key=value pairs at all say where, not what it should be.
+        if (postgres is not null && e is ArgumentException && e.Message.StartsWith("Format of the initialization string", StringComparison.Ordinal))
+        {
+            return "the connection string does not read as one: give settings as key=value pairs separated by ';', such as Host=db.internal;Database=herald;Username=herald";
+        }
         var message = e.Message;
         var missingDatabase = false;
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)

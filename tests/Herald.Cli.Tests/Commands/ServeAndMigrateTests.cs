@@ -29,6 +29,8 @@ public sealed class ServeAndMigrateTests
     [InlineData("serve", "Host=127.0.0.1;Max Pool Size=30", "herald: cannot start: the connection string's 'max pool size' is not a setting Npgsql knows (the settings: https://www.npgsql.org/doc/connection-string-parameters.html)")]
     [InlineData("migrate", "Host=127.0.0.1;Usrname=herald", "herald: migration failed: the connection string's 'usrname' is not a setting Npgsql knows (the settings: https://www.npgsql.org/doc/connection-string-parameters.html)")]
     [InlineData("migrate", "Host=127.0.0.1;Port=abc", "herald: migration failed: the connection string's 'port' has a value Npgsql cannot read: ")]
+    [InlineData("migrate", "bogus", "herald: migration failed: the connection string does not read as one: give settings as key=value pairs separated by ';', such as Host=db.internal;Database=herald;Username=herald")]
+    [InlineData("serve", "bogus", "herald: cannot start: the connection string does not read as one: give settings as key=value pairs separated by ';', such as Host=db.internal;Database=herald;Username=herald")]
     public Task ServeOrMigrate_WithADatabaseThatCannotBeReachedOrAConnectionStringNotRead_SaysWhatIsWrongInOneLine(string command, string connectionString, string said) => WithDataAsync(async data =>
     {
         string[] args = command == "serve"
@@ -111,7 +113,8 @@ public sealed class ServeAndMigrateTests
     });
 
     [Theory]
-    [InlineData("HERALD_URLS", "https://127.0.0.1:0", "--urls 'https://127.0.0.1:0' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.")]
+    [InlineData("HERALD_URLS", "https://127.0.0.1:0", "HERALD_URLS 'https://127.0.0.1:0' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.")]
+    [InlineData("HERALD_METRICS_URLS", "junk", "HERALD_METRICS_URLS 'junk' is not an http:// or https:// address with a port, such as http://0.0.0.0:9464.")]
     [InlineData("HERALD_HTTPS_CERT", "/tmp/herald-no-such-cert.pem", "--https-cert is given, but --urls has no https:// address to serve it on: add one (--urls https://0.0.0.0:5443), or leave --urls out.")]
     [InlineData("HERALD_LOG_FORMAT", "JSON", "HERALD_LOG_FORMAT 'JSON' is neither text nor json, the values --log-format takes.")]
     public Task Serve_WithAnEnvironmentDefaultOutOfItsRules_RefusesInOneLineAsForTheOption(string variable, string value, string said) => WithDataAsync(async data =>
