@@ -299,6 +299,10 @@ internal static class ServeCommand
                 {
                     say.WriteLine($"Admin key: the one kept in the database, not the one in {ownFile} (another node's key was kept there first)");
                 }
+                else if (admin.Removed is { } removed)
+                {
+                    say.WriteLine($"Admin key: HERALD_ADMIN_KEY's; the key {removed} kept before no longer works, and the file is removed");
+                }
                 else if (admin.FromDatabase)
                 {
                     say.WriteLine("Admin key: the one kept in the database (made by the node that first used it, or given to a node as HERALD_ADMIN_KEY)");

@@ -33,6 +33,9 @@ public sealed class AdminKey
     /// <summary>A key made at this start, to be shown once; null otherwise.</summary>
     public string? Shown { get; private set; }
 
+    /// <summary>The folder's key file, removed at this start because <c>HERALD_ADMIN_KEY</c> replaces the key it kept; null otherwise.</summary>
+    public string? Removed { get; private set; }
+
     /// <summary>The file the key is kept in; null when it was configured or is the database's.</summary>
     public string? Path { get; private set; }
 
@@ -50,9 +53,20 @@ public sealed class AdminKey
         {
             // It manages every merchant, and on PostgreSQL replaces the key of every node: a short
             // one (a placeholder, a typo) is refused rather than taken.
-            return configured.Trim().Length >= MinimumLength
-                ? new AdminKey(dataDirectory, configured.Trim(), configured: true, path: null)
-                : throw new ArgumentException($"HERALD_ADMIN_KEY is too short to be a secret: give at least {MinimumLength} characters (the key Herald makes itself has {NewKey().Length})");
+            if (configured.Trim().Length < MinimumLength)
+            {
+                throw new ArgumentException($"HERALD_ADMIN_KEY is too short to be a secret: give at least {MinimumLength} characters (the key Herald makes itself has {NewKey().Length})");
+            }
+            var given = new AdminKey(dataDirectory, configured.Trim(), configured: true, path: null);
+            // On SQLite a key kept in the folder before is replaced, not kept beside: left there it
+            // would work again at a start without the variable, and go into backups.
+            var kept = System.IO.Path.Combine(dataDirectory, FileName);
+            if (!shared && File.Exists(kept) && File.ReadAllText(kept).Trim() != configured.Trim())
+            {
+                File.Delete(kept);
+                given.Removed = kept;
+            }
+            return given;
         }
         Herald.Storage.Sqlite.SqliteStoreOptions.CreateDataDirectory(dataDirectory);
         var path = System.IO.Path.Combine(dataDirectory, FileName);

@@ -143,6 +143,39 @@ public sealed class ApiKeyTests
     }
 
     [Fact]
+    public async Task AnAdminKeyGivenLater_ReplacesTheOneTheFolderKept_WhichNoLongerWorksEvenAtAStartWithoutIt()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string made;
+            await using (var first = await HeraldHost.StartAsync(dataDirectory: data, tune: o => o.AdminKey = null))
+            {
+                made = first.Services.GetRequiredService<AdminKey>().Shown!;
+            }
+            // The operator sets HERALD_ADMIN_KEY: the key made before is gone from the folder.
+            await using (var given = await HeraldHost.StartAsync(dataDirectory: data))
+            {
+                Assert.Equal(Path.Combine(data, AdminKey.FileName), given.Services.GetRequiredService<AdminKey>().Removed);
+                Assert.False(File.Exists(Path.Combine(data, AdminKey.FileName)));
+                using var old = given.As(made);
+                Assert.Equal(HttpStatusCode.Unauthorized, (await old.PostAsJsonAsync("/v1/merchants", new { name = "Old" })).StatusCode);
+            }
+            // Started without the variable again: the old key does not come back; a new one is made and shown.
+            await using var after = await HeraldHost.StartAsync(dataDirectory: data, tune: o => o.AdminKey = null);
+            var fresh = after.Services.GetRequiredService<AdminKey>().Shown;
+            Assert.NotNull(fresh);
+            Assert.NotEqual(made, fresh);
+            using var stale = after.As(made);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await stale.PostAsJsonAsync("/v1/merchants", new { name = "Stale" })).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task AConfiguredAdminKeyTooShortToBeASecret_KeepsTheNodeFromStarting_AndMakesNothing()
     {
         var data = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
