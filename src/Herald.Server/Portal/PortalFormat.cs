@@ -16,6 +16,10 @@ public static class PortalFormat
     public static string Time(DateTimeOffset? t) =>
         t is null ? "—" : t.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
+    /// <summary>A count and its noun, singular for one: <c>1 attempt</c>, <c>4 attempts</c>.</summary>
+    public static string Count(long count, string one, string many) =>
+        count.ToString(CultureInfo.InvariantCulture) + " " + (count == 1 ? one : many);
+
     /// <summary>The value a datetime-local input shows for a time (UTC; to the minute, or to the second when it has seconds).</summary>
     public static string Input(DateTimeOffset? t) =>
         t is null ? "" : t.Value.UtcDateTime.ToString(t.Value.Second == 0 && t.Value.Millisecond == 0 ? "yyyy-MM-dd'T'HH:mm" : "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);

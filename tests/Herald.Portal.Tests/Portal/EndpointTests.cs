@@ -454,4 +454,18 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(Page.GetByLabel("Description")).ToHaveValueAsync("Orders");
         await Assertions.Expect(Page.GetByLabel("Most attempts at once")).ToHaveValueAsync("3");
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Recover_SaysHowManyWereQueued_InPlainWords()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "thin");
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints/" + id);
+
+        await Page.GetByLabel("Failed since (UTC)").FillAsync("2026-01-01T00:00");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Resend failed" }).ClickAsync();
+
+        await Assertions.Expect(Page.Locator("#notice")).ToHaveTextAsync("0 failed notifications queued to be sent again.");
+    }
 }

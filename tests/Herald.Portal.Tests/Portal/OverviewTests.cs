@@ -40,6 +40,18 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task Overview_OfOneAttempt_SaysAttempt_NotAttempts()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        await api.WaitForAttemptsAsync(await api.NewTransactionAsync(), "TRANSACTION.INIT", 1);
+
+        await SignInAsync(key);
+
+        await Assertions.Expect(Page.Locator("#totals")).ToHaveTextAsync("1 attempt, 1 succeeded, 0 failed.");
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task Overview_OfAnEndpointDeletedSinceItsAttempts_ShowsItAsDeleted_NotAsALinkToANotFoundPage()
     {
         var (api, key) = await NewMerchantAsync();

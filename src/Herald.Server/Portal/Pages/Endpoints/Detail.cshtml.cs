@@ -121,9 +121,10 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         var from = (string.IsNullOrEmpty(since) ? null : Validation.TryTime(since))
             ?? throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, "choose the time from which failed notifications are sent again");
         var (queued, complete) = await resends.RecoverAsync(Merchant, id, from, HttpContext.RequestAborted);
+        var sent = PortalFormat.Count(queued, "failed notification", "failed notifications");
         return Done(id, complete
-            ? $"{queued} failed notification(s) queued to be sent again."
-            : $"{queued} failed notification(s) queued to be sent again; the queue is full, so recover again once they have gone out for the rest.");
+            ? $"{sent} queued to be sent again."
+            : $"{sent} queued to be sent again; the queue is full, so recover again once they have gone out for the rest.");
     });
 
     protected override async Task<IActionResult> OnInvalidAsync()
