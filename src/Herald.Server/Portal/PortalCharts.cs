@@ -23,7 +23,8 @@ public static class PortalCharts
         var plot = height - bottom - top;
         var svg = Open(width, height, "hourly-chart", $"Attempts per hour over the last {hours.Count} hours, succeeded and failed");
         Striped(svg, "hourly-chart-failed", FailedColor);
-        foreach (var tick in new[] { 0, max / 2, max })
+        // Each tick once: at a maximum of 1 the halfway tick is 0 again, and two labels were drawn on one another.
+        foreach (var tick in new[] { 0, max / 2, max }.Distinct())
         {
             var y = top + plot - (double)tick / max * plot;
             svg.Append(Invariant($"<line x1=\"{left}\" x2=\"{width}\" y1=\"{y:0.#}\" y2=\"{y:0.#}\" stroke=\"#dde1e8\"/>"));

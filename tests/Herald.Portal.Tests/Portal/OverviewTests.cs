@@ -52,6 +52,20 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task HourlyChart_OfAMaximumOfOne_LabelsEachValueOfItsScaleOnce()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        await api.WaitForAttemptsAsync(await api.NewTransactionAsync(), "TRANSACTION.INIT", 1);
+
+        await SignInAsync(key);
+
+        // The scale's labels: 0 at the foot and 1 at the top, not a second 0 drawn over the first.
+        var scale = Page.Locator("#hourly-chart > text[text-anchor='end']");
+        await Assertions.Expect(scale).ToHaveTextAsync(["0", "1"]);
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task Overview_OfAnEndpointDeletedSinceItsAttempts_ShowsItAsDeleted_NotAsALinkToANotFoundPage()
     {
         var (api, key) = await NewMerchantAsync();
