@@ -57,4 +57,20 @@ public sealed class EventTests(Browser browser) : PortalTest(browser)
         await OpenAsync("/portal/events?entity=no-such-entity");
         await ExpectAsync(Page.Locator("main"), "No events match.");
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task EventTypesPage_NamesEachFormatAsTheApiDoes_InWordsForMerchants()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await OpenAsync("/portal/event-types");
+
+        foreach (var format in new[] { "transaction", "point", "thin" })
+        {
+            var section = Page.Locator($"section[aria-labelledby='format-{format}']");
+            await Assertions.Expect(section.GetByRole(AriaRole.Heading, new() { Level = 2 })).ToHaveTextAsync(format);
+            await Assertions.Expect(section.Locator("p.hint")).Not.ToContainTextAsync("seed");
+        }
+        await Assertions.Expect(Page.Locator("main")).Not.ToContainTextAsync("seed");
+    }
 }

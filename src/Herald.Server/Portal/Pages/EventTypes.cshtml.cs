@@ -13,11 +13,11 @@ public sealed class EventTypesModel : PortalPageModel
         PayloadFormats.All.Select(format => (format,
             (IReadOnlyList<(string, string)>)format.EventTypes().Select(type => (type, PayloadExamples.Render(format, type)!)).ToList()));
 
-    /// <summary>What each format is, in a line.</summary>
+    /// <summary>What each format is, in a line (named by its heading, the format's name in the API).</summary>
     public static string Describe(PayloadFormat format) => format switch
     {
-        PayloadFormat.Transaction => "the whole transaction, camelCase (seed 003); only HTTP 200 counts as received, retried hourly by default",
-        PayloadFormat.Point => "the Point payment intent (seed 000): payment only when FINISHED, ticket_number only for site mla",
-        _ => "thin events (seed 001): the receiver GETs /v1/payment_orders/<entity_id> for the order itself",
+        PayloadFormat.Transaction => "the whole transaction, camelCase; only HTTP 200 counts as received, retried hourly by default",
+        PayloadFormat.Point => "the Point payment intent: payment only when FINISHED, ticket_number only for site mla",
+        _ => "thin events: the receiver GETs /v1/payment_orders/<entity_id> for the order itself",
     };
 }
