@@ -107,9 +107,13 @@ internal static class EndpointOperations
         throw new HeraldException(ErrorKind.Conflict, $"endpoint {id} is being changed by another request; try again");
     }
 
-    /// <summary>A new signing secret, returned once; the previous ones keep signing for the grace period.</summary>
+    /// <summary>
+    /// A new signing secret, returned once; the previous ones keep signing for the grace period. A
+    /// rotation that would make too many secrets sign is refused, saying so in the API's words, or
+    /// in <paramref name="tooMany"/>'s (given how many sign, and when there will be room).
+    /// </summary>
     public static async Task<RotatedSecretResponse> RotateSecretAsync(IHeraldStore store, string merchantId, string id, int? graceSeconds,
-        TimeProvider time, CancellationToken cancellationToken)
+        TimeProvider time, CancellationToken cancellationToken, Func<int, DateTimeOffset?, string>? tooMany = null)
     {
         var grace = graceSeconds ?? EndpointsApi.DefaultGraceSeconds;
         if (grace is < 0 or > EndpointsApi.MaxGraceSeconds)
@@ -124,6 +128,7 @@ internal static class EndpointOperations
         {
             SecretRotationOutcome.Rotated => new RotatedSecretResponse(id, secret, EndpointResponse.Time(until)),
             SecretRotationOutcome.NotFound => throw HeraldException.NotFound($"endpoint {id}"),
+            _ when tooMany is not null => throw new HeraldException(ErrorKind.Conflict, tooMany(rotation.Signing, rotation.FitsAt)),
             _ => throw new HeraldException(ErrorKind.Conflict,
                 $"endpoint {id} has {rotation.Signing} secrets signing and at most {EndpointsApi.MaxSigningSecrets} sign at once "
                 + "(each adds a signature to every request), so nothing changed: rotate with no grace (grace_seconds 0), which ends "

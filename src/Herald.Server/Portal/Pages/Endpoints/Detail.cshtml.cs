@@ -88,7 +88,11 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
 
     public Task<IActionResult> OnPostRotateAsync(string id, int? graceSeconds) => TryAsync(async () =>
     {
-        var rotated = await EndpointOperations.RotateSecretAsync(store, Merchant, id, graceSeconds, time, HttpContext.RequestAborted);
+        var rotated = await EndpointOperations.RotateSecretAsync(store, Merchant, id, graceSeconds, time, HttpContext.RequestAborted,
+            // Said as the page says it: its own choice of grace, and a time as the portal writes times.
+            tooMany: (signing, fitsAt) => $"This endpoint has {signing} secrets signing, and at most {EndpointsApi.MaxSigningSecrets} sign at once "
+                + "(each adds a signature to every request), so nothing changed. Rotate with Previous secrets keep signing set to “not at all”, "
+                + $"which ends every older secret at once, or wait until {PortalFormat.Time(fitsAt)}, when enough of them have stopped signing.");
         KeepSecretOnce(id, rotated.Secret);
         if (graceSeconds == 0)
         {
