@@ -212,14 +212,22 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
         await Page.ReloadAsync();
         await Assertions.Expect(Page.Locator("#key-value")).ToHaveCountAsync(0);
 
-        await Page.GetByRole(AriaRole.Button, new() { Name = "Revoke " + newId, Exact = true }).ClickAsync();
+        // Revoke asks first: its button is behind a disclosure that says what revoking does.
+        var revoke = Page.GetByRole(AriaRole.Button, new() { Name = "Revoke for good " + newId, Exact = true });
+        await Assertions.Expect(revoke).Not.ToBeVisibleAsync();
+        await table.Locator("tr", new() { HasText = newId }).Locator("summary").ClickAsync();
+        await ExpectAsync(table.Locator("tr", new() { HasText = newId }).Locator("details"), "This cannot be undone.");
+        await revoke.ClickAsync();
         await ExpectAsync(Page.GetByRole(AriaRole.Status), "revoked");
         await ExpectAsync(table.Locator("tr", new() { HasText = newId }), "revoked");
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await second.GetAsync("/v1/notifications")).StatusCode);
 
         var ownId = (await api.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray().Select(k => k.Str("id")).Single(id => id != newId);
-        // Its spoken name begins with what it shows, the warning included.
-        await Page.GetByRole(AriaRole.Button, new() { Name = "Revoke (signs you out) " + ownId, Exact = true }).ClickAsync();
+        // What it shows says it signs out, and so does the spoken name of its button.
+        var own = table.Locator("tr", new() { HasText = ownId });
+        await Assertions.Expect(own.Locator("summary")).ToHaveTextAsync("Revoke (signs you out) " + ownId);
+        await own.Locator("summary").ClickAsync();
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Revoke for good and sign out " + ownId, Exact = true }).ClickAsync();
         await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
         // The sign-in says why it is shown, and the key stays revoked.
         await ExpectAsync(Page.Locator("#signout-revoked"), "is revoked, so you are signed out");

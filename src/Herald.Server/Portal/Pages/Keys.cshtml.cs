@@ -60,7 +60,7 @@ public sealed class KeysModel(IHeraldStore store, TimeProvider time) : PortalPag
             await HttpContext.SignOutAsync(PortalAuth.Scheme);
             return Redirect("/portal/signin?signout=revoked");
         }
-        return RedirectToPage(new { revoked = id });
+        return RedirectToPage(new { revoked = id, after = Blank(After), before = Blank(Before) });
     });
 
     protected override async Task<IActionResult> OnInvalidAsync()
