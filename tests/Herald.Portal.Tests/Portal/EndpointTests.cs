@@ -472,4 +472,23 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
 
         await Assertions.Expect(Page.Locator("#notice")).ToHaveTextAsync("0 failed notifications queued to be sent again.");
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task EndpointsList_ShowsEachEndpointsDescription_SoThoseOnOneHostAreToldApart()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (orders, _) = await api.AddEndpointAsync(Receiver.Url + "/hooks", "thin", new { description = "Orders <b>live</b> & co" });
+        var (staging, _) = await api.AddEndpointAsync(Receiver.Url + "/hooks", "thin", new { description = "Staging" });
+        var (bare, _) = await api.AddEndpointAsync(Receiver.Url + "/other", "thin");
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints");
+
+        var table = Page.GetByRole(AriaRole.Table, new() { Name = "Your endpoints" });
+        await Assertions.Expect(table.Locator("thead th").Nth(1)).ToHaveTextAsync("Description");
+        // As typed, escaped: markup in a description is shown, never drawn.
+        await Assertions.Expect(table.Locator($"tr[data-endpoint='{orders}'] td[data-label='Description']")).ToHaveTextAsync("Orders <b>live</b> & co");
+        await Assertions.Expect(table.Locator("b")).ToHaveCountAsync(0);
+        await Assertions.Expect(table.Locator($"tr[data-endpoint='{staging}'] td[data-label='Description']")).ToHaveTextAsync("Staging");
+        await Assertions.Expect(table.Locator($"tr[data-endpoint='{bare}'] td[data-label='Description']")).ToHaveTextAsync("\u2014");
+    }
 }
