@@ -265,4 +265,24 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await Task.Delay(500);
         Assert.Single(Receiver.Received);
     }
+
+    [Fact(Timeout = 90_000)]
+    public async Task ANotificationOfADeletedEndpoint_SaysItWasDeleted_AndOffersNoResend()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (endpoint, _) = await api.AddEndpointAsync(Receiver.Url, "transaction");
+        var transaction = await api.NewTransactionAsync();
+        var notification = (await api.WaitForAttemptsAsync(transaction, "TRANSACTION.INIT", 1)).Str("id");
+        Assert.True((await api.DeleteAsync("/v1/endpoints/" + endpoint)).IsSuccessStatusCode);
+
+        await SignInAsync(key);
+        await OpenAsync("/portal/notifications");
+        var row = Page.Locator("table[aria-label^='Notifications'] tbody tr");
+        await Assertions.Expect(row.Locator("td[data-label='Endpoint']")).ToHaveTextAsync(endpoint + " (deleted)");
+
+        await OpenAsync("/portal/notifications/" + notification);
+        await Assertions.Expect(Page.Locator("#notification-endpoint")).ToHaveTextAsync(endpoint + " (deleted)");
+        await Assertions.Expect(Page.GetByRole(AriaRole.Button, new() { Name = "Resend now" })).ToHaveCountAsync(0);
+        await ExpectAsync(Page.Locator("main"), "Its endpoint was deleted, so it cannot be sent again.");
+    }
 }
