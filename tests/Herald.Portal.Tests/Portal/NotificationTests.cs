@@ -285,4 +285,28 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(Page.GetByRole(AriaRole.Button, new() { Name = "Resend now" })).ToHaveCountAsync(0);
         await ExpectAsync(Page.Locator("main"), "Its endpoint was deleted, so it cannot be sent again.");
     }
+
+    [Fact(Timeout = 90_000)]
+    public async Task APendingNotificationOfAPausedOrDisabledEndpoint_SaysWhatItWaitsFor()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (paused, _) = await api.AddEndpointAsync(Receiver.Url + "/paused", "transaction");
+        await api.PostJsonAsync($"/v1/endpoints/{paused}/pause", new { }, 200);
+        var (disabled, _) = await api.AddEndpointAsync(Receiver.Url + "/disabled", "transaction");
+        using var disabling = await api.PatchAsJsonAsync($"/v1/endpoints/{disabled}", new { enabled = false });
+        Assert.True(disabling.IsSuccessStatusCode);
+        await api.NewTransactionAsync();
+        var ofPaused = (await api.GetJsonAsync($"/v1/notifications?endpoint_id={paused}"))["data"]!.AsArray().Single()!.Str("id");
+        var ofDisabled = (await api.GetJsonAsync($"/v1/notifications?endpoint_id={disabled}"))["data"]!.AsArray().Single()!.Str("id");
+
+        await SignInAsync(key);
+        await OpenAsync("/portal/notifications/" + ofPaused);
+        await Assertions.Expect(Page.Locator("#notification-status")).ToHaveTextAsync("pending");
+        await Assertions.Expect(Page.Locator("#notification-next-attempt")).ToHaveTextAsync("\u2014");
+        await ExpectAsync(Page.Locator("#next-attempt-waits"), "(waits for its endpoint to be resumed)");
+
+        await OpenAsync("/portal/notifications/" + ofDisabled);
+        await Assertions.Expect(Page.Locator("#notification-status")).ToHaveTextAsync("pending");
+        await ExpectAsync(Page.Locator("#next-attempt-waits"), "(waits for its endpoint to be enabled)");
+    }
 }

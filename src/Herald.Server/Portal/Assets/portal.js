@@ -35,6 +35,11 @@
           badge.textContent = state;
           badge.className = "badge " + state;
         }
+        // Done with (a resend delivered it): it waits for its endpoint no more.
+        var waits = document.getElementById("next-attempt-waits");
+        if (state && state !== "pending" && waits) {
+          waits.hidden = true;
+        }
         var next = response.headers.get("X-Herald-Next-Attempt");
         var nextShown = document.getElementById("notification-next-attempt");
         if (next !== null && nextShown) {

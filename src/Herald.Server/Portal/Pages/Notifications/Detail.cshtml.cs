@@ -13,6 +13,14 @@ public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : Porta
     public Endpoint? Endpoint { get; private set; }
     public IReadOnlyList<Attempt> Attempts { get; private set; } = [];
 
+    /// <summary>
+    /// What a pending notification of a paused or disabled endpoint waits for (<c>resumed</c>,
+    /// <c>enabled</c>): nothing is sent to it until then; null when it waits for nothing.
+    /// </summary>
+    public string? WaitsFor => Notification.Status == NotificationStatuses.Pending && Endpoint is { Enabled: false } e
+        ? (Endpoints.IndexModel.State(e) == "paused" ? "resumed" : "enabled")
+        : null;
+
     /// <summary>The query of the log's page this one was opened from, to lead back to it.</summary>
     [BindProperty(SupportsGet = true, Name = "list")] public string? List { get; set; }
 
