@@ -10,6 +10,15 @@ namespace Herald.Server.Portal;
 public sealed record PortalPager(string Newest, string? Newer, string? Older)
 {
     /// <summary>
+    /// Whether the page, read from a cursor, has no items (past the oldest, say, or its items
+    /// purged since): it has no item to page from, and leads back to <see cref="Newest"/>.
+    /// </summary>
+    public bool Beyond { get; init; }
+
+    /// <summary>Whether the page shows a link to the list's first page: it is not that page.</summary>
+    public bool ShowsNewest => Newer is not null || Beyond;
+
+    /// <summary>
     /// Whether the cursors a page was asked with are ids of the list's kind (<paramref name="prefix"/>),
     /// or absent: one typed by hand or cut short would read an empty or a wrong page.
     /// </summary>
@@ -35,7 +44,10 @@ public sealed record PortalPager(string Newest, string? Newer, string? Older)
         return new PortalPager(
             link(null, null),
             hasNewer && ids.Count > 0 ? link(null, ids[0]) : null,
-            hasOlder && ids.Count > 0 ? link(ids[^1], null) : null);
+            hasOlder && ids.Count > 0 ? link(ids[^1], null) : null)
+        {
+            Beyond = ids.Count == 0 && (startingAfter ?? endingBefore) is not null,
+        };
     }
 
     /// <summary>

@@ -309,4 +309,30 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(Page.Locator("#notification-status")).ToHaveTextAsync("pending");
         await ExpectAsync(Page.Locator("#next-attempt-waits"), "(waits for its endpoint to be enabled)");
     }
+
+    [Fact(Timeout = 90_000)]
+    public async Task APagePastTheOldest_HasNoRows_AndLeadsBackToTheNewest()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction");
+        await api.NewTransactionAsync();
+        await api.NewTransactionAsync();
+        var oldestNotification = (await api.GetJsonAsync("/v1/notifications"))["data"]!.AsArray()[^1]!.Str("id");
+        var oldestEvent = (await api.GetJsonAsync("/v1/events"))["data"]!.AsArray()[^1]!.Str("id");
+
+        await SignInAsync(key);
+        var pager = Page.GetByRole(AriaRole.Navigation, new() { Name = "Pages" });
+        // An "Older" page with nothing on it (the oldest was the last of the page before, or purged since).
+        await OpenAsync("/portal/notifications?after=" + oldestNotification);
+        await ExpectAsync(Page.Locator("main"), "No notifications match.");
+        await pager.GetByRole(AriaRole.Link, new() { Name = "Newest" }).ClickAsync();
+        await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(2);
+        // The newest page has no way to itself.
+        await Assertions.Expect(Page.GetByRole(AriaRole.Link, new() { Name = "Newest" })).ToHaveCountAsync(0);
+
+        await OpenAsync("/portal/events?after=" + oldestEvent);
+        await ExpectAsync(Page.Locator("main"), "No events match.");
+        await pager.GetByRole(AriaRole.Link, new() { Name = "Newest" }).ClickAsync();
+        await Assertions.Expect(Page.Locator("table[aria-label^='Events'] tbody tr")).ToHaveCountAsync(2);
+    }
 }
