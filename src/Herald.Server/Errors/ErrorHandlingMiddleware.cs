@@ -225,11 +225,12 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
             : "";
         Herald.Server.Portal.PortalServiceCollectionExtensions.GuardHeaders(context.Response);
         context.Response.ContentType = "text/html; charset=utf-8";
+        // No icon, as the portal's other pages say, so the browser does not ask /favicon.ico for one (a 404).
         return context.Response.WriteAsync(
             $"""
             <!DOCTYPE html>
             <html lang="en">
-            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{reason} · Herald</title><link rel="stylesheet" href="{Herald.Server.Portal.PortalAssets.Url("portal.css")}"></head>
+            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{reason} · Herald</title><link rel="stylesheet" href="{Herald.Server.Portal.PortalAssets.Url("portal.css")}"><link rel="icon" href="data:,"></head>
             <body><main id="main"><h1>{reason}</h1><div class="card" role="alert">{lines}{again}<p><a href="/portal">Back to the portal</a></p></div></main></body>
             </html>
             """, context.RequestAborted);

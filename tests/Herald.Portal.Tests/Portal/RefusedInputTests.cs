@@ -148,6 +148,7 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         // A portal page like any other, framed by nobody.
         Assert.Equal("DENY", refused.Headers["x-frame-options"]);
         await ExpectAsync(Page.GetByRole(AriaRole.Alert), "This page's form has expired or is out of date");
+        await Assertions.Expect(Page.Locator("head link[rel='icon']")).ToHaveAttributeAsync("href", "data:,");
         Assert.True((await api.GetJsonAsync($"/v1/endpoints/{id}"))["enabled"]!.GetValue<bool>());
         await Page.GetByRole(AriaRole.Link, new() { Name = "Reload the page" }).ClickAsync();
         await Page.GetByRole(AriaRole.Button, new() { Name = "Pause" }).ClickAsync();
@@ -192,6 +193,8 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         Assert.Equal(400, response.Status);
         Assert.StartsWith("text/html", response.Headers["content-type"], StringComparison.Ordinal);
         await ExpectAsync(Page.GetByRole(AriaRole.Alert), "the query may not contain the NUL character (%00)");
+        // No icon, as the other pages say: the browser asks no /favicon.ico to get a 404.
+        await Assertions.Expect(Page.Locator("head link[rel='icon']")).ToHaveAttributeAsync("href", "data:,");
         await Page.GetByRole(AriaRole.Link, new() { Name = "Back to the portal" }).ClickAsync();
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
     }
