@@ -124,6 +124,16 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(1);
     }
 
+    /// <summary>Signs out in a new tab of the same browser, and gives that tab, on the sign-in page.</summary>
+    private async Task<IPage> SignOutInAnotherTabAsync()
+    {
+        var other = await Page.Context.NewPageAsync();
+        await other.GotoAsync(BaseUrl + "/portal/signout");
+        await other.Locator("#main").GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Assertions.Expect(other.GetByLabel("API key")).ToBeVisibleAsync();
+        return other;
+    }
+
     [Fact(Timeout = 90_000)]
     public async Task AFormOfAPageOpenedBeforeSigningInAgain_SaysThePageIsOutOfDate_AndChangesNothing()
     {
@@ -133,9 +143,7 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await OpenAsync("/portal/endpoints/" + id);
 
         // Another tab signs out and in again: this page's forms carry the old session's token.
-        var other = await Page.Context.NewPageAsync();
-        await other.GotoAsync(BaseUrl + "/portal/signout");
-        await other.Locator("#main").GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        var other = await SignOutInAnotherTabAsync();
         await other.GetByLabel("API key").FillAsync(key);
         await other.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         // Signed in there (the new session's cookie set) before that tab goes.
@@ -165,11 +173,7 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await OpenAsync("/portal/endpoints/" + id);
 
         // Another tab signs out: this page's session has ended.
-        var other = await Page.Context.NewPageAsync();
-        await other.GotoAsync(BaseUrl + "/portal/signout");
-        await other.Locator("#main").GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await Assertions.Expect(other.GetByLabel("API key")).ToBeVisibleAsync();
-        await other.CloseAsync();
+        await (await SignOutInAnotherTabAsync()).CloseAsync();
 
         await Page.GetByLabel("Description").FillAsync("Shop checkout");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
