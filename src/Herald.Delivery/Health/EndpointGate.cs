@@ -263,8 +263,11 @@ public sealed class EndpointGate : IDisposable
 
     /// <summary>Ends an attempt let through; says whether it closed an open circuit (the endpoint recovered).</summary>
     /// <param name="endpointId">The endpoint.</param>
-    /// <param name="succeeded">The attempt's outcome; <c>null</c> when it was cut off and counts neither way.</param>
-    /// <param name="took">How long the attempt took, when it was made: what the endpoint's held-back work is scheduled by.</param>
+    /// <param name="succeeded">The attempt's outcome; <c>null</c> when it was cut off, or is a manual one, and counts neither way for the circuit.</param>
+    /// <param name="took">
+    /// How long the attempt took, when it was made (a manual one too): what the endpoint's held-back
+    /// work is scheduled by, and whether it is slow; an attempt made says the endpoint has been seen to.
+    /// </param>
     public GateChange Exit(string endpointId, bool? succeeded, TimeSpan? took = null)
     {
         var state = _endpoints.GetOrAdd(endpointId, _ => new EndpointState());
@@ -281,6 +284,7 @@ public sealed class EndpointGate : IDisposable
             if (took is { } t)
             {
                 state.Took(t);
+                state.Answered = true;
             }
             if (succeeded is not null)
             {

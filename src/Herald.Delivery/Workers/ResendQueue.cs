@@ -261,9 +261,10 @@ public sealed class ResendQueue : BackgroundService
     /// <summary>The attempt of a notification the endpoint's gate has let through; it counts neither way for the circuit.</summary>
     private async Task<Attempt> AttemptLetThroughAsync(ClaimedNotification notification, CancellationToken cancellationToken)
     {
+        TimeSpan? took = null;
         try
         {
-            return await AttemptAsync(notification, cancellationToken).ConfigureAwait(false);
+            return await AttemptAsync(notification, t => took = t, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception) when (notification.LeaseToken is not null)
         {
@@ -274,14 +275,17 @@ public sealed class ResendQueue : BackgroundService
         }
         finally
         {
-            _gate.Exit(notification.EndpointId, null);
+            // What it took, once made, tells the gate the endpoint answers, and how quickly
+            // (a merchant's new and slow endpoints share a part of the node).
+            _gate.Exit(notification.EndpointId, null, took);
         }
     }
 
-    private async Task<Attempt> AttemptAsync(ClaimedNotification notification, CancellationToken cancellationToken)
+    private async Task<Attempt> AttemptAsync(ClaimedNotification notification, Action<TimeSpan> made, CancellationToken cancellationToken)
     {
         var number = notification.AttemptCount + 1;
         var result = await _sender.SendAsync(notification, number, cancellationToken).ConfigureAwait(false);
+        made(TimeSpan.FromMilliseconds(result.DurationMs));
         var attempt = new Attempt(
             Ids.HeraldId.New(Ids.HeraldId.Attempt, _time), notification.Id, number, AttemptTriggers.Manual,
             result.StartedAt, result.DurationMs, result.StatusCode, result.Succeeded, result.Error, result.ResponseExcerpt);

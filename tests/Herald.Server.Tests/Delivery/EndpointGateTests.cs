@@ -132,6 +132,27 @@ public sealed class EndpointGateTests : IDisposable
         Assert.False(gate.TryEnter(To("ep_1"), out _, takeTurn: true));
     }
 
+    [Fact]
+    public void AnEndpointAnsweringManualAttempts_IsKnownToAnswer_AndTheirTimesCount()
+    {
+        using var gate = new EndpointGate(Options.Create(new DeliveryOptions { MaxConcurrency = 8 }), _clock);
+        ClaimedNotification To(string endpoint) => Notification("n") with { MerchantId = "mer_resent", EndpointId = endpoint, MaxConcurrency = null };
+        // Endpoints resent by hand alone (paused, say): their attempts count neither way for the
+        // circuit, but they were answered, quickly or not.
+        Assert.True(gate.TryEnter(To("ep_quick"), out _));
+        gate.Exit("ep_quick", null, TimeSpan.FromMilliseconds(20));
+        Assert.True(gate.TryEnter(To("ep_slow"), out _));
+        gate.Exit("ep_slow", null, TimeSpan.FromSeconds(20));
+
+        // The quick one is not held to its merchant's share of two places; the slow one is.
+        Assert.True(gate.TryEnter(To("ep_quick"), out _));
+        Assert.True(gate.TryEnter(To("ep_quick"), out _));
+        Assert.True(gate.TryEnter(To("ep_quick"), out _));
+        Assert.True(gate.TryEnter(To("ep_slow"), out _));
+        Assert.True(gate.TryEnter(To("ep_slow"), out _));
+        Assert.False(gate.TryEnter(To("ep_slow"), out _));
+    }
+
     private bool Manual(string id) => _gate.TryEnter(Notification(id), out _);
 
     [Fact]
