@@ -154,7 +154,14 @@ public sealed class EndpointGate : IDisposable
             var held = state.HeldToShare;
             if (held && !TryCountHeld(notification.MerchantId))
             {
-                retryIn = HoldBack;
+                // A slow endpoint's backlog (its receiver answers, but after seconds) comes back a
+                // second later, then a turn at a time at twice the pace the share sends it, within
+                // TurnHorizon, as over a cap: not all of it claimed and handed back every second.
+                // A failing or new endpoint's comes back a second later, its next answer awaited, as
+                // does one whose last attempt was quick (its average, of slower ones, not yet fallen).
+                retryIn = takeTurn && state.ConsecutiveFailures == 0 && state.LastSlow && state.AttemptSeconds is { } seconds && seconds > 0
+                    ? state.NextTurn(now, HoldBack, 2 * _merchantShare / seconds)
+                    : HoldBack;
                 return false;
             }
             var limiter = state.LimiterFor(notification.RateLimit);
@@ -383,8 +390,14 @@ public sealed class EndpointGate : IDisposable
         /// <summary>What the endpoint's attempts have taken lately, in seconds (a moving average); null before the first.</summary>
         public double? AttemptSeconds { get; private set; }
 
-        public void Took(TimeSpan took) =>
+        /// <summary>Whether its last attempt took <see cref="SlowAttempt"/> or more too: one recovering answers quickly before its average falls.</summary>
+        public bool LastSlow { get; private set; }
+
+        public void Took(TimeSpan took)
+        {
             AttemptSeconds = AttemptSeconds is { } mean ? (mean * 0.8) + (took.TotalSeconds * 0.2) : took.TotalSeconds;
+            LastSlow = took >= SlowAttempt;
+        }
 
         /// <summary>
         /// When a notification over the rate limit should come back: after <paramref name="first"/>, and

@@ -110,6 +110,43 @@ public sealed class EndpointGateTests : IDisposable
     }
 
     [Fact]
+    public void ASlowEndpointsBacklogOverItsMerchantsShare_ComesBackSpreadOut_NotAllOfItEverySecond()
+    {
+        using var gate = new EndpointGate(Options.Create(new DeliveryOptions { MaxConcurrency = 8 }), _clock);
+        ClaimedNotification To(string endpoint) => Notification("n") with { MerchantId = "mer_slow", EndpointId = endpoint, MaxConcurrency = null };
+        // Answers 200 after 2.5 s: two of its attempts at once (the merchant's share) send 0.8 a second.
+        Assert.True(gate.TryEnter(To("ep_slow"), out _, takeTurn: true));
+        gate.Exit("ep_slow", true, TimeSpan.FromSeconds(2.5));
+        Assert.True(gate.TryEnter(To("ep_slow"), out _, takeTurn: true));
+        Assert.True(gate.TryEnter(To("ep_slow"), out _, takeTurn: true));
+
+        // Its backlog comes back a second later, then a turn at a time, at twice the pace the share sends
+        // it, none more than 30 s ahead: not every notification of it, claimed and handed back, every second.
+        var turns = new List<TimeSpan>();
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.False(gate.TryEnter(To("ep_slow"), out var retryIn, takeTurn: true));
+            turns.Add(retryIn);
+        }
+        Assert.Equal(EndpointGate.HoldBack, turns[0]);
+        Assert.Equal(TimeSpan.FromSeconds(1.625), turns[1]);
+        Assert.Equal(EndpointGate.TurnHorizon, turns[^1]);
+        Assert.Equal(turns.Order(), turns);
+
+        // A manual resend takes no turn; another merchant's work is not held.
+        Assert.False(gate.TryEnter(To("ep_slow"), out var resendIn));
+        Assert.Equal(EndpointGate.HoldBack, resendIn);
+        Assert.True(gate.TryEnter(Notification("n") with { MerchantId = "mer_other", EndpointId = "ep_other", MaxConcurrency = null }, out _, takeTurn: true));
+
+        // Quick again (its average still over two seconds, still held): what is over the share comes
+        // back a second later, not at the slow pace.
+        gate.Exit("ep_slow", true, TimeSpan.FromMilliseconds(20));
+        Assert.True(gate.TryEnter(To("ep_slow"), out _, takeTurn: true));
+        Assert.False(gate.TryEnter(To("ep_slow"), out var recovered, takeTurn: true));
+        Assert.Equal(EndpointGate.HoldBack, recovered);
+    }
+
+    [Fact]
     public void ANewEndpoint_IsHeldToItsMerchantsShare_UntilOneOfItsAttemptsIsAnswered()
     {
         using var gate = new EndpointGate(Options.Create(new DeliveryOptions { MaxConcurrency = 8 }), _clock);
