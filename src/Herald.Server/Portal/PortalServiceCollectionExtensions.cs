@@ -80,13 +80,18 @@ public static class PortalServiceCollectionExtensions
     /// <summary>
     /// A request with no session is sent to the sign-in page. A form posted once its session had
     /// ended (signed out in another tab, idle for 8 hours) did nothing: the sign-in page says so, and
-    /// leads back to the form's page, not to its action.
+    /// leads back to the form's page, not to its action. A sign-out so posted asked for what is so
+    /// already: it is the bare sign-in page.
     /// </summary>
     private static Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> ToSignIn(
         Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context)
     {
         var request = context.Request;
-        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        if (request.Path.Equals(BasePath + "/signout", StringComparison.OrdinalIgnoreCase))
+        {
+            context.RedirectUri = request.PathBase + BasePath + "/signin";
+        }
+        else if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
         {
             var page = new Microsoft.AspNetCore.Http.Extensions.QueryBuilder(
                 request.Query.Where(q => !q.Key.Equals("handler", StringComparison.OrdinalIgnoreCase)));

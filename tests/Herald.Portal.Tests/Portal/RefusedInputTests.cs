@@ -186,6 +186,29 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(Page.GetByLabel("Description")).ToHaveValueAsync("");
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task SigningOutOfAPageWhoseSessionEnded_IsSignedOut_NotAFormThatWasNotDone()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        await OpenAsync("/portal/endpoints");
+
+        // Another tab signs out first.
+        var other = await Page.Context.NewPageAsync();
+        await other.GotoAsync(BaseUrl + "/portal/signout");
+        await other.Locator("#main").GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Assertions.Expect(other.GetByLabel("API key")).ToBeVisibleAsync();
+        await other.CloseAsync();
+
+        // This one's Sign out asked for what is so already: nothing was left undone.
+        await Page.Locator("form[action='/portal/signout'] button").ClickAsync();
+        await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
+        await Assertions.Expect(Page.Locator("#form-unsent")).ToHaveCountAsync(0);
+        await Page.GetByLabel("API key").FillAsync(key);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(Page).ToHaveURLAsync(BaseUrl + "/portal");
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task AnAddressTheServerRefuses_IsAPortalPage_NotTheApisJson()
     {
