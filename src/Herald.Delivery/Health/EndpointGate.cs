@@ -20,7 +20,7 @@ public sealed class EndpointGate : IDisposable
     private readonly TimeProvider _time;
 
     // Each merchant's attempts in flight to endpoints not known to be healthy (see
-    // EndpointState.HeldToShare: failing, slow, or not yet answered on this node), and the most it may
+    // EndpointState.HeldToShare: failing or slow), and the most it may
     // have: a quarter of the node's places. Endpoints that fail or answer slowly (receivers that hang
     // until the timeout, or take seconds to answer 200, many of them) would otherwise fill every
     // place, and every other merchant's deliveries would wait for them; a merchant's healthy
@@ -45,8 +45,8 @@ public sealed class EndpointGate : IDisposable
 
     /// <summary>
     /// Most attempts one merchant may have in flight at once to its endpoints not known to be healthy:
-    /// failing (their last attempt failed), slow (their attempts lately took <see cref="SlowAttempt"/>
-    /// or more on average), or not yet answered on this node.
+    /// failing (their last attempt failed) or slow (their attempts lately took <see cref="SlowAttempt"/>
+    /// or more on average).
     /// </summary>
     public int MerchantShare => _merchantShare;
 
@@ -157,7 +157,7 @@ public sealed class EndpointGate : IDisposable
                 // A slow endpoint's backlog (its receiver answers, but after seconds) comes back a
                 // second later, then a turn at a time at twice the pace the share sends it, within
                 // TurnHorizon, as over a cap: not all of it claimed and handed back every second.
-                // A failing or new endpoint's comes back a second later, its next answer awaited, as
+                // A failing endpoint's comes back a second later, its next answer awaited, as
                 // does one whose last attempt was quick (its average, of slower ones, not yet fallen).
                 retryIn = takeTurn && state.ConsecutiveFailures == 0 && state.LastSlow && state.AttemptSeconds is { } seconds && seconds > 0
                     ? state.NextTurn(now, HoldBack, 2 * _merchantShare / seconds)
@@ -273,7 +273,7 @@ public sealed class EndpointGate : IDisposable
     /// <param name="succeeded">The attempt's outcome; <c>null</c> when it was cut off, or is a manual one, and counts neither way for the circuit.</param>
     /// <param name="took">
     /// How long the attempt took, when it was made (a manual one too): what the endpoint's held-back
-    /// work is scheduled by, and whether it is slow; an attempt made says the endpoint has been seen to.
+    /// work is scheduled by, and whether it is slow.
     /// </param>
     public GateChange Exit(string endpointId, bool? succeeded, TimeSpan? took = null)
     {
@@ -291,11 +291,9 @@ public sealed class EndpointGate : IDisposable
             if (took is { } t)
             {
                 state.Took(t);
-                state.Answered = true;
             }
             if (succeeded is not null)
             {
-                state.Answered = true;
                 var wasOpen = state.ConsecutiveFailures >= _threshold;
                 state.ConsecutiveFailures = succeeded.Value ? 0 : state.ConsecutiveFailures + 1;
                 var isOpen = state.ConsecutiveFailures >= _threshold;
@@ -328,17 +326,13 @@ public sealed class EndpointGate : IDisposable
         public int CountedHeld;
         public string? Merchant;
 
-        /// <summary>Whether an attempt of it has ended, answered or failed, on this node.</summary>
-        public bool Answered;
-
         /// <summary>
         /// Whether its attempts count in its merchant's share of the node's places: its last attempt
-        /// failed, its attempts lately took <see cref="SlowAttempt"/> or more on average, or none has
-        /// ended yet on this node (so that a wave of new endpoints whose receivers hang cannot take
-        /// every place before the first of them is seen to).
+        /// failed, or its attempts lately took <see cref="SlowAttempt"/> or more on average. An
+        /// endpoint not yet seen to on this node is not held: the first of its attempts tell.
         /// </summary>
         public bool HeldToShare =>
-            ConsecutiveFailures > 0 || !Answered || AttemptSeconds >= SlowAttempt.TotalSeconds;
+            ConsecutiveFailures > 0 || AttemptSeconds >= SlowAttempt.TotalSeconds;
 
         /// <summary>The endpoint's cap as last seen on work let through or refused (null: none), once <see cref="CapSeen"/>.</summary>
         public int? Cap;

@@ -275,8 +275,8 @@ public sealed class ResendQueue : BackgroundService
         }
         finally
         {
-            // What it took, once made, tells the gate the endpoint answers, and how quickly
-            // (a merchant's new and slow endpoints share a part of the node).
+            // What it took, once made, tells the gate how quickly the endpoint answers (a
+            // merchant's slow endpoints share a part of the node).
             _gate.Exit(notification.EndpointId, null, took);
         }
     }

@@ -147,35 +147,12 @@ public sealed class EndpointGateTests : IDisposable
     }
 
     [Fact]
-    public void ANewEndpoint_IsHeldToItsMerchantsShare_UntilOneOfItsAttemptsIsAnswered()
-    {
-        using var gate = new EndpointGate(Options.Create(new DeliveryOptions { MaxConcurrency = 8 }), _clock);
-        ClaimedNotification To(string endpoint) => Notification("n") with { MerchantId = "mer_new", EndpointId = endpoint, MaxConcurrency = null };
-        // Many endpoints made at once, whose receivers hang: not every place goes to them before the first is seen to.
-        Assert.True(gate.TryEnter(To("ep_1"), out _, takeTurn: true));
-        Assert.True(gate.TryEnter(To("ep_2"), out _, takeTurn: true));
-        Assert.False(gate.TryEnter(To("ep_3"), out _, takeTurn: true));
-        Assert.False(gate.TryEnter(To("ep_1"), out _, takeTurn: true));
-
-        // An attempt cut off (the node stopping) says nothing of the endpoint; one answered does.
-        gate.Exit("ep_2", null);
-        Assert.True(gate.TryEnter(To("ep_2"), out _, takeTurn: true));
-        gate.Exit("ep_2", true, TimeSpan.FromMilliseconds(30));
-        Assert.True(gate.TryEnter(To("ep_2"), out _, takeTurn: true));
-        Assert.True(gate.TryEnter(To("ep_2"), out _, takeTurn: true));
-        Assert.True(gate.TryEnter(To("ep_2"), out _, takeTurn: true));
-        // The answered endpoint no longer counts: ep_1 alone holds one of the two places.
-        Assert.True(gate.TryEnter(To("ep_3"), out _, takeTurn: true));
-        Assert.False(gate.TryEnter(To("ep_1"), out _, takeTurn: true));
-    }
-
-    [Fact]
-    public void AnEndpointAnsweringManualAttempts_IsKnownToAnswer_AndTheirTimesCount()
+    public void AnEndpointResentByHandAlone_IsHeldToItsMerchantsShare_WhenItsAnswersAreSlow()
     {
         using var gate = new EndpointGate(Options.Create(new DeliveryOptions { MaxConcurrency = 8 }), _clock);
         ClaimedNotification To(string endpoint) => Notification("n") with { MerchantId = "mer_resent", EndpointId = endpoint, MaxConcurrency = null };
         // Endpoints resent by hand alone (paused, say): their attempts count neither way for the
-        // circuit, but they were answered, quickly or not.
+        // circuit, but how long they took counts.
         Assert.True(gate.TryEnter(To("ep_quick"), out _));
         gate.Exit("ep_quick", null, TimeSpan.FromMilliseconds(20));
         Assert.True(gate.TryEnter(To("ep_slow"), out _));

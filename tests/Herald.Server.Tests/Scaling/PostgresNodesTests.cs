@@ -144,9 +144,7 @@ public sealed class PostgresNodesTests
         const int orders = 40;
         var created = await Task.WhenAll(Enumerable.Range(0, orders).Select(i =>
             (i % 2 == 0 ? onA : onB).PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" })));
-        // A new endpoint takes its merchant's share of each node's slots until it has answered once;
-        // the rest come back a second later, on the shared clock.
-        await a.AdvanceUntilAsync(TimeSpan.Zero, () => Task.FromResult(receiver.Received.Count >= orders), TimeSpan.FromSeconds(20));
+        await receiver.WaitForAsync(orders, TimeSpan.FromSeconds(20));
         await Task.Delay(300);
         var ids = receiver.Received.Select(r => r.Headers["webhook-id"]).ToList();
         Assert.Equal(orders, ids.Count);
