@@ -139,9 +139,13 @@ internal static class EndpointsApi
         return ListPaging.Of(await store.ListEndpointsPageAsync(merchantId, take, startingAfter, endingBefore, cancellationToken: cancellationToken), e => EndpointResponse.From(e));
     }
 
-    /// <summary>The test notification, for the endpoints of the owner <paramref name="ownerOf"/> names; its operation is test + <paramref name="resource"/>.</summary>
-    internal static void MapTest(RouteGroupBuilder group, Func<HttpContext, string> ownerOf, string resource) =>
-        group.MapPost("/{id}/test", async (string id, HttpContext http, IHeraldStore store, EndpointTester tester) =>
+    /// <summary>
+    /// The test notification, for the endpoints of the owner <paramref name="ownerOf"/> names; its operation is test + <paramref name="resource"/>.
+    /// Without <paramref name="examples"/> (an operator webhook, which is sent Herald's own test alone) the document names no body.
+    /// </summary>
+    internal static void MapTest(RouteGroupBuilder group, Func<HttpContext, string> ownerOf, string resource, bool examples = true)
+    {
+        var route = group.MapPost("/{id}/test", async (string id, HttpContext http, IHeraldStore store, EndpointTester tester) =>
         {
             var request = await HeraldJson.HasBodyAsync(http.Request) ? await HeraldJson.ReadAsync<TestRequest>(http.Request) : new TestRequest();
             if (request.EventType is "")
@@ -153,10 +157,18 @@ internal static class EndpointsApi
             var result = await tester.SendAsync(endpoint, TestEventType(endpoint, request.EventType), http.RequestAborted);
             return JsonResults.Ok(TestResultResponse.From(id, result));
         })
-        .Accepts<TestRequest>(isOptional: true, "application/json")
         .Produces<TestResultResponse>()
-        .WithName("test" + resource)
-        .WithSummary("Send the endpoint a signed test notification now (with event_type, the example of that event type in the endpoint's format) and answer with what it replied; nothing is recorded.");
+        .WithName("test" + resource);
+        if (examples)
+        {
+            route.Accepts<TestRequest>(isOptional: true, "application/json")
+                .WithSummary("Send the endpoint a signed test notification now (with event_type, the example of that event type in the endpoint's format) and answer with what it replied; nothing is recorded.");
+        }
+        else
+        {
+            route.WithSummary("Send the operator webhook a signed endpoint.test event now and answer with what it replied; nothing is recorded.");
+        }
+    }
 
     /// <summary>
     /// The event type an endpoint's test is asked to show an example of (null: Herald's own test

@@ -87,7 +87,7 @@ internal static class OperatorApi
         // its waiting events then delivered, and tested likewise: without, it could only be deleted
         // and made again, its waiting events lost.
         EndpointsApi.MapPause(group, OperatorOwner, "OperatorEndpoint");
-        EndpointsApi.MapTest(group, OperatorOwner, "OperatorEndpoint");
+        EndpointsApi.MapTest(group, OperatorOwner, "OperatorEndpoint", examples: false);
     }
 
     /// <summary>The operator's webhooks belong to its reserved merchant (the group lets only the admin in).</summary>

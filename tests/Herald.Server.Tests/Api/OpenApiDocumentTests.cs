@@ -202,6 +202,18 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public void OperatorTest_NamesNoEventType()
+    {
+        // An operator webhook's test refuses event_type (400): a client made from the document is not offered one.
+        var merchants = Operation("post", "/v1/endpoints/{id}/test");
+        Assert.Contains("event_type", merchants["summary"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.NotNull(merchants["requestBody"]);
+        var operators = Operation("post", "/v1/operator/endpoints/{id}/test");
+        Assert.Null(operators["requestBody"]);
+        Assert.DoesNotContain("event_type", operators["summary"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EntityAnswers_HaveTheDocumentedFields()
     {
         using var merchant = await _herald.NewMerchantAsync();
