@@ -4,6 +4,7 @@ using Herald.Server.Api;
 using Herald.Server.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 
 namespace Herald.Server.Errors;
 
@@ -188,7 +189,14 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         {
             return Task.CompletedTask;
         }
+        // HSTS is written before the request is handled, so what the clearing removes is put back:
+        // an error over HTTPS keeps a browser on HTTPS as every other answer does.
+        var hsts = context.Response.Headers.StrictTransportSecurity;
         context.Response.Clear();
+        if (!StringValues.IsNullOrEmpty(hsts))
+        {
+            context.Response.Headers.StrictTransportSecurity = hsts;
+        }
         headers?.Invoke(context.Response);
         if (status == StatusCodes.Status401Unauthorized)
         {

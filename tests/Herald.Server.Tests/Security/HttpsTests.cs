@@ -12,6 +12,26 @@ public sealed class HttpsTests : IDisposable
 
     private HttpClient TrustingOnlyOurCertificate(Uri baseAddress, bool useCookies = true) => _certificate.TrustingClient(baseAddress, useCookies);
 
+    [Fact]
+    public async Task Errors_OverHttps_SayHstsToo()
+    {
+        await using var herald = await HeraldHost.StartAsync(tune: o =>
+        {
+            o.Urls = "https://127.0.0.1:0";
+            o.HttpsCertificatePath = _certificate.PemPath;
+            o.HttpsKeyPath = _certificate.KeyPath;
+        });
+        using var client = TrustingOnlyOurCertificate(herald.Client.BaseAddress!);
+        foreach (var path in new[] { "/v1/endpoints", "/v1/no-such-route" })
+        {
+            // An error answer (401, 404) is an HTTPS answer like any other: it keeps the browser on HTTPS as well.
+            var response = await client.GetAsync(path);
+            Assert.False(response.IsSuccessStatusCode, path);
+            Assert.True(response.Headers.TryGetValues("Strict-Transport-Security", out var values), $"{path}: {(int)response.StatusCode} without HSTS");
+            Assert.Contains("max-age=31536000", values.Single(), StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("pfx")]
     [InlineData("pem")]
