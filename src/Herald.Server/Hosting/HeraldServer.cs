@@ -83,6 +83,10 @@ public static class HeraldServer
             // Keys are encrypted to the certificate with RSA: any other key would fail only when the first key is written.
             _ = rsa ?? throw new InvalidOperationException($"the keys certificate {keysCertificatePath} must have an RSA private key");
         }
+        else if (options.PostgresConnectionString is not { Length: > 0 })
+        {
+            RefuseKeyRingEncryptedToACertificate(Path.Combine(options.DataDirectory, KeysFolder));
+        }
         services.AddSingleton(AdminKey.Resolve(options.AdminKey, options.DataDirectory, shared: options.PostgresConnectionString is { Length: > 0 }));
         // Endpoint secrets are encrypted at rest; the key ring lives with Herald's data.
         var dataProtection = services.AddDataProtection().SetApplicationName("Herald");
@@ -218,6 +222,25 @@ public static class HeraldServer
         app.MapNotifications();
         app.MapHeraldPortal();
         return app;
+    }
+
+    /// <summary>
+    /// A key ring with keys encrypted to a keys certificate, at a start without one: refused, rather than
+    /// started unable to read any endpoint's secret, making a key of its own kept unencrypted beside them.
+    /// </summary>
+    private static void RefuseKeyRingEncryptedToACertificate(string keysFolder)
+    {
+        if (!Directory.Exists(keysFolder))
+        {
+            return;
+        }
+        foreach (var file in Directory.EnumerateFiles(keysFolder, "key-*.xml"))
+        {
+            if (File.ReadAllText(file).Contains("<encryptedSecret", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"the key ring in {keysFolder} is encrypted to a keys certificate: start with that certificate (--keys-cert, or HERALD_KEYS_CERT); without it no endpoint's secret can be read, and a key made now would be kept unencrypted");
+            }
+        }
     }
 
     /// <summary>

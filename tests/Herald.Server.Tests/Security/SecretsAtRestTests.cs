@@ -133,6 +133,41 @@ public sealed class KeyRingCertificateTests
         }
     }
 
+    [Fact]
+    public async Task AKeyRingEncryptedToACertificate_IsRefusedAtAStartWithoutIt_AndNoKeyIsWrittenInClear()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
+        var pfx = await RsaPfxAsync();
+        try
+        {
+            await using (var secured = await HeraldHost.StartAsync(dataDirectory: data, workers: false, tune: o =>
+            {
+                o.KeysCertificatePath = pfx;
+                o.KeysCertificatePassword = "pw";
+            }))
+            {
+                using var merchant = await secured.NewMerchantAsync();
+                await merchant.AddEndpointAsync("https://merchant.example/hooks", "thin");
+            }
+            var keysDirectory = Path.Combine(data, "keys");
+            var keys = Directory.GetFiles(keysDirectory);
+            Assert.NotEmpty(keys);
+
+            // Without the certificate the node could read none of the secrets, and would make a key of its
+            // own stored in clear, which would protect the secrets made then: it does not start.
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => HeraldHost.StartAsync(dataDirectory: data, workers: false));
+            Assert.Contains("encrypted to a keys certificate", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("--keys-cert", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(keys, Directory.GetFiles(keysDirectory));
+        }
+        finally
+        {
+            File.Delete(pfx);
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
     /// <summary>The data-protection key the most recently stored endpoint secret was protected with (its payload's bytes 4 to 20).</summary>
     private static async Task<Guid> KeyOfNewestSecretAsync(string data)
     {
