@@ -11,9 +11,11 @@ const string Usage = """
     usage: ./herald bench [--quick]
            ./herald bench scaling [--changes N]
 
-      (none)     the full benchmark (about 7 minutes): bench/results/latest.md and latest.json
+      (none)     the full benchmark (5 to 8 minutes on 2 cores; every phase time-limited, at most ~50):
+                 bench/results/latest.md and latest.json
       --quick    the same measurements, smaller (under 2 minutes): bench/results/quick.md and quick.json
       scaling    1, 2 and 3 herald serve processes on one PostgreSQL: bench/results/scaling.md and .json
+                 (with --changes N other than the default: scaling-N.md and .json beside them)
     """;
 if (args.Contains("--help") || args.Contains("-h"))
 {

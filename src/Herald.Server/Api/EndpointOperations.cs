@@ -48,7 +48,7 @@ internal static class EndpointOperations
             return current with
             {
                 Url = url,
-                Description = request.Description is null ? current.Description : Validation.Text(request.Description, "description"),
+                Description = request.Description is null ? current.Description : Validation.OptionalText(request.Description, "description"),
                 // Left out: unchanged; empty: the filter cleared, every event type sent.
                 EventTypes = request.EventTypes switch
                 {

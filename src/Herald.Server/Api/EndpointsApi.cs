@@ -233,7 +233,7 @@ internal static class EndpointsApi
             Id = HeraldId.New(HeraldId.Endpoint, time),
             MerchantId = merchantId,
             Url = Validation.EndpointUrl(request.Url, delivery),
-            Description = Validation.Text(request.Description, "description"),
+            Description = Validation.OptionalText(request.Description, "description"),
             Format = format,
             // Left out or empty: every event type.
             EventTypes = request.EventTypes is null or { Count: 0 } ? null : EventTypeFilter(request.EventTypes, format),

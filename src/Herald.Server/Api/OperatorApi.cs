@@ -36,7 +36,7 @@ internal static class OperatorApi
                 Id = HeraldId.New(HeraldId.Endpoint, time),
                 MerchantId = OperatorEventTypes.OperatorMerchantId,
                 Url = Validation.EndpointUrl(request.Url, delivery.Value),
-                Description = Validation.Text(request.Description, "description"),
+                Description = Validation.OptionalText(request.Description, "description"),
                 Format = PayloadFormat.Operator,
                 Success = SuccessRule.Any2xx,
                 Retry = RetryPolicy.Exponential,

@@ -154,6 +154,13 @@ internal static partial class Validation
     private static bool IsHeraldsHeader(string name) =>
         FramingHeaders.Contains(name) || name.StartsWith("webhook-", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// <see cref="Text"/> for a text a merchant may also take away: one left blank is none (null),
+    /// so an emptied description reads as no description, not as "".
+    /// </summary>
+    public static string? OptionalText(string? value, string field, int max = MaxText) =>
+        string.IsNullOrWhiteSpace(Text(value, field, max)) ? null : value;
+
     public static string? Text(string? value, string field, int max = MaxText)
     {
         // Characters as a reader counts them (an emoji is one), not UTF-16 units: counted only
