@@ -88,7 +88,7 @@ internal static class EndpointsApi
         .WithName("deleteEndpoint")
         .WithSummary("Delete an endpoint; its pending notifications die, its history stays.");
 
-        MapRotation(group);
+        MapRotation(group, http => Caller.Of(http).Merchant, "Endpoint");
         MapPause(group, http => Caller.Of(http).Merchant, "Endpoint");
         MapTest(group, http => Caller.Of(http).Merchant, "Endpoint");
         MapRecover(group);
@@ -116,17 +116,18 @@ internal static class EndpointsApi
         }
     }
 
-    private static void MapRotation(RouteGroupBuilder group)
+    /// <summary>Secret rotation, for the endpoints of the owner <paramref name="ownerOf"/> names; its operation is rotate + <paramref name="resource"/> + Secret.</summary>
+    internal static void MapRotation(RouteGroupBuilder group, Func<HttpContext, string> ownerOf, string resource)
     {
         group.MapPost("/{id}/rotate_secret", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
-            var merchant = Caller.Of(http).Merchant;
+            var merchant = ownerOf(http);
             var request = await HeraldJson.HasBodyAsync(http.Request) ? await HeraldJson.ReadAsync<RotateSecretRequest>(http.Request) : new RotateSecretRequest();
             return JsonResults.Ok(await EndpointOperations.RotateSecretAsync(store, merchant, id, request.GraceSeconds, time, http.RequestAborted));
         })
         .Accepts<RotateSecretRequest>(isOptional: true, "application/json")
         .Produces<RotatedSecretResponse>()
-        .WithName("rotateEndpointSecret")
+        .WithName("rotate" + resource + "Secret")
         .WithSummary("A new signing secret, shown once; the previous ones keep signing until grace_seconds (default 24 h, at most 7 days) have passed. "
             + $"At most {MaxSigningSecrets} secrets sign at once: a rotation with a grace that would make more is refused with 409 (grace_seconds 0 ends every older secret at once, and always fits).");
     }

@@ -70,6 +70,20 @@ internal static class OperatorApi
         .WithName("getOperatorEndpoint")
         .WithSummary("One operator webhook (admin).");
 
+        // Moved or re-credentialed in place, its secret rotated as a merchant's is: without, a changed
+        // URL or a leaked secret meant deleting it and making another, the events waiting for it lost.
+        group.MapPatch("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) =>
+        {
+            var request = await HeraldJson.ReadAsync<UpdateOperatorEndpointRequest>(http.Request);
+            var updated = await EndpointOperations.UpdateAsync(store, OperatorEventTypes.OperatorMerchantId, id,
+                new UpdateEndpointRequest(Url: request.Url, Description: request.Description, Headers: request.Headers), time, delivery.Value, http.RequestAborted);
+            return JsonResults.Ok(EndpointResponse.From(updated));
+        })
+        .Accepts<UpdateOperatorEndpointRequest>("application/json")
+        .Produces<EndpointResponse>()
+        .WithName("updateOperatorEndpoint")
+        .WithSummary("Change an operator webhook's url, description or headers (admin); a field left out, or null, stays as it is.");
+
         group.MapDelete("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
             if (!await store.DeleteEndpointAsync(OperatorEventTypes.OperatorMerchantId, id, time.GetUtcNow(), http.RequestAborted))
@@ -86,6 +100,7 @@ internal static class OperatorApi
         // An operator webhook disabled (a 410, days of failures) is enabled again as a merchant's is,
         // its waiting events then delivered, and tested likewise: without, it could only be deleted
         // and made again, its waiting events lost.
+        EndpointsApi.MapRotation(group, OperatorOwner, "OperatorEndpoint");
         EndpointsApi.MapPause(group, OperatorOwner, "OperatorEndpoint");
         EndpointsApi.MapTest(group, OperatorOwner, "OperatorEndpoint", examples: false);
     }

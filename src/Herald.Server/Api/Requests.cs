@@ -36,6 +36,9 @@ public sealed record UpdateEndpointRequest(
 
 public sealed record CreateOperatorEndpointRequest(string Url, string? Description = null, IReadOnlyDictionary<string, string?>? Headers = null);
 
+/// <summary>A change of an operator webhook: what it has of a merchant's endpoint's settings (a field left out, or null, stays as it is).</summary>
+public sealed record UpdateOperatorEndpointRequest(string? Url = null, string? Description = null, IReadOnlyDictionary<string, string?>? Headers = null);
+
 public sealed record CustomUrls(string? StatusChangesWebhook = null);
 
 public sealed record CreatePreferenceRequest(

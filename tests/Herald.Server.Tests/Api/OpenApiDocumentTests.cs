@@ -137,6 +137,8 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         ("get", "/v1/operator/endpoints", "200"),
         ("get", "/v1/operator/endpoints/{id}", "200"),
         ("delete", "/v1/operator/endpoints/{id}", "204"),
+        ("patch", "/v1/operator/endpoints/{id}", "200"),
+        ("post", "/v1/operator/endpoints/{id}/rotate_secret", "200"),
         ("post", "/v1/operator/endpoints/{id}/pause", "200"),
         ("post", "/v1/operator/endpoints/{id}/resume", "200"),
         ("post", "/v1/operator/endpoints/{id}/test", "200"),

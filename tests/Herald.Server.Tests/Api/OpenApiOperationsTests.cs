@@ -49,6 +49,8 @@ public sealed partial class OpenApiOperationsTests : IAsyncLifetime
     [InlineData("post", "/v1/endpoints/{id}/rotate_secret", "rotateEndpointSecret")]
     [InlineData("post", "/v1/endpoints/{id}/pause", "pauseEndpoint")]
     [InlineData("post", "/v1/operator/endpoints/{id}/pause", "pauseOperatorEndpoint")]
+    [InlineData("patch", "/v1/operator/endpoints/{id}", "updateOperatorEndpoint")]
+    [InlineData("post", "/v1/operator/endpoints/{id}/rotate_secret", "rotateOperatorEndpointSecret")]
     [InlineData("post", "/v1/checkout_preferences", "createCheckoutPreference")]
     [InlineData("get", "/v1/transactions/{id}", "getTransaction")]
     [InlineData("post", "/v1/transactions/{id}/transitions", "transitionTransaction")]

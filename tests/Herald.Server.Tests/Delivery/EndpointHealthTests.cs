@@ -410,4 +410,60 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         // Every request to it carried the admin's own header.
         Assert.All(operatorReceiver.Received, r => Assert.Equal("ops-1", r.Headers["x-alerts-key"]));
     }
+
+    [Fact]
+    public async Task AnOperatorWebhook_IsMovedAndItsSecretRotated_InPlace_ByTheAdminAlone()
+    {
+        await using var first = await TestReceiver.StartAsync();
+        await using var second = await TestReceiver.StartAsync();
+        using var admin = Herald.As(HeraldHost.AdminKey);
+        var created = await admin.PostJsonAsync("/v1/operator/endpoints",
+            new { url = first.Url, description = "alerts", headers = new Dictionary<string, string> { ["X-Alerts-Key"] = "ops-1" } });
+        var hook = created.Str("id");
+        var oldSecret = created.Str("secret");
+
+        // A merchant's key can do neither.
+        using var merchant = await Herald.NewMerchantAsync();
+        using (var refused = await merchant.PatchAsync($"/v1/operator/endpoints/{hook}",
+            new StringContent("""{"description":"mine"}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await merchant.PostAsync($"/v1/operator/endpoints/{hook}/rotate_secret", null)).StatusCode);
+
+        // Moved to another host: its credential must be given again, as a merchant endpoint's must.
+        async Task<System.Net.Http.HttpResponseMessage> PatchAsync(string body) =>
+            await admin.PatchAsync($"/v1/operator/endpoints/{hook}", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        using (var keptCredential = await PatchAsync($$"""{"url":"{{second.Url.Replace("127.0.0.1", "localhost", StringComparison.Ordinal)}}"}"""))
+        {
+            await ApiErrors.ExpectErrorAsync(keptCredential, 400, "url moves the endpoint to another host: give its headers again, their credentials' values included (they are not carried to a new host)");
+        }
+        // A field only a merchant endpoint has is refused, and nothing changes.
+        using (var unknown = await PatchAsync("""{"event_types":["TRANSACTION.COMPLETED"]}"""))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, unknown.StatusCode);
+        }
+        using (var moved = await PatchAsync($$$"""{"url":"{{{second.Url}}}","description":"pager","headers":{"X-Alerts-Key":"ops-2"}}"""))
+        {
+            Assert.True(moved.IsSuccessStatusCode, await moved.Content.ReadAsStringAsync());
+        }
+        var now = await admin.GetJsonAsync($"/v1/operator/endpoints/{hook}");
+        Assert.Equal(second.Url, now.Str("url"));
+        Assert.Equal("pager", now.Str("description"));
+
+        var rotated = await admin.PostJsonAsync($"/v1/operator/endpoints/{hook}/rotate_secret", new { grace_seconds = 0 }, 200);
+        var newSecret = rotated.Str("secret");
+        Assert.NotEqual(oldSecret, newSecret);
+
+        // Its test goes to the new address, signed with the new secret alone, with the new header.
+        var test = await admin.PostJsonAsync($"/v1/operator/endpoints/{hook}/test", new { }, 200);
+        Assert.True(test["succeeded"]!.GetValue<bool>());
+        var got = await second.WaitForAsync(1);
+        Assert.Empty(first.Received);
+        Assert.Equal("ops-2", got.Headers["x-alerts-key"]);
+        bool Verifies(string secret) => global::Herald.Signing.WebhookSignature.Verify(secret, got.Headers["webhook-id"],
+            got.Headers["webhook-timestamp"], got.Headers["webhook-signature"], System.Text.Encoding.UTF8.GetBytes(got.Body), Herald.Clock.GetUtcNow(), TimeSpan.FromMinutes(15));
+        Assert.True(Verifies(newSecret));
+        Assert.False(Verifies(oldSecret));
+    }
 }
