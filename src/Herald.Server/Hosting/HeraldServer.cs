@@ -238,10 +238,13 @@ public static class HeraldServer
         {
             if (File.ReadAllText(file).Contains("<encryptedSecret", StringComparison.Ordinal))
             {
-                throw new InvalidOperationException($"the key ring in {keysFolder} is encrypted to a keys certificate: start with that certificate (--keys-cert, or HERALD_KEYS_CERT); without it no endpoint's secret can be read, and a key made now would be kept unencrypted");
+                throw KeyRingNeedsItsCertificate($"the key ring in {keysFolder}");
             }
         }
     }
+
+    private static InvalidOperationException KeyRingNeedsItsCertificate(string ring) =>
+        new($"{ring} is encrypted to a keys certificate: start with that certificate (--keys-cert, or HERALD_KEYS_CERT); without it no endpoint's secret can be read, and a key made now would be kept unencrypted");
 
     /// <summary>
     /// Brings the schema up to date and answers the migrations applied; on PostgreSQL, then settles
@@ -253,6 +256,14 @@ public static class HeraldServer
         var applied = await app.Services.GetRequiredService<IHeraldStore>().MigrateAsync(cancellationToken);
         if (app.Services.GetService<PostgresStore>() is { } postgres)
         {
+            // The database's key ring, as the data folder's is at build: encrypted to a certificate this
+            // node was not given, it is refused before the node starts (and makes a key in clear there).
+            var keys = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<KeyManagementOptions>>().Value;
+            if (keys.XmlEncryptor is null && keys.XmlRepository is { } ring
+                && ring.GetAllElements().Any(key => key.Descendants().Any(e => e.Name.LocalName == "encryptedSecret")))
+            {
+                throw KeyRingNeedsItsCertificate("the key ring in the database (data_protection_keys)");
+            }
             var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
             await app.Services.GetRequiredService<AdminKey>().ShareAsync((hash, replace) => postgres.KeepAdminKeyHashAsync(hash, replace, now, cancellationToken));
         }

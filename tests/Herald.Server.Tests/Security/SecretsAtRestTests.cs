@@ -181,7 +181,7 @@ public sealed class KeyRingCertificateTests
     }
 
     [Fact]
-    public async Task WithAKeysCertificate_TheKeyRingInPostgreSqlIsEncrypted_AndAnotherNodeWithItSigns()
+    public async Task WithAKeysCertificate_TheKeyRingInPostgreSqlIsEncrypted_ANodeWithoutItIsRefused_AndAnotherNodeWithItSigns()
     {
         await using var db = await PostgresDatabase.CreateAsync();
         await using var receiver = await TestReceiver.StartAsync();
@@ -216,6 +216,17 @@ public sealed class KeyRingCertificateTests
             var ring = Assert.Single(stored);
             Assert.Contains("EncryptedData", ring, StringComparison.Ordinal);
             Assert.DoesNotContain("<value>", ring, StringComparison.Ordinal);
+
+            // A node started without the certificate could read none of the secrets, and would add a key
+            // of its own in clear: it does not start, and the ring is as it was.
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => HeraldHost.StartAsync(postgres: db.ConnectionString, workers: false));
+            Assert.Contains("the key ring in the database (data_protection_keys) is encrypted to a keys certificate", refused.Message, StringComparison.Ordinal);
+            await using (var connection = new Npgsql.NpgsqlConnection(db.ConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var count = new Npgsql.NpgsqlCommand("SELECT count(*) FROM data_protection_keys", connection);
+                Assert.Equal(1L, await count.ExecuteScalarAsync());
+            }
 
             // A node started afresh with the same certificate reads the key ring and signs with the secret.
             await using var second = await HeraldHost.StartAsync(postgres: db.ConnectionString, tune: WithCertificate);
