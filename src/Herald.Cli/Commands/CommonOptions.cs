@@ -16,19 +16,27 @@ internal static class CommonOptions
     /// folder by that name, and the command failed with a stack trace.
     /// </summary>
     public static void RefuseBlankData(Command command, Option<string> data) =>
+        RefuseBlank(command, data, "HERALD_DATA", "the data folder", "to use ./herald-data");
+
+    /// <summary>
+    /// Refuses, in one line, <paramref name="option"/> given blank or its <paramref name="variable"/>
+    /// set blank: read as left out, it switched the command to what runs without it
+    /// (<paramref name="leftOut"/>), or failed it with a stack trace.
+    /// </summary>
+    public static void RefuseBlank(Command command, Option option, string variable, string what, string leftOut) =>
         command.Validators.Add(result =>
         {
-            if (result.GetResult(data) is { Implicit: false } given)
+            if (result.GetResult(option) is { Implicit: false } given)
             {
                 // A value given twice is the parser's to report.
                 if (given.Tokens.Count == 1 && string.IsNullOrWhiteSpace(given.Tokens[0].Value))
                 {
-                    result.AddError($"{data.Name} is empty: give the data folder, or leave {data.Name} out to use ./herald-data.");
+                    result.AddError($"{option.Name} is empty: give {what}, or leave {option.Name} out {leftOut}.");
                 }
             }
-            else if (Environment.GetEnvironmentVariable("HERALD_DATA") is { } value && string.IsNullOrWhiteSpace(value))
+            else if (Environment.GetEnvironmentVariable(variable) is { } value && string.IsNullOrWhiteSpace(value))
             {
-                result.AddError("HERALD_DATA is set but empty: give it the data folder, or unset it to use ./herald-data.");
+                result.AddError($"{variable} is set but empty: give it {what}, or unset it {leftOut}.");
             }
         });
 

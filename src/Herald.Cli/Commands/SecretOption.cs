@@ -22,24 +22,7 @@ internal sealed class SecretOption : Option<string?>
     /// <summary>The value given, else the environment variable's (null when neither is).</summary>
     public string? ValueIn(ParseResult parse) => parse.GetValue(this) ?? Environment.GetEnvironmentVariable(_variable);
 
-    /// <summary>
-    /// Refuses, in one line, a value given blank or a variable set blank: read as left out, it
-    /// switched the command to what runs without it (<paramref name="leftOut"/>) and said nothing.
-    /// </summary>
+    /// <summary>Refuses, in one line, a value given blank or the variable set blank (see <see cref="CommonOptions.RefuseBlank"/>).</summary>
     public void RefuseBlank(Command command, string what, string leftOut) =>
-        command.Validators.Add(result =>
-        {
-            if (result.GetResult(this) is { Implicit: false } given)
-            {
-                // A value given twice is the parser's to report.
-                if (given.Tokens.Count == 1 && string.IsNullOrWhiteSpace(given.Tokens[0].Value))
-                {
-                    result.AddError($"{Name} is empty: give {what}, or leave {Name} out {leftOut}.");
-                }
-            }
-            else if (Environment.GetEnvironmentVariable(_variable) is { } value && string.IsNullOrWhiteSpace(value))
-            {
-                result.AddError($"{_variable} is set but empty: give it {what}, or unset it {leftOut}.");
-            }
-        });
+        CommonOptions.RefuseBlank(command, this, _variable, what, leftOut);
 }
