@@ -26,8 +26,19 @@ if (args.Length > 0 && parse.Action is ParseErrorAction)
         // Some of the parser's messages list their choices a line each: said in one line too.
         var lines = error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var option = error.SymbolResult is System.CommandLine.Parsing.OptionResult { Option.Name: var name } && lines.Length > 1 ? name + ": " : "";
-        await Console.Error.WriteLineAsync(option + (lines.Length > 1 ? lines[0] + " " + string.Join(", ", lines[1..]) : error.Message));
+        await Console.Error.WriteLineAsync(NotANumber(error) ?? option + (lines.Length > 1 ? lines[0] + " " + string.Join(", ", lines[1..]) : error.Message));
     }
     return 1;
 }
 return await parse.InvokeAsync();
+
+// The parser's words for a whole-number option given something else name a .NET type
+// ("as expected type 'System.Int32'"): said in the operator's terms instead, a number too large
+// for the option as out of range.
+static string? NotANumber(System.CommandLine.Parsing.ParseError error) =>
+    error.SymbolResult is System.CommandLine.Parsing.OptionResult { Option: { ValueType: var type, Name: var name }, Tokens: [{ Value: var given }] }
+        && (type == typeof(int) || type == typeof(int?)) && error.Message.StartsWith("Cannot parse argument", StringComparison.Ordinal)
+        ? given.TrimStart('-', '+') is { Length: > 0 } digits && digits.All(char.IsAsciiDigit)
+            ? $"{name} '{given}' is out of range."
+            : $"{name} must be a whole number, not '{given}'."
+        : null;

@@ -111,7 +111,7 @@ public sealed class ListenTests
     [Theory]
     [InlineData("99999", "--port must be between 1 and 65535.")]
     [InlineData("-1", "--port must be between 1 and 65535.")]
-    [InlineData("abc", "Cannot parse argument 'abc' for option '--port' as expected type 'System.Int32'.")]
+    [InlineData("abc", "--port must be a whole number, not 'abc'.")]
     public async Task APortOutOfRange_IsRefusedInOneLine(string port, string message)
     {
         var run = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "listen", "--port", port);
