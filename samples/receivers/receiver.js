@@ -65,6 +65,18 @@ function verify(secrets, headers, body, now) {
   return refusal(secrets, headers, body, now) === null;
 }
 
+// The body's JSON object, or null for a body that is not one (not JSON, or an array, a string, a
+// number, null).
+function readable(body) {
+  let event;
+  try {
+    event = JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+  return event !== null && typeof event === 'object' && !Array.isArray(event) ? event : null;
+}
+
 // A Set keeps the order ids were noted in, so the oldest goes first.
 const seen = new Set();
 
@@ -143,9 +155,9 @@ http.createServer((req, res) => {
       // JSON.parse reads numbers as binary doubles: an amount of 12.50 reads as 12.5, and one past
       // 15 significant digits (Herald takes 28) loses some. Handle amounts with a decimal library
       // fed their text from the raw body, not with these Numbers.
-      const event = JSON.parse(body.toString('utf8'));
+      const event = readable(body);
       // transaction: status; point: state; thin and tests: event_type; operator events: type.
-      const what = event.event_type || event.status || event.state || event.type;
+      const what = event === null ? undefined : event.event_type || event.status || event.state || event.type;
       if (webhookId.startsWith('evt_test_') && what !== 'HERALD.TEST') {
         // An example an endpoint's test sent: about an entity that does not exist. Told by the
         // signed id, not by the webhook-test header beside it, which is outside the signature.
@@ -159,7 +171,10 @@ http.createServer((req, res) => {
         console.log(`duplicate ${webhookId} attempt=${attempt} (handled already)`);
       } else {
         // Your handling goes here; the id is noted once it has succeeded.
-        console.log(`verified ${webhookId} attempt=${attempt} ${what}`);
+        // Signed, so Herald's, yet not a JSON object (Herald sends none such): handled and
+        // acknowledged as the receiver kit hands it over (an OtherEvent), not failed with a 500 that
+        // Herald would retry for days with the same body.
+        console.log(event === null ? `verified ${webhookId} attempt=${attempt} (not a JSON object)` : `verified ${webhookId} attempt=${attempt} ${what}`);
         remember(webhookId);
       }
       // 200 whatever the format: the transaction format counts only 200 as received.

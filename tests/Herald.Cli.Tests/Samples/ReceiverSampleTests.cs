@@ -33,7 +33,7 @@ public sealed class ReceiverSampleTests : IAsyncLifetime
         Directory.Delete(_data, recursive: true);
     }
 
-    private static string SamplePath(string file)
+    internal static string SamplePath(string file)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -47,7 +47,7 @@ public sealed class ReceiverSampleTests : IAsyncLifetime
     }
 
     /// <summary>A sample's process, its standard output and error gathered as they come.</summary>
-    private sealed class Sample : IDisposable
+    internal sealed class Sample : IDisposable
     {
         private readonly Process _process;
         private readonly StringBuilder _output = new();
@@ -181,7 +181,7 @@ public sealed class ReceiverSampleTests : IAsyncLifetime
     }
 
     /// <summary>A notification as Herald sends one, to <paramref name="pathAndQuery"/> on the sample's port.</summary>
-    private static HttpRequestMessage Notification(int port, string pathAndQuery, string webhookId, long timestamp, string signature, byte[] body)
+    internal static HttpRequestMessage Notification(int port, string pathAndQuery, string webhookId, long timestamp, string signature, byte[] body)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}{pathAndQuery}") { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -192,7 +192,7 @@ public sealed class ReceiverSampleTests : IAsyncLifetime
         return request;
     }
 
-    private static int Occurrences(string text, string part)
+    internal static int Occurrences(string text, string part)
     {
         var count = 0;
         for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal))
