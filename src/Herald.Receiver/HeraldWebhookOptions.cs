@@ -97,7 +97,9 @@ public sealed class HeraldWebhookOptions
 
     /// <summary>
     /// When set, thin payment-order events carry the order fetched from Herald
-    /// (<c>GET /v1/payment_orders/{id}</c>), as seed 001 tells receivers to do.
+    /// (<c>GET /v1/payment_orders/{id}</c>), as seed 001 tells receivers to do. When not set, the
+    /// <see cref="HeraldClient"/> of the app's services is used, if one is registered
+    /// (<see cref="HeraldClientServiceCollectionExtensions.AddHeraldClient(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{HeraldClientOptions}?)">AddHeraldClient</see>).
     /// </summary>
     public HeraldClient? Client { get; set; }
 

@@ -5,6 +5,7 @@ using Herald.Receiver.Idempotency;
 using Herald.Receiver.Verification;
 using Herald.Signing;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Herald.Receiver;
@@ -88,7 +89,7 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
             case ClaimResult.InProgress:
                 return Results.Text("this notification is being handled", statusCode: StatusCodes.Status409Conflict);
         }
-        if (evt is PaymentOrderEvent thin && options.Client is { } client)
+        if (evt is PaymentOrderEvent thin && (options.Client ?? http.RequestServices.GetService<HeraldClient>()) is { } client)
         {
             var orderId = thin.OrderId;
             if (orderId.Length == 0)
