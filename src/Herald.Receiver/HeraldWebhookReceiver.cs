@@ -44,7 +44,15 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
             // Said to the sender too: Herald shows it in the attempt and in an endpoint Test's result,
             // where the merchant looks first. It names a reason only, never a secret.
             // The id is the unverified sender's: kept to the length of a real one in the log.
-            ReceiverLog.Refused(logger, http.Request.Path, check.Reason, id.Length <= LoggedIdLength ? id : id[..LoggedIdLength] + "…");
+            var loggedId = id.Length <= LoggedIdLength ? id : id[..LoggedIdLength] + "…";
+            if (check.Failure == SignatureFailure.NoUsableSecret)
+            {
+                ReceiverLog.NoUsableSecret(logger, http.Request.Path, check.Reason, loggedId);
+            }
+            else
+            {
+                ReceiverLog.Refused(logger, http.Request.Path, check.Reason, loggedId);
+            }
             return Results.Text("invalid signature or timestamp: " + check.Reason, statusCode: StatusCodes.Status401Unauthorized);
         }
         int? attempt = int.TryParse(headers["webhook-attempt"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;

@@ -11,6 +11,11 @@ internal static partial class ReceiverLog
     [LoggerMessage(6000, LogLevel.Information, "Refused a notification at {Path} with 401: {Reason} (webhook-id '{WebhookId}')")]
     public static partial void Refused(ILogger logger, string path, string reason, string webhookId);
 
+    // The app's own configuration, not the request, is what is wrong: said where an app logging
+    // warnings and above (as production apps often do) still shows it.
+    [LoggerMessage(6011, LogLevel.Warning, "Refused a notification at {Path} with 401: {Reason} (webhook-id '{WebhookId}'); every notification is refused until the endpoint's real secret (whsec_…) is configured")]
+    public static partial void NoUsableSecret(ILogger logger, string path, string reason, string webhookId);
+
     [LoggerMessage(6001, LogLevel.Information, "Refused a notification at {Path} with 413: its body is larger than {MaxBodyBytes} bytes")]
     public static partial void TooLarge(ILogger logger, string path, int maxBodyBytes);
 

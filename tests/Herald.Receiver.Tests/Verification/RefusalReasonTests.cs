@@ -143,6 +143,11 @@ public sealed class RefusalReasonTests
         using var request = Signed.Request("evt_placeholder", Signed.Transaction, DateTimeOffset.UtcNow);
         Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client.SendAsync(request)).StatusCode);
         Assert.Equal(0, runs);
-        Assert.Contains("no usable secret is configured", Assert.Single(logs.Receiver).Message, StringComparison.Ordinal);
+        var entry = Assert.Single(logs.Receiver);
+        Assert.Contains("no usable secret is configured", entry.Message, StringComparison.Ordinal);
+        // The app's misconfiguration, not a stranger's request: a warning, which an app logging
+        // warnings and above still shows.
+        Assert.Equal(LogLevel.Warning, entry.Level);
+        Assert.Equal(6011, entry.EventId);
     }
 }
