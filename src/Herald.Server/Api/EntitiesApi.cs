@@ -373,6 +373,16 @@ internal static class EntitiesApi
     private static void CheckTransaction(TransactionDocument transaction, JsonObject given, string prefix)
     {
         var creation = prefix.Length == 0;
+        if (creation)
+        {
+            // Said as every other create says a field left out, rather than as a value out of its rules.
+            var missing = ((string[])["paymentAmount", "currency"]).Where(name => !given.ContainsKey(name)).ToList();
+            if (missing.Count > 0)
+            {
+                throw new HeraldException(ErrorKind.BadRequest,
+                    $"transaction: missing required field {string.Join(", ", missing.Select(name => $"'{name}'"))}");
+            }
+        }
         if (creation || given.ContainsKey("paymentAmount"))
         {
             Validation.PositiveAmount(transaction.PaymentAmount, prefix + "paymentAmount");

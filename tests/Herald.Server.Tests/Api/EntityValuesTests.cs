@@ -49,6 +49,16 @@ public sealed partial class EntityValuesTests : HeraldWithMerchant
     }
 
     [Theory]
+    [InlineData("{}", "transaction: missing required field 'paymentAmount', 'currency'")]
+    [InlineData("""{"currency":"BRL"}""", "transaction: missing required field 'paymentAmount'")]
+    [InlineData("""{"paymentAmount":10,"country":"BR"}""", "transaction: missing required field 'currency'")]
+    public async Task ATransactionLeavingOutItsAmountOrCurrency_IsToldWhichIsMissing_AndChangesNothing(string json, string message)
+    {
+        await ExpectBadRequestAsync(await PostRawAsync("/v1/transactions", json), message);
+        Assert.Equal(0, await EventCountAsync());
+    }
+
+    [Theory]
     [InlineData("BRL")]
     [InlineData("USD")]
     [InlineData("EUR")]
