@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Herald.Delivery.Sending;
 using Herald.Endpoints;
 using Herald.Payloads;
 using Microsoft.AspNetCore.OpenApi;
@@ -10,8 +11,8 @@ namespace Herald.Server.OpenApi;
 /// <summary>
 /// The document's <c>webhooks</c>: what Herald posts to an endpoint of each format (transaction,
 /// point, thin), with the Standard Webhooks headers, the body's shape read off the format's own
-/// rendering of the seeds' example, and that example; for receivers generating code or checking
-/// what arrives.
+/// rendering of the seeds' example, and that example; and what an endpoint's test sends to any of
+/// them; for receivers generating code or checking what arrives.
 /// </summary>
 internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
 {
@@ -54,14 +55,9 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
                         Security = [],
                         Summary = $"What an endpoint of format {name} receives",
                         Description = summary + " Signed as Standard Webhooks are: see docs/receiver.md (Receiving in any language).",
-                        Parameters =
-                        [
-                            Header("webhook-id", "The event's id (evt_…): the same for every attempt of it and every endpoint it goes to. What an endpoint's test sends has an id of its own beginning evt_test_, which no event's has: acknowledge it without acting on it."),
-                            Header("webhook-timestamp", "When this attempt was signed, in seconds since 1970 (UTC)."),
-                            Header("webhook-signature", "v1, and the base64 of HMAC-SHA256 over {webhook-id}.{webhook-timestamp}.{body}, keyed with the base64-decoded secret after whsec_; one per signing secret, space-separated, newest first."),
-                            Header("webhook-attempt", "The notification's attempts so far plus one."),
-                            Header("webhook-test", "1 on every request an endpoint's test sends, absent on deliveries. Outside the signature: tell a test by its webhook-id (evt_test_…).", required: false),
-                        ],
+                        Parameters = Headers(Header("webhook-test",
+                            "1 on every request an endpoint's test sends, absent on deliveries. Outside the signature: tell a test by its webhook-id (evt_test_…). "
+                            + "A test that names no event_type sends Herald's test notification instead of this body, in every format: see webhooks.test.", required: false)),
                         RequestBody = new OpenApiRequestBody
                         {
                             Required = true,
@@ -79,7 +75,79 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
                 },
             };
         }
+        document.Webhooks["test"] = TestNotification();
         return Task.CompletedTask;
+    }
+
+    private static List<IOpenApiParameter> Headers(OpenApiParameter test) =>
+    [
+        Header("webhook-id", "The event's id (evt_…): the same for every attempt of it and every endpoint it goes to. What an endpoint's test sends has an id of its own beginning evt_test_, which no event's has: acknowledge it without acting on it."),
+        Header("webhook-timestamp", "When this attempt was signed, in seconds since 1970 (UTC)."),
+        Header("webhook-signature", "v1, and the base64 of HMAC-SHA256 over {webhook-id}.{webhook-timestamp}.{body}, keyed with the base64-decoded secret after whsec_; one per signing secret, space-separated, newest first."),
+        Header("webhook-attempt", "The notification's attempts so far plus one."),
+        test,
+    ];
+
+    /// <summary>
+    /// What an endpoint's test sends when it names no event type (<c>POST /v1/endpoints/{id}/test</c>,
+    /// the portal's Send test): Herald's test notification, the same shape in every format, to the
+    /// receiver that takes the format's deliveries, so a receiver checking bodies against the
+    /// formats' schemas alone would refuse it.
+    /// </summary>
+    private static OpenApiPathItem TestNotification()
+    {
+        static OpenApiSchema Text(JsonNode[]? values = null) => new() { Type = JsonSchemaType.String, Enum = values?.ToList() };
+        var formats = new[] { PayloadFormat.Transaction, PayloadFormat.Point, PayloadFormat.Thin };
+        var body = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Properties = new Dictionary<string, IOpenApiSchema>(StringComparer.Ordinal)
+            {
+                ["id"] = Text(),
+                ["event_type"] = Text([JsonValue.Create(EndpointTester.TestEventType)]),
+                ["test"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Enum = [JsonValue.Create(true)] },
+                ["endpoint_id"] = Text(),
+                ["format"] = Text(formats.Select(f => (JsonNode)JsonValue.Create(f.ApiName())).ToArray()),
+                ["sent_at"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
+            },
+            Example = new JsonObject
+            {
+                ["id"] = "evt_test_0123456789abcdefghjkmnpqrs",
+                ["event_type"] = EndpointTester.TestEventType,
+                ["test"] = true,
+                ["endpoint_id"] = "ep_0123456789abcdefghjkmnpqrs",
+                ["format"] = "transaction",
+                ["sent_at"] = "2026-01-31T12:00:00Z",
+            },
+        };
+        body.Required = new HashSet<string>(body.Properties.Keys, StringComparer.Ordinal);
+        return new OpenApiPathItem
+        {
+            Operations = new Dictionary<HttpMethod, OpenApiOperation>
+            {
+                [HttpMethod.Post] = new OpenApiOperation
+                {
+                    OperationId = "testNotification",
+                    Security = [],
+                    Summary = "What an endpoint's test sends when it names no event_type, in every format",
+                    Description = "Herald's test notification (event_type HERALD.TEST), sent by POST /v1/endpoints/{id}/test without an event_type and by the portal's test, "
+                        + "to the endpoint's URL, where its format's deliveries arrive: acknowledge it without acting on it. Signed as deliveries are.",
+                    Parameters = Headers(Header("webhook-test", "1: the request is a test's.")),
+                    RequestBody = new OpenApiRequestBody
+                    {
+                        Required = true,
+                        Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
+                        {
+                            ["application/json"] = new OpenApiMediaType { Schema = body },
+                        },
+                    },
+                    Responses = new OpenApiResponses
+                    {
+                        ["2XX"] = new OpenApiResponse { Description = "Received: the test succeeded (for a transaction endpoint, only what its success rule counts)." },
+                    },
+                },
+            },
+        };
     }
 
     private static OpenApiParameter Header(string name, string description, bool required = true) => new()

@@ -489,6 +489,35 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Webhooks_DescribeWhatAnEndpointsTestSends_ForItArrivesAtEveryFormatsReceiver()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        using var merchant = await _herald.NewMerchantAsync();
+        foreach (var format in new[] { "transaction", "point", "thin" })
+        {
+            var (endpoint, _) = await merchant.AddEndpointAsync(receiver.Url + "/" + format, format);
+            await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/test", new { }, 200);
+        }
+        await receiver.WaitForAsync(3);
+
+        var operation = _document["webhooks"]!["test"]!["post"]!.AsObject();
+        var required = operation["parameters"]!.AsArray().Where(p => p!["required"]?.GetValue<bool>() == true).Select(p => p!["name"]!.GetValue<string>()).ToList();
+        Assert.Contains("webhook-test", required);
+        var schema = operation["requestBody"]!["content"]!["application/json"]!["schema"]!;
+        Assert.All(receiver.Received, r =>
+        {
+            Assert.All(required, name => Assert.True(r.Headers.ContainsKey(name), $"{r.Path}: no {name}"));
+            AssertDocumented(JsonNode.Parse(r.Body), schema, "test" + r.Path);
+        });
+        // The formats' own operations say where a test's body is described.
+        foreach (var format in new[] { "transaction", "point", "thin" })
+        {
+            var header = _document["webhooks"]![format]!["post"]!["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "webhook-test")!;
+            Assert.Contains("webhooks.test", header["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Webhooks_TypeEachFieldAsDeliveriesCarryIt_NullOnlyWhereThePlatformMayLeaveItOut_WholeNumbersAsIntegers()
     {
         JsonObject Field(string format, params string[] path)
