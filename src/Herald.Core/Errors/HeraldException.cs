@@ -54,8 +54,19 @@ public sealed class HeraldException : Exception
 
     public static HeraldException NotFound(string what) => new(ErrorKind.NotFound, $"{what} not found");
 
+    /// <summary>Not found, naming the caller's <paramref name="id"/> as <see cref="Shown"/> does.</summary>
+    public static HeraldException NotFound(string what, string id) => NotFound($"{what} {Shown(id)}");
+
     /// <summary>The most characters of a caller's value an error quotes.</summary>
     public const int MaxQuoted = 64;
+
+    /// <summary>
+    /// An id the caller gave, unquoted, for an error that names it (<c>endpoint ep_… not found</c>):
+    /// whole when it is no longer than <see cref="MaxQuoted"/> characters, as every id Herald makes
+    /// is, else cut as <see cref="Quote"/> cuts, so that a path of kilobytes is not repeated back.
+    /// </summary>
+    public static string Shown(string value) =>
+        value.Length <= MaxQuoted ? value : $"{value[..MaxQuoted]}…";
 
     /// <summary>
     /// A value the caller gave, in quotes, for an error that names it: cut to its first

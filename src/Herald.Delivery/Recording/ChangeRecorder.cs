@@ -95,7 +95,7 @@ public sealed class ChangeRecorder
                 return replay;
             }
             var current = await _store.GetEntityAsync(merchantId, kind, id, cancellationToken).ConfigureAwait(false)
-                ?? throw HeraldException.NotFound($"{kind.ApiName()} {id}");
+                ?? throw HeraldException.NotFound(kind.ApiName(), id);
             if (!machine.CanMove(current.State, target))
             {
                 var why = machine.IsFinal(current.State) ? $"; {current.State} is final" : "";

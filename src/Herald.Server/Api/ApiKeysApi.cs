@@ -51,7 +51,7 @@ internal static class ApiKeysApi
 
     /// <summary>One of the merchant's keys, revoked or not (404 when it has no such key).</summary>
     public static async Task<IResult> GetAsync(IHeraldStore store, string merchant, string id, CancellationToken cancellationToken) =>
-        JsonResults.Ok(Response(await store.GetApiKeyAsync(merchant, id, cancellationToken) ?? throw HeraldException.NotFound($"API key {id}")));
+        JsonResults.Ok(Response(await store.GetApiKeyAsync(merchant, id, cancellationToken) ?? throw HeraldException.NotFound("API key", id)));
 
     private static ApiKeyResponse Response(ApiKey key) => new(key.Id, key.Scope, EndpointResponse.Time(key.CreatedAt), EndpointResponse.Time(key.RevokedAt));
 
@@ -81,7 +81,7 @@ internal static class ApiKeysApi
         {
             throw await store.GetApiKeyAsync(merchant, id, cancellationToken) is { RevokedAt: { } revokedAt }
                 ? new HeraldException(ErrorKind.Conflict, $"API key {id} is revoked already (at {EndpointResponse.Time(revokedAt)}): nothing changed")
-                : HeraldException.NotFound($"API key {id}");
+                : HeraldException.NotFound("API key", id);
         }
         return Results.NoContent();
     }

@@ -127,7 +127,7 @@ internal static class EndpointOperations
         return rotation.Outcome switch
         {
             SecretRotationOutcome.Rotated => new RotatedSecretResponse(id, secret, EndpointResponse.Time(until)),
-            SecretRotationOutcome.NotFound => throw HeraldException.NotFound($"endpoint {id}"),
+            SecretRotationOutcome.NotFound => throw HeraldException.NotFound("endpoint", id),
             _ when tooMany is not null => throw new HeraldException(ErrorKind.Conflict, tooMany(rotation.Signing, rotation.FitsAt)),
             _ => throw new HeraldException(ErrorKind.Conflict,
                 $"endpoint {id} has {rotation.Signing} secrets signing and at most {EndpointsApi.MaxSigningSecrets} sign at once "

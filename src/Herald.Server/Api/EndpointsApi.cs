@@ -79,7 +79,7 @@ internal static class EndpointsApi
         {
             if (!await store.DeleteEndpointAsync(Caller.Of(http).Merchant, id, time.GetUtcNow(), http.RequestAborted))
             {
-                throw HeraldException.NotFound($"endpoint {id}");
+                throw HeraldException.NotFound("endpoint", id);
             }
             return Results.NoContent();
         })
@@ -219,7 +219,7 @@ internal static class EndpointsApi
     public const int MaxSigningSecrets = 5;
 
     public static async Task<Endpoint> LoadAsync(IHeraldStore store, string merchantId, string id, CancellationToken cancellationToken) =>
-        await store.GetEndpointAsync(merchantId, id, cancellationToken) ?? throw HeraldException.NotFound($"endpoint {id}");
+        await store.GetEndpointAsync(merchantId, id, cancellationToken) ?? throw HeraldException.NotFound("endpoint", id);
 
     /// <summary>A new endpoint with its first secret, from a request or from a preference's webhook.</summary>
     public static Endpoint NewEndpoint(string merchantId, CreateEndpointRequest request, string source, string? preferenceId, TimeProvider time, DeliveryOptions delivery)

@@ -121,7 +121,7 @@ internal static class EntitiesApi
             group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
             {
                 var entity = await store.GetEntityAsync(Caller.Of(http).Merchant, kind, id, http.RequestAborted)
-                    ?? throw HeraldException.NotFound($"{kind.ApiName()} {id}");
+                    ?? throw HeraldException.NotFound(kind.ApiName(), id);
                 return Results.Json(entity.Document);
             })
             .Produces(StatusCodes.Status200OK, EntityResponses.For(kind))

@@ -27,7 +27,7 @@ internal static class EventsApi
 
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
         {
-            var evt = await store.GetEventAsync(Caller.Of(http).Merchant, id, http.RequestAborted) ?? throw HeraldException.NotFound($"event {id}");
+            var evt = await store.GetEventAsync(Caller.Of(http).Merchant, id, http.RequestAborted) ?? throw HeraldException.NotFound("event", id);
             return JsonResults.Ok(EventResponse.From(evt));
         })
         .Produces<EventResponse>()
@@ -53,7 +53,7 @@ internal static class EventsApi
                         return JsonResults.Ok(EventTypeResponse.Of(known, format) with { Example = System.Text.Json.Nodes.JsonNode.Parse(body) });
                     }
                 }
-                throw HeraldException.NotFound($"event type {type} (one Herald notifies; GET /v1/event_types lists them)");
+                throw HeraldException.NotFound($"event type {HeraldException.Shown(type)} (one Herald notifies; GET /v1/event_types lists them)");
             })
             .WithTags("Events")
             .Produces<EventTypeResponse>()

@@ -55,7 +55,7 @@ internal static class MerchantsApi
             var merchant = await FindAsync(store, id, http.RequestAborted);
             if (!await store.RenameMerchantAsync(id, name, http.RequestAborted))
             {
-                throw Herald.Errors.HeraldException.NotFound($"merchant {id}");
+                throw Herald.Errors.HeraldException.NotFound("merchant", id);
             }
             return JsonResults.Ok(MerchantResponse.From(merchant with { Name = name }));
         })
@@ -108,7 +108,7 @@ internal static class MerchantsApi
         {
             if (!await store.EraseMerchantDataAsync(id, http.RequestAborted))
             {
-                throw Herald.Errors.HeraldException.NotFound($"merchant {id}");
+                throw Herald.Errors.HeraldException.NotFound("merchant", id);
             }
             return Results.NoContent();
         })
@@ -124,5 +124,5 @@ internal static class MerchantsApi
     /// </summary>
     private static async Task<Merchant> FindAsync(IHeraldStore store, string id, CancellationToken cancellationToken) =>
         (id == OperatorEventTypes.OperatorMerchantId ? null : await store.GetMerchantAsync(id, cancellationToken))
-            ?? throw Herald.Errors.HeraldException.NotFound($"merchant {id}");
+            ?? throw Herald.Errors.HeraldException.NotFound("merchant", id);
 }

@@ -60,7 +60,7 @@ internal static class NotificationsApi
         group.MapGet("/{id}", async (string id, HttpContext http, IHeraldStore store) =>
         {
             var notification = await store.GetNotificationAsync(Caller.Of(http).Merchant, id, http.RequestAborted)
-                ?? throw HeraldException.NotFound($"notification {id}");
+                ?? throw HeraldException.NotFound("notification", id);
             var attempts = await store.ListAttemptsAsync(id, http.RequestAborted);
             return JsonResults.Ok(NotificationResponse.From(notification, attempts));
         })
@@ -72,7 +72,7 @@ internal static class NotificationsApi
         {
             if (!await resends.EnqueueAsync(Caller.Of(http).Merchant, id, http.RequestAborted))
             {
-                throw HeraldException.NotFound($"notification {id}");
+                throw HeraldException.NotFound("notification", id);
             }
             return JsonResults.Accepted(new AcceptedResponse(id, "resend queued"));
         })

@@ -88,7 +88,7 @@ internal static class OperatorApi
         {
             if (!await store.DeleteEndpointAsync(OperatorEventTypes.OperatorMerchantId, id, time.GetUtcNow(), http.RequestAborted))
             {
-                throw HeraldException.NotFound($"endpoint {id}");
+                throw HeraldException.NotFound("endpoint", id);
             }
             return Results.NoContent();
         })

@@ -46,7 +46,7 @@ internal static class PreferencesApi
         {
             var merchant = Caller.Of(http).Merchant;
             var preference = await store.GetPreferenceAsync(merchant, id, http.RequestAborted)
-                ?? throw HeraldException.NotFound($"checkout preference {id}");
+                ?? throw HeraldException.NotFound("checkout preference", id);
             return JsonResults.Ok(PreferenceResponse.From(await WithWebhookAsync(store, preference, http.RequestAborted)));
         })
         .Produces<PreferenceResponse>()

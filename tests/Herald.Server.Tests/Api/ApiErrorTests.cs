@@ -714,6 +714,28 @@ public sealed class ApiErrorTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _herald.Client.GetAsync("/openapi/v1.json?documentName=x")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("/v1/endpoints/", "endpoint ")]
+    [InlineData("/v1/transactions/", "transaction ")]
+    [InlineData("/v1/payment_orders/", "payment_order ")]
+    [InlineData("/v1/notifications/", "notification ")]
+    [InlineData("/v1/events/", "event ")]
+    [InlineData("/v1/checkout_preferences/", "checkout preference ")]
+    [InlineData("/v1/api_keys/", "API key ")]
+    [InlineData("/v1/event_types/", "event type ")]
+    [InlineData("/v1/merchants/", "merchant ")]
+    [InlineData("/v1/operator/endpoints/", "endpoint ")]
+    public async Task ANotFoundAnswer_RepeatsOnlyTheStartOfALongId(string route, string what)
+    {
+        using var admin = _herald.As(HeraldHost.AdminKey);
+        var client = route.StartsWith("/v1/merchants", StringComparison.Ordinal) || route.StartsWith("/v1/operator", StringComparison.Ordinal) ? admin : _merchant;
+        var body = await ExpectErrorAsync(await client.GetAsync(route + new string('x', 5000)), 404, what + new string('x', 64) + "…");
+        var message = body["message"]![0]!.GetValue<string>();
+        Assert.True(message.Length < 200, $"a message of {message.Length} characters");
+        // An id of an ordinary length is named whole.
+        await ExpectErrorAsync(await client.GetAsync(route + "ep_01m95kmtjgj58zd1bg3t2162zz"), 404, what + "ep_01m95kmtjgj58zd1bg3t2162zz");
+    }
+
     [Fact]
     public async Task OpenApiDocument_IsServedAndNamesTheRoutes()
     {
