@@ -46,6 +46,12 @@ internal static partial class Validation
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} must not contain credentials");
         }
+        // A fragment never leaves the client that holds it: a URL with one would be sent without it,
+        // not as the merchant wrote it.
+        if (url.Contains('#', StringComparison.Ordinal))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} must not contain a fragment (#…): it is never sent to the receiver");
+        }
         if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address)
             && new EgressPolicy(options.Development, options.AllowedNetworks).Refusal(address) is { } reason)
         {

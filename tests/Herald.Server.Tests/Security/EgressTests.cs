@@ -128,6 +128,8 @@ public sealed class EgressTests
 
     [Theory]
     [InlineData("https://user:pass@merchant.example/hooks", "must not contain credentials")]
+    [InlineData("https://merchant.example/hooks#orders", "must not contain a fragment")]
+    [InlineData("https://merchant.example/hooks#", "must not contain a fragment")]
     [InlineData("ftp://merchant.example/hooks", "must use https")]
     [InlineData("https://10.0.0.7/hooks", "private address")]
     [InlineData("https://[::1]/hooks", "loopback")]
