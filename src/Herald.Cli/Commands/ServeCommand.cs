@@ -248,6 +248,7 @@ internal static class ServeCommand
                 return 1;
             }
             WebApplication? app = null;
+            IReadOnlyList<string> applied = [];
             try
             {
                 app = HeraldServer.Build(options);
@@ -255,7 +256,7 @@ internal static class ServeCommand
                 {
                     shared.MigrationWaits = () => Console.Error.WriteLine(CommonOptions.MigrationWaits);
                 }
-                await HeraldServer.MigrateAsync(app, cancellationToken);
+                applied = await HeraldServer.MigrateAsync(app, cancellationToken);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or System.Data.Common.DbException or System.Net.Sockets.SocketException)
             {
@@ -306,6 +307,13 @@ internal static class ServeCommand
                 else if (admin.FromDatabase)
                 {
                     say.WriteLine("Admin key: the one kept in the database (made by the node that first used it, or given to a node as HERALD_ADMIN_KEY)");
+                }
+                // A database of an earlier release upgraded by this start is said to be, as migrate says it
+                // (a new one, made from the first migration, is not: there was nothing to upgrade).
+                if (applied.Count > 0 && !applied.Contains("0001_initial.sql"))
+                {
+                    var where = options.PostgresConnectionString is null ? Path.Combine(options.DataDirectory, "herald.db") : "PostgreSQL";
+                    say.WriteLine($"{where}: applied {string.Join(", ", applied)}");
                 }
                 if (options.Development)
                 {

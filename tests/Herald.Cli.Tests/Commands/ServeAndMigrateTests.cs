@@ -1,5 +1,8 @@
+using DbUp;
 using Herald.Cli.Tests.Infrastructure;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
 
 namespace Herald.Cli.Tests.Commands;
 
@@ -324,6 +327,35 @@ public sealed class ServeAndMigrateTests
         var second = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data);
         Assert.Equal(0, second.ExitCode);
         Assert.Contains("schema is up to date", second.Stdout, StringComparison.Ordinal);
+    });
+
+    [Fact]
+    public Task Serve_OnADatabaseOfAnEarlierRelease_SaysWhatItApplied_AndNothingOnANewOne() => WithDataAsync(async data =>
+    {
+        // The database as a release before the last migration left it.
+        Directory.CreateDirectory(data);
+        var earlier = DeployChanges.To.SqliteDatabase($"Data Source={Path.Combine(data, "herald.db")}")
+            .WithScriptsEmbeddedInAssembly(typeof(SqliteStore).Assembly, name => string.CompareOrdinal(name, "Herald.Storage.Sqlite.Schema.0018") < 0)
+            .LogToNowhere()
+            .Build();
+        Assert.True(earlier.PerformUpgrade().Successful);
+        SqliteConnection.ClearAllPools();
+
+        // A node started on it upgrades it, and says so, as migrate would.
+        await using (var node = await HeraldProcess.ServeAsync("--dev", "--data", data))
+        {
+            Assert.Contains($"{Path.Combine(data, "herald.db")}: applied 0018_api_key_scopes.sql", node.Output, StringComparison.Ordinal);
+        }
+        // Started again, and on a new folder, it has nothing to say of the schema.
+        await using (var again = await HeraldProcess.ServeAsync("--dev", "--data", data))
+        {
+            Assert.DoesNotContain("applied", again.Output, StringComparison.Ordinal);
+        }
+        var fresh = Path.Combine(data, "new");
+        await using (var first = await HeraldProcess.ServeAsync("--dev", "--data", fresh))
+        {
+            Assert.DoesNotContain("applied", first.Output, StringComparison.Ordinal);
+        }
     });
 
     [Fact]
