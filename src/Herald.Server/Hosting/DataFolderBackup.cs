@@ -56,11 +56,15 @@ public static class DataFolderBackup
         try
         {
             var takenAt = time.GetUtcNow();
-            written.Add(copy.DatabasePath);
-            await SqliteStore.BackupAsync(source, copy.DatabasePath, cancellationToken);
+            // The database is copied under a name of its own and takes its place last, once the key
+            // ring and the admin key are in: a backup cut short where nothing catches it (SIGKILL, a
+            // power cut) leaves no herald.db whose secrets no key in the folder reads.
+            var partial = copy.DatabasePath + PartialSuffix;
+            written.Add(partial);
+            await SqliteStore.BackupAsync(source, partial, cancellationToken);
             if (!OperatingSystem.IsWindows())
             {
-                File.SetUnixFileMode(copy.DatabasePath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                File.SetUnixFileMode(partial, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
             // The key ring after the database: every key that protects a secret in the copy was
             // written before its snapshot was taken, and the ring never deletes a key.
@@ -83,6 +87,8 @@ public static class DataFolderBackup
             {
                 CopyToDisk(adminKey, Path.Combine(destination, AdminKey.FileName), written);
             }
+            written.Add(copy.DatabasePath);
+            File.Move(partial, copy.DatabasePath);
             return new Result(new FileInfo(copy.DatabasePath).Length, takenAt, keys, hasAdminKey);
         }
         catch
@@ -113,6 +119,9 @@ public static class DataFolderBackup
             throw;
         }
     }
+
+    /// <summary>What the database's copy is called until the rest of the backup is in place.</summary>
+    private const string PartialSuffix = ".partial";
 
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 

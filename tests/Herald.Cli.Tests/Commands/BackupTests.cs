@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -159,6 +160,45 @@ public sealed class BackupTests
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(empty));
         }
+    });
+
+    [Fact]
+    public Task Backup_KilledWhileCopyingTheKeyRing_LeavesNoDatabaseThatCouldPassForABackup() => WithFolderAsync(async root =>
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        var data = Path.Combine(root, "data");
+        var copy = Path.Combine(root, "copy");
+        Assert.Equal(0, (await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data)).ExitCode);
+        // A key file that is a named pipe holds the copy at the key ring, after the database's
+        // snapshot, until the process is killed there (as a power cut or SIGKILL would).
+        var keys = Directory.CreateDirectory(Path.Combine(data, "keys")).FullName;
+        using (var mkfifo = Process.Start("mkfifo", Path.Combine(keys, "key-held.xml")))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        using var backup = HeraldProcess.Start("backup", copy, "--data", data);
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!Directory.Exists(Path.Combine(copy, "keys")) && !backup.HasExited && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+            Assert.True(Directory.Exists(Path.Combine(copy, "keys")), "the backup never reached the key ring");
+            Assert.False(File.Exists(Path.Combine(copy, "herald.db")),
+                "a copy without its key ring is in place as herald.db: a node started on it reads no endpoint's secret");
+        }
+        finally
+        {
+            backup.Kill(entireProcessTree: true);
+            await backup.WaitForExitAsync();
+        }
+        Assert.False(File.Exists(Path.Combine(copy, "herald.db")));
     });
 
     [Fact]
