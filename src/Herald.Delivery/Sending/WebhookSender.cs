@@ -67,6 +67,10 @@ public sealed class WebhookSender : IDisposable
         {
             return Failed(startedAt, stopwatch, $"refused to send over plain http: the endpoint's url must use https ({EgressPolicy.PlainHttpOnlyInDevelopment})");
         }
+        if (notification.Secrets.Count == 0)
+        {
+            return Failed(startedAt, stopwatch, UnreadableSecret);
+        }
         var client = !_closesAfterEachAnswer.IsEmpty && _closesAfterEachAnswer.ContainsKey(uri.Authority) ? _oneShot : _client;
         var signature = WebhookSignature.SignatureHeader(notification.Secrets, notification.EventId, timestamp, body);
         HttpRequestMessage NewRequest()
@@ -174,6 +178,10 @@ public sealed class WebhookSender : IDisposable
         {
             SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionAborted or System.Net.Sockets.SocketError.Shutdown,
         } };
+
+    /// <summary>Why an endpoint with no secret this node can read is sent nothing (an unsigned request would pass for Herald's).</summary>
+    public const string UnreadableSecret =
+        "nothing was sent: the endpoint's signing secret, or its headers, cannot be read on this node (the key that encrypted them is not in its key ring: was the data folder restored without its keys/ folder?); rotate its secret, and set its headers again, to send with new ones";
 
     private static AttemptResult Failed(DateTimeOffset startedAt, Stopwatch stopwatch, string error) =>
         new(startedAt, Elapsed(stopwatch), null, false, error, null);

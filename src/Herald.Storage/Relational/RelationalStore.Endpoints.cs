@@ -351,13 +351,41 @@ public abstract partial class RelationalStore
         var secrets = await LoadSecretRowsAsync(connection, transaction, rows.Select(r => r.id).ToArray(), now, cancellationToken);
         foreach (var row in rows)
         {
-            var target = new DeliveryTarget(row, secrets.TryGetValue(row.id, out var s)
-                ? s.Select(r => (Secrets.Unprotect(r.secret), r.expires_at)).ToList()
-                : [], HeadersOf(row.headers));
+            var target = TargetOf(row, secrets.TryGetValue(row.id, out var s) ? s : null);
             result[row.id] = target;
             Keep(_targetCache, row.id, target, version);
         }
         return result;
+    }
+
+    /// <summary>
+    /// What a delivery needs of <paramref name="row"/>, its secrets and headers decrypted. A secret no
+    /// key of this node's key ring reads (a data folder restored without its <c>keys/</c>, say) is left
+    /// out, and an endpoint whose headers none reads is given no secret at all: an endpoint left with
+    /// none has its attempts fail, sending nothing, while every other endpoint's notifications,
+    /// claimed beside its own, go on.
+    /// </summary>
+    private DeliveryTarget TargetOf(EndpointRow row, List<SecretRow>? secrets)
+    {
+        var readable = new List<(string Secret, long? ExpiresAt)>(secrets?.Count ?? 0);
+        foreach (var secret in secrets ?? [])
+        {
+            try
+            {
+                readable.Add((Secrets.Unprotect(secret.secret), secret.expires_at));
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+            }
+        }
+        try
+        {
+            return new DeliveryTarget(row, readable, HeadersOf(row.headers));
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return new DeliveryTarget(row, [], null);
+        }
     }
 
     public Task<bool> UpdateEndpointAsync(Endpoint endpoint, DateTimeOffset? expectedUpdatedAt = null, CancellationToken cancellationToken = default)
