@@ -49,4 +49,13 @@ internal static partial class DeliveryLog
 
     [LoggerMessage(2014, LogLevel.Error, "Resends: the kept resends could not be updated; what is not recorded as made is sent again later")]
     public static partial void ResendsNotKept(ILogger logger, Exception exception);
+
+    [LoggerMessage(2015, LogLevel.Warning, "Notification {NotificationId}: attempt could not be recorded, the database cannot be used: {Said}; it is claimed and sent again once its lease runs out (said once a minute: {Held} more so since)")]
+    public static partial void AttemptNotRecorded(ILogger logger, string notificationId, string said, int held);
+
+    [LoggerMessage(2016, LogLevel.Warning, "Delivery loop: the database cannot be used: {Said}; retrying after {Delay}")]
+    public static partial void LoopWaits(ILogger logger, string said, TimeSpan delay);
+
+    [LoggerMessage(2017, LogLevel.Warning, "Resends: the kept resends could not be updated, the database cannot be used: {Said}; what is not recorded as made is sent again later (said once a minute: {Held} more so since)")]
+    public static partial void ResendsWait(ILogger logger, string said, int held);
 }

@@ -22,6 +22,7 @@ public sealed class DeliveryWorker : BackgroundService
     private readonly TimeProvider _time;
     private readonly DeliveryOptions _options;
     private readonly ILogger<DeliveryWorker> _logger;
+    private readonly DeliveryFailures _failures;
     private readonly SemaphoreSlim _slots;
 
     // Attempts answered and waiting for their outcome to be committed. A slot is handed on to the
@@ -77,6 +78,7 @@ public sealed class DeliveryWorker : BackgroundService
         _time = time;
         _options = options.Value;
         _logger = logger;
+        _failures = new DeliveryFailures(logger, time);
         _slots = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency);
         _recording = new SemaphoreSlim(2 * _options.MaxConcurrency, 2 * _options.MaxConcurrency);
         // Any attempt's end, a manual one's too, frees a place what waits in memory may take.
@@ -312,7 +314,7 @@ public sealed class DeliveryWorker : BackgroundService
             catch (Exception e)
             {
                 // The database may be away; back off and try again rather than stopping the node.
-                DeliveryLog.LoopFailed(_logger, e, failureDelay);
+                _failures.LoopFailed(e, failureDelay);
                 claimNext = true;
                 // What waited for a slot is in hand: handed back below, or its lease runs out.
                 ready.Clear();
@@ -584,7 +586,7 @@ public sealed class DeliveryWorker : BackgroundService
         catch (Exception e)
         {
             // The leases run out on their own; releasing only spares the wait.
-            DeliveryLog.LoopFailed(_logger, e, TimeSpan.Zero);
+            _failures.LoopFailed(e, TimeSpan.Zero);
         }
     }
 
@@ -648,7 +650,7 @@ public sealed class DeliveryWorker : BackgroundService
         }
         catch (Exception e)
         {
-            DeliveryLog.AttemptFailed(_logger, e, notification.Id);
+            _failures.AttemptFailed(e, notification.Id);
         }
         finally
         {

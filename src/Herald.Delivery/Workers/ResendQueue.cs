@@ -69,6 +69,7 @@ public sealed class ResendQueue : BackgroundService
     private readonly WebhookSender _sender;
     private readonly TimeProvider _time;
     private readonly ILogger<ResendQueue> _logger;
+    private readonly DeliveryFailures _failures;
 
     private readonly DeliveryMetrics _metrics;
     private readonly OperatorEvents _operatorEvents;
@@ -90,6 +91,7 @@ public sealed class ResendQueue : BackgroundService
         _sender = sender;
         _time = time;
         _logger = logger;
+        _failures = new DeliveryFailures(logger, time);
     }
 
     /// <summary>
@@ -442,7 +444,7 @@ public sealed class ResendQueue : BackgroundService
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    DeliveryLog.ResendsNotKept(_logger, e);
+                    _failures.ResendsNotKept(e);
                 }
                 await Task.Delay(_lease / 3, _time, stoppingToken).ConfigureAwait(false);
             }
@@ -514,7 +516,7 @@ public sealed class ResendQueue : BackgroundService
         }
         catch (Exception e)
         {
-            DeliveryLog.ResendsNotKept(_logger, e);
+            _failures.ResendsNotKept(e);
         }
     }
 
@@ -559,7 +561,7 @@ public sealed class ResendQueue : BackgroundService
                 {
                     // Not read (the database unavailable): nothing was sent. Let go of it: it is
                     // taken again, by this node or another, once its hold runs out.
-                    DeliveryLog.AttemptFailed(_logger, e, id);
+                    _failures.AttemptFailed(e, id);
                     _held.TryRemove(request.Id, out _);
                     return;
                 }
@@ -578,7 +580,7 @@ public sealed class ResendQueue : BackgroundService
                 }
                 catch (Exception e)
                 {
-                    DeliveryLog.AttemptFailed(_logger, e, id);
+                    _failures.AttemptFailed(e, id);
                 }
                 finally
                 {
@@ -621,7 +623,7 @@ public sealed class ResendQueue : BackgroundService
         }
         catch (Exception e)
         {
-            DeliveryLog.ResendsNotKept(_logger, e);
+            _failures.ResendsNotKept(e);
             return true;
         }
     }
@@ -641,7 +643,7 @@ public sealed class ResendQueue : BackgroundService
         }
         catch (Exception e)
         {
-            DeliveryLog.ResendsNotKept(_logger, e);
+            _failures.ResendsNotKept(e);
         }
     }
 

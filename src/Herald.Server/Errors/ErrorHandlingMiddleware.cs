@@ -18,7 +18,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     public static readonly TimeSpan DatabaseTroubleQuiet = TimeSpan.FromMinutes(1);
 
     // Each cause (its words) on its own: a disk filling up during an outage is named, not counted into it.
-    private readonly Hosting.QuietLog<string> _trouble = new(DatabaseTroubleQuiet, time);
+    private readonly QuietLog<string> _trouble = new(DatabaseTroubleQuiet, time);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -259,23 +259,8 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     {
         if (_trouble.ShouldWrite(why, out var held))
         {
-            LogDatabaseTrouble(logger, method, path, why, Said(e), held);
+            LogDatabaseTrouble(logger, method, path, why, FailureWords.Said(e), held);
         }
-    }
-
-    /// <summary>What the driver said, in one line: each message down the chain once (the connection's and the socket's, say).</summary>
-    internal static string Said(Exception e)
-    {
-        var messages = new List<string>();
-        for (var inner = (Exception?)e; inner is not null; inner = inner.InnerException)
-        {
-            var line = inner.Message.ReplaceLineEndings(" ");
-            if (!messages.Contains(line, StringComparer.Ordinal))
-            {
-                messages.Add(line);
-            }
-        }
-        return string.Join(": ", messages);
     }
 
     [LoggerMessage(3001, LogLevel.Warning, "{Method} {Path} answered 503: the database cannot take requests ({Why}): {Said} (said once a minute: {Held} more answered so since)")]

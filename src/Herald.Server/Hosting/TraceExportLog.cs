@@ -1,4 +1,5 @@
 using System.Diagnostics.Tracing;
+using Herald.Errors;
 using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

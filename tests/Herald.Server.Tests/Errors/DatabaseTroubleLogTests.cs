@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using Herald.Server.Tests.Infrastructure;
@@ -9,30 +8,11 @@ namespace Herald.Server.Tests.Errors;
 /// <summary>What the log says of requests refused while the database is away.</summary>
 public sealed class DatabaseTroubleLogTests
 {
-    private sealed class Capturing : ILoggerProvider, ILogger
-    {
-        public ConcurrentQueue<(LogLevel Level, int EventId, string Message, Exception? Exception)> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => categoryName.StartsWith("Herald.Server.Errors", StringComparison.Ordinal) ? this : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Enqueue((logLevel, eventId.Id, formatter(state, exception), exception));
-
-        public void Dispose()
-        {
-        }
-    }
-
     [Fact]
     public async Task RequestsRefusedWhileTheDatabaseIsAway_AreLoggedAsOneLineAMinute_NotEachAsAnUnhandledError()
     {
         await using var db = await PostgresDatabase.CreateAsync();
-        var logs = new Capturing();
+        var logs = new CapturedLogs("Herald.Server.Errors");
         await using var herald = await HeraldHost.StartAsync(postgres: db.ConnectionString, workers: false, configure: b => b.Logging.AddProvider(logs));
         using var merchant = await herald.NewMerchantAsync();
 

@@ -1,4 +1,4 @@
-namespace Herald.Server.Hosting;
+namespace Herald.Errors;
 
 /// <summary>
 /// Keeps a repeated report out of the log for <paramref name="quiet"/> after one of its kind was written,
@@ -6,7 +6,7 @@ namespace Herald.Server.Hosting;
 /// failure that repeats on every request or export says so once a minute, not once each time.
 /// </summary>
 /// <typeparam name="TKind">What tells one kind of report from another (each has its own quiet).</typeparam>
-internal sealed class QuietLog<TKind>(TimeSpan quiet, TimeProvider time) where TKind : notnull
+public sealed class QuietLog<TKind>(TimeSpan quiet, TimeProvider time) where TKind : notnull
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<TKind, (DateTimeOffset Until, int Held)> _kinds = [];
@@ -31,5 +31,25 @@ internal sealed class QuietLog<TKind>(TimeSpan quiet, TimeProvider time) where T
             held = last.Held;
             return true;
         }
+    }
+}
+
+/// <summary>What an exception's chain says, for a log line that carries no stack.</summary>
+public static class FailureWords
+{
+    /// <summary>What the driver said, in one line: each message down the chain once (the connection's and the socket's, say).</summary>
+    public static string Said(Exception e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var messages = new List<string>();
+        for (var inner = (Exception?)e; inner is not null; inner = inner.InnerException)
+        {
+            var line = inner.Message.ReplaceLineEndings(" ");
+            if (!messages.Contains(line, StringComparer.Ordinal))
+            {
+                messages.Add(line);
+            }
+        }
+        return string.Join(": ", messages);
     }
 }

@@ -1,0 +1,73 @@
+using System.Data.Common;
+using Herald.Errors;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Delivery.Workers;
+
+/// <summary>
+/// Logs delivery's failures: one the database's absence explains (a server away, a file that
+/// cannot be written) as a line with the driver's words and no stack, each kind at most once a
+/// minute with how many came meanwhile, for an outage fails every attempt in flight alike; any
+/// other as an error with its stack.
+/// </summary>
+internal sealed class DeliveryFailures(ILogger logger, TimeProvider time)
+{
+    /// <summary>How long the same kind of report stays out of the log after one was written.</summary>
+    public static readonly TimeSpan Quiet = TimeSpan.FromMinutes(1);
+
+    private readonly QuietLog<int> _quiet = new(Quiet, time);
+
+    public void AttemptFailed(Exception e, string notificationId)
+    {
+        if (DatabaseAway(e) is not { } said)
+        {
+            DeliveryLog.AttemptFailed(logger, e, notificationId);
+        }
+        else if (_quiet.ShouldWrite(2015, out var held))
+        {
+            DeliveryLog.AttemptNotRecorded(logger, notificationId, said, held);
+        }
+    }
+
+    /// <summary>The loop's failure, which its back-off already spaces out.</summary>
+    public void LoopFailed(Exception e, TimeSpan delay)
+    {
+        if (DatabaseAway(e) is { } said)
+        {
+            DeliveryLog.LoopWaits(logger, said, delay);
+        }
+        else
+        {
+            DeliveryLog.LoopFailed(logger, e, delay);
+        }
+    }
+
+    public void ResendsNotKept(Exception e)
+    {
+        if (DatabaseAway(e) is not { } said)
+        {
+            DeliveryLog.ResendsNotKept(logger, e);
+        }
+        else if (_quiet.ShouldWrite(2017, out var held))
+        {
+            DeliveryLog.ResendsWait(logger, said, held);
+        }
+    }
+
+    /// <summary>
+    /// What the driver said when <paramref name="e"/> is the database's failure (anywhere in its
+    /// chain: a database exception, or Herald's own refusal to write to a database file that is
+    /// gone), else null.
+    /// </summary>
+    private static string? DatabaseAway(Exception e)
+    {
+        for (var inner = (Exception?)e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is DbException or HeraldException { Kind: ErrorKind.Unavailable })
+            {
+                return FailureWords.Said(e);
+            }
+        }
+        return null;
+    }
+}
