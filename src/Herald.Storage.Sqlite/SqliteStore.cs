@@ -161,7 +161,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
           AND (n.leased_until IS NULL OR n.leased_until <= @now OR e.deleted_at < @settled)
         """;
 
-    // The unary plus keeps SQLite from walking the merchant's log in id order in search of the entity.
+    // The unary plus keeps SQLite from walking the merchant's log in id order in search of the entity or the event.
     protected override string MerchantOfEntityLookup => "+merchant_id = @merchantId";
 
     // CROSS JOIN keeps the first table outside; the unary plus keeps the inner table's filter off

@@ -76,8 +76,8 @@ public abstract partial class RelationalStore
     }
 
     /// <summary>
-    /// The merchant condition of a lookup by entity, which must leave the search to the entity's
-    /// events (and the notifications' index by event) rather than walk the merchant's whole log.
+    /// The merchant condition of a lookup by entity or by event, which must leave the search to the
+    /// notifications' index by event rather than walk the merchant's whole log.
     /// </summary>
     protected virtual string MerchantOfEntityLookup => "merchant_id = @merchantId";
 
@@ -87,7 +87,7 @@ public abstract partial class RelationalStore
     /// <summary>The log's filters as a WHERE clause, the status only when the query has one (the page's cursor is added by the page reader).</summary>
     private SqlFilter NotificationFilter(string merchantId, NotificationQuery query)
     {
-        var where = new SqlFilter(query.EntityId is null ? "merchant_id = @merchantId" : MerchantOfEntityLookup, new { merchantId });
+        var where = new SqlFilter(query.EntityId is null && query.EventId is null ? "merchant_id = @merchantId" : MerchantOfEntityLookup, new { merchantId });
         where.AndIf(query.Status, "status = @status", "status");
         where.AndIf(query.EndpointId, "endpoint_id = @endpointId", "endpointId");
         // By entity through the events: notifications keep no index by entity id of their own.
