@@ -33,22 +33,23 @@ public abstract partial class RelationalStore
     private const int FewOfStatus = 5_000;
 
     /// <summary>
-    /// Whether a log filtered by status alone (no endpoint, entity or event to go by) is read
-    /// through the index by endpoint and status: when the merchant has fewer than
-    /// <see cref="FewOfStatus"/> notifications of that status, counted in that index. Walking the
-    /// merchant's log newest first until a page fills reads all of it for a status it seldom has
+    /// Whether a log filtered by status (alone, or with an endpoint; no entity or event to go by) is
+    /// read through the index by endpoint and status: when the merchant (or that endpoint) has fewer
+    /// than <see cref="FewOfStatus"/> notifications of that status, counted in that index. Walking
+    /// the merchant's log newest first until a page fills reads all of it for a status it seldom has
     /// (the dead among a million delivered); one it often has fills the page at once.
     /// </summary>
     private async Task<bool> FewOfStatusAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken)
     {
-        if (query is not { Status: { } status, EndpointId: null, EntityId: null, EventId: null })
+        if (query is not { Status: { } status, EntityId: null, EventId: null })
         {
             return false;
         }
+        var ofEndpoint = query.EndpointId is null ? "" : " AND endpoint_id = @endpointId";
         await using var connection = await OpenAsync(cancellationToken);
         var found = await connection.ExecuteScalarAsync<long>(Read(
-            $"SELECT COUNT(*) FROM (SELECT 1 FROM {NotificationsByEndpointSource} WHERE {OfMerchantsEndpoints} AND status = @status LIMIT {FewOfStatus}) found",
-            new { merchantId, status }, cancellationToken));
+            $"SELECT COUNT(*) FROM (SELECT 1 FROM {NotificationsByEndpointSource} WHERE {OfMerchantsEndpoints}{ofEndpoint} AND status = @status LIMIT {FewOfStatus}) found",
+            new { merchantId, status, endpointId = query.EndpointId }, cancellationToken));
         return found < FewOfStatus;
     }
 

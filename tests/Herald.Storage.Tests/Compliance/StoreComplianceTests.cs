@@ -875,6 +875,16 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal([ids[10], ids[7]], lately.Data.Select(n => n.Id));
         Assert.Equal(8, (await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Succeeded })).Data.Count);
         Assert.Single((await Store.ListNotificationsAsync(other, new NotificationQuery { Status = NotificationStatuses.Dead })).Data);
+
+        // With an endpoint as well: that endpoint's alone, paged the same way; another merchant's endpoint lists nothing.
+        var ofSecond = await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Dead, EndpointId = second.Id, Limit = 1 });
+        Assert.Equal([ids[7]], ofSecond.Data.Select(n => n.Id));
+        Assert.True(ofSecond.HasMore);
+        Assert.Equal([ids[1]], (await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Dead, EndpointId = second.Id, StartingAfter = ids[7] })).Data.Select(n => n.Id));
+        Assert.Equal([ids[7]], (await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Dead, EndpointId = second.Id, EndingBefore = ids[1] })).Data.Select(n => n.Id));
+        Assert.Equal([ids[10], ids[4]], (await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Dead, EndpointId = first.Id })).Data.Select(n => n.Id));
+        Assert.Equal(4, (await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Succeeded, EndpointId = second.Id })).Data.Count);
+        Assert.Empty((await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Dead, EndpointId = theirs.Id })).Data);
     }
 
     [Fact]
