@@ -53,13 +53,35 @@ public static class EntityDocuments
         {
             return;
         }
-        var (field, size) = document.Where(p => p.Value is not null)
-            .Select(p => (p.Key, Bytes: Encoding.UTF8.GetByteCount(JsonText.Of(p.Value!))))
-            .MaxBy(p => p.Bytes);
+        var (field, size) = LargestField(document);
         var inLongest = bytes <= MaxDocumentBytes ? $" ({bytes + room} in its longest state, {roomForState}, which it must have room to move to)" : "";
         throw new HeraldException(ErrorKind.PayloadTooLarge,
             $"the {kind.ApiName()} would be {bytes} bytes as stored and notified{inLongest}, more than the {MaxDocumentBytes} bytes ({MaxDocumentBytes / 1024} KB) an entity may be; its largest field, {field}, takes {size} of them");
     }
+
+    /// <summary>
+    /// Refuses (413) a checkout preference whose document is over <see cref="MaxDocumentBytes"/> as
+    /// it is stored (its items kept whole, a character beyond the Basic Multilingual Plane as a
+    /// 12-byte escape), naming its largest field: a preference is read back whole, in every page of
+    /// the list too, so what it keeps is bounded as an entity's document is.
+    /// </summary>
+    public static void RefuseOversizedPreference(JsonObject document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var bytes = Encoding.UTF8.GetByteCount(JsonText.Of(document));
+        if (bytes <= MaxDocumentBytes)
+        {
+            return;
+        }
+        var (field, size) = LargestField(document);
+        throw new HeraldException(ErrorKind.PayloadTooLarge,
+            $"the checkout preference would be {bytes} bytes as stored, more than the {MaxDocumentBytes} bytes ({MaxDocumentBytes / 1024} KB) a checkout preference may be; its largest field, {field}, takes {size} of them");
+    }
+
+    private static (string Field, int Bytes) LargestField(JsonObject document) =>
+        document.Where(p => p.Value is not null)
+            .Select(p => (p.Key, Bytes: Encoding.UTF8.GetByteCount(JsonText.Of(p.Value!))))
+            .MaxBy(p => p.Bytes);
 
     /// <summary>The document field that holds the entity's state.</summary>
     public static string StateField(EntityKind kind) => kind == EntityKind.PaymentIntent ? "state" : "status";

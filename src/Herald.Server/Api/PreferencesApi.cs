@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Herald.Delivery;
+using Herald.Entities;
 using Herald.Errors;
 using Herald.Ids;
 using Herald.Server.Auth;
@@ -121,6 +122,7 @@ internal static class PreferencesApi
             ["external_reference"] = Validation.Text(request.ExternalReference, "external_reference"),
             ["items"] = request.Items?.DeepClone(),
         };
+        EntityDocuments.RefuseOversizedPreference(document);
         var preference = new CheckoutPreference(id, merchant, document, endpoint?.Id, time.GetUtcNow());
         await store.CreatePreferenceAsync(preference, endpoint, cancellationToken);
         return (preference, endpoint?.Secrets[0]);

@@ -90,6 +90,28 @@ public sealed partial class EntityValuesTests
         Assert.Equal(0, await NotificationCountAsync());
     }
 
+    /// <summary>A preference's body with <paramref name="count"/> items, each a title of <see cref="LongestEmojiText"/>, sent as it is, not escaped.</summary>
+    private static string PreferenceOfEmojiItems(int count) =>
+        "{\"custom_urls\":{\"status_changes_webhook\":\"https://merchant.example/orders\"},\"items\":["
+        + string.Join(",", Enumerable.Repeat("{\"title\":\"" + LongestEmojiText + "\"}", count)) + "]}";
+
+    [Fact]
+    public async Task APreferenceOver256KbAsKept_Is413NamingItsItemsAndTheBound_AndKeepsNothing()
+    {
+        // 100 KB sent, well within a body's 256 KB; 300 KB kept, and read back whole in every page of the list.
+        var body = PreferenceOfEmojiItems(25);
+        Assert.InRange(Encoding.UTF8.GetByteCount(body), 0, 128 * 1024);
+
+        var refused = await ApiErrors.ExpectErrorAsync(await PostRawAsync("/v1/checkout_preferences", body), 413,
+            "more than the 262144 bytes (256 KB) a checkout preference may be; its largest field, items,");
+        Assert.StartsWith("the checkout preference would be ", refused["message"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty((await MerchantClient.GetJsonAsync("/v1/checkout_preferences"))["data"]!.AsArray());
+        Assert.Empty((await MerchantClient.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+
+        // Within the bound as kept, it is taken.
+        Assert.Equal(20, (await CreatedAsync("/v1/checkout_preferences", PreferenceOfEmojiItems(20)))["items"]!.AsArray().Count);
+    }
+
     [Fact]
     public async Task ATransitionThatWouldMakeATransactionOver256Kb_Is413_AndLeavesItAsItWas()
     {
