@@ -632,5 +632,5 @@ public abstract partial class RelationalStore
         CancellationToken cancellationToken = default) =>
         await ReadPageAsync<PreferenceRow, CheckoutPreference>("SELECT id, merchant_id, document, endpoint_id, created_at FROM checkout_preferences",
             new SqlFilter("merchant_id = @merchantId", new { merchantId }), limit, startingAfter, endingBefore,
-            row => row.ToModel(), cancellationToken);
+            row => row.ToModel(), cancellationToken, sized: ("checkout_preferences", "document"));
 }

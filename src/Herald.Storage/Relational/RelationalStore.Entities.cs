@@ -468,7 +468,7 @@ public abstract partial class RelationalStore
             ? new SqlFilter("merchant_id = @merchantId", new { merchantId })
             : new SqlFilter(EventsOfEntity(merchantId), new { merchantId, entityId });
         return await ReadPageAsync<EventRow, EntityEvent>($"SELECT {EventColumns} FROM events", where, limit, startingAfter, endingBefore,
-            r => r.ToModel(), cancellationToken);
+            r => r.ToModel(), cancellationToken, sized: ("events", "snapshot"));
     }
 }
 

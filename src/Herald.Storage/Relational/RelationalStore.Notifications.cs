@@ -54,26 +54,67 @@ public abstract partial class RelationalStore
     }
 
     /// <summary>
+    /// The most bytes of documents a page of events or checkout preferences carries (at least one
+    /// row whatever its size): a page of 100 documents of 256 kB was 26 MB to read, hold as a tree
+    /// and write, and a few such requests at once took the node past a gigabyte.
+    /// </summary>
+    public const long PageBytes = 4 * 1024 * 1024;
+
+    /// <summary>The size in bytes of a text column's value, read without reading the value where the database can.</summary>
+    protected virtual string OctetLength(string column) => $"octet_length({column})";
+
+    /// <summary>
     /// One page of <paramref name="select"/>'s rows matching <paramref name="where"/>, newest (highest
     /// id) first: the older ones after <paramref name="startingAfter"/>, or the newer ones just before
-    /// <paramref name="endingBefore"/> (read from it towards the newest, then turned round).
+    /// <paramref name="endingBefore"/> (read from it towards the newest, then turned round). With
+    /// <paramref name="sized"/> (the table and its document column), the page ends early, with more
+    /// to come, where its documents would pass <see cref="PageBytes"/>: their sizes are read first.
     /// </summary>
     private async Task<Page<TModel>> ReadPageAsync<TRow, TModel>(string select, SqlFilter where, int limit, string? startingAfter,
-        string? endingBefore, Func<TRow, TModel> toModel, CancellationToken cancellationToken)
+        string? endingBefore, Func<TRow, TModel> toModel, CancellationToken cancellationToken, (string Table, string Column)? sized = null)
     {
         where.AndIf(startingAfter, "id < @startingAfter", "startingAfter");
         where.AndIf(endingBefore, "id > @endingBefore", "endingBefore");
         var backwards = !string.IsNullOrEmpty(endingBefore);
+        var order = backwards ? "ASC" : "DESC";
         where.Parameters.Add("take", limit + 1);
         await using var connection = await OpenAsync(cancellationToken);
+        var cut = false;
+        if (sized is { } documents)
+        {
+            var sizes = (await connection.QueryAsync<long?>(Read(
+                $"SELECT {OctetLength(documents.Column)} FROM {documents.Table} WHERE {where} ORDER BY id {order} LIMIT @take", where.Parameters, cancellationToken))).AsList();
+            var fitting = Fitting(sizes);
+            if (fitting < Math.Min(sizes.Count, limit))
+            {
+                // Rows recorded between the two reads may come first: the page is as many, newest first, and the next one goes on from its last.
+                where.Parameters.Add("take", fitting);
+                cut = true;
+            }
+        }
         var rows = (await connection.QueryAsync<TRow>(Read(
-            $"{select} WHERE {where} ORDER BY id {(backwards ? "ASC" : "DESC")} LIMIT @take", where.Parameters, cancellationToken))).AsList();
+            $"{select} WHERE {where} ORDER BY id {order} LIMIT @take", where.Parameters, cancellationToken))).AsList();
         var page = rows.Take(limit).Select(toModel).ToList();
         if (backwards)
         {
             page.Reverse();
         }
-        return new Page<TModel>(page, rows.Count > limit);
+        return new Page<TModel>(page, cut || rows.Count > limit);
+    }
+
+    /// <summary>How many of the first rows fit in <see cref="PageBytes"/> (at least one).</summary>
+    private static int Fitting(List<long?> sizes)
+    {
+        var total = 0L;
+        for (var i = 0; i < sizes.Count; i++)
+        {
+            total += sizes[i] ?? 0;
+            if (total > PageBytes && i > 0)
+            {
+                return i;
+            }
+        }
+        return sizes.Count;
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ using Herald.Retry;
 using Herald.Signing;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
+using Herald.Storage.Relational;
 
 namespace Herald.Storage.Tests.Compliance;
 
@@ -154,6 +155,46 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(T0, after.Single(k => k.Id == full.Id).RevokedAt);
         Assert.Equal((ApiKeyScopes.Read, null), after.Single(k => k.Id == reader.Id) is var r ? (r.Scope, r.RevokedAt) : default);
         Assert.Empty(await Store.FindApiKeysByHashAsync(["hash_none"]));
+    }
+
+    [Fact]
+    public async Task APageOfLargeEvents_EndsWhereItsSnapshotsWouldPassTheByteBudget_AndThePagesAfterItGiveEveryEventOnce()
+    {
+        var m = await MerchantAsync();
+        // Twenty events of about 250 kB: a page of 100 would carry 5 MB, over the 4 MiB budget.
+        for (var i = 0; i < 20; i++)
+        {
+            var change = Change(m, $"big{i:D2}", 1, "OPENED", null, T0.AddMilliseconds(i));
+            var doc = new JsonObject { ["id"] = $"big{i:D2}", ["status"] = "OPENED", ["note"] = new string('x', 250_000) };
+            await Store.CommitChangeAsync(change with { Event = change.Event with { Snapshot = doc } });
+        }
+        await Store.CommitChangeAsync(Change(m, "small", 1, "OPENED", null, T0.AddSeconds(1)));
+
+        var first = await Store.ListEventsAsync(m, null, 100, null);
+        // The newest events up to 4 MiB: the small one and sixteen large ones.
+        Assert.True(first.HasMore);
+        Assert.Equal(17, first.Data.Count);
+        Assert.True(first.Data.Sum(e => e.Snapshot.ToJsonString().Length) <= RelationalStore.PageBytes);
+        var seen = first.Data.Select(e => e.Id).ToList();
+        var page = first;
+        while (page.HasMore)
+        {
+            page = await Store.ListEventsAsync(m, null, 100, page.Data[^1].Id);
+            seen.AddRange(page.Data.Select(e => e.Id));
+        }
+        Assert.Equal(21, seen.Count);
+        Assert.Equal(21, seen.Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(seen.OrderDescending(StringComparer.Ordinal), seen);
+
+        // Read back towards the newest from the oldest: the page nearest the cursor, in the same order.
+        var oldest = seen[^1];
+        var back = await Store.ListEventsAsync(m, null, 100, null, oldest);
+        Assert.True(back.HasMore);
+        Assert.Equal(seen[^(back.Data.Count + 1)..^1], back.Data.Select(e => e.Id));
+        // Small events fill a page as before.
+        var one = await Store.ListEventsAsync(m, "small", 100, null);
+        Assert.False(one.HasMore);
+        Assert.Single(one.Data);
     }
 
     [Fact]
