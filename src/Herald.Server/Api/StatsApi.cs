@@ -13,6 +13,9 @@ internal static class StatsApi
     /// <summary>The window a call may ask for, at most: a week of hours.</summary>
     public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(7);
 
+    /// <summary>How much longer than <see cref="MaxWindow"/> a window with no <c>until</c> may ask for, the time a request takes to arrive.</summary>
+    private static readonly TimeSpan CallersMoment = TimeSpan.FromMinutes(1);
+
     /// <summary>The window a call gets when it names no start: the day before its end.</summary>
     private static readonly TimeSpan DefaultWindow = TimeSpan.FromHours(24);
 
@@ -25,6 +28,12 @@ internal static class StatsApi
             var start = Validation.Time(since, "since")
                 ?? (end - DateTimeOffset.MinValue < DefaultWindow ? DateTimeOffset.MinValue : end - DefaultWindow);
             Validation.Window(start, end);
+            // "The last 7 days" reckoned by the caller (since = its now less 7 days) reaches this
+            // node a moment later than 7 days back: taken as the last 7 days, not refused.
+            if (until is null && end - start > MaxWindow && end - start <= MaxWindow + CallersMoment)
+            {
+                start = end - MaxWindow;
+            }
             if (end - start > MaxWindow)
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"since and until may be at most {MaxWindow.TotalDays:N0} days apart");

@@ -59,6 +59,22 @@ public sealed class StatsApiTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Stats_SinceSevenDaysAgoAsTheCallerReckonedIt_AreTheLastSevenDays_ButLongerIs400()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var now = Herald.Clock.GetUtcNow();
+        string At(DateTimeOffset t) => Uri.EscapeDataString(t.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        // The caller's "now less 7 days" reaches the node a moment later than 7 days back.
+        var week = await merchant.GetJsonAsync($"/v1/stats?since={At(now - TimeSpan.FromDays(7) - TimeSpan.FromSeconds(2))}");
+        Assert.Equal(now - TimeSpan.FromDays(7), DateTimeOffset.Parse(week.Str("since"), System.Globalization.CultureInfo.InvariantCulture));
+        using var longer = await merchant.GetAsync($"/v1/stats?since={At(now - TimeSpan.FromDays(7) - TimeSpan.FromMinutes(2))}");
+        Assert.Equal(400, (int)longer.StatusCode);
+        // With until given, the window is as asked.
+        using var exact = await merchant.GetAsync($"/v1/stats?since={At(now - TimeSpan.FromDays(7) - TimeSpan.FromSeconds(2))}&until={At(now)}");
+        Assert.Equal(400, (int)exact.StatusCode);
+    }
+
+    [Fact]
     public async Task Stats_EndingInTheFirstDayThereIs_CountFromItsStart()
     {
         using var merchant = await Herald.NewMerchantAsync();
