@@ -260,6 +260,10 @@ internal static class EndpointsApi
     /// </summary>
     internal static List<string> EventTypeFilter(IReadOnlyList<string> types, PayloadFormat format, IReadOnlyList<string>? kept = null)
     {
+        if (types.Count > Validation.MaxListEntries)
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"event_types may hold at most {Validation.MaxListEntries} entries, not {types.Count}");
+        }
         var prefix = format.EntityKind().TypeName() + ".";
         var known = new List<string>(types.Count);
         foreach (var type in types)

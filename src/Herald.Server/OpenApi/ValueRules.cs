@@ -94,7 +94,11 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
         // An endpoint's settings, made or changed.
         foreach (var body in new[] { typeof(CreateEndpointRequest), typeof(UpdateEndpointRequest) })
         {
-            rules[(body, "event_types")] = s => ItemsOneOf(s, NotifiedTypes);
+            rules[(body, "event_types")] = s =>
+            {
+                ItemsOneOf(s, NotifiedTypes);
+                s.MaxItems = Validation.MaxListEntries;
+            };
             rules[(body, "success")] = s => OneOf(s, SuccessRuleNames);
             rules[(body, "retry")] = s => OneOf(s, RetryPolicyNames);
             rules[(body, "timeout_seconds")] = s => Between(s, 1, EndpointsApi.MaxTimeoutSeconds);

@@ -432,6 +432,18 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEventTypeFilterOfMoreThan100Entries_Is400_AsEveryListInABodyIs()
+    {
+        var types = string.Join(",", Enumerable.Repeat("\"PAYMENT_INTENT.FINISHED\"", 101));
+        await ExpectErrorAsync(await PostRawAsync("/v1/endpoints", $$"""{"url":"http://127.0.0.1:9/point","format":"point","event_types":[{{types}}]}"""), 400,
+            "event_types may hold at most 100 entries, not 101");
+        var endpoint = await _merchant.PostJsonAsync("/v1/endpoints", new { url = "http://127.0.0.1:9/point", format = "point" });
+        await ExpectErrorAsync(await _merchant.PatchAsync($"/v1/endpoints/{endpoint.Str("id")}",
+            new StringContent($$"""{"event_types":[{{types}}]}""", Encoding.UTF8, "application/json")), 400,
+            "event_types may hold at most 100 entries, not 101");
+    }
+
+    [Fact]
     public async Task MissingOrWrongKey_Is401_AndAnotherMerchantsIdsAre404()
     {
         using var anonymous = new HttpClient { BaseAddress = _herald.Client.BaseAddress };
