@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -53,10 +54,18 @@ public static class HeraldServer
             k.Limits.MaxRequestBodySize = HeraldServerOptions.MaxRequestBodyBytes;
         });
         Transport.Configure(builder, options);
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        // Without a keys certificate the key ring is kept unencrypted with Herald's data; say so in the docs, not at every start.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
-        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
+        // Herald's levels for these categories, as configuration of the lowest precedence: the
+        // operator's own (Logging__LogLevel__…) overrides them, as it would any .NET default.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = nameof(LogLevel.Warning),
+                // Without a keys certificate the key ring is kept unencrypted with Herald's data; say so in the docs, not at every start.
+                ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = nameof(LogLevel.Error),
+                ["Logging:LogLevel:Microsoft.Hosting"] = nameof(LogLevel.Information),
+            },
+        });
         if (options.JsonLogs)
         {
             // One JSON object a line, the message's values as fields of their own and an exception in
