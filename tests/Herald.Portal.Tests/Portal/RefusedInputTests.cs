@@ -43,6 +43,37 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         Assert.Empty((await api.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task AnEndpointFormsRefusal_MarksTheFieldItNames_AndIsThatFieldsDescription()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "transaction");
+        await SignInAsync(key);
+
+        // The browser's own range check taken off: what a script or an old browser may send.
+        await OpenAsync("/portal/endpoints/new");
+        await Page.GetByLabel("URL").FillAsync(Receiver.Url);
+        await Page.EvaluateAsync("() => document.getElementById('timeout').removeAttribute('max')");
+        await Page.GetByLabel("Timeout (seconds)").FillAsync("999");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "timeout_seconds must be between 1 and 60");
+        // A screen reader on the field hears that it is wrong, and why; the other fields are not marked.
+        await Assertions.Expect(Page.GetByLabel("Timeout (seconds)")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(Page.GetByLabel("Timeout (seconds)")).ToHaveAccessibleDescriptionAsync("timeout_seconds must be between 1 and 60");
+        await Assertions.Expect(Page.GetByLabel("URL")).Not.ToHaveAttributeAsync("aria-invalid", "true");
+
+        // The same on an endpoint's settings; a field with a hint of its own keeps it.
+        await OpenAsync("/portal/endpoints/" + id);
+        await Page.GetByLabel("Headers of your own").FillAsync("not a header");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        var message = await Page.GetByRole(AriaRole.Alert).InnerTextAsync();
+        Assert.StartsWith("headers", message, StringComparison.Ordinal);
+        await Assertions.Expect(Page.GetByLabel("Headers of your own")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(Page.GetByLabel("Headers of your own")).ToHaveAccessibleDescriptionAsync(new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(message.Trim()) + " A credential"));
+        await Assertions.Expect(Page.GetByLabel("Timeout (seconds)")).Not.ToHaveAttributeAsync("aria-invalid", "true");
+        Assert.Single((await api.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task AFormPostedToAnActionThePageDoesNotHave_DoesNothing_AndShowsThePage()
     {
