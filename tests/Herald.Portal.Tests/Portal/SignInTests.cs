@@ -16,6 +16,9 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
         await SignInAsync("hk_this_is_not_a_key");
 
         await ExpectAsync(Page.GetByRole(AriaRole.Alert), "That API key was not recognised");
+        // The field itself says it was refused, and why, to a screen reader on it.
+        await Assertions.Expect(Page.GetByLabel("API key")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(Page.GetByLabel("API key")).ToHaveAccessibleDescriptionAsync(new System.Text.RegularExpressions.Regex("^That API key was not recognised"));
         var response = await OpenAsync("/portal/notifications");
         Assert.EndsWith("/portal/signin?ReturnUrl=%2Fportal%2Fnotifications", response.Url, StringComparison.Ordinal);
     }
