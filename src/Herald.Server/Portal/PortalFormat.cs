@@ -13,6 +13,24 @@ public static class PortalFormat
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>The id of the element that shows a form's refusal.</summary>
+    public const string ErrorId = "form-error";
+
+    /// <summary>
+    /// Whether a message of a form's refusal is about <paramref name="field"/> (as the API names it: a
+    /// message begins with the field's name, <c>timeout_seconds must be …</c>, <c>headers: line 2 …</c>).
+    /// </summary>
+    public static bool ErrorNames(string? error, string field) =>
+        error is not null && error.Split("; ").Any(m => m.StartsWith(field, StringComparison.Ordinal)
+            && (m.Length == field.Length || !(char.IsLetterOrDigit(m[field.Length]) || m[field.Length] == '_')));
+
+    /// <summary><c>true</c> for a field the refusal names, so it is announced as invalid; left out otherwise.</summary>
+    public static string? AriaInvalid(string? error, string field) => ErrorNames(error, field) ? "true" : null;
+
+    /// <summary>What describes a field: its own hint, and the refusal when it names the field.</summary>
+    public static string? DescribedBy(string? error, string field, string? hint = null) =>
+        ErrorNames(error, field) ? (hint is null ? ErrorId : $"{ErrorId} {hint}") : hint;
+
     public static string Time(DateTimeOffset? t) =>
         t is null ? "—" : t.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 

@@ -75,6 +75,30 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task APointOrPreferenceFormsRefusal_MarksTheFieldItNames_AndIsThatFieldsDescription()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+
+        await OpenAsync("/portal/point");
+        await Page.GetByLabel("Notification URL").FillAsync("ftp://example.com/point");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add integration URL" }).ClickAsync();
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "url must use https or http");
+        await Assertions.Expect(Page.GetByLabel("Notification URL")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(Page.GetByLabel("Notification URL")).ToHaveAccessibleDescriptionAsync("url must use https or http");
+
+        await OpenAsync("/portal/preferences");
+        await Page.GetByLabel("custom_urls.status_changes_webhook").FillAsync("ftp://example.com/orders");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Create preference" }).ClickAsync();
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "custom_urls.status_changes_webhook must use https or http");
+        await Assertions.Expect(Page.GetByLabel("custom_urls.status_changes_webhook")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(Page.GetByLabel("custom_urls.status_changes_webhook")).ToHaveAccessibleDescriptionAsync("custom_urls.status_changes_webhook must use https or http");
+        await Assertions.Expect(Page.GetByLabel("External reference")).Not.ToHaveAttributeAsync("aria-invalid", "true");
+
+        Assert.Empty((await api.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task AFormPostedToAnActionThePageDoesNotHave_DoesNothing_AndShowsThePage()
     {
         var (api, key) = await NewMerchantAsync();
