@@ -15,26 +15,24 @@ internal sealed class ErrorResponses : IOpenApiDocumentTransformer
         foreach (var operation in HeraldOpenApi.ApiOperations(document))
         {
             operation.Responses ??= [];
-            var refused = Error(document,
+            // The default answer, not 4XX and 5XX: NSwag (behind dotnet-openapi and OpenApiReference)
+            // writes a range as "status_ == 4XX", and the client it makes does not compile.
+            var error = Error(document,
                 "Refused: a bad request (400), a missing or unknown key (401), a key that may not do this (403), not found (404), "
                 + "a method the route does not take (405), a conflict (409), a body, or the entity it would make, too large (413), a body that is not JSON in UTF-8 (415), "
-                + "an Idempotency-Key reused for another request (422), too many requests (429, with Retry-After).");
-            refused.Headers = RetryAfter("With a 429: the seconds to wait before asking again.");
-            operation.Responses["4XX"] = refused;
-            var failed = Error(document, "Herald could not do it now (503: its database unavailable, or a queue full; nothing was done) or failed (500).");
-            failed.Headers = RetryAfter("With a 503: the seconds to wait before asking again.");
-            operation.Responses["5XX"] = failed;
+                + "an Idempotency-Key reused for another request (422), too many requests (429, with Retry-After). "
+                + "Or Herald could not do it now (503: its database unavailable, or a queue full; nothing was done, with Retry-After) or failed (500).");
+            error.Headers = new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal)
+            {
+                ["Retry-After"] = new OpenApiHeader
+                {
+                    Description = "With a 429 or a 503: the seconds to wait before asking again.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1" },
+                },
+            };
+            operation.Responses["default"] = error;
         }
     }
-
-    private static Dictionary<string, IOpenApiHeader> RetryAfter(string description) => new(StringComparer.Ordinal)
-    {
-        ["Retry-After"] = new OpenApiHeader
-        {
-            Description = description,
-            Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1" },
-        },
-    };
 
     private static OpenApiResponse Error(OpenApiDocument document, string description) => new()
     {

@@ -269,12 +269,20 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal("string", Property(error, "message")["items"]!["type"]!.GetValue<string>());
         Assert.All(Successes.Where(s => s.Path.StartsWith("/v1/", StringComparison.Ordinal)), s =>
         {
-            foreach (var range in new[] { "4XX", "5XX" })
-            {
-                var schema = Operation(s.Method, s.Path)["responses"]![range]!["content"]!["application/json"]!["schema"]!;
-                Assert.Equal("#/components/schemas/ErrorBody", schema["$ref"]!.GetValue<string>());
-            }
+            var schema = Operation(s.Method, s.Path)["responses"]!["default"]!["content"]!["application/json"]!["schema"]!;
+            Assert.Equal("#/components/schemas/ErrorBody", schema["$ref"]!.GetValue<string>());
         });
+    }
+
+    [Fact]
+    public void EveryResponse_IsKeyedByAStatusOrDefault_NotByARange()
+    {
+        // NSwag (behind dotnet-openapi and OpenApiReference) writes a range as "status_ == 4XX",
+        // which does not compile: the errors are the default answer, which every generator reads.
+        var keys = ((JsonObject)_document["paths"]!).SelectMany(p => p.Value!.AsObject()
+            .Where(o => o.Value?["responses"] is JsonObject)
+            .SelectMany(o => o.Value!["responses"]!.AsObject().Select(r => $"{o.Key.ToUpperInvariant()} {p.Key} {r.Key}")));
+        Assert.All(keys, key => Assert.Matches("( [1-5][0-9][0-9]| default)$", key));
     }
 
     [Fact]
@@ -283,7 +291,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         using var merchant = await _herald.NewMerchantAsync();
         var response = await merchant.GetAsync("/v1/transactions/nope");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        AssertDocumented(JsonNode.Parse(await response.Content.ReadAsStringAsync()), Operation("get", "/v1/transactions/{id}")["responses"]!["4XX"]!["content"]!["application/json"]!["schema"]!, "error");
+        AssertDocumented(JsonNode.Parse(await response.Content.ReadAsStringAsync()), Operation("get", "/v1/transactions/{id}")["responses"]!["default"]!["content"]!["application/json"]!["schema"]!, "error");
     }
 
     [Fact]
@@ -383,13 +391,13 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Contains("payment", PropertyNames(Resolve(Property(RequestSchema("post", "/v1/payment_intents/{id}/transitions"), "data"))));
         Assert.All(Successes.Where(s => s.Status == "201"), s =>
             Assert.Equal("string", Operation(s.Method, s.Path)["responses"]!["201"]!["headers"]!["Location"]!["schema"]!["type"]!.GetValue<string>()));
-        var refused = Operation("post", "/v1/endpoints")["responses"]!["4XX"]!;
+        var refused = Operation("post", "/v1/endpoints")["responses"]!["default"]!;
         Assert.Contains("415", refused["description"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("integer", refused["headers"]!["Retry-After"]!["schema"]!["type"]!.GetValue<string>());
         // A 503 (the database unavailable, a queue full) says when to ask again too.
-        var failed = Operation("post", "/v1/transactions")["responses"]!["5XX"]!;
+        var failed = Operation("post", "/v1/transactions")["responses"]!["default"]!;
         Assert.Contains("503", failed["description"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Equal("integer", failed["headers"]!["Retry-After"]!["schema"]!["type"]!.GetValue<string>());
+        Assert.Contains("503", failed["headers"]!["Retry-After"]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
