@@ -58,7 +58,7 @@ internal static class ApiKeysApi
     /// <summary>The scope a key is asked for with (<c>{scope?}</c>, optional body): full unless it says read.</summary>
     public static async Task<string> ScopeAsync(HttpContext http)
     {
-        var request = await HeraldJson.HasBodyAsync(http.Request) ? await HeraldJson.ReadAsync<CreateApiKeyRequest>(http.Request) : new CreateApiKeyRequest();
+        var request = await HeraldJson.ReadOptionalAsync(http.Request, new CreateApiKeyRequest());
         return Scope(request.Scope);
     }
 

@@ -122,7 +122,7 @@ internal static class EndpointsApi
         group.MapPost("/{id}/rotate_secret", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
         {
             var merchant = ownerOf(http);
-            var request = await HeraldJson.HasBodyAsync(http.Request) ? await HeraldJson.ReadAsync<RotateSecretRequest>(http.Request) : new RotateSecretRequest();
+            var request = await HeraldJson.ReadOptionalAsync(http.Request, new RotateSecretRequest());
             return JsonResults.Ok(await EndpointOperations.RotateSecretAsync(store, merchant, id, request.GraceSeconds, time, http.RequestAborted));
         })
         .Accepts<RotateSecretRequest>(isOptional: true, "application/json")
@@ -148,7 +148,7 @@ internal static class EndpointsApi
     {
         var route = group.MapPost("/{id}/test", async (string id, HttpContext http, IHeraldStore store, EndpointTester tester) =>
         {
-            var request = await HeraldJson.HasBodyAsync(http.Request) ? await HeraldJson.ReadAsync<TestRequest>(http.Request) : new TestRequest();
+            var request = await HeraldJson.ReadOptionalAsync(http.Request, new TestRequest());
             if (request.EventType is "")
             {
                 // Most likely a variable left unset: said, rather than sent Herald's own test instead.

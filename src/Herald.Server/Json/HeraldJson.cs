@@ -342,7 +342,18 @@ public static class HeraldJson
     public const string NotJson = "the request body must be JSON: send Content-Type: application/json";
 
     /// <summary>Reads and validates the request body as <typeparamref name="T"/>.</summary>
-    public static async Task<T> ReadAsync<T>(HttpRequest request, JsonSerializerOptions? options = null)
+    public static async Task<T> ReadAsync<T>(HttpRequest request, JsonSerializerOptions? options = null) =>
+        await ReadOrNullAsync<T>(request, options) ?? throw new HeraldException(ErrorKind.BadRequest, NotAnObject);
+
+    /// <summary>
+    /// For a route whose body is optional: none, or JSON's <c>null</c> (what a generated client, NSwag's,
+    /// sends for an optional body left out), is <paramref name="none"/>; any other body is read as
+    /// <see cref="ReadAsync{T}"/> reads it.
+    /// </summary>
+    public static async Task<T> ReadOptionalAsync<T>(HttpRequest request, T none) =>
+        await HasBodyAsync(request) ? await ReadOrNullAsync<T>(request, options: null) ?? none : none;
+
+    private static async Task<T?> ReadOrNullAsync<T>(HttpRequest request, JsonSerializerOptions? options)
     {
         ArgumentNullException.ThrowIfNull(request);
         // application/json and nothing else (no type at all, a form, text, a +json dialect), in
@@ -363,8 +374,7 @@ public static class HeraldJson
         }
         try
         {
-            var value = await JsonSerializer.DeserializeAsync<T>(request.Body, options ?? Api, request.HttpContext.RequestAborted);
-            return value ?? throw new HeraldException(ErrorKind.BadRequest, NotAnObject);
+            return await JsonSerializer.DeserializeAsync<T>(request.Body, options ?? Api, request.HttpContext.RequestAborted);
         }
         catch (JsonException e)
         {

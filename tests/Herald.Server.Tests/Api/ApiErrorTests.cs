@@ -318,6 +318,22 @@ public sealed class ApiErrorTests : IAsyncLifetime
         await ExpectErrorAsync(await _merchant.PostAsync("/v1/merchants/mer_x/api_keys", new StringContent("garbage", Encoding.UTF8, "application/json")), 403, "admin key");
     }
 
+    [Fact]
+    public async Task ARouteWhoseBodyIsOptional_TakesJsonNull_AsNoBody_AsAGeneratedClientSendsIt()
+    {
+        // NSwag's C# client sends an optional body left out (rotate(id, null)) as the JSON null.
+        var (endpoint, _) = await _merchant.AddEndpointAsync("http://127.0.0.1:9/hooks", "thin");
+
+        var key = await PostRawAsync("/v1/api_keys", "null");
+        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
+        Assert.Equal("full", JsonNode.Parse(await key.Content.ReadAsStringAsync())!.Str("scope"));
+        Assert.Equal(HttpStatusCode.OK, (await PostRawAsync($"/v1/endpoints/{endpoint}/rotate_secret", " null ")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PostRawAsync($"/v1/endpoints/{endpoint}/test", "null")).StatusCode);
+        // Any other value that is not an object is still refused, and so is null where a body is required.
+        await ExpectErrorAsync(await PostRawAsync("/v1/api_keys", "[]"), 400, "the request body must be a JSON object");
+        await ExpectErrorAsync(await PostRawAsync("/v1/endpoints", "null"), 400, "the request body must be a JSON object");
+    }
+
     /// <summary>A body sent in chunks, without a length.</summary>
     private sealed class ChunkedContent(byte[] bytes) : HttpContent
     {
