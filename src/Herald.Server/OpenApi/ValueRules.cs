@@ -147,7 +147,7 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
         if (document.Components?.Schemas is { } schemas && schemas.TryGetValue(nameof(PreferenceResponse), out var preference)
             && preference is OpenApiSchema { Properties: { } properties })
         {
-            properties["items"] = new OpenApiSchema { Type = JsonSchemaType.Array | JsonSchemaType.Null, Items = new OpenApiSchema { Type = JsonSchemaType.Object } };
+            properties["items"] = new OpenApiSchema { Type = JsonSchemaType.Array | JsonSchemaType.Null, Items = AnyObject() };
             properties["custom_urls"] = new OpenApiSchema
             {
                 OneOf = [new OpenApiSchema { Type = JsonSchemaType.Null }, new OpenApiSchemaReference(nameof(CustomUrls), document)],
@@ -161,11 +161,28 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             {
                 Type = JsonSchemaType.Array | JsonSchemaType.Null,
                 MaxItems = Validation.MaxListEntries,
-                Items = new OpenApiSchema { Type = JsonSchemaType.Object },
+                Items = AnyObject(),
             };
+        }
+        if (document.Components?.Schemas is { } components)
+        {
+            // An event's data: the entity as it was, any of its fields.
+            if (components.TryGetValue(nameof(JsonObject), out var data) && data is OpenApiSchema { Properties: null or { Count: 0 } } open)
+            {
+                open.AdditionalProperties = new OpenApiSchema();
+            }
+            // The schemas of JSON values in general, which only the two fields above referred to.
+            components.Remove(nameof(JsonNode));
+            components.Remove(nameof(JsonArray));
         }
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// An object of any fields. Said outright (additionalProperties: {}): openapi-typescript reads an
+    /// object schema that lists no fields as one that may hold none (Record&lt;string, never&gt;).
+    /// </summary>
+    private static OpenApiSchema AnyObject() => new() { Type = JsonSchemaType.Object, AdditionalProperties = new OpenApiSchema() };
 
     /// <summary>The query's rules: a list's page size, the status and event type notifications are listed by.</summary>
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
