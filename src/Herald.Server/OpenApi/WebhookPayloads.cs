@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Herald.Delivery.Sending;
 using Herald.Endpoints;
 using Herald.Payloads;
+using Herald.Storage.Model;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -12,7 +13,7 @@ namespace Herald.Server.OpenApi;
 /// The document's <c>webhooks</c>: what Herald posts to an endpoint of each format (transaction,
 /// point, thin), with the Standard Webhooks headers, the body's shape read off the format's own
 /// rendering of the seeds' example, and that example; and what an endpoint's test sends to any of
-/// them; for receivers generating code or checking what arrives.
+/// them, and what an operator webhook receives; for receivers generating code or checking what arrives.
 /// </summary>
 internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
 {
@@ -76,7 +77,95 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
             };
         }
         document.Webhooks["test"] = TestNotification();
+        document.Webhooks["operator"] = OperatorEvent();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// What an operator webhook (<c>POST /v1/operator/endpoints</c>) receives: Herald's own events,
+    /// <c>{id, type, created_at, data}</c>, <c>data</c> holding the fields of its type (see
+    /// <c>OperatorEvents</c>), and its test's <c>endpoint.test</c>.
+    /// </summary>
+    private static OpenApiPathItem OperatorEvent()
+    {
+        static OpenApiSchema Of(JsonSchemaType type, string? description = null) => new() { Type = type, Description = description };
+        string[] types = [OperatorEventTypes.EndpointDisabled, OperatorEventTypes.EndpointFailing, OperatorEventTypes.EndpointRecovered,
+            OperatorEventTypes.NotificationDead, OperatorEventTypes.EndpointTest];
+        var data = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Description = "endpoint.disabled: merchant_id, endpoint_id, reason. endpoint.failing: merchant_id, endpoint_id, consecutive_failures, last_status_code, last_error. "
+                + "endpoint.recovered: merchant_id, endpoint_id. notification.dead: merchant_id, endpoint_id, notification_id, event_id, attempts, last_error. "
+                + "endpoint.test: endpoint_id, test.",
+            Required = new HashSet<string>(["endpoint_id"], StringComparer.Ordinal),
+            Properties = new Dictionary<string, IOpenApiSchema>(StringComparer.Ordinal)
+            {
+                ["merchant_id"] = Of(JsonSchemaType.String),
+                ["endpoint_id"] = Of(JsonSchemaType.String),
+                ["reason"] = Of(JsonSchemaType.String, "Why the endpoint was disabled: a 410 Gone, or days of nothing but failures."),
+                ["consecutive_failures"] = Of(JsonSchemaType.Integer),
+                ["last_status_code"] = Of(JsonSchemaType.Integer | JsonSchemaType.Null, "Null when no answer came."),
+                ["last_error"] = Of(JsonSchemaType.String | JsonSchemaType.Null),
+                ["notification_id"] = Of(JsonSchemaType.String),
+                ["event_id"] = Of(JsonSchemaType.String),
+                ["attempts"] = Of(JsonSchemaType.Integer),
+                ["test"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Enum = [JsonValue.Create(true)] },
+            },
+        };
+        var body = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Properties = new Dictionary<string, IOpenApiSchema>(StringComparer.Ordinal)
+            {
+                ["id"] = Of(JsonSchemaType.String, "The event's id (evt_…), the webhook-id of its every attempt; a test's begins evt_test_."),
+                ["type"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = types.Select(t => (JsonNode)JsonValue.Create(t)).ToList() },
+                ["created_at"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
+                ["data"] = data,
+            },
+            Example = new JsonObject
+            {
+                ["id"] = "evt_0123456789abcdefghjkmnpqrs",
+                ["type"] = OperatorEventTypes.NotificationDead,
+                ["created_at"] = "2026-01-31T12:00:00.000Z",
+                ["data"] = new JsonObject
+                {
+                    ["merchant_id"] = "mer_0123456789abcdefghjkmnpqrs",
+                    ["endpoint_id"] = "ep_0123456789abcdefghjkmnpqrs",
+                    ["notification_id"] = "ntf_0123456789abcdefghjkmnpqrs",
+                    ["event_id"] = "evt_123456789abcdefghjkmnpqrst",
+                    ["attempts"] = 12,
+                    ["last_error"] = "HTTP 500",
+                },
+            },
+        };
+        body.Required = new HashSet<string>(body.Properties.Keys, StringComparer.Ordinal);
+        return new OpenApiPathItem
+        {
+            Operations = new Dictionary<HttpMethod, OpenApiOperation>
+            {
+                [HttpMethod.Post] = new OpenApiOperation
+                {
+                    OperationId = "operatorEvent",
+                    Security = [],
+                    Summary = "What an operator webhook receives: Herald's own events",
+                    Description = "endpoint.disabled, endpoint.failing, endpoint.recovered and notification.dead, to the operator's webhooks (POST /v1/operator/endpoints), "
+                        + "delivered, signed and retried as notifications are; and endpoint.test, what POST /v1/operator/endpoints/{id}/test sends (with webhook-test: 1).",
+                    Parameters = Headers(Header("webhook-test", "1 on what the webhook's test sends, absent on its events.", required: false)),
+                    RequestBody = new OpenApiRequestBody
+                    {
+                        Required = true,
+                        Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
+                        {
+                            ["application/json"] = new OpenApiMediaType { Schema = body },
+                        },
+                    },
+                    Responses = new OpenApiResponses
+                    {
+                        ["2XX"] = new OpenApiResponse { Description = "Received: Herald sends it no more (any other answer, or none, is retried)." },
+                    },
+                },
+            },
+        };
     }
 
     private static List<IOpenApiParameter> Headers(OpenApiParameter test) =>

@@ -515,6 +515,32 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Webhooks_DescribeWhatAnOperatorWebhookReceives_AsItsEventsCarryIt()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        using var admin = _herald.As(HeraldHost.AdminKey);
+        var hook = (await admin.PostJsonAsync("/v1/operator/endpoints", new { url = receiver.Url + "/operator" }, 201)).Str("id");
+        using var merchant = await _herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(receiver.Url + "/gone", "thin");
+        // 410 Gone disables the merchant's endpoint: endpoint.disabled; and the webhook's own test.
+        receiver.Answer = r => r.Path.EndsWith("/gone", StringComparison.Ordinal) ? 410 : 200;
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 5, currency = "BRL" }, 201);
+        await admin.PostJsonAsync($"/v1/operator/endpoints/{hook}/test", new { }, 200);
+        await HeraldHost.EventuallyAsync(() => Task.FromResult(receiver.Received.Count(r => r.Path.EndsWith("/operator", StringComparison.Ordinal)) >= 2));
+
+        var operation = _document["webhooks"]!["operator"]!["post"]!;
+        var schema = operation["requestBody"]!["content"]!["application/json"]!["schema"]!;
+        Assert.Equal(["endpoint.disabled", "endpoint.failing", "endpoint.recovered", "notification.dead", "endpoint.test"], Enum(Property(schema.AsObject(), "type")));
+        var bodies = receiver.Received.Where(r => r.Path.EndsWith("/operator", StringComparison.Ordinal)).Select(r => JsonNode.Parse(r.Body)!).ToList();
+        Assert.Equal(["endpoint.disabled", "endpoint.test"], bodies.Select(b => b.Str("type")).Order(StringComparer.Ordinal));
+        foreach (var body in bodies)
+        {
+            AssertDocumented(body, schema, "operator");
+        }
+        AssertDocumented(schema["example"], schema, "operator example");
+    }
+
+    [Fact]
     public async Task Webhooks_DescribeWhatAnEndpointsTestSends_ForItArrivesAtEveryFormatsReceiver()
     {
         await using var receiver = await TestReceiver.StartAsync();
