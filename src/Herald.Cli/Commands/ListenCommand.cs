@@ -29,15 +29,12 @@ internal static class ListenCommand
         var secret = new Option<string?>("--secret") { Description = "The endpoint's whsec_ secret: requests it did not sign get 401, printed with the reason." };
         var answer = new Option<int>("--answer") { Description = "The status to answer with, e.g. 500 to watch Herald retry.", DefaultValueFactory = _ => 200 };
         port.Check(v => v is < 1 or > 65_535 ? "--port must be between 1 and 65535." : null);
+        // A 1xx is an interim answer, which a handler cannot give as its last.
+        answer.Check(v => v is < 200 or > 599 ? "--answer must be an HTTP status between 200 and 599." : null);
         var command = new Command("listen", "Receive notifications locally and print them.") { port, secret, answer };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var status = parse.GetValue(answer);
-            if (status is < 100 or > 599)
-            {
-                await Console.Error.WriteLineAsync("herald: --answer must be an HTTP status between 100 and 599");
-                return 1;
-            }
             // A placeholder copied from the docs would refuse every request; better said once, now.
             if (parse.GetValue(secret) is { } given && !WebhookSignature.IsUsableSecret(given))
             {
@@ -144,7 +141,10 @@ internal static class ListenCommand
                 Paint(verdict, verdict == "verified" ? 32 : 33),
                 times > 1 ? " " + Paint($"DUPLICATE (seen {times.ToString(CultureInfo.InvariantCulture)} times)", 35) : "",
                 $" → {answer.ToString(CultureInfo.InvariantCulture)}\n", pretty, "\n");
-            return Results.Text($"herald listen answered {answer.ToString(CultureInfo.InvariantCulture)}", statusCode: answer);
+            // 204, 205 and 304 carry no body: written one, Kestrel answered 500 instead.
+            return answer is StatusCodes.Status204NoContent or StatusCodes.Status205ResetContent or StatusCodes.Status304NotModified
+                ? Results.StatusCode(answer)
+                : Results.Text($"herald listen answered {answer.ToString(CultureInfo.InvariantCulture)}", statusCode: answer);
         }
 
         private string Paint(string text, int colour) => _colour ? $"\u001b[{colour.ToString(CultureInfo.InvariantCulture)}m{text}\u001b[0m" : text;

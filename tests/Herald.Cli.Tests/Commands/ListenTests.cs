@@ -109,6 +109,34 @@ public sealed class ListenTests
     }
 
     [Theory]
+    [InlineData(204)]
+    [InlineData(304)]
+    public async Task AnAnswerWithoutABody_IsTheStatusSent_NotA500(int status)
+    {
+        var secret = WebhookSignature.NewSecret();
+        await using var listen = await HeraldProcess.ListenAsync(HeraldProcess.FreePort(), "--secret", secret,
+            "--answer", status.ToString(CultureInfo.InvariantCulture));
+
+        // A 204 (or 304) may carry no body: written one, the answer was a 500 while listen printed the status.
+        Assert.Equal((HttpStatusCode)status, await SendAsync(listen.Url, secret, "evt_empty", DateTimeOffset.UtcNow));
+        await listen.WaitForOutputAsync($"webhook-id=evt_empty attempt=? verified → {status}");
+    }
+
+    [Theory]
+    [InlineData("99", "--answer must be an HTTP status between 200 and 599.")]
+    [InlineData("101", "--answer must be an HTTP status between 200 and 599.")]
+    [InlineData("600", "--answer must be an HTTP status between 200 and 599.")]
+    public async Task AnAnswerThatIsNoFinalStatus_IsRefusedInOneLine(string answer, string message)
+    {
+        // A 1xx is an interim answer, never a final one: listen could not send it.
+        var run = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "listen", "--port",
+            HeraldProcess.FreePort().ToString(CultureInfo.InvariantCulture), "--answer", answer);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal(message, run.Stderr.Trim());
+        Assert.Empty(run.Stdout);
+    }
+
+    [Theory]
     [InlineData("99999", "--port must be between 1 and 65535.")]
     [InlineData("-1", "--port must be between 1 and 65535.")]
     [InlineData("abc", "--port must be a whole number, not 'abc'.")]
