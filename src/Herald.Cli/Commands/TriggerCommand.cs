@@ -73,6 +73,11 @@ internal static class TriggerCommand
                 await Console.Error.WriteLineAsync($"herald: --site is for the intent scenarios; {name} walks a {chosen.Collection.TrimEnd('s').Replace('_', ' ')}");
                 return 1;
             }
+            if (parse.GetResult(preference) is { Implicit: false } && chosen.Collection != "payment_orders")
+            {
+                await Console.Error.WriteLineAsync($"herald: --preference is for the order scenarios; {name} walks a {chosen.Collection.TrimEnd('s').Replace('_', ' ')}");
+                return 1;
+            }
             var apiKey = key.ValueIn(parse);
             if (string.IsNullOrEmpty(apiKey))
             {

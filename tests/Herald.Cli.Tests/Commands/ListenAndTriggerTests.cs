@@ -159,6 +159,17 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Trigger_WithAPreferenceForAScenarioThatMakesNoOrder_IsRefusedBeforeAnythingIsSent()
+    {
+        var before = (await _merchant.GetFromJsonAsync<JsonObject>("/v1/events?limit=100"))!["data"]!.AsArray().Count;
+        var trigger = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "transaction-completed", "--preference", "pref_x", "--url", _herald.Url, "--key", _key);
+        Assert.Equal(1, trigger.ExitCode);
+        Assert.Equal("herald: --preference is for the order scenarios; transaction-completed walks a transaction", trigger.Stderr.Trim());
+        Assert.Empty(trigger.Stdout);
+        Assert.Equal(before, (await _merchant.GetFromJsonAsync<JsonObject>("/v1/events?limit=100"))!["data"]!.AsArray().Count);
+    }
+
+    [Fact]
     public async Task Trigger_PointedAtAReceiverInsteadOfHerald_SaysSoInOneLine()
     {
         await using var receiver = await TestReceiver.StartAsync();
