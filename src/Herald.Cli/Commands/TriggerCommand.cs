@@ -105,6 +105,12 @@ internal static class TriggerCommand
                 Console.WriteLine($"  see its notifications: GET /v1/notifications?entity_id={id}");
                 return 0;
             }
+            // The handler's words for a failed handshake point at an inner exception nobody is shown: its reason instead.
+            catch (HttpRequestException e) when (e.InnerException is System.Security.Authentication.AuthenticationException why)
+            {
+                await Console.Error.WriteLineAsync($"herald: no TLS connection to {http.BaseAddress}: {why.Message.ReplaceLineEndings(" ")} (does Herald serve https:// there, with a certificate this machine trusts?)");
+                return 1;
+            }
             catch (HttpRequestException e)
             {
                 await Console.Error.WriteLineAsync($"herald: {e.Message}");

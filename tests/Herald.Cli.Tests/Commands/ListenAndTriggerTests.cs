@@ -170,6 +170,18 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Trigger_WithAnHttpsUrlToAPlainHttpNode_SaysWhyTheTlsConnectionFailed()
+    {
+        var https = "https://" + new Uri(_herald.Url).Authority;
+        var trigger = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "order-closed", "--url", https, "--key", _key);
+        Assert.Equal(1, trigger.ExitCode);
+        var line = Assert.Single(trigger.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith($"herald: no TLS connection to {https}/: ", line, StringComparison.Ordinal);
+        // The reason itself, not a pointer to an exception nobody is shown.
+        Assert.DoesNotContain("inner exception", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Trigger_PointedAtAReceiverInsteadOfHerald_SaysSoInOneLine()
     {
         await using var receiver = await TestReceiver.StartAsync();
