@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Herald.Server.Hosting;
 
 namespace Herald.Cli.Commands;
@@ -27,14 +28,33 @@ internal static class BackupCommand
         {
             var from = parse.GetValue(data)!;
             var destination = parse.GetValue(to)!;
+            // Ctrl+C or SIGTERM stops the copy, which then takes away what it wrote: left to the
+            // system, the process ended at once, leaving the database's partial copy in the folder.
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var signal = 0;
+            void Stop(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                signal = context.Signal == PosixSignal.SIGINT ? 130 : 143;
+                stopping.Cancel();
+            }
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             try
             {
-                var result = await DataFolderBackup.CopyAsync(from, destination, TimeProvider.System, cancellationToken);
+                // On a thread of its own: the database's copy runs synchronously, and the signal's
+                // handler must be free to cancel it.
+                var result = await Task.Run(() => DataFolderBackup.CopyAsync(from, destination, TimeProvider.System, stopping.Token), CancellationToken.None);
                 var keys = result.Keys == 1 ? "1 key" : $"{result.Keys} keys";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{from} -> {destination}: herald.db ({result.DatabaseBytes / 1048576.0:F1} MB, as of {result.TakenAt:yyyy-MM-dd HH:mm:ss} UTC), {HeraldServer.KeysFolder}/ ({keys}){(result.AdminKey ? ", admin.key" : "")}"));
                 Console.WriteLine($"To restore: stop Herald, then start it with --data {destination} (or put that folder where {from} was), and the same --keys-cert if it had one.");
                 return 0;
+            }
+            catch (Exception) when (stopping.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync($"herald: backup stopped: nothing of it is left at {destination}");
+                return signal == 0 ? 130 : signal;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Data.Common.DbException)
             {

@@ -60,6 +60,8 @@ public static class DataFolderBackup
             // ring and the admin key are in: a backup cut short where nothing catches it (SIGKILL, a
             // power cut) leaves no herald.db whose secrets no key in the folder reads.
             var partial = copy.DatabasePath + PartialSuffix;
+            // The journal SQLite keeps beside a copy it is writing, left behind should the copy be stopped.
+            written.Add(partial + "-journal");
             written.Add(partial);
             await SqliteStore.BackupAsync(source, partial, cancellationToken);
             if (!OperatingSystem.IsWindows())

@@ -201,6 +201,48 @@ public sealed class BackupTests
         Assert.False(File.Exists(Path.Combine(copy, "herald.db")));
     });
 
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public Task Backup_StoppedWhileCopyingTheDatabase_LeavesNothingAtTheDestination(string signal) => WithFolderAsync(async root =>
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        var data = Path.Combine(root, "data");
+        var copy = Path.Combine(root, "copy");
+        Assert.Equal(0, (await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", data)).ExitCode);
+        // A database large enough that its copy is still being written when the signal comes.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data, "herald.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var fill = connection.CreateCommand();
+            fill.CommandText = "CREATE TABLE ballast(b BLOB); WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 4000) INSERT INTO ballast SELECT randomblob(100000) FROM n;";
+            await fill.ExecuteNonQueryAsync();
+        }
+
+        using var backup = HeraldProcess.Start("backup", copy, "--data", data);
+        var stderr = backup.StandardError.ReadToEndAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!File.Exists(Path.Combine(copy, "herald.db.partial")) && !backup.HasExited && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5);
+        }
+        Assert.False(backup.HasExited, "the backup ended before it could be stopped");
+        using (var kill = Process.Start("kill", ["-" + signal, backup.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        await backup.WaitForExitAsync();
+
+        Assert.NotEqual(0, backup.ExitCode);
+        // Stopped, the backup takes away what it wrote (hundreds of megabytes of a database's partial
+        // copy stayed, and the folder, which a backup to it again refused as taken).
+        Assert.False(Directory.Exists(copy), string.Join(", ", Directory.Exists(copy) ? Directory.EnumerateFileSystemEntries(copy) : []));
+        Assert.Equal($"herald: backup stopped: nothing of it is left at {copy}", (await stderr).Trim());
+    });
+
     [Fact]
     public Task Backup_OfAFolderWithoutADatabase_SaysSo_AndMakesNothing() => WithFolderAsync(async root =>
     {
