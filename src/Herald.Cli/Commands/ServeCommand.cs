@@ -239,6 +239,8 @@ internal static class ServeCommand
                 await Console.Error.WriteLineAsync($"herald: cannot listen on {repeated}: an address named before it takes its port already; name each port once.");
                 return 1;
             }
+            // A folder this start makes and fails in is not left behind, holding only its lock.
+            var folderMade = string.IsNullOrEmpty(options.PostgresConnectionString) && !Directory.Exists(options.DataDirectory) && !File.Exists(options.DataDirectory);
             // One node to a SQLite data folder: held until this process ends.
             var (folderLock, heldElsewhere) = string.IsNullOrEmpty(options.PostgresConnectionString) ? DataFolderLock.TryTake(options.DataDirectory) : (null, false);
             using var held = folderLock;
@@ -277,6 +279,22 @@ internal static class ServeCommand
                 if (app is not null)
                 {
                     await app.DisposeAsync();
+                }
+                if (folderMade && held is not null)
+                {
+                    held.Dispose();
+                    try
+                    {
+                        File.Delete(Path.Combine(options.DataDirectory, DataFolderLock.FileName));
+                        if (!Directory.EnumerateFileSystemEntries(options.DataDirectory).Any())
+                        {
+                            Directory.Delete(options.DataDirectory);
+                        }
+                    }
+                    catch (Exception removal) when (removal is IOException or UnauthorizedAccessException)
+                    {
+                        // Then it stays, and the next start uses it.
+                    }
                 }
                 await Console.Error.WriteLineAsync($"herald: cannot start: {StartupError.Describe(e, options.PostgresConnectionString)}");
                 return 1;

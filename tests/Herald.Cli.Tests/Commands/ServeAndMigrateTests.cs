@@ -153,6 +153,30 @@ public sealed class ServeAndMigrateTests
             "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--keys-cert", "/nonexistent/keys.pfx");
         Assert.NotEqual(0, code);
         Assert.Equal("herald: cannot start: the keys certificate /nonexistent/keys.pfx does not exist", stderr.Trim());
+        // The data folder this start made for itself (a mistyped --data, say) is not left behind, holding only its lock.
+        Assert.False(Directory.Exists(data));
+    });
+
+    [Fact]
+    public Task Serve_WithAMissingHttpsCertificate_LeavesNoDataFolderBehind() => WithDataAsync(async data =>
+    {
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            "serve", "--urls", "https://127.0.0.1:0", "--data", data, "--https-cert", "/nonexistent/cert.pem");
+        Assert.Equal(1, code);
+        Assert.Equal("herald: cannot start: the HTTPS certificate /nonexistent/cert.pem does not exist", stderr.Trim());
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(data));
+    });
+
+    [Fact]
+    public Task Serve_RefusedOnAFolderThatWasThere_LeavesItAsItWas() => WithDataAsync(async data =>
+    {
+        Directory.CreateDirectory(data);
+        await File.WriteAllTextAsync(Path.Combine(data, "notes.txt"), "mine");
+        var (code, _, _) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--keys-cert", "/nonexistent/keys.pfx");
+        Assert.Equal(1, code);
+        Assert.Contains("notes.txt", Directory.EnumerateFiles(data).Select(Path.GetFileName));
     });
 
     [Theory]
