@@ -157,6 +157,12 @@ internal static class ServeCommand
             {
                 result.AddError($"HERALD_LOG_FORMAT '{format}' is neither text nor json, the values --log-format takes.");
             }
+            // Set blank (a secret file read empty, say), it was read as unset: the node made a key of its
+            // own and printed it, and the key the operator meant was never taken.
+            if (Environment.GetEnvironmentVariable("HERALD_ADMIN_KEY") is { } adminKey && string.IsNullOrWhiteSpace(adminKey))
+            {
+                result.AddError("HERALD_ADMIN_KEY is set but empty: give it the admin key (at least 24 characters), or unset it to have Herald make one.");
+            }
             // Kestrel serves an https:// address only with a certificate: without one it failed at
             // start with a stack trace, after an admin key had been made and shown.
             var servesHttps = !string.IsNullOrEmpty(certificate);

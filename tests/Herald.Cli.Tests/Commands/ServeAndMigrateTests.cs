@@ -271,6 +271,8 @@ public sealed class ServeAndMigrateTests
     [InlineData("HERALD_DATA", "serve --urls http://127.0.0.1:0", "HERALD_DATA is set but empty: give it the data folder, or unset it to use ./herald-data.")]
     [InlineData("HERALD_DATA", "migrate", "HERALD_DATA is set but empty: give it the data folder, or unset it to use ./herald-data.")]
     [InlineData("HERALD_URLS", "serve --data {0}", "HERALD_URLS is set but empty: give it an address such as http://127.0.0.1:5080, or unset it.")]
+    // Read as unset, it had the node make a key of its own and print it, while the operator meant theirs.
+    [InlineData("HERALD_ADMIN_KEY", "serve --urls http://127.0.0.1:0 --data {0}", "HERALD_ADMIN_KEY is set but empty: give it the admin key (at least 24 characters), or unset it to have Herald make one.")]
     public Task Command_WithADefaultsVariableSetEmpty_RefusesInOneLine(string variable, string arguments, string message) => WithDataAsync(async data =>
     {
         var args = string.Format(System.Globalization.CultureInfo.InvariantCulture, arguments, data).Split(' ');

@@ -36,7 +36,7 @@ public sealed class ServeOptionsTests : IDisposable
     private static async Task<(string Stdout, string Stderr, bool Exited)> ServeMakingAnAdminKeyAsync(string[] args, string until)
     {
         using var process = HeraldProcess.Start(["serve", "--urls", "http://127.0.0.1:0", .. args],
-            new Dictionary<string, string> { ["HERALD_ADMIN_KEY"] = "", ["Logging__LogLevel__Default"] = "Information" });
+            new Dictionary<string, string> { ["HERALD_ADMIN_KEY"] = HeraldProcess.Unset, ["Logging__LogLevel__Default"] = "Information" });
         var stdout = new System.Text.StringBuilder();
         var stderr = new System.Text.StringBuilder();
         process.OutputDataReceived += (_, e) => { lock (stdout) { stdout.AppendLine(e.Data); } };

@@ -42,6 +42,9 @@ public sealed class HeraldProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>An environment value that removes the variable (the tests' own settings included), rather than setting it empty: no variable can hold a NUL.</summary>
+    public const string Unset = "\0";
+
     public static Process Start(params string[] args) => Start(args, null);
 
     /// <summary>Starts herald with <paramref name="args"/>, and <paramref name="environment"/> over the tests' own settings.</summary>
@@ -62,7 +65,14 @@ public sealed class HeraldProcess : IAsyncDisposable
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
-            info.Environment[name] = value;
+            if (value == Unset)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
         }
         return Process.Start(info)!;
     }
