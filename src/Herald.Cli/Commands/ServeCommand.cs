@@ -60,7 +60,7 @@ internal static class ServeCommand
         };
         var retention = new Option<int>("--retention-days")
         {
-            Description = "Purge finished notifications and their attempts after this many days (0 keeps them).",
+            Description = "Purge finished notifications and their attempts after this many days (0 keeps them; at most 36,500).",
             DefaultValueFactory = _ => 30,
         };
         var rateLimit = new Option<int>("--rate-limit")
