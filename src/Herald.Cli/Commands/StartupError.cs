@@ -26,6 +26,7 @@ internal static class StartupError
         }
         var message = e.Message;
         var missingDatabase = false;
+        var damaged = false;
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)
         {
             if (inner is System.Net.Sockets.SocketException or System.Data.Common.DbException)
@@ -36,6 +37,12 @@ internal static class StartupError
             }
             // PostgreSQL's invalid_catalog_name: the connection string names a database the server lacks.
             missingDatabase |= inner is System.Data.Common.DbException { SqlState: "3D000" };
+            // SQLite's words for a file that is not a database, or a damaged one, name neither the file nor a way out.
+            damaged |= inner is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 11 or 26 };
+        }
+        if (damaged)
+        {
+            message += " (the data folder's herald.db is damaged, or is not Herald's database: stop Herald and restore the folder from a backup, see ./herald backup)";
         }
         if (missingDatabase)
         {

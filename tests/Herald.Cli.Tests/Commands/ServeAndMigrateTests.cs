@@ -87,6 +87,24 @@ public sealed class ServeAndMigrateTests
         Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
     });
 
+    [Theory]
+    [InlineData("serve", "herald: cannot start: ")]
+    [InlineData("migrate", "herald: migration failed: ")]
+    public Task ServeOrMigrate_OnADamagedDatabaseFile_SaysSoAndHowToRecover_InOneLine(string command, string start) => WithDataAsync(async data =>
+    {
+        Directory.CreateDirectory(data);
+        await File.WriteAllTextAsync(Path.Combine(data, "herald.db"), new string('x', 8192));
+        string[] arguments = command == "serve" ? ["serve", "--urls", "http://127.0.0.1:0", "--data", data] : ["migrate", "--data", data];
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), arguments);
+        Assert.NotEqual(0, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith(start, line, StringComparison.Ordinal);
+        Assert.Contains("herald.db is damaged, or is not Herald's database: stop Herald and restore the folder from a backup", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+        // The file is left as it was, for the operator to look at.
+        Assert.Equal(new string('x', 8192), await File.ReadAllTextAsync(Path.Combine(data, "herald.db")));
+    });
+
     [Fact]
     public Task Serve_WithACertificateButOnlyPlainHttpAddresses_RefusesToStart() => WithDataAsync(async data =>
     {
