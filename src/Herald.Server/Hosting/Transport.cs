@@ -59,7 +59,9 @@ internal static class Transport
     {
         if (!File.Exists(path))
         {
-            throw new InvalidOperationException($"the {what} {path} does not exist");
+            throw new InvalidOperationException(Directory.Exists(path)
+                ? $"the {what} {path} is a folder: give the certificate's file"
+                : $"the {what} {path} does not exist");
         }
         try
         {

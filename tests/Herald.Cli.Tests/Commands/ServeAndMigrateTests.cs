@@ -187,6 +187,25 @@ public sealed class ServeAndMigrateTests
     });
 
     [Fact]
+    public Task Serve_WithAFolderForItsCertificate_SaysItIsAFolder() => WithDataAsync(async data =>
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "herald-cert-folder-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+                "serve", "--urls", "https://127.0.0.1:0", "--data", data, "--https-cert", folder);
+            Assert.Equal(1, code);
+            Assert.Equal($"herald: cannot start: the HTTPS certificate {folder} is a folder: give the certificate's file", stderr.Trim());
+            Assert.Empty(stdout);
+        }
+        finally
+        {
+            Directory.Delete(folder);
+        }
+    });
+
+    [Fact]
     public Task Serve_RefusedOnAFolderThatWasThere_LeavesItAsItWas() => WithDataAsync(async data =>
     {
         Directory.CreateDirectory(data);
