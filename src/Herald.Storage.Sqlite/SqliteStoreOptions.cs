@@ -20,6 +20,14 @@ public sealed class SqliteStoreOptions
         {
             throw new IOException($"{path} is a file, not a folder: give a folder for the data (a new one is made)");
         }
+        // A folder inside a file cannot be made: .NET says only that part of the path is not found.
+        for (var above = Path.GetDirectoryName(Path.GetFullPath(path)); !string.IsNullOrEmpty(above); above = Path.GetDirectoryName(above))
+        {
+            if (File.Exists(above))
+            {
+                throw new IOException($"{above} is a file, so the data folder {path} cannot be made in it: give a folder for the data (a new one is made)");
+            }
+        }
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(path);

@@ -323,6 +323,8 @@ public sealed class ServeAndMigrateTests
     [Theory]
     [InlineData("serve --urls http://127.0.0.1:0 --data {0}", "herald: cannot start: {0} is a file, not a folder: give a folder for the data (a new one is made)")]
     [InlineData("migrate --data {0}", "herald: migration failed: {0} is a file, not a folder: give a folder for the data (a new one is made)")]
+    [InlineData("serve --urls http://127.0.0.1:0 --data {0}/data", "herald: cannot start: {0} is a file, so the data folder {0}/data cannot be made in it: give a folder for the data (a new one is made)")]
+    [InlineData("migrate --data {0}/data", "herald: migration failed: {0} is a file, so the data folder {0}/data cannot be made in it: give a folder for the data (a new one is made)")]
     public async Task ServeOrMigrate_WithADataFolderThatIsAFile_SaysSoInOneLine(string arguments, string message)
     {
         var file = Path.Combine(Path.GetTempPath(), "herald-cli-" + Guid.NewGuid().ToString("N"));
