@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Herald.Server.Hosting;
 
 namespace Herald.Cli.Commands;
@@ -30,16 +29,7 @@ internal static class BackupCommand
             var destination = parse.GetValue(to)!;
             // Ctrl+C or SIGTERM stops the copy, which then takes away what it wrote: left to the
             // system, the process ended at once, leaving the database's partial copy in the folder.
-            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var signal = 0;
-            void Stop(PosixSignalContext context)
-            {
-                context.Cancel = true;
-                signal = context.Signal == PosixSignal.SIGINT ? 130 : 143;
-                stopping.Cancel();
-            }
-            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            using var stopping = new StopSignals(cancellationToken);
             try
             {
                 // On a thread of its own: the database's copy runs synchronously, and the signal's
@@ -51,10 +41,10 @@ internal static class BackupCommand
                 Console.WriteLine($"To restore: stop Herald, then start it with --data {destination} (or put that folder where {from} was), and the same --keys-cert if it had one.");
                 return 0;
             }
-            catch (Exception) when (stopping.IsCancellationRequested)
+            catch (Exception) when (stopping.Stopped)
             {
                 await Console.Error.WriteLineAsync($"herald: backup stopped: nothing of it is left at {destination}");
-                return signal == 0 ? 130 : signal;
+                return stopping.ExitCode;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Data.Common.DbException)
             {

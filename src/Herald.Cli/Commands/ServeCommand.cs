@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Herald.Delivery;
 using Herald.Server.Auth;
 using Herald.Server.Hosting;
@@ -261,16 +260,7 @@ internal static class ServeCommand
             // Until the host takes Ctrl+C and SIGTERM over (at its start), they stop the start here, which
             // then cleans up as a failed start does: left to the system, the process ended at once,
             // keeping an admin key it had made and never shown.
-            using var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var stoppedBy = 0;
-            void StopStarting(PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stoppedBy = context.Signal == PosixSignal.SIGINT ? 130 : 143;
-                starting.Cancel();
-            }
-            var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopStarting);
-            var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopStarting);
+            var starting = new StopSignals(cancellationToken);
             try
             {
                 app = HeraldServer.Build(options);
@@ -282,7 +272,7 @@ internal static class ServeCommand
                 starting.Token.ThrowIfCancellationRequested();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or System.Data.Common.DbException or System.Net.Sockets.SocketException
-                || starting.IsCancellationRequested)
+                || starting.Stopped)
             {
                 // An admin key this start made on SQLite, never shown, is not left behind: the next
                 // start makes one and shows it. (On PostgreSQL one is written only once the database
@@ -318,18 +308,17 @@ internal static class ServeCommand
                         // Then it stays, and the next start uses it.
                     }
                 }
-                if (starting.IsCancellationRequested)
+                if (starting.Stopped)
                 {
                     await Console.Error.WriteLineAsync("herald: stopped while starting");
-                    return stoppedBy == 0 ? 130 : stoppedBy;
+                    return starting.ExitCode;
                 }
                 await Console.Error.WriteLineAsync($"herald: cannot start: {StartupError.Describe(e, options.PostgresConnectionString)}");
                 return 1;
             }
             finally
             {
-                interrupt.Dispose();
-                terminate.Dispose();
+                starting.Dispose();
             }
             // With JSON logs, standard output is the log's alone (a collector reads every line of it
             // as JSON): what is said to the operator goes to standard error, and a key made here is

@@ -45,36 +45,16 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
             body.Required = new HashSet<string>(example.Select(p => p.Key).Where(k => format != PayloadFormat.Point || k is not ("payment" or "ticket_number")), StringComparer.Ordinal);
             body.Example = example;
             var name = format.ApiName();
-            document.Webhooks[name] = new OpenApiPathItem
-            {
-                Operations = new Dictionary<HttpMethod, OpenApiOperation>
+            document.Webhooks[name] = Posted(name + "Notification", $"What an endpoint of format {name} receives",
+                summary + " Signed as Standard Webhooks are: see docs/receiver.md (Receiving in any language).",
+                Header("webhook-test",
+                    "1 on every request an endpoint's test sends, absent on deliveries. Outside the signature: tell a test by its webhook-id (evt_test_…). "
+                    + "A test that names no event_type sends Herald's test notification instead of this body, in every format: see webhooks.test.", required: false),
+                body, new OpenApiResponses
                 {
-                    [HttpMethod.Post] = new OpenApiOperation
-                    {
-                        OperationId = name + "Notification",
-                        // Herald presents no credential of a scheme: a receiver checks the signature headers below.
-                        Security = [],
-                        Summary = $"What an endpoint of format {name} receives",
-                        Description = summary + " Signed as Standard Webhooks are: see docs/receiver.md (Receiving in any language).",
-                        Parameters = Headers(Header("webhook-test",
-                            "1 on every request an endpoint's test sends, absent on deliveries. Outside the signature: tell a test by its webhook-id (evt_test_…). "
-                            + "A test that names no event_type sends Herald's test notification instead of this body, in every format: see webhooks.test.", required: false)),
-                        RequestBody = new OpenApiRequestBody
-                        {
-                            Required = true,
-                            Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
-                            {
-                                ["application/json"] = new OpenApiMediaType { Schema = body },
-                            },
-                        },
-                        Responses = new OpenApiResponses
-                        {
-                            [format == PayloadFormat.Transaction ? "200" : "2XX"] = new OpenApiResponse { Description = "Received: Herald sends it no more (any other answer, or none, is retried on the endpoint's schedule)." },
-                            ["401"] = new OpenApiResponse { Description = "The signature did not verify: retried, as any failure." },
-                        },
-                    },
-                },
-            };
+                    [format == PayloadFormat.Transaction ? "200" : "2XX"] = new OpenApiResponse { Description = "Received: Herald sends it no more (any other answer, or none, is retried on the endpoint's schedule)." },
+                    ["401"] = new OpenApiResponse { Description = "The signature did not verify: retried, as any failure." },
+                });
         }
         document.Webhooks["test"] = TestNotification();
         document.Webhooks["operator"] = OperatorEvent();
@@ -139,33 +119,14 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
             },
         };
         body.Required = new HashSet<string>(body.Properties.Keys, StringComparer.Ordinal);
-        return new OpenApiPathItem
-        {
-            Operations = new Dictionary<HttpMethod, OpenApiOperation>
+        return Posted("operatorEvent", "What an operator webhook receives: Herald's own events",
+            "endpoint.disabled, endpoint.failing, endpoint.recovered and notification.dead, to the operator's webhooks (POST /v1/operator/endpoints), "
+            + "delivered, signed and retried as notifications are; and endpoint.test, what POST /v1/operator/endpoints/{id}/test sends (with webhook-test: 1).",
+            Header("webhook-test", "1 on what the webhook's test sends, absent on its events.", required: false),
+            body, new OpenApiResponses
             {
-                [HttpMethod.Post] = new OpenApiOperation
-                {
-                    OperationId = "operatorEvent",
-                    Security = [],
-                    Summary = "What an operator webhook receives: Herald's own events",
-                    Description = "endpoint.disabled, endpoint.failing, endpoint.recovered and notification.dead, to the operator's webhooks (POST /v1/operator/endpoints), "
-                        + "delivered, signed and retried as notifications are; and endpoint.test, what POST /v1/operator/endpoints/{id}/test sends (with webhook-test: 1).",
-                    Parameters = Headers(Header("webhook-test", "1 on what the webhook's test sends, absent on its events.", required: false)),
-                    RequestBody = new OpenApiRequestBody
-                    {
-                        Required = true,
-                        Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
-                        {
-                            ["application/json"] = new OpenApiMediaType { Schema = body },
-                        },
-                    },
-                    Responses = new OpenApiResponses
-                    {
-                        ["2XX"] = new OpenApiResponse { Description = "Received: Herald sends it no more (any other answer, or none, is retried)." },
-                    },
-                },
-            },
-        };
+                ["2XX"] = new OpenApiResponse { Description = "Received: Herald sends it no more (any other answer, or none, is retried)." },
+            });
     }
 
     private static List<IOpenApiParameter> Headers(OpenApiParameter test) =>
@@ -210,34 +171,44 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
             },
         };
         body.Required = new HashSet<string>(body.Properties.Keys, StringComparer.Ordinal);
-        return new OpenApiPathItem
-        {
-            Operations = new Dictionary<HttpMethod, OpenApiOperation>
+        return Posted("testNotification", "What an endpoint's test sends when it names no event_type, in every format",
+            "Herald's test notification (event_type HERALD.TEST), sent by POST /v1/endpoints/{id}/test without an event_type and by the portal's test, "
+            + "to the endpoint's URL, where its format's deliveries arrive: acknowledge it without acting on it. Signed as deliveries are.",
+            Header("webhook-test", "1: the request is a test's."),
+            body, new OpenApiResponses
             {
-                [HttpMethod.Post] = new OpenApiOperation
+                ["2XX"] = new OpenApiResponse { Description = "Received: the test succeeded (for a transaction endpoint, only what its success rule counts)." },
+            });
+    }
+
+    /// <summary>
+    /// A webhook: Herald's POST of <paramref name="body"/> as JSON, with the Standard Webhooks headers
+    /// and <paramref name="test"/>; no security scheme (Herald presents no credential of one: a
+    /// receiver checks the signature headers).
+    /// </summary>
+    private static OpenApiPathItem Posted(string operationId, string summary, string description, OpenApiParameter test, OpenApiSchema body, OpenApiResponses responses) => new()
+    {
+        Operations = new Dictionary<HttpMethod, OpenApiOperation>
+        {
+            [HttpMethod.Post] = new OpenApiOperation
+            {
+                OperationId = operationId,
+                Security = [],
+                Summary = summary,
+                Description = description,
+                Parameters = Headers(test),
+                RequestBody = new OpenApiRequestBody
                 {
-                    OperationId = "testNotification",
-                    Security = [],
-                    Summary = "What an endpoint's test sends when it names no event_type, in every format",
-                    Description = "Herald's test notification (event_type HERALD.TEST), sent by POST /v1/endpoints/{id}/test without an event_type and by the portal's test, "
-                        + "to the endpoint's URL, where its format's deliveries arrive: acknowledge it without acting on it. Signed as deliveries are.",
-                    Parameters = Headers(Header("webhook-test", "1: the request is a test's.")),
-                    RequestBody = new OpenApiRequestBody
+                    Required = true,
+                    Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
                     {
-                        Required = true,
-                        Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
-                        {
-                            ["application/json"] = new OpenApiMediaType { Schema = body },
-                        },
-                    },
-                    Responses = new OpenApiResponses
-                    {
-                        ["2XX"] = new OpenApiResponse { Description = "Received: the test succeeded (for a transaction endpoint, only what its success rule counts)." },
+                        ["application/json"] = new OpenApiMediaType { Schema = body },
                     },
                 },
+                Responses = responses,
             },
-        };
-    }
+        },
+    };
 
     private static OpenApiParameter Header(string name, string description, bool required = true) => new()
     {

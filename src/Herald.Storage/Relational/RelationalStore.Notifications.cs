@@ -60,9 +60,6 @@ public abstract partial class RelationalStore
     /// </summary>
     public const long PageBytes = 4 * 1024 * 1024;
 
-    /// <summary>The size in bytes of a text column's value, read without reading the value where the database can.</summary>
-    protected virtual string OctetLength(string column) => $"octet_length({column})";
-
     /// <summary>
     /// One page of <paramref name="select"/>'s rows matching <paramref name="where"/>, newest (highest
     /// id) first: the older ones after <paramref name="startingAfter"/>, or the newer ones just before
@@ -83,7 +80,7 @@ public abstract partial class RelationalStore
         if (sized is { } documents)
         {
             var sizes = (await connection.QueryAsync<long?>(Read(
-                $"SELECT {OctetLength(documents.Column)} FROM {documents.Table} WHERE {where} ORDER BY id {order} LIMIT @take", where.Parameters, cancellationToken))).AsList();
+                $"SELECT octet_length({documents.Column}) FROM {documents.Table} WHERE {where} ORDER BY id {order} LIMIT @take", where.Parameters, cancellationToken))).AsList();
             var fitting = Fitting(sizes);
             if (fitting < Math.Min(sizes.Count, limit))
             {
