@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Dapper;
 using DbUp;
 using DbUp.Engine.Output;
+using Herald.Storage.Abstractions;
 using Herald.Storage.Relational;
 using Npgsql;
 
@@ -596,10 +597,19 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     protected override bool IsWriteRaceLost(DbException error) =>
         error is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
 
-    // Reached, but every connection the server allows is taken (by nodes' pools, say): not a
-    // network fault, and not one that waiting out alone will mend.
-    protected override string Diagnosis(DbException e) =>
-        e is PostgresException { SqlState: PostgresErrorCodes.TooManyConnections } ? "out of connections" : Unreachable;
+    protected override DatabaseTrouble? TroubleOf(DbException failure) => failure switch
+    {
+        // Reached, but every connection the server allows is taken (by nodes' pools, say): not a
+        // network fault, and not one that waiting out alone will mend.
+        PostgresException { SqlState: PostgresErrorCodes.TooManyConnections } => DatabaseTrouble.OutOfConnections,
+        PostgresException { SqlState: PostgresErrorCodes.DiskFull } => DatabaseTrouble.DiskFull,
+        PostgresException { SqlState: PostgresErrorCodes.ReadOnlySqlTransaction } => DatabaseTrouble.ReadOnly,
+        // Shutting down or restarting (57P), or the connection lost (08).
+        PostgresException { SqlState: var state } when state.StartsWith("57P", StringComparison.Ordinal) || state.StartsWith("08", StringComparison.Ordinal) => DatabaseTrouble.Unreachable,
+        // The driver's own (refused, timed out, the stream broken), and the server's that pass with time.
+        NpgsqlException { IsTransient: true } => DatabaseTrouble.Unreachable,
+        _ => null,
+    };
 
     // NOTIFY inside the transaction is delivered when it commits, and never if it rolls back.
     protected override Task OnWorkRecordedAsync(WriteScope scope, CancellationToken cancellationToken) =>

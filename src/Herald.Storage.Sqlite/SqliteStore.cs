@@ -6,6 +6,7 @@ using DbUp;
 using DbUp.Engine.Output;
 using Herald.Entities;
 using Herald.Storage.Model;
+using Herald.Storage.Abstractions;
 using Herald.Storage.Relational;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -333,7 +334,15 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     public override async Task<string?> DiagnoseAsync(CancellationToken cancellationToken = default) =>
         FileInPlace() ? await base.DiagnoseAsync(cancellationToken)
         // A file removed under the node is the operator's to restore, not a database to wait for.
-        : FileGone ? "file gone" : Unreachable;
+        : (FileGone ? DatabaseTrouble.FileGone : DatabaseTrouble.Unreachable).Status();
+
+    protected override DatabaseTrouble? TroubleOf(DbException failure) => failure switch
+    {
+        SqliteException { SqliteErrorCode: raw.SQLITE_FULL } => DatabaseTrouble.DiskFull,
+        SqliteException { SqliteErrorCode: raw.SQLITE_READONLY } => DatabaseTrouble.ReadOnly,
+        SqliteException { SqliteErrorCode: raw.SQLITE_IOERR or raw.SQLITE_CANTOPEN } => DatabaseTrouble.FileUnusable,
+        _ => null,
+    };
 
     /// <summary>
     /// Whether the database's file is where the store opened it, noted for the writes: looked at by

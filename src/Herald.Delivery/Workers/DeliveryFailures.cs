@@ -1,5 +1,5 @@
-using System.Data.Common;
 using Herald.Errors;
+using Herald.Storage.Abstractions;
 using Microsoft.Extensions.Logging;
 
 namespace Herald.Delivery.Workers;
@@ -10,7 +10,7 @@ namespace Herald.Delivery.Workers;
 /// minute with how many came meanwhile, for an outage fails every attempt in flight alike; any
 /// other as an error with its stack.
 /// </summary>
-internal sealed class DeliveryFailures(ILogger logger, TimeProvider time)
+internal sealed class DeliveryFailures(ILogger logger, TimeProvider time, IHeraldStore store)
 {
     /// <summary>How long the same kind of report stays out of the log after one was written.</summary>
     public static readonly TimeSpan Quiet = TimeSpan.FromMinutes(1);
@@ -55,15 +55,20 @@ internal sealed class DeliveryFailures(ILogger logger, TimeProvider time)
     }
 
     /// <summary>
-    /// What the driver said when <paramref name="e"/> is the database's failure (anywhere in its
-    /// chain: a database exception, or Herald's own refusal to write to a database file that is
-    /// gone), else null.
+    /// What the driver said when <paramref name="e"/> is the database's being unusable now (as the
+    /// store tells it, anywhere in its chain, or Herald's own refusal to write to a database file
+    /// that is gone), else null: any other database error (a constraint broken, a statement the
+    /// database refuses) is a fault of Herald's, logged with its stack.
     /// </summary>
-    private static string? DatabaseAway(Exception e)
+    private string? DatabaseAway(Exception e)
     {
+        if (store.TroubleOf(e) is not null)
+        {
+            return FailureWords.Said(e);
+        }
         for (var inner = (Exception?)e; inner is not null; inner = inner.InnerException)
         {
-            if (inner is DbException or HeraldException { Kind: ErrorKind.Unavailable })
+            if (inner is HeraldException { Kind: ErrorKind.Unavailable })
             {
                 return FailureWords.Said(e);
             }

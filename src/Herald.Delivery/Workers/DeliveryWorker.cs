@@ -78,7 +78,7 @@ public sealed class DeliveryWorker : BackgroundService
         _time = time;
         _options = options.Value;
         _logger = logger;
-        _failures = new DeliveryFailures(logger, time);
+        _failures = new DeliveryFailures(logger, time, store);
         _slots = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency);
         _recording = new SemaphoreSlim(2 * _options.MaxConcurrency, 2 * _options.MaxConcurrency);
         // Any attempt's end, a manual one's too, frees a place what waits in memory may take.

@@ -91,7 +91,7 @@ public sealed class ResendQueue : BackgroundService
         _sender = sender;
         _time = time;
         _logger = logger;
-        _failures = new DeliveryFailures(logger, time);
+        _failures = new DeliveryFailures(logger, time, store);
     }
 
     /// <summary>

@@ -40,7 +40,7 @@ internal sealed class ReadinessProbe(IHeraldStore store)
         }
     }
 
-    private const string NoAnswer = "unreachable";
+    private static readonly string NoAnswer = DatabaseTrouble.Unreachable.Status();
 
     private async Task<string?> CheckAsync()
     {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Herald.Errors;
 using Herald.Server.Api;
 using Herald.Server.Json;
+using Herald.Storage.Abstractions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
@@ -12,13 +13,13 @@ namespace Herald.Server.Errors;
 /// Turns every refusal and failure into the seed's error shape, including the bare 404 and 405
 /// answers routing gives and the 413 Kestrel gives for an oversized body.
 /// </summary>
-internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger, TimeProvider time)
+internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger, TimeProvider time, IHeraldStore store)
 {
     /// <summary>How long requests refused for the database's trouble stay out of the log after one was written.</summary>
     public static readonly TimeSpan DatabaseTroubleQuiet = TimeSpan.FromMinutes(1);
 
-    // Each cause (its words) on its own: a disk filling up during an outage is named, not counted into it.
-    private readonly QuietLog<string> _trouble = new(DatabaseTroubleQuiet, time);
+    // Each cause on its own: a disk filling up during an outage is named, not counted into it.
+    private readonly QuietLog<DatabaseTrouble> _trouble = new(DatabaseTroubleQuiet, time);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -49,12 +50,12 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         {
             return;
         }
-        catch (Exception e) when (DatabaseTrouble(e) is { } why)
+        catch (Exception e) when (store.TroubleOf(e) is { } trouble)
         {
             // Nothing was done, and nothing the caller sent is wrong: it may ask again once the
             // operator has seen to the database (the log says what happened, once a minute).
-            NoteDatabaseTrouble(e, why, context.Request.Method, context.Request.Path);
-            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, [$"Herald's database cannot take requests now ({why}): nothing was done; retry later"],
+            NoteDatabaseTrouble(e, trouble, context.Request.Method, context.Request.Path);
+            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, [$"Herald's database cannot take requests now ({trouble.Reason()}): nothing was done; retry later"],
                 response => response.Headers.RetryAfter = "5");
             return;
         }
@@ -136,36 +137,6 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         {
             throw new HeraldException(ErrorKind.BadRequest, "the query may not contain the NUL character (%00)");
         }
-    }
-
-    /// <summary>
-    /// What is wrong with the database when <paramref name="e"/> (or what it wraps) says it cannot
-    /// be used now (unreachable, out of disk, read-only, a disk error), in a few words for the
-    /// caller; null for any other failure, which is Herald's own (500).
-    /// </summary>
-    internal static string? DatabaseTrouble(Exception e)
-    {
-        for (var inner = (Exception?)e; inner is not null; inner = inner.InnerException)
-        {
-            var why = inner switch
-            {
-                Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 } => "its disk is full",
-                Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 8 } => "it is read-only",
-                Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 10 or 14 } => "its file cannot be read or written",
-                Npgsql.PostgresException { SqlState: "53100" } => "its disk is full",
-                Npgsql.PostgresException { SqlState: "25006" } => "it is read-only",
-                // Reached, but every connection it allows is taken (by nodes' pools, say): not a network fault.
-                Npgsql.PostgresException { SqlState: "53300" } => "it has no connection left for Herald: max_connections, or a CONNECTION LIMIT of the role or the database, is reached",
-                Npgsql.PostgresException { SqlState: var state } when state.StartsWith("57P", StringComparison.Ordinal) || state.StartsWith("08", StringComparison.Ordinal) => "it cannot be reached",
-                Npgsql.NpgsqlException { IsTransient: true } => "it cannot be reached",
-                _ => null,
-            };
-            if (why is not null)
-            {
-                return why;
-            }
-        }
-        return null;
     }
 
     public static int StatusOf(ErrorKind kind) => kind switch
@@ -255,11 +226,11 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     /// cause with what the driver said (one line: every request of an outage failed alike, and each logged its
     /// stack as an unhandled error, flooding the log), the others counted into the next.
     /// </summary>
-    private void NoteDatabaseTrouble(Exception e, string why, string method, string path)
+    private void NoteDatabaseTrouble(Exception e, DatabaseTrouble trouble, string method, string path)
     {
-        if (_trouble.ShouldWrite(why, out var held))
+        if (_trouble.ShouldWrite(trouble, out var held))
         {
-            LogDatabaseTrouble(logger, method, path, why, FailureWords.Said(e), held);
+            LogDatabaseTrouble(logger, method, path, trouble.Reason(), FailureWords.Said(e), held);
         }
     }
 

@@ -32,9 +32,16 @@ public interface IHeraldStore
 
     /// <summary>
     /// Null when the database answers; otherwise what keeps it from answering, in a few words
-    /// (<c>unreachable</c>, <c>out of connections</c>, <c>file gone</c>), as <c>/readyz</c> says it.
+    /// (<c>unreachable</c>, <c>out of connections</c>, <c>file gone</c>: <see cref="DatabaseTroubleWords.Status"/>), as <c>/readyz</c> says it.
     /// </summary>
     Task<string?> DiagnoseAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Why the database cannot be used now, when <paramref name="error"/> (or what it wraps) is its
+    /// driver saying so (unreachable, out of connections, disk full, read-only, a file that cannot be
+    /// used); null for any other failure, which is a fault of Herald's or of the request.
+    /// </summary>
+    DatabaseTrouble? TroubleOf(Exception error);
 
     Task CreateMerchantAsync(Merchant merchant, ApiKey key, CancellationToken cancellationToken = default);
 

@@ -85,19 +85,29 @@ public abstract partial class RelationalStore : IHeraldStore
             await using var connection = await OpenAsync(cancellationToken);
             return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken)) == 1
                 ? null
-                : Unreachable;
+                : DatabaseTrouble.Unreachable.Status();
         }
         catch (DbException e)
         {
-            return Diagnosis(e);
+            // Whatever kept it from answering SELECT 1 leaves it unusable, named or not.
+            return (TroubleOf(e) ?? DatabaseTrouble.Unreachable).Status();
         }
     }
 
-    /// <summary>How <see cref="DiagnoseAsync"/> says a database that does not answer.</summary>
-    protected const string Unreachable = "unreachable";
+    public DatabaseTrouble? TroubleOf(Exception error)
+    {
+        for (var inner = (Exception?)error; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is DbException failure && TroubleOf(failure) is { } trouble)
+            {
+                return trouble;
+            }
+        }
+        return null;
+    }
 
-    /// <summary>What <paramref name="e"/>, thrown while opening a connection or asking it <c>SELECT 1</c>, says is wrong with the database.</summary>
-    protected virtual string Diagnosis(DbException e) => Unreachable;
+    /// <summary>What the driver's <paramref name="failure"/> says keeps the database from being used now; null when it says something else.</summary>
+    protected abstract DatabaseTrouble? TroubleOf(DbException failure);
 
     /// <summary>
     /// A connection with a write transaction, committed explicitly. Disposing it rolls back what was
