@@ -55,6 +55,12 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
             {
                 throw new HeraldException(ErrorKind.Unauthorized, "missing API key: send Authorization: Bearer <key>");
             }
+            // Two headers (which arrive joined by a comma) or two keys in one: no key holds a comma,
+            // and which was meant is not Herald's to guess, nor a wrong key's to be counted as one.
+            if (context.Request.Headers.Authorization.Count > 1 || presented.Contains(',', StringComparison.Ordinal))
+            {
+                throw new HeraldException(ErrorKind.BadRequest, "the request presents more than one Authorization header or key: send one, Authorization: Bearer <key>");
+            }
             var address = KeyFailures.BudgetOf(context.Connection.RemoteIpAddress);
             var presentedHash = ApiKeys.PresentedHash(context, presented);
             if (adminKey.MatchesHash(presentedHash))

@@ -477,6 +477,21 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TwoAuthorizationHeaders_Are400_NotAnInvalidKey()
+    {
+        var key = _merchant.DefaultRequestHeaders.Authorization!.Parameter!;
+        using var anonymous = new HttpClient { BaseAddress = _herald.Client.BaseAddress };
+        using var twice = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
+        twice.Headers.TryAddWithoutValidation("Authorization", $"Bearer {key}");
+        twice.Headers.TryAddWithoutValidation("Authorization", "Bearer hk_other");
+        await ExpectErrorAsync(await anonymous.SendAsync(twice), 400, "the request presents more than one Authorization header or key: send one, Authorization: Bearer <key>");
+        using var joined = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
+        joined.Headers.TryAddWithoutValidation("Authorization", $"Bearer {key},Bearer {key}");
+        await ExpectErrorAsync(await anonymous.SendAsync(joined), 400, "more than one Authorization header or key");
+        Assert.Equal(HttpStatusCode.OK, (await _merchant.GetAsync("/v1/notifications")).StatusCode);
+    }
+
+    [Fact]
     public async Task MerchantKeyOnAdminRoute_Is403()
     {
         await ExpectErrorAsync(await _merchant.PostAsJsonAsync("/v1/merchants", new { name = "x" }), 403, "admin key");
