@@ -37,11 +37,18 @@ internal sealed class TransactionAnswersWhole : IOpenApiDocumentTransformer
                         Type = JsonSchemaType.Object,
                         Required = new HashSet<string>(fields.Keys, StringComparer.Ordinal),
                         Properties = TransactionDocument.Assigned.ToDictionary(
-                            name => name, _ => (IOpenApiSchema)new OpenApiSchema { Type = JsonSchemaType.String }, StringComparer.Ordinal),
+                            name => name, name => (IOpenApiSchema)NeverNull(fields.TryGetValue(name, out var field) ? field : null), StringComparer.Ordinal),
                     },
                 ],
             };
         }
         return Task.CompletedTask;
     }
+
+    /// <summary>A text that is always there: the values <paramref name="field"/> lists (a status's states), null not among them.</summary>
+    private static OpenApiSchema NeverNull(IOpenApiSchema? field) => new()
+    {
+        Type = JsonSchemaType.String,
+        Enum = field?.Enum is { Count: > 0 } values ? values.Where(value => value is not null).ToList() : null,
+    };
 }

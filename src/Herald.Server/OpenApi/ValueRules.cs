@@ -73,6 +73,9 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             [(typeof(PaymentIntentResponse), "site")] = s => OneOf(s, EntityDocuments.PointSites),
             [(typeof(PaymentIntentResponse), "state")] = s => OneOf(s, StateMachines.For(EntityKind.PaymentIntent).States),
             [(typeof(PaymentOrderResponse), "status")] = s => OneOf(s, StateMachines.For(EntityKind.PaymentOrder).States),
+            // Assigned by Herald (a body naming it is refused), and in every answer one of these.
+            [(typeof(TransactionDocument), "status")] = s => OneOf(s, StateMachines.For(EntityKind.Transaction).States),
+            [(typeof(EventResponse), "type")] = s => OneOf(s, Events.EventTypes.All.Order(StringComparer.Ordinal)),
             // Seed 000's form, not ISO 8601: what the point endpoints receive.
             [(typeof(PaymentIntentResponse), "created_at")] = s =>
             {
@@ -212,7 +215,7 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
     }
 
     /// <summary>The values a field takes; null too where the field may be null (left as it is).</summary>
-    private static void OneOf(OpenApiSchema schema, IEnumerable<string> values)
+    internal static void OneOf(OpenApiSchema schema, IEnumerable<string> values)
     {
         var taken = values.Select(v => (JsonNode?)JsonValue.Create(v)).ToList();
         if (schema.Type is { } type && type.HasFlag(JsonSchemaType.Null))

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Herald.Delivery.Sending;
 using Herald.Endpoints;
+using Herald.Entities;
 using Herald.Payloads;
 using Herald.Storage.Model;
 using Microsoft.AspNetCore.OpenApi;
@@ -44,6 +45,11 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
             // Every key is there in every delivery (null when the platform left it out), but those the seed shows only sometimes.
             body.Required = new HashSet<string>(example.Select(p => p.Key).Where(k => format != PayloadFormat.Point || k is not ("payment" or "ticket_number")), StringComparer.Ordinal);
             body.Example = example;
+            // What a generated receiver can switch on: the states and event types this format sends.
+            var kind = format.EntityKind();
+            SentOneOf(body, EntityDocuments.StateField(kind), StateMachines.For(kind).States.Where(state => format.Notifies(state)));
+            SentOneOf(body, "event_type", format.EventTypes());
+            SentOneOf(body, "entity_type", [kind.TypeName()]);
             var name = format.ApiName();
             document.Webhooks[name] = Posted(name + "Notification", $"What an endpoint of format {name} receives",
                 summary + " Signed as Standard Webhooks are: see docs/receiver.md (Receiving in any language).",
@@ -253,6 +259,14 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
             },
             _ => new OpenApiSchema(),
         };
+    }
+
+    private static void SentOneOf(OpenApiSchema body, string field, IEnumerable<string> values)
+    {
+        if (body.Properties is { } fields && fields.TryGetValue(field, out var shape) && shape is OpenApiSchema schema)
+        {
+            ValueRules.OneOf(schema, values);
+        }
     }
 
     private static OpenApiSchema ItemShape(JsonNode? item, string path, IReadOnlySet<string> neverNull, IReadOnlySet<string> wholeNumbers)

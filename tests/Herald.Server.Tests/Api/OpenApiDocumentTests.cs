@@ -407,6 +407,12 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.DoesNotContain("FINISHED", Enum(Property(transition, "to")));
         Assert.DoesNotContain("INIT", Enum(Property(transition, "to")));
         Assert.DoesNotContain("OPENED", Enum(Property(RequestSchema("post", "/v1/payment_orders/{id}/transitions"), "to")));
+        // What an answer holds: a transaction's status as seed 003 spells it; an event's type, notified or not.
+        var transactionStatus = Enum(Property(ResponseSchema("get", "/v1/transactions/{id}", "200"), "status"));
+        Assert.Contains("DECINED", transactionStatus);
+        Assert.Contains("INIT", transactionStatus);
+        Assert.DoesNotContain("DECLINED", transactionStatus);
+        Assert.Contains("PAYMENT_INTENT.OPEN", Enum(Property(ResponseSchema("get", "/v1/events/{id}", "200"), "type")));
         var moveOrder = RequestSchema("post", "/v1/payment_orders/{id}/transitions");
         Assert.Equal(["description", "external_reference"], PropertyNames(Resolve(Property(moveOrder, "data"))).Order(StringComparer.Ordinal));
         Assert.Contains("payment", PropertyNames(Resolve(Property(RequestSchema("post", "/v1/payment_intents/{id}/transitions"), "data"))));
@@ -512,6 +518,13 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
                 AssertDocumented(body, schema, format);
             }
         }
+        // What a receiver generated from the document can switch on: the states and types each format sends.
+        JsonObject Sent(string format, string field) =>
+            Property(_document["webhooks"]![format]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!.AsObject(), field);
+        Assert.Equal(["FINISHED", "CANCELED", "ERROR"], Enum(Sent("point", "state")));
+        Assert.Equal(["PAYMENT_ORDER.OPENED", "PAYMENT_ORDER.EXPIRED", "PAYMENT_ORDER.CLOSED", "PAYMENT_ORDER.REJECTED", "PAYMENT_ORDER.REFUNDED"], Enum(Sent("thin", "event_type")));
+        Assert.Equal(["PAYMENT_ORDER"], Enum(Sent("thin", "entity_type")));
+        Assert.Contains("DECINED", Enum(Sent("transaction", "status")));
         // The example is the one GET /v1/event_types/{type} shows.
         Assert.True(JsonNode.DeepEquals((await merchant.GetJsonAsync("/v1/event_types/TRANSACTION.COMPLETED"))["example"],
             _document["webhooks"]!["transaction"]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!["example"]));
