@@ -175,6 +175,11 @@ internal static class ServeCommand
                 {
                     result.AddError($"{urlsName} '{address}' is not an http:// or https:// address such as http://127.0.0.1:5080.");
                 }
+                else if (ListenAddresses.HasPath(address))
+                {
+                    // The server took it, and failed at start with a stack trace, after an admin key had been made and shown.
+                    result.AddError($"{urlsName} '{address}' has a path: Herald listens at an address's root, such as http://127.0.0.1:5080.");
+                }
                 else if (!servesHttps && IsHttps(address))
                 {
                     result.AddError($"{urlsName} '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.");
@@ -187,6 +192,10 @@ internal static class ServeCommand
                 if (!ListenAddresses.IsHttpAddress(address) || ListenAddresses.PortOf(address) is not > 0)
                 {
                     result.AddError($"{metricsName} '{address}' is not an http:// or https:// address with a port, such as http://0.0.0.0:9464.");
+                }
+                else if (ListenAddresses.HasPath(address))
+                {
+                    result.AddError($"{metricsName} '{address}' has a path: the metrics listener answers at its root (/metrics), such as http://0.0.0.0:9464.");
                 }
                 else if (apiPorts.Contains(ListenAddresses.PortOf(address)))
                 {

@@ -88,6 +88,16 @@ public static class ListenAddresses
         return Parsed(url) is { } uri && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
     }
 
+    /// <summary>
+    /// Whether <paramref name="url"/> names a path (or a query) after its port: the server listens
+    /// on an address's root alone, and refuses such an address only once it starts.
+    /// </summary>
+    public static bool HasPath(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return UriOf(url) is { } uri && (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0);
+    }
+
     private static Uri? Parsed(string url) =>
         Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
             ? uri

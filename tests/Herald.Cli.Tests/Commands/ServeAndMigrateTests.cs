@@ -241,6 +241,8 @@ public sealed class ServeAndMigrateTests
     [InlineData("--urls", "http://127.0.0.1:5999 --metrics-urls http://0.0.0.0:5999", "--metrics-urls 'http://0.0.0.0:5999' has the port of an --urls address: the metrics listener needs a port of its own.")]
     [InlineData("--metrics-urls", "notaurl", "--metrics-urls 'notaurl' is not an http:// or https:// address with a port, such as http://0.0.0.0:9464.")]
     [InlineData("--metrics-urls", "http://127.0.0.1:0", "--metrics-urls 'http://127.0.0.1:0' is not an http:// or https:// address with a port, such as http://0.0.0.0:9464.")]
+    [InlineData("--urls", "http://127.0.0.1:5999/herald", "--urls 'http://127.0.0.1:5999/herald' has a path: Herald listens at an address's root, such as http://127.0.0.1:5080.")]
+    [InlineData("--metrics-urls", "http://127.0.0.1:5999/prometheus", "--metrics-urls 'http://127.0.0.1:5999/prometheus' has a path: the metrics listener answers at its root (/metrics), such as http://0.0.0.0:9464.")]
     [InlineData("--rate-limit", "10 --rate-limit 20", "Option '--rate-limit' expects a single argument but 2 were provided.")]
     [InlineData("--rate-limit", "abc", "--rate-limit must be a whole number, not 'abc'.")]
     [InlineData("--lease-seconds", "1.5", "--lease-seconds must be a whole number, not '1.5'.")]
