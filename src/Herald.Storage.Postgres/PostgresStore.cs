@@ -597,6 +597,16 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     protected override bool IsWriteRaceLost(DbException error) =>
         error is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
 
+    /// <summary>
+    /// Whether the database answers and takes writes: one that answers read-only (a standby a
+    /// failover left the nodes on, <c>default_transaction_read_only</c>) refuses every change and
+    /// every attempt's outcome, and a node on it is not ready.
+    /// </summary>
+    protected override async Task<DatabaseTrouble?> ProbeAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<string>(new CommandDefinition("SELECT current_setting('transaction_read_only')", cancellationToken: cancellationToken)) == "off"
+            ? null
+            : DatabaseTrouble.ReadOnly;
+
     protected override DatabaseTrouble? TroubleOf(DbException failure) => failure switch
     {
         // Reached, but every connection the server allows is taken (by nodes' pools, say): not a

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Herald.Errors;
 using Herald.Server.Auth;
 using Herald.Storage.Postgres;
@@ -60,7 +59,7 @@ internal sealed partial class AdminKeyFollower(PostgresStore store, AdminKey adm
 
     private void Failed(Exception e)
     {
-        if (e is not DbException)
+        if (store.TroubleOf(e) is null)
         {
             NotRead(logger, e);
         }

@@ -83,16 +83,20 @@ public abstract partial class RelationalStore : IHeraldStore
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
-            return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken)) == 1
-                ? null
-                : DatabaseTrouble.Unreachable.Status();
+            return (await ProbeAsync(connection, cancellationToken))?.Status();
         }
         catch (DbException e)
         {
-            // Whatever kept it from answering SELECT 1 leaves it unusable, named or not.
+            // Whatever kept it from answering the probe leaves it unusable, named or not.
             return (TroubleOf(e) ?? DatabaseTrouble.Unreachable).Status();
         }
     }
+
+    /// <summary>Asks the database, on <paramref name="connection"/>, whether it can be used: null when it answers as it should.</summary>
+    protected virtual async Task<DatabaseTrouble?> ProbeAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken)) == 1
+            ? null
+            : DatabaseTrouble.Unreachable;
 
     public DatabaseTrouble? TroubleOf(Exception error)
     {

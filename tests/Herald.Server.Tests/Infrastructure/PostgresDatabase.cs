@@ -51,6 +51,19 @@ public sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>Makes the database answer read-only (as a standby does) or takes that back; existing connections are cut, so that the next ones take the setting.</summary>
+    public async Task SetReadOnlyAsync(bool readOnly)
+    {
+        await using var connection = new NpgsqlConnection(_admin);
+        await connection.OpenAsync();
+        await using (var set = new NpgsqlCommand(readOnly ? $"ALTER DATABASE {_name} SET default_transaction_read_only = on" : $"ALTER DATABASE {_name} RESET default_transaction_read_only", connection))
+        {
+            await set.ExecuteNonQueryAsync();
+        }
+        await using var cut = new NpgsqlCommand($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{_name}'", connection);
+        await cut.ExecuteNonQueryAsync();
+    }
+
     /// <summary>
     /// A connection string for a role of its own (not a superuser, so that a connection limit holds
     /// for it) that owns the database, and a way to set how many connections that role may have.

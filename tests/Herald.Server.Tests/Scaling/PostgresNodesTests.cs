@@ -184,6 +184,36 @@ public sealed class PostgresNodesTests
     }
 
     [Fact]
+    public async Task ADatabaseAnsweringReadOnly_IsNotReady_UntilItTakesWritesAgain()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var herald = await HeraldHost.StartAsync(postgres: db.ConnectionString);
+        using var merchant = await herald.NewMerchantAsync();
+        await HeraldHost.EventuallyAsync(async () => (await herald.Client.GetAsync("/readyz")).StatusCode == System.Net.HttpStatusCode.OK);
+
+        // A standby a failover left the node on answers every read, and refuses every change.
+        await db.SetReadOnlyAsync(true);
+        // (The first request may meet a pooled connection the server cut: that one says unreachable.)
+        await HeraldHost.EventuallyAsync(async () =>
+        {
+            using var refused = await merchant.PostAsJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
+            return refused.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable
+                && (await refused.Content.ReadAsStringAsync()).Contains("(it is read-only)", StringComparison.Ordinal);
+        });
+        // Not ready, saying why (a probe meeting another cut connection says unreachable, as above).
+        await HeraldHost.EventuallyAsync(async () =>
+        {
+            using var ready = await herald.Client.GetAsync("/readyz");
+            var status = (await ready.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["status"]!.GetValue<string>();
+            Assert.NotEqual("ready", status);
+            return ready.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && status == "database read-only";
+        });
+
+        await db.SetReadOnlyAsync(false);
+        await HeraldHost.EventuallyAsync(async () => (await herald.Client.GetAsync("/readyz")).StatusCode == System.Net.HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task DatabaseLostWhileRunning_WorkersBackOffAndResume_NothingMarkedDeliveredMeanwhile()
     {
         await using var db = await PostgresDatabase.CreateAsync();
