@@ -184,7 +184,15 @@ public sealed class WebhookSender : IDisposable
         "nothing was sent: the endpoint's signing secret, or its headers, cannot be read on this node (the key that encrypted them is not in its key ring: was the data folder restored without its keys/ folder?); rotate its secret, and set its headers again, to send with new ones";
 
     private static AttemptResult Failed(DateTimeOffset startedAt, Stopwatch stopwatch, string error) =>
-        new(startedAt, Elapsed(stopwatch), null, false, error, null);
+        new(startedAt, Elapsed(stopwatch), null, false, Storable(error), null);
+
+    /// <summary>
+    /// <paramref name="text"/> with the NUL character read as U+FFFD, as a byte that is not UTF-8 is.
+    /// What the receiver sent is kept with the attempt (its answer, or .NET's words on an answer
+    /// that is not HTTP, which repeat it), and PostgreSQL's text cannot hold NUL: the attempt's
+    /// transaction, and every other outcome and change written in it, would fail.
+    /// </summary>
+    private static string Storable(string text) => text.Contains('\0', StringComparison.Ordinal) ? text.Replace('\0', '\uFFFD') : text;
 
     private static int Elapsed(Stopwatch stopwatch) => (int)Math.Min(int.MaxValue, stopwatch.ElapsedMilliseconds);
 
@@ -266,7 +274,7 @@ public sealed class WebhookSender : IDisposable
         {
             return null;
         }
-        var text = Encoding.UTF8.GetString(buffer, 0, read);
+        var text = Storable(Encoding.UTF8.GetString(buffer, 0, read));
         if (credentials is null)
         {
             return text;
