@@ -6,6 +6,9 @@ namespace Herald.Delivery.Egress;
 /// <summary>The one pooled handler every delivery goes through: no redirects, no proxy, guarded connects.</summary>
 internal static class GuardedHttpHandler
 {
+    /// <summary>How long making a connection (TCP, then TLS) may take, within the attempt's own time.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
     /// <param name="policy">Where deliveries may connect.</param>
     /// <param name="resolve">Resolves a host name (the system's resolver when null).</param>
     /// <param name="reuse">Whether a connection is kept for the next request; without, each is used once.</param>
@@ -18,7 +21,7 @@ internal static class GuardedHttpHandler
         UseProxy = false,
         PooledConnectionLifetime = reuse ? TimeSpan.FromMinutes(5) : TimeSpan.Zero,
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-        ConnectTimeout = TimeSpan.FromSeconds(10),
+        ConnectTimeout = ConnectTimeout,
         MaxConnectionsPerServer = 256,
         AutomaticDecompression = DecompressionMethods.None,
         ConnectCallback = (context, cancellationToken) => ConnectAsync(policy, resolve ?? Dns.GetHostAddressesAsync, context.DnsEndPoint, cancellationToken),

@@ -129,9 +129,13 @@ public sealed class WebhookSender : IDisposable
             return new AttemptResult(startedAt, Elapsed(stopwatch), status, succeeded, succeeded ? null : Explain(status, notification.Success),
                 excerpt, RetryAfter(response, startedAt));
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            return Failed(startedAt, stopwatch, $"no answer within {notification.TimeoutSeconds} s");
+            // The handler's own connect timeout ends the attempt as the attempt's time would: told
+            // apart, a receiver that never took the connection is not said to have been slow to answer.
+            return Failed(startedAt, stopwatch, !timeout.IsCancellationRequested && e.InnerException is TimeoutException
+                ? $"could not connect: the connection (TCP and TLS) was not made within {GuardedHttpHandler.ConnectTimeout.TotalSeconds:0} s"
+                : $"no answer within {notification.TimeoutSeconds} s");
         }
         catch (HttpRequestException e)
         {
