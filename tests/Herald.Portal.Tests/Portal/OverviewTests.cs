@@ -142,6 +142,24 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task ANotificationOfAnEndpointWithALongHeaderName_DoesNotScrollSideways_AtTheNarrowestWidth()
+    {
+        var (api, key) = await NewMerchantAsync();
+        // A header name as long as an endpoint's may be (64 characters), with nowhere to break it.
+        var name = "X-Acme-Gateway-Correlation-" + new string('a', 37);
+        await api.AddEndpointAsync(Receiver.Url, "transaction", new { headers = new Dictionary<string, string> { [name] = "1" } });
+        var id = await api.NewTransactionAsync();
+        var notification = await api.WaitForAttemptsAsync(id, "TRANSACTION.INIT", 1);
+        await SignInAsync(key);
+        await Page.SetViewportSizeAsync(320, 640);
+
+        await OpenAsync($"/portal/notifications/{notification.Str("id")}");
+        await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Headers sent with every attempt" }), name.ToLowerInvariant());
+        var width = await Page.EvaluateAsync<int>("() => document.documentElement.scrollWidth");
+        Assert.True(width <= 320, $"the notification's page is {width}px wide on a 320px screen");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Portal_AtPhoneWidth_KeepsEveryPageReachable()
     {
         var (api, key) = await NewMerchantAsync();
