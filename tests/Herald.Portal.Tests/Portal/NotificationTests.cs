@@ -311,6 +311,34 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task APendingNotificationOfAnOrderedEndpoint_BehindAnEarlierOneOfItsEntity_SaysItWaitsForThatOne()
+    {
+        var (api, key) = await NewMerchantAsync();
+        await api.AddEndpointAsync(Receiver.Url, "transaction", new { ordered = true });
+        Receiver.Status = 500;
+        var transaction = await api.NewTransactionAsync();
+        // The first fails and waits for its retry, an hour on: the next of the entity waits behind it.
+        var first = await api.WaitForAttemptsAsync(transaction, "TRANSACTION.INIT", 1);
+        await api.MoveAsync("transactions", transaction, "PROCESSING");
+        var second = await api.NotificationOfAsync(transaction, "TRANSACTION.PROCESSING");
+        var other = await api.NewTransactionAsync();
+        var unblocked = await api.WaitForAttemptsAsync(other, "TRANSACTION.INIT", 1);
+
+        await SignInAsync(key);
+        await OpenAsync("/portal/notifications/" + second.Str("id"));
+        await Assertions.Expect(Page.Locator("#notification-status")).ToHaveTextAsync("pending");
+        await ExpectAsync(Page.Locator("#next-attempt-waits"), "waits for an earlier notification of its entity, TRANSACTION.INIT, to succeed or die");
+        await Page.Locator("#next-attempt-waits").GetByRole(AriaRole.Link).ClickAsync();
+        await ExpectAsync(Page.Locator("dl.facts"), first.Str("id"));
+
+        // The first of its entity waits for nothing but its retry, nor does another entity's.
+        await Assertions.Expect(Page.Locator("#next-attempt-waits")).ToHaveCountAsync(0);
+        await OpenAsync("/portal/notifications/" + unblocked.Str("id"));
+        await Assertions.Expect(Page.Locator("#notification-next-attempt")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(" UTC$"));
+        await Assertions.Expect(Page.Locator("#next-attempt-waits")).ToHaveCountAsync(0);
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task APagePastTheOldest_HasNoRows_AndLeadsBackToTheNewest()
     {
         var (api, key) = await NewMerchantAsync();

@@ -21,6 +21,13 @@ public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : Porta
         ? (Endpoints.IndexModel.State(e) == "paused" ? "resumed" : "enabled")
         : null;
 
+    /// <summary>
+    /// For a pending notification of an ordered endpoint, the earliest notification of its entity
+    /// still pending there: nothing is sent of this one until that one succeeds or dies, whatever
+    /// its next attempt's time says; null when it waits for none.
+    /// </summary>
+    public Notification? WaitsBehind { get; private set; }
+
     /// <summary>The query of the log's page this one was opened from, to lead back to it.</summary>
     [BindProperty(SupportsGet = true, Name = "list")] public string? List { get; set; }
 
@@ -72,6 +79,18 @@ public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : Porta
         Notification = notification;
         Endpoint = await store.GetEndpointAsync(Merchant, notification.EndpointId, HttpContext.RequestAborted);
         Attempts = await store.ListAttemptsAsync(id, HttpContext.RequestAborted);
+        if (notification.Status == NotificationStatuses.Pending && Endpoint is { Ordered: true, Enabled: true })
+        {
+            var pending = await store.ListNotificationsAsync(Merchant, new NotificationQuery
+            {
+                EndpointId = notification.EndpointId,
+                EntityKind = Herald.Entities.EntityKinds.ApiName(notification.EntityKind),
+                EntityId = notification.EntityId,
+                Status = NotificationStatuses.Pending,
+                Limit = 100,
+            }, HttpContext.RequestAborted);
+            WaitsBehind = pending.Data.Where(p => p.EntityVersion < notification.EntityVersion).MinBy(p => p.EntityVersion);
+        }
         return true;
     }
 }
