@@ -52,7 +52,7 @@ public static class PortalCharts
     /// <summary>One horizontal bar per endpoint: its success rate.</summary>
     public static IHtmlContent SuccessRates(IReadOnlyList<(string Label, EndpointStats Stats)> endpoints) =>
         Bars("success-chart", "Success rate per endpoint", endpoints,
-            [(e => e.SuccessRate * 100, SucceededColor, "success", false)], 100, v => Invariant($"{v:0.#} %"));
+            [(e => e.SuccessRate * 100, SucceededColor, "success", false)], 100, v => PortalFormat.Percent(v / 100));
 
     /// <summary>Two horizontal bars per endpoint: p50 and p95 latency.</summary>
     public static IHtmlContent Latency(IReadOnlyList<(string Label, EndpointStats Stats)> endpoints) =>

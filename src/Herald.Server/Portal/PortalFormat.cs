@@ -38,6 +38,24 @@ public static class PortalFormat
     public static string Count(long count, string one, string many) =>
         count.ToString(CultureInfo.InvariantCulture) + " " + (count == 1 ? one : many);
 
+    /// <summary>
+    /// A success rate (0 to 1) as a percentage to one decimal: never 100 % while an attempt failed,
+    /// nor 0 % while one succeeded (2,000 of 2,001 would round to 100 %).
+    /// </summary>
+    public static string Percent(double rate)
+    {
+        var shown = Math.Round(rate * 100, 1);
+        if (rate < 1)
+        {
+            shown = Math.Min(shown, 99.9);
+        }
+        if (rate > 0)
+        {
+            shown = Math.Max(shown, 0.1);
+        }
+        return shown.ToString("0.#", CultureInfo.InvariantCulture) + " %";
+    }
+
     /// <summary>The value a datetime-local input shows for a time (UTC; to the minute, or to the second when it has seconds).</summary>
     public static string Input(DateTimeOffset? t) =>
         t is null ? "" : t.Value.UtcDateTime.ToString(t.Value.Second == 0 && t.Value.Millisecond == 0 ? "yyyy-MM-dd'T'HH:mm" : "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);

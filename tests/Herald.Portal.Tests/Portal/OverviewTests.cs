@@ -1,5 +1,9 @@
+using Herald.Ids;
 using Herald.Portal.Tests.Infrastructure;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Model;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Overview = Herald.Server.Portal.Pages.IndexModel;
 
@@ -106,6 +110,38 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(table.Locator("tbody tr").First, $"preference-{count - 1:00}");
         await ExpectAsync(Page.Locator("#endpoints-shown"), $"of the {count} that had attempts");
         await Assertions.Expect(Page.Locator("#success-chart text[clip-path]")).ToHaveCountAsync(Overview.EndpointsShown);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task SuccessRate_WithOneFailureAmongThousands_IsNeverShownAsAHundredPercent_NorOneSuccessAsZero()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (mostly, _) = await api.AddEndpointAsync(Receiver.Url + "/mostly", "transaction");
+        Receiver.Status = 500;
+        var first = await api.WaitForAttemptsAsync(await api.NewTransactionAsync(), "TRANSACTION.INIT", 1);
+        var (seldom, _) = await api.AddEndpointAsync(Receiver.Url + "/seldom", "transaction");
+        Receiver.Status = 200;
+        var second = await api.NewTransactionAsync();
+        var ofSeldom = (await api.NotificationsAsync($"entity_id={second}&endpoint_id={seldom}")).Single()!.Str("id");
+        await HeraldHost.EventuallyAsync(async () => (await api.NotificationAsync(ofSeldom))["attempt_count"]!.GetValue<int>() == 1);
+        // 2,000 more attempts each: 2,000 of 2,001 succeeded (99.95 %, which one decimal rounds to 100)
+        // for the one, 1 of 2,001 (0.05 %, rounded to 0) for the other.
+        var store = Herald.Services.GetRequiredService<IHeraldStore>();
+        for (var i = 0; i < 2000; i++)
+        {
+            await store.RecordManualAttemptAsync(new Attempt(HeraldId.New(HeraldId.Attempt, Herald.Clock), first.Str("id"), i + 2, AttemptTriggers.Manual,
+                Herald.Clock.GetUtcNow(), 1, 200, true, null, null));
+            await store.RecordManualAttemptAsync(new Attempt(HeraldId.New(HeraldId.Attempt, Herald.Clock), ofSeldom, i + 2, AttemptTriggers.Manual,
+                Herald.Clock.GetUtcNow(), 1, 500, false, "HTTP 500", null));
+        }
+
+        await SignInAsync(key);
+        var table = Page.GetByRole(AriaRole.Table, new() { Name = "Endpoints over the last 24 hours" });
+        await ExpectAsync(table.Locator("tr", new() { Has = Page.Locator($"a[href='/portal/endpoints/{mostly}']") }), "99.9 %");
+        await ExpectAsync(table.Locator("tr", new() { Has = Page.Locator($"a[href='/portal/endpoints/{seldom}']") }), "0.1 %");
+        await Assertions.Expect(Page.Locator("#success-chart text", new() { HasText = "100 %" })).ToHaveCountAsync(0);
+        await Assertions.Expect(Page.Locator("#success-chart text", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^0 %$") })).ToHaveCountAsync(0);
+        await ExpectAsync(Page.Locator("#success-chart"), "99.9 %");
     }
 
     [Fact(Timeout = 120_000)]
