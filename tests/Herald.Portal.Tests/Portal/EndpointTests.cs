@@ -273,7 +273,7 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await OpenAsync("/portal/notifications");
         var options = Page.Locator("#endpoint option");
         await Assertions.Expect(options).ToHaveCountAsync(own.Count + 1);
-        Assert.Equal(own.Order(), (await options.AllInnerTextsAsync()).Skip(1).Order());
+        Assert.Equal(own.Select(url => url + " (thin)").Order(), (await options.AllInnerTextsAsync()).Skip(1).Order());
     }
 
     [Fact(Timeout = 60_000)]
@@ -490,5 +490,25 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(table.Locator("b")).ToHaveCountAsync(0);
         await Assertions.Expect(table.Locator($"tr[data-endpoint='{staging}'] td[data-label='Description']")).ToHaveTextAsync("Staging");
         await Assertions.Expect(table.Locator($"tr[data-endpoint='{bare}'] td[data-label='Description']")).ToHaveTextAsync("\u2014");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TheLogsEndpointFilter_TellsApartEndpointsOnOneUrl_ByFormatAndDescription()
+    {
+        var (api, key) = await NewMerchantAsync();
+        // One receiver taking two formats, and a staging twin: three endpoints on one URL.
+        var (transactions, _) = await api.AddEndpointAsync(Receiver.Url + "/hooks", "transaction");
+        var (orders, _) = await api.AddEndpointAsync(Receiver.Url + "/hooks", "thin", new { description = "Orders <b>live</b>" });
+        var (staging, _) = await api.AddEndpointAsync(Receiver.Url + "/hooks", "thin", new { description = "Staging" });
+        await SignInAsync(key);
+        await OpenAsync("/portal/notifications");
+
+        var filter = Page.GetByLabel("Endpoint", new() { Exact = true });
+        await Assertions.Expect(filter.Locator($"option[value='{transactions}']")).ToHaveTextAsync(Receiver.Url + "/hooks (transaction)");
+        await Assertions.Expect(filter.Locator($"option[value='{orders}']")).ToHaveTextAsync(Receiver.Url + "/hooks (thin, Orders <b>live</b>)");
+        await Assertions.Expect(filter.Locator($"option[value='{staging}']")).ToHaveTextAsync(Receiver.Url + "/hooks (thin, Staging)");
+        await filter.SelectOptionAsync(new SelectOptionValue { Label = Receiver.Url + "/hooks (thin, Staging)" });
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Assertions.Expect(Page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"endpoint={staging}"));
     }
 }
