@@ -162,4 +162,16 @@ public sealed class StatsApiTests : HeraldWithReceiver
             return await (Task<global::Herald.Storage.Model.DeliveryStats>)method.Invoke(_store, args)!;
         }
     }
+
+    [Theory]
+    [InlineData(20_000, 20_001, 0.9999)]
+    [InlineData(1, 20_001, 0.0001)]
+    [InlineData(2, 3, 0.6667)]
+    [InlineData(5, 5, 1.0)]
+    [InlineData(0, 5, 0.0)]
+    public void ASuccessRate_IsOneOnlyWhenEveryAttemptSucceeded_AndZeroOnlyWhenNoneDid(int succeeded, int attempts, double shown)
+    {
+        // Rounded plainly, 20,000 of 20,001 read as 1: an alert on success_rate < 1 missed the failure.
+        Assert.Equal(shown, global::Herald.Server.Api.StatsResponse.Rate(succeeded, attempts));
+    }
 }
