@@ -39,7 +39,7 @@ internal static class EndpointOperations
             // endpoint takes its credential headers only as given again, never from what it had.
             var sameOrigin = Uri.TryCreate(url, UriKind.Absolute, out var to) && Uri.TryCreate(current.Url, UriKind.Absolute, out var from)
                 && Uri.Compare(to, from, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0;
-            if (!sameOrigin && HiddenHeaders.AnyCredential(current.Headers)
+            if (!sameOrigin && (HiddenHeaders.AnyCredential(current.Headers) || current.HeadersUnreadable)
                 && (request.Headers is null || request.Headers.Any(h => HiddenHeaders.IsPlaceholder(h.Key, h.Value))))
             {
                 throw new HeraldException(ErrorKind.BadRequest,
@@ -64,6 +64,7 @@ internal static class EndpointOperations
                 RateLimit = request.RateLimit is null ? current.RateLimit : EndpointsApi.Limit(request.RateLimit, "rate_limit", EndpointsApi.RateLimitCap),
                 // Left out: unchanged; given: the whole set replaced ({} clears it).
                 Headers = request.Headers is null ? current.Headers : Validation.EndpointHeaders(request.Headers, sameOrigin ? current.Headers : null),
+                HeadersUnreadable = current.HeadersUnreadable && request.Headers is null,
                 Enabled = request.Enabled ?? current.Enabled,
                 DisabledReason = request.Enabled switch { false => "disabled by the merchant", true => null, null => current.DisabledReason },
                 DisabledAt = request.Enabled switch { false => now, true => null, null => current.DisabledAt },

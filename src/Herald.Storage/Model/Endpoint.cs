@@ -38,6 +38,13 @@ public sealed record Endpoint
 
     /// <summary>Headers of the merchant's own that every request to it carries; <c>null</c> for none.</summary>
     public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
+    /// <summary>
+    /// Whether it has headers kept that no key of this node's key ring reads (a data folder restored
+    /// without its <c>keys/</c>, say): <see cref="Headers"/> is then <c>null</c>, nothing is sent to it,
+    /// and a write that gives no headers keeps them as they are kept.
+    /// </summary>
+    public bool HeadersUnreadable { get; init; }
     public bool Enabled { get; init; } = true;
     public required string Source { get; init; }
 

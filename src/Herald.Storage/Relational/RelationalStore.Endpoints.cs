@@ -84,7 +84,7 @@ public abstract partial class RelationalStore
         where.AndIf(preferencesOnly, "preference_id IS NOT NULL");
         // A page reads its own rows, and decrypts their headers alone: a listing never shows secrets.
         return ReadPageAsync<EndpointRow, Endpoint>($"SELECT {EndpointColumns} FROM endpoints", where, limit, startingAfter, endingBefore,
-            row => row.ToModel([], HeadersOf(row.headers)), cancellationToken);
+            row => ModelOf(row, []), cancellationToken);
     }
 
     /// <summary>
@@ -242,7 +242,24 @@ public abstract partial class RelationalStore
             return rows.Select(r => r.ToModel([], null)).ToList();
         }
         var secrets = await LoadSecretsAsync(connection, null, rows.Select(r => r.id).ToArray(), null, cancellationToken);
-        return rows.Select(r => r.ToModel(secrets.TryGetValue(r.id, out var s) ? s : [], HeadersOf(r.headers))).ToList();
+        return rows.Select(r => ModelOf(r, secrets.TryGetValue(r.id, out var s) ? s : [])).ToList();
+    }
+
+    /// <summary>
+    /// The endpoint of <paramref name="row"/> with <paramref name="secrets"/>, its headers decrypted;
+    /// headers no key of this node's key ring reads leave it with neither headers nor secrets (as a
+    /// delivery target is left, see <see cref="TargetOf"/>), marked so that a write keeps them.
+    /// </summary>
+    private Endpoint ModelOf(EndpointRow row, IReadOnlyList<string> secrets)
+    {
+        try
+        {
+            return row.ToModel(secrets, HeadersOf(row.headers));
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return row.ToModel([], null) with { HeadersUnreadable = true };
+        }
     }
 
     /// <summary>An endpoint's headers as they are kept: a JSON object, encrypted as its secrets are; null for none.</summary>
@@ -255,14 +272,26 @@ public abstract partial class RelationalStore
 
     /// <summary>
     /// Secrets per endpoint, newest first: at <paramref name="now"/>, every one still signing (a rotated
-    /// secret signs until its grace ends); without a time, only the current ones.
+    /// secret signs until its grace ends); without a time, only the current ones. A secret no key of
+    /// this node's key ring reads is left out, as it is of a delivery target.
     /// </summary>
     private async Task<Dictionary<string, IReadOnlyList<string>>> LoadSecretsAsync(DbConnection connection, DbTransaction? transaction, string[] endpointIds, DateTimeOffset? now, CancellationToken cancellationToken)
     {
         var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         foreach (var (endpointId, secrets) in await LoadSecretRowsAsync(connection, transaction, endpointIds, now, cancellationToken))
         {
-            result[endpointId] = secrets.Select(r => Secrets.Unprotect(r.secret)).ToList();
+            var readable = new List<string>(secrets.Count);
+            foreach (var secret in secrets)
+            {
+                try
+                {
+                    readable.Add(Secrets.Unprotect(secret.secret));
+                }
+                catch (System.Security.Cryptography.CryptographicException)
+                {
+                }
+            }
+            result[endpointId] = readable;
         }
         return result;
     }
@@ -399,13 +428,16 @@ public abstract partial class RelationalStore
         await using var scope = await BeginWriteAsync(cancellationToken);
         var parameters = new DynamicParameters(EndpointRow.Parameters(endpoint, KeptHeaders(endpoint.Headers)));
         parameters.Add("expected_updated_at", expectedUpdatedAt is { } expected ? Time.Ms(expected) : null, DbType.Int64);
+        // Headers this node cannot read, and the change did not give again, stay as they are kept.
+        parameters.Add("keep_headers", endpoint.HeadersUnreadable, DbType.Boolean);
         // Enabled again (resumed, or enabled by the merchant), the endpoint starts its count of
         // failing days afresh: its first failure then must not find the days before the pause.
         var changed = await scope.Connection.ExecuteAsync(scope.Command(
             """
             UPDATE endpoints SET url = @url, description = @description, event_types = @event_types,
               success_rule = @success_rule, retry_policy = @retry_policy, timeout_seconds = @timeout_seconds,
-              ordered = @ordered, max_concurrency = @max_concurrency, rate_limit = @rate_limit, headers = @headers,
+              ordered = @ordered, max_concurrency = @max_concurrency, rate_limit = @rate_limit,
+              headers = CASE WHEN @keep_headers THEN headers ELSE @headers END,
               failing_since = CASE WHEN @enabled AND NOT enabled THEN NULL ELSE failing_since END,
               enabled = @enabled, disabled_reason = @disabled_reason, disabled_at = @disabled_at,
               updated_at = @updated_at
