@@ -55,12 +55,13 @@ public static class HeraldId
 
     /// <summary>
     /// The least id of <paramref name="prefix"/> made at <paramref name="at"/>: every id made before
-    /// it sorts below this, every id made at or after it does not.
+    /// it sorts below this, every id made at or after it does not. No id is made before 1970: a time
+    /// before it gives the least id of all (its milliseconds, negative, would sort above every id).
     /// </summary>
     public static string Floor(string prefix, DateTimeOffset at)
     {
         Span<char> chars = stackalloc char[TimeChars];
-        WriteTime(chars, at);
+        WriteTime(chars, at < DateTimeOffset.UnixEpoch ? DateTimeOffset.UnixEpoch : at);
         return string.Concat(prefix, "_", chars);
     }
 

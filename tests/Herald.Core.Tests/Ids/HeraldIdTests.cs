@@ -24,6 +24,18 @@ public class HeraldIdTests
 
     [Theory]
     [InlineData(1)]
+    [InlineData(86_400_000)]
+    [InlineData(100L * 365 * 86_400_000)]
+    public void Floor_OfATimeBefore1970_SortsAtOrBelowEveryId(long beforeMs)
+    {
+        var floor = HeraldId.Floor(HeraldId.Notification, DateTimeOffset.UnixEpoch.AddMilliseconds(-beforeMs));
+        Assert.Equal(HeraldId.Floor(HeraldId.Notification, DateTimeOffset.UnixEpoch), floor);
+        Assert.True(string.CompareOrdinal(HeraldId.New(HeraldId.Notification, new FixedTime(DateTimeOffset.UnixEpoch)), floor) >= 0);
+        Assert.True(string.CompareOrdinal(HeraldId.New(HeraldId.Notification, new FixedTime(Epoch)), floor) > 0);
+    }
+
+    [Theory]
+    [InlineData(1)]
     [InlineData(1_000)]
     [InlineData(86_400_000)]
     public void Floor_SortsAboveEveryIdMadeBefore_AndNotAboveAnyMadeAtOrAfter(long byMs)

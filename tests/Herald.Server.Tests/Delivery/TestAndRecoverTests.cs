@@ -134,6 +134,26 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
         Assert.Equal(1, (await merchant.NotificationAsync(elsewhere.Str("id")))["attempt_count"]!.GetValue<int>());
     }
 
+    [Theory]
+    [InlineData("1970-01-01T00:00:00Z")]
+    [InlineData("1969-12-31T23:59:59Z")]
+    [InlineData("1900-01-01")]
+    [InlineData("0001-01-01")]
+    public async Task Recover_SinceATimeBefore1970_ResendsEveryFailedNotification_AsSinceAnyLaterTimeBeforeThem(string since)
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 500;
+        var failed = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 11, currency = "BRL" })).Str("id");
+        var n = await merchant.WaitForAttemptsAsync(failed, "PAYMENT_ORDER.OPENED", 1);
+
+        Receiver.Status = 200;
+        var accepted = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since }, 202);
+
+        Assert.Equal(1, accepted["queued"]!.GetValue<int>());
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(n.Str("id"))).Str("status") == "succeeded");
+    }
+
     [Fact]
     public async Task Recover_AskedTwiceAtOnce_OrAgainBeforeTheFirstWentOut_QueuesEachFailedOneOnce_AndSendsItOnce()
     {
