@@ -575,6 +575,12 @@ public abstract partial class RelationalStore
             await scope.Connection.ExecuteAsync(scope.Command(
                 $"{KilledByDelete} WHERE endpoint_id = @id AND status = 'pending' AND (leased_until IS NULL OR leased_until <= @now)",
                 new { id, now = Time.Ms(now) }, cancellationToken));
+            // Nothing is sent to it again: its signing secrets and its headers (a gateway's key, say)
+            // are not kept past it, in the database or its backups. Its row stays for its log.
+            await scope.Connection.ExecuteAsync(scope.Command(
+                "UPDATE endpoints SET headers = NULL WHERE id = @id", new { id }, cancellationToken));
+            await scope.Connection.ExecuteAsync(scope.Command(
+                "DELETE FROM endpoint_secrets WHERE endpoint_id = @id", new { id }, cancellationToken));
         }
         await CommitEndpointWriteAsync(scope, changed == 1, cancellationToken);
         return changed == 1;

@@ -1208,6 +1208,22 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeletingAnEndpoint_ErasesItsSecretsAndHeaders_AndKeepsItsRow()
+    {
+        var m = await MerchantAsync();
+        var endpoint = TestEndpoints.New(m, T0, Time) with { Headers = new Dictionary<string, string> { ["Authorization"] = "Bearer gw" } };
+        await Store.CreateEndpointAsync(endpoint);
+        var kept = await EndpointAsync(m);
+        await Store.RotateSecretAsync(m, endpoint.Id, "whsec_second", T0, T0 + TimeSpan.FromHours(1), 5);
+
+        Assert.True(await Store.DeleteEndpointAsync(m, endpoint.Id, T0));
+
+        Assert.Equal(1, await CountAsync($"SELECT COUNT(*) FROM endpoints WHERE id = '{endpoint.Id}' AND headers IS NULL"));
+        Assert.Equal(0, await CountAsync($"SELECT COUNT(*) FROM endpoint_secrets WHERE endpoint_id = '{endpoint.Id}'"));
+        Assert.Equal(1, await CountAsync($"SELECT COUNT(*) FROM endpoint_secrets WHERE endpoint_id = '{kept.Id}'"));
+    }
+
+    [Fact]
     public async Task DeletingAnEndpoint_DuringAnAttempt_KeepsThatAttemptsOutcome()
     {
         var m = await MerchantAsync();
