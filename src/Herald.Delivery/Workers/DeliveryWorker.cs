@@ -338,7 +338,11 @@ public sealed class DeliveryWorker : BackgroundService
                 }
                 try
                 {
-                    await Task.Delay(failureDelay, stoppingToken).ConfigureAwait(false);
+                    // Work recorded meanwhile (the database back, and taking changes again) ends the
+                    // wait: a change answered once the outage is over goes out now, not when a back-off
+                    // of up to 30 s, grown through the outage, runs out. The back-off is the machine's
+                    // time, whatever clock the schedule reads.
+                    await _signal.WaitAsync(failureDelay, TimeProvider.System, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
