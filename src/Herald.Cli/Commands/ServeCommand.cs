@@ -306,11 +306,9 @@ internal static class ServeCommand
                     held.Dispose();
                     try
                     {
-                        File.Delete(Path.Combine(options.DataDirectory, DataFolderLock.FileName));
-                        if (!Directory.EnumerateFileSystemEntries(options.DataDirectory).Any())
-                        {
-                            Directory.Delete(options.DataDirectory);
-                        }
+                        // Everything in it is this failed start's (its lock, and an admin key and key
+                        // ring made before the failure, whether the key was shown or not).
+                        Directory.Delete(options.DataDirectory, recursive: true);
                     }
                     catch (Exception removal) when (removal is IOException or UnauthorizedAccessException)
                     {

@@ -24,6 +24,13 @@ internal static class StartupError
         {
             return "the connection string does not read as one: give settings as key=value pairs separated by ';', such as Host=db.internal;Database=herald;Username=herald";
         }
+        // Logging's words for a level it does not know name neither the setting nor the levels.
+        if (e is InvalidOperationException && e.Message.StartsWith("Configuration value '", StringComparison.Ordinal)
+            && e.Message.EndsWith("' is not supported.", StringComparison.Ordinal))
+        {
+            var value = e.Message["Configuration value '".Length..^"' is not supported.".Length];
+            return $"a log level is '{value}' (a Logging__LogLevel__ variable, or Logging:LogLevel in appsettings.json): give one of Trace, Debug, Information, Warning, Error, Critical or None";
+        }
         var message = e.Message;
         var missingDatabase = false;
         var damaged = false;

@@ -148,6 +148,19 @@ public sealed class ServeAndMigrateTests
         Assert.False(Directory.Exists(data));
     });
 
+    [Fact]
+    public Task Serve_WithALogLevelLoggingDoesNotKnow_NamesTheSettingAndTheLevels_AndLeavesNoKeyUnshown() => WithDataAsync(async data =>
+    {
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            ["serve", "--urls", "http://127.0.0.1:0", "--data", data], new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Verbose" });
+        Assert.NotEqual(0, code);
+        Assert.Equal("herald: cannot start: a log level is 'Verbose' (a Logging__LogLevel__ variable, or Logging:LogLevel in appsettings.json): give one of Trace, Debug, Information, Warning, Error, Critical or None",
+            stderr.Trim());
+        Assert.DoesNotContain("Admin key", stdout, StringComparison.Ordinal);
+        // The folder it made held an admin key never shown: gone with it, the next start makes one and shows it.
+        Assert.False(Directory.Exists(data));
+    });
+
     [Theory]
     [InlineData("127.0.0.1", "127.0.0.1")]
     [InlineData("0.0.0.0", "127.0.0.1")]
