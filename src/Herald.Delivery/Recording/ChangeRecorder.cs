@@ -98,6 +98,12 @@ public sealed class ChangeRecorder
                 ?? throw HeraldException.NotFound(kind.ApiName(), id);
             if (!machine.CanMove(current.State, target))
             {
+                // A retry under the same key may have committed this very move between the key's
+                // look-up above and the entity's read: the state read then is the one it made.
+                if (idempotency is { } late && await ReplayAsync(merchantId, kind, id, late, earlierHashes, cancellationToken).ConfigureAwait(false) is { } replayed)
+                {
+                    return replayed;
+                }
                 var why = machine.IsFinal(current.State) ? $"; {current.State} is final" : "";
                 throw new HeraldException(ErrorKind.Conflict, $"cannot move {kind.ApiName()} from {current.State} to {target}{why}");
             }
