@@ -1,11 +1,13 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 
 namespace Herald.Ids;
 
 /// <summary>
 /// Prefixed, time-ordered identifiers (<c>evt_…</c>, <c>ep_…</c>): ten characters of millisecond
-/// timestamp in Crockford base32, then sixteen random ones. Sorting ids sorts by creation time,
-/// which is what cursor pagination over notifications relies on.
+/// timestamp in Crockford base32, then sixteen random ones (counting up from there within a
+/// millisecond). Sorting ids sorts by creation time, which is what cursor pagination over
+/// notifications relies on.
 /// </summary>
 public static class HeraldId
 {
@@ -30,17 +32,63 @@ public static class HeraldId
     private const int TimeChars = 10;
     private const int RandomChars = 16;
 
+    /// <summary>
+    /// A new id. Ids made with one clock in one millisecond follow each other in the order they
+    /// were made (the random part of the first, then one more each time), so that a change
+    /// recorded after another, a payment's next state say, lists after it even within a millisecond.
+    /// </summary>
     public static string New(string prefix, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
         Span<char> chars = stackalloc char[TimeChars + RandomChars];
-        WriteTime(chars, time.GetUtcNow());
-        var random = RandomBytes(RandomChars);
-        for (var i = 0; i < RandomChars; i++)
-        {
-            chars[TimeChars + i] = Alphabet[random[i] & 31];
-        }
+        var now = time.GetUtcNow();
+        WriteTime(chars, now);
+        LastIds.GetValue(time, _ => new LastId()).Next(now.ToUnixTimeMilliseconds(), chars[TimeChars..]);
         return string.Concat(prefix, "_", chars);
+    }
+
+    /// <summary>The last id's millisecond and random part, per clock.</summary>
+    private static readonly ConditionalWeakTable<TimeProvider, LastId> LastIds = new();
+
+    private sealed class LastId
+    {
+        private readonly Lock _lock = new();
+        private readonly char[] _random = new char[RandomChars];
+        private long _ms = long.MinValue;
+
+        /// <summary>Writes the random part of an id made at <paramref name="ms"/>.</summary>
+        public void Next(long ms, Span<char> random)
+        {
+            lock (_lock)
+            {
+                if (ms != _ms || !Increment(_random))
+                {
+                    var bytes = RandomBytes(RandomChars);
+                    for (var i = 0; i < RandomChars; i++)
+                    {
+                        _random[i] = Alphabet[bytes[i] & 31];
+                    }
+                    _ms = ms;
+                }
+                _random.CopyTo(random);
+            }
+        }
+
+        /// <summary>Adds one to a random part; false when it was the greatest there is.</summary>
+        private static bool Increment(char[] random)
+        {
+            for (var i = random.Length - 1; i >= 0; i--)
+            {
+                var digit = Alphabet.IndexOf(random[i], StringComparison.Ordinal);
+                if (digit < Alphabet.Length - 1)
+                {
+                    random[i] = Alphabet[digit + 1];
+                    return true;
+                }
+                random[i] = Alphabet[0];
+            }
+            return false;
+        }
     }
 
     /// <summary>Whether <paramref name="id"/> has the form of an id <see cref="New"/> makes with <paramref name="prefix"/>.</summary>

@@ -72,6 +72,17 @@ public class HeraldIdTests
     }
 
     [Fact]
+    public void New_IdsMadeInOneMillisecond_SortInTheOrderTheyWereMade()
+    {
+        var time = new FixedTime(Epoch);
+
+        var ids = Enumerable.Range(0, 1_000).Select(_ => HeraldId.New(HeraldId.Event, time)).ToList();
+
+        Assert.Equal(ids, ids.Order(StringComparer.Ordinal));
+        Assert.True(string.CompareOrdinal(ids[^1], HeraldId.New(HeraldId.Event, new FixedTime(Epoch.AddMilliseconds(1)))) < 0);
+    }
+
+    [Fact]
     public void New_TenThousandAtTheSameMillisecond_AreUnique()
     {
         var time = new FixedTime(Epoch);
