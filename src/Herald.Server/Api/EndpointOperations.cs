@@ -100,6 +100,13 @@ internal static class EndpointOperations
         {
             var current = await EndpointsApi.LoadAsync(store, merchantId, id, cancellationToken);
             var updated = change(current);
+            // The write is taken only where the endpoint is still as read, told by its updated_at to
+            // the millisecond: one made in the millisecond of the write before it must move that on
+            // all the same, or a change read alongside it would be taken too, and undo it.
+            if (updated.UpdatedAt.ToUnixTimeMilliseconds() <= current.UpdatedAt.ToUnixTimeMilliseconds())
+            {
+                updated = updated with { UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(current.UpdatedAt.ToUnixTimeMilliseconds() + 1) };
+            }
             if (await store.UpdateEndpointAsync(updated, current.UpdatedAt, cancellationToken))
             {
                 return updated;
