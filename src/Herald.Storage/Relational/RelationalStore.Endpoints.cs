@@ -548,7 +548,13 @@ public abstract partial class RelationalStore
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
         var changed = await scope.Connection.ExecuteAsync(scope.Command(
-            "UPDATE endpoints SET enabled = @enabled, disabled_reason = @reason, disabled_at = @now, updated_at = @now WHERE id = @endpointId AND enabled = @wasEnabled",
+            // updated_at moves on even in the millisecond of the write before it: a merchant's change
+            // read before this one is then refused, rather than taken and enabling the endpoint again.
+            """
+            UPDATE endpoints SET enabled = @enabled, disabled_reason = @reason, disabled_at = @now,
+              updated_at = CASE WHEN updated_at >= @now THEN updated_at + 1 ELSE @now END
+            WHERE id = @endpointId AND enabled = @wasEnabled
+            """,
             new { endpointId, reason, now = Time.Ms(now), enabled = false, wasEnabled = true }, cancellationToken));
         if (changed == 1)
         {

@@ -556,6 +556,19 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEndpointDisabledInTheMillisecondItWasRead_IsNotOverwrittenEither()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        var read = (await Store.GetEndpointAsync(m, ep.Id))!;
+        Assert.True(await Store.DisableEndpointAsync(ep.Id, "410 Gone", read.UpdatedAt));
+        Assert.False(await Store.UpdateEndpointAsync(read with { Description = "renamed", UpdatedAt = read.UpdatedAt + TimeSpan.FromMilliseconds(1) }, read.UpdatedAt));
+        var now = (await Store.GetEndpointAsync(m, ep.Id))!;
+        Assert.False(now.Enabled);
+        Assert.Equal("410 Gone", now.DisabledReason);
+    }
+
+    [Fact]
     public async Task AutoDisable_ParksPendingWork_TooAndItStaysOutOfClaims()
     {
         var m = await MerchantAsync();
