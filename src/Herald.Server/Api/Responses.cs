@@ -44,6 +44,7 @@ public sealed record EndpointResponse(
     string? PreferenceId,
     string? DisabledReason,
     string? DisabledAt,
+    string? FailingSince,
     string CreatedAt,
     string UpdatedAt,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Secret = null)
@@ -51,7 +52,7 @@ public sealed record EndpointResponse(
     public static EndpointResponse From(Endpoint e, bool withSecret = false) => new(
         e.Id, e.Url, e.Description, e.Format.ApiName(), e.EventTypes, e.Success.ApiName(), e.Retry.ApiName(),
         e.TimeoutSeconds, e.Ordered, e.MaxConcurrency, e.RateLimit, HiddenHeaders.Hide(e.Headers), e.Enabled, e.Source, e.PreferenceId, e.DisabledReason, Time(e.DisabledAt),
-        Time(e.CreatedAt), Time(e.UpdatedAt), withSecret ? e.Secrets.FirstOrDefault() : null);
+        Time(e.FailingSince), Time(e.CreatedAt), Time(e.UpdatedAt), withSecret ? e.Secrets.FirstOrDefault() : null);
 
     internal static string Time(DateTimeOffset t) => EntityDocuments.FormatApiTime(t);
 

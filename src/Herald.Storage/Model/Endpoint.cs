@@ -53,6 +53,12 @@ public sealed record Endpoint
 
     public string? DisabledReason { get; init; }
     public DateTimeOffset? DisabledAt { get; init; }
+
+    /// <summary>
+    /// When the failures it has had since its last success began (the first of them, whichever node
+    /// saw it): null while its last attempt succeeded. What auto-disable counts from.
+    /// </summary>
+    public DateTimeOffset? FailingSince { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
 

@@ -11,6 +11,7 @@ namespace Herald.Storage.Relational;
 
 public abstract partial class RelationalStore
 {
+    // The columns an endpoint is written with; it is read with failing_since too, which delivery alone writes.
     private const string EndpointColumns =
         "id, merchant_id, url, description, format, event_types, success_rule, retry_policy, timeout_seconds, ordered, enabled, source, preference_id, disabled_reason, disabled_at, created_at, updated_at, max_concurrency, rate_limit, headers";
 
@@ -83,7 +84,7 @@ public abstract partial class RelationalStore
         var where = new SqlFilter("merchant_id = @merchantId AND deleted_at IS NULL", new { merchantId });
         where.AndIf(preferencesOnly, "preference_id IS NOT NULL");
         // A page reads its own rows, and decrypts their headers alone: a listing never shows secrets.
-        return ReadPageAsync<EndpointRow, Endpoint>($"SELECT {EndpointColumns} FROM endpoints", where, limit, startingAfter, endingBefore,
+        return ReadPageAsync<EndpointRow, Endpoint>($"SELECT {EndpointColumns}, failing_since FROM endpoints", where, limit, startingAfter, endingBefore,
             row => ModelOf(row, []), cancellationToken);
     }
 
@@ -231,7 +232,7 @@ public abstract partial class RelationalStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         var rows = (await connection.QueryAsync<EndpointRow>(Read(
-            $"SELECT {EndpointColumns} FROM endpoints WHERE {where} ORDER BY id", parameters, cancellationToken))).AsList();
+            $"SELECT {EndpointColumns}, failing_since FROM endpoints WHERE {where} ORDER BY id", parameters, cancellationToken))).AsList();
         if (rows.Count == 0)
         {
             return [];

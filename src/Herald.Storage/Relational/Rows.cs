@@ -43,6 +43,7 @@ internal sealed class EndpointRow
     public long? max_concurrency { get; set; }
     public long? rate_limit { get; set; }
     public long? deleted_at { get; set; }
+    public long? failing_since { get; set; }
 
     /// <summary>The headers as kept: encrypted (see <c>RelationalStore.HeadersOf</c>).</summary>
     public string? headers { get; set; }
@@ -64,6 +65,7 @@ internal sealed class EndpointRow
         PreferenceId = preference_id,
         DisabledReason = disabled_reason,
         DisabledAt = Time.At(disabled_at),
+        FailingSince = Time.At(failing_since),
         CreatedAt = Time.At(created_at),
         UpdatedAt = Time.At(updated_at),
         MaxConcurrency = (int?)max_concurrency,

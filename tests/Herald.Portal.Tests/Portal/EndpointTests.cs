@@ -74,6 +74,25 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task AnEndpointWhoseAttemptsFail_IsShownFailing_SinceItsFirstFailure_InTheListAndOnItsPage()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 503;
+        var order = (await api.PostJsonAsync("/v1/payment_orders", new { amount = 5, currency = "BRL" })).Str("id");
+        await api.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
+        await SignInAsync(key);
+
+        await OpenAsync("/portal/endpoints");
+        var row = Page.Locator($"tr[data-endpoint='{id}']");
+        await ExpectAsync(row.Locator(".badge"), "failing");
+        await ExpectAsync(row, "since ");
+        await OpenAsync("/portal/endpoints/" + id);
+        await Assertions.Expect(Page.Locator("#endpoint-state")).ToHaveTextAsync("failing");
+        await ExpectAsync(Page.Locator("#failing-since"), "has failed (see the log); after 5 in a row it gets one attempt at a time; after 5 days of nothing but failures it is disabled");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task PauseResumeTestAndRotate_FromTheEndpointPage_ChangeTheEndpointAndSayWhatHappened()
     {
         var (api, key) = await NewMerchantAsync();

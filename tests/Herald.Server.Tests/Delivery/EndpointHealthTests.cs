@@ -322,6 +322,32 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task AFailingEndpoint_SaysSinceWhenItFails_UntilAnAttemptSucceeds()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { retry = "exponential" });
+        Assert.Null((await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["failing_since"]);
+        Receiver.Status = 503;
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 5, currency = "BRL" })).Str("id");
+        var failed = await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
+
+        // The first failure's moment, in the endpoint itself and in the list: what auto-disable counts from.
+        var startedAt = failed["attempts"]![0].Str("started_at");
+        Assert.Equal(startedAt, (await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}")).Str("failing_since"));
+        Assert.Equal(startedAt, (await merchant.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray().Single(e => e.Str("id") == endpoint)!.Str("failing_since"));
+
+        // A later failure does not move it; the first success clears it.
+        Herald.Clock.Advance(TimeSpan.FromMinutes(1));
+        var second = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 6, currency = "BRL" })).Str("id");
+        await merchant.WaitForAttemptsAsync(second, "PAYMENT_ORDER.OPENED", 1);
+        Assert.Equal(startedAt, (await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}")).Str("failing_since"));
+        Receiver.Status = 200;
+        var third = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 7, currency = "BRL" })).Str("id");
+        await merchant.WaitForAttemptsAsync(third, "PAYMENT_ORDER.OPENED", 1);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["failing_since"] is null);
+    }
+
+    [Fact]
     public async Task AResendTheEndpointAnswered_StartsItsDaysOfFailuresOver()
     {
         using var merchant = await Herald.NewMerchantAsync();

@@ -36,5 +36,8 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         }
     }
 
-    public static string State(Endpoint e) => e.Enabled ? "enabled" : e.DisabledReason?.StartsWith("paused", StringComparison.Ordinal) == true ? "paused" : "disabled";
+    /// <summary>Enabled (failing, while every attempt since a time has failed), paused, or disabled.</summary>
+    public static string State(Endpoint e) => e.Enabled
+        ? e.FailingSince is null ? "enabled" : "failing"
+        : e.DisabledReason?.StartsWith("paused", StringComparison.Ordinal) == true ? "paused" : "disabled";
 }
