@@ -34,9 +34,12 @@ public static class PortalFormat
     public static string Time(DateTimeOffset? t) =>
         t is null ? "—" : t.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
-    /// <summary>A count and its noun, singular for one: <c>1 attempt</c>, <c>4 attempts</c>.</summary>
+    /// <summary>A count and its noun, singular for one: <c>1 attempt</c>, <c>10,205 attempts</c>.</summary>
     public static string Count(long count, string one, string many) =>
-        count.ToString(CultureInfo.InvariantCulture) + " " + (count == 1 ? one : many);
+        Number(count) + " " + (count == 1 ? one : many);
+
+    /// <summary>A count with its thousands marked, as the log's counts are: <c>10,205</c>.</summary>
+    public static string Number(long count) => count.ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A success rate (0 to 1) as a percentage to one decimal: never 100 % while an attempt failed,
