@@ -11,8 +11,8 @@ internal static partial class DeliveryLog
     [LoggerMessage(2001, LogLevel.Debug, "Notification {NotificationId} of event {EventId} attempt {Attempt}: {Outcome}")]
     public static partial void Attempted(ILogger logger, string notificationId, string eventId, int attempt, string outcome);
 
-    [LoggerMessage(2002, LogLevel.Warning, "Notification {NotificationId} of event {EventId} is dead after {Attempts} attempts")]
-    public static partial void Dead(ILogger logger, string notificationId, string eventId, int attempts);
+    [LoggerMessage(2002, LogLevel.Warning, "Notification {NotificationId} of event {EventId} to endpoint {EndpointId} (merchant {MerchantId}) is dead after {Attempts} attempts")]
+    public static partial void Dead(ILogger logger, string notificationId, string eventId, string endpointId, string merchantId, int attempts);
 
     [LoggerMessage(2003, LogLevel.Warning, "Notification {NotificationId}: the lease was lost before the outcome was recorded; another worker owns it")]
     public static partial void LeaseLost(ILogger logger, string notificationId);

@@ -634,7 +634,7 @@ public sealed class DeliveryWorker : BackgroundService
             if (outcome.Status == NotificationStatuses.Dead)
             {
                 _metrics.Dead();
-                DeliveryLog.Dead(_logger, notification.Id, notification.EventId, number);
+                DeliveryLog.Dead(_logger, notification.Id, notification.EventId, notification.EndpointId, notification.MerchantId, number);
             }
             else
             {
