@@ -39,6 +39,10 @@ internal static class BackupCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{from} -> {destination}: herald.db ({result.DatabaseBytes / 1048576.0:F1} MB, as of {result.TakenAt:yyyy-MM-dd HH:mm:ss} UTC), {HeraldServer.KeysFolder}/ ({keys}){(result.AdminKey ? ", admin.key" : "")}"));
                 Console.WriteLine($"To restore: stop Herald, then start it with --data {destination} (or put that folder where {from} was), and the same --keys-cert if it had one.");
+                if (result.SecretsWithoutKeys)
+                {
+                    await Console.Error.WriteLineAsync($"herald: warning: {from} has no key ring ({HeraldServer.KeysFolder}/), so neither it nor this copy can read the endpoint secrets and headers its database holds: copy the {HeraldServer.KeysFolder}/ folder of the data folder they were made in into both, or rotate every endpoint's secret (and set its headers again) once restored");
+                }
                 return 0;
             }
             catch (Exception) when (stopping.Stopped)

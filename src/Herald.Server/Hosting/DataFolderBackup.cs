@@ -15,7 +15,8 @@ public static class DataFolderBackup
     /// <param name="TakenAt">When the database's snapshot was taken (about).</param>
     /// <param name="Keys">How many key files the key ring had.</param>
     /// <param name="AdminKey">Whether the folder's admin key was copied (a node given <c>HERALD_ADMIN_KEY</c> keeps none).</param>
-    public sealed record Result(long DatabaseBytes, DateTimeOffset TakenAt, int Keys, bool AdminKey);
+    /// <summary>What was copied; <paramref name="SecretsWithoutKeys"/>: the database holds endpoint secrets or headers, and the folder no key ring to read them.</summary>
+    public sealed record Result(long DatabaseBytes, DateTimeOffset TakenAt, int Keys, bool AdminKey, bool SecretsWithoutKeys = false);
 
     /// <summary>
     /// Copies the data folder <paramref name="data"/> to <paramref name="destination"/>, a folder that
@@ -89,9 +90,10 @@ public static class DataFolderBackup
             {
                 CopyToDisk(adminKey, Path.Combine(destination, AdminKey.FileName), written);
             }
+            var secretsWithoutKeys = keys == 0 && await HoldsSecretsAsync(partial, cancellationToken);
             written.Add(copy.DatabasePath);
             File.Move(partial, copy.DatabasePath);
-            return new Result(new FileInfo(copy.DatabasePath).Length, takenAt, keys, hasAdminKey);
+            return new Result(new FileInfo(copy.DatabasePath).Length, takenAt, keys, hasAdminKey, secretsWithoutKeys);
         }
         catch
         {
@@ -128,6 +130,17 @@ public static class DataFolderBackup
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     /// <summary>Copies a file to a new one only its owner reads (whatever the source's own mode), flushed to disk.</summary>
+    /// <summary>Whether the database copied to <paramref name="path"/> holds an endpoint secret or endpoint headers, each kept encrypted.</summary>
+    private static async Task<bool> HoldsSecretsAsync(string path, CancellationToken cancellationToken)
+    {
+        var connectionString = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT EXISTS (SELECT 1 FROM endpoint_secrets) OR EXISTS (SELECT 1 FROM endpoints WHERE headers IS NOT NULL)";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
+    }
+
     private static void CopyToDisk(string from, string to, List<string> written)
     {
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };

@@ -128,6 +128,35 @@ public sealed class BackupTests
     });
 
     [Fact]
+    public Task Backup_OfAFolderWhoseSecretsNoKeyRingReads_SaysSo_WhereAFolderWithNoneDoesNot() => WithFolderAsync(async root =>
+    {
+        var data = Path.Combine(root, "data");
+        await using (var node = await HeraldProcess.ServeAsync("--dev", "--data", data))
+        {
+            var (merchant, _) = await node.NewMerchantAsync("Kept");
+            using (merchant)
+            {
+                var made = await merchant.PostAsJsonAsync(node.Url + "/v1/endpoints", new { url = "http://127.0.0.1:9/hooks", format = "thin" });
+                Assert.Equal(HttpStatusCode.Created, made.StatusCode);
+            }
+        }
+        // A folder restored without its key ring, as a copy of herald.db alone would be.
+        Directory.Delete(Path.Combine(data, "keys"), recursive: true);
+
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "backup", Path.Combine(root, "copy"), "--data", data);
+        Assert.Equal(0, code);
+        Assert.Contains("keys/ (0 keys)", stdout, StringComparison.Ordinal);
+        Assert.StartsWith($"herald: warning: {data} has no key ring (keys/), so neither it nor this copy can read the endpoint secrets and headers its database holds", stderr.Trim(), StringComparison.Ordinal);
+
+        // A folder with no endpoint (only its schema) has nothing a key ring would read.
+        var bare = Path.Combine(root, "bare");
+        Assert.Equal(0, (await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", bare)).ExitCode);
+        var quiet = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "backup", Path.Combine(root, "bare-copy"), "--data", bare);
+        Assert.Equal(0, quiet.ExitCode);
+        Assert.Empty(quiet.Stderr);
+    });
+
+    [Fact]
     public Task Backup_IntoAFolderThatHoldsSomething_IsRefused_LeavingItAsItWas() => WithFolderAsync(async root =>
     {
         var data = Path.Combine(root, "data");
