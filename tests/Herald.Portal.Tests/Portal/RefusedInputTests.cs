@@ -135,6 +135,10 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
 
         await OpenAsync("/portal/notifications?type=TRANSACTION.DECLINED");
         await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(1);
+        // A type no format sends would only show an empty log: left out, the page saying why.
+        await OpenAsync("/portal/notifications?type=PAYMENT_INTENT.OPEN");
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "Event type 'PAYMENT_INTENT.OPEN' is never notified (no format sends it); it was left out.");
+        await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(3);
         // The events page reads its first page for a cursor that is no event id, instead of an empty one.
         await OpenAsync("/portal/events?after=garbage");
         await Assertions.Expect(Page.Locator("table tbody tr")).ToHaveCountAsync(3);

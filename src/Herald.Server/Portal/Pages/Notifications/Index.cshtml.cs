@@ -72,7 +72,7 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
             Status = Known(Status, NotificationStatuses.All, "Status"),
             EndpointId = Blank(EndpointId),
             EntityKind = Known(EntityKind, EntityKindNames, "Entity kind"),
-            EventType = Known(EventType, EventTypes.All, "Event type"),
+            EventType = NotifiedType(EventType),
             EntityId = Blank(EntityId?.Trim()),
             EventId = Blank(EventId?.Trim()),
             Since = since,
@@ -124,6 +124,20 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     private static readonly string[] Parameters = ["status", "endpoint", "kind", "type", "entity", "event", "since", "until", "after", "before"];
 
     /// <summary>The filter's value when it is one of <paramref name="known"/>; otherwise null, and the page says it was left out.</summary>
+    /// <summary>
+    /// An event type some format notifies; one that none does (a Point intent's OPEN) could only
+    /// show an empty log, so it is left out as an unknown one is, the page saying why.
+    /// </summary>
+    private string? NotifiedType(string? value)
+    {
+        if (!string.IsNullOrEmpty(value) && EventTypes.All.Contains(value, StringComparer.Ordinal) && !EventTypeNames.Contains(value, StringComparer.Ordinal))
+        {
+            Note($"Event type '{value}' is never notified (no format sends it); it was left out.");
+            return null;
+        }
+        return Known(value, EventTypes.All, "Event type");
+    }
+
     private string? Known(string? value, IEnumerable<string> known, string label)
     {
         if (string.IsNullOrEmpty(value))
