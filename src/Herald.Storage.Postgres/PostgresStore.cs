@@ -557,7 +557,7 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
                     "SET LOCAL synchronous_commit = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
                     transaction: transaction, cancellationToken: cancellationToken));
             }
-            return new WriteScope(connection, transaction);
+            return new WriteScope(this, connection, transaction);
         }
         catch
         {

@@ -487,7 +487,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
             }
             var transaction = _writer.BeginTransaction();
             // Whatever went wrong may have left the connection unusable: the next write opens a new one.
-            return new WriteScope(_writer, transaction, clean => EndWrite(closeWriter: !clean), ownsConnection: false);
+            return new WriteScope(this, _writer, transaction, clean => EndWrite(closeWriter: !clean), ownsConnection: false);
         }
         catch
         {

@@ -83,7 +83,7 @@ public abstract partial class RelationalStore : IHeraldStore
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
-            return (await ProbeAsync(connection, cancellationToken))?.Status();
+            return (await ProbeAsync(connection, cancellationToken) ?? WriteTrouble)?.Status();
         }
         catch (DbException e)
         {
@@ -104,10 +104,39 @@ public abstract partial class RelationalStore : IHeraldStore
         {
             if (inner is DbException failure && TroubleOf(failure) is { } trouble)
             {
+                if (trouble is DatabaseTrouble.DiskFull or DatabaseTrouble.ReadOnly or DatabaseTrouble.FileUnusable)
+                {
+                    _writeTrouble = new(trouble, Environment.TickCount64);
+                }
                 return trouble;
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// A trouble a write (or a read) ran into that the readiness probe does not see, the database
+    /// answering it all the same: a full disk, a read-only file or server, a file that cannot be
+    /// written. The node is not ready while it lasts: until a write commits again, or, with none
+    /// tried, for <see cref="WriteTroubleHeld"/> after it was last seen.
+    /// </summary>
+    private DatabaseTrouble? WriteTrouble =>
+        _writeTrouble is { } seen && Environment.TickCount64 - seen.At < (long)WriteTroubleHeld.TotalMilliseconds ? seen.Trouble : null;
+
+    /// <summary>How long a trouble seen by a write keeps the node not ready, with no write committed since.</summary>
+    internal static readonly TimeSpan WriteTroubleHeld = TimeSpan.FromMinutes(1);
+
+    private sealed record SeenTrouble(DatabaseTrouble Trouble, long At);
+
+    private volatile SeenTrouble? _writeTrouble;
+
+    /// <summary>A write committed: whatever trouble writes ran into is over.</summary>
+    private void WriteCommitted()
+    {
+        if (_writeTrouble is not null)
+        {
+            _writeTrouble = null;
+        }
     }
 
     /// <summary>What the driver's <paramref name="failure"/> says keeps the database from being used now; null when it says something else.</summary>
@@ -118,12 +147,16 @@ public abstract partial class RelationalStore : IHeraldStore
     /// not committed, closes the connection unless the store keeps it, then calls
     /// <paramref name="onDispose"/> with whether all of that went cleanly.
     /// </summary>
-    protected sealed class WriteScope(DbConnection connection, DbTransaction transaction, Action<bool>? onDispose = null, bool ownsConnection = true) : IAsyncDisposable
+    protected sealed class WriteScope(RelationalStore store, DbConnection connection, DbTransaction transaction, Action<bool>? onDispose = null, bool ownsConnection = true) : IAsyncDisposable
     {
         public DbConnection Connection { get; } = connection;
         public DbTransaction Transaction { get; } = transaction;
 
-        public Task CommitAsync(CancellationToken cancellationToken) => Transaction.CommitAsync(cancellationToken);
+        public async Task CommitAsync(CancellationToken cancellationToken)
+        {
+            await Transaction.CommitAsync(cancellationToken);
+            store.WriteCommitted();
+        }
 
         public CommandDefinition Command(string sql, object? parameters, CancellationToken cancellationToken) =>
             new(sql, parameters, Transaction, cancellationToken: cancellationToken);

@@ -48,6 +48,9 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     /// <summary>Runs a query that answers one whole number against the store's own database.</summary>
     protected abstract Task<long> CountAsync(string sql);
 
+    /// <summary>What this store's driver throws when the disk under the database is full.</summary>
+    protected abstract System.Data.Common.DbException DiskFullError();
+
     public async Task InitializeAsync() => Store = await CreateStoreAsync();
 
     public Task DisposeAsync() => DestroyStoreAsync();
@@ -1628,6 +1631,20 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         };
         await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => Store.AddResendsAsync(batch, "node-a", T0));
         Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM resends"));
+    }
+
+    [Fact]
+    public async Task AWriteThatFoundTheDiskFull_KeepsTheDatabaseUnready_UntilAWriteCommitsAgain()
+    {
+        Assert.Null(await Store.DiagnoseAsync());
+        // SELECT 1 still answers on a full disk: what a write (the API's, delivery's) ran into is kept.
+        Assert.Equal(DatabaseTrouble.DiskFull, Store.TroubleOf(new InvalidOperationException("wrapped", DiskFullError())));
+        Assert.Equal("disk full", await Store.DiagnoseAsync());
+        Assert.False(await Store.PingAsync());
+
+        await MerchantAsync();
+        Assert.Null(await Store.DiagnoseAsync());
+        Assert.True(await Store.PingAsync());
     }
 
     [Fact]

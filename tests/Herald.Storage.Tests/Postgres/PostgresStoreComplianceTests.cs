@@ -378,6 +378,8 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
 
     protected override Task<long> CountAsync(string sql) => ScalarAsync(sql);
 
+    protected override System.Data.Common.DbException DiskFullError() => new PostgresException("could not extend file", "ERROR", "ERROR", PostgresErrorCodes.DiskFull);
+
     private async Task<long> ScalarAsync(string sql, int column = 0)
     {
         await using var connection = new NpgsqlConnection(_db!.ConnectionString);

@@ -29,6 +29,8 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
         return Task.CompletedTask;
     }
 
+    protected override System.Data.Common.DbException DiskFullError() => new SqliteException("database or disk is full", 13);
+
     protected override async Task<long> CountAsync(string sql)
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(_folder, "herald.db")}");
