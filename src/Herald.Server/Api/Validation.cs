@@ -16,7 +16,7 @@ internal static partial class Validation
 
     /// <summary>
     /// An endpoint URL: absolute, https (http only in development), no user-info, and — when the
-    /// host is a literal address — not one Herald would refuse to connect to.
+    /// host is a literal address, however written — not one Herald would refuse to connect to.
     /// </summary>
     public static string EndpointUrl(string? url, DeliveryOptions options, string field = "url")
     {
@@ -52,7 +52,9 @@ internal static partial class Validation
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} must not contain a fragment (#…): it is never sent to the receiver");
         }
-        if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address)
+        // The host as it is connected to (IdnHost: 127。0。0。1 is 127.0.0.1 there), without the
+        // root's trailing dot, which leaves a literal address the same address.
+        if (IPAddress.TryParse(uri.IdnHost.TrimEnd('.').Trim('[', ']'), out var address)
             && new EgressPolicy(options.Development, options.AllowedNetworks).Refusal(address) is { } reason)
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} points at {reason}; Herald does not deliver there");

@@ -133,6 +133,8 @@ public sealed class EgressTests
     [InlineData("ftp://merchant.example/hooks", "must use https")]
     [InlineData("https://10.0.0.7/hooks", "private address")]
     [InlineData("https://[::1]/hooks", "loopback")]
+    [InlineData("https://127。0。0。1/hooks", "loopback address")]
+    [InlineData("https://169.254.169.254./hooks", "link-local address")]
     [InlineData("https://LOCALHOST./hooks", "loopback host")]
     [InlineData("https://shop.localhost/hooks", "loopback host")]
     [InlineData("https://localhost.localdomain/hooks", "loopback host")]
