@@ -43,6 +43,13 @@ public sealed class EgressPolicy
         (IPNetwork.Parse("2001:db8::/32"), "a documentation address"),
     ];
 
+    /// <summary>Clouds' metadata services outside link-local space (AWS's over IPv6, Alibaba Cloud's): refused even inside an allowed network.</summary>
+    private static readonly IPNetwork[] MetadataServices =
+    [
+        IPNetwork.Parse("fd00:ec2::254/128"),
+        IPNetwork.Parse("100.100.100.200/32"),
+    ];
+
     // IPv6 forms that carry an IPv4 address a gateway connects to: judged by that address.
     private static readonly IPNetwork Nat64 = IPNetwork.Parse("64:ff9b::/96");
     private static readonly IPNetwork Translated = IPNetwork.Parse("::ffff:0:0:0/96");
@@ -108,6 +115,15 @@ public sealed class EgressPolicy
         if (_allowLoopback && IPAddress.IsLoopback(address))
         {
             return null;
+        }
+        // Within ranges an operator may well allow (a VPC's ULA range, CGNAT's shared addresses):
+        // the one address in them that is a cloud's metadata service stays refused all the same.
+        foreach (var metadata in MetadataServices)
+        {
+            if (metadata.BaseAddress.AddressFamily == address.AddressFamily && metadata.Contains(address))
+            {
+                return "a cloud metadata service address";
+            }
         }
         foreach (var allowed in _allowed)
         {

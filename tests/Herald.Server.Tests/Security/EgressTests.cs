@@ -83,6 +83,16 @@ public sealed class EgressTests
         Assert.Null(new EgressPolicy(allowLoopback: false, ["10.20.0.0/16"]).Refusal(IPAddress.Parse("64:ff9b::a14:304")));
     }
 
+    [Theory]
+    [InlineData("fd00::/8", "fd00:ec2::254", "fd00:ec2::253")]
+    [InlineData("100.64.0.0/10", "100.100.100.200", "100.100.100.201")]
+    public void AnAllowedNetwork_OpensItsAddresses_ButNotACloudsMetadataServiceAmongThem(string allowed, string metadata, string neighbour)
+    {
+        var policy = new EgressPolicy(allowLoopback: false, [allowed]);
+        Assert.Equal("a cloud metadata service address", policy.Refusal(IPAddress.Parse(metadata)));
+        Assert.Null(policy.Refusal(IPAddress.Parse(neighbour)));
+    }
+
     public static TheoryData<string> EveryForbiddenRange() =>
     [
         "127.0.0.1", "0.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "169.254.169.254", "100.64.0.1",
