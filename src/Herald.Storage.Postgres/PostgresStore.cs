@@ -577,6 +577,13 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
 
     protected override string SkipLockedForClaim => " FOR UPDATE SKIP LOCKED";
 
+    protected override string? LockEndpointsToUnparkSql => """
+        SELECT e.id FROM endpoints e
+        WHERE e.enabled = TRUE AND e.deleted_at IS NULL
+          AND EXISTS (SELECT 1 FROM notifications n WHERE n.endpoint_id = e.id AND n.status = 'pending' AND n.next_attempt_at IS NULL)
+        ORDER BY e.id FOR SHARE
+        """;
+
     // The deleted notifications' ids stay on the server, in a table gone at commit. The delete waits
     // for any transaction recording an attempt of one of them; the next statement, seeing what has
     // committed by then, takes those attempts too.

@@ -532,15 +532,40 @@ public abstract partial class RelationalStore
             return 0;
         }
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
+        var unparkSql = UnparkableSql;
+        string? endpoints = null;
+        if (LockEndpointsToUnparkSql is { } lockSql)
+        {
+            // Only the endpoints held here are unparked: none of them can be paused before this commits.
+            var locked = (await scope.Connection.QueryAsync<string>(scope.Command(lockSql, null, cancellationToken))).AsList();
+            if (locked.Count == 0)
+            {
+                await scope.CommitAsync(cancellationToken);
+                return 0;
+            }
+            endpoints = string.Join(',', locked);
+            unparkSql += " AND n.endpoint_id = ANY(string_to_array(@endpoints, ','))";
+        }
         // Checked again on the row itself: on PostgreSQL another node may unpark the same rows at
         // once, and an update that waited for its row lock sees the row as that node left it.
         // The retry schedule starts over with them: the failures before the pause count no more.
         var unparked = await scope.Connection.ExecuteAsync(scope.Command(
-            $"UPDATE notifications SET next_attempt_at = @now, failures = 0 WHERE id IN ({UnparkableSql} LIMIT @limit) AND status = 'pending' AND next_attempt_at IS NULL",
-            new { now = Time.Ms(now), limit }, cancellationToken));
+            $"UPDATE notifications SET next_attempt_at = @now, failures = 0 WHERE id IN ({unparkSql} LIMIT @limit) AND status = 'pending' AND next_attempt_at IS NULL",
+            new { now = Time.Ms(now), limit, endpoints }, cancellationToken));
         await scope.CommitAsync(cancellationToken);
         return unparked;
     }
+
+    /// <summary>
+    /// Where other nodes write endpoints at once (PostgreSQL): locks, until the unpark commits, the
+    /// enabled endpoints that have parked work, and gives their ids. Without it, an endpoint paused
+    /// on another node while the unpark runs has parked nothing (its work still parked then), and
+    /// the unpark, going by the endpoint as last committed, makes that work due once the pause has
+    /// committed: due work of a paused endpoint, which every claim steps over until it is resumed.
+    /// A pause waits for the lock, and then parks what the unpark made due; an unpark that waits
+    /// for a pause sees the endpoint disabled.
+    /// </summary>
+    protected virtual string? LockEndpointsToUnparkSql => null;
 
     public Task<bool> DisableEndpointAsync(string endpointId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         WriteAgainIfRaceLostAsync(() => DisableEndpointOnceAsync(endpointId, reason, now, cancellationToken));

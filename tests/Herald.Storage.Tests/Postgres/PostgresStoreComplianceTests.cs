@@ -172,6 +172,32 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
+    public async Task AnEndpointPausedOnAnotherNodeWhileItsWorkIsUnparked_KeepsItsWorkParked()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po-1", 1, "OPENED", ep.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "po-2", 1, "OPENED", ep.Id, T0));
+        Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = false }));
+        Assert.True(await Store.UpdateEndpointAsync(ep with { Enabled = true }));
+        // Resumed, then paused again on another node before this one's workers unparked the work:
+        // the pause has written the endpoint (its work still parked, it parked nothing) and not
+        // committed yet. An unpark that went by the endpoint as last committed would make the
+        // work due once the pause commits, with nothing left to park it again.
+        await using (var pause = await OpenTransactionAsync("UPDATE endpoints SET enabled = FALSE WHERE id = @id", new { id = ep.Id }))
+        {
+            var unpark = Store.UnparkAsync(T0 + TimeSpan.FromMinutes(1), 10);
+            await Task.WhenAny(unpark, WaitForLockWaitersAsync(1));
+            await pause.CommitAsync();
+            await unpark.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        var pending = await Store.ListNotificationsAsync(m, new NotificationQuery { Status = NotificationStatuses.Pending });
+        Assert.Equal(2, pending.Data.Count);
+        Assert.All(pending.Data, n => Assert.Null(n.NextAttemptAt));
+        Assert.Empty(await Store.ClaimDueAsync(T0 + TimeSpan.FromHours(1), Lease, 10));
+    }
+
+    [Fact]
     public async Task EraseWhileAnAttemptIsBeingRecorded_LeavesNoAttemptBehind()
     {
         var m = await MerchantAsync();
