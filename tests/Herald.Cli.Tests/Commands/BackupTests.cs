@@ -256,7 +256,10 @@ public sealed class BackupTests
         {
             await Task.Delay(5);
         }
-        Assert.False(backup.HasExited, "the backup ended before it could be stopped");
+        if (backup.HasExited)
+        {
+            Assert.Fail($"the backup ended before it could be stopped (exit {backup.ExitCode}): {await stderr}");
+        }
         // SIGTERM, which backup takes as it takes Ctrl+C's SIGINT: a test run started in the background
         // (`./test.sh &`) has SIGINT ignored, and so has every process it starts.
         using (var kill = Process.Start("kill", ["-TERM", backup.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))

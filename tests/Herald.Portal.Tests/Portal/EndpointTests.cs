@@ -81,6 +81,8 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         Receiver.Status = 503;
         var order = (await api.PostJsonAsync("/v1/payment_orders", new { amount = 5, currency = "BRL" })).Str("id");
         await api.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
+        // Written once the attempt's outcome is.
+        await HeraldHost.EventuallyAsync(async () => (await api.GetJsonAsync($"/v1/endpoints/{id}"))["failing_since"] is not null);
         await SignInAsync(key);
 
         await OpenAsync("/portal/endpoints");

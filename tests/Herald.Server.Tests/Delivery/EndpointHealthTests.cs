@@ -331,8 +331,10 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 5, currency = "BRL" })).Str("id");
         var failed = await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
 
-        // The first failure's moment, in the endpoint itself and in the list: what auto-disable counts from.
+        // The first failure's moment, in the endpoint itself and in the list: what auto-disable counts
+        // from (written once the attempt's outcome is).
         var startedAt = failed["attempts"]![0].Str("started_at");
+        await HeraldHost.EventuallyAsync(async () => (await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["failing_since"] is not null);
         Assert.Equal(startedAt, (await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}")).Str("failing_since"));
         Assert.Equal(startedAt, (await merchant.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray().Single(e => e.Str("id") == endpoint)!.Str("failing_since"));
 
