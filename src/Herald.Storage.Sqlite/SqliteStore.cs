@@ -336,6 +336,10 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         // A file removed under the node is the operator's to restore, not a database to wait for.
         : (FileGone ? DatabaseTrouble.FileGone : DatabaseTrouble.Unreachable).Status();
 
+    // Its refusal to write once the file is gone (see BeginWriteAsync).
+    protected override DatabaseTrouble? RefusalOf(Exception error) =>
+        error is Herald.Errors.HeraldException { Kind: Herald.Errors.ErrorKind.Unavailable } && FileGone ? DatabaseTrouble.FileGone : null;
+
     protected override DatabaseTrouble? TroubleOf(DbException failure) => failure switch
     {
         SqliteException { SqliteErrorCode: raw.SQLITE_FULL } => DatabaseTrouble.DiskFull,

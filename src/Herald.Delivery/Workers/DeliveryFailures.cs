@@ -55,24 +55,9 @@ internal sealed class DeliveryFailures(ILogger logger, TimeProvider time, IHeral
     }
 
     /// <summary>
-    /// What the driver said when <paramref name="e"/> is the database's being unusable now (as the
-    /// store tells it, anywhere in its chain, or Herald's own refusal to write to a database file
-    /// that is gone), else null: any other database error (a constraint broken, a statement the
-    /// database refuses) is a fault of Herald's, logged with its stack.
+    /// What the driver said when <paramref name="e"/> is the database's being unusable now, as the
+    /// store tells it (a server away, a full disk, a file gone), else null: any other database error
+    /// (a constraint broken, a statement the database refuses) is a fault of Herald's, logged with its stack.
     /// </summary>
-    private string? DatabaseAway(Exception e)
-    {
-        if (store.TroubleOf(e) is not null)
-        {
-            return FailureWords.Said(e);
-        }
-        for (var inner = (Exception?)e; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is HeraldException { Kind: ErrorKind.Unavailable })
-            {
-                return FailureWords.Said(e);
-            }
-        }
-        return null;
-    }
+    private string? DatabaseAway(Exception e) => store.TroubleOf(e) is null ? null : FailureWords.Said(e);
 }

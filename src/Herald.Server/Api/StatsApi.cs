@@ -75,20 +75,10 @@ public sealed record StatsResponse(string Since, string Until, IReadOnlyList<Hou
     public static StatsResponse From(DeliveryStats stats) => new(
         EndpointResponse.Time(stats.Since), EndpointResponse.Time(stats.Until),
         stats.Hours.Select(h => new HourlyAttemptsResponse(EndpointResponse.Time(h.Hour), h.Succeeded, h.Failed)).ToList(),
-        stats.Endpoints.Select(e => new EndpointStatsResponse(e.EndpointId, e.Attempts, e.Succeeded, Rate(e.Succeeded, e.Attempts), e.P50Ms, e.P95Ms)).ToList());
+        stats.Endpoints.Select(e => new EndpointStatsResponse(e.EndpointId, e.Attempts, e.Succeeded, Rate(e), e.P50Ms, e.P95Ms)).ToList());
 
-    /// <summary>
-    /// The share of attempts that succeeded, to four places: 1 only when every one did, 0 only when
-    /// none did (20,000 of 20,001 is 0.9999, not 1, so an alert on success_rate &lt; 1 sees the failure).
-    /// </summary>
-    public static double Rate(int succeeded, int attempts)
-    {
-        if (attempts <= 0 || succeeded >= attempts)
-        {
-            return attempts <= 0 ? 0 : 1;
-        }
-        return succeeded <= 0 ? 0 : Math.Clamp(Math.Round((double)succeeded / attempts, 4), 0.0001, 0.9999);
-    }
+    /// <summary>The share of attempts that succeeded, to four places: 1 only when every one did, 0 only when none did.</summary>
+    public static double Rate(EndpointStats stats) => EndpointStats.Rounded(stats.SuccessRate, 4);
 }
 
 public sealed record HourlyAttemptsResponse(string Hour, int Succeeded, int Failed);

@@ -45,19 +45,8 @@ public static class PortalFormat
     /// A success rate (0 to 1) as a percentage to one decimal: never 100 % while an attempt failed,
     /// nor 0 % while one succeeded (2,000 of 2,001 would round to 100 %).
     /// </summary>
-    public static string Percent(double rate)
-    {
-        var shown = Math.Round(rate * 100, 1);
-        if (rate < 1)
-        {
-            shown = Math.Min(shown, 99.9);
-        }
-        if (rate > 0)
-        {
-            shown = Math.Max(shown, 0.1);
-        }
-        return shown.ToString("0.#", CultureInfo.InvariantCulture) + " %";
-    }
+    public static string Percent(double rate) =>
+        (Herald.Storage.Model.EndpointStats.Rounded(rate, 3) * 100).ToString("0.#", CultureInfo.InvariantCulture) + " %";
 
     /// <summary>The value a datetime-local input shows for a time (UTC; to the minute, or to the second when it has seconds).</summary>
     public static string Input(DateTimeOffset? t) =>

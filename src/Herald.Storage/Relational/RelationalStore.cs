@@ -102,7 +102,7 @@ public abstract partial class RelationalStore : IHeraldStore
     {
         for (var inner = (Exception?)error; inner is not null; inner = inner.InnerException)
         {
-            if (inner is DbException failure && TroubleOf(failure) is { } trouble)
+            if ((inner is DbException failure ? TroubleOf(failure) : RefusalOf(inner)) is { } trouble)
             {
                 if (trouble is DatabaseTrouble.DiskFull or DatabaseTrouble.ReadOnly or DatabaseTrouble.FileUnusable)
                 {
@@ -141,6 +141,9 @@ public abstract partial class RelationalStore : IHeraldStore
 
     /// <summary>What the driver's <paramref name="failure"/> says keeps the database from being used now; null when it says something else.</summary>
     protected abstract DatabaseTrouble? TroubleOf(DbException failure);
+
+    /// <summary>The trouble <paramref name="error"/> is when it is the store's own refusal to use the database (not the driver's); null otherwise.</summary>
+    protected virtual DatabaseTrouble? RefusalOf(Exception error) => null;
 
     /// <summary>
     /// A connection with a write transaction, committed explicitly. Disposing it rolls back what was
