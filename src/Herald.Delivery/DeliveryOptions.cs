@@ -101,6 +101,10 @@ public sealed class DeliveryOptions
     /// </summary>
     public TimeSpan AutoDisableAfter { get; set; } = TimeSpan.FromDays(5);
 
+    /// <summary>A span as delivery says it to a merchant (an endpoint's disabled reason, the portal): <c>5 days</c>, <c>12 hours</c>.</summary>
+    public static string SpanWords(TimeSpan span) =>
+        span.TotalDays >= 1 ? $"{span.TotalDays:0.#} days" : $"{span.TotalHours:0.#} hours";
+
     /// <summary>Whether the workers run on this node.</summary>
     public bool WorkersEnabled { get; set; } = true;
 

@@ -740,7 +740,7 @@ public sealed class DeliveryWorker : BackgroundService
                 }
                 else
                 {
-                    reason = $"nothing but failures for {FormatSpan(now - failingSince)} (since {failingSince.UtcDateTime:yyyy-MM-dd HH:mm} UTC)";
+                    reason = $"nothing but failures for {DeliveryOptions.SpanWords(now - failingSince)} (since {failingSince.UtcDateTime:yyyy-MM-dd HH:mm} UTC)";
                 }
             }
             if (reason is not null && await _operatorEvents.DisableEndpointAsync(notification.MerchantId, endpointId, reason, now, CancellationToken.None).ConfigureAwait(false))
@@ -756,9 +756,6 @@ public sealed class DeliveryWorker : BackgroundService
 
     /// <summary>Why an endpoint that answered 410 Gone was disabled.</summary>
     internal const string GoneReason = "the endpoint answered 410 Gone";
-
-    private static string FormatSpan(TimeSpan span) =>
-        span.TotalDays >= 1 ? $"{span.TotalDays:0.#} days" : $"{span.TotalHours:0.#} hours";
 
     private AttemptOutcome Decide(ClaimedNotification notification, int number, AttemptResult result)
     {

@@ -15,7 +15,7 @@ public static class DataFolderBackup
     /// <param name="TakenAt">When the database's snapshot was taken (about).</param>
     /// <param name="Keys">How many key files the key ring had.</param>
     /// <param name="AdminKey">Whether the folder's admin key was copied (a node given <c>HERALD_ADMIN_KEY</c> keeps none).</param>
-    /// <summary>What was copied; <paramref name="SecretsWithoutKeys"/>: the database holds endpoint secrets or headers, and the folder no key ring to read them.</summary>
+    /// <param name="SecretsWithoutKeys">Whether the database holds endpoint secrets or headers, and the folder no key ring to read them.</param>
     public sealed record Result(long DatabaseBytes, DateTimeOffset TakenAt, int Keys, bool AdminKey, bool SecretsWithoutKeys = false);
 
     /// <summary>
@@ -129,7 +129,6 @@ public static class DataFolderBackup
 
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
-    /// <summary>Copies a file to a new one only its owner reads (whatever the source's own mode), flushed to disk.</summary>
     /// <summary>Whether the database copied to <paramref name="path"/> holds an endpoint secret or endpoint headers, each kept encrypted.</summary>
     private static async Task<bool> HoldsSecretsAsync(string path, CancellationToken cancellationToken)
     {
@@ -141,6 +140,7 @@ public static class DataFolderBackup
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
     }
 
+    /// <summary>Copies a file to a new one only its owner reads (whatever the source's own mode), flushed to disk.</summary>
     private static void CopyToDisk(string from, string to, List<string> written)
     {
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };

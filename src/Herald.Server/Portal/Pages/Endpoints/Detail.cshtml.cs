@@ -38,7 +38,7 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
 
     /// <summary>What becomes of an endpoint that keeps failing, by the node's settings: one attempt at a time, then auto-disable (when it has one).</summary>
     public string FailingOutcome => $"; after {delivery.Value.CircuitBreakerThreshold} in a row it gets one attempt at a time" + (delivery.Value.AutoDisableAfter is { } after && after > TimeSpan.Zero
-        ? $"; after {(after.TotalDays >= 1 && after.TotalDays == Math.Floor(after.TotalDays) ? $"{after.TotalDays:0} days" : $"{after.TotalHours:0.#} hours")} of nothing but failures it is disabled"
+        ? $"; after {DeliveryOptions.SpanWords(after)} of nothing but failures it is disabled"
         : "");
 
     public async Task<IActionResult> OnGetAsync(string id)
