@@ -251,15 +251,36 @@ public abstract partial class RelationalStore
     /// headers no key of this node's key ring reads leave it with neither headers nor secrets (as a
     /// delivery target is left, see <see cref="TargetOf"/>), marked so that a write keeps them.
     /// </summary>
-    private Endpoint ModelOf(EndpointRow row, IReadOnlyList<string> secrets)
+    private Endpoint ModelOf(EndpointRow row, IReadOnlyList<string> secrets) =>
+        ReadableHeaders(row.headers, out var unreadable) is var headers && unreadable
+            ? row.ToModel([], null) with { HeadersUnreadable = true }
+            : row.ToModel(secrets, headers);
+
+    /// <summary>An endpoint's headers decrypted; null, and <paramref name="unreadable"/>, when no key of this node's key ring reads them.</summary>
+    private IReadOnlyDictionary<string, string>? ReadableHeaders(string? kept, out bool unreadable)
     {
+        unreadable = false;
         try
         {
-            return row.ToModel(secrets, HeadersOf(row.headers));
+            return HeadersOf(kept);
         }
         catch (System.Security.Cryptography.CryptographicException)
         {
-            return row.ToModel([], null) with { HeadersUnreadable = true };
+            unreadable = true;
+            return null;
+        }
+    }
+
+    /// <summary>A secret decrypted; null when no key of this node's key ring reads it.</summary>
+    private string? ReadableSecret(string kept)
+    {
+        try
+        {
+            return Secrets.Unprotect(kept);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return null;
         }
     }
 
@@ -281,18 +302,7 @@ public abstract partial class RelationalStore
         var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         foreach (var (endpointId, secrets) in await LoadSecretRowsAsync(connection, transaction, endpointIds, now, cancellationToken))
         {
-            var readable = new List<string>(secrets.Count);
-            foreach (var secret in secrets)
-            {
-                try
-                {
-                    readable.Add(Secrets.Unprotect(secret.secret));
-                }
-                catch (System.Security.Cryptography.CryptographicException)
-                {
-                }
-            }
-            result[endpointId] = readable;
+            result[endpointId] = secrets.Select(r => ReadableSecret(r.secret)).OfType<string>().ToList();
         }
         return result;
     }
@@ -400,22 +410,13 @@ public abstract partial class RelationalStore
         var readable = new List<(string Secret, long? ExpiresAt)>(secrets?.Count ?? 0);
         foreach (var secret in secrets ?? [])
         {
-            try
+            if (ReadableSecret(secret.secret) is { } read)
             {
-                readable.Add((Secrets.Unprotect(secret.secret), secret.expires_at));
-            }
-            catch (System.Security.Cryptography.CryptographicException)
-            {
+                readable.Add((read, secret.expires_at));
             }
         }
-        try
-        {
-            return new DeliveryTarget(row, readable, HeadersOf(row.headers));
-        }
-        catch (System.Security.Cryptography.CryptographicException)
-        {
-            return new DeliveryTarget(row, [], null);
-        }
+        var headers = ReadableHeaders(row.headers, out var unreadable);
+        return unreadable ? new DeliveryTarget(row, [], null) : new DeliveryTarget(row, readable, headers);
     }
 
     public Task<bool> UpdateEndpointAsync(Endpoint endpoint, DateTimeOffset? expectedUpdatedAt = null, CancellationToken cancellationToken = default)
