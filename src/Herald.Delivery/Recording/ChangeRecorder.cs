@@ -18,6 +18,12 @@ namespace Herald.Delivery.Recording;
 /// </summary>
 public sealed class ChangeRecorder
 {
+    /// <summary>What a request whose Idempotency-Key an earlier, different request used is told (422).</summary>
+    public const string KeyUsedElsewhere = "this Idempotency-Key was already used with a different request";
+
+    /// <summary>What a request whose key another request took, its work not readable yet, is told (409).</summary>
+    public const string KeyUnderWay = "another request with this Idempotency-Key was under way; try again";
+
     private const int MaxConflictRetries = 8;
 
     private readonly IHeraldStore _store;
@@ -65,7 +71,7 @@ public sealed class ChangeRecorder
         {
             // A retry under the same key got there first (on another node, or in the same batch): answered as it was.
             return await ReplayAsync(merchantId, kind, null, taken, null, cancellationToken).ConfigureAwait(false)
-                ?? throw new HeraldException(ErrorKind.Conflict, "another request with this Idempotency-Key was under way; try again");
+                ?? throw new HeraldException(ErrorKind.Conflict, KeyUnderWay);
         }
         if (result != CommitResult.Committed)
         {
@@ -139,6 +145,11 @@ public sealed class ChangeRecorder
         {
             return null;
         }
+        if (!found.EventId.StartsWith(HeraldId.Event + "_", StringComparison.Ordinal))
+        {
+            // The key made an endpoint or a checkout preference.
+            throw new HeraldException(ErrorKind.Unprocessable, KeyUsedElsewhere);
+        }
         var evt = await _store.GetEventAsync(merchantId, found.EventId, cancellationToken).ConfigureAwait(false);
         if (evt is null)
         {
@@ -149,7 +160,7 @@ public sealed class ChangeRecorder
         var sameTarget = evt.EntityKind == kind && (id is null ? evt.FromState is null : evt.EntityId == id);
         if (!same || !sameTarget)
         {
-            throw new HeraldException(ErrorKind.Unprocessable, "this Idempotency-Key was already used with a different request");
+            throw new HeraldException(ErrorKind.Unprocessable, KeyUsedElsewhere);
         }
         var snapshot = new Entity(kind, evt.EntityId, merchantId, evt.ToState, evt.Version, null, evt.Snapshot, evt.OccurredAt, evt.OccurredAt);
         return new Recorded(snapshot, evt, 0, Replayed: true);

@@ -16,17 +16,26 @@ internal static class EndpointOperations
 {
     /// <summary>Adds an endpoint with its first signing secret (in <c>Secrets[0]</c>, to be shown once).</summary>
     public static async Task<Endpoint> CreateAsync(IHeraldStore store, string merchantId, CreateEndpointRequest request,
-        TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken)
+        TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken) =>
+        (await CreateAsync(store, merchantId, request, time, delivery, null, cancellationToken))!;
+
+    /// <summary>
+    /// Adds an endpoint as the other overload does, the caller's Idempotency-Key (<paramref name="idempotency"/>)
+    /// taken for it: null when an earlier request took the key (nothing made).
+    /// </summary>
+    public static async Task<Endpoint?> CreateAsync(IHeraldStore store, string merchantId, CreateEndpointRequest request,
+        TimeProvider time, DeliveryOptions delivery, (string Key, string RequestHash)? idempotency, CancellationToken cancellationToken)
     {
         var endpoint = EndpointsApi.NewEndpoint(merchantId, request, EndpointSources.Api, null, time, delivery);
         // Every change goes to each of a merchant's endpoints that wants it: without a bound, one
         // request would fan out into as many rows and POSTs as endpoints a merchant cared to make.
-        if (!await store.CreateEndpointWithinAsync(endpoint, delivery.EndpointsPerMerchant, cancellationToken))
+        return await store.CreateEndpointWithinAsync(endpoint, delivery.EndpointsPerMerchant, idempotency, cancellationToken) switch
         {
-            throw new HeraldException(ErrorKind.Conflict,
-                $"the merchant has {delivery.EndpointsPerMerchant} endpoints already, the most it may have: delete one it no longer uses (endpoints its checkout preferences made are not counted)");
-        }
-        return endpoint;
+            Creation.Created => endpoint,
+            Creation.KeyTaken => null,
+            _ => throw new HeraldException(ErrorKind.Conflict,
+                $"the merchant has {delivery.EndpointsPerMerchant} endpoints already, the most it may have: delete one it no longer uses (endpoints its checkout preferences made are not counted)"),
+        };
     }
 
     public static Task<Endpoint> UpdateAsync(IHeraldStore store, string merchantId, string id, UpdateEndpointRequest request,

@@ -32,15 +32,23 @@ internal static class EndpointsApi
         group.MapPost("", async (HttpContext http, IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) =>
         {
             var merchant = Caller.Of(http).Merchant;
+            var key = IdempotencyKeyHeader.Read(http.Request);
             var request = await HeraldJson.ReadAsync<CreateEndpointRequest>(http.Request);
-            var endpoint = await EndpointOperations.CreateAsync(store, merchant, request, time, delivery.Value, http.RequestAborted);
+            var idempotency = IdempotencyKeyHeader.ForCreate(key, "endpoint", request);
+            var endpoint = await IdempotencyKeyHeader.CreateOnceAsync(store, merchant, idempotency,
+                () => EndpointOperations.CreateAsync(store, merchant, request, time, delivery.Value, idempotency, http.RequestAborted),
+                // Answered again as it was: the endpoint as it is now, with its signing secret.
+                async made => await store.GetEndpointAsync(merchant, made, http.RequestAborted)
+                    ?? throw new HeraldException(ErrorKind.Conflict, $"this Idempotency-Key made endpoint {made}, deleted since"),
+                http.RequestAborted);
             return JsonResults.Created(endpoint.Id, EndpointResponse.From(endpoint, withSecret: true));
         })
         .Accepts<CreateEndpointRequest>("application/json")
         .Produces<EndpointResponse>(StatusCodes.Status201Created)
         .WithName("createEndpoint")
         .WithMetadata(new ShownOnce("secret"))
-        .WithSummary("Add an endpoint; its signing secret is shown once.");
+        .WithMetadata(new IdempotencyKeyHeader())
+        .WithSummary("Add an endpoint; its signing secret is shown once. An Idempotency-Key header makes a retried call safe: it answers the endpoint the first call made.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
             JsonResults.Ok(await PageAsync(store, Caller.Of(http).Merchant, limit, starting_after, ending_before, http.RequestAborted)))

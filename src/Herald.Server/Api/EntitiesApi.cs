@@ -24,7 +24,7 @@ internal static class EntitiesApi
         intents.MapPost("", async (HttpContext http, ChangeRecorder recorder, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
-            var key = IdempotencyKey(http.Request);
+            var key = IdempotencyKeyHeader.Read(http.Request);
             var body = await HeraldJson.ReadAsync<JsonObject>(http.Request);
             if (body.ContainsKey("notification_url"))
             {
@@ -51,7 +51,7 @@ internal static class EntitiesApi
         orders.MapPost("", async (HttpContext http, ChangeRecorder recorder, IHeraldStore store, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
-            var key = IdempotencyKey(http.Request);
+            var key = IdempotencyKeyHeader.Read(http.Request);
             var request = await HeraldJson.ReadAsync<CreatePaymentOrderRequest>(http.Request);
             Validation.Text(request.PreferenceId, "preference_id", 64);
             if (request.PreferenceId is not null && await store.GetPreferenceAsync(merchant, request.PreferenceId, http.RequestAborted) is null)
@@ -91,7 +91,7 @@ internal static class EntitiesApi
         transactions.MapPost("", async (HttpContext http, ChangeRecorder recorder, IHeraldStore store, TimeProvider time) =>
         {
             var merchant = Caller.Of(http).Merchant;
-            var key = IdempotencyKey(http.Request);
+            var key = IdempotencyKeyHeader.Read(http.Request);
             var body = await HeraldJson.ReadAsync<JsonObject>(http.Request, HeraldJson.Seed);
             RefuseAssigned(body, "");
             var request = HeraldJson.Validate<TransactionDocument>(body, HeraldJson.Seed, "transaction");
@@ -131,7 +131,7 @@ internal static class EntitiesApi
             group.MapPost("/{id}/transitions", async (string id, HttpContext http, ChangeRecorder recorder) =>
             {
                 var merchant = Caller.Of(http).Merchant;
-                var key = IdempotencyKey(http.Request);
+                var key = IdempotencyKeyHeader.Read(http.Request);
                 var body = await HeraldJson.ReadAsync<JsonObject>(http.Request);
                 // With a key, what earlier releases recorded for it, taken before anything is read out
                 // of the body: its members in name order, and before that the body as it was written.
@@ -191,26 +191,6 @@ internal static class EntitiesApi
                 body.Remove(assigned);
             }
         }
-    }
-
-    /// <summary>
-    /// The request's <c>Idempotency-Key</c>, null when none is given: one key, of at most
-    /// <see cref="IdempotencyKeyHeader.MaxLength"/> characters (two header lines would be two keys).
-    /// </summary>
-    private static string? IdempotencyKey(HttpRequest request)
-    {
-        var keys = request.Headers[IdempotencyKeyHeader.Name];
-        if (keys.Count > 1)
-        {
-            throw new HeraldException(ErrorKind.BadRequest, $"{IdempotencyKeyHeader.Name} is given {keys.Count} times; give one");
-        }
-        var key = keys.ToString();
-        if (keys.Count == 1 && key.Length == 0)
-        {
-            // Sent, but empty: most likely a variable left unset, and a retry with it would record twice.
-            throw new HeraldException(ErrorKind.BadRequest, $"{IdempotencyKeyHeader.Name} is empty: give a key, or leave the header out");
-        }
-        return key.Length == 0 ? null : Validation.Text(key, IdempotencyKeyHeader.Name, IdempotencyKeyHeader.MaxLength);
     }
 
     /// <summary>

@@ -24,14 +24,20 @@ internal static class PreferencesApi
         group.MapPost("", async (HttpContext http, IHeraldStore store, TimeProvider time, IOptions<DeliveryOptions> delivery) =>
         {
             var merchant = Caller.Of(http).Merchant;
+            var key = IdempotencyKeyHeader.Read(http.Request);
             var request = await HeraldJson.ReadAsync<CreatePreferenceRequest>(http.Request);
-            var (preference, secret) = await CreateAsync(store, merchant, request, time, delivery.Value, http.RequestAborted);
-            return JsonResults.Created(preference.Id, PreferenceResponse.From(preference, secret));
+            var idempotency = IdempotencyKeyHeader.ForCreate(key, "checkout_preference", request);
+            var made = await IdempotencyKeyHeader.CreateOnceAsync(store, merchant, idempotency,
+                () => CreateAsync(store, merchant, request, time, delivery.Value, idempotency, http.RequestAborted),
+                id => ReplayAsync(store, merchant, id, http.RequestAborted),
+                http.RequestAborted);
+            return JsonResults.Created(made.Id, made);
         })
         .Accepts<CreatePreferenceRequest>("application/json")
         .Produces<PreferenceResponse>(StatusCodes.Status201Created)
+        .WithMetadata(new IdempotencyKeyHeader())
         .WithName("createCheckoutPreference")
-        .WithSummary("Create a checkout preference; custom_urls.status_changes_webhook receives its orders' thin events, signed with the secret answered here once.");
+        .WithSummary("Create a checkout preference; custom_urls.status_changes_webhook receives its orders' thin events, signed with the secret answered here once. An Idempotency-Key header makes a retried call safe: it answers the preference the first call made.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
         {
@@ -88,11 +94,25 @@ internal static class PreferencesApi
     }
 
     /// <summary>
-    /// Saves a preference and, when it names a webhook, the endpoint that receives its orders'
-    /// events; answers that endpoint's signing secret, the one time it is shown.
+    /// What a create retried with its Idempotency-Key answers: the preference the first call made, as
+    /// it reads now, with its webhook endpoint's signing secret (the newest, if rotated since).
     /// </summary>
-    public static async Task<(CheckoutPreference Preference, string? Secret)> CreateAsync(IHeraldStore store, string merchant, CreatePreferenceRequest request,
-        TimeProvider time, DeliveryOptions delivery, CancellationToken cancellationToken)
+    private static async Task<PreferenceResponse> ReplayAsync(IHeraldStore store, string merchant, string id, CancellationToken cancellationToken)
+    {
+        var preference = await store.GetPreferenceAsync(merchant, id, cancellationToken)
+            ?? throw new HeraldException(ErrorKind.Conflict, $"this Idempotency-Key made checkout preference {id}, which is gone");
+        var read = await WithWebhookAsync(store, preference, cancellationToken);
+        var endpoint = read.EndpointId is { } endpointId ? await store.GetEndpointAsync(merchant, endpointId, cancellationToken) : null;
+        return PreferenceResponse.From(read, endpoint?.Secrets.FirstOrDefault());
+    }
+
+    /// <summary>
+    /// Saves a preference and, when it names a webhook, the endpoint that receives its orders'
+    /// events; answers it with that endpoint's signing secret, the one time it is shown. With
+    /// <paramref name="idempotency"/>, null when an earlier request took the key (nothing made).
+    /// </summary>
+    public static async Task<PreferenceResponse?> CreateAsync(IHeraldStore store, string merchant, CreatePreferenceRequest request,
+        TimeProvider time, DeliveryOptions delivery, (string Key, string RequestHash)? idempotency, CancellationToken cancellationToken)
     {
         var id = HeraldId.New(HeraldId.CheckoutPreference, time);
         var webhook = request.CustomUrls?.StatusChangesWebhook;
@@ -124,7 +144,8 @@ internal static class PreferencesApi
         };
         EntityDocuments.RefuseOversizedPreference(document);
         var preference = new CheckoutPreference(id, merchant, document, endpoint?.Id, time.GetUtcNow());
-        await store.CreatePreferenceAsync(preference, endpoint, cancellationToken);
-        return (preference, endpoint?.Secrets[0]);
+        return await store.CreatePreferenceAsync(preference, endpoint, idempotency, cancellationToken)
+            ? PreferenceResponse.From(preference, endpoint?.Secrets[0])
+            : null;
     }
 }

@@ -96,9 +96,11 @@ public interface IHeraldStore
     /// Adds an endpoint unless its merchant has <paramref name="maxEndpoints"/> of its own already
     /// (false then, nothing written): endpoints it made, not those its checkout preferences made
     /// (each of which receives only its preference's orders). Concurrent calls for one merchant never
-    /// take it past the bound.
+    /// take it past the bound. With <paramref name="idempotency"/>, the merchant's key is taken for the
+    /// endpoint in the same transaction, and nothing is written when another request took it first.
     /// </summary>
-    Task<bool> CreateEndpointWithinAsync(Endpoint endpoint, int maxEndpoints, CancellationToken cancellationToken = default);
+    Task<Creation> CreateEndpointWithinAsync(Endpoint endpoint, int maxEndpoints, (string Key, string RequestHash)? idempotency = null,
+        CancellationToken cancellationToken = default);
 
     Task<Endpoint?> GetEndpointAsync(string merchantId, string id, CancellationToken cancellationToken = default);
 
@@ -168,8 +170,13 @@ public interface IHeraldStore
     /// </summary>
     Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, Endpoints.PayloadFormat format, CancellationToken cancellationToken = default);
 
-    /// <summary>Saves a preference and, when it names a webhook, its endpoint, in one transaction.</summary>
-    Task CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Saves a preference and, when it names a webhook, its endpoint, in one transaction; with
+    /// <paramref name="idempotency"/>, the merchant's key taken for the preference in it too. False,
+    /// nothing written, when another request took the key first.
+    /// </summary>
+    Task<bool> CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, (string Key, string RequestHash)? idempotency = null,
+        CancellationToken cancellationToken = default);
 
     Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default);
 
@@ -456,6 +463,18 @@ internal sealed class RenderedTexts
     public override int GetHashCode() => 0;
 
     internal sealed record Texts(System.Text.Json.Nodes.JsonObject Source, System.Text.Json.Nodes.JsonObject SnapshotSource, string Document, string Snapshot);
+}
+
+/// <summary>How a create that may be bounded, or keyed by the caller's Idempotency-Key, ended.</summary>
+public enum Creation
+{
+    Created,
+
+    /// <summary>The merchant has as many as it may have already; nothing written.</summary>
+    AtLimit,
+
+    /// <summary>The caller's key was taken by an earlier request; nothing written: answer from what that one made.</summary>
+    KeyTaken,
 }
 
 public enum CommitResult

@@ -5,6 +5,7 @@ using System.Globalization;
 using Dapper;
 using Herald.Endpoints;
 using Herald.Payloads;
+using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
 
 namespace Herald.Storage.Relational;
@@ -22,21 +23,26 @@ public abstract partial class RelationalStore
         await CommitEndpointWriteAsync(scope, true, cancellationToken);
     }
 
-    public async Task<bool> CreateEndpointWithinAsync(Endpoint endpoint, int maxEndpoints, CancellationToken cancellationToken = default)
+    public async Task<Creation> CreateEndpointWithinAsync(Endpoint endpoint, int maxEndpoints, (string Key, string RequestHash)? idempotency = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         await using var scope = await BeginWriteAsync(cancellationToken);
+        if (idempotency is { } key && !await TakeIdempotencyKeyAsync(scope, endpoint.MerchantId, key, endpoint.Id, endpoint.CreatedAt, cancellationToken))
+        {
+            return Creation.KeyTaken;
+        }
         await TakeMerchantsTurnAsync(scope, endpoint.MerchantId, cancellationToken);
         var own = await scope.Connection.ExecuteScalarAsync<long>(scope.Command(
             "SELECT COUNT(*) FROM endpoints WHERE merchant_id = @merchant_id AND deleted_at IS NULL AND preference_id IS NULL",
             new { merchant_id = endpoint.MerchantId }, cancellationToken));
         if (own >= maxEndpoints)
         {
-            return false;
+            return Creation.AtLimit;
         }
         await InsertEndpointAsync(scope, endpoint, cancellationToken);
         await CommitEndpointWriteAsync(scope, true, cancellationToken);
-        return true;
+        return Creation.Created;
     }
 
     private async Task InsertEndpointAsync(WriteScope scope, Endpoint endpoint, CancellationToken cancellationToken)
@@ -669,10 +675,15 @@ public abstract partial class RelationalStore
             return targets.TryGetValue(endpointId, out var target) ? target.SecretsAt(Time.Ms(now)) : (IReadOnlyList<string>)[];
         }, cancellationToken);
 
-    public async Task CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, CancellationToken cancellationToken = default)
+    public async Task<bool> CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, (string Key, string RequestHash)? idempotency = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(preference);
         await using var scope = await BeginWriteAsync(cancellationToken);
+        if (idempotency is { } key && !await TakeIdempotencyKeyAsync(scope, preference.MerchantId, key, preference.Id, preference.CreatedAt, cancellationToken))
+        {
+            return false;
+        }
         if (endpoint is not null)
         {
             await InsertEndpointAsync(scope, endpoint, cancellationToken);
@@ -688,6 +699,7 @@ public abstract partial class RelationalStore
                 created_at = Time.Ms(preference.CreatedAt),
             }, cancellationToken));
         await CommitEndpointWriteAsync(scope, endpoint is not null, cancellationToken);
+        return true;
     }
 
     public async Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default)

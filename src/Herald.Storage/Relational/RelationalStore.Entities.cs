@@ -309,6 +309,18 @@ public abstract partial class RelationalStore
             $"WHERE entities.kind = {column(1)} AND entities.id = {column(2)} AND entities.merchant_id = {column(3)} AND entities.version = {column(8)}";
     }
 
+    /// <summary>
+    /// Takes a merchant's idempotency key for what a request made (an event, or a created endpoint
+    /// or preference: <paramref name="madeId"/>) in the scope's transaction; false, nothing written,
+    /// when the key is taken already (on PostgreSQL, once the transaction that took it commits).
+    /// </summary>
+    private static async Task<bool> TakeIdempotencyKeyAsync(WriteScope scope, string merchantId, (string Key, string RequestHash) idempotency,
+        string madeId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "INSERT INTO idempotency_keys (merchant_id, key, request_hash, event_id, created_at) VALUES (@merchant_id, @key, @request_hash, @event_id, @created_at) ON CONFLICT DO NOTHING",
+            new { merchant_id = merchantId, key = idempotency.Key, request_hash = idempotency.RequestHash, event_id = madeId, created_at = Time.Ms(at) },
+            cancellationToken)) == 1;
+
     private static void AddEntity(RowSet rows, Entity entity, string document) =>
         rows.Add(entity.Kind.ApiName(), entity.Id, entity.MerchantId, entity.State, (long)entity.Version, entity.PreferenceId,
             document, Time.Ms(entity.CreatedAt), Time.Ms(entity.UpdatedAt));
@@ -325,11 +337,9 @@ public abstract partial class RelationalStore
             return await WriteEntityRowAsync(scope, change, document, cancellationToken);
         }
         await scope.Connection.ExecuteAsync(scope.Command("SAVEPOINT change", null, cancellationToken));
-        var taken = await scope.Connection.ExecuteAsync(scope.Command(
-            "INSERT INTO idempotency_keys (merchant_id, key, request_hash, event_id, created_at) VALUES (@merchant_id, @key, @request_hash, @event_id, @created_at) ON CONFLICT DO NOTHING",
-            new { merchant_id = change.Entity.MerchantId, key = idem.Key, request_hash = idem.RequestHash, event_id = change.Event.Id, created_at = Time.Ms(change.Event.OccurredAt) },
-            cancellationToken));
-        var result = taken == 0 ? CommitResult.IdempotencyKeyTaken : await WriteEntityRowAsync(scope, change, document, cancellationToken);
+        var result = !await TakeIdempotencyKeyAsync(scope, change.Entity.MerchantId, idem, change.Event.Id, change.Event.OccurredAt, cancellationToken)
+            ? CommitResult.IdempotencyKeyTaken
+            : await WriteEntityRowAsync(scope, change, document, cancellationToken);
         if (result != CommitResult.Committed)
         {
             await scope.Connection.ExecuteAsync(scope.Command("ROLLBACK TO SAVEPOINT change", null, cancellationToken));

@@ -7,10 +7,15 @@ namespace Herald.Server.Tests.Api;
 
 /// <summary>
 /// A create retried with its <c>Idempotency-Key</c> (after a timeout, say) makes one entity and one
-/// notification, and is answered as the first call was, as a retried transition is.
+/// notification, and is answered as the first call was, as a retried transition is. An endpoint's or
+/// a checkout preference's makes one too, answered with its signing secret: the caller whose first
+/// answer was lost never saw it.
 /// </summary>
 public sealed class CreateIdempotencyTests : HeraldWithMerchant
 {
+    private const string EndpointJson = """{"url":"https://merchant.example/hooks","format":"transaction","description":"orders"}""";
+    private const string PreferenceJson = """{"custom_urls":{"status_changes_webhook":"https://merchant.example/orders"},"external_reference":"cart-1"}""";
+
     /// <summary>A body of each kind's create, as a platform sends it.</summary>
     public static TheoryData<string, string> Creates() => new()
     {
@@ -42,8 +47,10 @@ public sealed class CreateIdempotencyTests : HeraldWithMerchant
         return (response.StatusCode, await response.Content.ReadAsStringAsync(), response.Headers.Location);
     }
 
-    private static async Task<int> EventCountAsync(HttpClient merchant) =>
-        (await merchant.GetJsonAsync("/v1/events?limit=100"))["data"]!.AsArray().Count;
+    private static async Task<int> CountAsync(HttpClient client, string collection) =>
+        (await client.GetJsonAsync($"/v1/{collection}?limit=100"))["data"]!.AsArray().Count;
+
+    private static Task<int> EventCountAsync(HttpClient merchant) => CountAsync(merchant, "events");
 
     private static async Task ExpectRefusedAsync(Task<HttpResponseMessage> call, int status, string contains)
     {
@@ -152,7 +159,7 @@ public sealed class CreateIdempotencyTests : HeraldWithMerchant
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task RetriesOfOneCreateAtOnce_RecordOneEntity(bool onTwoPostgresNodes)
+    public async Task RetriesOfOneCreateAtOnce_MakeOne(bool onTwoPostgresNodes)
     {
         await using var db = onTwoPostgresNodes ? await PostgresDatabase.CreateAsync() : null;
         await using var one = await HeraldHost.StartAsync(postgres: db?.ConnectionString);
@@ -168,5 +175,79 @@ public sealed class CreateIdempotencyTests : HeraldWithMerchant
         Assert.Single(answers.Select(a => a.Body).Distinct());
         Assert.Equal(1, await EventCountAsync(merchant));
         Assert.Single(await merchant.NotificationsAsync("limit=100"));
+
+        // An endpoint's and a checkout preference's creates too.
+        var made = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
+            AnswerAsync(CreateAsync(i % 2 == 0 ? merchant : elsewhere, i % 4 < 2 ? "endpoints" : "checkout_preferences", i % 4 < 2 ? EndpointJson : PreferenceJson,
+                i % 4 < 2 ? "endpoint-at-once" : "preference-at-once"))));
+        Assert.All(made, a => Assert.Equal(HttpStatusCode.Created, a.Status));
+        Assert.Equal(2, made.Select(a => a.Body).Distinct().Count());
+        Assert.Equal(1, await CountAsync(merchant, "checkout_preferences"));
+        // The one added above, the one made here, and the preference's webhook.
+        Assert.Equal(3, await CountAsync(merchant, "endpoints"));
+    }
+
+    [Theory]
+    [InlineData("endpoints", EndpointJson)]
+    [InlineData("checkout_preferences", PreferenceJson)]
+    public async Task ACreateRetriedWithItsKey_IsAnsweredAsTheFirstWas_SecretIncluded_AndMakesOne(string collection, string json)
+    {
+        var first = await AnswerAsync(CreateAsync(MerchantClient, collection, json, "make-1"));
+        Assert.Equal(HttpStatusCode.Created, first.Status);
+        Assert.StartsWith("whsec_", JsonNode.Parse(first.Body)!.Str("secret"));
+        Herald.Clock.Advance(TimeSpan.FromSeconds(30));
+
+        var retry = await AnswerAsync(CreateAsync(MerchantClient, collection, json, "make-1"));
+        Assert.Equal(HttpStatusCode.Created, retry.Status);
+        Assert.Equal(first.Body, retry.Body);
+        Assert.Equal(first.Location, retry.Location);
+        // The same fields in another order are the same request.
+        var reordered = new JsonObject(JsonNode.Parse(json)!.AsObject().Reverse().ToDictionary(p => p.Key, p => p.Value?.DeepClone())!);
+        Assert.Equal(first.Body, (await AnswerAsync(CreateAsync(MerchantClient, collection, reordered.ToJsonString(), "make-1"))).Body);
+
+        Assert.Equal(1, await CountAsync(MerchantClient, collection));
+        // A preference's webhook is an endpoint of its own: one of those too.
+        Assert.Equal(1, await CountAsync(MerchantClient, "endpoints"));
+        // Without a key, each call makes one.
+        Assert.Equal(HttpStatusCode.Created, (await AnswerAsync(CreateAsync(MerchantClient, collection, json, null))).Status);
+        Assert.Equal(2, await CountAsync(MerchantClient, collection));
+    }
+
+    [Theory]
+    [InlineData("endpoints", EndpointJson)]
+    [InlineData("checkout_preferences", PreferenceJson)]
+    public async Task ACreatesKey_GivenWithAnotherBodyOrRoute_Is422_AndMakesNothing(string collection, string json)
+    {
+        Assert.Equal(HttpStatusCode.Created, (await AnswerAsync(CreateAsync(MerchantClient, collection, json, "make-1"))).Status);
+        var other = json.Replace("merchant.example", "other.example", StringComparison.Ordinal);
+        await ApiErrors.ExpectErrorAsync(await CreateAsync(MerchantClient, collection, other, "make-1"), 422,
+            "this Idempotency-Key was already used with a different request");
+        // A key is the merchant's, one request's whatever the route: not a transaction's, nor the other resource's.
+        await ApiErrors.ExpectErrorAsync(await CreateAsync(MerchantClient, "transactions", """{"paymentAmount":10,"currency":"BRL"}""", "make-1"), 422,
+            "this Idempotency-Key was already used with a different request");
+        var otherCollection = collection == "endpoints" ? "checkout_preferences" : "endpoints";
+        await ApiErrors.ExpectErrorAsync(await CreateAsync(MerchantClient, otherCollection, collection == "endpoints" ? PreferenceJson : EndpointJson, "make-1"), 422,
+            "Idempotency-Key");
+        Assert.Equal(1, await CountAsync(MerchantClient, collection));
+        // No other endpoint than the preference's own webhook, no preference beside the endpoint.
+        Assert.Equal(collection == "endpoints" ? 0 : 1, await CountAsync(MerchantClient, otherCollection));
+        Assert.Empty((await MerchantClient.GetJsonAsync("/v1/events?limit=10"))["data"]!.AsArray());
+
+        // A transaction's key is not an endpoint's either.
+        Assert.Equal(HttpStatusCode.Created, (await AnswerAsync(CreateAsync(MerchantClient, "transactions", """{"paymentAmount":10,"currency":"BRL"}""", "paid"))).Status);
+        await ApiErrors.ExpectErrorAsync(await CreateAsync(MerchantClient, collection, json, "paid"), 422, "this Idempotency-Key was already used with a different request");
+        Assert.Equal(1, await CountAsync(MerchantClient, collection));
+    }
+
+    [Fact]
+    public async Task AnEndpointsCreate_RetriedAfterTheEndpointWasDeleted_Is409_AndMakesNoOther()
+    {
+        var first = JsonNode.Parse((await AnswerAsync(CreateAsync(MerchantClient, "endpoints", EndpointJson, "make-1"))).Body)!;
+        var id = first.Str("id");
+        Assert.Equal(HttpStatusCode.NoContent, (await MerchantClient.DeleteAsync($"/v1/endpoints/{id}")).StatusCode);
+
+        await ApiErrors.ExpectErrorAsync(await CreateAsync(MerchantClient, "endpoints", EndpointJson, "make-1"), 409,
+            $"this Idempotency-Key made endpoint {id}, deleted since");
+        Assert.Equal(0, await CountAsync(MerchantClient, "endpoints"));
     }
 }

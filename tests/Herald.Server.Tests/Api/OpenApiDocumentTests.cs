@@ -316,12 +316,12 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task EntityCreatesAndTransitions_TakeAnIdempotencyKey_NoOtherRoute()
+    public async Task CreatesAndTransitions_TakeAnIdempotencyKey_NoOtherRoute()
     {
         var withHeader = Successes
             .Where(s => Operation(s.Method, s.Path)["parameters"]?.AsArray().Any(p => p!["in"]!.GetValue<string>() == "header") == true)
             .Select(s => s.Path).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["/v1/payment_intents", "/v1/payment_intents/{id}/transitions", "/v1/payment_orders", "/v1/payment_orders/{id}/transitions",
+        Assert.Equal(["/v1/checkout_preferences", "/v1/endpoints", "/v1/payment_intents", "/v1/payment_intents/{id}/transitions", "/v1/payment_orders", "/v1/payment_orders/{id}/transitions",
             "/v1/transactions", "/v1/transactions/{id}/transitions"], withHeader);
         Assert.Equal("header", Operation("post", "/v1/transactions")["parameters"]!.AsArray().Single()!["in"]!.GetValue<string>());
         var header = Operation("post", "/v1/transactions/{id}/transitions")["parameters"]!.AsArray().Single(p => p!["in"]!.GetValue<string>() == "header")!;

@@ -38,8 +38,8 @@ public sealed class PreferencesModel(IHeraldStore store, TimeProvider time, IOpt
         var request = new CreatePreferenceRequest(
             string.IsNullOrWhiteSpace(Webhook) ? null : new CustomUrls(Webhook.Trim()),
             string.IsNullOrWhiteSpace(ExternalReference) ? null : ExternalReference.Trim());
-        var (preference, secret) = await PreferencesApi.CreateAsync(store, Merchant, request, time, delivery.Value, HttpContext.RequestAborted);
-        if (secret is not null)
+        var preference = (await PreferencesApi.CreateAsync(store, Merchant, request, time, delivery.Value, null, HttpContext.RequestAborted))!;
+        if (preference.Secret is { } secret)
         {
             KeepSecretOnce(preference.Id, secret);
         }
