@@ -47,7 +47,9 @@ function refusal(secrets, headers, body, now = Date.now() / 1000) {
   if (missing.length > 0) return `missing ${missing.join(', ')}`;
   const webhookId = headers['webhook-id'];
   const timestamp = headers['webhook-timestamp'];
-  if (!/^[0-9]{1,12}$/.test(timestamp)) return 'webhook-timestamp is not unix seconds';
+  // Plain digits, as Herald writes them: a sign, a fraction or a leading zero is refused, as the
+  // receiver kit refuses it (the signed text and the time it is read as could disagree).
+  if (!/^(0|[1-9][0-9]{0,11})$/.test(timestamp)) return 'webhook-timestamp is not unix seconds';
   const skew = Math.floor(now) - Number(timestamp);
   if (skew > TOLERANCE_SECONDS) return `timestamp too old: ${skew} s behind this machine's clock (tolerance ${TOLERANCE_SECONDS} s)`;
   if (-skew > TOLERANCE_SECONDS) return `timestamp too new: ${-skew} s ahead of this machine's clock (tolerance ${TOLERANCE_SECONDS} s)`;

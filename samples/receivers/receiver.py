@@ -57,7 +57,9 @@ def refusal(secrets, headers, body, now=None):
         return "missing " + ", ".join(missing)
     webhook_id = headers["webhook-id"]
     timestamp = headers["webhook-timestamp"]
-    if not re.fullmatch(r"[0-9]{1,12}", timestamp):
+    # Plain digits, as Herald writes them: a sign, a fraction or a leading zero is refused, as the
+    # receiver kit refuses it (the signed text and the time it is read as could disagree).
+    if not re.fullmatch(r"0|[1-9][0-9]{0,11}", timestamp):
         return "webhook-timestamp is not unix seconds"
     skew = int(now or time.time()) - int(timestamp)
     if skew > TOLERANCE_SECONDS:

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -125,8 +126,8 @@ static class WebhookSignature
     }
 
     /// <summary>
-    /// Verifies a <c>webhook-signature</c> header: true when any <c>v1</c> entry matches (compared in
-    /// constant time) and the timestamp is within <paramref name="tolerance"/> of <paramref name="now"/>.
+    /// Verifies a <c>webhook-signature</c> header: true when any <c>v1</c> entry matches (its base64
+    /// compared as Herald writes it, in constant time) and the timestamp is within <paramref name="tolerance"/> of <paramref name="now"/>.
     /// The timestamp must be plain digits as Herald sends it: signs, spaces, fractions and leading
     /// zeros are refused, since the signed text and the parsed time could then disagree.
     /// </summary>
@@ -148,7 +149,11 @@ static class WebhookSignature
         {
             return false;
         }
-        Span<byte> candidate = stackalloc byte[64];
+        // Compared as the text Herald writes, as the Standard Webhooks libraries and the sample
+        // receivers compare it: decoded, base64 spells one MAC several ways (the last character's
+        // unused bits), and a receiver would take a signature its neighbours in other languages refuse.
+        Span<char> expectedText = stackalloc char[(HMACSHA256.HashSizeInBytes + 2) / 3 * 4];
+        Convert.TryToBase64Chars(expected, expectedText, out var length);
         foreach (var entry in signatureHeader.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             var comma = entry.IndexOf(',', StringComparison.Ordinal);
@@ -156,8 +161,9 @@ static class WebhookSignature
             {
                 continue;
             }
-            if (Convert.TryFromBase64String(entry[(comma + 1)..], candidate, out var written)
-                && CryptographicOperations.FixedTimeEquals(candidate[..written], expected))
+            var given = entry.AsSpan(comma + 1);
+            if (given.Length == length
+                && CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(given), MemoryMarshal.AsBytes(expectedText[..length])))
             {
                 return true;
             }

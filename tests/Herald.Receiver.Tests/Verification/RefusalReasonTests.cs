@@ -91,6 +91,27 @@ public sealed class RefusalReasonTests
         Assert.Equal("no signature matches the configured secrets", check.Reason);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void TheRightMacSpelledOtherwiseThanHeraldWritesIt_IsNoMatchingSignature(int unusedBits)
+    {
+        // A 32-byte MAC in base64 ends in a character two of whose bits are unused: setting them
+        // spells the same bytes otherwise, which the sample receivers (and the Standard Webhooks
+        // libraries), comparing the text, refuse.
+        var signature = WebhookSignature.Sign(Signed.Secret, "evt_1", Now.ToUnixTimeSeconds(), Body);
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        var last = Alphabet[Alphabet.IndexOf(signature[^2], StringComparison.Ordinal) ^ unusedBits];
+        var respelled = signature[..^2] + last + "=";
+        Assert.Equal(Convert.FromBase64String(signature[3..]), Convert.FromBase64String(respelled[3..]));
+
+        var check = Check([Signed.Secret], "evt_1", Now.ToUnixTimeSeconds(), signature: respelled);
+
+        Assert.Equal(SignatureFailure.NoMatchingSignature, check.Failure);
+        Assert.True(Check([Signed.Secret], "evt_1", Now.ToUnixTimeSeconds(), signature: respelled + " " + signature).IsValid);
+    }
+
     [Fact]
     public async Task AStaleRequest_Is401_AndTheKitLogsWhyWithoutSecretOrBody()
     {
