@@ -12,7 +12,7 @@ public static class HeraldEventParser
 
     /// <summary>
     /// Parses <paramref name="body"/> into the event of its format, or an <see cref="OtherEvent"/>
-    /// (also for a body that is not JSON, or gives a key twice). Thin events come back without their
+    /// (also for a body that is not JSON, gives a key twice, or holds a text that is not Unicode). Thin events come back without their
     /// order; the endpoint fetches it.
     /// </summary>
     /// <exception cref="JsonException">
@@ -24,7 +24,7 @@ public static class HeraldEventParser
         JsonObject? payload = null;
         try
         {
-            payload = body.IsEmpty ? null : JsonNode.Parse(body, documentOptions: Strict) as JsonObject;
+            payload = body.IsEmpty || !IsUnicodeText(body) ? null : JsonNode.Parse(body, documentOptions: Strict) as JsonObject;
         }
         catch (JsonException)
         {
@@ -46,5 +46,40 @@ public static class HeraldEventParser
             return new PaymentIntentEvent(webhookId, timestamp, attempt, payload);
         }
         return new OtherEvent(webhookId, timestamp, attempt, payload, System.Text.Encoding.UTF8.GetString(body));
+    }
+
+    /// <summary>
+    /// Whether every text of a JSON body reads as Unicode. An escaped lone surrogate (<c>"\ud800"</c>)
+    /// is JSON by its grammar but no text (Herald's API refuses it as malformed): the parser reads
+    /// texts only when they are looked at, so it would fail in a model, or in the handler, with an
+    /// error that is not a <see cref="JsonException"/>. Only a <c>\u</c> escape can write one.
+    /// </summary>
+    private static bool IsUnicodeText(ReadOnlySpan<byte> body)
+    {
+        if (body.IndexOf("\\u"u8) < 0)
+        {
+            // Herald writes texts unescaped but for control characters: most bodies hold no \u at all.
+            return true;
+        }
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = Strict.MaxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.ValueIsEscaped && reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
+                {
+                    _ = reader.GetString();
+                }
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+        catch (JsonException)
+        {
+            // Not JSON at all: the parse that follows says so.
+        }
+        return true;
     }
 }

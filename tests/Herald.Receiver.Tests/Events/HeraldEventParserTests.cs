@@ -1,5 +1,7 @@
+using System.Net;
 using System.Text;
 using Herald.Receiver.Events;
+using Herald.Receiver.Tests.Infrastructure;
 
 namespace Herald.Receiver.Tests.Events;
 
@@ -29,5 +31,50 @@ public sealed class HeraldEventParserTests
         var other = Assert.IsType<OtherEvent>(Parse(body));
         Assert.Equal(body, other.Body);
         Assert.Empty(other.Payload);
+    }
+
+    /// <summary>Bodies of each format with a text escaped as a lone surrogate: JSON by its grammar, yet no text.</summary>
+    public static TheoryData<string> BodiesWithALoneSurrogate() => new()
+    {
+        """{"internalId":"t-1","status":"COMPLETED","paymentAmount":130,"customer":{"name":"Jo\ud800"}}""",
+        """{"id":"pi_1","state":"FINISHED","amount":100,"caller_id":1,"client_id":2,"created_at":"2026-12-05 21:58:36","additional_info":{"external_reference":"\udc00"}}""",
+        """{"id":"evt_1","event_type":"PAYMENT_ORDER.CLOSED\ud83d","entity_type":"PAYMENT_ORDER","entity_id":"po_1"}""",
+        """{"internalId":"t-1","status":"COMPLETED","\ud800":1}""",
+    };
+
+    [Theory]
+    [MemberData(nameof(BodiesWithALoneSurrogate))]
+    public async Task ASignedBodyWithATextThatIsNotUnicode_IsHandedOverOnceAsAnOtherEventWithItsText_NotAnsweredByTheAppsErrorPage(string body)
+    {
+        var options = new HeraldWebhookOptions();
+        options.Secrets.Add(Signed.Secret);
+        var handed = new List<HeraldEvent>();
+        await using var app = await ReceiverApp.StartAsync(options, (evt, _) =>
+        {
+            lock (handed)
+            {
+                handed.Add(evt);
+            }
+            return Task.CompletedTask;
+        });
+
+        for (var send = 0; send < 2; send++)
+        {
+            using var request = Signed.Request("evt_surrogate", body, DateTimeOffset.UtcNow);
+            Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(request)).StatusCode);
+        }
+
+        var other = Assert.IsType<OtherEvent>(Assert.Single(handed));
+        Assert.Equal(body, other.Body);
+        Assert.Empty(other.Payload);
+    }
+
+    [Fact]
+    public void AnEscapedTextThatIsUnicode_IsReadAsItsCharacters()
+    {
+        var evt = Assert.IsType<TransactionEvent>(Parse("""{"internalId":"t\u002d1","status":"\u0043OMPLETED","paymentAmount":130,"customer":{"name":"Jo\u00e3o \ud83d\ude00"}}"""));
+        Assert.Equal("t-1", evt.InternalId);
+        Assert.Equal("COMPLETED", evt.Status);
+        Assert.Equal("João 😀", evt.Transaction.Customer?.Name);
     }
 }
