@@ -212,5 +212,7 @@ if __name__ == "__main__":
     except ValueError as e:
         sys.exit(f"HERALD_WEBHOOK_SECRET: {e}")
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
+    server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    # Said once the port is taken: what waits for this line then finds the receiver answering.
     print(f"listening on http://127.0.0.1:{port}", flush=True)
-    ThreadingHTTPServer(("127.0.0.1", port), Receiver).serve_forever()
+    server.serve_forever()

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Herald.Cli.Tests.Infrastructure;
@@ -10,7 +11,7 @@ namespace Herald.Cli.Tests.Samples;
 /// <summary>
 /// The receivers in samples/receivers verify as the receiver kit does: each sample accepts a request
 /// exactly when the kit's check (<see cref="WebhookSignature.Verify"/>, which the kit compiles in)
-/// accepts it, edge cases included.
+/// accepts it, edge cases included. And a sample says it listens only once it does.
 /// </summary>
 public sealed class ReceiverSampleVerificationTests
 {
@@ -83,5 +84,21 @@ public sealed class ReceiverSampleVerificationTests
             }
         }
         Assert.True(disagreements.Count == 0, string.Join("\n", disagreements) + "\n" + receiver.Output);
+    }
+
+    [Theory]
+    [InlineData("python3", "receiver.py")]
+    [InlineData("node", "receiver.js")]
+    public async Task ASampleOnAPortTakenAlready_StopsWithoutSayingItListens(string runtime, string file)
+    {
+        // What starts a sample (a script, a test) waits for "listening on" before sending to it.
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        using var receiver = new ReceiverSampleTests.Sample(runtime, [ReceiverSampleTests.SamplePath(file), port.ToString(CultureInfo.InvariantCulture)], Secret);
+
+        Assert.NotEqual(0, await receiver.ExitAsync());
+        Assert.DoesNotContain("listening on", receiver.Output, StringComparison.Ordinal);
     }
 }
