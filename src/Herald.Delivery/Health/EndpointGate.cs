@@ -20,7 +20,7 @@ public sealed class EndpointGate : IDisposable
     private readonly TimeProvider _time;
 
     // Each merchant's attempts in flight to endpoints not known to be healthy (see
-    // EndpointState.HeldToShare: failing or slow), and the most it may
+    // EndpointState.HeldToShare: failing, slow or stalled), and the most it may
     // have: a quarter of the node's places. Endpoints that fail or answer slowly (receivers that hang
     // until the timeout, or take seconds to answer 200, many of them) would otherwise fill every
     // place, and every other merchant's deliveries would wait for them; a merchant's healthy
@@ -45,16 +45,26 @@ public sealed class EndpointGate : IDisposable
 
     /// <summary>
     /// Most attempts one merchant may have in flight at once to its endpoints not known to be healthy:
-    /// failing (their last attempt failed) or slow (their attempts lately took <see cref="SlowAttempt"/>
-    /// or more on average).
+    /// failing (their last attempt failed), slow (their attempts lately took <see cref="SlowAttempt"/>
+    /// or more on average) or stalled (attempts of theirs in flight, and none ended for
+    /// <see cref="SlowAttempt"/>: a receiver that takes the connections and answers none).
     /// </summary>
     public int MerchantShare => _merchantShare;
 
-    private bool TryCountHeld(string merchantId)
+    /// <summary>
+    /// Counts one more attempt in the merchant's share, unless the share is taken; first counts
+    /// <paramref name="underWay"/>, the endpoint's attempts in flight let through while it was
+    /// healthy, whatever the share: they hold places all the same.
+    /// </summary>
+    private bool TryCountHeld(string merchantId, int underWay)
     {
         lock (_shareLock)
         {
-            var now = _heldInFlight.GetValueOrDefault(merchantId);
+            var now = _heldInFlight.GetValueOrDefault(merchantId) + underWay;
+            if (underWay > 0)
+            {
+                _heldInFlight[merchantId] = now;
+            }
             if (now >= _merchantShare)
             {
                 return false;
@@ -64,11 +74,11 @@ public sealed class EndpointGate : IDisposable
         }
     }
 
-    private bool MerchantShareTaken(string merchantId)
+    private bool MerchantShareTaken(string merchantId, int underWay)
     {
         lock (_shareLock)
         {
-            return _heldInFlight.GetValueOrDefault(merchantId) >= _merchantShare;
+            return _heldInFlight.GetValueOrDefault(merchantId) + underWay >= _merchantShare;
         }
     }
 
@@ -150,9 +160,17 @@ public sealed class EndpointGate : IDisposable
                     : HoldBack;
                 return false;
             }
-            // An attempt to an endpoint not known to be healthy takes one of its merchant's share of places.
-            var held = state.HeldToShare;
-            if (held && !TryCountHeld(notification.MerchantId))
+            // An attempt to an endpoint not known to be healthy takes one of its merchant's share of
+            // places; so do its attempts already in flight, let through while it seemed healthy (a
+            // receiver that stopped answering holds their places until the timeout).
+            var held = state.HeldToShare(now);
+            var underWay = held ? state.InFlight - state.CountedHeld : 0;
+            if (underWay > 0)
+            {
+                state.Merchant = notification.MerchantId;
+                state.CountedHeld = state.InFlight;
+            }
+            if (held && !TryCountHeld(notification.MerchantId, underWay))
             {
                 // A slow endpoint's backlog (its receiver answers, but after seconds) comes back a
                 // second later, then a turn at a time at twice the pace the share sends it, within
@@ -183,6 +201,10 @@ public sealed class EndpointGate : IDisposable
             {
                 state.Merchant = notification.MerchantId;
                 state.CountedHeld++;
+            }
+            if (state.InFlight == 0)
+            {
+                state.LastEnded = now;
             }
             state.InFlight++;
             state.Entered(manual: !takeTurn, now);
@@ -258,7 +280,7 @@ public sealed class EndpointGate : IDisposable
             }
             var limiter = state.LimiterFor(notification.RateLimit);
             if (state.InFlight >= cap || limiter?.GetStatistics()?.CurrentAvailablePermits < 1
-                || (state.HeldToShare && MerchantShareTaken(notification.MerchantId)))
+                || (state.HeldToShare(_time.GetUtcNow()) && MerchantShareTaken(notification.MerchantId, state.InFlight - state.CountedHeld)))
             {
                 retryIn = HoldBack;
                 return false;
@@ -282,6 +304,7 @@ public sealed class EndpointGate : IDisposable
         lock (state)
         {
             state.InFlight--;
+            state.LastEnded = _time.GetUtcNow();
             // Its counted attempts are given back as its attempts end, never more of them than are in flight.
             if (state.CountedHeld > state.InFlight)
             {
@@ -328,11 +351,17 @@ public sealed class EndpointGate : IDisposable
 
         /// <summary>
         /// Whether its attempts count in its merchant's share of the node's places: its last attempt
-        /// failed, or its attempts lately took <see cref="SlowAttempt"/> or more on average. An
+        /// failed, its attempts lately took <see cref="SlowAttempt"/> or more on average, or it is
+        /// stalled: attempts of it in flight and none ended for <see cref="SlowAttempt"/> (its
+        /// receiver took them and answers none), which is known before any of them ends. An
         /// endpoint not yet seen to on this node is not held: the first of its attempts tell.
         /// </summary>
-        public bool HeldToShare =>
-            ConsecutiveFailures > 0 || AttemptSeconds >= SlowAttempt.TotalSeconds;
+        public bool HeldToShare(DateTimeOffset now) =>
+            ConsecutiveFailures > 0 || AttemptSeconds >= SlowAttempt.TotalSeconds
+            || (InFlight > 0 && now - LastEnded >= SlowAttempt);
+
+        /// <summary>When one of its attempts last ended, or the first of those in flight began if later.</summary>
+        public DateTimeOffset LastEnded;
 
         /// <summary>The endpoint's cap as last seen on work let through or refused (null: none), once <see cref="CapSeen"/>.</summary>
         public int? Cap;

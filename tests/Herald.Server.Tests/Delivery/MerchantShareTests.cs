@@ -45,4 +45,51 @@ public sealed class MerchantShareTests
         Assert.Equal(1 + orders, slowReceiver.Received.Count);
         Assert.True(slowReceiver.MaxInFlight <= 2, $"the slow receiver had {slowReceiver.MaxInFlight} requests open at once");
     }
+
+    [Fact]
+    public async Task AHealthyEndpointWhoseReceiverStartsToHang_TakesItsMerchantsShareOnceNothingEndsForTwoSeconds_AndAnotherMerchantsDeliveryGoesAtOnce()
+    {
+        await using var hanging = await TestReceiver.StartAsync();
+        await using var quickReceiver = await TestReceiver.StartAsync();
+        // Eight slots: a merchant's endpoints not known to be healthy share two of them.
+        await using var herald = await HeraldHost.StartAsync(tune: o => o.Concurrency = 8);
+        using var stalled = await herald.NewMerchantAsync("Stalled");
+        using var other = await herald.NewMerchantAsync("Other");
+        await stalled.AddEndpointAsync(hanging.Url, "thin", new { timeout_seconds = 30 });
+        await other.AddEndpointAsync(quickReceiver.Url, "thin");
+        // Healthy: it answers at once.
+        await stalled.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        await HeraldHost.EventuallyAsync(async () => (await stalled.NotificationsAsync("status=succeeded")).Count == 1);
+
+        // Then its receiver takes the connections and answers none, until the timeout: three
+        // attempts under way, and two seconds without one of them ending.
+        hanging.Hold();
+        for (var i = 0; i < 3; i++)
+        {
+            await stalled.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" });
+        }
+        await hanging.WaitForAsync(1 + 3);
+        herald.Clock.Advance(TimeSpan.FromSeconds(2));
+
+        // A burst of the merchant's changes: the slots left would all wait on the hanging receiver
+        // for 30 s. Its attempts under way hold the merchant's share, so the burst waits its turn
+        // and the other merchant's change is sent now.
+        const int burst = 10;
+        for (var i = 0; i < burst; i++)
+        {
+            await stalled.PostJsonAsync("/v1/payment_orders", new { amount = 20 + i, currency = "BRL" });
+        }
+        var sent = Stopwatch.StartNew();
+        await other.PostJsonAsync("/v1/payment_orders", new { amount = 99, currency = "BRL" });
+        await quickReceiver.WaitForAsync(1, TimeSpan.FromSeconds(10));
+        Assert.True(sent.Elapsed < TimeSpan.FromSeconds(5), $"the other merchant's notification took {sent.Elapsed.TotalSeconds:0.0} s");
+        Assert.Equal(1 + 3, hanging.Received.Count);
+
+        // The receiver answers again: everything reaches it, once.
+        hanging.Release();
+        await herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1),
+            async () => (await stalled.NotificationsAsync("status=succeeded&limit=100")).Count == 1 + 3 + burst, TimeSpan.FromSeconds(45));
+        Assert.Equal(1 + 3 + burst, hanging.Received.Select(r => r.Headers["webhook-id"]).Distinct().Count());
+        Assert.Equal(1 + 3 + burst, hanging.Received.Count);
+    }
 }
