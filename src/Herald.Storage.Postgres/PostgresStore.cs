@@ -577,6 +577,17 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
 
     protected override string SkipLockedForClaim => " FOR UPDATE SKIP LOCKED";
 
+    /// <summary>
+    /// The first key of the advisory locks (<c>pg_advisory_xact_lock(int, int)</c>, a key space
+    /// apart from the <see cref="MigrationLock"/>'s) that keep one recover of a merchant's at a time
+    /// keeping its resends, on every node ("rsnd" in ASCII); the second is the merchant's id hashed.
+    /// </summary>
+    public const int ResendsLock = 0x72_73_6E_64;
+
+    // Held until the recover's transaction ends: a recover on another node reads what waits only
+    // once this one's resends are committed, and leaves them out.
+    protected override string? LockMerchantResendsSql => $"SELECT pg_advisory_xact_lock({ResendsLock}, hashtext(@merchantId))";
+
     protected override string? LockEndpointsToUnparkSql => """
         SELECT e.id FROM endpoints e
         WHERE e.enabled = TRUE AND e.deleted_at IS NULL

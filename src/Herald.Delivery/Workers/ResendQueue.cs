@@ -108,7 +108,7 @@ public sealed class ResendQueue : BackgroundService
         {
             throw Full(merchantId);
         }
-        await KeepAndQueueAsync([NewRequest(merchantId, [notificationId], stopAtFailure: false)], cancellationToken).ConfigureAwait(false);
+        await KeepAndQueueAsync([NewRequest(merchantId, [notificationId], stopAtFailure: false)], notWaiting: false, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -117,27 +117,40 @@ public sealed class ResendQueue : BackgroundService
 
     /// <summary>
     /// Keeps the requests, owned by this node, then queues them; their room in the queue is taken
-    /// already, and given back if they cannot be kept (the caller hears why).
+    /// already, and given back if they cannot be kept (the caller hears why). A recover's
+    /// (<paramref name="notWaiting"/>) are kept less what resends of its merchant's wait to send
+    /// by then (another recover's, on any node), whose room is given back. Answers what was kept.
     /// </summary>
-    private async Task KeepAndQueueAsync(IReadOnlyList<ResendRequest> requests, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<ResendRequest>> KeepAndQueueAsync(IReadOnlyList<ResendRequest> requests, bool notWaiting, CancellationToken cancellationToken)
     {
+        IReadOnlyList<ResendRequest> kept = [];
         try
         {
-            await _store.AddResendsAsync(requests, _owner, _time.GetUtcNow() + _lease, cancellationToken).ConfigureAwait(false);
+            var until = _time.GetUtcNow() + _lease;
+            if (notWaiting)
+            {
+                kept = await _store.AddResendsNotWaitingAsync(requests[0].MerchantId, requests, _owner, until, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _store.AddResendsAsync(requests, _owner, until, cancellationToken).ConfigureAwait(false);
+                kept = requests;
+            }
         }
-        catch
+        finally
         {
+            var keptIds = kept.ToDictionary(r => r.Id, r => r.NotificationIds.Count, StringComparer.Ordinal);
             foreach (var request in requests)
             {
-                _room.Give(request.MerchantId, request.NotificationIds.Count);
+                _room.Give(request.MerchantId, request.NotificationIds.Count - keptIds.GetValueOrDefault(request.Id));
             }
-            throw;
         }
-        foreach (var request in requests)
+        foreach (var request in kept)
         {
             _held[request.Id] = 0;
             Queue(new Work(request));
         }
+        return kept;
     }
 
     /// <summary>Queues work whose room is taken; when the node is stopping it stays kept, for the next to send.</summary>
@@ -328,9 +341,12 @@ public sealed class ResendQueue : BackgroundService
     /// </summary>
     public async Task<(int Queued, bool Complete)> RecoverAsync(string merchantId, string endpointId, DateTimeOffset since, CancellationToken cancellationToken)
     {
-        // One recover of a merchant's at a time on this node, so that two asked at once (a double
-        // click, a retried call) do not both queue what neither had queued yet; other merchants'
-        // recovers, on other stripes, do not wait for it (but for one sharing its stripe).
+        // One recover of a merchant's at a time on this node, so that of two asked at once (a double
+        // click, a retried call) the second reads what the first queued, rather than taking room for
+        // the same notifications and, the queue full, being refused; other merchants' recovers, on
+        // other stripes, do not wait for it (but for one sharing its stripe). Two asked of two nodes
+        // at once never both queue one notification: the store keeps a recover's resends less
+        // what waits by then.
         var stripe = _recovering[(int)((uint)StringComparer.Ordinal.GetHashCode(merchantId) % (uint)_recovering.Length)];
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -396,8 +412,9 @@ public sealed class ResendQueue : BackgroundService
         IReadOnlyList<ResendRequest> requests = ordered
             ? [NewRequest(merchantId, taken, stopAtFailure: true) with { OnlyFailed = true }]
             : taken.Take(queued).Select(id => NewRequest(merchantId, [id], stopAtFailure: false) with { OnlyFailed = true }).ToList();
-        await KeepAndQueueAsync(requests, cancellationToken).ConfigureAwait(false);
-        return (queued, complete && queued == taken.Count);
+        // What a recover on another node kept meanwhile is left to it: it is queued there.
+        var kept = await KeepAndQueueAsync(requests, notWaiting: true, cancellationToken).ConfigureAwait(false);
+        return (kept.Sum(r => r.NotificationIds.Count), complete && queued == taken.Count);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

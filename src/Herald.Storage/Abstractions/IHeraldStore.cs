@@ -330,6 +330,16 @@ public interface IHeraldStore
     Task AddResendsAsync(IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Keeps a recover's resends as <see cref="AddResendsAsync"/> does, less the notifications that
+    /// the merchant's kept resends (of any node) have yet to send, read in the same transaction, one
+    /// such call of a merchant's at a time on every node of the database: of two recovers asked at
+    /// once, the second leaves out what the first kept. Answers the requests kept, each without what
+    /// it left out; one left with nothing to send is not kept. The requests are new ones of
+    /// <paramref name="merchantId"/>'s.
+    /// </summary>
+    Task<IReadOnlyList<ResendRequest>> AddResendsNotWaitingAsync(string merchantId, IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Takes up to <paramref name="limit"/> kept resends whose owner's hold has run out at
     /// <paramref name="now"/> (handed back, left by a lost node, or let go), the oldest first, for
     /// <paramref name="owner"/> until <paramref name="until"/>.

@@ -13,6 +13,13 @@ public abstract partial class RelationalStore
     /// </summary>
     protected virtual string SkipLockedForClaim => "";
 
+    /// <summary>
+    /// What a recover's keeping of its resends begins with so that, on every node, it is the only one
+    /// of its merchant's between its reading of what waits and its commit: nothing where one writer
+    /// runs at a time (a write transaction is alone already).
+    /// </summary>
+    protected virtual string? LockMerchantResendsSql => null;
+
     // Kept for good before the caller is told they are queued; the rest (who owns them, how far a
     // run got, forgetting them) only decides who sends what, and if lost, one is sent again.
     public async Task AddResendsAsync(IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, CancellationToken cancellationToken = default)
@@ -23,6 +30,43 @@ public abstract partial class RelationalStore
             return;
         }
         await using var scope = await BeginWriteAsync(cancellationToken);
+        await InsertResendsAsync(scope, requests, owner, ownedUntil, cancellationToken);
+        await scope.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ResendRequest>> AddResendsNotWaitingAsync(string merchantId, IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        if (requests.Any(r => r.MerchantId != merchantId))
+        {
+            throw new ArgumentException($"every request must be {merchantId}'s", nameof(requests));
+        }
+        if (requests.Count == 0)
+        {
+            return [];
+        }
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        if (LockMerchantResendsSql is { } lockSql)
+        {
+            await scope.Connection.ExecuteAsync(scope.Command(lockSql, new { merchantId }, cancellationToken));
+        }
+        // Read after the lock: what a recover that held it before committed is seen.
+        var waiting = await WaitingAsync(scope.Connection, scope.Command(WaitingSql, new { merchantId }, cancellationToken));
+        var kept = requests
+            .Select(r => r with { NotificationIds = r.NotificationIds.Where(id => !waiting.Contains(id)).ToList() })
+            .Where(r => r.NotificationIds.Count > 0)
+            .ToList();
+        await InsertResendsAsync(scope, kept, owner, ownedUntil, cancellationToken);
+        await scope.CommitAsync(cancellationToken);
+        return kept;
+    }
+
+    private static async Task InsertResendsAsync(WriteScope scope, IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, CancellationToken cancellationToken)
+    {
+        if (requests.Count == 0)
+        {
+            return;
+        }
         await scope.Connection.ExecuteAsync(scope.Command(
             $"INSERT INTO resends ({ResendColumns}, owner, owned_until) VALUES (@id, @merchant_id, @notification_ids, @stop_at_failure, @done, @created_at, @only_failed, @owner, @owned_until)",
             requests.Select(r => new
@@ -38,14 +82,20 @@ public abstract partial class RelationalStore
                 owned_until = Time.Ms(ownedUntil),
             }).ToList(),
             cancellationToken));
-        await scope.CommitAsync(cancellationToken);
     }
+
+    private const string WaitingSql = "SELECT notification_ids, done FROM resends WHERE merchant_id = @merchantId";
 
     public async Task<IReadOnlySet<string>> ResendingAsync(string merchantId, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string Ids, long Done)>(Read(
-            "SELECT notification_ids, done FROM resends WHERE merchant_id = @merchantId", new { merchantId }, cancellationToken));
+        return await WaitingAsync(connection, Read(WaitingSql, new { merchantId }, cancellationToken));
+    }
+
+    /// <summary>The notifications the kept resends <paramref name="command"/> reads have yet to send: those past how far each got.</summary>
+    private static async Task<HashSet<string>> WaitingAsync(System.Data.Common.DbConnection connection, CommandDefinition command)
+    {
+        var rows = await connection.QueryAsync<(string Ids, long Done)>(command);
         var waiting = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (ids, done) in rows)
         {

@@ -1590,6 +1590,37 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARecoversResends_AreKeptLessWhatTheMerchantsKeptResendsWaitToSend_AndAnsweredAsKept()
+    {
+        var m = await MerchantAsync();
+        var other = await MerchantAsync("Other");
+        await Store.AddResendsAsync([new ResendRequest("rsd_1", m, ["ntf_a", "ntf_b"], StopAtFailure: true, Done: 0, T0)], "node-a", T0 + Lease);
+        await Store.AddResendsAsync([new ResendRequest("rsd_2", other, ["ntf_c"], false, 0, T0)], "node-a", T0 + Lease);
+        Assert.True(await Store.AdvanceResendAsync("rsd_1", "node-a", 1));
+
+        // ntf_a was handled, ntf_b still waits; another merchant's waiting ntf_c is none of m's.
+        var kept = await Store.AddResendsNotWaitingAsync(m,
+        [
+            new ResendRequest("rsd_3", m, ["ntf_a"], false, 0, T0, OnlyFailed: true),
+            new ResendRequest("rsd_4", m, ["ntf_b"], false, 0, T0, OnlyFailed: true),
+            new ResendRequest("rsd_5", m, ["ntf_b", "ntf_c", "ntf_d"], StopAtFailure: true, Done: 0, T0, OnlyFailed: true),
+        ], "node-b", T0 + Lease);
+
+        Assert.Equal(["rsd_3", "rsd_5"], kept.Select(r => r.Id));
+        Assert.Equal(["ntf_c", "ntf_d"], kept[1].NotificationIds);
+        Assert.Equal(["ntf_a", "ntf_b", "ntf_c", "ntf_d"], (await Store.ResendingAsync(m)).Order(StringComparer.Ordinal));
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM resends WHERE id = 'rsd_4'"));
+        await Store.ReleaseResendsAsync("node-b");
+        var taken = await Store.ClaimResendsAsync("node-c", T0, T0 + Lease, 10);
+        Assert.Equal(["ntf_c", "ntf_d"], taken.Single(r => r.Id == "rsd_5").NotificationIds);
+        Assert.True(taken.Single(r => r.Id == "rsd_5").StopAtFailure);
+
+        // Asked again, the same recover keeps nothing: all of it waits.
+        Assert.Empty(await Store.AddResendsNotWaitingAsync(m, [new ResendRequest("rsd_6", m, ["ntf_a", "ntf_d"], true, 0, T0)], "node-b", T0 + Lease));
+        Assert.Equal(4, await CountAsync("SELECT COUNT(*) FROM resends"));
+    }
+
+    [Fact]
     public async Task PortalSessions_StandWhileTheirKeyDoes_EndedStayEnded_UntilForgottenPastTheirLongestLife()
     {
         var m = await MerchantAsync();

@@ -1,0 +1,103 @@
+using System.Reflection;
+using Herald.Server.Tests.Infrastructure;
+using Herald.Storage.Abstractions;
+using Herald.Storage.Postgres;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Herald.Server.Tests.Scaling;
+
+/// <summary>Recovers asked of several Herald nodes sharing one PostgreSQL database.</summary>
+public sealed class PostgresRecoverTests
+{
+    private const string Since = "2026-11-01T00:00:00Z";
+
+    [Fact]
+    public async Task Recovers_AskedAtOnceOfTwoNodes_EachReadingBeforeEitherQueued_QueueEachFailedOneOnce_AndSendItOnce()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        var clock = new FakeTimeProvider(HeraldHost.Start);
+        // Each node's recover reads what resends wait to send, then waits until the other's has read too.
+        var bothRead = new Rendezvous(2);
+        await using var a = await HeraldHost.StartAsync(postgres: db.ConnectionString, clock: clock, configure: ReadingTogether(bothRead));
+        await using var b = await HeraldHost.StartAsync(postgres: db.ConnectionString, clock: clock, configure: ReadingTogether(bothRead));
+        using var onA = await a.NewMerchantAsync();
+        using var onB = b.As(onA.DefaultRequestHeaders.Authorization!.Parameter!);
+        var (endpoint, _) = await onA.AddEndpointAsync(receiver.Url, "thin");
+        receiver.Status = 500;
+        var failed = new List<FailedNotification>();
+        for (var i = 0; i < 3; i++)
+        {
+            var order = (await onA.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" })).Str("id");
+            var n = await onA.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
+            failed.Add(new FailedNotification(n.Str("id"), n.Str("event_id")));
+        }
+
+        // The receiver still fails them: every resend made is one more request it gets.
+        var before = receiver.Received.Count;
+        var answers = await Task.WhenAll(
+            onA.PostJsonAsync($"/v1/endpoints/{endpoint}/recover", new { since = Since }, 202),
+            onB.PostJsonAsync($"/v1/endpoints/{endpoint}/recover", new { since = Since }, 202));
+
+        Assert.Equal([0, 3], answers.Select(r => r["queued"]!.GetValue<int>()).Order());
+        Assert.All(answers, r => Assert.True(r["complete"]!.GetValue<bool>()));
+        await receiver.WaitForAsync(before + 3);
+        await HeraldHost.EventuallyAsync(async () =>
+            (await Task.WhenAll(failed.Select(n => onA.NotificationAsync(n.Id)))).All(d => d["attempts"]!.AsArray().Count >= 2));
+        // Whatever a second copy would have taken.
+        await Task.Delay(1500);
+        Assert.Equal(failed.Select(n => n.EventId).Order(StringComparer.Ordinal),
+            receiver.Received.Skip(before).Select(r => r.Headers["webhook-id"]).Order(StringComparer.Ordinal));
+        foreach (var n in failed)
+        {
+            Assert.Equal(["schedule", "manual"], (await onA.NotificationAsync(n.Id))["attempts"]!.AsArray().Select(t => t!.Str("trigger")));
+        }
+    }
+
+    private sealed record FailedNotification(string Id, string EventId);
+
+    private static Action<WebApplicationBuilder> ReadingTogether(Rendezvous bothRead) => builder =>
+        builder.Services.AddSingleton<IHeraldStore>(sp =>
+        {
+            var store = StoreProxy.Over<ReadingTogetherStore>(sp.GetRequiredService<PostgresStore>());
+            StoreProxy.Of<ReadingTogetherStore>(store).BothRead = bothRead;
+            return store;
+        });
+
+    /// <summary>A point several callers reach, each let on once all of them have.</summary>
+    public sealed class Rendezvous(int callers)
+    {
+        private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _arrived;
+
+        public Task ReachAsync()
+        {
+            if (Interlocked.Increment(ref _arrived) == callers)
+            {
+                _all.SetResult();
+            }
+            return _all.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>The real store, whose answer to what resends wait to send is held until every node sharing <see cref="BothRead"/> has had its own.</summary>
+    public class ReadingTogetherStore : StoreProxy
+    {
+        public Rendezvous BothRead { get; set; } = null!;
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            ArgumentNullException.ThrowIfNull(targetMethod);
+            return targetMethod.Name == nameof(IHeraldStore.ResendingAsync) ? ReadThenWaitAsync(targetMethod, args) : Forward(targetMethod, args);
+        }
+
+        private async Task<IReadOnlySet<string>> ReadThenWaitAsync(MethodInfo method, object?[]? args)
+        {
+            var waiting = await (Task<IReadOnlySet<string>>)Forward(method, args)!;
+            await BothRead.ReachAsync();
+            return waiting;
+        }
+    }
+}
