@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Herald.Delivery.Sending;
 using Herald.Storage.Model;
 
 namespace Herald.Delivery.Workers;
@@ -41,8 +42,11 @@ public static class DeliveryTelemetry
             [new("herald.entity.kind", kind), new("herald.entity.id", entityId)]);
     }
 
-    /// <summary>The span of one attempt, continuing the trace of the change that caused it.</summary>
-    public static Activity? StartDelivery(ClaimedNotification notification, int attempt)
+    /// <summary>
+    /// The span of one attempt, scheduled or manual (<paramref name="trigger"/>, an
+    /// <see cref="AttemptTriggers"/> value), continuing the trace of the change that caused it.
+    /// </summary>
+    public static Activity? StartDelivery(ClaimedNotification notification, int attempt, string trigger)
     {
         ArgumentNullException.ThrowIfNull(notification);
         if (!Source.HasListeners())
@@ -55,6 +59,14 @@ public static class DeliveryTelemetry
         activity?.SetTag("herald.event.id", notification.EventId);
         activity?.SetTag("herald.endpoint.id", notification.EndpointId);
         activity?.SetTag("herald.attempt", attempt);
+        activity?.SetTag("herald.attempt.trigger", trigger);
         return activity;
+    }
+
+    /// <summary>What the endpoint answered, on the attempt's span.</summary>
+    public static void Answered(Activity? delivery, AttemptResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        delivery?.SetTag("http.response.status_code", result.StatusCode);
     }
 }

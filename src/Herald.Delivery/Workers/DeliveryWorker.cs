@@ -606,9 +606,9 @@ public sealed class DeliveryWorker : BackgroundService
         try
         {
             var number = notification.AttemptCount + 1;
-            using var activity = DeliveryTelemetry.StartDelivery(notification, number);
+            using var activity = DeliveryTelemetry.StartDelivery(notification, number, AttemptTriggers.Schedule);
             var result = await _sender.SendAsync(notification, number, abortToken).ConfigureAwait(false);
-            activity?.SetTag("http.response.status_code", result.StatusCode);
+            DeliveryTelemetry.Answered(activity, result);
             inGate = false;
             var circuit = _gate.Exit(notification.EndpointId, result.Succeeded, TimeSpan.FromMilliseconds(result.DurationMs));
             var outcome = Decide(notification, number, result);

@@ -172,7 +172,8 @@ public sealed class ResendQueue : BackgroundService
         // while (it usually ends within the endpoint's timeout); the caller waits for the answer.
         var busyUntil = DateTime.UtcNow + BusyPatience;
         // Sent from within the request that asked (the portal's): the web server's activity, one
-        // nothing records, must not reach the endpoint as a traceparent, as a queued resend's does not.
+        // nothing records, must not reach the endpoint as a traceparent; the attempt is in its
+        // change's trace, as a queued resend's is.
         DeliveryTelemetry.LeaveUntracedRequest();
         ClaimedNotification? heldBack = null;
         while (true)
@@ -299,7 +300,10 @@ public sealed class ResendQueue : BackgroundService
     private async Task<Attempt> AttemptAsync(ClaimedNotification notification, Action<TimeSpan> made, CancellationToken cancellationToken)
     {
         var number = notification.AttemptCount + 1;
+        // In the trace of the change that caused it, as its scheduled attempts are.
+        using var activity = DeliveryTelemetry.StartDelivery(notification, number, AttemptTriggers.Manual);
         var result = await _sender.SendAsync(notification, number, cancellationToken).ConfigureAwait(false);
+        DeliveryTelemetry.Answered(activity, result);
         made(TimeSpan.FromMilliseconds(result.DurationMs));
         var attempt = new Attempt(
             Ids.HeraldId.New(Ids.HeraldId.Attempt, _time), notification.Id, number, AttemptTriggers.Manual,
