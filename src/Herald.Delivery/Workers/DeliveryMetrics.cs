@@ -25,7 +25,7 @@ public sealed class DeliveryMetrics
         // Observed, not counted as it happens: a scrape shows it (at 0) before the first notification dies.
         meter.CreateObservableCounter("herald.notifications.dead", () => Interlocked.Read(ref _dead), "{notification}", "Notifications whose retries ran out");
         // From milliseconds (delivered at once) to the days a retry schedule runs for.
-        _latency = meter.CreateHistogram<double>("herald.delivery.latency", "s", "From recording a change to its successful delivery",
+        _latency = meter.CreateHistogram<double>("herald.delivery.latency", "s", "From recording a change to its first successful delivery, by a scheduled attempt or a manual one",
             advice: new InstrumentAdvice<double>
             {
                 HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600, 3 * 24 * 3600],

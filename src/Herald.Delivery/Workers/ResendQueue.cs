@@ -311,6 +311,12 @@ public sealed class ResendQueue : BackgroundService
         // Once sent, the attempt is recorded even if the caller has gone; its lease ends with it.
         await _store.RecordManualAttemptAsync(attempt, notification.LeaseToken, CancellationToken.None).ConfigureAwait(false);
         _metrics.Attempted(result.Succeeded, AttemptTriggers.Manual);
+        // Its delivery, when no attempt had reached the endpoint before (it is held under this
+        // attempt's lease, so what was read is still so): timed as a scheduled attempt's is.
+        if (result.Succeeded && notification.Status != NotificationStatuses.Succeeded)
+        {
+            _metrics.Delivered(_time.GetUtcNow() - notification.CreatedAt);
+        }
         DeliveryLog.Resent(_logger, notification.Id, result.Succeeded ? "succeeded" : result.Error ?? "failed");
         if (result.StatusCode == 410)
         {

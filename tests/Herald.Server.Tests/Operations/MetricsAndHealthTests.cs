@@ -135,6 +135,39 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
             System.Text.RegularExpressions.Regex.IsMatch(await ScrapeAsync(), @"herald_resends_waiting(\{[^}]*\})? 0\b"));
     }
 
+    /// <summary>How many deliveries the latency histogram has timed (0 before the first).</summary>
+    private async Task<long> DeliveriesTimedAsync()
+    {
+        var line = System.Text.RegularExpressions.Regex.Match(await ScrapeAsync(), @"(?m)^herald_delivery_latency_seconds_count(\{[^}]*\})? (\d+)");
+        return line.Success ? long.Parse(line.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
+    [Fact]
+    public async Task Metrics_TimeADeliveryAResendMade_OnceWhenItFirstSucceeds()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 500;
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" })).Str("id");
+        var id = (await merchant.NotificationsAsync("entity_id=" + order))[0]!.Str("id");
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(id))["attempts"]!.AsArray().Count == 1);
+        Assert.Equal(0, await DeliveriesTimedAsync());
+
+        // The receiver is back; the merchant resends rather than wait for the retry (the clock
+        // stands still, so no retry comes): that resend is the notification's delivery.
+        Receiver.Status = 200;
+        await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(id)).Str("status") == "succeeded");
+        await HeraldHost.EventuallyAsync(async () => await DeliveriesTimedAsync() == 1);
+
+        // Sent once more, it was delivered already: no second delivery is timed.
+        await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(id))["attempts"]!.AsArray().Count == 3);
+        await HeraldHost.EventuallyAsync(async () =>
+            System.Text.RegularExpressions.Regex.IsMatch(await ScrapeAsync(), @"herald_attempts_total\{[^}]*outcome=""succeeded"",trigger=""manual""\} 2\b"));
+        Assert.Equal(1, await DeliveriesTimedAsync());
+    }
+
     [Fact]
     public async Task Metrics_SayTheDatabaseIsUp_WhileItAnswers()
     {
