@@ -90,6 +90,12 @@ public sealed class OpenApiConformanceTests : HeraldWithReceiver
         var webhookPath = "/v1/operator/endpoints/" + webhook.Str("id");
         await CallAsync(admin, HttpMethod.Get, "/v1/operator/endpoints", "/v1/operator/endpoints", expected: 200);
         await CallAsync(admin, HttpMethod.Get, webhookPath, "/v1/operator/endpoints/{id}", expected: 200);
+        await CallAsync(admin, HttpMethod.Patch, webhookPath, "/v1/operator/endpoints/{id}",
+            new { description = "operations on call", headers = new Dictionary<string, string> { ["Authorization"] = "Bearer k", ["X-Team"] = "ops" } }, 200);
+        await CallAsync(admin, HttpMethod.Patch, webhookPath, "/v1/operator/endpoints/{id}", new { format = "thin" }, 400);
+        await CallAsync(admin, HttpMethod.Post, webhookPath + "/rotate_secret", "/v1/operator/endpoints/{id}/rotate_secret", expected: 200);
+        await CallAsync(admin, HttpMethod.Post, webhookPath + "/rotate_secret", "/v1/operator/endpoints/{id}/rotate_secret", new { grace_seconds = 0 }, 200);
+        await CallAsync(admin, HttpMethod.Post, webhookPath + "/rotate_secret", "/v1/operator/endpoints/{id}/rotate_secret", new { grace_seconds = -1 }, 400);
         await CallAsync(admin, HttpMethod.Post, webhookPath + "/pause", "/v1/operator/endpoints/{id}/pause", expected: 200);
         await CallAsync(admin, HttpMethod.Post, webhookPath + "/resume", "/v1/operator/endpoints/{id}/resume", expected: 200);
         await CallAsync(admin, HttpMethod.Post, webhookPath + "/test", "/v1/operator/endpoints/{id}/test", expected: 200);
