@@ -38,7 +38,7 @@ public sealed class DeliveryMetrics
         meter.CreateObservableGauge("herald.queue.oldest_age", () => Volatile.Read(ref _oldestPendingSeconds), "s", "Age of the oldest pending notification");
         // The queue's figures keep their last values while the database is away: this says whether they are current.
         meter.CreateObservableGauge("herald.database.up", () => Volatile.Read(ref _databaseUp), null,
-            "1 when the database answered the last queue sample (every 15 s), 0 when it did not: the queue's figures are then the last it gave");
+            "1 when the database answered the last queue sample (every 15 s); 0 before the first, and while it did not answer, answered read-only, lost its SQLite file, or refused writes (disk full, read-only) until one commits again: the queue's figures are then the last it gave");
         meter.CreateObservableGauge("herald.resends.waiting", () => Volatile.Read(ref _resendsWaiting)?.Invoke() ?? 0, "{resend}", "Manual resends this node holds, waiting or being sent");
     }
 
