@@ -135,12 +135,15 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
             System.Text.RegularExpressions.Regex.IsMatch(await ScrapeAsync(), @"herald_resends_waiting(\{[^}]*\})? 0\b"));
     }
 
-    /// <summary>How many deliveries the latency histogram has timed (0 before the first).</summary>
-    private async Task<long> DeliveriesTimedAsync()
+    /// <summary>What a scrape reads of <paramref name="metric"/> (a series of its own, or the one series of its name); 0 when it shows none.</summary>
+    private async Task<double> ReadAsync(string metric)
     {
-        var line = System.Text.RegularExpressions.Regex.Match(await ScrapeAsync(), @"(?m)^herald_delivery_latency_seconds_count(\{[^}]*\})? (\d+)");
-        return line.Success ? long.Parse(line.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        var line = System.Text.RegularExpressions.Regex.Match(await ScrapeAsync(), $@"(?m)^{metric}(\{{[^}}]*\}})? (\S+)");
+        return line.Success ? double.Parse(line.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
+
+    /// <summary>How many deliveries the latency histogram has timed (0 before the first).</summary>
+    private async Task<long> DeliveriesTimedAsync() => (long)await ReadAsync("herald_delivery_latency_seconds_count");
 
     [Fact]
     public async Task Metrics_TimeADeliveryAResendMade_OnceWhenItFirstSucceeds()
@@ -180,6 +183,113 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
     {
         await HeraldHost.EventuallyAsync(async () =>
             System.Text.RegularExpressions.Regex.IsMatch(await ScrapeAsync(), @"(?m)^herald_notifications_dead_total(\{[^}]*\})? 0\b"));
+    }
+
+    [Fact]
+    public async Task Metrics_CountANotificationDead_OnceWhenItsRetriesRunOut()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin", new { retry = "exponential" });
+        Receiver.Status = 500;
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" })).Str("id");
+        var id = (await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1)).Str("id");
+        // Failing and retried: not dead yet.
+        Assert.Equal(0, await ReadAsync("herald_notifications_dead_total"));
+
+        // Its retries run out once three days are over.
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1), async () =>
+        {
+            Herald.Clock.Advance(TimeSpan.FromHours(1));
+            return (await merchant.NotificationAsync(id)).Str("status") == "dead";
+        }, TimeSpan.FromSeconds(90));
+        await HeraldHost.EventuallyAsync(async () => await ReadAsync("herald_notifications_dead_total") == 1);
+
+        // Resent by hand and failing again, it is still the one notification that died.
+        await merchant.PostJsonAsync($"/v1/notifications/{id}/resend", new { }, 202);
+        await HeraldHost.EventuallyAsync(async () =>
+            System.Text.RegularExpressions.Regex.IsMatch(await ScrapeAsync(), @"herald_attempts_total\{[^}]*outcome=""failed"",trigger=""manual""\} 1\b"));
+        Assert.Equal(1, await ReadAsync("herald_notifications_dead_total"));
+    }
+
+    [Fact]
+    public async Task Metrics_QueueDepthAndOldestAge_GrowWhileNotificationsWait_AndFallOnceTheyAreDelivered()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { retry = "hourly" });
+        await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/pause", new { }, 200);
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        Herald.Clock.Advance(TimeSpan.FromMinutes(1));
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 2, currency = "BRL" });
+
+        // Held for the paused endpoint, both are counted at the next sample, the oldest aged from its recording.
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(15), async () => await ReadAsync("herald_queue_depth") == 2);
+        Assert.InRange(await ReadAsync("herald_queue_oldest_age_seconds"), 75, (Herald.Clock.GetUtcNow() - HeraldHost.Start).TotalSeconds);
+        // Still waiting an hour later: the oldest is an hour older.
+        await Herald.AdvanceUntilAsync(TimeSpan.FromHours(1), async () => await ReadAsync("herald_queue_oldest_age_seconds") >= 3675);
+        Assert.Equal(2, await ReadAsync("herald_queue_depth"));
+
+        // Resumed into a failing receiver: tried, and waiting for their retry, they are still pending.
+        var waited = await ReadAsync("herald_queue_oldest_age_seconds");
+        Receiver.Status = 500;
+        await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/resume", new { }, 200);
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1), async () => (await merchant.NotificationsAsync("limit=10")).All(n => n!["attempt_count"]!.GetValue<int>() == 1));
+        await Herald.AdvanceUntilAsync(TimeSpan.FromSeconds(15), async () => await ReadAsync("herald_queue_oldest_age_seconds") > waited);
+        Assert.Equal(2, await ReadAsync("herald_queue_depth"));
+
+        // Delivered by their retry an hour later: the next sample finds the queue empty.
+        Receiver.Status = 200;
+        await Herald.AdvanceUntilAsync(TimeSpan.FromHours(1), async () =>
+            await ReadAsync("herald_queue_depth") == 0 && await ReadAsync("herald_queue_oldest_age_seconds") == 0);
+        Assert.Equal(4, Receiver.Received.Count);
+    }
+
+    [Fact]
+    public async Task Metrics_CountARecoversResendsWaiting_UntilEachIsAnswered()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        Receiver.Status = 500;
+        for (var i = 0; i < 3; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1 + i, currency = "BRL" });
+        }
+        await Receiver.WaitForAsync(3);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("limit=10")).All(n => n!["attempt_count"]!.GetValue<int>() == 1));
+
+        // The receiver back, but holding what it gets: the three resends count until they are answered.
+        Receiver.Status = 200;
+        Receiver.Hold();
+        var recovered = await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+        Assert.Equal(3, recovered["queued"]!.GetValue<int>());
+        await Receiver.WaitForAsync(6);
+        Assert.Equal(3, await ReadAsync("herald_resends_waiting"));
+        Receiver.Release();
+        await HeraldHost.EventuallyAsync(async () => await ReadAsync("herald_resends_waiting") == 0);
+    }
+
+    [Fact]
+    public async Task Metrics_CountAnOrderedRecoversRun_UntilItStopsAtItsFirstFailure()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { ordered = true });
+        Receiver.Status = 500;
+        for (var i = 0; i < 3; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1 + i, currency = "BRL" });
+        }
+        await Receiver.WaitForAsync(3);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("limit=10")).All(n => n!["attempt_count"]!.GetValue<int>() == 1));
+
+        // One run, sent one at a time: the first being sent, the other two wait behind it.
+        Receiver.Hold();
+        await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+        await Receiver.WaitForAsync(4);
+        Assert.Equal(3, await ReadAsync("herald_resends_waiting"));
+        // The first fails: the run stops there, and what it did not send waits no more.
+        Receiver.Release();
+        await HeraldHost.EventuallyAsync(async () => await ReadAsync("herald_resends_waiting") == 0);
+        await Task.Delay(300);
+        Assert.Equal(4, Receiver.Received.Count);
     }
 
     [Fact]
