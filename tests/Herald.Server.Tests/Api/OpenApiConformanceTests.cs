@@ -61,10 +61,31 @@ public sealed class OpenApiConformanceTests : HeraldWithReceiver
         Assert.Contains(_contract.Validate(schema, notATime), e => e.Contains("/created_at", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Every operation the document lists is called by the walk below, so that one added to the API
+    /// later is held to its schemas too, not left out of them unnoticed.
+    /// </summary>
+    [Fact]
+    public async Task TheWalk_CallsEveryOperationOfTheDocument()
+    {
+        _contract = await OpenApiContract.LoadAsync(Herald.Client);
+        await WalkAdminRoutesAsync();
+        await WalkEndpointAndKeyRoutesAsync();
+        await WalkEntityEventAndNotificationRoutesAsync();
+
+        var missed = _contract.Operations.Except(_contract.Called, StringComparer.Ordinal).ToList();
+        Assert.True(missed.Count == 0, "operations of the document the conformance walk never calls: " + string.Join(", ", missed));
+    }
+
     [Fact]
     public async Task AdminRoutes_AnswerAsTheDocumentSays()
     {
         _contract = await OpenApiContract.LoadAsync(Herald.Client);
+        await WalkAdminRoutesAsync();
+    }
+
+    private async Task WalkAdminRoutesAsync()
+    {
         using var admin = Herald.As(HeraldHost.AdminKey);
         var merchant = await CreatedAsync(admin, "/v1/merchants", new { name = "Conformance" });
         var id = merchant.Str("id");
@@ -107,6 +128,11 @@ public sealed class OpenApiConformanceTests : HeraldWithReceiver
     public async Task EndpointAndKeyRoutes_AnswerAsTheDocumentSays()
     {
         _contract = await OpenApiContract.LoadAsync(Herald.Client);
+        await WalkEndpointAndKeyRoutesAsync();
+    }
+
+    private async Task WalkEndpointAndKeyRoutesAsync()
+    {
         using var merchant = await Herald.NewMerchantAsync();
         var endpoint = await CreatedAsync(merchant, "/v1/endpoints", new
         {
@@ -146,6 +172,11 @@ public sealed class OpenApiConformanceTests : HeraldWithReceiver
     public async Task EntityEventAndNotificationRoutes_AnswerAsTheDocumentSays()
     {
         _contract = await OpenApiContract.LoadAsync(Herald.Client);
+        await WalkEntityEventAndNotificationRoutesAsync();
+    }
+
+    private async Task WalkEntityEventAndNotificationRoutesAsync()
+    {
         using var merchant = await Herald.NewMerchantAsync();
         await CreatedAsync(merchant, "/v1/endpoints", new { url = Receiver.Url, format = "transaction" });
         await CreatedAsync(merchant, "/v1/endpoints", new { url = Receiver.Url, format = "point" });

@@ -25,6 +25,9 @@ public sealed class OpenApiContract
     private readonly JsonObject _closedDefinitions;
     private readonly JsonObject _definitions;
     private int _built;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _called = new(StringComparer.Ordinal);
+
+    private static readonly HashSet<string> Methods = new(["get", "put", "post", "delete", "options", "head", "patch", "trace"], StringComparer.Ordinal);
 
     private OpenApiContract(JsonObject document)
     {
@@ -39,6 +42,17 @@ public sealed class OpenApiContract
         return new OpenApiContract(await client.GetJsonAsync("/openapi/v1.json"));
     }
 
+    /// <summary>Every operation of the document, as <c>GET /v1/endpoints/{id}</c>.</summary>
+    public IEnumerable<string> Operations =>
+        _document["paths"]!.AsObject().SelectMany(path => path.Value!.AsObject()
+            .Where(operation => Methods.Contains(operation.Key))
+            .Select(operation => Operation(operation.Key, path.Key)));
+
+    /// <summary>The operations an answer was checked for, as <see cref="Operations"/> names them.</summary>
+    public IReadOnlyCollection<string> Called => [.. _called.Keys];
+
+    private static string Operation(string method, string path) => $"{method.ToUpperInvariant()} {path}";
+
     /// <summary>
     /// Asserts that <paramref name="response"/> is one the document gives the operation
     /// <paramref name="method"/> <paramref name="path"/> (a template: <c>/v1/endpoints/{id}</c>); answers its body.
@@ -51,6 +65,7 @@ public sealed class OpenApiContract
         var where = $"{method.ToUpperInvariant()} {path} answered {status}";
         var operation = _document["paths"]?[path]?[method.ToLowerInvariant()];
         Assert.True(operation is not null, $"{where}: the document has no such operation");
+        _called[Operation(method, path)] = 0;
         var responses = operation!["responses"]!.AsObject();
         var key = new[] { status.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{status / 100}XX", "default" }.FirstOrDefault(responses.ContainsKey);
         Assert.True(key is not null, $"{where}, a status the document does not list ({string.Join(", ", responses.Select(r => r.Key))}): {text}");
