@@ -112,7 +112,12 @@ internal sealed class HeraldWebhookReceiver(HeraldWebhookOptions options, IIdemp
             catch (Exception e)
             {
                 ReceiverLog.FetchFailed(logger, e, id, orderId);
-                var answered = e is HttpRequestException { StatusCode: { } code } ? $" (Herald answered {(int)code})" : "";
+                var answered = e switch
+                {
+                    HttpRequestException { StatusCode: { } code } => $" (Herald answered {(int)code})",
+                    JsonException => " (its answer is no JSON object the kit can read)",
+                    _ => "",
+                };
                 return await GiveBackAsync(key, id, claimedUntil,
                     $"fetching payment order {orderId} from Herald failed{answered}, so the handler did not run; Herald will retry").ConfigureAwait(false);
             }

@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Herald.Receiver.Events;
 
 namespace Herald.Receiver;
 
@@ -22,14 +24,20 @@ public sealed class HeraldClient
     private string ApiKey { get; }
 
     /// <summary>The payment order as Herald has it now (seed 001: GET it after a thin notification).</summary>
+    /// <exception cref="HttpRequestException">Herald could not be reached, or answered other than 2xx (its status in <see cref="HttpRequestException.StatusCode"/>).</exception>
+    /// <exception cref="JsonException">Herald's answer is no JSON object the kit's models can read (not JSON, another value, a key given twice, a text escaped as a lone surrogate).</exception>
     public Task<JsonObject> GetPaymentOrderAsync(string id, CancellationToken cancellationToken = default) =>
         GetAsync($"v1/payment_orders/{Uri.EscapeDataString(id)}", cancellationToken);
 
     /// <summary>The transaction as Herald has it now.</summary>
+    /// <exception cref="HttpRequestException">Herald could not be reached, or answered other than 2xx (its status in <see cref="HttpRequestException.StatusCode"/>).</exception>
+    /// <exception cref="JsonException">Herald's answer is no JSON object the kit's models can read (not JSON, another value, a key given twice, a text escaped as a lone surrogate).</exception>
     public Task<JsonObject> GetTransactionAsync(string id, CancellationToken cancellationToken = default) =>
         GetAsync($"v1/transactions/{Uri.EscapeDataString(id)}", cancellationToken);
 
     /// <summary>The payment intent as Herald has it now.</summary>
+    /// <exception cref="HttpRequestException">Herald could not be reached, or answered other than 2xx (its status in <see cref="HttpRequestException.StatusCode"/>).</exception>
+    /// <exception cref="JsonException">Herald's answer is no JSON object the kit's models can read (not JSON, another value, a key given twice, a text escaped as a lone surrogate).</exception>
     public Task<JsonObject> GetPaymentIntentAsync(string id, CancellationToken cancellationToken = default) =>
         GetAsync($"v1/payment_intents/{Uri.EscapeDataString(id)}", cancellationToken);
 
@@ -42,11 +50,21 @@ public sealed class HeraldClient
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(root, path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             throw new HttpRequestException($"Herald answered {(int)response.StatusCode} to GET {path}: {text}", null, response.StatusCode);
         }
-        return JsonNode.Parse(text)!.AsObject();
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Read whole now, as a notification's body is: an answer the models cannot read fails
+            // here, as a JsonException, rather than later in a model or the caller's own look-ups.
+            return HeraldEventParser.ReadObject(body);
+        }
+        catch (JsonException e)
+        {
+            throw new JsonException($"Herald's answer to GET {path} is no JSON object the kit can read: {e.Message}", e);
+        }
     }
 }

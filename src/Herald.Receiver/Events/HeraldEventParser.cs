@@ -24,7 +24,7 @@ public static class HeraldEventParser
         JsonObject? payload = null;
         try
         {
-            payload = body.IsEmpty || !IsUnicodeText(body) ? null : JsonNode.Parse(body, documentOptions: Strict) as JsonObject;
+            payload = ReadObject(body);
         }
         catch (JsonException)
         {
@@ -46,6 +46,27 @@ public static class HeraldEventParser
             return new PaymentIntentEvent(webhookId, timestamp, attempt, payload);
         }
         return new OtherEvent(webhookId, timestamp, attempt, payload, System.Text.Encoding.UTF8.GetString(body));
+    }
+
+    /// <summary>
+    /// The JSON object <paramref name="json"/> holds, read whole as the kit's models read one: what
+    /// could only fail later, in a model or in a handler's own look-ups, and with another error than
+    /// a <see cref="JsonException"/>, fails here.
+    /// </summary>
+    /// <exception cref="JsonException">
+    /// <paramref name="json"/> is not JSON, is another value than an object, gives a key twice, or
+    /// holds a text escaped as a lone surrogate; the message says which, never the text itself.
+    /// </exception>
+    internal static JsonObject ReadObject(ReadOnlySpan<byte> json)
+    {
+        // Texts first: a key given twice is looked for by the keys' texts, which a lone surrogate fails with another error.
+        if (!IsUnicodeText(json))
+        {
+            throw new JsonException("a text in it is escaped as a lone surrogate (\\ud800), which is no Unicode text");
+        }
+        var node = JsonNode.Parse(json, documentOptions: Strict);
+        return node as JsonObject
+            ?? throw new JsonException($"not a JSON object but {(node is null ? "null" : node.GetValueKind().ToString().ToLowerInvariant())}");
     }
 
     /// <summary>

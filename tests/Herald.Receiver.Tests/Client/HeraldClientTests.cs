@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Herald.Receiver.Tests.Infrastructure;
 
 namespace Herald.Receiver.Tests.Client;
 
@@ -29,5 +30,23 @@ public sealed class HeraldClientTests
         using var http = new HttpClient(noting) { BaseAddress = new Uri(baseAddress) };
         await new HeraldClient(http, "hk_test").GetPaymentOrderAsync("po_1");
         Assert.Equal(expected, Assert.Single(noting.Asked).AbsoluteUri);
+    }
+
+    [Theory]
+    [InlineData("""{"id":"t-1","status":"\ud800 secret"}""", "lone surrogate")]
+    [InlineData("""{"internalId":"t-1","status":"COMPLETED","status":"secret"}""", "status")]
+    [InlineData("""["secret"]""", "not a JSON object")]
+    [InlineData("null", "not a JSON object")]
+    [InlineData("secret", "invalid start of a value")]
+    public async Task AnAnswerThatIsNoJsonObjectTheModelsRead_IsAJsonException_NamingTheReadAndWhy_NotTheBody(string body, string why)
+    {
+        using var http = new HttpClient(new AnsweringApi(body)) { BaseAddress = new Uri("https://herald.example") };
+        var client = new HeraldClient(http, "hk_test");
+
+        // Read whole when it arrives: never an error of another kind later, from the model or the caller's own look-ups.
+        var e = await Assert.ThrowsAsync<System.Text.Json.JsonException>(() => client.GetTransactionAsync("t-1"));
+        Assert.StartsWith("Herald's answer to GET v1/transactions/t-1 is no JSON object the kit can read: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(why, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", e.Message, StringComparison.Ordinal);
     }
 }

@@ -22,14 +22,32 @@ public sealed class FailedNotificationTests
                 : new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Content = new StringContent("""{"error":"unavailable"}""") });
     }
 
-    /// <summary>Herald's API answering an order whose amount is no number.</summary>
-    private sealed class OddOrderApi : HttpMessageHandler
+    [Theory]
+    [InlineData("""{"id":"po_1","status":"\ud800"}""")]
+    [InlineData("""{"id":"po_1","status":"CLOSED","note":"\udc00 left alone"}""")]
+    [InlineData("""{"id":"po_1","status":"CLOSED","status":"OPEN"}""")]
+    [InlineData("""[{"id":"po_1","status":"CLOSED"}]""")]
+    [InlineData("null")]
+    [InlineData("\"po_1\"")]
+    [InlineData("<html>bad gateway</html>")]
+    public async Task AThinEventsOrderAnsweredAsNoJsonObjectTheKitReads_Answers500AsAFailedFetch_AndGivesTheIdBack(string answer)
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
-            {
-                Content = new StringContent("""{"id":"po_1","status":"CLOSED","amount":"lots"}""", Encoding.UTF8, "application/json"),
-            });
+        var logs = new LogSink();
+        await using var app = await ReceiverApp.StartCountingAsync(Signed.OptionsWithApi(new AnsweringApi(answer)), logs);
+
+        for (var i = 0; i < 2; i++)
+        {
+            // Given back each time: the retry is fetched again, not answered 409 until the claim runs out.
+            using var request = Signed.Request("evt_thin", Thin, DateTimeOffset.UtcNow);
+            var response = await app.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.Equal("fetching payment order po_1 from Herald failed (its answer is no JSON object the kit can read), so the handler did not run; Herald will retry",
+                await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(0, app.Handled);
+        Assert.Equal(2, logs.Receiver.Count);
+        Assert.All(logs.Receiver, l => Assert.Equal((LogLevel.Warning, 6002), (l.Level, l.EventId)));
+        Assert.All(logs.Receiver, l => Assert.IsType<System.Text.Json.JsonException>(l.Exception));
     }
 
     [Fact]
@@ -37,7 +55,8 @@ public sealed class FailedNotificationTests
     {
         var logs = new LogSink();
         var runs = 0;
-        await using var app = await ReceiverApp.StartAsync(Signed.OptionsWithApi(new OddOrderApi()), (_, _) =>
+        // An order whose amount is no number.
+        await using var app = await ReceiverApp.StartAsync(Signed.OptionsWithApi(new AnsweringApi("""{"id":"po_1","status":"CLOSED","amount":"lots"}""")), (_, _) =>
         {
             Interlocked.Increment(ref runs);
             return Task.CompletedTask;
