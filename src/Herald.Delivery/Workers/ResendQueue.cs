@@ -62,6 +62,10 @@ public sealed class ResendQueue : BackgroundService
 
     // Notifications queued and not yet sent, in all and by merchant: the bounds the capacity holds.
     private readonly ResendRoom _room;
+
+    // Resends made while their caller waits (the portal's Resend): counted among the resends being
+    // sent, outside the room, which bounds what is queued.
+    private int _sendingNow;
     private readonly int _perMerchant;
     private readonly EndpointGate _gate;
 
@@ -86,7 +90,7 @@ public sealed class ResendQueue : BackgroundService
         _grace = options.Value.ShutdownGrace;
         _gate = gate;
         _metrics = metrics;
-        _metrics.ObserveResends(() => _room.Waiting);
+        _metrics.ObserveResends(() => _room.Waiting + Volatile.Read(ref _sendingNow));
         _store = store;
         _sender = sender;
         _time = time;
@@ -171,6 +175,19 @@ public sealed class ResendQueue : BackgroundService
         // Real time, as the gate's own limits count it. An attempt of it under way is waited for a
         // while (it usually ends within the endpoint's timeout); the caller waits for the answer.
         var busyUntil = DateTime.UtcNow + BusyPatience;
+        Interlocked.Increment(ref _sendingNow);
+        try
+        {
+            return await ResendNowCountedAsync(merchantId, notificationId, busyUntil, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _sendingNow);
+        }
+    }
+
+    private async Task<Attempt?> ResendNowCountedAsync(string merchantId, string notificationId, DateTime busyUntil, CancellationToken cancellationToken)
+    {
         // Sent from within the request that asked (the portal's): the web server's activity, one
         // nothing records, must not reach the endpoint as a traceparent; the attempt is in its
         // change's trace, as a queued resend's is.

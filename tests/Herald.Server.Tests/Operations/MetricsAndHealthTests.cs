@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
+using Herald.Delivery.Workers;
 using Herald.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Herald.Server.Tests.Operations;
 
@@ -241,6 +243,27 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         await Herald.AdvanceUntilAsync(TimeSpan.FromHours(1), async () =>
             await ReadAsync("herald_queue_depth") == 0 && await ReadAsync("herald_queue_oldest_age_seconds") == 0);
         Assert.Equal(4, Receiver.Received.Count);
+    }
+
+    [Fact]
+    public async Task Metrics_CountAResendMadeWhileItsCallerWaits_AsThePortalsResendIs_UntilItIsAnswered()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        await merchant.AddEndpointAsync(Receiver.Url, "thin");
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        await Receiver.WaitForAsync(1);
+        var id = (await merchant.NotificationsAsync("limit=1"))[0]!.Str("id");
+        using var admin = Herald.As(HeraldHost.AdminKey);
+        var merchantId = (await admin.GetJsonAsync("/v1/merchants?limit=1"))["data"]![0].Str("id");
+
+        // The portal's Resend, sent while the merchant waits for its result, held by the receiver.
+        Receiver.Hold();
+        var resend = Herald.Services.GetRequiredService<ResendQueue>().ResendNowAsync(merchantId, id, CancellationToken.None);
+        await Receiver.WaitForAsync(2);
+        Assert.Equal(1, await ReadAsync("herald_resends_waiting"));
+        Receiver.Release();
+        Assert.True((await resend)!.Succeeded);
+        Assert.Equal(0, await ReadAsync("herald_resends_waiting"));
     }
 
     [Fact]
