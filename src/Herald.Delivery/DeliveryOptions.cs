@@ -122,7 +122,7 @@ public sealed class DeliveryOptions
 
     /// <summary>
     /// Most endpoints a merchant may make (those its checkout preferences make aside, each of which
-    /// receives only its own preference's orders): each change is sent to every endpoint that wants
+    /// receives only the orders of the preferences at its URL): each change is sent to every endpoint that wants
     /// it, so this bounds what one change becomes.
     /// </summary>
     public int EndpointsPerMerchant { get; set; } = 100;

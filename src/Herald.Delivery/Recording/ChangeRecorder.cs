@@ -197,11 +197,16 @@ public sealed class ChangeRecorder
             return [];
         }
         var endpoints = await _store.ListEndpointsForFormatAsync(evt.MerchantId, format, cancellationToken).ConfigureAwait(false);
+        // The preferences at one URL share its endpoint: which one is the preference's webhook is read
+        // from the preference, and only when there is an endpoint a preference made to choose from.
+        var webhook = preferenceId is not null && endpoints.Any(e => e.PreferenceId is not null)
+            ? await _store.PreferenceEndpointIdAsync(evt.MerchantId, preferenceId, cancellationToken).ConfigureAwait(false)
+            : null;
         List<NewNotification>? result = null;
         string? payload = null;
         foreach (var endpoint in endpoints)
         {
-            if (!endpoint.Wants(evt.Type, preferenceId))
+            if (!endpoint.Wants(evt.Type, webhook))
             {
                 continue;
             }

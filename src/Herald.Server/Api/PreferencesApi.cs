@@ -37,7 +37,7 @@ internal static class PreferencesApi
         .Produces<PreferenceResponse>(StatusCodes.Status201Created)
         .WithMetadata(new IdempotencyKeyHeader())
         .WithName("createCheckoutPreference")
-        .WithSummary("Create a checkout preference; custom_urls.status_changes_webhook receives its orders' thin events, signed with the secret answered here once. An Idempotency-Key header makes a retried call safe: it answers the preference the first call made.");
+        .WithSummary("Create a checkout preference; custom_urls.status_changes_webhook receives its orders' thin events, signed with the secret answered here. The preferences at one URL share its endpoint (endpoint_id) and its secret: a preference made at the URL of an earlier one's webhook is answered that endpoint's current secret, and makes no other. An Idempotency-Key header makes a retried call safe: it answers the preference the first call made.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
         {
@@ -67,7 +67,7 @@ internal static class PreferencesApi
     {
         var page = await store.ListPreferencesAsync(merchant, limit, startingAfter, endingBefore, cancellationToken);
         // Each webhook read by its endpoint's id, as one preference's is: a page costs what it
-        // shows, not the merchant's every endpoint (each preference with a webhook makes one).
+        // shows, not the merchant's every endpoint (one a webhook URL its preferences named).
         var read = new List<CheckoutPreference>(page.Data.Count);
         foreach (var preference in page.Data)
         {
@@ -101,15 +101,28 @@ internal static class PreferencesApi
     {
         var preference = await store.GetPreferenceAsync(merchant, id, cancellationToken)
             ?? throw new HeraldException(ErrorKind.Conflict, $"this Idempotency-Key made checkout preference {id}, which is gone");
+        return await WithSecretAsync(store, preference, cancellationToken);
+    }
+
+    /// <summary>
+    /// The preference as it reads now, with the newest signing secret of its webhook's endpoint: one
+    /// that an earlier preference at the URL made (whose secret may have been rotated since), or none
+    /// once that endpoint is deleted.
+    /// </summary>
+    private static async Task<PreferenceResponse> WithSecretAsync(IHeraldStore store, CheckoutPreference preference, CancellationToken cancellationToken)
+    {
         var read = await WithWebhookAsync(store, preference, cancellationToken);
-        var endpoint = read.EndpointId is { } endpointId ? await store.GetEndpointAsync(merchant, endpointId, cancellationToken) : null;
+        var endpoint = read.EndpointId is { } endpointId ? await store.GetEndpointAsync(preference.MerchantId, endpointId, cancellationToken) : null;
         return PreferenceResponse.From(read, endpoint?.Secrets.FirstOrDefault());
     }
 
     /// <summary>
     /// Saves a preference and, when it names a webhook, the endpoint that receives its orders'
-    /// events; answers it with that endpoint's signing secret, the one time it is shown. With
-    /// <paramref name="idempotency"/>, null when an earlier request took the key (nothing made).
+    /// events: the one an earlier preference of the merchant made at that URL, not deleted, which the
+    /// preferences at a URL share, or else a new one. Answers it with that endpoint's signing secret
+    /// (the newest, when the shared one's was rotated): every preference at a URL is answered the one
+    /// secret its receiver verifies them all with. With <paramref name="idempotency"/>, null when an
+    /// earlier request took the key (nothing made).
     /// </summary>
     public static async Task<PreferenceResponse?> CreateAsync(IHeraldStore store, string merchant, CreatePreferenceRequest request,
         TimeProvider time, DeliveryOptions delivery, (string Key, string RequestHash)? idempotency, CancellationToken cancellationToken)
@@ -144,8 +157,12 @@ internal static class PreferencesApi
         };
         EntityDocuments.RefuseOversizedPreference(document);
         var preference = new CheckoutPreference(id, merchant, document, endpoint?.Id, time.GetUtcNow());
-        return await store.CreatePreferenceAsync(preference, endpoint, idempotency, cancellationToken)
-            ? PreferenceResponse.From(preference, endpoint?.Secrets[0])
-            : null;
+        return await store.CreatePreferenceAsync(preference, endpoint, idempotency, cancellationToken) switch
+        {
+            null => null,
+            var saved when endpoint is not null && saved.EndpointId == endpoint.Id => PreferenceResponse.From(saved, endpoint.Secrets[0]),
+            // Without a webhook, or sharing the endpoint at its URL.
+            var saved => await WithSecretAsync(store, saved, cancellationToken),
+        };
     }
 }

@@ -59,7 +59,10 @@ public sealed record EndpointResponse(
     internal static string? Time(DateTimeOffset? t) => t is null ? null : EntityDocuments.FormatApiTime(t.Value);
 }
 
-/// <summary>A checkout preference; <c>secret</c>, its webhook endpoint's signing secret, only in the answer that made it.</summary>
+/// <summary>
+/// A checkout preference; <c>secret</c>, the signing secret of its webhook's endpoint (which the
+/// preferences at one URL share), only in the answer to its create.
+/// </summary>
 public sealed record PreferenceResponse(
     string Id, JsonObject? CustomUrls, string? ExternalReference, JsonNode? Items, string? EndpointId, string CreatedAt,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Secret = null)

@@ -95,7 +95,7 @@ public interface IHeraldStore
     /// <summary>
     /// Adds an endpoint unless its merchant has <paramref name="maxEndpoints"/> of its own already
     /// (false then, nothing written): endpoints it made, not those its checkout preferences made
-    /// (each of which receives only its preference's orders). Concurrent calls for one merchant never
+    /// (each of which receives only the orders of the preferences at its URL). Concurrent calls for one merchant never
     /// take it past the bound. With <paramref name="idempotency"/>, the merchant's key is taken for the
     /// endpoint in the same transaction, and nothing is written when another request took it first.
     /// </summary>
@@ -108,7 +108,7 @@ public interface IHeraldStore
 
     /// <summary>
     /// The merchant's own endpoints, not those its checkout preferences made (of which there may be
-    /// many, a preference making one): at most 100. Without their secrets and headers (none decrypted).
+    /// many, one a webhook URL): at most 100. Without their secrets and headers (none decrypted).
     /// </summary>
     Task<IReadOnlyList<Endpoint>> ListOwnEndpointsBareAsync(string merchantId, CancellationToken cancellationToken = default);
 
@@ -171,14 +171,24 @@ public interface IHeraldStore
     Task<IReadOnlyList<Endpoint>> ListEndpointsForFormatAsync(string merchantId, Endpoints.PayloadFormat format, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Saves a preference and, when it names a webhook, its endpoint, in one transaction; with
-    /// <paramref name="idempotency"/>, the merchant's key taken for the preference in it too. False,
-    /// nothing written, when another request took the key first.
+    /// Saves a preference and, when it names a webhook (<paramref name="endpoint"/>), the endpoint its
+    /// orders are notified at, in one transaction: the merchant's endpoint, not deleted, that a
+    /// preference made at that URL (as the endpoint has it now; the oldest, if several), or else
+    /// <paramref name="endpoint"/>, written then. Answers the preference as saved, its endpoint id
+    /// the one it shares or <paramref name="endpoint"/>'s. Concurrent calls for one merchant make one
+    /// endpoint of a URL. With <paramref name="idempotency"/>, the merchant's key taken for the
+    /// preference in the transaction too: null, nothing written, when another request took it first.
     /// </summary>
-    Task<bool> CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, (string Key, string RequestHash)? idempotency = null,
+    Task<CheckoutPreference?> CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, (string Key, string RequestHash)? idempotency = null,
         CancellationToken cancellationToken = default);
 
     Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The endpoint the merchant's preference notifies its orders at (deleted since, maybe), without
+    /// reading the preference's document: null for a preference without a webhook, or none of that id.
+    /// </summary>
+    Task<string?> PreferenceEndpointIdAsync(string merchantId, string preferenceId, CancellationToken cancellationToken = default);
 
     /// <summary>One page of the merchant's checkout preferences, newest first.</summary>
     Task<Page<CheckoutPreference>> ListPreferencesAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,

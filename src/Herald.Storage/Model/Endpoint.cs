@@ -48,7 +48,11 @@ public sealed record Endpoint
     public bool Enabled { get; init; } = true;
     public required string Source { get; init; }
 
-    /// <summary>For endpoints made from a checkout preference: only that preference's orders.</summary>
+    /// <summary>
+    /// For endpoints made from a checkout preference: the preference that made it, the first at its
+    /// URL. It receives only the orders of the preferences whose webhook it is: that one, and each made
+    /// since at the URL it had then, which shares it (<see cref="CheckoutPreference.EndpointId"/>).
+    /// </summary>
     public string? PreferenceId { get; init; }
 
     public string? DisabledReason { get; init; }
@@ -68,8 +72,12 @@ public sealed record Endpoint
     /// </summary>
     public IReadOnlyList<string> Secrets { get; init; } = [];
 
-    /// <summary>Whether an event of this type, for an entity of this preference, goes to this endpoint.</summary>
-    public bool Wants(string eventType, string? preferenceId) =>
+    /// <summary>
+    /// Whether an event of this type goes to this endpoint, for an entity whose checkout preference's
+    /// webhook is the endpoint <paramref name="webhookEndpointId"/> (null for none): the merchant's own
+    /// endpoints take every order, one a preference made only those of the preferences it serves.
+    /// </summary>
+    public bool Wants(string eventType, string? webhookEndpointId) =>
         (EventTypes is null || EventTypes.Contains(eventType))
-        && (PreferenceId is null || string.Equals(PreferenceId, preferenceId, StringComparison.Ordinal));
+        && (PreferenceId is null || string.Equals(Id, webhookEndpointId, StringComparison.Ordinal));
 }

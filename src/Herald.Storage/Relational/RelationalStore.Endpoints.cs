@@ -4,7 +4,6 @@ using System.Data.Common;
 using System.Globalization;
 using Dapper;
 using Herald.Endpoints;
-using Herald.Payloads;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
 
@@ -674,46 +673,4 @@ public abstract partial class RelationalStore
             var targets = await DeliveryTargetsAsync(open, null, [endpointId], now, cancellationToken);
             return targets.TryGetValue(endpointId, out var target) ? target.SecretsAt(Time.Ms(now)) : (IReadOnlyList<string>)[];
         }, cancellationToken);
-
-    public async Task<bool> CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, (string Key, string RequestHash)? idempotency = null,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(preference);
-        await using var scope = await BeginWriteAsync(cancellationToken);
-        if (idempotency is { } key && !await TakeIdempotencyKeyAsync(scope, preference.MerchantId, key, preference.Id, preference.CreatedAt, cancellationToken))
-        {
-            return false;
-        }
-        if (endpoint is not null)
-        {
-            await InsertEndpointAsync(scope, endpoint, cancellationToken);
-        }
-        await scope.Connection.ExecuteAsync(scope.Command(
-            "INSERT INTO checkout_preferences (id, merchant_id, document, endpoint_id, created_at) VALUES (@id, @merchant_id, @document, @endpoint_id, @created_at)",
-            new
-            {
-                id = preference.Id,
-                merchant_id = preference.MerchantId,
-                document = JsonText.Of(preference.Document),
-                endpoint_id = preference.EndpointId,
-                created_at = Time.Ms(preference.CreatedAt),
-            }, cancellationToken));
-        await CommitEndpointWriteAsync(scope, endpoint is not null, cancellationToken);
-        return true;
-    }
-
-    public async Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<PreferenceRow>(Read(
-            "SELECT id, merchant_id, document, endpoint_id, created_at FROM checkout_preferences WHERE id = @id AND merchant_id = @merchantId",
-            new { id, merchantId }, cancellationToken));
-        return row?.ToModel();
-    }
-
-    public async Task<Page<CheckoutPreference>> ListPreferencesAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
-        CancellationToken cancellationToken = default) =>
-        await ReadPageAsync<PreferenceRow, CheckoutPreference>("SELECT id, merchant_id, document, endpoint_id, created_at FROM checkout_preferences",
-            new SqlFilter("merchant_id = @merchantId", new { merchantId }), limit, startingAfter, endingBefore,
-            row => row.ToModel(), cancellationToken, sized: ("checkout_preferences", "document"));
 }

@@ -210,6 +210,35 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task CheckoutPreferences_AtOneUrl_ShareItsEndpoint_AndEachIsShownItsSecret()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await SignInAsync(key);
+        var secrets = new List<string>();
+        foreach (var reference in new[] { "order-1", "order-2" })
+        {
+            await OpenAsync("/portal/preferences");
+            await Page.GetByLabel("custom_urls.status_changes_webhook").FillAsync(Receiver.Url);
+            await Page.GetByLabel("External reference").FillAsync(reference);
+            await Page.GetByRole(AriaRole.Button, new() { Name = "Create preference" }).ClickAsync();
+            await ExpectAsync(Page.Locator("#new-secret"), "Every preference at this URL shares its endpoint and this secret");
+            secrets.Add(await Page.Locator("#secret-value").InnerTextAsync());
+        }
+        // One secret verifies the orders of both.
+        Assert.StartsWith("whsec_", secrets[0], StringComparison.Ordinal);
+        Assert.Equal(secrets[0], secrets[1]);
+
+        var links = Page.GetByRole(AriaRole.Table, new() { Name = "Checkout preferences" }).GetByRole(AriaRole.Link, new() { Name = Receiver.Url });
+        await Assertions.Expect(links).ToHaveCountAsync(2);
+        Assert.Single((await Task.WhenAll((await links.AllAsync()).Select(l => l.GetAttributeAsync("href")))).Distinct());
+        await OpenAsync("/portal/endpoints");
+        await Assertions.Expect(Page.Locator("table[aria-label='Endpoints made by checkout preferences'] tbody tr")).ToHaveCountAsync(1);
+        await Page.GetByRole(AriaRole.Link, new() { Name = Receiver.Url }).ClickAsync();
+        await ExpectAsync(Page.Locator("#source"), "made by checkout preference pref_");
+        await ExpectAsync(Page.Locator("#source"), "every checkout preference at its URL");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task EventTypes_ListWhatEachFormatNotifies_WithAnExampleOfItsBody()
     {
         var (_, key) = await NewMerchantAsync();

@@ -208,9 +208,29 @@ public sealed class CreateIdempotencyTests : HeraldWithMerchant
         Assert.Equal(1, await CountAsync(MerchantClient, collection));
         // A preference's webhook is an endpoint of its own: one of those too.
         Assert.Equal(1, await CountAsync(MerchantClient, "endpoints"));
-        // Without a key, each call makes one.
+        // Without a key, each call makes one: a preference at the same URL shares the first one's webhook endpoint.
         Assert.Equal(HttpStatusCode.Created, (await AnswerAsync(CreateAsync(MerchantClient, collection, json, null))).Status);
         Assert.Equal(2, await CountAsync(MerchantClient, collection));
+        Assert.Equal(collection == "endpoints" ? 2 : 1, await CountAsync(MerchantClient, "endpoints"));
+    }
+
+    [Fact]
+    public async Task APreferencesCreate_AtTheUrlOfAnEarlierOnesWebhook_RetriedWithItsKey_IsAnsweredTheSharedEndpointAndSecret_AndMakesOne()
+    {
+        var earlier = JsonNode.Parse((await AnswerAsync(CreateAsync(MerchantClient, "checkout_preferences",
+            """{"custom_urls":{"status_changes_webhook":"https://merchant.example/orders"}}"""))).Body)!;
+        var first = await AnswerAsync(CreateAsync(MerchantClient, "checkout_preferences", PreferenceJson, "make-1"));
+        Assert.Equal(HttpStatusCode.Created, first.Status);
+        var made = JsonNode.Parse(first.Body)!;
+        Assert.Equal(earlier.Str("endpoint_id"), made.Str("endpoint_id"));
+        Assert.Equal(earlier.Str("secret"), made.Str("secret"));
+        Herald.Clock.Advance(TimeSpan.FromSeconds(30));
+
+        var retry = await AnswerAsync(CreateAsync(MerchantClient, "checkout_preferences", PreferenceJson, "make-1"));
+        Assert.Equal(HttpStatusCode.Created, retry.Status);
+        Assert.Equal(first.Body, retry.Body);
+        Assert.Equal(2, await CountAsync(MerchantClient, "checkout_preferences"));
+        Assert.Equal(1, await CountAsync(MerchantClient, "endpoints"));
     }
 
     [Theory]

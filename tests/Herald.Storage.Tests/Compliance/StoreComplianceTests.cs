@@ -1209,6 +1209,83 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(2, (await Store.ListEndpointsPageAsync(m, 10, null, null)).Data.Count);
     }
 
+    /// <summary>A preference of the merchant's made with a webhook at <paramref name="url"/>: the store decides which endpoint it is.</summary>
+    private async Task<(CheckoutPreference Preference, Endpoint Offered)> PreferenceAtAsync(string merchantId, string? url)
+    {
+        var preference = new CheckoutPreference(HeraldId.New(HeraldId.CheckoutPreference, Time), merchantId, new JsonObject(), null, T0);
+        var offered = url is null ? null : TestEndpoints.New(merchantId, T0, Time, url, source: EndpointSources.CheckoutPreference) with { PreferenceId = preference.Id };
+        await Store.CreatePreferenceAsync(preference with { EndpointId = offered?.Id }, offered);
+        return ((await Store.GetPreferenceAsync(merchantId, preference.Id))!, offered!);
+    }
+
+    [Fact]
+    public async Task PreferencesAtOneUrl_ShareTheEndpointThePreferenceThereMade_ButNotADeletedOne_TheMerchantsOwn_OrAnotherMerchants()
+    {
+        var m = await MerchantAsync();
+        var own = TestEndpoints.New(m, T0, Time, "https://merchant.example/orders");
+        await Store.CreateEndpointAsync(own);
+        var (first, made) = await PreferenceAtAsync(m, "https://merchant.example/orders");
+        // The merchant's own endpoint at the URL is not a preference's webhook: the first preference makes one.
+        Assert.Equal(made.Id, first.EndpointId);
+        Assert.NotEqual(own.Id, first.EndpointId);
+
+        var (second, offered) = await PreferenceAtAsync(m, "https://merchant.example/orders");
+        Assert.Equal(made.Id, second.EndpointId);
+        // Nothing else written: the endpoint offered is not there, and the one shared keeps its secret.
+        Assert.Null(await Store.GetEndpointAsync(m, offered.Id));
+        Assert.Equal(made.Secrets, (await Store.GetEndpointAsync(m, made.Id))!.Secrets);
+        var (elsewhere, _) = await PreferenceAtAsync(m, "https://merchant.example/other");
+        Assert.NotEqual(made.Id, elsewhere.EndpointId);
+        var (theirs, _) = await PreferenceAtAsync(await MerchantAsync("Other"), "https://merchant.example/orders");
+        Assert.NotEqual(made.Id, theirs.EndpointId);
+        Assert.Null((await PreferenceAtAsync(m, null)).Preference.EndpointId);
+
+        // An endpoint is found at the URL it has now.
+        Assert.True(await Store.UpdateEndpointAsync((await Store.GetEndpointAsync(m, made.Id))! with { Url = "https://merchant.example/moved" }));
+        var (moved, _) = await PreferenceAtAsync(m, "https://merchant.example/moved");
+        Assert.Equal(made.Id, moved.EndpointId);
+        var (left, _) = await PreferenceAtAsync(m, "https://merchant.example/orders");
+        Assert.NotEqual(made.Id, left.EndpointId);
+        // A deleted one is not shared: the next preference at its URL makes another.
+        Assert.True(await Store.DeleteEndpointAsync(m, left.EndpointId!, T0));
+        var (after, _) = await PreferenceAtAsync(m, "https://merchant.example/orders");
+        Assert.NotNull(after.EndpointId);
+        Assert.NotEqual(left.EndpointId, after.EndpointId);
+        Assert.Equal(new[] { made.Id, elsewhere.EndpointId, after.EndpointId }.Order(StringComparer.Ordinal),
+            (await Store.ListEndpointsPageAsync(m, 10, null, null, preferencesOnly: true)).Data.Select(e => e.Id).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task PreferencesMadeEachWithAnEndpointOfItsOwnAtOneUrl_KeepTheirOwn_AndTheNextSharesTheOldest()
+    {
+        // As an earlier release left them: one endpoint a preference, whatever its URL.
+        var m = await MerchantAsync();
+        var older = new List<(CheckoutPreference Preference, Endpoint Endpoint)>();
+        for (var i = 0; i < 2; i++)
+        {
+            var preference = new CheckoutPreference(HeraldId.New(HeraldId.CheckoutPreference, Time), m, new JsonObject(), null, T0);
+            var endpoint = TestEndpoints.New(m, T0, Time, "https://merchant.example/orders", source: EndpointSources.CheckoutPreference) with { PreferenceId = preference.Id };
+            await Store.CreateEndpointAsync(endpoint);
+            await Store.CreatePreferenceAsync(preference with { EndpointId = endpoint.Id }, null);
+            older.Add((preference, endpoint));
+        }
+        Assert.Equal(older.Select(o => o.Endpoint.Id), await Task.WhenAll(older.Select(async o => (await Store.GetPreferenceAsync(m, o.Preference.Id))!.EndpointId)));
+
+        var (next, _) = await PreferenceAtAsync(m, "https://merchant.example/orders");
+        Assert.Equal(older[0].Endpoint.Id, next.EndpointId);
+        Assert.Equal(2, (await Store.ListEndpointsPageAsync(m, 10, null, null, preferencesOnly: true)).Data.Count);
+    }
+
+    [Fact]
+    public async Task PreferencesOfANewUrl_MadeAtOnce_MakeOneEndpoint()
+    {
+        var m = await MerchantAsync();
+        var made = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => Task.Run(() => PreferenceAtAsync(m, "https://merchant.example/orders"))));
+        var shared = Assert.Single(made.Select(p => p.Preference.EndpointId).Distinct());
+        Assert.Equal([shared], (await Store.ListEndpointsPageAsync(m, 100, null, null, preferencesOnly: true)).Data.Select(e => e.Id));
+        Assert.Equal(12, (await Store.ListPreferencesAsync(m, 100, null, null)).Data.Count);
+    }
+
     [Fact]
     public async Task DeletingAnEndpoint_KillsItsPendingWork_AndKeepsHistory()
     {

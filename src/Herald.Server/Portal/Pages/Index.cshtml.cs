@@ -9,8 +9,9 @@ public sealed class IndexModel(IHeraldStore store, Api.StatsReads stats, TimePro
     public DeliveryStats Stats { get; private set; } = null!;
 
     /// <summary>
-    /// The most endpoints the overview charts: a merchant's checkout preferences each make one, so
-    /// thousands may have attempts in a day, and a bar and a row each made the page megabytes.
+    /// The most endpoints the overview charts: a merchant's checkout preferences make one a webhook
+    /// URL (and an earlier release one each), so thousands may have attempts in a day, and a bar and
+    /// a row each made the page megabytes.
     /// </summary>
     public const int EndpointsShown = 20;
 

@@ -6,7 +6,7 @@ namespace Herald.Server.Portal.Pages.Endpoints;
 
 public sealed class IndexModel(IHeraldStore store) : PortalPageModel
 {
-    /// <summary>Endpoints a page: a merchant's checkout preferences each make one, so there may be many.</summary>
+    /// <summary>Endpoints a page: a merchant's checkout preferences make one a webhook URL (an earlier release one each), so there may be many.</summary>
     public const int PageSize = 50;
 
     /// <summary>The merchant's own endpoints, newest first: at most 100, all on the list's first page.</summary>

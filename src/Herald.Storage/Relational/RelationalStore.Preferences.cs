@@ -1,0 +1,77 @@
+using Dapper;
+using Herald.Endpoints;
+using Herald.Payloads;
+using Herald.Storage.Model;
+
+namespace Herald.Storage.Relational;
+
+public abstract partial class RelationalStore
+{
+    public async Task<CheckoutPreference?> CreatePreferenceAsync(CheckoutPreference preference, Endpoint? endpoint, (string Key, string RequestHash)? idempotency = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(preference);
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        if (idempotency is { } key && !await TakeIdempotencyKeyAsync(scope, preference.MerchantId, key, preference.Id, preference.CreatedAt, cancellationToken))
+        {
+            return null;
+        }
+        var made = false;
+        if (endpoint is not null)
+        {
+            // The merchant's endpoint writes take turns (as its own endpoints' creates do): two
+            // preferences of a new URL made at once, on one node or two, make one endpoint, the
+            // second finding the first's once it has committed.
+            await TakeMerchantsTurnAsync(scope, preference.MerchantId, cancellationToken);
+            var shared = await scope.Connection.ExecuteScalarAsync<string?>(scope.Command(
+                // The oldest: where an earlier release made one per preference, the first at the URL.
+                """
+                SELECT id FROM endpoints
+                WHERE merchant_id = @merchant_id AND format = @format AND preference_id IS NOT NULL AND url = @url AND deleted_at IS NULL
+                ORDER BY id LIMIT 1
+                """,
+                new { merchant_id = preference.MerchantId, format = endpoint.Format.ApiName(), url = endpoint.Url }, cancellationToken));
+            if (shared is null)
+            {
+                await InsertEndpointAsync(scope, endpoint, cancellationToken);
+                made = true;
+            }
+            preference = preference with { EndpointId = shared ?? endpoint.Id };
+        }
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "INSERT INTO checkout_preferences (id, merchant_id, document, endpoint_id, created_at) VALUES (@id, @merchant_id, @document, @endpoint_id, @created_at)",
+            new
+            {
+                id = preference.Id,
+                merchant_id = preference.MerchantId,
+                document = JsonText.Of(preference.Document),
+                endpoint_id = preference.EndpointId,
+                created_at = Time.Ms(preference.CreatedAt),
+            }, cancellationToken));
+        await CommitEndpointWriteAsync(scope, made, cancellationToken);
+        return preference;
+    }
+
+    public async Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<PreferenceRow>(Read(
+            "SELECT id, merchant_id, document, endpoint_id, created_at FROM checkout_preferences WHERE id = @id AND merchant_id = @merchantId",
+            new { id, merchantId }, cancellationToken));
+        return row?.ToModel();
+    }
+
+    public async Task<string?> PreferenceEndpointIdAsync(string merchantId, string preferenceId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<string?>(Read(
+            "SELECT endpoint_id FROM checkout_preferences WHERE id = @preferenceId AND merchant_id = @merchantId",
+            new { preferenceId, merchantId }, cancellationToken));
+    }
+
+    public async Task<Page<CheckoutPreference>> ListPreferencesAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,
+        CancellationToken cancellationToken = default) =>
+        await ReadPageAsync<PreferenceRow, CheckoutPreference>("SELECT id, merchant_id, document, endpoint_id, created_at FROM checkout_preferences",
+            new SqlFilter("merchant_id = @merchantId", new { merchantId }), limit, startingAfter, endingBefore,
+            row => row.ToModel(), cancellationToken, sized: ("checkout_preferences", "document"));
+}
