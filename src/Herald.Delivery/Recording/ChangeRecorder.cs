@@ -145,7 +145,7 @@ public sealed class ChangeRecorder
         {
             return null;
         }
-        if (!found.EventId.StartsWith(HeraldId.Event + "_", StringComparison.Ordinal))
+        if (!HeraldId.HasPrefix(found.EventId, HeraldId.Event))
         {
             // The key made an endpoint or a checkout preference.
             throw new HeraldException(ErrorKind.Unprocessable, KeyUsedElsewhere);

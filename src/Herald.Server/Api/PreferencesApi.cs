@@ -87,7 +87,12 @@ internal static class PreferencesApi
         {
             return preference;
         }
-        var endpoint = await store.GetEndpointAsync(preference.MerchantId, id, cancellationToken);
+        return WithWebhook(preference, await store.GetEndpointAsync(preference.MerchantId, id, cancellationToken));
+    }
+
+    /// <summary>The preference with its webhook as <paramref name="endpoint"/>, its endpoint read now (null: deleted), has it.</summary>
+    private static CheckoutPreference WithWebhook(CheckoutPreference preference, Endpoint? endpoint)
+    {
         var document = (JsonObject)preference.Document.DeepClone();
         document["custom_urls"] = new JsonObject { ["status_changes_webhook"] = endpoint?.Url };
         return preference with { Document = document, EndpointId = endpoint?.Id };
@@ -111,9 +116,13 @@ internal static class PreferencesApi
     /// </summary>
     private static async Task<PreferenceResponse> WithSecretAsync(IHeraldStore store, CheckoutPreference preference, CancellationToken cancellationToken)
     {
-        var read = await WithWebhookAsync(store, preference, cancellationToken);
-        var endpoint = read.EndpointId is { } endpointId ? await store.GetEndpointAsync(preference.MerchantId, endpointId, cancellationToken) : null;
-        return PreferenceResponse.From(read, endpoint?.Secrets.FirstOrDefault());
+        if (preference.EndpointId is not { } id)
+        {
+            return PreferenceResponse.From(preference);
+        }
+        // Read once: its URL for the webhook, its newest secret for the answer.
+        var endpoint = await store.GetEndpointAsync(preference.MerchantId, id, cancellationToken);
+        return PreferenceResponse.From(WithWebhook(preference, endpoint), endpoint?.Secrets.FirstOrDefault());
     }
 
     /// <summary>
