@@ -577,6 +577,10 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
 
     protected override string SkipLockedForClaim => " FOR UPDATE SKIP LOCKED";
 
+    // A delete (an UPDATE of the row) waits for it; a row it waited for is read again as committed,
+    // and skipped once deleted, the LIMIT taking the next.
+    protected override string LockedToJoin => " FOR SHARE";
+
     /// <summary>
     /// The first key of the advisory locks (<c>pg_advisory_xact_lock(int, int)</c>, a key space
     /// apart from the <see cref="MigrationLock"/>'s) that keep one recover of a merchant's at a time

@@ -25,10 +25,10 @@ public abstract partial class RelationalStore
             await TakeMerchantsTurnAsync(scope, preference.MerchantId, cancellationToken);
             var shared = await scope.Connection.ExecuteScalarAsync<string?>(scope.Command(
                 // The oldest: where an earlier release made one per preference, the first at the URL.
-                """
+                $"""
                 SELECT id FROM endpoints
                 WHERE merchant_id = @merchant_id AND format = @format AND preference_id IS NOT NULL AND url = @url AND deleted_at IS NULL
-                ORDER BY id LIMIT 1
+                ORDER BY id LIMIT 1{LockedToJoin}
                 """,
                 new { merchant_id = preference.MerchantId, format = endpoint.Format.ApiName(), url = endpoint.Url }, cancellationToken));
             if (shared is null)
@@ -51,6 +51,16 @@ public abstract partial class RelationalStore
         await CommitEndpointWriteAsync(scope, made, cancellationToken);
         return preference;
     }
+
+    /// <summary>
+    /// Where other nodes write endpoints at once (PostgreSQL; SQLite's one writer makes each write
+    /// whole): holds the endpoint a preference joins until the preference is written, so that a
+    /// delete of it waits and the preference joins one that is still there when it commits. A delete
+    /// that marked it first is waited for, and then the endpoint is passed over (the next oldest at
+    /// the URL taken, or a new one made): joining it, the preference would notify its orders at an
+    /// endpoint deleted before it was made.
+    /// </summary>
+    protected virtual string LockedToJoin => "";
 
     public async Task<CheckoutPreference?> GetPreferenceAsync(string merchantId, string id, CancellationToken cancellationToken = default)
     {

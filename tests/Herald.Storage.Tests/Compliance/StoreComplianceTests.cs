@@ -1210,7 +1210,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     /// <summary>A preference of the merchant's made with a webhook at <paramref name="url"/>: the store decides which endpoint it is.</summary>
-    private async Task<(CheckoutPreference Preference, Endpoint Offered)> PreferenceAtAsync(string merchantId, string? url)
+    protected async Task<(CheckoutPreference Preference, Endpoint Offered)> PreferenceAtAsync(string merchantId, string? url)
     {
         var preference = new CheckoutPreference(HeraldId.New(HeraldId.CheckoutPreference, Time), merchantId, new JsonObject(), null, T0);
         var offered = url is null ? null : TestEndpoints.New(merchantId, T0, Time, url, source: EndpointSources.CheckoutPreference) with { PreferenceId = preference.Id };

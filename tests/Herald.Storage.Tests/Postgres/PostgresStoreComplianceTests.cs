@@ -1,4 +1,7 @@
+using System.Text.Json.Nodes;
+using Herald.Endpoints;
 using Herald.Entities;
+using Herald.Ids;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
 using Herald.Storage.Postgres;
@@ -239,6 +242,68 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM notifications"));
         Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM events WHERE merchant_id <> 'mer_operator'"));
         Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM entities"));
+    }
+
+    [Fact]
+    public async Task APreferenceMadeWhileItsSharedEndpointIsBeingDeleted_WaitsForTheDelete_AndMakesAnother()
+    {
+        const string Url = "https://merchant.example/orders";
+        var m = await MerchantAsync();
+        var shared = (await PreferenceAtAsync(m, Url)).Preference.EndpointId!;
+        CheckoutPreference made;
+        // The delete, on another node, has marked the endpoint deleted and not committed yet: it
+        // waits for its secrets, which another session holds.
+        await using (var hold = await OpenTransactionAsync("SELECT 1 FROM endpoint_secrets WHERE endpoint_id = @shared FOR UPDATE", new { shared }))
+        {
+            var delete = Store.DeleteEndpointAsync(m, shared, T0);
+            await WaitForLockWaitersAsync(1);
+            var create = PreferenceAtAsync(m, Url);
+            await Task.WhenAny(create, WaitForLockWaitersAsync(2));
+            await hold.RollbackAsync();
+
+            Assert.True(await delete.WaitAsync(TimeSpan.FromSeconds(30)));
+            made = (await create.WaitAsync(TimeSpan.FromSeconds(30))).Preference;
+        }
+        // Not the endpoint deleted under it, which would never notify its orders: one of its own.
+        Assert.NotEqual(shared, made.EndpointId);
+        Assert.NotNull(await Store.GetEndpointAsync(m, made.EndpointId!));
+    }
+
+    [Fact]
+    public async Task ADeleteOfASharedEndpointAskedWhileAPreferenceJoinsIt_WaitsUntilThePreferenceIsMade()
+    {
+        const string Url = "https://merchant.example/orders";
+        var m = await MerchantAsync();
+        var shared = (await PreferenceAtAsync(m, Url)).Preference.EndpointId!;
+        var preference = new CheckoutPreference(HeraldId.New(HeraldId.CheckoutPreference, Time), m, new JsonObject(), null, T0);
+        var offered = TestEndpoints.New(m, T0, Time, Url, source: EndpointSources.CheckoutPreference) with { PreferenceId = preference.Id };
+        bool deletedMeanwhile;
+        // The create has found the shared endpoint and waits to write the preference: another
+        // session is writing one of the same id, and gives up once the delete has been asked.
+        await using (var hold = await OpenTransactionAsync(
+            "INSERT INTO checkout_preferences (id, merchant_id, document, endpoint_id, created_at) VALUES (@id, @m, '{}', NULL, 0)", new { id = preference.Id, m }))
+        {
+            var create = Store.CreatePreferenceAsync(preference with { EndpointId = offered.Id }, offered);
+            await WaitForLockWaitersAsync(1);
+            var delete = Store.DeleteEndpointAsync(m, shared, T0);
+            await Task.WhenAny(delete, WaitForLockWaitersAsync(2));
+            deletedMeanwhile = delete.IsCompleted;
+            await hold.RollbackAsync();
+
+            Assert.NotNull(await create.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.True(await delete.WaitAsync(TimeSpan.FromSeconds(30)));
+        }
+        // It joined the shared endpoint only if that one was still there when it was made (the
+        // delete came after it), or else made one of its own.
+        var joined = (await Store.GetPreferenceAsync(m, preference.Id))!.EndpointId!;
+        if (joined == shared)
+        {
+            Assert.False(deletedMeanwhile, "the shared endpoint was deleted while a preference joined it");
+        }
+        else
+        {
+            Assert.NotNull(await Store.GetEndpointAsync(m, joined));
+        }
     }
 
     [Fact]
