@@ -187,6 +187,7 @@ public interface IHeraldStore
     /// <summary>
     /// The endpoint the merchant's preference notifies its orders at (deleted since, maybe), without
     /// reading the preference's document: null for a preference without a webhook, or none of that id.
+    /// Chosen when the preference is made and never changed, it may be answered from memory.
     /// </summary>
     Task<string?> PreferenceEndpointIdAsync(string merchantId, string preferenceId, CancellationToken cancellationToken = default);
 

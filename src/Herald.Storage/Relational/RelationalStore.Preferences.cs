@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Dapper;
 using Herald.Endpoints;
 using Herald.Payloads;
@@ -49,6 +50,7 @@ public abstract partial class RelationalStore
                 created_at = Time.Ms(preference.CreatedAt),
             }, cancellationToken));
         await CommitEndpointWriteAsync(scope, made, cancellationToken);
+        KeepPreferenceEndpoint(preference.MerchantId, preference.Id, preference.EndpointId);
         return preference;
     }
 
@@ -68,15 +70,48 @@ public abstract partial class RelationalStore
         var row = await connection.QuerySingleOrDefaultAsync<PreferenceRow>(Read(
             "SELECT id, merchant_id, document, endpoint_id, created_at FROM checkout_preferences WHERE id = @id AND merchant_id = @merchantId",
             new { id, merchantId }, cancellationToken));
+        if (row is not null)
+        {
+            // An order's create reads its preference first, and its changes are recorded next.
+            KeepPreferenceEndpoint(merchantId, id, row.endpoint_id);
+        }
         return row?.ToModel();
     }
 
-    public async Task<string?> PreferenceEndpointIdAsync(string merchantId, string preferenceId, CancellationToken cancellationToken = default)
+    // Most preferences whose endpoint is kept in memory; past it the cache starts over.
+    private const int PreferenceEndpointCacheLimit = 10_000;
+
+    // Kept as finished tasks, as every change of an order of a preference asks. A preference's
+    // endpoint is chosen once, when it is made, and never changes (deleted, it stays the one named):
+    // what any node read once holds on every node, with nothing to announce. Whether an endpoint is
+    // deleted is told by the endpoints listed for recording, never by this link.
+    private readonly ConcurrentDictionary<(string MerchantId, string PreferenceId), Task<string?>> _preferenceEndpoints = new();
+
+    private void KeepPreferenceEndpoint(string merchantId, string preferenceId, string? endpointId)
+    {
+        if (_preferenceEndpoints.Count >= PreferenceEndpointCacheLimit)
+        {
+            _preferenceEndpoints.Clear();
+        }
+        _preferenceEndpoints[(merchantId, preferenceId)] = Task.FromResult(endpointId);
+    }
+
+    public Task<string?> PreferenceEndpointIdAsync(string merchantId, string preferenceId, CancellationToken cancellationToken = default) =>
+        _preferenceEndpoints.TryGetValue((merchantId, preferenceId), out var kept) ? kept : ReadPreferenceEndpointIdAsync(merchantId, preferenceId, cancellationToken);
+
+    private async Task<string?> ReadPreferenceEndpointIdAsync(string merchantId, string preferenceId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<string?>(Read(
+        var found = (await connection.QueryAsync<string?>(Read(
             "SELECT endpoint_id FROM checkout_preferences WHERE id = @preferenceId AND merchant_id = @merchantId",
-            new { preferenceId, merchantId }, cancellationToken));
+            new { preferenceId, merchantId }, cancellationToken))).AsList();
+        if (found.Count == 0)
+        {
+            // None of that id (yet, as another node may be making it): nothing kept.
+            return null;
+        }
+        KeepPreferenceEndpoint(merchantId, preferenceId, found[0]);
+        return found[0];
     }
 
     public async Task<Page<CheckoutPreference>> ListPreferencesAsync(string merchantId, int limit, string? startingAfter, string? endingBefore,

@@ -138,6 +138,55 @@ public sealed class PreferenceWebhookTests : HeraldWithReceiver
         Assert.Equal(2, (await PreferenceEndpointsAsync(merchant)).Count);
     }
 
+    [Fact]
+    public async Task OrdersOfPreferencesAtTwoUrls_EachGoToTheirOwnPreferencesEndpointOnly_AlsoOnceOneIsDeletedAndAnotherMadeAtItsUrl()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var atA = await PreferenceAsync(merchant, Receiver.Url + "/a");
+        var atB = await PreferenceAsync(merchant, Receiver.Url + "/b");
+        var (a, b) = (atA.Str("endpoint_id"), atB.Str("endpoint_id"));
+
+        // Where each change of an order is notified: the endpoint of every notification of it.
+        async Task<string[]> NotifiedAtAsync(string order, string eventType) =>
+            [.. (await merchant.NotificationsAsync($"entity_id={order}&event_type={eventType}")).Select(n => n!.Str("endpoint_id"))];
+
+        // Orders of each, one after another, and each moved on: every change at its own preference's endpoint.
+        var orders = new List<(string Order, string Endpoint)>();
+        for (var i = 0; i < 2; i++)
+        {
+            orders.Add((await OrderAsync(merchant, atA), a));
+            orders.Add((await OrderAsync(merchant, atB), b));
+        }
+        foreach (var (order, endpoint) in orders)
+        {
+            await merchant.MoveAsync("payment_orders", order, "CLOSED");
+            Assert.Equal([endpoint], await NotifiedAtAsync(order, "PAYMENT_ORDER.OPENED"));
+            Assert.Equal([endpoint], await NotifiedAtAsync(order, "PAYMENT_ORDER.CLOSED"));
+        }
+
+        // A's endpoint deleted, and another made at its URL: an order of the preference whose endpoint
+        // was deleted is notified nowhere, not at the new one; the new preference's only at the new one.
+        using (var delete = await merchant.DeleteAsync($"/v1/endpoints/{a}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        }
+        var againAtA = await PreferenceAsync(merchant, Receiver.Url + "/a");
+        var a2 = againAtA.Str("endpoint_id");
+        Assert.NotEqual(a, a2);
+        var ofDeleted = await OrderAsync(merchant, atA);
+        var ofNew = await OrderAsync(merchant, againAtA);
+        var ofB = await OrderAsync(merchant, atB);
+        Assert.Empty(await NotifiedAtAsync(ofDeleted, "PAYMENT_ORDER.OPENED"));
+        Assert.Equal([a2], await NotifiedAtAsync(ofNew, "PAYMENT_ORDER.OPENED"));
+        Assert.Equal([b], await NotifiedAtAsync(ofB, "PAYMENT_ORDER.OPENED"));
+        var movedOn = new[] { (orders[0].Order, To: "REFUNDED", Notified: Array.Empty<string>()), (ofNew, "CLOSED", [a2]), (orders[1].Order, "REFUNDED", [b]) };
+        foreach (var (order, to, notified) in movedOn)
+        {
+            await merchant.MoveAsync("payment_orders", order, to);
+            Assert.Equal(notified, await NotifiedAtAsync(order, "PAYMENT_ORDER." + to));
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
