@@ -112,7 +112,7 @@ public sealed class ResendQueue : BackgroundService
         {
             throw Full(merchantId);
         }
-        await KeepAndQueueAsync([NewRequest(merchantId, [notificationId], stopAtFailure: false)], notWaiting: false, cancellationToken).ConfigureAwait(false);
+        await KeepAndQueueAsync([NewRequest(merchantId, [notificationId], stopAtFailure: false)], recover: null, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -122,18 +122,19 @@ public sealed class ResendQueue : BackgroundService
     /// <summary>
     /// Keeps the requests, owned by this node, then queues them; their room in the queue is taken
     /// already, and given back if they cannot be kept (the caller hears why). A recover's
-    /// (<paramref name="notWaiting"/>) are kept less what resends of its merchant's wait to send
-    /// by then (another recover's, on any node), whose room is given back. Answers what was kept.
+    /// (<paramref name="recover"/>: the kept resends whose attempt was under way when it was asked)
+    /// are kept less what resends of its merchant's wait to send by then (another recover's, on any
+    /// node), whose room is given back. Answers what was kept.
     /// </summary>
-    private async Task<IReadOnlyList<ResendRequest>> KeepAndQueueAsync(IReadOnlyList<ResendRequest> requests, bool notWaiting, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<ResendRequest>> KeepAndQueueAsync(IReadOnlyList<ResendRequest> requests, IReadOnlySet<string>? recover, CancellationToken cancellationToken)
     {
         IReadOnlyList<ResendRequest> kept = [];
         try
         {
             var until = _time.GetUtcNow() + _lease;
-            if (notWaiting)
+            if (recover is not null)
             {
-                kept = await _store.AddResendsNotWaitingAsync(requests[0].MerchantId, requests, _owner, until, cancellationToken).ConfigureAwait(false);
+                kept = await _store.AddResendsNotWaitingAsync(requests[0].MerchantId, requests, _owner, until, recover, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -373,12 +374,15 @@ public sealed class ResendQueue : BackgroundService
         // the same notifications and, the queue full, being refused; other merchants' recovers, on
         // other stripes, do not wait for it (but for one sharing its stripe). Two asked of two nodes
         // at once never both queue one notification: the store keeps a recover's resends less
-        // what waits by then.
+        // what waits by then. A resend's attempt already under way when it is asked is no resend
+        // waiting: it may fail, so the recover queues its own, which goes out after it unless it
+        // succeeded; one that starts after it is asked (another recover's, asked at once) is.
+        var underWay = await _store.ResendsUnderWayAsync(merchantId, cancellationToken).ConfigureAwait(false);
         var stripe = _recovering[(int)((uint)StringComparer.Ordinal.GetHashCode(merchantId) % (uint)_recovering.Length)];
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await RecoverOnceAsync(merchantId, endpointId, since, cancellationToken).ConfigureAwait(false);
+            return await RecoverOnceAsync(merchantId, endpointId, since, underWay, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -386,12 +390,12 @@ public sealed class ResendQueue : BackgroundService
         }
     }
 
-    private async Task<(int Queued, bool Complete)> RecoverOnceAsync(string merchantId, string endpointId, DateTimeOffset since, CancellationToken cancellationToken)
+    private async Task<(int Queued, bool Complete)> RecoverOnceAsync(string merchantId, string endpointId, DateTimeOffset since, IReadOnlySet<string> underWay, CancellationToken cancellationToken)
     {
         var endpoint = await _store.GetEndpointAsync(merchantId, endpointId, cancellationToken).ConfigureAwait(false);
         // What a resend already waits to send (an earlier recover, a resend asked for one by one)
         // goes out once, not once a request.
-        var resending = await _store.ResendingAsync(merchantId, cancellationToken).ConfigureAwait(false);
+        var resending = await _store.ResendingAsync(merchantId, underWay, cancellationToken).ConfigureAwait(false);
         var room = _room.FreeFor(merchantId);
         var taken = new List<string>();
         var complete = true;
@@ -440,7 +444,7 @@ public sealed class ResendQueue : BackgroundService
             ? [NewRequest(merchantId, taken, stopAtFailure: true) with { OnlyFailed = true }]
             : taken.Take(queued).Select(id => NewRequest(merchantId, [id], stopAtFailure: false) with { OnlyFailed = true }).ToList();
         // What a recover on another node kept meanwhile is left to it: it is queued there.
-        var kept = await KeepAndQueueAsync(requests, notWaiting: true, cancellationToken).ConfigureAwait(false);
+        var kept = await KeepAndQueueAsync(requests, underWay, cancellationToken).ConfigureAwait(false);
         return (kept.Sum(r => r.NotificationIds.Count), complete && queued == taken.Count);
     }
 
@@ -609,6 +613,12 @@ public sealed class ResendQueue : BackgroundService
                     _held.TryRemove(request.Id, out _);
                     return;
                 }
+                if (turn.Ready is { } starting && !await UnderWayAsync(request, i, starting).ConfigureAwait(false))
+                {
+                    // Taken by another node meanwhile, or not noted: let go of, taken again once its hold runs out.
+                    _held.TryRemove(request.Id, out _);
+                    return;
+                }
                 var succeeded = false;
                 // Counted until it is answered, as the queue's size promises.
                 left--;
@@ -653,6 +663,30 @@ public sealed class ResendQueue : BackgroundService
             _room.Give(request.MerchantId, left);
             slots.Release();
         }
+    }
+
+    /// <summary>
+    /// Notes in the database, before the attempt starts, that the request's notification
+    /// <paramref name="index"/> is under way, so that a recover asked from then on sends it again
+    /// should it fail. When that cannot be noted (another node holds the request now, the database
+    /// is away), the turn is given up unsent: its lease let go and the gate left.
+    /// </summary>
+    private async Task<bool> UnderWayAsync(ResendRequest request, int index, ClaimedNotification notification)
+    {
+        try
+        {
+            if (await _store.MarkResendUnderWayAsync(request.Id, _owner, index, CancellationToken.None).ConfigureAwait(false))
+            {
+                return true;
+            }
+        }
+        catch (Exception e)
+        {
+            _failures.ResendsNotKept(e);
+        }
+        await ReleaseLeaseQuietlyAsync(notification).ConfigureAwait(false);
+        _gate.Exit(notification.EndpointId, null);
+        return false;
     }
 
     /// <summary>

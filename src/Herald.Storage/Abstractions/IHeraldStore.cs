@@ -346,9 +346,12 @@ public interface IHeraldStore
     /// such call of a merchant's at a time on every node of the database: of two recovers asked at
     /// once, the second leaves out what the first kept. Answers the requests kept, each without what
     /// it left out; one left with nothing to send is not kept. The requests are new ones of
-    /// <paramref name="merchantId"/>'s.
+    /// <paramref name="merchantId"/>'s. An attempt under way of a kept resend named in
+    /// <paramref name="underWayBefore"/> (<see cref="ResendsUnderWayAsync"/> read when the recover
+    /// was asked) is not left out: it began before, and may fail; nor, for a run that stops at its
+    /// first failure, is what follows it.
     /// </summary>
-    Task<IReadOnlyList<ResendRequest>> AddResendsNotWaitingAsync(string merchantId, IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ResendRequest>> AddResendsNotWaitingAsync(string merchantId, IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, IReadOnlySet<string>? underWayBefore = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Takes up to <paramref name="limit"/> kept resends whose owner's hold has run out at
@@ -366,14 +369,28 @@ public interface IHeraldStore
     /// <summary>Notes that the first <paramref name="done"/> notifications of a kept resend run were handled; false when <paramref name="owner"/> no longer owns it.</summary>
     Task<bool> AdvanceResendAsync(string id, string owner, int done, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Notes, before it starts, that the attempt of notification <paramref name="done"/> of a kept
+    /// resend is under way, until the resend moves on, is forgotten, handed back or taken by
+    /// another node; false when <paramref name="owner"/> no longer owns it.
+    /// </summary>
+    Task<bool> MarkResendUnderWayAsync(string id, string owner, int done, CancellationToken cancellationToken = default);
+
+    /// <summary>The merchant's kept resends (of any node) whose attempt is under way (<see cref="MarkResendUnderWayAsync"/>).</summary>
+    Task<IReadOnlySet<string>> ResendsUnderWayAsync(string merchantId, CancellationToken cancellationToken = default);
+
     /// <summary>Forgets a kept resend: it was made, or there is nothing left to make; false when <paramref name="owner"/> no longer owns it.</summary>
     Task<bool> RemoveResendAsync(string id, string owner, CancellationToken cancellationToken = default);
 
     /// <summary>Hands back every resend <paramref name="owner"/> still owns, for any node to take at once (a node stopping).</summary>
     Task ReleaseResendsAsync(string owner, CancellationToken cancellationToken = default);
 
-    /// <summary>The merchant's notifications that kept resends (of any node) have yet to send: those not handled yet.</summary>
-    Task<IReadOnlySet<string>> ResendingAsync(string merchantId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The merchant's notifications that kept resends (of any node) have yet to send: those not
+    /// handled yet, less an attempt under way of a resend named in <paramref name="underWayBefore"/>
+    /// (and what follows it in a run that stops at its first failure).
+    /// </summary>
+    Task<IReadOnlySet<string>> ResendingAsync(string merchantId, IReadOnlySet<string>? underWayBefore = null, CancellationToken cancellationToken = default);
 
     /// <summary>How many notifications are pending, and when the oldest of them was recorded.</summary>
     Task<(long Pending, DateTimeOffset? OldestCreatedAt)> QueueStatsAsync(CancellationToken cancellationToken = default);

@@ -34,7 +34,7 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
     }
 
-    public async Task<IReadOnlyList<ResendRequest>> AddResendsNotWaitingAsync(string merchantId, IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ResendRequest>> AddResendsNotWaitingAsync(string merchantId, IReadOnlyList<ResendRequest> requests, string owner, DateTimeOffset ownedUntil, IReadOnlySet<string>? underWayBefore = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
         if (requests.Any(r => r.MerchantId != merchantId))
@@ -51,7 +51,7 @@ public abstract partial class RelationalStore
             await scope.Connection.ExecuteAsync(scope.Command(lockSql, new { merchantId }, cancellationToken));
         }
         // Read after the lock: what a recover that held it before committed is seen.
-        var waiting = await WaitingAsync(scope.Connection, scope.Command(WaitingSql, new { merchantId }, cancellationToken));
+        var waiting = await WaitingAsync(scope.Connection, scope.Command(WaitingSql, new { merchantId }, cancellationToken), underWayBefore);
         var kept = requests
             .Select(r => r with { NotificationIds = r.NotificationIds.Where(id => !waiting.Contains(id)).ToList() })
             .Where(r => r.NotificationIds.Count > 0)
@@ -84,21 +84,41 @@ public abstract partial class RelationalStore
             cancellationToken));
     }
 
-    private const string WaitingSql = "SELECT notification_ids, done FROM resends WHERE merchant_id = @merchantId";
+    private const string WaitingSql = "SELECT id, notification_ids, done, under_way, stop_at_failure FROM resends WHERE merchant_id = @merchantId";
 
-    public async Task<IReadOnlySet<string>> ResendingAsync(string merchantId, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlySet<string>> ResendingAsync(string merchantId, IReadOnlySet<string>? underWayBefore = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        return await WaitingAsync(connection, Read(WaitingSql, new { merchantId }, cancellationToken));
+        return await WaitingAsync(connection, Read(WaitingSql, new { merchantId }, cancellationToken), underWayBefore);
     }
 
-    /// <summary>The notifications the kept resends <paramref name="command"/> reads have yet to send: those past how far each got.</summary>
-    private static async Task<HashSet<string>> WaitingAsync(System.Data.Common.DbConnection connection, CommandDefinition command)
+    public async Task<IReadOnlySet<string>> ResendsUnderWayAsync(string merchantId, CancellationToken cancellationToken = default)
     {
-        var rows = await connection.QueryAsync<(string Ids, long Done)>(command);
+        await using var connection = await OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<string>(Read("SELECT id FROM resends WHERE merchant_id = @merchantId AND under_way = 1", new { merchantId }, cancellationToken)))
+            .ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The notifications the kept resends <paramref name="command"/> reads have yet to send: those
+    /// past how far each got, less the one whose attempt was under way already in
+    /// <paramref name="underWayBefore"/> (it is no attempt still to come), and for a run that stops
+    /// at its first failure, what follows it too (the run stops there should that attempt fail).
+    /// </summary>
+    private static async Task<HashSet<string>> WaitingAsync(System.Data.Common.DbConnection connection, CommandDefinition command, IReadOnlySet<string>? underWayBefore)
+    {
+        var rows = await connection.QueryAsync<(string Id, string Ids, long Done, long UnderWay, long StopAtFailure)>(command);
         var waiting = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (ids, done) in rows)
+        foreach (var (id, ids, done, underWay, stopAtFailure) in rows)
         {
+            if (underWay != 0 && underWayBefore?.Contains(id) == true)
+            {
+                if (stopAtFailure == 0)
+                {
+                    waiting.UnionWith(ids.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip((int)done + 1));
+                }
+                continue;
+            }
             waiting.UnionWith(ids.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip((int)done));
         }
         return waiting;
@@ -121,7 +141,7 @@ public abstract partial class RelationalStore
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
         var rows = (await scope.Connection.QueryAsync<ResendRow>(scope.Command(
             $"""
-            UPDATE resends SET owner = @owner, owned_until = @until
+            UPDATE resends SET owner = @owner, owned_until = @until, under_way = 0
             WHERE id IN (
               SELECT id FROM resends WHERE owned_until <= @now
               ORDER BY created_at, id LIMIT @limit{SkipLockedForClaim})
@@ -153,13 +173,16 @@ public abstract partial class RelationalStore
     }
 
     public async Task<bool> AdvanceResendAsync(string id, string owner, int done, CancellationToken cancellationToken = default) =>
-        await WriteResendsAsync("UPDATE resends SET done = @done WHERE id = @id AND owner = @owner", new { id, owner, done = (long)done }, cancellationToken) == 1;
+        await WriteResendsAsync("UPDATE resends SET done = @done, under_way = 0 WHERE id = @id AND owner = @owner", new { id, owner, done = (long)done }, cancellationToken) == 1;
+
+    public async Task<bool> MarkResendUnderWayAsync(string id, string owner, int done, CancellationToken cancellationToken = default) =>
+        await WriteResendsAsync("UPDATE resends SET done = @done, under_way = 1 WHERE id = @id AND owner = @owner", new { id, owner, done = (long)done }, cancellationToken) == 1;
 
     public async Task<bool> RemoveResendAsync(string id, string owner, CancellationToken cancellationToken = default) =>
         await WriteResendsAsync("DELETE FROM resends WHERE id = @id AND owner = @owner", new { id, owner }, cancellationToken) == 1;
 
     public Task ReleaseResendsAsync(string owner, CancellationToken cancellationToken = default) =>
-        WriteResendsAsync("UPDATE resends SET owner = NULL, owned_until = 0 WHERE owner = @owner", new { owner }, cancellationToken);
+        WriteResendsAsync("UPDATE resends SET owner = NULL, owned_until = 0, under_way = 0 WHERE owner = @owner", new { owner }, cancellationToken);
 
     /// <summary>Runs one statement in a write of its own; answers how many rows it changed.</summary>
     private async Task<int> WriteResendsAsync(string sql, object parameters, CancellationToken cancellationToken)

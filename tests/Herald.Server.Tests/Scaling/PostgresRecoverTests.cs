@@ -23,17 +23,8 @@ public sealed class PostgresRecoverTests
         var bothRead = new Rendezvous(2);
         await using var a = await HeraldHost.StartAsync(postgres: db.ConnectionString, clock: clock, configure: ReadingTogether(bothRead));
         await using var b = await HeraldHost.StartAsync(postgres: db.ConnectionString, clock: clock, configure: ReadingTogether(bothRead));
-        using var onA = await a.NewMerchantAsync();
-        using var onB = b.As(onA.DefaultRequestHeaders.Authorization!.Parameter!);
-        var (endpoint, _) = await onA.AddEndpointAsync(receiver.Url, "thin");
-        receiver.Status = 500;
-        var failed = new List<FailedNotification>();
-        for (var i = 0; i < 3; i++)
-        {
-            var order = (await onA.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" })).Str("id");
-            var n = await onA.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
-            failed.Add(new FailedNotification(n.Str("id"), n.Str("event_id")));
-        }
+        using var merchant = await FailedOnBothAsync(a, b, receiver, 3);
+        var (onA, onB, endpoint, failed) = merchant;
 
         // The receiver still fails them: every resend made is one more request it gets.
         var before = receiver.Received.Count;
@@ -56,7 +47,61 @@ public sealed class PostgresRecoverTests
         }
     }
 
+    [Fact]
+    public async Task ARecover_AskedOfOneNode_WhileAnotherNodesResendOfItIsUnderWay_SendsItAgainOnceThatResendFails()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        var clock = new FakeTimeProvider(HeraldHost.Start);
+        await using var a = await HeraldHost.StartAsync(postgres: db.ConnectionString, clock: clock);
+        await using var b = await HeraldHost.StartAsync(postgres: db.ConnectionString, clock: clock);
+        using var merchant = await FailedOnBothAsync(a, b, receiver, 1);
+        var (onA, onB, endpoint, failed) = merchant;
+        var n = failed[0].Id;
+
+        // Node A's resend of it is under way (the receiver holds it, to fail it) when node B is asked for a recover.
+        receiver.Hold();
+        var before = receiver.Received.Count;
+        await onA.PostJsonAsync($"/v1/notifications/{n}/resend", new { }, 202);
+        await receiver.WaitForAsync(before + 1);
+        var accepted = await onB.PostJsonAsync($"/v1/endpoints/{endpoint}/recover", new { since = Since }, 202);
+        Assert.Equal(1, accepted["queued"]!.GetValue<int>());
+
+        receiver.Status = 200;
+        receiver.Release();
+        await HeraldHost.EventuallyAsync(async () => (await onA.NotificationAsync(n)).Str("status") == "succeeded");
+        Assert.Equal(before + 2, receiver.Received.Count);
+        Assert.Equal(["schedule", "manual", "manual"], (await onA.NotificationAsync(n))["attempts"]!.AsArray().Select(t => t!.Str("trigger")));
+    }
+
     private sealed record FailedNotification(string Id, string EventId);
+
+    /// <summary>A merchant's client on each of two nodes, and its endpoint, whose receiver failed the first attempt of each notification in <see cref="Failed"/>.</summary>
+    private sealed record Merchant(HttpClient OnA, HttpClient OnB, string Endpoint, IReadOnlyList<FailedNotification> Failed) : IDisposable
+    {
+        public void Dispose()
+        {
+            OnA.Dispose();
+            OnB.Dispose();
+        }
+    }
+
+    /// <summary>A new merchant on nodes <paramref name="a"/> and <paramref name="b"/>, with a thin endpoint at the receiver, which fails <paramref name="count"/> payment orders' notifications.</summary>
+    private static async Task<Merchant> FailedOnBothAsync(HeraldHost a, HeraldHost b, TestReceiver receiver, int count)
+    {
+        var onA = await a.NewMerchantAsync();
+        var onB = b.As(onA.DefaultRequestHeaders.Authorization!.Parameter!);
+        var (endpoint, _) = await onA.AddEndpointAsync(receiver.Url, "thin");
+        receiver.Status = 500;
+        var failed = new List<FailedNotification>();
+        for (var i = 0; i < count; i++)
+        {
+            var order = (await onA.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" })).Str("id");
+            var n = await onA.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
+            failed.Add(new FailedNotification(n.Str("id"), n.Str("event_id")));
+        }
+        return new Merchant(onA, onB, endpoint, failed);
+    }
 
     private static Action<WebApplicationBuilder> ReadingTogether(Rendezvous bothRead) => builder =>
         builder.Services.AddSingleton<IHeraldStore>(sp =>

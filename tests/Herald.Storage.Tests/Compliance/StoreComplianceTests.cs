@@ -1667,6 +1667,48 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARecoversResends_LeaveOutAnAttemptUnderWay_OnlyIfItStartedAfterTheRecoverWasAsked()
+    {
+        var m = await MerchantAsync();
+        await Store.AddResendsAsync(
+        [
+            new ResendRequest("rsd_1", m, ["ntf_a", "ntf_b"], StopAtFailure: true, Done: 0, T0),
+            new ResendRequest("rsd_2", m, ["ntf_c"], false, 0, T0),
+        ], "node-a", T0 + Lease);
+        // rsd_1's attempt of ntf_a is under way when the recover is asked (its run stops there
+        // should it fail, so ntf_b may not be sent either); rsd_2's starts after.
+        Assert.True(await Store.MarkResendUnderWayAsync("rsd_1", "node-a", 0));
+        Assert.False(await Store.MarkResendUnderWayAsync("rsd_2", "node-b", 0));
+        var asked = await Store.ResendsUnderWayAsync(m);
+        Assert.Equal(["rsd_1"], asked);
+        Assert.True(await Store.MarkResendUnderWayAsync("rsd_2", "node-a", 0));
+
+        Assert.Equal(["ntf_c"], await Store.ResendingAsync(m, asked));
+        // Without what was under way when asked, every attempt under way still counts as waiting.
+        Assert.Equal(["ntf_a", "ntf_b", "ntf_c"], (await Store.ResendingAsync(m)).Order(StringComparer.Ordinal));
+        var kept = await Store.AddResendsNotWaitingAsync(m,
+        [
+            new ResendRequest("rsd_3", m, ["ntf_a"], false, 0, T0, OnlyFailed: true),
+            new ResendRequest("rsd_4", m, ["ntf_b"], false, 0, T0, OnlyFailed: true),
+            new ResendRequest("rsd_5", m, ["ntf_c"], false, 0, T0, OnlyFailed: true),
+        ], "node-b", T0 + Lease, asked);
+        Assert.Equal(["rsd_3", "rsd_4"], kept.Select(r => r.Id));
+
+        // Once the run moves on, nothing of it is under way; a node that takes over a resend whose
+        // attempt was cut off has not started it again.
+        Assert.True(await Store.AdvanceResendAsync("rsd_1", "node-a", 1));
+        Assert.Equal(["rsd_2"], await Store.ResendsUnderWayAsync(m));
+        Assert.True(await Store.MarkResendUnderWayAsync("rsd_1", "node-a", 1));
+        await Store.ReleaseResendsAsync("node-a");
+        Assert.Empty(await Store.ResendsUnderWayAsync(m));
+        Assert.False(await Store.MarkResendUnderWayAsync("rsd_2", "node-a", 0));
+        Assert.Equal(["rsd_1", "rsd_2"], (await Store.ClaimResendsAsync("node-c", T0, T0 + Lease, 10)).Select(r => r.Id));
+        Assert.True(await Store.MarkResendUnderWayAsync("rsd_2", "node-c", 0));
+        Assert.Equal(["rsd_2"], await Store.ResendsUnderWayAsync(m));
+        Assert.Empty(await Store.ResendsUnderWayAsync("mer_nobody"));
+    }
+
+    [Fact]
     public async Task ARecoversResends_AreKeptLessWhatTheMerchantsKeptResendsWaitToSend_AndAnsweredAsKept()
     {
         var m = await MerchantAsync();
