@@ -42,6 +42,13 @@ internal sealed class ReadinessProbe(IHeraldStore store)
 
     private static readonly string NoAnswer = DatabaseTrouble.Unreachable.Status();
 
+    /// <summary>
+    /// Whether the database answers within <see cref="Limit"/>, whatever it answers (read-only, out
+    /// of connections): false when it does not, or cannot be reached.
+    /// </summary>
+    public async Task<bool> AnswersAsync(CancellationToken cancellationToken) =>
+        await DatabaseTroubleAsync(cancellationToken).ConfigureAwait(false) != NoAnswer;
+
     private async Task<string?> CheckAsync()
     {
         using var limit = new CancellationTokenSource(CheckLimit);

@@ -199,6 +199,10 @@ public static class HeraldServer
         // Routing after it (not first, where the host would put it): a HEAD is routed as its GET.
         app.UseRouting();
         app.UseMiddleware<ErrorHandlingMiddleware>();
+        if (options.PostgresConnectionString is not null)
+        {
+            app.UseMiddleware<DatabaseWatch>();
+        }
         app.UseMiddleware<MetricsAccess>(metricsPorts);
         app.UseRateLimiter();
         app.UseMiddleware<Caller.Middleware>();
