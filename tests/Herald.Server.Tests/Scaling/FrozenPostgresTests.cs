@@ -76,6 +76,41 @@ public sealed class FrozenPostgresTests
         Assert.Equal(new[] { $"{tx} INIT", $"{tx} COMPLETED", $"{created.Str("internalId")} INIT", $"{after} INIT" }.Order(), delivered);
     }
 
+    [Fact]
+    public async Task ARead_TheServerAnswersSlowly_IsAnsweredWhenItEnds_NotCutShort()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var herald = await HeraldHost.StartAsync(postgres: db.ConnectionString, configure: builder =>
+            builder.Services.AddSingleton<IHeraldStore>(sp => StoreProxy.Over<SlowListStore>(sp.GetRequiredService<PostgresStore>())));
+        using var merchant = await herald.NewMerchantAsync();
+        var tx = await merchant.NewTransactionAsync();
+
+        // Longer than a request is watched before the database is asked whether it answers, which it does.
+        var slow = Stopwatch.StartNew();
+        var listed = await merchant.NotificationsAsync($"entity_id={tx}");
+
+        Assert.True(slow.Elapsed >= SlowListStore.Delay, $"answered after {slow.Elapsed}");
+        Assert.Empty(listed);
+    }
+
+    /// <summary>The node's PostgreSQL store, whose list of notifications takes <see cref="Delay"/> longer, the server answering meanwhile.</summary>
+    public class SlowListStore : StoreProxy
+    {
+        public static readonly TimeSpan Delay = DatabaseWatch.AnswerWithin * 0.7;
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            ArgumentNullException.ThrowIfNull(targetMethod);
+            return targetMethod.Name == nameof(IHeraldStore.ListNotificationsAsync) ? SlowlyAsync(targetMethod, args) : Forward(targetMethod, args);
+        }
+
+        private async Task<Herald.Storage.Model.Page<Herald.Storage.Model.Notification>> SlowlyAsync(MethodInfo method, object?[]? args)
+        {
+            await Task.Delay(Delay);
+            return await (Task<Herald.Storage.Model.Page<Herald.Storage.Model.Notification>>)Forward(method, args)!;
+        }
+    }
+
     /// <summary>The node's PostgreSQL store, which stops the server as the next batch holding a change reaches it.</summary>
     public class FreezingStore : StoreProxy
     {
