@@ -104,27 +104,30 @@ internal sealed partial class DatabaseWatch(RequestDelegate next, ReadinessProbe
         }
     }
 
+    /// <summary>What a request whose database did not answer is told.</summary>
+    internal static string Silence(HttpContext context) => "Herald's database did not answer in time" + WhatBecameOf(context);
+
     /// <summary>
-    /// What a request whose database did not answer is told. A read changed nothing; a change may
-    /// have reached the database before it stopped answering, and be recorded by it yet, so it is
-    /// never said not to be: on a route that takes an <c>Idempotency-Key</c>, asking again with the
-    /// same key records it once.
+    /// What became of a request the database failed under, after a colon. A read changed nothing; a
+    /// change may have reached the database before it stopped answering, and be recorded by it yet,
+    /// so it is never said not to be: on a route that takes an <c>Idempotency-Key</c>, asking again
+    /// with the same key records it once.
     /// </summary>
-    internal static string Silence(HttpContext context)
+    internal static string WhatBecameOf(HttpContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var request = context.Request;
-        var said = "Herald's database did not answer in time";
         if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
         {
-            return $"{said}: nothing was changed; retry later";
+            return ": nothing was done; retry later";
         }
         if (context.GetEndpoint()?.Metadata.GetMetadata<IdempotencyKeyHeader>() is null)
         {
-            return $"{said}: what was asked may still be done; check before asking again";
+            return ": what was asked may still be done; check before asking again";
         }
         return request.Headers.ContainsKey(IdempotencyKeyHeader.Name)
-            ? $"{said}: the change may still be recorded; a retry with the same {IdempotencyKeyHeader.Name} is safe (it is recorded once)"
-            : $"{said}: the change may still be recorded; check before asking again (a retry with an {IdempotencyKeyHeader.Name} is recorded once)";
+            ? $": the change may still be recorded; a retry with the same {IdempotencyKeyHeader.Name} is safe (it is recorded once)"
+            : $": the change may still be recorded; check before asking again (a retry with an {IdempotencyKeyHeader.Name} is recorded once)";
     }
 
     [LoggerMessage(3002, LogLevel.Warning, "{Method} {Path} answered 503: the database did not answer it for {Patience} s, nor a probe for {Probe} s (a server hung or cut off from the node) (said once a minute: {Held} more answered so since)")]

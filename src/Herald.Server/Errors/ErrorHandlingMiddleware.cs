@@ -52,10 +52,13 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         }
         catch (Exception e) when (store.TroubleOf(e) is { } trouble)
         {
-            // Nothing was done, and nothing the caller sent is wrong: it may ask again once the
-            // operator has seen to the database (the log says what happened, once a minute).
+            // Nothing the caller sent is wrong: it may ask again once the operator has seen to the
+            // database (the log says what happened, once a minute). A database refusing (full, read
+            // only, out of connections) did nothing; one that went away may have taken a change's
+            // commit before it did, so a change is not said to be undone.
             NoteDatabaseTrouble(e, trouble, context.Request.Method, context.Request.Path);
-            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, [$"Herald's database cannot take requests now ({trouble.Reason()}): nothing was done; retry later"],
+            var outcome = trouble == DatabaseTrouble.Unreachable ? DatabaseWatch.WhatBecameOf(context) : ": nothing was done; retry later";
+            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, [$"Herald's database cannot take requests now ({trouble.Reason()}){outcome}"],
                 response => response.Headers.RetryAfter = "5");
             return;
         }

@@ -30,7 +30,8 @@ internal sealed class ErrorResponses : IOpenApiDocumentTransformer
                 "Refused: a bad request (400), a missing or unknown key (401), a key that may not do this (403), not found (404), "
                 + "a method the route does not take (405), a conflict (409), a body, or the entity it would make, too large (413), a body that is not JSON in UTF-8 (415), "
                 + "an Idempotency-Key reused for another request (422), too many requests (429, with Retry-After). "
-                + "Or Herald could not do it now (503: its database unavailable, or a queue full; nothing was done, with Retry-After) or failed (500).");
+                + "Or Herald could not do it now (503, with Retry-After: its database unavailable, or a queue full; nothing was done, but for a change the database went away under, "
+                + "which may still be recorded: a retry with the same Idempotency-Key records it once) or failed (500).");
             answer.Headers = new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal)
             {
                 ["Retry-After"] = new OpenApiHeader

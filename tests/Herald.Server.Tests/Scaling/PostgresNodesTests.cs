@@ -228,11 +228,18 @@ public sealed class PostgresNodesTests
 
         await db.SetReachableAsync(false);
         Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await herald.Client.GetAsync("/readyz")).StatusCode);
-        // A change asked for meanwhile is refused as the database's trouble, not Herald's.
+        // A change asked for meanwhile is refused as the database's trouble, not Herald's. A database
+        // gone away may have taken a change's commit before it went, so a change is never said to be
+        // undone, only a read.
         using (var refused = await merchant.PostAsJsonAsync("/v1/transactions", new { paymentAmount = 10, currency = "BRL", country = "BR" }))
         {
-            await ApiErrors.ExpectErrorAsync(refused, 503, "Herald's database cannot take requests now (it cannot be reached): nothing was done; retry later");
+            await ApiErrors.ExpectErrorAsync(refused, 503,
+                "Herald's database cannot take requests now (it cannot be reached): the change may still be recorded; check before asking again (a retry with an Idempotency-Key is recorded once)");
             Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+        }
+        using (var refused = await merchant.GetAsync($"/v1/notifications?entity_id={id}"))
+        {
+            await ApiErrors.ExpectErrorAsync(refused, 503, "Herald's database cannot take requests now (it cannot be reached): nothing was done; retry later");
         }
         receiver.Status = 200;
         herald.Clock.Advance(TimeSpan.FromHours(1));
