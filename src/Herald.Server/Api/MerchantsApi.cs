@@ -1,6 +1,7 @@
 using Herald.Ids;
 using Herald.Server.Auth;
 using Herald.Server.Json;
+using Herald.Server.Portal;
 using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
 using Microsoft.AspNetCore.Builder;
@@ -103,6 +104,33 @@ internal static class MerchantsApi
         .WithName("createMerchantApiKey")
         .WithMetadata(new ShownOnce("api_key"))
         .WithSummary("Issue a merchant another API key (admin): for a merchant that lost or revoked every key it had; the key is shown once.");
+
+        group.MapPost("/{id}/portal_links", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
+        {
+            var request = await HeraldJson.ReadOptionalAsync(http.Request, new CreatePortalLinkRequest());
+            var seconds = request.ExpiresInSeconds ?? PortalLinks.DefaultExpiresInSeconds;
+            if (seconds is < PortalLinks.MinExpiresInSeconds or > PortalLinks.MaxExpiresInSeconds)
+            {
+                throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest,
+                    $"expires_in_seconds must be between {PortalLinks.MinExpiresInSeconds} and {PortalLinks.MaxExpiresInSeconds} (a day)");
+            }
+            await FindAsync(store, id, http.RequestAborted);
+            var token = PortalLinks.NewToken();
+            var now = time.GetUtcNow();
+            var expires = now.AddSeconds(seconds);
+            // Forgotten a day past the longest a link lasts: nodes' clocks may differ a little.
+            await store.CreatePortalLinkAsync(PortalLinks.Hash(token), id, now, expires, now - TimeSpan.FromDays(1), http.RequestAborted);
+            // At the address the request came in at, as the OpenAPI document's servers entry is (a trusted proxy's scheme included).
+            var path = http.Request.PathBase + PortalLinks.Path + token;
+            http.Response.Headers.Location = path;
+            return Results.Json(new PortalLinkResponse($"{http.Request.Scheme}://{http.Request.Host}{path}", EndpointResponse.Time(expires)),
+                HeraldJson.Api, statusCode: StatusCodes.Status201Created);
+        })
+        .Accepts<CreatePortalLinkRequest>(isOptional: true, "application/json")
+        .Produces<PortalLinkResponse>(StatusCodes.Status201Created)
+        .WithName("createMerchantPortalLink")
+        .WithSummary("A one-time link that signs its holder in to the merchant's portal (admin): opening it shows a Sign in button, which works once, "
+            + "until expires_in_seconds (default 300, 30 to 86400) have passed. The link is shown once.");
 
         group.MapDelete("/{id}/data", async (string id, HttpContext http, IHeraldStore store) =>
         {

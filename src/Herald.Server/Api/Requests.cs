@@ -87,6 +87,9 @@ public sealed record RotateSecretRequest(int? GraceSeconds = null);
 /// <summary>A new API key: <c>full</c> (the default) or <c>read</c> (GET only).</summary>
 public sealed record CreateApiKeyRequest(string? Scope = null);
 
+/// <summary>A portal sign-in link: how long it may be used (<see cref="Portal.PortalLinks.DefaultExpiresInSeconds"/> seconds by default).</summary>
+public sealed record CreatePortalLinkRequest(int? ExpiresInSeconds = null);
+
 /// <summary>An endpoint's test: its own test body, or with <see cref="EventType"/> the example of that event type in the endpoint's format.</summary>
 public sealed record TestRequest(string? EventType = null);
 

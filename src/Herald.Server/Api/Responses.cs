@@ -26,6 +26,9 @@ public sealed record MerchantResponse(
     }
 }
 
+/// <summary>A portal sign-in link: signs in once, until <see cref="ExpiresAt"/>; shown once.</summary>
+public sealed record PortalLinkResponse(string Url, string ExpiresAt);
+
 public sealed record EndpointResponse(
     string Id,
     string Url,

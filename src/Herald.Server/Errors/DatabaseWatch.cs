@@ -77,7 +77,7 @@ internal sealed partial class DatabaseWatch(RequestDelegate next, ReadinessProbe
     {
         if (_log.ShouldWrite(true, out var held))
         {
-            LogSilence(logger, context.Request.Method, context.Request.Path, Patience.TotalSeconds, ReadinessProbe.Limit.TotalSeconds, held);
+            LogSilence(logger, context.Request.Method, Portal.PortalLinks.Loggable(context.Request.Path), Patience.TotalSeconds, ReadinessProbe.Limit.TotalSeconds, held);
         }
         await ErrorHandlingMiddleware.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, [Silence(context)], response =>
         {

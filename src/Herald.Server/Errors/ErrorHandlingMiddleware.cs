@@ -56,7 +56,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
             // database (the log says what happened, once a minute). A database refusing (full, read
             // only, out of connections) did nothing; one that went away may have taken a change's
             // commit before it did, so a change is not said to be undone.
-            NoteDatabaseTrouble(e, trouble, context.Request.Method, context.Request.Path);
+            NoteDatabaseTrouble(e, trouble, context.Request.Method, Portal.PortalLinks.Loggable(context.Request.Path));
             var outcome = trouble == DatabaseTrouble.Unreachable ? DatabaseWatch.WhatBecameOf(context) : ": nothing was done; retry later";
             await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, [$"Herald's database cannot take requests now ({trouble.Reason()}){outcome}"],
                 response => response.Headers.RetryAfter = "5");
@@ -64,7 +64,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
         }
         catch (Exception e)
         {
-            LogUnhandled(logger, e, context.Request.Method, context.Request.Path);
+            LogUnhandled(logger, e, context.Request.Method, Portal.PortalLinks.Loggable(context.Request.Path));
             await WriteAsync(context, 500, ["internal error"]);
             return;
         }

@@ -37,6 +37,7 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             [(typeof(CreateEndpointRequest), "format")] = s => OneOf(s, Formats),
             [(typeof(CreateApiKeyRequest), "scope")] = s => OneOf(s, Herald.Storage.Model.ApiKeyScopes.All),
             [(typeof(RotateSecretRequest), "grace_seconds")] = s => Between(s, 0, EndpointsApi.MaxGraceSeconds),
+            [(typeof(CreatePortalLinkRequest), "expires_in_seconds")] = s => Between(s, Portal.PortalLinks.MinExpiresInSeconds, Portal.PortalLinks.MaxExpiresInSeconds),
             [(typeof(CreateMerchantRequest), "name")] = s => s.MaxLength = Validation.MaxMerchantName,
             [(typeof(CreatePaymentIntentRequest), "site")] = s => OneOf(s, EntityDocuments.PointSites),
             // Seed 000's amount is a whole number; Herald refuses a fraction.

@@ -13,8 +13,9 @@ using Microsoft.Extensions.Logging;
 namespace Herald.Server.Portal;
 
 /// <summary>
-/// Portal sign-in: a merchant API key, checked as the API checks it. The session keeps the key's
-/// hash (never the key) and re-checks it on every request, so a revoked key ends its sessions. Each
+/// Portal sign-in: a merchant API key, checked as the API checks it, or a one-time link the operator
+/// made. A key's session keeps the key's hash (never the key) and re-checks it on every request, so a
+/// revoked key ends its sessions; a link's has no key behind it, and stands while its merchant does. Each
 /// session has an id of its own: signing out notes it as ended in the database, so that a copy of
 /// its cookie is refused on every node from then on. A session lasts at most
 /// <see cref="MaxSessionAge"/> from its sign-in, however often it is used.
@@ -27,6 +28,7 @@ internal static class PortalAuth
     public const string CookieName = "herald_portal";
     public const string MerchantClaim = "herald:merchant";
     private const string KeyHashClaim = "herald:key_hash";
+    private const string ViaLinkClaim = "herald:via_link";
     private const string SessionClaim = "herald:session";
     private const string SignedInClaim = "herald:signed_in_at";
 
@@ -53,17 +55,29 @@ internal static class PortalAuth
         }
         var merchantId = apiKey.MerchantId;
         var merchant = await store.GetMerchantAsync(merchantId, http.RequestAborted);
+        await StartSessionAsync(http, merchantId, merchant?.Name ?? merchantId, new Claim(KeyHashClaim, hash), backTo);
+        return (merchantId, false);
+    }
+
+    /// <summary>
+    /// Signs in by a one-time link, once it is used up: a session as a key's, but with no key
+    /// behind it, which stands while its merchant does, until it is signed out or its time is up.
+    /// </summary>
+    public static Task SignInByLinkAsync(HttpContext http, string merchantId, string name, string backTo) =>
+        StartSessionAsync(http, merchantId, name, new Claim(ViaLinkClaim, "1"), backTo);
+
+    private static async Task StartSessionAsync(HttpContext http, string merchantId, string name, Claim credential, string backTo)
+    {
         var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
         var identity = new ClaimsIdentity(
             [
-                new Claim(MerchantClaim, merchantId), new Claim(ClaimTypes.Name, merchant?.Name ?? merchantId), new Claim(KeyHashClaim, hash),
+                new Claim(MerchantClaim, merchantId), new Claim(ClaimTypes.Name, name), credential,
                 new Claim(SessionClaim, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))),
                 new Claim(SignedInClaim, now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)),
             ],
             Scheme);
         // A session cookie: it ends with the browser, and its lifetime is checked on the server.
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false, RedirectUri = backTo });
-        return (merchantId, false);
     }
 
     /// <summary>The hash of the key the session signed in with.</summary>
@@ -76,6 +90,8 @@ internal static class PortalAuth
     {
         var merchant = context.Principal?.FindFirstValue(MerchantClaim);
         var hash = context.Principal?.FindFirstValue(KeyHashClaim);
+        // Signed in by a link: no key behind the session.
+        var viaLink = hash is null && context.Principal?.FindFirstValue(ViaLinkClaim) == "1";
         var session = SessionHash(context.Principal);
         var services = context.HttpContext.RequestServices;
         var store = services.GetRequiredService<IHeraldStore>();
@@ -85,10 +101,12 @@ internal static class PortalAuth
         var credential = PortalServiceCollectionExtensions.IsPortal(context.HttpContext.Request)
             ? context.HttpContext.Items[Hosting.ApiRateLimiting.CredentialHashItem] as string
             : null;
-        if (merchant is null || hash is null || session is null
+        if (merchant is null || (hash is null && !viaLink) || session is null
             || !long.TryParse(context.Principal?.FindFirstValue(SignedInClaim), NumberStyles.None, CultureInfo.InvariantCulture, out var signedIn)
             || services.GetRequiredService<TimeProvider>().GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(signedIn) > MaxSessionAge
-            || await store.PortalSessionMerchantNameAsync(merchant, hash, session, aborted) is not { } name)
+            || await (viaLink
+                ? store.PortalLinkSessionMerchantNameAsync(merchant, session, aborted)
+                : store.PortalSessionMerchantNameAsync(merchant, hash!, session, aborted)) is not { } name)
         {
             if (credential is not null)
             {

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Herald.Server.Portal;
 
-/// <summary>The portal's log messages (event ids 4000–4099). Keys never appear in them.</summary>
+/// <summary>The portal's log messages (event ids 4000–4099). Keys and link tokens never appear in them.</summary>
 internal static partial class PortalLog
 {
     [LoggerMessage(4000, LogLevel.Information, "Portal sign-in by merchant {MerchantId}")]
@@ -10,6 +10,12 @@ internal static partial class PortalLog
 
     [LoggerMessage(4001, LogLevel.Warning, "Portal sign-in refused from {Address}: the key is not a merchant's current key")]
     public static partial void SignInRefused(ILogger logger, string? address);
+
+    [LoggerMessage(4003, LogLevel.Information, "Portal sign-in by merchant {MerchantId} through a one-time link")]
+    public static partial void SignedInByLink(ILogger logger, string merchantId);
+
+    [LoggerMessage(4004, LogLevel.Warning, "Portal sign-in link refused from {Address}: it is unknown, used or expired")]
+    public static partial void LinkRefused(ILogger logger, string? address);
 
     [LoggerMessage(4002, LogLevel.Warning, "Portal sign-out: the session could not be noted as ended; its cookie was cleared in the browser only")]
     public static partial void SignOutNotRecorded(ILogger logger, Exception exception);

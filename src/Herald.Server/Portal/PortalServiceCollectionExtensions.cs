@@ -55,6 +55,7 @@ public static class PortalServiceCollectionExtensions
                 o.RootDirectory = "/Portal/Pages";
                 o.Conventions.AuthorizeFolder("/");
                 o.Conventions.AllowAnonymousToPage("/SignIn");
+                o.Conventions.AllowAnonymousToPage("/Link");
             })
             .ConfigureApplicationPartManager(parts =>
             {

@@ -90,6 +90,30 @@ public interface IHeraldStore
     /// </summary>
     Task<string?> PortalSessionMerchantNameAsync(string merchantId, string keyHash, string sessionHash, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Whether a portal session signed in by a link still stands, in one read: its merchant exists
+    /// and the session (by its id's hash) was not ended. Answers the merchant's name as it is now,
+    /// or null when the session does not stand.
+    /// </summary>
+    Task<string?> PortalLinkSessionMerchantNameAsync(string merchantId, string sessionHash, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Keeps a one-time portal sign-in link for the merchant, by its token's hash, usable until
+    /// <paramref name="expiresAt"/>; links that expired before <paramref name="forgetBefore"/> are removed.
+    /// </summary>
+    Task CreatePortalLinkAsync(string tokenHash, string merchantId, DateTimeOffset createdAt, DateTimeOffset expiresAt, DateTimeOffset forgetBefore,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>The merchant an unused link not expired at <paramref name="now"/> signs in to; null for any other link. Uses nothing up.</summary>
+    Task<Merchant?> PortalLinkMerchantAsync(string tokenHash, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Uses a link up: marks it used at <paramref name="now"/> when it is unused and not expired, in
+    /// one statement, so that of links used at once (on any node) exactly one succeeds. Answers its
+    /// merchant, or null when the link is unknown, used or expired (nothing changed).
+    /// </summary>
+    Task<string?> UsePortalLinkAsync(string tokenHash, DateTimeOffset now, CancellationToken cancellationToken = default);
+
     Task CreateEndpointAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
 
     /// <summary>

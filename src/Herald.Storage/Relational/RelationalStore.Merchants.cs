@@ -98,6 +98,49 @@ public abstract partial class RelationalStore
             """, new { merchantId, keyHash, sessionHash }, cancellationToken));
     }
 
+    public async Task<string?> PortalLinkSessionMerchantNameAsync(string merchantId, string sessionHash, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<string?>(Read(
+            """
+            SELECT name FROM merchants WHERE id = @merchantId
+              AND NOT EXISTS (SELECT 1 FROM portal_sessions_ended WHERE session_hash = @sessionHash)
+            """, new { merchantId, sessionHash }, cancellationToken));
+    }
+
+    public async Task CreatePortalLinkAsync(string tokenHash, string merchantId, DateTimeOffset createdAt, DateTimeOffset expiresAt, DateTimeOffset forgetBefore,
+        CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "DELETE FROM portal_links WHERE expires_at < @forgetBefore", new { forgetBefore = Time.Ms(forgetBefore) }, cancellationToken));
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "INSERT INTO portal_links (token_hash, merchant_id, created_at, expires_at) VALUES (@tokenHash, @merchantId, @createdAt, @expiresAt)",
+            new { tokenHash, merchantId, createdAt = Time.Ms(createdAt), expiresAt = Time.Ms(expiresAt) }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+    }
+
+    public async Task<Merchant?> PortalLinkMerchantAsync(string tokenHash, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<MerchantRow>(Read(
+            """
+            SELECT m.id, m.name, m.created_at FROM portal_links l JOIN merchants m ON m.id = l.merchant_id
+            WHERE l.token_hash = @tokenHash AND l.used_at IS NULL AND l.expires_at > @now
+            """, new { tokenHash, now = Time.Ms(now) }, cancellationToken));
+        return row?.ToModel();
+    }
+
+    public async Task<string?> UsePortalLinkAsync(string tokenHash, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        var merchantId = await scope.Connection.QuerySingleOrDefaultAsync<string?>(scope.Command(
+            "UPDATE portal_links SET used_at = @now WHERE token_hash = @tokenHash AND used_at IS NULL AND expires_at > @now RETURNING merchant_id",
+            new { tokenHash, now = Time.Ms(now) }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
+        return merchantId;
+    }
+
     public async Task<Merchant?> GetMerchantAsync(string id, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);

@@ -129,6 +129,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         ("get", "/v1/merchants/{id}", "200"),
         ("patch", "/v1/merchants/{id}", "200"),
         ("post", "/v1/merchants/{id}/api_keys", "201"),
+        ("post", "/v1/merchants/{id}/portal_links", "201"),
         ("get", "/v1/merchants/{id}/api_keys", "200"),
         ("get", "/v1/merchants/{id}/api_keys/{keyId}", "200"),
         ("delete", "/v1/merchants/{id}/api_keys/{keyId}", "204"),
@@ -783,7 +784,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var creates = _document["paths"]!.AsObject()
             .SelectMany(path => path.Value!.AsObject().Select(op => (Where: $"{op.Key} {path.Key}", Created: op.Value!["responses"]!["201"])))
             .Where(op => op.Created is not null).ToList();
-        Assert.Equal(9, creates.Count);
+        Assert.Equal(10, creates.Count);
         Assert.All(creates, op => Assert.True(op.Created!["headers"]?["Location"]?["required"]?.GetValue<bool>() == true, op.Where));
     }
 

@@ -1769,6 +1769,40 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PortalLinks_SignInOnce_UntilTheyExpire_AndOfTwoUsesAtOnceExactlyOneWins()
+    {
+        var m = await MerchantAsync();
+        await Store.CreatePortalLinkAsync("hash_link", m, T0, T0.AddMinutes(5), T0 - TimeSpan.FromDays(1));
+        await Store.CreatePortalLinkAsync("hash_late", m, T0, T0.AddMinutes(5), T0 - TimeSpan.FromDays(1));
+        Assert.Equal("Acme", (await Store.PortalLinkMerchantAsync("hash_link", T0))!.Name);
+        Assert.Equal("Acme", (await Store.PortalLinkMerchantAsync("hash_link", T0))!.Name);
+        Assert.Null(await Store.PortalLinkMerchantAsync("hash_unknown", T0));
+        Assert.Null(await Store.UsePortalLinkAsync("hash_unknown", T0));
+
+        // Uses at once, as two nodes may make them: one signs in, the others find it used.
+        var uses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => Store.UsePortalLinkAsync("hash_link", T0.AddMinutes(1)))));
+        Assert.Equal([m], uses.Where(u => u is not null));
+        Assert.Equal(7, uses.Count(u => u is null));
+        Assert.Null(await Store.PortalLinkMerchantAsync("hash_link", T0.AddMinutes(1)));
+        Assert.Null(await Store.UsePortalLinkAsync("hash_link", T0.AddMinutes(2)));
+
+        // Expired, a link neither shows its merchant nor signs in, and stays unused.
+        Assert.Null(await Store.PortalLinkMerchantAsync("hash_late", T0.AddMinutes(5)));
+        Assert.Null(await Store.UsePortalLinkAsync("hash_late", T0.AddMinutes(5)));
+        Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM portal_links WHERE used_at IS NULL"));
+
+        // A day past their expiry, links are forgotten when another is made.
+        await Store.CreatePortalLinkAsync("hash_next", m, T0.AddDays(2), T0.AddDays(2).AddMinutes(5), T0.AddDays(1));
+        Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM portal_links"));
+
+        // A session a link signed in stands while it is not ended, whatever the merchant's keys.
+        Assert.Equal("Acme", await Store.PortalLinkSessionMerchantNameAsync(m, "hash_s"));
+        Assert.Null(await Store.PortalLinkSessionMerchantNameAsync("mer_missing", "hash_s"));
+        await Store.EndPortalSessionAsync("hash_s", T0, T0 - TimeSpan.FromDays(1));
+        Assert.Null(await Store.PortalLinkSessionMerchantNameAsync(m, "hash_s"));
+    }
+
+    [Fact]
     public async Task KeptResends_AreAllKeptOrNone()
     {
         var m = await MerchantAsync();

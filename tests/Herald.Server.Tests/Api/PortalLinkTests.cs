@@ -1,0 +1,216 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Herald.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Server.Tests.Api;
+
+/// <summary>
+/// One-time portal sign-in links the operator makes for a merchant: opening one signs in nobody
+/// (mail and chat scanners fetch links), its Sign in button does, once.
+/// </summary>
+public sealed partial class PortalLinkTests
+{
+    [Fact]
+    public async Task TheAdminMakesALink_AtTheAddressTheRequestCameIn_KeptOnlyHashed_ExpiringWhenAsked()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        using var admin = herald.As(HeraldHost.AdminKey);
+        var id = (await admin.PostJsonAsync("/v1/merchants", new { name = "Acme" })).Str("id");
+
+        using var made = await admin.PostAsync($"/v1/merchants/{id}/portal_links", null);
+        Assert.Equal(HttpStatusCode.Created, made.StatusCode);
+        var link = await made.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Equal(["url", "expires_at"], link!.Select(p => p.Key));
+        Assert.Equal("2026-11-02T12:05:00.000Z", link.Str("expires_at"));
+        var token = TokenOf(herald, link.Str("url"));
+        Assert.Matches("^[A-Za-z0-9_-]{43,}$", token);
+        // The database holds the token's hash alone.
+        var stored = Assert.Single(await herald.ReadDatabaseAsync("SELECT token_hash FROM portal_links"));
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token))), stored);
+
+        var longer = await admin.PostJsonAsync($"/v1/merchants/{id}/portal_links", new { expires_in_seconds = 86400 });
+        Assert.Equal("2026-11-03T12:00:00.000Z", longer.Str("expires_at"));
+        Assert.NotEqual(token, TokenOf(herald, longer.Str("url")));
+    }
+
+    [Fact]
+    public async Task BehindATrustedProxy_TheLinkIsAtTheAddressTheProxyWasReachedAt()
+    {
+        await using var herald = await HeraldHost.StartAsync(tune: o => o.TrustedProxies.Add("127.0.0.1"));
+        using var admin = herald.As(HeraldHost.AdminKey);
+        var id = (await admin.PostJsonAsync("/v1/merchants", new { name = "Acme" })).Str("id");
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/merchants/{id}/portal_links");
+        request.Headers.Add("X-Forwarded-Proto", "https");
+
+        var link = await (await admin.SendAsync(request)).Content.ReadFromJsonAsync<JsonObject>();
+
+        Assert.StartsWith($"https://{herald.Client.BaseAddress!.Authority}/portal/link/", link.Str("url"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OnlyTheAdminMakesLinks_ABadExpiryOrAnUnknownMerchantIsRefused_AndMakesNone()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        using var admin = herald.As(HeraldHost.AdminKey);
+        var created = await admin.PostJsonAsync("/v1/merchants", new { name = "Acme" });
+        var id = created.Str("id");
+        using var merchant = herald.As(created.Str("api_key"));
+
+        await ApiErrors.ExpectErrorAsync(await merchant.PostAsync($"/v1/merchants/{id}/portal_links", null), 403, "this route needs the admin key");
+        await ApiErrors.ExpectErrorAsync(await herald.Client.PostAsync($"/v1/merchants/{id}/portal_links", null), 401, "");
+        await ApiErrors.ExpectErrorAsync(await admin.PostAsJsonAsync($"/v1/merchants/{id}/portal_links", new { expires_in_seconds = 29 }), 400,
+            "expires_in_seconds must be between 30 and 86400");
+        await ApiErrors.ExpectErrorAsync(await admin.PostAsJsonAsync($"/v1/merchants/{id}/portal_links", new { expires_in_seconds = 86401 }), 400,
+            "expires_in_seconds must be between 30 and 86400");
+        await ApiErrors.ExpectErrorAsync(await admin.PostAsJsonAsync($"/v1/merchants/{id}/portal_links", new { expires_in_seconds = "soon" }), 400, "expires_in_seconds");
+        await ApiErrors.ExpectErrorAsync(await admin.PostAsJsonAsync($"/v1/merchants/{id}/portal_links", new { expires = 60 }), 400, "expires");
+        await ApiErrors.ExpectErrorAsync(await admin.PostAsync("/v1/merchants/mer_missing/portal_links", null), 404, "merchant mer_missing not found");
+        await ApiErrors.ExpectErrorAsync(await admin.PostAsync("/v1/merchants/mer_operator/portal_links", null), 404, "merchant mer_operator not found");
+
+        Assert.Empty(await herald.ReadDatabaseAsync("SELECT token_hash FROM portal_links"));
+    }
+
+    [Fact]
+    public async Task OpeningALink_SignsInNobody_ItsSignInButtonSignsInOnce_AndTheLinkIsThenNoLongerValid()
+    {
+        var logs = new CapturedLogs("");
+        await using var herald = await HeraldHost.StartAsync(configure: b => b.Logging.AddProvider(logs));
+        var (id, url) = await NewLinkAsync(herald, "Acme Books");
+        using var scanner = Browser(herald);
+        using var browser = Browser(herald);
+
+        // A scanner fetching the link (twice) uses nothing up.
+        for (var i = 0; i < 2; i++)
+        {
+            using var opened = await scanner.GetAsync(url);
+            Assert.Equal(HttpStatusCode.OK, opened.StatusCode);
+            Assert.Contains("Sign in to Acme Books's Herald portal", await opened.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal("same-origin", opened.Headers.GetValues("Referrer-Policy").Single());
+            Assert.Contains("no-store", opened.Headers.CacheControl!.ToString(), StringComparison.Ordinal);
+        }
+        Assert.Equal(HttpStatusCode.Redirect, (await scanner.GetAsync("/portal")).StatusCode);
+
+        using var signedIn = await SignInThroughAsync(browser, url);
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        Assert.Equal("/portal", signedIn.Headers.Location!.OriginalString);
+        using (var overview = await browser.GetAsync("/portal"))
+        {
+            Assert.Equal(HttpStatusCode.OK, overview.StatusCode);
+            Assert.Contains("Acme Books", await overview.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // Used once, the link signs in no one again, however it is asked.
+        using (var again = await scanner.GetAsync(url))
+        {
+            Assert.Equal(HttpStatusCode.Gone, again.StatusCode);
+            Assert.Contains("This sign-in link is no longer valid", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        using var late = await PostLinkAsync(scanner, url, await TokenFromAsync(scanner, "/portal/signin"));
+        Assert.Equal(HttpStatusCode.Gone, late.StatusCode);
+        Assert.DoesNotContain(late.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : [], c => c.StartsWith("herald_portal=", StringComparison.Ordinal));
+
+        // A link session does not depend on a key: revoking every key of the merchant leaves it standing; signing out ends it.
+        using var admin = herald.As(HeraldHost.AdminKey);
+        foreach (var key in (await admin.GetJsonAsync($"/v1/merchants/{id}/api_keys"))["data"]!.AsArray())
+        {
+            await admin.DeleteAsync($"/v1/merchants/{id}/api_keys/{key.Str("id")}");
+        }
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/portal/endpoints")).StatusCode);
+        var signOutToken = await TokenFromAsync(browser, "/portal/endpoints");
+        using var signOut = await browser.PostAsync("/portal/signout", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = signOutToken }));
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/portal/endpoints")).StatusCode);
+
+        var token = url[(url.LastIndexOf('/') + 1)..];
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains(token, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnExpiredLink_IsNoLongerValid_OpenedOrPosted_AndSignsInNobody()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        var (_, url) = await NewLinkAsync(herald, "Acme", new { expires_in_seconds = 60 });
+        using var browser = Browser(herald);
+        var form = await TokenFromAsync(browser, url);
+
+        herald.Clock.Advance(TimeSpan.FromSeconds(60));
+
+        using var opened = await browser.GetAsync(url);
+        Assert.Equal(HttpStatusCode.Gone, opened.StatusCode);
+        Assert.Contains("Ask for a new one", await opened.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var posted = await PostLinkAsync(browser, url, form);
+        Assert.Equal(HttpStatusCode.Gone, posted.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/portal")).StatusCode);
+    }
+
+    [Fact]
+    public async Task UnknownLinks_AreNoLongerValid_AndCountAgainstTheAddresssBudgetOfUnknownKeys()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        using var browser = Browser(herald);
+        var statuses = new List<HttpStatusCode>();
+        // As fast as a script would ask.
+        for (var i = 0; i < 60 && !statuses.Contains(HttpStatusCode.TooManyRequests); i++)
+        {
+            statuses.Add((await browser.GetAsync("/portal/link/guess" + i.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(38, '0'))).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Gone, statuses[0]);
+        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
+        Assert.All(statuses, s => Assert.True(s is HttpStatusCode.Gone or HttpStatusCode.TooManyRequests));
+    }
+
+    [Fact]
+    public async Task ALinkOpenedWhileTheDatabaseIsAway_IsLoggedWithoutItsToken()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        var logs = new CapturedLogs("Herald.Server.Errors");
+        await using var herald = await HeraldHost.StartAsync(postgres: db.ConnectionString, workers: false, configure: b => b.Logging.AddProvider(logs));
+        var (_, url) = await NewLinkAsync(herald, "Acme");
+        using var browser = Browser(herald);
+
+        await db.SetReachableAsync(false);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await browser.GetAsync(url)).StatusCode);
+
+        var logged = Assert.Single(logs.Entries);
+        Assert.StartsWith("GET /portal/link/… answered 503", logged.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<(string Id, string Url)> NewLinkAsync(HeraldHost herald, string name, object? body = null)
+    {
+        using var admin = herald.As(HeraldHost.AdminKey);
+        var id = (await admin.PostJsonAsync("/v1/merchants", new { name })).Str("id");
+        var link = await admin.PostJsonAsync($"/v1/merchants/{id}/portal_links", body ?? new { });
+        return (id, link.Str("url"));
+    }
+
+    private static string TokenOf(HeraldHost herald, string url)
+    {
+        var prefix = herald.Client.BaseAddress!.ToString().TrimEnd('/') + "/portal/link/";
+        Assert.StartsWith(prefix, url, StringComparison.Ordinal);
+        return url[prefix.Length..];
+    }
+
+    /// <summary>A browser of its own: its cookies, no redirect followed.</summary>
+    private static HttpClient Browser(HeraldHost herald) =>
+        new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true }) { BaseAddress = herald.Client.BaseAddress };
+
+    private static async Task<string> TokenFromAsync(HttpClient browser, string page)
+    {
+        var html = await (await browser.GetAsync(page)).Content.ReadAsStringAsync();
+        return AntiforgeryField().Match(html).Groups[1].Value;
+    }
+
+    private static Task<HttpResponseMessage> PostLinkAsync(HttpClient browser, string url, string antiforgery) =>
+        browser.PostAsync(url, new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = antiforgery }));
+
+    private static async Task<HttpResponseMessage> SignInThroughAsync(HttpClient browser, string url) =>
+        await PostLinkAsync(browser, url, await TokenFromAsync(browser, url));
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
+    private static partial Regex AntiforgeryField();
+}
