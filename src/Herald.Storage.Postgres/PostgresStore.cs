@@ -575,6 +575,15 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     // the erasure for it, never both for each other.
     protected override string? PurgeTableLocks(string first, string second) => $"LOCK TABLE {first}, {second} IN ROW EXCLUSIVE MODE";
 
+    // A stats read keeping an hour takes the kept tables as any writer does (ROW EXCLUSIVE, which
+    // never waits for the hot path nor another read keeping an hour), before it counts the hour's
+    // attempts; an erasure and a purge take them exclusively of that (SHARE ROW EXCLUSIVE), so
+    // each waits for a keeping under way, and one begun after them counts what they left. A read
+    // takes nothing else a purge or an erasure waits for, so none waits for the other in a circle.
+    protected override string KeptHoursLock => "LOCK TABLE attempt_hours, attempt_hour_durations IN ROW EXCLUSIVE MODE";
+
+    protected override string KeptHoursPurgeLock => "LOCK TABLE attempt_hours, attempt_hour_durations IN SHARE ROW EXCLUSIVE MODE";
+
     protected override string SkipLockedForClaim => " FOR UPDATE SKIP LOCKED";
 
     // A delete (an UPDATE of the row) waits for it; a row it waited for is read again as committed,
@@ -607,7 +616,7 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     // otherwise keep its notification, payload and all, and lose its event and entity.
     protected override IReadOnlyList<string> EraseNotificationsSql { get; } =
     [
-        "LOCK TABLE entities, events, notifications, attempts, idempotency_keys IN SHARE ROW EXCLUSIVE MODE",
+        "LOCK TABLE entities, events, notifications, attempts, idempotency_keys, attempt_hours, attempt_hour_durations IN SHARE ROW EXCLUSIVE MODE",
         "CREATE TEMP TABLE erased_notifications (id TEXT) ON COMMIT DROP",
         "WITH gone AS (DELETE FROM notifications WHERE merchant_id = @merchantId RETURNING id) INSERT INTO erased_notifications SELECT id FROM gone",
         "DELETE FROM attempts WHERE notification_id IN (SELECT id FROM erased_notifications)",

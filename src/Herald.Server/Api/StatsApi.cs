@@ -50,11 +50,12 @@ internal static class StatsApi
 
 /// <summary>
 /// A merchant's delivery stats (<see cref="IHeraldStore.DeliveryStatsAsync"/>), for the API and the
-/// portal's overview. Each read goes over every attempt of the merchant in its window, up to a week
-/// of them: a merchant may have <see cref="PerMerchant"/> under way at once on a node, so that its
-/// requests, even within its rate limit, cannot keep the database busy for everyone else.
+/// portal's overview. A read over hours not read before goes over every attempt of the merchant in
+/// them, up to a week of them: a merchant may have <see cref="PerMerchant"/> under way at once on a
+/// node, so that its requests, even within its rate limit, cannot keep the database busy for
+/// everyone else.
 /// </summary>
-public sealed class StatsReads(IHeraldStore store)
+public sealed class StatsReads(IHeraldStore store, TimeProvider time)
 {
     public const int PerMerchant = 2;
 
@@ -65,7 +66,7 @@ public sealed class StatsReads(IHeraldStore store)
     {
         using (_turns.Take(merchantId))
         {
-            return await store.DeliveryStatsAsync(merchantId, since, until, cancellationToken);
+            return await store.DeliveryStatsAsync(merchantId, since, until, time.GetUtcNow(), cancellationToken);
         }
     }
 }

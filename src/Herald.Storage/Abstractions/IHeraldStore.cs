@@ -294,9 +294,11 @@ public interface IHeraldStore
 
     /// <summary>
     /// The merchant's attempts that started in [<paramref name="since"/>, <paramref name="until"/>):
-    /// per hour by outcome, and per endpoint with success rate and p50/p95 latency.
+    /// per hour by outcome, and per endpoint with success rate and p50/p95 latency. The figures of
+    /// each whole hour in the window whose attempts have all been recorded by <paramref name="now"/>
+    /// are kept once worked out, and read from then on instead of its attempts.
     /// </summary>
-    Task<DeliveryStats> DeliveryStatsAsync(string merchantId, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default);
+    Task<DeliveryStats> DeliveryStatsAsync(string merchantId, DateTimeOffset since, DateTimeOffset until, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>One notification with its payload.</summary>
     Task<Notification?> GetNotificationAsync(string merchantId, string id, CancellationToken cancellationToken = default);

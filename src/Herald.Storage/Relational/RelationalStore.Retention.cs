@@ -21,6 +21,13 @@ public abstract partial class RelationalStore
     /// </summary>
     protected virtual string? PurgeTableLocks(string first, string second) => null;
 
+    /// <summary>
+    /// Where writers run at once, what a purge takes before it deletes kept stats, so that a stats
+    /// read keeping an hour meanwhile (<see cref="KeptHoursLock"/>) either goes first, its figures
+    /// deleted, or waits and counts what the purge left. Null where one writer runs at a time.
+    /// </summary>
+    protected virtual string? KeptHoursPurgeLock => null;
+
     public async Task<int> PurgeAsync(DateTimeOffset cutoff, int batch, CancellationToken cancellationToken = default)
     {
         await using var scope = await BeginWriteAsync(cancellationToken);
@@ -34,14 +41,24 @@ public abstract partial class RelationalStore
         // purging or a notification settling meanwhile, and attempts outlived their notification.)
         var ids = (await scope.Connection.QueryAsync<string>(scope.Command(
             PurgeBatch + LockedForPurge, new { floor = Ids.HeraldId.Floor(Ids.HeraldId.Notification, cutoff), cutoff = Time.Ms(cutoff), batch }, cancellationToken))).AsList();
-        if (ids.Count == 0)
+        var deleted = 0;
+        if (ids.Count > 0)
         {
-            return 0;
+            var parameters = new DynamicParameters();
+            var list = InList(parameters, "n", ids);
+            await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM attempts WHERE notification_id IN ({list})", parameters, cancellationToken));
+            deleted = await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM notifications WHERE id IN ({list})", parameters, cancellationToken));
         }
-        var parameters = new DynamicParameters();
-        var list = InList(parameters, "n", ids);
-        await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM attempts WHERE notification_id IN ({list})", parameters, cancellationToken));
-        var deleted = await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM notifications WHERE id IN ({list})", parameters, cancellationToken));
+        // The kept stats of every hour that began before the cutoff, whose attempts this purge (or
+        // an earlier one) may have taken: a stats read counts such an hour again from what is left,
+        // and keeps that until the next purge.
+        if (KeptHoursPurgeLock is { } kept)
+        {
+            await scope.Connection.ExecuteAsync(scope.Command(kept, null, cancellationToken));
+        }
+        var hour = new { hour = (Time.Ms(cutoff) + HourMs - 1) / HourMs };
+        await scope.Connection.ExecuteAsync(scope.Command("DELETE FROM attempt_hour_durations WHERE hour < @hour", hour, cancellationToken));
+        await scope.Connection.ExecuteAsync(scope.Command("DELETE FROM attempt_hours WHERE hour < @hour", hour, cancellationToken));
         await scope.CommitAsync(cancellationToken);
         return deleted;
     }
@@ -123,6 +140,8 @@ public abstract partial class RelationalStore
             "DELETE FROM resends WHERE merchant_id = @merchantId",
             "DELETE FROM events WHERE merchant_id = @merchantId",
             "DELETE FROM entities WHERE merchant_id = @merchantId",
+            "DELETE FROM attempt_hour_durations WHERE merchant_id = @merchantId",
+            "DELETE FROM attempt_hours WHERE merchant_id = @merchantId",
         ]))
         {
             await scope.Connection.ExecuteAsync(scope.Command(sql, new { merchantId }, cancellationToken));

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using Dapper;
 using Herald.Storage.Model;
@@ -31,56 +32,158 @@ public abstract partial class RelationalStore
     /// one) or the window's attempts of every merchant; each counted through its index, up to
     /// <see cref="StatsSideCap"/>.
     /// </summary>
-    private async Task<string> MerchantAttemptsSourceAsync(DbConnection connection, object parameters, CancellationToken cancellationToken)
+    private async Task<string> MerchantAttemptsSourceAsync(DbConnection connection, DbTransaction? transaction, object parameters, CancellationToken cancellationToken)
     {
         if (MerchantAttemptsInOrder is not { } ordered)
         {
             return MerchantAttempts;
         }
-        var sides = await connection.QuerySingleAsync<StatsSidesRow>(Read(
+        var sides = await connection.QuerySingleAsync<StatsSidesRow>(new CommandDefinition(
             $"""
             SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE merchant_id = @merchantId LIMIT {StatsSideCap}) m) AS merchant,
               (SELECT COUNT(*) FROM (SELECT 1 FROM attempts WHERE started_at >= @since AND started_at < @until LIMIT {StatsSideCap}) w) AS in_window
-            """, parameters, cancellationToken));
+            """, parameters, transaction, cancellationToken: cancellationToken));
         return sides.merchant < sides.in_window ? ordered.MerchantFirst : ordered.WindowFirst;
     }
 
-    public async Task<DeliveryStats> DeliveryStatsAsync(string merchantId, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// How long after an hour ends an attempt that started in it may still be recorded, with room to
+    /// spare: an attempt's <c>started_at</c> is read just before its request is sent, and its outcome
+    /// is recorded once it is answered, within its endpoint's <c>timeout_seconds</c> (at most 60 s),
+    /// and committed (a statement gives up after 30 s on either database); a stopping node records
+    /// those it sent within its shutdown grace (at most 600 s). 15 minutes is longer than all of
+    /// these together, with minutes over for the clocks of several PostgreSQL nodes to disagree.
+    /// Past it, the hour is settled: its figures are kept once worked out, and read from then on.
+    /// </summary>
+    private const long SettledAfterMs = 15 * 60_000;
+
+    /// <summary>
+    /// Where writers run at once, what a transaction keeping an hour's figures takes before it
+    /// reads the hour's attempts, so that a merchant's erasure (or a purge) deleting them waits for
+    /// it, or it reads what they left. Null where one writer runs at a time.
+    /// </summary>
+    protected virtual string? KeptHoursLock => null;
+
+    public async Task<DeliveryStats> DeliveryStatsAsync(string merchantId, DateTimeOffset since, DateTimeOffset until, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        var parameters = new { merchantId, since = Time.Ms(since), until = Time.Ms(until) };
+        long sinceMs = Time.Ms(since), untilMs = Time.Ms(until);
+        // The settled whole hours inside the window, [first, end), come from the kept figures (kept
+        // now where they are not yet); the window's edges and the newest hours from their attempts.
+        var first = sinceMs <= 0 ? 0 : (sinceMs + HourMs - 1) / HourMs;
+        var end = Math.Min(untilMs / HourMs, (Time.Ms(now) - SettledAfterMs) / HourMs);
+        var hours = new Dictionary<long, (long Total, long Succeeded)>();
+        var durations = new Dictionary<(string EndpointId, long DurationMs), (long Total, long Succeeded)>();
+        void Add<TKey>(Dictionary<TKey, (long Total, long Succeeded)> counts, TKey key, long total, long succeeded) where TKey : notnull
+        {
+            var (t, s) = counts.GetValueOrDefault(key);
+            counts[key] = (t + total, s + succeeded);
+        }
+        (long Since, long Until)[] fromAttempts = [(sinceMs, untilMs)];
         await using var connection = await OpenAsync(cancellationToken);
-        var source = await MerchantAttemptsSourceAsync(connection, parameters, cancellationToken);
-        // Times are milliseconds since the epoch in both databases, so integer division buckets by hour alike.
-        var hours = (await connection.QueryAsync<HourRow>(Read(
-            $"""
-            SELECT a.started_at / {HourMs} AS hour, COUNT(*) AS total, SUM(CASE WHEN a.succeeded THEN 1 ELSE 0 END) AS succeeded
-            {source}
-            GROUP BY a.started_at / {HourMs}
-            """, parameters, cancellationToken))).ToDictionary(r => r.hour);
-        // Each endpoint's attempts counted by duration (whole milliseconds, so few distinct values),
-        // its nearest-rank percentiles (rank ceil(p/100 * n)) then read from that histogram here: a
-        // window function ranking every attempt took twice as long as the counting.
-        var durations = await connection.QueryAsync<DurationCountRow>(Read(
-            $"""
-            SELECT n.endpoint_id, a.duration_ms, COUNT(*) AS total, SUM(CASE WHEN a.succeeded THEN 1 ELSE 0 END) AS succeeded
-            {source}
-            GROUP BY n.endpoint_id, a.duration_ms
-            """, parameters, cancellationToken));
-        var endpoints = durations.GroupBy(d => d.endpoint_id, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(EndpointStatsOf);
+        if (first < end)
+        {
+            await KeepHoursAsync(connection, merchantId, first, end, cancellationToken);
+            var kept = new { merchantId, first, end };
+            foreach (var h in await connection.QueryAsync<HourRow>(Read(
+                "SELECT hour, total, succeeded FROM attempt_hours WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end", kept, cancellationToken)))
+            {
+                Add(hours, h.hour, h.total, h.succeeded);
+            }
+            foreach (var d in await connection.QueryAsync<DurationCountRow>(Read(
+                """
+                SELECT endpoint_id, duration_ms, SUM(total) AS total, SUM(succeeded) AS succeeded FROM attempt_hour_durations
+                WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end GROUP BY endpoint_id, duration_ms
+                """, kept, cancellationToken)))
+            {
+                Add(durations, (d.endpoint_id, d.duration_ms), d.total, d.succeeded);
+            }
+            fromAttempts = [(sinceMs, first * HourMs), (end * HourMs, untilMs)];
+        }
+        foreach (var (from, to) in fromAttempts.Where(r => r.Since < r.Until))
+        {
+            foreach (var c in await CountAttemptsAsync(connection, null, new { merchantId, since = from, until = to }, cancellationToken))
+            {
+                Add(hours, c.hour, c.total, c.succeeded);
+                Add(durations, (c.endpoint_id, c.duration_ms), c.total, c.succeeded);
+            }
+        }
+        var endpoints = durations.GroupBy(d => d.Key.EndpointId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(EndpointStatsOf);
 
         var series = new List<HourlyAttempts>();
-        for (var hour = Time.Ms(since) / HourMs; hour * HourMs < Time.Ms(until); hour++)
+        for (var hour = sinceMs / HourMs; hour * HourMs < untilMs; hour++)
         {
-            var row = hours.GetValueOrDefault(hour);
-            series.Add(new HourlyAttempts(Time.At(hour * HourMs), (int)(row?.succeeded ?? 0), (int)((row?.total ?? 0) - (row?.succeeded ?? 0))));
+            var (total, succeeded) = hours.GetValueOrDefault(hour);
+            series.Add(new HourlyAttempts(Time.At(hour * HourMs), (int)succeeded, (int)(total - succeeded)));
         }
         return new DeliveryStats(since, until, series,
             endpoints.ToList());
     }
 
-    private static EndpointStats EndpointStatsOf(IGrouping<string, DurationCountRow> counts)
+    /// <summary>
+    /// The merchant's attempts in [<c>@since</c>, <c>@until</c>) counted by hour, endpoint and
+    /// duration (whole milliseconds, so few distinct values): each endpoint's nearest-rank
+    /// percentiles (rank ceil(p/100 * n)) are read from that histogram, as a window function ranking
+    /// every attempt took twice as long as the counting.
+    /// </summary>
+    private async Task<IReadOnlyList<HourDurationRow>> CountAttemptsAsync(DbConnection connection, DbTransaction? transaction, object parameters, CancellationToken cancellationToken)
     {
-        var sorted = counts.OrderBy(c => c.duration_ms).ToList();
+        var source = await MerchantAttemptsSourceAsync(connection, transaction, parameters, cancellationToken);
+        // Times are milliseconds since the epoch in both databases, so integer division buckets by hour alike.
+        return (await connection.QueryAsync<HourDurationRow>(new CommandDefinition(
+            $"""
+            SELECT a.started_at / {HourMs} AS hour, n.endpoint_id, a.duration_ms, COUNT(*) AS total, SUM(CASE WHEN a.succeeded THEN 1 ELSE 0 END) AS succeeded
+            {source}
+            GROUP BY a.started_at / {HourMs}, n.endpoint_id, a.duration_ms
+            """, parameters, transaction, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>
+    /// Keeps the figures of each of the merchant's hours in [<paramref name="first"/>,
+    /// <paramref name="end"/>) (all settled) not kept yet, an hour per transaction so that a
+    /// database with one writer is held for one hour's attempts at a time. The hour is counted
+    /// inside the transaction that keeps it, after <see cref="KeptHoursLock"/>, so that an erasure
+    /// or a purge either sees the figures and deletes them or goes before and is seen; of two nodes
+    /// keeping one hour at once, the first to insert its row keeps it, and the other writes nothing.
+    /// </summary>
+    private async Task KeepHoursAsync(DbConnection connection, string merchantId, long first, long end, CancellationToken cancellationToken)
+    {
+        var kept = (await connection.QueryAsync<long>(Read(
+            "SELECT hour FROM attempt_hours WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end",
+            new { merchantId, first, end }, cancellationToken))).ToHashSet();
+        for (var hour = first; hour < end; hour++)
+        {
+            if (kept.Contains(hour))
+            {
+                continue;
+            }
+            await using var scope = await BeginWriteAsync(cancellationToken);
+            if (KeptHoursLock is { } locks)
+            {
+                await scope.Connection.ExecuteAsync(scope.Command(locks, null, cancellationToken));
+            }
+            var counts = await CountAttemptsAsync(scope.Connection, scope.Transaction,
+                new { merchantId, since = hour * HourMs, until = (hour + 1) * HourMs }, cancellationToken);
+            var inserted = await scope.Connection.ExecuteAsync(scope.Command(
+                "INSERT INTO attempt_hours (merchant_id, hour, total, succeeded) VALUES (@merchantId, @hour, @total, @succeeded) ON CONFLICT DO NOTHING",
+                new { merchantId, hour, total = (int)counts.Sum(c => c.total), succeeded = (int)counts.Sum(c => c.succeeded) }, cancellationToken));
+            if (inserted == 0)
+            {
+                continue;
+            }
+            var rows = new RowSet(("merchant_id", DbType.String), ("hour", DbType.Int64), ("endpoint_id", DbType.String),
+                ("duration_ms", DbType.Int32), ("total", DbType.Int32), ("succeeded", DbType.Int32));
+            foreach (var c in counts)
+            {
+                rows.Add(merchantId, hour, c.endpoint_id, (int)c.duration_ms, (int)c.total, (int)c.succeeded);
+            }
+            await InsertRowsAsync(scope, "attempt_hour_durations", rows, cancellationToken);
+            await scope.CommitAsync(cancellationToken);
+        }
+    }
+
+    private static EndpointStats EndpointStatsOf(IGrouping<string, KeyValuePair<(string EndpointId, long DurationMs), (long Total, long Succeeded)>> counts)
+    {
+        var sorted = counts.Select(c => (duration_ms: c.Key.DurationMs, total: c.Value.Total, succeeded: c.Value.Succeeded)).OrderBy(c => c.duration_ms).ToList();
         var total = sorted.Sum(c => c.total);
         return new EndpointStats(counts.Key, (int)total, (int)sorted.Sum(c => c.succeeded), Percentile(50), Percentile(95));
 
@@ -132,6 +235,15 @@ public abstract partial class RelationalStore
 
     private sealed class DurationCountRow
     {
+        public string endpoint_id { get; set; } = "";
+        public long duration_ms { get; set; }
+        public long total { get; set; }
+        public long succeeded { get; set; }
+    }
+
+    private sealed class HourDurationRow
+    {
+        public long hour { get; set; }
         public string endpoint_id { get; set; } = "";
         public long duration_ms { get; set; }
         public long total { get; set; }

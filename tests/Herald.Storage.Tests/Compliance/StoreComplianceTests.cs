@@ -1871,7 +1871,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         // Outside the window.
         await TimedAttemptAsync(fastId, T0 + TimeSpan.FromHours(3), 5000, ok: true);
 
-        var stats = await Store.DeliveryStatsAsync(m, T0, T0 + TimeSpan.FromHours(3));
+        var stats = await Store.DeliveryStatsAsync(m, T0, T0 + TimeSpan.FromHours(3), T0 + TimeSpan.FromDays(1));
 
         Assert.Equal([T0, T0 + TimeSpan.FromHours(1), T0 + TimeSpan.FromHours(2)], stats.Hours.Select(h => h.Hour));
         Assert.Equal([(19, 1), (0, 4), (0, 0)], stats.Hours.Select(h => (h.Succeeded, h.Failed)));
@@ -1905,12 +1905,127 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         await TimedAttemptAsync(newest, window + TimeSpan.FromMinutes(70), 50, ok: false);
         await TimedAttemptAsync(theirId, window + TimeSpan.FromMinutes(20), 9999, ok: true);
 
-        var stats = await Store.DeliveryStatsAsync(m, window, window + TimeSpan.FromHours(2));
+        var stats = await Store.DeliveryStatsAsync(m, window, window + TimeSpan.FromHours(2), window + TimeSpan.FromDays(1));
 
         Assert.Equal([(1, 0), (0, 1)], stats.Hours.Select(h => (h.Succeeded, h.Failed)));
         Assert.Equal([new EndpointStats(ep.Id, 2, 1, 30, 50)], stats.Endpoints);
-        var theirStats = await Store.DeliveryStatsAsync(other, window, window + TimeSpan.FromHours(2));
+        var theirStats = await Store.DeliveryStatsAsync(other, window, window + TimeSpan.FromHours(2), window + TimeSpan.FromDays(1));
         Assert.Equal([new EndpointStats(theirs.Id, 1, 1, 9999, 9999)], theirStats.Endpoints);
+    }
+
+    /// <summary>The stats of <paramref name="attempts"/> in [since, until), worked out here from each one, as the store must answer them.</summary>
+    private static (List<HourlyAttempts> Hours, List<EndpointStats> Endpoints) StatsOf(
+        IEnumerable<(DateTimeOffset At, string EndpointId, int Ms, bool Ok)> attempts, DateTimeOffset since, DateTimeOffset until)
+    {
+        var inWindow = attempts.Where(a => a.At >= since && a.At < until).ToList();
+        var hours = new List<HourlyAttempts>();
+        for (var hour = new DateTimeOffset(since.Year, since.Month, since.Day, since.Hour, 0, 0, TimeSpan.Zero); hour < until; hour += TimeSpan.FromHours(1))
+        {
+            var these = inWindow.Where(a => a.At >= hour && a.At < hour + TimeSpan.FromHours(1)).ToList();
+            hours.Add(new HourlyAttempts(hour, these.Count(a => a.Ok), these.Count(a => !a.Ok)));
+        }
+        var endpoints = inWindow.GroupBy(a => a.EndpointId).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+        {
+            var ms = g.Select(a => a.Ms).Order().ToList();
+            int Rank(int p) => ms[(ms.Count * p + 99) / 100 - 1];
+            return new EndpointStats(g.Key, ms.Count, g.Count(a => a.Ok), Rank(50), Rank(95));
+        }).ToList();
+        return (hours, endpoints);
+    }
+
+    private static void AssertStats((List<HourlyAttempts> Hours, List<EndpointStats> Endpoints) expected, DeliveryStats stats)
+    {
+        Assert.Equal(expected.Hours, stats.Hours);
+        Assert.Equal(expected.Endpoints, stats.Endpoints);
+    }
+
+    [Fact]
+    public async Task DeliveryStats_OfSettledHours_KeptOnceComputed_TheSameAnswerForAnyEdges_GoneWithRetentionAndErasure()
+    {
+        var m = await MerchantAsync();
+        var other = await MerchantAsync("Other");
+        var a = await EndpointAsync(m);
+        var b = await EndpointAsync(m);
+        var theirs = await EndpointAsync(other);
+        await Store.CommitChangeAsync(Change(m, "a1", 1, "OPENED", a.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "b1", 1, "OPENED", b.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "early", 1, "OPENED", a.Id, T0));
+        await Store.CommitChangeAsync(Change(other, "o1", 1, "OPENED", theirs.Id, T0));
+        async Task<string> NotificationOfAsync(string merchant, string entity) =>
+            (await Store.ListNotificationsAsync(merchant, new NotificationQuery { EntityId = entity })).Data[0].Id;
+        var (aId, bId, earlyId, theirId) = (await NotificationOfAsync(m, "a1"), await NotificationOfAsync(m, "b1"), await NotificationOfAsync(m, "early"), await NotificationOfAsync(other, "o1"));
+        var recorded = new List<(string Id, string NotificationId, DateTimeOffset At, string EndpointId, int Ms, bool Ok)>();
+        async Task AttemptAsync(string notificationId, string endpointId, DateTimeOffset at, int ms, bool ok)
+        {
+            var attempt = new Attempt(HeraldId.New(HeraldId.Attempt, new Clock(at)), notificationId, 1, AttemptTriggers.Manual, at, ms, ok ? 200 : 500, ok, ok ? null : "HTTP 500", null);
+            await Store.RecordManualAttemptAsync(attempt);
+            recorded.Add((attempt.Id, notificationId, at, endpointId, ms, ok));
+        }
+        // Six hours of attempts from T0, durations repeating so that the percentiles come from counts.
+        for (var h = 0; h < 6; h++)
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                var at = T0 + TimeSpan.FromHours(h) + TimeSpan.FromMinutes(i * 7 + 3);
+                await AttemptAsync(i % 2 == 0 ? aId : bId, i % 2 == 0 ? a.Id : b.Id, at, (h * 8 + i) * 37 % 90 + 1, (h + i) % 3 != 0);
+            }
+        }
+        // A notification whose attempts are all in the second hour, the last one a success.
+        await AttemptAsync(earlyId, a.Id, T0 + TimeSpan.FromMinutes(65), 500, ok: false);
+        await AttemptAsync(earlyId, a.Id, T0 + TimeSpan.FromMinutes(75), 7, ok: true);
+        await AttemptAsync(theirId, theirs.Id, T0 + TimeSpan.FromMinutes(200), 9999, ok: true);
+        IEnumerable<(DateTimeOffset, string, int, bool)> Mine() => recorded.Where(r => r.NotificationId != theirId).Select(r => (r.At, r.EndpointId, r.Ms, r.Ok));
+
+        // Five minutes after the sixth hour: the first five have settled, the sixth has not.
+        var now = T0 + TimeSpan.FromHours(6) + TimeSpan.FromMinutes(5);
+        (DateTimeOffset Since, DateTimeOffset Until)[] windows =
+        [
+            (T0 + TimeSpan.FromMinutes(20), T0 + TimeSpan.FromMinutes(340)),
+            (T0 + TimeSpan.FromMinutes(90), T0 + TimeSpan.FromMinutes(250)),
+            (T0, now),
+            (T0 + TimeSpan.FromMinutes(61), T0 + TimeSpan.FromMinutes(62)),
+            (T0 + TimeSpan.FromHours(2), T0 + TimeSpan.FromHours(4)),
+        ];
+        // Reads at once (as on several nodes) keep each hour once, each answering in full.
+        foreach (var stats in await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Store.DeliveryStatsAsync(m, T0, now, now))))
+        {
+            AssertStats(StatsOf(Mine(), T0, now), stats);
+        }
+        foreach (var (since, until) in windows.Concat(windows))
+        {
+            AssertStats(StatsOf(Mine(), since, until), await Store.DeliveryStatsAsync(m, since, until, now));
+        }
+        AssertStats(StatsOf(recorded.Where(r => r.NotificationId == theirId).Select(r => (r.At, r.EndpointId, r.Ms, r.Ok)), T0, now),
+            await Store.DeliveryStatsAsync(other, T0, now, now));
+
+        // The retention takes the early notification (its attempts started before the cutoff) and
+        // the figures kept of the hours that began before the cutoff: the stats say what is left.
+        var cutoff = T0 + TimeSpan.FromMinutes(150);
+        Assert.Equal(1, await Store.PurgeAsync(cutoff, 100));
+        recorded.RemoveAll(r => r.NotificationId == earlyId);
+        foreach (var (since, until) in windows)
+        {
+            AssertStats(StatsOf(Mine(), since, until), await Store.DeliveryStatsAsync(m, since, until, now));
+        }
+
+        // An attempt taken from the table behind Herald's back: gone from a settled hour, the
+        // answer stands (that hour is not read again); gone from the unsettled sixth, it counts no more.
+        var settled = recorded.First(r => r.NotificationId == aId && r.At >= T0 + TimeSpan.FromHours(3));
+        var unsettled = recorded.Last(r => r.NotificationId == aId);
+        Assert.True(unsettled.At >= T0 + TimeSpan.FromHours(5));
+        var before = StatsOf(Mine(), T0, now);
+        await CountAsync($"DELETE FROM attempts WHERE id = '{settled.Id}' RETURNING started_at");
+        await CountAsync($"DELETE FROM attempts WHERE id = '{unsettled.Id}' RETURNING started_at");
+        recorded.Remove(unsettled);
+        AssertStats(StatsOf(Mine(), T0, now), await Store.DeliveryStatsAsync(m, T0, now, now));
+        Assert.NotEqual(before.Hours, StatsOf(Mine(), T0, now).Hours);
+
+        // Erased, the merchant has no stats left, kept or not; the other merchant's stay.
+        Assert.True(await Store.EraseMerchantDataAsync(m));
+        var erased = await Store.DeliveryStatsAsync(m, T0, now, now);
+        Assert.All(erased.Hours, h => Assert.Equal((0, 0), (h.Succeeded, h.Failed)));
+        Assert.Empty(erased.Endpoints);
+        Assert.Equal([new EndpointStats(theirs.Id, 1, 1, 9999, 9999)], (await Store.DeliveryStatsAsync(other, T0, now, now)).Endpoints);
     }
 
     [Fact]
