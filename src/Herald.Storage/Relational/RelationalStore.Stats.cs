@@ -79,25 +79,38 @@ public abstract partial class RelationalStore
             counts[key] = (t + total, s + succeeded);
         }
         (long Since, long Until)[] fromAttempts = [(sinceMs, untilMs)];
+        if (first < end)
+        {
+            await KeepHoursAsync(merchantId, first, end, cancellationToken);
+        }
+        // Opened once the hours are kept, so that a read never holds one connection while it waits for another.
         await using var connection = await OpenAsync(cancellationToken);
         if (first < end)
         {
-            await KeepHoursAsync(connection, merchantId, first, end, cancellationToken);
-            var kept = new { merchantId, first, end };
-            foreach (var h in await connection.QueryAsync<HourRow>(Read(
-                "SELECT hour, total, succeeded FROM attempt_hours WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end", kept, cancellationToken)))
-            {
-                Add(hours, h.hour, h.total, h.succeeded);
-            }
-            foreach (var d in await connection.QueryAsync<DurationCountRow>(Read(
+            // In one statement, so that the hours and their durations are read as one: an hour a
+            // purge took the figures of meanwhile is missing from both, and read from its attempts.
+            var keptHours = new HashSet<long>();
+            foreach (var k in await connection.QueryAsync<KeptRow>(Read(
                 """
-                SELECT endpoint_id, duration_ms, SUM(total) AS total, SUM(succeeded) AS succeeded FROM attempt_hour_durations
+                SELECT 'h' AS kind, hour, '' AS endpoint_id, 0 AS duration_ms, total, succeeded FROM attempt_hours
+                WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end
+                UNION ALL
+                SELECT 'd' AS kind, 0 AS hour, endpoint_id, duration_ms, SUM(total) AS total, SUM(succeeded) AS succeeded FROM attempt_hour_durations
                 WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end GROUP BY endpoint_id, duration_ms
-                """, kept, cancellationToken)))
+                """, new { merchantId, first, end }, cancellationToken)))
             {
-                Add(durations, (d.endpoint_id, d.duration_ms), d.total, d.succeeded);
+                if (k.kind == "h")
+                {
+                    keptHours.Add(k.hour);
+                    Add(hours, k.hour, k.total, k.succeeded);
+                }
+                else
+                {
+                    Add(durations, (k.endpoint_id, k.duration_ms), k.total, k.succeeded);
+                }
             }
-            fromAttempts = [(sinceMs, first * HourMs), (end * HourMs, untilMs)];
+            var unkept = Enumerable.Range(0, (int)(end - first)).Select(i => first + i).Where(h => !keptHours.Contains(h));
+            fromAttempts = [(sinceMs, first * HourMs), .. unkept.Select(h => (h * HourMs, (h + 1) * HourMs)), (end * HourMs, untilMs)];
         }
         foreach (var (from, to) in fromAttempts.Where(r => r.Since < r.Until))
         {
@@ -145,11 +158,15 @@ public abstract partial class RelationalStore
     /// or a purge either sees the figures and deletes them or goes before and is seen; of two nodes
     /// keeping one hour at once, the first to insert its row keeps it, and the other writes nothing.
     /// </summary>
-    private async Task KeepHoursAsync(DbConnection connection, string merchantId, long first, long end, CancellationToken cancellationToken)
+    private async Task KeepHoursAsync(string merchantId, long first, long end, CancellationToken cancellationToken)
     {
-        var kept = (await connection.QueryAsync<long>(Read(
-            "SELECT hour FROM attempt_hours WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end",
-            new { merchantId, first, end }, cancellationToken))).ToHashSet();
+        HashSet<long> kept;
+        await using (var connection = await OpenAsync(cancellationToken))
+        {
+            kept = (await connection.QueryAsync<long>(Read(
+                "SELECT hour FROM attempt_hours WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end",
+                new { merchantId, first, end }, cancellationToken))).ToHashSet();
+        }
         for (var hour = first; hour < end; hour++)
         {
             if (kept.Contains(hour))
@@ -226,15 +243,10 @@ public abstract partial class RelationalStore
         return counts;
     }
 
-    private sealed class HourRow
+    private sealed class KeptRow
     {
+        public string kind { get; set; } = "";
         public long hour { get; set; }
-        public long total { get; set; }
-        public long succeeded { get; set; }
-    }
-
-    private sealed class DurationCountRow
-    {
         public string endpoint_id { get; set; } = "";
         public long duration_ms { get; set; }
         public long total { get; set; }
