@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using Dapper;
+using Herald.Storage.Abstractions;
 using Herald.Storage.Model;
 
 namespace Herald.Storage.Relational;
@@ -81,7 +82,15 @@ public abstract partial class RelationalStore
         (long Since, long Until)[] fromAttempts = [(sinceMs, untilMs)];
         if (first < end)
         {
-            await KeepHoursAsync(merchantId, first, end, cancellationToken);
+            try
+            {
+                await KeepHoursAsync(merchantId, first, end, cancellationToken);
+            }
+            catch (Exception e) when (TroubleOf(e) is DatabaseTrouble.DiskFull or DatabaseTrouble.ReadOnly)
+            {
+                // A database that takes no writes (its disk full, a read-only standby) is still read:
+                // the hours not kept are counted from their attempts, as the newest are.
+            }
         }
         // Opened once the hours are kept, so that a read never holds one connection while it waits for another.
         await using var connection = await OpenAsync(cancellationToken);

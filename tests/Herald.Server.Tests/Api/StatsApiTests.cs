@@ -174,4 +174,32 @@ public sealed class StatsApiTests : HeraldWithReceiver
         // Rounded plainly, 20,000 of 20,001 read as 1: an alert on success_rate < 1 missed the failure.
         Assert.Equal(shown, global::Herald.Server.Api.StatsResponse.Rate(new global::Herald.Storage.Model.EndpointStats("ep_x", attempts, succeeded, 0, 0)));
     }
+
+    [Fact]
+    public async Task Stats_OfADatabaseThatTakesNoWrites_StillAnswer_CountingHoursNotKeptFromTheirAttempts()
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        await using var receiver = await TestReceiver.StartAsync();
+        await using var herald = await HeraldHost.StartAsync(postgres: db.ConnectionString);
+        using var merchant = await herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(receiver.Url, "thin");
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" })).Str("id");
+        await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
+        // Its hour closed, so a read would keep its figures, on a database left read-only (a standby
+        // a failover left the node on).
+        herald.Clock.Advance(TimeSpan.FromHours(3));
+        await db.SetReadOnlyAsync(true);
+
+        // (A request may first meet a pooled connection the server cut, which says unreachable.)
+        System.Text.Json.Nodes.JsonObject? stats = null;
+        await HeraldHost.EventuallyAsync(async () =>
+        {
+            using var answer = await merchant.GetAsync("/v1/stats");
+            stats = answer.IsSuccessStatusCode ? System.Text.Json.Nodes.JsonNode.Parse(await answer.Content.ReadAsStringAsync())!.AsObject() : null;
+            return stats is not null;
+        });
+
+        Assert.Equal(1, stats!["hours"]!.AsArray().Sum(h => h!["succeeded"]!.GetValue<int>()));
+        Assert.Equal(endpoint, Assert.Single(stats["endpoints"]!.AsArray())!.Str("endpoint_id"));
+    }
 }
