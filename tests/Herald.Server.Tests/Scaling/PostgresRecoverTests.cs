@@ -26,8 +26,12 @@ public sealed class PostgresRecoverTests
         using var merchant = await FailedOnBothAsync(a, b, receiver, 3);
         var (onA, onB, endpoint, failed) = merchant;
 
-        // The receiver still fails them: every resend made is one more request it gets.
+        // The receiver still fails them: every resend made is one more request it gets. It holds
+        // them meanwhile, so that the first recover's resends still wait to be answered when the
+        // second one's are kept (answered at once, they could be over by then, and so no longer
+        // waiting to send).
         var before = receiver.Received.Count;
+        receiver.Hold();
         var answers = await Task.WhenAll(
             onA.PostJsonAsync($"/v1/endpoints/{endpoint}/recover", new { since = Since }, 202),
             onB.PostJsonAsync($"/v1/endpoints/{endpoint}/recover", new { since = Since }, 202));
@@ -35,6 +39,7 @@ public sealed class PostgresRecoverTests
         Assert.Equal([0, 3], answers.Select(r => r["queued"]!.GetValue<int>()).Order());
         Assert.All(answers, r => Assert.True(r["complete"]!.GetValue<bool>()));
         await receiver.WaitForAsync(before + 3);
+        receiver.Release();
         await HeraldHost.EventuallyAsync(async () =>
             (await Task.WhenAll(failed.Select(n => onA.NotificationAsync(n.Id)))).All(d => d["attempts"]!.AsArray().Count >= 2));
         // Whatever a second copy would have taken.
