@@ -132,6 +132,18 @@ internal static class MerchantsApi
         .WithSummary("A one-time link that signs its holder in to the merchant's portal (admin): opening it shows a Sign in button, which works once, "
             + "until expires_in_seconds (default 300, 30 to 86400) have passed. The link is shown once.");
 
+        group.MapDelete("/{id}/portal_sessions", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
+        {
+            await FindAsync(store, id, http.RequestAborted);
+            await store.EndMerchantPortalSessionsAsync(id, time.GetUtcNow(), http.RequestAborted);
+            return Results.NoContent();
+        })
+        .TakesNoBody()
+        .Produces(StatusCodes.Status204NoContent)
+        .WithName("endMerchantPortalSessions")
+        .WithSummary("End every portal session of a merchant (admin): each one signed in until now, with a key or a link, is refused from its next request on, "
+            + "and the merchant's unused sign-in links no longer sign in; later sign-ins work.");
+
         group.MapDelete("/{id}/data", async (string id, HttpContext http, IHeraldStore store) =>
         {
             if (!await store.EraseMerchantDataAsync(id, http.RequestAborted))

@@ -15,7 +15,8 @@ namespace Herald.Server.Portal;
 /// <summary>
 /// Portal sign-in: a merchant API key, checked as the API checks it, or a one-time link the operator
 /// made. A key's session keeps the key's hash (never the key) and re-checks it on every request, so a
-/// revoked key ends its sessions; a link's has no key behind it, and stands while its merchant does. Each
+/// revoked key ends its sessions; a link's has no key behind it, and stands while its merchant does. The
+/// operator may end every session of a merchant signed in until then, key or link. Each
 /// session has an id of its own: signing out notes it as ended in the database, so that a copy of
 /// its cookie is refused on every node from then on. A session lasts at most
 /// <see cref="MaxSessionAge"/> from its sign-in, however often it is used.
@@ -101,12 +102,14 @@ internal static class PortalAuth
         var credential = PortalServiceCollectionExtensions.IsPortal(context.HttpContext.Request)
             ? context.HttpContext.Items[Hosting.ApiRateLimiting.CredentialHashItem] as string
             : null;
-        if (merchant is null || (hash is null && !viaLink) || session is null
-            || !long.TryParse(context.Principal?.FindFirstValue(SignedInClaim), NumberStyles.None, CultureInfo.InvariantCulture, out var signedIn)
-            || services.GetRequiredService<TimeProvider>().GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(signedIn) > MaxSessionAge
+        DateTimeOffset? signedInAt = long.TryParse(context.Principal?.FindFirstValue(SignedInClaim), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
+        if (merchant is null || (hash is null && !viaLink) || session is null || signedInAt is not { } signedIn
+            || services.GetRequiredService<TimeProvider>().GetUtcNow() - signedIn > MaxSessionAge
             || await (viaLink
-                ? store.PortalLinkSessionMerchantNameAsync(merchant, session, aborted)
-                : store.PortalSessionMerchantNameAsync(merchant, hash!, session, aborted)) is not { } name)
+                ? store.PortalLinkSessionMerchantNameAsync(merchant, session, signedIn, aborted)
+                : store.PortalSessionMerchantNameAsync(merchant, hash!, session, signedIn, aborted)) is not { } name)
         {
             if (credential is not null)
             {

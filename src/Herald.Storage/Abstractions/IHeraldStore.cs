@@ -83,19 +83,28 @@ public interface IHeraldStore
     Task EndPortalSessionAsync(string sessionHash, DateTimeOffset at, DateTimeOffset forgetBefore, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Whether a portal session still stands, in one read: the API key it was signed in with (by
-    /// its hash) is still the merchant's and not revoked, and the session (by its id's hash) was
-    /// not ended. Answers the merchant's name as it is now (renamed since the sign-in, say), or
-    /// null when the session does not stand.
+    /// Ends every portal session of the merchant signed in at <paramref name="at"/> or before,
+    /// whether a key or a link signed it in, and voids the merchant's unused sign-in links.
     /// </summary>
-    Task<string?> PortalSessionMerchantNameAsync(string merchantId, string keyHash, string sessionHash, CancellationToken cancellationToken = default);
+    Task EndMerchantPortalSessionsAsync(string merchantId, DateTimeOffset at, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Whether a portal session signed in by a link still stands, in one read: its merchant exists
-    /// and the session (by its id's hash) was not ended. Answers the merchant's name as it is now,
+    /// Whether a portal session still stands, in one read: the API key it was signed in with (by
+    /// its hash) is still the merchant's and not revoked, the session (by its id's hash) was not
+    /// ended, and it was signed in (at <paramref name="signedInAt"/>) after the merchant's sessions
+    /// were last ended. Answers the merchant's name as it is now (renamed since the sign-in, say),
     /// or null when the session does not stand.
     /// </summary>
-    Task<string?> PortalLinkSessionMerchantNameAsync(string merchantId, string sessionHash, CancellationToken cancellationToken = default);
+    Task<string?> PortalSessionMerchantNameAsync(string merchantId, string keyHash, string sessionHash, DateTimeOffset signedInAt,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Whether a portal session signed in by a link still stands, in one read: its merchant exists,
+    /// the session (by its id's hash) was not ended, and it was signed in (at
+    /// <paramref name="signedInAt"/>) after the merchant's sessions were last ended. Answers the
+    /// merchant's name as it is now, or null when the session does not stand.
+    /// </summary>
+    Task<string?> PortalLinkSessionMerchantNameAsync(string merchantId, string sessionHash, DateTimeOffset signedInAt, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Keeps a one-time portal sign-in link for the merchant, by its token's hash, usable until

@@ -87,25 +87,40 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
     }
 
-    public async Task<string?> PortalSessionMerchantNameAsync(string merchantId, string keyHash, string sessionHash, CancellationToken cancellationToken = default)
+    public async Task EndMerchantPortalSessionsAsync(string merchantId, DateTimeOffset at, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<string?>(Read(
-            """
-            SELECT name FROM merchants WHERE id = @merchantId
-              AND EXISTS (SELECT 1 FROM api_keys WHERE key_hash = @keyHash AND merchant_id = @merchantId AND revoked_at IS NULL)
-              AND NOT EXISTS (SELECT 1 FROM portal_sessions_ended WHERE session_hash = @sessionHash)
-            """, new { merchantId, keyHash, sessionHash }, cancellationToken));
+        await using var scope = await BeginWriteAsync(cancellationToken);
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "UPDATE merchants SET portal_sessions_ended_at = @at WHERE id = @merchantId", new { merchantId, at = Time.Ms(at) }, cancellationToken));
+        await scope.Connection.ExecuteAsync(scope.Command(
+            "DELETE FROM portal_links WHERE merchant_id = @merchantId AND used_at IS NULL", new { merchantId }, cancellationToken));
+        await scope.CommitAsync(cancellationToken);
     }
 
-    public async Task<string?> PortalLinkSessionMerchantNameAsync(string merchantId, string sessionHash, CancellationToken cancellationToken = default)
+    public Task<string?> PortalSessionMerchantNameAsync(string merchantId, string keyHash, string sessionHash, DateTimeOffset signedInAt,
+        CancellationToken cancellationToken = default) =>
+        PortalSessionNameAsync(
+            "AND EXISTS (SELECT 1 FROM api_keys WHERE key_hash = @keyHash AND merchant_id = @merchantId AND revoked_at IS NULL)",
+            new { merchantId, keyHash, sessionHash, signedInAt = Time.Ms(signedInAt) }, cancellationToken);
+
+    public Task<string?> PortalLinkSessionMerchantNameAsync(string merchantId, string sessionHash, DateTimeOffset signedInAt, CancellationToken cancellationToken = default) =>
+        PortalSessionNameAsync("", new { merchantId, sessionHash, signedInAt = Time.Ms(signedInAt) }, cancellationToken);
+
+    /// <summary>
+    /// The merchant's name while a session of it stands, in one read: not ended by itself, nor
+    /// signed in by the time the operator last ended every session of the merchant, and whatever
+    /// <paramref name="credential"/> asks besides.
+    /// </summary>
+    private async Task<string?> PortalSessionNameAsync(string credential, object parameters, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<string?>(Read(
-            """
+            $"""
             SELECT name FROM merchants WHERE id = @merchantId
+              AND (portal_sessions_ended_at IS NULL OR portal_sessions_ended_at < @signedInAt)
+              {credential}
               AND NOT EXISTS (SELECT 1 FROM portal_sessions_ended WHERE session_hash = @sessionHash)
-            """, new { merchantId, sessionHash }, cancellationToken));
+            """, parameters, cancellationToken));
     }
 
     public async Task CreatePortalLinkAsync(string tokenHash, string merchantId, DateTimeOffset createdAt, DateTimeOffset expiresAt, DateTimeOffset forgetBefore,

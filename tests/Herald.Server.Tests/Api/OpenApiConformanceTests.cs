@@ -106,6 +106,8 @@ public sealed class OpenApiConformanceTests : HeraldWithReceiver
         await CallAsync(admin, HttpMethod.Delete, keyPath, "/v1/merchants/{id}/api_keys/{keyId}", expected: 204);
         await CallAsync(admin, HttpMethod.Delete, keyPath, "/v1/merchants/{id}/api_keys/{keyId}", expected: 409);
         await CreatedAsync(admin, $"/v1/merchants/{id}/portal_links", new { expires_in_seconds = 60 }, template: "/v1/merchants/{id}/portal_links");
+        await CallAsync(admin, HttpMethod.Delete, $"/v1/merchants/{id}/portal_sessions", "/v1/merchants/{id}/portal_sessions", expected: 204);
+        await CallAsync(admin, HttpMethod.Delete, "/v1/merchants/mer_none/portal_sessions", "/v1/merchants/{id}/portal_sessions", expected: 404);
         await CallAsync(admin, HttpMethod.Delete, $"/v1/merchants/{id}/data", "/v1/merchants/{id}/data", expected: 204);
 
         var webhook = await CreatedAsync(admin, "/v1/operator/endpoints", new { url = Receiver.Url, description = "operations" });

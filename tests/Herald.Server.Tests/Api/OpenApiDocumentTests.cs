@@ -130,6 +130,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         ("patch", "/v1/merchants/{id}", "200"),
         ("post", "/v1/merchants/{id}/api_keys", "201"),
         ("post", "/v1/merchants/{id}/portal_links", "201"),
+        ("delete", "/v1/merchants/{id}/portal_sessions", "204"),
         ("get", "/v1/merchants/{id}/api_keys", "200"),
         ("get", "/v1/merchants/{id}/api_keys/{keyId}", "200"),
         ("delete", "/v1/merchants/{id}/api_keys/{keyId}", "204"),

@@ -41,6 +41,7 @@ public sealed partial class OpenApiOperationsTests : IAsyncLifetime
     [InlineData("post", "/v1/merchants", "createMerchant")]
     [InlineData("post", "/v1/merchants/{id}/api_keys", "createMerchantApiKey")]
     [InlineData("post", "/v1/merchants/{id}/portal_links", "createMerchantPortalLink")]
+    [InlineData("delete", "/v1/merchants/{id}/portal_sessions", "endMerchantPortalSessions")]
     [InlineData("delete", "/v1/api_keys/{id}", "revokeApiKey")]
     [InlineData("get", "/v1/endpoints", "listEndpoints")]
     [InlineData("post", "/v1/endpoints", "createEndpoint")]

@@ -180,6 +180,51 @@ public sealed partial class PortalLinkTests
         Assert.StartsWith("GET /portal/link/… answered 503", logged.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task EndingAMerchantsPortalSessions_RefusesItsKeyAndLinkSessions_VoidsItsUnusedLinks_AndLaterSignInsWork()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        using var admin = herald.As(HeraldHost.AdminKey);
+        var created = await admin.PostJsonAsync("/v1/merchants", new { name = "Acme" });
+        var id = created.Str("id");
+        var key = created.Str("api_key");
+        var otherUrl = (await NewLinkAsync(herald, "Other")).Url;
+        using var byKey = Browser(herald);
+        using var byLink = Browser(herald);
+        using var other = Browser(herald);
+        Assert.Equal(HttpStatusCode.Redirect, (await SignInWithKeyAsync(byKey, key)).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await SignInThroughAsync(byLink, (await admin.PostJsonAsync($"/v1/merchants/{id}/portal_links", new { })).Str("url"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await SignInThroughAsync(other, otherUrl)).StatusCode);
+        var unused = (await admin.PostJsonAsync($"/v1/merchants/{id}/portal_links", new { })).Str("url");
+        Assert.Equal(HttpStatusCode.OK, (await byKey.GetAsync("/portal/endpoints")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await byLink.GetAsync("/portal/endpoints")).StatusCode);
+
+        // Only the admin ends them, for a merchant there is.
+        using var merchant = herald.As(key);
+        await ApiErrors.ExpectErrorAsync(await merchant.DeleteAsync($"/v1/merchants/{id}/portal_sessions"), 403, "this route needs the admin key");
+        await ApiErrors.ExpectErrorAsync(await herald.Client.DeleteAsync($"/v1/merchants/{id}/portal_sessions"), 401, "");
+        await ApiErrors.ExpectErrorAsync(await admin.DeleteAsync("/v1/merchants/mer_missing/portal_sessions"), 404, "merchant mer_missing not found");
+        await ApiErrors.ExpectErrorAsync(await admin.DeleteAsync("/v1/merchants/mer_operator/portal_sessions"), 404, "merchant mer_operator not found");
+        Assert.Equal(HttpStatusCode.OK, (await byKey.GetAsync("/portal/endpoints")).StatusCode);
+
+        herald.Clock.Advance(TimeSpan.FromMinutes(1));
+        using var ended = await admin.DeleteAsync($"/v1/merchants/{id}/portal_sessions");
+        Assert.Equal(HttpStatusCode.NoContent, ended.StatusCode);
+
+        // Both sessions of the merchant are refused, another merchant's stands, and the unused link signs in no one.
+        Assert.Equal(HttpStatusCode.Redirect, (await byKey.GetAsync("/portal/endpoints")).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await byLink.GetAsync("/portal/endpoints")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await other.GetAsync("/portal/endpoints")).StatusCode);
+        Assert.Equal(HttpStatusCode.Gone, (await byLink.GetAsync(unused)).StatusCode);
+
+        // Signed in afterwards, by the same key or a new link, sessions work.
+        herald.Clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(HttpStatusCode.Redirect, (await SignInWithKeyAsync(byKey, key)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await byKey.GetAsync("/portal/endpoints")).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await SignInThroughAsync(byLink, (await admin.PostJsonAsync($"/v1/merchants/{id}/portal_links", new { })).Str("url"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await byLink.GetAsync("/portal/endpoints")).StatusCode);
+    }
+
     private static async Task<(string Id, string Url)> NewLinkAsync(HeraldHost herald, string name, object? body = null)
     {
         using var admin = herald.As(HeraldHost.AdminKey);
@@ -210,6 +255,12 @@ public sealed partial class PortalLinkTests
 
     private static async Task<HttpResponseMessage> SignInThroughAsync(HttpClient browser, string url) =>
         await PostLinkAsync(browser, url, await TokenFromAsync(browser, url));
+
+    private static async Task<HttpResponseMessage> SignInWithKeyAsync(HttpClient browser, string key) =>
+        await browser.PostAsync("/portal/signin", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["key"] = key, ["__RequestVerificationToken"] = await TokenFromAsync(browser, "/portal/signin"),
+        }));
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
     private static partial Regex AntiforgeryField();

@@ -1745,27 +1745,61 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         var m = await MerchantAsync();
         var key = new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), m, "hash_key", T0);
         Assert.True(await Store.CreateApiKeyAsync(key, 10));
-        Assert.Equal("Acme", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a"));
-        Assert.Null(await Store.PortalSessionMerchantNameAsync(await MerchantAsync("Other"), "hash_key", "hash_a"));
-        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_unknown", "hash_a"));
+        Assert.Equal("Acme", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a", T0));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(await MerchantAsync("Other"), "hash_key", "hash_a", T0));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_unknown", "hash_a", T0));
 
         await Store.EndPortalSessionAsync("hash_a", T0, T0 - TimeSpan.FromDays(1));
         await Store.EndPortalSessionAsync("hash_a", T0, T0 - TimeSpan.FromDays(1));
-        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a"));
-        Assert.Equal("Acme", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_b"));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a", T0));
+        Assert.Equal("Acme", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_b", T0));
 
         // A day on, ending another forgets the first, which no cookie could use any more.
         await Store.EndPortalSessionAsync("hash_b", T0.AddDays(1).AddMinutes(1), T0.AddMinutes(1));
-        Assert.Equal("Acme", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a"));
-        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_b"));
+        Assert.Equal("Acme", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a", T0));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_b", T0));
 
         // Renamed since, the session answers the name as it is now.
         Assert.True(await Store.RenameMerchantAsync(m, "Acme Payments"));
-        Assert.Equal("Acme Payments", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a"));
+        Assert.Equal("Acme Payments", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a", T0));
 
         // The key revoked, no session of it stands.
         Assert.True(await Store.RevokeApiKeyAsync(m, key.Id, T0.AddDays(1)));
-        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a"));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a", T0));
+    }
+
+    [Fact]
+    public async Task EndingAMerchantsPortalSessions_EndsThoseSignedInUntilThen_KeyOrLink_VoidsItsUnusedLinks_AndLeavesOthers()
+    {
+        var m = await MerchantAsync();
+        var other = await MerchantAsync("Other");
+        Assert.True(await Store.CreateApiKeyAsync(new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), m, "hash_key", T0), 10));
+        Assert.True(await Store.CreateApiKeyAsync(new ApiKey(HeraldId.New(HeraldId.ApiKey, Time), other, "hash_other", T0), 10));
+        await Store.CreatePortalLinkAsync("hash_unused", m, T0, T0.AddMinutes(5), T0 - TimeSpan.FromDays(1));
+        await Store.CreatePortalLinkAsync("hash_used", m, T0, T0.AddMinutes(5), T0 - TimeSpan.FromDays(1));
+        await Store.CreatePortalLinkAsync("hash_others", other, T0, T0.AddMinutes(5), T0 - TimeSpan.FromDays(1));
+        Assert.Equal(m, await Store.UsePortalLinkAsync("hash_used", T0));
+
+        await Store.EndMerchantPortalSessionsAsync(m, T0.AddMinutes(1));
+
+        // Signed in until then (the very moment included), key or link, the merchant's sessions end; later ones stand.
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a", T0));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_a", T0.AddMinutes(1)));
+        Assert.Null(await Store.PortalLinkSessionMerchantNameAsync(m, "hash_s", T0.AddMinutes(1)));
+        Assert.Equal("Acme", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_b", T0.AddMinutes(1).AddMilliseconds(1)));
+        Assert.Equal("Acme", await Store.PortalLinkSessionMerchantNameAsync(m, "hash_t", T0.AddMinutes(2)));
+        // Another merchant's sessions and links are untouched.
+        Assert.Equal("Other", await Store.PortalSessionMerchantNameAsync(other, "hash_other", "hash_c", T0));
+        Assert.Equal("Other", await Store.PortalLinkSessionMerchantNameAsync(other, "hash_d", T0));
+        Assert.Equal("Other", (await Store.PortalLinkMerchantAsync("hash_others", T0.AddMinutes(1)))!.Name);
+        // The merchant's unused link signs in no one.
+        Assert.Null(await Store.PortalLinkMerchantAsync("hash_unused", T0.AddMinutes(1)));
+        Assert.Null(await Store.UsePortalLinkAsync("hash_unused", T0.AddMinutes(1)));
+
+        // Ended again later, sessions signed in between end too.
+        await Store.EndMerchantPortalSessionsAsync(m, T0.AddMinutes(3));
+        Assert.Null(await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_b", T0.AddMinutes(2)));
+        Assert.Equal("Acme", await Store.PortalSessionMerchantNameAsync(m, "hash_key", "hash_e", T0.AddMinutes(4)));
     }
 
     [Fact]
@@ -1796,10 +1830,10 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM portal_links"));
 
         // A session a link signed in stands while it is not ended, whatever the merchant's keys.
-        Assert.Equal("Acme", await Store.PortalLinkSessionMerchantNameAsync(m, "hash_s"));
-        Assert.Null(await Store.PortalLinkSessionMerchantNameAsync("mer_missing", "hash_s"));
+        Assert.Equal("Acme", await Store.PortalLinkSessionMerchantNameAsync(m, "hash_s", T0));
+        Assert.Null(await Store.PortalLinkSessionMerchantNameAsync("mer_missing", "hash_s", T0));
         await Store.EndPortalSessionAsync("hash_s", T0, T0 - TimeSpan.FromDays(1));
-        Assert.Null(await Store.PortalLinkSessionMerchantNameAsync(m, "hash_s"));
+        Assert.Null(await Store.PortalLinkSessionMerchantNameAsync(m, "hash_s", T0));
     }
 
     [Fact]
