@@ -18,7 +18,7 @@ internal static class PortalLinks
     public const int MaxExpiresInSeconds = 24 * 60 * 60;
 
     /// <summary>A new token: 32 random bytes, base64url.</summary>
-    public static string NewToken() => Base64Url(RandomNumberGenerator.GetBytes(32));
+    public static string NewToken() => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>How a token is kept, and looked up.</summary>
     public static string Hash(string token) => Auth.ApiKeys.Hash(token);
@@ -28,6 +28,4 @@ internal static class PortalLinks
     /// </summary>
     public static string Loggable(PathString path) =>
         path.StartsWithSegments(Path.TrimEnd('/'), StringComparison.OrdinalIgnoreCase, out _) ? Path + "…" : path.ToString();
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
