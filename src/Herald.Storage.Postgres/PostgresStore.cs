@@ -575,11 +575,13 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     // the erasure for it, never both for each other.
     protected override string? PurgeTableLocks(string first, string second) => $"LOCK TABLE {first}, {second} IN ROW EXCLUSIVE MODE";
 
-    // A stats read keeping an hour takes the kept tables as any writer does (ROW EXCLUSIVE, which
-    // never waits for the hot path nor another read keeping an hour), before it counts the hour's
-    // attempts; an erasure and a purge take them exclusively of that (SHARE ROW EXCLUSIVE), so
-    // each waits for a keeping under way, and one begun after them counts what they left. A read
-    // takes nothing else a purge or an erasure waits for, so none waits for the other in a circle.
+    // A stats read keeping an hour (counted before, outside any transaction) takes the kept tables
+    // as any writer does (ROW EXCLUSIVE, which never waits for the hot path nor another read
+    // keeping an hour), before it checks the merchant's epoch; an erasure and a purge take them
+    // exclusively of that (SHARE ROW EXCLUSIVE), so each waits for a keeping under way and then
+    // deletes what it kept, or goes first, and the keeping sees the epoch it moved on and writes
+    // nothing. A read takes nothing else a purge or an erasure waits for, so none waits for the
+    // other in a circle.
     protected override string KeptHoursLock => "LOCK TABLE attempt_hours, attempt_hour_durations IN ROW EXCLUSIVE MODE";
 
     protected override string KeptHoursPurgeLock => "LOCK TABLE attempt_hours, attempt_hour_durations IN SHARE ROW EXCLUSIVE MODE";

@@ -24,7 +24,7 @@ public abstract partial class RelationalStore
     /// <summary>
     /// Where writers run at once, what a purge takes before it deletes kept stats, so that a stats
     /// read keeping an hour meanwhile (<see cref="KeptHoursLock"/>) either goes first, its figures
-    /// deleted, or waits and counts what the purge left. Null where one writer runs at a time.
+    /// deleted, or waits and sees the epoch the purge moved on. Null where one writer runs at a time.
     /// </summary>
     protected virtual string? KeptHoursPurgeLock => null;
 
@@ -46,6 +46,10 @@ public abstract partial class RelationalStore
         {
             var parameters = new DynamicParameters();
             var list = InList(parameters, "n", ids);
+            // In the order of their merchants, so that purges on several nodes take their rows in one order.
+            await scope.Connection.ExecuteAsync(scope.Command(
+                $"INSERT INTO attempt_hour_epochs (merchant_id, epoch) SELECT DISTINCT merchant_id, 1 FROM notifications WHERE id IN ({list}) ORDER BY merchant_id {NextEpoch}",
+                parameters, cancellationToken));
             await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM attempts WHERE notification_id IN ({list})", parameters, cancellationToken));
             deleted = await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM notifications WHERE id IN ({list})", parameters, cancellationToken));
         }
@@ -142,6 +146,7 @@ public abstract partial class RelationalStore
             "DELETE FROM entities WHERE merchant_id = @merchantId",
             "DELETE FROM attempt_hour_durations WHERE merchant_id = @merchantId",
             "DELETE FROM attempt_hours WHERE merchant_id = @merchantId",
+            $"INSERT INTO attempt_hour_epochs (merchant_id, epoch) VALUES (@merchantId, 1) {NextEpoch}",
         ]))
         {
             await scope.Connection.ExecuteAsync(scope.Command(sql, new { merchantId }, cancellationToken));

@@ -28,23 +28,32 @@ public abstract partial class RelationalStore
     private const int StatsSideCap = 50_000;
 
     /// <summary>
-    /// Which of <see cref="MerchantAttemptsInOrder"/> reads less: the merchant's whole log (every
-    /// notification it has, whatever its age, as an attempt in the window may be a resend of an old
-    /// one) or the window's attempts of every merchant; each counted through its index, up to
+    /// Which of <see cref="MerchantAttemptsInOrder"/> reads less over <paramref name="ranges"/>, chosen
+    /// once for a read: the merchant's whole log (every notification it has, whatever its age, as an
+    /// attempt in the window may be a resend of an old one), walked once for each range, or the
+    /// ranges' attempts of every merchant; each side counted through its index, up to
     /// <see cref="StatsSideCap"/>.
     /// </summary>
-    private async Task<string> MerchantAttemptsSourceAsync(DbConnection connection, DbTransaction? transaction, object parameters, CancellationToken cancellationToken)
+    private async Task<string> MerchantAttemptsSourceAsync(DbConnection connection, string merchantId, IReadOnlyList<(long Since, long Until)> ranges,
+        CancellationToken cancellationToken)
     {
-        if (MerchantAttemptsInOrder is not { } ordered)
+        if (MerchantAttemptsInOrder is not { } ordered || ranges.Count == 0)
         {
             return MerchantAttempts;
         }
-        var sides = await connection.QuerySingleAsync<StatsSidesRow>(new CommandDefinition(
+        var parameters = new DynamicParameters(new { merchantId });
+        var inRanges = string.Join(" UNION ALL ", ranges.Select((r, i) =>
+        {
+            parameters.Add($"since{i}", r.Since);
+            parameters.Add($"until{i}", r.Until);
+            return $"SELECT 1 FROM attempts WHERE started_at >= @since{i} AND started_at < @until{i}";
+        }));
+        var sides = await connection.QuerySingleAsync<StatsSidesRow>(Read(
             $"""
             SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE merchant_id = @merchantId LIMIT {StatsSideCap}) m) AS merchant,
-              (SELECT COUNT(*) FROM (SELECT 1 FROM attempts WHERE started_at >= @since AND started_at < @until LIMIT {StatsSideCap}) w) AS in_window
-            """, parameters, transaction, cancellationToken: cancellationToken));
-        return sides.merchant < sides.in_window ? ordered.MerchantFirst : ordered.WindowFirst;
+              (SELECT COUNT(*) FROM ({inRanges} LIMIT {StatsSideCap}) w) AS in_window
+            """, parameters, cancellationToken));
+        return sides.merchant * ranges.Count < sides.in_window ? ordered.MerchantFirst : ordered.WindowFirst;
     }
 
     /// <summary>
@@ -58,12 +67,8 @@ public abstract partial class RelationalStore
     /// </summary>
     private const long SettledAfterMs = 15 * 60_000;
 
-    /// <summary>
-    /// Where writers run at once, what a transaction keeping an hour's figures takes before it
-    /// reads the hour's attempts, so that a merchant's erasure (or a purge) deleting them waits for
-    /// it, or it reads what they left. Null where one writer runs at a time.
-    /// </summary>
-    protected virtual string? KeptHoursLock => null;
+    /// <summary>The most hours of attempts one statement of a stats read counts, so that none runs long on a busy merchant.</summary>
+    private const long MaxHoursCounted = 24;
 
     public async Task<DeliveryStats> DeliveryStatsAsync(string merchantId, DateTimeOffset since, DateTimeOffset until, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -79,54 +84,72 @@ public abstract partial class RelationalStore
             var (t, s) = counts.GetValueOrDefault(key);
             counts[key] = (t + total, s + succeeded);
         }
-        (long Since, long Until)[] fromAttempts = [(sinceMs, untilMs)];
-        if (first < end)
+        var keptHours = new HashSet<long>();
+        var epoch = 0L;
+        var toKeep = new SortedDictionary<long, List<HourDurationRow>>();
+        await using (var connection = await OpenAsync(cancellationToken))
+        {
+            if (first < end)
+            {
+                // In one statement, so that the hours and their durations are read as one: an hour a
+                // purge took the figures of meanwhile is missing from both, and read from its
+                // attempts. The merchant's epoch is read with them, before any attempt is counted.
+                foreach (var k in await connection.QueryAsync<KeptRow>(Read(
+                    """
+                    SELECT 'h' AS kind, hour, '' AS endpoint_id, 0 AS duration_ms, total, succeeded FROM attempt_hours
+                    WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end
+                    UNION ALL
+                    SELECT 'd' AS kind, 0 AS hour, endpoint_id, duration_ms, SUM(total) AS total, SUM(succeeded) AS succeeded FROM attempt_hour_durations
+                    WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end GROUP BY endpoint_id, duration_ms
+                    UNION ALL
+                    SELECT 'e' AS kind, 0 AS hour, '' AS endpoint_id, 0 AS duration_ms, COALESCE((SELECT epoch FROM attempt_hour_epochs WHERE merchant_id = @merchantId), 0) AS total, 0 AS succeeded
+                    """, new { merchantId, first, end }, cancellationToken)))
+                {
+                    switch (k.kind)
+                    {
+                        case "h":
+                            keptHours.Add(k.hour);
+                            Add(hours, k.hour, k.total, k.succeeded);
+                            break;
+                        case "d":
+                            Add(durations, (k.endpoint_id, k.duration_ms), k.total, k.succeeded);
+                            break;
+                        default:
+                            epoch = k.total;
+                            break;
+                    }
+                }
+                for (var hour = first; hour < end; hour++)
+                {
+                    if (!keptHours.Contains(hour))
+                    {
+                        toKeep[hour] = [];
+                    }
+                }
+            }
+            var ranges = AttemptRanges(sinceMs, untilMs, first, end, keptHours);
+            var source = await MerchantAttemptsSourceAsync(connection, merchantId, ranges, cancellationToken);
+            foreach (var (from, to) in ranges)
+            {
+                foreach (var c in await CountAttemptsAsync(connection, source, new { merchantId, since = from, until = to }, cancellationToken))
+                {
+                    Add(hours, c.hour, c.total, c.succeeded);
+                    Add(durations, (c.endpoint_id, c.duration_ms), c.total, c.succeeded);
+                    toKeep.GetValueOrDefault(c.hour)?.Add(c);
+                }
+            }
+        }
+        // Kept once the read's connection is given back, so that it never holds one while it waits for another.
+        if (toKeep.Count > 0)
         {
             try
             {
-                await KeepHoursAsync(merchantId, first, end, cancellationToken);
+                await KeepHoursAsync(merchantId, epoch, toKeep, cancellationToken);
             }
             catch (Exception e) when (TroubleOf(e) is DatabaseTrouble.DiskFull or DatabaseTrouble.ReadOnly)
             {
                 // A database that takes no writes (its disk full, a read-only standby) is still read:
-                // the hours not kept are counted from their attempts, as the newest are.
-            }
-        }
-        // Opened once the hours are kept, so that a read never holds one connection while it waits for another.
-        await using var connection = await OpenAsync(cancellationToken);
-        if (first < end)
-        {
-            // In one statement, so that the hours and their durations are read as one: an hour a
-            // purge took the figures of meanwhile is missing from both, and read from its attempts.
-            var keptHours = new HashSet<long>();
-            foreach (var k in await connection.QueryAsync<KeptRow>(Read(
-                """
-                SELECT 'h' AS kind, hour, '' AS endpoint_id, 0 AS duration_ms, total, succeeded FROM attempt_hours
-                WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end
-                UNION ALL
-                SELECT 'd' AS kind, 0 AS hour, endpoint_id, duration_ms, SUM(total) AS total, SUM(succeeded) AS succeeded FROM attempt_hour_durations
-                WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end GROUP BY endpoint_id, duration_ms
-                """, new { merchantId, first, end }, cancellationToken)))
-            {
-                if (k.kind == "h")
-                {
-                    keptHours.Add(k.hour);
-                    Add(hours, k.hour, k.total, k.succeeded);
-                }
-                else
-                {
-                    Add(durations, (k.endpoint_id, k.duration_ms), k.total, k.succeeded);
-                }
-            }
-            var unkept = Enumerable.Range(0, (int)(end - first)).Select(i => first + i).Where(h => !keptHours.Contains(h));
-            fromAttempts = [(sinceMs, first * HourMs), .. unkept.Select(h => (h * HourMs, (h + 1) * HourMs)), (end * HourMs, untilMs)];
-        }
-        foreach (var (from, to) in fromAttempts.Where(r => r.Since < r.Until))
-        {
-            foreach (var c in await CountAttemptsAsync(connection, null, new { merchantId, since = from, until = to }, cancellationToken))
-            {
-                Add(hours, c.hour, c.total, c.succeeded);
-                Add(durations, (c.endpoint_id, c.duration_ms), c.total, c.succeeded);
+                // the hours not kept were counted from their attempts, and are again next time.
             }
         }
         var endpoints = durations.GroupBy(d => d.Key.EndpointId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(EndpointStatsOf);
@@ -142,70 +165,48 @@ public abstract partial class RelationalStore
     }
 
     /// <summary>
-    /// The merchant's attempts in [<c>@since</c>, <c>@until</c>) counted by hour, endpoint and
-    /// duration (whole milliseconds, so few distinct values): each endpoint's nearest-rank
-    /// percentiles (rank ceil(p/100 * n)) are read from that histogram, as a window function ranking
-    /// every attempt took twice as long as the counting.
+    /// The parts of [<paramref name="sinceMs"/>, <paramref name="untilMs"/>) read from their attempts:
+    /// all but the kept hours of [<paramref name="first"/>, <paramref name="end"/>), each run of the
+    /// rest in spans of whole hours (at most <see cref="MaxHoursCounted"/>), so that an hour to keep
+    /// is counted by one statement.
     /// </summary>
-    private async Task<IReadOnlyList<HourDurationRow>> CountAttemptsAsync(DbConnection connection, DbTransaction? transaction, object parameters, CancellationToken cancellationToken)
+    private static List<(long Since, long Until)> AttemptRanges(long sinceMs, long untilMs, long first, long end, HashSet<long> keptHours)
     {
-        var source = await MerchantAttemptsSourceAsync(connection, transaction, parameters, cancellationToken);
+        var ranges = new List<(long Since, long Until)>();
+        void Span(long from, long to)
+        {
+            for (var at = from; at < to; at = Math.Min(to, (at / HourMs + MaxHoursCounted) * HourMs))
+            {
+                ranges.Add((at, Math.Min(to, (at / HourMs + MaxHoursCounted) * HourMs)));
+            }
+        }
+        var start = sinceMs;
+        for (var hour = first; hour < end; hour++)
+        {
+            if (keptHours.Contains(hour))
+            {
+                Span(start, hour * HourMs);
+                start = (hour + 1) * HourMs;
+            }
+        }
+        Span(start, untilMs);
+        return ranges;
+    }
+
+    /// <summary>
+    /// The merchant's attempts in [<c>@since</c>, <c>@until</c>) counted by hour, endpoint and
+    /// duration (whole milliseconds, so few distinct values), read through <paramref name="source"/>:
+    /// each endpoint's nearest-rank percentiles (rank ceil(p/100 * n)) are read from that histogram,
+    /// as a window function ranking every attempt took twice as long as the counting.
+    /// </summary>
+    private static async Task<IReadOnlyList<HourDurationRow>> CountAttemptsAsync(DbConnection connection, string source, object parameters, CancellationToken cancellationToken) =>
         // Times are milliseconds since the epoch in both databases, so integer division buckets by hour alike.
-        return (await connection.QueryAsync<HourDurationRow>(new CommandDefinition(
+        (await connection.QueryAsync<HourDurationRow>(Read(
             $"""
             SELECT a.started_at / {HourMs} AS hour, n.endpoint_id, a.duration_ms, COUNT(*) AS total, SUM(CASE WHEN a.succeeded THEN 1 ELSE 0 END) AS succeeded
             {source}
             GROUP BY a.started_at / {HourMs}, n.endpoint_id, a.duration_ms
-            """, parameters, transaction, cancellationToken: cancellationToken))).AsList();
-    }
-
-    /// <summary>
-    /// Keeps the figures of each of the merchant's hours in [<paramref name="first"/>,
-    /// <paramref name="end"/>) (all settled) not kept yet, an hour per transaction so that a
-    /// database with one writer is held for one hour's attempts at a time. The hour is counted
-    /// inside the transaction that keeps it, after <see cref="KeptHoursLock"/>, so that an erasure
-    /// or a purge either sees the figures and deletes them or goes before and is seen; of two nodes
-    /// keeping one hour at once, the first to insert its row keeps it, and the other writes nothing.
-    /// </summary>
-    private async Task KeepHoursAsync(string merchantId, long first, long end, CancellationToken cancellationToken)
-    {
-        HashSet<long> kept;
-        await using (var connection = await OpenAsync(cancellationToken))
-        {
-            kept = (await connection.QueryAsync<long>(Read(
-                "SELECT hour FROM attempt_hours WHERE merchant_id = @merchantId AND hour >= @first AND hour < @end",
-                new { merchantId, first, end }, cancellationToken))).ToHashSet();
-        }
-        for (var hour = first; hour < end; hour++)
-        {
-            if (kept.Contains(hour))
-            {
-                continue;
-            }
-            await using var scope = await BeginWriteAsync(cancellationToken);
-            if (KeptHoursLock is { } locks)
-            {
-                await scope.Connection.ExecuteAsync(scope.Command(locks, null, cancellationToken));
-            }
-            var counts = await CountAttemptsAsync(scope.Connection, scope.Transaction,
-                new { merchantId, since = hour * HourMs, until = (hour + 1) * HourMs }, cancellationToken);
-            var inserted = await scope.Connection.ExecuteAsync(scope.Command(
-                "INSERT INTO attempt_hours (merchant_id, hour, total, succeeded) VALUES (@merchantId, @hour, @total, @succeeded) ON CONFLICT DO NOTHING",
-                new { merchantId, hour, total = (int)counts.Sum(c => c.total), succeeded = (int)counts.Sum(c => c.succeeded) }, cancellationToken));
-            if (inserted == 0)
-            {
-                continue;
-            }
-            var rows = new RowSet(("merchant_id", DbType.String), ("hour", DbType.Int64), ("endpoint_id", DbType.String),
-                ("duration_ms", DbType.Int32), ("total", DbType.Int32), ("succeeded", DbType.Int32));
-            foreach (var c in counts)
-            {
-                rows.Add(merchantId, hour, c.endpoint_id, (int)c.duration_ms, (int)c.total, (int)c.succeeded);
-            }
-            await InsertRowsAsync(scope, "attempt_hour_durations", rows, cancellationToken);
-            await scope.CommitAsync(cancellationToken);
-        }
-    }
+            """, parameters, cancellationToken))).AsList();
 
     private static EndpointStats EndpointStatsOf(IGrouping<string, KeyValuePair<(string EndpointId, long DurationMs), (long Total, long Succeeded)>> counts)
     {

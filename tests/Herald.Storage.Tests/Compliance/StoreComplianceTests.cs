@@ -2062,6 +2062,79 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal([new EndpointStats(theirs.Id, 1, 1, 9999, 9999)], (await Store.DeliveryStatsAsync(other, T0, now, now)).Endpoints);
     }
 
+    /// <summary>A merchant with one attempt, a success 10 minutes into <see cref="T0"/>'s hour, of a notification of its own.</summary>
+    private async Task<(string Merchant, Endpoint Endpoint)> MerchantWithAnAttemptAsync()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po", 1, "OPENED", ep.Id, T0));
+        await TimedAttemptAsync((await Store.ListNotificationsAsync(m, new NotificationQuery())).Data[0].Id, T0 + TimeSpan.FromMinutes(10), 20, ok: true);
+        return (m, ep);
+    }
+
+    [Fact]
+    public async Task DeliveryStats_KeepingAnHour_ChangesAreRecordedWhileItsAttemptsAreCounted()
+    {
+        var (m, ep) = await MerchantWithAnAttemptAsync();
+        var counted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ((RelationalStore)Store).HourCounted = async _ =>
+        {
+            counted.TrySetResult();
+            await release.Task;
+        };
+        var now = T0 + TimeSpan.FromHours(2);
+        var read = Store.DeliveryStatsAsync(m, T0, now, now);
+        try
+        {
+            await counted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+            // The read holds its count of T0's hour, to keep it: a change is recorded meanwhile.
+            Assert.Equal(CommitResult.Committed, await Store.CommitChangeAsync(Change(m, "po2", 1, "OPENED", ep.Id, now)).WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+        Assert.Equal([(1, 0), (0, 0)], (await read).Hours.Select(h => (h.Succeeded, h.Failed)));
+        ((RelationalStore)Store).HourCounted = null;
+        Assert.Equal([(1, 0), (0, 0)], (await Store.DeliveryStatsAsync(m, T0, now, now)).Hours.Select(h => (h.Succeeded, h.Failed)));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DeliveryStats_OfAnHourCountedAsItsAttemptsAreErasedOrPurged_AreNotKept_LaterReadsCountWhatIsLeft(bool purged)
+    {
+        var (m, _) = await MerchantWithAnAttemptAsync();
+        var now = T0 + TimeSpan.FromHours(4);
+        // Between the read's count of T0's hour and its keeping of it, the merchant's data is erased,
+        // or the retention purges the notification (its attempt before the cutoff).
+        var deleted = false;
+        ((RelationalStore)Store).HourCounted = async _ =>
+        {
+            if (!deleted)
+            {
+                deleted = true;
+                if (purged)
+                {
+                    Assert.Equal(1, await Store.PurgeAsync(T0 + TimeSpan.FromHours(3), 100).WaitAsync(TimeSpan.FromSeconds(10)));
+                }
+                else
+                {
+                    Assert.True(await Store.EraseMerchantDataAsync(m).WaitAsync(TimeSpan.FromSeconds(10)));
+                }
+            }
+        };
+        await Store.DeliveryStatsAsync(m, T0, now, now);
+        ((RelationalStore)Store).HourCounted = null;
+        Assert.True(deleted);
+
+        var later = await Store.DeliveryStatsAsync(m, T0, now, now);
+        Assert.All(later.Hours, h => Assert.Equal((0, 0), (h.Succeeded, h.Failed)));
+        Assert.Empty(later.Endpoints);
+    }
+
     [Fact]
     public async Task CountNotificationsByStatus_HonoursTheFilters_AndNamesEveryStatus()
     {
