@@ -92,4 +92,138 @@ public sealed class MerchantShareTests
         Assert.Equal(1 + 3 + burst, hanging.Received.Select(r => r.Headers["webhook-id"]).Distinct().Count());
         Assert.Equal(1 + 3 + burst, hanging.Received.Count);
     }
+
+    [Fact]
+    public async Task ABurstToAHealthyEndpointWhoseReceiverNowHangs_TakesItsMerchantsShare_AndAnotherMerchantsDeliveryGoesWhileItHangs()
+    {
+        await using var hanging = await TestReceiver.StartAsync();
+        await using var quickReceiver = await TestReceiver.StartAsync();
+        // A node of 64 slots: a merchant's endpoints not known to be healthy share 16 of them.
+        await using var herald = await HeraldHost.StartAsync(tune: o => o.Concurrency = 64);
+        using var bursting = await herald.NewMerchantAsync("Bursting");
+        using var other = await herald.NewMerchantAsync("Other");
+        var (endpoint, _) = await bursting.AddEndpointAsync(hanging.Url, "thin", new { timeout_seconds = 30 });
+        await other.AddEndpointAsync(quickReceiver.Url, "thin");
+        // Healthy: it answers at once, one attempt at a time.
+        await bursting.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        await HeraldHost.EventuallyAsync(async () => (await bursting.NotificationsAsync("status=succeeded")).Count == 1);
+
+        // A burst: 150 notifications waiting for the endpoint, all due at once when it is resumed,
+        // and its receiver now takes the connections and answers none.
+        const int burst = 150;
+        await BurstAsync(herald, bursting, endpoint, burst, hanging.Hold);
+
+        // It gets the one attempt at a time it has shown it answers, and its merchant's share beside
+        // it: 17 of the 64 slots, not all of them, until one of its attempts ends.
+        await hanging.WaitForAsync(1 + 1 + 16);
+
+        // What more of the burst the node holds waits in memory for the endpoint's first answer, for 2 s at most:
+        // then the endpoint is stalled, the burst goes back to the queue, and the other merchant's change is sent
+        // while the receiver still hangs.
+        await other.PostJsonAsync("/v1/payment_orders", new { amount = 99, currency = "BRL" });
+        herald.Clock.Advance(TimeSpan.FromSeconds(2));
+        await quickReceiver.WaitForAsync(1, TimeSpan.FromSeconds(10));
+        Assert.Equal(1 + 1 + 16, hanging.Received.Count);
+
+        // The receiver answers again: everything reaches it, once.
+        hanging.Release();
+        await herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1), async () => await SucceededAsync(bursting) == 1 + burst, TimeSpan.FromSeconds(60));
+        Assert.Equal(1 + burst, hanging.Received.Select(r => r.Headers["webhook-id"]).Distinct().Count());
+        Assert.Equal(1 + burst, hanging.Received.Count);
+    }
+
+    [Fact]
+    public async Task ABurstToAQuickEndpoint_IsDeliveredAtOnce_OnEverySlotItReaches_NoneOfItHeldBack()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        await using var herald = await HeraldHost.StartAsync(tune: o => o.Concurrency = 64);
+        using var merchant = await herald.NewMerchantAsync();
+        // A new endpoint: nothing on this node has shown how many attempts at once it answers.
+        var (endpoint, _) = await merchant.AddEndpointAsync(receiver.Url, "thin");
+        receiver.Delay = TimeSpan.FromMilliseconds(300);
+        const int burst = 150;
+        await BurstAsync(herald, merchant, endpoint, burst);
+        var resumedAt = herald.Clock.GetUtcNow();
+
+        // The clock stands still: work handed back to the queue for a later turn could never come
+        // due, so everything arriving shows nothing of the burst was held back; each was sent once.
+        await HeraldHost.EventuallyAsync(async () => await SucceededAsync(merchant) == burst, TimeSpan.FromSeconds(30));
+        var notifications = await AllAsync(merchant, "status=succeeded");
+        Assert.All(notifications, n =>
+        {
+            Assert.Equal(1, n["attempt_count"]!.GetValue<int>());
+            Assert.Equal(resumedAt, DateTimeOffset.Parse(n.Str("succeeded_at"), System.Globalization.CultureInfo.InvariantCulture));
+        });
+        Assert.Equal(burst, receiver.Received.Count);
+        // Past its merchant's share: once its first attempts answered, the rest of the slots were its too.
+        Assert.True(receiver.MaxInFlight > 16, $"the receiver had at most {receiver.MaxInFlight} requests open at once");
+    }
+
+    [Fact]
+    public async Task NewEndpointsWhoseReceiversHang_TakeTheirMerchantsShareFromTheirFirstAttempts_AndAnotherMerchantsDeliveryGoesAtOnce()
+    {
+        await using var hanging = await TestReceiver.StartAsync();
+        await using var quickReceiver = await TestReceiver.StartAsync();
+        // Eight slots: a merchant's endpoints not known to be healthy share two of them.
+        await using var herald = await HeraldHost.StartAsync(tune: o => o.Concurrency = 8);
+        using var many = await herald.NewMerchantAsync("Many");
+        using var other = await herald.NewMerchantAsync("Other");
+        // More new endpoints than the node has slots, each of whose receivers takes the connection and answers none.
+        const int endpoints = 10;
+        for (var i = 0; i < endpoints; i++)
+        {
+            await many.AddEndpointAsync($"{hanging.Url}/{i}", "thin", new { timeout_seconds = 30 });
+        }
+        await other.AddEndpointAsync(quickReceiver.Url, "thin");
+        hanging.Hold();
+        await many.PostJsonAsync("/v1/payment_orders", new { amount = 1, currency = "BRL" });
+        await hanging.WaitForAsync(2);
+
+        // Two of them are under way, not eight: the other merchant's change is sent now.
+        await other.PostJsonAsync("/v1/payment_orders", new { amount = 99, currency = "BRL" });
+        await quickReceiver.WaitForAsync(1, TimeSpan.FromSeconds(10));
+        Assert.Equal(2, hanging.Received.Count);
+
+        // The receivers answer again: every endpoint gets its notification, once.
+        hanging.Release();
+        await herald.AdvanceUntilAsync(TimeSpan.FromSeconds(1), async () => await SucceededAsync(many) == endpoints, TimeSpan.FromSeconds(45));
+        Assert.Equal(endpoints, hanging.Received.Select(r => r.Path).Distinct().Count());
+        Assert.Equal(endpoints, hanging.Received.Count);
+    }
+
+    /// <summary>
+    /// Records <paramref name="count"/> changes for the paused endpoint, then resumes it and lets the
+    /// node see it resumed: its notifications all fall due at once. <paramref name="beforeResume"/> runs just before.
+    /// </summary>
+    private static async Task BurstAsync(HeraldHost herald, HttpClient merchant, string endpoint, int count, Action? beforeResume = null)
+    {
+        await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/pause", new { }, 200);
+        for (var i = 0; i < count; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 100 + i, currency = "BRL" });
+        }
+        beforeResume?.Invoke();
+        await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/resume", new { }, 200);
+        herald.Clock.Advance(TimeSpan.FromSeconds(1));
+    }
+
+    private static async Task<int> SucceededAsync(HttpClient merchant) => (await AllAsync(merchant, "status=succeeded")).Count;
+
+    /// <summary>Every notification of the merchant's the query lists, a page of 100 at a time.</summary>
+    private static async Task<List<System.Text.Json.Nodes.JsonObject>> AllAsync(HttpClient merchant, string query)
+    {
+        var all = new List<System.Text.Json.Nodes.JsonObject>();
+        string? after = null;
+        while (true)
+        {
+            var page = await merchant.GetJsonAsync($"/v1/notifications?{query}&limit=100" + (after is null ? "" : "&starting_after=" + after));
+            var data = page["data"]!.AsArray().Select(n => n!.AsObject()).ToList();
+            all.AddRange(data);
+            if (!page["has_more"]!.GetValue<bool>() || data.Count == 0)
+            {
+                return all;
+            }
+            after = data[^1].Str("id");
+        }
+    }
 }
