@@ -49,7 +49,7 @@ public sealed class EndpointGate : IDisposable
     /// failing (their last attempt failed), slow (their attempts lately took <see cref="SlowAttempt"/>
     /// or more on average), stalled (attempts of theirs in flight, and none ended for
     /// <see cref="SlowAttempt"/>: a receiver that takes the connections and answers none), or unproven
-    /// (as many in flight as they last had at once, or more, and none ended since the first of them began).
+    /// (as many in flight as they last had at once, at least one, or more, and none ended since the first of them began).
     /// </summary>
     public int MerchantShare => _merchantShare;
 
@@ -399,7 +399,7 @@ public sealed class EndpointGate : IDisposable
         /// <summary>
         /// Whether its next attempt counts in its merchant's share of the node's places: it is
         /// unwell (<see cref="Unwell"/>), or unproven: as many of its attempts in flight as it last had
-        /// at once (none, for an endpoint not yet sent to on this node), or more, and none ended
+        /// at once (one, for an endpoint not yet sent to on this node), or more, and none ended
         /// since the first of them began. A receiver that takes a burst's connections and answers
         /// none is held from the burst's first attempts, not once it is stalled; a quick one is
         /// let through as soon as its first attempt ends, and one that answers one attempt at a
@@ -421,8 +421,9 @@ public sealed class EndpointGate : IDisposable
         public int UncountedUnwell(DateTimeOffset now) => Unwell(now) ? InFlight - CountedHeld : 0;
 
         // None of its attempts in flight has ended since the first of them began, and they are as
-        // many as it last had at once, or more.
-        private bool Unproven => InFlight == _enteredSinceEnd && InFlight >= _shown;
+        // many as it last had at once, or more; never its first alone: an endpoint not yet sent to
+        // (on this node, or since a restart) is not held for its merchant's other endpoints.
+        private bool Unproven => InFlight == _enteredSinceEnd && InFlight >= Math.Max(_shown, 1);
 
         /// <summary>Unproven with attempts in flight, nothing else known against it: one of them ending (or its stall) decides.</summary>
         public bool AwaitsFirstAnswer(DateTimeOffset now) => InFlight > 0 && Unproven && !Unwell(now);
