@@ -21,6 +21,7 @@ internal static class ApiKeysApi
         .Accepts<CreateApiKeyRequest>(isOptional: true, "application/json")
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithName("createApiKey")
+        .Refuses(StatusCodes.Status409Conflict, TooManyKeys)
         .WithMetadata(new ShownOnce("api_key"))
         .WithSummary("Create another API key for the merchant (scope full, the default, or read: GET only); the key is shown once.");
 
@@ -40,8 +41,15 @@ internal static class ApiKeysApi
         .TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
         .WithName("revokeApiKey")
+        .Refuses(StatusCodes.Status409Conflict, RevokedAlready)
         .WithSummary("Revoke an API key; it stops working at once.");
     }
+
+    /// <summary>What a create of a key refused for the merchant's number of keys is (409).</summary>
+    public static readonly string TooManyKeys = $"the merchant holds {ApiKeys.MaxActive} unrevoked keys already, the most it may";
+
+    /// <summary>What a revoke of a key revoked before is (409).</summary>
+    public const string RevokedAlready = "the key is revoked already";
 
     /// <summary>A page of the merchant's keys, newest first: when each was made and revoked, never the key.</summary>
     public static async Task<IResult> ListAsync(IHeraldStore store, string merchant, int? limit, string? startingAfter, string? endingBefore,

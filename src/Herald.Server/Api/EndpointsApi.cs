@@ -46,6 +46,8 @@ internal static class EndpointsApi
         .Accepts<CreateEndpointRequest>("application/json")
         .Produces<EndpointResponse>(StatusCodes.Status201Created)
         .WithName("createEndpoint")
+        .Refuses(StatusCodes.Status409Conflict, "the merchant has its most endpoints already; or the Idempotency-Key made an endpoint deleted since")
+        .Refuses(StatusCodes.Status409Conflict, EntitiesApi.KeyUnderWay)
         .WithMetadata(new ShownOnce("secret"))
         .WithMetadata(new IdempotencyKeyHeader())
         .WithSummary("Add an endpoint; its signing secret is shown once. An Idempotency-Key header makes a retried call safe: it answers the endpoint the first call made.");
@@ -81,6 +83,7 @@ internal static class EndpointsApi
         .Accepts<UpdateEndpointRequest>("application/json")
         .Produces<EndpointResponse>()
         .WithName("updateEndpoint")
+        .Refuses(StatusCodes.Status409Conflict, ChangedMeanwhile)
         .WithSummary("Change an endpoint's settings; enabled=false stops deliveries to it.");
 
         group.MapDelete("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
@@ -118,6 +121,7 @@ internal static class EndpointsApi
             .TakesNoBody()
             .Produces<EndpointResponse>()
             .WithName(action + resource)
+            .Refuses(StatusCodes.Status409Conflict, ChangedMeanwhile)
             .WithSummary(enabled
                 ? "Resume a paused endpoint: everything that accumulated is delivered."
                 : "Pause an endpoint: notifications keep being recorded for it and wait, none lost.");
@@ -136,6 +140,7 @@ internal static class EndpointsApi
         .Accepts<RotateSecretRequest>(isOptional: true, "application/json")
         .Produces<RotatedSecretResponse>()
         .WithName("rotate" + resource + "Secret")
+        .Refuses(StatusCodes.Status409Conflict, $"the grace would have more than {MaxSigningSecrets} secrets sign at once")
         .WithSummary("A new signing secret, shown once; the previous ones keep signing until grace_seconds (default 24 h, at most 7 days) have passed. "
             + $"At most {MaxSigningSecrets} secrets sign at once: a rotation with a grace that would make more is refused with 409 (grace_seconds 0 ends every older secret at once, and always fits).");
     }
@@ -167,7 +172,8 @@ internal static class EndpointsApi
             return JsonResults.Ok(TestResultResponse.From(id, result));
         })
         .Produces<TestResultResponse>()
-        .WithName("test" + resource);
+        .WithName("test" + resource)
+        .Refuses(StatusCodes.Status429TooManyRequests, $"{EndpointTester.TestsPerMerchant} tests of the merchant's are waiting for their endpoints' answers on this node already");
         if (examples)
         {
             route.Accepts<TestRequest>(isOptional: true, "application/json")
@@ -217,8 +223,15 @@ internal static class EndpointsApi
         .Accepts<RecoverRequest>("application/json")
         .Produces<RecoverResponse>(StatusCodes.Status202Accepted)
         .WithName("recoverEndpoint")
+        .Refuses(StatusCodes.Status503ServiceUnavailable, ResendQueueFull)
         .WithSummary("Send again, as manual attempts, every notification of this endpoint recorded since a time that failed (dead, or pending after a failed attempt).");
     }
+
+    /// <summary>What a change of an endpoint that other requests' changes kept overtaking is refused with (409).</summary>
+    internal const string ChangedMeanwhile = "other requests kept changing the endpoint meanwhile; try again";
+
+    /// <summary>What a resend, or a recover that could queue none, is refused with when the resend queue is full (503).</summary>
+    internal const string ResendQueueFull = "the node's resend queue, or the merchant's share of it, is full";
 
     public const int DefaultGraceSeconds = 24 * 60 * 60;
     public const int MaxGraceSeconds = 7 * 24 * 60 * 60;

@@ -45,6 +45,8 @@ internal static class EntitiesApi
         .WithMetadata(new IdempotencyKeyHeader())
         .Produces<PaymentIntentResponse>(StatusCodes.Status201Created)
         .WithName("createPaymentIntent")
+        .Refuses(StatusCodes.Status409Conflict, KeyUnderWay)
+        .Refuses(StatusCodes.Status413PayloadTooLarge, TooLarge)
         .WithSummary("Create a Point payment intent, born OPEN. notification_url is refused: notifications go to the merchant's point endpoints. An Idempotency-Key header makes a retried call safe.");
 
         var orders = app.MapGroup("/v1/payment_orders").WithTags("Payment orders");
@@ -85,6 +87,8 @@ internal static class EntitiesApi
         .WithMetadata(new IdempotencyKeyHeader())
         .Produces<PaymentOrderResponse>(StatusCodes.Status201Created)
         .WithName("createPaymentOrder")
+        .Refuses(StatusCodes.Status409Conflict, KeyUnderWay)
+        .Refuses(StatusCodes.Status413PayloadTooLarge, TooLarge)
         .WithSummary("Create a payment order, born OPENED; with preference_id its preference's webhook is notified. An Idempotency-Key header makes a retried call safe.");
 
         var transactions = app.MapGroup("/v1/transactions").WithTags("Transactions");
@@ -111,6 +115,8 @@ internal static class EntitiesApi
         .WithMetadata(new IdempotencyKeyHeader())
         .Produces<TransactionDocument>(StatusCodes.Status201Created)
         .WithName("createTransaction")
+        .Refuses(StatusCodes.Status409Conflict, KeyUnderWay)
+        .Refuses(StatusCodes.Status413PayloadTooLarge, TooLarge)
         .WithSummary("Create a transaction (seed 003's fields), born INIT; a field left out is null, but merchantName, which is then the merchant's name in Herald. An Idempotency-Key header makes a retried call safe.");
 
         foreach (var (group, kind, name) in new[]
@@ -162,9 +168,17 @@ internal static class EntitiesApi
             .Produces(StatusCodes.Status200OK, EntityResponses.For(kind))
             .WithMetadata(new IdempotencyKeyHeader())
             .WithName("transition" + name)
+            .Refuses(StatusCodes.Status409Conflict, $"its state machine forbids the move from the {kind.ApiName()}'s state (or other requests kept changing it meanwhile; try again)")
+            .Refuses(StatusCodes.Status413PayloadTooLarge, TooLarge)
             .WithSummary($"Move a {kind.ApiName()} to another state; 409 when its state machine forbids it. An Idempotency-Key header makes a retried call safe.");
         }
     }
+
+    /// <summary>What a create with an Idempotency-Key another request holds is refused with (409).</summary>
+    internal const string KeyUnderWay = "a request with the same Idempotency-Key is under way";
+
+    /// <summary>What a change that would make the entity too large is refused with (413).</summary>
+    private static readonly string TooLarge = $"the entity, as it would be stored and notified, over {EntityDocuments.MaxDocumentBytes / 1024} KB";
 
     /// <summary>What a kind's transition takes, as the document shows it.</summary>
     internal static Type TransitionShape(EntityKind kind) => kind switch

@@ -39,6 +39,7 @@ internal static class EventsApi
             .WithTags("Events")
             .Produces<ListResponse<EventTypeResponse>>()
             .WithName("listEventTypes")
+            .WithMetadata(KeysServed.Any)
             .WithSummary("Every event type Herald notifies, with its entity, its state and the payload format that carries it: what an endpoint's event_types may name.");
 
         app.MapGet("/v1/event_types/{type}", (string type) =>
@@ -58,6 +59,7 @@ internal static class EventsApi
             .WithTags("Events")
             .Produces<EventTypeResponse>()
             .WithName("getEventType")
+            .WithMetadata(KeysServed.Any)
             .WithSummary("One event type Herald notifies, with an example of the body its endpoints receive (the seeds' own example values, rendered as every delivery is).");
     }
 }

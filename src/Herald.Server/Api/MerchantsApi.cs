@@ -91,6 +91,7 @@ internal static class MerchantsApi
         .TakesNoBody()
         .Produces(StatusCodes.Status204NoContent)
         .WithName("revokeMerchantApiKey")
+        .Refuses(StatusCodes.Status409Conflict, ApiKeysApi.RevokedAlready)
         .WithSummary("Revoke one of a merchant's API keys (admin): a leaked key stops working at once.");
 
         group.MapPost("/{id}/api_keys", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
@@ -102,6 +103,7 @@ internal static class MerchantsApi
         .Accepts<CreateApiKeyRequest>(isOptional: true, "application/json")
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithName("createMerchantApiKey")
+        .Refuses(StatusCodes.Status409Conflict, ApiKeysApi.TooManyKeys)
         .WithMetadata(new ShownOnce("api_key"))
         .WithSummary("Issue a merchant another API key (admin): for a merchant that lost or revoked every key it had; the key is shown once.");
 

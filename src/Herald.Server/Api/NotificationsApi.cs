@@ -79,6 +79,8 @@ internal static class NotificationsApi
         .TakesNoBody()
         .Produces<AcceptedResponse>(StatusCodes.Status202Accepted)
         .WithName("resendNotification")
+        .Refuses(StatusCodes.Status409Conflict, "the notification's endpoint was deleted: there is nowhere to send it")
+        .Refuses(StatusCodes.Status503ServiceUnavailable, EndpointsApi.ResendQueueFull)
         .WithSummary("Send a notification again now, whatever its status; recorded as a manual attempt with the same webhook-id.");
     }
 }

@@ -82,6 +82,7 @@ internal static class OperatorApi
         .Accepts<UpdateOperatorEndpointRequest>("application/json")
         .Produces<EndpointResponse>()
         .WithName("updateOperatorEndpoint")
+        .Refuses(StatusCodes.Status409Conflict, EndpointsApi.ChangedMeanwhile)
         .WithSummary("Change an operator webhook's url, description or headers (admin); a field left out, or null, stays as it is.");
 
         group.MapDelete("/{id}", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>

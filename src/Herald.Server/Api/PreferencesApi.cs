@@ -37,6 +37,9 @@ internal static class PreferencesApi
         .Produces<PreferenceResponse>(StatusCodes.Status201Created)
         .WithMetadata(new IdempotencyKeyHeader())
         .WithName("createCheckoutPreference")
+        .Refuses(StatusCodes.Status409Conflict, "the Idempotency-Key made a checkout preference gone since")
+        .Refuses(StatusCodes.Status409Conflict, EntitiesApi.KeyUnderWay)
+        .Refuses(StatusCodes.Status413PayloadTooLarge, $"the preference, as it would be stored, over {EntityDocuments.MaxDocumentBytes / 1024} KB")
         .WithSummary("Create a checkout preference; custom_urls.status_changes_webhook receives its orders' thin events, signed with the secret answered here. The preferences at one URL share its endpoint (endpoint_id) and its secret: a preference made at the URL of an earlier one's webhook is answered that endpoint's current secret, and makes no other. An Idempotency-Key header makes a retried call safe: it answers the preference the first call made.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>

@@ -16,7 +16,7 @@ internal static class RouteFilters
         {
             await HeraldJson.RefuseBodyAsync(context.HttpContext.Request);
             return await next(context);
-        });
+        }).WithMetadata(RefusesBody.Instance);
 
     /// <summary>
     /// The routes are the admin's: a merchant key is refused (403) before anything else is looked
@@ -28,5 +28,5 @@ internal static class RouteFilters
         {
             Caller.RequireAdmin(context.HttpContext);
             return next(context);
-        });
+        }).WithMetadata(KeysServed.AdminOnly);
 }

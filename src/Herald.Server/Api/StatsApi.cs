@@ -43,6 +43,7 @@ internal static class StatsApi
         })
         .WithTags("Stats")
         .WithName("getStats")
+        .Refuses(StatusCodes.Status429TooManyRequests, $"{StatsReads.PerMerchant} stats reads of the merchant's are under way on this node already")
         .Produces<StatsResponse>()
         .WithSummary("How delivery went over a window (the last 24 hours unless since/until say otherwise, at most 7 days): attempts an hour by outcome, and per endpoint its attempts, success rate and p50/p95 duration.");
     }

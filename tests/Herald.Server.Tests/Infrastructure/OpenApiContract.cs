@@ -67,7 +67,12 @@ public sealed class OpenApiContract
         Assert.True(operation is not null, $"{where}: the document has no such operation");
         _called[Operation(method, path)] = 0;
         var responses = operation!["responses"]!.AsObject();
-        var key = new[] { status.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{status / 100}XX", "default" }.FirstOrDefault(responses.ContainsKey);
+        // A refusal a route can answer (400 to 429, 503) is listed under its own status: a client
+        // tells them apart by it. The default answer stands for a failure of Herald's (500) alone.
+        var listed = status is >= 400 and < 500 or 503
+            ? [status.ToString(System.Globalization.CultureInfo.InvariantCulture)]
+            : new[] { status.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{status / 100}XX", "default" };
+        var key = listed.FirstOrDefault(responses.ContainsKey);
         Assert.True(key is not null, $"{where}, a status the document does not list ({string.Join(", ", responses.Select(r => r.Key))}): {text}");
         if (status == (int)HttpStatusCode.Created)
         {
