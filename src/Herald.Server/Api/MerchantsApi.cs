@@ -122,7 +122,7 @@ internal static class MerchantsApi
             var expires = now.AddSeconds(seconds);
             // Forgotten a day past the longest a link lasts: nodes' clocks may differ a little.
             await store.CreatePortalLinkAsync(PortalLinks.Hash(token), id, now, expires, now - TimeSpan.FromDays(1), http.RequestAborted);
-            // At the address the request came in at, as the OpenAPI document's servers entry is (a trusted proxy's scheme included).
+            // At the address the request came in at (a trusted proxy's scheme included): the admin's own request names it.
             var path = http.Request.PathBase + PortalLinks.Path + token;
             http.Response.Headers.Location = path;
             return Results.Json(new PortalLinkResponse($"{http.Request.Scheme}://{http.Request.Host}{path}", EndpointResponse.Time(expires)),

@@ -19,11 +19,14 @@ internal static class HeraldOpenApi
             {
                 document.Info.Title = "Herald API";
                 document.Info.Description = "Payment notifications: record state changes of payment intents, payment orders and transactions; Herald delivers them to merchants' endpoints.";
-                // The address the document was read at ends in '/', and every path begins with one: a
-                // client joining the two would call //v1/..., which no route answers.
+                // Relative, never the address the document was read at: that names the request's Host,
+                // so a document fetched with a forged one (through a cache, say) would send a client,
+                // and its key, to the forger's host; Herald has no public address of its own to name.
+                // Without its '/' (the path base, empty at the root): every path begins with one, and a
+                // client joining the two would call //v1/..., a host named v1.
                 foreach (var server in document.Servers ?? [])
                 {
-                    server.Url = server.Url is { Length: > 1 } url ? url.TrimEnd('/') : server.Url;
+                    server.Url = Uri.TryCreate(server.Url, UriKind.Absolute, out var read) ? read.AbsolutePath.TrimEnd('/') : "";
                 }
                 return Task.CompletedTask;
             });

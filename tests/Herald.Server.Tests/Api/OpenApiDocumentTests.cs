@@ -719,10 +719,30 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.NotEmpty(servers);
         foreach (var server in servers)
         {
-            // What a generated client does: the server's URL, then the path as the document writes it.
-            var answer = await merchant.GetAsync(new Uri(server + "/v1/event_types"));
-            Assert.True(answer.IsSuccessStatusCode, $"{server}/v1/event_types: {(int)answer.StatusCode}");
+            // What a generated client does: the server's URL, then the path as the document writes
+            // it, taken from where the document was read (the URL is relative).
+            var joined = new Uri(new Uri(_herald.Client.BaseAddress!, "/openapi/v1.json"), server + "/v1/event_types");
+            Assert.Equal(new Uri(_herald.Client.BaseAddress!, "/v1/event_types"), joined);
+            var answer = await merchant.GetAsync(joined);
+            Assert.True(answer.IsSuccessStatusCode, $"{joined}: {(int)answer.StatusCode}");
         }
+    }
+
+    [Fact]
+    public async Task TheDocument_NeverNamesTheHostARequestGave()
+    {
+        // A document fetched with a forged Host (a cache in front, a page that embeds it) would send a
+        // client that follows its servers entry, with its key, to the forger's host.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/openapi/v1.json");
+        request.Headers.Host = "herald.attacker.example";
+        using var response = await _herald.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.DoesNotContain("attacker", text, StringComparison.OrdinalIgnoreCase);
+        var servers = JsonNode.Parse(text)!["servers"]!.AsArray().Select(s => s!["url"]!.GetValue<string>()).ToList();
+        Assert.NotEmpty(servers);
+        Assert.All(servers, url => Assert.False(url.Contains("//", StringComparison.Ordinal) || url.EndsWith('/'), url));
     }
 
     [Fact]
