@@ -24,15 +24,16 @@ public abstract partial class RelationalStore
     /// </summary>
     protected virtual (string MerchantFirst, string WindowFirst)? MerchantAttemptsInOrder => null;
 
-    /// <summary>How far each side is counted to choose the smaller: past it, both are large, and the window (a week at most) is read.</summary>
+    /// <summary>How far the merchant's log is counted: past it, it is taken as large, and the window (a week at most) is read.</summary>
     private const int StatsSideCap = 50_000;
 
     /// <summary>
     /// Which of <see cref="MerchantAttemptsInOrder"/> reads less over <paramref name="ranges"/>, chosen
     /// once for a read: the merchant's whole log (every notification it has, whatever its age, as an
     /// attempt in the window may be a resend of an old one), walked once for each range, or the
-    /// ranges' attempts of every merchant; each side counted through its index, up to
-    /// <see cref="StatsSideCap"/>.
+    /// ranges' attempts of every merchant; each side counted through its index, the log up to
+    /// <see cref="StatsSideCap"/>, the ranges' attempts only as far as one past the rows the log's
+    /// walks would read.
     /// </summary>
     private async Task<string> MerchantAttemptsSourceAsync(DbConnection connection, string merchantId, IReadOnlyList<(long Since, long Until)> ranges,
         CancellationToken cancellationToken)
@@ -41,20 +42,31 @@ public abstract partial class RelationalStore
         {
             return MerchantAttempts;
         }
-        var parameters = new DynamicParameters(new { merchantId });
+        var merchant = await connection.ExecuteScalarAsync<long>(Read(
+            $"SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE merchant_id = @merchantId LIMIT {StatsSideCap}) m", new { merchantId }, cancellationToken));
+        if (merchant >= StatsSideCap)
+        {
+            return ordered.WindowFirst;
+        }
+        var parameters = new DynamicParameters(new { walked = merchant * ranges.Count + 1 });
         var inRanges = string.Join(" UNION ALL ", ranges.Select((r, i) =>
         {
             parameters.Add($"since{i}", r.Since);
             parameters.Add($"until{i}", r.Until);
             return $"SELECT 1 FROM attempts WHERE started_at >= @since{i} AND started_at < @until{i}";
         }));
-        var sides = await connection.QuerySingleAsync<StatsSidesRow>(Read(
-            $"""
-            SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE merchant_id = @merchantId LIMIT {StatsSideCap}) m) AS merchant,
-              (SELECT COUNT(*) FROM ({inRanges} LIMIT {StatsSideCap}) w) AS in_window
-            """, parameters, cancellationToken));
-        return sides.merchant * ranges.Count < sides.in_window ? ordered.MerchantFirst : ordered.WindowFirst;
+        var inWindow = await connection.ExecuteScalarAsync<long>(Read($"SELECT COUNT(*) FROM ({inRanges} LIMIT @walked) w", parameters, cancellationToken));
+        return ReadsMerchantFirst(merchant, inWindow, ranges.Count) ? ordered.MerchantFirst : ordered.WindowFirst;
     }
+
+    /// <summary>
+    /// Whether walking a log of <paramref name="merchant"/> notifications once for each of
+    /// <paramref name="ranges"/> reads fewer rows than the <paramref name="inWindow"/> attempts of the
+    /// ranges; never for a log of <see cref="StatsSideCap"/> or more. The same answer from the sides'
+    /// sizes as <see cref="MerchantAttemptsSourceAsync"/> counts them as from their whole sizes.
+    /// </summary>
+    internal static bool ReadsMerchantFirst(long merchant, long inWindow, int ranges) =>
+        merchant < StatsSideCap && merchant * ranges < inWindow;
 
     /// <summary>
     /// How long after an hour ends an attempt that started in it may still be recorded, with room to
@@ -270,12 +282,6 @@ public abstract partial class RelationalStore
         public long duration_ms { get; set; }
         public long total { get; set; }
         public long succeeded { get; set; }
-    }
-
-    private sealed class StatsSidesRow
-    {
-        public long merchant { get; set; }
-        public long in_window { get; set; }
     }
 
     private sealed class StatusCountRow
