@@ -158,10 +158,13 @@ public abstract partial class RelationalStore
             {
                 await KeepHoursAsync(merchantId, epoch, toKeep, cancellationToken);
             }
-            catch (Exception e) when (TroubleOf(e) is DatabaseTrouble.DiskFull or DatabaseTrouble.ReadOnly)
+            catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
-                // A database that takes no writes (its disk full, a read-only standby) is still read:
-                // the hours not kept were counted from their attempts, and are again next time.
+                // The kept figures save later reads a count, and the answer is worked out already:
+                // whatever stops the keeping (a database that takes no writes, its disk full or a
+                // read-only standby; a lock or statement timeout behind an erasure; SQLite's file
+                // gone), the read answers from its counts, and the hours not kept are counted
+                // again next time. The store has no log to say so in.
             }
         }
         var endpoints = durations.GroupBy(d => d.Key.EndpointId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(EndpointStatsOf);

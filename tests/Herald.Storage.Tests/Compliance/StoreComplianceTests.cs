@@ -2136,6 +2136,45 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeliveryStats_WhoseHoursFailToBeKept_AnswerFromTheirCounts_LaterReadsCountThemAgain_ACancelledReadStillEnds()
+    {
+        var (m, _) = await MerchantWithAnAttemptAsync();
+        var now = T0 + TimeSpan.FromHours(4);
+        var hours = new List<DateTimeOffset>();
+        // Keeping T0's hour fails, as a lock wait behind an erasure timing out would, or a database file gone.
+        ((RelationalStore)Store).HourCounted = hour =>
+        {
+            hours.Add(hour);
+            throw new TimeoutException("Timeout during reading attempt");
+        };
+        var stats = await Store.DeliveryStatsAsync(m, T0, now, now);
+        Assert.Equal([(1, 0), (0, 0), (0, 0), (0, 0)], stats.Hours.Select(h => (h.Succeeded, h.Failed)));
+        Assert.Equal([T0], hours);
+
+        // Nothing was kept: the next read counts T0's hour again, and keeps it and the two after it.
+        hours.Clear();
+        ((RelationalStore)Store).HourCounted = hour =>
+        {
+            hours.Add(hour);
+            return Task.CompletedTask;
+        };
+        Assert.Equal(stats.Hours, (await Store.DeliveryStatsAsync(m, T0, now, now)).Hours);
+        Assert.Equal([T0, T0 + TimeSpan.FromHours(1), T0 + TimeSpan.FromHours(2)], hours);
+
+        // A read its caller gives up on while it keeps an hour (the two hours settled since) ends so, rather than answering.
+        now += TimeSpan.FromHours(2);
+        using var cancel = new CancellationTokenSource();
+        ((RelationalStore)Store).HourCounted = _ =>
+        {
+            cancel.Cancel();
+            cancel.Token.ThrowIfCancellationRequested();
+            return Task.CompletedTask;
+        };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Store.DeliveryStatsAsync(m, T0, now, now, cancel.Token));
+        ((RelationalStore)Store).HourCounted = null;
+    }
+
+    [Fact]
     public async Task CountNotificationsByStatus_HonoursTheFilters_AndNamesEveryStatus()
     {
         var m = await MerchantAsync();
