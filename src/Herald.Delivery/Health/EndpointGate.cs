@@ -9,10 +9,9 @@ namespace Herald.Delivery.Health;
 /// What this node lets through to each endpoint: its concurrency cap, its rate limit, and a circuit
 /// breaker that, after <see cref="DeliveryOptions.CircuitBreakerThreshold"/> consecutive failures,
 /// lets one probe at a time through until one succeeds. A notification the gate holds back never
-/// occupies a delivery slot while it waits: held back by the cap alone, or by its merchant's share
-/// while the endpoint awaits its first answer (<see cref="AwaitsFirstAnswer"/>), it may wait in the
-/// delivery loop's memory for one of the endpoint's attempts to end (<see cref="IsAtCap"/>,
-/// <see cref="Exited"/>); otherwise it is handed back to the queue for a little later.
+/// occupies a delivery slot while it waits: held back by the cap alone it may wait in the delivery
+/// loop's memory for one of the endpoint's attempts to end (<see cref="IsAtCap"/>, <see cref="Exited"/>);
+/// otherwise it is handed back to the queue for a little later.
 /// </summary>
 public sealed class EndpointGate : IDisposable
 {
@@ -21,11 +20,11 @@ public sealed class EndpointGate : IDisposable
     private readonly TimeProvider _time;
 
     // Each merchant's attempts in flight to endpoints not known to be healthy (see
-    // EndpointState.HeldToShare: failing, slow, stalled, or beyond what they have shown they
-    // answer at once), and the most it may have: a quarter of the node's places. Endpoints that
-    // fail or answer slowly (receivers that hang until the timeout, or take seconds to answer 200,
-    // many of them) would otherwise fill every place, and every other merchant's deliveries would
-    // wait for them; a merchant's healthy endpoints are not held to it.
+    // EndpointState.HeldToShare: failing, slow or stalled), and the most it may
+    // have: a quarter of the node's places. Endpoints that fail or answer slowly (receivers that hang
+    // until the timeout, or take seconds to answer 200, many of them) would otherwise fill every
+    // place, and every other merchant's deliveries would wait for them; a merchant's healthy
+    // endpoints are not held to it.
     private readonly Lock _shareLock = new();
     private readonly Dictionary<string, int> _heldInFlight = new(StringComparer.Ordinal);
     private readonly int _merchantShare;
@@ -47,9 +46,8 @@ public sealed class EndpointGate : IDisposable
     /// <summary>
     /// Most attempts one merchant may have in flight at once to its endpoints not known to be healthy:
     /// failing (their last attempt failed), slow (their attempts lately took <see cref="SlowAttempt"/>
-    /// or more on average), stalled (attempts of theirs in flight, and none ended for
-    /// <see cref="SlowAttempt"/>: a receiver that takes the connections and answers none), or unproven
-    /// (as many in flight as they last had at once, at least one, or more, and none ended since the first of them began).
+    /// or more on average) or stalled (attempts of theirs in flight, and none ended for
+    /// <see cref="SlowAttempt"/>: a receiver that takes the connections and answers none).
     /// </summary>
     public int MerchantShare => _merchantShare;
 
@@ -73,15 +71,6 @@ public sealed class EndpointGate : IDisposable
             }
             _heldInFlight[merchantId] = now + 1;
             return true;
-        }
-    }
-
-    /// <summary>How many more attempts the merchant's share takes now.</summary>
-    private int ShareLeft(string merchantId)
-    {
-        lock (_shareLock)
-        {
-            return Math.Max(0, _merchantShare - _heldInFlight.GetValueOrDefault(merchantId));
         }
     }
 
@@ -175,7 +164,7 @@ public sealed class EndpointGate : IDisposable
             // places; so do its attempts already in flight, let through while it seemed healthy (a
             // receiver that stopped answering holds their places until the timeout).
             var held = state.HeldToShare(now);
-            var underWay = state.UncountedUnwell(now);
+            var underWay = held ? state.InFlight - state.CountedHeld : 0;
             if (underWay > 0)
             {
                 state.Merchant = notification.MerchantId;
@@ -217,7 +206,7 @@ public sealed class EndpointGate : IDisposable
             {
                 state.LastEnded = now;
             }
-            state.Began();
+            state.InFlight++;
             state.Entered(manual: !takeTurn, now);
             retryIn = TimeSpan.Zero;
             return true;
@@ -225,11 +214,12 @@ public sealed class EndpointGate : IDisposable
     }
 
     /// <summary>
-    /// When the places <see cref="PlacesFree"/> counts for the endpoint change with no attempt of it
-    /// ending: a place kept for a manual resend lapses, or the endpoint, awaiting its first answer,
-    /// is stalled (<see cref="AwaitsFirstAnswer"/>); <see cref="DateTimeOffset.MinValue"/> when neither is ahead.
+    /// Whether the endpoint's own cap, and nothing else, keeps the attempt out now: as many of its
+    /// attempts in flight as its <c>max_concurrency</c>, its circuit closed. Such work can wait in
+    /// memory for one of them to end (<see cref="Exit"/>) instead of going back to the queue.
     /// </summary>
-    public DateTimeOffset PlacesChangeAt(string endpointId)
+    /// <summary>Until when one of the endpoint's places is kept for a manual resend; <see cref="DateTimeOffset.MinValue"/> when none is.</summary>
+    public DateTimeOffset PlaceKeptUntil(string endpointId)
     {
         if (!_endpoints.TryGetValue(endpointId, out var state))
         {
@@ -237,47 +227,10 @@ public sealed class EndpointGate : IDisposable
         }
         lock (state)
         {
-            var now = _time.GetUtcNow();
-            var kept = state.ResendWaitsUntil;
-            return state.AwaitsFirstAnswer(now) && (kept <= now || state.StallsAt < kept) ? state.StallsAt : kept;
+            return state.ResendWaitsUntil;
         }
     }
 
-    /// <summary>
-    /// Whether the endpoint's attempts in flight are more than it has shown it answers at once and
-    /// none of them has ended yet, nothing else known against it, and its cap leaves it places: its
-    /// next attempts count in its merchant's share, and what the share keeps out may wait in memory
-    /// for one of them to end, which shows the endpoint answers (or for the endpoint to be stalled,
-    /// <see cref="SlowAttempt"/> after the first began, when it goes back to the queue). Such work
-    /// keeps the delivery slots it will take: a quick endpoint's burst is all sent as soon as its
-    /// first attempts answer. What its cap keeps out waits as over the cap.
-    /// </summary>
-    public bool AwaitsFirstAnswer(ClaimedNotification notification)
-    {
-        ArgumentNullException.ThrowIfNull(notification);
-        if (!_endpoints.TryGetValue(notification.EndpointId, out var state))
-        {
-            return false;
-        }
-        lock (state)
-        {
-            var now = _time.GetUtcNow();
-            return state.AwaitsFirstAnswer(now) && CapPlaces(state, notification, now) > 0;
-        }
-    }
-
-    /// <summary>How many more of the endpoint's attempts its cap lets in now for scheduled work; <see cref="int.MaxValue"/> when it does not decide.</summary>
-    private int CapPlaces(EndpointState state, ClaimedNotification notification, DateTimeOffset now) =>
-        (state.CapSeen ? state.Cap : notification.MaxConcurrency) is { } cap && state.ConsecutiveFailures < _threshold
-            ? Math.Max(0, state.ScheduledLimit(cap, now) - state.InFlight)
-            : int.MaxValue;
-
-    /// <summary>
-    /// Whether the endpoint's own cap keeps the attempt out now (as many of its attempts in flight as
-    /// its <c>max_concurrency</c>, its circuit closed), or its merchant's share does while the
-    /// endpoint awaits its first answer (<see cref="AwaitsFirstAnswer"/>). Such work can wait in
-    /// memory for one of its attempts to end (<see cref="Exit"/>) instead of going back to the queue.
-    /// </summary>
     /// <remarks>
     /// The cap is the endpoint's latest one this gate has seen (work claimed since may carry a
     /// changed one), and one place less while a manual attempt waits for one.
@@ -285,9 +238,9 @@ public sealed class EndpointGate : IDisposable
     public bool IsAtCap(ClaimedNotification notification) => PlacesFree(notification) == 0;
 
     /// <summary>
-    /// How many more of the endpoint's attempts its cap, and its merchant's share while it awaits its
-    /// first answer, let in now for scheduled work (see <see cref="IsAtCap"/>); <see cref="int.MaxValue"/>
-    /// when neither decides (no cap, or the circuit open, which lets one probe through of its own).
+    /// How many more of the endpoint's attempts its cap lets in now for scheduled work (see
+    /// <see cref="IsAtCap"/>); <see cref="int.MaxValue"/> when the cap does not decide (none, or the
+    /// circuit open, which lets one probe through of its own).
     /// </summary>
     public int PlacesFree(ClaimedNotification notification)
     {
@@ -298,9 +251,9 @@ public sealed class EndpointGate : IDisposable
         }
         lock (state)
         {
-            var now = _time.GetUtcNow();
-            var places = CapPlaces(state, notification, now);
-            return state.AwaitsFirstAnswer(now) ? Math.Min(places, ShareLeft(notification.MerchantId)) : places;
+            return (state.CapSeen ? state.Cap : notification.MaxConcurrency) is { } cap && state.ConsecutiveFailures < _threshold
+                ? Math.Max(0, state.ScheduledLimit(cap, _time.GetUtcNow()) - state.InFlight)
+                : int.MaxValue;
         }
     }
 
@@ -327,7 +280,7 @@ public sealed class EndpointGate : IDisposable
             }
             var limiter = state.LimiterFor(notification.RateLimit);
             if (state.InFlight >= cap || limiter?.GetStatistics()?.CurrentAvailablePermits < 1
-                || (state.HeldToShare(_time.GetUtcNow()) && MerchantShareTaken(notification.MerchantId, state.UncountedUnwell(_time.GetUtcNow()))))
+                || (state.HeldToShare(_time.GetUtcNow()) && MerchantShareTaken(notification.MerchantId, state.InFlight - state.CountedHeld)))
             {
                 retryIn = HoldBack;
                 return false;
@@ -350,7 +303,7 @@ public sealed class EndpointGate : IDisposable
         var change = GateChange.None;
         lock (state)
         {
-            state.Ended();
+            state.InFlight--;
             state.LastEnded = _time.GetUtcNow();
             // Its counted attempts are given back as its attempts end, never more of them than are in flight.
             if (state.CountedHeld > state.InFlight)
@@ -397,66 +350,15 @@ public sealed class EndpointGate : IDisposable
         public string? Merchant;
 
         /// <summary>
-        /// Whether its next attempt counts in its merchant's share of the node's places: it is
-        /// unwell (<see cref="Unwell"/>), or unproven: as many of its attempts in flight as it last had
-        /// at once (one, for an endpoint not yet sent to on this node), or more, and none ended
-        /// since the first of them began. A receiver that takes a burst's connections and answers
-        /// none is held from the burst's first attempts, not once it is stalled; a quick one is
-        /// let through as soon as its first attempt ends, and one that answers one attempt at a
-        /// time is never held for it.
+        /// Whether its attempts count in its merchant's share of the node's places: its last attempt
+        /// failed, its attempts lately took <see cref="SlowAttempt"/> or more on average, or it is
+        /// stalled: attempts of it in flight and none ended for <see cref="SlowAttempt"/> (its
+        /// receiver took them and answers none), which is known before any of them ends. An
+        /// endpoint not yet seen to on this node is not held: the first of its attempts tell.
         /// </summary>
-        public bool HeldToShare(DateTimeOffset now) => Unwell(now) || Unproven;
-
-        /// <summary>
-        /// Its last attempt failed, its attempts lately took <see cref="SlowAttempt"/> or more on
-        /// average, or it is stalled: attempts of it in flight and none ended for <see cref="SlowAttempt"/>
-        /// (its receiver took them and answers none), which is known before any of them ends. Its
-        /// attempts in flight then count in the share too, however they were let through.
-        /// </summary>
-        private bool Unwell(DateTimeOffset now) =>
+        public bool HeldToShare(DateTimeOffset now) =>
             ConsecutiveFailures > 0 || AttemptSeconds >= SlowAttempt.TotalSeconds
-            || (InFlight > 0 && now >= StallsAt);
-
-        /// <summary>Its attempts in flight not counted in the share that must be, it being unwell.</summary>
-        public int UncountedUnwell(DateTimeOffset now) => Unwell(now) ? InFlight - CountedHeld : 0;
-
-        // None of its attempts in flight has ended since the first of them began, and they are as
-        // many as it last had at once, or more; never its first alone: an endpoint not yet sent to
-        // (on this node, or since a restart) is not held for its merchant's other endpoints.
-        private bool Unproven => InFlight == _enteredSinceEnd && InFlight >= Math.Max(_shown, 1);
-
-        /// <summary>Unproven with attempts in flight, nothing else known against it: one of them ending (or its stall) decides.</summary>
-        public bool AwaitsFirstAnswer(DateTimeOffset now) => InFlight > 0 && Unproven && !Unwell(now);
-
-        /// <summary>When it is stalled, should none of its attempts in flight end by then.</summary>
-        public DateTimeOffset StallsAt => LastEnded + SlowAttempt;
-
-        // Attempts let through since one last ended; the most in flight at once since it last had
-        // none; and that figure of the spell before, all of whose attempts have ended: what it has
-        // shown it answers at once.
-        private int _enteredSinceEnd;
-        private int _peak;
-        private int _shown;
-
-        /// <summary>Notes an attempt let through.</summary>
-        public void Began()
-        {
-            InFlight++;
-            _enteredSinceEnd++;
-            _peak = Math.Max(_peak, InFlight);
-        }
-
-        /// <summary>Notes an attempt's end: the endpoint has answered (or given up on) one of those in flight.</summary>
-        public void Ended()
-        {
-            InFlight--;
-            _enteredSinceEnd = 0;
-            if (InFlight == 0)
-            {
-                _shown = _peak;
-                _peak = 0;
-            }
-        }
+            || (InFlight > 0 && now - LastEnded >= SlowAttempt);
 
         /// <summary>When one of its attempts last ended, or the first of those in flight began if later.</summary>
         public DateTimeOffset LastEnded;

@@ -174,15 +174,11 @@ public sealed class DeliveryWorker : BackgroundService
                 // However much is handed over, claims get at least half the free slots: retries,
                 // ordered endpoints and the queue are never starved by this node's fresh work.
                 var claimShare = _handOff.Count == 0 ? free : Math.Max(1, free / 2);
-                // What waits for its endpoint's first answer keeps the slots it will take: nothing
-                // more is taken for them, so that a quick endpoint's burst goes as soon as it answers
-                // rather than, found no room in memory, back to the queue (at most SlowAttempt).
-                var earmarked = AwaitingFirstAnswer(waiting);
                 if (claiming is null && (claimNext | _signal.TakeClaimable() || now - lastClaim >= _options.PollInterval))
                 {
                     // Slots come free only from those busy now: what waits here and what the claim
                     // takes never exceed the node's slots.
-                    var room = Math.Min(_options.BatchSize, claimShare + Math.Min(ahead, _options.MaxConcurrency - free) - ready.Count - earmarked);
+                    var room = Math.Min(_options.BatchSize, claimShare + Math.Min(ahead, _options.MaxConcurrency - free) - ready.Count);
                     if (room > 0)
                     {
                         claimNext = false;
@@ -223,14 +219,13 @@ public sealed class DeliveryWorker : BackgroundService
                     }
                     work = refreshed;
                 }
-                var open = free - AwaitingFirstAnswer(waiting);
-                expired = TakeReady(ready, work, Math.Min(claimShare, open), _time.GetUtcNow(), expired);
-                var handed = _handOff.Take(Math.Max(0, open - work.Count));
+                expired = TakeReady(ready, work, claimShare, _time.GetUtcNow(), expired);
+                var handed = _handOff.Take(free - work.Count);
                 if (handed.Count > 0)
                 {
                     work.AddRange(await LoadHandedAsync(handed, now, inHand, stoppingToken).ConfigureAwait(false));
                 }
-                expired = TakeReady(ready, work, open, _time.GetUtcNow(), expired);
+                expired = TakeReady(ready, work, free, _time.GetUtcNow(), expired);
                 if (expired is not null)
                 {
                     await ReleaseAsync(inHand, expired, now, stoppingToken).ConfigureAwait(false);
@@ -277,10 +272,8 @@ public sealed class DeliveryWorker : BackgroundService
                 {
                     failureDelay = TimeSpan.FromSeconds(1);
                 }
-                // An attempt that ended while the above ran has woken the loop, or is seen here. What
-                // is handed over or claimed waits while the slots left are kept for what awaits a first answer.
-                if (work.Count < free && !fullClaim && ((_handOff.Count == 0 && ready.Count == 0) || work.Count >= open)
-                    && !waiting.Exists(w => !_gate.IsAtCap(w.Notification)))
+                // An attempt that ended while the above ran has woken the loop, or is seen here.
+                if (work.Count < free && !fullClaim && _handOff.Count == 0 && ready.Count == 0 && !waiting.Exists(w => !_gate.IsAtCap(w.Notification)))
                 {
                     var wait = _options.PollInterval;
                     var forHeldBack = false;
@@ -297,11 +290,10 @@ public sealed class DeliveryWorker : BackgroundService
                         }
                     }
                     // A place kept for a resend that stops asking frees for what waits here when the
-                    // keeping lapses, and an endpoint awaiting its first answer is stalled, with no
-                    // attempt ending to say so: the loop wakes then.
+                    // keeping lapses, with no attempt ending to say so: the loop wakes then.
                     foreach (var (waiter, _) in waiting)
                     {
-                        var kept = _gate.PlacesChangeAt(waiter.EndpointId) - _time.GetUtcNow();
+                        var kept = _gate.PlaceKeptUntil(waiter.EndpointId) - _time.GetUtcNow();
                         if (kept > TimeSpan.Zero && kept < wait)
                         {
                             wait = kept;
@@ -475,30 +467,10 @@ public sealed class DeliveryWorker : BackgroundService
         return expired;
     }
 
-    /// <summary>
-    /// Whether a notification its endpoint's cap holds back may wait in memory: under the cap's worth
-    /// for that endpoint, and the node's slots' worth in all. One its merchant's share holds back while
-    /// the endpoint awaits its first answer always may: it keeps a slot (<see cref="AwaitingFirstAnswer"/>),
-    /// so no more such wait than the node's slots.
-    /// </summary>
+    /// <summary>Whether a notification its endpoint's cap holds back may wait in memory: under the cap's worth for that endpoint, and the node's slots' worth in all.</summary>
     private bool MayWait(List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> waiting, ClaimedNotification notification) =>
-        _gate.AwaitsFirstAnswer(notification)
-        || (waiting.Count < _options.MaxConcurrency
-            && (_waitingFor.TryGetValue(notification.EndpointId, out var count) ? count : 0) < 4 * notification.MaxConcurrency);
-
-    /// <summary>How many of those waiting in memory wait for their endpoint's first answer (<see cref="EndpointGate.AwaitsFirstAnswer"/>): each keeps a slot.</summary>
-    private int AwaitingFirstAnswer(List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> waiting)
-    {
-        var count = 0;
-        foreach (var (notification, _) in waiting)
-        {
-            if (_gate.AwaitsFirstAnswer(notification))
-            {
-                count++;
-            }
-        }
-        return count;
-    }
+        waiting.Count < _options.MaxConcurrency
+        && (_waitingFor.TryGetValue(notification.EndpointId, out var count) ? count : 0) < 4 * notification.MaxConcurrency;
 
     /// <summary>One of the endpoint's attempts has ended: the loop is woken when something waits for it.</summary>
     private void SlotFreed(string endpointId)

@@ -49,32 +49,6 @@ public sealed class EndpointGateTests : IDisposable
 
     private static bool Enter(EndpointGate gate, string merchant, string endpoint) => gate.TryEnter(To(merchant, endpoint), out _, takeTurn: true);
 
-    /// <summary>
-    /// Shows the gate the endpoint answering <paramref name="atOnce"/> attempts at once, each quickly
-    /// (<paramref name="succeeded"/>: null for manual ones): an endpoint new to it gets its merchant's
-    /// share until one of its attempts ends.
-    /// </summary>
-    private static void AnswersAtOnce(EndpointGate gate, ClaimedNotification to, int atOnce, bool? succeeded = true)
-    {
-        var inFlight = 0;
-        while (inFlight < atOnce)
-        {
-            if (gate.TryEnter(to, out _, takeTurn: succeeded is not null))
-            {
-                inFlight++;
-            }
-            else
-            {
-                gate.Exit(to.EndpointId, succeeded, TimeSpan.FromMilliseconds(20));
-                inFlight--;
-            }
-        }
-        for (; inFlight > 0; inFlight--)
-        {
-            gate.Exit(to.EndpointId, succeeded, TimeSpan.FromMilliseconds(20));
-        }
-    }
-
     [Fact]
     public void AMerchantsFailingEndpoints_TakeAtMostAQuarterOfTheNodesPlaces_ItsHealthyOnesAndOtherMerchantsUnheld()
     {
@@ -88,8 +62,6 @@ public sealed class EndpointGateTests : IDisposable
             Assert.True(Enter(gate, merchant, endpoint));
             gate.Exit(endpoint, endpoint == "ep_a_ok", TimeSpan.FromMilliseconds(20));
         }
-        // The one that answers has shown it answers two attempts at once.
-        AnswersAtOnce(gate, To("mer_a", "ep_a_ok"), 2);
 
         Assert.True(Enter(gate, "mer_a", "ep_a1"));
         Assert.True(Enter(gate, "mer_a", "ep_a2"));
@@ -183,16 +155,14 @@ public sealed class EndpointGateTests : IDisposable
     public void AHealthyEndpointThatStopsAnswering_IsHeldToItsMerchantsShare_OnceNoAttemptEndedForTwoSeconds_ItsAttemptsUnderWayCounted()
     {
         using var gate = EightPlaces();
-        // It answers quickly, three attempts at once, as does another of the merchant's; another
-        // has just failed once.
-        AnswersAtOnce(gate, To("mer_a", "ep_a"), 3);
-        AnswersAtOnce(gate, To("mer_a", "ep_a_ok"), 1);
+        // It answers quickly; another endpoint of the merchant has just failed once.
+        Assert.True(Enter(gate, "mer_a", "ep_a"));
+        gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(20));
         Assert.True(Enter(gate, "mer_a", "ep_failing"));
         gate.Exit("ep_failing", false, TimeSpan.FromMilliseconds(20));
 
         // Then its receiver takes the connections and answers none: three attempts under way, more
-        // than the merchant's share of two, let through while nothing said it was unwell (no more
-        // than it had shown it answers at once).
+        // than the merchant's share of two, let through while nothing said it was unwell.
         _clock.Advance(TimeSpan.FromMinutes(1));
         Assert.True(Enter(gate, "mer_a", "ep_a"));
         Assert.True(Enter(gate, "mer_a", "ep_a"));
@@ -221,72 +191,14 @@ public sealed class EndpointGateTests : IDisposable
     }
 
     [Fact]
-    public void AnEndpointsAttemptsBeyondWhatItLastAnsweredAtOnce_CountInItsMerchantsShare_UntilOneOfThemEnds()
-    {
-        using var gate = EightPlaces();
-        // A new endpoint: nothing on this node has shown it answers. Its first attempt goes as any
-        // endpoint's first does; the next take the merchant's share of two, and the one after may
-        // wait in memory for one of them to end, which shows it answers, or until it is stalled two
-        // seconds after the first began.
-        Assert.True(Enter(gate, "mer_a", "ep_a"));
-        _clock.Advance(TimeSpan.FromSeconds(0.5));
-        Assert.True(Enter(gate, "mer_a", "ep_a"));
-        Assert.True(Enter(gate, "mer_a", "ep_a"));
-        Assert.True(gate.IsAtCap(To("mer_a", "ep_a")));
-        Assert.True(gate.AwaitsFirstAnswer(To("mer_a", "ep_a")));
-        Assert.Equal(_clock.GetUtcNow() + TimeSpan.FromSeconds(1.5), gate.PlacesChangeAt("ep_a"));
-        Assert.False(gate.TryEnter(To("mer_a", "ep_a"), out var retryIn, takeTurn: true));
-        Assert.Equal(EndpointGate.HoldBack, retryIn);
-        Assert.False(gate.CouldEnter(To("mer_a", "ep_a"), out _));
-        // Another new endpoint of the merchant gets its first attempt, never held for the others;
-        // its second is held, the share taken (nothing of it has ended, so it waits in memory);
-        // another merchant's endpoint is not held.
-        Assert.True(Enter(gate, "mer_a", "ep_a2"));
-        Assert.False(Enter(gate, "mer_a", "ep_a2"));
-        Assert.True(gate.IsAtCap(To("mer_a", "ep_a2")));
-        Assert.True(Enter(gate, "mer_b", "ep_b"));
-        gate.Exit("ep_a2", true, TimeSpan.FromMilliseconds(20));
-
-        // One of them answers, quickly: the endpoint is let through, past the share, with every place it asks.
-        gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(20));
-        Assert.False(gate.AwaitsFirstAnswer(To("mer_a", "ep_a")));
-        Assert.False(gate.IsAtCap(To("mer_a", "ep_a")));
-        for (var i = 0; i < 4; i++)
-        {
-            Assert.True(Enter(gate, "mer_a", "ep_a"));
-        }
-        // All of them end: it has shown it answers six at once, and six go next time without
-        // counting in the share; more before one of them ends do, two of them.
-        for (var i = 0; i < 6; i++)
-        {
-            gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(20));
-        }
-        for (var i = 0; i < 6; i++)
-        {
-            Assert.False(gate.AwaitsFirstAnswer(To("mer_a", "ep_a")));
-            Assert.True(Enter(gate, "mer_a", "ep_a"));
-        }
-        Assert.True(gate.AwaitsFirstAnswer(To("mer_a", "ep_a")));
-        Assert.True(Enter(gate, "mer_a", "ep_a"));
-        Assert.True(Enter(gate, "mer_a", "ep_a"));
-        Assert.True(gate.IsAtCap(To("mer_a", "ep_a")));
-
-        // None of them ends for two seconds: stalled, it no longer waits for an answer, and what its
-        // share keeps out goes back to the queue.
-        _clock.Advance(TimeSpan.FromSeconds(2));
-        Assert.False(gate.AwaitsFirstAnswer(To("mer_a", "ep_a")));
-        Assert.False(gate.IsAtCap(To("mer_a", "ep_a")));
-        Assert.False(Enter(gate, "mer_a", "ep_a"));
-    }
-
-    [Fact]
     public void AnEndpointResentByHandAlone_IsHeldToItsMerchantsShare_WhenItsAnswersAreSlow()
     {
         using var gate = EightPlaces();
         ClaimedNotification To(string endpoint) => Notification("n") with { MerchantId = "mer_resent", EndpointId = endpoint, MaxConcurrency = null };
         // Endpoints resent by hand alone (paused, say): their attempts count neither way for the
-        // circuit, but how long they took counts (the quick one answered three at once).
-        AnswersAtOnce(gate, To("ep_quick"), 3, succeeded: null);
+        // circuit, but how long they took counts.
+        Assert.True(gate.TryEnter(To("ep_quick"), out _));
+        gate.Exit("ep_quick", null, TimeSpan.FromMilliseconds(20));
         Assert.True(gate.TryEnter(To("ep_slow"), out _));
         gate.Exit("ep_slow", null, TimeSpan.FromSeconds(20));
 
