@@ -87,7 +87,9 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = options.DatabasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
+            // Made above, once: a connection opened after the file was removed under the node fails
+            // (the file is gone) rather than making an empty database at its path.
+            Mode = SqliteOpenMode.ReadWrite,
             Cache = SqliteCacheMode.Private,
             Pooling = true,
             DefaultTimeout = 30,
@@ -344,6 +346,8 @@ public sealed class SqliteStore : RelationalStore, IDisposable
     {
         SqliteException { SqliteErrorCode: raw.SQLITE_FULL } => DatabaseTrouble.DiskFull,
         SqliteException { SqliteErrorCode: raw.SQLITE_READONLY } => DatabaseTrouble.ReadOnly,
+        // A connection opened anew finds no file at the path: it was removed under the node.
+        SqliteException { SqliteErrorCode: raw.SQLITE_CANTOPEN } when !FileInPlace(lookAtDescriptors: false) => DatabaseTrouble.FileGone,
         SqliteException { SqliteErrorCode: raw.SQLITE_IOERR or raw.SQLITE_CANTOPEN } => DatabaseTrouble.FileUnusable,
         _ => null,
     };

@@ -141,6 +141,26 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
+    public async Task ADatabaseRemovedUnderTheStore_IsNotMadeAnewEmpty_ByTheNextReadConnection()
+    {
+        var m = await MerchantAsync();
+        var database = Path.Combine(_folder, "herald.db");
+        foreach (var file in Directory.EnumerateFiles(_folder, "herald.db*"))
+        {
+            File.Delete(file);
+        }
+        // No pooled reader left: the next read opens a connection anew at the path.
+        SqliteConnection.ClearAllPools();
+
+        var failed = await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => Store.GetMerchantAsync(m));
+        // Said as the file being gone (a 503 to the API's caller), not as a table missing from a
+        // new empty database (a 500): and no such database is left at the path for a restart to use.
+        Assert.Equal(DatabaseTrouble.FileGone, Store.TroubleOf(failed));
+        Assert.False(File.Exists(database));
+        Assert.False(await Store.PingAsync());
+    }
+
+    [Fact]
     public async Task Database_IsInWalMode()
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(_folder, "herald.db")}");
