@@ -29,6 +29,11 @@ public sealed class EndpointGate : IDisposable
     private readonly Dictionary<string, int> _heldInFlight = new(StringComparer.Ordinal);
     private readonly int _merchantShare;
 
+    // An endpoint's window (see EndpointState.Window): where it starts, and the most it grows to
+    // (the node's places: past them it bounds nothing).
+    private readonly int _firstWindow;
+    private readonly int _widestWindow;
+
     /// <summary>
     /// What an endpoint's attempts may take on average, lately, and still be healthy: one slower is
     /// held to its merchant's share of the node's places, as a failing one is.
@@ -40,8 +45,21 @@ public sealed class EndpointGate : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _threshold = options.Value.CircuitBreakerThreshold;
         _merchantShare = Math.Max(1, options.Value.MaxConcurrency / 4);
+        _firstWindow = _merchantShare;
+        _widestWindow = Math.Max(_firstWindow, options.Value.MaxConcurrency);
         _time = time;
     }
+
+    private EndpointState StateOf(string endpointId) =>
+        _endpoints.GetOrAdd(endpointId, static (_, window) => new EndpointState { Window = window }, _firstWindow);
+
+    /// <summary>
+    /// The most attempts of the endpoint this node lets be under way at once now: its
+    /// <c>max_concurrency</c> (<paramref name="cap"/>, none when null), and its window (see
+    /// <see cref="EndpointState.Window"/>); one while its circuit is open.
+    /// </summary>
+    private int LimitOf(EndpointState state, int? cap, DateTimeOffset now) =>
+        state.ConsecutiveFailures >= _threshold ? 1 : Math.Min(cap ?? int.MaxValue, state.WindowAt(now, _firstWindow));
 
     /// <summary>
     /// Most attempts one merchant may have in flight at once to its endpoints not known to be healthy:
@@ -51,20 +69,12 @@ public sealed class EndpointGate : IDisposable
     /// </summary>
     public int MerchantShare => _merchantShare;
 
-    /// <summary>
-    /// Counts one more attempt in the merchant's share, unless the share is taken; first counts
-    /// <paramref name="underWay"/>, the endpoint's attempts in flight let through while it was
-    /// healthy, whatever the share: they hold places all the same.
-    /// </summary>
-    private bool TryCountHeld(string merchantId, int underWay)
+    /// <summary>Counts one more attempt in the merchant's share, unless the share is taken.</summary>
+    private bool TryCountHeld(string merchantId)
     {
         lock (_shareLock)
         {
-            var now = _heldInFlight.GetValueOrDefault(merchantId) + underWay;
-            if (underWay > 0)
-            {
-                _heldInFlight[merchantId] = now;
-            }
+            var now = _heldInFlight.GetValueOrDefault(merchantId);
             if (now >= _merchantShare)
             {
                 return false;
@@ -74,12 +84,39 @@ public sealed class EndpointGate : IDisposable
         }
     }
 
-    private bool MerchantShareTaken(string merchantId, int underWay)
+    private bool MerchantShareTaken(string merchantId)
     {
         lock (_shareLock)
         {
-            return _heldInFlight.GetValueOrDefault(merchantId) + underWay >= _merchantShare;
+            return _heldInFlight.GetValueOrDefault(merchantId) >= _merchantShare;
         }
+    }
+
+    /// <summary>
+    /// Whether the endpoint is held to its merchant's share now (see
+    /// <see cref="EndpointState.HeldToShare"/>); if so, first counts in the share its attempts in
+    /// flight let through while it seemed healthy, whatever the share: they hold places all the
+    /// same (a receiver that stopped answering holds them until the timeout). Done wherever the
+    /// gate looks at the endpoint, so that attempts stuck at its cap or window count too, though
+    /// nothing more of it is let through to count them. Called under the endpoint's lock.
+    /// </summary>
+    private bool NoteHeld(EndpointState state, string merchantId, DateTimeOffset now)
+    {
+        if (!state.HeldToShare(now))
+        {
+            return false;
+        }
+        var underWay = state.InFlight - state.CountedHeld;
+        if (underWay > 0)
+        {
+            state.Merchant = merchantId;
+            state.CountedHeld = state.InFlight;
+            lock (_shareLock)
+            {
+                _heldInFlight[merchantId] = _heldInFlight.GetValueOrDefault(merchantId) + underWay;
+            }
+        }
+        return true;
     }
 
     private void UncountHeld(string merchantId)
@@ -132,13 +169,16 @@ public sealed class EndpointGate : IDisposable
     public bool TryEnter(ClaimedNotification notification, out TimeSpan retryIn, bool takeTurn = false)
     {
         ArgumentNullException.ThrowIfNull(notification);
-        var state = _endpoints.GetOrAdd(notification.EndpointId, _ => new EndpointState());
+        var state = StateOf(notification.EndpointId);
         lock (state)
         {
             var now = _time.GetUtcNow();
             state.SeeCap(notification.MaxConcurrency);
             var circuitOpen = state.ConsecutiveFailures >= _threshold;
-            var cap = circuitOpen ? 1 : notification.MaxConcurrency ?? int.MaxValue;
+            // An endpoint idle for a while starts again from the first window.
+            state.Window = state.WindowAt(now, _firstWindow);
+            var held = NoteHeld(state, notification.MerchantId, now);
+            var cap = LimitOf(state, notification.MaxConcurrency, now);
             // Scheduled work leaves one of the endpoint's places to a manual attempt waiting for one.
             if (state.InFlight >= (takeTurn && !circuitOpen ? state.ScheduledLimit(cap, now) : cap))
             {
@@ -161,16 +201,8 @@ public sealed class EndpointGate : IDisposable
                 return false;
             }
             // An attempt to an endpoint not known to be healthy takes one of its merchant's share of
-            // places; so do its attempts already in flight, let through while it seemed healthy (a
-            // receiver that stopped answering holds their places until the timeout).
-            var held = state.HeldToShare(now);
-            var underWay = held ? state.InFlight - state.CountedHeld : 0;
-            if (underWay > 0)
-            {
-                state.Merchant = notification.MerchantId;
-                state.CountedHeld = state.InFlight;
-            }
-            if (held && !TryCountHeld(notification.MerchantId, underWay))
+            // places (its attempts already in flight counted above).
+            if (held && !TryCountHeld(notification.MerchantId))
             {
                 // A slow endpoint's backlog (its receiver answers, but after seconds) comes back a
                 // second later, then a turn at a time at twice the pace the share sends it, within
@@ -213,11 +245,6 @@ public sealed class EndpointGate : IDisposable
         }
     }
 
-    /// <summary>
-    /// Whether the endpoint's own cap, and nothing else, keeps the attempt out now: as many of its
-    /// attempts in flight as its <c>max_concurrency</c>, its circuit closed. Such work can wait in
-    /// memory for one of them to end (<see cref="Exit"/>) instead of going back to the queue.
-    /// </summary>
     /// <summary>Until when one of the endpoint's places is kept for a manual resend; <see cref="DateTimeOffset.MinValue"/> when none is.</summary>
     public DateTimeOffset PlaceKeptUntil(string endpointId)
     {
@@ -231,6 +258,12 @@ public sealed class EndpointGate : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the endpoint's own limits keep the attempt out now: as many of its attempts in flight
+    /// as its <c>max_concurrency</c> or its window allows (see <see cref="EndpointState.Window"/>),
+    /// its circuit closed. Such work can wait in memory for one of them to end (<see cref="Exit"/>)
+    /// instead of going back to the queue.
+    /// </summary>
     /// <remarks>
     /// The cap is the endpoint's latest one this gate has seen (work claimed since may carry a
     /// changed one), and one place less while a manual attempt waits for one.
@@ -238,9 +271,26 @@ public sealed class EndpointGate : IDisposable
     public bool IsAtCap(ClaimedNotification notification) => PlacesFree(notification) == 0;
 
     /// <summary>
-    /// How many more of the endpoint's attempts its cap lets in now for scheduled work (see
-    /// <see cref="IsAtCap"/>); <see cref="int.MaxValue"/> when the cap does not decide (none, or the
-    /// circuit open, which lets one probe through of its own).
+    /// Most of the endpoint's attempts its cap and its window let be under way at once now;
+    /// <see cref="int.MaxValue"/> when they do not decide (an endpoint this node has not sent to, or
+    /// its circuit open, which lets one probe through of its own).
+    /// </summary>
+    public int LimitOf(ClaimedNotification notification)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        if (!_endpoints.TryGetValue(notification.EndpointId, out var state))
+        {
+            return int.MaxValue;
+        }
+        lock (state)
+        {
+            return state.ConsecutiveFailures < _threshold ? LimitOf(state, state.CapSeen ? state.Cap : notification.MaxConcurrency, _time.GetUtcNow()) : int.MaxValue;
+        }
+    }
+
+    /// <summary>
+    /// How many more of the endpoint's attempts its cap and its window let in now for scheduled work
+    /// (see <see cref="IsAtCap"/>); <see cref="int.MaxValue"/> when they do not decide (as <see cref="LimitOf(ClaimedNotification)"/>).
     /// </summary>
     public int PlacesFree(ClaimedNotification notification)
     {
@@ -251,8 +301,10 @@ public sealed class EndpointGate : IDisposable
         }
         lock (state)
         {
-            return (state.CapSeen ? state.Cap : notification.MaxConcurrency) is { } cap && state.ConsecutiveFailures < _threshold
-                ? Math.Max(0, state.ScheduledLimit(cap, _time.GetUtcNow()) - state.InFlight)
+            var now = _time.GetUtcNow();
+            NoteHeld(state, notification.MerchantId, now);
+            return state.ConsecutiveFailures < _threshold
+                ? Math.Max(0, state.ScheduledLimit(LimitOf(state, state.CapSeen ? state.Cap : notification.MaxConcurrency, now), now) - state.InFlight)
                 : int.MaxValue;
         }
     }
@@ -265,11 +317,13 @@ public sealed class EndpointGate : IDisposable
     public bool CouldEnter(ClaimedNotification notification, out TimeSpan retryIn)
     {
         ArgumentNullException.ThrowIfNull(notification);
-        var state = _endpoints.GetOrAdd(notification.EndpointId, _ => new EndpointState());
+        var state = StateOf(notification.EndpointId);
         lock (state)
         {
+            var now = _time.GetUtcNow();
             var circuitOpen = state.ConsecutiveFailures >= _threshold;
-            var cap = circuitOpen ? 1 : notification.MaxConcurrency ?? int.MaxValue;
+            var held = NoteHeld(state, notification.MerchantId, now);
+            var cap = LimitOf(state, notification.MaxConcurrency, now);
             if (state.InFlight >= cap && !circuitOpen)
             {
                 // Over the cap alone: a place is kept from scheduled work for it, and it asks again
@@ -280,7 +334,7 @@ public sealed class EndpointGate : IDisposable
             }
             var limiter = state.LimiterFor(notification.RateLimit);
             if (state.InFlight >= cap || limiter?.GetStatistics()?.CurrentAvailablePermits < 1
-                || (state.HeldToShare(_time.GetUtcNow()) && MerchantShareTaken(notification.MerchantId, state.InFlight - state.CountedHeld)))
+                || (held && MerchantShareTaken(notification.MerchantId)))
             {
                 retryIn = HoldBack;
                 return false;
@@ -292,17 +346,23 @@ public sealed class EndpointGate : IDisposable
 
     /// <summary>Ends an attempt let through; says whether it closed an open circuit (the endpoint recovered).</summary>
     /// <param name="endpointId">The endpoint.</param>
-    /// <param name="succeeded">The attempt's outcome; <c>null</c> when it was cut off, or is a manual one, and counts neither way for the circuit.</param>
+    /// <param name="succeeded">The attempt's outcome; <c>null</c> when it was cut off.</param>
     /// <param name="took">
     /// How long the attempt took, when it was made (a manual one too): what the endpoint's held-back
     /// work is scheduled by, and whether it is slow.
     /// </param>
-    public GateChange Exit(string endpointId, bool? succeeded, TimeSpan? took = null)
+    /// <param name="manual">
+    /// Whether it was a manual attempt: its outcome counts neither way for the circuit, only for
+    /// the endpoint's window.
+    /// </param>
+    public GateChange Exit(string endpointId, bool? succeeded, TimeSpan? took = null, bool manual = false)
     {
-        var state = _endpoints.GetOrAdd(endpointId, _ => new EndpointState());
+        var state = StateOf(endpointId);
         var change = GateChange.None;
         lock (state)
         {
+            // Whether its window was in use as the attempt ended: at least half of it under way.
+            var windowUsed = 2 * state.InFlight >= state.Window;
             state.InFlight--;
             state.LastEnded = _time.GetUtcNow();
             // Its counted attempts are given back as its attempts end, never more of them than are in flight.
@@ -315,7 +375,21 @@ public sealed class EndpointGate : IDisposable
             {
                 state.Took(t);
             }
-            if (succeeded is not null)
+            // A quick success while the window is in use widens it by one (it doubles with each
+            // round of answers to a burst; a trickle leaves it as it is); a failure or a slow answer
+            // halves it, down to where it starts.
+            if (succeeded is true && took < SlowAttempt)
+            {
+                if (windowUsed)
+                {
+                    state.Window = Math.Min(state.Window + 1, _widestWindow);
+                }
+            }
+            else if (succeeded is false || took >= SlowAttempt)
+            {
+                state.Window = Math.Max(_firstWindow, state.Window / 2);
+            }
+            if (succeeded is not null && !manual)
             {
                 var wasOpen = state.ConsecutiveFailures >= _threshold;
                 state.ConsecutiveFailures = succeeded.Value ? 0 : state.ConsecutiveFailures + 1;
@@ -362,6 +436,23 @@ public sealed class EndpointGate : IDisposable
 
         /// <summary>When one of its attempts last ended, or the first of those in flight began if later.</summary>
         public DateTimeOffset LastEnded;
+
+        /// <summary>
+        /// How many of its attempts may be under way at once as far as this node has seen it answer:
+        /// it starts at its merchant's share of the node's places (a quarter), grows by one with each
+        /// attempt answered with a success in under <see cref="SlowAttempt"/> while at least half of
+        /// it is in use (up to the node's places), halves (down to where it starts) with a failure or
+        /// a slow answer, and starts again after <see cref="SlowAttempt"/> with none of its attempts
+        /// under way.
+        /// A burst to a receiver that takes connections and answers none (for up to its timeout)
+        /// thus takes a quarter of the node's places, not every place it reaches, while one to a
+        /// quick receiver is under way at full width after a few rounds of answers. Work over it
+        /// waits in memory for one of the endpoint's attempts to end, as work over a cap does.
+        /// </summary>
+        public int Window;
+
+        /// <summary>The window as it stands at <paramref name="now"/>: back to <paramref name="first"/> once the endpoint has been idle for <see cref="SlowAttempt"/>.</summary>
+        public int WindowAt(DateTimeOffset now, int first) => InFlight == 0 && now - LastEnded >= SlowAttempt ? first : Window;
 
         /// <summary>The endpoint's cap as last seen on work let through or refused (null: none), once <see cref="CapSeen"/>.</summary>
         public int? Cap;

@@ -118,9 +118,9 @@ public sealed class DeliveryWorker : BackgroundService
         // in milliseconds rounded up to HeldBackWake: a claim runs then, not a poll later, so that
         // a capped endpoint gets its cap's use rather than its cap in attempts a poll.
         var heldDue = new SortedSet<long>();
-        // Held back by their endpoint's cap alone (as many of its attempts in flight as it allows),
-        // with when they were taken: kept in hand, at most four times the cap an endpoint and the
-        // node's slots' worth in all, and sent as soon as one of the endpoint's attempts ends,
+        // Held back by their endpoint's cap or window alone (as many of its attempts in flight as
+        // they allow), with when they were taken: kept in hand, at most four times that (and half the
+        // node's slots) an endpoint and the node's slots' worth in all, and sent as soon as one of the endpoint's attempts ends,
         // rather than handed back to wait for a turn (a slot freed between two turns would stay
         // idle until the next). What is over that goes back to the queue with its turn, as before.
         var waiting = new List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)>();
@@ -467,10 +467,15 @@ public sealed class DeliveryWorker : BackgroundService
         return expired;
     }
 
-    /// <summary>Whether a notification its endpoint's cap holds back may wait in memory: under the cap's worth for that endpoint, and the node's slots' worth in all.</summary>
+    /// <summary>
+    /// Whether a notification its endpoint's cap or window holds back may wait in memory: under four
+    /// times what they let be under way for that endpoint and half the node's slots (the rest for
+    /// other endpoints: one whose receiver hangs holds what waits for it until its leases run out),
+    /// and the node's slots' worth in all.
+    /// </summary>
     private bool MayWait(List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> waiting, ClaimedNotification notification) =>
         waiting.Count < _options.MaxConcurrency
-        && (_waitingFor.TryGetValue(notification.EndpointId, out var count) ? count : 0) < 4 * notification.MaxConcurrency;
+        && (_waitingFor.TryGetValue(notification.EndpointId, out var count) ? count : 0) < Math.Min(4L * _gate.LimitOf(notification), Math.Max(1, _options.MaxConcurrency / 2));
 
     /// <summary>One of the endpoint's attempts has ended: the loop is woken when something waits for it.</summary>
     private void SlotFreed(string endpointId)

@@ -296,9 +296,10 @@ public sealed class ResendQueue : BackgroundService
     private async Task<Attempt> AttemptLetThroughAsync(ClaimedNotification notification, CancellationToken cancellationToken)
     {
         TimeSpan? took = null;
+        bool? succeeded = null;
         try
         {
-            return await AttemptAsync(notification, t => took = t, cancellationToken).ConfigureAwait(false);
+            return await AttemptAsync(notification, (t, ok) => (took, succeeded) = (t, ok), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception) when (notification.LeaseToken is not null)
         {
@@ -309,20 +310,20 @@ public sealed class ResendQueue : BackgroundService
         }
         finally
         {
-            // What it took, once made, tells the gate how quickly the endpoint answers (a
-            // merchant's slow endpoints share a part of the node).
-            _gate.Exit(notification.EndpointId, null, took);
+            // What it took and how it ended, once made, tell the gate how quickly the endpoint
+            // answers (a merchant's slow endpoints share a part of the node) and how wide its window is.
+            _gate.Exit(notification.EndpointId, succeeded, took, manual: true);
         }
     }
 
-    private async Task<Attempt> AttemptAsync(ClaimedNotification notification, Action<TimeSpan> made, CancellationToken cancellationToken)
+    private async Task<Attempt> AttemptAsync(ClaimedNotification notification, Action<TimeSpan, bool> made, CancellationToken cancellationToken)
     {
         var number = notification.AttemptCount + 1;
         // In the trace of the change that caused it, as its scheduled attempts are.
         using var activity = DeliveryTelemetry.StartDelivery(notification, number, AttemptTriggers.Manual);
         var result = await _sender.SendAsync(notification, number, cancellationToken).ConfigureAwait(false);
         DeliveryTelemetry.Answered(activity, result);
-        made(TimeSpan.FromMilliseconds(result.DurationMs));
+        made(TimeSpan.FromMilliseconds(result.DurationMs), result.Succeeded);
         var attempt = new Attempt(
             Ids.HeraldId.New(Ids.HeraldId.Attempt, _time), notification.Id, number, AttemptTriggers.Manual,
             result.StartedAt, result.DurationMs, result.StatusCode, result.Succeeded, result.Error, result.ResponseExcerpt);

@@ -32,11 +32,16 @@ public sealed class BackPressureTests : IAsyncLifetime
     public async Task WhileOutcomesCannotBeWritten_SendingStopsOnceTwiceTheSlotsWaitForTheirRecord_AndEverythingArrivesAfter()
     {
         using var merchant = await _herald.NewMerchantAsync();
-        await merchant.AddEndpointAsync(_receiver.Url, "transaction");
+        // As many endpoints as slots, each with a window of one at first (a quarter of four slots):
+        // one attempt of each at once fills the node.
+        for (var i = 0; i < Slots; i++)
+        {
+            await merchant.AddEndpointAsync($"{_receiver.Url}/{i}", "transaction");
+        }
         _receiver.Hold();
         // Four times the slots: as many as this node's workers take over straight from recording.
-        const int changes = 4 * Slots;
-        for (var i = 0; i < changes; i++)
+        const int notifications = 4 * Slots;
+        for (var i = 0; i < notifications / Slots; i++)
         {
             await merchant.NewTransactionAsync();
         }
@@ -64,8 +69,8 @@ public sealed class BackPressureTests : IAsyncLifetime
             await transaction.RollbackAsync();
         }
 
-        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("status=succeeded&limit=100")).Count == changes);
-        Assert.Equal(changes, _receiver.Received.Count);
-        Assert.Equal(changes, _receiver.Received.Select(r => r.Headers["webhook-id"]).Distinct().Count());
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("status=succeeded&limit=100")).Count == notifications);
+        Assert.Equal(notifications, _receiver.Received.Count);
+        Assert.Equal(notifications, _receiver.Received.Select(r => (r.Path, r.Headers["webhook-id"])).Distinct().Count());
     }
 }

@@ -86,17 +86,142 @@ public sealed class EndpointGateTests : IDisposable
     }
 
     [Fact]
+    public void AnEndpointNotYetSeenToAnswer_TakesItsMerchantsShareAtOnce_AndWidensWithEachQuickAnswerWhileInUse_UpToTheNodesPlaces()
+    {
+        using var gate = EightPlaces();
+        Assert.True(Enter(gate, "mer_a", "ep_new"));
+        Assert.True(Enter(gate, "mer_a", "ep_new"));
+        // Its window (two, the merchant's share) is full: what comes next waits for one of them.
+        Assert.Equal(2, gate.LimitOf(To("mer_a", "ep_new")));
+        Assert.True(gate.IsAtCap(To("mer_a", "ep_new")));
+        Assert.False(gate.TryEnter(To("mer_a", "ep_new"), out var retryIn, takeTurn: true));
+        Assert.Equal(EndpointGate.HoldBack, retryIn);
+        // Another endpoint has a window of its own.
+        Assert.True(Enter(gate, "mer_a", "ep_other"));
+
+        // A quick success frees its place and widens the window by one: two more go.
+        gate.Exit("ep_new", true, TimeSpan.FromMilliseconds(10));
+        Assert.Equal(2, gate.PlacesFree(To("mer_a", "ep_new")));
+        Assert.True(Enter(gate, "mer_a", "ep_new"));
+        Assert.True(Enter(gate, "mer_a", "ep_new"));
+        Assert.False(Enter(gate, "mer_a", "ep_new"));
+
+        // Kept full, it grows with each answer, up to the node's places, past which it bounds nothing.
+        for (var i = 0; i < 20; i++)
+        {
+            gate.Exit("ep_new", true, TimeSpan.FromMilliseconds(10));
+            while (gate.PlacesFree(To("mer_a", "ep_new")) > 0)
+            {
+                Assert.True(Enter(gate, "mer_a", "ep_new"));
+            }
+        }
+        Assert.Equal(8, gate.LimitOf(To("mer_a", "ep_new")));
+
+        // A trickle, one at a time, does not widen it past what it uses.
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(Enter(gate, "mer_a", "ep_trickle"));
+            gate.Exit("ep_trickle", true, TimeSpan.FromMilliseconds(10));
+        }
+        Assert.Equal(3, gate.LimitOf(To("mer_a", "ep_trickle")));
+    }
+
+    [Fact]
+    public void AnEndpointsWindow_Halves_AfterAFailure_OrASlowAnswer_AndStartsAgain_AfterTwoSecondsWithNothingUnderWay()
+    {
+        using var gate = EightPlaces();
+        var to = To("mer_a", "ep_a");
+        Assert.True(Enter(gate, "mer_a", "ep_a"));
+        gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(10));
+        // Rounds of quick answers, each filling it.
+        int Widen()
+        {
+            while (gate.LimitOf(to) < 6)
+            {
+                var entered = 0;
+                for (; gate.PlacesFree(to) > 0; entered++)
+                {
+                    Assert.True(Enter(gate, "mer_a", "ep_a"));
+                }
+                for (var i = 0; i < entered; i++)
+                {
+                    gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(10));
+                }
+            }
+            return gate.LimitOf(to);
+        }
+
+        var wide = Widen();
+        Assert.True(Enter(gate, "mer_a", "ep_a"));
+        gate.Exit("ep_a", false, TimeSpan.FromMilliseconds(10));
+        Assert.Equal(Math.Max(2, wide / 2), gate.LimitOf(to));
+        // (A success, so that it is no longer held to its merchant's share as a failing endpoint.)
+        Assert.True(Enter(gate, "mer_a", "ep_a"));
+        gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(10));
+
+        wide = Widen();
+        Assert.True(Enter(gate, "mer_a", "ep_a"));
+        gate.Exit("ep_a", true, TimeSpan.FromSeconds(3));
+        Assert.Equal(Math.Max(2, wide / 2), gate.LimitOf(to));
+
+        wide = Widen();
+        _clock.Advance(TimeSpan.FromSeconds(1.9));
+        Assert.Equal(wide, gate.LimitOf(to));
+        _clock.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.Equal(2, gate.LimitOf(to));
+        Assert.True(Enter(gate, "mer_a", "ep_a"));
+        Assert.True(Enter(gate, "mer_a", "ep_a"));
+        Assert.False(gate.TryEnter(to, out _, takeTurn: true));
+
+        // A manual attempt's quick success widens it too; its failure counts nothing for the circuit.
+        gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(10), manual: true);
+        Assert.Equal(3, gate.LimitOf(to));
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(gate.TryEnter(to, out _));
+            Assert.Equal(GateChange.None, gate.Exit("ep_a", false, TimeSpan.FromMilliseconds(10), manual: true));
+        }
+        Assert.Equal(2, gate.LimitOf(to));
+    }
+
+    [Fact]
+    public void AnEndpointStalledAtItsWindow_CountsItsAttemptsInItsMerchantsShare()
+    {
+        using var gate = EightPlaces();
+        // One endpoint just failed; a new one takes its window (two) of attempts, and answers none.
+        Assert.True(Enter(gate, "mer_a", "ep_failing"));
+        gate.Exit("ep_failing", false, TimeSpan.FromMilliseconds(10));
+        Assert.True(Enter(gate, "mer_a", "ep_hang"));
+        Assert.True(Enter(gate, "mer_a", "ep_hang"));
+        Assert.True(gate.IsAtCap(To("mer_a", "ep_hang")));
+
+        // Stalled: nothing more of it goes (its window is full), and what it holds is the
+        // merchant's share, so its failing endpoint waits too; another merchant's does not.
+        _clock.Advance(TimeSpan.FromSeconds(2.5));
+        Assert.True(gate.IsAtCap(To("mer_a", "ep_hang")));
+        Assert.False(Enter(gate, "mer_a", "ep_failing"));
+        Assert.True(Enter(gate, "mer_b", "ep_b"));
+        gate.Exit("ep_hang", false, TimeSpan.FromSeconds(30));
+        Assert.True(Enter(gate, "mer_a", "ep_failing"));
+    }
+
+    [Fact]
     public void AMerchantsSlowEndpoints_ShareAQuarterOfTheNodesPlaces_UntilTheyAreQuickAgain()
     {
         using var gate = EightPlaces();
-        // A receiver that answers 200, but after 20 s; another that answers at once.
-        Assert.True(Enter(gate, "mer_slow", "ep_slow"));
-        gate.Exit("ep_slow", true, TimeSpan.FromSeconds(20));
+        // Two receivers that answer 200, but after 20 s; another that answers at once.
+        foreach (var endpoint in new[] { "ep_slow", "ep_slow2" })
+        {
+            Assert.True(Enter(gate, "mer_slow", endpoint));
+            gate.Exit(endpoint, true, TimeSpan.FromSeconds(20));
+        }
         Assert.True(Enter(gate, "mer_slow", "ep_quick"));
         gate.Exit("ep_quick", true, TimeSpan.FromMilliseconds(15));
 
+        // One attempt each takes the share: neither is at its own window (two).
         Assert.True(Enter(gate, "mer_slow", "ep_slow"));
-        Assert.True(Enter(gate, "mer_slow", "ep_slow"));
+        Assert.True(Enter(gate, "mer_slow", "ep_slow2"));
+        Assert.False(gate.IsAtCap(To("mer_slow", "ep_slow")));
         Assert.False(gate.TryEnter(To("mer_slow", "ep_slow"), out var retryIn, takeTurn: true));
         Assert.Equal(EndpointGate.HoldBack, retryIn);
         Assert.False(gate.CouldEnter(To("mer_slow", "ep_slow"), out _));
@@ -144,8 +269,9 @@ public sealed class EndpointGateTests : IDisposable
         Assert.True(gate.TryEnter(Notification("n") with { MerchantId = "mer_other", EndpointId = "ep_other", MaxConcurrency = null }, out _, takeTurn: true));
 
         // Quick again (its average still over two seconds, still held): what is over the share comes
-        // back a second later, not at the slow pace.
+        // back a second later, not at the slow pace (once the place kept for the resend lapses).
         gate.Exit("ep_slow", true, TimeSpan.FromMilliseconds(20));
+        _clock.Advance(TimeSpan.FromSeconds(2));
         Assert.True(gate.TryEnter(To("ep_slow"), out _, takeTurn: true));
         Assert.False(gate.TryEnter(To("ep_slow"), out var recovered, takeTurn: true));
         Assert.Equal(EndpointGate.HoldBack, recovered);
@@ -155,15 +281,25 @@ public sealed class EndpointGateTests : IDisposable
     public void AHealthyEndpointThatStopsAnswering_IsHeldToItsMerchantsShare_OnceNoAttemptEndedForTwoSeconds_ItsAttemptsUnderWayCounted()
     {
         using var gate = EightPlaces();
-        // It answers quickly; another endpoint of the merchant has just failed once.
-        Assert.True(Enter(gate, "mer_a", "ep_a"));
-        gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(20));
+        // It answers quickly, two and then three at once; another endpoint of the merchant has just failed once.
+        foreach (var atOnce in new[] { 2, 3 })
+        {
+            for (var i = 0; i < atOnce; i++)
+            {
+                Assert.True(Enter(gate, "mer_a", "ep_a"));
+            }
+            for (var i = 0; i < atOnce; i++)
+            {
+                gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(20));
+            }
+        }
         Assert.True(Enter(gate, "mer_a", "ep_failing"));
         gate.Exit("ep_failing", false, TimeSpan.FromMilliseconds(20));
 
         // Then its receiver takes the connections and answers none: three attempts under way, more
-        // than the merchant's share of two, let through while nothing said it was unwell.
-        _clock.Advance(TimeSpan.FromMinutes(1));
+        // than the merchant's share of two, let through while nothing said it was unwell (its window
+        // five, after its quick answers).
+        _clock.Advance(TimeSpan.FromSeconds(1));
         Assert.True(Enter(gate, "mer_a", "ep_a"));
         Assert.True(Enter(gate, "mer_a", "ep_a"));
         _clock.Advance(TimeSpan.FromSeconds(1.9));
@@ -198,9 +334,9 @@ public sealed class EndpointGateTests : IDisposable
         // Endpoints resent by hand alone (paused, say): their attempts count neither way for the
         // circuit, but how long they took counts.
         Assert.True(gate.TryEnter(To("ep_quick"), out _));
-        gate.Exit("ep_quick", null, TimeSpan.FromMilliseconds(20));
+        gate.Exit("ep_quick", true, TimeSpan.FromMilliseconds(20), manual: true);
         Assert.True(gate.TryEnter(To("ep_slow"), out _));
-        gate.Exit("ep_slow", null, TimeSpan.FromSeconds(20));
+        gate.Exit("ep_slow", true, TimeSpan.FromSeconds(20), manual: true);
 
         // The quick one is not held to its merchant's share of two places; the slow one is.
         Assert.True(gate.TryEnter(To("ep_quick"), out _));

@@ -113,7 +113,7 @@ public sealed class HeraldHost : IAsyncDisposable
     /// <paramref name="until"/> holds: the workers wait on the fake clock and may not have armed
     /// their timer at the moment of the first move.
     /// </summary>
-    public async Task AdvanceUntilAsync(TimeSpan by, Func<Task<bool>> until, TimeSpan? timeout = null)
+    public async Task AdvanceUntilAsync(TimeSpan by, Func<Task<bool>> until, TimeSpan? timeout = null, TimeSpan? step = null)
     {
         Clock.Advance(by);
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
@@ -125,7 +125,7 @@ public sealed class HeraldHost : IAsyncDisposable
             }
             // Slowly enough that a claim's 90 s lease cannot run out under a busy machine.
             await Task.Delay(100);
-            Clock.Advance(TimeSpan.FromSeconds(1));
+            Clock.Advance(step ?? TimeSpan.FromSeconds(1));
         }
     }
 
