@@ -53,6 +53,11 @@ internal static class ServeCommand
             Description = "A proxy address or CIDR whose X-Forwarded-For/-Proto headers are believed (repeatable).",
             AllowMultipleArgumentsPerToken = false,
         };
+        var publicUrl = new Option<string?>("--public-url")
+        {
+            Description = "The address merchants reach Herald at, e.g. https://hooks.example.com (default: HERALD_PUBLIC_URL, else the address each request came in at): portal sign-in links are made with it.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_PUBLIC_URL"),
+        };
         var allow = new Option<string[]>("--allow-network")
         {
             Description = "A private network (CIDR) endpoints may be in, e.g. 10.20.0.0/16 (repeatable).",
@@ -96,7 +101,7 @@ internal static class ServeCommand
         retention.Check(v => v is < 0 or > 36_500 ? "--retention-days must be 0 (keep everything) or a number of days up to 36,500." : null);
         autoDisable.Check(v => v is < 0 or > 36_500 ? "--auto-disable-days must be 0 (never) or a number of days up to 36,500." : null);
         rateLimit.Check(v => v is < 0 or > MaxRateLimit ? $"--rate-limit must be 0 (off) or a number of requests per second up to {MaxRateLimit:N0}." : null);
-        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, metricsUrls, data, dev, postgres, lease, cert, key, keysCert, proxies, allow, retention, rateLimit, autoDisable, concurrency, grace, logFormat };
+        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, metricsUrls, data, dev, postgres, lease, cert, key, keysCert, proxies, publicUrl, allow, retention, rateLimit, autoDisable, concurrency, grace, logFormat };
         CommonOptions.RefuseBlankPostgres(command, postgres);
         CommonOptions.RefuseBlankData(command, data);
         command.Validators.Add(result =>
@@ -139,6 +144,11 @@ internal static class ServeCommand
                 result.AddError(result.GetResult(urls) is { Implicit: false }
                     ? "--urls is empty: give an address such as http://127.0.0.1:5080, or leave --urls out."
                     : "HERALD_URLS is set but empty: give it an address such as http://127.0.0.1:5080, or unset it.");
+            }
+            if (Effective(publicUrl, "HERALD_PUBLIC_URL") is { } publicAddress && HeraldServerOptions.PublicUrlRefusal(publicAddress) is { } refusal)
+            {
+                var name = result.GetResult(publicUrl) is { Implicit: false } ? "--public-url" : "HERALD_PUBLIC_URL";
+                result.AddError($"{name} '{publicAddress}' {refusal}.");
             }
             var certificate = Effective(cert, "HERALD_HTTPS_CERT");
             if (!string.IsNullOrEmpty(certificate) && listenUrls is { } addresses && addresses != HeraldServerOptions.DefaultUrls
@@ -230,6 +240,7 @@ internal static class ServeCommand
                 Concurrency = parse.GetValue(concurrency),
                 ShutdownGrace = TimeSpan.FromSeconds(parse.GetValue(grace)),
                 JsonLogs = parse.GetValue(logFormat) == "json",
+                PublicUrl = parse.GetValue(publicUrl) is { Length: > 0 } address ? address : null,
             };
             foreach (var proxy in parse.GetValue(proxies) ?? [])
             {

@@ -107,7 +107,7 @@ internal static class MerchantsApi
         .WithMetadata(new ShownOnce("api_key"))
         .WithSummary("Issue a merchant another API key (admin): for a merchant that lost or revoked every key it had; the key is shown once.");
 
-        group.MapPost("/{id}/portal_links", async (string id, HttpContext http, IHeraldStore store, TimeProvider time) =>
+        group.MapPost("/{id}/portal_links", async (string id, HttpContext http, IHeraldStore store, TimeProvider time, Hosting.PublicAddress address) =>
         {
             var request = await HeraldJson.ReadOptionalAsync(http.Request, new CreatePortalLinkRequest());
             var seconds = request.ExpiresInSeconds ?? PortalLinks.DefaultExpiresInSeconds;
@@ -122,10 +122,10 @@ internal static class MerchantsApi
             var expires = now.AddSeconds(seconds);
             // Forgotten a day past the longest a link lasts: nodes' clocks may differ a little.
             await store.CreatePortalLinkAsync(PortalLinks.Hash(token), id, now, expires, now - TimeSpan.FromDays(1), http.RequestAborted);
-            // At the address the request came in at (a trusted proxy's scheme included): the admin's own request names it.
-            var path = http.Request.PathBase + PortalLinks.Path + token;
-            http.Response.Headers.Location = path;
-            return Results.Json(new PortalLinkResponse($"{http.Request.Scheme}://{http.Request.Host}{path}", EndpointResponse.Time(expires)),
+            // At Herald's public address when the operator gave one; else at the address the request
+            // came in at (a trusted proxy's scheme included): the admin's own request names it.
+            http.Response.Headers.Location = http.Request.PathBase + PortalLinks.Path + token;
+            return Results.Json(new PortalLinkResponse(address.Of(http.Request, PortalLinks.Path + token), EndpointResponse.Time(expires)),
                 HeraldJson.Api, statusCode: StatusCodes.Status201Created);
         })
         .Accepts<CreatePortalLinkRequest>(isOptional: true, "application/json")

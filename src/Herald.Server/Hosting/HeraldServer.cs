@@ -81,6 +81,7 @@ public static class HeraldServer
 
         var services = builder.Services;
         services.AddSingleton(options.TimeProvider ?? TimeProvider.System);
+        services.AddSingleton(new PublicAddress(options.PublicUrl));
         // Keys are written encrypted to the keys certificate, and read back with it (not from a
         // certificate store, which Linux lacks for this). Read before an admin key is made, so that
         // a certificate that cannot serve stops the start without leaving a key nobody was shown.

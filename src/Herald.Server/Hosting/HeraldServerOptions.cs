@@ -114,6 +114,24 @@ public sealed class HeraldServerOptions
     /// <summary>Most endpoints a merchant may make (its checkout preferences' aside); past it a new one is answered 409.</summary>
     public int EndpointsPerMerchant { get; set; } = 100;
 
+    /// <summary>
+    /// The address merchants reach Herald at (<c>https://hooks.example.com</c>, a path a proxy
+    /// serves it under included), which the links Herald hands out are made with (a portal sign-in
+    /// link's); null: the address the request asking for one came in at.
+    /// </summary>
+    public string? PublicUrl { get; set; }
+
+    /// <summary>
+    /// Why <paramref name="url"/> cannot be Herald's public address (see <see cref="PublicUrl"/>);
+    /// null when it can: an absolute http:// or https:// address with no query, fragment or user.
+    /// </summary>
+    public static string? PublicUrlRefusal(string url) =>
+        !Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https") || string.IsNullOrEmpty(parsed.Host)
+            ? "is not an http:// or https:// address such as https://hooks.example.com"
+            : parsed.Query.Length > 0 || parsed.Fragment.Length > 0 || parsed.UserInfo.Length > 0
+                ? "has a query, a fragment or a user: give the address alone, such as https://hooks.example.com"
+                : null;
+
     /// <summary>Poll interval of the delivery workers.</summary>
     public TimeSpan? PollInterval { get; set; }
 }

@@ -267,6 +267,8 @@ public sealed class ServeAndMigrateTests
     [InlineData("--shutdown-grace-seconds", "601", "--shutdown-grace-seconds must be between 0 and 600 seconds.")]
     [InlineData("--trusted-proxy", "999.1.1.1", "--trusted-proxy '999.1.1.1' is neither an address nor a CIDR network such as 10.0.0.0/8.")]
     [InlineData("--trusted-proxy", "10.0.0.0/99", "--trusted-proxy '10.0.0.0/99' is neither an address nor a CIDR network such as 10.0.0.0/8.")]
+    [InlineData("--public-url", "hooks.example.com", "--public-url 'hooks.example.com' is not an http:// or https:// address such as https://hooks.example.com.")]
+    [InlineData("--public-url", "https://hooks.example.com/?tenant=1", "--public-url 'https://hooks.example.com/?tenant=1' has a query, a fragment or a user: give the address alone, such as https://hooks.example.com.")]
     [InlineData("--https-key", "/tmp/herald-no-such-key.pem", "--https-key (or HERALD_HTTPS_KEY) is the key of --https-cert, which is not given: give both, or neither.")]
     public Task Serve_WithAnOptionOutOfItsRules_SaysWhichInOneLine_BeforeMakingAnything(string option, string value, string message) => WithDataAsync(async data =>
     {

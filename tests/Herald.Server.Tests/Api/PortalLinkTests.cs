@@ -53,6 +53,26 @@ public sealed partial class PortalLinkTests
     }
 
     [Fact]
+    public async Task WithAPublicAddressGiven_TheLinkIsAtIt_WhateverAddressTheAdminCameInAt_AndOpensThere()
+    {
+        // Behind a proxy that serves Herald under a path of its own, the admin calling the node directly.
+        await using var herald = await HeraldHost.StartAsync(tune: o => o.PublicUrl = "https://hooks.example.com/herald/");
+        using var admin = herald.As(HeraldHost.AdminKey);
+        var id = (await admin.PostJsonAsync("/v1/merchants", new { name = "Acme" })).Str("id");
+
+        using var made = await admin.PostAsync($"/v1/merchants/{id}/portal_links", null);
+        var url = (await made.Content.ReadFromJsonAsync<JsonObject>()).Str("url");
+
+        const string At = "https://hooks.example.com/herald/portal/link/";
+        Assert.StartsWith(At, url, StringComparison.Ordinal);
+        // The path the proxy passes on (its prefix taken off) is the link's page on the node.
+        Assert.Equal("/portal/link/" + url[At.Length..], made.Headers.Location!.OriginalString);
+        using var page = await herald.Client.GetAsync(made.Headers.Location);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("Sign in", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task OnlyTheAdminMakesLinks_ABadExpiryOrAnUnknownMerchantIsRefused_AndMakesNone()
     {
         await using var herald = await HeraldHost.StartAsync();
