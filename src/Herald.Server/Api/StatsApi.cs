@@ -5,6 +5,7 @@ using Herald.Storage.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 
 namespace Herald.Server.Api;
 
@@ -86,3 +87,26 @@ public sealed record StatsResponse(string Since, string Until, IReadOnlyList<Hou
 public sealed record HourlyAttemptsResponse(string Hour, int Succeeded, int Failed);
 
 public sealed record EndpointStatsResponse(string EndpointId, int Attempts, int Succeeded, double SuccessRate, int P50Ms, int P95Ms);
+
+/// <summary>
+/// Says in the log what kept a stats read from keeping a merchant's closed hours (a database that
+/// takes no writes, its disk full, a lock or statement timeout): the read answered from its counts,
+/// and the next read counts those hours again. One line without a stack, once a minute at most,
+/// with how many more came meanwhile.
+/// </summary>
+public sealed partial class StatsKeepingLog(ILogger<StatsKeepingLog> logger, TimeProvider time)
+{
+    private readonly Herald.Errors.QuietLog<int> _quiet = new(TimeSpan.FromMinutes(1), time);
+
+    public void Failed(string merchantId, Exception error)
+    {
+        if (_quiet.ShouldWrite(0, out var held))
+        {
+            var said = error.Message.Split('\n', 2)[0].Trim();
+            LogFailed(logger, merchantId, $"{error.GetType().Name}: {said}", held);
+        }
+    }
+
+    [LoggerMessage(3003, LogLevel.Warning, "Stats of merchant {MerchantId}: its closed hours' figures could not be kept ({Why}); the read answered from their attempts, and the next read counts them again (said once a minute: {Held} more since)")]
+    private static partial void LogFailed(ILogger logger, string merchantId, string why, int held);
+}

@@ -108,12 +108,17 @@ public static class HeraldServer
         services.AddSingleton<ISecretProtector, DataProtectionSecrets>();
         services.AddSingleton<ReadinessProbe>();
         services.AddSingleton<Api.StatsReads>();
+        services.AddSingleton<Api.StatsKeepingLog>();
         if (options.PostgresConnectionString is { Length: > 0 } postgres)
         {
             // One data source per node, for the store and the key ring alike.
             var dataSource = PostgresStore.CreateDataSource(postgres);
             services.Configure<KeyManagementOptions>(o => o.XmlRepository = new PostgresXmlRepository(new PostgresKeyRing(dataSource)));
-            services.AddSingleton(sp => new PostgresStore(dataSource, postgres) { Secrets = sp.GetRequiredService<ISecretProtector>() });
+            services.AddSingleton(sp => new PostgresStore(dataSource, postgres)
+            {
+                Secrets = sp.GetRequiredService<ISecretProtector>(),
+                KeepingFailed = sp.GetRequiredService<Api.StatsKeepingLog>().Failed,
+            });
             services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<PostgresStore>());
             // Every node listens: for work (woken workers), and for endpoint writes (kept endpoints dropped).
             services.AddHostedService<PostgresWakeService>();
@@ -129,7 +134,11 @@ public static class HeraldServer
             dataProtection.PersistKeysToFileSystem(new DirectoryInfo(keysFolder));
             var sqliteOptions = new SqliteStoreOptions { DataDirectory = options.DataDirectory };
             services.AddSingleton(sqliteOptions);
-            services.AddSingleton(sp => new SqliteStore(sqliteOptions) { Secrets = sp.GetRequiredService<ISecretProtector>() });
+            services.AddSingleton(sp => new SqliteStore(sqliteOptions)
+            {
+                Secrets = sp.GetRequiredService<ISecretProtector>(),
+                KeepingFailed = sp.GetRequiredService<Api.StatsKeepingLog>().Failed,
+            });
             services.AddSingleton<IHeraldStore>(sp => sp.GetRequiredService<SqliteStore>());
         }
         services.AddHeraldDelivery(d =>

@@ -164,7 +164,8 @@ public abstract partial class RelationalStore
                 // whatever stops the keeping (a database that takes no writes, its disk full or a
                 // read-only standby; a lock or statement timeout behind an erasure; SQLite's file
                 // gone), the read answers from its counts, and the hours not kept are counted
-                // again next time. The store has no log to say so in.
+                // again next time; the host says so in its log.
+                KeepingFailed?.Invoke(merchantId, e);
             }
         }
         var endpoints = durations.GroupBy(d => d.Key.EndpointId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(EndpointStatsOf);

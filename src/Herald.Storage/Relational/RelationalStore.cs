@@ -15,6 +15,12 @@ public abstract partial class RelationalStore : IHeraldStore
     /// <summary>How endpoint secrets are kept at rest; plain unless the host sets a protector.</summary>
     public ISecretProtector Secrets { get; init; } = PlainSecrets.Instance;
 
+    /// <summary>
+    /// Told of what kept a stats read from keeping a merchant's closed hours (the merchant's id,
+    /// and what failed): the read answers from its counts all the same, so the host has it said.
+    /// </summary>
+    public Action<string, Exception>? KeepingFailed { get; init; }
+
     public virtual int WriteConcurrency => 1;
 
     public virtual bool WritesOnCallingThread => false;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Herald.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 
 namespace Herald.Server.Tests.Api;
 
@@ -180,7 +181,8 @@ public sealed class StatsApiTests : HeraldWithReceiver
     {
         await using var db = await PostgresDatabase.CreateAsync();
         await using var receiver = await TestReceiver.StartAsync();
-        await using var herald = await HeraldHost.StartAsync(postgres: db.ConnectionString);
+        var logs = new CapturedLogs("Herald.Server.Api");
+        await using var herald = await HeraldHost.StartAsync(postgres: db.ConnectionString, configure: b => b.Logging.AddProvider(logs));
         using var merchant = await herald.NewMerchantAsync();
         var (endpoint, _) = await merchant.AddEndpointAsync(receiver.Url, "thin");
         var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" })).Str("id");
@@ -201,5 +203,14 @@ public sealed class StatsApiTests : HeraldWithReceiver
 
         Assert.Equal(1, stats!["hours"]!.AsArray().Sum(h => h!["succeeded"]!.GetValue<int>()));
         Assert.Equal(endpoint, Assert.Single(stats["endpoints"]!.AsArray())!.Str("endpoint_id"));
+        // The operator is told, in one line without a stack, once a minute: a second read says nothing more.
+        var said = Assert.Single(logs.Entries, e => e.EventId == 3003);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, said.Level);
+        Assert.Matches(@"^Stats of merchant mer_\w+: its closed hours' figures could not be kept \(\w+Exception: .+\); the read answered from their attempts", said.Message);
+        Assert.Null(said.Exception);
+        using (await merchant.GetAsync("/v1/stats"))
+        {
+        }
+        Assert.Single(logs.Entries, e => e.EventId == 3003);
     }
 }
