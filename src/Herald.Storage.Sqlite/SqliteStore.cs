@@ -472,7 +472,7 @@ public sealed class SqliteStore : RelationalStore, IDisposable
         if (FileGone)
         {
             throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.Unavailable,
-                "Herald's database file is gone: nothing can be written until the operator restores it and restarts Herald") { RetryAfter = TimeSpan.FromSeconds(5) };
+                DatabaseTroubleWords.FileGoneRefusal) { RetryAfter = TimeSpan.FromSeconds(5) };
         }
         await _writeGate.WaitAsync(cancellationToken);
         try

@@ -58,7 +58,9 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
             // commit before it did, so a change is not said to be undone.
             NoteDatabaseTrouble(e, trouble, context.Request.Method, Portal.PortalLinks.Loggable(context.Request.Path));
             var outcome = trouble == DatabaseTrouble.Unreachable ? DatabaseWatch.WhatBecameOf(context) : ": nothing was done; retry later";
-            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, [$"Herald's database cannot take requests now ({trouble.Reason()}){outcome}"],
+            // A file gone is said as the store's refusal to write says it: the operator's to restore.
+            var message = trouble == DatabaseTrouble.FileGone ? DatabaseTroubleWords.FileGoneRefusal : $"Herald's database cannot take requests now ({trouble.Reason()}){outcome}";
+            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, [message],
                 response => response.Headers.RetryAfter = "5");
             return;
         }

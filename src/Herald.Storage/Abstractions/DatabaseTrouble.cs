@@ -39,6 +39,9 @@ public static class DatabaseTroubleWords
         _ => "it cannot be reached",
     };
 
+    /// <summary>What a request is answered while the database's file is gone, whichever of its reads or writes found it so.</summary>
+    public const string FileGoneRefusal = "Herald's database file is gone: nothing can be written until the operator restores it and restarts Herald";
+
     /// <summary>A few words, as <c>/readyz</c> says them after "database".</summary>
     public static string Status(this DatabaseTrouble trouble) => trouble switch
     {

@@ -340,6 +340,12 @@ public sealed class MetricsAndHealthTests : HeraldWithReceiver
         // A change the next start would not find is not answered as made.
         using var order = await merchant.PostAsJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
         await ApiErrors.ExpectErrorAsync(order, 503, "Herald's database file is gone: nothing can be written until the operator restores it and restarts Herald");
+        // So too once no pooled connection is left to read the removed file through: a connection
+        // opened anew finds no file (and makes no empty one for the next start to take).
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        using var again = await merchant.PostAsJsonAsync("/v1/payment_orders", new { amount = 11, currency = "BRL" });
+        await ApiErrors.ExpectErrorAsync(again, 503, "Herald's database file is gone: nothing can be written until the operator restores it and restarts Herald");
+        Assert.False(File.Exists(Path.Combine(Herald.DataDirectory, "herald.db")));
     }
 
     [Fact]
