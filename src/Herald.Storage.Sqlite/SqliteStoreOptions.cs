@@ -39,24 +39,25 @@ public sealed class SqliteStoreOptions
     }
 
     /// <summary>
-    /// Makes the database file empty if it does not exist yet, readable by its owner alone on Unix
-    /// (SQLite gives its log and shared-memory files the database file's permissions), so the data
-    /// stays the owner's even in a data folder others may read; one that exists is left as it is.
+    /// Makes the database file empty if it does not exist yet (the store's connections never make
+    /// it), readable by its owner alone on Unix (SQLite gives its log and shared-memory files the
+    /// database file's permissions), so the data stays the owner's even in a data folder others may
+    /// read; one that exists is left as it is.
     /// </summary>
     public void CreateDatabaseFile()
     {
-        if (OperatingSystem.IsWindows() || File.Exists(DatabasePath))
+        if (File.Exists(DatabasePath))
         {
             return;
         }
         try
         {
-            using var _ = new FileStream(DatabasePath, new FileStreamOptions
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
             {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            });
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+            using var _ = new FileStream(DatabasePath, options);
         }
         catch (IOException) when (File.Exists(DatabasePath))
         {

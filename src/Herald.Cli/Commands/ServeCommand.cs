@@ -145,7 +145,8 @@ internal static class ServeCommand
                     ? "--urls is empty: give an address such as http://127.0.0.1:5080, or leave --urls out."
                     : "HERALD_URLS is set but empty: give it an address such as http://127.0.0.1:5080, or unset it.");
             }
-            if (Effective(publicUrl, "HERALD_PUBLIC_URL") is { } publicAddress && HeraldServerOptions.PublicUrlRefusal(publicAddress) is { } refusal)
+            // Set empty (a compose file's HERALD_PUBLIC_URL=), it is unset, as the node reads it.
+            if (Effective(publicUrl, "HERALD_PUBLIC_URL") is { Length: > 0 } publicAddress && HeraldServerOptions.PublicUrlRefusal(publicAddress) is { } refusal)
             {
                 var name = result.GetResult(publicUrl) is { Implicit: false } ? "--public-url" : "HERALD_PUBLIC_URL";
                 result.AddError($"{name} '{publicAddress}' {refusal}.");

@@ -8,10 +8,11 @@ namespace Herald.Delivery.Health;
 /// <summary>
 /// What this node lets through to each endpoint: its concurrency cap, its rate limit, and a circuit
 /// breaker that, after <see cref="DeliveryOptions.CircuitBreakerThreshold"/> consecutive failures,
-/// lets one probe at a time through until one succeeds. A notification the gate holds back never
-/// occupies a delivery slot while it waits: held back by the cap alone it may wait in the delivery
-/// loop's memory for one of the endpoint's attempts to end (<see cref="IsAtCap"/>, <see cref="Exited"/>);
-/// otherwise it is handed back to the queue for a little later.
+/// lets one probe at a time through until one succeeds; and its window (see
+/// <see cref="EndpointState.Window"/>). A notification the gate holds back never occupies a
+/// delivery slot while it waits: held back by the cap or the window alone it may wait in the
+/// delivery loop's memory for one of the endpoint's attempts to end (<see cref="IsAtCap"/>,
+/// <see cref="Exited"/>); otherwise it is handed back to the queue for a little later.
 /// </summary>
 public sealed class EndpointGate : IDisposable
 {
@@ -96,14 +97,23 @@ public sealed class EndpointGate : IDisposable
     /// Whether the endpoint is held to its merchant's share now (see
     /// <see cref="EndpointState.HeldToShare"/>); if so, first counts in the share its attempts in
     /// flight let through while it seemed healthy, whatever the share: they hold places all the
-    /// same (a receiver that stopped answering holds them until the timeout). Done wherever the
-    /// gate looks at the endpoint, so that attempts stuck at its cap or window count too, though
-    /// nothing more of it is let through to count them. Called under the endpoint's lock.
+    /// same (a receiver that stopped answering holds them until the timeout); if not, gives back
+    /// what it counted. Done wherever the gate looks at the endpoint (<see cref="TryEnter"/>,
+    /// <see cref="PlacesFree"/>, <see cref="CouldEnter"/>), so that attempts stuck at its cap or
+    /// window count too, though nothing more of it is let through to count them. Called under the
+    /// endpoint's lock.
     /// </summary>
     private bool NoteHeld(EndpointState state, string merchantId, DateTimeOffset now)
     {
         if (!state.HeldToShare(now))
         {
+            // Healthy again (it answered, quickly): what it counted in the share is given back at
+            // once, not as its attempts in flight fall below the count, which a busy endpoint's never do.
+            if (state.CountedHeld > 0)
+            {
+                UncountHeld(state.Merchant!, state.CountedHeld);
+                state.CountedHeld = 0;
+            }
             return false;
         }
         var underWay = state.InFlight - state.CountedHeld;
@@ -119,11 +129,11 @@ public sealed class EndpointGate : IDisposable
         return true;
     }
 
-    private void UncountHeld(string merchantId)
+    private void UncountHeld(string merchantId, int count = 1)
     {
         lock (_shareLock)
         {
-            var now = _heldInFlight.GetValueOrDefault(merchantId) - 1;
+            var now = _heldInFlight.GetValueOrDefault(merchantId) - count;
             if (now <= 0)
             {
                 _heldInFlight.Remove(merchantId);
@@ -291,6 +301,7 @@ public sealed class EndpointGate : IDisposable
     /// <summary>
     /// How many more of the endpoint's attempts its cap and its window let in now for scheduled work
     /// (see <see cref="IsAtCap"/>); <see cref="int.MaxValue"/> when they do not decide (as <see cref="LimitOf(ClaimedNotification)"/>).
+    /// Looking, it brings the endpoint's count in its merchant's share up to date (see <see cref="NoteHeld"/>).
     /// </summary>
     public int PlacesFree(ClaimedNotification notification)
     {

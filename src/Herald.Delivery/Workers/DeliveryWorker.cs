@@ -56,7 +56,7 @@ public sealed class DeliveryWorker : BackgroundService
 
     /// <summary>
     /// Endpoints with notifications waiting in this node's memory for one of their attempts to end
-    /// (held back by their own cap alone), and how many: an attempt ending there wakes the loop.
+    /// (held back by their own cap or window alone), and how many: an attempt ending there wakes the loop.
     /// </summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _waitingFor = new(StringComparer.Ordinal);
 

@@ -11,11 +11,16 @@ public sealed class PublicAddress
 
     public PublicAddress(string? publicUrl)
     {
-        if (publicUrl is not null && HeraldServerOptions.PublicUrlRefusal(publicUrl) is { } why)
+        if (publicUrl is null)
+        {
+            return;
+        }
+        if (HeraldServerOptions.PublicUrlRefusal(publicUrl) is { } why)
         {
             throw new ArgumentException($"the public address '{publicUrl}' {why}", nameof(publicUrl));
         }
-        _root = publicUrl?.TrimEnd('/');
+        // As parsed (blanks around it dropped, the scheme and host in lower case), without a last '/'.
+        _root = new Uri(publicUrl.Trim(), UriKind.Absolute).GetLeftPart(UriPartial.Path).TrimEnd('/');
     }
 
     /// <summary>The absolute address of Herald's <paramref name="path"/> (which starts with '/'), for a link made while answering <paramref name="request"/>.</summary>

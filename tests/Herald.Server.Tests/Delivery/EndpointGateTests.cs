@@ -206,6 +206,41 @@ public sealed class EndpointGateTests : IDisposable
     }
 
     [Fact]
+    public void AStalledEndpoint_GivesBackItsMerchantsShare_AtItsFirstQuickAnswer_ThoughItStaysBusy()
+    {
+        using var gate = EightPlaces();
+        Assert.True(Enter(gate, "mer_a", "ep_failing"));
+        gate.Exit("ep_failing", false, TimeSpan.FromMilliseconds(10));
+        // Quick at two and then three at once: its window is five.
+        foreach (var atOnce in new[] { 2, 3 })
+        {
+            for (var i = 0; i < atOnce; i++)
+            {
+                Assert.True(Enter(gate, "mer_a", "ep_busy"));
+            }
+            for (var i = 0; i < atOnce; i++)
+            {
+                gate.Exit("ep_busy", true, TimeSpan.FromMilliseconds(10));
+            }
+        }
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(Enter(gate, "mer_a", "ep_busy"));
+        }
+
+        // Two seconds and none of its four ended: they take the merchant's share.
+        _clock.Advance(TimeSpan.FromSeconds(2.5));
+        Assert.Equal(1, gate.PlacesFree(To("mer_a", "ep_busy")));
+        Assert.False(Enter(gate, "mer_a", "ep_failing"));
+
+        // One answers quickly, and its place is taken again at once: it is healthy, busy as it
+        // stays, and what it counted in the share is given back.
+        gate.Exit("ep_busy", true, TimeSpan.FromMilliseconds(10));
+        Assert.True(Enter(gate, "mer_a", "ep_busy"));
+        Assert.True(Enter(gate, "mer_a", "ep_failing"));
+    }
+
+    [Fact]
     public void AMerchantsSlowEndpoints_ShareAQuarterOfTheNodesPlaces_UntilTheyAreQuickAgain()
     {
         using var gate = EightPlaces();

@@ -142,13 +142,13 @@ public sealed class MerchantShareTests
         // The burst, its receiver holding the first requests: two of them at once (its window,
         // the merchant's share of eight slots), though six slots are free.
         receiver.Hold();
-        const int burst = 30;
+        const int burst = 20;
         for (var i = 0; i < burst; i++)
         {
             await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" });
         }
         await receiver.WaitForAsync(2);
-        await Task.Delay(500);
+        await Task.Delay(200);
         Assert.Equal(2, receiver.MaxInFlight);
 
         // It answers, after a fifth of a second each time: one more at once with each answer, up
