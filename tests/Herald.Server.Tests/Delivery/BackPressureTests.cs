@@ -31,11 +31,14 @@ public sealed class BackPressureTests : IAsyncLifetime
     [Fact]
     public async Task WhileOutcomesCannotBeWritten_SendingStopsOnceTwiceTheSlotsWaitForTheirRecord_AndEverythingArrivesAfter()
     {
-        using var merchant = await _herald.NewMerchantAsync();
-        // As many endpoints as slots, each with a window of one at first (a quarter of four slots):
-        // one attempt of each at once fills the node.
+        // As many merchants as slots, each with an endpoint: a window of one at first (a quarter of
+        // four slots) and a merchant's share of one, whether their held attempts are then taken for
+        // slow answers or not: one attempt of each at once fills the node.
+        var merchants = new List<HttpClient>();
         for (var i = 0; i < Slots; i++)
         {
+            var merchant = await _herald.NewMerchantAsync($"Merchant {i}");
+            merchants.Add(merchant);
             await merchant.AddEndpointAsync($"{_receiver.Url}/{i}", "transaction");
         }
         _receiver.Hold();
@@ -43,7 +46,10 @@ public sealed class BackPressureTests : IAsyncLifetime
         const int notifications = 4 * Slots;
         for (var i = 0; i < notifications / Slots; i++)
         {
-            await merchant.NewTransactionAsync();
+            foreach (var merchant in merchants)
+            {
+                await merchant.NewTransactionAsync();
+            }
         }
         await _receiver.WaitForAsync(Slots);
 
@@ -69,8 +75,17 @@ public sealed class BackPressureTests : IAsyncLifetime
             await transaction.RollbackAsync();
         }
 
-        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("status=succeeded&limit=100")).Count == notifications);
+        await HeraldHost.EventuallyAsync(async () =>
+        {
+            var succeeded = 0;
+            foreach (var merchant in merchants)
+            {
+                succeeded += (await merchant.NotificationsAsync("status=succeeded&limit=100")).Count;
+            }
+            return succeeded == notifications;
+        });
         Assert.Equal(notifications, _receiver.Received.Count);
         Assert.Equal(notifications, _receiver.Received.Select(r => (r.Path, r.Headers["webhook-id"])).Distinct().Count());
+        merchants.ForEach(m => m.Dispose());
     }
 }
