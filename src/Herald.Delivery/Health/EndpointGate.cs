@@ -54,6 +54,9 @@ public sealed class EndpointGate : IDisposable
     private EndpointState StateOf(string endpointId) =>
         _endpoints.GetOrAdd(endpointId, static (_, window) => new EndpointState { Window = window }, _firstWindow);
 
+    /// <summary>The endpoint's cap as this gate last saw it (work claimed since may carry a changed one), or the notification's before any.</summary>
+    private static int? SeenCap(EndpointState state, ClaimedNotification notification) => state.CapSeen ? state.Cap : notification.MaxConcurrency;
+
     /// <summary>
     /// The most attempts of the endpoint this node lets be under way at once now: its
     /// <c>max_concurrency</c> (<paramref name="cap"/>, none when null), and its window (see
@@ -294,7 +297,7 @@ public sealed class EndpointGate : IDisposable
         }
         lock (state)
         {
-            return state.ConsecutiveFailures < _threshold ? LimitOf(state, state.CapSeen ? state.Cap : notification.MaxConcurrency, _time.GetUtcNow()) : int.MaxValue;
+            return state.ConsecutiveFailures < _threshold ? LimitOf(state, SeenCap(state, notification), _time.GetUtcNow()) : int.MaxValue;
         }
     }
 
@@ -315,7 +318,7 @@ public sealed class EndpointGate : IDisposable
             var now = _time.GetUtcNow();
             NoteHeld(state, notification.MerchantId, now);
             return state.ConsecutiveFailures < _threshold
-                ? Math.Max(0, state.ScheduledLimit(LimitOf(state, state.CapSeen ? state.Cap : notification.MaxConcurrency, now), now) - state.InFlight)
+                ? Math.Max(0, state.ScheduledLimit(LimitOf(state, SeenCap(state, notification), now), now) - state.InFlight)
                 : int.MaxValue;
         }
     }
