@@ -69,6 +69,9 @@ internal static class PortalAuth
 
     private static async Task StartSessionAsync(HttpContext http, string merchantId, string name, Claim credential, string backTo)
     {
+        // A sign-in in a browser signed in already (to this merchant or another) ends the session it
+        // had for good, as signing out does: a copy of its cookie taken before is refused from then on.
+        await EndSessionAsync(http);
         var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
         var identity = new ClaimsIdentity(
             [
@@ -147,6 +150,22 @@ internal static class PortalAuth
     {
         try
         {
+            return await EndSessionAsync(http);
+        }
+        finally
+        {
+            await http.SignOutAsync(Scheme);
+        }
+    }
+
+    /// <summary>
+    /// Notes the request's session, if it has one, as ended for every node. False (and logged) when
+    /// the database could not take the note.
+    /// </summary>
+    private static async Task<bool> EndSessionAsync(HttpContext http)
+    {
+        try
+        {
             // The request's own principal, validated already (its key and session read) on its way in.
             if (SessionHash(http.User) is { } session)
             {
@@ -159,12 +178,8 @@ internal static class PortalAuth
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            PortalLog.SignOutNotRecorded(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PortalAuth)), e);
+            PortalLog.SessionEndNotRecorded(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PortalAuth)), e);
             return false;
-        }
-        finally
-        {
-            await http.SignOutAsync(Scheme);
         }
     }
 

@@ -17,6 +17,6 @@ internal static partial class PortalLog
     [LoggerMessage(4004, LogLevel.Warning, "Portal sign-in link refused from {Address}: it is unknown, used or expired")]
     public static partial void LinkRefused(ILogger logger, string? address);
 
-    [LoggerMessage(4002, LogLevel.Warning, "Portal sign-out: the session could not be noted as ended; its cookie was cleared in the browser only")]
-    public static partial void SignOutNotRecorded(ILogger logger, Exception exception);
+    [LoggerMessage(4002, LogLevel.Warning, "Portal session could not be noted as ended (signed out, or signed in again in the same browser): it ended in that browser only")]
+    public static partial void SessionEndNotRecorded(ILogger logger, Exception exception);
 }

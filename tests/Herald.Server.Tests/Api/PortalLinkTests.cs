@@ -245,6 +245,52 @@ public sealed partial class PortalLinkTests
         Assert.Equal(HttpStatusCode.OK, (await byLink.GetAsync("/portal/endpoints")).StatusCode);
     }
 
+    [Fact]
+    public async Task SigningInAgainInTheSameBrowser_EndsItsEarlierSession_SoACopyOfItsCookieIsRefused()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        using var admin = herald.As(HeraldHost.AdminKey);
+        var acme = await admin.PostJsonAsync("/v1/merchants", new { name = "Acme" });
+        var (_, otherUrl) = await NewLinkAsync(herald, "Other");
+        var cookies = new CookieContainer();
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies }) { BaseAddress = herald.Client.BaseAddress };
+
+        // Signed in with Acme's key; a copy of the session's cookie is taken (a shared machine, say).
+        Assert.Equal(HttpStatusCode.Redirect, (await SignInWithKeyAsync(browser, acme.Str("api_key"))).StatusCode);
+        using var copy = WithSessionOf(herald, cookies);
+        Assert.Equal(HttpStatusCode.OK, (await copy.GetAsync("/portal/endpoints")).StatusCode);
+
+        // The browser then signs in through another merchant's link: the copy of Acme's session is refused.
+        Assert.Equal(HttpStatusCode.Redirect, (await SignInThroughAsync(browser, otherUrl)).StatusCode);
+        using (var overview = await browser.GetAsync("/portal"))
+        {
+            Assert.Equal(HttpStatusCode.OK, overview.StatusCode);
+            Assert.Contains("Other", await overview.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        using (var refused = await copy.GetAsync("/portal/endpoints"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, refused.StatusCode);
+            Assert.Equal("/portal/signin", new Uri(herald.Client.BaseAddress!, refused.Headers.Location!).AbsolutePath);
+        }
+
+        // So too the link's session, once the browser signs in with a key again; the new session works.
+        using var linkCopy = WithSessionOf(herald, cookies);
+        Assert.Equal(HttpStatusCode.OK, (await linkCopy.GetAsync("/portal/endpoints")).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await SignInWithKeyAsync(browser, acme.Str("api_key"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await linkCopy.GetAsync("/portal/endpoints")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/portal/endpoints")).StatusCode);
+    }
+
+    /// <summary>A browser of its own holding a copy of the portal session cookie <paramref name="cookies"/> hold now.</summary>
+    private static HttpClient WithSessionOf(HeraldHost herald, CookieContainer cookies)
+    {
+        var portal = new Uri(herald.Client.BaseAddress!, "/portal/");
+        var session = cookies.GetCookies(portal).Single(c => c.Name == "herald_portal");
+        var copied = new CookieContainer();
+        copied.Add(portal, new Cookie(session.Name, session.Value, session.Path));
+        return new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = copied }) { BaseAddress = herald.Client.BaseAddress };
+    }
+
     private static async Task<(string Id, string Url)> NewLinkAsync(HeraldHost herald, string name, object? body = null)
     {
         using var admin = herald.As(HeraldHost.AdminKey);
