@@ -366,8 +366,9 @@ public sealed class EndpointGate : IDisposable
     /// work is scheduled by, and whether it is slow.
     /// </param>
     /// <param name="manual">
-    /// Whether it was a manual attempt: its outcome counts neither way for the circuit, only for
-    /// the endpoint's window.
+    /// Whether it was a manual attempt: its failure does not count towards opening the circuit (the
+    /// merchant asked for it, whatever the endpoint's state), but its success closes it, as a
+    /// scheduled attempt's does: the endpoint answers again.
     /// </param>
     public GateChange Exit(string endpointId, bool? succeeded, TimeSpan? took = null, bool manual = false)
     {
@@ -403,7 +404,7 @@ public sealed class EndpointGate : IDisposable
             {
                 state.Window = Math.Max(_firstWindow, state.Window / 2);
             }
-            if (succeeded is not null && !manual)
+            if (succeeded is true || (succeeded is false && !manual))
             {
                 var wasOpen = state.ConsecutiveFailures >= _threshold;
                 state.ConsecutiveFailures = succeeded.Value ? 0 : state.ConsecutiveFailures + 1;

@@ -17,7 +17,7 @@ namespace Herald.Delivery.Workers;
 /// the endpoint's gate as scheduled ones do (its concurrency cap, its rate limit, one at a time
 /// while its circuit is open); a resend the gate holds back gives its sending slot up and comes
 /// back to the queue once the gate's wait is over, so that one endpoint's limits never hold up the
-/// resends of others. A recover of an ordered endpoint sends one notification at a time, oldest
+/// resends of others, and no newer resend to that endpoint overtakes it. A recover of an ordered endpoint sends one notification at a time, oldest
 /// first, so that its receiver sees an entity's versions in order. Every resend is kept in the
 /// database before the caller hears it is queued, owned by this node while it holds it, and
 /// forgotten once made: a node that stops lets what it is sending finish within the shutdown
@@ -33,12 +33,38 @@ public sealed class ResendQueue : BackgroundService
     // ordered run stops at its first failure: what follows would overtake what failed.
     // Request: the kept request, its Done the notifications of it already handled.
     // HeldBack: the first one as it was read when the endpoint's gate held it back, shown to the
-    // gate again when it comes back, so that waiting costs no write of the database.
-    private sealed record Work(ResendRequest Request, ClaimedNotification? HeldBack = null)
+    // gate again when it comes back, so that waiting costs no write of the database (or, for work
+    // that waited behind older work of its endpoint, that work's: the gate decides by the endpoint).
+    // EndpointId: the endpoint its notifications go to, when known as it is queued (a resend, a
+    // recover; not a request taken over from another node until it is read).
+    private sealed record Work(ResendRequest Request, ClaimedNotification? HeldBack = null, string? EndpointId = null)
     {
         /// <summary>How many of the request's notifications are still to be sent.</summary>
         public int Left => Request.NotificationIds.Count - Request.Done;
+
+        /// <summary>Its place in the order work was first queued in, which it keeps when it is held back and comes back.</summary>
+        public long Seq { get; init; }
     }
+
+    private long _lastSeq;
+
+    // Work the endpoints' gates held back, by when its wait is over and then by its place in the
+    // order work was first queued: it comes back in that order, so that what was asked for first
+    // (a recover's oldest) goes first. Closed once the node stops sending.
+    private readonly PriorityQueue<Work, (long Due, long Seq)> _parked = new();
+    private bool _parkingClosed;
+
+    // For each endpoint, its work held back (by place), each with the newer work of the endpoint
+    // that came to its turn meanwhile and waits behind it, queued again once it has had its turn:
+    // no resend to an endpoint overtakes an older one its limits or its circuit hold back. Under
+    // the lock of _parked.
+    private readonly Dictionary<string, SortedDictionary<long, List<Work>>> _waiting = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _parkedSooner = new(0);
+
+    // Turns at an endpoint's gate are taken one at a time, in the order asked, for the work whose
+    // endpoint is known (by stripes of endpoints): of two resends to an endpoint that lets one more
+    // through, the one queued first takes it.
+    private readonly SemaphoreSlim[] _turns = Enumerable.Range(0, 32).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
 
     private readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>();
     private readonly int _capacity;
@@ -104,7 +130,7 @@ public sealed class ResendQueue : BackgroundService
     /// </summary>
     public async Task<bool> EnqueueAsync(string merchantId, string notificationId, CancellationToken cancellationToken)
     {
-        if (await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is null)
+        if (await LoadAsync(merchantId, notificationId, cancellationToken).ConfigureAwait(false) is not { } notification)
         {
             return false;
         }
@@ -112,7 +138,7 @@ public sealed class ResendQueue : BackgroundService
         {
             throw Full(merchantId);
         }
-        await KeepAndQueueAsync([NewRequest(merchantId, [notificationId], stopAtFailure: false)], recover: null, cancellationToken).ConfigureAwait(false);
+        await KeepAndQueueAsync([NewRequest(merchantId, [notificationId], stopAtFailure: false)], recover: null, notification.EndpointId, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -126,7 +152,7 @@ public sealed class ResendQueue : BackgroundService
     /// are kept less what resends of its merchant's wait to send by then (another recover's, on any
     /// node), whose room is given back. Answers what was kept.
     /// </summary>
-    private async Task<IReadOnlyList<ResendRequest>> KeepAndQueueAsync(IReadOnlyList<ResendRequest> requests, IReadOnlySet<string>? recover, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<ResendRequest>> KeepAndQueueAsync(IReadOnlyList<ResendRequest> requests, IReadOnlySet<string>? recover, string endpointId, CancellationToken cancellationToken)
     {
         IReadOnlyList<ResendRequest> kept = [];
         try
@@ -153,7 +179,7 @@ public sealed class ResendQueue : BackgroundService
         foreach (var request in kept)
         {
             _held[request.Id] = 0;
-            Queue(new Work(request));
+            Queue(new Work(request, EndpointId: endpointId));
         }
         return kept;
     }
@@ -161,6 +187,10 @@ public sealed class ResendQueue : BackgroundService
     /// <summary>Queues work whose room is taken; when the node is stopping it stays kept, for the next to send.</summary>
     private void Queue(Work work)
     {
+        if (work.Seq == 0)
+        {
+            work = work with { Seq = Interlocked.Increment(ref _lastSeq) };
+        }
         if (!_queue.Writer.TryWrite(work))
         {
             _room.Give(work.Request.MerchantId, work.Left);
@@ -248,9 +278,124 @@ public sealed class ResendQueue : BackgroundService
     /// afresh, and let through the endpoint's gate), or to be asked again after <see cref="Wait"/>
     /// (<see cref="Busy"/>: another attempt of it is under way; otherwise the gate holds it back,
     /// <see cref="HeldBack"/> the notification as read then), or neither: nothing to send (gone, or
-    /// a recover's that has succeeded by its turn).
+    /// a recover's that has succeeded by its turn). <see cref="Behind"/>: queued work put behind older
+    /// work of its endpoint held back, asked nothing.
     /// </summary>
-    private readonly record struct Turn(ClaimedNotification? Ready, TimeSpan? Wait, bool Busy = false, ClaimedNotification? HeldBack = null);
+    private readonly record struct Turn(ClaimedNotification? Ready, TimeSpan? Wait, bool Busy = false, ClaimedNotification? HeldBack = null, bool Behind = false);
+
+    private SemaphoreSlim TurnsOf(string endpointId) => _turns[(int)((uint)StringComparer.Ordinal.GetHashCode(endpointId) % (uint)_turns.Length)];
+
+    /// <summary>
+    /// The turn of queued work's next notification (<c>Done</c>), with the work that waited behind
+    /// it (<paramref name="behind"/>). Work of an endpoint with older work of it held back waits
+    /// behind that (<see cref="Turn.Behind"/>); work the gate holds back is put aside until its wait
+    /// is over, and what waited behind it with it; otherwise what waited behind it is queued again.
+    /// Taken one at a time for an endpoint, so that what it decides holds for the next.
+    /// </summary>
+    private async Task<Turn> QueuedTurnAsync(Work work, List<Work>? behind, CancellationToken cancellationToken)
+    {
+        var request = work.Request;
+        var endpointId = work.HeldBack?.EndpointId ?? work.EndpointId;
+        var turns = endpointId is null ? null : TurnsOf(endpointId);
+        try
+        {
+            if (turns is not null)
+            {
+                await turns.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            try
+            {
+                if (WaitsBehind(work with { EndpointId = endpointId }, behind))
+                {
+                    return new Turn(null, null, Behind: true);
+                }
+                var turn = await TakeTurnAsync(request.MerchantId, request.NotificationIds[request.Done], request.OnlyFailed, work.HeldBack, cancellationToken).ConfigureAwait(false);
+                if (turn.Wait is { } wait)
+                {
+                    Requeue(work with { HeldBack = turn.HeldBack, EndpointId = endpointId ?? turn.HeldBack?.EndpointId }, wait, behind);
+                    return turn;
+                }
+                QueueAll(behind, turn.Ready ?? work.HeldBack);
+                return turn;
+            }
+            finally
+            {
+                turns?.Release();
+            }
+        }
+        catch
+        {
+            QueueAll(behind);
+            throw;
+        }
+    }
+
+    /// <summary>Whether older work of the endpoint is held back: then the work (and what waited behind it) waits behind that.</summary>
+    private bool WaitsBehind(Work work, List<Work>? behind)
+    {
+        if (work.EndpointId is not { } endpointId)
+        {
+            return false;
+        }
+        lock (_parked)
+        {
+            if (_parkingClosed || !_waiting.TryGetValue(endpointId, out var held))
+            {
+                return false;
+            }
+            List<Work>? older = null;
+            foreach (var (seq, waiting) in held)
+            {
+                if (seq >= work.Seq)
+                {
+                    break;
+                }
+                older = waiting;
+            }
+            if (older is null)
+            {
+                return false;
+            }
+            older.Add(work);
+            older.AddRange(behind ?? []);
+            return true;
+        }
+    }
+
+    /// <summary>Takes work back from among its endpoint's held back as its turn comes again: answers what waited behind it.</summary>
+    private List<Work>? Unpark(Work work)
+    {
+        if (work.EndpointId is not { } endpointId)
+        {
+            return null;
+        }
+        lock (_parked)
+        {
+            if (!_waiting.TryGetValue(endpointId, out var held) || !held.Remove(work.Seq, out var behind))
+            {
+                return null;
+            }
+            if (held.Count == 0)
+            {
+                _waiting.Remove(endpointId);
+            }
+            return behind;
+        }
+    }
+
+    /// <summary>
+    /// Queues again, in their first order, the work that waited behind work that has had its turn.
+    /// What was not read yet is shown to the gate as <paramref name="sameEndpoint"/>, a notification
+    /// of its endpoint (the gate decides by the endpoint alone), so that asking again whether the
+    /// endpoint lets it through writes nothing.
+    /// </summary>
+    private void QueueAll(List<Work>? behind, ClaimedNotification? sameEndpoint = null)
+    {
+        foreach (var work in (behind ?? []).OrderBy(w => w.Seq))
+        {
+            Queue(work.HeldBack is null && sameEndpoint?.EndpointId == work.EndpointId ? work with { HeldBack = sameEndpoint } : work);
+        }
+    }
 
     /// <summary>
     /// Takes a notification for its manual attempt: first its lease, so that no other attempt of it
@@ -258,7 +403,7 @@ public sealed class ResendQueue : BackgroundService
     /// concurrency cap, its rate limit, its circuit), whose entry the attempt gives back when it ends.
     /// A lease the gate does not let through is let go; asked again with what was read then
     /// (<paramref name="heldBack"/>), the gate is shown that first (<see cref="EndpointGate.CouldEnter"/>),
-    /// so that waiting on the endpoint's limits writes nothing. The attempt counts neither way for the circuit.
+    /// so that waiting on the endpoint's limits writes nothing.
     /// </summary>
     private async Task<Turn> TakeTurnAsync(string merchantId, string id, bool onlyFailed, ClaimedNotification? heldBack, CancellationToken cancellationToken)
     {
@@ -292,14 +437,20 @@ public sealed class ResendQueue : BackgroundService
     private static TimeSpan BusyWait(TimeSpan leaseLeft) =>
         TimeSpan.FromMilliseconds(Math.Clamp(leaseLeft.TotalMilliseconds, 10, 250));
 
-    /// <summary>The attempt of a notification the endpoint's gate has let through; it counts neither way for the circuit.</summary>
+    /// <summary>
+    /// The attempt of a notification the endpoint's gate has let through. Its success closes the
+    /// endpoint's circuit, should it be open (the operator hears the endpoint recovered); its failure
+    /// does not count towards opening it.
+    /// </summary>
     private async Task<Attempt> AttemptLetThroughAsync(ClaimedNotification notification, CancellationToken cancellationToken)
     {
         TimeSpan? took = null;
         bool? succeeded = null;
+        var circuit = GateChange.None;
+        Attempt attempt;
         try
         {
-            return await AttemptAsync(notification, (t, ok) => (took, succeeded) = (t, ok), cancellationToken).ConfigureAwait(false);
+            attempt = await AttemptAsync(notification, (t, ok) => (took, succeeded) = (t, ok), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception) when (notification.LeaseToken is not null)
         {
@@ -312,8 +463,21 @@ public sealed class ResendQueue : BackgroundService
         {
             // What it took and how it ended, once made, tell the gate how quickly the endpoint
             // answers (a merchant's slow endpoints share a part of the node) and how wide its window is.
-            _gate.Exit(notification.EndpointId, succeeded, took, manual: true);
+            circuit = _gate.Exit(notification.EndpointId, succeeded, took, manual: true);
         }
+        if (circuit == GateChange.Closed)
+        {
+            DeliveryLog.Recovered(_logger, notification.EndpointId);
+            try
+            {
+                await _operatorEvents.EndpointRecoveredAsync(notification.MerchantId, notification.EndpointId, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                DeliveryLog.HealthFailed(_logger, e, notification.EndpointId);
+            }
+        }
+        return attempt;
     }
 
     private async Task<Attempt> AttemptAsync(ClaimedNotification notification, Action<TimeSpan, bool> made, CancellationToken cancellationToken)
@@ -445,7 +609,7 @@ public sealed class ResendQueue : BackgroundService
             ? [NewRequest(merchantId, taken, stopAtFailure: true) with { OnlyFailed = true }]
             : taken.Take(queued).Select(id => NewRequest(merchantId, [id], stopAtFailure: false) with { OnlyFailed = true }).ToList();
         // What a recover on another node kept meanwhile is left to it: it is queued there.
-        var kept = await KeepAndQueueAsync(requests, underWay, cancellationToken).ConfigureAwait(false);
+        var kept = await KeepAndQueueAsync(requests, underWay, endpointId, cancellationToken).ConfigureAwait(false);
         return (kept.Sum(r => r.NotificationIds.Count), complete && queued == taken.Count);
     }
 
@@ -454,6 +618,7 @@ public sealed class ResendQueue : BackgroundService
         using var slots = new SemaphoreSlim(Concurrency, Concurrency);
         var running = new List<Task>();
         var keeping = KeepOwnedAsync(stoppingToken);
+        var returning = ReturnParkedAsync(stoppingToken);
         try
         {
             await foreach (var work in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
@@ -474,6 +639,7 @@ public sealed class ResendQueue : BackgroundService
         }
         await all.ConfigureAwait(false);
         await keeping.ConfigureAwait(false);
+        await returning.ConfigureAwait(false);
     }
 
     /// <summary>
@@ -548,7 +714,8 @@ public sealed class ResendQueue : BackgroundService
     public override void Dispose()
     {
         _abort.Dispose();
-        foreach (var stripe in _recovering)
+        _parkedSooner.Dispose();
+        foreach (var stripe in _recovering.Concat(_turns))
         {
             stripe.Dispose();
         }
@@ -582,10 +749,13 @@ public sealed class ResendQueue : BackgroundService
         {
             for (var i = request.Done; i < ids.Count; i++)
             {
+                var current = work with { Request = request with { Done = i }, HeldBack = i == request.Done ? work.HeldBack : null };
+                var behind = Unpark(current);
                 // Stopping: nothing more is started (what is not made is handed back); and what
-                // another node has taken is left to it.
+                // another node has taken is left to it (what waited behind it is not).
                 if (stoppingToken.IsCancellationRequested || !_held.ContainsKey(request.Id))
                 {
+                    QueueAll(behind);
                     return;
                 }
                 var id = ids[i];
@@ -593,11 +763,11 @@ public sealed class ResendQueue : BackgroundService
                 try
                 {
                     // Read when its turn comes. Held back (an attempt of it under way, the endpoint's
-                    // limits), it steps aside and comes back to the queue once the wait is over.
-                    turn = await TakeTurnAsync(request.MerchantId, id, request.OnlyFailed, i == request.Done ? work.HeldBack : null, stoppingToken).ConfigureAwait(false);
-                    if (turn.Wait is { } wait)
+                    // limits), it steps aside and comes back to the queue once the wait is over; so
+                    // too when older work of its endpoint is held back, which goes first.
+                    turn = await QueuedTurnAsync(current, behind, stoppingToken).ConfigureAwait(false);
+                    if (turn.Wait is not null || turn.Behind)
                     {
-                        Requeue(new Work(request with { Done = i }, turn.HeldBack), wait, stoppingToken);
                         left = 0;
                         return;
                     }
@@ -726,14 +896,91 @@ public sealed class ResendQueue : BackgroundService
         }
     }
 
-    /// <summary>Puts work held back (by the gate, or by another attempt of its notification) at the queue's end once its wait is over (real time, as the gate counts it).</summary>
-    private void Requeue(Work work, TimeSpan wait, CancellationToken stoppingToken) =>
-        _ = Task.Delay(wait, stoppingToken).ContinueWith(delayed =>
+    /// <summary>
+    /// Puts work held back (by the gate, or by another attempt of its notification) at the queue's
+    /// end once its wait is over (real time, as the gate counts it): see <see cref="ReturnParkedAsync"/>.
+    /// </summary>
+    private void Requeue(Work work, TimeSpan wait, List<Work>? behind)
+    {
+        lock (_parked)
         {
-            if (delayed.IsCanceled || !_queue.Writer.TryWrite(work))
+            if (!_parkingClosed)
             {
-                // The node is stopping: the resend stays kept, handed back for the next node to send.
-                _room.Give(work.Request.MerchantId, work.Left);
+                var due = Environment.TickCount64 + (long)Math.Ceiling(wait.TotalMilliseconds);
+                var sooner = !_parked.TryPeek(out _, out var first) || due < first.Due;
+                _parked.Enqueue(work, (due, work.Seq));
+                if (work.EndpointId is { } endpointId)
+                {
+                    if (!_waiting.TryGetValue(endpointId, out var held))
+                    {
+                        _waiting[endpointId] = held = [];
+                    }
+                    held[work.Seq] = behind ?? [];
+                }
+                if (sooner)
+                {
+                    _parkedSooner.Release();
+                }
+                return;
             }
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        // The node is stopping: the resends stay kept, handed back for the next node to send.
+        foreach (var left in (behind ?? []).Append(work))
+        {
+            _room.Give(left.Request.MerchantId, left.Left);
+        }
+    }
+
+    /// <summary>
+    /// Returns held-back work to the queue as its waits end: those whose waits ended by the time it
+    /// looks go in the order they were first queued, whatever order they were held back in.
+    /// Once the node stops, what is still held back stays kept, handed back for the next node to send.
+    /// </summary>
+    private async Task ReturnParkedAsync(CancellationToken stoppingToken)
+    {
+        var due = new List<Work>();
+        try
+        {
+            while (true)
+            {
+                TimeSpan sleep;
+                lock (_parked)
+                {
+                    var now = Environment.TickCount64;
+                    while (_parked.TryPeek(out _, out var at) && at.Due <= now)
+                    {
+                        due.Add(_parked.Dequeue());
+                    }
+                    sleep = _parked.TryPeek(out _, out var next) ? TimeSpan.FromMilliseconds(next.Due - now) : Timeout.InfiniteTimeSpan;
+                }
+                due.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+                foreach (var work in due)
+                {
+                    Queue(work);
+                }
+                due.Clear();
+                await _parkedSooner.WaitAsync(sleep, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            lock (_parked)
+            {
+                _parkingClosed = true;
+                var left = _waiting.Values.SelectMany(held => held.Values).SelectMany(behind => behind).ToList();
+                while (_parked.TryDequeue(out var work, out _))
+                {
+                    left.Add(work);
+                }
+                _waiting.Clear();
+                foreach (var work in left)
+                {
+                    _room.Give(work.Request.MerchantId, work.Left);
+                }
+            }
+        }
+    }
 }

@@ -385,6 +385,36 @@ public sealed class EndpointGateTests : IDisposable
     private bool Manual(string id) => _gate.TryEnter(Notification(id), out _);
 
     [Fact]
+    public void AnOpenCircuit_ClosesAtAResendsSuccess_ButResendsFailuresDoNotOpenIt()
+    {
+        using var gate = EightPlaces();
+        // Resends that fail, however many, leave the circuit closed: the endpoint takes more than one at a time.
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(gate.TryEnter(To("mer_a", "ep_a"), out _));
+            Assert.Equal(GateChange.None, gate.Exit("ep_a", false, TimeSpan.FromMilliseconds(10), manual: true));
+        }
+        Assert.True(Enter(gate, "mer_a", "ep_a"));
+        Assert.True(Enter(gate, "mer_a", "ep_a"));
+        gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(10));
+        gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(10));
+
+        // Five scheduled failures open it: one attempt at a time.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.True(Enter(gate, "mer_a", "ep_a"));
+            Assert.Equal(i == 4 ? GateChange.Opened : GateChange.None, gate.Exit("ep_a", false, TimeSpan.FromMilliseconds(10)));
+        }
+        Assert.True(gate.TryEnter(To("mer_a", "ep_a"), out _));
+        Assert.False(Enter(gate, "mer_a", "ep_a"));
+
+        // A resend that succeeds closes it, as a scheduled probe's success would.
+        Assert.Equal(GateChange.Closed, gate.Exit("ep_a", true, TimeSpan.FromMilliseconds(10), manual: true));
+        Assert.True(Enter(gate, "mer_a", "ep_a"));
+        Assert.True(Enter(gate, "mer_a", "ep_a"));
+    }
+
+    [Fact]
     public void AtACapOfOne_ResendsAndScheduledWork_TakeTheFreedPlaceInTurn_NeitherStarved()
     {
         Assert.True(Scheduled("a"));

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests.Delivery;
@@ -394,6 +395,59 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
 
         await RecoverIntoSlowReceiverAsync(merchant, id, 4);
         Assert.InRange(Receiver.MaxInFlight, 1, 2);
+    }
+
+    [Fact]
+    public async Task Recover_OfAnEndpointWhoseCircuitIsOpen_SendsOldestFirst_AndItsFirstSuccessClosesTheCircuit()
+    {
+        await using var operatorReceiver = await TestReceiver.StartAsync();
+        using var admin = Herald.As(HeraldHost.AdminKey);
+        await admin.PostJsonAsync("/v1/operator/endpoints", new { url = operatorReceiver.Url });
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { retry = "hourly" });
+        Receiver.Status = 500;
+        const int orders = 6;
+        for (var i = 0; i < orders; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" });
+        }
+        // The first attempts fail and the circuit opens (what comes after the fifth failure waits its turn, a second at a time).
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () =>
+        {
+            var list = await merchant.NotificationsAsync("limit=100");
+            return list.Count == orders && list.All(n => n!["attempt_count"]!.GetValue<int>() >= 1);
+        }, TimeSpan.FromSeconds(60));
+        Assert.Contains("endpoint.failing", (await operatorReceiver.WaitForAsync(1)).Body, StringComparison.Ordinal);
+        var oldestFirst = (await merchant.NotificationsAsync("limit=100")).Reverse().Select(n => n!.Str("event_id")).ToList();
+
+        // Recovered while the receiver still fails: a failed resend does not count for the circuit,
+        // which stays open, so they go one at a time, and oldest first.
+        Receiver.ResetMaxInFlight();
+        var before = Receiver.Received.Count;
+        var accepted = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+        Assert.Equal(orders, accepted["queued"]!.GetValue<int>());
+        await Receiver.WaitForAsync(before + orders, TimeSpan.FromSeconds(30));
+        Assert.Equal(oldestFirst, Receiver.Received.Skip(before).Select(r => r.Headers["webhook-id"]));
+        Assert.Equal(1, Receiver.MaxInFlight);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("limit=100")).All(n => n!["attempt_count"]!.GetValue<int>() >= 2));
+        Assert.Single(operatorReceiver.Received);
+
+        // Recovered once the receiver answers: the oldest goes first, its success closes the
+        // circuit (the operator hears the endpoint recovered), and the rest go out side by side.
+        Receiver.Status = 200;
+        Receiver.Delay = TimeSpan.FromMilliseconds(300);
+        Receiver.ResetMaxInFlight();
+        before = Receiver.Received.Count;
+        accepted = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+        Assert.Equal(orders, accepted["queued"]!.GetValue<int>());
+        await Receiver.WaitForAsync(before + orders, TimeSpan.FromSeconds(30));
+        Assert.Equal(oldestFirst[0], Receiver.Received.Skip(before).First().Headers["webhook-id"]);
+        Assert.True(Receiver.MaxInFlight > 1, $"at most {Receiver.MaxInFlight} resend at a time after the first succeeded");
+        var recovered = JsonNode.Parse((await operatorReceiver.WaitForAsync(2)).Body)!;
+        Assert.Equal("endpoint.recovered", recovered.Str("type"));
+        Assert.Equal(id, recovered["data"].Str("endpoint_id"));
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("limit=100")).All(n => n!.Str("status") == "succeeded"));
+        Assert.Null((await merchant.GetJsonAsync($"/v1/endpoints/{id}"))["failing_since"]);
     }
 
     /// <summary>Recovers the endpoint into a receiver that now answers 200 after 150 ms; answers what the recover sent.</summary>
