@@ -286,17 +286,20 @@ public sealed class ResendQueue : BackgroundService
     private SemaphoreSlim TurnsOf(string endpointId) => _turns[(int)((uint)StringComparer.Ordinal.GetHashCode(endpointId) % (uint)_turns.Length)];
 
     /// <summary>
-    /// The turn of queued work's next notification (<c>Done</c>), with the work that waited behind
-    /// it (<paramref name="behind"/>). Work of an endpoint with older work of it held back waits
-    /// behind that (<see cref="Turn.Behind"/>); work the gate holds back is put aside until its wait
-    /// is over, and what waited behind it with it; otherwise what waited behind it is queued again.
-    /// Taken one at a time for an endpoint, so that what it decides holds for the next.
+    /// The turn of queued work's next notification (<c>Done</c>). Taken one at a time for an
+    /// endpoint, so that what it decides holds for the next: the work takes back from among its
+    /// endpoint's held-back work what waited behind it; it waits behind older work of its endpoint
+    /// held back (<see cref="Turn.Behind"/>), with what waited behind it; held back by the gate,
+    /// it is put aside until its wait is over, and what waited behind it with it; otherwise (or
+    /// when only another attempt of the same notification holds it back) what waited behind it
+    /// goes on, the oldest first.
     /// </summary>
-    private async Task<Turn> QueuedTurnAsync(Work work, List<Work>? behind, CancellationToken cancellationToken)
+    private async Task<Turn> QueuedTurnAsync(Work work, CancellationToken cancellationToken)
     {
         var request = work.Request;
         var endpointId = work.HeldBack?.EndpointId ?? work.EndpointId;
         var turns = endpointId is null ? null : TurnsOf(endpointId);
+        List<Work>? behind = null;
         try
         {
             if (turns is not null)
@@ -305,17 +308,30 @@ public sealed class ResendQueue : BackgroundService
             }
             try
             {
+                behind = Unpark(work);
                 if (WaitsBehind(work with { EndpointId = endpointId }, behind))
                 {
                     return new Turn(null, null, Behind: true);
                 }
                 var turn = await TakeTurnAsync(request.MerchantId, request.NotificationIds[request.Done], request.OnlyFailed, work.HeldBack, cancellationToken).ConfigureAwait(false);
+                var handedOn = behind;
+                behind = null;
                 if (turn.Wait is { } wait)
                 {
-                    Requeue(work with { HeldBack = turn.HeldBack, EndpointId = endpointId ?? turn.HeldBack?.EndpointId }, wait, behind);
+                    var heldBack = work with { HeldBack = turn.HeldBack, EndpointId = endpointId ?? turn.HeldBack?.EndpointId };
+                    if (turn.Busy)
+                    {
+                        // Another attempt of this notification is under way: nothing about its endpoint, so the rest go on.
+                        QueueAll(handedOn, work.HeldBack);
+                        Requeue(heldBack, wait, behind: null, guard: false);
+                    }
+                    else
+                    {
+                        Requeue(heldBack, wait, handedOn, guard: true);
+                    }
                     return turn;
                 }
-                QueueAll(behind, turn.Ready ?? work.HeldBack);
+                QueueAll(handedOn, turn.Ready ?? work.HeldBack);
                 return turn;
             }
             finally
@@ -384,17 +400,44 @@ public sealed class ResendQueue : BackgroundService
     }
 
     /// <summary>
-    /// Queues again, in their first order, the work that waited behind work that has had its turn.
-    /// What was not read yet is shown to the gate as <paramref name="sameEndpoint"/>, a notification
-    /// of its endpoint (the gate decides by the endpoint alone), so that asking again whether the
+    /// Queues again the work that waited behind work that has had its turn: the oldest, the rest
+    /// waiting behind it (so that nothing newer of their endpoint overtakes them meanwhile). What
+    /// was not read yet is shown to the gate as <paramref name="sameEndpoint"/>, a notification of
+    /// its endpoint (the gate decides by the endpoint alone), so that asking again whether the
     /// endpoint lets it through writes nothing.
     /// </summary>
     private void QueueAll(List<Work>? behind, ClaimedNotification? sameEndpoint = null)
     {
-        foreach (var work in (behind ?? []).OrderBy(w => w.Seq))
+        if (behind is null or [])
         {
-            Queue(work.HeldBack is null && sameEndpoint?.EndpointId == work.EndpointId ? work with { HeldBack = sameEndpoint } : work);
+            return;
         }
+        var ordered = behind.OrderBy(w => w.Seq)
+            .Select(w => w.HeldBack is null && sameEndpoint?.EndpointId == w.EndpointId ? w with { HeldBack = sameEndpoint } : w)
+            .ToList();
+        var first = ordered[0];
+        lock (_parked)
+        {
+            if (!_parkingClosed && first.EndpointId is { } endpointId)
+            {
+                Guard(endpointId, first.Seq, ordered[1..]);
+                ordered = [first];
+            }
+        }
+        foreach (var work in ordered)
+        {
+            Queue(work);
+        }
+    }
+
+    /// <summary>Notes work of the endpoint as held back, with what waits behind it. Under the lock of <see cref="_parked"/>.</summary>
+    private void Guard(string endpointId, long seq, List<Work> behind)
+    {
+        if (!_waiting.TryGetValue(endpointId, out var held))
+        {
+            _waiting[endpointId] = held = [];
+        }
+        held[seq] = behind;
     }
 
     /// <summary>
@@ -446,7 +489,6 @@ public sealed class ResendQueue : BackgroundService
     {
         TimeSpan? took = null;
         bool? succeeded = null;
-        var circuit = GateChange.None;
         Attempt attempt;
         try
         {
@@ -462,22 +504,28 @@ public sealed class ResendQueue : BackgroundService
         finally
         {
             // What it took and how it ended, once made, tell the gate how quickly the endpoint
-            // answers (a merchant's slow endpoints share a part of the node) and how wide its window is.
-            circuit = _gate.Exit(notification.EndpointId, succeeded, took, manual: true);
-        }
-        if (circuit == GateChange.Closed)
-        {
-            DeliveryLog.Recovered(_logger, notification.EndpointId);
-            try
+            // answers (a merchant's slow endpoints share a part of the node) and how wide its window
+            // is; a success closes its circuit, which is told whether the attempt was recorded or not.
+            if (_gate.Exit(notification.EndpointId, succeeded, took, manual: true) == GateChange.Closed)
             {
-                await _operatorEvents.EndpointRecoveredAsync(notification.MerchantId, notification.EndpointId, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                DeliveryLog.HealthFailed(_logger, e, notification.EndpointId);
+                await RecoveredAsync(notification).ConfigureAwait(false);
             }
         }
         return attempt;
+    }
+
+    /// <summary>An endpoint whose circuit was open answered a resend: logged, and the operator told.</summary>
+    private async Task RecoveredAsync(ClaimedNotification notification)
+    {
+        DeliveryLog.Recovered(_logger, notification.EndpointId);
+        try
+        {
+            await _operatorEvents.EndpointRecoveredAsync(notification.MerchantId, notification.EndpointId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            DeliveryLog.HealthFailed(_logger, e, notification.EndpointId);
+        }
     }
 
     private async Task<Attempt> AttemptAsync(ClaimedNotification notification, Action<TimeSpan, bool> made, CancellationToken cancellationToken)
@@ -750,12 +798,11 @@ public sealed class ResendQueue : BackgroundService
             for (var i = request.Done; i < ids.Count; i++)
             {
                 var current = work with { Request = request with { Done = i }, HeldBack = i == request.Done ? work.HeldBack : null };
-                var behind = Unpark(current);
                 // Stopping: nothing more is started (what is not made is handed back); and what
                 // another node has taken is left to it (what waited behind it is not).
                 if (stoppingToken.IsCancellationRequested || !_held.ContainsKey(request.Id))
                 {
-                    QueueAll(behind);
+                    QueueAll(Unpark(current));
                     return;
                 }
                 var id = ids[i];
@@ -765,7 +812,7 @@ public sealed class ResendQueue : BackgroundService
                     // Read when its turn comes. Held back (an attempt of it under way, the endpoint's
                     // limits), it steps aside and comes back to the queue once the wait is over; so
                     // too when older work of its endpoint is held back, which goes first.
-                    turn = await QueuedTurnAsync(current, behind, stoppingToken).ConfigureAwait(false);
+                    turn = await QueuedTurnAsync(current, stoppingToken).ConfigureAwait(false);
                     if (turn.Wait is not null || turn.Behind)
                     {
                         left = 0;
@@ -900,7 +947,7 @@ public sealed class ResendQueue : BackgroundService
     /// Puts work held back (by the gate, or by another attempt of its notification) at the queue's
     /// end once its wait is over (real time, as the gate counts it): see <see cref="ReturnParkedAsync"/>.
     /// </summary>
-    private void Requeue(Work work, TimeSpan wait, List<Work>? behind)
+    private void Requeue(Work work, TimeSpan wait, List<Work>? behind, bool guard)
     {
         lock (_parked)
         {
@@ -909,13 +956,9 @@ public sealed class ResendQueue : BackgroundService
                 var due = Environment.TickCount64 + (long)Math.Ceiling(wait.TotalMilliseconds);
                 var sooner = !_parked.TryPeek(out _, out var first) || due < first.Due;
                 _parked.Enqueue(work, (due, work.Seq));
-                if (work.EndpointId is { } endpointId)
+                if (guard && work.EndpointId is { } endpointId)
                 {
-                    if (!_waiting.TryGetValue(endpointId, out var held))
-                    {
-                        _waiting[endpointId] = held = [];
-                    }
-                    held[work.Seq] = behind ?? [];
+                    Guard(endpointId, work.Seq, behind ?? []);
                 }
                 if (sooner)
                 {

@@ -398,6 +398,27 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
     }
 
     [Fact]
+    public async Task Recover_OfAnEndpointWithACapOfOne_SendsItsFailedNotificationsOldestFirst()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { max_concurrency = 1, retry = "hourly" });
+        Receiver.Status = 500;
+        // Four failures: fewer than the five that open the circuit.
+        for (var i = 0; i < 4; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" });
+        }
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () =>
+            (await merchant.NotificationsAsync("limit=100")).Count(n => n!["attempt_count"]!.GetValue<int>() >= 1) == 4);
+        var oldestFirst = (await merchant.NotificationsAsync("limit=100")).Reverse().Select(n => n!.Str("event_id")).ToList();
+
+        // One at a time, each resend held back while the one before it is under way, and none overtaking an older one.
+        var resent = await RecoverIntoSlowReceiverAsync(merchant, id, 4);
+        Assert.Equal(oldestFirst, resent.Select(r => r.Headers["webhook-id"]));
+        Assert.Equal(1, Receiver.MaxInFlight);
+    }
+
+    [Fact]
     public async Task Recover_OfAnEndpointWhoseCircuitIsOpen_SendsOldestFirst_AndItsFirstSuccessClosesTheCircuit()
     {
         await using var operatorReceiver = await TestReceiver.StartAsync();
@@ -448,6 +469,53 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
         Assert.Equal(id, recovered["data"].Str("endpoint_id"));
         await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("limit=100")).All(n => n!.Str("status") == "succeeded"));
         Assert.Null((await merchant.GetJsonAsync($"/v1/endpoints/{id}"))["failing_since"]);
+    }
+
+    [Fact]
+    public async Task Recover_WhileAResendOfItsOldestIsUnderWay_SendsTheRestMeanwhile_AndNotTheOldestAgainOnceItSucceeded()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (id, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { retry = "hourly" });
+        Receiver.Status = 500;
+        for (var i = 0; i < 3; i++)
+        {
+            await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10 + i, currency = "BRL" });
+        }
+        await Herald.AdvanceUntilAsync(TimeSpan.Zero, async () =>
+        {
+            var list = await merchant.NotificationsAsync("limit=100");
+            return list.Count == 3 && list.All(n => n!["attempt_count"]!.GetValue<int>() >= 1);
+        }, TimeSpan.FromSeconds(60));
+        var oldestFirst = (await merchant.NotificationsAsync("limit=100")).Reverse().ToList();
+        var oldest = oldestFirst[0]!.Str("event_id");
+
+        // The oldest is resent by hand, and its receiver takes its time over it.
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var answer = new ManualResetEventSlim();
+        Receiver.Answer = r =>
+        {
+            if (r.Headers["webhook-id"] == oldest)
+            {
+                arrived.TrySetResult();
+                answer.Wait(TimeSpan.FromSeconds(30));
+            }
+            return 200;
+        };
+        var before = Receiver.Received.Count;
+        await merchant.PostJsonAsync($"/v1/notifications/{oldestFirst[0]!.Str("id")}/resend", new { }, 202);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+        // A recover meanwhile queues all three; the two others are not held up behind the oldest's attempt.
+        var accepted = await merchant.PostJsonAsync($"/v1/endpoints/{id}/recover", new { since = "2026-11-01T00:00:00Z" }, 202);
+        Assert.Equal(3, accepted["queued"]!.GetValue<int>());
+        await Receiver.WaitForAsync(before + 2, TimeSpan.FromSeconds(10));
+        Assert.Equal(oldestFirst.Skip(1).Select(n => n!.Str("event_id")).Order(), Receiver.Received.Skip(before).Select(r => r.Headers["webhook-id"]).Order());
+
+        // Once the oldest's attempt succeeds, the recover does not send it again.
+        answer.Set();
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationsAsync("limit=100")).All(n => n!.Str("status") == "succeeded"));
+        await Task.Delay(1500);
+        Assert.Equal(before + 3, Receiver.Received.Count);
     }
 
     /// <summary>Recovers the endpoint into a receiver that now answers 200 after 150 ms; answers what the recover sent.</summary>
