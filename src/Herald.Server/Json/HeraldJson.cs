@@ -76,12 +76,37 @@ public static class HeraldJson
             var raw = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
             if (!FitsExactly(raw))
             {
-                throw new RefusedValue(TooPrecise);
+                throw new RefusedValue(TooLarge(raw) ? OutOfRange : TooPrecise);
             }
             return reader.TryGetDecimal(out var value) ? value : throw new JsonException();
         }
 
         public override void Write(Utf8JsonWriter writer, decimal value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
+
+        private static readonly string OutOfRange = $"a number between -{decimal.MaxValue} and {decimal.MaxValue} is expected";
+
+        /// <summary>Whether a number a decimal cannot hold is beyond its range (its whole part too large), not merely too precise.</summary>
+        private static bool TooLarge(ReadOnlySpan<byte> number)
+        {
+            if (Decompose(number) is not { } value)
+            {
+                // An exponent beyond an int's: too large when it is positive.
+                var text = System.Text.Encoding.ASCII.GetString(number);
+                return !text[(text.IndexOfAny(['e', 'E']) + 1)..].StartsWith('-');
+            }
+            var wholeDigits = value.Digits.Length + value.Power;
+            if (wholeDigits <= 0)
+            {
+                return false;
+            }
+            if (wholeDigits > 30)
+            {
+                return true;
+            }
+            var whole = System.Numerics.BigInteger.Parse(value.Power >= 0 ? value.Digits : value.Digits[..(int)wholeDigits], System.Globalization.CultureInfo.InvariantCulture)
+                * System.Numerics.BigInteger.Pow(10, (int)Math.Max(0, value.Power));
+            return whole > new System.Numerics.BigInteger(decimal.MaxValue);
+        }
 
         /// <summary>Whether a JSON number is some m * 10^-s with m below 2^96 and s at most 28, as a decimal is.</summary>
         private static bool FitsExactly(ReadOnlySpan<byte> number)

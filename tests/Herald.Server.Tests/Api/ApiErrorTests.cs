@@ -169,6 +169,12 @@ public sealed class ApiErrorTests : IAsyncLifetime
         await ExpectErrorAsync(await PostRawAsync("/v1/payment_orders", """{"amount": 10.00000000000000000000000000001, "currency": "BRL"}"""), 400,
             "a number may have at most 28 significant digits and 28 decimal places at $.amount");
         await ExpectErrorAsync(await PostRawAsync("/v1/payment_orders", """{"amount": "10", "currency": "BRL"}"""), 400, "amount");
+        // Too large for any amount, however written: said so, not called too precise.
+        foreach (var large in new[] { "1e400", "-1e400", "1e99999", "79228162514264337593543950336", "123456789012345678901234567890.5" })
+        {
+            await ExpectErrorAsync(await PostRawAsync("/v1/transactions", $$"""{"paymentAmount": {{large}}, "currency": "BRL"}"""), 400,
+                "a number between -79228162514264337593543950335 and 79228162514264337593543950335 is expected at $.paymentAmount");
+        }
         Assert.Empty((await _merchant.GetJsonAsync("/v1/events"))["data"]!.AsArray());
 
         await ExpectErrorAsync(await PostRawAsync("/v1/payment_orders", """{"amount": 0.0001234567890123456789012345678, "currency": "BRL"}"""), 400,
