@@ -54,7 +54,7 @@ internal static class EventsApi
                         return JsonResults.Ok(EventTypeResponse.Of(known, format) with { Example = System.Text.Json.Nodes.JsonNode.Parse(body) });
                     }
                 }
-                throw HeraldException.NotFound($"event type {HeraldException.Shown(type)} (one Herald notifies; GET /v1/event_types lists them)");
+                throw new HeraldException(ErrorKind.NotFound, $"event type {HeraldException.Shown(type)} not found: Herald does not notify it (GET /v1/event_types lists those it does)");
             })
             .WithTags("Events")
             .Produces<EventTypeResponse>()

@@ -37,7 +37,7 @@ internal static class StatsApi
             }
             if (end - start > MaxWindow)
             {
-                throw new HeraldException(ErrorKind.BadRequest, $"since and until may be at most {MaxWindow.TotalDays:N0} days apart");
+                throw new HeraldException(ErrorKind.BadRequest, $"since may be at most {MaxWindow.TotalDays:N0} days before until (now, when until is not given)");
             }
             var stats = await reads.ReadAsync(Caller.Of(http).Merchant, start, end, http.RequestAborted);
             return JsonResults.Ok(StatsResponse.From(stats));

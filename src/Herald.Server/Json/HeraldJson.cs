@@ -362,6 +362,7 @@ public static class HeraldJson
     }
 
     private const string NotAnObject = "the request body must be a JSON object";
+    private const string NoJson = "the request body holds no JSON: it must be a JSON object";
 
     /// <summary>What a body sent as anything but JSON is told (415).</summary>
     public const string NotJson = "the request body must be JSON: send Content-Type: application/json";
@@ -510,6 +511,10 @@ public static class HeraldJson
             && (message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase) || message.Contains("allow null", StringComparison.Ordinal) || message.Contains("allow setting null", StringComparison.Ordinal)))
         {
             return $"a value may not be null{path}";
+        }
+        if (message.StartsWith("The input does not contain any JSON tokens", StringComparison.Ordinal) && root is null)
+        {
+            return NoJson;
         }
         if (message.Contains("maximum configured depth", StringComparison.Ordinal))
         {

@@ -338,6 +338,9 @@ public sealed class ApiErrorTests : IAsyncLifetime
         // Any other value that is not an object is still refused, and so is null where a body is required.
         await ExpectErrorAsync(await PostRawAsync("/v1/api_keys", "[]"), 400, "the request body must be a JSON object");
         await ExpectErrorAsync(await PostRawAsync("/v1/endpoints", "null"), 400, "the request body must be a JSON object");
+        // Where a body is required, none at all (or only blanks) is told so, not in the JSON reader's words.
+        await ExpectErrorAsync(await PostRawAsync("/v1/endpoints", ""), 400, "the request body holds no JSON: it must be a JSON object");
+        await ExpectErrorAsync(await PostRawAsync("/v1/transactions", " \n "), 400, "the request body holds no JSON: it must be a JSON object");
     }
 
     /// <summary>A body sent in chunks, without a length.</summary>

@@ -62,8 +62,8 @@ public sealed class EventTypesApiTests : HeraldWithReceiver
 
         foreach (var type in new[] { "PAYMENT_INTENT.OPEN", "TRANSACTION.NOPE", "nope" })
         {
-            using var response = await merchant.GetAsync("/v1/event_types/" + type);
-            Assert.Equal(404, (int)response.StatusCode);
+            await ApiErrors.ExpectErrorAsync(await merchant.GetAsync("/v1/event_types/" + type), 404,
+                $"event type {type} not found: Herald does not notify it (GET /v1/event_types lists those it does)");
         }
     }
 
