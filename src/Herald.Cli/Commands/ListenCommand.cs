@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -75,7 +74,8 @@ internal static class ListenCommand
             Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
 
-        private readonly ConcurrentDictionary<string, int> _seen = new(StringComparer.Ordinal);
+        // Each webhook-id seen: how many times, and whether listen accepted it (answered 2xx) before.
+        private readonly Dictionary<string, (int Times, bool Accepted)> _seen = new(StringComparer.Ordinal);
         private readonly Lock _console = new();
         private readonly bool _colour = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null;
 
@@ -103,7 +103,14 @@ internal static class ListenCommand
                 verdict = "verified";
             }
 
-            var times = _seen.AddOrUpdate(id, 1, (_, n) => n + 1);
+            int times;
+            bool acceptedBefore;
+            lock (_seen)
+            {
+                var seen = _seen.GetValueOrDefault(id);
+                (times, acceptedBefore) = (seen.Times + 1, seen.Accepted);
+                _seen[id] = (times, acceptedBefore || answer is >= 200 and < 300);
+            }
             HeraldEvent evt;
             string? unreadable = null;
             try
@@ -139,7 +146,10 @@ internal static class ListenCommand
             var pretty = evt.Payload.Count > 0 ? evt.Payload.ToJsonString(Pretty) : Encoding.UTF8.GetString(body);
             Write($"{now:HH:mm:ss} ", Paint(what, 36), $" webhook-id={id} attempt={(attempt.Length == 0 ? "?" : attempt)} ",
                 Paint(verdict, verdict == "verified" ? 32 : 33),
-                times > 1 ? " " + Paint($"DUPLICATE (seen {times.ToString(CultureInfo.InvariantCulture)} times)", 35) : "",
+                // Seen before: a duplicate once it was accepted (what a receiver must deduplicate); a retry while it was not.
+                times > 1 ? " " + Paint(acceptedBefore
+                    ? $"DUPLICATE (seen {times.ToString(CultureInfo.InvariantCulture)} times)"
+                    : $"RETRY (seen {times.ToString(CultureInfo.InvariantCulture)} times, not accepted before)", 35) : "",
                 $" → {answer.ToString(CultureInfo.InvariantCulture)}\n", pretty, "\n");
             // 204, 205 and 304 carry no body: written one, Kestrel answered 500 instead.
             return answer is StatusCodes.Status204NoContent or StatusCodes.Status205ResetContent or StatusCodes.Status304NotModified

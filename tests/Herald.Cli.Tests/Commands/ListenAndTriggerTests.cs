@@ -121,6 +121,11 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
         while (n["last_status_code"] is null && DateTime.UtcNow < deadline);
         Assert.Equal(500, n["last_status_code"]!.GetValue<int>());
         Assert.Equal("pending", n["status"]!.GetValue<string>());
+
+        // Sent again, it is a retry of what listen never accepted, not a duplicate to deduplicate.
+        (await _merchant.PostAsync($"/v1/notifications/{n["id"]!.GetValue<string>()}/resend", null)).EnsureSuccessStatusCode();
+        await listen.WaitForOutputAsync("RETRY (seen 2 times, not accepted before)");
+        Assert.DoesNotContain("DUPLICATE", listen.Output, StringComparison.Ordinal);
     }
 
     [Theory]
