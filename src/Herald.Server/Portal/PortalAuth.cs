@@ -184,6 +184,6 @@ internal static class PortalAuth
     }
 
     /// <summary>The hash of the session's id, as the database keeps it; null for a principal without one.</summary>
-    private static string? SessionHash(ClaimsPrincipal? principal) =>
+    public static string? SessionHash(ClaimsPrincipal? principal) =>
         principal?.FindFirstValue(SessionClaim) is { Length: > 0 } id ? ApiKeys.Hash(id) : null;
 }

@@ -106,9 +106,13 @@ public abstract class PortalPageModel : PageModel
 
     /// <summary>
     /// Keeps what an action came to for the page it redirects to, to show once (in the encrypted
-    /// one-read cookie), bound to the merchant and to <paramref name="owner"/>, what it is about.
+    /// one-read cookie), bound to the session (so to its merchant) and to <paramref name="owner"/>,
+    /// what it is about: a copy of the cookie shows nothing in another session, the merchant's own included.
     /// </summary>
-    protected void KeepOnce(string name, string owner, string value) => TempData[name] = $"{Merchant} {owner} {value}";
+    protected void KeepOnce(string name, string owner, string value) => TempData[name] = $"{Bound} {owner} {value}";
+
+    /// <summary>What a kept value is bound to: this session of this merchant.</summary>
+    private string Bound => $"{Merchant}/{PortalAuth.SessionHash(User)}";
 
     /// <summary>What was kept under <paramref name="name"/> for <paramref name="owner"/>, once; null when nothing was, or it was kept for another.</summary>
     protected string? TakeOnce(string name, string owner)
@@ -118,6 +122,6 @@ public abstract class PortalPageModel : PageModel
             return null;
         }
         var parts = kept.Split(' ', 3);
-        return parts.Length == 3 && parts[0] == Merchant && parts[1] == owner ? parts[2] : null;
+        return parts.Length == 3 && parts[0] == Bound && parts[1] == owner ? parts[2] : null;
     }
 }

@@ -281,6 +281,36 @@ public sealed partial class PortalLinkTests
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/portal/endpoints")).StatusCode);
     }
 
+    [Fact]
+    public async Task AKeyShownOnce_IsShownOnlyInTheSessionThatMadeIt_NotToACopyOfItsCookieInAnotherSessionOfTheMerchant()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        using var admin = herald.As(HeraldHost.AdminKey);
+        var acme = await admin.PostJsonAsync("/v1/merchants", new { name = "Acme" });
+        using var merchant = herald.As(acme.Str("api_key"));
+        var otherKey = (await merchant.PostJsonAsync("/v1/api_keys", new { })).Str("api_key");
+        var cookies = new CookieContainer();
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies }) { BaseAddress = herald.Client.BaseAddress };
+        var otherCookies = new CookieContainer();
+        using var other = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = otherCookies }) { BaseAddress = herald.Client.BaseAddress };
+        Assert.Equal(HttpStatusCode.Redirect, (await SignInWithKeyAsync(browser, acme.Str("api_key"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await SignInWithKeyAsync(other, otherKey)).StatusCode);
+
+        // A new key is made in one session; before its page is read, a copy of the cookie carrying it reaches the other session.
+        using var made = await browser.PostAsync("/portal/keys?handler=Create", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["scope"] = "full", ["__RequestVerificationToken"] = await TokenFromAsync(browser, "/portal/keys"),
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, made.StatusCode);
+        var portal = new Uri(herald.Client.BaseAddress!, "/portal/");
+        var once = cookies.GetCookies(portal).Single(c => c.Name == "herald_portal_once");
+        otherCookies.Add(portal, new Cookie(once.Name, once.Value, once.Path));
+
+        var page = made.Headers.Location!.OriginalString;
+        Assert.DoesNotContain("id=\"key-value\"", await (await other.GetAsync(page)).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("id=\"key-value\"", await (await browser.GetAsync(page)).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     /// <summary>A browser of its own holding a copy of the portal session cookie <paramref name="cookies"/> hold now.</summary>
     private static HttpClient WithSessionOf(HeraldHost herald, CookieContainer cookies)
     {
