@@ -253,7 +253,7 @@ public sealed partial class PortalLinkTests
         var acme = await admin.PostJsonAsync("/v1/merchants", new { name = "Acme" });
         var (_, otherUrl) = await NewLinkAsync(herald, "Other");
         var cookies = new CookieContainer();
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies }) { BaseAddress = herald.Client.BaseAddress };
+        using var browser = Browser(herald, cookies);
 
         // Signed in with Acme's key; a copy of the session's cookie is taken (a shared machine, say).
         Assert.Equal(HttpStatusCode.Redirect, (await SignInWithKeyAsync(browser, acme.Str("api_key"))).StatusCode);
@@ -290,9 +290,9 @@ public sealed partial class PortalLinkTests
         using var merchant = herald.As(acme.Str("api_key"));
         var otherKey = (await merchant.PostJsonAsync("/v1/api_keys", new { })).Str("api_key");
         var cookies = new CookieContainer();
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies }) { BaseAddress = herald.Client.BaseAddress };
+        using var browser = Browser(herald, cookies);
         var otherCookies = new CookieContainer();
-        using var other = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = otherCookies }) { BaseAddress = herald.Client.BaseAddress };
+        using var other = Browser(herald, otherCookies);
         Assert.Equal(HttpStatusCode.Redirect, (await SignInWithKeyAsync(browser, acme.Str("api_key"))).StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, (await SignInWithKeyAsync(other, otherKey)).StatusCode);
 
@@ -302,9 +302,7 @@ public sealed partial class PortalLinkTests
             ["scope"] = "full", ["__RequestVerificationToken"] = await TokenFromAsync(browser, "/portal/keys"),
         }));
         Assert.Equal(HttpStatusCode.Redirect, made.StatusCode);
-        var portal = new Uri(herald.Client.BaseAddress!, "/portal/");
-        var once = cookies.GetCookies(portal).Single(c => c.Name == "herald_portal_once");
-        otherCookies.Add(portal, new Cookie(once.Name, once.Value, once.Path));
+        CopyCookie(herald, "herald_portal_once", cookies, otherCookies);
 
         var page = made.Headers.Location!.OriginalString;
         Assert.DoesNotContain("id=\"key-value\"", await (await other.GetAsync(page)).Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -314,11 +312,17 @@ public sealed partial class PortalLinkTests
     /// <summary>A browser of its own holding a copy of the portal session cookie <paramref name="cookies"/> hold now.</summary>
     private static HttpClient WithSessionOf(HeraldHost herald, CookieContainer cookies)
     {
-        var portal = new Uri(herald.Client.BaseAddress!, "/portal/");
-        var session = cookies.GetCookies(portal).Single(c => c.Name == "herald_portal");
         var copied = new CookieContainer();
-        copied.Add(portal, new Cookie(session.Name, session.Value, session.Path));
-        return new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = copied }) { BaseAddress = herald.Client.BaseAddress };
+        CopyCookie(herald, "herald_portal", cookies, copied);
+        return Browser(herald, copied);
+    }
+
+    /// <summary>Copies the portal's cookie <paramref name="name"/> as <paramref name="from"/> holds it now into <paramref name="to"/>.</summary>
+    private static void CopyCookie(HeraldHost herald, string name, CookieContainer from, CookieContainer to)
+    {
+        var portal = new Uri(herald.Client.BaseAddress!, "/portal/");
+        var cookie = from.GetCookies(portal).Single(c => c.Name == name);
+        to.Add(portal, new Cookie(cookie.Name, cookie.Value, cookie.Path));
     }
 
     private static async Task<(string Id, string Url)> NewLinkAsync(HeraldHost herald, string name, object? body = null)
@@ -337,8 +341,8 @@ public sealed partial class PortalLinkTests
     }
 
     /// <summary>A browser of its own: its cookies, no redirect followed.</summary>
-    private static HttpClient Browser(HeraldHost herald) =>
-        new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true }) { BaseAddress = herald.Client.BaseAddress };
+    private static HttpClient Browser(HeraldHost herald, CookieContainer? cookies = null) =>
+        new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = cookies ?? new CookieContainer() }) { BaseAddress = herald.Client.BaseAddress };
 
     private static async Task<string> TokenFromAsync(HttpClient browser, string page)
     {
