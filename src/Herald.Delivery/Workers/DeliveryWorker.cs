@@ -14,7 +14,7 @@ namespace Herald.Delivery.Workers;
 /// claims due ones in batches under a lease, sends them with bounded concurrency, and records each
 /// attempt with where it leaves the notification.
 /// </summary>
-public sealed class DeliveryWorker : BackgroundService
+public sealed partial class DeliveryWorker : BackgroundService
 {
     private readonly IHeraldStore _store;
     private readonly WebhookSender _sender;
@@ -275,31 +275,7 @@ public sealed class DeliveryWorker : BackgroundService
                 // An attempt that ended while the above ran has woken the loop, or is seen here.
                 if (work.Count < free && !fullClaim && _handOff.Count == 0 && ready.Count == 0 && !waiting.Exists(w => !_gate.IsAtCap(w.Notification)))
                 {
-                    var wait = _options.PollInterval;
-                    var forHeldBack = false;
-                    if (heldDue.Count > 0)
-                    {
-                        // In whole milliseconds, as they are kept and compared above (a wait's
-                        // fraction of a millisecond is dropped, and it would end just short of them);
-                        // at least one, so that the loop never turns round without waiting.
-                        var untilDue = TimeSpan.FromMilliseconds(Math.Max(1, heldDue.Min - _time.GetUtcNow().ToUnixTimeMilliseconds()));
-                        if (untilDue < wait)
-                        {
-                            wait = untilDue;
-                            forHeldBack = true;
-                        }
-                    }
-                    // A place kept for a resend that stops asking frees for what waits here when the
-                    // keeping lapses, with no attempt ending to say so: the loop wakes then.
-                    foreach (var (waiter, _) in waiting)
-                    {
-                        var kept = _gate.PlaceKeptUntil(waiter.EndpointId) - _time.GetUtcNow();
-                        if (kept > TimeSpan.Zero && kept < wait)
-                        {
-                            wait = kept;
-                            forHeldBack = true;
-                        }
-                    }
+                    var (wait, forHeldBack) = IdleWait(heldDue, waiting);
                     // Held-back work waited for is claimed once due (above); a poll claims whatever it finds.
                     if (!await _signal.WaitAsync(wait, _time, stoppingToken).ConfigureAwait(false) && !forHeldBack)
                     {
@@ -320,22 +296,7 @@ public sealed class DeliveryWorker : BackgroundService
                 ready.Clear();
                 waiting.Clear();
                 _waitingFor.Clear();
-                if (inHand.Count > 0)
-                {
-                    // What this round took and did not send goes back now if the database allows; else its lease runs out.
-                    try
-                    {
-                        await ReleaseAsync(inHand, inHand.Select(p => (p.Key, p.Value)).ToList(), _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
-                    }
-                    catch (Exception)
-                    {
-                        foreach (var id in inHand.Keys)
-                        {
-                            _held.TryRemove(id, out _);
-                        }
-                        inHand.Clear();
-                    }
-                }
+                await HandBackInHandAsync(inHand).ConfigureAwait(false);
                 try
                 {
                     // Work recorded meanwhile (the database back, and taking changes again) ends the
@@ -352,9 +313,78 @@ public sealed class DeliveryWorker : BackgroundService
             }
         }
         _signal.WorkersRunning = false;
-        // What was claimed and not sent goes back at once, not after the attempts in flight: other
-        // nodes need not wait for it.
-        var unsent = ready.Concat(waiting).Select(r => (r.Notification.Id, r.Notification.LeaseToken!)).ToList();
+        await HandBackUnsentAsync(ready.Concat(waiting), claiming, inHand).ConfigureAwait(false);
+        await DrainAsync(inFlight).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// How long the loop may wait for work when it has none: a poll interval, or less when work it
+    /// held back falls due sooner (<c>ForHeldBack</c>: that work is claimed then, not a poll's worth).
+    /// </summary>
+    private (TimeSpan Wait, bool ForHeldBack) IdleWait(SortedSet<long> heldDue, List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> waiting)
+    {
+        var wait = _options.PollInterval;
+        var forHeldBack = false;
+        if (heldDue.Count > 0)
+        {
+            // In whole milliseconds, as they are kept and compared in the loop (a wait's fraction
+            // of a millisecond is dropped, and it would end just short of them); at least one, so
+            // that the loop never turns round without waiting.
+            var untilDue = TimeSpan.FromMilliseconds(Math.Max(1, heldDue.Min - _time.GetUtcNow().ToUnixTimeMilliseconds()));
+            if (untilDue < wait)
+            {
+                wait = untilDue;
+                forHeldBack = true;
+            }
+        }
+        // A place kept for a resend that stops asking frees for what waits here when the keeping
+        // lapses, with no attempt ending to say so: the loop wakes then.
+        foreach (var (waiter, _) in waiting)
+        {
+            var kept = _gate.PlaceKeptUntil(waiter.EndpointId) - _time.GetUtcNow();
+            if (kept > TimeSpan.Zero && kept < wait)
+            {
+                wait = kept;
+                forHeldBack = true;
+            }
+        }
+        return (wait, forHeldBack);
+    }
+
+    /// <summary>
+    /// After a round failed: what it took and did not send goes back now if the database allows;
+    /// else its leases run out.
+    /// </summary>
+    private async Task HandBackInHandAsync(Dictionary<string, string> inHand)
+    {
+        if (inHand.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            await ReleaseAsync(inHand, inHand.Select(p => (p.Key, p.Value)).ToList(), _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            foreach (var id in inHand.Keys)
+            {
+                _held.TryRemove(id, out _);
+            }
+            inHand.Clear();
+        }
+    }
+
+    /// <summary>
+    /// As the loop stops: what was claimed and not sent (<paramref name="unsent"/>, and what the
+    /// claim under way took) goes back at once, not after the attempts in flight, since other nodes
+    /// need not wait for it; what was handed over and not taken is released with what is in flight.
+    /// </summary>
+    private async Task HandBackUnsentAsync(
+        IEnumerable<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> unsentWork,
+        Task<IReadOnlyList<ClaimedNotification>>? claiming, Dictionary<string, string> inHand)
+    {
+        var unsent = unsentWork.Select(r => (r.Notification.Id, r.Notification.LeaseToken!)).ToList();
         _waitingFor.Clear();
         if (claiming is not null)
         {
@@ -382,187 +412,10 @@ public sealed class DeliveryWorker : BackgroundService
                 }
             }
         }
-        // Handed over and not yet taken: released with what is in hand or in flight.
         foreach (var n in _handOff.Close())
         {
             _held[n.Id] = n.LeaseToken;
         }
-        await DrainAsync(inFlight).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Moves claimed notifications waiting for a slot into <paramref name="work"/> until it holds
-    /// <paramref name="upTo"/>. One that waited so long that its lease no longer covers an attempt
-    /// at its endpoint's timeout (with the margin) is added to the answer
-    /// (with <paramref name="expired"/>, those found before), to be handed back.
-    /// </summary>
-    private List<(string Id, string LeaseToken)>? TakeReady(
-        Queue<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> ready, List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> work, int upTo, DateTimeOffset now,
-        List<(string Id, string LeaseToken)>? expired = null)
-    {
-        while (work.Count < upTo && ready.TryDequeue(out var next))
-        {
-            if (LeaseCovers(next.Notification, next.ClaimedAt, now))
-            {
-                work.Add(next);
-            }
-            else
-            {
-                (expired ??= []).Add((next.Notification.Id, next.Notification.LeaseToken!));
-            }
-        }
-        return expired;
-    }
-
-    /// <summary>
-    /// Whether a notification taken at <paramref name="claimedAt"/> may still be sent under its
-    /// lease: the lease's slack beyond an attempt and the margin; under a lease too short for the
-    /// margin (its attempts cut to fit), half of what the attempt leaves of it.
-    /// </summary>
-    private bool LeaseCovers(ClaimedNotification notification, DateTimeOffset claimedAt, DateTimeOffset now)
-    {
-        var timeout = TimeSpan.FromSeconds(notification.TimeoutSeconds);
-        var slack = _options.Lease - timeout - LeaseMargin;
-        var halfLeft = (_options.Lease - timeout) / 2;
-        return now - claimedAt <= (slack > halfLeft ? slack : halfLeft);
-    }
-
-    /// <summary>
-    /// Moves into <paramref name="work"/>, until it holds <paramref name="upTo"/>, what waits for its
-    /// endpoint's attempts and may go now (one of them has ended); what its lease no longer covers
-    /// is added to the answer, to be handed back. The rest keeps waiting, in order.
-    /// </summary>
-    private List<(string Id, string LeaseToken)>? TakeWaiting(
-        List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> waiting, List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> work, int upTo, DateTimeOffset now)
-    {
-        List<(string Id, string LeaseToken)>? expired = null;
-        // Each endpoint's places free now, less those this pass has filled: no more is taken than can go.
-        Dictionary<string, int>? taken = null;
-        var kept = 0;
-        for (var i = 0; i < waiting.Count; i++)
-        {
-            var next = waiting[i];
-            var endpointId = next.Notification.EndpointId;
-            if (!LeaseCovers(next.Notification, next.ClaimedAt, now))
-            {
-                (expired ??= []).Add((next.Notification.Id, next.Notification.LeaseToken!));
-            }
-            else if (work.Count < upTo && (taken?.GetValueOrDefault(endpointId) ?? 0) < _gate.PlacesFree(next.Notification))
-            {
-                work.Add(next);
-                taken ??= new(StringComparer.Ordinal);
-                taken[endpointId] = taken.GetValueOrDefault(endpointId) + 1;
-            }
-            else
-            {
-                waiting[kept++] = next;
-                continue;
-            }
-            if (_waitingFor.AddOrUpdate(endpointId, 0, (_, n) => n - 1) <= 0)
-            {
-                _waitingFor.TryRemove(endpointId, out _);
-            }
-        }
-        waiting.RemoveRange(kept, waiting.Count - kept);
-        return expired;
-    }
-
-    /// <summary>
-    /// Whether a notification its endpoint's cap or window holds back may wait in memory: under four
-    /// times what they let be under way for that endpoint and half the node's slots (the rest for
-    /// other endpoints: one whose receiver hangs holds what waits for it until its leases run out),
-    /// and the node's slots' worth in all.
-    /// </summary>
-    private bool MayWait(List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> waiting, ClaimedNotification notification) =>
-        waiting.Count < _options.MaxConcurrency
-        && (_waitingFor.TryGetValue(notification.EndpointId, out var count) ? count : 0) < Math.Min(4L * _gate.LimitOf(notification), Math.Max(1, _options.MaxConcurrency / 2));
-
-    /// <summary>One of the endpoint's attempts has ended: the loop is woken when something waits for it.</summary>
-    private void SlotFreed(string endpointId)
-    {
-        if (_waitingFor.ContainsKey(endpointId))
-        {
-            _signal.Wake();
-        }
-    }
-
-    /// <summary>Notes what was taken, so that shutdown hands it back should it not be sent by then.</summary>
-    private void Hold(Dictionary<string, string> inHand, IEnumerable<(string Id, string LeaseToken)> taken)
-    {
-        foreach (var (id, leaseToken) in taken)
-        {
-            inHand[id] = leaseToken;
-            _held[id] = leaseToken;
-        }
-    }
-
-    private Task ReleaseAsync(Dictionary<string, string> inHand, List<(string Id, string LeaseToken)> claims, DateTimeOffset dueAt, CancellationToken cancellationToken) =>
-        ReleaseAsync(inHand, claims.Select(c => (c.Id, c.LeaseToken, dueAt)).ToList(), cancellationToken);
-
-    /// <summary>The finest a claim for held-back work is timed: those falling due within it share one claim.</summary>
-    private static readonly TimeSpan HeldBackWake = TimeSpan.FromMilliseconds(10);
-
-    /// <summary>
-    /// Notes when held-back notifications fall due (a backlog's turns reach up to the gate's
-    /// horizon, and each is claimed when it comes rather than all at the next poll, most of them
-    /// then held back again): at most one entry per <see cref="HeldBackWake"/> of that horizon.
-    /// </summary>
-    private static void NoteHeldBack(SortedSet<long> heldDue, List<(string Id, string LeaseToken, DateTimeOffset DueAt)> heldBack, DateTimeOffset now)
-    {
-        var step = (long)HeldBackWake.TotalMilliseconds;
-        foreach (var (_, _, dueAt) in heldBack)
-        {
-            if (dueAt - now <= EndpointGate.TurnHorizon + HeldBackWake)
-            {
-                var ms = dueAt.ToUnixTimeMilliseconds();
-                heldDue.Add((ms + step - 1) / step * step);
-            }
-        }
-    }
-
-    /// <summary>Hands claims back to the queue, each due at its time: no longer this node's to send or release.</summary>
-    private async Task ReleaseAsync(Dictionary<string, string> inHand, List<(string Id, string LeaseToken, DateTimeOffset DueAt)> claims, CancellationToken cancellationToken)
-    {
-        await _store.ReleaseAsync(claims, cancellationToken).ConfigureAwait(false);
-        foreach (var (id, _, _) in claims)
-        {
-            inHand.Remove(id);
-            _held.TryRemove(id, out _);
-        }
-    }
-
-    /// <summary>
-    /// An attempt ends before its claim does: past the lease another node may claim the notification
-    /// and send it beside the attempt still running. A lease set shorter than an endpoint's timeout
-    /// (plus a margin) cuts that endpoint's attempts to fit inside it.
-    /// </summary>
-    private ClaimedNotification FitToLease(ClaimedNotification notification) => FitToLease(notification, _options.Lease);
-
-    /// <summary>The notification with its attempt's timeout cut to end inside <paramref name="lease"/> (with a margin), a manual attempt's too.</summary>
-    internal static ClaimedNotification FitToLease(ClaimedNotification notification, TimeSpan lease)
-    {
-        var room = Math.Max(1, (int)(lease - LeaseMargin).TotalSeconds);
-        return notification.TimeoutSeconds <= room ? notification : notification with { TimeoutSeconds = room };
-    }
-
-    /// <summary>
-    /// Makes what was handed over ready to send. Back to the queue go those whose endpoint was
-    /// disabled or deleted since (to wait as its others do), and those whose lease could run out
-    /// before an attempt at the endpoint's timeout ends (a claim leases them afresh).
-    /// </summary>
-    private async Task<List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)>> LoadHandedAsync(List<LeasedNotification> handed, DateTimeOffset now, Dictionary<string, string> inHand, CancellationToken cancellationToken)
-    {
-        Hold(inHand, handed.Select(n => (n.Id, n.LeaseToken)));
-        var loaded = await _store.LoadLeasedAsync(handed, now, cancellationToken).ConfigureAwait(false);
-        var until = handed.ToDictionary(n => n.Id, n => n.LeasedUntil, StringComparer.Ordinal);
-        var ready = loaded.Where(n => until[n.Id] - now >= TimeSpan.FromSeconds(n.TimeoutSeconds) + LeaseMargin).ToList();
-        if (ready.Count < handed.Count)
-        {
-            var kept = ready.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
-            await ReleaseAsync(inHand, handed.Where(n => !kept.Contains(n.Id)).Select(n => (n.Id, n.LeaseToken)).ToList(), now, cancellationToken).ConfigureAwait(false);
-        }
-        // Taken as of its lease's start, as a claim's notifications are.
-        return ready.Select(n => (n, until[n.Id] - _options.Lease)).ToList();
     }
 
     /// <summary>
@@ -597,190 +450,6 @@ public sealed class DeliveryWorker : BackgroundService
             // The leases run out on their own; releasing only spares the wait.
             _failures.LoopFailed(e, TimeSpan.Zero);
         }
-    }
-
-    private async Task ProcessAsync(ClaimedNotification notification, CancellationToken abortToken)
-    {
-        if (notification.LeaseToken is { } token)
-        {
-            _held[notification.Id] = token;
-        }
-        var inGate = true;
-        var inSlot = true;
-        var recording = false;
-        try
-        {
-            var number = notification.AttemptCount + 1;
-            using var activity = DeliveryTelemetry.StartDelivery(notification, number, AttemptTriggers.Schedule);
-            var result = await _sender.SendAsync(notification, number, abortToken).ConfigureAwait(false);
-            DeliveryTelemetry.Answered(activity, result);
-            inGate = false;
-            var circuit = _gate.Exit(notification.EndpointId, result.Succeeded, TimeSpan.FromMilliseconds(result.DurationMs));
-            var outcome = Decide(notification, number, result);
-            await _recording.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-            recording = true;
-            inSlot = false;
-            Interlocked.Increment(ref _sent);
-            _slots.Release();
-            var recorded = await _writer.RecordAsync(outcome).ConfigureAwait(false);
-            recording = false;
-            _recording.Release();
-            _held.TryRemove(notification.Id, out _);
-            if (!recorded)
-            {
-                DeliveryLog.LeaseLost(_logger, notification.Id);
-                return;
-            }
-            _metrics.Attempted(result.Succeeded, AttemptTriggers.Schedule);
-            if (result.Succeeded)
-            {
-                _metrics.Delivered(_time.GetUtcNow() - notification.CreatedAt);
-            }
-            if (outcome.Status == NotificationStatuses.Dead)
-            {
-                _metrics.Dead();
-                DeliveryLog.Dead(_logger, notification.Id, notification.EventId, notification.EndpointId, notification.MerchantId, number);
-            }
-            else
-            {
-                DeliveryLog.Attempted(_logger, notification.Id, notification.EventId, number, result.Succeeded ? "succeeded" : result.Error ?? "failed");
-            }
-            // The endpoint's health first: an operator event that cannot be written must not keep
-            // a 410 from disabling the endpoint.
-            await NoteHealthAsync(notification, result, circuit).ConfigureAwait(false);
-            if (outcome.Status == NotificationStatuses.Dead)
-            {
-                await _operatorEvents.NotificationDeadAsync(notification, number, result.Error, CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (abortToken.IsCancellationRequested)
-        {
-            // Cut off by shutdown: nothing is recorded and the claim is released with the others.
-        }
-        catch (Exception e)
-        {
-            _failures.AttemptFailed(e, notification.Id);
-        }
-        finally
-        {
-            if (inGate)
-            {
-                _gate.Exit(notification.EndpointId, null);
-            }
-            if (recording)
-            {
-                _recording.Release();
-            }
-            if (inSlot)
-            {
-                _slots.Release();
-            }
-        }
-    }
-
-    /// <summary>
-    /// The endpoint's side of an attempt: its circuit, since when it has been failing, and the
-    /// disables that follow (410 Gone, or nothing but failures for too long), each told to the operator.
-    /// </summary>
-    private async Task NoteHealthAsync(ClaimedNotification notification, AttemptResult result, GateChange circuit)
-    {
-        var endpointId = notification.EndpointId;
-        try
-        {
-            if (circuit == GateChange.Opened)
-            {
-                DeliveryLog.CircuitOpened(_logger, endpointId, _options.CircuitBreakerThreshold);
-                try
-                {
-                    await _operatorEvents.EndpointFailingAsync(notification.MerchantId, endpointId, _options.CircuitBreakerThreshold,
-                        result.StatusCode, result.Error, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception e)
-                {
-                    // Told or not, the endpoint's failure is still written down and may disable it below.
-                    DeliveryLog.HealthFailed(_logger, e, endpointId);
-                }
-            }
-            if (result.Succeeded)
-            {
-                _succeededAt[endpointId] = result.StartedAt;
-                // The first success after a failure writes it down, not every attempt running beside it.
-                if (_healthy.TryAdd(endpointId, true))
-                {
-                    try
-                    {
-                        await _store.MarkEndpointHealthyAsync(endpointId, CancellationToken.None).ConfigureAwait(false);
-                    }
-                    catch
-                    {
-                        _healthy.TryRemove(endpointId, out _);
-                        throw;
-                    }
-                }
-                if (circuit == GateChange.Closed)
-                {
-                    DeliveryLog.Recovered(_logger, endpointId);
-                    await _operatorEvents.EndpointRecoveredAsync(notification.MerchantId, endpointId, CancellationToken.None).ConfigureAwait(false);
-                }
-                return;
-            }
-            _healthy.TryRemove(endpointId, out _);
-            var now = _time.GetUtcNow();
-            var failingSince = await _store.MarkEndpointFailingAsync(endpointId, result.StartedAt, CancellationToken.None).ConfigureAwait(false);
-            string? reason = null;
-            if (result.StatusCode == 410)
-            {
-                // Standard Webhooks: 410 Gone means the receiver wants no more; what is pending waits for a re-enable.
-                reason = GoneReason;
-            }
-            else if (_options.AutoDisableAfter > TimeSpan.Zero && now - failingSince >= _options.AutoDisableAfter)
-            {
-                if (_succeededAt.TryGetValue(endpointId, out var succeeded) && succeeded > failingSince)
-                {
-                    // This node saw the endpoint answer since: the failure that started the count was
-                    // written after that success (attempts racing), or by another node while this one,
-                    // believing the endpoint healthy, had no reason to clear it. The count starts here.
-                    await _store.MarkEndpointHealthyAsync(endpointId, CancellationToken.None).ConfigureAwait(false);
-                    await _store.MarkEndpointFailingAsync(endpointId, result.StartedAt, CancellationToken.None).ConfigureAwait(false);
-                }
-                else
-                {
-                    reason = $"nothing but failures for {DeliveryOptions.SpanWords(now - failingSince)} (since {failingSince.UtcDateTime:yyyy-MM-dd HH:mm} UTC)";
-                }
-            }
-            if (reason is not null && await _operatorEvents.DisableEndpointAsync(notification.MerchantId, endpointId, reason, now, CancellationToken.None).ConfigureAwait(false))
-            {
-                DeliveryLog.Disabled(_logger, endpointId, reason);
-            }
-        }
-        catch (Exception e)
-        {
-            DeliveryLog.HealthFailed(_logger, e, endpointId);
-        }
-    }
-
-    /// <summary>Why an endpoint that answered 410 Gone was disabled.</summary>
-    internal const string GoneReason = "the endpoint answered 410 Gone";
-
-    private AttemptOutcome Decide(ClaimedNotification notification, int number, AttemptResult result)
-    {
-        var attempt = new Attempt(
-            Ids.HeraldId.New(Ids.HeraldId.Attempt, _time), notification.Id, number, AttemptTriggers.Schedule,
-            result.StartedAt, result.DurationMs, result.StatusCode, result.Succeeded, result.Error, result.ResponseExcerpt);
-        if (result.Succeeded)
-        {
-            return new AttemptOutcome(attempt, NotificationStatuses.Succeeded, null, false, notification.LeaseToken);
-        }
-        var failures = notification.Failures + 1;
-        var now = _time.GetUtcNow();
-        var next = RetrySchedule.Next(notification.Retry, notification.CreatedAt, failures, now, Random.Shared.NextDouble());
-        if (next is { } scheduled && result.StatusCode is 429 or 503 && result.RetryAfter is { } asked)
-        {
-            next = RetrySchedule.HonouringRetryAfter(notification.Retry, notification.CreatedAt, now, scheduled, asked);
-        }
-        return next is null
-            ? new AttemptOutcome(attempt, NotificationStatuses.Dead, null, true, notification.LeaseToken)
-            : new AttemptOutcome(attempt, NotificationStatuses.Pending, next, true, notification.LeaseToken);
     }
 
     public override void Dispose()
