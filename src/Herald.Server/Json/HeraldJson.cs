@@ -404,7 +404,7 @@ public static class HeraldJson
         }
         catch (JsonException e)
         {
-            throw new HeraldException(ErrorKind.BadRequest, Describe(e));
+            throw new HeraldException(ErrorKind.BadRequest, Describe(e, null, typeof(T), options ?? Api));
         }
     }
 
@@ -460,12 +460,15 @@ public static class HeraldJson
         }
         catch (JsonException e)
         {
-            throw new HeraldException(ErrorKind.BadRequest, $"{where}: {Describe(e, root)}");
+            throw new HeraldException(ErrorKind.BadRequest, $"{where}: {Describe(e, root, typeof(T), options)}");
         }
     }
 
-    /// <summary>What is wrong, and where: under <paramref name="root"/> when the node read is a member of the body.</summary>
-    private static string Describe(JsonException e, string? root = null)
+    /// <summary>
+    /// What is wrong, and where: under <paramref name="root"/> when the node read is a member of the
+    /// body; a value of the wrong type says what its field takes, found in <paramref name="type"/>.
+    /// </summary>
+    private static string Describe(JsonException e, string? root, Type type, JsonSerializerOptions options)
     {
         var at = root is null || string.IsNullOrEmpty(e.Path) ? e.Path : root + e.Path[1..];
         if (e is TreeException tree)
@@ -523,7 +526,9 @@ public static class HeraldJson
         if (message.Contains("could not be converted", StringComparison.Ordinal))
         {
             // Every body is an object: one that is a list, a text or a number is wrong as a whole.
-            return path.Length == 0 && root is null ? NotAnObject : $"wrong type of value{path}";
+            return path.Length == 0 && root is null ? NotAnObject
+                : ExpectedValue.At(type, options, e.Path) is { } expected ? $"{expected} is expected{path}"
+                : $"wrong type of value{path}";
         }
         return $"malformed JSON{path}{Where(e)}";
     }

@@ -687,7 +687,7 @@ public sealed class ApiErrorTests : IAsyncLifetime
 
         var id = await _merchant.NewTransactionAsync();
         await ExpectErrorAsync(await _merchant.PostAsJsonAsync($"/v1/transactions/{id}/transitions",
-            new { to = "PROCESSING", data = new { customer = new { name = 1 } } }), 400, "data: wrong type of value at $.data.customer.name");
+            new { to = "PROCESSING", data = new { customer = new { name = 1 } } }), 400, "data: a string is expected at $.data.customer.name");
         await ExpectErrorAsync(await PostRawAsync($"/v1/transactions/{id}/transitions", """{"to":"PROCESSING","data":{"orderDetails":[null]}}"""),
             400, "data.orderDetails[0] may not be null");
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", """{"paymentAmount":1,"currency":"BRL","orderDetails":[null]}"""),

@@ -170,11 +170,30 @@ public sealed partial class EntityValuesTests : HeraldWithMerchant
     [InlineData("/v1/payment_intents", """{"amount":100,"site":"mlb","client_id":-1e19,"caller_id":1}""", "a whole number no smaller than -9223372036854775808 is expected at $.client_id")]
     [InlineData("/v1/payment_intents", """{"amount":100,"site":"mlb","client_id":99999999999999999999,"caller_id":1}""", "a whole number no larger than 9223372036854775807 is expected at $.client_id")]
     [InlineData("/v1/payment_intents", """{"amount":100,"site":"mlb","client_id":1e-30,"caller_id":1}""", "a whole number is expected at $.client_id")]
-    [InlineData("/v1/endpoints", """{"url":"https://merchant.example/hooks","format":"thin","timeout_seconds":"15"}""", "wrong type of value at $.timeout_seconds")]
+    [InlineData("/v1/endpoints", """{"url":"https://merchant.example/hooks","format":"thin","timeout_seconds":"15"}""", "a whole number is expected at $.timeout_seconds")]
     public async Task ANumberThatIsNotWhole_WhereAWholeOneIsExpected_Is400(string path, string json, string message)
     {
         await ExpectBadRequestAsync(await PostRawAsync(path, json), message);
         Assert.Equal(0, await EventCountAsync());
+    }
+
+    [Theory]
+    [InlineData("/v1/transactions", """{"paymentAmount":"130","currency":"BRL"}""", "transaction: a number is expected at $.paymentAmount")]
+    [InlineData("/v1/transactions", """{"paymentAmount":1,"currency":7}""", "transaction: a string is expected at $.currency")]
+    [InlineData("/v1/transactions", """{"paymentAmount":1,"currency":"BRL","orderDetails":{}}""", "transaction: a list is expected at $.orderDetails")]
+    [InlineData("/v1/transactions", """{"paymentAmount":1,"currency":"BRL","orderDetails":[7]}""", "transaction: an object is expected at $.orderDetails[0]")]
+    [InlineData("/v1/transactions", """{"paymentAmount":1,"currency":"BRL","customer":{"name":[]}}""", "transaction: a string is expected at $.customer.name")]
+    [InlineData("/v1/endpoints", """{"url":"https://merchant.example/hooks","format":"thin","event_types":"PAYMENT_ORDER.CLOSED"}""", "a list is expected at $.event_types")]
+    [InlineData("/v1/endpoints", """{"url":"https://merchant.example/hooks","format":"thin","event_types":[1]}""", "a string is expected at $.event_types[0]")]
+    [InlineData("/v1/endpoints", """{"url":"https://merchant.example/hooks","format":"thin","ordered":"yes"}""", "true or false is expected at $.ordered")]
+    [InlineData("/v1/endpoints", """{"url":"https://merchant.example/hooks","format":"thin","headers":["x"]}""", "an object is expected at $.headers")]
+    [InlineData("/v1/endpoints", """{"url":"https://merchant.example/hooks","format":"thin","headers":{"X-Shop":1}}""", "a string is expected at $.headers.X-Shop")]
+    [InlineData("/v1/endpoints", """{"url":42,"format":"thin"}""", "a string is expected at $.url")]
+    public async Task AValueOfTheWrongType_IsToldWhatItsFieldTakes(string path, string json, string message)
+    {
+        await ExpectBadRequestAsync(await PostRawAsync(path, json), message);
+        Assert.Equal(0, await EventCountAsync());
+        Assert.Empty((await MerchantClient.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
     }
 
     [Theory]
