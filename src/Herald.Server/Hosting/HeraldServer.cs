@@ -217,6 +217,7 @@ public static class HeraldServer
         app.UseRateLimiter();
         app.UseMiddleware<Caller.Middleware>();
         app.Use(Api.StrictQuery.InvokeAsync);
+        app.Use(Portal.PortalForms.InvokeAsync);
         app.UseAuthentication();
         app.UseAuthorization();
         // The one document by its name alone: another name is an unknown route, answered as any is

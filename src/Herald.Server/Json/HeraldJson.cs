@@ -48,6 +48,7 @@ public static class HeraldJson
 
     // The same words for the same fault, whether it lies in a typed field or in a free-form tree.
     private const string NotUtf8 = "malformed JSON: the body is not valid UTF-8";
+    private const string NotUtf8Name = "malformed JSON: a field's name is not valid UTF-8";
     private const string NotUnicode = "malformed JSON: a text is not valid Unicode (a lone surrogate)";
 
     private const string TooPrecise = "a number may have at most 28 significant digits and 28 decimal places";
@@ -498,7 +499,9 @@ public static class HeraldJson
             var start = message.IndexOf('\'', StringComparison.Ordinal);
             var end = start >= 0 ? message.IndexOf('\'', start + 1) : -1;
             var name = start >= 0 && end > start ? message[(start + 1)..end] : "?";
-            return $"unknown field {HeraldException.Quote(name)}{path}";
+            // The reader puts U+FFFD for the bytes of a name that are not UTF-8; a client hardly
+            // sends that character itself, and a field so named is unknown either way.
+            return name.Contains('\uFFFD', StringComparison.Ordinal) ? NotUtf8Name : $"unknown field {HeraldException.Quote(name)}{path}";
         }
         if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
         {

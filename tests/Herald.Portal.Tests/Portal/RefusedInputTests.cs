@@ -285,6 +285,31 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task AFormFieldHoldingNul_IsToldSo_NotThatThePageIsOutOfDate_AndChangesNothing()
+    {
+        var (_, key) = await NewMerchantAsync();
+        await OpenAsync("/portal/signin");
+        var token = await Page.Locator("input[name='__RequestVerificationToken']").First.GetAttributeAsync("value");
+        var form = FormOf(token!);
+        form.Set("key", key + "\0");
+
+        // As the browser posts the form: asking for a page.
+        var response = await Page.Context.APIRequest.PostAsync(BaseUrl + "/portal/signin",
+            new() { Form = form, Headers = new Dictionary<string, string> { ["Accept"] = "text/html" } });
+
+        Assert.Equal(400, response.Status);
+        Assert.StartsWith("text/html", response.Headers["content-type"], StringComparison.Ordinal);
+        var text = await response.TextAsync();
+        Assert.Contains("A field of the form holds the NUL character (%00)", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("expired or is out of date", text, StringComparison.Ordinal);
+        // Not signed in by it, and the sign-in still works.
+        await OpenAsync("/portal");
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Sign in to Herald" })).ToBeVisibleAsync();
+        await SignInAsync(key);
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+    }
+
     private IFormData FormOf(string token)
     {
         var form = Page.Context.APIRequest.CreateFormData();

@@ -217,6 +217,11 @@ public sealed class ApiErrorTests : IAsyncLifetime
         var invalid = new ByteArrayContent([.. "{\"paymentAmount\":1,\"currency\":\"BRL\",\"extra1\":\""u8.ToArray(), 0xC3, 0x28, .. "\"}"u8.ToArray()]);
         invalid.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         await ExpectErrorAsync(await _merchant.PostAsync("/v1/transactions", invalid), 400, "malformed JSON: the body is not valid UTF-8 at $.extra1");
+        // In a field's name, on a route that reads its body as a whole (not a tree), the same fault is named as such.
+        var invalidName = new ByteArrayContent([.. "{\"scope\":\"read\",\""u8.ToArray(), 0xFF, .. "\":1}"u8.ToArray()]);
+        invalidName.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        await ExpectErrorAsync(await _merchant.PostAsync("/v1/api_keys", invalidName), 400, "malformed JSON: a field's name is not valid UTF-8");
+        Assert.Single((await _merchant.GetJsonAsync("/v1/api_keys"))["data"]!.AsArray());
 
         var deep = "{\"paymentAmount\":1,\"currency\":\"BRL\",\"customer\":" + string.Concat(Enumerable.Repeat("{\"a\":", 40)) + "1" + new string('}', 41);
         await ExpectErrorAsync(await PostRawAsync("/v1/transactions", deep), 400, "nested too deeply");
