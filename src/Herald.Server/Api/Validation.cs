@@ -15,6 +15,29 @@ internal static partial class Validation
     public const int MaxText = 1024;
 
     /// <summary>
+    /// Why a URL that looks like one (a scheme, then <c>//</c>) is not one, where that can be told:
+    /// its port past 65535, or a part of its host name longer than 63 characters. Empty otherwise.
+    /// </summary>
+    private static string WhyNotAbsolute(string url)
+    {
+        var match = UrlAuthority().Match(url);
+        if (!match.Success)
+        {
+            return "";
+        }
+        if (match.Groups["port"].Success && (match.Groups["port"].Value.Length > 5 || int.Parse(match.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture) > 65535))
+        {
+            return ": its port is beyond 65535";
+        }
+        return match.Groups["host"].Value.Split('.').Any(label => label.Length > 63)
+            ? ": a part of its host name is longer than 63 characters"
+            : "";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(?<host>\[[^\]]*\]|[^:/?#]*)(?::(?<port>[0-9]+))?(?:[/?#]|$)")]
+    private static partial System.Text.RegularExpressions.Regex UrlAuthority();
+
+    /// <summary>
     /// An endpoint URL: absolute, https (http only in development), no user-info, and — when the
     /// host is a literal address, however written — not one Herald would refuse to connect to.
     /// </summary>
@@ -30,7 +53,11 @@ internal static partial class Validation
         }
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
         {
-            throw new HeraldException(ErrorKind.BadRequest, $"{field} is not an absolute URL");
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} is not an absolute URL{WhyNotAbsolute(url)}");
+        }
+        if (uri.HostNameType is not (UriHostNameType.IPv4 or UriHostNameType.IPv6) && uri.IdnHost.Split('.').Any(label => label.Length > 63))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} has a part of its host name longer than 63 characters, which no name server answers");
         }
         if (!EgressPolicy.SchemeAllowed(uri, options.Development))
         {

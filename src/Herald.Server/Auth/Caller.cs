@@ -41,6 +41,14 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
         return key.Length == 0 ? null : key;
     }
 
+    /// <summary>Whether the request carries an Authorization header with something other than a bearer key.</summary>
+    private static bool OtherScheme(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString().Trim();
+        return header.Length > 0 && !header.Equals("Bearer", StringComparison.OrdinalIgnoreCase)
+            && !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>Authenticates <c>/v1</c> requests from their bearer key.</summary>
     internal sealed class Middleware(RequestDelegate next, AdminKey adminKey, IHeraldStore store, KeyFailures failures, Hosting.RateLimitOwners owners)
     {
@@ -53,7 +61,10 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
             }
             if (PresentedKey(context.Request) is not { } presented)
             {
-                throw new HeraldException(ErrorKind.Unauthorized, "missing API key: send Authorization: Bearer <key>");
+                // Another scheme's credentials are not echoed: a key sent without its scheme would be.
+                throw new HeraldException(ErrorKind.Unauthorized, OtherScheme(context.Request)
+                    ? "the Authorization header must use the Bearer scheme: send Authorization: Bearer <key>"
+                    : "missing API key: send Authorization: Bearer <key>");
             }
             // Two headers (which arrive joined by a comma) or two keys in one: no key holds a comma,
             // and which was meant is not Herald's to guess, nor a wrong key's to be counted as one.

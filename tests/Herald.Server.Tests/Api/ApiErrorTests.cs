@@ -478,6 +478,15 @@ public sealed class ApiErrorTests : IAsyncLifetime
     {
         using var anonymous = new HttpClient { BaseAddress = _herald.Client.BaseAddress };
         await ExpectErrorAsync(await anonymous.GetAsync("/v1/notifications"), 401, "missing API key");
+        // A key sent with another scheme is told to use Bearer, the key not echoed.
+        var key = _merchant.DefaultRequestHeaders.Authorization!.Parameter!;
+        foreach (var header in (string[])[$"Basic {key}", key, $"Token {key}"])
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
+            request.Headers.TryAddWithoutValidation("Authorization", header);
+            var refused = await ExpectErrorAsync(await anonymous.SendAsync(request), 401, "the Authorization header must use the Bearer scheme: send Authorization: Bearer <key>");
+            Assert.DoesNotContain(key, refused.ToJsonString(), StringComparison.Ordinal);
+        }
         using var wrong = _herald.As("hk_wrong");
         await ExpectErrorAsync(await wrong.GetAsync("/v1/notifications"), 401, "invalid API key");
 

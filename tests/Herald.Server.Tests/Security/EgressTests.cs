@@ -151,6 +151,10 @@ public sealed class EgressTests
     [InlineData("https://IP6-LOCALHOST/hooks", "loopback host")]
     [InlineData("https://merchant.example:0/hooks", "port 0")]
     [InlineData("not a url", "not an absolute URL")]
+    [InlineData("https://merchant.example:99999/hooks", "url is not an absolute URL: its port is beyond 65535")]
+    [InlineData("https://merchant.example:123456789012/hooks", "url is not an absolute URL: its port is beyond 65535")]
+    [InlineData("https://shop.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/hooks", "url has a part of its host name longer than 63 characters")]
+    [InlineData("https://shop.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example/hooks", "url is not an absolute URL: a part of its host name is longer than 63 characters")]
     public async Task EndpointUrlRules_RefuseBadUrlsAtCreation(string url, string reason)
     {
         await using var herald = await HeraldHost.StartAsync(development: false);
