@@ -358,6 +358,14 @@ internal static class ServeCommand
                 {
                     say.WriteLine($"Admin key: the one kept in the database, not the one in {ownFile} (another node's key was kept there first)");
                 }
+                else if (admin.SharedOwn && admin.Path is { } keptFile)
+                {
+                    say.WriteLine($"Admin key: the one in {keptFile}, which the database keeps for every node sharing it");
+                }
+                else if (admin.SharedOwn)
+                {
+                    say.WriteLine("Admin key: HERALD_ADMIN_KEY's, which the database now keeps for every node sharing it (a key kept there before no longer works)");
+                }
                 else if (admin.Removed is { } removed)
                 {
                     say.WriteLine($"Admin key: HERALD_ADMIN_KEY's; the key {removed} kept before no longer works, and the file is removed");

@@ -39,6 +39,15 @@ public sealed class AdminKey
     /// <summary>The file the key is kept in; null when it was configured or is the database's.</summary>
     public string? Path { get; private set; }
 
+    /// <summary>
+    /// Whether this node's own key (the one given, or its folder's) is the key the shared database
+    /// keeps for every node, since this start: one given replaces what was kept; a folder's is kept
+    /// where nothing was (or was kept by this folder's earlier starts).
+    /// </summary>
+    public bool SharedOwn => _shared && _hash is { } hash && hash == _own && Shown is null;
+
+    private bool _shared;
+
     /// <summary>Whether the key accepted is not this node's own but one another node kept in the shared database.</summary>
     public bool FromDatabase => _hash is { } hash && hash != _own;
 
@@ -97,6 +106,7 @@ public sealed class AdminKey
         {
             // A key of this node's folder that another node's kept first gives way to it.
             _hash = await keep(own, _configured).ConfigureAwait(false);
+            _shared = true;
             return;
         }
         var made = NewKey();

@@ -54,6 +54,25 @@ internal static class Transport
         }
     }
 
+    /// <summary>
+    /// What was likely left out, for a certificate that could not be read: a PEM's private key (a
+    /// file of its own for an HTTPS certificate, given with --https-key; in the same file for the
+    /// keys certificate), or a PFX's password, which its variable gives.
+    /// </summary>
+    private static string Hint(string path, string? keyPath, string? password, string what)
+    {
+        var https = what == "HTTPS certificate";
+        if (Path.GetExtension(path).ToLowerInvariant() is ".pem" or ".crt" or ".cer")
+        {
+            return keyPath is not null ? ""
+                : https ? " (no --https-key was given: give the certificate's private key with --https-key, or put it in the same file)"
+                : " (its private key must be in the same file)";
+        }
+        return string.IsNullOrEmpty(password) && keyPath is null
+            ? $" (no password was given: set {(https ? "HERALD_HTTPS_CERT_PASSWORD" : "HERALD_KEYS_CERT_PASSWORD")})"
+            : "";
+    }
+
     /// <summary>A certificate with its private key: a PFX/PKCS#12 file, or a PEM file with its key in <paramref name="keyPath"/> or in itself.</summary>
     internal static X509Certificate2 Load(string path, string? keyPath, string? password, string what = "HTTPS certificate")
     {
@@ -76,7 +95,7 @@ internal static class Transport
         }
         catch (System.Security.Cryptography.CryptographicException e)
         {
-            throw new InvalidOperationException($"cannot read the {what} {path}: {e.Message}", e);
+            throw new InvalidOperationException($"cannot read the {what} {path}: {e.Message}{Hint(path, keyPath, password, what)}", e);
         }
     }
 }

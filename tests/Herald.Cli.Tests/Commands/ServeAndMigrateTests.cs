@@ -441,6 +441,44 @@ public sealed class ServeAndMigrateTests
     });
 
     [Fact]
+    public Task Serve_OnPostgres_SaysWhenItsOwnAdminKeyBecomesTheOneEveryNodeTakes() => WithDataAsync(async data =>
+    {
+        await using var db = await PostgresDatabase.CreateAsync();
+        // A folder an earlier node made (on SQLite, say), its key kept there.
+        const string folderKey = "hk_admin_folder_key_0123456789abcdef";
+        var keyFile = Path.Combine(data, "admin.key");
+        Directory.CreateDirectory(data);
+        await File.WriteAllTextAsync(keyFile, folderKey + "\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        await using (var first = await HeraldProcess.ServeAsync(["--data", data, "--postgres", db.ConnectionString], "http", null,
+            new Dictionary<string, string> { ["HERALD_ADMIN_KEY"] = HeraldProcess.Unset }))
+        {
+            Assert.Contains($"Admin key: the one in {keyFile}, which the database keeps for every node sharing it", first.Output, StringComparison.Ordinal);
+            Assert.Equal(System.Net.HttpStatusCode.OK, await MerchantsStatusAsync(first.Url, folderKey));
+        }
+
+        // Another node given HERALD_ADMIN_KEY replaces it for every node, and says so.
+        await WithDataAsync(async other =>
+        {
+            await using var second = await HeraldProcess.ServeAsync(["--data", other, "--postgres", db.ConnectionString]);
+            Assert.Contains("Admin key: HERALD_ADMIN_KEY's, which the database now keeps for every node sharing it (a key kept there before no longer works)",
+                second.Output, StringComparison.Ordinal);
+            Assert.Equal(System.Net.HttpStatusCode.OK, await MerchantsStatusAsync(second.Url, HeraldProcess.AdminKey));
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, await MerchantsStatusAsync(second.Url, folderKey));
+        });
+    });
+
+    private static async Task<System.Net.HttpStatusCode> MerchantsStatusAsync(string url, string key)
+    {
+        using var client = new HttpClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return (await client.GetAsync(url + "/v1/merchants")).StatusCode;
+    }
+
+    [Fact]
     public async Task Migrate_OnPostgres_SaysWhatItApplied()
     {
         await using var db = await PostgresDatabase.CreateAsync();

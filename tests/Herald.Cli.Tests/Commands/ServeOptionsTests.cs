@@ -130,6 +130,20 @@ public sealed class ServeOptionsTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("pem", "(no --https-key was given: give the certificate's private key with --https-key, or put it in the same file)")]
+    [InlineData("pfx", "(no password was given: set HERALD_HTTPS_CERT_PASSWORD)")]
+    public async Task Serve_WithAnHttpsCertificateLeftWithoutItsKeyOrPassword_SaysWhichWasLeftOut(string kind, string hint)
+    {
+        var certificate = kind == "pem" ? _certificate.PemPath : _certificate.PfxPath;
+        var (exitCode, _, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            ["serve", "--urls", "https://127.0.0.1:0", "--data", Path.Combine(_certificate.Folder, "left-out-" + kind), "--https-cert", certificate],
+            new Dictionary<string, string> { ["HERALD_HTTPS_CERT_PASSWORD"] = HeraldProcess.Unset });
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith($"herald: cannot start: cannot read the HTTPS certificate {certificate}: ", stderr.Trim(), StringComparison.Ordinal);
+        Assert.EndsWith(hint, stderr.Trim(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Serve_WithAKeysCertificateWithoutItsKey_StopsBeforeMakingAnAdminKeyNobodyIsShown()
     {
