@@ -22,6 +22,8 @@ internal static class NotificationsApi
             string? event_type, string? event_id, string? since, string? until, int? limit, string? starting_after, string? ending_before) =>
         {
             Validation.OneCursor(starting_after, ending_before, HeraldId.Notification, "a notification");
+            Validation.IdFilter(endpoint_id, HeraldId.Endpoint, "endpoint_id", "an endpoint");
+            Validation.IdFilter(event_id, HeraldId.Event, "event_id", "an event");
             if (status is not null && !NotificationStatuses.All.Contains(status))
             {
                 throw new HeraldException(ErrorKind.BadRequest, $"unknown status {HeraldException.Quote(status)}; expected pending, succeeded or dead");

@@ -346,6 +346,20 @@ internal static partial class Validation
         }
     }
 
+    /// <summary>
+    /// A filter by the id of another kind of thing (<paramref name="prefix"/>, e.g. <c>ep</c>):
+    /// an id of another kind, or no id at all, is a mistake the client is told of (400), not a page
+    /// that is empty. One of the kind that names nothing (deleted, another merchant's, a test's
+    /// <c>evt_test_…</c>) lists nothing.
+    /// </summary>
+    public static void IdFilter(string? value, string prefix, string field, string what)
+    {
+        if (!string.IsNullOrEmpty(value) && !value.StartsWith(prefix + "_", StringComparison.Ordinal))
+        {
+            throw new HeraldException(ErrorKind.BadRequest, $"{field} must be {what} id ({prefix}_…), not {HeraldException.Quote(value)}");
+        }
+    }
+
     /// <summary>An optional ISO 8601 time; 400 when it is not one.</summary>
     public static DateTimeOffset? Time(string? value, string field)
     {

@@ -439,7 +439,15 @@ public static class HeraldJson
     {
         if (await HasBodyAsync(request))
         {
-            await ReadAsync<Herald.Server.Api.NoBodyRequest>(request);
+            try
+            {
+                await ReadAsync<Herald.Server.Api.NoBodyRequest>(request);
+            }
+            catch (HeraldException e) when (e.Messages is [var only] && only.StartsWith("unknown field ", StringComparison.Ordinal))
+            {
+                // A field where none is taken: the route, not the field, is what the client has wrong.
+                throw new HeraldException(ErrorKind.BadRequest, $"this route takes no body: send none, or {{}} ({only})");
+            }
         }
     }
 

@@ -310,6 +310,8 @@ public sealed class ApiErrorTests : IAsyncLifetime
 
         await ExpectErrorAsync(await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause", new StringContent("garbage", Encoding.UTF8, "application/json")), 400, "malformed JSON");
         await ExpectErrorAsync(await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause", new StringContent("{}", Encoding.UTF8, "text/plain")), 415, "send Content-Type: application/json");
+        await ExpectErrorAsync(await _merchant.PostAsJsonAsync($"/v1/endpoints/{endpoint}/pause", new { reason = "maintenance" }), 400,
+            "this route takes no body: send none, or {} (unknown field 'reason' at $.reason)");
         await ExpectErrorAsync(await _merchant.PostAsJsonAsync("/v1/api_keys", new { name = "ci" }), 400, "name");
         await ExpectErrorAsync(await _merchant.PostAsync($"/v1/endpoints/{endpoint}/pause",
             new StringContent("{\"pad\":\"" + new string('a', 300_000) + "\"}", Encoding.UTF8, "application/json")), 413, "larger than the limit");

@@ -43,6 +43,32 @@ public sealed class ListPagingTests
     }
 
     [Fact]
+    public async Task TheLogFilteredByAnIdOfAnotherKind_Is400_WhileOneOfItsKindThatNamesNothing_ListsNothing()
+    {
+        await using var herald = await HeraldHost.StartAsync();
+        using var merchant = await herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync("http://127.0.0.1:9/hooks", "thin");
+        await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 10, currency = "BRL" });
+        Assert.Single(await merchant.NotificationsAsync($"endpoint_id={endpoint}"));
+
+        foreach (var (query, message) in new[]
+        {
+            ("endpoint_id=key_01abc", "endpoint_id must be an endpoint id (ep_…), not 'key_01abc'"),
+            ("endpoint_id=garbage", "endpoint_id must be an endpoint id (ep_…), not 'garbage'"),
+            ($"event_id={endpoint}", $"event_id must be an event id (evt_…), not '{endpoint}'"),
+        })
+        {
+            using var response = await merchant.GetAsync("/v1/notifications?" + query);
+            var body = await response.Content.ReadFromJsonAsync<JsonObject>();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{query}: {body}");
+            Assert.Equal(message, body!["message"]![0]!.GetValue<string>());
+        }
+        // Of its kind, naming nothing of this merchant's (a test notification's id among them): an empty page.
+        Assert.Empty(await merchant.NotificationsAsync("endpoint_id=ep_00000000000000000000000000"));
+        Assert.Empty(await merchant.NotificationsAsync("event_id=evt_test_01abc"));
+    }
+
+    [Fact]
     public async Task ApiKeysAndOperatorWebhooks_ArePagedToo()
     {
         await using var herald = await HeraldHost.StartAsync();
