@@ -1,0 +1,146 @@
+using System.Data.Common;
+using Herald.Storage.Abstractions;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace Herald.Storage.Sqlite;
+
+// What is wrong with the database when it fails: its file removed, replaced or read-only.
+public sealed partial class SqliteStore
+{
+    /// <summary>
+    /// Null when the database answers and its file is still where the store opened it: a file removed
+    /// while it is open still takes writes, which would be gone at the next start.
+    /// </summary>
+    public override async Task<string?> DiagnoseAsync(CancellationToken cancellationToken = default) =>
+        FileInPlace() ? await base.DiagnoseAsync(cancellationToken)
+        // A file removed under the node is the operator's to restore, not a database to wait for.
+        : (FileGone ? DatabaseTrouble.FileGone : DatabaseTrouble.Unreachable).Status();
+
+    // Its refusal to write once the file is gone (see BeginWriteAsync).
+    protected override DatabaseTrouble? RefusalOf(Exception error) =>
+        error is Herald.Errors.HeraldException { Kind: Herald.Errors.ErrorKind.Unavailable } && FileGone ? DatabaseTrouble.FileGone : null;
+
+    protected override DatabaseTrouble? TroubleOf(DbException failure) => failure switch
+    {
+        SqliteException { SqliteErrorCode: raw.SQLITE_FULL } => DatabaseTrouble.DiskFull,
+        SqliteException { SqliteErrorCode: raw.SQLITE_READONLY } => DatabaseTrouble.ReadOnly,
+        // A connection opened anew finds no file at the path: it was removed under the node.
+        SqliteException { SqliteErrorCode: raw.SQLITE_CANTOPEN } when !FileInPlace(lookAtDescriptors: false) => DatabaseTrouble.FileGone,
+        SqliteException { SqliteErrorCode: raw.SQLITE_IOERR or raw.SQLITE_CANTOPEN } => DatabaseTrouble.FileUnusable,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Whether the database's file is where the store opened it, noted for the writes: looked at by
+    /// the checkpoint loop (four times a second) and by each readiness check, not by every write.
+    /// </summary>
+    private bool FileInPlace(bool lookAtDescriptors = true)
+    {
+        if (Volatile.Read(ref _removed))
+        {
+            return false;
+        }
+        // An open file of the database removed from its path is proof, and stays so: a file made
+        // anew there is not the one the open connections write to. (Every open descriptor is looked
+        // at: the checkpoint loop does so once a second, not at each of its ticks.)
+        if (lookAtDescriptors && OpenFileRemoved())
+        {
+            Volatile.Write(ref _removed, true);
+            return false;
+        }
+        // Its log too, while the writer holds it open (SQLite removes the log only when its last
+        // connection closes): a log removed under a running node takes the changes written since
+        // its last checkpoint with it at the next start, as a removed database file takes them all.
+        // Not found at a look is not proof (a network disk may fail a look now and then), and is
+        // looked at again at the next.
+        var inPlace = File.Exists(_databasePath)
+            && (Volatile.Read(ref _writer) is null || File.Exists(_databasePath + "-wal"));
+        Volatile.Write(ref _missing, !inPlace);
+        return inPlace;
+    }
+
+    // Set while the last look did not find the database's file or its log at its path (see FileInPlace).
+    private bool _missing;
+
+    // Set once an open file of the database is found removed from its path: for good, until a restart.
+    private bool _removed;
+
+    /// <summary>Whether the database's file or its log was found removed under the running store: it takes no change meanwhile (once its open file is seen removed, until a restart).</summary>
+    public bool FileGone => Volatile.Read(ref _removed) || Volatile.Read(ref _missing);
+
+    // The database file's path as the kernel names it (links resolved), null where it does not say.
+    private readonly string? _databaseAsOpened;
+
+    private const string Descriptors = "/proc/self/fd";
+
+    /// <summary>
+    /// The path the kernel gives an open file of <paramref name="path"/> (its links resolved), read
+    /// from the process's descriptors on Linux; null elsewhere.
+    /// </summary>
+    private static string? PathAsOpened(string path)
+    {
+        if (!OperatingSystem.IsLinux() || !Directory.Exists(Descriptors))
+        {
+            return null;
+        }
+        try
+        {
+            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return new FileInfo($"{Descriptors}/{file.DangerousGetHandle()}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether one of this process's open files is the database or its log removed from its path
+    /// (Linux names such a descriptor's file "… (deleted)"). A file of the same name made anew
+    /// there, as the next connection SQLite opens does, passes a look at the path alone.
+    /// </summary>
+    private bool OpenFileRemoved()
+    {
+        if (_databaseAsOpened is null)
+        {
+            return false;
+        }
+        const string Removed = " (deleted)";
+        try
+        {
+            foreach (var descriptor in new DirectoryInfo(Descriptors).EnumerateFileSystemInfos())
+            {
+                string? target;
+                try
+                {
+                    target = descriptor.LinkTarget;
+                }
+                catch (IOException)
+                {
+                    continue; // closed since it was listed
+                }
+                if (target is not null && target.EndsWith(Removed, StringComparison.Ordinal)
+                    && target.StartsWith(_databaseAsOpened, StringComparison.Ordinal))
+                {
+                    var rest = target.AsSpan(_databaseAsOpened.Length, target.Length - _databaseAsOpened.Length - Removed.Length);
+                    if (rest.IsEmpty || rest.SequenceEqual("-wal"))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return false;
+    }
+}
