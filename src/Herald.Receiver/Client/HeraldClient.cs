@@ -41,6 +41,34 @@ public sealed class HeraldClient
     public Task<JsonObject> GetPaymentIntentAsync(string id, CancellationToken cancellationToken = default) =>
         GetAsync($"v1/payment_intents/{Uri.EscapeDataString(id)}", cancellationToken);
 
+    // The most of Herald's own words an error's message carries.
+    private const int MaxSaid = 500;
+
+    /// <summary>
+    /// What an error answer said, when it is Herald's error shape (its <c>message</c> list, cut to
+    /// <see cref="MaxSaid"/> characters); nothing of any other answer: a proxy's or a load
+    /// balancer's page may hold anything, and the message goes to logs.
+    /// </summary>
+    private static string HeraldSaid(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement is { ValueKind: JsonValueKind.Object } root
+                && root.TryGetProperty("statusCode", out var status) && status.ValueKind == JsonValueKind.Number
+                && root.TryGetProperty("message", out var messages) && messages.ValueKind == JsonValueKind.Array
+                && messages.EnumerateArray().All(m => m.ValueKind == JsonValueKind.String))
+            {
+                var said = string.Join("; ", messages.EnumerateArray().Select(m => m.GetString()));
+                return ": " + (said.Length > MaxSaid ? said[..MaxSaid] + "…" : said);
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return body.Length == 0 ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $" (an answer of {body.Length:N0} bytes not in Herald's error shape, not quoted)");
+    }
+
     private async Task<JsonObject> GetAsync(string path, CancellationToken cancellationToken)
     {
         // Herald may sit under a path (https://example.com/herald): the base is read as a folder,
@@ -52,8 +80,8 @@ public sealed class HeraldClient
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            throw new HttpRequestException($"Herald answered {(int)response.StatusCode} to GET {path}: {text}", null, response.StatusCode);
+            var said = HeraldSaid(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
+            throw new HttpRequestException($"Herald answered {(int)response.StatusCode} to GET {path}{said}", null, response.StatusCode);
         }
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         try

@@ -8,7 +8,12 @@ namespace Herald.Receiver.Idempotency;
 /// </summary>
 public abstract class SqlIdempotencyStore : IIdempotencyStore
 {
-    private const string Schema = """
+    /// <summary>
+    /// The statement that makes the store's table, run on first use. A database user that may not
+    /// create tables (none but the schema's owner may in PostgreSQL 15's <c>public</c>) needs the
+    /// table made beforehand with it, and <c>SELECT, INSERT, UPDATE, DELETE</c> granted on it.
+    /// </summary>
+    public const string TableSql = """
         CREATE TABLE IF NOT EXISTS herald_webhook_ids (
           id            TEXT PRIMARY KEY,
           done          INTEGER NOT NULL,
@@ -137,7 +142,7 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
         {
             try
             {
-                await ExecuteAsync(connection, Schema, cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(connection, TableSql, cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (DbException)

@@ -32,6 +32,32 @@ public sealed class HeraldClientTests
         Assert.Equal(expected, Assert.Single(noting.Asked).AbsoluteUri);
     }
 
+    /// <summary>Answers every request with one status and body.</summary>
+    private sealed class Refusing(HttpStatusCode status, string body, string type) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, type) });
+    }
+
+    [Fact]
+    public async Task AnErrorAnswer_InHeraldsShape_IsQuotedByItsMessages_AndAnyOtherAnswer_NotAtAll()
+    {
+        using var herald = new HttpClient(new Refusing(HttpStatusCode.NotFound,
+            """{"statusCode":404,"message":["payment_order po_9 not found"],"error":"Not found"}""", "application/json")) { BaseAddress = new Uri("https://herald.example") };
+        var notFound = await Assert.ThrowsAsync<HttpRequestException>(() => new HeraldClient(herald, "hk_test").GetPaymentOrderAsync("po_9"));
+        Assert.Equal("Herald answered 404 to GET v1/payment_orders/po_9: payment_order po_9 not found", notFound.Message);
+        Assert.Equal(HttpStatusCode.NotFound, notFound.StatusCode);
+
+        // A proxy's page (its hosts, a token in a link): its size alone, whatever it holds.
+        var page = "<html><body>upstream 10.1.2.3 failed; debug token=secret" + new string('x', 100_000) + "</body></html>";
+        using var proxy = new HttpClient(new Refusing(HttpStatusCode.BadGateway, page, "text/html")) { BaseAddress = new Uri("https://herald.example") };
+        var badGateway = await Assert.ThrowsAsync<HttpRequestException>(() => new HeraldClient(proxy, "hk_test").GetTransactionAsync("t-1"));
+        Assert.Equal(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"Herald answered 502 to GET v1/transactions/t-1 (an answer of {Encoding.UTF8.GetByteCount(page):N0} bytes not in Herald's error shape, not quoted)"),
+            badGateway.Message);
+        Assert.DoesNotContain("secret", badGateway.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"id":"t-1","status":"\ud800 secret"}""", "lone surrogate")]
     [InlineData("""{"internalId":"t-1","status":"COMPLETED","status":"secret"}""", "status")]

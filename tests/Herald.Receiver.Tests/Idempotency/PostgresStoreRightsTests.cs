@@ -10,20 +10,12 @@ namespace Herald.Receiver.Tests.Idempotency;
 /// </summary>
 public sealed class PostgresStoreRightsTests
 {
-    private const string Table = """
-        CREATE TABLE herald_webhook_ids (
-          id            TEXT PRIMARY KEY,
-          done          INTEGER NOT NULL,
-          claimed_until BIGINT NOT NULL,
-          completed_at  BIGINT
-        )
-        """;
-
     [Fact]
-    public async Task TableMadeBeforehand_ARoleThatMayNotCreateTables_ClaimsAndCompletes()
+    public async Task TableMadeBeforehandWithTheKitsStatement_ARoleThatMayNotCreateTables_ClaimsAndCompletes()
     {
         await using var db = await Herald.Server.Tests.Infrastructure.PostgresDatabase.CreateAsync();
-        await using var role = await AppRole.CreateAsync(db.ConnectionString, Table, "GRANT SELECT, INSERT, UPDATE, DELETE ON herald_webhook_ids TO {role}");
+        // The statement the kit publishes (and docs/receiver.md shows) for the database's owner to run.
+        await using var role = await AppRole.CreateAsync(db.ConnectionString, SqlIdempotencyStore.TableSql, "GRANT SELECT, INSERT, UPDATE, DELETE ON herald_webhook_ids TO {role}");
         await using var source = NpgsqlDataSource.Create(role.ConnectionString);
         var store = new PostgresIdempotencyStore(source);
         var now = DateTimeOffset.UtcNow;
