@@ -364,7 +364,9 @@ internal static class ServeCommand
                 }
                 else if (admin.SharedOwn)
                 {
-                    say.WriteLine("Admin key: HERALD_ADMIN_KEY's, which the database now keeps for every node sharing it (a key kept there before no longer works)");
+                    say.WriteLine(admin.ReplacedShared
+                        ? "Admin key: HERALD_ADMIN_KEY's, which the database now keeps for every node sharing it (the key kept there before no longer works)"
+                        : "Admin key: HERALD_ADMIN_KEY's, which the database keeps for every node sharing it");
                 }
                 else if (admin.Removed is { } removed)
                 {

@@ -376,7 +376,7 @@ public sealed partial class DeliveryWorker : BackgroundService
     }
 
     /// <summary>
-    /// As the loop stops: what was claimed and not sent (<paramref name="unsent"/>, and what the
+    /// As the loop stops: what was claimed and not sent (<paramref name="unsentWork"/>, and what the
     /// claim under way took) goes back at once, not after the attempts in flight, since other nodes
     /// need not wait for it; what was handed over and not taken is released with what is in flight.
     /// </summary>

@@ -41,32 +41,78 @@ public sealed class HeraldClient
     public Task<JsonObject> GetPaymentIntentAsync(string id, CancellationToken cancellationToken = default) =>
         GetAsync($"v1/payment_intents/{Uri.EscapeDataString(id)}", cancellationToken);
 
-    // The most of Herald's own words an error's message carries.
+    // The most of Herald's own words an error's message carries, and the most of an error's body read for them.
     private const int MaxSaid = 500;
+    private const int MaxErrorBody = 16 * 1024;
 
     /// <summary>
     /// What an error answer said, when it is Herald's error shape (its <c>message</c> list, cut to
-    /// <see cref="MaxSaid"/> characters); nothing of any other answer: a proxy's or a load
-    /// balancer's page may hold anything, and the message goes to logs.
+    /// <see cref="MaxSaid"/> characters, control characters left out); nothing of any other answer:
+    /// a proxy's or a load balancer's page may hold anything, and the message goes to logs.
     /// </summary>
-    private static string HeraldSaid(byte[] body)
+    private static async Task<string> HeraldSaidAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var buffer = new byte[MaxErrorBody + 1];
+            var read = 0;
+            int got;
+            while (read < buffer.Length && (got = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                read += got;
+            }
+            if (read == 0)
+            {
+                return "";
+            }
+            if (read <= MaxErrorBody && Messages(buffer.AsSpan(0, read)) is { } said)
+            {
+                return ": " + said;
+            }
+            var size = content.Headers.ContentLength is { } length ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{length:N0} bytes") : "an answer";
+            return $" (its body, {size}, is not in Herald's error shape, so it is not quoted)";
+        }
+    }
+
+    private static string? Messages(ReadOnlySpan<byte> body)
     {
         try
         {
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement is { ValueKind: JsonValueKind.Object } root
-                && root.TryGetProperty("statusCode", out var status) && status.ValueKind == JsonValueKind.Number
-                && root.TryGetProperty("message", out var messages) && messages.ValueKind == JsonValueKind.Array
-                && messages.EnumerateArray().All(m => m.ValueKind == JsonValueKind.String))
+            var reader = new Utf8JsonReader(body);
+            using var document = JsonDocument.ParseValue(ref reader);
+            if (document.RootElement is not { ValueKind: JsonValueKind.Object } root
+                || !root.TryGetProperty("statusCode", out var status) || status.ValueKind != JsonValueKind.Number
+                || !root.TryGetProperty("message", out var messages) || messages.ValueKind != JsonValueKind.Array
+                || !messages.EnumerateArray().All(m => m.ValueKind == JsonValueKind.String))
             {
-                var said = string.Join("; ", messages.EnumerateArray().Select(m => m.GetString()));
-                return ": " + (said.Length > MaxSaid ? said[..MaxSaid] + "…" : said);
+                return null;
             }
+            var said = new System.Text.StringBuilder();
+            foreach (var message in messages.EnumerateArray())
+            {
+                if (said.Length > 0)
+                {
+                    said.Append("; ");
+                }
+                foreach (var c in message.GetString()!)
+                {
+                    said.Append(char.IsControl(c) ? ' ' : c);
+                }
+            }
+            if (said.Length <= MaxSaid)
+            {
+                return said.ToString();
+            }
+            // Cut between characters, not inside a surrogate pair.
+            var cut = char.IsHighSurrogate(said[MaxSaid - 1]) ? MaxSaid - 1 : MaxSaid;
+            return said.ToString(0, cut) + "…";
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // Not JSON, or a text that is no Unicode (a lone surrogate escaped): not Herald's.
+            return null;
         }
-        return body.Length == 0 ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $" (an answer of {body.Length:N0} bytes not in Herald's error shape, not quoted)");
     }
 
     private async Task<JsonObject> GetAsync(string path, CancellationToken cancellationToken)
@@ -80,7 +126,7 @@ public sealed class HeraldClient
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
-            var said = HeraldSaid(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
+            var said = await HeraldSaidAsync(response.Content, cancellationToken).ConfigureAwait(false);
             throw new HttpRequestException($"Herald answered {(int)response.StatusCode} to GET {path}{said}", null, response.StatusCode);
         }
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);

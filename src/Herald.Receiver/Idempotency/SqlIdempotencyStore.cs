@@ -13,7 +13,9 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
     /// create tables (none but the schema's owner may in PostgreSQL 15's <c>public</c>) needs the
     /// table made beforehand with it, and <c>SELECT, INSERT, UPDATE, DELETE</c> granted on it.
     /// </summary>
-    public const string TableSql = """
+    public static string TableSql => Schema;
+
+    private const string Schema = """
         CREATE TABLE IF NOT EXISTS herald_webhook_ids (
           id            TEXT PRIMARY KEY,
           done          INTEGER NOT NULL,
@@ -142,7 +144,7 @@ public abstract class SqlIdempotencyStore : IIdempotencyStore
         {
             try
             {
-                await ExecuteAsync(connection, TableSql, cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(connection, Schema, cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (DbException)

@@ -48,6 +48,9 @@ public sealed class AdminKey
 
     private bool _shared;
 
+    /// <summary>Whether the key given (<c>HERALD_ADMIN_KEY</c>) replaced another the shared database kept before this start.</summary>
+    public bool ReplacedShared { get; private set; }
+
     /// <summary>Whether the key accepted is not this node's own but one another node kept in the shared database.</summary>
     public bool FromDatabase => _hash is { } hash && hash != _own;
 
@@ -98,8 +101,10 @@ public sealed class AdminKey
     /// kept only where none is (the node goes on accepting it); a node with neither takes the
     /// database's, or makes one when the database has none, writing it to its folder only once the
     /// database has taken it, so a start that fails midway leaves no key that nobody was shown.
+    /// <paramref name="keptBefore"/>: the hash the database kept before this start, if any, read
+    /// only to say whether a key given replaced another (<see cref="ReplacedShared"/>).
     /// </summary>
-    public async Task ShareAsync(Func<string, bool, Task<string>> keep)
+    public async Task ShareAsync(Func<string, bool, Task<string>> keep, string? keptBefore = null)
     {
         ArgumentNullException.ThrowIfNull(keep);
         if (_hash is { } own)
@@ -107,6 +112,7 @@ public sealed class AdminKey
             // A key of this node's folder that another node's kept first gives way to it.
             _hash = await keep(own, _configured).ConfigureAwait(false);
             _shared = true;
+            ReplacedShared = _configured && keptBefore is not null && keptBefore != own;
             return;
         }
         var made = NewKey();

@@ -59,6 +59,13 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
                 await next(context);
                 return;
             }
+            // Two headers (which arrive joined by a comma) or two keys in one: no key holds a comma,
+            // and which was meant is not Herald's to guess, nor a wrong key's to be counted as one.
+            const string MoreThanOne = "the request presents more than one Authorization header or key: send one, Authorization: Bearer <key>";
+            if (context.Request.Headers.Authorization.Count > 1)
+            {
+                throw new HeraldException(ErrorKind.BadRequest, MoreThanOne);
+            }
             if (PresentedKey(context.Request) is not { } presented)
             {
                 // Another scheme's credentials are not echoed: a key sent without its scheme would be.
@@ -66,11 +73,9 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
                     ? "the Authorization header must use the Bearer scheme: send Authorization: Bearer <key>"
                     : "missing API key: send Authorization: Bearer <key>");
             }
-            // Two headers (which arrive joined by a comma) or two keys in one: no key holds a comma,
-            // and which was meant is not Herald's to guess, nor a wrong key's to be counted as one.
-            if (context.Request.Headers.Authorization.Count > 1 || presented.Contains(',', StringComparison.Ordinal))
+            if (presented.Contains(',', StringComparison.Ordinal))
             {
-                throw new HeraldException(ErrorKind.BadRequest, "the request presents more than one Authorization header or key: send one, Authorization: Bearer <key>");
+                throw new HeraldException(ErrorKind.BadRequest, MoreThanOne);
             }
             var address = KeyFailures.BudgetOf(context.Connection.RemoteIpAddress);
             var presentedHash = ApiKeys.PresentedHash(context, presented);

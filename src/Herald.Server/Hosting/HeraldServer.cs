@@ -289,7 +289,9 @@ public static class HeraldServer
                 throw KeyRingNeedsItsCertificate("the key ring in the database (data_protection_keys)");
             }
             var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
-            await app.Services.GetRequiredService<AdminKey>().ShareAsync((hash, replace) => postgres.KeepAdminKeyHashAsync(hash, replace, now, cancellationToken));
+            // What was kept before, for the node to say whether its key replaced another.
+            var keptBefore = await postgres.ReadAdminKeyHashAsync(cancellationToken);
+            await app.Services.GetRequiredService<AdminKey>().ShareAsync((hash, replace) => postgres.KeepAdminKeyHashAsync(hash, replace, now, cancellationToken), keptBefore);
         }
         return applied;
     }

@@ -64,7 +64,20 @@ internal static class Transport
         var https = what == "HTTPS certificate";
         if (Path.GetExtension(path).ToLowerInvariant() is ".pem" or ".crt" or ".cer")
         {
-            return keyPath is not null ? ""
+            string text;
+            try
+            {
+                text = File.ReadAllText(keyPath ?? path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return "";
+            }
+            if (text.Contains("ENCRYPTED PRIVATE KEY", StringComparison.Ordinal) || text.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal))
+            {
+                return " (its private key is encrypted, which Herald does not read in a PEM: give it unencrypted, readable by Herald's user alone, or use a .pfx and its password)";
+            }
+            return keyPath is not null || text.Contains("PRIVATE KEY", StringComparison.Ordinal) ? ""
                 : https ? " (no --https-key was given: give the certificate's private key with --https-key, or put it in the same file)"
                 : " (its private key must be in the same file)";
         }

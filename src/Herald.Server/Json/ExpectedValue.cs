@@ -20,8 +20,12 @@ internal static class ExpectedValue
         }
         try
         {
+            if (Steps(path) is not { } steps)
+            {
+                return null;
+            }
             var info = options.GetTypeInfo(type);
-            foreach (var step in Steps(path))
+            foreach (var step in steps)
             {
                 var next = step is null
                     ? (info.Kind is JsonTypeInfoKind.Enumerable ? info.ElementType : null)
@@ -45,9 +49,11 @@ internal static class ExpectedValue
         }
     }
 
-    // The path's steps: a member's name, or null for a list's item.
-    private static IEnumerable<string?> Steps(string path)
+    // The path's steps: a member's name, or null for a list's item; null when the path cannot be
+    // read to its end (a quoted name holding "']", which the serializer writes as it is).
+    private static List<string?>? Steps(string path)
     {
+        var steps = new List<string?>();
         var i = 1;
         while (i < path.Length)
         {
@@ -55,7 +61,7 @@ internal static class ExpectedValue
             {
                 var end = path.IndexOfAny(['.', '['], i + 1);
                 end = end < 0 ? path.Length : end;
-                yield return path[(i + 1)..end];
+                steps.Add(path[(i + 1)..end]);
                 i = end;
             }
             else if (path[i] == '[' && i + 1 < path.Length && path[i + 1] == '\'')
@@ -63,26 +69,27 @@ internal static class ExpectedValue
                 var end = path.IndexOf("']", i + 2, StringComparison.Ordinal);
                 if (end < 0)
                 {
-                    yield break;
+                    return null;
                 }
-                yield return path[(i + 2)..end];
+                steps.Add(path[(i + 2)..end]);
                 i = end + 2;
             }
             else if (path[i] == '[')
             {
                 var end = path.IndexOf(']', i + 1);
-                if (end < 0)
+                if (end < 0 || end == i + 1 || path.AsSpan(i + 1, end - i - 1).ContainsAnyExceptInRange('0', '9'))
                 {
-                    yield break;
+                    return null;
                 }
-                yield return null;
+                steps.Add(null);
                 i = end + 1;
             }
             else
             {
-                yield break;
+                return null;
             }
         }
+        return steps;
     }
 
     private static string? Words(JsonTypeInfo info)

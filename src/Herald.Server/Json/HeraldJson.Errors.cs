@@ -42,7 +42,7 @@ public static partial class HeraldJson
             var name = start >= 0 && end > start ? message[(start + 1)..end] : "?";
             // The reader puts U+FFFD for the bytes of a name that are not UTF-8; a client hardly
             // sends that character itself, and a field so named is unknown either way.
-            return name.Contains('\uFFFD', StringComparison.Ordinal) ? NotUtf8Name : $"unknown field {HeraldException.Quote(name)}{path}";
+            return name.Contains('\uFFFD', StringComparison.Ordinal) ? NotUtf8Name + path : $"unknown field {HeraldException.Quote(name)}{path}";
         }
         if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
         {

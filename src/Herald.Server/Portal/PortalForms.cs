@@ -15,20 +15,31 @@ internal static class PortalForms
         var request = context.Request;
         if (HttpMethods.IsPost(request.Method) && PortalServiceCollectionExtensions.IsPortal(request) && request.HasFormContentType)
         {
+            IFormCollection form;
             try
             {
                 // Kept by the request: the antiforgery check and the page read it from there.
-                await request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+                form = await request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
             }
             catch (InvalidDataException e)
             {
-                throw new HeraldException(ErrorKind.BadRequest, HoldsNul(e)
-                    ? "A field of the form holds the NUL character (%00), which Herald does not take: remove it, then send the form again."
-                    : $"The form could not be read: {e.Message}");
+                throw new HeraldException(ErrorKind.BadRequest, HoldsNul(e) ? NulRefused : $"The form could not be read: {e.Message}");
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+            {
+                // The browser went away while sending it: nobody is left to answer.
+                return;
+            }
+            // A NUL the reader let through (sent as a raw byte, or in a multipart form's field).
+            if (form.Any(field => field.Key.Contains('\0', StringComparison.Ordinal) || field.Value.Any(v => v?.Contains('\0', StringComparison.Ordinal) == true)))
+            {
+                throw new HeraldException(ErrorKind.BadRequest, NulRefused);
             }
         }
         await next(context).ConfigureAwait(false);
     }
+
+    private const string NulRefused = "A field of the form holds the NUL character (%00), which Herald does not take: remove it, then send the form again.";
 
     private static bool HoldsNul(Exception e)
     {

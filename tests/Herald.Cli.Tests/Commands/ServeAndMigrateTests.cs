@@ -463,11 +463,17 @@ public sealed class ServeAndMigrateTests
         // Another node given HERALD_ADMIN_KEY replaces it for every node, and says so.
         await WithDataAsync(async other =>
         {
-            await using var second = await HeraldProcess.ServeAsync(["--data", other, "--postgres", db.ConnectionString]);
-            Assert.Contains("Admin key: HERALD_ADMIN_KEY's, which the database now keeps for every node sharing it (a key kept there before no longer works)",
-                second.Output, StringComparison.Ordinal);
-            Assert.Equal(System.Net.HttpStatusCode.OK, await MerchantsStatusAsync(second.Url, HeraldProcess.AdminKey));
-            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, await MerchantsStatusAsync(second.Url, folderKey));
+            await using (var second = await HeraldProcess.ServeAsync(["--data", other, "--postgres", db.ConnectionString]))
+            {
+                Assert.Contains("Admin key: HERALD_ADMIN_KEY's, which the database now keeps for every node sharing it (the key kept there before no longer works)",
+                    second.Output, StringComparison.Ordinal);
+                Assert.Equal(System.Net.HttpStatusCode.OK, await MerchantsStatusAsync(second.Url, HeraldProcess.AdminKey));
+                Assert.Equal(System.Net.HttpStatusCode.Unauthorized, await MerchantsStatusAsync(second.Url, folderKey));
+            }
+            // Started again with the same key, it replaces nothing, and says nothing of a key that no longer works.
+            await using var again = await HeraldProcess.ServeAsync(["--data", other, "--postgres", db.ConnectionString]);
+            Assert.Contains("Admin key: HERALD_ADMIN_KEY's, which the database keeps for every node sharing it", again.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("no longer works", again.Output, StringComparison.Ordinal);
         });
     });
 

@@ -133,9 +133,19 @@ public sealed class ServeOptionsTests : IDisposable
     [Theory]
     [InlineData("pem", "(no --https-key was given: give the certificate's private key with --https-key, or put it in the same file)")]
     [InlineData("pfx", "(no password was given: set HERALD_HTTPS_CERT_PASSWORD)")]
+    [InlineData("encrypted", "(its private key is encrypted, which Herald does not read in a PEM: give it unencrypted, readable by Herald's user alone, or use a .pfx and its password)")]
     public async Task Serve_WithAnHttpsCertificateLeftWithoutItsKeyOrPassword_SaysWhichWasLeftOut(string kind, string hint)
     {
-        var certificate = kind == "pem" ? _certificate.PemPath : _certificate.PfxPath;
+        var certificate = kind switch { "pem" => _certificate.PemPath, "pfx" => _certificate.PfxPath, _ => Path.Combine(_certificate.Folder, "encrypted.pem") };
+        if (kind == "encrypted")
+        {
+            // The certificate with its key in the same file, the key encrypted.
+            using var key = System.Security.Cryptography.RSA.Create();
+            key.ImportFromPem(await File.ReadAllTextAsync(_certificate.KeyPath));
+            var encrypted = key.ExportEncryptedPkcs8PrivateKeyPem("pw",
+                new System.Security.Cryptography.PbeParameters(System.Security.Cryptography.PbeEncryptionAlgorithm.Aes256Cbc, System.Security.Cryptography.HashAlgorithmName.SHA256, 100_000));
+            await File.WriteAllTextAsync(certificate, await File.ReadAllTextAsync(_certificate.PemPath) + encrypted);
+        }
         var (exitCode, _, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
             ["serve", "--urls", "https://127.0.0.1:0", "--data", Path.Combine(_certificate.Folder, "left-out-" + kind), "--https-cert", certificate],
             new Dictionary<string, string> { ["HERALD_HTTPS_CERT_PASSWORD"] = HeraldProcess.Unset });

@@ -303,6 +303,11 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         var text = await response.TextAsync();
         Assert.Contains("A field of the form holds the NUL character (%00)", text, StringComparison.Ordinal);
         Assert.DoesNotContain("expired or is out of date", text, StringComparison.Ordinal);
+        // Sent as a multipart form, whose reader lets the NUL through, it is refused the same.
+        var multipart = await Page.Context.APIRequest.PostAsync(BaseUrl + "/portal/signin",
+            new() { Multipart = form, Headers = new Dictionary<string, string> { ["Accept"] = "text/html" } });
+        Assert.Equal(400, multipart.Status);
+        Assert.Contains("A field of the form holds the NUL character (%00)", await multipart.TextAsync(), StringComparison.Ordinal);
         // Not signed in by it, and the sign-in still works.
         await OpenAsync("/portal");
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Sign in to Herald" })).ToBeVisibleAsync();

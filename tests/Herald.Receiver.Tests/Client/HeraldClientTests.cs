@@ -53,9 +53,20 @@ public sealed class HeraldClientTests
         using var proxy = new HttpClient(new Refusing(HttpStatusCode.BadGateway, page, "text/html")) { BaseAddress = new Uri("https://herald.example") };
         var badGateway = await Assert.ThrowsAsync<HttpRequestException>(() => new HeraldClient(proxy, "hk_test").GetTransactionAsync("t-1"));
         Assert.Equal(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"Herald answered 502 to GET v1/transactions/t-1 (an answer of {Encoding.UTF8.GetByteCount(page):N0} bytes not in Herald's error shape, not quoted)"),
+            $"Herald answered 502 to GET v1/transactions/t-1 (its body, {Encoding.UTF8.GetByteCount(page):N0} bytes, is not in Herald's error shape, so it is not quoted)"),
             badGateway.Message);
         Assert.DoesNotContain("secret", badGateway.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"statusCode":500,"message":["a\ud800b"],"error":"x"}""", " (its body, ")]
+    [InlineData("""{"statusCode":500,"message":["first\r\nforged log line"],"error":"x"}""", ": first  forged log line")]
+    public async Task AnErrorAnswerShapedLikeHeralds_ThatIsNoUnicodeOrBreaksLines_IsStillAnHttpRequestException_OnOneLine(string body, string said)
+    {
+        using var http = new HttpClient(new Refusing(HttpStatusCode.InternalServerError, body, "application/json")) { BaseAddress = new Uri("https://herald.example") };
+        var e = await Assert.ThrowsAsync<HttpRequestException>(() => new HeraldClient(http, "hk_test").GetPaymentOrderAsync("po_1"));
+        Assert.Contains(said, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
     }
 
     [Theory]
