@@ -95,6 +95,28 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task APointIntegrationUrl_IsShownFailingAsOnTheEndpointsPage_AndCannotBeAddedTwice()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (id, _) = await api.AddEndpointAsync(Receiver.Url, "point");
+        Receiver.Status = 503;
+        var intent = (await api.PostJsonAsync("/v1/payment_intents", new { amount = 100, site = "mlb", client_id = 1, caller_id = 2, additional_info = new { external_reference = "x" } })).Str("id");
+        await api.PostJsonAsync($"/v1/payment_intents/{intent}/transitions", new { to = "CANCELED" }, 200);
+        await HeraldHost.EventuallyAsync(async () => (await api.GetJsonAsync($"/v1/endpoints/{id}"))["failing_since"] is not null);
+        await SignInAsync(key);
+
+        await OpenAsync("/portal/point");
+        await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Point integration URLs" }).Locator(".badge"), "failing");
+
+        // The same URL again would send its receiver every notification twice.
+        await Page.GetByLabel("Notification URL").FillAsync(Receiver.Url);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add integration URL" }).ClickAsync();
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), $"is a Point integration URL already ({id})");
+        await Assertions.Expect(Page.GetByLabel("Notification URL")).ToHaveAttributeAsync("aria-invalid", "true");
+        Assert.Single((await api.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task PauseResumeTestAndRotate_FromTheEndpointPage_ChangeTheEndpointAndSayWhatHappened()
     {
         var (api, key) = await NewMerchantAsync();

@@ -1,5 +1,6 @@
 using Herald.Delivery;
 using Herald.Endpoints;
+using Herald.Errors;
 using Herald.Server.Api;
 using Herald.Server.Portal.Pages.Endpoints;
 using Herald.Storage.Abstractions;
@@ -25,6 +26,12 @@ public sealed class PointModel(IHeraldStore store, TimeProvider time, IOptions<D
     public Task<IActionResult> OnPostAsync() => TryAsync(async () =>
     {
         var form = new EndpointForm { Url = NotificationUrl ?? "", Format = "point", EventTypes = EventTypes };
+        // The same URL twice would be two endpoints, and its receiver would get every notification twice.
+        if ((await PointEndpointsAsync()).FirstOrDefault(e => string.Equals(e.Url, form.Url.Trim(), StringComparison.Ordinal)) is { } existing)
+        {
+            throw new HeraldException(ErrorKind.Conflict,
+                $"url {form.Url.Trim()} is a Point integration URL already ({existing.Id}): another would send it every notification twice; change that one's event types on its page instead");
+        }
         var endpoint = await EndpointOperations.CreateAsync(store, Merchant, form.ToCreate(), time, delivery.Value, HttpContext.RequestAborted);
         KeepSecretOnce(endpoint.Id, endpoint.Secrets[0]);
         return RedirectToPage("/Endpoints/Detail", new { id = endpoint.Id });
@@ -36,6 +43,10 @@ public sealed class PointModel(IHeraldStore store, TimeProvider time, IOptions<D
         return Page();
     }
 
-    private async Task LoadAsync() =>
-        Integrations = await store.ListEndpointsForFormatAsync(Merchant, PayloadFormat.Point, HttpContext.RequestAborted);
+    private async Task LoadAsync() => Integrations = await PointEndpointsAsync();
+
+    // As the endpoints page reads them, with their health (failing since when), which the lists
+    // kept for routing changes do not carry.
+    private async Task<IReadOnlyList<Endpoint>> PointEndpointsAsync() =>
+        [.. (await store.ListOwnEndpointsBareAsync(Merchant, HttpContext.RequestAborted)).Where(e => e.Format == PayloadFormat.Point)];
 }
