@@ -61,6 +61,7 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(delete).Not.ToBeVisibleAsync();
         await Page.GetByText("Delete this endpoint").ClickAsync();
         await ExpectAsync(Page.Locator("details"), "its pending notifications die");
+        await ExpectAsync(Page.Locator("details"), "its signing secrets and its headers of its own are erased");
         await delete.ClickAsync();
 
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Endpoints", Exact = true })).ToBeVisibleAsync();
@@ -128,6 +129,12 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(Page.Locator("#endpoint-state")).ToHaveTextAsync("paused");
         await ExpectAsync(Page.Locator("#disabled-reason"), "paused by the merchant");
         await ScreenshotAsync("endpoint");
+        // In the list, beside its badge, the reason does not say "paused" again.
+        await OpenAsync("/portal/endpoints");
+        var row = Page.Locator($"tr[data-endpoint='{id}']");
+        await ExpectAsync(row.Locator(".badge"), "paused");
+        await Assertions.Expect(row.Locator(".hint")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^ by the merchant, "));
+        await OpenAsync("/portal/endpoints/" + id);
         await Page.GetByRole(AriaRole.Button, new() { Name = "Resume" }).ClickAsync();
         await Assertions.Expect(Page.Locator("#endpoint-state")).ToHaveTextAsync("enabled");
         await Assertions.Expect(Page.Locator("#disabled-reason")).ToHaveCountAsync(0);

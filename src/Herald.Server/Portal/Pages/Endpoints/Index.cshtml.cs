@@ -36,6 +36,10 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         }
     }
 
+    /// <summary>Why an endpoint is held, after its state's badge: without the badge's word again ("paused by the merchant" beside "paused" reads "by the merchant").</summary>
+    public static string? Reason(Endpoint e, string state) =>
+        e.DisabledReason is { } reason && reason.StartsWith(state + " ", StringComparison.Ordinal) ? reason[(state.Length + 1)..] : e.DisabledReason;
+
     /// <summary>Enabled (failing, while every attempt since a time has failed), paused, or disabled.</summary>
     public static string State(Endpoint e) => e.Enabled
         ? e.FailingSince is null ? "enabled" : "failing"
