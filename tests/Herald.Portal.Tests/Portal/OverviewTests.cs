@@ -178,6 +178,40 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task UnderSevenHundredTwentyPixels_ACellHoldingSeveralPieces_KeepsThemAllBesideItsLabel()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (endpoint, _) = await api.AddEndpointAsync(Receiver.Url, "thin");
+        await api.PostJsonAsync($"/v1/endpoints/{endpoint}/pause", new { }, 200);
+        await SignInAsync(key);
+        await Page.SetViewportSizeAsync(375, 700);
+
+        // Keys: "this session's key" beside the id; endpoints: the reason beside the state's badge.
+        foreach (var path in new[] { "/portal/keys", "/portal/endpoints" })
+        {
+            await OpenAsync(path);
+            // Every piece a cell shows starts right of its label, in the cell's value column.
+            var spilled = await Page.EvaluateAsync<string[]>("""
+                () => [...document.querySelectorAll('table.responsive td[data-label]')].flatMap(td => {
+                  const box = td.getBoundingClientRect();
+                  const value = box.left + box.width * 0.4 - 1;
+                  return [...td.children].filter(c => c.getBoundingClientRect().width > 0 && c.getBoundingClientRect().left < value)
+                    .map(c => td.dataset.label + ': ' + c.textContent.trim());
+                })
+                """);
+            Assert.True(spilled.Length == 0, $"{path}: under their label: {string.Join("; ", spilled)}");
+        }
+        await ExpectAsync(Page.Locator($"tr[data-endpoint='{endpoint}'] .hint"), "by the merchant");
+
+        // An endpoint's facts, one under another: each value as wide as the page, not a column beside its name.
+        await OpenAsync($"/portal/endpoints/{endpoint}");
+        var widths = await Page.EvaluateAsync<double[]>(
+            "() => [document.querySelector('dl.facts dd').getBoundingClientRect().width, document.querySelector('main').getBoundingClientRect().width]");
+        var (fact, page) = (widths[0], widths[1]);
+        Assert.True(fact > page * 0.7, $"a fact's value is {fact}px wide on a {page}px page");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task ANotificationOfAnEndpointWithALongHeaderName_DoesNotScrollSideways_AtTheNarrowestWidth()
     {
         var (api, key) = await NewMerchantAsync();
