@@ -19,6 +19,15 @@ public sealed record PortalPager(string Newest, string? Newer, string? Older)
     public bool ShowsNewest => Newer is not null || Beyond;
 
     /// <summary>
+    /// What an empty page says: a page past the oldest (or the newest) that its filters reach has
+    /// nothing older (or newer), which is not that nothing matches them.
+    /// </summary>
+    public static string Empty(string? after, string? before, string what) =>
+        !string.IsNullOrEmpty(after) ? $"No older {what}: the oldest that match are on the page before (Newest leads back to the start)."
+        : !string.IsNullOrEmpty(before) ? $"No newer {what}."
+        : $"No {what} match.";
+
+    /// <summary>
     /// Whether the cursors a page was asked with are ids of the list's kind (<paramref name="prefix"/>),
     /// or absent: one typed by hand or cut short would read an empty or a wrong page.
     /// </summary>

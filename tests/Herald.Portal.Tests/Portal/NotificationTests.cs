@@ -328,6 +328,8 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await OpenAsync("/portal/notifications/" + second.Str("id"));
         await Assertions.Expect(Page.Locator("#notification-status")).ToHaveTextAsync("pending");
         await ExpectAsync(Page.Locator("#next-attempt-waits"), "waits for an earlier notification of its entity, TRANSACTION.INIT, to succeed or die");
+        // Due already, it goes once that one is done: not at a time gone by.
+        await Assertions.Expect(Page.Locator("#notification-next-attempt")).ToHaveTextAsync("once the earlier one is done");
         await Page.Locator("#next-attempt-waits").GetByRole(AriaRole.Link).ClickAsync();
         await ExpectAsync(Page.Locator("dl.facts"), first.Str("id"));
 
@@ -336,6 +338,33 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await OpenAsync("/portal/notifications/" + unblocked.Str("id"));
         await Assertions.Expect(Page.Locator("#notification-next-attempt")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(" UTC$"));
         await Assertions.Expect(Page.Locator("#next-attempt-waits")).ToHaveCountAsync(0);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ResendNow_ByKeyboard_KeepsTheFocus_AndARefusalShowsWhereTheNotificationStandsNow()
+    {
+        var (api, key) = await NewMerchantAsync();
+        var (endpoint, _) = await api.AddEndpointAsync(Receiver.Url, "transaction");
+        Receiver.Status = 500;
+        var transaction = await api.NewTransactionAsync();
+        var notification = await api.WaitForAttemptsAsync(transaction, "TRANSACTION.INIT", 1);
+        await SignInAsync(key);
+        await OpenAsync("/portal/notifications/" + notification.Str("id"));
+
+        var resend = Page.GetByRole(AriaRole.Button, new() { Name = "Resend now" });
+        await resend.FocusAsync();
+        await Page.Keyboard.PressAsync("Enter");
+        await ExpectAsync(Page.Locator("#resend-status"), "Resent: failed (500)");
+        // Still on the button, for another Enter: not thrown back to the page's start.
+        await Assertions.Expect(resend).ToBeFocusedAsync();
+
+        // Its endpoint deleted meanwhile: the refusal says why, and the page shows the notification dead.
+        Assert.True((await api.DeleteAsync("/v1/endpoints/" + endpoint)).IsSuccessStatusCode);
+        await Page.Keyboard.PressAsync("Enter");
+        await ExpectAsync(Page.Locator("#resend-status"), "The resend could not be made");
+        await Assertions.Expect(Page.Locator("#notification-status")).ToHaveTextAsync("dead");
+        await Assertions.Expect(Page.Locator("#notification-next-attempt")).ToHaveTextAsync("\u2014");
+        await Assertions.Expect(resend).ToBeFocusedAsync();
     }
 
     [Fact(Timeout = 90_000)]
@@ -352,14 +381,14 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         var pager = Page.GetByRole(AriaRole.Navigation, new() { Name = "Pages" });
         // An "Older" page with nothing on it (the oldest was the last of the page before, or purged since).
         await OpenAsync("/portal/notifications?after=" + oldestNotification);
-        await ExpectAsync(Page.Locator("main"), "No notifications match.");
+        await ExpectAsync(Page.Locator("main"), "No older notifications: the oldest that match are on the page before");
         await pager.GetByRole(AriaRole.Link, new() { Name = "Newest" }).ClickAsync();
         await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(2);
         // The newest page has no way to itself.
         await Assertions.Expect(Page.GetByRole(AriaRole.Link, new() { Name = "Newest" })).ToHaveCountAsync(0);
 
         await OpenAsync("/portal/events?after=" + oldestEvent);
-        await ExpectAsync(Page.Locator("main"), "No events match.");
+        await ExpectAsync(Page.Locator("main"), "No older events");
         await pager.GetByRole(AriaRole.Link, new() { Name = "Newest" }).ClickAsync();
         await Assertions.Expect(Page.Locator("table[aria-label^='Events'] tbody tr")).ToHaveCountAsync(2);
     }

@@ -9,7 +9,12 @@
       var button = form.querySelector("button");
       var status = document.getElementById("resend-status");
       var token = form.querySelector("input[name=__RequestVerificationToken]").value;
-      button.disabled = true;
+      // Marked busy rather than disabled: a disabled button loses the keyboard's focus, which
+      // would fall back to the page's start.
+      if (button.getAttribute("aria-disabled") === "true") {
+        return;
+      }
+      button.setAttribute("aria-disabled", "true");
       status.textContent = "Sending…";
       fetch(form.action, {
         method: "POST",
@@ -20,6 +25,8 @@
           // Sent to the sign-in page: the session ended, and nothing was sent.
           throw new Error("your session has ended; sign in again");
         }
+        // Where the notification stands now, after the attempt or beside a refusal's reason.
+        showState(response);
         if (!response.ok) {
           // A refusal answers its reason as text, or as Herald's error (JSON, its first message);
           // anything else is named by its status.
@@ -29,22 +36,6 @@
             : Promise.resolve("HTTP " + response.status);
           return reason.then(function (text) { throw new Error(text); });
         }
-        var state = response.headers.get("X-Herald-Status");
-        var badge = document.getElementById("notification-status");
-        if (state && badge) {
-          badge.textContent = state;
-          badge.className = "badge " + state;
-        }
-        // Done with (a resend delivered it): it waits for its endpoint no more.
-        var waits = document.getElementById("next-attempt-waits");
-        if (state && state !== "pending" && waits) {
-          waits.hidden = true;
-        }
-        var next = response.headers.get("X-Herald-Next-Attempt");
-        var nextShown = document.getElementById("notification-next-attempt");
-        if (next !== null && nextShown) {
-          nextShown.textContent = next === "none" ? "\u2014" : next;
-        }
         return response.text();
       }).then(function (html) {
         document.getElementById("attempts").innerHTML = html;
@@ -53,10 +44,29 @@
       }).catch(function (error) {
         status.textContent = "The resend could not be made: " + error.message;
       }).finally(function () {
-        button.disabled = false;
+        button.removeAttribute("aria-disabled");
       });
     });
   });
+
+  function showState(response) {
+    var state = response.headers.get("X-Herald-Status");
+    var badge = document.getElementById("notification-status");
+    if (state && badge) {
+      badge.textContent = state;
+      badge.className = "badge " + state;
+    }
+    // Done with (delivered, or dead): it waits for its endpoint, or an earlier one, no more.
+    var waits = document.getElementById("next-attempt-waits");
+    if (state && state !== "pending" && waits) {
+      waits.hidden = true;
+    }
+    var next = response.headers.get("X-Herald-Next-Attempt");
+    var nextShown = document.getElementById("notification-next-attempt");
+    if (next !== null && nextShown) {
+      nextShown.textContent = next === "none" ? "\u2014" : next;
+    }
+  }
 
   // Copy a secret shown once.
   document.querySelectorAll("button[data-copy]").forEach(function (button) {

@@ -7,7 +7,7 @@ using Endpoint = Herald.Storage.Model.Endpoint;
 namespace Herald.Server.Portal.Pages.Notifications;
 
 /// <summary>One notification: its payload, the headers it is sent with, every attempt, and Resend.</summary>
-public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : PortalPageModel
+public sealed class DetailModel(IHeraldStore store, ResendQueue resends, TimeProvider time) : PortalPageModel
 {
     public Notification Notification { get; private set; } = null!;
     public Endpoint? Endpoint { get; private set; }
@@ -47,13 +47,7 @@ public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : Porta
         if (Request.Headers["X-Requested-With"] == "fetch")
         {
             Attempts = await store.ListAttemptsAsync(id, HttpContext.RequestAborted);
-            // The notification's status may have changed with this attempt; the script shows it.
-            if (await store.GetNotificationAsync(Merchant, id, HttpContext.RequestAborted) is { } notification)
-            {
-                Response.Headers["X-Herald-Status"] = notification.Status;
-                // ASCII, as a header must be: "none" where the page shows a dash.
-                Response.Headers["X-Herald-Next-Attempt"] = notification.NextAttemptAt is null ? "none" : PortalFormat.Time(notification.NextAttemptAt);
-            }
+            await ShowStateAsync(id);
             return Partial("_Attempts", Attempts);
         }
         return RedirectToPage(new { id, list = Blank(List) });
@@ -64,11 +58,33 @@ public sealed class DetailModel(IHeraldStore store, ResendQueue resends) : Porta
     {
         if (Request.Headers["X-Requested-With"] == "fetch")
         {
+            // Refused because the notification changed (its endpoint deleted, and it died): the
+            // script shows where it stands now beside the reason.
+            await ShowStateAsync((string)RouteData.Values["id"]!);
             return Content(Error ?? "refused", "text/plain");
         }
         var id = (string)RouteData.Values["id"]!;
         return await LoadAsync(id) ? Page() : NotFoundPage();
     }
+
+    /// <summary>The notification's status and next attempt as they are now, in headers for the page's script.</summary>
+    private async Task ShowStateAsync(string id)
+    {
+        if (await store.GetNotificationAsync(Merchant, id, HttpContext.RequestAborted) is { } notification)
+        {
+            Response.Headers["X-Herald-Status"] = notification.Status;
+            // ASCII, as a header must be: "none" where the page shows a dash.
+            Response.Headers["X-Herald-Next-Attempt"] = notification.NextAttemptAt is null ? "none" : PortalFormat.Time(notification.NextAttemptAt);
+        }
+    }
+
+    /// <summary>
+    /// When the next attempt is, as the page says it: a notification held behind an earlier one of
+    /// its entity was due already, and goes once that one is done, not at a time gone by.
+    /// </summary>
+    public string NextAttempt => WaitsBehind is not null && Notification.NextAttemptAt <= time.GetUtcNow()
+        ? "once the earlier one is done"
+        : PortalFormat.Time(Notification.NextAttemptAt);
 
     private async Task<bool> LoadAsync(string id)
     {
