@@ -139,6 +139,12 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await OpenAsync("/portal/notifications?type=PAYMENT_INTENT.OPEN");
         await ExpectAsync(Page.GetByRole(AriaRole.Alert), "Event type 'PAYMENT_INTENT.OPEN' is never notified (no format sends it); it was left out.");
         await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(3);
+        // An id of another kind (an API key's, say) where the webhook id or the endpoint goes: left out, the page saying why.
+        await OpenAsync("/portal/notifications?event=key_abc&endpoint=garbage");
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "Webhook id 'key_abc' is not an id of its kind (evt_…); it was left out.");
+        await ExpectAsync(Page.GetByRole(AriaRole.Alert), "Endpoint 'garbage' is not an id of its kind (ep_…); it was left out.");
+        await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(3);
+        await Assertions.Expect(Page.GetByLabel("Webhook id (event)")).ToHaveValueAsync("");
         // The events page reads its first page for a cursor that is no event id, instead of an empty one.
         await OpenAsync("/portal/events?after=garbage");
         await Assertions.Expect(Page.Locator("table tbody tr")).ToHaveCountAsync(3);

@@ -70,17 +70,19 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
         var query = new NotificationQuery
         {
             Status = Known(Status, NotificationStatuses.All, "Status"),
-            EndpointId = Blank(EndpointId),
+            EndpointId = OfKind(Blank(EndpointId), Herald.Ids.HeraldId.Endpoint, "Endpoint"),
             EntityKind = Known(EntityKind, EntityKindNames, "Entity kind"),
             EventType = NotifiedType(EventType),
             EntityId = Blank(EntityId?.Trim()),
-            EventId = Blank(EventId?.Trim()),
+            EventId = OfKind(Blank(EventId?.Trim()), Herald.Ids.HeraldId.Event, "Webhook id"),
             Since = since,
             Until = until,
             Limit = PageSize,
             StartingAfter = startingAfter,
             EndingBefore = endingBefore,
         };
+        // What was left out is not shown in its control either, so filtering again leaves it out.
+        (EndpointId, EventId) = (query.EndpointId, query.EventId);
         var page = await store.ListNotificationsAsync(Merchant, query, HttpContext.RequestAborted);
         Notifications = page.Data;
         Pager = PortalPager.Of(After, Before, page.Data.Select(n => n.Id).ToList(), page.HasMore, (after, before) => Link(after: after, before: before));
@@ -153,6 +155,20 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     }
 
     /// <summary>Adds a line to what the page says went wrong with its filters.</summary>
+    /// <summary>
+    /// An id the filter takes when it is of its kind (<c>ep_…</c>, <c>evt_…</c>); another (a key's,
+    /// a typo) is left out, and the page says so, as the API refuses it, rather than showing an empty log.
+    /// </summary>
+    private string? OfKind(string? value, string prefix, string label)
+    {
+        if (value is null || value.StartsWith(prefix + "_", StringComparison.Ordinal))
+        {
+            return value;
+        }
+        Note($"{label} '{value}' is not an id of its kind ({prefix}_…); it was left out.");
+        return null;
+    }
+
     private void Note(string message) => Error = Error is null ? message : $"{Error} {message}";
 
     private DateTimeOffset? Time(string? value, string label)
