@@ -20,6 +20,10 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await Page.GetByLabel("PAYMENT_ORDER.CLOSED").CheckAsync();
         await Page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
         await ExpectAsync(Page.GetByRole(AriaRole.Alert), "are not the transaction format's");
+        // The box ticked is marked, and described by the refusal; the others are not.
+        await Assertions.Expect(Page.GetByLabel("PAYMENT_ORDER.CLOSED")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(Page.GetByLabel("PAYMENT_ORDER.CLOSED")).ToHaveAccessibleDescriptionAsync(new System.Text.RegularExpressions.Regex("are not the transaction format's"));
+        await Assertions.Expect(Page.GetByLabel("TRANSACTION.COMPLETED")).Not.ToHaveAttributeAsync("aria-invalid", "true");
 
         // The browser's own checks taken off: what a script or an old browser may send.
         await OpenAsync("/portal/endpoints/new");

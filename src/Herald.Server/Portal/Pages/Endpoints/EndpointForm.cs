@@ -73,7 +73,7 @@ public sealed class EndpointForm
         {
             // Ticks, all of them another format's: the endpoint would otherwise get every event type.
             throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest,
-                $"the event types ticked ({string.Join(", ", EventTypes)}) are not the {Format} format's: tick its own, or none for all of them");
+                $"event_types ticked ({string.Join(", ", EventTypes)}) are not the {Format} format's: tick its own, or none for all of them");
         }
         return new((Url ?? "").Trim(), Format, Blank(Description), types.Count == 0 ? null : types, Blank(Success), Blank(Retry), TimeoutSeconds, Ordered,
             MaxConcurrency, RateLimit, HeaderLines());
