@@ -97,15 +97,25 @@ public static class PortalCharts
             .Append(Invariant($"<rect width=\"5\" height=\"5\" fill=\"{color}\"/><rect width=\"2\" height=\"5\" fill=\"#fff\"/></pattern></defs>"));
 
     private static StringBuilder Open(int width, int height, string id, string title) =>
+        // In a box of its own that scrolls sideways on a narrow screen, rather than letters shrunk past reading.
         new StringBuilder().Append(Invariant(
-            $"<svg id=\"{id}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"{id}-title\" xmlns=\"http://www.w3.org/2000/svg\"><title id=\"{id}-title\">{Encode(title)}</title>"));
+            $"<div class=\"chart-scroll\"><svg id=\"{id}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"{id}-title\" xmlns=\"http://www.w3.org/2000/svg\"><title id=\"{id}-title\">{Encode(title)}</title>"));
 
-    private static HtmlString Close(StringBuilder svg) => new(svg.Append("</svg>").ToString());
+    private static HtmlString Close(StringBuilder svg) => new(svg.Append("</svg></div>").ToString());
 
+    /// <summary>What a deleted endpoint's label ends with (its id before it): kept whole when the label is cut.</summary>
+    public const string Deleted = " (deleted)";
+
+    // At most 21 characters, so that the "…" of one cut short ends inside the labels' room.
     private static string Shorten(string text)
     {
+        if (text.EndsWith(Deleted, StringComparison.Ordinal))
+        {
+            var id = text[..^Deleted.Length];
+            return (id.Length <= 11 ? id : id[..10] + "…") + Deleted;
+        }
         var bare = text.Replace("https://", "", StringComparison.Ordinal).Replace("http://", "", StringComparison.Ordinal);
-        return bare.Length <= 23 ? bare : bare[..22] + "…";
+        return bare.Length <= 21 ? bare : bare[..20] + "…";
     }
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);

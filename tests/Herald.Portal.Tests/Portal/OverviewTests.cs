@@ -84,6 +84,16 @@ public sealed class OverviewTests(Browser browser) : PortalTest(browser)
         await Assertions.Expect(table.Locator("tbody tr")).ToHaveCountAsync(1);
         await ExpectAsync(table, id + " (deleted)");
         await Assertions.Expect(table.Locator($"a[href='/portal/endpoints/{id}']")).ToHaveCountAsync(0);
+        // In the charts too: its id cut short, the word kept; the whole label in the bar's title.
+        await Assertions.Expect(Page.Locator("#success-chart text[clip-path]")).ToHaveTextAsync(id[..10] + "… (deleted)");
+        await ExpectAsync(Page.Locator("#success-chart g[data-series] title"), id + " (deleted)");
+
+        // On the narrowest screen the charts' letters stay readable: their boxes scroll sideways, the page does not.
+        await Page.SetViewportSizeAsync(320, 640);
+        await OpenAsync("/portal");
+        var smallest = await Page.EvaluateAsync<double>("() => Math.min(...[...document.querySelectorAll('.chart svg text')].map(t => t.getBoundingClientRect().height).filter(h => h > 0))");
+        Assert.True(smallest >= 8, $"a chart's text is {smallest}px high on a 320px screen");
+        Assert.True(await Page.EvaluateAsync<int>("() => document.documentElement.scrollWidth") <= 320);
     }
 
     [Fact(Timeout = 120_000)]

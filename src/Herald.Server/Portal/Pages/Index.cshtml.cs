@@ -34,7 +34,7 @@ public sealed class IndexModel(IHeraldStore store, Api.StatsReads stats, TimePro
         var busiest = Stats.Endpoints.OrderByDescending(e => e.Attempts).ThenBy(e => e.EndpointId, StringComparer.Ordinal).Take(EndpointsShown).ToList();
         var urls = (await store.GetEndpointsBareAsync(Merchant, busiest.Select(e => e.EndpointId).ToList(), HttpContext.RequestAborted))
             .ToDictionary(e => e.Id, e => e.Url);
-        Endpoints = busiest.Select(e => (urls.GetValueOrDefault(e.EndpointId, e.EndpointId), e)).ToList();
+        Endpoints = busiest.Select(e => (urls.GetValueOrDefault(e.EndpointId, e.EndpointId + PortalCharts.Deleted), e)).ToList();
         Deleted = busiest.Select(e => e.EndpointId).Where(id => !urls.ContainsKey(id)).ToHashSet(StringComparer.Ordinal);
     }
 }
