@@ -141,7 +141,7 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
 
         Receiver.Status = 503;
         await Page.GetByRole(AriaRole.Button, new() { Name = "Send test notification" }).ClickAsync();
-        await ExpectAsync(Page.Locator("#test-result"), "HTTP 503");
+        await ExpectAsync(Page.Locator("#test-result"), "Test notification failed: HTTP 503");
         // The receiver's reply is shown as it answered.
         await ExpectAsync(Page.Locator("#test-reply"), "answer 503");
         Assert.Contains("HERALD.TEST", Receiver.Received.Last().Body, StringComparison.Ordinal);
@@ -160,7 +160,8 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         Receiver.Status = 200;
         await Page.Locator("#test-event-type").SelectOptionAsync("PAYMENT_ORDER.CLOSED");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Send test notification" }).ClickAsync();
-        await ExpectAsync(Page.Locator("#test-result"), "received");
+        // The reply names what was sent: the example, not Herald's own test notification.
+        await ExpectAsync(Page.Locator("#test-result"), "Test (PAYMENT_ORDER.CLOSED example) received: HTTP 200");
         var example = Receiver.Received.Last();
         Assert.Contains("\"event_type\":\"PAYMENT_ORDER.CLOSED\"", example.Body, StringComparison.Ordinal);
         Assert.Contains($"\"id\":\"{example.Headers["webhook-id"]}\"", example.Body, StringComparison.Ordinal);

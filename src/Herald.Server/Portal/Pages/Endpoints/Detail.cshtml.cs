@@ -34,6 +34,12 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
 
     public AttemptResult? TestResult { get; private set; }
 
+    /// <summary>The event type whose example the test sent; null for Herald's own test notification.</summary>
+    public string? TestEventType { get; private set; }
+
+    /// <summary>A test's reply and what it sent, kept for the page the test leads back to.</summary>
+    private sealed record TestShown(AttemptResult Result, string? EventType);
+
     public string State => IndexModel.State(Endpoint);
 
     /// <summary>What becomes of an endpoint that keeps failing, by the node's settings: one attempt at a time, then auto-disable (when it has one).</summary>
@@ -49,7 +55,10 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
         }
         NewSecret = TakeSecretOnce(id);
         Notice = TempData[NoticeKey] as string;
-        TestResult = TakeOnce(TestResultKey, id) is { } kept ? JsonSerializer.Deserialize<AttemptResult>(kept) : null;
+        if (TakeOnce(TestResultKey, id) is { } kept && JsonSerializer.Deserialize<TestShown>(kept) is { } shown)
+        {
+            (TestResult, TestEventType) = (shown.Result, shown.EventType);
+        }
         return Page();
     }
 
@@ -114,12 +123,13 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
     public Task<IActionResult> OnPostTestAsync(string id, string? eventType) => TryAsync(async () =>
     {
         var endpoint = await EndpointsApi.LoadAsync(store, Merchant, id, HttpContext.RequestAborted);
-        var result = await tester.SendAsync(endpoint, EndpointsApi.TestEventType(endpoint, eventType), HttpContext.RequestAborted);
+        var type = EndpointsApi.TestEventType(endpoint, eventType);
+        var result = await tester.SendAsync(endpoint, type, HttpContext.RequestAborted);
         // The reply travels in a cookie: its start alone, as a receiver's error page escaped into it
         // could pass what proxies and the server take in a header (8 KB, 32 KB), every portal page then refused.
-        KeepOnce(TestResultKey, id, JsonSerializer.Serialize(result.ResponseExcerpt is { Length: > TestReplyShown } reply
+        KeepOnce(TestResultKey, id, JsonSerializer.Serialize(new TestShown(result.ResponseExcerpt is { Length: > TestReplyShown } reply
             ? result with { ResponseExcerpt = reply[..TestReplyShown] + "…" }
-            : result));
+            : result, type)));
         return RedirectToPage(new { id });
     });
 
