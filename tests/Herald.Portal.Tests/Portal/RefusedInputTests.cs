@@ -189,6 +189,8 @@ public sealed class RefusedInputTests(Browser browser) : PortalTest(browser)
         await OpenAsync($"/portal/notifications?endpoint={gone}");
         await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(1);
         await Assertions.Expect(Page.Locator("select[name='endpoint']")).ToHaveValueAsync(gone);
+        // Its notifications tell it was one of the merchant's: said to be deleted.
+        await Assertions.Expect(Page.Locator("select[name='endpoint'] option:checked")).ToHaveTextAsync(gone + " (deleted)");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
         await Assertions.Expect(Page.Locator("table[aria-label^='Notifications'] tbody tr")).ToHaveCountAsync(1);
     }
