@@ -230,36 +230,7 @@ public sealed partial class DeliveryWorker : BackgroundService
                 {
                     await ReleaseAsync(inHand, expired, now, stoppingToken).ConfigureAwait(false);
                 }
-                List<(string Id, string LeaseToken, DateTimeOffset DueAt)>? heldBack = null;
-                foreach (var (notification, claimedAt) in work)
-                {
-                    if (_gate.IsAtCap(notification) && MayWait(waiting, notification))
-                    {
-                        waiting.Add((notification, claimedAt));
-                        _waitingFor.AddOrUpdate(notification.EndpointId, 1, (_, n) => n + 1);
-                        continue;
-                    }
-                    if (!_gate.TryEnter(notification, out var wait, takeTurn: true))
-                    {
-                        // Over the endpoint's concurrency, rate or circuit: back to the queue for a little later.
-                        (heldBack ??= []).Add((notification.Id, notification.LeaseToken!, _time.GetUtcNow() + wait));
-                        continue;
-                    }
-                    await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
-                    inHand.Remove(notification.Id);
-                    var task = ProcessAsync(notification, _abort.Token);
-                    lock (inFlight)
-                    {
-                        inFlight.Add(task);
-                    }
-                    _ = task.ContinueWith(t =>
-                    {
-                        lock (inFlight)
-                        {
-                            inFlight.Remove(t);
-                        }
-                    }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                }
+                var heldBack = await StartAsync(work, waiting, inHand, inFlight, stoppingToken).ConfigureAwait(false);
                 if (heldBack is not null)
                 {
                     await ReleaseAsync(inHand, heldBack, stoppingToken).ConfigureAwait(false);
@@ -315,6 +286,49 @@ public sealed partial class DeliveryWorker : BackgroundService
         _signal.WorkersRunning = false;
         await HandBackUnsentAsync(ready.Concat(waiting), claiming, inHand).ConfigureAwait(false);
         await DrainAsync(inFlight).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts the attempts of the work taken, each in a slot of its own, as far as its endpoint's
+    /// gate lets it through. What only its endpoint's cap holds back waits here for one of the
+    /// endpoint's attempts to end (into <paramref name="waiting"/>); what the gate holds back
+    /// otherwise (its rate, its circuit) is answered, to go back to the queue until it is due.
+    /// </summary>
+    private async Task<List<(string Id, string LeaseToken, DateTimeOffset DueAt)>?> StartAsync(
+        List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> work, List<(ClaimedNotification Notification, DateTimeOffset ClaimedAt)> waiting,
+        Dictionary<string, string> inHand, HashSet<Task> inFlight, CancellationToken stoppingToken)
+    {
+        List<(string Id, string LeaseToken, DateTimeOffset DueAt)>? heldBack = null;
+        foreach (var (notification, claimedAt) in work)
+        {
+            if (_gate.IsAtCap(notification) && MayWait(waiting, notification))
+            {
+                waiting.Add((notification, claimedAt));
+                _waitingFor.AddOrUpdate(notification.EndpointId, 1, (_, n) => n + 1);
+                continue;
+            }
+            if (!_gate.TryEnter(notification, out var wait, takeTurn: true))
+            {
+                // Over the endpoint's concurrency, rate or circuit: back to the queue for a little later.
+                (heldBack ??= []).Add((notification.Id, notification.LeaseToken!, _time.GetUtcNow() + wait));
+                continue;
+            }
+            await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
+            inHand.Remove(notification.Id);
+            var task = ProcessAsync(notification, _abort.Token);
+            lock (inFlight)
+            {
+                inFlight.Add(task);
+            }
+            _ = task.ContinueWith(t =>
+            {
+                lock (inFlight)
+                {
+                    inFlight.Remove(t);
+                }
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        return heldBack;
     }
 
     /// <summary>
