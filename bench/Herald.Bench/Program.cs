@@ -7,7 +7,7 @@ using Herald.Bench;
 // a backlog other than the default writes scaling-N.md and .json beside them).
 // The admin connection string of a PostgreSQL server comes from HERALD_TEST_POSTGRES
 // (./herald bench starts a throwaway cluster).
-const string Usage = """
+var Usage = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"""
     usage: ./herald bench [--quick]
            ./herald bench scaling [--changes N]
 
@@ -15,8 +15,8 @@ const string Usage = """
                  bench/results/latest.md and latest.json
       --quick    the same measurements, smaller (under 2 minutes): bench/results/quick.md and quick.json
       scaling    1, 2 and 3 herald serve processes on one PostgreSQL: bench/results/scaling.md and .json
-                 (with --changes N other than the default: scaling-N.md and .json beside them)
-    """;
+                 (changes recorded: {ScalingBench.DefaultChanges:N0} by default; with another --changes N: scaling-N.md and .json beside them)
+    """);
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine(Usage);

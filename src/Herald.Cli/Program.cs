@@ -26,7 +26,7 @@ if (args.Length > 0 && parse.Action is ParseErrorAction)
         // Some of the parser's messages list their choices a line each: said in one line too.
         var lines = error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var option = error.SymbolResult is System.CommandLine.Parsing.OptionResult { Option.Name: var name } && lines.Length > 1 ? name + ": " : "";
-        await Console.Error.WriteLineAsync(NotANumber(error) ?? option + (lines.Length > 1 ? lines[0] + " " + string.Join(", ", lines[1..]) : error.Message));
+        await Console.Error.WriteLineAsync(NotANumber(error) ?? MissingArgument(error) ?? option + (lines.Length > 1 ? lines[0] + " " + string.Join(", ", lines[1..]) : error.Message));
     }
     return 1;
 }
@@ -42,3 +42,20 @@ static string? NotANumber(System.CommandLine.Parsing.ParseError error) =>
             ? $"{name} '{given}' is out of range."
             : $"{name} must be a whole number, not '{given}'."
         : null;
+
+// A command's argument left out is said with what it takes (trigger's scenarios, backup's folder):
+// the parser names only the command.
+static string? MissingArgument(System.CommandLine.Parsing.ParseError error)
+{
+    if (!error.Message.StartsWith("Required argument missing for command", StringComparison.Ordinal))
+    {
+        return null;
+    }
+    var argument = error.SymbolResult switch
+    {
+        System.CommandLine.Parsing.ArgumentResult given => given.Argument,
+        System.CommandLine.Parsing.CommandResult { Command.Arguments: [var first, ..] } => first,
+        _ => null,
+    };
+    return argument is { Description: { Length: > 0 } description } ? $"{error.Message.TrimEnd('.')}: its {argument.Name}. {description}" : null;
+}

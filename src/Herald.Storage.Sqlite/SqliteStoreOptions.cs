@@ -12,20 +12,21 @@ public sealed class SqliteStoreOptions
     /// <summary>
     /// Makes a data folder that does not exist yet, readable by its owner alone on Unix (it holds
     /// payloads, key hashes and the key ring); one that exists is left as the operator made it.
+    /// <paramref name="what"/> names the folder in a refusal ("data", "backup").
     /// </summary>
-    public static void CreateDataDirectory(string path)
+    public static void CreateDataDirectory(string path, string what = "data")
     {
         // .NET's own words for it ("The file '…' already exists") read as if a file were to be made.
         if (File.Exists(path))
         {
-            throw new IOException($"{path} is a file, not a folder: give a folder for the data (a new one is made)");
+            throw new IOException($"{path} is a file, not a folder: give a folder for the {what} (a new one is made)");
         }
         // A folder inside a file cannot be made: .NET says only that part of the path is not found.
         for (var above = Path.GetDirectoryName(Path.GetFullPath(path)); !string.IsNullOrEmpty(above); above = Path.GetDirectoryName(above))
         {
             if (File.Exists(above))
             {
-                throw new IOException($"{above} is a file, so the data folder {path} cannot be made in it: give a folder for the data (a new one is made)");
+                throw new IOException($"{above} is a file, so the {what} folder {path} cannot be made in it: give a folder for the {what} (a new one is made)");
             }
         }
         if (OperatingSystem.IsWindows())

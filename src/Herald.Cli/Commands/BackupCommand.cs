@@ -37,7 +37,7 @@ internal static class BackupCommand
                 var result = await Task.Run(() => DataFolderBackup.CopyAsync(from, destination, TimeProvider.System, stopping.Token), CancellationToken.None);
                 var keys = result.Keys == 1 ? "1 key" : $"{result.Keys} keys";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{from} -> {destination}: herald.db ({result.DatabaseBytes / 1048576.0:F1} MB, as of {result.TakenAt:yyyy-MM-dd HH:mm:ss} UTC), {HeraldServer.KeysFolder}/ ({keys}){(result.AdminKey ? ", admin.key" : "")}"));
+                    $"{from} -> {destination}: herald.db ({result.DatabaseBytes / 1048576.0:F1} MB, as of {result.TakenAt:yyyy-MM-dd HH:mm:ss} UTC), {(result.Keys > 0 ? $"{HeraldServer.KeysFolder}/ ({keys})" : "no key ring (the data folder has none)")}{(result.AdminKey ? ", admin.key" : "")}"));
                 Console.WriteLine($"To restore: stop Herald, then start it with --data {destination} (or put that folder where {from} was), and the same --keys-cert if it had one.");
                 if (result.SecretsWithoutKeys)
                 {

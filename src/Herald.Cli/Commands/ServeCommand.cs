@@ -14,7 +14,7 @@ internal static class ServeCommand
     {
         var urls = new Option<string>("--urls")
         {
-            Description = "Where to listen (default: HERALD_URLS, else http://127.0.0.1:5080); several separated by ';'.",
+            Description = "Where to listen (default: HERALD_URLS, else http://127.0.0.1:5080, or https://127.0.0.1:5443 with --https-cert); several separated by ';'.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_URLS") ?? HeraldServerOptions.DefaultUrls,
         };
         var metricsUrls = new Option<string?>("--metrics-urls")

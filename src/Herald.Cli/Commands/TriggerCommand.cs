@@ -163,17 +163,19 @@ internal static class TriggerCommand
     {
         using var response = await http.PostAsJsonAsync("v1/" + path, body, cancellationToken);
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        // The address asked, whole: a --url with a path of its own (…/v1) puts it before v1/.
+        var asked = response.RequestMessage?.RequestUri?.AbsoluteUri ?? "/v1/" + path;
         if (!response.IsSuccessStatusCode)
         {
-            throw new HttpRequestException($"POST /v1/{path} answered {(int)response.StatusCode}: {text}");
+            throw new HttpRequestException($"POST {asked} answered {(int)response.StatusCode}: {text}");
         }
         try
         {
-            return JsonNode.Parse(text) as JsonObject ?? throw NotHerald($"POST /v1/{path} answered something other than a JSON object");
+            return JsonNode.Parse(text) as JsonObject ?? throw NotHerald($"POST {asked} answered something other than a JSON object");
         }
         catch (System.Text.Json.JsonException)
         {
-            throw NotHerald($"POST /v1/{path} answered something other than JSON");
+            throw NotHerald($"POST {asked} answered something other than JSON");
         }
     }
 }

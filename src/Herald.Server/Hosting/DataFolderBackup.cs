@@ -46,7 +46,7 @@ public static class DataFolderBackup
         // It holds the key ring and the admin key: for its owner's eyes only (on Unix; on Windows
         // it takes its parent folder's permissions). A folder given empty is made so too.
         var made = !Directory.Exists(destination);
-        SqliteStoreOptions.CreateDataDirectory(destination);
+        SqliteStoreOptions.CreateDataDirectory(destination, "backup");
         var folder = new DirectoryInfo(destination);
         if (!made && !OperatingSystem.IsWindows())
         {

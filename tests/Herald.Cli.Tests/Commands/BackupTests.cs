@@ -145,7 +145,8 @@ public sealed class BackupTests
 
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "backup", Path.Combine(root, "copy"), "--data", data);
         Assert.Equal(0, code);
-        Assert.Contains("keys/ (0 keys)", stdout, StringComparison.Ordinal);
+        Assert.Contains("no key ring (the data folder has none)", stdout, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(root, "copy", "keys")));
         Assert.StartsWith($"herald: warning: {data} has no key ring (keys/), so neither it nor this copy can read the endpoint secrets and headers its database holds", stderr.Trim(), StringComparison.Ordinal);
 
         // A folder with no endpoint (only its schema) has nothing a key ring would read.
@@ -153,6 +154,13 @@ public sealed class BackupTests
         Assert.Equal(0, (await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "migrate", "--data", bare)).ExitCode);
         var quiet = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "backup", Path.Combine(root, "bare-copy"), "--data", bare);
         Assert.Equal(0, quiet.ExitCode);
+
+        // A backup to be made inside a file is told so, the backup named as what cannot be made.
+        var file = Path.Combine(root, "a-file");
+        await File.WriteAllTextAsync(file, "not a folder");
+        var inFile = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "backup", Path.Combine(file, "copy"), "--data", bare);
+        Assert.Equal(1, inFile.ExitCode);
+        Assert.Contains($"{file} is a file, so the backup folder {Path.Combine(file, "copy")} cannot be made in it: give a folder for the backup", inFile.Stderr, StringComparison.Ordinal);
         Assert.Empty(quiet.Stderr);
     });
 
