@@ -267,7 +267,8 @@ internal static class ServeCommand
                 return 1;
             }
             // A folder this start makes and fails in is not left behind, holding only its lock.
-            var folderMade = string.IsNullOrEmpty(options.PostgresConnectionString) && !Directory.Exists(options.DataDirectory) && !File.Exists(options.DataDirectory);
+            var folderNew = !Directory.Exists(options.DataDirectory) && !File.Exists(options.DataDirectory);
+            var folderMade = string.IsNullOrEmpty(options.PostgresConnectionString) && folderNew;
             // One node to a SQLite data folder: held until this process ends.
             var (folderLock, heldElsewhere) = string.IsNullOrEmpty(options.PostgresConnectionString) ? DataFolderLock.TryTake(options.DataDirectory) : (null, false);
             using var held = folderLock;
@@ -325,6 +326,18 @@ internal static class ServeCommand
                     catch (Exception removal) when (removal is IOException or UnauthorizedAccessException)
                     {
                         // Then it stays, and the next start uses it.
+                    }
+                }
+                else if (folderNew && Directory.Exists(options.DataDirectory) && !Directory.EnumerateFileSystemEntries(options.DataDirectory).Any())
+                {
+                    // On PostgreSQL a folder this start made holds nothing until the database has
+                    // taken its admin key: one left empty by a start that failed before is taken away.
+                    try
+                    {
+                        Directory.Delete(options.DataDirectory);
+                    }
+                    catch (Exception removal) when (removal is IOException or UnauthorizedAccessException)
+                    {
                     }
                 }
                 if (starting.Stopped)

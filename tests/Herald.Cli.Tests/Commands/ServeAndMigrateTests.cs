@@ -43,6 +43,11 @@ public sealed class ServeAndMigrateTests
         Assert.NotEqual(0, code);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(said, line, StringComparison.Ordinal);
+        // A start refused so leaves no data folder it made behind.
+        if (command == "serve")
+        {
+            Assert.False(Directory.Exists(data), $"{data} was left behind");
+        }
     });
 
     [Fact]
