@@ -1,6 +1,5 @@
 using Herald.Entities;
 using Herald.Events;
-using Herald.Payloads;
 using Herald.Storage.Model;
 
 namespace Herald.Storage.Abstractions;
@@ -468,95 +467,4 @@ public interface IHeraldStore
 
     /// <summary>Gives claimed notifications back, each due at its own time (held back by its endpoint's limits).</summary>
     Task ReleaseAsync(IReadOnlyCollection<(string Id, string LeaseToken, DateTimeOffset DueAt)> claims, CancellationToken cancellationToken = default);
-}
-
-/// <summary>One state change to write atomically.</summary>
-/// <param name="Entity">The entity at its new version.</param>
-/// <param name="ExpectedVersion">The version it had when the change was decided; 0 for a new entity.</param>
-/// <param name="Event">The event of the change.</param>
-/// <param name="Notifications">One per endpoint that wants the event.</param>
-/// <param name="IdempotencyKey">The caller's key and the hash of its request, when given.</param>
-/// <param name="TraceParent">The W3C trace context of the recording, carried to each delivery.</param>
-public sealed record EntityChange(
-    Entity Entity,
-    int ExpectedVersion,
-    EntityEvent Event,
-    IReadOnlyList<NewNotification> Notifications,
-    (string Key, string RequestHash)? IdempotencyKey,
-    string? TraceParent = null)
-{
-    // Shared with the change's copies, and equal to every other: the record's equality stays that of its parameters.
-    private readonly RenderedTexts _texts = new();
-
-    /// <summary>The entity's document as JSON text (<see cref="JsonText"/>), written once (the document must not change after the change is made).</summary>
-    public string DocumentJson() => _texts.Of(Entity.Document, Event.Snapshot).Document;
-
-    /// <summary>The event's snapshot as JSON text (the document's own text when they are one object).</summary>
-    public string SnapshotJson() => _texts.Of(Entity.Document, Event.Snapshot).Snapshot;
-
-    /// <summary>
-    /// Gives the text of the entity's document, when the document is also the event's snapshot (one
-    /// object), already written by the caller through <see cref="JsonText"/>: it is kept instead of
-    /// being written again. Ignored when the two are different objects or a text is kept already.
-    /// </summary>
-    public void UseRenderedJson(string json) => _texts.Seed(Entity.Document, Event.Snapshot, json);
-}
-
-/// <summary>
-/// A change's JSON texts, rendered for whoever asks first: the caller that hands the change to a
-/// shared writer asks before it does, so that the writer, which every change waits for, need not.
-/// Rendered again when asked for other objects (a copy of the change with another entity or event).
-/// </summary>
-internal sealed class RenderedTexts
-{
-    private Texts? _texts;
-
-    public Texts Of(System.Text.Json.Nodes.JsonObject document, System.Text.Json.Nodes.JsonObject snapshot)
-    {
-        var texts = _texts;
-        if (texts is null || !ReferenceEquals(texts.Source, document) || !ReferenceEquals(texts.SnapshotSource, snapshot))
-        {
-            var documentText = JsonText.Of(document);
-            _texts = texts = new Texts(document, snapshot, documentText, ReferenceEquals(snapshot, document) ? documentText : JsonText.Of(snapshot));
-        }
-        return texts;
-    }
-
-    public void Seed(System.Text.Json.Nodes.JsonObject document, System.Text.Json.Nodes.JsonObject snapshot, string json)
-    {
-        ArgumentNullException.ThrowIfNull(json);
-        if (_texts is null && ReferenceEquals(document, snapshot))
-        {
-            _texts = new Texts(document, snapshot, json, json);
-        }
-    }
-
-    public override bool Equals(object? obj) => obj is RenderedTexts;
-
-    public override int GetHashCode() => 0;
-
-    internal sealed record Texts(System.Text.Json.Nodes.JsonObject Source, System.Text.Json.Nodes.JsonObject SnapshotSource, string Document, string Snapshot);
-}
-
-/// <summary>How a create that may be bounded, or keyed by the caller's Idempotency-Key, ended.</summary>
-public enum Creation
-{
-    Created,
-
-    /// <summary>The merchant has as many as it may have already; nothing written.</summary>
-    AtLimit,
-
-    /// <summary>The caller's key was taken by an earlier request; nothing written: answer from what that one made.</summary>
-    KeyTaken,
-}
-
-public enum CommitResult
-{
-    Committed,
-
-    /// <summary>Another change got there first; decide again on the current version.</summary>
-    VersionConflict,
-
-    /// <summary>The idempotency key was taken meanwhile; answer from the event it produced.</summary>
-    IdempotencyKeyTaken,
 }
