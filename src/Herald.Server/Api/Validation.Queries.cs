@@ -45,11 +45,18 @@ internal static partial class Validation
     /// </summary>
     public static void IdFilter(string? value, string prefix, string field, string what)
     {
-        if (!string.IsNullOrEmpty(value) && !value.StartsWith(prefix + "_", StringComparison.Ordinal))
+        if (!string.IsNullOrEmpty(value) && !IsOfKind(value, prefix))
         {
             throw new HeraldException(ErrorKind.BadRequest, $"{field} must be {what} id ({prefix}_…), not {HeraldException.Quote(value)}");
         }
     }
+
+    /// <summary>Whether an id is of the kind <paramref name="prefix"/> names (<c>ep_…</c>), whether or not it names anything.</summary>
+    public static bool IsOfKind(string value, string prefix) => value.StartsWith(prefix + "_", StringComparison.Ordinal);
+
+    /// <summary>Whether a query's or a form's fields hold the NUL character, in a name or a value.</summary>
+    public static bool HoldsNul(IEnumerable<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>> fields) =>
+        fields.Any(field => field.Key.Contains('\0', StringComparison.Ordinal) || field.Value.Any(v => v?.Contains('\0', StringComparison.Ordinal) == true));
 
     /// <summary>An optional ISO 8601 time; 400 when it is not one.</summary>
     public static DateTimeOffset? Time(string? value, string field)

@@ -137,8 +137,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
     /// </summary>
     private static void RefuseNul(HttpRequest request)
     {
-        if (request.QueryString.HasValue
-            && request.Query.Any(q => q.Key.Contains('\0', StringComparison.Ordinal) || q.Value.Any(v => v?.Contains('\0', StringComparison.Ordinal) == true)))
+        if (request.QueryString.HasValue && Validation.HoldsNul(request.Query))
         {
             throw new HeraldException(ErrorKind.BadRequest, "the query may not contain the NUL character (%00)");
         }

@@ -31,7 +31,7 @@ internal static class PortalForms
                 return;
             }
             // A NUL the reader let through (sent as a raw byte, or in a multipart form's field).
-            if (form.Any(field => field.Key.Contains('\0', StringComparison.Ordinal) || field.Value.Any(v => v?.Contains('\0', StringComparison.Ordinal) == true)))
+            if (Herald.Server.Api.Validation.HoldsNul(form))
             {
                 throw new HeraldException(ErrorKind.BadRequest, NulRefused);
             }

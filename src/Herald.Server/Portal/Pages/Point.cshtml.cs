@@ -26,11 +26,13 @@ public sealed class PointModel(IHeraldStore store, TimeProvider time, IOptions<D
     public Task<IActionResult> OnPostAsync() => TryAsync(async () =>
     {
         var form = new EndpointForm { Url = NotificationUrl ?? "", Format = "point", EventTypes = EventTypes };
-        // The same URL twice would be two endpoints, and its receiver would get every notification twice.
-        if ((await PointEndpointsAsync()).FirstOrDefault(e => string.Equals(e.Url, form.Url.Trim(), StringComparison.Ordinal)) is { } existing)
+        // The same URL twice would be two endpoints, and its receiver would get every notification
+        // twice. Compared as it would be kept (HTTP://Shop.example/p is http://shop.example/p).
+        var url = Validation.EndpointUrl(form.Url.Trim(), delivery.Value);
+        if ((await PointEndpointsAsync()).FirstOrDefault(e => string.Equals(e.Url, url, StringComparison.Ordinal)) is { } existing)
         {
             throw new HeraldException(ErrorKind.Conflict,
-                $"url {form.Url.Trim()} is a Point integration URL already ({existing.Id}): another would send it every notification twice; change that one's event types on its page instead");
+                $"url {url} is a Point integration URL already ({existing.Id}): another would send it every notification twice; change that one's event types on its page instead");
         }
         var endpoint = await EndpointOperations.CreateAsync(store, Merchant, form.ToCreate(), time, delivery.Value, HttpContext.RequestAborted);
         KeepSecretOnce(endpoint.Id, endpoint.Secrets[0]);

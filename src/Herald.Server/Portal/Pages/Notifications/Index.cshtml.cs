@@ -161,7 +161,7 @@ public sealed class IndexModel(IHeraldStore store) : PortalPageModel
     /// </summary>
     private string? OfKind(string? value, string prefix, string label)
     {
-        if (value is null || value.StartsWith(prefix + "_", StringComparison.Ordinal))
+        if (value is null || Herald.Server.Api.Validation.IsOfKind(value, prefix))
         {
             return value;
         }
