@@ -56,12 +56,7 @@ public sealed class HeraldClient
         await using (stream.ConfigureAwait(false))
         {
             var buffer = new byte[MaxErrorBody + 1];
-            var read = 0;
-            int got;
-            while (read < buffer.Length && (got = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                read += got;
-            }
+            var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
                 return "";
