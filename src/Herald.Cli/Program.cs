@@ -26,7 +26,8 @@ if (args.Length > 0 && parse.Action is ParseErrorAction)
         // Some of the parser's messages list their choices a line each: said in one line too.
         var lines = error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var option = error.SymbolResult is System.CommandLine.Parsing.OptionResult { Option.Name: var name } && lines.Length > 1 ? name + ": " : "";
-        await Console.Error.WriteLineAsync(NotANumber(error) ?? MissingArgument(error) ?? option + (lines.Length > 1 ? lines[0] + " " + string.Join(", ", lines[1..]) : error.Message));
+        // Each line starts as herald's own refusals do, so that a script's log shows whose it is.
+        await Console.Error.WriteLineAsync("herald: " + (NotANumber(error) ?? MissingArgument(error) ?? option + (lines.Length > 1 ? lines[0] + " " + string.Join(", ", lines[1..]) : error.Message)));
     }
     return 1;
 }

@@ -8,7 +8,7 @@ internal static class BackupCommand
 {
     public static Command Create()
     {
-        var to = new Argument<string>("to") { Description = "The folder to write the copy to: a new one, or an empty one." };
+        var to = new Argument<string>("folder") { Description = "The folder to write the copy to: a new one, or an empty one." };
         var data = CommonOptions.Data();
         var command = new Command("backup",
             "Copy a SQLite data folder as of one moment, while Herald runs: the database, the key ring that reads its endpoints' secrets, and the admin key.")

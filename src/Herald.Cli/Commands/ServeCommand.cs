@@ -35,17 +35,17 @@ internal static class ServeCommand
         };
         var cert = new Option<string?>("--https-cert")
         {
-            Description = "Serve HTTPS with this certificate: a .pfx (password in HERALD_HTTPS_CERT_PASSWORD) or a .pem.",
+            Description = "Serve HTTPS with this certificate (default: HERALD_HTTPS_CERT): a .pfx (password in HERALD_HTTPS_CERT_PASSWORD) or a .pem.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_HTTPS_CERT"),
         };
         var key = new Option<string?>("--https-key")
         {
-            Description = "The PEM private key of --https-cert.",
+            Description = "The PEM private key of --https-cert (default: HERALD_HTTPS_KEY).",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_HTTPS_KEY"),
         };
         var keysCert = new Option<string?>("--keys-cert")
         {
-            Description = "Encrypt the key ring that protects endpoint secrets with this certificate and its key (.pfx, password in HERALD_KEYS_CERT_PASSWORD, or .pem); the same on every node.",
+            Description = "Encrypt the key ring that protects endpoint secrets with this certificate and its key (default: HERALD_KEYS_CERT; .pfx, password in HERALD_KEYS_CERT_PASSWORD, or .pem); the same on every node.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_KEYS_CERT"),
         };
         var proxies = new Option<string[]>("--trusted-proxy")
@@ -89,7 +89,7 @@ internal static class ServeCommand
         };
         var logFormat = new Option<string>("--log-format")
         {
-            Description = "How logs are written to standard output: text (the default) or json (one object a line, for a log collector).",
+            Description = "How logs are written to standard output: text (the default, unless HERALD_LOG_FORMAT says otherwise) or json (one object a line, for a log collector).",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_LOG_FORMAT") ?? "text",
         };
         logFormat.AcceptOnlyFromAmong("text", "json");
@@ -101,9 +101,11 @@ internal static class ServeCommand
         retention.Check(v => v is < 0 or > 36_500 ? "--retention-days must be 0 (keep everything) or a number of days up to 36,500." : null);
         autoDisable.Check(v => v is < 0 or > 36_500 ? "--auto-disable-days must be 0 (never) or a number of days up to 36,500." : null);
         rateLimit.Check(v => v is < 0 or > MaxRateLimit ? $"--rate-limit must be 0 (off) or a number of requests per second up to {MaxRateLimit:N0}." : null);
-        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers.") { urls, metricsUrls, data, dev, postgres, lease, cert, key, keysCert, proxies, publicUrl, allow, retention, rateLimit, autoDisable, concurrency, grace, logFormat };
+        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers. The admin key is HERALD_ADMIN_KEY when set (at least 24 characters), else the one kept in the data folder's admin.key (or, on PostgreSQL, the database's), else one made on the first start and printed once.") { urls, metricsUrls, data, dev, postgres, lease, cert, key, keysCert, proxies, publicUrl, allow, retention, rateLimit, autoDisable, concurrency, grace, logFormat };
         CommonOptions.RefuseBlankPostgres(command, postgres);
         CommonOptions.RefuseBlankData(command, data);
+        // Read as left out, a blank one (a template's variable unset) lost the Prometheus listener, saying nothing.
+        CommonOptions.RefuseBlank(command, metricsUrls, "HERALD_METRICS_URLS", "an address for the metrics' listener, such as http://0.0.0.0:9464", "to read /metrics on --urls with the admin key");
         command.Validators.Add(result =>
         {
             // An option that did not parse (given twice, say) is reported by the parser itself, in

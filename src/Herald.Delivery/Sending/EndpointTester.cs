@@ -62,7 +62,7 @@ public sealed class EndpointTester(WebhookSender sender, IHeraldStore store, Tim
             ["test"] = true,
             ["endpoint_id"] = endpoint.Id,
             ["format"] = endpoint.Format.ApiName(),
-            ["sent_at"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["sent_at"] = Herald.Entities.EntityDocuments.FormatApiTime(time.GetUtcNow()),
         });
     }
 

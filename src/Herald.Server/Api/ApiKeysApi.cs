@@ -22,7 +22,7 @@ internal static class ApiKeysApi
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithName("createApiKey")
         .Refuses(StatusCodes.Status409Conflict, TooManyKeys)
-        .WithMetadata(new ShownOnce("api_key"))
+        .WithMetadata(AlwaysAnswered.ShownOnce("api_key"))
         .WithSummary("Create another API key for the merchant (scope full, the default, or read: GET only); the key is shown once.");
 
         group.MapGet("", (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>

@@ -48,7 +48,7 @@ internal static class EndpointsApi
         .WithName("createEndpoint")
         .Refuses(StatusCodes.Status409Conflict, "the merchant has its most endpoints already; or the Idempotency-Key made an endpoint deleted since")
         .Refuses(StatusCodes.Status409Conflict, EntitiesApi.KeyUnderWay)
-        .WithMetadata(new ShownOnce("secret"))
+        .WithMetadata(AlwaysAnswered.ShownOnce("secret"))
         .WithMetadata(new IdempotencyKeyHeader())
         .WithSummary("Add an endpoint; its signing secret is shown once. An Idempotency-Key header makes a retried call safe: it answers the endpoint the first call made.");
 
@@ -181,7 +181,9 @@ internal static class EndpointsApi
         }
         else
         {
-            route.WithSummary("Send the operator webhook a signed endpoint.test event now and answer with what it replied; nothing is recorded.");
+            // It reads a body only to refuse one that names an event type (or anything else): its
+            // refusals of a body (400, 413, 415) are those of a route that takes none.
+            route.WithMetadata(RefusesBody.Instance).WithSummary("Send the operator webhook a signed endpoint.test event now and answer with what it replied; nothing is recorded.");
         }
     }
 

@@ -29,7 +29,7 @@ internal static class MerchantsApi
         .Accepts<CreateMerchantRequest>("application/json")
         .Produces<MerchantResponse>(StatusCodes.Status201Created)
         .WithName("createMerchant")
-        .WithMetadata(new ShownOnce("api_key"))
+        .WithMetadata(AlwaysAnswered.ShownOnce("api_key"))
         .WithSummary("Create a merchant (admin); its API key is shown once.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>
@@ -104,7 +104,7 @@ internal static class MerchantsApi
         .Produces<ApiKeyResponse>(StatusCodes.Status201Created)
         .WithName("createMerchantApiKey")
         .Refuses(StatusCodes.Status409Conflict, ApiKeysApi.TooManyKeys)
-        .WithMetadata(new ShownOnce("api_key"))
+        .WithMetadata(AlwaysAnswered.ShownOnce("api_key"))
         .WithSummary("Issue a merchant another API key (admin): for a merchant that lost or revoked every key it had; the key is shown once.");
 
         group.MapPost("/{id}/portal_links", async (string id, HttpContext http, IHeraldStore store, TimeProvider time, Hosting.PublicAddress address) =>

@@ -53,7 +53,7 @@ internal static class OperatorApi
         .Accepts<CreateOperatorEndpointRequest>("application/json")
         .Produces<EndpointResponse>(StatusCodes.Status201Created)
         .WithName("createOperatorEndpoint")
-        .WithMetadata(new ShownOnce("secret"))
+        .WithMetadata(AlwaysAnswered.ShownOnce("secret"))
         .WithSummary("Add an operator webhook (admin): it receives endpoint.disabled, endpoint.failing, endpoint.recovered and notification.dead; its secret is shown once.");
 
         group.MapGet("", async (HttpContext http, IHeraldStore store, int? limit, string? starting_after, string? ending_before) =>

@@ -34,7 +34,7 @@ internal static class HeraldOpenApi
             o.AddDocumentTransformer<ErrorResponses>();
             o.AddDocumentTransformer<CreatedLocation>();
             o.AddOperationTransformer<IdempotencyKeyParameter>();
-            o.AddOperationTransformer<ShownOnceRequired>();
+            o.AddOperationTransformer<AlwaysAnsweredRequired>();
             o.AddSchemaTransformer<AssignedFieldsReadOnly>();
             o.AddSchemaTransformer<ApiTimes>();
             o.AddSchemaTransformer<ValueRules>();

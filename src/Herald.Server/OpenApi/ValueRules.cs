@@ -38,7 +38,8 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             [(typeof(CreateApiKeyRequest), "scope")] = s => OneOf(s, Herald.Storage.Model.ApiKeyScopes.All),
             [(typeof(RotateSecretRequest), "grace_seconds")] = s => Between(s, 0, EndpointsApi.MaxGraceSeconds),
             [(typeof(CreatePortalLinkRequest), "expires_in_seconds")] = s => Between(s, Portal.PortalLinks.MinExpiresInSeconds, Portal.PortalLinks.MaxExpiresInSeconds),
-            [(typeof(CreateMerchantRequest), "name")] = s => s.MaxLength = Validation.MaxMerchantName,
+            // Blank is refused as no name at all: at least one character that is not a space.
+            [(typeof(CreateMerchantRequest), "name")] = s => (s.MinLength, s.MaxLength, s.Pattern) = (1, Validation.MaxMerchantName, @"\S"),
             [(typeof(CreatePaymentIntentRequest), "site")] = s => OneOf(s, EntityDocuments.PointSites),
             // Seed 000's amount is a whole number; Herald refuses a fraction.
             [(typeof(CreatePaymentIntentRequest), "amount")] = s =>

@@ -173,7 +173,7 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
                 ["test"] = true,
                 ["endpoint_id"] = "ep_0123456789abcdefghjkmnpqrs",
                 ["format"] = "transaction",
-                ["sent_at"] = "2026-01-31T12:00:00Z",
+                ["sent_at"] = "2026-01-31T12:00:00.000Z",
             },
         };
         body.Required = new HashSet<string>(body.Properties.Keys, StringComparer.Ordinal);

@@ -46,11 +46,21 @@ public sealed class HelpAndOptionErrorTests
         }
     }
 
+    [Fact]
+    public async Task ServeHelp_NamesEveryEnvironmentVariableServeReads()
+    {
+        var (code, stdout, _) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "serve", "--help");
+        Assert.Equal(0, code);
+        string[] read = ["HERALD_URLS", "HERALD_METRICS_URLS", "HERALD_DATA", "HERALD_POSTGRES", "HERALD_HTTPS_CERT", "HERALD_HTTPS_CERT_PASSWORD",
+            "HERALD_HTTPS_KEY", "HERALD_KEYS_CERT", "HERALD_KEYS_CERT_PASSWORD", "HERALD_PUBLIC_URL", "HERALD_LOG_FORMAT", "HERALD_ADMIN_KEY"];
+        Assert.All(read, variable => Assert.Matches($@"\b{variable}\b", stdout));
+    }
+
     [Theory]
     [InlineData("serve --concurrency 0", "--concurrency must be between 1 and 10,000 attempts in flight.")]
     [InlineData("serve --postgres", "Required argument missing for option: '--postgres'.")]
     [InlineData("migrate --no-such-option", "Unrecognized command or argument '--no-such-option'.")]
-    [InlineData("backup", "Required argument missing for command: 'backup': its to. The folder to write the copy to: a new one, or an empty one.")]
+    [InlineData("backup", "Required argument missing for command: 'backup': its folder. The folder to write the copy to: a new one, or an empty one.")]
     [InlineData("trigger", "Required argument missing for command: 'trigger': its scenario. One of: transaction-completed, transaction-declined, transaction-refunded, transaction-canceled, transaction-expired, transaction-error, order-closed, order-refunded, order-expired, order-rejected, intent-finished, intent-canceled, intent-error")]
     [InlineData("no-such-command", "Unrecognized command or argument 'no-such-command'.")]
     [InlineData("listen --port 0", "--port must be between 1 and 65535.")]
@@ -62,7 +72,7 @@ public sealed class HelpAndOptionErrorTests
         Assert.NotEqual(0, code);
         AssertNoSecretIn(stdout + stderr);
         // No help after it (nor a blank line before that): the line is all there is.
-        Assert.Equal(message + Environment.NewLine, stderr);
+        Assert.Equal("herald: " + message + Environment.NewLine, stderr);
         Assert.Empty(stdout);
     }
 }

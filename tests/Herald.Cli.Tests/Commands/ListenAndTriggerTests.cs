@@ -149,13 +149,13 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
         Assert.Contains("merchant API key", keyless.Stderr, StringComparison.Ordinal);
         var badUrl = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "order-closed", "--url", "not-a-url", "--key", _key);
         Assert.NotEqual(0, badUrl.ExitCode);
-        Assert.Equal("--url 'not-a-url' is not Herald's http:// or https:// address such as http://127.0.0.1:5080.", badUrl.Stderr.Trim());
+        Assert.Equal("herald: --url 'not-a-url' is not Herald's http:// or https:// address such as http://127.0.0.1:5080.", badUrl.Stderr.Trim());
         Assert.Empty(badUrl.Stdout);
         // A site is said wrong before anything is sent, and only intents take one.
         var before = (await _merchant.GetFromJsonAsync<JsonObject>("/v1/events?limit=100"))!["data"]!.AsArray().Count;
         var badSite = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "intent-finished", "--site", "xx", "--url", _herald.Url, "--key", _key);
         Assert.Equal(1, badSite.ExitCode);
-        Assert.Equal("--site 'xx' is not a Point site: mla, mlb, mlm.", badSite.Stderr.Trim());
+        Assert.Equal("herald: --site 'xx' is not a Point site: mla, mlb, mlm.", badSite.Stderr.Trim());
         Assert.Empty(badSite.Stdout);
         var siteless = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "transaction-completed", "--site", "mlb", "--url", _herald.Url, "--key", _key);
         Assert.Equal(1, siteless.ExitCode);

@@ -132,7 +132,7 @@ public sealed class ListenTests
         var run = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "listen", "--port",
             HeraldProcess.FreePort().ToString(CultureInfo.InvariantCulture), "--answer", answer);
         Assert.Equal(1, run.ExitCode);
-        Assert.Equal(message, run.Stderr.Trim());
+        Assert.Equal("herald: " + message, run.Stderr.Trim());
         Assert.Empty(run.Stdout);
     }
 
@@ -145,7 +145,7 @@ public sealed class ListenTests
         var run = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "listen", "--port", port);
         Assert.NotEqual(0, run.ExitCode);
         // The line alone: no help after it, no stack trace.
-        Assert.Equal(message, run.Stderr.Trim());
+        Assert.Equal("herald: " + message, run.Stderr.Trim());
         Assert.Empty(run.Stdout);
     }
 }

@@ -116,7 +116,7 @@ public sealed class ServeAndMigrateTests
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
             "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--https-cert", "/tmp/herald-no-such-cert.pem");
         Assert.NotEqual(0, code);
-        Assert.Equal("--https-cert is given, but --urls has no https:// address to serve it on: add one (--urls https://0.0.0.0:5443), or leave --urls out.",
+        Assert.Equal("herald: --https-cert is given, but --urls has no https:// address to serve it on: add one (--urls https://0.0.0.0:5443), or leave --urls out.",
             stderr.Trim());
         Assert.DoesNotContain("Herald listening", stdout, StringComparison.Ordinal);
         Assert.False(Directory.Exists(data));
@@ -132,7 +132,7 @@ public sealed class ServeAndMigrateTests
             : ["serve", "--urls", "http://127.0.0.1:0", "--metrics-urls", address, "--data", data];
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args);
         Assert.NotEqual(0, code);
-        Assert.Equal($"{option} '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.",
+        Assert.Equal($"herald: {option} '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.",
             stderr.Trim());
         Assert.Empty(stdout);
         Assert.False(Directory.Exists(data));
@@ -143,12 +143,13 @@ public sealed class ServeAndMigrateTests
     [InlineData("HERALD_METRICS_URLS", "junk", "HERALD_METRICS_URLS 'junk' is not an http:// or https:// address with a port, such as http://0.0.0.0:9464.")]
     [InlineData("HERALD_HTTPS_CERT", "/tmp/herald-no-such-cert.pem", "--https-cert is given, but --urls has no https:// address to serve it on: add one (--urls https://0.0.0.0:5443), or leave --urls out.")]
     [InlineData("HERALD_LOG_FORMAT", "JSON", "HERALD_LOG_FORMAT 'JSON' is neither text nor json, the values --log-format takes.")]
+    [InlineData("HERALD_METRICS_URLS", "", "HERALD_METRICS_URLS is set but empty: give it an address for the metrics' listener, such as http://0.0.0.0:9464, or unset it to read /metrics on --urls with the admin key.")]
     public Task Serve_WithAnEnvironmentDefaultOutOfItsRules_RefusesInOneLineAsForTheOption(string variable, string value, string said) => WithDataAsync(async data =>
     {
         string[] args = variable == "HERALD_URLS" ? ["serve", "--data", data] : ["serve", "--urls", "http://127.0.0.1:0", "--data", data];
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args, new Dictionary<string, string> { [variable] = value });
         Assert.NotEqual(0, code);
-        Assert.Equal(said, stderr.Trim());
+        Assert.Equal("herald: " + said, stderr.Trim());
         Assert.Empty(stdout);
         Assert.False(Directory.Exists(data));
     });
@@ -242,7 +243,7 @@ public sealed class ServeAndMigrateTests
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
             "serve", "--urls", "http://127.0.0.1:0", "--data", data, "--concurrency", concurrency);
         Assert.NotEqual(0, code);
-        Assert.Equal("--concurrency must be between 1 and 10,000 attempts in flight.", stderr.Trim());
+        Assert.Equal("herald: --concurrency must be between 1 and 10,000 attempts in flight.", stderr.Trim());
         Assert.Empty(stdout);
         Assert.False(Directory.Exists(data));
     });
@@ -274,6 +275,7 @@ public sealed class ServeAndMigrateTests
     [InlineData("--trusted-proxy", "10.0.0.0/99", "--trusted-proxy '10.0.0.0/99' is neither an address nor a CIDR network such as 10.0.0.0/8.")]
     [InlineData("--public-url", "hooks.example.com", "--public-url 'hooks.example.com' is not an http:// or https:// address such as https://hooks.example.com.")]
     [InlineData("--public-url", "https://hooks.example.com/?tenant=1", "--public-url 'https://hooks.example.com/?tenant=1' has a query, a fragment or a user: give the address alone, such as https://hooks.example.com.")]
+    [InlineData("--metrics-urls", "", "--metrics-urls is empty: give an address for the metrics' listener, such as http://0.0.0.0:9464, or leave --metrics-urls out to read /metrics on --urls with the admin key.")]
     [InlineData("--https-key", "/tmp/herald-no-such-key.pem", "--https-key (or HERALD_HTTPS_KEY) is the key of --https-cert, which is not given: give both, or neither.")]
     public Task Serve_WithAnOptionOutOfItsRules_SaysWhichInOneLine_BeforeMakingAnything(string option, string value, string message) => WithDataAsync(async data =>
     {
@@ -284,7 +286,7 @@ public sealed class ServeAndMigrateTests
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), arguments);
         Assert.NotEqual(0, code);
         // The line alone: no help after it, no stack trace.
-        Assert.Equal(message, stderr.Trim());
+        Assert.Equal("herald: " + message, stderr.Trim());
         // Nothing was made: no data folder, no admin key shown.
         Assert.False(Directory.Exists(data));
         Assert.Empty(stdout);
@@ -321,7 +323,7 @@ public sealed class ServeAndMigrateTests
         string[] args = [.. string.Format(System.Globalization.CultureInfo.InvariantCulture, arguments, data).Split(' '), ""];
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args);
         Assert.Equal(1, code);
-        Assert.Equal(message, stderr.Trim());
+        Assert.Equal("herald: " + message, stderr.Trim());
         Assert.Empty(stdout);
         Assert.False(Directory.Exists(data));
     });
@@ -337,7 +339,7 @@ public sealed class ServeAndMigrateTests
         var args = string.Format(System.Globalization.CultureInfo.InvariantCulture, arguments, data).Split(' ');
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args, new Dictionary<string, string> { [variable] = "" });
         Assert.Equal(1, code);
-        Assert.Equal(message, stderr.Trim());
+        Assert.Equal("herald: " + message, stderr.Trim());
         Assert.Empty(stdout);
         Assert.False(Directory.Exists(data));
     });
@@ -369,7 +371,7 @@ public sealed class ServeAndMigrateTests
     {
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "backup", "", "--data", data);
         Assert.Equal(1, code);
-        Assert.Equal("The folder to copy to is empty: name a new folder, or an empty one.", stderr.Trim());
+        Assert.Equal("herald: The folder to copy to is empty: name a new folder, or an empty one.", stderr.Trim());
         Assert.Empty(stdout);
     });
 
@@ -382,7 +384,7 @@ public sealed class ServeAndMigrateTests
         string[] args = command == "serve" ? ["serve", "--urls", "http://127.0.0.1:0", "--data", data, "--postgres", value] : ["migrate", "--data", data, "--postgres", value];
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args);
         Assert.NotEqual(0, code);
-        Assert.Equal("--postgres is empty: give a PostgreSQL connection string, or leave --postgres out to use SQLite in --data.", stderr.Trim());
+        Assert.Equal("herald: --postgres is empty: give a PostgreSQL connection string, or leave --postgres out to use SQLite in --data.", stderr.Trim());
         Assert.Empty(stdout);
         Assert.False(Directory.Exists(data));
     });
@@ -395,7 +397,7 @@ public sealed class ServeAndMigrateTests
         string[] args = command == "serve" ? ["serve", "--urls", "http://127.0.0.1:0", "--data", data] : ["migrate", "--data", data];
         var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), args, new Dictionary<string, string> { ["HERALD_POSTGRES"] = "" });
         Assert.NotEqual(0, code);
-        Assert.Equal("HERALD_POSTGRES is set but empty: give it a PostgreSQL connection string, or unset it to use SQLite in --data.", stderr.Trim());
+        Assert.Equal("herald: HERALD_POSTGRES is set but empty: give it a PostgreSQL connection string, or unset it to use SQLite in --data.", stderr.Trim());
         Assert.Empty(stdout);
         Assert.False(Directory.Exists(data));
     });

@@ -214,6 +214,8 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.NotNull(merchants["requestBody"]);
         var operators = Operation("post", "/v1/operator/endpoints/{id}/test");
         Assert.Null(operators["requestBody"]);
+        // It refuses a body as a route that takes none does: too large, or not JSON.
+        Assert.Equal(["200", "400", "401", "403", "404", "413", "415", "429", "503", "default"], operators["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
         Assert.DoesNotContain("event_type", operators["summary"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
@@ -766,6 +768,8 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var cases = new (HttpClient Client, string Path, string Template, string Body)[]
         {
             (admin, "/v1/merchants", "/v1/merchants", """{"name":"Acme","colour":"blue"}"""),
+            (admin, "/v1/merchants", "/v1/merchants", """{"name":""}"""),
+            (admin, "/v1/merchants", "/v1/merchants", """{"name":"   "}"""),
             (merchant, "/v1/endpoints", "/v1/endpoints", """{"url":"http://127.0.0.1:9/x","format":"thin","colour":"blue"}"""),
             (merchant, $"/v1/endpoints/{endpoint}/test", "/v1/endpoints/{id}/test", """{"event_type":"PAYMENT_INTENT.OPEN"}"""),
             (merchant, $"/v1/endpoints/{endpoint}/recover", "/v1/endpoints/{id}/recover", """{"since":"2026-01-01","until":"2026-02-01"}"""),
@@ -797,6 +801,17 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal(["string"], Types(Property(made, field)));
         var readBack = ResponseSchema("get", read, "200");
         Assert.DoesNotContain(field, readBack["required"]?.AsArray().Select(n => n!.GetValue<string>()) ?? []);
+    }
+
+    [Fact]
+    public void ANotificationRead_RequiresItsPayloadAndAttempts_TheListLeavesThemOut()
+    {
+        var read = ResponseSchema("get", "/v1/notifications/{id}", "200");
+        Assert.Contains("payload", Required(read));
+        Assert.Contains("attempts", Required(read));
+        Assert.Equal(["array"], Types(Property(read, "attempts")));
+        var listed = Resolve(Property(ResponseSchema("get", "/v1/notifications", "200"), "data")["items"]!);
+        Assert.DoesNotContain("payload", listed["required"]?.AsArray().Select(n => n!.GetValue<string>()) ?? []);
     }
 
     [Fact]

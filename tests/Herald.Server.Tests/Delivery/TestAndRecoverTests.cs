@@ -30,6 +30,8 @@ public sealed class TestAndRecoverTests : HeraldWithReceiver
         Assert.Equal(received.Headers["webhook-id"], body.Str("id"));
         Assert.Equal(id, body.Str("endpoint_id"));
         Assert.True(body["test"]!.GetValue<bool>());
+        // Its time is written as every time Herald gives: to the millisecond, in UTC.
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", body.Str("sent_at"));
         // Nothing traces here: no traceparent, not even the unsampled one of the API request that asked.
         Assert.False(received.Headers.ContainsKey("traceparent"), received.Headers.GetValueOrDefault("traceparent"));
         // Nothing recorded: the log stays empty.

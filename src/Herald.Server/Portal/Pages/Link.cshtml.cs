@@ -48,8 +48,9 @@ internal sealed class LinkModel(ILogger<LinkModel> logger, Auth.KeyFailures fail
     /// <summary>Whether the address has used up its budget of links and keys that sign in no one (429 then, before any look-up).</summary>
     private bool Refused()
     {
-        // The token is in the address: no cache may keep the page, whatever it says.
-        Response.Headers.CacheControl = "no-store";
+        // The token is in the address: no cache may keep the page, whatever it says. (Said as the
+        // antiforgery of its form says it, which otherwise logs a warning as it overrides it.)
+        Response.Headers.CacheControl = "no-cache, no-store";
         if (!failures.Exhausted(Auth.KeyFailures.BudgetOf(HttpContext.Connection.RemoteIpAddress)))
         {
             return false;
