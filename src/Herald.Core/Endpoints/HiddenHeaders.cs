@@ -152,7 +152,14 @@ public static class HiddenHeaders
                 forms.Add(json);
                 forms.Add(part.Replace("/", "\\/", StringComparison.Ordinal));
                 forms.Add(json.Replace("/", "\\/", StringComparison.Ordinal));
-                forms.Add(Uri.EscapeDataString(part));
+                // In a URL: every reserved character escaped; "/" kept (Python's quote, JavaScript's
+                // encodeURI); a space as "+" (a form's encoding, as Python's quote_plus and .NET's
+                // WebUtility.UrlEncode write it).
+                var escaped = Uri.EscapeDataString(part);
+                forms.Add(escaped);
+                forms.Add(escaped.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase));
+                forms.Add(escaped.Replace("%20", "+", StringComparison.Ordinal));
+                forms.Add(System.Net.WebUtility.UrlEncode(part));
             }
         }
         foreach (var form in forms.OrderByDescending(f => f.Length))

@@ -116,10 +116,18 @@ public sealed class WebhookSender : IDisposable
                 sent = await client.SendAsync(again, timeout.Token).ConfigureAwait(false);
             }
             using var response = sent;
-            if (response.Version == HttpVersion.Version10 && !response.Headers.Connection.Contains("keep-alive", StringComparer.OrdinalIgnoreCase)
-                && _closesAfterEachAnswer.Count < MaxCachedUris)
+            if (response.Version == HttpVersion.Version10 && !response.Headers.Connection.Contains("keep-alive", StringComparer.OrdinalIgnoreCase))
             {
-                _closesAfterEachAnswer.TryAdd(uri.Authority, 0);
+                if (_closesAfterEachAnswer.Count < MaxCachedUris)
+                {
+                    _closesAfterEachAnswer.TryAdd(uri.Authority, 0);
+                }
+            }
+            else if (ReferenceEquals(client, _oneShot))
+            {
+                // It keeps connections open again (upgraded, or another of its paths answered): its
+                // requests share them again, rather than a new connection each for the node's life.
+                _closesAfterEachAnswer.TryRemove(uri.Authority, out _);
             }
             var status = (int)response.StatusCode;
             // The status decides the attempt once it is in: a body cut off, or still coming when the
@@ -294,7 +302,16 @@ public sealed class WebhookSender : IDisposable
         {
             return delta;
         }
-        return header?.Date is { } date ? date - now : null;
+        if (header?.Date is { } date)
+        {
+            return date - now;
+        }
+        // Seconds too many for .NET to read (past about 68 years): asked to wait as long as can be,
+        // which the schedule's bound then holds to, rather than read as not asked at all.
+        return response.Headers.NonValidated.TryGetValues("Retry-After", out var given) && given.Count == 1
+            && given.ToString().Trim() is { Length: > 0 } seconds && seconds.All(char.IsAsciiDigit)
+            ? TimeSpan.MaxValue
+            : null;
     }
 
     public void Dispose()

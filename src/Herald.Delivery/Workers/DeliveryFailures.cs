@@ -42,6 +42,19 @@ internal sealed class DeliveryFailures(ILogger logger, TimeProvider time, IHeral
         }
     }
 
+    /// <summary>The retention's purge failed; it is tried again after <paramref name="delay"/>.</summary>
+    public void RetentionFailed(Exception e, TimeSpan delay)
+    {
+        if (DatabaseAway(e) is { } said)
+        {
+            DeliveryLog.RetentionWaits(logger, said, delay);
+        }
+        else
+        {
+            DeliveryLog.RetentionFailed(logger, e, delay);
+        }
+    }
+
     public void ResendsNotKept(Exception e)
     {
         if (DatabaseAway(e) is not { } said)

@@ -26,8 +26,11 @@ internal static partial class DeliveryLog
     [LoggerMessage(2007, LogLevel.Information, "Shutdown: released {Count} claimed notifications for other nodes")]
     public static partial void Released(ILogger logger, int count);
 
-    [LoggerMessage(2008, LogLevel.Information, "Retention: purged {Count} notifications and {Events} events older than {Days} days")]
-    public static partial void Purged(ILogger logger, int count, int events, int days);
+    [LoggerMessage(2008, LogLevel.Information, "Retention: purged {Count} notifications and {Events} events older than {Retention}")]
+    private static partial void Purged(ILogger logger, int count, int events, string retention);
+
+    public static void Purged(ILogger logger, int count, int events, int days) =>
+        Purged(logger, count, events, days == 1 ? "1 day" : days.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " days");
 
     [LoggerMessage(2009, LogLevel.Warning, "Endpoint {EndpointId}: circuit open after {Failures} consecutive failures; one probe at a time until one succeeds")]
     public static partial void CircuitOpened(ILogger logger, string endpointId, int failures);
@@ -55,6 +58,12 @@ internal static partial class DeliveryLog
 
     [LoggerMessage(2016, LogLevel.Warning, "Delivery loop: the database cannot be used: {Said}; retrying after {Delay}")]
     public static partial void LoopWaits(ILogger logger, string said, TimeSpan delay);
+
+    [LoggerMessage(2018, LogLevel.Warning, "Retention: the database cannot be used: {Said}; purging again after {Delay}")]
+    public static partial void RetentionWaits(ILogger logger, string said, TimeSpan delay);
+
+    [LoggerMessage(2019, LogLevel.Error, "Retention: the purge failed; purging again after {Delay}")]
+    public static partial void RetentionFailed(ILogger logger, Exception exception, TimeSpan delay);
 
     [LoggerMessage(2017, LogLevel.Warning, "Resends: the kept resends could not be updated, the database cannot be used: {Said}; what is not recorded as made is sent again later (said once a minute: {Held} more so since)")]
     public static partial void ResendsWait(ILogger logger, string said, int held);

@@ -114,7 +114,7 @@ public sealed partial class DeliveryWorker
             {
                 _succeededAt[endpointId] = result.StartedAt;
                 // The first success after a failure writes it down, not every attempt running beside it.
-                if (_healthy.TryAdd(endpointId, true))
+                if (_gate.SucceededFirstSinceFailure(endpointId))
                 {
                     try
                     {
@@ -122,7 +122,7 @@ public sealed partial class DeliveryWorker
                     }
                     catch
                     {
-                        _healthy.TryRemove(endpointId, out _);
+                        _gate.FailedSinceSuccess(endpointId);
                         throw;
                     }
                 }
@@ -133,7 +133,7 @@ public sealed partial class DeliveryWorker
                 }
                 return;
             }
-            _healthy.TryRemove(endpointId, out _);
+            _gate.FailedSinceSuccess(endpointId);
             var now = _time.GetUtcNow();
             var failingSince = await _store.MarkEndpointFailingAsync(endpointId, result.StartedAt, CancellationToken.None).ConfigureAwait(false);
             string? reason = null;

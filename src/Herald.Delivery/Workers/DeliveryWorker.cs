@@ -51,9 +51,6 @@ public sealed partial class DeliveryWorker : BackgroundService
     private readonly OperatorEvents _operatorEvents;
     private readonly DeliveryHandOff _handOff;
 
-    // Endpoints this node knows to have no failure on record since their last success (or is writing that down).
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _healthy = new(StringComparer.Ordinal);
-
     /// <summary>
     /// Endpoints with notifications waiting in this node's memory for one of their attempts to end
     /// (held back by their own cap or window alone), and how many: an attempt ending there wakes the loop.

@@ -75,11 +75,38 @@ public sealed partial class ResendQueue
             _metrics.Delivered(_time.GetUtcNow() - notification.CreatedAt);
         }
         DeliveryLog.Resent(_logger, notification.Id, result.Succeeded ? "succeeded" : result.Error ?? "failed");
+        if (result.Succeeded)
+        {
+            // Its record wrote the endpoint's failing days over.
+            _gate.SucceededFirstSinceFailure(notification.EndpointId);
+        }
+        else
+        {
+            await MarkFailingAsync(notification, result.StartedAt).ConfigureAwait(false);
+        }
         if (result.StatusCode == 410)
         {
             await DisableGoneAsync(notification).ConfigureAwait(false);
         }
         return attempt;
+    }
+
+    /// <summary>
+    /// A resend the endpoint failed is a failure of the endpoint like any other: its failing days
+    /// start then, if none had (what the merchant sees as failing_since, and auto-disable counts
+    /// from). It does not count towards the circuit breaker's failures.
+    /// </summary>
+    private async Task MarkFailingAsync(ClaimedNotification notification, DateTimeOffset failedAt)
+    {
+        _gate.FailedSinceSuccess(notification.EndpointId);
+        try
+        {
+            await _store.MarkEndpointFailingAsync(notification.EndpointId, failedAt, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            DeliveryLog.HealthFailed(_logger, e, notification.EndpointId);
+        }
     }
 
     /// <summary>A 410 Gone disables the endpoint, whichever attempt met it (Standard Webhooks), and the operator is told.</summary>

@@ -17,6 +17,11 @@ internal sealed class RetentionService(IHeraldStore store, TimeProvider time, IO
     /// <summary>How often the events are walked for those to purge.</summary>
     private static readonly TimeSpan EventsInterval = TimeSpan.FromDays(1);
 
+    /// <summary>How long a failed purge waits before it is tried again.</summary>
+    private static readonly TimeSpan FailedWait = TimeSpan.FromMinutes(1);
+
+    private readonly DeliveryFailures _failures = new(logger, time, store);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
@@ -64,10 +69,11 @@ internal sealed class RetentionService(IHeraldStore store, TimeProvider time, IO
             }
             catch (Exception e)
             {
-                DeliveryLog.LoopFailed(logger, e, TimeSpan.FromMinutes(1));
+                // A full disk, a database away: a warning of one line, as delivery's; anything else, with its stack.
+                _failures.RetentionFailed(e, FailedWait);
                 try
                 {
-                    await Task.Delay(TimeSpan.FromMinutes(1), stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(FailedWait, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

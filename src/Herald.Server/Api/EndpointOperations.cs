@@ -118,7 +118,8 @@ internal static class EndpointOperations
             }
             if (await store.UpdateEndpointAsync(updated, current.UpdatedAt, cancellationToken))
             {
-                return updated;
+                // Enabled again, its count of failing days starts afresh, as the store wrote it.
+                return updated.Enabled && !current.Enabled ? updated with { FailingSince = null } : updated;
             }
         }
         throw new HeraldException(ErrorKind.Conflict, $"endpoint {id} is being changed by another request; try again");

@@ -69,6 +69,6 @@ internal sealed partial class EncryptedDefaultKey(IKeyManager keys, IKeyRingProv
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "the key ring's default key {Old} was stored unencrypted (made before --keys-cert was given); new secrets are protected with key {New}, encrypted to the certificate, {When}; rotate endpoint secrets made before to have them under it too")]
+    [LoggerMessage(5300, LogLevel.Warning, "The key ring's default key {Old} was stored unencrypted (made before --keys-cert was given); new secrets are protected with key {New}, encrypted to the certificate, {When}; rotate endpoint secrets made before to have them under it too")]
     private static partial void Replaced(ILogger logger, Guid old, Guid @new, string when);
 }

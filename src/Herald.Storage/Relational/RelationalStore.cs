@@ -161,10 +161,18 @@ public abstract partial class RelationalStore : IHeraldStore
         public DbConnection Connection { get; } = connection;
         public DbTransaction Transaction { get; } = transaction;
 
-        public async Task CommitAsync(CancellationToken cancellationToken)
+        /// <summary>
+        /// Commits. One that <paramref name="wrote"/> nothing (a claim that found nothing due, say)
+        /// says nothing of a full disk or a read-only file seen before: it commits whatever the disk
+        /// holds, so it does not clear that trouble, which a write must.
+        /// </summary>
+        public async Task CommitAsync(CancellationToken cancellationToken, bool wrote = true)
         {
             await Transaction.CommitAsync(cancellationToken);
-            store.WriteCommitted();
+            if (wrote)
+            {
+                store.WriteCommitted();
+            }
         }
 
         public CommandDefinition Command(string sql, object? parameters, CancellationToken cancellationToken) =>

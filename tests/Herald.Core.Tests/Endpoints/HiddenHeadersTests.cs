@@ -52,6 +52,19 @@ public sealed class HiddenHeadersTests
     [InlineData("X-Apiversion")]
     public void AnOrdinaryName_IsShown(string name) => Assert.False(HiddenHeaders.IsCredential(name));
 
+    [Theory]
+    [InlineData("Bearer%20a%2Fb%2Fc%20456789")]  // every reserved character escaped (JavaScript's encodeURIComponent)
+    [InlineData("Bearer%20a/b/c%20456789")]      // "/" kept (Python's quote, JavaScript's encodeURI)
+    [InlineData("Bearer+a%2Fb%2Fc+456789")]      // a form's encoding (Python's quote_plus)
+    [InlineData("bearer+a%2fb%2fc+456789")]      // in lower case
+    [InlineData("Bearer a\\/b\\/c 456789")]  // in JSON, "/" escaped as PHP writes it
+    public void Redact_HidesAValueAsAReceiverEchoesItEscaped(string echoed)
+    {
+        var headers = new Dictionary<string, string> { ["X-Gw-Token"] = "Bearer a/b/c 456789" };
+        var answer = $"refused: {echoed}.";
+        Assert.Equal("refused: ********.", HiddenHeaders.Redact(answer, headers));
+    }
+
     [Fact]
     public void Hide_HidesCredentialsOnly_AndRedact_HidesTheirValuesAndTokensInAnAnswer()
     {

@@ -375,6 +375,53 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
         Assert.True((await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["enabled"]!.GetValue<bool>());
     }
 
+    [Fact]
+    public async Task AResendTheEndpointFails_StartsItsFailingDays_AndTheNextSuccessEndsThem()
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { retry = "exponential" });
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 5, currency = "BRL" })).Str("id");
+        var delivered = await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.NotificationAsync(delivered.Str("id"))).Str("status") == "succeeded");
+
+        // Sent again by hand, and failed: the endpoint fails from that attempt on, as from a retry's.
+        Receiver.Status = 500;
+        Herald.Clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, (await merchant.PostAsync($"/v1/notifications/{delivered.Str("id")}/resend", null)).StatusCode);
+        var resent = await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 2);
+        var failedAt = resent["attempts"]!.AsArray().Single(a => a!.Str("trigger") == "manual")!.Str("started_at");
+        await HeraldHost.EventuallyAsync(async () => (await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["failing_since"] is not null);
+        Assert.Equal(failedAt, (await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}")).Str("failing_since"));
+
+        // The next scheduled success, on the node that saw the endpoint answer before, ends them.
+        Receiver.Status = 200;
+        var next = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 6, currency = "BRL" })).Str("id");
+        await merchant.WaitForAttemptsAsync(next, "PAYMENT_ORDER.OPENED", 1);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["failing_since"] is null);
+    }
+
+    [Theory]
+    [InlineData("resume")]
+    [InlineData("patch")]
+    public async Task AFailingEndpointEnabledAgain_AnswersItsFailingDaysOver_AsItIsKept(string how)
+    {
+        using var merchant = await Herald.NewMerchantAsync();
+        var (endpoint, _) = await merchant.AddEndpointAsync(Receiver.Url, "thin", new { retry = "exponential" });
+        Receiver.Status = 503;
+        var order = (await merchant.PostJsonAsync("/v1/payment_orders", new { amount = 5, currency = "BRL" })).Str("id");
+        await merchant.WaitForAttemptsAsync(order, "PAYMENT_ORDER.OPENED", 1);
+        await HeraldHost.EventuallyAsync(async () => (await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["failing_since"] is not null);
+
+        await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/pause", new { }, 200);
+        var enabled = how == "resume"
+            ? await merchant.PostJsonAsync($"/v1/endpoints/{endpoint}/resume", new { }, 200)
+            : System.Text.Json.Nodes.JsonNode.Parse(await (await merchant.PatchAsync($"/v1/endpoints/{endpoint}",
+                System.Net.Http.Json.JsonContent.Create(new { enabled = true }))).EnsureSuccessStatusCode().Content.ReadAsStringAsync())!.AsObject();
+        Assert.True(enabled["enabled"]!.GetValue<bool>());
+        Assert.Null(enabled["failing_since"]);
+        Assert.Null((await merchant.GetJsonAsync($"/v1/endpoints/{endpoint}"))["failing_since"]);
+    }
+
     [Theory]
     [InlineData("max_concurrency", -1)]
     [InlineData("max_concurrency", 1001)]
