@@ -104,34 +104,56 @@ public sealed partial class SqliteStore
     /// (Linux names such a descriptor's file "… (deleted)"). A file of the same name made anew
     /// there, as the next connection SQLite opens does, passes a look at the path alone.
     /// </summary>
+    /// <remarks>
+    /// Every descriptor of the process (some hundreds: its libraries, its sockets) is read at most
+    /// every <see cref="FullScanInterval"/>; between, only those found open on the database or its
+    /// log then (the writer's, which stay open), and all again as soon as one of them is no longer.
+    /// An idle node so reads a few links a second, not a few hundred.
+    /// </remarks>
     private bool OpenFileRemoved()
     {
         if (_databaseAsOpened is null)
         {
             return false;
         }
-        const string Removed = " (deleted)";
+        var known = Volatile.Read(ref _knownDescriptors);
+        // The log among them once the writer holds it open (it opens it after the database file).
+        if (known.Length > 0 && Environment.TickCount64 < Volatile.Read(ref _nextFullScan)
+            && (Volatile.Read(ref _knownLog) || Volatile.Read(ref _writer) is null))
+        {
+            var stillOpen = true;
+            foreach (var descriptor in known)
+            {
+                switch (Kind(LinkOf($"{Descriptors}/{descriptor}")))
+                {
+                    case DescriptorKind.Removed:
+                        return true;
+                    case DescriptorKind.Other:
+                        stillOpen = false;
+                        break;
+                }
+            }
+            if (stillOpen)
+            {
+                return false;
+            }
+        }
+        var found = new List<int>();
+        var removed = false;
+        var log = false;
         try
         {
             foreach (var descriptor in new DirectoryInfo(Descriptors).EnumerateFileSystemInfos())
             {
-                string? target;
-                try
+                switch (Kind(LinkOf(descriptor.FullName)))
                 {
-                    target = descriptor.LinkTarget;
-                }
-                catch (IOException)
-                {
-                    continue; // closed since it was listed
-                }
-                if (target is not null && target.EndsWith(Removed, StringComparison.Ordinal)
-                    && target.StartsWith(_databaseAsOpened, StringComparison.Ordinal))
-                {
-                    var rest = target.AsSpan(_databaseAsOpened.Length, target.Length - _databaseAsOpened.Length - Removed.Length);
-                    if (rest.IsEmpty || rest.SequenceEqual("-wal"))
-                    {
-                        return true;
-                    }
+                    case DescriptorKind.Removed:
+                        removed = true;
+                        break;
+                    case DescriptorKind.InPlace when int.TryParse(descriptor.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number):
+                        found.Add(number);
+                        log |= descriptor.LinkTarget?.EndsWith("-wal", StringComparison.Ordinal) == true;
+                        break;
                 }
             }
         }
@@ -141,6 +163,56 @@ public sealed partial class SqliteStore
         catch (UnauthorizedAccessException)
         {
         }
-        return false;
+        Volatile.Write(ref _knownDescriptors, found.ToArray());
+        Volatile.Write(ref _knownLog, log);
+        Volatile.Write(ref _nextFullScan, Environment.TickCount64 + (long)FullScanInterval.TotalMilliseconds);
+        return removed;
+    }
+
+    /// <summary>How often every descriptor of the process is read (see <see cref="OpenFileRemoved"/>).</summary>
+    private static readonly TimeSpan FullScanInterval = TimeSpan.FromSeconds(30);
+
+    // The descriptors last found open on the database or its log, and when all are read again.
+    private int[] _knownDescriptors = [];
+    private bool _knownLog;
+    private long _nextFullScan;
+
+    private enum DescriptorKind
+    {
+        Other,
+        InPlace,
+        Removed,
+    }
+
+    /// <summary>What a descriptor's file is to the store: the database or its log, in place or removed, or another.</summary>
+    private DescriptorKind Kind(string? target)
+    {
+        const string Removed = " (deleted)";
+        if (target is null || _databaseAsOpened is null || !target.StartsWith(_databaseAsOpened, StringComparison.Ordinal))
+        {
+            return DescriptorKind.Other;
+        }
+        var gone = target.EndsWith(Removed, StringComparison.Ordinal);
+        var rest = target.AsSpan(_databaseAsOpened.Length, target.Length - _databaseAsOpened.Length - (gone ? Removed.Length : 0));
+        return !rest.IsEmpty && !rest.SequenceEqual("-wal") ? DescriptorKind.Other
+            : gone ? DescriptorKind.Removed
+            : DescriptorKind.InPlace;
+    }
+
+    /// <summary>The file a descriptor's link names; null when it was closed meanwhile.</summary>
+    private static string? LinkOf(string descriptor)
+    {
+        try
+        {
+            return new FileInfo(descriptor).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }

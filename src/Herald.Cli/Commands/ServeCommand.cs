@@ -101,7 +101,7 @@ internal static class ServeCommand
         retention.Check(v => v is < 0 or > 36_500 ? "--retention-days must be 0 (keep everything) or a number of days up to 36,500." : null);
         autoDisable.Check(v => v is < 0 or > 36_500 ? "--auto-disable-days must be 0 (never) or a number of days up to 36,500." : null);
         rateLimit.Check(v => v is < 0 or > MaxRateLimit ? $"--rate-limit must be 0 (off) or a number of requests per second up to {MaxRateLimit:N0}." : null);
-        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers. The admin key is HERALD_ADMIN_KEY when set (at least 24 characters), else the one kept in the data folder's admin.key (or, on PostgreSQL, the database's), else one made on the first start and printed once.") { urls, metricsUrls, data, dev, postgres, lease, cert, key, keysCert, proxies, publicUrl, allow, retention, rateLimit, autoDisable, concurrency, grace, logFormat };
+        var command = new Command("serve", "Run a Herald node: the API, the portal and the delivery workers. The admin key is HERALD_ADMIN_KEY when set (at least 24 characters), else the one kept in the data folder's admin.key (or, on PostgreSQL, the database's), else one made on the first start and printed once (with --log-format json, only kept in admin.key).") { urls, metricsUrls, data, dev, postgres, lease, cert, key, keysCert, proxies, publicUrl, allow, retention, rateLimit, autoDisable, concurrency, grace, logFormat };
         CommonOptions.RefuseBlankPostgres(command, postgres);
         CommonOptions.RefuseBlankData(command, data);
         // Read as left out, a blank one (a template's variable unset) lost the Prometheus listener, saying nothing.
@@ -414,6 +414,9 @@ internal static class ServeCommand
                     {
                         say.WriteLine($"Metrics on {metricsListener} (/metrics, /healthz and /readyz, to anyone reaching it)");
                     }
+                    app.Lifetime.ApplicationStopping.Register(() => say.WriteLine(options.ShutdownGrace > TimeSpan.Zero
+                        ? $"Herald stopping: attempts under way have {(int)options.ShutdownGrace.TotalSeconds} s to be answered and recorded"
+                        : "Herald stopping"));
                     await app.WaitForShutdownAsync(cancellationToken);
                 }
                 catch (IOException e)

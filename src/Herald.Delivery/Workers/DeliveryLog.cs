@@ -26,11 +26,8 @@ internal static partial class DeliveryLog
     [LoggerMessage(2007, LogLevel.Information, "Shutdown: released {Count} claimed notifications for other nodes")]
     public static partial void Released(ILogger logger, int count);
 
-    [LoggerMessage(2008, LogLevel.Information, "Retention: purged {Count} notifications and {Events} events older than {Retention}")]
-    private static partial void Purged(ILogger logger, int count, int events, string retention);
-
-    public static void Purged(ILogger logger, int count, int events, int days) =>
-        Purged(logger, count, events, days == 1 ? "1 day" : days.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " days");
+    [LoggerMessage(2008, LogLevel.Information, "Retention: purged {Count} notifications and {Events} events older than the retention (days: {Days})")]
+    public static partial void Purged(ILogger logger, int count, int events, int days);
 
     [LoggerMessage(2009, LogLevel.Warning, "Endpoint {EndpointId}: circuit open after {Failures} consecutive failures; one probe at a time until one succeeds")]
     public static partial void CircuitOpened(ILogger logger, string endpointId, int failures);

@@ -67,7 +67,7 @@ internal static class NotificationsApi
             return JsonResults.Ok(NotificationResponse.From(notification, attempts));
         })
         .Produces<NotificationResponse>()
-        .WithMetadata(new AlwaysAnswered("200", "payload", Microsoft.OpenApi.JsonSchemaType.Object), new AlwaysAnswered("200", "attempts", Microsoft.OpenApi.JsonSchemaType.Array))
+        .WithMetadata(new AlwaysAnswered("200", "payload", Microsoft.OpenApi.JsonSchemaType.Object), new AlwaysAnswered("200", "attempts", Microsoft.OpenApi.JsonSchemaType.Array, nameof(AttemptResponse)))
         .WithName("getNotification")
         .WithSummary("One notification with its payload and every attempt.");
 

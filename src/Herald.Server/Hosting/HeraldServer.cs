@@ -168,6 +168,10 @@ public static class HeraldServer
         // The delivery workers and the resends drain side by side, each within the grace (one after
         // the other they would take twice it, the resends starting new sends while the workers
         // drained), and the host gives them that long, with time to record and hand back after it.
+        // The host's own lines at start and stop ("Hosting environment: Production", its content
+        // root in the build folder) say nothing an operator of Herald needs, --dev or not: the node
+        // says where it listens, and that it stops, itself.
+        services.Configure<Microsoft.Extensions.Hosting.ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         services.Configure<HostOptions>(o =>
         {
             o.ServicesStopConcurrently = true;

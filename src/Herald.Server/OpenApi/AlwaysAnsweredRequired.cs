@@ -30,7 +30,11 @@ internal sealed class AlwaysAnsweredRequired : IOpenApiOperationTransformer
                     {
                         Type = JsonSchemaType.Object,
                         Required = new HashSet<string>(status.Select(a => a.Field), StringComparer.Ordinal),
-                        Properties = status.ToDictionary(a => a.Field, a => (IOpenApiSchema)new OpenApiSchema { Type = a.Type }, StringComparer.Ordinal),
+                        Properties = status.ToDictionary(a => a.Field, a => (IOpenApiSchema)new OpenApiSchema
+                        {
+                            Type = a.Type,
+                            Items = a.Items is { } items ? new OpenApiSchemaReference(items, context.Document) : null,
+                        }, StringComparer.Ordinal),
                     },
                 ],
             };

@@ -49,7 +49,7 @@ public abstract partial class RelationalStore
             : (await scope.Connection.QueryAsync<ClaimRow>(scope.Command(ClaimSql,
                 new { now = Time.Ms(now), lease_until = Time.Ms(now + lease), token, limit }, cancellationToken))).AsList();
         var result = await LoadClaimsAsync(scope, claimed, now, cancellationToken);
-        await scope.CommitAsync(cancellationToken, wrote: claimed.Count > 0);
+        await scope.CommitAsync(cancellationToken);
         return result;
     }
 

@@ -91,7 +91,7 @@ public abstract partial class RelationalStore
             var locked = (await scope.Connection.QueryAsync<string>(scope.Command(lockSql, null, cancellationToken))).AsList();
             if (locked.Count == 0)
             {
-                await scope.CommitAsync(cancellationToken, wrote: false);
+                await scope.CommitAsync(cancellationToken);
                 return 0;
             }
             endpoints = string.Join(',', locked);
@@ -103,7 +103,7 @@ public abstract partial class RelationalStore
         var unparked = await scope.Connection.ExecuteAsync(scope.Command(
             $"UPDATE notifications SET next_attempt_at = @now, failures = 0 WHERE id IN ({unparkSql} LIMIT @limit) AND status = 'pending' AND next_attempt_at IS NULL",
             new { now = Time.Ms(now), limit, endpoints }, cancellationToken));
-        await scope.CommitAsync(cancellationToken, wrote: unparked > 0);
+        await scope.CommitAsync(cancellationToken);
         return unparked;
     }
 

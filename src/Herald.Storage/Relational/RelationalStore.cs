@@ -161,18 +161,10 @@ public abstract partial class RelationalStore : IHeraldStore
         public DbConnection Connection { get; } = connection;
         public DbTransaction Transaction { get; } = transaction;
 
-        /// <summary>
-        /// Commits. One that <paramref name="wrote"/> nothing (a claim that found nothing due, say)
-        /// says nothing of a full disk or a read-only file seen before: it commits whatever the disk
-        /// holds, so it does not clear that trouble, which a write must.
-        /// </summary>
-        public async Task CommitAsync(CancellationToken cancellationToken, bool wrote = true)
+        public async Task CommitAsync(CancellationToken cancellationToken)
         {
             await Transaction.CommitAsync(cancellationToken);
-            if (wrote)
-            {
-                store.WriteCommitted();
-            }
+            store.WriteCommitted();
         }
 
         public CommandDefinition Command(string sql, object? parameters, CancellationToken cancellationToken) =>

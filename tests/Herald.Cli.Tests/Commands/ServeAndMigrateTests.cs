@@ -567,6 +567,18 @@ public sealed class ServeAndMigrateTests
     }
 
     [Fact]
+    public Task Serve_StoppedBySigterm_SaysItStops_AndExitsCleanly_WithoutTheHostsOwnLines() => WithDataAsync(async data =>
+    {
+        await using var node = await HeraldProcess.ServeAsync("--dev", "--data", data, "--shutdown-grace-seconds", "3");
+        Assert.Contains("Herald listening on ", node.Output, StringComparison.Ordinal);
+        Assert.Equal(0, await node.TerminateAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("Herald stopping: attempts under way have 3 s to be answered and recorded", node.Output, StringComparison.Ordinal);
+        // The host's lines say nothing an operator of Herald needs: its environment's name, its build folder.
+        Assert.DoesNotContain("Hosting environment", node.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Content root path", node.Output, StringComparison.Ordinal);
+    });
+
+    [Fact]
     public async Task Migrate_OnAPostgresDatabaseThatDoesNotExist_SaysToCreateIt()
     {
         await using var db = await PostgresDatabase.CreateAsync();

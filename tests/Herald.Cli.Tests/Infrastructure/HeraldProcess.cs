@@ -40,6 +40,17 @@ public sealed class HeraldProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>SIGTERM, as a process manager stops a node; returns once it has exited (bounded), with its exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan within)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        await _process.WaitForExitAsync().WaitAsync(within);
+        return _process.ExitCode;
+    }
+
     public int ExitCode => _process.ExitCode;
 
     /// <summary>An environment value that removes the variable (the tests' own settings included), rather than setting it empty: no variable can hold a NUL.</summary>

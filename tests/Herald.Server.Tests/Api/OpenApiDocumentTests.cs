@@ -810,6 +810,8 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Contains("payload", Required(read));
         Assert.Contains("attempts", Required(read));
         Assert.Equal(["array"], Types(Property(read, "attempts")));
+        // Its items keep their type: a generated client reads a list of attempts, not of objects.
+        Assert.Contains("status_code", PropertyNames(Resolve(Property(read, "attempts")["items"]!)));
         var listed = Resolve(Property(ResponseSchema("get", "/v1/notifications", "200"), "data")["items"]!);
         Assert.DoesNotContain("payload", listed["required"]?.AsArray().Select(n => n!.GetValue<string>()) ?? []);
     }

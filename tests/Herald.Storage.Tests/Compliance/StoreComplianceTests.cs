@@ -1859,11 +1859,6 @@ public abstract class StoreComplianceTests : IAsyncLifetime
         Assert.Equal(DatabaseTrouble.DiskFull, Store.TroubleOf(new InvalidOperationException("wrapped", DiskFullError())));
         Assert.Equal("disk full", await Store.DiagnoseAsync());
         Assert.False(await Store.PingAsync());
-        // Delivery's rounds that find nothing to do (a claim, an unpark) write nothing: they commit
-        // whatever the disk holds, and say nothing of it.
-        Assert.Empty(await Store.ClaimDueAsync(T0, TimeSpan.FromSeconds(30), 10));
-        Assert.Equal(0, await Store.UnparkAsync(T0, 10));
-        Assert.Equal("disk full", await Store.DiagnoseAsync());
 
         await MerchantAsync();
         Assert.Null(await Store.DiagnoseAsync());
