@@ -271,6 +271,9 @@ internal static class ServeCommand
             // A folder this start makes and fails in is not left behind, holding only its lock.
             var folderNew = !Directory.Exists(options.DataDirectory) && !File.Exists(options.DataDirectory);
             var folderMade = string.IsNullOrEmpty(options.PostgresConnectionString) && folderNew;
+            // In a folder that was there before, a key ring this start makes is its own to take away should it fail.
+            var keysFolder = Path.Combine(options.DataDirectory, HeraldServer.KeysFolder);
+            var keysMade = string.IsNullOrEmpty(options.PostgresConnectionString) && !folderNew && !Directory.Exists(keysFolder);
             // One node to a SQLite data folder: held until this process ends.
             var (folderLock, heldElsewhere) = string.IsNullOrEmpty(options.PostgresConnectionString) ? DataFolderLock.TryTake(options.DataDirectory) : (null, false);
             using var held = folderLock;
@@ -328,6 +331,17 @@ internal static class ServeCommand
                     catch (Exception removal) when (removal is IOException or UnauthorizedAccessException)
                     {
                         // Then it stays, and the next start uses it.
+                    }
+                }
+                else if (keysMade && Directory.Exists(keysFolder))
+                {
+                    // Made by this failed start (no secret was kept with it): the folder is left as it was.
+                    try
+                    {
+                        Directory.Delete(keysFolder, recursive: true);
+                    }
+                    catch (Exception removal) when (removal is IOException or UnauthorizedAccessException)
+                    {
                     }
                 }
                 else if (folderNew && Directory.Exists(options.DataDirectory) && !Directory.EnumerateFileSystemEntries(options.DataDirectory).Any())

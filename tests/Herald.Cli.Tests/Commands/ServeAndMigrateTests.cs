@@ -106,8 +106,10 @@ public sealed class ServeAndMigrateTests
         Assert.StartsWith(start, line, StringComparison.Ordinal);
         Assert.Contains("herald.db is damaged, or is not Herald's database: stop Herald and restore the folder from a backup", line, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
-        // The file is left as it was, for the operator to look at.
+        // The file is left as it was, for the operator to look at, and nothing of the failed start beside it.
         Assert.Equal(new string('x', 8192), await File.ReadAllTextAsync(Path.Combine(data, "herald.db")));
+        Assert.False(Directory.Exists(Path.Combine(data, "keys")), "a key ring was left by the failed start");
+        Assert.False(File.Exists(Path.Combine(data, "admin.key")), "an admin key was left by the failed start");
     });
 
     [Fact]
