@@ -145,14 +145,15 @@ public sealed partial class SqliteStore
         {
             foreach (var descriptor in new DirectoryInfo(Descriptors).EnumerateFileSystemInfos())
             {
-                switch (Kind(LinkOf(descriptor.FullName)))
+                var target = LinkOf(descriptor.FullName);
+                switch (Kind(target))
                 {
                     case DescriptorKind.Removed:
                         removed = true;
                         break;
                     case DescriptorKind.InPlace when int.TryParse(descriptor.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number):
                         found.Add(number);
-                        log |= descriptor.LinkTarget?.EndsWith("-wal", StringComparison.Ordinal) == true;
+                        log |= target!.EndsWith("-wal", StringComparison.Ordinal);
                         break;
                 }
             }

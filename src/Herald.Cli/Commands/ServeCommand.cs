@@ -301,19 +301,14 @@ internal static class ServeCommand
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or System.Data.Common.DbException or System.Net.Sockets.SocketException
                 || starting.Stopped)
             {
+                // What this failed start made is taken away where it can be; what cannot be stays,
+                // and the next start uses it.
                 // An admin key this start made on SQLite, never shown, is not left behind: the next
                 // start makes one and shows it. (On PostgreSQL one is written only once the database
                 // has taken it, and other nodes may accept it already.)
                 if (string.IsNullOrEmpty(options.PostgresConnectionString) && app?.Services.GetService<AdminKey>() is { Shown: not null, Path: { } madeKey })
                 {
-                    try
-                    {
-                        File.Delete(madeKey);
-                    }
-                    catch (Exception removal) when (removal is IOException or UnauthorizedAccessException)
-                    {
-                        // Then it stays, read from its file by the next start.
-                    }
+                    RemoveQuietly(() => File.Delete(madeKey));
                 }
                 if (app is not null)
                 {
@@ -322,39 +317,20 @@ internal static class ServeCommand
                 if (folderMade && held is not null)
                 {
                     held.Dispose();
-                    try
-                    {
-                        // Everything in it is this failed start's (its lock, and an admin key and key
-                        // ring made before the failure, whether the key was shown or not).
-                        Directory.Delete(options.DataDirectory, recursive: true);
-                    }
-                    catch (Exception removal) when (removal is IOException or UnauthorizedAccessException)
-                    {
-                        // Then it stays, and the next start uses it.
-                    }
+                    // Everything in it is this failed start's (its lock, and an admin key and key
+                    // ring made before the failure, whether the key was shown or not).
+                    RemoveQuietly(() => Directory.Delete(options.DataDirectory, recursive: true));
                 }
                 else if (keysMade && Directory.Exists(keysFolder))
                 {
                     // Made by this failed start (no secret was kept with it): the folder is left as it was.
-                    try
-                    {
-                        Directory.Delete(keysFolder, recursive: true);
-                    }
-                    catch (Exception removal) when (removal is IOException or UnauthorizedAccessException)
-                    {
-                    }
+                    RemoveQuietly(() => Directory.Delete(keysFolder, recursive: true));
                 }
                 else if (folderNew && Directory.Exists(options.DataDirectory) && !Directory.EnumerateFileSystemEntries(options.DataDirectory).Any())
                 {
                     // On PostgreSQL a folder this start made holds nothing until the database has
                     // taken its admin key: one left empty by a start that failed before is taken away.
-                    try
-                    {
-                        Directory.Delete(options.DataDirectory);
-                    }
-                    catch (Exception removal) when (removal is IOException or UnauthorizedAccessException)
-                    {
-                    }
+                    RemoveQuietly(() => Directory.Delete(options.DataDirectory));
                 }
                 if (starting.Stopped)
                 {
@@ -442,6 +418,18 @@ internal static class ServeCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Removes a file or folder a failed start made; one that cannot be removed stays.</summary>
+    private static void RemoveQuietly(Action remove)
+    {
+        try
+        {
+            remove();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     /// <summary>The longest lease: a node that dies holds its work that long (and a resend's hold is renewed every third of it).</summary>

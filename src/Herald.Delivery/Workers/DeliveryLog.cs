@@ -56,12 +56,12 @@ internal static partial class DeliveryLog
     [LoggerMessage(2016, LogLevel.Warning, "Delivery loop: the database cannot be used: {Said}; retrying after {Delay}")]
     public static partial void LoopWaits(ILogger logger, string said, TimeSpan delay);
 
+    [LoggerMessage(2017, LogLevel.Warning, "Resends: the kept resends could not be updated, the database cannot be used: {Said}; what is not recorded as made is sent again later (said once a minute: {Held} more so since)")]
+    public static partial void ResendsWait(ILogger logger, string said, int held);
+
     [LoggerMessage(2018, LogLevel.Warning, "Retention: the database cannot be used: {Said}; purging again after {Delay}")]
     public static partial void RetentionWaits(ILogger logger, string said, TimeSpan delay);
 
     [LoggerMessage(2019, LogLevel.Error, "Retention: the purge failed; purging again after {Delay}")]
     public static partial void RetentionFailed(ILogger logger, Exception exception, TimeSpan delay);
-
-    [LoggerMessage(2017, LogLevel.Warning, "Resends: the kept resends could not be updated, the database cannot be used: {Said}; what is not recorded as made is sent again later (said once a minute: {Held} more so since)")]
-    public static partial void ResendsWait(ILogger logger, string said, int held);
 }
