@@ -198,6 +198,8 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
 
     protected override ValueTask<WriteScope> BeginBatchWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(durable: true, batch: true, cancellationToken);
 
+    private static readonly Func<bool> NothingTold = static () => false;
+
     private async ValueTask<WriteScope> BeginWriteAsync(bool durable, bool batch, CancellationToken cancellationToken)
     {
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
@@ -217,7 +219,8 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
                     "SET LOCAL synchronous_commit = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
                     transaction: transaction, cancellationToken: cancellationToken));
             }
-            return new WriteScope(this, connection, transaction);
+            // A lease's commit tells nothing of a trouble a write met: it may have found no work.
+            return new WriteScope(this, connection, transaction, wrote: durable ? null : NothingTold);
         }
         catch
         {

@@ -17,6 +17,29 @@ public sealed partial class SqliteStore
         // A file removed under the node is the operator's to restore, not a database to wait for.
         : (FileGone ? DatabaseTrouble.FileGone : DatabaseTrouble.Unreachable).Status();
 
+    /// <summary>
+    /// The room a full disk's volume must have again before the node is ready: SQLite's log then
+    /// has room for a few hundred pages of new writes, and its checkpoint for moving them into the
+    /// database's file.
+    /// </summary>
+    internal const long RoomAfterDiskFull = 4 * 1024 * 1024;
+
+    protected override bool TroubleOver(DatabaseTrouble trouble)
+    {
+        if (trouble != DatabaseTrouble.DiskFull)
+        {
+            return true;
+        }
+        try
+        {
+            return new DriveInfo(Path.GetDirectoryName(Path.GetFullPath(_databasePath))!).AvailableFreeSpace >= RoomAfterDiskFull;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return true;
+        }
+    }
+
     // Its refusal to write once the file is gone (see BeginWriteAsync).
     protected override DatabaseTrouble? RefusalOf(Exception error) =>
         error is Herald.Errors.HeraldException { Kind: Herald.Errors.ErrorKind.Unavailable } && FileGone ? DatabaseTrouble.FileGone : null;

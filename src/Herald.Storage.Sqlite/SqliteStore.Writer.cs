@@ -91,8 +91,11 @@ public sealed partial class SqliteStore
                 _writerDurable = durable;
             }
             var transaction = _writer.BeginTransaction();
+            var handle = _writer.Handle!;
+            var changesBefore = raw.sqlite3_total_changes(handle);
             // Whatever went wrong may have left the connection unusable: the next write opens a new one.
-            return new WriteScope(this, _writer, transaction, clean => EndWrite(closeWriter: !clean), ownsConnection: false);
+            return new WriteScope(this, _writer, transaction, clean => EndWrite(closeWriter: !clean), ownsConnection: false,
+                wrote: () => raw.sqlite3_total_changes(handle) != changesBefore);
         }
         catch
         {

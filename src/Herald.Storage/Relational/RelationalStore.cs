@@ -88,13 +88,55 @@ public abstract partial class RelationalStore : IHeraldStore
     {
         try
         {
-            await using var connection = await OpenAsync(cancellationToken);
-            return (await ProbeAsync(connection, cancellationToken) ?? WriteTrouble)?.Status();
+            await using (var connection = await OpenAsync(cancellationToken))
+            {
+                if (await ProbeAsync(connection, cancellationToken) is { } trouble)
+                {
+                    return trouble.Status();
+                }
+            }
         }
         catch (DbException e)
         {
             // Whatever kept it from answering the probe leaves it unusable, named or not.
             return (TroubleOf(e) ?? DatabaseTrouble.Unreachable).Status();
+        }
+        return WriteTrouble switch
+        {
+            null => null,
+            // Still so by what the store can look at without writing (no room on the disk): kept.
+            { } held when !TroubleOver(held) => NoteWriteTrouble(held).Status(),
+            _ => (await WriteTroubleNowAsync(cancellationToken))?.Status(),
+        };
+    }
+
+    /// <summary>
+    /// Whether a trouble a write met may be over, by what the store can look at without writing;
+    /// true when it cannot tell (a write then tells). SQLite's full disk is over only once its
+    /// volume has room again: a small write may well commit into log pages the failed one took.
+    /// </summary>
+    protected virtual bool TroubleOver(DatabaseTrouble trouble) => true;
+
+    /// <summary>
+    /// Whether a write still meets the trouble one last met (see <see cref="WriteTrouble"/>): the
+    /// probe above answers on a full disk, and with no work to do no write may come to tell. A row
+    /// of its own is written and committed: null when that commits (which clears the trouble), the
+    /// trouble it met otherwise.
+    /// </summary>
+    private async Task<DatabaseTrouble?> WriteTroubleNowAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var scope = await BeginWriteAsync(cancellationToken);
+            await scope.Connection.ExecuteAsync(scope.Command(
+                "INSERT INTO write_checks (id, checks) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET checks = write_checks.checks + 1",
+                null, cancellationToken));
+            await scope.CommitAsync(cancellationToken);
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return TroubleOf(e) ?? WriteTrouble ?? DatabaseTrouble.Unreachable;
         }
     }
 
@@ -110,11 +152,9 @@ public abstract partial class RelationalStore : IHeraldStore
         {
             if ((inner is DbException failure ? TroubleOf(failure) : RefusalOf(inner)) is { } trouble)
             {
-                if (trouble is DatabaseTrouble.DiskFull or DatabaseTrouble.ReadOnly or DatabaseTrouble.FileUnusable)
-                {
-                    _writeTrouble = new(trouble, Environment.TickCount64);
-                }
-                return trouble;
+                return trouble is DatabaseTrouble.DiskFull or DatabaseTrouble.ReadOnly or DatabaseTrouble.FileUnusable
+                    ? NoteWriteTrouble(trouble)
+                    : trouble;
             }
         }
         return null;
@@ -124,7 +164,8 @@ public abstract partial class RelationalStore : IHeraldStore
     /// A trouble a write (or a read) ran into that the readiness probe does not see, the database
     /// answering it all the same: a full disk, a read-only file or server, a file that cannot be
     /// written. The node is not ready while it lasts: until a write commits again, or, with none
-    /// tried, for <see cref="WriteTroubleHeld"/> after it was last seen.
+    /// tried, for <see cref="WriteTroubleHeld"/> after it was last seen. A commit that wrote nothing
+    /// (a claim finding no work) tells nothing: an empty transaction commits on a full disk.
     /// </summary>
     private DatabaseTrouble? WriteTrouble =>
         _writeTrouble is { } seen && Environment.TickCount64 - seen.At < (long)WriteTroubleHeld.TotalMilliseconds ? seen.Trouble : null;
@@ -134,12 +175,21 @@ public abstract partial class RelationalStore : IHeraldStore
 
     private sealed record SeenTrouble(DatabaseTrouble Trouble, long At);
 
+    private DatabaseTrouble NoteWriteTrouble(DatabaseTrouble trouble)
+    {
+        _writeTrouble = new(trouble, Environment.TickCount64);
+        return trouble;
+    }
+
     private volatile SeenTrouble? _writeTrouble;
 
-    /// <summary>A write committed: whatever trouble writes ran into is over.</summary>
-    private void WriteCommitted()
+    /// <summary>
+    /// A write committed: whatever trouble writes ran into is over, unless <paramref name="wrote"/>
+    /// says the transaction wrote nothing (asked only while there is a trouble to clear).
+    /// </summary>
+    private void WriteCommitted(Func<bool>? wrote)
     {
-        if (_writeTrouble is not null)
+        if (_writeTrouble is { } seen && (wrote?.Invoke() ?? true) && TroubleOver(seen.Trouble))
         {
             _writeTrouble = null;
         }
@@ -154,9 +204,10 @@ public abstract partial class RelationalStore : IHeraldStore
     /// <summary>
     /// A connection with a write transaction, committed explicitly. Disposing it rolls back what was
     /// not committed, closes the connection unless the store keeps it, then calls
-    /// <paramref name="onDispose"/> with whether all of that went cleanly.
+    /// <paramref name="onDispose"/> with whether all of that went cleanly. <paramref name="wrote"/>,
+    /// when given, tells after the commit whether the transaction changed anything (null: assume it did).
     /// </summary>
-    protected sealed class WriteScope(RelationalStore store, DbConnection connection, DbTransaction transaction, Action<bool>? onDispose = null, bool ownsConnection = true) : IAsyncDisposable
+    protected sealed class WriteScope(RelationalStore store, DbConnection connection, DbTransaction transaction, Action<bool>? onDispose = null, bool ownsConnection = true, Func<bool>? wrote = null) : IAsyncDisposable
     {
         public DbConnection Connection { get; } = connection;
         public DbTransaction Transaction { get; } = transaction;
@@ -164,7 +215,7 @@ public abstract partial class RelationalStore : IHeraldStore
         public async Task CommitAsync(CancellationToken cancellationToken)
         {
             await Transaction.CommitAsync(cancellationToken);
-            store.WriteCommitted();
+            store.WriteCommitted(wrote);
         }
 
         public CommandDefinition Command(string sql, object? parameters, CancellationToken cancellationToken) =>

@@ -1852,17 +1852,33 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AWriteThatFoundTheDiskFull_KeepsTheDatabaseUnready_UntilAWriteCommitsAgain()
+    public async Task AWriteThatFoundTheDiskFull_IsCheckedByAWriteOfItsOwn_UntilAWriteCommitsAgain()
     {
+        const string Checks = "SELECT COALESCE(SUM(checks), 0) FROM write_checks";
         Assert.Null(await Store.DiagnoseAsync());
-        // SELECT 1 still answers on a full disk: what a write (the API's, delivery's) ran into is kept.
-        Assert.Equal(DatabaseTrouble.DiskFull, Store.TroubleOf(new InvalidOperationException("wrapped", DiskFullError())));
-        Assert.Equal("disk full", await Store.DiagnoseAsync());
-        Assert.False(await Store.PingAsync());
+        Assert.Equal(0, await CountAsync(Checks));
 
-        await MerchantAsync();
+        // SELECT 1 still answers on a full disk: what a write (the API's, delivery's) ran into is
+        // kept, and the readiness check then asks the database with a write of its own. This disk
+        // has room: that write commits, and the node is ready again.
+        Assert.Equal(DatabaseTrouble.DiskFull, Store.TroubleOf(new InvalidOperationException("wrapped", DiskFullError())));
         Assert.Null(await Store.DiagnoseAsync());
+        Assert.Equal(1, await CountAsync(Checks));
+        Assert.Null(await Store.DiagnoseAsync());
+        Assert.Equal(1, await CountAsync(Checks));
+
+        // A claim that finds no work commits having written nothing (as it would on a full disk):
+        // that tells nothing, and the next check writes again.
+        Assert.Equal(DatabaseTrouble.DiskFull, Store.TroubleOf(DiskFullError()));
+        Assert.Empty(await Store.ClaimDueAsync(T0, Lease, 10));
         Assert.True(await Store.PingAsync());
+        Assert.Equal(2, await CountAsync(Checks));
+
+        // A write that changed something settles it without one.
+        Assert.Equal(DatabaseTrouble.DiskFull, Store.TroubleOf(DiskFullError()));
+        await MerchantAsync();
+        Assert.True(await Store.PingAsync());
+        Assert.Equal(2, await CountAsync(Checks));
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     {
         _db = await PostgresDatabase.CreateAsync();
         _store = new PostgresStore(_db.ConnectionString);
-        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql", "0010_endpoints_deleted.sql", "0011_resends.sql", "0012_attempts_by_notification.sql", "0013_entities_room_to_change.sql", "0014_admin_key.sql", "0015_decined.sql", "0016_portal_sessions_ended.sql", "0017_resends_only_failed.sql", "0018_endpoint_headers.sql", "0019_idempotency_keys_by_event.sql", "0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql", "0010_endpoints_deleted.sql", "0011_resends.sql", "0012_attempts_by_notification.sql", "0013_entities_room_to_change.sql", "0014_admin_key.sql", "0015_decined.sql", "0016_portal_sessions_ended.sql", "0017_resends_only_failed.sql", "0018_endpoint_headers.sql", "0019_idempotency_keys_by_event.sql", "0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql", "0027_write_checks.sql"], await _store.MigrateAsync());
         return _store;
     }
 
@@ -370,7 +370,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         }
 
         await using var upgraded = new PostgresStore(db.ConnectionString);
-        Assert.Equal(["0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql"], await upgraded.MigrateAsync());
+        Assert.Equal(["0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql", "0027_write_checks.sql"], await upgraded.MigrateAsync());
         var entity = (await upgraded.GetEntityAsync("mer_old", EntityKind.Transaction, "tx-2"))!;
         Assert.Equal("DECINED", entity.Document["status"]!.GetValue<string>());
         Assert.Equal("DECLINED", (await upgraded.GetEventAsync("mer_old", "evt_0000000003"))!.Snapshot["status"]!.GetValue<string>());
@@ -403,7 +403,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         }
 
         await using var upgraded = new PostgresStore(db.ConnectionString);
-        Assert.Equal(["0012_attempts_by_notification.sql", "0013_entities_room_to_change.sql", "0014_admin_key.sql", "0015_decined.sql", "0016_portal_sessions_ended.sql", "0017_resends_only_failed.sql", "0018_endpoint_headers.sql", "0019_idempotency_keys_by_event.sql", "0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql"], await upgraded.MigrateAsync());
+        Assert.Equal(["0012_attempts_by_notification.sql", "0013_entities_room_to_change.sql", "0014_admin_key.sql", "0015_decined.sql", "0016_portal_sessions_ended.sql", "0017_resends_only_failed.sql", "0018_endpoint_headers.sql", "0019_idempotency_keys_by_event.sql", "0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql", "0027_write_checks.sql"], await upgraded.MigrateAsync());
         await using (var connection = new NpgsqlConnection(db.ConnectionString))
         {
             Assert.Equal("PRIMARY KEY (notification_id, number, id)",

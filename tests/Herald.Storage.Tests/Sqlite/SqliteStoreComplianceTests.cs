@@ -17,7 +17,7 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     protected override async Task<IHeraldStore> CreateStoreAsync()
     {
         _store = new SqliteStore(new SqliteStoreOptions { DataDirectory = _folder });
-        Assert.Equal(["0001_initial.sql", "0002_attempts_started.sql", "0003_endpoint_health.sql", "0004_leases.sql", "0005_parked.sql", "0006_entity_lookups.sql", "0007_events_without_version_key.sql", "0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql", "0018_api_key_scopes.sql", "0019_resends_under_way.sql", "0020_portal_links.sql", "0021_attempt_hours.sql", "0022_merchant_portal_sessions_ended.sql", "0023_attempt_hour_epochs.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_attempts_started.sql", "0003_endpoint_health.sql", "0004_leases.sql", "0005_parked.sql", "0006_entity_lookups.sql", "0007_events_without_version_key.sql", "0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql", "0018_api_key_scopes.sql", "0019_resends_under_way.sql", "0020_portal_links.sql", "0021_attempt_hours.sql", "0022_merchant_portal_sessions_ended.sql", "0023_attempt_hour_epochs.sql", "0024_write_checks.sql"], await _store.MigrateAsync());
         return _store;
     }
 
@@ -173,11 +173,11 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     [Fact]
     public async Task ADatabaseOfTheEarlierSchema_KeepsEachNotificationsAttempts_AfterTheUpgrade() =>
         // The database as the release before attempts were kept by notification left it.
-        await UpgradedAsync("0010", EarlierAttempts, ["0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql", "0018_api_key_scopes.sql", "0019_resends_under_way.sql", "0020_portal_links.sql", "0021_attempt_hours.sql", "0022_merchant_portal_sessions_ended.sql", "0023_attempt_hour_epochs.sql"], AssertEarlierAttemptsListedAsync);
+        await UpgradedAsync("0010", EarlierAttempts, ["0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql", "0018_api_key_scopes.sql", "0019_resends_under_way.sql", "0020_portal_links.sql", "0021_attempt_hours.sql", "0022_merchant_portal_sessions_ended.sql", "0023_attempt_hour_epochs.sql", "0024_write_checks.sql"], AssertEarlierAttemptsListedAsync);
 
     [Fact]
     public async Task ADeclinedTransactionRecordedBeforeTheSeedsSpelling_IsRenamedDecined_ByTheUpgrade() =>
-        await UpgradedAsync("0012", EarlierDeclined, ["0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql", "0018_api_key_scopes.sql", "0019_resends_under_way.sql", "0020_portal_links.sql", "0021_attempt_hours.sql", "0022_merchant_portal_sessions_ended.sql", "0023_attempt_hour_epochs.sql"], async upgraded =>
+        await UpgradedAsync("0012", EarlierDeclined, ["0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql", "0018_api_key_scopes.sql", "0019_resends_under_way.sql", "0020_portal_links.sql", "0021_attempt_hours.sql", "0022_merchant_portal_sessions_ended.sql", "0023_attempt_hour_epochs.sql", "0024_write_checks.sql"], async upgraded =>
         {
             var entity = (await upgraded.GetEntityAsync("mer_old", EntityKind.Transaction, "tx-1"))!;
             Assert.Equal("DECINED", entity.State);
@@ -261,7 +261,7 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     [Fact]
     public async Task ADatabaseOfTheEarlierSchema_StillFindsEachEntitysEvents_AfterTheUpgrade() =>
         // The database as the release before entity sequence numbers left it.
-        await UpgradedAsync("0008", EarlierRows, ["0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql", "0018_api_key_scopes.sql", "0019_resends_under_way.sql", "0020_portal_links.sql", "0021_attempt_hours.sql", "0022_merchant_portal_sessions_ended.sql", "0023_attempt_hour_epochs.sql"], AssertEarlierRowsFoundAsync);
+        await UpgradedAsync("0008", EarlierRows, ["0008_entity_sequence.sql", "0009_endpoints_deleted.sql", "0010_attempts_by_notification.sql", "0011_resends.sql", "0012_decined.sql", "0013_portal_sessions_ended.sql", "0014_resends_only_failed.sql", "0015_endpoint_headers.sql", "0016_idempotency_keys_by_event.sql", "0017_decined_documents.sql", "0018_api_key_scopes.sql", "0019_resends_under_way.sql", "0020_portal_links.sql", "0021_attempt_hours.sql", "0022_merchant_portal_sessions_ended.sql", "0023_attempt_hour_epochs.sql", "0024_write_checks.sql"], AssertEarlierRowsFoundAsync);
 
     /// <summary>
     /// A database migrated up to (not including) the script numbered <paramref name="before"/>, with
