@@ -6,13 +6,19 @@ using Herald.Receiver.Idempotency;
 // HERALD_WEBHOOK_SECRET is the endpoint's whsec_ secret; HERALD_URL and HERALD_API_KEY let thin
 // payment-order events fetch the order, as seed 001 asks.
 var builder = WebApplication.CreateBuilder(args);
-builder.WebHost.UseUrls(Environment.GetEnvironmentVariable("MERCHANT_URLS") ?? "http://127.0.0.1:4000");
+var urls = Environment.GetEnvironmentVariable("MERCHANT_URLS") ?? "http://127.0.0.1:4000";
+builder.WebHost.UseUrls(urls);
 var app = builder.Build();
 
+// Remembers handled webhook-ids across restarts, so a redelivery never ships an order twice. Herald
+// sends an event under one webhook-id to every endpoint that wants it: each instance of this
+// service (one per endpoint) keeps its own file, named after its port unless MERCHANT_DB names one.
+var handled = Environment.GetEnvironmentVariable("MERCHANT_DB") is { Length: > 0 } file
+    ? file
+    : $"merchant-webhooks-{new Uri(urls.Split(';')[0].Replace("*", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal)).Port}.db";
 var options = new HeraldWebhookOptions
 {
-    // Remembers handled webhook-ids across restarts, so a redelivery never ships an order twice.
-    IdempotencyStore = new SqliteIdempotencyStore("Data Source=merchant-webhooks.db"),
+    IdempotencyStore = new SqliteIdempotencyStore($"Data Source={handled}"),
 };
 foreach (var secret in (Environment.GetEnvironmentVariable("HERALD_WEBHOOK_SECRET") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
 {

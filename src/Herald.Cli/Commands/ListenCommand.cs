@@ -103,14 +103,6 @@ internal static class ListenCommand
                 verdict = "verified";
             }
 
-            int times;
-            bool acceptedBefore;
-            lock (_seen)
-            {
-                var seen = _seen.GetValueOrDefault(id);
-                (times, acceptedBefore) = (seen.Times + 1, seen.Accepted);
-                _seen[id] = (times, acceptedBefore || answer is >= 200 and < 300);
-            }
             HeraldEvent evt;
             string? unreadable = null;
             try
@@ -123,6 +115,17 @@ internal static class ListenCommand
                 // as it came, with what the kit could not read, as listen shows whatever arrives.
                 evt = new OtherEvent(id, now, null, [], Encoding.UTF8.GetString(body));
                 unreadable = $"(not a Herald payload: {e.Message})";
+            }
+            // Accepted as Herald would count it: a transaction's endpoint takes only 200 (seed 003),
+            // the other formats any 2xx (an endpoint's own success rule is not listen's to know).
+            var accepted = evt is TransactionEvent ? answer == StatusCodes.Status200OK : answer is >= 200 and < 300;
+            int times;
+            bool acceptedBefore;
+            lock (_seen)
+            {
+                var seen = _seen.GetValueOrDefault(id);
+                (times, acceptedBefore) = (seen.Times + 1, seen.Accepted);
+                _seen[id] = (times, acceptedBefore || accepted);
             }
             var what = unreadable ?? evt switch
             {

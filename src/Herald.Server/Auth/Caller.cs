@@ -59,8 +59,9 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
                 await next(context);
                 return;
             }
-            // Two headers (which arrive joined by a comma) or two keys in one: no key holds a comma,
-            // and which was meant is not Herald's to guess, nor a wrong key's to be counted as one.
+            // Two headers (which arrive joined by a comma) or two keys in one: no key holds a comma
+            // or a space, and which was meant is not Herald's to guess, nor a wrong key's to be
+            // counted as one.
             const string MoreThanOne = "the request presents more than one Authorization header or key: send one, Authorization: Bearer <key>";
             if (context.Request.Headers.Authorization.Count > 1)
             {
@@ -73,7 +74,7 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
                     ? "the Authorization header must use the Bearer scheme: send Authorization: Bearer <key>"
                     : "missing API key: send Authorization: Bearer <key>");
             }
-            if (presented.Contains(',', StringComparison.Ordinal))
+            if (presented.AsSpan().IndexOfAny(", \t") >= 0)
             {
                 throw new HeraldException(ErrorKind.BadRequest, MoreThanOne);
             }

@@ -13,7 +13,7 @@ namespace Herald.Server.OpenApi;
 /// <remarks>
 /// The records hold them as strings, already written, which the document would give as plain text.
 /// A Point intent's <c>created_at</c> is seed 000's own form (<c>yyyy-MM-dd HH:mm:ss</c>), not
-/// RFC 3339, and what a request takes (a recover's <c>since</c>) is any ISO 8601 form, a bare date
+/// RFC 3339, and what a request takes (a recover's <c>since</c>) is ISO 8601 in its extended form, a bare date
 /// too: neither is one.
 /// </remarks>
 internal sealed class ApiTimes : IOpenApiSchemaTransformer

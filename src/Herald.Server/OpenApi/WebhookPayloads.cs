@@ -58,8 +58,9 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
                     + "A test that names no event_type sends Herald's test notification instead of this body, in every format: see webhooks.test.", required: false),
                 body, new OpenApiResponses
                 {
-                    [format == PayloadFormat.Transaction ? "200" : "2XX"] = new OpenApiResponse { Description = "Received: Herald sends it no more (any other answer, or none, is retried on the endpoint's schedule)." },
+                    [format == PayloadFormat.Transaction ? "200" : "2XX"] = new OpenApiResponse { Description = "Received: Herald sends it no more (any other answer, or none, is retried on the endpoint's schedule, but 410)." },
                     ["401"] = new OpenApiResponse { Description = "The signature did not verify: retried, as any failure." },
+                    ["410"] = GoneResponse,
                 });
         }
         document.Webhooks["test"] = TestNotification();
@@ -131,9 +132,16 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
             Header("webhook-test", "1 on what the webhook's test sends, absent on its events.", required: false),
             body, new OpenApiResponses
             {
-                ["2XX"] = new OpenApiResponse { Description = "Received: Herald sends it no more (any other answer, or none, is retried)." },
+                ["2XX"] = new OpenApiResponse { Description = "Received: Herald sends it no more (any other answer, or none, is retried, but 410)." },
+                ["410"] = GoneResponse,
             });
     }
+
+    private static OpenApiResponse GoneResponse => new()
+    {
+        Description = "The receiver is gone: the endpoint is disabled (disabled_reason says so) and nothing more is sent to it until it is resumed, "
+            + "which delivers what waited meanwhile; nothing is dropped.",
+    };
 
     private static List<IOpenApiParameter> Headers(OpenApiParameter test) =>
     [

@@ -85,9 +85,6 @@ public abstract partial class RelationalStore
     public async Task<DeliveryStats> DeliveryStatsAsync(string merchantId, DateTimeOffset since, DateTimeOffset until, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         long sinceMs = Time.Ms(since), untilMs = Time.Ms(until);
-        // The settled whole hours inside the window, [first, end), come from the kept figures (kept
-        // now where they are not yet); the window's edges and the newest hours from their attempts.
-        var first = sinceMs <= 0 ? 0 : (sinceMs + HourMs - 1) / HourMs;
         var end = Math.Min(untilMs / HourMs, (Time.Ms(now) - SettledAfterMs) / HourMs);
         var hours = new Dictionary<long, (long Total, long Succeeded)>();
         var durations = new Dictionary<(string EndpointId, long DurationMs), (long Total, long Succeeded)>();
@@ -101,6 +98,14 @@ public abstract partial class RelationalStore
         var toKeep = new SortedDictionary<long, List<HourDurationRow>>();
         await using (var connection = await OpenAsync(cancellationToken))
         {
+            // No attempt of the merchant's is older than the merchant (an hour spared for nodes'
+            // clocks): the hours before it are neither counted nor kept, however far back the window.
+            var createdMs = await connection.ExecuteScalarAsync<long?>(Read(
+                "SELECT created_at FROM merchants WHERE id = @merchantId", new { merchantId }, cancellationToken)) ?? untilMs;
+            var fromMs = Math.Max(sinceMs, (createdMs / HourMs - 1) * HourMs);
+            // The settled whole hours inside the window, [first, end), come from the kept figures (kept
+            // now where they are not yet); the window's edges and the newest hours from their attempts.
+            var first = fromMs <= 0 ? 0 : (fromMs + HourMs - 1) / HourMs;
             if (first < end)
             {
                 // In one statement, so that the hours and their durations are read as one: an hour a
@@ -139,7 +144,7 @@ public abstract partial class RelationalStore
                     }
                 }
             }
-            var ranges = AttemptRanges(sinceMs, untilMs, first, end, keptHours);
+            var ranges = AttemptRanges(fromMs, untilMs, first, end, keptHours);
             var source = await MerchantAttemptsSourceAsync(connection, merchantId, ranges, cancellationToken);
             foreach (var (from, to) in ranges)
             {

@@ -128,6 +128,30 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
         Assert.DoesNotContain("DUPLICATE", listen.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ListenAnswering204_ToATransaction_CountsItNotAccepted_AsHeraldDoes()
+    {
+        // A transaction's endpoint takes only 200 (seed 003): a 204 is a failure Herald retries, and
+        // listen says so of the next arrival rather than calling it a duplicate.
+        await using var listen = await ListenAtNewEndpointAsync("/tx", "transaction", _ => ["--answer", "204"]);
+        var trigger = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "transaction-expired", "--url", _herald.Url, "--key", _key);
+        Assert.True(trigger.ExitCode == 0, trigger.Stderr);
+        await listen.WaitForOutputAsync("TRANSACTION.EXPIRED");
+        JsonObject? n = null;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (n?["last_status_code"] is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            n = (await _merchant.GetFromJsonAsync<JsonObject>("/v1/notifications?event_type=TRANSACTION.EXPIRED"))!["data"]![0]!.AsObject();
+        }
+        Assert.Equal(204, n!["last_status_code"]!.GetValue<int>());
+        Assert.Equal("pending", n["status"]!.GetValue<string>());
+
+        (await _merchant.PostAsync($"/v1/notifications/{n["id"]!.GetValue<string>()}/resend", null)).EnsureSuccessStatusCode();
+        await listen.WaitForOutputAsync("RETRY (seen 2 times, not accepted before)");
+        Assert.DoesNotContain("DUPLICATE", listen.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("intent-finished", "mla", "OPEN → FINISHED")]
     [InlineData("intent-canceled", "mlb", "OPEN → CANCELED")]

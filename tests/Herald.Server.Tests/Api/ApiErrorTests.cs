@@ -513,6 +513,14 @@ public sealed class ApiErrorTests : IAsyncLifetime
         using var joined = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
         joined.Headers.TryAddWithoutValidation("Authorization", $"Bearer {key},Bearer {key}");
         await ExpectErrorAsync(await anonymous.SendAsync(joined), 400, "more than one Authorization header or key");
+        // Two keys side by side, as often as the address's budget of wrong keys would allow and
+        // more: each is a 400, none counted as a wrong key, so the address is not locked out.
+        for (var i = 0; i < 25; i++)
+        {
+            using var spaced = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
+            spaced.Headers.TryAddWithoutValidation("Authorization", i % 2 == 0 ? $"Bearer {key} hk_other" : $"Bearer {key}\thk_other");
+            await ExpectErrorAsync(await anonymous.SendAsync(spaced), 400, "more than one Authorization header or key");
+        }
         Assert.Equal(HttpStatusCode.OK, (await _merchant.GetAsync("/v1/notifications")).StatusCode);
     }
 

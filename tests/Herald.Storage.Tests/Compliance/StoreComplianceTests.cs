@@ -1933,6 +1933,30 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeliveryStats_OfHoursBeforeTheMerchant_AreNeitherCountedNorKept()
+    {
+        var m = await MerchantAsync();
+        var endpoint = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "e1", 1, "OPENED", endpoint.Id, T0));
+        var id = (await Store.ListNotificationsAsync(m, new NotificationQuery())).Data[0].Id;
+        await TimedAttemptAsync(id, T0 + TimeSpan.FromMinutes(5), 10, ok: true);
+        var now = T0 + TimeSpan.FromDays(2);
+
+        // A week a year before the merchant was made: every hour answered, empty, none kept.
+        var before = await Store.DeliveryStatsAsync(m, T0 - TimeSpan.FromDays(365), T0 - TimeSpan.FromDays(358), now);
+        Assert.Equal(168, before.Hours.Count);
+        Assert.All(before.Hours, h => Assert.Equal(0, h.Succeeded + h.Failed));
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM attempt_hours"));
+
+        // A week up to the day after: its hours from the one before the merchant's on are kept.
+        var week = await Store.DeliveryStatsAsync(m, T0 - TimeSpan.FromDays(6), T0 + TimeSpan.FromDays(1), now);
+        Assert.Equal(168, week.Hours.Count);
+        Assert.Equal(1, week.Hours.Sum(h => h.Succeeded));
+        Assert.Equal(25, await CountAsync("SELECT COUNT(*) FROM attempt_hours"));
+        Assert.Equivalent(week, await Store.DeliveryStatsAsync(m, T0 - TimeSpan.FromDays(6), T0 + TimeSpan.FromDays(1), now), strict: true);
+    }
+
+    [Fact]
     public async Task DeliveryStats_OfAMerchantWithALongLogAndAFewAttemptsInTheWindow_CountThoseAlone_AResendOfAnOldOneIncluded()
     {
         // A log far longer than the window's attempts: the store may read the window first.
