@@ -52,7 +52,7 @@ internal static class EndpointOperations
                 && (request.Headers is null || request.Headers.Any(h => HiddenHeaders.IsPlaceholder(h.Key, h.Value))))
             {
                 throw new HeraldException(ErrorKind.BadRequest,
-                    "url moves the endpoint to another host: give its headers again, their credentials' values included (they are not carried to a new host)");
+                    "url moves the endpoint to another host; headers: give them again, their credentials' values included (they are not carried to a new host)");
             }
             return current with
             {

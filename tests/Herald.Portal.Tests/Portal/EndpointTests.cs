@@ -107,7 +107,9 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await SignInAsync(key);
 
         await OpenAsync("/portal/point");
-        await ExpectAsync(Page.GetByRole(AriaRole.Table, new() { Name = "Point integration URLs" }).Locator(".badge"), "failing");
+        var table = Page.GetByRole(AriaRole.Table, new() { Name = "Point integration URLs" });
+        await ExpectAsync(table.Locator(".badge"), "failing");
+        await ExpectAsync(table.Locator("td[data-label='State'] .hint"), "since ");
 
         // The same URL again, its scheme in capitals, would send its receiver every notification twice.
         await Page.GetByLabel("Notification URL").FillAsync("HTTP" + Receiver.Url[4..]);
@@ -115,6 +117,12 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(Page.GetByRole(AriaRole.Alert), $"is a Point integration URL already ({id})");
         await Assertions.Expect(Page.GetByLabel("Notification URL")).ToHaveAttributeAsync("aria-invalid", "true");
         Assert.Single((await api.GetJsonAsync("/v1/endpoints"))["data"]!.AsArray());
+
+        // Held, it says by whom and when, as the endpoints page does.
+        await api.PostJsonAsync($"/v1/endpoints/{id}/pause", new { }, 200);
+        await OpenAsync("/portal/point");
+        await ExpectAsync(table.Locator(".badge"), "paused");
+        await ExpectAsync(table.Locator("td[data-label='State'] .hint"), "by the merchant, ");
     }
 
     [Fact(Timeout = 60_000)]
@@ -467,6 +475,15 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         Assert.Equal("Bearer gw-7", again.Headers["authorization"]);
         Assert.Equal("south", again.Headers["x-shop"]);
 
+        // Moved to another host with the credential still hidden: refused, both fields marked.
+        await OpenAsync("/portal/endpoints/" + endpoint.Str("id"));
+        await Page.GetByLabel("URL").FillAsync(Receiver.Url.Replace("127.0.0.1", "127.0.0.2", StringComparison.Ordinal));
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await ExpectAsync(Page.Locator(".notice.error"), "url moves the endpoint to another host; headers: give them again");
+        await Assertions.Expect(Page.GetByLabel("URL")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(Page.GetByLabel("Headers of your own")).ToHaveAttributeAsync("aria-invalid", "true");
+        Assert.Equal(Receiver.Url, (await api.GetJsonAsync("/v1/endpoints/" + endpoint.Str("id"))).Str("url"));
+
         // Emptied, they are gone.
         await OpenAsync("/portal/endpoints/" + endpoint.Str("id"));
         await Page.GetByLabel("Headers of your own").FillAsync("");
@@ -533,7 +550,8 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Page.EvaluateAsync("document.getElementById('recover-since').removeAttribute('required')");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Resend failed" }).ClickAsync();
 
-        await ExpectAsync(Page.Locator(".notice.error"), "choose the time");
+        await ExpectAsync(Page.Locator(".notice.error"), "since: choose the time");
+        await Assertions.Expect(Page.GetByLabel("Failed since (UTC)")).ToHaveAttributeAsync("aria-invalid", "true");
         await Assertions.Expect(Page.GetByLabel("URL")).ToHaveValueAsync(Receiver.Url);
         await Assertions.Expect(Page.GetByLabel("Description")).ToHaveValueAsync("Orders");
         await Assertions.Expect(Page.GetByLabel("Most attempts at once")).ToHaveValueAsync("3");

@@ -511,7 +511,7 @@ public sealed class EndpointHealthTests : HeraldWithReceiver
             await admin.PatchAsync($"/v1/operator/endpoints/{hook}", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
         using (var keptCredential = await PatchAsync($$"""{"url":"{{second.Url.Replace("127.0.0.1", "localhost", StringComparison.Ordinal)}}"}"""))
         {
-            await ApiErrors.ExpectErrorAsync(keptCredential, 400, "url moves the endpoint to another host: give its headers again, their credentials' values included (they are not carried to a new host)");
+            await ApiErrors.ExpectErrorAsync(keptCredential, 400, "url moves the endpoint to another host; headers: give them again, their credentials' values included (they are not carried to a new host)");
         }
         // A field only a merchant endpoint has is refused, and nothing changes.
         using (var unknown = await PatchAsync("""{"event_types":["TRANSACTION.COMPLETED"]}"""))

@@ -136,9 +136,11 @@ public sealed class DetailModel(IHeraldStore store, TimeProvider time, IOptions<
     public Task<IActionResult> OnPostRecoverAsync(string id, string? since) => TryAsync(async () =>
     {
         await EndpointsApi.LoadAsync(store, Merchant, id, HttpContext.RequestAborted);
-        // Read as the API's recover reads it.
+        // Read as the API's recover reads it; the refusal names the field, which is then marked.
         var from = (string.IsNullOrEmpty(since) ? null : Validation.TryTime(since))
-            ?? throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, "choose the time from which failed notifications are sent again");
+            ?? throw new Herald.Errors.HeraldException(Herald.Errors.ErrorKind.BadRequest, string.IsNullOrEmpty(since)
+                ? "since: choose the time from which failed notifications are sent again"
+                : "since is not a time: choose the time from which failed notifications are sent again");
         var (queued, complete) = await resends.RecoverAsync(Merchant, id, from, HttpContext.RequestAborted);
         var sent = PortalFormat.Count(queued, "failed notification", "failed notifications");
         return Done(id, complete
