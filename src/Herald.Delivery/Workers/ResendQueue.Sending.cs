@@ -9,16 +9,16 @@ public sealed partial class ResendQueue
     /// <summary>
     /// The attempt of a notification the endpoint's gate has let through. Its success closes the
     /// endpoint's circuit, should it be open (the operator hears the endpoint recovered); its failure
-    /// does not count towards opening it.
+    /// does not count towards opening it. A kept request's <paramref name="step"/> is recorded with it.
     /// </summary>
-    private async Task<Attempt> AttemptLetThroughAsync(ClaimedNotification notification, CancellationToken cancellationToken)
+    private async Task<Attempt> AttemptLetThroughAsync(ClaimedNotification notification, CancellationToken cancellationToken, ResendStep? step = null)
     {
         TimeSpan? took = null;
         bool? succeeded = null;
         Attempt attempt;
         try
         {
-            attempt = await AttemptAsync(notification, (t, ok) => (took, succeeded) = (t, ok), cancellationToken).ConfigureAwait(false);
+            attempt = await AttemptAsync(notification, (t, ok) => (took, succeeded) = (t, ok), step, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception) when (notification.LeaseToken is not null)
         {
@@ -54,7 +54,7 @@ public sealed partial class ResendQueue
         }
     }
 
-    private async Task<Attempt> AttemptAsync(ClaimedNotification notification, Action<TimeSpan, bool> made, CancellationToken cancellationToken)
+    private async Task<Attempt> AttemptAsync(ClaimedNotification notification, Action<TimeSpan, bool> made, ResendStep? step, CancellationToken cancellationToken)
     {
         var number = notification.AttemptCount + 1;
         // In the trace of the change that caused it, as its scheduled attempts are.
@@ -65,8 +65,10 @@ public sealed partial class ResendQueue
         var attempt = new Attempt(
             Ids.HeraldId.New(Ids.HeraldId.Attempt, _time), notification.Id, number, AttemptTriggers.Manual,
             result.StartedAt, result.DurationMs, result.StatusCode, result.Succeeded, result.Error, result.ResponseExcerpt);
-        // Once sent, the attempt is recorded even if the caller has gone; its lease ends with it.
-        await _store.RecordManualAttemptAsync(attempt, notification.LeaseToken, CancellationToken.None).ConfigureAwait(false);
+        // Once sent, the attempt is recorded even if the caller has gone; its lease ends with it, and
+        // a kept request moves past it in the same commit (killed between two, the node's successor
+        // would send it again).
+        await _store.RecordManualAttemptAsync(attempt, notification.LeaseToken, CancellationToken.None, step).ConfigureAwait(false);
         _metrics.Attempted(result.Succeeded, AttemptTriggers.Manual);
         // Its delivery, when no attempt had reached the endpoint before (it is held under this
         // attempt's lease, so what was read is still so): timed as a scheduled attempt's is.
@@ -184,7 +186,8 @@ public sealed partial class ResendQueue
                 try
                 {
                     // Gone, or a recover's that succeeded meanwhile: handled, nothing sent.
-                    succeeded = turn.Ready is not { } ready || (await AttemptLetThroughAsync(ready, _abort.Token).ConfigureAwait(false)).Succeeded;
+                    succeeded = turn.Ready is not { } ready || (await AttemptLetThroughAsync(ready, _abort.Token,
+                        new ResendStep(request.Id, _owner, i, ids.Count, request.StopAtFailure)).ConfigureAwait(false)).Succeeded;
                 }
                 catch (OperationCanceledException) when (_abort.IsCancellationRequested)
                 {

@@ -364,9 +364,11 @@ public interface IHeraldStore
     /// days of failures over (<c>failing_since</c> cleared); a failure leaves its status and schedule
     /// as they were. The lease it was made under (<paramref name="leaseToken"/>), if any, ends; a
     /// success ends any other too (a scheduled attempt whose claim came after that lease ran out
-    /// then records nothing: the notification has succeeded).
+    /// then records nothing: the notification has succeeded). A kept resend's <paramref name="step"/>,
+    /// if given, is written in the same transaction: the request moved past the notification, or
+    /// forgotten when that ends it (<see cref="ResendStep.Ends"/>), while <see cref="ResendStep.Owner"/> holds it.
     /// </summary>
-    Task RecordManualAttemptAsync(Attempt attempt, string? leaseToken = null, CancellationToken cancellationToken = default);
+    Task RecordManualAttemptAsync(Attempt attempt, string? leaseToken = null, CancellationToken cancellationToken = default, ResendStep? step = null);
 
     /// <summary>
     /// Keeps resends asked for until they are made, owned by <paramref name="owner"/> (a node) until

@@ -106,3 +106,18 @@ public sealed record LeasedNotification(
 /// <param name="CreatedAt">When it was asked for.</param>
 /// <param name="OnlyFailed">Whether a notification that has succeeded by its turn is left unsent (a recover's: it asks for what failed).</param>
 public sealed record ResendRequest(string Id, string MerchantId, IReadOnlyList<string> NotificationIds, bool StopAtFailure, int Done, DateTimeOffset CreatedAt, bool OnlyFailed = false);
+
+/// <summary>
+/// Where a kept resend stands once one of its notifications' attempt is recorded, written in that
+/// attempt's transaction: a node killed between the two would otherwise send the notification again.
+/// </summary>
+/// <param name="ResendId">The kept request.</param>
+/// <param name="Owner">The node holding it: nothing is written when another holds it now.</param>
+/// <param name="Index">The notification's place in the request.</param>
+/// <param name="Count">How many notifications the request has.</param>
+/// <param name="StopAtFailure">Whether the run ends at a failed attempt.</param>
+public sealed record ResendStep(string ResendId, string Owner, int Index, int Count, bool StopAtFailure)
+{
+    /// <summary>Whether the request is over once an attempt ending so is recorded: its last notification, or a failure of a run that stops at one.</summary>
+    public bool Ends(bool succeeded) => Index + 1 >= Count || (StopAtFailure && !succeeded);
+}

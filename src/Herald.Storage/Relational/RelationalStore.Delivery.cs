@@ -288,7 +288,7 @@ public abstract partial class RelationalStore
         await scope.CommitAsync(cancellationToken);
     }
 
-    public async Task RecordManualAttemptAsync(Attempt attempt, string? leaseToken = null, CancellationToken cancellationToken = default)
+    public async Task RecordManualAttemptAsync(Attempt attempt, string? leaseToken = null, CancellationToken cancellationToken = default, ResendStep? step = null)
     {
         ArgumentNullException.ThrowIfNull(attempt);
         await using var scope = await BeginWriteAsync(cancellationToken);
@@ -326,6 +326,13 @@ public abstract partial class RelationalStore
             await scope.Connection.ExecuteAsync(scope.Command(
                 "UPDATE endpoints SET failing_since = NULL WHERE id = (SELECT endpoint_id FROM notifications WHERE id = @id) AND failing_since IS NOT NULL",
                 new { id = attempt.NotificationId }, cancellationToken));
+        }
+        if (step is not null)
+        {
+            await scope.Connection.ExecuteAsync(scope.Command(step.Ends(attempt.Succeeded)
+                    ? "DELETE FROM resends WHERE id = @id AND owner = @owner"
+                    : "UPDATE resends SET done = @done, under_way = 0 WHERE id = @id AND owner = @owner",
+                new { id = step.ResendId, owner = step.Owner, done = (long)step.Index + 1 }, cancellationToken));
         }
         await scope.CommitAsync(cancellationToken);
     }

@@ -1605,6 +1605,41 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AKeptResendsAttempt_MovesTheRequestOnInItsOwnCommit_WhileItsOwnerHoldsIt()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        var claimed = Assert.Single(await Store.ClaimDueAsync(T0, Lease, 10));
+        var n = claimed.Id;
+        await Store.AddResendsAsync(
+            [
+                new ResendRequest("rsd_run", m, [n, n, n], StopAtFailure: true, Done: 0, T0),
+                new ResendRequest("rsd_all", m, [n, n], StopAtFailure: false, Done: 0, T0),
+            ], "node-a", T0 + Lease);
+        Task<long> DoneAsync(string id) => CountAsync($"SELECT COALESCE(MAX(done), -1) FROM resends WHERE id = '{id}' AND under_way = 0");
+        var at = T0;
+        Task RecordAsync(bool ok, ResendStep step) => Store.RecordManualAttemptAsync(AttemptOf(claimed, ok, AttemptTriggers.Manual, at = at.AddSeconds(1)), null, default, step);
+
+        // Not its last: moved past it. Held by another node now: left as it is, the attempt recorded all the same.
+        Assert.True(await Store.MarkResendUnderWayAsync("rsd_run", "node-a", 0));
+        await RecordAsync(true, new ResendStep("rsd_run", "node-a", 0, 3, StopAtFailure: true));
+        Assert.Equal(1, await DoneAsync("rsd_run"));
+        await RecordAsync(true, new ResendStep("rsd_run", "node-b", 1, 3, StopAtFailure: true));
+        Assert.Equal(1, await DoneAsync("rsd_run"));
+        // A failure ends a run that stops at one: forgotten with it.
+        await RecordAsync(false, new ResendStep("rsd_run", "node-a", 1, 3, StopAtFailure: true));
+        Assert.Equal(-1, await DoneAsync("rsd_run"));
+
+        // A failure of one that goes on moves it on; its last, whatever its end, forgets it.
+        await RecordAsync(false, new ResendStep("rsd_all", "node-a", 0, 2, StopAtFailure: false));
+        Assert.Equal(1, await DoneAsync("rsd_all"));
+        await RecordAsync(false, new ResendStep("rsd_all", "node-a", 1, 2, StopAtFailure: false));
+        Assert.Equal(-1, await DoneAsync("rsd_all"));
+        Assert.Equal(5, (await Store.ListAttemptsAsync(n)).Count(a => a.Trigger == AttemptTriggers.Manual));
+    }
+
+    [Fact]
     public async Task KeptResends_AreOwnedUntilHandedBack_ThenTakenOldestFirst_WithHowFarARunGot()
     {
         var m = await MerchantAsync();
