@@ -404,9 +404,13 @@ internal static class ServeCommand
                     {
                         say.WriteLine($"Metrics on {metricsListener} (/metrics, /healthz and /readyz, to anyone reaching it)");
                     }
-                    app.Lifetime.ApplicationStopping.Register(() => say.WriteLine(options.ShutdownGrace > TimeSpan.Zero
-                        ? $"Herald stopping: attempts under way have {(int)options.ShutdownGrace.TotalSeconds} s to be answered and recorded"
-                        : "Herald stopping"));
+                    app.Lifetime.ApplicationStopping.Register(() =>
+                    {
+                        say.WriteLine(options.ShutdownGrace > TimeSpan.Zero
+                            ? $"Herald stopping: attempts under way have {(int)options.ShutdownGrace.TotalSeconds} s to be answered and recorded"
+                            : "Herald stopping");
+                        ExitIfStillStoppingAfter(options.ShutdownGrace + StopOverrun);
+                    });
                     await app.WaitForShutdownAsync(cancellationToken);
                 }
                 catch (IOException e)
@@ -419,6 +423,28 @@ internal static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// How long past the shutdown grace a stopping node waits for its last writes (attempts'
+    /// outcomes, leases handed back), which take milliseconds when its database answers.
+    /// </summary>
+    internal static readonly TimeSpan StopOverrun = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Ends the process once <paramref name="limit"/> has passed, should it still be stopping then: a
+    /// database that does not answer (a frozen server, a partition) would otherwise hold the stop's
+    /// last writes for as long as its driver waits, past what a process manager allows before it
+    /// kills the node. Nothing recorded is lost: what those writes held is taken up again (leases
+    /// run out), and at most the attempts whose outcomes they carried are made again.
+    /// </summary>
+    private static void ExitIfStillStoppingAfter(TimeSpan limit) =>
+        _ = Task.Delay(limit).ContinueWith(_ =>
+        {
+            Console.Error.WriteLine($"herald: stopped without its last writes: the database did not take them within {(int)limit.TotalSeconds} s of the stop; "
+                + "the attempts whose outcomes they held are made again once their leases run out");
+            Console.Error.Flush();
+            Environment.Exit(1);
+        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 
     /// <summary>Removes a file or folder a failed start made; one that cannot be removed stays.</summary>
     private static void RemoveQuietly(Action remove)
