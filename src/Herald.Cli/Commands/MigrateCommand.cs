@@ -21,7 +21,9 @@ internal static class MigrateCommand
             var where = connectionString is null ? sqlite.DatabasePath : "PostgreSQL";
             // A mistyped --data would otherwise look like an upgrade done: a new database is said to be one.
             var fresh = connectionString is null && !File.Exists(sqlite.DatabasePath);
-            // Not under a node serving the folder: its schema would change beneath it.
+            // Not under a node serving the folder: its schema would change beneath it. A lock file
+            // this migration makes is taken away should it fail (while still held, as serve does).
+            var lockMade = connectionString is null && !File.Exists(Path.Combine(sqlite.DataDirectory, DataFolderLock.FileName));
             var (folderLock, heldElsewhere) = connectionString is null ? DataFolderLock.TryTake(sqlite.DataDirectory) : (null, false);
             using var held = folderLock;
             if (heldElsewhere)
@@ -57,6 +59,16 @@ internal static class MigrateCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or System.Data.Common.DbException or System.Net.Sockets.SocketException)
             {
+                if (lockMade && held is not null)
+                {
+                    try
+                    {
+                        File.Delete(Path.Combine(sqlite.DataDirectory, DataFolderLock.FileName));
+                    }
+                    catch (Exception kept) when (kept is IOException or UnauthorizedAccessException)
+                    {
+                    }
+                }
                 await Console.Error.WriteLineAsync($"herald: migration failed: {StartupError.Describe(e, connectionString)}");
                 return 1;
             }

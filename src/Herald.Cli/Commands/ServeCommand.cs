@@ -274,7 +274,10 @@ internal static class ServeCommand
             // In a folder that was there before, a key ring this start makes is its own to take away should it fail.
             var keysFolder = Path.Combine(options.DataDirectory, HeraldServer.KeysFolder);
             var keysMade = string.IsNullOrEmpty(options.PostgresConnectionString) && !folderNew && !Directory.Exists(keysFolder);
-            // One node to a SQLite data folder: held until this process ends.
+            // One node to a SQLite data folder: held until this process ends. A lock file this start
+            // makes in a folder that was there before is its own to take away should it fail.
+            var lockMade = string.IsNullOrEmpty(options.PostgresConnectionString) && !folderNew
+                && !File.Exists(Path.Combine(options.DataDirectory, DataFolderLock.FileName));
             var (folderLock, heldElsewhere) = string.IsNullOrEmpty(options.PostgresConnectionString) ? DataFolderLock.TryTake(options.DataDirectory) : (null, false);
             using var held = folderLock;
             if (heldElsewhere)
@@ -321,10 +324,20 @@ internal static class ServeCommand
                     // ring made before the failure, whether the key was shown or not).
                     RemoveQuietly(() => Directory.Delete(options.DataDirectory, recursive: true));
                 }
-                else if (keysMade && Directory.Exists(keysFolder))
+                else if (!folderNew)
                 {
-                    // Made by this failed start (no secret was kept with it): the folder is left as it was.
-                    RemoveQuietly(() => Directory.Delete(keysFolder, recursive: true));
+                    // Made by this failed start (no secret was kept with them): the folder is left as
+                    // it was. The lock file goes while it is still held, so that no other node can
+                    // take it between its release and its removal and serve beside one that takes
+                    // a new one.
+                    if (keysMade && Directory.Exists(keysFolder))
+                    {
+                        RemoveQuietly(() => Directory.Delete(keysFolder, recursive: true));
+                    }
+                    if (lockMade && held is not null)
+                    {
+                        RemoveQuietly(() => File.Delete(Path.Combine(options.DataDirectory, DataFolderLock.FileName)));
+                    }
                 }
                 else if (folderNew && Directory.Exists(options.DataDirectory) && !Directory.EnumerateFileSystemEntries(options.DataDirectory).Any())
                 {

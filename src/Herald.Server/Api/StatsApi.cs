@@ -28,6 +28,11 @@ internal static class StatsApi
             // The default window reaches back a day, or to the first time there is.
             var start = Validation.Time(since, "since")
                 ?? (end - DateTimeOffset.MinValue < DefaultWindow ? DateTimeOffset.MinValue : end - DefaultWindow);
+            if (since is null && start == end)
+            {
+                // Nothing lies before the calendar's first moment: no window ends there.
+                throw new HeraldException(ErrorKind.BadRequest, "until must be after 0001-01-01T00:00:00Z, the first time there is");
+            }
             Validation.Window(start, end);
             // "The last 7 days" reckoned by the caller (since = its now less 7 days) reaches this
             // node a moment later than 7 days back: taken as the last 7 days, not refused.

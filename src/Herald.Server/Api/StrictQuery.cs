@@ -15,7 +15,7 @@ namespace Herald.Server.Api;
 /// </summary>
 internal static class StrictQuery
 {
-    private static readonly ConcurrentDictionary<Endpoint, string[]> Taken = new();
+    private static readonly ConcurrentDictionary<Endpoint, (string Name, bool Whole)[]> Taken = new();
     private static readonly string[] Paging = ["starting_after", "ending_before"];
 
     public static Task InvokeAsync(HttpContext context, RequestDelegate next)
@@ -24,9 +24,10 @@ internal static class StrictQuery
             && context.GetEndpoint() is RouteEndpoint endpoint && endpoint.Metadata.GetMetadata<MethodInfo>() is { } handler)
         {
             // The handler's parameters a query can fill, but those the path fills ({id}).
-            var taken = Taken.GetOrAdd(endpoint, _ => [.. handler.GetParameters()
+            var parameters = Taken.GetOrAdd(endpoint, _ => [.. handler.GetParameters()
                 .Where(p => FromQuery(p.ParameterType) && endpoint.RoutePattern.GetParameter(p.Name!) is null)
-                .Select(p => p.Name!)]);
+                .Select(p => (p.Name!, (Nullable.GetUnderlyingType(p.ParameterType) ?? p.ParameterType) is var t && (t == typeof(int) || t == typeof(long))))]);
+            var taken = parameters.Select(p => p.Name).ToArray();
             foreach (var (name, values) in context.Request.Query)
             {
                 // Names in any case, as the handler's parameters are bound.
@@ -48,6 +49,13 @@ internal static class StrictQuery
                 if (values.All(string.IsNullOrEmpty) && !Paging.Contains(name, StringComparer.OrdinalIgnoreCase))
                 {
                     throw new HeraldException(ErrorKind.BadRequest, $"query parameter {named} is empty: give it a value, or leave it out");
+                }
+                // A whole number in digits alone, as the API writes one: " 1", "+1" and "01" would
+                // otherwise be read as 1 by the framework's lenient parsing.
+                if (parameters.First(p => p.Name == named).Whole && values[0] is { Length: > 0 } number
+                    && (!Validation.IsWholeNumber(number) || number.TrimStart('-') is ['0', _, ..]))
+                {
+                    throw new HeraldException(ErrorKind.BadRequest, $"{named} must be a whole number, not {HeraldException.Quote(number)}");
                 }
             }
         }

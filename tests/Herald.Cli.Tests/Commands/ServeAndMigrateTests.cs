@@ -110,6 +110,7 @@ public sealed class ServeAndMigrateTests
         Assert.Equal(new string('x', 8192), await File.ReadAllTextAsync(Path.Combine(data, "herald.db")));
         Assert.False(Directory.Exists(Path.Combine(data, "keys")), "a key ring was left by the failed start");
         Assert.False(File.Exists(Path.Combine(data, "admin.key")), "an admin key was left by the failed start");
+        Assert.Equal(["herald.db"], Directory.EnumerateFileSystemEntries(data).Select(Path.GetFileName));
     });
 
     [Fact]

@@ -397,6 +397,12 @@ public sealed class ApiErrorTests : IAsyncLifetime
         await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?limit=abc"), 400, "limit must be a whole number, not 'abc'");
         await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?limit=1.5"), 400, "limit must be a whole number");
         await ExpectErrorAsync(await _merchant.GetAsync("/v1/notifications?limit=99999999999"), 400, "limit is out of range");
+        // Digits alone: the framework would read each of these as 1.
+        foreach (var loose in new[] { "%201", "+1", "01", "1%20" })
+        {
+            await ExpectErrorAsync(await _merchant.GetAsync($"/v1/notifications?limit={loose}"), 400, "limit must be a whole number, not '");
+        }
+        Assert.Equal(HttpStatusCode.OK, (await _merchant.GetAsync("/v1/notifications?limit=1")).StatusCode);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed class StatsApiTests : HeraldWithReceiver
     [InlineData("since=2026-01-01T00:00:00Z&until=2026-01-09T00:00:00Z", "since may be at most 7 days before until (now, when until is not given)")]
     [InlineData("since=2000-01-01T00:00:00Z", "since may be at most 7 days before until (now, when until is not given)")]
     [InlineData("since=yesterday", "since must be an ISO 8601 time")]
-    [InlineData("until=0001-01-01", "since must be before until")]
+    [InlineData("until=0001-01-01", "until must be after 0001-01-01T00:00:00Z, the first time there is")]
     [InlineData("since=2026-01-01T00:00:00+02:00", "its offset's + arrived as a space: in a URL, write + as %2B")]
     public async Task Stats_OverABadWindow_Are400(string query, string message)
     {
