@@ -92,6 +92,14 @@ public static class HeraldServer
             using var rsa = keysCertificate.GetRSAPrivateKey();
             // Keys are encrypted to the certificate with RSA: any other key would fail only when the first key is written.
             _ = rsa ?? throw new InvalidOperationException($"the keys certificate {keysCertificatePath} must have an RSA private key");
+            if (options.PostgresConnectionString is not { Length: > 0 })
+            {
+                var keysFolder = Path.Combine(options.DataDirectory, KeysFolder);
+                RefuseKeyRingOfAnotherCertificate(Directory.Exists(keysFolder)
+                    ? Directory.EnumerateFiles(keysFolder, "key-*.xml").Select(f => System.Xml.Linq.XElement.Load(f))
+                    : [], keysCertificate, keysCertificatePath, $"the key ring in {keysFolder}");
+            }
+            services.AddSingleton(new KeysCertificate(keysCertificate, keysCertificatePath));
         }
         else if (options.PostgresConnectionString is not { Length: > 0 })
         {
@@ -271,6 +279,40 @@ public static class HeraldServer
         }
     }
 
+    /// <summary>
+    /// A key ring with keys encrypted to another keys certificate than the node's: refused, rather
+    /// than started unable to read the secrets under those keys, making a key of its own that the
+    /// nodes holding the other certificate could not read. A key kept unencrypted (made before a
+    /// certificate was given) is no matter: any node reads it.
+    /// </summary>
+    private static void RefuseKeyRingOfAnotherCertificate(IEnumerable<System.Xml.Linq.XElement> keys, X509Certificate2 certificate, string path, string ring)
+    {
+        var ours = Convert.ToBase64String(certificate.RawData);
+        foreach (var key in keys)
+        {
+            // An encrypted key names the certificate it was encrypted to (XML Encryption's X509Data).
+            var to = key.Descendants().Where(e => e.Name.LocalName == "X509Certificate").Select(e => string.Concat(e.Value.Where(c => !char.IsWhiteSpace(c)))).ToList();
+            if (to.Count > 0 && !to.Contains(ours, StringComparer.Ordinal))
+            {
+                string other;
+                try
+                {
+                    using var theirs = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(to[0]));
+                    other = $"{theirs.Subject}, thumbprint {theirs.Thumbprint}";
+                }
+                catch (Exception e) when (e is FormatException or System.Security.Cryptography.CryptographicException)
+                {
+                    other = "one that cannot be read";
+                }
+                throw new InvalidOperationException($"{ring} is encrypted to another keys certificate ({other}) than {path} ({certificate.Subject}, thumbprint {certificate.Thumbprint}): "
+                    + "start with the certificate it was encrypted to; with this one no endpoint's secret under its keys can be read, and a key made now would be one the nodes holding that certificate cannot read");
+            }
+        }
+    }
+
+    /// <summary>The keys certificate a node was given, and where it was read from.</summary>
+    private sealed record KeysCertificate(X509Certificate2 Certificate, string Path);
+
     private static InvalidOperationException KeyRingNeedsItsCertificate(string ring) =>
         new($"{ring} is encrypted to a keys certificate: start with that certificate (--keys-cert, or HERALD_KEYS_CERT); without it no endpoint's secret can be read, and a key made now would be kept unencrypted");
 
@@ -287,10 +329,15 @@ public static class HeraldServer
             // The database's key ring, as the data folder's is at build: encrypted to a certificate this
             // node was not given, it is refused before the node starts (and makes a key in clear there).
             var keys = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<KeyManagementOptions>>().Value;
+            const string Ring = "the key ring in the database (data_protection_keys)";
             if (keys.XmlEncryptor is null && keys.XmlRepository is { } ring
                 && ring.GetAllElements().Any(key => key.Descendants().Any(e => e.Name.LocalName == "encryptedSecret")))
             {
-                throw KeyRingNeedsItsCertificate("the key ring in the database (data_protection_keys)");
+                throw KeyRingNeedsItsCertificate(Ring);
+            }
+            if (app.Services.GetService<KeysCertificate>() is { } given && keys.XmlRepository is { } encrypted)
+            {
+                RefuseKeyRingOfAnotherCertificate(encrypted.GetAllElements(), given.Certificate, given.Path, Ring);
             }
             var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
             // What was kept before, for the node to say whether its key replaced another.

@@ -134,10 +134,11 @@ public sealed class KeyRingCertificateTests
     }
 
     [Fact]
-    public async Task AKeyRingEncryptedToACertificate_IsRefusedAtAStartWithoutIt_AndNoKeyIsWrittenInClear()
+    public async Task AKeyRingEncryptedToACertificate_IsRefusedAtAStartWithoutIt_OrWithAnother_AndNoKeyIsWritten()
     {
         var data = Path.Combine(Path.GetTempPath(), "herald-test-" + Guid.NewGuid().ToString("N"));
         var pfx = await RsaPfxAsync();
+        var other = await RsaPfxAsync();
         try
         {
             await using (var secured = await HeraldHost.StartAsync(dataDirectory: data, workers: false, tune: o =>
@@ -159,9 +160,21 @@ public sealed class KeyRingCertificateTests
             Assert.Contains("encrypted to a keys certificate", refused.Message, StringComparison.Ordinal);
             Assert.Contains("--keys-cert", refused.Message, StringComparison.Ordinal);
             Assert.Equal(keys, Directory.GetFiles(keysDirectory));
+
+            // With another certificate it could read none of them either, and would make a key that
+            // only that certificate opens: refused alike, naming both.
+            var refusedOther = await Assert.ThrowsAsync<InvalidOperationException>(() => HeraldHost.StartAsync(dataDirectory: data, workers: false, tune: o =>
+            {
+                o.KeysCertificatePath = other;
+                o.KeysCertificatePassword = "pw";
+            }));
+            Assert.Contains($"the key ring in {keysDirectory} is encrypted to another keys certificate (CN=Herald key ring, thumbprint ", refusedOther.Message, StringComparison.Ordinal);
+            Assert.Contains($"than {other} (CN=Herald key ring, thumbprint ", refusedOther.Message, StringComparison.Ordinal);
+            Assert.Equal(keys, Directory.GetFiles(keysDirectory));
         }
         finally
         {
+            File.Delete(other);
             File.Delete(pfx);
             SqliteConnection.ClearAllPools();
             Directory.Delete(data, recursive: true);
@@ -221,6 +234,27 @@ public sealed class KeyRingCertificateTests
             // of its own in clear: it does not start, and the ring is as it was.
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => HeraldHost.StartAsync(postgres: db.ConnectionString, workers: false));
             Assert.Contains("the key ring in the database (data_protection_keys) is encrypted to a keys certificate", refused.Message, StringComparison.Ordinal);
+            await using (var connection = new Npgsql.NpgsqlConnection(db.ConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var count = new Npgsql.NpgsqlCommand("SELECT count(*) FROM data_protection_keys", connection);
+                Assert.Equal(1L, await count.ExecuteScalarAsync());
+            }
+            // Nor with another certificate, which could read none of them either.
+            var other = await RsaPfxAsync();
+            try
+            {
+                var refusedOther = await Assert.ThrowsAsync<InvalidOperationException>(() => HeraldHost.StartAsync(postgres: db.ConnectionString, workers: false, tune: o =>
+                {
+                    o.KeysCertificatePath = other;
+                    o.KeysCertificatePassword = "pw";
+                }));
+                Assert.Contains("the key ring in the database (data_protection_keys) is encrypted to another keys certificate", refusedOther.Message, StringComparison.Ordinal);
+            }
+            finally
+            {
+                File.Delete(other);
+            }
             await using (var connection = new Npgsql.NpgsqlConnection(db.ConnectionString))
             {
                 await connection.OpenAsync();
