@@ -374,7 +374,7 @@ internal static class ServeCommand
                 }
                 else if (admin.FromDatabase && admin.Path is { } ownFile)
                 {
-                    say.WriteLine($"Admin key: the one kept in the database, not the one in {ownFile} (another node's key was kept there first)");
+                    say.WriteLine($"Admin key: the one kept in the database, not the one in {ownFile} (the database keeps another: one made by a node that started first, or one HERALD_ADMIN_KEY replaced it with)");
                 }
                 else if (admin.SharedOwn && admin.Path is { } keptFile)
                 {
