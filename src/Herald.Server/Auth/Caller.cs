@@ -32,21 +32,25 @@ public sealed record Caller(bool IsAdmin, string? MerchantId, bool ReadOnly = fa
     internal static string? PresentedKey(HttpRequest request)
     {
         var header = request.Headers.Authorization.ToString();
-        const string bearer = "Bearer ";
-        if (!header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
+        if (!IsBearer(header))
         {
             return null;
         }
-        var key = header[bearer.Length..].Trim();
+        var key = header[Bearer.Length..].Trim();
         return key.Length == 0 ? null : key;
     }
+
+    private const string Bearer = "Bearer";
+
+    /// <summary>Whether a header names the Bearer scheme (in any case) and then a space or a tab before what it presents.</summary>
+    private static bool IsBearer(string header) =>
+        header.Length > Bearer.Length && header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase) && header[Bearer.Length] is ' ' or '\t';
 
     /// <summary>Whether the request carries an Authorization header with something other than a bearer key.</summary>
     private static bool OtherScheme(HttpRequest request)
     {
         var header = request.Headers.Authorization.ToString().Trim();
-        return header.Length > 0 && !header.Equals("Bearer", StringComparison.OrdinalIgnoreCase)
-            && !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
+        return header.Length > 0 && !header.Equals(Bearer, StringComparison.OrdinalIgnoreCase) && !IsBearer(header);
     }
 
     /// <summary>Authenticates <c>/v1</c> requests from their bearer key.</summary>

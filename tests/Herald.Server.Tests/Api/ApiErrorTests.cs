@@ -495,6 +495,13 @@ public sealed class ApiErrorTests : IAsyncLifetime
             var refused = await ExpectErrorAsync(await anonymous.SendAsync(request), 401, "the Authorization header must use the Bearer scheme: send Authorization: Bearer <key>");
             Assert.DoesNotContain(key, refused.ToJsonString(), StringComparison.Ordinal);
         }
+        // The scheme in any case, and a tab after it as a space.
+        foreach (var header in (string[])[$"bearer {key}", $"Bearer\t{key}", $"BEARER  {key} "])
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/notifications");
+            request.Headers.TryAddWithoutValidation("Authorization", header);
+            Assert.Equal(HttpStatusCode.OK, (await anonymous.SendAsync(request)).StatusCode);
+        }
         using var wrong = _herald.As("hk_wrong");
         await ExpectErrorAsync(await wrong.GetAsync("/v1/notifications"), 401, "invalid API key");
 
