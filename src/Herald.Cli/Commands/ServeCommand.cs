@@ -453,8 +453,8 @@ internal static class ServeCommand
     private static void ExitIfStillStoppingAfter(TimeSpan limit) =>
         _ = Task.Delay(limit).ContinueWith(_ =>
         {
-            Console.Error.WriteLine($"herald: stopped without its last writes: the database did not take them within {(int)limit.TotalSeconds} s of the stop; "
-                + "the attempts whose outcomes they held are made again once their leases run out");
+            Console.Error.WriteLine($"herald: stopped without its last writes: still stopping {(int)limit.TotalSeconds} s after the stop (its database not answering, say); "
+                + "attempts whose outcomes were not recorded are made again once their leases run out");
             Console.Error.Flush();
             Environment.Exit(1);
         }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
