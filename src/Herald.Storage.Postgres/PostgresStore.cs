@@ -198,7 +198,14 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
 
     protected override ValueTask<WriteScope> BeginBatchWriteAsync(CancellationToken cancellationToken) => BeginWriteAsync(durable: true, batch: true, cancellationToken);
 
-    private static readonly Func<bool> NothingTold = static () => false;
+    private static readonly Func<WriteScope, CancellationToken, ValueTask<bool>> NothingTold = static (_, _) => ValueTask.FromResult(false);
+
+    /// <summary>Whether the scope's transaction changed a row: it was given a transaction id only if it did (or locked one).</summary>
+    private static async ValueTask<bool> WroteSomethingAsync(WriteScope scope, CancellationToken cancellationToken) =>
+        await scope.Connection.ExecuteScalarAsync<bool>(scope.Command("SELECT pg_current_xact_id_if_assigned() IS NOT NULL", null, cancellationToken));
+
+    // A full disk: the readiness check's small update may pass while a change's inserts fail.
+    protected override bool WriteCheckTells(DatabaseTrouble trouble) => trouble != DatabaseTrouble.DiskFull;
 
     private async ValueTask<WriteScope> BeginWriteAsync(bool durable, bool batch, CancellationToken cancellationToken)
     {
@@ -220,7 +227,7 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
                     transaction: transaction, cancellationToken: cancellationToken));
             }
             // A lease's commit tells nothing of a trouble a write met: it may have found no work.
-            return new WriteScope(this, connection, transaction, wrote: durable ? null : NothingTold);
+            return new WriteScope(this, connection, transaction, wrote: durable ? WroteSomethingAsync : NothingTold);
         }
         catch
         {

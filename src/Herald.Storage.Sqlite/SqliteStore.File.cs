@@ -32,7 +32,10 @@ public sealed partial class SqliteStore
         }
         try
         {
-            return new DriveInfo(Path.GetDirectoryName(Path.GetFullPath(_databasePath))!).AvailableFreeSpace >= RoomAfterDiskFull;
+            // What the node's user may write: a node running as root writes into the blocks the
+            // file system keeps for it, which the space left to others leaves out.
+            var volume = new DriveInfo(Path.GetDirectoryName(Path.GetFullPath(_databasePath))!);
+            return (Environment.IsPrivilegedProcess ? volume.TotalFreeSpace : volume.AvailableFreeSpace) >= RoomAfterDiskFull;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {

@@ -95,7 +95,7 @@ public sealed partial class SqliteStore
             var changesBefore = raw.sqlite3_total_changes(handle);
             // Whatever went wrong may have left the connection unusable: the next write opens a new one.
             return new WriteScope(this, _writer, transaction, clean => EndWrite(closeWriter: !clean), ownsConnection: false,
-                wrote: () => raw.sqlite3_total_changes(handle) != changesBefore);
+                wrote: (_, _) => ValueTask.FromResult(raw.sqlite3_total_changes(handle) != changesBefore));
         }
         catch
         {

@@ -453,9 +453,14 @@ internal static class ServeCommand
     private static void ExitIfStillStoppingAfter(TimeSpan limit) =>
         _ = Task.Delay(limit).ContinueWith(_ =>
         {
-            Console.Error.WriteLine($"herald: stopped without its last writes: still stopping {(int)limit.TotalSeconds} s after the stop (its database not answering, say); "
-                + "attempts whose outcomes were not recorded are made again once their leases run out");
-            Console.Error.Flush();
+            // Said if it can be within a second: a standard error nobody reads (its pipe full) must
+            // not keep the process from ending.
+            Task.Run(() =>
+            {
+                Console.Error.WriteLine($"herald: stopped without its last writes: still stopping {(int)limit.TotalSeconds} s after the stop (its database not answering, say); "
+                    + "attempts whose outcomes were not recorded are made again once their leases run out");
+                Console.Error.Flush();
+            }).Wait(TimeSpan.FromSeconds(1));
             Environment.Exit(1);
         }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 

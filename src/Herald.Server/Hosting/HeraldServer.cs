@@ -96,7 +96,7 @@ public static class HeraldServer
             {
                 var keysFolder = Path.Combine(options.DataDirectory, KeysFolder);
                 RefuseKeyRingOfAnotherCertificate(Directory.Exists(keysFolder)
-                    ? Directory.EnumerateFiles(keysFolder, "key-*.xml").Select(f => System.Xml.Linq.XElement.Load(f))
+                    ? Directory.EnumerateFiles(keysFolder, "key-*.xml").Select(KeyFile)
                     : [], keysCertificate, keysCertificatePath, $"the key ring in {keysFolder}");
             }
             services.AddSingleton(new KeysCertificate(keysCertificate, keysCertificatePath));
@@ -307,6 +307,19 @@ public static class HeraldServer
                 throw new InvalidOperationException($"{ring} is encrypted to another keys certificate ({other}) than {path} ({certificate.Subject}, thumbprint {certificate.Thumbprint}): "
                     + "start with the certificate it was encrypted to; with this one no endpoint's secret under its keys can be read, and a key made now would be one the nodes holding that certificate cannot read");
             }
+        }
+    }
+
+    /// <summary>A key of the data folder's ring, read; one that is not XML is said in one line, naming the file.</summary>
+    private static System.Xml.Linq.XElement KeyFile(string path)
+    {
+        try
+        {
+            return System.Xml.Linq.XElement.Load(path);
+        }
+        catch (System.Xml.XmlException e)
+        {
+            throw new InvalidOperationException($"the key ring's file {path} is damaged ({e.Message}): restore the keys folder from a backup", e);
         }
     }
 

@@ -106,6 +106,9 @@ public abstract partial class RelationalStore : IHeraldStore
             null => null,
             // Still so by what the store can look at without writing (no room on the disk): kept.
             { } held when !TroubleOver(held) => NoteWriteTrouble(held).Status(),
+            // One a small write of its own could pass while the changes it met still fail: only a
+            // change written, or time, tells it is over.
+            { } held when !WriteCheckTells(held) => held.Status(),
             _ => (await WriteTroubleNowAsync(cancellationToken))?.Status(),
         };
     }
@@ -116,6 +119,13 @@ public abstract partial class RelationalStore : IHeraldStore
     /// volume has room again: a small write may well commit into log pages the failed one took.
     /// </summary>
     protected virtual bool TroubleOver(DatabaseTrouble trouble) => true;
+
+    /// <summary>
+    /// Whether a readiness check's own small write committing tells that <paramref name="trouble"/>
+    /// is over. PostgreSQL's full disk: no, an update of a row in a page it has may pass while the
+    /// inserts of a change, which need new pages, fail.
+    /// </summary>
+    protected virtual bool WriteCheckTells(DatabaseTrouble trouble) => true;
 
     /// <summary>
     /// Whether a write still meets the trouble one last met (see <see cref="WriteTrouble"/>): the
@@ -183,13 +193,10 @@ public abstract partial class RelationalStore : IHeraldStore
 
     private volatile SeenTrouble? _writeTrouble;
 
-    /// <summary>
-    /// A write committed: whatever trouble writes ran into is over, unless <paramref name="wrote"/>
-    /// says the transaction wrote nothing (asked only while there is a trouble to clear).
-    /// </summary>
-    private void WriteCommitted(Func<bool>? wrote)
+    /// <summary>A write that changed something committed: whatever trouble writes ran into is over, once the store sees nothing against it.</summary>
+    private void WriteCommitted()
     {
-        if (_writeTrouble is { } seen && (wrote?.Invoke() ?? true) && TroubleOver(seen.Trouble))
+        if (_writeTrouble is { } seen && TroubleOver(seen.Trouble))
         {
             _writeTrouble = null;
         }
@@ -204,18 +211,26 @@ public abstract partial class RelationalStore : IHeraldStore
     /// <summary>
     /// A connection with a write transaction, committed explicitly. Disposing it rolls back what was
     /// not committed, closes the connection unless the store keeps it, then calls
-    /// <paramref name="onDispose"/> with whether all of that went cleanly. <paramref name="wrote"/>,
-    /// when given, tells after the commit whether the transaction changed anything (null: assume it did).
+    /// <paramref name="onDispose"/> with whether all of that went cleanly. <paramref name="wrote"/>
+    /// tells, before the commit, whether the transaction changed anything (asked only while a
+    /// write's trouble is held; null: assume it did).
     /// </summary>
-    protected sealed class WriteScope(RelationalStore store, DbConnection connection, DbTransaction transaction, Action<bool>? onDispose = null, bool ownsConnection = true, Func<bool>? wrote = null) : IAsyncDisposable
+    protected sealed class WriteScope(RelationalStore store, DbConnection connection, DbTransaction transaction, Action<bool>? onDispose = null, bool ownsConnection = true,
+        Func<WriteScope, CancellationToken, ValueTask<bool>>? wrote = null) : IAsyncDisposable
     {
         public DbConnection Connection { get; } = connection;
         public DbTransaction Transaction { get; } = transaction;
 
         public async Task CommitAsync(CancellationToken cancellationToken)
         {
+            // A commit that wrote nothing (a claim finding no work) tells nothing of a trouble:
+            // an empty transaction commits on a full disk.
+            var tells = store._writeTrouble is not null && (wrote is null || await wrote(this, cancellationToken));
             await Transaction.CommitAsync(cancellationToken);
-            store.WriteCommitted(wrote);
+            if (tells)
+            {
+                store.WriteCommitted();
+            }
         }
 
         public CommandDefinition Command(string sql, object? parameters, CancellationToken cancellationToken) =>

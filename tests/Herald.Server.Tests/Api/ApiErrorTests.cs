@@ -538,6 +538,18 @@ public sealed class ApiErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAdminKeyOfTheOperatorsChoosingWithSpaces_IsStillTheAdminKey()
+    {
+        const string Passphrase = "correct horse battery staple, twice";
+        await using var herald = await HeraldHost.StartAsync(workers: false, tune: o => o.AdminKey = Passphrase);
+        using var admin = herald.As(Passphrase);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/v1/merchants")).StatusCode);
+        // Anything else with a space in it is two keys, not a wrong one.
+        using var other = herald.As("correct horse battery");
+        await ExpectErrorAsync(await other.GetAsync("/v1/merchants"), 400, "more than one Authorization header or key");
+    }
+
+    [Fact]
     public async Task MerchantKeyOnAdminRoute_Is403()
     {
         await ExpectErrorAsync(await _merchant.PostAsJsonAsync("/v1/merchants", new { name = "x" }), 403, "admin key");

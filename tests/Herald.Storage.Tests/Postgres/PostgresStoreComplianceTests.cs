@@ -471,6 +471,10 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
 
     protected override System.Data.Common.DbException DiskFullError() => new PostgresException("could not extend file", "ERROR", "ERROR", PostgresErrorCodes.DiskFull);
 
+    protected override System.Data.Common.DbException ReadOnlyError() => new PostgresException("cannot execute INSERT in a read-only transaction", "ERROR", "ERROR", PostgresErrorCodes.ReadOnlySqlTransaction);
+
+    protected override bool WriteCheckEndsDiskFull => false;
+
     private async Task<long> ScalarAsync(string sql, int column = 0)
     {
         await using var connection = new NpgsqlConnection(_db!.ConnectionString);

@@ -31,6 +31,10 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
 
     protected override System.Data.Common.DbException DiskFullError() => new SqliteException("database or disk is full", 13);
 
+    protected override System.Data.Common.DbException ReadOnlyError() => new SqliteException("attempt to write a readonly database", 8);
+
+    protected override bool WriteCheckEndsDiskFull => true;
+
     protected override async Task<long> CountAsync(string sql)
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(_folder, "herald.db")}");
