@@ -209,6 +209,7 @@ public sealed partial class SqliteStore : RelationalStore, IDisposable
             .WithTransactionPerScript()
             .LogTo(new NoOpUpgradeLog())
             .Build();
+        RefuseNewerSchema(upgrader.GetExecutedButNotDiscoveredScripts().Select(ShortName).ToList());
         var result = upgrader.PerformUpgrade();
         if (!result.Successful)
         {

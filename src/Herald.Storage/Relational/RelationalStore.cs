@@ -81,6 +81,22 @@ public abstract partial class RelationalStore : IHeraldStore
     /// </summary>
     protected virtual Task OnWorkRecordedAsync(WriteScope scope, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// Refuses a database that holds migrations this build does not know (<paramref name="unknown"/>,
+    /// as the journal names them): a newer Herald brought it up to date, and this one would write
+    /// rows in the shape it knows beside those in the newer one's, which a return to the newer
+    /// build could not mend.
+    /// </summary>
+    protected static void RefuseNewerSchema(IReadOnlyList<string> unknown)
+    {
+        if (unknown.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"the database was brought up to date by a newer Herald: it holds {(unknown.Count == 1 ? "a migration" : unknown.Count + " migrations")} this build does not know ({string.Join(", ", unknown)}); "
+                + "run that release or a newer one, or restore the backup made before the upgrade");
+        }
+    }
+
     public async Task<bool> PingAsync(CancellationToken cancellationToken = default) =>
         await DiagnoseAsync(cancellationToken) is null;
 

@@ -467,6 +467,14 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
 
     private Task<long> DeadlocksAsync() => ScalarAsync("SELECT pg_stat_clear_snapshot(), deadlocks FROM pg_stat_database WHERE datname = current_database()", column: 1);
 
+    [Fact]
+    public async Task ADatabaseANewerHeraldMigrated_IsRefused_NamingWhatThisBuildDoesNotKnow()
+    {
+        Assert.Equal(1, await ScalarAsync("INSERT INTO schemaversions (scriptname, applied) VALUES ('Herald.Storage.Postgres.Schema.0998_later.sql', now()), ('Herald.Storage.Postgres.Schema.0999_later.sql', now()) RETURNING 1"));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => _store!.MigrateAsync());
+        Assert.Contains("it holds 2 migrations this build does not know (0998_later.sql, 0999_later.sql)", refused.Message, StringComparison.Ordinal);
+    }
+
     protected override Task<long> CountAsync(string sql) => ScalarAsync(sql);
 
     protected override System.Data.Common.DbException DiskFullError() => new PostgresException("could not extend file", "ERROR", "ERROR", PostgresErrorCodes.DiskFull);

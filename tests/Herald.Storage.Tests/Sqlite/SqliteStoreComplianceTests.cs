@@ -45,6 +45,15 @@ public sealed class SqliteStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
+    public async Task ADatabaseANewerHeraldMigrated_IsRefused_NamingWhatThisBuildDoesNotKnow()
+    {
+        Assert.Equal(1, await CountAsync("INSERT INTO SchemaVersions (ScriptName, Applied) VALUES ('Herald.Storage.Sqlite.Schema.0999_later.sql', '2027-01-01 00:00:00') RETURNING 1"));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => _store!.MigrateAsync());
+        Assert.Equal("the database was brought up to date by a newer Herald: it holds a migration this build does not know (0999_later.sql); "
+            + "run that release or a newer one, or restore the backup made before the upgrade", refused.Message);
+    }
+
+    [Fact]
     public void AFolderWhoseDatabaseIsMissingButItsLogIsThere_IsRefused_NoEmptyDatabaseMadeBesideIt()
     {
         var folder = Path.Combine(Path.GetTempPath(), "herald-left-log-" + Guid.NewGuid().ToString("N"));
