@@ -180,15 +180,13 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
             .WithTransactionPerScript()
             .LogTo(new NoOpUpgradeLog())
             .Build();
-        const string prefix = "Herald.Storage.Postgres.Schema.";
-        static string Short(string name) => name.StartsWith(prefix, StringComparison.Ordinal) ? name[prefix.Length..] : name;
-        RefuseNewerSchema(upgrader.GetExecutedButNotDiscoveredScripts().Select(Short).ToList());
+        RefuseNewerSchema(upgrader.GetExecutedButNotDiscoveredScripts());
         var result = upgrader.PerformUpgrade();
         if (!result.Successful)
         {
             throw new InvalidOperationException($"migration {result.ErrorScript?.Name} failed: {result.Error.Message}", result.Error);
         }
-        return result.Scripts.Select(s => Short(s.Name)).ToList();
+        return result.Scripts.Select(s => MigrationName(s.Name)).ToList();
     }
 
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>

@@ -91,11 +91,10 @@ public sealed partial class SqliteStore
                 _writerDurable = durable;
             }
             var transaction = _writer.BeginTransaction();
-            var handle = _writer.Handle!;
-            var changesBefore = raw.sqlite3_total_changes(handle);
+            _changesAtBegin = raw.sqlite3_total_changes(_writer.Handle);
             // Whatever went wrong may have left the connection unusable: the next write opens a new one.
             return new WriteScope(this, _writer, transaction, clean => EndWrite(closeWriter: !clean), ownsConnection: false,
-                wrote: (_, _) => ValueTask.FromResult(raw.sqlite3_total_changes(handle) != changesBefore));
+                wrote: _wroteSinceBegin ??= WroteSinceBegin);
         }
         catch
         {
@@ -103,6 +102,14 @@ public sealed partial class SqliteStore
             throw;
         }
     }
+
+    // The writer's count of rows changed when the write under way began (one write at a time, under the gate).
+    private long _changesAtBegin;
+    private Func<WriteScope, CancellationToken, ValueTask<bool>>? _wroteSinceBegin;
+
+    /// <summary>Whether the write under way has changed a row (see <see cref="RelationalStore"/>'s write scope).</summary>
+    private ValueTask<bool> WroteSinceBegin(WriteScope scope, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(raw.sqlite3_total_changes(((SqliteConnection)scope.Connection).Handle) != _changesAtBegin);
 
     /// <summary>Gives the write gate back, closing the writer's connection first when asked to.</summary>
     private void EndWrite(bool closeWriter)

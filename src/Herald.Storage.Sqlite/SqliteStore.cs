@@ -209,13 +209,13 @@ public sealed partial class SqliteStore : RelationalStore, IDisposable
             .WithTransactionPerScript()
             .LogTo(new NoOpUpgradeLog())
             .Build();
-        RefuseNewerSchema(upgrader.GetExecutedButNotDiscoveredScripts().Select(ShortName).ToList());
+        RefuseNewerSchema(upgrader.GetExecutedButNotDiscoveredScripts());
         var result = upgrader.PerformUpgrade();
         if (!result.Successful)
         {
             throw new InvalidOperationException($"migration {result.ErrorScript?.Name} failed: {result.Error.Message}", result.Error);
         }
-        IReadOnlyList<string> applied = result.Scripts.Select(s => ShortName(s.Name)).ToList();
+        IReadOnlyList<string> applied = result.Scripts.Select(s => MigrationName(s.Name)).ToList();
         _checkpoints ??= Task.Run(CheckpointLoopAsync);
         return Task.FromResult(applied);
     }
@@ -262,12 +262,6 @@ public sealed partial class SqliteStore : RelationalStore, IDisposable
 
         static string ReadOnly(string path) =>
             new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false, DefaultTimeout = 30 }.ToString();
-    }
-
-    private static string ShortName(string resourceName)
-    {
-        const string prefix = "Herald.Storage.Sqlite.Schema.";
-        return resourceName.StartsWith(prefix, StringComparison.Ordinal) ? resourceName[prefix.Length..] : resourceName;
     }
 
     public void Dispose()

@@ -41,6 +41,25 @@ internal static class DataFolderLock
         }
     }
 
+    /// <summary>Whether the folder has a lock file yet: one a command then makes is its own to take away should it fail.</summary>
+    public static bool Exists(string dataDirectory) => File.Exists(Path.Combine(dataDirectory, FileName));
+
+    /// <summary>
+    /// Takes away the lock file a failed command made, while it still holds it: no other node can
+    /// take that file between its release and its removal, and serve beside one that makes a new
+    /// one. One that cannot be removed stays, and the next start uses it.
+    /// </summary>
+    public static void RemoveHeld(string dataDirectory)
+    {
+        try
+        {
+            File.Delete(Path.Combine(dataDirectory, FileName));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
     private static bool SharedHoldTaken(string path)
     {
         try

@@ -22,8 +22,8 @@ internal static class MigrateCommand
             // A mistyped --data would otherwise look like an upgrade done: a new database is said to be one.
             var fresh = connectionString is null && !File.Exists(sqlite.DatabasePath);
             // Not under a node serving the folder: its schema would change beneath it. A lock file
-            // this migration makes is taken away should it fail (while still held, as serve does).
-            var lockMade = connectionString is null && !File.Exists(Path.Combine(sqlite.DataDirectory, DataFolderLock.FileName));
+            // this migration makes is taken away should it fail.
+            var lockMade = connectionString is null && !DataFolderLock.Exists(sqlite.DataDirectory);
             var (folderLock, heldElsewhere) = connectionString is null ? DataFolderLock.TryTake(sqlite.DataDirectory) : (null, false);
             using var held = folderLock;
             if (heldElsewhere)
@@ -61,13 +61,7 @@ internal static class MigrateCommand
             {
                 if (lockMade && held is not null)
                 {
-                    try
-                    {
-                        File.Delete(Path.Combine(sqlite.DataDirectory, DataFolderLock.FileName));
-                    }
-                    catch (Exception kept) when (kept is IOException or UnauthorizedAccessException)
-                    {
-                    }
+                    DataFolderLock.RemoveHeld(sqlite.DataDirectory);
                 }
                 await Console.Error.WriteLineAsync($"herald: migration failed: {StartupError.Describe(e, connectionString)}");
                 return 1;

@@ -276,8 +276,7 @@ internal static class ServeCommand
             var keysMade = string.IsNullOrEmpty(options.PostgresConnectionString) && !folderNew && !Directory.Exists(keysFolder);
             // One node to a SQLite data folder: held until this process ends. A lock file this start
             // makes in a folder that was there before is its own to take away should it fail.
-            var lockMade = string.IsNullOrEmpty(options.PostgresConnectionString) && !folderNew
-                && !File.Exists(Path.Combine(options.DataDirectory, DataFolderLock.FileName));
+            var lockMade = string.IsNullOrEmpty(options.PostgresConnectionString) && !folderNew && !DataFolderLock.Exists(options.DataDirectory);
             var (folderLock, heldElsewhere) = string.IsNullOrEmpty(options.PostgresConnectionString) ? DataFolderLock.TryTake(options.DataDirectory) : (null, false);
             using var held = folderLock;
             if (heldElsewhere)
@@ -326,17 +325,14 @@ internal static class ServeCommand
                 }
                 else if (!folderNew)
                 {
-                    // Made by this failed start (no secret was kept with them): the folder is left as
-                    // it was. The lock file goes while it is still held, so that no other node can
-                    // take it between its release and its removal and serve beside one that takes
-                    // a new one.
+                    // Made by this failed start (no secret was kept with them): the folder is left as it was.
                     if (keysMade && Directory.Exists(keysFolder))
                     {
                         RemoveQuietly(() => Directory.Delete(keysFolder, recursive: true));
                     }
                     if (lockMade && held is not null)
                     {
-                        RemoveQuietly(() => File.Delete(Path.Combine(options.DataDirectory, DataFolderLock.FileName)));
+                        DataFolderLock.RemoveHeld(options.DataDirectory);
                     }
                 }
                 else if (folderNew && Directory.Exists(options.DataDirectory) && !Directory.EnumerateFileSystemEntries(options.DataDirectory).Any())

@@ -92,18 +92,18 @@ public static class HeraldServer
             using var rsa = keysCertificate.GetRSAPrivateKey();
             // Keys are encrypted to the certificate with RSA: any other key would fail only when the first key is written.
             _ = rsa ?? throw new InvalidOperationException($"the keys certificate {keysCertificatePath} must have an RSA private key");
-            if (options.PostgresConnectionString is not { Length: > 0 })
-            {
-                var keysFolder = Path.Combine(options.DataDirectory, KeysFolder);
-                RefuseKeyRingOfAnotherCertificate(Directory.Exists(keysFolder)
-                    ? Directory.EnumerateFiles(keysFolder, "key-*.xml").Select(KeyFile)
-                    : [], keysCertificate, keysCertificatePath, $"the key ring in {keysFolder}");
-            }
-            services.AddSingleton(new KeysCertificate(keysCertificate, keysCertificatePath));
         }
-        else if (options.PostgresConnectionString is not { Length: > 0 })
+        var givenCertificate = keysCertificate is null ? null : new KeysCertificate(keysCertificate, options.KeysCertificatePath!);
+        if (options.PostgresConnectionString is not { Length: > 0 })
         {
-            RefuseKeyRingEncryptedToACertificate(Path.Combine(options.DataDirectory, KeysFolder));
+            // The data folder's key ring now; the database's once the node has migrated it.
+            var keysFolder = Path.Combine(options.DataDirectory, KeysFolder);
+            RefuseKeyRingItCannotRead(Directory.Exists(keysFolder) ? Directory.EnumerateFiles(keysFolder, "key-*.xml").Select(KeyFile) : [],
+                givenCertificate, $"the key ring in {keysFolder}");
+        }
+        else if (givenCertificate is not null)
+        {
+            services.AddSingleton(givenCertificate);
         }
         services.AddSingleton(AdminKey.Resolve(options.AdminKey, options.DataDirectory, shared: options.PostgresConnectionString is { Length: > 0 }));
         // Endpoint secrets are encrypted at rest; the key ring lives with Herald's data.
@@ -261,35 +261,26 @@ public static class HeraldServer
     }
 
     /// <summary>
-    /// A key ring with keys encrypted to a keys certificate, at a start without one: refused, rather than
-    /// started unable to read any endpoint's secret, making a key of its own kept unencrypted beside them.
+    /// A key ring this node could not read, refused rather than started unable to read the
+    /// endpoints' secrets under its keys and making a key of its own beside them: one with keys
+    /// encrypted to a keys certificate, at a start without one (the new key would be kept
+    /// unencrypted), or to another certificate than <paramref name="given"/> (one the nodes holding
+    /// that certificate could not read). A key kept unencrypted (made before a certificate was
+    /// given) is no matter: any node reads it.
     /// </summary>
-    private static void RefuseKeyRingEncryptedToACertificate(string keysFolder)
+    private static void RefuseKeyRingItCannotRead(IEnumerable<System.Xml.Linq.XElement> keys, KeysCertificate? given, string ring)
     {
-        if (!Directory.Exists(keysFolder))
-        {
-            return;
-        }
-        foreach (var file in Directory.EnumerateFiles(keysFolder, "key-*.xml"))
-        {
-            if (File.ReadAllText(file).Contains("<encryptedSecret", StringComparison.Ordinal))
-            {
-                throw KeyRingNeedsItsCertificate($"the key ring in {keysFolder}");
-            }
-        }
-    }
-
-    /// <summary>
-    /// A key ring with keys encrypted to another keys certificate than the node's: refused, rather
-    /// than started unable to read the secrets under those keys, making a key of its own that the
-    /// nodes holding the other certificate could not read. A key kept unencrypted (made before a
-    /// certificate was given) is no matter: any node reads it.
-    /// </summary>
-    private static void RefuseKeyRingOfAnotherCertificate(IEnumerable<System.Xml.Linq.XElement> keys, X509Certificate2 certificate, string path, string ring)
-    {
-        var ours = Convert.ToBase64String(certificate.RawData);
+        var ours = given is null ? null : Convert.ToBase64String(given.Certificate.RawData);
         foreach (var key in keys)
         {
+            if (given is null)
+            {
+                if (key.Descendants().Any(e => e.Name.LocalName == "encryptedSecret"))
+                {
+                    throw new InvalidOperationException($"{ring} is encrypted to a keys certificate: start with that certificate (--keys-cert, or HERALD_KEYS_CERT); without it no endpoint's secret can be read, and a key made now would be kept unencrypted");
+                }
+                continue;
+            }
             // An encrypted key names the certificate it was encrypted to (XML Encryption's X509Data).
             var to = key.Descendants().Where(e => e.Name.LocalName == "X509Certificate").Select(e => string.Concat(e.Value.Where(c => !char.IsWhiteSpace(c)))).ToList();
             if (to.Count > 0 && !to.Contains(ours, StringComparer.Ordinal))
@@ -304,7 +295,7 @@ public static class HeraldServer
                 {
                     other = "one that cannot be read";
                 }
-                throw new InvalidOperationException($"{ring} is encrypted to another keys certificate ({other}) than {path} ({certificate.Subject}, thumbprint {certificate.Thumbprint}): "
+                throw new InvalidOperationException($"{ring} is encrypted to another keys certificate ({other}) than {given.Path} ({given.Certificate.Subject}, thumbprint {given.Certificate.Thumbprint}): "
                     + "start with the certificate it was encrypted to; with this one no endpoint's secret under its keys can be read, and a key made now would be one the nodes holding that certificate cannot read");
             }
         }
@@ -326,9 +317,6 @@ public static class HeraldServer
     /// <summary>The keys certificate a node was given, and where it was read from.</summary>
     private sealed record KeysCertificate(X509Certificate2 Certificate, string Path);
 
-    private static InvalidOperationException KeyRingNeedsItsCertificate(string ring) =>
-        new($"{ring} is encrypted to a keys certificate: start with that certificate (--keys-cert, or HERALD_KEYS_CERT); without it no endpoint's secret can be read, and a key made now would be kept unencrypted");
-
     /// <summary>
     /// Brings the schema up to date and answers the migrations applied; on PostgreSQL, then settles
     /// the admin key with the other nodes (<see cref="AdminKey.ShareAsync"/>).
@@ -339,18 +327,11 @@ public static class HeraldServer
         var applied = await app.Services.GetRequiredService<IHeraldStore>().MigrateAsync(cancellationToken);
         if (app.Services.GetService<PostgresStore>() is { } postgres)
         {
-            // The database's key ring, as the data folder's is at build: encrypted to a certificate this
-            // node was not given, it is refused before the node starts (and makes a key in clear there).
-            var keys = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<KeyManagementOptions>>().Value;
-            const string Ring = "the key ring in the database (data_protection_keys)";
-            if (keys.XmlEncryptor is null && keys.XmlRepository is { } ring
-                && ring.GetAllElements().Any(key => key.Descendants().Any(e => e.Name.LocalName == "encryptedSecret")))
+            // The database's key ring, as the data folder's is at build: one this node could not read
+            // is refused before the node starts (and makes a key of its own there).
+            if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<KeyManagementOptions>>().Value.XmlRepository is { } ring)
             {
-                throw KeyRingNeedsItsCertificate(Ring);
-            }
-            if (app.Services.GetService<KeysCertificate>() is { } given && keys.XmlRepository is { } encrypted)
-            {
-                RefuseKeyRingOfAnotherCertificate(encrypted.GetAllElements(), given.Certificate, given.Path, Ring);
+                RefuseKeyRingItCannotRead(ring.GetAllElements(), app.Services.GetService<KeysCertificate>(), "the key ring in the database (data_protection_keys)");
             }
             var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
             // What was kept before, for the node to say whether its key replaced another.

@@ -82,19 +82,28 @@ public abstract partial class RelationalStore : IHeraldStore
     protected virtual Task OnWorkRecordedAsync(WriteScope scope, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
-    /// Refuses a database that holds migrations this build does not know (<paramref name="unknown"/>,
+    /// Refuses a database that holds migrations this build does not know (<paramref name="unknownScripts"/>,
     /// as the journal names them): a newer Herald brought it up to date, and this one would write
     /// rows in the shape it knows beside those in the newer one's, which a return to the newer
     /// build could not mend.
     /// </summary>
-    protected static void RefuseNewerSchema(IReadOnlyList<string> unknown)
+    protected static void RefuseNewerSchema(IEnumerable<string> unknownScripts)
     {
+        var unknown = unknownScripts.Select(MigrationName).ToList();
         if (unknown.Count > 0)
         {
             throw new InvalidOperationException(
                 $"the database was brought up to date by a newer Herald: it holds {(unknown.Count == 1 ? "a migration" : unknown.Count + " migrations")} this build does not know ({string.Join(", ", unknown)}); "
                 + "run that release or a newer one, or restore the backup made before the upgrade");
         }
+    }
+
+    /// <summary>A migration as the node names it: its script's file name, without the embedded resource's namespace (<c>Herald.Storage.Sqlite.Schema.</c>).</summary>
+    protected static string MigrationName(string script)
+    {
+        const string Folder = ".Schema.";
+        var at = script.IndexOf(Folder, StringComparison.Ordinal);
+        return at < 0 ? script : script[(at + Folder.Length)..];
     }
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken = default) =>
