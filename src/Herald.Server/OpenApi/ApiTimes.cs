@@ -18,12 +18,13 @@ namespace Herald.Server.OpenApi;
 /// </remarks>
 internal sealed class ApiTimes : IOpenApiSchemaTransformer
 {
-    /// <summary>The times whose names do not end in <c>_at</c>: a stats window and its hours.</summary>
+    /// <summary>The times whose names do not end in <c>_at</c>: a stats window and its hours, when an endpoint began failing.</summary>
     private static readonly HashSet<(Type, string)> Named =
     [
         (typeof(StatsResponse), "since"),
         (typeof(StatsResponse), "until"),
         (typeof(HourlyAttemptsResponse), "hour"),
+        (typeof(EndpointResponse), "failing_since"),
     ];
 
     public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)

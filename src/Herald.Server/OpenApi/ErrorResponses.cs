@@ -49,9 +49,9 @@ internal sealed partial class ErrorResponses : IOpenApiDocumentTransformer
             foreach (var (status, reasons) in Refusals(route, path))
             {
                 operation.Responses[status.ToString(System.Globalization.CultureInfo.InvariantCulture)] =
-                    Error(document, $"{ErrorBody.ReasonFor(status)}: {string.Join("; ", reasons)}.", retryAfter: status is 429 or 503);
+                    Error(document, $"{ErrorBody.ReasonFor(status)}: {string.Join("; ", reasons)}.", status);
             }
-            operation.Responses["default"] = Error(document, "Herald failed (500 internal error; its cause is in Herald's log).", retryAfter: false);
+            operation.Responses["default"] = Error(document, "Herald failed (500 internal error; its cause is in Herald's log).", StatusCodes.Status500InternalServerError);
         }
     }
 
@@ -109,6 +109,7 @@ internal sealed partial class ErrorResponses : IOpenApiDocumentTransformer
         }
         if (body || refusesBody)
         {
+            Add(408, "the body did not arrive in time (it came too slowly, or was shorter than its Content-Length)");
             Add(413, $"a body over {Hosting.HeraldServerOptions.MaxRequestBodyBytes / 1024} KB");
             Add(415, "a body sent as anything but JSON in UTF-8 (Content-Type: application/json), or compressed");
         }
@@ -135,22 +136,33 @@ internal sealed partial class ErrorResponses : IOpenApiDocumentTransformer
     [GeneratedRegex(@"(?<collection>[a-z_]+)/\{[^}]+\}")]
     private static partial Regex PathIds();
 
-    private static OpenApiResponse Error(OpenApiDocument document, string description, bool retryAfter) => new()
+    private static OpenApiResponse Error(OpenApiDocument document, string description, int status) => new()
     {
         Description = description,
         Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
         {
             ["application/json"] = new() { Schema = new OpenApiSchemaReference(SchemaId, document) },
         },
-        Headers = retryAfter
-            ? new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal)
+        Headers = status switch
+        {
+            StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable => new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal)
             {
                 ["Retry-After"] = new OpenApiHeader
                 {
                     Description = "The seconds to wait before asking again.",
                     Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1" },
                 },
-            }
-            : null,
+            },
+            StatusCodes.Status401Unauthorized => new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal)
+            {
+                ["WWW-Authenticate"] = new OpenApiHeader
+                {
+                    Description = "Bearer: the scheme an API key is given in (Authorization: Bearer <key>).",
+                    Required = true,
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                },
+            },
+            _ => null,
+        },
     };
 }

@@ -17,7 +17,7 @@ internal sealed class IdempotencyKeyParameter : IOpenApiOperationTransformer
                 In = ParameterLocation.Header,
                 Description = "Makes a retried call safe: a repeat with the same key and the same fields and values (in any order) answers "
                     + "as the first call did and changes nothing more; the same key with another request, on this route or another, is refused (422).",
-                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = IdempotencyKeyHeader.MaxLength },
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = IdempotencyKeyHeader.MaxLength },
             });
         }
         return Task.CompletedTask;

@@ -96,6 +96,15 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             var states = StateMachines.For(kind).TargetSpellings.ToArray();
             rules[(EntitiesApi.TransitionShape(kind), "to")] = s => OneOf(s, states);
         }
+        // Where a webhook is sent: a merchant's endpoint, an operator's, a preference's.
+        foreach (var body in new[] { typeof(CreateEndpointRequest), typeof(UpdateEndpointRequest), typeof(CreateOperatorEndpointRequest), typeof(UpdateOperatorEndpointRequest) })
+        {
+            rules[(body, "url")] = Url;
+            rules[(body, "headers")] = Headers;
+        }
+        rules[(typeof(CustomUrls), "status_changes_webhook")] = Url;
+        rules[(typeof(AdditionalInfo), "ticket_number")] = s => s.MaxLength = ShortText;
+        rules[(typeof(CreatePaymentOrderRequest), "preference_id")] = s => s.MaxLength = ShortText;
         // An endpoint's settings, made or changed.
         foreach (var body in new[] { typeof(CreateEndpointRequest), typeof(UpdateEndpointRequest) })
         {
@@ -112,6 +121,20 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
         }
         return rules;
     }
+
+    /// <summary>The length of the texts Herald keeps short: a Point intent's ticket number, a preference's id given.</summary>
+    private const int ShortText = 64;
+
+    /// <summary>
+    /// The bodies (and the parts of them) whose every text Herald holds to <see cref="Validation.MaxText"/>
+    /// characters (<see cref="Validation.Text"/>, <see cref="Validation.Bounded"/>), but where a rule above says less.
+    /// </summary>
+    private static readonly HashSet<Type> TextBounded =
+    [
+        typeof(CreateEndpointRequest), typeof(UpdateEndpointRequest), typeof(CreateOperatorEndpointRequest), typeof(UpdateOperatorEndpointRequest),
+        typeof(CreatePreferenceRequest), typeof(CreatePaymentOrderRequest), typeof(PaymentOrderData), typeof(AdditionalInfo), typeof(PaymentInfo),
+        typeof(TransactionDocument), typeof(SeedCustomer), typeof(SeedAddress), typeof(SeedIdentify), typeof(SeedOrderDetail),
+    ];
 
     /// <summary>The fields a body must have beyond those its type makes required.</summary>
     private static readonly Dictionary<Type, string[]> Required = new()
@@ -130,6 +153,12 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
         if (context.JsonPropertyInfo is { DeclaringType: var declaring, Name: var name } && Fields.TryGetValue((declaring, name), out var rule))
         {
             rule(schema);
+        }
+        // A text with no rule of its own but its length: a client refuses one too long before Herald does.
+        if (context.JsonPropertyInfo is { DeclaringType: var owner, PropertyType: var propertyType } && propertyType == typeof(string)
+            && TextBounded.Contains(owner) && schema is { MaxLength: null, Pattern: null, Enum: null or { Count: 0 } })
+        {
+            schema.MaxLength = Validation.MaxText;
         }
         if (context.JsonPropertyInfo is null && Required.TryGetValue(type, out var required))
         {
@@ -249,6 +278,34 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             schema.Type = type & ~JsonSchemaType.Null;
         }
         return schema;
+    }
+
+    /// <summary>
+    /// Where a webhook is sent: an absolute http or https address, as long as Herald keeps. What else
+    /// <see cref="Validation.EndpointUrl"/> refuses (plain http outside development, credentials, a
+    /// fragment, an address Herald may not connect to) is said, not patterned.
+    /// </summary>
+    private static void Url(OpenApiSchema schema)
+    {
+        schema.MaxLength = Validation.MaxUrlLength;
+        schema.Pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^#]+$";
+        schema.Description = "An absolute URL: https (http too when Herald runs in development), without credentials (user:password@) or a fragment (#...); "
+            + "a literal address must be one Herald may connect to (not loopback, private or link-local, unless the operator allows its network).";
+    }
+
+    /// <summary>An endpoint's headers of its own, as <see cref="Validation.EndpointHeaders"/> takes them.</summary>
+    private static void Headers(OpenApiSchema schema)
+    {
+        schema.MaxProperties = Validation.MaxHeaders;
+        schema.AdditionalProperties = new OpenApiSchema
+        {
+            Type = JsonSchemaType.String,
+            MaxLength = Validation.MaxHeaderValue,
+            // Printable ASCII, spaces and tabs: no line break.
+            Pattern = "^[\\t -~]*$",
+        };
+        schema.Description = $"Headers sent with every request: names of 1 to {Validation.MaxHeaderName} letters, digits and !#$%&'*+-.^_`|~, "
+            + "none Herald sets itself (webhook-*, User-Agent, Content-Type, trace context) nor HTTP's framing, none twice in any case.";
     }
 
     private static void Currency(OpenApiSchema schema)

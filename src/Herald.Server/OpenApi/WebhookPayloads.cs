@@ -58,7 +58,11 @@ internal sealed class WebhookPayloads : IOpenApiDocumentTransformer
                     + "A test that names no event_type sends Herald's test notification instead of this body, in every format: see webhooks.test.", required: false),
                 body, new OpenApiResponses
                 {
-                    [format == PayloadFormat.Transaction ? "200" : "2XX"] = new OpenApiResponse { Description = "Received: Herald sends it no more (any other answer, or none, is retried on the endpoint's schedule, but 410)." },
+                    [format == PayloadFormat.Transaction ? "200" : "2XX"] = new OpenApiResponse
+                    {
+                        Description = "Received: Herald sends it no more (any other answer, or none, is retried on the endpoint's schedule, but 410). "
+                            + $"What counts as received is the endpoint's success setting (200 or 2xx); {(format == PayloadFormat.Transaction ? "200" : "2xx")} is this format's default.",
+                    },
                     ["401"] = new OpenApiResponse { Description = "The signature did not verify: retried, as any failure." },
                     ["410"] = GoneResponse,
                 });

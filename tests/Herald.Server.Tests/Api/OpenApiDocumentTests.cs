@@ -215,7 +215,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var operators = Operation("post", "/v1/operator/endpoints/{id}/test");
         Assert.Null(operators["requestBody"]);
         // It refuses a body as a route that takes none does: too large, or not JSON.
-        Assert.Equal(["200", "400", "401", "403", "404", "413", "415", "429", "503", "default"], operators["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["200", "400", "401", "403", "404", "408", "413", "415", "429", "503", "default"], operators["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
         Assert.DoesNotContain("event_type", operators["summary"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
@@ -395,6 +395,22 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal(["since"], Required(recover));
         Assert.Equal(["string"], Types(Property(recover, "since")));
 
+        // Lengths and shapes of texts: a client refuses one too long, or a URL that is none, before sending it.
+        Assert.Equal(2048, Property(endpoint, "url")["maxLength"]!.GetValue<int>());
+        Assert.StartsWith("^[Hh][Tt][Tt][Pp][Ss]?://", Property(endpoint, "url")["pattern"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(2048, Property(RequestSchema("patch", "/v1/operator/endpoints/{id}"), "url")["maxLength"]!.GetValue<int>());
+        Assert.Equal(1024, Property(endpoint, "description")["maxLength"]!.GetValue<int>());
+        Assert.Equal(20, Property(endpoint, "headers")["maxProperties"]!.GetValue<int>());
+        Assert.Equal(1024, Property(endpoint, "headers")["additionalProperties"]!["maxLength"]!.GetValue<int>());
+        Assert.Equal(64, Property(Resolve(Property(intent, "additional_info")), "ticket_number")["maxLength"]!.GetValue<int>());
+        Assert.Equal(64, Property(order, "preference_id")["maxLength"]!.GetValue<int>());
+        Assert.Equal(1024, Property(order, "description")["maxLength"]!.GetValue<int>());
+        Assert.Equal(1024, Property(Resolve(Property(RequestSchema("post", "/v1/transactions"), "customer")), "name")["maxLength"]!.GetValue<int>());
+        Assert.Null(Property(RequestSchema("post", "/v1/transactions"), "currency")["maxLength"]);
+        Assert.Equal("date-time", Property(ResponseSchema("get", "/v1/endpoints/{id}", "200"), "failing_since")["format"]!.GetValue<string>());
+        var idempotencyKey = Operation("post", "/v1/transactions")["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "Idempotency-Key")!;
+        Assert.Equal(1, idempotencyKey["schema"]!["minLength"]!.GetValue<int>());
+
         var limit = Parameter("get", "/v1/notifications", "limit");
         Assert.Equal(("1", "100"), Range(limit));
         Assert.Equal(20, limit["default"]!.GetValue<int>());
@@ -426,6 +442,9 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Contains("JSON", refused["415"]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("integer", refused["429"]!["headers"]!["Retry-After"]!["schema"]!["type"]!.GetValue<string>());
         // A 503 (the database unavailable, a queue full) says when to ask again too.
+        Assert.Equal("string", refused["401"]!["headers"]!["WWW-Authenticate"]!["schema"]!["type"]!.GetValue<string>());
+        Assert.Contains("did not arrive in time", refused["408"]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Null(Operation("get", "/v1/endpoints")["responses"]!["408"]);
         var failed = Operation("post", "/v1/transactions")["responses"]!["503"]!;
         Assert.Contains("database", failed["description"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("integer", failed["headers"]!["Retry-After"]!["schema"]!["type"]!.GetValue<string>());
@@ -776,7 +795,22 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             (merchant, "/v1/checkout_preferences", "/v1/checkout_preferences", """{"items":[1]}"""),
             (merchant, "/v1/payment_intents", "/v1/payment_intents", """{"amount":100,"site":"mlb","client_id":1,"caller_id":2,"notification_url":"https://example.com/"}"""),
             (merchant, $"/v1/payment_orders/{order}/transitions", "/v1/payment_orders/{id}/transitions", """{"to":"CLOSED","data":{"colour":"blue"}}"""),
+            (merchant, "/v1/endpoints", "/v1/endpoints", """{"url":"hello","format":"thin"}"""),
+            (merchant, "/v1/endpoints", "/v1/endpoints", """{"url":"ftp://127.0.0.1:9/x","format":"thin"}"""),
+            (merchant, "/v1/endpoints", "/v1/endpoints", """{"url":"http://127.0.0.1:9/x#top","format":"thin"}"""),
+            (merchant, "/v1/endpoints", "/v1/endpoints", Json(new { url = "http://127.0.0.1:9/x", format = "thin", description = new string('d', 1025) })),
+            (merchant, "/v1/endpoints", "/v1/endpoints", """{"url":"http://127.0.0.1:9/x","format":"thin","headers":{"X-Note":"a\nb"}}"""),
+            (merchant, "/v1/endpoints", "/v1/endpoints", """{"url":"http://127.0.0.1:9/x","format":"thin","headers":{"X-Note":null}}"""),
+            (merchant, "/v1/endpoints", "/v1/endpoints",
+                Json(new { url = "http://127.0.0.1:9/x", format = "thin", headers = Enumerable.Range(0, 21).ToDictionary(i => $"X-H{i}", _ => "v") })),
+            (merchant, "/v1/checkout_preferences", "/v1/checkout_preferences", """{"custom_urls":{"status_changes_webhook":"ftp://127.0.0.1:9/x"}}"""),
+            (merchant, "/v1/payment_orders", "/v1/payment_orders", Json(new { amount = 10, currency = "BRL", description = new string('d', 1025) })),
+            (merchant, "/v1/payment_intents", "/v1/payment_intents",
+                Json(new { amount = 100, site = "mla", client_id = 1, caller_id = 2, additional_info = new { ticket_number = new string('7', 65) } })),
+            (merchant, "/v1/transactions", "/v1/transactions",
+                Json(new { currency = "BRL", paymentAmount = 10, customer = new { name = new string('n', 1025) } })),
         };
+        static string Json(object body) => System.Text.Json.JsonSerializer.Serialize(body);
         foreach (var (client, path, template, body) in cases)
         {
             using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");

@@ -36,12 +36,12 @@ public sealed class OpenApiErrorStatusesTests : IAsyncLifetime
     // A list with filters: nothing in its path to find.
     [InlineData("get", "/v1/notifications", "400 401 403 429 503")]
     // A create with an Idempotency-Key: a body, a key reused (422), a request with the key under way (409).
-    [InlineData("post", "/v1/transactions", "400 401 403 409 413 415 422 429 503")]
+    [InlineData("post", "/v1/transactions", "400 401 403 408 409 413 415 422 429 503")]
     // The admin's: no path id, no conflict.
-    [InlineData("post", "/v1/merchants", "400 401 403 413 415 429 503")]
+    [InlineData("post", "/v1/merchants", "400 401 403 408 413 415 429 503")]
     // A delete refuses any body but {} as a body is refused.
-    [InlineData("delete", "/v1/endpoints/{id}", "400 401 403 404 413 415 429 503")]
-    [InlineData("delete", "/v1/api_keys/{id}", "400 401 403 404 409 413 415 429 503")]
+    [InlineData("delete", "/v1/endpoints/{id}", "400 401 403 404 408 413 415 429 503")]
+    [InlineData("delete", "/v1/api_keys/{id}", "400 401 403 404 408 409 413 415 429 503")]
     // Any key reads it: no key is refused for its kind.
     [InlineData("get", "/v1/event_types", "400 401 429 503")]
     public void Operation_ListsTheErrorStatusesItAnswers(string method, string path, string statuses)
@@ -106,6 +106,9 @@ public sealed class OpenApiErrorStatusesTests : IAsyncLifetime
         using var admin = _herald.As(HeraldHost.AdminKey);
         using var merchant = await _herald.NewMerchantAsync();
         using var other = await _herald.NewMerchantAsync("Other");
+        // A body that stops arriving is answered once Kestrel's least rate has been missed past its
+        // grace (some seconds): started first, looked at last.
+        var stalled = StalledBodyAsync(HeraldHost.AdminKey, "/v1/merchants");
         var (endpoint, _) = await merchant.AddEndpointAsync("http://127.0.0.1:9/hooks", "thin");
         var transaction = await merchant.NewTransactionAsync();
 
@@ -147,9 +150,86 @@ public sealed class OpenApiErrorStatusesTests : IAsyncLifetime
         await HeraldHost.EventuallyAsync(async () => (await _herald.Client.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable);
         await ExpectAsync(other, HttpMethod.Post, "/v1/payment_orders", "/v1/payment_orders", 503, JsonContent.Create(new { amount = 10, currency = "BRL" }));
 
+        using (var timedOut = await stalled)
+        {
+            Assert.Equal(HttpStatusCode.RequestTimeout, timedOut.StatusCode);
+            await contract.AssertAnswersAsDocumentedAsync(timedOut, "POST", "/v1/merchants");
+            answered.Add(408);
+        }
+
         var listed = _document["paths"]!.AsObject()
             .SelectMany(p => p.Value!.AsObject().SelectMany(o => o.Value!["responses"]!.AsObject().Select(r => r.Key)))
             .Where(k => k.Length == 3 && k[0] is '4' or '5').Select(int.Parse).ToHashSet();
         Assert.Equal(listed.Order(), answered.Where(s => s >= 400).Order());
+    }
+    /// <summary>
+    /// Sends <paramref name="path"/> a JSON body that says 100 bytes and stops after 8, and reads the
+    /// answer Herald gives when it stops waiting for the rest, as a client would have it.
+    /// </summary>
+    private async Task<HttpResponseMessage> StalledBodyAsync(string key, string path)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        var address = _herald.Client.BaseAddress!;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await tcp.ConnectAsync(address.Host, address.Port, deadline.Token);
+        var stream = tcp.GetStream();
+        var request = $"POST {path} HTTP/1.1\r\nHost: {address.Authority}\r\nAuthorization: Bearer {key}\r\n"
+            + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), deadline.Token);
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
+        string? head = null;
+        string? body = null;
+        // Read until the answer is whole: by its Content-Length, its last chunk, or the connection's end.
+        while (body is null)
+        {
+            var read = await stream.ReadAsync(buffer, deadline.Token);
+            received.Append(Encoding.UTF8.GetString(buffer, 0, read));
+            var text = received.ToString();
+            var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            if (split < 0)
+            {
+                Assert.True(read > 0, $"the connection ended before an answer to a stalled body: {text}");
+                continue;
+            }
+            head = text[..split];
+            var rest = text[(split + 4)..];
+            var length = Header(head, "Content-Length");
+            if (length is not null && rest.Length >= int.Parse(length, System.Globalization.CultureInfo.InvariantCulture))
+            {
+                body = rest;
+            }
+            else if (Header(head, "Transfer-Encoding") == "chunked" && rest.EndsWith("0\r\n\r\n", StringComparison.Ordinal))
+            {
+                body = string.Concat(Chunks(rest));
+            }
+            else if (read == 0)
+            {
+                body = rest;
+            }
+        }
+        var status = int.Parse(head!.Split("\r\n")[0].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        var response = new HttpResponseMessage((HttpStatusCode)status) { Content = new StringContent(body) };
+        var contentType = Header(head, "Content-Type");
+        response.Content.Headers.ContentType = contentType is null ? null : System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        return response;
+
+        static string? Header(string head, string name) => head.Split("\r\n").Skip(1).Select(l => l.Split(':', 2))
+            .FirstOrDefault(h => h[0].Equals(name, StringComparison.OrdinalIgnoreCase))?[1].Trim();
+
+        static IEnumerable<string> Chunks(string chunked)
+        {
+            for (var at = 0; ;)
+            {
+                var end = chunked.IndexOf("\r\n", at, StringComparison.Ordinal);
+                var size = Convert.ToInt32(chunked[at..end], 16);
+                if (size == 0)
+                {
+                    yield break;
+                }
+                yield return chunked.Substring(end + 2, size);
+                at = end + 2 + size + 2;
+            }
+        }
     }
 }
