@@ -128,8 +128,13 @@ try {
   console.error(`HERALD_WEBHOOK_SECRET: ${e.message}`);
   process.exit(1);
 }
-const port = Number(process.argv[2] || 4000);
-http.createServer((req, res) => {
+const given = process.argv[2] || '4000';
+const port = /^[0-9]{1,5}$/.test(given) ? Number(given) : 0;
+if (port < 1 || port > 65535) {
+  console.error(`the port is a number from 1 to 65535, not '${given}'`);
+  process.exit(1);
+}
+const server = http.createServer((req, res) => {
   // The raw bytes as they arrived (a body parsed and written again no longer matches its
   // signature), read whole within a bound before they are checked.
   const chunks = [];
@@ -187,4 +192,9 @@ http.createServer((req, res) => {
       res.writeHead(500).end();
     }
   });
-}).listen(port, '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${port}`));
+});
+server.on('error', (e) => {
+  console.error(`cannot listen on 127.0.0.1:${port}: ${e.code === 'EADDRINUSE' ? 'the address is in use (another process holds it? give another port)' : e.message}`);
+  process.exit(1);
+});
+server.listen(port, '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${port}`));

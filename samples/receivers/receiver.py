@@ -211,8 +211,14 @@ if __name__ == "__main__":
             key_of(configured)
     except ValueError as e:
         sys.exit(f"HERALD_WEBHOOK_SECRET: {e}")
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
-    server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    given = sys.argv[1] if len(sys.argv) > 1 else "4000"
+    if not given.isascii() or not given.isdigit() or not 1 <= int(given) <= 65535:
+        sys.exit(f"the port is a number from 1 to 65535, not '{given}'")
+    port = int(given)
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    except OSError as e:
+        sys.exit(f"cannot listen on 127.0.0.1:{port}: {e.strerror} (another process holds it? give another port)")
     # Said once the port is taken: what waits for this line then finds the receiver answering.
     print(f"listening on http://127.0.0.1:{port}", flush=True)
     server.serve_forever()

@@ -108,9 +108,10 @@ internal static class ServeCommand
         CommonOptions.RefuseBlank(command, metricsUrls, "HERALD_METRICS_URLS", "an address for the metrics' listener, such as http://0.0.0.0:9464", "to read /metrics on --urls with the admin key");
         command.Validators.Add(result =>
         {
-            // An option that did not parse (given twice, say) is reported by the parser itself, in
-            // one line; its value cannot be read here.
-            if (result.Children.OfType<System.CommandLine.Parsing.OptionResult>().Any(o => o.Tokens.Count > 1 && o.Option.Arity.MaximumNumberOfValues == 1))
+            // An option that did not parse (given twice, or given no value) is reported by the parser
+            // itself, in one line; its value cannot be read here.
+            if (result.Children.OfType<System.CommandLine.Parsing.OptionResult>().Any(o =>
+                (o.Tokens.Count > 1 && o.Option.Arity.MaximumNumberOfValues == 1) || (!o.Implicit && o.Tokens.Count < o.Option.Arity.MinimumNumberOfValues)))
             {
                 return;
             }
@@ -193,6 +194,10 @@ internal static class ServeCommand
                     // The server took it, and failed at start with a stack trace, after an admin key had been made and shown.
                     result.AddError($"{urlsName} '{address}' has a path: Herald listens at an address's root, such as http://127.0.0.1:5080.");
                 }
+                else if (ListenAddresses.HostName(address) is { } host)
+                {
+                    result.AddError($"{urlsName} '{address}' names the host '{host}', under which the server listens on every address of the machine: give the address to listen on (127.0.0.1 for this machine alone, 0.0.0.0 for every one), or localhost.");
+                }
                 else if (!servesHttps && IsHttps(address))
                 {
                     result.AddError($"{urlsName} '{address}' is an https:// address, but no --https-cert is given to serve it with: give one, or use http://.");
@@ -209,6 +214,10 @@ internal static class ServeCommand
                 else if (ListenAddresses.HasPath(address))
                 {
                     result.AddError($"{metricsName} '{address}' has a path: the metrics listener answers at its root (/metrics), such as http://0.0.0.0:9464.");
+                }
+                else if (ListenAddresses.HostName(address) is { } host)
+                {
+                    result.AddError($"{metricsName} '{address}' names the host '{host}', under which the server listens on every address of the machine: give the address to listen on (127.0.0.1 for this machine alone, 0.0.0.0 for every one), or localhost.");
                 }
                 else if (apiPorts.Contains(ListenAddresses.PortOf(address)))
                 {
@@ -253,14 +262,14 @@ internal static class ServeCommand
             {
                 options.AllowedNetworks.Add(network);
             }
-            if (ListenAddresses.FirstTaken(options.Urls) is { } taken)
+            if (ListenAddresses.FirstUnbindable(options.Urls, "--urls") is { } unbindable)
             {
-                await Console.Error.WriteLineAsync($"herald: cannot listen on {taken}: its port is in use by another process (another Herald node?); stop it, or choose another with --urls.");
+                await Console.Error.WriteLineAsync($"herald: cannot listen on {unbindable.Url}: {unbindable.Why}");
                 return 1;
             }
-            if (options.MetricsUrls is { } metricsAt && ListenAddresses.FirstTaken(metricsAt) is { } metricsTaken)
+            if (options.MetricsUrls is { } metricsAt && ListenAddresses.FirstUnbindable(metricsAt, "--metrics-urls") is { } metricsUnbindable)
             {
-                await Console.Error.WriteLineAsync($"herald: cannot listen on {metricsTaken}: its port is in use by another process (another Herald node?); stop it, or choose another with --metrics-urls.");
+                await Console.Error.WriteLineAsync($"herald: cannot listen on {metricsUnbindable.Url}: {metricsUnbindable.Why}");
                 return 1;
             }
             if (ListenAddresses.FirstRepeated(options.MetricsUrls is { } both ? $"{options.Urls};{both}" : options.Urls) is { } repeated)
@@ -422,8 +431,9 @@ internal static class ServeCommand
                     });
                     await app.WaitForShutdownAsync(cancellationToken);
                 }
-                catch (IOException e)
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
                 {
+                    // Taken between the check before the start and the server's bind (another process's, say).
                     await Console.Error.WriteLineAsync($"herald: cannot listen on {options.Urls}: {e.Message}");
                     return 1;
                 }

@@ -111,6 +111,13 @@ internal static class TriggerCommand
                 await Console.Error.WriteLineAsync($"herald: no TLS connection to {http.BaseAddress}: {why.Message.ReplaceLineEndings(" ")} (does Herald serve https:// there, with a certificate this machine trusts?)");
                 return 1;
             }
+            catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse)
+            {
+                // Something listens there, but no HTTP server: the client's own words said only that
+                // "an error occurred while sending the request".
+                await Console.Error.WriteLineAsync($"herald: {http.BaseAddress} did not answer as an HTTP server does ({(e.InnerException ?? e).Message.TrimEnd('.')}): does --url point at Herald?");
+                return 1;
+            }
             catch (HttpRequestException e)
             {
                 await Console.Error.WriteLineAsync($"herald: {e.Message}");

@@ -10,18 +10,53 @@ namespace Herald.Server.Hosting;
 /// </summary>
 public static class ListenAddresses
 {
-    /// <summary>The first of <paramref name="urls"/> (separated by <c>;</c>) whose port cannot be bound now because something holds it; null when none.</summary>
-    public static string? FirstTaken(string urls)
+    /// <summary>
+    /// The first of <paramref name="urls"/> (separated by <c>;</c>) that cannot be listened on now,
+    /// with why, in words that end by saying what to do with <paramref name="option"/>: its port held
+    /// by another process, an address this machine does not have, a port this user may not take.
+    /// Null when none. A server bind failing after the start has made an admin key, a key ring and a
+    /// lock ended in a stack trace.
+    /// </summary>
+    public static (string Url, string Why)? FirstUnbindable(string urls, string option)
     {
         ArgumentNullException.ThrowIfNull(urls);
         foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (EndPointsOf(url).Any(IsTaken))
+            var localhost = UriOf(url) is { IsLoopback: true, HostNameType: UriHostNameType.Dns };
+            foreach (var endPoint in EndPointsOf(url))
             {
-                return url;
+                if (BindRefusal(endPoint) is not { } refused)
+                {
+                    continue;
+                }
+                // The server takes localhost on the IPv4 loopback alone when the IPv6 one cannot be had
+                // (IPv6 off on the loopback interface), unless its port is held there.
+                if (localhost && endPoint.AddressFamily == AddressFamily.InterNetworkV6 && refused != SocketError.AddressAlreadyInUse)
+                {
+                    continue;
+                }
+                return (url, refused switch
+                {
+                    SocketError.AddressAlreadyInUse => $"its port is in use by another process (another Herald node?); stop it, or choose another with {option}.",
+                    SocketError.AddressNotAvailable => $"this machine has no address {endPoint.Address}; give one of its own with {option} (0.0.0.0 listens on every one).",
+                    SocketError.AccessDenied => $"this user may not listen on port {endPoint.Port} (a port below 1024 needs privileges, such as the capability CAP_NET_BIND_SERVICE); choose one from 1024 up with {option}.",
+                    SocketError.AddressFamilyNotSupported => $"this machine has no {(endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? "IPv6" : "IPv4")}; give an address it has with {option}.",
+                    _ => $"{new SocketException((int)refused).Message}; choose another address with {option}.",
+                });
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// The host name <paramref name="url"/> listens under, when it names one other than localhost:
+    /// the server then listens on every address the machine has, as <c>0.0.0.0</c> does, whatever
+    /// the name's own address. Null for an address, localhost, <c>*</c> and <c>+</c>.
+    /// </summary>
+    public static string? HostName(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return UriOf(url) is { HostNameType: UriHostNameType.Dns, IsLoopback: false } uri ? uri.Host : null;
     }
 
     /// <summary>
@@ -124,23 +159,18 @@ public static class ListenAddresses
         return [new IPEndPoint(address, uri.Port)];
     }
 
-    private static bool IsTaken(IPEndPoint endPoint)
+    /// <summary>Why <paramref name="endPoint"/> cannot be bound now; null when it can.</summary>
+    private static SocketError? BindRefusal(IPEndPoint endPoint)
     {
         try
         {
             using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             socket.Bind(endPoint);
-            return false;
+            return null;
         }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        catch (SocketException e)
         {
-            return true;
-        }
-        catch (SocketException)
-        {
-            // Another reason (an address this machine lacks, a family it does not have, a port it
-            // forbids): the server's own bind says it, as before.
-            return false;
+            return e.SocketErrorCode;
         }
     }
 }

@@ -202,4 +202,30 @@ public sealed class ListenAndTriggerTests : IAsyncLifetime
         // The address asked named whole, as a --url with a path of its own would change it.
         Assert.Equal($"herald: POST {receiver.Url.TrimEnd('/')}/v1/payment_orders answered something other than JSON: does --url point at Herald?", trigger.Stderr.Trim());
     }
+
+    [Fact]
+    public async Task Trigger_PointedAtSomethingThatIsNoHttpServer_SaysSoInOneLine()
+    {
+        // A listener that answers a line of its own and hangs up, as a database or a mail server would.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+        var answering = Task.Run(async () =>
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                using var client = await listener.AcceptTcpClientAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                var stream = client.GetStream();
+                _ = await stream.ReadAsync(new byte[4096]);
+                await stream.WriteAsync("220 no http here\r\n"u8.ToArray());
+            }
+        });
+        var trigger = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "trigger", "order-closed", "--url", url, "--key", _key);
+        Assert.Equal(1, trigger.ExitCode);
+        var line = Assert.Single(trigger.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith($"herald: {url}/ did not answer as an HTTP server does (", line, StringComparison.Ordinal);
+        Assert.EndsWith("): does --url point at Herald?", line, StringComparison.Ordinal);
+        listener.Stop();
+        await Task.WhenAny(answering, Task.Delay(TimeSpan.FromSeconds(5)));
+    }
 }

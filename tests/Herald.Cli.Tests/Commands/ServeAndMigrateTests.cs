@@ -266,6 +266,9 @@ public sealed class ServeAndMigrateTests
     [InlineData("--urls", "http://127.0.0.1:5999/herald", "--urls 'http://127.0.0.1:5999/herald' has a path: Herald listens at an address's root, such as http://127.0.0.1:5080.")]
     [InlineData("--metrics-urls", "http://127.0.0.1:5999/prometheus", "--metrics-urls 'http://127.0.0.1:5999/prometheus' has a path: the metrics listener answers at its root (/metrics), such as http://0.0.0.0:9464.")]
     [InlineData("--rate-limit", "10 --rate-limit 20", "Option '--rate-limit' expects a single argument but 2 were provided.")]
+    // A host name is listened under on every address the machine has, whatever the name's own.
+    [InlineData("--urls", "http://herald.example.invalid:5999", "--urls 'http://herald.example.invalid:5999' names the host 'herald.example.invalid', under which the server listens on every address of the machine: give the address to listen on (127.0.0.1 for this machine alone, 0.0.0.0 for every one), or localhost.")]
+    [InlineData("--metrics-urls", "http://metrics.internal:9464", "--metrics-urls 'http://metrics.internal:9464' names the host 'metrics.internal', under which the server listens on every address of the machine: give the address to listen on (127.0.0.1 for this machine alone, 0.0.0.0 for every one), or localhost.")]
     [InlineData("--rate-limit", "abc", "--rate-limit must be a whole number, not 'abc'.")]
     [InlineData("--lease-seconds", "1.5", "--lease-seconds must be a whole number, not '1.5'.")]
     [InlineData("--concurrency", "99999999999", "--concurrency '99999999999' is out of range.")]
@@ -312,6 +315,36 @@ public sealed class ServeAndMigrateTests
         Assert.False(Directory.Exists(data));
         Assert.DoesNotContain("Admin key", stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("Delivery workers started", stdout, StringComparison.Ordinal);
+    });
+
+    [Fact]
+    public Task Serve_OnAnAddressThisMachineDoesNotHave_SaysSoInOneLine_BeforeMakingAnything() => WithDataAsync(async data =>
+    {
+        // 192.0.2.0/24 is for documentation alone: no machine has it.
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            "serve", "--urls", "http://192.0.2.1:5999", "--data", data);
+
+        Assert.Equal(1, code);
+        Assert.Equal("herald: cannot listen on http://192.0.2.1:5999: this machine has no address 192.0.2.1; give one of its own with --urls (0.0.0.0 listens on every one).", stderr.Trim());
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(data));
+    });
+
+    [Theory]
+    [InlineData("--urls")]
+    [InlineData("--metrics-urls")]
+    [InlineData("--https-cert")]
+    [InlineData("--public-url")]
+    [InlineData("--allow-network")]
+    [InlineData("--trusted-proxy")]
+    public Task Serve_WithAnOptionGivenNoValue_SaysSoInOneLine_RatherThanAStackTrace(string option) => WithDataAsync(async data =>
+    {
+        // The option last, its value forgotten: the parser's own line, as for --data.
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60), "serve", "--data", data, option);
+        Assert.Equal(1, code);
+        Assert.Equal($"herald: Required argument missing for option: '{option}'.", stderr.Trim());
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(data));
     });
 
     [Theory]

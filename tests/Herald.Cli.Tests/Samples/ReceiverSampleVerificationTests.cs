@@ -100,5 +100,21 @@ public sealed class ReceiverSampleVerificationTests
 
         Assert.NotEqual(0, await receiver.ExitAsync());
         Assert.DoesNotContain("listening on", receiver.Output, StringComparison.Ordinal);
+        // Said in one line, not in a traceback or a stack.
+        var line = Assert.Single(receiver.Output.Trim().Split('\n'));
+        Assert.StartsWith($"cannot listen on 127.0.0.1:{port}: ", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("python3", "receiver.py", "abc")]
+    [InlineData("node", "receiver.js", "abc")]
+    [InlineData("python3", "receiver.py", "70000")]
+    [InlineData("node", "receiver.js", "0")]
+    public async Task ASampleGivenAPortThatIsNone_SaysSoInOneLine(string runtime, string file, string port)
+    {
+        using var receiver = new ReceiverSampleTests.Sample(runtime, [ReceiverSampleTests.SamplePath(file), port], Secret);
+
+        Assert.NotEqual(0, await receiver.ExitAsync());
+        Assert.Equal($"the port is a number from 1 to 65535, not '{port}'", receiver.Output.Trim());
     }
 }
