@@ -143,7 +143,9 @@ public sealed class WebhookSender : IDisposable
             // apart, a receiver that never took the connection is not said to have been slow to answer.
             return Failed(startedAt, stopwatch, !timeout.IsCancellationRequested && e.InnerException is TimeoutException
                 ? $"could not connect: the connection (TCP and TLS) was not made within {GuardedHttpHandler.ConnectTimeout.TotalSeconds:0} s"
-                : $"no answer within {notification.TimeoutSeconds} s");
+                : notification.TimeoutCutFrom is { } own
+                    ? $"no answer within {notification.TimeoutSeconds} s (the endpoint's {own} s, cut to end inside the node's lease: serve --lease-seconds)"
+                    : $"no answer within {notification.TimeoutSeconds} s");
         }
         catch (HttpRequestException e)
         {

@@ -158,7 +158,9 @@ public sealed partial class DeliveryWorker
     internal static ClaimedNotification FitToLease(ClaimedNotification notification, TimeSpan lease)
     {
         var room = Math.Max(1, (int)(lease - LeaseMargin).TotalSeconds);
-        return notification.TimeoutSeconds <= room ? notification : notification with { TimeoutSeconds = room };
+        return notification.TimeoutSeconds <= room
+            ? notification
+            : notification with { TimeoutSeconds = room, TimeoutCutFrom = notification.TimeoutCutFrom ?? notification.TimeoutSeconds };
     }
 
     /// <summary>

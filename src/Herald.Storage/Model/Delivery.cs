@@ -20,6 +20,12 @@ public sealed record ClaimedNotification
     public required RetryPolicy Retry { get; init; }
     public required int TimeoutSeconds { get; init; }
 
+    /// <summary>
+    /// The endpoint's own timeout when the node's lease cut <see cref="TimeoutSeconds"/> below it (an
+    /// attempt ends inside its lease, or another node could send it again meanwhile); null otherwise.
+    /// </summary>
+    public int? TimeoutCutFrom { get; init; }
+
     /// <summary>The endpoint's own cap on attempts in flight, if it has one.</summary>
     public int? MaxConcurrency { get; init; }
 
