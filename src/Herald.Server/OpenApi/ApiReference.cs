@@ -9,28 +9,61 @@ namespace Herald.Server.OpenApi;
 /// The interactive API reference at <c>/docs</c>: Scalar's page, reading Herald's own OpenAPI
 /// document, open without a key like the document itself (a call tried from it takes one).
 /// </summary>
-internal static class ApiReference
+internal static partial class ApiReference
 {
     public const string Path = "/docs";
 
     /// <summary>
-    /// What the browser lets the page do: load, and send requests to, Herald alone (the page's own
-    /// inline set-up script and styles aside), and never be framed by another site.
+    /// What the browser lets the page do: load, and send requests to, Herald alone, run no script
+    /// but Herald's files and the page's own inline set-up script (by its hash, put in by
+    /// <see cref="WithScriptHashes"/>: the page shares the portal's origin, so a script injected into
+    /// it would reach the portal's session), and never be framed by another site.
     /// </summary>
     public const string ContentSecurityPolicy =
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "default-src 'self'; script-src 'self'{0}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         + "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+
+    /// <summary>The policy for a page whose inline scripts are <paramref name="html"/>'s: each allowed by its SHA-256, no other.</summary>
+    internal static string WithScriptHashes(string html) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, ContentSecurityPolicy, string.Concat(InlineScripts().Matches(html)
+            .Select(m => $" 'sha256-{Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(m.Groups["body"].Value)))}'")
+            .Distinct(StringComparer.Ordinal)));
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"<script(?![^>]*\ssrc\s*=)[^>]*>(?<body>[\s\S]*?)</script>", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex InlineScripts();
 
     public static void MapApiReference(this WebApplication app)
     {
-        app.Use((context, next) =>
+        app.Use(async (context, next) =>
         {
-            if (context.Request.Path.StartsWithSegments(Path))
+            if (!context.Request.Path.StartsWithSegments(Path, out var rest))
             {
-                context.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
-                context.Response.Headers.XContentTypeOptions = "nosniff";
+                await next(context);
+                return;
             }
-            return next(context);
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            // Its files (the script bundle, the document's icon) run no inline script: sent as they come.
+            if (rest.HasValue && rest.Value != "/")
+            {
+                context.Response.Headers.ContentSecurityPolicy = string.Format(System.Globalization.CultureInfo.InvariantCulture, ContentSecurityPolicy, "");
+                await next(context);
+                return;
+            }
+            // The page itself (a kilobyte) is held until its inline script is read, to allow that one alone.
+            var body = context.Response.Body;
+            using var page = new MemoryStream();
+            context.Response.Body = page;
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                context.Response.Body = body;
+            }
+            context.Response.Headers.ContentSecurityPolicy = WithScriptHashes(System.Text.Encoding.UTF8.GetString(page.GetBuffer(), 0, (int)page.Length));
+            page.Position = 0;
+            await page.CopyToAsync(body, context.RequestAborted);
         });
         app.MapScalarApiReference(Path, o => o
             .WithTitle("Herald API")

@@ -23,6 +23,15 @@ public sealed class ApiReferencePageTests(Browser browser) : PortalTest(browser)
             await route.AbortAsync();
         });
 
+        // The page's policy allows its own inline script by hash: nothing it runs is refused.
+        var refused = new ConcurrentBag<string>();
+        Page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            {
+                refused.Add(message.Text);
+            }
+        };
         await OpenAsync("/docs");
 
         await ExpectAsync(Page.Locator("body"), "Herald API");
@@ -44,5 +53,6 @@ public sealed class ApiReferencePageTests(Browser browser) : PortalTest(browser)
         await Page.GetByRole(AriaRole.Button, new() { Name = "Send" }).First.ClickAsync();
         Assert.Equal(BaseUrl + "/healthz", await sent.Task.WaitAsync(TimeSpan.FromSeconds(15)));
         Assert.Empty(elsewhere);
+        Assert.Empty(refused);
     }
 }

@@ -135,6 +135,23 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task AKeyInTheSignInsAddress_SignsNoOneIn()
+    {
+        // A key belongs in the form's body: one in the address would stay in proxies' logs and the
+        // browser's history, so the sign-in takes none from there.
+        var (_, key) = await NewMerchantAsync();
+        await OpenAsync("/portal/signin");
+        var token = await Page.Locator("input[name='__RequestVerificationToken']").GetAttributeAsync("value");
+        var form = Page.APIRequest.CreateFormData();
+        form.Set("__RequestVerificationToken", token!);
+        var answer = await Page.APIRequest.PostAsync(BaseUrl + "/portal/signin?key=" + Uri.EscapeDataString(key), new() { Form = form, MaxRedirects = 0 });
+        Assert.NotEqual(302, answer.Status);
+
+        await OpenAsync("/portal");
+        Assert.Contains("/portal/signin", Page.Url, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task AnAddressNoPortalPageHas_ShowsThePortalsNotFoundPage()
     {
         var (_, key) = await NewMerchantAsync();

@@ -38,6 +38,27 @@ public sealed partial class ApiReferenceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Docs_RunsItsOwnInlineScriptAlone_ByItsHash()
+    {
+        // The page shares the portal's origin: a script injected into it would act with the
+        // portal's session, so no inline script runs but the one the page was served with.
+        var response = await _herald.Client.GetAsync("/docs");
+        var page = await response.Content.ReadAsStringAsync();
+        var inline = Assert.Single(InlineScript().Matches(page)).Groups["body"].Value;
+        var hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(inline)));
+
+        var policy = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));
+        var scripts = policy.Split(';', StringSplitOptions.TrimEntries).Single(d => d.StartsWith("script-src ", StringComparison.Ordinal));
+        Assert.Equal($"script-src 'self' 'sha256-{hash}'", scripts);
+        // Its files carry the policy too, with no inline script allowed.
+        var bundle = await _herald.Client.GetAsync(new Uri(response.RequestMessage!.RequestUri!, "scalar.js"));
+        Assert.Contains("script-src 'self';", string.Join(";", bundle.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex("<script(?![^>]*\\ssrc=)[^>]*>(?<body>[\\s\\S]*?)</script>")]
+    private static partial Regex InlineScript();
+
+    [Fact]
     public async Task Docs_EveryScriptThePageLoads_IsServedByHerald()
     {
         var response = await _herald.Client.GetAsync("/docs");

@@ -28,7 +28,7 @@ internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures 
         FormUnsent = form == "unsent";
     }
 
-    public async Task<IActionResult> OnPostAsync(string? key)
+    public async Task<IActionResult> OnPostAsync([FromForm] string? key)
     {
         // The API's budget of unknown keys a client address holds covers the portal's sign-in too.
         var address = Auth.KeyFailures.BudgetOf(HttpContext.Connection.RemoteIpAddress);
