@@ -13,11 +13,21 @@ public abstract partial class RelationalStore
     {
         ArgumentNullException.ThrowIfNull(query);
         var where = NotificationFilter(merchantId, query);
-        var fewOfStatus = await FewOfStatusAsync(merchantId, query, cancellationToken);
-        where.AndIf(fewOfStatus, OfMerchantsEndpoints);
-        var source = fewOfStatus ? NotificationsByEndpointSource : "notifications";
+        var source = await NotificationsSourceAsync(merchantId, query, where, cancellationToken);
         return await ReadPageAsync<NotificationRow, Notification>($"SELECT {NotificationColumns} FROM {source}",
             where, query.Limit, query.StartingAfter, query.EndingBefore, r => r.ToModel(), cancellationToken);
+    }
+
+    /// <summary>
+    /// Where <paramref name="query"/>'s notifications are read from: through the index by endpoint
+    /// and status when few of them are there (<see cref="FewThroughEndpointsAsync"/>, which then
+    /// adds its condition to <paramref name="where"/>), else along the merchant's log.
+    /// </summary>
+    private async Task<string> NotificationsSourceAsync(string merchantId, NotificationQuery query, SqlFilter where, CancellationToken cancellationToken)
+    {
+        var few = await FewThroughEndpointsAsync(merchantId, query, cancellationToken);
+        where.AndIf(few, OfMerchantsEndpoints);
+        return few ? NotificationsByEndpointSource : "notifications";
     }
 
     /// <summary>
@@ -29,27 +39,30 @@ public abstract partial class RelationalStore
     // Every notification of a merchant is for one of its endpoints (which are never removed, only marked deleted).
     private const string OfMerchantsEndpoints = "endpoint_id IN (SELECT id FROM endpoints WHERE merchant_id = @merchantId)";
 
-    /// <summary>How many notifications of one status a log may read through its endpoints' index, gathered and sorted, rather than walk the merchant's log.</summary>
+    /// <summary>How many notifications of a status or an endpoint a log may read through the index by endpoint and status, gathered and sorted, rather than walk the merchant's log.</summary>
     private const int FewOfStatus = 5_000;
 
     /// <summary>
-    /// Whether a log filtered by status (alone, or with an endpoint; no entity or event to go by) is
-    /// read through the index by endpoint and status: when the merchant (or that endpoint) has fewer
-    /// than <see cref="FewOfStatus"/> notifications of that status, counted in that index. Walking
-    /// the merchant's log newest first until a page fills reads all of it for a status it seldom has
-    /// (the dead among a million delivered); one it often has fills the page at once.
+    /// Whether a log filtered by status, by the failed ones (a recover's), or by endpoint (no entity
+    /// or event to go by) is read through the index by endpoint and status: when the merchant (or
+    /// that endpoint) has fewer than <see cref="FewOfStatus"/> such notifications, counted in that
+    /// index. Walking the merchant's log newest first until a page fills reads all of it for what
+    /// it seldom has (the dead among a million delivered, an endpoint added yesterday, a failing
+    /// endpoint's failures over a month); what it often has fills the page at once.
     /// </summary>
-    private async Task<bool> FewOfStatusAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken)
+    private async Task<bool> FewThroughEndpointsAsync(string merchantId, NotificationQuery query, CancellationToken cancellationToken)
     {
-        if (query is not { Status: { } status, EntityId: null, EventId: null })
+        if (query is not { EntityId: null, EventId: null } || query is { Status: null, FailedOnly: false, EndpointId: null })
         {
             return false;
         }
         var ofEndpoint = query.EndpointId is null ? "" : " AND endpoint_id = @endpointId";
+        var ofStatus = (query.Status is null ? "" : " AND status = @status")
+            + (query.FailedOnly ? $" AND status IN ('{NotificationStatuses.Dead}', '{NotificationStatuses.Pending}')" : "");
         await using var connection = await OpenAsync(cancellationToken);
         var found = await connection.ExecuteScalarAsync<long>(Read(
-            $"SELECT COUNT(*) FROM (SELECT 1 FROM {NotificationsByEndpointSource} WHERE {OfMerchantsEndpoints}{ofEndpoint} AND status = @status LIMIT {FewOfStatus}) found",
-            new { merchantId, status, endpointId = query.EndpointId }, cancellationToken));
+            $"SELECT COUNT(*) FROM (SELECT 1 FROM {NotificationsByEndpointSource} WHERE {OfMerchantsEndpoints}{ofEndpoint}{ofStatus} LIMIT {FewOfStatus}) found",
+            new { merchantId, status = query.Status, endpointId = query.EndpointId }, cancellationToken));
         return found < FewOfStatus;
     }
 

@@ -255,11 +255,14 @@ public abstract partial class RelationalStore
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var where = NotificationFilter(merchantId, query with { Status = null });
+        var counted = query with { Status = null };
+        var where = NotificationFilter(merchantId, counted);
+        // An endpoint with few notifications is counted through its index, not by walking the merchant's log.
+        var source = await NotificationsSourceAsync(merchantId, counted, where, cancellationToken);
         var sql = newest is null
-            ? $"SELECT status, COUNT(*) AS total FROM notifications WHERE {where} GROUP BY status"
+            ? $"SELECT status, COUNT(*) AS total FROM {source} WHERE {where} GROUP BY status"
             // The newest first, as the log reads them (backwards along the merchant's index), stopping at the cap.
-            : $"SELECT status, COUNT(*) AS total FROM (SELECT status FROM notifications WHERE {where} ORDER BY id DESC LIMIT @newest) newest GROUP BY status";
+            : $"SELECT status, COUNT(*) AS total FROM (SELECT status FROM {source} WHERE {where} ORDER BY id DESC LIMIT @newest) newest GROUP BY status";
         if (newest is { } cap)
         {
             where.Parameters.Add("newest", cap);

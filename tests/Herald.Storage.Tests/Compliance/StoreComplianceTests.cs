@@ -2298,6 +2298,36 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CountNotificationsByStatus_OfOneEndpoint_CountsItsAlone_WithOrWithoutACap()
+    {
+        var m = await MerchantAsync();
+        var busy = await EndpointAsync(m);
+        var quiet = await EndpointAsync(m);
+        var other = await MerchantAsync("Other");
+        var theirs = await EndpointAsync(other);
+        for (var i = 0; i < 4; i++)
+        {
+            await Store.CommitChangeAsync(Change(m, "b" + i, 1, "OPENED", busy.Id, T0 + TimeSpan.FromSeconds(i)));
+        }
+        await Store.CommitChangeAsync(Change(m, "q", 1, "OPENED", quiet.Id, T0 + TimeSpan.FromSeconds(5)));
+        await Store.CommitChangeAsync(Change(other, "t", 1, "OPENED", theirs.Id, T0));
+        var ofQuiet = (await Store.ListNotificationsAsync(m, new NotificationQuery { EndpointId = quiet.Id })).Data.Single();
+        await Store.RecordManualAttemptAsync(new Attempt(HeraldId.New(HeraldId.Attempt, Time), ofQuiet.Id, 1, AttemptTriggers.Manual, T0, 5, 200, true, null, null));
+
+        foreach (var cap in new int?[] { null, 10 })
+        {
+            var quietCounts = await Store.CountNotificationsByStatusAsync(m, new NotificationQuery { EndpointId = quiet.Id }, cap);
+            Assert.Equal((1L, 0L), (quietCounts[NotificationStatuses.Succeeded], quietCounts[NotificationStatuses.Pending]));
+            var busyCounts = await Store.CountNotificationsByStatusAsync(m, new NotificationQuery { EndpointId = busy.Id, Status = NotificationStatuses.Dead }, cap);
+            Assert.Equal((0L, 4L), (busyCounts[NotificationStatuses.Succeeded], busyCounts[NotificationStatuses.Pending]));
+            // Another merchant's endpoint counts nothing of theirs.
+            Assert.All(await Store.CountNotificationsByStatusAsync(m, new NotificationQuery { EndpointId = theirs.Id }, cap), c => Assert.Equal(0, c.Value));
+        }
+        Assert.Equal(2, (await Store.CountNotificationsByStatusAsync(m, new NotificationQuery { EndpointId = busy.Id }, newest: 2))[NotificationStatuses.Pending]);
+        Assert.Empty((await Store.ListNotificationsAsync(m, new NotificationQuery { EndpointId = theirs.Id })).Data);
+    }
+
+    [Fact]
     public async Task CountNotificationsByStatus_WithACap_CountsOnlyTheNewestThatMatch()
     {
         var m = await MerchantAsync();
