@@ -134,6 +134,7 @@ public static class PortalServiceCollectionExtensions
     /// </summary>
     public static Task GuardAsync(HttpContext context, RequestDelegate next)
     {
+        ArgumentNullException.ThrowIfNull(context);
         if (IsPortal(context.Request))
         {
             context.Response.OnStarting(static state =>
@@ -146,6 +147,16 @@ public static class PortalServiceCollectionExtensions
                 }
                 return Task.CompletedTask;
             }, context.Response);
+            // The portal's cookies are for /portal, as a browser compares paths: in any other case
+            // (/Portal/SignIn) a page answered but its sign-in failed, the cookies not sent back. Such
+            // an address is sent on to the portal's own, the method and body kept.
+            if (!context.Request.Path.StartsWithSegments(BasePath, StringComparison.Ordinal)
+                && context.Request.Path.StartsWithSegments(BasePath, StringComparison.OrdinalIgnoreCase, out var rest))
+            {
+                context.Response.StatusCode = StatusCodes.Status308PermanentRedirect;
+                context.Response.Headers.Location = context.Request.PathBase + BasePath + rest + context.Request.QueryString;
+                return Task.CompletedTask;
+            }
         }
         return next(context);
     }

@@ -152,6 +152,18 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task TheSignInAtAnAddressInAnotherCase_IsSentToThePortalsOwn_AndSignsIn()
+    {
+        // The portal's cookies are for /portal: at /Portal/SignIn the browser would not send them back.
+        var (_, key) = await NewMerchantAsync();
+        await OpenAsync("/Portal/SignIn?ReturnUrl=%2Fportal%2Fkeys");
+        Assert.Equal(BaseUrl + "/portal/SignIn?ReturnUrl=%2Fportal%2Fkeys", Page.Url);
+        await Page.GetByLabel("API key").FillAsync(key);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "API keys" })).ToBeVisibleAsync();
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task AnAddressNoPortalPageHas_ShowsThePortalsNotFoundPage()
     {
         var (_, key) = await NewMerchantAsync();
