@@ -286,11 +286,13 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     // First the erase waits for every write in flight to end and holds new ones back until it
     // commits (readers go on): a change of the merchant committed while the erase ran would
     // otherwise keep its notification, payload and all, and lose its event and entity.
-    protected override IReadOnlyList<string> EraseNotificationsSql { get; } =
+    protected override string? EraseTableLocks =>
+        "LOCK TABLE entities, events, notifications, attempts, idempotency_keys, attempt_hours, attempt_hour_durations IN SHARE ROW EXCLUSIVE MODE";
+
+    protected override IReadOnlyList<string> EraseNotificationsSql(string range) =>
     [
-        "LOCK TABLE entities, events, notifications, attempts, idempotency_keys, attempt_hours, attempt_hour_durations IN SHARE ROW EXCLUSIVE MODE",
         "CREATE TEMP TABLE erased_notifications (id TEXT) ON COMMIT DROP",
-        "WITH gone AS (DELETE FROM notifications WHERE merchant_id = @merchantId RETURNING id) INSERT INTO erased_notifications SELECT id FROM gone",
+        $"WITH gone AS (DELETE FROM notifications WHERE merchant_id = @merchantId{range} RETURNING id) INSERT INTO erased_notifications SELECT id FROM gone",
         "DELETE FROM attempts WHERE notification_id IN (SELECT id FROM erased_notifications)",
     ];
 

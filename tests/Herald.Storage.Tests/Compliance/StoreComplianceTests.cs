@@ -1611,6 +1611,60 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EraseMerchantData_InBatches_LetsOtherChangesInBetween_AndLeavesNothingOfTheMerchant()
+    {
+        var a = await MerchantAsync("A");
+        var b = await MerchantAsync("B");
+        var epA = await EndpointAsync(a);
+        var epB = await EndpointAsync(b);
+        // Seven entities of A with two versions each: fourteen events and notifications, with attempts.
+        for (var i = 0; i < 7; i++)
+        {
+            await Store.CommitChangeAsync(Change(a, "a" + i, 1, "OPENED", epA.Id, T0 + TimeSpan.FromSeconds(i)));
+            await Store.CommitChangeAsync(Change(a, "a" + i, 2, "CLOSED", epA.Id, T0 + TimeSpan.FromSeconds(i) + TimeSpan.FromMilliseconds(1)));
+        }
+        foreach (var n in (await Store.ListNotificationsAsync(a, new NotificationQuery { Limit = 100 })).Data)
+        {
+            await Store.RecordManualAttemptAsync(new Attempt(HeraldId.New(HeraldId.Attempt, Time), n.Id, 1, AttemptTriggers.Manual, T0, 5, 500, false, "HTTP 500", null));
+        }
+        await Store.CommitChangeAsync(Change(b, "b0", 1, "OPENED", epB.Id, T0));
+        var store = (RelationalStore)Store;
+        store.EraseBatch = 3;
+        var between = 0;
+        // Between the erasure's transactions, B's changes and A's go on: A's are erased with the rest.
+        store.BetweenEraseBatches = async () =>
+        {
+            between++;
+            await Store.CommitChangeAsync(Change(b, "b" + between, 1, "OPENED", epB.Id, T0 + TimeSpan.FromMinutes(between)));
+            if (between == 2)
+            {
+                await Store.CommitChangeAsync(Change(a, "a-meanwhile", 1, "OPENED", epA.Id, T0 + TimeSpan.FromMinutes(between)));
+            }
+        };
+        try
+        {
+            Assert.True(await Store.EraseMerchantDataAsync(a));
+        }
+        finally
+        {
+            store.BetweenEraseBatches = null;
+            store.EraseBatch = 2_000;
+        }
+
+        // Fourteen notifications in batches of 3, then the events no entity holds as its latest.
+        Assert.True(between >= 7, $"{between} transactions");
+        Assert.Empty((await Store.ListNotificationsAsync(a, new NotificationQuery())).Data);
+        Assert.Empty((await Store.ListEventsAsync(a, null, 100, null)).Data);
+        Assert.Null(await Store.GetEntityAsync(a, EntityKind.PaymentOrder, "a0"));
+        Assert.Null(await Store.GetEntityAsync(a, EntityKind.PaymentOrder, "a-meanwhile"));
+        Assert.Equal(between + 1, (await Store.ListNotificationsAsync(b, new NotificationQuery { Limit = 100 })).Data.Count);
+        Assert.NotNull(await Store.GetEntityAsync(b, EntityKind.PaymentOrder, "b1"));
+        // A's next change after the erasure is A's alone.
+        await Store.CommitChangeAsync(Change(a, "a0", 1, "OPENED", epA.Id, T0 + TimeSpan.FromHours(1)));
+        Assert.Single((await Store.ListNotificationsAsync(a, new NotificationQuery())).Data);
+    }
+
+    [Fact]
     public async Task AKeptResendsAttempt_MovesTheRequestOnInItsOwnCommit_WhileItsOwnerHoldsIt()
     {
         var m = await MerchantAsync();
