@@ -160,12 +160,14 @@ public abstract partial class RelationalStore
         // The bulk, a batch a transaction, other writers going on between them: the notifications
         // with their attempts, then the events nothing refers to any more (not an entity's latest,
         // whose snapshot may be its document, until the entity goes too).
-        while (await EraseNotificationBatchAsync(merchantId, cancellationToken) == EraseBatch)
+        // Each batch locks many rows of the hot tables, which the delivery's batches lock in another
+        // order: one the database undid to break a cycle is made again.
+        while (await WriteAgainIfRaceLostAsync(() => EraseNotificationBatchAsync(merchantId, cancellationToken)) == EraseBatch)
         {
             await (BetweenEraseBatches?.Invoke() ?? Task.CompletedTask);
         }
         // From a cursor: the events kept (entities' latest) are passed once, not at every batch.
-        for (var after = ""; await EraseEventBatchAsync(merchantId, after, cancellationToken) is { Count: var count, Last: { } last } && count == EraseBatch; after = last)
+        for (var after = ""; await WriteAgainIfRaceLostAsync(() => EraseEventBatchAsync(merchantId, after, cancellationToken)) is { Count: var count, Last: { } last } && count == EraseBatch; after = last)
         {
             await (BetweenEraseBatches?.Invoke() ?? Task.CompletedTask);
         }

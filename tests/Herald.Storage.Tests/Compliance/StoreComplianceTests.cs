@@ -1665,6 +1665,60 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EraseMerchantData_WhileItsNotificationsAreClaimedAndTheirOutcomesRecorded_LeavesNothingBehind()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        for (var i = 0; i < 60; i++)
+        {
+            await Store.CommitChangeAsync(Change(m, "po" + i, 1, "OPENED", ep.Id, T0 + TimeSpan.FromMilliseconds(i)));
+        }
+        var store = (RelationalStore)Store;
+        store.EraseBatch = 5;
+        var round = 0;
+        var recorded = 0;
+        // A round of deliveries: claims, and outcomes written newest first, against the erasure's
+        // oldest-first batches (on PostgreSQL, row locks taken in the other order).
+        async Task DeliverAsync()
+        {
+            var at = T0 + TimeSpan.FromMinutes(Interlocked.Increment(ref round));
+            var claimed = await Store.ClaimDueAsync(at, Lease, 10);
+            var outcomes = claimed.OrderByDescending(n => n.Id, StringComparer.Ordinal)
+                .Select(n => new AttemptOutcome(AttemptOf(n, false, AttemptTriggers.Schedule, at), NotificationStatuses.Pending, T0, true, n.LeaseToken)).ToList();
+            if (outcomes.Count > 0)
+            {
+                Interlocked.Add(ref recorded, (await Store.RecordScheduledAttemptsAsync(outcomes)).Count(r => r));
+            }
+        }
+        // One between each of the erasure's transactions, and more alongside them where writers run at once.
+        store.BetweenEraseBatches = DeliverAsync;
+        using var erased = new CancellationTokenSource();
+        var alongside = Task.Run(async () =>
+        {
+            for (var i = 0; i < 200 && !erased.IsCancellationRequested; i++)
+            {
+                await DeliverAsync();
+            }
+        });
+        try
+        {
+            Assert.True(await Store.EraseMerchantDataAsync(m));
+        }
+        finally
+        {
+            erased.Cancel();
+            store.BetweenEraseBatches = null;
+            store.EraseBatch = 2_000;
+        }
+        await alongside;
+
+        Assert.True(recorded > 0, "no outcome was recorded while the erasure ran");
+        Assert.Empty((await Store.ListNotificationsAsync(m, new NotificationQuery())).Data);
+        Assert.Empty((await Store.ListEventsAsync(m, null, 100, null)).Data);
+        Assert.Empty(await Store.ClaimDueAsync(T0 + TimeSpan.FromDays(1), Lease, 100));
+    }
+
+    [Fact]
     public async Task AKeptResendsAttempt_MovesTheRequestOnInItsOwnCommit_WhileItsOwnerHoldsIt()
     {
         var m = await MerchantAsync();
