@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import binascii
+import errno
 import json
 import os
 import re
@@ -218,7 +219,8 @@ if __name__ == "__main__":
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
     except OSError as e:
-        sys.exit(f"cannot listen on 127.0.0.1:{port}: {e.strerror} (another process holds it? give another port)")
+        hint = " (another process holds it? give another port)" if e.errno == errno.EADDRINUSE else ""
+        sys.exit(f"cannot listen on 127.0.0.1:{port}: {e.strerror}{hint}")
     # Said once the port is taken: what waits for this line then finds the receiver answering.
     print(f"listening on http://127.0.0.1:{port}", flush=True)
     server.serve_forever()

@@ -240,9 +240,10 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     // waits, then finds it gone and writes nothing.
     protected override string LockedForPurge => " FOR UPDATE";
 
-    // A merchant's erasure locks its tables (SHARE ROW EXCLUSIVE, see below) and then deletes rows a
-    // purge may hold; a purge taking its tables first, in the same order, waits for the erasure, or
-    // the erasure for it, never both for each other.
+    // A merchant's erasure deletes its notifications in batches that take the purge's lock and hold
+    // their rows first, as the purge does, then its last transaction locks its tables (SHARE ROW
+    // EXCLUSIVE, see below) and deletes what is left; a purge taking its tables first, in the same
+    // order, waits for that, or it for the purge, never both for each other.
     protected override string? PurgeTableLocks(string first, string second) => $"LOCK TABLE {first}, {second} IN ROW EXCLUSIVE MODE";
 
     // A stats read keeping an hour (counted before, outside any transaction) takes the kept tables
@@ -286,6 +287,10 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     // First the erase waits for every write in flight to end and holds new ones back until it
     // commits (readers go on): a change of the merchant committed while the erase ran would
     // otherwise keep its notification, payload and all, and lose its event and entity.
+    // No index holds a merchant's events by id (events_merchant_entity is by entity): each batch
+    // would read and sort all of them. Its events go in the erasure's last transaction, as they did.
+    protected override bool ErasesEventsInBatches => false;
+
     protected override string? EraseTableLocks =>
         "LOCK TABLE entities, events, notifications, attempts, idempotency_keys, attempt_hours, attempt_hour_durations IN SHARE ROW EXCLUSIVE MODE";
 

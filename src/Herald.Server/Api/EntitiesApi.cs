@@ -55,7 +55,7 @@ internal static class EntitiesApi
             var merchant = Caller.Of(http).Merchant;
             var key = IdempotencyKeyHeader.Read(http.Request);
             var request = await HeraldJson.ReadAsync<CreatePaymentOrderRequest>(http.Request);
-            Validation.Text(request.PreferenceId, "preference_id", 64);
+            Validation.Text(request.PreferenceId, "preference_id", Validation.MaxShortText);
             if (request.PreferenceId is not null && await store.GetPreferenceAsync(merchant, request.PreferenceId, http.RequestAborted) is null)
             {
                 throw new HeraldException(ErrorKind.BadRequest, request.PreferenceId.Length == 0
@@ -284,7 +284,7 @@ internal static class EntitiesApi
         var additional = new JsonObject { ["external_reference"] = Validation.Text(request.AdditionalInfo?.ExternalReference, "additional_info.external_reference") };
         if (site == "mla")
         {
-            additional["ticket_number"] = Validation.Text(ticket, "additional_info.ticket_number", 64);
+            additional["ticket_number"] = Validation.Text(ticket, "additional_info.ticket_number", Validation.MaxShortText);
         }
         return new JsonObject
         {

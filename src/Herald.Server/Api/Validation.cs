@@ -9,6 +9,9 @@ internal static partial class Validation
     public const int MaxUrlLength = 2048;
     public const int MaxText = 1024;
 
+    /// <summary>The length of the texts Herald keeps short: a Point intent's ticket number, a payment order's preference id.</summary>
+    public const int MaxShortText = 64;
+
     /// <summary>
     /// <see cref="Text"/> for a text a merchant may also take away: one left blank is none (null),
     /// so an emptied description reads as no description, not as "".

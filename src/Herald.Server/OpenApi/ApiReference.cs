@@ -42,6 +42,13 @@ internal static partial class ApiReference
                 return;
             }
             context.Response.Headers.XContentTypeOptions = "nosniff";
+            // Herald has one document: the page at another name (/docs/v1, which the package also
+            // answers) is sent to the page's own address, the one whose inline script is allowed.
+            if (rest.HasValue && rest.Value != "/" && !rest.Value!.Contains('.', StringComparison.Ordinal))
+            {
+                context.Response.Redirect(context.Request.PathBase + Path + "/");
+                return;
+            }
             // Its files (the script bundle, the document's icon) run no inline script: sent as they come.
             if (rest.HasValue && rest.Value != "/")
             {

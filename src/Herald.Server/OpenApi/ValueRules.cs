@@ -103,8 +103,8 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
             rules[(body, "headers")] = Headers;
         }
         rules[(typeof(CustomUrls), "status_changes_webhook")] = Url;
-        rules[(typeof(AdditionalInfo), "ticket_number")] = s => s.MaxLength = ShortText;
-        rules[(typeof(CreatePaymentOrderRequest), "preference_id")] = s => s.MaxLength = ShortText;
+        rules[(typeof(AdditionalInfo), "ticket_number")] = s => s.MaxLength = Validation.MaxShortText;
+        rules[(typeof(CreatePaymentOrderRequest), "preference_id")] = s => s.MaxLength = Validation.MaxShortText;
         // An endpoint's settings, made or changed.
         foreach (var body in new[] { typeof(CreateEndpointRequest), typeof(UpdateEndpointRequest) })
         {
@@ -121,9 +121,6 @@ internal sealed class ValueRules : IOpenApiSchemaTransformer, IOpenApiOperationT
         }
         return rules;
     }
-
-    /// <summary>The length of the texts Herald keeps short: a Point intent's ticket number, a preference's id given.</summary>
-    private const int ShortText = 64;
 
     /// <summary>
     /// The bodies (and the parts of them) whose every text Herald holds to <see cref="Validation.MaxText"/>

@@ -142,6 +142,12 @@ public abstract partial class RelationalStore
     /// </summary>
     internal int EraseBatch { get; set; } = 2_000;
 
+    /// <summary>
+    /// Whether an erasure takes the merchant's events in batches before its last transaction: where
+    /// an index holds a merchant's events in the order of their ids, which each batch walks on from the last.
+    /// </summary>
+    protected virtual bool ErasesEventsInBatches => true;
+
     /// <summary>Called between an erasure's transactions (for tests: what other writers may do meanwhile).</summary>
     internal Func<Task>? BetweenEraseBatches { get; set; }
 
@@ -167,7 +173,7 @@ public abstract partial class RelationalStore
             await (BetweenEraseBatches?.Invoke() ?? Task.CompletedTask);
         }
         // From a cursor: the events kept (entities' latest) are passed once, not at every batch.
-        for (var after = ""; await WriteAgainIfRaceLostAsync(() => EraseEventBatchAsync(merchantId, after, cancellationToken)) is { Count: var count, Last: { } last } && count == EraseBatch; after = last)
+        for (var after = ""; ErasesEventsInBatches && await WriteAgainIfRaceLostAsync(() => EraseEventBatchAsync(merchantId, after, cancellationToken)) is { Count: var count, Last: { } last } && count == EraseBatch; after = last)
         {
             await (BetweenEraseBatches?.Invoke() ?? Task.CompletedTask);
         }
@@ -209,8 +215,10 @@ public abstract partial class RelationalStore
         }
         // The batch as a range of ids, deleted as the whole erasure deletes (a list of two thousand
         // ids to bind took five times as long).
+        // Its rows held first, as the purge holds its batch before it moves any merchant's epoch:
+        // the two take their locks in one order, and never wait for each other in a circle.
         var batch = await scope.Connection.QuerySingleAsync<EraseRange>(scope.Command(
-            "SELECT COUNT(*) AS count, MAX(id) AS last FROM (SELECT id FROM notifications WHERE merchant_id = @merchantId ORDER BY id LIMIT @batch) b",
+            $"SELECT COUNT(*) AS count, MAX(id) AS last FROM (SELECT id FROM notifications WHERE merchant_id = @merchantId ORDER BY id LIMIT @batch{LockedForPurge}) b",
             new { merchantId, batch = EraseBatch }, cancellationToken));
         if (batch.count > 0)
         {
@@ -253,6 +261,11 @@ public abstract partial class RelationalStore
                 + " AND NOT EXISTS (SELECT 1 FROM notifications WHERE notifications.event_id = ev.id)"
                 + $" AND NOT EXISTS (SELECT 1 FROM entities WHERE {EventOfEntityVersion} AND entities.version = ev.version)";
             var parameters = new { merchantId, after, batch.last };
+            // The events held before their keys are deleted, in the order the purge takes them.
+            if (LockedForPurge.Length > 0)
+            {
+                await scope.Connection.ExecuteAsync(scope.Command($"SELECT 1 FROM events ev WHERE {erasable}{LockedForPurge}", parameters, cancellationToken));
+            }
             // A key naming an erased event would answer its retried request with nothing to answer from.
             await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM idempotency_keys WHERE event_id IN (SELECT id FROM events ev WHERE {erasable})", parameters, cancellationToken));
             await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM events AS ev WHERE {erasable}", parameters, cancellationToken));

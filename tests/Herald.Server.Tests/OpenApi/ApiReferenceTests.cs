@@ -50,6 +50,11 @@ public sealed partial class ApiReferenceTests : IAsyncLifetime
         var policy = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));
         var scripts = policy.Split(';', StringSplitOptions.TrimEntries).Single(d => d.StartsWith("script-src ", StringComparison.Ordinal));
         Assert.Equal($"script-src 'self' 'sha256-{hash}'", scripts);
+        // The page at another name is sent to its own address, where its script is allowed.
+        using var noRedirects = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _herald.Client.BaseAddress };
+        var named = await noRedirects.GetAsync("/docs/v1");
+        Assert.Equal(HttpStatusCode.Redirect, named.StatusCode);
+        Assert.Equal("/docs/", named.Headers.Location?.OriginalString);
         // Its files carry the policy too, with no inline script allowed.
         var bundle = await _herald.Client.GetAsync(new Uri(response.RequestMessage!.RequestUri!, "scalar.js"));
         Assert.Contains("script-src 'self';", string.Join(";", bundle.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);

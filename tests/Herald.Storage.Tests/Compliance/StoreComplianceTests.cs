@@ -1651,8 +1651,8 @@ public abstract class StoreComplianceTests : IAsyncLifetime
             store.EraseBatch = 2_000;
         }
 
-        // Fourteen notifications in batches of 3, then the events no entity holds as its latest.
-        Assert.True(between >= 7, $"{between} transactions");
+        // Fourteen notifications (and more recorded meanwhile) in batches of 3 (then, on SQLite, the events no entity holds as its latest).
+        Assert.True(between >= 5, $"{between} transactions");
         Assert.Empty((await Store.ListNotificationsAsync(a, new NotificationQuery())).Data);
         Assert.Empty((await Store.ListEventsAsync(a, null, 100, null)).Data);
         Assert.Null(await Store.GetEntityAsync(a, EntityKind.PaymentOrder, "a0"));
