@@ -1719,6 +1719,55 @@ public abstract class StoreComplianceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EraseMerchantData_BesideAPurge_BothFinish_EachTakingItsOwn()
+    {
+        // Two merchants' old finished notifications, interleaved in the log: the purge's batches take
+        // both merchants' rows, the erasure's batches one merchant's, in the same order.
+        var a = await MerchantAsync("A");
+        var b = await MerchantAsync("B");
+        var epA = await EndpointAsync(a);
+        var epB = await EndpointAsync(b);
+        for (var i = 0; i < 30; i++)
+        {
+            await Store.CommitChangeAsync(Change(a, "a" + i, 1, "OPENED", epA.Id, T0 + TimeSpan.FromMilliseconds(2 * i)));
+            await Store.CommitChangeAsync(Change(b, "b" + i, 1, "OPENED", epB.Id, T0 + TimeSpan.FromMilliseconds(2 * i + 1)));
+        }
+        foreach (var claimed in await Store.ClaimDueAsync(T0 + TimeSpan.FromSeconds(1), Lease, 100))
+        {
+            await Store.RecordScheduledAttemptAsync(new AttemptOutcome(AttemptOf(claimed, true, AttemptTriggers.Schedule, T0), NotificationStatuses.Succeeded, null, false, claimed.LeaseToken));
+        }
+        var store = (RelationalStore)Store;
+        store.EraseBatch = 3;
+        var purged = 0;
+        var purging = Task.Run(async () =>
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                var deleted = await Store.PurgeAsync(T0 + TimeSpan.FromDays(10), 4);
+                purged += deleted;
+                if (deleted == 0 && purged > 0)
+                {
+                    break;
+                }
+            }
+        });
+        try
+        {
+            Assert.True(await Store.EraseMerchantDataAsync(a));
+            // Neither was undone for good by the other: a lock cycle would have failed one of them.
+            await purging;
+        }
+        finally
+        {
+            store.EraseBatch = 2_000;
+        }
+
+        Assert.Empty((await Store.ListNotificationsAsync(a, new NotificationQuery())).Data);
+        Assert.Empty((await Store.ListNotificationsAsync(b, new NotificationQuery())).Data);
+        Assert.InRange(purged, 30, 60);
+    }
+
+    [Fact]
     public async Task AKeptResendsAttempt_MovesTheRequestOnInItsOwnCommit_WhileItsOwnerHoldsIt()
     {
         var m = await MerchantAsync();
