@@ -194,9 +194,9 @@ internal static class ServeCommand
                     // The server took it, and failed at start with a stack trace, after an admin key had been made and shown.
                     result.AddError($"{urlsName} '{address}' has a path: Herald listens at an address's root, such as http://127.0.0.1:5080.");
                 }
-                else if (ListenAddresses.HostName(address) is { } host)
+                else if (ListenAddresses.HostNameRefusal(address) is { } named)
                 {
-                    result.AddError($"{urlsName} '{address}' names the host '{host}', under which the server listens on every address of the machine: give the address to listen on (127.0.0.1 for this machine alone, 0.0.0.0 for every one), or localhost.");
+                    result.AddError($"{urlsName} '{address}' {named}");
                 }
                 else if (!servesHttps && IsHttps(address))
                 {
@@ -215,9 +215,9 @@ internal static class ServeCommand
                 {
                     result.AddError($"{metricsName} '{address}' has a path: the metrics listener answers at its root (/metrics), such as http://0.0.0.0:9464.");
                 }
-                else if (ListenAddresses.HostName(address) is { } host)
+                else if (ListenAddresses.HostNameRefusal(address) is { } named)
                 {
-                    result.AddError($"{metricsName} '{address}' names the host '{host}', under which the server listens on every address of the machine: give the address to listen on (127.0.0.1 for this machine alone, 0.0.0.0 for every one), or localhost.");
+                    result.AddError($"{metricsName} '{address}' {named}");
                 }
                 else if (apiPorts.Contains(ListenAddresses.PortOf(address)))
                 {

@@ -15,6 +15,9 @@ namespace Herald.Server.Errors;
 /// </summary>
 internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger, TimeProvider time, IHeraldStore store)
 {
+    /// <summary>A body that stopped arriving (408), as the answer and the OpenAPI document say it.</summary>
+    public const string BodyTimedOut = "body did not arrive in time (it came too slowly, or was shorter than its Content-Length)";
+
     /// <summary>How long requests refused for the database's trouble stay out of the log after one was written.</summary>
     public static readonly TimeSpan DatabaseTroubleQuiet = TimeSpan.FromMinutes(1);
 
@@ -40,7 +43,7 @@ internal sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILog
             var message = e.StatusCode switch
             {
                 StatusCodes.Status413PayloadTooLarge => "the request body is larger than the limit",
-                StatusCodes.Status408RequestTimeout => "the request body did not arrive in time (it came too slowly, or was shorter than its Content-Length)",
+                StatusCodes.Status408RequestTimeout => "the request " + BodyTimedOut,
                 _ => Unbound(e.Message) ?? e.Message,
             };
             await WriteAsync(context, e.StatusCode, [message]);

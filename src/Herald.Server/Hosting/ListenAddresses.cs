@@ -59,6 +59,11 @@ public static class ListenAddresses
         return UriOf(url) is { HostNameType: UriHostNameType.Dns, IsLoopback: false } uri ? uri.Host : null;
     }
 
+    /// <summary>Why <paramref name="url"/> is refused for naming a host (see <see cref="HostName"/>), after its option's name and the address; null when it names none.</summary>
+    public static string? HostNameRefusal(string url) => HostName(url) is { } host
+        ? $"names the host '{host}', under which the server listens on every address of the machine: give the address to listen on (127.0.0.1 for this machine alone, 0.0.0.0 for every one), or localhost."
+        : null;
+
     /// <summary>
     /// The first of <paramref name="urls"/> (separated by <c>;</c>) whose port one named before it
     /// takes already: the same address twice, or a port under every address (<c>0.0.0.0</c>) and

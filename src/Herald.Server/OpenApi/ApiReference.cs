@@ -23,6 +23,9 @@ internal static partial class ApiReference
         "default-src 'self'; script-src 'self'{0}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         + "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
 
+    /// <summary>The policy for what runs no inline script: the page's files.</summary>
+    private static readonly string NoInlineScript = string.Format(System.Globalization.CultureInfo.InvariantCulture, ContentSecurityPolicy, "");
+
     /// <summary>The policy for a page whose inline scripts are <paramref name="html"/>'s: each allowed by its SHA-256, no other.</summary>
     internal static string WithScriptHashes(string html) =>
         string.Format(System.Globalization.CultureInfo.InvariantCulture, ContentSecurityPolicy, string.Concat(InlineScripts().Matches(html)
@@ -52,7 +55,7 @@ internal static partial class ApiReference
             // Its files (the script bundle, the document's icon) run no inline script: sent as they come.
             if (rest.HasValue && rest.Value != "/")
             {
-                context.Response.Headers.ContentSecurityPolicy = string.Format(System.Globalization.CultureInfo.InvariantCulture, ContentSecurityPolicy, "");
+                context.Response.Headers.ContentSecurityPolicy = NoInlineScript;
                 await next(context);
                 return;
             }

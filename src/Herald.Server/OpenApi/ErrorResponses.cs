@@ -109,7 +109,7 @@ internal sealed partial class ErrorResponses : IOpenApiDocumentTransformer
         }
         if (body || refusesBody)
         {
-            Add(408, "the body did not arrive in time (it came too slowly, or was shorter than its Content-Length)");
+            Add(408, "the " + ErrorHandlingMiddleware.BodyTimedOut);
             Add(413, $"a body over {Hosting.HeraldServerOptions.MaxRequestBodyBytes / 1024} KB");
             Add(415, "a body sent as anything but JSON in UTF-8 (Content-Type: application/json), or compressed");
         }

@@ -151,6 +151,8 @@ public abstract partial class RelationalStore
     /// <summary>Called between an erasure's transactions (for tests: what other writers may do meanwhile).</summary>
     internal Func<Task>? BetweenEraseBatches { get; set; }
 
+    private Task BetweenBatchesAsync() => BetweenEraseBatches?.Invoke() ?? Task.CompletedTask;
+
     public async Task<bool> EraseMerchantDataAsync(string merchantId, CancellationToken cancellationToken = default)
     {
         await using (var connection = await OpenAsync(cancellationToken))
@@ -170,14 +172,14 @@ public abstract partial class RelationalStore
         // order: one the database undid to break a cycle is made again.
         while (await WriteAgainIfRaceLostAsync(() => EraseNotificationBatchAsync(merchantId, cancellationToken)) == EraseBatch)
         {
-            await (BetweenEraseBatches?.Invoke() ?? Task.CompletedTask);
+            await BetweenBatchesAsync();
         }
         // From a cursor: the events kept (entities' latest) are passed once, not at every batch.
         for (var after = ""; ErasesEventsInBatches && await WriteAgainIfRaceLostAsync(() => EraseEventBatchAsync(merchantId, after, cancellationToken)) is { Count: var count, Last: { } last } && count == EraseBatch; after = last)
         {
-            await (BetweenEraseBatches?.Invoke() ?? Task.CompletedTask);
+            await BetweenBatchesAsync();
         }
-        await (BetweenEraseBatches?.Invoke() ?? Task.CompletedTask);
+        await BetweenBatchesAsync();
         // The rest in one transaction, new changes waiting for it: what was recorded meanwhile, the
         // entities and their latest events, the keys, the resends and the stats kept.
         await using var scope = await BeginWriteAsync(cancellationToken);
