@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 
 namespace Herald.Delivery;
 
@@ -103,7 +104,9 @@ public sealed class DeliveryOptions
 
     /// <summary>A span as delivery says it to a merchant (an endpoint's disabled reason, the portal): <c>5 days</c>, <c>12 hours</c>.</summary>
     public static string SpanWords(TimeSpan span) =>
-        span.TotalDays >= 1 ? $"{span.TotalDays:0.#} days" : $"{span.TotalHours:0.#} hours";
+        span.TotalDays >= 1
+            ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalDays:0.#} days")
+            : string.Create(CultureInfo.InvariantCulture, $"{span.TotalHours:0.#} hours");
 
     /// <summary>Whether the workers run on this node.</summary>
     public bool WorkersEnabled { get; set; } = true;

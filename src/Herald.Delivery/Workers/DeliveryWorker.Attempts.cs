@@ -1,3 +1,4 @@
+using System.Globalization;
 using Herald.Retry;
 using Herald.Delivery.Health;
 using Herald.Delivery.Sending;
@@ -154,7 +155,7 @@ public sealed partial class DeliveryWorker
                 }
                 else
                 {
-                    reason = $"nothing but failures for {DeliveryOptions.SpanWords(now - failingSince)} (since {failingSince.UtcDateTime:yyyy-MM-dd HH:mm} UTC)";
+                    reason = string.Create(CultureInfo.InvariantCulture, $"nothing but failures for {DeliveryOptions.SpanWords(now - failingSince)} (since {failingSince.UtcDateTime:yyyy-MM-dd HH:mm} UTC)");
                 }
             }
             if (reason is not null && await _operatorEvents.DisableEndpointAsync(notification.MerchantId, endpointId, reason, now, CancellationToken.None).ConfigureAwait(false))

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Threading.Channels;
 using Herald.Delivery.Health;
 using Herald.Delivery.Sending;
@@ -188,8 +189,8 @@ public sealed partial class ResendQueue : BackgroundService
 
     private HeraldException Full(string merchantId) =>
         _room.Free == 0
-            ? new(ErrorKind.Unavailable, $"{_capacity:N0} resends are waiting already; try again once they have gone out") { RetryAfter = ComeBackAfter }
-            : new(ErrorKind.Unavailable, $"{_perMerchant:N0} of this merchant's resends are waiting already (the most one merchant may have waiting, so others' resends are not held up); try again once they have gone out") { RetryAfter = ComeBackAfter };
+            ? new(ErrorKind.Unavailable, string.Create(CultureInfo.InvariantCulture, $"{_capacity:N0} resends are waiting already; try again once they have gone out")) { RetryAfter = ComeBackAfter }
+            : new(ErrorKind.Unavailable, string.Create(CultureInfo.InvariantCulture, $"{_perMerchant:N0} of this merchant's resends are waiting already (the most one merchant may have waiting, so others' resends are not held up); try again once they have gone out")) { RetryAfter = ComeBackAfter };
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

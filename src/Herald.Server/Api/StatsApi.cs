@@ -1,3 +1,4 @@
+using System.Globalization;
 using Herald.Errors;
 using Herald.Server.Auth;
 using Herald.Storage.Abstractions;
@@ -42,7 +43,7 @@ internal static class StatsApi
             }
             if (end - start > MaxWindow)
             {
-                throw new HeraldException(ErrorKind.BadRequest, $"since may be at most {MaxWindow.TotalDays:N0} days before until (now, when until is not given)");
+                throw new HeraldException(ErrorKind.BadRequest, string.Create(CultureInfo.InvariantCulture, $"since may be at most {MaxWindow.TotalDays:N0} days before until (now, when until is not given)"));
             }
             var stats = await reads.ReadAsync(Caller.Of(http).Merchant, start, end, http.RequestAborted);
             return JsonResults.Ok(StatsResponse.From(stats));

@@ -35,6 +35,9 @@ internal static partial class ApiReference
     [System.Text.RegularExpressions.GeneratedRegex(@"<script(?![^>]*\ssrc\s*=)[^>]*>(?<body>[\s\S]*?)</script>", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex InlineScripts();
 
+    [System.Text.RegularExpressions.GeneratedRegex(@"<html(?![^>]*\slang\s*=)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex HtmlWithoutLanguage();
+
     public static void MapApiReference(this WebApplication app)
     {
         app.Use(async (context, next) =>
@@ -71,9 +74,16 @@ internal static partial class ApiReference
             {
                 context.Response.Body = body;
             }
-            context.Response.Headers.ContentSecurityPolicy = WithScriptHashes(System.Text.Encoding.UTF8.GetString(page.GetBuffer(), 0, (int)page.Length));
-            page.Position = 0;
-            await page.CopyToAsync(body, context.RequestAborted);
+            var html = System.Text.Encoding.UTF8.GetString(page.GetBuffer(), 0, (int)page.Length);
+            context.Response.Headers.ContentSecurityPolicy = WithScriptHashes(html);
+            // The page says its language, which the package leaves out: a screen reader reads it
+            // as English rather than guessing, and translators leave it be.
+            var sent = System.Text.Encoding.UTF8.GetBytes(HtmlWithoutLanguage().Replace(html, "<html lang=\"en\"", 1));
+            if (context.Response.ContentLength is not null)
+            {
+                context.Response.ContentLength = sent.Length;
+            }
+            await body.WriteAsync(sent, context.RequestAborted);
         });
         app.MapScalarApiReference(Path, o => o
             .WithTitle("Herald API")

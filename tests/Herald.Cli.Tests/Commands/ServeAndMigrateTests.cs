@@ -251,6 +251,30 @@ public sealed class ServeAndMigrateTests
         Assert.False(Directory.Exists(data));
     });
 
+    /// <summary>
+    /// A machine whose language writes numbers otherwise (German's 86.400, Persian's digits), with
+    /// globalization turned back on as images that install ICU do: the refusal reads as the docs show it.
+    /// </summary>
+    [Theory]
+    [InlineData("de_DE.UTF-8")]
+    [InlineData("fa_IR.UTF-8")]
+    public Task Serve_UnderAnotherLanguage_SaysNumbersAsTheDocsDo(string language) => WithDataAsync(async data =>
+    {
+        var (code, stdout, stderr) = await HeraldProcess.RunAsync(TimeSpan.FromSeconds(60),
+            ["serve", "--urls", "http://127.0.0.1:0", "--data", data, "--lease-seconds", "1"], WithLanguage(language));
+        Assert.NotEqual(0, code);
+        Assert.Equal("herald: --lease-seconds must be between 2 and 86,400 seconds.", stderr.Trim());
+        Assert.Empty(stdout);
+    });
+
+    /// <summary>The environment of a machine set to <paramref name="language"/>, with .NET's globalization (ICU) on.</summary>
+    internal static Dictionary<string, string> WithLanguage(string language) => new()
+    {
+        ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "0",
+        ["LANG"] = language,
+        ["LC_ALL"] = language,
+    };
+
     [Theory]
     [InlineData("--allow-network", "notacidr", "--allow-network 'notacidr' is not a CIDR such as 10.20.0.0/16.")]
     [InlineData("--allow-network", "0.0.0.0/0", "--allow-network '0.0.0.0/0' may not be allowed: it covers 0.0.0.0/8 ('this network' addresses (0.0.0.0 reaches the node itself)), which endpoints may never reach; name the private network endpoints are in, such as 10.20.0.0/16.")]

@@ -30,6 +30,27 @@ public sealed class ServeOptionsTests : IDisposable
     }
 
     /// <summary>
+    /// A machine set to Thai, globalization on: a log line's time is still the day's UTC time in the
+    /// Gregorian calendar (Thai's counts 543 years more), as a log collector reads it.
+    /// </summary>
+    [Fact]
+    public async Task Serve_WithJsonLogsUnderAnotherCalendar_StampsEachLineWithTheGregorianUtcTime()
+    {
+        var before = DateTimeOffset.UtcNow;
+        await using var node = await HeraldProcess.ServeAsync(["--data", Path.Combine(_certificate.Folder, "json-logs-thai"), "--log-format", "json"], "http", null,
+            new Dictionary<string, string>(ServeAndMigrateTests.WithLanguage("th_TH.UTF-8")) { ["Logging__LogLevel__Default"] = "Information" });
+        await node.WaitForOutputAsync("Delivery workers started");
+        var stamps = node.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.StartsWith('{'))
+            .Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["Timestamp"]!.GetValue<string>()).ToList();
+        Assert.NotEmpty(stamps);
+        foreach (var stamp in stamps)
+        {
+            var at = DateTimeOffset.ParseExact(stamp, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal);
+            Assert.InRange(at, before.AddSeconds(-5), DateTimeOffset.UtcNow.AddSeconds(5));
+        }
+    }
+
+    /// <summary>
     /// Starts <c>herald serve</c> with no admin key given (so it makes one), and answers its
     /// standard output and error apart once <paramref name="until"/> shows on either, or it exits.
     /// </summary>

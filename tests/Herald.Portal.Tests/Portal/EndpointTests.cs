@@ -56,6 +56,7 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         var transaction = await api.NewTransactionAsync();
         await SignInAsync(key);
         await OpenAsync("/portal/endpoints/" + id);
+        Assert.Equal("http://127.0.0.1:9/nowhere · Endpoint · Herald", await Page.TitleAsync());
 
         var delete = Page.GetByRole(AriaRole.Button, new() { Name = "Delete endpoint for good" });
         await Assertions.Expect(delete).Not.ToBeVisibleAsync();
@@ -72,6 +73,9 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         Assert.Equal("dead", Assert.Single(log["data"]!.AsArray())!["status"]!.GetValue<string>());
         // The page of a deleted endpoint is gone, and so is its form.
         Assert.Equal(404, (await OpenAsync("/portal/endpoints/" + id)).Status);
+        Assert.Equal("Not found · Herald", await Page.TitleAsync());
+        await Page.GetByRole(AriaRole.Link, new() { Name = "Back to endpoints" }).ClickAsync();
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Endpoints", Exact = true })).ToBeVisibleAsync();
     }
 
     [Fact(Timeout = 60_000)]
@@ -380,6 +384,8 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
 
         await ExpectAsync(Page.Locator(".notice.error"), "changed elsewhere");
+        // The answer has the keyboard's focus: a screen reader reads it, the next Tab goes on from it.
+        await Assertions.Expect(Page.Locator(".notice.error")).ToBeFocusedAsync();
         var endpoint = await api.GetJsonAsync("/v1/endpoints/" + id);
         Assert.Equal(5, endpoint["rate_limit"]!.GetValue<int>());
         Assert.Null(endpoint["description"]);
@@ -388,6 +394,7 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         await Page.GetByLabel("Description").FillAsync("Shop checkout");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
         await ExpectAsync(Page.Locator("#notice"), "Settings saved.");
+        await Assertions.Expect(Page.Locator("#notice")).ToBeFocusedAsync();
         endpoint = await api.GetJsonAsync("/v1/endpoints/" + id);
         Assert.Equal(5, endpoint["rate_limit"]!.GetValue<int>());
         Assert.Equal("Shop checkout", endpoint.Str("description"));

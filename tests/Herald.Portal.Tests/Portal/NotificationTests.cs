@@ -43,6 +43,8 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await rows.First.GetByRole(AriaRole.Link).ClickAsync();
 
         await ExpectAsync(Page.Locator("#attempts"), "HTTP 500");
+        // A tab of its own among others: what it is and where it stands, in its title.
+        Assert.Equal("TRANSACTION.INIT, pending · Notification · Herald", await Page.TitleAsync());
         // Pending after its failure: a next attempt is due.
         await Assertions.Expect(Page.Locator("#notification-next-attempt")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(" UTC$"));
         await ExpectAsync(Page.Locator("#payload"), transaction);
@@ -87,6 +89,7 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
 
         Assert.Equal(404, response.Status);
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Not found" })).ToBeVisibleAsync();
+        Assert.Equal("Not found · Herald", await Page.TitleAsync());
         Assert.DoesNotContain(transaction, await Page.ContentAsync(), StringComparison.Ordinal);
         await OpenAsync("/portal/notifications");
         await ExpectAsync(Page.Locator("main"), "No notifications match.");
@@ -246,6 +249,12 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(rows.First, delivered);
         await ExpectAsync(rows.First, "succeeded");
         Assert.DoesNotContain(failing, await Page.Locator("table").InnerTextAsync(), StringComparison.Ordinal);
+        // The status filtered by is the current one among the counts, to the eye and to a screen reader.
+        await Assertions.Expect(Page.Locator("ul.counts [aria-current='true']")).ToHaveCountAsync(1);
+        await Assertions.Expect(Page.Locator("[data-status-count='succeeded']")).ToHaveAttributeAsync("aria-current", "true");
+        await Page.GetByRole(AriaRole.Link, new() { Name = "all 2" }).ClickAsync();
+        await Assertions.Expect(Page.GetByRole(AriaRole.Link, new() { Name = "all 2" })).ToHaveAttributeAsync("aria-current", "true");
+        await Assertions.Expect(Page.Locator("ul.counts [aria-current='true']")).ToHaveCountAsync(1);
     }
 
     [Fact(Timeout = 60_000)]

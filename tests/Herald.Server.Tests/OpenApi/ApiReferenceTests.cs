@@ -25,6 +25,12 @@ public sealed partial class ApiReferenceTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("<title>Herald API</title>", page, StringComparison.Ordinal);
+        // Said to be English, for screen readers and translators (the package's page says no language).
+        Assert.Contains("<html lang=\"en\"", page, StringComparison.Ordinal);
+        if (response.Content.Headers.ContentLength is { } length)
+        {
+            Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(page), length);
+        }
         Assert.Contains("\"url\":\"openapi/v1.json\"", page, StringComparison.Ordinal);
         // No address of another host, and not the fonts Scalar would fetch from its CDN.
         Assert.DoesNotContain("://", page, StringComparison.Ordinal);

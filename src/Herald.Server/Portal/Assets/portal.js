@@ -68,6 +68,15 @@
     }
   }
 
+  // A page that answers a form (saved, refused, a test's result, a new key) says so in a notice:
+  // the keyboard's focus is taken there, so that a screen reader reads it out and the next Tab goes
+  // on from it, rather than the focus falling back to the page's start with nothing said.
+  var notice = document.querySelector(".notice:not([hidden])");
+  if (notice) {
+    notice.setAttribute("tabindex", "-1");
+    notice.focus();
+  }
+
   // Copy a secret shown once.
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.hidden = false;
