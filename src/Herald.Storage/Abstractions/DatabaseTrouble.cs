@@ -23,6 +23,12 @@ public enum DatabaseTrouble
 
     /// <summary>The database's file was removed under the running node.</summary>
     FileGone,
+
+    /// <summary>
+    /// The database undid a write to let others through (a deadlock between them), on every try:
+    /// reached and working, but busy with writes that take their rows in another order.
+    /// </summary>
+    Contended,
 }
 
 /// <summary>How each <see cref="DatabaseTrouble"/> is said, in an API answer and by <c>/readyz</c>.</summary>
@@ -36,6 +42,7 @@ public static class DatabaseTroubleWords
         DatabaseTrouble.ReadOnly => "it is read-only",
         DatabaseTrouble.FileUnusable => "its file cannot be read or written",
         DatabaseTrouble.FileGone => "its file is gone",
+        DatabaseTrouble.Contended => "it undid this request's writes, on every try, to let others that held the same rows through",
         _ => "it cannot be reached",
     };
 
@@ -50,6 +57,7 @@ public static class DatabaseTroubleWords
         DatabaseTrouble.ReadOnly => "read-only",
         DatabaseTrouble.FileUnusable => "file unusable",
         DatabaseTrouble.FileGone => "file gone",
+        DatabaseTrouble.Contended => "contended",
         _ => "unreachable",
     };
 }

@@ -366,6 +366,16 @@ public abstract partial class RelationalStore
             return;
         }
         await using var scope = await BeginLeaseWriteAsync(cancellationToken);
+        if (LockedForPurge.Length > 0)
+        {
+            // Where writers run at once, the rows are held first in the order of their ids, as a
+            // merchant's erasure and the purge hold theirs: updated one by one in the order the
+            // claims came, a release and an erasure each waited for a row the other held (an
+            // erasure undone four times over, and refused).
+            await scope.Connection.ExecuteAsync(scope.Command(
+                $"SELECT 1 FROM notifications WHERE id = ANY(@ids) ORDER BY id{LockedForPurge}",
+                new { ids = claims.Select(c => c.Id).ToArray() }, cancellationToken));
+        }
         await scope.Connection.ExecuteAsync(scope.Command(
             $"UPDATE notifications SET next_attempt_at = CASE WHEN {EndpointDisabled} THEN NULL ELSE @now END, leased_until = NULL, lease_token = NULL WHERE id = @id AND lease_token = @token AND status = 'pending'",
             claims.Select(c => new { id = c.Id, token = c.LeaseToken, now = Time.Ms(c.DueAt) }), cancellationToken));

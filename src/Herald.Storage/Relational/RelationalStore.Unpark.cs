@@ -15,15 +15,11 @@ public abstract partial class RelationalStore
             new { endpointId }, cancellationToken));
 
     /// <summary>
-    /// The ids of the parked notifications of enabled endpoints. It must go from the enabled endpoints
-    /// into the index of parked notifications (<c>notifications_parked</c>): a disabled endpoint's
-    /// backlog, however long, is never read here.
+    /// The ids of the parked notifications of enabled endpoints, at most <c>@limit</c> of each. It
+    /// must go from the enabled endpoints into the index of parked notifications
+    /// (<c>notifications_parked</c>): a disabled endpoint's backlog, however long, is never read here.
     /// </summary>
-    protected virtual string UnparkableSql => """
-        SELECT n.id FROM notifications n
-        WHERE n.endpoint_id IN (SELECT id FROM endpoints WHERE enabled = TRUE AND deleted_at IS NULL)
-          AND n.status = 'pending' AND n.next_attempt_at IS NULL
-        """;
+    protected abstract string UnparkableSql { get; }
 
     /// <summary>
     /// How long after an endpoint's deletion a notification recorded for it is still looked for: a
@@ -45,17 +41,11 @@ public abstract partial class RelationalStore
     private static readonly TimeSpan AttemptUnderWayWindow = TimeSpan.FromMinutes(2);
 
     /// <summary>
-    /// Pending notifications of endpoints deleted since <c>@since</c>, read from the few such endpoints
-    /// into the endpoint index; one leased at <c>@now</c> (an attempt under way) is left to its attempt
-    /// while its endpoint was deleted after <c>@settled</c>.
+    /// Pending notifications of endpoints deleted since <c>@since</c> (at most <c>@limit</c> of each),
+    /// read from the few such endpoints into the endpoint index; one leased at <c>@now</c> (an
+    /// attempt under way) is left to its attempt while its endpoint was deleted after <c>@settled</c>.
     /// </summary>
-    protected virtual string OrphanedSql => """
-        SELECT n.id FROM notifications n
-        WHERE n.endpoint_id IN (SELECT id FROM endpoints WHERE deleted_at >= @since)
-          AND n.status = 'pending'
-          AND (n.leased_until IS NULL OR n.leased_until <= @now
-               OR (SELECT e.deleted_at FROM endpoints e WHERE e.id = n.endpoint_id) < @settled)
-        """;
+    protected abstract string OrphanedSql { get; }
 
     public async Task<int> UnparkAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
     {
@@ -66,8 +56,8 @@ public abstract partial class RelationalStore
         var at = Time.Ms(now);
         await using (var connection = await OpenAsync(cancellationToken))
         {
-            unparkable = await connection.ExecuteScalarAsync<string?>(Read($"{UnparkableSql} LIMIT 1", null, cancellationToken)) is not null;
-            orphaned = await connection.ExecuteScalarAsync<string?>(Read($"{OrphanedSql} LIMIT 1", new { since, settled, now = at }, cancellationToken)) is not null;
+            unparkable = await connection.ExecuteScalarAsync<string?>(Read($"{UnparkableSql} LIMIT @limit", new { limit = 1 }, cancellationToken)) is not null;
+            orphaned = await connection.ExecuteScalarAsync<string?>(Read($"{OrphanedSql} LIMIT @limit", new { since, settled, now = at, limit = 1 }, cancellationToken)) is not null;
         }
         if (orphaned)
         {

@@ -23,7 +23,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     {
         _db = await PostgresDatabase.CreateAsync();
         _store = new PostgresStore(_db.ConnectionString);
-        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql", "0010_endpoints_deleted.sql", "0011_resends.sql", "0012_attempts_by_notification.sql", "0013_entities_room_to_change.sql", "0014_admin_key.sql", "0015_decined.sql", "0016_portal_sessions_ended.sql", "0017_resends_only_failed.sql", "0018_endpoint_headers.sql", "0019_idempotency_keys_by_event.sql", "0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql", "0027_write_checks.sql"], await _store.MigrateAsync());
+        Assert.Equal(["0001_initial.sql", "0002_data_protection_keys.sql", "0003_attempts_started.sql", "0004_endpoint_health.sql", "0005_queue_vacuum.sql", "0006_leases.sql", "0007_parked.sql", "0008_hot_path_keys.sql", "0009_entity_lookups.sql", "0010_endpoints_deleted.sql", "0011_resends.sql", "0012_attempts_by_notification.sql", "0013_entities_room_to_change.sql", "0014_admin_key.sql", "0015_decined.sql", "0016_portal_sessions_ended.sql", "0017_resends_only_failed.sql", "0018_endpoint_headers.sql", "0019_idempotency_keys_by_event.sql", "0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql", "0027_write_checks.sql", "0028_parked_condition.sql"], await _store.MigrateAsync());
         return _store;
     }
 
@@ -307,6 +307,38 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     }
 
     [Fact]
+    public async Task Release_HoldsItsRowsInTheOrderOfTheirIds_AsAnErasureDoes_SoTheTwoNeverWaitForEachOtherInACircle()
+    {
+        var m = await MerchantAsync();
+        var ep = await EndpointAsync(m);
+        await Store.CommitChangeAsync(Change(m, "po1", 1, "OPENED", ep.Id, T0));
+        await Store.CommitChangeAsync(Change(m, "po2", 1, "OPENED", ep.Id, T0));
+        var claimed = (await Store.ClaimDueAsync(T0, Lease, 10)).OrderBy(n => n.Id, StringComparer.Ordinal).ToList();
+        Assert.Equal(2, claimed.Count);
+        // An erasure holds the first of the merchant's notifications, on its way to the second.
+        await using var erasing = await OpenTransactionAsync("SELECT 1 FROM notifications WHERE id = @id FOR UPDATE", new { id = claimed[0].Id });
+        // The claims handed back last first: held one by one in that order, the release would hold
+        // the second while it waits for the first, and the erasure, going on to the second, would
+        // wait for the release: a circle the server breaks by undoing one of them.
+        var release = Store.ReleaseAsync([(claimed[1].Id, claimed[1].LeaseToken!), (claimed[0].Id, claimed[0].LeaseToken!)], T0);
+        await WaitForLockWaitersAsync(1);
+
+        // The release waits at the first, holding nothing yet: the erasure takes the second at once.
+        Assert.Null(await Record.ExceptionAsync(() => erasing.ExecuteAsync($"SELECT 1 FROM notifications WHERE id = '{claimed[1].Id}' FOR UPDATE NOWAIT")));
+        await erasing.CommitAsync();
+        await release.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, (await Store.ClaimDueAsync(T0, Lease, 10)).Count);
+    }
+
+    [Fact]
+    public void ADeadlockMetOnEveryTry_IsSaidAsTheDatabaseUndoingTheWrite_NotAsTheDatabaseOutOfReach()
+    {
+        var deadlock = new PostgresException("deadlock detected", "ERROR", "ERROR", PostgresErrorCodes.DeadlockDetected);
+        Assert.Equal(DatabaseTrouble.Contended, Store.TroubleOf(new InvalidOperationException("wrapped", deadlock)));
+        Assert.Equal("it undid this request's writes, on every try, to let others that held the same rows through", DatabaseTrouble.Contended.Reason());
+    }
+
+    [Fact]
     public async Task Unpark_OfRowsAnotherNodeUnparkedMeanwhile_CountsAndChangesNothing()
     {
         var m = await MerchantAsync();
@@ -370,7 +402,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         }
 
         await using var upgraded = new PostgresStore(db.ConnectionString);
-        Assert.Equal(["0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql", "0027_write_checks.sql"], await upgraded.MigrateAsync());
+        Assert.Equal(["0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql", "0027_write_checks.sql", "0028_parked_condition.sql"], await upgraded.MigrateAsync());
         var entity = (await upgraded.GetEntityAsync("mer_old", EntityKind.Transaction, "tx-2"))!;
         Assert.Equal("DECINED", entity.Document["status"]!.GetValue<string>());
         Assert.Equal("DECLINED", (await upgraded.GetEventAsync("mer_old", "evt_0000000003"))!.Snapshot["status"]!.GetValue<string>());
@@ -403,7 +435,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
         }
 
         await using var upgraded = new PostgresStore(db.ConnectionString);
-        Assert.Equal(["0012_attempts_by_notification.sql", "0013_entities_room_to_change.sql", "0014_admin_key.sql", "0015_decined.sql", "0016_portal_sessions_ended.sql", "0017_resends_only_failed.sql", "0018_endpoint_headers.sql", "0019_idempotency_keys_by_event.sql", "0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql", "0027_write_checks.sql"], await upgraded.MigrateAsync());
+        Assert.Equal(["0012_attempts_by_notification.sql", "0013_entities_room_to_change.sql", "0014_admin_key.sql", "0015_decined.sql", "0016_portal_sessions_ended.sql", "0017_resends_only_failed.sql", "0018_endpoint_headers.sql", "0019_idempotency_keys_by_event.sql", "0020_decined_documents.sql", "0021_api_key_scopes.sql", "0022_resends_under_way.sql", "0023_portal_links.sql", "0024_attempt_hours.sql", "0025_merchant_portal_sessions_ended.sql", "0026_attempt_hour_epochs.sql", "0027_write_checks.sql", "0028_parked_condition.sql"], await upgraded.MigrateAsync());
         await using (var connection = new NpgsqlConnection(db.ConnectionString))
         {
             Assert.Equal("PRIMARY KEY (notification_id, number, id)",
