@@ -303,6 +303,24 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
         WHERE e.enabled = TRUE AND e.deleted_at IS NULL
         """;
 
+    // The merchant's attempts in a window in the order chosen for the read (see RelationalStore's
+    // stats): each side's rows looked up in the other's index, one by one, OFFSET 0 keeping the
+    // inner side a look-up the planner cannot turn into a join of its own choosing. Left to itself,
+    // it hashed the window's attempts against a walk of the whole notifications table, every
+    // merchant's (3.6–5.4 s a day counted at 1.5 million notifications, a merchant of 17,000
+    // paying as much as the largest).
+    protected override (string MerchantFirst, string WindowFirst)? MerchantAttemptsInOrder => (
+        """
+        FROM notifications n CROSS JOIN LATERAL (
+            SELECT * FROM attempts a WHERE a.notification_id = n.id AND a.started_at >= @since AND a.started_at < @until OFFSET 0) a
+        WHERE n.merchant_id = @merchantId
+        """,
+        """
+        FROM attempts a CROSS JOIN LATERAL (
+            SELECT * FROM notifications n WHERE n.id = a.notification_id AND n.merchant_id = @merchantId OFFSET 0) n
+        WHERE a.started_at >= @since AND a.started_at < @until
+        """);
+
     // Each recently deleted endpoint looked up in the endpoint index (endpoint_id, status): "pending"
     // as a range again, so that the due index (every endpoint's pending work) is not read instead,
     // 0.3–1 s a second at 160,000 pending.

@@ -6,3 +6,11 @@
 DROP INDEX notifications_parked;
 CREATE INDEX notifications_parked ON notifications(endpoint_id)
   WHERE status >= 'pending' AND status <= 'pending' AND next_attempt_at IS NULL;
+
+-- How often each endpoint has each status, which the planner otherwise takes for independent: a
+-- list of an endpoint's notifications of a status it has none of (dead, for one that never
+-- failed) walked the merchant's whole log in search of them, 5.4 s at 1.5 million notifications,
+-- rather than looking in the endpoint's index (0.24 ms). Counted from a sample, now and at each
+-- analysis of the table after.
+CREATE STATISTICS notifications_endpoint_status (mcv) ON endpoint_id, status FROM notifications;
+ANALYZE notifications;

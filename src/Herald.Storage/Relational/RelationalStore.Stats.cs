@@ -17,10 +17,11 @@ public abstract partial class RelationalStore
         """;
 
     /// <summary>
-    /// The merchant's attempts in a window read in a set order, for a database whose planner has no
-    /// statistics to choose by (SQLite): the merchant's notifications outside, each one's attempts
+    /// The merchant's attempts in a window read in a set order, chosen for each read by the sides'
+    /// sizes (the planners chose badly: SQLite has no statistics to go by, and PostgreSQL's walked
+    /// the whole notifications table): the merchant's notifications outside, each one's attempts
     /// inside; or the window's attempts (every merchant's) outside, each one's notification inside.
-    /// Null where the planner chooses from its own statistics (PostgreSQL): <see cref="MerchantAttempts"/>.
+    /// Null where the planner is left to choose: <see cref="MerchantAttempts"/>.
     /// </summary>
     protected virtual (string MerchantFirst, string WindowFirst)? MerchantAttemptsInOrder => null;
 
