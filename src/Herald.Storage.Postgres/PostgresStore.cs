@@ -178,6 +178,10 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
         var upgrader = DeployChanges.To.PostgresqlDatabase(ConnectionString)
             .WithScriptsEmbeddedInAssembly(typeof(PostgresStore).Assembly)
             .WithTransactionPerScript()
+            // No time limit of a statement's: a script that reads a large table (an index made
+            // again) runs as long as the table takes, where the connection's 30 s stopped it and
+            // left the node unable to start.
+            .WithExecutionTimeout(TimeSpan.Zero)
             .LogTo(new NoOpUpgradeLog())
             .Build();
         RefuseNewerSchema(upgrader.GetExecutedButNotDiscoveredScripts());

@@ -25,8 +25,8 @@ public enum DatabaseTrouble
     FileGone,
 
     /// <summary>
-    /// The database undid a write to let others through (a deadlock between them), on every try:
-    /// reached and working, but busy with writes that take their rows in another order.
+    /// The database undid a write to break a lock cycle with another (a deadlock), on every try the
+    /// write was given: reached and working, but busy with writes that take their rows in another order.
     /// </summary>
     Contended,
 }
@@ -42,7 +42,7 @@ public static class DatabaseTroubleWords
         DatabaseTrouble.ReadOnly => "it is read-only",
         DatabaseTrouble.FileUnusable => "its file cannot be read or written",
         DatabaseTrouble.FileGone => "its file is gone",
-        DatabaseTrouble.Contended => "it undid this request's writes, on every try, to let others that held the same rows through",
+        DatabaseTrouble.Contended => "it undid this request's writes to break a lock cycle with another write",
         _ => "it cannot be reached",
     };
 

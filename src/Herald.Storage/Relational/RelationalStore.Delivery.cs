@@ -371,7 +371,13 @@ public abstract partial class RelationalStore
             // Where writers run at once, the rows are held first in the order of their ids, as a
             // merchant's erasure and the purge hold theirs: updated one by one in the order the
             // claims came, a release and an erasure each waited for a row the other held (an
-            // erasure undone four times over, and refused).
+            // erasure undone four times over, and refused). The table is taken as a writer takes
+            // it before that: a row lock alone lets an erasure's last transaction take the table
+            // meanwhile, which then waits for these rows while the update waits for the table.
+            if (PurgeTableLocks("notifications", "attempts") is { } locks)
+            {
+                await scope.Connection.ExecuteAsync(scope.Command(locks, null, cancellationToken));
+            }
             await scope.Connection.ExecuteAsync(scope.Command(
                 $"SELECT 1 FROM notifications WHERE id = ANY(@ids) ORDER BY id{LockedForPurge}",
                 new { ids = claims.Select(c => c.Id).ToArray() }, cancellationToken));

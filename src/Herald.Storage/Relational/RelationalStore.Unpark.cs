@@ -15,7 +15,7 @@ public abstract partial class RelationalStore
             new { endpointId }, cancellationToken));
 
     /// <summary>
-    /// The ids of the parked notifications of enabled endpoints, at most <c>@limit</c> of each. It
+    /// The ids of the parked notifications of enabled endpoints (<c>e</c>), at most <c>@limit</c>. It
     /// must go from the enabled endpoints into the index of parked notifications
     /// (<c>notifications_parked</c>): a disabled endpoint's backlog, however long, is never read here.
     /// </summary>
@@ -41,7 +41,7 @@ public abstract partial class RelationalStore
     private static readonly TimeSpan AttemptUnderWayWindow = TimeSpan.FromMinutes(2);
 
     /// <summary>
-    /// Pending notifications of endpoints deleted since <c>@since</c> (at most <c>@limit</c> of each),
+    /// Pending notifications of endpoints deleted since <c>@since</c> (at most <c>@limit</c>),
     /// read from the few such endpoints into the endpoint index; one leased at <c>@now</c> (an
     /// attempt under way) is left to its attempt while its endpoint was deleted after <c>@settled</c>.
     /// </summary>
@@ -85,7 +85,7 @@ public abstract partial class RelationalStore
                 return 0;
             }
             endpoints = string.Join(',', locked);
-            unparkSql += " AND n.endpoint_id = ANY(string_to_array(@endpoints, ','))";
+            unparkSql += " AND e.id = ANY(string_to_array(@endpoints, ','))";
         }
         // Checked again on the row itself: on PostgreSQL another node may unpark the same rows at
         // once, and an update that waited for its row lock sees the row as that node left it.

@@ -56,7 +56,7 @@ public sealed class EndpointTests(Browser browser) : PortalTest(browser)
         var transaction = await api.NewTransactionAsync();
         await SignInAsync(key);
         await OpenAsync("/portal/endpoints/" + id);
-        Assert.Equal("http://127.0.0.1:9/nowhere · Endpoint · Herald", await Page.TitleAsync());
+        Assert.Equal("127.0.0.1:9/nowhere · Endpoint · Herald", await Page.TitleAsync());
 
         var delete = Page.GetByRole(AriaRole.Button, new() { Name = "Delete endpoint for good" });
         await Assertions.Expect(delete).Not.ToBeVisibleAsync();

@@ -64,6 +64,7 @@ public sealed class NotificationTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(second, "succeeded");
         await ExpectAsync(second, "200");
         await ExpectAsync(Page.Locator("#resend-status"), "Resent: succeeded");
+        await Assertions.Expect(Page).ToHaveTitleAsync("TRANSACTION.INIT, succeeded · Notification · Herald");
         await Assertions.Expect(Page.Locator("#notification-status")).ToHaveTextAsync("succeeded");
         // Succeeded: nothing is due any more, as a reload would show.
         await Assertions.Expect(Page.Locator("#notification-next-attempt")).ToHaveTextAsync("\u2014");

@@ -19,6 +19,8 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
         // The field itself says it was refused, and why, to a screen reader on it.
         await Assertions.Expect(Page.GetByLabel("API key")).ToHaveAttributeAsync("aria-invalid", "true");
         await Assertions.Expect(Page.GetByLabel("API key")).ToHaveAccessibleDescriptionAsync(new System.Text.RegularExpressions.Regex("^That API key was not recognised"));
+        // The key's field keeps the focus, to be typed in again, the refusal read with it.
+        await Assertions.Expect(Page.GetByLabel("API key")).ToBeFocusedAsync();
         var response = await OpenAsync("/portal/notifications");
         Assert.EndsWith("/portal/signin?ReturnUrl=%2Fportal%2Fnotifications", response.Url, StringComparison.Ordinal);
     }
@@ -34,6 +36,9 @@ public sealed class SignInTests(Browser browser) : PortalTest(browser)
         await ExpectAsync(Page.Locator("header"), "Acme Books");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
         await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
+        // Said, and read out: the focus is on what the click came to.
+        await Assertions.Expect(Page.Locator("#signed-out")).ToHaveTextAsync("You are signed out.");
+        await Assertions.Expect(Page.Locator("#signed-out")).ToBeFocusedAsync();
         await OpenAsync("/portal/endpoints");
         await Assertions.Expect(Page.GetByLabel("API key")).ToBeVisibleAsync();
     }

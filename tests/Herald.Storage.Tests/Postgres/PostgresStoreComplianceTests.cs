@@ -335,7 +335,7 @@ public sealed class PostgresStoreComplianceTests : StoreComplianceTests
     {
         var deadlock = new PostgresException("deadlock detected", "ERROR", "ERROR", PostgresErrorCodes.DeadlockDetected);
         Assert.Equal(DatabaseTrouble.Contended, Store.TroubleOf(new InvalidOperationException("wrapped", deadlock)));
-        Assert.Equal("it undid this request's writes, on every try, to let others that held the same rows through", DatabaseTrouble.Contended.Reason());
+        Assert.Equal("it undid this request's writes to break a lock cycle with another write", DatabaseTrouble.Contended.Reason());
     }
 
     [Fact]

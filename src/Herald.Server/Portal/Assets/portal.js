@@ -55,6 +55,8 @@
     if (state && badge) {
       badge.textContent = state;
       badge.className = "badge " + state;
+      // The tab's title names where it stands too ("TRANSACTION.PAID, pending · Notification · Herald").
+      document.title = document.title.replace(/, [a-z]+ · /, ", " + state + " · ");
     }
     // Done with (delivered, or dead): it waits for its endpoint, or an earlier one, no more.
     var waits = document.getElementById("next-attempt-waits");
@@ -71,8 +73,12 @@
   // A page that answers a form (saved, refused, a test's result, a new key) says so in a notice:
   // the keyboard's focus is taken there, so that a screen reader reads it out and the next Tab goes
   // on from it, rather than the focus falling back to the page's start with nothing said.
+  // A field the page puts the focus in itself (the sign-in's key), described by the notice, keeps
+  // it: a screen reader on it reads the notice with it.
   var notice = document.querySelector(".notice:not([hidden])");
-  if (notice) {
+  var first = document.querySelector("[autofocus]");
+  var described = first && notice && notice.id && (first.getAttribute("aria-describedby") || "").split(" ").indexOf(notice.id) >= 0;
+  if (notice && !described) {
     notice.setAttribute("tabindex", "-1");
     notice.focus();
   }

@@ -18,6 +18,9 @@ internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures 
     /// <summary>Set when the session ended because its own key was revoked on the API keys page (<c>?signout=revoked</c>).</summary>
     public bool KeyRevoked { get; private set; }
 
+    /// <summary>Set after a Sign out that ended the session (<c>?signout=done</c>): said, so that the click is seen to have worked.</summary>
+    public bool SignedOut { get; private set; }
+
     /// <summary>Set when a form was posted after its session had ended, and so did nothing (<c>?form=unsent</c>).</summary>
     public bool FormUnsent { get; private set; }
 
@@ -25,6 +28,7 @@ internal sealed class SignInModel(ILogger<SignInModel> logger, Auth.KeyFailures 
     {
         SignedOutInBrowserOnly = signout == "browser-only";
         KeyRevoked = signout == "revoked";
+        SignedOut = signout == "done";
         FormUnsent = form == "unsent";
     }
 

@@ -14,6 +14,6 @@ public sealed class SignOutModel : PageModel
         var ended = await PortalAuth.SignOutAsync(HttpContext);
         // A secret kept for a page not yet shown goes with the session.
         Response.Cookies.Delete(PortalServiceCollectionExtensions.OnceCookie, new Microsoft.AspNetCore.Http.CookieOptions { Path = PortalServiceCollectionExtensions.BasePath });
-        return Redirect(ended ? "/portal/signin" : "/portal/signin?signout=browser-only");
+        return Redirect(ended ? "/portal/signin?signout=done" : "/portal/signin?signout=browser-only");
     }
 }
