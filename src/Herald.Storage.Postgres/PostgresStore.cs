@@ -344,9 +344,10 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     // First the erase waits for every write in flight to end and holds new ones back until it
     // commits (readers go on): a change of the merchant committed while the erase ran would
     // otherwise keep its notification, payload and all, and lose its event and entity.
-    // No index holds a merchant's events by id (events_merchant_entity is by entity): each batch
-    // would read and sort all of them. Its events go in the erasure's last transaction, as they did.
-    protected override bool ErasesEventsInBatches => false;
+    // No index holds a merchant's events by id (one would cost every change's insert): the batches
+    // walk events_merchant_entity, by entity, instead. In the last transaction, every writer waiting
+    // for it, a merchant's 543,000 events took 5.5 s to delete.
+    protected override string EraseEventsBy => "entity_id";
 
     protected override string? EraseTableLocks =>
         "LOCK TABLE entities, events, notifications, attempts, idempotency_keys, attempt_hours, attempt_hour_durations IN SHARE ROW EXCLUSIVE MODE";

@@ -143,10 +143,11 @@ public abstract partial class RelationalStore
     internal int EraseBatch { get; set; } = 2_000;
 
     /// <summary>
-    /// Whether an erasure takes the merchant's events in batches before its last transaction: where
-    /// an index holds a merchant's events in the order of their ids, which each batch walks on from the last.
+    /// The column an erasure's batches of a merchant's events walk in order, each from where the
+    /// last ended: one an index holds a merchant's events by (SQLite's <c>events_merchant</c>, by id).
+    /// A batch ends at a whole value: all the events with its last value are in it.
     /// </summary>
-    protected virtual bool ErasesEventsInBatches => true;
+    protected virtual string EraseEventsBy => "id";
 
     /// <summary>Called between an erasure's transactions (for tests: what other writers may do meanwhile).</summary>
     internal Func<Task>? BetweenEraseBatches { get; set; }
@@ -175,7 +176,7 @@ public abstract partial class RelationalStore
             await BetweenBatchesAsync();
         }
         // From a cursor: the events kept (entities' latest) are passed once, not at every batch.
-        for (var after = ""; ErasesEventsInBatches && await WriteAgainIfRaceLostAsync(() => EraseEventBatchAsync(merchantId, after, cancellationToken)) is { Count: var count, Last: { } last } && count == EraseBatch; after = last)
+        for (var after = ""; await WriteAgainIfRaceLostAsync(() => EraseEventBatchAsync(merchantId, after, cancellationToken)) is { Count: var count, Last: { } last } && count == EraseBatch; after = last)
         {
             await BetweenBatchesAsync();
         }
@@ -254,19 +255,21 @@ public abstract partial class RelationalStore
         {
             await scope.Connection.ExecuteAsync(scope.Command(locks, null, cancellationToken));
         }
+        var by = EraseEventsBy;
         var batch = await scope.Connection.QuerySingleAsync<EraseRange>(scope.Command(
-            "SELECT COUNT(*) AS count, MAX(id) AS last FROM (SELECT id FROM events WHERE merchant_id = @merchantId AND id > @after ORDER BY id LIMIT @batch) b",
+            $"SELECT COUNT(*) AS count, MAX({by}) AS last FROM (SELECT {by} FROM events WHERE merchant_id = @merchantId AND {by} > @after ORDER BY {by} LIMIT @batch) b",
             new { merchantId, after, batch = EraseBatch }, cancellationToken));
         if (batch.count > 0)
         {
-            var erasable = "merchant_id = @merchantId AND id > @after AND id <= @last"
+            var erasable = $"merchant_id = @merchantId AND ev.{by} > @after AND ev.{by} <= @last"
                 + " AND NOT EXISTS (SELECT 1 FROM notifications WHERE notifications.event_id = ev.id)"
                 + $" AND NOT EXISTS (SELECT 1 FROM entities WHERE {EventOfEntityVersion} AND entities.version = ev.version)";
             var parameters = new { merchantId, after, batch.last };
-            // The events held before their keys are deleted, in the order the purge takes them.
+            // The events held before their keys are deleted, in the order the purge takes them
+            // (by id, whatever order the batch was chosen in).
             if (LockedForPurge.Length > 0)
             {
-                await scope.Connection.ExecuteAsync(scope.Command($"SELECT 1 FROM events ev WHERE {erasable}{LockedForPurge}", parameters, cancellationToken));
+                await scope.Connection.ExecuteAsync(scope.Command($"SELECT 1 FROM events ev WHERE {erasable} ORDER BY ev.id{LockedForPurge}", parameters, cancellationToken));
             }
             // A key naming an erased event would answer its retried request with nothing to answer from.
             await scope.Connection.ExecuteAsync(scope.Command($"DELETE FROM idempotency_keys WHERE event_id IN (SELECT id FROM events ev WHERE {erasable})", parameters, cancellationToken));

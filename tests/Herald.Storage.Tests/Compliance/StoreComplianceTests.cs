@@ -1651,7 +1651,7 @@ public abstract class StoreComplianceTests : IAsyncLifetime
             store.EraseBatch = 2_000;
         }
 
-        // Fourteen notifications (and more recorded meanwhile) in batches of 3 (then, on SQLite, the events no entity holds as its latest).
+        // Fourteen notifications (and more recorded meanwhile) in batches of 3, then the events no entity holds as its latest.
         Assert.True(between >= 5, $"{between} transactions");
         Assert.Empty((await Store.ListNotificationsAsync(a, new NotificationQuery())).Data);
         Assert.Empty((await Store.ListEventsAsync(a, null, 100, null)).Data);
