@@ -2,10 +2,7 @@ using System.Globalization;
 using Herald.Bench;
 
 // The nodes the benchmark hosts speak as `herald serve` does whatever the machine's language.
-CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
-CultureInfo.DefaultThreadCurrentUICulture = CultureInfo.InvariantCulture;
-CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-CultureInfo.CurrentUICulture = CultureInfo.InvariantCulture;
+Herald.Server.Hosting.InvariantCulture.Pin();
 
 // ./herald bench [--quick]: the full benchmark (bench/results/latest.md and latest.json; a quick
 // run writes quick.md and quick.json beside them).

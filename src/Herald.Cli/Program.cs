@@ -1,16 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
-using System.Globalization;
 using Herald.Cli.Commands;
 
-// Herald speaks one way whatever the machine's language: its logs' times, the reasons it keeps and
-// its messages' numbers are written as the docs show them. The build turns globalization off, but
-// DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=0 (set by images that install ICU) turns it back on, and
-// LANG then gave a Thai or Persian calendar's year to a JSON log's UTC time, or 86.400 for 86,400.
-CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
-CultureInfo.DefaultThreadCurrentUICulture = CultureInfo.InvariantCulture;
-CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-CultureInfo.CurrentUICulture = CultureInfo.InvariantCulture;
+Herald.Server.Hosting.InvariantCulture.Pin();
 
 var root = new RootCommand("Herald: payment notifications, delivered. (./herald bench runs the benchmarks in bench/: ./herald bench --help.)");
 root.Subcommands.Add(ServeCommand.Create());

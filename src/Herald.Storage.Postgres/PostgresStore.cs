@@ -294,8 +294,10 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     /// to match); or walk the whole table, as it did every second at 1.5 million notifications, 1–4 s
     /// a look.
     /// </summary>
-    private static string ParkedOf(string alias) =>
-        $"{alias}.status >= 'pending' AND {alias}.status <= 'pending' AND {alias}.next_attempt_at IS NULL";
+    private static string ParkedOf(string alias) => $"{PendingOf(alias)} AND {alias}.next_attempt_at IS NULL";
+
+    /// <summary>A pending notification, "pending" said as a range of one so that the due index cannot serve it (see <see cref="ParkedOf"/>).</summary>
+    private static string PendingOf(string alias) => $"{alias}.status >= 'pending' AND {alias}.status <= 'pending'";
 
     // Each enabled endpoint looked up in the parked index, the limit inside keeping it a look-up.
     protected override string UnparkableSql => $"""
@@ -328,11 +330,11 @@ public sealed partial class PostgresStore : RelationalStore, IAsyncDisposable
     // Each recently deleted endpoint looked up in the endpoint index (endpoint_id, status): "pending"
     // as a range again, so that the due index (every endpoint's pending work) is not read instead,
     // 0.3–1 s a second at 160,000 pending.
-    protected override string OrphanedSql => """
+    protected override string OrphanedSql => $"""
         SELECT n.id FROM endpoints e
         CROSS JOIN LATERAL (
             SELECT p.id FROM notifications p
-            WHERE p.endpoint_id = e.id AND p.status >= 'pending' AND p.status <= 'pending'
+            WHERE p.endpoint_id = e.id AND {PendingOf("p")}
               AND (p.leased_until IS NULL OR p.leased_until <= @now OR e.deleted_at < @settled)
             LIMIT @limit) n
         WHERE e.deleted_at >= @since
